@@ -1,0 +1,159 @@
+// Package config reads Dialoog's configuration from DIALOOG_* environment
+// variables and same-named command-line flags. It validates every value and
+// names the variable at fault; it does no I/O beyond reading its inputs.
+package config
+
+import (
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net/mail"
+	"net/url"
+	"strings"
+)
+
+// Config is the validated configuration of one Dialoog process.
+type Config struct {
+	Addr          string
+	BaseURL       *url.URL
+	DataDir       string
+	DatabaseURL   string
+	SMTPURL       *url.URL // nil selects the dev outbox
+	MailFrom      *mail.Address
+	SMSURL        *url.URL // nil selects the dev outbox
+	Dev           bool
+	EncryptionKey []byte // nil means: generate or load the key file in DataDir
+	OrgName       string
+}
+
+// Secure reports whether the public URL is served over HTTPS.
+func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// Postgres reports whether DatabaseURL selects PostgreSQL.
+func (c *Config) Postgres() bool { return c.DatabaseURL != "" }
+
+type setting struct {
+	env, flag, def, usage string
+}
+
+var settings = []setting{
+	{"DIALOOG_ADDR", "addr", ":8080", "listen address"},
+	{"DIALOOG_BASE_URL", "base-url", "http://localhost:8080", "public URL used in mail links and the WebSocket origin check"},
+	{"DIALOOG_DATA_DIR", "data-dir", "./data", "directory for the SQLite file, the generated key and attachments"},
+	{"DIALOOG_DATABASE_URL", "database-url", "", "postgres://... selects PostgreSQL; empty uses SQLite in the data dir"},
+	{"DIALOOG_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:port or smtps://...; empty uses the dev outbox"},
+	{"DIALOOG_MAIL_FROM", "mail-from", "Dialoog <no-reply@localhost>", "sender of all mail"},
+	{"DIALOOG_SMS_URL", "sms-url", "", "webhook+https://..., webhook+http://..., twilio://SID:TOKEN@api.twilio.com?from=...; empty uses the dev outbox"},
+	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox"},
+	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
+	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
+}
+
+// Error is a configuration error that names the variable at fault.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.Msg) }
+
+// Load reads the configuration from getenv, then lets flags in args override
+// it. It returns the remaining (non-flag) arguments.
+func Load(getenv func(string) string, args []string, output io.Writer) (*Config, []string, error) {
+	fs := flag.NewFlagSet("dialoog", flag.ContinueOnError)
+	fs.SetOutput(output)
+	vals := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		vals[s.env] = fs.String(s.flag, v, s.usage+" ("+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	get := func(k string) string { return strings.TrimSpace(*vals[k]) }
+	c, err := build(get)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+func build(get func(string) string) (*Config, error) {
+	c := &Config{Addr: get("DIALOOG_ADDR"), DataDir: get("DIALOOG_DATA_DIR"), OrgName: get("DIALOOG_ORG_NAME")}
+	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
+		return nil, &Error{"DIALOOG_ADDR", "must be host:port or :port, e.g. :8080"}
+	}
+	if c.DataDir == "" {
+		return nil, &Error{"DIALOOG_DATA_DIR", "must not be empty"}
+	}
+	if c.OrgName == "" || len(c.OrgName) > 200 {
+		return nil, &Error{"DIALOOG_ORG_NAME", "must be 1 to 200 characters"}
+	}
+	base, err := url.Parse(get("DIALOOG_BASE_URL"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
+		return nil, &Error{"DIALOOG_BASE_URL", "must be an absolute http:// or https:// URL without query, e.g. https://dialoog.example.nl"}
+	}
+	base.Path = strings.TrimRight(base.Path, "/")
+	c.BaseURL = base
+
+	if v := get("DIALOOG_DATABASE_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return nil, &Error{"DIALOOG_DATABASE_URL", "must be a postgres://user@host:port/db URL, or empty for SQLite"}
+		}
+		c.DatabaseURL = v
+	}
+	if v := get("DIALOOG_SMTP_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return nil, &Error{"DIALOOG_SMTP_URL", "must be smtp://user:pass@host:port or smtps://user:pass@host:port"}
+		}
+		if t := u.Query().Get("tls"); t != "" && t != "required" && t != "opportunistic" && t != "none" {
+			return nil, &Error{"DIALOOG_SMTP_URL", "tls must be required, opportunistic or none"}
+		}
+		c.SMTPURL = u
+	}
+	from, err := mail.ParseAddress(get("DIALOOG_MAIL_FROM"))
+	if err != nil {
+		return nil, &Error{"DIALOOG_MAIL_FROM", "must be a mail address, e.g. Dialoog <no-reply@example.nl>"}
+	}
+	c.MailFrom = from
+	if v := get("DIALOOG_SMS_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			return nil, &Error{"DIALOOG_SMS_URL", "must be webhook+https://host/path, webhook+http://host/path or twilio://SID:TOKEN@api.twilio.com?from=..."}
+		}
+		switch u.Scheme {
+		case "webhook+https", "webhook+http":
+		case "twilio", "twilio+http":
+			if _, ok := u.User.Password(); !ok || u.User.Username() == "" {
+				return nil, &Error{"DIALOOG_SMS_URL", "twilio:// needs SID:TOKEN@ before the host"}
+			}
+			if u.Query().Get("from") == "" {
+				return nil, &Error{"DIALOOG_SMS_URL", "twilio:// needs ?from=<sender number or messaging service>"}
+			}
+		default:
+			return nil, &Error{"DIALOOG_SMS_URL", "scheme must be webhook+https, webhook+http, twilio or twilio+http"}
+		}
+		c.SMSURL = u
+	}
+	switch get("DIALOOG_DEV") {
+	case "", "0", "false":
+	case "1", "true":
+		c.Dev = true
+	default:
+		return nil, &Error{"DIALOOG_DEV", "must be 1 or 0"}
+	}
+	if v := get("DIALOOG_ENCRYPTION_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			return nil, &Error{"DIALOOG_ENCRYPTION_KEY", "must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)"}
+		}
+		c.EncryptionKey = k
+	}
+	return c, nil
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, rest, err := Load(env(nil), []string{"invite", "--email", "a@b.nl"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.BaseURL.String() != "http://localhost:8080" || c.DataDir != "./data" || c.OrgName != "Demo" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.Postgres() || c.SMTPURL != nil || c.SMSURL != nil || c.Dev || c.Secure() {
+		t.Fatalf("defaults should select embedded services: %+v", c)
+	}
+	if c.MailFrom.Address != "no-reply@localhost" || c.MailFrom.Name != "Dialoog" {
+		t.Fatalf("mail from: %v", c.MailFrom)
+	}
+	if len(rest) != 3 || rest[0] != "invite" {
+		t.Fatalf("rest args: %v", rest)
+	}
+}
+
+func TestFlagOverridesEnv(t *testing.T) {
+	c, _, err := Load(env(map[string]string{"DIALOOG_ADDR": ":9000", "DIALOOG_DEV": "1"}), []string{"--addr", "127.0.0.1:9100"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9100" || !c.Dev {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadValid(t *testing.T) {
+	c, _, err := Load(env(map[string]string{
+		"DIALOOG_BASE_URL":       "https://dialoog.example.nl/",
+		"DIALOOG_DATABASE_URL":   "postgres://u@127.0.0.1:5432/d?sslmode=disable",
+		"DIALOOG_SMTP_URL":       "smtps://u:p@mail.example.nl:465",
+		"DIALOOG_SMS_URL":        "twilio://AC1:tok@api.twilio.com?from=%2B3197010",
+		"DIALOOG_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Secure() || !c.Postgres() || c.BaseURL.String() != "https://dialoog.example.nl" || len(c.EncryptionKey) != 32 {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	cases := map[string]map[string]string{
+		"DIALOOG_ADDR":           {"DIALOOG_ADDR": "8080"},
+		"DIALOOG_BASE_URL":       {"DIALOOG_BASE_URL": "localhost:8080"},
+		"DIALOOG_DATABASE_URL":   {"DIALOOG_DATABASE_URL": "mysql://x"},
+		"DIALOOG_SMTP_URL":       {"DIALOOG_SMTP_URL": "http://mail"},
+		"DIALOOG_MAIL_FROM":      {"DIALOOG_MAIL_FROM": "not an address"},
+		"DIALOOG_SMS_URL":        {"DIALOOG_SMS_URL": "twilio://api.twilio.com"},
+		"DIALOOG_DEV":            {"DIALOOG_DEV": "yes please"},
+		"DIALOOG_ENCRYPTION_KEY": {"DIALOOG_ENCRYPTION_KEY": "c2hvcnQ="},
+		"DIALOOG_ORG_NAME":       {"DIALOOG_ORG_NAME": " "},
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := Load(env(m), nil, io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != name {
+				t.Fatalf("want error naming %s, got %v", name, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+// Package db owns storage: bun models, embedded migrations for SQLite and
+// PostgreSQL, queries and transactions. It knows nothing of HTTP or mail.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// DB is an open database of either dialect.
+type DB struct {
+	*bun.DB
+	postgres bool
+}
+
+// Postgres reports whether the database is PostgreSQL.
+func (d *DB) Postgres() bool { return d.postgres }
+
+// SQLiteFile is the name of the SQLite database in the data dir.
+const SQLiteFile = "dialoog.db"
+
+// Open opens PostgreSQL when databaseURL is set, otherwise the SQLite file in
+// dataDir (created when missing). It does not migrate.
+func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return OpenSQLite(ctx, filepath.Join(dataDir, SQLiteFile))
+}
+
+// OpenSQLite opens (or creates) the SQLite database at path. Pragmas are in
+// the DSN so that every pooled connection gets them; transactions start
+// IMMEDIATE so that writers queue on the busy timeout instead of failing on
+// lock upgrades.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// WAL allows readers beside the one writer; keep the pool modest.
+	sqldb.SetMaxOpenConns(8)
+	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New())}
+	if err := d.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// OpenPostgres opens a PostgreSQL database by URL.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	connector := pgdriver.NewConnector(pgdriver.WithDSN(dsn))
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(20)
+	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true}
+	if err := d.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return d, nil
+}
+
+// Tx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise.
+func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return d.RunInTx(ctx, nil, fn)
+}
+
+// ErrNoRows reports whether err means that a query found nothing.
+func ErrNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// IsUniqueViolation reports whether err is a unique-constraint violation in
+// either dialect.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		return pgErr.Field('C') == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -1,0 +1,150 @@
+package db_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+
+	"github.com/uptrace/bun"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		applied, err := d.Migrate(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 0 {
+			t.Fatalf("second migrate applied %v", applied)
+		}
+	})
+}
+
+func TestConcurrentMigrate(t *testing.T) {
+	ctx := context.Background()
+	t.Run("postgres", func(t *testing.T) {
+		url := dbtest.NewTestSchema(t)
+		var wg sync.WaitGroup
+		results := make([][]string, 4)
+		errs := make([]error, 4)
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := db.OpenPostgres(ctx, url)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer d.Close()
+				results[i], errs[i] = d.Migrate(ctx)
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for i := range 4 {
+			if errs[i] != nil {
+				t.Fatalf("instance %d: %v", i, errs[i])
+			}
+			total += len(results[i])
+		}
+		if total != 1 {
+			t.Fatalf("migrations applied %d times in all, want exactly once: %v", total, results)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		total := make(chan int, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := db.Open(ctx, "", dir)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer d.Close()
+				applied, err := d.Migrate(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				total <- len(applied)
+			}()
+		}
+		wg.Wait()
+		close(total)
+		n := 0
+		for v := range total {
+			n += v
+		}
+		if n != 1 {
+			t.Fatalf("migrations applied %d times, want 1", n)
+		}
+	})
+}
+
+func TestUserStore(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		org := &db.Organisation{Name: "OSAW", CreatedAt: now}
+		if _, err := d.NewInsert().Model(org).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		u := &db.User{OrgID: &org.ID, Email: "a@example.nl", Kind: db.KindExternal, Status: db.StatusInvited,
+			Language: "nl", Gender: "unknown", NamePrefix: "van der", CreatedAt: now, UpdatedAt: now}
+		t.Run("OK", func(t *testing.T) {
+			if _, err := d.NewInsert().Model(u).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got db.User
+			if err := d.NewSelect().Model(&got).Where("email = ?", "a@example.nl").Scan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != u.ID || got.NamePrefix != "van der" || *got.OrgID != org.ID || !got.CreatedAt.Equal(now) || got.IsAdmin {
+				t.Fatalf("round trip: %+v", got)
+			}
+		})
+		t.Run("ErrUnique", func(t *testing.T) {
+			dup := *u
+			dup.ID = 0
+			_, err := d.NewInsert().Model(&dup).Exec(ctx)
+			if !db.IsUniqueViolation(err) {
+				t.Fatalf("want unique violation, got %v", err)
+			}
+		})
+		t.Run("ErrNoRows", func(t *testing.T) {
+			err := d.NewSelect().Model(&db.User{}).Where("email = ?", "none@example.nl").Scan(ctx)
+			if !db.ErrNoRows(err) {
+				t.Fatalf("want no rows, got %v", err)
+			}
+		})
+		t.Run("ForeignKeys", func(t *testing.T) {
+			_, err := d.NewInsert().Model(&db.Invitation{UserID: 999999, OrgID: org.ID, TokenHash: []byte("x"), CreatedAt: now, ExpiresAt: now}).Exec(ctx)
+			if err == nil {
+				t.Fatal("foreign key not enforced")
+			}
+		})
+		t.Run("TxRollsBack", func(t *testing.T) {
+			err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.NewInsert().Model(&db.Organisation{Name: "Weg", CreatedAt: now}).Exec(ctx); err != nil {
+					return err
+				}
+				return context.Canceled
+			})
+			if err == nil {
+				t.Fatal("want error")
+			}
+			n, err := d.NewSelect().Model((*db.Organisation)(nil)).Where("name = ?", "Weg").Count(ctx)
+			if err != nil || n != 0 {
+				t.Fatalf("row survived rollback: %d %v", n, err)
+			}
+		})
+	})
+}

@@ -1,0 +1,91 @@
+// Package dbtest opens fresh, migrated databases of both engines for tests.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+)
+
+// TestPostgresURL returns the PostgreSQL server tests use:
+// DIALOOG_TEST_DATABASE_URL, or the machine's local server.
+func TestPostgresURL() string {
+	if v := os.Getenv("DIALOOG_TEST_DATABASE_URL"); v != "" {
+		return v
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// MustOpenSQLite opens a migrated SQLite database in a temporary directory.
+func MustOpenSQLite(tb testing.TB) *db.DB {
+	tb.Helper()
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), db.SQLiteFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// NewTestSchema creates a fresh PostgreSQL schema and returns a URL that
+// selects it, dropping it when the test ends. Without a reachable server the
+// test is skipped, unless CI is set, where it fails.
+func NewTestSchema(tb testing.TB) string {
+	tb.Helper()
+	ctx := context.Background()
+	admin, err := db.OpenPostgres(ctx, TestPostgresURL())
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("PostgreSQL is required under CI: %v", err)
+		}
+		tb.Skipf("PostgreSQL not reachable: %v", err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	})
+	u := TestPostgresURL()
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return fmt.Sprintf("%s%ssearch_path=%s", u, sep, schema)
+}
+
+// MustOpenPostgres opens a migrated database in a fresh PostgreSQL schema.
+func MustOpenPostgres(tb testing.TB) *db.DB {
+	tb.Helper()
+	d, err := db.OpenPostgres(context.Background(), NewTestSchema(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// ForEachEngine runs fn as a subtest against SQLite and PostgreSQL.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, d *db.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, MustOpenSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, MustOpenPostgres(t)) })
+}

@@ -1,0 +1,260 @@
+package db
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Organisation is a tenant: the internal users of one organisation write
+// messages in its name.
+type Organisation struct {
+	bun.BaseModel `bun:"table:organisations"`
+	ID            int64     `bun:",pk,autoincrement"`
+	Name          string    `bun:",notnull"`
+	CreatedAt     time.Time `bun:",notnull"`
+}
+
+// User kinds.
+const (
+	KindInternal = "internal"
+	KindExternal = "external"
+)
+
+// User statuses.
+const (
+	StatusInvited  = "invited"  // never completed the first visit
+	StatusActive   = "active"   // completed the first visit
+	StatusDisabled = "disabled" // may not log in
+)
+
+// User is an internal or external person with a mail address.
+type User struct {
+	bun.BaseModel      `bun:"table:users"`
+	ID                 int64  `bun:",pk,autoincrement"`
+	OrgID              *int64 `bun:"org_id"`
+	Email              string `bun:",notnull"`
+	Kind               string `bun:",notnull"`
+	IsAdmin            bool   `bun:",notnull"`
+	Status             string `bun:",notnull"`
+	Language           string `bun:",notnull"`
+	Gender             string `bun:",notnull"`
+	Initials           string `bun:",notnull"`
+	FirstName          string `bun:",notnull"`
+	NamePrefix         string `bun:",notnull"`
+	LastName           string `bun:",notnull"`
+	ProfileCompletedAt bun.NullTime
+	PasswordHash       string `bun:",notnull"`
+	PasswordChangedAt  bun.NullTime
+	AwayEnabled        bool   `bun:",notnull"`
+	AwayMessage        string `bun:",notnull"`
+	AwayFrom           bun.NullTime
+	AwayUntil          bun.NullTime
+	LastLoginAt        bun.NullTime
+	LastSeenAt         bun.NullTime
+	CreatedAt          time.Time `bun:",notnull"`
+	UpdatedAt          time.Time `bun:",notnull"`
+}
+
+// Invitation is a sign-up link; only its hash is stored.
+type Invitation struct {
+	bun.BaseModel `bun:"table:invitations"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	OrgID         int64  `bun:",notnull"`
+	InvitedBy     *int64 `bun:"invited_by"`
+	TokenHash     []byte `bun:",notnull"`
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        bun.NullTime
+	RevokedAt     bun.NullTime
+}
+
+// Session is a server-side login session; only the hash of its id is stored.
+type Session struct {
+	bun.BaseModel  `bun:"table:sessions"`
+	ID             int64  `bun:",pk,autoincrement"`
+	TokenHash      []byte `bun:",notnull"`
+	UserID         int64  `bun:",notnull"`
+	SecondFactorAt bun.NullTime
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+	ExpiresAt      time.Time
+	EndedAt        bun.NullTime
+	IP             string `bun:"ip,notnull"`
+	UserAgent      string `bun:",notnull"`
+}
+
+// Second factor kinds.
+const (
+	FactorSMS  = "sms"
+	FactorTOTP = "totp"
+)
+
+// SecondFactor is an SMS number or an authenticator app of a user.
+type SecondFactor struct {
+	bun.BaseModel `bun:"table:second_factors"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	Kind          string `bun:",notnull"`
+	Phone         string `bun:",notnull"`
+	TOTPSecret    []byte `bun:"totp_secret"` // sealed by the vault
+	TOTPLastStep  int64  `bun:"totp_last_step,notnull"`
+	VerifiedAt    bun.NullTime
+	LastUsedAt    bun.NullTime
+	CreatedAt     time.Time
+}
+
+// RecoveryCode is a hashed single-use login code.
+type RecoveryCode struct {
+	bun.BaseModel `bun:"table:recovery_codes"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	CodeHash      []byte `bun:",notnull"`
+	UsedAt        bun.NullTime
+	CreatedAt     time.Time
+}
+
+// OneTimeCode is a hashed code sent by SMS or mail for one purpose.
+type OneTimeCode struct {
+	bun.BaseModel `bun:"table:one_time_codes"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	Purpose       string `bun:",notnull"`
+	Target        string `bun:",notnull"`
+	CodeHash      []byte `bun:",notnull"`
+	Attempts      int    `bun:",notnull"`
+	SentAt        time.Time
+	ExpiresAt     time.Time
+	UsedAt        bun.NullTime
+}
+
+// TermsVersion is one published text of the terms of use.
+type TermsVersion struct {
+	bun.BaseModel `bun:"table:terms_versions"`
+	ID            int64  `bun:",pk,autoincrement"`
+	Version       int    `bun:",notnull"`
+	Body          string `bun:",notnull"`
+	PublishedBy   *int64
+	PublishedAt   time.Time
+}
+
+// TermsAcceptance records that a user accepted a terms version.
+type TermsAcceptance struct {
+	bun.BaseModel  `bun:"table:terms_acceptances"`
+	ID             int64  `bun:",pk,autoincrement"`
+	UserID         int64  `bun:",notnull"`
+	TermsVersionID int64  `bun:",notnull"`
+	IP             string `bun:"ip,notnull"`
+	AcceptedAt     time.Time
+}
+
+// Thread is a conversation with a subject within one organisation.
+type Thread struct {
+	bun.BaseModel `bun:"table:threads"`
+	ID            int64  `bun:",pk,autoincrement"`
+	OrgID         int64  `bun:",notnull"`
+	Subject       string `bun:",notnull"`
+	CreatedBy     *int64
+	CreatedAt     time.Time
+	LastMessageAt time.Time
+}
+
+// Participant is a user's membership of a thread.
+type Participant struct {
+	bun.BaseModel  `bun:"table:participants"`
+	ID             int64 `bun:",pk,autoincrement"`
+	ThreadID       int64 `bun:",notnull"`
+	UserID         int64 `bun:",notnull"`
+	AddedBy        *int64
+	AddedAt        time.Time
+	LastNotifiedAt bun.NullTime
+	AutoRepliedAt  bun.NullTime
+	RemovedAt      bun.NullTime
+}
+
+// Message is one message in a thread; Body is sealed by the vault.
+type Message struct {
+	bun.BaseModel `bun:"table:messages"`
+	ID            int64 `bun:",pk,autoincrement"`
+	ThreadID      int64 `bun:",notnull"`
+	SenderID      *int64
+	Body          []byte
+	KeyID         string `bun:",notnull"`
+	IsAutoReply   bool   `bun:",notnull"`
+	CreatedAt     time.Time
+	DeletedAt     bun.NullTime
+}
+
+// MessageState is a participant's read and removal state of a message.
+type MessageState struct {
+	bun.BaseModel `bun:"table:message_states"`
+	MessageID     int64 `bun:",pk"`
+	UserID        int64 `bun:",pk"`
+	ReadAt        bun.NullTime
+	RemovedAt     bun.NullTime
+}
+
+// Attachment is an encrypted file of a message, stored in the data dir.
+type Attachment struct {
+	bun.BaseModel `bun:"table:attachments"`
+	ID            int64  `bun:",pk,autoincrement"`
+	MessageID     int64  `bun:",notnull"`
+	Filename      string `bun:",notnull"`
+	ContentType   string `bun:",notnull"`
+	Size          int64  `bun:",notnull"`
+	StorageKey    string `bun:",notnull"`
+	KeyID         string `bun:",notnull"`
+	SHA256        []byte `bun:"sha256,notnull"`
+	CreatedAt     time.Time
+}
+
+// Outbox channels and statuses.
+const (
+	ChannelMail = "mail"
+	ChannelSMS  = "sms"
+
+	OutboxPending = "pending"
+	OutboxSending = "sending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)
+
+// OutboxItem is a mail or text to deliver; Payload is sealed by the vault.
+type OutboxItem struct {
+	bun.BaseModel  `bun:"table:outbox"`
+	ID             int64  `bun:",pk,autoincrement"`
+	IdempotencyKey string `bun:",notnull"`
+	Channel        string `bun:",notnull"`
+	Recipient      string `bun:",notnull"`
+	Payload        []byte
+	Status         string `bun:",notnull"`
+	Attempts       int    `bun:",notnull"`
+	NextAttemptAt  time.Time
+	LockedUntil    bun.NullTime
+	LastError      string `bun:",notnull"`
+	Transport      string `bun:",notnull"`
+	CreatedAt      time.Time
+	SentAt         bun.NullTime
+}
+
+// AuditEvent is a security-relevant event a user can see in their activity.
+type AuditEvent struct {
+	bun.BaseModel `bun:"table:audit_events"`
+	ID            int64 `bun:",pk,autoincrement"`
+	UserID        *int64
+	ActorID       *int64
+	Kind          string `bun:",notnull"`
+	Detail        string `bun:",notnull"`
+	IP            string `bun:"ip,notnull"`
+	CreatedAt     time.Time
+}
+
+// Throttle counts events for a key within a window.
+type Throttle struct {
+	bun.BaseModel `bun:"table:throttles"`
+	Key           string `bun:",pk"`
+	Count         int    `bun:",notnull"`
+	WindowStart   time.Time
+	BlockedUntil  bun.NullTime
+}
