@@ -13,13 +13,13 @@ type Code string
 
 // The codes every layer may return.
 const (
-	Invalid      Code = "invalid"       // bad input; the message says what to fix
-	NotFound     Code = "not_found"     // unknown, or not visible to this user
-	Unauthorized Code = "unauthorized"  // no or wrong credentials
-	Forbidden    Code = "forbidden"     // known user, not allowed
-	Conflict     Code = "conflict"      // state does not allow this now
-	TooMany      Code = "too_many"      // throttled
-	Internal     Code = "internal"      // a bug or an outage; shown generically
+	Invalid      Code = "invalid"      // bad input; the message says what to fix
+	NotFound     Code = "not_found"    // unknown, or not visible to this user
+	Unauthorized Code = "unauthorized" // no or wrong credentials
+	Forbidden    Code = "forbidden"    // known user, not allowed
+	Conflict     Code = "conflict"     // state does not allow this now
+	TooMany      Code = "too_many"     // throttled
+	Internal     Code = "internal"     // a bug or an outage; shown generically
 )
 
 // Error is an error with a code, a translation key for the user and an
@@ -48,6 +48,10 @@ func Field(field, key string) *Error { return &Error{Code: Invalid, Key: key, Fi
 
 // CodeOf returns the code of err, Internal when it carries none.
 func CodeOf(err error) Code {
+	var fs Fields
+	if errors.As(err, &fs) {
+		return Invalid
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -60,4 +64,29 @@ func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// Fields is a set of field errors reported together, so that a form can show
+// every message at once.
+type Fields []*Error
+
+func (f Fields) Error() string {
+	s := "invalid fields:"
+	for _, e := range f {
+		s += " " + e.Field + "=" + e.Key
+	}
+	return s
+}
+
+// FieldsOf returns the field errors in err: all of a Fields, or the one
+// field error, or nil.
+func FieldsOf(err error) Fields {
+	var fs Fields
+	if errors.As(err, &fs) {
+		return fs
+	}
+	if e, ok := As(err); ok && e.Field != "" {
+		return Fields{e}
+	}
+	return nil
 }

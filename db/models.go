@@ -30,30 +30,32 @@ const (
 
 // User is an internal or external person with a mail address.
 type User struct {
-	bun.BaseModel      `bun:"table:users"`
-	ID                 int64  `bun:",pk,autoincrement"`
-	OrgID              *int64 `bun:"org_id"`
-	Email              string `bun:",notnull"`
-	Kind               string `bun:",notnull"`
-	IsAdmin            bool   `bun:",notnull"`
-	Status             string `bun:",notnull"`
-	Language           string `bun:",notnull"`
-	Gender             string `bun:",notnull"`
-	Initials           string `bun:",notnull"`
-	FirstName          string `bun:",notnull"`
-	NamePrefix         string `bun:",notnull"`
-	LastName           string `bun:",notnull"`
-	ProfileCompletedAt bun.NullTime
-	PasswordHash       string `bun:",notnull"`
-	PasswordChangedAt  bun.NullTime
-	AwayEnabled        bool   `bun:",notnull"`
-	AwayMessage        string `bun:",notnull"`
-	AwayFrom           bun.NullTime
-	AwayUntil          bun.NullTime
-	LastLoginAt        bun.NullTime
-	LastSeenAt         bun.NullTime
-	CreatedAt          time.Time `bun:",notnull"`
-	UpdatedAt          time.Time `bun:",notnull"`
+	bun.BaseModel       `bun:"table:users"`
+	ID                  int64  `bun:",pk,autoincrement"`
+	OrgID               *int64 `bun:"org_id"`
+	Email               string `bun:",notnull"`
+	Kind                string `bun:",notnull"`
+	IsAdmin             bool   `bun:",notnull"`
+	Status              string `bun:",notnull"`
+	Language            string `bun:",notnull"`
+	Gender              string `bun:",notnull"`
+	Initials            string `bun:",notnull"`
+	FirstName           string `bun:",notnull"`
+	NamePrefix          string `bun:",notnull"`
+	LastName            string `bun:",notnull"`
+	ProfileCompletedAt  bun.NullTime
+	RecoveryConfirmedAt bun.NullTime
+	SecondFactorDoneAt  bun.NullTime
+	PasswordHash        string `bun:",notnull"`
+	PasswordChangedAt   bun.NullTime
+	AwayEnabled         bool   `bun:",notnull"`
+	AwayMessage         string `bun:",notnull"`
+	AwayFrom            bun.NullTime
+	AwayUntil           bun.NullTime
+	LastLoginAt         bun.NullTime
+	LastSeenAt          bun.NullTime
+	CreatedAt           time.Time `bun:",notnull"`
+	UpdatedAt           time.Time `bun:",notnull"`
 }
 
 // Invitation is a sign-up link; only its hash is stored.
@@ -135,6 +137,7 @@ type TermsVersion struct {
 	ID            int64  `bun:",pk,autoincrement"`
 	Version       int    `bun:",notnull"`
 	Body          string `bun:",notnull"`
+	BodyEN        string `bun:"body_en,notnull"`
 	PublishedBy   *int64
 	PublishedAt   time.Time
 }

@@ -1,0 +1,30 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+)
+
+// AuditEntry is one security-relevant event.
+type AuditEntry struct {
+	UserID  *int64
+	ActorID *int64
+	Kind    string
+	Detail  string
+	IP      string
+	Now     time.Time
+}
+
+// Audit records an event in the caller's transaction.
+func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
+	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC()}
+	if _, err := idb.NewInsert().Model(ev).Exec(ctx); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/notify"
+)
+
+// InvitationTTL is how long a sign-up link works.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// Limits on "send me a new link".
+const (
+	newLinkPerIP      = 10
+	newLinkPerAddress = 3
+	newLinkWindow     = time.Hour
+)
+
+// InvitationMail renders the invitation mail in a language.
+type InvitationMail interface {
+	InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error)
+}
+
+// Invitations creates, checks and consumes sign-up links.
+type Invitations struct {
+	DB       *db.DB
+	Outbox   *notify.Outbox
+	Mail     InvitationMail
+	Sessions *Sessions
+	Limiter  *Limiter
+	BaseURL  *url.URL
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Queued is called after a transaction that queued mail has committed,
+	// to wake the outbox worker.
+	Queued func()
+}
+
+// InviteInput describes whom to invite and on whose behalf.
+type InviteInput struct {
+	Email     string
+	OrgID     int64
+	Internal  bool
+	Admin     bool
+	Language  string // for a new user; "" means Dutch
+	InvitedBy *int64
+}
+
+// InvitationInfo is what the sign-up page shows about a valid link.
+type InvitationInfo struct {
+	Email     string
+	OrgName   string
+	Language  string
+	ExpiresAt time.Time
+}
+
+// Invite creates the user when the address is new, replaces any earlier
+// link, queues the invitation mail and returns the new sign-up link. It
+// refuses users who already completed the first visit.
+func (s *Invitations) Invite(ctx context.Context, in InviteInput) (string, *db.User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return "", nil, err
+	}
+	var link string
+	var user db.User
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var org db.Organisation
+		if err := tx.NewSelect().Model(&org).Where("id = ?", in.OrgID).Scan(ctx); err != nil {
+			if db.ErrNoRows(err) {
+				return apperr.New(apperr.NotFound, "org.not_found")
+			}
+			return fmt.Errorf("load organisation %d: %w", in.OrgID, err)
+		}
+		now := s.Now().UTC()
+		err := tx.NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
+		switch {
+		case db.ErrNoRows(err):
+			user = db.User{Email: email, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(in.Language),
+				Gender: "unknown", IsAdmin: in.Admin, CreatedAt: now, UpdatedAt: now}
+			if in.Internal || in.Admin {
+				user.Kind = db.KindInternal
+				user.OrgID = &org.ID
+			}
+			if _, err := tx.NewInsert().Model(&user).Exec(ctx); err != nil {
+				return fmt.Errorf("create user: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("load user: %w", err)
+		case user.Status == db.StatusActive:
+			return apperr.New(apperr.Conflict, "invite.already_active")
+		case user.Status == db.StatusDisabled:
+			return apperr.New(apperr.Forbidden, "invite.disabled")
+		}
+		var err2 error
+		link, err2 = s.issue(ctx, tx, &user, &org, in.InvitedBy, now)
+		return err2
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("invite %s: %w", redactEmail(email), err)
+	}
+	s.queued()
+	return link, &user, nil
+}
+
+// issue revokes the user's open links, stores a new one and queues its mail.
+func (s *Invitations) issue(ctx context.Context, tx bun.Tx, user *db.User, org *db.Organisation, by *int64, now time.Time) (string, error) {
+	if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
+		Where("user_id = ? AND used_at IS NULL AND revoked_at IS NULL", user.ID).Exec(ctx); err != nil {
+		return "", fmt.Errorf("revoke older invitations: %w", err)
+	}
+	token, hash := newToken()
+	inv := &db.Invitation{UserID: user.ID, OrgID: org.ID, InvitedBy: by, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+	if _, err := tx.NewInsert().Model(inv).Exec(ctx); err != nil {
+		return "", fmt.Errorf("store invitation: %w", err)
+	}
+	link := s.BaseURL.String() + "/aanmelden/" + token
+	m, err := s.Mail.InvitationMail(user.Language, org.Name, link, s.BaseURL.String())
+	if err != nil {
+		return "", fmt.Errorf("render invitation mail: %w", err)
+	}
+	m.To = user.Email
+	if _, err := s.Outbox.QueueMail(ctx, tx, m); err != nil {
+		return "", fmt.Errorf("queue invitation mail: %w", err)
+	}
+	if err := Audit(ctx, tx, AuditEntry{UserID: &user.ID, ActorID: by, Kind: "invitation.sent", Now: now}); err != nil {
+		return "", err
+	}
+	return link, nil
+}
+
+func (s *Invitations) queued() {
+	if s.Queued != nil {
+		s.Queued()
+	}
+}
+
+// errInvalidLink is the one answer for unknown, used, replaced and expired
+// links: the page offers a new link in all cases.
+var errInvalidLink = apperr.New(apperr.NotFound, "invite.invalid")
+
+type invitationRow struct {
+	db.Invitation `bun:",extend"`
+	Email         string
+	Language      string
+	Status        string
+	OrgName       string
+}
+
+func (s *Invitations) lookup(ctx context.Context, idb bun.IDB, token string) (*invitationRow, error) {
+	if !validToken(token) {
+		return nil, errInvalidLink
+	}
+	var row invitationRow
+	err := idb.NewSelect().Model(&row).
+		ColumnExpr("invitation.*").
+		ColumnExpr("u.email, u.language, u.status").
+		ColumnExpr("o.name AS org_name").
+		Join("JOIN users AS u ON u.id = invitation.user_id").
+		Join("JOIN organisations AS o ON o.id = invitation.org_id").
+		Where("invitation.token_hash = ?", hashToken(token)).
+		Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, errInvalidLink
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load invitation: %w", err)
+	}
+	if !row.UsedAt.IsZero() || !row.RevokedAt.IsZero() || !s.Now().Before(row.ExpiresAt) || row.Status == db.StatusDisabled {
+		return nil, errInvalidLink
+	}
+	return &row, nil
+}
+
+// Check reports what a valid link is for, without consuming it: mail
+// scanners follow links, so only the POST of the page's button counts.
+func (s *Invitations) Check(ctx context.Context, token string) (InvitationInfo, error) {
+	row, err := s.lookup(ctx, s.DB, token)
+	if err != nil {
+		return InvitationInfo{}, err
+	}
+	return InvitationInfo{Email: row.Email, OrgName: row.OrgName, Language: row.Language, ExpiresAt: row.ExpiresAt}, nil
+}
+
+// Accept consumes a valid link and starts a session for its user. It
+// returns the session token and the user's next onboarding stage.
+func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (string, Stage, error) {
+	var session string
+	var stage Stage
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		row, err := s.lookup(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		now := s.Now().UTC()
+		// The conditions repeat the checks so that two concurrent POSTs of
+		// the same link cannot both succeed.
+		res, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("used_at = ?", now).
+			Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", row.ID, now).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("consume invitation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errInvalidLink
+		}
+		if session, err = s.Sessions.Create(ctx, tx, row.UserID, ip, userAgent); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &row.UserID, Kind: "invitation.accepted", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		stage, err = StageOf(ctx, tx, row.UserID)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("accept invitation: %w", err)
+	}
+	return session, stage, nil
+}
+
+// RequestNewLink re-sends the invitation when email belongs to a user who
+// never completed the first visit. It answers the same for every
+// well-formed address, so it reveals nothing about who is known.
+func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.Limiter.Allow(ctx, "newlink:ip:"+ip, newLinkPerIP, newLinkWindow)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.New(apperr.TooMany, "error.too_many")
+	}
+	// A per-address limit keeps anyone from flooding one mailbox; hitting it
+	// is silent, like an unknown address.
+	sum := sha256.Sum256([]byte(email))
+	if ok, _, err := s.Limiter.Allow(ctx, "newlink:addr:"+hex.EncodeToString(sum[:8]), newLinkPerAddress, newLinkWindow); err != nil || !ok {
+		return err
+	}
+	queued := false
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var user db.User
+		err := tx.NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
+		if db.ErrNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load user: %w", err)
+		}
+		if user.Status != db.StatusInvited {
+			return nil
+		}
+		var last db.Invitation
+		if err := tx.NewSelect().Model(&last).Where("user_id = ?", user.ID).Order("id DESC").Limit(1).Scan(ctx); err != nil {
+			if db.ErrNoRows(err) {
+				return nil
+			}
+			return fmt.Errorf("load last invitation: %w", err)
+		}
+		var org db.Organisation
+		if err := tx.NewSelect().Model(&org).Where("id = ?", last.OrgID).Scan(ctx); err != nil {
+			return fmt.Errorf("load organisation: %w", err)
+		}
+		if _, err := s.issue(ctx, tx, &user, &org, last.InvitedBy, s.Now().UTC()); err != nil {
+			return err
+		}
+		queued = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("request new link: %w", err)
+	}
+	if queued {
+		s.queued()
+	}
+	return nil
+}
+
+func lang(l string) string {
+	if l == "en" {
+		return "en"
+	}
+	return "nl"
+}
+
+// redactEmail keeps logs useful without spelling out addresses.
+func redactEmail(e string) string {
+	sum := sha256.Sum256([]byte(e))
+	return "mail#" + hex.EncodeToString(sum[:4])
+}

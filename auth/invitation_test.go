@@ -1,0 +1,348 @@
+package auth_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"io"
+	"log/slog"
+	"net/url"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/notify"
+	"dialoog/vault"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type plainMail struct{}
+
+func (plainMail) InvitationMail(lang, org, link, base string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Uitnodiging " + org, Text: org + " nodigt je uit: " + link, HTML: "<a href=\"" + link + "\">AANMELDEN</a>"}, nil
+}
+
+type fixture struct {
+	d     *db.DB
+	v     *vault.Vault
+	clk   *clock
+	inv   *auth.Invitations
+	org   *db.Organisation
+	kicks int
+}
+
+func newFixture(t *testing.T, d *db.DB) *fixture {
+	t.Helper()
+	v, err := vault.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{d: d, v: v, clk: &clock{t: time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)}}
+	base, _ := urlParse("http://dialoog.test")
+	f.inv = &auth.Invitations{
+		DB: d, Outbox: notify.NewOutbox(v), Mail: plainMail{}, BaseURL: base, Now: f.clk.Now,
+		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now},
+		Queued: func() { f.kicks++ },
+	}
+	org, admin, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
+	if err != nil || admin != "beheerder@dialoog.test" || !strings.HasPrefix(link, "http://dialoog.test/aanmelden/") {
+		t.Fatalf("bootstrap: %v %q %q", err, admin, link)
+	}
+	f.org = org
+	return f
+}
+
+func token(link string) string { return link[strings.LastIndexByte(link, '/')+1:] }
+
+func (f *fixture) outboxCount(t *testing.T, to string) int {
+	t.Helper()
+	n, err := f.d.NewSelect().Model((*db.OutboxItem)(nil)).Where("recipient = ?", to).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func wantCode(t *testing.T, err error, code apperr.Code) {
+	t.Helper()
+	if apperr.CodeOf(err) != code {
+		t.Fatalf("want %s error, got %v", code, err)
+	}
+}
+
+func TestInvitationLinks(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+
+		link, user, err := f.inv.Invite(ctx, auth.InviteInput{Email: " Jan@Example.NL ", OrgID: f.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user.Email != "jan@example.nl" || user.Kind != db.KindExternal || user.Status != db.StatusInvited {
+			t.Fatalf("user: %+v", user)
+		}
+		var stored db.Invitation
+		if err := d.NewSelect().Model(&stored).Where("user_id = ?", user.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(stored.TokenHash), token(link)) || len(stored.TokenHash) != 32 {
+			t.Fatal("token must be stored hashed")
+		}
+		m, err := notify.LatestDevMailTo(ctx, d, f.v, "jan@example.nl")
+		if err != nil || !strings.Contains(m.Text, link) || !strings.Contains(m.Text, "OSAW") {
+			t.Fatalf("invitation mail: %+v %v", m, err)
+		}
+
+		t.Run("GetDoesNotConsume", func(t *testing.T) {
+			for range 3 {
+				info, err := f.inv.Check(ctx, token(link))
+				if err != nil || info.Email != "jan@example.nl" || info.OrgName != "OSAW" {
+					t.Fatalf("check: %+v %v", info, err)
+				}
+			}
+		})
+		t.Run("ReplacedByNewer", func(t *testing.T) {
+			newer, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.inv.Check(ctx, token(link))
+			wantCode(t, err, apperr.NotFound)
+			_, _, err = f.inv.Accept(ctx, token(link), "127.0.0.1", "test")
+			wantCode(t, err, apperr.NotFound)
+			link = newer
+		})
+		t.Run("PostConsumes", func(t *testing.T) {
+			sess, stage, err := f.inv.Accept(ctx, token(link), "127.0.0.1", "test")
+			if err != nil || stage != auth.StageTerms {
+				t.Fatalf("accept: %v %v", stage, err)
+			}
+			s, err := f.inv.Sessions.Lookup(ctx, sess)
+			if err != nil || s.UserID != user.ID {
+				t.Fatalf("session: %+v %v", s, err)
+			}
+			_, err = f.inv.Check(ctx, token(link))
+			wantCode(t, err, apperr.NotFound)
+			_, _, err = f.inv.Accept(ctx, token(link), "127.0.0.1", "test")
+			wantCode(t, err, apperr.NotFound)
+		})
+		t.Run("Expired", func(t *testing.T) {
+			l, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "piet@example.nl", OrgID: f.org.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Add(auth.InvitationTTL - time.Second)
+			if _, err := f.inv.Check(ctx, token(l)); err != nil {
+				t.Fatalf("still valid just before expiry: %v", err)
+			}
+			f.clk.Add(time.Second)
+			_, err = f.inv.Check(ctx, token(l))
+			wantCode(t, err, apperr.NotFound)
+			_, _, err = f.inv.Accept(ctx, token(l), "127.0.0.1", "test")
+			wantCode(t, err, apperr.NotFound)
+		})
+		t.Run("UnknownAndMalformed", func(t *testing.T) {
+			for _, tok := range []string{"", "x", strings.Repeat("A", 43), "../../etc/passwd"} {
+				_, err := f.inv.Check(ctx, tok)
+				wantCode(t, err, apperr.NotFound)
+			}
+		})
+		t.Run("InvalidAddressStoresNothing", func(t *testing.T) {
+			before, _ := d.NewSelect().Model((*db.User)(nil)).Count(ctx)
+			for _, e := range []string{"", "geen-adres", "a@b@c.nl", "Jan <jan@x.nl>"} {
+				_, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: e, OrgID: f.org.ID})
+				wantCode(t, err, apperr.Invalid)
+			}
+			after, _ := d.NewSelect().Model((*db.User)(nil)).Count(ctx)
+			if before != after {
+				t.Fatalf("users stored for invalid input: %d -> %d", before, after)
+			}
+		})
+		t.Run("ActiveUserIsNotReinvited", func(t *testing.T) {
+			if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusActive).Where("id = ?", user.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID})
+			wantCode(t, err, apperr.Conflict)
+		})
+	})
+}
+
+func TestConcurrentAcceptConsumesOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		link, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "race@example.nl", OrgID: f.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, _, err := f.inv.Accept(ctx, token(link), "127.0.0.1", "t"); err == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				} else if apperr.CodeOf(err) != apperr.NotFound {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 {
+			t.Fatalf("link consumed %d times", ok)
+		}
+	})
+}
+
+func TestRequestNewLink(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		old, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "kees@example.nl", OrgID: f.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(8 * 24 * time.Hour) // the link expired
+
+		t.Run("KnownInvitedAddressGetsANewLink", func(t *testing.T) {
+			before := f.outboxCount(t, "kees@example.nl")
+			if err := f.inv.RequestNewLink(ctx, "KEES@example.nl", "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.outboxCount(t, "kees@example.nl"); got != before+1 {
+				t.Fatalf("outbox rows %d -> %d", before, got)
+			}
+			m, _ := notify.LatestDevMailTo(ctx, d, f.v, "kees@example.nl")
+			fresh := m.Text[strings.Index(m.Text, "http"):]
+			if fresh == old {
+				t.Fatal("same link re-sent")
+			}
+			if _, err := f.inv.Check(ctx, token(fresh)); err != nil {
+				t.Fatalf("new link invalid: %v", err)
+			}
+		})
+		t.Run("UnknownAddressSameAnswerNothingSent", func(t *testing.T) {
+			err := f.inv.RequestNewLink(ctx, "onbekend@example.nl", "10.0.0.2")
+			if err != nil {
+				t.Fatalf("want the same (nil) answer, got %v", err)
+			}
+			if n := f.outboxCount(t, "onbekend@example.nl"); n != 0 {
+				t.Fatalf("mail sent to unknown address: %d", n)
+			}
+			n, _ := d.NewSelect().Model((*db.User)(nil)).Where("email = ?", "onbekend@example.nl").Count(ctx)
+			if n != 0 {
+				t.Fatal("user created for unknown address")
+			}
+		})
+		t.Run("Malformed", func(t *testing.T) {
+			wantCode(t, f.inv.RequestNewLink(ctx, "kees", "10.0.0.3"), apperr.Invalid)
+		})
+		t.Run("PerAddressLimitIsSilent", func(t *testing.T) {
+			for range 5 {
+				if err := f.inv.RequestNewLink(ctx, "kees@example.nl", "10.0.0.4"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// 1 original + 3 allowed per hour in all (one used above).
+			if n := f.outboxCount(t, "kees@example.nl"); n != 4 {
+				t.Fatalf("mails to one address within the hour: %d, want 4", n)
+			}
+		})
+		t.Run("PerIPLimit", func(t *testing.T) {
+			var err error
+			for i := 0; i < 11 && err == nil; i++ {
+				err = f.inv.RequestNewLink(ctx, "x@example.nl", "10.0.0.9")
+			}
+			wantCode(t, err, apperr.TooMany)
+			f.clk.Add(time.Hour)
+			if err := f.inv.RequestNewLink(ctx, "x@example.nl", "10.0.0.9"); err != nil {
+				t.Fatalf("limit should reset after the window: %v", err)
+			}
+		})
+	})
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		link, _, _ := f.inv.Invite(ctx, auth.InviteInput{Email: "s@example.nl", OrgID: f.org.ID})
+		tok, _, err := f.inv.Accept(ctx, token(link), "127.0.0.1", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(auth.SessionIdle - time.Minute)
+		if _, err := f.inv.Sessions.Lookup(ctx, tok); err != nil {
+			t.Fatalf("within idle time: %v", err)
+		}
+		f.clk.Add(auth.SessionIdle - time.Second) // refreshed by the lookup above
+		if _, err := f.inv.Sessions.Lookup(ctx, tok); err != nil {
+			t.Fatalf("idle timer not refreshed: %v", err)
+		}
+		f.clk.Add(auth.SessionIdle)
+		_, err = f.inv.Sessions.Lookup(ctx, tok)
+		wantCode(t, err, apperr.Unauthorized)
+
+		link2, _, _ := f.inv.Invite(ctx, auth.InviteInput{Email: "s2@example.nl", OrgID: f.org.ID})
+		tok2, _, _ := f.inv.Accept(ctx, token(link2), "127.0.0.1", "t")
+		for range 25 { // active every 29 minutes, still ends after 12 h
+			f.clk.Add(29 * time.Minute)
+			if _, err := f.inv.Sessions.Lookup(ctx, tok2); err != nil {
+				break
+			}
+		}
+		_, err = f.inv.Sessions.Lookup(ctx, tok2)
+		wantCode(t, err, apperr.Unauthorized)
+
+		link3, _, _ := f.inv.Invite(ctx, auth.InviteInput{Email: "s3@example.nl", OrgID: f.org.ID})
+		tok3, _, _ := f.inv.Accept(ctx, token(link3), "127.0.0.1", "t")
+		if err := f.inv.Sessions.End(ctx, tok3); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.inv.Sessions.Lookup(ctx, tok3)
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+func urlParse(s string) (*url.URL, error) { return url.Parse(s) }
+
+func TestBootstrapRunsOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d) // bootstraps "OSAW" and checks the first link
+		org, email, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
+		if err != nil || link != "" || email != "" || org.ID != f.org.ID {
+			t.Fatalf("second bootstrap: %+v %q %q %v", org, email, link, err)
+		}
+		var admin db.User
+		if err := d.NewSelect().Model(&admin).Where("email = ?", "beheerder@dialoog.test").Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !admin.IsAdmin || admin.Kind != db.KindInternal || admin.OrgID == nil || *admin.OrgID != org.ID {
+			t.Fatalf("first admin: %+v", admin)
+		}
+	})
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

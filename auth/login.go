@@ -1,0 +1,486 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/notify"
+)
+
+// RecoveryCodeCount is how many recovery codes a user gets.
+const RecoveryCodeCount = 10
+
+// PasswordResetTTL is how long a password-reset link works.
+const PasswordResetTTL = time.Hour
+
+// errReplay is a TOTP code that was already used; the user sees it as wrong.
+var errReplay = apperr.Field("code", "code.wrong")
+
+func userKey(userID int64) string { return "secret:user:" + strconv.FormatInt(userID, 10) }
+
+// checkBlocked refuses an attempt while the account's failure wait runs.
+func (a *Accounts) checkBlocked(ctx context.Context, userID int64, field string) error {
+	wait, err := a.Limiter.Blocked(ctx, userKey(userID))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return tooMany(field, wait)
+	}
+	return nil
+}
+
+// failed records a failed secret for the account and an audit event.
+func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
+	if _, err := a.Limiter.Fail(ctx, userKey(userID)); err != nil {
+		a.Log.ErrorContext(ctx, "record failure", "err", err)
+	}
+	if err := Audit(ctx, a.DB, AuditEntry{UserID: &userID, Kind: "login.failed", Detail: factor, IP: ip, Now: a.Now()}); err != nil {
+		a.Log.ErrorContext(ctx, "audit failure", "err", err)
+	}
+}
+
+// NewRecoveryCodes replaces the user's recovery codes with ten new ones and
+// returns them; only their hashes are stored, so they are shown once.
+func (a *Accounts) NewRecoveryCodes(ctx context.Context, cur *Current) ([]string, error) {
+	if err := requireStage(cur, StageRecovery); err != nil {
+		return nil, err
+	}
+	codes := make([]string, RecoveryCodeCount)
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*db.RecoveryCode)(nil)).Where("user_id = ?", cur.User.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop old recovery codes: %w", err)
+		}
+		now := a.Now().UTC()
+		rows := make([]db.RecoveryCode, RecoveryCodeCount)
+		for i := range codes {
+			codes[i] = newRecoveryCode()
+			rows[i] = db.RecoveryCode{UserID: cur.User.ID, CodeHash: hashToken(normalizeRecovery(codes[i])), CreatedAt: now}
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("store recovery codes: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recovery codes: %w", err)
+	}
+	return codes, nil
+}
+
+// ConfirmRecoveryCodes records that the user stored the codes.
+func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, stored bool, ip string) (string, error) {
+	if err := requireStage(cur, StageRecovery); err != nil {
+		return "", err
+	}
+	if !stored {
+		return "", apperr.Field("stored", "recovery.must_confirm")
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*db.RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", cur.User.ID).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count recovery codes: %w", err)
+		}
+		if n == 0 {
+			return apperr.New(apperr.Conflict, "stage.wrong")
+		}
+		now := a.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("recovery_confirmed_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("confirm recovery codes: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.created", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("confirm recovery codes: %w", err)
+	}
+	return token, nil
+}
+
+// newRecoveryCode returns 50 random bits as "xxxxx-xxxxx".
+func newRecoveryCode() string {
+	b := make([]byte, 7)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: random: " + err.Error())
+	}
+	s := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:10]
+	return s[:5] + "-" + s[5:]
+}
+
+func normalizeRecovery(s string) string {
+	return strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
+}
+
+// FactorOption is a second factor offered at login.
+type FactorOption struct {
+	ID    int64
+	Kind  string // db.FactorSMS or db.FactorTOTP
+	Phone string // masked, for SMS
+}
+
+// LoginResult is the outcome of a correct mail address and password.
+type LoginResult struct {
+	Token   string
+	Factors []FactorOption // last used first; empty when none is set up yet
+}
+
+// Login checks mail address and password and starts a session that still
+// needs the second factor. Every failure gives the same answer, and an
+// unknown address costs the time of a password check too.
+func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (*LoginResult, error) {
+	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, tooMany("", wait)
+	}
+	fail := apperr.New(apperr.Unauthorized, "login.failed")
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		VerifyPassword(ctx, "", pw)
+		return nil, fail
+	}
+	var u db.User
+	err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
+	if err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("login: load user: %w", err)
+	}
+	if u.ID != 0 {
+		if err := a.checkBlocked(ctx, u.ID, ""); err != nil {
+			return nil, err
+		}
+	}
+	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if !ok || u.ID == 0 || u.Status == db.StatusDisabled {
+		if u.ID != 0 {
+			a.failed(ctx, u.ID, "password", ip)
+		}
+		return nil, fail
+	}
+	var res LoginResult
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var factors []db.SecondFactor
+		if err := tx.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", u.ID).Scan(ctx); err != nil {
+			return fmt.Errorf("load factors: %w", err)
+		}
+		sort.Slice(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
+		for _, f := range factors {
+			res.Factors = append(res.Factors, FactorOption{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone)})
+		}
+		var err error
+		if res.Token, err = a.Sessions.Create(ctx, tx, u.ID, ip, userAgent); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "login.password", IP: ip, Now: a.Now()})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if err := a.Limiter.Reset(ctx, userKey(u.ID)); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// LoginFactors lists the verified factors of the session's user, last used
+// first.
+func (a *Accounts) LoginFactors(ctx context.Context, cur *Current) ([]FactorOption, error) {
+	var factors []db.SecondFactor
+	if err := a.DB.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load factors: %w", err)
+	}
+	sort.Slice(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
+	out := make([]FactorOption, 0, len(factors))
+	for _, f := range factors {
+		out = append(out, FactorOption{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone)})
+	}
+	return out, nil
+}
+
+// SendLoginSMS texts a login code to the user's SMS factor; only when the
+// user asks for it.
+func (a *Accounts) SendLoginSMS(ctx context.Context, cur *Current, ip string) (SMSState, error) {
+	if !cur.NeedsSecondFactor {
+		return SMSState{}, apperr.New(apperr.Conflict, "stage.wrong")
+	}
+	var f db.SecondFactor
+	if err := a.DB.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NOT NULL", cur.User.ID, db.FactorSMS).Limit(1).Scan(ctx); err != nil {
+		if db.ErrNoRows(err) {
+			return SMSState{}, apperr.New(apperr.NotFound, "error.not_found")
+		}
+		return SMSState{}, fmt.Errorf("load sms factor: %w", err)
+	}
+	if err := a.sendCode(ctx, cur.User, PurposeSMSLogin, f.Phone, ip, false); err != nil {
+		return SMSState{}, err
+	}
+	return a.smsState(ctx, cur.User.ID, PurposeSMSLogin)
+}
+
+// LoginSMSState reports whether a login code was sent and when another may be.
+func (a *Accounts) LoginSMSState(ctx context.Context, userID int64) (SMSState, error) {
+	return a.smsState(ctx, userID, PurposeSMSLogin)
+}
+
+// VerifyLoginFactor completes a login with an SMS code, an app token or a
+// recovery code. A recovery code also sends the user back to set up a new
+// factor.
+func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, code, ip string) (string, error) {
+	if !cur.NeedsSecondFactor {
+		return "", apperr.New(apperr.Conflict, "stage.wrong")
+	}
+	if err := a.checkBlocked(ctx, cur.User.ID, "code"); err != nil {
+		return "", err
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		switch kind {
+		case db.FactorSMS:
+			c, err := a.checkCode(ctx, tx, cur.User.ID, PurposeSMSLogin, code)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("use code: %w", err)
+			}
+			if _, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("last_used_at = ?", now).
+				Where("user_id = ? AND kind = ? AND phone = ?", cur.User.ID, db.FactorSMS, c.Target).Exec(ctx); err != nil {
+				return fmt.Errorf("mark factor used: %w", err)
+			}
+		case db.FactorTOTP:
+			var f db.SecondFactor
+			if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NOT NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
+				if db.ErrNoRows(err) {
+					return apperr.Field("code", "code.none")
+				}
+				return fmt.Errorf("load totp factor: %w", err)
+			}
+			secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
+			if err != nil {
+				return fmt.Errorf("open totp secret: %w", err)
+			}
+			step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
+			if !ok {
+				if step != 0 {
+					return errReplay
+				}
+				return errWrongCode
+			}
+			// The condition makes two concurrent uses of one code fail.
+			res, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("totp_last_step = ?", step).Set("last_used_at = ?", now).
+				Where("id = ? AND totp_last_step < ?", f.ID, step).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("mark factor used: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errWrongCode
+			}
+		case "recovery":
+			res, err := tx.NewUpdate().Model((*db.RecoveryCode)(nil)).Set("used_at = ?", now).
+				Where("user_id = ? AND code_hash = ? AND used_at IS NULL", cur.User.ID, hashToken(normalizeRecovery(code))).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("use recovery code: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errWrongCode
+			}
+			// A lost factor: lead straight to setting up a new one.
+			if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("second_factor_done_at = NULL").Set("recovery_confirmed_at = NULL").
+				Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("reopen factor setup: %w", err)
+			}
+		default:
+			return apperr.New(apperr.Invalid, "code.none")
+		}
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("last_login_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("record login: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "login.ok", Detail: kind, IP: ip, Now: now}); err != nil {
+			return err
+		}
+		var err error
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if errors.Is(err, errReplay) {
+		// Logged outside the rolled-back transaction so that it stays.
+		a.Log.WarnContext(ctx, "totp replay refused", "user", cur.User.ID)
+		a.failed(ctx, cur.User.ID, "totp-replay", ip)
+		err = errWrongCode
+	} else if errors.Is(err, errWrongCode) {
+		if kind == db.FactorSMS {
+			a.countAttempt(ctx, cur.User.ID, PurposeSMSLogin)
+		}
+		a.failed(ctx, cur.User.ID, kind, ip)
+	}
+	if err != nil {
+		return "", fmt.Errorf("verify login factor: %w", err)
+	}
+	return token, nil
+}
+
+// PasswordResetMail renders the mail with a password-reset link.
+type PasswordResetMail interface {
+	PasswordResetMail(lang, link string) (notify.Mail, error)
+}
+
+// RequestPasswordReset mails a reset link to an active user; it answers the
+// same for every well-formed address.
+func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render PasswordResetMail) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if ok, wait, err := a.Limiter.Allow(ctx, "reset:ip:"+ip, 10, time.Hour); err != nil {
+		return err
+	} else if !ok {
+		return tooMany("email", wait)
+	}
+	queued := false
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var u db.User
+		err := tx.NewSelect().Model(&u).Where("email = ? AND status = ?", email, db.StatusActive).Scan(ctx)
+		if db.ErrNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load user: %w", err)
+		}
+		now := a.Now().UTC()
+		recent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, PurposePasswordReset, now.Add(-time.Hour)).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count reset mails: %w", err)
+		}
+		if recent >= 3 {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
+			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
+			return fmt.Errorf("retire reset links: %w", err)
+		}
+		token, hash := newToken()
+		if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
+			return fmt.Errorf("store reset link: %w", err)
+		}
+		m, err := render.PasswordResetMail(u.Language, baseURL+"/wachtwoord-vergeten/"+token)
+		if err != nil {
+			return fmt.Errorf("render reset mail: %w", err)
+		}
+		m.To = u.Email
+		if _, err := a.Outbox.QueueMail(ctx, tx, m); err != nil {
+			return err
+		}
+		queued = true
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset_requested", IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("request password reset: %w", err)
+	}
+	if queued {
+		a.queued()
+	}
+	return nil
+}
+
+func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*db.OneTimeCode, *db.User, error) {
+	invalid := apperr.New(apperr.NotFound, "reset.invalid")
+	if !validToken(token) {
+		return nil, nil, invalid
+	}
+	var c db.OneTimeCode
+	err := idb.NewSelect().Model(&c).Where("purpose = ? AND code_hash = ?", PurposePasswordReset, hashToken(token)).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil, invalid
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load reset link: %w", err)
+	}
+	if !c.UsedAt.IsZero() || !a.Now().Before(c.ExpiresAt) {
+		return nil, nil, invalid
+	}
+	var u db.User
+	if err := idb.NewSelect().Model(&u).Where("id = ?", c.UserID).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Status != db.StatusActive {
+		return nil, nil, invalid
+	}
+	return &c, &u, nil
+}
+
+// CheckPasswordReset reports the address a valid reset link is for,
+// without consuming it.
+func (a *Accounts) CheckPasswordReset(ctx context.Context, token string) (string, error) {
+	_, u, err := a.resetCode(ctx, a.DB, token)
+	if err != nil {
+		return "", err
+	}
+	return u.Email, nil
+}
+
+// ResetPassword consumes a reset link, sets the new password, ends every
+// session of the user and starts one that still needs the second factor.
+func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error) {
+	_, u, err := a.resetCode(ctx, a.DB, token)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckPasswordPolicy(pw, u.Email, u.FirstName, u.LastName); err != nil {
+		return "", err
+	}
+	if pw != confirm {
+		return "", apperr.Field("confirm", "password.mismatch")
+	}
+	hash, err := HashPassword(ctx, pw)
+	if err != nil {
+		return "", err
+	}
+	var session string
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		c, u, err := a.resetCode(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		now := a.Now().UTC()
+		res, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ? AND used_at IS NULL", c.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("use reset link: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.New(apperr.NotFound, "reset.invalid")
+		}
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
+			Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("store password: %w", err)
+		}
+		if err := a.Sessions.EndOthers(ctx, tx, u.ID, 0); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		session, err = a.Sessions.Create(ctx, tx, u.ID, ip, userAgent)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	return session, nil
+}

@@ -1,0 +1,654 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/notify"
+	"dialoog/vault"
+)
+
+// SMS code rules (DESIGN).
+const (
+	SMSCodeTTL       = 10 * time.Minute
+	SMSCodeTries     = 5
+	SMSResendAfter   = 60 * time.Second
+	SMSPerNumberHour = 5
+)
+
+// One-time code purposes.
+const (
+	PurposeSMSSetup      = "sms_setup"
+	PurposeSMSLogin      = "sms_login"
+	PurposePasswordReset = "password_reset"
+)
+
+// Accounts carries a user through the first visit and every login after:
+// terms, password, second factors, recovery codes, profile.
+type Accounts struct {
+	DB       *db.DB
+	Vault    *vault.Vault
+	Outbox   *notify.Outbox
+	Sessions *Sessions
+	Limiter  *Limiter
+	Now      func() time.Time
+	Log      *slog.Logger
+	// SMSText renders the text of a code message in a language.
+	SMSText func(lang, code string) string
+	// Queued wakes the outbox worker after a commit that queued a message.
+	Queued func()
+}
+
+func (a *Accounts) queued() {
+	if a.Queued != nil {
+		a.Queued()
+	}
+}
+
+// Current is what a request knows about its signed-in user.
+type Current struct {
+	Session *db.Session
+	User    *db.User
+	Stage   Stage
+	// NeedsSecondFactor is set when the user has a verified factor that
+	// this session has not passed yet.
+	NeedsSecondFactor bool
+}
+
+// Resolve loads the user and stage behind a session token.
+func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) {
+	sess, err := a.Sessions.Lookup(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var u db.User
+	if err := a.DB.NewSelect().Model(&u).Where("id = ?", sess.UserID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load session user: %w", err)
+	}
+	if u.Status == db.StatusDisabled {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	stage, err := StageOf(ctx, a.DB, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	cur := &Current{Session: sess, User: &u, Stage: stage}
+	if sess.SecondFactorAt.IsZero() {
+		verified, err := a.DB.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", u.ID).Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load factors: %w", err)
+		}
+		cur.NeedsSecondFactor = verified
+	}
+	return cur, nil
+}
+
+// requireStage refuses an action that belongs to another stage.
+func requireStage(cur *Current, want ...Stage) error {
+	for _, w := range want {
+		if cur.Stage == w {
+			return nil
+		}
+	}
+	return apperr.New(apperr.Conflict, "stage.wrong")
+}
+
+// AcceptTerms records acceptance of the current terms version. versionID is
+// the version the form showed: a newer one published meanwhile is shown
+// again instead of accepted unseen.
+func (a *Accounts) AcceptTerms(ctx context.Context, cur *Current, versionID int64, accepted bool, ip string) (string, error) {
+	if err := requireStage(cur, StageTerms); err != nil {
+		return "", err
+	}
+	if !accepted {
+		return "", apperr.Field("accept", "terms.must_accept")
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		terms, err := CurrentTerms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if terms.ID != versionID {
+			return apperr.Field("accept", "terms.changed")
+		}
+		now := a.Now().UTC()
+		_, err = tx.NewInsert().Model(&db.TermsAcceptance{UserID: cur.User.ID, TermsVersionID: terms.ID, IP: ip, AcceptedAt: now}).
+			On("CONFLICT (user_id, terms_version_id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store terms acceptance: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "terms.accepted", Detail: "version " + strconv.Itoa(terms.Version), IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, false)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("accept terms: %w", err)
+	}
+	return token, nil
+}
+
+// SetPassword sets the first password.
+func (a *Accounts) SetPassword(ctx context.Context, cur *Current, pw, confirm, ip string) (string, error) {
+	if err := requireStage(cur, StagePassword); err != nil {
+		return "", err
+	}
+	if err := CheckPasswordPolicy(pw, cur.User.Email, cur.User.FirstName, cur.User.LastName); err != nil {
+		return "", err
+	}
+	if pw != confirm {
+		return "", apperr.Field("confirm", "password.mismatch")
+	}
+	hash, err := HashPassword(ctx, pw)
+	if err != nil {
+		return "", err
+	}
+	var token string
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
+			Set("updated_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("store password: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "password.set", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, false)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("set password: %w", err)
+	}
+	return token, nil
+}
+
+// SMSState is what the SMS step shows: the number a code went to and when
+// another may be sent.
+type SMSState struct {
+	Phone    string // E.164 of the pending code, "" when none is pending
+	SentAt   time.Time
+	ResendIn time.Duration
+	Verified string // E.164 of an already verified SMS factor
+}
+
+func (a *Accounts) pendingCode(ctx context.Context, idb bun.IDB, userID int64, purpose string) (*db.OneTimeCode, error) {
+	var c db.OneTimeCode
+	err := idb.NewSelect().Model(&c).Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, purpose).
+		Order("id DESC").Limit(1).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load pending code: %w", err)
+	}
+	return &c, nil
+}
+
+// SMSSetupState reports the SMS step's state; it never sends anything, so a
+// reload cannot send another text.
+func (a *Accounts) SMSSetupState(ctx context.Context, userID int64) (SMSState, error) {
+	return a.smsState(ctx, userID, PurposeSMSSetup)
+}
+
+func (a *Accounts) smsState(ctx context.Context, userID int64, purpose string) (SMSState, error) {
+	var st SMSState
+	var f db.SecondFactor
+	err := a.DB.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NOT NULL", userID, db.FactorSMS).Limit(1).Scan(ctx)
+	if err != nil && !db.ErrNoRows(err) {
+		return st, fmt.Errorf("load sms factor: %w", err)
+	}
+	st.Verified = f.Phone
+	c, err := a.pendingCode(ctx, a.DB, userID, purpose)
+	if err != nil || c == nil {
+		return st, err
+	}
+	now := a.Now()
+	if !now.Before(c.ExpiresAt) && purpose == PurposeSMSSetup {
+		return st, nil
+	}
+	st.Phone, st.SentAt = c.Target, c.SentAt
+	st.ResendIn = max(0, c.SentAt.Add(SMSResendAfter).Sub(now))
+	return st, nil
+}
+
+// SendSetupSMS normalises the number and texts a code to it.
+func (a *Accounts) SendSetupSMS(ctx context.Context, cur *Current, phoneInput, ip string) (SMSState, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return SMSState{}, err
+	}
+	phone, err := NormalizeMobile(phoneInput)
+	if err != nil {
+		return SMSState{}, err
+	}
+	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, phone, ip, false); err != nil {
+		return SMSState{}, err
+	}
+	return a.SMSSetupState(ctx, cur.User.ID)
+}
+
+// ResendSetupSMS sends a new code to the pending number ("Geen SMS
+// ontvangen") once the cooldown has passed.
+func (a *Accounts) ResendSetupSMS(ctx context.Context, cur *Current, ip string) (SMSState, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return SMSState{}, err
+	}
+	c, err := a.pendingCode(ctx, a.DB, cur.User.ID, PurposeSMSSetup)
+	if err != nil {
+		return SMSState{}, err
+	}
+	if c == nil {
+		return SMSState{}, apperr.Field("phone", "phone.required")
+	}
+	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, c.Target, ip, true); err != nil {
+		return SMSState{}, err
+	}
+	return a.SMSSetupState(ctx, cur.User.ID)
+}
+
+// ChangeSetupPhone drops the pending code so that the number can be typed
+// again ("Telefoonnummer wijzigen").
+func (a *Accounts) ChangeSetupPhone(ctx context.Context, cur *Current) error {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return err
+	}
+	_, err := a.DB.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", a.Now().UTC()).
+		Where("user_id = ? AND purpose = ? AND used_at IS NULL", cur.User.ID, PurposeSMSSetup).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("change phone: %w", err)
+	}
+	return nil
+}
+
+// sendCode replaces any pending code of purpose with a new one and queues
+// the text, within the cooldown and the per-number cap.
+func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip string, resend bool) error {
+	if ok, wait, err := a.Limiter.Allow(ctx, "sms:ip:"+ip, 20, time.Hour); err != nil {
+		return err
+	} else if !ok {
+		return tooMany("phone", wait)
+	}
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		last, err := a.pendingCode(ctx, tx, u.ID, purpose)
+		if err != nil {
+			return err
+		}
+		if last != nil && last.Target == phone {
+			if wait := last.SentAt.Add(SMSResendAfter).Sub(now); wait > 0 {
+				return tooMany("code", wait)
+			}
+		}
+		sent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("target = ? AND sent_at > ?", phone, now.Add(-time.Hour)).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count texts to number: %w", err)
+		}
+		if sent >= SMSPerNumberHour {
+			return apperr.Field("phone", "sms.number_cap")
+		}
+		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
+			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, purpose).Exec(ctx); err != nil {
+			return fmt.Errorf("retire old code: %w", err)
+		}
+		code := sixDigits()
+		otc := &db.OneTimeCode{UserID: u.ID, Purpose: purpose, Target: phone, CodeHash: a.codeHash(u.ID, purpose, code), SentAt: now, ExpiresAt: now.Add(SMSCodeTTL)}
+		if _, err := tx.NewInsert().Model(otc).Exec(ctx); err != nil {
+			return fmt.Errorf("store code: %w", err)
+		}
+		if _, err := a.Outbox.QueueSMS(ctx, tx, notify.SMS{To: phone, Body: a.SMSText(u.Language, code)}); err != nil {
+			return err
+		}
+		kind := "sms.sent"
+		if resend {
+			kind = "sms.resent"
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: kind, Detail: purpose + " " + MaskPhone(phone), IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("send code: %w", err)
+	}
+	a.queued()
+	return nil
+}
+
+func (a *Accounts) codeHash(userID int64, purpose, code string) []byte {
+	return a.Vault.MAC([]byte(strconv.FormatInt(userID, 10) + "|" + purpose + "|" + code))
+}
+
+func sixDigits() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("auth: random: " + err.Error())
+	}
+	return fmt.Sprintf("%06d", binary.BigEndian.Uint64(b[:])%1_000_000)
+}
+
+// WaitError is a TooMany error that says how long to wait.
+type WaitError struct {
+	Err  *apperr.Error
+	Wait time.Duration
+}
+
+func (e *WaitError) Error() string { return fmt.Sprintf("%v (wait %s)", e.Err, e.Wait) }
+func (e *WaitError) Unwrap() error { return e.Err }
+
+func tooMany(field string, wait time.Duration) error {
+	return &WaitError{Err: &apperr.Error{Code: apperr.TooMany, Key: "error.wait", Field: field}, Wait: max(time.Second, wait.Round(time.Second))}
+}
+
+// checkCode verifies a code of purpose, counting tries.
+func (a *Accounts) checkCode(ctx context.Context, tx bun.Tx, userID int64, purpose, code string) (*db.OneTimeCode, error) {
+	c, err := a.pendingCode(ctx, tx, userID, purpose)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	if c == nil {
+		return nil, apperr.Field("code", "code.none")
+	}
+	if !now.Before(c.ExpiresAt) {
+		return nil, apperr.Field("code", "code.expired")
+	}
+	if c.Attempts >= SMSCodeTries {
+		return nil, apperr.Field("code", "code.too_many_tries")
+	}
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(code) != 6 || !equalMAC(a.codeHash(userID, purpose, code), c.CodeHash) {
+		return nil, errWrongCode
+	}
+	return c, nil
+}
+
+// errWrongCode is returned after the attempt has been counted.
+var errWrongCode = apperr.Field("code", "code.wrong")
+
+// countAttempt records a failed try outside the caller's transaction,
+// which rolls back.
+func (a *Accounts) countAttempt(ctx context.Context, userID int64, purpose string) {
+	if _, err := a.DB.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("attempts = attempts + 1").
+		Where("id = (SELECT MAX(id) FROM one_time_codes WHERE user_id = ? AND purpose = ? AND used_at IS NULL)", userID, purpose).Exec(ctx); err != nil {
+		a.Log.ErrorContext(ctx, "count code attempt", "err", err)
+	}
+}
+
+// VerifySetupSMS checks the code and stores the number as a verified factor.
+func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip string) (string, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return "", err
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		c, err := a.checkCode(ctx, tx, cur.User.ID, PurposeSMSSetup, code)
+		if err != nil {
+			return err
+		}
+		now := a.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("use code: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ?", cur.User.ID, db.FactorSMS).Exec(ctx); err != nil {
+			return fmt.Errorf("replace sms factor: %w", err)
+		}
+		f := &db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorSMS, Phone: c.Target, VerifiedAt: bun.NullTime{Time: now}, LastUsedAt: bun.NullTime{Time: now}, CreatedAt: now}
+		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
+			return fmt.Errorf("store sms factor: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: "sms " + MaskPhone(c.Target), IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if errors.Is(err, errWrongCode) {
+		a.countAttempt(ctx, cur.User.ID, PurposeSMSSetup)
+	}
+	if err != nil {
+		return "", fmt.Errorf("verify sms: %w", err)
+	}
+	return token, nil
+}
+
+// TOTPSetup returns the app secret to show, creating it on first call and
+// reusing it on reloads until it is verified.
+func (a *Accounts) TOTPSetup(ctx context.Context, cur *Current, issuer string) (TOTPKey, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return TOTPKey{}, err
+	}
+	var key TOTPKey
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var f db.SecondFactor
+		err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx)
+		if err == nil {
+			secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
+			if err != nil {
+				return fmt.Errorf("open totp secret: %w", err)
+			}
+			key = TOTPKey{Secret: string(secret), URI: totpURI(issuer, cur.User.Email, string(secret))}
+			return nil
+		}
+		if !db.ErrNoRows(err) {
+			return fmt.Errorf("load totp factor: %w", err)
+		}
+		if key, err = NewTOTPKey(issuer, cur.User.Email); err != nil {
+			return err
+		}
+		f = db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorTOTP, TOTPSecret: a.Vault.Seal([]byte(key.Secret), totpAD(cur.User.ID)), CreatedAt: a.Now().UTC()}
+		if _, err := tx.NewInsert().Model(&f).Exec(ctx); err != nil {
+			return fmt.Errorf("store totp factor: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return TOTPKey{}, fmt.Errorf("totp setup: %w", err)
+	}
+	return key, nil
+}
+
+func totpAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
+
+// VerifySetupTOTP checks the first token of the app being set up.
+func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip string) (string, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return "", err
+	}
+	if err := a.checkBlocked(ctx, cur.User.ID, "code"); err != nil {
+		return "", err
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var f db.SecondFactor
+		if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
+			if db.ErrNoRows(err) {
+				return apperr.Field("code", "code.none")
+			}
+			return fmt.Errorf("load totp factor: %w", err)
+		}
+		secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
+		if err != nil {
+			return fmt.Errorf("open totp secret: %w", err)
+		}
+		step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
+		if !ok {
+			return errWrongCode
+		}
+		now := a.Now().UTC()
+		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ? AND id <> ?", cur.User.ID, db.FactorTOTP, f.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("replace totp factor: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("verified_at = ?", now).Set("last_used_at = ?", now).
+			Set("totp_last_step = ?", step).Where("id = ?", f.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("verify totp factor: %w", err)
+		}
+		if err := a.finishFactorStep(ctx, tx, cur.User.ID, now); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: "totp", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if errors.Is(err, errWrongCode) {
+		a.failed(ctx, cur.User.ID, "totp-setup", ip)
+	}
+	if err != nil {
+		return "", fmt.Errorf("verify totp: %w", err)
+	}
+	return token, nil
+}
+
+// SkipApp ends the second-factor step without an app; refused when no
+// factor is verified, since a second factor is always required.
+func (a *Accounts) SkipApp(ctx context.Context, cur *Current) (string, error) {
+	if err := requireStage(cur, StageSecondFactor); err != nil {
+		return "", err
+	}
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		ok, err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("load factors: %w", err)
+		}
+		if !ok {
+			return apperr.New(apperr.Invalid, "factor.required")
+		}
+		if err := a.finishFactorStep(ctx, tx, cur.User.ID, a.Now().UTC()); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("skip app: %w", err)
+	}
+	return token, nil
+}
+
+func (a *Accounts) finishFactorStep(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
+	if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("second_factor_done_at = ?", now).Set("updated_at = ?", now).
+		Where("id = ?", userID).Exec(ctx); err != nil {
+		return fmt.Errorf("finish factor step: %w", err)
+	}
+	return nil
+}
+
+// Profile is the one-time "Deelnemerinstellingen" form.
+type Profile struct {
+	Gender      string
+	Initials    string
+	FirstName   string
+	NamePrefix  string
+	LastName    string
+	AwayEnabled bool
+	AwayMessage string
+	AwayFrom    string // yyyy-mm-dd or ""
+	AwayUntil   string // yyyy-mm-dd or ""
+}
+
+// Genders are the choices of "Geslacht".
+var Genders = []string{"unknown", "male", "female", "other"}
+
+func (p *Profile) validate() (from, until bun.NullTime, err error) {
+	var errs apperr.Fields
+	p.Gender = strings.TrimSpace(p.Gender)
+	if p.Gender == "" {
+		p.Gender = "unknown"
+	}
+	okGender := false
+	for _, g := range Genders {
+		okGender = okGender || g == p.Gender
+	}
+	if !okGender {
+		errs = append(errs, apperr.Field("gender", "profile.gender_invalid"))
+	}
+	text := func(field string, v *string, required bool, maxLen int) {
+		*v = strings.TrimSpace(*v)
+		switch {
+		case required && *v == "":
+			errs = append(errs, apperr.Field(field, "profile.required"))
+		case utf8.RuneCountInString(*v) > maxLen:
+			errs = append(errs, apperr.Field(field, "profile.too_long"))
+		case strings.ContainsAny(*v, "<>\x00"):
+			errs = append(errs, apperr.Field(field, "profile.invalid_chars"))
+		}
+	}
+	text("initials", &p.Initials, true, 20)
+	text("first_name", &p.FirstName, true, 100)
+	text("name_prefix", &p.NamePrefix, false, 30)
+	text("last_name", &p.LastName, true, 100)
+	p.AwayMessage = strings.TrimSpace(p.AwayMessage)
+	if p.AwayEnabled && p.AwayMessage == "" {
+		errs = append(errs, apperr.Field("away_message", "profile.away_message_required"))
+	}
+	if utf8.RuneCountInString(p.AwayMessage) > 2000 {
+		errs = append(errs, apperr.Field("away_message", "profile.too_long"))
+	}
+	parse := func(field, v string) bun.NullTime {
+		if strings.TrimSpace(v) == "" {
+			return bun.NullTime{}
+		}
+		t, err := time.Parse("2006-01-02", strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, apperr.Field(field, "profile.date_invalid"))
+			return bun.NullTime{}
+		}
+		return bun.NullTime{Time: t}
+	}
+	from, until = parse("away_from", p.AwayFrom), parse("away_until", p.AwayUntil)
+	if !from.IsZero() && !until.IsZero() && until.Before(from.Time) {
+		errs = append(errs, apperr.Field("away_until", "profile.period_order"))
+	}
+	if len(errs) > 0 {
+		return from, until, errs
+	}
+	return from, until, nil
+}
+
+// SaveProfile stores the profile, activates the account and returns the
+// session token of the now fully signed-in user.
+func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip string) (string, error) {
+	if err := requireStage(cur, StageProfile); err != nil {
+		return "", err
+	}
+	from, until, err := p.validate()
+	if err != nil {
+		return "", err
+	}
+	var token string
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		_, err := tx.NewUpdate().Model((*db.User)(nil)).
+			Set("gender = ?", p.Gender).Set("initials = ?", p.Initials).Set("first_name = ?", p.FirstName).
+			Set("name_prefix = ?", p.NamePrefix).Set("last_name = ?", p.LastName).
+			Set("away_enabled = ?", p.AwayEnabled).Set("away_message = ?", p.AwayMessage).
+			Set("away_from = ?", from).Set("away_until = ?", until).
+			Set("profile_completed_at = ?", now).Set("status = ?", db.StatusActive).
+			Set("last_login_at = ?", now).Set("updated_at = ?", now).
+			Where("id = ?", cur.User.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store profile: %w", err)
+		}
+		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "profile.completed", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("save profile: %w", err)
+	}
+	return token, nil
+}

@@ -1,0 +1,39 @@
+package auth
+
+import (
+	"testing"
+
+	"dialoog/apperr"
+)
+
+func TestNormalizeMobile(t *testing.T) {
+	for in, want := range map[string]string{
+		"06 12345678":      "+31612345678",
+		"0612345678":       "+31612345678",
+		"06-123 456 78":    "+31612345678",
+		"+31 6 12345678":   "+31612345678",
+		"0031612345678":    "+31612345678",
+		"+32 470 12 34 56": "+32470123456",
+	} {
+		got, err := NormalizeMobile(in)
+		if err != nil || got != want {
+			t.Errorf("%q: got %q %v, want %q", in, got, err, want)
+		}
+	}
+	for in, key := range map[string]string{
+		"":              "phone.required",
+		"06":            "phone.invalid",
+		"bel me":        "phone.invalid",
+		"020 123 4567":  "phone.not_mobile",
+		"0800 1234567":  "phone.not_mobile",
+		"061234567890a": "phone.invalid",
+	} {
+		_, err := NormalizeMobile(in)
+		if e, ok := apperr.As(err); !ok || e.Key != key || e.Field != "phone" {
+			t.Errorf("%q: want %s, got %v", in, key, err)
+		}
+	}
+	if got := MaskPhone("+31612345678"); got != "••••••••5678" {
+		t.Errorf("mask: %q", got)
+	}
+}

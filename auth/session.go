@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+)
+
+// Session lifetimes (DESIGN, security baseline).
+const (
+	SessionIdle     = 30 * time.Minute
+	SessionAbsolute = 12 * time.Hour
+	touchEvery      = time.Minute
+)
+
+// Sessions creates, finds and ends server-side sessions.
+type Sessions struct {
+	DB  *db.DB
+	Now func() time.Time
+}
+
+// Create stores a new session for userID in the caller's transaction and
+// returns its token; only the token's hash is stored.
+func (s *Sessions) Create(ctx context.Context, idb bun.IDB, userID int64, ip, userAgent string) (string, error) {
+	token, hash := newToken()
+	now := s.Now().UTC()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	sess := &db.Session{TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionAbsolute), IP: ip, UserAgent: userAgent}
+	if _, err := idb.NewInsert().Model(sess).Exec(ctx); err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+// Lookup returns the live session of token, refreshing its idle timer.
+func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error) {
+	if !validToken(token) {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	var sess db.Session
+	err := s.DB.NewSelect().Model(&sess).Where("token_hash = ?", hashToken(token)).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	now := s.Now().UTC()
+	if !sess.EndedAt.IsZero() || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= SessionIdle {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if _, err := s.DB.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.ID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return &sess, nil
+}
+
+// End ends the session of token, if any.
+func (s *Sessions) End(ctx context.Context, token string) error {
+	if !validToken(token) {
+		return nil
+	}
+	_, err := s.DB.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", s.Now().UTC()).
+		Where("token_hash = ? AND ended_at IS NULL", hashToken(token)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// Rotate gives the session a new token (a new id at every stage change and
+// login, against session fixation), optionally marking the second factor as
+// passed, and returns the new token.
+func (s *Sessions) Rotate(ctx context.Context, idb bun.IDB, sessionID int64, secondFactor bool) (string, error) {
+	token, hash := newToken()
+	now := s.Now().UTC()
+	q := idb.NewUpdate().Model((*db.Session)(nil)).Set("token_hash = ?", hash).Set("last_seen_at = ?", now).Where("id = ? AND ended_at IS NULL", sessionID)
+	if secondFactor {
+		q = q.Set("second_factor_at = ?", now)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("rotate session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	return token, nil
+}
+
+// EndOthers ends every session of userID except keepID (0 ends all), after
+// a password or factor change.
+func (s *Sessions) EndOthers(ctx context.Context, idb bun.IDB, userID, keepID int64) error {
+	if _, err := idb.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", s.Now().UTC()).
+		Where("user_id = ? AND id <> ? AND ended_at IS NULL", userID, keepID).Exec(ctx); err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+)
+
+//go:embed terms/v1.nl.txt
+var termsV1NL string
+
+//go:embed terms/v1.en.txt
+var termsV1EN string
+
+// CurrentTerms returns the newest published terms of use.
+func CurrentTerms(ctx context.Context, idb bun.IDB) (*db.TermsVersion, error) {
+	var t db.TermsVersion
+	if err := idb.NewSelect().Model(&t).Order("version DESC").Limit(1).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load current terms: %w", err)
+	}
+	return &t, nil
+}
+
+// TermsByVersion returns one published version.
+func TermsByVersion(ctx context.Context, idb bun.IDB, version int) (*db.TermsVersion, error) {
+	var t db.TermsVersion
+	err := idb.NewSelect().Model(&t).Where("version = ?", version).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load terms %d: %w", version, err)
+	}
+	return &t, nil
+}
+
+// EnsureTerms publishes the built-in first version when none exists.
+func EnsureTerms(ctx context.Context, d *db.DB, now func() time.Time) error {
+	n, err := d.NewSelect().Model((*db.TermsVersion)(nil)).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("count terms: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err = PublishTerms(ctx, d, termsV1NL, termsV1EN, nil, now)
+	if db.IsUniqueViolation(err) { // another instance published it first
+		return nil
+	}
+	return err
+}
+
+// PublishTerms stores a new version of the terms; everyone accepts it at
+// their next login.
+func PublishTerms(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by *int64, now func() time.Time) (*db.TermsVersion, error) {
+	bodyNL, bodyEN = strings.TrimSpace(bodyNL), strings.TrimSpace(bodyEN)
+	if bodyNL == "" {
+		return nil, apperr.Field("body", "terms.empty")
+	}
+	if len(bodyNL) > 200_000 || len(bodyEN) > 200_000 {
+		return nil, apperr.Field("body", "terms.too_long")
+	}
+	var t db.TermsVersion
+	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var last int
+		if err := tx.NewSelect().Model((*db.TermsVersion)(nil)).ColumnExpr("COALESCE(MAX(version), 0)").Scan(ctx, &last); err != nil {
+			return fmt.Errorf("last terms version: %w", err)
+		}
+		t = db.TermsVersion{Version: last + 1, Body: bodyNL, BodyEN: bodyEN, PublishedBy: by, PublishedAt: now().UTC()}
+		if _, err := tx.NewInsert().Model(&t).Exec(ctx); err != nil {
+			return fmt.Errorf("store terms: %w", err)
+		}
+		return Audit(ctx, tx, AuditEntry{ActorID: by, Kind: "terms.published", Detail: fmt.Sprintf("version %d", t.Version), Now: now()})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish terms: %w", err)
+	}
+	return &t, nil
+}

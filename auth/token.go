@@ -1,0 +1,55 @@
+// Package auth owns who a person is: invitations, sessions, onboarding
+// stages, throttling, and (later) passwords and second factors. It stores
+// only hashes of the secrets it hands out and never logs them.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/mail"
+	"strings"
+
+	"dialoog/apperr"
+)
+
+// newToken returns a 256-bit random token, URL-safe, and its hash.
+func newToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: random: " + err.Error())
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+// hashToken hashes a high-entropy token; a fast hash suffices because the
+// token cannot be guessed.
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// validToken reports whether s looks like a token made by newToken, so that
+// junk never reaches the database.
+func validToken(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
+}
+
+// NormalizeEmail trims and lower-cases a mail address and checks that it is
+// a single bare address.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", apperr.Field("email", "email.required")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") && !strings.HasSuffix(s, "@localhost") {
+		return "", apperr.Field("email", "email.invalid")
+	}
+	return s, nil
+}

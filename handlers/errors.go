@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/apperr"
+	"dialoog/components"
+)
+
+// handleError is the one place that turns an error into a response: a status
+// from the apperr code (or Fiber's own error) and an error page with a
+// translated message. Internal detail goes to the log only. It is Fiber's
+// ErrorHandler and is also called by the access log middleware, so the
+// logged status is the one sent.
+func (h *handler) handleError(c *fiber.Ctx, err error) error {
+	status, key := classify(err)
+	if c.Locals(keyLogger) == nil {
+		// Answered before requestLog ran (e.g. body too large): give it an id
+		// and its access log line here.
+		id := newRequestID()
+		c.Set("X-Request-Id", id)
+		log := h.log.With("request_id", id)
+		c.Locals(keyLogger, log)
+		log.Info("request", "method", c.Method(), "path", logPath(c.Path()), "status", status)
+	}
+	_, isAppErr := apperr.As(err)
+	isAppErr = isAppErr || len(apperr.FieldsOf(err)) > 0
+	switch {
+	case status >= fiber.StatusInternalServerError:
+		h.logger(c).Error("request failed", "status", status, "err", err)
+	case isAppErr:
+		h.logger(c).Debug("request refused", "status", status, "err", err)
+	default:
+		// Fiber's own 4xx errors are not logged: their text repeats the raw
+		// path, which may hold a token, and the access log has the status.
+	}
+	// Errors can happen before the middleware ran (body too large) and must
+	// still carry the security headers; they are never cached.
+	h.setSecurityHeaders(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+
+	m := h.meta(c)
+	if !m.L.Has(key) {
+		key = defaultKey(status)
+	}
+	v := components.ErrorView{Status: status, Message: m.T(key)}
+	if rerr := h.page(c, status, components.ErrorPage(m, v), components.ErrorPartial(m, v)); rerr != nil {
+		h.logger(c).Error("render error page", "err", rerr)
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.Status(fiber.StatusInternalServerError).SendString("Internal Server Error")
+	}
+	return nil
+}
+
+// message returns the translated text of err for showing next to a form:
+// the apperr key when it exists in the catalogs, else a generic text for its
+// code. Internal errors always get the generic text.
+func (h *handler) message(c *fiber.Ctx, err error) string {
+	status, key := classify(err)
+	l := h.localizer(c)
+	if !l.Has(key) {
+		key = defaultKey(status)
+	}
+	return l.T(key)
+}
+
+// fieldMessage returns the translated message for the form field named
+// field: its own key when err names that field (alone or in an
+// apperr.Fields), else the message of err as a whole.
+func (h *handler) fieldMessage(c *fiber.Ctx, err error, field string) string {
+	for _, fe := range apperr.FieldsOf(err) {
+		if fe.Field == field {
+			return h.message(c, fe)
+		}
+	}
+	return h.message(c, err)
+}
+
+// classify returns the status and message key for err.
+func classify(err error) (int, string) {
+	var fields apperr.Fields
+	if errors.As(err, &fields) && len(fields) > 0 {
+		return fiber.StatusUnprocessableEntity, fields[0].Key
+	}
+	if e, ok := apperr.As(err); ok {
+		if e.Code == apperr.Internal {
+			return fiber.StatusInternalServerError, "error.internal"
+		}
+		return statusFor(e.Code), e.Key
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return fe.Code, defaultKey(fe.Code)
+	}
+	return fiber.StatusInternalServerError, "error.internal"
+}
+
+// statusFor maps an apperr code to its HTTP status.
+func statusFor(code apperr.Code) int {
+	switch code {
+	case apperr.Invalid:
+		return fiber.StatusUnprocessableEntity
+	case apperr.NotFound:
+		return fiber.StatusNotFound
+	case apperr.Unauthorized:
+		return fiber.StatusUnauthorized
+	case apperr.Forbidden:
+		return fiber.StatusForbidden
+	case apperr.Conflict:
+		return fiber.StatusConflict
+	case apperr.TooMany:
+		return fiber.StatusTooManyRequests
+	default:
+		return fiber.StatusInternalServerError
+	}
+}
+
+// defaultKey is the generic message for a status, used when an error carries
+// no translated key of its own.
+func defaultKey(status int) string {
+	switch {
+	case status >= fiber.StatusInternalServerError:
+		return "error.internal"
+	case status == fiber.StatusUnauthorized:
+		return "error.unauthorized"
+	case status == fiber.StatusForbidden:
+		return "error.forbidden"
+	case status == fiber.StatusNotFound:
+		return "error.not_found"
+	case status == fiber.StatusMethodNotAllowed:
+		return "error.method_not_allowed"
+	case status == fiber.StatusConflict:
+		return "error.conflict"
+	case status == fiber.StatusRequestEntityTooLarge:
+		return "error.too_large"
+	case status == fiber.StatusUnprocessableEntity:
+		return "error.invalid"
+	case status == fiber.StatusTooManyRequests:
+		return "error.too_many"
+	default:
+		return "error.bad_request"
+	}
+}

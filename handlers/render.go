@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/components"
+	"dialoog/i18n"
+)
+
+// localsKey names the values middleware leaves in c.Locals for handlers.
+type localsKey int
+
+const (
+	keyLogger localsKey = iota
+	keyLocalizer
+	keyCSRF
+)
+
+// isPartial reports whether the request wants only the page content: an HTMX
+// request that is neither a boosted link nor a history restore, both of
+// which replace the whole document.
+func isPartial(c *fiber.Ctx) bool {
+	return c.Get("HX-Request") == "true" &&
+		c.Get("HX-Boosted") != "true" &&
+		c.Get("HX-History-Restore-Request") != "true"
+}
+
+// page renders a whole page: the partial for an HTMX swap of main#main, the
+// full document otherwise.
+func (h *handler) page(c *fiber.Ctx, status int, full, partial templ.Component) error {
+	c.Vary("HX-Request")
+	if isPartial(c) {
+		if c.Method() == fiber.MethodGet {
+			// XHR follows 303 redirects silently; this makes the address bar
+			// show the page the user actually is on (e.g. /welkom after a
+			// POST), so a reload does not repeat or break anything.
+			c.Set("HX-Push-Url", c.OriginalURL())
+		}
+		return render(c, status, partial)
+	}
+	return render(c, status, full)
+}
+
+// render writes component as the HTML response. It renders into a buffer
+// first so that a failing component becomes a clean error page instead of
+// half a page.
+func render(c *fiber.Ctx, status int, component templ.Component) error {
+	var buf bytes.Buffer
+	if err := component.Render(c.UserContext(), &buf); err != nil {
+		return fmt.Errorf("render %s: %w", c.Path(), err)
+	}
+	c.Status(status)
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}
+
+// seeOther answers a form post with a redirect to a page, so reloading the
+// result never posts again.
+func seeOther(c *fiber.Ctx, location string) error {
+	return c.Redirect(location, fiber.StatusSeeOther)
+}
+
+// meta returns what every component needs from the request.
+func (h *handler) meta(c *fiber.Ctx) components.Meta {
+	token, _ := c.Locals(keyCSRF).(string)
+	return components.Meta{L: h.localizer(c), CSRF: token}
+}
+
+// localizer returns the request's Localizer. Requests that failed before the
+// language middleware ran (a missing static file, a too-large body) still
+// get their error page in the browser's language.
+func (h *handler) localizer(c *fiber.Ctx) i18n.Localizer {
+	if l, ok := c.Locals(keyLocalizer).(i18n.Localizer); ok {
+		return l
+	}
+	return i18n.For(i18n.Match(c.Get(fiber.HeaderAcceptLanguage), ""))
+}
+
+// logger returns the request-scoped logger, which carries the request id.
+func (h *handler) logger(c *fiber.Ctx) *slog.Logger {
+	if l, ok := c.Locals(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	return h.log
+}

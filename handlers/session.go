@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/config"
+)
+
+const (
+	sessionCookie = "dialoog_session"
+	csrfCookie    = "dialoog_csrf"
+	nextCookie    = "dialoog_next"
+	// nextCookieAge bounds how long the "next step" flash survives.
+	nextCookieAge = 10 * time.Minute
+)
+
+// cookieName adds the __Host- prefix over HTTPS: browsers then only accept
+// the cookie when it is Secure, has Path=/ and no Domain, so a sibling
+// subdomain cannot set or overwrite it.
+func cookieName(cfg *config.Config, base string) string {
+	if cfg.Secure() {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// SessionCookieName returns the name of the session cookie:
+// "__Host-dialoog_session" when Dialoog is served over HTTPS, else
+// "dialoog_session".
+func SessionCookieName(cfg *config.Config) string { return cookieName(cfg, sessionCookie) }
+
+// SetSessionCookie sets the session cookie to token: HttpOnly, SameSite=Lax,
+// Path=/, Secure over HTTPS. It lasts for the browser session; the server
+// enforces the idle and absolute limits.
+func SetSessionCookie(c *fiber.Ctx, cfg *config.Config, token string) {
+	c.Cookie(&fiber.Cookie{
+		Name:        SessionCookieName(cfg),
+		Value:       token,
+		Path:        "/",
+		Secure:      cfg.Secure(),
+		HTTPOnly:    true,
+		SameSite:    fiber.CookieSameSiteLaxMode,
+		SessionOnly: true,
+	})
+}
+
+// ClearSessionCookie removes the session cookie from the browser.
+func ClearSessionCookie(c *fiber.Ctx, cfg *config.Config) {
+	c.Cookie(&fiber.Cookie{
+		Name:     SessionCookieName(cfg),
+		Value:    "",
+		Path:     "/",
+		Secure:   cfg.Secure(),
+		HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode,
+		MaxAge:   -1,
+		Expires:  time.Unix(0, 0),
+	})
+}
+
+// setNextStep remembers the next onboarding step for the page after the
+// redirect. It is a short-lived flash, not state: the server derives the
+// real stage from stored facts.
+func (h *handler) setNextStep(c *fiber.Ctx, step string) {
+	c.Cookie(&fiber.Cookie{
+		Name:     cookieName(h.cfg, nextCookie),
+		Value:    step,
+		Path:     "/",
+		Secure:   h.cfg.Secure(),
+		HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode,
+		MaxAge:   int(nextCookieAge / time.Second),
+	})
+}

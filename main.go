@@ -1,0 +1,220 @@
+// Command dialoog runs the Dialoog secure messaging server and its
+// administrative commands: serve (the default), invite and migrate.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--admin] [--org NAME] | migrate | terms publish FILE [--en FILE]]
+
+Flags override the DIALOOG_* environment variables of the same name:
+`
+
+// run is main without process globals, so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, rest, err := config.Load(getenv, args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmd := "serve"
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log, stdout)
+	case "invite":
+		err = invite(ctx, cfg, log, rest, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, cfg, stdout)
+	case "terms":
+		err = terms(ctx, cfg, rest, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "dialoog: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		var usageErr usageError
+		if errors.As(err, &usageErr) {
+			fmt.Fprintln(stderr, "dialoog:", err)
+			return 2
+		}
+		if e, ok := apperr.As(err); ok && e.Code != apperr.Internal {
+			fmt.Fprintln(stderr, "dialoog:", cliMessage(e))
+			return 2
+		}
+		fmt.Fprintln(stderr, "dialoog:", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// cliMessage turns a user-facing error into an English sentence for the
+// terminal.
+func cliMessage(e *apperr.Error) string {
+	switch e.Key {
+	case "email.required":
+		return "--email is required"
+	case "email.invalid":
+		return "that is not a valid mail address (use name@example.nl)"
+	case "invite.already_active":
+		return "this person has already signed up; they can log in with their mail address"
+	case "invite.disabled":
+		return "this account is disabled"
+	case "org.not_found":
+		return "no such organisation"
+	case "terms.empty":
+		return "the terms file is empty"
+	case "terms.too_long":
+		return "the terms file is too long"
+	}
+	return e.Key
+}
+
+func migrate(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	app, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if len(app.migrated) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, v := range app.migrated {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	return nil
+}
+
+func invite(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "mail address of the person to invite")
+	internal := fs.Bool("internal", false, "invite a colleague (internal user) of the organisation")
+	admin := fs.Bool("admin", false, "make the internal user an admin (implies --internal)")
+	orgName := fs.String("org", cfg.OrgName, "organisation that invites")
+	lang := fs.String("lang", "nl", "language of the invitation and the account: nl or en")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *lang != "nl" && *lang != "en" {
+		return usageError("--lang must be nl or en")
+	}
+	// Validate before touching the database: bad input stores nothing.
+	if _, err := auth.NormalizeEmail(*email); err != nil {
+		return err
+	}
+	app, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.bootstrap(ctx, stdout); err != nil {
+		return err
+	}
+	org, err := auth.OrganisationByName(ctx, app.db, *orgName)
+	if err != nil {
+		return apperr.New(apperr.NotFound, "org.not_found")
+	}
+	link, user, err := app.invitations.Invite(ctx, auth.InviteInput{Email: *email, OrgID: org.ID, Internal: *internal, Admin: *admin, Language: *lang})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Invitation queued for %s (%s). Sign-up link:\n%s\n", user.Email, org.Name, link)
+	// Deliver now when nothing else does; a running server's worker would
+	// pick the row up within seconds anyway, and claiming keeps it single.
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := app.worker.RunOnce(dctx); err != nil {
+		log.Warn("invitation stays queued", "err", err)
+	}
+	return nil
+}
+
+// terms publishes a new version of the terms of use from text files; every
+// user accepts it at their next login.
+func terms(ctx context.Context, cfg *config.Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "publish" {
+		return usageError("usage: dialoog terms publish FILE [--en FILE]")
+	}
+	fs := flag.NewFlagSet("terms publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	en := fs.String("en", "", "file with the English text")
+	var file string
+	rest := args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		file, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return usageError(err.Error())
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return usageError("usage: dialoog terms publish FILE [--en FILE]")
+	}
+	nl, err := os.ReadFile(file)
+	if err != nil {
+		return usageError(fmt.Sprintf("read %s: %v", file, err))
+	}
+	var enText []byte
+	if *en != "" {
+		if enText, err = os.ReadFile(*en); err != nil {
+			return usageError(fmt.Sprintf("read %s: %v", *en, err))
+		}
+	}
+	if !utf8.Valid(nl) || !utf8.Valid(enText) {
+		return usageError("terms files must be UTF-8 text")
+	}
+	app, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := auth.EnsureTerms(ctx, app.db, time.Now); err != nil {
+		return err
+	}
+	t, err := auth.PublishTerms(ctx, app.db, string(nl), string(enText), nil, time.Now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Published terms version %d; everyone accepts it at their next login.\n", t.Version)
+	return nil
+}

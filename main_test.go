@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+)
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func countUsers(t *testing.T, dir string) int {
+	t.Helper()
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	n, err := d.NewSelect().Model((*db.User)(nil)).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func TestInviteCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test"}
+
+	code, out, errOut := runCmd(t, env, "invite", "--email", "jan@example.nl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "Sign-up link for its first admin (beheerder@dialoog.test)") {
+		t.Fatalf("first run should bootstrap the organisation and its admin: %s", out)
+	}
+	if !strings.Contains(out, "Invitation queued for jan@example.nl (OSAW)") || !strings.Contains(out, "http://dialoog.test/aanmelden/") {
+		t.Fatalf("output: %s", out)
+	}
+	users := countUsers(t, dir)
+
+	for _, bad := range [][]string{
+		{"invite", "--email", "geen-adres"},
+		{"invite"},
+		{"invite", "--email", "a@b.nl", "--lang", "de"},
+		{"invite", "--email", "a@b.nl", "--org", "Onbekend"},
+	} {
+		code, _, errOut := runCmd(t, env, bad...)
+		if code == 0 || !strings.Contains(errOut, "dialoog:") {
+			t.Fatalf("%v: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+	if got := countUsers(t, dir); got != users {
+		t.Fatalf("bad input stored users: %d -> %d", users, got)
+	}
+	code, out, _ = runCmd(t, env, "invite", "--email", "hr@example.nl", "--admin")
+	if code != 0 || strings.Contains(out, "first admin") {
+		t.Fatalf("second invite: %d %s", code, out)
+	}
+}
+
+func TestConfigErrorNamesVariable(t *testing.T) {
+	code, _, errOut := runCmd(t, map[string]string{"DIALOOG_BASE_URL": "localhost", "DIALOOG_DATA_DIR": t.TempDir()})
+	if code != 2 || !strings.Contains(errOut, "DIALOOG_BASE_URL") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	env := map[string]string{"DIALOOG_DATA_DIR": t.TempDir()}
+	code, out, _ := runCmd(t, env, "migrate")
+	if code != 0 || !strings.Contains(out, "applied 0001_init") {
+		t.Fatalf("first migrate: %d %q", code, out)
+	}
+	code, out, _ = runCmd(t, env, "migrate")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("second migrate: %d %q", code, out)
+	}
+	code, _, errOut := runCmd(t, env, "frobnicate")
+	if code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+}
+
+func TestTermsPublishCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": dir}
+	file := filepath.Join(dir, "voorwaarden.txt")
+	if err := os.WriteFile(file, []byte("Nieuwe voorwaarden"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, env, "terms", "publish", file)
+	if code != 0 || !strings.Contains(out, "Published terms version 2") {
+		t.Fatalf("publish: %d %q %q", code, out, errOut)
+	}
+	empty := filepath.Join(dir, "leeg.txt")
+	os.WriteFile(empty, []byte("  \n"), 0o600)
+	if code, _, errOut := runCmd(t, env, "terms", "publish", empty); code != 2 || !strings.Contains(errOut, "empty") {
+		t.Fatalf("empty file: %d %q", code, errOut)
+	}
+	if code, _, _ := runCmd(t, env, "terms", "publish", filepath.Join(dir, "missing.txt")); code != 2 {
+		t.Fatalf("missing file: %d", code)
+	}
+}

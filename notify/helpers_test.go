@@ -1,0 +1,241 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"dialoog/db"
+	"dialoog/vault"
+)
+
+func testVault(t *testing.T, fill byte) *vault.Vault {
+	t.Helper()
+	v, err := vault.New(bytes.Repeat([]byte{fill}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// clock is an injectable clock that only moves when told to.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// newClock starts a minute ahead of the real clock, so rows queued during the
+// test (stamped with the real time) are due.
+func newClock() *clock { return &clock{t: time.Now().Add(time.Minute)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func row(t *testing.T, d *db.DB, id int64) db.OutboxItem {
+	t.Helper()
+	var it db.OutboxItem
+	if err := d.NewSelect().Model(&it).Where("id = ?", id).Scan(context.Background()); err != nil {
+		t.Fatalf("load outbox row %d: %v", id, err)
+	}
+	return it
+}
+
+func queueMail(t *testing.T, d *db.DB, o *Outbox, m Mail) int64 {
+	t.Helper()
+	id, err := o.QueueMail(context.Background(), d, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func queueSMS(t *testing.T, d *db.DB, o *Outbox, s SMS) int64 {
+	t.Helper()
+	id, err := o.QueueSMS(context.Background(), d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func runOnce(t *testing.T, w *Worker) int {
+	t.Helper()
+	n, err := w.RunOnce(context.Background())
+	if err != nil {
+		t.Fatalf("RunOnce: %v", err)
+	}
+	return n
+}
+
+// received is one mail an SMTP test server accepted.
+type received struct {
+	From string
+	To   []string
+	Data []byte
+	User string // authenticated user, if any
+}
+
+// smtpServer is a real SMTP server (emersion/go-smtp) that records what it
+// receives.
+type smtpServer struct {
+	Addr     string
+	User     string // when set, AUTH PLAIN with User/Pass is offered and required
+	Pass     string
+	srv      *smtp.Server
+	mu       sync.Mutex
+	messages []received
+}
+
+// startSMTP serves on addr ("127.0.0.1:0" for any port).
+func startSMTP(t *testing.T, addr, user, pass string) *smtpServer {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpServer{Addr: l.Addr().String(), User: user, Pass: pass}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &smtpSession{srv: s}, nil
+	}))
+	s.srv.Domain = "mx.test"
+	s.srv.AllowInsecureAuth = true
+	s.srv.ReadTimeout = 10 * time.Second
+	s.srv.WriteTimeout = 10 * time.Second
+	s.srv.ErrorLog = smtpLog{t}
+	go s.srv.Serve(l)
+	t.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+type smtpLog struct{ t *testing.T }
+
+func (l smtpLog) Printf(format string, v ...any) { l.t.Logf("smtp server: "+format, v...) }
+func (l smtpLog) Println(v ...any)               { l.t.Log(append([]any{"smtp server:"}, v...)...) }
+
+func (s *smtpServer) Messages() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.messages...)
+}
+
+type smtpSession struct {
+	srv  *smtpServer
+	user string
+	cur  received
+}
+
+func (s *smtpSession) AuthMechanisms() []string {
+	if s.srv.User == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != s.srv.User || password != s.srv.Pass {
+			return smtp.ErrAuthFailed
+		}
+		s.user = username
+		return nil
+	}), nil
+}
+
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.srv.User != "" && s.user == "" {
+		return smtp.ErrAuthRequired
+	}
+	s.cur = received{From: from, User: s.user}
+	return nil
+}
+
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+
+func (s *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = b
+	s.srv.mu.Lock()
+	s.srv.messages = append(s.srv.messages, s.cur)
+	s.srv.mu.Unlock()
+	return nil
+}
+
+func (s *smtpSession) Reset()        { s.cur = received{} }
+func (s *smtpSession) Logout() error { return nil }
+
+// freeAddr returns a loopback address nothing listens on (yet).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func fromAddr() *mail.Address {
+	return &mail.Address{Name: "Dialoog", Address: "no-reply@dialoog.test"}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var errTest = errors.New("test")

@@ -1,0 +1,207 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Mailer delivers one mail. The idempotency key is the same for every
+// attempt of one outbox row.
+type Mailer interface {
+	Name() string
+	Send(ctx context.Context, idempotencyKey string, m Mail) error
+}
+
+// DevTransport is the Name of the transports that deliver nothing; the
+// outbox keeps the payload of rows they "sent" for the dev outbox.
+const DevTransport = "dev"
+
+// SMTPTimeout bounds connecting to and every exchange with the SMTP server.
+const SMTPTimeout = 30 * time.Second
+
+type devMailer struct{}
+
+func (devMailer) Name() string                             { return DevTransport }
+func (devMailer) Send(context.Context, string, Mail) error { return nil }
+
+// NewMailer returns the mail transport for u:
+//   - nil: the dev transport, which delivers nothing;
+//   - smtp://[user:pass@]host[:port] (port 587 by default): STARTTLS when
+//     the server offers it; ?tls=required makes it mandatory, ?tls=none
+//     disables it;
+//   - smtps://[user:pass@]host[:port] (port 465 by default): implicit TLS.
+//
+// With credentials in the URL the mailer authenticates with PLAIN or LOGIN
+// (preferring PLAIN; over an unencrypted connection only to localhost). Mail
+// goes out From from, as multipart/alternative plain text and HTML in UTF-8,
+// with a Message-ID derived from the idempotency key.
+func NewMailer(u *url.URL, from *mail.Address) (Mailer, error) {
+	if u == nil {
+		return devMailer{}, nil
+	}
+	if from == nil || from.Address == "" {
+		return nil, errors.New("mailer: no sender address")
+	}
+	s := &smtpMailer{from: from, host: u.Hostname(), timeout: SMTPTimeout}
+	switch u.Scheme {
+	case "smtp":
+		s.port = 587
+		switch t := u.Query().Get("tls"); t {
+		case "", "opportunistic":
+			s.policy = gomail.TLSOpportunistic
+		case "required", "mandatory":
+			s.policy = gomail.TLSMandatory
+		case "none":
+			s.policy = gomail.NoTLS
+		default:
+			return nil, fmt.Errorf("mailer: unknown tls=%q (use required or none)", t)
+		}
+	case "smtps":
+		s.port = 465
+		s.implicitTLS = true
+		s.policy = gomail.NoTLS // the connection is TLS from the start
+	default:
+		return nil, fmt.Errorf("mailer: unsupported scheme %q (use smtp or smtps)", u.Scheme)
+	}
+	if s.host == "" {
+		return nil, errors.New("mailer: no host in the SMTP URL")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("mailer: bad port %q", p)
+		}
+		s.port = n
+	}
+	if u.User != nil {
+		s.user = u.User.Username()
+		s.pass, _ = u.User.Password()
+	}
+	s.domain = "localhost"
+	if at := strings.LastIndexByte(from.Address, '@'); at >= 0 && at < len(from.Address)-1 {
+		s.domain = from.Address[at+1:]
+	}
+	s.tlsConfig = &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
+	return s, nil
+}
+
+type smtpMailer struct {
+	host        string
+	port        int
+	implicitTLS bool
+	policy      gomail.TLSPolicy
+	tlsConfig   *tls.Config
+	user, pass  string
+	from        *mail.Address
+	domain      string // of the sender, for Message-IDs
+	timeout     time.Duration
+}
+
+func (s *smtpMailer) Name() string { return "smtp" }
+
+// Send delivers m in one SMTP session. Cancelling ctx closes the connection.
+func (s *smtpMailer) Send(ctx context.Context, idempotencyKey string, m Mail) error {
+	msg, err := s.message(idempotencyKey, m)
+	if err != nil {
+		return err
+	}
+
+	// go-mail bounds the session by its timeout but only watches ctx while
+	// dialling; closing the connection when ctx ends aborts a stuck exchange.
+	var mu sync.Mutex
+	var stops []func() bool
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		d := &net.Dialer{}
+		if s.implicitTLS {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: s.tlsConfig}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = d.DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		stops = append(stops, context.AfterFunc(ctx, func() { conn.Close() }))
+		mu.Unlock()
+		return conn, nil
+	}
+
+	opts := []gomail.Option{
+		gomail.WithPort(s.port),
+		gomail.WithTimeout(s.timeout),
+		gomail.WithTLSPolicy(s.policy),
+		gomail.WithTLSConfig(s.tlsConfig),
+		gomail.WithDialContextFunc(dial),
+	}
+	if s.user != "" {
+		opts = append(opts,
+			gomail.WithUsername(s.user),
+			gomail.WithPassword(s.pass),
+			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthPlain, gomail.SMTPAuthLogin))
+	}
+	c, err := gomail.NewClient(s.host, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp: %s", s.scrub(err))
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("smtp %s:%d: %w", s.host, s.port, ctx.Err())
+		}
+		return fmt.Errorf("smtp %s:%d: %s", s.host, s.port, s.scrub(err))
+	}
+	return nil
+}
+
+// message builds the MIME message for m.
+func (s *smtpMailer) message(key string, m Mail) (*gomail.Msg, error) {
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: recipient: %w", err)
+	}
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithNoDefaultUserAgent())
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(to)
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(key + "@" + s.domain)
+	msg.SetDateWithValue(time.Now())
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	default:
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	}
+	return msg, nil
+}
+
+// scrub returns the text of err without the SMTP password, should a server
+// or library ever echo it.
+func (s *smtpMailer) scrub(err error) string {
+	t := err.Error()
+	if s.pass != "" {
+		t = strings.ReplaceAll(t, s.pass, "[redacted]")
+	}
+	return t
+}

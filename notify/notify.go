@@ -1,0 +1,279 @@
+// Package notify delivers mail and text messages through a durable outbox:
+// the code that causes a message writes an outbox row in its own transaction
+// (QueueMail, QueueSMS), and a Worker delivers the rows afterwards through an
+// SMTP server (Mailer) or an SMS gateway (SMSSender). A message is therefore
+// sent if and only if the state change that caused it committed.
+//
+// # The outbox row
+//
+// A row carries a random 128-bit idempotency key, the channel, the bare
+// recipient (for the dev outbox listing) and the payload: the JSON of the Mail
+// or SMS, sealed by the vault with the idempotency key as associated data, so
+// that a payload cannot be moved to another row unnoticed. After a delivery
+// through a real transport the payload is cleared (set to NULL); rows
+// delivered by the dev transport keep it so that the dev outbox can show them.
+//
+// # Delivery semantics
+//
+// Claiming happens in a short transaction. A row is due when it is pending
+// with next_attempt_at <= now, or when it is sending with locked_until < now
+// (a worker crashed or was stopped in the middle of a delivery). Due rows are
+// claimed in small batches: status sending, locked_until = now + Lease,
+// attempts + 1. On PostgreSQL the select uses FOR UPDATE SKIP LOCKED, so
+// several instances (and the CLI) share the work without blocking each other;
+// on SQLite transactions are IMMEDIATE (one writer at a time), so a plain
+// select and update inside the transaction is safe.
+//
+// Delivery happens outside the transaction. The result is then recorded only
+// if the row is still the claim this worker made (same status and attempt
+// count), so a worker that outlived its lease never overwrites a newer claim:
+//   - success: status sent, sent_at, transport = the sender's Name(), payload
+//     cleared unless the transport is "dev";
+//   - failure: last_error = the error (never credentials: URLs in errors are
+//     redacted, SMTP passwords are scrubbed) and status pending again with
+//     next_attempt_at = now + BaseBackoff*2^(attempts-1), capped at MaxBackoff,
+//     minus up to a quarter of jitter; once attempts reach MaxAttempts the row
+//     is failed for good;
+//   - a payload that cannot be opened or parsed: failed at once, with the reason.
+//
+// Each delivery gets a deadline well inside the lease. When the worker's own
+// context ends during a delivery, the outcome is unknown and nothing is
+// recorded: the row stays sending until its lease expires and is then
+// delivered again. Rows of a claimed batch that were not tried yet are handed
+// back (pending, attempt not counted).
+//
+// This is at-least-once delivery towards the transport. What keeps a row from
+// reaching a person twice after a crash is the idempotency key, which goes with
+// every attempt of the same row: mail carries a Message-ID derived from it
+// (<key@domain-of-from>), by which receiving systems and clients recognise a
+// duplicate; the webhook gateway receives it in the Idempotency-Key header and
+// Twilio in I-Twilio-Idempotency-Token, so the gateway deduplicates a retried
+// request. A gateway that ignores these headers may deliver a re-sent text twice.
+//
+// The worker logs through log/slog with row ids, channels and transports; it
+// never logs payloads or recipients.
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+	"dialoog/vault"
+)
+
+// Mail is a message to one mail address.
+type Mail struct {
+	To      string `json:"to"` // a mail address, may include a display name
+	Subject string `json:"subject"`
+	HTML    string `json:"html"`
+	Text    string `json:"text"`
+}
+
+// SMS is a text message to one mobile number.
+type SMS struct {
+	To   string `json:"to"` // E.164, e.g. +31612345678
+	Body string `json:"body"`
+}
+
+// Outbox queues messages in the caller's transaction.
+type Outbox struct {
+	vault *vault.Vault
+}
+
+// NewOutbox returns an outbox that seals payloads with v.
+func NewOutbox(v *vault.Vault) *Outbox { return &Outbox{vault: v} }
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// QueueMail inserts a pending outbox row for m using idb (normally the
+// caller's transaction) and returns its id.
+func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, error) {
+	addr, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: recipient: %w", err)
+	}
+	if m.HTML == "" && m.Text == "" {
+		return 0, errors.New("queue mail: empty body")
+	}
+	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m)
+}
+
+// QueueSMS inserts a pending outbox row for s using idb (normally the
+// caller's transaction) and returns its id.
+func (o *Outbox) QueueSMS(ctx context.Context, idb bun.IDB, s SMS) (int64, error) {
+	if !e164.MatchString(s.To) {
+		return 0, errors.New("queue sms: recipient is not an E.164 number")
+	}
+	if s.Body == "" {
+		return 0, errors.New("queue sms: empty body")
+	}
+	return o.queue(ctx, idb, db.ChannelSMS, s.To, s)
+}
+
+func (o *Outbox) queue(ctx context.Context, idb bun.IDB, channel, recipient string, payload any) (int64, error) {
+	plain, err := json.Marshal(payload)
+	if err != nil {
+		return 0, fmt.Errorf("queue %s: encode: %w", channel, err)
+	}
+	key, err := newIdempotencyKey()
+	if err != nil {
+		return 0, fmt.Errorf("queue %s: %w", channel, err)
+	}
+	now := time.Now()
+	item := &db.OutboxItem{
+		IdempotencyKey: key,
+		Channel:        channel,
+		Recipient:      recipient,
+		Payload:        o.vault.Seal(plain, []byte(key)),
+		Status:         db.OutboxPending,
+		NextAttemptAt:  now,
+		CreatedAt:      now,
+	}
+	if _, err := idb.NewInsert().Model(item).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("queue %s: insert outbox row: %w", channel, err)
+	}
+	return item.ID, nil
+}
+
+// newIdempotencyKey returns 128 random bits in hex.
+func newIdempotencyKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("idempotency key: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// openPayload decrypts and parses the payload of a row into a Mail or SMS.
+func openPayload(v *vault.Vault, it *db.OutboxItem) (*Mail, *SMS, error) {
+	if it.Payload == nil {
+		return nil, nil, errors.New("payload is empty")
+	}
+	plain, err := v.Open(it.Payload, []byte(it.IdempotencyKey))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open payload: %w", err)
+	}
+	switch it.Channel {
+	case db.ChannelMail:
+		var m Mail
+		if err := json.Unmarshal(plain, &m); err != nil {
+			return nil, nil, fmt.Errorf("parse mail payload: %w", err)
+		}
+		return &m, nil, nil
+	case db.ChannelSMS:
+		var s SMS
+		if err := json.Unmarshal(plain, &s); err != nil {
+			return nil, nil, fmt.Errorf("parse sms payload: %w", err)
+		}
+		return nil, &s, nil
+	default:
+		return nil, nil, fmt.Errorf("unknown channel %q", it.Channel)
+	}
+}
+
+// DevItem is an outbox row for the dev outbox page.
+type DevItem struct {
+	ID        int64
+	Channel   string
+	Recipient string
+	Mail      *Mail // set for mail rows whose payload is still stored
+	SMS       *SMS  // set for SMS rows whose payload is still stored
+	Status    string
+	CreatedAt time.Time
+	SentAt    time.Time // zero while not sent
+	LastError string
+	Attempts  int
+}
+
+// DevItems lists outbox rows newest first with their payloads decrypted
+// (rows delivered by the dev transport keep their payload; rows delivered
+// through a real transport have none). limit <= 0 means 100.
+func DevItems(ctx context.Context, d *db.DB, v *vault.Vault, limit int) ([]DevItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []db.OutboxItem
+	if err := d.NewSelect().Model(&rows).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	out := make([]DevItem, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		it := DevItem{
+			ID:        r.ID,
+			Channel:   r.Channel,
+			Recipient: r.Recipient,
+			Status:    r.Status,
+			CreatedAt: r.CreatedAt,
+			LastError: r.LastError,
+			Attempts:  r.Attempts,
+		}
+		if !r.SentAt.IsZero() {
+			it.SentAt = r.SentAt.Time
+		}
+		if r.Payload != nil {
+			// A payload that does not open is shown without content.
+			it.Mail, it.SMS, _ = openPayload(v, r)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// LatestDevMailTo returns the newest queued mail to the address to (compared
+// without display name and case) whose payload is still stored.
+func LatestDevMailTo(ctx context.Context, d *db.DB, v *vault.Vault, to string) (*Mail, error) {
+	if a, err := mail.ParseAddress(to); err == nil {
+		to = a.Address
+	}
+	r, err := latest(ctx, d, db.ChannelMail, to)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := openPayload(v, r)
+	if err != nil {
+		return nil, fmt.Errorf("latest mail: outbox row %d: %w", r.ID, err)
+	}
+	return m, nil
+}
+
+// LatestDevSMSTo returns the newest queued text to the number to whose
+// payload is still stored.
+func LatestDevSMSTo(ctx context.Context, d *db.DB, v *vault.Vault, to string) (*SMS, error) {
+	r, err := latest(ctx, d, db.ChannelSMS, strings.TrimSpace(to))
+	if err != nil {
+		return nil, err
+	}
+	_, s, err := openPayload(v, r)
+	if err != nil {
+		return nil, fmt.Errorf("latest sms: outbox row %d: %w", r.ID, err)
+	}
+	return s, nil
+}
+
+func latest(ctx context.Context, d *db.DB, channel, to string) (*db.OutboxItem, error) {
+	r := new(db.OutboxItem)
+	err := d.NewSelect().Model(r).
+		Where("channel = ?", channel).
+		Where("lower(recipient) = lower(?)", to).
+		Where("payload IS NOT NULL").
+		Order("id DESC").Limit(1).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, fmt.Errorf("latest %s: no outbox row for this recipient", channel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest %s: %w", channel, err)
+	}
+	return r, nil
+}
