@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -12,9 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"dialoog/db"
 	"dialoog/vault"
@@ -107,108 +103,6 @@ func runOnce(t *testing.T, w *Worker) int {
 	}
 	return n
 }
-
-// received is one mail an SMTP test server accepted.
-type received struct {
-	From string
-	To   []string
-	Data []byte
-	User string // authenticated user, if any
-}
-
-// smtpServer is a real SMTP server (emersion/go-smtp) that records what it
-// receives.
-type smtpServer struct {
-	Addr     string
-	User     string // when set, AUTH PLAIN with User/Pass is offered and required
-	Pass     string
-	srv      *smtp.Server
-	mu       sync.Mutex
-	messages []received
-}
-
-// startSMTP serves on addr ("127.0.0.1:0" for any port).
-func startSMTP(t *testing.T, addr, user, pass string) *smtpServer {
-	t.Helper()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpServer{Addr: l.Addr().String(), User: user, Pass: pass}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{srv: s}, nil
-	}))
-	s.srv.Domain = "mx.test"
-	s.srv.AllowInsecureAuth = true
-	s.srv.ReadTimeout = 10 * time.Second
-	s.srv.WriteTimeout = 10 * time.Second
-	s.srv.ErrorLog = smtpLog{t}
-	go s.srv.Serve(l)
-	t.Cleanup(func() { s.srv.Close() })
-	return s
-}
-
-type smtpLog struct{ t *testing.T }
-
-func (l smtpLog) Printf(format string, v ...any) { l.t.Logf("smtp server: "+format, v...) }
-func (l smtpLog) Println(v ...any)               { l.t.Log(append([]any{"smtp server:"}, v...)...) }
-
-func (s *smtpServer) Messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.messages...)
-}
-
-type smtpSession struct {
-	srv  *smtpServer
-	user string
-	cur  received
-}
-
-func (s *smtpSession) AuthMechanisms() []string {
-	if s.srv.User == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != s.srv.User || password != s.srv.Pass {
-			return smtp.ErrAuthFailed
-		}
-		s.user = username
-		return nil
-	}), nil
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.srv.User != "" && s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.cur = received{From: from, User: s.user}
-	return nil
-}
-
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.srv.mu.Lock()
-	s.srv.messages = append(s.srv.messages, s.cur)
-	s.srv.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        { s.cur = received{} }
-func (s *smtpSession) Logout() error { return nil }
 
 // freeAddr returns a loopback address nothing listens on (yet).
 func freeAddr(t *testing.T) string {

@@ -15,6 +15,7 @@ import (
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/notify/notifytest"
 )
 
 // parsedMail is what a test reads back from the DATA of a delivered mail.
@@ -73,7 +74,7 @@ func decodeHeader(t *testing.T, h string) string {
 // 1. A real SMTP conversation with AUTH PLAIN.
 func TestSMTPDelivery(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		srv := startSMTP(t, "127.0.0.1:0", "mailer", "s3cret-pw")
+		srv := notifytest.StartSMTP(t, "127.0.0.1:0", "mailer", "s3cret-pw")
 		v := testVault(t, 1)
 		m, err := NewMailer(mustURL(t, "smtp://mailer:s3cret-pw@"+srv.Addr), fromAddr())
 		if err != nil {
@@ -165,7 +166,7 @@ func TestSMTPDelivery(t *testing.T) {
 // A rejected login is recorded without the password.
 func TestSMTPAuthFailureKeepsPasswordOut(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		srv := startSMTP(t, "127.0.0.1:0", "mailer", "right-password")
+		srv := notifytest.StartSMTP(t, "127.0.0.1:0", "mailer", "right-password")
 		v := testVault(t, 1)
 		m, err := NewMailer(mustURL(t, "smtp://mailer:wrong-Pa55word@"+srv.Addr), fromAddr())
 		if err != nil {
@@ -222,7 +223,7 @@ func TestSMTPServerDownThenBack(t *testing.T) {
 			t.Fatal("retried before the backoff passed")
 		}
 
-		srv := startSMTP(t, addr, "", "")
+		srv := notifytest.StartSMTP(t, addr, "", "")
 		if n := runOnce(t, w); n != 0 || len(srv.Messages()) != 0 {
 			t.Fatal("retried before the backoff passed")
 		}
@@ -246,7 +247,7 @@ func TestSMTPServerDownThenBack(t *testing.T) {
 
 // tls=required refuses a server without STARTTLS instead of sending in the clear.
 func TestSMTPTLSRequired(t *testing.T) {
-	srv := startSMTP(t, "127.0.0.1:0", "", "")
+	srv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
 	m, err := NewMailer(mustURL(t, "smtp://"+srv.Addr+"?tls=required"), fromAddr())
 	if err != nil {
 		t.Fatal(err)
