@@ -300,3 +300,41 @@ func redactEmail(e string) string {
 	sum := sha256.Sum256([]byte(e))
 	return "mail#" + hex.EncodeToString(sum[:4])
 }
+
+// RecipientTx returns the user with mail address email, creating an invited
+// external user when the address is new, in the caller's transaction. It is
+// how writing to an address makes an account for its owner.
+func (s *Invitations) RecipientTx(ctx context.Context, tx bun.Tx, email, language string) (*db.User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var u db.User
+	err = tx.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
+	if err == nil {
+		return &u, nil
+	}
+	if !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("load recipient: %w", err)
+	}
+	now := s.Now().UTC()
+	u = db.User{Email: email, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(language), Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.NewInsert().Model(&u).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("create recipient: %w", err)
+	}
+	return &u, nil
+}
+
+// InviteTx sends a new sign-up link to a user who has not finished signing
+// up, in the caller's transaction; older links stop working. The caller
+// calls Queued after the commit.
+func (s *Invitations) InviteTx(ctx context.Context, tx bun.Tx, user *db.User, org *db.Organisation, by *int64) error {
+	if user.Status != db.StatusInvited {
+		return apperr.New(apperr.Conflict, "invite.already_active")
+	}
+	_, err := s.issue(ctx, tx, user, org, by, s.Now().UTC())
+	return err
+}
+
+// Kick wakes the outbox worker after a commit that queued mail.
+func (s *Invitations) Kick() { s.queued() }

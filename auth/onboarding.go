@@ -634,7 +634,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 			Set("gender = ?", p.Gender).Set("initials = ?", p.Initials).Set("first_name = ?", p.FirstName).
 			Set("name_prefix = ?", p.NamePrefix).Set("last_name = ?", p.LastName).
 			Set("away_enabled = ?", p.AwayEnabled).Set("away_message = ?", p.AwayMessage).
-			Set("away_from = ?", from).Set("away_until = ?", until).
+			Set("away_from = ?", from).Set("away_until = ?", until).Set("away_changed_at = ?", now).
 			Set("profile_completed_at = ?", now).Set("status = ?", db.StatusActive).
 			Set("last_login_at = ?", now).Set("updated_at = ?", now).
 			Where("id = ?", cur.User.ID).Exec(ctx)

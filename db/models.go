@@ -52,6 +52,7 @@ type User struct {
 	AwayMessage         string `bun:",notnull"`
 	AwayFrom            bun.NullTime
 	AwayUntil           bun.NullTime
+	AwayChangedAt       bun.NullTime
 	LastLoginAt         bun.NullTime
 	LastSeenAt          bun.NullTime
 	CreatedAt           time.Time `bun:",notnull"`
@@ -201,8 +202,9 @@ type MessageState struct {
 // Attachment is an encrypted file of a message, stored in the data dir.
 type Attachment struct {
 	bun.BaseModel `bun:"table:attachments"`
-	ID            int64  `bun:",pk,autoincrement"`
-	MessageID     int64  `bun:",notnull"`
+	ID            int64 `bun:",pk,autoincrement"`
+	MessageID     *int64
+	UploaderID    int64  `bun:",notnull"`
 	Filename      string `bun:",notnull"`
 	ContentType   string `bun:",notnull"`
 	Size          int64  `bun:",notnull"`

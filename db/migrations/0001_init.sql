@@ -27,6 +27,7 @@ CREATE TABLE users (
     away_message TEXT NOT NULL DEFAULT '',
     away_from {{ts}},
     away_until {{ts}},
+    away_changed_at {{ts}},
     last_login_at {{ts}},
     last_seen_at {{ts}},
     created_at {{ts}} NOT NULL,
@@ -159,7 +160,9 @@ CREATE INDEX message_states_user_idx ON message_states (user_id, read_at);
 
 CREATE TABLE attachments (
     id {{pk}},
-    message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    -- NULL while uploaded but not yet sent with a message.
+    message_id BIGINT REFERENCES messages (id) ON DELETE CASCADE,
+    uploader_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     filename TEXT NOT NULL,
     content_type TEXT NOT NULL,
     size BIGINT NOT NULL,

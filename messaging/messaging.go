@@ -1,0 +1,459 @@
+// Package messaging owns the domain rules of threads, messages,
+// attachments, read state, deletion and automatic replies. It checks that
+// the user is a participant before every read or change, and encrypts
+// bodies and files at rest. It knows nothing of HTTP.
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/notify"
+	"dialoog/vault"
+)
+
+// Limits (DESIGN, messaging rules).
+const (
+	MaxSubject        = 200
+	MaxBody           = 20_000
+	MaxRecipients     = 20
+	MaxAttachments    = 10
+	MaxAttachmentSize = 25 << 20
+	NotifyEvery       = 15 * time.Minute
+	PageSize          = 20
+	// StaleUpload is how long an uploaded file may wait for its message.
+	StaleUpload = 24 * time.Hour
+)
+
+// Event kinds published after a commit.
+const (
+	EventMessage   = "message"
+	EventAutoReply = "auto_reply"
+	EventRead      = "read"
+	EventDeleted   = "deleted"
+)
+
+// Event tells the live layer what changed; it carries ids only.
+type Event struct {
+	Kind      string
+	ThreadID  int64
+	MessageID int64
+	UserIDs   []int64 // who should hear of it
+	ActorID   int64
+}
+
+// Publisher delivers events to live connections.
+type Publisher interface {
+	Publish(ctx context.Context, ev Event)
+}
+
+// NotificationMail renders the content-free "you have a new message" mail.
+type NotificationMail interface {
+	NewMessageMail(lang, orgName, link string) (notify.Mail, error)
+}
+
+// Service implements the messaging rules.
+type Service struct {
+	DB          *db.DB
+	Vault       *vault.Vault
+	Files       *Files
+	Outbox      *notify.Outbox
+	Invitations *auth.Invitations
+	Mail        NotificationMail
+	BaseURL     string
+	Now         func() time.Time
+	Log         *slog.Logger
+	Events      Publisher // may be nil
+	// Queued wakes the outbox worker after a commit that queued mail.
+	Queued func()
+}
+
+func (s *Service) publish(ctx context.Context, evs []Event) {
+	if s.Events == nil {
+		return
+	}
+	for _, ev := range evs {
+		s.Events.Publish(ctx, ev)
+	}
+}
+
+func (s *Service) queued() {
+	if s.Queued != nil {
+		s.Queued()
+	}
+}
+
+// ComposeInput is a new thread.
+type ComposeInput struct {
+	To            []string // mail addresses
+	Subject       string
+	Body          string
+	AttachmentIDs []int64 // uploaded by the sender, not yet sent
+}
+
+// ReplyInput is a message in an existing thread.
+type ReplyInput struct {
+	ThreadID      int64
+	Body          string
+	AttachmentIDs []int64
+}
+
+func checkBody(body string) (string, error) {
+	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
+	switch {
+	case body == "":
+		return "", apperr.Field("body", "message.body_required")
+	case utf8.RuneCountInString(body) > MaxBody:
+		return "", apperr.Field("body", "message.body_too_long")
+	case !utf8.ValidString(body) || strings.ContainsRune(body, 0):
+		return "", apperr.Field("body", "message.body_invalid")
+	}
+	return body, nil
+}
+
+// Compose starts a thread and sends its first message. Internal users write
+// to any address; external users only to internal users they already have
+// a thread with. Unknown addresses get an account and an invitation.
+func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput) (int64, error) {
+	var errs apperr.Fields
+	subject := strings.TrimSpace(in.Subject)
+	switch {
+	case subject == "":
+		errs = append(errs, apperr.Field("subject", "message.subject_required"))
+	case utf8.RuneCountInString(subject) > MaxSubject || strings.ContainsAny(subject, "\r\n\x00"):
+		errs = append(errs, apperr.Field("subject", "message.subject_too_long"))
+	}
+	body, err := checkBody(in.Body)
+	if err != nil {
+		errs = append(errs, err.(*apperr.Error))
+	}
+	recipients, err := normalizeRecipients(in.To, sender.Email)
+	if err != nil {
+		errs = append(errs, err.(*apperr.Error))
+	}
+	if len(in.AttachmentIDs) > MaxAttachments {
+		errs = append(errs, apperr.Field("attachments", "attachment.too_many"))
+	}
+	if len(errs) > 0 {
+		return 0, errs
+	}
+	var threadID int64
+	var evs []Event
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := s.Now().UTC()
+		org, err := s.senderOrg(ctx, tx, sender, recipients)
+		if err != nil {
+			return err
+		}
+		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now}
+		if _, err := tx.NewInsert().Model(th).Exec(ctx); err != nil {
+			return fmt.Errorf("create thread: %w", err)
+		}
+		threadID = th.ID
+		users := []*db.User{sender}
+		for _, email := range recipients {
+			u, err := s.Invitations.RecipientTx(ctx, tx, email, sender.Language)
+			if err != nil {
+				return err
+			}
+			if u.Status == db.StatusDisabled {
+				return apperr.Field("to", "message.recipient_disabled")
+			}
+			users = append(users, u)
+		}
+		for _, u := range users {
+			p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now}
+			if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+				return fmt.Errorf("add participant: %w", err)
+			}
+		}
+		evs, err = s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, false, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("compose: %w", err)
+	}
+	s.queued()
+	s.publish(ctx, evs)
+	return threadID, nil
+}
+
+func normalizeRecipients(to []string, self string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, raw := range to {
+		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' }) {
+			e, err := auth.NormalizeEmail(part)
+			if err != nil {
+				return nil, apperr.Field("to", "message.recipient_invalid")
+			}
+			if e == self || seen[e] {
+				continue
+			}
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil, apperr.Field("to", "message.recipient_required")
+	}
+	if len(out) > MaxRecipients {
+		return nil, apperr.Field("to", "message.too_many_recipients")
+	}
+	return out, nil
+}
+
+// senderOrg decides in whose name a new thread is written: an internal
+// sender's organisation; for an external sender, the organisation of the
+// internal users they already share a thread with (all recipients must be
+// such users).
+func (s *Service) senderOrg(ctx context.Context, tx bun.Tx, sender *db.User, recipients []string) (*db.Organisation, error) {
+	var org db.Organisation
+	if sender.Kind == db.KindInternal {
+		if sender.OrgID == nil {
+			return nil, apperr.New(apperr.Forbidden, "error.forbidden")
+		}
+		if err := tx.NewSelect().Model(&org).Where("id = ?", *sender.OrgID).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("load organisation: %w", err)
+		}
+		return &org, nil
+	}
+	var orgID int64
+	for _, email := range recipients {
+		var u db.User
+		err := tx.NewSelect().Model(&u).Where("email = ? AND kind = ?", email, db.KindInternal).Scan(ctx)
+		if err != nil && !db.ErrNoRows(err) {
+			return nil, fmt.Errorf("load recipient: %w", err)
+		}
+		shared := false
+		if err == nil {
+			shared, err = tx.NewSelect().TableExpr("participants AS a").
+				Join("JOIN participants AS b ON b.thread_id = a.thread_id").
+				Where("a.user_id = ? AND b.user_id = ?", sender.ID, u.ID).Exists(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("check shared thread: %w", err)
+			}
+		}
+		if !shared || u.OrgID == nil || (orgID != 0 && *u.OrgID != orgID) {
+			return nil, apperr.Field("to", "message.recipient_not_allowed")
+		}
+		orgID = *u.OrgID
+	}
+	if err := tx.NewSelect().Model(&org).Where("id = ?", orgID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load organisation: %w", err)
+	}
+	return &org, nil
+}
+
+// Reply posts a message in a thread the author takes part in.
+func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (int64, error) {
+	body, err := checkBody(in.Body)
+	if err != nil {
+		return 0, err
+	}
+	if len(in.AttachmentIDs) > MaxAttachments {
+		return 0, apperr.Field("attachments", "attachment.too_many")
+	}
+	var evs []Event
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		th, err := s.threadFor(ctx, tx, author.ID, in.ThreadID)
+		if err != nil {
+			return err
+		}
+		var org db.Organisation
+		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
+			return fmt.Errorf("load organisation: %w", err)
+		}
+		evs, err = s.post(ctx, tx, th, &org, author, body, in.AttachmentIDs, false, s.Now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reply: %w", err)
+	}
+	s.queued()
+	s.publish(ctx, evs)
+	return evs[0].MessageID, nil
+}
+
+// threadFor loads a thread the user takes part in; anything else is
+// NotFound, so that ids of other people's threads reveal nothing.
+func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, error) {
+	var th db.Thread
+	err := idb.NewSelect().Model(&th).
+		Where("id = ?", threadID).
+		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = thread.id AND p.user_id = ?)", userID).
+		Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load thread %d: %w", threadID, err)
+	}
+	return &th, nil
+}
+
+func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
+	var ps []db.Participant
+	if err := idb.NewSelect().Model(&ps).Where("thread_id = ?", threadID).Order("id").Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("load participants: %w", err)
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.UserID
+	}
+	var users []db.User
+	if err := idb.NewSelect().Model(&users).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("load participant users: %w", err)
+	}
+	byID := make(map[int64]*db.User, len(users))
+	for i := range users {
+		byID[users[i].ID] = &users[i]
+	}
+	return ps, byID, nil
+}
+
+// post stores a message with its read states and attachments, re-invites
+// or notifies the other participants, and posts the automatic replies it
+// causes — all in the caller's transaction.
+func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, auto bool, now time.Time) ([]Event, error) {
+	m := &db.Message{ThreadID: th.ID, SenderID: &author.ID, Body: s.sealBody(th.ID, body), KeyID: s.Vault.KeyID(), IsAutoReply: auto, CreatedAt: now}
+	if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store message: %w", err)
+	}
+	if len(attachmentIDs) > 0 {
+		res, err := tx.NewUpdate().Model((*db.Attachment)(nil)).Set("message_id = ?", m.ID).
+			Where("id IN (?) AND uploader_id = ? AND message_id IS NULL", bun.In(attachmentIDs), author.ID).Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("attach files: %w", err)
+		}
+		if n, _ := res.RowsAffected(); int(n) != len(attachmentIDs) {
+			return nil, apperr.Field("attachments", "attachment.gone")
+		}
+	}
+	if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("last_message_at = ?", now).Where("id = ?", th.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("touch thread: %w", err)
+	}
+	ps, users, err := s.participants(ctx, tx, th.ID)
+	if err != nil {
+		return nil, err
+	}
+	var others []int64
+	for _, p := range ps {
+		st := &db.MessageState{MessageID: m.ID, UserID: p.UserID}
+		if p.UserID == author.ID {
+			st.ReadAt = bun.NullTime{Time: now}
+		} else {
+			others = append(others, p.UserID)
+		}
+		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("store read state: %w", err)
+		}
+	}
+	// A new message brings a thread back into the boxes it was removed from.
+	if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("removed_at = NULL").Where("thread_id = ? AND removed_at IS NOT NULL", th.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("restore thread: %w", err)
+	}
+	kind := EventMessage
+	if auto {
+		kind = EventAutoReply
+	}
+	evs := []Event{{Kind: kind, ThreadID: th.ID, MessageID: m.ID, UserIDs: append(others, author.ID), ActorID: author.ID}}
+	for _, p := range ps {
+		if p.UserID == author.ID {
+			continue
+		}
+		u := users[p.UserID]
+		if err := s.alert(ctx, tx, th, org, &p, u, author, m.ID, now); err != nil {
+			return nil, err
+		}
+	}
+	if auto {
+		return evs, nil
+	}
+	for _, p := range ps {
+		u := users[p.UserID]
+		if p.UserID == author.ID || !awayNow(u, now) {
+			continue
+		}
+		since := u.AwayChangedAt.Time
+		if u.AwayFrom.After(since) {
+			since = u.AwayFrom.Time
+		}
+		if !p.AutoRepliedAt.IsZero() && !p.AutoRepliedAt.Before(since) {
+			continue // already answered in this absence period
+		}
+		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("auto_replied_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("record auto-reply: %w", err)
+		}
+		more, err := s.post(ctx, tx, th, org, u, u.AwayMessage, nil, true, now)
+		if err != nil {
+			return nil, fmt.Errorf("auto-reply: %w", err)
+		}
+		evs = append(evs, more...)
+	}
+	return evs, nil
+}
+
+// awayNow reports whether u's absence reply applies on now's date.
+func awayNow(u *db.User, now time.Time) bool {
+	if !u.AwayEnabled || strings.TrimSpace(u.AwayMessage) == "" || u.Status != db.StatusActive {
+		return false
+	}
+	day := now.Truncate(24 * time.Hour)
+	if !u.AwayFrom.IsZero() && day.Before(u.AwayFrom.Time.Truncate(24*time.Hour)) {
+		return false
+	}
+	if !u.AwayUntil.IsZero() && day.After(u.AwayUntil.Time.Truncate(24*time.Hour)) {
+		return false
+	}
+	return true
+}
+
+// alert tells a participant of a new message: a never-signed-up user gets
+// the invitation again, an active user a content-free notification at most
+// once per thread per NotifyEvery while earlier messages are unread.
+func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, messageID int64, now time.Time) error {
+	switch u.Status {
+	case db.StatusInvited:
+		return s.Invitations.InviteTx(ctx, tx, u, org, &author.ID)
+	case db.StatusDisabled:
+		return nil
+	}
+	unreadBefore, err := tx.NewSelect().Model((*db.MessageState)(nil)).
+		Join("JOIN messages AS m ON m.id = message_state.message_id").
+		Where("message_state.user_id = ? AND message_state.read_at IS NULL AND m.thread_id = ? AND m.id <> ?", u.ID, th.ID, messageID).
+		Count(ctx)
+	if err != nil {
+		return fmt.Errorf("count unread: %w", err)
+	}
+	if unreadBefore > 0 && !p.LastNotifiedAt.IsZero() && now.Sub(p.LastNotifiedAt.Time) < NotifyEvery {
+		return nil
+	}
+	mail, err := s.Mail.NewMessageMail(u.Language, org.Name, s.BaseURL+"/berichten")
+	if err != nil {
+		return fmt.Errorf("render notification: %w", err)
+	}
+	mail.To = u.Email
+	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
+		return err
+	}
+	if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("last_notified_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("record notification: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) sealBody(threadID int64, body string) []byte {
+	return s.Vault.Seal([]byte(body), bodyAD(threadID))
+}
+
+func bodyAD(threadID int64) []byte { return []byte(fmt.Sprintf("message:thread:%d", threadID)) }

@@ -1,0 +1,314 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+)
+
+// DisplayName builds a person's name from the profile of the seed
+// (voornaam or voorletters, tussenvoegsels, achternaam), falling back to
+// the mail address before the profile is filled in.
+func DisplayName(u *db.User) string {
+	if u == nil {
+		return ""
+	}
+	first := u.FirstName
+	if first == "" {
+		first = u.Initials
+	}
+	name := strings.Join(strings.Fields(first+" "+u.NamePrefix+" "+u.LastName), " ")
+	if name == "" {
+		return u.Email
+	}
+	return name
+}
+
+// ThreadSummary is one line of the inbox.
+type ThreadSummary struct {
+	ID            int64
+	Subject       string
+	OrgName       string
+	LastMessageAt time.Time
+	Unread        int
+	From          string // the other participants, by name
+}
+
+// InboxPage is one page of a user's threads, newest first.
+type InboxPage struct {
+	Threads []ThreadSummary
+	Page    int
+	More    bool
+	Unread  int // unread messages in all threads
+	Query   string
+}
+
+// Inbox lists the threads in the user's box, newest first; query searches
+// subjects and the names and addresses of the other participants.
+func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query string) (*InboxPage, error) {
+	if page < 1 {
+		page = 1
+	}
+	query = strings.TrimSpace(query)
+	if len([]rune(query)) > 100 {
+		query = string([]rune(query)[:100])
+	}
+	var rows []struct {
+		ID            int64
+		Subject       string
+		OrgName       string
+		LastMessageAt time.Time
+		Unread        int
+	}
+	q := s.DB.NewSelect().TableExpr("threads AS t").
+		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
+		ColumnExpr("(SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread", user.ID).
+		Join("JOIN organisations AS o ON o.id = t.org_id").
+		Join("JOIN participants AS p ON p.thread_id = t.id AND p.user_id = ?", user.ID).
+		Where("p.removed_at IS NULL").
+		Where("EXISTS (SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID)
+	if query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(query)) + "%"
+		q = q.Where("(LOWER(t.subject) LIKE ? ESCAPE '\\' OR LOWER(o.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants AS op JOIN users AS ou ON ou.id = op.user_id WHERE op.thread_id = t.id AND op.user_id <> ? AND (LOWER(ou.email) LIKE ? ESCAPE '\\' OR LOWER(ou.first_name || ' ' || ou.name_prefix || ' ' || ou.last_name) LIKE ? ESCAPE '\\' OR LOWER(ou.first_name || ' ' || ou.last_name) LIKE ? ESCAPE '\\')))",
+			like, like, user.ID, like, like, like)
+	}
+	if err := q.OrderExpr("t.last_message_at DESC, t.id DESC").Limit(PageSize+1).Offset(int64((page-1)*PageSize)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	out := &InboxPage{Page: page, Query: query}
+	if len(rows) > PageSize {
+		out.More = true
+		rows = rows[:PageSize]
+	}
+	for _, r := range rows {
+		ts := ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName, LastMessageAt: r.LastMessageAt, Unread: r.Unread}
+		_, users, err := s.participants(ctx, s.DB, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, u := range users {
+			if u.ID != user.ID {
+				names = append(names, DisplayName(u))
+			}
+		}
+		ts.From = strings.Join(names, ", ")
+		out.Threads = append(out.Threads, ts)
+	}
+	unread, err := s.UnreadCount(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Unread = unread
+	return out, nil
+}
+
+// UnreadCount counts the user's unread messages.
+func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
+	n, err := s.DB.NewSelect().Model((*db.MessageState)(nil)).
+		Where("user_id = ? AND read_at IS NULL AND removed_at IS NULL", userID).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count unread: %w", err)
+	}
+	return int(n), nil
+}
+
+// ParticipantView is a person in a thread, with their sign-up status.
+type ParticipantView struct {
+	UserID     int64
+	Name       string
+	Email      string
+	Internal   bool
+	Status     string // invited, active, disabled
+	LastSeenAt time.Time
+}
+
+// Receipt says whether and when a recipient read a message.
+type Receipt struct {
+	Name   string
+	ReadAt time.Time // zero while unread
+}
+
+// AttachmentView describes a file of a message.
+type AttachmentView struct {
+	ID          int64
+	Name        string
+	ContentType string
+	Size        int64
+}
+
+// MessageView is one message as its reader sees it.
+type MessageView struct {
+	ID          int64
+	SenderID    int64
+	SenderName  string
+	SenderOrg   string // the organisation, for internal senders
+	Mine        bool
+	Body        string
+	AutoReply   bool
+	CreatedAt   time.Time
+	ReadAt      time.Time // when this reader read it
+	Attachments []AttachmentView
+	Receipts    []Receipt // for the sender: each other participant
+	// CanDeleteForEveryone: the reader sent it and nobody else read it yet.
+	CanDeleteForEveryone bool
+}
+
+// ThreadView is a thread with the messages in the reader's box, oldest
+// first.
+type ThreadView struct {
+	ID           int64
+	Subject      string
+	OrgName      string
+	Participants []ParticipantView
+	Messages     []MessageView
+	// CanAddParticipants: internal users of the thread's organisation.
+	CanAddParticipants bool
+}
+
+// Thread loads a thread for a participant; anything else is NotFound.
+func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*ThreadView, error) {
+	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
+	if err != nil {
+		return nil, err
+	}
+	var org db.Organisation
+	if err := s.DB.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load organisation: %w", err)
+	}
+	ps, users, err := s.participants(ctx, s.DB, th.ID)
+	if err != nil {
+		return nil, err
+	}
+	orgNames := map[int64]string{th.OrgID: org.Name}
+	v := &ThreadView{ID: th.ID, Subject: th.Subject, OrgName: org.Name,
+		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
+	for _, p := range ps {
+		u := users[p.UserID]
+		v.Participants = append(v.Participants, ParticipantView{UserID: u.ID, Name: DisplayName(u), Email: u.Email,
+			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: u.LastLoginAt.Time})
+	}
+	var msgs []db.Message
+	if err := s.DB.NewSelect().Model(&msgs).
+		Where("thread_id = ?", th.ID).
+		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		Order("created_at", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	if len(msgs) == 0 {
+		return v, nil
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	var states []db.MessageState
+	if err := s.DB.NewSelect().Model(&states).Where("message_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load read states: %w", err)
+	}
+	byMsg := map[int64][]db.MessageState{}
+	for _, st := range states {
+		byMsg[st.MessageID] = append(byMsg[st.MessageID], st)
+	}
+	var atts []db.Attachment
+	if err := s.DB.NewSelect().Model(&atts).Where("message_id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load attachments: %w", err)
+	}
+	attByMsg := map[int64][]AttachmentView{}
+	for _, a := range atts {
+		attByMsg[*a.MessageID] = append(attByMsg[*a.MessageID], AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	}
+	for _, m := range msgs {
+		body, err := s.Vault.Open(m.Body, bodyAD(th.ID))
+		if err != nil {
+			return nil, fmt.Errorf("open message %d: %w", m.ID, err)
+		}
+		mv := MessageView{ID: m.ID, Body: string(body), AutoReply: m.IsAutoReply, CreatedAt: m.CreatedAt, Attachments: attByMsg[m.ID]}
+		if m.SenderID != nil {
+			mv.SenderID = *m.SenderID
+			if u := users[*m.SenderID]; u != nil {
+				mv.SenderName = DisplayName(u)
+				if u.Kind == db.KindInternal && u.OrgID != nil {
+					if _, ok := orgNames[*u.OrgID]; !ok {
+						var o db.Organisation
+						if err := s.DB.NewSelect().Model(&o).Where("id = ?", *u.OrgID).Scan(ctx); err == nil {
+							orgNames[o.ID] = o.Name
+						}
+					}
+					mv.SenderOrg = orgNames[*u.OrgID]
+				}
+			}
+		}
+		mv.Mine = mv.SenderID == user.ID
+		othersRead := false
+		for _, st := range byMsg[m.ID] {
+			if st.UserID == user.ID {
+				mv.ReadAt = st.ReadAt.Time
+				continue
+			}
+			if !st.ReadAt.IsZero() {
+				othersRead = true
+			}
+			if mv.Mine {
+				mv.Receipts = append(mv.Receipts, Receipt{Name: DisplayName(users[st.UserID]), ReadAt: st.ReadAt.Time})
+			}
+		}
+		mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
+		v.Messages = append(v.Messages, mv)
+	}
+	return v, nil
+}
+
+// MarkRead marks the user's unread messages of a thread as read and tells
+// their senders.
+func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (int, error) {
+	var evs []Event
+	var n int
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
+			return err
+		}
+		var unread []struct {
+			MessageID int64
+			SenderID  *int64
+		}
+		if err := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id").
+			Join("JOIN messages AS m ON m.id = ms.message_id").
+			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL", threadID, user.ID).Scan(ctx, &unread); err != nil {
+			return fmt.Errorf("load unread: %w", err)
+		}
+		if len(unread) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(unread))
+		for i, u := range unread {
+			ids[i] = u.MessageID
+		}
+		now := s.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
+			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx); err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+		n = len(ids)
+		for _, u := range unread {
+			if u.SenderID != nil && *u.SenderID != user.ID {
+				evs = append(evs, Event{Kind: EventRead, ThreadID: threadID, MessageID: u.MessageID, UserIDs: []int64{*u.SenderID, user.ID}, ActorID: user.ID})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark read: %w", err)
+	}
+	s.publish(ctx, evs)
+	return n, nil
+}
+
+// errNotFound is the one answer for objects a user may not see.
+var errNotFound = apperr.New(apperr.NotFound, "error.not_found")
