@@ -1,0 +1,557 @@
+package messaging_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+	"dialoog/notify"
+	"dialoog/vault"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type mails struct{}
+
+func (mails) InvitationMail(lang, org, link, base string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Uitnodiging", Text: org + " nodigt je uit: " + link}, nil
+}
+
+func (mails) NewMessageMail(lang, org, link string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Je hebt een nieuw bericht van " + org, Text: "Lees het in Dialoog: " + link}, nil
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	evs []messaging.Event
+}
+
+func (r *recorder) Publish(_ context.Context, ev messaging.Event) {
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+}
+
+type fx struct {
+	d    *db.DB
+	v    *vault.Vault
+	clk  *clock
+	svc  *messaging.Service
+	ev   *recorder
+	org  *db.Organisation
+	dir  string
+	hr   *db.User // internal
+	boss *db.User // internal, same org
+}
+
+func setup(t *testing.T, d *db.DB) *fx {
+	t.Helper()
+	v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+	f := &fx{d: d, v: v, clk: &clock{t: time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)}, ev: &recorder{}, dir: t.TempDir()}
+	base, _ := url.Parse("http://dialoog.test")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
+		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Log: log}
+	org, _, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.org = org
+	f.svc = &messaging.Service{DB: d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(f.dir, "attachments"), Vault: v},
+		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
+	f.hr = f.active(t, "hr@osaw.nl", true, "Hanna", "de", "Vries")
+	f.boss = f.active(t, "arts@osaw.nl", true, "Bram", "", "Arts")
+	return f
+}
+
+// active creates a user who completed the first visit.
+func (f *fx) active(t *testing.T, email string, internal bool, first, prefix, last string) *db.User {
+	t.Helper()
+	now := f.clk.Now()
+	u := &db.User{Email: email, Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
+		FirstName: first, NamePrefix: prefix, LastName: last, Initials: first[:1] + ".", CreatedAt: now, UpdatedAt: now,
+		ProfileCompletedAt: bun.NullTime{Time: now}}
+	if internal {
+		u.Kind, u.OrgID = db.KindInternal, &f.org.ID
+	}
+	if _, err := f.d.NewInsert().Model(u).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fx) user(t *testing.T, email string) *db.User {
+	t.Helper()
+	var u db.User
+	if err := f.d.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
+		t.Fatalf("user %s: %v", email, err)
+	}
+	return &u
+}
+
+func (f *fx) mailsTo(t *testing.T, to string) []notify.DevItem {
+	t.Helper()
+	items, err := notify.DevItems(context.Background(), f.d, f.v, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []notify.DevItem
+	for _, it := range items {
+		if it.Recipient == to && it.Mail != nil {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func wantKey(t *testing.T, err error, key string) {
+	t.Helper()
+	if e, ok := apperr.As(err); ok && e.Key == key {
+		return
+	}
+	for _, e := range apperr.FieldsOf(err) {
+		if e.Key == key {
+			return
+		}
+	}
+	t.Fatalf("want %s, got %v", key, err)
+}
+
+func TestComposeInvitesAndNotifies(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"Werknemer@Example.nl"}, Subject: "testbericht", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		emp := f.user(t, "werknemer@example.nl")
+		if emp.Kind != db.KindExternal || emp.Status != db.StatusInvited {
+			t.Fatalf("new recipient: %+v", emp)
+		}
+		inv := f.mailsTo(t, "werknemer@example.nl")
+		if len(inv) != 1 || !strings.Contains(inv[0].Mail.Text, "/aanmelden/") || strings.Contains(inv[0].Mail.Text, "Hoe gaat het") {
+			t.Fatalf("invitation mail: %+v", inv)
+		}
+		t.Run("InvitationSentAgainToNeverLoggedIn", func(t *testing.T) {
+			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nogmaals"}); err != nil {
+				t.Fatal(err)
+			}
+			again := f.mailsTo(t, "werknemer@example.nl")
+			if len(again) != 2 || !strings.Contains(again[0].Mail.Text, "/aanmelden/") {
+				t.Fatalf("want a second invitation, got %d mails", len(again))
+			}
+			if again[0].Mail.Text == again[1].Mail.Text {
+				t.Fatal("the second invitation must carry a new link")
+			}
+		})
+		t.Run("ActiveUserGetsContentFreeNotificationThrottled", func(t *testing.T) {
+			if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Overleg", Body: "Vertrouwelijke inhoud"}); err != nil {
+				t.Fatal(err)
+			}
+			n := f.mailsTo(t, "arts@osaw.nl")
+			if len(n) != 1 || !strings.Contains(n[0].Mail.Subject, "Je hebt een nieuw bericht van OSAW") || strings.Contains(n[0].Mail.Text+n[0].Mail.Subject, "Vertrouwelijk") || strings.Contains(n[0].Mail.Subject, "Overleg") {
+				t.Fatalf("notification: %+v", n)
+			}
+			page, _ := f.svc.Inbox(ctx, f.boss, 1, "")
+			th := page.Threads[0].ID
+			f.clk.Add(5 * time.Minute)
+			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "Nog iets"})
+			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 1 {
+				t.Fatalf("second notification within 15 minutes while unread: %d mails", got)
+			}
+			f.clk.Add(11 * time.Minute)
+			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "En nog iets"})
+			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 2 {
+				t.Fatalf("after 15 minutes a new notification is due: %d mails", got)
+			}
+			f.svc.MarkRead(ctx, f.boss, th)
+			f.clk.Add(time.Minute)
+			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "Gelezen? Dan opnieuw"})
+			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 3 {
+				t.Fatalf("after reading everything a new message notifies again: %d mails", got)
+			}
+		})
+	})
+}
+
+func TestValidationStoresNothing(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		count := func() int {
+			n, _ := d.NewSelect().Model((*db.Thread)(nil)).Count(ctx)
+			m, _ := d.NewSelect().Model((*db.OutboxItem)(nil)).Count(ctx)
+			return int(n + m)
+		}
+		before := count()
+		cases := []struct {
+			in  messaging.ComposeInput
+			key string
+		}{
+			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "", Body: "x"}, "message.subject_required"},
+			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: strings.Repeat("s", 201), Body: "x"}, "message.subject_too_long"},
+			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "  "}, "message.body_required"},
+			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: strings.Repeat("b", 20001)}, "message.body_too_long"},
+			{messaging.ComposeInput{To: []string{"geen adres"}, Subject: "s", Body: "b"}, "message.recipient_invalid"},
+			{messaging.ComposeInput{To: nil, Subject: "s", Body: "b"}, "message.recipient_required"},
+			{messaging.ComposeInput{To: []string{strings.Repeat("x@example.nl,", 0) + manyAddresses(21)}, Subject: "s", Body: "b"}, "message.too_many_recipients"},
+			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: []int64{999}}, "attachment.gone"},
+		}
+		for _, c := range cases {
+			_, err := f.svc.Compose(ctx, f.hr, c.in)
+			wantKey(t, err, c.key)
+		}
+		if count() != before {
+			t.Fatal("a refused message left rows behind")
+		}
+		n, _ := d.NewSelect().Model((*db.User)(nil)).Where("email = ?", "a@example.nl").Count(ctx)
+		if n != 0 {
+			t.Fatal("a refused message created its recipient")
+		}
+	})
+}
+
+func manyAddresses(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("p")
+		b.WriteString(strings.Repeat("x", i+1))
+		b.WriteString("@example.nl,")
+	}
+	return b.String()
+}
+
+func TestInboxThreadAndTicks(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "van der", "Berg")
+		t1, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "testbericht", Body: "Eerste\nregel twee"})
+		f.clk.Add(time.Hour)
+		t2, _ := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Afspraak", Body: "Dinsdag?"})
+		page, err := f.svc.Inbox(ctx, emp, 1, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Threads) != 2 || page.Threads[0].ID != t2 || page.Threads[1].ID != t1 || page.Unread != 2 || page.Threads[0].OrgName != "OSAW" {
+			t.Fatalf("inbox: %+v", page)
+		}
+		if page.Threads[1].From != "Hanna de Vries" {
+			t.Fatalf("from: %q", page.Threads[1].From)
+		}
+		for q, want := range map[string]int{"testbericht": 1, "ARTS": 1, "vries": 1, "osaw": 2, "niets": 0, "100%": 0} {
+			p, err := f.svc.Inbox(ctx, emp, 1, q)
+			if err != nil || len(p.Threads) != want {
+				t.Fatalf("search %q: %d threads, want %d (%v)", q, len(p.Threads), want, err)
+			}
+		}
+		v, err := f.svc.Thread(ctx, f.hr, t1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := v.Messages[0]
+		if !m.Mine || m.Body != "Eerste\nregel twee" || m.SenderOrg != "OSAW" || len(m.Receipts) != 1 || !m.Receipts[0].ReadAt.IsZero() || !m.CanDeleteForEveryone {
+			t.Fatalf("before reading: %+v", m)
+		}
+		if n, _ := f.svc.MarkRead(ctx, emp, t1); n != 1 {
+			t.Fatalf("marked %d", n)
+		}
+		v, _ = f.svc.Thread(ctx, f.hr, t1)
+		m = v.Messages[0]
+		if m.Receipts[0].ReadAt.IsZero() || m.Receipts[0].Name != "Jan van der Berg" || m.CanDeleteForEveryone {
+			t.Fatalf("after reading: %+v", m)
+		}
+		var read bool
+		for _, ev := range f.ev.evs {
+			read = read || (ev.Kind == messaging.EventRead && ev.ThreadID == t1 && ev.UserIDs[0] == f.hr.ID)
+		}
+		if !read {
+			t.Fatal("no read event for the sender")
+		}
+		// The reply of the employee.
+		if _, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: t1, Body: "Goed, dank je"}); err != nil {
+			t.Fatal(err)
+		}
+		v, _ = f.svc.Thread(ctx, f.hr, t1)
+		if len(v.Messages) != 2 || v.Messages[1].SenderName != "Jan van der Berg" || v.Messages[1].SenderOrg != "" {
+			t.Fatalf("reply: %+v", v.Messages)
+		}
+	})
+}
+
+func TestAuthorisationIDOR(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		other := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Privé", Body: "Alleen voor Jan"})
+		a, err := f.svc.Upload(ctx, emp, "brief.pdf", []byte("%PDF-1.4 test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks := map[string]error{}
+		_, checks["Thread"] = f.svc.Thread(ctx, other, tid)
+		_, checks["Reply"] = f.svc.Reply(ctx, other, messaging.ReplyInput{ThreadID: tid, Body: "inbraak"})
+		_, checks["MarkRead"] = f.svc.MarkRead(ctx, other, tid)
+		_, _, checks["Download"] = f.svc.Download(ctx, other, a.ID)
+		checks["DeleteForEveryone"] = f.svc.DeleteForEveryone(ctx, other, mid)
+		checks["RemoveFromBox"] = f.svc.RemoveFromBox(ctx, other, mid)
+		checks["RemoveThread"] = f.svc.RemoveThreadFromBox(ctx, other, tid)
+		checks["AddParticipant"] = f.svc.AddParticipant(ctx, other, tid, "x@example.nl")
+		checks["ResendInvitation"] = f.svc.ResendInvitation(ctx, other, tid, emp.ID)
+		for name, err := range checks {
+			if apperr.CodeOf(err) != apperr.NotFound {
+				t.Errorf("%s by a non-participant: want NotFound, got %v", name, err)
+			}
+		}
+		if _, data, err := f.svc.Download(ctx, f.hr, a.ID); err != nil || string(data) != "%PDF-1.4 test" {
+			t.Fatalf("participant download: %v", err)
+		}
+		// An external user cannot add people or start a thread with strangers.
+		wantKey(t, f.svc.AddParticipant(ctx, emp, tid, "x@example.nl"), "error.forbidden")
+		_, err = f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"piet@example.nl"}, Subject: "Hoi", Body: "x"})
+		wantKey(t, err, "message.recipient_not_allowed")
+		if _, err := f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"hr@osaw.nl"}, Subject: "Vraag", Body: "Mag ik iets vragen?"}); err != nil {
+			t.Fatalf("external to an internal user they know: %v", err)
+		}
+		_, err = f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Hoi", Body: "x"})
+		wantKey(t, err, "message.recipient_not_allowed")
+	})
+}
+
+func TestDeletion(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		a, _ := f.svc.Upload(ctx, f.hr, "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
+		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Oeps", Body: "Verkeerd bericht", AttachmentIDs: []int64{a.ID}})
+		v, _ := f.svc.Thread(ctx, f.hr, tid)
+		first := v.Messages[0].ID
+		files := func() int {
+			n := 0
+			filepath.WalkDir(f.dir, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					n++
+				}
+				return nil
+			})
+			return n
+		}
+		if files() != 1 {
+			t.Fatalf("files: %d", files())
+		}
+		t.Run("OnlyTheSender", func(t *testing.T) {
+			wantKey(t, f.svc.DeleteForEveryone(ctx, emp, first), "message.not_yours")
+		})
+		t.Run("BeforeReadGoneFromStorage", func(t *testing.T) {
+			if err := f.svc.DeleteForEveryone(ctx, f.hr, first); err != nil {
+				t.Fatal(err)
+			}
+			n, _ := d.NewSelect().Model((*db.Message)(nil)).Where("id = ?", first).Count(ctx)
+			an, _ := d.NewSelect().Model((*db.Attachment)(nil)).Count(ctx)
+			if n != 0 || an != 0 || files() != 0 {
+				t.Fatalf("content left: messages %d attachments %d files %d", n, an, files())
+			}
+			if _, err := f.svc.Thread(ctx, emp, tid); apperr.CodeOf(err) != apperr.NotFound {
+				t.Fatalf("the empty thread should be gone: %v", err)
+			}
+		})
+		t.Run("AfterReadOnlyOwnBox", func(t *testing.T) {
+			tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Tweede", Body: "Gelezen bericht"})
+			v, _ := f.svc.Thread(ctx, f.hr, tid)
+			mid := v.Messages[0].ID
+			f.svc.MarkRead(ctx, emp, tid)
+			wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr, mid), "message.already_read")
+			if err := f.svc.RemoveFromBox(ctx, emp, mid); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := f.svc.Thread(ctx, emp, tid); len(v.Messages) != 0 {
+				t.Fatal("removed message still in the employee's box")
+			}
+			if v, _ := f.svc.Thread(ctx, f.hr, tid); len(v.Messages) != 1 {
+				t.Fatal("removing from one box removed it from the other")
+			}
+			if err := f.svc.RemoveFromBox(ctx, f.hr, mid); err != nil {
+				t.Fatal(err)
+			}
+			n, _ := d.NewSelect().Model((*db.Message)(nil)).Where("id = ?", mid).Count(ctx)
+			if n != 0 {
+				t.Fatal("a message nobody keeps must be deleted from storage")
+			}
+		})
+	})
+}
+
+func TestAutoReply(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		away := func(u *db.User, msg string, from, until string) {
+			q := d.NewUpdate().Model((*db.User)(nil)).Set("away_enabled = ?", true).Set("away_message = ?", msg).
+				Set("away_changed_at = ?", f.clk.Now()).Where("id = ?", u.ID)
+			if from != "" {
+				t0, _ := time.Parse("2006-01-02", from)
+				q = q.Set("away_from = ?", t0)
+			}
+			if until != "" {
+				t1, _ := time.Parse("2006-01-02", until)
+				q = q.Set("away_until = ?", t1)
+			}
+			if _, err := q.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		away(emp, "Ik ben ziek thuis", "", "")
+		away(f.boss, "Ik ben op vakantie", "", "")
+		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		autos := func() []messaging.MessageView {
+			v, _ := f.svc.Thread(ctx, f.hr, tid)
+			var out []messaging.MessageView
+			for _, m := range v.Messages {
+				if m.AutoReply {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+		if a := autos(); len(a) != 2 {
+			t.Fatalf("want one auto-reply from each absent person and none in answer to an auto-reply, got %d", len(a))
+		}
+		f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Beterschap"})
+		if a := autos(); len(a) != 2 {
+			t.Fatalf("auto-reply posted twice in one absence period: %d", len(a))
+		}
+		var autoEvent bool
+		for _, ev := range f.ev.evs {
+			autoEvent = autoEvent || ev.Kind == messaging.EventAutoReply
+		}
+		if !autoEvent {
+			t.Fatal("no live event for the auto-reply")
+		}
+		// A new absence period answers again.
+		f.clk.Add(24 * time.Hour)
+		away(emp, "Weer ziek", "2026-02-24", "2026-02-28")
+		f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog steeds?"})
+		if a := autos(); len(a) != 3 || a[2].Body != "Weer ziek" {
+			t.Fatalf("new period: %d auto-replies", len(a))
+		}
+		// Outside the period: no answer.
+		t2, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Later", Body: "x"})
+		f.clk.Add(10 * 24 * time.Hour)
+		t3, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Na de periode", Body: "x"})
+		v2, _ := f.svc.Thread(ctx, f.hr, t2)
+		v3, _ := f.svc.Thread(ctx, f.hr, t3)
+		if len(v2.Messages) != 2 || len(v3.Messages) != 1 {
+			t.Fatalf("within the period %d messages (want 2), after it %d (want 1)", len(v2.Messages), len(v3.Messages))
+		}
+	})
+}
+
+func TestEncryptedAtRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := db.OpenSQLite(ctx, filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := setup(t, d)
+	f.svc.Files.Dir = filepath.Join(dir, "attachments")
+	body := "GEHEIM-lichaam-7f3a9c"
+	file := []byte("GEHEIM-bestand-2b8e1d inhoud van de bijlage")
+	a, err := f.svc.Upload(ctx, f.hr, "notitie.txt", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Onderwerp", Body: body, AttachmentIDs: []int64{a.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte("GEHEIM-lichaam")) || bytes.Contains(b, []byte("GEHEIM-bestand")) {
+			t.Errorf("%s contains plaintext", p)
+		}
+		return nil
+	})
+}
+
+func TestUploadTypes(t *testing.T) {
+	d := dbtest.MustOpenSQLite(t)
+	f := setup(t, d)
+	ctx := context.Background()
+	for name, data := range map[string][]byte{
+		"virus.exe":     []byte("MZ\x90\x00"),
+		"nep.pdf":       []byte("MZ\x90\x00 not a pdf"),
+		"script.html":   []byte("<script>alert(1)</script>"),
+		"plaatje.png":   []byte("%PDF-1.4"),
+		"leeg.txt":      nil,
+		"binair.txt":    {0xff, 0xfe, 0x00, 0x01},
+		"document.docx": []byte("not a zip"),
+	} {
+		if _, err := f.svc.Upload(ctx, f.hr, name, data); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("%s accepted: %v", name, err)
+		}
+	}
+	big := make([]byte, messaging.MaxAttachmentSize+1)
+	copy(big, "%PDF-1.4")
+	_, err := f.svc.Upload(ctx, f.hr, "groot.pdf", big)
+	wantKey(t, err, "attachment.too_big")
+	a, err := f.svc.Upload(ctx, f.hr, `..\..\"evil"<b>.pdf`, []byte("%PDF-1.7"))
+	if err != nil || strings.ContainsAny(a.Name, `/\"`) {
+		t.Fatalf("file name not cleaned: %+v %v", a, err)
+	}
+	var ids []int64
+	for range 11 {
+		a, _ := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+		ids = append(ids, a.ID)
+	}
+	_, err = f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: ids})
+	wantKey(t, err, "attachment.too_many")
+	f.clk.Add(messaging.StaleUpload + time.Minute)
+	if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != 12 {
+		t.Fatalf("purged %d uploads: %v", n, err)
+	}
+}
