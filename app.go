@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dialoog/auth"
+	"dialoog/components"
 	"dialoog/config"
 	"dialoog/db"
 	"dialoog/handlers"
@@ -26,6 +27,7 @@ type app struct {
 	vault       *vault.Vault
 	worker      *notify.Worker
 	invitations *auth.Invitations
+	accounts    *auth.Accounts
 	sessions    *auth.Sessions
 	migrated    []string
 }
@@ -67,11 +69,18 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	now := func() time.Time { return time.Now() }
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{})
 	sessions := &auth.Sessions{DB: d, Now: now}
+	limiter := &auth.Limiter{DB: d, Now: now}
 	inv := &auth.Invitations{
 		DB: d, Outbox: notify.NewOutbox(v), Mail: mailRenderer{}, Sessions: sessions,
-		Limiter: &auth.Limiter{DB: d, Now: now}, BaseURL: cfg.BaseURL, Now: now, Log: log, Queued: worker.Kick,
+		Limiter: limiter, BaseURL: cfg.BaseURL, Now: now, Log: log, Queued: worker.Kick,
 	}
-	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, sessions: sessions, migrated: migrated}, nil
+	host := cfg.BaseURL.Hostname()
+	accounts := &auth.Accounts{
+		DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: now, Log: log,
+		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, host, code) },
+		Queued:  worker.Kick,
+	}
+	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, accounts: accounts, sessions: sessions, migrated: migrated}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -102,11 +111,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	web := handlers.New(handlers.Deps{
-		Config:      cfg,
-		Logger:      log,
-		Health:      a.db,
-		Invitations: invitationsAdapter{a.invitations},
-		DevOutbox:   devOutbox{a.db, a.vault},
+		Config:            cfg,
+		Logger:            log,
+		Health:            a.db,
+		Invitations:       invitationsAdapter{a.invitations},
+		Accounts:          a.accounts,
+		Sessions:          a.sessions,
+		Terms:             termsStore{a.db, time.Now},
+		PasswordResetMail: mailRenderer{},
+		DevOutbox:         devOutbox{a.db, a.vault},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"dialoog/auth"
 	"dialoog/components"
@@ -24,6 +25,57 @@ func (mailRenderer) InvitationMail(lang, orgName, link, baseURL string) (notify.
 		return notify.Mail{}, fmt.Errorf("render invitation mail: %w", err)
 	}
 	return notify.Mail{Subject: components.InvitationMailSubject(v), HTML: html.String(), Text: components.InvitationMailText(v)}, nil
+}
+
+func (mailRenderer) PasswordResetMail(lang, link string) (notify.Mail, error) {
+	v := components.PasswordResetMail{Lang: lang, ResetURL: link}
+	var html bytes.Buffer
+	if err := components.PasswordResetMailHTML(v).Render(context.Background(), &html); err != nil {
+		return notify.Mail{}, fmt.Errorf("render password-reset mail: %w", err)
+	}
+	return notify.Mail{Subject: components.PasswordResetMailSubject(v), HTML: html.String(), Text: components.PasswordResetMailText(v)}, nil
+}
+
+var (
+	_ auth.InvitationMail    = mailRenderer{}
+	_ auth.PasswordResetMail = mailRenderer{}
+)
+
+// termsStore reads and publishes the terms of use for the handlers, which
+// must not touch the database themselves.
+type termsStore struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+var _ handlers.Terms = termsStore{}
+
+func (s termsStore) Current(ctx context.Context) (handlers.TermsVersion, error) {
+	t, err := auth.CurrentTerms(ctx, s.db)
+	if err != nil {
+		return handlers.TermsVersion{}, err
+	}
+	return termsVersion(t), nil
+}
+
+func (s termsStore) Version(ctx context.Context, version int) (handlers.TermsVersion, error) {
+	t, err := auth.TermsByVersion(ctx, s.db, version)
+	if err != nil {
+		return handlers.TermsVersion{}, err
+	}
+	return termsVersion(t), nil
+}
+
+func (s termsStore) Publish(ctx context.Context, nl, en string, by int64) (handlers.TermsVersion, error) {
+	t, err := auth.PublishTerms(ctx, s.db, nl, en, &by, s.now)
+	if err != nil {
+		return handlers.TermsVersion{}, err
+	}
+	return termsVersion(t), nil
+}
+
+func termsVersion(t *db.TermsVersion) handlers.TermsVersion {
+	return handlers.TermsVersion{ID: t.ID, Version: t.Version, NL: t.Body, EN: t.BodyEN, PublishedAt: t.PublishedAt}
 }
 
 // invitationsAdapter presents auth.Invitations in the handlers' terms.

@@ -19,6 +19,12 @@ type Meta struct {
 	// CSRF is the token every form posts back as _csrf and every htmx
 	// request sends as X-Csrf-Token.
 	CSRF string
+	// SignedIn is set when the request carries a live session; the header
+	// then offers "Uitloggen".
+	SignedIn bool
+	// UserName is the signed-in user's display name, set once the session
+	// has passed the second factor.
+	UserName string
 }
 
 // T translates key; see i18n.Localizer.T.

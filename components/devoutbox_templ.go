@@ -93,7 +93,7 @@ func DevOutboxPartial(m Meta, v DevOutboxView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Partial(m.T("dev.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Partial(m, m.T("dev.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

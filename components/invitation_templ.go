@@ -90,7 +90,7 @@ func InvitationPartial(m Meta, v InvitationView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Partial(m.T("invite.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Partial(m, m.T("invite.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -329,7 +329,7 @@ func InvitationInvalidPartial(m Meta, v InvitationInvalidView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Partial(invitationInvalidTitle(m, v)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var18), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Partial(m, invitationInvalidTitle(m, v)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var18), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -471,7 +471,7 @@ func invitationInvalidContent(m Meta, v InvitationInvalidView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = emailField(m, "newlink-email", v.Email, v.EmailError, "email").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = emailField(m, "newlink-email", m.T("form.email"), v.Email, v.EmailError, "email").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -577,7 +577,7 @@ func NewLinkSentPartial(m Meta) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Partial(m.T("newlink_sent.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var31), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Partial(m, m.T("newlink_sent.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var31), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,6 +1,8 @@
 package components
 
 import (
+	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +18,6 @@ func pages(lang string) map[string][2]templ.Component {
 	inv := InvitationView{Action: "/aanmelden/abc", Email: "jan@example.nl", OrgName: "OSAW"}
 	invalid := InvitationInvalidView{Expired: true, Email: "jan@", EmailError: "Vul een geldig mailadres in."}
 	login := LoginView{Email: "jan@example.nl", Error: "Nog niet"}
-	next := NextStepView{Step: "Gebruikersvoorwaarden", ContinueURL: "/voorwaarden"}
 	errV := ErrorView{Status: 404, Message: "Weg."}
 	dev := DevOutboxView{Items: []DevOutboxItem{
 		{ID: 1, Channel: "mail", To: "a@b.nl", Subject: "S", HTML: "<p>x</p>", Text: "x https://x.nl/a", CreatedAt: time.Unix(0, 0)},
@@ -29,9 +30,55 @@ func pages(lang string) map[string][2]templ.Component {
 		"InvitationInvalid": {InvitationInvalidPage(m, invalid), InvitationInvalidPartial(m, invalid)},
 		"NewLink":           {InvitationInvalidPage(m, InvitationInvalidView{}), InvitationInvalidPartial(m, InvitationInvalidView{})},
 		"NewLinkSent":       {NewLinkSentPage(m), NewLinkSentPartial(m)},
-		"NextStep":          {NextStepPage(m, next), NextStepPartial(m, next)},
 		"Error":             {ErrorPage(m, errV), ErrorPartial(m, errV)},
 		"DevOutbox":         {DevOutboxPage(m, dev), DevOutboxPartial(m, dev)},
+	}
+}
+
+// accountPages are the pages of the first visit and of logging in, with a
+// signed-in Meta where a session exists, in their plain and error states.
+func accountPages(lang string) map[string][2]templ.Component {
+	anon := Meta{L: i18n.For(lang), CSRF: "csrf-token-value"}
+	m := Meta{L: i18n.For(lang), CSRF: "csrf-token-value", SignedIn: true}
+	in := Meta{L: i18n.For(lang), CSRF: "csrf-token-value", SignedIn: true, UserName: "Jan van der Berg"}
+	terms := TermsStepView{VersionID: 3, Version: 2}
+	termsErr := TermsStepView{VersionID: 3, Version: 2, Error: "Vink aan."}
+	text := TermsTextView{Version: 2, PublishedAt: time.Date(2026, 2, 23, 0, 0, 0, 0, time.UTC), Body: "Artikel 1\n\nArtikel 2"}
+	pw := PasswordView{Action: "/stap/wachtwoord", CheckURL: "/stap/wachtwoord/controle"}
+	pwErr := PasswordView{Action: "/stap/wachtwoord", CheckURL: "/stap/wachtwoord/controle", PasswordError: "Te kort.", ConfirmError: "Niet gelijk."}
+	reset := PasswordView{Reset: true, Email: "jan@example.nl", Action: "/wachtwoord-vergeten/abc", CheckURL: "/wachtwoord-vergeten/abc/controle"}
+	smsNumber := SMSStepView{Phone: "020", PhoneError: "Geen mobiel nummer."}
+	smsCode := SMSStepView{SentTo: "••••5678", CodeError: "Fout.", ResendIn: 42, Notice: "Wacht."}
+	app := AppStepView{QRCode: []byte{0x89, 'P', 'N', 'G'}, Secret: "ABCD EFGH", CodeError: "Fout.", Error: "Er moet altijd..."}
+	rec := RecoveryView{Email: "jan@example.nl", Codes: []string{"abcde-fghij", "klmno-pqrst"}, Error: "Bevestig."}
+	prof := ProfileView{Form: ProfileForm{Gender: "female", FirstName: "Jan", AwayEnabled: true, AwayFrom: "2026-03-10"},
+		Errors: map[string]string{"initials": "Vul dit veld in.", "away_message": "Vul het bericht in.", "away_until": "Voor de begindatum."}}
+	inbox := InboxView{Name: "Jan van der Berg", Admin: true}
+	login := LoginView{Email: "jan@example.nl", Error: "Onjuist."}
+	factor := LoginFactorView{Factors: []LoginFactor{{Kind: "totp"}, {Kind: "sms", Phone: "••••5678"}}, SMSSentTo: "••••5678", SMSResendIn: 30, RecoveryError: "Fout."}
+	factorNoSMS := LoginFactorView{Factors: []LoginFactor{{Kind: "sms", Phone: "••••5678"}}, SMSError: "Geen code."}
+	forgot := ForgotPasswordView{Email: "jan@", EmailError: "Ongeldig."}
+	admin := AdminTermsView{Version: 2, NL: "Tekst", EN: "Text", BodyError: "Leeg."}
+	return map[string][2]templ.Component{
+		"TermsStep":         {TermsStepPage(m, terms), TermsStepPartial(m, terms)},
+		"TermsStepError":    {TermsStepPage(m, termsErr), TermsStepPartial(m, termsErr)},
+		"TermsText":         {TermsTextPage(anon, text), TermsTextPartial(anon, text)},
+		"PasswordStep":      {PasswordStepPage(m, pw), PasswordStepPartial(m, pw)},
+		"PasswordStepError": {PasswordStepPage(m, pwErr), PasswordStepPartial(m, pwErr)},
+		"PasswordReset":     {PasswordStepPage(anon, reset), PasswordStepPartial(anon, reset)},
+		"SMSNumber":         {SMSStepPage(m, smsNumber), SMSStepPartial(m, smsNumber)},
+		"SMSCode":           {SMSStepPage(m, smsCode), SMSStepPartial(m, smsCode)},
+		"AppStep":           {AppStepPage(m, app), AppStepPartial(m, app)},
+		"Recovery":          {RecoveryStepPage(m, rec), RecoveryStepPartial(m, rec)},
+		"Profile":           {ProfileStepPage(m, prof), ProfileStepPartial(m, prof)},
+		"Inbox":             {InboxPage(in, inbox), InboxPartial(in, inbox)},
+		"LoginError":        {LoginPage(anon, login), LoginPartial(anon, login)},
+		"LoginFactor":       {LoginFactorPage(m, factor), LoginFactorPartial(m, factor)},
+		"LoginFactorNoSMS":  {LoginFactorPage(m, factorNoSMS), LoginFactorPartial(m, factorNoSMS)},
+		"ForgotPassword":    {ForgotPasswordPage(anon, forgot), ForgotPasswordPartial(anon, forgot)},
+		"ForgotSent":        {ForgotPasswordSentPage(anon), ForgotPasswordSentPartial(anon)},
+		"ResetInvalid":      {ResetInvalidPage(anon), ResetInvalidPartial(anon)},
+		"AdminTerms":        {AdminTermsPage(in, admin), AdminTermsPartial(in, admin)},
 	}
 }
 
@@ -46,7 +93,11 @@ var (
 // inline script or style (the CSP would block them).
 func TestPagesAreAccessibleAndCSPClean(t *testing.T) {
 	for _, lang := range i18n.Languages {
-		for name, p := range pages(lang) {
+		all := pages(lang)
+		for name, p := range accountPages(lang) {
+			all[name] = p
+		}
+		for name, p := range all {
 			t.Run(lang+"/"+name, func(t *testing.T) {
 				full, partial := renderString(t, p[0]), renderString(t, p[1])
 				if !strings.HasPrefix(full, "<!doctype html><html lang=\""+lang+"\">") {
@@ -85,6 +136,40 @@ func TestPagesAreAccessibleAndCSPClean(t *testing.T) {
 					t.Error("skip link missing or in the wrong language")
 				}
 			})
+		}
+	}
+}
+
+// TestNoUntranslatedKeys renders every page and looks for message keys in
+// the output: i18n returns the key itself for a missing text.
+func TestNoUntranslatedKeys(t *testing.T) {
+	buf, err := os.ReadFile("../i18n/catalog/nl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat map[string]string
+	if err := json.Unmarshal(buf, &cat); err != nil {
+		t.Fatal(err)
+	}
+	// Keys a component might ask for that are not in the catalog at all.
+	keyLike := regexp.MustCompile(`>\s*([a-z_]+\.[a-z_.]+)\s*<`)
+	for _, lang := range i18n.Languages {
+		all := pages(lang)
+		for name, p := range accountPages(lang) {
+			all[name] = p
+		}
+		for name, p := range all {
+			page := renderString(t, p[0])
+			for key := range cat {
+				if strings.Contains(page, ">"+key+"<") || strings.Contains(page, `"`+key+`"`) {
+					t.Errorf("%s/%s: untranslated key %q", lang, name, key)
+				}
+			}
+			for _, m := range keyLike.FindAllStringSubmatch(page, -1) {
+				if !strings.Contains(m[1], "@") {
+					t.Errorf("%s/%s: text looks like a message key: %q", lang, name, m[1])
+				}
+			}
 		}
 	}
 }

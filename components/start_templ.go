@@ -89,7 +89,7 @@ func StartPartial(m Meta) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Partial(m.T("start.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Partial(m, m.T("start.title")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var4), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

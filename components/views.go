@@ -5,13 +5,6 @@ import (
 	"time"
 )
 
-// LoginView is the login form: the typed address is kept after an error.
-type LoginView struct {
-	Email string
-	// Error is a translated message shown above the form.
-	Error string
-}
-
 // InvitationView is the page behind the sign-up link in the invitation mail.
 type InvitationView struct {
 	// Action is the URL the AANMELDEN form posts to: the link itself.
@@ -30,14 +23,6 @@ type InvitationInvalidView struct {
 	Email string
 	// EmailError is the translated message for the address field.
 	EmailError string
-}
-
-// NextStepView is the page after signing up, naming the next onboarding step.
-type NextStepView struct {
-	// Step is the translated name of the next step, e.g. "Gebruikersvoorwaarden".
-	Step string
-	// ContinueURL, when set, adds a button to the next step.
-	ContinueURL string
 }
 
 // ErrorView is an error page: the HTTP status and a translated message.

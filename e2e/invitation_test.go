@@ -121,10 +121,10 @@ func TestInvitationLinkPage(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-e2e="aanmelden"]`), chromedp.NodeVisible)); err != nil {
 				t.Fatalf("click AANMELDEN: %v", err)
 			}
-			if got := waitForPath(t, ctx, "/welkom", 15*time.Second); got != "/welkom" {
-				t.Fatalf("after AANMELDEN the browser is at %q, want /welkom", got)
+			if got := waitForPath(t, ctx, "/stap/voorwaarden", 15*time.Second); got != "/stap/voorwaarden" {
+				t.Fatalf("after AANMELDEN the browser is at %q, want /stap/voorwaarden", got)
 			}
-			screenshot(t, ctx, "welkom")
+			screenshot(t, ctx, "voorwaarden")
 
 			used := open("after sign-up")
 			screenshot(t, ctx, "gebruikt")

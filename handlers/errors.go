@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/components"
+	"dialoog/i18n"
 )
 
 // handleError is the one place that turns an error into a response: a status
@@ -15,7 +18,7 @@ import (
 // ErrorHandler and is also called by the access log middleware, so the
 // logged status is the one sent.
 func (h *handler) handleError(c *fiber.Ctx, err error) error {
-	status, key := classify(err)
+	status, _ := classify(err)
 	if c.Locals(keyLogger) == nil {
 		// Answered before requestLog ran (e.g. body too large): give it an id
 		// and its access log line here.
@@ -42,10 +45,7 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 
 	m := h.meta(c)
-	if !m.L.Has(key) {
-		key = defaultKey(status)
-	}
-	v := components.ErrorView{Status: status, Message: m.T(key)}
+	v := components.ErrorView{Status: status, Message: translate(m.L, err)}
 	if rerr := h.page(c, status, components.ErrorPage(m, v), components.ErrorPartial(m, v)); rerr != nil {
 		h.logger(c).Error("render error page", "err", rerr)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
@@ -58,18 +58,47 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 // the apperr key when it exists in the catalogs, else a generic text for its
 // code. Internal errors always get the generic text.
 func (h *handler) message(c *fiber.Ctx, err error) string {
+	return translate(h.localizer(c), err)
+}
+
+// translate is message for a given Localizer. A throttled request's message
+// says how long to wait.
+func translate(l i18n.Localizer, err error) string {
 	status, key := classify(err)
-	l := h.localizer(c)
 	if !l.Has(key) {
 		key = defaultKey(status)
 	}
+	var we *auth.WaitError
+	if errors.As(err, &we) {
+		return l.T(key, "Wait", waitText(l, we.Wait))
+	}
 	return l.T(key)
+}
+
+// waitText writes a wait as people say it: "1 seconde", "40 seconden",
+// "5 minuten" (rounded up, so nobody comes back too early).
+func waitText(l i18n.Localizer, d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	switch {
+	case s <= 1:
+		return l.T("wait.second")
+	case s < 60:
+		return l.T("wait.seconds", "N", s)
+	case s <= 60:
+		return l.T("wait.minute")
+	default:
+		return l.T("wait.minutes", "N", (s+59)/60)
+	}
 }
 
 // fieldMessage returns the translated message for the form field named
 // field: its own key when err names that field (alone or in an
 // apperr.Fields), else the message of err as a whole.
 func (h *handler) fieldMessage(c *fiber.Ctx, err error, field string) string {
+	var we *auth.WaitError
+	if errors.As(err, &we) {
+		return h.message(c, err)
+	}
 	for _, fe := range apperr.FieldsOf(err) {
 		if fe.Field == field {
 			return h.message(c, fe)
@@ -142,4 +171,33 @@ func defaultKey(status int) string {
 	default:
 		return "error.bad_request"
 	}
+}
+
+// fieldMessages maps every form field err names to its translated message.
+func (h *handler) fieldMessages(c *fiber.Ctx, err error) map[string]string {
+	out := map[string]string{}
+	for _, fe := range apperr.FieldsOf(err) {
+		out[fe.Field] = h.message(c, fe)
+	}
+	return out
+}
+
+// isWait reports whether err is a throttled attempt that says how long to
+// wait.
+func isWait(err error) bool {
+	var we *auth.WaitError
+	return errors.As(err, &we)
+}
+
+// formError reports whether err is one a form shows beside its fields
+// instead of on an error page: invalid input or a wait.
+func formError(err error) bool {
+	code := apperr.CodeOf(err)
+	return code == apperr.Invalid || code == apperr.TooMany
+}
+
+// statusOf is the HTTP status of a form error.
+func statusOf(err error) int {
+	s, _ := classify(err)
+	return s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
 	"dialoog/static"
@@ -59,15 +60,84 @@ type InvitationInfo struct {
 	ExpiresAt time.Time
 }
 
-// Deps are the services the HTTP layer needs. Config, Health and Invitations
-// are required; Logger defaults to discarding; DevOutbox may be nil (an empty
-// outbox) and is only used when Config.Dev is set.
+// Accounts carries a user through the first visit and every login after.
+// *auth.Accounts implements it; the methods and their errors are documented
+// there. Every method that changes the session returns the session's new
+// token, which the handler must set as the cookie.
+type Accounts interface {
+	Resolve(ctx context.Context, sessionToken string) (*auth.Current, error)
+
+	AcceptTerms(ctx context.Context, cur *auth.Current, versionID int64, accepted bool, ip string) (string, error)
+	SetPassword(ctx context.Context, cur *auth.Current, pw, confirm, ip string) (string, error)
+
+	SMSSetupState(ctx context.Context, userID int64) (auth.SMSState, error)
+	SendSetupSMS(ctx context.Context, cur *auth.Current, phone, ip string) (auth.SMSState, error)
+	ResendSetupSMS(ctx context.Context, cur *auth.Current, ip string) (auth.SMSState, error)
+	ChangeSetupPhone(ctx context.Context, cur *auth.Current) error
+	VerifySetupSMS(ctx context.Context, cur *auth.Current, code, ip string) (string, error)
+	TOTPSetup(ctx context.Context, cur *auth.Current, issuer string) (auth.TOTPKey, error)
+	VerifySetupTOTP(ctx context.Context, cur *auth.Current, code, ip string) (string, error)
+	SkipApp(ctx context.Context, cur *auth.Current) (string, error)
+
+	NewRecoveryCodes(ctx context.Context, cur *auth.Current) ([]string, error)
+	ConfirmRecoveryCodes(ctx context.Context, cur *auth.Current, stored bool, ip string) (string, error)
+	SaveProfile(ctx context.Context, cur *auth.Current, p auth.Profile, ip string) (string, error)
+
+	Login(ctx context.Context, email, pw, ip, userAgent string) (*auth.LoginResult, error)
+	LoginFactors(ctx context.Context, cur *auth.Current) ([]auth.FactorOption, error)
+	LoginSMSState(ctx context.Context, userID int64) (auth.SMSState, error)
+	SendLoginSMS(ctx context.Context, cur *auth.Current, ip string) (auth.SMSState, error)
+	VerifyLoginFactor(ctx context.Context, cur *auth.Current, kind, code, ip string) (string, error)
+
+	RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render auth.PasswordResetMail) error
+	CheckPasswordReset(ctx context.Context, token string) (string, error)
+	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
+}
+
+var _ Accounts = (*auth.Accounts)(nil)
+
+// Sessions ends sessions; *auth.Sessions implements it.
+type Sessions interface {
+	// End ends the session of token, if any.
+	End(ctx context.Context, token string) error
+}
+
+var _ Sessions = (*auth.Sessions)(nil)
+
+// TermsVersion is one published text of the terms of use.
+type TermsVersion struct {
+	ID          int64
+	Version     int
+	NL, EN      string
+	PublishedAt time.Time
+}
+
+// Terms reads and publishes the terms of use.
+type Terms interface {
+	// Current returns the newest version.
+	Current(ctx context.Context) (TermsVersion, error)
+	// Version returns one version; apperr NotFound when there is none.
+	Version(ctx context.Context, version int) (TermsVersion, error)
+	// Publish stores a new version by the admin byUserID; apperr Invalid
+	// with Field "body" for an empty or too long text.
+	Publish(ctx context.Context, nl, en string, byUserID int64) (TermsVersion, error)
+}
+
+// Deps are the services the HTTP layer needs. Config, Health, Invitations,
+// Accounts, Sessions, Terms and PasswordResetMail are required; Logger
+// defaults to discarding; DevOutbox may be nil (an empty outbox) and is only
+// used when Config.Dev is set.
 type Deps struct {
 	Config      *config.Config
 	Logger      *slog.Logger
 	Health      Pinger
 	DevOutbox   DevOutbox
 	Invitations Invitations
+	Accounts    Accounts
+	Sessions    Sessions
+	Terms       Terms
+	// PasswordResetMail renders the mail with a password-reset link.
+	PasswordResetMail auth.PasswordResetMail
 }
 
 // handler holds the dependencies every route and middleware shares.
@@ -77,6 +147,10 @@ type handler struct {
 	health       Pinger
 	outbox       DevOutbox
 	invitations  Invitations
+	accounts     Accounts
+	sessions     Sessions
+	terms        Terms
+	resetMail    auth.PasswordResetMail
 	csp          string
 	devCSP       string
 	assets       map[string]asset
@@ -107,6 +181,9 @@ func New(deps Deps) *fiber.App {
 	if deps.Invitations == nil {
 		panic("handlers.New: Deps.Invitations is required")
 	}
+	if deps.Accounts == nil || deps.Sessions == nil || deps.Terms == nil || deps.PasswordResetMail == nil {
+		panic("handlers.New: Deps.Accounts, Sessions, Terms and PasswordResetMail are required")
+	}
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -121,6 +198,10 @@ func New(deps Deps) *fiber.App {
 		health:       deps.Health,
 		outbox:       deps.DevOutbox,
 		invitations:  deps.Invitations,
+		accounts:     deps.Accounts,
+		sessions:     deps.Sessions,
+		terms:        deps.Terms,
+		resetMail:    deps.PasswordResetMail,
 		csp:          contentSecurityPolicy(deps.Config, false),
 		devCSP:       contentSecurityPolicy(deps.Config, true),
 		assets:       assets,
@@ -153,17 +234,59 @@ func New(deps Deps) *fiber.App {
 	app.Get("/readyz", h.readyz)
 	app.Use(h.language)
 	app.Use(h.csrf)
+	app.Use(h.session)
 
 	app.Get("/", h.start)
-	app.Get("/inloggen", h.loginShow)
-	app.Post("/inloggen", h.loginSubmit)
-	// The fixed paths come before /aanmelden/:token, which would match them.
+	app.Get("/voorwaarden", h.termsShow)
+	app.Get("/voorwaarden/:version", h.termsShow)
+
+	// Invitation: the link, and a new one when it no longer works. The fixed
+	// paths come before /aanmelden/:token, which would match them.
 	app.Get("/aanmelden/nieuwe-link", h.newLinkShow)
 	app.Post("/aanmelden/nieuwe-link", h.newLinkRequest)
 	app.Get("/aanmelden/nieuwe-link/verstuurd", h.newLinkSent)
 	app.Get("/aanmelden/:token", h.invitationShow)
 	app.Post("/aanmelden/:token", h.invitationAccept)
-	app.Get("/welkom", h.welcome)
+
+	// Login, its second step, logout and a forgotten password.
+	app.Get("/inloggen", h.loginShow)
+	app.Post("/inloggen", h.loginSubmit)
+	app.Get("/inloggen/tweede-stap", h.needsFactor, h.loginFactorShow)
+	app.Post("/inloggen/tweede-stap", h.needsFactor, h.loginFactorVerify)
+	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
+	app.Post("/uitloggen", h.logout)
+	app.Get("/wachtwoord-vergeten", h.forgotPasswordShow)
+	app.Post("/wachtwoord-vergeten", h.forgotPasswordRequest)
+	app.Get("/wachtwoord-vergeten/verstuurd", h.forgotPasswordSent)
+	app.Get("/wachtwoord-vergeten/:token", h.passwordResetShow)
+	app.Post("/wachtwoord-vergeten/:token", h.passwordResetSubmit)
+	app.Post("/wachtwoord-vergeten/:token/controle", h.passwordResetCheck)
+
+	// The first visit, one guarded step after the other.
+	app.Get("/stap", h.signedIn, h.continueStep)
+	app.Get("/stap/voorwaarden", h.onStage(auth.StageTerms), h.termsStepShow)
+	app.Post("/stap/voorwaarden", h.onStage(auth.StageTerms), h.termsStepAccept)
+	app.Get("/stap/wachtwoord", h.onStage(auth.StagePassword), h.passwordStepShow)
+	app.Post("/stap/wachtwoord", h.onStage(auth.StagePassword), h.passwordStepSet)
+	app.Post("/stap/wachtwoord/controle", h.onStage(auth.StagePassword), h.passwordStepCheck)
+	app.Get("/stap/sms", h.onStage(auth.StageSecondFactor), h.smsStepShow)
+	app.Post("/stap/sms", h.onStage(auth.StageSecondFactor), h.smsStepSend)
+	app.Post("/stap/sms/code", h.onStage(auth.StageSecondFactor), h.smsStepVerify)
+	app.Post("/stap/sms/opnieuw", h.onStage(auth.StageSecondFactor), h.smsStepResend)
+	app.Post("/stap/sms/wijzigen", h.onStage(auth.StageSecondFactor), h.smsStepChangePhone)
+	app.Get("/stap/app", h.onStage(auth.StageSecondFactor), h.appStepShow)
+	app.Post("/stap/app", h.onStage(auth.StageSecondFactor), h.appStepVerify)
+	app.Post("/stap/app/overslaan", h.onStage(auth.StageSecondFactor), h.appStepSkip)
+	app.Get("/stap/herstelcodes", h.onStage(auth.StageRecovery), h.recoveryStepShow)
+	app.Post("/stap/herstelcodes", h.onStage(auth.StageRecovery), h.recoveryStepConfirm)
+	app.Get("/stap/gegevens", h.onStage(auth.StageProfile), h.profileStepShow)
+	app.Post("/stap/gegevens", h.onStage(auth.StageProfile), h.profileStepSave)
+
+	// Signed in.
+	app.Get("/berichten", h.onStage(auth.StageDone), h.inbox)
+	app.Get("/beheer/voorwaarden", h.onStage(auth.StageDone), h.adminOnly, h.adminTermsShow)
+	app.Post("/beheer/voorwaarden", h.onStage(auth.StageDone), h.adminOnly, h.adminTermsPublish)
+
 	if deps.Config.Dev {
 		app.Get("/dev/outbox", h.devOutbox)
 	}

@@ -18,8 +18,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
+	"dialoog/notify"
 )
 
 // fakeInvitations is an in-memory Invitations: links is the set of usable
@@ -76,6 +78,29 @@ func (f *fakeInvitations) counts() (checks, accepts int) {
 	return f.checks, f.accepts
 }
 
+// signedOut is the Accounts of the tests with fake invitations: no session
+// resolves and no login succeeds. The tests never reach its other methods
+// (the embedded nil interface would panic).
+type signedOut struct{ Accounts }
+
+func (signedOut) Resolve(context.Context, string) (*auth.Current, error) {
+	return nil, apperr.New(apperr.Unauthorized, "session.expired")
+}
+
+func (signedOut) Login(context.Context, string, string, string, string) (*auth.LoginResult, error) {
+	return nil, apperr.New(apperr.Unauthorized, "login.failed")
+}
+
+type noSessions struct{}
+
+func (noSessions) End(context.Context, string) error { return nil }
+
+type noTerms struct{ Terms }
+
+type noMail struct{}
+
+func (noMail) PasswordResetMail(string, string) (notify.Mail, error) { return notify.Mail{}, nil }
+
 // pinger adapts a function to Pinger.
 type pinger func(ctx context.Context) error
 
@@ -127,6 +152,11 @@ func newTestApp(t *testing.T, opts ...option) *testApp {
 		Logger:      slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Health:      pinger(func(context.Context) error { return nil }),
 		Invitations: inv,
+		Accounts:    signedOut{},
+		Sessions:    noSessions{},
+		Terms:       noTerms{},
+
+		PasswordResetMail: noMail{},
 	}
 	for _, o := range opts {
 		o(&deps)

@@ -12,7 +12,7 @@ import (
 const maxUserAgentLen = 512
 
 // invitationAccept is the AANMELDEN button: it consumes the link, starts the
-// session and sends the user on to the next onboarding step.
+// session and sends the user on to their onboarding stage.
 func (h *handler) invitationAccept(c *fiber.Ctx) error {
 	token := strings.Clone(c.Params("token"))
 	if !validLinkToken(token) {
@@ -27,14 +27,13 @@ func (h *handler) invitationAccept(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	h.endBrowserSession(c)
 	SetSessionCookie(c, h.cfg, session)
-	if validStep(next) {
-		h.setNextStep(c, next)
-	} else {
-		h.logger(c).Warn("accept returned an unusable next step", "next", clip(next, 40))
-	}
 	h.logger(c).Info("signed up by link")
-	return seeOther(c, "/welkom")
+	// Straight on to the user's first unfinished step; its guard corrects
+	// the page if the stage needs more than its name (a second factor to
+	// pass first, SMS already set up).
+	return seeOther(c, stagePath(next))
 }
 
 // clip shortens outside input to at most n bytes before it is stored or

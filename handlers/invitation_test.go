@@ -46,8 +46,9 @@ func TestInvitationAccept(t *testing.T) {
 			_, page := b.do(http.MethodGet, "/aanmelden/tok-valid", nil)
 			resp, _ := b.do(http.MethodPost, "/aanmelden/tok-valid", url.Values{"_csrf": {formToken(t, page)}})
 			wantStatus(t, resp, http.StatusSeeOther)
-			if loc := resp.Header.Get("Location"); loc != "/welkom" {
-				t.Errorf("Location %q, want /welkom", loc)
+			// Straight on to the user's stage, here the terms.
+			if loc := resp.Header.Get("Location"); loc != "/stap/voorwaarden" {
+				t.Errorf("Location %q, want /stap/voorwaarden", loc)
 			}
 			c := cookieNamed(resp, tc.cookie)
 			if c == nil {
@@ -60,27 +61,14 @@ func TestInvitationAccept(t *testing.T) {
 				t.Errorf("session cookie should end with the browser session: %+v", c)
 			}
 
-			resp, body := b.do(http.MethodGet, "/welkom", nil)
-			wantStatus(t, resp, http.StatusOK)
-			wantContains(t, body, "Je bent aangemeld.", "Volgende stap: Gebruikersvoorwaarden")
-
 			// The link is used up now.
-			resp, body = b.do(http.MethodPost, "/aanmelden/tok-valid", url.Values{"_csrf": {formToken(t, page)}})
+			resp, body := b.do(http.MethodPost, "/aanmelden/tok-valid", url.Values{"_csrf": {formToken(t, page)}})
 			wantStatus(t, resp, http.StatusNotFound)
 			wantContains(t, body, "Deze link werkt niet meer", "Stuur mij een nieuwe link")
 			if _, accepts := ta.inv.counts(); accepts != 2 {
 				t.Errorf("accepts %d, want 2", accepts)
 			}
 		})
-	}
-}
-
-func TestWelcomeWithoutSignUpGoesHome(t *testing.T) {
-	ta := newTestApp(t)
-	resp, _ := ta.browser(t).do(http.MethodGet, "/welkom", nil)
-	wantStatus(t, resp, http.StatusSeeOther)
-	if loc := resp.Header.Get("Location"); loc != "/" {
-		t.Errorf("Location %q", loc)
 	}
 }
 

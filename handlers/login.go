@@ -9,21 +9,43 @@ import (
 	"dialoog/components"
 )
 
-// loginShow shows the login form.
+// loginShow shows the login form. A user who is already signed in (second
+// factor included) goes on to where they belong instead.
 func (h *handler) loginShow(c *fiber.Ctx) error {
+	if cur := current(c); cur != nil && !cur.NeedsSecondFactor {
+		return h.toStage(c, cur)
+	}
 	return h.loginForm(c, fiber.StatusOK, components.LoginView{})
 }
 
-// loginSubmit is a placeholder until the auth service exists: it answers
-// every attempt with a translated Conflict ("not available yet") and shows
-// the form again with the typed address. The password is never echoed.
+// loginSubmit checks mail address and password. Every wrong combination
+// gets the same message; a throttled account or address is told when to try
+// again. A correct password starts a new session that still needs the
+// second factor; the browser's previous session, if any, ends.
 func (h *handler) loginSubmit(c *fiber.Ctx) error {
-	err := apperr.New(apperr.Conflict, "error.login_unavailable")
-	v := components.LoginView{
-		Email: clip(strings.TrimSpace(c.FormValue("email")), maxEmailLen),
-		Error: h.message(c, err),
+	email := clip(strings.TrimSpace(formValue(c, "email")), maxEmailLen)
+	pw := clip(formValue(c, "password"), maxPasswordLen+4)
+	res, err := h.accounts.Login(c.UserContext(), email, pw, clientIP(c), userAgent(c))
+	if err != nil {
+		switch apperr.CodeOf(err) {
+		case apperr.Unauthorized, apperr.TooMany, apperr.Invalid:
+			h.logger(c).Info("login refused", "status", statusOf(err))
+			return h.loginForm(c, statusOf(err), components.LoginView{Email: email, Error: h.message(c, err)})
+		}
+		return err
 	}
-	return h.loginForm(c, statusFor(apperr.CodeOf(err)), v)
+	h.endBrowserSession(c)
+	return h.advance(c, res.Token)
+}
+
+// endBrowserSession ends the session the request came with, before the
+// browser gets another one.
+func (h *handler) endBrowserSession(c *fiber.Ctx) {
+	if old, _ := c.Locals(keySessionToken).(string); old != "" {
+		if err := h.sessions.End(c.UserContext(), old); err != nil {
+			h.logger(c).Error("end previous session", "err", err)
+		}
+	}
 }
 
 func (h *handler) loginForm(c *fiber.Ctx, status int, v components.LoginView) error {

@@ -44,9 +44,10 @@ func newRequestID() string {
 }
 
 // secretPaths are path prefixes whose next segment is a secret (a sign-up
-// token), mapped to the sub-paths below them that are not.
+// or password-reset token), mapped to the sub-paths below them that are not.
 var secretPaths = map[string]map[string]bool{
-	"/aanmelden/": {"nieuwe-link": true, "nieuwe-link/verstuurd": true},
+	"/aanmelden/":           {"nieuwe-link": true, "nieuwe-link/verstuurd": true},
+	"/wachtwoord-vergeten/": {"verstuurd": true},
 }
 
 // logPath returns the path for the access log with secrets replaced: logs

@@ -155,8 +155,8 @@ func TestCSRF(t *testing.T) {
 			}
 			resp, body := b.do(http.MethodPost, "/inloggen", form, headers...)
 			if tc.wantCSRFOK {
-				// Past CSRF, the login placeholder answers Conflict.
-				wantStatus(t, resp, http.StatusConflict)
+				// Past CSRF, the (signed-out) login refuses the password.
+				wantStatus(t, resp, http.StatusUnauthorized)
 				return
 			}
 			wantStatus(t, resp, http.StatusForbidden)

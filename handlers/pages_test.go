@@ -82,12 +82,12 @@ func TestLogin(t *testing.T) {
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page,
 		`<form method="post" action="/inloggen"`,
-		`<label for="login-email">Mailadres</label>`, `id="login-email" type="email" name="email"`,
+		`<label for="login-email">E-mailadres</label>`, `id="login-email" type="email" name="email"`,
 		`<label for="login-password">Wachtwoord</label>`, `id="login-password" type="password" name="password"`,
 	)
 	resp, body := b.do(http.MethodPost, "/inloggen", url.Values{"_csrf": {formToken(t, page)}, "email": {"jan@example.nl"}, "password": {"hunter2-secret"}})
-	wantStatus(t, resp, http.StatusConflict)
-	wantContains(t, body, "Inloggen is nog niet beschikbaar", `value="jan@example.nl"`, `role="alert"`)
+	wantStatus(t, resp, http.StatusUnauthorized)
+	wantContains(t, body, "Het e-mailadres of wachtwoord is onjuist.", `value="jan@example.nl"`, `role="alert"`)
 	wantNotContains(t, body, "hunter2-secret")
 }
 

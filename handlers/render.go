@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 
@@ -19,6 +20,8 @@ const (
 	keyLogger localsKey = iota
 	keyLocalizer
 	keyCSRF
+	keyCurrent
+	keySessionToken
 )
 
 // isPartial reports whether the request wants only the page content: an HTMX
@@ -37,8 +40,8 @@ func (h *handler) page(c *fiber.Ctx, status int, full, partial templ.Component) 
 	if isPartial(c) {
 		if c.Method() == fiber.MethodGet {
 			// XHR follows 303 redirects silently; this makes the address bar
-			// show the page the user actually is on (e.g. /welkom after a
-			// POST), so a reload does not repeat or break anything.
+			// show the page the user actually is on (e.g. the next step after
+			// a POST), so a reload does not repeat or break anything.
 			c.Set("HX-Push-Url", c.OriginalURL())
 		}
 		return render(c, status, partial)
@@ -60,15 +63,46 @@ func render(c *fiber.Ctx, status int, component templ.Component) error {
 }
 
 // seeOther answers a form post with a redirect to a page, so reloading the
-// result never posts again.
+// result never posts again. An htmx request follows it inside XHR and gets
+// the next page's partial, whose HX-Push-Url updates the address bar.
 func seeOther(c *fiber.Ctx, location string) error {
 	return c.Redirect(location, fiber.StatusSeeOther)
+}
+
+// redirect sends the browser elsewhere from a request it should not have
+// made (a step that is not the user's, a page that needs a session): a 303
+// for a plain request; for an htmx request an HX-Location, with which htmx
+// loads the right page's partial into main and pushes its address. The
+// empty 200 is never swapped: htmx acts on the header first.
+func redirect(c *fiber.Ctx, location string) error {
+	if isPartial(c) {
+		c.Set("HX-Location", hxLocation(location))
+		return c.Status(fiber.StatusOK).Send(nil)
+	}
+	return seeOther(c, location)
+}
+
+// hxLocation is the HX-Location value that swaps location's partial into
+// main#main, like every link and form of the layout does.
+func hxLocation(location string) string {
+	b, err := json.Marshal(map[string]string{"path": location, "target": "#main", "swap": "innerHTML"})
+	if err != nil { // cannot happen for a map of strings
+		return location
+	}
+	return string(b)
 }
 
 // meta returns what every component needs from the request.
 func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	token, _ := c.Locals(keyCSRF).(string)
-	return components.Meta{L: h.localizer(c), CSRF: token}
+	m := components.Meta{L: h.localizer(c), CSRF: token}
+	if cur := current(c); cur != nil {
+		m.SignedIn = true
+		if !cur.NeedsSecondFactor {
+			m.UserName = displayName(cur.User)
+		}
+	}
+	return m
 }
 
 // localizer returns the request's Localizer. Requests that failed before the

@@ -11,9 +11,6 @@ import (
 const (
 	sessionCookie = "dialoog_session"
 	csrfCookie    = "dialoog_csrf"
-	nextCookie    = "dialoog_next"
-	// nextCookieAge bounds how long the "next step" flash survives.
-	nextCookieAge = 10 * time.Minute
 )
 
 // cookieName adds the __Host- prefix over HTTPS: browsers then only accept
@@ -57,20 +54,5 @@ func ClearSessionCookie(c *fiber.Ctx, cfg *config.Config) {
 		SameSite: fiber.CookieSameSiteLaxMode,
 		MaxAge:   -1,
 		Expires:  time.Unix(0, 0),
-	})
-}
-
-// setNextStep remembers the next onboarding step for the page after the
-// redirect. It is a short-lived flash, not state: the server derives the
-// real stage from stored facts.
-func (h *handler) setNextStep(c *fiber.Ctx, step string) {
-	c.Cookie(&fiber.Cookie{
-		Name:     cookieName(h.cfg, nextCookie),
-		Value:    step,
-		Path:     "/",
-		Secure:   h.cfg.Secure(),
-		HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteLaxMode,
-		MaxAge:   int(nextCookieAge / time.Second),
 	})
 }

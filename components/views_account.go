@@ -1,0 +1,273 @@
+package components
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"dialoog/i18n"
+)
+
+// The steps of the first visit, for the "Stap N van 5" line.
+const (
+	StepTerms        = 1
+	StepPassword     = 2
+	StepSecondFactor = 3
+	StepRecovery     = 4
+	StepProfile      = 5
+	stepCount        = 5
+)
+
+// TermsStepView is the first step of the first visit: the introduction from
+// the seed, a link to the full terms and the checkbox.
+type TermsStepView struct {
+	// VersionID identifies the version the user is shown; the form posts it
+	// back so that a version published meanwhile is not accepted unseen.
+	VersionID int64
+	Version   int
+	// Error is the translated message for the checkbox.
+	Error string
+}
+
+// TermsURL is the address of the full text of the version shown.
+func (v TermsStepView) TermsURL() string { return "/voorwaarden/" + strconv.Itoa(v.Version) }
+
+// TermsTextView is one published version of the terms of use.
+type TermsTextView struct {
+	Version     int
+	PublishedAt time.Time
+	// Body is the text in the page's language; OnlyDutch is set when an
+	// English reader gets the Dutch text because there is no translation.
+	Body      string
+	OnlyDutch bool
+}
+
+// Paragraphs splits the text at blank lines; single line breaks stay within
+// a paragraph (rendered by CSS white-space: pre-line).
+func (v TermsTextView) Paragraphs() []string { return paragraphs(v.Body) }
+
+func paragraphs(s string) []string {
+	s = strings.ReplaceAll(strings.TrimSpace(s), "\r\n", "\n")
+	var out []string
+	for _, p := range strings.Split(s, "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PasswordView is the form that sets a password: the first-visit step, or
+// the page behind a password-reset link.
+type PasswordView struct {
+	// Reset selects the password-reset wording; Email is then the address
+	// the link is for.
+	Reset bool
+	Email string
+	// Action is where the form posts; CheckURL where the live feedback is
+	// asked while typing.
+	Action   string
+	CheckURL string
+	// PasswordError and ConfirmError are translated messages for the fields.
+	// Typed passwords are never sent back.
+	PasswordError string
+	ConfirmError  string
+}
+
+// PasswordFeedbackView is the live feedback on a password being typed.
+type PasswordFeedbackView struct {
+	// Message is empty before anything was typed.
+	Message string
+	OK      bool
+}
+
+// SMSStepView is the SMS part of the second-factor step.
+type SMSStepView struct {
+	// Phone is the number as typed, kept after an error.
+	Phone      string
+	PhoneError string
+	// SentTo is the masked number a code is pending for; empty shows the
+	// number form instead of the code form.
+	SentTo    string
+	CodeError string
+	// ResendIn is how many seconds until "Geen SMS ontvangen" works again.
+	ResendIn int
+	// Notice is a translated message shown above the forms (a wait).
+	Notice string
+	// Verified is the masked number of an SMS factor that is already set.
+	Verified string
+}
+
+// AppStepView is the authenticator-app part of the second-factor step.
+type AppStepView struct {
+	// QRCode is the PNG of the otpauth URI.
+	QRCode []byte
+	// Secret is the secret in groups of four.
+	Secret    string
+	CodeError string
+	// Error is a translated message for the whole step (a second factor is
+	// required before skipping).
+	Error string
+	// SMSVerified is set when SMS is already set up, so skipping is fine.
+	SMSVerified bool
+}
+
+// QRCodeURL returns the QR code as a data: URL for the img element (the CSP
+// allows img-src data:).
+func (v AppStepView) QRCodeURL() templ.SafeURL {
+	return templ.SafeURL("data:image/png;base64," + base64.StdEncoding.EncodeToString(v.QRCode))
+}
+
+// RecoveryView shows the ten recovery codes once.
+type RecoveryView struct {
+	Email string
+	Codes []string
+	// Error is the translated message for the checkbox.
+	Error string
+}
+
+// DownloadURL returns the codes as a text file in a data: URL.
+func (v RecoveryView) DownloadURL(l i18n.Localizer) templ.SafeURL {
+	return templ.SafeURL("data:text/plain;charset=utf-8," + url.PathEscape(v.Text(l)))
+}
+
+// Text returns the codes as plain text, for copying and downloading.
+func (v RecoveryView) Text(l i18n.Localizer) string {
+	var b strings.Builder
+	b.WriteString(l.T("recovery.file_heading", "Email", v.Email))
+	b.WriteString("\n\n")
+	for i, c := range v.Codes {
+		b.WriteString(strconv.Itoa(i+1) + ". " + c + "\n")
+	}
+	return b.String()
+}
+
+// ProfileForm is the "Deelnemerinstellingen" form's values, as stored or as
+// typed.
+type ProfileForm struct {
+	Gender      string
+	Initials    string
+	FirstName   string
+	NamePrefix  string
+	LastName    string
+	AwayEnabled bool
+	AwayMessage string
+	AwayFrom    string // yyyy-mm-dd
+	AwayUntil   string // yyyy-mm-dd
+}
+
+// ProfileView is the profile step.
+type ProfileView struct {
+	Form ProfileForm
+	// Errors maps a form field name (initials, away_until, ...) to its
+	// translated message.
+	Errors map[string]string
+}
+
+// profileFields are the form's fields in page order, with their label keys,
+// for the error summary.
+var profileFields = []struct{ name, label string }{
+	{"gender", "profile.gender"},
+	{"initials", "profile.initials"},
+	{"first_name", "profile.first_name"},
+	{"name_prefix", "profile.name_prefix"},
+	{"last_name", "profile.last_name"},
+	{"away_enabled", "profile.away_enabled"},
+	{"away_message", "profile.away_message"},
+	{"away_from", "profile.away_from"},
+	{"away_until", "profile.away_until"},
+}
+
+// Genders are the choices of "Geslacht", "unknown" first (the default).
+var Genders = []string{"unknown", "male", "female", "other"}
+
+// profileID is the element id of a profile form field.
+func profileID(field string) string { return "profile-" + strings.ReplaceAll(field, "_", "-") }
+
+// InboxView is the inbox ("Berichten").
+type InboxView struct {
+	// Name is the signed-in user's display name.
+	Name string
+	// Admin adds the link to the admin pages.
+	Admin bool
+}
+
+// LoginView is the login form: the typed address is kept after an error.
+type LoginView struct {
+	Email string
+	// Error is a translated message shown above the form.
+	Error string
+}
+
+// LoginFactorView is the second step of a login.
+type LoginFactorView struct {
+	// Factors are the user's verified factors, last used first.
+	Factors []LoginFactor
+	// SMSSentTo is the masked number a login code was sent to; empty until
+	// the user asks for one.
+	SMSSentTo   string
+	SMSResendIn int
+	// Errors of the three forms, translated.
+	SMSError      string
+	TOTPError     string
+	RecoveryError string
+	// Error is a message for the whole page (a wait).
+	Error string
+}
+
+// LoginFactor is one factor offered at login.
+type LoginFactor struct {
+	// Kind is "sms" or "totp".
+	Kind string
+	// Phone is the masked number of an SMS factor.
+	Phone string
+}
+
+// ForgotPasswordView is the form that asks for a password-reset link.
+type ForgotPasswordView struct {
+	Email      string
+	EmailError string
+	Error      string
+}
+
+// AdminTermsView is the admin page that publishes a new terms version.
+type AdminTermsView struct {
+	Version     int
+	PublishedAt time.Time
+	// NL and EN are the texts in the form: the current ones, or as typed.
+	NL, EN string
+	// BodyError is the translated message for the Dutch text.
+	BodyError string
+}
+
+// waitSeconds renders "(nog N seconden)" for a countdown.
+func waitSeconds(l i18n.Localizer, n int) string {
+	if n == 1 {
+		return l.T("sms.resend_wait_one")
+	}
+	return l.T("sms.resend_wait", "N", n)
+}
+
+// FormatDate writes a date the way people read it: "23 februari 2026".
+func FormatDate(l i18n.Localizer, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	months := strings.Fields(l.T("date.months"))
+	m := int(t.Month())
+	name := strconv.Itoa(m)
+	if len(months) == 12 {
+		name = months[m-1]
+	}
+	if l.Lang() == "en" {
+		return name + " " + strconv.Itoa(t.Day()) + ", " + strconv.Itoa(t.Year())
+	}
+	return strconv.Itoa(t.Day()) + " " + name + " " + strconv.Itoa(t.Year())
+}
+
+// stepOf renders "Stap N van 5".
+func stepOf(m Meta, n int) string { return m.T("step.progress", "N", n, "Total", stepCount) }

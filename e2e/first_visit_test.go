@@ -1,0 +1,333 @@
+package e2e
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	bin "encoding/binary"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"dialoog/notify/notifytest"
+)
+
+// The first visit of the seed, walked in Chromium from the invitation mail
+// that a real SMTP server in the test receives, by the SMS route and by the
+// app route, on a desktop and on a phone.
+func TestFirstVisit(t *testing.T) {
+	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
+	gw := notifytest.StartGateway(t)
+	s := startServer(t, map[string]string{
+		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
+		"DIALOOG_SMS_URL":   gw.URL,
+		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
+		"DIALOOG_ORG_NAME":  "OSAW",
+	})
+	viewports := []struct {
+		name          string
+		width, height int
+	}{{"desktop", 1280, 800}, {"phone", 360, 740}}
+	for i, vp := range viewports {
+		t.Run("sms-"+vp.name, func(t *testing.T) {
+			email := fmt.Sprintf("sms%d@example.nl", i)
+			phone := fmt.Sprintf("+3161234567%d", i)
+			b := openInvitation(t, s, smtpSrv, email, vp.width, vp.height)
+			b.termsAndPassword()
+			b.step("sms", "Mobiel telefoonnummer")
+			b.fill("Mobiel telefoonnummer", "06 1234567"+fmt.Sprint(i))
+			b.submit()
+			text := gw.WaitText(t, phone, 0, 20*time.Second)
+			b.step("sms-code", "Bevestigingscode")
+			b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
+			b.submit()
+			b.step("app-offered", "Token")
+			b.click("Overslaan")
+			b.recoveryAndProfile()
+		})
+		t.Run("app-"+vp.name, func(t *testing.T) {
+			email := fmt.Sprintf("app%d@example.nl", i)
+			b := openInvitation(t, s, smtpSrv, email, vp.width, vp.height)
+			b.termsAndPassword()
+			b.step("sms", "Mobiel telefoonnummer")
+			b.click("Overslaan")
+			b.step("app", "Token")
+			secret := strings.ReplaceAll(b.text("code"), " ", "")
+			if len(secret) != 32 {
+				t.Fatalf("secret key %q is not 160 bits in base32", secret)
+			}
+			if !b.eval(`!!document.querySelector('img[src^="data:image/png"]')`) {
+				t.Fatal("no QR code image")
+			}
+			b.fill("Token", totp(t, secret, time.Now()))
+			b.submit()
+			b.recoveryAndProfile()
+
+			// Next time: mail address, password and the app.
+			b.click("Uitloggen")
+			b.waitPath("/inloggen")
+			b.step("login", "Wachtwoord")
+			b.fill("E-mailadres", email)
+			b.fill("Wachtwoord", password)
+			b.submit()
+			b.step("login-app", "Token")
+			// A code is accepted once: wait for the next time step.
+			time.Sleep(time.Until(time.Unix((time.Now().Unix()/30+1)*30, 0)))
+			b.fill("Token", totp(t, secret, time.Now()))
+			b.submit()
+			b.waitPath("/berichten")
+			b.shot("inbox-after-login")
+		})
+	}
+}
+
+const password = "paard batterij nietje correct"
+
+var (
+	sixDigit = regexp.MustCompile(`\b\d{6}\b`)
+	linkRe   = regexp.MustCompile(`https?://\S+/aanmelden/[A-Za-z0-9_-]+`)
+)
+
+// browser drives one Chromium through the flow, saving a screenshot of
+// every step.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	n   int
+}
+
+func openInvitation(t *testing.T, s *server, smtpSrv *notifytest.SMTPServer, email string, w, h int) *browser {
+	t.Helper()
+	s.Invite(t, email)
+	m := smtpSrv.WaitMail(t, email, 0, 20*time.Second)
+	text := mailText(t, m.Data)
+	for _, want := range []string{"Beste heer/mevrouw,", "OSAW heeft je uitgenodigd om via Dialoog beveiligd berichten uit te wisselen."} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("invitation mail lacks %q:\n%s", want, text)
+		}
+	}
+	link := linkRe.FindString(text)
+	if link == "" {
+		t.Fatalf("no sign-up link in the mail:\n%s", text)
+	}
+	b := &browser{t: t, ctx: newBrowser(t, w, h)}
+	b.run(chromedp.Navigate(link))
+	b.step("invitation", "")
+	b.click("AANMELDEN")
+	return b
+}
+
+// mailText returns the text/plain part of a raw MIME mail.
+func mailText(t *testing.T, raw []byte) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatalf("parse mail: %v", err)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("content type: %v", err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text/plain part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			var b strings.Builder
+			buf := make([]byte, 4096)
+			for {
+				n, err := p.Read(buf)
+				b.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			return b.String()
+		}
+	}
+}
+
+func (b *browser) termsAndPassword() {
+	b.step("terms", "Ik ga akkoord met de gebruikersvoorwaarden")
+	b.check("Ik ga akkoord met de gebruikersvoorwaarden")
+	b.click("INLOGGEN")
+	b.step("password", "Herhaal wachtwoord")
+	b.fill("Wachtwoord", password)
+	b.fill("Herhaal wachtwoord", password)
+	b.submit()
+}
+
+func (b *browser) recoveryAndProfile() {
+	b.step("recovery", "Ik heb mijn herstelcodes veilig bewaard")
+	if n := b.count("main ol li"); n != 10 {
+		b.t.Fatalf("%d recovery codes shown, want 10", n)
+	}
+	b.check("Ik heb mijn herstelcodes veilig bewaard")
+	b.submit()
+	b.step("profile", "Voorletters")
+	b.fill("Voorletters", "J.")
+	b.fill("Voornaam", "Jan")
+	b.fill("Tussenvoegsels", "van der")
+	b.fill("Achternaam", "Berg")
+	b.click("OPSLAAN")
+	b.waitPath("/berichten")
+	b.step("inbox", "")
+	if h := b.text("h1"); h != "Berichten" {
+		b.t.Fatalf("inbox heading %q", h)
+	}
+}
+
+func (b *browser) run(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// evalJS evaluates js and returns its value.
+func evalJS[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+func (b *browser) eval(js string) bool { b.t.Helper(); return evalJS[bool](b, js) }
+
+// control is JS that finds the form control labelled text (label text
+// starting with it, ignoring an asterisk).
+func control(text string) string {
+	return fmt.Sprintf(`(() => {
+  const want = %q;
+  const norm = s => s.replace(/[*\s]+/g, ' ').trim();
+  for (const l of document.querySelectorAll('main label')) {
+    if (norm(l.textContent).startsWith(want) && l.control && l.offsetParent !== null) return l.control;
+  }
+  return null;
+})()`, text)
+}
+
+// step waits until the page shows a control labelled label (or any h1 when
+// label is empty), checks one h1 and no sideways scrolling, and saves a
+// screenshot.
+func (b *browser) step(name, label string) {
+	b.t.Helper()
+	cond := `!!document.querySelector('main h1')`
+	if label != "" {
+		cond = `!!` + control(label)
+	}
+	b.waitJS(name, cond)
+	if n := b.count("h1"); n != 1 {
+		b.t.Fatalf("step %s: %d h1 headings", name, n)
+	}
+	if overflow := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
+	}
+	b.n++
+	screenshot(b.t, b.ctx, fmt.Sprintf("%02d-%s", b.n, name))
+}
+
+func (b *browser) waitJS(what, cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !b.eval(cond) {
+		if time.Now().After(deadline) {
+			body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + document.body.innerText`))
+			b.t.Fatalf("waiting for %s: not there after 20 s; page:\n%s", what, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (b *browser) waitPath(path string) {
+	b.t.Helper()
+	b.waitJS("path "+path, fmt.Sprintf(`location.pathname === %q`, path))
+}
+
+func (b *browser) fill(label, value string) {
+	b.t.Helper()
+	if !b.eval(fmt.Sprintf(`(() => { const c = %s; if (!c) return false; c.focus(); c.value = %q;
+  c.dispatchEvent(new Event('input', {bubbles: true})); c.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, control(label), value)) {
+		b.t.Fatalf("no field labelled %q", label)
+	}
+}
+
+func (b *browser) check(label string) {
+	b.t.Helper()
+	if !b.eval(fmt.Sprintf(`(() => { const c = %s; if (!c) return false; c.focus(); if (!c.checked) c.click(); return c.checked; })()`, control(label))) {
+		b.t.Fatalf("no checkbox labelled %q", label)
+	}
+}
+
+// click clicks the visible button or link whose text is text.
+func (b *browser) click(text string) {
+	b.t.Helper()
+	if !b.eval(fmt.Sprintf(`(() => {
+  const want = %q;
+  const el = [...document.querySelectorAll('button, a, input[type=submit]')]
+    .find(e => (e.tagName === 'INPUT' ? e.value : e.innerText).trim() === want && e.offsetParent !== null);
+  if (!el) return false;
+  el.click();
+  return true;
+})()`, text)) {
+		b.t.Fatalf("no button or link %q", text)
+	}
+}
+
+// submit clicks the submit button of the form that has the focused field.
+func (b *browser) submit() {
+	b.t.Helper()
+	if !b.eval(`(() => {
+  const f = document.activeElement && document.activeElement.form;
+  if (!f) return false;
+  f.requestSubmit();
+  return true;
+})()`) {
+		b.t.Fatal("no focused form to submit")
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return evalJS[string](b, fmt.Sprintf(`(() => { const e = document.querySelector('main %s'); return e ? e.textContent.trim() : ''; })()`, sel))
+}
+
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	return evalJS[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	b.n++
+	screenshot(b.t, b.ctx, fmt.Sprintf("%02d-%s", b.n, name))
+}
+
+// totp computes an RFC 6238 code (SHA1, 6 digits, 30 s) independently of
+// the server's implementation.
+func totp(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	msg := make([]byte, 8)
+	bin.BigEndian.PutUint64(msg, uint64(at.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg)
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	return fmt.Sprintf("%06d", (bin.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
+}

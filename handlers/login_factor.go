@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/auth"
+	"dialoog/components"
+	"dialoog/db"
+)
+
+// loginFactorShow is the second step of a login: the user's factors, last
+// used first, and a recovery code. Nothing is texted until the user asks.
+func (h *handler) loginFactorShow(c *fiber.Ctx) error {
+	return h.loginFactorForm(c, fiber.StatusOK, components.LoginFactorView{})
+}
+
+// loginSMSSend is "Stuur mij een SMS-code", and "Geen SMS ontvangen" after
+// it: a login code to the user's SMS factor, within the cooldown.
+func (h *handler) loginSMSSend(c *fiber.Ctx) error {
+	if _, err := h.accounts.SendLoginSMS(c.UserContext(), current(c), clientIP(c)); err != nil {
+		var we *auth.WaitError
+		switch {
+		case errors.As(err, &we) && we.Err.Field == "code":
+			l := h.localizer(c)
+			return h.loginFactorForm(c, fiber.StatusTooManyRequests, components.LoginFactorView{Error: l.T("sms.resend_later", "Wait", waitText(l, we.Wait))})
+		case formError(err):
+			return h.loginFactorForm(c, statusOf(err), components.LoginFactorView{Error: h.message(c, err)})
+		default:
+			return err
+		}
+	}
+	return seeOther(c, pathLoginFactor)
+}
+
+// loginFactorVerify completes the login with an SMS code, an app token or a
+// recovery code. After a recovery code the user sets up a new factor: the
+// redirect follows the stage.
+func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
+	kind := formValue(c, "kind")
+	switch kind {
+	case db.FactorSMS, db.FactorTOTP, "recovery":
+	default:
+		kind = "" // the service refuses it
+	}
+	code := clip(formValue(c, "code"), maxCodeLen)
+	token, err := h.accounts.VerifyLoginFactor(c.UserContext(), current(c), kind, code, clientIP(c))
+	if err != nil {
+		if !formError(err) {
+			return err
+		}
+		h.logger(c).Info("second factor refused", "factor", kind, "status", statusOf(err))
+		var v components.LoginFactorView
+		msg := h.fieldMessage(c, err, "code")
+		switch {
+		case isWait(err):
+			v.Error = msg
+		case kind == db.FactorSMS:
+			v.SMSError = msg
+		case kind == db.FactorTOTP:
+			v.TOTPError = msg
+		case kind == "recovery":
+			v.RecoveryError = msg
+		default:
+			v.Error = msg
+		}
+		return h.loginFactorForm(c, statusOf(err), v)
+	}
+	h.logger(c).Info("logged in", "factor", kind)
+	return h.advance(c, token)
+}
+
+func (h *handler) loginFactorForm(c *fiber.Ctx, status int, v components.LoginFactorView) error {
+	cur := current(c)
+	factors, err := h.accounts.LoginFactors(c.UserContext(), cur)
+	if err != nil {
+		return fmt.Errorf("login factors: %w", err)
+	}
+	for _, f := range factors {
+		v.Factors = append(v.Factors, components.LoginFactor{Kind: f.Kind, Phone: f.Phone})
+	}
+	st, err := h.accounts.LoginSMSState(c.UserContext(), cur.User.ID)
+	if err != nil {
+		return fmt.Errorf("login sms state: %w", err)
+	}
+	v.SMSSentTo, v.SMSResendIn = auth.MaskPhone(st.Phone), seconds(st.ResendIn)
+	m := h.meta(c)
+	return h.page(c, status, components.LoginFactorPage(m, v), components.LoginFactorPartial(m, v))
+}

@@ -1,0 +1,30 @@
+package handlers
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// clientIP is the peer address, for the services' per-IP limits and audit.
+func clientIP(c *fiber.Ctx) string { return strings.Clone(c.IP()) }
+
+// userAgent is the browser's User-Agent, clipped for storage.
+func userAgent(c *fiber.Ctx) string {
+	return clip(strings.Clone(c.Get(fiber.HeaderUserAgent)), maxUserAgentLen)
+}
+
+// formValue returns a form field, copied out of Fiber's reused buffer.
+func formValue(c *fiber.Ctx, name string) string { return strings.Clone(c.FormValue(name)) }
+
+// checked reports whether a checkbox was ticked.
+func checked(c *fiber.Ctx, name string) bool { return c.FormValue(name) != "" }
+
+// seconds rounds a wait up to whole seconds.
+func seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}

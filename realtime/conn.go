@@ -1,0 +1,47 @@
+package realtime
+
+import (
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/websocket"
+)
+
+// Conn is the part of a WebSocket connection the hub uses. Both
+// *websocket.Conn of gofiber/contrib/websocket (production) and
+// *websocket.Conn of fasthttp/websocket (net/http servers, tests) satisfy it.
+//
+// As with gorilla/websocket, one goroutine may read and one may write at a
+// time; WriteControl and Close may be called concurrently with the others.
+type Conn interface {
+	ReadMessage() (messageType int, p []byte, err error)
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetReadLimit(limit int64)
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	SetPongHandler(h func(appData string) error)
+	Close() error
+}
+
+var (
+	_ Conn = (*websocket.Conn)(nil)
+	_ Conn = (*fws.Conn)(nil)
+)
+
+// Close codes the hub sends. htmx-ext-ws reconnects after 1006, 1011, 1012
+// and 1013 and stays closed after any other code.
+const (
+	// CloseSessionEnded (1008, policy violation): the session was logged out
+	// or revoked; the page has to sign in again, so no reconnect.
+	CloseSessionEnded = fws.ClosePolicyViolation
+	// CloseTooManyConnections (1008): the user already has MaxPerUser
+	// connections; reconnecting would not help.
+	CloseTooManyConnections = fws.ClosePolicyViolation
+	// CloseTooSlow (1013, try again later): the client fell behind its send
+	// queue; it reconnects and re-fetches what it missed.
+	CloseTooSlow = fws.CloseTryAgainLater
+	// CloseRestart (1012, service restart): the server is shutting down; the
+	// client reconnects, possibly to another instance.
+	CloseRestart = fws.CloseServiceRestart
+)

@@ -1,0 +1,419 @@
+package realtime
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// DefaultChannel is the NOTIFY channel of a database URL without a
+// search_path.
+const DefaultChannel = "dialoog_events"
+
+// DefaultListenerName is the application_name of the listener connection, so
+// that it can be found in pg_stat_activity.
+const DefaultListenerName = "dialoog-listener"
+
+const (
+	defaultHealthEvery = 15 * time.Second
+	minBackoff         = 200 * time.Millisecond
+	maxBackoff         = 5 * time.Second
+	// pgIdentMax is PostgreSQL's NAMEDATALEN-1: longer channel names fail.
+	pgIdentMax = 63
+)
+
+var channelName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// PostgresOption adjusts a PostgresBroker.
+type PostgresOption func(*postgresConfig)
+
+type postgresConfig struct {
+	channel      string
+	listenerName string
+	healthEvery  time.Duration
+}
+
+// WithChannel sets the NOTIFY channel (lower-case letters, digits and
+// underscores, at most 63 bytes). Instances that share a channel share
+// events. By default it is DefaultChannel, suffixed with the schema when the
+// database URL sets search_path, because NOTIFY channels span a whole
+// database while schemas separate deployments.
+func WithChannel(name string) PostgresOption {
+	return func(c *postgresConfig) { c.channel = name }
+}
+
+// WithListenerName sets the application_name of the listener connection
+// (DefaultListenerName by default).
+func WithListenerName(name string) PostgresOption {
+	return func(c *postgresConfig) { c.listenerName = name }
+}
+
+// WithHealthCheck sets how often the listener proves its connection by
+// notifying itself (15 s by default); a ping not answered within one such
+// period makes it reconnect.
+func WithHealthCheck(every time.Duration) PostgresOption {
+	return func(c *postgresConfig) { c.healthEvery = every }
+}
+
+// PostgresBroker is the Broker for several instances sharing a PostgreSQL
+// database. Publish sends pg_notify through a connection pool; a dedicated
+// listener connection receives every notification of the channel, including
+// those of this instance, and hands them to the local subscribers, so the
+// publisher is not delivered to twice.
+//
+// When the listener connection drops (database restart, terminated backend,
+// unanswered health ping) it reconnects with exponential backoff and then
+// delivers a KindResync event to the local subscribers, because
+// notifications sent while it was away are lost.
+type PostgresBroker struct {
+	cfg  postgresConfig
+	log  *slog.Logger
+	pool *bun.DB // publishing and health pings
+	lndb *bun.DB // only the source of listener connections
+	fan  *fanout
+
+	pingChannel string
+	pingSeq     atomic.Int64 // last ping sent
+	pongSeq     atomic.Int64 // last ping received back
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	ready  chan struct{}
+
+	mu     sync.Mutex
+	ln     *pgdriver.Listener
+	closed bool
+}
+
+var _ Broker = (*PostgresBroker)(nil)
+
+// NewPostgresBroker connects to the database at dsn, starts listening and
+// returns once the listener is known to receive notifications.
+func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts ...PostgresOption) (*PostgresBroker, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg := postgresConfig{listenerName: DefaultListenerName, healthEvery: defaultHealthEvery}
+	ch, err := channelForDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.channel = ch
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if !channelName.MatchString(cfg.channel) || len(cfg.channel) > pgIdentMax {
+		return nil, fmt.Errorf("postgres broker: invalid channel name %q", cfg.channel)
+	}
+	if cfg.healthEvery <= 0 {
+		cfg.healthEvery = defaultHealthEvery
+	}
+
+	pool := bun.NewDB(sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn))), pgdialect.New())
+	pool.SetMaxOpenConns(4)
+	lndb := bun.NewDB(sql.OpenDB(pgdriver.NewConnector(
+		pgdriver.WithDSN(dsn), pgdriver.WithApplicationName(cfg.listenerName))), pgdialect.New())
+	closeDBs := func() {
+		pool.Close()
+		lndb.Close()
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		closeDBs()
+		return nil, fmt.Errorf("postgres broker: connect: %w", err)
+	}
+
+	b := &PostgresBroker{
+		cfg:         cfg,
+		log:         log.With("channel", cfg.channel),
+		pool:        pool,
+		lndb:        lndb,
+		fan:         newFanout(log),
+		pingChannel: "dialoog_ping_" + randomHex(8),
+		done:        make(chan struct{}),
+		ready:       make(chan struct{}),
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	go b.run()
+	select {
+	case <-b.ready:
+		return b, nil
+	case <-ctx.Done():
+		b.Close()
+		return nil, fmt.Errorf("postgres broker: wait for listener: %w", ctx.Err())
+	}
+}
+
+// Channel returns the NOTIFY channel the broker uses.
+func (b *PostgresBroker) Channel() string { return b.cfg.channel }
+
+// Publish sends ev with pg_notify, split into several notifications when its
+// UserIDs do not fit in one payload. Subscribers of this instance receive it
+// through the listener like every other instance.
+func (b *PostgresBroker) Publish(ctx context.Context, ev Event) error {
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	payloads, err := encodeEvent(ev, MaxPayload)
+	if err != nil {
+		return err
+	}
+	for _, p := range payloads {
+		if _, err := b.pool.ExecContext(ctx, "SELECT pg_notify(?, ?)", b.cfg.channel, string(p)); err != nil {
+			return fmt.Errorf("publish %s event: %w", ev.Kind, err)
+		}
+	}
+	return nil
+}
+
+// Subscribe implements Broker.
+func (b *PostgresBroker) Subscribe(fn func(Event)) (cancel func()) { return b.fan.subscribe(fn) }
+
+// Close stops the listener, waits for its goroutines and the subscribers'
+// and closes the connections.
+func (b *PostgresBroker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	ln := b.ln
+	b.mu.Unlock()
+	b.cancel()
+	if ln != nil {
+		// Receive does not watch the context; closing the listener ends it.
+		_ = ln.Close()
+	}
+	<-b.done
+	b.fan.close()
+	return errors.Join(b.pool.Close(), b.lndb.Close())
+}
+
+// run keeps a listener until Close. pgdriver's Listener re-dials and
+// re-LISTENs by itself when a receive fails on a broken connection, but it
+// neither waits between attempts nor notices a connection that went silent;
+// run adds the backoff, the health pings and a fresh Listener when one was
+// given up.
+func (b *PostgresBroker) run() {
+	defer close(b.done)
+	backoff := newBackoff()
+	for b.ctx.Err() == nil {
+		ln, err := b.listen()
+		if err != nil {
+			wait := backoff.next()
+			b.log.Warn("realtime: listener cannot connect", "err", err, "retry_in", wait)
+			b.sleep(wait)
+			continue
+		}
+		b.serve(ln, backoff)
+	}
+}
+
+// listen opens a listener on the event and ping channels.
+func (b *PostgresBroker) listen() (*pgdriver.Listener, error) {
+	ln := pgdriver.NewListener(b.lndb)
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		_ = ln.Close()
+		return nil, ErrClosed
+	}
+	b.ln = ln
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if err := ln.Listen(ctx, b.cfg.channel, b.pingChannel); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// serve delivers notifications from ln until ln is closed, by Close or by
+// the pinger. The connection counts as up once a ping sent through the pool
+// came back, which also proves that LISTEN is in effect.
+func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
+	defer ln.Close()
+	var gaveUp atomic.Bool
+	pingCtx, stopPing := context.WithCancel(b.ctx)
+	var pinger sync.WaitGroup
+	pinger.Add(1)
+	go func() {
+		defer pinger.Done()
+		if !b.ping(pingCtx) {
+			gaveUp.Store(true)
+			_ = ln.Close()
+		}
+	}()
+	defer func() {
+		stopPing()
+		pinger.Wait()
+	}()
+
+	up := false
+	for {
+		// No read deadline: the pinger closes ln when the connection goes quiet.
+		channel, payload, err := ln.Receive(b.ctx)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return
+			}
+			if gaveUp.Load() {
+				b.log.Warn("realtime: listener ping unanswered, replacing the connection")
+				return
+			}
+			up = false
+			wait := backoff.next()
+			b.log.Warn("realtime: listener connection lost, reconnecting", "err", err, "retry_in", wait)
+			b.sleep(wait)
+			continue
+		}
+		if channel == b.pingChannel {
+			seq, _ := strconv.ParseInt(payload, 10, 64)
+			b.pongSeq.Store(seq)
+			if !up {
+				up = true
+				backoff.reset()
+				b.connected()
+			}
+			continue
+		}
+		ev, err := decodeEvent([]byte(payload))
+		if err != nil {
+			b.log.Warn("realtime: ignoring notification", "err", err)
+			continue
+		}
+		b.fan.dispatch(ev)
+	}
+}
+
+// connected marks the listener as up: the first time it releases
+// NewPostgresBroker, afterwards it tells the subscribers to resync.
+func (b *PostgresBroker) connected() {
+	select {
+	case <-b.ready:
+		b.log.Info("realtime: listener reconnected")
+		b.fan.dispatch(Event{Kind: KindResync})
+	default:
+		close(b.ready)
+	}
+}
+
+// ping notifies the ping channel every healthEvery, and every half second
+// while the last ping is unanswered (the first one after a reconnect may
+// overtake the LISTEN). It returns false when a ping stayed unanswered for
+// healthEvery, and true when ctx ends.
+func (b *PostgresBroker) ping(ctx context.Context) bool {
+	send := func() (int64, time.Time) {
+		seq := b.pingSeq.Add(1)
+		pctx, cancel := context.WithTimeout(ctx, b.cfg.healthEvery)
+		defer cancel()
+		_, err := b.pool.ExecContext(pctx, "SELECT pg_notify(?, ?)", b.pingChannel, strconv.FormatInt(seq, 10))
+		if err != nil && ctx.Err() == nil {
+			b.log.Debug("realtime: listener ping failed", "err", err)
+		}
+		return seq, time.Now()
+	}
+	t := time.NewTicker(min(b.cfg.healthEvery, 500*time.Millisecond))
+	defer t.Stop()
+	sent, sentAt := send()
+	var waiting time.Time // since when pings have gone unanswered
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case now := <-t.C:
+			switch {
+			case b.pongSeq.Load() >= sent:
+				waiting = time.Time{}
+				if now.Sub(sentAt) >= b.cfg.healthEvery {
+					sent, sentAt = send()
+				}
+			case waiting.IsZero():
+				waiting = sentAt
+				sent, sentAt = send()
+			case now.Sub(waiting) >= b.cfg.healthEvery:
+				return false
+			default:
+				sent, sentAt = send()
+			}
+		}
+	}
+}
+
+// sleep waits for d or until Close.
+func (b *PostgresBroker) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-b.ctx.Done():
+	case <-t.C:
+	}
+}
+
+// backoff yields exponentially growing, jittered waits so that instances do
+// not reconnect in lockstep after a database restart.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: minBackoff} }
+
+func (b *backoff) reset() { b.d = minBackoff }
+
+func (b *backoff) next() time.Duration {
+	d := b.d/2 + mrand.N(b.d/2+1)
+	b.d = min(2*b.d, maxBackoff)
+	return d
+}
+
+// channelForDSN derives the default channel from the search_path of a
+// database URL.
+func channelForDSN(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("postgres broker: parse database URL: %w", err)
+	}
+	schema := strings.ToLower(u.Query().Get("search_path"))
+	if i := strings.IndexByte(schema, ','); i >= 0 {
+		schema = schema[:i]
+	}
+	schema = strings.TrimSpace(schema)
+	if schema == "" || schema == "public" {
+		return DefaultChannel, nil
+	}
+	ch := DefaultChannel + "_" + schema
+	if !channelName.MatchString(ch) || len(ch) > pgIdentMax {
+		sum := sha256.Sum256([]byte(schema))
+		ch = DefaultChannel + "_" + hex.EncodeToString(sum[:8])
+	}
+	return ch, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
+}
