@@ -338,12 +338,36 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st := f.cur(t, done).Stage; st != auth.StageSecondFactor {
-				t.Fatalf("after a recovery code the user sets up a new factor, stage %s", st)
+			rc := f.cur(t, done)
+			if rc.Stage != auth.StageSecondFactor {
+				t.Fatalf("after a recovery code the user sets up a new factor, stage %s", rc.Stage)
+			}
+			if fs, _ := f.acc.LoginFactors(ctx, rc); len(fs) != 0 {
+				t.Fatalf("the lost factor must be dropped: %+v", fs)
+			}
+			_, err = f.acc.SkipApp(ctx, rc)
+			wantKey(t, err, "factor.required")
+			// A new factor and a new set of codes.
+			if _, err := f.acc.SendSetupSMS(ctx, rc, "0611223344", "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := f.acc.VerifySetupSMS(ctx, rc, f.lastSMSCode(t, "+31611223344"), "127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _ = f.acc.SkipApp(ctx, f.cur(t, tok))
+			fresh, _ := f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
+			if _, err := f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, "127.0.0.1"); err != nil {
+				t.Fatal(err)
 			}
 			res, _ = f.acc.Login(ctx, "jan@example.nl", goodPassword, "127.0.0.1", "t")
 			_, err = f.acc.VerifyLoginFactor(ctx, f.cur(t, res.Token), "recovery", codes[3], "127.0.0.1")
 			wantKey(t, err, "code.wrong")
+			_, err = f.acc.VerifyLoginFactor(ctx, f.cur(t, res.Token), "recovery", codes[4], "127.0.0.1")
+			wantKey(t, err, "code.wrong") // the old set was replaced
+			if _, err := f.acc.VerifyLoginFactor(ctx, f.cur(t, res.Token), "recovery", fresh[0], "127.0.0.1"); err != nil {
+				t.Fatalf("new recovery code: %v", err)
+			}
 		})
 	})
 }
@@ -480,10 +504,25 @@ func TestAccountThrottling(t *testing.T) {
 		if failures > 100 {
 			t.Fatalf("%d failures within an hour", failures)
 		}
-		// The right password still works once the wait has passed.
+		// The right password is recognised once the wait has passed; this
+		// user has no factor yet, so the invitation link must finish it.
 		f.clk.Add(5 * time.Minute)
-		if _, err := f.acc.Login(ctx, "t@example.nl", goodPassword, "127.0.0.1", "t"); err != nil {
-			t.Fatalf("right password after waiting: %v", err)
+		_, err := f.acc.Login(ctx, "t@example.nl", goodPassword, "127.0.0.1", "t")
+		wantKey(t, err, "login.finish_signup")
+
+		// An unknown address is throttled the same way, so a wait reveals
+		// no account.
+		var unknownWaits []time.Duration
+		for i := 0; i < 8; i++ {
+			_, err := f.acc.Login(ctx, "onbekend@example.nl", "fout fout fout fout", "127.0.0.2", "t")
+			var we *auth.WaitError
+			if errors.As(err, &we) {
+				unknownWaits = append(unknownWaits, we.Wait)
+				f.clk.Add(we.Wait)
+			}
+		}
+		if len(unknownWaits) == 0 || unknownWaits[0] != time.Second {
+			t.Fatalf("unknown address waits: %v", unknownWaits)
 		}
 	})
 }

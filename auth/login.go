@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -41,13 +43,19 @@ func (a *Accounts) checkBlocked(ctx context.Context, userID int64, field string)
 	return nil
 }
 
-// failed records a failed secret for the account and an audit event.
+// failed records a failed code for the account and an audit event.
 func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
 	if _, err := a.Limiter.Fail(ctx, userKey(userID)); err != nil {
 		a.Log.ErrorContext(ctx, "record failure", "err", err)
 	}
-	if err := Audit(ctx, a.DB, AuditEntry{UserID: &userID, Kind: "login.failed", Detail: factor, IP: ip, Now: a.Now()}); err != nil {
-		a.Log.ErrorContext(ctx, "audit failure", "err", err)
+	a.audit(ctx, userID, "login.failed", factor, ip)
+}
+
+// audit records an event outside any transaction, so that it stays when
+// the caller's transaction rolls back.
+func (a *Accounts) audit(ctx context.Context, userID int64, kind, detail, ip string) {
+	if err := Audit(ctx, a.DB, AuditEntry{UserID: &userID, Kind: kind, Detail: detail, IP: ip, Now: a.Now()}); err != nil {
+		a.Log.ErrorContext(ctx, "audit", "kind", kind, "err", err)
 	}
 }
 
@@ -140,8 +148,9 @@ type LoginResult struct {
 }
 
 // Login checks mail address and password and starts a session that still
-// needs the second factor. Every failure gives the same answer, and an
-// unknown address costs the time of a password check too.
+// needs the second factor. Every failure gives the same answer: an unknown
+// address costs the time of a password check too, and failures are counted
+// per address, known or not, so that a wait does not reveal an account.
 func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (*LoginResult, error) {
 	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
 		return nil, err
@@ -154,37 +163,41 @@ func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (
 		VerifyPassword(ctx, "", pw)
 		return nil, fail
 	}
+	key := passwordKey(email)
+	if wait, err := a.Limiter.Blocked(ctx, key); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, tooMany("", wait)
+	}
 	var u db.User
 	err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err != nil && !db.ErrNoRows(err) {
 		return nil, fmt.Errorf("login: load user: %w", err)
-	}
-	if u.ID != 0 {
-		if err := a.checkBlocked(ctx, u.ID, ""); err != nil {
-			return nil, err
-		}
 	}
 	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.ID == 0 || u.Status == db.StatusDisabled {
+		if _, err := a.Limiter.Fail(ctx, key); err != nil {
+			return nil, err
+		}
 		if u.ID != 0 {
-			a.failed(ctx, u.ID, "password", ip)
+			a.audit(ctx, u.ID, "login.failed", "password", ip)
 		}
 		return nil, fail
 	}
 	var res LoginResult
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var factors []db.SecondFactor
-		if err := tx.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", u.ID).Scan(ctx); err != nil {
-			return fmt.Errorf("load factors: %w", err)
-		}
-		sort.Slice(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
-		for _, f := range factors {
-			res.Factors = append(res.Factors, FactorOption{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone)})
-		}
 		var err error
+		if res.Factors, err = factorOptions(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		// Before the first factor, the invitation mail is what proves the
+		// person; a password alone must not open the factor setup.
+		if len(res.Factors) == 0 && u.Status == db.StatusInvited {
+			return apperr.New(apperr.Conflict, "login.finish_signup")
+		}
 		if res.Token, err = a.Sessions.Create(ctx, tx, u.ID, ip, userAgent); err != nil {
 			return err
 		}
@@ -193,17 +206,22 @@ func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if err := a.Limiter.Reset(ctx, userKey(u.ID)); err != nil {
+	if err := a.Limiter.Reset(ctx, key); err != nil {
 		return nil, err
 	}
 	return &res, nil
 }
 
-// LoginFactors lists the verified factors of the session's user, last used
-// first.
-func (a *Accounts) LoginFactors(ctx context.Context, cur *Current) ([]FactorOption, error) {
+// passwordKey counts password failures per address (hashed), for known and
+// unknown addresses alike.
+func passwordKey(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return "login:email:" + hex.EncodeToString(sum[:12])
+}
+
+func factorOptions(ctx context.Context, idb bun.IDB, userID int64) ([]FactorOption, error) {
 	var factors []db.SecondFactor
-	if err := a.DB.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", userID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load factors: %w", err)
 	}
 	sort.Slice(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
@@ -212,6 +230,12 @@ func (a *Accounts) LoginFactors(ctx context.Context, cur *Current) ([]FactorOpti
 		out = append(out, FactorOption{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone)})
 	}
 	return out, nil
+}
+
+// LoginFactors lists the verified factors of the session's user, last used
+// first.
+func (a *Accounts) LoginFactors(ctx context.Context, cur *Current) ([]FactorOption, error) {
+	return factorOptions(ctx, a.DB, cur.User.ID)
 }
 
 // SendLoginSMS texts a login code to the user's SMS factor; only when the
@@ -301,10 +325,17 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 			if n, _ := res.RowsAffected(); n != 1 {
 				return errWrongCode
 			}
-			// A lost factor: lead straight to setting up a new one.
+			// A recovery code means a lost factor: the old factors are
+			// dropped and the user goes straight to setting up a new one.
+			if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", cur.User.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("drop lost factors: %w", err)
+			}
 			if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("second_factor_done_at = NULL").Set("recovery_confirmed_at = NULL").
 				Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
 				return fmt.Errorf("reopen factor setup: %w", err)
+			}
+			if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.removed", Detail: "recovery code used", IP: ip, Now: now}); err != nil {
+				return err
 			}
 		default:
 			return apperr.New(apperr.Invalid, "code.none")

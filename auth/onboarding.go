@@ -217,7 +217,7 @@ func (a *Accounts) smsState(ctx context.Context, userID int64, purpose string) (
 		return st, err
 	}
 	now := a.Now()
-	if !now.Before(c.ExpiresAt) && purpose == PurposeSMSSetup {
+	if !now.Before(c.ExpiresAt) {
 		return st, nil
 	}
 	st.Phone, st.SentAt = c.Target, c.SentAt

@@ -136,18 +136,17 @@ func TestLoginWithRecoveryCode(t *testing.T) {
 
 	b := ra.login(t, "jan@example.nl")
 	resp, _ := b.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {strings.ToUpper(code)}})
-	// SMS is still set up, so the app page comes first; both can be changed.
-	wantRedirect(t, resp, pathApp)
+	// The lost factor is dropped: the SMS step comes first again.
+	wantRedirect(t, resp, pathSMS)
 	resp, page := b.follow(resp)
 	wantStatus(t, resp, http.StatusOK)
-	wantContains(t, page, "Een betere beveiliging voor vertrouwelijke gegevens", `href="/stap/sms"`)
+	wantContains(t, page, "Een betere beveiliging voor vertrouwelijke gegevens", "Mobiel telefoonnummer")
 	resp, _ = b.get(pathInbox)
-	wantRedirect(t, resp, pathApp)
-
-	again := ra.login(t, "jan@example.nl")
-	resp, body := again.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {code}})
+	wantRedirect(t, resp, pathSMS)
+	// The app step cannot be skipped without a factor.
+	resp, body := b.post(pathApp+"/overslaan", nil)
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, body, "Deze code klopt niet.", "<details class=\"help\" open>")
+	wantContains(t, body, "Er moet altijd een 2 factor mogelijkheid ingesteld worden")
 }
 
 // TestLogout ends the session: the old cookie opens nothing anymore.
@@ -297,4 +296,20 @@ func TestAdminTerms(t *testing.T) {
 	wantContains(t, text, "Versie twee van de voorwaarden.")
 	_, text = ra.browser(t).get("/voorwaarden", "Accept-Language", "en")
 	wantContains(t, text, "Version two.")
+}
+
+// TestLoginBeforeFirstFactor: before the first factor, only the invitation
+// link proves the person; a password alone opens nothing.
+func TestLoginBeforeFirstFactor(t *testing.T) {
+	ra := newRealApp(t)
+	b := ra.signUp(t, auth.InviteInput{Email: "half@example.nl"})
+	acceptTerms(t, b)
+	setPassword(t, b)
+	fresh := ra.browser(t)
+	resp, body := fresh.post(pathLogin, url.Values{"email": {"half@example.nl"}, "password": {testPassword}})
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, body, "Je aanmelding is nog niet afgerond.")
+	if fresh.session() != "" {
+		t.Fatal("a password alone started a session")
+	}
 }

@@ -28,7 +28,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	res, err := h.accounts.Login(c.UserContext(), email, pw, clientIP(c), userAgent(c))
 	if err != nil {
 		switch apperr.CodeOf(err) {
-		case apperr.Unauthorized, apperr.TooMany, apperr.Invalid:
+		case apperr.Unauthorized, apperr.TooMany, apperr.Invalid, apperr.Conflict:
 			h.logger(c).Info("login refused", "status", statusOf(err))
 			return h.loginForm(c, statusOf(err), components.LoginView{Email: email, Error: h.message(c, err)})
 		}
