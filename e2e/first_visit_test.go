@@ -235,6 +235,7 @@ func (b *browser) step(name, label string) {
 	if overflow := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
 	}
+	checkA11y(b.t, b.ctx, name)
 	b.n++
 	screenshot(b.t, b.ctx, fmt.Sprintf("%02d-%s", b.n, name))
 }
