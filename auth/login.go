@@ -289,23 +289,9 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 				return fmt.Errorf("mark factor used: %w", err)
 			}
 		case db.FactorTOTP:
-			var f db.SecondFactor
-			if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NOT NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
-				if db.ErrNoRows(err) {
-					return apperr.Field("code", "code.none")
-				}
-				return fmt.Errorf("load totp factor: %w", err)
-			}
-			secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
+			f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, true, code)
 			if err != nil {
-				return fmt.Errorf("open totp secret: %w", err)
-			}
-			step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
-			if !ok {
-				if step != 0 {
-					return errReplay
-				}
-				return errWrongCode
+				return err
 			}
 			// The condition makes two concurrent uses of one code fail.
 			res, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("totp_last_step = ?", step).Set("last_used_at = ?", now).

@@ -457,6 +457,35 @@ func (a *Accounts) TOTPSetup(ctx context.Context, cur *Current, issuer string) (
 	return key, nil
 }
 
+// checkTOTP verifies code against the user's verified (or, during setup,
+// unverified) app and returns the factor and the matched time step.
+func (a *Accounts) checkTOTP(ctx context.Context, tx bun.Tx, userID int64, verified bool, code string) (*db.SecondFactor, int64, error) {
+	cond := "verified_at IS NULL"
+	if verified {
+		cond = "verified_at IS NOT NULL"
+	}
+	var f db.SecondFactor
+	if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND "+cond, userID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
+		if db.ErrNoRows(err) {
+			return nil, 0, apperr.Field("code", "code.none")
+		}
+		return nil, 0, fmt.Errorf("load totp factor: %w", err)
+	}
+	secret, err := a.Vault.Open(f.TOTPSecret, totpAD(userID))
+	if err != nil {
+		return nil, 0, fmt.Errorf("open totp secret: %w", err)
+	}
+	step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
+	switch {
+	case ok:
+		return &f, step, nil
+	case step != 0:
+		return nil, 0, errReplay
+	default:
+		return nil, 0, errWrongCode
+	}
+}
+
 func totpAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
 
 // VerifySetupTOTP checks the first token of the app being set up.
@@ -469,20 +498,9 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 	}
 	var token string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var f db.SecondFactor
-		if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
-			if db.ErrNoRows(err) {
-				return apperr.Field("code", "code.none")
-			}
-			return fmt.Errorf("load totp factor: %w", err)
-		}
-		secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
+		f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, false, code)
 		if err != nil {
-			return fmt.Errorf("open totp secret: %w", err)
-		}
-		step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
-		if !ok {
-			return errWrongCode
+			return err
 		}
 		now := a.Now().UTC()
 		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ? AND id <> ?", cur.User.ID, db.FactorTOTP, f.ID).Exec(ctx); err != nil {

@@ -19,6 +19,19 @@ type Limiter struct {
 // events per window; when not, it also returns how long until the window
 // ends.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	count, start, err := l.bump(ctx, key, window)
+	if err != nil {
+		return false, 0, err
+	}
+	if count <= limit {
+		return true, 0, nil
+	}
+	return false, start.Add(window).Sub(l.Now()), nil
+}
+
+// bump counts one event for key in a fixed window that starts anew once it
+// has passed, in one statement so that concurrent requests count right.
+func (l *Limiter) bump(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
 	now := l.Now().UTC()
 	cutoff := now.Add(-window)
 	var row struct {
@@ -31,12 +44,9 @@ ON CONFLICT (key) DO UPDATE SET
   window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
 RETURNING count, window_start`, key, now, cutoff, cutoff, now).Scan(ctx, &row)
 	if err != nil {
-		return false, 0, fmt.Errorf("throttle %s: %w", key, err)
+		return 0, time.Time{}, fmt.Errorf("throttle %s: %w", key, err)
 	}
-	if row.Count <= limit {
-		return true, 0, nil
-	}
-	return false, row.WindowStart.Add(window).Sub(now), nil
+	return row.Count, row.WindowStart, nil
 }
 
 // Per-account limits on failed secrets (DESIGN): after a few failures every
@@ -79,23 +89,14 @@ func (l *Limiter) Blocked(ctx context.Context, key string) (time.Duration, error
 
 // Fail records a failed attempt for key and returns the wait it causes.
 func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
-	now := l.Now().UTC()
-	cutoff := now.Add(-failureWindow)
-	var row struct {
-		Count       int
-		WindowStart time.Time
-	}
-	err := l.DB.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
-ON CONFLICT (key) DO UPDATE SET
-  count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END,
-  window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
-RETURNING count, window_start`, key, now, cutoff, cutoff, now).Scan(ctx, &row)
+	count, start, err := l.bump(ctx, key, failureWindow)
 	if err != nil {
-		return 0, fmt.Errorf("throttle %s: %w", key, err)
+		return 0, err
 	}
-	wait := failureWait(row.Count)
-	if row.Count >= maxFailures {
-		wait = max(wait, row.WindowStart.Add(failureWindow).Sub(now))
+	now := l.Now().UTC()
+	wait := failureWait(count)
+	if count >= maxFailures {
+		wait = max(wait, start.Add(failureWindow).Sub(now))
 	}
 	if wait > 0 {
 		if _, err := l.DB.NewUpdate().Model((*db.Throttle)(nil)).Set("blocked_until = ?", now.Add(wait)).Where("key = ?", key).Exec(ctx); err != nil {
