@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"dialoog/auth"
@@ -15,6 +16,7 @@ import (
 	"dialoog/config"
 	"dialoog/db"
 	"dialoog/handlers"
+	"dialoog/messaging"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -29,6 +31,7 @@ type app struct {
 	invitations *auth.Invitations
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
+	messages    *messaging.Service
 	migrated    []string
 }
 
@@ -80,7 +83,18 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, host, code) },
 		Queued:  worker.Kick,
 	}
-	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, accounts: accounts, sessions: sessions, migrated: migrated}, nil
+	messages := &messaging.Service{
+		DB: d, Vault: v,
+		Files:  &messaging.Files{Dir: filepath.Join(cfg.DataDir, "attachments"), Vault: v},
+		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{},
+		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
+		Queued: worker.Kick,
+		// Events stays nil until the live layer (realtime) is wired: it is
+		// the one place that layer plugs into the messaging rules.
+		Events: nil,
+	}
+	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, accounts: accounts, sessions: sessions,
+		messages: messages, migrated: migrated}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -118,6 +132,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Accounts:          a.accounts,
 		Sessions:          a.sessions,
 		Terms:             termsStore{a.db, time.Now},
+		Messages:          a.messages,
 		PasswordResetMail: mailRenderer{},
 		DevOutbox:         devOutbox{a.db, a.vault},
 	})
@@ -133,6 +148,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 			log.Error("outbox worker stopped", "err", err)
 		}
 	}()
+	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		a.purgeStaleUploads(janitorCtx, janitorEvery)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
 	log.Info("dialoog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "postgres", cfg.Postgres(), "dev", cfg.Dev)
@@ -147,13 +168,44 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		log.Warn("shutdown", "err", sErr)
 	}
 	stopWorker()
+	stopJanitor()
 	select {
 	case <-workerDone:
 	case <-time.After(10 * time.Second):
 		log.Warn("outbox worker did not stop in time")
 	}
+	select {
+	case <-janitorDone:
+	case <-time.After(10 * time.Second):
+		log.Warn("upload janitor did not stop in time")
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// janitorEvery is how often uploads that never got a message are deleted;
+// they may wait messaging.StaleUpload.
+const janitorEvery = time.Hour
+
+// purgeStaleUploads deletes stale uploads at start and then every interval
+// until ctx ends.
+func (a *app) purgeStaleUploads(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.messages.PurgeStaleUploads(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("purge stale uploads", "err", err)
+		case n > 0:
+			a.log.Info("purged stale uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"dialoog/components"
 	"dialoog/db"
 	"dialoog/handlers"
+	"dialoog/messaging"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -36,9 +37,21 @@ func (mailRenderer) PasswordResetMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: components.PasswordResetMailSubject(v), HTML: html.String(), Text: components.PasswordResetMailText(v)}, nil
 }
 
+// NewMessageMail renders the content-free mail that tells an active user a
+// message is waiting: the organisation and a link, nothing of the message.
+func (mailRenderer) NewMessageMail(lang, orgName, link string) (notify.Mail, error) {
+	v := components.NewMessageMail{Lang: lang, OrgName: orgName, LoginURL: link}
+	var html bytes.Buffer
+	if err := components.NewMessageMailHTML(v).Render(context.Background(), &html); err != nil {
+		return notify.Mail{}, fmt.Errorf("render new-message mail: %w", err)
+	}
+	return notify.Mail{Subject: components.NewMessageMailSubject(v), HTML: html.String(), Text: components.NewMessageMailText(v)}, nil
+}
+
 var (
-	_ auth.InvitationMail    = mailRenderer{}
-	_ auth.PasswordResetMail = mailRenderer{}
+	_ auth.InvitationMail        = mailRenderer{}
+	_ auth.PasswordResetMail     = mailRenderer{}
+	_ messaging.NotificationMail = mailRenderer{}
 )
 
 // termsStore reads and publishes the terms of use for the handlers, which

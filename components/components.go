@@ -8,6 +8,7 @@ package components
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"dialoog/i18n"
 )
@@ -25,6 +26,13 @@ type Meta struct {
 	// UserName is the signed-in user's display name, set once the session
 	// has passed the second factor.
 	UserName string
+	// Inbox is set for a user who finished the first visit: the header then
+	// links to "Berichten", with Unread, the number of unread messages.
+	Inbox  bool
+	Unread int
+	// Now is the request's time, against which dates are written ("14:05"
+	// today, "23 februari" before). Components never read the clock.
+	Now time.Time
 }
 
 // T translates key; see i18n.Localizer.T.

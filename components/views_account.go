@@ -188,14 +188,6 @@ var Genders = []string{"unknown", "male", "female", "other"}
 // profileID is the element id of a profile form field.
 func profileID(field string) string { return "profile-" + strings.ReplaceAll(field, "_", "-") }
 
-// InboxView is the inbox ("Berichten").
-type InboxView struct {
-	// Name is the signed-in user's display name.
-	Name string
-	// Admin adds the link to the admin pages.
-	Admin bool
-}
-
 // LoginView is the login form: the typed address is kept after an error.
 type LoginView struct {
 	Email string

@@ -42,15 +42,7 @@ func TestFirstVisit(t *testing.T) {
 			phone := fmt.Sprintf("+3161234567%d", i)
 			b := openInvitation(t, s, smtpSrv, email, vp.width, vp.height)
 			b.termsAndPassword()
-			b.step("sms", "Mobiel telefoonnummer")
-			b.fill("Mobiel telefoonnummer", "06 1234567"+fmt.Sprint(i))
-			b.submit()
-			text := gw.WaitText(t, phone, 0, 20*time.Second)
-			b.step("sms-code", "Bevestigingscode")
-			b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
-			b.submit()
-			b.step("app-offered", "Token")
-			b.click("Overslaan")
+			b.smsRoute(gw, phone)
 			b.recoveryAndProfile()
 		})
 		t.Run("app-"+vp.name, func(t *testing.T) {
@@ -118,11 +110,31 @@ func openInvitation(t *testing.T, s *server, smtpSrv *notifytest.SMTPServer, ema
 	if link == "" {
 		t.Fatalf("no sign-up link in the mail:\n%s", text)
 	}
+	return openLink(t, link, w, h)
+}
+
+// openLink opens a sign-up link in a new browser and presses AANMELDEN.
+func openLink(t *testing.T, link string, w, h int) *browser {
+	t.Helper()
 	b := &browser{t: t, ctx: newBrowser(t, w, h)}
 	b.run(chromedp.Navigate(link))
 	b.step("invitation", "")
 	b.click("AANMELDEN")
 	return b
+}
+
+// smsRoute sets up the SMS factor with phone (E.164) and skips the app.
+func (b *browser) smsRoute(gw *notifytest.Gateway, phone string) {
+	b.t.Helper()
+	b.step("sms", "Mobiel telefoonnummer")
+	b.fill("Mobiel telefoonnummer", "0"+strings.TrimPrefix(phone, "+31"))
+	b.submit()
+	text := gw.WaitText(b.t, phone, 0, 20*time.Second)
+	b.step("sms-code", "Bevestigingscode")
+	b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
+	b.submit()
+	b.step("app-offered", "Token")
+	b.click("Overslaan")
 }
 
 // mailText returns the text/plain part of a raw MIME mail.
@@ -168,6 +180,11 @@ func (b *browser) termsAndPassword() {
 }
 
 func (b *browser) recoveryAndProfile() {
+	b.t.Helper()
+	b.recoveryAndProfileAs("J.", "Jan", "van der", "Berg")
+}
+
+func (b *browser) recoveryAndProfileAs(initials, first, prefix, last string) {
 	b.step("recovery", "Ik heb mijn herstelcodes veilig bewaard")
 	if n := b.count("main ol li"); n != 10 {
 		b.t.Fatalf("%d recovery codes shown, want 10", n)
@@ -175,10 +192,10 @@ func (b *browser) recoveryAndProfile() {
 	b.check("Ik heb mijn herstelcodes veilig bewaard")
 	b.submit()
 	b.step("profile", "Voorletters")
-	b.fill("Voorletters", "J.")
-	b.fill("Voornaam", "Jan")
-	b.fill("Tussenvoegsels", "van der")
-	b.fill("Achternaam", "Berg")
+	b.fill("Voorletters", initials)
+	b.fill("Voornaam", first)
+	b.fill("Tussenvoegsels", prefix)
+	b.fill("Achternaam", last)
 	b.click("OPSLAAN")
 	b.waitPath("/berichten")
 	b.step("inbox", "")
@@ -302,7 +319,11 @@ func (b *browser) submit() {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	return evalJS[string](b, fmt.Sprintf(`(() => { const e = document.querySelector('main %s'); return e ? e.textContent.trim() : ''; })()`, sel))
+	q := "main " + sel
+	if sel == "" {
+		q = "main"
+	}
+	return evalJS[string](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText.trim() : ''; })()`, q))
 }
 
 func (b *browser) count(sel string) int {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"dialoog/components"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -62,12 +64,13 @@ type realApp struct {
 	clk *testClock
 	inv *auth.Invitations
 	acc *auth.Accounts
+	msg *messaging.Service
 	org *db.Organisation
 }
 
-func newRealApp(t *testing.T) *realApp { return newRealAppOn(t, dbtest.MustOpenSQLite(t)) }
+func newRealApp(t testing.TB) *realApp { return newRealAppOn(t, dbtest.MustOpenSQLite(t)) }
 
-func newRealAppOn(t *testing.T, d *db.DB) *realApp {
+func newRealAppOn(t testing.TB, d *db.DB) *realApp {
 	t.Helper()
 	ctx := context.Background()
 	v, err := vault.New(make([]byte, 32))
@@ -92,12 +95,16 @@ func newRealAppOn(t *testing.T, d *db.DB) *realApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	msg := &messaging.Service{
+		DB: d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(cfg.DataDir, "attachments"), Vault: v},
+		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: testMail{}, BaseURL: testBase, Now: clk.Now, Log: log,
+	}
 	app := New(Deps{
 		Config: cfg, Logger: log, Health: d,
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
-		PasswordResetMail: testMail{},
+		Messages: msg, PasswordResetMail: testMail{}, Now: clk.Now,
 	})
-	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, org: org}
+	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org}
 }
 
 // testInvitations, testTerms and testMail are the adapters main has in
@@ -152,6 +159,17 @@ type testMail struct{}
 func (testMail) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error) {
 	v := components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
 	return notify.Mail{Subject: components.InvitationMailSubject(v), Text: components.InvitationMailText(v)}, nil
+}
+
+// NewMessageMail renders the real mail, so tests can check that it holds
+// nothing of the message.
+func (testMail) NewMessageMail(lang, orgName, link string) (notify.Mail, error) {
+	v := components.NewMessageMail{Lang: lang, OrgName: orgName, LoginURL: link}
+	var html bytes.Buffer
+	if err := components.NewMessageMailHTML(v).Render(context.Background(), &html); err != nil {
+		return notify.Mail{}, err
+	}
+	return notify.Mail{Subject: components.NewMessageMailSubject(v), HTML: html.String(), Text: components.NewMessageMailText(v)}, nil
 }
 
 func (testMail) PasswordResetMail(lang, link string) (notify.Mail, error) {

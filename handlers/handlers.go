@@ -16,6 +16,8 @@ import (
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
+	"dialoog/db"
+	"dialoog/messaging"
 	"dialoog/static"
 )
 
@@ -123,10 +125,39 @@ type Terms interface {
 	Publish(ctx context.Context, nl, en string, byUserID int64) (TermsVersion, error)
 }
 
+// Messages is the messaging of a signed-in user: conversations, messages,
+// attachments and participants. *messaging.Service implements it; the
+// methods and their errors are documented there. Every method that takes
+// an id answers apperr NotFound for objects the user may not see, so
+// handlers need no participant checks of their own.
+type Messages interface {
+	Inbox(ctx context.Context, user *db.User, page int, query string) (*messaging.InboxPage, error)
+	UnreadCount(ctx context.Context, userID int64) (int, error)
+	Thread(ctx context.Context, user *db.User, threadID int64) (*messaging.ThreadView, error)
+	MarkRead(ctx context.Context, user *db.User, threadID int64) (int, error)
+	Contacts(ctx context.Context, user *db.User, limit int) ([]string, error)
+
+	Compose(ctx context.Context, user *db.User, in messaging.ComposeInput) (int64, error)
+	Reply(ctx context.Context, user *db.User, in messaging.ReplyInput) (int64, error)
+
+	Upload(ctx context.Context, user *db.User, filename string, data []byte) (*messaging.AttachmentView, error)
+	PendingUploads(ctx context.Context, user *db.User, ids []int64) ([]messaging.AttachmentView, error)
+	Download(ctx context.Context, user *db.User, attachmentID int64) (*messaging.AttachmentView, []byte, error)
+
+	DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error
+	RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error
+	RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error
+
+	AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error
+	ResendInvitation(ctx context.Context, user *db.User, threadID, participantUserID int64) error
+}
+
+var _ Messages = (*messaging.Service)(nil)
+
 // Deps are the services the HTTP layer needs. Config, Health, Invitations,
-// Accounts, Sessions, Terms and PasswordResetMail are required; Logger
-// defaults to discarding; DevOutbox may be nil (an empty outbox) and is only
-// used when Config.Dev is set.
+// Accounts, Sessions, Terms, Messages and PasswordResetMail are required;
+// Logger defaults to discarding; Now defaults to time.Now; DevOutbox may be
+// nil (an empty outbox) and is only used when Config.Dev is set.
 type Deps struct {
 	Config      *config.Config
 	Logger      *slog.Logger
@@ -136,8 +167,12 @@ type Deps struct {
 	Accounts    Accounts
 	Sessions    Sessions
 	Terms       Terms
+	Messages    Messages
 	// PasswordResetMail renders the mail with a password-reset link.
 	PasswordResetMail auth.PasswordResetMail
+	// Now is the clock against which pages write dates ("14:05" today,
+	// "23 februari" before); tests set it to the services' clock.
+	Now func() time.Time
 }
 
 // handler holds the dependencies every route and middleware shares.
@@ -150,7 +185,9 @@ type handler struct {
 	accounts     Accounts
 	sessions     Sessions
 	terms        Terms
+	messages     Messages
 	resetMail    auth.PasswordResetMail
+	now          func() time.Time
 	csp          string
 	devCSP       string
 	assets       map[string]asset
@@ -184,9 +221,16 @@ func New(deps Deps) *fiber.App {
 	if deps.Accounts == nil || deps.Sessions == nil || deps.Terms == nil || deps.PasswordResetMail == nil {
 		panic("handlers.New: Deps.Accounts, Sessions, Terms and PasswordResetMail are required")
 	}
+	if deps.Messages == nil {
+		panic("handlers.New: Deps.Messages is required")
+	}
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
 	}
 	assets, err := loadAssets(static.FS)
 	if err != nil {
@@ -201,7 +245,9 @@ func New(deps Deps) *fiber.App {
 		accounts:     deps.Accounts,
 		sessions:     deps.Sessions,
 		terms:        deps.Terms,
+		messages:     deps.Messages,
 		resetMail:    deps.PasswordResetMail,
+		now:          now,
 		csp:          contentSecurityPolicy(deps.Config, false),
 		devCSP:       contentSecurityPolicy(deps.Config, true),
 		assets:       assets,
@@ -282,10 +328,29 @@ func New(deps Deps) *fiber.App {
 	app.Get("/stap/gegevens", h.onStage(auth.StageProfile), h.profileStepShow)
 	app.Post("/stap/gegevens", h.onStage(auth.StageProfile), h.profileStepSave)
 
-	// Signed in.
-	app.Get("/berichten", h.onStage(auth.StageDone), h.inbox)
-	app.Get("/beheer/voorwaarden", h.onStage(auth.StageDone), h.adminOnly, h.adminTermsShow)
-	app.Post("/beheer/voorwaarden", h.onStage(auth.StageDone), h.adminOnly, h.adminTermsPublish)
+	// Signed in: messages. Only a user who finished the first visit and
+	// passed the second factor gets here. The fixed path /berichten/nieuw
+	// comes before /berichten/:id, which would match it. Every route with
+	// an id leaves the participant check to the service, which answers
+	// NotFound for anything the user may not see.
+	done := h.onStage(auth.StageDone)
+	app.Get("/berichten", done, h.inbox)
+	app.Get("/berichten/nieuw", done, h.composeShow)
+	app.Post("/berichten/nieuw", done, h.composeSend)
+	app.Get("/berichten/:id", done, h.threadShow)
+	app.Post("/berichten/:id", done, h.threadReply)
+	app.Get("/berichten/:id/reageer", done, h.threadReplyShow)
+	app.Post("/berichten/:id/gelezen", done, h.threadMarkRead)
+	app.Post("/berichten/:id/verwijderen", done, h.threadRemove)
+	app.Post("/berichten/:id/deelnemers", done, h.participantAdd)
+	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
+	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
+	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
+	app.Post("/bijlagen", done, h.attachmentUpload)
+	app.Get("/bijlagen/:id", done, h.attachmentDownload)
+
+	app.Get("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsShow)
+	app.Post("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsPublish)
 
 	if deps.Config.Dev {
 		app.Get("/dev/outbox", h.devOutbox)

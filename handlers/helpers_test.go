@@ -97,6 +97,10 @@ func (noSessions) End(context.Context, string) error { return nil }
 
 type noTerms struct{ Terms }
 
+// noMessages is the Messages of the tests with fake invitations, which
+// never sign anyone in; the embedded nil interface would panic if reached.
+type noMessages struct{ Messages }
+
 type noMail struct{}
 
 func (noMail) PasswordResetMail(string, string) (notify.Mail, error) { return notify.Mail{}, nil }
@@ -113,7 +117,7 @@ func (o fakeOutbox) List(_ context.Context, limit int) ([]components.DevOutboxIt
 	return o[:min(limit, len(o))], nil
 }
 
-func testConfig(t *testing.T, baseURL string) *config.Config {
+func testConfig(t testing.TB, baseURL string) *config.Config {
 	t.Helper()
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -155,6 +159,7 @@ func newTestApp(t *testing.T, opts ...option) *testApp {
 		Accounts:    signedOut{},
 		Sessions:    noSessions{},
 		Terms:       noTerms{},
+		Messages:    noMessages{},
 
 		PasswordResetMail: noMail{},
 	}
@@ -180,13 +185,18 @@ func (ta *testApp) browser(t *testing.T) *browser {
 // name/value pairs.
 func (b *browser) do(method, target string, form url.Values, headers ...string) (*http.Response, string) {
 	b.t.Helper()
-	var body io.Reader
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		return b.doRaw(method, target, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), headers...)
 	}
+	return b.doRaw(method, target, "", nil, headers...)
+}
+
+// doRaw sends a request with any body; contentType "" sends none.
+func (b *browser) doRaw(method, target, contentType string, body io.Reader, headers ...string) (*http.Response, string) {
+	b.t.Helper()
 	req := httptest.NewRequest(method, target, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -1,17 +1,50 @@
 package handlers
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/components"
 	"dialoog/db"
+	"dialoog/messaging"
 )
 
-// inbox is "Berichten". Messaging fills it later; for now it names the user
-// and says honestly that there are no messages.
+// inbox is "Berichten": the user's conversations, newest first, twenty a
+// page (?pagina=2), optionally searched (?zoek=). The search form and the
+// "Meer berichten" button ask for a piece of the page only, named by the
+// element htmx swaps (HX-Target).
 func (h *handler) inbox(c *fiber.Ctx) error {
-	m := h.meta(c)
 	u := current(c).User
-	v := components.InboxView{Name: displayName(u), Admin: u.IsAdmin && u.Kind == db.KindInternal}
+	query := strings.Clone(clip(c.Query("zoek"), maxQueryLen))
+	p, err := h.messages.Inbox(c.UserContext(), u, pageParam(c), query)
+	if err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	v := inboxView(u, p)
+	m := h.meta(c)
+	c.Vary("HX-Request", "HX-Target")
+	if isPartial(c) {
+		switch c.Get("HX-Target") {
+		case "inbox-results":
+			return render(c, fiber.StatusOK, components.InboxResults(m, v))
+		case "inbox-more":
+			return render(c, fiber.StatusOK, components.InboxRows(m, v))
+		}
+	}
 	return h.page(c, fiber.StatusOK, components.InboxPage(m, v), components.InboxPartial(m, v))
+}
+
+func inboxView(u *db.User, p *messaging.InboxPage) components.InboxView {
+	v := components.InboxView{
+		Name: displayName(u), Admin: u.IsAdmin && u.Kind == db.KindInternal,
+		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
+	}
+	for _, t := range p.Threads {
+		v.Threads = append(v.Threads, components.InboxThread{
+			ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, From: t.From, LastMessageAt: t.LastMessageAt, Unread: t.Unread,
+		})
+	}
+	return v
 }

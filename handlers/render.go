@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
+	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/i18n"
 )
@@ -95,14 +96,30 @@ func hxLocation(location string) string {
 // meta returns what every component needs from the request.
 func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	token, _ := c.Locals(keyCSRF).(string)
-	m := components.Meta{L: h.localizer(c), CSRF: token}
+	m := components.Meta{L: h.localizer(c), CSRF: token, Now: h.now()}
 	if cur := current(c); cur != nil {
 		m.SignedIn = true
 		if !cur.NeedsSecondFactor {
 			m.UserName = displayName(cur.User)
+			if cur.Stage == auth.StageDone {
+				m.Inbox = true
+				m.Unread = h.unreadCount(c, cur.User.ID)
+			}
 		}
 	}
 	return m
+}
+
+// unreadCount is the number in the header's "Berichten (3)". It is a
+// courtesy on every page, so a failure is logged and shows no number
+// rather than failing the page.
+func (h *handler) unreadCount(c *fiber.Ctx, userID int64) int {
+	n, err := h.messages.UnreadCount(c.UserContext(), userID)
+	if err != nil {
+		h.logger(c).Warn("count unread messages", "err", err)
+		return 0
+	}
+	return n
 }
 
 // localizer returns the request's Localizer. Requests that failed before the

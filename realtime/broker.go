@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Broker carries events to every instance of the application, including the
@@ -45,11 +46,12 @@ type fanout struct {
 }
 
 type subscriber struct {
-	fn      func(Event)
-	queue   chan Event
-	quit    chan struct{}
-	once    sync.Once
-	dropped int
+	fn       func(Event)
+	queue    chan Event
+	quit     chan struct{}
+	once     sync.Once
+	dropped  int       // guarded by fanout.mu
+	loggedAt time.Time // last drop warning, at most one a second
 }
 
 func newFanout(log *slog.Logger) *fanout {
@@ -114,8 +116,11 @@ func (f *fanout) dispatch(ev Event) {
 		case s.queue <- ev:
 		default:
 			s.dropped++
-			f.log.Warn("realtime: subscriber too slow, event dropped",
-				"kind", ev.Kind, "thread", ev.ThreadID, "message", ev.MessageID, "dropped", s.dropped)
+			if now := time.Now(); now.Sub(s.loggedAt) >= time.Second {
+				s.loggedAt = now
+				f.log.Warn("realtime: subscriber too slow, events dropped",
+					"kind", ev.Kind, "thread", ev.ThreadID, "message", ev.MessageID, "dropped_total", s.dropped)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,9 +10,10 @@ import (
 	fws "github.com/fasthttp/websocket"
 )
 
-// Client is one registered connection. Only its two pumps touch the
+// Client is one registered connection. Only its two pumps use the
 // connection: the reader (Run, in the handler's goroutine) and the writer
-// (started by Run); everyone else asks the writer to close it.
+// (started by Run). Everyone else asks the writer to close it, and a
+// cut-off timer ends a writer that is stuck on a peer that does not read.
 type Client struct {
 	hub       *Hub
 	userID    int64
@@ -19,6 +21,7 @@ type Client struct {
 	conn      Conn
 	send      chan []byte
 	started   atomic.Bool
+	closing   atomic.Bool // set before the connection's deadlines are cut
 
 	quit      chan struct{} // closed by stop; never the send queue
 	stopOnce  sync.Once
@@ -70,7 +73,19 @@ func (c *Client) Run(onMessage func([]byte)) {
 func (c *Client) read(onMessage func([]byte)) {
 	opt := c.hub.opt
 	c.conn.SetReadLimit(opt.ReadLimit)
-	alive := func() error { return c.conn.SetReadDeadline(time.Now().Add(opt.PongWait)) }
+	// alive extends the read deadline, unless the connection is closing:
+	// closeConn may have cut the deadline just before, so check again after.
+	alive := func() error {
+		if c.closing.Load() {
+			return errClosing
+		}
+		err := c.conn.SetReadDeadline(time.Now().Add(opt.PongWait))
+		if c.closing.Load() {
+			_ = c.conn.SetReadDeadline(time.Now())
+			return errClosing
+		}
+		return err
+	}
 	if err := alive(); err != nil {
 		return
 	}
@@ -78,8 +93,8 @@ func (c *Client) read(onMessage func([]byte)) {
 	for {
 		typ, msg, err := c.conn.ReadMessage()
 		if err != nil {
-			if !fws.IsCloseError(err, fws.CloseNormalClosure, fws.CloseGoingAway, fws.CloseNoStatusReceived) &&
-				!errors.Is(err, fws.ErrReadLimit) {
+			if !c.closing.Load() && !errors.Is(err, fws.ErrReadLimit) &&
+				!fws.IsCloseError(err, fws.CloseNormalClosure, fws.CloseGoingAway, fws.CloseNoStatusReceived) {
 				c.hub.log.Debug("realtime: read ended", "user", c.userID, "err", err)
 			}
 			return
@@ -95,7 +110,7 @@ func (c *Client) read(onMessage func([]byte)) {
 
 func (c *Client) write() {
 	opt := c.hub.opt
-	defer c.conn.Close()
+	defer c.closeConn()
 	ping := time.NewTicker(opt.PingEvery)
 	defer ping.Stop()
 	for {
@@ -104,19 +119,26 @@ func (c *Client) write() {
 			c.sendClose()
 			return
 		case msg := <-c.send:
-			// A pending stop wins over queued messages.
-			select {
-			case <-c.quit:
-				c.sendClose()
-				return
-			default:
-			}
+			// Write what is queued in one go: one deadline, one wake-up.
 			if err := c.conn.SetWriteDeadline(time.Now().Add(opt.WriteTimeout)); err != nil {
 				return
 			}
-			if err := c.conn.WriteMessage(fws.TextMessage, msg); err != nil {
-				c.hub.log.Debug("realtime: write failed", "user", c.userID, "err", err)
-				return
+			for n := len(c.send); ; n-- {
+				// A pending stop wins over queued messages.
+				select {
+				case <-c.quit:
+					c.sendClose()
+					return
+				default:
+				}
+				if err := c.conn.WriteMessage(fws.TextMessage, msg); err != nil {
+					c.hub.log.Debug("realtime: write failed", "user", c.userID, "err", err)
+					return
+				}
+				if n <= 0 {
+					break
+				}
+				msg = <-c.send
 			}
 		case <-ping.C:
 			if err := c.conn.WriteControl(fws.PingMessage, nil, time.Now().Add(opt.WriteTimeout)); err != nil {
@@ -154,6 +176,24 @@ func (c *Client) cutOff() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.finished {
-		_ = c.conn.Close()
+		c.closeConn()
 	}
+}
+
+var errClosing = errors.New("realtime: connection closing")
+
+// closeConn ends both pumps. Close alone is not enough: on fasthttp's
+// hijacked connections (Fiber) it does nothing until the handler returns,
+// so the deadlines are cut too, which ends a blocked read and a write stuck
+// on a peer that does not read.
+func (c *Client) closeConn() {
+	c.closing.Store(true)
+	now := time.Now()
+	_ = c.conn.SetReadDeadline(now)
+	if nc, ok := c.conn.(interface{ NetConn() net.Conn }); ok {
+		// fasthttp/websocket's SetWriteDeadline only applies to the next
+		// write; the net.Conn's applies to the one in progress.
+		_ = nc.NetConn().SetWriteDeadline(now)
+	}
+	_ = c.conn.Close()
 }

@@ -12,7 +12,10 @@ import (
 // *websocket.Conn of fasthttp/websocket (net/http servers, tests) satisfy it.
 //
 // As with gorilla/websocket, one goroutine may read and one may write at a
-// time; WriteControl and Close may be called concurrently with the others.
+// time; WriteControl, SetReadDeadline and Close may be called concurrently
+// with the others. If the connection also has a NetConn() net.Conn method
+// (both websocket types do), the hub uses it to abort a write stuck on a
+// peer that does not read.
 type Conn interface {
 	ReadMessage() (messageType int, p []byte, err error)
 	WriteMessage(messageType int, data []byte) error

@@ -3,27 +3,52 @@ package realtime
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
 )
 
 // testServer serves a hub over real WebSocket connections with net/http and
 // fasthttp/websocket's Upgrader, the same connection type that
 // gofiber/contrib/websocket wraps.
 type testServer struct {
-	t        *testing.T
-	hub      *Hub
-	srv      *httptest.Server
-	url      string
-	received chan string // text messages clients sent, "user:message"
-	ended    chan int64  // user id of every handler that returned after Run
+	t         *testing.T
+	hub       *Hub
+	srv       *httptest.Server // nil for Fiber
+	url       string
+	stop      func()
+	closeOnce sync.Once
+	received  chan string // text messages clients sent, "user:message"
+	ended     chan int64  // user id of every handler that returned after Run
+}
+
+// serverKinds are the two ways the hub is served in tests: net/http with
+// fasthttp/websocket's Upgrader, and Fiber with gofiber/contrib/websocket as
+// in production (where Close on the hijacked connection does nothing until
+// the handler returns).
+var serverKinds = []struct {
+	name string
+	new  func(*testing.T, HubOptions) *testServer
+}{
+	{"nethttp", newTestServer},
+	{"fiber", newFiberTestServer},
+}
+
+// forEachServer runs fn as a subtest against both kinds of server.
+func forEachServer(t *testing.T, opt HubOptions, fn func(t *testing.T, ts *testServer)) {
+	for _, k := range serverKinds {
+		t.Run(k.name, func(t *testing.T) { fn(t, k.new(t, opt)) })
+	}
 }
 
 func newTestServer(t *testing.T, opt HubOptions) *testServer {
@@ -42,27 +67,70 @@ func newTestServer(t *testing.T, opt HubOptions) *testServer {
 		}
 		user, _ := strconv.ParseInt(r.URL.Query().Get("user"), 10, 64)
 		session, _ := strconv.ParseInt(r.URL.Query().Get("session"), 10, 64)
-		c, err := ts.hub.Register(user, session, conn)
-		if err != nil {
-			Refuse(conn, err)
-			return
-		}
-		c.Run(func(msg []byte) {
-			select {
-			case ts.received <- strconv.FormatInt(user, 10) + ":" + string(msg):
-			default:
-			}
-		})
-		ts.ended <- user
+		ts.serve(user, session, conn)
 	}))
 	ts.url = "ws" + strings.TrimPrefix(ts.srv.URL, "http")
-	t.Cleanup(func() {
+	ts.stop = ts.srv.Close
+	t.Cleanup(ts.close)
+	return ts
+}
+
+func newFiberTestServer(t *testing.T, opt HubOptions) *testServer {
+	t.Helper()
+	ts := &testServer{
+		t:        t,
+		hub:      NewHub(opt, nil),
+		received: make(chan string, 1024),
+		ended:    make(chan int64, 1024),
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/ws", websocket.New(func(conn *websocket.Conn) {
+		user, _ := strconv.ParseInt(conn.Query("user"), 10, 64)
+		session, _ := strconv.ParseInt(conn.Query("session"), 10, 64)
+		ts.serve(user, session, conn)
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	ts.url = "ws://" + ln.Addr().String()
+	ts.stop = func() {
+		if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
+			t.Error(err)
+		}
+		<-served
+	}
+	t.Cleanup(ts.close)
+	return ts
+}
+
+// serve is the WebSocket handler: what the real endpoint does once it has
+// checked the session and the Origin.
+func (ts *testServer) serve(user, session int64, conn Conn) {
+	c, err := ts.hub.Register(user, session, conn)
+	if err != nil {
+		Refuse(conn, err)
+		return
+	}
+	c.Run(func(msg []byte) {
+		select {
+		case ts.received <- strconv.FormatInt(user, 10) + ":" + string(msg):
+		default:
+		}
+	})
+	ts.ended <- user
+}
+
+// close shuts the hub down and stops the server (once).
+func (ts *testServer) close() {
+	ts.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = ts.hub.Shutdown(ctx)
-		ts.srv.Close()
+		ts.stop()
 	})
-	return ts
 }
 
 // dialRaw opens a connection without reading from it.

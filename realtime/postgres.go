@@ -90,8 +90,9 @@ type PostgresBroker struct {
 	fan  *fanout
 
 	pingChannel string
-	pingSeq     atomic.Int64 // last ping sent
-	pongSeq     atomic.Int64 // last ping received back
+	pingSeq     atomic.Int64  // last ping sent
+	pongSeq     atomic.Int64  // last ping received back
+	pingNow     chan struct{} // asks the pinger for a ping at once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -106,7 +107,9 @@ type PostgresBroker struct {
 var _ Broker = (*PostgresBroker)(nil)
 
 // NewPostgresBroker connects to the database at dsn, starts listening and
-// returns once the listener is known to receive notifications.
+// returns once the listener is known to receive notifications (waiting at
+// most until ctx ends, or 30 s when ctx has no deadline). log may be nil for
+// slog.Default().
 func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts ...PostgresOption) (*PostgresBroker, error) {
 	if log == nil {
 		log = slog.Default()
@@ -149,9 +152,15 @@ func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts .
 		pingChannel: "dialoog_ping_" + randomHex(8),
 		done:        make(chan struct{}),
 		ready:       make(chan struct{}),
+		pingNow:     make(chan struct{}, 1),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	go b.run()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
 	select {
 	case <-b.ready:
 		return b, nil
@@ -254,8 +263,9 @@ func (b *PostgresBroker) listen() (*pgdriver.Listener, error) {
 }
 
 // serve delivers notifications from ln until ln is closed, by Close or by
-// the pinger. The connection counts as up once a ping sent through the pool
-// came back, which also proves that LISTEN is in effect.
+// the pinger. The connection counts as up once a notification came through
+// it (a ping, sent through the pool, at the latest), which proves that
+// LISTEN is in effect.
 func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
 	defer ln.Close()
 	var gaveUp atomic.Bool
@@ -290,16 +300,20 @@ func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
 			wait := backoff.next()
 			b.log.Warn("realtime: listener connection lost, reconnecting", "err", err, "retry_in", wait)
 			b.sleep(wait)
+			select {
+			case b.pingNow <- struct{}{}:
+			default:
+			}
 			continue
+		}
+		if !up {
+			up = true
+			backoff.reset()
+			b.connected()
 		}
 		if channel == b.pingChannel {
 			seq, _ := strconv.ParseInt(payload, 10, 64)
 			b.pongSeq.Store(seq)
-			if !up {
-				up = true
-				backoff.reset()
-				b.connected()
-			}
 			continue
 		}
 		ev, err := decodeEvent([]byte(payload))
@@ -346,6 +360,8 @@ func (b *PostgresBroker) ping(ctx context.Context) bool {
 		select {
 		case <-ctx.Done():
 			return true
+		case <-b.pingNow:
+			sent, sentAt = send()
 		case now := <-t.C:
 			switch {
 			case b.pongSeq.Load() >= sent:

@@ -55,6 +55,9 @@
     each(root, '[data-password-toggle]', setUpPasswordToggle);
     each(root, '[data-countdown]', setUpCountdown);
     each(root, '[data-copy]', setUpCopy);
+    each(root, '[data-count]', setUpCharCount);
+    each(root, 'input[type="file"][data-upload]', setUpUpload);
+    each(root, '[data-remove-chip]', setUpRemoveChip);
   }
 
   function each(root, selector, fn) {
@@ -137,6 +140,141 @@
           status.textContent = status.getAttribute('data-done');
         }
       });
+    });
+  }
+
+  // "12 van 20.000 tekens" under a message while typing. Counted in code
+  // points, as the server counts; the line is also read out on request
+  // (aria-describedby), not at every key.
+  function setUpCharCount(textarea) {
+    var out = document.getElementById(textarea.getAttribute('data-count'));
+    if (!out) {
+      return;
+    }
+    var template = out.getAttribute('data-template');
+    var lang = document.documentElement.lang || 'nl';
+    var update = function () {
+      var n = Array.from(textarea.value).length;
+      out.textContent = template.replace('{n}', n.toLocaleString(lang));
+    };
+    textarea.addEventListener('input', update);
+    update();
+  }
+
+  // Attachments: every chosen file is uploaded at once, one request each,
+  // with a progress bar; the server answers with the file's chip (a hidden
+  // id for the form, name, size, remove button) or with the reason it was
+  // refused. The file input is then emptied, so the files do not travel
+  // with the form a second time. Sending waits until every upload is done.
+  function setUpUpload(input) {
+    var list = document.getElementById(input.getAttribute('data-upload-list'));
+    var form = input.form;
+    if (!list || !form || !window.FormData || !window.XMLHttpRequest) {
+      return;
+    }
+    var url = input.getAttribute('data-upload');
+    var maxSize = parseInt(input.getAttribute('data-max-size'), 10);
+    input.addEventListener('change', function () {
+      var old = list.querySelectorAll('.chip--error');
+      for (var i = 0; i < old.length; i++) {
+        old[i].remove();
+      }
+      var files = Array.prototype.slice.call(input.files || []);
+      files.forEach(function (file) {
+        upload(file);
+      });
+      input.value = '';
+    });
+
+    function upload(file) {
+      var item = document.createElement('li');
+      item.className = 'chip chip--pending';
+      var name = document.createElement('span');
+      name.className = 'chip__name';
+      name.textContent = file.name;
+      item.appendChild(name);
+      list.appendChild(item);
+      if (file.size > maxSize) {
+        fail(item, input.getAttribute('data-text-too-big'));
+        return;
+      }
+      var bar = document.createElement('progress');
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute('aria-label', input.getAttribute('data-text-uploading') + ' ' + file.name);
+      item.appendChild(bar);
+      pending(1);
+
+      var data = new FormData();
+      data.append('file', file, file.name);
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      xhr.setRequestHeader('X-Csrf-Token', csrfToken());
+      xhr.upload.addEventListener('progress', function (event) {
+        if (event.lengthComputable) {
+          bar.value = Math.round(100 * event.loaded / event.total);
+        }
+      });
+      xhr.addEventListener('load', function () {
+        pending(-1);
+        var chip = (xhr.status === 200 || xhr.status === 422) ? parseChip(xhr.responseText) : null;
+        if (!chip) {
+          fail(item, input.getAttribute('data-text-failed'));
+          return;
+        }
+        item.replaceWith(chip);
+        enhance(list);
+      });
+      xhr.addEventListener('error', function () {
+        pending(-1);
+        fail(item, input.getAttribute('data-text-failed'));
+      });
+      xhr.send(data);
+    }
+
+    function fail(item, text) {
+      var bar = item.querySelector('progress');
+      if (bar) {
+        bar.remove();
+      }
+      item.className = 'chip chip--error';
+      item.setAttribute('role', 'alert');
+      item.appendChild(document.createTextNode(': ' + text));
+    }
+
+    var busy = 0;
+    function pending(delta) {
+      busy += delta;
+      var buttons = form.querySelectorAll('button[type="submit"]');
+      for (var i = 0; i < buttons.length; i++) {
+        buttons[i].disabled = busy > 0;
+      }
+    }
+  }
+
+  // The server's chip is our own escaped markup; a <template> parses it
+  // without running anything.
+  function parseChip(html) {
+    var template = document.createElement('template');
+    template.innerHTML = html;
+    var el = template.content.firstElementChild;
+    return el && el.tagName === 'LI' ? el : null;
+  }
+
+  // "Verwijderen" on a chip takes the file off the message; the server
+  // deletes uploads that never get a message.
+  function setUpRemoveChip(button) {
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      var chip = button.closest('.chip');
+      var field = button.closest('.field');
+      var input = field ? field.querySelector('input[type="file"]') : null;
+      if (chip) {
+        chip.remove();
+      }
+      if (input) {
+        input.focus();
+      }
     });
   }
 

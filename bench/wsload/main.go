@@ -1,0 +1,625 @@
+// Command wsload measures the live-update path: N WebSocket clients on
+// loopback, a server that broadcasts timestamped messages at a fixed rate,
+// send-to-receive latency (HDR histogram) and idle memory per connection.
+// Each figure is taken beside a baseline built on the same library
+// (Fiber + gofiber/contrib/websocket over fasthttp) in the same run:
+//
+//   - hub: realtime.Hub (reader + writer goroutine, bounded queue) and
+//     SendToUser for every connection;
+//   - bare: a minimal loop writing each message directly to every
+//     connection, one after the other;
+//   - upgrade: connections upgraded and read, nothing else (idle memory).
+//
+// The clients run in a child process (the same binary with -client), so the
+// server's memory figures hold only server state. It dials nothing but
+// loopback addresses and stops by itself.
+//
+//	go run ./bench/wsload -conns 1000,5000,10000 -rate 100 -duration 10s
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/realtime"
+)
+
+func main() {
+	var (
+		conns    = flag.String("conns", "1000,5000,10000", "comma-separated numbers of client connections")
+		rate     = flag.Int("rate", 100, "broadcasts per second (each goes to every connection)")
+		load     = flag.Int("load", 0, "if set, messages per second over all connections: the rate becomes load/conns (at least 1)")
+		duration = flag.Duration("duration", 10*time.Second, "how long to broadcast per run")
+		sources  = flag.String("sources", "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4", "loopback source addresses for the clients")
+		size     = flag.Int("size", 256, "message size in bytes (an HTML fragment is a few hundred)")
+		scen     = flag.String("scenarios", "upgrade,hub,bare", "which servers to run")
+		limit    = flag.Duration("timeout", 30*time.Minute, "hard stop for the whole run")
+
+		one       = flag.String("one", "", "internal: run this one scenario with -n connections and print its result")
+		client    = flag.Bool("client", false, "internal: run as the client process")
+		clientURL = flag.String("url", "", "internal: server URL for -client")
+		clientN   = flag.Int("n", 0, "internal: connections for -client")
+	)
+	flag.Parse()
+	log.SetFlags(0)
+	raiseFileLimit()
+	srcs, err := parseSources(*sources)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The program must end by itself whatever happens.
+	time.AfterFunc(*limit, func() {
+		log.Printf("wsload: hard time limit %v reached", *limit)
+		os.Exit(2)
+	})
+
+	if *client {
+		if err := runClient(*clientURL, *clientN, srcs); err != nil {
+			log.Fatalf("wsload client: %v", err)
+		}
+		return
+	}
+
+	if *rate <= 0 || *size < 32 {
+		log.Fatal("wsload: -rate must be positive and -size at least 32")
+	}
+	cfg := runConfig{rate: *rate, duration: *duration, size: *size, sources: *sources}
+	if *one != "" {
+		r, err := runScenario(*one, *clientN, cfg)
+		if err != nil {
+			log.Fatalf("wsload: %s with %d connections: %v", *one, *clientN, err)
+		}
+		b, _ := json.Marshal(r.export())
+		fmt.Printf("scenario %s\n", b)
+		return
+	}
+
+	ns, err := parseInts(*conns)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var results []result
+	for _, n := range ns {
+		if *load > 0 {
+			cfg.rate = max(1, *load/n)
+		}
+		for _, s := range strings.Split(*scen, ",") {
+			// Each server runs in a fresh process: heap left fragmented by
+			// an earlier run would otherwise flatter the later ones.
+			r, err := runIsolated(strings.TrimSpace(s), n, cfg)
+			if err != nil {
+				log.Fatalf("wsload: %s with %d connections: %v", s, n, err)
+			}
+			log.Printf("%s", r.line())
+			results = append(results, r)
+		}
+	}
+	fmt.Println()
+	printTable(os.Stdout, cfg, results)
+}
+
+type runConfig struct {
+	rate     int
+	duration time.Duration
+	size     int
+	sources  string
+}
+
+// result is one scenario's figures.
+type result struct {
+	scenario       string
+	conns          int
+	rate           int // broadcasts per second asked for
+	connected      int
+	connectTime    time.Duration
+	bytesPerConn   float64
+	goroutinesConn float64
+	sent           int
+	sendTime       time.Duration
+	client         clientResult
+}
+
+func (r result) line() string {
+	s := fmt.Sprintf("%-7s n=%-6d connected=%d in %v, idle %.1f KiB/conn, %.2f goroutines/conn",
+		r.scenario, r.conns, r.connected, r.connectTime.Round(time.Millisecond), r.bytesPerConn/1024, r.goroutinesConn)
+	if r.sent > 0 {
+		s += fmt.Sprintf(", sent %d (%.1f/s), received %.2f%%, disconnected %d, p50 %s p99 %s p99.9 %s max %s",
+			r.sent, float64(r.sent)/r.sendTime.Seconds(), r.receivedPct(), r.client.Closed,
+			us(r.client.P50), us(r.client.P99), us(r.client.P999), us(r.client.Max))
+	}
+	return s
+}
+
+func (r result) receivedPct() float64 {
+	want := float64(r.sent) * float64(r.connected)
+	if want == 0 {
+		return 0
+	}
+	return 100 * float64(r.client.Received) / want
+}
+
+// exported is result in JSON, between processes.
+type exported struct {
+	Scenario       string        `json:"scenario"`
+	Conns          int           `json:"conns"`
+	Rate           int           `json:"rate"`
+	Connected      int           `json:"connected"`
+	ConnectTime    time.Duration `json:"connect_time"`
+	BytesPerConn   float64       `json:"bytes_per_conn"`
+	GoroutinesConn float64       `json:"goroutines_per_conn"`
+	Sent           int           `json:"sent"`
+	SendTime       time.Duration `json:"send_time"`
+	Client         clientResult  `json:"client"`
+}
+
+func (r result) export() exported {
+	return exported{r.scenario, r.conns, r.rate, r.connected, r.connectTime, r.bytesPerConn, r.goroutinesConn,
+		r.sent, r.sendTime, r.client}
+}
+
+func (e exported) result() result {
+	return result{e.Scenario, e.Conns, e.Rate, e.Connected, e.ConnectTime, e.BytesPerConn, e.GoroutinesConn,
+		e.Sent, e.SendTime, e.Client}
+}
+
+// runIsolated runs one scenario in a child process of this binary.
+func runIsolated(name string, n int, cfg runConfig) (result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(exe, "-one", name, "-n", strconv.Itoa(n), "-rate", strconv.Itoa(cfg.rate),
+		"-duration", cfg.duration.String(), "-size", strconv.Itoa(cfg.size), "-sources", cfg.sources,
+		"-timeout", "10m")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("scenario process: %w", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(l, "scenario "); ok {
+			var e exported
+			if err := json.Unmarshal([]byte(rest), &e); err != nil {
+				return result{}, err
+			}
+			return e.result(), nil
+		}
+	}
+	return result{}, fmt.Errorf("scenario process printed no result: %q", out)
+}
+
+// server is one of the compared servers.
+type server struct {
+	app       *fiber.App
+	addr      string
+	count     func() int                  // connections registered
+	broadcast func(msg []byte)            // nil: no broadcast (upgrade)
+	stop      func(context.Context) error // before the app shuts down
+	perConn   int                         // goroutines per connection
+}
+
+func runScenario(name string, n int, cfg runConfig) (result, error) {
+	r := result{scenario: name, conns: n, rate: cfg.rate}
+	srv, err := startServer(name)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if srv.stop != nil {
+			_ = srv.stop(ctx)
+		}
+		_ = srv.app.ShutdownWithTimeout(5 * time.Second)
+	}()
+
+	base := measure() // the server listens, no connection yet
+	child, err := startClient(srv.addr, n, cfg.sources)
+	if err != nil {
+		return r, err
+	}
+	defer child.kill()
+	start := time.Now()
+	ready, err := child.readLine()
+	if err != nil {
+		return r, fmt.Errorf("client: %w", err)
+	}
+	var failed int
+	if _, err := fmt.Sscanf(ready, "ready %d %d", &r.connected, &failed); err != nil {
+		return r, fmt.Errorf("client said %q", ready)
+	}
+	if err := waitFor(30*time.Second, func() bool { return srv.count() >= r.connected }); err != nil {
+		return r, fmt.Errorf("server registered %d of %d: %w", srv.count(), r.connected, err)
+	}
+	r.connectTime = time.Since(start)
+	if failed > 0 {
+		log.Printf("wsload: %d of %d connections failed", failed, n)
+	}
+
+	after := settle(base.goroutines + srv.perConn*r.connected)
+	if r.connected > 0 {
+		r.bytesPerConn = float64(after.bytes-base.bytes) / float64(r.connected)
+		r.goroutinesConn = float64(after.goroutines-base.goroutines) / float64(r.connected)
+	}
+
+	if srv.broadcast != nil {
+		r.sent, r.sendTime = broadcast(srv.broadcast, cfg)
+	}
+	if err := child.send(fmt.Sprintf("stop %d\n", r.sent)); err != nil {
+		return r, err
+	}
+	line, err := child.readLine()
+	if err != nil {
+		return r, fmt.Errorf("client result: %w", err)
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "result ")), &r.client); err != nil {
+		return r, fmt.Errorf("client result %q: %w", line, err)
+	}
+	return r, child.wait()
+}
+
+// broadcast sends rate messages a second for the duration. Each message
+// carries its scheduled send time, not the time it actually went out, so
+// that a sender falling behind shows up as latency (no coordinated
+// omission).
+func broadcast(send func([]byte), cfg runConfig) (sent int, took time.Duration) {
+	interval := time.Second / time.Duration(cfg.rate)
+	total := int(cfg.duration / interval)
+	start := time.Now()
+	end := start.Add(cfg.duration)
+	for k := 0; k < total; k++ {
+		at := start.Add(time.Duration(k) * interval)
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		} else if time.Now().After(end.Add(cfg.duration)) {
+			break // hopelessly behind: stop rather than run on
+		}
+		send(message(at, cfg.size))
+		sent++
+	}
+	return sent, time.Since(start)
+}
+
+// message is "<unix nanos> xxxx…", size bytes long.
+func message(at time.Time, size int) []byte {
+	b := strconv.AppendInt(make([]byte, 0, size), at.UnixNano(), 10)
+	b = append(b, ' ')
+	for len(b) < size {
+		b = append(b, 'x')
+	}
+	return b
+}
+
+func startServer(name string) (*server, error) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Server().MaxIdleWorkerDuration = 500 * time.Millisecond
+	s := &server{app: app}
+	switch name {
+	case "hub":
+		// Slow-client disconnections are counted by the clients; one log
+		// line each would only slow the run down.
+		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		hub := realtime.NewHub(realtime.HubOptions{MaxPerUser: 1}, quiet)
+		app.Get("/ws", websocket.New(func(conn *websocket.Conn) {
+			user, _ := strconv.ParseInt(conn.Query("u"), 10, 64)
+			c, err := hub.Register(user, user, conn)
+			if err != nil {
+				realtime.Refuse(conn, err)
+				return
+			}
+			c.Run(nil)
+		}))
+		var users []int64
+		s.count = hub.Count
+		s.broadcast = func(msg []byte) {
+			if len(users) != hub.Count() {
+				users = hub.UserIDs()
+			}
+			for _, u := range users {
+				hub.SendToUser(u, msg)
+			}
+		}
+		s.stop = hub.Shutdown
+		s.perConn = 2
+	case "bare", "upgrade":
+		b := &bareServer{conns: make(map[*bareConn]struct{})}
+		app.Get("/ws", websocket.New(b.handle))
+		s.count = b.count
+		if name == "bare" {
+			s.broadcast = b.broadcast
+		}
+		s.perConn = 1
+	default:
+		return nil, fmt.Errorf("unknown scenario %q", name)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = app.Listener(ln) }()
+	s.addr = ln.Addr().String()
+	return s, nil
+}
+
+// bareServer is the baseline: a set of connections and a loop that writes
+// to each in turn.
+type bareServer struct {
+	mu    sync.Mutex
+	conns map[*bareConn]struct{}
+	n     atomic.Int64
+}
+
+type bareConn struct {
+	mu   sync.Mutex
+	conn *websocket.Conn
+	dead bool
+}
+
+func (b *bareServer) handle(conn *websocket.Conn) {
+	c := &bareConn{conn: conn}
+	b.mu.Lock()
+	b.conns[c] = struct{}{}
+	b.mu.Unlock()
+	b.n.Add(1)
+	for {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			break
+		}
+	}
+	b.n.Add(-1)
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+	// contrib recycles conn when this handler returns.
+	c.mu.Lock()
+	c.dead = true
+	c.mu.Unlock()
+}
+
+func (b *bareServer) count() int { return int(b.n.Load()) }
+
+func (b *bareServer) broadcast(msg []byte) {
+	b.mu.Lock()
+	conns := make([]*bareConn, 0, len(b.conns))
+	for c := range b.conns {
+		conns = append(conns, c)
+	}
+	b.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		if !c.dead {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			_ = c.conn.WriteMessage(websocket.TextMessage, msg)
+		}
+		c.mu.Unlock()
+	}
+}
+
+type memSample struct {
+	bytes      uint64
+	goroutines int
+}
+
+// measure collects garbage and samples HeapInuse+StackInuse. Two cycles
+// also empty the sync.Pools (their victim caches survive one).
+func measure() memSample {
+	runtime.GC()
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return memSample{bytes: m.HeapInuse + m.StackInuse, goroutines: runtime.NumGoroutine()}
+}
+
+// settle waits until the idle fasthttp workers that served the upgrades
+// have exited (the goroutine count drops to what the connections need), then
+// measures.
+func settle(want int) memSample {
+	_ = waitFor(10*time.Second, func() bool { return runtime.NumGoroutine() <= want+8 })
+	return measure()
+}
+
+func waitFor(within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// childProc is the client process.
+type childProc struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Reader
+	lines chan lineOrErr
+}
+
+type lineOrErr struct {
+	line string
+	err  error
+}
+
+func startClient(addr string, n int, sources string) (*childProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-client", "-url", "ws://"+addr+"/ws", "-n", strconv.Itoa(n), "-sources", sources)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start client process: %w", err)
+	}
+	c := &childProc{cmd: cmd, in: in, out: bufio.NewReader(out), lines: make(chan lineOrErr, 4)}
+	go func() {
+		for {
+			l, err := c.out.ReadString('\n')
+			c.lines <- lineOrErr{strings.TrimSpace(l), err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *childProc) readLine() (string, error) {
+	select {
+	case l := <-c.lines:
+		if l.err != nil && l.line == "" {
+			return "", l.err
+		}
+		return l.line, nil
+	case <-time.After(2 * time.Minute):
+		return "", errors.New("client process silent for 2 minutes")
+	}
+}
+
+func (c *childProc) send(s string) error {
+	_, err := io.WriteString(c.in, s)
+	return err
+}
+
+func (c *childProc) wait() error {
+	c.in.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		c.kill()
+		return errors.New("client process did not exit")
+	}
+}
+
+func (c *childProc) kill() {
+	if c.cmd.ProcessState == nil {
+		_ = c.cmd.Process.Kill()
+	}
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: each
+// connection is a descriptor on each side.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+			log.Printf("wsload: raise open-file limit: %v", err)
+		}
+	}
+}
+
+// parseSources accepts loopback addresses only: this tool never dials out.
+func parseSources(s string) ([]net.IP, error) {
+	var ips []net.IP
+	for _, f := range strings.Split(s, ",") {
+		ip := net.ParseIP(strings.TrimSpace(f))
+		if ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("wsload: source %q is not a loopback address", f)
+		}
+		ips = append(ips, ip)
+	}
+	return ips, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("wsload: bad connection count %q", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+func us(micros int64) string {
+	d := time.Duration(micros) * time.Microsecond
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", micros)
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(micros)/1000)
+	default:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+}
+
+// printTable writes the results as Markdown, with the ratios to the
+// baselines of the same connection count.
+func printTable(w io.Writer, cfg runConfig, rs []result) {
+	fmt.Fprintf(w, "broadcasts for %v each, %d-byte messages, GOMAXPROCS %d, %s\n\n",
+		cfg.duration, cfg.size, runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintln(w, "| conns | server | connect | idle KiB/conn | goroutines/conn | rate/s | sent (achieved/s) | received | disconnected | p50 | p99 | p99.9 | max |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rs {
+		lat := "| – | – | – | – | – | – | –"
+		if r.sent > 0 {
+			lat = fmt.Sprintf("| %d | %d (%.0f) | %.2f%% | %d | %s | %s | %s | %s", r.rate, r.sent, float64(r.sent)/r.sendTime.Seconds(),
+				r.receivedPct(), r.client.Closed, us(r.client.P50), us(r.client.P99), us(r.client.P999), us(r.client.Max))
+		}
+		fmt.Fprintf(w, "| %d | %s | %.2fs | %.1f | %.2f %s |\n", r.conns, r.scenario, r.connectTime.Seconds(),
+			r.bytesPerConn/1024, r.goroutinesConn, lat)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| conns | idle memory hub / upgrade | p50 hub / bare | p99 hub / bare | p99.9 hub / bare |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+	byKey := map[string]result{}
+	var ns []int
+	for _, r := range rs {
+		if _, ok := byKey["hub"+strconv.Itoa(r.conns)]; !ok && r.scenario == "hub" {
+			ns = append(ns, r.conns)
+		}
+		byKey[r.scenario+strconv.Itoa(r.conns)] = r
+	}
+	ratio := func(a, b float64) string {
+		if b == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", a/b)
+	}
+	for _, n := range ns {
+		h, u, b := byKey["hub"+strconv.Itoa(n)], byKey["upgrade"+strconv.Itoa(n)], byKey["bare"+strconv.Itoa(n)]
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", n, ratio(h.bytesPerConn, u.bytesPerConn),
+			ratio(float64(h.client.P50), float64(b.client.P50)), ratio(float64(h.client.P99), float64(b.client.P99)),
+			ratio(float64(h.client.P999), float64(b.client.P999)))
+	}
+}

@@ -1,0 +1,75 @@
+package components
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+
+	"dialoog/i18n"
+)
+
+// inboxBenchView is a full inbox page: twenty conversations, some unread,
+// and a next page.
+func inboxBenchView() (Meta, InboxView) {
+	now := time.Date(2026, 2, 24, 15, 0, 0, 0, time.UTC)
+	m := Meta{L: i18n.For("nl"), CSRF: "csrf-token-value", SignedIn: true, UserName: "Jan van der Berg", Inbox: true, Unread: 7, Now: now}
+	v := InboxView{Name: "Jan van der Berg", Page: 1, More: true, Unread: 7}
+	for i := range 20 {
+		v.Threads = append(v.Threads, InboxThread{
+			ID: int64(100 - i), Subject: "Verzuimbegeleiding week " + strconv.Itoa(i), OrgName: "OSAW",
+			From: "Hanna de Vries, Bram Arts", LastMessageAt: now.Add(-time.Duration(i) * 7 * time.Hour), Unread: i % 3,
+		})
+	}
+	return m, v
+}
+
+// BenchmarkInboxPage renders the inbox page with twenty conversations
+// ("templ") beside writing the same, pre-rendered bytes ("baseline"). The
+// templ case reports its time as a multiple of the baseline's
+// (x-baseline); run both together: go test -bench InboxPage ./components/
+func BenchmarkInboxPage(b *testing.B) {
+	m, v := inboxBenchView()
+	var pre bytes.Buffer
+	if err := InboxPage(m, v).Render(context.Background(), &pre); err != nil {
+		b.Fatal(err)
+	}
+	page := pre.Bytes()
+	var baseline float64 // ns/op of the last baseline run
+	b.Run("baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			buf.Write(page)
+		}
+		baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("templ", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			if err := InboxPage(m, v).Render(context.Background(), &buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if baseline > 0 {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
+		}
+	})
+}
+
+// BenchmarkMessageBody renders a typical body with two links.
+func BenchmarkMessageBody(b *testing.B) {
+	body := "Beste Jan,\n\nIn de bijlage vind je het verslag. Meer uitleg op https://osaw.nl/verzuim en https://osaw.nl/re-integratie.\n\nMet vriendelijke groet,\nHanna"
+	for b.Loop() {
+		if err := MessageBody(body).Render(context.Background(), io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,419 @@
+package components
+
+import (
+	"context"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
+
+	"dialoog/i18n"
+)
+
+// Limits the forms announce; the messaging service enforces them.
+const (
+	maxSubject = 200
+	maxBody    = 20_000
+	// MaxUploadSize is the largest file app.js uploads; the service refuses
+	// bigger ones too, but the browser need not send them first.
+	MaxUploadSize = 25 << 20
+	// uploadAccept is the file picker's filter: the extensions of the
+	// types the messaging service allows (it checks the content as well).
+	uploadAccept = ".pdf,.png,.jpg,.jpeg,.gif,.webp,.txt,.docx,.xlsx,.pptx,.odt,.ods"
+)
+
+// InboxView is "Berichten": one page of the user's conversations, newest
+// first.
+type InboxView struct {
+	// Name is the signed-in user's display name.
+	Name string
+	// Admin adds the link to the admin pages.
+	Admin   bool
+	Threads []InboxThread
+	// Page is the page shown, from 1; More says that an older page exists.
+	Page int
+	More bool
+	// Unread counts the unread messages in all conversations.
+	Unread int
+	// Query is the search text, "" when not searching.
+	Query string
+}
+
+// InboxThread is one conversation in the inbox.
+type InboxThread struct {
+	ID      int64
+	Subject string
+	// OrgName is the organisation the conversation belongs to ("OSAW").
+	OrgName string
+	// From names the other participants.
+	From          string
+	LastMessageAt time.Time
+	// Unread counts the messages the user has not read.
+	Unread int
+}
+
+// PageURL returns the address of another page of the same list.
+func (v InboxView) PageURL(page int) string {
+	q := url.Values{}
+	if page > 1 {
+		q.Set("pagina", strconv.Itoa(page))
+	}
+	if v.Query != "" {
+		q.Set("zoek", v.Query)
+	}
+	if len(q) == 0 {
+		return "/berichten"
+	}
+	return "/berichten?" + q.Encode()
+}
+
+// ThreadURL is the address of a conversation.
+func ThreadURL(id int64) string { return "/berichten/" + strconv.FormatInt(id, 10) }
+
+// AttachmentItem is an uploaded file: waiting for its message in a form, or
+// part of a message.
+type AttachmentItem struct {
+	ID          int64
+	Name        string
+	ContentType string
+	Size        int64
+}
+
+// URL is the file's download address.
+func (a AttachmentItem) URL() string { return "/bijlagen/" + strconv.FormatInt(a.ID, 10) }
+
+// ComposeView is "Nieuw bericht".
+type ComposeView struct {
+	Form ComposeForm
+	// Errors maps a field (to, subject, body, attachments) to its
+	// translated message.
+	Errors map[string]string
+	// Contacts are addresses suggested for "Aan".
+	Contacts []string
+	// External explains that an external user can only write to people
+	// they already exchange messages with.
+	External bool
+	// Attachments are files uploaded for this message, kept after an error.
+	Attachments []AttachmentItem
+}
+
+// ComposeForm holds the typed values of the compose form.
+type ComposeForm struct {
+	To, Subject, Body string
+}
+
+// composeFields are the compose form's fields in page order, with their
+// element ids and label keys, for the error summary.
+var composeFields = []summaryField{
+	{"to", "compose-to", "compose.to"},
+	{"subject", "compose-subject", "compose.subject"},
+	{"body", "compose-body", "compose.body"},
+	{"attachments", "compose-files", "compose.attachments"},
+}
+
+// replyFields are the reply form's fields, for its error summary.
+var replyFields = []summaryField{
+	{"body", "reply-body", "compose.body"},
+	{"attachments", "reply-files", "compose.attachments"},
+}
+
+type summaryField struct{ name, id, label string }
+
+// ThreadView is one conversation with the messages in the reader's box,
+// oldest first.
+type ThreadView struct {
+	ID           int64
+	Subject      string
+	OrgName      string
+	Participants []ParticipantItem
+	Messages     []MessageItem
+	// CanAddParticipants shows "Deelnemer toevoegen"; CanResend the
+	// button that sends an invited participant a new link. Both are for
+	// internal users.
+	CanAddParticipants bool
+	CanResend          bool
+	// Unread is set when the reader has unread messages here: the page
+	// then marks them as read once it is shown.
+	Unread bool
+	// Notice is a translated confirmation of what just happened; Alert a
+	// translated refusal (a message already read, ...).
+	Notice string
+	Alert  string
+	// Reply is the open reply form; nil shows the REAGEER button.
+	Reply *ReplyForm
+	// Add is the "Deelnemer toevoegen" form as typed.
+	Add AddParticipantForm
+}
+
+// URL is the conversation's address.
+func (v ThreadView) URL() string { return ThreadURL(v.ID) }
+
+// ParticipantItem is a person in a conversation.
+type ParticipantItem struct {
+	UserID int64
+	Name   string
+	// Email is shown to internal readers, who manage the invitations.
+	Email    string
+	Internal bool
+	// Status is "invited", "active" or "disabled".
+	Status     string
+	LastSeenAt time.Time
+}
+
+// ResendURL is where "Uitnodiging opnieuw versturen" posts.
+func (p ParticipantItem) ResendURL(threadID int64) string {
+	return ThreadURL(threadID) + "/deelnemers/" + strconv.FormatInt(p.UserID, 10) + "/uitnodiging"
+}
+
+// MessageItem is one message as its reader sees it.
+type MessageItem struct {
+	ID         int64
+	ThreadID   int64
+	SenderName string
+	// SenderOrg is the organisation of an internal sender.
+	SenderOrg string
+	// Mine is set on the reader's own messages, which show read receipts.
+	Mine      bool
+	AutoReply bool
+	// Unread is set while the reader has not read it.
+	Unread      bool
+	Body        string
+	CreatedAt   time.Time
+	Attachments []AttachmentItem
+	// Receipts say, on the reader's own messages, who read them when.
+	Receipts []ReceiptItem
+	// CanDeleteForEveryone: the reader sent it and nobody read it yet.
+	CanDeleteForEveryone bool
+}
+
+// DeleteURL is where "Verwijderen voor iedereen" posts.
+func (v MessageItem) DeleteURL() string { return v.base() + "/verwijderen-voor-iedereen" }
+
+// RemoveURL is where "Verwijderen uit mijn berichten" posts.
+func (v MessageItem) RemoveURL() string { return v.base() + "/verwijderen" }
+
+func (v MessageItem) base() string {
+	return ThreadURL(v.ThreadID) + "/bericht/" + strconv.FormatInt(v.ID, 10)
+}
+
+// ReceiptItem says whether and when one recipient read a message.
+type ReceiptItem struct {
+	Name string
+	// ReadAt is zero while unread.
+	ReadAt time.Time
+}
+
+// ReplyForm is the form under a conversation, as typed.
+type ReplyForm struct {
+	Body string
+	// Errors maps body and attachments to translated messages.
+	Errors      map[string]string
+	Attachments []AttachmentItem
+}
+
+// AddParticipantForm is "Deelnemer toevoegen" as typed.
+type AddParticipantForm struct {
+	Email string
+	Error string
+}
+
+// elementID returns the id of a conversation's or message's element.
+func elementID(kind string, id int64) string { return kind + "-" + strconv.FormatInt(id, 10) }
+
+// isoTime is the machine-readable time of a <time> element.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// FileSize writes a file size as people read it: "830 bytes", "12 kB",
+// "1,5 MB" (with the language's decimal sign).
+func FileSize(l i18n.Localizer, n int64) string {
+	switch {
+	case n < 1024:
+		return strconv.FormatInt(n, 10) + " bytes"
+	case n < 1024*1024:
+		return strconv.FormatInt((n+1023)/1024, 10) + " kB"
+	}
+	tenths := (n*10 + 1024*1024 - 1) / (1024 * 1024)
+	s := strconv.FormatInt(tenths/10, 10)
+	if d := tenths % 10; d != 0 {
+		sep := ","
+		if l.Lang() == "en" {
+			sep = "."
+		}
+		s += sep + strconv.FormatInt(d, 10)
+	}
+	return s + " MB"
+}
+
+// thousands writes n with the language's digit grouping: "20.000" or
+// "20,000".
+func thousands(l i18n.Localizer, n int) string {
+	s := strconv.Itoa(n)
+	sep := "."
+	if l.Lang() == "en" {
+		sep = ","
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + sep + s[i:]
+	}
+	return s
+}
+
+// charCount is the line under a message field: "12 van 20.000 tekens".
+// app.js keeps it up to date while typing, from data-template.
+func charCount(m Meta, body string) string {
+	return m.T("compose.count", "N", thousands(m.L, utf8.RuneCountInString(body)), "Max", thousands(m.L, maxBody))
+}
+
+// charCountTemplate is charCount with "{n}" for app.js to fill in.
+func charCountTemplate(m Meta) string {
+	return m.T("compose.count", "N", "{n}", "Max", thousands(m.L, maxBody))
+}
+
+// BodySegment is a piece of a message body: plain text, or a web address
+// that may become a link.
+type BodySegment struct {
+	Text string
+	// URL is set when Text is an http or https address; it is the address
+	// to link to.
+	URL string
+}
+
+// urlInText finds candidate web addresses; Linkify checks each one before
+// it becomes a link.
+var urlInText = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"'` + "`" + `]+`)
+
+// Linkify splits a plain-text body into text and web addresses. Only
+// well-formed http and https addresses with a host become link segments;
+// punctuation that ends a sentence stays text. Nothing is escaped here:
+// the renderer escapes every segment.
+func Linkify(body string) []BodySegment {
+	var out []BodySegment
+	text := func(s string) {
+		if s == "" {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].URL == "" {
+			out[n-1].Text += s
+			return
+		}
+		out = append(out, BodySegment{Text: s})
+	}
+	last := 0
+	for _, loc := range urlInText.FindAllStringIndex(body, -1) {
+		start, end := loc[0], trimURLEnd(body, loc[0], loc[1])
+		text(body[last:start])
+		candidate := body[start:end]
+		if u, ok := safeLink(candidate); ok {
+			out = append(out, BodySegment{Text: candidate, URL: u})
+		} else {
+			text(candidate)
+		}
+		last = end
+	}
+	text(body[last:])
+	return out
+}
+
+// trimURLEnd drops trailing punctuation from a found address ("zie
+// https://x.nl/a." links to https://x.nl/a), and a closing parenthesis that
+// has no opening one inside the address.
+func trimURLEnd(s string, start, end int) int {
+	for end > start {
+		c := s[end-1]
+		switch {
+		case strings.IndexByte(".,;:!?*", c) >= 0:
+			end--
+		case c == ')' && strings.Count(s[start:end], "(") < strings.Count(s[start:end], ")"):
+			end--
+		case c == ']' && strings.Count(s[start:end], "[") < strings.Count(s[start:end], "]"):
+			end--
+		default:
+			return end
+		}
+	}
+	return end
+}
+
+// safeLink returns the address to link to when s is an absolute http(s)
+// URL with a host and no credentials.
+func safeLink(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// MessageBody renders a plain-text message body: every character escaped,
+// line breaks kept by the stylesheet (white-space: pre-wrap), and web
+// addresses as links that open in a new tab without a referrer or access
+// to this page.
+func MessageBody(body string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var b strings.Builder
+		for _, s := range Linkify(body) {
+			if s.URL == "" {
+				b.WriteString(templ.EscapeString(s.Text))
+				continue
+			}
+			b.WriteString(`<a href="`)
+			b.WriteString(templ.EscapeString(s.URL))
+			b.WriteString(`" rel="noopener noreferrer nofollow" target="_blank">`)
+			b.WriteString(templ.EscapeString(s.Text))
+			b.WriteString(`</a>`)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
+}
+
+// participantStatus is a participant's line: "uitgenodigd", "aangemeld"
+// or "laatst gezien 23 februari 14:05".
+func participantStatus(m Meta, p ParticipantItem) string {
+	switch p.Status {
+	case "invited":
+		return m.T("thread.status_invited")
+	case "disabled":
+		return m.T("thread.status_disabled")
+	}
+	if !p.LastSeenAt.IsZero() {
+		return m.T("thread.last_seen", "When", m.L.DateTime(p.LastSeenAt, m.Now))
+	}
+	return m.T("thread.status_active")
+}
+
+// unreadTotal is the inbox's line about unread messages.
+func unreadTotal(m Meta, n int) string {
+	if n == 1 {
+		return m.T("inbox.unread_total_one")
+	}
+	return m.T("inbox.unread_total", "N", n)
+}
+
+// ariaDescribedBy joins element ids for aria-describedby, skipping empty
+// ones.
+func ariaDescribedBy(ids ...string) string {
+	var out []string
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// errorIDIf is errorID(id) when there is a message, else "".
+func errorIDIf(id, msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return errorID(id)
+}

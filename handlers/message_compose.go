@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/apperr"
+	"dialoog/components"
+	"dialoog/db"
+	"dialoog/messaging"
+)
+
+// composeShow is "Nieuw bericht".
+func (h *handler) composeShow(c *fiber.Ctx) error {
+	return h.composeForm(c, fiber.StatusOK, components.ComposeView{})
+}
+
+// composeSend starts a conversation and goes to it. Files posted with the
+// form (no script) are uploaded first; a refused file, like any invalid
+// field, brings the form back with every message, the typed values and
+// the files already uploaded.
+func (h *handler) composeSend(c *fiber.Ctx) error {
+	u := current(c).User
+	f := components.ComposeForm{
+		To:      clip(formValue(c, "to"), maxToFormLen),
+		Subject: clip(formValue(c, "subject"), maxSubjectFormLen),
+		Body:    clip(formValue(c, "body"), maxBodyFormLen),
+	}
+	ids := attachmentIDs(c)
+	uploaded, refused, err := h.uploadPosted(c, u, len(ids))
+	if err != nil {
+		return err
+	}
+	ids = append(ids, uploaded...)
+	var errs map[string]string
+	if len(refused) > 0 {
+		errs = map[string]string{"attachments": strings.Join(refused, " ")}
+	} else {
+		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
+			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids,
+		})
+		if err == nil {
+			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
+			return seeOther(c, components.ThreadURL(threadID))
+		}
+		if apperr.CodeOf(err) != apperr.Invalid {
+			return err
+		}
+		errs = h.messageFieldErrors(c, err)
+	}
+	pending, err := h.pendingItems(c, u, ids)
+	if err != nil {
+		return err
+	}
+	return h.composeForm(c, fiber.StatusUnprocessableEntity, components.ComposeView{Form: f, Errors: errs, Attachments: pending})
+}
+
+func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView) error {
+	u := current(c).User
+	contacts, err := h.messages.Contacts(c.UserContext(), u, contactsShown)
+	if err != nil {
+		return fmt.Errorf("contacts: %w", err)
+	}
+	v.Contacts = contacts
+	v.External = u.Kind != db.KindInternal
+	m := h.meta(c)
+	return h.page(c, status, components.ComposePage(m, v), components.ComposePartial(m, v))
+}

@@ -1,0 +1,51 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/apperr"
+	"dialoog/components"
+)
+
+// participantAdd is "Deelnemer toevoegen": an internal user of the
+// conversation's organisation adds someone by mail address, who is invited
+// or notified. An invalid or present address shows the form again with
+// its message.
+func (h *handler) participantAdd(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	email := clip(formValue(c, "email"), maxEmailFormLen)
+	if err := h.messages.AddParticipant(c.UserContext(), current(c).User, id, email); err != nil {
+		if apperr.CodeOf(err) != apperr.Invalid {
+			return err
+		}
+		v, verr := h.threadView(c, id)
+		if verr != nil {
+			return verr
+		}
+		v.Add = components.AddParticipantForm{Email: email, Error: h.fieldMessage(c, err, "to")}
+		return h.threadPage(c, fiber.StatusUnprocessableEntity, v)
+	}
+	h.logger(c).Info("participant added", "thread", id)
+	return seeOther(c, components.ThreadURL(id)+"?melding=toegevoegd")
+}
+
+// invitationResend is "Uitnodiging opnieuw versturen" for a participant
+// who never signed up. For one who did, the conversation says so.
+func (h *handler) invitationResend(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	uid, err := idParam(c, "uid")
+	if err != nil {
+		return err
+	}
+	if err := h.messages.ResendInvitation(c.UserContext(), current(c).User, id, uid); err != nil {
+		return h.threadRefusal(c, id, err)
+	}
+	h.logger(c).Info("invitation sent again", "thread", id, "user", uid)
+	return seeOther(c, components.ThreadURL(id)+"?melding=uitnodiging")
+}

@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/apperr"
+	"dialoog/components"
+	"dialoog/db"
+	"dialoog/messaging"
+)
+
+// notices are the confirmations a redirect back to a conversation may ask
+// for (?melding=...); only these fixed texts can be shown.
+var notices = map[string]string{
+	"uitnodiging": "thread.notice_invited",
+	"toegevoegd":  "thread.notice_added",
+	"verwijderd":  "thread.notice_deleted",
+}
+
+// threadShow is one conversation. Showing it changes nothing: the page
+// itself asks to mark the messages read (see threadMarkRead).
+func (h *handler) threadShow(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := h.threadView(c, id)
+	if err != nil {
+		return err
+	}
+	if key, ok := notices[c.Query("melding")]; ok {
+		v.Notice = h.localizer(c).T(key)
+	}
+	return h.threadPage(c, fiber.StatusOK, v)
+}
+
+// threadView loads a conversation for the signed-in user; NotFound for
+// anyone who does not take part in it.
+func (h *handler) threadView(c *fiber.Ctx, id int64) (components.ThreadView, error) {
+	u := current(c).User
+	t, err := h.messages.Thread(c.UserContext(), u, id)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return components.ThreadView{}, err
+		}
+		return components.ThreadView{}, fmt.Errorf("thread %d: %w", id, err)
+	}
+	return threadView(u, t), nil
+}
+
+func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
+	internal := u.Kind == db.KindInternal
+	v := components.ThreadView{
+		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName,
+		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
+	}
+	for _, p := range t.Participants {
+		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt}
+		if internal {
+			item.Email = p.Email
+		}
+		v.Participants = append(v.Participants, item)
+	}
+	for _, msg := range t.Messages {
+		item := components.MessageItem{
+			ID: msg.ID, ThreadID: t.ID, SenderName: msg.SenderName, SenderOrg: msg.SenderOrg,
+			Mine: msg.Mine, AutoReply: msg.AutoReply, Unread: !msg.Mine && msg.ReadAt.IsZero(),
+			Body: msg.Body, CreatedAt: msg.CreatedAt, Attachments: attachmentItems(msg.Attachments),
+			CanDeleteForEveryone: msg.CanDeleteForEveryone,
+		}
+		for _, r := range msg.Receipts {
+			item.Receipts = append(item.Receipts, components.ReceiptItem{Name: r.Name, ReadAt: r.ReadAt})
+		}
+		v.Unread = v.Unread || item.Unread
+		v.Messages = append(v.Messages, item)
+	}
+	return v
+}
+
+func (h *handler) threadPage(c *fiber.Ctx, status int, v components.ThreadView) error {
+	m := h.meta(c)
+	return h.page(c, status, components.ThreadPage(m, v), components.ThreadPartial(m, v))
+}
+
+// threadMarkRead marks the conversation's messages read, which tells
+// their senders. The page posts it with htmx as soon as it is shown and
+// gets the header back (out of band) with the lower unread count; without
+// script a button posts it and the page reloads.
+func (h *handler) threadMarkRead(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := h.messages.MarkRead(c.UserContext(), current(c).User, id); err != nil {
+		return err
+	}
+	if isPartial(c) {
+		return render(c, fiber.StatusOK, components.AccountArea(h.meta(c)))
+	}
+	return seeOther(c, components.ThreadURL(id))
+}

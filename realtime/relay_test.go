@@ -1,0 +1,97 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// directBroker calls its subscribers synchronously, so that a test can also
+// deliver what only a broker itself produces (KindResync).
+type directBroker struct {
+	mu   sync.Mutex
+	subs []func(Event)
+}
+
+func (b *directBroker) Publish(_ context.Context, ev Event) error {
+	b.mu.Lock()
+	subs := b.subs
+	b.mu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+	return nil
+}
+
+func (b *directBroker) Subscribe(fn func(Event)) func() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs = append(b.subs, fn)
+	return func() {}
+}
+
+func (b *directBroker) Close() error { return nil }
+
+func TestRelay(t *testing.T) {
+	ts := newTestServer(t, HubOptions{})
+	u1, u2 := ts.dial(1, 10), ts.dial(2, 20)
+	ts.waitUsers(1, 1)
+	ts.waitUsers(2, 1)
+
+	var mu sync.Mutex
+	var rendered []string
+	render := func(_ context.Context, ev Event, user int64) ([]byte, error) {
+		mu.Lock()
+		rendered = append(rendered, fmt.Sprintf("%s/%d", ev.Kind, user))
+		mu.Unlock()
+		switch {
+		case ev.Kind == KindTyping && user == ev.ActorID:
+			return nil, nil // not to the typist
+		case ev.MessageID == 666:
+			return nil, errors.New("message gone")
+		}
+		return fmt.Appendf(nil, `<div id="%s-%d" hx-swap-oob="true">%d</div>`, ev.Kind, ev.MessageID, user), nil
+	}
+	b := &directBroker{}
+	Relay(context.Background(), b, ts.hub, render, testLog(t))
+	ctx := context.Background()
+
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1, 2, 3}, MessageID: 5})
+	if got := u1.next(t); got != `<div id="message-5" hx-swap-oob="true">1</div>` {
+		t.Fatalf("user 1 got %q", got)
+	}
+	if got := u2.next(t); got != `<div id="message-5" hx-swap-oob="true">2</div>` {
+		t.Fatalf("user 2 got %q", got)
+	}
+
+	b.Publish(ctx, Event{Kind: KindTyping, UserIDs: []int64{1, 2}, ActorID: 1, ThreadID: 9})
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, MessageID: 666}) // render error: logged, skipped
+	b.Publish(ctx, Event{Kind: KindResync})
+	if got := u2.next(t); got != `<div id="typing-0" hx-swap-oob="true">2</div>` {
+		t.Fatalf("user 2 got %q", got)
+	}
+	if got := u1.next(t); got != `<div id="resync-0" hx-swap-oob="true">1</div>` {
+		t.Fatalf("user 1 got %q (typing must not reach the typist)", got)
+	}
+	if got := u2.next(t); got != `<div id="resync-0" hx-swap-oob="true">2</div>` {
+		t.Fatalf("user 2 got %q", got)
+	}
+	mu.Lock()
+	for _, r := range rendered {
+		if r == "message/3" {
+			t.Error("rendered for user 3, who has no connection here")
+		}
+	}
+	mu.Unlock()
+
+	b.Publish(ctx, Event{Kind: KindSessionEnded, SessionID: 10})
+	if code, _ := u1.closed(t); code != CloseSessionEnded {
+		t.Fatalf("session 10 closed with %d", code)
+	}
+	ts.waitUsers(1, 0)
+	if got := ts.hub.UserCount(2); got != 1 {
+		t.Fatalf("user 2 has %d connections", got)
+	}
+}
