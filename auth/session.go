@@ -60,6 +60,10 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error
 		if _, err := s.DB.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.ID).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
+		// "Laatst gezien" for the people this user writes with.
+		if _, err := s.DB.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.UserID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("touch user: %w", err)
+		}
 		sess.LastSeenAt = now
 	}
 	return &sess, nil

@@ -321,33 +321,34 @@ func (s *Service) ResendInvitation(ctx context.Context, user *db.User, threadID,
 	return nil
 }
 
-// Contacts suggests addresses the user wrote to before, for the compose form.
+// Contacts suggests addresses the user wrote with before, for the compose
+// form.
 func (s *Service) Contacts(ctx context.Context, user *db.User, limit int) ([]string, error) {
 	var emails []string
-	err := s.DB.NewSelect().TableExpr("participants AS mine").
+	q := s.DB.NewSelect().TableExpr("participants AS mine").
 		ColumnExpr("DISTINCT u.email").
 		Join("JOIN participants AS other ON other.thread_id = mine.thread_id AND other.user_id <> mine.user_id").
 		Join("JOIN users AS u ON u.id = other.user_id").
-		Where("mine.user_id = ?", user.ID).
-		OrderExpr("u.email").Limit(int64(limit)).Scan(ctx, &emails)
+		Where("mine.user_id = ?", user.ID)
+	if user.Kind != db.KindInternal {
+		// External users may only write to internal users, and must not
+		// learn the addresses of other outsiders in their threads.
+		q = q.Where("u.kind = ?", db.KindInternal)
+	}
+	err := q.OrderExpr("u.email").Limit(int64(limit)).Scan(ctx, &emails)
 	if err != nil {
 		return nil, fmt.Errorf("contacts: %w", err)
 	}
 	return emails, nil
 }
 
-// PurgeStaleUploads deletes uploads that never got a message.
+// PurgeStaleUploads deletes uploads that never got a message. Only the
+// files of rows this statement deleted are removed, so an upload attached
+// in the meantime keeps its file.
 func (s *Service) PurgeStaleUploads(ctx context.Context) (int, error) {
 	cutoff := s.Now().UTC().Add(-StaleUpload)
 	var keys []string
-	if err := s.DB.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").
-		Where("message_id IS NULL AND created_at < ?", cutoff).Scan(ctx, &keys); err != nil {
-		return 0, fmt.Errorf("load stale uploads: %w", err)
-	}
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	if _, err := s.DB.NewDelete().Model((*db.Attachment)(nil)).Where("storage_key IN (?) AND message_id IS NULL", bun.In(keys)).Exec(ctx); err != nil {
+	if err := s.DB.NewRaw("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ? RETURNING storage_key", cutoff).Scan(ctx, &keys); err != nil {
 		return 0, fmt.Errorf("delete stale uploads: %w", err)
 	}
 	s.removeFiles(keys)

@@ -555,3 +555,42 @@ func TestUploadTypes(t *testing.T) {
 		t.Fatalf("purged %d uploads: %v", n, err)
 	}
 }
+
+func TestInboxNamesContactsAndJanitor(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl", "piet@example.nl"}, Subject: "Groep", Body: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 5 { // the order of names is the order of joining, every time
+			p, _ := f.svc.Inbox(ctx, emp, 1, "")
+			if p.Threads[0].From != "Hanna de Vries, Bram Arts, Piet Post" {
+				t.Fatalf("from: %q", p.Threads[0].From)
+			}
+		}
+		got, _ := f.svc.Contacts(ctx, emp, 10)
+		if strings.Join(got, ",") != "arts@osaw.nl,hr@osaw.nl" {
+			t.Fatalf("an external user's suggestions must hold only internal users: %v", got)
+		}
+		got, _ = f.svc.Contacts(ctx, f.hr, 10)
+		if len(got) != 3 {
+			t.Fatalf("internal suggestions: %v", got)
+		}
+		// An upload attached just before the janitor runs keeps its file.
+		a, _ := f.svc.Upload(ctx, f.hr, "a.pdf", []byte("%PDF-1.7 a"))
+		f.clk.Add(messaging.StaleUpload + time.Minute)
+		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != 0 {
+			t.Fatalf("purged %d: %v", n, err)
+		}
+		if _, data, err := f.svc.Download(ctx, emp, a.ID); err != nil || string(data) != "%PDF-1.7 a" {
+			t.Fatalf("attached file lost: %v", err)
+		}
+	})
+}

@@ -59,13 +59,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if len([]rune(query)) > 100 {
 		query = string([]rune(query)[:100])
 	}
-	var rows []struct {
-		ID            int64
-		Subject       string
-		OrgName       string
-		LastMessageAt time.Time
-		Unread        int
-	}
+	var rows []inboxRow
 	q := s.DB.NewSelect().TableExpr("threads AS t").
 		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
 		ColumnExpr("(SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread", user.ID).
@@ -86,20 +80,13 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 		out.More = true
 		rows = rows[:PageSize]
 	}
+	names, err := s.otherNames(ctx, user.ID, rows)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
-		ts := ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName, LastMessageAt: r.LastMessageAt, Unread: r.Unread}
-		_, users, err := s.participants(ctx, s.DB, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, u := range users {
-			if u.ID != user.ID {
-				names = append(names, DisplayName(u))
-			}
-		}
-		ts.From = strings.Join(names, ", ")
-		out.Threads = append(out.Threads, ts)
+		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
+			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: strings.Join(names[r.ID], ", ")})
 	}
 	unread, err := s.UnreadCount(ctx, user.ID)
 	if err != nil {
@@ -107,6 +94,43 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	}
 	out.Unread = unread
 	return out, nil
+}
+
+type inboxRow struct {
+	ID            int64
+	Subject       string
+	OrgName       string
+	LastMessageAt time.Time
+	Unread        int
+}
+
+// otherNames loads, in one query, the names of the other participants of
+// each thread on an inbox page, in the order they joined.
+func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow) (map[int64][]string, error) {
+	names := make(map[int64][]string, len(rows))
+	if len(rows) == 0 {
+		return names, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var ps []struct {
+		ThreadID int64
+		db.User  `bun:",extend"`
+	}
+	err := s.DB.NewSelect().TableExpr("participants AS p").
+		ColumnExpr("p.thread_id").ColumnExpr("u.*").
+		Join("JOIN users AS u ON u.id = p.user_id").
+		Where("p.thread_id IN (?) AND p.user_id <> ?", bun.In(ids), userID).
+		OrderExpr("p.thread_id, p.id").Scan(ctx, &ps)
+	if err != nil {
+		return nil, fmt.Errorf("inbox names: %w", err)
+	}
+	for i := range ps {
+		names[ps[i].ThreadID] = append(names[ps[i].ThreadID], DisplayName(&ps[i].User))
+	}
+	return names, nil
 }
 
 // UnreadCount counts the user's unread messages.
@@ -192,7 +216,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	for _, p := range ps {
 		u := users[p.UserID]
 		v.Participants = append(v.Participants, ParticipantView{UserID: u.ID, Name: DisplayName(u), Email: u.Email,
-			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: u.LastLoginAt.Time})
+			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)})
 	}
 	var msgs []db.Message
 	if err := s.DB.NewSelect().Model(&msgs).
@@ -237,9 +261,10 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 				if u.Kind == db.KindInternal && u.OrgID != nil {
 					if _, ok := orgNames[*u.OrgID]; !ok {
 						var o db.Organisation
-						if err := s.DB.NewSelect().Model(&o).Where("id = ?", *u.OrgID).Scan(ctx); err == nil {
-							orgNames[o.ID] = o.Name
+						if err := s.DB.NewSelect().Model(&o).Where("id = ?", *u.OrgID).Scan(ctx); err != nil {
+							return nil, fmt.Errorf("load sender organisation: %w", err)
 						}
+						orgNames[o.ID] = o.Name
 					}
 					mv.SenderOrg = orgNames[*u.OrgID]
 				}
@@ -280,7 +305,7 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 		}
 		if err := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id").
 			Join("JOIN messages AS m ON m.id = ms.message_id").
-			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL", threadID, user.ID).Scan(ctx, &unread); err != nil {
+			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL", threadID, user.ID).Scan(ctx, &unread); err != nil {
 			return fmt.Errorf("load unread: %w", err)
 		}
 		if len(unread) == 0 {
@@ -308,6 +333,14 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 	}
 	s.publish(ctx, evs)
 	return n, nil
+}
+
+// lastSeen is when the user was last active, or last logged in.
+func lastSeen(u *db.User) time.Time {
+	if u.LastSeenAt.After(u.LastLoginAt.Time) {
+		return u.LastSeenAt.Time
+	}
+	return u.LastLoginAt.Time
 }
 
 // errNotFound is the one answer for objects a user may not see.
