@@ -91,9 +91,10 @@ var (
 // browser drives one Chromium through the flow, saving a screenshot of
 // every step.
 type browser struct {
-	t   *testing.T
-	ctx context.Context
-	n   int
+	t    *testing.T
+	ctx  context.Context
+	n    int
+	name string // prefix of the screenshots, when several browsers run
 }
 
 func openInvitation(t *testing.T, s *server, smtpSrv *notifytest.SMTPServer, email string, w, h int) *browser {
@@ -253,8 +254,7 @@ func (b *browser) step(name, label string) {
 		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
 	}
 	checkA11y(b.t, b.ctx, name)
-	b.n++
-	screenshot(b.t, b.ctx, fmt.Sprintf("%02d-%s", b.n, name))
+	b.shot(name)
 }
 
 func (b *browser) waitJS(what, cond string) {
@@ -334,7 +334,7 @@ func (b *browser) count(sel string) int {
 func (b *browser) shot(name string) {
 	b.t.Helper()
 	b.n++
-	screenshot(b.t, b.ctx, fmt.Sprintf("%02d-%s", b.n, name))
+	screenshot(b.t, b.ctx, fmt.Sprintf("%s%02d-%s", b.name, b.n, name))
 }
 
 // totp computes an RFC 6238 code (SHA1, 6 digits, 30 s) independently of

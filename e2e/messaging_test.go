@@ -30,6 +30,7 @@ func TestMessageToNewAddress(t *testing.T) {
 
 	// The case manager: the organisation's first user.
 	hr := openLink(t, s.AdminLink, 1280, 800)
+	hr.name = "intern-"
 	hr.termsAndPassword()
 	hr.smsRoute(gw, "+31611111111")
 	hr.recoveryAndProfileAs("H.", "Hanna", "de", "Vries")
@@ -46,6 +47,7 @@ func TestMessageToNewAddress(t *testing.T) {
 
 	// The employee: invitation by mail, first visit, the message.
 	emp := openInvitation(t, s, smtpSrv, "werknemer@example.nl", 360, 740)
+	emp.name = "extern-"
 	emp.termsAndPassword()
 	emp.smsRoute(gw, "+31622222222")
 	emp.recoveryAndProfileAs("J.", "Jan", "van der", "Berg")
