@@ -594,3 +594,35 @@ func TestInboxNamesContactsAndJanitor(t *testing.T) {
 		}
 	})
 }
+
+func TestLiveLoaders(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		outsider := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Live", Body: "Hallo"})
+		sum, err := f.svc.ThreadSummaryFor(ctx, emp, tid)
+		if err != nil || sum.Unread != 1 || sum.From != "Hanna de Vries" || sum.OrgName != "OSAW" {
+			t.Fatalf("summary: %+v %v", sum, err)
+		}
+		v, _ := f.svc.Thread(ctx, emp, tid)
+		m, err := f.svc.MessageFor(ctx, emp, v.Messages[0].ID)
+		if err != nil || m.Body != "Hallo" || m.Mine {
+			t.Fatalf("message: %+v %v", m, err)
+		}
+		ids, err := f.svc.ParticipantIDs(ctx, emp, tid)
+		if err != nil || len(ids) != 2 || ids[0] != f.hr.ID || ids[1] != emp.ID {
+			t.Fatalf("participants: %v %v", ids, err)
+		}
+		for name, err := range map[string]error{
+			"summary":      func() error { _, err := f.svc.ThreadSummaryFor(ctx, outsider, tid); return err }(),
+			"message":      func() error { _, err := f.svc.MessageFor(ctx, outsider, v.Messages[0].ID); return err }(),
+			"participants": func() error { _, err := f.svc.ParticipantIDs(ctx, outsider, tid); return err }(),
+		} {
+			if apperr.CodeOf(err) != apperr.NotFound {
+				t.Errorf("%s for a non-participant: %v", name, err)
+			}
+		}
+	})
+}

@@ -86,7 +86,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	}
 	for _, r := range rows {
 		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
-			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: strings.Join(names[r.ID], ", ")})
+			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(names[r.ID])})
 	}
 	unread, err := s.UnreadCount(ctx, user.ID)
 	if err != nil {
@@ -334,6 +334,8 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 	s.publish(ctx, evs)
 	return n, nil
 }
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
 
 // lastSeen is when the user was last active, or last logged in.
 func lastSeen(u *db.User) time.Time {
