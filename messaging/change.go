@@ -26,6 +26,15 @@ func (s *Service) Upload(ctx context.Context, user *db.User, name string, data [
 	if err != nil {
 		return nil, err
 	}
+	// Unsent uploads wait up to a day; a cap keeps one account from filling
+	// the disk with them.
+	pending, err := s.DB.NewSelect().Model((*db.Attachment)(nil)).Where("uploader_id = ? AND message_id IS NULL", user.ID).Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count uploads: %w", err)
+	}
+	if pending >= MaxPendingUploads {
+		return nil, apperr.Field("attachments", "attachment.too_many_pending")
+	}
 	key := newStorageKey()
 	if err := s.Files.Write(key, data); err != nil {
 		return nil, err

@@ -30,6 +30,8 @@ const (
 	MaxAttachmentSize = 25 << 20
 	NotifyEvery       = 15 * time.Minute
 	PageSize          = 20
+	// MaxPendingUploads bounds a user's uploads not yet sent.
+	MaxPendingUploads = 3 * MaxAttachments
 	// StaleUpload is how long an uploaded file may wait for its message.
 	StaleUpload = 24 * time.Hour
 )

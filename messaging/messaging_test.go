@@ -550,9 +550,21 @@ func TestUploadTypes(t *testing.T) {
 	}
 	_, err = f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: ids})
 	wantKey(t, err, "attachment.too_many")
+	for len(ids) < messaging.MaxPendingUploads-1 {
+		a, err := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	_, err = f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+	wantKey(t, err, "attachment.too_many_pending")
 	f.clk.Add(messaging.StaleUpload + time.Minute)
-	if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != 12 {
+	if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != messaging.MaxPendingUploads {
 		t.Fatalf("purged %d uploads: %v", n, err)
+	}
+	if _, err := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7")); err != nil {
+		t.Fatalf("after the purge uploads work again: %v", err)
 	}
 }
 
