@@ -9,7 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/auth"
 	"dialoog/components"
@@ -18,6 +21,7 @@ import (
 	"dialoog/handlers"
 	"dialoog/messaging"
 	"dialoog/notify"
+	"dialoog/realtime"
 	"dialoog/vault"
 )
 
@@ -89,8 +93,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{},
 		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
 		Queued: worker.Kick,
-		// Events stays nil until the live layer (realtime) is wired: it is
-		// the one place that layer plugs into the messaging rules.
+		// Events is set by serve, which runs the live layer (realtime): it
+		// is the one place that layer plugs into the messaging rules. The
+		// CLI commands publish nothing.
 		Events: nil,
 	}
 	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, accounts: accounts, sessions: sessions,
@@ -124,6 +129,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := a.bootstrap(ctx, stdout); err != nil {
 		return err
 	}
+	live, err := a.startLive(ctx)
+	if err != nil {
+		return err
+	}
 	web := handlers.New(handlers.Deps{
 		Config:            cfg,
 		Logger:            log,
@@ -135,9 +144,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Messages:          a.messages,
 		PasswordResetMail: mailRenderer{},
 		DevOutbox:         devOutbox{a.db, a.vault},
+		Hub:               live.hub,
+		Live:              live.broker,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		live.stop()
 		return fmt.Errorf("listen on %s (DIALOOG_ADDR): %w", cfg.Addr, err)
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -164,9 +176,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		log.Info("shutting down")
 	case err = <-serveErr:
 	}
+	// Live connections first: they get a close frame (1012, so browsers
+	// reconnect, to another instance if there is one) and their handlers
+	// return, so that the HTTP server does not wait for them.
+	hubCtx, cancelHub := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if hErr := live.hub.Shutdown(hubCtx); hErr != nil {
+		log.Warn("live connections did not close in time", "err", hErr)
+	}
+	cancelHub()
 	if sErr := web.ShutdownWithTimeout(10 * time.Second); sErr != nil {
 		log.Warn("shutdown", "err", sErr)
 	}
+	live.stop()
 	stopWorker()
 	stopJanitor()
 	select {
@@ -183,6 +204,109 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// liveLayer is the live-update machinery of one serving process.
+type liveLayer struct {
+	hub    *realtime.Hub
+	broker realtime.Broker
+	// stop ends the relay, the session sweep and the broker, in that
+	// order; the hub is shut down before the HTTP server.
+	stop func()
+}
+
+// startLive starts the live layer: the hub of this instance's connections,
+// the broker (in-process with SQLite; PostgreSQL LISTEN/NOTIFY, shared by
+// every instance, with PostgreSQL), the relay that renders each event for
+// the connections here, and the sweep that closes the connections of
+// sessions that expired or were ended in bulk. Messaging publishes its
+// committed changes to the broker from now on.
+func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
+	log := a.log.With("component", "live")
+	var broker realtime.Broker
+	if a.cfg.Postgres() {
+		pb, err := realtime.NewPostgresBroker(ctx, a.cfg.DatabaseURL, log)
+		if err != nil {
+			return nil, fmt.Errorf("live updates over PostgreSQL: %w", err)
+		}
+		broker = pb
+	} else {
+		broker = realtime.NewLocalBroker()
+	}
+	hub := realtime.NewHub(realtime.HubOptions{}, log)
+	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
+	stopRelay := realtime.Relay(relayCtx, broker, hub, handlers.LiveRenderer(a.messages, time.Now), log)
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		a.sweepLiveSessions(relayCtx, hub, liveSweepEvery)
+	}()
+	a.messages.Events = liveEvents{broker: broker, log: log}
+	return &liveLayer{hub: hub, broker: broker, stop: func() {
+		// Publishing after this fails (and is logged): the HTTP server has
+		// stopped by then.
+		stopRelay()
+		cancelRelay()
+		<-sweepDone
+		if err := broker.Close(); err != nil {
+			log.Warn("close broker", "err", err)
+		}
+	}}, nil
+}
+
+// liveSweepEvery is how often the live connections of sessions that ended
+// without a session-ended event are closed.
+const liveSweepEvery = 30 * time.Second
+
+// sweepLiveSessions closes, every interval, the live connections of
+// sessions that are no longer valid although nobody published their end:
+// idle or absolute expiry, all of a user's sessions ended by a password
+// reset, a disabled user. Logout publishes its end and closes at once.
+func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids, err := a.deadSessions(ctx, hub.UserIDs(), time.Now().UTC())
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("live: find ended sessions", "err", err)
+			}
+			continue
+		}
+		for _, id := range ids {
+			hub.CloseSession(id)
+		}
+	}
+}
+
+// deadSessions returns the ended, expired or disabled users' sessions of
+// the given users that could still have a live connection: those created
+// within the absolute session lifetime (plus a margin).
+func (a *app) deadSessions(ctx context.Context, users []int64, now time.Time) ([]int64, error) {
+	var dead []int64
+	for chunk := range slices.Chunk(users, 500) {
+		var ids []int64
+		err := a.db.NewSelect().TableExpr("sessions AS s").Column("s.id").
+			Join("JOIN users AS u ON u.id = s.user_id").
+			Where("s.user_id IN (?)", bun.In(chunk)).
+			Where("s.created_at > ?", now.Add(-auth.SessionAbsolute-time.Hour)).
+			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("s.ended_at IS NOT NULL").
+					WhereOr("s.expires_at <= ?", now).
+					WhereOr("s.last_seen_at <= ?", now.Add(-auth.SessionIdle)).
+					WhereOr("u.status = ?", db.StatusDisabled)
+			}).Scan(ctx, &ids)
+		if err != nil {
+			return nil, fmt.Errorf("ended sessions: %w", err)
+		}
+		dead = append(dead, ids...)
+	}
+	return dead, nil
 }
 
 // janitorEvery is how often uploads that never got a message are deleted;

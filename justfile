@@ -27,3 +27,7 @@ ci:
 # run the benchmarks only
 bench:
     go test -run '^$' -bench . ./...
+
+# WebSocket fan-out load test: hub against bare baselines (see bench/README.md)
+bench-ws:
+    go run ./bench/wsload -conns 1000,5000

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"dialoog/auth"
@@ -12,6 +13,7 @@ import (
 	"dialoog/handlers"
 	"dialoog/messaging"
 	"dialoog/notify"
+	"dialoog/realtime"
 	"dialoog/vault"
 )
 
@@ -132,4 +134,30 @@ func (o devOutbox) List(ctx context.Context, limit int) ([]components.DevOutboxI
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// liveEvents hands messaging's committed changes to the broker, which
+// carries their ids to every instance; each renders them for its own
+// connections (handlers.LiveRenderer).
+type liveEvents struct {
+	broker realtime.Broker
+	log    *slog.Logger
+}
+
+var _ messaging.Publisher = liveEvents{}
+
+// livePublishTimeout bounds one publication, which runs after the commit
+// in the request: a slow broker must not hold the answer up for long.
+const livePublishTimeout = 5 * time.Second
+
+func (l liveEvents) Publish(ctx context.Context, ev messaging.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livePublishTimeout)
+	defer cancel()
+	err := l.broker.Publish(ctx, realtime.Event{
+		Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID, ActorID: ev.ActorID,
+	})
+	if err != nil {
+		// The change is committed; the pages show it at the next load.
+		l.log.Warn("publish live event", "kind", ev.Kind, "thread", ev.ThreadID, "message", ev.MessageID, "err", err)
+	}
 }

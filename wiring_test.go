@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
 	"dialoog/auth"
@@ -14,6 +18,7 @@ import (
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
+	"dialoog/realtime"
 )
 
 func TestPasswordResetMailRenderer(t *testing.T) {
@@ -130,5 +135,86 @@ func TestTermsStore(t *testing.T) {
 	}
 	if _, err := s.Version(ctx, 9); apperr.CodeOf(err) != apperr.NotFound {
 		t.Fatalf("unknown version: %v", err)
+	}
+}
+
+// TestDeadLiveSessions: the sweep finds the sessions of connected users
+// that ended, expired (idle or absolute) or belong to a disabled user, and
+// leaves live ones and other users' alone.
+func TestDeadLiveSessions(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testDeadLiveSessions(t, "") })
+	t.Run("postgres", func(t *testing.T) { testDeadLiveSessions(t, dbtest.NewTestSchema(t)) })
+}
+
+func testDeadLiveSessions(t *testing.T, databaseURL string) {
+	ctx := context.Background()
+	cfg, _, err := config.Load(func(k string) string {
+		return map[string]string{"DIALOOG_DATA_DIR": t.TempDir(), "DIALOOG_BASE_URL": "http://dialoog.test", "DIALOOG_DATABASE_URL": databaseURL}[k]
+	}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	now := time.Now().UTC()
+	user := func(email, status string) int64 {
+		u := &db.User{Email: email, Kind: db.KindExternal, Status: status, Language: "nl", Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+		if _, err := a.db.NewInsert().Model(u).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	session := func(userID int64, created, lastSeen time.Time, ended bool) int64 {
+		s := &db.Session{TokenHash: []byte(fmt.Sprint(userID, created, lastSeen, ended)), UserID: userID, CreatedAt: created,
+			LastSeenAt: lastSeen, ExpiresAt: created.Add(auth.SessionAbsolute), IP: "127.0.0.1"}
+		if ended {
+			s.EndedAt = bun.NullTime{Time: now}
+		}
+		if _, err := a.db.NewInsert().Model(s).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	jan, kim, piet := user("jan@example.nl", db.StatusActive), user("kim@example.nl", db.StatusDisabled), user("piet@example.nl", db.StatusActive)
+	live := session(jan, now.Add(-time.Hour), now.Add(-time.Minute), false)
+	ended := session(jan, now.Add(-time.Hour), now.Add(-time.Minute), true)
+	idle := session(jan, now.Add(-time.Hour), now.Add(-auth.SessionIdle-time.Minute), false)
+	expired := session(jan, now.Add(-auth.SessionAbsolute-time.Minute), now.Add(-time.Minute), false)
+	disabled := session(kim, now.Add(-time.Hour), now.Add(-time.Minute), false)
+	session(piet, now.Add(-time.Hour), now.Add(-time.Minute), true) // not connected here
+
+	got, err := a.deadSessions(ctx, []int64{jan, kim}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []int64{ended, idle, expired, disabled}; !slices.Equal(got, want) {
+		t.Fatalf("dead sessions %v, want %v (live one: %d)", got, want, live)
+	}
+	if got, err := a.deadSessions(ctx, nil, now); err != nil || len(got) != 0 {
+		t.Fatalf("no users: %v, %v", got, err)
+	}
+}
+
+// TestLiveEventsAdapter: messaging's events reach the broker as ids.
+func TestLiveEventsAdapter(t *testing.T) {
+	b := realtime.NewLocalBroker()
+	defer b.Close()
+	got := make(chan realtime.Event, 1)
+	cancel := b.Subscribe(func(ev realtime.Event) { got <- ev })
+	defer cancel()
+	liveEvents{broker: b, log: slog.New(slog.DiscardHandler)}.Publish(context.Background(),
+		messaging.Event{Kind: messaging.EventAutoReply, ThreadID: 3, MessageID: 5, UserIDs: []int64{1, 2}, ActorID: 2})
+	select {
+	case ev := <-got:
+		want := realtime.Event{Kind: realtime.KindAutoReply, ThreadID: 3, MessageID: 5, UserIDs: []int64{1, 2}, ActorID: 2}
+		if ev.Kind != want.Kind || ev.ThreadID != 3 || ev.MessageID != 5 || ev.ActorID != 2 || !slices.Equal(ev.UserIDs, want.UserIDs) {
+			t.Fatalf("got %+v, want %+v", ev, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("event not delivered")
 	}
 }

@@ -186,6 +186,14 @@ func (b *browser) recoveryAndProfile() {
 }
 
 func (b *browser) recoveryAndProfileAs(initials, first, prefix, last string) {
+	b.t.Helper()
+	b.recoveryAndProfileAway(initials, first, prefix, last, "")
+}
+
+// recoveryAndProfileAway finishes the first visit; a non-empty away turns
+// on the absence auto-reply with that message (no period: from now on).
+func (b *browser) recoveryAndProfileAway(initials, first, prefix, last, away string) {
+	b.t.Helper()
 	b.step("recovery", "Ik heb mijn herstelcodes veilig bewaard")
 	if n := b.count("main ol li"); n != 10 {
 		b.t.Fatalf("%d recovery codes shown, want 10", n)
@@ -197,6 +205,10 @@ func (b *browser) recoveryAndProfileAs(initials, first, prefix, last string) {
 	b.fill("Voornaam", first)
 	b.fill("Tussenvoegsels", prefix)
 	b.fill("Achternaam", last)
+	if away != "" {
+		b.check("Automatisch antwoorden bij afwezigheid")
+		b.fill("Bericht bij afwezigheid", away)
+	}
 	b.click("OPSLAAN")
 	b.waitPath("/berichten")
 	b.step("inbox", "")

@@ -20,6 +20,9 @@ import (
 // own; DIALOOG_TEST_DATABASE_URL overrides it, as for the other tests.
 const postgresAdminDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// e2eAppName is the application_name of the tests' own admin connections.
+const e2eAppName = "dialoog-e2e"
+
 // freshPostgres creates an empty database e2e_<random> and returns its URL;
 // cleanup drops it. Without a reachable PostgreSQL the test is skipped, or
 // fails under CI.
@@ -29,7 +32,9 @@ func freshPostgres(t *testing.T) string {
 	if v := strings.TrimSpace(os.Getenv("DIALOOG_TEST_DATABASE_URL")); v != "" {
 		dsn = v
 	}
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	// Named, so that TestLiveTwoInstances can tell this connection from
+	// those of other tests before it restarts the server.
+	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName(e2eAppName)))
 	t.Cleanup(func() { admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -49,9 +54,16 @@ func freshPostgres(t *testing.T) string {
 		// registered first, and the servers start after this).
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
+		// A few tries: after a server restart (TestLiveTwoInstances) the
+		// pooled connection fails once before the pool replaces it.
+		var err error
+		for range 3 {
+			if _, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err == nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
+		t.Errorf("drop database %s: %v", name, err)
 	})
 	u, err := url.Parse(dsn)
 	if err != nil {

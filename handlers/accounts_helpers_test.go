@@ -70,7 +70,8 @@ type realApp struct {
 
 func newRealApp(t testing.TB) *realApp { return newRealAppOn(t, dbtest.MustOpenSQLite(t)) }
 
-func newRealAppOn(t testing.TB, d *db.DB) *realApp {
+// newRealAppOn wires the app over d; opts adjust the Deps (the live layer).
+func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	t.Helper()
 	ctx := context.Background()
 	v, err := vault.New(make([]byte, 32))
@@ -99,11 +100,15 @@ func newRealAppOn(t testing.TB, d *db.DB) *realApp {
 		DB: d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(cfg.DataDir, "attachments"), Vault: v},
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: testMail{}, BaseURL: testBase, Now: clk.Now, Log: log,
 	}
-	app := New(Deps{
+	deps := Deps{
 		Config: cfg, Logger: log, Health: d,
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
 		Messages: msg, PasswordResetMail: testMail{}, Now: clk.Now,
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	app := New(deps)
 	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org}
 }
 

@@ -18,6 +18,7 @@ import (
 	"dialoog/config"
 	"dialoog/db"
 	"dialoog/messaging"
+	"dialoog/realtime"
 	"dialoog/static"
 )
 
@@ -150,9 +151,21 @@ type Messages interface {
 
 	AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error
 	ResendInvitation(ctx context.Context, user *db.User, threadID, participantUserID int64) error
+
+	// ParticipantIDs is for the live connection: whom to tell that the user
+	// is typing in a conversation they take part in.
+	ParticipantIDs(ctx context.Context, user *db.User, threadID int64) ([]int64, error)
 }
 
 var _ Messages = (*messaging.Service)(nil)
+
+// Live publishes events to the live connections of every instance (typing,
+// ended sessions); realtime.Broker implements it.
+type Live interface {
+	Publish(ctx context.Context, ev realtime.Event) error
+}
+
+var _ Live = realtime.Broker(nil)
 
 // Deps are the services the HTTP layer needs. Config, Health, Invitations,
 // Accounts, Sessions, Terms, Messages and PasswordResetMail are required;
@@ -173,6 +186,12 @@ type Deps struct {
 	// Now is the clock against which pages write dates ("14:05" today,
 	// "23 februari" before); tests set it to the services' clock.
 	Now func() time.Time
+	// Hub holds this instance's live connections (GET /ws) and Live
+	// publishes to every instance's; both nil turns live updates off (no
+	// /ws route). Pushes are rendered by LiveRenderer, run by
+	// realtime.Relay.
+	Hub  *realtime.Hub
+	Live Live
 }
 
 // handler holds the dependencies every route and middleware shares.
@@ -192,6 +211,10 @@ type handler struct {
 	devCSP       string
 	assets       map[string]asset
 	readyTimeout time.Duration
+	hub          *realtime.Hub
+	live         Live
+	origin       string // of Config.BaseURL, the only one allowed to open /ws
+	typing       *realtime.TypingThrottle
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -224,6 +247,9 @@ func New(deps Deps) *fiber.App {
 	if deps.Messages == nil {
 		panic("handlers.New: Deps.Messages is required")
 	}
+	if (deps.Hub == nil) != (deps.Live == nil) {
+		panic("handlers.New: Deps.Hub and Deps.Live go together")
+	}
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -252,6 +278,10 @@ func New(deps Deps) *fiber.App {
 		devCSP:       contentSecurityPolicy(deps.Config, true),
 		assets:       assets,
 		readyTimeout: readyTimeout,
+		hub:          deps.Hub,
+		live:         deps.Live,
+		origin:       originOf(deps.Config.BaseURL),
+		typing:       realtime.NewTypingThrottle(typingEvery),
 	}
 
 	app := fiber.New(fiber.Config{
@@ -348,6 +378,11 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
 	app.Post("/bijlagen", done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
+
+	// Live updates: the WebSocket of a signed-in page (see ws.go).
+	if h.hub != nil {
+		app.Get("/ws", h.wsGuard, h.wsHandler())
+	}
 
 	app.Get("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsShow)
 	app.Post("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsPublish)

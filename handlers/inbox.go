@@ -42,9 +42,14 @@ func inboxView(u *db.User, p *messaging.InboxPage) components.InboxView {
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
 	}
 	for _, t := range p.Threads {
-		v.Threads = append(v.Threads, components.InboxThread{
-			ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, From: t.From, LastMessageAt: t.LastMessageAt, Unread: t.Unread,
-		})
+		v.Threads = append(v.Threads, inboxThread(t))
 	}
 	return v
+}
+
+// inboxThread is one line of Berichten, on the page and in a live update.
+func inboxThread(t messaging.ThreadSummary) components.InboxThread {
+	return components.InboxThread{
+		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, From: t.From, LastMessageAt: t.LastMessageAt, Unread: t.Unread,
+	}
 }

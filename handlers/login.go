@@ -44,7 +44,9 @@ func (h *handler) endBrowserSession(c *fiber.Ctx) {
 	if old, _ := c.Locals(keySessionToken).(string); old != "" {
 		if err := h.sessions.End(c.UserContext(), old); err != nil {
 			h.logger(c).Error("end previous session", "err", err)
+			return
 		}
+		h.sessionEnded(c)
 	}
 }
 

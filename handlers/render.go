@@ -34,12 +34,18 @@ func isPartial(c *fiber.Ctx) bool {
 		c.Get("HX-History-Restore-Request") != "true"
 }
 
+// headerResync marks app.js's re-fetch of the current page after the live
+// connection was re-established.
+const headerResync = "X-Dialoog-Resync"
+
 // page renders a whole page: the partial for an HTMX swap of main#main, the
 // full document otherwise.
 func (h *handler) page(c *fiber.Ctx, status int, full, partial templ.Component) error {
 	c.Vary("HX-Request")
 	if isPartial(c) {
-		if c.Method() == fiber.MethodGet {
+		// A live page re-fetching what it shows after a reconnect stays where
+		// it is, without a new history entry.
+		if c.Method() == fiber.MethodGet && c.Get(headerResync) == "" {
 			// XHR follows 303 redirects silently; this makes the address bar
 			// show the page the user actually is on (e.g. the next step after
 			// a POST), so a reload does not repeat or break anything.

@@ -64,19 +64,26 @@ func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 		v.Participants = append(v.Participants, item)
 	}
 	for _, msg := range t.Messages {
-		item := components.MessageItem{
-			ID: msg.ID, ThreadID: t.ID, SenderName: msg.SenderName, SenderOrg: msg.SenderOrg,
-			Mine: msg.Mine, AutoReply: msg.AutoReply, Unread: !msg.Mine && msg.ReadAt.IsZero(),
-			Body: msg.Body, CreatedAt: msg.CreatedAt, Attachments: attachmentItems(msg.Attachments),
-			CanDeleteForEveryone: msg.CanDeleteForEveryone,
-		}
-		for _, r := range msg.Receipts {
-			item.Receipts = append(item.Receipts, components.ReceiptItem{Name: r.Name, ReadAt: r.ReadAt})
-		}
+		item := messageItem(t.ID, msg)
 		v.Unread = v.Unread || item.Unread
 		v.Messages = append(v.Messages, item)
 	}
 	return v
+}
+
+// messageItem is one message as its reader sees it, on the page and in a
+// live update.
+func messageItem(threadID int64, msg messaging.MessageView) components.MessageItem {
+	item := components.MessageItem{
+		ID: msg.ID, ThreadID: threadID, SenderName: msg.SenderName, SenderOrg: msg.SenderOrg,
+		Mine: msg.Mine, AutoReply: msg.AutoReply, Unread: !msg.Mine && msg.ReadAt.IsZero(),
+		Body: msg.Body, CreatedAt: msg.CreatedAt, Attachments: attachmentItems(msg.Attachments),
+		CanDeleteForEveryone: msg.CanDeleteForEveryone,
+	}
+	for _, r := range msg.Receipts {
+		item.Receipts = append(item.Receipts, components.ReceiptItem{Name: r.Name, ReadAt: r.ReadAt})
+	}
+	return item
 }
 
 func (h *handler) threadPage(c *fiber.Ctx, status int, v components.ThreadView) error {

@@ -23,7 +23,7 @@
   // first field with an error, else to the new step's heading.
   document.addEventListener('htmx:afterSettle', function (event) {
     var target = event.detail.target;
-    if (!target || target.id !== 'main') {
+    if (!target || target.id !== 'main' || isResync(event)) {
       return;
     }
     var el = target.querySelector('[aria-invalid="true"]') || target.querySelector('h1');
@@ -35,6 +35,12 @@
     }
     el.focus();
   });
+
+  // A re-fetch after a live reconnect leaves the focus where it is.
+  function isResync(event) {
+    var config = event.detail.requestConfig;
+    return !!(config && config.headers && config.headers['X-Dialoog-Resync']);
+  }
 
   // A failed request (network down, server gone) would otherwise look like a
   // button that does nothing; fall back to a normal form post, which shows the
@@ -282,4 +288,164 @@
   document.addEventListener('htmx:load', function (event) {
     enhance(event.detail.elt.parentNode || event.detail.elt);
   });
+
+  if (window.htmx) {
+    setUpLive();
+  }
+
+  function setUpLive() {
+    // Live updates. The body of a signed-in page has ws-connect="/ws"
+    // (htmx-ext-ws); the server pushes HTML fragments whose top-level elements
+    // are out-of-band swaps (see components/live.templ). window.dialoogLive
+    // tells tests (and the curious) how the connection is doing.
+    var live = window.dialoogLive = {ready: 0, opened: 0, resyncs: 0};
+    var typingTimers = {};
+    var typingSeen = [];
+    var resyncPending = false;
+    var TYPING_SHOWN_MS = 4000;
+    var TYPING_EVERY_MS = 2000;
+    var socket = null;
+    var typedAt = {};
+
+    // The element an out-of-band swap targets, as htmx works it out.
+    function oobTarget(el) {
+      var value = el.getAttribute('hx-swap-oob') || 'true';
+      var colon = value.indexOf(':');
+      if (colon > 0) {
+        return value.substring(colon + 1);
+      }
+      return el.id ? '#' + CSS.escape(el.id) : null;
+    }
+
+    function present(selector) {
+      try {
+        return !!(selector && document.querySelector(selector));
+      } catch (e) {
+        return false;
+      }
+    }
+
+    // The "live" extension sees every pushed message before htmx-ext-ws swaps
+    // it: it drops the swaps whose target is not on this page (htmx would log
+    // an error for each), handles the signals that are no swaps, and fills in
+    // the CSRF token of forms in pushed markup (the server does not know it).
+    // Responses to requests (with an xhr) pass untouched.
+    htmx.defineExtension('live', {
+      transformResponse: function (text, xhr) {
+        if (xhr) {
+          return text;
+        }
+        var template = document.createElement('template');
+        template.innerHTML = text;
+        var children = Array.prototype.slice.call(template.content.children);
+        children.forEach(function (el) {
+          if (el.hasAttribute('data-live-ready')) {
+            live.ready += 1;
+            el.remove();
+          } else if (el.hasAttribute('data-live-resync')) {
+            resyncPending = true;
+            el.remove();
+          } else if (!present(oobTarget(el))) {
+            el.remove();
+          } else if (el.classList.contains('typing')) {
+            typingSeen.push(el.id);
+          }
+        });
+        var token = csrfToken();
+        var fields = template.content.querySelectorAll('input[name="_csrf"]');
+        for (var i = 0; i < fields.length; i++) {
+          fields[i].setAttribute('value', token);
+        }
+        return template.innerHTML;
+      }
+    });
+
+    document.addEventListener('htmx:wsAfterMessage', function () {
+      typingSeen.splice(0).forEach(function (id) {
+        clearTimeout(typingTimers[id]);
+        typingTimers[id] = setTimeout(function () {
+          delete typingTimers[id];
+          var el = document.getElementById(id);
+          if (el) {
+            el.textContent = '';
+          }
+        }, TYPING_SHOWN_MS);
+      });
+      if (resyncPending) {
+        resyncPending = false;
+        refresh();
+      }
+    });
+
+    // After a dropped connection is back (htmx-ext-ws reconnects after 1006,
+    // 1011, 1012 and 1013), or when the server says pushes may have been lost,
+    // the page fetches again what it shows. An open message form keeps what
+    // was typed: then only the conversation's messages are fetched.
+    document.addEventListener('htmx:wsOpen', function (event) {
+      var elt = event.target;
+      // The same wrapper across reconnects; it queues while reconnecting.
+      socket = event.detail.socketWrapper;
+      live.opened += 1;
+      if (elt.dialoogLiveOpened) {
+        refresh();
+      }
+      elt.dialoogLiveOpened = true;
+    });
+
+    function refresh() {
+      var main = document.getElementById('main');
+      if (!main) {
+        return;
+      }
+      live.resyncs += 1;
+      var url = location.pathname + location.search;
+      var headers = {'X-Dialoog-Resync': 'true'};
+      if (main.querySelector('form[data-message-form]')) {
+        var list = main.querySelector('ol.messages[id]');
+        if (list) {
+          var sel = '#' + CSS.escape(list.id);
+          htmx.ajax('GET', url, {target: sel, select: sel, swap: 'outerHTML', headers: headers});
+        }
+        return;
+      }
+      htmx.ajax('GET', url, {target: '#main', swap: 'innerHTML', headers: headers});
+    }
+
+    // 1008: the session ended (logout, revocation) or the user has too many
+    // connections; htmx-ext-ws does not reconnect. After a login that only
+    // swapped the main content, the body gets the connection back.
+    document.addEventListener('htmx:wsClose', function (event) {
+      var code = event.detail && event.detail.event && event.detail.event.code;
+      if (code === 1008) {
+        socket = null;
+        document.body.removeAttribute('ws-connect');
+        document.body.dialoogLiveOpened = false;
+      }
+    });
+
+    // Typing in a reply tells the other participants ("… is aan het
+    // typen"): the conversation's id, at most every two seconds, never the
+    // text. The server checks that the user takes part in it.
+    document.addEventListener('input', function (event) {
+      var el = event.target;
+      var id = el && el.getAttribute ? el.getAttribute('data-typing') : null;
+      if (!id || !socket) {
+        return;
+      }
+      var now = Date.now();
+      if (now - (typedAt[id] || 0) < TYPING_EVERY_MS) {
+        return;
+      }
+      typedAt[id] = now;
+      socket.send(JSON.stringify({typing: id}));
+    });
+
+    document.addEventListener('htmx:afterSettle', function () {
+      var body = document.body;
+      if (!body.hasAttribute('ws-connect') && document.getElementById('inbox-link')) {
+        body.setAttribute('ws-connect', '/ws');
+        htmx.process(body);
+      }
+    });
+  }
 })();

@@ -1,0 +1,164 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/components"
+	"dialoog/db"
+	"dialoog/realtime"
+)
+
+const (
+	// typingEvery lets through at most one typing event per user and
+	// conversation this often; the page hides the indicator a few seconds
+	// after the last one.
+	typingEvery = 2 * time.Second
+	// liveTimeout bounds the database and broker work of one message from
+	// a live connection or one session-ended event.
+	liveTimeout = 5 * time.Second
+	// helloTimeout bounds writing the first push of a connection.
+	helloTimeout = 5 * time.Second
+)
+
+// gofiber/contrib/websocket copies only string-keyed locals into the Conn.
+const (
+	wsUserKey    = "dialoog.live.user"
+	wsSessionKey = "dialoog.live.session"
+)
+
+// originOf is the Origin a browser sends for pages of base: scheme and host,
+// with the port only when it is not the scheme's default.
+func originOf(base *url.URL) string {
+	scheme, host := strings.ToLower(base.Scheme), strings.ToLower(base.Host)
+	switch {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = strings.TrimSuffix(host, ":80")
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = strings.TrimSuffix(host, ":443")
+	}
+	return scheme + "://" + host
+}
+
+// wsGuard decides before the upgrade who may open the live connection: a
+// page of DIALOOG_BASE_URL (the Origin, against cross-site WebSocket
+// hijacking: a WebSocket is not bound by the same-origin policy, and the
+// session cookie would go along) of a user who is signed in, passed the
+// second factor and finished the first visit. Anyone else gets an error
+// page, never an upgrade.
+func (h *handler) wsGuard(c *fiber.Ctx) error {
+	if origin := c.Get(fiber.HeaderOrigin); origin != h.origin {
+		h.logger(c).Info("live connection refused: foreign origin", "origin", clip(strings.Clone(origin), 200))
+		return apperr.New(apperr.Forbidden, "error.forbidden")
+	}
+	cur := current(c)
+	if cur == nil {
+		return apperr.New(apperr.Unauthorized, "error.unauthorized")
+	}
+	if cur.NeedsSecondFactor || cur.Stage != auth.StageDone {
+		return apperr.New(apperr.Forbidden, "error.forbidden")
+	}
+	if !websocket.IsWebSocketUpgrade(c) {
+		return fiber.ErrUpgradeRequired
+	}
+	c.Locals(wsUserKey, cur.User)
+	c.Locals(wsSessionKey, cur.Session.ID)
+	return c.Next()
+}
+
+// wsHandler upgrades and hands the connection to the hub. The connection
+// belongs to its session: a logout or revocation closes it (1008), on
+// every instance. The first push says the server has registered it; the
+// only thing a page sends is that its user is typing.
+func (h *handler) wsHandler() fiber.Handler {
+	hello := []byte(renderString(components.LiveReady()))
+	return websocket.New(func(conn *websocket.Conn) {
+		user, _ := conn.Locals(wsUserKey).(*db.User)
+		sessionID, _ := conn.Locals(wsSessionKey).(int64)
+		if user == nil || sessionID == 0 { // cannot happen behind wsGuard
+			_ = conn.Close()
+			return
+		}
+		client, err := h.hub.Register(user.ID, sessionID, conn)
+		if err != nil {
+			h.log.Info("live connection refused", "user", user.ID, "err", err)
+			realtime.Refuse(conn, err)
+			return
+		}
+		h.log.Info("live connection opened", "user", user.ID, "session", sessionID)
+		// Run has not started its writer yet, so this goroutine may write.
+		if err := conn.SetWriteDeadline(time.Now().Add(helloTimeout)); err == nil {
+			_ = conn.WriteMessage(websocket.TextMessage, hello)
+		}
+		client.Run(func(msg []byte) { h.wsMessage(user, msg) })
+		h.log.Debug("live connection closed", "user", user.ID, "session", sessionID)
+	}, websocket.Config{Origins: []string{h.origin}, HandshakeTimeout: 10 * time.Second})
+}
+
+// wsMessage handles what a page sends: while its user types a reply,
+// app.js sends {"typing": "<conversation id>"}. The other participants hear
+// of it, at most every typingEvery, and only when the user takes part in
+// the conversation. Anything else is ignored.
+func (h *handler) wsMessage(user *db.User, msg []byte) {
+	threadID, ok := typingThread(msg)
+	if !ok || !h.typing.Allow(user.ID, threadID, time.Now()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	ids, err := h.messages.ParticipantIDs(ctx, user, threadID)
+	if err != nil {
+		if apperr.CodeOf(err) != apperr.NotFound {
+			h.log.Warn("live typing: participants", "user", user.ID, "thread", threadID, "err", err)
+		}
+		return
+	}
+	others := slices.DeleteFunc(ids, func(id int64) bool { return id == user.ID })
+	if len(others) == 0 {
+		return
+	}
+	ev := realtime.Event{Kind: realtime.KindTyping, UserIDs: others, ThreadID: threadID, ActorID: user.ID}
+	if err := h.live.Publish(ctx, ev); err != nil {
+		h.log.Warn("live typing: publish", "user", user.ID, "thread", threadID, "err", err)
+	}
+}
+
+// typingThread reads the conversation id of a typing message, as a string
+// (what app.js sends) or a number.
+func typingThread(msg []byte) (int64, bool) {
+	var in struct {
+		Typing json.RawMessage `json:"typing"`
+	}
+	if err := json.Unmarshal(msg, &in); err != nil || len(in.Typing) == 0 {
+		return 0, false
+	}
+	var s string
+	if err := json.Unmarshal(in.Typing, &s); err != nil {
+		s = string(in.Typing)
+	}
+	return parseID(s)
+}
+
+// sessionEnded tells every instance to close the live connections of the
+// request's session, which has just ended (logout, a new login or sign-up
+// in the same browser, a password reset).
+func (h *handler) sessionEnded(c *fiber.Ctx) {
+	cur := current(c)
+	if cur == nil || cur.Session == nil || h.live == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), liveTimeout)
+	defer cancel()
+	if err := h.live.Publish(ctx, realtime.Event{Kind: realtime.KindSessionEnded, SessionID: cur.Session.ID}); err != nil {
+		h.logger(c).Warn("publish session end", "err", err)
+	}
+}
