@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	fws "github.com/fasthttp/websocket"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"dialoog/notify/notifytest"
 )
@@ -178,7 +172,10 @@ func TestLiveInbox(t *testing.T) {
 // connection on the second; after PostgreSQL restarts, the fan-out works
 // again.
 func TestLiveTwoInstances(t *testing.T) {
-	dbURL := freshPostgres(t)
+	// A PostgreSQL server of the test's own: restarting the machine's would
+	// break the tests of other packages that run at the same time.
+	pg := startPrivatePostgres(t)
+	dbURL := pg.URL("postgres")
 	gw := notifytest.StartGateway(t)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -238,7 +235,7 @@ func TestLiveTwoInstances(t *testing.T) {
 
 	// PostgreSQL restarts: both instances lose their listener and their
 	// pooled connections, reconnect, and the fan-out works again.
-	restartPostgres(t, dbURL)
+	pg.Restart(t)
 	for _, s := range []*server{one, two} {
 		waitReadyz(t, s, time.Minute)
 	}
@@ -382,84 +379,6 @@ func waitReadyz(t *testing.T, s *server, within time.Duration) {
 			t.Fatalf("%s/readyz not ready within %s: %v", s.BaseURL, within, err)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// restartPostgres restarts the machine's PostgreSQL cluster (Debian's
-// pg_ctlcluster; the tests run as root) and waits until it accepts
-// connections. Tests of other packages may use the same server at the same
-// time (go test ./... runs packages in parallel), so it first waits, for a
-// while, until no connection other than this test's own is open.
-func restartPostgres(t *testing.T, dbURL string) {
-	t.Helper()
-	if u, err := url.Parse(dbURL); err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
-		skipOrFail(t, "PostgreSQL at %s is not this machine's: cannot restart it", dbURL)
-	}
-	versions, err := os.ReadDir("/etc/postgresql")
-	if err != nil || len(versions) == 0 {
-		skipOrFail(t, "no Debian PostgreSQL cluster to restart (/etc/postgresql): %v", err)
-	}
-	var names []string
-	for _, v := range versions {
-		names = append(names, v.Name())
-	}
-	sort.Strings(names)
-	version := names[len(names)-1]
-	waitForQuietPostgres(t, dbURL, 90*time.Second)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, "pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pg_ctlcluster %s main restart: %v\n%s", version, err, out)
-	}
-	for {
-		if exec.CommandContext(ctx, "pg_isready", "-h", "127.0.0.1", "-q").Run() == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("PostgreSQL not ready after the restart")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Logf("PostgreSQL %s restarted in %s", version, time.Since(start).Round(time.Millisecond))
-}
-
-// waitForQuietPostgres waits until the only client connections are this
-// test's (its database, its admin connection) for two checks in a row, or
-// until within has passed.
-func waitForQuietPostgres(t *testing.T, dbURL string, within time.Duration) {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	conn := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(u.String()), pgdriver.WithApplicationName(e2eAppName)))
-	defer conn.Close()
-	deadline := time.Now().Add(within)
-	quiet := 0
-	for quiet < 2 {
-		var others int
-		err := conn.QueryRow(`SELECT count(*) FROM pg_stat_activity
-WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-  AND application_name <> $1 AND datname IS DISTINCT FROM $2`, e2eAppName, ours).Scan(&others)
-		switch {
-		case err != nil:
-			t.Logf("pg_stat_activity: %v", err)
-			quiet = 0
-		case others > 0:
-			quiet = 0
-		default:
-			quiet++
-		}
-		if quiet < 2 && time.Now().After(deadline) {
-			t.Logf("other clients still connected after %s; restarting PostgreSQL anyway", within)
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 

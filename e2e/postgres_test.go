@@ -20,7 +20,8 @@ import (
 // own; DIALOOG_TEST_DATABASE_URL overrides it, as for the other tests.
 const postgresAdminDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
-// e2eAppName is the application_name of the tests' own admin connections.
+// e2eAppName is the application_name of the tests' own admin connections,
+// so that they can be told apart in pg_stat_activity.
 const e2eAppName = "dialoog-e2e"
 
 // freshPostgres creates an empty database e2e_<random> and returns its URL;
@@ -32,8 +33,6 @@ func freshPostgres(t *testing.T) string {
 	if v := strings.TrimSpace(os.Getenv("DIALOOG_TEST_DATABASE_URL")); v != "" {
 		dsn = v
 	}
-	// Named, so that TestLiveTwoInstances can tell this connection from
-	// those of other tests before it restarts the server.
 	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName(e2eAppName)))
 	t.Cleanup(func() { admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -54,8 +53,7 @@ func freshPostgres(t *testing.T) string {
 		// registered first, and the servers start after this).
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// A few tries: after a server restart (TestLiveTwoInstances) the
-		// pooled connection fails once before the pool replaces it.
+		// A few tries: a pooled connection may have gone stale meanwhile.
 		var err error
 		for range 3 {
 			if _, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err == nil {
