@@ -191,11 +191,26 @@ func (b *PostgresBroker) Publish(ctx context.Context, ev Event) error {
 		return err
 	}
 	for _, p := range payloads {
-		if _, err := b.pool.ExecContext(ctx, "SELECT pg_notify(?, ?)", b.cfg.channel, string(p)); err != nil {
+		if err := b.notify(ctx, string(p)); err != nil {
 			return fmt.Errorf("publish %s event: %w", ev.Kind, err)
 		}
 	}
 	return nil
+}
+
+// publishTries bounds the attempts of one NOTIFY: after a database restart
+// each pooled connection fails once before the pool replaces it, and an
+// event must not be lost to that.
+const publishTries = 6
+
+func (b *PostgresBroker) notify(ctx context.Context, payload string) error {
+	var err error
+	for range publishTries {
+		if _, err = b.pool.ExecContext(ctx, "SELECT pg_notify(?, ?)", b.cfg.channel, payload); err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // Subscribe implements Broker.
