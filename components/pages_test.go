@@ -24,7 +24,8 @@ func pages(lang string) map[string][2]templ.Component {
 		{ID: 2, Channel: "sms", To: "+31612345678", Body: "123456"},
 	}}
 	return map[string][2]templ.Component{
-		"Start":             {StartPage(m), StartPartial(m)},
+		"Start":             {StartPage(m, StartView{}), StartPartial(m, StartView{})},
+		"StartStopped":      {StartPage(m, StartView{Stopped: true}), StartPartial(m, StartView{Stopped: true})},
 		"Login":             {LoginPage(m, login), LoginPartial(m, login)},
 		"Invitation":        {InvitationPage(m, inv), InvitationPartial(m, inv)},
 		"InvitationInvalid": {InvitationInvalidPage(m, invalid), InvitationInvalidPartial(m, invalid)},
@@ -76,6 +77,9 @@ func accountPages(lang string) map[string][2]templ.Component {
 				Receipts:    []ReceiptItem{{Name: "Jan", ReadAt: now}, {Name: "Piet"}}, CanDeleteForEveryone: true},
 			{ID: 2, ThreadID: 7, SenderName: "Jan", Body: "Ik ben afwezig.", AutoReply: true, Unread: true, CreatedAt: now},
 		}}
+	thread.Messages = append(thread.Messages, MessageItem{ID: 3, ThreadID: 7, SenderDeleted: true, Body: "Van iemand die stopte.", CreatedAt: now})
+	account := AccountView{Email: "jan@example.nl"}
+	accountErr := AccountView{Email: "jan@example.nl", PasswordError: "Klopt niet.", ConfirmError: "Vink aan."}
 	threadReply := thread
 	threadReply.Unread, threadReply.Notice, threadReply.Alert = false, "", "Al gelezen."
 	threadReply.Reply = &ReplyForm{Body: "", Errors: map[string]string{"body": "Schrijf een bericht."}, Attachments: []AttachmentItem{{ID: 9, Name: "Notitie.txt", Size: 10}}}
@@ -109,6 +113,8 @@ func accountPages(lang string) map[string][2]templ.Component {
 		"ComposeError":      {ComposePage(in, composeErr), ComposePartial(in, composeErr)},
 		"Thread":            {ThreadPage(in, thread), ThreadPartial(in, thread)},
 		"ThreadReply":       {ThreadPage(in, threadReply), ThreadPartial(in, threadReply)},
+		"Account":           {AccountPage(in, account), AccountPartial(in, account)},
+		"AccountError":      {AccountPage(in, accountErr), AccountPartial(in, accountErr)},
 	}
 }
 

@@ -263,3 +263,19 @@ func FormatDate(l i18n.Localizer, t time.Time) string {
 
 // stepOf renders "Stap N van 5".
 func stepOf(m Meta, n int) string { return m.T("step.progress", "N", n, "Total", stepCount) }
+
+// AccountView is "Mijn account": downloading the box and stopping with
+// Dialoog. The password is never echoed back.
+type AccountView struct {
+	Email string
+	// PasswordError and ConfirmError are the translated messages for the
+	// password field and the checkbox of "Stoppen met Dialoog".
+	PasswordError string
+	ConfirmError  string
+}
+
+// StartView is the public start page; Stopped is set right after a user
+// deleted their account.
+type StartView struct {
+	Stopped bool
+}

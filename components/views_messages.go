@@ -175,6 +175,9 @@ type MessageItem struct {
 	ID         int64
 	ThreadID   int64
 	SenderName string
+	// SenderDeleted: the sender stopped with Dialoog; shown as "Verwijderde
+	// gebruiker".
+	SenderDeleted bool
 	// SenderOrg is the organisation of an internal sender.
 	SenderOrg string
 	// Mine is set on the reader's own messages, which show read receipts.

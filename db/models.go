@@ -204,7 +204,7 @@ type Attachment struct {
 	bun.BaseModel `bun:"table:attachments"`
 	ID            int64 `bun:",pk,autoincrement"`
 	MessageID     *int64
-	UploaderID    int64  `bun:",notnull"`
+	UploaderID    *int64 // NULL once the uploader's account is deleted
 	Filename      string `bun:",notnull"`
 	ContentType   string `bun:",notnull"`
 	Size          int64  `bun:",notnull"`

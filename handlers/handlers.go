@@ -149,6 +149,11 @@ type Messages interface {
 	RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error
 	RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error
 
+	// Export is the user's box as a ZIP file; StopService deletes the box
+	// and the account (the caller has re-authenticated the user).
+	Export(ctx context.Context, user *db.User) ([]byte, error)
+	StopService(ctx context.Context, user *db.User) error
+
 	AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error
 	ResendInvitation(ctx context.Context, user *db.User, threadID, participantUserID int64) error
 
@@ -378,6 +383,11 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
 	app.Post("/bijlagen", done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
+
+	// The user's own box and account: download it, stop with Dialoog.
+	app.Get(pathAccount, done, h.accountShow)
+	app.Post(pathAccountExport, done, h.accountExport)
+	app.Post(pathAccountStop, done, h.accountStop)
 
 	// Live updates: the WebSocket of a signed-in page (see ws.go).
 	if h.hub != nil {

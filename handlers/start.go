@@ -6,8 +6,10 @@ import (
 	"dialoog/components"
 )
 
-// start shows the public start page.
+// start shows the public start page; right after a user stopped with
+// Dialoog (?gestopt=1, signed out) it says that their account is gone.
 func (h *handler) start(c *fiber.Ctx) error {
 	m := h.meta(c)
-	return h.page(c, fiber.StatusOK, components.StartPage(m), components.StartPartial(m))
+	v := components.StartView{Stopped: c.Query("gestopt") == "1" && current(c) == nil}
+	return h.page(c, fiber.StatusOK, components.StartPage(m, v), components.StartPartial(m, v))
 }

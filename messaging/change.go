@@ -40,7 +40,7 @@ func (s *Service) Upload(ctx context.Context, user *db.User, name string, data [
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	a := &db.Attachment{UploaderID: user.ID, Filename: name, ContentType: ctype, Size: int64(len(data)), StorageKey: key,
+	a := &db.Attachment{UploaderID: &user.ID, Filename: name, ContentType: ctype, Size: int64(len(data)), StorageKey: key,
 		KeyID: s.Vault.KeyID(), SHA256: sum[:], CreatedAt: s.Now().UTC()}
 	if _, err := s.DB.NewInsert().Model(a).Exec(ctx); err != nil {
 		s.Files.Remove(key)

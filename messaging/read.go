@@ -169,17 +169,19 @@ type AttachmentView struct {
 
 // MessageView is one message as its reader sees it.
 type MessageView struct {
-	ID          int64
-	SenderID    int64
-	SenderName  string
-	SenderOrg   string // the organisation, for internal senders
-	Mine        bool
-	Body        string
-	AutoReply   bool
-	CreatedAt   time.Time
-	ReadAt      time.Time // when this reader read it
-	Attachments []AttachmentView
-	Receipts    []Receipt // for the sender: each other participant
+	ID         int64
+	SenderID   int64
+	SenderName string
+	SenderOrg  string // the organisation, for internal senders
+	// SenderDeleted: the sender stopped with Dialoog; SenderName is empty.
+	SenderDeleted bool
+	Mine          bool
+	Body          string
+	AutoReply     bool
+	CreatedAt     time.Time
+	ReadAt        time.Time // when this reader read it
+	Attachments   []AttachmentView
+	Receipts      []Receipt // for the sender: each other participant
 	// CanDeleteForEveryone: the reader sent it and nobody else read it yet.
 	CanDeleteForEveryone bool
 }
@@ -254,7 +256,9 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 			return nil, fmt.Errorf("open message %d: %w", m.ID, err)
 		}
 		mv := MessageView{ID: m.ID, Body: string(body), AutoReply: m.IsAutoReply, CreatedAt: m.CreatedAt, Attachments: attByMsg[m.ID]}
-		if m.SenderID != nil {
+		if m.SenderID == nil {
+			mv.SenderDeleted = true
+		} else {
 			mv.SenderID = *m.SenderID
 			if u := users[*m.SenderID]; u != nil {
 				mv.SenderName = DisplayName(u)

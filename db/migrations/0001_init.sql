@@ -162,7 +162,9 @@ CREATE TABLE attachments (
     id {{pk}},
     -- NULL while uploaded but not yet sent with a message.
     message_id BIGINT REFERENCES messages (id) ON DELETE CASCADE,
-    uploader_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- NULL once the uploader stopped with Dialoog: the files of messages
+    -- they sent stay in the other participants' boxes.
+    uploader_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
     filename TEXT NOT NULL,
     content_type TEXT NOT NULL,
     size BIGINT NOT NULL,

@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/auth"
+	"dialoog/components"
+)
+
+// pathAccount is "Mijn account": download the box, stop with Dialoog.
+const (
+	pathAccount          = "/account"
+	pathAccountExport    = "/account/export"
+	pathAccountStop      = "/account/stoppen"
+	pathAfterAccountGone = "/?gestopt=1"
+)
+
+// exportFilename is the name the browser saves the box under.
+const exportFilename = "dialoog-berichten.zip"
+
+// accountShow is "Mijn account".
+func (h *handler) accountShow(c *fiber.Ctx) error {
+	return h.accountPage(c, fiber.StatusOK, components.AccountView{})
+}
+
+// accountExport sends the user's box as a ZIP file: a download, never
+// sniffed, rendered or cached.
+func (h *handler) accountExport(c *fiber.Ctx) error {
+	data, err := h.messages.Export(c.UserContext(), current(c).User)
+	if err != nil {
+		return err
+	}
+	h.logger(c).Info("box exported", "bytes", len(data))
+	c.Set(fiber.HeaderContentType, "application/zip")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportFilename+`"`)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)
+	return c.Status(fiber.StatusOK).Send(data)
+}
+
+// accountStop is "Account verwijderen": after the password (re-
+// authentication) and the checkbox, the box and the account are deleted,
+// the session ends everywhere it is open and the browser goes to the start
+// page, which says so. A wrong password or a missing tick shows the form
+// again with the message at the field; the typed password never comes
+// back.
+func (h *handler) accountStop(c *fiber.Ctx) error {
+	cur := current(c)
+	pw := clip(formValue(c, "password"), maxPasswordLen+4)
+	var v components.AccountView
+	ok := false
+	if pw != "" && len(pw) <= maxPasswordLen {
+		var err error
+		if ok, err = auth.VerifyPassword(c.UserContext(), cur.User.PasswordHash, pw); err != nil {
+			return err
+		}
+	}
+	m := h.meta(c)
+	if !ok {
+		v.PasswordError = m.T("account.wrong_password")
+	}
+	if formValue(c, "confirm") != "yes" {
+		v.ConfirmError = m.T("account.confirm_required")
+	}
+	if v.PasswordError != "" || v.ConfirmError != "" {
+		h.logger(c).Info("account deletion refused", "password_ok", ok)
+		return h.accountPage(c, fiber.StatusUnprocessableEntity, v)
+	}
+	if err := h.messages.StopService(c.UserContext(), cur.User); err != nil {
+		return err
+	}
+	// The session row went with the account; this tells the live layer,
+	// so the browser's open connections close.
+	h.endBrowserSession(c)
+	ClearSessionCookie(c, h.cfg)
+	c.Locals(keyCurrent, nil)
+	h.logger(c).Info("account deleted by its user")
+	return seeOther(c, pathAfterAccountGone)
+}
+
+func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView) error {
+	v.Email = current(c).User.Email
+	m := h.meta(c)
+	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))
+}

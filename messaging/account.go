@@ -1,0 +1,177 @@
+package messaging
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// The user owns their box (terms of use): they can take it with them and
+// stop with the service, which deletes the box and the account.
+
+// DeletedSender names the sender of a message whose account was deleted,
+// in the export (the pages translate it themselves).
+const DeletedSender = "Verwijderde gebruiker"
+
+// AuditAccountDeleted is the audit kind of a stopped account; its detail
+// is a keyed hash of the user id, so the event names no person.
+const AuditAccountDeleted = "account.deleted"
+
+// Export returns the user's box as a ZIP file: berichten.txt with every
+// conversation (newest first) and its messages in the box (oldest first),
+// and the attachments of those messages under bijlagen/. Only what is in
+// the user's own box, nothing they removed.
+func (s *Service) Export(ctx context.Context, user *db.User) ([]byte, error) {
+	var threads []struct {
+		ID            int64
+		Subject       string
+		OrgName       string
+		LastMessageAt time.Time
+	}
+	err := s.DB.NewSelect().TableExpr("threads AS t").
+		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
+		Join("JOIN organisations AS o ON o.id = t.org_id").
+		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)", user.ID).
+		Where("EXISTS (SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		OrderExpr("t.last_message_at DESC, t.id DESC").Scan(ctx, &threads)
+	if err != nil {
+		return nil, fmt.Errorf("export threads: %w", err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	now := s.Now().UTC()
+	var text strings.Builder
+	fmt.Fprintf(&text, "Dialoog - berichten van %s\nGemaakt op %s\n", user.Email, now.Format(time.RFC3339))
+	if len(threads) == 0 {
+		text.WriteString("\nEr staan geen berichten in je berichtenbox.\n")
+	}
+	for _, th := range threads {
+		v, err := s.Thread(ctx, user, th.ID)
+		if err != nil {
+			return nil, fmt.Errorf("export thread %d: %w", th.ID, err)
+		}
+		names := make([]string, len(v.Participants))
+		for i, p := range v.Participants {
+			names[i] = p.Name
+		}
+		fmt.Fprintf(&text, "\n%s\nOnderwerp: %s\nOrganisatie: %s\nDeelnemers: %s\n", strings.Repeat("=", 72), v.Subject, v.OrgName, strings.Join(names, ", "))
+		for _, m := range v.Messages {
+			sender := m.SenderName
+			if m.SenderDeleted {
+				sender = DeletedSender
+			}
+			fmt.Fprintf(&text, "\n%s\nVan: %s\nDatum: %s\n", strings.Repeat("-", 72), sender, m.CreatedAt.UTC().Format(time.RFC3339))
+			if m.AutoReply {
+				text.WriteString("(automatisch antwoord)\n")
+			}
+			text.WriteString("\n" + m.Body + "\n")
+			for _, a := range m.Attachments {
+				name := exportName(v.ID, m.ID, a.Name)
+				fmt.Fprintf(&text, "Bijlage: %s\n", name)
+				if err := s.exportFile(ctx, zw, a.ID, name, m.CreatedAt); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "berichten.txt", Method: zip.Deflate, Modified: now})
+	if err != nil {
+		return nil, fmt.Errorf("export text: %w", err)
+	}
+	if _, err := w.Write([]byte(text.String())); err != nil {
+		return nil, fmt.Errorf("export text: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("export zip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// exportName is an attachment's path in the export; cleanFilename already
+// keeps slashes and control characters out of stored names.
+func exportName(threadID, messageID int64, filename string) string {
+	return "bijlagen/" + strconv.FormatInt(threadID, 10) + "-" + strconv.FormatInt(messageID, 10) + "-" + cleanFilename(filename)
+}
+
+func (s *Service) exportFile(ctx context.Context, zw *zip.Writer, attachmentID int64, name string, at time.Time) error {
+	var key string
+	if err := s.DB.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").Where("id = ?", attachmentID).Scan(ctx, &key); err != nil {
+		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+	}
+	data, err := s.Files.Read(key)
+	if err != nil {
+		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+	}
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
+	if err != nil {
+		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+	}
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+	}
+	return nil
+}
+
+// StopService ends the user's use of Dialoog: every message leaves their
+// box (messages nobody keeps any more are deleted, with their files), their
+// unsent uploads are deleted, and so is the account with its sessions,
+// factors, codes and participations. Messages they sent stay in the other
+// participants' boxes without a sender. One transaction; files are removed
+// after the commit.
+func (s *Service) StopService(ctx context.Context, user *db.User) error {
+	var keys []string
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var msgs []*db.Message
+		if err := tx.NewSelect().Model(&msgs).
+			Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+			Order("id").Scan(ctx); err != nil {
+			return fmt.Errorf("load box: %w", err)
+		}
+		var err error
+		if keys, err = s.removeForUser(ctx, tx, user.ID, msgs); err != nil {
+			return err
+		}
+		var pending []string
+		if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").
+			Where("uploader_id = ? AND message_id IS NULL", user.ID).Scan(ctx, &pending); err != nil {
+			return fmt.Errorf("load uploads: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("uploader_id = ? AND message_id IS NULL", user.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("delete uploads: %w", err)
+		}
+		keys = append(keys, pending...)
+		// Sessions, factors, codes, invitations, participations and read
+		// states go with the user (ON DELETE CASCADE); sent messages and
+		// their attachments lose their sender (ON DELETE SET NULL).
+		res, err := tx.NewDelete().Model((*db.User)(nil)).Where("id = ?", user.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errNotFound
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: AuditAccountDeleted, Detail: s.userHash(user.ID), Now: s.Now()})
+	})
+	if err != nil {
+		return fmt.Errorf("stop service: %w", err)
+	}
+	s.removeFiles(keys)
+	s.Log.Info("account deleted", "user", s.userHash(user.ID))
+	return nil
+}
+
+// userHash identifies a deleted account in the audit log without naming
+// it: a hash keyed by the vault, so a small id cannot be guessed back.
+func (s *Service) userHash(id int64) string {
+	return hex.EncodeToString(s.Vault.MAC([]byte("user:" + strconv.FormatInt(id, 10))))[:32]
+}
