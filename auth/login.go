@@ -95,8 +95,7 @@ func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, store
 	if !stored {
 		return "", apperr.Field("stored", "recovery.must_confirm")
 	}
-	var token string
-	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "confirm recovery codes", true, func(ctx context.Context, tx bun.Tx) error {
 		n, err := tx.NewSelect().Model((*db.RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", cur.User.ID).Count(ctx)
 		if err != nil {
 			return fmt.Errorf("count recovery codes: %w", err)
@@ -108,16 +107,8 @@ func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, store
 		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("recovery_confirmed_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("confirm recovery codes: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.created", IP: ip, Now: now}); err != nil {
-			return err
-		}
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
-		return err
+		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.created", IP: ip, Now: now})
 	})
-	if err != nil {
-		return "", fmt.Errorf("confirm recovery codes: %w", err)
-	}
-	return token, nil
 }
 
 // newRecoveryCode returns 50 random bits as "xxxxx-xxxxx".

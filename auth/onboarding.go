@@ -95,6 +95,25 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	return cur, nil
 }
 
+// advance runs change in a transaction that also gives the session a new
+// id: every step of the first visit ends this way, against session
+// fixation. secondFactor marks the session as past the second factor.
+func (a *Accounts) advance(ctx context.Context, cur *Current, what string, secondFactor bool, change func(ctx context.Context, tx bun.Tx) error) (string, error) {
+	var token string
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := change(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, secondFactor)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return token, nil
+}
+
 // requireStage refuses an action that belongs to another stage.
 func requireStage(cur *Current, want ...Stage) error {
 	for _, w := range want {
@@ -115,8 +134,7 @@ func (a *Accounts) AcceptTerms(ctx context.Context, cur *Current, versionID int6
 	if !accepted {
 		return "", apperr.Field("accept", "terms.must_accept")
 	}
-	var token string
-	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "accept terms", false, func(ctx context.Context, tx bun.Tx) error {
 		terms, err := CurrentTerms(ctx, tx)
 		if err != nil {
 			return err
@@ -130,16 +148,8 @@ func (a *Accounts) AcceptTerms(ctx context.Context, cur *Current, versionID int6
 		if err != nil {
 			return fmt.Errorf("store terms acceptance: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "terms.accepted", Detail: "version " + strconv.Itoa(terms.Version), IP: ip, Now: now}); err != nil {
-			return err
-		}
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, false)
-		return err
+		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "terms.accepted", Detail: "version " + strconv.Itoa(terms.Version), IP: ip, Now: now})
 	})
-	if err != nil {
-		return "", fmt.Errorf("accept terms: %w", err)
-	}
-	return token, nil
 }
 
 // SetPassword sets the first password.
@@ -157,23 +167,14 @@ func (a *Accounts) SetPassword(ctx context.Context, cur *Current, pw, confirm, i
 	if err != nil {
 		return "", err
 	}
-	var token string
-	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "set password", false, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
 			Set("updated_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store password: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "password.set", IP: ip, Now: now}); err != nil {
-			return err
-		}
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, false)
-		return err
+		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "password.set", IP: ip, Now: now})
 	})
-	if err != nil {
-		return "", fmt.Errorf("set password: %w", err)
-	}
-	return token, nil
 }
 
 // SMSState is what the SMS step shows: the number a code went to and when
@@ -534,8 +535,7 @@ func (a *Accounts) SkipApp(ctx context.Context, cur *Current) (string, error) {
 	if err := requireStage(cur, StageSecondFactor); err != nil {
 		return "", err
 	}
-	var token string
-	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "skip app", true, func(ctx context.Context, tx bun.Tx) error {
 		ok, err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("load factors: %w", err)
@@ -546,13 +546,8 @@ func (a *Accounts) SkipApp(ctx context.Context, cur *Current) (string, error) {
 		if err := a.finishFactorStep(ctx, tx, cur.User.ID, a.Now().UTC()); err != nil {
 			return err
 		}
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
-		return err
+		return nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("skip app: %w", err)
-	}
-	return token, nil
 }
 
 func (a *Accounts) finishFactorStep(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
@@ -645,8 +640,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 	if err != nil {
 		return "", err
 	}
-	var token string
-	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "save profile", true, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		_, err := tx.NewUpdate().Model((*db.User)(nil)).
 			Set("gender = ?", p.Gender).Set("initials = ?", p.Initials).Set("first_name = ?", p.FirstName).
@@ -659,14 +653,6 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 		if err != nil {
 			return fmt.Errorf("store profile: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "profile.completed", IP: ip, Now: now}); err != nil {
-			return err
-		}
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
-		return err
+		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "profile.completed", IP: ip, Now: now})
 	})
-	if err != nil {
-		return "", fmt.Errorf("save profile: %w", err)
-	}
-	return token, nil
 }

@@ -24,14 +24,7 @@ import (
 // that a real SMTP server in the test receives, by the SMS route and by the
 // app route, on a desktop and on a phone.
 func TestFirstVisit(t *testing.T) {
-	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
-	gw := notifytest.StartGateway(t)
-	s := startServer(t, map[string]string{
-		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
-		"DIALOOG_SMS_URL":   gw.URL,
-		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
-		"DIALOOG_ORG_NAME":  "OSAW",
-	})
+	s, smtpSrv, gw := startMailServer(t)
 	viewports := []struct {
 		name          string
 		width, height int

@@ -22,25 +22,11 @@ import (
 // at it, typing shows and goes, an auto-reply reaches its sender's open
 // conversation, all without a page load.
 func TestLiveInbox(t *testing.T) {
-	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
-	gw := notifytest.StartGateway(t)
-	s := startServer(t, map[string]string{
-		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
-		"DIALOOG_SMS_URL":   gw.URL,
-		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
-		"DIALOOG_ORG_NAME":  "OSAW",
-	})
-	if s.AdminLink == "" {
-		t.Fatal("no sign-up link for the first admin")
-	}
+	s, smtpSrv, gw := startMailServer(t)
 
 	// The case manager on a desktop, the employee on a phone; the
 	// employee is away and answers automatically.
-	hr := openLink(t, s.AdminLink, 1280, 800)
-	hr.name = "intern-"
-	hr.termsAndPassword()
-	hr.smsRoute(gw, "+31611111111")
-	hr.recoveryAndProfileAs("H.", "Hanna", "de", "Vries")
+	hr := caseManager(t, s, gw)
 	const awayText = "Ik ben afwezig tot maandag."
 	emp := openInvitation(t, s, smtpSrv, "werknemer@example.nl", 360, 740)
 	emp.name = "extern-"

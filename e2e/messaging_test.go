@@ -16,24 +16,10 @@ import (
 // the message from the organisation and answers with REAGEER and VERZEND,
 // and the internal user sees the answer and the read tick.
 func TestMessageToNewAddress(t *testing.T) {
-	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
-	gw := notifytest.StartGateway(t)
-	s := startServer(t, map[string]string{
-		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
-		"DIALOOG_SMS_URL":   gw.URL,
-		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
-		"DIALOOG_ORG_NAME":  "OSAW",
-	})
-	if s.AdminLink == "" {
-		t.Fatal("no sign-up link for the first admin")
-	}
+	s, smtpSrv, gw := startMailServer(t)
 
 	// The case manager: the organisation's first user.
-	hr := openLink(t, s.AdminLink, 1280, 800)
-	hr.name = "intern-"
-	hr.termsAndPassword()
-	hr.smsRoute(gw, "+31611111111")
-	hr.recoveryAndProfileAs("H.", "Hanna", "de", "Vries")
+	hr := caseManager(t, s, gw)
 
 	hr.click("Nieuw bericht")
 	hr.step("compose", "Onderwerp")
@@ -82,4 +68,35 @@ func TestMessageToNewAddress(t *testing.T) {
 		hr.run(chromedp.Reload())
 	}
 	hr.step("read-tick", "")
+}
+
+// startMailServer starts a server of the organisation OSAW that sends its
+// mail to a real SMTP server and its texts to a webhook gateway, both in the
+// test.
+func startMailServer(t *testing.T) (*server, *notifytest.SMTPServer, *notifytest.Gateway) {
+	t.Helper()
+	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
+	gw := notifytest.StartGateway(t)
+	s := startServer(t, map[string]string{
+		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
+		"DIALOOG_SMS_URL":   gw.URL,
+		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
+		"DIALOOG_ORG_NAME":  "OSAW",
+	})
+	if s.AdminLink == "" {
+		t.Fatal("no sign-up link for the first admin")
+	}
+	return s, smtpSrv, gw
+}
+
+// caseManager takes the organisation's first user, Hanna de Vries, through
+// the first visit on a desktop browser, with SMS.
+func caseManager(t *testing.T, s *server, gw *notifytest.Gateway) *browser {
+	t.Helper()
+	hr := openLink(t, s.AdminLink, 1280, 800)
+	hr.name = "intern-"
+	hr.termsAndPassword()
+	hr.smsRoute(gw, "+31611111111")
+	hr.recoveryAndProfileAs("H.", "Hanna", "de", "Vries")
+	return hr
 }
