@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,16 +27,11 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 		Subject: clip(formValue(c, "subject"), maxSubjectFormLen),
 		Body:    clip(formValue(c, "body"), maxBodyFormLen),
 	}
-	ids := attachmentIDs(c)
-	uploaded, refused, err := h.uploadPosted(c, u, len(ids))
+	ids, errs, err := h.postedAttachments(c, u)
 	if err != nil {
 		return err
 	}
-	ids = append(ids, uploaded...)
-	var errs map[string]string
-	if len(refused) > 0 {
-		errs = map[string]string{"attachments": strings.Join(refused, " ")}
-	} else {
+	if errs == nil {
 		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
 			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids,
 		})

@@ -119,6 +119,21 @@ func attachmentIDs(c *fiber.Ctx) []int64 {
 	return ids
 }
 
+// postedAttachments gathers the attachments of a message form: the ids of
+// files uploaded beforehand plus the files posted with the form itself.
+// refused holds the field error for files that were not accepted.
+func (h *handler) postedAttachments(c *fiber.Ctx, u *db.User) (ids []int64, refused map[string]string, err error) {
+	ids = attachmentIDs(c)
+	uploaded, bad, err := h.uploadPosted(c, u, len(ids))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(bad) > 0 {
+		refused = map[string]string{"attachments": strings.Join(bad, " ")}
+	}
+	return append(ids, uploaded...), refused, nil
+}
+
 // uploadPosted stores the files a message form posted itself, which it
 // does without script (app.js uploads them one by one beforehand). It
 // returns the new uploads' ids and, per refused file, a translated

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
@@ -40,16 +38,11 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 	}
 	u := current(c).User
 	body := clip(formValue(c, "body"), maxBodyFormLen)
-	ids := attachmentIDs(c)
-	uploaded, refused, err := h.uploadPosted(c, u, len(ids))
+	ids, errs, err := h.postedAttachments(c, u)
 	if err != nil {
 		return err
 	}
-	ids = append(ids, uploaded...)
-	var errs map[string]string
-	if len(refused) > 0 {
-		errs = map[string]string{"attachments": strings.Join(refused, " ")}
-	} else {
+	if errs == nil {
 		_, err := h.messages.Reply(c.UserContext(), u, messaging.ReplyInput{ThreadID: id, Body: body, AttachmentIDs: ids})
 		if err == nil {
 			h.logger(c).Info("reply sent", "thread", id, "attachments", len(ids))
