@@ -450,13 +450,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, us
 	if err != nil {
 		return "", err
 	}
-	if err := CheckPasswordPolicy(pw, u.Email, u.FirstName, u.LastName); err != nil {
-		return "", err
-	}
-	if pw != confirm {
-		return "", apperr.Field("confirm", "password.mismatch")
-	}
-	hash, err := HashPassword(ctx, pw)
+	hash, err := newPasswordHash(ctx, u, pw, confirm)
 	if err != nil {
 		return "", err
 	}

@@ -157,13 +157,7 @@ func (a *Accounts) SetPassword(ctx context.Context, cur *Current, pw, confirm, i
 	if err := requireStage(cur, StagePassword); err != nil {
 		return "", err
 	}
-	if err := CheckPasswordPolicy(pw, cur.User.Email, cur.User.FirstName, cur.User.LastName); err != nil {
-		return "", err
-	}
-	if pw != confirm {
-		return "", apperr.Field("confirm", "password.mismatch")
-	}
-	hash, err := HashPassword(ctx, pw)
+	hash, err := newPasswordHash(ctx, cur.User, pw, confirm)
 	if err != nil {
 		return "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"dialoog/apperr"
+	"dialoog/db"
 )
 
 // Password rules (DESIGN, NIST SP 800-63B): length, not guessable, no
@@ -65,6 +66,18 @@ func CheckPasswordPolicy(pw string, email string, userInputs ...string) error {
 		return apperr.Field("password", "password.weak")
 	}
 	return nil
+}
+
+// newPasswordHash checks a new password and its confirmation for u and
+// returns its hash.
+func newPasswordHash(ctx context.Context, u *db.User, pw, confirm string) (string, error) {
+	if err := CheckPasswordPolicy(pw, u.Email, u.FirstName, u.LastName); err != nil {
+		return "", err
+	}
+	if pw != confirm {
+		return "", apperr.Field("confirm", "password.mismatch")
+	}
+	return HashPassword(ctx, pw)
 }
 
 // HashPassword returns an argon2id hash in PHC string form.
