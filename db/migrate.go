@@ -59,9 +59,23 @@ const migrationLockID = 0x4469616c6f6f67 // "Dialoog"
 // so that instances starting at once apply each migration exactly once.
 // It returns the versions it applied.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	return d.migrateTo(ctx, "")
+}
+
+// migrateTo applies pending migrations up to and including version last
+// ("" for all): tests use it to build yesterday's schema with data in it.
+func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 	all, err := d.migrations()
 	if err != nil {
 		return nil, err
+	}
+	if last != "" {
+		for i, m := range all {
+			if m.version > last {
+				all = all[:i]
+				break
+			}
+		}
 	}
 	var applied []string
 	err = d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {

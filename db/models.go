@@ -175,6 +175,15 @@ type Participant struct {
 	LastNotifiedAt bun.NullTime
 	AutoRepliedAt  bun.NullTime
 	RemovedAt      bun.NullTime
+	// UnreadCount and BoxCount count the thread's messages that are unread
+	// and in the user's box; LastActivityAt is when the thread last got a
+	// message. The inbox reads them directly (see migration 0003).
+	UnreadCount    int `bun:",notnull"`
+	BoxCount       int `bun:",notnull"`
+	LastActivityAt bun.NullTime
+
+	// User is loaded with Relation("User") where a query needs the person.
+	User *User `bun:"rel:belongs-to,join:user_id=id"`
 }
 
 // Message is one message in a thread; Body is sealed by the vault.

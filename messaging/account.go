@@ -41,8 +41,7 @@ func (s *Service) Export(ctx context.Context, user *db.User) ([]byte, error) {
 	err := s.DB.NewSelect().TableExpr("threads AS t").
 		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)", user.ID).
-		Where("EXISTS (SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ? AND p.box_count > 0)", user.ID).
 		OrderExpr("t.last_message_at DESC, t.id DESC").Scan(ctx, &threads)
 	if err != nil {
 		return nil, fmt.Errorf("export threads: %w", err)

@@ -113,8 +113,10 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 			return fmt.Errorf("load participants: %w", err)
 		}
 		ev = Event{Kind: EventDeleted, ThreadID: m.ThreadID, MessageID: m.ID, UserIDs: ps, ActorID: user.ID}
-		keys, err = s.purge(ctx, tx, m)
-		return err
+		if keys, err = s.purge(ctx, tx, m); err != nil {
+			return err
+		}
+		return s.syncCounters(ctx, tx, m.ThreadID, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("delete for everyone: %w", err)
@@ -173,6 +175,9 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, user *db.User, thread
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]string, error) {
 	now := s.Now().UTC()
 	var keys []string
+	// recount: the threads whose counters change, for this user (false) or
+	// for everyone because a message was deleted (true).
+	recount := map[int64]bool{}
 	for _, m := range msgs {
 		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("removed_at = ?", now).
 			Where("message_id = ? AND user_id = ?", m.ID, userID).Exec(ctx); err != nil {
@@ -182,12 +187,22 @@ func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, ms
 		if err != nil {
 			return nil, fmt.Errorf("check boxes: %w", err)
 		}
+		recount[m.ThreadID] = recount[m.ThreadID] || !left
 		if !left {
 			k, err := s.purge(ctx, tx, m)
 			if err != nil {
 				return nil, err
 			}
 			keys = append(keys, k...)
+		}
+	}
+	for threadID, all := range recount {
+		who := userID
+		if all {
+			who = 0
+		}
+		if err := s.syncCounters(ctx, tx, threadID, who); err != nil {
+			return nil, err
 		}
 	}
 	return keys, nil
@@ -274,14 +289,22 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 			return fmt.Errorf("add participant: %w", err)
 		}
 		var ids []int64
-		if err := tx.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", th.ID).Scan(ctx, &ids); err != nil {
+		if err := tx.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", th.ID).Order("id").Scan(ctx, &ids); err != nil {
 			return fmt.Errorf("load messages: %w", err)
 		}
-		for _, id := range ids {
-			if _, err := tx.NewInsert().Model(&db.MessageState{MessageID: id, UserID: u.ID}).Exec(ctx); err != nil {
-				return fmt.Errorf("store read state: %w", err)
-			}
+		// The newcomer sees the whole thread, unread: one statement for the
+		// read states, and the counters the inbox reads.
+		if _, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
+			u.ID, th.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("store read states: %w", err)
 		}
+		p.UnreadCount, p.BoxCount, p.LastActivityAt = len(ids), len(ids), bun.NullTime{Time: th.LastMessageAt}
+		if _, err := tx.NewUpdate().Model(p).Column("unread_count", "box_count", "last_activity_at").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("count messages of newcomer: %w", err)
+		}
+		// The notification rule counts what was unread before the newest
+		// message.
+		p.UnreadCount = max(0, len(ids)-1)
 		var org db.Organisation
 		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
 			return fmt.Errorf("load organisation: %w", err)

@@ -305,20 +305,15 @@ func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID i
 
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
 	var ps []db.Participant
-	if err := idb.NewSelect().Model(&ps).Where("thread_id = ?", threadID).Order("id").Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&ps).Relation("User").Where("participant.thread_id = ?", threadID).
+		Order("participant.id").Scan(ctx); err != nil {
 		return nil, nil, fmt.Errorf("load participants: %w", err)
 	}
-	ids := make([]int64, len(ps))
-	for i, p := range ps {
-		ids[i] = p.UserID
-	}
-	var users []db.User
-	if err := idb.NewSelect().Model(&users).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return nil, nil, fmt.Errorf("load participant users: %w", err)
-	}
-	byID := make(map[int64]*db.User, len(users))
-	for i := range users {
-		byID[users[i].ID] = &users[i]
+	byID := make(map[int64]*db.User, len(ps))
+	for i := range ps {
+		if ps[i].User != nil {
+			byID[ps[i].UserID] = ps[i].User
+		}
 	}
 	return ps, byID, nil
 }
@@ -344,25 +339,33 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 	if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("last_message_at = ?", now).Where("id = ?", th.ID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("touch thread: %w", err)
 	}
+	// The participants as they were before this message: their unread
+	// counts are the "unread before" of the notification rule.
 	ps, users, err := s.participants(ctx, tx, th.ID)
 	if err != nil {
 		return nil, err
 	}
+	// One statement for every participant's read state of the message, one
+	// for the counters the inbox reads; a new message also brings the thread
+	// back into the boxes it was removed from.
+	// (The author's read time is the thread's last_message_at, just set to
+	// now, which spares PostgreSQL an untyped parameter in the CASE.)
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN t.last_message_at END
+FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`,
+		m.ID, author.ID, th.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store read states: %w", err)
+	}
+	if _, err := tx.NewRaw(`UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
+box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`,
+		author.ID, now, th.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("count message in boxes: %w", err)
+	}
 	var others []int64
 	for _, p := range ps {
-		st := &db.MessageState{MessageID: m.ID, UserID: p.UserID}
-		if p.UserID == author.ID {
-			st.ReadAt = bun.NullTime{Time: now}
-		} else {
+		if p.UserID != author.ID {
 			others = append(others, p.UserID)
 		}
-		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("store read state: %w", err)
-		}
-	}
-	// A new message brings a thread back into the boxes it was removed from.
-	if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("removed_at = NULL").Where("thread_id = ? AND removed_at IS NOT NULL", th.ID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("restore thread: %w", err)
 	}
 	kind := EventMessage
 	if auto {
@@ -430,13 +433,8 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	case db.StatusDisabled:
 		return nil
 	}
-	unreadBefore, err := tx.NewSelect().Model((*db.MessageState)(nil)).
-		Join("JOIN messages AS m ON m.id = message_state.message_id").
-		Where("message_state.user_id = ? AND message_state.read_at IS NULL AND m.thread_id = ? AND m.id <> ?", u.ID, th.ID, messageID).
-		Count(ctx)
-	if err != nil {
-		return fmt.Errorf("count unread: %w", err)
-	}
+	// p is the participant as loaded before this message was counted.
+	unreadBefore := p.UnreadCount
 	if unreadBefore > 0 && !p.LastNotifiedAt.IsZero() && now.Sub(p.LastNotifiedAt.Time) < NotifyEvery {
 		return nil
 	}

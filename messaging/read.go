@@ -49,53 +49,6 @@ type InboxPage struct {
 	Query   string
 }
 
-// Inbox lists the threads in the user's box, newest first; query searches
-// subjects and the names and addresses of the other participants.
-func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query string) (*InboxPage, error) {
-	if page < 1 {
-		page = 1
-	}
-	query = strings.TrimSpace(query)
-	if len([]rune(query)) > 100 {
-		query = string([]rune(query)[:100])
-	}
-	var rows []inboxRow
-	q := s.DB.NewSelect().TableExpr("threads AS t").
-		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
-		ColumnExpr("(SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread", user.ID).
-		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Join("JOIN participants AS p ON p.thread_id = t.id AND p.user_id = ?", user.ID).
-		Where("p.removed_at IS NULL").
-		Where("EXISTS (SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE m.thread_id = t.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID)
-	if query != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(query)) + "%"
-		q = q.Where("(LOWER(t.subject) LIKE ? ESCAPE '\\' OR LOWER(o.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants AS op JOIN users AS ou ON ou.id = op.user_id WHERE op.thread_id = t.id AND op.user_id <> ? AND (LOWER(ou.email) LIKE ? ESCAPE '\\' OR LOWER(ou.first_name || ' ' || ou.name_prefix || ' ' || ou.last_name) LIKE ? ESCAPE '\\' OR LOWER(ou.first_name || ' ' || ou.last_name) LIKE ? ESCAPE '\\')))",
-			like, like, user.ID, like, like, like)
-	}
-	if err := q.OrderExpr("t.last_message_at DESC, t.id DESC").Limit(PageSize+1).Offset(int64((page-1)*PageSize)).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	out := &InboxPage{Page: page, Query: query}
-	if len(rows) > PageSize {
-		out.More = true
-		rows = rows[:PageSize]
-	}
-	names, err := s.otherNames(ctx, user.ID, rows)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
-			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(names[r.ID])})
-	}
-	unread, err := s.UnreadCount(ctx, user.ID)
-	if err != nil {
-		return nil, err
-	}
-	out.Unread = unread
-	return out, nil
-}
-
 type inboxRow struct {
 	ID            int64
 	Subject       string
@@ -131,16 +84,6 @@ func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow)
 		names[ps[i].ThreadID] = append(names[ps[i].ThreadID], DisplayName(&ps[i].User))
 	}
 	return names, nil
-}
-
-// UnreadCount counts the user's unread messages.
-func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
-	n, err := s.DB.NewSelect().Model((*db.MessageState)(nil)).
-		Where("user_id = ? AND read_at IS NULL AND removed_at IS NULL", userID).Count(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count unread: %w", err)
-	}
-	return int(n), nil
 }
 
 // ParticipantView is a person in a thread, with their sign-up status.
@@ -323,6 +266,10 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
 			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx); err != nil {
 			return fmt.Errorf("mark read: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = 0").
+			Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("count read: %w", err)
 		}
 		n = len(ids)
 		for _, u := range unread {

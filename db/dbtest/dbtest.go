@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"github.com/uptrace/bun"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,4 +90,76 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, MustOpenSQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, MustOpenPostgres(t)) })
+}
+
+// Plan returns the query plan of query, one line per plan node: SQLite's
+// EXPLAIN QUERY PLAN details ("SEARCH p USING INDEX ...", "SCAN t"), and for
+// PostgreSQL "<Node Type> on <relation> using <index>" from EXPLAIN (FORMAT
+// JSON), so that a test can check which tables a query reads how.
+//
+// On PostgreSQL the plan is made with enable_seqscan off: on a test-sized
+// table a sequential scan is rightly the cheaper plan, so the check is
+// whether an index path exists at all (without one PostgreSQL still shows a
+// Seq Scan).
+func Plan(tb testing.TB, d *db.DB, query string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	if !d.Postgres() {
+		var rows []struct {
+			ID      int    `bun:"id"`
+			Parent  int    `bun:"parent"`
+			NotUsed int    `bun:"notused"`
+			Detail  string `bun:"detail"`
+		}
+		if err := d.NewRaw("EXPLAIN QUERY PLAN "+query).Scan(ctx, &rows); err != nil {
+			tb.Fatalf("explain %s: %v", query, err)
+		}
+		out := make([]string, len(rows))
+		for i, r := range rows {
+			out[i] = r.Detail
+		}
+		return out
+	}
+	var doc string
+	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return err
+		}
+		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query).Scan(ctx, &doc)
+	})
+	if err != nil {
+		tb.Fatalf("explain %s: %v", query, err)
+	}
+	var plans []struct {
+		Plan pgPlan `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(doc), &plans); err != nil {
+		tb.Fatalf("explain %s: %v", query, err)
+	}
+	var out []string
+	var walk func(p pgPlan)
+	walk = func(p pgPlan) {
+		line := p.NodeType
+		if p.Relation != "" {
+			line += " on " + p.Relation
+		}
+		if p.Index != "" {
+			line += " using " + p.Index
+		}
+		out = append(out, line)
+		for _, c := range p.Plans {
+			walk(c)
+		}
+	}
+	for _, p := range plans {
+		walk(p.Plan)
+	}
+	return out
+}
+
+type pgPlan struct {
+	NodeType string   `json:"Node Type"`
+	Relation string   `json:"Relation Name"`
+	Index    string   `json:"Index Name"`
+	Plans    []pgPlan `json:"Plans"`
 }

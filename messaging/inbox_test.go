@@ -1,0 +1,166 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
+)
+
+// fullScan matches plan lines that read a whole table of conversations or
+// messages, or sort rows the index should have given in order.
+var fullScan = regexp.MustCompile(`^(SCAN (t|m|ms|p|op|threads|messages|message_states|participants)( |$)|USE TEMP B-TREE FOR ORDER BY)|^Seq Scan on (threads|messages|message_states|participants)$`)
+
+// TestInboxPlans checks with EXPLAIN, on both engines and with and without
+// planner statistics, that an inbox page, a search and the unread count
+// read through indexes: no full scan of threads, messages, read states or
+// participants, and no sort of the whole box.
+func TestInboxPlans(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		// A case manager with 3,000 conversations, and a colleague with a
+		// small box, so that the planner sees a skewed table.
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.boss, Threads: 20, Messages: 1, Others: 5}); err != nil {
+			t.Fatal(err)
+		}
+		queries := map[string]string{
+			"inbox page 1":           f.svc.InboxSQL(f.hr, "", 1),
+			"inbox page 40":          f.svc.InboxSQL(f.hr, "", 40),
+			"search subject":         f.svc.InboxSQL(f.hr, "gesprek 0012", 1),
+			"search name":            f.svc.InboxSQL(f.hr, "werker0004", 1),
+			"search short":           f.svc.InboxSQL(f.hr, "w", 1),
+			"external search":        f.svc.InboxSQL(f.boss, "medewerker", 1),
+			"unread count":           f.svc.UnreadSQL(f.hr.ID),
+			"unread count (small)":   f.svc.UnreadSQL(f.boss.ID),
+			"inbox page 1 (small)":   f.svc.InboxSQL(f.boss, "", 1),
+			"search subject (small)": f.svc.InboxSQL(f.boss, "gesprek", 1),
+		}
+		check := func(t *testing.T) {
+			for name, q := range queries {
+				plan := dbtest.Plan(t, d, q)
+				if testing.Verbose() {
+					t.Logf("%s:\n  %s", name, strings.Join(plan, "\n  "))
+				}
+				for _, line := range plan {
+					if fullScan.MatchString(line) {
+						t.Errorf("%s reads the whole table: %q in\n%s\n%s", name, line, strings.Join(plan, "\n"), q)
+					}
+				}
+			}
+		}
+		t.Run("without statistics", check)
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("with statistics", check)
+
+		// And the queries answer what the box holds.
+		page, err := f.svc.Inbox(ctx, f.hr, 1, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Threads) != messaging.PageSize || !page.More || page.Threads[0].Subject != "Verzuim gesprek 002999" || page.Unread != 429 {
+			t.Fatalf("page 1: %d threads, more %v, first %q, unread %d", len(page.Threads), page.More, page.Threads[0].Subject, page.Unread)
+		}
+		for q, want := range map[string]int{"gesprek 00299": 10, "GESPREK 002998": 1, "Werker00004": 10, "werker00004 ": 10, "mede": 20, "e": 20, "x9": 0} {
+			p, err := f.svc.Inbox(ctx, f.hr, 1, q)
+			if err != nil || len(p.Threads) != want {
+				t.Errorf("search %q: %d threads, want %d (%v)", q, len(p.Threads), want, err)
+			}
+		}
+	})
+}
+
+// TestInboxCountersFollowChanges checks after each kind of change that the
+// counters the inbox reads equal what the read states say.
+func TestInboxCountersFollowChanges(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		check := func(step string) {
+			t.Helper()
+			var bad []struct {
+				ThreadID, UserID, UnreadCount, BoxCount, Unread, Box int64
+			}
+			err := d.NewRaw(`SELECT * FROM (SELECT p.thread_id, p.user_id, p.unread_count, p.box_count,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.removed_at IS NULL) AS box
+  FROM participants AS p) AS x WHERE unread_count <> unread OR box_count <> box`).Scan(ctx, &bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) > 0 {
+				t.Fatalf("after %s the counters are off: %+v", step, bad)
+			}
+		}
+		t1, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Eén", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("compose")
+		for i := range 3 {
+			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: fmt.Sprint("nog ", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("replies")
+		if n, _ := f.svc.UnreadCount(ctx, emp.ID); n != 4 {
+			t.Fatalf("unread %d, want 4", n)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr, t1, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		check("add participant")
+		if n, _ := f.svc.UnreadCount(ctx, f.boss.ID); n != 4 {
+			t.Fatalf("newcomer unread %d, want 4", n)
+		}
+		if _, err := f.svc.MarkRead(ctx, emp, t1); err != nil {
+			t.Fatal(err)
+		}
+		check("mark read")
+		v, _ := f.svc.Thread(ctx, emp, t1)
+		if err := f.svc.RemoveFromBox(ctx, emp, v.Messages[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		check("remove one message")
+		last, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: "vergissing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeleteForEveryone(ctx, f.hr, last); err != nil {
+			t.Fatal(err)
+		}
+		check("delete for everyone")
+		if err := f.svc.RemoveThreadFromBox(ctx, emp, t1); err != nil {
+			t.Fatal(err)
+		}
+		check("remove thread")
+		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 0 {
+			t.Fatalf("removed thread still listed: %+v", p.Threads)
+		}
+		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: "terug"}); err != nil {
+			t.Fatal(err)
+		}
+		check("a new message after removal")
+		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 1 || p.Threads[0].Unread != 1 || p.Unread != 1 {
+			t.Fatalf("thread not back with one unread: %+v", p)
+		}
+		if err := f.svc.StopService(ctx, emp); err != nil {
+			t.Fatal(err)
+		}
+		check("stop service")
+	})
+}
