@@ -303,7 +303,17 @@ func TestLiveRendererChecksParticipants(t *testing.T) {
 	outsider := ra.storeUser(t, "kim@example.nl", false, "Kim", "", "Jansen", "nl")
 	threadID := ra.compose(t, hr, "Verzuim", "Hoi", emp.Email)
 	msgID := ra.lastMessageID(t, threadID)
-	render := LiveRenderer(ra.msg, ra.clk.Now)
+	batch := LiveRenderer(ra.msg, ra.clk.Now)
+	render := func(ctx context.Context, ev realtime.Event, userID int64) ([]byte, error) {
+		var got []byte
+		err := batch(ctx, ev, []int64{userID}, func(id int64, msg []byte) {
+			if id != userID || got != nil {
+				t.Errorf("pushed to %d (again: %v)", id, got != nil)
+			}
+			got = msg
+		})
+		return got, err
+	}
 
 	ev := realtime.Event{Kind: realtime.KindMessage, ThreadID: threadID, MessageID: msgID, ActorID: hr.ID}
 	for _, kind := range []string{realtime.KindMessage, realtime.KindRead, messaging.EventDeleted, realtime.KindTyping} {

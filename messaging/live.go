@@ -3,52 +3,200 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/db"
 )
 
-// The live layer loads what one event means for one user with these, and
-// renders it with the same components as the pages.
+// The live layer loads what one event means for all its recipients on an
+// instance at once: the message once (one row, opened once), the thread's
+// participants once, every recipient's access in the same rows, and the
+// unread counts of all recipients in one query. Nothing depends on the
+// length of the conversation.
 
-// ThreadSummaryFor returns the inbox line of one thread for a participant.
-func (s *Service) ThreadSummaryFor(ctx context.Context, user *db.User, threadID int64) (*ThreadSummary, error) {
-	var rows []inboxRow
-	err := s.DB.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread").
-		Join("JOIN threads AS t ON t.id = p.thread_id").
-		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("p.thread_id = ? AND p.user_id = ?", threadID, user.ID).Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("thread summary %d: %w", threadID, err)
-	}
-	if len(rows) == 0 {
-		return nil, errNotFound
-	}
-	names, err := s.otherNames(ctx, user.ID, rows)
-	if err != nil {
-		return nil, err
-	}
-	r := rows[0]
-	return &ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName, LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(names[r.ID])}, nil
+// LiveReader is one recipient of a live update, with what their pages
+// show of it.
+type LiveReader struct {
+	UserID   int64
+	Name     string
+	Language string
+	Internal bool
+	Unread   int           // unread messages in all threads (the header)
+	Thread   ThreadSummary // the inbox line of the thread
+	// Message is the event's message as this reader sees it; nil when it is
+	// not (or no longer) in their box.
+	Message *MessageView
 }
 
-// MessageFor returns one message as a participant sees it (with read ticks
-// for its sender), or NotFound when it is not in their box.
-func (s *Service) MessageFor(ctx context.Context, user *db.User, messageID int64) (*MessageView, error) {
-	m, err := s.messageFor(ctx, s.DB, user.ID, messageID)
+// LiveUpdate returns, for the users among userIDs who take part in the
+// thread, what a change to message messageID (0: none) of threadID shows
+// them. Users who do not take part are left out.
+func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, userIDs []int64) ([]LiveReader, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	var th struct {
+		Subject       string
+		OrgID         int64
+		OrgName       string
+		LastMessageAt time.Time
+	}
+	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at").
+		Join("JOIN organisations AS o ON o.id = t.org_id").Where("t.id = ?", threadID).Scan(ctx, &th)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("live thread %d: %w", threadID, err)
+	}
+	ps, users, err := s.participants(ctx, s.DB, threadID)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.Thread(ctx, user, m.ThreadID)
-	if err != nil {
-		return nil, err
+	wanted := make(map[int64]bool, len(userIDs))
+	for _, id := range userIDs {
+		wanted[id] = true
 	}
-	for i := range v.Messages {
-		if v.Messages[i].ID == messageID {
-			return &v.Messages[i], nil
+	var readers []*db.Participant
+	for i := range ps {
+		if wanted[ps[i].UserID] && users[ps[i].UserID] != nil {
+			readers = append(readers, &ps[i])
 		}
 	}
-	return nil, errNotFound
+	if len(readers) == 0 {
+		return nil, nil
+	}
+	msg, err := s.liveMessage(ctx, threadID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	unread, err := s.unreadCounts(ctx, readers)
+	if err != nil {
+		return nil, err
+	}
+	orgs := senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
+	out := make([]LiveReader, 0, len(readers))
+	for _, p := range readers {
+		u := users[p.UserID]
+		var from []string
+		for _, o := range ps {
+			if o.UserID != p.UserID {
+				from = append(from, DisplayName(users[o.UserID]))
+			}
+		}
+		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
+			Unread: unread[u.ID],
+			Thread: ThreadSummary{ID: threadID, Subject: th.Subject, OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
+				Unread: p.UnreadCount, From: joinNames(from)}}
+		if msg != nil && msg.inBox(u.ID) {
+			mv, err := messageView(ctx, &msg.m, msg.body, msg.atts, msg.states, users, orgs, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			r.Message = &mv
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// liveMsg is one message loaded for a live update.
+type liveMsg struct {
+	m      db.Message
+	body   string
+	atts   []AttachmentView
+	states []db.MessageState
+}
+
+func (l *liveMsg) inBox(userID int64) bool {
+	for _, st := range l.states {
+		if st.UserID == userID {
+			return st.RemovedAt.IsZero()
+		}
+	}
+	return false
+}
+
+// liveMessage loads and opens message id of the thread with its read states
+// and attachments; nil when it is gone.
+func (s *Service) liveMessage(ctx context.Context, threadID, id int64) (*liveMsg, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	var l liveMsg
+	err := s.DB.NewSelect().Model(&l.m).Where("id = ? AND thread_id = ?", id, threadID).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("live message %d: %w", id, err)
+	}
+	body, err := s.Vault.Open(l.m.Body, bodyAD(threadID))
+	if err != nil {
+		return nil, fmt.Errorf("open message %d: %w", id, err)
+	}
+	l.body = string(body)
+	if err := s.DB.NewSelect().Model(&l.states).Where("message_id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("live read states %d: %w", id, err)
+	}
+	var atts []db.Attachment
+	if err := s.DB.NewSelect().Model(&atts).Where("message_id = ?", id).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("live attachments %d: %w", id, err)
+	}
+	for _, a := range atts {
+		l.atts = append(l.atts, AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	}
+	return &l, nil
+}
+
+// unreadCounts sums the unread counters of each reader, in one query.
+func (s *Service) unreadCounts(ctx context.Context, readers []*db.Participant) (map[int64]int, error) {
+	ids := make([]int64, len(readers))
+	for i, p := range readers {
+		ids[i] = p.UserID
+	}
+	var rows []struct {
+		UserID int64
+		Unread int
+	}
+	if err := s.DB.NewSelect().TableExpr("participants AS p").ColumnExpr("p.user_id, SUM(p.unread_count) AS unread").
+		Where("p.user_id IN (?) AND p.unread_count > 0", bun.In(ids)).GroupExpr("p.user_id").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("live unread counts: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.UserID] = r.Unread
+	}
+	return out, nil
+}
+
+// LiveTyping returns the name of actorID and the readers among userIDs to
+// tell that actorID is typing in threadID: the other participants. Nothing
+// when actorID does not take part.
+func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []LiveReader, error) {
+	ps, users, err := s.participants(ctx, s.DB, threadID)
+	if err != nil {
+		return "", nil, err
+	}
+	actor := users[actorID]
+	if actor == nil {
+		return "", nil, nil
+	}
+	wanted := make(map[int64]bool, len(userIDs))
+	for _, id := range userIDs {
+		wanted[id] = true
+	}
+	var out []LiveReader
+	for _, p := range ps {
+		u := users[p.UserID]
+		if u == nil || u.ID == actorID || !wanted[u.ID] {
+			continue
+		}
+		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})
+	}
+	return DisplayName(actor), out, nil
 }
 
 // ParticipantIDs returns the ids of a thread's participants, for a user who
@@ -62,16 +210,4 @@ func (s *Service) ParticipantIDs(ctx context.Context, user *db.User, threadID in
 		return nil, fmt.Errorf("participant ids: %w", err)
 	}
 	return ids, nil
-}
-
-// UserByID loads a user for rendering live updates for them.
-func (s *Service) UserByID(ctx context.Context, id int64) (*db.User, error) {
-	var u db.User
-	if err := s.DB.NewSelect().Model(&u).Where("id = ?", id).Scan(ctx); err != nil {
-		if db.ErrNoRows(err) {
-			return nil, errNotFound
-		}
-		return nil, fmt.Errorf("load user %d: %w", id, err)
-	}
-	return &u, nil
 }

@@ -614,22 +614,30 @@ func TestLiveLoaders(t *testing.T) {
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		outsider := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
 		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Live", Body: "Hallo"})
-		sum, err := f.svc.ThreadSummaryFor(ctx, emp, tid)
-		if err != nil || sum.Unread != 1 || sum.From != "Hanna de Vries" || sum.OrgName != "OSAW" {
-			t.Fatalf("summary: %+v %v", sum, err)
-		}
 		v, _ := f.svc.Thread(ctx, emp, tid)
-		m, err := f.svc.MessageFor(ctx, emp, v.Messages[0].ID)
-		if err != nil || m.Body != "Hallo" || m.Mine {
-			t.Fatalf("message: %+v %v", m, err)
+		readers, err := f.svc.LiveUpdate(ctx, tid, v.Messages[0].ID, []int64{emp.ID, outsider.ID, f.hr.ID})
+		if err != nil || len(readers) != 2 {
+			t.Fatalf("live update: %+v %v", readers, err)
+		}
+		for _, r := range readers {
+			if r.UserID == outsider.ID {
+				t.Fatal("a non-participant gets the live update")
+			}
+			if r.UserID != emp.ID {
+				continue
+			}
+			if sum := r.Thread; sum.Unread != 1 || sum.From != "Hanna de Vries" || sum.OrgName != "OSAW" || r.Unread != 1 {
+				t.Fatalf("summary: %+v, unread %d", sum, r.Unread)
+			}
+			if m := r.Message; m == nil || m.Body != "Hallo" || m.Mine {
+				t.Fatalf("message: %+v", m)
+			}
 		}
 		ids, err := f.svc.ParticipantIDs(ctx, emp, tid)
 		if err != nil || len(ids) != 2 || ids[0] != f.hr.ID || ids[1] != emp.ID {
 			t.Fatalf("participants: %v %v", ids, err)
 		}
 		for name, err := range map[string]error{
-			"summary":      func() error { _, err := f.svc.ThreadSummaryFor(ctx, outsider, tid); return err }(),
-			"message":      func() error { _, err := f.svc.MessageFor(ctx, outsider, v.Messages[0].ID); return err }(),
 			"participants": func() error { _, err := f.svc.ParticipantIDs(ctx, outsider, tid); return err }(),
 		} {
 			if apperr.CodeOf(err) != apperr.NotFound {

@@ -193,45 +193,16 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	for _, a := range atts {
 		attByMsg[*a.MessageID] = append(attByMsg[*a.MessageID], AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
+	senders := senderOrgs{s: s, names: orgNames}
 	for _, m := range msgs {
 		body, err := s.Vault.Open(m.Body, bodyAD(th.ID))
 		if err != nil {
 			return nil, fmt.Errorf("open message %d: %w", m.ID, err)
 		}
-		mv := MessageView{ID: m.ID, Body: string(body), AutoReply: m.IsAutoReply, CreatedAt: m.CreatedAt, Attachments: attByMsg[m.ID]}
-		if m.SenderID == nil {
-			mv.SenderDeleted = true
-		} else {
-			mv.SenderID = *m.SenderID
-			if u := users[*m.SenderID]; u != nil {
-				mv.SenderName = DisplayName(u)
-				if u.Kind == db.KindInternal && u.OrgID != nil {
-					if _, ok := orgNames[*u.OrgID]; !ok {
-						var o db.Organisation
-						if err := s.DB.NewSelect().Model(&o).Where("id = ?", *u.OrgID).Scan(ctx); err != nil {
-							return nil, fmt.Errorf("load sender organisation: %w", err)
-						}
-						orgNames[o.ID] = o.Name
-					}
-					mv.SenderOrg = orgNames[*u.OrgID]
-				}
-			}
+		mv, err := messageView(ctx, &m, string(body), attByMsg[m.ID], byMsg[m.ID], users, senders, user.ID)
+		if err != nil {
+			return nil, err
 		}
-		mv.Mine = mv.SenderID == user.ID
-		othersRead := false
-		for _, st := range byMsg[m.ID] {
-			if st.UserID == user.ID {
-				mv.ReadAt = st.ReadAt.Time
-				continue
-			}
-			if !st.ReadAt.IsZero() {
-				othersRead = true
-			}
-			if mv.Mine {
-				mv.Receipts = append(mv.Receipts, Receipt{Name: DisplayName(users[st.UserID]), ReadAt: st.ReadAt.Time})
-			}
-		}
-		mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
 		v.Messages = append(v.Messages, mv)
 	}
 	return v, nil
@@ -284,6 +255,64 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 	}
 	s.publish(ctx, evs)
 	return n, nil
+}
+
+// senderOrgs names the organisations of internal senders, loading the few
+// that are not the thread's own once.
+type senderOrgs struct {
+	s     *Service
+	names map[int64]string
+}
+
+func (o senderOrgs) name(ctx context.Context, orgID int64) (string, error) {
+	if n, ok := o.names[orgID]; ok {
+		return n, nil
+	}
+	var org db.Organisation
+	if err := o.s.DB.NewSelect().Model(&org).Where("id = ?", orgID).Scan(ctx); err != nil {
+		return "", fmt.Errorf("load sender organisation: %w", err)
+	}
+	o.names[org.ID] = org.Name
+	return org.Name, nil
+}
+
+// messageView is message m as readerID sees it, from what the caller
+// loaded once for all: its opened body, attachments, every participant's
+// read state of it, and the participants by user id.
+func messageView(ctx context.Context, m *db.Message, body string, atts []AttachmentView, states []db.MessageState,
+	users map[int64]*db.User, orgs senderOrgs, readerID int64) (MessageView, error) {
+	mv := MessageView{ID: m.ID, Body: body, AutoReply: m.IsAutoReply, CreatedAt: m.CreatedAt, Attachments: atts}
+	if m.SenderID == nil {
+		mv.SenderDeleted = true
+	} else {
+		mv.SenderID = *m.SenderID
+		if u := users[*m.SenderID]; u != nil {
+			mv.SenderName = DisplayName(u)
+			if u.Kind == db.KindInternal && u.OrgID != nil {
+				name, err := orgs.name(ctx, *u.OrgID)
+				if err != nil {
+					return mv, err
+				}
+				mv.SenderOrg = name
+			}
+		}
+	}
+	mv.Mine = mv.SenderID == readerID
+	othersRead := false
+	for _, st := range states {
+		if st.UserID == readerID {
+			mv.ReadAt = st.ReadAt.Time
+			continue
+		}
+		if !st.ReadAt.IsZero() {
+			othersRead = true
+		}
+		if mv.Mine {
+			mv.Receipts = append(mv.Receipts, Receipt{Name: DisplayName(users[st.UserID]), ReadAt: st.ReadAt.Time})
+		}
+	}
+	mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
+	return mv, nil
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }

@@ -22,11 +22,12 @@ func Example_endpoint() {
 	hub := realtime.NewHub(realtime.HubOptions{}, log)
 	// With PostgreSQL: realtime.NewPostgresBroker(ctx, databaseURL, log).
 	var broker realtime.Broker = realtime.NewLocalBroker()
-	stopRelay := realtime.Relay(ctx, broker, hub, func(ctx context.Context, ev realtime.Event, userID int64) ([]byte, error) {
-		// Load ev.MessageID / ev.ThreadID for userID through messaging
-		// (which checks participation), render the same templ component as
-		// the page, with hx-swap-oob, into a buffer; nil to skip.
-		return nil, nil
+	stopRelay := realtime.Relay(ctx, broker, hub, func(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
+		// Load ev.MessageID / ev.ThreadID once for all userIDs through
+		// messaging (which checks participation), render the same templ
+		// component as the page, with hx-swap-oob, for each user who may
+		// see it, and send it to them.
+		return nil
 	}, log)
 	typing := realtime.NewTypingThrottle(2 * time.Second)
 

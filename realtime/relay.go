@@ -3,50 +3,133 @@ package realtime
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"sync"
+	"time"
 )
 
-// RenderFunc renders ev for one user connected to this instance: it loads
-// what the ids point to, checks that the user may see it, and returns the
-// HTML fragment (out-of-band swaps for htmx-ext-ws) to push. A nil message
-// means nothing to send to that user (for instance the typist's own typing
-// event). For KindResync it may return a fragment that makes the page
-// re-fetch its inbox.
-type RenderFunc func(ctx context.Context, ev Event, userID int64) ([]byte, error)
+// RenderFunc renders ev for the users among userIDs, all connected to this
+// instance, and hands each user's fragment (out-of-band swaps for
+// htmx-ext-ws) to send. It loads what the ids point to once for all of
+// them and checks for each user that they may see it; users who may not,
+// or who have nothing to see, are simply not sent anything. For KindResync
+// it may send a fragment that makes the page re-fetch its inbox.
+type RenderFunc func(ctx context.Context, ev Event, userIDs []int64, send func(userID int64, msg []byte)) error
+
+// PerUser adapts a renderer of one user at a time to a RenderFunc, for
+// renderers whose work does not depend on the other recipients. A nil
+// fragment means nothing to send to that user.
+func PerUser(render func(ctx context.Context, ev Event, userID int64) ([]byte, error)) RenderFunc {
+	return func(ctx context.Context, ev Event, userIDs []int64, send func(int64, []byte)) error {
+		for _, id := range userIDs {
+			msg, err := render(ctx, ev, id)
+			if err != nil {
+				return err
+			}
+			if msg != nil {
+				send(id, msg)
+			}
+		}
+		return nil
+	}
+}
+
+// RelayOptions tune Relay; zero values take the defaults.
+type RelayOptions struct {
+	// Workers render events concurrently (default 4 per CPU: rendering
+	// waits on the database). Events of one thread always go to the same
+	// worker, so that they arrive in the order they were published.
+	Workers int
+	// Queue is the number of events a worker may have waiting (default
+	// 256); when all are full, the broker's subscriber queue takes the rest.
+	Queue int
+	// Observe, when set, is told how long each render took and for how
+	// many connected users (for metrics).
+	Observe func(ev Event, users int, seconds float64)
+}
 
 // Relay subscribes to b and pushes events to the hub's connections:
 // KindSessionEnded closes the session's sockets, KindResync is rendered for
-// every connected user, any other event for each of its UserIDs that has a
-// connection here. Users without a connection on this instance cost nothing.
-// stop ends the subscription; ctx is passed to render.
+// every connected user, any other event for those of its UserIDs that have
+// a connection here, in one call of render per event. Users without a
+// connection on this instance cost nothing. Rendering runs on a bounded
+// pool of workers (see RelayOptions). stop ends the subscription and waits
+// for the workers; ctx is passed to render.
 func Relay(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *slog.Logger) (stop func()) {
+	return RelayWith(ctx, b, h, render, log, RelayOptions{})
+}
+
+// RelayWith is Relay with options.
+func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *slog.Logger, opt RelayOptions) (stop func()) {
 	if log == nil {
 		log = slog.Default()
 	}
-	push := func(ev Event, userID int64) {
-		msg, err := render(ctx, ev, userID)
-		if err != nil {
-			log.Warn("realtime: render event", "kind", ev.Kind, "thread", ev.ThreadID,
-				"message", ev.MessageID, "user", userID, "err", err)
-			return
-		}
-		if msg != nil {
-			h.SendToUser(userID, msg)
-		}
+	if opt.Workers <= 0 {
+		opt.Workers = 4 * runtime.GOMAXPROCS(0)
 	}
-	return b.Subscribe(func(ev Event) {
-		switch ev.Kind {
-		case KindSessionEnded:
-			h.CloseSession(ev.SessionID)
-		case KindResync:
-			for _, id := range h.UserIDs() {
-				push(ev, id)
-			}
-		default:
-			for _, id := range ev.UserIDs {
-				if h.UserCount(id) > 0 {
-					push(ev, id)
+	if opt.Queue <= 0 {
+		opt.Queue = 256
+	}
+	quit := make(chan struct{})
+	shards := make([]chan Event, opt.Workers)
+	var wg sync.WaitGroup
+	for i := range shards {
+		shards[i] = make(chan Event, opt.Queue)
+		wg.Add(1)
+		go func(queue chan Event) {
+			defer wg.Done()
+			for {
+				select {
+				case ev := <-queue:
+					relayOne(ctx, h, render, log, opt.Observe, ev)
+				case <-quit:
+					return
 				}
 			}
+		}(shards[i])
+	}
+	cancel := b.Subscribe(func(ev Event) {
+		if ev.Kind == KindSessionEnded {
+			h.CloseSession(ev.SessionID)
+			return
+		}
+		shard := shards[uint64(ev.ThreadID)%uint64(len(shards))]
+		select {
+		case shard <- ev:
+		case <-quit:
 		}
 	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			close(quit)
+			wg.Wait()
+		})
+	}
+}
+
+func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, observe func(Event, int, float64), ev Event) {
+	var users []int64
+	if ev.Kind == KindResync {
+		users = h.UserIDs()
+	} else {
+		for _, id := range ev.UserIDs {
+			if h.UserCount(id) > 0 {
+				users = append(users, id)
+			}
+		}
+	}
+	if len(users) == 0 {
+		return
+	}
+	start := time.Now()
+	err := render(ctx, ev, users, h.SendToUser)
+	if observe != nil {
+		observe(ev, len(users), time.Now().Sub(start).Seconds())
+	}
+	if err != nil {
+		log.Warn("realtime: render event", "kind", ev.Kind, "thread", ev.ThreadID,
+			"message", ev.MessageID, "users", len(users), "err", err)
+	}
 }

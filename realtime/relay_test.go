@@ -55,7 +55,9 @@ func TestRelay(t *testing.T) {
 		return fmt.Appendf(nil, `<div id="%s-%d" hx-swap-oob="true">%d</div>`, ev.Kind, ev.MessageID, user), nil
 	}
 	b := &directBroker{}
-	Relay(context.Background(), b, ts.hub, render, testLog(t))
+	// One worker: the events of different threads below keep their order.
+	stop := RelayWith(context.Background(), b, ts.hub, PerUser(render), testLog(t), RelayOptions{Workers: 1})
+	defer stop()
 	ctx := context.Background()
 
 	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1, 2, 3}, MessageID: 5})
@@ -93,5 +95,40 @@ func TestRelay(t *testing.T) {
 	ts.waitUsers(1, 0)
 	if got := ts.hub.UserCount(2); got != 1 {
 		t.Fatalf("user 2 has %d connections", got)
+	}
+}
+
+// TestRelayPool: events of one thread arrive in publication order, and a
+// slow render in one thread does not hold up pushes of other threads.
+func TestRelayPool(t *testing.T) {
+	ts := newTestServer(t, HubOptions{SendQueue: 512})
+	u1 := ts.dial(1, 10)
+	ts.waitUsers(1, 1)
+	stuck := make(chan struct{})
+	render := func(ctx context.Context, ev Event, users []int64, send func(int64, []byte)) error {
+		if ev.ThreadID == 1 {
+			<-stuck // thread 1 renders slowly
+		}
+		for _, u := range users {
+			send(u, fmt.Appendf(nil, "%d/%d", ev.ThreadID, ev.MessageID))
+		}
+		return nil
+	}
+	b := &directBroker{}
+	stop := RelayWith(context.Background(), b, ts.hub, render, testLog(t), RelayOptions{Workers: 4})
+	defer stop()
+	ctx := context.Background()
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, ThreadID: 1, MessageID: 1})
+	for i := range 200 {
+		b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, ThreadID: 2, MessageID: int64(i)})
+	}
+	for i := range 200 {
+		if got, want := u1.next(t), fmt.Sprintf("2/%d", i); got != want {
+			t.Fatalf("push %d: %q, want %q", i, got, want)
+		}
+	}
+	close(stuck)
+	if got := u1.next(t); got != "1/1" {
+		t.Fatalf("the slow thread's push: %q", got)
 	}
 }

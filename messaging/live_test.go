@@ -1,0 +1,114 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
+)
+
+// statements records the SQL run under a context marked by count.
+type statements struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+type countKey struct{}
+
+func (s *statements) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
+	if ctx.Value(countKey{}) != nil {
+		s.mu.Lock()
+		s.sql = append(s.sql, ev.Query)
+		s.mu.Unlock()
+	}
+	return ctx
+}
+
+func (s *statements) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// count runs fn and returns the statements it ran.
+func (s *statements) count(fn func(ctx context.Context)) []string {
+	s.mu.Lock()
+	s.sql = nil
+	s.mu.Unlock()
+	fn(context.WithValue(context.Background(), countKey{}, true))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sql...)
+}
+
+var readsMessages = regexp.MustCompile(`(?i)FROM "?messages"?`)
+
+// TestLiveUpdateLoadsOneMessage: the push of one message costs the same
+// statements in a conversation of 20 messages and 2 people as in one of
+// 2,000 messages and 20 people, and the only statement that reads messages
+// reads that one message by id.
+func TestLiveUpdateLoadsOneMessage(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		hook := &statements{}
+		d.AddQueryHook(hook)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+
+		cost := func(length, members int) []string {
+			t.Helper()
+			to := []string{emp.Email}
+			for i := range members - 2 {
+				to = append(to, fmt.Sprintf("lid%02d.%d.%d@example.nl", i, length, members))
+			}
+			tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: to, Subject: "Lang gesprek", Body: "Begin"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := messagingtest.LongThread(ctx, d, f.v, tid, f.hr.ID, emp.ID, length-2, f.clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Add(time.Hour)
+			mid, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Het nieuwste bericht"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var readers []messaging.LiveReader
+			stmts := hook.count(func(ctx context.Context) {
+				readers, err = f.svc.LiveUpdate(ctx, tid, mid, []int64{f.hr.ID, emp.ID})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(readers) != 2 {
+				t.Fatalf("%d readers", len(readers))
+			}
+			for _, r := range readers {
+				if r.Message == nil || r.Message.Body != "Het nieuwste bericht" || r.Message.Mine != (r.UserID == emp.ID) {
+					t.Fatalf("reader %d sees %+v", r.UserID, r.Message)
+				}
+			}
+			var n int
+			if err := d.NewSelect().Model((*db.Message)(nil)).ColumnExpr("COUNT(*)").Where("thread_id = ?", tid).Scan(ctx, &n); err != nil || n != length {
+				t.Fatalf("thread has %d messages, want %d (%v)", n, length, err)
+			}
+			for _, s := range stmts {
+				if readsMessages.MatchString(s) && !strings.Contains(s, fmt.Sprintf("id = %d", mid)) {
+					t.Errorf("a statement reads other messages than %d: %s", mid, s)
+				}
+			}
+			return stmts
+		}
+		short, long, crowded := cost(20, 2), cost(2000, 2), cost(2000, 20)
+		if len(short) != len(long) || len(short) != len(crowded) || len(short) > 6 {
+			t.Fatalf("statements for 20 messages: %d, for 2,000: %d, for 2,000 and 20 people: %d (want equal, at most 6):\n%s",
+				len(short), len(long), len(crowded), strings.Join(crowded, "\n"))
+		}
+	})
+}
