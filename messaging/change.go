@@ -91,7 +91,7 @@ func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int6
 // read it; its content and files are deleted from storage.
 func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error {
 	var keys []string
-	var ev Event
+	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m, err := s.messageFor(ctx, tx, user.ID, messageID)
 		if err != nil {
@@ -112,17 +112,21 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", m.ThreadID).Scan(ctx, &ps); err != nil {
 			return fmt.Errorf("load participants: %w", err)
 		}
-		ev = Event{Kind: EventDeleted, ThreadID: m.ThreadID, MessageID: m.ID, UserIDs: ps, ActorID: user.ID}
+		ev := Event{Kind: EventDeleted, ThreadID: m.ThreadID, MessageID: m.ID, UserIDs: ps, ActorID: user.ID}
 		if keys, err = s.purge(ctx, tx, m); err != nil {
 			return err
 		}
-		return s.syncCounters(ctx, tx, m.ThreadID, 0)
+		if err := s.syncCounters(ctx, tx, m.ThreadID, 0); err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, []Event{ev})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete for everyone: %w", err)
 	}
 	s.removeFiles(keys)
-	s.publish(ctx, []Event{ev})
+	s.publish(ctx, later)
 	return nil
 }
 

@@ -55,6 +55,14 @@ type Event struct {
 
 // Publisher delivers events to live connections.
 type Publisher interface {
+	// PublishTx is called inside the transaction of a change, before its
+	// commit. A publisher that carries events through the same database
+	// (PostgreSQL NOTIFY, delivered at the commit and dropped on a
+	// rollback) sends them there and reports true, so that an event exists
+	// if and only if its change does; otherwise the events go to Publish
+	// after the commit.
+	PublishTx(ctx context.Context, tx bun.Tx, evs []Event) (sent bool, err error)
+	// Publish delivers an event of a committed change.
 	Publish(ctx context.Context, ev Event)
 }
 
@@ -77,6 +85,22 @@ type Service struct {
 	Events      Publisher // may be nil
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
+}
+
+// stage hands evs to the publisher inside tx and returns those still to
+// publish after the commit.
+func (s *Service) stage(ctx context.Context, tx bun.Tx, evs []Event) ([]Event, error) {
+	if s.Events == nil || len(evs) == 0 {
+		return nil, nil
+	}
+	sent, err := s.Events.PublishTx(ctx, tx, evs)
+	if err != nil {
+		return nil, fmt.Errorf("publish live events: %w", err)
+	}
+	if sent {
+		return nil, nil
+	}
+	return evs, nil
 }
 
 func (s *Service) publish(ctx context.Context, evs []Event) {
@@ -149,7 +173,7 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 		return 0, errs
 	}
 	var threadID int64
-	var evs []Event
+	var later []Event
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := s.Now().UTC()
 		org, err := s.senderOrg(ctx, tx, sender, recipients)
@@ -178,14 +202,18 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 				return fmt.Errorf("add participant: %w", err)
 			}
 		}
-		evs, err = s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, false, now)
+		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, false, now)
+		if err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("compose: %w", err)
 	}
 	s.queued()
-	s.publish(ctx, evs)
+	s.publish(ctx, later)
 	return threadID, nil
 }
 
@@ -265,7 +293,8 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 	if len(in.AttachmentIDs) > MaxAttachments {
 		return 0, apperr.Field("attachments", "attachment.too_many")
 	}
-	var evs []Event
+	var messageID int64
+	var later []Event
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, err := s.threadFor(ctx, tx, author.ID, in.ThreadID)
 		if err != nil {
@@ -275,15 +304,20 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
 			return fmt.Errorf("load organisation: %w", err)
 		}
-		evs, err = s.post(ctx, tx, th, &org, author, body, in.AttachmentIDs, false, s.Now().UTC())
+		evs, err := s.post(ctx, tx, th, &org, author, body, in.AttachmentIDs, false, s.Now().UTC())
+		if err != nil {
+			return err
+		}
+		messageID = evs[0].MessageID
+		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reply: %w", err)
 	}
 	s.queued()
-	s.publish(ctx, evs)
-	return evs[0].MessageID, nil
+	s.publish(ctx, later)
+	return messageID, nil
 }
 
 // threadFor loads a thread the user takes part in; anything else is

@@ -211,7 +211,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 // MarkRead marks the user's unread messages of a thread as read and tells
 // their senders.
 func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (int, error) {
-	var evs []Event
+	var later []Event
 	var n int
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
@@ -243,17 +243,20 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 			return fmt.Errorf("count read: %w", err)
 		}
 		n = len(ids)
+		var evs []Event
 		for _, u := range unread {
 			if u.SenderID != nil && *u.SenderID != user.ID {
 				evs = append(evs, Event{Kind: EventRead, ThreadID: threadID, MessageID: u.MessageID, UserIDs: []int64{*u.SenderID, user.ID}, ActorID: user.ID})
 			}
 		}
-		return nil
+		var err error
+		later, err = s.stage(ctx, tx, evs)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("mark read: %w", err)
 	}
-	s.publish(ctx, evs)
+	s.publish(ctx, later)
 	return n, nil
 }
 

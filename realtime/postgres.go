@@ -198,6 +198,30 @@ func (b *PostgresBroker) Publish(ctx context.Context, ev Event) error {
 	return nil
 }
 
+// Execer runs a statement in the caller's database transaction (a bun.Tx).
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// PublishTx sends ev with pg_notify inside the caller's transaction tx on
+// the broker's database: PostgreSQL delivers it at the commit and drops it
+// on a rollback, so the event exists if and only if the change does.
+func (b *PostgresBroker) PublishTx(ctx context.Context, tx Execer, ev Event) error {
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	payloads, err := encodeEvent(ev, MaxPayload)
+	if err != nil {
+		return err
+	}
+	for _, p := range payloads {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", b.cfg.channel, string(p)); err != nil {
+			return fmt.Errorf("publish %s event in transaction: %w", ev.Kind, err)
+		}
+	}
+	return nil
+}
+
 // publishTries bounds the attempts of one NOTIFY: after a database restart
 // each pooled connection fails once before the pool replaces it, and an
 // event must not be lost to that.

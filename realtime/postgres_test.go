@@ -388,3 +388,55 @@ func (p *freezeProxy) close() {
 	p.mu.Unlock()
 	p.wg.Wait()
 }
+
+// TestPostgresBrokerPublishTx: an event published inside a transaction
+// arrives when the transaction commits, and never when it rolls back.
+func TestPostgresBrokerPublishTx(t *testing.T) {
+	dsn := dbtest.NewTestSchema(t)
+	b := newPostgresBroker(t, dsn)
+	got := make(chan delivery, 10)
+	subscribeAs(b, "b", got)
+	d, err := db.OpenPostgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	inTx := func(messageID int64, commit bool) {
+		tx, err := d.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.PublishTx(ctx, tx, Event{Kind: KindMessage, UserIDs: []int64{1}, MessageID: messageID}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-got:
+			t.Fatalf("event %d delivered before the commit", d.ev.MessageID)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	inTx(1, false)
+	inTx(2, true)
+	select {
+	case d := <-got:
+		if d.ev.MessageID != 2 {
+			t.Fatalf("delivered event %d, want only the committed 2", d.ev.MessageID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the committed event never arrived")
+	}
+	select {
+	case d := <-got:
+		t.Fatalf("also delivered %d", d.ev.MessageID)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
