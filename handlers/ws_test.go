@@ -31,7 +31,9 @@ type liveApp struct {
 // liveEvents is the adapter main has in wiring.go.
 type liveEvents struct{ b realtime.Broker }
 
-func (l liveEvents) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) { return false, nil }
+func (l liveEvents) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) {
+	return false, nil
+}
 
 func (l liveEvents) Publish(ctx context.Context, ev messaging.Event) {
 	_ = l.b.Publish(ctx, realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID, ActorID: ev.ActorID})

@@ -52,7 +52,9 @@ type recorder struct {
 	evs []messaging.Event
 }
 
-func (r *recorder) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) { return false, nil }
+func (r *recorder) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) {
+	return false, nil
+}
 
 func (r *recorder) Publish(_ context.Context, ev messaging.Event) {
 	r.mu.Lock()
