@@ -313,12 +313,15 @@ func (a *app) deadSessions(ctx context.Context, users []int64, now time.Time) ([
 // they may wait messaging.StaleUpload.
 const janitorEvery = time.Hour
 
-// purgeStaleUploads deletes stale uploads at start and then every interval
-// until ctx ends.
+// purgeStaleUploads deletes stale uploads, and refreshes SQLite's planner
+// statistics, at start and then every interval until ctx ends.
 func (a *app) purgeStaleUploads(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if err := a.db.Optimize(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("optimize database", "err", err)
+		}
 		n, err := a.messages.PurgeStaleUploads(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:

@@ -526,3 +526,29 @@ func TestAccountThrottling(t *testing.T) {
 		}
 	})
 }
+
+// TestResolveCostsTwoQueries: resolving a session into the user and their
+// stage, on every signed-in request, reads the database twice at every
+// stage of the first visit.
+func TestResolveCostsTwoQueries(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newAccFixture(t, d)
+		stmts := dbtest.CountStatements(d)
+		tok := f.invited(t, "jan@example.nl")
+		check := func(want auth.Stage) {
+			t.Helper()
+			var cur *auth.Current
+			var err error
+			sql := stmts.Run(func(ctx context.Context) { cur, err = f.acc.Resolve(ctx, tok) })
+			if err != nil || cur.Stage != want {
+				t.Fatalf("resolve: %v, stage %v, want %s", err, cur, want)
+			}
+			if len(sql) > 2 {
+				t.Fatalf("resolve at stage %s ran %d statements:\n%s", want, len(sql), strings.Join(sql, "\n"))
+			}
+		}
+		check(auth.StageTerms)
+		tok = f.throughPassword(t, tok)
+		check(auth.StageSecondFactor)
+	})
+}

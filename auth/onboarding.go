@@ -73,25 +73,20 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	if err != nil {
 		return nil, err
 	}
-	var u db.User
-	if err := a.DB.NewSelect().Model(&u).Where("id = ?", sess.UserID).Scan(ctx); err != nil {
+	// The session above and the user with the facts of their stage here:
+	// two queries for every signed-in request.
+	su, err := userWithStage(ctx, a.DB, sess.UserID)
+	if err != nil {
 		return nil, fmt.Errorf("load session user: %w", err)
 	}
+	u := su.User
 	if u.Status == db.StatusDisabled {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
-	stage, err := StageOf(ctx, a.DB, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	cur := &Current{Session: sess, User: &u, Stage: stage}
-	if sess.SecondFactorAt.IsZero() {
-		verified, err := a.DB.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", u.ID).Exists(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load factors: %w", err)
-		}
-		cur.NeedsSecondFactor = verified
-	}
+	cur := &Current{Session: sess, User: &u, Stage: su.stage()}
+	// A session that has not passed the second factor needs it when the
+	// user has one.
+	cur.NeedsSecondFactor = sess.SecondFactorAt.IsZero() && su.FactorVerified
 	return cur, nil
 }
 

@@ -25,36 +25,48 @@ const (
 
 // StageOf works out the next stage of userID.
 func StageOf(ctx context.Context, idb bun.IDB, userID int64) (Stage, error) {
-	var u db.User
-	if err := idb.NewSelect().Model(&u).Where("id = ?", userID).Scan(ctx); err != nil {
-		return "", fmt.Errorf("stage: load user %d: %w", userID, err)
-	}
-	accepted, err := idb.NewSelect().Model((*db.TermsAcceptance)(nil)).
-		Where("user_id = ?", userID).
-		Where("terms_version_id = (SELECT id FROM terms_versions ORDER BY version DESC LIMIT 1)").
-		Exists(ctx)
+	u, err := userWithStage(ctx, idb, userID)
 	if err != nil {
-		return "", fmt.Errorf("stage: terms: %w", err)
+		return "", err
 	}
-	if !accepted {
-		return StageTerms, nil
-	}
-	if u.PasswordHash == "" {
-		return StagePassword, nil
-	}
-	verified, err := idb.NewSelect().Model((*db.SecondFactor)(nil)).
-		Where("user_id = ? AND verified_at IS NOT NULL", userID).Exists(ctx)
+	return u.stage(), nil
+}
+
+// stagedUser is a user with the stored facts their stage derives from,
+// read in one query.
+type stagedUser struct {
+	db.User        `bun:",extend"`
+	TermsAccepted  bool `bun:"terms_accepted"`
+	FactorVerified bool `bun:"factor_verified"`
+}
+
+// userWithStage loads a user and the facts of their stage in one query.
+func userWithStage(ctx context.Context, idb bun.IDB, userID int64) (*stagedUser, error) {
+	var u stagedUser
+	err := idb.NewSelect().TableExpr("users AS u").ColumnExpr("u.*").
+		ColumnExpr(`EXISTS (SELECT 1 FROM terms_acceptances AS ta WHERE ta.user_id = u.id
+  AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1)) AS terms_accepted`).
+		ColumnExpr("EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL) AS factor_verified").
+		Where("u.id = ?", userID).Scan(ctx, &u)
 	if err != nil {
-		return "", fmt.Errorf("stage: second factor: %w", err)
+		return nil, fmt.Errorf("stage: load user %d: %w", userID, err)
 	}
-	if !verified || u.SecondFactorDoneAt.IsZero() {
-		return StageSecondFactor, nil
+	return &u, nil
+}
+
+// stage derives the stage from the loaded facts.
+func (u *stagedUser) stage() Stage {
+	switch {
+	case !u.TermsAccepted:
+		return StageTerms
+	case u.PasswordHash == "":
+		return StagePassword
+	case !u.FactorVerified || u.SecondFactorDoneAt.IsZero():
+		return StageSecondFactor
+	case u.RecoveryConfirmedAt.IsZero():
+		return StageRecovery
+	case u.ProfileCompletedAt.IsZero():
+		return StageProfile
 	}
-	if u.RecoveryConfirmedAt.IsZero() {
-		return StageRecovery, nil
-	}
-	if u.ProfileCompletedAt.IsZero() {
-		return StageProfile, nil
-	}
-	return StageDone, nil
+	return StageDone
 }

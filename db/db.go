@@ -87,6 +87,21 @@ func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) err
 	return d.RunInTx(ctx, nil, fn)
 }
 
+// Optimize lets SQLite refresh the planner statistics of the tables that
+// need it (PRAGMA optimize=0x10002, which SQLite recommends for long-lived
+// connections at start and then periodically), so that its planner keeps
+// choosing the indexes as tables grow. PostgreSQL's autovacuum analyzes
+// tables itself.
+func (d *DB) Optimize(ctx context.Context) error {
+	if d.postgres {
+		return nil
+	}
+	if _, err := d.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
+}
+
 // ErrNoRows reports whether err means that a query found nothing.
 func ErrNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 

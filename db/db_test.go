@@ -150,3 +150,27 @@ func TestUserStore(t *testing.T) {
 		})
 	})
 }
+
+// TestOptimizeGathersStatistics: PRAGMA optimize leaves the planner
+// statistics SQLite needs to keep choosing indexes.
+func TestOptimizeGathersStatistics(t *testing.T) {
+	d := dbtest.MustOpenSQLite(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	org := &db.Organisation{Name: "OSAW", CreatedAt: now}
+	if _, err := d.NewInsert().Model(org).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := d.NewInsert().Model(&db.Thread{OrgID: org.ID, Subject: "s", CreatedAt: now, LastMessageAt: now.Add(time.Duration(i))}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := d.NewRaw("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'threads'").Scan(ctx, &n); err != nil || n == 0 {
+		t.Fatalf("no statistics for threads after optimize (%d rows, %v)", n, err)
+	}
+}

@@ -23,6 +23,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	v := inboxView(u, p)
+	c.Locals(keyUnread, p.Unread) // the header shows the same count
 	m := h.meta(c)
 	c.Vary("HX-Request", "HX-Target")
 	if isPartial(c) {

@@ -23,6 +23,9 @@ const (
 	keyCSRF
 	keyCurrent
 	keySessionToken
+	// keyUnread holds the user's unread count once a handler or the header
+	// has read it, so that a page reads it once.
+	keyUnread
 )
 
 // isPartial reports whether the request wants only the page content: an HTMX
@@ -120,11 +123,15 @@ func (h *handler) meta(c *fiber.Ctx) components.Meta {
 // courtesy on every page, so a failure is logged and shows no number
 // rather than failing the page.
 func (h *handler) unreadCount(c *fiber.Ctx, userID int64) int {
+	if n, ok := c.Locals(keyUnread).(int); ok {
+		return n
+	}
 	n, err := h.messages.UnreadCount(c.UserContext(), userID)
 	if err != nil {
 		h.logger(c).Warn("count unread messages", "err", err)
 		return 0
 	}
+	c.Locals(keyUnread, n)
 	return n
 }
 

@@ -5,47 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
 	"dialoog/messaging/messagingtest"
 )
-
-// statements records the SQL run under a context marked by count.
-type statements struct {
-	mu  sync.Mutex
-	sql []string
-}
-
-type countKey struct{}
-
-func (s *statements) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
-	if ctx.Value(countKey{}) != nil {
-		s.mu.Lock()
-		s.sql = append(s.sql, ev.Query)
-		s.mu.Unlock()
-	}
-	return ctx
-}
-
-func (s *statements) AfterQuery(context.Context, *bun.QueryEvent) {}
-
-// count runs fn and returns the statements it ran.
-func (s *statements) count(fn func(ctx context.Context)) []string {
-	s.mu.Lock()
-	s.sql = nil
-	s.mu.Unlock()
-	fn(context.WithValue(context.Background(), countKey{}, true))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.sql...)
-}
 
 var readsMessages = regexp.MustCompile(`(?i)FROM "?messages"?`)
 
@@ -57,8 +24,7 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		hook := &statements{}
-		d.AddQueryHook(hook)
+		hook := dbtest.CountStatements(d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 
 		cost := func(length, members int) []string {
@@ -80,7 +46,7 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 			var readers []messaging.LiveReader
-			stmts := hook.count(func(ctx context.Context) {
+			stmts := hook.Run(func(ctx context.Context) {
 				readers, err = f.svc.LiveUpdate(ctx, tid, mid, []int64{f.hr.ID, emp.ID})
 			})
 			if err != nil {

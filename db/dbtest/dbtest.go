@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"dialoog/db"
@@ -162,4 +163,45 @@ type pgPlan struct {
 	Relation string   `json:"Relation Name"`
 	Index    string   `json:"Index Name"`
 	Plans    []pgPlan `json:"Plans"`
+}
+
+// Statements records the SQL a database runs on behalf of a context marked
+// by Run, for tests that bound what an operation costs.
+type Statements struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+type statementsKey struct{}
+
+// CountStatements installs a Statements hook on d.
+func CountStatements(d *db.DB) *Statements {
+	s := &Statements{}
+	d.AddQueryHook(s)
+	return s
+}
+
+// BeforeQuery implements bun.QueryHook.
+func (s *Statements) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
+	if ctx.Value(statementsKey{}) == s {
+		s.mu.Lock()
+		s.sql = append(s.sql, ev.Query)
+		s.mu.Unlock()
+	}
+	return ctx
+}
+
+// AfterQuery implements bun.QueryHook.
+func (s *Statements) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// Run calls fn with a marked context and returns the statements run under
+// it.
+func (s *Statements) Run(fn func(ctx context.Context)) []string {
+	s.mu.Lock()
+	s.sql = nil
+	s.mu.Unlock()
+	fn(context.WithValue(context.Background(), statementsKey{}, s))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sql...)
 }
