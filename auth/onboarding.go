@@ -69,16 +69,31 @@ type Current struct {
 
 // Resolve loads the user and stage behind a session token.
 func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) {
-	sess, err := a.Sessions.Lookup(ctx, token)
+	if !validToken(token) {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	// Every signed-in request: the session, its user and the facts of the
+	// user's stage in one prepared query.
+	rows, err := a.DB.QueryPrepared(ctx, resolveQuery, hashToken(token))
 	if err != nil {
+		return nil, fmt.Errorf("resolve session: %w", err)
+	}
+	var row resolvedSession
+	err = a.DB.ScanRows(ctx, rows, &row)
+	rows.Close()
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve session: %w", err)
+	}
+	sess := &db.Session{ID: row.SessionID, UserID: row.User.ID, SecondFactorAt: row.SessionSecondFactorAt,
+		CreatedAt: row.SessionCreatedAt, LastSeenAt: row.SessionLastSeenAt, ExpiresAt: row.SessionExpiresAt,
+		EndedAt: row.SessionEndedAt, IP: row.SessionIP, UserAgent: row.SessionUserAgent}
+	if err := a.Sessions.keepAlive(ctx, sess); err != nil {
 		return nil, err
 	}
-	// The session above and the user with the facts of their stage here:
-	// two queries for every signed-in request.
-	su, err := userWithStage(ctx, a.DB, sess.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("load session user: %w", err)
-	}
+	su := stagedUser{User: row.User, TermsAccepted: row.TermsAccepted, FactorVerified: row.FactorVerified}
 	u := su.User
 	if u.Status == db.StatusDisabled {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
@@ -88,6 +103,28 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	// user has one.
 	cur.NeedsSecondFactor = sess.SecondFactorAt.IsZero() && su.FactorVerified
 	return cur, nil
+}
+
+// resolveQuery loads a session by token hash with its user and the facts
+// of the user's stage.
+const resolveQuery = `SELECT u.*, s.id AS session_id, s.second_factor_at AS session_second_factor_at,
+  s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
+  s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
+  ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified
+FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`
+
+type resolvedSession struct {
+	db.User               `bun:",extend"`
+	SessionID             int64
+	SessionSecondFactorAt bun.NullTime
+	SessionCreatedAt      time.Time
+	SessionLastSeenAt     time.Time
+	SessionExpiresAt      time.Time
+	SessionEndedAt        bun.NullTime
+	SessionIP             string `bun:"session_ip"`
+	SessionUserAgent      string
+	TermsAccepted         bool
+	FactorVerified        bool
 }
 
 // advance runs change in a transaction that also gives the session a new

@@ -52,21 +52,31 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	if err := s.keepAlive(ctx, &sess); err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
+// keepAlive refuses a session that ended, expired or sat idle, and
+// refreshes its idle timer (and the user's "laatst gezien") at most once a
+// touchEvery.
+func (s *Sessions) keepAlive(ctx context.Context, sess *db.Session) error {
 	now := s.Now().UTC()
 	if !sess.EndedAt.IsZero() || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= SessionIdle {
-		return nil, apperr.New(apperr.Unauthorized, "session.expired")
+		return apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		if _, err := s.DB.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.ID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("touch session: %w", err)
+			return fmt.Errorf("touch session: %w", err)
 		}
 		// "Laatst gezien" for the people this user writes with.
 		if _, err := s.DB.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.UserID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("touch user: %w", err)
+			return fmt.Errorf("touch user: %w", err)
 		}
 		sess.LastSeenAt = now
 	}
-	return &sess, nil
+	return nil
 }
 
 // End ends the session of token, if any.

@@ -40,13 +40,18 @@ type stagedUser struct {
 	FactorVerified bool `bun:"factor_verified"`
 }
 
+// The stored facts of a stage, for the users row aliased u.
+const (
+	termsAcceptedExpr = `EXISTS (SELECT 1 FROM terms_acceptances AS ta WHERE ta.user_id = u.id
+  AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1))`
+	factorVerifiedExpr = "EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)"
+)
+
 // userWithStage loads a user and the facts of their stage in one query.
 func userWithStage(ctx context.Context, idb bun.IDB, userID int64) (*stagedUser, error) {
 	var u stagedUser
 	err := idb.NewSelect().TableExpr("users AS u").ColumnExpr("u.*").
-		ColumnExpr(`EXISTS (SELECT 1 FROM terms_acceptances AS ta WHERE ta.user_id = u.id
-  AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1)) AS terms_accepted`).
-		ColumnExpr("EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL) AS factor_verified").
+		ColumnExpr(termsAcceptedExpr+" AS terms_accepted").ColumnExpr(factorVerifiedExpr+" AS factor_verified").
 		Where("u.id = ?", userID).Scan(ctx, &u)
 	if err != nil {
 		return nil, fmt.Errorf("stage: load user %d: %w", userID, err)

@@ -23,6 +23,13 @@ import (
 type DB struct {
 	*bun.DB
 	postgres bool
+	cache    *stmtCache
+}
+
+// Close closes the prepared statements and the database.
+func (d *DB) Close() error {
+	d.closeStatements()
+	return d.DB.Close()
 }
 
 // Postgres reports whether the database is PostgreSQL.
@@ -60,7 +67,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// WAL allows readers beside the one writer; keep the pool modest.
 	sqldb.SetMaxOpenConns(8)
-	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New())}
+	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), cache: &stmtCache{}}
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -73,7 +80,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	connector := pgdriver.NewConnector(pgdriver.WithDSN(dsn))
 	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(20)
-	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true}
+	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true, cache: &stmtCache{}}
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

@@ -1,0 +1,80 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The queries every request runs (the session, the inbox page, the unread
+// count) are prepared once per database and reused: bun writes arguments
+// into the SQL text, so each of them would otherwise be parsed and planned
+// anew on every call, which on SQLite cost about as much as running them.
+
+// stmtCache holds the prepared statements of a DB by query text.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// QueryPrepared runs query, written with ? placeholders, as a statement
+// prepared once for this database (database/sql prepares it on each pooled
+// connection as needed), and returns its rows; ScanRows reads them into
+// models. Only for fixed query texts: never build query from input.
+func (d *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := d.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	d.cache.mu.Lock()
+	defer d.cache.mu.Unlock()
+	if s, ok := d.cache.stmts[query]; ok {
+		return s, nil
+	}
+	text := query
+	if d.postgres {
+		text = dollarPlaceholders(query)
+	}
+	s, err := d.DB.DB.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if d.cache.stmts == nil {
+		d.cache.stmts = make(map[string]*sql.Stmt)
+	}
+	d.cache.stmts[query] = s
+	return s, nil
+}
+
+// dollarPlaceholders numbers the ? placeholders of query for PostgreSQL.
+func dollarPlaceholders(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// closeStatements closes the cached statements.
+func (d *DB) closeStatements() {
+	d.cache.mu.Lock()
+	defer d.cache.mu.Unlock()
+	for _, s := range d.cache.stmts {
+		s.Close()
+	}
+	d.cache.stmts = nil
+}

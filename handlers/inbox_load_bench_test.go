@@ -1,0 +1,193 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging/messagingtest"
+)
+
+// BenchmarkInboxLoad is the inbox page under load, as users see it: GET
+// /berichten through a real listener (session, guard, inbox query, unread
+// count, render), with 50, 5,000 and 50,000 conversations in the box, on
+// SQLite and PostgreSQL, beside a bare Fiber app on a real listener that
+// sends the same page as a constant. Both are driven by 16 concurrent
+// keep-alive clients (b.RunParallel), so ns/op is the inverse of
+// throughput and "x-baseline" is the app's time per page over the bare
+// app's: its inverse is the throughput ratio. "half-load" then sends GETs
+// at half the app's measured throughput for three seconds (open loop:
+// latency counts from each request's scheduled time) and reports p50 and
+// p99 in milliseconds.
+//
+//	go test -run '^$' -bench 'InboxLoad' -benchtime 3s ./handlers/
+func BenchmarkInboxLoad(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		for _, box := range []int{50, 5000, 50000} {
+			b.Run(fmt.Sprintf("%s/box=%d", engine, box), func(b *testing.B) { benchInboxLoad(b, engine, box) })
+		}
+	}
+}
+
+func benchInboxLoad(b *testing.B, engine string, box int) {
+	var d *db.DB
+	if engine == "postgres" {
+		d = dbtest.MustOpenPostgres(b)
+	} else {
+		d = dbtest.MustOpenSQLite(b)
+	}
+	quiet := func(deps *Deps) { deps.Logger = slog.New(slog.DiscardHandler) }
+	ra := newRealAppOn(b, d, quiet)
+	ctx := context.Background()
+	hr := ra.storeUser(b, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	if _, err := messagingtest.Seed(ctx, d, ra.v, messagingtest.Box{OrgID: ra.org.ID, Owner: hr, Threads: box, Messages: 2,
+		Others: max(1, box/10), UnreadEvery: 9}); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if d.Postgres() {
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cookie := sessionCookie + "=" + ra.sessionToken(b, hr)
+	appURL := serveForBench(b, ra.app) + "/berichten"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	get := func(url string) (int, error) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return int(n), err
+	}
+	page := fetchPage(b, client, appURL, cookie)
+	if n := strings.Count(page, `<li id="thread-`); n != min(box, 20) {
+		b.Fatalf("%d conversations on the page, want %d", n, min(box, 20))
+	}
+	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
+	bare.Get("/berichten", func(c *fiber.Ctx) error {
+		c.Type("html", "utf-8")
+		return c.SendString(page)
+	})
+	bareURL := serveForBench(b, bare) + "/berichten"
+
+	parallel := func(b *testing.B, url string) float64 {
+		b.SetParallelism(8)
+		b.SetBytes(int64(len(page)))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := get(url); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	}
+	var baseline, app float64
+	b.Run("bare-fiber", func(b *testing.B) { baseline = parallel(b, bareURL) })
+	b.Run("app", func(b *testing.B) {
+		app = parallel(b, appURL)
+		if baseline > 0 {
+			b.ReportMetric(app/baseline, "x-baseline")
+			b.ReportMetric(baseline/app, "throughput-ratio")
+		}
+	})
+	b.Run("half-load", func(b *testing.B) {
+		if app == 0 {
+			b.Skip("needs the app run")
+		}
+		rate := 0.5 * 1e9 / app // requests per second
+		lat := openLoop(b, rate, 3*time.Second, func() error { _, err := get(appURL); return err })
+		b.ReportMetric(rate, "req/s")
+		b.ReportMetric(percentile(lat, 0.50), "p50-ms")
+		b.ReportMetric(percentile(lat, 0.99), "p99-ms")
+	})
+}
+
+// serveForBench serves app on a loopback port until the benchmark ends and
+// returns its base URL.
+func serveForBench(b *testing.B, app *fiber.App) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go app.Listener(ln)
+	b.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
+	return "http://" + ln.Addr().String()
+}
+
+func fetchPage(b *testing.B, client *http.Client, url, cookie string) string {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(body)
+}
+
+// openLoop calls do at rate per second for d, each call in its own
+// goroutine at its scheduled time, and returns each call's latency in
+// milliseconds counted from that scheduled time (so that a server that
+// falls behind shows as latency, not as fewer requests).
+func openLoop(b *testing.B, rate float64, d time.Duration, do func() error) []float64 {
+	b.Helper()
+	n := int(rate * d.Seconds())
+	interval := time.Duration(float64(time.Second) / rate)
+	lat := make([]float64, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := do(); err != nil {
+				b.Error(err)
+			}
+			lat[i] = float64(time.Since(at).Microseconds()) / 1000
+		}()
+	}
+	wg.Wait()
+	return lat
+}
+
+func percentile(ms []float64, p float64) float64 {
+	if len(ms) == 0 {
+		return 0
+	}
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
