@@ -173,7 +173,12 @@ func (s *smtpMailer) Send(ctx context.Context, idempotencyKey string, m Mail) er
 		if ctx.Err() != nil {
 			return fmt.Errorf("smtp %s:%d: %w", s.host, s.port, ctx.Err())
 		}
-		return classifySMTP(err, fmt.Errorf("smtp %s:%d: %s", s.host, s.port, s.scrub(err)))
+		// go-mail names the refused recipient; logs never carry recipients.
+		text := s.scrub(err)
+		if to, perr := mail.ParseAddress(m.To); perr == nil {
+			text = strings.ReplaceAll(text, to.Address, "[recipient]")
+		}
+		return classifySMTP(err, fmt.Errorf("smtp %s:%d: %s", s.host, s.port, text))
 	}
 	return nil
 }

@@ -157,18 +157,16 @@ func (w *webhookSMS) Send(ctx context.Context, idempotencyKey string, s SMS) err
 		return fmt.Errorf("sms webhook: %w", err)
 	}
 	if status < 200 || status > 299 {
-		return classifyHTTP(status, fmt.Errorf("sms webhook: %s answered %d %s%s", w.shown, status, http.StatusText(status), snippet(body, s.Body)))
+		return classifyHTTP(status, fmt.Errorf("sms webhook: %s answered %d %s%s", w.shown, status, http.StatusText(status), snippet(body, s)))
 	}
 	return nil
 }
 
 // snippet returns a short, single-line excerpt of a gateway's answer for an
-// error text, with the message text itself (which may hold a code) removed.
-func snippet(body []byte, secret string) string {
-	t := strings.TrimSpace(string(body))
-	if secret != "" {
-		t = strings.ReplaceAll(t, secret, "[body]")
-	}
+// error text, without the message text (which may hold a code) and the
+// number, since error texts go to the log.
+func snippet(body []byte, s SMS) string {
+	t := redact(strings.TrimSpace(string(body)), s)
 	t = strings.Join(strings.Fields(t), " ")
 	if len(t) > 200 {
 		t = t[:200] + "…"
@@ -177,6 +175,17 @@ func snippet(body []byte, secret string) string {
 		return ""
 	}
 	return ": " + t
+}
+
+// redact removes the text and the number of s from t.
+func redact(t string, s SMS) string {
+	if s.Body != "" {
+		t = strings.ReplaceAll(t, s.Body, "[body]")
+	}
+	if s.To != "" {
+		t = strings.ReplaceAll(t, s.To, "[recipient]")
+	}
+	return t
 }
 
 type twilioSMS struct {
@@ -218,13 +227,10 @@ func (t *twilioSMS) Send(ctx context.Context, idempotencyKey string, s SMS) erro
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil && (e.Code != 0 || e.Message != "") {
-		msg := e.Message
-		if s.Body != "" {
-			msg = strings.ReplaceAll(msg, s.Body, "[body]")
-		}
+		msg := redact(e.Message, s)
 		return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s: error %d: %s", status, http.StatusText(status), e.Code, msg))
 	}
-	return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s%s", status, http.StatusText(status), snippet(body, s.Body)))
+	return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s%s", status, http.StatusText(status), snippet(body, s)))
 }
 
 // classifyHTTP wraps err, a gateway's refusal with the given status, by what

@@ -141,7 +141,7 @@ func TestTwilio(t *testing.T) {
 			mu.Unlock()
 			if q.To == "+31600000000" {
 				w.WriteHeader(http.StatusBadRequest)
-				io.WriteString(w, `{"code":21211,"message":"Invalid 'To' Phone Number","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+				io.WriteString(w, `{"code":21211,"message":"The 'To' number +31600000000 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
 				return
 			}
 			w.WriteHeader(http.StatusCreated)
@@ -176,7 +176,7 @@ func TestTwilio(t *testing.T) {
 		// A 400 rejects this text (here: an invalid number): no retry helps.
 		bad := row(t, d, badID)
 		if bad.Status != db.OutboxFailed || !strings.Contains(bad.LastError, "21211") ||
-			!strings.Contains(bad.LastError, "Invalid 'To' Phone Number") {
+			!strings.Contains(bad.LastError, "is not a valid phone number") || strings.Contains(bad.LastError, "+31600000000") {
 			t.Fatalf("row after 400: status %s last_error %q", bad.Status, bad.LastError)
 		}
 		if strings.Contains(bad.LastError, token) || strings.Contains(bad.LastError, "111111") {
