@@ -501,7 +501,7 @@ func (l *lane) keepLease(ctx context.Context, it *db.OutboxItem, lose context.Ca
 	var lost atomic.Bool
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(l.w.opt.Lease / 3)
+		t := time.NewTicker(max(l.w.opt.Lease/3, time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
