@@ -465,3 +465,32 @@ func TestLaneConcurrency(t *testing.T) {
 		t.Fatalf("at most %d requests in flight, want 3", most)
 	}
 }
+
+// A lane's claim and the queue statistics read the outbox through its lane
+// index, not by scanning the table, which keeps every row ever sent.
+func TestOutboxQueriesUseTheLaneIndex(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		w := NewWorker(d, testVault(t, 28), nil, nil, nil, WorkerOptions{})
+		var items []db.OutboxItem
+		for name, q := range map[string]string{
+			"due":   w.dueQuery(d, &items, db.ChannelSMS, time.Now(), claimBatch).String(),
+			"stale": w.staleQuery(d, &items, db.ChannelMail, time.Now(), claimBatch).String(),
+			"stats": w.statsQuery(db.ChannelSMS).String(),
+		} {
+			plan := dbtest.Plan(t, d, q)
+			t.Logf("%s: %q", name, plan)
+			uses := false
+			for _, line := range plan {
+				if strings.Contains(line, "outbox_lane_due_idx") {
+					uses = true
+				}
+				if strings.HasPrefix(line, "SCAN outbox") || strings.HasPrefix(line, "Seq Scan") {
+					t.Errorf("%s scans the outbox: %q", name, plan)
+				}
+			}
+			if !uses {
+				t.Errorf("%s does not use outbox_lane_due_idx: %q", name, plan)
+			}
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 )
 
@@ -28,21 +30,6 @@ type LaneStats struct {
 
 // Stats returns the state of every lane, SMS first.
 func (w *Worker) Stats(ctx context.Context) ([]LaneStats, error) {
-	var rows []struct {
-		Channel string
-		N       int
-		Oldest  time.Time
-	}
-	err := w.db.NewSelect().Model((*db.OutboxItem)(nil)).
-		Column("channel").
-		ColumnExpr("count(*) AS n").
-		ColumnExpr("min(created_at) AS oldest").
-		Where("status IN (?, ?)", db.OutboxPending, db.OutboxSending).
-		Group("channel").
-		Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("outbox stats: %w", err)
-	}
 	now := w.opt.Now()
 	out := make([]LaneStats, 0, len(w.lanes))
 	for _, l := range w.lanes {
@@ -53,15 +40,28 @@ func (w *Worker) Stats(ctx context.Context) ([]LaneStats, error) {
 			Channel: l.channel, Transport: l.transport, Down: down,
 			Delivered: l.delivered.Load(), Retried: l.retried.Load(), Failed: l.failed.Load(),
 		}
-		for _, r := range rows {
-			if r.Channel == l.channel {
-				s.Queued = r.N
-				if age := now.Sub(r.Oldest); age > 0 {
-					s.OldestQueued = age
-				}
-			}
+		var q struct {
+			N      int
+			Oldest bun.NullTime
+		}
+		if err := w.statsQuery(l.channel).Scan(ctx, &q); err != nil {
+			return nil, fmt.Errorf("outbox stats %s: %w", l.channel, err)
+		}
+		s.Queued = q.N
+		if age := now.Sub(q.Oldest.Time); !q.Oldest.IsZero() && age > 0 {
+			s.OldestQueued = age
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// statsQuery counts the queued rows of channel and finds the oldest, by a
+// range read of the lane index.
+func (w *Worker) statsQuery(channel string) *bun.SelectQuery {
+	return w.db.NewSelect().Model((*db.OutboxItem)(nil)).
+		ColumnExpr("count(*) AS n").
+		ColumnExpr("min(created_at) AS oldest").
+		Where("channel = ?", channel).
+		Where("status IN (?, ?)", db.OutboxPending, db.OutboxSending)
 }

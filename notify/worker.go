@@ -303,17 +303,17 @@ func (w *Worker) claim(ctx context.Context, channel string, limit int) ([]db.Out
 	err := w.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		items = items[:0]
 		now := w.opt.Now()
-		q := tx.NewSelect().Model(&items).
-			Where("channel = ?", channel).
-			Where("((status = ? AND next_attempt_at <= ?) OR (status = ? AND locked_until < ?))",
-				db.OutboxPending, now, db.OutboxSending, now).
-			Order("next_attempt_at ASC", "id ASC").
-			Limit(int64(limit))
-		if w.db.Postgres() {
-			q = q.For("UPDATE SKIP LOCKED")
+		// Two range reads of the lane index rather than one OR, which
+		// would read every row of the channel ever sent.
+		if err := w.staleQuery(tx, &items, channel, now, limit).Scan(ctx); err != nil {
+			return fmt.Errorf("select rows with an expired lease: %w", err)
 		}
-		if err := q.Scan(ctx); err != nil {
-			return fmt.Errorf("select due rows: %w", err)
+		if len(items) < limit {
+			var due []db.OutboxItem
+			if err := w.dueQuery(tx, &due, channel, now, limit-len(items)).Scan(ctx); err != nil {
+				return fmt.Errorf("select due rows: %w", err)
+			}
+			items = append(items, due...)
 		}
 		if len(items) == 0 {
 			return nil
@@ -341,6 +341,38 @@ func (w *Worker) claim(ctx context.Context, channel string, limit int) ([]db.Out
 		return nil, fmt.Errorf("outbox claim %s: %w", channel, err)
 	}
 	return items, nil
+}
+
+// dueQuery selects up to limit pending rows of channel whose next attempt
+// has come at now, oldest due first, locking them on PostgreSQL (skipping
+// rows another worker is claiming). It is a range read of the index
+// outbox_lane_due_idx.
+func (w *Worker) dueQuery(idb bun.IDB, items *[]db.OutboxItem, channel string, now time.Time, limit int) *bun.SelectQuery {
+	q := idb.NewSelect().Model(items).
+		Where("channel = ?", channel).
+		Where("status = ?", db.OutboxPending).
+		Where("next_attempt_at <= ?", now).
+		Order("next_attempt_at ASC", "id ASC").
+		Limit(int64(limit))
+	if w.db.Postgres() {
+		q = q.For("UPDATE SKIP LOCKED")
+	}
+	return q
+}
+
+// staleQuery selects up to limit rows of channel being sent whose lease ran
+// out at now (their worker died or was stopped), like dueQuery.
+func (w *Worker) staleQuery(idb bun.IDB, items *[]db.OutboxItem, channel string, now time.Time, limit int) *bun.SelectQuery {
+	q := idb.NewSelect().Model(items).
+		Where("channel = ?", channel).
+		Where("status = ?", db.OutboxSending).
+		Where("locked_until < ?", now).
+		Order("id ASC").
+		Limit(int64(limit))
+	if w.db.Postgres() {
+		q = q.For("UPDATE SKIP LOCKED")
+	}
+	return q
 }
 
 // deliver sends one claimed row and records the outcome. The error is about
