@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"dialoog/db"
+	"dialoog/notify/notifytest"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -65,6 +66,35 @@ func TestInviteCommand(t *testing.T) {
 	code, out, _ = runCmd(t, env, "invite", "--email", "hr@example.nl", "--admin")
 	if code != 0 || strings.Contains(out, "first admin") {
 		t.Fatalf("second invite: %d %s", code, out)
+	}
+}
+
+// invite only queues the invitation: it returns without contacting the SMTP
+// server, here one that accepts connections and never answers.
+func TestInviteDoesNotWaitForSMTP(t *testing.T) {
+	hanging := notifytest.StartSilentSMTP(t)
+	dir := t.TempDir()
+	env := map[string]string{
+		"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
+		"DIALOOG_SMTP_URL": "smtp://" + hanging.Addr,
+	}
+	code, out, errOut := runCmd(t, env, "invite", "--email", "jan@example.nl")
+	if code != 0 || !strings.Contains(out, "Invitation queued for jan@example.nl (OSAW)") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if n := hanging.Accepted(); n != 0 {
+		t.Fatalf("invite connected to the SMTP server %d times", n)
+	}
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The first admin's invitation and Jan's wait for a server's worker.
+	n, err := d.NewSelect().Model((*db.OutboxItem)(nil)).
+		Where("channel = ? AND status = ? AND attempts = 0", db.ChannelMail, db.OutboxPending).Count(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("%d pending invitations (%v), want 2", n, err)
 	}
 }
 

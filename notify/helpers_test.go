@@ -16,7 +16,7 @@ import (
 	"dialoog/vault"
 )
 
-func testVault(t *testing.T, fill byte) *vault.Vault {
+func testVault(t testing.TB, fill byte) *vault.Vault {
 	t.Helper()
 	v, err := vault.New(bytes.Repeat([]byte{fill}, 32))
 	if err != nil {
@@ -59,7 +59,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {

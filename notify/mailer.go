@@ -27,7 +27,8 @@ type Mailer interface {
 // outbox keeps the payload of rows they "sent" for the dev outbox.
 const DevTransport = "dev"
 
-// SMTPTimeout bounds connecting to and every exchange with the SMTP server.
+// SMTPTimeout bounds connecting to and every exchange with the SMTP server,
+// and is the worker's default bound on one whole mail delivery.
 const SMTPTimeout = 30 * time.Second
 
 type devMailer struct{}
@@ -164,12 +165,47 @@ func (s *smtpMailer) Send(ctx context.Context, idempotencyKey string, m Mail) er
 		return fmt.Errorf("smtp: %s", s.scrub(err))
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server accepted the message; only the session's end
+			// (RSET, QUIT) failed. Sending it again would duplicate it.
+			return nil
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("smtp %s:%d: %w", s.host, s.port, ctx.Err())
 		}
-		return fmt.Errorf("smtp %s:%d: %s", s.host, s.port, s.scrub(err))
+		// go-mail names the refused recipient; logs never carry recipients.
+		text := s.scrub(err)
+		if to, perr := mail.ParseAddress(m.To); perr == nil {
+			text = strings.ReplaceAll(text, to.Address, "[recipient]")
+		}
+		return classifySMTP(err, fmt.Errorf("smtp %s:%d: %s", s.host, s.port, text))
 	}
 	return nil
+}
+
+// classifySMTP wraps shown (the error text to keep) by what the server's
+// reply says about the message: a 5xx reply to RCPT TO or to the message is
+// a rejection, a 4xx reply there (except 421, the server closing) a
+// deferral. Everything else, including replies to the greeting, STARTTLS,
+// AUTH and MAIL FROM (which concern the server or its configuration, not
+// this message), means the transport is unavailable.
+func classifySMTP(err, shown error) error {
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		return shown
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose, gomail.ErrWriteContent:
+	default:
+		return shown
+	}
+	switch code := se.ErrorCode(); {
+	case code >= 500 && code < 600:
+		return &RejectedError{Err: shown}
+	case code >= 400 && code < 500 && code != 421:
+		return &DeferredError{Err: shown}
+	}
+	return shown
 }
 
 // message builds the MIME message for m.

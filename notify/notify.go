@@ -13,34 +13,58 @@
 // through a real transport the payload is cleared (set to NULL); rows
 // delivered by the dev transport keep it so that the dev outbox can show them.
 //
+// # Lanes
+//
+// Each channel is a lane with its own deliveries in flight (SMS 4, mail 2 by
+// default) and its own timeout (10 s for an SMS request, 30 s for a whole
+// SMTP session), so a hanging SMTP server never holds up a login code. A lane
+// claims only rows of its channel, and only as many as it has free slots, so
+// every claimed row is being delivered.
+//
 // # Delivery semantics
 //
 // Claiming happens in a short transaction. A row is due when it is pending
 // with next_attempt_at <= now, or when it is sending with locked_until < now
 // (a worker crashed or was stopped in the middle of a delivery). Due rows are
-// claimed in small batches: status sending, locked_until = now + Lease,
-// attempts + 1. On PostgreSQL the select uses FOR UPDATE SKIP LOCKED, so
-// several instances (and the CLI) share the work without blocking each other;
-// on SQLite transactions are IMMEDIATE (one writer at a time), so a plain
-// select and update inside the transaction is safe.
+// claimed as status sending, locked_until = now + Lease (6 s by default),
+// attempts + 1. While it sends, the worker renews the lease every Lease/3,
+// so a slow delivery keeps its row, and the rows of a worker that died are
+// claimed again by another within seconds. On PostgreSQL the select uses FOR
+// UPDATE SKIP LOCKED, so several instances share the work without blocking
+// each other; on SQLite transactions are IMMEDIATE (one writer at a time), so
+// a plain select and update inside the transaction is safe.
 //
-// Delivery happens outside the transaction. The result is then recorded only
-// if the row is still the claim this worker made (same status and attempt
-// count), so a worker that outlived its lease never overwrites a newer claim:
+// Delivery happens outside the transaction. The result, like every renewal,
+// is recorded only if the row is still the claim this worker made (same
+// status and attempt count), so a worker that lost its lease never
+// overwrites a newer claim (and a renewal that finds the row claimed again
+// cancels the delivery):
 //   - success: status sent, sent_at, transport = the sender's Name(), payload
 //     cleared unless the transport is "dev";
-//   - failure: last_error = the error (never credentials: URLs in errors are
-//     redacted, SMTP passwords are scrubbed) and status pending again with
-//     next_attempt_at = now + BaseBackoff*2^(attempts-1), capped at MaxBackoff,
-//     minus up to a quarter of jitter; once attempts reach MaxAttempts the row
-//     is failed for good;
+//   - a rejection (RejectedError: an SMTP 5xx reply to RCPT TO or to the
+//     message, a gateway's 400/413/422): failed at once, with the reason;
+//   - any other failure: last_error = the error (never credentials: URLs in
+//     errors are redacted, SMTP passwords are scrubbed) and status pending
+//     again with next_attempt_at = now + BaseBackoff*2^(attempts-1), capped at
+//     MaxBackoff (1 h), minus up to a quarter of jitter;
+//   - a row that still only meets temporary errors MaxAge (72 h) after it was
+//     queued is failed at its next failure. "Failed" thus means that the
+//     message was refused, or that delivery was impossible for three days;
+//     an outage of a day or a weekend fails nothing;
 //   - a payload that cannot be opened or parsed: failed at once, with the reason.
 //
-// Each delivery gets a deadline well inside the lease. When the worker's own
-// context ends during a delivery, the outcome is unknown and nothing is
-// recorded: the row stays sending until its lease expires and is then
-// delivered again. Rows of a claimed batch that were not tried yet are handed
-// back (pending, attempt not counted).
+// A failure that is not about the row (no connection, a timeout, TLS or login
+// trouble, a gateway's 5xx) marks the lane down: it then sends one row at a
+// time. The first answer of the transport about a row (a success, a
+// rejection, a deferral) marks it up again and re-arms the lane: every
+// pending row of the channel waiting out a backoff becomes due at once, so
+// the queue goes out as soon as the transport recovers instead of row by row
+// as each backoff ends. A lane starts down, so that the first success after a
+// restart re-arms rows that failed before it.
+//
+// When the worker's own context ends during a delivery, the outcome is
+// unknown and nothing is recorded: the row stays sending until its lease
+// expires and is then delivered again.
 //
 // This is at-least-once delivery towards the transport. What keeps a row from
 // reaching a person twice after a crash is the idempotency key, which goes with

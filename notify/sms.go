@@ -20,8 +20,9 @@ type SMSSender interface {
 	Send(ctx context.Context, idempotencyKey string, s SMS) error
 }
 
-// SMSTimeout is the timeout of the default HTTP client of the gateways.
-const SMSTimeout = 15 * time.Second
+// SMSTimeout is the timeout of the default HTTP client of the gateways, and
+// the worker's default bound on one SMS delivery.
+const SMSTimeout = 10 * time.Second
 
 type devSMS struct{}
 
@@ -39,7 +40,8 @@ func (devSMS) Send(context.Context, string, SMS) error { return nil }
 //     I-Twilio-Idempotency-Token; 201 means accepted. A from starting with
 //     "MG" is sent as MessagingServiceSid.
 //
-// client may be nil, in which case a client with a 15 s timeout is used.
+// client may be nil, in which case a client with an SMSTimeout timeout is
+// used.
 func NewSMSSender(u *url.URL, client *http.Client) (SMSSender, error) {
 	if u == nil {
 		return devSMS{}, nil
@@ -155,18 +157,16 @@ func (w *webhookSMS) Send(ctx context.Context, idempotencyKey string, s SMS) err
 		return fmt.Errorf("sms webhook: %w", err)
 	}
 	if status < 200 || status > 299 {
-		return fmt.Errorf("sms webhook: %s answered %d %s%s", w.shown, status, http.StatusText(status), snippet(body, s.Body))
+		return classifyHTTP(status, fmt.Errorf("sms webhook: %s answered %d %s%s", w.shown, status, http.StatusText(status), snippet(body, s)))
 	}
 	return nil
 }
 
 // snippet returns a short, single-line excerpt of a gateway's answer for an
-// error text, with the message text itself (which may hold a code) removed.
-func snippet(body []byte, secret string) string {
-	t := strings.TrimSpace(string(body))
-	if secret != "" {
-		t = strings.ReplaceAll(t, secret, "[body]")
-	}
+// error text, without the message text (which may hold a code) and the
+// number, since error texts go to the log.
+func snippet(body []byte, s SMS) string {
+	t := redact(strings.TrimSpace(string(body)), s)
 	t = strings.Join(strings.Fields(t), " ")
 	if len(t) > 200 {
 		t = t[:200] + "…"
@@ -175,6 +175,17 @@ func snippet(body []byte, secret string) string {
 		return ""
 	}
 	return ": " + t
+}
+
+// redact removes the text and the number of s from t.
+func redact(t string, s SMS) string {
+	if s.Body != "" {
+		t = strings.ReplaceAll(t, s.Body, "[body]")
+	}
+	if s.To != "" {
+		t = strings.ReplaceAll(t, s.To, "[recipient]")
+	}
+	return t
 }
 
 type twilioSMS struct {
@@ -216,11 +227,22 @@ func (t *twilioSMS) Send(ctx context.Context, idempotencyKey string, s SMS) erro
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil && (e.Code != 0 || e.Message != "") {
-		msg := e.Message
-		if s.Body != "" {
-			msg = strings.ReplaceAll(msg, s.Body, "[body]")
-		}
-		return fmt.Errorf("sms twilio: %d %s: error %d: %s", status, http.StatusText(status), e.Code, msg)
+		msg := redact(e.Message, s)
+		return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s: error %d: %s", status, http.StatusText(status), e.Code, msg))
 	}
-	return fmt.Errorf("sms twilio: %d %s%s", status, http.StatusText(status), snippet(body, s.Body))
+	return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s%s", status, http.StatusText(status), snippet(body, s)))
+}
+
+// classifyHTTP wraps err, a gateway's refusal with the given status, by what
+// the status says: 400, 413 and 422 reject this message (a bad number, a
+// body the gateway will not take), so retrying cannot help. Other statuses
+// are about the gateway or the configuration (401, 403 and 404 are a wrong
+// token or URL, which an operator fixes; 408, 429 and 5xx pass) and count as
+// the transport being unavailable.
+func classifyHTTP(status int, err error) error {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return &RejectedError{Err: err}
+	}
+	return err
 }

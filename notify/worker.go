@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,47 +18,112 @@ import (
 
 // WorkerOptions tune a Worker; zero values take the defaults.
 type WorkerOptions struct {
-	Poll        time.Duration    // pause between passes when idle; default 2s
-	Lease       time.Duration    // how long a claimed row belongs to this worker; default 2m
-	MaxAttempts int              // attempts before a row is failed; default 12
+	// Poll is the pause between passes of an idle lane; default 2s. Rows
+	// queued in this process wake the lanes at once (Kick); polling picks up
+	// rows written by the CLI or another instance.
+	Poll time.Duration
+	// Lease is how long a claimed row belongs to its worker without being
+	// renewed; default 6s. A live worker renews it every Lease/3 while it
+	// sends, so a slow delivery keeps its row, and the rows of a worker that
+	// died are claimed again by another within Lease+Poll.
+	Lease time.Duration
+	// SMSConcurrency and MailConcurrency bound the deliveries in flight on
+	// each lane; defaults 4 and 2. A lane whose transport is not known to
+	// work (at start, and after a failure of the transport) sends one row at
+	// a time until one gets through.
+	SMSConcurrency  int
+	MailConcurrency int
+	// SMSTimeout and MailTimeout bound one delivery through the transport,
+	// from connecting to the final answer; defaults SMSTimeout (10s) and
+	// SMTPTimeout (30s).
+	SMSTimeout  time.Duration
+	MailTimeout time.Duration
+	// MaxAge is how long after it was queued a row that only meets temporary
+	// errors is kept trying; after that its next failure marks it failed.
+	// Default 72h, so that an outage of a day or a weekend fails nothing.
+	MaxAge time.Duration
+	// BaseBackoff is the wait after the first failed attempt of a row
+	// (default 10s); it doubles with every attempt up to MaxBackoff
+	// (default 1h).
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
 	Now         func() time.Time // clock; default time.Now
-	BaseBackoff time.Duration    // wait after the first failed attempt; default 10s
-	MaxBackoff  time.Duration    // longest wait between attempts; default 1h
 }
 
-// claimBatch is the number of rows claimed in one transaction.
+// Defaults of WorkerOptions.
+const (
+	DefaultPoll            = 2 * time.Second
+	DefaultLease           = 6 * time.Second
+	DefaultSMSConcurrency  = 4
+	DefaultMailConcurrency = 2
+	DefaultMaxAge          = 72 * time.Hour
+)
+
+// claimBatch is the most rows claimed in one transaction.
 const claimBatch = 10
 
-// releaseTimeout bounds handing back unattempted rows after the worker's
+// releaseTimeout bounds handing back an unattempted row after the worker's
 // context ended.
 const releaseTimeout = 5 * time.Second
 
 // maxErrorLen bounds the stored last_error.
 const maxErrorLen = 1000
 
-// Worker delivers due outbox rows. Any number of workers, in one or several
-// processes, may run against the same database.
+// Worker delivers due outbox rows, one lane per channel (SMS, mail), each
+// with its own deliveries in flight, so that no channel waits behind
+// another. Any number of workers, in one or several processes, may run
+// against the same database.
 type Worker struct {
-	db     *db.DB
-	vault  *vault.Vault
-	mailer Mailer
-	sms    SMSSender
-	log    *slog.Logger
-	opt    WorkerOptions
-	kick   chan struct{}
+	db    *db.DB
+	vault *vault.Vault
+	log   *slog.Logger
+	opt   WorkerOptions
+	lanes []*lane
+}
+
+// lane delivers the rows of one channel through one transport.
+type lane struct {
+	w           *Worker
+	channel     string
+	transport   string
+	concurrency int
+	timeout     time.Duration
+	send        func(ctx context.Context, key string, m *Mail, s *SMS) error
+	kick        chan struct{}
+
+	mu sync.Mutex
+	// down is set while the transport is not known to work: at start and
+	// after a failure that says nothing about the row (no connection, a
+	// timeout, a 5xx of a gateway). The next answer of the transport about a
+	// row clears it and re-arms the lane's waiting rows.
+	down bool
+
+	delivered, retried, failed atomic.Int64
 }
 
 // NewWorker returns a worker that delivers mail through m and texts through
 // s; a nil m or s is the dev transport, a nil log discards.
 func NewWorker(d *db.DB, v *vault.Vault, m Mailer, s SMSSender, log *slog.Logger, opt WorkerOptions) *Worker {
 	if opt.Poll <= 0 {
-		opt.Poll = 2 * time.Second
+		opt.Poll = DefaultPoll
 	}
 	if opt.Lease <= 0 {
-		opt.Lease = 2 * time.Minute
+		opt.Lease = DefaultLease
 	}
-	if opt.MaxAttempts <= 0 {
-		opt.MaxAttempts = 12
+	if opt.SMSConcurrency <= 0 {
+		opt.SMSConcurrency = DefaultSMSConcurrency
+	}
+	if opt.MailConcurrency <= 0 {
+		opt.MailConcurrency = DefaultMailConcurrency
+	}
+	if opt.SMSTimeout <= 0 {
+		opt.SMSTimeout = SMSTimeout
+	}
+	if opt.MailTimeout <= 0 {
+		opt.MailTimeout = SMTPTimeout
+	}
+	if opt.MaxAge <= 0 {
+		opt.MaxAge = DefaultMaxAge
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -79,74 +146,174 @@ func NewWorker(d *db.DB, v *vault.Vault, m Mailer, s SMSSender, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{db: d, vault: v, mailer: m, sms: s, log: log, opt: opt, kick: make(chan struct{}, 1)}
+	w := &Worker{db: d, vault: v, log: log, opt: opt}
+	// SMS first: a login code is the most urgent thing the outbox carries.
+	w.lanes = []*lane{
+		{
+			w: w, channel: db.ChannelSMS, transport: s.Name(), concurrency: opt.SMSConcurrency, timeout: opt.SMSTimeout,
+			send: func(ctx context.Context, key string, _ *Mail, t *SMS) error { return s.Send(ctx, key, *t) },
+		},
+		{
+			w: w, channel: db.ChannelMail, transport: m.Name(), concurrency: opt.MailConcurrency, timeout: opt.MailTimeout,
+			send: func(ctx context.Context, key string, ml *Mail, _ *SMS) error { return m.Send(ctx, key, *ml) },
+		},
+	}
+	for _, l := range w.lanes {
+		l.kick = make(chan struct{}, 1)
+		l.down = true
+	}
+	return w
 }
 
-// Kick wakes a sleeping Run at once, for instance after a commit that queued
-// rows. It never blocks.
+// Kick wakes the sleeping lanes of Run at once, for instance after a commit
+// that queued rows. It never blocks.
 func (w *Worker) Kick() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run delivers due rows until ctx ends, pausing Poll between passes or until
-// Kick. Errors of a pass are logged and the pass retried later; Run returns
-// nil once ctx is done.
-func (w *Worker) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			w.log.Error("outbox pass failed", "err", err)
-		}
-		timer.Reset(w.opt.Poll)
+	for _, l := range w.lanes {
 		select {
-		case <-ctx.Done():
-			return nil
-		case <-w.kick:
-		case <-timer.C:
+		case l.kick <- struct{}{}:
+		default:
 		}
 	}
 }
 
-// RunOnce delivers the rows that are due now, claiming them in batches until
-// none is left, and returns how many it delivered. Delivery failures are
-// recorded on the rows, not returned; the error is about the database or ctx.
+// Run delivers due rows on every lane until ctx ends, each lane pausing Poll
+// between passes or until Kick. Errors are logged and the work retried
+// later. When ctx ends, deliveries in flight are abandoned (their rows stay
+// claimed until the lease ends and are then delivered again) and Run
+// returns nil once they have stopped.
+func (w *Worker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, l := range w.lanes {
+		wg.Go(func() { l.run(ctx, false) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// RunOnce delivers the rows that are due now on every lane, including the
+// rows a recovering transport re-arms meanwhile, and returns how many it
+// delivered. Delivery failures are recorded on the rows, not returned; the
+// error is about the database or ctx.
 func (w *Worker) RunOnce(ctx context.Context) (delivered int, err error) {
+	var wg sync.WaitGroup
+	n := make([]int, len(w.lanes))
+	errs := make([]error, len(w.lanes))
+	for i, l := range w.lanes {
+		wg.Go(func() { n[i], errs[i] = l.run(ctx, true) })
+	}
+	wg.Wait()
+	for _, k := range n {
+		delivered += k
+	}
+	return delivered, errors.Join(errs...)
+}
+
+// result is the end of one delivery goroutine.
+type result struct {
+	delivered bool
+	err       error
+}
+
+// run is the loop of one lane: it keeps up to limit() deliveries in flight,
+// claiming due rows as slots free up. With once set it returns when nothing
+// is due and nothing is in flight; otherwise it sleeps Poll (or until a
+// kick) when idle and returns after ctx ends and the deliveries stopped.
+func (l *lane) run(ctx context.Context, once bool) (delivered int, err error) {
+	done := make(chan result, l.concurrency)
+	inflight := 0
+	var errs []error
+	claimFailed := false
+	var timer *time.Timer
+	if !once {
+		timer = time.NewTimer(l.w.opt.Poll)
+		defer timer.Stop()
+	}
 	for {
-		items, err := w.claim(ctx)
-		if err != nil {
-			return delivered, err
+		claimed := 0
+		if ctx.Err() == nil && !claimFailed {
+			if free := l.limit() - inflight; free > 0 {
+				items, cerr := l.w.claim(ctx, l.channel, min(free, claimBatch))
+				switch {
+				case cerr == nil:
+				case once:
+					errs = append(errs, cerr)
+					claimFailed = true
+				case ctx.Err() == nil:
+					l.w.log.Error("outbox claim failed", "channel", l.channel, "err", cerr)
+				}
+				for i := range items {
+					it := &items[i]
+					inflight++
+					go func() {
+						ok, derr := l.deliver(ctx, it)
+						done <- result{ok, derr}
+					}()
+				}
+				claimed = len(items)
+			}
 		}
-		if len(items) == 0 {
-			return delivered, nil
+		if inflight == 0 && (ctx.Err() != nil || (once && claimed == 0)) {
+			return delivered, errors.Join(errs...)
 		}
-		n, more, err := w.deliverBatch(ctx, items)
-		delivered += n
-		if err != nil || !more || len(items) < claimBatch {
-			return delivered, err
+		var ctxDone <-chan struct{}
+		if ctx.Err() == nil {
+			ctxDone = ctx.Done()
+		}
+		var tick <-chan time.Time
+		var kick <-chan struct{}
+		if !once {
+			timer.Reset(l.w.opt.Poll)
+			tick, kick = timer.C, l.kick
+		}
+		select {
+		case r := <-done:
+			inflight--
+			if r.delivered {
+				delivered++
+			}
+			if r.err != nil {
+				if once {
+					errs = append(errs, r.err)
+				} else if ctx.Err() == nil {
+					l.w.log.Error("outbox delivery could not be recorded", "channel", l.channel, "err", r.err)
+				}
+			}
+		case <-ctxDone:
+		case <-kick:
+		case <-tick:
 		}
 	}
 }
 
-// claim marks up to claimBatch due rows as sending for this worker.
-func (w *Worker) claim(ctx context.Context) ([]db.OutboxItem, error) {
+// limit is the number of deliveries the lane may have in flight now.
+func (l *lane) limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		return 1
+	}
+	return l.concurrency
+}
+
+// claim marks up to limit due rows of channel as sending for this worker.
+// A row is due when it is pending and its next attempt has come, or when it
+// is sending and its lease ran out (its worker died or was stopped).
+func (w *Worker) claim(ctx context.Context, channel string, limit int) ([]db.OutboxItem, error) {
 	var items []db.OutboxItem
 	err := w.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		items = items[:0]
 		now := w.opt.Now()
-		q := tx.NewSelect().Model(&items).
-			Where("(status = ? AND next_attempt_at <= ?) OR (status = ? AND locked_until < ?)",
-				db.OutboxPending, now, db.OutboxSending, now).
-			Order("next_attempt_at ASC", "id ASC").
-			Limit(int64(claimBatch))
-		if w.db.Postgres() {
-			q = q.For("UPDATE SKIP LOCKED")
+		// Two range reads of the lane index rather than one OR, which
+		// would read every row of the channel ever sent.
+		if err := w.staleQuery(tx, &items, channel, now, limit).Scan(ctx); err != nil {
+			return fmt.Errorf("select rows with an expired lease: %w", err)
 		}
-		if err := q.Scan(ctx); err != nil {
-			return fmt.Errorf("select due rows: %w", err)
+		if len(items) < limit {
+			var due []db.OutboxItem
+			if err := w.dueQuery(tx, &due, channel, now, limit-len(items)).Scan(ctx); err != nil {
+				return fmt.Errorf("select due rows: %w", err)
+			}
+			items = append(items, due...)
 		}
 		if len(items) == 0 {
 			return nil
@@ -171,75 +338,90 @@ func (w *Worker) claim(ctx context.Context) ([]db.OutboxItem, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("outbox claim: %w", err)
+		return nil, fmt.Errorf("outbox claim %s: %w", channel, err)
 	}
 	return items, nil
 }
 
-// deliverBatch delivers claimed rows one after the other. more is false when
-// it stopped early because the lease ran short.
-func (w *Worker) deliverBatch(ctx context.Context, items []db.OutboxItem) (delivered int, more bool, err error) {
-	for i := range items {
-		it := &items[i]
-		remaining := it.LockedUntil.Time.Sub(w.opt.Now())
-		if ctx.Err() != nil || remaining < w.opt.Lease/4 {
-			w.release(ctx, items[i:])
-			return delivered, false, ctx.Err()
-		}
-		ok, err := w.deliver(ctx, it, remaining-w.opt.Lease/10)
-		if ok {
-			delivered++
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				w.release(ctx, items[i+1:])
-			}
-			return delivered, false, err
-		}
+// dueQuery selects up to limit pending rows of channel whose next attempt
+// has come at now, oldest due first, locking them on PostgreSQL (skipping
+// rows another worker is claiming). It is a range read of the index
+// outbox_lane_due_idx.
+func (w *Worker) dueQuery(idb bun.IDB, items *[]db.OutboxItem, channel string, now time.Time, limit int) *bun.SelectQuery {
+	q := idb.NewSelect().Model(items).
+		Where("channel = ?", channel).
+		Where("status = ?", db.OutboxPending).
+		Where("next_attempt_at <= ?", now).
+		Order("next_attempt_at ASC", "id ASC").
+		Limit(int64(limit))
+	if w.db.Postgres() {
+		q = q.For("UPDATE SKIP LOCKED")
 	}
-	return delivered, true, nil
+	return q
+}
+
+// staleQuery selects up to limit rows of channel being sent whose lease ran
+// out at now (their worker died or was stopped), like dueQuery.
+func (w *Worker) staleQuery(idb bun.IDB, items *[]db.OutboxItem, channel string, now time.Time, limit int) *bun.SelectQuery {
+	q := idb.NewSelect().Model(items).
+		Where("channel = ?", channel).
+		Where("status = ?", db.OutboxSending).
+		Where("locked_until < ?", now).
+		Order("id ASC").
+		Limit(int64(limit))
+	if w.db.Postgres() {
+		q = q.For("UPDATE SKIP LOCKED")
+	}
+	return q
 }
 
 // deliver sends one claimed row and records the outcome. The error is about
 // recording it or the worker's context; a failed delivery is recorded on the
 // row and is not an error.
-func (w *Worker) deliver(ctx context.Context, it *db.OutboxItem, timeout time.Duration) (bool, error) {
+func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
+	w := l.w
 	log := w.log.With("outbox_id", it.ID, "channel", it.Channel, "attempt", it.Attempts)
+	if ctx.Err() != nil {
+		w.release(ctx, it)
+		return false, ctx.Err()
+	}
 	m, s, err := openPayload(w.vault, it)
+	if err == nil && (m == nil) == (l.channel == db.ChannelMail) {
+		err = fmt.Errorf("payload is not of the %s channel", l.channel)
+	}
 	if err != nil {
-		return false, w.recordFailure(ctx, it, err, true)
+		l.failed.Add(1)
+		_, rerr := w.recordFailure(ctx, it, err, true)
+		return false, rerr
 	}
 
-	var transport string
-	sctx, cancel := context.WithTimeout(ctx, timeout)
-	switch {
-	case m != nil:
-		transport = w.mailer.Name()
-		err = w.mailer.Send(sctx, it.IdempotencyKey, *m)
-	default:
-		transport = w.sms.Name()
-		err = w.sms.Send(sctx, it.IdempotencyKey, *s)
-	}
+	sctx, cancel := context.WithTimeout(ctx, l.timeout)
+	stopLease := l.keepLease(ctx, it, cancel, log)
+	err = l.send(sctx, it.IdempotencyKey, m, s)
+	lost := stopLease()
 	cancel()
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		// Stopped mid-delivery: the outcome is unknown, so the row stays
 		// sending and is tried again, with the same key, when the lease ends.
-		log.Warn("outbox delivery interrupted", "transport", transport)
+		log.Warn("outbox delivery interrupted", "transport", l.transport)
 		return false, fmt.Errorf("outbox row %d: delivery interrupted: %w", it.ID, ctx.Err())
-	}
-	if err != nil {
-		log.Warn("outbox delivery failed", "transport", transport, "err", err)
-		return false, w.recordFailure(ctx, it, err, false)
+	case err != nil && lost:
+		// Another worker owns the row now and delivers it with the same key.
+		log.Warn("outbox lease lost during delivery", "transport", l.transport, "err", err)
+		return false, nil
+	case err != nil:
+		return false, l.failure(ctx, it, err, log)
 	}
 
 	now := w.opt.Now()
 	q := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
 		Set("status = ?", db.OutboxSent).
 		Set("sent_at = ?", now).
-		Set("transport = ?", transport).
+		Set("transport = ?", l.transport).
 		Set("locked_until = NULL").
 		Set("last_error = ''")
-	if transport != DevTransport {
+	if l.transport != DevTransport {
 		q = q.Set("payload = NULL")
 	}
 	res, err := w.claimed(q, it).Exec(ctx)
@@ -247,11 +429,141 @@ func (w *Worker) deliver(ctx context.Context, it *db.OutboxItem, timeout time.Du
 		return true, fmt.Errorf("outbox row %d: record delivery: %w", it.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		log.Warn("outbox row was claimed again before its delivery was recorded", "transport", transport)
+		log.Warn("outbox row was claimed again before its delivery was recorded", "transport", l.transport)
 	} else {
-		log.Info("outbox row delivered", "transport", transport)
+		log.Info("outbox row delivered", "transport", l.transport)
 	}
+	l.delivered.Add(1)
+	l.up(ctx)
 	return true, nil
+}
+
+// failure records a failed delivery by its kind: a rejection fails the row,
+// a deferral retries the row later, anything else also tells that the
+// transport is down.
+func (l *lane) failure(ctx context.Context, it *db.OutboxItem, cause error, log *slog.Logger) error {
+	var rejected *RejectedError
+	var deferred *DeferredError
+	permanent := errors.As(cause, &rejected)
+	if permanent || errors.As(cause, &deferred) {
+		// The transport answered about this row: it works. Re-arm first, so
+		// that this row keeps the backoff recorded below.
+		l.up(ctx)
+	} else {
+		l.markDown(cause)
+	}
+	log.Warn("outbox delivery failed", "transport", l.transport, "permanent", permanent, "err", cause)
+	failed, err := l.w.recordFailure(ctx, it, cause, permanent)
+	if failed {
+		l.failed.Add(1)
+	} else {
+		l.retried.Add(1)
+	}
+	return err
+}
+
+// markDown notes that the transport failed for a reason that is not about
+// one row.
+func (l *lane) markDown(cause error) {
+	l.mu.Lock()
+	was := l.down
+	l.down = true
+	l.mu.Unlock()
+	if !was {
+		l.w.log.Warn("outbox lane down; sending one row at a time until the transport answers",
+			"channel", l.channel, "transport", l.transport, "err", cause)
+	}
+}
+
+// up notes that the transport answered. When it was down, the rows of the
+// lane that wait out a backoff are made due now: the transport is back, so
+// the queue goes out at once instead of row by row as each backoff ends.
+func (l *lane) up(ctx context.Context) {
+	l.mu.Lock()
+	was := l.down
+	l.down = false
+	l.mu.Unlock()
+	if !was {
+		return
+	}
+	n, err := l.w.rearm(ctx, l.channel)
+	if err != nil {
+		// The rows keep their backoff; the next recovery tries again.
+		l.mu.Lock()
+		l.down = true
+		l.mu.Unlock()
+		l.w.log.Warn("outbox lane up, but its waiting rows could not be re-armed", "channel", l.channel, "err", err)
+		return
+	}
+	if n > 0 {
+		l.w.log.Info("outbox lane up; waiting rows re-armed", "channel", l.channel, "transport", l.transport, "rows", n)
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// rearm makes every pending row of channel that waits out a backoff due
+// now.
+func (w *Worker) rearm(ctx context.Context, channel string) (int64, error) {
+	now := w.opt.Now()
+	res, err := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
+		Set("next_attempt_at = ?", now).
+		Where("channel = ?", channel).
+		Where("status = ?", db.OutboxPending).
+		Where("next_attempt_at > ?", now).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox re-arm %s: %w", channel, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// keepLease renews the lease of it every Lease/3 while a delivery runs. If
+// the row turns out to be claimed by another worker (the renewal came too
+// late), it calls lose, which cancels the delivery. The returned stop ends
+// the renewals and reports whether the lease was lost. Renewals use the
+// worker's ctx: once that ends, the lease runs out and another worker takes
+// the row.
+func (l *lane) keepLease(ctx context.Context, it *db.OutboxItem, lose context.CancelFunc, log *slog.Logger) (stop func() bool) {
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	var lost atomic.Bool
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(max(l.w.opt.Lease/3, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			q := l.w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
+				Set("locked_until = ?", l.w.opt.Now().Add(l.w.opt.Lease))
+			res, err := l.w.claimed(q, it).Exec(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("outbox lease not renewed", "err", err)
+				}
+				continue
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				lost.Store(true)
+				lose()
+				return
+			}
+		}
+	}()
+	return func() bool {
+		close(quit)
+		<-finished
+		return lost.Load()
+	}
 }
 
 // claimed restricts q to the row as this worker claimed it, so that a worker
@@ -263,49 +575,44 @@ func (w *Worker) claimed(q *bun.UpdateQuery, it *db.OutboxItem) *bun.UpdateQuery
 }
 
 // recordFailure sets the row back to pending with a backoff, or to failed
-// when permanent or out of attempts.
-func (w *Worker) recordFailure(ctx context.Context, it *db.OutboxItem, cause error, permanent bool) error {
+// when permanent or older than MaxAge, and reports whether it failed.
+func (w *Worker) recordFailure(ctx context.Context, it *db.OutboxItem, cause error, permanent bool) (failed bool, err error) {
+	now := w.opt.Now()
 	msg := cause.Error()
+	expired := !permanent && now.Sub(it.CreatedAt) >= w.opt.MaxAge
+	if expired {
+		msg = fmt.Sprintf("undelivered %s after it was queued: %s", w.opt.MaxAge, msg)
+	}
 	if len(msg) > maxErrorLen {
 		msg = msg[:maxErrorLen]
 	}
 	q := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
 		Set("locked_until = NULL").
 		Set("last_error = ?", msg)
-	if permanent || it.Attempts >= w.opt.MaxAttempts {
+	if permanent || expired {
 		q = q.Set("status = ?", db.OutboxFailed)
 		w.log.Error("outbox row failed for good", "outbox_id", it.ID, "channel", it.Channel, "attempts", it.Attempts, "err", msg)
 	} else {
-		next := w.opt.Now().Add(backoff(it.Attempts, w.opt.BaseBackoff, w.opt.MaxBackoff))
+		next := now.Add(backoff(it.Attempts, w.opt.BaseBackoff, w.opt.MaxBackoff))
 		q = q.Set("status = ?", db.OutboxPending).Set("next_attempt_at = ?", next)
 	}
 	if _, err := w.claimed(q, it).Exec(ctx); err != nil {
-		return fmt.Errorf("outbox row %d: record failure: %w", it.ID, err)
+		return permanent || expired, fmt.Errorf("outbox row %d: record failure: %w", it.ID, err)
 	}
-	return nil
+	return permanent || expired, nil
 }
 
-// release hands claimed rows that were not tried back as pending, without
+// release hands a claimed row that was not tried back as pending, without
 // counting the attempt. It runs even when ctx has ended.
-func (w *Worker) release(ctx context.Context, items []db.OutboxItem) {
-	if len(items) == 0 {
-		return
-	}
+func (w *Worker) release(ctx context.Context, it *db.OutboxItem) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	var errs []error
-	for i := range items {
-		it := &items[i]
-		q := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
-			Set("status = ?", db.OutboxPending).
-			Set("locked_until = NULL").
-			Set("attempts = attempts - 1")
-		if _, err := w.claimed(q, it).Exec(rctx); err != nil {
-			errs = append(errs, fmt.Errorf("outbox row %d: %w", it.ID, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		w.log.Warn("could not hand back claimed outbox rows; they retry when the lease ends", "err", err)
+	q := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
+		Set("status = ?", db.OutboxPending).
+		Set("locked_until = NULL").
+		Set("attempts = attempts - 1")
+	if _, err := w.claimed(q, it).Exec(rctx); err != nil {
+		w.log.Warn("could not hand back a claimed outbox row; it is retried when the lease ends", "outbox_id", it.ID, "err", err)
 	}
 }
 
