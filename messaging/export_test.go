@@ -2,10 +2,14 @@ package messaging
 
 import "dialoog/db"
 
-// InboxSQL is the SQL of one inbox page, for plan checks.
-func (s *Service) InboxSQL(user *db.User, query string, page int) string {
-	return s.inboxQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String()
+// InboxSQL is the SQL of one inbox page or search, with its arguments, for
+// plan checks.
+func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any) {
+	if query == "" {
+		return inboxPageQuery, []any{user.ID, PageSize + 1, (page - 1) * PageSize}
+	}
+	return s.searchQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String(), nil
 }
 
 // UnreadSQL is the SQL of the header's unread count, for plan checks.
-func (s *Service) UnreadSQL(userID int64) string { return s.unreadQuery(userID).String() }
+func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, []any{userID} }

@@ -62,26 +62,46 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	return out, nil
 }
 
-// InboxQuery builds the query of one inbox page (exported through
-// export_test.go so that tests can EXPLAIN it on both engines).
-func (s *Service) inboxQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
+// inboxPageQuery is an inbox page without search: a range scan of
+// participants_inbox_idx. It runs as a prepared statement.
+const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread
+FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
+WHERE p.user_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
+
+// searchQuery builds the query of one page of search results.
+func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
 	q := idb.NewSelect().TableExpr("participants AS p").
 		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
 		Where("p.user_id = ? AND p.box_count > 0", user.ID)
-	if query != "" {
-		q = s.searchWhere(q, user, query)
-	}
+	q = s.searchWhere(q, user, query)
 	return q.OrderExpr("p.last_activity_at DESC, p.thread_id DESC").Limit(int64(limit)).Offset(int64(offset))
 }
 
 func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, query string, limit, offset int) ([]inboxRow, error) {
 	var rows []inboxRow
-	if err := s.inboxQuery(idb, user, query, limit, offset).Scan(ctx, &rows); err != nil {
+	if query != "" {
+		if err := s.searchQuery(idb, user, query, limit, offset).Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+		return rows, nil
+	}
+	if err := s.scanPrepared(ctx, &rows, inboxPageQuery, user.ID, limit, offset); err != nil {
 		return nil, err
 	}
 	return rows, nil
+}
+
+// scanPrepared runs a fixed query as a prepared statement and scans its
+// rows into dest.
+func (s *Service) scanPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	rows, err := s.DB.QueryPrepared(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return s.DB.ScanRows(ctx, rows, dest)
 }
 
 // nameExpr is the text a person is found by: "first prefix last", "first
@@ -134,17 +154,24 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 // UnreadCount counts the user's unread messages: a sum over the rows of
 // participants_unread_idx, that is over the threads with unread messages.
 func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
+	rows, err := s.DB.QueryPrepared(ctx, unreadQuery, userID)
+	if err != nil {
+		return 0, fmt.Errorf("count unread: %w", err)
+	}
+	defer rows.Close()
 	var n int
-	if err := s.unreadQuery(userID).Scan(ctx, &n); err != nil {
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("count unread: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
 	return n, nil
 }
 
-func (s *Service) unreadQuery(userID int64) *bun.SelectQuery {
-	return s.DB.NewSelect().TableExpr("participants AS p").ColumnExpr("COALESCE(SUM(p.unread_count), 0)").
-		Where("p.user_id = ? AND p.unread_count > 0", userID)
-}
+const unreadQuery = "SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = ? AND p.unread_count > 0"
 
 // syncCounters recounts the inbox counters of a thread's participants from
 // their read states, after a change that removed messages from boxes; a

@@ -68,16 +68,25 @@ func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow)
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
+	// A fixed number of placeholders (a page's worth, padded with 0) keeps
+	// this a prepared statement.
+	args := make([]any, 0, PageSize+2)
+	for i := range PageSize + 1 {
+		var id int64
+		if i < len(ids) {
+			id = ids[i]
+		}
+		args = append(args, id)
+	}
+	args = append(args, userID)
 	var ps []struct {
 		ThreadID int64
 		db.User  `bun:",extend"`
 	}
-	err := s.DB.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id").ColumnExpr("u.*").
-		Join("JOIN users AS u ON u.id = p.user_id").
-		Where("p.thread_id IN (?) AND p.user_id <> ?", bun.In(ids), userID).
-		OrderExpr("p.thread_id, p.id").Scan(ctx, &ps)
-	if err != nil {
+	if len(ids) > PageSize+1 {
+		return nil, fmt.Errorf("inbox names: %d threads on a page", len(ids))
+	}
+	if err := s.scanPrepared(ctx, &ps, otherNamesQuery, args...); err != nil {
 		return nil, fmt.Errorf("inbox names: %w", err)
 	}
 	for i := range ps {
@@ -85,6 +94,11 @@ func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow)
 	}
 	return names, nil
 }
+
+// otherNamesQuery lists the participants of up to PageSize+1 threads but
+// one user, in the order they joined.
+var otherNamesQuery = "SELECT p.thread_id, u.* FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id IN (?" +
+	strings.Repeat(", ?", PageSize) + ") AND p.user_id <> ? ORDER BY p.thread_id, p.id"
 
 // ParticipantView is a person in a thread, with their sign-up status.
 type ParticipantView struct {

@@ -102,7 +102,7 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 // table a sequential scan is rightly the cheaper plan, so the check is
 // whether an index path exists at all (without one PostgreSQL still shows a
 // Seq Scan).
-func Plan(tb testing.TB, d *db.DB, query string) []string {
+func Plan(tb testing.TB, d *db.DB, query string, args ...any) []string {
 	tb.Helper()
 	ctx := context.Background()
 	if !d.Postgres() {
@@ -112,7 +112,7 @@ func Plan(tb testing.TB, d *db.DB, query string) []string {
 			NotUsed int    `bun:"notused"`
 			Detail  string `bun:"detail"`
 		}
-		if err := d.NewRaw("EXPLAIN QUERY PLAN "+query).Scan(ctx, &rows); err != nil {
+		if err := d.NewRaw("EXPLAIN QUERY PLAN "+query, args...).Scan(ctx, &rows); err != nil {
 			tb.Fatalf("explain %s: %v", query, err)
 		}
 		out := make([]string, len(rows))
@@ -126,7 +126,7 @@ func Plan(tb testing.TB, d *db.DB, query string) []string {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
 			return err
 		}
-		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query).Scan(ctx, &doc)
+		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query, args...).Scan(ctx, &doc)
 	})
 	if err != nil {
 		tb.Fatalf("explain %s: %v", query, err)
