@@ -65,8 +65,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	// WAL allows readers beside the one writer; keep the pool modest.
+	// WAL allows readers beside the one writer; keep the pool modest, and
+	// keep its connections open: database/sql keeps only two idle ones by
+	// default, so under load every request opened (and configured) a
+	// connection of its own and prepared its statements anew.
 	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
 	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), cache: &stmtCache{}}
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()
@@ -80,6 +84,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	connector := pgdriver.NewConnector(pgdriver.WithDSN(dsn))
 	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(20)
 	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true, cache: &stmtCache{}}
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()

@@ -13,3 +13,16 @@ func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any
 
 // UnreadSQL is the SQL of the header's unread count, for plan checks.
 func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, []any{userID} }
+
+// OtherNamesSQL is the SQL of the names on an inbox page, for plan checks.
+func (s *Service) OtherNamesSQL(userID int64, threadIDs ...int64) (string, []any) {
+	args := make([]any, 0, PageSize+2)
+	for i := range PageSize + 1 {
+		var id int64
+		if i < len(threadIDs) {
+			id = threadIDs[i]
+		}
+		args = append(args, id)
+	}
+	return otherNamesQuery, append(args, userID)
+}

@@ -27,7 +27,8 @@ func TestInboxPlans(t *testing.T) {
 		f := setup(t, d)
 		// A case manager with 3,000 conversations, and a colleague with a
 		// small box, so that the planner sees a skewed table.
-		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7}); err != nil {
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.boss, Threads: 20, Messages: 1, Others: 5}); err != nil {
@@ -41,6 +42,7 @@ func TestInboxPlans(t *testing.T) {
 			"search short":           func() (string, []any) { return f.svc.InboxSQL(f.hr, "w", 1) },
 			"external search":        func() (string, []any) { return f.svc.InboxSQL(f.boss, "medewerker", 1) },
 			"unread count":           func() (string, []any) { return f.svc.UnreadSQL(f.hr.ID) },
+			"names on a page":        func() (string, []any) { return f.svc.OtherNamesSQL(f.hr.ID, seeded.Threads[:20]...) },
 			"unread count (small)":   func() (string, []any) { return f.svc.UnreadSQL(f.boss.ID) },
 			"inbox page 1 (small)":   func() (string, []any) { return f.svc.InboxSQL(f.boss, "", 1) },
 			"search subject (small)": func() (string, []any) { return f.svc.InboxSQL(f.boss, "gesprek", 1) },

@@ -97,7 +97,7 @@ func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow)
 
 // otherNamesQuery lists the participants of up to PageSize+1 threads but
 // one user, in the order they joined.
-var otherNamesQuery = "SELECT p.thread_id, u.* FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id IN (?" +
+var otherNamesQuery = "SELECT p.thread_id, u.email, u.first_name, u.initials, u.name_prefix, u.last_name FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id IN (?" +
 	strings.Repeat(", ?", PageSize) + ") AND p.user_id <> ? ORDER BY p.thread_id, p.id"
 
 // ParticipantView is a person in a thread, with their sign-up status.
