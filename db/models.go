@@ -208,7 +208,8 @@ type MessageState struct {
 	RemovedAt     bun.NullTime
 }
 
-// Attachment is an encrypted file of a message, stored in the data dir.
+// Attachment is an encrypted file of a message; its content is in the blob
+// store (package blob) under StorageKey.
 type Attachment struct {
 	bun.BaseModel `bun:"table:attachments"`
 	ID            int64 `bun:",pk,autoincrement"`
@@ -220,7 +221,10 @@ type Attachment struct {
 	StorageKey    string `bun:",notnull"`
 	KeyID         string `bun:",notnull"`
 	SHA256        []byte `bun:"sha256,notnull"`
-	CreatedAt     time.Time
+	// BlobFormat says how the content is stored (migration 0004): 0 sealed
+	// whole in the data dir, 1 streamed in the blob store.
+	BlobFormat int `bun:",notnull"`
+	CreatedAt  time.Time
 }
 
 // Outbox channels and statuses.

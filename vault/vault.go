@@ -6,6 +6,7 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -24,13 +25,16 @@ const KeyFile = "encryption.key"
 type Vault struct {
 	current string
 	aeads   map[string]cipher.AEAD
-	macKey  []byte
+	// roots holds, per key id, a key derived from that key for deriving
+	// stream keys (DeriveKey), never the key itself.
+	roots  map[string][]byte
+	macKey []byte
 }
 
 // New returns a vault whose current key is key. Older keys may be added for
 // reading data sealed before a rotation.
 func New(key []byte, older ...[]byte) (*Vault, error) {
-	v := &Vault{aeads: map[string]cipher.AEAD{}}
+	v := &Vault{aeads: map[string]cipher.AEAD{}, roots: map[string][]byte{}}
 	for i, k := range append([][]byte{key}, older...) {
 		id, a, err := aead(k)
 		if err != nil {
@@ -42,6 +46,8 @@ func New(key []byte, older ...[]byte) (*Vault, error) {
 			v.macKey = mk[:]
 		}
 		v.aeads[id] = a
+		root := sha256.Sum256(append([]byte("dialoog-derive:"), k...))
+		v.roots[id] = root[:]
 	}
 	return v, nil
 }
@@ -99,6 +105,23 @@ func (v *Vault) Open(sealed, ad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("vault: open: %w", err)
 	}
 	return plain, nil
+}
+
+// DeriveKey returns a 32-byte key derived with HKDF-SHA256 from the key
+// named keyID, for purpose (a label such as "attachment") and info (what
+// the key is bound to, e.g. a storage key). The same inputs always give the
+// same key, so data encrypted under it opens after a restart or on another
+// instance with the same key; data moved to another info does not open.
+func (v *Vault) DeriveKey(keyID, purpose string, info []byte) ([]byte, error) {
+	root, ok := v.roots[keyID]
+	if !ok {
+		return nil, fmt.Errorf("vault: unknown key id %q", keyID)
+	}
+	k, err := hkdf.Key(sha256.New, root, []byte("dialoog-"+purpose), string(info), 32)
+	if err != nil {
+		return nil, fmt.Errorf("vault: derive key: %w", err)
+	}
+	return k, nil
 }
 
 // LoadOrCreateKey returns the key stored in dir, generating it (mode 0600)
