@@ -19,6 +19,7 @@ const (
 	Forbidden    Code = "forbidden"    // known user, not allowed
 	Conflict     Code = "conflict"     // state does not allow this now
 	TooMany      Code = "too_many"     // throttled
+	NoSpace      Code = "no_space"     // storage is full; the message says to try later
 	Internal     Code = "internal"     // a bug or an outage; shown generically
 )
 

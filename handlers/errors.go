@@ -141,6 +141,8 @@ func statusFor(code apperr.Code) int {
 		return fiber.StatusConflict
 	case apperr.TooMany:
 		return fiber.StatusTooManyRequests
+	case apperr.NoSpace:
+		return fiber.StatusInsufficientStorage
 	default:
 		return fiber.StatusInternalServerError
 	}

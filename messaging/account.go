@@ -2,10 +2,10 @@ package messaging
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +27,29 @@ const DeletedSender = "Verwijderde gebruiker"
 // is a keyed hash of the user id, so the event names no person.
 const AuditAccountDeleted = "account.deleted"
 
-// Export returns the user's box as a ZIP file: berichten.txt with every
-// conversation (newest first) and its messages in the box (oldest first),
-// and the attachments of those messages under bijlagen/. Only what is in
-// the user's own box, nothing they removed.
-func (s *Service) Export(ctx context.Context, user *db.User) ([]byte, error) {
+// BoxExport is a user's box ready to be written as a ZIP file:
+// berichten.txt with every conversation (newest first) and its messages in
+// the box (oldest first), and the attachments of those messages under
+// bijlagen/. Only what is in the user's own box, nothing they removed.
+type BoxExport struct {
+	s     *Service
+	now   time.Time
+	text  string
+	files []exportFile
+}
+
+// exportFile is an attachment of the export.
+type exportFile struct {
+	id   int64
+	name string
+	at   time.Time
+}
+
+// Export loads the user's box for a download: everything but the
+// attachments' contents, which WriteTo streams into the ZIP file, so that
+// an error here can still be shown as a page and memory does not grow
+// with the files.
+func (s *Service) Export(ctx context.Context, user *db.User) (*BoxExport, error) {
 	var threads []struct {
 		ID            int64
 		Subject       string
@@ -46,11 +64,9 @@ func (s *Service) Export(ctx context.Context, user *db.User) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export threads: %w", err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	now := s.Now().UTC()
+	e := &BoxExport{s: s, now: s.Now().UTC()}
 	var text strings.Builder
-	fmt.Fprintf(&text, "Dialoog - berichten van %s\nGemaakt op %s\n", user.Email, now.Format(time.RFC3339))
+	fmt.Fprintf(&text, "Dialoog - berichten van %s\nGemaakt op %s\n", user.Email, e.now.Format(time.RFC3339))
 	if len(threads) == 0 {
 		text.WriteString("\nEr staan geen berichten in je berichtenbox.\n")
 	}
@@ -77,23 +93,35 @@ func (s *Service) Export(ctx context.Context, user *db.User) ([]byte, error) {
 			for _, a := range m.Attachments {
 				name := exportName(v.ID, m.ID, a.Name)
 				fmt.Fprintf(&text, "Bijlage: %s\n", name)
-				if err := s.exportFile(ctx, zw, a.ID, name, m.CreatedAt); err != nil {
-					return nil, err
-				}
+				e.files = append(e.files, exportFile{id: a.ID, name: name, at: m.CreatedAt})
 			}
 		}
 	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: "berichten.txt", Method: zip.Deflate, Modified: now})
-	if err != nil {
-		return nil, fmt.Errorf("export text: %w", err)
+	e.text = text.String()
+	return e, nil
+}
+
+// WriteTo writes the ZIP file to w, streaming each attachment from the
+// blob store into it. An error after the first bytes leaves w with a cut
+// off (unreadable) ZIP file; the caller logs it.
+func (e *BoxExport) WriteTo(ctx context.Context, w io.Writer) error {
+	zw := zip.NewWriter(w)
+	for _, f := range e.files {
+		if err := e.s.exportFile(ctx, zw, f); err != nil {
+			return err
+		}
 	}
-	if _, err := w.Write([]byte(text.String())); err != nil {
-		return nil, fmt.Errorf("export text: %w", err)
+	tw, err := zw.CreateHeader(&zip.FileHeader{Name: "berichten.txt", Method: zip.Deflate, Modified: e.now})
+	if err != nil {
+		return fmt.Errorf("export text: %w", err)
+	}
+	if _, err := io.WriteString(tw, e.text); err != nil {
+		return fmt.Errorf("export text: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("export zip: %w", err)
+		return fmt.Errorf("export zip: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // exportName is an attachment's path in the export; cleanFilename already
@@ -102,21 +130,22 @@ func exportName(threadID, messageID int64, filename string) string {
 	return "bijlagen/" + strconv.FormatInt(threadID, 10) + "-" + strconv.FormatInt(messageID, 10) + "-" + cleanFilename(filename)
 }
 
-func (s *Service) exportFile(ctx context.Context, zw *zip.Writer, attachmentID int64, name string, at time.Time) error {
-	var key string
-	if err := s.DB.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").Where("id = ?", attachmentID).Scan(ctx, &key); err != nil {
-		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+func (s *Service) exportFile(ctx context.Context, zw *zip.Writer, f exportFile) error {
+	var a db.Attachment
+	if err := s.DB.NewSelect().Model(&a).Column("storage_key", "key_id", "blob_format").Where("id = ?", f.id).Scan(ctx); err != nil {
+		return fmt.Errorf("export attachment %d: %w", f.id, err)
 	}
-	data, err := s.Files.Read(key)
+	rc, err := s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
 	if err != nil {
-		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+		return fmt.Errorf("export attachment %d: %w", f.id, err)
 	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
+	defer rc.Close()
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: f.at.UTC()})
 	if err != nil {
-		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+		return fmt.Errorf("export attachment %d: %w", f.id, err)
 	}
-	if _, err := w.Write(data); err != nil {
-		return fmt.Errorf("export attachment %d: %w", attachmentID, err)
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("export attachment %d: %w", f.id, err)
 	}
 	return nil
 }
@@ -128,7 +157,7 @@ func (s *Service) exportFile(ctx context.Context, zw *zip.Writer, attachmentID i
 // participants' boxes without a sender. One transaction; files are removed
 // after the commit.
 func (s *Service) StopService(ctx context.Context, user *db.User) error {
-	var keys []string
+	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var msgs []*db.Message
 		if err := tx.NewSelect().Model(&msgs).
@@ -140,8 +169,8 @@ func (s *Service) StopService(ctx context.Context, user *db.User) error {
 		if keys, err = s.removeForUser(ctx, tx, user.ID, msgs); err != nil {
 			return err
 		}
-		var pending []string
-		if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").
+		var pending []storedFile
+		if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").
 			Where("uploader_id = ? AND message_id IS NULL", user.ID).Scan(ctx, &pending); err != nil {
 			return fmt.Errorf("load uploads: %w", err)
 		}
@@ -164,7 +193,7 @@ func (s *Service) StopService(ctx context.Context, user *db.User) error {
 	if err != nil {
 		return fmt.Errorf("stop service: %w", err)
 	}
-	s.removeFiles(keys)
+	s.removeFiles(ctx, keys)
 	s.Log.Info("account deleted", "user", s.userHash(user.ID))
 	return nil
 }

@@ -1,33 +1,44 @@
 package messaging
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
+	"dialoog/blob"
 	"dialoog/db"
 )
 
-// Upload stores a file for a message the user is about to send. The type
-// is checked by content; the file is stored encrypted. It waits for its
-// message for StaleUpload at most.
+// Upload stores a file for a message the user is about to send; data is
+// the whole file. See UploadFrom.
 func (s *Service) Upload(ctx context.Context, user *db.User, name string, data []byte) (*AttachmentView, error) {
-	if len(data) == 0 {
-		return nil, apperr.Field("attachments", "attachment.empty")
-	}
-	if len(data) > MaxAttachmentSize {
-		return nil, apperr.Field("attachments", "attachment.too_big")
-	}
+	return s.UploadFrom(ctx, user, name, bytes.NewReader(data))
+}
+
+// UploadFrom stores a file for a message the user is about to send,
+// reading it from content as it streams into the blob store, encrypted:
+// memory does not grow with the file. The type is checked by content (the
+// first 512 bytes, and for text every byte), the size while it streams;
+// a refused or failed file leaves nothing stored. It waits for its message
+// for StaleUpload at most. A full store is apperr NoSpace.
+func (s *Service) UploadFrom(ctx context.Context, user *db.User, name string, content io.Reader) (*AttachmentView, error) {
 	name = cleanFilename(name)
-	ctype, err := DetectType(name, data)
-	if err != nil {
-		return nil, err
+	if _, ok := allowedTypes[strings.ToLower(filepath.Ext(name))]; !ok {
+		return nil, apperr.Field("attachments", "attachment.type")
 	}
 	// Unsent uploads wait up to a day; a cap keeps one account from filling
-	// the disk with them.
+	// the store with them.
 	pending, err := s.DB.NewSelect().Model((*db.Attachment)(nil)).Where("uploader_id = ? AND message_id IS NULL", user.ID).Count(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("count uploads: %w", err)
@@ -35,18 +46,101 @@ func (s *Service) Upload(ctx context.Context, user *db.User, name string, data [
 	if pending >= MaxPendingUploads {
 		return nil, apperr.Field("attachments", "attachment.too_many_pending")
 	}
-	key := newStorageKey()
-	if err := s.Files.Write(key, data); err != nil {
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(content, head)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		head = head[:n]
+	case err != nil:
+		return nil, fmt.Errorf("read upload: %w", err)
+	}
+	if len(head) == 0 {
+		return nil, apperr.Field("attachments", "attachment.empty")
+	}
+	whole := len(head) < sniffLen
+	ctype, err := detectType(name, head, whole)
+	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	a := &db.Attachment{UploaderID: &user.ID, Filename: name, ContentType: ctype, Size: int64(len(data)), StorageKey: key,
-		KeyID: s.Vault.KeyID(), SHA256: sum[:], CreatedAt: s.Now().UTC()}
+	check := &contentCheck{r: io.MultiReader(bytes.NewReader(head), content), hash: sha256.New(),
+		text: strings.HasPrefix(ctype, "text/")}
+	key := newStorageKey()
+	keyID, err := s.Files.Write(ctx, key, check)
+	switch {
+	case errors.Is(err, errTooBig):
+		return nil, apperr.Field("attachments", "attachment.too_big")
+	case errors.Is(err, errNotText):
+		return nil, apperr.Field("attachments", "attachment.type")
+	case errors.Is(err, blob.ErrNoSpace):
+		return nil, &apperr.Error{Code: apperr.NoSpace, Key: "attachment.no_space", Field: "attachments", Err: err}
+	case err != nil:
+		return nil, err
+	}
+	a := &db.Attachment{UploaderID: &user.ID, Filename: name, ContentType: ctype, Size: check.size, StorageKey: key,
+		KeyID: keyID, SHA256: check.hash.Sum(nil), BlobFormat: formatStream, CreatedAt: s.Now().UTC()}
 	if _, err := s.DB.NewInsert().Model(a).Exec(ctx); err != nil {
-		s.Files.Remove(key)
+		s.removeFiles(ctx, []storedFile{{key, formatStream}})
 		return nil, fmt.Errorf("store attachment: %w", err)
 	}
 	return &AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}, nil
+}
+
+// sniffLen is how much of a file content sniffing looks at.
+const sniffLen = 512
+
+var (
+	errTooBig  = errors.New("attachment larger than the limit")
+	errNotText = errors.New("text attachment is not UTF-8")
+)
+
+// contentCheck passes an upload through while it counts, hashes and (for
+// text) validates it as UTF-8, and fails the read that goes past the size
+// limit. It holds no more than an incomplete character between reads.
+type contentCheck struct {
+	r     io.Reader
+	hash  hash.Hash
+	size  int64
+	text  bool
+	carry [utf8.UTFMax]byte // an incomplete character at the end of the last read
+	nc    int
+}
+
+func (c *contentCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.size += int64(n)
+	if c.size > MaxAttachmentSize {
+		return 0, errTooBig
+	}
+	c.hash.Write(p[:n])
+	if c.text && !c.validText(p[:n], errors.Is(err, io.EOF)) {
+		return 0, errNotText
+	}
+	return n, err
+}
+
+// validText checks the next piece of a text file; done says it is the
+// last.
+func (c *contentCheck) validText(data []byte, done bool) bool {
+	for c.nc > 0 && len(data) > 0 {
+		c.carry[c.nc] = data[0]
+		c.nc++
+		data = data[1:]
+		if utf8.FullRune(c.carry[:c.nc]) {
+			if _, size := utf8.DecodeRune(c.carry[:c.nc]); size != c.nc || !utf8.Valid(c.carry[:c.nc]) {
+				return false
+			}
+			c.nc = 0
+		}
+	}
+	if c.nc > 0 {
+		return !done
+	}
+	cut := completeRunes(data, done)
+	if !utf8.Valid(data[:cut]) {
+		return false
+	}
+	c.nc = copy(c.carry[:], data[cut:])
+	return true
 }
 
 // PendingUploads returns the user's uploads that wait for a message, by id.
@@ -65,9 +159,10 @@ func (s *Service) PendingUploads(ctx context.Context, user *db.User, ids []int64
 	return out, nil
 }
 
-// Download returns an attachment of a message the user can see, or an
-// upload of their own.
-func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int64) (*AttachmentView, []byte, error) {
+// Download opens an attachment of a message the user can see, or an upload
+// of their own, as a stream the caller closes. Reading it may outlast the
+// request: pass a context that lives as long as the reading.
+func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int64) (*AttachmentView, io.ReadCloser, error) {
 	var a db.Attachment
 	err := s.DB.NewSelect().Model(&a).Where("attachment.id = ?", attachmentID).
 		Where(`(attachment.message_id IS NULL AND attachment.uploader_id = ?) OR EXISTS (
@@ -80,17 +175,17 @@ func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int6
 	if err != nil {
 		return nil, nil, fmt.Errorf("load attachment: %w", err)
 	}
-	data, err := s.Files.Read(a.StorageKey)
+	rc, err := s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("attachment %d: %w", a.ID, err)
 	}
-	return &AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}, data, nil
+	return &AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}, rc, nil
 }
 
 // DeleteForEveryone removes a message the user sent, while nobody else has
 // read it; its content and files are deleted from storage.
 func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error {
-	var keys []string
+	var keys []storedFile
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m, err := s.messageFor(ctx, tx, user.ID, messageID)
@@ -125,7 +220,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 	if err != nil {
 		return fmt.Errorf("delete for everyone: %w", err)
 	}
-	s.removeFiles(keys)
+	s.removeFiles(ctx, keys)
 	s.publish(ctx, later)
 	return nil
 }
@@ -133,7 +228,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 // RemoveFromBox removes a message from the user's own box. When nobody has
 // it in their box any more, its content and files are deleted.
 func (s *Service) RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error {
-	var keys []string
+	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m, err := s.messageFor(ctx, tx, user.ID, messageID)
 		if err != nil {
@@ -145,14 +240,14 @@ func (s *Service) RemoveFromBox(ctx context.Context, user *db.User, messageID in
 	if err != nil {
 		return fmt.Errorf("remove message: %w", err)
 	}
-	s.removeFiles(keys)
+	s.removeFiles(ctx, keys)
 	return nil
 }
 
 // RemoveThreadFromBox removes every message of a thread from the user's
 // box; a later message brings the thread back.
 func (s *Service) RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error {
-	var keys []string
+	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
 			return err
@@ -172,13 +267,13 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, user *db.User, thread
 	if err != nil {
 		return fmt.Errorf("remove thread: %w", err)
 	}
-	s.removeFiles(keys)
+	s.removeFiles(ctx, keys)
 	return nil
 }
 
-func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]string, error) {
+func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]storedFile, error) {
 	now := s.Now().UTC()
-	var keys []string
+	var keys []storedFile
 	// recount: the threads whose counters change, for this user (false) or
 	// for everyone because a message was deleted (true).
 	recount := map[int64]bool{}
@@ -214,9 +309,9 @@ func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, ms
 
 // purge deletes a message row with its states and attachment rows, and
 // returns the storage keys of its files for removal after the commit.
-func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]string, error) {
-	var keys []string
-	if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key").Where("message_id = ?", m.ID).Scan(ctx, &keys); err != nil {
+func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]storedFile, error) {
+	var keys []storedFile
+	if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").Where("message_id = ?", m.ID).Scan(ctx, &keys); err != nil {
 		return nil, fmt.Errorf("load attachment keys: %w", err)
 	}
 	if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("message_id = ?", m.ID).Exec(ctx); err != nil {
@@ -240,9 +335,14 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]string
 	return keys, nil
 }
 
-func (s *Service) removeFiles(keys []string) {
-	for _, k := range keys {
-		if err := s.Files.Remove(k); err != nil {
+// removeFiles deletes the contents of attachments whose rows are gone.
+// It runs after the commit, also when the request ended meanwhile; a file
+// it fails to delete is logged (and stays unreachable without its row).
+func (s *Service) removeFiles(ctx context.Context, files []storedFile) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for _, f := range files {
+		if err := s.Files.Remove(ctx, f.StorageKey, f.BlobFormat); err != nil {
 			s.Log.Error("remove attachment file", "err", err)
 		}
 	}
@@ -383,10 +483,10 @@ func (s *Service) Contacts(ctx context.Context, user *db.User, limit int) ([]str
 // in the meantime keeps its file.
 func (s *Service) PurgeStaleUploads(ctx context.Context) (int, error) {
 	cutoff := s.Now().UTC().Add(-StaleUpload)
-	var keys []string
-	if err := s.DB.NewRaw("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ? RETURNING storage_key", cutoff).Scan(ctx, &keys); err != nil {
+	var keys []storedFile
+	if err := s.DB.NewRaw("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ? RETURNING storage_key, blob_format", cutoff).Scan(ctx, &keys); err != nil {
 		return 0, fmt.Errorf("delete stale uploads: %w", err)
 	}
-	s.removeFiles(keys)
+	s.removeFiles(ctx, keys)
 	return len(keys), nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
+	"dialoog/blob"
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -87,7 +88,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 		t.Fatal(err)
 	}
 	f.org = org
-	f.svc = &messaging.Service{DB: d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(f.dir, "attachments"), Vault: v},
+	f.svc = &messaging.Service{DB: d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(f.dir, "attachments")}, Vault: v},
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
 	f.hr = f.active(t, "hr@osaw.nl", true, "Hanna", "de", "Vries")
 	f.boss = f.active(t, "arts@osaw.nl", true, "Bram", "", "Arts")
@@ -340,7 +341,7 @@ func TestAuthorisationIDOR(t *testing.T) {
 				t.Errorf("%s by a non-participant: want NotFound, got %v", name, err)
 			}
 		}
-		if _, data, err := f.svc.Download(ctx, f.hr, a.ID); err != nil || string(data) != "%PDF-1.4 test" {
+		if data, err := download(ctx, f.svc, f.hr, a.ID); err != nil || string(data) != "%PDF-1.4 test" {
 			t.Fatalf("participant download: %v", err)
 		}
 		// An external user cannot add people or start a thread with strangers.
@@ -497,7 +498,7 @@ func TestEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := setup(t, d)
-	f.svc.Files.Dir = filepath.Join(dir, "attachments")
+	f.svc.Files.Store = &blob.Dir{Root: filepath.Join(dir, "attachments")}
 	body := "GEHEIM-lichaam-7f3a9c"
 	file := []byte("GEHEIM-bestand-2b8e1d inhoud van de bijlage")
 	a, err := f.svc.Upload(ctx, f.hr, "notitie.txt", file)
@@ -605,7 +606,7 @@ func TestInboxNamesContactsAndJanitor(t *testing.T) {
 		if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != 0 {
 			t.Fatalf("purged %d: %v", n, err)
 		}
-		if _, data, err := f.svc.Download(ctx, emp, a.ID); err != nil || string(data) != "%PDF-1.7 a" {
+		if data, err := download(ctx, f.svc, emp, a.ID); err != nil || string(data) != "%PDF-1.7 a" {
 			t.Fatalf("attached file lost: %v", err)
 		}
 	})
