@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"bufio"
+	"context"
+	"io"
+
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/auth"
@@ -24,19 +28,45 @@ func (h *handler) accountShow(c *fiber.Ctx) error {
 }
 
 // accountExport sends the user's box as a ZIP file: a download, never
-// sniffed, rendered or cached.
+// sniffed, rendered or cached. The box is loaded first (an error still
+// gets its page); the ZIP file is then written straight to the client,
+// each attachment streamed from the blob store into it.
 func (h *handler) accountExport(c *fiber.Ctx) error {
-	data, err := h.messages.Export(c.UserContext(), current(c).User)
+	exp, err := h.messages.Export(c.UserContext(), current(c).User)
 	if err != nil {
 		return err
 	}
-	h.logger(c).Info("box exported", "bytes", len(data))
+	log := h.logger(c)
+	ctx := context.WithoutCancel(c.UserContext())
 	c.Set(fiber.HeaderContentType, "application/zip")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportFilename+`"`)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)
-	return c.Status(fiber.StatusOK).Send(data)
+	c.Status(fiber.StatusOK)
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		defer cancel()
+		cw := &countingWriter{w: w}
+		if err := exp.WriteTo(ctx, cw); err != nil {
+			log.Error("box export broke off", "bytes", cw.n, "err", err)
+			return
+		}
+		log.Info("box exported", "bytes", cw.n)
+	})
+	return nil
+}
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // accountStop is "Account verwijderen": after the password (re-

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"dialoog/auth"
+	"dialoog/blob"
 	"dialoog/components"
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -97,7 +98,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 		t.Fatal(err)
 	}
 	msg := &messaging.Service{
-		DB: d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(cfg.DataDir, "attachments"), Vault: v},
+		DB: d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(cfg.DataDir, "attachments")}, Vault: v},
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: testMail{}, BaseURL: testBase, Now: clk.Now, Log: log,
 	}
 	deps := Deps{

@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -14,14 +18,19 @@ import (
 const downloadCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 // attachmentDownload sends a file of a message the user can see, always as
-// a download in its stored (checked) type, never sniffed, never cached.
+// a download in its stored (checked) type, never sniffed, never cached. The
+// file streams from the blob store, decrypted as it goes, after the
+// participant check; the response is written after the handler returned,
+// so the reading gets a context of its own, bounded by the write timeout.
 func (h *handler) attachmentDownload(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	a, data, err := h.messages.Download(c.UserContext(), current(c).User, id)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), writeTimeout)
+	a, rc, err := h.messages.Download(ctx, current(c).User, id)
 	if err != nil {
+		cancel()
 		return err
 	}
 	ctype := a.ContentType
@@ -33,8 +42,32 @@ func (h *handler) attachmentDownload(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)
-	return c.Status(fiber.StatusOK).Send(data)
+	body := &downloadStream{r: rc, close: func() error { cancel(); return rc.Close() }, log: h.logger(c), id: a.ID}
+	return c.Status(fiber.StatusOK).SendStream(body, int(a.Size))
 }
+
+// downloadStream is a file on its way to the client. A read error (a
+// store failing, content that does not authenticate) ends the response
+// early, which the client sees as a broken download; it is logged here
+// because the handler has returned by then.
+type downloadStream struct {
+	r      io.Reader
+	close  func() error
+	log    *slog.Logger
+	id     int64
+	failed bool
+}
+
+func (d *downloadStream) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !d.failed {
+		d.failed = true
+		d.log.Error("attachment download broke off", "attachment", d.id, "err", err)
+	}
+	return n, err
+}
+
+func (d *downloadStream) Close() error { return d.close() }
 
 // contentDisposition makes a file a download under its own name: an ASCII
 // fallback in filename= for old clients and the exact UTF-8 name in

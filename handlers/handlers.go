@@ -8,6 +8,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,12 @@ import (
 // serve requests) is reachable. *sql.DB and *bun.DB satisfy it.
 type Pinger interface {
 	PingContext(ctx context.Context) error
+}
+
+// WriteChecker reports whether the attachment store takes a write now;
+// blob.CheckWrite over the configured store implements it.
+type WriteChecker interface {
+	CheckWrite(ctx context.Context) error
 }
 
 // DevOutbox lists the mail and SMS that the development outbox "sent".
@@ -141,17 +148,21 @@ type Messages interface {
 	Compose(ctx context.Context, user *db.User, in messaging.ComposeInput) (int64, error)
 	Reply(ctx context.Context, user *db.User, in messaging.ReplyInput) (int64, error)
 
-	Upload(ctx context.Context, user *db.User, filename string, data []byte) (*messaging.AttachmentView, error)
+	// UploadFrom streams a file into the store; Download opens one as a
+	// stream that must be closed and may be read after the request's
+	// context ended, so it takes a context of its own.
+	UploadFrom(ctx context.Context, user *db.User, filename string, content io.Reader) (*messaging.AttachmentView, error)
 	PendingUploads(ctx context.Context, user *db.User, ids []int64) ([]messaging.AttachmentView, error)
-	Download(ctx context.Context, user *db.User, attachmentID int64) (*messaging.AttachmentView, []byte, error)
+	Download(ctx context.Context, user *db.User, attachmentID int64) (*messaging.AttachmentView, io.ReadCloser, error)
 
 	DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error
 	RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error
 	RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error
 
-	// Export is the user's box as a ZIP file; StopService deletes the box
-	// and the account (the caller has re-authenticated the user).
-	Export(ctx context.Context, user *db.User) ([]byte, error)
+	// Export loads the user's box for a ZIP download, which its WriteTo
+	// streams; StopService deletes the box and the account (the caller has
+	// re-authenticated the user).
+	Export(ctx context.Context, user *db.User) (*messaging.BoxExport, error)
 	StopService(ctx context.Context, user *db.User) error
 
 	AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error
@@ -177,9 +188,12 @@ var _ Live = realtime.Broker(nil)
 // Logger defaults to discarding; Now defaults to time.Now; DevOutbox may be
 // nil (an empty outbox) and is only used when Config.Dev is set.
 type Deps struct {
-	Config      *config.Config
-	Logger      *slog.Logger
-	Health      Pinger
+	Config *config.Config
+	Logger *slog.Logger
+	Health Pinger
+	// Files, when set, is checked by /readyz too: an instance that cannot
+	// store attachments is not ready.
+	Files       WriteChecker
 	DevOutbox   DevOutbox
 	Invitations Invitations
 	Accounts    Accounts
@@ -204,6 +218,7 @@ type handler struct {
 	cfg          *config.Config
 	log          *slog.Logger
 	health       Pinger
+	files        WriteChecker
 	outbox       DevOutbox
 	invitations  Invitations
 	accounts     Accounts
@@ -271,6 +286,7 @@ func New(deps Deps) *fiber.App {
 		cfg:          deps.Config,
 		log:          logger,
 		health:       deps.Health,
+		files:        deps.Files,
 		outbox:       deps.DevOutbox,
 		invitations:  deps.Invitations,
 		accounts:     deps.Accounts,
@@ -290,14 +306,20 @@ func New(deps Deps) *fiber.App {
 	}
 
 	app := fiber.New(fiber.Config{
-		AppName:               "Dialoog",
-		ErrorHandler:          h.handleError,
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
-		BodyLimit:             bodyLimit,
-		ReadBufferSize:        16 << 10, // room for cookies and long URLs in headers
-		DisableStartupMessage: true,
+		AppName:      "Dialoog",
+		ErrorHandler: h.handleError,
+		ReadTimeout:  readTimeout,
+		WriteTimeout: writeTimeout,
+		IdleTimeout:  idleTimeout,
+		BodyLimit:    bodyLimit,
+		// Bodies stream from the connection: limitBody reads them into
+		// memory (up to bodyLimit) for every route but the upload, which
+		// streams the file into the blob store. Multipart forms are parsed
+		// when a handler asks, not before.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               16 << 10, // room for cookies and long URLs in headers
+		DisableStartupMessage:        true,
 		// ProxyHeader stays unset: c.IP() is the peer address, which a client
 		// cannot forge. Behind a reverse proxy, set it together with
 		// EnableTrustedProxyCheck and the proxy's address, or rate limits per
@@ -308,6 +330,7 @@ func New(deps Deps) *fiber.App {
 	// and a route that answers does not call the ones after it.
 	app.Use(h.requestLog)
 	app.Use(h.recoverPanic)
+	app.Use(h.limitBody)
 	app.Use(h.securityHeaders)
 	app.Get("/static/*", h.static) // long-cached, no cookies, no language
 	app.Use(noStore)
@@ -381,7 +404,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
-	app.Post("/bijlagen", done, h.attachmentUpload)
+	app.Post(pathUpload, done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
 
 	// The user's own box and account: download it, stop with Dialoog.

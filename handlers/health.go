@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -12,15 +13,29 @@ func (h *handler) healthz(c *fiber.Ctx) error {
 	return c.SendString("ok")
 }
 
-// readyz answers 200 when the database answers a ping within readyTimeout,
-// else 503, so a load balancer stops sending traffic to this instance.
+// readyz answers 200 when the database answers a ping and the attachment
+// store takes a small write (and gives it back) within readyTimeout, else
+// 503, so a load balancer stops sending traffic to this instance: one
+// whose disk is full cannot store what users send.
 func (h *handler) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.readyTimeout)
 	defer cancel()
-	// The ping runs in its own goroutine so that a driver ignoring ctx
+	// The checks run in their own goroutine so that a driver ignoring ctx
 	// cannot hold the probe past its deadline.
 	done := make(chan error, 1)
-	go func() { done <- h.health.PingContext(ctx) }()
+	go func() {
+		if err := h.health.PingContext(ctx); err != nil {
+			done <- fmt.Errorf("database: %w", err)
+			return
+		}
+		if h.files != nil {
+			if err := h.files.CheckWrite(ctx); err != nil {
+				done <- fmt.Errorf("attachment store: %w", err)
+				return
+			}
+		}
+		done <- nil
+	}()
 	var err error
 	select {
 	case err = <-done:

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"io"
 	"mime/multipart"
 	"strconv"
 	"strings"
@@ -159,7 +158,7 @@ func (h *handler) uploadPosted(c *fiber.Ctx, u *db.User, already int) ([]int64, 
 		}
 		a, err := h.uploadFile(c, u, fh)
 		if err != nil {
-			if apperr.CodeOf(err) != apperr.Invalid {
+			if code := apperr.CodeOf(err); code != apperr.Invalid && code != apperr.NoSpace {
 				return nil, nil, err
 			}
 			refused = append(refused, l.T("attachment.file_error", "Name", uploadName(fh), "Message", h.fieldMessage(c, err, "attachments")))
@@ -170,8 +169,9 @@ func (h *handler) uploadPosted(c *fiber.Ctx, u *db.User, already int) ([]int64, 
 	return ids, refused, nil
 }
 
-// uploadFile reads one posted file and hands it to the service. A file
-// above the limit is refused before it is read into memory.
+// uploadFile hands one file posted with a message form to the service,
+// which streams it into the blob store. A file above the limit is refused
+// before it is read.
 func (h *handler) uploadFile(c *fiber.Ctx, u *db.User, fh *multipart.FileHeader) (*messaging.AttachmentView, error) {
 	if fh.Size > messaging.MaxAttachmentSize {
 		return nil, apperr.Field("attachments", "attachment.too_big")
@@ -181,17 +181,11 @@ func (h *handler) uploadFile(c *fiber.Ctx, u *db.User, fh *multipart.FileHeader)
 		return nil, fmt.Errorf("open upload: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, messaging.MaxAttachmentSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read upload: %w", err)
-	}
-	return h.messages.Upload(c.UserContext(), u, uploadName(fh), data)
+	return h.messages.UploadFrom(c.UserContext(), u, uploadName(fh), f)
 }
 
 // uploadName is the posted file name, bounded; the service cleans it.
-func uploadName(fh *multipart.FileHeader) string {
-	return strings.ToValidUTF8(clip(fh.Filename, maxFilenameLen), "")
-}
+func uploadName(fh *multipart.FileHeader) string { return clipFilename(fh.Filename) }
 
 // pendingItems loads the user's uploads among ids that still wait for a
 // message, for a form shown again after an error.

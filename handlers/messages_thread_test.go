@@ -272,7 +272,7 @@ func TestMessagingNeedsFinishedUser(t *testing.T) {
 	}
 	resp, _ := anon.post("/berichten/nieuw", url.Values{"to": {"a@b.nl"}, "subject": {"s"}, "body": {"b"}})
 	wantRedirect(t, resp, pathLogin)
-	resp, _ = anon.post("/bijlagen", nil)
+	resp, _ = anon.post("/bijlagen", nil, csrfHeader, anon.csrf())
 	wantRedirect(t, resp, pathLogin)
 
 	halfway := ra.signUp(t, auth.InviteInput{Email: "halverwege@example.nl"})

@@ -50,8 +50,10 @@ func (h *handler) csrf(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	// A request without the cookie cannot match: the fresh token set above
-	// lets the user's next attempt succeed.
-	if !known || !(sameToken(c.Get(csrfHeader), token) || sameToken(c.FormValue(csrfField), token)) {
+	// lets the user's next attempt succeed. A streamed upload carries the
+	// token in the header only: its body is not read before the session is
+	// checked.
+	if !known || !(sameToken(c.Get(csrfHeader), token) || (!streamsBody(c) && sameToken(c.FormValue(csrfField), token))) {
 		return apperr.New(apperr.Forbidden, "error.csrf")
 	}
 	return c.Next()

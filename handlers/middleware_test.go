@@ -99,8 +99,10 @@ func TestSecurityHeadersOnEarlyErrors(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	// Only the announced length matters: the server refuses before reading.
-	fmt.Fprintf(conn, "POST /inloggen HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", bodyLimit+1)
+	// Only the announced length matters: the server refuses after the
+	// first few KiB (what it reads ahead of the handlers), not after
+	// reading the announced body.
+	fmt.Fprintf(conn, "POST /inloggen HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", bodyLimit+1, strings.Repeat("a", 16<<10))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

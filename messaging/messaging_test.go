@@ -17,8 +17,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
-	"dialoog/blob"
 	"dialoog/auth"
+	"dialoog/blob"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
