@@ -45,3 +45,27 @@ func TestReadyz(t *testing.T) {
 		})
 	}
 }
+
+type writeChecker func(context.Context) error
+
+func (w writeChecker) CheckWrite(ctx context.Context) error { return w(ctx) }
+
+// TestReadyzWritePath: an instance whose attachment store takes no write
+// is not ready.
+func TestReadyzWritePath(t *testing.T) {
+	ok := pinger(func(context.Context) error { return nil })
+	for _, tc := range []struct {
+		name   string
+		check  writeChecker
+		status int
+	}{
+		{"OK", func(context.Context) error { return nil }, http.StatusOK},
+		{"WriteFails", func(context.Context) error { return errDown }, http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t, withHealth(ok), func(d *Deps) { d.Files = tc.check })
+			resp, _ := ta.browser(t).do(http.MethodGet, "/readyz", nil)
+			wantStatus(t, resp, tc.status)
+		})
+	}
+}

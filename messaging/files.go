@@ -242,3 +242,9 @@ func completeRunes(data []byte, whole bool) int {
 	}
 	return len(data)
 }
+
+// CheckWrite reports whether the store takes a write now: a small probe
+// blob is written, read back and deleted (for the readiness probe).
+func (f *Files) CheckWrite(ctx context.Context) error {
+	return blob.CheckWrite(ctx, f.Store)
+}
