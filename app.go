@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -73,6 +72,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		d.Close()
 		return nil, fmt.Errorf("DIALOOG_SMS_URL: %w", err)
 	}
+	files, err := openFiles(ctx, cfg, d, v, log)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	now := func() time.Time { return time.Now() }
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{})
 	sessions := &auth.Sessions{DB: d, Now: now}
@@ -89,7 +93,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	messages := &messaging.Service{
 		DB: d, Vault: v,
-		Files:  &messaging.Files{Dir: filepath.Join(cfg.DataDir, "attachments"), Vault: v},
+		Files:  files,
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{},
 		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
 		Queued: worker.Kick,
@@ -137,6 +141,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Config:            cfg,
 		Logger:            log,
 		Health:            a.db,
+		Files:             a.messages.Files,
 		Invitations:       invitationsAdapter{a.invitations},
 		Accounts:          a.accounts,
 		Sessions:          a.sessions,
@@ -164,6 +169,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
+		a.moveSealedFiles(janitorCtx)
 		a.purgeStaleUploads(janitorCtx, janitorEvery)
 	}()
 	serveErr := make(chan error, 1)

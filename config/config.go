@@ -11,6 +11,8 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+
+	"dialoog/blob"
 )
 
 // Config is the validated configuration of one Dialoog process.
@@ -25,6 +27,9 @@ type Config struct {
 	Dev           bool
 	EncryptionKey []byte // nil means: generate or load the key file in DataDir
 	OrgName       string
+	// Blob is where attachment contents are kept: DIALOOG_BLOB_URL, or by
+	// default the data dir with SQLite and the database with PostgreSQL.
+	Blob blob.Location
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -48,6 +53,7 @@ var settings = []setting{
 	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox"},
 	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
 	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
+	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
 // Error is a configuration error that names the variable at fault.
@@ -154,6 +160,21 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_ENCRYPTION_KEY", "must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)"}
 		}
 		c.EncryptionKey = k
+	}
+	switch v := get("DIALOOG_BLOB_URL"); {
+	case v == "" && c.Postgres():
+		c.Blob = blob.Location{Kind: blob.KindDatabase}
+	case v == "":
+		c.Blob = blob.Location{Kind: blob.KindDir}
+	default:
+		loc, err := blob.ParseURL(v)
+		if err != nil {
+			return nil, &Error{"DIALOOG_BLOB_URL", err.Error()}
+		}
+		if loc.Kind == blob.KindDatabase && !c.Postgres() {
+			return nil, &Error{"DIALOOG_BLOB_URL", "postgres needs DIALOOG_DATABASE_URL to select PostgreSQL"}
+		}
+		c.Blob = loc
 	}
 	return c, nil
 }

@@ -3,7 +3,10 @@ package config
 import (
 	"errors"
 	"io"
+	"strings"
 	"testing"
+
+	"dialoog/blob"
 )
 
 func env(m map[string]string) func(string) string {
@@ -66,6 +69,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"DIALOOG_DEV":            {"DIALOOG_DEV": "yes please"},
 		"DIALOOG_ENCRYPTION_KEY": {"DIALOOG_ENCRYPTION_KEY": "c2hvcnQ="},
 		"DIALOOG_ORG_NAME":       {"DIALOOG_ORG_NAME": " "},
+		"DIALOOG_BLOB_URL":       {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -75,5 +79,36 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("want error naming %s, got %v", name, err)
 			}
 		})
+	}
+}
+
+// TestBlobLocation: attachments stay in the data dir with SQLite and go to
+// the database with PostgreSQL, unless DIALOOG_BLOB_URL says otherwise.
+func TestBlobLocation(t *testing.T) {
+	const pg = "postgres://u@127.0.0.1:5432/d"
+	for _, tc := range []struct {
+		env  map[string]string
+		want blob.Kind
+	}{
+		{nil, blob.KindDir},
+		{map[string]string{"DIALOOG_DATABASE_URL": pg}, blob.KindDatabase},
+		{map[string]string{"DIALOOG_DATABASE_URL": pg, "DIALOOG_BLOB_URL": "datadir"}, blob.KindDir},
+		{map[string]string{"DIALOOG_BLOB_URL": "s3://AK:SK@s3.example.nl/bucket?region=eu-west-1"}, blob.KindS3},
+	} {
+		c, _, err := Load(env(tc.env), nil, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.Blob.Kind != tc.want {
+			t.Errorf("%v: %s, want %s", tc.env, c.Blob.Kind, tc.want)
+		}
+	}
+	// The database store needs PostgreSQL; the error never shows a secret.
+	for _, v := range []string{"postgres", "s3://AK:GEHEIM@host/b?insecure=ja"} {
+		_, _, err := Load(env(map[string]string{"DIALOOG_BLOB_URL": v}), nil, io.Discard)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "DIALOOG_BLOB_URL" || strings.Contains(err.Error(), "GEHEIM") {
+			t.Errorf("%s: %v", v, err)
+		}
 	}
 }

@@ -106,4 +106,3 @@ func TestUploadDiskFull(t *testing.T) {
 		t.Fatalf("files after the probes: %v", files)
 	}
 }
-
