@@ -3,12 +3,14 @@ package blob
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 )
 
@@ -18,8 +20,9 @@ const ChunkSize = 256 << 10
 
 // Database keeps blobs as rows of the blob_chunks table (key, seq, data),
 // ChunkSize bytes a row, in the application's database. A blob is written
-// in one transaction, so it is whole or absent even when the process dies;
-// it is read one row per query, so neither side holds more than a chunk.
+// in one statement (PostgreSQL) or transaction, so it is whole or absent
+// even when the process dies; it is read one row per query, so neither
+// side holds more than a chunk.
 type Database struct {
 	DB bun.IDB
 }
@@ -28,19 +31,20 @@ var _ Store = (*Database)(nil)
 
 func (d *Database) String() string { return "database" }
 
-// Put inserts r's content chunk by chunk inside one transaction.
+// Put stores r's content as rows of ChunkSize bytes. On PostgreSQL the
+// rows stream in one COPY statement, generated as r is read (a row's
+// bytes hex-encoded straight into the connection's buffer), so memory
+// stays at one chunk whatever the size; COPY is one statement, so the blob
+// is whole or absent. Other engines insert the rows in one transaction.
 func (d *Database) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG {
+		return d.copyIn(ctx, db, key, r)
+	}
 	buf := make([]byte, ChunkSize)
 	err := d.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// A key is written once; a leftover of an earlier failed attempt
-		// cannot exist (the transaction rolled back), but a retry with
-		// the same key must not mix chunks.
-		if _, err := tx.NewDelete().Table("blob_chunks").Where("key = ?", key).Exec(ctx); err != nil {
-			return fmt.Errorf("clear blob: %w", err)
-		}
 		for seq := 0; ; seq++ {
 			n, rerr := io.ReadFull(r, buf)
 			if n > 0 || seq == 0 {
@@ -61,6 +65,103 @@ func (d *Database) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put blob: %w", err)
 	}
 	return nil
+}
+
+// conner is a database that hands out a dedicated connection (*bun.DB).
+var _ conner = (*bun.DB)(nil)
+
+type conner interface {
+	Conn(ctx context.Context) (bun.Conn, error)
+}
+
+func (d *Database) copyIn(ctx context.Context, db conner, key string, r io.Reader) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("put blob: %w", err)
+	}
+	defer conn.Close()
+	rows := &copyRows{src: r, key: key, buf: make([]byte, ChunkSize)}
+	_, err = pgdriver.CopyFrom(ctx, conn, rows, "COPY blob_chunks (key, seq, data) FROM STDIN")
+	if err == nil {
+		return nil
+	}
+	// A COPY cut off in the middle leaves the connection in the middle of
+	// the protocol: close it, which makes the server roll the statement
+	// back and the pool drop the connection.
+	conn.Raw(func(dc any) error {
+		if c, ok := dc.(io.Closer); ok {
+			c.Close()
+		}
+		return nil
+	})
+	if rows.err != nil {
+		return fmt.Errorf("put blob: read blob content: %w", rows.err)
+	}
+	return fmt.Errorf("put blob: %w", dbErr("copy blob chunks", err))
+}
+
+// copyRows turns a stream into the rows of COPY's text format, one per
+// ChunkSize bytes: key, seq, and the data as a bytea hex literal (whose
+// backslash COPY wants doubled). It only ever holds one chunk.
+type copyRows struct {
+	src     io.Reader
+	key     string
+	buf     []byte
+	seq     int
+	head    []byte // the start of the current row, not yet handed out
+	data    []byte // the current chunk's bytes not yet hex-encoded
+	newline bool   // the current row's end is still to come
+	srcDone bool
+	err     error // src's error other than EOF
+}
+
+// Read never returns data together with io.EOF: pgdriver drops the bytes
+// of a read that ends in EOF.
+func (c *copyRows) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case len(c.head) > 0:
+			k := copy(p[n:], c.head)
+			c.head = c.head[k:]
+			n += k
+		case len(c.data) > 0:
+			k := min(len(c.data), (len(p)-n)/2)
+			if k == 0 {
+				return n, nil
+			}
+			hex.Encode(p[n:], c.data[:k])
+			c.data = c.data[k:]
+			n += 2 * k
+		case c.newline:
+			p[n] = '\n'
+			n++
+			c.newline = false
+		case c.srcDone:
+			if n > 0 {
+				return n, nil
+			}
+			return 0, io.EOF
+		default:
+			m, err := io.ReadFull(c.src, c.buf)
+			switch {
+			case err == nil:
+			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+				c.srcDone = true
+			default:
+				c.err = err
+				return n, err
+			}
+			if m == 0 && c.seq > 0 {
+				continue
+			}
+			c.head = fmt.Appendf(c.head[:0], "%s\t%d\t\\\\x", c.key, c.seq)
+			c.data = c.buf[:m]
+			c.newline = true
+			c.seq++
+		}
+	}
+	return n, nil
 }
 
 // Get reads the first chunk to see that the blob exists, and the others

@@ -18,6 +18,10 @@ import (
 // allows, because it is the buffer each upload in flight holds.
 const S3PartSize = 5 << 20
 
+// s3SmallSize is read before the part buffer is taken: a blob this small
+// goes up in one request from a small buffer.
+const s3SmallSize = 256 << 10
+
 // S3Config is where and how to reach an S3-compatible bucket.
 type S3Config struct {
 	Endpoint  string // host[:port]
@@ -118,15 +122,32 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	}
 	obj := s.object(key)
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
-	buf := make([]byte, S3PartSize)
-	n, rerr := io.ReadFull(r, buf)
+	// Most attachments are small: read a little first, and take the part
+	// buffer only for a blob that does not fit in it.
+	small := make([]byte, s3SmallSize)
+	n, rerr := io.ReadFull(r, small)
 	if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-		if _, err := s.client.PutObject(ctx, s.cfg.Bucket, obj, bytes.NewReader(buf[:n]), int64(n), opts); err != nil {
+		if _, err := s.client.PutObject(ctx, s.cfg.Bucket, obj, bytes.NewReader(small[:n]), int64(n), opts); err != nil {
 			return s3Err("put blob", err)
 		}
 		return nil
 	}
 	if rerr != nil {
+		return fmt.Errorf("read blob content: %w", rerr)
+	}
+	buf := make([]byte, S3PartSize)
+	copy(buf, small)
+	small = nil
+	m, rerr := io.ReadFull(r, buf[n:])
+	n += m
+	switch {
+	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		// Fits one request after all.
+		if _, err := s.client.PutObject(ctx, s.cfg.Bucket, obj, bytes.NewReader(buf[:n]), int64(n), opts); err != nil {
+			return s3Err("put blob", err)
+		}
+		return nil
+	case rerr != nil:
 		return fmt.Errorf("read blob content: %w", rerr)
 	}
 	core := minio.Core{Client: s.client}

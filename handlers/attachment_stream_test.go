@@ -69,7 +69,11 @@ func postFile(t testing.TB, base string, p *person, name string, content io.Read
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set(csrfHeader, p.b.csrf())
+	if c, ok := p.b.cookies[csrfCookie]; ok {
+		req.Header.Set(csrfHeader, c.Value)
+	} else {
+		req.Header.Set(csrfHeader, p.b.csrf())
+	}
 	for _, c := range p.b.cookies {
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
