@@ -32,8 +32,7 @@ const maxUploadOverhead = 64 << 10
 // as it streams, so memory does not grow with its size.
 func (h *handler) attachmentUpload(c *fiber.Ctx) error {
 	m := h.meta(c)
-	body := requestBody(c)
-	defer drainOrClose(c, body)
+	body := requestBody(c) // limitBody drains what is left of it
 	if cl := c.Request().Header.ContentLength(); cl > messaging.MaxAttachmentSize+maxUploadOverhead {
 		// Refused before reading: the announced length alone is too much.
 		return render(c, fiber.StatusUnprocessableEntity, components.AttachmentChipError(m, "", m.T("attachment.too_big")))

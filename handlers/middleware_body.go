@@ -18,9 +18,19 @@ func streamsBody(c *fiber.Ctx) bool {
 // as soon as it grows past the limit. The server streams request bodies
 // (fiber.Config.StreamRequestBody), so without this nothing would bound
 // what c.Body() reads.
+//
+// A streamed upload's body is left to its handler; whatever of it is left
+// when the request is answered (also when the session or CSRF check
+// refused it) is read here, up to a little, so the connection can carry
+// the next request, or the connection is closed after the answer.
 func (h *handler) limitBody(c *fiber.Ctx) error {
 	req := c.Request()
-	if streamsBody(c) || !req.IsBodyStream() {
+	if streamsBody(c) {
+		err := c.Next()
+		drainOrClose(c, requestBody(c))
+		return err
+	}
+	if !req.IsBodyStream() {
 		return c.Next()
 	}
 	if req.Header.ContentLength() > bodyLimit {
