@@ -79,7 +79,7 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 		return nil, fmt.Errorf("resolve session: %w", err)
 	}
 	var row resolvedSession
-	err = a.DB.ScanRows(ctx, rows, &row)
+	err = a.DB.ScanOne(ctx, rows, &row)
 	rows.Close()
 	if db.ErrNoRows(err) {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")

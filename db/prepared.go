@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/uptrace/bun"
 )
 
 // The queries every request runs (the session, the inbox page, the unread
@@ -30,6 +32,40 @@ func (d *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql
 		return nil, err
 	}
 	return stmt.QueryContext(ctx, args...)
+}
+
+// QueryPreparedIn is QueryPrepared within idb: in a transaction (a bun.Tx)
+// the prepared statement runs on the transaction's connection.
+func (d *DB) QueryPreparedIn(ctx context.Context, idb bun.IDB, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := d.preparedIn(ctx, idb, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+// ExecPrepared runs a fixed statement, written with ? placeholders, as a
+// prepared statement within idb (the database, or a bun.Tx).
+func (d *DB) ExecPrepared(ctx context.Context, idb bun.IDB, query string, args ...any) (sql.Result, error) {
+	stmt, err := d.preparedIn(ctx, idb, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
+
+func (d *DB) preparedIn(ctx context.Context, idb bun.IDB, query string) (*sql.Stmt, error) {
+	stmt, err := d.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	switch tx := idb.(type) {
+	case bun.Tx:
+		return tx.Tx.StmtContext(ctx, stmt), nil
+	case *bun.Tx:
+		return tx.Tx.StmtContext(ctx, stmt), nil
+	}
+	return stmt, nil
 }
 
 func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -77,4 +113,20 @@ func (d *DB) closeStatements() {
 		s.Close()
 	}
 	d.cache.stmts = nil
+}
+
+// ScanOne scans the first row of rows into dest and closes rows; without a
+// row it returns sql.ErrNoRows (see ErrNoRows), which ScanRows does not.
+func (d *DB) ScanOne(ctx context.Context, rows *sql.Rows, dest ...any) error {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := d.ScanRow(ctx, rows, dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }

@@ -39,7 +39,7 @@ func (l liveEvents) Publish(ctx context.Context, ev messaging.Event) {
 	_ = l.b.Publish(ctx, realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID, ActorID: ev.ActorID})
 }
 
-func newLiveApp(t *testing.T) *liveApp {
+func newLiveApp(t testing.TB) *liveApp {
 	t.Helper()
 	hub := realtime.NewHub(realtime.HubOptions{}, nil)
 	broker := realtime.NewLocalBroker()
@@ -71,7 +71,7 @@ func newLiveApp(t *testing.T) *liveApp {
 
 // dial opens /ws with the session cookie of token ("" for none) and the
 // Origin header origin ("" for none).
-func (la *liveApp) dial(t *testing.T, token, origin string) (*fws.Conn, *http.Response, error) {
+func (la *liveApp) dial(t testing.TB, token, origin string) (*fws.Conn, *http.Response, error) {
 	t.Helper()
 	h := http.Header{}
 	if origin != "" {
@@ -93,7 +93,7 @@ func (la *liveApp) dial(t *testing.T, token, origin string) (*fws.Conn, *http.Re
 
 // connect opens a live connection of u, waits until the hub has registered
 // it and reads the greeting.
-func (la *liveApp) connect(t *testing.T, u *db.User, token string) *fws.Conn {
+func (la *liveApp) connect(t testing.TB, u *db.User, token string) *fws.Conn {
 	t.Helper()
 	before := la.hub.UserCount(u.ID)
 	conn, _, err := la.dial(t, token, testBase)
@@ -112,7 +112,7 @@ func (la *liveApp) connect(t *testing.T, u *db.User, token string) *fws.Conn {
 }
 
 // readLive returns the next push, failing after 5 s.
-func readLive(t *testing.T, conn *fws.Conn) string {
+func readLive(t testing.TB, conn *fws.Conn) string {
 	t.Helper()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	typ, msg, err := conn.ReadMessage()
@@ -126,7 +126,7 @@ func readLive(t *testing.T, conn *fws.Conn) string {
 }
 
 // readLiveUntil reads pushes until one contains want and returns it.
-func readLiveUntil(t *testing.T, conn *fws.Conn, want string) string {
+func readLiveUntil(t testing.TB, conn *fws.Conn, want string) string {
 	t.Helper()
 	for i := 0; i < 20; i++ {
 		if msg := readLive(t, conn); strings.Contains(msg, want) {

@@ -6,6 +6,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -296,15 +297,11 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 	var messageID int64
 	var later []Event
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, err := s.threadFor(ctx, tx, author.ID, in.ThreadID)
+		th, org, err := s.threadWithOrg(ctx, tx, author.ID, in.ThreadID)
 		if err != nil {
 			return err
 		}
-		var org db.Organisation
-		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
-			return fmt.Errorf("load organisation: %w", err)
-		}
-		evs, err := s.post(ctx, tx, th, &org, author, body, in.AttachmentIDs, false, s.Now().UTC())
+		evs, err := s.post(ctx, tx, th, org, author, body, in.AttachmentIDs, false, s.Now().UTC())
 		if err != nil {
 			return err
 		}
@@ -323,33 +320,75 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 // threadFor loads a thread the user takes part in; anything else is
 // NotFound, so that ids of other people's threads reveal nothing.
 func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, error) {
-	var th db.Thread
-	err := idb.NewSelect().Model(&th).
-		Where("id = ?", threadID).
-		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = thread.id AND p.user_id = ?)", userID).
-		Scan(ctx)
-	if db.ErrNoRows(err) {
-		return nil, apperr.New(apperr.NotFound, "error.not_found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load thread %d: %w", threadID, err)
-	}
-	return &th, nil
+	th, _, err := s.threadWithOrg(ctx, idb, userID, threadID)
+	return th, err
 }
 
+// threadWithOrg is threadFor with the thread's organisation, in one
+// prepared query.
+func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, threadForQuery, threadID, userID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
+	}
+	defer rows.Close()
+	var row struct {
+		db.Thread `bun:",extend"`
+		OrgName   string
+	}
+	err = s.DB.ScanOne(ctx, rows, &row)
+	if db.ErrNoRows(err) {
+		return nil, nil, apperr.New(apperr.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
+	}
+	return &row.Thread, &db.Organisation{ID: row.OrgID, Name: row.OrgName}, nil
+}
+
+const threadForQuery = `SELECT t.*, o.name AS org_name FROM threads AS t JOIN organisations AS o ON o.id = t.org_id
+WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`
+
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
-	var ps []db.Participant
-	if err := idb.NewSelect().Model(&ps).Relation("User").Where("participant.thread_id = ?", threadID).
-		Order("participant.id").Scan(ctx); err != nil {
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, participantsQuery, threadID)
+	if err != nil {
 		return nil, nil, fmt.Errorf("load participants: %w", err)
 	}
-	byID := make(map[int64]*db.User, len(ps))
-	for i := range ps {
-		if ps[i].User != nil {
-			byID[ps[i].UserID] = ps[i].User
-		}
+	defer rows.Close()
+	var found []participantRow
+	if err := s.DB.ScanRows(ctx, rows, &found); err != nil {
+		return nil, nil, fmt.Errorf("load participants: %w", err)
+	}
+	ps := make([]db.Participant, len(found))
+	byID := make(map[int64]*db.User, len(found))
+	for i := range found {
+		f := &found[i]
+		ps[i] = db.Participant{ID: f.PID, ThreadID: threadID, UserID: f.User.ID, AddedBy: f.PAddedBy, AddedAt: f.PAddedAt,
+			LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
+			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, User: &f.User}
+		byID[f.User.ID] = &f.User
 	}
 	return ps, byID, nil
+}
+
+// participantsQuery lists a thread's participants with their users, in the
+// order they joined.
+const participantsQuery = `SELECT u.*, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
+  p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
+  p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at
+FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ? ORDER BY p.id`
+
+type participantRow struct {
+	db.User         `bun:",extend"`
+	PID             int64        `bun:"p_id"`
+	PAddedBy        *int64       `bun:"p_added_by"`
+	PAddedAt        time.Time    `bun:"p_added_at"`
+	PLastNotifiedAt bun.NullTime `bun:"p_last_notified_at"`
+	PAutoRepliedAt  bun.NullTime `bun:"p_auto_replied_at"`
+	PRemovedAt      bun.NullTime `bun:"p_removed_at"`
+	PUnreadCount    int          `bun:"p_unread_count"`
+	PBoxCount       int          `bun:"p_box_count"`
+	PLastActivityAt bun.NullTime `bun:"p_last_activity_at"`
 }
 
 // post stores a message with its read states and attachments, re-invites
@@ -357,7 +396,20 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 // causes — all in the caller's transaction.
 func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, auto bool, now time.Time) ([]Event, error) {
 	m := &db.Message{ThreadID: th.ID, SenderID: &author.ID, Body: s.sealBody(th.ID, body), KeyID: s.Vault.KeyID(), IsAutoReply: auto, CreatedAt: now}
-	if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery, m.ThreadID, m.SenderID, m.Body, m.KeyID, m.IsAutoReply, m.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("store message: %w", err)
+	}
+	if rows.Next() {
+		err = rows.Scan(&m.ID)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && m.ID == 0 {
+		err = errors.New("no id returned")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	if len(attachmentIDs) > 0 {
@@ -370,7 +422,7 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 			return nil, apperr.Field("attachments", "attachment.gone")
 		}
 	}
-	if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("last_message_at = ?", now).Where("id = ?", th.ID).Exec(ctx); err != nil {
+	if _, err := s.DB.ExecPrepared(ctx, tx, "UPDATE threads SET last_message_at = ? WHERE id = ?", now, th.ID); err != nil {
 		return nil, fmt.Errorf("touch thread: %w", err)
 	}
 	// The participants as they were before this message: their unread
@@ -384,15 +436,15 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 	// back into the boxes it was removed from.
 	// (The author's read time is the thread's last_message_at, just set to
 	// now, which spares PostgreSQL an untyped parameter in the CASE.)
-	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+	if _, err := s.DB.ExecPrepared(ctx, tx, `INSERT INTO message_states (message_id, user_id, read_at)
 SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN t.last_message_at END
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`,
-		m.ID, author.ID, th.ID).Exec(ctx); err != nil {
+		m.ID, author.ID, th.ID); err != nil {
 		return nil, fmt.Errorf("store read states: %w", err)
 	}
-	if _, err := tx.NewRaw(`UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
+	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
 box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`,
-		author.ID, now, th.ID).Exec(ctx); err != nil {
+		author.ID, now, th.ID); err != nil {
 		return nil, fmt.Errorf("count message in boxes: %w", err)
 	}
 	var others []int64
@@ -485,6 +537,9 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	}
 	return nil
 }
+
+const insertMessageQuery = `INSERT INTO messages (thread_id, sender_id, body, key_id, is_auto_reply, created_at)
+VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
 
 func (s *Service) sealBody(threadID int64, body string) []byte {
 	return s.Vault.Seal([]byte(body), bodyAD(threadID))
