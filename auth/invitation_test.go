@@ -47,7 +47,7 @@ type fixture struct {
 	kicks int
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	v, err := vault.New(make([]byte, 32))
 	if err != nil {
