@@ -57,6 +57,10 @@ type User struct {
 	LastSeenAt          bun.NullTime
 	CreatedAt           time.Time `bun:",notnull"`
 	UpdatedAt           time.Time `bun:",notnull"`
+	// UnreadTotal is the user's unread messages in all threads (the
+	// header's count); messaging changes it only by increments in the
+	// transactions that change the threads' counts (migration 0003).
+	UnreadTotal int `bun:",notnull"`
 }
 
 // Invitation is a sign-up link; only its hash is stored.

@@ -126,6 +126,12 @@ func (h *handler) unreadCount(c *fiber.Ctx, userID int64) int {
 	if n, ok := c.Locals(keyUnread).(int); ok {
 		return n
 	}
+	// The session's user row carries the count, read at the start of the
+	// request; a request that may have changed it (not a GET) reads it
+	// again.
+	if cur := current(c); cur != nil && cur.User.ID == userID && c.Method() == fiber.MethodGet {
+		return cur.User.UnreadTotal
+	}
 	n, err := h.messages.UnreadCount(c.UserContext(), userID)
 	if err != nil {
 		h.logger(c).Warn("count unread messages", "err", err)

@@ -328,6 +328,13 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]stored
 		return nil, fmt.Errorf("check thread: %w", err)
 	}
 	if !left {
+		// The participants go with the thread: their unread counts leave
+		// their totals first.
+		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
+  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
+WHERE id IN (SELECT user_id FROM participants WHERE thread_id = ? AND unread_count > 0)`, m.ThreadID, m.ThreadID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("uncount empty thread: %w", err)
+		}
 		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", m.ThreadID).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("delete empty thread: %w", err)
 		}
@@ -404,6 +411,9 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		}
 		p.UnreadCount, p.BoxCount, p.LastActivityAt = len(ids), len(ids), bun.NullTime{Time: th.LastMessageAt}
 		if _, err := tx.NewUpdate().Model(p).Column("unread_count", "box_count", "last_activity_at").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("count messages of newcomer: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("unread_total = unread_total + ?", len(ids)).Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("count messages of newcomer: %w", err)
 		}
 		// The notification rule counts what was unread before the newest

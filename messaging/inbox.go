@@ -48,30 +48,75 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 		out.More = true
 		rows = rows[:PageSize]
 	}
-	names, err := s.otherNames(ctx, user.ID, rows)
-	if err != nil {
-		return nil, err
-	}
 	for _, r := range rows {
 		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
-			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(names[r.ID])})
+			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(r.Others))})
 	}
-	if out.Unread, err = s.UnreadCount(ctx, user.ID); err != nil {
+	if len(rows) > 0 {
+		out.Unread = rows[0].TotalUnread
+	} else if out.Unread, err = s.UnreadCount(ctx, user.ID); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// inboxPageQuery is an inbox page without search: a range scan of
-// participants_inbox_idx. It runs as a prepared statement.
-const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread
+// A page of the inbox is one statement: the page of the user's
+// participant rows (an index range scan), and for those rows only the
+// other participants' names, aggregated in joining order, and the user's
+// total unread count (the same for every row). The names travel as their
+// fields separated by fieldSep, people separated by personSep, and are
+// turned into display names by splitPeople.
+const (
+	fieldSep  = "\x1f"
+	personSep = "\x1e"
+)
+
+// pageWith wraps the query of a page of participant rows (columns id,
+// subject, org_name, last_message_at, unread, last_activity_at) with the
+// names and the total unread count; its arguments come first.
+func (s *Service) pageWith(inner string) string {
+	agg := "group_concat"
+	if s.DB.Postgres() {
+		agg = "string_agg"
+	}
+	return `SELECT page.id, page.subject, page.org_name, page.last_message_at, page.unread,
+  (SELECT ` + agg + `(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email, ? ORDER BY op.id)
+    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ?) AS others,
+  (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread
+FROM (` + inner + `) AS page ORDER BY page.last_activity_at DESC, page.id DESC`
+}
+
+func pageArgs(userID int64) []any {
+	return []any{fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
+}
+
+// splitPeople turns the aggregated fields of the other participants into
+// their display names.
+func splitPeople(others string) []string {
+	if others == "" {
+		return nil
+	}
+	var names []string
+	for _, person := range strings.Split(others, personSep) {
+		f := strings.Split(person, fieldSep)
+		if len(f) != 5 {
+			continue // a name with a separator in it: leave it out rather than garble it
+		}
+		names = append(names, DisplayName(&db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4]}))
+	}
+	return names
+}
+
+// inboxPageQuery is the page of participant rows of an inbox without
+// search: a range scan of participants_inbox_idx.
+const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
 WHERE p.user_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
 // searchQuery builds the query of one page of search results.
 func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
 	q := idb.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread").
+		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
 		Where("p.user_id = ? AND p.box_count > 0", user.ID)
@@ -79,15 +124,19 @@ func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, o
 	return q.OrderExpr("p.last_activity_at DESC, p.thread_id DESC").Limit(int64(limit)).Offset(int64(offset))
 }
 
+// inboxRows reads one page: the plain inbox as a prepared statement, a
+// search as a built one (its text differs per query).
 func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, query string, limit, offset int) ([]inboxRow, error) {
 	var rows []inboxRow
 	if query != "" {
-		if err := s.searchQuery(idb, user, query, limit, offset).Scan(ctx, &rows); err != nil {
+		sql := s.pageWith(s.searchQuery(idb, user, query, limit, offset).String())
+		if err := idb.NewRaw(sql, pageArgs(user.ID)...).Scan(ctx, &rows); err != nil {
 			return nil, err
 		}
 		return rows, nil
 	}
-	if err := s.scanPrepared(ctx, &rows, inboxPageQuery, user.ID, limit, offset); err != nil {
+	args := append(pageArgs(user.ID), user.ID, limit, offset)
+	if err := s.scanPrepared(ctx, &rows, s.pageWith(inboxPageQuery), args...); err != nil {
 		return nil, err
 	}
 	return rows, nil
@@ -151,8 +200,8 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ?) OR "+orgMatch+")", args...)
 }
 
-// UnreadCount counts the user's unread messages: a sum over the rows of
-// participants_unread_idx, that is over the threads with unread messages.
+// UnreadCount counts the user's unread messages: their stored total (the
+// session's user row carries it too).
 func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
 	rows, err := s.DB.QueryPrepared(ctx, unreadQuery, userID)
 	if err != nil {
@@ -171,25 +220,39 @@ func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
 	return n, nil
 }
 
-const unreadQuery = "SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = ? AND p.unread_count > 0"
+const unreadQuery = "SELECT u.unread_total FROM users AS u WHERE u.id = ?"
 
 // syncCounters recounts the inbox counters of a thread's participants from
 // their read states, after a change that removed messages from boxes; a
 // userID of 0 recounts every participant. Only rare changes (removal,
 // deletion) recount; sending and reading adjust the counters directly.
 func (s *Service) syncCounters(ctx context.Context, tx bun.Tx, threadID, userID int64) error {
-	sql := `UPDATE participants SET
+	who := "thread_id = ?"
+	args := []any{threadID}
+	if userID != 0 {
+		who += " AND user_id = ?"
+		args = append(args, userID)
+	}
+	// The users' totals move by what the thread's counts move: out with the
+	// old counts, recount, in with the new ones.
+	total := func(sign string) error {
+		_, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+`
+  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
+WHERE id IN (SELECT user_id FROM participants WHERE `+who+`)`, append([]any{threadID}, args...)...).Exec(ctx)
+		return err
+	}
+	if err := total("-"); err != nil {
+		return fmt.Errorf("recount thread %d: %w", threadID, err)
+	}
+	if _, err := tx.NewRaw(`UPDATE participants SET
 unread_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
   WHERE m.thread_id = participants.thread_id AND ms.user_id = participants.user_id AND ms.read_at IS NULL AND ms.removed_at IS NULL),
 box_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
   WHERE m.thread_id = participants.thread_id AND ms.user_id = participants.user_id AND ms.removed_at IS NULL)
-WHERE thread_id = ?`
-	args := []any{threadID}
-	if userID != 0 {
-		sql += " AND user_id = ?"
-		args = append(args, userID)
+WHERE `+who, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("recount thread %d: %w", threadID, err)
 	}
-	if _, err := tx.NewRaw(sql, args...).Exec(ctx); err != nil {
+	if err := total("+"); err != nil {
 		return fmt.Errorf("recount thread %d: %w", threadID, err)
 	}
 	return nil

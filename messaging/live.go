@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"dialoog/db"
 )
 
 // The live layer loads what one event means for all its recipients on an
-// instance at once: the message once (one row, opened once), the thread's
-// participants once, every recipient's access in the same rows, and the
-// unread counts of all recipients in one query. Nothing depends on the
+// instance at once: the message once (one row, opened once), and the
+// thread's participants once, with every recipient's access and unread
+// count in the same rows. Nothing depends on the
 // length of the conversation.
 
 // LiveReader is one recipient of a live update, with what their pages
@@ -72,10 +70,6 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	if err != nil {
 		return nil, err
 	}
-	unread, err := s.unreadCounts(ctx, readers)
-	if err != nil {
-		return nil, err
-	}
 	orgs := senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
 	out := make([]LiveReader, 0, len(readers))
 	for _, p := range readers {
@@ -87,7 +81,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 			}
 		}
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
-			Unread: unread[u.ID],
+			Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: th.Subject, OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)}}
 		if msg != nil && msg.inBox(u.ID) {
@@ -149,27 +143,6 @@ func (s *Service) liveMessage(ctx context.Context, threadID, id int64) (*liveMsg
 		l.atts = append(l.atts, AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
 	return &l, nil
-}
-
-// unreadCounts sums the unread counters of each reader, in one query.
-func (s *Service) unreadCounts(ctx context.Context, readers []*db.Participant) (map[int64]int, error) {
-	ids := make([]int64, len(readers))
-	for i, p := range readers {
-		ids[i] = p.UserID
-	}
-	var rows []struct {
-		UserID int64
-		Unread int
-	}
-	if err := s.DB.NewSelect().TableExpr("participants AS p").ColumnExpr("p.user_id, SUM(p.unread_count) AS unread").
-		Where("p.user_id IN (?) AND p.unread_count > 0", bun.In(ids)).GroupExpr("p.user_id").Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("live unread counts: %w", err)
-	}
-	out := make(map[int64]int, len(rows))
-	for _, r := range rows {
-		out[r.UserID] = r.Unread
-	}
-	return out, nil
 }
 
 // LiveTyping returns the name of actorID and the readers among userIDs to

@@ -447,6 +447,10 @@ box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_
 		author.ID, now, th.ID); err != nil {
 		return nil, fmt.Errorf("count message in boxes: %w", err)
 	}
+	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE users SET unread_total = unread_total + 1
+WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id <> ?)`, th.ID, author.ID); err != nil {
+		return nil, fmt.Errorf("count message for readers: %w", err)
+	}
 	var others []int64
 	for _, p := range ps {
 		if p.UserID != author.ID {

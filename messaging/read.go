@@ -55,50 +55,9 @@ type inboxRow struct {
 	OrgName       string
 	LastMessageAt time.Time
 	Unread        int
+	Others        string // see splitPeople
+	TotalUnread   int
 }
-
-// otherNames loads, in one query, the names of the other participants of
-// each thread on an inbox page, in the order they joined.
-func (s *Service) otherNames(ctx context.Context, userID int64, rows []inboxRow) (map[int64][]string, error) {
-	names := make(map[int64][]string, len(rows))
-	if len(rows) == 0 {
-		return names, nil
-	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	// A fixed number of placeholders (a page's worth, padded with 0) keeps
-	// this a prepared statement.
-	args := make([]any, 0, PageSize+2)
-	for i := range PageSize + 1 {
-		var id int64
-		if i < len(ids) {
-			id = ids[i]
-		}
-		args = append(args, id)
-	}
-	args = append(args, userID)
-	var ps []struct {
-		ThreadID int64
-		db.User  `bun:",extend"`
-	}
-	if len(ids) > PageSize+1 {
-		return nil, fmt.Errorf("inbox names: %d threads on a page", len(ids))
-	}
-	if err := s.scanPrepared(ctx, &ps, otherNamesQuery, args...); err != nil {
-		return nil, fmt.Errorf("inbox names: %w", err)
-	}
-	for i := range ps {
-		names[ps[i].ThreadID] = append(names[ps[i].ThreadID], DisplayName(&ps[i].User))
-	}
-	return names, nil
-}
-
-// otherNamesQuery lists the participants of up to PageSize+1 threads but
-// one user, in the order they joined.
-var otherNamesQuery = "SELECT p.thread_id, u.email, u.first_name, u.initials, u.name_prefix, u.last_name FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id IN (?" +
-	strings.Repeat(", ?", PageSize) + ") AND p.user_id <> ? ORDER BY p.thread_id, p.id"
 
 // ParticipantView is a person in a thread, with their sign-up status.
 type ParticipantView struct {
@@ -251,6 +210,11 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
 			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx); err != nil {
 			return fmt.Errorf("mark read: %w", err)
+		}
+		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
+  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id) WHERE id = ?`,
+			threadID, user.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("count read: %w", err)
 		}
 		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = 0").
 			Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {

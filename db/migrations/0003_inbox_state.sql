@@ -28,3 +28,9 @@ CREATE INDEX participants_thread_idx ON participants (thread_id, id);
 -- Read states of one user within a thread (mark read, box changes).
 CREATE INDEX message_states_message_idx ON message_states (message_id, removed_at);
 CREATE INDEX threads_org_idx ON threads (org_id);
+
+-- The header's "Berichten (3)" on every page: the user's unread messages in
+-- all threads, kept beside the per-thread counts in the same transactions,
+-- so that the session's own user row carries it.
+ALTER TABLE users ADD COLUMN unread_total INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET unread_total = (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = users.id);

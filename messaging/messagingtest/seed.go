@@ -74,7 +74,9 @@ func Seed(ctx context.Context, d *db.DB, v *vault.Vault, b Box) (*Seeded, error)
 				return err
 			}
 		}
-		return nil
+		_, err := tx.NewRaw(`UPDATE users SET unread_total = (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = users.id)
+WHERE id = ?`, b.Owner.ID).Exec(ctx)
+		return err
 	})
 	if err != nil {
 		return nil, err
