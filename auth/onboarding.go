@@ -98,11 +98,28 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	if u.Status == db.StatusDisabled {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
-	cur := &Current{Session: sess, User: &u, Stage: su.stage()}
+	stage := su.stage()
+	// The password hash stays in auth: what handlers get of the user has
+	// none (see Reauthenticate).
+	u.PasswordHash = ""
+	cur := &Current{Session: sess, User: &u, Stage: stage}
 	// A session that has not passed the second factor needs it when the
 	// user has one.
 	cur.NeedsSecondFactor = sess.SecondFactorAt.IsZero() && su.FactorVerified
 	return cur, nil
+}
+
+// Reauthenticate checks the signed-in user's password again before a grave
+// step (stopping with Dialoog).
+func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) (bool, error) {
+	var hash string
+	if err := a.DB.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
+		return false, fmt.Errorf("reauthenticate: %w", err)
+	}
+	if hash == "" {
+		return false, nil
+	}
+	return VerifyPassword(ctx, hash, pw)
 }
 
 // resolveQuery loads a session by token hash with its user and the facts

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"dialoog/auth"
 	"dialoog/components"
 )
 
@@ -82,7 +81,7 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 	ok := false
 	if pw != "" && len(pw) <= maxPasswordLen {
 		var err error
-		if ok, err = auth.VerifyPassword(c.UserContext(), cur.User.PasswordHash, pw); err != nil {
+		if ok, err = h.accounts.Reauthenticate(c.UserContext(), cur, pw); err != nil {
 			return err
 		}
 	}

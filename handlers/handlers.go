@@ -102,6 +102,8 @@ type Accounts interface {
 	RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render auth.PasswordResetMail) error
 	CheckPasswordReset(ctx context.Context, token string) (string, error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
+
+	Reauthenticate(ctx context.Context, cur *auth.Current, pw string) (bool, error)
 }
 
 var _ Accounts = (*auth.Accounts)(nil)
