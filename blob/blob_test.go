@@ -97,6 +97,34 @@ func TestStores(t *testing.T) {
 				}
 			}
 		})
+		t.Run("ClosedEarly", func(t *testing.T) {
+			// A download the client breaks off frees what it held: the
+			// store serves the next reads (on PostgreSQL, the COPY's
+			// connection must not go back to the pool mid-protocol).
+			want := randomBytes(4*blob.ChunkSize + 3)
+			if err := s.Put(ctx, "ea71", bytes.NewReader(want)); err != nil {
+				t.Fatal(err)
+			}
+			for range 25 {
+				r, err := s.Get(ctx, "ea71")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, make([]byte, blob.ChunkSize+10)); err != nil {
+					t.Fatal(err)
+				}
+				r.Close()
+			}
+			r, err := s.Get(ctx, "ea71")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("after early closes: %d bytes, %v", len(got), err)
+			}
+		})
 		t.Run("InvalidKey", func(t *testing.T) {
 			for _, k := range []string{"", "a", "../etc", "AB", "a/b"} {
 				if err := s.Put(ctx, k, strings.NewReader("x")); err == nil {

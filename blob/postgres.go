@@ -170,6 +170,9 @@ func (d *Database) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
+	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG {
+		return d.copyOut(ctx, db, key)
+	}
 	r := &chunkReader{ctx: ctx, db: d.DB, key: key}
 	if err := r.next(); err != nil {
 		if errors.Is(err, io.EOF) {
