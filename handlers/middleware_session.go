@@ -27,8 +27,9 @@ const (
 
 // session resolves the session cookie into the signed-in user and leaves it
 // in c.Locals; the user's language setting then wins over the browser's. A
-// cookie of an ended or expired session is removed and the request goes on
-// signed out; the guards below decide whether that is enough.
+// cookie of an ended or expired session is removed (by page loads) and the
+// request goes on signed out; the guards below decide whether that is
+// enough.
 func (h *handler) session(c *fiber.Ctx) error {
 	token := c.Cookies(SessionCookieName(h.cfg))
 	if token == "" {
@@ -40,7 +41,13 @@ func (h *handler) session(c *fiber.Ctx) error {
 		if apperr.CodeOf(err) != apperr.Unauthorized {
 			return fmt.Errorf("resolve session: %w", err)
 		}
-		ClearSessionCookie(c, h.cfg)
+		// A background htmx request (the password check while typing) may
+		// still carry the cookie of the session the step just rotated away;
+		// clearing the cookie there would also drop the new one the browser
+		// has meanwhile. Only a page load clears a dead cookie.
+		if c.Get("HX-Request") != "true" {
+			ClearSessionCookie(c, h.cfg)
+		}
 		return c.Next()
 	}
 	c.Locals(keyCurrent, cur)

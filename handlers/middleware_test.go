@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -260,4 +262,41 @@ func TestLayoutAssetsExist(t *testing.T) {
 		wantStatus(t, resp, http.StatusOK)
 	}
 	wantNotContains(t, body, "<style", " style=", "<script>", "onclick", "javascript:")
+}
+
+// TestDeadSessionCookie: a page load with the cookie of an ended session
+// removes the cookie; a background htmx request does not, because the
+// browser may meanwhile hold the new cookie of the step that ended it (the
+// password check fired while the password form was being sent).
+func TestDeadSessionCookie(t *testing.T) {
+	ra := newRealApp(t)
+	u := ra.storeUser(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	token := ra.sessionToken(t, u)
+	if err := ra.acc.Sessions.End(context.Background(), token); err != nil {
+		t.Fatal(err)
+	}
+	cleared := func(headers ...string) bool {
+		req := httptest.NewRequest(http.MethodGet, "/inloggen", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := ra.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == sessionCookie && (c.MaxAge < 0 || c.Value == "") {
+				return true
+			}
+		}
+		return false
+	}
+	if !cleared() {
+		t.Error("a page load kept the dead session cookie")
+	}
+	if cleared("HX-Request", "true") {
+		t.Error("a background htmx request cleared the session cookie")
+	}
 }
