@@ -21,14 +21,9 @@ import (
 //
 //	go test -run '^$' -bench 'PasswordLogin' ./auth/
 func BenchmarkPasswordLogin(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range dbtest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			var d *db.DB
-			if engine == "postgres" {
-				d = dbtest.MustOpenPostgres(b)
-			} else {
-				d = dbtest.MustOpenSQLite(b)
-			}
+			d := dbtest.MustOpen(b, engine)
 			ctx := context.Background()
 			f := newFixture(b, d)
 			acc := &auth.Accounts{DB: d, Vault: f.v, Sessions: f.inv.Sessions, Limiter: f.inv.Limiter, Now: f.clk.Now, Log: discardLog()}

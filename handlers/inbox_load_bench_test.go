@@ -15,7 +15,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging/messagingtest"
 )
@@ -34,7 +33,7 @@ import (
 //
 //	go test -run '^$' -bench 'InboxLoad' -benchtime 3s ./handlers/
 func BenchmarkInboxLoad(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range dbtest.Engines {
 		for _, box := range []int{50, 5000, 50000} {
 			b.Run(fmt.Sprintf("%s/box=%d", engine, box), func(b *testing.B) { benchInboxLoad(b, engine, box) })
 		}
@@ -42,12 +41,7 @@ func BenchmarkInboxLoad(b *testing.B) {
 }
 
 func benchInboxLoad(b *testing.B, engine string, box int) {
-	var d *db.DB
-	if engine == "postgres" {
-		d = dbtest.MustOpenPostgres(b)
-	} else {
-		d = dbtest.MustOpenSQLite(b)
-	}
+	d := dbtest.MustOpen(b, engine)
 	quiet := func(deps *Deps) { deps.Logger = slog.New(slog.DiscardHandler) }
 	ra := newRealAppOn(b, d, quiet)
 	ctx := context.Background()

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"dialoog/db"
 	"dialoog/db/dbtest"
 )
 
@@ -25,14 +24,9 @@ import (
 //
 //	go test -run '^$' -bench 'ReplyPost' ./handlers/
 func BenchmarkReplyPost(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range dbtest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			var d *db.DB
-			if engine == "postgres" {
-				d = dbtest.MustOpenPostgres(b)
-			} else {
-				d = dbtest.MustOpenSQLite(b)
-			}
+			d := dbtest.MustOpen(b, engine)
 			ra := newRealAppOn(b, d, func(deps *Deps) { deps.Logger = slog.New(slog.DiscardHandler) })
 			ctx := context.Background()
 			hr := ra.storeUser(b, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")

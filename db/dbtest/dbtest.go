@@ -205,3 +205,17 @@ func (s *Statements) Run(fn func(ctx context.Context)) []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.sql...)
 }
+
+// Engines names the engines ForEachEngine runs, for benchmarks that take
+// each as a sub-benchmark and open it with MustOpen.
+var Engines = []string{"sqlite", "postgres"}
+
+// MustOpen opens a fresh, migrated database of engine ("sqlite" or
+// "postgres").
+func MustOpen(tb testing.TB, engine string) *db.DB {
+	tb.Helper()
+	if engine == "postgres" {
+		return MustOpenPostgres(tb)
+	}
+	return MustOpenSQLite(tb)
+}
