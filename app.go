@@ -19,6 +19,7 @@ import (
 	"dialoog/db"
 	"dialoog/handlers"
 	"dialoog/messaging"
+	"dialoog/metrics"
 	"dialoog/notify"
 	"dialoog/realtime"
 	"dialoog/vault"
@@ -36,6 +37,7 @@ type app struct {
 	sessions    *auth.Sessions
 	messages    *messaging.Service
 	migrated    []string
+	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
@@ -133,6 +135,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := a.bootstrap(ctx, stdout); err != nil {
 		return err
 	}
+	if err := a.enableMetrics(); err != nil {
+		return err
+	}
 	live, err := a.startLive(ctx)
 	if err != nil {
 		return err
@@ -151,12 +156,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		DevOutbox:         devOutbox{a.db, a.vault},
 		Hub:               live.hub,
 		Live:              live.broker,
+		Metrics:           a.requestMetrics(),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		live.stop()
 		return fmt.Errorf("listen on %s (DIALOOG_ADDR): %w", cfg.Addr, err)
 	}
+	stopMetrics, err := a.serveMetrics(live.hub)
+	if err != nil {
+		ln.Close()
+		live.stop()
+		return err
+	}
+	defer stopMetrics() // last: scrapes still answer while the rest drains
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() {
@@ -241,7 +254,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 	}
 	hub := realtime.NewHub(realtime.HubOptions{}, log)
 	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
-	stopRelay := realtime.Relay(relayCtx, broker, hub, handlers.LiveRenderer(a.messages, time.Now), log)
+	stopRelay := realtime.RelayWith(relayCtx, broker, hub, handlers.LiveRenderer(a.messages, time.Now), log, a.relayOptions())
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)

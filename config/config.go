@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -30,6 +31,9 @@ type Config struct {
 	// Blob is where attachment contents are kept: DIALOOG_BLOB_URL, or by
 	// default the data dir with SQLite and the database with PostgreSQL.
 	Blob blob.Location
+	// MetricsAddr is where /metrics is served (DIALOOG_METRICS_ADDR); empty
+	// turns metrics off. Never the public address.
+	MetricsAddr string
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -53,6 +57,7 @@ var settings = []setting{
 	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox"},
 	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
 	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
+	{"DIALOOG_METRICS_ADDR", "metrics-addr", "", "listen address of /metrics (Prometheus), e.g. 127.0.0.1:9090; empty turns metrics off"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
@@ -175,6 +180,16 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_BLOB_URL", "postgres needs DIALOOG_DATABASE_URL to select PostgreSQL"}
 		}
 		c.Blob = loc
+	}
+	if v := get("DIALOOG_METRICS_ADDR"); v != "" {
+		_, port, err := net.SplitHostPort(v)
+		if err != nil || port == "" {
+			return nil, &Error{"DIALOOG_METRICS_ADDR", "must be host:port or :port, e.g. 127.0.0.1:9090"}
+		}
+		if _, addrPort, err := net.SplitHostPort(c.Addr); err == nil && addrPort == port && port != "0" {
+			return nil, &Error{"DIALOOG_METRICS_ADDR", "must not be the port of DIALOOG_ADDR: metrics are not for the public address"}
+		}
+		c.MetricsAddr = v
 	}
 	return c, nil
 }

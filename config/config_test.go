@@ -112,3 +112,28 @@ func TestBlobLocation(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsAddr: metrics are off by default, served on their own address
+// when set, and never on the public port.
+func TestMetricsAddr(t *testing.T) {
+	c, _, err := Load(env(nil), nil, io.Discard)
+	if err != nil || c.MetricsAddr != "" {
+		t.Fatalf("default: %q, %v", c.MetricsAddr, err)
+	}
+	c, _, err = Load(env(map[string]string{"DIALOOG_METRICS_ADDR": "127.0.0.1:9090"}), []string{"--metrics-addr", "127.0.0.1:9191"}, io.Discard)
+	if err != nil || c.MetricsAddr != "127.0.0.1:9191" {
+		t.Fatalf("flag over env: %q, %v", c.MetricsAddr, err)
+	}
+	for _, bad := range []map[string]string{
+		{"DIALOOG_METRICS_ADDR": "9090"},
+		{"DIALOOG_METRICS_ADDR": "localhost"},
+		{"DIALOOG_METRICS_ADDR": ":8080"},
+		{"DIALOOG_METRICS_ADDR": "127.0.0.1:8443", "DIALOOG_ADDR": "0.0.0.0:8443"},
+	} {
+		_, _, err := Load(env(bad), nil, io.Discard)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "DIALOOG_METRICS_ADDR" {
+			t.Errorf("%v: want an error naming DIALOOG_METRICS_ADDR, got %v", bad, err)
+		}
+	}
+}

@@ -24,6 +24,16 @@ type DB struct {
 	*bun.DB
 	postgres bool
 	cache    *stmtCache
+	hooks    []bun.QueryHook // also run around the prepared statements
+}
+
+// AddQueryHook adds hook to bun's query hooks and runs it around the
+// prepared statements too (QueryPrepared, QueryPreparedIn, ExecPrepared),
+// which bun does not see. Add hooks before the database is used
+// concurrently.
+func (d *DB) AddQueryHook(hook bun.QueryHook) {
+	d.DB.AddQueryHook(hook)
+	d.hooks = append(d.hooks, hook)
 }
 
 // Close closes the prepared statements and the database.

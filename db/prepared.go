@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -31,7 +32,30 @@ func (d *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql
 	if err != nil {
 		return nil, err
 	}
-	return stmt.QueryContext(ctx, args...)
+	return hooked(ctx, d, query, args, func(ctx context.Context) (*sql.Rows, error) {
+		return stmt.QueryContext(ctx, args...)
+	})
+}
+
+// hooked runs a prepared statement between the query hooks (see
+// AddQueryHook), as bun runs its own statements.
+func hooked[T any](ctx context.Context, d *DB, query string, args []any, run func(context.Context) (T, error)) (T, error) {
+	if len(d.hooks) == 0 {
+		return run(ctx)
+	}
+	ev := &bun.QueryEvent{DB: d.DB, Query: query, QueryTemplate: query, QueryArgs: args, StartTime: time.Now()}
+	for _, h := range d.hooks {
+		ctx = h.BeforeQuery(ctx, ev)
+	}
+	res, err := run(ctx)
+	ev.Err = err
+	if r, ok := any(res).(sql.Result); ok {
+		ev.Result = r
+	}
+	for i := len(d.hooks) - 1; i >= 0; i-- {
+		d.hooks[i].AfterQuery(ctx, ev)
+	}
+	return res, err
 }
 
 // QueryPreparedIn is QueryPrepared within idb: in a transaction (a bun.Tx)
@@ -41,7 +65,9 @@ func (d *DB) QueryPreparedIn(ctx context.Context, idb bun.IDB, query string, arg
 	if err != nil {
 		return nil, err
 	}
-	return stmt.QueryContext(ctx, args...)
+	return hooked(ctx, d, query, args, func(ctx context.Context) (*sql.Rows, error) {
+		return stmt.QueryContext(ctx, args...)
+	})
 }
 
 // ExecPrepared runs a fixed statement, written with ? placeholders, as a
@@ -51,7 +77,9 @@ func (d *DB) ExecPrepared(ctx context.Context, idb bun.IDB, query string, args .
 	if err != nil {
 		return nil, err
 	}
-	return stmt.ExecContext(ctx, args...)
+	return hooked(ctx, d, query, args, func(ctx context.Context) (sql.Result, error) {
+		return stmt.ExecContext(ctx, args...)
+	})
 }
 
 func (d *DB) preparedIn(ctx context.Context, idb bun.IDB, query string) (*sql.Stmt, error) {

@@ -213,6 +213,9 @@ type Deps struct {
 	// realtime.Relay.
 	Hub  *realtime.Hub
 	Live Live
+	// Metrics, when set, records every request's duration by route and
+	// its database statements (DIALOOG_METRICS_ADDR).
+	Metrics RequestMetrics
 }
 
 // handler holds the dependencies every route and middleware shares.
@@ -237,6 +240,7 @@ type handler struct {
 	live         Live
 	origin       string // of Config.BaseURL, the only one allowed to open /ws
 	typing       *realtime.TypingThrottle
+	metrics      RequestMetrics
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -305,6 +309,7 @@ func New(deps Deps) *fiber.App {
 		live:         deps.Live,
 		origin:       originOf(deps.Config.BaseURL),
 		typing:       realtime.NewTypingThrottle(typingEvery),
+		metrics:      deps.Metrics,
 	}
 
 	app := fiber.New(fiber.Config{
@@ -330,6 +335,9 @@ func New(deps Deps) *fiber.App {
 
 	// Order matters: Fiber runs middleware and routes in registration order,
 	// and a route that answers does not call the ones after it.
+	if h.metrics != nil {
+		app.Use(h.observeRequest)
+	}
 	app.Use(h.requestLog)
 	app.Use(h.recoverPanic)
 	app.Use(h.limitBody)

@@ -46,6 +46,18 @@ type RelayOptions struct {
 	// Observe, when set, is told how long each render took and for how
 	// many connected users (for metrics).
 	Observe func(ev Event, users int, seconds float64)
+	// ObservePush, when set, is told for each event rendered here how long
+	// it took from the broker handing it to the relay until its fragments
+	// were handed to the hub: the wait in the worker's queue plus the
+	// render (for metrics).
+	ObservePush func(ev Event, users int, seconds float64)
+}
+
+// relayed is an event waiting for a relay worker, with the time the broker
+// handed it over.
+type relayed struct {
+	ev       Event
+	received time.Time
 }
 
 // Relay subscribes to b and pushes events to the hub's connections:
@@ -71,17 +83,17 @@ func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *sl
 		opt.Queue = 256
 	}
 	quit := make(chan struct{})
-	shards := make([]chan Event, opt.Workers)
+	shards := make([]chan relayed, opt.Workers)
 	var wg sync.WaitGroup
 	for i := range shards {
-		shards[i] = make(chan Event, opt.Queue)
+		shards[i] = make(chan relayed, opt.Queue)
 		wg.Add(1)
-		go func(queue chan Event) {
+		go func(queue chan relayed) {
 			defer wg.Done()
 			for {
 				select {
-				case ev := <-queue:
-					relayOne(ctx, h, render, log, opt.Observe, ev)
+				case r := <-queue:
+					relayOne(ctx, h, render, log, opt, r.ev, r.received)
 				case <-quit:
 					return
 				}
@@ -95,7 +107,7 @@ func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *sl
 		}
 		shard := shards[uint64(ev.ThreadID)%uint64(len(shards))]
 		select {
-		case shard <- ev:
+		case shard <- relayed{ev: ev, received: time.Now()}:
 		case <-quit:
 		}
 	})
@@ -109,7 +121,7 @@ func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *sl
 	}
 }
 
-func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, observe func(Event, int, float64), ev Event) {
+func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, opt RelayOptions, ev Event, received time.Time) {
 	var users []int64
 	if ev.Kind == KindResync {
 		users = h.UserIDs()
@@ -125,8 +137,12 @@ func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, 
 	}
 	start := time.Now()
 	err := render(ctx, ev, users, h.SendToUser)
-	if observe != nil {
-		observe(ev, len(users), time.Now().Sub(start).Seconds())
+	end := time.Now()
+	if opt.Observe != nil {
+		opt.Observe(ev, len(users), end.Sub(start).Seconds())
+	}
+	if opt.ObservePush != nil {
+		opt.ObservePush(ev, len(users), end.Sub(received).Seconds())
 	}
 	if err != nil {
 		log.Warn("realtime: render event", "kind", ev.Kind, "thread", ev.ThreadID,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // directBroker calls its subscribers synchronously, so that a test can also
@@ -130,5 +131,72 @@ func TestRelayPool(t *testing.T) {
 	close(stuck)
 	if got := u1.next(t); got != "1/1" {
 		t.Fatalf("the slow thread's push: %q", got)
+	}
+}
+
+// TestRelayObservePush: the push latency of an event covers its wait in the
+// worker's queue as well as its render, which Observe reports alone.
+func TestRelayObservePush(t *testing.T) {
+	ts := newTestServer(t, HubOptions{})
+	u1 := ts.dial(1, 10)
+	ts.waitUsers(1, 1)
+	release := make(chan struct{})
+	render := func(ctx context.Context, ev Event, users []int64, send func(int64, []byte)) error {
+		if ev.MessageID == 1 {
+			<-release
+		}
+		for _, u := range users {
+			send(u, fmt.Appendf(nil, "%d", ev.MessageID))
+		}
+		return nil
+	}
+	type observed struct{ render, push float64 }
+	var mu sync.Mutex
+	got := map[int64]*observed{}
+	at := func(id int64) *observed {
+		if got[id] == nil {
+			got[id] = &observed{}
+		}
+		return got[id]
+	}
+	b := &directBroker{}
+	stop := RelayWith(context.Background(), b, ts.hub, render, testLog(t), RelayOptions{
+		Workers: 1,
+		Observe: func(ev Event, users int, seconds float64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if users != 1 {
+				t.Errorf("event %d observed for %d users", ev.MessageID, users)
+			}
+			at(ev.MessageID).render = seconds
+		},
+		ObservePush: func(ev Event, users int, seconds float64) {
+			mu.Lock()
+			defer mu.Unlock()
+			at(ev.MessageID).push = seconds
+		},
+	})
+	defer stop()
+	ctx := context.Background()
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, ThreadID: 1, MessageID: 1})
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, ThreadID: 1, MessageID: 2})
+	const held = 50 * time.Millisecond
+	time.Sleep(held) // event 2 waits behind event 1 at least this long
+	close(release)
+	for _, want := range []string{"1", "2"} {
+		if got := u1.next(t); got != want {
+			t.Fatalf("push %q, want %q", got, want)
+		}
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, o := range got {
+		if o.push < o.render || o.render <= 0 {
+			t.Errorf("event %d: render %.6fs, push %.6fs", id, o.render, o.push)
+		}
+	}
+	if o := got[2]; o == nil || o.push < held.Seconds() {
+		t.Fatalf("event 2, queued behind a render held %v: %+v", held, o)
 	}
 }
