@@ -6,8 +6,11 @@ package i18n
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -33,7 +36,7 @@ var bundle = mustLoad()
 var localizers = func() map[string]Localizer {
 	m := make(map[string]Localizer, len(Languages))
 	for _, lang := range Languages {
-		m[lang] = Localizer{lang: lang, loc: goi18n.NewLocalizer(bundle, lang, Default)}
+		m[lang] = Localizer{lang: lang, messages: compile(lang)}
 	}
 	return m
 }()
@@ -54,11 +57,98 @@ func mustLoad() *goi18n.Bundle {
 	return b
 }
 
+// message is one catalog text, resolved for one language once, at init:
+// pages look up dozens of texts per row, and running go-i18n (a language
+// match and a text/template execution) for each is most of a page's
+// rendering time. A text without placeholders is kept whole in text; a text
+// with placeholders is split into parts, literals and argument names in
+// turn (parts[0], parts[2], ... are literal, parts[1], parts[3], ... name
+// an argument).
+type message struct {
+	text  string
+	parts []string
+}
+
+// placeholderPattern is the one template form the catalogs may use:
+// {{.Name}}. Anything else (conditions, pipelines, plural forms) would need
+// go-i18n at every call; compile refuses it.
+var placeholderPattern = regexp.MustCompile(`\{\{\s*\.(\w+)\s*\}\}`)
+
+// hole marks an argument in go-i18n's output while a text is compiled. It
+// cannot occur in a catalog (compile checks).
+const hole = "\x00"
+
+// compile resolves every key of every catalog for lang through go-i18n,
+// including its fallback to Default, and keeps the result. A text with
+// placeholders is rendered once with marked argument values and split at
+// the marks, so that the literal text is exactly go-i18n's.
+func compile(lang string) map[string]message {
+	loc := goi18n.NewLocalizer(bundle, lang, Default)
+	raw := map[string]string{}
+	for _, l := range Languages {
+		for k, v := range readCatalog(l) {
+			if l == lang || raw[k] == "" {
+				raw[k] = v
+			}
+		}
+	}
+	out := make(map[string]message, len(raw))
+	for key := range raw {
+		// The text go-i18n chooses (this language's, else Default's).
+		src := readCatalog(lang)[key]
+		if src == "" {
+			src = readCatalog(Default)[key]
+		}
+		if strings.Contains(src, hole) {
+			panic(fmt.Errorf("i18n: %s %q contains a NUL character", lang, key))
+		}
+		names := placeholderPattern.FindAllStringSubmatch(src, -1)
+		if rest := placeholderPattern.ReplaceAllString(src, ""); strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+			panic(fmt.Errorf("i18n: %s %q: only {{.Name}} placeholders are supported", lang, key))
+		}
+		data := make(map[string]any, len(names))
+		for _, n := range names {
+			data[n[1]] = hole + n[1] + hole
+		}
+		if len(data) == 0 {
+			data = nil
+		}
+		s, err := loc.Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data})
+		if err != nil {
+			panic(fmt.Errorf("i18n: %s %q: %w", lang, key, err))
+		}
+		if data == nil {
+			out[key] = message{text: s}
+			continue
+		}
+		parts := strings.Split(s, hole)
+		if len(parts)%2 != 1 {
+			panic(fmt.Errorf("i18n: %s %q: unbalanced placeholders in %q", lang, key, s))
+		}
+		out[key] = message{parts: parts}
+	}
+	return out
+}
+
+// readCatalog returns lang's catalog as a flat map. The catalogs are
+// embedded and already parsed by go-i18n, so an error cannot happen.
+func readCatalog(lang string) map[string]string {
+	buf, err := catalogFS.ReadFile(path.Join("catalog", lang+".json"))
+	if err != nil {
+		panic(fmt.Errorf("i18n: read catalog %s: %w", lang, err))
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(buf, &m); err != nil {
+		panic(fmt.Errorf("i18n: catalog %s is not a flat map of texts: %w", lang, err))
+	}
+	return m
+}
+
 // Localizer translates message keys into one language. The zero value
 // translates into Default.
 type Localizer struct {
-	lang string
-	loc  *goi18n.Localizer
+	lang     string
+	messages map[string]message
 }
 
 // For returns the Localizer for lang, or for Default when lang is not
@@ -79,41 +169,89 @@ func (l Localizer) Lang() string {
 	return l.lang
 }
 
-func (l Localizer) localizer() *goi18n.Localizer {
-	if l.loc == nil {
-		return For(Default).loc
+func (l Localizer) table() map[string]message {
+	if l.messages == nil {
+		return localizers[Default].messages
 	}
-	return l.loc
+	return l.messages
 }
 
 // T returns the text for key with args as name/value pairs filled into the
 // message's {{.Name}} placeholders: T("invite.lead", "Org", name). The result
 // is plain text, not HTML. An unknown key returns the key itself, so a
 // missing translation shows up in tests and screenshots instead of as an
-// empty string.
+// empty string. The result is what go-i18n would return (a test compares
+// every key), without its cost: a text without placeholders is returned as
+// stored, one with placeholders costs one allocation.
 func (l Localizer) T(key string, args ...any) string {
-	var data map[string]any
-	if len(args) > 0 {
-		data = make(map[string]any, len(args)/2)
-		for i := 0; i+1 < len(args); i += 2 {
-			data[fmt.Sprint(args[i])] = args[i+1]
-		}
-	}
-	s, err := l.localizer().Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data})
-	if err != nil {
+	msg, ok := l.table()[key]
+	if !ok {
 		return key
 	}
-	return s
+	if msg.parts == nil {
+		return msg.text
+	}
+	var vals [4]string
+	var values []string
+	if n := len(msg.parts) / 2; n <= len(vals) {
+		values = vals[:n]
+	} else {
+		values = make([]string, n)
+	}
+	size := 0
+	for i := 1; i < len(msg.parts); i += 2 {
+		v := arg(msg.parts[i], args)
+		values[i/2] = v
+		size += len(v)
+	}
+	for i := 0; i < len(msg.parts); i += 2 {
+		size += len(msg.parts[i])
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i, p := range msg.parts {
+		if i%2 == 0 {
+			b.WriteString(p)
+		} else {
+			b.WriteString(values[i/2])
+		}
+	}
+	return b.String()
+}
+
+// arg returns the text of the argument called name in args, as
+// text/template prints it; the last pair wins, as in the map go-i18n was
+// given. A missing argument prints as text/template's "<no value>".
+func arg(name string, args []any) string {
+	for i := len(args) - len(args)%2 - 2; i >= 0; i -= 2 {
+		k, ok := args[i].(string)
+		if !ok {
+			k = fmt.Sprint(args[i])
+		}
+		if k != name {
+			continue
+		}
+		switch v := args[i+1].(type) {
+		case string:
+			return v
+		case int:
+			return strconv.Itoa(v)
+		case int64:
+			return strconv.FormatInt(v, 10)
+		case nil:
+			return "<no value>"
+		default:
+			return fmt.Sprint(v)
+		}
+	}
+	return "<no value>"
 }
 
 // Has reports whether key exists in a catalog. Handlers use it to fall back
 // to a generic message when a service returns a key nobody translated.
 func (l Localizer) Has(key string) bool {
-	if key == "" {
-		return false
-	}
-	_, err := l.localizer().Localize(&goi18n.LocalizeConfig{MessageID: key})
-	return err == nil
+	_, ok := l.table()[key]
+	return ok
 }
 
 // Match chooses the language for a request: the user's own setting when it is

@@ -2,9 +2,13 @@ package i18n
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"testing"
+	"time"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
 func loadCatalog(t *testing.T, lang string) map[string]string {
@@ -116,5 +120,69 @@ func TestMatch(t *testing.T) {
 				t.Errorf("Match(%q, %q) = %q, want %q", tc.accept, tc.user, got, tc.want)
 			}
 		})
+	}
+}
+
+// goi18nT is what T returned when it ran go-i18n for every call: the
+// reference the precompiled texts must match.
+func goi18nT(lang, key string, args ...any) string {
+	var data map[string]any
+	if len(args) > 0 {
+		data = make(map[string]any, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			data[fmt.Sprint(args[i])] = args[i+1]
+		}
+	}
+	s, err := goi18n.NewLocalizer(bundle, lang, Default).Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data})
+	if err != nil {
+		return key
+	}
+	return s
+}
+
+// TestTMatchesGoI18n renders every key of every catalog, in every
+// language, through T and through go-i18n, with the arguments complete,
+// missing, duplicated and of several types, and wants the same text.
+func TestTMatchesGoI18n(t *testing.T) {
+	type stringer struct{ fmt.Stringer }
+	for _, lang := range append(Languages, "de") {
+		l := For(lang)
+		for key, text := range loadCatalog(t, Default) {
+			names := placeholders(text)
+			var full, ints, partial, dup []any
+			for i, n := range names {
+				full = append(full, n, "A & <b> “"+n+"” {{.X}}")
+				ints = append(ints, n, 1234567*(i+1))
+				dup = append(dup, n, "first", n, int64(-5))
+				if i > 0 {
+					partial = append(partial, n, nil)
+				}
+			}
+			cases := map[string][]any{
+				"none": nil, "full": full, "ints": ints, "partial": partial, "dup": dup,
+				"extra": append(append([]any{}, full...), "Unknown", "x", "odd"),
+				"types": append(append([]any{}, partial...), "N", 2.5, "Org", true, "Name", time.Month(3)),
+			}
+			for name, args := range cases {
+				if got, want := l.T(key, args...), goi18nT(For(lang).Lang(), key, args...); got != want {
+					t.Errorf("%s %s (%s): T = %q, go-i18n = %q", lang, key, name, got, want)
+				}
+			}
+		}
+	}
+	if got := For("nl").T("no.such.key", "N", 1); got != "no.such.key" {
+		t.Errorf("unknown key: %q", got)
+	}
+}
+
+// TestTAllocations: a text without placeholders is returned as stored; one
+// with placeholders is built in a single allocation.
+func TestTAllocations(t *testing.T) {
+	l := For("nl")
+	if n := testing.AllocsPerRun(100, func() { _ = l.T("inbox.title") }); n != 0 {
+		t.Errorf("T without placeholders: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = l.T("inbox.unread_badge", "N", 12) }); n != 1 {
+		t.Errorf("T with one placeholder: %v allocations", n)
 	}
 }
