@@ -59,21 +59,22 @@ type InboxThread struct {
 
 // PageURL returns the address of another page of the same list.
 func (v InboxView) PageURL(page int) string {
-	q := url.Values{}
+	// As url.Values would encode it, keys sorted, without building one.
+	u, sep := "/berichten", "?"
 	if page > 1 {
-		q.Set("pagina", strconv.Itoa(page))
+		u, sep = u+"?pagina="+strconv.Itoa(page), "&"
 	}
 	if v.Query != "" {
-		q.Set("zoek", v.Query)
+		u += sep + "zoek=" + url.QueryEscape(v.Query)
 	}
-	if len(q) == 0 {
-		return "/berichten"
-	}
-	return "/berichten?" + q.Encode()
+	return u
 }
 
 // ThreadURL is the address of a conversation.
-func ThreadURL(id int64) string { return "/berichten/" + strconv.FormatInt(id, 10) }
+func ThreadURL(id int64) string { return threadURLPrefix + strconv.FormatInt(id, 10) }
+
+// threadURLPrefix starts every ThreadURL.
+const threadURLPrefix = "/berichten/"
 
 // AttachmentItem is an uploaded file: waiting for its message in a form, or
 // part of a message.

@@ -27,11 +27,21 @@ func (l Localizer) When(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
+	var buf [32]byte
+	return string(l.AppendWhen(buf[:0], t, now))
+}
+
+// AppendWhen appends When(t, now) to dst, for a caller that writes many
+// dates (an inbox page has one per row) and reuses one buffer.
+func (l Localizer) AppendWhen(dst []byte, t, now time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
 	t, now = t.In(Zone), now.In(Zone)
 	if sameDay(t, now) {
-		return clock(t)
+		return t.AppendFormat(dst, "15:04")
 	}
-	return l.day(t, now)
+	return l.appendDay(dst, t, now)
 }
 
 // DateTime writes t with its day and clock time, relative to now: "23
@@ -41,16 +51,22 @@ func (l Localizer) DateTime(t, now time.Time) string {
 		return ""
 	}
 	t, now = t.In(Zone), now.In(Zone)
-	return l.day(t, now) + " " + clock(t)
+	var buf [40]byte
+	b := append(l.appendDay(buf[:0], t, now), ' ')
+	return string(t.AppendFormat(b, "15:04"))
 }
 
-// day writes "23 februari", with the year when it is not now's.
-func (l Localizer) day(t, now time.Time) string {
-	s := strconv.Itoa(t.Day()) + " " + l.month(t.Month())
-	if t.Year() != now.Year() {
-		s += " " + strconv.Itoa(t.Year())
+// appendDay appends "23 februari", with the year when it is not now's.
+func (l Localizer) appendDay(dst []byte, t, now time.Time) []byte {
+	year, month, day := t.Date()
+	dst = strconv.AppendInt(dst, int64(day), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, l.month(month)...)
+	if year != now.Year() {
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, int64(year), 10)
 	}
-	return s
+	return dst
 }
 
 // monthNames holds each language's month names from the catalog's
@@ -72,8 +88,6 @@ func (l Localizer) month(m time.Month) string {
 	}
 	return strconv.Itoa(int(m))
 }
-
-func clock(t time.Time) string { return t.Format("15:04") }
 
 func sameDay(a, b time.Time) bool {
 	ay, am, ad := a.Date()

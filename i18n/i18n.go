@@ -182,7 +182,7 @@ func (l Localizer) table() map[string]message {
 // missing translation shows up in tests and screenshots instead of as an
 // empty string. The result is what go-i18n would return (a test compares
 // every key), without its cost: a text without placeholders is returned as
-// stored, one with placeholders costs one allocation.
+// stored, one with placeholders costs one allocation (two beyond 256 bytes).
 func (l Localizer) T(key string, args ...any) string {
 	msg, ok := l.table()[key]
 	if !ok {
@@ -191,61 +191,64 @@ func (l Localizer) T(key string, args ...any) string {
 	if msg.parts == nil {
 		return msg.text
 	}
-	var vals [4]string
-	var values []string
-	if n := len(msg.parts) / 2; n <= len(vals) {
-		values = vals[:n]
-	} else {
-		values = make([]string, n)
-	}
-	size := 0
-	for i := 1; i < len(msg.parts); i += 2 {
-		v := arg(msg.parts[i], args)
-		values[i/2] = v
-		size += len(v)
-	}
-	for i := 0; i < len(msg.parts); i += 2 {
-		size += len(msg.parts[i])
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for i, p := range msg.parts {
-		if i%2 == 0 {
-			b.WriteString(p)
-		} else {
-			b.WriteString(values[i/2])
-		}
-	}
-	return b.String()
+	var buf [256]byte
+	return string(msg.append(buf[:0], args))
 }
 
-// arg returns the text of the argument called name in args, as
-// text/template prints it; the last pair wins, as in the map go-i18n was
-// given. A missing argument prints as text/template's "<no value>".
-func arg(name string, args []any) string {
-	for i := len(args) - len(args)%2 - 2; i >= 0; i -= 2 {
-		k, ok := args[i].(string)
-		if !ok {
-			k = fmt.Sprint(args[i])
+// AppendT appends T(key, args...) to dst, for a caller that writes many
+// texts and reuses one buffer.
+func (l Localizer) AppendT(dst []byte, key string, args ...any) []byte {
+	msg, ok := l.table()[key]
+	if !ok {
+		return append(dst, key...)
+	}
+	if msg.parts == nil {
+		return append(dst, msg.text...)
+	}
+	return msg.append(dst, args)
+}
+
+// append appends the text with args filled into its placeholders.
+func (msg message) append(dst []byte, args []any) []byte {
+	for i, p := range msg.parts {
+		if i%2 == 0 {
+			dst = append(dst, p...)
+		} else {
+			dst = appendArg(dst, p, args)
 		}
-		if k != name {
+	}
+	return dst
+}
+
+// appendArg appends the argument called name in args as text/template
+// prints it; the last pair wins, as in the map go-i18n was given. A missing
+// argument prints as text/template's "<no value>".
+func appendArg(dst []byte, name string, args []any) []byte {
+	for i := len(args) - len(args)%2 - 2; i >= 0; i -= 2 {
+		if k, ok := args[i].(string); ok && k != name || !ok && format(args[i]) != name {
 			continue
 		}
 		switch v := args[i+1].(type) {
 		case string:
-			return v
+			return append(dst, v...)
 		case int:
-			return strconv.Itoa(v)
+			return strconv.AppendInt(dst, int64(v), 10)
 		case int64:
-			return strconv.FormatInt(v, 10)
+			return strconv.AppendInt(dst, v, 10)
 		case nil:
-			return "<no value>"
+			return append(dst, "<no value>"...)
 		default:
-			return fmt.Sprint(v)
+			return append(dst, format(v)...)
 		}
 	}
-	return "<no value>"
+	return append(dst, "<no value>"...)
 }
+
+// format prints v as fmt.Sprint (and so text/template) does. Because fmt
+// keeps its arguments as far as the compiler can tell, the values passed
+// to T escape: an int above 255 or a string costs the caller an
+// allocation to box it.
+func format(v any) string { return fmt.Sprint(v) }
 
 // Has reports whether key exists in a catalog. Handlers use it to fall back
 // to a generic message when a service returns a key nobody translated.

@@ -167,8 +167,14 @@ func TestTMatchesGoI18n(t *testing.T) {
 				if got, want := l.T(key, args...), goi18nT(For(lang).Lang(), key, args...); got != want {
 					t.Errorf("%s %s (%s): T = %q, go-i18n = %q", lang, key, name, got, want)
 				}
+				if got, want := string(l.AppendT([]byte("x"), key, args...)), "x"+l.T(key, args...); got != want {
+					t.Errorf("%s %s (%s): AppendT = %q, want %q", lang, key, name, got, want)
+				}
 			}
 		}
+	}
+	if got := string(For("nl").AppendT(nil, "no.such.key")); got != "no.such.key" {
+		t.Errorf("AppendT of an unknown key: %q", got)
 	}
 	if got := For("nl").T("no.such.key", "N", 1); got != "no.such.key" {
 		t.Errorf("unknown key: %q", got)
