@@ -11,13 +11,13 @@ import (
 	"dialoog/i18n"
 )
 
-// inboxBenchView is a full inbox page: twenty conversations, some unread,
+// inboxBenchView is an inbox page with rows conversations, some unread,
 // and a next page.
-func inboxBenchView() (Meta, InboxView) {
+func inboxBenchView(rows int) (Meta, InboxView) {
 	now := time.Date(2026, 2, 24, 15, 0, 0, 0, time.UTC)
 	m := Meta{L: i18n.For("nl"), CSRF: "csrf-token-value", SignedIn: true, UserName: "Jan van der Berg", Inbox: true, Unread: 7, Now: now}
 	v := InboxView{Name: "Jan van der Berg", Page: 1, More: true, Unread: 7}
-	for i := range 20 {
+	for i := range rows {
 		v.Threads = append(v.Threads, InboxThread{
 			ID: int64(100 - i), Subject: "Verzuimbegeleiding week " + strconv.Itoa(i), OrgName: "OSAW",
 			From: "Hanna de Vries, Bram Arts", LastMessageAt: now.Add(-time.Duration(i) * 7 * time.Hour), Unread: i % 3,
@@ -26,12 +26,23 @@ func inboxBenchView() (Meta, InboxView) {
 	return m, v
 }
 
-// BenchmarkInboxPage renders the inbox page with twenty conversations
-// ("templ") beside writing the same, pre-rendered bytes ("baseline"). The
-// templ case reports its time as a multiple of the baseline's
-// (x-baseline); run both together: go test -bench InboxPage ./components/
+// BenchmarkInboxPage renders the inbox page ("templ") beside writing the
+// same, pre-rendered bytes to the same kind of writer ("baseline"): with
+// the 20 conversations a page shows, with 50, and with none (what the
+// layout, header and search form cost alone). The templ case reports its
+// time as a multiple of the baseline's (x-baseline); run both together:
+//
+//	go test -run '^$' -bench InboxPage -benchmem ./components/
 func BenchmarkInboxPage(b *testing.B) {
-	m, v := inboxBenchView()
+	for _, rows := range []int{0, 20, 50} {
+		b.Run("rows="+strconv.Itoa(rows), func(b *testing.B) {
+			benchmarkInboxPage(b, rows)
+		})
+	}
+}
+
+func benchmarkInboxPage(b *testing.B, rows int) {
+	m, v := inboxBenchView(rows)
 	var pre bytes.Buffer
 	if err := InboxPage(m, v).Render(context.Background(), &pre); err != nil {
 		b.Fatal(err)

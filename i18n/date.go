@@ -2,7 +2,6 @@ package i18n
 
 import (
 	"strconv"
-	"strings"
 	"time"
 	_ "time/tzdata" // the zone below must load on hosts without a zoneinfo database
 )
@@ -38,10 +37,12 @@ func (l Localizer) AppendWhen(dst []byte, t, now time.Time) []byte {
 		return dst
 	}
 	t, now = t.In(Zone), now.In(Zone)
-	if sameDay(t, now) {
-		return t.AppendFormat(dst, "15:04")
+	year, month, day := t.Date()
+	nowYear, nowMonth, nowDay := now.Date()
+	if year == nowYear && month == nowMonth && day == nowDay {
+		return appendClock(dst, t)
 	}
-	return l.appendDay(dst, t, now)
+	return l.appendDay(dst, year, month, day, nowYear)
 }
 
 // DateTime writes t with its day and clock time, relative to now: "23
@@ -50,47 +51,41 @@ func (l Localizer) DateTime(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t, now = t.In(Zone), now.In(Zone)
+	t = t.In(Zone)
+	year, month, day := t.Date()
 	var buf [40]byte
-	b := append(l.appendDay(buf[:0], t, now), ' ')
-	return string(t.AppendFormat(b, "15:04"))
+	b := append(l.appendDay(buf[:0], year, month, day, now.In(Zone).Year()), ' ')
+	return string(appendClock(b, t))
 }
 
-// appendDay appends "23 februari", with the year when it is not now's.
-func (l Localizer) appendDay(dst []byte, t, now time.Time) []byte {
-	year, month, day := t.Date()
+// appendDay appends "23 februari", with the year when it is not nowYear.
+func (l Localizer) appendDay(dst []byte, year int, month time.Month, day, nowYear int) []byte {
 	dst = strconv.AppendInt(dst, int64(day), 10)
 	dst = append(dst, ' ')
 	dst = append(dst, l.month(month)...)
-	if year != now.Year() {
+	if year != nowYear {
 		dst = append(dst, ' ')
 		dst = strconv.AppendInt(dst, int64(year), 10)
 	}
 	return dst
 }
 
-// monthNames holds each language's month names from the catalog's
-// "date.months", split once: dates are written for every inbox row.
-var monthNames = func() map[string][]string {
-	out := make(map[string][]string, len(Languages))
-	for _, lang := range Languages {
-		if months := strings.Fields(For(lang).T("date.months")); len(months) == 12 {
-			out[lang] = months
-		}
-	}
-	return out
-}()
-
-// month names a month in l's language.
-func (l Localizer) month(m time.Month) string {
-	if months, ok := monthNames[l.Lang()]; ok {
-		return months[m-1]
-	}
-	return strconv.Itoa(int(m))
+// appendClock appends t's clock time as "15:04" does.
+func appendClock(dst []byte, t time.Time) []byte {
+	hour, minute, _ := t.Clock()
+	return append(dst, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
 }
 
-func sameDay(a, b time.Time) bool {
-	ay, am, ad := a.Date()
-	by, bm, bd := b.Date()
-	return ay == by && am == bm && ad == bd
+// month names a month in l's language, from the catalog's "date.months"
+// (split once, when the catalogs are compiled: dates are written for every
+// inbox row).
+func (l Localizer) month(m time.Month) string {
+	months := l.months
+	if months == nil {
+		months = localizers[Default].months
+	}
+	if months == nil || m < time.January || m > time.December {
+		return strconv.Itoa(int(m))
+	}
+	return months[m-1]
 }

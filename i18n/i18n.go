@@ -36,7 +36,12 @@ var bundle = mustLoad()
 var localizers = func() map[string]Localizer {
 	m := make(map[string]Localizer, len(Languages))
 	for _, lang := range Languages {
-		m[lang] = Localizer{lang: lang, messages: compile(lang)}
+		msgs := compile(lang)
+		l := Localizer{lang: lang, messages: msgs}
+		if months := strings.Fields(msgs["date.months"].text); len(months) == 12 {
+			l.months = (*[12]string)(months)
+		}
+		m[lang] = l
 	}
 	return m
 }()
@@ -149,6 +154,9 @@ func readCatalog(lang string) map[string]string {
 type Localizer struct {
 	lang     string
 	messages map[string]message
+	// months are the month names, January first; nil when the catalog
+	// does not have twelve.
+	months *[12]string
 }
 
 // For returns the Localizer for lang, or for Default when lang is not
