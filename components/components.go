@@ -57,6 +57,19 @@ const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScri
 	`"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}]}`
 
+// htmxConfigMeta is <meta name="htmx-config" content={ htmxConfig }/>,
+// escaped once instead of on every page (templ escapes an attribute
+// expression each time it renders it, and this JSON is full of quotes).
+type htmxConfigMeta struct{}
+
+var htmxConfigMetaHTML = `<meta name="htmx-config" content="` + html.EscapeString(htmxConfig) + `">`
+
+// Render implements templ.Component.
+func (htmxConfigMeta) Render(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, htmxConfigMetaHTML)
+	return err
+}
+
 // csrfHeaders returns the JSON for the body's hx-headers attribute. JSON, not
 // "js:" syntax, so htmx never evaluates it. Every page has it: a token of
 // the characters sessions make (URL-safe base64) is written as it is,
