@@ -89,50 +89,53 @@ const hole = "\x00"
 // the marks, so that the literal text is exactly go-i18n's.
 func compile(lang string) map[string]message {
 	loc := goi18n.NewLocalizer(bundle, lang, Default)
-	raw := map[string]string{}
-	for _, l := range Languages {
-		for k, v := range readCatalog(l) {
-			if l == lang || raw[k] == "" {
-				raw[k] = v
+	own, fallback := readCatalog(lang), readCatalog(Default)
+	out := make(map[string]message, len(fallback))
+	for key, src := range own {
+		if msg, ok := compileText(loc, lang, key, src); ok {
+			out[key] = msg
+		}
+	}
+	for key, src := range fallback { // the text go-i18n falls back to
+		if _, done := out[key]; !done {
+			if msg, ok := compileText(loc, lang, key, src); ok {
+				out[key] = msg
 			}
 		}
 	}
-	out := make(map[string]message, len(raw))
-	for key := range raw {
-		// The text go-i18n chooses (this language's, else Default's).
-		src := readCatalog(lang)[key]
-		if src == "" {
-			src = readCatalog(Default)[key]
-		}
-		if strings.Contains(src, hole) {
-			panic(fmt.Errorf("i18n: %s %q contains a NUL character", lang, key))
-		}
-		names := placeholderPattern.FindAllStringSubmatch(src, -1)
-		if rest := placeholderPattern.ReplaceAllString(src, ""); strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
-			panic(fmt.Errorf("i18n: %s %q: only {{.Name}} placeholders are supported", lang, key))
-		}
-		data := make(map[string]any, len(names))
+	return out
+}
+
+// compileText compiles one text; ok is false when go-i18n does not find
+// key for lang (a key in another language's catalog only), which T then
+// treats as unknown, as go-i18n did.
+func compileText(loc *goi18n.Localizer, lang, key, src string) (msg message, ok bool) {
+	if strings.Contains(src, hole) {
+		panic(fmt.Errorf("i18n: %s %q contains a NUL character", lang, key))
+	}
+	names := placeholderPattern.FindAllStringSubmatch(src, -1)
+	if rest := placeholderPattern.ReplaceAllString(src, ""); strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+		panic(fmt.Errorf("i18n: %s %q: only {{.Name}} placeholders are supported", lang, key))
+	}
+	var data map[string]any
+	if len(names) > 0 {
+		data = make(map[string]any, len(names))
 		for _, n := range names {
 			data[n[1]] = hole + n[1] + hole
 		}
-		if len(data) == 0 {
-			data = nil
-		}
-		s, err := loc.Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data})
-		if err != nil {
-			panic(fmt.Errorf("i18n: %s %q: %w", lang, key, err))
-		}
-		if data == nil {
-			out[key] = message{text: s}
-			continue
-		}
-		parts := strings.Split(s, hole)
-		if len(parts)%2 != 1 {
-			panic(fmt.Errorf("i18n: %s %q: unbalanced placeholders in %q", lang, key, s))
-		}
-		out[key] = message{parts: parts}
 	}
-	return out
+	s, err := loc.Localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: data})
+	if err != nil {
+		return message{}, false
+	}
+	if data == nil {
+		return message{text: s}, true
+	}
+	parts := strings.Split(s, hole)
+	if len(parts)%2 != 1 {
+		panic(fmt.Errorf("i18n: %s %q: unbalanced placeholders in %q", lang, key, s))
+	}
+	return message{parts: parts}, true
 }
 
 // readCatalog returns lang's catalog as a flat map. The catalogs are
