@@ -6,9 +6,9 @@ import "dialoog/db"
 // plan checks.
 func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any) {
 	if query == "" {
-		return s.pageWith(inboxPageQuery), append(pageArgs(user.ID), user.ID, PageSize+1, (page-1)*PageSize)
+		return s.pageWith(inboxPageQuery), append(s.pageArgs(user.ID), user.ID, PageSize+1, (page-1)*PageSize)
 	}
-	return s.pageWith(s.searchQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String()), pageArgs(user.ID)
+	return s.pageWith(s.searchQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
 }
 
 // UnreadSQL is the SQL of the header's unread count, for plan checks.

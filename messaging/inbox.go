@@ -75,19 +75,26 @@ const (
 // subject, org_name, last_message_at, unread, last_activity_at) with the
 // names and the total unread count; its arguments come first.
 func (s *Service) pageWith(inner string) string {
-	agg := "group_concat"
-	if s.DB.Postgres() {
-		agg = "string_agg"
+	// PostgreSQL orders within the aggregate; SQLite would sort each row's
+	// few names in a temporary b-tree, so it aggregates a subquery that
+	// participants_thread_idx (thread_id, id) already gives in joining order.
+	others := `(SELECT string_agg(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email, ? ORDER BY op.id)
+    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ?)`
+	if !s.DB.Postgres() {
+		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email AS name
+    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ? ORDER BY op.id) AS n)`
 	}
 	return `SELECT page.id, page.subject, page.org_name, page.last_message_at, page.unread,
-  (SELECT ` + agg + `(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email, ? ORDER BY op.id)
-    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ?) AS others,
+  ` + others + ` AS others,
   (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread
 FROM (` + inner + `) AS page ORDER BY page.last_activity_at DESC, page.id DESC`
 }
 
-func pageArgs(userID int64) []any {
-	return []any{fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
+func (s *Service) pageArgs(userID int64) []any {
+	if s.DB.Postgres() {
+		return []any{fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
+	}
+	return []any{personSep, fieldSep, fieldSep, fieldSep, fieldSep, userID, userID}
 }
 
 // splitPeople turns the aggregated fields of the other participants into
@@ -130,12 +137,12 @@ func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, que
 	var rows []inboxRow
 	if query != "" {
 		sql := s.pageWith(s.searchQuery(idb, user, query, limit, offset).String())
-		if err := idb.NewRaw(sql, pageArgs(user.ID)...).Scan(ctx, &rows); err != nil {
+		if err := idb.NewRaw(sql, s.pageArgs(user.ID)...).Scan(ctx, &rows); err != nil {
 			return nil, err
 		}
 		return rows, nil
 	}
-	args := append(pageArgs(user.ID), user.ID, limit, offset)
+	args := append(s.pageArgs(user.ID), user.ID, limit, offset)
 	if err := s.scanPrepared(ctx, &rows, s.pageWith(inboxPageQuery), args...); err != nil {
 		return nil, err
 	}

@@ -135,6 +135,9 @@ func TestInboxCountersFollowChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("add participant")
+		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Bram Arts" {
+			t.Fatalf("the others in joining order: %+v", p.Threads)
+		}
 		if n, _ := f.svc.UnreadCount(ctx, f.boss.ID); n != 4 {
 			t.Fatalf("newcomer unread %d, want 4", n)
 		}
