@@ -54,7 +54,8 @@ func main() {
 		load     = flag.Int("load", 0, "if set, messages per second over all connections: the rate becomes load/conns (at least 1)")
 		duration = flag.Duration("duration", 10*time.Second, "how long to broadcast per run")
 		sources  = flag.String("sources", "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4", "loopback source addresses for the clients")
-		size     = flag.Int("size", 256, "message size in bytes (an HTML fragment is a few hundred)")
+		size     = flag.Int("size", 256, "message size in bytes; with -mode push the default is 2200, about the real fragment of a -body reply")
+		body     = flag.Int("body", 200, "real scenario: length of a reply's text (its fragment is about 2 KB more)")
 		scen     = flag.String("scenarios", "", "which servers to run (default: upgrade,hub,bare with -mode broadcast; upgrade,real,bare[,centrifugo] with -mode push)")
 		limit    = flag.Duration("timeout", 30*time.Minute, "hard stop for the whole run")
 		mode     = flag.String("mode", "broadcast", "broadcast: every message to every connection; push: each message to the two participants of one conversation")
@@ -117,7 +118,12 @@ func main() {
 			}
 		}
 	}
-	cfg := runConfig{rate: *rate, duration: *duration, size: *size, sources: *sources, mode: *mode,
+	sizeSet := false
+	flag.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
+	if *mode == "push" && !sizeSet {
+		*size = 2200
+	}
+	cfg := runConfig{rate: *rate, duration: *duration, size: *size, body: *body, sources: *sources, mode: *mode,
 		database: *database, centrifugo: *centri}
 	if *one != "" {
 		r, err := runScenario(*one, *clientN, cfg)
@@ -157,6 +163,7 @@ type runConfig struct {
 	rate       int
 	duration   time.Duration
 	size       int
+	body       int // real: reply text length
 	sources    string
 	mode       string // broadcast or push
 	database   string // real: PostgreSQL URL, "" for SQLite
@@ -171,6 +178,7 @@ type result struct {
 	connected      int
 	connectTime    time.Duration
 	bytesPerConn   float64
+	stackPerConn   float64 // of bytesPerConn, goroutine stacks
 	goroutinesConn float64
 	sent           int
 	sendTime       time.Duration
@@ -182,6 +190,9 @@ type result struct {
 func (r result) line() string {
 	s := fmt.Sprintf("%-7s n=%-6d connected=%d in %v, idle %.1f KiB/conn, %.2f goroutines/conn",
 		r.scenario, r.conns, r.connected, r.connectTime.Round(time.Millisecond), r.bytesPerConn/1024, r.goroutinesConn)
+	if r.bytesPerConn > 0 {
+		s += fmt.Sprintf(" (stacks %.1f KiB)", r.stackPerConn/1024)
+	}
 	if r.sent > 0 {
 		s += fmt.Sprintf(", sent %d (%.1f/s), received %.2f%%, disconnected %d, p50 %s p99 %s p99.9 %s max %s",
 			r.sent, float64(r.sent)/r.sendTime.Seconds(), r.receivedPct(), r.client.Closed,
@@ -215,16 +226,18 @@ type exported struct {
 	Client         clientResult  `json:"client"`
 	Recipients     int           `json:"recipients"`
 	FailedPushes   int           `json:"failed_pushes"`
+	StackPerConn   float64       `json:"stack_per_conn"`
 }
 
 func (r result) export() exported {
 	return exported{r.scenario, r.conns, r.rate, r.connected, r.connectTime, r.bytesPerConn, r.goroutinesConn,
-		r.sent, r.sendTime, r.client, r.recipients, r.failedPushes}
+		r.sent, r.sendTime, r.client, r.recipients, r.failedPushes, r.stackPerConn}
 }
 
 func (e exported) result() result {
-	return result{e.Scenario, e.Conns, e.Rate, e.Connected, e.ConnectTime, e.BytesPerConn, e.GoroutinesConn,
-		e.Sent, e.SendTime, e.Client, e.Recipients, e.FailedPushes}
+	return result{scenario: e.Scenario, conns: e.Conns, rate: e.Rate, connected: e.Connected, connectTime: e.ConnectTime,
+		bytesPerConn: e.BytesPerConn, stackPerConn: e.StackPerConn, goroutinesConn: e.GoroutinesConn, sent: e.Sent,
+		sendTime: e.SendTime, client: e.Client, recipients: e.Recipients, failedPushes: e.FailedPushes}
 }
 
 // runIsolated runs one scenario in a child process of this binary.
@@ -234,7 +247,7 @@ func runIsolated(name string, n int, cfg runConfig) (result, error) {
 		return result{}, err
 	}
 	cmd := exec.Command(exe, "-one", name, "-n", strconv.Itoa(n), "-rate", strconv.Itoa(cfg.rate),
-		"-duration", cfg.duration.String(), "-size", strconv.Itoa(cfg.size), "-sources", cfg.sources,
+		"-duration", cfg.duration.String(), "-size", strconv.Itoa(cfg.size), "-body", strconv.Itoa(cfg.body), "-sources", cfg.sources,
 		"-mode", cfg.mode, "-database", cfg.database, "-centrifugo", cfg.centrifugo, "-heapprofile", heapProfile,
 		"-timeout", "10m")
 	cmd.Stderr = os.Stderr
@@ -319,6 +332,7 @@ func runScenario(name string, n int, cfg runConfig) (result, error) {
 		after := settle(base.goroutines + srv.perConn*r.connected)
 		if r.connected > 0 {
 			r.bytesPerConn = float64(after.bytes-base.bytes) / float64(r.connected)
+			r.stackPerConn = float64(after.stack-base.stack) / float64(r.connected)
 			r.goroutinesConn = float64(after.goroutines-base.goroutines) / float64(r.connected)
 		}
 		if heapProfile != "" {
@@ -568,6 +582,7 @@ func writeHeapProfile(path string) {
 
 type memSample struct {
 	bytes      uint64
+	stack      uint64
 	goroutines int
 }
 
@@ -579,7 +594,7 @@ func measure() memSample {
 	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return memSample{bytes: m.HeapInuse + m.StackInuse, goroutines: runtime.NumGoroutine()}
+	return memSample{bytes: m.HeapInuse + m.StackInuse, stack: m.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 // settle waits until the idle fasthttp workers that served the upgrades
@@ -743,7 +758,7 @@ func printTable(w io.Writer, cfg runConfig, rs []result) {
 	}
 	fmt.Fprintf(w, "%s for %v each, %d-byte messages, GOMAXPROCS %d, %s\n\n",
 		what, cfg.duration, cfg.size, runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Fprintln(w, "| conns | server | connect | idle KiB/conn | goroutines/conn | rate/s | sent (achieved/s) | received | disconnected | bytes/msg | p50 | p99 | p99.9 | max |")
+	fmt.Fprintln(w, "| conns | server | connect | idle KiB/conn (stacks) | goroutines/conn | rate/s | sent (achieved/s) | received | disconnected | bytes/msg | p50 | p99 | p99.9 | max |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		lat := "| – | – | – | – | – | – | – | –"
@@ -757,7 +772,8 @@ func printTable(w io.Writer, cfg runConfig, rs []result) {
 		}
 		mem, gor := "–", "–"
 		if r.bytesPerConn > 0 {
-			mem, gor = fmt.Sprintf("%.1f", r.bytesPerConn/1024), fmt.Sprintf("%.2f", r.goroutinesConn)
+			mem = fmt.Sprintf("%.1f (%.1f)", r.bytesPerConn/1024, r.stackPerConn/1024)
+			gor = fmt.Sprintf("%.2f", r.goroutinesConn)
 		}
 		fmt.Fprintf(w, "| %d | %s | %.2fs | %s | %s %s |\n", r.conns, r.scenario, r.connectTime.Seconds(), mem, gor, lat)
 	}

@@ -75,12 +75,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if cfg.database != "" {
-		rs.d, err = db.Open(ctx, cfg.database, dir)
-	} else {
-		rs.d, err = db.Open(ctx, "", dir)
-	}
-	if err != nil {
+	if rs.d, err = db.Open(ctx, cfg.database, dir); err != nil {
 		return fail(err)
 	}
 	if _, err := rs.d.Migrate(ctx); err != nil {
@@ -145,8 +140,10 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	if err := os.WriteFile(tokens, []byte(strings.Join(rs.tokens, "\n")+"\n"), 0o600); err != nil {
 		return fail(err)
 	}
+	bodyLen := cfg.body
 	return &server{
-		app: app, addr: ln.Addr().String(), count: rs.hub.Count, perConn: 2, push: rs.push, recipients: 2,
+		app: app, addr: ln.Addr().String(), count: rs.hub.Count, perConn: 2, recipients: 2,
+		push: func(at time.Time, k, _ int) error { return rs.push(at, k, bodyLen) },
 		clientArgs: []string{"-tokens", tokens, "-cookie", rs.cookie, "-origin",
 			rs.base.Scheme + "://" + rs.base.Host},
 		stop: func(ctx context.Context) error {
