@@ -46,6 +46,8 @@ type realServer struct {
 	threads []int64  // thread k between the users of connections 2k and 2k+1
 	client  *http.Client
 	cookie  string // name of the session cookie
+	// dropSchema removes the PostgreSQL schema of the run, if any.
+	dropSchema func()
 }
 
 // realThreads bounds the conversations the push path replies in: enough
@@ -75,7 +77,14 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if rs.d, err = db.Open(ctx, cfg.database, dir); err != nil {
+	dsn := cfg.database
+	if dsn != "" {
+		if dsn, err = rs.freshSchema(ctx, dsn); err != nil {
+			return fail(err)
+		}
+		conf.DatabaseURL = dsn
+	}
+	if rs.d, err = db.Open(ctx, dsn, dir); err != nil {
 		return fail(err)
 	}
 	if _, err := rs.d.Migrate(ctx); err != nil {
@@ -108,8 +117,8 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 		time.Since(start).Round(time.Millisecond))
 
 	// The live layer, as app.go's startLive.
-	if cfg.database != "" {
-		pb, err := realtime.NewPostgresBroker(ctx, cfg.database, quiet)
+	if dsn != "" {
+		pb, err := realtime.NewPostgresBroker(ctx, dsn, quiet)
 		if err != nil {
 			return fail(err)
 		}
@@ -265,6 +274,29 @@ func padded(at time.Time, size int) string {
 	return string(b[:max(size, len(marker)+20)])
 }
 
+// freshSchema creates a schema of its own in the PostgreSQL database of
+// dsn, dropped by close, and returns the URL that selects it.
+func (rs *realServer) freshSchema(ctx context.Context, dsn string) (string, error) {
+	admin, err := db.OpenPostgres(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	schema := fmt.Sprintf("wsload_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", fmt.Errorf("create schema: %w", err)
+	}
+	rs.dropSchema = func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema, nil
+}
+
 func (rs *realServer) close() {
 	if rs.relay != nil {
 		rs.relay()
@@ -274,6 +306,9 @@ func (rs *realServer) close() {
 	}
 	if rs.d != nil {
 		_ = rs.d.Close()
+	}
+	if rs.dropSchema != nil {
+		rs.dropSchema()
 	}
 	_ = os.RemoveAll(rs.dir)
 }
