@@ -465,7 +465,7 @@ func startServer(name string, n int, cfg runConfig) (*server, error) {
 			}
 		}
 		s.stop = hub.Shutdown
-		s.perConn = 2
+		s.perConn = 1 // the reader; a writer runs only while there is something to write
 	case "bare", "upgrade":
 		b := &bareServer{conns: make(map[*bareConn]struct{})}
 		app.Get("/ws", websocket.New(b.handle))
