@@ -1,20 +1,25 @@
 // Command wsload measures the live-update path: N WebSocket clients on
-// loopback, a server that broadcasts timestamped messages at a fixed rate,
-// send-to-receive latency (HDR histogram) and idle memory per connection.
-// Each figure is taken beside a baseline built on the same library
-// (Fiber + gofiber/contrib/websocket over fasthttp) in the same run:
+// loopback, send-to-receive latency (HDR histogram) and idle memory per
+// connection, each beside a baseline measured in the same run.
 //
-//   - hub: realtime.Hub (reader + writer goroutine, bounded queue) and
-//     SendToUser for every connection;
-//   - bare: a minimal loop writing each message directly to every
-//     connection, one after the other;
-//   - upgrade: connections upgraded and read, nothing else (idle memory).
+// -mode push (what `just bench-ws` runs) measures the application's own
+// /ws endpoint: the real server, wired as serve wires it, with N seeded
+// users signed in, each message a real reply POST whose fragment reaches
+// the two participants' sockets (real); beside a bare upgrade (upgrade,
+// idle memory), a bare fan-out writing a message of the same size straight
+// to the same two connections (bare) and Centrifugo, a dedicated real-time
+// server, publishing to the two users' channels (centrifugo).
 //
-// The clients run in a child process (the same binary with -client), so the
-// server's memory figures hold only server state. It dials nothing but
-// loopback addresses and stops by itself.
+// -mode broadcast sends every message to every connection: realtime.Hub
+// (hub) against a bare loop (bare) and a bare upgrade (upgrade).
 //
-//	go run ./bench/wsload -conns 1000,5000,10000 -rate 100 -duration 10s
+// Every server runs in a process of its own, and the clients in another
+// (the same binary with -client), so that the memory figures hold only
+// server state. It dials nothing but loopback addresses and stops by
+// itself.
+//
+//	go run ./bench/wsload -mode push -conns 1000,10000 -rate 20 -duration 20s
+//	go run ./bench/wsload -mode broadcast -conns 1000,5000,10000 -load 20000 -duration 10s
 package main
 
 import (
@@ -41,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
@@ -445,15 +451,20 @@ func startServer(name string, n int, cfg runConfig) (*server, error) {
 		// line each would only slow the run down.
 		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		hub := realtime.NewHub(realtime.HubOptions{MaxPerUser: 1}, quiet)
-		app.Get("/ws", websocket.New(func(conn *websocket.Conn) {
-			user, _ := strconv.ParseInt(conn.Query("u"), 10, 64)
-			c, err := hub.Register(user, user, conn)
-			if err != nil {
-				realtime.Refuse(conn, err)
-				return
-			}
-			c.Run(nil)
-		}))
+		// Upgraded as the application's /ws is (realtime.Upgrader).
+		app.Server().KeepHijackedConns = true
+		up := &realtime.Upgrader{}
+		app.Get("/ws", func(c *fiber.Ctx) error {
+			user, _ := strconv.ParseInt(c.Query("u"), 10, 64)
+			return up.Upgrade(c, func(conn *fws.Conn) {
+				c, err := hub.Register(user, user, conn)
+				if err != nil {
+					realtime.Refuse(conn, err)
+					return
+				}
+				c.Run(nil)
+			})
+		})
 		var users []int64
 		s.count = hub.Count
 		s.broadcast = func(msg []byte) {
