@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -191,6 +192,8 @@ type result struct {
 	client         clientResult
 	recipients     int // connections each message was for; 0: all
 	failedPushes   int
+	callP50        int64 // µs the push call took (the reply POST until its 303)
+	callP99        int64
 }
 
 func (r result) line() string {
@@ -203,6 +206,9 @@ func (r result) line() string {
 		s += fmt.Sprintf(", sent %d (%.1f/s), received %.2f%%, disconnected %d, p50 %s p99 %s p99.9 %s max %s",
 			r.sent, float64(r.sent)/r.sendTime.Seconds(), r.receivedPct(), r.client.Closed,
 			us(r.client.P50), us(r.client.P99), us(r.client.P999), us(r.client.Max))
+		if r.callP50 > 0 {
+			s += fmt.Sprintf(", push call p50 %s p99 %s, %d failed", us(r.callP50), us(r.callP99), r.failedPushes)
+		}
 	}
 	return s
 }
@@ -233,17 +239,20 @@ type exported struct {
 	Recipients     int           `json:"recipients"`
 	FailedPushes   int           `json:"failed_pushes"`
 	StackPerConn   float64       `json:"stack_per_conn"`
+	CallP50        int64         `json:"call_p50"`
+	CallP99        int64         `json:"call_p99"`
 }
 
 func (r result) export() exported {
 	return exported{r.scenario, r.conns, r.rate, r.connected, r.connectTime, r.bytesPerConn, r.goroutinesConn,
-		r.sent, r.sendTime, r.client, r.recipients, r.failedPushes, r.stackPerConn}
+		r.sent, r.sendTime, r.client, r.recipients, r.failedPushes, r.stackPerConn, r.callP50, r.callP99}
 }
 
 func (e exported) result() result {
 	return result{scenario: e.Scenario, conns: e.Conns, rate: e.Rate, connected: e.Connected, connectTime: e.ConnectTime,
 		bytesPerConn: e.BytesPerConn, stackPerConn: e.StackPerConn, goroutinesConn: e.GoroutinesConn, sent: e.Sent,
-		sendTime: e.SendTime, client: e.Client, recipients: e.Recipients, failedPushes: e.FailedPushes}
+		sendTime: e.SendTime, client: e.Client, recipients: e.Recipients, failedPushes: e.FailedPushes,
+		callP50: e.CallP50, callP99: e.CallP99}
 }
 
 // runIsolated runs one scenario in a child process of this binary.
@@ -349,7 +358,9 @@ func runScenario(name string, n int, cfg runConfig) (result, error) {
 	perMessage := 0
 	switch {
 	case cfg.mode == "push" && srv.push != nil:
-		r.sent, r.sendTime, r.failedPushes = pushes(srv.push, cfg, r.connected)
+		var calls *hdrhistogram.Histogram
+		r.sent, r.sendTime, r.failedPushes, calls = pushes(srv.push, cfg, r.connected)
+		r.callP50, r.callP99 = calls.ValueAtQuantile(50), calls.ValueAtQuantile(99)
 		perMessage = srv.recipients
 	case cfg.mode == "broadcast" && srv.broadcast != nil:
 		r.sent, r.sendTime = broadcast(srv.broadcast, cfg)
@@ -394,7 +405,9 @@ func broadcast(send func([]byte), cfg runConfig) (sent int, took time.Duration) 
 // users of pair k, each in its own goroutine (bounded), so that one slow
 // push does not hold back the schedule; like broadcast, each carries its
 // scheduled time.
-func pushes(push func(at time.Time, k, size int) error, cfg runConfig, conns int) (sent int, took time.Duration, failed int) {
+func pushes(push func(at time.Time, k, size int) error, cfg runConfig, conns int) (sent int, took time.Duration, failed int, calls *hdrhistogram.Histogram) {
+	calls = hdrhistogram.New(1, 120_000_000, 3)
+	var callsMu sync.Mutex
 	interval := time.Second / time.Duration(cfg.rate)
 	total := int(cfg.duration / interval)
 	start := time.Now()
@@ -413,7 +426,12 @@ func pushes(push func(at time.Time, k, size int) error, cfg runConfig, conns int
 		wg.Add(1)
 		go func(k int) {
 			defer func() { <-sem; wg.Done() }()
-			if err := push(at, k%max(conns/2, 1), cfg.size); err != nil {
+			began := time.Now()
+			err := push(at, k%max(conns/2, 1), cfg.size)
+			callsMu.Lock()
+			_ = calls.RecordValue(max(time.Since(began).Microseconds(), 1))
+			callsMu.Unlock()
+			if err != nil {
 				if nfailed.Add(1) <= 3 {
 					log.Printf("wsload: push %d: %v", k, err)
 				}
@@ -422,7 +440,7 @@ func pushes(push func(at time.Time, k, size int) error, cfg runConfig, conns int
 		sent++
 	}
 	wg.Wait()
-	return sent, time.Since(start), int(nfailed.Load())
+	return sent, time.Since(start), int(nfailed.Load()), calls
 }
 
 // message is "wsload-t=<unix nanos> xxxx…", size bytes long.
@@ -769,17 +787,21 @@ func printTable(w io.Writer, cfg runConfig, rs []result) {
 	}
 	fmt.Fprintf(w, "%s for %v each, %d-byte messages, GOMAXPROCS %d, %s\n\n",
 		what, cfg.duration, cfg.size, runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Fprintln(w, "| conns | server | connect | idle KiB/conn (stacks) | goroutines/conn | rate/s | sent (achieved/s) | received | disconnected | bytes/msg | p50 | p99 | p99.9 | max |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| conns | server | connect | idle KiB/conn (stacks) | goroutines/conn | rate/s | sent (achieved/s) | received | disconnected | bytes/msg | p50 | p99 | p99.9 | max | push call p50 / p99 |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
-		lat := "| – | – | – | – | – | – | – | –"
+		lat := "| – | – | – | – | – | – | – | – | –"
 		if r.sent > 0 {
 			size := "–"
 			if r.client.Received > 0 {
 				size = strconv.FormatInt(r.client.Bytes/r.client.Received, 10)
 			}
-			lat = fmt.Sprintf("| %d | %d (%.0f) | %.2f%% | %d | %s | %s | %s | %s | %s", r.rate, r.sent, float64(r.sent)/r.sendTime.Seconds(),
-				r.receivedPct(), r.client.Closed, size, us(r.client.P50), us(r.client.P99), us(r.client.P999), us(r.client.Max))
+			call := "–"
+			if r.callP50 > 0 {
+				call = us(r.callP50) + " / " + us(r.callP99)
+			}
+			lat = fmt.Sprintf("| %d | %d (%.0f) | %.2f%% | %d | %s | %s | %s | %s | %s | %s", r.rate, r.sent, float64(r.sent)/r.sendTime.Seconds(),
+				r.receivedPct(), r.client.Closed, size, us(r.client.P50), us(r.client.P99), us(r.client.P999), us(r.client.Max), call)
 		}
 		mem, gor := "–", "–"
 		if r.bytesPerConn > 0 {
