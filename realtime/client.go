@@ -13,9 +13,10 @@ import (
 // Client is one registered connection. Only its two pumps use the
 // connection: the reader (Run, in the handler's goroutine) and the writer.
 // The writer runs only while there is something to write (queued messages,
-// a ping, the close frame) and exits when the queue is empty, so an idle
-// connection costs one goroutine, not two; at most one writer runs at a
-// time. Everyone else asks the writer to close the connection, and a
+// a ping, the close frame): it exits once nothing has been queued for
+// writerLinger, so an idle connection costs one goroutine, not two, while a
+// connection that is being pushed to keeps its writer. At most one writer
+// runs at a time. Everyone else asks the writer to close the connection, and a
 // cut-off timer ends a writer that is stuck on a peer that does not read.
 type Client struct {
 	hub       *Hub
@@ -34,12 +35,12 @@ type Client struct {
 	// writerDone is closed by the writer that ends the connection (on quit
 	// or a failed write); Run waits for it.
 	writerDone chan struct{}
-	ping       *time.Timer // marks a ping due every PingEvery
+	ping       *time.Timer   // fills pingDue every PingEvery
+	pingDue    chan struct{} // one slot: a ping is due
 
 	wmu     sync.Mutex
 	running bool // Run has started: writers may run
 	writing bool // a writer is running, or has ended the connection
-	pingDue bool
 	ended   bool // Run is over: no more pings
 
 	mu       sync.Mutex
@@ -67,6 +68,7 @@ func (c *Client) Run(onMessage func([]byte)) {
 	}
 	defer c.hub.running.Done()
 	c.writerDone = make(chan struct{})
+	c.pingDue = make(chan struct{}, 1)
 	c.wmu.Lock()
 	c.running = true
 	c.ping = time.AfterFunc(c.hub.opt.PingEvery, c.pingTick)
@@ -123,7 +125,10 @@ func (c *Client) pingTick() {
 		c.wmu.Unlock()
 		return
 	}
-	c.pingDue = true
+	select {
+	case c.pingDue <- struct{}{}:
+	default:
+	}
 	c.ping.Reset(c.hub.opt.PingEvery)
 	c.wmu.Unlock()
 	c.kick()
@@ -167,12 +172,46 @@ func (c *Client) read(onMessage func([]byte)) {
 	}
 }
 
-// write writes until there is nothing left to write, then exits; or sends
-// the close frame and ends the connection once stop was called, or ends it
-// after a failed write. Only one writer runs at a time (kick).
+// writerLinger is how long a writer waits for more after a message before
+// it exits: long enough that a conversation in progress or a burst keeps
+// its writer, short enough that idle connections have none.
+const writerLinger = 2 * time.Second
+
+// write writes queued messages and due pings, and exits once nothing has
+// been queued for writerLinger (right after a ping); or sends the close
+// frame and ends the connection once stop was called, or ends it after a
+// failed write. Only one writer runs at a time (kick).
 func (c *Client) write() {
 	opt := c.hub.opt
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
+	wrote := false // a message since the last wait: linger before leaving
 	for {
+		var idle <-chan time.Time
+		if len(c.send) == 0 && len(c.pingDue) == 0 {
+			if wrote {
+				if linger == nil {
+					linger = time.NewTimer(writerLinger)
+				} else {
+					linger.Reset(writerLinger)
+				}
+				idle, wrote = linger.C, false
+			} else {
+				c.wmu.Lock()
+				if len(c.send) == 0 && len(c.pingDue) == 0 && !isClosed(c.quit) {
+					// A later enqueue, ping or stop starts a new writer.
+					c.writing = false
+					c.wmu.Unlock()
+					return
+				}
+				c.wmu.Unlock()
+				// Something came in meanwhile, or stop: the select has it.
+			}
+		}
 		select {
 		case <-c.quit:
 			c.sendClose()
@@ -203,25 +242,14 @@ func (c *Client) write() {
 				}
 				msg = <-c.send
 			}
-			continue
-		default:
-		}
-		c.wmu.Lock()
-		ping := c.pingDue
-		c.pingDue = false
-		if !ping && len(c.send) == 0 && !isClosed(c.quit) {
-			// Idle: a later enqueue, ping or stop starts a new writer.
-			c.writing = false
-			c.wmu.Unlock()
-			return
-		}
-		c.wmu.Unlock()
-		if ping {
+			wrote = true
+		case <-c.pingDue:
 			if err := c.conn.WriteControl(fws.PingMessage, nil, time.Now().Add(opt.WriteTimeout)); err != nil {
 				c.hub.log.Debug("realtime: ping failed", "user", c.userID, "err", err)
 				c.endConn()
 				return
 			}
+		case <-idle:
 		}
 	}
 }

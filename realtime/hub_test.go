@@ -190,9 +190,10 @@ func TestHubShutdownLeavesNoGoroutines(t *testing.T) {
 					t.Fatalf("got %q", got)
 				}
 			}
-			// Once the queues are written, an idle connection has only its
-			// reader; the writers (and those of the pings) have exited.
-			eventually(t, 2*time.Second, "6 hub goroutines", func() bool { return hubGoroutines() == 6 })
+			// writerLinger after the last message an idle connection has
+			// only its reader; the writers (and those of the pings) have
+			// exited.
+			eventually(t, writerLinger+3*time.Second, "6 hub goroutines", func() bool { return hubGoroutines() == 6 })
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
