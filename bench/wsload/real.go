@@ -18,6 +18,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/auth"
+	"dialoog/blob"
 	"dialoog/components"
 	"dialoog/config"
 	"dialoog/db"
@@ -98,7 +99,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	acc := &auth.Accounts{DB: rs.d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter,
 		Now: now, Log: quiet, SMSText: func(_, code string) string { return code }}
 	msgs := &messaging.Service{
-		DB: rs.d, Vault: v, Files: &messaging.Files{Dir: filepath.Join(dir, "attachments"), Vault: v},
+		DB: rs.d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(dir, "attachments")}, Vault: v},
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: benchMail{}, BaseURL: rs.base.String(), Now: now,
 		Log: quiet,
 	}
@@ -313,12 +314,30 @@ func (rs *realServer) close() {
 	_ = os.RemoveAll(rs.dir)
 }
 
-// benchEvents is the adapter main has in wiring.go.
+// benchEvents is the adapter main has in wiring.go: inside the change's
+// transaction with PostgreSQL, after the commit otherwise.
 type benchEvents struct{ b realtime.Broker }
 
+func benchEvent(ev messaging.Event) realtime.Event {
+	return realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID,
+		ActorID: ev.ActorID}
+}
+
+func (e benchEvents) PublishTx(ctx context.Context, tx bun.Tx, evs []messaging.Event) (bool, error) {
+	pb, ok := e.b.(*realtime.PostgresBroker)
+	if !ok {
+		return false, nil
+	}
+	for _, ev := range evs {
+		if err := pb.PublishTx(ctx, tx, benchEvent(ev)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 func (e benchEvents) Publish(ctx context.Context, ev messaging.Event) {
-	_ = e.b.Publish(ctx, realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID,
-		MessageID: ev.MessageID, ActorID: ev.ActorID})
+	_ = e.b.Publish(ctx, benchEvent(ev))
 }
 
 // benchMail renders every mail as a line of text; the bench sends none.
