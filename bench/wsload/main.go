@@ -295,6 +295,7 @@ type server struct {
 	perConn    int                                   // goroutines per connection
 	clientArgs []string                              // extra flags for the client process
 	external   bool                                  // memory is not this process's: no idle figure
+	real       *realServer                           // the real scenario\'s application, for tests
 }
 
 func runScenario(name string, n int, cfg runConfig) (result, error) {

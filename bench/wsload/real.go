@@ -152,7 +152,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	}
 	bodyLen := cfg.body
 	return &server{
-		app: app, addr: ln.Addr().String(), count: rs.hub.Count, perConn: 1, recipients: 2,
+		app: app, addr: ln.Addr().String(), count: rs.hub.Count, perConn: 1, recipients: 2, real: rs,
 		push: func(at time.Time, k, _ int) error { return rs.push(at, k, bodyLen) },
 		clientArgs: []string{"-tokens", tokens, "-cookie", rs.cookie, "-origin",
 			rs.base.Scheme + "://" + rs.base.Host},
