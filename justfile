@@ -28,6 +28,10 @@ ci:
 bench:
     go test -run '^$' -bench . ./...
 
-# WebSocket fan-out load test: hub against bare baselines (see bench/README.md)
+# the real /ws beside a bare upgrade, a bare fan-out and Centrifugo (see bench/README.md; about 10 minutes)
 bench-ws:
-    go run ./bench/wsload -conns 1000,5000
+    go run ./bench/wsload -mode push -conns 1000,10000 -rate 20 -duration 20s
+
+# build Centrifugo v6.9.1 once, outside the repository, for bench-ws (a few minutes)
+bench-centrifugo:
+    GOBIN="${XDG_CACHE_HOME:-$HOME/.cache}/dialoog-bench/centrifugo" go install github.com/centrifugal/centrifugo/v6@v6.9.1

@@ -424,6 +424,9 @@ func New(deps Deps) *fiber.App {
 
 	// Live updates: the WebSocket of a signed-in page (see ws.go).
 	if h.hub != nil {
+		// The live connection leaves fasthttp's hijack handler at once, so
+		// fasthttp must not close it then (realtime.Upgrader).
+		app.Server().KeepHijackedConns = true
 		app.Get("/ws", h.wsGuard, h.wsHandler())
 	}
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofiber/contrib/websocket"
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
@@ -28,12 +28,6 @@ const (
 	liveTimeout = 5 * time.Second
 	// helloTimeout bounds writing the first push of a connection.
 	helloTimeout = 5 * time.Second
-)
-
-// gofiber/contrib/websocket copies only string-keyed locals into the Conn.
-const (
-	wsUserKey    = "dialoog.live.user"
-	wsSessionKey = "dialoog.live.session"
 )
 
 // originOf is the Origin a browser sends for pages of base: scheme and host,
@@ -67,11 +61,9 @@ func (h *handler) wsGuard(c *fiber.Ctx) error {
 	if cur.NeedsSecondFactor || cur.Stage != auth.StageDone {
 		return apperr.New(apperr.Forbidden, "error.forbidden")
 	}
-	if !websocket.IsWebSocketUpgrade(c) {
+	if !fws.FastHTTPIsWebSocketUpgrade(c.Context()) {
 		return fiber.ErrUpgradeRequired
 	}
-	c.Locals(wsUserKey, cur.User)
-	c.Locals(wsSessionKey, cur.Session.ID)
 	return c.Next()
 }
 
@@ -79,29 +71,38 @@ func (h *handler) wsGuard(c *fiber.Ctx) error {
 // belongs to its session: a logout or revocation closes it (1008), on
 // every instance. The first push says the server has registered it; the
 // only thing a page sends is that its user is typing.
+//
+// The connection keeps only the user and the session id of the request:
+// realtime.Upgrader lets fasthttp recycle the request context and its read
+// buffer at once (see there, and KeepHijackedConns in New).
 func (h *handler) wsHandler() fiber.Handler {
 	hello := []byte(renderString(components.LiveReady()))
-	return websocket.New(func(conn *websocket.Conn) {
-		user, _ := conn.Locals(wsUserKey).(*db.User)
-		sessionID, _ := conn.Locals(wsSessionKey).(int64)
-		if user == nil || sessionID == 0 { // cannot happen behind wsGuard
-			_ = conn.Close()
-			return
+	up := &realtime.Upgrader{Origins: []string{h.origin}, HandshakeTimeout: helloTimeout}
+	return func(c *fiber.Ctx) error {
+		cur := current(c)
+		if cur == nil || cur.Session == nil { // cannot happen behind wsGuard
+			return apperr.New(apperr.Unauthorized, "error.unauthorized")
 		}
-		client, err := h.hub.Register(user.ID, sessionID, conn)
-		if err != nil {
-			h.log.Info("live connection refused", "user", user.ID, "err", err)
-			realtime.Refuse(conn, err)
-			return
-		}
-		h.log.Info("live connection opened", "user", user.ID, "session", sessionID)
-		// Run has not started its writer yet, so this goroutine may write.
-		if err := conn.SetWriteDeadline(time.Now().Add(helloTimeout)); err == nil {
-			_ = conn.WriteMessage(websocket.TextMessage, hello)
-		}
-		client.Run(func(msg []byte) { h.wsMessage(user, msg) })
-		h.log.Debug("live connection closed", "user", user.ID, "session", sessionID)
-	}, websocket.Config{Origins: []string{h.origin}, HandshakeTimeout: 10 * time.Second})
+		user, sessionID := cur.User, cur.Session.ID
+		return up.Upgrade(c, func(conn *fws.Conn) { h.wsServe(conn, user, sessionID, hello) })
+	}
+}
+
+// wsServe runs one upgraded connection until it ends.
+func (h *handler) wsServe(conn *fws.Conn, user *db.User, sessionID int64, hello []byte) {
+	client, err := h.hub.Register(user.ID, sessionID, conn)
+	if err != nil {
+		h.log.Info("live connection refused", "user", user.ID, "err", err)
+		realtime.Refuse(conn, err)
+		return
+	}
+	h.log.Info("live connection opened", "user", user.ID, "session", sessionID)
+	// Run has not started its writer yet, so this goroutine may write.
+	if err := conn.SetWriteDeadline(time.Now().Add(helloTimeout)); err == nil {
+		_ = conn.WriteMessage(fws.TextMessage, hello)
+	}
+	client.Run(func(msg []byte) { h.wsMessage(user, msg) })
+	h.log.Debug("live connection closed", "user", user.ID, "session", sessionID)
 }
 
 // wsMessage handles what a page sends: while its user types a reply,

@@ -11,8 +11,12 @@ import (
 )
 
 // Client is one registered connection. Only its two pumps use the
-// connection: the reader (Run, in the handler's goroutine) and the writer
-// (started by Run). Everyone else asks the writer to close it, and a
+// connection: the reader (Run, in the handler's goroutine) and the writer.
+// The writer runs only while there is something to write (queued messages,
+// a ping, the close frame): it exits once nothing has been queued for
+// writerLinger, so an idle connection costs one goroutine, not two, while a
+// connection that is being pushed to keeps its writer. At most one writer
+// runs at a time. Everyone else asks the writer to close the connection, and a
 // cut-off timer ends a writer that is stuck on a peer that does not read.
 type Client struct {
 	hub       *Hub
@@ -28,6 +32,17 @@ type Client struct {
 	closeCode int // close frame the writer sends on quit; 0 for none
 	closeText string
 
+	// writerDone is closed by the writer that ends the connection (on quit
+	// or a failed write); Run waits for it.
+	writerDone chan struct{}
+	ping       *time.Timer   // fills pingDue every PingEvery
+	pingDue    chan struct{} // one slot: a ping is due
+
+	wmu     sync.Mutex
+	running bool // Run has started: writers may run
+	writing bool // a writer is running, or has ended the connection
+	ended   bool // Run is over: no more pings
+
 	mu       sync.Mutex
 	finished bool        // Run is returning: conn belongs to the handler again
 	cutoff   *time.Timer // closes conn if the writer does not finish in time
@@ -39,28 +54,36 @@ func (c *Client) UserID() int64 { return c.userID }
 // SessionID returns the session the connection was opened in.
 func (c *Client) SessionID() int64 { return c.sessionID }
 
-// Run pumps the connection until it ends: it starts the writer goroutine
-// (queued messages, pings, the close frame), reads in the calling goroutine,
-// handing each text message to onMessage (which may be nil and should return
-// quickly), and returns only after the writer has exited and the client is
+// Run pumps the connection until it ends: it reads in the calling
+// goroutine, handing each text message to onMessage (which may be nil and
+// should return quickly), while a writer goroutine, started whenever there
+// is something to write, sends queued messages, pings and the close frame.
+// Run returns only after the last writer has exited and the client is
 // unregistered. Run must be called exactly once, by the goroutine that owns
-// conn (the WebSocket handler), which must not return before Run does.
+// conn (the WebSocket handler), which must not return before Run does; until
+// Run is called, that goroutine may still write to conn itself.
 func (c *Client) Run(onMessage func([]byte)) {
 	if !c.started.CompareAndSwap(false, true) {
 		panic("realtime: Client.Run called twice")
 	}
 	defer c.hub.running.Done()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.write()
-	}()
+	c.writerDone = make(chan struct{})
+	c.pingDue = make(chan struct{}, 1)
+	c.wmu.Lock()
+	c.running = true
+	c.ping = time.AfterFunc(c.hub.opt.PingEvery, c.pingTick)
+	c.wmu.Unlock()
+	c.kick() // for what was queued, or a stop, before Run
 	c.read(onMessage)
 	// The reader has failed: the peer went away or sent a close frame (the
 	// library has answered it), a message was too large (the library sent
 	// 1009), the peer stayed silent, or the writer closed the connection.
 	c.stop(0, "")
-	<-writerDone
+	<-c.writerDone
+	c.wmu.Lock()
+	c.ended = true
+	c.ping.Stop()
+	c.wmu.Unlock()
 	c.mu.Lock()
 	c.finished = true
 	if c.cutoff != nil {
@@ -68,6 +91,47 @@ func (c *Client) Run(onMessage func([]byte)) {
 	}
 	c.mu.Unlock()
 	c.hub.remove(c)
+}
+
+// enqueue queues msg without waiting and wakes the writer; false means the
+// queue is full.
+func (c *Client) enqueue(msg []byte) bool {
+	select {
+	case c.send <- msg:
+		c.kick()
+		return true
+	default:
+		return false
+	}
+}
+
+// kick starts a writer unless one is running (it will see what was just
+// queued: it checks the queue under wmu before it exits) or Run has not
+// started yet.
+func (c *Client) kick() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.running || c.writing {
+		return
+	}
+	c.writing = true
+	go c.write()
+}
+
+// pingTick marks a ping due and re-arms itself until Run is over.
+func (c *Client) pingTick() {
+	c.wmu.Lock()
+	if c.ended {
+		c.wmu.Unlock()
+		return
+	}
+	select {
+	case c.pingDue <- struct{}{}:
+	default:
+	}
+	c.ping.Reset(c.hub.opt.PingEvery)
+	c.wmu.Unlock()
+	c.kick()
 }
 
 func (c *Client) read(onMessage func([]byte)) {
@@ -108,19 +172,55 @@ func (c *Client) read(onMessage func([]byte)) {
 	}
 }
 
+// writerLinger is how long a writer waits for more after a message before
+// it exits: long enough that a conversation in progress or a burst keeps
+// its writer, short enough that idle connections have none.
+const writerLinger = 2 * time.Second
+
+// write writes queued messages and due pings, and exits once nothing has
+// been queued for writerLinger (right after a ping); or sends the close
+// frame and ends the connection once stop was called, or ends it after a
+// failed write. Only one writer runs at a time (kick).
 func (c *Client) write() {
 	opt := c.hub.opt
-	defer c.closeConn()
-	ping := time.NewTicker(opt.PingEvery)
-	defer ping.Stop()
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
+	wrote := false // a message since the last wait: linger before leaving
 	for {
+		var idle <-chan time.Time
+		if len(c.send) == 0 && len(c.pingDue) == 0 {
+			if wrote {
+				if linger == nil {
+					linger = time.NewTimer(writerLinger)
+				} else {
+					linger.Reset(writerLinger)
+				}
+				idle, wrote = linger.C, false
+			} else {
+				c.wmu.Lock()
+				if len(c.send) == 0 && len(c.pingDue) == 0 && !isClosed(c.quit) {
+					// A later enqueue, ping or stop starts a new writer.
+					c.writing = false
+					c.wmu.Unlock()
+					return
+				}
+				c.wmu.Unlock()
+				// Something came in meanwhile, or stop: the select has it.
+			}
+		}
 		select {
 		case <-c.quit:
 			c.sendClose()
+			c.endConn()
 			return
 		case msg := <-c.send:
 			// Write what is queued in one go: one deadline, one wake-up.
 			if err := c.conn.SetWriteDeadline(time.Now().Add(opt.WriteTimeout)); err != nil {
+				c.endConn()
 				return
 			}
 			for n := len(c.send); ; n-- {
@@ -128,11 +228,13 @@ func (c *Client) write() {
 				select {
 				case <-c.quit:
 					c.sendClose()
+					c.endConn()
 					return
 				default:
 				}
 				if err := c.conn.WriteMessage(fws.TextMessage, msg); err != nil {
 					c.hub.log.Debug("realtime: write failed", "user", c.userID, "err", err)
+					c.endConn()
 					return
 				}
 				if n <= 0 {
@@ -140,12 +242,32 @@ func (c *Client) write() {
 				}
 				msg = <-c.send
 			}
-		case <-ping.C:
+			wrote = true
+		case <-c.pingDue:
 			if err := c.conn.WriteControl(fws.PingMessage, nil, time.Now().Add(opt.WriteTimeout)); err != nil {
 				c.hub.log.Debug("realtime: ping failed", "user", c.userID, "err", err)
+				c.endConn()
 				return
 			}
+		case <-idle:
 		}
+	}
+}
+
+// endConn closes the connection and tells Run that the last writer is
+// done. The writer that calls it leaves writing set, so no other writer
+// starts after it.
+func (c *Client) endConn() {
+	c.closeConn()
+	close(c.writerDone)
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -164,10 +286,11 @@ func (c *Client) stop(code int, text string) {
 		c.closeCode, c.closeText = code, text
 		close(c.quit)
 		c.mu.Lock()
-		defer c.mu.Unlock()
 		if !c.finished {
 			c.cutoff = time.AfterFunc(closeGrace, c.cutOff)
 		}
+		c.mu.Unlock()
+		c.kick()
 	})
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // Conn is the part of a WebSocket connection the hub uses. Both
-// *websocket.Conn of gofiber/contrib/websocket (production) and
-// *websocket.Conn of fasthttp/websocket (net/http servers, tests) satisfy it.
+// *websocket.Conn of fasthttp/websocket (production, through Upgrader; also
+// net/http servers) and *websocket.Conn of gofiber/contrib/websocket satisfy
+// it.
 //
 // As with gorilla/websocket, one goroutine may read and one may write at a
 // time; WriteControl, SetReadDeadline and Close may be called concurrently

@@ -163,9 +163,7 @@ func (h *Hub) SendToUser(userID int64, msg []byte) {
 	var slow []*Client
 	h.mu.RLock()
 	for _, c := range h.users[userID] {
-		select {
-		case c.send <- msg:
-		default:
+		if !c.enqueue(msg) {
 			slow = append(slow, c)
 		}
 	}

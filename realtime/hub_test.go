@@ -185,8 +185,15 @@ func TestHubShutdownLeavesNoGoroutines(t *testing.T) {
 			for u := range 3 {
 				ts.hub.SendToUser(int64(u), []byte("x"))
 			}
-			// A reader and a writer each.
-			eventually(t, 2*time.Second, "12 hub goroutines", func() bool { return hubGoroutines() == 12 })
+			for _, c := range clients {
+				if got := c.next(t); got != "x" {
+					t.Fatalf("got %q", got)
+				}
+			}
+			// writerLinger after the last message an idle connection has
+			// only its reader; the writers (and those of the pings) have
+			// exited.
+			eventually(t, writerLinger+3*time.Second, "6 hub goroutines", func() bool { return hubGoroutines() == 6 })
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -251,8 +258,10 @@ func allStacks() string {
 }
 
 func TestHubPings(t *testing.T) {
-	forEachServer(t, HubOptions{PingEvery: 20 * time.Millisecond, PongWait: time.Millisecond}, func(t *testing.T, ts *testServer) {
-		if got := ts.hub.Options().PongWait; got != 40*time.Millisecond {
+	// PingEvery leaves room for a scheduler that is busy with other tests:
+	// a pong that comes later than PongWait ends the connection.
+	forEachServer(t, HubOptions{PingEvery: 50 * time.Millisecond, PongWait: time.Millisecond}, func(t *testing.T, ts *testServer) {
+		if got := ts.hub.Options().PongWait; got != 100*time.Millisecond {
 			t.Fatalf("PongWait = %v, want raised to 2 × PingEvery", got)
 		}
 		c := ts.dial(1, 10)

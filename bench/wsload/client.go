@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 // clientResult is what the client process reports, latencies in µs.
 type clientResult struct {
 	Received int64 `json:"received"`
+	Bytes    int64 `json:"bytes"`  // size of the frames that carried a timestamp
 	Closed   int64 `json:"closed"` // connections the server ended early
 	P50      int64 `json:"p50"`
 	P99      int64 `json:"p99"`
@@ -61,10 +64,21 @@ func (l *latencies) merged() *hdrhistogram.Histogram {
 	return all
 }
 
-// runClient opens n connections to rawURL from the source addresses in
+// dialSpec says how the client opens connection i.
+type dialSpec struct {
+	url    string   // ws://host:port/path
+	tokens []string // session cookie per connection (the real /ws); nil: ?u=i
+	cookie string   // name of the session cookie
+	origin string   // Origin header, if any
+	proto  string   // "" or "centrifugo" (JSON protocol: connect, subscribe to "u<i>")
+}
+
+// runClient opens n connections as spec says from the source addresses in
 // turn, says "ready <connected> <failed>", records the latency of every
-// message until told "stop <sent>" on stdin, then reports "result {json}".
-func runClient(rawURL string, n int, sources []net.IP) error {
+// message until told "stop <expected>" on stdin (the number of timestamped
+// messages the live connections should get), then reports "result {json}".
+func runClient(spec dialSpec, n int, sources []net.IP) error {
+	rawURL := spec.url
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return err
@@ -72,8 +86,11 @@ func runClient(rawURL string, n int, sources []net.IP) error {
 	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("server %q is not a loopback address", u.Host)
 	}
+	if spec.tokens != nil && len(spec.tokens) < n {
+		return fmt.Errorf("%d session tokens for %d connections", len(spec.tokens), n)
+	}
 	lat := newLatencies()
-	var received, closed atomic.Int64
+	var received, bytes, closed atomic.Int64
 	var stopping atomic.Bool
 	conns := make([]*fws.Conn, n)
 	var failed atomic.Int64
@@ -96,13 +113,28 @@ func runClient(rawURL string, n int, sources []net.IP) error {
 			}
 			var conn *fws.Conn
 			var err error
+			target, h := rawURL+"?u="+strconv.Itoa(i), http.Header{}
+			if spec.tokens != nil {
+				target = rawURL
+				h.Set("Cookie", spec.cookie+"="+spec.tokens[i])
+			}
+			if spec.origin != "" {
+				h.Set("Origin", spec.origin)
+			}
 			for attempt := 0; attempt < 3; attempt++ {
-				c, resp, e := d.DialContext(context.Background(), rawURL+"?u="+strconv.Itoa(i), nil)
+				c, resp, e := d.DialContext(context.Background(), target, h)
 				if resp != nil {
 					resp.Body.Close()
 				}
-				if conn, err = c, e; err == nil {
+				if conn, err = c, e; err == nil && spec.proto == "centrifugo" {
+					err = centrifugoSubscribe(conn, i)
+				}
+				if err == nil {
 					break
+				}
+				if conn != nil {
+					conn.Close()
+					conn = nil
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
@@ -122,28 +154,37 @@ func runClient(rawURL string, n int, sources []net.IP) error {
 			continue
 		}
 		connected++
-		go read(c, i, lat, &received, &closed, &stopping)
+		go read(c, i, spec.proto == "centrifugo", lat, &received, &bytes, &closed, &stopping)
 	}
 	fmt.Printf("ready %d %d\n", connected, failed.Load())
 
 	in := bufio.NewScanner(os.Stdin)
-	var sent int64
+	var sent, perMessage int64
 	for in.Scan() {
-		if f := strings.Fields(in.Text()); len(f) == 2 && f[0] == "stop" {
+		if f := strings.Fields(in.Text()); len(f) == 3 && f[0] == "stop" {
 			sent, _ = strconv.ParseInt(f[1], 10, 64)
+			perMessage, _ = strconv.ParseInt(f[2], 10, 64)
 			break
 		}
 	}
 	// Wait for what is still in flight: every live connection should get
-	// every message sent.
+	// every broadcast (perMessage 0), or every push its perMessage
+	// recipients.
+	want := func() int64 {
+		if perMessage > 0 {
+			return sent * perMessage
+		}
+		return sent * (int64(connected) - closed.Load())
+	}
 	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) && received.Load() < sent*(int64(connected)-closed.Load()) {
+	for time.Now().Before(deadline) && received.Load() < want() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stopping.Store(true)
 	h := lat.merged()
 	res := clientResult{
 		Received: received.Load(),
+		Bytes:    bytes.Load(),
 		Closed:   closed.Load(),
 		P50:      h.ValueAtQuantile(50),
 		P99:      h.ValueAtQuantile(99),
@@ -160,7 +201,12 @@ func runClient(rawURL string, n int, sources []net.IP) error {
 	return nil
 }
 
-func read(c *fws.Conn, i int, lat *latencies, received, closed *atomic.Int64, stopping *atomic.Bool) {
+// marker precedes the scheduled send time (Unix nanoseconds) in every
+// timed message: at the start of a broadcast, in the body of a reply (and so
+// in its rendered fragment), in the data of a Centrifugo publication.
+const marker = "wsload-t="
+
+func read(c *fws.Conn, i int, centrifugo bool, lat *latencies, received, bytes, closed *atomic.Int64, stopping *atomic.Bool) {
 	for {
 		_, msg, err := c.ReadMessage()
 		if err != nil {
@@ -170,15 +216,32 @@ func read(c *fws.Conn, i int, lat *latencies, received, closed *atomic.Int64, st
 			return
 		}
 		now := time.Now().UnixNano()
-		sp := strings.IndexByte(string(msg[:min(len(msg), 24)]), ' ')
-		if sp <= 0 {
+		if centrifugo && answerPing(c, msg) {
 			continue
 		}
-		sentAt, err := strconv.ParseInt(string(msg[:sp]), 10, 64)
-		if err != nil {
-			continue
+		// A fragment may name its message more than once (the line in the
+		// list, the message itself); a Centrifugo frame may carry several
+		// publications, each with its own time.
+		var seen []int64
+		rest := msg
+		for {
+			k := strings.Index(string(rest), marker)
+			if k < 0 {
+				break
+			}
+			rest = rest[k+len(marker):]
+			end := 0
+			for end < len(rest) && end < 20 && rest[end] >= '0' && rest[end] <= '9' {
+				end++
+			}
+			sentAt, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+			if err != nil || slices.Contains(seen, sentAt) {
+				continue
+			}
+			seen = append(seen, sentAt)
+			lat.record(i, (now-sentAt)/1000)
+			received.Add(1)
+			bytes.Add(int64(len(msg)))
 		}
-		lat.record(i, (now-sentAt)/1000)
-		received.Add(1)
 	}
 }
