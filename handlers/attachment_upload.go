@@ -87,11 +87,17 @@ func requestBody(c *fiber.Ctx) io.Reader {
 	return strings.NewReader(string(c.Body()))
 }
 
-// drainOrClose reads what is left of a streamed body, up to a little, so
-// the connection can serve the next request; a client that still has more
-// to send gets its connection closed after the answer instead.
+// drainOrClose reads what is left of a streamed body, so the connection
+// can serve the next request and the browser, still sending, gets to read
+// the answer (a refused file's message) instead of a reset connection: for
+// a signed-in user up to an attachment's size, for anyone else a little. A
+// client that still has more to send gets its connection closed after the
+// answer instead.
 func drainOrClose(c *fiber.Ctx, body io.Reader) {
-	const most = 64 << 10
+	most := int64(64 << 10)
+	if current(c) != nil {
+		most = messaging.MaxAttachmentSize + maxUploadOverhead
+	}
 	n, err := io.Copy(io.Discard, io.LimitReader(body, most))
 	if n == most || (err != nil && !errors.Is(err, io.EOF)) {
 		c.Context().SetConnectionClose()
