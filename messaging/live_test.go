@@ -78,3 +78,32 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 		}
 	})
 }
+
+// TestReplyStatements bounds what a reply writes: its transaction runs a
+// fixed number of statements (43 a reply POST, before), whatever the
+// conversation's length.
+func TestReplyStatements(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := messagingtest.LongThread(ctx, d, f.v, tid, f.hr.ID, emp.ID, 500, f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		hook := dbtest.CountStatements(d)
+		stmts := hook.Run(func(ctx context.Context) {
+			if _, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// BEGIN, thread, message, thread time, participants, read states,
+		// counters, totals, notification mail and its time, COMMIT.
+		if len(stmts) > 11 {
+			t.Fatalf("a reply ran %d statements:\n%s", len(stmts), strings.Join(stmts, "\n"))
+		}
+	})
+}
