@@ -260,7 +260,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 		defer close(sweepDone)
 		a.sweepLiveSessions(relayCtx, hub, liveSweepEvery)
 	}()
-	a.messages.Events = liveEvents{broker: broker, log: log}
+	a.messages.Events = handlers.LiveEvents{Broker: broker, Log: log}
 	return &liveLayer{hub: hub, broker: broker, stop: func() {
 		// Publishing after this fails (and is logged): the HTTP server has
 		// stopped by then.

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"dialoog/auth"
 	"dialoog/components"
@@ -15,7 +12,6 @@ import (
 	"dialoog/handlers"
 	"dialoog/messaging"
 	"dialoog/notify"
-	"dialoog/realtime"
 	"dialoog/vault"
 )
 
@@ -136,53 +132,4 @@ func (o devOutbox) List(ctx context.Context, limit int) ([]components.DevOutboxI
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// liveEvents hands messaging's changes to the broker, which carries their
-// ids to every instance; each renders them for its own connections
-// (handlers.LiveRenderer). A broker over PostgreSQL sends them inside the
-// change's transaction (NOTIFY is delivered at the commit), any other after
-// the commit.
-type liveEvents struct {
-	broker realtime.Broker
-	log    *slog.Logger
-}
-
-var _ messaging.Publisher = liveEvents{}
-
-// txBroker is a broker that can publish inside a database transaction.
-type txBroker interface {
-	PublishTx(ctx context.Context, tx realtime.Execer, ev realtime.Event) error
-}
-
-var _ txBroker = (*realtime.PostgresBroker)(nil)
-
-// livePublishTimeout bounds one publication, which runs after the commit
-// in the request: a slow broker must not hold the answer up for long.
-const livePublishTimeout = 5 * time.Second
-
-func liveEvent(ev messaging.Event) realtime.Event {
-	return realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID, ActorID: ev.ActorID}
-}
-
-func (l liveEvents) PublishTx(ctx context.Context, tx bun.Tx, evs []messaging.Event) (bool, error) {
-	tb, ok := l.broker.(txBroker)
-	if !ok {
-		return false, nil
-	}
-	for _, ev := range evs {
-		if err := tb.PublishTx(ctx, tx, liveEvent(ev)); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-func (l liveEvents) Publish(ctx context.Context, ev messaging.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livePublishTimeout)
-	defer cancel()
-	if err := l.broker.Publish(ctx, liveEvent(ev)); err != nil {
-		// The change is committed; the pages show it at the next load.
-		l.log.Warn("publish live event", "kind", ev.Kind, "thread", ev.ThreadID, "message", ev.MessageID, "err", err)
-	}
 }

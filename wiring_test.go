@@ -17,6 +17,7 @@ import (
 	"dialoog/config"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/handlers"
 	"dialoog/messaging"
 	"dialoog/realtime"
 )
@@ -206,7 +207,7 @@ func TestLiveEventsAdapter(t *testing.T) {
 	got := make(chan realtime.Event, 1)
 	cancel := b.Subscribe(func(ev realtime.Event) { got <- ev })
 	defer cancel()
-	liveEvents{broker: b, log: slog.New(slog.DiscardHandler)}.Publish(context.Background(),
+	handlers.LiveEvents{Broker: b, Log: slog.New(slog.DiscardHandler)}.Publish(context.Background(),
 		messaging.Event{Kind: messaging.EventAutoReply, ThreadID: 3, MessageID: 5, UserIDs: []int64{1, 2}, ActorID: 2})
 	select {
 	case ev := <-got:

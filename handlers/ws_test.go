@@ -11,7 +11,6 @@ import (
 	"time"
 
 	fws "github.com/fasthttp/websocket"
-	"github.com/uptrace/bun"
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -28,23 +27,12 @@ type liveApp struct {
 	addr string
 }
 
-// liveEvents is the adapter main has in wiring.go.
-type liveEvents struct{ b realtime.Broker }
-
-func (l liveEvents) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) {
-	return false, nil
-}
-
-func (l liveEvents) Publish(ctx context.Context, ev messaging.Event) {
-	_ = l.b.Publish(ctx, realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID, ActorID: ev.ActorID})
-}
-
 func newLiveApp(t testing.TB) *liveApp {
 	t.Helper()
 	hub := realtime.NewHub(realtime.HubOptions{}, nil)
 	broker := realtime.NewLocalBroker()
 	ra := newRealAppOn(t, dbtest.MustOpenSQLite(t), func(d *Deps) { d.Hub, d.Live = hub, broker })
-	ra.msg.Events = liveEvents{broker}
+	ra.msg.Events = LiveEvents{Broker: broker}
 	stopRelay := realtime.Relay(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

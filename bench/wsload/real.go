@@ -129,7 +129,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	}
 	rs.hub = realtime.NewHub(realtime.HubOptions{}, quiet)
 	rs.relay = realtime.Relay(context.Background(), rs.broker, rs.hub, handlers.LiveRenderer(msgs, now), quiet)
-	msgs.Events = benchEvents{rs.broker}
+	msgs.Events = handlers.LiveEvents{Broker: rs.broker}
 
 	app := handlers.New(handlers.Deps{
 		Config: conf, Logger: quiet, Health: rs.d,
@@ -314,31 +314,6 @@ func (rs *realServer) close() {
 	_ = os.RemoveAll(rs.dir)
 }
 
-// benchEvents is the adapter main has in wiring.go: inside the change's
-// transaction with PostgreSQL, after the commit otherwise.
-type benchEvents struct{ b realtime.Broker }
-
-func benchEvent(ev messaging.Event) realtime.Event {
-	return realtime.Event{Kind: ev.Kind, UserIDs: ev.UserIDs, ThreadID: ev.ThreadID, MessageID: ev.MessageID,
-		ActorID: ev.ActorID}
-}
-
-func (e benchEvents) PublishTx(ctx context.Context, tx bun.Tx, evs []messaging.Event) (bool, error) {
-	pb, ok := e.b.(*realtime.PostgresBroker)
-	if !ok {
-		return false, nil
-	}
-	for _, ev := range evs {
-		if err := pb.PublishTx(ctx, tx, benchEvent(ev)); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-func (e benchEvents) Publish(ctx context.Context, ev messaging.Event) {
-	_ = e.b.Publish(ctx, benchEvent(ev))
-}
 
 // benchMail renders every mail as a line of text; the bench sends none.
 type benchMail struct{}
