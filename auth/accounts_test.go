@@ -552,3 +552,20 @@ func TestResolveCostsTwoQueries(t *testing.T) {
 		check(auth.StageSecondFactor)
 	})
 }
+
+// TestResolveSurvivesAddedColumn: a migration run by another instance (a
+// rolling update) adds a column while this one runs; the session query it
+// has prepared keeps working.
+func TestResolveSurvivesAddedColumn(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newAccFixture(t, d)
+		tok := f.invited(t, "jan@example.nl")
+		f.cur(t, tok) // prepares the statement
+		if _, err := d.ExecContext(context.Background(), "ALTER TABLE users ADD COLUMN added_later TEXT NOT NULL DEFAULT ''"); err != nil {
+			t.Fatal(err)
+		}
+		if cur := f.cur(t, tok); cur.User.Email != "jan@example.nl" {
+			t.Fatalf("resolved %+v", cur.User)
+		}
+	})
+}

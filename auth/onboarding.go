@@ -74,7 +74,7 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	}
 	// Every signed-in request: the session, its user and the facts of the
 	// user's stage in one prepared query.
-	rows, err := a.DB.QueryPrepared(ctx, resolveQuery, hashToken(token))
+	rows, err := a.DB.QueryPrepared(ctx, resolveQuery(a.DB), hashToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("resolve session: %w", err)
 	}
@@ -124,11 +124,13 @@ func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) 
 
 // resolveQuery loads a session by token hash with its user and the facts
 // of the user's stage.
-const resolveQuery = `SELECT u.*, s.id AS session_id, s.second_factor_at AS session_second_factor_at,
+func resolveQuery(d *db.DB) string {
+	return `SELECT ` + d.Columns(db.User{}, "u") + `, s.id AS session_id, s.second_factor_at AS session_second_factor_at,
   s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
   s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
   ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified
 FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`
+}
 
 type resolvedSession struct {
 	db.User               `bun:",extend"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,4 +158,19 @@ func (d *DB) ScanOne(ctx context.Context, rows *sql.Rows, dest ...any) error {
 		return err
 	}
 	return rows.Close()
+}
+
+// Columns lists the columns of model's table, each prefixed with alias
+// ("u.id, u.email, ..."), for the select lists of prepared statements. A
+// prepared statement must not select "*": when a migration (by another
+// instance during a rolling update) adds a column, PostgreSQL refuses to
+// run a prepared "*" again ("cached plan must not change result type"),
+// and bun refuses a column the model does not have.
+func (d *DB) Columns(model any, alias string) string {
+	t := d.Dialect().Tables().Get(reflect.TypeOf(model))
+	names := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		names[i] = alias + "." + f.Name
+	}
+	return strings.Join(names, ", ")
 }

@@ -327,7 +327,7 @@ func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID i
 // threadWithOrg is threadFor with the thread's organisation, in one
 // prepared query.
 func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, threadForQuery, threadID, userID)
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, threadForQuery(s.DB), threadID, userID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}
@@ -346,11 +346,13 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	return &row.Thread, &db.Organisation{ID: row.OrgID, Name: row.OrgName}, nil
 }
 
-const threadForQuery = `SELECT t.*, o.name AS org_name FROM threads AS t JOIN organisations AS o ON o.id = t.org_id
+func threadForQuery(d *db.DB) string {
+	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name FROM threads AS t JOIN organisations AS o ON o.id = t.org_id
 WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`
+}
 
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, participantsQuery, threadID)
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, participantsQuery(s.DB), threadID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -373,10 +375,12 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 
 // participantsQuery lists a thread's participants with their users, in the
 // order they joined.
-const participantsQuery = `SELECT u.*, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
+func participantsQuery(d *db.DB) string {
+	return `SELECT ` + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
   p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
   p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at
 FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ? ORDER BY p.id`
+}
 
 type participantRow struct {
 	db.User         `bun:",extend"`
