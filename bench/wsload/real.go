@@ -314,7 +314,6 @@ func (rs *realServer) close() {
 	_ = os.RemoveAll(rs.dir)
 }
 
-
 // benchMail renders every mail as a line of text; the bench sends none.
 type benchMail struct{}
 
