@@ -29,8 +29,8 @@ const maxQuery = 100
 
 // Inbox lists the threads in the user's box, newest first; query searches
 // subjects, the organisation's name and the names of the other
-// participants, and their addresses where the user may see them (see
-// searchableAddress).
+// participants, and their mail addresses where the user may see them:
+// internal users see everyone's, external users only internal users'.
 func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query string) (*InboxPage, error) {
 	if page < 1 {
 		page = 1
@@ -173,7 +173,7 @@ func nameExpr(a string) string {
 
 // searchWhere restricts an inbox query to threads that match query: by
 // subject, by the organisation's name, or by another participant's name
-// or (where searchableAddress allows) mail address.
+// or mail address (for an external user, only an internal user's address).
 func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *bun.SelectQuery {
 	lower := strings.ToLower(query)
 	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"

@@ -187,3 +187,30 @@ func TestInboxCountersFollowChanges(t *testing.T) {
 		check("delete the only, unread message of a thread")
 	})
 }
+
+// TestSearchHidesOutsidersAddresses: an external user does not find a
+// conversation by another outsider's mail address (which would let them
+// recover it a character at a time); an internal user does.
+func TestSearchHidesOutsidersAddresses(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		f.active(t, "geheim.adres@example.nl", false, "Piet", "", "Post")
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, "geheim.adres@example.nl"}, Subject: "Overleg", Body: "Hallo"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			who   *db.User
+			query string
+			want  int
+		}{
+			{jan, "geheim", 0}, {jan, "Post", 1}, {jan, "osaw.nl", 1}, {f.hr, "geheim", 1},
+		} {
+			p, err := f.svc.Inbox(ctx, c.who, 1, c.query)
+			if err != nil || len(p.Threads) != c.want {
+				t.Errorf("%s searching %q: %d threads, want %d (%v)", c.who.Email, c.query, len(p.Threads), c.want, err)
+			}
+		}
+	})
+}
