@@ -73,6 +73,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_pragma", "cache_size(-16000)")
 	q.Set("_txlock", "immediate")
+	// Times bound as parameters (prepared statements) are written in the
+	// format bun writes them in, so that stored times compare and sort as
+	// text whichever way they were written.
+	q.Set("_time_format", "sqlite")
 	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

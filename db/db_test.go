@@ -174,3 +174,25 @@ func TestOptimizeGathersStatistics(t *testing.T) {
 		t.Fatalf("no statistics for threads after optimize (%d rows, %v)", n, err)
 	}
 }
+
+// TestSQLiteTimesOneFormat: a time bound as a parameter (prepared
+// statements) and a time bun writes into the SQL text are stored in the
+// same text format, so that they sort and compare as text.
+func TestSQLiteTimesOneFormat(t *testing.T) {
+	d := dbtest.MustOpenSQLite(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 9, 30, 15, 123456000, time.UTC)
+	if _, err := d.ExecPrepared(ctx, d, "INSERT INTO organisations (name, created_at) VALUES (?, ?)", "param", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NewInsert().Model(&db.Organisation{Name: "bun", CreatedAt: at}).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	if err := d.NewRaw("SELECT CAST(created_at AS TEXT) FROM organisations ORDER BY name").Scan(ctx, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 2 || stored[0] != stored[1] {
+		t.Fatalf("stored as %q", stored)
+	}
+}
