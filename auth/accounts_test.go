@@ -569,3 +569,27 @@ func TestResolveSurvivesAddedColumn(t *testing.T) {
 		}
 	})
 }
+
+// TestCodeTextSendBy: the text with a code is not sent after the code
+// expired (the outbox row carries the code's expiry).
+func TestCodeTextSendBy(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		tok := f.throughPassword(t, f.invited(t, "jan@example.nl"))
+		if _, err := f.acc.SendSetupSMS(ctx, f.cur(t, tok), "0612345678", "ip"); err != nil {
+			t.Fatal(err)
+		}
+		var item db.OutboxItem
+		if err := d.NewSelect().Model(&item).Where("channel = ?", db.ChannelSMS).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var code db.OneTimeCode
+		if err := d.NewSelect().Model(&code).Where("target = ?", "+31612345678").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !item.SendBy.Time.Equal(code.ExpiresAt) {
+			t.Fatalf("text sent by %v, code expires %v", item.SendBy.Time, code.ExpiresAt)
+		}
+	})
+}

@@ -354,7 +354,7 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 		if _, err := tx.NewInsert().Model(otc).Exec(ctx); err != nil {
 			return fmt.Errorf("store code: %w", err)
 		}
-		if _, err := a.Outbox.QueueSMS(ctx, tx, notify.SMS{To: phone, Body: a.SMSText(u.Language, code)}); err != nil {
+		if _, err := a.Outbox.QueueSMS(ctx, tx, notify.SMS{To: phone, Body: a.SMSText(u.Language, code), SendBy: otc.ExpiresAt}); err != nil {
 			return err
 		}
 		kind := "sms.sent"

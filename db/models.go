@@ -258,6 +258,9 @@ type OutboxItem struct {
 	Transport      string `bun:",notnull"`
 	CreatedAt      time.Time
 	SentAt         bun.NullTime
+	// SendBy, when set, is when the row stops being worth sending (a
+	// login code's expiry); the worker fails it instead after that.
+	SendBy bun.NullTime
 }
 
 // AuditEvent is a security-relevant event a user can see in their activity.

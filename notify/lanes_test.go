@@ -494,3 +494,53 @@ func TestOutboxQueriesUseTheLaneIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiredCodeNotSent: a login code queued with a send-by time is not
+// sent after it, when the gateway comes back from an outage: the row fails
+// as expired. A text without one is sent.
+func TestExpiredCodeNotSent(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		var down atomic.Bool
+		down.Store(true)
+		var mu sync.Mutex
+		var got []string
+		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p struct{ To, Body string }
+			json.NewDecoder(r.Body).Decode(&p)
+			if down.Load() {
+				http.Error(w, "gateway down", http.StatusServiceUnavailable)
+				return
+			}
+			mu.Lock()
+			got = append(got, p.Body)
+			mu.Unlock()
+		}))
+		t.Cleanup(gw.Close)
+		v := testVault(t, 26)
+		o := NewOutbox(v)
+		clk := newClock()
+		w := NewWorker(d, v, nil, smsSender(t, "webhook+"+gw.URL), testLogger(t), WorkerOptions{Now: clk.Now})
+		code := queueSMS(t, d, o, SMS{To: "+31612345678", Body: "Uw code is 123456", SendBy: clk.Now().Add(10 * time.Minute)})
+		plain := queueSMS(t, d, o, SMS{To: "+31612345679", Body: "Geen code"})
+		if n := runOnce(t, w); n != 0 {
+			t.Fatal("delivered during the outage")
+		}
+		clk.Advance(11 * time.Minute)
+		down.Store(false)
+		for range 3 {
+			runOnce(t, w)
+			clk.Advance(time.Minute)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 1 || got[0] != "Geen code" {
+			t.Fatalf("gateway got %q, want only the text without a send-by time", got)
+		}
+		if r := row(t, d, code); r.Status != db.OutboxFailed || !strings.Contains(r.LastError, "expired") {
+			t.Fatalf("expired code row: %+v", r)
+		}
+		if r := row(t, d, plain); r.Status != db.OutboxSent {
+			t.Fatalf("plain row: %+v", r)
+		}
+	})
+}

@@ -108,6 +108,9 @@ type Mail struct {
 type SMS struct {
 	To   string `json:"to"` // E.164, e.g. +31612345678
 	Body string `json:"body"`
+	// SendBy, when not zero, is when the text stops being worth sending
+	// (a code's expiry): it is then never sent. Not part of the payload.
+	SendBy time.Time `json:"-"`
 }
 
 // Outbox queues messages in the caller's transaction.
@@ -130,7 +133,7 @@ func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, err
 	if m.HTML == "" && m.Text == "" {
 		return 0, errors.New("queue mail: empty body")
 	}
-	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m)
+	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m, time.Time{})
 }
 
 // QueueSMS inserts a pending outbox row for s using idb (normally the
@@ -142,10 +145,10 @@ func (o *Outbox) QueueSMS(ctx context.Context, idb bun.IDB, s SMS) (int64, error
 	if s.Body == "" {
 		return 0, errors.New("queue sms: empty body")
 	}
-	return o.queue(ctx, idb, db.ChannelSMS, s.To, s)
+	return o.queue(ctx, idb, db.ChannelSMS, s.To, s, s.SendBy)
 }
 
-func (o *Outbox) queue(ctx context.Context, idb bun.IDB, channel, recipient string, payload any) (int64, error) {
+func (o *Outbox) queue(ctx context.Context, idb bun.IDB, channel, recipient string, payload any, sendBy time.Time) (int64, error) {
 	plain, err := json.Marshal(payload)
 	if err != nil {
 		return 0, fmt.Errorf("queue %s: encode: %w", channel, err)
@@ -163,6 +166,7 @@ func (o *Outbox) queue(ctx context.Context, idb bun.IDB, channel, recipient stri
 		Status:         db.OutboxPending,
 		NextAttemptAt:  now,
 		CreatedAt:      now,
+		SendBy:         bun.NullTime{Time: sendBy},
 	}
 	if _, err := idb.NewInsert().Model(item).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("queue %s: insert outbox row: %w", channel, err)

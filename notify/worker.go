@@ -385,6 +385,14 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 		w.release(ctx, it)
 		return false, ctx.Err()
 	}
+	if !it.SendBy.IsZero() && !w.opt.Now().Before(it.SendBy.Time) {
+		// A code that expired while the transport was down: sending it now
+		// would only confuse its reader.
+		l.failed.Add(1)
+		log.Warn("outbox row expired before it could be sent", "send_by", it.SendBy.Time)
+		_, err := w.recordFailure(ctx, it, errExpired, true)
+		return false, err
+	}
 	m, s, err := openPayload(w.vault, it)
 	if err == nil && (m == nil) == (l.channel == db.ChannelMail) {
 		err = fmt.Errorf("payload is not of the %s channel", l.channel)
@@ -437,6 +445,9 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 	l.up(ctx)
 	return true, nil
 }
+
+// errExpired is the failure of a row past its SendBy.
+var errExpired = errors.New("expired before it could be sent")
 
 // failure records a failed delivery by its kind: a rejection fails the row,
 // a deferral retries the row later, anything else also tells that the
