@@ -304,26 +304,7 @@ func laneStats(t *testing.T, w *Worker, channel string) LaneStats {
 // MaxAge.
 func TestOutageOfADayFailsNothing(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		var down atomic.Bool
-		down.Store(true)
-		var mu sync.Mutex
-		var got []string
-		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var p struct{ To, Body string }
-			json.NewDecoder(r.Body).Decode(&p)
-			switch {
-			case p.To == "+31600000000":
-				http.Error(w, "invalid number", http.StatusBadRequest)
-			case down.Load():
-				http.Error(w, "gateway down", http.StatusServiceUnavailable)
-			default:
-				mu.Lock()
-				got = append(got, p.Body)
-				mu.Unlock()
-				w.WriteHeader(http.StatusOK)
-			}
-		}))
-		t.Cleanup(gw.Close)
+		gw := newFlakyGateway(t)
 		v := testVault(t, 25)
 		o := NewOutbox(v)
 		clk := newClock()
@@ -350,15 +331,13 @@ func TestOutageOfADayFailsNothing(t *testing.T) {
 			t.Fatalf("only %d attempts in a day", r.Attempts)
 		}
 
-		down.Store(false)
+		gw.down.Store(false)
 		if n := runOnce(t, w); n != 1 {
 			t.Fatalf("delivered %d after the outage", n)
 		}
-		mu.Lock()
-		if len(got) != 1 || got[0] != "Uw code is 777777" {
+		if got := gw.texts(); len(got) != 1 || got[0] != "Uw code is 777777" {
 			t.Fatalf("gateway got %q", got)
 		}
-		mu.Unlock()
 
 		// A rejection fails at once, whatever the lane's state.
 		badID := queueSMS(t, d, o, SMS{To: "+31600000000", Body: "x"})
@@ -370,7 +349,7 @@ func TestOutageOfADayFailsNothing(t *testing.T) {
 
 		// Undeliverable for longer than MaxAge: failed, with the reason.
 		oldID := queueSMS(t, d, o, SMS{To: "+31612345679", Body: "oud"})
-		down.Store(true)
+		gw.down.Store(true)
 		clk.Advance(DefaultMaxAge)
 		runOnce(t, w)
 		if r := row(t, d, oldID); r.Status != db.OutboxFailed || !strings.Contains(r.LastError, "undelivered 72h0m0s") ||
@@ -500,22 +479,7 @@ func TestOutboxQueriesUseTheLaneIndex(t *testing.T) {
 // as expired. A text without one is sent.
 func TestExpiredCodeNotSent(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		var down atomic.Bool
-		down.Store(true)
-		var mu sync.Mutex
-		var got []string
-		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var p struct{ To, Body string }
-			json.NewDecoder(r.Body).Decode(&p)
-			if down.Load() {
-				http.Error(w, "gateway down", http.StatusServiceUnavailable)
-				return
-			}
-			mu.Lock()
-			got = append(got, p.Body)
-			mu.Unlock()
-		}))
-		t.Cleanup(gw.Close)
+		gw := newFlakyGateway(t)
 		v := testVault(t, 26)
 		o := NewOutbox(v)
 		clk := newClock()
@@ -526,14 +490,12 @@ func TestExpiredCodeNotSent(t *testing.T) {
 			t.Fatal("delivered during the outage")
 		}
 		clk.Advance(11 * time.Minute)
-		down.Store(false)
+		gw.down.Store(false)
 		for range 3 {
 			runOnce(t, w)
 			clk.Advance(time.Minute)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(got) != 1 || got[0] != "Geen code" {
+		if got := gw.texts(); len(got) != 1 || got[0] != "Geen code" {
 			t.Fatalf("gateway got %q, want only the text without a send-by time", got)
 		}
 		if r := row(t, d, code); r.Status != db.OutboxFailed || !strings.Contains(r.LastError, "expired") {
@@ -543,4 +505,42 @@ func TestExpiredCodeNotSent(t *testing.T) {
 			t.Fatalf("plain row: %+v", r)
 		}
 	})
+}
+
+// flakyGateway is a webhook SMS gateway that answers 503 while down, and
+// 400 for +31600000000 (a number it refuses); it records the texts it
+// accepted.
+type flakyGateway struct {
+	*httptest.Server
+	down atomic.Bool
+	mu   sync.Mutex
+	got  []string
+}
+
+func newFlakyGateway(t *testing.T) *flakyGateway {
+	g := &flakyGateway{}
+	g.down.Store(true)
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct{ To, Body string }
+		json.NewDecoder(r.Body).Decode(&p)
+		switch {
+		case p.To == "+31600000000":
+			http.Error(w, "invalid number", http.StatusBadRequest)
+		case g.down.Load():
+			http.Error(w, "gateway down", http.StatusServiceUnavailable)
+		default:
+			g.mu.Lock()
+			g.got = append(g.got, p.Body)
+			g.mu.Unlock()
+		}
+	}))
+	t.Cleanup(g.Close)
+	return g
+}
+
+// texts returns the texts the gateway accepted so far.
+func (g *flakyGateway) texts() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.got...)
 }
