@@ -74,7 +74,7 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	}
 	// Every signed-in request: the session, its user and the facts of the
 	// user's stage in one prepared query.
-	rows, err := a.DB.QueryPrepared(ctx, resolveQuery(a.DB), hashToken(token))
+	rows, err := a.DB.QueryPrepared(ctx, a.DB.Text("auth.resolve", func() string { return resolveQuery(a.DB) }), hashToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("resolve session: %w", err)
 	}

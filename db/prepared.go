@@ -20,8 +20,9 @@ import (
 
 // stmtCache holds the prepared statements of a DB by query text.
 type stmtCache struct {
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	stmts sync.Map   // query text -> *sql.Stmt
+	mu    sync.Mutex // held while preparing a statement not yet cached
+	texts sync.Map   // key -> query text built by Text
 }
 
 // QueryPrepared runs query, written with ? placeholders, as a statement
@@ -98,10 +99,13 @@ func (d *DB) preparedIn(ctx context.Context, idb bun.IDB, query string) (*sql.St
 }
 
 func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := d.cache.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
+	}
 	d.cache.mu.Lock()
 	defer d.cache.mu.Unlock()
-	if s, ok := d.cache.stmts[query]; ok {
-		return s, nil
+	if s, ok := d.cache.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
 	}
 	text := query
 	if d.postgres {
@@ -111,11 +115,21 @@ func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	if d.cache.stmts == nil {
-		d.cache.stmts = make(map[string]*sql.Stmt)
-	}
-	d.cache.stmts[query] = s
+	d.cache.stmts.Store(query, s)
 	return s, nil
+}
+
+// Text returns the query text build makes for this database, built once
+// and kept under key: for prepared statements whose text depends on the
+// database (its dialect, the columns of a model), so that a request does
+// not build it again.
+func (d *DB) Text(key string, build func() string) string {
+	if t, ok := d.cache.texts.Load(key); ok {
+		return t.(string)
+	}
+	t := build()
+	d.cache.texts.Store(key, t)
+	return t
 }
 
 // dollarPlaceholders numbers the ? placeholders of query for PostgreSQL.
@@ -136,12 +150,11 @@ func dollarPlaceholders(query string) string {
 
 // closeStatements closes the cached statements.
 func (d *DB) closeStatements() {
-	d.cache.mu.Lock()
-	defer d.cache.mu.Unlock()
-	for _, s := range d.cache.stmts {
-		s.Close()
-	}
-	d.cache.stmts = nil
+	d.cache.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		d.cache.stmts.Delete(k)
+		return true
+	})
 }
 
 // ScanOne scans the first row of rows into dest and closes rows; without a

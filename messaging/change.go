@@ -373,7 +373,7 @@ func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID
 // organisation; they see the whole thread and are invited or notified.
 func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error {
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, err := s.threadFor(ctx, tx, user.ID, threadID)
+		th, org, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
 		if err != nil {
 			return err
 		}
@@ -399,34 +399,32 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return fmt.Errorf("add participant: %w", err)
 		}
-		var ids []int64
-		if err := tx.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", th.ID).Order("id").Scan(ctx, &ids); err != nil {
-			return fmt.Errorf("load messages: %w", err)
-		}
 		// The newcomer sees the whole thread, unread: one statement for the
 		// read states, and the counters the inbox reads.
-		if _, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
-			u.ID, th.ID).Exec(ctx); err != nil {
+		res, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
+			u.ID, th.ID).Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("store read states: %w", err)
 		}
-		p.UnreadCount, p.BoxCount, p.LastActivityAt = len(ids), len(ids), bun.NullTime{Time: th.LastMessageAt}
+		n64, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store read states: %w", err)
+		}
+		n := int(n64)
+		p.UnreadCount, p.BoxCount, p.LastActivityAt = n, n, bun.NullTime{Time: th.LastMessageAt}
 		if _, err := tx.NewUpdate().Model(p).Column("unread_count", "box_count", "last_activity_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("count messages of newcomer: %w", err)
 		}
-		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("unread_total = unread_total + ?", len(ids)).Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("unread_total = unread_total + ?", n).Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("count messages of newcomer: %w", err)
+		}
+		if n == 0 {
+			return nil
 		}
 		// The notification rule counts what was unread before the newest
 		// message.
-		p.UnreadCount = max(0, len(ids)-1)
-		var org db.Organisation
-		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
-			return fmt.Errorf("load organisation: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		return s.alert(ctx, tx, th, &org, p, u, user, ids[len(ids)-1], now)
+		p.UnreadCount = n - 1
+		return s.alert(ctx, tx, th, org, p, u, user, now)
 	})
 	if err != nil {
 		return fmt.Errorf("add participant: %w", err)

@@ -143,7 +143,7 @@ func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, que
 		return rows, nil
 	}
 	args := append(s.pageArgs(user.ID), user.ID, limit, offset)
-	if err := s.scanPrepared(ctx, &rows, s.pageWith(inboxPageQuery), args...); err != nil {
+	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), args...); err != nil {
 		return nil, err
 	}
 	return rows, nil

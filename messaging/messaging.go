@@ -327,7 +327,7 @@ func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID i
 // threadWithOrg is threadFor with the thread's organisation, in one
 // prepared query.
 func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, threadForQuery(s.DB), threadID, userID)
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), threadID, userID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}
@@ -352,7 +352,7 @@ WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t
 }
 
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, participantsQuery(s.DB), threadID)
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.participants", func() string { return participantsQuery(s.DB) }), threadID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -471,7 +471,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 			continue
 		}
 		u := users[p.UserID]
-		if err := s.alert(ctx, tx, th, org, &p, u, author, m.ID, now); err != nil {
+		if err := s.alert(ctx, tx, th, org, &p, u, author, now); err != nil {
 			return nil, err
 		}
 	}
@@ -520,7 +520,7 @@ func awayNow(u *db.User, now time.Time) bool {
 // alert tells a participant of a new message: a never-signed-up user gets
 // the invitation again, an active user a content-free notification at most
 // once per thread per NotifyEvery while earlier messages are unread.
-func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, messageID int64, now time.Time) error {
+func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, now time.Time) error {
 	switch u.Status {
 	case db.StatusInvited:
 		return s.Invitations.InviteTx(ctx, tx, u, org, &author.ID)

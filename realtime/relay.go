@@ -16,24 +16,6 @@ import (
 // it may send a fragment that makes the page re-fetch its inbox.
 type RenderFunc func(ctx context.Context, ev Event, userIDs []int64, send func(userID int64, msg []byte)) error
 
-// PerUser adapts a renderer of one user at a time to a RenderFunc, for
-// renderers whose work does not depend on the other recipients. A nil
-// fragment means nothing to send to that user.
-func PerUser(render func(ctx context.Context, ev Event, userID int64) ([]byte, error)) RenderFunc {
-	return func(ctx context.Context, ev Event, userIDs []int64, send func(int64, []byte)) error {
-		for _, id := range userIDs {
-			msg, err := render(ctx, ev, id)
-			if err != nil {
-				return err
-			}
-			if msg != nil {
-				send(id, msg)
-			}
-		}
-		return nil
-	}
-}
-
 // RelayOptions tune Relay; zero values take the defaults.
 type RelayOptions struct {
 	// Workers render events concurrently (default 4 per CPU: rendering

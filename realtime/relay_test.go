@@ -57,7 +57,7 @@ func TestRelay(t *testing.T) {
 	}
 	b := &directBroker{}
 	// One worker: the events of different threads below keep their order.
-	stop := RelayWith(context.Background(), b, ts.hub, PerUser(render), testLog(t), RelayOptions{Workers: 1})
+	stop := RelayWith(context.Background(), b, ts.hub, perUser(render), testLog(t), RelayOptions{Workers: 1})
 	defer stop()
 	ctx := context.Background()
 
@@ -198,5 +198,23 @@ func TestRelayObservePush(t *testing.T) {
 	}
 	if o := got[2]; o == nil || o.push < held.Seconds() {
 		t.Fatalf("event 2, queued behind a render held %v: %+v", held, o)
+	}
+}
+
+// perUser adapts a renderer of one user at a time to a RenderFunc, for
+// renderers whose work does not depend on the other recipients. A nil
+// fragment means nothing to send to that user.
+func perUser(render func(ctx context.Context, ev Event, userID int64) ([]byte, error)) RenderFunc {
+	return func(ctx context.Context, ev Event, userIDs []int64, send func(int64, []byte)) error {
+		for _, id := range userIDs {
+			msg, err := render(ctx, ev, id)
+			if err != nil {
+				return err
+			}
+			if msg != nil {
+				send(id, msg)
+			}
+		}
+		return nil
 	}
 }

@@ -75,7 +75,14 @@ func NewTestSchema(tb testing.TB) string {
 // MustOpenPostgres opens a migrated database in a fresh PostgreSQL schema.
 func MustOpenPostgres(tb testing.TB) *db.DB {
 	tb.Helper()
-	d, err := db.OpenPostgres(context.Background(), NewTestSchema(tb))
+	return MustOpenPostgresURL(tb, NewTestSchema(tb))
+}
+
+// MustOpenPostgresURL opens and migrates the PostgreSQL database of url
+// (from NewTestSchema, when the test also needs the URL).
+func MustOpenPostgresURL(tb testing.TB, url string) *db.DB {
+	tb.Helper()
+	d, err := db.OpenPostgres(context.Background(), url)
 	if err != nil {
 		tb.Fatal(err)
 	}

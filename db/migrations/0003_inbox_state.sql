@@ -21,8 +21,6 @@ UPDATE participants SET box_count = 0 WHERE removed_at IS NOT NULL;
 
 -- The inbox: one user's conversations in their box, newest first.
 CREATE INDEX participants_inbox_idx ON participants (user_id, last_activity_at DESC, thread_id DESC) WHERE box_count > 0;
--- The header's unread count sums only the rows with unread messages.
-CREATE INDEX participants_unread_idx ON participants (user_id, unread_count) WHERE unread_count > 0;
 -- The inbox lists the other participants of a page's threads.
 CREATE INDEX participants_thread_idx ON participants (thread_id, id);
 -- Read states of one user within a thread (mark read, box changes).
