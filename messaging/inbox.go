@@ -50,7 +50,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	}
 	for _, r := range rows {
 		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
-			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(r.Others))})
+			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(user, r.Others))})
 	}
 	if len(rows) > 0 {
 		out.Unread = rows[0].TotalUnread
@@ -78,10 +78,10 @@ func (s *Service) pageWith(inner string) string {
 	// PostgreSQL orders within the aggregate; SQLite would sort each row's
 	// few names in a temporary b-tree, so it aggregates a subquery that
 	// participants_thread_idx (thread_id, id) already gives in joining order.
-	others := `(SELECT string_agg(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email, ? ORDER BY op.id)
+	others := `(SELECT string_agg(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind, ? ORDER BY op.id)
     FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ?)`
 	if !s.DB.Postgres() {
-		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email AS name
+		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind AS name
     FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ? ORDER BY op.id) AS n)`
 	}
 	return `SELECT page.id, page.subject, page.org_name, page.last_message_at, page.unread,
@@ -92,24 +92,24 @@ FROM (` + inner + `) AS page ORDER BY page.last_activity_at DESC, page.id DESC`
 
 func (s *Service) pageArgs(userID int64) []any {
 	if s.DB.Postgres() {
-		return []any{fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
+		return []any{fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
 	}
-	return []any{personSep, fieldSep, fieldSep, fieldSep, fieldSep, userID, userID}
+	return []any{personSep, fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, userID, userID}
 }
 
 // splitPeople turns the aggregated fields of the other participants into
 // their display names.
-func splitPeople(others string) []string {
+func splitPeople(viewer *db.User, others string) []string {
 	if others == "" {
 		return nil
 	}
 	var names []string
 	for _, person := range strings.Split(others, personSep) {
 		f := strings.Split(person, fieldSep)
-		if len(f) != 5 {
+		if len(f) != 6 {
 			continue // a name with a separator in it: leave it out rather than garble it
 		}
-		names = append(names, DisplayName(&db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4]}))
+		names = append(names, NameFor(viewer, &db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4], Kind: f[5]}))
 	}
 	return names
 }

@@ -77,7 +77,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		var from []string
 		for _, o := range ps {
 			if o.UserID != p.UserID {
-				from = append(from, DisplayName(users[o.UserID]))
+				from = append(from, NameFor(u, users[o.UserID]))
 			}
 		}
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,

@@ -6,10 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/i18n"
 )
 
 // DisplayName builds a person's name from the profile of the seed
@@ -28,6 +32,42 @@ func DisplayName(u *db.User) string {
 		return u.Email
 	}
 	return name
+}
+
+// NameFor is how viewer sees u. Internal users see everyone as
+// DisplayName does; an external user never sees another external user's
+// mail address: an invitee without a name shows as "Genodigde" with the
+// initials of the address's local part, in the viewer's language.
+func NameFor(viewer, u *db.User) string {
+	if u == nil {
+		return ""
+	}
+	name := DisplayName(u)
+	if name != u.Email || !hidesAddress(viewer, u) {
+		return name
+	}
+	return i18n.For(viewer.Language).T("person.invitee", "Initials", addressInitials(u.Email))
+}
+
+// hidesAddress reports whether viewer may not see u's mail address and
+// last-seen time: both are external and not the same person.
+func hidesAddress(viewer, u *db.User) bool {
+	return viewer != nil && viewer.Kind != db.KindInternal && u.Kind != db.KindInternal && viewer.ID != u.ID
+}
+
+// addressInitials turns "piet.de-groot@example.nl" into "P.D.G.".
+func addressInitials(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(local, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		r, _ := utf8.DecodeRuneInString(part)
+		b.WriteRune(unicode.ToUpper(r))
+		b.WriteByte('.')
+		if b.Len() >= 8 {
+			break
+		}
+	}
+	return b.String()
 }
 
 // ThreadSummary is one line of the inbox.
@@ -133,8 +173,12 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	for _, p := range ps {
 		u := users[p.UserID]
-		v.Participants = append(v.Participants, ParticipantView{UserID: u.ID, Name: DisplayName(u), Email: u.Email,
-			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)})
+		pv := ParticipantView{UserID: u.ID, Name: NameFor(user, u), Email: u.Email,
+			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)}
+		if hidesAddress(user, u) {
+			pv.Email, pv.LastSeenAt = "", time.Time{}
+		}
+		v.Participants = append(v.Participants, pv)
 	}
 	var msgs []db.Message
 	if err := s.DB.NewSelect().Model(&msgs).
@@ -268,7 +312,7 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 	} else {
 		mv.SenderID = *m.SenderID
 		if u := users[*m.SenderID]; u != nil {
-			mv.SenderName = DisplayName(u)
+			mv.SenderName = NameFor(users[readerID], u)
 			if u.Kind == db.KindInternal && u.OrgID != nil {
 				name, err := orgs.name(ctx, *u.OrgID)
 				if err != nil {
@@ -289,7 +333,7 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 			othersRead = true
 		}
 		if mv.Mine {
-			mv.Receipts = append(mv.Receipts, Receipt{Name: DisplayName(users[st.UserID]), ReadAt: st.ReadAt.Time})
+			mv.Receipts = append(mv.Receipts, Receipt{Name: NameFor(users[readerID], users[st.UserID]), ReadAt: st.ReadAt.Time})
 		}
 	}
 	mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
