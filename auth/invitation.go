@@ -113,10 +113,13 @@ func (s *Invitations) Invite(ctx context.Context, in InviteInput) (string, *db.U
 	return link, &user, nil
 }
 
-// issue revokes the user's open links, stores a new one and queues its mail.
+// issue revokes the user's open links of the same organisation, stores a
+// new one and queues its mail. A pending invitation belongs to its
+// organisation: another organisation writing to the same person creates its
+// own link and leaves the first one working.
 func (s *Invitations) issue(ctx context.Context, tx bun.Tx, user *db.User, org *db.Organisation, by *int64, now time.Time) (string, error) {
 	if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
-		Where("user_id = ? AND used_at IS NULL AND revoked_at IS NULL", user.ID).Exec(ctx); err != nil {
+		Where("user_id = ? AND org_id = ? AND used_at IS NULL AND revoked_at IS NULL", user.ID, org.ID).Exec(ctx); err != nil {
 		return "", fmt.Errorf("revoke older invitations: %w", err)
 	}
 	token, hash := newToken()
@@ -176,7 +179,9 @@ func (s *Invitations) lookup(ctx context.Context, idb bun.IDB, token string) (*i
 	if err != nil {
 		return nil, fmt.Errorf("load invitation: %w", err)
 	}
-	if !row.UsedAt.IsZero() || !row.RevokedAt.IsZero() || !s.Now().Before(row.ExpiresAt) || row.Status == db.StatusDisabled {
+	// A link only ever starts the first visit: once the person has an
+	// account, no leftover link of another organisation opens it.
+	if !row.UsedAt.IsZero() || !row.RevokedAt.IsZero() || !s.Now().Before(row.ExpiresAt) || row.Status != db.StatusInvited {
 		return nil, errInvalidLink
 	}
 	return &row, nil
@@ -212,6 +217,12 @@ func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errInvalidLink
+		}
+		// The person has proved their mailbox once: every other open link,
+		// of any organisation, stops working.
+		if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
+			Where("user_id = ? AND id <> ? AND used_at IS NULL AND revoked_at IS NULL", row.UserID, row.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("revoke other invitations: %w", err)
 		}
 		if session, err = s.Sessions.Create(ctx, tx, row.UserID, ip, userAgent); err != nil {
 			return err

@@ -346,3 +346,60 @@ func TestBootstrapRunsOnce(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A pending invitation belongs to its organisation: another organisation
+// inviting the same address gets its own link and leaves the first one
+// working, while a newer link of the same organisation replaces the older.
+func TestInvitationsOfOtherOrganisationsStay(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		other := &db.Organisation{Name: "Bedrijf Y", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fromX, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromY, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: other.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := f.inv.Check(ctx, token(fromX))
+		if err != nil || info.OrgName != "OSAW" {
+			t.Fatalf("organisation Y's invitation revoked X's link: %+v %v", info, err)
+		}
+		if info, err := f.inv.Check(ctx, token(fromY)); err != nil || info.OrgName != "Bedrijf Y" {
+			t.Fatalf("Y's link: %+v %v", info, err)
+		}
+		if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: other.ID}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.inv.Check(ctx, token(fromY))
+		wantCode(t, err, apperr.NotFound)
+		if _, err := f.inv.Check(ctx, token(fromX)); err != nil {
+			t.Fatalf("X's link after Y's second invitation: %v", err)
+		}
+	})
+}
+
+// Accepting one organisation's link ends the other organisations' links:
+// none of them may later open the account without a password.
+func TestAcceptEndsOtherOrganisationsLinks(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		other := &db.Organisation{Name: "Bedrijf Y", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fromX, _, _ := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID})
+		fromY, _, _ := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: other.ID})
+		if _, _, err := f.inv.Accept(ctx, token(fromX), "127.0.0.1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := f.inv.Accept(ctx, token(fromY), "127.0.0.1", "test")
+		wantCode(t, err, apperr.NotFound)
+	})
+}
