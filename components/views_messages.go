@@ -184,6 +184,10 @@ type MessageItem struct {
 	// Mine is set on the reader's own messages, which show read receipts.
 	Mine      bool
 	AutoReply bool
+	// System is the kind of a system line ("participant_added") about
+	// SystemSubject, caused by the sender; it has no body.
+	System        string
+	SystemSubject string
 	// Unread is set while the reader has not read it.
 	Unread      bool
 	Body        string
@@ -222,8 +226,10 @@ type ReplyForm struct {
 
 // AddParticipantForm is "Deelnemer toevoegen" as typed.
 type AddParticipantForm struct {
-	Email string
-	Error string
+	Email        string
+	Error        string
+	History      string // "all" or "new" as chosen
+	HistoryError string
 }
 
 // elementID returns the id of a conversation's or message's element.
@@ -420,4 +426,16 @@ func errorIDIf(id, msg string) string {
 		return ""
 	}
 	return errorID(id)
+}
+
+// systemText is the sentence of a system line in the reader's language.
+func systemText(m Meta, v MessageItem) string {
+	subject, by := v.SystemSubject, v.SenderName
+	if subject == "" {
+		subject = m.T("thread.deleted_user")
+	}
+	if v.SenderDeleted {
+		by = m.T("thread.deleted_user")
+	}
+	return m.T("thread.system_added", "Name", subject, "By", by)
 }

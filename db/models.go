@@ -201,6 +201,10 @@ type Message struct {
 	IsAutoReply   bool   `bun:",notnull"`
 	CreatedAt     time.Time
 	DeletedAt     bun.NullTime
+	// SystemKind marks a system line (migration 0007), e.g.
+	// "participant_added", about SubjectUserID; the sender caused it.
+	SystemKind    string `bun:",notnull"`
+	SubjectUserID *int64
 }
 
 // MessageState is a participant's read and removal state of a message.

@@ -167,7 +167,7 @@ type Messages interface {
 	Export(ctx context.Context, user *db.User) (*messaging.BoxExport, error)
 	StopService(ctx context.Context, user *db.User) error
 
-	AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error
+	AddParticipant(ctx context.Context, user *db.User, threadID int64, in messaging.AddInput) error
 	ResendInvitation(ctx context.Context, user *db.User, threadID, participantUserID int64) error
 
 	// ParticipantIDs is for the live connection: whom to tell that the user

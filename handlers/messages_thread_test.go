@@ -226,15 +226,22 @@ func TestParticipants(t *testing.T) {
 
 	resp, page := hr.b.post(tp+"/deelnemers", url.Values{"email": {"geen adres"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, page, `value="geen adres"`, "Een of meer mailadressen kloppen niet.", `aria-invalid="true"`, "<details class=\"help\" open>")
-	resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {jan.u.Email}})
+	wantContains(t, page, `value="geen adres"`, "Een of meer mailadressen kloppen niet.", `aria-invalid="true"`, "<details class=\"help\" open>",
+		"Kies of de nieuwe deelnemer de eerdere berichten mag lezen.")
+	resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {"bedrijfsarts@example.nl"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, page, "Deze persoon doet al mee aan dit gesprek.")
+	wantContains(t, page, `value="bedrijfsarts@example.nl"`, "Kies of de nieuwe deelnemer de eerdere berichten mag lezen.")
+	resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {jan.u.Email}, "history": {"new"}})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, page, "Deze persoon doet al mee aan dit gesprek.", `value="new" checked`)
 
-	resp, _ = hr.b.post(tp+"/deelnemers", url.Values{"email": {"bedrijfsarts@example.nl"}})
+	resp, _ = hr.b.post(tp+"/deelnemers", url.Values{"email": {"bedrijfsarts@example.nl"}, "history": {"new"}})
 	wantRedirect(t, resp, tp+"?melding=toegevoegd")
 	_, page = hr.b.follow(resp)
-	wantContains(t, page, "De deelnemer is toegevoegd.", "bedrijfsarts@example.nl", "uitgenodigd")
+	wantContains(t, page, "De deelnemer is toegevoegd.", "bedrijfsarts@example.nl", "uitgenodigd",
+		`class="message message--system"`, "bedrijfsarts@example.nl is toegevoegd door Hanna de Vries")
+	_, janPage := jan.b.get(tp)
+	wantContains(t, janPage, "Genodigde B. is toegevoegd door Hanna de Vries")
 	if m := ra.lastMail(t, "bedrijfsarts@example.nl"); m.Subject != "Uitnodiging voor Dialoog van OSAW" {
 		t.Fatalf("mail to the added participant: %q", m.Subject)
 	}

@@ -5,19 +5,20 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
+	"dialoog/messaging"
 )
 
 // participantAdd is "Deelnemer toevoegen": an internal user of the
-// conversation's organisation adds someone by mail address, who is invited
-// or notified. An invalid or present address shows the form again with
+// conversation's organisation adds someone by mail address, with or
+// without the earlier messages, who is invited or notified. An invalid or present address shows the form again with
 // its message.
 func (h *handler) participantAdd(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	email := clip(formValue(c, "email"), maxEmailFormLen)
-	if err := h.messages.AddParticipant(c.UserContext(), current(c).User, id, email); err != nil {
+	in := messaging.AddInput{Email: clip(formValue(c, "email"), maxEmailFormLen), History: clip(formValue(c, "history"), 8)}
+	if err := h.messages.AddParticipant(c.UserContext(), current(c).User, id, in); err != nil {
 		if apperr.CodeOf(err) != apperr.Invalid {
 			return err
 		}
@@ -25,7 +26,18 @@ func (h *handler) participantAdd(c *fiber.Ctx) error {
 		if verr != nil {
 			return verr
 		}
-		v.Add = components.AddParticipantForm{Email: email, Error: h.fieldMessage(c, err, "to")}
+		v.Add = components.AddParticipantForm{Email: in.Email, History: in.History}
+		for field, msg := range h.fieldMessages(c, err) {
+			switch field {
+			case "history":
+				v.Add.HistoryError = msg
+			default:
+				v.Add.Error = msg
+			}
+		}
+		if v.Add.Error == "" && v.Add.HistoryError == "" {
+			v.Add.Error = h.message(c, err)
+		}
 		return h.threadPage(c, fiber.StatusUnprocessableEntity, v)
 	}
 	h.logger(c).Info("participant added", "thread", id)

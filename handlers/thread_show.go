@@ -76,7 +76,7 @@ func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 func messageItem(threadID int64, msg messaging.MessageView) components.MessageItem {
 	item := components.MessageItem{
 		ID: msg.ID, ThreadID: threadID, SenderName: msg.SenderName, SenderDeleted: msg.SenderDeleted, SenderOrg: msg.SenderOrg,
-		Mine: msg.Mine, AutoReply: msg.AutoReply, Unread: !msg.Mine && msg.ReadAt.IsZero(),
+		Mine: msg.Mine, AutoReply: msg.AutoReply, System: msg.System, SystemSubject: msg.SystemSubject, Unread: !msg.Mine && msg.ReadAt.IsZero(),
 		Body: msg.Body, CreatedAt: msg.CreatedAt, Attachments: attachmentItems(msg.Attachments),
 		CanDeleteForEveryone: msg.CanDeleteForEveryone,
 	}

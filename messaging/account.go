@@ -85,6 +85,10 @@ func (s *Service) Export(ctx context.Context, user *db.User) (*BoxExport, error)
 			if m.SenderDeleted {
 				sender = DeletedSender
 			}
+			if m.System == SystemParticipantAdded {
+				fmt.Fprintf(&text, "\n(%s is toegevoegd door %s, %s)\n", m.SystemSubject, sender, m.CreatedAt.UTC().Format(time.RFC3339))
+				continue
+			}
 			fmt.Fprintf(&text, "\n%s\nVan: %s\nDatum: %s\n", strings.Repeat("-", 72), sender, m.CreatedAt.UTC().Format(time.RFC3339))
 			if m.AutoReply {
 				text.WriteString("(automatisch antwoord)\n")

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/blob"
 	"dialoog/db"
 )
@@ -192,7 +193,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 		if err != nil {
 			return err
 		}
-		if m.SenderID == nil || *m.SenderID != user.ID || m.IsAutoReply {
+		if m.SenderID == nil || *m.SenderID != user.ID || m.IsAutoReply || m.SystemKind != "" {
 			return apperr.New(apperr.Forbidden, "message.not_yours")
 		}
 		read, err := tx.NewSelect().Model((*db.MessageState)(nil)).
@@ -369,9 +370,28 @@ func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID
 	return &m, nil
 }
 
-// AddParticipant adds a person by mail address to a thread of the user's
-// organisation; they see the whole thread and are invited or notified.
-func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID int64, email string) error {
+// History choices when adding a participant.
+const (
+	WithHistory = "all" // the newcomer reads the whole conversation
+	FromNowOn   = "new" // the newcomer reads what is written from now on
+)
+
+// SystemParticipantAdded is the system line "X is toegevoegd door Y".
+const SystemParticipantAdded = "participant_added"
+
+// AddInput is "Deelnemer toevoegen" as typed.
+type AddInput struct {
+	Email   string
+	History string // WithHistory or FromNowOn; the internal user must choose
+}
+
+// AddParticipant adds someone to a conversation: an internal user of its
+// organisation chooses whether the newcomer reads the history or only what
+// follows. Everyone in the conversation gets a system line saying who added
+// whom (unread for the newcomer only), the newcomer is invited or notified,
+// and an audit row is written.
+func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID int64, in AddInput) error {
+	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, org, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
 		if err != nil {
@@ -380,7 +400,14 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		if user.Kind != db.KindInternal || user.OrgID == nil || *user.OrgID != th.OrgID {
 			return apperr.New(apperr.Forbidden, "error.forbidden")
 		}
-		u, err := s.Invitations.RecipientTx(ctx, tx, email, user.Language)
+		if in.History != WithHistory && in.History != FromNowOn {
+			errs := apperr.Fields{apperr.Field("history", "participant.history_required")}
+			if _, err := auth.NormalizeEmail(in.Email); err != nil {
+				errs = append(apperr.Fields{apperr.Field("to", "message.recipient_invalid")}, errs...)
+			}
+			return errs
+		}
+		u, err := s.Invitations.RecipientTx(ctx, tx, in.Email, user.Language)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Field == "email" {
 				return apperr.Field("to", "message.recipient_invalid")
@@ -399,38 +426,80 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return fmt.Errorf("add participant: %w", err)
 		}
-		// The newcomer sees the whole thread, unread: one statement for the
-		// read states, and the counters the inbox reads.
-		res, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
-			u.ID, th.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store read states: %w", err)
+		n := 0
+		if in.History == WithHistory {
+			// The history, unread: one statement for the read states.
+			res, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
+				u.ID, th.ID).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("store read states: %w", err)
+			}
+			n64, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("store read states: %w", err)
+			}
+			n = int(n64)
 		}
-		n64, err := res.RowsAffected()
+		line, err := s.systemLine(ctx, tx, th, user, u, SystemParticipantAdded, now)
 		if err != nil {
-			return fmt.Errorf("store read states: %w", err)
+			return err
 		}
-		n := int(n64)
-		p.UnreadCount, p.BoxCount, p.LastActivityAt = n, n, bun.NullTime{Time: th.LastMessageAt}
+		// The newcomer's counters: the history and the line, unread.
+		p.UnreadCount, p.BoxCount, p.LastActivityAt = n+1, n+1, bun.NullTime{Time: now}
 		if _, err := tx.NewUpdate().Model(p).Column("unread_count", "box_count", "last_activity_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("count messages of newcomer: %w", err)
 		}
-		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("unread_total = unread_total + ?", n).Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("unread_total = unread_total + ?", n+1).Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("count messages of newcomer: %w", err)
 		}
-		if n == 0 {
-			return nil
+		detail := fmt.Sprintf("thread %d, history %s", th.ID, in.History)
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: &u.ID, ActorID: &user.ID, Kind: "participant.added", Detail: detail, Now: now}); err != nil {
+			return err
 		}
 		// The notification rule counts what was unread before the newest
 		// message.
-		p.UnreadCount = n - 1
-		return s.alert(ctx, tx, th, org, p, u, user, now)
+		p.UnreadCount = n
+		if err := s.alert(ctx, tx, th, org, p, u, user, now); err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, []Event{line})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("add participant: %w", err)
 	}
 	s.queued()
+	s.publish(ctx, later)
 	return nil
+}
+
+// systemLine stores a system line of kind about subject, caused by actor,
+// in every box of the conversation: read for everyone but the subject, so
+// that it informs without counting as news. It returns its live event.
+// The caller counts it in the subject's box.
+func (s *Service) systemLine(ctx context.Context, tx bun.Tx, th *db.Thread, actor, subject *db.User, kind string, now time.Time) (Event, error) {
+	m := &db.Message{ThreadID: th.ID, SenderID: &actor.ID, Body: s.sealBody(th.ID, ""), KeyID: s.Vault.KeyID(),
+		CreatedAt: now, SystemKind: kind, SubjectUserID: &subject.ID}
+	if _, err := tx.NewInsert().Model(m).Returning("id").Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("store system line: %w", err)
+	}
+	if _, err := s.DB.ExecPrepared(ctx, tx, "UPDATE threads SET last_message_at = ? WHERE id = ?", now, th.ID); err != nil {
+		return Event{}, fmt.Errorf("touch thread: %w", err)
+	}
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN NULL ELSE t.last_message_at END
+FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`, m.ID, subject.ID, th.ID).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("store read states of system line: %w", err)
+	}
+	if _, err := tx.NewRaw(`UPDATE participants SET box_count = box_count + 1, last_activity_at = ?, removed_at = NULL
+WHERE thread_id = ? AND user_id <> ?`, now, th.ID, subject.ID).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("count system line: %w", err)
+	}
+	var ids []int64
+	if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", th.ID).Order("id").Scan(ctx, &ids); err != nil {
+		return Event{}, fmt.Errorf("load participants: %w", err)
+	}
+	return Event{Kind: EventMessage, ThreadID: th.ID, MessageID: m.ID, UserIDs: ids, ActorID: actor.ID}, nil
 }
 
 // ResendInvitation sends a participant who never signed up a new link.

@@ -131,15 +131,15 @@ func TestInboxCountersFollowChanges(t *testing.T) {
 		if n, _ := f.svc.UnreadCount(ctx, emp.ID); n != 4 {
 			t.Fatalf("unread %d, want 4", n)
 		}
-		if err := f.svc.AddParticipant(ctx, f.hr, t1, f.boss.Email); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.hr, t1, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
 		check("add participant")
 		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Bram Arts" {
 			t.Fatalf("the others in joining order: %+v", p.Threads)
 		}
-		if n, _ := f.svc.UnreadCount(ctx, f.boss.ID); n != 4 {
-			t.Fatalf("newcomer unread %d, want 4", n)
+		if n, _ := f.svc.UnreadCount(ctx, f.boss.ID); n != 5 { // the history and the line about the addition
+			t.Fatalf("newcomer unread %d, want 5", n)
 		}
 		if _, err := f.svc.MarkRead(ctx, emp, t1); err != nil {
 			t.Fatal(err)

@@ -334,7 +334,7 @@ func TestAuthorisationIDOR(t *testing.T) {
 		checks["DeleteForEveryone"] = f.svc.DeleteForEveryone(ctx, other, mid)
 		checks["RemoveFromBox"] = f.svc.RemoveFromBox(ctx, other, mid)
 		checks["RemoveThread"] = f.svc.RemoveThreadFromBox(ctx, other, tid)
-		checks["AddParticipant"] = f.svc.AddParticipant(ctx, other, tid, "x@example.nl")
+		checks["AddParticipant"] = f.svc.AddParticipant(ctx, other, tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory})
 		checks["ResendInvitation"] = f.svc.ResendInvitation(ctx, other, tid, emp.ID)
 		for name, err := range checks {
 			if apperr.CodeOf(err) != apperr.NotFound {
@@ -345,7 +345,7 @@ func TestAuthorisationIDOR(t *testing.T) {
 			t.Fatalf("participant download: %v", err)
 		}
 		// An external user cannot add people or start a thread with strangers.
-		wantKey(t, f.svc.AddParticipant(ctx, emp, tid, "x@example.nl"), "error.forbidden")
+		wantKey(t, f.svc.AddParticipant(ctx, emp, tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory}), "error.forbidden")
 		_, err = f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"piet@example.nl"}, Subject: "Hoi", Body: "x"})
 		wantKey(t, err, "message.recipient_not_allowed")
 		if _, err := f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"hr@osaw.nl"}, Subject: "Vraag", Body: "Mag ik iets vragen?"}); err != nil {

@@ -134,6 +134,10 @@ type MessageView struct {
 	Mine          bool
 	Body          string
 	AutoReply     bool
+	// System is the kind of a system line (SystemParticipantAdded), with
+	// the person it is about; the sender caused it. It has no body.
+	System        string
+	SystemSubject string
 	CreatedAt     time.Time
 	ReadAt        time.Time // when this reader read it
 	Attachments   []AttachmentView
@@ -323,6 +327,13 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 		}
 	}
 	mv.Mine = mv.SenderID == readerID
+	if m.SystemKind != "" {
+		mv.System = m.SystemKind
+		if m.SubjectUserID != nil {
+			mv.SystemSubject = NameFor(users[readerID], users[*m.SubjectUserID])
+		}
+		return mv, nil
+	}
 	othersRead := false
 	for _, st := range states {
 		if st.UserID == readerID {

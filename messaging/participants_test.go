@@ -1,0 +1,94 @@
+package messaging_test
+
+import (
+	"context"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// Adding someone to a conversation is a choice: with the history or from
+// now on. Everyone sees a line "X is toegevoegd door Y", the newcomer is
+// told, and an audit row says who added whom.
+func TestAddParticipantHistoryChoice(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		kees := f.active(t, "kees@example.nl", false, "Kees", "", "Klein")
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Medisch detail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Nog een detail"}); err != nil {
+			t.Fatal(err)
+		}
+		janBefore, _ := f.svc.UnreadCount(ctx, jan.ID)
+
+		wantKey(t, f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "kees@example.nl"}), "participant.history_required")
+		if in, _ := f.svc.ParticipantIDs(ctx, f.hr, tid); len(in) != 2 {
+			t.Fatalf("a refused addition stored a participant: %v", in)
+		}
+
+		f.ev.evs = nil
+		if err := f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "kees@example.nl", History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.svc.Thread(ctx, kees, tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Messages) != 1 || v.Messages[0].System != messaging.SystemParticipantAdded ||
+			v.Messages[0].SystemSubject != "Kees Klein" || v.Messages[0].SenderName != "Hanna de Vries" {
+			t.Fatalf("from now on: the newcomer must see only the line about the addition: %+v", v.Messages)
+		}
+		if n, _ := f.svc.UnreadCount(ctx, kees.ID); n != 1 {
+			t.Fatalf("newcomer unread %d, want 1", n)
+		}
+		if len(f.mailsTo(t, "kees@example.nl")) != 1 {
+			t.Fatal("the newcomer must be notified")
+		}
+		v, _ = f.svc.Thread(ctx, jan, tid)
+		last := v.Messages[len(v.Messages)-1]
+		if len(v.Messages) != 3 || last.System != messaging.SystemParticipantAdded || last.SystemSubject != "Kees Klein" || len(last.Receipts) != 0 || last.CanDeleteForEveryone {
+			t.Fatalf("the others must see the line: %+v", v.Messages)
+		}
+		if n, _ := f.svc.UnreadCount(ctx, jan.ID); n != janBefore {
+			t.Fatalf("the line must not count as unread for the others: %d, was %d", n, janBefore)
+		}
+		if len(f.ev.evs) != 1 || len(f.ev.evs[0].UserIDs) != 3 {
+			t.Fatalf("one live event for all three: %+v", f.ev.evs)
+		}
+		readers, err := f.svc.LiveUpdate(ctx, tid, f.ev.evs[0].MessageID, f.ev.evs[0].UserIDs)
+		if err != nil || len(readers) != 3 {
+			t.Fatalf("live: %+v %v", readers, err)
+		}
+		for _, r := range readers {
+			if r.Message == nil || r.Message.System != messaging.SystemParticipantAdded {
+				t.Fatalf("live line for %d: %+v", r.UserID, r.Message)
+			}
+		}
+
+		if err := f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		v, _ = f.svc.Thread(ctx, piet, tid)
+		if len(v.Messages) != 4 || v.Messages[0].Body != "Medisch detail" || v.Messages[3].SystemSubject != "Piet Post" {
+			t.Fatalf("with history: %+v", v.Messages)
+		}
+		if n, _ := f.svc.UnreadCount(ctx, piet.ID); n != 4 {
+			t.Fatalf("with history unread %d, want 4", n)
+		}
+
+		var audits []db.AuditEvent
+		if err := d.NewSelect().Model(&audits).Where("kind = ?", "participant.added").Order("id").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(audits) != 2 || *audits[0].UserID != kees.ID || *audits[0].ActorID != f.hr.ID || *audits[1].UserID != piet.ID {
+			t.Fatalf("audit: %+v", audits)
+		}
+	})
+}
