@@ -64,6 +64,16 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		d.Close()
 		return nil, err
 	}
+	// Rows from before migration 0008 get their names and absence messages
+	// sealed (a no-op once done).
+	if err := messaging.SealLegacyAttachments(ctx, d, v); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := auth.SealLegacyAway(ctx, d, v); err != nil {
+		d.Close()
+		return nil, err
+	}
 	mailer, err := notify.NewMailer(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
 		d.Close()

@@ -307,6 +307,13 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 		if cur.Stage != auth.StageDone || cur.User.Status != db.StatusActive || cur.User.Gender != "unknown" || cur.User.NamePrefix != "van der" {
 			t.Fatalf("after profile: %s %+v", cur.Stage, cur.User)
 		}
+		// The absence message is sealed at rest and reads back.
+		if cur.User.AwayMessage != "" || len(cur.User.AwaySealed) == 0 || strings.Contains(string(cur.User.AwaySealed), "maandag") {
+			t.Fatalf("absence message stored in plain text: %q %q", cur.User.AwayMessage, cur.User.AwaySealed)
+		}
+		if msg, err := f.acc.AwayMessage(cur.User); err != nil || msg != "Tot maandag" {
+			t.Fatalf("absence message: %q %v", msg, err)
+		}
 
 		t.Run("LoginWithSMS", func(t *testing.T) {
 			res, err := f.acc.Login(ctx, "JAN@example.nl", goodPassword, "127.0.0.1", "t")
@@ -590,6 +597,37 @@ func TestCodeTextSendBy(t *testing.T) {
 		}
 		if !item.SendBy.Time.Equal(code.ExpiresAt) {
 			t.Fatalf("text sent by %v, code expires %v", item.SendBy.Time, code.ExpiresAt)
+		}
+	})
+}
+
+// Absence messages stored in plain text before migration 0008 are sealed
+// at start, once, and still read back.
+func TestLegacyAwaySealed(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		_, u, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_message = ?", "GEHEIM-afwezig").Where("id = ?", u.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := auth.SealLegacyAway(ctx, d, f.v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got db.User
+		if err := d.NewSelect().Model(&got).Where("id = ?", u.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got.AwayMessage != "" || strings.Contains(string(got.AwaySealed), "GEHEIM") {
+			t.Fatalf("not sealed: %q", got.AwayMessage)
+		}
+		if msg, err := f.acc.AwayMessage(&got); err != nil || msg != "GEHEIM-afwezig" {
+			t.Fatalf("read back: %q %v", msg, err)
 		}
 	})
 }

@@ -690,7 +690,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 		_, err := tx.NewUpdate().Model((*db.User)(nil)).
 			Set("gender = ?", p.Gender).Set("initials = ?", p.Initials).Set("first_name = ?", p.FirstName).
 			Set("name_prefix = ?", p.NamePrefix).Set("last_name = ?", p.LastName).
-			Set("away_enabled = ?", p.AwayEnabled).Set("away_message = ?", p.AwayMessage).
+			Set("away_enabled = ?", p.AwayEnabled).Set("away_sealed = ?", SealAway(a.Vault, cur.User.ID, p.AwayMessage)).Set("away_message = ''").
 			Set("away_from = ?", from).Set("away_until = ?", until).Set("away_changed_at = ?", now).
 			Set("profile_completed_at = ?", now).Set("status = ?", db.StatusActive).
 			Set("last_login_at = ?", now).Set("updated_at = ?", now).

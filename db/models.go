@@ -49,7 +49,8 @@ type User struct {
 	PasswordHash        string `bun:",notnull"`
 	PasswordChangedAt   bun.NullTime
 	AwayEnabled         bool   `bun:",notnull"`
-	AwayMessage         string `bun:",notnull"`
+	AwayMessage         string `bun:",notnull"` // before migration 0008 only; now AwaySealed
+	AwaySealed          []byte
 	AwayFrom            bun.NullTime
 	AwayUntil           bun.NullTime
 	AwayChangedAt       bun.NullTime
@@ -223,12 +224,15 @@ type Attachment struct {
 	ID            int64 `bun:",pk,autoincrement"`
 	MessageID     *int64
 	UploaderID    *int64 // NULL once the uploader's account is deleted
-	Filename      string `bun:",notnull"`
+	Filename      string `bun:",notnull"` // before migration 0008 only; now NameSealed
+	NameSealed    []byte
 	ContentType   string `bun:",notnull"`
 	Size          int64  `bun:",notnull"`
 	StorageKey    string `bun:",notnull"`
 	KeyID         string `bun:",notnull"`
-	SHA256        []byte `bun:"sha256,notnull"`
+	// SHA256 is the keyed checksum, HMAC(key, SHA-256(content)), once
+	// NameSealed is set; before migration 0008 the plain SHA-256.
+	SHA256 []byte `bun:"sha256,notnull"`
 	// BlobFormat says how the content is stored (migration 0004): 0 sealed
 	// whole in the data dir, 1 streamed in the blob store.
 	BlobFormat int `bun:",notnull"`

@@ -75,6 +75,8 @@ type InvitationInfo struct {
 // there. Every method that changes the session returns the session's new
 // token, which the handler must set as the cookie.
 type Accounts interface {
+	// AwayMessage opens the user's own absence message.
+	AwayMessage(u *db.User) (string, error)
 	Resolve(ctx context.Context, sessionToken string) (*auth.Current, error)
 
 	AcceptTerms(ctx context.Context, cur *auth.Current, versionID int64, accepted bool, ip string) (string, error)

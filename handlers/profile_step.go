@@ -15,9 +15,13 @@ const maxProfileFieldLen = 8 << 10
 // profileStepShow is the last step of the first visit, "Deelnemerinstellingen".
 func (h *handler) profileStepShow(c *fiber.Ctx) error {
 	u := current(c).User
+	away, err := h.accounts.AwayMessage(u)
+	if err != nil {
+		return err
+	}
 	f := components.ProfileForm{
 		Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName,
-		AwayEnabled: u.AwayEnabled, AwayMessage: u.AwayMessage,
+		AwayEnabled: u.AwayEnabled, AwayMessage: away,
 	}
 	if !u.AwayFrom.IsZero() {
 		f.AwayFrom = u.AwayFrom.Format("2006-01-02")

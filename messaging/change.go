@@ -77,13 +77,13 @@ func (s *Service) UploadFrom(ctx context.Context, user *db.User, name string, co
 	case err != nil:
 		return nil, err
 	}
-	a := &db.Attachment{UploaderID: &user.ID, Filename: name, ContentType: ctype, Size: check.size, StorageKey: key,
-		KeyID: keyID, SHA256: check.hash.Sum(nil), BlobFormat: formatStream, CreatedAt: s.Now().UTC()}
+	a := &db.Attachment{UploaderID: &user.ID, NameSealed: s.Vault.Seal([]byte(name), nameAD(key)), ContentType: ctype, Size: check.size,
+		StorageKey: key, KeyID: keyID, SHA256: s.Vault.MAC(check.hash.Sum(nil)), BlobFormat: formatStream, CreatedAt: s.Now().UTC()}
 	if _, err := s.DB.NewInsert().Model(a).Exec(ctx); err != nil {
 		s.removeFiles(ctx, []storedFile{{key, formatStream}})
 		return nil, fmt.Errorf("store attachment: %w", err)
 	}
-	return &AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}, nil
+	return &AttachmentView{ID: a.ID, Name: name, ContentType: a.ContentType, Size: a.Size}, nil
 }
 
 // sniffLen is how much of a file content sniffing looks at.
@@ -154,8 +154,12 @@ func (s *Service) PendingUploads(ctx context.Context, user *db.User, ids []int64
 		return nil, fmt.Errorf("load uploads: %w", err)
 	}
 	out := make([]AttachmentView, len(atts))
-	for i, a := range atts {
-		out[i] = AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}
+	for i := range atts {
+		v, err := s.attachmentView(&atts[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
 	}
 	return out, nil
 }
@@ -176,11 +180,15 @@ func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int6
 	if err != nil {
 		return nil, nil, fmt.Errorf("load attachment: %w", err)
 	}
+	v, err := s.attachmentView(&a)
+	if err != nil {
+		return nil, nil, err
+	}
 	rc, err := s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
 	if err != nil {
 		return nil, nil, fmt.Errorf("attachment %d: %w", a.ID, err)
 	}
-	return &AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size}, rc, nil
+	return &v, rc, nil
 }
 
 // DeleteForEveryone removes a message the user sent, while nobody else has

@@ -139,8 +139,12 @@ func (s *Service) liveMessage(ctx context.Context, threadID, id int64) (*liveMsg
 	if err := s.DB.NewSelect().Model(&atts).Where("message_id = ?", id).Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("live attachments %d: %w", id, err)
 	}
-	for _, a := range atts {
-		l.atts = append(l.atts, AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	for i := range atts {
+		v, err := s.attachmentView(&atts[i])
+		if err != nil {
+			return nil, err
+		}
+		l.atts = append(l.atts, v)
 	}
 	return &l, nil
 }

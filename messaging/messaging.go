@@ -493,7 +493,11 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("auto_replied_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("record auto-reply: %w", err)
 		}
-		more, err := s.post(ctx, tx, th, org, u, u.AwayMessage, nil, true, now)
+		away, err := auth.AwayMessage(s.Vault, u)
+		if err != nil {
+			return nil, err
+		}
+		more, err := s.post(ctx, tx, th, org, u, away, nil, true, now)
 		if err != nil {
 			return nil, fmt.Errorf("auto-reply: %w", err)
 		}
@@ -504,7 +508,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 
 // awayNow reports whether u's absence reply applies on now's date.
 func awayNow(u *db.User, now time.Time) bool {
-	if !u.AwayEnabled || strings.TrimSpace(u.AwayMessage) == "" || u.Status != db.StatusActive {
+	if !u.AwayEnabled || (u.AwaySealed == nil && strings.TrimSpace(u.AwayMessage) == "") || u.Status != db.StatusActive {
 		return false
 	}
 	day := now.Truncate(24 * time.Hour)

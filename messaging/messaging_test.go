@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -501,7 +502,7 @@ func TestEncryptedAtRest(t *testing.T) {
 	f.svc.Files.Store = &blob.Dir{Root: filepath.Join(dir, "attachments")}
 	body := "GEHEIM-lichaam-7f3a9c"
 	file := []byte("GEHEIM-bestand-2b8e1d inhoud van de bijlage")
-	a, err := f.svc.Upload(ctx, f.hr, "notitie.txt", file)
+	a, err := f.svc.Upload(ctx, f.hr, "GEHEIM-naam-5c1d.txt", file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,10 +517,71 @@ func TestEncryptedAtRest(t *testing.T) {
 			return nil
 		}
 		b, _ := os.ReadFile(p)
-		if bytes.Contains(b, []byte("GEHEIM-lichaam")) || bytes.Contains(b, []byte("GEHEIM-bestand")) {
+		if bytes.Contains(b, []byte("GEHEIM-lichaam")) || bytes.Contains(b, []byte("GEHEIM-bestand")) || bytes.Contains(b, []byte("GEHEIM-naam")) {
 			t.Errorf("%s contains plaintext", p)
 		}
 		return nil
+	})
+	if sum := sha256.Sum256(file); bytes.Equal(f.storedChecksum(t, a.ID), sum[:]) {
+		t.Error("the checksum is an unkeyed SHA-256 of the content")
+	}
+	if got, _ := download(ctx, f.svc, f.hr, a.ID); !bytes.Equal(got, file) {
+		t.Error("download after sealing the name")
+	}
+	v, _ := f.svc.Thread(ctx, f.hr, 1)
+	if len(v.Messages) != 1 || len(v.Messages[0].Attachments) != 1 || v.Messages[0].Attachments[0].Name != "GEHEIM-naam-5c1d.txt" {
+		t.Errorf("the name must read back: %+v", v.Messages)
+	}
+}
+
+func (f *fx) storedChecksum(t *testing.T, id int64) []byte {
+	t.Helper()
+	var sum []byte
+	if err := f.d.NewSelect().Table("attachments").Column("sha256").Where("id = ?", id).Scan(context.Background(), &sum); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// Attachments stored before names were sealed and checksums keyed are
+// converted at start, once, and still read back.
+func TestLegacyAttachmentsSealed(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		file := []byte("oude bijlage")
+		a, err := f.svc.Upload(ctx, f.hr, "oud.txt", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Make it a row as an older version stored it.
+		sum := sha256.Sum256(file)
+		if _, err := d.NewUpdate().Table("attachments").Set("filename = ?", "GEHEIM-oud-3a7f.txt").Set("name_sealed = NULL").
+			Set("sha256 = ?", sum[:]).Where("id = ?", a.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // idempotent
+			if err := messaging.SealLegacyAttachments(ctx, d, f.v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var row struct {
+			Filename   string
+			NameSealed []byte
+		}
+		if err := d.NewSelect().Table("attachments").Column("filename", "name_sealed").Where("id = ?", a.ID).Scan(ctx, &row.Filename, &row.NameSealed); err != nil {
+			t.Fatal(err)
+		}
+		if row.Filename != "" || len(row.NameSealed) == 0 || bytes.Contains(row.NameSealed, []byte("GEHEIM")) {
+			t.Fatalf("legacy name not sealed: %+v", row)
+		}
+		if bytes.Equal(f.storedChecksum(t, a.ID), sum[:]) {
+			t.Fatal("legacy checksum not keyed")
+		}
+		pending, _ := f.svc.PendingUploads(ctx, f.hr, []int64{a.ID})
+		if len(pending) != 1 || pending[0].Name != "GEHEIM-oud-3a7f.txt" {
+			t.Fatalf("legacy name after sealing: %+v", pending)
+		}
 	})
 }
 

@@ -211,8 +211,12 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		return nil, fmt.Errorf("load attachments: %w", err)
 	}
 	attByMsg := map[int64][]AttachmentView{}
-	for _, a := range atts {
-		attByMsg[*a.MessageID] = append(attByMsg[*a.MessageID], AttachmentView{ID: a.ID, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	for i := range atts {
+		v, err := s.attachmentView(&atts[i])
+		if err != nil {
+			return nil, err
+		}
+		attByMsg[*atts[i].MessageID] = append(attByMsg[*atts[i].MessageID], v)
 	}
 	senders := senderOrgs{s: s, names: orgNames}
 	for _, m := range msgs {
