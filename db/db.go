@@ -72,6 +72,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_pragma", "cache_size(-16000)")
+	// Deleted content is overwritten with zeros, so that what a person
+	// deletes is gone from the file too (and from free pages).
+	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
 	// Times bound as parameters (prepared statements) are written in the
 	// format bun writes them in, so that stored times compare and sort as
