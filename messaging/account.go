@@ -14,6 +14,7 @@ import (
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/notify"
 )
 
 // The user owns their box (terms of use): they can take it with them and
@@ -182,6 +183,9 @@ func (s *Service) StopService(ctx context.Context, user *db.User) error {
 			return fmt.Errorf("delete uploads: %w", err)
 		}
 		keys = append(keys, pending...)
+		if err := s.forgetPerson(ctx, tx, user); err != nil {
+			return err
+		}
 		// Sessions, factors, codes, invitations, participations and read
 		// states go with the user (ON DELETE CASCADE); sent messages and
 		// their attachments lose their sender (ON DELETE SET NULL).
@@ -198,7 +202,44 @@ func (s *Service) StopService(ctx context.Context, user *db.User) error {
 		return fmt.Errorf("stop service: %w", err)
 	}
 	s.removeFiles(ctx, keys)
+	// SQLite overwrites deleted rows (secure_delete), but the write-ahead
+	// log still holds the pages as they were until a checkpoint.
+	if err := s.DB.Checkpoint(ctx); err != nil {
+		s.Log.Warn("checkpoint after account deletion", "err", err)
+	}
 	s.Log.Info("account deleted", "user", s.userHash(user.ID))
+	return nil
+}
+
+// forgetPerson removes what names the person outside their own rows, in
+// the deletion's transaction: queued mail and texts to their address and
+// numbers are withdrawn and delivered ones erased (notify.Forget), and
+// their audit rows are pseudonymised: no user, no IP address, and as
+// detail the keyed hash of the account's id that the deletion's own audit
+// row carries, so that the rows of one deleted account still belong
+// together but name nobody.
+func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) error {
+	recipients := []string{user.Email}
+	var phones []string
+	if err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Column("phone").Where("user_id = ? AND phone <> ''", user.ID).Scan(ctx, &phones); err != nil {
+		return fmt.Errorf("load numbers: %w", err)
+	}
+	recipients = append(recipients, phones...)
+	var targets []string
+	if err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Column("target").Where("user_id = ? AND target <> ''", user.ID).Scan(ctx, &targets); err != nil {
+		return fmt.Errorf("load code targets: %w", err)
+	}
+	recipients = append(recipients, targets...)
+	if err := notify.Forget(ctx, tx, recipients); err != nil {
+		return err
+	}
+	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("user_id = NULL").Set("ip = ''").Set("detail = ?", s.userHash(user.ID)).
+		Where("user_id = ?", user.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("pseudonymise audit: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("actor_id = NULL").Where("actor_id = ?", user.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("pseudonymise audit: %w", err)
+	}
 	return nil
 }
 

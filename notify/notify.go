@@ -305,3 +305,24 @@ func latest(ctx context.Context, d *db.DB, channel, to string) (*db.OutboxItem, 
 	}
 	return r, nil
 }
+
+// Forget is the outbox's part of deleting a person, in the caller's
+// transaction: mail and texts still queued for any of recipients (mail
+// addresses, E.164 numbers) are withdrawn, and delivered or failed rows
+// keep no trace of them (recipient, payload and error text are erased; the
+// row itself stays for the delivery statistics).
+func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
+	if len(recipients) == 0 {
+		return nil
+	}
+	if _, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).
+		Where("recipient IN (?) AND status IN (?, ?)", bun.In(recipients), db.OutboxPending, db.OutboxSending).Exec(ctx); err != nil {
+		return fmt.Errorf("withdraw queued messages: %w", err)
+	}
+	if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).
+		Set("recipient = ''").Set("payload = NULL").Set("last_error = ''").
+		Where("recipient IN (?)", bun.In(recipients)).Exec(ctx); err != nil {
+		return fmt.Errorf("erase delivered messages: %w", err)
+	}
+	return nil
+}
