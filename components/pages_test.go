@@ -88,6 +88,10 @@ func accountPages(lang string) map[string][2]templ.Component {
 	factorNoSMS := LoginFactorView{Factors: []LoginFactor{{Kind: "sms", Phone: "••••5678"}}, SMSError: "Geen code."}
 	forgot := ForgotPasswordView{Email: "jan@", EmailError: "Ongeldig."}
 	admin := AdminTermsView{Version: 2, NL: "Tekst", EN: "Text", BodyError: "Leeg."}
+	activity := ActivityView{Page: 2, More: true, Events: []ActivityItem{
+		{Kind: "login.failed", Factor: "password", Place: "203.0.113.x", At: now},
+		{Kind: "something.new", Place: "2001:db8:1234::/48", At: now.Add(-time.Hour)},
+	}}
 	return map[string][2]templ.Component{
 		"TermsStep":         {TermsStepPage(m, terms), TermsStepPartial(m, terms)},
 		"TermsStepError":    {TermsStepPage(m, termsErr), TermsStepPartial(m, termsErr)},
@@ -115,6 +119,8 @@ func accountPages(lang string) map[string][2]templ.Component {
 		"ThreadReply":       {ThreadPage(in, threadReply), ThreadPartial(in, threadReply)},
 		"Account":           {AccountPage(in, account), AccountPartial(in, account)},
 		"AccountError":      {AccountPage(in, accountErr), AccountPartial(in, accountErr)},
+		"Activity":          {ActivityPage(in, activity), ActivityPartial(in, activity)},
+		"ActivityEmpty":     {ActivityPage(in, ActivityView{Page: 1}), ActivityPartial(in, ActivityView{Page: 1})},
 	}
 }
 

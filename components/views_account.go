@@ -279,3 +279,33 @@ type AccountView struct {
 type StartView struct {
 	Stopped bool
 }
+
+// ActivityView is one page of "Beveiligingsactiviteit".
+type ActivityView struct {
+	Events []ActivityItem
+	Page   int
+	More   bool
+}
+
+// ActivityItem is one security event: its audit kind ("login.ok"), the
+// factor it names (password, sms, totp, recovery) and the shortened IP
+// address it came from.
+type ActivityItem struct {
+	Kind   string
+	Factor string
+	Place  string
+	At     time.Time
+}
+
+// activityText says what happened, in the reader's language; a kind
+// without its own sentence is named as it is stored.
+func activityText(m Meta, e ActivityItem) string {
+	text := m.T("activity.kind." + e.Kind)
+	if text == "activity.kind."+e.Kind {
+		text = m.T("activity.kind_other", "Kind", e.Kind)
+	}
+	if e.Factor != "" {
+		text += " (" + m.T("activity.factor."+e.Factor) + ")"
+	}
+	return text
+}

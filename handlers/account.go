@@ -15,6 +15,7 @@ const (
 	pathAccount          = "/account"
 	pathAccountExport    = "/account/export"
 	pathAccountStop      = "/account/stoppen"
+	pathAccountActivity  = "/account/activiteit"
 	pathAfterAccountGone = "/?gestopt=1"
 )
 
@@ -112,4 +113,20 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 	v.Email = current(c).User.Email
 	m := h.meta(c)
 	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))
+}
+
+// accountActivity is "Beveiligingsactiviteit": the user's own security
+// events, newest first, a page at a time (?pagina=2).
+func (h *handler) accountActivity(c *fiber.Ctx) error {
+	page := pageParam(c)
+	events, more, err := h.accounts.Activity(c.UserContext(), current(c).User.ID, page)
+	if err != nil {
+		return err
+	}
+	v := components.ActivityView{Page: page, More: more}
+	for _, e := range events {
+		v.Events = append(v.Events, components.ActivityItem{Kind: e.Kind, Factor: e.Factor, Place: e.Place, At: e.At})
+	}
+	m := h.meta(c)
+	return h.page(c, fiber.StatusOK, components.ActivityPage(m, v), components.ActivityPartial(m, v))
 }

@@ -75,6 +75,8 @@ type InvitationInfo struct {
 // there. Every method that changes the session returns the session's new
 // token, which the handler must set as the cookie.
 type Accounts interface {
+	// Activity is a page of the user's own security events, newest first.
+	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
 	AwayMessage(u *db.User) (string, error)
 	Resolve(ctx context.Context, sessionToken string) (*auth.Current, error)
@@ -421,6 +423,7 @@ func New(deps Deps) *fiber.App {
 
 	// The user's own box and account: download it, stop with Dialoog.
 	app.Get(pathAccount, done, h.accountShow)
+	app.Get(pathAccountActivity, done, h.accountActivity)
 	app.Post(pathAccountExport, done, h.accountExport)
 	app.Post(pathAccountStop, done, h.accountStop)
 

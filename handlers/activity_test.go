@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// TestSecurityActivity: "Beveiligingsactiviteit" lists the person's own
+// security events, newest first and paged, with the factor and a shortened
+// IP address; nobody else's events.
+func TestSecurityActivity(t *testing.T) {
+	ra := newRealApp(t)
+	jan := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	other := ra.onboard(t, auth.InviteInput{Email: "piet@example.nl"}, false)
+	resp, _ := ra.browser(t).post(pathLogin, url.Values{"email": {jan.email}, "password": {"fout-wachtwoord-123"}})
+	wantStatus(t, resp, http.StatusUnauthorized)
+
+	_, account := jan.b.get(pathAccount)
+	wantContains(t, account, `href="/account/activiteit"`, "Beveiligingsactiviteit bekijken")
+	resp, page := jan.b.get(pathAccountActivity)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, "<h1>Beveiligingsactiviteit</h1>", "Mislukte inlogpoging (wachtwoord)", "Tweede stap toegevoegd",
+		"Herstelcodes aangemaakt", "Gebruikersvoorwaarden geaccepteerd")
+	if strings.Index(page, "Mislukte inlogpoging") > strings.Index(page, "Gebruikersvoorwaarden geaccepteerd") {
+		t.Error("the newest event must come first")
+	}
+	if strings.Contains(page, "Volgende") || strings.Contains(page, ">Oudere<") {
+		t.Error("one page of events must not offer an older page")
+	}
+
+	// Thirty more events of Jan's: two pages; Piet's events are never shown.
+	var u db.User
+	if err := ra.d.NewSelect().Model(&u).Where("email = ?", jan.email).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ra.clk.Add(time.Minute)
+	for range 30 {
+		if err := auth.Audit(context.Background(), ra.d, auth.AuditEntry{UserID: &u.ID, Kind: "login.ok", Detail: "totp", IP: "203.0.113.77",
+			Now: ra.clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page = jan.b.get(pathAccountActivity)
+	wantContains(t, page, "Ingelogd (authenticator-app)", "203.0.113.x", `href="/account/activiteit?pagina=2"`, ">Oudere<")
+	if strings.Contains(page, "203.0.113.77") {
+		t.Error("the IP address must be shortened")
+	}
+	_, page2 := jan.b.get(pathAccountActivity + "?pagina=2")
+	wantContains(t, page2, ">Nieuwere<", "Gebruikersvoorwaarden geaccepteerd")
+	_, pietPage := other.b.get(pathAccountActivity)
+	if strings.Contains(pietPage, "Mislukte inlogpoging") || strings.Contains(pietPage, "203.0.113") {
+		t.Error("another person's events are shown")
+	}
+}
