@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
+	"dialoog/i18n"
 	"dialoog/vault"
 )
 
@@ -66,4 +69,43 @@ func SealLegacyAway(ctx context.Context, d *db.DB, v *vault.Vault) error {
 			return err
 		}
 	}
+}
+
+// An absence period is a range of Dutch dates (AwayFrom and AwayUntil
+// hold the dates, at midnight UTC): it starts at local midnight of its
+// first day in i18n.Zone and ends at local midnight after its last day,
+// in winter and in summer time.
+
+// AwayOn reports whether u's absence reply applies at now.
+func AwayOn(u *db.User, now time.Time) bool {
+	if !u.AwayEnabled || (u.AwaySealed == nil && strings.TrimSpace(u.AwayMessage) == "") || u.Status != db.StatusActive {
+		return false
+	}
+	if !u.AwayFrom.IsZero() && now.Before(localMidnight(u.AwayFrom.Time, 0)) {
+		return false
+	}
+	if !u.AwayUntil.IsZero() && !now.Before(localMidnight(u.AwayUntil.Time, 1)) {
+		return false
+	}
+	return true
+}
+
+// AwaySince is when u's current absence period began for the rule "one
+// reply per conversation per period": the later of its first day's local
+// midnight and the last change of the setting.
+func AwaySince(u *db.User) time.Time {
+	since := u.AwayChangedAt.Time
+	if !u.AwayFrom.IsZero() {
+		if start := localMidnight(u.AwayFrom.Time, 0); start.After(since) {
+			since = start
+		}
+	}
+	return since
+}
+
+// localMidnight is the start, in i18n.Zone, of the date that date holds
+// (as year, month and day in UTC) plus days.
+func localMidnight(date time.Time, days int) time.Time {
+	y, m, d := date.UTC().Date()
+	return time.Date(y, m, d+days, 0, 0, 0, 0, i18n.Zone)
 }

@@ -480,13 +480,10 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 	}
 	for _, p := range ps {
 		u := users[p.UserID]
-		if p.UserID == author.ID || !awayNow(u, now) {
+		if p.UserID == author.ID || !auth.AwayOn(u, now) {
 			continue
 		}
-		since := u.AwayChangedAt.Time
-		if u.AwayFrom.After(since) {
-			since = u.AwayFrom.Time
-		}
+		since := auth.AwaySince(u)
 		if !p.AutoRepliedAt.IsZero() && !p.AutoRepliedAt.Before(since) {
 			continue // already answered in this absence period
 		}
@@ -504,21 +501,6 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 		evs = append(evs, more...)
 	}
 	return evs, nil
-}
-
-// awayNow reports whether u's absence reply applies on now's date.
-func awayNow(u *db.User, now time.Time) bool {
-	if !u.AwayEnabled || (u.AwaySealed == nil && strings.TrimSpace(u.AwayMessage) == "") || u.Status != db.StatusActive {
-		return false
-	}
-	day := now.Truncate(24 * time.Hour)
-	if !u.AwayFrom.IsZero() && day.Before(u.AwayFrom.Time.Truncate(24*time.Hour)) {
-		return false
-	}
-	if !u.AwayUntil.IsZero() && day.After(u.AwayUntil.Time.Truncate(24*time.Hour)) {
-		return false
-	}
-	return true
 }
 
 // alert tells a participant of a new message: a never-signed-up user gets
