@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -620,55 +619,13 @@ type Profile struct {
 var Genders = []string{"unknown", "male", "female", "other"}
 
 func (p *Profile) validate() (from, until bun.NullTime, err error) {
-	var errs apperr.Fields
-	p.Gender = strings.TrimSpace(p.Gender)
-	if p.Gender == "" {
-		p.Gender = "unknown"
-	}
-	okGender := false
-	for _, g := range Genders {
-		okGender = okGender || g == p.Gender
-	}
-	if !okGender {
-		errs = append(errs, apperr.Field("gender", "profile.gender_invalid"))
-	}
-	text := func(field string, v *string, required bool, maxLen int) {
-		*v = strings.TrimSpace(*v)
-		switch {
-		case required && *v == "":
-			errs = append(errs, apperr.Field(field, "profile.required"))
-		case utf8.RuneCountInString(*v) > maxLen:
-			errs = append(errs, apperr.Field(field, "profile.too_long"))
-		case strings.ContainsAny(*v, "<>\x00"):
-			errs = append(errs, apperr.Field(field, "profile.invalid_chars"))
-		}
-	}
-	text("initials", &p.Initials, true, 20)
-	text("first_name", &p.FirstName, true, 100)
-	text("name_prefix", &p.NamePrefix, false, 30)
-	text("last_name", &p.LastName, true, 100)
-	p.AwayMessage = strings.TrimSpace(p.AwayMessage)
-	if p.AwayEnabled && p.AwayMessage == "" {
-		errs = append(errs, apperr.Field("away_message", "profile.away_message_required"))
-	}
-	if utf8.RuneCountInString(p.AwayMessage) > 2000 {
-		errs = append(errs, apperr.Field("away_message", "profile.too_long"))
-	}
-	parse := func(field, v string) bun.NullTime {
-		if strings.TrimSpace(v) == "" {
-			return bun.NullTime{}
-		}
-		t, err := time.Parse("2006-01-02", strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, apperr.Field(field, "profile.date_invalid"))
-			return bun.NullTime{}
-		}
-		return bun.NullTime{Time: t}
-	}
-	from, until = parse("away_from", p.AwayFrom), parse("away_until", p.AwayUntil)
-	if !from.IsZero() && !until.IsZero() && until.Before(from.Time) {
-		errs = append(errs, apperr.Field("away_until", "profile.period_order"))
-	}
+	n := Names{Gender: p.Gender, Initials: p.Initials, FirstName: p.FirstName, NamePrefix: p.NamePrefix, LastName: p.LastName}
+	ab := Absence{Enabled: p.AwayEnabled, Message: p.AwayMessage, From: p.AwayFrom, Until: p.AwayUntil}
+	errs := n.validate()
+	from, until, more := ab.validate()
+	errs = append(errs, more...)
+	p.Gender, p.Initials, p.FirstName, p.NamePrefix, p.LastName = n.Gender, n.Initials, n.FirstName, n.NamePrefix, n.LastName
+	p.AwayMessage = ab.Message
 	if len(errs) > 0 {
 		return from, until, errs
 	}

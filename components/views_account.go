@@ -268,6 +268,14 @@ func stepOf(m Meta, n int) string { return m.T("step.progress", "N", n, "Total",
 // Dialoog. The password is never echoed back.
 type AccountView struct {
 	Email string
+	// Notice confirms a saved setting.
+	Notice string
+	// Names and Away are the forms of "Mijn instellingen", as stored or
+	// as typed with their messages; AwayOn says the reply applies now.
+	Names, Away   ProfileView
+	AwayOn        bool
+	Language      string
+	LanguageError string
 	// PasswordError and ConfirmError are the translated messages for the
 	// password field and the checkbox of "Stoppen met Dialoog".
 	PasswordError string

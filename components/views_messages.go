@@ -42,6 +42,10 @@ type InboxView struct {
 	Unread int
 	// Query is the search text, "" when not searching.
 	Query string
+	// Away says the user's absence reply applies now, until AwayUntil
+	// (a date; zero for no end).
+	Away      bool
+	AwayUntil time.Time
 }
 
 // InboxThread is one conversation in the inbox.

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/components"
 )
 
@@ -16,15 +19,83 @@ const (
 	pathAccountExport    = "/account/export"
 	pathAccountStop      = "/account/stoppen"
 	pathAccountActivity  = "/account/activiteit"
+	pathSettingsNames    = "/account/gegevens"
+	pathSettingsAway     = "/account/afwezigheid"
+	pathSettingsLanguage = "/account/taal"
 	pathAfterAccountGone = "/?gestopt=1"
 )
 
 // exportFilename is the name the browser saves the box under.
 const exportFilename = "dialoog-berichten.zip"
 
-// accountShow is "Mijn account".
+// accountShow is "Mijn account", with the confirmation of a saved
+// setting (?melding=...; only these fixed texts can be shown).
 func (h *handler) accountShow(c *fiber.Ctx) error {
-	return h.accountPage(c, fiber.StatusOK, components.AccountView{})
+	var v components.AccountView
+	if key, ok := settingsNotices[c.Query("melding")]; ok {
+		v.Notice = h.meta(c).T(key)
+	}
+	return h.accountPage(c, fiber.StatusOK, v)
+}
+
+var settingsNotices = map[string]string{
+	"gegevens":    "settings.saved_names",
+	"afwezigheid": "settings.saved_away",
+	"taal":        "settings.saved_language",
+}
+
+// dateValue is a stored date as a date input's value, "" for none.
+func dateValue(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// settingsNames saves "Deelnemerinstellingen" after the first visit; a
+// refusal shows the form again with the typed values and the messages.
+func (h *handler) settingsNames(c *fiber.Ctx) error {
+	field := func(name string) string { return clip(formValue(c, name), maxProfileFieldLen) }
+	f := components.ProfileForm{Gender: field("gender"), Initials: field("initials"), FirstName: field("first_name"),
+		NamePrefix: field("name_prefix"), LastName: field("last_name")}
+	err := h.accounts.UpdateNames(c.UserContext(), current(c), auth.Names{Gender: f.Gender, Initials: f.Initials,
+		FirstName: f.FirstName, NamePrefix: f.NamePrefix, LastName: f.LastName}, clientIP(c))
+	if apperr.CodeOf(err) == apperr.Invalid {
+		return h.accountPage(c, fiber.StatusUnprocessableEntity, components.AccountView{Names: components.ProfileView{Form: f, Errors: h.fieldMessages(c, err)}})
+	}
+	if err != nil {
+		return err
+	}
+	return seeOther(c, pathAccount+"?melding=gegevens")
+}
+
+// settingsAway switches the absence reply on or off.
+func (h *handler) settingsAway(c *fiber.Ctx) error {
+	field := func(name string) string { return clip(formValue(c, name), maxProfileFieldLen) }
+	f := components.ProfileForm{AwayEnabled: checked(c, "away_enabled"), AwayMessage: field("away_message"),
+		AwayFrom: field("away_from"), AwayUntil: field("away_until")}
+	err := h.accounts.SetAbsence(c.UserContext(), current(c), auth.Absence{Enabled: f.AwayEnabled, Message: f.AwayMessage,
+		From: f.AwayFrom, Until: f.AwayUntil}, clientIP(c))
+	if apperr.CodeOf(err) == apperr.Invalid {
+		return h.accountPage(c, fiber.StatusUnprocessableEntity, components.AccountView{Away: components.ProfileView{Form: f, Errors: h.fieldMessages(c, err)}})
+	}
+	if err != nil {
+		return err
+	}
+	return seeOther(c, pathAccount+"?melding=afwezigheid")
+}
+
+// settingsLanguage sets the language of the pages, mail and texts.
+func (h *handler) settingsLanguage(c *fiber.Ctx) error {
+	lang := clip(formValue(c, "language"), 8)
+	err := h.accounts.SetLanguage(c.UserContext(), current(c), lang, clientIP(c))
+	if apperr.CodeOf(err) == apperr.Invalid {
+		return h.accountPage(c, fiber.StatusUnprocessableEntity, components.AccountView{LanguageError: h.fieldMessage(c, err, "language")})
+	}
+	if err != nil {
+		return err
+	}
+	return seeOther(c, pathAccount+"?melding=taal")
 }
 
 // accountExport sends the user's box as a ZIP file: a download, never
@@ -110,7 +181,24 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 }
 
 func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView) error {
-	v.Email = current(c).User.Email
+	u := current(c).User
+	v.Email = u.Email
+	// A section shows what is stored unless it comes back with messages.
+	if v.Names.Errors == nil {
+		v.Names.Form = components.ProfileForm{Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName}
+	}
+	if v.Away.Errors == nil {
+		away, err := h.accounts.AwayMessage(u)
+		if err != nil {
+			return err
+		}
+		v.Away.Form = components.ProfileForm{AwayEnabled: u.AwayEnabled, AwayMessage: away,
+			AwayFrom: dateValue(u.AwayFrom.Time), AwayUntil: dateValue(u.AwayUntil.Time)}
+	}
+	if v.Language == "" {
+		v.Language = u.Language
+	}
+	v.AwayOn = auth.AwayOn(u, h.now())
 	m := h.meta(c)
 	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))
 }

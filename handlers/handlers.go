@@ -75,6 +75,10 @@ type InvitationInfo struct {
 // there. Every method that changes the session returns the session's new
 // token, which the handler must set as the cookie.
 type Accounts interface {
+	// UpdateNames, SetAbsence and SetLanguage are "Mijn instellingen".
+	UpdateNames(ctx context.Context, cur *auth.Current, n auth.Names, ip string) error
+	SetAbsence(ctx context.Context, cur *auth.Current, ab auth.Absence, ip string) error
+	SetLanguage(ctx context.Context, cur *auth.Current, lang, ip string) error
 	// Activity is a page of the user's own security events, newest first.
 	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
@@ -424,6 +428,9 @@ func New(deps Deps) *fiber.App {
 	// The user's own box and account: download it, stop with Dialoog.
 	app.Get(pathAccount, done, h.accountShow)
 	app.Get(pathAccountActivity, done, h.accountActivity)
+	app.Post(pathSettingsNames, done, h.settingsNames)
+	app.Post(pathSettingsAway, done, h.settingsAway)
+	app.Post(pathSettingsLanguage, done, h.settingsLanguage)
 	app.Post(pathAccountExport, done, h.accountExport)
 	app.Post(pathAccountStop, done, h.accountStop)
 

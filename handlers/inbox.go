@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/db"
 	"dialoog/messaging"
@@ -23,6 +24,10 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	v := inboxView(u, p)
+	v.Away = auth.AwayOn(u, h.now())
+	if v.Away {
+		v.AwayUntil = u.AwayUntil.Time
+	}
 	c.Locals(keyUnread, p.Unread) // the header shows the same count
 	m := h.meta(c)
 	c.Vary("HX-Request", "HX-Target")

@@ -58,6 +58,15 @@ func (l Localizer) DateTime(t, now time.Time) string {
 	return string(appendClock(b, t))
 }
 
+// Date writes a calendar date, as stored dates hold it (year, month and
+// day in UTC), relative to now: "14 maart", or "14 maart 2027" in another
+// year.
+func (l Localizer) Date(t, now time.Time) string {
+	year, month, day := t.UTC().Date()
+	var buf [32]byte
+	return string(l.appendDay(buf[:0], year, month, day, now.In(Zone).Year()))
+}
+
 // appendDay appends "23 februari", with the year when it is not nowYear.
 func (l Localizer) appendDay(dst []byte, year int, month time.Month, day, nowYear int) []byte {
 	dst = strconv.AppendInt(dst, int64(day), 10)
