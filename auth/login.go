@@ -43,11 +43,44 @@ func (a *Accounts) checkBlocked(ctx context.Context, userID int64, field string)
 	return nil
 }
 
-// failed records a failed code for the account and an audit event.
-func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
-	if _, err := a.Limiter.Fail(ctx, userKey(userID)); err != nil {
-		a.Log.ErrorContext(ctx, "record failure", "err", err)
+// Per-IP limit on code checks (SMS, app, recovery; at login and during
+// setup): generous enough for an office behind one address at nine in the
+// morning.
+const (
+	codesPerIP    = 100
+	codesIPWindow = 15 * time.Minute
+)
+
+// attempt counts an attempt at a code of the account, and one from ip,
+// before the code is checked; it refuses the attempt when either is over
+// its allowance.
+func (a *Accounts) attempt(ctx context.Context, userID int64, field, ip string) error {
+	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+		return err
+	} else if !ok {
+		return tooMany(field, wait)
 	}
+	wait, err := a.Limiter.Attempt(ctx, userKey(userID))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return tooMany(field, wait)
+	}
+	return nil
+}
+
+// succeeded forgets the account's counted code attempts after a correct
+// code.
+func (a *Accounts) succeeded(ctx context.Context, userID int64) {
+	if err := a.Limiter.Reset(ctx, userKey(userID)); err != nil {
+		a.Log.ErrorContext(ctx, "reset code attempts", "err", err)
+	}
+}
+
+// failed records the audit event of a wrong code; the attempt itself was
+// counted before the check (attempt).
+func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
 	a.audit(ctx, userID, "login.failed", factor, ip)
 }
 
@@ -138,11 +171,24 @@ type LoginResult struct {
 	Factors []FactorOption // last used first; empty when none is set up yet
 }
 
-// Login checks mail address and password and starts a session that still
-// needs the second factor. Every failure gives the same answer: an unknown
-// address costs the time of a password check too, and failures are counted
-// per address, known or not, so that a wait does not reveal an account.
+// Login checks mail address and password from a browser without a device
+// cookie; see LoginOnDevice.
 func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (*LoginResult, error) {
+	return a.LoginOnDevice(ctx, email, pw, "", ip, userAgent)
+}
+
+// LoginOnDevice checks mail address and password and starts a session that
+// still needs the second factor. Every failure gives the same answer: an
+// unknown address costs the time of a password check too, and attempts are
+// counted per address, known or not, so that a wait does not reveal an
+// account. The attempt is counted before the password is checked, so a
+// burst gets no more guesses evaluated than the allowance.
+//
+// device is the browser's device cookie (DeviceCookie): when it holds a
+// valid mark of a completed login of this account, the attempt counts in
+// that device's own bucket, so a burst of failures from elsewhere does not
+// lock the owner out of a browser they used before.
+func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*LoginResult, error) {
 	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
 		return nil, err
 	} else if !ok {
@@ -154,25 +200,26 @@ func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (
 		VerifyPassword(ctx, "", pw)
 		return nil, fail
 	}
-	key := passwordKey(email)
-	if wait, err := a.Limiter.Blocked(ctx, key); err != nil {
-		return nil, err
-	} else if wait > 0 {
-		return nil, tooMany("", wait)
-	}
 	var u db.User
 	err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err != nil && !db.ErrNoRows(err) {
 		return nil, fmt.Errorf("login: load user: %w", err)
 	}
+	key := passwordKey(email)
+	if id, ok := a.deviceOf(device, u.ID); ok {
+		key = "login:device:" + id
+	}
+	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, tooMany("", wait)
+	}
+	a.checking("password")
 	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.ID == 0 || u.Status == db.StatusDisabled {
-		if _, err := a.Limiter.Fail(ctx, key); err != nil {
-			return nil, err
-		}
 		if u.ID != 0 {
 			a.audit(ctx, u.ID, "login.failed", "password", ip)
 		}
@@ -260,15 +307,22 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 	if !cur.NeedsSecondFactor {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
 	}
-	if err := a.checkBlocked(ctx, cur.User.ID, "code"); err != nil {
+	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
+	}
+	var smsCode int64
+	if kind == db.FactorSMS {
+		var err error
+		if smsCode, err = a.claimCode(ctx, cur.User.ID, PurposeSMSLogin); err != nil {
+			return "", fmt.Errorf("verify login factor: %w", err)
+		}
 	}
 	var token string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		switch kind {
 		case db.FactorSMS:
-			c, err := a.checkCode(ctx, tx, cur.User.ID, PurposeSMSLogin, code)
+			c, err := a.checkCode(ctx, tx, smsCode, cur.User.ID, PurposeSMSLogin, code)
 			if err != nil {
 				return err
 			}
@@ -333,14 +387,12 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		a.failed(ctx, cur.User.ID, "totp-replay", ip)
 		err = errWrongCode
 	} else if errors.Is(err, errWrongCode) {
-		if kind == db.FactorSMS {
-			a.countAttempt(ctx, cur.User.ID, PurposeSMSLogin)
-		}
 		a.failed(ctx, cur.User.ID, kind, ip)
 	}
 	if err != nil {
 		return "", fmt.Errorf("verify login factor: %w", err)
 	}
+	a.succeeded(ctx, cur.User.ID)
 	return token, nil
 }
 

@@ -290,4 +290,6 @@ type Throttle struct {
 	Count         int    `bun:",notnull"`
 	WindowStart   time.Time
 	BlockedUntil  bun.NullTime
+	// Allowed is the decision of the latest Attempt (1 = evaluated).
+	Allowed int `bun:",notnull"`
 }

@@ -97,7 +97,8 @@ type Accounts interface {
 	ConfirmRecoveryCodes(ctx context.Context, cur *auth.Current, stored bool, ip string) (string, error)
 	SaveProfile(ctx context.Context, cur *auth.Current, p auth.Profile, ip string) (string, error)
 
-	Login(ctx context.Context, email, pw, ip, userAgent string) (*auth.LoginResult, error)
+	LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*auth.LoginResult, error)
+	RememberDevice(deviceCookie string, userID int64) string
 	LoginFactors(ctx context.Context, cur *auth.Current) ([]auth.FactorOption, error)
 	LoginSMSState(ctx context.Context, userID int64) (auth.SMSState, error)
 	SendLoginSMS(ctx context.Context, cur *auth.Current, ip string) (auth.SMSState, error)

@@ -87,7 +87,7 @@ func (signedOut) Resolve(context.Context, string) (*auth.Current, error) {
 	return nil, apperr.New(apperr.Unauthorized, "session.expired")
 }
 
-func (signedOut) Login(context.Context, string, string, string, string) (*auth.LoginResult, error) {
+func (signedOut) LoginOnDevice(context.Context, string, string, string, string, string) (*auth.LoginResult, error) {
 	return nil, apperr.New(apperr.Unauthorized, "login.failed")
 }
 
