@@ -485,10 +485,35 @@ func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*d
 	return &c, &u, nil
 }
 
+// Per-IP limit on links that do not work (password reset), so that
+// nobody guesses at them in bulk.
+const (
+	badLinksPerIP    = 20
+	badLinksIPWindow = time.Hour
+)
+
+// checkResetLink is resetCode for a request from ip: refused once ip tried
+// too many links that did not work, and counting each one that does not.
+func (a *Accounts) checkResetLink(ctx context.Context, token, ip string) (*db.User, error) {
+	key := "badlink:ip:" + ip
+	if wait, err := a.Limiter.Over(ctx, key, badLinksPerIP, badLinksIPWindow); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, tooMany("", wait)
+	}
+	_, u, err := a.resetCode(ctx, a.DB, token)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if _, _, lerr := a.Limiter.Allow(ctx, key, badLinksPerIP, badLinksIPWindow); lerr != nil {
+			return nil, lerr
+		}
+	}
+	return u, err
+}
+
 // CheckPasswordReset reports the address a valid reset link is for,
 // without consuming it.
-func (a *Accounts) CheckPasswordReset(ctx context.Context, token string) (string, error) {
-	_, u, err := a.resetCode(ctx, a.DB, token)
+func (a *Accounts) CheckPasswordReset(ctx context.Context, token, ip string) (string, error) {
+	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
 		return "", err
 	}
@@ -498,7 +523,7 @@ func (a *Accounts) CheckPasswordReset(ctx context.Context, token string) (string
 // ResetPassword consumes a reset link, sets the new password, ends every
 // session of the user and starts one that still needs the second factor.
 func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error) {
-	_, u, err := a.resetCode(ctx, a.DB, token)
+	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
 		return "", err
 	}

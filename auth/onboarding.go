@@ -119,9 +119,28 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	return cur, nil
 }
 
+// Limits on re-authentication: per IP, and per account like a login.
+const (
+	reauthPerIP    = 20
+	reauthIPWindow = time.Hour
+)
+
 // Reauthenticate checks the signed-in user's password again before a grave
-// step (stopping with Dialoog).
-func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) (bool, error) {
+// step (stopping with Dialoog). The attempt is counted (per IP and per
+// account) before the password is checked; over the allowance it is an
+// apperr TooMany (a WaitError) for the field "password".
+func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw, ip string) (bool, error) {
+	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
+		return false, err
+	} else if !ok {
+		return false, tooMany("password", wait)
+	}
+	key := "reauth:user:" + strconv.FormatInt(cur.User.ID, 10)
+	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
+		return false, err
+	} else if wait > 0 {
+		return false, tooMany("password", wait)
+	}
 	var hash string
 	if err := a.DB.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
 		return false, fmt.Errorf("reauthenticate: %w", err)
@@ -130,7 +149,11 @@ func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) 
 		return false, nil
 	}
 	a.checking("password")
-	return VerifyPassword(ctx, hash, pw)
+	ok, err := VerifyPassword(ctx, hash, pw)
+	if ok && err == nil {
+		err = a.Limiter.Reset(ctx, key)
+	}
+	return ok, err
 }
 
 // resolveQuery loads a session by token hash with its user and the facts

@@ -121,6 +121,24 @@ RETURNING count, window_start, blocked_until, allowed`
 	return max(wait, time.Second), nil
 }
 
+// Over reports how long key must wait when it already counts limit events
+// in its current window (counted by Allow), without counting one.
+func (l *Limiter) Over(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
+	var t db.Throttle
+	err := l.DB.NewSelect().Model(&t).Where("key = ?", key).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("throttle %s: %w", key, err)
+	}
+	end := t.WindowStart.Add(window)
+	if now := l.Now(); t.Count >= limit && now.Before(end) {
+		return end.Sub(now), nil
+	}
+	return 0, nil
+}
+
 // Blocked reports how long key must wait before its next attempt. With
 // Fail it is the older pattern of checking first and counting after the
 // secret was checked; Attempt counts before and holds under parallel

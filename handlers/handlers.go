@@ -105,10 +105,10 @@ type Accounts interface {
 	VerifyLoginFactor(ctx context.Context, cur *auth.Current, kind, code, ip string) (string, error)
 
 	RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render auth.PasswordResetMail) error
-	CheckPasswordReset(ctx context.Context, token string) (string, error)
+	CheckPasswordReset(ctx context.Context, token, ip string) (string, error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
 
-	Reauthenticate(ctx context.Context, cur *auth.Current, pw string) (bool, error)
+	Reauthenticate(ctx context.Context, cur *auth.Current, pw, ip string) (bool, error)
 }
 
 var _ Accounts = (*auth.Accounts)(nil)

@@ -91,7 +91,7 @@ func (h *handler) resetLink(c *fiber.Ctx) (token, email string, ok bool, err err
 	if !validLinkToken(token) {
 		return "", "", false, h.resetInvalid(c)
 	}
-	email, err = h.accounts.CheckPasswordReset(c.UserContext(), token)
+	email, err = h.accounts.CheckPasswordReset(c.UserContext(), token, clientIP(c))
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return "", "", false, h.resetInvalid(c)

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -185,4 +187,84 @@ func countStatus(codes []int, status int) int {
 		}
 	}
 	return n
+}
+
+// TestSecurityPerIPLimitsOnEverySecretAndSender walks every endpoint that
+// checks a secret or sends mail or SMS: from one address, after the
+// endpoint's per-IP limit was used up (with one account, address or
+// number, which also meets that subject's own limits), a request about
+// another account, address or number is refused too.
+func TestSecurityPerIPLimitsOnEverySecretAndSender(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		a := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, true)
+		b := ra.onboard(t, auth.InviteInput{Email: "piet@example.nl"}, true)
+		factorA := ra.login(t, a.email)
+		factorB := ra.login(t, b.email)
+		c := ra.signUp(t, auth.InviteInput{Email: "kees@example.nl"})
+		acceptTerms(t, c)
+		setPassword(t, c)
+		anon := ra.browser(t)
+		badLink := func() string {
+			buf := make([]byte, 32)
+			rand.Read(buf)
+			return "/wachtwoord-vergeten/" + base64.RawURLEncoding.EncodeToString(buf)
+		}
+		status := func(resp *http.Response, _ string) int { return resp.StatusCode }
+
+		for _, e := range []struct {
+			name    string
+			limit   int
+			exhaust func() int // one request with the first subject
+			probe   func() int // one request with another subject
+		}{
+			{"login code", 100,
+				func() int {
+					return status(factorA.post(pathLoginFactor, url.Values{"kind": {db.FactorTOTP}, "code": {"000000"}}))
+				},
+				func() int {
+					return status(factorB.post(pathLoginFactor, url.Values{"kind": {db.FactorTOTP}, "code": {"000000"}}))
+				}},
+			{"set-up SMS", 20,
+				func() int { return status(c.post(pathSMS, url.Values{"phone": {"0612345670"}})) },
+				func() int { return status(c.post(pathSMS, url.Values{"phone": {"0612345671"}})) }},
+			{"password reset request", 10,
+				func() int { return status(anon.post("/wachtwoord-vergeten", url.Values{"email": {a.email}})) },
+				func() int { return status(anon.post("/wachtwoord-vergeten", url.Values{"email": {b.email}})) }},
+			{"new sign-up link", 10,
+				func() int {
+					return status(anon.post("/aanmelden/nieuwe-link", url.Values{"email": {"kees@example.nl"}}))
+				},
+				func() int {
+					return status(anon.post("/aanmelden/nieuwe-link", url.Values{"email": {"klaas@example.nl"}}))
+				}},
+			{"password reset link", 20,
+				func() int { return status(anon.get(badLink())) },
+				func() int { return status(anon.get(badLink())) }},
+			{"account deletion password", 20,
+				func() int {
+					return status(a.b.post(pathAccountStop, url.Values{"password": {"een verkeerd wachtwoord"}, "confirm": {"yes"}}))
+				},
+				func() int {
+					return status(b.b.post(pathAccountStop, url.Values{"password": {"een verkeerd wachtwoord"}, "confirm": {"yes"}}))
+				}},
+			{"login password", 100,
+				func() int {
+					return status(anon.post(pathLogin, url.Values{"email": {a.email}, "password": {"een verkeerd wachtwoord"}}))
+				},
+				func() int {
+					return status(anon.post(pathLogin, url.Values{"email": {b.email}, "password": {"een verkeerd wachtwoord"}}))
+				}},
+		} {
+			if got := e.exhaust(); got == http.StatusTooManyRequests {
+				t.Errorf("%s: the first request was refused", e.name)
+			}
+			for range e.limit - 1 {
+				e.exhaust()
+			}
+			if got := e.probe(); got != http.StatusTooManyRequests {
+				t.Errorf("%s: after %d requests from one address, another subject got %d, want 429", e.name, e.limit, got)
+			}
+		}
+	})
 }
