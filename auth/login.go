@@ -401,9 +401,11 @@ type PasswordResetMail interface {
 	PasswordResetMail(lang, link string) (notify.Mail, error)
 }
 
-// RequestPasswordReset mails a reset link to an active user; it answers the
-// same for every well-formed address.
-func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render PasswordResetMail) error {
+// RequestPasswordReset asks for a reset link for an address. It only
+// queues the request (the same work for every well-formed address, so the
+// answer's time reveals nothing); MailRequests mails the link when the
+// address belongs to an active user.
+func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return err
@@ -413,50 +415,50 @@ func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip, baseURL 
 	} else if !ok {
 		return tooMany("email", wait)
 	}
-	queued := false
-	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var u db.User
-		err := tx.NewSelect().Model(&u).Where("email = ? AND status = ?", email, db.StatusActive).Scan(ctx)
-		if db.ErrNoRows(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("load user: %w", err)
-		}
-		now := a.Now().UTC()
-		recent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, PurposePasswordReset, now.Add(-time.Hour)).Count(ctx)
-		if err != nil {
-			return fmt.Errorf("count reset mails: %w", err)
-		}
-		if recent >= 3 {
-			return nil
-		}
-		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
-			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
-			return fmt.Errorf("retire reset links: %w", err)
-		}
-		token, hash := newToken()
-		if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
-			return fmt.Errorf("store reset link: %w", err)
-		}
-		m, err := render.PasswordResetMail(u.Language, baseURL+"/wachtwoord-vergeten/"+token)
-		if err != nil {
-			return fmt.Errorf("render reset mail: %w", err)
-		}
-		m.To = u.Email
-		if _, err := a.Outbox.QueueMail(ctx, tx, m); err != nil {
-			return err
-		}
-		queued = true
-		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset_requested", IP: ip, Now: now})
-	})
-	if err != nil {
+	if err := queueMailRequest(ctx, a.DB, mailRequestPasswordReset, email, ip, a.Now()); err != nil {
 		return fmt.Errorf("request password reset: %w", err)
 	}
-	if queued {
-		a.queued()
-	}
+	a.requested()
 	return nil
+}
+
+// passwordResetMail queues a reset link for email when it belongs to an
+// active user who did not get three in the last hour, in the caller's
+// transaction (MailRequests).
+func (a *Accounts) passwordResetMail(ctx context.Context, tx bun.Tx, email, ip string) (bool, error) {
+	var u db.User
+	err := tx.NewSelect().Model(&u).Where("email = ? AND status = ?", email, db.StatusActive).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load user: %w", err)
+	}
+	now := a.Now().UTC()
+	recent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, PurposePasswordReset, now.Add(-time.Hour)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("count reset mails: %w", err)
+	}
+	if recent >= 3 {
+		return false, nil
+	}
+	if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
+		Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
+		return false, fmt.Errorf("retire reset links: %w", err)
+	}
+	token, hash := newToken()
+	if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
+		return false, fmt.Errorf("store reset link: %w", err)
+	}
+	m, err := a.ResetMail.PasswordResetMail(u.Language, strings.TrimRight(a.BaseURL, "/")+"/wachtwoord-vergeten/"+token)
+	if err != nil {
+		return false, fmt.Errorf("render reset mail: %w", err)
+	}
+	m.To = u.Email
+	if _, err := a.Outbox.QueueMail(ctx, tx, m); err != nil {
+		return false, err
+	}
+	return true, Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset_requested", IP: ip, Now: now})
 }
 
 func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*db.OneTimeCode, *db.User, error) {

@@ -49,10 +49,22 @@ type Accounts struct {
 	SMSText func(lang, code string) string
 	// Queued wakes the outbox worker after a commit that queued a message.
 	Queued func()
+	// BaseURL is the public URL the links in mail start with.
+	BaseURL string
+	// ResetMail renders the mail with a password-reset link.
+	ResetMail PasswordResetMail
+	// Requested wakes MailRequests after a request was queued.
+	Requested func()
 	// SecretChecked, when set, is called each time a password or a code is
 	// evaluated, with its kind ("password", "sms", "totp"); tests count
 	// evaluations with it.
 	SecretChecked func(kind string)
+}
+
+func (a *Accounts) requested() {
+	if a.Requested != nil {
+		a.Requested()
+	}
 }
 
 func (a *Accounts) checking(kind string) {

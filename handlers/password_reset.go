@@ -18,8 +18,7 @@ func (h *handler) forgotPasswordShow(c *fiber.Ctx) error {
 // active user. Every well-formed address gets the same answer.
 func (h *handler) forgotPasswordRequest(c *fiber.Ctx) error {
 	email := clip(strings.TrimSpace(formValue(c, "email")), maxEmailLen)
-	base := strings.TrimRight(h.cfg.BaseURL.String(), "/")
-	if err := h.accounts.RequestPasswordReset(c.UserContext(), email, clientIP(c), base, h.resetMail); err != nil {
+	if err := h.accounts.RequestPasswordReset(c.UserContext(), email, clientIP(c)); err != nil {
 		switch {
 		case isWait(err):
 			return h.forgotPasswordForm(c, statusOf(err), components.ForgotPasswordView{Email: email, Error: h.message(c, err)})
