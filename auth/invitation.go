@@ -322,24 +322,31 @@ func redactEmail(e string) string {
 // external user when the address is new, in the caller's transaction. It is
 // how writing to an address makes an account for its owner.
 func (s *Invitations) RecipientTx(ctx context.Context, tx bun.Tx, email, language string) (*db.User, error) {
+	u, _, err := s.RecipientTxCreated(ctx, tx, email, language)
+	return u, err
+}
+
+// RecipientTxCreated is RecipientTx that also reports whether the address
+// was new (the user was created).
+func (s *Invitations) RecipientTxCreated(ctx context.Context, tx bun.Tx, email, language string) (*db.User, bool, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var u db.User
 	err = tx.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err == nil {
-		return &u, nil
+		return &u, false, nil
 	}
 	if !db.ErrNoRows(err) {
-		return nil, fmt.Errorf("load recipient: %w", err)
+		return nil, false, fmt.Errorf("load recipient: %w", err)
 	}
 	now := s.Now().UTC()
 	u = db.User{Email: email, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(language), Gender: "unknown", CreatedAt: now, UpdatedAt: now}
 	if _, err := tx.NewInsert().Model(&u).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("create recipient: %w", err)
+		return nil, false, fmt.Errorf("create recipient: %w", err)
 	}
-	return &u, nil
+	return &u, true, nil
 }
 
 // InviteTx sends a new sign-up link to a user who has not finished signing

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 )
 
@@ -20,7 +22,14 @@ type Limiter struct {
 // events per window; when not, it also returns how long until the window
 // ends.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
-	count, start, err := l.bump(ctx, key, window)
+	return l.AllowIn(ctx, l.DB, key, limit, window)
+}
+
+// AllowIn is Allow in the caller's transaction: the event is counted only
+// if the transaction commits, and concurrent transactions counting the same
+// key wait for each other.
+func (l *Limiter) AllowIn(ctx context.Context, idb bun.IDB, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	count, start, err := l.bump(ctx, idb, key, window)
 	if err != nil {
 		return false, 0, err
 	}
@@ -32,14 +41,14 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 
 // bump counts one event for key in a fixed window that starts anew once it
 // has passed, in one statement so that concurrent requests count right.
-func (l *Limiter) bump(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
+func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time.Duration) (int, time.Time, error) {
 	now := l.Now().UTC()
 	cutoff := now.Add(-window)
 	var row struct {
 		Count       int
 		WindowStart time.Time
 	}
-	err := l.DB.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
+	err := idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
 ON CONFLICT (key) DO UPDATE SET
   count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END,
   window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
@@ -163,7 +172,7 @@ func (l *Limiter) Blocked(ctx context.Context, key string) (time.Duration, error
 
 // Fail records a failed attempt for key and returns the wait it causes.
 func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
-	count, start, err := l.bump(ctx, key, failureWindow)
+	count, start, err := l.bump(ctx, l.DB, key, failureWindow)
 	if err != nil {
 		return 0, err
 	}
