@@ -32,6 +32,7 @@ type app struct {
 	db          *db.DB
 	vault       *vault.Vault
 	worker      *notify.Worker
+	requests    *auth.MailRequests
 	invitations *auth.Invitations
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
@@ -93,16 +94,22 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{})
 	sessions := &auth.Sessions{DB: d, Now: now}
 	limiter := &auth.Limiter{DB: d, Now: now}
+	requests := auth.NewMailRequests()
 	inv := &auth.Invitations{
 		DB: d, Outbox: notify.NewOutbox(v), Mail: mailRenderer{}, Sessions: sessions,
-		Limiter: limiter, BaseURL: cfg.BaseURL, Now: now, Log: log, Queued: worker.Kick,
+		Limiter: limiter, BaseURL: cfg.BaseURL, Now: now, Log: log, Queued: worker.Kick, Requested: requests.Kick,
 	}
 	host := cfg.BaseURL.Hostname()
 	accounts := &auth.Accounts{
 		DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: now, Log: log,
-		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, host, code) },
-		Queued:  worker.Kick,
+		SMSText:   func(lang, code string) string { return components.SMSCodeText(lang, host, code) },
+		Queued:    worker.Kick,
+		BaseURL:   cfg.BaseURL.String(),
+		ResetMail: mailRenderer{},
+		Requested: requests.Kick,
 	}
+	requests.DB, requests.Accounts, requests.Invitations = d, accounts, inv
+	requests.Log = log.With("component", "mail-requests")
 	messages := &messaging.Service{
 		DB: d, Vault: v,
 		Files:  files,
@@ -114,7 +121,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
-	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, invitations: inv, accounts: accounts, sessions: sessions,
+	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
 		messages: messages, migrated: migrated}, nil
 }
 
@@ -153,20 +160,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	web := handlers.New(handlers.Deps{
-		Config:            cfg,
-		Logger:            log,
-		Health:            a.db,
-		Files:             a.messages.Files,
-		Invitations:       invitationsAdapter{a.invitations},
-		Accounts:          a.accounts,
-		Sessions:          a.sessions,
-		Terms:             termsStore{a.db, time.Now},
-		Messages:          a.messages,
-		PasswordResetMail: mailRenderer{},
-		DevOutbox:         devOutbox{a.db, a.vault},
-		Hub:               live.hub,
-		Live:              live.broker,
-		Metrics:           a.requestMetrics(),
+		Config:      cfg,
+		Logger:      log,
+		Health:      a.db,
+		Files:       a.messages.Files,
+		Invitations: invitationsAdapter{a.invitations},
+		Accounts:    a.accounts,
+		Sessions:    a.sessions,
+		Terms:       termsStore{a.db, time.Now},
+		Messages:    a.messages,
+		DevOutbox:   devOutbox{a.db, a.vault},
+		Hub:         live.hub,
+		Live:        live.broker,
+		Metrics:     a.requestMetrics(),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -186,6 +192,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		defer close(workerDone)
 		if err := a.worker.Run(workerCtx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	requestsDone := make(chan struct{})
+	go func() {
+		defer close(requestsDone)
+		if err := a.requests.Run(workerCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("mail request worker stopped", "err", err)
 		}
 	}()
 	janitorCtx, stopJanitor := context.WithCancel(context.WithoutCancel(ctx))
@@ -223,6 +236,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	case <-workerDone:
 	case <-time.After(10 * time.Second):
 		log.Warn("outbox worker did not stop in time")
+	}
+	select {
+	case <-requestsDone:
+	case <-time.After(10 * time.Second):
+		log.Warn("mail request worker did not stop in time")
 	}
 	select {
 	case <-janitorDone:

@@ -27,10 +27,13 @@ func newAccFixture(t *testing.T, d *db.DB) *accFixture {
 	if err := auth.EnsureTerms(context.Background(), d, f.clk.Now); err != nil {
 		t.Fatal(err)
 	}
-	return &accFixture{fixture: f, acc: &auth.Accounts{
+	acc := &auth.Accounts{
 		DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v), Sessions: f.inv.Sessions, Limiter: f.inv.Limiter, Now: f.clk.Now,
 		Log: discardLog(), SMSText: func(lang, code string) string { return "Je Dialoog-code is " + code },
-	}}
+		BaseURL: "http://dialoog.test", ResetMail: resetMail{}, Requested: f.inv.Requested,
+	}
+	f.req.Accounts = acc
+	return &accFixture{fixture: f, acc: acc}
 }
 
 // invited returns a session token of a freshly invited user.
@@ -446,7 +449,7 @@ func TestAppRouteAndLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := f.acc.RequestPasswordReset(ctx, "app@example.nl", "ip", "http://dialoog.test", resetMail{}); err != nil {
+			if err := f.acc.RequestPasswordReset(ctx, "app@example.nl", "ip"); err != nil {
 				t.Fatal(err)
 			}
 			m, err := notify.LatestDevMailTo(ctx, d, f.v, "app@example.nl")
@@ -455,7 +458,7 @@ func TestAppRouteAndLogin(t *testing.T) {
 			}
 			link := m.Text[strings.Index(m.Text, "http"):]
 			for range 2 { // GET does not consume
-				if email, err := f.acc.CheckPasswordReset(ctx, token(link)); err != nil || email != "app@example.nl" {
+				if email, err := f.acc.CheckPasswordReset(ctx, token(link), "127.0.0.1"); err != nil || email != "app@example.nl" {
 					t.Fatal(email, err)
 				}
 			}

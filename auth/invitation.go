@@ -44,6 +44,8 @@ type Invitations struct {
 	// Queued is called after a transaction that queued mail has committed,
 	// to wake the outbox worker.
 	Queued func()
+	// Requested wakes MailRequests after a request was queued.
+	Requested func()
 }
 
 // InviteInput describes whom to invite and on whose behalf.
@@ -239,9 +241,11 @@ func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (
 	return session, stage, nil
 }
 
-// RequestNewLink re-sends the invitation when email belongs to a user who
-// never completed the first visit. It answers the same for every
-// well-formed address, so it reveals nothing about who is known.
+// RequestNewLink asks for the invitation again ("Stuur mij een nieuwe
+// link"). It only queues the request, the same work for every well-formed
+// address, so neither the answer nor its time reveals who is known;
+// MailRequests re-sends the invitation when the address belongs to a user
+// who never completed the first visit.
 func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -260,43 +264,45 @@ func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) erro
 	if ok, _, err := s.Limiter.Allow(ctx, "newlink:addr:"+hex.EncodeToString(sum[:8]), newLinkPerAddress, newLinkWindow); err != nil || !ok {
 		return err
 	}
-	queued := false
-	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var user db.User
-		err := tx.NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
-		if db.ErrNoRows(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("load user: %w", err)
-		}
-		if user.Status != db.StatusInvited {
-			return nil
-		}
-		var last db.Invitation
-		if err := tx.NewSelect().Model(&last).Where("user_id = ?", user.ID).Order("id DESC").Limit(1).Scan(ctx); err != nil {
-			if db.ErrNoRows(err) {
-				return nil
-			}
-			return fmt.Errorf("load last invitation: %w", err)
-		}
-		var org db.Organisation
-		if err := tx.NewSelect().Model(&org).Where("id = ?", last.OrgID).Scan(ctx); err != nil {
-			return fmt.Errorf("load organisation: %w", err)
-		}
-		if _, err := s.issue(ctx, tx, &user, &org, last.InvitedBy, s.Now().UTC()); err != nil {
-			return err
-		}
-		queued = true
-		return nil
-	})
-	if err != nil {
+	if err := queueMailRequest(ctx, s.DB, mailRequestNewLink, email, ip, s.Now()); err != nil {
 		return fmt.Errorf("request new link: %w", err)
 	}
-	if queued {
-		s.queued()
+	if s.Requested != nil {
+		s.Requested()
 	}
 	return nil
+}
+
+// newLinkMail sends a new sign-up link when email belongs to a user who
+// never completed the first visit, in the caller's transaction
+// (MailRequests).
+func (s *Invitations) newLinkMail(ctx context.Context, tx bun.Tx, email string) (bool, error) {
+	var user db.User
+	err := tx.NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load user: %w", err)
+	}
+	if user.Status != db.StatusInvited {
+		return false, nil
+	}
+	var last db.Invitation
+	if err := tx.NewSelect().Model(&last).Where("user_id = ?", user.ID).Order("id DESC").Limit(1).Scan(ctx); err != nil {
+		if db.ErrNoRows(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("load last invitation: %w", err)
+	}
+	var org db.Organisation
+	if err := tx.NewSelect().Model(&org).Where("id = ?", last.OrgID).Scan(ctx); err != nil {
+		return false, fmt.Errorf("load organisation: %w", err)
+	}
+	if _, err := s.issue(ctx, tx, &user, &org, last.InvitedBy, s.Now().UTC()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func lang(l string) string {
@@ -316,24 +322,31 @@ func redactEmail(e string) string {
 // external user when the address is new, in the caller's transaction. It is
 // how writing to an address makes an account for its owner.
 func (s *Invitations) RecipientTx(ctx context.Context, tx bun.Tx, email, language string) (*db.User, error) {
+	u, _, err := s.RecipientTxCreated(ctx, tx, email, language)
+	return u, err
+}
+
+// RecipientTxCreated is RecipientTx that also reports whether the address
+// was new (the user was created).
+func (s *Invitations) RecipientTxCreated(ctx context.Context, tx bun.Tx, email, language string) (*db.User, bool, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var u db.User
 	err = tx.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err == nil {
-		return &u, nil
+		return &u, false, nil
 	}
 	if !db.ErrNoRows(err) {
-		return nil, fmt.Errorf("load recipient: %w", err)
+		return nil, false, fmt.Errorf("load recipient: %w", err)
 	}
 	now := s.Now().UTC()
 	u = db.User{Email: email, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(language), Gender: "unknown", CreatedAt: now, UpdatedAt: now}
 	if _, err := tx.NewInsert().Model(&u).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("create recipient: %w", err)
+		return nil, false, fmt.Errorf("create recipient: %w", err)
 	}
-	return &u, nil
+	return &u, true, nil
 }
 
 // InviteTx sends a new sign-up link to a user who has not finished signing

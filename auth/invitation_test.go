@@ -45,6 +45,7 @@ type fixture struct {
 	inv   *auth.Invitations
 	org   *db.Organisation
 	kicks int
+	req   *auth.MailRequests
 }
 
 func newFixture(t testing.TB, d *db.DB) *fixture {
@@ -59,6 +60,15 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 		DB: d, Outbox: notify.NewOutbox(v), Mail: plainMail{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now},
 		Queued: func() { f.kicks++ },
+	}
+	// Mail requests are worked off at once, as if the background worker
+	// were instant.
+	f.req = auth.NewMailRequests()
+	f.req.DB, f.req.Invitations, f.req.Log = d, f.inv, discardLog()
+	f.inv.Requested = func() {
+		if _, err := f.req.RunOnce(context.Background()); err != nil {
+			t.Errorf("mail requests: %v", err)
+		}
 	}
 	org, admin, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
 	if err != nil || admin != "beheerder@dialoog.test" || !strings.HasPrefix(link, "http://dialoog.test/aanmelden/") {

@@ -43,11 +43,44 @@ func (a *Accounts) checkBlocked(ctx context.Context, userID int64, field string)
 	return nil
 }
 
-// failed records a failed code for the account and an audit event.
-func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
-	if _, err := a.Limiter.Fail(ctx, userKey(userID)); err != nil {
-		a.Log.ErrorContext(ctx, "record failure", "err", err)
+// Per-IP limit on code checks (SMS, app, recovery; at login and during
+// setup): generous enough for an office behind one address at nine in the
+// morning.
+const (
+	codesPerIP    = 100
+	codesIPWindow = 15 * time.Minute
+)
+
+// attempt counts an attempt at a code of the account, and one from ip,
+// before the code is checked; it refuses the attempt when either is over
+// its allowance.
+func (a *Accounts) attempt(ctx context.Context, userID int64, field, ip string) error {
+	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+		return err
+	} else if !ok {
+		return tooMany(field, wait)
 	}
+	wait, err := a.Limiter.Attempt(ctx, userKey(userID))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return tooMany(field, wait)
+	}
+	return nil
+}
+
+// succeeded forgets the account's counted code attempts after a correct
+// code.
+func (a *Accounts) succeeded(ctx context.Context, userID int64) {
+	if err := a.Limiter.Reset(ctx, userKey(userID)); err != nil {
+		a.Log.ErrorContext(ctx, "reset code attempts", "err", err)
+	}
+}
+
+// failed records the audit event of a wrong code; the attempt itself was
+// counted before the check (attempt).
+func (a *Accounts) failed(ctx context.Context, userID int64, factor, ip string) {
 	a.audit(ctx, userID, "login.failed", factor, ip)
 }
 
@@ -138,11 +171,24 @@ type LoginResult struct {
 	Factors []FactorOption // last used first; empty when none is set up yet
 }
 
-// Login checks mail address and password and starts a session that still
-// needs the second factor. Every failure gives the same answer: an unknown
-// address costs the time of a password check too, and failures are counted
-// per address, known or not, so that a wait does not reveal an account.
+// Login checks mail address and password from a browser without a device
+// cookie; see LoginOnDevice.
 func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (*LoginResult, error) {
+	return a.LoginOnDevice(ctx, email, pw, "", ip, userAgent)
+}
+
+// LoginOnDevice checks mail address and password and starts a session that
+// still needs the second factor. Every failure gives the same answer: an
+// unknown address costs the time of a password check too, and attempts are
+// counted per address, known or not, so that a wait does not reveal an
+// account. The attempt is counted before the password is checked, so a
+// burst gets no more guesses evaluated than the allowance.
+//
+// device is the browser's device cookie (DeviceCookie): when it holds a
+// valid mark of a completed login of this account, the attempt counts in
+// that device's own bucket, so a burst of failures from elsewhere does not
+// lock the owner out of a browser they used before.
+func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*LoginResult, error) {
 	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
 		return nil, err
 	} else if !ok {
@@ -154,25 +200,26 @@ func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (
 		VerifyPassword(ctx, "", pw)
 		return nil, fail
 	}
-	key := passwordKey(email)
-	if wait, err := a.Limiter.Blocked(ctx, key); err != nil {
-		return nil, err
-	} else if wait > 0 {
-		return nil, tooMany("", wait)
-	}
 	var u db.User
 	err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err != nil && !db.ErrNoRows(err) {
 		return nil, fmt.Errorf("login: load user: %w", err)
 	}
+	key := passwordKey(email)
+	if id, ok := a.deviceOf(device, u.ID); ok {
+		key = "login:device:" + id
+	}
+	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, tooMany("", wait)
+	}
+	a.checking("password")
 	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.ID == 0 || u.Status == db.StatusDisabled {
-		if _, err := a.Limiter.Fail(ctx, key); err != nil {
-			return nil, err
-		}
 		if u.ID != 0 {
 			a.audit(ctx, u.ID, "login.failed", "password", ip)
 		}
@@ -260,15 +307,22 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 	if !cur.NeedsSecondFactor {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
 	}
-	if err := a.checkBlocked(ctx, cur.User.ID, "code"); err != nil {
+	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
+	}
+	var smsCode int64
+	if kind == db.FactorSMS {
+		var err error
+		if smsCode, err = a.claimCode(ctx, cur.User.ID, PurposeSMSLogin); err != nil {
+			return "", fmt.Errorf("verify login factor: %w", err)
+		}
 	}
 	var token string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		switch kind {
 		case db.FactorSMS:
-			c, err := a.checkCode(ctx, tx, cur.User.ID, PurposeSMSLogin, code)
+			c, err := a.checkCode(ctx, tx, smsCode, cur.User.ID, PurposeSMSLogin, code)
 			if err != nil {
 				return err
 			}
@@ -333,14 +387,12 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		a.failed(ctx, cur.User.ID, "totp-replay", ip)
 		err = errWrongCode
 	} else if errors.Is(err, errWrongCode) {
-		if kind == db.FactorSMS {
-			a.countAttempt(ctx, cur.User.ID, PurposeSMSLogin)
-		}
 		a.failed(ctx, cur.User.ID, kind, ip)
 	}
 	if err != nil {
 		return "", fmt.Errorf("verify login factor: %w", err)
 	}
+	a.succeeded(ctx, cur.User.ID)
 	return token, nil
 }
 
@@ -349,9 +401,11 @@ type PasswordResetMail interface {
 	PasswordResetMail(lang, link string) (notify.Mail, error)
 }
 
-// RequestPasswordReset mails a reset link to an active user; it answers the
-// same for every well-formed address.
-func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render PasswordResetMail) error {
+// RequestPasswordReset asks for a reset link for an address. It only
+// queues the request (the same work for every well-formed address, so the
+// answer's time reveals nothing); MailRequests mails the link when the
+// address belongs to an active user.
+func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return err
@@ -361,50 +415,50 @@ func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip, baseURL 
 	} else if !ok {
 		return tooMany("email", wait)
 	}
-	queued := false
-	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var u db.User
-		err := tx.NewSelect().Model(&u).Where("email = ? AND status = ?", email, db.StatusActive).Scan(ctx)
-		if db.ErrNoRows(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("load user: %w", err)
-		}
-		now := a.Now().UTC()
-		recent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, PurposePasswordReset, now.Add(-time.Hour)).Count(ctx)
-		if err != nil {
-			return fmt.Errorf("count reset mails: %w", err)
-		}
-		if recent >= 3 {
-			return nil
-		}
-		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
-			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
-			return fmt.Errorf("retire reset links: %w", err)
-		}
-		token, hash := newToken()
-		if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
-			return fmt.Errorf("store reset link: %w", err)
-		}
-		m, err := render.PasswordResetMail(u.Language, baseURL+"/wachtwoord-vergeten/"+token)
-		if err != nil {
-			return fmt.Errorf("render reset mail: %w", err)
-		}
-		m.To = u.Email
-		if _, err := a.Outbox.QueueMail(ctx, tx, m); err != nil {
-			return err
-		}
-		queued = true
-		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset_requested", IP: ip, Now: now})
-	})
-	if err != nil {
+	if err := queueMailRequest(ctx, a.DB, mailRequestPasswordReset, email, ip, a.Now()); err != nil {
 		return fmt.Errorf("request password reset: %w", err)
 	}
-	if queued {
-		a.queued()
-	}
+	a.requested()
 	return nil
+}
+
+// passwordResetMail queues a reset link for email when it belongs to an
+// active user who did not get three in the last hour, in the caller's
+// transaction (MailRequests).
+func (a *Accounts) passwordResetMail(ctx context.Context, tx bun.Tx, email, ip string) (bool, error) {
+	var u db.User
+	err := tx.NewSelect().Model(&u).Where("email = ? AND status = ?", email, db.StatusActive).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load user: %w", err)
+	}
+	now := a.Now().UTC()
+	recent, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, PurposePasswordReset, now.Add(-time.Hour)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("count reset mails: %w", err)
+	}
+	if recent >= 3 {
+		return false, nil
+	}
+	if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
+		Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
+		return false, fmt.Errorf("retire reset links: %w", err)
+	}
+	token, hash := newToken()
+	if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
+		return false, fmt.Errorf("store reset link: %w", err)
+	}
+	m, err := a.ResetMail.PasswordResetMail(u.Language, strings.TrimRight(a.BaseURL, "/")+"/wachtwoord-vergeten/"+token)
+	if err != nil {
+		return false, fmt.Errorf("render reset mail: %w", err)
+	}
+	m.To = u.Email
+	if _, err := a.Outbox.QueueMail(ctx, tx, m); err != nil {
+		return false, err
+	}
+	return true, Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset_requested", IP: ip, Now: now})
 }
 
 func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*db.OneTimeCode, *db.User, error) {
@@ -433,10 +487,35 @@ func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*d
 	return &c, &u, nil
 }
 
+// Per-IP limit on links that do not work (password reset), so that
+// nobody guesses at them in bulk.
+const (
+	badLinksPerIP    = 20
+	badLinksIPWindow = time.Hour
+)
+
+// checkResetLink is resetCode for a request from ip: refused once ip tried
+// too many links that did not work, and counting each one that does not.
+func (a *Accounts) checkResetLink(ctx context.Context, token, ip string) (*db.User, error) {
+	key := "badlink:ip:" + ip
+	if wait, err := a.Limiter.Over(ctx, key, badLinksPerIP, badLinksIPWindow); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, tooMany("", wait)
+	}
+	_, u, err := a.resetCode(ctx, a.DB, token)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if _, _, lerr := a.Limiter.Allow(ctx, key, badLinksPerIP, badLinksIPWindow); lerr != nil {
+			return nil, lerr
+		}
+	}
+	return u, err
+}
+
 // CheckPasswordReset reports the address a valid reset link is for,
 // without consuming it.
-func (a *Accounts) CheckPasswordReset(ctx context.Context, token string) (string, error) {
-	_, u, err := a.resetCode(ctx, a.DB, token)
+func (a *Accounts) CheckPasswordReset(ctx context.Context, token, ip string) (string, error) {
+	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
 		return "", err
 	}
@@ -446,7 +525,7 @@ func (a *Accounts) CheckPasswordReset(ctx context.Context, token string) (string
 // ResetPassword consumes a reset link, sets the new password, ends every
 // session of the user and starts one that still needs the second factor.
 func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error) {
-	_, u, err := a.resetCode(ctx, a.DB, token)
+	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
 		return "", err
 	}

@@ -48,6 +48,28 @@ type Accounts struct {
 	SMSText func(lang, code string) string
 	// Queued wakes the outbox worker after a commit that queued a message.
 	Queued func()
+	// BaseURL is the public URL the links in mail start with.
+	BaseURL string
+	// ResetMail renders the mail with a password-reset link.
+	ResetMail PasswordResetMail
+	// Requested wakes MailRequests after a request was queued.
+	Requested func()
+	// SecretChecked, when set, is called each time a password or a code is
+	// evaluated, with its kind ("password", "sms", "totp"); tests count
+	// evaluations with it.
+	SecretChecked func(kind string)
+}
+
+func (a *Accounts) requested() {
+	if a.Requested != nil {
+		a.Requested()
+	}
+}
+
+func (a *Accounts) checking(kind string) {
+	if a.SecretChecked != nil {
+		a.SecretChecked(kind)
+	}
 }
 
 func (a *Accounts) queued() {
@@ -108,9 +130,28 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	return cur, nil
 }
 
+// Limits on re-authentication: per IP, and per account like a login.
+const (
+	reauthPerIP    = 20
+	reauthIPWindow = time.Hour
+)
+
 // Reauthenticate checks the signed-in user's password again before a grave
-// step (stopping with Dialoog).
-func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) (bool, error) {
+// step (stopping with Dialoog). The attempt is counted (per IP and per
+// account) before the password is checked; over the allowance it is an
+// apperr TooMany (a WaitError) for the field "password".
+func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw, ip string) (bool, error) {
+	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
+		return false, err
+	} else if !ok {
+		return false, tooMany("password", wait)
+	}
+	key := "reauth:user:" + strconv.FormatInt(cur.User.ID, 10)
+	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
+		return false, err
+	} else if wait > 0 {
+		return false, tooMany("password", wait)
+	}
 	var hash string
 	if err := a.DB.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
 		return false, fmt.Errorf("reauthenticate: %w", err)
@@ -118,7 +159,12 @@ func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw string) 
 	if hash == "" {
 		return false, nil
 	}
-	return VerifyPassword(ctx, hash, pw)
+	a.checking("password")
+	ok, err := VerifyPassword(ctx, hash, pw)
+	if ok && err == nil {
+		err = a.Limiter.Reset(ctx, key)
+	}
+	return ok, err
 }
 
 // resolveQuery loads a session by token hash with its user and the facts
@@ -394,49 +440,77 @@ func tooMany(field string, wait time.Duration) error {
 	return &WaitError{Err: &apperr.Error{Code: apperr.TooMany, Key: "error.wait", Field: field}, Wait: max(time.Second, wait.Round(time.Second))}
 }
 
-// checkCode verifies a code of purpose, counting tries.
-func (a *Accounts) checkCode(ctx context.Context, tx bun.Tx, userID int64, purpose, code string) (*db.OneTimeCode, error) {
-	c, err := a.pendingCode(ctx, tx, userID, purpose)
-	if err != nil {
-		return nil, err
+// claimCode counts a try at the newest pending code of purpose before the
+// code is checked, in one statement (so parallel tries are counted one
+// after another), and returns the code's id; at most SMSCodeTries tries of
+// a code are ever checked. It runs outside any transaction, so the try
+// stays counted when the check fails.
+func (a *Accounts) claimCode(ctx context.Context, userID int64, purpose string) (int64, error) {
+	now := a.Now().UTC()
+	var id int64
+	err := a.DB.NewRaw(`UPDATE one_time_codes SET attempts = attempts + 1
+WHERE id = (SELECT MAX(id) FROM one_time_codes WHERE user_id = ? AND purpose = ? AND used_at IS NULL)
+  AND attempts < ? AND expires_at > ?
+RETURNING id`, userID, purpose, SMSCodeTries, now).Scan(ctx, &id)
+	if err == nil {
+		return id, nil
 	}
-	now := a.Now()
-	if c == nil {
+	if !db.ErrNoRows(err) {
+		return 0, fmt.Errorf("count code try: %w", err)
+	}
+	c, err := a.pendingCode(ctx, a.DB, userID, purpose)
+	switch {
+	case err != nil:
+		return 0, err
+	case c == nil:
+		return 0, apperr.Field("code", "code.none")
+	case !now.Before(c.ExpiresAt):
+		return 0, apperr.Field("code", "code.expired")
+	default:
+		return 0, apperr.Field("code", "code.too_many_tries")
+	}
+}
+
+// checkCode verifies code against the code id that claimCode counted the
+// try of.
+func (a *Accounts) checkCode(ctx context.Context, tx bun.Tx, id, userID int64, purpose, code string) (*db.OneTimeCode, error) {
+	var c db.OneTimeCode
+	err := tx.NewSelect().Model(&c).Where("id = ? AND user_id = ? AND purpose = ? AND used_at IS NULL", id, userID, purpose).Scan(ctx)
+	if db.ErrNoRows(err) {
+		// Used or replaced since the try was counted.
 		return nil, apperr.Field("code", "code.none")
 	}
-	if !now.Before(c.ExpiresAt) {
-		return nil, apperr.Field("code", "code.expired")
-	}
-	if c.Attempts >= SMSCodeTries {
-		return nil, apperr.Field("code", "code.too_many_tries")
+	if err != nil {
+		return nil, fmt.Errorf("load code: %w", err)
 	}
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	a.checking("sms")
 	if len(code) != 6 || !equalMAC(a.codeHash(userID, purpose, code), c.CodeHash) {
 		return nil, errWrongCode
 	}
-	return c, nil
+	return &c, nil
 }
 
-// errWrongCode is returned after the attempt has been counted.
+// errWrongCode is a wrong code; its try was counted before the check.
 var errWrongCode = apperr.Field("code", "code.wrong")
-
-// countAttempt records a failed try outside the caller's transaction,
-// which rolls back.
-func (a *Accounts) countAttempt(ctx context.Context, userID int64, purpose string) {
-	if _, err := a.DB.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("attempts = attempts + 1").
-		Where("id = (SELECT MAX(id) FROM one_time_codes WHERE user_id = ? AND purpose = ? AND used_at IS NULL)", userID, purpose).Exec(ctx); err != nil {
-		a.Log.ErrorContext(ctx, "count code attempt", "err", err)
-	}
-}
 
 // VerifySetupSMS checks the code and stores the number as a verified factor.
 func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip string) (string, error) {
 	if err := requireStage(cur, StageSecondFactor); err != nil {
 		return "", err
 	}
+	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+		return "", err
+	} else if !ok {
+		return "", tooMany("code", wait)
+	}
+	id, err := a.claimCode(ctx, cur.User.ID, PurposeSMSSetup)
+	if err != nil {
+		return "", fmt.Errorf("verify sms: %w", err)
+	}
 	var token string
-	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		c, err := a.checkCode(ctx, tx, cur.User.ID, PurposeSMSSetup, code)
+	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		c, err := a.checkCode(ctx, tx, id, cur.User.ID, PurposeSMSSetup, code)
 		if err != nil {
 			return err
 		}
@@ -457,9 +531,6 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
 		return err
 	})
-	if errors.Is(err, errWrongCode) {
-		a.countAttempt(ctx, cur.User.ID, PurposeSMSSetup)
-	}
 	if err != nil {
 		return "", fmt.Errorf("verify sms: %w", err)
 	}
@@ -520,6 +591,7 @@ func (a *Accounts) checkTOTP(ctx context.Context, tx bun.Tx, userID int64, verif
 	if err != nil {
 		return nil, 0, fmt.Errorf("open totp secret: %w", err)
 	}
+	a.checking("totp")
 	step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
 	switch {
 	case ok:
@@ -538,7 +610,7 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 	if err := requireStage(cur, StageSecondFactor); err != nil {
 		return "", err
 	}
-	if err := a.checkBlocked(ctx, cur.User.ID, "code"); err != nil {
+	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
 	}
 	var token string
@@ -570,6 +642,7 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 	if err != nil {
 		return "", fmt.Errorf("verify totp: %w", err)
 	}
+	a.succeeded(ctx, cur.User.ID)
 	return token, nil
 }
 

@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/db"
 )
@@ -19,7 +22,14 @@ type Limiter struct {
 // events per window; when not, it also returns how long until the window
 // ends.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
-	count, start, err := l.bump(ctx, key, window)
+	return l.AllowIn(ctx, l.DB, key, limit, window)
+}
+
+// AllowIn is Allow in the caller's transaction: the event is counted only
+// if the transaction commits, and concurrent transactions counting the same
+// key wait for each other.
+func (l *Limiter) AllowIn(ctx context.Context, idb bun.IDB, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	count, start, err := l.bump(ctx, idb, key, window)
 	if err != nil {
 		return false, 0, err
 	}
@@ -31,14 +41,14 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 
 // bump counts one event for key in a fixed window that starts anew once it
 // has passed, in one statement so that concurrent requests count right.
-func (l *Limiter) bump(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
+func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time.Duration) (int, time.Time, error) {
 	now := l.Now().UTC()
 	cutoff := now.Add(-window)
 	var row struct {
 		Count       int
 		WindowStart time.Time
 	}
-	err := l.DB.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
+	err := idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
 ON CONFLICT (key) DO UPDATE SET
   count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END,
   window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
@@ -68,7 +78,80 @@ func failureWait(n int) time.Duration {
 	return min(d, maxFailureWait)
 }
 
-// Blocked reports how long key must wait before its next attempt.
+// Attempt counts one attempt at a secret for key BEFORE the secret is
+// checked, and reports how long the caller must wait when the attempt is
+// not within the allowance (the secret must then not be checked at all).
+// The count, the decision and the wait the attempt causes if it fails are
+// one statement, so that parallel attempts are counted one after another:
+// of N attempts at once, at most the allowance is evaluated. A success
+// calls Reset.
+//
+// The allowance: four failures are free; from the fifth attempt on each
+// one starts a wait that doubles (1 s, 2 s, 4 s ... capped at five
+// minutes), and an hour holds at most 100 attempts.
+func (l *Limiter) Attempt(ctx context.Context, key string) (time.Duration, error) {
+	now := l.Now().UTC()
+	cutoff := now.Add(-failureWindow)
+	var waits strings.Builder
+	args := []any{key, now, now, cutoff, maxFailures, now, cutoff, maxFailures, now, cutoff, now, now, cutoff, maxFailures, freeFailures + 1}
+	for n := freeFailures + 1; failureWait(n) < maxFailureWait; n++ {
+		waits.WriteString("\n  WHEN throttles.count + 1 = ? THEN ?")
+		args = append(args, n, now.Add(failureWait(n)))
+	}
+	args = append(args, now.Add(maxFailureWait))
+	// In the SET clause every column reference is the row before the
+	// attempt. "Blocked" is a wait still running; "expired" a window that
+	// has passed (the attempt starts a new one); "full" 100 attempts in
+	// the window.
+	query := `INSERT INTO throttles (key, count, window_start, blocked_until, allowed) VALUES (?, 1, ?, NULL, 1)
+ON CONFLICT (key) DO UPDATE SET
+  allowed = CASE WHEN throttles.blocked_until > ? THEN 0 WHEN throttles.window_start <= ? THEN 1
+    WHEN throttles.count >= ? THEN 0 ELSE 1 END,
+  count = CASE WHEN throttles.blocked_until > ? THEN throttles.count WHEN throttles.window_start <= ? THEN 1
+    WHEN throttles.count >= ? THEN throttles.count ELSE throttles.count + 1 END,
+  window_start = CASE WHEN throttles.blocked_until > ? THEN throttles.window_start WHEN throttles.window_start <= ? THEN ?
+    ELSE throttles.window_start END,
+  blocked_until = CASE WHEN throttles.blocked_until > ? THEN throttles.blocked_until WHEN throttles.window_start <= ? THEN NULL
+    WHEN throttles.count >= ? THEN throttles.blocked_until
+    WHEN throttles.count + 1 < ? THEN NULL` + waits.String() + `
+    ELSE ? END
+RETURNING count, window_start, blocked_until, allowed`
+	var row db.Throttle
+	if err := l.DB.NewRaw(query, args...).Scan(ctx, &row); err != nil {
+		return 0, fmt.Errorf("throttle %s: %w", key, err)
+	}
+	if row.Allowed == 1 {
+		return 0, nil
+	}
+	wait := row.BlockedUntil.Sub(now)
+	if row.Count >= maxFailures {
+		wait = max(wait, row.WindowStart.Add(failureWindow).Sub(now))
+	}
+	return max(wait, time.Second), nil
+}
+
+// Over reports how long key must wait when it already counts limit events
+// in its current window (counted by Allow), without counting one.
+func (l *Limiter) Over(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
+	var t db.Throttle
+	err := l.DB.NewSelect().Model(&t).Where("key = ?", key).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("throttle %s: %w", key, err)
+	}
+	end := t.WindowStart.Add(window)
+	if now := l.Now(); t.Count >= limit && now.Before(end) {
+		return end.Sub(now), nil
+	}
+	return 0, nil
+}
+
+// Blocked reports how long key must wait before its next attempt. With
+// Fail it is the older pattern of checking first and counting after the
+// secret was checked; Attempt counts before and holds under parallel
+// requests.
 func (l *Limiter) Blocked(ctx context.Context, key string) (time.Duration, error) {
 	var t db.Throttle
 	err := l.DB.NewSelect().Model(&t).Where("key = ?", key).Scan(ctx)
@@ -89,7 +172,7 @@ func (l *Limiter) Blocked(ctx context.Context, key string) (time.Duration, error
 
 // Fail records a failed attempt for key and returns the wait it causes.
 func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
-	count, start, err := l.bump(ctx, key, failureWindow)
+	count, start, err := l.bump(ctx, l.DB, key, failureWindow)
 	if err != nil {
 		return 0, err
 	}

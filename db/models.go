@@ -283,6 +283,18 @@ type AuditEvent struct {
 	CreatedAt     time.Time
 }
 
+// MailRequest is a request for a mail about an address ("Wachtwoord
+// vergeten", a new sign-up link), waiting for the background worker that
+// finds out whether the address gets one.
+type MailRequest struct {
+	bun.BaseModel `bun:"table:mail_requests"`
+	ID            int64  `bun:",pk,autoincrement"`
+	Kind          string `bun:",notnull"`
+	Email         string `bun:",notnull"`
+	IP            string `bun:"ip,notnull"`
+	CreatedAt     time.Time
+}
+
 // Throttle counts events for a key within a window.
 type Throttle struct {
 	bun.BaseModel `bun:"table:throttles"`
@@ -290,4 +302,6 @@ type Throttle struct {
 	Count         int    `bun:",notnull"`
 	WindowStart   time.Time
 	BlockedUntil  bun.NullTime
+	// Allowed is the decision of the latest Attempt (1 = evaluated).
+	Allowed int `bun:",notnull"`
 }

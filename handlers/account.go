@@ -151,13 +151,18 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 	pw := clip(formValue(c, "password"), maxPasswordLen+4)
 	var v components.AccountView
 	ok := false
+	m := h.meta(c)
 	if pw != "" && len(pw) <= maxPasswordLen {
 		var err error
-		if ok, err = h.accounts.Reauthenticate(c.UserContext(), cur, pw); err != nil {
-			return err
+		if ok, err = h.accounts.Reauthenticate(c.UserContext(), cur, pw, clientIP(c)); err != nil {
+			if !isWait(err) {
+				return err
+			}
+			v.PasswordError = h.message(c, err)
+			h.logger(c).Info("account deletion refused", "status", statusOf(err))
+			return h.accountPage(c, statusOf(err), v)
 		}
 	}
-	m := h.meta(c)
 	if !ok {
 		v.PasswordError = m.T("account.wrong_password")
 	}

@@ -67,6 +67,7 @@ type realApp struct {
 	acc *auth.Accounts
 	msg *messaging.Service
 	org *db.Organisation
+	req *auth.MailRequests
 }
 
 func newRealApp(t testing.TB) *realApp { return newRealAppOn(t, dbtest.MustOpenSQLite(t)) }
@@ -89,7 +90,19 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: testMail{}, Sessions: sessions, Limiter: limiter,
 		BaseURL: cfg.BaseURL, Now: clk.Now, Log: log}
 	acc := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: clk.Now, Log: log,
-		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, cfg.BaseURL.Hostname(), code) }}
+		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, cfg.BaseURL.Hostname(), code) },
+		BaseURL: testBase, ResetMail: testMail{}}
+	// Mail requests ("Wachtwoord vergeten", a new sign-up link) are worked
+	// off within the request, as if the background worker were instant;
+	// tests of the background path set Requested to nil and run req.
+	req := auth.NewMailRequests()
+	req.DB, req.Accounts, req.Invitations, req.Log = d, acc, inv, log
+	inv.Requested = func() {
+		if _, err := req.RunOnce(context.Background()); err != nil {
+			t.Errorf("mail requests: %v", err)
+		}
+	}
+	acc.Requested = inv.Requested
 	if err := auth.EnsureTerms(ctx, d, clk.Now); err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +117,13 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	deps := Deps{
 		Config: cfg, Logger: log, Health: d,
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
-		Messages: msg, PasswordResetMail: testMail{}, Now: clk.Now,
+		Messages: msg, Now: clk.Now,
 	}
 	for _, o := range opts {
 		o(&deps)
 	}
 	app := New(deps)
-	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org}
+	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org, req: req}
 }
 
 // testInvitations, testTerms and testMail are the adapters main has in

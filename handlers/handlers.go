@@ -101,17 +101,18 @@ type Accounts interface {
 	ConfirmRecoveryCodes(ctx context.Context, cur *auth.Current, stored bool, ip string) (string, error)
 	SaveProfile(ctx context.Context, cur *auth.Current, p auth.Profile, ip string) (string, error)
 
-	Login(ctx context.Context, email, pw, ip, userAgent string) (*auth.LoginResult, error)
+	LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*auth.LoginResult, error)
+	RememberDevice(deviceCookie string, userID int64) string
 	LoginFactors(ctx context.Context, cur *auth.Current) ([]auth.FactorOption, error)
 	LoginSMSState(ctx context.Context, userID int64) (auth.SMSState, error)
 	SendLoginSMS(ctx context.Context, cur *auth.Current, ip string) (auth.SMSState, error)
 	VerifyLoginFactor(ctx context.Context, cur *auth.Current, kind, code, ip string) (string, error)
 
-	RequestPasswordReset(ctx context.Context, email, ip, baseURL string, render auth.PasswordResetMail) error
-	CheckPasswordReset(ctx context.Context, token string) (string, error)
+	RequestPasswordReset(ctx context.Context, email, ip string) error
+	CheckPasswordReset(ctx context.Context, token, ip string) (string, error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
 
-	Reauthenticate(ctx context.Context, cur *auth.Current, pw string) (bool, error)
+	Reauthenticate(ctx context.Context, cur *auth.Current, pw, ip string) (bool, error)
 }
 
 var _ Accounts = (*auth.Accounts)(nil)
@@ -194,7 +195,7 @@ type Live interface {
 var _ Live = realtime.Broker(nil)
 
 // Deps are the services the HTTP layer needs. Config, Health, Invitations,
-// Accounts, Sessions, Terms, Messages and PasswordResetMail are required;
+// Accounts, Sessions, Terms and Messages are required;
 // Logger defaults to discarding; Now defaults to time.Now; DevOutbox may be
 // nil (an empty outbox) and is only used when Config.Dev is set.
 type Deps struct {
@@ -210,8 +211,6 @@ type Deps struct {
 	Sessions    Sessions
 	Terms       Terms
 	Messages    Messages
-	// PasswordResetMail renders the mail with a password-reset link.
-	PasswordResetMail auth.PasswordResetMail
 	// Now is the clock against which pages write dates ("14:05" today,
 	// "23 februari" before); tests set it to the services' clock.
 	Now func() time.Time
@@ -238,7 +237,6 @@ type handler struct {
 	sessions     Sessions
 	terms        Terms
 	messages     Messages
-	resetMail    auth.PasswordResetMail
 	now          func() time.Time
 	csp          string
 	devCSP       string
@@ -275,8 +273,8 @@ func New(deps Deps) *fiber.App {
 	if deps.Invitations == nil {
 		panic("handlers.New: Deps.Invitations is required")
 	}
-	if deps.Accounts == nil || deps.Sessions == nil || deps.Terms == nil || deps.PasswordResetMail == nil {
-		panic("handlers.New: Deps.Accounts, Sessions, Terms and PasswordResetMail are required")
+	if deps.Accounts == nil || deps.Sessions == nil || deps.Terms == nil {
+		panic("handlers.New: Deps.Accounts, Sessions and Terms are required")
 	}
 	if deps.Messages == nil {
 		panic("handlers.New: Deps.Messages is required")
@@ -307,7 +305,6 @@ func New(deps Deps) *fiber.App {
 		sessions:     deps.Sessions,
 		terms:        deps.Terms,
 		messages:     deps.Messages,
-		resetMail:    deps.PasswordResetMail,
 		now:          now,
 		csp:          contentSecurityPolicy(deps.Config, false),
 		devCSP:       contentSecurityPolicy(deps.Config, true),

@@ -21,7 +21,6 @@ import (
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
-	"dialoog/notify"
 )
 
 // fakeInvitations is an in-memory Invitations: links is the set of usable
@@ -87,7 +86,7 @@ func (signedOut) Resolve(context.Context, string) (*auth.Current, error) {
 	return nil, apperr.New(apperr.Unauthorized, "session.expired")
 }
 
-func (signedOut) Login(context.Context, string, string, string, string) (*auth.LoginResult, error) {
+func (signedOut) LoginOnDevice(context.Context, string, string, string, string, string) (*auth.LoginResult, error) {
 	return nil, apperr.New(apperr.Unauthorized, "login.failed")
 }
 
@@ -100,10 +99,6 @@ type noTerms struct{ Terms }
 // noMessages is the Messages of the tests with fake invitations, which
 // never sign anyone in; the embedded nil interface would panic if reached.
 type noMessages struct{ Messages }
-
-type noMail struct{}
-
-func (noMail) PasswordResetMail(string, string) (notify.Mail, error) { return notify.Mail{}, nil }
 
 // pinger adapts a function to Pinger.
 type pinger func(ctx context.Context) error
@@ -160,8 +155,6 @@ func newTestApp(t *testing.T, opts ...option) *testApp {
 		Sessions:    noSessions{},
 		Terms:       noTerms{},
 		Messages:    noMessages{},
-
-		PasswordResetMail: noMail{},
 	}
 	for _, o := range opts {
 		o(&deps)

@@ -25,7 +25,7 @@ func (h *handler) loginShow(c *fiber.Ctx) error {
 func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	email := clip(strings.TrimSpace(formValue(c, "email")), maxEmailLen)
 	pw := clip(formValue(c, "password"), maxPasswordLen+4)
-	res, err := h.accounts.Login(c.UserContext(), email, pw, clientIP(c), userAgent(c))
+	res, err := h.accounts.LoginOnDevice(c.UserContext(), email, pw, strings.Clone(c.Cookies(DeviceCookieName(h.cfg))), clientIP(c), userAgent(c))
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Unauthorized, apperr.TooMany, apperr.Invalid, apperr.Conflict:

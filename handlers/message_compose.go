@@ -31,6 +31,9 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A refused field is 422; a limit reached (new conversations, new
+	// addresses) is 429, with the same form and what was typed.
+	status := fiber.StatusUnprocessableEntity
 	if errs == nil {
 		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
 			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids,
@@ -39,16 +42,17 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
 			return seeOther(c, components.ThreadURL(threadID))
 		}
-		if apperr.CodeOf(err) != apperr.Invalid {
+		if code := apperr.CodeOf(err); code != apperr.Invalid && code != apperr.TooMany {
 			return err
 		}
 		errs = h.messageFieldErrors(c, err)
+		status = statusOf(err)
 	}
 	pending, err := h.pendingItems(c, u, ids)
 	if err != nil {
 		return err
 	}
-	return h.composeForm(c, fiber.StatusUnprocessableEntity, components.ComposeView{Form: f, Errors: errs, Attachments: pending})
+	return h.composeForm(c, status, components.ComposeView{Form: f, Errors: errs, Attachments: pending})
 }
 
 func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView) error {

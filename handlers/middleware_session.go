@@ -186,6 +186,11 @@ func (h *handler) advance(c *fiber.Ctx, token string) error {
 		return fmt.Errorf("resolve new session: %w", err)
 	}
 	c.Locals(keyCurrent, cur)
+	if !cur.Session.SecondFactorAt.IsZero() {
+		// A completed login: the browser is marked as the account's
+		// device, so that failures from elsewhere do not lock it out.
+		SetDeviceCookie(c, h.cfg, h.accounts.RememberDevice(strings.Clone(c.Cookies(DeviceCookieName(h.cfg))), cur.User.ID))
+	}
 	location, err := h.stageURL(c, cur)
 	if err != nil {
 		return err

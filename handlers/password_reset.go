@@ -18,8 +18,7 @@ func (h *handler) forgotPasswordShow(c *fiber.Ctx) error {
 // active user. Every well-formed address gets the same answer.
 func (h *handler) forgotPasswordRequest(c *fiber.Ctx) error {
 	email := clip(strings.TrimSpace(formValue(c, "email")), maxEmailLen)
-	base := strings.TrimRight(h.cfg.BaseURL.String(), "/")
-	if err := h.accounts.RequestPasswordReset(c.UserContext(), email, clientIP(c), base, h.resetMail); err != nil {
+	if err := h.accounts.RequestPasswordReset(c.UserContext(), email, clientIP(c)); err != nil {
 		switch {
 		case isWait(err):
 			return h.forgotPasswordForm(c, statusOf(err), components.ForgotPasswordView{Email: email, Error: h.message(c, err)})
@@ -91,7 +90,7 @@ func (h *handler) resetLink(c *fiber.Ctx) (token, email string, ok bool, err err
 	if !validLinkToken(token) {
 		return "", "", false, h.resetInvalid(c)
 	}
-	email, err = h.accounts.CheckPasswordReset(c.UserContext(), token)
+	email, err = h.accounts.CheckPasswordReset(c.UserContext(), token, clientIP(c))
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return "", "", false, h.resetInvalid(c)

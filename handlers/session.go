@@ -5,12 +5,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"dialoog/auth"
 	"dialoog/config"
 )
 
 const (
 	sessionCookie = "dialoog_session"
 	csrfCookie    = "dialoog_csrf"
+	// deviceCookie marks a browser that completed a login of an account.
+	deviceCookie = "dialoog_device"
 )
 
 // cookieName adds the __Host- prefix over HTTPS: browsers then only accept
@@ -40,6 +43,26 @@ func SetSessionCookie(c *fiber.Ctx, cfg *config.Config, token string) {
 		HTTPOnly:    true,
 		SameSite:    fiber.CookieSameSiteLaxMode,
 		SessionOnly: true,
+	})
+}
+
+// DeviceCookieName returns the name of the device cookie, with the
+// __Host- prefix over HTTPS.
+func DeviceCookieName(cfg *config.Config) string { return cookieName(cfg, deviceCookie) }
+
+// SetDeviceCookie sets the device cookie (auth.Accounts.RememberDevice):
+// HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS, kept for a year. It
+// opens nothing by itself; it only gives login attempts from this browser
+// their own throttle bucket.
+func SetDeviceCookie(c *fiber.Ctx, cfg *config.Config, value string) {
+	c.Cookie(&fiber.Cookie{
+		Name:     DeviceCookieName(cfg),
+		Value:    value,
+		Path:     "/",
+		Secure:   cfg.Secure(),
+		HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode,
+		MaxAge:   auth.DeviceCookieMaxAge,
 	})
 }
 

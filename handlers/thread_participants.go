@@ -19,7 +19,7 @@ func (h *handler) participantAdd(c *fiber.Ctx) error {
 	}
 	in := messaging.AddInput{Email: clip(formValue(c, "email"), maxEmailFormLen), History: clip(formValue(c, "history"), 8)}
 	if err := h.messages.AddParticipant(c.UserContext(), current(c).User, id, in); err != nil {
-		if apperr.CodeOf(err) != apperr.Invalid {
+		if code := apperr.CodeOf(err); code != apperr.Invalid && code != apperr.TooMany {
 			return err
 		}
 		v, verr := h.threadView(c, id)
@@ -38,7 +38,7 @@ func (h *handler) participantAdd(c *fiber.Ctx) error {
 		if v.Add.Error == "" && v.Add.HistoryError == "" {
 			v.Add.Error = h.message(c, err)
 		}
-		return h.threadPage(c, fiber.StatusUnprocessableEntity, v)
+		return h.threadPage(c, statusOf(err), v)
 	}
 	h.logger(c).Info("participant added", "thread", id)
 	return seeOther(c, components.ThreadURL(id)+"?melding=toegevoegd")

@@ -415,12 +415,17 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 			}
 			return errs
 		}
-		u, err := s.Invitations.RecipientTx(ctx, tx, in.Email, user.Language)
+		u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, in.Email, user.Language)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Field == "email" {
 				return apperr.Field("to", "message.recipient_invalid")
 			}
 			return err
+		}
+		if created {
+			if err := s.countNewAddress(ctx, tx, user); err != nil {
+				return err
+			}
 		}
 		exists, err := tx.NewSelect().Model((*db.Participant)(nil)).Where("thread_id = ? AND user_id = ?", th.ID, u.ID).Exists(ctx)
 		if err != nil {

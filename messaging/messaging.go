@@ -181,6 +181,9 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 		if err != nil {
 			return err
 		}
+		if err := s.countNewThread(ctx, tx, sender); err != nil {
+			return err
+		}
 		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now}
 		if _, err := tx.NewInsert().Model(th).Exec(ctx); err != nil {
 			return fmt.Errorf("create thread: %w", err)
@@ -188,9 +191,14 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 		threadID = th.ID
 		users := []*db.User{sender}
 		for _, email := range recipients {
-			u, err := s.Invitations.RecipientTx(ctx, tx, email, sender.Language)
+			u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language)
 			if err != nil {
 				return err
+			}
+			if created {
+				if err := s.countNewAddress(ctx, tx, sender); err != nil {
+					return err
+				}
 			}
 			if u.Status == db.StatusDisabled {
 				return apperr.Field("to", "message.recipient_disabled")

@@ -134,7 +134,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	app := handlers.New(handlers.Deps{
 		Config: conf, Logger: quiet, Health: rs.d,
 		Invitations: unusedInvitations{}, Accounts: acc, Sessions: sessions, Terms: unusedTerms{},
-		Messages: msgs, PasswordResetMail: benchMail{}, Hub: rs.hub, Live: rs.broker,
+		Messages: msgs, Hub: rs.hub, Live: rs.broker,
 	})
 	// Idle fasthttp workers go away sooner, so that the idle figure is
 	// taken sooner; it does not change what a connection keeps.
@@ -323,10 +323,6 @@ func (benchMail) InvitationMail(_, _, link, _ string) (notify.Mail, error) {
 
 func (benchMail) NewMessageMail(_, _, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: "Nieuw bericht", Text: link}, nil
-}
-
-func (benchMail) PasswordResetMail(_, link string) (notify.Mail, error) {
-	return notify.Mail{Subject: "Wachtwoord", Text: link}, nil
 }
 
 var errUnused = errors.New("wsload: not used by the bench")

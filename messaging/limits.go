@@ -1,0 +1,60 @@
+package messaging
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// Per-user limits on what sends mail to others: each new conversation
+// notifies its participants, and each address new to Dialoog gets an
+// account and an invitation. Replies are not limited (a notification goes
+// out at most once per thread per 15 minutes anyway).
+const (
+	// NewThreadsExternal is how many conversations an external user may
+	// start in an hour; they normally answer in the ones they have.
+	NewThreadsExternal = 5
+	// NewThreadsInternal is the same for internal users, who start
+	// conversations as their work.
+	NewThreadsInternal = 50
+	// NewAddressesPerHour is how many addresses new to Dialoog an internal
+	// user may write to or add to conversations in an hour.
+	NewAddressesPerHour = 20
+
+	limitWindow = time.Hour
+)
+
+func (s *Service) limiter() *auth.Limiter { return &auth.Limiter{DB: s.DB, Now: s.Now} }
+
+// countNewThread counts a new conversation of sender in tx, refusing it
+// over the hourly limit. The count rolls back with a conversation that is
+// not started.
+func (s *Service) countNewThread(ctx context.Context, tx bun.Tx, sender *db.User) error {
+	limit, key := NewThreadsExternal, "message.new_threads_limit_external"
+	if sender.Kind == db.KindInternal {
+		limit, key = NewThreadsInternal, "message.new_threads_limit_internal"
+	}
+	return s.count(ctx, tx, "threads:user:", sender.ID, limit, key)
+}
+
+// countNewAddress counts an address new to Dialoog that sender invites.
+func (s *Service) countNewAddress(ctx context.Context, tx bun.Tx, sender *db.User) error {
+	return s.count(ctx, tx, "newaddr:user:", sender.ID, NewAddressesPerHour, "message.new_addresses_limit")
+}
+
+func (s *Service) count(ctx context.Context, tx bun.Tx, prefix string, userID int64, limit int, key string) error {
+	ok, _, err := s.limiter().AllowIn(ctx, tx, prefix+strconv.FormatInt(userID, 10), limit, limitWindow)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &apperr.Error{Code: apperr.TooMany, Key: key, Field: "to"}
+	}
+	return nil
+}
