@@ -233,6 +233,9 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 	if err := notify.Forget(ctx, tx, recipients); err != nil {
 		return err
 	}
+	if _, err := tx.NewDelete().Table("mail_requests").Where("email = ?", user.Email).Exec(ctx); err != nil {
+		return fmt.Errorf("withdraw mail requests: %w", err)
+	}
 	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("user_id = NULL").Set("ip = ''").Set("detail = ?", s.userHash(user.ID)).
 		Where("user_id = ?", user.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("pseudonymise audit: %w", err)
