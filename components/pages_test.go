@@ -88,6 +88,10 @@ func accountPages(lang string) map[string][2]templ.Component {
 	factorNoSMS := LoginFactorView{Factors: []LoginFactor{{Kind: "sms", Phone: "••••5678"}}, SMSError: "Geen code."}
 	forgot := ForgotPasswordView{Email: "jan@", EmailError: "Ongeldig."}
 	admin := AdminTermsView{Version: 2, NL: "Tekst", EN: "Text", BodyError: "Leeg."}
+	sessions := SessionsView{Notice: "Afgemeld.", Sessions: []SessionItem{
+		{ID: 1, Browser: "Firefox 128", System: "Windows 10", Place: "203.0.113.x", Started: now, Active: now, Current: true},
+		{ID: 2, Place: "", Started: now, Active: now, Pending: true},
+	}}
 	activity := ActivityView{Page: 2, More: true, Events: []ActivityItem{
 		{Kind: "login.failed", Factor: "password", Place: "203.0.113.x", At: now},
 		{Kind: "something.new", Place: "2001:db8:1234::/48", At: now.Add(-time.Hour)},
@@ -121,6 +125,7 @@ func accountPages(lang string) map[string][2]templ.Component {
 		"AccountError":      {AccountPage(in, accountErr), AccountPartial(in, accountErr)},
 		"Activity":          {ActivityPage(in, activity), ActivityPartial(in, activity)},
 		"ActivityEmpty":     {ActivityPage(in, ActivityView{Page: 1}), ActivityPartial(in, ActivityView{Page: 1})},
+		"Sessions":          {SessionsPage(in, sessions), SessionsPartial(in, sessions)},
 	}
 }
 

@@ -317,3 +317,40 @@ func activityText(m Meta, e ActivityItem) string {
 	}
 	return text
 }
+
+// SessionsView is "Sessies".
+type SessionsView struct {
+	Sessions []SessionItem
+	Notice   string
+}
+
+// SessionItem is one live session.
+type SessionItem struct {
+	ID               int64
+	Browser, System  string
+	Place            string
+	Started, Active  time.Time
+	Current, Pending bool
+}
+
+// sessionDevice names a session's browser and system, "Firefox 128 op
+// Windows 10", or says it is unknown.
+func sessionDevice(m Meta, s SessionItem) string {
+	switch {
+	case s.Browser != "" && s.System != "":
+		return m.T("sessions.device", "Browser", s.Browser, "System", s.System)
+	case s.Browser != "":
+		return s.Browser
+	case s.System != "":
+		return s.System
+	}
+	return m.T("sessions.unknown_device")
+}
+
+// sessionPlace is the shortened IP address, or that it is unknown.
+func sessionPlace(m Meta, place string) string {
+	if place == "" {
+		return m.T("sessions.unknown_place")
+	}
+	return place
+}

@@ -22,6 +22,7 @@ const (
 	pathSettingsNames    = "/account/gegevens"
 	pathSettingsAway     = "/account/afwezigheid"
 	pathSettingsLanguage = "/account/taal"
+	pathSessions         = "/account/sessies"
 	pathAfterAccountGone = "/?gestopt=1"
 )
 
@@ -222,4 +223,51 @@ func (h *handler) accountActivity(c *fiber.Ctx) error {
 	}
 	m := h.meta(c)
 	return h.page(c, fiber.StatusOK, components.ActivityPage(m, v), components.ActivityPartial(m, v))
+}
+
+// sessionsShow is "Sessies": the user's live sessions (?melding=... after
+// ending some).
+func (h *handler) sessionsShow(c *fiber.Ctx) error {
+	list, err := h.accounts.LiveSessions(c.UserContext(), current(c))
+	if err != nil {
+		return err
+	}
+	m := h.meta(c)
+	var v components.SessionsView
+	switch c.Query("melding") {
+	case "afgemeld":
+		v.Notice = m.T("sessions.ended_one")
+	case "andere":
+		v.Notice = m.T("sessions.ended_others")
+	}
+	for _, s := range list {
+		v.Sessions = append(v.Sessions, components.SessionItem{ID: s.ID, Browser: s.Browser, System: s.System, Place: s.Place,
+			Started: s.Started, Active: s.Active, Current: s.Current, Pending: s.Pending})
+	}
+	return h.page(c, fiber.StatusOK, components.SessionsPage(m, v), components.SessionsPartial(m, v))
+}
+
+// sessionEnd logs out one of the user's other sessions; its open pages
+// lose their socket at once, on every instance.
+func (h *handler) sessionEnd(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	ended, err := h.accounts.EndSession(c.UserContext(), current(c), id, clientIP(c))
+	if err != nil {
+		return err
+	}
+	h.closeSessions(c, ended)
+	return seeOther(c, pathSessions+"?melding=afgemeld")
+}
+
+// sessionsEndOthers logs out every other session of the user.
+func (h *handler) sessionsEndOthers(c *fiber.Ctx) error {
+	ended, err := h.accounts.EndOtherSessions(c.UserContext(), current(c), clientIP(c))
+	if err != nil {
+		return err
+	}
+	h.closeSessions(c, ended...)
+	return seeOther(c, pathSessions+"?melding=andere")
 }

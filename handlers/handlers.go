@@ -75,6 +75,10 @@ type InvitationInfo struct {
 // there. Every method that changes the session returns the session's new
 // token, which the handler must set as the cookie.
 type Accounts interface {
+	// LiveSessions, EndSession and EndOtherSessions are "Sessies".
+	LiveSessions(ctx context.Context, cur *auth.Current) ([]auth.SessionInfo, error)
+	EndSession(ctx context.Context, cur *auth.Current, sessionID int64, ip string) (int64, error)
+	EndOtherSessions(ctx context.Context, cur *auth.Current, ip string) ([]int64, error)
 	// UpdateNames, SetAbsence and SetLanguage are "Mijn instellingen".
 	UpdateNames(ctx context.Context, cur *auth.Current, n auth.Names, ip string) error
 	SetAbsence(ctx context.Context, cur *auth.Current, ab auth.Absence, ip string) error
@@ -428,6 +432,9 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathSettingsNames, done, h.settingsNames)
 	app.Post(pathSettingsAway, done, h.settingsAway)
 	app.Post(pathSettingsLanguage, done, h.settingsLanguage)
+	app.Get(pathSessions, done, h.sessionsShow)
+	app.Post(pathSessions+"/andere", done, h.sessionsEndOthers)
+	app.Post(pathSessions+"/:id/afmelden", done, h.sessionEnd)
 	app.Post(pathAccountExport, done, h.accountExport)
 	app.Post(pathAccountStop, done, h.accountStop)
 

@@ -154,12 +154,23 @@ func typingThread(msg []byte) (int64, bool) {
 // in the same browser, a password reset).
 func (h *handler) sessionEnded(c *fiber.Ctx) {
 	cur := current(c)
-	if cur == nil || cur.Session == nil || h.live == nil {
+	if cur == nil || cur.Session == nil {
+		return
+	}
+	h.closeSessions(c, cur.Session.ID)
+}
+
+// closeSessions tells the live layer of every instance that sessions
+// ended, so that their sockets close at once.
+func (h *handler) closeSessions(c *fiber.Ctx, ids ...int64) {
+	if h.live == nil || len(ids) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), liveTimeout)
 	defer cancel()
-	if err := h.live.Publish(ctx, realtime.Event{Kind: realtime.KindSessionEnded, SessionID: cur.Session.ID}); err != nil {
-		h.logger(c).Warn("publish session end", "err", err)
+	for _, id := range ids {
+		if err := h.live.Publish(ctx, realtime.Event{Kind: realtime.KindSessionEnded, SessionID: id}); err != nil {
+			h.logger(c).Warn("publish session end", "session", id, "err", err)
+		}
 	}
 }
