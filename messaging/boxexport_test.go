@@ -1,13 +1,16 @@
 package messaging_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -496,4 +499,38 @@ func exportWith(ctx context.Context, svc *messaging.Service, u *db.User, ip stri
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// TestExportBrokenOff: an attachment that cannot be read after the first
+// files were written ends the export with an error (the caller logs it and
+// the file is cut off), and the person can export again.
+func TestExportBrokenOff(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		a, _ := f.svc.Upload(ctx, f.hr, "brief.pdf", []byte("%PDF-1.4 kwijt"))
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(f.dir, "attachments")); err != nil {
+			t.Fatal(err)
+		}
+		e, err := f.svc.Export(ctx, emp, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := e.WriteTo(ctx, &buf); err == nil {
+			t.Fatalf("export of a lost file: %v after %d bytes", err, buf.Len())
+		}
+		if _, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err == nil {
+			t.Fatal("the cut off file reads as a whole ZIP file")
+		}
+		again, err := f.svc.Export(ctx, emp, "")
+		if err != nil {
+			t.Fatalf("exporting again: %v", err)
+		}
+		again.Close()
+	})
 }
