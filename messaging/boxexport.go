@@ -90,6 +90,7 @@ func (s *Service) exportSlots() chan struct{} {
 // (or Close is called).
 type BoxExport struct {
 	s       *Service
+	userID  int64
 	user    *db.User // the stored row, as of the export
 	orgName string
 	l       i18n.Localizer
@@ -126,6 +127,15 @@ func namesFor(l i18n.Localizer) exportNames {
 // details. Everything that can fail before the first byte fails here, so
 // the caller can still show a page; WriteTo then writes the ZIP file.
 func (s *Service) Export(ctx context.Context, user *db.User, ip string) (*BoxExport, error) {
+	// A second export of the person is refused at once, not after waiting
+	// for a turn; the claim below decides races.
+	running, err := s.DB.NewSelect().Model((*db.ExportLease)(nil)).Where("user_id = ? AND expires_at > ?", user.ID, s.Now().UTC()).Exists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if running {
+		return nil, errExportRunning
+	}
 	slots := s.exportSlots()
 	d := s.ExportWait
 	if d <= 0 {
@@ -140,9 +150,8 @@ func (s *Service) Export(ctx context.Context, user *db.User, ip string) (*BoxExp
 	case <-ctx.Done():
 		return nil, fmt.Errorf("export: %w", ctx.Err())
 	}
-	e := &BoxExport{s: s, now: s.Now().UTC(), holder: newStorageKey()}
-	claimed := false
-	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	e := &BoxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey()}
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Claim the lease unless another export holds one that has not
 		// expired: one statement, so two instances cannot both win.
 		res, err := tx.NewRaw(`INSERT INTO export_leases (user_id, holder, expires_at) VALUES (?, ?, ?)
@@ -154,17 +163,13 @@ WHERE export_leases.expires_at <= ?`, user.ID, e.holder, e.now.Add(ExportLease),
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errExportRunning
 		}
-		claimed = true
 		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: AuditBoxExported, IP: ip, Now: e.now})
 	})
-	if err != nil {
+	if err != nil { // nothing claimed: the transaction rolled back
 		<-slots
-		if claimed { // the transaction failed after the claim: it was rolled back
-			return nil, fmt.Errorf("export: %w", err)
-		}
-		return nil, err
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	if err := e.load(ctx, user.ID); err != nil {
+	if err := e.load(ctx); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -172,10 +177,10 @@ WHERE export_leases.expires_at <= ?`, user.ID, e.holder, e.now.Add(ExportLease),
 }
 
 // load reads what the export needs of the account before its first byte.
-func (e *BoxExport) load(ctx context.Context, userID int64) error {
+func (e *BoxExport) load(ctx context.Context) error {
 	s := e.s
 	var u db.User
-	if err := s.DB.NewSelect().Model(&u).Where("id = ?", userID).Scan(ctx); err != nil {
+	if err := s.DB.NewSelect().Model(&u).Where("id = ?", e.userID).Scan(ctx); err != nil {
 		return fmt.Errorf("export: load user: %w", err)
 	}
 	e.user = &u
@@ -212,15 +217,13 @@ func (e *BoxExport) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err := e.s.DB.NewDelete().Model((*db.ExportLease)(nil)).
-			Where("user_id = ? AND holder = ?", e.userID(), e.holder).Exec(ctx); err != nil {
+			Where("user_id = ? AND holder = ?", e.userID, e.holder).Exec(ctx); err != nil {
 			// It expires on its own.
 			e.s.Log.Error("release export lease", "err", err)
 		}
 		<-e.s.exportSlots()
 	})
 }
-
-func (e *BoxExport) userID() int64 { return e.user.ID }
 
 // renew keeps the lease while the export is written, until stop is called.
 func (e *BoxExport) renew(ctx context.Context) (stop func()) {
@@ -236,7 +239,7 @@ func (e *BoxExport) renew(ctx context.Context) (stop func()) {
 			case <-t.C:
 			}
 			if _, err := e.s.DB.NewUpdate().Model((*db.ExportLease)(nil)).Set("expires_at = ?", e.s.Now().UTC().Add(ExportLease)).
-				Where("user_id = ? AND holder = ?", e.userID(), e.holder).Exec(ctx); err != nil && ctx.Err() == nil {
+				Where("user_id = ? AND holder = ?", e.userID, e.holder).Exec(ctx); err != nil && ctx.Err() == nil {
 				e.s.Log.Error("renew export lease", "err", err)
 			}
 		}

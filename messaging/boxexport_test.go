@@ -476,6 +476,19 @@ func TestExportInstanceBound(t *testing.T) {
 		t.Fatalf("an export beyond the bound: %v", err)
 	}
 	wantKey(t, err, "export.busy")
+	// A second export of a person whose export runs elsewhere is refused
+	// as such at once, not after waiting for a turn.
+	other := messaging.Service{DB: f.svc.DB, Vault: f.svc.Vault, Files: f.svc.Files, Now: f.svc.Now, Log: f.svc.Log}
+	elsewhere, err := other.Export(ctx, emp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.ExportWait = time.Minute
+	began := time.Now()
+	if _, err := f.svc.Export(ctx, emp, ""); apperr.CodeOf(err) != apperr.Conflict || time.Since(began) > 10*time.Second {
+		t.Fatalf("a second export on a busy instance: %v after %v", err, time.Since(began))
+	}
+	elsewhere.Close()
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		first.Close()
