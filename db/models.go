@@ -307,7 +307,7 @@ type Throttle struct {
 }
 
 // ExportLease marks the one export of a user's box that is being written
-// (migration 0009); Holder names the export, so that only it renews or
+// (migration 0012); Holder names the export, so that only it renews or
 // ends the lease.
 type ExportLease struct {
 	bun.BaseModel `bun:"table:export_leases"`

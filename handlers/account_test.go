@@ -74,7 +74,7 @@ func TestAccountExport(t *testing.T) {
 	}
 	wantContains(t, files[dir+"gesprek.html"], "<title>Verzuim</title>", "Hanna de Vries", "Hoe gaat het met je? &lt;b&gt;echt&lt;/b&gt;")
 	wantContains(t, files[dir+"gesprek.json"], `"body": "Hoe gaat het met je? \u003cb\u003eecht\u003c/b\u003e"`)
-	wantContains(t, files["beveiligingsactiviteit.json"], `"kind":"box.exported"`)
+	wantContains(t, files["beveiligingsactiviteit.json"], `"kind":"export"`)
 }
 
 // TestAccountExportOneAtATime: while an export of the person is being

@@ -60,8 +60,9 @@ const (
 	exportEvents   = 500 // audit events loaded at a time
 )
 
-// AuditBoxExported is the audit kind of an export.
-const AuditBoxExported = "box.exported"
+// AuditBoxExported is the audit kind of an export ("Berichten gedownload"
+// in the security activity).
+const AuditBoxExported = "export"
 
 var (
 	errExportRunning = apperr.New(apperr.Conflict, "export.running")
