@@ -305,3 +305,13 @@ type Throttle struct {
 	// Allowed is the decision of the latest Attempt (1 = evaluated).
 	Allowed int `bun:",notnull"`
 }
+
+// ExportLease marks the one export of a user's box that is being written
+// (migration 0012); Holder names the export, so that only it renews or
+// ends the lease.
+type ExportLease struct {
+	bun.BaseModel `bun:"table:export_leases"`
+	UserID        int64  `bun:",pk"`
+	Holder        string `bun:",notnull"`
+	ExpiresAt     time.Time
+}

@@ -100,11 +100,13 @@ func (h *handler) settingsLanguage(c *fiber.Ctx) error {
 }
 
 // accountExport sends the user's box as a ZIP file: a download, never
-// sniffed, rendered or cached. The box is loaded first (an error still
-// gets its page); the ZIP file is then written straight to the client,
-// each attachment streamed from the blob store into it.
+// sniffed, rendered or cached. The export is begun first (a second export
+// of the same user, a busy instance or any other error still gets its
+// page); the ZIP file is then written straight to the client as it is
+// read, each attachment streamed from the blob store into it. A failure
+// after the first byte is logged and cuts the file off.
 func (h *handler) accountExport(c *fiber.Ctx) error {
-	exp, err := h.messages.Export(c.UserContext(), current(c).User)
+	exp, err := h.messages.Export(c.UserContext(), current(c).User, clientIP(c))
 	if err != nil {
 		return err
 	}

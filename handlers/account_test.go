@@ -2,10 +2,11 @@ package handlers
 
 import (
 	"archive/zip"
-	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"dialoog/auth"
@@ -40,13 +41,14 @@ func TestAccountPage(t *testing.T) {
 	wantRedirect(t, resp, pathLogin)
 }
 
-// TestAccountExport: the box comes as a ZIP download with the message in
-// it; without the CSRF token nothing is sent.
+// TestAccountExport: the box comes as a ZIP download with the
+// conversation in it, readable and as data; without the CSRF token nothing
+// is sent.
 func TestAccountExport(t *testing.T) {
 	ra := newRealApp(t)
 	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
 	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
-	ra.compose(t, hr.u, "Verzuim", "Hoe gaat het met je?", "jan@example.nl")
+	id := ra.compose(t, hr.u, "Verzuim", "Hoe gaat het met je? <b>echt</b>", "jan@example.nl")
 
 	resp, _ := jan.b.postNoCSRF(pathAccountExport, nil)
 	wantStatus(t, resp, http.StatusForbidden)
@@ -63,17 +65,60 @@ func TestAccountExport(t *testing.T) {
 			t.Errorf("%s: %q, want %q", h, got, want)
 		}
 	}
-	zr, err := zip.NewReader(bytes.NewReader([]byte(body)), int64(len(body)))
+	files := unzipAll(t, body)
+	dir := "gesprekken/" + itoa(id) + "-verzuim/"
+	for _, name := range []string{"LEESMIJ.txt", "overzicht.html", "profiel.json", "tweede-stap.json", "beveiligingsactiviteit.json", dir + "gesprek.html", dir + "gesprek.json"} {
+		if _, ok := files[name]; !ok {
+			t.Errorf("no %s in the export", name)
+		}
+	}
+	wantContains(t, files[dir+"gesprek.html"], "<title>Verzuim</title>", "Hanna de Vries", "Hoe gaat het met je? &lt;b&gt;echt&lt;/b&gt;")
+	wantContains(t, files[dir+"gesprek.json"], `"body": "Hoe gaat het met je? \u003cb\u003eecht\u003c/b\u003e"`)
+	wantContains(t, files["beveiligingsactiviteit.json"], `"kind":"export"`)
+}
+
+// TestAccountExportOneAtATime: while an export of the person is being
+// written (here, or on another instance), another request gets a page
+// saying so; once it ended the download works again.
+func TestAccountExportOneAtATime(t *testing.T) {
+	ra := newRealApp(t)
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	running, err := ra.msg.Export(context.Background(), jan.u, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(zr.File) != 1 || zr.File[0].Name != "berichten.txt" {
-		t.Fatalf("files in the export: %v", zr.File)
+	resp, page := jan.b.post(pathAccountExport, nil)
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, page, "Je berichten worden al klaargezet voor een download.")
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("Content-Type %q", ct)
 	}
-	rc, _ := zr.File[0].Open()
-	text, _ := io.ReadAll(rc)
-	rc.Close()
-	wantContains(t, string(text), "Onderwerp: Verzuim", "Hanna de Vries", "Hoe gaat het met je?")
+	running.Close()
+	resp, _ = jan.b.post(pathAccountExport, nil)
+	wantStatus(t, resp, http.StatusOK)
+}
+
+// unzipAll reads every file of a ZIP into a map by name.
+func unzipAll(t *testing.T, body string) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		out[f.Name] = string(b)
+	}
+	return out
 }
 
 // TestAccountStop: stopping needs the password and the tick; then the

@@ -174,10 +174,11 @@ type Messages interface {
 	RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error
 	RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error
 
-	// Export loads the user's box for a ZIP download, which its WriteTo
-	// streams; StopService deletes the box and the account (the caller has
+	// Export begins a ZIP download of the user's box (one at a time per
+	// user, a few at a time per instance), which its WriteTo streams and
+	// ends; StopService deletes the box and the account (the caller has
 	// re-authenticated the user).
-	Export(ctx context.Context, user *db.User) (*messaging.BoxExport, error)
+	Export(ctx context.Context, user *db.User, ip string) (*messaging.BoxExport, error)
 	StopService(ctx context.Context, user *db.User) error
 
 	AddParticipant(ctx context.Context, user *db.User, threadID int64, in messaging.AddInput) error

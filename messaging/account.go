@@ -1,14 +1,10 @@
 package messaging
 
 import (
-	"archive/zip"
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -17,143 +13,13 @@ import (
 	"dialoog/notify"
 )
 
-// The user owns their box (terms of use): they can take it with them and
-// stop with the service, which deletes the box and the account.
-
-// DeletedSender names the sender of a message whose account was deleted,
-// in the export (the pages translate it themselves).
-const DeletedSender = "Verwijderde gebruiker"
+// The user owns their box (terms of use): they can take it with them (see
+// boxexport.go) and stop with the service, which deletes the box and the
+// account.
 
 // AuditAccountDeleted is the audit kind of a stopped account; its detail
 // is a keyed hash of the user id, so the event names no person.
 const AuditAccountDeleted = "account.deleted"
-
-// BoxExport is a user's box ready to be written as a ZIP file:
-// berichten.txt with every conversation (newest first) and its messages in
-// the box (oldest first), and the attachments of those messages under
-// bijlagen/. Only what is in the user's own box, nothing they removed.
-type BoxExport struct {
-	s     *Service
-	now   time.Time
-	text  string
-	files []exportFile
-}
-
-// exportFile is an attachment of the export.
-type exportFile struct {
-	id   int64
-	name string
-	at   time.Time
-}
-
-// Export loads the user's box for a download: everything but the
-// attachments' contents, which WriteTo streams into the ZIP file, so that
-// an error here can still be shown as a page and memory does not grow
-// with the files.
-func (s *Service) Export(ctx context.Context, user *db.User) (*BoxExport, error) {
-	var threads []struct {
-		ID            int64
-		Subject       string
-		OrgName       string
-		LastMessageAt time.Time
-	}
-	err := s.DB.NewSelect().TableExpr("threads AS t").
-		ColumnExpr("t.id, t.subject, o.name AS org_name, t.last_message_at").
-		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ? AND p.box_count > 0)", user.ID).
-		OrderExpr("t.last_message_at DESC, t.id DESC").Scan(ctx, &threads)
-	if err != nil {
-		return nil, fmt.Errorf("export threads: %w", err)
-	}
-	e := &BoxExport{s: s, now: s.Now().UTC()}
-	var text strings.Builder
-	fmt.Fprintf(&text, "Dialoog - berichten van %s\nGemaakt op %s\n", user.Email, e.now.Format(time.RFC3339))
-	if len(threads) == 0 {
-		text.WriteString("\nEr staan geen berichten in je berichtenbox.\n")
-	}
-	for _, th := range threads {
-		v, err := s.Thread(ctx, user, th.ID)
-		if err != nil {
-			return nil, fmt.Errorf("export thread %d: %w", th.ID, err)
-		}
-		names := make([]string, len(v.Participants))
-		for i, p := range v.Participants {
-			names[i] = p.Name
-		}
-		fmt.Fprintf(&text, "\n%s\nOnderwerp: %s\nOrganisatie: %s\nDeelnemers: %s\n", strings.Repeat("=", 72), v.Subject, v.OrgName, strings.Join(names, ", "))
-		for _, m := range v.Messages {
-			sender := m.SenderName
-			if m.SenderDeleted {
-				sender = DeletedSender
-			}
-			if m.System == SystemParticipantAdded {
-				fmt.Fprintf(&text, "\n(%s is toegevoegd door %s, %s)\n", m.SystemSubject, sender, m.CreatedAt.UTC().Format(time.RFC3339))
-				continue
-			}
-			fmt.Fprintf(&text, "\n%s\nVan: %s\nDatum: %s\n", strings.Repeat("-", 72), sender, m.CreatedAt.UTC().Format(time.RFC3339))
-			if m.AutoReply {
-				text.WriteString("(automatisch antwoord)\n")
-			}
-			text.WriteString("\n" + m.Body + "\n")
-			for _, a := range m.Attachments {
-				name := exportName(v.ID, m.ID, a.Name)
-				fmt.Fprintf(&text, "Bijlage: %s\n", name)
-				e.files = append(e.files, exportFile{id: a.ID, name: name, at: m.CreatedAt})
-			}
-		}
-	}
-	e.text = text.String()
-	return e, nil
-}
-
-// WriteTo writes the ZIP file to w, streaming each attachment from the
-// blob store into it. An error after the first bytes leaves w with a cut
-// off (unreadable) ZIP file; the caller logs it.
-func (e *BoxExport) WriteTo(ctx context.Context, w io.Writer) error {
-	zw := zip.NewWriter(w)
-	for _, f := range e.files {
-		if err := e.s.exportFile(ctx, zw, f); err != nil {
-			return err
-		}
-	}
-	tw, err := zw.CreateHeader(&zip.FileHeader{Name: "berichten.txt", Method: zip.Deflate, Modified: e.now})
-	if err != nil {
-		return fmt.Errorf("export text: %w", err)
-	}
-	if _, err := io.WriteString(tw, e.text); err != nil {
-		return fmt.Errorf("export text: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("export zip: %w", err)
-	}
-	return nil
-}
-
-// exportName is an attachment's path in the export; cleanFilename already
-// keeps slashes and control characters out of stored names.
-func exportName(threadID, messageID int64, filename string) string {
-	return "bijlagen/" + strconv.FormatInt(threadID, 10) + "-" + strconv.FormatInt(messageID, 10) + "-" + cleanFilename(filename)
-}
-
-func (s *Service) exportFile(ctx context.Context, zw *zip.Writer, f exportFile) error {
-	var a db.Attachment
-	if err := s.DB.NewSelect().Model(&a).Column("storage_key", "key_id", "blob_format").Where("id = ?", f.id).Scan(ctx); err != nil {
-		return fmt.Errorf("export attachment %d: %w", f.id, err)
-	}
-	rc, err := s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
-	if err != nil {
-		return fmt.Errorf("export attachment %d: %w", f.id, err)
-	}
-	defer rc.Close()
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: f.at.UTC()})
-	if err != nil {
-		return fmt.Errorf("export attachment %d: %w", f.id, err)
-	}
-	if _, err := io.Copy(w, rc); err != nil {
-		return fmt.Errorf("export attachment %d: %w", f.id, err)
-	}
-	return nil
-}
 
 // StopService ends the user's use of Dialoog: every message leaves their
 // box (messages nobody keeps any more are deleted, with their files), their

@@ -86,6 +86,13 @@ type Service struct {
 	Events      Publisher // may be nil
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
+	// MaxExports bounds the exports of boxes this instance writes at
+	// once (DefaultMaxExports when 0).
+	MaxExports int
+	// ExportWait is how long an export waits for its turn on a busy
+	// instance before it is refused (DefaultExportWait when 0).
+	ExportWait time.Duration
+	exports    exportSlots
 }
 
 // stage hands evs to the publisher inside tx and returns those still to

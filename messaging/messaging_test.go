@@ -76,7 +76,7 @@ type fx struct {
 	boss *db.User // internal, same org
 }
 
-func setup(t *testing.T, d *db.DB) *fx {
+func setup(t testing.TB, d *db.DB) *fx {
 	t.Helper()
 	v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
 	f := &fx{d: d, v: v, clk: &clock{t: time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)}, ev: &recorder{}, dir: t.TempDir()}
@@ -97,7 +97,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 }
 
 // active creates a user who completed the first visit.
-func (f *fx) active(t *testing.T, email string, internal bool, first, prefix, last string) *db.User {
+func (f *fx) active(t testing.TB, email string, internal bool, first, prefix, last string) *db.User {
 	t.Helper()
 	now := f.clk.Now()
 	u := &db.User{Email: email, Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",

@@ -175,15 +175,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	orgNames := map[int64]string{th.OrgID: org.Name}
 	v := &ThreadView{ID: th.ID, Subject: th.Subject, OrgName: org.Name,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
-	for _, p := range ps {
-		u := users[p.UserID]
-		pv := ParticipantView{UserID: u.ID, Name: NameFor(user, u), Email: u.Email,
-			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)}
-		if hidesAddress(user, u) {
-			pv.Email, pv.LastSeenAt = "", time.Time{}
-		}
-		v.Participants = append(v.Participants, pv)
-	}
+	v.Participants = participantViews(user, ps, users)
 	var msgs []db.Message
 	if err := s.DB.NewSelect().Model(&msgs).
 		Where("thread_id = ?", th.ID).
@@ -191,8 +183,37 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		Order("created_at", "id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
+	senders := senderOrgs{s: s, names: orgNames}
+	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// participantViews is a thread's participants as user sees them: an
+// external user sees no other external user's address or last-seen time.
+func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.User) []ParticipantView {
+	out := make([]ParticipantView, 0, len(ps))
+	for _, p := range ps {
+		u := users[p.UserID]
+		pv := ParticipantView{UserID: u.ID, Name: NameFor(user, u), Email: u.Email,
+			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)}
+		if hidesAddress(user, u) {
+			pv.Email, pv.LastSeenAt = "", time.Time{}
+		}
+		out = append(out, pv)
+	}
+	return out
+}
+
+// messageViews turns messages of a thread in the user's box into what the
+// user sees of them, loading their read states and attachments in one
+// query each: the thread page passes all of them, the export a page at a
+// time.
+func (s *Service) messageViews(ctx context.Context, user *db.User, threadID int64, msgs []db.Message,
+	users map[int64]*db.User, senders senderOrgs) ([]MessageView, error) {
 	if len(msgs) == 0 {
-		return v, nil
+		return nil, nil
 	}
 	ids := make([]int64, len(msgs))
 	for i, m := range msgs {
@@ -218,9 +239,9 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		}
 		attByMsg[*atts[i].MessageID] = append(attByMsg[*atts[i].MessageID], v)
 	}
-	senders := senderOrgs{s: s, names: orgNames}
+	out := make([]MessageView, 0, len(msgs))
 	for _, m := range msgs {
-		body, err := s.Vault.Open(m.Body, bodyAD(th.ID))
+		body, err := s.Vault.Open(m.Body, bodyAD(threadID))
 		if err != nil {
 			return nil, fmt.Errorf("open message %d: %w", m.ID, err)
 		}
@@ -228,9 +249,9 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		if err != nil {
 			return nil, err
 		}
-		v.Messages = append(v.Messages, mv)
+		out = append(out, mv)
 	}
-	return v, nil
+	return out, nil
 }
 
 // MarkRead marks the user's unread messages of a thread as read and tells

@@ -1,0 +1,863 @@
+package messaging
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/i18n"
+)
+
+// The user owns their box (terms of use): they can take it with them as a
+// ZIP file. The file holds, in the user's language:
+//
+//	LEESMIJ.txt                      what the files are
+//	overzicht.html                   every conversation, linked
+//	profiel.json                     the profile and the absence reply
+//	tweede-stap.json                 the second factors (kind and dates)
+//	beveiligingsactiviteit.json      the user's audit events
+//	gesprekken/<id>-<onderwerp>/     per conversation:
+//	    gesprek.html                 readable, self-contained, no scripts
+//	    gesprek.json                 every message with its details
+//	    bijlagen/<id>-<naam>         the attachments, byte for byte
+//
+// Only what is in the user's own box, seen as they see it in Dialoog: no
+// message they removed, no conversation they are not in, no address of
+// another external user. It is written as it is read, a page of
+// conversations and a page of messages at a time, each attachment streamed
+// from the blob store, so memory does not grow with the box.
+
+// Export limits.
+const (
+	// ExportLease is how long an export's claim on its user lasts
+	// without being renewed; a running export renews it every third of
+	// that, and one whose instance died is taken over after it.
+	ExportLease = 2 * time.Minute
+	// DefaultMaxExports is how many exports one instance writes at once
+	// when Service.MaxExports is 0.
+	DefaultMaxExports = 2
+	// DefaultExportWait is how long an export waits for its turn on a
+	// busy instance before it is refused, when Service.ExportWait is 0.
+	DefaultExportWait = 5 * time.Second
+
+	exportThreads  = 50  // conversations loaded at a time
+	exportMessages = 100 // messages loaded at a time
+	exportEvents   = 500 // audit events loaded at a time
+)
+
+// AuditBoxExported is the audit kind of an export ("Berichten gedownload"
+// in the security activity).
+const AuditBoxExported = "export"
+
+var (
+	errExportRunning = apperr.New(apperr.Conflict, "export.running")
+	errExportBusy    = apperr.New(apperr.TooMany, "export.busy")
+)
+
+// exportSlots bounds the exports of one instance.
+type exportSlots struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (s *Service) exportSlots() chan struct{} {
+	s.exports.once.Do(func() {
+		n := s.MaxExports
+		if n <= 0 {
+			n = DefaultMaxExports
+		}
+		s.exports.ch = make(chan struct{}, n)
+	})
+	return s.exports.ch
+}
+
+// BoxExport is an export that may be written: it holds one of the
+// instance's export slots and the user's export lease until WriteTo ends
+// (or Close is called).
+type BoxExport struct {
+	s       *Service
+	userID  int64
+	user    *db.User // the stored row, as of the export
+	orgName string
+	l       i18n.Localizer
+	names   exportNames
+	now     time.Time
+	// lastMessage is the newest message when the export began: the
+	// export is of the box as it was then, in every file.
+	lastMessage int64
+	holder      string
+	away        string
+	factors     []db.SecondFactor
+	codes       struct{ Unused, Used int }
+	closeOnce   sync.Once
+}
+
+// exportNames are the file names of the export in the user's language.
+type exportNames struct {
+	conversations, attachments, readme, index, profile, factors, activity, convHTML, convJSON string
+}
+
+func namesFor(l i18n.Localizer) exportNames {
+	return exportNames{
+		conversations: l.T("export.dir_conversations"), attachments: l.T("export.dir_attachments"),
+		readme: l.T("export.file_readme"), index: l.T("export.file_index"), profile: l.T("export.file_profile"),
+		factors: l.T("export.file_factors"), activity: l.T("export.file_activity"),
+		convHTML: l.T("export.file_conversation_html"), convJSON: l.T("export.file_conversation_json"),
+	}
+}
+
+// Export begins an export of the user's box: it takes one of the
+// instance's export slots (waiting up to Service.ExportWait), claims the user's
+// export lease (one export per user at a time, on every instance), records
+// the export in the user's security activity, and loads the account's
+// details. Everything that can fail before the first byte fails here, so
+// the caller can still show a page; WriteTo then writes the ZIP file.
+func (s *Service) Export(ctx context.Context, user *db.User, ip string) (*BoxExport, error) {
+	// A second export of the person is refused at once, not after waiting
+	// for a turn; the claim below decides races.
+	running, err := s.DB.NewSelect().Model((*db.ExportLease)(nil)).Where("user_id = ? AND expires_at > ?", user.ID, s.Now().UTC()).Exists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if running {
+		return nil, errExportRunning
+	}
+	slots := s.exportSlots()
+	d := s.ExportWait
+	if d <= 0 {
+		d = DefaultExportWait
+	}
+	wait := time.NewTimer(d)
+	defer wait.Stop()
+	select {
+	case slots <- struct{}{}:
+	case <-wait.C:
+		return nil, errExportBusy
+	case <-ctx.Done():
+		return nil, fmt.Errorf("export: %w", ctx.Err())
+	}
+	e := &BoxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey()}
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// Claim the lease unless another export holds one that has not
+		// expired: one statement, so two instances cannot both win.
+		res, err := tx.NewRaw(`INSERT INTO export_leases (user_id, holder, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (user_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE export_leases.expires_at <= ?`, user.ID, e.holder, e.now.Add(ExportLease), e.now).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("claim export lease: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errExportRunning
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: AuditBoxExported, IP: ip, Now: e.now})
+	})
+	if err != nil { // nothing claimed: the transaction rolled back
+		<-slots
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if err := e.load(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// load reads what the export needs of the account before its first byte.
+func (e *BoxExport) load(ctx context.Context) error {
+	s := e.s
+	var u db.User
+	if err := s.DB.NewSelect().Model(&u).Where("id = ?", e.userID).Scan(ctx); err != nil {
+		return fmt.Errorf("export: load user: %w", err)
+	}
+	e.user = &u
+	e.l = i18n.For(u.Language)
+	e.names = namesFor(e.l)
+	if u.OrgID != nil {
+		if err := s.DB.NewSelect().Model((*db.Organisation)(nil)).Column("name").Where("id = ?", *u.OrgID).Scan(ctx, &e.orgName); err != nil {
+			return fmt.Errorf("export: load organisation: %w", err)
+		}
+	}
+	away, err := auth.AwayMessage(s.Vault, &u)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	e.away = away
+	if err := s.DB.NewSelect().Model(&e.factors).Where("user_id = ?", u.ID).Order("id").Scan(ctx); err != nil {
+		return fmt.Errorf("export: load factors: %w", err)
+	}
+	if err := s.DB.NewSelect().Model((*db.RecoveryCode)(nil)).
+		ColumnExpr("COUNT(CASE WHEN used_at IS NULL THEN 1 END) AS unused, COUNT(used_at) AS used").
+		Where("user_id = ?", u.ID).Scan(ctx, &e.codes.Unused, &e.codes.Used); err != nil {
+		return fmt.Errorf("export: load recovery codes: %w", err)
+	}
+	if err := s.DB.NewSelect().Model((*db.Message)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &e.lastMessage); err != nil {
+		return fmt.Errorf("export: newest message: %w", err)
+	}
+	return nil
+}
+
+// Close ends the export: it gives back the instance's slot and the user's
+// lease. WriteTo calls it; calling it again does nothing.
+func (e *BoxExport) Close() {
+	e.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := e.s.DB.NewDelete().Model((*db.ExportLease)(nil)).
+			Where("user_id = ? AND holder = ?", e.userID, e.holder).Exec(ctx); err != nil {
+			// It expires on its own.
+			e.s.Log.Error("release export lease", "err", err)
+		}
+		<-e.s.exportSlots()
+	})
+}
+
+// renew keeps the lease while the export is written, until stop is called.
+func (e *BoxExport) renew(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(ExportLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := e.s.DB.NewUpdate().Model((*db.ExportLease)(nil)).Set("expires_at = ?", e.s.Now().UTC().Add(ExportLease)).
+				Where("user_id = ? AND holder = ?", e.userID, e.holder).Exec(ctx); err != nil && ctx.Err() == nil {
+				e.s.Log.Error("renew export lease", "err", err)
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+// WriteTo writes the ZIP file to w and ends the export. An error after the
+// first bytes leaves w with a cut off (unreadable) ZIP file; the caller
+// logs it.
+func (e *BoxExport) WriteTo(ctx context.Context, w io.Writer) error {
+	defer e.Close()
+	stop := e.renew(ctx)
+	defer stop()
+	zw := zip.NewWriter(w)
+	steps := []func(context.Context, *zip.Writer) error{e.writeReadme, e.writeProfile, e.writeFactors, e.writeActivity, e.writeConversations, e.writeIndex}
+	for _, step := range steps {
+		if err := step(ctx, zw); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("export zip: %w", err)
+	}
+	return nil
+}
+
+// create starts a compressed file of the export.
+func (e *BoxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer, error) {
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", name, err)
+	}
+	return w, nil
+}
+
+// writeJSON writes v as a file of the export.
+func (e *BoxExport) writeJSON(zw *zip.Writer, name string, v any) error {
+	w, err := e.create(zw, name, e.now)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("export %s: %w", name, err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("export %s: %w", name, err)
+	}
+	return nil
+}
+
+// fullDate writes t with its date, year and clock time in Dutch time.
+func (e *BoxExport) fullDate(t time.Time) string {
+	// DateTime leaves out the year of "now"; the zero time's year never
+	// is the year of t.
+	return e.l.DateTime(t, time.Time{})
+}
+
+func (e *BoxExport) writeReadme(_ context.Context, zw *zip.Writer) error {
+	w, err := e.create(zw, e.names.readme, e.now)
+	if err != nil {
+		return err
+	}
+	l, n := e.l, e.names
+	var b strings.Builder
+	title := l.T("export.readme_title")
+	b.WriteString(title + "\n" + strings.Repeat("=", len([]rune(title))) + "\n\n")
+	b.WriteString(l.T("export.readme_made", "Date", e.fullDate(e.now), "Email", e.user.Email) + "\n\n")
+	b.WriteString(wrap(l.T("export.readme_intro")) + "\n\n")
+	b.WriteString(l.T("export.readme_files") + "\n\n")
+	item := func(indent, name, text string) {
+		b.WriteString(wrapIndent(indent+"- "+name+": "+text, indent+"  ") + "\n")
+	}
+	item("", n.index, l.T("export.readme_index"))
+	item("", n.conversations+"/", l.T("export.readme_conversations"))
+	item("  ", n.convHTML, l.T("export.readme_conversation_html"))
+	item("  ", n.convJSON, l.T("export.readme_conversation_json"))
+	item("  ", n.attachments+"/", l.T("export.readme_attachments"))
+	item("", n.profile, l.T("export.readme_profile"))
+	item("", n.factors, l.T("export.readme_factors"))
+	item("", n.activity, l.T("export.readme_activity"))
+	b.WriteString("\n" + wrap(l.T("export.readme_checksums")) + "\n\n")
+	b.WriteString(wrap(l.T("export.readme_times")) + "\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("export %s: %w", n.readme, err)
+	}
+	return nil
+}
+
+// wrap breaks text into lines of at most 78 characters.
+func wrap(text string) string { return wrapIndent(text, "") }
+
+func wrapIndent(text, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(text) {
+		n := len([]rune(word))
+		if i > 0 && line+1+n > 78 {
+			b.WriteString("\n" + indent)
+			line = len(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			line++
+		} else if strings.HasPrefix(text, " ") {
+			lead := text[:len(text)-len(strings.TrimLeft(text, " "))]
+			b.WriteString(lead)
+			line = len(lead)
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
+}
+
+// jsonTime is a stored time for the JSON files: UTC, null when unset.
+func jsonTime(t bun.NullTime) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+type profileJSON struct {
+	Email              string     `json:"email"`
+	Kind               string     `json:"kind"`
+	Organisation       string     `json:"organisation,omitempty"`
+	Language           string     `json:"language"`
+	Gender             string     `json:"gender"`
+	Initials           string     `json:"initials"`
+	FirstName          string     `json:"first_name"`
+	NamePrefix         string     `json:"name_prefix"`
+	LastName           string     `json:"last_name"`
+	CreatedAt          time.Time  `json:"created_at"`
+	ProfileCompletedAt *time.Time `json:"profile_completed_at"`
+	PasswordChangedAt  *time.Time `json:"password_changed_at"`
+	LastLoginAt        *time.Time `json:"last_login_at"`
+	Absence            struct {
+		Enabled bool       `json:"enabled"`
+		Message string     `json:"message"`
+		From    *time.Time `json:"from"`
+		Until   *time.Time `json:"until"`
+	} `json:"absence"`
+}
+
+func (e *BoxExport) writeProfile(_ context.Context, zw *zip.Writer) error {
+	u := e.user
+	p := profileJSON{Email: u.Email, Kind: u.Kind, Organisation: e.orgName, Language: u.Language, Gender: u.Gender,
+		Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName, CreatedAt: u.CreatedAt.UTC(),
+		ProfileCompletedAt: jsonTime(u.ProfileCompletedAt), PasswordChangedAt: jsonTime(u.PasswordChangedAt), LastLoginAt: jsonTime(u.LastLoginAt)}
+	p.Absence.Enabled, p.Absence.Message = u.AwayEnabled, e.away
+	p.Absence.From, p.Absence.Until = jsonTime(u.AwayFrom), jsonTime(u.AwayUntil)
+	return e.writeJSON(zw, e.names.profile, p)
+}
+
+type factorJSON struct {
+	Type       string     `json:"type"`
+	Phone      string     `json:"phone,omitempty"` // masked as at login
+	AddedAt    time.Time  `json:"added_at"`
+	VerifiedAt *time.Time `json:"verified_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// writeFactors lists the second factors with their dates, and how many
+// recovery codes are left: never a secret, a code or a whole number.
+func (e *BoxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
+	out := struct {
+		Factors       []factorJSON `json:"factors"`
+		RecoveryCodes struct {
+			Unused int `json:"unused"`
+			Used   int `json:"used"`
+		} `json:"recovery_codes"`
+	}{Factors: []factorJSON{}}
+	for _, f := range e.factors {
+		fj := factorJSON{Type: f.Kind, AddedAt: f.CreatedAt.UTC(), VerifiedAt: jsonTime(f.VerifiedAt), LastUsedAt: jsonTime(f.LastUsedAt)}
+		if f.Kind == db.FactorSMS {
+			fj.Phone = auth.MaskPhone(f.Phone)
+		}
+		out.Factors = append(out.Factors, fj)
+	}
+	out.RecoveryCodes.Unused, out.RecoveryCodes.Used = e.codes.Unused, e.codes.Used
+	return e.writeJSON(zw, e.names.factors, out)
+}
+
+// writeActivity streams the user's audit events, oldest first, a page at
+// a time: kind, time and IP address as stored.
+func (e *BoxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
+	name := e.names.activity
+	w, err := e.create(zw, name, e.now)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	if _, err := io.WriteString(w, "{\n  \"events\": ["); err != nil {
+		return fail(err)
+	}
+	var after struct {
+		at time.Time
+		id int64
+	}
+	first := true
+	for {
+		var evs []db.AuditEvent
+		q := e.s.DB.NewSelect().Model(&evs).Column("id", "kind", "ip", "created_at").Where("user_id = ?", e.user.ID)
+		if after.id != 0 {
+			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", after.at, after.at, after.id)
+		}
+		if err := q.Order("created_at", "id").Limit(exportEvents).Scan(ctx); err != nil {
+			return fail(err)
+		}
+		for _, ev := range evs {
+			b, err := json.Marshal(struct {
+				Kind string    `json:"kind"`
+				At   time.Time `json:"at"`
+				IP   string    `json:"ip"`
+			}{ev.Kind, ev.CreatedAt.UTC(), ev.IP})
+			if err != nil {
+				return fail(err)
+			}
+			sep := ",\n    "
+			if first {
+				sep, first = "\n    ", false
+			}
+			if _, err := io.WriteString(w, sep+string(b)); err != nil {
+				return fail(err)
+			}
+		}
+		if len(evs) < exportEvents {
+			break
+		}
+		last := evs[len(evs)-1]
+		after.at, after.id = last.CreatedAt, last.ID
+	}
+	end := "\n  ]\n}\n"
+	if first {
+		end = "]\n}\n"
+	}
+	if _, err := io.WriteString(w, end); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// exportThread is a conversation of the export.
+type exportThread struct {
+	ID            int64
+	OrgID         int64
+	Subject       string
+	OrgName       string
+	LastMessageAt time.Time
+}
+
+// dir is the conversation's folder: its id and a readable, safe part of
+// its subject.
+func (e *BoxExport) dir(th *exportThread) string {
+	return e.names.conversations + "/" + strconv.FormatInt(th.ID, 10) + "-" + slug(th.Subject) + "/"
+}
+
+// slug keeps letters and digits of a subject, the rest a single dash, up
+// to 40 characters.
+func slug(s string) string {
+	var b strings.Builder
+	n, dash := 0, false
+	for _, r := range strings.ToLower(s) {
+		if n >= 40 {
+			break
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+				n++
+			}
+			b.WriteRune(r)
+			n++
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	if b.Len() == 0 {
+		return "gesprek"
+	}
+	return b.String()
+}
+
+// attachmentFile is an attachment's path in its conversation's folder.
+func (e *BoxExport) attachmentFile(a AttachmentView) string {
+	return e.names.attachments + "/" + strconv.FormatInt(a.ID, 10) + "-" + zipSafeName(a.Name)
+}
+
+// zipSafeName is a stored file name (already without slashes and control
+// characters) that every system can unpack.
+func zipSafeName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`\:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, cleanFilename(name))
+	if strings.Trim(name, ".") == "" {
+		return "bijlage"
+	}
+	return name
+}
+
+// threadPages calls fn for each page of the conversations in the user's
+// box, in the order they were started: an order that new messages do not
+// change while the export runs.
+func (e *BoxExport) threadPages(ctx context.Context, fn func([]exportThread) error) error {
+	var after int64
+	for {
+		var page []exportThread
+		if err := e.s.DB.NewSelect().TableExpr("participants AS p").
+			ColumnExpr("t.id, t.org_id, t.subject, o.name AS org_name, t.last_message_at").
+			Join("JOIN threads AS t ON t.id = p.thread_id").
+			Join("JOIN organisations AS o ON o.id = t.org_id").
+			Where("p.user_id = ? AND p.box_count > 0 AND p.thread_id > ?", e.user.ID, after).
+			OrderExpr("p.thread_id").Limit(exportThreads).Scan(ctx, &page); err != nil {
+			return fmt.Errorf("export conversations: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if len(page) < exportThreads {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+func (e *BoxExport) writeConversations(ctx context.Context, zw *zip.Writer) error {
+	return e.threadPages(ctx, func(page []exportThread) error {
+		for i := range page {
+			if err := e.writeConversation(ctx, zw, &page[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// conversation is what a conversation's files share.
+type conversation struct {
+	th           *exportThread
+	dir          string
+	participants []ParticipantView
+	users        map[int64]*db.User
+	senders      senderOrgs
+	// sums are the checksums of the attachments, by id, from streaming
+	// them into the ZIP file.
+	sums map[int64]attachmentSums
+}
+
+type attachmentSums struct{ plain, keyed string }
+
+// writeConversation writes a conversation's attachments, then its HTML
+// and JSON files, each reading the messages a page at a time.
+func (e *BoxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *exportThread) error {
+	ps, users, err := e.s.participants(ctx, e.s.DB, th.ID)
+	if err != nil {
+		return fmt.Errorf("export conversation %d: %w", th.ID, err)
+	}
+	if _, ok := users[e.user.ID]; !ok {
+		return nil // left it since the page was read
+	}
+	c := &conversation{th: th, dir: e.dir(th), participants: participantViews(e.user, ps, users), users: users,
+		senders: senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}, sums: map[int64]attachmentSums{}}
+	if err := e.writeAttachments(ctx, zw, c); err != nil {
+		return err
+	}
+	if err := e.writeConversationHTML(ctx, zw, c); err != nil {
+		return err
+	}
+	return e.writeConversationJSON(ctx, zw, c)
+}
+
+// messagePages calls fn for each page of the conversation's messages in
+// the user's box, oldest first, up to the newest message when the export
+// began; withBodies false leaves the bodies out.
+func (e *BoxExport) messagePages(ctx context.Context, threadID int64, withBodies bool, fn func([]db.Message) error) error {
+	var after struct {
+		at time.Time
+		id int64
+	}
+	for {
+		var msgs []db.Message
+		q := e.s.DB.NewSelect().Model(&msgs)
+		if !withBodies {
+			q = q.Column("id", "thread_id", "created_at")
+		}
+		q = q.Where("thread_id = ? AND id <= ?", threadID, e.lastMessage).
+			Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", e.user.ID)
+		if after.id != 0 {
+			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", after.at, after.at, after.id)
+		}
+		if err := q.Order("created_at", "id").Limit(exportMessages).Scan(ctx); err != nil {
+			return fmt.Errorf("export messages of conversation %d: %w", threadID, err)
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := fn(msgs); err != nil {
+			return err
+		}
+		if len(msgs) < exportMessages {
+			return nil
+		}
+		last := msgs[len(msgs)-1]
+		after.at, after.id = last.CreatedAt, last.ID
+	}
+}
+
+// viewPages is messagePages as the user sees the messages.
+func (e *BoxExport) viewPages(ctx context.Context, c *conversation, fn func([]MessageView) error) error {
+	return e.messagePages(ctx, c.th.ID, true, func(msgs []db.Message) error {
+		views, err := e.s.messageViews(ctx, e.user, c.th.ID, msgs, c.users, c.senders)
+		if err != nil {
+			return fmt.Errorf("export conversation %d: %w", c.th.ID, err)
+		}
+		return fn(views)
+	})
+}
+
+// writeAttachments streams each attachment of the conversation from the
+// blob store into the ZIP file, computing its SHA-256 on the way.
+func (e *BoxExport) writeAttachments(ctx context.Context, zw *zip.Writer, c *conversation) error {
+	sum := sha256.New()
+	return e.messagePages(ctx, c.th.ID, false, func(msgs []db.Message) error {
+		ids := make([]int64, len(msgs))
+		at := make(map[int64]time.Time, len(msgs))
+		for i, m := range msgs {
+			ids[i], at[m.ID] = m.ID, m.CreatedAt
+		}
+		var atts []db.Attachment
+		if err := e.s.DB.NewSelect().Model(&atts).Where("message_id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil {
+			return fmt.Errorf("export attachments of conversation %d: %w", c.th.ID, err)
+		}
+		for i := range atts {
+			a := &atts[i]
+			v, err := e.s.attachmentView(a)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			plain, err := e.copyAttachment(ctx, zw, a, c.dir+e.attachmentFile(v), at[*a.MessageID], sum)
+			if err != nil {
+				return err
+			}
+			keyed := a.SHA256
+			if a.NameSealed == nil { // not converted yet: the plain SHA-256 (see SealLegacyAttachments)
+				keyed = e.s.Vault.MAC(a.SHA256)
+			}
+			c.sums[a.ID] = attachmentSums{plain: plain, keyed: hex.EncodeToString(keyed)}
+		}
+		return nil
+	})
+}
+
+// copyAttachment streams one attachment into the ZIP file and returns the
+// SHA-256 of its bytes. Files that are compressed already are stored as
+// they are.
+func (e *BoxExport) copyAttachment(ctx context.Context, zw *zip.Writer, a *db.Attachment, name string, at time.Time, sum hash.Hash) (string, error) {
+	rc, err := e.s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
+	if err != nil {
+		return "", fmt.Errorf("export attachment %d: %w", a.ID, err)
+	}
+	defer rc.Close()
+	method := zip.Store
+	if strings.HasPrefix(a.ContentType, "text/") {
+		method = zip.Deflate
+	}
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: at.UTC()})
+	if err != nil {
+		return "", fmt.Errorf("export attachment %d: %w", a.ID, err)
+	}
+	sum.Reset()
+	if _, err := io.Copy(io.MultiWriter(w, sum), rc); err != nil {
+		return "", fmt.Errorf("export attachment %d: %w", a.ID, err)
+	}
+	return hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// senderName is how the export names a message's sender.
+func (e *BoxExport) senderName(m *MessageView) string {
+	if m.SenderDeleted {
+		return e.l.T("thread.deleted_user")
+	}
+	return m.SenderName
+}
+
+// systemText is a system line in the user's language.
+func (e *BoxExport) systemText(m *MessageView) string {
+	if m.System == SystemParticipantAdded {
+		return e.l.T("thread.system_added", "Name", m.SystemSubject, "By", e.senderName(m))
+	}
+	return m.System
+}
+
+type participantJSON struct {
+	Name     string `json:"name"`
+	Email    string `json:"email,omitempty"` // only where the user sees it
+	Internal bool   `json:"internal"`
+}
+
+type receiptJSON struct {
+	Name   string     `json:"name"`
+	ReadAt *time.Time `json:"read_at"`
+}
+
+type attachmentJSON struct {
+	Name        string `json:"name"`
+	File        string `json:"file"` // in the conversation's folder
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	// ChecksumHMAC is the checksum Dialoog stores: HMAC-SHA-256 of the
+	// SHA-256 under a key of Dialoog's.
+	ChecksumHMAC string `json:"checksum_hmac_sha256"`
+}
+
+type messageJSON struct {
+	ID                 int64            `json:"id"`
+	Sender             string           `json:"sender"`
+	SenderOrganisation string           `json:"sender_organisation,omitempty"`
+	SenderDeleted      bool             `json:"sender_deleted,omitempty"`
+	Mine               bool             `json:"mine"`
+	SentAt             time.Time        `json:"sent_at"`
+	AutoReply          bool             `json:"auto_reply"`
+	System             string           `json:"system,omitempty"`
+	SystemText         string           `json:"system_text,omitempty"`
+	Body               string           `json:"body"`
+	ReadAt             *time.Time       `json:"read_at"`
+	Receipts           []receiptJSON    `json:"receipts,omitempty"`
+	Attachments        []attachmentJSON `json:"attachments,omitempty"`
+}
+
+func nullable(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// writeConversationJSON writes every message of the conversation with its
+// details: the head, then the messages as they are read.
+func (e *BoxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c *conversation) error {
+	name := c.dir + e.names.convJSON
+	w, err := e.create(zw, name, c.th.LastMessageAt)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	head := struct {
+		ID           int64             `json:"id"`
+		Subject      string            `json:"subject"`
+		Organisation string            `json:"organisation"`
+		Participants []participantJSON `json:"participants"`
+	}{ID: c.th.ID, Subject: c.th.Subject, Organisation: c.th.OrgName}
+	for _, p := range c.participants {
+		head.Participants = append(head.Participants, participantJSON{Name: p.Name, Email: p.Email, Internal: p.Internal})
+	}
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return fail(err)
+	}
+	// Open the object again to add the messages.
+	b = append(b[:len(b)-2], ",\n  \"messages\": ["...)
+	if _, err := w.Write(b); err != nil {
+		return fail(err)
+	}
+	first := true
+	err = e.viewPages(ctx, c, func(views []MessageView) error {
+		for i := range views {
+			m := &views[i]
+			mj := messageJSON{ID: m.ID, Sender: e.senderName(m), SenderOrganisation: m.SenderOrg, SenderDeleted: m.SenderDeleted,
+				Mine: m.Mine, SentAt: m.CreatedAt.UTC(), AutoReply: m.AutoReply, Body: m.Body, ReadAt: nullable(m.ReadAt)}
+			if m.System != "" {
+				mj.System, mj.SystemText = m.System, e.systemText(m)
+			}
+			for _, r := range m.Receipts {
+				mj.Receipts = append(mj.Receipts, receiptJSON{Name: r.Name, ReadAt: nullable(r.ReadAt)})
+			}
+			for _, a := range m.Attachments {
+				sums := c.sums[a.ID]
+				mj.Attachments = append(mj.Attachments, attachmentJSON{Name: a.Name, File: e.attachmentFile(a), ContentType: a.ContentType,
+					Size: a.Size, SHA256: sums.plain, ChecksumHMAC: sums.keyed})
+			}
+			b, err := json.MarshalIndent(mj, "    ", "  ")
+			if err != nil {
+				return fail(err)
+			}
+			sep := ",\n    "
+			if first {
+				sep, first = "\n    ", false
+			}
+			if _, err := io.WriteString(w, sep); err != nil {
+				return fail(err)
+			}
+			if _, err := w.Write(b); err != nil {
+				return fail(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	end := "\n  ]\n}\n"
+	if first {
+		end = "]\n}\n"
+	}
+	if _, err := io.WriteString(w, end); err != nil {
+		return fail(err)
+	}
+	return nil
+}
