@@ -356,6 +356,7 @@ func New(deps Deps) *fiber.App {
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
 	app.Use(h.language)
+	app.Use(h.checkText)
 	app.Use(h.csrf)
 	app.Use(h.session)
 

@@ -35,7 +35,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if page < 1 {
 		page = 1
 	}
-	query = strings.TrimSpace(query)
+	query = CleanLine(query)
 	if utf8.RuneCountInString(query) > maxQuery {
 		query = string([]rune(query)[:maxQuery])
 	}
