@@ -49,7 +49,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 		rows = rows[:PageSize]
 	}
 	for _, r := range rows {
-		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
+		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: CleanLine(r.Subject), OrgName: r.OrgName,
 			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(user, r.Others))})
 	}
 	if len(rows) > 0 {
