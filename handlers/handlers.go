@@ -453,5 +453,7 @@ func New(deps Deps) *fiber.App {
 	if deps.Config.Dev {
 		app.Get("/dev/outbox", h.devOutbox)
 	}
+	srv := app.Server()
+	srv.Handler = h.unknownMethods(srv.Handler)
 	return app
 }
