@@ -14,14 +14,15 @@ import (
 var errInvalidText = apperr.New(apperr.Malformed, "error.invalid_text")
 
 // checkText refuses, with a 400 and a page that says why, a request whose
-// path, query, form fields, uploaded file names or stored headers (the
+// query, form fields, uploaded file names or stored headers (the
 // User-Agent, kept with a session) hold a NUL byte or invalid UTF-8: no
 // store can hold them (PostgreSQL refuses both), so without this check they
-// ended as a 500 deep in a service. It runs after limitBody has read the
-// body; a streamed upload's file name is checked by the service.
+// ended as a 500 deep in a service. It runs after the body was read; a
+// streamed upload's file name is cleaned by the service. Paths are left to
+// the routes, which answer a malformed id or token with a 404.
 func (h *handler) checkText(c *fiber.Ctx) error {
 	req := c.Request()
-	ok := validText(req.URI().Path()) && validText(req.Header.UserAgent())
+	ok := validText(req.Header.UserAgent())
 	if ok {
 		req.URI().QueryArgs().VisitAll(func(k, v []byte) { ok = ok && validText(k) && validText(v) })
 	}

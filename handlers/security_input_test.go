@@ -40,7 +40,6 @@ func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
 			{"search query with invalid UTF-8", hr.b, http.MethodGet, "/berichten?zoek=a%ffb", nil, nil},
 			{"query of a signed-out page", out, http.MethodGet, "/inloggen?x=%00", nil, nil},
 			{"query name with NUL", out, http.MethodGet, "/?a%00=1", nil, nil},
-			{"path with NUL", out, http.MethodGet, "/aanmelden/abc%00def", nil, nil},
 			{"login address with NUL", out, http.MethodPost, pathLogin, url.Values{"email": {"jan\x00@example.nl"}, "password": {testPassword}}, nil},
 			{"login password with invalid UTF-8", out, http.MethodPost, pathLogin, url.Values{"email": {"jan@example.nl"}, "password": {"pw\xff\xfe"}}, nil},
 			{"login User-Agent with NUL", out, http.MethodPost, pathLogin, url.Values{"email": {"hr@osaw.nl"}, "password": {testPassword}}, []string{"User-Agent", "Mozilla\x00/5.0"}},
