@@ -346,7 +346,8 @@ const liveSweepEvery = 30 * time.Second
 // sweepLiveSessions closes, every interval, the live connections of
 // sessions that are no longer valid although nobody published their end:
 // idle or absolute expiry, all of a user's sessions ended by a password
-// reset, a disabled user. Logout publishes its end and closes at once.
+// reset, a disabled user, a user whose stage went back (new terms
+// published, factors removed: auth.NotLiveExpr). Logout publishes its end and closes at once.
 func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -384,7 +385,7 @@ func (a *app) deadSessions(ctx context.Context, users []int64, now time.Time) ([
 				return q.Where("s.ended_at IS NOT NULL").
 					WhereOr("s.expires_at <= ?", now).
 					WhereOr("s.last_seen_at <= ?", now.Add(-auth.SessionIdle)).
-					WhereOr("u.status = ?", db.StatusDisabled)
+					WhereOr(auth.NotLiveExpr)
 			}).Scan(ctx, &ids)
 		if err != nil {
 			return nil, fmt.Errorf("ended sessions: %w", err)
