@@ -257,7 +257,8 @@ type handler struct {
 // because attachments of up to 25 MiB travel over slow phone connections.
 // bodyLimit is the largest body read into memory: a signed-in user's
 // message form posted without script, with its files (see limitBody);
-// every other form gets formBodyLimit, and an upload streams.
+// other forms get signedInFormLimit or, without an account,
+// formBodyLimit, and an upload streams.
 const (
 	bodyLimit    = 30 << 20
 	readTimeout  = 5 * time.Minute
@@ -330,10 +331,10 @@ func New(deps Deps) *fiber.App {
 		WriteTimeout: writeTimeout,
 		IdleTimeout:  idleTimeout,
 		BodyLimit:    bodyLimit,
-		// Bodies stream from the connection: limitBody reads them into
-		// memory (up to formBodyLimit, bodyLimit for a signed-in user's
-		// message form) for every route but the upload, which streams
-		// the file into the blob store. Multipart forms are parsed
+		// Bodies stream from the connection: readDeferredBody reads them
+		// into memory after the session check (see limitBody) for every
+		// route but the upload, which streams the file into the blob
+		// store. Multipart forms are parsed
 		// when a handler asks, not before.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,

@@ -10,9 +10,15 @@ import (
 	"dialoog/auth"
 )
 
-// formBodyLimit bounds the body of every form: the longest message text
-// with its fields fits, an attacker's 29 MiB login does not.
+// formBodyLimit bounds the body of every form posted without an account
+// (and by a user still in the first visit): a login, a sign-up step, a
+// forgotten password. An attacker's 29 MiB login does not fit.
 const formBodyLimit = 64 << 10
+
+// signedInFormLimit bounds the forms of a user who finished the first
+// visit: a message of 20,000 characters or two texts of the terms of use,
+// url-encoded, fit.
+const signedInFormLimit = 1 << 20
 
 // streamsBody reports whether the request's body is left on the
 // connection for its handler to stream: an attachment upload.
@@ -25,20 +31,20 @@ func streamsBody(c *fiber.Ctx) bool {
 var messageForm = regexp.MustCompile(`^/berichten/(nieuw|[0-9]{1,19})$`)
 
 // mayCarryFiles reports whether the request is a message form posted with
-// its files: its body may be as large as bodyLimit, but only for a user
-// whose session is checked first (readDeferredBody).
+// its files: its body may be as large as bodyLimit, but only for a
+// signed-in user (readDeferredBody).
 func mayCarryFiles(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodPost && isMultipart(c) && messageForm.MatchString(c.Path())
 }
 
-// limitBody reads the body of every request but a streamed upload into
-// memory, as the handlers expect, up to formBodyLimit, and refuses a
-// larger one with a 413 without reading it: from its announced length,
-// or, sent in chunks, as soon as it grows past the limit. The server
-// streams request bodies (fiber.Config.StreamRequestBody), so without
-// this nothing would bound what c.Body() reads. A message form with its
-// files is left on the connection until the session is known
-// (readDeferredBody).
+// limitBody leaves the body of every request on the connection until the
+// session is known (readDeferredBody reads it, after the session
+// middleware), so that without an account nobody gets more than
+// formBodyLimit read into memory. The server streams request bodies
+// (fiber.Config.StreamRequestBody), so without this nothing would bound
+// what c.Body() reads. A request answered before (a static file, a health
+// check, an early error) gets its connection closed after the answer,
+// unread.
 //
 // A streamed upload's body is left to its handler; whatever of it is left
 // when the request is answered (also when the session or CSRF check
@@ -53,25 +59,20 @@ func (h *handler) limitBody(c *fiber.Ctx) error {
 	if !c.Request().IsBodyStream() {
 		return c.Next()
 	}
-	if mayCarryFiles(c) {
-		c.Locals(keyBodyDeferred, true)
-		err := c.Next()
-		if deferred, _ := c.Locals(keyBodyDeferred).(bool); deferred {
-			// Answered before readDeferredBody ran (a static file, an
-			// early error): the body was never read.
-			c.Context().SetConnectionClose()
-		}
-		return err
+	c.Locals(keyBodyDeferred, true)
+	err := c.Next()
+	if deferred, _ := c.Locals(keyBodyDeferred).(bool); deferred && c.Request().Header.ContentLength() != 0 {
+		c.Context().SetConnectionClose()
 	}
-	if err := readBody(c, formBodyLimit); err != nil {
-		return err
-	}
-	return c.Next()
+	return err
 }
 
 // readDeferredBody reads the body limitBody left for after the session
-// check: up to bodyLimit for a signed-in user who finished the first visit
-// and the second factor, up to formBodyLimit for anyone else.
+// check into memory, as the handlers expect: up to formBodyLimit without
+// a session that finished the first visit and the second factor,
+// signedInFormLimit with one, and bodyLimit for such a user's message form
+// posted with its files. A larger body is a 413, refused from its
+// announced length or, sent in chunks, as soon as it passes the limit.
 func (h *handler) readDeferredBody(c *fiber.Ctx) error {
 	if deferred, _ := c.Locals(keyBodyDeferred).(bool); !deferred {
 		return c.Next()
@@ -79,7 +80,10 @@ func (h *handler) readDeferredBody(c *fiber.Ctx) error {
 	c.Locals(keyBodyDeferred, false)
 	limit := formBodyLimit
 	if cur := current(c); cur != nil && !cur.NeedsSecondFactor && cur.Stage == auth.StageDone {
-		limit = bodyLimit
+		limit = signedInFormLimit
+		if mayCarryFiles(c) {
+			limit = bodyLimit
+		}
 	}
 	if err := readBody(c, limit); err != nil {
 		return err
