@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -45,22 +46,18 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
-	key := cfg.EncryptionKey
-	if key == nil {
-		var err error
-		if key, err = vault.LoadOrCreateKey(cfg.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	v, err := vault.New(key)
-	if err != nil {
-		return nil, err
-	}
 	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	migrated, err := d.Migrate(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	// The key is checked against the database before anything is
+	// sealed with it.
+	v, err := openVault(ctx, cfg, d)
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -126,6 +123,47 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// openVault returns the vault of the encryption key: DIALOOG_ENCRYPTION_KEY,
+// or the key file in the data dir, generated on the first start only. A
+// key that is not the one the database's data was sealed with (a lost or
+// replaced key file, a changed variable) stops start-up: going on would
+// seal new data under it and leave the old data unreadable.
+func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault, error) {
+	keyFile := filepath.Join(cfg.DataDir, vault.KeyFile)
+	key := cfg.EncryptionKey
+	source := "DIALOOG_ENCRYPTION_KEY"
+	if key == nil {
+		source = keyFile
+		var err error
+		key, err = vault.LoadKey(cfg.DataDir)
+		if errors.Is(err, os.ErrNotExist) {
+			used, cerr := d.HasKeyCheck(ctx)
+			if cerr != nil {
+				return nil, cerr
+			}
+			if used {
+				return nil, fmt.Errorf("the encryption key file %s is missing, but the database holds data sealed with a key: "+
+					"restore that file (or set DIALOOG_ENCRYPTION_KEY to the key); a new key would leave the data unreadable", keyFile)
+			}
+			key, err = vault.CreateKey(cfg.DataDir)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	v, err := vault.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.CheckKey(ctx, v.KeyID(), v.KeyCheck(), time.Now()); err != nil {
+		if errors.Is(err, db.ErrKeyMismatch) {
+			return nil, fmt.Errorf("the encryption key from %s does not match the database: %w; restore the original key", source, err)
+		}
+		return nil, err
+	}
+	return v, nil
+}
 
 // bootstrap creates the organisation on first start and prints the first
 // admin's sign-up link.
@@ -308,7 +346,8 @@ const liveSweepEvery = 30 * time.Second
 // sweepLiveSessions closes, every interval, the live connections of
 // sessions that are no longer valid although nobody published their end:
 // idle or absolute expiry, all of a user's sessions ended by a password
-// reset, a disabled user. Logout publishes its end and closes at once.
+// reset, a disabled user, a user whose stage went back (new terms
+// published, factors removed: auth.NotLiveExpr). Logout publishes its end and closes at once.
 func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -346,7 +385,7 @@ func (a *app) deadSessions(ctx context.Context, users []int64, now time.Time) ([
 				return q.Where("s.ended_at IS NOT NULL").
 					WhereOr("s.expires_at <= ?", now).
 					WhereOr("s.last_seen_at <= ?", now.Add(-auth.SessionIdle)).
-					WhereOr("u.status = ?", db.StatusDisabled)
+					WhereOr(auth.NotLiveExpr)
 			}).Scan(ctx, &ids)
 		if err != nil {
 			return nil, fmt.Errorf("ended sessions: %w", err)

@@ -2,7 +2,7 @@
 
 # run the server with the dev outbox at /dev/outbox
 dev:
-    DIALOOG_DEV=1 go run .
+    DIALOOG_DEV=1 DIALOOG_ADDR=localhost:8080 go run .
 
 # run all tests
 test:

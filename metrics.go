@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"dialoog/auth"
 	"dialoog/handlers"
 	"dialoog/metrics"
 	"dialoog/realtime"
@@ -47,10 +48,15 @@ func (a *app) requestMetrics() handlers.RequestMetrics {
 // relayOptions feed the live layer's render times and push latencies into
 // the metrics, when they are on.
 func (a *app) relayOptions() realtime.RelayOptions {
-	if a.metrics == nil {
-		return realtime.RelayOptions{}
+	// Every push first checks that its users may still receive content
+	// (a stage that went back, a disabled user): their sockets close.
+	opt := realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) {
+		return auth.LiveAdmitted(ctx, a.db, ids)
+	}}
+	if a.metrics != nil {
+		opt.Observe, opt.ObservePush = a.metrics.ObserveRender, a.metrics.ObservePush
 	}
-	return realtime.RelayOptions{Observe: a.metrics.ObserveRender, ObservePush: a.metrics.ObservePush}
+	return opt
 }
 
 // serveMetrics serves /metrics on DIALOOG_METRICS_ADDR with net/http (not

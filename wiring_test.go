@@ -140,8 +140,9 @@ func TestTermsStore(t *testing.T) {
 }
 
 // TestDeadLiveSessions: the sweep finds the sessions of connected users
-// that ended, expired (idle or absolute) or belong to a disabled user, and
-// leaves live ones and other users' alone.
+// that ended, expired (idle or absolute) or belong to a disabled user or
+// one whose stage went back (factors removed; new terms in
+// TestOpenSocketAfterNewTerms), and leaves live ones and other users' alone.
 func TestDeadLiveSessions(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testDeadLiveSessions(t, "") })
 	t.Run("postgres", func(t *testing.T) { testDeadLiveSessions(t, dbtest.NewTestSchema(t)) })
@@ -161,9 +162,25 @@ func testDeadLiveSessions(t *testing.T, databaseURL string) {
 	}
 	defer a.Close()
 	now := time.Now().UTC()
+	if err := auth.EnsureTerms(ctx, a.db, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	terms, err := auth.CurrentTerms(ctx, a.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Users who finished the first visit: a socket is theirs to keep.
+	done := bun.NullTime{Time: now}
 	user := func(email, status string) int64 {
-		u := &db.User{Email: email, Kind: db.KindExternal, Status: status, Language: "nl", Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+		u := &db.User{Email: email, Kind: db.KindExternal, Status: status, Language: "nl", Gender: "unknown", CreatedAt: now, UpdatedAt: now,
+			PasswordHash: "x", SecondFactorDoneAt: done, RecoveryConfirmedAt: done, ProfileCompletedAt: done}
 		if _, err := a.db.NewInsert().Model(u).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.db.NewInsert().Model(&db.TermsAcceptance{UserID: u.ID, TermsVersionID: terms.ID, IP: "127.0.0.1", AcceptedAt: now}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.db.NewInsert().Model(&db.SecondFactor{UserID: u.ID, Kind: db.FactorSMS, Phone: "+31612345678", VerifiedAt: done, CreatedAt: now}).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		return u.ID
@@ -186,13 +203,19 @@ func testDeadLiveSessions(t *testing.T, databaseURL string) {
 	expired := session(jan, now.Add(-auth.SessionAbsolute-time.Minute), now.Add(-time.Minute), false)
 	disabled := session(kim, now.Add(-time.Hour), now.Add(-time.Minute), false)
 	session(piet, now.Add(-time.Hour), now.Add(-time.Minute), true) // not connected here
+	// A user whose factors were removed is back at the second-factor stage.
+	noFactor := user("anna@example.nl", db.StatusActive)
+	if _, err := a.db.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", noFactor).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stageBack := session(noFactor, now.Add(-time.Hour), now.Add(-time.Minute), false)
 
-	got, err := a.deadSessions(ctx, []int64{jan, kim}, now)
+	got, err := a.deadSessions(ctx, []int64{jan, kim, noFactor}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(got)
-	if want := []int64{ended, idle, expired, disabled}; !slices.Equal(got, want) {
+	if want := []int64{ended, idle, expired, disabled, stageBack}; !slices.Equal(got, want) {
 		t.Fatalf("dead sessions %v, want %v (live one: %d)", got, want, live)
 	}
 	if got, err := a.deadSessions(ctx, nil, now); err != nil || len(got) != 0 {

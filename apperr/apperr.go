@@ -14,6 +14,7 @@ type Code string
 // The codes every layer may return.
 const (
 	Invalid      Code = "invalid"      // bad input; the message says what to fix
+	Malformed    Code = "malformed"    // input no form could have sent (a NUL byte)
 	NotFound     Code = "not_found"    // unknown, or not visible to this user
 	Unauthorized Code = "unauthorized" // no or wrong credentials
 	Forbidden    Code = "forbidden"    // known user, not allowed

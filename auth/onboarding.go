@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -483,7 +482,7 @@ func (a *Accounts) checkCode(ctx context.Context, tx bun.Tx, id, userID int64, p
 	if err != nil {
 		return nil, fmt.Errorf("load code: %w", err)
 	}
-	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	code = normalizeCode(code)
 	a.checking("sms")
 	if len(code) != 6 || !equalMAC(a.codeHash(userID, purpose, code), c.CodeHash) {
 		return nil, errWrongCode

@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -29,9 +31,7 @@ type Sessions struct {
 func (s *Sessions) Create(ctx context.Context, idb bun.IDB, userID int64, ip, userAgent string) (string, error) {
 	token, hash := newToken()
 	now := s.Now().UTC()
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
+	userAgent = cleanUserAgent(userAgent)
 	sess := &db.Session{TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionAbsolute), IP: ip, UserAgent: userAgent}
 	if _, err := idb.NewInsert().Model(sess).Exec(ctx); err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -120,4 +120,25 @@ func (s *Sessions) EndOthers(ctx context.Context, idb bun.IDB, userID, keepID in
 		return fmt.Errorf("end other sessions: %w", err)
 	}
 	return nil
+}
+
+// maxUserAgent bounds a stored User-Agent, in bytes.
+const maxUserAgent = 300
+
+// cleanUserAgent is the User-Agent as stored with a session and shown in
+// the user's list of sessions: valid UTF-8 (PostgreSQL refuses anything
+// else), no control or bidirectional formatting characters, and cut to
+// maxUserAgent bytes without splitting a character.
+func cleanUserAgent(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > maxUserAgent {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
 }

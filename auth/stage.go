@@ -75,3 +75,32 @@ func (u *stagedUser) stage() Stage {
 	}
 	return StageDone
 }
+
+// stageDoneExpr is stage() == StageDone in SQL, for the users row aliased
+// u: the same facts, so that a set of users is checked in one query.
+const stageDoneExpr = termsAcceptedExpr + " AND u.password_hash <> '' AND " + factorVerifiedExpr +
+	" AND u.second_factor_done_at IS NOT NULL AND u.recovery_confirmed_at IS NOT NULL AND u.profile_completed_at IS NOT NULL"
+
+// LiveAdmitted returns those of userIDs who may receive live content now:
+// not disabled and at StageDone. A user whose stage went back (new terms
+// were published, their factors were removed) is not, although a socket
+// opened before still runs; the relay closes it instead of pushing (one
+// query for the users of a push, checked before every one).
+func LiveAdmitted(ctx context.Context, idb bun.IDB, userIDs []int64) ([]int64, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	var ok []int64
+	err := idb.NewSelect().TableExpr("users AS u").Column("u.id").
+		Where("u.id IN (?)", bun.In(userIDs)).Where("u.status <> ?", db.StatusDisabled).
+		Where(stageDoneExpr).Scan(ctx, &ok)
+	if err != nil {
+		return nil, fmt.Errorf("live: check stages: %w", err)
+	}
+	return ok, nil
+}
+
+// NotLiveExpr is the SQL condition, for the users row aliased u, under
+// which a user's live connections must close: disabled, or a stage before
+// StageDone. The session sweep uses it.
+const NotLiveExpr = "(u.status = '" + db.StatusDisabled + "' OR NOT (" + stageDoneExpr + "))"

@@ -58,11 +58,17 @@ func QRCodePNG(uri string) ([]byte, error) {
 	return png, nil
 }
 
+// normalizeCode is a typed six-digit code (SMS or app) as compared: the
+// spaces people type between groups of three taken out.
+func normalizeCode(code string) string {
+	return strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+}
+
 // VerifyTOTP checks code against secret at now, allowing one step of drift
 // either way, and refuses any step at or before lastStep so that a code
 // works once. It returns the step that matched.
 func VerifyTOTP(secret, code string, now time.Time, lastStep int64) (int64, bool) {
-	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	code = normalizeCode(code)
 	if len(code) != 6 {
 		return 0, false
 	}

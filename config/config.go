@@ -51,10 +51,10 @@ var settings = []setting{
 	{"DIALOOG_BASE_URL", "base-url", "http://localhost:8080", "public URL used in mail links and the WebSocket origin check"},
 	{"DIALOOG_DATA_DIR", "data-dir", "./data", "directory for the SQLite file, the generated key and attachments"},
 	{"DIALOOG_DATABASE_URL", "database-url", "", "postgres://... selects PostgreSQL; empty uses SQLite in the data dir"},
-	{"DIALOOG_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:port or smtps://...; empty uses the dev outbox"},
+	{"DIALOOG_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:port (STARTTLS required beyond loopback; ?tls=opportunistic relaxes it) or smtps://...; empty uses the dev outbox"},
 	{"DIALOOG_MAIL_FROM", "mail-from", "Dialoog <no-reply@localhost>", "sender of all mail"},
 	{"DIALOOG_SMS_URL", "sms-url", "", "webhook+https://..., webhook+http://..., twilio://SID:TOKEN@api.twilio.com?from=...; empty uses the dev outbox"},
-	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox"},
+	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox (loopback DIALOOG_ADDR and http base URL only)"},
 	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
 	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
 	{"DIALOOG_METRICS_ADDR", "metrics-addr", "", "listen address of /metrics (Prometheus), e.g. 127.0.0.1:9090; empty turns metrics off"},
@@ -123,8 +123,16 @@ func build(get func(string) string) (*Config, error) {
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			return nil, &Error{"DIALOOG_SMTP_URL", "must be smtp://user:pass@host:port or smtps://user:pass@host:port"}
 		}
-		if t := u.Query().Get("tls"); t != "" && t != "required" && t != "opportunistic" && t != "none" {
+		q := u.Query()
+		switch t := q.Get("tls"); {
+		case t != "" && t != "required" && t != "opportunistic" && t != "none":
 			return nil, &Error{"DIALOOG_SMTP_URL", "tls must be required, opportunistic or none"}
+		case t == "" && u.Scheme == "smtp" && !LoopbackHost(u.Hostname()):
+			// Beyond this machine, STARTTLS is required unless the URL
+			// relaxes it: whoever sits in between could strip the offer
+			// and read every mail.
+			q.Set("tls", "required")
+			u.RawQuery = q.Encode()
 		}
 		c.SMTPURL = u
 	}
@@ -159,6 +167,16 @@ func build(get func(string) string) (*Config, error) {
 	default:
 		return nil, &Error{"DIALOOG_DEV", "must be 1 or 0"}
 	}
+	if c.Dev {
+		// The dev outbox shows every sign-up link and login code that was
+		// "sent" to whoever opens it: only on this machine.
+		if c.Secure() {
+			return nil, &Error{"DIALOOG_DEV", "must be off with an https:// DIALOOG_BASE_URL: the dev outbox shows every link and code to anyone"}
+		}
+		if host, _, err := net.SplitHostPort(c.Addr); err != nil || !LoopbackHost(host) {
+			return nil, &Error{"DIALOOG_DEV", "needs a loopback DIALOOG_ADDR such as 127.0.0.1:8080 or localhost:8080: the dev outbox shows every link and code to anyone who can reach it"}
+		}
+	}
 	if v := get("DIALOOG_ENCRYPTION_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(k) != 32 {
@@ -192,4 +210,15 @@ func build(get func(string) string) (*Config, error) {
 		c.MetricsAddr = v
 	}
 	return c, nil
+}
+
+// LoopbackHost reports whether host (a name or an IP address, without a
+// port) is this machine only: localhost or a loopback address. An empty
+// host (":8080") listens on every interface and is not.
+func LoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

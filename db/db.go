@@ -65,6 +65,9 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 // IMMEDIATE so that writers queue on the busy timeout instead of failing on
 // lock upgrades.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := privateFile(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -96,6 +99,25 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// privateFile creates the database file readable and writable by its
+// owner only, or takes group and other access away from one created
+// before; SQLite gives the -wal and -shm files it makes beside it the
+// same mode.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().Perm()&0o077 != 0 {
+		err = f.Chmod(0o600)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // OpenPostgres opens a PostgreSQL database by URL.

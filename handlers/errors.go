@@ -131,6 +131,8 @@ func statusFor(code apperr.Code) int {
 	switch code {
 	case apperr.Invalid:
 		return fiber.StatusUnprocessableEntity
+	case apperr.Malformed:
+		return fiber.StatusBadRequest
 	case apperr.NotFound:
 		return fiber.StatusNotFound
 	case apperr.Unauthorized:

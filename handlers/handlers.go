@@ -255,8 +255,11 @@ type handler struct {
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
-// because attachments of up to 25 MiB (hence the 30 MiB body limit) travel
-// over slow phone connections.
+// because attachments of up to 25 MiB travel over slow phone connections.
+// bodyLimit is the largest body read into memory: a signed-in user's
+// message form posted without script, with its files (see limitBody);
+// other forms get signedInFormLimit or, without an account,
+// formBodyLimit, and an upload streams.
 const (
 	bodyLimit    = 30 << 20
 	readTimeout  = 5 * time.Minute
@@ -329,9 +332,10 @@ func New(deps Deps) *fiber.App {
 		WriteTimeout: writeTimeout,
 		IdleTimeout:  idleTimeout,
 		BodyLimit:    bodyLimit,
-		// Bodies stream from the connection: limitBody reads them into
-		// memory (up to bodyLimit) for every route but the upload, which
-		// streams the file into the blob store. Multipart forms are parsed
+		// Bodies stream from the connection: readDeferredBody reads them
+		// into memory after the session check (see limitBody) for every
+		// route but the upload, which streams the file into the blob
+		// store. Multipart forms are parsed
 		// when a handler asks, not before.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
@@ -357,8 +361,12 @@ func New(deps Deps) *fiber.App {
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
 	app.Use(h.language)
-	app.Use(h.csrf)
+	// The session is resolved before the body is read: only a signed-in
+	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)
+	app.Use(h.readDeferredBody)
+	app.Use(h.checkText)
+	app.Use(h.csrf)
 
 	app.Get("/", h.start)
 	app.Get("/voorwaarden", h.termsShow)
@@ -453,5 +461,7 @@ func New(deps Deps) *fiber.App {
 	if deps.Config.Dev {
 		app.Get("/dev/outbox", h.devOutbox)
 	}
+	srv := app.Server()
+	srv.Handler = h.unknownMethods(srv.Handler)
 	return app
 }

@@ -74,12 +74,6 @@ func pageParam(c *fiber.Ctx) int {
 	return min(p, maxPage)
 }
 
-// isMultipart reports whether the request body is multipart/form-data:
-// a message form posted without script, with its files.
-func isMultipart(c *fiber.Ctx) bool {
-	return strings.HasPrefix(strings.ToLower(string(c.Request().Header.ContentType())), fiber.MIMEMultipartForm)
-}
-
 // formValues returns every value of a repeated form field, from a
 // url-encoded or a multipart body, copied out of Fiber's buffers.
 func formValues(c *fiber.Ctx, name string) []string {

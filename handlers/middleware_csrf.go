@@ -21,9 +21,10 @@ const (
 // csrf protects every state-changing request with a double-submit token: a
 // random value in an HttpOnly, SameSite=Lax cookie (__Host- prefixed over
 // HTTPS, so no subdomain can plant one) that the request must repeat in the
-// _csrf form field or the X-Csrf-Token header. Another site can make a
-// browser send the cookie but cannot read it to repeat it. The token is left
-// in c.Locals for forms and the layout's hx-headers.
+// _csrf form field of the body or the X-Csrf-Token header, never in the
+// query string. Another site can make a browser send the cookie but cannot
+// read it to repeat it. The token is left in c.Locals for forms and the
+// layout's hx-headers.
 func (h *handler) csrf(c *fiber.Ctx) error {
 	name := cookieName(h.cfg, csrfCookie)
 	token := c.Cookies(name)
@@ -53,10 +54,24 @@ func (h *handler) csrf(c *fiber.Ctx) error {
 	// lets the user's next attempt succeed. A streamed upload carries the
 	// token in the header only: its body is not read before the session is
 	// checked.
-	if !known || !(sameToken(c.Get(csrfHeader), token) || (!streamsBody(c) && sameToken(c.FormValue(csrfField), token))) {
+	if !known || !(sameToken(c.Get(csrfHeader), token) || (!streamsBody(c) && sameToken(postedCSRF(c), token))) {
 		return apperr.New(apperr.Forbidden, "error.csrf")
 	}
 	return c.Next()
+}
+
+// postedCSRF is the token of the form field in the body: never from the
+// query string (c.FormValue would look there first), where it would end up
+// in logs and history and a link could carry it.
+func postedCSRF(c *fiber.Ctx) string {
+	if isMultipart(c) {
+		form, err := c.MultipartForm()
+		if err != nil || len(form.Value[csrfField]) == 0 {
+			return ""
+		}
+		return form.Value[csrfField][0]
+	}
+	return string(c.Request().PostArgs().Peek(csrfField))
 }
 
 func sameToken(sent, want string) bool {

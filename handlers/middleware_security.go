@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"dialoog/config"
 )
@@ -34,17 +37,43 @@ func (h *handler) securityHeaders(c *fiber.Ctx) error {
 // handler calls it too: some errors (body too large, bad request line) are
 // answered without running any middleware.
 func (h *handler) setSecurityHeaders(c *fiber.Ctx) {
-	c.Set("Content-Security-Policy", h.csp)
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("X-Frame-Options", "DENY")
+	h.writeSecurityHeaders(&c.Response().Header)
+}
+
+// writeSecurityHeaders sets the security headers on a response header,
+// also one Fiber never routes (an unknown method, see unknownMethods).
+func (h *handler) writeSecurityHeaders(rh *fasthttp.ResponseHeader) {
+	rh.Set("Content-Security-Policy", h.csp)
+	rh.Set("X-Content-Type-Options", "nosniff")
+	rh.Set("X-Frame-Options", "DENY")
 	// No referrer: sign-up links carry a token in the path.
-	c.Set("Referrer-Policy", "no-referrer")
-	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set("Cross-Origin-Resource-Policy", "same-origin")
+	rh.Set("Referrer-Policy", "no-referrer")
+	rh.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()")
+	rh.Set("Cross-Origin-Opener-Policy", "same-origin")
+	rh.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if h.cfg.Secure() {
 		// No includeSubDomains: Dialoog does not own its parent domain's
 		// other hosts.
-		c.Set("Strict-Transport-Security", "max-age=31536000")
+		rh.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+}
+
+// unknownMethods wraps the server's handler: Fiber answers a method it
+// does not know (PROPFIND, anything made up) itself, before any middleware
+// or the error handler, so without this that answer carried none of the
+// security headers. It gets a 501 with them, never cached.
+func (h *handler) unknownMethods(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(fc *fasthttp.RequestCtx) {
+		if slices.Contains(fiber.DefaultMethods, string(fc.Method())) {
+			next(fc)
+			return
+		}
+		fc.SetStatusCode(fiber.StatusNotImplemented)
+		fc.SetContentType(fiber.MIMETextPlainCharsetUTF8)
+		fc.SetBodyString("Not Implemented")
+		h.writeSecurityHeaders(&fc.Response.Header)
+		fc.Response.Header.Set(fiber.HeaderCacheControl, "no-store")
+		fc.Response.Header.Set(fiber.HeaderAllow, "GET, HEAD, POST")
+		fc.SetConnectionClose()
 	}
 }

@@ -26,6 +26,9 @@ const (
 	// keyUnread holds the user's unread count once a handler or the header
 	// has read it, so that a page reads it once.
 	keyUnread
+	// keyBodyDeferred is true while a message form's body waits on the
+	// connection for the session check (limitBody).
+	keyBodyDeferred
 )
 
 // isPartial reports whether the request wants only the page content: an HTMX

@@ -12,6 +12,7 @@ import (
 
 	fws "github.com/fasthttp/websocket"
 
+	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
@@ -27,13 +28,18 @@ type liveApp struct {
 	addr string
 }
 
-func newLiveApp(t testing.TB) *liveApp {
+func newLiveApp(t testing.TB) *liveApp { return newLiveAppOn(t, dbtest.MustOpenSQLite(t)) }
+
+// newLiveAppOn is newLiveApp over d. Like serve, the relay admits only
+// users whose stage is done (auth.LiveAdmitted).
+func newLiveAppOn(t testing.TB, d *db.DB) *liveApp {
 	t.Helper()
 	hub := realtime.NewHub(realtime.HubOptions{}, nil)
 	broker := realtime.NewLocalBroker()
-	ra := newRealAppOn(t, dbtest.MustOpenSQLite(t), func(d *Deps) { d.Hub, d.Live = hub, broker })
+	ra := newRealAppOn(t, d, func(d *Deps) { d.Hub, d.Live = hub, broker })
 	ra.msg.Events = LiveEvents{Broker: broker}
-	stopRelay := realtime.Relay(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil)
+	stopRelay := realtime.RelayWith(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil,
+		realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) { return auth.LiveAdmitted(ctx, ra.d, ids) }})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

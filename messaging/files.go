@@ -205,17 +205,12 @@ func detectType(name string, data []byte, whole bool) (string, error) {
 	return want, nil
 }
 
-// cleanFilename keeps a file name displayable and safe in a header.
+// cleanFilename keeps a file name displayable and safe in a header: no
+// path, no quotes, no control characters and no bidirectional overrides
+// (CleanLine), at most 120 characters with its extension.
 func cleanFilename(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	var b strings.Builder
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == '"' || r == '/' {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	s := strings.TrimSpace(b.String())
+	s := strings.TrimSpace(strings.ReplaceAll(CleanLine(name), `"`, ""))
 	if utf8.RuneCountInString(s) > 120 {
 		ext := filepath.Ext(s)
 		s = string([]rune(s)[:120-len([]rune(ext))]) + ext

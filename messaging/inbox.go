@@ -35,7 +35,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if page < 1 {
 		page = 1
 	}
-	query = strings.TrimSpace(query)
+	query = CleanLine(query)
 	if utf8.RuneCountInString(query) > maxQuery {
 		query = string([]rune(query)[:maxQuery])
 	}
@@ -49,7 +49,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 		rows = rows[:PageSize]
 	}
 	for _, r := range rows {
-		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: r.Subject, OrgName: r.OrgName,
+		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: CleanLine(r.Subject), OrgName: r.OrgName,
 			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(user, r.Others))})
 	}
 	if len(rows) > 0 {

@@ -82,7 +82,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		}
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
 			Unread: u.UnreadTotal,
-			Thread: ThreadSummary{ID: threadID, Subject: th.Subject, OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
+			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)}}
 		if msg != nil && msg.inBox(u.ID) {
 			mv, err := messageView(ctx, &msg.m, msg.body, msg.atts, msg.states, users, orgs, u.ID)

@@ -159,11 +159,13 @@ func checkBody(body string) (string, error) {
 // a thread with. Unknown addresses get an account and an invitation.
 func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput) (int64, error) {
 	var errs apperr.Fields
-	subject := strings.TrimSpace(in.Subject)
+	// Control characters and bidirectional overrides are dropped: a
+	// subject must show as what it says.
+	subject := CleanLine(in.Subject)
 	switch {
 	case subject == "":
 		errs = append(errs, apperr.Field("subject", "message.subject_required"))
-	case utf8.RuneCountInString(subject) > MaxSubject || strings.ContainsAny(subject, "\r\n\x00"):
+	case utf8.RuneCountInString(subject) > MaxSubject:
 		errs = append(errs, apperr.Field("subject", "message.subject_too_long"))
 	}
 	body, err := checkBody(in.Body)

@@ -173,7 +173,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		return nil, err
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
-	v := &ThreadView{ID: th.ID, Subject: th.Subject, OrgName: org.Name,
+	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	v.Participants = participantViews(user, ps, users)
 	var msgs []db.Message

@@ -25,7 +25,9 @@ func (s *Service) attachmentView(a *db.Attachment) (AttachmentView, error) {
 		}
 		name = string(plain)
 	}
-	return AttachmentView{ID: a.ID, Name: name, ContentType: a.ContentType, Size: a.Size}, nil
+	// Cleaned when shown too: names stored before the rule may hold
+	// control or bidirectional override characters.
+	return AttachmentView{ID: a.ID, Name: cleanFilename(name), ContentType: a.ContentType, Size: a.Size}, nil
 }
 
 // sealBatch is how many rows one transaction of a conversion changes.

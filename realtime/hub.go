@@ -194,6 +194,28 @@ func (h *Hub) CloseSession(sessionID int64) {
 	}
 }
 
+// CloseUser closes every connection of userID on this instance (1008
+// "session ended"): the user may no longer receive what they receive
+// (see RelayOptions.Admit).
+func (h *Hub) CloseUser(userID int64) {
+	h.mu.Lock()
+	clients := slices.Clone(h.users[userID])
+	for _, c := range clients {
+		h.sessions[c.sessionID] = deleteClient(h.sessions[c.sessionID], c)
+		if len(h.sessions[c.sessionID]) == 0 {
+			delete(h.sessions, c.sessionID)
+		}
+		h.removeUserLocked(c)
+	}
+	if len(clients) > 0 {
+		h.notifyLocked()
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.stop(CloseSessionEnded, "session ended")
+	}
+}
+
 // Shutdown refuses new connections, sends every connection a close frame
 // (1012 "server restarting", so that browsers reconnect, possibly to
 // another instance) and waits until all their goroutines have ended or ctx

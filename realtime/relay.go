@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -33,6 +34,13 @@ type RelayOptions struct {
 	// were handed to the hub: the wait in the worker's queue plus the
 	// render (for metrics).
 	ObservePush func(ev Event, users int, seconds float64)
+	// Admit, when set, returns those of the users connected here who may
+	// receive anything now; it runs before every render, and the
+	// connections of the others are closed (1008) instead of pushed to: a
+	// socket outlives the page that opened it, and its user's standing
+	// (new terms, factors removed, disabled) can change meanwhile. An
+	// error pushes nothing.
+	Admit func(ctx context.Context, userIDs []int64) ([]int64, error)
 }
 
 // relayed is an event waiting for a relay worker, with the time the broker
@@ -116,6 +124,22 @@ func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, 
 	}
 	if len(users) == 0 {
 		return
+	}
+	if opt.Admit != nil {
+		admitted, err := opt.Admit(ctx, users)
+		if err != nil {
+			log.Warn("realtime: admit users", "kind", ev.Kind, "thread", ev.ThreadID, "users", len(users), "err", err)
+			return
+		}
+		for _, id := range users {
+			if !slices.Contains(admitted, id) {
+				h.CloseUser(id)
+			}
+		}
+		users = admitted
+		if len(users) == 0 {
+			return
+		}
 	}
 	start := time.Now()
 	err := render(ctx, ev, users, h.SendToUser)

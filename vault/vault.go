@@ -127,18 +127,32 @@ func (v *Vault) DeriveKey(keyID, purpose string, info []byte) ([]byte, error) {
 // LoadOrCreateKey returns the key stored in dir, generating it (mode 0600)
 // on first use.
 func LoadOrCreateKey(dir string) ([]byte, error) {
+	k, err := LoadKey(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return CreateKey(dir)
+	}
+	return k, err
+}
+
+// LoadKey returns the key stored in dir; an error that matches
+// os.ErrNotExist when there is none.
+func LoadKey(dir string) ([]byte, error) {
 	path := filepath.Join(dir, KeyFile)
 	b, err := os.ReadFile(path)
-	if err == nil {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("vault: %s is not a base64 32-byte key", path)
-		}
-		return k, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		return nil, fmt.Errorf("vault: read key: %w", err)
 	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("vault: %s is not a base64 32-byte key", path)
+	}
+	return k, nil
+}
+
+// CreateKey generates a key and stores it in dir (mode 0600); when
+// another process created one first, it returns that one.
+func CreateKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, KeyFile)
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
 		return nil, fmt.Errorf("vault: random: %w", err)
@@ -146,7 +160,7 @@ func LoadOrCreateKey(dir string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) { // another process won the race
-			return LoadOrCreateKey(dir)
+			return LoadKey(dir)
 		}
 		return nil, fmt.Errorf("vault: create key: %w", err)
 	}
@@ -166,5 +180,14 @@ func LoadOrCreateKey(dir string) ([]byte, error) {
 func (v *Vault) MAC(data []byte) []byte {
 	m := hmac.New(sha256.New, v.macKey)
 	m.Write(data)
+	return m.Sum(nil)
+}
+
+// KeyCheck returns a check value of the current key: an HMAC of a
+// constant under a key derived from it. Stored beside the data, it tells
+// whether a later start uses the same key without revealing the key.
+func (v *Vault) KeyCheck() []byte {
+	m := hmac.New(sha256.New, v.roots[v.current])
+	m.Write([]byte("dialoog-key-check-v1"))
 	return m.Sum(nil)
 }

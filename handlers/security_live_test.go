@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// wantClosedWithoutContent reads conn until it closes and fails on any push
+// that carries secret, or when it is not closed with 1008.
+func wantClosedWithoutContent(t *testing.T, conn *fws.Conn, secret string) {
+	t.Helper()
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			var ce *fws.CloseError
+			if !errors.As(err, &ce) || ce.Code != fws.ClosePolicyViolation {
+				t.Fatalf("socket ended with %v, want close 1008", err)
+			}
+			return
+		}
+		if strings.Contains(string(msg), secret) {
+			t.Fatalf("the socket got the new message:\n%s", msg)
+		}
+	}
+}
+
+// TestOpenSocketAfterNewTerms: a socket opened before the admin published
+// new terms gets no new message content and is closed; the page the user
+// loads next asks for the new terms.
+func TestOpenSocketAfterNewTerms(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testOpenSocketAfterNewTerms(t, newLiveAppOn(t, d)) })
+}
+
+func testOpenSocketAfterNewTerms(t *testing.T, la *liveApp) {
+	admin := la.person(t, "beheer@osaw.nl", true, "Bea", "", "Heer", "nl")
+	if _, err := la.d.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Where("id = ?", admin.u.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	emp := la.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	conn := la.connect(t, emp.u, emp.b.session())
+
+	resp, _ := admin.b.post("/beheer/voorwaarden", url.Values{"body_nl": {"Nieuwe voorwaarden"}, "body_en": {"New terms"}})
+	wantRedirect(t, resp, "/beheer/voorwaarden")
+	la.compose(t, admin.u, "Geheim onderwerp", "Geheime inhoud", emp.u.Email)
+	wantClosedWithoutContent(t, conn, "Geheim")
+
+	resp, _ = emp.b.get("/berichten")
+	wantRedirect(t, resp, pathTerms)
+	if _, resp, err := la.dial(t, emp.b.session(), testBase); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a socket opens before the new terms are accepted: %v, %v", resp, err)
+	}
+}
+
+// TestOpenSocketAfterFactorsRemoved: the same when the user's second
+// factors are gone (stage: second factor again).
+func TestOpenSocketAfterFactorsRemoved(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testOpenSocketAfterFactorsRemoved(t, newLiveAppOn(t, d)) })
+}
+
+func testOpenSocketAfterFactorsRemoved(t *testing.T, la *liveApp) {
+	hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	emp := la.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	conn := la.connect(t, emp.u, emp.b.session())
+	if _, err := la.d.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", emp.u.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	la.compose(t, hr.u, "Geheim onderwerp", "Geheime inhoud", emp.u.Email)
+	wantClosedWithoutContent(t, conn, "Geheim")
+}

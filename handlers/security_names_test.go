@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// bidiTricks are the characters that make a name show as something else:
+// "evil\u202efdp.txt" shows as "eviltxt.pdf".
+var bidiTricks = []string{"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\x1b", "\u0085", "&#8238;", "&#x202e;"}
+
+func wantNoBidi(t *testing.T, where, s string) {
+	t.Helper()
+	for _, c := range bidiTricks {
+		if strings.Contains(strings.ToLower(s), c) {
+			t.Errorf("%s holds %q:\n%s", where, c, s)
+		}
+	}
+}
+
+// TestBidiControlsAreStrippedFromNamesAndSubjects uploads a file named
+// "evil\u202efdp.txt" and starts a conversation whose subject carries
+// bidirectional overrides and control characters, through HTTP: the chip,
+// the conversation, the inbox and the download show the names without
+// them. Names and subjects stored before the rule show clean as well.
+func TestBidiControlsAreStrippedFromNamesAndSubjects(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		ext := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+
+		resp, chip := hr.b.postMultipart(pathUpload, nil, []testFile{{"file", "evil\u202efdp.txt", []byte("hallo\n")}}, false)
+		wantStatus(t, resp, http.StatusOK)
+		wantNoBidi(t, "the chip", chip)
+		wantContains(t, chip, `<span class="chip__name">evilfdp.txt</span>`)
+		m := chipID.FindStringSubmatch(chip)
+		if m == nil {
+			t.Fatalf("no attachment id:\n%s", chip)
+		}
+
+		resp, _ = hr.b.post("/berichten/nieuw", url.Values{"to": {ext.u.Email}, "subject": {"Factuur \u202egnp.exe\u2066 \x1b[2Jbetaal\u200f"},
+			"body": {"Zie bijlage"}, "attachment": {m[1]}})
+		threadID := threadIDFrom(t, resp)
+		thread := "/berichten/" + itoa(threadID)
+		for _, b := range []*browser{hr.b, ext.b} {
+			resp, page := b.get(thread)
+			wantStatus(t, resp, http.StatusOK)
+			wantNoBidi(t, "the conversation", page)
+			wantContains(t, page, "Factuur gnp.exe [2Jbetaal", "evilfdp.txt")
+			resp, page = b.get("/berichten")
+			wantStatus(t, resp, http.StatusOK)
+			wantNoBidi(t, "the inbox", page)
+			wantContains(t, page, "Factuur gnp.exe [2Jbetaal")
+		}
+		resp, _ = ext.b.get("/bijlagen/" + m[1])
+		wantStatus(t, resp, http.StatusOK)
+		wantNoBidi(t, "Content-Disposition", resp.Header.Get("Content-Disposition"))
+
+		// Stored before the rule (and, for the file, before names were
+		// sealed): shown clean.
+		ctx := context.Background()
+		if _, err := ra.d.NewUpdate().Model((*db.Thread)(nil)).Set("subject = ?", "Oud \u202eftp.exe").Where("id = ?", threadID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ra.d.NewUpdate().Model((*db.Attachment)(nil)).Set("filename = ?", "oud\u202efdp.txt").Set("name_sealed = NULL").Where("id = ?", m[1]).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		resp, page := ext.b.get(thread)
+		wantStatus(t, resp, http.StatusOK)
+		wantNoBidi(t, "the conversation stored before", page)
+		wantContains(t, page, "Oud ftp.exe", "oudfdp.txt")
+		_, page = ext.b.get("/berichten")
+		wantNoBidi(t, "the inbox stored before", page)
+		resp, _ = ext.b.get("/bijlagen/" + m[1])
+		wantNoBidi(t, "Content-Disposition stored before", resp.Header.Get("Content-Disposition"))
+	})
+}

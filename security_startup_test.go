@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"dialoog/config"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/vault"
+)
+
+// The security suite for start-up and configuration: what an operator's
+// mistake must not silently turn into a weakness.
+
+func loadConfig(env map[string]string) (*config.Config, error) {
+	c, _, err := config.Load(func(k string) string { return env[k] }, nil, io.Discard)
+	return c, err
+}
+
+// TestDevModeOnlyOnLoopback: DIALOOG_DEV=1 shows every mail and text that
+// was "sent" (sign-up links, login codes) to anyone who asks, so it is
+// refused with a clear message on an https base URL or a listen address
+// others can reach.
+func TestDevModeOnlyOnLoopback(t *testing.T) {
+	refused := []map[string]string{
+		{"DIALOOG_DEV": "1"}, // :8080 listens on every interface
+		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "0.0.0.0:8080"},
+		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "192.0.2.10:8080"},
+		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "[::]:8080"},
+		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "dialoog.example.nl:8080"},
+		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "127.0.0.1:8080", "DIALOOG_BASE_URL": "https://dialoog.example.nl"},
+	}
+	for _, env := range refused {
+		_, err := loadConfig(env)
+		if err == nil || !strings.Contains(err.Error(), "DIALOOG_DEV") {
+			t.Errorf("%v: err %v, want one naming DIALOOG_DEV", env, err)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.1:0"} {
+		c, err := loadConfig(map[string]string{"DIALOOG_DEV": "1", "DIALOOG_ADDR": addr})
+		if err != nil || !c.Dev {
+			t.Errorf("dev on %s: %v", addr, err)
+		}
+	}
+	if _, err := loadConfig(map[string]string{"DIALOOG_BASE_URL": "https://dialoog.example.nl"}); err != nil {
+		t.Errorf("without dev: %v", err)
+	}
+}
+
+// TestSMTPRequiresSTARTTLSBeyondLoopback: without ?tls= an SMTP server on
+// another host must offer STARTTLS (a server that does not, or an attacker
+// in between who strips the offer, gets no mail in plain text); loopback
+// keeps STARTTLS-when-offered, and ?tls=opportunistic relaxes it on
+// purpose. (That tls=required refuses a server without STARTTLS is
+// notify's TestSMTPTLSRequired.)
+func TestSMTPRequiresSTARTTLSBeyondLoopback(t *testing.T) {
+	cases := []struct{ url, want string }{
+		{"smtp://user:pw@mail.example.nl:587", "required"},
+		{"smtp://192.0.2.25", "required"},
+		{"smtp://mail.example.nl?tls=opportunistic", "opportunistic"},
+		{"smtp://mail.example.nl?tls=none", "none"},
+		{"smtp://127.0.0.1:2525", ""},
+		{"smtp://localhost:25", ""},
+		{"smtp://[::1]:25", ""},
+		{"smtps://mail.example.nl", ""},
+	}
+	for _, tc := range cases {
+		c, err := loadConfig(map[string]string{"DIALOOG_SMTP_URL": tc.url})
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		if got := c.SMTPURL.Query().Get("tls"); got != tc.want {
+			t.Errorf("%s: tls=%q, want %q", tc.url, got, tc.want)
+		}
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database file and the -wal and -shm
+// files beside it are readable by their owner only, whatever the umask,
+// also for a database file created before with a wider mode.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o002)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, db.SQLiteFile)
+	check := func(when string) {
+		t.Helper()
+		d, err := db.OpenSQLite(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if _, err := d.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(name)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %v, want 0600", when, filepath.Base(name), fi.Mode().Perm())
+			}
+		}
+	}
+	check("new")
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	check("opened again")
+}
+
+// TestLostOrChangedKeyStopsStartUp: a start with another encryption key
+// than the one the data was sealed with (the key file lost, replaced, or
+// DIALOOG_ENCRYPTION_KEY changed) stops with a message that says so,
+// instead of generating a new key and failing later on every read. A
+// database from before the check gets its check value from the key it is
+// opened with.
+func TestLostOrChangedKeyStopsStartUp(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"sqlite":   func(*testing.T) string { return "" },
+		"postgres": func(t *testing.T) string { return dbtest.NewTestSchema(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
+				"DIALOOG_DATABASE_URL": engines[name](t)}
+			invite := func(email string, extra map[string]string) (int, string) {
+				t.Helper()
+				e := maps.Clone(env)
+				maps.Copy(e, extra)
+				code, _, errOut := runCmd(t, e, "invite", "--email", email)
+				return code, errOut
+			}
+			if code, errOut := invite("jan@example.nl", nil); code != 0 {
+				t.Fatalf("first start: exit %d: %s", code, errOut)
+			}
+			keyFile := filepath.Join(dir, vault.KeyFile)
+			key, err := os.ReadFile(keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The key file is lost.
+			if err := os.Remove(keyFile); err != nil {
+				t.Fatal(err)
+			}
+			code, errOut := invite("piet@example.nl", nil)
+			if code == 0 || !strings.Contains(errOut, "encryption key file") || !strings.Contains(errOut, "missing") {
+				t.Fatalf("start without the key file: exit %d: %s", code, errOut)
+			}
+			if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("a new key file was generated: %v", err)
+			}
+
+			// Another key, from the variable or a replaced file.
+			other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+			code, errOut = invite("piet@example.nl", map[string]string{"DIALOOG_ENCRYPTION_KEY": other})
+			if code == 0 || !strings.Contains(errOut, "DIALOOG_ENCRYPTION_KEY does not match the database") {
+				t.Fatalf("start with another key: exit %d: %s", code, errOut)
+			}
+			if err := os.WriteFile(keyFile, []byte(other+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, errOut = invite("piet@example.nl", nil)
+			if code == 0 || !strings.Contains(errOut, "does not match the database") {
+				t.Fatalf("start with a replaced key file: exit %d: %s", code, errOut)
+			}
+
+			// The right key starts; so does the same key from the variable.
+			if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, errOut := invite("piet@example.nl", nil); code != 0 {
+				t.Fatalf("start with the restored key: exit %d: %s", code, errOut)
+			}
+			if code, errOut := invite("klaas@example.nl", map[string]string{"DIALOOG_ENCRYPTION_KEY": strings.TrimSpace(string(key))}); code != 0 {
+				t.Fatalf("start with the key in the variable: exit %d: %s", code, errOut)
+			}
+
+			// A database from before the check: its first start writes the
+			// check value from the key in use; another key is refused after.
+			d := openEngine(t, name, env)
+			if _, err := d.NewDelete().Table("key_check").Where("1 = 1").Exec(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			if code, errOut := invite("anna@example.nl", nil); code != 0 {
+				t.Fatalf("first start after the migration: exit %d: %s", code, errOut)
+			}
+			if code, errOut := invite("anna@example.nl", map[string]string{"DIALOOG_ENCRYPTION_KEY": other}); code == 0 || !strings.Contains(errOut, "does not match") {
+				t.Fatalf("another key after the migration: exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
+
+func openEngine(t *testing.T, name string, env map[string]string) *db.DB {
+	t.Helper()
+	var d *db.DB
+	var err error
+	if name == "postgres" {
+		d, err = db.OpenPostgres(context.Background(), env["DIALOOG_DATABASE_URL"])
+	} else {
+		d, err = db.OpenSQLite(context.Background(), filepath.Join(env["DIALOOG_DATA_DIR"], db.SQLiteFile))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
