@@ -14,7 +14,7 @@ import (
 // with another encryption key than the one given.
 var ErrKeyMismatch = errors.New("the encryption key is not the one this database's data was sealed with")
 
-// keyCheck is the one row of key_check (migration 0012).
+// keyCheck is the one row of key_check (migration 0013).
 type keyCheck struct {
 	bun.BaseModel `bun:"table:key_check"`
 	ID            int64 `bun:",pk"`
