@@ -72,6 +72,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		d.Close()
 		return nil, err
 	}
+	// Recovery codes stored before migration 0014 as a plain SHA-256 get
+	// their keyed MAC, which needs the key the migrations do not have.
+	if n, err := auth.UpgradeRecoveryCodes(ctx, d, v); err != nil {
+		d.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("recovery codes converted to a keyed hash", "count", n)
+	}
 	mailer, err := notify.NewMailer(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
 		d.Close()
