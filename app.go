@@ -112,6 +112,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		BaseURL:   cfg.BaseURL.String(),
 		ResetMail: mailRenderer{},
 		Requested: requests.Kick,
+		Mail:      mailRenderer{},
 	}
 	requests.DB, requests.Accounts, requests.Invitations = d, accounts, inv
 	requests.Log = log.With("component", "mail-requests")

@@ -51,7 +51,8 @@ func (a *Accounts) enrolStillAllowed(ctx context.Context, tx bun.Tx, cur *Curren
 
 // factorAdded does what follows a verified new factor, in its
 // transaction: the other sessions of the user end, the change is audited
-// and the person is told by mail. It returns the ended sessions.
+// and, after the first visit, the person is told by mail. It returns the
+// ended sessions.
 func (a *Accounts) factorAdded(ctx context.Context, tx bun.Tx, cur *Current, detail, ip string, now time.Time) ([]int64, error) {
 	ended, err := a.Sessions.EndOthers(ctx, tx, cur.User.ID, cur.Session.ID)
 	if err != nil {
@@ -60,8 +61,11 @@ func (a *Accounts) factorAdded(ctx context.Context, tx bun.Tx, cur *Current, det
 	if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: detail, IP: ip, Now: now}); err != nil {
 		return nil, err
 	}
-	if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityFactorAdded, now); err != nil {
-		return nil, err
+	// The first factors of the first visit are no news to the person.
+	if !cur.User.ProfileCompletedAt.IsZero() || cur.User.Status == db.StatusActive {
+		if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityFactorAdded, now); err != nil {
+			return nil, err
+		}
 	}
 	return ended, nil
 }
