@@ -72,6 +72,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		d.Close()
 		return nil, err
 	}
+	// Recovery codes stored before migration 0014 as a plain SHA-256 get
+	// their keyed MAC, which needs the key the migrations do not have.
+	if n, err := auth.UpgradeRecoveryCodes(ctx, d, v); err != nil {
+		d.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("recovery codes converted to a keyed hash", "count", n)
+	}
 	mailer, err := notify.NewMailer(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
 		d.Close()
@@ -104,6 +112,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		BaseURL:   cfg.BaseURL.String(),
 		ResetMail: mailRenderer{},
 		Requested: requests.Kick,
+		Mail:      mailRenderer{},
 	}
 	requests.DB, requests.Accounts, requests.Invitations = d, accounts, inv
 	requests.Log = log.With("component", "mail-requests")
@@ -327,6 +336,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 		a.sweepLiveSessions(relayCtx, hub, liveSweepEvery)
 	}()
 	a.messages.Events = handlers.LiveEvents{Broker: broker, Log: log}
+	a.accounts.SessionsEnded = handlers.LiveEvents{Broker: broker, Log: log}.SessionsEnded
 	return &liveLayer{hub: hub, broker: broker, stop: func() {
 		// Publishing after this fails (and is logged): the HTTP server has
 		// stopped by then.

@@ -48,7 +48,15 @@ func (mailRenderer) NewMessageMail(lang, orgName, link string) (notify.Mail, err
 	return notify.Mail{Subject: components.NewMessageMailSubject(v), HTML: html.String(), Text: components.NewMessageMailText(v)}, nil
 }
 
+// SecurityMail renders the short mail after a change to an account's
+// security (plain text: what, when, and what to do if it was not them).
+func (mailRenderer) SecurityMail(lang string, event auth.SecurityEvent, at time.Time) (notify.Mail, error) {
+	v := components.SecurityMail{Lang: lang, Event: string(event), At: at}
+	return notify.Mail{Subject: components.SecurityMailSubject(v), Text: components.SecurityMailText(v)}, nil
+}
+
 var (
+	_ auth.SecurityMail          = mailRenderer{}
 	_ auth.InvitationMail        = mailRenderer{}
 	_ auth.PasswordResetMail     = mailRenderer{}
 	_ messaging.NotificationMail = mailRenderer{}

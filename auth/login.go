@@ -107,7 +107,7 @@ func (a *Accounts) NewRecoveryCodes(ctx context.Context, cur *Current) ([]string
 		rows := make([]db.RecoveryCode, RecoveryCodeCount)
 		for i := range codes {
 			codes[i] = newRecoveryCode()
-			rows[i] = db.RecoveryCode{UserID: cur.User.ID, CodeHash: hashToken(normalizeRecovery(codes[i])), CreatedAt: now}
+			rows[i] = db.RecoveryCode{UserID: cur.User.ID, CodeHash: recoveryMAC(a.Vault, recoverySHA(codes[i])), Keyed: true, CreatedAt: now}
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			return fmt.Errorf("store recovery codes: %w", err)
@@ -301,8 +301,8 @@ func (a *Accounts) LoginSMSState(ctx context.Context, userID int64) (SMSState, e
 }
 
 // VerifyLoginFactor completes a login with an SMS code, an app token or a
-// recovery code. A recovery code also sends the user back to set up a new
-// factor.
+// recovery code. A recovery code keeps the factors; it gives this session
+// a FactorGrantTTL grant to set up a new one, and the person is mailed.
 func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, code, ip string) (string, error) {
 	if !cur.NeedsSecondFactor {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
@@ -318,6 +318,7 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		}
 	}
 	var token string
+	grant := false
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		switch kind {
@@ -348,24 +349,17 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 				return errWrongCode
 			}
 		case "recovery":
-			res, err := tx.NewUpdate().Model((*db.RecoveryCode)(nil)).Set("used_at = ?", now).
-				Where("user_id = ? AND code_hash = ? AND used_at IS NULL", cur.User.ID, hashToken(normalizeRecovery(code))).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("use recovery code: %w", err)
+			// A recovery code is a way to log in, not a reset: the factors
+			// stay (a phone left at home is not lost). This session, and
+			// no other, may set up a new factor for a while.
+			if err := a.useRecoveryCode(ctx, tx, cur.User.ID, code, now); err != nil {
+				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errWrongCode
+			grant = true
+			if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.used", IP: ip, Now: now}); err != nil {
+				return err
 			}
-			// A recovery code means a lost factor: the old factors are
-			// dropped and the user goes straight to setting up a new one.
-			if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", cur.User.ID).Exec(ctx); err != nil {
-				return fmt.Errorf("drop lost factors: %w", err)
-			}
-			if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("second_factor_done_at = NULL").Set("recovery_confirmed_at = NULL").
-				Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
-				return fmt.Errorf("reopen factor setup: %w", err)
-			}
-			if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.removed", Detail: "recovery code used", IP: ip, Now: now}); err != nil {
+			if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityRecoveryUsed, now); err != nil {
 				return err
 			}
 		default:
@@ -378,9 +372,20 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 			return err
 		}
 		var err error
-		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
-		return err
+		if token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true); err != nil {
+			return err
+		}
+		if grant {
+			if _, err := tx.NewUpdate().Model((*db.Session)(nil)).Set("factor_grant_until = ?", now.Add(FactorGrantTTL)).
+				Where("id = ?", cur.Session.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("grant factor setup: %w", err)
+			}
+		}
+		return nil
 	})
+	if err == nil && grant {
+		a.queued()
+	}
 	if errors.Is(err, errReplay) {
 		// Logged outside the rolled-back transaction so that it stays.
 		a.Log.WarnContext(ctx, "totp replay refused", "user", cur.User.ID)
@@ -534,6 +539,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, us
 		return "", err
 	}
 	var session string
+	var ended []int64
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		c, u, err := a.resetCode(ctx, tx, token)
 		if err != nil {
@@ -551,10 +557,13 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, us
 			Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store password: %w", err)
 		}
-		if err := a.Sessions.EndOthers(ctx, tx, u.ID, 0); err != nil {
+		if ended, err = a.Sessions.EndOthers(ctx, tx, u.ID, 0); err != nil {
 			return err
 		}
 		if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "password.reset", IP: ip, Now: now}); err != nil {
+			return err
+		}
+		if err := a.queueSecurityMail(ctx, tx, u, SecurityPasswordReset, now); err != nil {
 			return err
 		}
 		session, err = a.Sessions.Create(ctx, tx, u.ID, ip, userAgent)
@@ -563,5 +572,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, us
 	if err != nil {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
+	a.sessionsEnded(ctx, ended)
+	a.queued()
 	return session, nil
 }

@@ -57,6 +57,12 @@ type Accounts struct {
 	// evaluated, with its kind ("password", "sms", "totp"); tests count
 	// evaluations with it.
 	SecretChecked func(kind string)
+	// SessionsEnded is told, after the commit, of sessions a change ended
+	// (a new factor, a password reset), so that their live connections
+	// close at once on every instance; nil when nothing listens.
+	SessionsEnded func(ctx context.Context, sessionIDs []int64)
+	// Mail renders the security mails; nil sends none.
+	Mail SecurityMail
 }
 
 func (a *Accounts) requested() {
@@ -83,8 +89,13 @@ type Current struct {
 	User    *db.User
 	Stage   Stage
 	// NeedsSecondFactor is set when the user has a verified factor that
-	// this session has not passed yet.
+	// this session has not passed yet, and for an account that finished
+	// its first visit but has no factor left, unless a recovery code gave
+	// this session a live grant to set one up.
 	NeedsSecondFactor bool
+	// MayEnrolFactor is set when this session may set up a second factor:
+	// during the first visit, or for FactorGrantTTL after a recovery code.
+	MayEnrolFactor bool
 }
 
 // Resolve loads the user and stage behind a session token.
@@ -109,7 +120,8 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	}
 	sess := &db.Session{ID: row.SessionID, UserID: row.User.ID, SecondFactorAt: row.SessionSecondFactorAt,
 		CreatedAt: row.SessionCreatedAt, LastSeenAt: row.SessionLastSeenAt, ExpiresAt: row.SessionExpiresAt,
-		EndedAt: row.SessionEndedAt, IP: row.SessionIP, UserAgent: row.SessionUserAgent}
+		EndedAt: row.SessionEndedAt, IP: row.SessionIP, UserAgent: row.SessionUserAgent,
+		FactorGrantUntil: row.SessionFactorGrantUntil, ConfirmedAt: row.SessionConfirmedAt}
 	if err := a.Sessions.keepAlive(ctx, sess); err != nil {
 		return nil, err
 	}
@@ -120,50 +132,23 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	}
 	stage := su.stage()
 	// The password hash stays in auth: what handlers get of the user has
-	// none (see Reauthenticate).
+	// none (see Confirm).
 	u.PasswordHash = ""
 	cur := &Current{Session: sess, User: &u, Stage: stage}
-	// A session that has not passed the second factor needs it when the
-	// user has one.
-	cur.NeedsSecondFactor = sess.SecondFactorAt.IsZero() && su.FactorVerified
+	passed := !sess.SecondFactorAt.IsZero()
+	granted := passed && a.Now().Before(sess.FactorGrantUntil.Time)
+	switch {
+	case su.FactorVerified:
+		// A session that has not passed the second factor needs it when
+		// the user has one.
+		cur.NeedsSecondFactor = !passed
+	case su.onboarded():
+		// No factor left after the first visit: a password (or a reset)
+		// alone opens nothing; a recovery code's grant opens the setup.
+		cur.NeedsSecondFactor = !granted
+	}
+	cur.MayEnrolFactor = !cur.NeedsSecondFactor && (granted || (stage == StageSecondFactor && !su.onboarded()))
 	return cur, nil
-}
-
-// Limits on re-authentication: per IP, and per account like a login.
-const (
-	reauthPerIP    = 20
-	reauthIPWindow = time.Hour
-)
-
-// Reauthenticate checks the signed-in user's password again before a grave
-// step (stopping with Dialoog). The attempt is counted (per IP and per
-// account) before the password is checked; over the allowance it is an
-// apperr TooMany (a WaitError) for the field "password".
-func (a *Accounts) Reauthenticate(ctx context.Context, cur *Current, pw, ip string) (bool, error) {
-	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
-		return false, err
-	} else if !ok {
-		return false, tooMany("password", wait)
-	}
-	key := "reauth:user:" + strconv.FormatInt(cur.User.ID, 10)
-	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
-		return false, err
-	} else if wait > 0 {
-		return false, tooMany("password", wait)
-	}
-	var hash string
-	if err := a.DB.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
-		return false, fmt.Errorf("reauthenticate: %w", err)
-	}
-	if hash == "" {
-		return false, nil
-	}
-	a.checking("password")
-	ok, err := VerifyPassword(ctx, hash, pw)
-	if ok && err == nil {
-		err = a.Limiter.Reset(ctx, key)
-	}
-	return ok, err
 }
 
 // resolveQuery loads a session by token hash with its user and the facts
@@ -172,22 +157,25 @@ func resolveQuery(d *db.DB) string {
 	return `SELECT ` + d.Columns(db.User{}, "u") + `, s.id AS session_id, s.second_factor_at AS session_second_factor_at,
   s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
   s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
+  s.factor_grant_until AS session_factor_grant_until, s.confirmed_at AS session_confirmed_at,
   ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified
 FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`
 }
 
 type resolvedSession struct {
-	db.User               `bun:",extend"`
-	SessionID             int64
-	SessionSecondFactorAt bun.NullTime
-	SessionCreatedAt      time.Time
-	SessionLastSeenAt     time.Time
-	SessionExpiresAt      time.Time
-	SessionEndedAt        bun.NullTime
-	SessionIP             string `bun:"session_ip"`
-	SessionUserAgent      string
-	TermsAccepted         bool
-	FactorVerified        bool
+	db.User                 `bun:",extend"`
+	SessionID               int64
+	SessionSecondFactorAt   bun.NullTime
+	SessionCreatedAt        time.Time
+	SessionLastSeenAt       time.Time
+	SessionExpiresAt        time.Time
+	SessionEndedAt          bun.NullTime
+	SessionIP               string `bun:"session_ip"`
+	SessionUserAgent        string
+	SessionFactorGrantUntil bun.NullTime
+	SessionConfirmedAt      bun.NullTime
+	TermsAccepted           bool
+	FactorVerified          bool
 }
 
 // advance runs change in a transaction that also gives the session a new
@@ -317,7 +305,7 @@ func (a *Accounts) smsState(ctx context.Context, userID int64, purpose string) (
 
 // SendSetupSMS normalises the number and texts a code to it.
 func (a *Accounts) SendSetupSMS(ctx context.Context, cur *Current, phoneInput, ip string) (SMSState, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return SMSState{}, err
 	}
 	phone, err := NormalizeMobile(phoneInput)
@@ -333,7 +321,7 @@ func (a *Accounts) SendSetupSMS(ctx context.Context, cur *Current, phoneInput, i
 // ResendSetupSMS sends a new code to the pending number ("Geen SMS
 // ontvangen") once the cooldown has passed.
 func (a *Accounts) ResendSetupSMS(ctx context.Context, cur *Current, ip string) (SMSState, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return SMSState{}, err
 	}
 	c, err := a.pendingCode(ctx, a.DB, cur.User.ID, PurposeSMSSetup)
@@ -352,7 +340,7 @@ func (a *Accounts) ResendSetupSMS(ctx context.Context, cur *Current, ip string) 
 // ChangeSetupPhone drops the pending code so that the number can be typed
 // again ("Telefoonnummer wijzigen").
 func (a *Accounts) ChangeSetupPhone(ctx context.Context, cur *Current) error {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return err
 	}
 	_, err := a.DB.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", a.Now().UTC()).
@@ -495,7 +483,7 @@ var errWrongCode = apperr.Field("code", "code.wrong")
 
 // VerifySetupSMS checks the code and stores the number as a verified factor.
 func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip string) (string, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
 	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
@@ -508,7 +496,11 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 		return "", fmt.Errorf("verify sms: %w", err)
 	}
 	var token string
+	var ended []int64
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := a.enrolStillAllowed(ctx, tx, cur); err != nil {
+			return err
+		}
 		c, err := a.checkCode(ctx, tx, id, cur.User.ID, PurposeSMSSetup, code)
 		if err != nil {
 			return err
@@ -524,7 +516,7 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
 			return fmt.Errorf("store sms factor: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: "sms " + MaskPhone(c.Target), IP: ip, Now: now}); err != nil {
+		if ended, err = a.factorAdded(ctx, tx, cur, "sms "+MaskPhone(c.Target), ip, now); err != nil {
 			return err
 		}
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
@@ -533,13 +525,14 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 	if err != nil {
 		return "", fmt.Errorf("verify sms: %w", err)
 	}
+	a.afterFactorAdded(ctx, ended)
 	return token, nil
 }
 
 // TOTPSetup returns the app secret to show, creating it on first call and
 // reusing it on reloads until it is verified.
 func (a *Accounts) TOTPSetup(ctx context.Context, cur *Current, issuer string) (TOTPKey, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return TOTPKey{}, err
 	}
 	var key TOTPKey
@@ -606,14 +599,18 @@ func totpAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(use
 
 // VerifySetupTOTP checks the first token of the app being set up.
 func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip string) (string, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
 	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
 	}
 	var token string
+	var ended []int64
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := a.enrolStillAllowed(ctx, tx, cur); err != nil {
+			return err
+		}
 		f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, false, code)
 		if err != nil {
 			return err
@@ -629,7 +626,7 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 		if err := a.finishFactorStep(ctx, tx, cur.User.ID, now); err != nil {
 			return err
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: "totp", IP: ip, Now: now}); err != nil {
+		if ended, err = a.factorAdded(ctx, tx, cur, "totp", ip, now); err != nil {
 			return err
 		}
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
@@ -642,16 +639,20 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 		return "", fmt.Errorf("verify totp: %w", err)
 	}
 	a.succeeded(ctx, cur.User.ID)
+	a.afterFactorAdded(ctx, ended)
 	return token, nil
 }
 
 // SkipApp ends the second-factor step without an app; refused when no
 // factor is verified, since a second factor is always required.
 func (a *Accounts) SkipApp(ctx context.Context, cur *Current) (string, error) {
-	if err := requireStage(cur, StageSecondFactor); err != nil {
+	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
 	return a.advance(ctx, cur, "skip app", true, func(ctx context.Context, tx bun.Tx) error {
+		if cur.Stage != StageSecondFactor {
+			return nil // a factor set up again after a recovery code: nothing to finish
+		}
 		ok, err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("load factors: %w", err)

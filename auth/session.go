@@ -113,13 +113,15 @@ func (s *Sessions) Rotate(ctx context.Context, idb bun.IDB, sessionID int64, sec
 }
 
 // EndOthers ends every session of userID except keepID (0 ends all), after
-// a password or factor change.
-func (s *Sessions) EndOthers(ctx context.Context, idb bun.IDB, userID, keepID int64) error {
-	if _, err := idb.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", s.Now().UTC()).
-		Where("user_id = ? AND id <> ? AND ended_at IS NULL", userID, keepID).Exec(ctx); err != nil {
-		return fmt.Errorf("end other sessions: %w", err)
+// a password or factor change, and returns the ids of the sessions it
+// ended, whose live connections must close.
+func (s *Sessions) EndOthers(ctx context.Context, idb bun.IDB, userID, keepID int64) ([]int64, error) {
+	var ids []int64
+	if err := idb.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", s.Now().UTC()).
+		Where("user_id = ? AND id <> ? AND ended_at IS NULL", userID, keepID).Returning("id").Scan(ctx, &ids); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("end other sessions: %w", err)
 	}
-	return nil
+	return ids, nil
 }
 
 // maxUserAgent bounds a stored User-Agent, in bytes.

@@ -59,6 +59,14 @@ func userWithStage(ctx context.Context, idb bun.IDB, userID int64) (*stagedUser,
 	return &u, nil
 }
 
+// onboarded reports whether the user finished the first visit once: the
+// profile was saved (which also made the account active). Nothing clears
+// it, so an account that lost its factors is never mistaken for an
+// invitee still setting them up.
+func (u *stagedUser) onboarded() bool {
+	return !u.ProfileCompletedAt.IsZero() || u.Status == db.StatusActive
+}
+
 // stage derives the stage from the loaded facts.
 func (u *stagedUser) stage() Stage {
 	switch {
@@ -66,7 +74,9 @@ func (u *stagedUser) stage() Stage {
 		return StageTerms
 	case u.PasswordHash == "":
 		return StagePassword
-	case !u.FactorVerified || u.SecondFactorDoneAt.IsZero():
+	case !u.FactorVerified || (u.SecondFactorDoneAt.IsZero() && !u.onboarded()):
+		// Once the first visit is done, a verified factor is enough: a
+		// factor set up again after a recovery code need not offer the app.
 		return StageSecondFactor
 	case u.RecoveryConfirmedAt.IsZero():
 		return StageRecovery
@@ -77,9 +87,11 @@ func (u *stagedUser) stage() Stage {
 }
 
 // stageDoneExpr is stage() == StageDone in SQL, for the users row aliased
-// u: the same facts, so that a set of users is checked in one query.
+// u: the same facts, so that a set of users is checked in one query. With
+// the profile saved the user is onboarded, so a verified factor is enough
+// and second_factor_done_at does not count (see stage).
 const stageDoneExpr = termsAcceptedExpr + " AND u.password_hash <> '' AND " + factorVerifiedExpr +
-	" AND u.second_factor_done_at IS NOT NULL AND u.recovery_confirmed_at IS NOT NULL AND u.profile_completed_at IS NOT NULL"
+	" AND u.recovery_confirmed_at IS NOT NULL AND u.profile_completed_at IS NOT NULL"
 
 // LiveAdmitted returns those of userIDs who may receive live content now:
 // not disabled and at StageDone. A user whose stage went back (new terms

@@ -354,3 +354,16 @@ func sessionPlace(m Meta, place string) string {
 	}
 	return place
 }
+
+// RecoveryUsedView is the page after a login with a recovery code.
+type RecoveryUsedView struct {
+	// Left is the number of unused recovery codes.
+	Left int
+	// MayEnrol is set while the session may set up a new factor, until
+	// Until (a local clock time, "14:05").
+	MayEnrol bool
+	Until    string
+	// HasFactor is set when the account still has a factor; without one,
+	// setting one up is the only way on.
+	HasFactor bool
+}

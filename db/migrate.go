@@ -62,8 +62,14 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	return d.migrateTo(ctx, "")
 }
 
+// MigrateTo applies pending migrations up to and including version last:
+// tests use it to build yesterday's schema with data in it.
+func (d *DB) MigrateTo(ctx context.Context, last string) ([]string, error) {
+	return d.migrateTo(ctx, last)
+}
+
 // migrateTo applies pending migrations up to and including version last
-// ("" for all): tests use it to build yesterday's schema with data in it.
+// ("" for all).
 func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 	all, err := d.migrations()
 	if err != nil {

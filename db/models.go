@@ -91,6 +91,11 @@ type Session struct {
 	EndedAt        bun.NullTime
 	IP             string `bun:"ip,notnull"`
 	UserAgent      string `bun:",notnull"`
+	// FactorGrantUntil: after a recovery-code login, this session (and no
+	// other) may set up a second factor until then.
+	FactorGrantUntil bun.NullTime
+	// ConfirmedAt is the last "confirm it is you" in this session.
+	ConfirmedAt bun.NullTime
 }
 
 // Second factor kinds.
@@ -119,8 +124,11 @@ type RecoveryCode struct {
 	ID            int64  `bun:",pk,autoincrement"`
 	UserID        int64  `bun:",notnull"`
 	CodeHash      []byte `bun:",notnull"`
-	UsedAt        bun.NullTime
-	CreatedAt     time.Time
+	// Keyed: CodeHash is a MAC under the server's key; false for a code
+	// stored before migration 0014 (a plain SHA-256) not yet converted.
+	Keyed     bool `bun:",notnull"`
+	UsedAt    bun.NullTime
+	CreatedAt time.Time
 }
 
 // OneTimeCode is a hashed code sent by SMS or mail for one purpose.

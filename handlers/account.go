@@ -143,38 +143,40 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// accountStop is "Account verwijderen": after the password (re-
-// authentication) and the checkbox, the box and the account are deleted,
-// the session ends everywhere it is open and the browser goes to the start
-// page, which says so. A wrong password or a missing tick shows the form
-// again with the message at the field; the typed password never comes
-// back.
+// accountStop is "Account verwijderen": after "confirm it is you" (the
+// password in this form, or a confirmation of this session in the last
+// five minutes; throttled and audited by the service) and the checkbox,
+// the box and the account are deleted, the session ends everywhere it is
+// open and the browser goes to the start page, which says so. A wrong
+// password or a missing tick shows the form again with the message at the
+// field; the typed password never comes back.
 func (h *handler) accountStop(c *fiber.Ctx) error {
 	cur := current(c)
 	pw := clip(formValue(c, "password"), maxPasswordLen+4)
 	var v components.AccountView
-	ok := false
 	m := h.meta(c)
-	if pw != "" && len(pw) <= maxPasswordLen {
-		var err error
-		if ok, err = h.accounts.Reauthenticate(c.UserContext(), cur, pw, clientIP(c)); err != nil {
-			if !isWait(err) {
-				return err
-			}
-			v.PasswordError = h.message(c, err)
-			h.logger(c).Info("account deletion refused", "status", statusOf(err))
-			return h.accountPage(c, statusOf(err), v)
-		}
-	}
+	status := fiber.StatusUnprocessableEntity
+	ok := pw == "" && h.accounts.RecentlyConfirmed(cur)
 	if !ok {
-		v.PasswordError = m.T("account.wrong_password")
+		err := h.accounts.Confirm(c.UserContext(), cur, auth.ConfirmPassword, pw, clientIP(c))
+		switch {
+		case err == nil:
+			ok = true
+		case isWait(err):
+			status = statusOf(err)
+			v.PasswordError = h.message(c, err)
+		case apperr.CodeOf(err) == apperr.Invalid:
+			v.PasswordError = m.T("account.wrong_password")
+		default:
+			return err
+		}
 	}
 	if formValue(c, "confirm") != "yes" {
 		v.ConfirmError = m.T("account.confirm_required")
 	}
 	if v.PasswordError != "" || v.ConfirmError != "" {
 		h.logger(c).Info("account deletion refused", "password_ok", ok)
-		return h.accountPage(c, fiber.StatusUnprocessableEntity, v)
+		return h.accountPage(c, status, v)
 	}
 	if err := h.messages.StopService(c.UserContext(), cur.User); err != nil {
 		return err

@@ -91,7 +91,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 		BaseURL: cfg.BaseURL, Now: clk.Now, Log: log}
 	acc := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: clk.Now, Log: log,
 		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, cfg.BaseURL.Hostname(), code) },
-		BaseURL: testBase, ResetMail: testMail{}}
+		BaseURL: testBase, ResetMail: testMail{}, Mail: testMail{}}
 	// Mail requests ("Wachtwoord vergeten", a new sign-up link) are worked
 	// off within the request, as if the background worker were instant;
 	// tests of the background path set Requested to nil and run req.
@@ -198,6 +198,11 @@ func (testMail) PasswordResetMail(lang, link string) (notify.Mail, error) {
 		return notify.Mail{}, err
 	}
 	return notify.Mail{Subject: components.PasswordResetMailSubject(v), HTML: html.String(), Text: components.PasswordResetMailText(v)}, nil
+}
+
+func (testMail) SecurityMail(lang string, event auth.SecurityEvent, at time.Time) (notify.Mail, error) {
+	v := components.SecurityMail{Lang: lang, Event: string(event), At: at}
+	return notify.Mail{Subject: components.SecurityMailSubject(v), Text: components.SecurityMailText(v)}, nil
 }
 
 // get and post are the browser's requests; post adds the CSRF token from

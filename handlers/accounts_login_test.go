@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dialoog/auth"
+	"dialoog/db"
 	"dialoog/notify"
 )
 
@@ -127,8 +128,9 @@ func TestLoginWithApp(t *testing.T) {
 	wantContains(t, body, "Deze code klopt niet.", `aria-describedby="login-app-code-hint login-app-code-error"`)
 }
 
-// TestLoginWithRecoveryCode: a recovery code logs in once and leads
-// straight to setting up a new factor.
+// TestLoginWithRecoveryCode: a recovery code logs in once; the factors
+// stay, the page says how many codes are left and, for 15 minutes, offers
+// to replace a lost factor.
 func TestLoginWithRecoveryCode(t *testing.T) {
 	ra := newRealApp(t)
 	acc := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
@@ -136,17 +138,77 @@ func TestLoginWithRecoveryCode(t *testing.T) {
 
 	b := ra.login(t, "jan@example.nl")
 	resp, _ := b.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {strings.ToUpper(code)}})
-	// The lost factor is dropped: the SMS step comes first again.
-	wantRedirect(t, resp, pathSMS)
+	wantRedirect(t, resp, pathRecoveryUsed)
 	resp, page := b.follow(resp)
 	wantStatus(t, resp, http.StatusOK)
-	wantContains(t, page, "Een betere beveiliging voor vertrouwelijke gegevens", "Mobiel telefoonnummer")
+	wantContains(t, page, "<h1>Ingelogd met een herstelcode</h1>", "je hebt nog 9 van je herstelcodes over.",
+		"Dat kan tot 10:15 uur", `href="/stap/sms"`, `href="/stap/app"`, `href="/berichten"`)
 	resp, _ = b.get(pathInbox)
-	wantRedirect(t, resp, pathSMS)
-	// The app step cannot be skipped without a factor.
-	resp, body := b.post(pathApp+"/overslaan", nil)
+	wantStatus(t, resp, http.StatusOK)
+	resp, page = b.get(pathSMS)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, "Mobiel telefoonnummer")
+
+	// The same code does not work twice.
+	other := ra.login(t, "jan@example.nl")
+	resp, body := other.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {code}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, body, "Er moet altijd een 2 factor mogelijkheid ingesteld worden")
+	wantContains(t, body, "Deze code klopt niet.")
+
+	// After 15 minutes the factor setup is closed again.
+	ra.clk.Add(15 * time.Minute)
+	resp, _ = b.get(pathSMS)
+	wantRedirect(t, resp, pathInbox)
+	_, page = b.get(pathRecoveryUsed)
+	wantNotContains(t, page, `href="/stap/sms"`)
+}
+
+// TestNoFactorAccountNeedsRecoveryCode: an account that finished its first
+// visit but has no factor left (as yesterday's recovery code left it) is
+// opened by neither its password nor a password reset; only a recovery
+// code lets that session set up a factor.
+func TestNoFactorAccountNeedsRecoveryCode(t *testing.T) {
+	ra := newRealApp(t)
+	acc := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	ctx := context.Background()
+	u := ra.userByEmail(t, "jan@example.nl")
+	if _, err := ra.d.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("second_factor_done_at = NULL").Set("recovery_confirmed_at = NULL").
+		Where("id = ?", u.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	b := ra.login(t, "jan@example.nl")
+	_, page := b.get(pathLoginFactor)
+	wantContains(t, page, "Voor je account is geen tweede stap meer ingesteld.", `<details class="help" open>`)
+	for _, p := range []string{pathSMS, pathApp, pathInbox, pathRecovery, pathRecoveryUsed} {
+		resp, _ := b.get(p)
+		wantRedirect(t, resp, pathLoginFactor)
+	}
+	resp, _ := b.post(pathSMS, url.Values{"phone": {"0687654321"}})
+	wantRedirect(t, resp, pathLoginFactor)
+
+	resp, _ = b.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {acc.recoveryCodes[0]}})
+	wantRedirect(t, resp, pathRecoveryUsed)
+	_, page = b.follow(resp)
+	wantContains(t, page, "Je account heeft geen tweede stap meer.", `href="/stap/sms"`)
+	wantNotContains(t, page, `href="/berichten"`)
+	resp, _ = b.post(pathSMS, url.Values{"phone": {"0687654321"}})
+	wantRedirect(t, resp, pathSMS)
+	resp, _ = b.post(pathSMS+"/code", url.Values{"code": {ra.lastSMSCode(t, "+31687654321")}})
+	// Yesterday's recovery code also dropped the confirmation of the codes.
+	wantRedirect(t, resp, pathRecovery)
+	_, page = b.get(pathRecovery)
+	var codes []string
+	for _, m := range recoveryCodeInPage.FindAllStringSubmatch(page, -1) {
+		codes = append(codes, m[1])
+	}
+	resp, _ = b.post(pathRecovery, url.Values{"stored": {"yes"}, "code": codes})
+	wantRedirect(t, resp, pathInbox)
+	resp, _ = b.get(pathInbox)
+	wantStatus(t, resp, http.StatusOK)
 }
 
 // TestLogout ends the session: the old cookie opens nothing anymore.

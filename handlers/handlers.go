@@ -116,7 +116,12 @@ type Accounts interface {
 	CheckPasswordReset(ctx context.Context, token, ip string) (string, error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
 
-	Reauthenticate(ctx context.Context, cur *auth.Current, pw, ip string) (bool, error)
+	// Confirm is "confirm it is you" (auth.ConfirmPassword or
+	// auth.ConfirmTOTP); RecentlyConfirmed reports one within
+	// auth.ConfirmTTL in this session.
+	Confirm(ctx context.Context, cur *auth.Current, kind, secret, ip string) error
+	RecentlyConfirmed(cur *auth.Current) bool
+	RecoveryCodesLeft(ctx context.Context, cur *auth.Current) (int, error)
 }
 
 var _ Accounts = (*auth.Accounts)(nil)
@@ -386,6 +391,7 @@ func New(deps Deps) *fiber.App {
 	app.Get("/inloggen/tweede-stap", h.needsFactor, h.loginFactorShow)
 	app.Post("/inloggen/tweede-stap", h.needsFactor, h.loginFactorVerify)
 	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
+	app.Get(pathRecoveryUsed, h.pastFactor, h.recoveryUsedShow)
 	app.Post("/uitloggen", h.logout)
 	app.Get("/wachtwoord-vergeten", h.forgotPasswordShow)
 	app.Post("/wachtwoord-vergeten", h.forgotPasswordRequest)
@@ -401,14 +407,14 @@ func New(deps Deps) *fiber.App {
 	app.Get("/stap/wachtwoord", h.onStage(auth.StagePassword), h.passwordStepShow)
 	app.Post("/stap/wachtwoord", h.onStage(auth.StagePassword), h.passwordStepSet)
 	app.Post("/stap/wachtwoord/controle", h.onStage(auth.StagePassword), h.passwordStepCheck)
-	app.Get("/stap/sms", h.onStage(auth.StageSecondFactor), h.smsStepShow)
-	app.Post("/stap/sms", h.onStage(auth.StageSecondFactor), h.smsStepSend)
-	app.Post("/stap/sms/code", h.onStage(auth.StageSecondFactor), h.smsStepVerify)
-	app.Post("/stap/sms/opnieuw", h.onStage(auth.StageSecondFactor), h.smsStepResend)
-	app.Post("/stap/sms/wijzigen", h.onStage(auth.StageSecondFactor), h.smsStepChangePhone)
-	app.Get("/stap/app", h.onStage(auth.StageSecondFactor), h.appStepShow)
-	app.Post("/stap/app", h.onStage(auth.StageSecondFactor), h.appStepVerify)
-	app.Post("/stap/app/overslaan", h.onStage(auth.StageSecondFactor), h.appStepSkip)
+	app.Get("/stap/sms", h.mayEnrol, h.smsStepShow)
+	app.Post("/stap/sms", h.mayEnrol, h.smsStepSend)
+	app.Post("/stap/sms/code", h.mayEnrol, h.smsStepVerify)
+	app.Post("/stap/sms/opnieuw", h.mayEnrol, h.smsStepResend)
+	app.Post("/stap/sms/wijzigen", h.mayEnrol, h.smsStepChangePhone)
+	app.Get("/stap/app", h.mayEnrol, h.appStepShow)
+	app.Post("/stap/app", h.mayEnrol, h.appStepVerify)
+	app.Post("/stap/app/overslaan", h.mayEnrol, h.appStepSkip)
 	app.Get("/stap/herstelcodes", h.onStage(auth.StageRecovery), h.recoveryStepShow)
 	app.Post("/stap/herstelcodes", h.onStage(auth.StageRecovery), h.recoveryStepConfirm)
 	app.Get("/stap/gegevens", h.onStage(auth.StageProfile), h.profileStepShow)

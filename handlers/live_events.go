@@ -61,3 +61,18 @@ func (l LiveEvents) Publish(ctx context.Context, ev messaging.Event) {
 		l.Log.Warn("publish live event", "kind", ev.Kind, "thread", ev.ThreadID, "message", ev.MessageID, "err", err)
 	}
 }
+
+// SessionsEnded tells every instance that the sessions ids have ended (a
+// new factor or a password reset ended a user's other sessions), so their
+// live connections close at once instead of at the next session sweep.
+// It fits auth.Accounts.SessionsEnded.
+func (l LiveEvents) SessionsEnded(ctx context.Context, ids []int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livePublishTimeout)
+	defer cancel()
+	for _, id := range ids {
+		if err := l.Broker.Publish(ctx, realtime.Event{Kind: realtime.KindSessionEnded, SessionID: id}); err != nil && l.Log != nil {
+			// The sweep closes them within its interval.
+			l.Log.Warn("publish session end", "session", id, "err", err)
+		}
+	}
+}

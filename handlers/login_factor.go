@@ -9,6 +9,7 @@ import (
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/db"
+	"dialoog/i18n"
 )
 
 // loginFactorShow is the second step of a login: the user's factors, last
@@ -36,8 +37,8 @@ func (h *handler) loginSMSSend(c *fiber.Ctx) error {
 }
 
 // loginFactorVerify completes the login with an SMS code, an app token or a
-// recovery code. After a recovery code the user sets up a new factor: the
-// redirect follows the stage.
+// recovery code. After a recovery code the user is told how many are left
+// and offered to replace a lost factor (pathRecoveryUsed).
 func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 	kind := formValue(c, "kind")
 	switch kind {
@@ -69,7 +70,27 @@ func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 		return h.loginFactorForm(c, statusOf(err), v)
 	}
 	h.logger(c).Info("logged in", "factor", kind)
+	if kind == "recovery" {
+		SetSessionCookie(c, h.cfg, token)
+		return seeOther(c, pathRecoveryUsed)
+	}
 	return h.advance(c, token)
+}
+
+// recoveryUsedShow follows a login with a recovery code: the codes left,
+// and while the session's grant lasts, links to set up a new factor.
+func (h *handler) recoveryUsedShow(c *fiber.Ctx) error {
+	cur := current(c)
+	left, err := h.accounts.RecoveryCodesLeft(c.UserContext(), cur)
+	if err != nil {
+		return fmt.Errorf("recovery codes left: %w", err)
+	}
+	v := components.RecoveryUsedView{Left: left, MayEnrol: cur.MayEnrolFactor, HasFactor: cur.Stage != auth.StageSecondFactor}
+	if v.MayEnrol {
+		v.Until = cur.Session.FactorGrantUntil.Time.In(i18n.Zone).Format("15:04")
+	}
+	m := h.meta(c)
+	return h.page(c, fiber.StatusOK, components.RecoveryUsedPage(m, v), components.RecoveryUsedPartial(m, v))
 }
 
 func (h *handler) loginFactorForm(c *fiber.Ctx, status int, v components.LoginFactorView) error {

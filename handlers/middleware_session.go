@@ -23,6 +23,8 @@ const (
 	pathRecovery    = "/stap/herstelcodes"
 	pathProfile     = "/stap/gegevens"
 	pathInbox       = "/berichten"
+	// pathRecoveryUsed follows a login with a recovery code.
+	pathRecoveryUsed = "/inloggen/herstelcode"
 )
 
 // session resolves the session cookie into the signed-in user and leaves it
@@ -86,6 +88,33 @@ func (h *handler) onStage(stage auth.Stage) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// mayEnrol guards the factor setup pages: during the first visit, and
+// for a while after a recovery code (auth decides, see
+// auth.Current.MayEnrolFactor). Everyone else goes where they belong.
+func (h *handler) mayEnrol(c *fiber.Ctx) error {
+	cur := current(c)
+	if cur == nil {
+		return redirect(c, pathLogin)
+	}
+	if !cur.MayEnrolFactor {
+		return h.toStage(c, cur)
+	}
+	return c.Next()
+}
+
+// pastFactor lets through a signed-in session that passed the second step
+// (whatever the stage).
+func (h *handler) pastFactor(c *fiber.Ctx) error {
+	cur := current(c)
+	if cur == nil {
+		return redirect(c, pathLogin)
+	}
+	if cur.NeedsSecondFactor {
+		return h.toStage(c, cur)
+	}
+	return c.Next()
 }
 
 // needsFactor guards the login's second step: only for a session that has

@@ -98,3 +98,15 @@ func (l Localizer) month(m time.Month) string {
 	}
 	return months[m-1]
 }
+
+// FullDate writes t's day in Zone in full, with the year: "23 februari
+// 2026".
+func (l Localizer) FullDate(t time.Time) string {
+	year, month, day := t.In(Zone).Date()
+	return string(l.appendDay(nil, year, month, day, 0))
+}
+
+// Clock writes t's clock time in Zone: "14:05".
+func Clock(t time.Time) string {
+	return string(appendClock(nil, t.In(Zone)))
+}
