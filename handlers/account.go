@@ -96,7 +96,7 @@ func (h *handler) settingsLanguage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return seeOther(c, pathAccount+"?melding=taal")
+	return reloadTo(c, pathAccount+"?melding=taal")
 }
 
 // accountExport sends the user's box as a ZIP file: a download, never

@@ -82,6 +82,17 @@ func seeOther(c *fiber.Ctx, location string) error {
 	return c.Redirect(location, fiber.StatusSeeOther)
 }
 
+// reloadTo sends the browser to location as a whole new page, also from an
+// htmx request (HX-Redirect): after a change that the layout shows too,
+// such as the language of <html lang> and the header.
+func reloadTo(c *fiber.Ctx, location string) error {
+	if isPartial(c) {
+		c.Set("HX-Redirect", location)
+		return c.Status(fiber.StatusOK).Send(nil)
+	}
+	return seeOther(c, location)
+}
+
 // redirect sends the browser elsewhere from a request it should not have
 // made (a step that is not the user's, a page that needs a session): a 303
 // for a plain request; for an htmx request an HX-Location, with which htmx
