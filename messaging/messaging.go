@@ -80,7 +80,7 @@ type Service struct {
 	Outbox      *notify.Outbox
 	Invitations *auth.Invitations
 	Mail        NotificationMail
-	Summary     SummaryMail // the daily summary; nil where none is sent (the CLI)
+	Summary     SummaryMail // the daily summary mail (SendDailySummaries needs it)
 	BaseURL     string
 	Now         func() time.Time
 	Log         *slog.Logger
