@@ -28,7 +28,7 @@ const (
 var NotifySettings = []string{NotifyMessage, NotifyDaily, NotifyNone}
 
 // NotifySetting returns the person's stored choice; anything unknown (a
-// row written before migration 0014 by an older model) counts as the
+// row written before migration 0015 by an older model) counts as the
 // default.
 func NotifySetting(u *db.User) string {
 	switch u.Notify {

@@ -31,7 +31,7 @@ func TestNotifyMigrationKeepsMailPerMessage(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			d := openDB(t)
 			defer d.Close()
-			_, err := d.MigrateTo(ctx, "0013_key_check")
+			_, err := d.MigrateTo(ctx, "0014_recovery_grant")
 			noErr(t, err)
 			now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 			jan := &db.User{Email: "jan@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
