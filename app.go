@@ -119,7 +119,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	messages := &messaging.Service{
 		DB: d, Vault: v,
 		Files:  files,
-		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{},
+		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{}, Summary: mailRenderer{},
 		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
 		Queued: worker.Kick,
 		// Events is set by serve, which runs the live layer (realtime): it
@@ -252,8 +252,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
+		summariesDone := make(chan struct{})
+		go func() {
+			defer close(summariesDone)
+			a.sendDailySummaries(janitorCtx, summaryEvery)
+		}()
 		a.moveSealedFiles(janitorCtx)
 		a.purgeStaleUploads(janitorCtx, janitorEvery)
+		<-summariesDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
@@ -424,6 +430,32 @@ func (a *app) purgeStaleUploads(ctx context.Context, every time.Duration) {
 			a.log.Error("purge stale uploads", "err", err)
 		case n > 0:
 			a.log.Info("purged stale uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// summaryEvery is how often the daily summaries are looked for: the first
+// look after 08:00 Dutch time sends the day's, later ones find them sent.
+const summaryEvery = 5 * time.Minute
+
+// sendDailySummaries queues the daily summary mails, at start and then
+// every interval until ctx ends. Every instance runs it; each person is
+// claimed by one of them.
+func (a *app) sendDailySummaries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.messages.SendDailySummaries(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("daily summaries", "err", err)
+		case n > 0:
+			a.log.Info("daily summaries queued", "count", n)
 		}
 		select {
 		case <-ctx.Done():

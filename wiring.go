@@ -55,7 +55,19 @@ func (mailRenderer) SecurityMail(lang string, event auth.SecurityEvent, at time.
 	return notify.Mail{Subject: components.SecurityMailSubject(v), Text: components.SecurityMailText(v)}, nil
 }
 
+// DailySummaryMail renders the daily summary: the number of unread
+// messages and a link, nothing of the messages themselves.
+func (mailRenderer) DailySummaryMail(lang string, unread int, link string) (notify.Mail, error) {
+	v := components.DailySummaryMail{Lang: lang, Unread: unread, LoginURL: link}
+	var html bytes.Buffer
+	if err := components.DailySummaryMailHTML(v).Render(context.Background(), &html); err != nil {
+		return notify.Mail{}, fmt.Errorf("render daily summary mail: %w", err)
+	}
+	return notify.Mail{Subject: components.DailySummaryMailSubject(v), HTML: html.String(), Text: components.DailySummaryMailText(v)}, nil
+}
+
 var (
+	_ messaging.SummaryMail      = mailRenderer{}
 	_ auth.SecurityMail          = mailRenderer{}
 	_ auth.InvitationMail        = mailRenderer{}
 	_ auth.PasswordResetMail     = mailRenderer{}

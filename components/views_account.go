@@ -182,6 +182,10 @@ var profileFields = []struct{ name, label string }{
 	{"away_until", "profile.away_until"},
 }
 
+// NotifyChoices are the choices of "Meldingen per e-mail", the default
+// (a mail per new message) first.
+var NotifyChoices = []string{"message", "daily", "none"}
+
 // Genders are the choices of "Geslacht", "unknown" first (the default).
 var Genders = []string{"unknown", "male", "female", "other"}
 
@@ -276,6 +280,10 @@ type AccountView struct {
 	AwayOn        bool
 	Language      string
 	LanguageError string
+	// Notify is the choice of "Meldingen per e-mail" (NotifyChoices), as
+	// stored or as sent with NotifyError.
+	Notify      string
+	NotifyError string
 	// PasswordError and ConfirmError are the translated messages for the
 	// password field and the checkbox of "Stoppen met Dialoog".
 	PasswordError string

@@ -62,6 +62,11 @@ type User struct {
 	// header's count); messaging changes it only by increments in the
 	// transactions that change the threads' counts (migration 0003).
 	UnreadTotal int `bun:",notnull"`
+	// Notify is how the person hears of new messages: a mail per message,
+	// a daily summary or none (auth.Notify*; migration 0015).
+	Notify string `bun:",notnull,default:'message'"`
+	// LastSummaryAt is when the last daily summary was queued.
+	LastSummaryAt bun.NullTime
 }
 
 // Invitation is a sign-up link; only its hash is stored.

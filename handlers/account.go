@@ -43,6 +43,7 @@ var settingsNotices = map[string]string{
 	"gegevens":    "settings.saved_names",
 	"afwezigheid": "settings.saved_away",
 	"taal":        "settings.saved_language",
+	"meldingen":   "settings.saved_notify",
 }
 
 // dateValue is a stored date as a date input's value, "" for none.
@@ -207,6 +208,9 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 	}
 	if v.Language == "" {
 		v.Language = u.Language
+	}
+	if v.Notify == "" {
+		v.Notify = auth.NotifySetting(u)
 	}
 	v.AwayOn = auth.AwayOn(u, h.now())
 	m := h.meta(c)

@@ -83,6 +83,7 @@ type Accounts interface {
 	UpdateNames(ctx context.Context, cur *auth.Current, n auth.Names, ip string) error
 	SetAbsence(ctx context.Context, cur *auth.Current, ab auth.Absence, ip string) error
 	SetLanguage(ctx context.Context, cur *auth.Current, lang, ip string) error
+	SetNotifications(ctx context.Context, cur *auth.Current, setting, ip string) error
 	// Activity is a page of the user's own security events, newest first.
 	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
@@ -447,6 +448,7 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathSettingsNames, done, h.settingsNames)
 	app.Post(pathSettingsAway, done, h.settingsAway)
 	app.Post(pathSettingsLanguage, done, h.settingsLanguage)
+	app.Post(pathSettingsNotify, done, h.settingsNotify)
 	app.Get(pathSessions, done, h.sessionsShow)
 	app.Post(pathSessions+"/andere", done, h.sessionsEndOthers)
 	app.Post(pathSessions+"/:id/afmelden", done, h.sessionEnd)

@@ -80,6 +80,7 @@ type Service struct {
 	Outbox      *notify.Outbox
 	Invitations *auth.Invitations
 	Mail        NotificationMail
+	Summary     SummaryMail // the daily summary mail (SendDailySummaries needs it)
 	BaseURL     string
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -521,14 +522,19 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 }
 
 // alert tells a participant of a new message: a never-signed-up user gets
-// the invitation again, an active user a content-free notification at most
-// once per thread per NotifyEvery while earlier messages are unread.
+// the invitation again; an active user who chose a mail per message gets a
+// content-free notification at most once per thread per NotifyEvery while
+// earlier messages are unread (one who chose the daily summary or no mail
+// gets nothing here).
 func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, now time.Time) error {
 	switch u.Status {
 	case db.StatusInvited:
 		return s.Invitations.InviteTx(ctx, tx, u, org, &author.ID)
 	case db.StatusDisabled:
 		return nil
+	}
+	if auth.NotifySetting(u) != auth.NotifyMessage {
+		return nil // the daily summary tells them, or nothing does
 	}
 	// p is the participant as loaded before this message was counted.
 	unreadBefore := p.UnreadCount
