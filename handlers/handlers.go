@@ -79,7 +79,8 @@ type Accounts interface {
 	LiveSessions(ctx context.Context, cur *auth.Current) ([]auth.SessionInfo, error)
 	EndSession(ctx context.Context, cur *auth.Current, sessionID int64, ip string) (int64, error)
 	EndOtherSessions(ctx context.Context, cur *auth.Current, ip string) ([]int64, error)
-	// UpdateNames, SetAbsence and SetLanguage are "Mijn instellingen".
+	// UpdateNames, SetAbsence, SetLanguage and SetNotifications are "Mijn
+	// instellingen".
 	UpdateNames(ctx context.Context, cur *auth.Current, n auth.Names, ip string) error
 	SetAbsence(ctx context.Context, cur *auth.Current, ab auth.Absence, ip string) error
 	SetLanguage(ctx context.Context, cur *auth.Current, lang, ip string) error
