@@ -88,7 +88,7 @@ func TestAccountLife(t *testing.T) {
 	emp.step("account-again", "Taal van Dialoog")
 	emp.fill("Taal van Dialoog", "en")
 	emp.click("Taal opslaan")
-	emp.waitJS("English", `document.querySelector('main h1').innerText.trim() === 'My account'`)
+	emp.waitJS("English", `(() => { const h = document.querySelector('main h1'); return !!h && h.innerText.trim() === 'My account'; })()`)
 	if lang := evalJS[string](emp, `document.documentElement.lang`); lang != "en" {
 		t.Errorf("html lang %q after choosing English", lang)
 	}

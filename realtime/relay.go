@@ -35,7 +35,7 @@ type RelayOptions struct {
 	// render (for metrics).
 	ObservePush func(ev Event, users int, seconds float64)
 	// Admit, when set, returns those of the users connected here who may
-	// receive anything now; it runs before every render, and the
+	// receive anything now; it runs before every render but a resync's, and the
 	// connections of the others are closed (1008) instead of pushed to: a
 	// socket outlives the page that opened it, and its user's standing
 	// (new terms, factors removed, disabled) can change meanwhile. An
@@ -125,7 +125,10 @@ func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, 
 	if len(users) == 0 {
 		return
 	}
-	if opt.Admit != nil {
+	// A resync carries nothing but "fetch the page again", which the
+	// session check answers, and follows a lost database connection, when
+	// the check would fail too: it goes to every socket here.
+	if opt.Admit != nil && ev.Kind != KindResync {
 		admitted, err := opt.Admit(ctx, users)
 		if err != nil {
 			log.Warn("realtime: admit users", "kind", ev.Kind, "thread", ev.ThreadID, "users", len(users), "err", err)

@@ -218,3 +218,25 @@ func perUser(render func(ctx context.Context, ev Event, userID int64) ([]byte, e
 		return nil
 	}
 }
+
+// TestRelayResyncWithoutAdmit: the check of who may receive runs before
+// every push but a resync's, which carries no content and follows a lost
+// database connection, when the check fails too.
+func TestRelayResyncWithoutAdmit(t *testing.T) {
+	ts := newTestServer(t, HubOptions{})
+	u1 := ts.dial(1, 10)
+	ts.waitUsers(1, 1)
+	render := func(_ context.Context, ev Event, user int64) ([]byte, error) {
+		return fmt.Appendf(nil, `<div id="%s" hx-swap-oob="true">%d</div>`, ev.Kind, user), nil
+	}
+	b := &directBroker{}
+	stop := RelayWith(context.Background(), b, ts.hub, perUser(render), testLog(t), RelayOptions{Workers: 1,
+		Admit: func(context.Context, []int64) ([]int64, error) { return nil, errors.New("database restarting") }})
+	defer stop()
+	ctx := context.Background()
+	b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1}, MessageID: 5}) // not admitted: nothing
+	b.Publish(ctx, Event{Kind: KindResync})
+	if got := u1.next(t); got != `<div id="resync" hx-swap-oob="true">1</div>` {
+		t.Fatalf("user 1 got %q, want only the resync", got)
+	}
+}
