@@ -98,24 +98,33 @@ func (a *Accounts) NewRecoveryCodes(ctx context.Context, cur *Current) ([]string
 	if err := requireStage(cur, StageRecovery); err != nil {
 		return nil, err
 	}
-	codes := make([]string, RecoveryCodeCount)
+	var codes []string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*db.RecoveryCode)(nil)).Where("user_id = ?", cur.User.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("drop old recovery codes: %w", err)
-		}
-		now := a.Now().UTC()
-		rows := make([]db.RecoveryCode, RecoveryCodeCount)
-		for i := range codes {
-			codes[i] = newRecoveryCode()
-			rows[i] = db.RecoveryCode{UserID: cur.User.ID, CodeHash: recoveryMAC(a.Vault, recoverySHA(codes[i])), Keyed: true, CreatedAt: now}
-		}
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-			return fmt.Errorf("store recovery codes: %w", err)
-		}
-		return nil
+		var err error
+		codes, err = a.replaceRecoveryCodes(ctx, tx, cur.User.ID, a.Now().UTC())
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recovery codes: %w", err)
+	}
+	return codes, nil
+}
+
+// replaceRecoveryCodes drops the user's recovery codes and stores
+// RecoveryCodeCount new ones, in the caller's transaction, and returns
+// them: only their MACs are kept.
+func (a *Accounts) replaceRecoveryCodes(ctx context.Context, tx bun.Tx, userID int64, now time.Time) ([]string, error) {
+	if _, err := tx.NewDelete().Model((*db.RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("drop old recovery codes: %w", err)
+	}
+	codes := make([]string, RecoveryCodeCount)
+	rows := make([]db.RecoveryCode, RecoveryCodeCount)
+	for i := range codes {
+		codes[i] = newRecoveryCode()
+		rows[i] = db.RecoveryCode{UserID: userID, CodeHash: recoveryMAC(a.Vault, recoverySHA(codes[i])), Keyed: true, CreatedAt: now}
+	}
+	if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	return codes, nil
 }
@@ -301,9 +310,20 @@ func (a *Accounts) LoginSMSState(ctx context.Context, userID int64) (SMSState, e
 }
 
 // VerifyLoginFactor completes a login with an SMS code, an app token or a
-// recovery code. A recovery code keeps the factors; it gives this session
-// a FactorGrantTTL grant to set up a new one, and the person is mailed.
+// recovery code, from a browser without a device cookie; see
+// VerifyLoginFactorOnDevice.
 func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, code, ip string) (string, error) {
+	return a.VerifyLoginFactorOnDevice(ctx, cur, kind, code, "", ip)
+}
+
+// VerifyLoginFactorOnDevice completes a login with an SMS code, an app
+// token or a recovery code. A recovery code keeps the factors; it gives
+// this session a FactorGrantTTL grant to set up a new one, and the person
+// is mailed. device is the browser's device cookie: a login completed
+// without a valid mark of this account is from a browser not seen before,
+// and after the first visit the person is mailed about it (a recovery
+// code's own mail already says that someone logged in).
+func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, kind, code, device, ip string) (string, error) {
 	if !cur.NeedsSecondFactor {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
 	}
@@ -318,7 +338,7 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		}
 	}
 	var token string
-	grant := false
+	grant, mailed := false, false
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		switch kind {
@@ -330,9 +350,14 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 			if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
 				return fmt.Errorf("use code: %w", err)
 			}
-			if _, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("last_used_at = ?", now).
-				Where("user_id = ? AND kind = ? AND phone = ?", cur.User.ID, db.FactorSMS, c.Target).Exec(ctx); err != nil {
+			res, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("last_used_at = ?", now).
+				Where("user_id = ? AND kind = ? AND phone = ? AND verified_at IS NOT NULL", cur.User.ID, db.FactorSMS, c.Target).Exec(ctx)
+			if err != nil {
 				return fmt.Errorf("mark factor used: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				// The number was removed or replaced since the code went out.
+				return errWrongCode
 			}
 		case db.FactorTOTP:
 			f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, true, code)
@@ -371,6 +396,12 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "login.ok", Detail: kind, IP: ip, Now: now}); err != nil {
 			return err
 		}
+		if _, known := a.deviceOf(device, cur.User.ID); !known && !grant && onboardedUser(cur.User) {
+			if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityNewBrowser, now); err != nil {
+				return err
+			}
+			mailed = true
+		}
 		var err error
 		if token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true); err != nil {
 			return err
@@ -383,7 +414,7 @@ func (a *Accounts) VerifyLoginFactor(ctx context.Context, cur *Current, kind, co
 		}
 		return nil
 	})
-	if err == nil && grant {
+	if err == nil && (grant || mailed) {
 		a.queued()
 	}
 	if errors.Is(err, errReplay) {

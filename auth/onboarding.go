@@ -486,6 +486,17 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
+	return a.verifySMS(ctx, cur, code, ip, a.enrolStillAllowed)
+}
+
+// enrolGuard checks, in the transaction that stores a new factor, that the
+// session may still store it (enrolStillAllowed, manageStillAllowed).
+type enrolGuard func(ctx context.Context, tx bun.Tx, cur *Current) error
+
+// verifySMS checks the code of a pending SMS setup and stores its number
+// as the SMS factor, replacing an older number only now that the new one
+// is verified.
+func (a *Accounts) verifySMS(ctx context.Context, cur *Current, code, ip string, allowed enrolGuard) (string, error) {
 	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
 		return "", err
 	} else if !ok {
@@ -498,7 +509,7 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 	var token string
 	var ended []int64
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := a.enrolStillAllowed(ctx, tx, cur); err != nil {
+		if err := allowed(ctx, tx, cur); err != nil {
 			return err
 		}
 		c, err := a.checkCode(ctx, tx, id, cur.User.ID, PurposeSMSSetup, code)
@@ -509,14 +520,26 @@ func (a *Accounts) VerifySetupSMS(ctx context.Context, cur *Current, code, ip st
 		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("use code: %w", err)
 		}
-		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ?", cur.User.ID, db.FactorSMS).Exec(ctx); err != nil {
+		var old []string
+		if err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ?", cur.User.ID, db.FactorSMS).
+			Returning("phone").Scan(ctx, &old); err != nil && !db.ErrNoRows(err) {
 			return fmt.Errorf("replace sms factor: %w", err)
 		}
 		f := &db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorSMS, Phone: c.Target, VerifiedAt: bun.NullTime{Time: now}, LastUsedAt: bun.NullTime{Time: now}, CreatedAt: now}
 		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
 			return fmt.Errorf("store sms factor: %w", err)
 		}
-		if ended, err = a.factorAdded(ctx, tx, cur, "sms "+MaskPhone(c.Target), ip, now); err != nil {
+		if len(old) > 0 && old[0] != c.Target {
+			// A new number: login codes still on their way to the old
+			// one no longer count.
+			if err := a.retireLoginCodes(ctx, tx, cur.User.ID, now); err != nil {
+				return err
+			}
+			ended, err = a.securityChange(ctx, tx, cur, "factor.phone_changed", SecurityPhoneChanged, "sms "+MaskPhone(c.Target), ip, now)
+		} else {
+			ended, err = a.factorAdded(ctx, tx, cur, "sms "+MaskPhone(c.Target), ip, now)
+		}
+		if err != nil {
 			return err
 		}
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
@@ -535,6 +558,12 @@ func (a *Accounts) TOTPSetup(ctx context.Context, cur *Current, issuer string) (
 	if err := requireEnrol(cur); err != nil {
 		return TOTPKey{}, err
 	}
+	return a.totpSetup(ctx, cur, issuer)
+}
+
+// totpSetup returns the pending app secret of cur's user, creating one
+// when none is pending.
+func (a *Accounts) totpSetup(ctx context.Context, cur *Current, issuer string) (TOTPKey, error) {
 	var key TOTPKey
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var f db.SecondFactor
@@ -602,13 +631,19 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
+	return a.verifyTOTP(ctx, cur, code, ip, a.enrolStillAllowed)
+}
+
+// verifyTOTP checks a code of the pending app and makes it the user's app,
+// replacing an older one only now that the new one is verified.
+func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string, allowed enrolGuard) (string, error) {
 	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
 	}
 	var token string
 	var ended []int64
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := a.enrolStillAllowed(ctx, tx, cur); err != nil {
+		if err := allowed(ctx, tx, cur); err != nil {
 			return err
 		}
 		f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, false, code)

@@ -44,6 +44,12 @@ func (a *Accounts) Confirm(ctx context.Context, cur *Current, kind, secret, ip s
 	if kind == ConfirmTOTP {
 		field = "code"
 	}
+	return a.confirm(ctx, cur, kind, secret, field, ip)
+}
+
+// confirm is Confirm with the form field its errors belong to (the
+// password change checks the current password at "current_password").
+func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, field, ip string) error {
 	if cur.NeedsSecondFactor || cur.Stage != StageDone {
 		return apperr.New(apperr.Conflict, "stage.wrong")
 	}
@@ -51,7 +57,7 @@ func (a *Accounts) Confirm(ctx context.Context, cur *Current, kind, secret, ip s
 		return apperr.New(apperr.Invalid, "code.none")
 	}
 	if secret == "" || len(secret) > 1024 {
-		return apperr.Field(field, "confirm.wrong_"+field)
+		return apperr.Field(field, wrongSecretKey(kind))
 	}
 	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
 		return err
@@ -93,7 +99,7 @@ func (a *Accounts) Confirm(ctx context.Context, cur *Current, kind, secret, ip s
 	switch {
 	case errors.Is(err, errWrongCode) || errors.Is(err, errReplay):
 		a.audit(ctx, cur.User.ID, "reauth.failed", kind, ip)
-		return apperr.Field(field, "confirm.wrong_"+field)
+		return apperr.Field(field, wrongSecretKey(kind))
 	case err != nil:
 		return fmt.Errorf("confirm it is you: %w", err)
 	}
@@ -101,6 +107,14 @@ func (a *Accounts) Confirm(ctx context.Context, cur *Current, kind, secret, ip s
 		return err
 	}
 	return nil
+}
+
+// wrongSecretKey is the message of a wrong secret of kind.
+func wrongSecretKey(kind string) string {
+	if kind == ConfirmTOTP {
+		return "confirm.wrong_code"
+	}
+	return "confirm.wrong_password"
 }
 
 // checkConfirmSecret checks the password or an app code of cur's user; an

@@ -54,23 +54,39 @@ func (a *Accounts) enrolStillAllowed(ctx context.Context, tx bun.Tx, cur *Curren
 // and, after the first visit, the person is told by mail. It returns the
 // ended sessions.
 func (a *Accounts) factorAdded(ctx context.Context, tx bun.Tx, cur *Current, detail, ip string, now time.Time) ([]int64, error) {
+	return a.securityChange(ctx, tx, cur, "factor.added", SecurityFactorAdded, detail, ip, now)
+}
+
+// securityChange does what follows every change to the security of cur's
+// account (a password, a factor, the recovery codes), in its transaction:
+// every other session of the user ends, the change is audited as kind
+// and, after the first visit, the person is told by mail (event). It
+// returns the ended sessions, for afterFactorAdded.
+func (a *Accounts) securityChange(ctx context.Context, tx bun.Tx, cur *Current, kind string, event SecurityEvent, detail, ip string, now time.Time) ([]int64, error) {
 	ended, err := a.Sessions.EndOthers(ctx, tx, cur.User.ID, cur.Session.ID)
 	if err != nil {
 		return nil, err
 	}
-	if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "factor.added", Detail: detail, IP: ip, Now: now}); err != nil {
+	if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: kind, Detail: detail, IP: ip, Now: now}); err != nil {
 		return nil, err
 	}
 	// The first factors of the first visit are no news to the person.
-	if !cur.User.ProfileCompletedAt.IsZero() || cur.User.Status == db.StatusActive {
-		if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityFactorAdded, now); err != nil {
+	if onboardedUser(cur.User) {
+		if err := a.queueSecurityMail(ctx, tx, cur.User, event, now); err != nil {
 			return nil, err
 		}
 	}
 	return ended, nil
 }
 
-// afterFactorAdded runs after the commit of a new factor.
+// onboardedUser is stagedUser.onboarded for a loaded user.
+func onboardedUser(u *db.User) bool {
+	return !u.ProfileCompletedAt.IsZero() || u.Status == db.StatusActive
+}
+
+// afterFactorAdded runs after the commit of a new factor, and of every
+// other securityChange: the ended sessions' sockets close on every
+// instance and the mail goes out.
 func (a *Accounts) afterFactorAdded(ctx context.Context, ended []int64) {
 	a.sessionsEnded(ctx, ended)
 	a.queued()

@@ -20,6 +20,19 @@ const (
 	SecurityPasswordReset SecurityEvent = "password_reset"
 	SecurityRecoveryUsed  SecurityEvent = "recovery_used"
 	SecurityFactorAdded   SecurityEvent = "factor_added"
+	// SecurityPasswordChanged: the person changed their password on the
+	// account page.
+	SecurityPasswordChanged SecurityEvent = "password_changed"
+	// SecurityFactorRemoved: a second factor was removed.
+	SecurityFactorRemoved SecurityEvent = "factor_removed"
+	// SecurityPhoneChanged: the SMS factor's number was replaced by a
+	// newly verified one.
+	SecurityPhoneChanged SecurityEvent = "phone_changed"
+	// SecurityRecoveryRegenerated: new recovery codes replaced the old ones.
+	SecurityRecoveryRegenerated SecurityEvent = "recovery_regenerated"
+	// SecurityNewBrowser: a login was completed in a browser that had not
+	// completed one of this account before (no valid device mark).
+	SecurityNewBrowser SecurityEvent = "new_browser"
 )
 
 // SecurityMail renders the short mail about a security event: what

@@ -288,6 +288,8 @@ type AccountView struct {
 	// password field and the checkbox of "Stoppen met Dialoog".
 	PasswordError string
 	ConfirmError  string
+	// Change is "Wachtwoord wijzigen".
+	Change PasswordChangeView
 }
 
 // StartView is the public start page; Stopped is set right after a user

@@ -44,6 +44,7 @@ var settingsNotices = map[string]string{
 	"afwezigheid": "settings.saved_away",
 	"taal":        "settings.saved_language",
 	"meldingen":   "settings.saved_notify",
+	"wachtwoord":  "password_change.saved",
 }
 
 // dateValue is a stored date as a date input's value, "" for none.

@@ -142,12 +142,17 @@ func TestLoginWithRecoveryCode(t *testing.T) {
 	resp, page := b.follow(resp)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page, "<h1>Ingelogd met een herstelcode</h1>", "je hebt nog 9 van je herstelcodes over.",
-		"Dat kan tot 10:15 uur", `href="/stap/sms"`, `href="/stap/app"`, `href="/berichten"`)
+		"Dat kan tot 10:15 uur", `href="/account/tweede-stap"`, `href="/berichten"`)
 	resp, _ = b.get(pathInbox)
 	wantStatus(t, resp, http.StatusOK)
 	resp, page = b.get(pathSMS)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page, "Mobiel telefoonnummer")
+	// "Tweede stap beheren" lets this session add a factor without
+	// another confirmation while the grant lasts.
+	resp, page = b.get(pathFactors)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, "Tot 10:15 uur kun je hieronder", `action="/account/tweede-stap/sms"`, `href="/account/tweede-stap/app"`)
 
 	// The same code does not work twice.
 	other := ra.login(t, "jan@example.nl")
@@ -160,7 +165,9 @@ func TestLoginWithRecoveryCode(t *testing.T) {
 	resp, _ = b.get(pathSMS)
 	wantRedirect(t, resp, pathInbox)
 	_, page = b.get(pathRecoveryUsed)
-	wantNotContains(t, page, `href="/stap/sms"`)
+	wantNotContains(t, page, `href="/stap/sms"`, `href="/account/tweede-stap"`)
+	_, page = b.get(pathFactors)
+	wantNotContains(t, page, `action="/account/tweede-stap/sms"`)
 }
 
 // TestNoFactorAccountNeedsRecoveryCode: an account that finished its first

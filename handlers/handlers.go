@@ -124,6 +124,26 @@ type Accounts interface {
 	Confirm(ctx context.Context, cur *auth.Current, kind, secret, ip string) error
 	RecentlyConfirmed(cur *auth.Current) bool
 	RecoveryCodesLeft(ctx context.Context, cur *auth.Current) (int, error)
+
+	// VerifyLoginFactorOnDevice is VerifyLoginFactor with the browser's
+	// device cookie (a login from a browser not seen before is mailed).
+	VerifyLoginFactorOnDevice(ctx context.Context, cur *auth.Current, kind, code, device, ip string) (string, error)
+	// ChangePassword is "Wachtwoord wijzigen"; it returns the session's
+	// new token.
+	ChangePassword(ctx context.Context, cur *auth.Current, currentPW, pw, confirm, ip string) (string, error)
+	// Factors ... RegenerateRecoveryCodes are "Tweede stap beheren";
+	// MayChangeFactors and MayAddFactor say which of its forms are open.
+	Factors(ctx context.Context, cur *auth.Current) ([]auth.FactorInfo, error)
+	MayChangeFactors(cur *auth.Current) bool
+	MayAddFactor(cur *auth.Current) bool
+	SendFactorSMS(ctx context.Context, cur *auth.Current, phone, ip string) (auth.SMSState, error)
+	ResendFactorSMS(ctx context.Context, cur *auth.Current, ip string) (auth.SMSState, error)
+	CancelFactorSMS(ctx context.Context, cur *auth.Current) error
+	VerifyFactorSMS(ctx context.Context, cur *auth.Current, code, ip string) (string, error)
+	FactorTOTPSetup(ctx context.Context, cur *auth.Current, issuer string) (auth.TOTPKey, error)
+	VerifyFactorTOTP(ctx context.Context, cur *auth.Current, code, ip string) (string, error)
+	RemoveFactor(ctx context.Context, cur *auth.Current, factorID int64, ip string) error
+	RegenerateRecoveryCodes(ctx context.Context, cur *auth.Current, ip string) ([]string, error)
 }
 
 var _ Accounts = (*auth.Accounts)(nil)
@@ -453,6 +473,17 @@ func New(deps Deps) *fiber.App {
 	app.Get(pathSessions, done, h.sessionsShow)
 	app.Post(pathSessions+"/andere", done, h.sessionsEndOthers)
 	app.Post(pathSessions+"/:id/afmelden", done, h.sessionEnd)
+	app.Post(pathAccountPassword, done, h.passwordChange)
+	app.Post(pathConfirm, done, h.confirmSubmit)
+	app.Get(pathFactors, done, h.factorsShow)
+	app.Post(pathFactorSMS, done, h.factorSMSSend)
+	app.Post(pathFactorSMS+"/code", done, h.factorSMSVerify)
+	app.Post(pathFactorSMS+"/opnieuw", done, h.factorSMSResend)
+	app.Post(pathFactorSMS+"/annuleren", done, h.factorSMSCancel)
+	app.Get(pathFactorApp, done, h.factorAppShow)
+	app.Post(pathFactorApp, done, h.factorAppVerify)
+	app.Post(pathFactorRecovery, done, h.factorRecoveryCodes)
+	app.Post(pathFactors+"/:id/verwijderen", done, h.factorRemove)
 	app.Post(pathAccountExport, done, h.accountExport)
 	app.Post(pathAccountStop, done, h.accountStop)
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -47,7 +48,8 @@ func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 		kind = "" // the service refuses it
 	}
 	code := clip(formValue(c, "code"), maxCodeLen)
-	token, err := h.accounts.VerifyLoginFactor(c.UserContext(), current(c), kind, code, clientIP(c))
+	device := strings.Clone(c.Cookies(DeviceCookieName(h.cfg)))
+	token, err := h.accounts.VerifyLoginFactorOnDevice(c.UserContext(), current(c), kind, code, device, clientIP(c))
 	if err != nil {
 		if !formError(err) {
 			return err

@@ -1,0 +1,77 @@
+package components
+
+import "time"
+
+// FactorsView is "Tweede stap beheren": the person's second factors, the
+// forms that add, replace and remove them, and new recovery codes.
+type FactorsView struct {
+	Email string
+	// Notice confirms a change; Error is a message for the whole page (the
+	// last factor cannot go, a confirmation is needed first).
+	Notice, Error string
+	Factors       []FactorItem
+	// MayChange is set while the session's "confirm it is you" counts:
+	// every form is open. MayAdd is set when factors may be added (also
+	// while a recovery code's grant lasts, until GrantUntil, "14:05").
+	MayChange, MayAdd bool
+	GrantUntil        string
+	// Confirm is the "confirm it is you" form, shown unless MayChange.
+	Confirm ConfirmView
+	// SMS is the form for a new number: the number, or the code once one
+	// was sent (SMS.SentTo).
+	SMS SMSStepView
+	// RecoveryLeft is how many unused recovery codes the person has;
+	// Codes are new ones, shown once right after they were made.
+	RecoveryLeft int
+	Codes        []string
+}
+
+// FactorItem is one second factor in the list.
+type FactorItem struct {
+	ID       int64
+	Kind     string // "sms" or "totp"
+	Phone    string // masked, for SMS
+	Added    time.Time
+	LastUsed time.Time
+}
+
+// HasKind reports whether the person has a factor of kind.
+func (v FactorsView) HasKind(kind string) bool {
+	for _, f := range v.Factors {
+		if f.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// SMSPhone is the masked number of the SMS factor, "" without one.
+func (v FactorsView) SMSPhone() string {
+	for _, f := range v.Factors {
+		if f.Kind == "sms" {
+			return f.Phone
+		}
+	}
+	return ""
+}
+
+// RecoveryCodesView returns the new codes as the recovery page's view, for
+// its copy and download text.
+func (v FactorsView) RecoveryCodesView() RecoveryView {
+	return RecoveryView{Email: v.Email, Codes: v.Codes}
+}
+
+// ConfirmView is the "confirm it is you" form: the password or, for a
+// person with an app, a code of it. Next is where the form continues after
+// a success (one of a fixed set of pages); nothing typed comes back.
+type ConfirmView struct {
+	Next                     string
+	WithApp                  bool
+	PasswordError, CodeError string
+}
+
+// PasswordChangeView is "Wachtwoord wijzigen" on the account page: the
+// translated messages of its fields; typed passwords never come back.
+type PasswordChangeView struct {
+	CurrentError, PasswordError, ConfirmError string
+}
