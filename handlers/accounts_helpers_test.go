@@ -182,8 +182,8 @@ func (testMail) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail
 
 // NewMessageMail renders the real mail, so tests can check that it holds
 // nothing of the message.
-func (testMail) NewMessageMail(lang, orgName, link string) (notify.Mail, error) {
-	v := components.NewMessageMail{Lang: lang, OrgName: orgName, LoginURL: link}
+func (testMail) NewMessageMail(lang, from, link string) (notify.Mail, error) {
+	v := components.NewMessageMail{Lang: lang, From: from, LoginURL: link}
 	var html bytes.Buffer
 	if err := components.NewMessageMailHTML(v).Render(context.Background(), &html); err != nil {
 		return notify.Mail{}, err
