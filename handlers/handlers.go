@@ -376,6 +376,7 @@ func New(deps Deps) *fiber.App {
 	app.Use(h.csrf)
 
 	app.Get("/", h.start)
+	app.Post(pathLanguage, h.languageSwitch)
 	app.Get("/voorwaarden", h.termsShow)
 	app.Get("/voorwaarden/:version", h.termsShow)
 
