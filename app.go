@@ -265,6 +265,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	go func() { serveErr <- web.Listener(ln) }()
 	log.Info("dialoog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "postgres", cfg.Postgres(), "dev", cfg.Dev)
 	fmt.Fprintf(stdout, "Dialoog is running at %s\n", cfg.BaseURL)
+	if cfg.Dev {
+		fmt.Fprintf(stdout, "Dev outbox (the mail and texts Dialoog \"sent\"): %s/dev/outbox\n", cfg.BaseURL)
+	}
 
 	select {
 	case <-ctx.Done():
