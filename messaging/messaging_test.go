@@ -84,7 +84,7 @@ func setup(t testing.TB, d *db.DB) *fx {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Log: log}
-	org, _, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
+	org, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
 	if err != nil {
 		t.Fatal(err)
 	}
