@@ -174,18 +174,19 @@ func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault,
 	return v, nil
 }
 
-// bootstrap creates the organisation on first start and prints the first
-// admin's sign-up link.
+// bootstrap creates the organisation on first start and prints the link
+// with which the first admin's mail address is chosen.
 func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 	if err := auth.EnsureTerms(ctx, a.db, time.Now); err != nil {
 		return err
 	}
-	_, email, link, err := auth.Bootstrap(ctx, a.invitations, a.cfg.OrgName)
+	_, link, err := auth.Bootstrap(ctx, a.invitations, a.cfg.OrgName)
 	if err != nil {
 		return err
 	}
 	if link != "" {
-		fmt.Fprintf(out, "Created organisation %q. Sign-up link for its first admin (%s):\n%s\n", a.cfg.OrgName, email, link)
+		fmt.Fprintf(out, "Created organisation %q. Open this link to choose the mail address of its first admin (it works once, for %d days):\n%s\n",
+			a.cfg.OrgName, int(auth.SetupTTL.Hours()/24), link)
 	}
 	return nil
 }
@@ -220,6 +221,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Hub:         live.hub,
 		Live:        live.broker,
 		Metrics:     a.requestMetrics(),
+		FirstAdmin:  a.invitations,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -265,6 +267,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	go func() { serveErr <- web.Listener(ln) }()
 	log.Info("dialoog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "postgres", cfg.Postgres(), "dev", cfg.Dev)
 	fmt.Fprintf(stdout, "Dialoog is running at %s\n", cfg.BaseURL)
+	if cfg.Dev {
+		fmt.Fprintf(stdout, "Dev outbox (the mail and texts Dialoog \"sent\"): %s/dev/outbox\n", cfg.BaseURL)
+	}
 
 	select {
 	case <-ctx.Done():

@@ -1,5 +1,6 @@
 // Command dialoog runs the Dialoog secure messaging server and its
-// administrative commands: serve (the default), invite and migrate.
+// administrative commands: serve (the default), invite, migrate, terms and
+// demo.
 package main
 
 import (
@@ -28,7 +29,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--admin] [--org NAME] | migrate | terms publish FILE [--en FILE]]
+const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--admin] [--org NAME] [--lang nl|en] | migrate | terms publish FILE [--en FILE] | demo]
 
 Flags override the DIALOOG_* environment variables of the same name:
 `
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, cfg, stdout)
 	case "terms":
 		err = terms(ctx, cfg, rest, stdout, stderr)
+	case "demo":
+		err = demo(ctx, cfg, log, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dialoog: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -100,6 +103,8 @@ func cliMessage(e *apperr.Error) string {
 		return "the terms file is empty"
 	case "terms.too_long":
 		return "the terms file is too long"
+	case "demo.not_empty":
+		return "this database already has other people; dialoog demo only fills a new one (use an empty DIALOOG_DATA_DIR)"
 	}
 	return e.Key
 }

@@ -41,8 +41,8 @@ func TestInviteCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "Sign-up link for its first admin (beheerder@dialoog.test)") {
-		t.Fatalf("first run should bootstrap the organisation and its admin: %s", out)
+	if !strings.Contains(out, "choose the mail address of its first admin") || !strings.Contains(out, "http://dialoog.test/eerste-beheerder/") {
+		t.Fatalf("first run should bootstrap the organisation and the link for its first admin: %s", out)
 	}
 	if !strings.Contains(out, "Invitation queued for jan@example.nl (OSAW)") || !strings.Contains(out, "http://dialoog.test/aanmelden/") {
 		t.Fatalf("output: %s", out)
@@ -90,11 +90,12 @@ func TestInviteDoesNotWaitForSMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	// The first admin's invitation and Jan's wait for a server's worker.
+	// Jan's invitation waits for a server's worker (the first admin is
+	// only chosen through the printed link).
 	n, err := d.NewSelect().Model((*db.OutboxItem)(nil)).
 		Where("channel = ? AND status = ? AND attempts = 0", db.ChannelMail, db.OutboxPending).Count(context.Background())
-	if err != nil || n != 2 {
-		t.Fatalf("%d pending invitations (%v), want 2", n, err)
+	if err != nil || n != 1 {
+		t.Fatalf("%d pending invitations (%v), want 1", n, err)
 	}
 }
 
@@ -139,5 +140,44 @@ func TestTermsPublishCommand(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, env, "terms", "publish", filepath.Join(dir, "missing.txt")); code != 2 {
 		t.Fatalf("missing file: %d", code)
+	}
+}
+
+// TestDemoCommand: dialoog demo fills a new database with the seed's
+// people and prints how to log in as each; again, it gives them new
+// credentials and no second message; with anyone else in the database it
+// refuses.
+func TestDemoCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": dir}
+	for range 2 {
+		code, out, errOut := runCmd(t, env, "demo")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{"hanna@osaw.example", "jan@werkgever.example", "password:", "app secret:", `"testbericht"`} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("output lacks %q:\n%s", want, out)
+			}
+		}
+	}
+	if n := countUsers(t, dir); n != 2 {
+		t.Fatalf("%d users, want the 2 demo people", n)
+	}
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.NewSelect().Model((*db.Thread)(nil)).Where("subject = ?", "testbericht").Count(context.Background())
+	d.Close()
+	if err != nil || n != 1 {
+		t.Fatalf("%d testbericht conversations (%v), want 1", n, err)
+	}
+	if code, _, errOut := runCmd(t, env, "invite", "--org", "OSAW", "--email", "iemand@example.nl"); code != 0 {
+		t.Fatalf("invite: %s", errOut)
+	}
+	code, _, errOut := runCmd(t, env, "demo")
+	if code != 2 || !strings.Contains(errOut, "already has other people") {
+		t.Fatalf("demo over other people: exit %d, %q", code, errOut)
 	}
 }

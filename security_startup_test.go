@@ -33,7 +33,6 @@ func loadConfig(env map[string]string) (*config.Config, error) {
 // others can reach.
 func TestDevModeOnlyOnLoopback(t *testing.T) {
 	refused := []map[string]string{
-		{"DIALOOG_DEV": "1"}, // :8080 listens on every interface
 		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "0.0.0.0:8080"},
 		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "192.0.2.10:8080"},
 		{"DIALOOG_DEV": "1", "DIALOOG_ADDR": "[::]:8080"},
@@ -54,6 +53,11 @@ func TestDevModeOnlyOnLoopback(t *testing.T) {
 	}
 	if _, err := loadConfig(map[string]string{"DIALOOG_BASE_URL": "https://dialoog.example.nl"}); err != nil {
 		t.Errorf("without dev: %v", err)
+	}
+	// Without DIALOOG_ADDR, dev mode listens on loopback only (instead of
+	// :8080, every interface).
+	if c, err := loadConfig(map[string]string{"DIALOOG_DEV": "1"}); err != nil || !c.Dev || c.Addr != "localhost:8080" {
+		t.Errorf("dev without an address: %+v, %v; want localhost:8080", c, err)
 	}
 }
 

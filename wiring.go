@@ -38,9 +38,9 @@ func (mailRenderer) PasswordResetMail(lang, link string) (notify.Mail, error) {
 }
 
 // NewMessageMail renders the content-free mail that tells an active user a
-// message is waiting: the organisation and a link, nothing of the message.
-func (mailRenderer) NewMessageMail(lang, orgName, link string) (notify.Mail, error) {
-	v := components.NewMessageMail{Lang: lang, OrgName: orgName, LoginURL: link}
+// message is waiting: who wrote and a link, nothing of the message.
+func (mailRenderer) NewMessageMail(lang, from, link string) (notify.Mail, error) {
+	v := components.NewMessageMail{Lang: lang, From: from, LoginURL: link}
 	var html bytes.Buffer
 	if err := components.NewMessageMailHTML(v).Render(context.Background(), &html); err != nil {
 		return notify.Mail{}, fmt.Errorf("render new-message mail: %w", err)

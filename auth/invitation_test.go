@@ -46,6 +46,8 @@ type fixture struct {
 	org   *db.Organisation
 	kicks int
 	req   *auth.MailRequests
+	// setupLink is the first start's link to choose the first admin.
+	setupLink string
 }
 
 func newFixture(t testing.TB, d *db.DB) *fixture {
@@ -70,11 +72,12 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 			t.Errorf("mail requests: %v", err)
 		}
 	}
-	org, admin, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
-	if err != nil || admin != "beheerder@dialoog.test" || !strings.HasPrefix(link, "http://dialoog.test/aanmelden/") {
-		t.Fatalf("bootstrap: %v %q %q", err, admin, link)
+	// The link is empty when the database already had the organisation.
+	org, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
 	}
-	f.org = org
+	f.org, f.setupLink = org, link
 	return f
 }
 
@@ -338,20 +341,65 @@ func TestSessionTimeouts(t *testing.T) {
 
 func urlParse(s string) (*url.URL, error) { return url.Parse(s) }
 
-func TestBootstrapRunsOnce(t *testing.T) {
+// TestFirstAdminChosenByLink: the first start creates the organisation and
+// a one-time link, no made-up admin; whoever holds the link chooses the
+// first admin's address, which is then invited like anyone (the mail is
+// queued) and the sign-up link handed back. A wrong address leaves the link
+// working; a used or expired one does not.
+func TestFirstAdminChosenByLink(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		f := newFixture(t, d) // bootstraps "OSAW" and checks the first link
-		org, email, link, err := auth.Bootstrap(context.Background(), f.inv, "OSAW")
-		if err != nil || link != "" || email != "" || org.ID != f.org.ID {
-			t.Fatalf("second bootstrap: %+v %q %q %v", org, email, link, err)
+		ctx := context.Background()
+		f := newFixture(t, d) // bootstraps "OSAW" and checks the link
+		org, link, err := auth.Bootstrap(ctx, f.inv, "OSAW")
+		if err != nil || link != "" || org.ID != f.org.ID {
+			t.Fatalf("second bootstrap: %+v %q %v", org, link, err)
+		}
+		if n, err := d.NewSelect().Model((*db.User)(nil)).Count(ctx); err != nil || n != 0 {
+			t.Fatalf("%d users after the first start (%v), want none", n, err)
+		}
+		if !strings.HasPrefix(f.setupLink, "http://dialoog.test/eerste-beheerder/") {
+			t.Fatalf("setup link %q", f.setupLink)
+		}
+		tok := token(f.setupLink)
+		if name, err := f.inv.CheckSetup(ctx, tok); err != nil || name != "OSAW" {
+			t.Fatalf("check: %q %v", name, err)
+		}
+		wantCode(t, func() error { _, err := f.inv.CheckSetup(ctx, "nonsense"); return err }(), apperr.NotFound)
+		f.clk.Add(auth.SetupTTL + time.Minute)
+		wantCode(t, func() error { _, err := f.inv.CheckSetup(ctx, tok); return err }(), apperr.NotFound)
+		f.clk.Add(-auth.SetupTTL - time.Minute)
+
+		_, err = f.inv.ChooseFirstAdmin(ctx, tok, "geen adres", "en", "127.0.0.1")
+		if fs := apperr.FieldsOf(err); len(fs) != 1 || fs[0].Field != "email" || fs[0].Key != "email.invalid" {
+			t.Fatalf("a wrong address: %v", err)
+		}
+		signup, err := f.inv.ChooseFirstAdmin(ctx, tok, " Ik@Example.nl ", "en", "127.0.0.1")
+		if err != nil || !strings.HasPrefix(signup, "http://dialoog.test/aanmelden/") {
+			t.Fatalf("choose: %q %v", signup, err)
 		}
 		var admin db.User
-		if err := d.NewSelect().Model(&admin).Where("email = ?", "beheerder@dialoog.test").Scan(context.Background()); err != nil {
+		if err := d.NewSelect().Model(&admin).Where("email = ?", "ik@example.nl").Scan(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if !admin.IsAdmin || admin.Kind != db.KindInternal || admin.OrgID == nil || *admin.OrgID != org.ID {
+		if !admin.IsAdmin || admin.Kind != db.KindInternal || admin.OrgID == nil || *admin.OrgID != org.ID ||
+			admin.Status != db.StatusInvited || admin.Language != "en" {
 			t.Fatalf("first admin: %+v", admin)
 		}
+		m, err := notify.LatestDevMailTo(ctx, d, f.v, "ik@example.nl")
+		if err != nil || !strings.Contains(m.Text, signup) {
+			t.Fatalf("invitation mail: %+v %v", m, err)
+		}
+		if info, err := f.inv.Check(ctx, token(signup)); err != nil || info.Email != "ik@example.nl" {
+			t.Fatalf("sign-up link: %+v %v", info, err)
+		}
+		n, err := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("user_id = ? AND kind = ?", admin.ID, "setup.first_admin").Count(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("%d audit rows (%v)", n, err)
+		}
+		// Used: it works no more.
+		wantCode(t, func() error { _, err := f.inv.CheckSetup(ctx, tok); return err }(), apperr.NotFound)
+		_, err = f.inv.ChooseFirstAdmin(ctx, tok, "ander@example.nl", "nl", "127.0.0.1")
+		wantCode(t, err, apperr.NotFound)
 	})
 }
 

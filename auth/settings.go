@@ -143,7 +143,10 @@ func (a *Accounts) SetAbsence(ctx context.Context, cur *Current, ab Absence, ip 
 // Languages are the languages a person can choose.
 var Languages = []string{"nl", "en"}
 
-// SetLanguage sets the language of the person's pages, mail and texts.
+// SetLanguage sets the language of the person's pages, mail and texts. Unlike
+// the other settings it may change from the first step of the first visit on
+// (the footer's language switch, so the texts and mails of the next steps
+// follow it), but not by a session still waiting for its second factor.
 func (a *Accounts) SetLanguage(ctx context.Context, cur *Current, lang, ip string) error {
 	ok := false
 	for _, l := range Languages {
@@ -152,9 +155,19 @@ func (a *Accounts) SetLanguage(ctx context.Context, cur *Current, lang, ip strin
 	if !ok {
 		return apperr.Field("language", "settings.language_invalid")
 	}
-	return a.settingsChange(ctx, cur, "language.changed", ip, func(ctx context.Context, tx bun.Tx, now time.Time) error {
-		_, err := tx.NewUpdate().Model((*db.User)(nil)).Set("language = ?", lang).Set("updated_at = ?", now).
-			Where("id = ?", cur.User.ID).Exec(ctx)
-		return err
+	if cur.NeedsSecondFactor {
+		return apperr.New(apperr.Conflict, "stage.wrong")
+	}
+	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("language = ?", lang).Set("updated_at = ?", now).
+			Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "language.changed", IP: ip, Now: now})
 	})
+	if err != nil {
+		return fmt.Errorf("language.changed: %w", err)
+	}
+	return nil
 }

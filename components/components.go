@@ -36,7 +36,14 @@ type Meta struct {
 	// Now is the request's time, against which dates are written ("14:05"
 	// today, "23 februari" before). Components never read the clock.
 	Now time.Time
+	// Back is the page's own path, where the footer's language switch
+	// returns to.
+	Back string
 }
+
+// languageOptions are the languages of the footer's switch, each named in
+// itself.
+var languageOptions = []struct{ lang, name string }{{"nl", "Nederlands"}, {"en", "English"}}
 
 // T translates key; see i18n.Localizer.T.
 func (m Meta) T(key string, args ...any) string { return m.L.T(key, args...) }

@@ -12,8 +12,8 @@ import templruntime "github.com/a-h/templ/runtime"
 import "dialoog/i18n"
 
 // NewMessageMailHTML is the HTML part of the mail that says a new message
-// is waiting. It never contains the message, its subject or its sender's
-// name: only the organisation and a button to log in. Inline styles and
+// is waiting. It never contains the message or its subject: only who wrote
+// (NewMessageMail.From) and a button to log in. Inline styles and
 // layout tables as in the invitation mail, for mail clients.
 func NewMessageMailHTML(v NewMessageMail) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -90,9 +90,9 @@ func NewMessageMailHTML(v NewMessageMail) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var6 string
-		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(l.T("mail.message.lead", "Org", oneLine(v.OrgName)))
+		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(l.T("mail.message.lead", "From", oneLine(v.From)))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/mail_new_message.templ`, Line: 32, Col: 90}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/mail_new_message.templ`, Line: 32, Col: 88}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 		if templ_7745c5c3_Err != nil {

@@ -134,7 +134,7 @@ func TestNewMessageMail(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.lang, func(t *testing.T) {
-			v := NewMessageMail{Lang: tc.lang, OrgName: "OSAW", LoginURL: "https://dialoog.example.nl/berichten"}
+			v := NewMessageMail{Lang: tc.lang, From: "OSAW", LoginURL: "https://dialoog.example.nl/berichten"}
 			if got := NewMessageMailSubject(v); got != tc.subject {
 				t.Errorf("subject %q, want %q", got, tc.subject)
 			}
@@ -159,8 +159,8 @@ func TestNewMessageMail(t *testing.T) {
 			}
 		})
 	}
-	// The organisation's name cannot inject markup or headers.
-	v := NewMessageMail{Lang: "nl", OrgName: "<b>X</b>\r\nBcc: a@b.nl", LoginURL: "javascript:alert(1)"}
+	// The name cannot inject markup or headers.
+	v := NewMessageMail{Lang: "nl", From: "<b>X</b>\r\nBcc: a@b.nl", LoginURL: "javascript:alert(1)"}
 	if s := NewMessageMailSubject(v); strings.ContainsAny(s, "\r\n") {
 		t.Errorf("subject spans lines: %q", s)
 	}

@@ -12,6 +12,11 @@ type LiveMessage struct {
 	// Announce is read out by screen readers ("Nieuw bericht van OSAW:
 	// Verzuim"); empty for the participant's own messages.
 	Announce string
+	// Participants replaces the open conversation's participant list (as
+	// ThreadView has it, with CanResend for internal readers); nil leaves
+	// it alone.
+	Participants []ParticipantItem
+	CanResend    bool
 }
 
 // liveListSelector is the first page of Berichten without a search, the

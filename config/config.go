@@ -47,14 +47,14 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"DIALOOG_ADDR", "addr", ":8080", "listen address"},
+	{"DIALOOG_ADDR", "addr", "", "listen address (default :8080, or localhost:8080 while the dev outbox is on)"},
 	{"DIALOOG_BASE_URL", "base-url", "http://localhost:8080", "public URL used in mail links and the WebSocket origin check"},
 	{"DIALOOG_DATA_DIR", "data-dir", "./data", "directory for the SQLite file, the generated key and attachments"},
 	{"DIALOOG_DATABASE_URL", "database-url", "", "postgres://... selects PostgreSQL; empty uses SQLite in the data dir"},
 	{"DIALOOG_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:port (STARTTLS required beyond loopback; ?tls=opportunistic relaxes it) or smtps://...; empty uses the dev outbox"},
 	{"DIALOOG_MAIL_FROM", "mail-from", "Dialoog <no-reply@localhost>", "sender of all mail"},
 	{"DIALOOG_SMS_URL", "sms-url", "", "webhook+https://..., webhook+http://..., twilio://SID:TOKEN@api.twilio.com?from=...; empty uses the dev outbox"},
-	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox (loopback DIALOOG_ADDR and http base URL only)"},
+	{"DIALOOG_DEV", "dev", "", "1 shows the dev outbox at /dev/outbox (loopback DIALOOG_ADDR and http base URL only); empty turns it on without DIALOOG_SMTP_URL and with a loopback http base URL; 0 turns it off"},
 	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
 	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
 	{"DIALOOG_METRICS_ADDR", "metrics-addr", "", "listen address of /metrics (Prometheus), e.g. 127.0.0.1:9090; empty turns metrics off"},
@@ -95,7 +95,11 @@ func Load(getenv func(string) string, args []string, output io.Writer) (*Config,
 
 func build(get func(string) string) (*Config, error) {
 	c := &Config{Addr: get("DIALOOG_ADDR"), DataDir: get("DIALOOG_DATA_DIR"), OrgName: get("DIALOOG_ORG_NAME")}
-	if c.Addr == "" || !strings.Contains(c.Addr, ":") {
+	addrSet := c.Addr != ""
+	if !addrSet {
+		c.Addr = defaultAddr // for now; localhost below when the dev outbox is on
+	}
+	if !strings.Contains(c.Addr, ":") {
 		return nil, &Error{"DIALOOG_ADDR", "must be host:port or :port, e.g. :8080"}
 	}
 	if c.DataDir == "" {
@@ -161,11 +165,21 @@ func build(get func(string) string) (*Config, error) {
 		c.SMSURL = u
 	}
 	switch get("DIALOOG_DEV") {
-	case "", "0", "false":
+	case "":
+		// On this machine without a mail server (`go run .`), the mail
+		// and texts Dialoog "sent" must be visible somewhere: the dev
+		// outbox is on, on loopback only. Anything that may reach others
+		// (a public or https base URL, a listen address beyond loopback, a
+		// mail server) keeps it off.
+		c.Dev = c.SMTPURL == nil && !c.Secure() && LoopbackHost(c.BaseURL.Hostname()) && (!addrSet || loopbackAddr(c.Addr))
+	case "0", "false":
 	case "1", "true":
 		c.Dev = true
 	default:
 		return nil, &Error{"DIALOOG_DEV", "must be 1 or 0"}
+	}
+	if c.Dev && !addrSet {
+		c.Addr = devAddr
 	}
 	if c.Dev {
 		// The dev outbox shows every sign-up link and login code that was
@@ -173,7 +187,7 @@ func build(get func(string) string) (*Config, error) {
 		if c.Secure() {
 			return nil, &Error{"DIALOOG_DEV", "must be off with an https:// DIALOOG_BASE_URL: the dev outbox shows every link and code to anyone"}
 		}
-		if host, _, err := net.SplitHostPort(c.Addr); err != nil || !LoopbackHost(host) {
+		if !loopbackAddr(c.Addr) {
 			return nil, &Error{"DIALOOG_DEV", "needs a loopback DIALOOG_ADDR such as 127.0.0.1:8080 or localhost:8080: the dev outbox shows every link and code to anyone who can reach it"}
 		}
 	}
@@ -210,6 +224,19 @@ func build(get func(string) string) (*Config, error) {
 		c.MetricsAddr = v
 	}
 	return c, nil
+}
+
+const (
+	// defaultAddr is the listen address without DIALOOG_ADDR; devAddr the
+	// one while the dev outbox is on.
+	defaultAddr = ":8080"
+	devAddr     = "localhost:8080"
+)
+
+// loopbackAddr reports whether the listen address addr is on loopback only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && LoopbackHost(host)
 }
 
 // LoopbackHost reports whether host (a name or an IP address, without a

@@ -18,11 +18,11 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.BaseURL.String() != "http://localhost:8080" || c.DataDir != "./data" || c.OrgName != "Demo" {
+	if c.Addr != "localhost:8080" || c.BaseURL.String() != "http://localhost:8080" || c.DataDir != "./data" || c.OrgName != "Demo" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
-	if c.Postgres() || c.SMTPURL != nil || c.SMSURL != nil || c.Dev || c.Secure() {
-		t.Fatalf("defaults should select embedded services: %+v", c)
+	if c.Postgres() || c.SMTPURL != nil || c.SMSURL != nil || !c.Dev || c.Secure() {
+		t.Fatalf("defaults should select embedded services and the dev outbox: %+v", c)
 	}
 	if c.MailFrom.Address != "no-reply@localhost" || c.MailFrom.Name != "Dialoog" {
 		t.Fatalf("mail from: %v", c.MailFrom)
@@ -134,6 +134,47 @@ func TestMetricsAddr(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != "DIALOOG_METRICS_ADDR" {
 			t.Errorf("%v: want an error naming DIALOOG_METRICS_ADDR, got %v", bad, err)
+		}
+	}
+}
+
+// TestDevOutboxByDefault: without an SMTP server and with a loopback http
+// base URL (the defaults of `go run .`), the dev outbox is on and the
+// server listens on loopback only; anything that could reach others keeps
+// it off, and an explicit DIALOOG_DEV=1 still refuses what it refused.
+func TestDevOutboxByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		dev  bool
+		addr string
+	}{
+		{"defaults", nil, true, "localhost:8080"},
+		{"loopback address", map[string]string{"DIALOOG_BASE_URL": "http://127.0.0.1:9000", "DIALOOG_ADDR": "127.0.0.1:9000"}, true, "127.0.0.1:9000"},
+		{"switched off", map[string]string{"DIALOOG_DEV": "0"}, false, ":8080"},
+		{"switched on", map[string]string{"DIALOOG_DEV": "1"}, true, "localhost:8080"},
+		{"smtp", map[string]string{"DIALOOG_SMTP_URL": "smtp://127.0.0.1:2525"}, false, ":8080"},
+		{"public base URL", map[string]string{"DIALOOG_BASE_URL": "http://dialoog.example.nl"}, false, ":8080"},
+		{"https", map[string]string{"DIALOOG_BASE_URL": "https://localhost:8443"}, false, ":8080"},
+		{"every interface", map[string]string{"DIALOOG_ADDR": ":8080"}, false, ":8080"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Load(env(tc.env), nil, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Dev != tc.dev || c.Addr != tc.addr {
+				t.Fatalf("dev %v on %q, want %v on %q", c.Dev, c.Addr, tc.dev, tc.addr)
+			}
+		})
+	}
+	for name, m := range map[string]map[string]string{
+		"https":           {"DIALOOG_DEV": "1", "DIALOOG_BASE_URL": "https://localhost:8443"},
+		"every interface": {"DIALOOG_DEV": "1", "DIALOOG_ADDR": ":8080"},
+	} {
+		var ce *Error
+		if _, _, err := Load(env(m), nil, io.Discard); !errors.As(err, &ce) || ce.Var != "DIALOOG_DEV" {
+			t.Errorf("%s: DIALOOG_DEV=1 gives %v, want an error naming DIALOOG_DEV", name, err)
 		}
 	}
 }

@@ -8,8 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,9 +90,16 @@ func (b *syncBuffer) String() string {
 
 // server is one running dialoog process.
 type server struct {
-	BaseURL   string
-	AdminLink string // empty when this process did not create the organisation
-	AdminMail string
+	BaseURL string
+	// SetupLink is the link the first start printed to choose the first
+	// admin's address; empty when this process did not create the
+	// organisation. Unless ManualSetup is set before waitReady, the
+	// harness uses it to choose AdminMail, and AdminLink is then the first
+	// admin's sign-up link.
+	SetupLink   string
+	ManualSetup bool
+	AdminLink   string
+	AdminMail   string
 
 	env    []string // the full environment of the process, for the CLI
 	cmd    *exec.Cmd
@@ -100,7 +110,7 @@ type server struct {
 }
 
 var (
-	adminLinkRe  = regexp.MustCompile(`Sign-up link for its first admin \(([^)]*)\):\r?\n(\S+)`)
+	setupLinkRe  = regexp.MustCompile(`choose the mail address of its first admin[^\n]*:\r?\n(\S+)`)
 	inviteLinkRe = regexp.MustCompile(`Invitation queued for [^\n]*Sign-up link:\r?\n(\S+)`)
 )
 
@@ -238,9 +248,48 @@ func (s *server) waitReady(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if m := adminLinkRe.FindStringSubmatch(s.stdout.String()); m != nil {
-		s.AdminMail, s.AdminLink = m[1], m[2]
+	if m := setupLinkRe.FindStringSubmatch(s.stdout.String()); m != nil {
+		s.SetupLink = m[1]
+		if !s.ManualSetup {
+			s.AdminMail = "beheerder@e2e.example"
+			s.AdminLink = s.chooseAdmin(t, s.AdminMail)
+		}
 	}
+}
+
+var csrfFieldRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// chooseAdmin opens the setup link as a browser without script would,
+// chooses email as the first admin's address and returns the sign-up link
+// the answer sends the browser to.
+func (s *server) chooseAdmin(t *testing.T, email string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(s.SetupLink)
+	if err != nil {
+		t.Fatalf("GET %s: %v", s.SetupLink, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfFieldRe.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("GET %s: %s without a form:\n%s", s.SetupLink, resp.Status, body)
+	}
+	resp, err = client.PostForm(s.SetupLink, url.Values{"_csrf": {string(m[1])}, "email": {email}})
+	if err != nil {
+		t.Fatalf("POST %s: %v", s.SetupLink, err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/aanmelden/") {
+		t.Fatalf("choosing the first admin: %s to %q, want 303 to /aanmelden/...", resp.Status, loc)
+	}
+	return s.BaseURL + loc
 }
 
 // stop sends SIGTERM and asserts that the process exits, successfully,

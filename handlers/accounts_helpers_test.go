@@ -68,6 +68,9 @@ type realApp struct {
 	msg *messaging.Service
 	org *db.Organisation
 	req *auth.MailRequests
+	// setupLink is the path of the first start's link to choose the first
+	// admin.
+	setupLink string
 }
 
 func newRealApp(t testing.TB) *realApp { return newRealAppOn(t, dbtest.MustOpenSQLite(t)) }
@@ -106,7 +109,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	if err := auth.EnsureTerms(ctx, d, clk.Now); err != nil {
 		t.Fatal(err)
 	}
-	org, _, _, err := auth.Bootstrap(ctx, inv, "OSAW")
+	org, setupLink, err := auth.Bootstrap(ctx, inv, "OSAW")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +120,14 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	deps := Deps{
 		Config: cfg, Logger: log, Health: d,
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
-		Messages: msg, Now: clk.Now,
+		Messages: msg, Now: clk.Now, FirstAdmin: inv,
 	}
 	for _, o := range opts {
 		o(&deps)
 	}
 	app := New(deps)
-	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org, req: req}
+	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org, req: req,
+		setupLink: strings.TrimPrefix(setupLink, testBase)}
 }
 
 // testInvitations, testTerms and testMail are the adapters main has in
@@ -182,8 +186,8 @@ func (testMail) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail
 
 // NewMessageMail renders the real mail, so tests can check that it holds
 // nothing of the message.
-func (testMail) NewMessageMail(lang, orgName, link string) (notify.Mail, error) {
-	v := components.NewMessageMail{Lang: lang, OrgName: orgName, LoginURL: link}
+func (testMail) NewMessageMail(lang, from, link string) (notify.Mail, error) {
+	v := components.NewMessageMail{Lang: lang, From: from, LoginURL: link}
 	var html bytes.Buffer
 	if err := components.NewMessageMailHTML(v).Render(context.Background(), &html); err != nil {
 		return notify.Mail{}, err

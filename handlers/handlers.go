@@ -255,7 +255,22 @@ type Deps struct {
 	// Metrics, when set, records every request's duration by route and
 	// its database statements (DIALOOG_METRICS_ADDR).
 	Metrics RequestMetrics
+	// FirstAdmin, when set, serves the first start's link with which the
+	// first admin's mail address is chosen (/eerste-beheerder/...).
+	FirstAdmin FirstAdmin
 }
+
+// FirstAdmin chooses the first admin through the link printed at the first
+// start; *auth.Invitations implements it.
+type FirstAdmin interface {
+	// CheckSetup returns the organisation's name; NotFound for a link
+	// that does not work (any more).
+	CheckSetup(ctx context.Context, token string) (string, error)
+	// ChooseFirstAdmin uses the link and returns the admin's sign-up link.
+	ChooseFirstAdmin(ctx context.Context, token, email, language, ip string) (string, error)
+}
+
+var _ FirstAdmin = (*auth.Invitations)(nil)
 
 // handler holds the dependencies every route and middleware shares.
 type handler struct {
@@ -279,6 +294,7 @@ type handler struct {
 	origin       string // of Config.BaseURL, the only one allowed to open /ws
 	typing       *realtime.TypingThrottle
 	metrics      RequestMetrics
+	firstAdmin   FirstAdmin
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -350,6 +366,7 @@ func New(deps Deps) *fiber.App {
 		origin:       originOf(deps.Config.BaseURL),
 		typing:       realtime.NewTypingThrottle(typingEvery),
 		metrics:      deps.Metrics,
+		firstAdmin:   deps.FirstAdmin,
 	}
 
 	app := fiber.New(fiber.Config{
@@ -396,6 +413,11 @@ func New(deps Deps) *fiber.App {
 	app.Use(h.csrf)
 
 	app.Get("/", h.start)
+	app.Post(pathLanguage, h.languageSwitch)
+	if h.firstAdmin != nil {
+		app.Get(pathFirstAdmin+":token", h.firstAdminShow)
+		app.Post(pathFirstAdmin+":token", h.firstAdminChoose)
+	}
 	app.Get("/voorwaarden", h.termsShow)
 	app.Get("/voorwaarden/:version", h.termsShow)
 

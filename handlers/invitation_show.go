@@ -28,7 +28,9 @@ func (h *handler) invitationShow(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	useUserLanguage(c, info.Language)
+	if h.chosenLanguage(c) == "" {
+		useUserLanguage(c, info.Language)
+	}
 	m := h.meta(c)
 	v := components.InvitationView{Action: "/aanmelden/" + token, Email: info.Email, OrgName: info.OrgName}
 	return h.page(c, fiber.StatusOK, components.InvitationPage(m, v), components.InvitationPartial(m, v))

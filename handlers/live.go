@@ -74,7 +74,8 @@ func (r liveRenderer) message(ctx context.Context, ev realtime.Event, userIDs []
 		return hidden(err)
 	}
 	for _, u := range readers {
-		v := components.LiveMessage{Thread: inboxThread(u.Thread)}
+		v := components.LiveMessage{Thread: inboxThread(u.Thread),
+			Participants: participantItems(u.Internal, u.Participants), CanResend: u.Internal}
 		if u.Message != nil {
 			item := messageItem(ev.ThreadID, *u.Message)
 			v.Message = &item

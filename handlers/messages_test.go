@@ -99,7 +99,8 @@ func (ra *realApp) userByEmail(t *testing.T, email string) *db.User {
 }
 
 // TestNotificationMailHasNoContent: an active user is told that there is a
-// message, by whom (the organisation), and where to log in; nothing else.
+// message, by whom (the organisation for an external reader of an internal
+// author, otherwise the person), and where to log in; nothing else.
 func TestNotificationMailHasNoContent(t *testing.T) {
 	ra := newRealApp(t)
 	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
@@ -121,11 +122,13 @@ func TestNotificationMailHasNoContent(t *testing.T) {
 	wantContains(t, m.Text, "A new message from OSAW is waiting for you in Dialoog.", "LOG IN:\n"+testBase+"/berichten\n")
 	wantContains(t, m.HTML, `href="`+testBase+`/berichten"`, ">LOG IN</a>", `<html lang="en">`)
 
-	// Jan answers; Hanna reads Dutch.
+	// Jan answers; Hanna reads Dutch and is told who wrote, not her own
+	// organisation.
 	resp, _ = jan.b.post("/berichten/"+itoa(threadID), url.Values{"body": {"Mijn antwoord"}})
 	wantRedirect(t, resp, "/berichten/"+itoa(threadID))
 	m = ra.lastMail(t, hr.u.Email)
-	if m.Subject != "Je hebt een nieuw bericht van OSAW" || !strings.Contains(m.Text, "Er staat in Dialoog een nieuw bericht van OSAW voor je klaar.") {
+	if m.Subject != "Je hebt een nieuw bericht van Jan Jansen" || !strings.Contains(m.Text, "Er staat in Dialoog een nieuw bericht van Jan Jansen voor je klaar.") ||
+		strings.Contains(m.Subject+m.Text+m.HTML, "OSAW") || strings.Contains(m.Subject+m.Text+m.HTML, "Mijn antwoord") {
 		t.Errorf("Dutch notification: %q\n%s", m.Subject, m.Text)
 	}
 }

@@ -6,11 +6,16 @@ import (
 	"dialoog/i18n"
 )
 
-// language chooses the request's language from Accept-Language and leaves
-// its Localizer in c.Locals. Handlers that know the user's own setting call
-// setLanguage, which wins.
+// language chooses the request's language and leaves its Localizer in
+// c.Locals. The order, first that applies:
+//  1. signed in past the second factor: the account's setting (the session
+//     middleware applies it; the footer's switch stores it there too, so the
+//     person's choice follows them to every device, and to mail and texts);
+//  2. the language cookie, set by the footer's switch in this browser (it
+//     also wins over the language an invitation was sent in);
+//  3. the browser's Accept-Language; Dutch when nothing matches.
 func (h *handler) language(c *fiber.Ctx) error {
-	setLanguage(c, i18n.Match(c.Get(fiber.HeaderAcceptLanguage), ""))
+	setLanguage(c, i18n.Match(c.Get(fiber.HeaderAcceptLanguage), h.chosenLanguage(c)))
 	return c.Next()
 }
 

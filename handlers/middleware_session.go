@@ -28,7 +28,8 @@ const (
 )
 
 // session resolves the session cookie into the signed-in user and leaves it
-// in c.Locals; the user's language setting then wins over the browser's. A
+// in c.Locals; the user's language setting then wins over the browser's and
+// the language cookie's (see language). A
 // cookie of an ended or expired session is removed (by page loads) and the
 // request goes on signed out; the guards below decide whether that is
 // enough.
@@ -54,7 +55,11 @@ func (h *handler) session(c *fiber.Ctx) error {
 	}
 	c.Locals(keyCurrent, cur)
 	c.Locals(keySessionToken, token)
-	useUserLanguage(c, cur.User.Language)
+	// A session still waiting for its second factor is not the person yet:
+	// a language chosen in this browser wins there.
+	if !cur.NeedsSecondFactor || h.chosenLanguage(c) == "" {
+		useUserLanguage(c, cur.User.Language)
+	}
 	return c.Next()
 }
 

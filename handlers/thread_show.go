@@ -56,19 +56,27 @@ func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
 	}
-	for _, p := range t.Participants {
-		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt}
-		if internal {
-			item.Email = p.Email
-		}
-		v.Participants = append(v.Participants, item)
-	}
+	v.Participants = participantItems(internal, t.Participants)
 	for _, msg := range t.Messages {
 		item := messageItem(t.ID, msg)
 		v.Unread = v.Unread || item.Unread
 		v.Messages = append(v.Messages, item)
 	}
 	return v
+}
+
+// participantItems is the participant list of a conversation, on the page
+// and in a live update; internal readers see the addresses.
+func participantItems(internal bool, ps []messaging.ParticipantView) []components.ParticipantItem {
+	out := make([]components.ParticipantItem, 0, len(ps))
+	for _, p := range ps {
+		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt}
+		if internal {
+			item.Email = p.Email
+		}
+		out = append(out, item)
+	}
+	return out
 }
 
 // messageItem is one message as its reader sees it, on the page and in a

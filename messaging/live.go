@@ -26,6 +26,10 @@ type LiveReader struct {
 	// Message is the event's message as this reader sees it; nil when it is
 	// not (or no longer) in their box.
 	Message *MessageView
+	// Participants is the conversation's participant list as this reader
+	// sees it (as on the page, Thread): someone who signed up or was added
+	// since the page was loaded shows at once.
+	Participants []ParticipantView
 }
 
 // LiveUpdate returns, for the users among userIDs who take part in the
@@ -83,7 +87,8 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
 			Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
-				Unread: p.UnreadCount, From: joinNames(from)}}
+				Unread: p.UnreadCount, From: joinNames(from)},
+			Participants: participantViews(u, ps, users)}
 		if msg != nil && msg.inBox(u.ID) {
 			mv, err := messageView(ctx, &msg.m, msg.body, msg.atts, msg.states, users, orgs, u.ID)
 			if err != nil {

@@ -67,9 +67,10 @@ type Publisher interface {
 	Publish(ctx context.Context, ev Event)
 }
 
-// NotificationMail renders the content-free "you have a new message" mail.
+// NotificationMail renders the content-free "you have a new message" mail;
+// from is who wrote, as NotifiedFrom names them for the reader.
 type NotificationMail interface {
-	NewMessageMail(lang, orgName, link string) (notify.Mail, error)
+	NewMessageMail(lang, from, link string) (notify.Mail, error)
 }
 
 // Service implements the messaging rules.
@@ -541,7 +542,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	if unreadBefore > 0 && !p.LastNotifiedAt.IsZero() && now.Sub(p.LastNotifiedAt.Time) < NotifyEvery {
 		return nil
 	}
-	mail, err := s.Mail.NewMessageMail(u.Language, org.Name, s.BaseURL+"/berichten")
+	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name), s.BaseURL+"/berichten")
 	if err != nil {
 		return fmt.Errorf("render notification: %w", err)
 	}

@@ -45,8 +45,8 @@ func (mails) InvitationMail(lang, org, link, base string) (notify.Mail, error) {
 	return notify.Mail{Subject: "Uitnodiging", Text: org + " nodigt je uit: " + link}, nil
 }
 
-func (mails) NewMessageMail(lang, org, link string) (notify.Mail, error) {
-	return notify.Mail{Subject: "Je hebt een nieuw bericht van " + org, Text: "Lees het in Dialoog: " + link}, nil
+func (mails) NewMessageMail(lang, from, link string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Je hebt een nieuw bericht van " + from, Text: "Lees het in Dialoog: " + link}, nil
 }
 
 type recorder struct {
@@ -84,7 +84,7 @@ func setup(t testing.TB, d *db.DB) *fx {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Log: log}
-	org, _, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
+	org, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := f.mailsTo(t, "arts@osaw.nl")
-			if len(n) != 1 || !strings.Contains(n[0].Mail.Subject, "Je hebt een nieuw bericht van OSAW") || strings.Contains(n[0].Mail.Text+n[0].Mail.Subject, "Vertrouwelijk") || strings.Contains(n[0].Mail.Subject, "Overleg") {
+			if len(n) != 1 || !strings.Contains(n[0].Mail.Subject, "Je hebt een nieuw bericht van Hanna de Vries") || strings.Contains(n[0].Mail.Text+n[0].Mail.Subject, "Vertrouwelijk") || strings.Contains(n[0].Mail.Subject, "Overleg") {
 				t.Fatalf("notification: %+v", n)
 			}
 			page, _ := f.svc.Inbox(ctx, f.boss, 1, "")
@@ -204,6 +204,78 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 				t.Fatalf("after reading everything a new message notifies again: %d mails", got)
 			}
 		})
+	})
+}
+
+// TestNotificationNamesWhoWrote: the new-message mail names the person who
+// wrote, as the reader sees them; only an external reader of an internal
+// author is told the conversation's organisation. Nobody is told their own
+// organisation.
+func TestNotificationNamesWhoWrote(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		kim := f.active(t, "kim@example.nl", false, "Kim", "", "Smit")
+		last := func(to string) string {
+			t.Helper()
+			ms := f.mailsTo(t, to)
+			if len(ms) == 0 {
+				t.Fatalf("no mail to %s", to)
+			}
+			return ms[0].Mail.Subject
+		}
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "kim@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An internal author: the outsiders hear of the organisation, the
+		// colleague of the person.
+		for to, want := range map[string]string{
+			"jan@example.nl": "Je hebt een nieuw bericht van OSAW",
+			"kim@example.nl": "Je hebt een nieuw bericht van OSAW",
+			"arts@osaw.nl":   "Je hebt een nieuw bericht van Hanna de Vries",
+		} {
+			if got := last(to); got != want {
+				t.Errorf("mail to %s: %q, want %q", to, got, want)
+			}
+		}
+		// External authors: everyone hears of the person.
+		if _, err := f.svc.Reply(ctx, kim, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Hour) // past the notification interval
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Ook een antwoord"}); err != nil {
+			t.Fatal(err)
+		}
+		for to, want := range map[string]string{
+			"hr@osaw.nl":     "Je hebt een nieuw bericht van Jan Jansen",
+			"arts@osaw.nl":   "Je hebt een nieuw bericht van Jan Jansen",
+			"kim@example.nl": "Je hebt een nieuw bericht van Jan Jansen",
+		} {
+			if got := last(to); got != want {
+				t.Errorf("mail to %s: %q, want %q", to, got, want)
+			}
+		}
+		f.clk.Add(time.Hour)
+		if _, err := f.svc.Reply(ctx, kim, messaging.ReplyInput{ThreadID: tid, Body: "Nog een"}); err != nil {
+			t.Fatal(err)
+		}
+		for to, want := range map[string]string{
+			"hr@osaw.nl":     "Je hebt een nieuw bericht van Kim Smit",
+			"jan@example.nl": "Je hebt een nieuw bericht van Kim Smit",
+		} {
+			if got := last(to); got != want {
+				t.Errorf("mail to %s: %q, want %q", to, got, want)
+			}
+		}
+		for _, to := range []string{"hr@osaw.nl", "arts@osaw.nl"} {
+			for _, m := range f.mailsTo(t, to) {
+				if strings.Contains(m.Mail.Subject, "OSAW") {
+					t.Errorf("%s is told of their own organisation: %q", to, m.Mail.Subject)
+				}
+			}
+		}
 	})
 }
 

@@ -49,6 +49,19 @@ func NameFor(viewer, u *db.User) string {
 	return i18n.For(viewer.Language).T("person.invitee", "Initials", addressInitials(u.Email))
 }
 
+// NotifiedFrom is who a new-message notification (the mail, the live
+// announcement) tells reader a message is from: the organisation of the
+// conversation (orgName) when an internal user wrote to an external reader,
+// who deals with the organisation; otherwise the person who wrote, as the
+// reader sees them (NameFor). So nobody is told of their own organisation,
+// and an external user never learns another external user's address.
+func NotifiedFrom(reader, author *db.User, orgName string) string {
+	if author != nil && author.Kind == db.KindInternal && reader.Kind != db.KindInternal && orgName != "" {
+		return orgName
+	}
+	return NameFor(reader, author)
+}
+
 // hidesAddress reports whether viewer may not see u's mail address and
 // last-seen time: both are external and not the same person.
 func hidesAddress(viewer, u *db.User) bool {

@@ -106,7 +106,7 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	if err := auth.EnsureTerms(ctx, rs.d, now); err != nil {
 		return fail(err)
 	}
-	org, _, _, err := auth.Bootstrap(ctx, inv, "Bench")
+	org, _, err := auth.Bootstrap(ctx, inv, "Bench")
 	if err != nil {
 		return fail(err)
 	}

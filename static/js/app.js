@@ -42,6 +42,18 @@
     return !!(config && config.headers && config.headers['X-Dialoog-Resync']);
   }
 
+  // The footer's language switch comes back to the page it was rendered on;
+  // htmx may since have shown another one in main and pushed its address.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (form && form.classList && form.classList.contains('language-switch')) {
+      var back = form.querySelector('input[name="terug"]');
+      if (back) {
+        back.value = location.pathname + location.search;
+      }
+    }
+  });
+
   // A failed request (network down, server gone) would otherwise look like a
   // button that does nothing; fall back to a normal form post, which shows the
   // browser's own error page. form.submit() fires no submit event, so htmx

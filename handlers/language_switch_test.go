@@ -1,0 +1,164 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// TestLanguageSwitchSignedOut: every page's footer has the switch; it is a
+// plain form (CSRF, no script needed) that remembers the choice in a cookie
+// and goes back to the page it was on. The cookie wins over the browser's
+// Accept-Language.
+func TestLanguageSwitchSignedOut(t *testing.T) {
+	ta := newTestApp(t)
+	b := ta.browser(t)
+	resp, page := b.get("/inloggen?x=1", "Accept-Language", "nl")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, `<html lang="nl">`,
+		`<form class="language-switch" method="post" action="/taal" aria-label="Taal">`,
+		`<input type="hidden" name="terug" value="/inloggen?x=1">`,
+		`<button class="language-switch__option" type="submit" name="taal" value="en" lang="en">English</button>`,
+		`<span class="language-switch__current" lang="nl" aria-current="true">Nederlands</span>`)
+
+	// Without the token nothing happens.
+	resp, _ = b.do(http.MethodPost, "/taal", url.Values{"taal": {"en"}, "terug": {"/inloggen"}})
+	wantStatus(t, resp, http.StatusForbidden)
+	if b.cookies[languageCookie] != nil {
+		t.Fatal("language cookie set without the CSRF token")
+	}
+
+	resp, _ = b.post("/taal", url.Values{"taal": {"en"}, "terug": {"/inloggen?x=1"}}, "Accept-Language", "nl")
+	wantRedirect(t, resp, "/inloggen?x=1")
+	c := cookieNamed(resp, languageCookie)
+	if c == nil || c.Value != "en" || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.Secure || c.MaxAge < 300*24*3600 {
+		t.Fatalf("language cookie %+v", c)
+	}
+	resp, page = b.get("/inloggen", "Accept-Language", "nl")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, `<html lang="en">`, ">Log in</h1>",
+		`<button class="language-switch__option" type="submit" name="taal" value="nl" lang="nl">Nederlands</button>`)
+	if got := resp.Header.Get("Content-Language"); got != "en" {
+		t.Errorf("Content-Language %q", got)
+	}
+	// An error page too.
+	_, page = b.get("/bestaat-niet", "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`)
+
+	// A language Dialoog does not have is refused with a message; a cookie
+	// with one is ignored.
+	resp, page = b.post("/taal", url.Values{"taal": {"de"}, "terug": {"/"}})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, page, "Choose Nederlands or English.")
+	b.cookies[languageCookie] = &http.Cookie{Name: languageCookie, Value: "de"}
+	_, page = b.get("/inloggen", "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="nl">`)
+}
+
+// TestLanguageSwitchReturnsOnlyHere: the way back is a path of this site;
+// anything else goes to the start page, so the switch cannot send people
+// elsewhere.
+func TestLanguageSwitchReturnsOnlyHere(t *testing.T) {
+	ta := newTestApp(t)
+	b := ta.browser(t)
+	for back, want := range map[string]string{
+		"/berichten/5?pagina=2":         "/berichten/5?pagina=2",
+		"":                              "/",
+		"https://evil.test/":            "/",
+		"//evil.test/x":                 "/",
+		"/\\evil.test":                  "/",
+		"\\\\evil.test":                 "/",
+		"javascript:alert(1)":           "/",
+		"berichten":                     "/",
+		"/x\r\nSet-Cookie: a=b":         "/",
+		"/%2F%2Fevil.test":              "/%2F%2Fevil.test",
+		"/\tevil":                       "/",
+		"/" + strings.Repeat("a", 3000): "/",
+	} {
+		resp, _ := b.post("/taal", url.Values{"taal": {"en"}, "terug": {back}})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("back to %q: %d to %q, want %q", back, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestLanguageSwitchSignedIn: signed in, the switch also changes the
+// account's language (audited), which then wins over the cookie and the
+// browser on every device.
+func TestLanguageSwitchSignedIn(t *testing.T) {
+	ra := newRealApp(t)
+	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	_, page := hr.b.get("/berichten", "Accept-Language", "en")
+	wantContains(t, page, `<html lang="nl">`, `name="terug" value="/berichten"`)
+
+	resp, _ := hr.b.post("/taal", url.Values{"taal": {"en"}, "terug": {"/berichten"}})
+	wantRedirect(t, resp, "/berichten")
+	u := ra.userByEmail(t, hr.u.Email)
+	if u.Language != "en" {
+		t.Fatalf("account language %q, want en", u.Language)
+	}
+	n, err := ra.d.NewSelect().Model((*db.AuditEvent)(nil)).Where("user_id = ? AND kind = ?", u.ID, "language.changed").Count(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("%d audit rows (%v)", n, err)
+	}
+	_, page = hr.b.get("/berichten", "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`, "Messages")
+
+	// Another browser of the same person, with a Dutch cookie: the
+	// account's setting wins once signed in.
+	phone := ra.signIn(t, hr.u)
+	phone.cookies[languageCookie] = &http.Cookie{Name: languageCookie, Value: "nl"}
+	_, page = phone.get("/berichten", "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`)
+}
+
+// TestLanguageSwitchDuringFirstVisit: someone invited in Dutch switches to
+// English on the invitation page (signed out: the cookie wins over the
+// invitation's language) and at the first step (signed in: stored, so the
+// texts of the next steps are English too).
+func TestLanguageSwitchDuringFirstVisit(t *testing.T) {
+	ra := newRealApp(t)
+	link := ra.invite(t, auth.InviteInput{Email: "nieuw@example.nl", Language: "nl"})
+	b := ra.browser(t)
+	_, page := b.get(link)
+	wantContains(t, page, `<html lang="nl">`)
+	resp, _ := b.post("/taal", url.Values{"taal": {"en"}, "terug": {link}})
+	wantRedirect(t, resp, link)
+	_, page = b.get(link)
+	wantContains(t, page, `<html lang="en">`)
+
+	resp, _ = b.post(link, nil)
+	wantRedirect(t, resp, pathTerms)
+	_, page = b.get(pathTerms)
+	wantContains(t, page, `<html lang="nl">`) // the account's language, from the invitation
+	resp, _ = b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathTerms}})
+	wantRedirect(t, resp, pathTerms)
+	if u := ra.userByEmail(t, "nieuw@example.nl"); u.Language != "en" {
+		t.Fatalf("account language %q, want en", u.Language)
+	}
+	_, page = b.get(pathTerms)
+	wantContains(t, page, `<html lang="en">`)
+}
+
+// TestLanguageSwitchBeforeSecondFactor: a session that passed the password
+// but not yet the second factor is not the person yet: the switch only sets
+// the cookie, which that page then follows.
+func TestLanguageSwitchBeforeSecondFactor(t *testing.T) {
+	ra := newRealApp(t)
+	ra.onboard(t, auth.InviteInput{Email: "jan@example.nl", Language: "nl"}, false)
+	b := ra.login(t, "jan@example.nl")
+	_, page := b.get(pathLoginFactor, "Accept-Language", "en")
+	wantContains(t, page, `<html lang="nl">`)
+	resp, _ := b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathLoginFactor}})
+	wantRedirect(t, resp, pathLoginFactor)
+	if u := ra.userByEmail(t, "jan@example.nl"); u.Language != "nl" {
+		t.Fatalf("account language %q changed before the second factor", u.Language)
+	}
+	_, page = b.get(pathLoginFactor)
+	wantContains(t, page, `<html lang="en">`)
+}
