@@ -270,7 +270,7 @@ func (b *browser) step(name, label string) {
 func (b *browser) waitJS(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !b.eval(cond) {
+	for !b.evalDuringNavigation(cond) {
 		if time.Now().After(deadline) {
 			body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + document.body.innerText`))
 			b.t.Fatalf("waiting for %s: not there after 20 s; page:\n%s", what, body)
@@ -362,4 +362,20 @@ func totp(t *testing.T, secret string, at time.Time) string {
 	sum := m.Sum(nil)
 	off := sum[len(sum)-1] & 0x0f
 	return fmt.Sprintf("%06d", (bin.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
+}
+
+// evalDuringNavigation is eval for a wait: while the page is being
+// replaced the evaluation fails ("navigated", "context was destroyed"),
+// which only means not yet.
+func (b *browser) evalDuringNavigation(js string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "navigated") || strings.Contains(msg, "context was destroyed") || strings.Contains(msg, "Cannot find context") {
+			return false
+		}
+		b.t.Fatalf("browser: %v", err)
+	}
+	return v
 }
