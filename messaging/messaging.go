@@ -528,19 +528,25 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 // earlier messages are unread (one who chose the daily summary or no mail
 // gets nothing here).
 func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, now time.Time) error {
-	switch u.Status {
-	case db.StatusInvited:
-		return s.Invitations.InviteTx(ctx, tx, u, org, &author.ID)
-	case db.StatusDisabled:
+	if u.Status == db.StatusDisabled {
 		return nil
 	}
-	if auth.NotifySetting(u) != auth.NotifyMessage {
-		return nil // the daily summary tells them, or nothing does
-	}
-	// p is the participant as loaded before this message was counted.
+	// p is the participant as loaded before this message was counted. A
+	// person is told again only once the last mail is NotifyEvery old, or
+	// when everything before was read.
 	unreadBefore := p.UnreadCount
 	if unreadBefore > 0 && !p.LastNotifiedAt.IsZero() && now.Sub(p.LastNotifiedAt.Time) < NotifyEvery {
 		return nil
+	}
+	if u.Status == db.StatusInvited {
+		// The invitation again (its link replaces the last one).
+		if err := s.Invitations.InviteTx(ctx, tx, u, org, &author.ID); err != nil {
+			return err
+		}
+		return s.notified(ctx, tx, p, now)
+	}
+	if auth.NotifySetting(u) != auth.NotifyMessage {
+		return nil // the daily summary tells them, or nothing does
 	}
 	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name), s.BaseURL+"/berichten")
 	if err != nil {
@@ -550,6 +556,11 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
+	return s.notified(ctx, tx, p, now)
+}
+
+// notified records when participant p was last told of the thread.
+func (s *Service) notified(ctx context.Context, tx bun.Tx, p *db.Participant, now time.Time) error {
 	if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("last_notified_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("record notification: %w", err)
 	}

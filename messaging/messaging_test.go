@@ -166,6 +166,7 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 			t.Fatalf("invitation mail: %+v", inv)
 		}
 		t.Run("InvitationSentAgainToNeverLoggedIn", func(t *testing.T) {
+			f.clk.Add(messaging.NotifyEvery) // reminded no sooner (TestInviteeNotRemindedEveryMessage)
 			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nogmaals"}); err != nil {
 				t.Fatal(err)
 			}
