@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -94,11 +95,31 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), cache: &stmtCache{}}
-	if err := d.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, d); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// pingSQLite opens the first connection. Switching a new file to WAL
+// takes a lock that SQLite refuses at once (SQLITE_BUSY, without waiting
+// out busy_timeout) while another connection is doing the same, as when
+// several start at once on a new data dir; such a refusal is tried again
+// for up to ten seconds.
+func pingSQLite(ctx context.Context, d *DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := d.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // privateFile creates the database file readable and writable by its

@@ -51,7 +51,7 @@ func freshPostgres(t *testing.T) string {
 	t.Cleanup(func() {
 		// Runs after the servers of the test have stopped (cleanups run last
 		// registered first, and the servers start after this).
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		// A few tries: a pooled connection may have gone stale meanwhile.
 		var err error
