@@ -259,9 +259,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 			defer close(summariesDone)
 			a.sendDailySummaries(janitorCtx, summaryEvery)
 		}()
+		dailyDone := make(chan struct{})
+		go func() {
+			defer close(dailyDone)
+			a.runDaily(janitorCtx, dailyEvery)
+		}()
 		a.moveSealedFiles(janitorCtx)
 		a.purgeStaleUploads(janitorCtx, janitorEvery)
 		<-summariesDone
+		<-dailyDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
@@ -461,6 +467,28 @@ func (a *app) sendDailySummaries(ctx context.Context, every time.Duration) {
 			a.log.Error("daily summaries", "err", err)
 		case n > 0:
 			a.log.Info("daily summaries queued", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// dailyEvery is how often the daily jobs (retention, cleanup) are looked
+// for: the first look after 03:00 Dutch time runs the day's.
+const dailyEvery = 5 * time.Minute
+
+// runDaily runs the daily jobs that are due, at start and then every
+// interval until ctx ends. Every instance runs it; each job is claimed by
+// one of them. The jobs log their counts themselves.
+func (a *app) runDaily(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := a.messages.RunDaily(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("daily jobs", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -258,6 +258,9 @@ type Deps struct {
 	// FirstAdmin, when set, serves the first start's link with which the
 	// first admin's mail address is chosen (/eerste-beheerder/...).
 	FirstAdmin FirstAdmin
+	// Retention serves "Bewaartermijn" in Beheer; when nil, Messages is
+	// used if it implements Retention (as *messaging.Service does).
+	Retention Retention
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -295,6 +298,7 @@ type handler struct {
 	typing       *realtime.TypingThrottle
 	metrics      RequestMetrics
 	firstAdmin   FirstAdmin
+	retention    Retention
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -367,6 +371,10 @@ func New(deps Deps) *fiber.App {
 		typing:       realtime.NewTypingThrottle(typingEvery),
 		metrics:      deps.Metrics,
 		firstAdmin:   deps.FirstAdmin,
+		retention:    deps.Retention,
+	}
+	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
+		h.retention = r
 	}
 
 	app := fiber.New(fiber.Config{
@@ -519,6 +527,10 @@ func New(deps Deps) *fiber.App {
 
 	app.Get("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsShow)
 	app.Post("/beheer/voorwaarden", done, h.adminOnly, h.adminTermsPublish)
+	if h.retention != nil {
+		app.Get(pathAdminRetention, done, h.adminOnly, h.adminRetentionShow)
+		app.Post(pathAdminRetention, done, h.adminOnly, h.adminRetentionSave)
+	}
 
 	if deps.Config.Dev {
 		app.Get("/dev/outbox", h.devOutbox)

@@ -30,39 +30,9 @@ const AuditAccountDeleted = "account.deleted"
 func (s *Service) StopService(ctx context.Context, user *db.User) error {
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var msgs []*db.Message
-		if err := tx.NewSelect().Model(&msgs).
-			Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
-			Order("id").Scan(ctx); err != nil {
-			return fmt.Errorf("load box: %w", err)
-		}
 		var err error
-		if keys, err = s.removeForUser(ctx, tx, user.ID, msgs); err != nil {
-			return err
-		}
-		var pending []storedFile
-		if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").
-			Where("uploader_id = ? AND message_id IS NULL", user.ID).Scan(ctx, &pending); err != nil {
-			return fmt.Errorf("load uploads: %w", err)
-		}
-		if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("uploader_id = ? AND message_id IS NULL", user.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("delete uploads: %w", err)
-		}
-		keys = append(keys, pending...)
-		if err := s.forgetPerson(ctx, tx, user); err != nil {
-			return err
-		}
-		// Sessions, factors, codes, invitations, participations and read
-		// states go with the user (ON DELETE CASCADE); sent messages and
-		// their attachments lose their sender (ON DELETE SET NULL).
-		res, err := tx.NewDelete().Model((*db.User)(nil)).Where("id = ?", user.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("delete user: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errNotFound
-		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: AuditAccountDeleted, Detail: s.userHash(user.ID), Now: s.Now()})
+		keys, err = s.deleteAccount(ctx, tx, user, AuditAccountDeleted)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("stop service: %w", err)
@@ -75,6 +45,49 @@ func (s *Service) StopService(ctx context.Context, user *db.User) error {
 	}
 	s.Log.Info("account deleted", "user", s.userHash(user.ID))
 	return nil
+}
+
+// deleteAccount deletes the user's box and account in the caller's
+// transaction (see StopService) and writes the audit row of kind, which
+// names the account by its keyed hash only. It returns the storage keys of
+// the files to remove after the commit.
+func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
+	var msgs []*db.Message
+	if err := tx.NewSelect().Model(&msgs).
+		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load box: %w", err)
+	}
+	keys, err := s.removeForUser(ctx, tx, user.ID, msgs)
+	if err != nil {
+		return nil, err
+	}
+	var pending []storedFile
+	if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").
+		Where("uploader_id = ? AND message_id IS NULL", user.ID).Scan(ctx, &pending); err != nil {
+		return nil, fmt.Errorf("load uploads: %w", err)
+	}
+	if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("uploader_id = ? AND message_id IS NULL", user.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("delete uploads: %w", err)
+	}
+	keys = append(keys, pending...)
+	if err := s.forgetPerson(ctx, tx, user); err != nil {
+		return nil, err
+	}
+	// Sessions, factors, codes, invitations, participations and read
+	// states go with the user (ON DELETE CASCADE); sent messages and
+	// their attachments lose their sender (ON DELETE SET NULL).
+	res, err := tx.NewDelete().Model((*db.User)(nil)).Where("id = ?", user.ID).Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delete user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, errNotFound
+	}
+	if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: kind, Detail: s.userHash(user.ID), Now: s.Now()}); err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // forgetPerson removes what names the person outside their own rows, in

@@ -332,23 +332,33 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]stored
 	if _, err := tx.NewDelete().Model((*db.Message)(nil)).Where("id = ?", m.ID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("delete message: %w", err)
 	}
-	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", m.ThreadID).Exists(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("check thread: %w", err)
-	}
-	if !left {
-		// The participants go with the thread: their unread counts leave
-		// their totals first.
-		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
-  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT user_id FROM participants WHERE thread_id = ? AND unread_count > 0)`, m.ThreadID, m.ThreadID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("uncount empty thread: %w", err)
-		}
-		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", m.ThreadID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("delete empty thread: %w", err)
-		}
+	if _, err := s.dropIfEmpty(ctx, tx, m.ThreadID); err != nil {
+		return nil, err
 	}
 	return keys, nil
+}
+
+// dropIfEmpty deletes a thread that has no message left, with its
+// participants, and reports whether it did.
+func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
+	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", threadID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check thread: %w", err)
+	}
+	if left {
+		return false, nil
+	}
+	// The participants go with the thread: their unread counts leave
+	// their totals first.
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
+  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
+WHERE id IN (SELECT user_id FROM participants WHERE thread_id = ? AND unread_count > 0)`, threadID, threadID).Exec(ctx); err != nil {
+		return false, fmt.Errorf("uncount empty thread: %w", err)
+	}
+	if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", threadID).Exec(ctx); err != nil {
+		return false, fmt.Errorf("delete empty thread: %w", err)
+	}
+	return true, nil
 }
 
 // removeFiles deletes the contents of attachments whose rows are gone.

@@ -326,3 +326,27 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 	}
 	return nil
 }
+
+// DeliveredKept is how long a delivered mail or text stays in the outbox.
+const DeliveredKept = 7 * 24 * time.Hour
+
+// PurgeDelivered deletes the outbox rows delivered before cutoff, at most
+// batch rows a statement, and returns how many it deleted.
+func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff time.Time, batch int) (int, error) {
+	total := 0
+	for {
+		res, err := idb.NewRaw(`DELETE FROM outbox WHERE id IN (
+  SELECT id FROM outbox WHERE status = ? AND sent_at < ? ORDER BY id LIMIT ?)`, db.OutboxSent, cutoff.UTC(), batch).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("delete delivered outbox rows: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete delivered outbox rows: %w", err)
+		}
+		total += int(n)
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
+}

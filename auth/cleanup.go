@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+)
+
+// The daily cleanup (messaging.Service.RunDaily) removes what the login
+// rules no longer need. Each function deletes in batches of CleanupBatch
+// rows, each batch a statement of its own, and returns how many rows it
+// deleted; running it twice, or on two instances at once, deletes nothing
+// twice.
+
+// CleanupBatch is how many rows one statement of the cleanup deletes.
+const CleanupBatch = 1000
+
+// InvitationKept is how long an invitation that was never used is kept.
+const InvitationKept = 30 * 24 * time.Hour
+
+// endedKept is how long a session is kept after it ended or expired: a
+// day, so that the live sweep (which closes the live connections of
+// sessions that ended) has long seen it.
+const endedKept = 24 * time.Hour
+
+// throttleKept is how long after its window started a throttle row is
+// kept once no wait runs: far beyond the longest window (an hour), so that
+// a removed row counts exactly as a window that passed.
+const throttleKept = 24 * time.Hour
+
+// deleteBatches runs a DELETE of at most CleanupBatch rows (a statement
+// with a LIMIT placeholder last) until it deletes fewer.
+func deleteBatches(ctx context.Context, idb bun.IDB, what, query string, args ...any) (int, error) {
+	total := 0
+	args = append(args, CleanupBatch)
+	for {
+		res, err := idb.NewRaw(query, args...).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("delete %s: %w", what, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete %s: %w", what, err)
+		}
+		total += int(n)
+		if n < CleanupBatch {
+			return total, nil
+		}
+	}
+}
+
+// PurgeInvitations deletes the sign-up links that were never used and were
+// created before cutoff (now - InvitationKept): the link itself expired
+// long ago. The newest one of a person who is still invited stays: it
+// records which organisation invited them, which "stuur mij een nieuwe
+// link" needs (the person takes part in a conversation, else the cleanup
+// deleted them before).
+func PurgeInvitations(ctx context.Context, idb bun.IDB, cutoff time.Time) (int, error) {
+	return deleteBatches(ctx, idb, "old invitations", `DELETE FROM invitations WHERE id IN (
+  SELECT i.id FROM invitations AS i JOIN users AS u ON u.id = i.user_id
+  WHERE i.used_at IS NULL AND i.created_at < ?
+    AND (u.status <> ? OR EXISTS (SELECT 1 FROM invitations AS newer WHERE newer.user_id = i.user_id AND newer.id > i.id))
+  ORDER BY i.id LIMIT ?)`, cutoff.UTC(), db.StatusInvited)
+}
+
+// PurgeSessions deletes sessions that ended, or expired (idle or absolute),
+// more than a day before now.
+func PurgeSessions(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
+	before := now.UTC().Add(-endedKept)
+	return deleteBatches(ctx, idb, "ended sessions", `DELETE FROM sessions WHERE id IN (
+  SELECT id FROM sessions WHERE ended_at < ? OR expires_at < ? OR last_seen_at < ? ORDER BY id LIMIT ?)`,
+		before, before, before.Add(-SessionIdle))
+}
+
+// PurgeThrottles deletes throttle rows whose window passed long ago and
+// whose wait (if any) is over: removing one changes no decision.
+func PurgeThrottles(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
+	now = now.UTC()
+	return deleteBatches(ctx, idb, "expired throttles", `DELETE FROM throttles WHERE key IN (
+  SELECT key FROM throttles WHERE window_start < ? AND (blocked_until IS NULL OR blocked_until < ?) ORDER BY key LIMIT ?)`,
+		now.Add(-throttleKept), now)
+}

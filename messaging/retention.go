@@ -1,0 +1,567 @@
+package messaging
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/i18n"
+	"dialoog/notify"
+)
+
+// Retention: an organisation may keep conversations without activity for
+// a number of months (off by default); a daily job deletes the older ones
+// the way a person's own deletion does (purge: messages with their read
+// states and attachments, then the empty conversation with its
+// participants and their counters; the files after the commit). The same
+// daily job cleans up what the login rules no longer need: unused
+// invitations and the invited people who take part in nothing, delivered
+// outbox rows, ended sessions and expired throttle rows.
+//
+// Each job (the retention of one organisation, the installation's
+// cleanup) has a row in daily_runs with its next run and last result.
+// RunDaily, called every few minutes by every instance, claims a due job
+// by taking its lease, renews the lease in every batch's transaction
+// (a batch whose lease was taken over rolls back) and moves the next run
+// to the next RetentionHour when done: one run a day across instances.
+
+// RetentionHour is the Dutch local hour at which the daily jobs run.
+const RetentionHour = 3
+
+// MaxRetentionMonths is the longest period that can be set (ten years).
+const MaxRetentionMonths = 120
+
+// AuditRetentionChanged is the audit kind of a changed retention period.
+const AuditRetentionChanged = "retention.changed"
+
+// AuditInvitationExpired is the audit kind of an invited person deleted by
+// the cleanup; like a stopped account, it names them by a keyed hash only.
+const AuditInvitationExpired = "account.invitation_expired"
+
+const (
+	// retentionBatch is how many conversations one transaction deletes.
+	retentionBatch = 100
+	// invitedBatch is how many invited people one transaction deletes.
+	invitedBatch = 100
+	// runLease is how long a claimed job is held without renewal.
+	runLease = 10 * time.Minute
+	// retryAfter is when a failed job is tried again.
+	retryAfter = time.Hour
+	// jobCleanup is the installation's cleanup job.
+	jobCleanup = "cleanup"
+	// jobRetention prefixes the retention job of an organisation.
+	jobRetention = "retention:"
+)
+
+var errLeaseLost = errors.New("the daily run's lease was taken over")
+
+// RetentionResult is what a retention run deleted: counts only.
+type RetentionResult struct {
+	Conversations int  `json:"conversations"`
+	Messages      int  `json:"messages"`
+	Files         int  `json:"files"`
+	Failed        bool `json:"failed,omitempty"`
+}
+
+// CleanupResult is what a cleanup run deleted: counts only.
+type CleanupResult struct {
+	Invitations int  `json:"invitations"`
+	Invited     int  `json:"invited_users"`
+	Outbox      int  `json:"outbox"`
+	Sessions    int  `json:"sessions"`
+	Throttles   int  `json:"throttles"`
+	Failed      bool `json:"failed,omitempty"`
+}
+
+// RetentionStatus is an organisation's retention as Beheer shows it.
+type RetentionStatus struct {
+	ConversationMonths int // 0: off
+	CaseMonths         int // 0: off; takes effect once cases exist
+	NextRunAt          time.Time
+	LastRunAt          time.Time // zero: never ran
+	Last               RetentionResult
+}
+
+// RetentionInput is the form as typed: a number of months, or empty (or
+// 0) for off.
+type RetentionInput struct {
+	Conversations string
+	Cases         string
+}
+
+// NextDailyRun returns the first RetentionHour, Dutch local time, after
+// now.
+func NextDailyRun(now time.Time) time.Time {
+	local := now.In(i18n.Zone)
+	next := time.Date(local.Year(), local.Month(), local.Day(), RetentionHour, 0, 0, 0, i18n.Zone)
+	if !next.After(now) {
+		next = time.Date(local.Year(), local.Month(), local.Day()+1, RetentionHour, 0, 0, 0, i18n.Zone)
+	}
+	return next.UTC()
+}
+
+// RetentionCutoff is the moment before which a conversation's last
+// activity makes it older than months, counted in Dutch calendar months.
+func RetentionCutoff(now time.Time, months int) time.Time {
+	return now.In(i18n.Zone).AddDate(0, -months, 0).UTC()
+}
+
+func retentionJob(orgID int64) string { return jobRetention + strconv.FormatInt(orgID, 10) }
+
+// adminOrg returns the organisation the user administers; NotFound for
+// anyone else, like the admin pages.
+func adminOrg(user *db.User) (int64, error) {
+	if user == nil || !user.IsAdmin || user.Kind != db.KindInternal || user.OrgID == nil {
+		return 0, errNotFound
+	}
+	return *user.OrgID, nil
+}
+
+// Retention returns the retention periods of the admin's organisation and
+// its daily run: when next, and what the last one deleted.
+func (s *Service) Retention(ctx context.Context, user *db.User) (*RetentionStatus, error) {
+	orgID, err := adminOrg(user)
+	if err != nil {
+		return nil, err
+	}
+	st := &RetentionStatus{NextRunAt: NextDailyRun(s.Now())}
+	var set struct {
+		ConversationMonths int
+		CaseMonths         int
+	}
+	err = s.DB.NewSelect().Table("retention_settings").Column("conversation_months", "case_months").
+		Where("org_id = ?", orgID).Scan(ctx, &set)
+	if err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("load retention: %w", err)
+	}
+	st.ConversationMonths, st.CaseMonths = set.ConversationMonths, set.CaseMonths
+	var run struct {
+		NextRunAt  time.Time
+		LastRunAt  bun.NullTime
+		LastResult string
+	}
+	err = s.DB.NewSelect().Table("daily_runs").Column("next_run_at", "last_run_at", "last_result").
+		Where("job = ?", retentionJob(orgID)).Scan(ctx, &run)
+	switch {
+	case db.ErrNoRows(err):
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("load retention run: %w", err)
+	}
+	st.NextRunAt, st.LastRunAt = run.NextRunAt.UTC(), run.LastRunAt.Time
+	if run.LastResult != "" {
+		if err := json.Unmarshal([]byte(run.LastResult), &st.Last); err != nil {
+			return nil, fmt.Errorf("read last retention result: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// parseMonths reads a period as typed: empty or 0 is off.
+func parseMonths(v string) (int, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > MaxRetentionMonths {
+		return 0, false
+	}
+	return n, true
+}
+
+// SetRetention stores the retention periods of the admin's organisation,
+// with an audit row; a period that is not a whole number of months from 0
+// (off) to MaxRetentionMonths is a field error. It takes effect at the
+// next daily run.
+func (s *Service) SetRetention(ctx context.Context, user *db.User, in RetentionInput) error {
+	orgID, err := adminOrg(user)
+	if err != nil {
+		return err
+	}
+	conv, okConv := parseMonths(in.Conversations)
+	cases, okCases := parseMonths(in.Cases)
+	var errs apperr.Fields
+	if !okConv {
+		errs = append(errs, apperr.Field("conversations", "retention.months_invalid"))
+	}
+	if !okCases {
+		errs = append(errs, apperr.Field("cases", "retention.months_invalid"))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	now := s.Now().UTC()
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw(`INSERT INTO retention_settings (org_id, conversation_months, case_months, updated_by, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (org_id) DO UPDATE SET conversation_months = excluded.conversation_months, case_months = excluded.case_months,
+  updated_by = excluded.updated_by, updated_at = excluded.updated_at`, orgID, conv, cases, user.ID, now).Exec(ctx); err != nil {
+			return fmt.Errorf("store retention: %w", err)
+		}
+		detail := fmt.Sprintf("organisation %d: conversations %d months, cases %d months (0 = off)", orgID, conv, cases)
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: AuditRetentionChanged, Detail: detail, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("set retention: %w", err)
+	}
+	return nil
+}
+
+// RunDaily runs the daily jobs that are due and not held by another run:
+// every organisation's retention and the cleanup. Every instance calls it
+// every few minutes; a job runs once a day, at RetentionHour Dutch time or
+// at the first call after. It returns how many jobs this call ran.
+func (s *Service) RunDaily(ctx context.Context) (int, error) {
+	now := s.Now().UTC()
+	if err := s.scheduleDaily(ctx, now); err != nil {
+		return 0, err
+	}
+	var jobs []string
+	if err := s.DB.NewSelect().Table("daily_runs").Column("job").
+		Where("next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)", now, now).
+		Order("job").Scan(ctx, &jobs); err != nil {
+		return 0, fmt.Errorf("daily runs: list: %w", err)
+	}
+	ran := 0
+	var errs []error
+	for _, job := range jobs {
+		ok, err := s.runJob(ctx, job)
+		if ok {
+			ran++
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return ran, errors.Join(errs...)
+}
+
+// scheduleDaily gives the cleanup and every organisation a row in
+// daily_runs, first due at the next RetentionHour.
+func (s *Service) scheduleDaily(ctx context.Context, now time.Time) error {
+	next := NextDailyRun(now)
+	if _, err := s.DB.NewRaw("INSERT INTO daily_runs (job, next_run_at) VALUES (?, ?) ON CONFLICT (job) DO NOTHING", jobCleanup, next).Exec(ctx); err != nil {
+		return fmt.Errorf("daily runs: schedule cleanup: %w", err)
+	}
+	if _, err := s.DB.NewRaw(`INSERT INTO daily_runs (job, next_run_at)
+SELECT ? || CAST(o.id AS TEXT), ? FROM organisations AS o
+WHERE NOT EXISTS (SELECT 1 FROM daily_runs AS r WHERE r.job = ? || CAST(o.id AS TEXT))
+ON CONFLICT (job) DO NOTHING`, jobRetention, next, jobRetention).Exec(ctx); err != nil {
+		return fmt.Errorf("daily runs: schedule retention: %w", err)
+	}
+	return nil
+}
+
+// runJob claims job and runs it; ok is false when another run holds it or
+// did it already.
+func (s *Service) runJob(ctx context.Context, job string) (ok bool, err error) {
+	holder := newHolder()
+	now := s.Now().UTC()
+	res, err := s.DB.NewRaw(`UPDATE daily_runs SET lease_holder = ?, lease_until = ?
+WHERE job = ? AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`, holder, now.Add(runLease), job, now, now).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("daily run %s: claim: %w", job, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	run := &dailyRun{s: s, job: job, holder: holder}
+	var result any
+	var runErr error
+	switch {
+	case job == jobCleanup:
+		r, err := s.cleanup(ctx, run)
+		r.Failed, runErr = err != nil, err
+		result = r
+		s.Log.Info("daily cleanup", "invitations", r.Invitations, "invited_users", r.Invited, "outbox", r.Outbox,
+			"sessions", r.Sessions, "throttles", r.Throttles, "failed", r.Failed)
+	case strings.HasPrefix(job, jobRetention):
+		orgID, perr := strconv.ParseInt(strings.TrimPrefix(job, jobRetention), 10, 64)
+		if perr != nil {
+			return false, fmt.Errorf("daily run %s: %w", job, perr)
+		}
+		r, err := s.retain(ctx, run, orgID)
+		r.Failed, runErr = err != nil, err
+		result = r
+		s.Log.Info("retention", "org", orgID, "conversations", r.Conversations, "messages", r.Messages, "files", r.Files, "failed", r.Failed)
+	default:
+		return false, fmt.Errorf("daily run %s: unknown job", job)
+	}
+	if err := s.finishJob(ctx, run, result, runErr); err != nil {
+		return true, err
+	}
+	if runErr != nil {
+		return true, fmt.Errorf("daily run %s: %w", job, runErr)
+	}
+	return true, nil
+}
+
+// finishJob stores the result and the next run, and gives up the lease;
+// a failed run is tried again after retryAfter.
+func (s *Service) finishJob(ctx context.Context, run *dailyRun, result any, runErr error) error {
+	if errors.Is(runErr, errLeaseLost) {
+		return nil // the run that took over records its own
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	now := s.Now().UTC()
+	next := NextDailyRun(now)
+	if runErr != nil {
+		next = now.Add(retryAfter)
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("daily run %s: %w", run.job, err)
+	}
+	if _, err := s.DB.NewRaw(`UPDATE daily_runs SET next_run_at = ?, last_run_at = ?, last_result = ?, lease_holder = '', lease_until = NULL
+WHERE job = ? AND lease_holder = ?`, next, now, string(b), run.job, run.holder).Exec(ctx); err != nil {
+		return fmt.Errorf("daily run %s: finish: %w", run.job, err)
+	}
+	return nil
+}
+
+// dailyRun is a claimed job.
+type dailyRun struct {
+	s           *Service
+	job, holder string
+}
+
+// renew extends the lease, in the caller's transaction; errLeaseLost when
+// another run took it over.
+func (r *dailyRun) renew(ctx context.Context, idb bun.IDB) error {
+	res, err := idb.NewRaw("UPDATE daily_runs SET lease_until = ? WHERE job = ? AND lease_holder = ?",
+		r.s.Now().UTC().Add(runLease), r.job, r.holder).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("renew lease: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return errLeaseLost
+	}
+	return nil
+}
+
+func newHolder() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// retain deletes the organisation's conversations whose last activity is
+// older than its period, retentionBatch at a time, each batch one
+// transaction whose files are removed after its commit.
+//
+// Cases will plug in here: once they exist, the conversations of the
+// organisation's cases closed longer than case_months ago are deleted by
+// the same batches (a second selection of thread ids), and then the cases
+// left without conversations.
+func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (RetentionResult, error) {
+	var out RetentionResult
+	var months int
+	err := s.DB.NewSelect().Table("retention_settings").Column("conversation_months").Where("org_id = ?", orgID).Scan(ctx, &months)
+	if db.ErrNoRows(err) || (err == nil && months == 0) {
+		return out, nil // off
+	}
+	if err != nil {
+		return out, fmt.Errorf("load retention: %w", err)
+	}
+	cutoff := RetentionCutoff(s.Now(), months)
+	for {
+		var ids []int64
+		if err := s.DB.NewSelect().Model((*db.Thread)(nil)).Column("id").
+			Where("org_id = ? AND last_message_at < ?", orgID, cutoff).
+			OrderExpr("last_message_at, id").Limit(retentionBatch).Scan(ctx, &ids); err != nil {
+			return out, fmt.Errorf("list old conversations: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		n, err := s.deleteThreads(ctx, run, ids, orgID, cutoff, &out)
+		if err != nil {
+			return out, err
+		}
+		if n == 0 || len(ids) < retentionBatch {
+			break
+		}
+	}
+	if out.Conversations > 0 {
+		if err := s.DB.Checkpoint(ctx); err != nil {
+			s.Log.Warn("checkpoint after retention", "err", err)
+		}
+	}
+	return out, nil
+}
+
+// deleteThreads deletes, in one transaction, those of the threads that are
+// (still) of the organisation and inactive since before cutoff: every
+// message through purge, which deletes the emptied thread with its
+// participants and takes their unread counts out of their totals. The
+// files go after the commit. It returns how many threads it deleted.
+func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64, orgID int64, cutoff time.Time, out *RetentionResult) (int, error) {
+	var keys []storedFile
+	var threads, messages int
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		keys, threads, messages = nil, 0, 0
+		if err := run.renew(ctx, tx); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			// A reply since the list was read keeps the conversation; on
+			// PostgreSQL the row lock makes a reply wait for this
+			// transaction (and then fail on the deleted thread).
+			q := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ? AND org_id = ? AND last_message_at < ?", id, orgID, cutoff)
+			if s.DB.Postgres() {
+				q = q.For("UPDATE")
+			}
+			var found []int64
+			if err := q.Scan(ctx, &found); err != nil {
+				return fmt.Errorf("lock conversation: %w", err)
+			}
+			if len(found) == 0 {
+				continue
+			}
+			var msgs []*db.Message
+			if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", id).Order("id").Scan(ctx); err != nil {
+				return fmt.Errorf("load messages: %w", err)
+			}
+			for _, m := range msgs {
+				k, err := s.purge(ctx, tx, m)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k...)
+			}
+			if len(msgs) == 0 {
+				if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			threads++
+			messages += len(msgs)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retention: delete conversations: %w", err)
+	}
+	s.removeFiles(ctx, keys)
+	out.Conversations += threads
+	out.Messages += messages
+	out.Files += len(keys)
+	return threads, nil
+}
+
+// invitedUnused selects (as u) the invited people the cleanup deletes:
+// never activated, not an admin (an organisation's first admin may be
+// waiting for a new link), taking part in no conversation, invited last
+// before the cutoff and not seen since. Arguments: the cutoff, three times.
+const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created_at < ?
+  AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.created_at >= ?)
+  AND NOT EXISTS (SELECT 1 FROM sessions AS se WHERE se.user_id = u.id AND se.last_seen_at >= ?)`
+
+// cleanup removes what the login rules no longer need: the invited people
+// who take part in nothing (deleted like a stopped account), unused
+// invitations, delivered outbox rows, ended sessions and expired throttle
+// rows.
+func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, error) {
+	var out CleanupResult
+	now := s.Now().UTC()
+	cutoff := now.Add(-auth.InvitationKept)
+	var err error
+	if out.Invited, err = s.purgeInvited(ctx, run, cutoff); err != nil {
+		return out, err
+	}
+	steps := []struct {
+		n  *int
+		fn func() (int, error)
+	}{
+		{&out.Invitations, func() (int, error) { return auth.PurgeInvitations(ctx, s.DB, cutoff) }},
+		{&out.Outbox, func() (int, error) {
+			return notify.PurgeDelivered(ctx, s.DB, now.Add(-notify.DeliveredKept), auth.CleanupBatch)
+		}},
+		{&out.Sessions, func() (int, error) { return auth.PurgeSessions(ctx, s.DB, now) }},
+		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},
+	}
+	for _, st := range steps {
+		if err := run.renew(ctx, s.DB); err != nil {
+			return out, err
+		}
+		if *st.n, err = st.fn(); err != nil {
+			return out, err
+		}
+	}
+	if out != (CleanupResult{}) {
+		if err := s.DB.Checkpoint(ctx); err != nil {
+			s.Log.Warn("checkpoint after cleanup", "err", err)
+		}
+	}
+	return out, nil
+}
+
+// purgeInvited deletes the invited people who take part in nothing
+// (invitedUnused), invitedBatch per transaction, each the way StopService
+// deletes an account.
+func (s *Service) purgeInvited(ctx context.Context, run *dailyRun, cutoff time.Time) (int, error) {
+	total := 0
+	for {
+		var ids []int64
+		if err := s.DB.NewSelect().TableExpr("users AS u").Column("u.id").Where(invitedUnused, cutoff, cutoff, cutoff).
+			OrderExpr("u.id").Limit(invitedBatch).Scan(ctx, &ids); err != nil {
+			return total, fmt.Errorf("list unused invited people: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		var keys []storedFile
+		n := 0
+		err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			keys, n = nil, 0
+			if err := run.renew(ctx, tx); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				// Checked again under a row lock: a message to the person
+				// since the list was read keeps them.
+				var u db.User
+				q := tx.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr("u.*").
+					Where("u.id = ?", id).Where(invitedUnused, cutoff, cutoff, cutoff)
+				if s.DB.Postgres() {
+					q = q.For("UPDATE OF u")
+				}
+				if err := q.Scan(ctx); err != nil {
+					if db.ErrNoRows(err) {
+						continue
+					}
+					return fmt.Errorf("lock invited person: %w", err)
+				}
+				k, err := s.deleteAccount(ctx, tx, &u, AuditInvitationExpired)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k...)
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("delete unused invited people: %w", err)
+		}
+		s.removeFiles(ctx, keys)
+		total += n
+		if n == 0 || len(ids) < invitedBatch {
+			return total, nil
+		}
+	}
+}

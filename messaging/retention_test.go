@@ -1,0 +1,551 @@
+package messaging_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/blob"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/i18n"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
+)
+
+// checkCounters fails when a participant's inbox counters or a user's
+// unread total differ from a recount of the read states.
+func checkCounters(t *testing.T, d *db.DB, step string) {
+	t.Helper()
+	ctx := context.Background()
+	var bad []struct{ ThreadID, UserID, UnreadCount, BoxCount, Unread, Box int64 }
+	if err := d.NewRaw(`SELECT * FROM (SELECT p.thread_id, p.user_id, p.unread_count, p.box_count,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.removed_at IS NULL) AS box
+  FROM participants AS p) AS x WHERE unread_count <> unread OR box_count <> box`).Scan(ctx, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("after %s the counters are off: %+v", step, bad)
+	}
+	var badTotals []struct{ ID, UnreadTotal, Sum int64 }
+	if err := d.NewRaw(`SELECT * FROM (SELECT u.id, u.unread_total,
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = u.id) AS sum FROM users AS u) AS x
+  WHERE unread_total <> sum`).Scan(ctx, &badTotals); err != nil {
+		t.Fatal(err)
+	}
+	if len(badTotals) > 0 {
+		t.Fatalf("after %s the users' totals are off: %+v", step, badTotals)
+	}
+}
+
+// makeAdmin turns the fixture's HR user into an admin of the organisation.
+func (f *fx) makeAdmin(t *testing.T) {
+	t.Helper()
+	if _, err := f.d.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Where("id = ?", f.hr.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.hr.IsAdmin = true
+}
+
+// storageKeys returns the storage keys of the attachments of a thread.
+func (f *fx) storageKeys(t *testing.T, threadID int64) []string {
+	t.Helper()
+	var keys []string
+	if err := f.d.NewSelect().TableExpr("attachments AS a").Column("a.storage_key").
+		Join("JOIN messages AS m ON m.id = a.message_id").Where("m.thread_id = ?", threadID).Scan(context.Background(), &keys); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// inStore reports whether the blob store holds key.
+func (f *fx) inStore(t *testing.T, key string) bool {
+	t.Helper()
+	rc, err := f.svc.Files.Store.Get(context.Background(), key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	return true
+}
+
+func (f *fx) composeWithFile(t *testing.T, to, subject string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	a, err := f.svc.Upload(ctx, f.hr, "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{to}, Subject: subject, Body: "Hallo", AttachmentIDs: []int64{a.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fx) threadExists(t *testing.T, id int64) bool {
+	t.Helper()
+	ok, err := f.d.NewSelect().Model((*db.Thread)(nil)).Where("id = ?", id).Exists(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestRetentionDeletesWhatIsOlder: with a period of three months the daily
+// run deletes exactly the conversations whose last activity is older (to
+// the minute), with their messages, read states, participants and files,
+// keeps a conversation with a recent reply and every conversation of
+// another organisation, and leaves the inbox counters right. Off by
+// default: before the period is set, a run deletes nothing.
+func TestRetentionDeletesWhatIsOlder(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+
+		// The run at 03:00 Dutch time on 24 June 2026 keeps three months:
+		// everything last active before 24 March 03:00 goes.
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		cutoff := messaging.RetentionCutoff(run, 3)
+		if want := time.Date(2026, 3, 24, 3, 0, 0, 0, i18n.Zone); !cutoff.Equal(want) {
+			t.Fatalf("cutoff %v, want %v", cutoff, want)
+		}
+
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		old := f.composeWithFile(t, jan.Email, "Oud en ongelezen") // jan leaves it unread
+		revived := f.composeWithFile(t, piet.Email, "Oud maar levend")
+		f.clk.Set(cutoff.Add(-time.Minute))
+		justOlder := f.composeWithFile(t, jan.Email, "Net te oud")
+		f.clk.Set(cutoff.Add(time.Minute))
+		justYounger := f.composeWithFile(t, jan.Email, "Net jong genoeg")
+		// Another organisation, retention off, an old conversation.
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stranger := f.active(t, "hr@ander.nl", true, "Anna", "", "Ander")
+		if _, err := d.NewUpdate().Model(stranger).Set("org_id = ?", other.ID).WherePK().Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stranger.OrgID = &other.ID
+		f.clk.Set(time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC))
+		elsewhere, err := f.svc.Compose(ctx, stranger, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(time.Date(2026, 6, 23, 9, 0, 0, 0, time.UTC))
+		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: revived, Body: "Ik ben er nog"}); err != nil {
+			t.Fatal(err)
+		}
+		young := f.composeWithFile(t, jan.Email, "Nieuw")
+		checkCounters(t, d, "setting up")
+		oldKeys := append(f.storageKeys(t, old), f.storageKeys(t, justOlder)...)
+		if len(oldKeys) != 2 {
+			t.Fatalf("old conversations hold %d files, want 2", len(oldKeys))
+		}
+		janUnread, _ := f.svc.UnreadCount(ctx, jan.ID)
+
+		// Off by default: the first run deletes nothing.
+		st, err := f.svc.Retention(ctx, f.hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ConversationMonths != 0 || st.CaseMonths != 0 || !st.LastRunAt.IsZero() || !st.NextRunAt.Equal(run.UTC()) {
+			t.Fatalf("default status: %+v", st)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the jobs for 03:00 the day before
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-24*time.Hour + time.Minute))
+		if n, err := f.svc.RunDaily(ctx); err != nil || n == 0 {
+			t.Fatalf("run while off: %d jobs, %v", n, err)
+		}
+		for _, id := range []int64{old, revived, justOlder, justYounger, young, elsewhere} {
+			if !f.threadExists(t, id) {
+				t.Fatalf("conversation %d deleted while retention is off", id)
+			}
+		}
+
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: " 3 ", Cases: "24"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run) // the cutoff is counted from the run's own time
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[int64]bool{old: false, justOlder: false, revived: true, justYounger: true, young: true, elsewhere: true} {
+			if got := f.threadExists(t, id); got != want {
+				t.Errorf("conversation %d exists: %v, want %v", id, got, want)
+			}
+		}
+		for _, table := range []string{"messages", "participants"} {
+			if n := f.count(t, table, "thread_id IN (?, ?)", old, justOlder); n != 0 {
+				t.Errorf("%d %s of deleted conversations left", n, table)
+			}
+		}
+		if n := f.count(t, "message_states", "message_id NOT IN (SELECT id FROM messages)"); n != 0 {
+			t.Errorf("%d read states of deleted messages left", n)
+		}
+		if n := f.count(t, "attachments", "message_id IS NULL OR message_id NOT IN (SELECT id FROM messages)"); n != 0 {
+			t.Errorf("%d attachment rows left", n)
+		}
+		for _, k := range oldKeys {
+			if f.inStore(t, k) {
+				t.Errorf("file %s of a deleted conversation is still in the blob store", k)
+			}
+		}
+		for _, id := range []int64{revived, justYounger, young} {
+			for _, k := range f.storageKeys(t, id) {
+				if !f.inStore(t, k) {
+					t.Errorf("file of kept conversation %d is gone", id)
+				}
+			}
+		}
+		files := 0
+		filepath.WalkDir(f.dir, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				files++
+			}
+			return nil
+		})
+		if files != 3 { // revived, justYounger, young
+			t.Errorf("%d files on disk, want 3", files)
+		}
+		checkCounters(t, d, "retention")
+		if n, _ := f.svc.UnreadCount(ctx, jan.ID); n != janUnread-2 {
+			t.Errorf("jan's unread count %d, want %d", n, janUnread-2)
+		}
+		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); len(p.Threads) != 3 {
+			t.Errorf("jan's inbox lists %d conversations, want 3", len(p.Threads))
+		}
+
+		st, err = f.svc.Retention(ctx, f.hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := messaging.RetentionResult{Conversations: 2, Messages: 2, Files: 2}
+		if st.ConversationMonths != 3 || st.CaseMonths != 24 || st.Last != want || !st.LastRunAt.Equal(run) ||
+			!st.NextRunAt.Equal(run.AddDate(0, 0, 1).UTC()) {
+			t.Fatalf("status after the run: %+v, want last %+v", st, want)
+		}
+		// Later the same day nothing runs again.
+		f.clk.Set(run.Add(6 * time.Hour))
+		if n, err := f.svc.RunDaily(ctx); err != nil || n != 0 {
+			t.Fatalf("second run the same day: %d jobs, %v", n, err)
+		}
+	})
+}
+
+// TestRetentionSettings: only an admin reads and sets the period of their
+// own organisation; bad input is a field error and stores nothing.
+func TestRetentionSettings(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		if _, err := f.svc.Retention(ctx, f.hr); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("a non-admin reads retention: %v", err)
+		}
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "3"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("a non-admin sets retention: %v", err)
+		}
+		f.makeAdmin(t)
+		for _, in := range []messaging.RetentionInput{{Conversations: "-1"}, {Conversations: "drie"}, {Cases: "121"}, {Conversations: "1.5"}} {
+			err := f.svc.SetRetention(ctx, f.hr, in)
+			var fields apperr.Fields
+			if !errors.As(err, &fields) || len(fields) != 1 || fields[0].Key != "retention.months_invalid" {
+				t.Errorf("%+v: %v", in, err)
+			}
+		}
+		if n := f.count(t, "retention_settings", "1 = 1"); n != 0 {
+			t.Fatalf("bad input stored %d rows", n)
+		}
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "12"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "", Cases: "6"}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.svc.Retention(ctx, f.hr)
+		if err != nil || st.ConversationMonths != 0 || st.CaseMonths != 6 {
+			t.Fatalf("status %+v, %v", st, err)
+		}
+		if n := f.count(t, "audit_events", "kind = ? AND actor_id = ?", messaging.AuditRetentionChanged, f.hr.ID); n != 2 {
+			t.Fatalf("%d audit rows, want 2", n)
+		}
+	})
+}
+
+// TestRetentionOnceADay: two instances running the daily jobs at once do
+// each job once; the next run is the next day.
+func TestRetentionOnceADay(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		f.clk.Set(time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+		for range 3 {
+			f.composeWithFile(t, jan.Email, "Oud")
+		}
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "6"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		run := time.Date(2026, 2, 24, 3, 0, 0, 0, i18n.Zone)
+		f.clk.Set(run)
+		instances := []*messaging.Service{f.svc, f.otherInstance()}
+		var wg sync.WaitGroup
+		ran := make([]int, len(instances))
+		errs := make([]error, len(instances))
+		for i, svc := range instances {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ran[i], errs[i] = svc.RunDaily(ctx)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if total := ran[0] + ran[1]; total != 2 { // the cleanup and the one organisation's retention
+			t.Fatalf("jobs run: %v, want 2 in all", ran)
+		}
+		st, _ := f.svc.Retention(ctx, f.hr)
+		if st.Last.Conversations != 3 || f.count(t, "threads", "1 = 1") != 0 {
+			t.Fatalf("last result %+v", st.Last)
+		}
+		checkCounters(t, d, "concurrent runs")
+		f.clk.Set(run.Add(23 * time.Hour))
+		if n, err := instances[1].RunDaily(ctx); err != nil || n != 0 {
+			t.Fatalf("before the next day: %d jobs, %v", n, err)
+		}
+		f.clk.Set(run.AddDate(0, 0, 1))
+		if n, err := instances[1].RunDaily(ctx); err != nil || n != 2 {
+			t.Fatalf("the next day: %d jobs, %v", n, err)
+		}
+	})
+}
+
+// otherInstance is a second service over the same database and files, as
+// another instance would have.
+func (f *fx) otherInstance() *messaging.Service {
+	s := f.svc
+	return &messaging.Service{DB: s.DB, Vault: s.Vault, Files: s.Files, Outbox: s.Outbox, Invitations: s.Invitations,
+		Mail: s.Mail, BaseURL: s.BaseURL, Now: s.Now, Log: s.Log}
+}
+
+// TestRetentionManyConversations: an organisation with many old
+// conversations is emptied in batches, with the counters right.
+func TestRetentionManyConversations(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		const n = 450
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: n, Messages: 3, Others: 40,
+			UnreadEvery: 3, Start: time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC)}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		keep := f.composeWithFile(t, "jan@example.nl", "Nieuw")
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "12"}); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.RunDaily(ctx)
+		f.clk.Set(time.Date(2026, 2, 24, 3, 0, 0, 0, i18n.Zone))
+		start := time.Now()
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d conversations deleted in %v", n, time.Since(start))
+		st, _ := f.svc.Retention(ctx, f.hr)
+		if st.Last.Conversations != n || st.Last.Messages != 3*n {
+			t.Fatalf("last result %+v", st.Last)
+		}
+		if f.count(t, "threads", "1 = 1") != 1 || !f.threadExists(t, keep) {
+			t.Fatal("the young conversation should be all that is left")
+		}
+		checkCounters(t, d, "many")
+	})
+}
+
+// TestDailyCleanup: the cleanup deletes exactly the unused invitations
+// older than 30 days (and the invited people who take part in nothing,
+// like a stopped account), outbox rows delivered more than 7 days ago,
+// sessions ended or expired more than a day ago and throttle rows whose
+// window passed, and keeps the rest.
+func TestDailyCleanup(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		run := time.Date(2026, 3, 10, 3, 0, 0, 0, i18n.Zone).UTC()
+		inv := f.svc.Invitations
+		invite := func(email string, at time.Time, admin bool) *db.User {
+			t.Helper()
+			f.clk.Set(at)
+			_, u, err := inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID, Admin: admin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		gone := invite("vergeten@example.nl", run.AddDate(0, 0, -40), false)
+		invite("vergeten@example.nl", run.AddDate(0, 0, -35), false) // a second link, also old
+		recent := invite("recent@example.nl", run.AddDate(0, 0, -10), false)
+		admin := invite("beheerder@example.nl", run.AddDate(0, 0, -40), true)
+		// An invited person in a conversation stays with their newest link.
+		f.clk.Set(run.AddDate(0, 0, -45))
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"deelnemer@example.nl"}, Subject: "Hallo", Body: "Hoi"}); err != nil {
+			t.Fatal(err)
+		}
+		taking := f.user(t, "deelnemer@example.nl")
+		invite(taking.Email, run.AddDate(0, 0, -40), false)
+		// An old link of someone who then signed up through a newer one.
+		active := invite("actief@example.nl", run.AddDate(0, 0, -50), false)
+		if _, err := d.NewUpdate().Model(active).Set("status = ?", db.StatusActive).WherePK().Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The invited person who never signed up had a session once (the
+		// link opened, no password set), long ended.
+		if _, err := d.NewInsert().Model(&db.Session{TokenHash: []byte("g"), UserID: gone.ID, CreatedAt: run.AddDate(0, 0, -35),
+			LastSeenAt: run.AddDate(0, 0, -35), ExpiresAt: run.AddDate(0, 0, -35).Add(auth.SessionAbsolute)}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		day := 24 * time.Hour
+		outbox := map[string]bool{} // idempotency key: kept
+		for key, row := range map[string]struct {
+			status string
+			sent   time.Time
+			keep   bool
+		}{
+			"sent-8d": {db.OutboxSent, run.Add(-8 * day), false},
+			"sent-6d": {db.OutboxSent, run.Add(-6 * day), true},
+			"pending": {db.OutboxPending, time.Time{}, true},
+			"failed":  {db.OutboxFailed, time.Time{}, true},
+		} {
+			it := &db.OutboxItem{IdempotencyKey: key, Channel: db.ChannelMail, Recipient: "x@example.nl", Status: row.status,
+				Transport: "dev", CreatedAt: run.Add(-9 * day), NextAttemptAt: run.Add(-9 * day), SentAt: bun.NullTime{Time: row.sent}}
+			if _, err := d.NewInsert().Model(it).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			outbox[key] = row.keep
+		}
+		sessions := map[string]bool{}
+		for agent, row := range map[string]struct {
+			created, seen, ended time.Time
+			keep                 bool
+		}{
+			"ended-2d":   {run.Add(-3 * day), run.Add(-2 * day), run.Add(-2 * day), false},
+			"ended-1h":   {run.Add(-2 * time.Hour), run.Add(-time.Hour), run.Add(-time.Hour), true},
+			"expired-2d": {run.Add(-3 * day), run.Add(-2*day - time.Hour), time.Time{}, false},
+			"idle-1h":    {run.Add(-2 * time.Hour), run.Add(-time.Hour), time.Time{}, true},
+			"live":       {run.Add(-time.Hour), run.Add(-time.Minute), time.Time{}, true},
+		} {
+			s := &db.Session{TokenHash: []byte(agent), UserID: f.hr.ID, CreatedAt: row.created, LastSeenAt: row.seen,
+				ExpiresAt: row.created.Add(auth.SessionAbsolute), EndedAt: bun.NullTime{Time: row.ended}, UserAgent: agent}
+			if _, err := d.NewInsert().Model(s).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sessions[agent] = row.keep
+		}
+		if _, err := d.NewDelete().Model((*db.Throttle)(nil)).Where("1 = 1").Exec(ctx); err != nil { // those of the invitations above
+			t.Fatal(err)
+		}
+		throttles := map[string]bool{}
+		for key, row := range map[string]struct {
+			start, blocked time.Time
+			keep           bool
+		}{
+			"old":          {run.Add(-2 * day), time.Time{}, false},
+			"old-blocked":  {run.Add(-2 * day), run.Add(time.Minute), true},
+			"old-unlocked": {run.Add(-2 * day), run.Add(-2*day + 5*time.Minute), false},
+			"current":      {run.Add(-time.Hour), time.Time{}, true},
+		} {
+			if _, err := d.NewInsert().Model(&db.Throttle{Key: key, Count: 3, WindowStart: row.start, BlockedUntil: bun.NullTime{Time: row.blocked}}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			throttles[key] = row.keep
+		}
+		invitationsBefore := f.count(t, "invitations", "1 = 1")
+
+		f.clk.Set(run.Add(-time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.count(t, "invitations", "1 = 1"); n != invitationsBefore {
+			t.Fatal("the cleanup ran before 03:00")
+		}
+		f.clk.Set(run)
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		for email, want := range map[string]bool{gone.Email: false, recent.Email: true, admin.Email: true, taking.Email: true, active.Email: true} {
+			if got := f.count(t, "users", "email = ?", email) == 1; got != want {
+				t.Errorf("user %s kept: %v, want %v", email, got, want)
+			}
+		}
+		if n := f.count(t, "outbox", "recipient = ?", gone.Email); n != 0 {
+			t.Errorf("%d queued mails to the deleted person left", n)
+		}
+		if n := f.count(t, "audit_events", "kind = ? AND user_id IS NULL", messaging.AuditInvitationExpired); n != 1 {
+			t.Errorf("%d audit rows of deleted invited people, want 1", n)
+		}
+		// Invitations: recent's, the admin's (kept with them) and the
+		// participant's newest stay; the participant's first, and the
+		// active user's unused one, go.
+		for email, want := range map[string]int{recent.Email: 1, admin.Email: 1, taking.Email: 1, active.Email: 0} {
+			if n := f.count(t, "invitations", "user_id = (SELECT id FROM users WHERE email = ?)", email); n != want {
+				t.Errorf("invitations of %s: %d, want %d", email, n, want)
+			}
+		}
+		for key, keep := range outbox {
+			if got := f.count(t, "outbox", "idempotency_key = ?", key) == 1; got != keep {
+				t.Errorf("outbox row %s kept: %v, want %v", key, got, keep)
+			}
+		}
+		for agent, keep := range sessions {
+			if got := f.count(t, "sessions", "user_agent = ?", agent) == 1; got != keep {
+				t.Errorf("session %s kept: %v, want %v", agent, got, keep)
+			}
+		}
+		for key, keep := range throttles {
+			if got := f.count(t, "throttles", "key = ?", key) == 1; got != keep {
+				t.Errorf("throttle %s kept: %v, want %v", key, got, keep)
+			}
+		}
+		var result string
+		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"invitations":2,"invited_users":1,"outbox":1,"sessions":2,"throttles":2}`; result != want {
+			t.Errorf("cleanup result %s, want %s", result, want)
+		}
+		checkCounters(t, d, "cleanup")
+	})
+}
