@@ -27,5 +27,6 @@ CREATE TABLE daily_runs (
 -- this index serves that and every lookup the one on org_id did.
 CREATE INDEX threads_org_activity_idx ON threads (org_id, last_message_at);
 DROP INDEX threads_org_idx;
--- The cleanup removes delivered outbox rows by age.
-CREATE INDEX outbox_sent_idx ON outbox (status, sent_at);
+-- The cleanup removes delivered outbox rows by age; partial, so that it
+-- never competes with the lanes' index for the claims of pending rows.
+CREATE INDEX outbox_sent_idx ON outbox (sent_at) WHERE status = 'sent';
