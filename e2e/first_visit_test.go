@@ -299,14 +299,24 @@ func (b *browser) check(label string) {
 	}
 }
 
-// click clicks the visible button or link whose text is text.
+// click clicks the visible button or link whose text is text. One inside a
+// closed menu (a <details>: the header's name, Mijn account, Uitloggen; a
+// message's actions) is clicked as a person would: the menu button first.
 func (b *browser) click(text string) {
 	b.t.Helper()
 	if !b.eval(fmt.Sprintf(`(() => {
   const want = %q;
-  const el = [...document.querySelectorAll('button, a, input[type=submit]')]
-    .find(e => (e.tagName === 'INPUT' ? e.value : e.innerText).trim() === want && e.offsetParent !== null);
-  if (!el) return false;
+  const all = [...document.querySelectorAll('button, a, input[type=submit]')]
+    .filter(e => (e.tagName === 'INPUT' ? e.value : e.innerText || e.textContent).trim() === want);
+  // checkVisibility: a closed <details> hides its content with
+  // content-visibility, which offsetParent does not see.
+  let el = all.find(e => e.checkVisibility());
+  if (!el) {
+    el = all.find(e => { const d = e.closest('details'); return d && !d.open && d.querySelector('summary').checkVisibility(); });
+    if (!el) return false;
+    el.closest('details').querySelector('summary').click();
+    if (!el.checkVisibility()) return false;
+  }
   el.click();
   return true;
 })()`, text)) {
