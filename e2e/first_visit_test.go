@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"dialoog/notify/notifytest"
@@ -88,6 +89,9 @@ type browser struct {
 	ctx  context.Context
 	n    int
 	name string // prefix of the screenshots, when several browsers run
+	// noScript: the page runs no script (TestWithoutJavaScript); the
+	// accessibility scan switches it on for its own run only.
+	noScript bool
 }
 
 func openInvitation(t *testing.T, s *server, smtpSrv *notifytest.SMTPServer, email string, w, h int) *browser {
@@ -263,8 +267,27 @@ func (b *browser) step(name, label string) {
 	if overflow := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
 	}
-	checkA11y(b.t, b.ctx, name)
+	b.a11y(name)
 	b.shot(name)
+}
+
+// a11y runs checkA11y; in a browser without page script, axe-core (which
+// needs timers) gets script for the scan. The page's own scripts were
+// skipped when it loaded and do not run afterwards.
+func (b *browser) a11y(name string) {
+	b.t.Helper()
+	if b.noScript {
+		b.setScript(true)
+		defer b.setScript(false)
+	}
+	checkA11y(b.t, b.ctx, name)
+}
+
+func (b *browser) setScript(on bool) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
+		b.t.Fatalf("switch script %v: %v", on, err)
+	}
 }
 
 func (b *browser) waitJS(what, cond string) {

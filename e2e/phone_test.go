@@ -257,6 +257,10 @@ func (b *browser) smallTargets(name string) {
 // strictA11y fails on any axe-core violation, minor ones included.
 func (b *browser) strictA11y(name string) {
 	b.t.Helper()
+	if b.noScript {
+		b.setScript(true)
+		defer b.setScript(false)
+	}
 	bad, minor, err := a11yScan(b.ctx)
 	if err != nil {
 		b.t.Fatalf("accessibility scan of %s: %v", name, err)
