@@ -223,6 +223,10 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 			if st.Phone != "" {
 				t.Fatalf("pending number kept after change: %+v", st)
 			}
+			// The dropped number comes back to the form, to be corrected.
+			if st.Previous != phone {
+				t.Fatalf("previous number %q, want %q", st.Previous, phone)
+			}
 		})
 		t.Run("Tries", func(t *testing.T) {
 			if _, err := f.acc.SendSetupSMS(ctx, cur, "0687654321", "ip"); err != nil {

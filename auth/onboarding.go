@@ -261,6 +261,11 @@ type SMSState struct {
 	SentAt   time.Time
 	ResendIn time.Duration
 	Verified string // E.164 of an already verified SMS factor
+	// Previous is the E.164 number of the newest setup code when none is
+	// pending any more (dropped by "Telefoonnummer wijzigen", or expired)
+	// and it did not become the verified number: the number form starts
+	// with it, so a typo can be corrected instead of typed again.
+	Previous string
 }
 
 func (a *Accounts) pendingCode(ctx context.Context, idb bun.IDB, userID int64, purpose string) (*db.OneTimeCode, error) {
@@ -279,7 +284,20 @@ func (a *Accounts) pendingCode(ctx context.Context, idb bun.IDB, userID int64, p
 // SMSSetupState reports the SMS step's state; it never sends anything, so a
 // reload cannot send another text.
 func (a *Accounts) SMSSetupState(ctx context.Context, userID int64) (SMSState, error) {
-	return a.smsState(ctx, userID, PurposeSMSSetup)
+	st, err := a.smsState(ctx, userID, PurposeSMSSetup)
+	if err != nil || st.Phone != "" {
+		return st, err
+	}
+	var c db.OneTimeCode
+	err = a.DB.NewSelect().Model(&c).Column("target").Where("user_id = ? AND purpose = ?", userID, PurposeSMSSetup).
+		Order("id DESC").Limit(1).Scan(ctx)
+	if err != nil && !db.ErrNoRows(err) {
+		return st, fmt.Errorf("load previous number: %w", err)
+	}
+	if c.Target != st.Verified {
+		st.Previous = c.Target
+	}
+	return st, nil
 }
 
 func (a *Accounts) smsState(ctx context.Context, userID int64, purpose string) (SMSState, error) {

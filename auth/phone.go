@@ -38,3 +38,29 @@ func MaskPhone(e164 string) string {
 	}
 	return strings.Repeat("•", len(e164)-4) + e164[len(e164)-4:]
 }
+
+// FormatPhone shows a stored number (E.164) the way a person reads it back
+// to check it: a Dutch number in the national form, a mobile one with its
+// digits in pairs ("06 12 34 56 78"), any other internationally
+// ("+32 470 12 34 56"). Input that is not a number comes back unchanged.
+func FormatPhone(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "NL")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return e164
+	}
+	if phonenumbers.GetRegionCodeForNumber(n) != "NL" {
+		return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+	}
+	nsn := phonenumbers.GetNationalSignificantNumber(n)
+	if phonenumbers.GetNumberType(n) != phonenumbers.MOBILE || len(nsn) != 9 {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	// 6 12345678: the library writes "06 12345678"; pairs are how Dutch
+	// mobile numbers are read aloud and compared.
+	var b strings.Builder
+	b.WriteString("0" + nsn[:1])
+	for i := 1; i < len(nsn); i += 2 {
+		b.WriteString(" " + nsn[i:i+2])
+	}
+	return b.String()
+}

@@ -37,3 +37,20 @@ func TestNormalizeMobile(t *testing.T) {
 		t.Errorf("mask: %q", got)
 	}
 }
+
+// FormatPhone shows a number as a person reads it back: Dutch numbers in
+// the national form (mobile digits in pairs), others internationally.
+func TestFormatPhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"+31612345678":   "06 12 34 56 78",
+		"+31201234567":   "020 123 4567",
+		"+32470123456":   "+32 470 12 34 56",
+		"+4915112345678": "+49 1511 2345678",
+		"":               "",
+		"geen nummer":    "geen nummer",
+	} {
+		if got := FormatPhone(in); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}

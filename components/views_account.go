@@ -90,8 +90,9 @@ type SMSStepView struct {
 	// Phone is the number as typed, kept after an error.
 	Phone      string
 	PhoneError string
-	// SentTo is the masked number a code is pending for; empty shows the
-	// number form instead of the code form.
+	// SentTo is the number a code is pending for, in full as it was just
+	// typed (formatted); empty shows the number form instead of the code
+	// form.
 	SentTo    string
 	CodeError string
 	// ResendIn is how many seconds until "Geen SMS ontvangen" works again.

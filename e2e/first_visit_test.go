@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"dialoog/notify/notifytest"
@@ -88,6 +89,9 @@ type browser struct {
 	ctx  context.Context
 	n    int
 	name string // prefix of the screenshots, when several browsers run
+	// noScript: the page runs no script (TestWithoutJavaScript); the
+	// accessibility scan switches it on for its own run only.
+	noScript bool
 }
 
 func openInvitation(t *testing.T, s *server, smtpSrv *notifytest.SMTPServer, email string, w, h int) *browser {
@@ -263,8 +267,27 @@ func (b *browser) step(name, label string) {
 	if overflow := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
 	}
-	checkA11y(b.t, b.ctx, name)
+	b.a11y(name)
 	b.shot(name)
+}
+
+// a11y runs checkA11y; in a browser without page script, axe-core (which
+// needs timers) gets script for the scan. The page's own scripts were
+// skipped when it loaded and do not run afterwards.
+func (b *browser) a11y(name string) {
+	b.t.Helper()
+	if b.noScript {
+		b.setScript(true)
+		defer b.setScript(false)
+	}
+	checkA11y(b.t, b.ctx, name)
+}
+
+func (b *browser) setScript(on bool) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
+		b.t.Fatalf("switch script %v: %v", on, err)
+	}
 }
 
 func (b *browser) waitJS(what, cond string) {
@@ -299,14 +322,24 @@ func (b *browser) check(label string) {
 	}
 }
 
-// click clicks the visible button or link whose text is text.
+// click clicks the visible button or link whose text is text. One inside a
+// closed menu (a <details>: the header's name, Mijn account, Uitloggen; a
+// message's actions) is clicked as a person would: the menu button first.
 func (b *browser) click(text string) {
 	b.t.Helper()
 	if !b.eval(fmt.Sprintf(`(() => {
   const want = %q;
-  const el = [...document.querySelectorAll('button, a, input[type=submit]')]
-    .find(e => (e.tagName === 'INPUT' ? e.value : e.innerText).trim() === want && e.offsetParent !== null);
-  if (!el) return false;
+  const all = [...document.querySelectorAll('button, a, input[type=submit]')]
+    .filter(e => (e.tagName === 'INPUT' ? e.value : e.innerText || e.textContent).trim() === want);
+  // checkVisibility: a closed <details> hides its content with
+  // content-visibility, which offsetParent does not see.
+  let el = all.find(e => e.checkVisibility());
+  if (!el) {
+    el = all.find(e => { const d = e.closest('details'); return d && !d.open && d.querySelector('summary').checkVisibility(); });
+    if (!el) return false;
+    el.closest('details').querySelector('summary').click();
+    if (!el.checkVisibility()) return false;
+  }
   el.click();
   return true;
 })()`, text)) {

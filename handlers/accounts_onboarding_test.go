@@ -301,7 +301,9 @@ func TestSMSStep(t *testing.T) {
 			resp, body := b.get(pathSMS)
 			wantStatus(t, resp, http.StatusOK)
 			wantContains(t, body,
-				"Er is een SMS met een code van 6 cijfers gestuurd naar ••••••••5678.",
+				// Right after typing, the number as typed (formatted), so
+				// that a typo shows; masked only at a later login.
+				"Er is een SMS met een code van 6 cijfers gestuurd naar 06 12 34 56 78.",
 				`<label for="sms-code">Bevestigingscode</label>`,
 				`inputmode="numeric"`, `autocomplete="one-time-code"`,
 				"Geen SMS ontvangen", "(nog 60 seconden)", `type="submit" disabled data-countdown-button`, ">Telefoonnummer wijzigen</button>",
@@ -356,8 +358,9 @@ func TestSMSStep(t *testing.T) {
 		resp, _ := b.post(pathSMS+"/wijzigen", nil)
 		wantRedirect(t, resp, pathSMS)
 		_, body := b.follow(resp)
-		wantContains(t, body, `<label for="sms-phone">Mobiel telefoonnummer</label>`)
-		wantNotContains(t, body, `id="sms-code"`)
+		// The number comes back as it was sent to, to be corrected.
+		wantContains(t, body, `<label for="sms-phone">Mobiel telefoonnummer</label>`, `value="06 12 34 56 78"`)
+		wantNotContains(t, body, `id="sms-code"`, "••••")
 	})
 	b.t = t
 

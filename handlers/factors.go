@@ -68,8 +68,13 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 	if err != nil {
 		return fmt.Errorf("sms state: %w", err)
 	}
+	// A number being set up was typed a moment ago: in full, and back in
+	// the form after "Telefoonnummer wijzigen" (as on the first visit).
 	if v.SMS.PhoneError == "" {
-		v.SMS.SentTo = auth.MaskPhone(st.Phone)
+		v.SMS.SentTo = auth.FormatPhone(st.Phone)
+	}
+	if v.SMS.Phone == "" && v.SMS.PhoneError == "" {
+		v.SMS.Phone = auth.FormatPhone(st.Previous)
 	}
 	v.SMS.ResendIn = seconds(st.ResendIn)
 	// New recovery codes and a pending setup are on this page: never

@@ -236,7 +236,8 @@ func TestFactorsPage(t *testing.T) {
 	resp, _ = b.post(pathFactorSMS, url.Values{"phone": {"06 8765 4321"}})
 	wantRedirect(t, resp, pathFactors+"#factors-sms")
 	_, page = b.get(pathFactors)
-	wantContains(t, page, "Er is een SMS met een code van 6 cijfers gestuurd naar", `action="/account/tweede-stap/sms/code"`)
+	// Just typed: shown in full to catch a typo.
+	wantContains(t, page, "Er is een SMS met een code van 6 cijfers gestuurd naar 06 87 65 43 21.", `action="/account/tweede-stap/sms/code"`)
 	resp, page = b.post(pathFactorSMS+"/code", url.Values{"code": {"000000"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, page, "Deze code klopt niet.")

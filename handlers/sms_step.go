@@ -87,8 +87,14 @@ func (h *handler) smsStepForm(c *fiber.Ctx, status int, v components.SMSStepView
 	if err != nil {
 		return fmt.Errorf("sms state: %w", err)
 	}
+	// The number was typed a moment ago: it is shown in full, so that a
+	// typo can be seen, and comes back into the form to be corrected. Only
+	// a later login masks it.
 	if v.PhoneError == "" {
-		v.SentTo = auth.MaskPhone(st.Phone)
+		v.SentTo = auth.FormatPhone(st.Phone)
+	}
+	if v.Phone == "" && v.PhoneError == "" {
+		v.Phone = auth.FormatPhone(st.Previous)
 	}
 	v.ResendIn = seconds(st.ResendIn)
 	if st.Verified != "" {

@@ -65,6 +65,26 @@
     }
   });
 
+  // Menus (<details class="menu">) open and close without script; with it,
+  // a click elsewhere or Escape closes an open one, as menus do.
+  document.addEventListener('click', function (event) {
+    document.querySelectorAll('details.menu[open]').forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Escape') {
+      return;
+    }
+    var menu = event.target.closest && event.target.closest('details.menu[open]');
+    if (menu) {
+      menu.open = false;
+      menu.querySelector('summary').focus();
+    }
+  });
+
   // Progressive enhancements of server-rendered controls. Each starts hidden
   // or inert in the HTML and only works once set up here, for the first page
   // and for every partial htmx swaps in.
