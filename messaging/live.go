@@ -74,16 +74,11 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	if err != nil {
 		return nil, err
 	}
-	orgs := senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
+	orgs := &senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
 	out := make([]LiveReader, 0, len(readers))
 	for _, p := range readers {
 		u := users[p.UserID]
-		var from []string
-		for _, o := range ps {
-			if o.UserID != p.UserID {
-				from = append(from, NameFor(u, users[o.UserID]))
-			}
-		}
+		from := otherNames(u, ps, users)
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
 			Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
