@@ -44,8 +44,9 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		OrgID         int64
 		OrgName       string
 		LastMessageAt time.Time
+		AssignedTo    *int64
 	}
-	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at").
+	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at, t.assigned_to").
 		Join("JOIN organisations AS o ON o.id = t.org_id").Where("t.id = ?", threadID).Scan(ctx, &th)
 	if db.ErrNoRows(err) {
 		return nil, nil
@@ -84,6 +85,9 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}
+		if th.AssignedTo != nil && !outsider(u) && users[*th.AssignedTo] != nil {
+			r.Thread.AssignedTo = DisplayName(users[*th.AssignedTo])
+		}
 		if msg != nil && msg.inBox(u.ID) {
 			mv, err := messageView(ctx, &msg.m, msg.body, msg.atts, msg.states, users, orgs, u.ID)
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -334,4 +333,3 @@ func (s *Service) loadTeam(ctx context.Context, teamID *int64) (map[int64]teamVi
 	return map[int64]teamView{t.ID: {Name: t.Name, ShowPerson: t.ShowPerson}}, nil
 }
 
-var _ = time.Now
