@@ -332,4 +332,3 @@ func (s *Service) loadTeam(ctx context.Context, teamID *int64) (map[int64]teamVi
 	}
 	return map[int64]teamView{t.ID: {Name: t.Name, ShowPerson: t.ShowPerson}}, nil
 }
-
