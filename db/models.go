@@ -180,7 +180,7 @@ type Thread struct {
 	CreatedBy     *int64
 	CreatedAt     time.Time
 	LastMessageAt time.Time
-	// TeamID is the team whose conversation this is (migration 0017);
+	// TeamID is the team whose conversation this is (migration 0018);
 	// AssignedTo the member handling it.
 	TeamID     *int64
 	AssignedTo *int64
@@ -228,7 +228,7 @@ type Message struct {
 	// "participant_added", about SubjectUserID; the sender caused it.
 	SystemKind    string `bun:",notnull"`
 	SubjectUserID *int64
-	// TeamID: written by a member on behalf of the team (migration 0017).
+	// TeamID: written by a member on behalf of the team (migration 0018).
 	TeamID *int64
 }
 
@@ -340,7 +340,7 @@ type ExportLease struct {
 	ExpiresAt     time.Time
 }
 
-// Team is a functional box of an organisation (migration 0017).
+// Team is a functional box of an organisation (migration 0018).
 type Team struct {
 	bun.BaseModel `bun:"table:teams"`
 	ID            int64  `bun:",pk,autoincrement"`
