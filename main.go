@@ -29,7 +29,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--admin] [--org NAME] [--lang nl|en] | migrate | terms publish FILE [--en FILE] | demo]
+const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--admin] [--org NAME] [--lang nl|en] | migrate | terms publish FILE [--en FILE] | demo | team create|add|remove|medical ...]
 
 Flags override the DIALOOG_* environment variables of the same name:
 `
@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = terms(ctx, cfg, rest, stdout, stderr)
 	case "demo":
 		err = demo(ctx, cfg, log, rest, stdout, stderr)
+	case "team":
+		err = team(ctx, cfg, log, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dialoog: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -103,6 +105,22 @@ func cliMessage(e *apperr.Error) string {
 		return "the terms file is empty"
 	case "terms.too_long":
 		return "the terms file is too long"
+	case "team.name_required":
+		return "the team needs a name"
+	case "team.name_too_long":
+		return "the team's name is too long"
+	case "team.exists":
+		return "the organisation already has a team of that name"
+	case "team.not_found":
+		return "no such team in this organisation"
+	case "team.already_member":
+		return "this person is already a member of the team"
+	case "team.not_member":
+		return "this person is not a member of the team"
+	case "team.member_unknown":
+		return "nobody has this mail address; invite them first with dialoog invite --internal"
+	case "team.member_not_internal":
+		return "only internal users of the team's organisation can be members"
 	case "demo.not_empty":
 		return "this database already has other people; dialoog demo only fills a new one (use an empty DIALOOG_DATA_DIR)"
 	}

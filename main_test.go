@@ -181,3 +181,69 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatalf("demo over other people: exit %d, %q", code, errOut)
 	}
 }
+
+// dialoog team creates a team, adds and removes members and flags it
+// medical; bad input is refused with a message and stores nothing.
+func TestTeamCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test"}
+	for _, email := range []string{"hanna@osaw.nl", "piet@osaw.nl"} {
+		if code, _, errOut := runCmd(t, env, "invite", "--email", email, "--internal"); code != 0 {
+			t.Fatalf("invite: %s", errOut)
+		}
+	}
+	if code, _, errOut := runCmd(t, env, "invite", "--email", "jan@example.nl"); code != 0 {
+		t.Fatalf("invite: %s", errOut)
+	}
+	code, out, errOut := runCmd(t, env, "team", "create", "OSAW Verzuim", "--hide-person")
+	if code != 0 || !strings.Contains(out, `Team "OSAW Verzuim" created in OSAW`) {
+		t.Fatalf("create: %d %s %s", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"team", "add", "OSAW Verzuim", "hanna@osaw.nl"},
+		{"team", "add", "OSAW Verzuim", "piet@osaw.nl"},
+		{"team", "medical", "OSAW Verzuim", "on"},
+		{"team", "remove", "OSAW Verzuim", "piet@osaw.nl"},
+	} {
+		if code, out, errOut := runCmd(t, env, args...); code != 0 {
+			t.Fatalf("%v: %d %s %s", args, code, out, errOut)
+		}
+	}
+	for bad, want := range map[string][]string{
+		"already has a team":       {"team", "create", "OSAW Verzuim"},
+		"only internal users":      {"team", "add", "OSAW Verzuim", "jan@example.nl"},
+		"nobody has this mail":     {"team", "add", "OSAW Verzuim", "niemand@osaw.nl"},
+		"not a member":             {"team", "remove", "OSAW Verzuim", "piet@osaw.nl"},
+		"no such team":             {"team", "add", "Bestaat niet", "piet@osaw.nl"},
+		"team medical NAME on":     {"team", "medical", "OSAW Verzuim", "ja"},
+		"usage":                    {"team", "create"},
+		"no such organisation":     {"team", "create", "X", "--org", "Onbekend"},
+		"not a valid mail":         {"team", "add", "OSAW Verzuim", "geen-adres"},
+		"dialoog team create NAME": {"team", "delete", "OSAW Verzuim"},
+	} {
+		code, _, errOut := runCmd(t, env, want...)
+		if code != 2 || !strings.Contains(errOut, bad) {
+			t.Errorf("%v: exit %d, stderr %q", want, code, errOut)
+		}
+	}
+
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var teams []db.Team
+	if err := d.NewSelect().Model(&teams).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(teams) != 1 || teams[0].Name != "OSAW Verzuim" || !teams[0].Medical || teams[0].ShowPerson {
+		t.Fatalf("teams: %+v", teams)
+	}
+	var members []string
+	if err := d.NewSelect().TableExpr("team_members AS tm").ColumnExpr("u.email").Join("JOIN users AS u ON u.id = tm.user_id").Scan(context.Background(), &members); err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != 1 || members[0] != "hanna@osaw.nl" {
+		t.Fatalf("members: %v", members)
+	}
+}

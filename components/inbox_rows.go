@@ -95,6 +95,12 @@ func appendInboxRow(b []byte, m *Meta, t *InboxThread) []byte {
 	b = append(b, `</a><p class="thread__bottom"><span class="thread__from">`...)
 	b = appendEscaped(b, t.From)
 	b = append(b, `</span> `...)
+	if t.AssignedTo != "" {
+		b = append(b, `<span class="thread__assigned">`...)
+		start = len(b)
+		b = escapeTail(m.L.AppendT(b, "team.assigned_to", "Name", t.AssignedTo), start)
+		b = append(b, `</span> `...)
+	}
 	if unread {
 		b = append(b, `<span class="badge"><span aria-hidden="true">`...)
 		b = strconv.AppendInt(b, int64(t.Unread), 10)

@@ -46,7 +46,21 @@ type InboxView struct {
 	// (a date; zero for no end).
 	Away      bool
 	AwayUntil time.Time
+	// Teams are the user's team boxes, with their unread counts; TeamID
+	// the one shown (0: all conversations).
+	Teams  []TeamTab
+	TeamID int64
 }
+
+// TeamTab is one of the user's team boxes.
+type TeamTab struct {
+	ID     int64
+	Name   string
+	Unread int
+}
+
+// URL is the team box's address.
+func (t TeamTab) URL() string { return "/berichten?team=" + strconv.FormatInt(t.ID, 10) }
 
 // InboxThread is one conversation in the inbox.
 type InboxThread struct {
@@ -59,12 +73,17 @@ type InboxThread struct {
 	LastMessageAt time.Time
 	// Unread counts the messages the user has not read.
 	Unread int
+	// AssignedTo is the team member handling it (internal readers).
+	AssignedTo string
 }
 
 // PageURL returns the address of another page of the same list.
 func (v InboxView) PageURL(page int) string {
 	// As url.Values would encode it, keys sorted, without building one.
 	u, sep := "/berichten", "?"
+	if v.TeamID != 0 {
+		u, sep = u+"?team="+strconv.FormatInt(v.TeamID, 10), "&"
+	}
 	if page > 1 {
 		u, sep = u+"?pagina="+strconv.Itoa(page), "&"
 	}
@@ -105,16 +124,22 @@ type ComposeView struct {
 	External bool
 	// Attachments are files uploaded for this message, kept after an error.
 	Attachments []AttachmentItem
+	// Teams offers "Namens": personally or one of the sender's teams.
+	Teams []TeamTab
 }
 
 // ComposeForm holds the typed values of the compose form.
 type ComposeForm struct {
 	To, Subject, Body string
+	// Team is the team the conversation is started on behalf of (0:
+	// personally).
+	Team int64
 }
 
 // composeFields are the compose form's fields in page order, with their
 // element ids and label keys, for the error summary.
 var composeFields = []summaryField{
+	{"team", "compose-team", "team.on_behalf_label"},
 	{"to", "compose-to", "compose.to"},
 	{"subject", "compose-subject", "compose.subject"},
 	{"body", "compose-body", "compose.body"},
@@ -153,7 +178,29 @@ type ThreadView struct {
 	Reply *ReplyForm
 	// Add is the "Deelnemer toevoegen" form as typed.
 	Add AddParticipantForm
+	// Team is the team whose conversation this is, shown to its members
+	// with who handles it and the form to assign it.
+	Team *ThreadTeam
+	// ViewerID is the reader, for "Aan mij toewijzen".
+	ViewerID int64
 }
+
+// ThreadTeam is the team of a conversation as its members see it.
+type ThreadTeam struct {
+	Name         string
+	AssignedToID int64
+	AssignedTo   string
+	Members      []TeamMemberItem
+}
+
+// TeamMemberItem is a colleague a conversation can be assigned to.
+type TeamMemberItem struct {
+	UserID int64
+	Name   string
+}
+
+// AssignURL is where "Toewijzen" posts.
+func (v ThreadView) AssignURL() string { return ThreadURL(v.ID) + "/toewijzen" }
 
 // URL is the conversation's address.
 func (v ThreadView) URL() string { return ThreadURL(v.ID) }
@@ -185,6 +232,8 @@ type MessageItem struct {
 	SenderDeleted bool
 	// SenderOrg is the organisation of an internal sender.
 	SenderOrg string
+	// SenderTeam: written on behalf of this team ("namens OSAW Verzuim").
+	SenderTeam string
 	// Mine is set on the reader's own messages, which show read receipts.
 	Mine      bool
 	AutoReply bool
@@ -443,3 +492,6 @@ func systemText(m Meta, v MessageItem) string {
 	}
 	return m.T("thread.system_added", "Name", subject, "By", by)
 }
+
+// int64String writes an id for a form value.
+func int64String(id int64) string { return strconv.FormatInt(id, 10) }

@@ -58,8 +58,8 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 			exec(d.NewInsert().Model(jan).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at").Exec(ctx))
 			kept := &db.Thread{OrgID: org.ID, Subject: "Verzuimmelding", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now.Add(2 * time.Minute)}
 			gone := &db.Thread{OrgID: org.ID, Subject: "Oud", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now}
-			exec(d.NewInsert().Model(kept).Exec(ctx))
-			exec(d.NewInsert().Model(gone).Exec(ctx))
+			exec(d.NewInsert().Model(kept).ExcludeColumn("team_id", "assigned_to").Exec(ctx))
+			exec(d.NewInsert().Model(gone).ExcludeColumn("team_id", "assigned_to").Exec(ctx))
 			for _, th := range []*db.Thread{kept, gone} {
 				for _, u := range []*db.User{hr, jan} {
 					exec(d.NewRaw("INSERT INTO participants (thread_id, user_id, added_at) VALUES (?, ?, ?)", th.ID, u.ID, now).Exec(ctx))
@@ -69,7 +69,7 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 			// second from his box and has not read the third.
 			for i := range 3 {
 				m := &db.Message{ThreadID: kept.ID, SenderID: &hr.ID, Body: []byte{1}, KeyID: "k", CreatedAt: now.Add(time.Duration(i) * time.Minute)}
-				exec(d.NewInsert().Model(m).ExcludeColumn("system_kind", "subject_user_id").Exec(ctx))
+				exec(d.NewInsert().Model(m).ExcludeColumn("system_kind", "subject_user_id", "team_id").Exec(ctx))
 				st := db.MessageState{MessageID: m.ID, UserID: jan.ID}
 				switch i {
 				case 0:
@@ -81,7 +81,7 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 			}
 			// gone: jan removed the whole thread from his box.
 			m := &db.Message{ThreadID: gone.ID, SenderID: &hr.ID, Body: []byte{1}, KeyID: "k", CreatedAt: now}
-			exec(d.NewInsert().Model(m).ExcludeColumn("system_kind", "subject_user_id").Exec(ctx))
+			exec(d.NewInsert().Model(m).ExcludeColumn("system_kind", "subject_user_id", "team_id").Exec(ctx))
 			exec(d.NewInsert().Model(&[]db.MessageState{{MessageID: m.ID, UserID: jan.ID, RemovedAt: bun.NullTime{Time: now}}, {MessageID: m.ID, UserID: hr.ID}}).Exec(ctx))
 			exec(d.NewRaw("UPDATE participants SET removed_at = ? WHERE thread_id = ? AND user_id = ?", now, gone.ID, jan.ID).Exec(ctx))
 

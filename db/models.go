@@ -180,6 +180,10 @@ type Thread struct {
 	CreatedBy     *int64
 	CreatedAt     time.Time
 	LastMessageAt time.Time
+	// TeamID is the team whose conversation this is (migration 0018);
+	// AssignedTo the member handling it.
+	TeamID     *int64
+	AssignedTo *int64
 }
 
 // Participant is a user's membership of a thread.
@@ -199,9 +203,14 @@ type Participant struct {
 	UnreadCount    int `bun:",notnull"`
 	BoxCount       int `bun:",notnull"`
 	LastActivityAt bun.NullTime
+	// ViaTeamID: the user takes part as a member of this team; leaving the
+	// team removes the row.
+	ViaTeamID *int64
 
 	// User is loaded with Relation("User") where a query needs the person.
 	User *User `bun:"rel:belongs-to,join:user_id=id"`
+	// Team is the team of ViaTeamID, where a query loads it.
+	Team *Team `bun:"rel:belongs-to,join:via_team_id=id"`
 }
 
 // Message is one message in a thread; Body is sealed by the vault.
@@ -219,6 +228,8 @@ type Message struct {
 	// "participant_added", about SubjectUserID; the sender caused it.
 	SystemKind    string `bun:",notnull"`
 	SubjectUserID *int64
+	// TeamID: written by a member on behalf of the team (migration 0018).
+	TeamID *int64
 }
 
 // MessageState is a participant's read and removal state of a message.
@@ -327,4 +338,24 @@ type ExportLease struct {
 	UserID        int64  `bun:",pk"`
 	Holder        string `bun:",notnull"`
 	ExpiresAt     time.Time
+}
+
+// Team is a functional box of an organisation (migration 0018).
+type Team struct {
+	bun.BaseModel `bun:"table:teams"`
+	ID            int64  `bun:",pk,autoincrement"`
+	OrgID         int64  `bun:",notnull"`
+	Name          string `bun:",notnull"`
+	Medical       bool   `bun:",notnull"`
+	// ShowPerson: outsiders see who wrote on behalf of the team.
+	ShowPerson bool `bun:",notnull"`
+	CreatedAt  time.Time
+}
+
+// TeamMember is a user's membership of a team.
+type TeamMember struct {
+	bun.BaseModel `bun:"table:team_members"`
+	TeamID        int64 `bun:",pk"`
+	UserID        int64 `bun:",pk"`
+	AddedAt       time.Time
 }

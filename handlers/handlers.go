@@ -214,6 +214,12 @@ type Messages interface {
 	// ParticipantIDs is for the live connection: whom to tell that the user
 	// is typing in a conversation they take part in.
 	ParticipantIDs(ctx context.Context, user *db.User, threadID int64) ([]int64, error)
+
+	// Teams: the user's team boxes with their unread counts, one box's
+	// page, and who handles a team's conversation.
+	MyTeams(ctx context.Context, user *db.User) ([]messaging.TeamInfo, error)
+	TeamBox(ctx context.Context, user *db.User, teamID int64, page int) (*messaging.InboxPage, error)
+	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
 }
 
 var _ Messages = (*messaging.Service)(nil)
@@ -487,6 +493,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/gelezen", done, h.threadMarkRead)
 	app.Post("/berichten/:id/verwijderen", done, h.threadRemove)
 	app.Post("/berichten/:id/deelnemers", done, h.participantAdd)
+	app.Post("/berichten/:id/toewijzen", done, h.threadAssign)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)

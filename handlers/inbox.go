@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,11 +20,26 @@ import (
 func (h *handler) inbox(c *fiber.Ctx) error {
 	u := current(c).User
 	query := strings.Clone(clip(c.Query("zoek"), maxQueryLen))
-	p, err := h.messages.Inbox(c.UserContext(), u, pageParam(c), query)
+	// Internal users' team boxes, with their unread counts: one more
+	// statement, for them only (external users have no teams).
+	teams, err := h.messages.MyTeams(c.UserContext(), u)
+	if err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	teamID, _ := strconv.ParseInt(c.Query("team"), 10, 64)
+	var p *messaging.InboxPage
+	if teamID > 0 && query == "" {
+		p, err = h.messages.TeamBox(c.UserContext(), u, teamID, pageParam(c))
+	} else {
+		teamID = 0
+		p, err = h.messages.Inbox(c.UserContext(), u, pageParam(c), query)
+	}
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	v := inboxView(u, p)
+	v.TeamID = teamID
+	v.Teams = teamTabs(teams)
 	v.Away = auth.AwayOn(u, h.now())
 	if v.Away {
 		v.AwayUntil = u.AwayUntil.Time
@@ -53,9 +69,19 @@ func inboxView(u *db.User, p *messaging.InboxPage) components.InboxView {
 	return v
 }
 
+// teamTabs are the user's team boxes for the inbox and the compose form.
+func teamTabs(teams []messaging.TeamInfo) []components.TeamTab {
+	var out []components.TeamTab
+	for _, t := range teams {
+		out = append(out, components.TeamTab{ID: t.ID, Name: t.Name, Unread: t.Unread})
+	}
+	return out
+}
+
 // inboxThread is one line of Berichten, on the page and in a live update.
 func inboxThread(t messaging.ThreadSummary) components.InboxThread {
 	return components.InboxThread{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, From: t.From, LastMessageAt: t.LastMessageAt, Unread: t.Unread,
+		AssignedTo: t.AssignedTo,
 	}
 }

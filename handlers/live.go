@@ -57,7 +57,7 @@ func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []i
 		return nil
 	case realtime.KindTyping:
 		return r.typing(ctx, ev, userIDs, send)
-	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted:
+	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted, messaging.EventAssigned:
 		return r.message(ctx, ev, userIDs, send)
 	}
 	return nil

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -27,6 +28,7 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 		Subject: clip(formValue(c, "subject"), maxSubjectFormLen),
 		Body:    clip(formValue(c, "body"), maxBodyFormLen),
 	}
+	f.Team, _ = strconv.ParseInt(clip(formValue(c, "team"), 20), 10, 64)
 	ids, errs, err := h.postedAttachments(c, u)
 	if err != nil {
 		return err
@@ -36,7 +38,7 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 	status := fiber.StatusUnprocessableEntity
 	if errs == nil {
 		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
-			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids,
+			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team,
 		})
 		if err == nil {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
@@ -63,6 +65,11 @@ func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView
 	}
 	v.Contacts = contacts
 	v.External = u.Kind != db.KindInternal
+	teams, err := h.messages.MyTeams(c.UserContext(), u)
+	if err != nil {
+		return fmt.Errorf("teams: %w", err)
+	}
+	v.Teams = teamTabs(teams)
 	m := h.meta(c)
 	return h.page(c, status, components.ComposePage(m, v), components.ComposePartial(m, v))
 }

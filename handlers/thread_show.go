@@ -50,11 +50,24 @@ func (h *handler) threadView(c *fiber.Ctx, id int64) (components.ThreadView, err
 	return threadView(u, t), nil
 }
 
+// threadTeam is the team of a conversation as its members see it.
+func threadTeam(t *messaging.ThreadView) *components.ThreadTeam {
+	if t.TeamID == 0 {
+		return nil
+	}
+	team := &components.ThreadTeam{Name: t.TeamName, AssignedToID: t.AssignedToID, AssignedTo: t.AssignedTo}
+	for _, m := range t.Members {
+		team.Members = append(team.Members, components.TeamMemberItem{UserID: m.UserID, Name: m.Name})
+	}
+	return team
+}
+
 func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 	internal := u.Kind == db.KindInternal
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
+		Team: threadTeam(t), ViewerID: u.ID,
 	}
 	v.Participants = participantItems(internal, t.Participants)
 	for _, msg := range t.Messages {
@@ -84,7 +97,7 @@ func participantItems(internal bool, ps []messaging.ParticipantView) []component
 func messageItem(threadID int64, msg messaging.MessageView) components.MessageItem {
 	item := components.MessageItem{
 		ID: msg.ID, ThreadID: threadID, SenderName: msg.SenderName, SenderDeleted: msg.SenderDeleted, SenderOrg: msg.SenderOrg,
-		Mine: msg.Mine, AutoReply: msg.AutoReply, System: msg.System, SystemSubject: msg.SystemSubject, Unread: !msg.Mine && msg.ReadAt.IsZero(),
+		SenderTeam: msg.SenderTeam, Mine: msg.Mine, AutoReply: msg.AutoReply, System: msg.System, SystemSubject: msg.SystemSubject, Unread: !msg.Mine && msg.ReadAt.IsZero(),
 		Body: msg.Body, CreatedAt: msg.CreatedAt, Attachments: attachmentItems(msg.Attachments),
 		CanDeleteForEveryone: msg.CanDeleteForEveryone,
 	}

@@ -592,7 +592,7 @@ type conversation struct {
 	dir          string
 	participants []ParticipantView
 	users        map[int64]*db.User
-	senders      senderOrgs
+	senders      *senderOrgs
 	// sums are the checksums of the attachments, by id, from streaming
 	// them into the ZIP file.
 	sums map[int64]attachmentSums
@@ -611,7 +611,7 @@ func (e *BoxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *e
 		return nil // left it since the page was read
 	}
 	c := &conversation{th: th, dir: e.dir(th), participants: participantViews(e.user, ps, users), users: users,
-		senders: senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}, sums: map[int64]attachmentSums{}}
+		senders: &senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}, sums: map[int64]attachmentSums{}}
 	if err := e.writeAttachments(ctx, zw, c); err != nil {
 		return err
 	}

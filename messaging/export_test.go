@@ -13,3 +13,8 @@ func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any
 
 // UnreadSQL is the SQL of the header's unread count, for plan checks.
 func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, []any{userID} }
+
+// TeamBoxSQL is the SQL of one page of a team box, for plan checks.
+func (s *Service) TeamBoxSQL(user *db.User, teamID int64, page int) (string, []any) {
+	return s.pageWith(teamPageQuery), append(s.pageArgs(user.ID), user.ID, teamID, PageSize+1, (page-1)*PageSize)
+}

@@ -43,6 +43,31 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
+	return s.inboxPage(ctx, user, rows, page, query)
+}
+
+// TeamBox lists the conversations of one of the user's teams in the user's
+// box, newest first: one statement, like the inbox. A team the user is not
+// a member of has no rows for them, so it lists nothing.
+func (s *Service) TeamBox(ctx context.Context, user *db.User, teamID int64, page int) (*InboxPage, error) {
+	if page < 1 {
+		page = 1
+	}
+	var rows []inboxRow
+	args := append(s.pageArgs(user.ID), user.ID, teamID, PageSize+1, (page-1)*PageSize)
+	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), args...); err != nil {
+		return nil, fmt.Errorf("team box: %w", err)
+	}
+	out, err := s.inboxPage(ctx, user, rows, page, "")
+	if err != nil {
+		return nil, err
+	}
+	out.TeamID = teamID
+	return out, nil
+}
+
+func (s *Service) inboxPage(ctx context.Context, user *db.User, rows []inboxRow, page int, query string) (*InboxPage, error) {
+	var err error
 	out := &InboxPage{Page: page, Query: query}
 	if len(rows) > PageSize {
 		out.More = true
@@ -51,6 +76,11 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	for _, r := range rows {
 		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: CleanLine(r.Subject), OrgName: r.OrgName,
 			LastMessageAt: r.LastMessageAt, Unread: r.Unread, From: joinNames(splitPeople(user, r.Others))})
+		if r.Assignee != "" && !outsider(user) {
+			if f := strings.Split(r.Assignee, fieldSep); len(f) == 5 {
+				out.Threads[len(out.Threads)-1].AssignedTo = DisplayName(&db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4]})
+			}
+		}
 	}
 	if len(rows) > 0 {
 		out.Unread = rows[0].TotalUnread
@@ -78,23 +108,26 @@ func (s *Service) pageWith(inner string) string {
 	// PostgreSQL orders within the aggregate; SQLite would sort each row's
 	// few names in a temporary b-tree, so it aggregates a subquery that
 	// participants_thread_idx (thread_id, id) already gives in joining order.
-	others := `(SELECT string_agg(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind, ? ORDER BY op.id)
-    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ?)`
+	// Each person's team (when they take part through one) travels along:
+	// an outsider sees the team instead of its members.
+	others := `(SELECT string_agg(u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind || ? || COALESCE(tm.name, ''), ? ORDER BY op.id)
+    FROM participants AS op JOIN users AS u ON u.id = op.user_id LEFT JOIN teams AS tm ON tm.id = op.via_team_id WHERE op.thread_id = page.id AND op.user_id <> ?)`
 	if !s.DB.Postgres() {
-		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind AS name
-    FROM participants AS op JOIN users AS u ON u.id = op.user_id WHERE op.thread_id = page.id AND op.user_id <> ? ORDER BY op.id) AS n)`
+		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind || ? || COALESCE(tm.name, '') AS name
+    FROM participants AS op JOIN users AS u ON u.id = op.user_id LEFT JOIN teams AS tm ON tm.id = op.via_team_id WHERE op.thread_id = page.id AND op.user_id <> ? ORDER BY op.id) AS n)`
 	}
 	return `SELECT page.id, page.subject, page.org_name, page.last_message_at, page.unread,
   ` + others + ` AS others,
+  (SELECT a.first_name || ? || a.initials || ? || a.name_prefix || ? || a.last_name || ? || a.email FROM users AS a WHERE a.id = page.assigned_to) AS assignee,
   (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread
 FROM (` + inner + `) AS page ORDER BY page.last_activity_at DESC, page.id DESC`
 }
 
 func (s *Service) pageArgs(userID int64) []any {
 	if s.DB.Postgres() {
-		return []any{fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, userID}
+		return []any{fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, personSep, userID, fieldSep, fieldSep, fieldSep, fieldSep, userID}
 	}
-	return []any{personSep, fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, userID, userID}
+	return []any{personSep, fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, fieldSep, userID, fieldSep, fieldSep, fieldSep, fieldSep, userID}
 }
 
 // splitPeople turns the aggregated fields of the other participants into
@@ -104,10 +137,18 @@ func splitPeople(viewer *db.User, others string) []string {
 		return nil
 	}
 	var names []string
+	teams := map[string]bool{}
 	for _, person := range strings.Split(others, personSep) {
 		f := strings.Split(person, fieldSep)
-		if len(f) != 6 {
+		if len(f) != 7 {
 			continue // a name with a separator in it: leave it out rather than garble it
+		}
+		if team := f[6]; team != "" && outsider(viewer) {
+			if !teams[team] {
+				teams[team] = true
+				names = append(names, team)
+			}
+			continue
 		}
 		names = append(names, NameFor(viewer, &db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4], Kind: f[5]}))
 	}
@@ -116,14 +157,20 @@ func splitPeople(viewer *db.User, others string) []string {
 
 // inboxPageQuery is the page of participant rows of an inbox without
 // search: a range scan of participants_inbox_idx.
-const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at
+const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
 WHERE p.user_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
+
+// teamPageQuery is a page of one team's box for one member: a range scan
+// of participants_team_box_idx.
+const teamPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
+FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
+WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
 // searchQuery builds the query of one page of search results.
 func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
 	q := idb.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at").
+		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
 		Where("p.user_id = ? AND p.box_count > 0", user.ID)

@@ -45,6 +45,8 @@ func TestInboxPlans(t *testing.T) {
 			"unread count (small)":   func() (string, []any) { return f.svc.UnreadSQL(f.boss.ID) },
 			"inbox page 1 (small)":   func() (string, []any) { return f.svc.InboxSQL(f.boss, "", 1) },
 			"search subject (small)": func() (string, []any) { return f.svc.InboxSQL(f.boss, "gesprek", 1) },
+			"team box page 1":        func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 1) },
+			"team box page 40":       func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 40) },
 		}
 		check := func(t *testing.T) {
 			for name, query := range queries {

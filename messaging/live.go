@@ -44,8 +44,9 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		OrgID         int64
 		OrgName       string
 		LastMessageAt time.Time
+		AssignedTo    *int64
 	}
-	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at").
+	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at, t.assigned_to").
 		Join("JOIN organisations AS o ON o.id = t.org_id").Where("t.id = ?", threadID).Scan(ctx, &th)
 	if db.ErrNoRows(err) {
 		return nil, nil
@@ -74,21 +75,19 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	if err != nil {
 		return nil, err
 	}
-	orgs := senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
+	orgs := &senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
 	out := make([]LiveReader, 0, len(readers))
 	for _, p := range readers {
 		u := users[p.UserID]
-		var from []string
-		for _, o := range ps {
-			if o.UserID != p.UserID {
-				from = append(from, NameFor(u, users[o.UserID]))
-			}
-		}
+		from := otherNames(u, ps, users)
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
 			Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}
+		if th.AssignedTo != nil && !outsider(u) && users[*th.AssignedTo] != nil {
+			r.Thread.AssignedTo = DisplayName(users[*th.AssignedTo])
+		}
 		if msg != nil && msg.inBox(u.ID) {
 			mv, err := messageView(ctx, &msg.m, msg.body, msg.atts, msg.states, users, orgs, u.ID)
 			if err != nil {

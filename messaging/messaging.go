@@ -43,6 +43,9 @@ const (
 	EventAutoReply = "auto_reply"
 	EventRead      = "read"
 	EventDeleted   = "deleted"
+	// EventAssigned: a team's conversation got a member handling it; the
+	// inbox lines of the members change.
+	EventAssigned = "assigned"
 )
 
 // Event tells the live layer what changed; it carries ids only.
@@ -134,6 +137,9 @@ type ComposeInput struct {
 	Subject       string
 	Body          string
 	AttachmentIDs []int64 // uploaded by the sender, not yet sent
+	// TeamID starts the conversation on behalf of one of the sender's
+	// teams (0: personally): every member takes part.
+	TeamID int64
 }
 
 // ReplyInput is a message in an existing thread.
@@ -195,12 +201,34 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 		if err := s.countNewThread(ctx, tx, sender); err != nil {
 			return err
 		}
-		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now}
+		var team *int64
+		if in.TeamID != 0 {
+			ok, err := isTeamMember(ctx, tx, in.TeamID, sender.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || sender.Kind != db.KindInternal {
+				return apperr.Field("team", "team.not_yours")
+			}
+			team = &in.TeamID
+		}
+		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now, TeamID: team}
 		if _, err := tx.NewInsert().Model(th).Exec(ctx); err != nil {
 			return fmt.Errorf("create thread: %w", err)
 		}
 		threadID = th.ID
-		users := []*db.User{sender}
+		if team != nil {
+			// Every member of the team takes part, the sender among them,
+			// through the team.
+			if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_by, added_at, via_team_id, unread_count, box_count)
+SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.team_id = ?`, th.ID, sender.ID, now, *team).Exec(ctx); err != nil {
+				return fmt.Errorf("add team: %w", err)
+			}
+		}
+		users := []*db.User{}
+		if team == nil {
+			users = append(users, sender)
+		}
 		for _, email := range recipients {
 			u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language)
 			if err != nil {
@@ -217,6 +245,16 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 			users = append(users, u)
 		}
 		for _, u := range users {
+			if team != nil {
+				// A recipient who is a member already takes part.
+				ok, err := isTeamMember(ctx, tx, *team, u.ID)
+				if err != nil {
+					return err
+				}
+				if ok {
+					continue
+				}
+			}
 			p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now}
 			if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 				return fmt.Errorf("add participant: %w", err)
@@ -386,7 +424,10 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 		f := &found[i]
 		ps[i] = db.Participant{ID: f.PID, ThreadID: threadID, UserID: f.User.ID, AddedBy: f.PAddedBy, AddedAt: f.PAddedAt,
 			LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
-			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, User: &f.User}
+			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User}
+		if f.PViaTeamID != nil {
+			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson}
+		}
 		byID[f.User.ID] = &f.User
 	}
 	return ps, byID, nil
@@ -397,8 +438,10 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 func participantsQuery(d *db.DB) string {
 	return `SELECT ` + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
   p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
-  p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at
-FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ? ORDER BY p.id`
+  p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at,
+  p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person
+FROM participants AS p JOIN users AS u ON u.id = p.user_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
+WHERE p.thread_id = ? ORDER BY p.id`
 }
 
 type participantRow struct {
@@ -412,6 +455,9 @@ type participantRow struct {
 	PUnreadCount    int          `bun:"p_unread_count"`
 	PBoxCount       int          `bun:"p_box_count"`
 	PLastActivityAt bun.NullTime `bun:"p_last_activity_at"`
+	PViaTeamID      *int64       `bun:"p_via_team_id"`
+	PTeamName       string       `bun:"p_team_name"`
+	PTeamShowPerson bool         `bun:"p_team_show_person"`
 }
 
 // post stores a message with its read states and attachments, re-invites
@@ -419,7 +465,7 @@ type participantRow struct {
 // causes — all in the caller's transaction.
 func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, auto bool, now time.Time) ([]Event, error) {
 	m := &db.Message{ThreadID: th.ID, SenderID: &author.ID, Body: s.sealBody(th.ID, body), KeyID: s.Vault.KeyID(), IsAutoReply: auto, CreatedAt: now}
-	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery, m.ThreadID, m.SenderID, m.Body, m.KeyID, m.IsAutoReply, m.CreatedAt)
+	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery, m.ThreadID, m.SenderID, m.Body, m.KeyID, m.IsAutoReply, m.CreatedAt, th.ID, author.ID)
 	if err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
 	}
@@ -499,7 +545,8 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 	}
 	for _, p := range ps {
 		u := users[p.UserID]
-		if p.UserID == author.ID || !auth.AwayOn(u, now) {
+		// A member of the conversation's team is answered for by the team.
+		if p.UserID == author.ID || p.ViaTeamID != nil || !auth.AwayOn(u, now) {
 			continue
 		}
 		since := auth.AwaySince(u)
@@ -567,8 +614,11 @@ func (s *Service) notified(ctx context.Context, tx bun.Tx, p *db.Participant, no
 	return nil
 }
 
-const insertMessageQuery = `INSERT INTO messages (thread_id, sender_id, body, key_id, is_auto_reply, created_at)
-VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
+// insertMessageQuery stores a message; written by a member of the
+// conversation's team (their participant row says so), it is written on
+// behalf of the team.
+const insertMessageQuery = `INSERT INTO messages (thread_id, sender_id, body, key_id, is_auto_reply, created_at, team_id)
+VALUES (?, ?, ?, ?, ?, ?, (SELECT p.via_team_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)) RETURNING id`
 
 func (s *Service) sealBody(threadID int64, body string) []byte {
 	return s.Vault.Seal([]byte(body), bodyAD(threadID))

@@ -91,6 +91,7 @@ type ThreadSummary struct {
 	LastMessageAt time.Time
 	Unread        int
 	From          string // the other participants, by name
+	AssignedTo    string // the team member handling it (internal viewers)
 }
 
 // InboxPage is one page of a user's threads, newest first.
@@ -100,6 +101,7 @@ type InboxPage struct {
 	More    bool
 	Unread  int // unread messages in all threads
 	Query   string
+	TeamID  int64 // the team box shown (0: the whole inbox)
 }
 
 type inboxRow struct {
@@ -109,6 +111,7 @@ type inboxRow struct {
 	LastMessageAt time.Time
 	Unread        int
 	Others        string // see splitPeople
+	Assignee      string // the assigned member's name fields
 	TotalUnread   int
 }
 
@@ -142,6 +145,10 @@ type MessageView struct {
 	SenderID   int64
 	SenderName string
 	SenderOrg  string // the organisation, for internal senders
+	// SenderTeam: written on behalf of this team ("Hanna de Vries namens
+	// OSAW Verzuim"). An outsider reading a team that hides its people
+	// sees the team as SenderName and no SenderTeam.
+	SenderTeam string
 	// SenderDeleted: the sender stopped with Dialoog; SenderName is empty.
 	SenderDeleted bool
 	Mine          bool
@@ -169,6 +176,13 @@ type ThreadView struct {
 	Messages     []MessageView
 	// CanAddParticipants: internal users of the thread's organisation.
 	CanAddParticipants bool
+	// Team: the team whose conversation this is, for its members, with
+	// who handles it and the colleagues it can be assigned to.
+	TeamID       int64
+	TeamName     string
+	AssignedToID int64
+	AssignedTo   string
+	Members      []TeamMemberView
 }
 
 // Thread loads a thread for a participant; anything else is NotFound.
@@ -189,6 +203,22 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	v.Participants = participantViews(user, ps, users)
+	for _, p := range ps {
+		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
+			v.TeamID, v.TeamName = p.Team.ID, p.Team.Name
+			if v.Members, err = s.TeamMembers(ctx, user, p.Team.ID); err != nil {
+				return nil, err
+			}
+			if th.AssignedTo != nil {
+				v.AssignedToID = *th.AssignedTo
+				for _, m := range v.Members {
+					if m.UserID == *th.AssignedTo {
+						v.AssignedTo = m.Name
+					}
+				}
+			}
+		}
+	}
 	var msgs []db.Message
 	if err := s.DB.NewSelect().Model(&msgs).
 		Where("thread_id = ?", th.ID).
@@ -196,7 +226,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		Order("created_at", "id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
-	senders := senderOrgs{s: s, names: orgNames}
+	senders := &senderOrgs{s: s, names: orgNames}
 	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
 		return nil, err
 	}
@@ -207,8 +237,17 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 // external user sees no other external user's address or last-seen time.
 func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.User) []ParticipantView {
 	out := make([]ParticipantView, 0, len(ps))
+	teams := map[int64]bool{}
 	for _, p := range ps {
 		u := users[p.UserID]
+		if p.Team != nil && outsider(user) {
+			// An outsider sees a team's members as the team.
+			if !teams[p.Team.ID] {
+				teams[p.Team.ID] = true
+				out = append(out, ParticipantView{Name: p.Team.Name, Internal: true, Status: db.StatusActive})
+			}
+			continue
+		}
 		pv := ParticipantView{UserID: u.ID, Name: NameFor(user, u), Email: u.Email,
 			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)}
 		if hidesAddress(user, u) {
@@ -219,14 +258,44 @@ func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.Us
 	return out
 }
 
+// outsider: the viewer is not of an organisation, and sees its teams, not
+// their members.
+func outsider(viewer *db.User) bool { return viewer != nil && viewer.Kind != db.KindInternal }
+
+// otherNames names a conversation's participants other than viewer as the
+// viewer sees them, in joining order: to an outsider a team's members are
+// the team, once.
+func otherNames(viewer *db.User, ps []db.Participant, users map[int64]*db.User) []string {
+	var names []string
+	teams := map[int64]bool{}
+	for _, o := range ps {
+		if o.UserID == viewer.ID {
+			continue
+		}
+		if o.Team != nil && outsider(viewer) {
+			if !teams[o.Team.ID] {
+				teams[o.Team.ID] = true
+				names = append(names, o.Team.Name)
+			}
+			continue
+		}
+		names = append(names, NameFor(viewer, users[o.UserID]))
+	}
+	return names
+}
+
 // messageViews turns messages of a thread in the user's box into what the
 // user sees of them, loading their read states and attachments in one
 // query each: the thread page passes all of them, the export a page at a
 // time.
 func (s *Service) messageViews(ctx context.Context, user *db.User, threadID int64, msgs []db.Message,
-	users map[int64]*db.User, senders senderOrgs) ([]MessageView, error) {
+	users map[int64]*db.User, senders *senderOrgs) ([]MessageView, error) {
 	if len(msgs) == 0 {
 		return nil, nil
+	}
+	users, err := s.withFormer(ctx, users, msgs)
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]int64, len(msgs))
 	for i, m := range msgs {
@@ -325,10 +394,28 @@ func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (
 }
 
 // senderOrgs names the organisations of internal senders, loading the few
-// that are not the thread's own once.
+// that are not the thread's own once, and the teams messages were written
+// on behalf of (a conversation has at most one).
 type senderOrgs struct {
 	s     *Service
 	names map[int64]string
+	teams map[int64]teamView
+}
+
+func (o *senderOrgs) team(ctx context.Context, id int64) (teamView, error) {
+	if t, ok := o.teams[id]; ok {
+		return t, nil
+	}
+	var t db.Team
+	err := o.s.DB.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx)
+	if err != nil && !db.ErrNoRows(err) {
+		return teamView{}, fmt.Errorf("load team: %w", err)
+	}
+	if o.teams == nil {
+		o.teams = map[int64]teamView{}
+	}
+	o.teams[id] = teamView{Name: t.Name, ShowPerson: t.ShowPerson}
+	return o.teams[id], nil
 }
 
 func (o senderOrgs) name(ctx context.Context, orgID int64) (string, error) {
@@ -347,7 +434,7 @@ func (o senderOrgs) name(ctx context.Context, orgID int64) (string, error) {
 // loaded once for all: its opened body, attachments, every participant's
 // read state of it, and the participants by user id.
 func messageView(ctx context.Context, m *db.Message, body string, atts []AttachmentView, states []db.MessageState,
-	users map[int64]*db.User, orgs senderOrgs, readerID int64) (MessageView, error) {
+	users map[int64]*db.User, orgs *senderOrgs, readerID int64) (MessageView, error) {
 	mv := MessageView{ID: m.ID, Body: body, AutoReply: m.IsAutoReply, CreatedAt: m.CreatedAt, Attachments: atts}
 	if m.SenderID == nil {
 		mv.SenderDeleted = true
@@ -361,6 +448,20 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 					return mv, err
 				}
 				mv.SenderOrg = name
+			}
+		}
+	}
+	if m.TeamID != nil {
+		t, err := orgs.team(ctx, *m.TeamID)
+		if err != nil {
+			return mv, err
+		}
+		if t.Name != "" {
+			// The team names the organisation; an outsider of a team that
+			// hides its people sees the team only.
+			mv.SenderOrg, mv.SenderTeam = "", t.Name
+			if r := users[readerID]; r != nil && r.Kind != db.KindInternal && !t.ShowPerson {
+				mv.SenderName, mv.SenderTeam = t.Name, ""
 			}
 		}
 	}
@@ -387,6 +488,35 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 	}
 	mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
 	return mv, nil
+}
+
+// withFormer adds to users the senders and subjects of msgs who no longer
+// take part (a member who left the team), in one query, so that their
+// messages keep their names.
+func (s *Service) withFormer(ctx context.Context, users map[int64]*db.User, msgs []db.Message) (map[int64]*db.User, error) {
+	var missing []int64
+	for _, m := range msgs {
+		for _, id := range []*int64{m.SenderID, m.SubjectUserID} {
+			if id != nil && users[*id] == nil {
+				missing = append(missing, *id)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return users, nil
+	}
+	var former []db.User
+	if err := s.DB.NewSelect().Model(&former).Where("id IN (?)", bun.In(missing)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load former participants: %w", err)
+	}
+	out := make(map[int64]*db.User, len(users)+len(former))
+	for id, u := range users {
+		out[id] = u
+	}
+	for i := range former {
+		out[former[i].ID] = &former[i]
+	}
+	return out, nil
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }

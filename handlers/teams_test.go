@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestTeamConversationOverHTTP, on both engines: Hanna starts a
+// conversation on behalf of her team with "Namens"; her colleague Piet's
+// open page hears of it and his team box lists it; Bram, of the
+// organisation but not of the team, gets 404; Piet answers and Jan, the
+// outsider, reads "Piet Post namens OSAW Verzuim"; Piet assigns it to
+// himself and the team box says so. When Piet leaves the team his page is
+// 404 at once and his socket, still open, hears nothing of the next
+// message while Hanna's does.
+func TestTeamConversationOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		la := newLiveAppOn(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		piet := la.person(t, "piet@osaw.nl", true, "Piet", "", "Post", "nl")
+		bram := la.person(t, "bram@osaw.nl", true, "Bram", "", "Arts", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		team, err := la.msg.CreateTeam(ctx, la.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []*person{hr, piet} {
+			if err := la.msg.AddTeamMember(ctx, team.ID, p.u.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		teamID := strconv.FormatInt(team.ID, 10)
+		hrConn := la.connect(t, hr.u, hr.b.session())
+		pietConn := la.connect(t, piet.u, piet.b.session())
+
+		_, form := hr.b.get("/berichten/nieuw")
+		wantContains(t, form, `<select id="compose-team" name="team">`, `<option value="`+teamID+`">OSAW Verzuim</option>`)
+		_, form = bram.b.get("/berichten/nieuw")
+		wantNotContains(t, form, "compose-team")
+		resp, _ := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"}, "team": {teamID}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		loc := resp.Header.Get("Location")
+		threadID, err := strconv.ParseInt(strings.TrimPrefix(loc, "/berichten/"), 10, 64)
+		if err != nil {
+			t.Fatalf("location %q", loc)
+		}
+		// Someone not of the team cannot start one on its behalf.
+		resp, page := bram.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"X"}, "body": {"Y"}, "team": {teamID}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Je bent geen lid van dit team.")
+
+		readLiveUntil(t, pietConn, "Verzuim")
+		_, box := piet.b.get("/berichten?team=" + teamID)
+		wantContains(t, box, `aria-current="page">`, "OSAW Verzuim", "/berichten/"+itoa(threadID))
+		resp, _ = bram.b.get(loc)
+		wantStatus(t, resp, http.StatusNotFound)
+		_, box = bram.b.get("/berichten")
+		wantNotContains(t, box, "/berichten/"+itoa(threadID))
+
+		resp, _ = jan.b.post(loc, url.Values{"body": {"Het gaat beter"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		readLiveUntil(t, pietConn, "Het gaat beter")
+		readLiveUntil(t, hrConn, "Het gaat beter")
+		resp, _ = piet.b.post(loc, url.Values{"body": {"Fijn om te horen"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		_, page = jan.b.get(loc)
+		wantContains(t, page, "Piet Post", "namens OSAW Verzuim", "Fijn om te horen")
+		wantNotContains(t, page, "piet@osaw.nl")
+
+		resp, _ = piet.b.post(loc+"/toewijzen", url.Values{"assignee": {itoa(piet.u.ID)}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		_, box = hr.b.get("/berichten?team=" + teamID)
+		wantContains(t, box, "In behandeling bij Piet Post")
+		resp, _ = bram.b.post(loc+"/toewijzen", url.Values{"assignee": {itoa(bram.u.ID)}})
+		wantStatus(t, resp, http.StatusNotFound)
+		// The members' open inboxes hear who handles it (which also reads
+		// Piet's socket up to now).
+		readLiveUntil(t, hrConn, "In behandeling bij Piet Post")
+		readLiveUntil(t, pietConn, "In behandeling bij Piet Post")
+
+		if err := la.msg.RemoveTeamMember(ctx, team.ID, piet.u.Email); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = piet.b.get(loc)
+		wantStatus(t, resp, http.StatusNotFound)
+		resp, _ = jan.b.post(loc, url.Values{"body": {"Na het vertrek"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		readLiveUntil(t, hrConn, "Na het vertrek")
+		// The relay rendered that event for everyone at once, before the
+		// next: a personal message to Piet marks where to stop reading his
+		// socket, which must not have carried the team's message.
+		la.compose(t, hr.u, "Daarna", "Persoonlijk", piet.u.Email)
+		for {
+			msg := readLive(t, pietConn)
+			if strings.Contains(msg, "Na het vertrek") {
+				t.Fatalf("a former member's open socket got a push: %s", msg)
+			}
+			if strings.Contains(msg, "Daarna") {
+				break
+			}
+		}
+	})
+}

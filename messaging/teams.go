@@ -1,0 +1,334 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// Teams (functional boxes). A team's conversation has every member as a
+// participant, on a row that says it is through the team (via_team_id): the
+// one access predicate (a participant row) covers page, search, export,
+// download and live push, and read state, counters and live updates stay
+// per person. Joining a team adds the rows of its conversations with their
+// history (read, so that joining does not flood the newcomer's unread
+// count); leaving removes them in the same transaction, so access ends at
+// once, also for a socket that is already open (it gets no further pushes
+// because the person no longer takes part).
+
+// MaxTeamName bounds a team's name, in characters.
+const MaxTeamName = 100
+
+// TeamInfo is a team as its members and the command line see it.
+type TeamInfo struct {
+	ID         int64
+	Name       string
+	Medical    bool
+	ShowPerson bool
+	Unread     int // the viewer's unread messages in the team's conversations
+}
+
+// TeamMemberView is a member of a team, for "assign to a colleague".
+type TeamMemberView struct {
+	UserID int64
+	Name   string
+}
+
+// CreateTeam creates a team in an organisation. showPerson chooses whether
+// outsiders see who wrote on behalf of the team.
+func (s *Service) CreateTeam(ctx context.Context, orgID int64, name string, medical, showPerson bool) (*db.Team, error) {
+	name = CleanLine(name)
+	switch {
+	case name == "":
+		return nil, apperr.Field("name", "team.name_required")
+	case utf8.RuneCountInString(name) > MaxTeamName:
+		return nil, apperr.Field("name", "team.name_too_long")
+	}
+	t := &db.Team{OrgID: orgID, Name: name, Medical: medical, ShowPerson: showPerson, CreatedAt: s.Now().UTC()}
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		exists, err := tx.NewSelect().Model((*db.Team)(nil)).Where("org_id = ? AND name = ?", orgID, name).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check team: %w", err)
+		}
+		if exists {
+			return apperr.Field("name", "team.exists")
+		}
+		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+			return fmt.Errorf("store team: %w", err)
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "team.created", Detail: fmt.Sprintf("team %d %q, medical %v", t.ID, t.Name, medical), Now: t.CreatedAt})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create team: %w", err)
+	}
+	return t, nil
+}
+
+// TeamByName finds a team of an organisation.
+func (s *Service) TeamByName(ctx context.Context, orgID int64, name string) (*db.Team, error) {
+	var t db.Team
+	err := s.DB.NewSelect().Model(&t).Where("org_id = ? AND name = ?", orgID, CleanLine(name)).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.NotFound, "team.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load team: %w", err)
+	}
+	return &t, nil
+}
+
+// SetTeamMedical flags a team as medical (or not).
+func (s *Service) SetTeamMedical(ctx context.Context, teamID int64, medical bool) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("medical = ?", medical).Where("id = ?", teamID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("flag team: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.New(apperr.NotFound, "team.not_found")
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "team.medical", Detail: fmt.Sprintf("team %d, medical %v", teamID, medical), Now: s.Now()})
+	})
+}
+
+// AddTeamMember makes an internal user of the team's organisation a member:
+// they become a participant of every conversation of the team, with its
+// history (read), in one statement per table.
+func (s *Service) AddTeamMember(ctx context.Context, teamID int64, email string) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		t, u, err := s.teamAndUser(ctx, tx, teamID, email)
+		if err != nil {
+			return err
+		}
+		now := s.Now().UTC()
+		exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check member: %w", err)
+		}
+		if exists {
+			return apperr.Field("email", "team.already_member")
+		}
+		if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
+			return fmt.Errorf("store member: %w", err)
+		}
+		// A conversation of the team the user already took part in
+		// personally becomes theirs through the team.
+		if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
+WHERE user_id = ? AND via_team_id IS NULL AND thread_id IN (SELECT t.id FROM threads AS t WHERE t.team_id = ?)`, t.ID, u.ID, t.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("join team conversations: %w", err)
+		}
+		// The others: a participant row with the counters filled (every
+		// message in the box, none unread) ...
+		if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
+SELECT t.id, ?, ?, ?, 0, (SELECT COUNT(*) FROM messages AS m WHERE m.thread_id = t.id), t.last_message_at
+FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`,
+			u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("join team conversations: %w", err)
+		}
+		// ... and the history, read.
+		if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+SELECT m.id, ?, ? FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
+WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
+			u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("store read states of team history: %w", err)
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID), Now: now})
+	})
+}
+
+// RemoveTeamMember ends a membership: the member's rows of the team's
+// conversations go with it, in the same transaction, so that no page,
+// search, download or live push reaches them any more. Whom the team's
+// conversations are assigned to is cleared where it was them.
+func (s *Service) RemoveTeamMember(ctx context.Context, teamID int64, email string) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		t, u, err := s.teamAndUser(ctx, tx, teamID, email)
+		if err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.Field("email", "team.not_member")
+		}
+		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = users.id AND p.via_team_id = ?) WHERE id = ?`,
+			t.ID, u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("uncount team conversations: %w", err)
+		}
+		if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (
+  SELECT m.id FROM messages AS m JOIN participants AS p ON p.thread_id = m.thread_id WHERE p.user_id = ? AND p.via_team_id = ?)`,
+			u.ID, u.ID, t.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove read states: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.Participant)(nil)).Where("user_id = ? AND via_team_id = ?", u.ID, t.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("leave team conversations: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("unassign: %w", err)
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &u.ID, Kind: "team.member_removed", Detail: fmt.Sprintf("team %d", t.ID), Now: s.Now()})
+	})
+}
+
+// teamAndUser loads a team and an internal user of its organisation.
+func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, teamID int64, email string) (*db.Team, *db.User, error) {
+	var t db.Team
+	err := tx.NewSelect().Model(&t).Where("id = ?", teamID).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil, apperr.New(apperr.NotFound, "team.not_found")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load team: %w", err)
+	}
+	e, err := auth.NormalizeEmail(email)
+	if err != nil {
+		return nil, nil, apperr.Field("email", "email.invalid")
+	}
+	var u db.User
+	err = tx.NewSelect().Model(&u).Where("email = ?", e).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil, apperr.Field("email", "team.member_unknown")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Kind != db.KindInternal || u.OrgID == nil || *u.OrgID != t.OrgID {
+		return nil, nil, apperr.Field("email", "team.member_not_internal")
+	}
+	return &t, &u, nil
+}
+
+// MyTeams lists the user's teams with their unread count in each, in one
+// statement (the sum reads only the user's unread rows of the team, through
+// participants_team_unread_idx).
+func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error) {
+	if user.Kind != db.KindInternal {
+		return nil, nil
+	}
+	var out []TeamInfo
+	err := s.DB.NewRaw(`SELECT t.id, t.name, t.medical, t.show_person,
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = tm.user_id AND p.via_team_id = t.id AND p.unread_count > 0) AS unread
+FROM team_members AS tm JOIN teams AS t ON t.id = tm.team_id WHERE tm.user_id = ? ORDER BY t.name`, user.ID).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("my teams: %w", err)
+	}
+	return out, nil
+}
+
+// TeamMembers lists the members of a team the user belongs to, by name.
+func (s *Service) TeamMembers(ctx context.Context, user *db.User, teamID int64) ([]TeamMemberView, error) {
+	var us []db.User
+	err := s.DB.NewSelect().Model(&us).
+		Where("id IN (SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?)", teamID).
+		Where("EXISTS (SELECT 1 FROM team_members AS me WHERE me.team_id = ? AND me.user_id = ?)", teamID, user.ID).
+		Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("team members: %w", err)
+	}
+	out := make([]TeamMemberView, 0, len(us))
+	for i := range us {
+		out = append(out, TeamMemberView{UserID: us[i].ID, Name: DisplayName(&us[i])})
+	}
+	sortMembers(out)
+	return out, nil
+}
+
+func sortMembers(ms []TeamMemberView) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && strings.ToLower(ms[j].Name) < strings.ToLower(ms[j-1].Name); j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+// Assign says which member handles a team's conversation: any member may
+// assign it to themself or a colleague of the team (assigneeID 0 clears
+// it). The members' open inboxes hear of it.
+func (s *Service) Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error {
+	var later []Event
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		th, err := s.threadFor(ctx, tx, user.ID, threadID)
+		if err != nil {
+			return err
+		}
+		if th.TeamID == nil {
+			return apperr.New(apperr.Forbidden, "error.forbidden")
+		}
+		member, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", *th.TeamID, user.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check member: %w", err)
+		}
+		if !member {
+			return apperr.New(apperr.Forbidden, "error.forbidden")
+		}
+		var to *int64
+		if assigneeID != 0 {
+			ok, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", *th.TeamID, assigneeID).Exists(ctx)
+			if err != nil {
+				return fmt.Errorf("check assignee: %w", err)
+			}
+			if !ok {
+				return apperr.Field("assignee", "team.assignee_not_member")
+			}
+			to = &assigneeID
+		}
+		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = ?", to).Where("id = ?", th.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("assign: %w", err)
+		}
+		var ids []int64
+		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ? AND via_team_id IS NOT NULL", th.ID).Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("load members: %w", err)
+		}
+		detail := fmt.Sprintf("thread %d, assigned to %d", th.ID, assigneeID)
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: to, ActorID: &user.ID, Kind: "thread.assigned", Detail: detail, Now: s.Now()}); err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, []Event{{Kind: EventAssigned, ThreadID: th.ID, UserIDs: ids, ActorID: user.ID}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("assign: %w", err)
+	}
+	s.publish(ctx, later)
+	return nil
+}
+
+// isTeamMember reports whether the user is a member of the team.
+func isTeamMember(ctx context.Context, idb bun.IDB, teamID, userID int64) (bool, error) {
+	ok, err := idb.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", teamID, userID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check team member: %w", err)
+	}
+	return ok, nil
+}
+
+// teamView is what a message's reader needs of its team.
+type teamView struct {
+	Name       string
+	ShowPerson bool
+}
+
+// loadTeam loads the team of a conversation (nil: none).
+func (s *Service) loadTeam(ctx context.Context, teamID *int64) (map[int64]teamView, error) {
+	if teamID == nil {
+		return nil, nil
+	}
+	var t db.Team
+	if err := s.DB.NewSelect().Model(&t).Where("id = ?", *teamID).Scan(ctx); err != nil {
+		if db.ErrNoRows(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("load team: %w", err)
+	}
+	return map[int64]teamView{t.ID: {Name: t.Name, ShowPerson: t.ShowPerson}}, nil
+}

@@ -1,0 +1,311 @@
+package messaging_test
+
+import (
+	"context"
+	"testing"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// countersAgree fails when a participant's stored counters or a user's
+// unread total differ from what the read states say.
+func countersAgree(t *testing.T, d *db.DB, step string) {
+	t.Helper()
+	ctx := context.Background()
+	var bad []struct{ ThreadID, UserID, UnreadCount, BoxCount, Unread, Box int64 }
+	if err := d.NewRaw(`SELECT * FROM (SELECT p.thread_id, p.user_id, p.unread_count, p.box_count,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.read_at IS NULL AND ms.removed_at IS NULL) AS unread,
+  (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+    WHERE m.thread_id = p.thread_id AND ms.user_id = p.user_id AND ms.removed_at IS NULL) AS box
+  FROM participants AS p) AS x WHERE unread_count <> unread OR box_count <> box`).Scan(ctx, &bad); err != nil {
+		t.Fatal(err)
+	}
+	var badTotals []struct{ ID, UnreadTotal, Sum int64 }
+	if err := d.NewRaw(`SELECT * FROM (SELECT u.id, u.unread_total,
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = u.id) AS sum FROM users AS u) AS x
+  WHERE unread_total <> sum`).Scan(ctx, &badTotals); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 || len(badTotals) > 0 {
+		t.Fatalf("after %s the counters are off: %+v %+v", step, bad, badTotals)
+	}
+}
+
+func newTeam(t *testing.T, f *fx, name string, showPerson bool, members ...*db.User) *db.Team {
+	t.Helper()
+	ctx := context.Background()
+	team, err := f.svc.CreateTeam(ctx, f.org.ID, name, false, showPerson)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if err := f.svc.AddTeamMember(ctx, team.ID, m.Email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return team
+}
+
+// A team's conversation: every member sees it and answers it, a colleague
+// outside the team gets NotFound on every path, read state stays per
+// person, and the outsider sees who answered on behalf of the team.
+func TestTeamMembersShareConversation(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet)
+
+		// Only members start conversations of the team.
+		_, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "X", Body: "Y", TeamID: team.ID})
+		wantKey(t, err, "team.not_yours")
+
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "team compose")
+		// Piet did not write it, yet it is in his box, unread.
+		box, err := f.svc.TeamBox(ctx, piet, team.ID, 1)
+		if err != nil || len(box.Threads) != 1 || box.Threads[0].ID != tid || box.Threads[0].Unread != 1 {
+			t.Fatalf("piet's team box: %+v %v", box, err)
+		}
+		if teams, _ := f.svc.MyTeams(ctx, piet); len(teams) != 1 || teams[0].Unread != 1 || teams[0].Name != "OSAW Verzuim" {
+			t.Fatalf("piet's teams: %+v", teams)
+		}
+		// The live event reaches every member.
+		last := f.ev.evs[len(f.ev.evs)-1]
+		if len(last.UserIDs) != 3 {
+			t.Fatalf("live event for %v, want hr, piet and jan", last.UserIDs)
+		}
+
+		// Bram is of the organisation but not of the team.
+		if _, err := f.svc.Thread(ctx, f.boss, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("non-member reads the team's conversation: %v", err)
+		}
+		if _, err := f.svc.Reply(ctx, f.boss, messaging.ReplyInput{ThreadID: tid, Body: "ik ook"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("non-member answers: %v", err)
+		}
+		if box, _ := f.svc.TeamBox(ctx, f.boss, team.ID, 1); len(box.Threads) != 0 {
+			t.Fatalf("non-member's team box: %+v", box.Threads)
+		}
+
+		// Jan answers, Piet answers on behalf of the team.
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Beter"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.MarkRead(ctx, f.hr, tid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "Fijn om te horen"}); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "replies")
+		// Read state per person: Hanna read Jan's answer, Piet answered
+		// without opening the conversation.
+		if n, _ := f.svc.UnreadCount(ctx, f.hr.ID); n != 1 {
+			t.Fatalf("hanna unread %d, want 1 (piet's answer)", n)
+		}
+		if n, _ := f.svc.UnreadCount(ctx, piet.ID); n != 2 {
+			t.Fatalf("piet unread %d, want 2", n)
+		}
+
+		v, err := f.svc.Thread(ctx, jan, tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Messages) != 3 {
+			t.Fatalf("jan sees %d messages", len(v.Messages))
+		}
+		for i, want := range []struct{ name, team string }{{"Hanna de Vries", "OSAW Verzuim"}, {"Jan Jansen", ""}, {"Piet Post", "OSAW Verzuim"}} {
+			if m := v.Messages[i]; m.SenderName != want.name || m.SenderTeam != want.team {
+				t.Fatalf("jan sees message %d from %q namens %q, want %q namens %q", i, m.SenderName, m.SenderTeam, want.name, want.team)
+			}
+		}
+		if len(v.Participants) != 2 || v.Participants[0].Name != "OSAW Verzuim" || v.Participants[1].Name != "Jan Jansen" {
+			t.Fatalf("jan sees the team, not its members: %+v", v.Participants)
+		}
+		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "OSAW Verzuim" {
+			t.Fatalf("jan's inbox line: %+v", p.Threads)
+		}
+		if p, _ := f.svc.Inbox(ctx, piet, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Jan Jansen" {
+			t.Fatalf("piet's inbox line: %+v", p.Threads)
+		}
+		readers, err := f.svc.LiveUpdate(ctx, tid, 0, []int64{jan.ID})
+		if err != nil || len(readers) != 1 || readers[0].Thread.From != "OSAW Verzuim" {
+			t.Fatalf("jan's live inbox line: %+v %v", readers, err)
+		}
+		// Members see their colleague by name.
+		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		if m := v.Messages[2]; m.SenderName != "Piet Post" || m.SenderTeam != "OSAW Verzuim" || v.TeamName != "OSAW Verzuim" || len(v.Members) != 2 {
+			t.Fatalf("hanna sees %+v in %+v", m, v)
+		}
+	})
+}
+
+// A team that hides its people: the outsider sees only the team, the
+// members still see who wrote.
+func TestTeamHidesPerson(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := f.svc.Thread(ctx, jan, tid)
+		if m := v.Messages[0]; m.SenderName != "Bedrijfsarts" || m.SenderTeam != "" || m.SenderOrg != "" {
+			t.Fatalf("jan sees %+v", m)
+		}
+		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		if m := v.Messages[0]; m.SenderName != "Bram Arts" || m.SenderTeam != "Bedrijfsarts" {
+			t.Fatalf("a colleague sees %+v", m)
+		}
+		// A personal conversation is unchanged.
+		pid, _ := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Persoonlijk", Body: "Hoi"})
+		v, _ = f.svc.Thread(ctx, jan, pid)
+		if m := v.Messages[0]; m.SenderName != "Bram Arts" || m.SenderTeam != "" || m.SenderOrg != "OSAW" {
+			t.Fatalf("personal: %+v", m)
+		}
+	})
+}
+
+// Joining a team gives its conversations with their history (read);
+// leaving takes them away at once: page, reply, inbox, team box and live
+// update, while the former member's messages keep their name.
+func TestTeamJoinAndLeave(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Twee"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Thread(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("before joining: %v", err)
+		}
+		if err := f.svc.AddTeamMember(ctx, team.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		wantKey(t, f.svc.AddTeamMember(ctx, team.ID, piet.Email), "team.already_member")
+		wantKey(t, f.svc.AddTeamMember(ctx, team.ID, jan.Email), "team.member_not_internal")
+		countersAgree(t, d, "join")
+		v, err := f.svc.Thread(ctx, piet, tid)
+		if err != nil || len(v.Messages) != 2 {
+			t.Fatalf("after joining: %+v %v", v, err)
+		}
+		if n, _ := f.svc.UnreadCount(ctx, piet.ID); n != 0 {
+			t.Fatalf("the history arrives read, unread %d", n)
+		}
+		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "Drie"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Vier"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Assign(ctx, f.hr, tid, piet.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := f.svc.RemoveTeamMember(ctx, team.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		wantKey(t, f.svc.RemoveTeamMember(ctx, team.ID, piet.Email), "team.not_member")
+		countersAgree(t, d, "leave")
+		if _, err := f.svc.Thread(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("after leaving, the page: %v", err)
+		}
+		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "nog"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("after leaving, a reply: %v", err)
+		}
+		if p, _ := f.svc.Inbox(ctx, piet, 1, ""); len(p.Threads) != 0 || p.Unread != 0 {
+			t.Fatalf("after leaving, the inbox: %+v", p)
+		}
+		if p, _ := f.svc.Inbox(ctx, piet, 1, "verzuim"); len(p.Threads) != 0 {
+			t.Fatalf("after leaving, search: %+v", p.Threads)
+		}
+		if _, err := f.svc.ParticipantIDs(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("after leaving, typing: %v", err)
+		}
+		// A push of the next message leaves him out, even when asked for him.
+		mid, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Vijf"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readers, err := f.svc.LiveUpdate(ctx, tid, mid, []int64{piet.ID, f.hr.ID})
+		if err != nil || len(readers) != 1 || readers[0].UserID != f.hr.ID {
+			t.Fatalf("live after leaving: %+v %v", readers, err)
+		}
+		// His message keeps his name; the conversation is no longer his.
+		v, _ = f.svc.Thread(ctx, jan, tid)
+		if m := v.Messages[2]; m.SenderName != "Piet Post" || m.SenderTeam != "OSAW Verzuim" {
+			t.Fatalf("the former member's message: %+v", m)
+		}
+		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		if v.AssignedToID != 0 {
+			t.Fatalf("still assigned to the former member: %+v", v)
+		}
+	})
+}
+
+// Assignment: a member assigns a conversation of the team to themself or
+// a colleague; the team box shows who handles it; nobody else assigns.
+func TestTeamAssignment(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet)
+		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Assign(ctx, f.hr, tid, f.hr.ID); err != nil {
+			t.Fatal(err)
+		}
+		box, _ := f.svc.TeamBox(ctx, piet, team.ID, 1)
+		if len(box.Threads) != 1 || box.Threads[0].AssignedTo != "Hanna de Vries" {
+			t.Fatalf("team box: %+v", box.Threads)
+		}
+		f.ev.evs = nil
+		if err := f.svc.Assign(ctx, piet, tid, piet.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.ev.evs) != 1 || f.ev.evs[0].Kind != messaging.EventAssigned || len(f.ev.evs[0].UserIDs) != 2 {
+			t.Fatalf("the members hear of it: %+v", f.ev.evs)
+		}
+		if p, _ := f.svc.Inbox(ctx, f.hr, 1, ""); p.Threads[0].AssignedTo != "Piet Post" {
+			t.Fatalf("hanna's inbox: %+v", p.Threads)
+		}
+		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); p.Threads[0].AssignedTo != "" {
+			t.Fatalf("the outsider is not told who handles it: %+v", p.Threads)
+		}
+		wantKey(t, f.svc.Assign(ctx, f.hr, tid, f.boss.ID), "team.assignee_not_member")
+		if err := f.svc.Assign(ctx, f.boss, tid, f.boss.ID); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("a non-member assigns: %v", err)
+		}
+		if err := f.svc.Assign(ctx, jan, tid, jan.ID); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("the outsider assigns: %v", err)
+		}
+		if err := f.svc.Assign(ctx, piet, tid, 0); err != nil {
+			t.Fatal(err)
+		}
+		if box, _ := f.svc.TeamBox(ctx, f.hr, team.ID, 1); box.Threads[0].AssignedTo != "" {
+			t.Fatalf("cleared: %+v", box.Threads)
+		}
+	})
+}
