@@ -464,10 +464,11 @@ func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64,
 
 // invitedUnused selects (as u) the invited people the cleanup deletes:
 // never activated, not an admin (an organisation's first admin may be
-// waiting for a new link), taking part in no conversation, invited last
+// waiting for a new link), in no team, taking part in no conversation, invited last
 // before the cutoff and not seen since. Arguments: the cutoff, three times.
 const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created_at < ?
   AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM team_members AS tm WHERE tm.user_id = u.id)
   AND NOT EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.created_at >= ?)
   AND NOT EXISTS (SELECT 1 FROM sessions AS se WHERE se.user_id = u.id AND se.last_seen_at >= ?)`
 

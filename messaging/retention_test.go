@@ -417,6 +417,19 @@ func TestDailyCleanup(t *testing.T) {
 		invite("vergeten@example.nl", run.AddDate(0, 0, -35), false) // a second link, also old
 		recent := invite("recent@example.nl", run.AddDate(0, 0, -10), false)
 		admin := invite("beheerder@example.nl", run.AddDate(0, 0, -40), true)
+		// An invited colleague in a team that has no conversation yet.
+		f.clk.Set(run.AddDate(0, 0, -40))
+		_, colleague, err := inv.Invite(ctx, auth.InviteInput{Email: "collega@osaw.nl", OrgID: f.org.ID, Internal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		team, err := f.svc.CreateTeam(ctx, f.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, team.ID, colleague.Email); err != nil {
+			t.Fatal(err)
+		}
 		// An invited person in a conversation stays with their newest link.
 		f.clk.Set(run.AddDate(0, 0, -45))
 		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"deelnemer@example.nl"}, Subject: "Hallo", Body: "Hoi"}); err != nil {
@@ -505,7 +518,7 @@ func TestDailyCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		for email, want := range map[string]bool{gone.Email: false, recent.Email: true, admin.Email: true, taking.Email: true, active.Email: true} {
+		for email, want := range map[string]bool{gone.Email: false, recent.Email: true, admin.Email: true, taking.Email: true, active.Email: true, colleague.Email: true} {
 			if got := f.count(t, "users", "email = ?", email) == 1; got != want {
 				t.Errorf("user %s kept: %v, want %v", email, got, want)
 			}
