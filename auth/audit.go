@@ -18,11 +18,14 @@ type AuditEntry struct {
 	Detail  string
 	IP      string
 	Now     time.Time
+	// OrgID names the organisation of an admin action (see
+	// db.AuditEvent.OrgID).
+	OrgID *int64
 }
 
 // Audit records an event in the caller's transaction.
 func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
-	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC()}
+	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC(), OrgID: e.OrgID}
 	if _, err := idb.NewInsert().Model(ev).Exec(ctx); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Kind, err)
 	}

@@ -133,6 +133,17 @@ func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, err
 	if m.HTML == "" && m.Text == "" {
 		return 0, errors.New("queue mail: empty body")
 	}
+	// The one place of the rule "no mail to a disabled user": whatever
+	// asks for it (a message alert, an invitation, a security mail, the
+	// daily summary), nothing is queued for a disabled account's address.
+	disabled, err := idb.NewSelect().Model((*db.User)(nil)).
+		Where("email = ? AND status = ?", strings.ToLower(addr.Address), db.StatusDisabled).Exists(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: check recipient: %w", err)
+	}
+	if disabled {
+		return 0, nil
+	}
 	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m, time.Time{})
 }
 
@@ -315,9 +326,8 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 	if len(recipients) == 0 {
 		return nil
 	}
-	if _, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).
-		Where("recipient IN (?) AND status IN (?, ?)", bun.In(recipients), db.OutboxPending, db.OutboxSending).Exec(ctx); err != nil {
-		return fmt.Errorf("withdraw queued messages: %w", err)
+	if err := Withdraw(ctx, idb, recipients); err != nil {
+		return err
 	}
 	if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).
 		Set("recipient = ''").Set("payload = NULL").Set("last_error = ''").
@@ -349,4 +359,19 @@ func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff time.Time, batch in
 			return total, nil
 		}
 	}
+}
+
+// Withdraw takes mail and texts still queued for any of recipients (mail
+// addresses, E.164 numbers) out of the outbox, in the caller's
+// transaction; delivered rows stay as they are. A disabled account's
+// queued mail and SMS go this way.
+func Withdraw(ctx context.Context, idb bun.IDB, recipients []string) error {
+	if len(recipients) == 0 {
+		return nil
+	}
+	if _, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).
+		Where("recipient IN (?) AND status IN (?, ?)", bun.In(recipients), db.OutboxPending, db.OutboxSending).Exec(ctx); err != nil {
+		return fmt.Errorf("withdraw queued messages: %w", err)
+	}
+	return nil
 }
