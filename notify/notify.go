@@ -81,6 +81,7 @@ package notify
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -133,18 +134,38 @@ func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, err
 	if m.HTML == "" && m.Text == "" {
 		return 0, errors.New("queue mail: empty body")
 	}
-	// The one place of the rule "no mail to a disabled user": whatever
-	// asks for it (a message alert, an invitation, a security mail, the
-	// daily summary), nothing is queued for a disabled account's address.
-	disabled, err := idb.NewSelect().Model((*db.User)(nil)).
-		Where("email = ? AND status = ?", strings.ToLower(addr.Address), db.StatusDisabled).Exists(ctx)
+	return o.queueMail(ctx, idb, addr.Address, m)
+}
+
+// queueMailQuery inserts a mail row unless the address belongs to a
+// disabled account, in one statement: the one place of the rule "no mail
+// to a disabled user", whatever asks for the mail (a message alert, an
+// invitation, a security mail, the daily summary).
+const queueMailQuery = `INSERT INTO outbox (idempotency_key, channel, recipient, payload, status, next_attempt_at, created_at)
+SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ? AND status = ?) RETURNING id`
+
+// queueMail is queue for mail to recipient; it returns 0 and queues
+// nothing for a disabled account's address.
+func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m Mail) (int64, error) {
+	plain, err := json.Marshal(m)
 	if err != nil {
-		return 0, fmt.Errorf("queue mail: check recipient: %w", err)
+		return 0, fmt.Errorf("queue mail: encode: %w", err)
 	}
-	if disabled {
+	key, err := newIdempotencyKey()
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: %w", err)
+	}
+	now := time.Now()
+	var id int64
+	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, o.vault.Seal(plain, []byte(key)), db.OutboxPending, now, now,
+		strings.ToLower(recipient), db.StatusDisabled).Scan(ctx, &id)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m, time.Time{})
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: insert outbox row: %w", err)
+	}
+	return id, nil
 }
 
 // QueueSMS inserts a pending outbox row for s using idb (normally the
