@@ -14,6 +14,7 @@ type AdminSection struct {
 var AdminSections = []AdminSection{
 	{Href: "/beheer/gebruikers", TitleKey: "admin.users.title", IntroKey: "admin.users.intro"},
 	{Href: "/beheer/audit", TitleKey: "admin.audit.title", IntroKey: "admin.audit.intro"},
+	{Href: "/beheer/bewaartermijn", TitleKey: "retention.title", IntroKey: "admin.retention.intro"},
 	{Href: "/beheer/voorwaarden", TitleKey: "admin_terms.title", IntroKey: "admin.terms.intro"},
 }
 
