@@ -305,13 +305,13 @@ type AuditEvent struct {
 	Detail        string `bun:",notnull"`
 	IP            string `bun:"ip,notnull"`
 	CreatedAt     time.Time
-	// OrgID names the organisation of an admin action (migration 0018),
+	// OrgID names the organisation of an admin action (migration 0019),
 	// whose admins find it in Beheer; NULL for other events.
 	OrgID *int64 `bun:"org_id"`
 }
 
 // HelpdeskReset is an admin's reset of a person's second factor
-// (migration 0018): the mailed link (TokenHash) and the code the admin
+// (migration 0019): the mailed link (TokenHash) and the code the admin
 // gives by phone (CodeMAC) together open the setup of a new factor.
 type HelpdeskReset struct {
 	bun.BaseModel `bun:"table:helpdesk_resets"`
