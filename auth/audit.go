@@ -28,7 +28,7 @@ func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
 	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC(), OrgID: e.OrgID}
 	q := idb.NewInsert().Model(ev)
 	if e.OrgID == nil {
-		// Also writes to a schema before migration 0017 (tests that
+		// Also writes to a schema before migration 0019 (tests that
 		// migrate step by step).
 		q = q.ExcludeColumn("org_id")
 	}
