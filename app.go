@@ -222,6 +222,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Live:        live.broker,
 		Metrics:     a.requestMetrics(),
 		FirstAdmin:  a.invitations,
+		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -55,6 +55,13 @@ func (mailRenderer) SecurityMail(lang string, event auth.SecurityEvent, at time.
 	return notify.Mail{Subject: components.SecurityMailSubject(v), Text: components.SecurityMailText(v)}, nil
 }
 
+// HelpdeskResetMail renders the mail with the link of a helpdesk reset
+// (plain text; the code goes by phone).
+func (mailRenderer) HelpdeskResetMail(lang, link string) (notify.Mail, error) {
+	v := components.HelpdeskResetMail{Lang: lang, Link: link}
+	return notify.Mail{Subject: components.HelpdeskResetMailSubject(v), Text: components.HelpdeskResetMailText(v)}, nil
+}
+
 // DailySummaryMail renders the daily summary: the number of unread
 // messages and a link, nothing of the messages themselves.
 func (mailRenderer) DailySummaryMail(lang string, unread int, link string) (notify.Mail, error) {

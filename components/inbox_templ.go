@@ -396,11 +396,11 @@ func inboxContent(m Meta, v InboxView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</h2><p><a href=\"/beheer/voorwaarden\" hx-get=\"/beheer/voorwaarden\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</h2><p><a href=\"/beheer\" hx-get=\"/beheer\" hx-push-url=\"true\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = text(m.T("admin_terms.title")).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = text(m.T("admin.title")).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -305,6 +305,27 @@ type AuditEvent struct {
 	Detail        string `bun:",notnull"`
 	IP            string `bun:"ip,notnull"`
 	CreatedAt     time.Time
+	// OrgID names the organisation of an admin action (migration 0019),
+	// whose admins find it in Beheer; NULL for other events.
+	OrgID *int64 `bun:"org_id"`
+}
+
+// HelpdeskReset is an admin's reset of a person's second factor
+// (migration 0019): the mailed link (TokenHash) and the code the admin
+// gives by phone (CodeMAC) together open the setup of a new factor.
+type HelpdeskReset struct {
+	bun.BaseModel `bun:"table:helpdesk_resets"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	OrgID         int64  `bun:",notnull"`
+	StartedBy     *int64 `bun:"started_by"`
+	TokenHash     []byte `bun:",notnull"`
+	CodeMAC       []byte `bun:"code_mac,notnull"`
+	Attempts      int    `bun:",notnull"`
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        bun.NullTime
+	RevokedAt     bun.NullTime
 }
 
 // MailRequest is a request for a mail about an address ("Wachtwoord

@@ -66,6 +66,7 @@ type realApp struct {
 	inv *auth.Invitations
 	acc *auth.Accounts
 	msg *messaging.Service
+	adm *auth.Admin
 	org *db.Organisation
 	req *auth.MailRequests
 	// setupLink is the path of the first start's link to choose the first
@@ -122,11 +123,13 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
 		Messages: msg, Now: clk.Now, FirstAdmin: inv,
 	}
+	adm := &auth.Admin{Accounts: acc, Invitations: inv, HelpdeskMail: testMail{}}
+	deps.Admin = adm
 	for _, o := range opts {
 		o(&deps)
 	}
 	app := New(deps)
-	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, org: org, req: req,
+	return &realApp{testApp: &testApp{app: app, logs: &logs}, d: d, v: v, clk: clk, inv: inv, acc: acc, msg: msg, adm: adm, org: org, req: req,
 		setupLink: strings.TrimPrefix(setupLink, testBase)}
 }
 
@@ -202,6 +205,11 @@ func (testMail) PasswordResetMail(lang, link string) (notify.Mail, error) {
 		return notify.Mail{}, err
 	}
 	return notify.Mail{Subject: components.PasswordResetMailSubject(v), HTML: html.String(), Text: components.PasswordResetMailText(v)}, nil
+}
+
+func (testMail) HelpdeskResetMail(lang, link string) (notify.Mail, error) {
+	v := components.HelpdeskResetMail{Lang: lang, Link: link}
+	return notify.Mail{Subject: components.HelpdeskResetMailSubject(v), Text: components.HelpdeskResetMailText(v)}, nil
 }
 
 func (testMail) SecurityMail(lang string, event auth.SecurityEvent, at time.Time) (notify.Mail, error) {

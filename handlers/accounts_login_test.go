@@ -338,9 +338,11 @@ func TestAdminTerms(t *testing.T) {
 
 	admin := ra.onboard(t, auth.InviteInput{Email: "hr@example.nl", Admin: true}, false)
 	_, page := admin.b.get(pathInbox)
-	wantContains(t, page, `<a href="/beheer/voorwaarden" hx-get="/beheer/voorwaarden">Gebruikersvoorwaarden beheren</a>`)
+	wantContains(t, page, `<a href="/beheer" hx-get="/beheer" hx-push-url="true">Beheer</a>`)
 	_, page = user.b.get(pathInbox)
-	wantNotContains(t, page, `href="/beheer/voorwaarden"`)
+	wantNotContains(t, page, `href="/beheer"`)
+	_, page = admin.b.get("/beheer")
+	wantContains(t, page, `<a href="/beheer/voorwaarden" hx-get="/beheer/voorwaarden" hx-push-url="true">Gebruikersvoorwaarden beheren</a>`)
 	resp, page = admin.b.get("/beheer/voorwaarden")
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page, "<h1>Gebruikersvoorwaarden beheren</h1>", "Huidige versie: 1",

@@ -267,6 +267,9 @@ type Deps struct {
 	// Retention serves "Bewaartermijn" in Beheer; when nil, Messages is
 	// used if it implements Retention (as *messaging.Service does).
 	Retention Retention
+	// Admin, when set, serves Beheer's users, helpdesk reset and audit
+	// pages (see admin.go).
+	Admin Admin
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -305,6 +308,7 @@ type handler struct {
 	metrics      RequestMetrics
 	firstAdmin   FirstAdmin
 	retention    Retention
+	admin        Admin
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -378,6 +382,7 @@ func New(deps Deps) *fiber.App {
 		metrics:      deps.Metrics,
 		firstAdmin:   deps.FirstAdmin,
 		retention:    deps.Retention,
+		admin:        deps.Admin,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -537,6 +542,9 @@ func New(deps Deps) *fiber.App {
 	if h.retention != nil {
 		app.Get(pathAdminRetention, done, h.adminOnly, h.adminRetentionShow)
 		app.Post(pathAdminRetention, done, h.adminOnly, h.adminRetentionSave)
+	}
+	if h.admin != nil {
+		h.adminRoutes(app, done)
 	}
 
 	if deps.Config.Dev {

@@ -44,10 +44,11 @@ func newRequestID() string {
 }
 
 // secretPaths are path prefixes whose next segment is a secret (a sign-up
-// or password-reset token), mapped to the sub-paths below them that are not.
+// password-reset or helpdesk-reset token), mapped to the sub-paths below them that are not.
 var secretPaths = map[string]map[string]bool{
 	"/aanmelden/":           {"nieuwe-link": true, "nieuwe-link/verstuurd": true},
 	"/wachtwoord-vergeten/": {"verstuurd": true},
+	"/herstel/":             {},
 }
 
 // logPath returns the path for the access log with secrets replaced: logs

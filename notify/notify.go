@@ -81,6 +81,7 @@ package notify
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -133,7 +134,38 @@ func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, err
 	if m.HTML == "" && m.Text == "" {
 		return 0, errors.New("queue mail: empty body")
 	}
-	return o.queue(ctx, idb, db.ChannelMail, addr.Address, m, time.Time{})
+	return o.queueMail(ctx, idb, addr.Address, m)
+}
+
+// queueMailQuery inserts a mail row unless the address belongs to a
+// disabled account, in one statement: the one place of the rule "no mail
+// to a disabled user", whatever asks for the mail (a message alert, an
+// invitation, a security mail, the daily summary).
+const queueMailQuery = `INSERT INTO outbox (idempotency_key, channel, recipient, payload, status, next_attempt_at, created_at)
+SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ? AND status = ?) RETURNING id`
+
+// queueMail is queue for mail to recipient; it returns 0 and queues
+// nothing for a disabled account's address.
+func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m Mail) (int64, error) {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: encode: %w", err)
+	}
+	key, err := newIdempotencyKey()
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: %w", err)
+	}
+	now := time.Now()
+	var id int64
+	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, o.vault.Seal(plain, []byte(key)), db.OutboxPending, now, now,
+		strings.ToLower(recipient), db.StatusDisabled).Scan(ctx, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: insert outbox row: %w", err)
+	}
+	return id, nil
 }
 
 // QueueSMS inserts a pending outbox row for s using idb (normally the
@@ -315,9 +347,8 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 	if len(recipients) == 0 {
 		return nil
 	}
-	if _, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).
-		Where("recipient IN (?) AND status IN (?, ?)", bun.In(recipients), db.OutboxPending, db.OutboxSending).Exec(ctx); err != nil {
-		return fmt.Errorf("withdraw queued messages: %w", err)
+	if err := Withdraw(ctx, idb, recipients); err != nil {
+		return err
 	}
 	if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).
 		Set("recipient = ''").Set("payload = NULL").Set("last_error = ''").
@@ -349,4 +380,19 @@ func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff time.Time, batch in
 			return total, nil
 		}
 	}
+}
+
+// Withdraw takes mail and texts still queued for any of recipients (mail
+// addresses, E.164 numbers) out of the outbox, in the caller's
+// transaction; delivered rows stay as they are. A disabled account's
+// queued mail and SMS go this way.
+func Withdraw(ctx context.Context, idb bun.IDB, recipients []string) error {
+	if len(recipients) == 0 {
+		return nil
+	}
+	if _, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).
+		Where("recipient IN (?) AND status IN (?, ?)", bun.In(recipients), db.OutboxPending, db.OutboxSending).Exec(ctx); err != nil {
+		return fmt.Errorf("withdraw queued messages: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,334 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/notify"
+)
+
+// Admin is Beheer: what an organisation's admins do with its users, the
+// helpdesk reset of a lost second factor, and the organisation's audit
+// log. Every method takes the signed-in admin and answers apperr NotFound
+// for anyone else, and for users and rows of another organisation, so
+// that nobody learns what lies outside their own organisation.
+type Admin struct {
+	Accounts    *Accounts
+	Invitations *Invitations
+	// HelpdeskMail renders the mail with a helpdesk-reset link.
+	HelpdeskMail HelpdeskMail
+}
+
+// UsersPageSize is how many users a page of Beheer's list shows.
+const UsersPageSize = 25
+
+// User statuses as Beheer shows them: db.StatusInvited, db.StatusDisabled,
+// db.StatusActive, and UserNoFactor for an active account without a
+// verified second factor.
+const UserNoFactor = "no_factor"
+
+// Roles of an internal user.
+const (
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+)
+
+// AdminUser is one row of Beheer's list of users.
+type AdminUser struct {
+	ID        int64
+	Email     string
+	Name      string
+	Internal  bool
+	Admin     bool
+	Status    string
+	LastLogin time.Time // zero when never
+	Factors   []string  // kinds of the verified factors, db.FactorSMS, db.FactorTOTP
+}
+
+// UsersPage is a page of the list.
+type UsersPage struct {
+	Users []AdminUser
+	Page  int
+	More  bool
+}
+
+var errNotFound = apperr.New(apperr.NotFound, "error.not_found")
+
+// orgOf returns the organisation cur administers; NotFound for anyone
+// who is not an internal admin of one.
+func orgOf(cur *Current) (int64, error) {
+	if cur == nil || cur.User == nil || !cur.User.IsAdmin || cur.User.Kind != db.KindInternal || cur.User.OrgID == nil ||
+		cur.User.Status == db.StatusDisabled {
+		return 0, errNotFound
+	}
+	return *cur.User.OrgID, nil
+}
+
+// inOrgExpr is the condition, for the users row aliased u and the
+// organisation given three times, under which a user belongs to the
+// organisation in Beheer: its internal users, and the external users who
+// take part in its conversations or were invited by it. External users
+// are members of no organisation; this is the only way an admin sees one.
+const inOrgExpr = `(u.org_id = ? OR (u.kind = '` + db.KindExternal + `' AND (
+  EXISTS (SELECT 1 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.user_id = u.id AND t.org_id = ?)
+  OR EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.org_id = ?))))`
+
+// likePattern turns a search text into a LIKE pattern with its wildcards
+// escaped (ESCAPE '!').
+func likePattern(q string) string {
+	q = strings.ToLower(strings.TrimSpace(q))
+	q = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(q)
+	return "%" + q + "%"
+}
+
+// nameExpr is the person's full name for the users row aliased alias.
+func nameExpr(alias string) string {
+	return "LOWER(" + alias + ".first_name || ' ' || " + alias + ".name_prefix || ' ' || " + alias + ".last_name)"
+}
+
+// Users lists the organisation's internal and external users, by mail
+// address, UsersPageSize a page, those whose address or name contains
+// query when it is not empty.
+func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int) (*UsersPage, error) {
+	org, err := orgOf(cur)
+	if err != nil {
+		return nil, err
+	}
+	if page < 1 {
+		page = 1
+	}
+	var rows []db.User
+	q := s.Accounts.DB.NewSelect().Model(&rows).ModelTableExpr("users AS u").ColumnExpr("u.*").
+		Where(inOrgExpr, org, org, org)
+	if query = strings.TrimSpace(query); query != "" {
+		pat := likePattern(query)
+		q = q.Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
+	}
+	if err := q.OrderExpr("u.email ASC").Limit(UsersPageSize + 1).Offset(int64((page - 1) * UsersPageSize)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("admin: list users: %w", err)
+	}
+	out := &UsersPage{Page: page, More: len(rows) > UsersPageSize}
+	if out.More {
+		rows = rows[:UsersPageSize]
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	var factors []db.SecondFactor
+	if err := s.Accounts.DB.NewSelect().Model(&factors).Column("user_id", "kind").
+		Where("user_id IN (?) AND verified_at IS NOT NULL", bun.In(ids)).Order("user_id", "kind").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("admin: list factors: %w", err)
+	}
+	kinds := map[int64][]string{}
+	for _, f := range factors {
+		k := kinds[f.UserID]
+		if len(k) == 0 || k[len(k)-1] != f.Kind {
+			kinds[f.UserID] = append(k, f.Kind)
+		}
+	}
+	for _, u := range rows {
+		out.Users = append(out.Users, adminUser(&u, kinds[u.ID]))
+	}
+	return out, nil
+}
+
+func adminUser(u *db.User, factors []string) AdminUser {
+	name := strings.Join(strings.Fields(u.FirstName+" "+u.NamePrefix+" "+u.LastName), " ")
+	st := u.Status
+	if st == db.StatusActive && len(factors) == 0 {
+		st = UserNoFactor
+	}
+	return AdminUser{ID: u.ID, Email: u.Email, Name: name, Internal: u.Kind == db.KindInternal, Admin: u.IsAdmin,
+		Status: st, LastLogin: u.LastLoginAt.Time, Factors: factors}
+}
+
+// target loads a user of the organisation in the caller's transaction;
+// NotFound for anyone else.
+func target(ctx context.Context, idb bun.IDB, org, userID int64) (*db.User, error) {
+	var u db.User
+	err := idb.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr("u.*").
+		Where("u.id = ?", userID).Where(inOrgExpr, org, org, org).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("admin: load user: %w", err)
+	}
+	return &u, nil
+}
+
+// InviteColleague invites a new internal user of the admin's
+// organisation with role RoleMember or RoleAdmin. An address that already
+// has an account is refused (apperr Invalid on "email"), whatever
+// organisation it belongs to; so is an unknown role (on "role").
+func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, language, ip string) error {
+	org, err := orgOf(cur)
+	if err != nil {
+		return err
+	}
+	email, err = NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if role != RoleMember && role != RoleAdmin {
+		return apperr.Field("role", "admin.role.invalid")
+	}
+	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var o db.Organisation
+		if err := tx.NewSelect().Model(&o).Where("id = ?", org).Scan(ctx); err != nil {
+			return fmt.Errorf("load organisation: %w", err)
+		}
+		exists, err := tx.NewSelect().Model((*db.User)(nil)).Where("email = ?", email).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check address: %w", err)
+		}
+		if exists {
+			return apperr.Field("email", "admin.invite.exists")
+		}
+		now := s.Accounts.Now().UTC()
+		u := db.User{Email: email, Kind: db.KindInternal, OrgID: &org, IsAdmin: role == RoleAdmin, Status: db.StatusInvited,
+			Language: lang(language), Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+		if _, err := tx.NewInsert().Model(&u).Exec(ctx); err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		if _, err := s.Invitations.issue(ctx, tx, &u, &o, &cur.User.ID, now); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.user_invited", Detail: role, IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("admin: invite %s: %w", redactEmail(email), err)
+	}
+	s.Invitations.queued()
+	return nil
+}
+
+// ResendInvitation sends a user of the organisation who has not finished
+// signing up a new link (older links stop working); apperr Conflict for
+// anyone who has.
+func (s *Admin) ResendInvitation(ctx context.Context, cur *Current, userID int64, ip string) error {
+	org, err := orgOf(cur)
+	if err != nil {
+		return err
+	}
+	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := target(ctx, tx, org, userID)
+		if err != nil {
+			return err
+		}
+		if u.Status != db.StatusInvited {
+			return apperr.New(apperr.Conflict, "admin.resend.not_invited")
+		}
+		var o db.Organisation
+		if err := tx.NewSelect().Model(&o).Where("id = ?", org).Scan(ctx); err != nil {
+			return fmt.Errorf("load organisation: %w", err)
+		}
+		now := s.Accounts.Now().UTC()
+		if _, err := s.Invitations.issue(ctx, tx, u, &o, &cur.User.ID, now); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.invitation_resent", IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("admin: resend invitation: %w", err)
+	}
+	s.Invitations.queued()
+	return nil
+}
+
+// Disable stops a user of the organisation: they can no longer log in,
+// every session of theirs ends and its live connections close on every
+// instance, the mail and texts still queued for them are withdrawn, their
+// open sign-up links and helpdesk resets stop working, and no new mail is
+// queued for them (notify.Outbox.QueueMail). An admin cannot disable
+// themselves (apperr Conflict).
+func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip string) error {
+	org, err := orgOf(cur)
+	if err != nil {
+		return err
+	}
+	if userID == cur.User.ID {
+		return apperr.New(apperr.Conflict, "admin.disable.self")
+	}
+	var ended []int64
+	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := target(ctx, tx, org, userID)
+		if err != nil {
+			return err
+		}
+		if u.Status == db.StatusDisabled {
+			return nil
+		}
+		now := s.Accounts.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusDisabled).Set("updated_at = ?", now).
+			Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("disable user: %w", err)
+		}
+		if ended, err = s.Accounts.Sessions.EndOthers(ctx, tx, u.ID, 0); err != nil {
+			return err
+		}
+		var phones []string
+		if err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Column("phone").Where("user_id = ? AND phone <> ''", u.ID).Scan(ctx, &phones); err != nil {
+			return fmt.Errorf("load phones: %w", err)
+		}
+		if err := notify.Withdraw(ctx, tx, append(phones, u.Email)); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
+			Where("user_id = ? AND used_at IS NULL AND revoked_at IS NULL", u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("revoke invitations: %w", err)
+		}
+		if err := revokeHelpdeskResets(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.user_disabled", IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("admin: disable user: %w", err)
+	}
+	s.Accounts.sessionsEnded(ctx, ended)
+	return nil
+}
+
+// Enable lets a disabled user of the organisation in again: active when
+// they had finished their first visit, else invited (a new sign-up link
+// is then one ResendInvitation away).
+func (s *Admin) Enable(ctx context.Context, cur *Current, userID int64, ip string) error {
+	org, err := orgOf(cur)
+	if err != nil {
+		return err
+	}
+	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := target(ctx, tx, org, userID)
+		if err != nil {
+			return err
+		}
+		if u.Status != db.StatusDisabled {
+			return nil
+		}
+		st := db.StatusInvited
+		if !u.ProfileCompletedAt.IsZero() {
+			st = db.StatusActive
+		}
+		now := s.Accounts.Now().UTC()
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("status = ?", st).Set("updated_at = ?", now).
+			Where("id = ? AND status = ?", u.ID, db.StatusDisabled).Exec(ctx); err != nil {
+			return fmt.Errorf("enable user: %w", err)
+		}
+		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.user_enabled", IP: ip, Now: now})
+	})
+	if err != nil {
+		return fmt.Errorf("admin: enable user: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package components
+
+import "time"
+
+// AdminSection is one line of the Beheer index: a page and what it is for.
+type AdminSection struct {
+	Href     string
+	TitleKey string // i18n key of the link text
+	IntroKey string // i18n key of the line under it
+}
+
+// AdminSections are the pages of Beheer, in the order the index lists
+// them; a new page is one more line here.
+var AdminSections = []AdminSection{
+	{Href: "/beheer/gebruikers", TitleKey: "admin.users.title", IntroKey: "admin.users.intro"},
+	{Href: "/beheer/audit", TitleKey: "admin.audit.title", IntroKey: "admin.audit.intro"},
+	{Href: "/beheer/bewaartermijn", TitleKey: "retention.title", IntroKey: "admin.retention.intro"},
+	{Href: "/beheer/voorwaarden", TitleKey: "admin_terms.title", IntroKey: "admin.terms.intro"},
+}
+
+// AdminUserRow is a user in Beheer's list.
+type AdminUserRow struct {
+	ID        int64
+	Email     string
+	Name      string
+	Internal  bool
+	Admin     bool
+	Status    string // invited, active, no_factor, disabled
+	LastLogin time.Time
+	Factors   []string
+	// Self is the admin looking at the list: no actions on themselves.
+	Self bool
+}
+
+// AdminUsersView is the page "Gebruikers".
+type AdminUsersView struct {
+	Query string
+	Page  int
+	More  bool
+	Users []AdminUserRow
+	// The invitation form, with what was typed and its errors.
+	InviteEmail, InviteRole           string
+	InviteEmailError, InviteRoleError string
+	// Notice is a translated line about the last action, "" for none.
+	Notice string
+	// Error is a translated refusal of the last action, "" for none.
+	Error string
+}
+
+// AdminHelpdeskView shows the admin the code of a helpdesk reset, once.
+type AdminHelpdeskView struct {
+	Email string
+	Code  string
+}
+
+// AdminAuditRow is a line of the audit log.
+type AdminAuditRow struct {
+	At     time.Time
+	Kind   string
+	Person string
+	Actor  string
+	Detail string
+	IP     string
+}
+
+// AdminAuditView is the page "Audit".
+type AdminAuditView struct {
+	Person, From, To   string
+	FromError, ToError string
+	Page               int
+	More               bool
+	Rows               []AdminAuditRow
+	// ExportURL downloads every row of the search as CSV.
+	ExportURL string
+}
+
+// HelpdeskView is the page behind the link of a helpdesk reset.
+type HelpdeskView struct {
+	Token     string
+	Email     string
+	CodeError string
+	Code      string
+}

@@ -1,0 +1,438 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// otherOrg stores a second organisation with an internal admin and an
+// internal colleague, signed in.
+func (ra *realApp) otherOrg(t *testing.T) (org *db.Organisation, admin, colleague *person) {
+	t.Helper()
+	ctx := context.Background()
+	org = &db.Organisation{Name: "Andere Arbo", CreatedAt: ra.clk.Now().UTC()}
+	if _, err := ra.d.NewInsert().Model(org).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(email string, isAdmin bool) *person {
+		u := ra.storeUser(t, email, true, "Bea", "", "Boer", "nl")
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("org_id = ?", org.ID).Set("is_admin = ?", isAdmin).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		u.OrgID, u.IsAdmin = &org.ID, isAdmin
+		return &person{u: u, b: ra.signIn(t, u)}
+	}
+	return org, mk("beheer@andere.nl", true), mk("collega@andere.nl", false)
+}
+
+// adminOf stores an internal admin of ra.org, signed in.
+func (ra *realApp) adminOf(t *testing.T, email string) *person {
+	t.Helper()
+	p := ra.person(t, email, true, "Anna", "de", "Vries", "nl")
+	if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Where("id = ?", p.u.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.u.IsAdmin = true
+	return p
+}
+
+func adminRoutes(id int64) (gets, posts []string) {
+	u := "/beheer/gebruikers/" + itoa(id)
+	return []string{"/beheer", "/beheer/gebruikers", "/beheer/gebruikers?zoek=jan", "/beheer/audit", "/beheer/audit/export"},
+		[]string{"/beheer/gebruikers/uitnodigen", u + "/uitnodiging", u + "/uitschakelen", u + "/inschakelen", u + "/herstel"}
+}
+
+// TestAdminRoutesHidden: every Beheer route is a 404 for users who are not
+// admins, and every route about a user is a 404 for an admin of another
+// organisation, whose lists, search and audit log show nothing of this
+// one.
+func TestAdminRoutesHidden(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		colleague := ra.person(t, "collega@osaw.nl", true, "Kees", "", "Smit", "nl")
+		ext := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		thread := ra.compose(t, colleague.u, "Verzuim", "Hoe gaat het?", ext.u.Email)
+		_, otherAdmin, otherColleague := ra.otherOrg(t)
+
+		gets, posts := adminRoutes(ext.u.ID)
+		for _, b := range []*browser{colleague.b, ext.b, otherColleague.b} {
+			for _, p := range gets {
+				resp, _ := b.get(p)
+				wantStatus(t, resp, http.StatusNotFound)
+			}
+			for _, p := range posts {
+				resp, _ := b.post(p, url.Values{"email": {"nieuw@osaw.nl"}, "role": {"member"}})
+				wantStatus(t, resp, http.StatusNotFound)
+			}
+		}
+		// An admin of another organisation: nothing about this one's users.
+		for _, target := range []int64{ext.u.ID, colleague.u.ID, admin.u.ID} {
+			_, posts := adminRoutes(target)
+			for _, p := range posts[1:] {
+				resp, _ := otherAdmin.b.post(p, nil)
+				wantStatus(t, resp, http.StatusNotFound)
+			}
+		}
+		resp, page := otherAdmin.b.get("/beheer/gebruikers")
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, "collega@andere.nl")
+		wantNotContains(t, page, "jan@example.nl", "collega@osaw.nl", "hr@osaw.nl")
+		_, page = otherAdmin.b.get("/beheer/gebruikers?zoek=example")
+		wantNotContains(t, page, "jan@example.nl")
+		// This organisation's admin sees its colleague and the external
+		// user who takes part in its conversation, and not the other's.
+		_, page = admin.b.get("/beheer/gebruikers")
+		wantContains(t, page, "jan@example.nl", "collega@osaw.nl")
+		wantNotContains(t, page, "andere.nl")
+		if resp, _ := admin.b.post("/beheer/gebruikers/"+itoa(otherColleague.u.ID)+"/uitschakelen", nil); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("disable another organisation's user: %d", resp.StatusCode)
+		}
+		// An action here shows in this organisation's audit log only.
+		resp, _ = admin.b.post("/beheer/gebruikers/"+itoa(ext.u.ID)+"/uitschakelen", nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitschakelen")
+		_, page = admin.b.get("/beheer/audit")
+		wantContains(t, page, "admin.user_disabled", "jan@example.nl")
+		_, page = otherAdmin.b.get("/beheer/audit")
+		wantNotContains(t, page, "admin.user_disabled", "jan@example.nl", "osaw.nl")
+		_, csvBody := otherAdmin.b.get("/beheer/audit/export")
+		wantNotContains(t, csvBody, "osaw.nl", "example.nl")
+		// Autocomplete of addresses and the inbox: nothing of the other
+		// organisation either.
+		contacts, err := ra.msg.Contacts(context.Background(), otherColleague.u, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(contacts) != 0 {
+			t.Fatalf("contacts of another organisation's colleague: %v", contacts)
+		}
+		_, page = otherColleague.b.get("/berichten?zoek=Verzuim")
+		wantNotContains(t, page, "/berichten/"+itoa(thread))
+		resp, _ = otherColleague.b.get("/berichten/" + itoa(thread))
+		wantStatus(t, resp, http.StatusNotFound)
+	})
+}
+
+// TestAdminInviteColleague: an admin invites a colleague as admin or
+// member; the new user is internal, of the organisation, with the role,
+// and is mailed; bad input keeps what was typed.
+func TestAdminInviteColleague(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		resp, page := admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {"geen-adres"}, "role": {"admin"}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, `value="geen-adres"`, `value="admin" checked`)
+		resp, page = admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {"hr@osaw.nl"}, "role": {"member"}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Dit e-mailadres heeft al een account.")
+
+		for email, role := range map[string]string{"arts@osaw.nl": "admin", "cm@osaw.nl": "member"} {
+			resp, _ := admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {email}, "role": {role}})
+			wantRedirect(t, resp, "/beheer/gebruikers?melding=uitgenodigd")
+			var u db.User
+			if err := ra.d.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if u.Kind != db.KindInternal || u.OrgID == nil || *u.OrgID != ra.org.ID || u.IsAdmin != (role == "admin") || u.Status != db.StatusInvited {
+				t.Fatalf("%s: %+v", email, u)
+			}
+			if m := ra.lastMail(t, email); !strings.Contains(m.Text, "/aanmelden/") {
+				t.Fatalf("no sign-up link mailed: %q", m.Text)
+			}
+		}
+		_, page = admin.b.get("/beheer/gebruikers?zoek=arts")
+		wantContains(t, page, "arts@osaw.nl", "Beheerder", "uitgenodigd", "Uitnodiging opnieuw sturen")
+		wantNotContains(t, page, "cm@osaw.nl")
+		before := ra.mailCount(t, "cm@osaw.nl")
+		var cm db.User
+		if err := ra.d.NewSelect().Model(&cm).Where("email = ?", "cm@osaw.nl").Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = admin.b.post("/beheer/gebruikers/"+itoa(cm.ID)+"/uitnodiging", nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitnodiging")
+		if ra.mailCount(t, "cm@osaw.nl") != before+1 {
+			t.Fatal("invitation not sent again")
+		}
+		_, page = admin.b.get("/beheer/audit?persoon=cm%40osaw")
+		wantContains(t, page, "admin.user_invited", "admin.invitation_resent")
+		wantNotContains(t, page, "arts@osaw.nl")
+	})
+}
+
+// TestAdminDisable: disabling ends the person's sessions and live
+// connections at once, withdraws the mail queued for them and queues no
+// new mail; enabling lets them in again.
+func TestAdminDisable(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la := newLiveAppOn(t, d)
+		ctx := context.Background()
+		admin := la.adminOf(t, "hr@osaw.nl")
+		cm := la.person(t, "cm@osaw.nl", true, "Kees", "", "Smit", "nl")
+		ext := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		token := la.sessionToken(t, ext.u)
+		conn := la.connect(t, ext.u, token)
+		thread := la.compose(t, cm.u, "Verzuim", "Eerste bericht", ext.u.Email)
+		if la.mailCount(t, ext.u.Email) != 1 {
+			t.Fatal("no notification queued")
+		}
+
+		resp, _ := admin.b.post("/beheer/gebruikers/"+itoa(ext.u.ID)+"/uitschakelen", nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitschakelen")
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var ce *fws.CloseError
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				if !errors.As(err, &ce) || ce.Code != fws.ClosePolicyViolation {
+					t.Fatalf("after disable: %v, want close 1008", err)
+				}
+				break
+			}
+		}
+		resp, _ = ext.b.get(pathInbox)
+		wantRedirect(t, resp, pathLogin)
+		if n, _ := la.d.NewSelect().Model((*db.OutboxItem)(nil)).Where("recipient = ? AND status = ?", ext.u.Email, db.OutboxPending).Count(ctx); n != 0 {
+			t.Fatalf("%d mails still queued for a disabled user", n)
+		}
+		la.clk.Add(time.Hour)
+		la.reply(t, cm.u, thread, "Tweede bericht")
+		if n := la.mailCount(t, ext.u.Email); n != 0 {
+			t.Fatalf("%d mails queued for a disabled user", n)
+		}
+		admin.b = la.signIn(t, admin.u) // the clock moved past the idle time
+		_, page := admin.b.get("/beheer/gebruikers?zoek=jan")
+		wantContains(t, page, "uitgeschakeld", "Weer inschakelen")
+		// Nor can the admin disable themselves.
+		resp, page = admin.b.post("/beheer/gebruikers/"+itoa(admin.u.ID)+"/uitschakelen", nil)
+		wantStatus(t, resp, http.StatusConflict)
+		wantContains(t, page, "Je kunt jezelf niet uitschakelen.")
+
+		resp, _ = admin.b.post("/beheer/gebruikers/"+itoa(ext.u.ID)+"/inschakelen", nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=inschakelen")
+		var u db.User
+		if err := la.d.NewSelect().Model(&u).Where("id = ?", ext.u.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u.Status != db.StatusActive {
+			t.Fatalf("status %q after enabling", u.Status)
+		}
+		resp, _ = la.signIn(t, ext.u).get(pathInbox)
+		wantStatus(t, resp, http.StatusOK)
+		la.clk.Add(time.Hour)
+		admin.b = la.signIn(t, admin.u)
+		la.reply(t, cm.u, thread, "Derde bericht")
+		if n := la.mailCount(t, ext.u.Email); n != 1 {
+			t.Fatalf("%d mails after enabling, want 1", n)
+		}
+		_, page = admin.b.get("/beheer/audit?persoon=jan")
+		wantContains(t, page, "admin.user_disabled", "admin.user_enabled")
+	})
+}
+
+var helpdeskCodeInPage = regexp.MustCompile(`<code id="helpdesk-code" class="secret__value">(\d{4} \d{4})</code>`)
+var helpdeskLinkInMail = regexp.MustCompile(`/herstel/[A-Za-z0-9_-]{43}`)
+
+// startHelpdesk has admin start a reset for u and returns the code shown
+// and the link mailed.
+func (ra *realApp) startHelpdesk(t *testing.T, admin *person, u *db.User) (code, link string) {
+	t.Helper()
+	resp, page := admin.b.post("/beheer/gebruikers/"+itoa(u.ID)+"/herstel", nil)
+	wantStatus(t, resp, http.StatusOK)
+	m := helpdeskCodeInPage.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no code on the page:\n%s", page)
+	}
+	link = helpdeskLinkInMail.FindString(ra.lastMail(t, u.Email).Text)
+	if link == "" {
+		t.Fatal("no link in the mail")
+	}
+	return m[1], link
+}
+
+// TestHelpdeskReset: the mailed link and the code given by phone together,
+// with the password, open the setup of a new factor; neither alone does;
+// the link works once and for 24 hours; wrong tries are limited; the
+// person is mailed and everything is audited.
+func TestHelpdeskReset(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		ctx := context.Background()
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		acc := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+		var u db.User
+		if err := ra.d.NewSelect().Model(&u).Where("email = ?", acc.email).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ra.compose(t, admin.u, "Verzuim", "Hallo", u.Email)
+
+		code, link := ra.startHelpdesk(t, admin, &u)
+		// The password alone still asks the lost factor; no setup.
+		b := ra.login(t, u.Email)
+		resp, _ := b.get(pathSMS)
+		wantRedirect(t, resp, pathLoginFactor)
+		// The link without the right code, or without the password.
+		p := ra.browser(t)
+		resp, page := p.get(link)
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, "jan@example.nl", `name="code"`)
+		resp, page = p.post(link, url.Values{"password": {testPassword}, "code": {"0000 0000"}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Het wachtwoord of de code klopt niet.", `value="0000 0000"`)
+		resp, _ = p.post(link, url.Values{"password": {"verkeerd wachtwoord hier"}, "code": {code}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		// The code without the link.
+		resp, _ = p.post("/herstel/"+strings.Repeat("A", 43), url.Values{"password": {testPassword}, "code": {code}})
+		wantStatus(t, resp, http.StatusNotFound)
+		if p.session() != "" {
+			resp, _ = p.get(pathSMS)
+			wantRedirect(t, resp, pathLogin)
+		}
+		if n, _ := ra.d.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ?", u.ID).Count(ctx); n != 1 {
+			t.Fatalf("%d factors after failed tries, want the old one", n)
+		}
+
+		// Both: a session that may set up a new factor, then new codes.
+		resp, _ = p.post(link, url.Values{"password": {testPassword}, "code": {code}})
+		wantRedirect(t, resp, pathSMS)
+		if m := ra.lastMail(t, u.Email); !strings.Contains(m.Subject, "hersteld") {
+			t.Fatalf("no security mail, last: %q", m.Subject)
+		}
+		// The other session (the login above) ended.
+		resp, _ = b.get(pathLoginFactor)
+		wantRedirect(t, resp, pathLogin)
+		if n, _ := ra.d.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ?", u.ID).Count(ctx); n != 0 {
+			t.Fatalf("%d old factors left", n)
+		}
+		const newPhone = "+31687654321"
+		resp, _ = p.post(pathSMS, url.Values{"phone": {newPhone}})
+		wantRedirect(t, resp, pathSMS)
+		resp, _ = p.post(pathSMS+"/code", url.Values{"code": {ra.lastSMSCode(t, newPhone)}})
+		wantRedirect(t, resp, pathRecovery)
+		resp, page = p.get(pathRecovery)
+		wantStatus(t, resp, http.StatusOK)
+		var codes []string
+		for _, m := range recoveryCodeInPage.FindAllStringSubmatch(page, -1) {
+			codes = append(codes, m[1])
+		}
+		resp, _ = p.post(pathRecovery, url.Values{"stored": {"yes"}, "code": codes})
+		wantRedirect(t, resp, pathInbox)
+
+		// Single use.
+		resp, _ = ra.browser(t).get(link)
+		wantStatus(t, resp, http.StatusNotFound)
+		resp, _ = ra.browser(t).post(link, url.Values{"password": {testPassword}, "code": {code}})
+		wantStatus(t, resp, http.StatusNotFound)
+
+		// 24 hours: a new reset's link works until then, not after.
+		code2, link2 := ra.startHelpdesk(t, admin, &u)
+		ra.clk.Add(auth.HelpdeskResetTTL - time.Minute)
+		resp, _ = ra.browser(t).get(link2)
+		wantStatus(t, resp, http.StatusOK)
+		ra.clk.Add(time.Minute)
+		admin.b = ra.signIn(t, admin.u)
+		resp, _ = ra.browser(t).post(link2, url.Values{"password": {testPassword}, "code": {code2}})
+		wantStatus(t, resp, http.StatusNotFound)
+
+		// Five wrong tries use a reset up, even with the right code after.
+		code3, link3 := ra.startHelpdesk(t, admin, &u)
+		for i := 0; i < auth.HelpdeskCodeTries; i++ {
+			ra.clk.Add(time.Hour) // past the account's growing wait
+			resp, _ := ra.browser(t).post(link3, url.Values{"password": {testPassword}, "code": {"1111 1111"}})
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+		}
+		ra.clk.Add(time.Hour)
+		resp, _ = ra.browser(t).post(link3, url.Values{"password": {testPassword}, "code": {code3}})
+		wantStatus(t, resp, http.StatusNotFound)
+
+		admin.b = ra.signIn(t, admin.u)
+		_, page = admin.b.get("/beheer/audit?persoon=jan%40example.nl")
+		wantContains(t, page, "admin.helpdesk_reset_started", "helpdesk.reset_completed")
+		wantNotContains(t, ra.logs.String(), code, strings.TrimPrefix(link, "/herstel/"))
+	})
+}
+
+// TestAdminAudit: the log is searched by person and days, paged, and
+// exported whole as CSV with formula-like cells defused.
+func TestAdminAudit(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		ctx := context.Background()
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		cm := ra.person(t, "cm@osaw.nl", true, "Kees", "", "Smit", "nl")
+		day1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		day2 := day1.AddDate(0, 0, 1)
+		org := ra.org.ID
+		put := func(kind, detail string, user *db.User, at time.Time) {
+			t.Helper()
+			err := auth.Audit(ctx, ra.d, auth.AuditEntry{UserID: &user.ID, ActorID: &admin.u.ID, OrgID: &org, Kind: kind, Detail: detail, IP: "192.0.2.1", Now: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("admin.test_one", "=HYPERLINK(\"http://evil\")", cm.u, day1)
+		put("admin.test_two", "+1, \"quoted\"", cm.u, day2)
+		put("admin.test_three", "@SUM(A1)", admin.u, day2)
+
+		_, page := admin.b.get("/beheer/audit?persoon=kees&van=2026-03-02&tot=2026-03-02")
+		wantContains(t, page, "admin.test_one")
+		wantNotContains(t, page, "admin.test_two", "admin.test_three")
+		_, page = admin.b.get("/beheer/audit?persoon=cm%40osaw&van=2026-03-03")
+		wantContains(t, page, "admin.test_two")
+		wantNotContains(t, page, "admin.test_one", "admin.test_three")
+		resp, page := admin.b.get("/beheer/audit?van=2026-03-05&tot=2026-03-01")
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "De einddatum ligt voor de begindatum.", `value="2026-03-05"`)
+		resp, _ = admin.b.get("/beheer/audit?van=gisteren")
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+
+		resp, body := admin.b.get("/beheer/audit/export?van=2026-03-02&tot=2026-03-03")
+		wantStatus(t, resp, http.StatusOK)
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+			t.Fatalf("content type %q", ct)
+		}
+		recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil {
+			t.Fatalf("csv: %v\n%s", err, body)
+		}
+		if len(recs) != 4 || recs[0][1] != "event" {
+			t.Fatalf("records: %q", recs)
+		}
+		details := map[string]string{}
+		for _, r := range recs[1:] {
+			details[r[1]] = r[4]
+		}
+		if details["admin.test_one"] != "'=HYPERLINK(\"http://evil\")" || details["admin.test_two"] != "'+1, \"quoted\"" || details["admin.test_three"] != "'@SUM(A1)" {
+			t.Fatalf("details: %q", details)
+		}
+
+		// Paging: more rows than a page, all of them in the export.
+		var many []db.AuditEvent
+		for i := 0; i < auth.AuditPageSize+5; i++ {
+			many = append(many, db.AuditEvent{UserID: &cm.u.ID, OrgID: &org, Kind: "admin.bulk", IP: "", CreatedAt: day1.Add(time.Duration(i) * time.Second)})
+		}
+		if _, err := ra.d.NewInsert().Model(&many).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, page = admin.b.get("/beheer/audit")
+		wantContains(t, page, "pagina=2")
+		_, page = admin.b.get("/beheer/audit?pagina=2")
+		wantContains(t, page, "admin.bulk")
+		_, body = admin.b.get("/beheer/audit/export")
+		if n := strings.Count(body, "admin.bulk"); n != auth.AuditPageSize+5 {
+			t.Fatalf("export has %d bulk rows", n)
+		}
+	})
+}
