@@ -1,10 +1,6 @@
 package components
 
-import (
-	"strings"
-
-	"dialoog/i18n"
-)
+import "dialoog/i18n"
 
 // HelpdeskResetMail is the data of the mail with the link of a helpdesk
 // reset; the code that goes with it is given by phone, never by mail.
@@ -23,21 +19,5 @@ func HelpdeskResetMailSubject(v HelpdeskResetMail) string {
 // HelpdeskResetMailText returns the mail, in plain text only.
 func HelpdeskResetMailText(v HelpdeskResetMail) string {
 	l := i18n.For(v.Lang)
-	var b strings.Builder
-	for _, para := range [][]string{
-		{l.T("mail.invite.header")},
-		{l.T("mail.reset.greeting")},
-		{l.T("mail.helpdesk.lead")},
-		{l.T("mail.helpdesk.button") + ":", v.Link},
-		{l.T("mail.helpdesk.not_you")},
-	} {
-		for _, line := range para {
-			b.WriteString(line)
-			b.WriteString("\n")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString(l.T("mail.invite.footer"))
-	b.WriteString("\n")
-	return b.String()
+	return linkMailText(l, l.T("mail.helpdesk.lead"), l.T("mail.helpdesk.button"), v.Link, l.T("mail.helpdesk.not_you"))
 }

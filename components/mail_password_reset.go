@@ -22,13 +22,20 @@ func PasswordResetMailSubject(v PasswordResetMail) string {
 // PasswordResetMailText returns the plain-text part of the mail.
 func PasswordResetMailText(v PasswordResetMail) string {
 	l := i18n.For(v.Lang)
+	return linkMailText(l, l.T("mail.reset.lead"), l.T("mail.reset.button"), v.ResetURL, l.T("mail.reset.not_you"))
+}
+
+// linkMailText is the plain text of a mail that carries one link: the
+// greeting, lead, the link under its button text, what to do if it was not
+// the reader, and the footer.
+func linkMailText(l i18n.Localizer, lead, button, link, notYou string) string {
 	var b strings.Builder
 	for _, para := range [][]string{
 		{l.T("mail.invite.header")},
 		{l.T("mail.reset.greeting")},
-		{l.T("mail.reset.lead")},
-		{l.T("mail.reset.button") + ":", v.ResetURL},
-		{l.T("mail.reset.not_you")},
+		{lead},
+		{button + ":", link},
+		{notYou},
 	} {
 		for _, line := range para {
 			b.WriteString(line)
