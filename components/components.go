@@ -39,6 +39,9 @@ type Meta struct {
 	// Back is the page's own path, where the footer's language switch
 	// returns to.
 	Back string
+	// Offline marks the page the service worker keeps: without a session
+	// or CSRF token, it has no language switch (a post could not succeed).
+	Offline bool
 }
 
 // languageOptions are the languages of the footer's switch, each named in

@@ -267,6 +267,7 @@ type Attachment struct {
 const (
 	ChannelMail = "mail"
 	ChannelSMS  = "sms"
+	ChannelPush = "push"
 
 	OutboxPending = "pending"
 	OutboxSending = "sending"
@@ -293,6 +294,19 @@ type OutboxItem struct {
 	// SendBy, when set, is when the row stops being worth sending (a
 	// login code's expiry); the worker fails it instead after that.
 	SendBy bun.NullTime
+}
+
+// PushSubscription is one browser (device) of a user that receives Web
+// Push notifications. Keys is the sealed JSON of the subscription's p256dh
+// and auth keys, with the endpoint as associated data.
+type PushSubscription struct {
+	bun.BaseModel `bun:"table:push_subscriptions"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	Endpoint      string `bun:",notnull"`
+	Keys          []byte `bun:",notnull"`
+	UserAgent     string `bun:",notnull"`
+	CreatedAt     time.Time
 }
 
 // AuditEvent is a security-relevant event a user can see in their activity.

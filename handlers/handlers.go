@@ -420,10 +420,15 @@ func New(deps Deps) *fiber.App {
 	app.Use(h.limitBody)
 	app.Use(h.securityHeaders)
 	app.Get("/static/*", h.static) // long-cached, no cookies, no language
+	app.Get(pathServiceWorker, h.rootAsset("pwa/sw.js", "text/javascript; charset=utf-8"))
+	app.Get(pathManifest, h.rootAsset("pwa/manifest.webmanifest", "application/manifest+json"))
 	app.Use(noStore)
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
 	app.Use(h.language)
+	// Before the session: the page the service worker keeps is the same
+	// for everyone.
+	app.Get(pathOffline, h.offline)
 	// The session is resolved before the body is read: only a signed-in
 	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)

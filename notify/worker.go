@@ -33,6 +33,10 @@ type WorkerOptions struct {
 	// a time until one gets through.
 	SMSConcurrency  int
 	MailConcurrency int
+	// Push delivers the push lane (Web Push); nil records pushes as sent
+	// by the dev transport. PushConcurrency defaults to 4.
+	Push            PushSender
+	PushConcurrency int
 	// SMSTimeout and MailTimeout bound one delivery through the transport,
 	// from connecting to the final answer; defaults SMSTimeout (10s) and
 	// SMTPTimeout (30s).
@@ -56,6 +60,7 @@ const (
 	DefaultLease           = 6 * time.Second
 	DefaultSMSConcurrency  = 4
 	DefaultMailConcurrency = 2
+	DefaultPushConcurrency = 4
 	DefaultMaxAge          = 72 * time.Hour
 )
 
@@ -88,7 +93,7 @@ type lane struct {
 	transport   string
 	concurrency int
 	timeout     time.Duration
-	send        func(ctx context.Context, key string, m *Mail, s *SMS) error
+	send        func(ctx context.Context, key string, p *payload) error
 	kick        chan struct{}
 
 	mu sync.Mutex
@@ -143,6 +148,13 @@ func NewWorker(d *db.DB, v *vault.Vault, m Mailer, s SMSSender, log *slog.Logger
 	if s == nil {
 		s = devSMS{}
 	}
+	var ps PushSender = devPush{}
+	if opt.Push != nil {
+		ps = opt.Push
+	}
+	if opt.PushConcurrency <= 0 {
+		opt.PushConcurrency = DefaultPushConcurrency
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -151,11 +163,15 @@ func NewWorker(d *db.DB, v *vault.Vault, m Mailer, s SMSSender, log *slog.Logger
 	w.lanes = []*lane{
 		{
 			w: w, channel: db.ChannelSMS, transport: s.Name(), concurrency: opt.SMSConcurrency, timeout: opt.SMSTimeout,
-			send: func(ctx context.Context, key string, _ *Mail, t *SMS) error { return s.Send(ctx, key, *t) },
+			send: func(ctx context.Context, key string, p *payload) error { return s.Send(ctx, key, *p.sms) },
 		},
 		{
 			w: w, channel: db.ChannelMail, transport: m.Name(), concurrency: opt.MailConcurrency, timeout: opt.MailTimeout,
-			send: func(ctx context.Context, key string, ml *Mail, _ *SMS) error { return m.Send(ctx, key, *ml) },
+			send: func(ctx context.Context, key string, p *payload) error { return m.Send(ctx, key, *p.mail) },
+		},
+		{
+			w: w, channel: db.ChannelPush, transport: ps.Name(), concurrency: opt.PushConcurrency, timeout: PushTimeout,
+			send: func(ctx context.Context, key string, p *payload) error { return ps.Send(ctx, key, *p.push) },
 		},
 	}
 	for _, l := range w.lanes {
@@ -393,9 +409,15 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 		_, err := w.recordFailure(ctx, it, errExpired, true)
 		return false, err
 	}
-	m, s, err := openPayload(w.vault, it)
-	if err == nil && (m == nil) == (l.channel == db.ChannelMail) {
-		err = fmt.Errorf("payload is not of the %s channel", l.channel)
+	var p payload
+	var err error
+	if l.channel == db.ChannelPush {
+		p.push, err = openPush(w.vault, it)
+	} else {
+		p.mail, p.sms, err = openPayload(w.vault, it)
+		if err == nil && (p.mail == nil) == (l.channel == db.ChannelMail) {
+			err = fmt.Errorf("payload is not of the %s channel", l.channel)
+		}
 	}
 	if err != nil {
 		l.failed.Add(1)
@@ -405,7 +427,7 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 
 	sctx, cancel := context.WithTimeout(ctx, l.timeout)
 	stopLease := l.keepLease(ctx, it, cancel, log)
-	err = l.send(sctx, it.IdempotencyKey, m, s)
+	err = l.send(sctx, it.IdempotencyKey, &p)
 	lost := stopLease()
 	cancel()
 	switch {
@@ -444,6 +466,13 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 	l.delivered.Add(1)
 	l.up(ctx)
 	return true, nil
+}
+
+// payload is an opened outbox row: one of its fields is set.
+type payload struct {
+	mail *Mail
+	sms  *SMS
+	push *Push
 }
 
 // errExpired is the failure of a row past its SendBy.

@@ -480,4 +480,11 @@
       }
     });
   }
+
+  // The service worker (/sw.js) makes the inbox installable and shows an
+  // offline page; it never caches message content. Browsers only allow it
+  // on HTTPS and localhost.
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {});
+  }
 })();
