@@ -161,7 +161,7 @@ type summaryField struct{ name, id, label string }
 // oldest first.
 type ThreadView struct {
 	// Medical: the conversation contains medical information.
-	Medical bool
+	Medical      bool
 	ID           int64
 	Subject      string
 	OrgName      string

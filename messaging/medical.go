@@ -101,9 +101,6 @@ func refuseUncleared(ctx context.Context, idb bun.IDB, u *db.User, orgID int64, 
 // internal sender in a medical team of the organisation, started personally
 // or from a medical team (whose members all take part).
 func (s *Service) checkMedicalStart(ctx context.Context, tx bun.Tx, sender *db.User, orgID int64, team *int64) error {
-	if sender.Kind != db.KindInternal {
-		return apperr.Field("medical", "medical.internal_only")
-	}
 	if team != nil {
 		var t db.Team
 		if err := tx.NewSelect().Model(&t).Where("id = ?", *team).Scan(ctx); err != nil {

@@ -193,6 +193,9 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 	if len(in.AttachmentIDs) > MaxAttachments {
 		errs = append(errs, apperr.Field("attachments", "attachment.too_many"))
 	}
+	if in.Medical && sender.Kind != db.KindInternal {
+		errs = append(errs, apperr.Field("medical", "medical.internal_only"))
+	}
 	if len(errs) > 0 {
 		return 0, errs
 	}

@@ -170,7 +170,7 @@ type MessageView struct {
 // first.
 type ThreadView struct {
 	// Medical: marked as containing medical information.
-	Medical bool
+	Medical      bool
 	ID           int64
 	Subject      string
 	OrgName      string
