@@ -127,6 +127,8 @@ func (s *Service) auditMedicalOpen(ctx context.Context, user *db.User, th *db.Th
 	if !th.Medical || user.Kind != db.KindInternal {
 		return nil
 	}
+	// The organisation is named so that its admins find the opens in
+	// their audit.
 	return auth.Audit(ctx, s.DB, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: "medical.opened",
-		Detail: fmt.Sprintf("thread %d", th.ID), Now: s.Now()})
+		Detail: fmt.Sprintf("thread %d", th.ID), Now: s.Now(), OrgID: &th.OrgID})
 }
