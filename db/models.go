@@ -185,7 +185,7 @@ type Thread struct {
 	TeamID     *int64
 	AssignedTo *int64
 	// Medical marks a conversation as containing medical information
-	// (migration 0020): see messaging.medicalRule.
+	// (migration 0021): see messaging.medicalRule.
 	Medical bool `bun:",notnull"`
 }
 
