@@ -134,6 +134,8 @@ type ComposeForm struct {
 	// Team is the team the conversation is started on behalf of (0:
 	// personally).
 	Team int64
+	// Medical: "bevat medische informatie" is ticked.
+	Medical bool
 }
 
 // composeFields are the compose form's fields in page order, with their
@@ -144,6 +146,7 @@ var composeFields = []summaryField{
 	{"subject", "compose-subject", "compose.subject"},
 	{"body", "compose-body", "compose.body"},
 	{"attachments", "compose-files", "compose.attachments"},
+	{"medical", "compose-medical", "medical.label"},
 }
 
 // replyFields are the reply form's fields, for its error summary.
@@ -157,6 +160,8 @@ type summaryField struct{ name, id, label string }
 // ThreadView is one conversation with the messages in the reader's box,
 // oldest first.
 type ThreadView struct {
+	// Medical: the conversation contains medical information.
+	Medical      bool
 	ID           int64
 	Subject      string
 	OrgName      string

@@ -184,6 +184,9 @@ type Thread struct {
 	// AssignedTo the member handling it.
 	TeamID     *int64
 	AssignedTo *int64
+	// Medical marks a conversation as containing medical information
+	// (migration 0021): see messaging.medicalRule.
+	Medical bool `bun:",notnull"`
 }
 
 // Participant is a user's membership of a thread.
@@ -206,6 +209,9 @@ type Participant struct {
 	// ViaTeamID: the user takes part as a member of this team; leaving the
 	// team removes the row.
 	ViaTeamID *int64
+	// MayRead: the user may read the thread under the medical rule, where
+	// messaging loads it (not stored).
+	MayRead bool `bun:"-"`
 
 	// User is loaded with Relation("User") where a query needs the person.
 	User *User `bun:"rel:belongs-to,join:user_id=id"`

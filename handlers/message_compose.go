@@ -29,6 +29,7 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 		Body:    clip(formValue(c, "body"), maxBodyFormLen),
 	}
 	f.Team, _ = strconv.ParseInt(clip(formValue(c, "team"), 20), 10, 64)
+	f.Medical = formValue(c, "medical") == "yes"
 	ids, errs, err := h.postedAttachments(c, u)
 	if err != nil {
 		return err
@@ -38,7 +39,7 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 	status := fiber.StatusUnprocessableEntity
 	if errs == nil {
 		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
-			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team,
+			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team, Medical: f.Medical,
 		})
 		if err == nil {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))

@@ -65,7 +65,7 @@ func threadTeam(t *messaging.ThreadView) *components.ThreadTeam {
 func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 	internal := u.Kind == db.KindInternal
 	v := components.ThreadView{
-		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName,
+		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
 		Team: threadTeam(t), ViewerID: u.ID,
 	}

@@ -559,6 +559,7 @@ func (e *BoxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 			Join("JOIN threads AS t ON t.id = p.thread_id").
 			Join("JOIN organisations AS o ON o.id = t.org_id").
 			Where("p.user_id = ? AND p.box_count > 0 AND p.thread_id > ?", e.user.ID, after).
+			Where(medicalRule("t", "?"), medicalArgs(e.user.ID)...).
 			OrderExpr("p.thread_id").Limit(exportThreads).Scan(ctx, &page); err != nil {
 			return fmt.Errorf("export conversations: %w", err)
 		}

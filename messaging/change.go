@@ -171,8 +171,9 @@ func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int6
 	var a db.Attachment
 	err := s.DB.NewSelect().Model(&a).Where("attachment.id = ?", attachmentID).
 		Where(`(attachment.message_id IS NULL AND attachment.uploader_id = ?) OR EXISTS (
-  SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
-  WHERE ms.message_id = attachment.message_id AND ms.user_id = ? AND ms.removed_at IS NULL)`, user.ID, user.ID).
+  SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id JOIN threads AS t ON t.id = m.thread_id
+  WHERE ms.message_id = attachment.message_id AND ms.user_id = ? AND ms.removed_at IS NULL AND `+medicalRule("t", "?")+`)`,
+			user.ID, user.ID, user.ID, user.ID).
 		Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, nil, errNotFound
@@ -378,6 +379,7 @@ func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID
 	var m db.Message
 	err := idb.NewSelect().Model(&m).Where("id = ?", messageID).
 		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", userID).
+		Where("EXISTS (SELECT 1 FROM threads AS t WHERE t.id = message.thread_id AND "+medicalRule("t", "?")+")", medicalArgs(userID)...).
 		Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, errNotFound
@@ -443,6 +445,11 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		}
 		if exists {
 			return apperr.Field("to", "message.already_participant")
+		}
+		if th.Medical {
+			if err := refuseUncleared(ctx, tx, u, th.OrgID, "to"); err != nil {
+				return err
+			}
 		}
 		now := s.Now().UTC()
 		p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &user.ID, AddedAt: now}

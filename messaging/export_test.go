@@ -6,7 +6,7 @@ import "dialoog/db"
 // plan checks.
 func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any) {
 	if query == "" {
-		return s.pageWith(inboxPageQuery), append(s.pageArgs(user.ID), user.ID, PageSize+1, (page-1)*PageSize)
+		return s.pageWith(inboxPageQuery), s.inboxArgs(user.ID, PageSize+1, (page-1)*PageSize)
 	}
 	return s.pageWith(s.searchQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
 }
@@ -16,5 +16,5 @@ func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, 
 
 // TeamBoxSQL is the SQL of one page of a team box, for plan checks.
 func (s *Service) TeamBoxSQL(user *db.User, teamID int64, page int) (string, []any) {
-	return s.pageWith(teamPageQuery), append(s.pageArgs(user.ID), user.ID, teamID, PageSize+1, (page-1)*PageSize)
+	return s.pageWith(teamPageQuery), s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
 }

@@ -54,7 +54,7 @@ func (s *Service) TeamBox(ctx context.Context, user *db.User, teamID int64, page
 		page = 1
 	}
 	var rows []inboxRow
-	args := append(s.pageArgs(user.ID), user.ID, teamID, PageSize+1, (page-1)*PageSize)
+	args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
 	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), args...); err != nil {
 		return nil, fmt.Errorf("team box: %w", err)
 	}
@@ -156,16 +156,30 @@ func splitPeople(viewer *db.User, others string) []string {
 }
 
 // inboxPageQuery is the page of participant rows of an inbox without
-// search: a range scan of participants_inbox_idx.
-const inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
+// search: a range scan of participants_inbox_idx, leaving out medical
+// conversations the user may not read (medicalRule; its subqueries are
+// evaluated once for the statement).
+var inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
-WHERE p.user_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
+WHERE p.user_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
+
+// inboxArgs are the arguments of pageWith(inboxPageQuery).
+func (s *Service) inboxArgs(userID int64, limit, offset int) []any {
+	args := append(s.pageArgs(userID), userID)
+	return append(append(args, medicalArgs(userID)...), limit, offset)
+}
+
+// teamArgs are the arguments of pageWith(teamPageQuery).
+func (s *Service) teamArgs(userID, teamID int64, limit, offset int) []any {
+	args := append(s.pageArgs(userID), userID, teamID)
+	return append(append(args, medicalArgs(userID)...), limit, offset)
+}
 
 // teamPageQuery is a page of one team's box for one member: a range scan
-// of participants_team_box_idx.
-const teamPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
+// of participants_team_box_idx, under the medical rule too.
+var teamPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
-WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
+WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
 // searchQuery builds the query of one page of search results.
 func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
@@ -173,7 +187,8 @@ func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, o
 		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("p.user_id = ? AND p.box_count > 0", user.ID)
+		Where("p.user_id = ? AND p.box_count > 0", user.ID).
+		Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
 	q = s.searchWhere(q, user, query)
 	return q.OrderExpr("p.last_activity_at DESC, p.thread_id DESC").Limit(int64(limit)).Offset(int64(offset))
 }
@@ -189,7 +204,7 @@ func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, que
 		}
 		return rows, nil
 	}
-	args := append(s.pageArgs(user.ID), user.ID, limit, offset)
+	args := s.inboxArgs(user.ID, limit, offset)
 	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), args...); err != nil {
 		return nil, err
 	}

@@ -33,8 +33,8 @@ type LiveReader struct {
 }
 
 // LiveUpdate returns, for the users among userIDs who take part in the
-// thread, what a change to message messageID (0: none) of threadID shows
-// them. Users who do not take part are left out.
+// thread and may read it (the medical rule), what a change to message
+// messageID (0: none) of threadID shows them. Anyone else is left out.
 func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, userIDs []int64) ([]LiveReader, error) {
 	if len(userIDs) == 0 {
 		return nil, nil
@@ -64,7 +64,9 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	}
 	var readers []*db.Participant
 	for i := range ps {
-		if wanted[ps[i].UserID] && users[ps[i].UserID] != nil {
+		// The medical rule, checked once per recipient: it came with the
+		// participant rows.
+		if wanted[ps[i].UserID] && users[ps[i].UserID] != nil && ps[i].MayRead {
 			readers = append(readers, &ps[i])
 		}
 	}
@@ -154,8 +156,8 @@ func (s *Service) liveMessage(ctx context.Context, threadID, id int64) (*liveMsg
 }
 
 // LiveTyping returns the name of actorID and the readers among userIDs to
-// tell that actorID is typing in threadID: the other participants. Nothing
-// when actorID does not take part.
+// tell that actorID is typing in threadID: the other participants who may
+// read it. Nothing when actorID does not take part or may not read it.
 func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []LiveReader, error) {
 	ps, users, err := s.participants(ctx, s.DB, threadID)
 	if err != nil {
@@ -165,6 +167,11 @@ func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userI
 	if actor == nil {
 		return "", nil, nil
 	}
+	for _, p := range ps {
+		if p.UserID == actorID && !p.MayRead {
+			return "", nil, nil
+		}
+	}
 	wanted := make(map[int64]bool, len(userIDs))
 	for _, id := range userIDs {
 		wanted[id] = true
@@ -172,7 +179,7 @@ func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userI
 	var out []LiveReader
 	for _, p := range ps {
 		u := users[p.UserID]
-		if u == nil || u.ID == actorID || !wanted[u.ID] {
+		if u == nil || u.ID == actorID || !wanted[u.ID] || !p.MayRead {
 			continue
 		}
 		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})

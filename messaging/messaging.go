@@ -140,6 +140,12 @@ type ComposeInput struct {
 	// TeamID starts the conversation on behalf of one of the sender's
 	// teams (0: personally): every member takes part.
 	TeamID int64
+	// Medical marks the conversation as containing medical information
+	// (internal senders only): only the medical teams and the external
+	// participants read it, so every internal participant must be in a
+	// medical team of the organisation, and a team conversation must be a
+	// medical team's.
+	Medical bool
 }
 
 // ReplyInput is a message in an existing thread.
@@ -187,6 +193,9 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 	if len(in.AttachmentIDs) > MaxAttachments {
 		errs = append(errs, apperr.Field("attachments", "attachment.too_many"))
 	}
+	if in.Medical && sender.Kind != db.KindInternal {
+		errs = append(errs, apperr.Field("medical", "medical.internal_only"))
+	}
 	if len(errs) > 0 {
 		return 0, errs
 	}
@@ -212,7 +221,12 @@ func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput)
 			}
 			team = &in.TeamID
 		}
-		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now, TeamID: team}
+		if in.Medical {
+			if err := s.checkMedicalStart(ctx, tx, sender, org.ID, team); err != nil {
+				return err
+			}
+		}
+		th := &db.Thread{OrgID: org.ID, Subject: subject, CreatedBy: &sender.ID, CreatedAt: now, LastMessageAt: now, TeamID: team, Medical: in.Medical}
 		if _, err := tx.NewInsert().Model(th).Exec(ctx); err != nil {
 			return fmt.Errorf("create thread: %w", err)
 		}
@@ -241,6 +255,11 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 			}
 			if u.Status == db.StatusDisabled {
 				return apperr.Field("to", "message.recipient_disabled")
+			}
+			if in.Medical {
+				if err := refuseUncleared(ctx, tx, u, org.ID, "to"); err != nil {
+					return err
+				}
 			}
 			users = append(users, u)
 		}
@@ -374,8 +393,9 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 	return messageID, nil
 }
 
-// threadFor loads a thread the user takes part in; anything else is
-// NotFound, so that ids of other people's threads reveal nothing.
+// threadFor loads a thread the user takes part in and may read (the
+// medical rule); anything else is NotFound, so that ids of other people's
+// threads reveal nothing.
 func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, error) {
 	th, _, err := s.threadWithOrg(ctx, idb, userID, threadID)
 	return th, err
@@ -384,7 +404,7 @@ func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID i
 // threadWithOrg is threadFor with the thread's organisation, in one
 // prepared query.
 func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), threadID, userID)
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), threadID, userID, userID, userID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}
@@ -405,7 +425,7 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 
 func threadForQuery(d *db.DB) string {
 	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name FROM threads AS t JOIN organisations AS o ON o.id = t.org_id
-WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`
+WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?) AND ` + medicalRule("t", "?")
 }
 
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
@@ -424,7 +444,7 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 		f := &found[i]
 		ps[i] = db.Participant{ID: f.PID, ThreadID: threadID, UserID: f.User.ID, AddedBy: f.PAddedBy, AddedAt: f.PAddedAt,
 			LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
-			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User}
+			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User, MayRead: f.PMayRead}
 		if f.PViaTeamID != nil {
 			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson}
 		}
@@ -439,8 +459,9 @@ func participantsQuery(d *db.DB) string {
 	return `SELECT ` + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
   p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
   p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at,
-  p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person
-FROM participants AS p JOIN users AS u ON u.id = p.user_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
+  p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person,
+  ` + medicalRule("th", "p.user_id") + ` AS p_may_read
+FROM participants AS p JOIN users AS u ON u.id = p.user_id JOIN threads AS th ON th.id = p.thread_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
 WHERE p.thread_id = ? ORDER BY p.id`
 }
 
@@ -458,6 +479,7 @@ type participantRow struct {
 	PViaTeamID      *int64       `bun:"p_via_team_id"`
 	PTeamName       string       `bun:"p_team_name"`
 	PTeamShowPerson bool         `bun:"p_team_show_person"`
+	PMayRead        bool         `bun:"p_may_read"`
 }
 
 // post stores a message with its read states and attachments, re-invites

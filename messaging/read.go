@@ -169,6 +169,8 @@ type MessageView struct {
 // ThreadView is a thread with the messages in the reader's box, oldest
 // first.
 type ThreadView struct {
+	// Medical: marked as containing medical information.
+	Medical      bool
 	ID           int64
 	Subject      string
 	OrgName      string
@@ -191,6 +193,11 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	if err != nil {
 		return nil, err
 	}
+	// Every open of a medical conversation by an internal user is on
+	// record (live pushes are not opens).
+	if err := s.auditMedicalOpen(ctx, user, th); err != nil {
+		return nil, err
+	}
 	var org db.Organisation
 	if err := s.DB.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load organisation: %w", err)
@@ -200,7 +207,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		return nil, err
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
-	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name,
+	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, Medical: th.Medical,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	v.Participants = participantViews(user, ps, users)
 	for _, p := range ps {

@@ -1,0 +1,134 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// Medical confidentiality. A conversation marked as containing medical
+// information (threads.medical) may be read by its external participants
+// and by internal users who are members of a medical team of the
+// conversation's organisation; nobody else, even when they take part.
+//
+// Two halves keep this one rule:
+//   - Writing refuses to make a non-medical internal user a participant of a
+//     medical conversation (starting one with such a recipient, from a
+//     non-medical team, or adding such a person), with a clear message, so
+//     that the rule and the participant list normally agree.
+//   - Reading applies medicalRule next to the participant check on every
+//     path (page, inbox and search, export, attachment download, live push
+//     and typing, and every change that starts from a thread or message), so
+//     that a person who leaves the medical team, or a team whose medical
+//     flag is cleared, loses access at once although their participant rows
+//     stay (they are told nothing more than "not found").
+
+// medicalRule is the rule as an SQL predicate over the threads row aliased
+// t and the reader's id given as the SQL expression user (a column or "?";
+// with "?" pass medicalArgs). Its subqueries do not depend on the thread
+// row, so a list evaluates them once, not per conversation.
+func medicalRule(t, user string) string {
+	return "(NOT " + t + ".medical OR EXISTS (SELECT 1 FROM users AS mu WHERE mu.id = " + user + " AND mu.kind <> '" + db.KindInternal + "')" +
+		" OR " + t + ".org_id IN (SELECT mt.org_id FROM team_members AS mm JOIN teams AS mt ON mt.id = mm.team_id WHERE mm.user_id = " + user + " AND mt.medical))"
+}
+
+// medicalArgs are the arguments of medicalRule(t, "?") for one reader.
+func medicalArgs(userID int64) []any { return []any{userID, userID} }
+
+// MedicalSummary is what someone who may not read a medical conversation
+// may know of it: that it exists and when it was last active. A case page
+// lists this for conversations its viewer cannot open.
+type MedicalSummary struct {
+	ID            int64
+	Medical       bool
+	LastMessageAt time.Time
+}
+
+// RedactedSummary is the existence-only line of a conversation for a
+// viewer: no subject, participants, content or attachments. It is what a
+// view of all conversations of an organisation (a case file) shows of a
+// medical conversation that MayRead refuses.
+func RedactedSummary(id int64, lastMessageAt time.Time) MedicalSummary {
+	return MedicalSummary{ID: id, Medical: true, LastMessageAt: lastMessageAt}
+}
+
+// MayRead reports whether the user may read the thread under the medical
+// rule (not whether they take part): the same predicate as every read path.
+func (s *Service) MayRead(ctx context.Context, user *db.User, threadID int64) (bool, error) {
+	ok, err := s.DB.NewSelect().TableExpr("threads AS t").Where("t.id = ?", threadID).
+		Where(medicalRule("t", "?"), medicalArgs(user.ID)...).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("medical rule for thread %d: %w", threadID, err)
+	}
+	return ok, nil
+}
+
+// medicallyCleared reports whether an internal user may be a participant of
+// a medical conversation of organisation orgID: a member of one of its
+// medical teams. External users always may.
+func medicallyCleared(ctx context.Context, idb bun.IDB, u *db.User, orgID int64) (bool, error) {
+	if u.Kind != db.KindInternal {
+		return true, nil
+	}
+	ok, err := idb.NewSelect().TableExpr("team_members AS mm").Join("JOIN teams AS mt ON mt.id = mm.team_id").
+		Where("mm.user_id = ? AND mt.medical AND mt.org_id = ?", u.ID, orgID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check medical team: %w", err)
+	}
+	return ok, nil
+}
+
+// refuseUncleared is the write half: a medical conversation of orgID takes
+// no internal participant outside the medical teams.
+func refuseUncleared(ctx context.Context, idb bun.IDB, u *db.User, orgID int64, field string) error {
+	ok, err := medicallyCleared(ctx, idb, u, orgID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Field(field, "medical.participant_not_medical")
+	}
+	return nil
+}
+
+// checkMedicalStart is the write half for a new medical conversation: an
+// internal sender in a medical team of the organisation, started personally
+// or from a medical team (whose members all take part).
+func (s *Service) checkMedicalStart(ctx context.Context, tx bun.Tx, sender *db.User, orgID int64, team *int64) error {
+	if team != nil {
+		var t db.Team
+		if err := tx.NewSelect().Model(&t).Where("id = ?", *team).Scan(ctx); err != nil {
+			return fmt.Errorf("load team: %w", err)
+		}
+		if !t.Medical {
+			return apperr.Field("medical", "medical.team_not_medical")
+		}
+		return nil
+	}
+	ok, err := medicallyCleared(ctx, tx, sender, orgID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Field("medical", "medical.sender_not_medical")
+	}
+	return nil
+}
+
+// auditMedicalOpen records that an internal user opened a medical
+// conversation.
+func (s *Service) auditMedicalOpen(ctx context.Context, user *db.User, th *db.Thread) error {
+	if !th.Medical || user.Kind != db.KindInternal {
+		return nil
+	}
+	// The organisation is named so that its admins find the opens in
+	// their audit.
+	return auth.Audit(ctx, s.DB, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: "medical.opened",
+		Detail: fmt.Sprintf("thread %d", th.ID), Now: s.Now(), OrgID: &th.OrgID})
+}

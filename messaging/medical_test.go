@@ -1,0 +1,258 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// medicalOpens counts the audit rows of internal opens of a conversation.
+func medicalOpens(t *testing.T, d *db.DB, userID, threadID int64) int {
+	t.Helper()
+	n, err := d.NewSelect().Model((*db.AuditEvent)(nil)).
+		Where("kind = ? AND user_id = ? AND detail = ?", "medical.opened", userID, fmt.Sprintf("thread %d", threadID)).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+// zipHolds reports whether any file of an export contains s.
+func zipHolds(t *testing.T, data []byte, s string) bool {
+	t.Helper()
+	for name, body := range unzip(t, data) {
+		if strings.Contains(name, s) || strings.Contains(body, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Starting a medical conversation: only a member of a medical team, only
+// with internal participants who are members too, and from a team only when
+// it is a medical team; adding a non-medical colleague later is refused.
+func TestMedicalStartRules(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		arts := f.active(t, "anna@osaw.nl", true, "Anna", "", "Arts")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		med, err := f.svc.CreateTeam(ctx, f.org.ID, "Bedrijfsarts", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, med.ID, arts.Email); err != nil {
+			t.Fatal(err)
+		}
+		verzuim := newTeam(t, f, "OSAW Verzuim", true, arts, f.hr)
+
+		in := messaging.ComposeInput{To: []string{jan.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true}
+		_, err = f.svc.Compose(ctx, f.hr, in)
+		wantKey(t, err, "medical.sender_not_medical")
+		_, err = f.svc.Compose(ctx, jan, messaging.ComposeInput{To: []string{arts.Email}, Subject: "X", Body: "Y", Medical: true})
+		wantKey(t, err, "medical.internal_only")
+		withHR := in
+		withHR.To = []string{jan.Email, f.hr.Email}
+		_, err = f.svc.Compose(ctx, arts, withHR)
+		wantKey(t, err, "medical.participant_not_medical")
+		fromTeam := in
+		fromTeam.TeamID = verzuim.ID
+		_, err = f.svc.Compose(ctx, arts, fromTeam)
+		wantKey(t, err, "medical.team_not_medical")
+		var n int64
+		if n, err = d.NewSelect().Model((*db.Thread)(nil)).Count(ctx); err != nil || n != 0 {
+			t.Fatalf("a refused start stored %d threads (%v)", n, err)
+		}
+
+		tid, err := f.svc.Compose(ctx, arts, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.AddParticipant(ctx, arts, tid, messaging.AddInput{Email: f.hr.Email, History: messaging.WithHistory})
+		wantKey(t, err, "medical.participant_not_medical")
+		// From the medical team: every member takes part.
+		medFrom := in
+		medFrom.TeamID = med.ID
+		if _, err := f.svc.Compose(ctx, arts, medFrom); err != nil {
+			t.Fatal(err)
+		}
+		// Not medical: anyone, as before.
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, arts.Email}, Subject: "Gewoon", Body: "Hallo"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A medical conversation is invisible to an internal participant who is
+// not (or no longer) in a medical team, on every read path, and readable by
+// the medical team and the external participant; every internal open is
+// audited, live pushes are not.
+func TestMedicalReadPaths(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		arts := f.active(t, "anna@osaw.nl", true, "Anna", "", "Arts")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		med, err := f.svc.CreateTeam(ctx, f.org.ID, "Bedrijfsarts", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*db.User{arts, piet} {
+			if err := f.svc.AddTeamMember(ctx, med.ID, u.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		att, err := f.svc.Upload(ctx, arts, "uitslag.pdf", []byte("%PDF-1.4 uitslag"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Started personally, with Piet (then a medical colleague) in it.
+		tid, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose rugklachten",
+			Body: "Vertrouwelijke uitslag", AttachmentIDs: []int64{att.ID}, Medical: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgID, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank, dokter"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An ordinary conversation with Piet, to see that the rule hides
+		// only the medical one.
+		plain, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Maandag"})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		readable := func(t *testing.T, u *db.User, want bool) {
+			t.Helper()
+			v, err := f.svc.Thread(ctx, u, tid)
+			if want != (err == nil) || (!want && apperr.CodeOf(err) != apperr.NotFound) {
+				t.Errorf("%s opens the page: %v, want readable %v", u.Email, err, want)
+			}
+			if want && v != nil && (v.Subject != "Diagnose rugklachten" || !v.Medical || len(v.Messages) != 2) {
+				t.Errorf("%s sees %+v", u.Email, v)
+			}
+			for _, q := range []string{"", "rugklachten", "Di", "Jansen"} {
+				p, err := f.svc.Inbox(ctx, u, 1, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, th := range p.Threads {
+					found = found || th.ID == tid || strings.Contains(th.Subject, "Diagnose")
+				}
+				if found != want && !(q == "Jansen" && u.ID == jan.ID) {
+					t.Errorf("%s inbox %q lists it: %v, want %v", u.Email, q, found, want)
+				}
+			}
+			if box, err := f.svc.TeamBox(ctx, u, med.ID, 1); err != nil || len(box.Threads) != 0 {
+				t.Errorf("personal conversation in a team box: %+v %v", box, err)
+			}
+			data, err := export(ctx, f.svc, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := zipHolds(t, data, "Vertrouwelijke uitslag") || zipHolds(t, data, "rugklachten"); got != want {
+				t.Errorf("%s export holds it: %v, want %v", u.Email, got, want)
+			}
+			if got, err := download(ctx, f.svc, u, att.ID); want != (err == nil) || (want && string(got) != "%PDF-1.4 uitslag") ||
+				(!want && apperr.CodeOf(err) != apperr.NotFound) {
+				t.Errorf("%s downloads the attachment: %q %v, want %v", u.Email, got, err, want)
+			}
+			readers, err := f.svc.LiveUpdate(ctx, tid, msgID, []int64{u.ID})
+			if err != nil || (len(readers) == 1) != want {
+				t.Errorf("%s live update: %+v %v, want %v", u.Email, readers, err, want)
+			}
+			if ok, err := f.svc.MayRead(ctx, u, tid); err != nil || ok != want {
+				t.Errorf("%s MayRead %v %v", u.Email, ok, err)
+			}
+		}
+		t.Run("medical team member", func(t *testing.T) { readable(t, piet, true) })
+		t.Run("author", func(t *testing.T) { readable(t, arts, true) })
+		t.Run("external participant", func(t *testing.T) { readable(t, jan, true) })
+		// Every open by an internal user is on record; the external
+		// person's and the live pushes are not.
+		if n := medicalOpens(t, d, piet.ID, tid); n != 1 {
+			t.Fatalf("piet's opens audited %d times, want 1", n)
+		}
+		if n := medicalOpens(t, d, arts.ID, tid); n != 1 {
+			t.Fatalf("arts's opens audited %d times, want 1", n)
+		}
+		if n, _ := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ? AND user_id = ?", "medical.opened", jan.ID).Count(ctx); n != 0 {
+			t.Fatalf("jan's opens audited %d times", n)
+		}
+		if _, err := f.svc.Thread(ctx, arts, tid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Thread(ctx, arts, plain); err != nil {
+			t.Fatal(err)
+		}
+		if n := medicalOpens(t, d, arts.ID, tid); n != 2 {
+			t.Fatalf("arts's second open: %d audit rows, want 2", n)
+		}
+		if n := medicalOpens(t, d, arts.ID, plain); n != 0 {
+			t.Fatalf("an ordinary conversation's open audited %d times", n)
+		}
+
+		// Piet leaves the medical team: he still takes part, but may read
+		// nothing of it any more, not even the subject.
+		if err := f.svc.RemoveTeamMember(ctx, med.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("former medical member", func(t *testing.T) { readable(t, piet, false) })
+		// And the colleague who never was one (a participant row written
+		// around the rules, as an old or imported row would be).
+		if _, err := d.NewInsert().Model(&db.Participant{ThreadID: tid, UserID: f.hr.ID, AddedAt: f.clk.Now()}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?", f.hr.ID, tid).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewRaw("UPDATE participants SET box_count = 2, last_activity_at = ? WHERE thread_id = ? AND user_id = ?", f.clk.Now(), tid, f.hr.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("non-medical participant", func(t *testing.T) { readable(t, f.hr, false) })
+		if n := medicalOpens(t, d, piet.ID, tid); n != 1 {
+			t.Fatalf("a refused open was audited: %d rows", n)
+		}
+		// The ordinary conversation is still Piet's.
+		if _, err := f.svc.Thread(ctx, piet, plain); err != nil {
+			t.Fatal(err)
+		}
+		// Nor may he answer, mark read, type or delete in it.
+		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "?"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("reply: %v", err)
+		}
+		if _, err := f.svc.MarkRead(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("mark read: %v", err)
+		}
+		if _, err := f.svc.ParticipantIDs(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("participant ids: %v", err)
+		}
+		if err := f.svc.RemoveFromBox(ctx, piet, msgID); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("remove from box: %v", err)
+		}
+		// Live: a push for everyone reaches the medical member and Jan
+		// only; typing neither reaches Piet nor comes from him.
+		readers, err := f.svc.LiveUpdate(ctx, tid, msgID, []int64{arts.ID, piet.ID, jan.ID, f.hr.ID})
+		if err != nil || len(readers) != 2 || readers[0].UserID != arts.ID || readers[1].UserID != jan.ID {
+			t.Fatalf("live readers: %+v %v", readers, err)
+		}
+		if _, to, err := f.svc.LiveTyping(ctx, tid, arts.ID, []int64{piet.ID, jan.ID, f.hr.ID}); err != nil || len(to) != 1 || to[0].UserID != jan.ID {
+			t.Fatalf("typing reaches %+v %v", to, err)
+		}
+		if name, to, err := f.svc.LiveTyping(ctx, tid, piet.ID, []int64{arts.ID, jan.ID}); err != nil || name != "" || len(to) != 0 {
+			t.Fatalf("piet's typing: %q %+v %v", name, to, err)
+		}
+		if n := medicalOpens(t, d, arts.ID, tid); n != 2 {
+			t.Fatalf("live pushes audited: %d rows, want 2", n)
+		}
+	})
+}
