@@ -293,7 +293,10 @@ func (b *browser) setScript(on bool) {
 func (b *browser) waitJS(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !b.evalDuringNavigation(cond) {
+	// A condition that throws (an element not there yet while a page loads)
+	// is not met yet; after 20 s the page is shown.
+	guarded := `(() => { try { return !!(` + cond + `); } catch (e) { return false; } })()`
+	for !b.evalDuringNavigation(guarded) {
 		if time.Now().After(deadline) {
 			body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + document.body.innerText`))
 			b.t.Fatalf("waiting for %s: not there after 20 s; page:\n%s", what, body)
