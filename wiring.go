@@ -20,7 +20,16 @@ import (
 type mailRenderer struct{}
 
 func (mailRenderer) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error) {
-	v := components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
+	return renderInvitationMail(components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL})
+}
+
+// BrandedInvitationMail renders the invitation mail in the house style of
+// the inviting organisation: its colour and logo.
+func (mailRenderer) BrandedInvitationMail(lang string, b auth.OrgBrand, link, baseURL string) (notify.Mail, error) {
+	return renderInvitationMail(components.BrandedInvitationMail(lang, b.Name, b.Colour, b.LogoPath(), link, baseURL))
+}
+
+func renderInvitationMail(v components.InvitationMail) (notify.Mail, error) {
 	var html bytes.Buffer
 	if err := components.InvitationMailHTML(v).Render(context.Background(), &html); err != nil {
 		return notify.Mail{}, fmt.Errorf("render invitation mail: %w", err)
