@@ -132,7 +132,7 @@ type invitationsAdapter struct{ inv *auth.Invitations }
 
 func (a invitationsAdapter) Check(ctx context.Context, token string) (handlers.InvitationInfo, error) {
 	i, err := a.inv.Check(ctx, token)
-	return handlers.InvitationInfo{Email: i.Email, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
+	return handlers.InvitationInfo{Email: i.Email, OrgID: i.OrgID, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
 }
 
 func (a invitationsAdapter) Accept(ctx context.Context, token, ip, userAgent string) (string, string, error) {
