@@ -91,6 +91,17 @@ func TestAdminBranding(t *testing.T) {
 			wantContains(t, page, "De gegevens van de organisatie zijn opgeslagen.", `value="#8a1538"`,
 				`value="OSAW &lt;script&gt;alert(1)&lt;/script&gt;"`)
 
+			// The support text shows where a person who lost their second
+			// step looks at login: for the organisation's own users and the
+			// people it invited, escaped; not for another organisation's.
+			for _, email := range []string{"jan@example.nl", "collega@example.nl"} {
+				_, page = ra.login(t, email).get(pathLoginFactor)
+				wantContains(t, page, "Kun je geen tweede stap meer doen?", "<strong>OSAW &lt;script&gt;alert(1)&lt;/script&gt;</strong>",
+					"Bel de helpdesk: 020 123 45 67")
+			}
+			_, page = ra.login(t, "beheer@ander.nl").get(pathLoginFactor)
+			wantNotContains(t, page, "Bel de helpdesk", "Kun je geen tweede stap meer doen?")
+
 			// The logo: an SVG and an HTML file named .png are refused by
 			// content; a PNG is stored.
 			svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)
