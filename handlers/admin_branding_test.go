@@ -196,4 +196,3 @@ func (ra *realApp) adminBrand(t *testing.T, ctx context.Context, orgID int64) (a
 	t.Helper()
 	return auth.LoadBrand(ctx, ra.d, orgID)
 }
-
