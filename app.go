@@ -223,6 +223,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Metrics:     a.requestMetrics(),
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}},
+		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

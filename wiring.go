@@ -20,7 +20,16 @@ import (
 type mailRenderer struct{}
 
 func (mailRenderer) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error) {
-	v := components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
+	return renderInvitationMail(components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL})
+}
+
+// BrandedInvitationMail renders the invitation mail in the house style of
+// the inviting organisation: its colour and logo.
+func (mailRenderer) BrandedInvitationMail(lang string, b auth.OrgBrand, link, baseURL string) (notify.Mail, error) {
+	return renderInvitationMail(components.BrandedInvitationMail(lang, b.Name, b.Colour, b.LogoPath(), link, baseURL))
+}
+
+func renderInvitationMail(v components.InvitationMail) (notify.Mail, error) {
 	var html bytes.Buffer
 	if err := components.InvitationMailHTML(v).Render(context.Background(), &html); err != nil {
 		return notify.Mail{}, fmt.Errorf("render invitation mail: %w", err)
@@ -123,7 +132,7 @@ type invitationsAdapter struct{ inv *auth.Invitations }
 
 func (a invitationsAdapter) Check(ctx context.Context, token string) (handlers.InvitationInfo, error) {
 	i, err := a.inv.Check(ctx, token)
-	return handlers.InvitationInfo{Email: i.Email, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
+	return handlers.InvitationInfo{Email: i.Email, OrgID: i.OrgID, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
 }
 
 func (a invitationsAdapter) Accept(ctx context.Context, token, ip, userAgent string) (string, string, error) {

@@ -31,6 +31,13 @@ type InvitationMail interface {
 	InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error)
 }
 
+// BrandedInvitationMail renders the invitation mail in the house style of
+// the inviting organisation; a renderer that implements it is used instead
+// of InvitationMail.
+type BrandedInvitationMail interface {
+	BrandedInvitationMail(lang string, brand OrgBrand, link, baseURL string) (notify.Mail, error)
+}
+
 // Invitations creates, checks and consumes sign-up links.
 type Invitations struct {
 	DB       *db.DB
@@ -61,6 +68,7 @@ type InviteInput struct {
 // InvitationInfo is what the sign-up page shows about a valid link.
 type InvitationInfo struct {
 	Email     string
+	OrgID     int64
 	OrgName   string
 	Language  string
 	ExpiresAt time.Time
@@ -130,11 +138,21 @@ func (s *Invitations) issue(ctx context.Context, tx bun.Tx, user *db.User, org *
 		return "", fmt.Errorf("store invitation: %w", err)
 	}
 	link := s.BaseURL.String() + "/aanmelden/" + token
-	m, err := s.Mail.InvitationMail(user.Language, org.Name, link, s.BaseURL.String())
+	brand, err := LoadBrand(ctx, tx, org.ID)
+	if err != nil {
+		return "", err
+	}
+	var m notify.Mail
+	if bm, ok := s.Mail.(BrandedInvitationMail); ok {
+		m, err = bm.BrandedInvitationMail(user.Language, brand, link, s.BaseURL.String())
+	} else {
+		m, err = s.Mail.InvitationMail(user.Language, brand.Name, link, s.BaseURL.String())
+	}
 	if err != nil {
 		return "", fmt.Errorf("render invitation mail: %w", err)
 	}
 	m.To = user.Email
+	m.FromName = brand.SenderName
 	if _, err := s.Outbox.QueueMail(ctx, tx, m); err != nil {
 		return "", fmt.Errorf("queue invitation mail: %w", err)
 	}
@@ -196,7 +214,7 @@ func (s *Invitations) Check(ctx context.Context, token string) (InvitationInfo, 
 	if err != nil {
 		return InvitationInfo{}, err
 	}
-	return InvitationInfo{Email: row.Email, OrgName: row.OrgName, Language: row.Language, ExpiresAt: row.ExpiresAt}, nil
+	return InvitationInfo{Email: row.Email, OrgID: row.OrgID, OrgName: row.OrgName, Language: row.Language, ExpiresAt: row.ExpiresAt}, nil
 }
 
 // Accept consumes a valid link and starts a session for its user. It

@@ -42,6 +42,17 @@ type Meta struct {
 	// Offline marks the page the service worker keeps: without a session
 	// or CSRF token, it has no language switch (a post could not succeed).
 	Offline bool
+	// Brand, when set, is the house style of the organisation the page
+	// belongs to (an invitation of it): its stylesheet and logo.
+	Brand *Brand
+}
+
+// Brand is an organisation's house style on a page. StyleURL and LogoURL
+// are the app's own content-hashed addresses, "" when there is none.
+type Brand struct {
+	Name     string
+	StyleURL string
+	LogoURL  string
 }
 
 // languageOptions are the languages of the footer's switch, each named in

@@ -3,6 +3,7 @@ package components
 import (
 	"strings"
 
+	"dialoog/branding"
 	"dialoog/i18n"
 )
 
@@ -16,6 +17,36 @@ type InvitationMail struct {
 	// LoginURL is the absolute address of Dialoog for users who already
 	// signed up.
 	LoginURL string
+	// Colour is the organisation's colour (#rrggbb) for the header and the
+	// button, "" for the default; LogoURL the absolute address of its logo,
+	// "" without one.
+	Colour  string
+	LogoURL string
+}
+
+// defaultMailColour is the header and button colour without a house style.
+const defaultMailColour = "#1f4e79"
+
+// BrandedInvitationMail is the invitation mail of an organisation with its
+// house style: colour must be "" or a checked #rrggbb (anything else falls
+// back to the default), logoPath "" or the logo's path under baseURL.
+func BrandedInvitationMail(lang, orgName, colour, logoPath, link, baseURL string) InvitationMail {
+	v := InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
+	if branding.ValidColour(colour) {
+		v.Colour = colour
+	}
+	if logoPath != "" {
+		v.LogoURL = strings.TrimSuffix(baseURL, "/") + logoPath
+	}
+	return v
+}
+
+// colour is the mail's header and button colour.
+func (v InvitationMail) colour() string {
+	if branding.ValidColour(v.Colour) {
+		return v.Colour
+	}
+	return defaultMailColour
 }
 
 // InvitationMailSubject returns the subject line, on one line whatever the

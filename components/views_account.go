@@ -214,6 +214,14 @@ type LoginFactorView struct {
 	RecoveryError string
 	// Error is a message for the whole page (a wait).
 	Error string
+	// Support are the support texts of the user's organisations, for a
+	// user who can no longer do a second step.
+	Support []SupportText
+}
+
+// SupportText is an organisation's support text.
+type SupportText struct {
+	Org, Text string
 }
 
 // LoginFactor is one factor offered at login.

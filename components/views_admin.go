@@ -15,6 +15,7 @@ var AdminSections = []AdminSection{
 	{Href: "/beheer/gebruikers", TitleKey: "admin.users.title", IntroKey: "admin.users.intro"},
 	{Href: "/beheer/audit", TitleKey: "admin.audit.title", IntroKey: "admin.audit.intro"},
 	{Href: "/beheer/bewaartermijn", TitleKey: "retention.title", IntroKey: "admin.retention.intro"},
+	{Href: "/beheer/organisatie", TitleKey: "branding.title", IntroKey: "admin.branding.intro"},
 	{Href: "/beheer/voorwaarden", TitleKey: "admin_terms.title", IntroKey: "admin.terms.intro"},
 }
 
@@ -80,4 +81,17 @@ type HelpdeskView struct {
 	Email     string
 	CodeError string
 	Code      string
+}
+
+// AdminBrandingView is "Organisatie" in Beheer: the house style as stored
+// or as typed, with the field messages.
+type AdminBrandingView struct {
+	Name, SenderName, SupportText, Colour string
+	NameError, SenderNameError            string
+	SupportTextError, ColourError         string
+	// LogoURL is the current logo's address, "" without one; LogoError a
+	// refused upload's message.
+	LogoURL   string
+	LogoError string
+	Notice    string
 }

@@ -125,6 +125,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	}
 	adm := &auth.Admin{Accounts: acc, Invitations: inv, HelpdeskMail: testMail{}}
 	deps.Admin = adm
+	deps.Branding = &auth.Branding{DB: d, Now: clk.Now}
 	for _, o := range opts {
 		o(&deps)
 	}
@@ -139,7 +140,7 @@ type testInvitations struct{ inv *auth.Invitations }
 
 func (a testInvitations) Check(ctx context.Context, token string) (InvitationInfo, error) {
 	i, err := a.inv.Check(ctx, token)
-	return InvitationInfo{Email: i.Email, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
+	return InvitationInfo{Email: i.Email, OrgID: i.OrgID, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
 }
 
 func (a testInvitations) Accept(ctx context.Context, token, ip, userAgent string) (string, string, error) {
@@ -185,6 +186,17 @@ type testMail struct{}
 func (testMail) InvitationMail(lang, orgName, link, baseURL string) (notify.Mail, error) {
 	v := components.InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
 	return notify.Mail{Subject: components.InvitationMailSubject(v), Text: components.InvitationMailText(v)}, nil
+}
+
+// BrandedInvitationMail renders the real mail in the organisation's house
+// style, so tests can check what it shows and that it is escaped.
+func (testMail) BrandedInvitationMail(lang string, b auth.OrgBrand, link, baseURL string) (notify.Mail, error) {
+	v := components.BrandedInvitationMail(lang, b.Name, b.Colour, b.LogoPath(), link, baseURL)
+	var html bytes.Buffer
+	if err := components.InvitationMailHTML(v).Render(context.Background(), &html); err != nil {
+		return notify.Mail{}, err
+	}
+	return notify.Mail{Subject: components.InvitationMailSubject(v), HTML: html.String(), Text: components.InvitationMailText(v)}, nil
 }
 
 // NewMessageMail renders the real mail, so tests can check that it holds

@@ -63,6 +63,7 @@ type Invitations interface {
 // InvitationInfo is what the sign-up page shows about a valid link.
 type InvitationInfo struct {
 	Email   string
+	OrgID   int64
 	OrgName string
 	// Language is the user's language setting ("nl", "en" or empty); it wins
 	// over the browser's Accept-Language.
@@ -270,6 +271,9 @@ type Deps struct {
 	// Admin, when set, serves Beheer's users, helpdesk reset and audit
 	// pages (see admin.go).
 	Admin Admin
+	// Branding, when set, serves "Organisatie" in Beheer and the
+	// organisations' stylesheets and logos (see admin_branding.go).
+	Branding Branding
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -309,6 +313,7 @@ type handler struct {
 	firstAdmin   FirstAdmin
 	retention    Retention
 	admin        Admin
+	branding     Branding
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -383,6 +388,7 @@ func New(deps Deps) *fiber.App {
 		firstAdmin:   deps.FirstAdmin,
 		retention:    deps.Retention,
 		admin:        deps.Admin,
+		branding:     deps.Branding,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -422,6 +428,9 @@ func New(deps Deps) *fiber.App {
 	app.Get("/static/*", h.static) // long-cached, no cookies, no language
 	app.Get(pathServiceWorker, h.rootAsset("pwa/sw.js", "text/javascript; charset=utf-8"))
 	app.Get(pathManifest, h.rootAsset("pwa/manifest.webmanifest", "application/manifest+json"))
+	if h.branding != nil {
+		app.Get(auth.PathBranding+":file", h.brandingAsset) // content-addressed, no cookies
+	}
 	app.Use(noStore)
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
@@ -550,6 +559,12 @@ func New(deps Deps) *fiber.App {
 	}
 	if h.admin != nil {
 		h.adminRoutes(app, done)
+	}
+	if h.branding != nil {
+		app.Get(pathAdminBranding, done, h.adminOnly, h.adminBrandingShow)
+		app.Post(pathAdminBranding, done, h.adminOnly, h.adminBrandingSave)
+		app.Post(pathAdminBranding+"/logo", done, h.adminOnly, h.adminBrandingLogo)
+		app.Post(pathAdminBranding+"/logo/verwijderen", done, h.adminOnly, h.adminBrandingLogoRemove)
 	}
 
 	if deps.Config.Dev {

@@ -31,7 +31,7 @@ func (h *handler) invitationShow(c *fiber.Ctx) error {
 	if h.chosenLanguage(c) == "" {
 		useUserLanguage(c, info.Language)
 	}
-	m := h.meta(c)
+	m := h.withBrand(c, h.meta(c), info.OrgID)
 	v := components.InvitationView{Action: "/aanmelden/" + token, Email: info.Email, OrgName: info.OrgName}
 	return h.page(c, fiber.StatusOK, components.InvitationPage(m, v), components.InvitationPartial(m, v))
 }

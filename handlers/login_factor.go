@@ -109,6 +109,17 @@ func (h *handler) loginFactorForm(c *fiber.Ctx, status int, v components.LoginFa
 		return fmt.Errorf("login sms state: %w", err)
 	}
 	v.SMSSentTo, v.SMSResendIn = auth.MaskPhone(st.Phone), seconds(st.ResendIn)
+	if h.branding != nil {
+		// The user is known after the password: the support texts of their
+		// organisations (a courtesy; a failure is logged).
+		texts, err := h.branding.SupportTexts(c.UserContext(), cur.User.ID)
+		if err != nil {
+			h.logger(c).Warn("support texts", "err", err)
+		}
+		for _, s := range texts {
+			v.Support = append(v.Support, components.SupportText{Org: s.Name, Text: s.Text})
+		}
+	}
 	m := h.meta(c)
 	return h.page(c, status, components.LoginFactorPage(m, v), components.LoginFactorPartial(m, v))
 }

@@ -215,7 +215,11 @@ func (s *smtpMailer) message(key string, m Mail) (*gomail.Msg, error) {
 		return nil, fmt.Errorf("smtp: recipient: %w", err)
 	}
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithNoDefaultUserAgent())
-	msg.FromMailAddress(s.from)
+	from := s.from
+	if name := oneLineName(m.FromName); name != "" {
+		from = &mail.Address{Name: name, Address: s.from.Address}
+	}
+	msg.FromMailAddress(from)
 	msg.ToMailAddress(to)
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(key + "@" + s.domain)
@@ -240,4 +244,15 @@ func (s *smtpMailer) scrub(err error) string {
 		t = strings.ReplaceAll(t, s.pass, "[redacted]")
 	}
 	return t
+}
+
+// oneLineName is a sender's display name without line breaks or other
+// control characters, which never belong in a header.
+func oneLineName(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s))
 }

@@ -99,10 +99,13 @@ import (
 
 // Mail is a message to one mail address.
 type Mail struct {
-	To      string `json:"to"` // a mail address, may include a display name
-	Subject string `json:"subject"`
-	HTML    string `json:"html"`
-	Text    string `json:"text"`
+	To string `json:"to"` // a mail address, may include a display name
+	// FromName, when set, replaces the display name of the sender; the
+	// address stays the installation's.
+	FromName string `json:"from_name,omitempty"`
+	Subject  string `json:"subject"`
+	HTML     string `json:"html"`
+	Text     string `json:"text"`
 }
 
 // SMS is a text message to one mobile number.

@@ -1,0 +1,224 @@
+// Package branding holds the rules of an organisation's house style: which
+// names, texts, colours and logos are accepted, and the stylesheet that
+// carries the colour to the pages. It does no I/O; auth stores the values.
+package branding
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the fields of "Organisatie" in Beheer.
+const (
+	MaxName        = 100
+	MaxSenderName  = 100
+	MaxSupportText = 1000
+	// MaxLogoBytes bounds an uploaded logo.
+	MaxLogoBytes = 200 << 10
+	// MaxLogoSide bounds the width and the height of a logo in pixels.
+	MaxLogoSide = 2000
+	// MinContrast is the contrast the colour must have with white, the
+	// colour of the text on it (WCAG AA for normal text).
+	MinContrast = 4.5
+)
+
+// Logo types: only raster images, which carry no script (SVG can).
+const (
+	TypePNG  = "image/png"
+	TypeJPEG = "image/jpeg"
+)
+
+// Problems a value can have; each is an i18n key.
+const (
+	ErrNameEmpty      = "branding.name_empty"
+	ErrNameLong       = "branding.name_long"
+	ErrSenderLong     = "branding.sender_long"
+	ErrSupportLong    = "branding.support_long"
+	ErrControl        = "branding.control"
+	ErrColourFormat   = "branding.colour_format"
+	ErrColourContrast = "branding.colour_contrast"
+	ErrLogoMissing    = "branding.logo_missing"
+	ErrLogoLarge      = "branding.logo_large"
+	ErrLogoType       = "branding.logo_type"
+	ErrLogoSize       = "branding.logo_dimensions"
+)
+
+// CheckName checks an organisation's name; "" when it is fine.
+func CheckName(s string) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return ErrNameEmpty
+	case utf8.RuneCountInString(s) > MaxName:
+		return ErrNameLong
+	case hasControl(s, false):
+		return ErrControl
+	}
+	return ""
+}
+
+// CheckSenderName checks the display name of the organisation's mail
+// (empty: the installation's); it goes into a mail header, so no control
+// characters and no quotes or angle brackets.
+func CheckSenderName(s string) string {
+	switch {
+	case utf8.RuneCountInString(s) > MaxSenderName:
+		return ErrSenderLong
+	case hasControl(s, false) || strings.ContainsAny(s, `"<>\`):
+		return ErrControl
+	}
+	return ""
+}
+
+// CheckSupportText checks the support text; it may have line breaks.
+func CheckSupportText(s string) string {
+	switch {
+	case utf8.RuneCountInString(s) > MaxSupportText:
+		return ErrSupportLong
+	case hasControl(s, true):
+		return ErrControl
+	}
+	return ""
+}
+
+func hasControl(s string, newlines bool) bool {
+	for _, r := range s {
+		if newlines && (r == '\n' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return true
+		}
+	}
+	return false
+}
+
+// NormaliseColour returns s as #rrggbb in lower case, and "" with no
+// problem for an empty s (the default colour). Anything but six hex
+// digits, with or without '#', is refused, and so is a colour too light
+// for white text.
+func NormaliseColour(s string) (string, string) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", ""
+	}
+	s = "#" + strings.TrimPrefix(s, "#")
+	if !ValidColour(s) {
+		return "", ErrColourFormat
+	}
+	if Contrast(s) < MinContrast {
+		return "", ErrColourContrast
+	}
+	return s, ""
+}
+
+// ValidColour reports whether s is exactly #rrggbb in lower case: the
+// only form that reaches a stylesheet or a mail.
+func ValidColour(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for i := 1; i < 7; i++ {
+		b := s[i]
+		if !('0' <= b && b <= '9' || 'a' <= b && b <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func rgb(s string) (r, g, b float64) {
+	var v [3]byte
+	_, _ = hex.Decode(v[:], []byte(s[1:]))
+	return float64(v[0]), float64(v[1]), float64(v[2])
+}
+
+// Contrast is the WCAG contrast ratio of a valid colour with white.
+func Contrast(s string) float64 {
+	lin := func(c float64) float64 {
+		c /= 255
+		if c <= 0.03928 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	r, g, b := rgb(s)
+	l := 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	return 1.05 / (l + 0.05)
+}
+
+// darker returns a valid colour a quarter darker, for hover states.
+func darker(s string) string {
+	r, g, b := rgb(s)
+	return fmt.Sprintf("#%02x%02x%02x", int(r*0.75), int(g*0.75), int(b*0.75))
+}
+
+// Stylesheet is the organisation's stylesheet: the colour as the app
+// stylesheet's custom properties. colour must be valid (ValidColour);
+// anything else gives an empty stylesheet, so nothing unchecked reaches a
+// page.
+func Stylesheet(colour string) string {
+	if !ValidColour(colour) {
+		return ""
+	}
+	return ":root{--c-primary:" + colour + ";--c-primary-hover:" + darker(colour) + "}\n"
+}
+
+// Hash is the short content hash in the address of a stylesheet or logo,
+// so that a changed one gets a new address and an old one may be cached.
+func Hash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// CheckLogo decides by content, not by name or announced type, whether
+// data is a logo: a PNG or JPEG image that decodes, of at most
+// MaxLogoBytes and MaxLogoSide pixels a side. It returns the content type.
+func CheckLogo(data []byte) (string, string) {
+	if len(data) == 0 {
+		return "", ErrLogoMissing
+	}
+	if len(data) > MaxLogoBytes {
+		return "", ErrLogoLarge
+	}
+	var typ string
+	var decodeConfig func(io.Reader) (image.Config, error)
+	var decode func(io.Reader) (image.Image, error)
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		typ, decodeConfig, decode = TypePNG, png.DecodeConfig, png.Decode
+	case bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}):
+		typ, decodeConfig, decode = TypeJPEG, jpeg.DecodeConfig, jpeg.Decode
+	default:
+		return "", ErrLogoType
+	}
+	cfg, err := decodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", ErrLogoType
+	}
+	// The size is checked before the image is decoded in full.
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxLogoSide || cfg.Height > MaxLogoSide {
+		return "", ErrLogoSize
+	}
+	if _, err := decode(bytes.NewReader(data)); err != nil {
+		return "", ErrLogoType
+	}
+	return typ, ""
+}
+
+// Ext is the file extension of a logo type.
+func Ext(contentType string) string {
+	if contentType == TypeJPEG {
+		return ".jpg"
+	}
+	return ".png"
+}
