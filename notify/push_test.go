@@ -3,6 +3,11 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,13 +52,13 @@ func TestWebPushLane(t *testing.T) {
 		other, otherP, otherA := ps.NewBrowser("piet")
 		otherKeys := PushKeys{P256dh: otherP, Auth: otherA}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone"); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone", pub); err != nil {
 				return err
 			}
-			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop"); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop", pub); err != nil {
 				return err
 			}
-			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other")
+			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other", pub)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +117,7 @@ func TestWebPushLane(t *testing.T) {
 		}
 
 		// Switching off removes the subscription; a later push queues nothing.
-		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return Unsubscribe(ctx, tx, jan, phone) }); err != nil {
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { _, err := Unsubscribe(ctx, tx, jan, phone); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -122,4 +127,150 @@ func TestWebPushLane(t *testing.T) {
 			t.Fatalf("after switching off: %d rows, %v", n, err)
 		}
 	})
+}
+
+func devices(t *testing.T, d *db.DB, userID int64) int {
+	t.Helper()
+	var n int
+	if err := d.NewRaw("SELECT push_devices FROM users WHERE id = ?", userID).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPushDevicesAndStaleKeys: users.push_devices follows the
+// subscriptions (subscribe, a browser moving to another person, switching
+// off, forgetting), a person keeps at most MaxPushDevices, and a new VAPID
+// key pair drops the subscriptions made with the old one, with their rows.
+func TestPushDevicesAndStaleKeys(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		_, oldPub, _ := GenerateVAPID()
+		_, newPub, _ := GenerateVAPID()
+		ps := notifytest.StartPushService(t, oldPub, "mailto:x@example.test")
+		jan := insertUser(t, d, "jan@example.test")
+		piet := insertUser(t, d, "piet@example.test")
+		sub := func(user int64, name, key string) string {
+			ep, p, a := ps.NewBrowser(name)
+			if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				return Subscribe(ctx, tx, v, user, ep, PushKeys{P256dh: p, Auth: a}, "UA", key)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ep
+		}
+		shared := sub(jan, "shared", oldPub)
+		sub(jan, "b", newPub)
+		if devices(t, d, jan) != 2 {
+			t.Fatalf("jan has %d devices, want 2", devices(t, d, jan))
+		}
+		// The shared browser is signed in as Piet now.
+		_, p, a := ps.NewBrowser("shared")
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return Subscribe(ctx, tx, v, piet, shared, PushKeys{P256dh: p, Auth: a}, "UA", oldPub)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if devices(t, d, jan) != 1 || devices(t, d, piet) != 1 {
+			t.Fatalf("after moving: jan %d, piet %d", devices(t, d, jan), devices(t, d, piet))
+		}
+		ob := NewOutbox(v)
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			_, err := ob.QueuePush(ctx, tx, piet, "t", "/berichten")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := DropStalePush(ctx, d, newPub)
+		if err != nil || n != 1 {
+			t.Fatalf("dropped %d (%v), want Piet's one made with the old key", n, err)
+		}
+		var rows int
+		if err := d.NewRaw("SELECT count(*) FROM outbox WHERE channel = 'push'").Scan(ctx, &rows); err != nil || rows != 0 {
+			t.Fatalf("queued rows of a dropped subscription: %d %v", rows, err)
+		}
+		if devices(t, d, piet) != 0 || devices(t, d, jan) != 1 {
+			t.Fatalf("after dropping: jan %d, piet %d", devices(t, d, jan), devices(t, d, piet))
+		}
+		for i := 0; i < MaxPushDevices+2; i++ {
+			sub(jan, fmt.Sprintf("many-%d", i), newPub)
+		}
+		if n, _ := PushDevices(ctx, d, jan); n != MaxPushDevices || devices(t, d, jan) != MaxPushDevices {
+			t.Fatalf("jan keeps %d devices (counted %d), want %d", n, devices(t, d, jan), MaxPushDevices)
+		}
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return ForgetPush(ctx, tx, jan) }); err != nil {
+			t.Fatal(err)
+		}
+		if devices(t, d, jan) != 0 {
+			t.Fatalf("after forgetting: %d", devices(t, d, jan))
+		}
+	})
+}
+
+// TestLoadOrCreateVAPID: the pair is generated once into the data dir with
+// mode 0600 and read back the same; a damaged file is an error, not a new
+// key.
+func TestLoadOrCreateVAPID(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub, err := LoadOrCreateVAPID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, VAPIDKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	priv2, pub2, err := LoadOrCreateVAPID(dir)
+	if err != nil || priv2 != priv || pub2 != pub {
+		t.Fatalf("second load gave another pair (%v)", err)
+	}
+	if got, err := VAPIDPublic(priv); err != nil || got != pub {
+		t.Fatalf("public of private: %q %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, VAPIDKeyFile), []byte("kapot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateVAPID(dir); err == nil {
+		t.Fatal("a damaged key file was accepted")
+	}
+}
+
+// TestParseSubscription: only what a browser's Push API gives is accepted.
+func TestParseSubscription(t *testing.T) {
+	ps := notifytest.StartPushService(t, mustPub(t), "mailto:x@example.test")
+	_, p, a := ps.NewBrowser("x")
+	good := func(endpoint, p, a string) string {
+		return fmt.Sprintf(`{"endpoint":%q,"expirationTime":null,"keys":{"p256dh":%q,"auth":%q}}`, endpoint, p, a)
+	}
+	ep, keys, err := ParseSubscription([]byte(good("https://push.example.test/abc", p, a)))
+	if err != nil || ep != "https://push.example.test/abc" || keys.P256dh != p || keys.Auth != a {
+		t.Fatalf("a browser's subscription was refused: %v", err)
+	}
+	bad := map[string]string{
+		"http endpoint":   good("http://push.example.test/abc", p, a),
+		"no endpoint":     good("", p, a),
+		"credentials":     good("https://u:p@push.example.test/abc", p, a),
+		"short p256dh":    good("https://push.example.test/abc", p[:20], a),
+		"not a point":     good("https://push.example.test/abc", "B"+strings.Repeat("A", 86), a),
+		"long auth":       good("https://push.example.test/abc", p, a+"AAAA"),
+		"unknown field":   `{"endpoint":"https://push.example.test/abc","keys":{"p256dh":"` + p + `","auth":"` + a + `"},"x":1}`,
+		"two values":      good("https://push.example.test/abc", p, a) + "{}",
+		"not json":        "endpoint=https://push.example.test",
+		"too long":        good("https://push.example.test/"+strings.Repeat("a", MaxSubscriptionBytes), p, a),
+		"endpoint > 2000": good("https://push.example.test/"+strings.Repeat("a", 2000), p, a),
+	}
+	for name, body := range bad {
+		if _, _, err := ParseSubscription([]byte(body)); !errors.Is(err, ErrBadSubscription) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+}
+
+func mustPub(t *testing.T) string {
+	_, pub, err := GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }
