@@ -47,3 +47,7 @@ func (a *Accounts) UnsubscribePush(ctx context.Context, cur *Current, body []byt
 		return err
 	})
 }
+
+// PushKey is the server's VAPID public key that browsers subscribe with;
+// empty when push is off.
+func (a *Accounts) PushKey() string { return a.VAPIDPublic }
