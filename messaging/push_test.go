@@ -16,6 +16,7 @@ import (
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
 	"dialoog/notify"
+	"dialoog/notify/notifytest"
 )
 
 // pushRecorder is the push lane's sender in these tests: it keeps what the
@@ -113,6 +114,74 @@ func TestNewMessagePushes(t *testing.T) {
 			if p.Subscription != janSubs[0] && p.Subscription != janSubs[1] {
 				t.Fatalf("push to subscription %d, not Jan's", p.Subscription)
 			}
+		}
+	})
+}
+
+// TestNewMessagePushEndToEnd: a message to a person with a subscribed
+// browser reaches the push service stand-in through the outbox's push
+// lane, with a VAPID signature it verifies and a payload it decrypts that
+// holds neither the subject nor the body.
+func TestNewMessagePushEndToEnd(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		priv, pub, err := notify.GenerateVAPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const subject = "mailto:beheer@osaw.nl"
+		ps := notifytest.StartPushService(t, pub, subject)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		endpoint, p256dh, authKey := ps.NewBrowser("jan")
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Geheim onderwerp", Body: "Geheime inhoud"}); err != nil {
+			t.Fatal(err)
+		}
+		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
+			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
+		})
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, errs := ps.Received()
+		if len(errs) > 0 || len(got) != 1 {
+			t.Fatalf("push service got %q, errors %v", got, errs)
+		}
+		if got[0] != `{"title":"Nieuw bericht in Dialoog","url":"/berichten"}` {
+			t.Fatalf("payload %q", got[0])
+		}
+		for _, secret := range []string{"Geheim", "Hanna", "OSAW"} {
+			if strings.Contains(got[0], secret) {
+				t.Fatalf("payload %q holds %q", got[0], secret)
+			}
+		}
+	})
+}
+
+// TestStopServiceForgetsPush: deleting one's account removes the
+// browsers' subscriptions and the notifications queued for them.
+func TestStopServiceForgetsPush(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		f.subscribe(t, jan, "https://push.example.test/jan")
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "S", Body: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.pushRows(t)) != 1 {
+			t.Fatal("no push queued")
+		}
+		if err := f.svc.StopService(ctx, f.user(t, jan.Email)); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := d.NewSelect().Model((*db.PushSubscription)(nil)).Count(ctx); n != 0 || len(f.pushRows(t)) != 0 {
+			t.Fatalf("after deleting the account: %d subscriptions, %d push rows", n, len(f.pushRows(t)))
 		}
 	})
 }
