@@ -68,7 +68,7 @@ type User struct {
 	// LastSummaryAt is when the last daily summary was queued.
 	LastSummaryAt bun.NullTime
 	// PushDevices is the number of the user's push subscriptions, kept by
-	// notify whenever they change (migration 0022): a new message looks
+	// notify whenever they change (migration 0023): a new message looks
 	// for subscriptions only when there are any.
 	PushDevices int `bun:",notnull"`
 }
