@@ -95,8 +95,15 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		d.Close()
 		return nil, err
 	}
+	vapid, err := openVAPID(ctx, cfg, d, log)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	now := func() time.Time { return time.Now() }
-	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{})
+	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{
+		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid},
+	})
 	sessions := &auth.Sessions{DB: d, Now: now}
 	limiter := &auth.Limiter{DB: d, Now: now}
 	requests := auth.NewMailRequests()
@@ -113,6 +120,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		ResetMail: mailRenderer{},
 		Requested: requests.Kick,
 		Mail:      mailRenderer{},
+
+		VAPIDPublic: vapid.Public,
 	}
 	requests.DB, requests.Accounts, requests.Invitations = d, accounts, inv
 	requests.Log = log.With("component", "mail-requests")
@@ -172,6 +181,32 @@ func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault,
 		return nil, err
 	}
 	return v, nil
+}
+
+// openVAPID returns the Web Push key pair: DIALOOG_VAPID_PRIVATE_KEY, or
+// the key file in the data dir, generated on the first start. A new pair
+// loses only the browsers' subscriptions made with the old one: they are
+// dropped here (their push services would refuse the new signature), and
+// people switch notifications on again.
+func openVAPID(ctx context.Context, cfg *config.Config, d *db.DB, log *slog.Logger) (notify.VAPID, error) {
+	keys := notify.VAPID{Private: cfg.VAPIDPrivateKey, Subject: cfg.VAPIDSubject}
+	var err error
+	if keys.Private != "" {
+		keys.Public, err = notify.VAPIDPublic(keys.Private)
+		if err != nil {
+			return keys, fmt.Errorf("DIALOOG_VAPID_PRIVATE_KEY: %w", err)
+		}
+	} else if keys.Private, keys.Public, err = notify.LoadOrCreateVAPID(cfg.DataDir); err != nil {
+		return keys, err
+	}
+	n, err := notify.DropStalePush(ctx, d, keys.Public)
+	if err != nil {
+		return keys, err
+	}
+	if n > 0 {
+		log.Warn("the VAPID key changed: push subscriptions made with the old key were removed", "count", n)
+	}
+	return keys, nil
 }
 
 // bootstrap creates the organisation on first start and prints the link

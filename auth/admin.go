@@ -284,6 +284,11 @@ func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip stri
 		if err := notify.Withdraw(ctx, tx, append(phones, u.Email)); err != nil {
 			return err
 		}
+		// Their browsers subscribe again if they are enabled and switch
+		// notifications on.
+		if err := notify.ForgetPush(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
 			Where("user_id = ? AND used_at IS NULL AND revoked_at IS NULL", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("revoke invitations: %w", err)

@@ -43,6 +43,9 @@ type Accounts struct {
 	Limiter  *Limiter
 	Now      func() time.Time
 	Log      *slog.Logger
+	// VAPIDPublic is the server's Web Push key (base64url) that browsers
+	// subscribe with; empty switches push subscriptions off.
+	VAPIDPublic string
 	// SMSText renders the text of a code message in a language.
 	SMSText func(lang, code string) string
 	// Queued wakes the outbox worker after a commit that queued a message.

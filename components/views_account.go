@@ -293,6 +293,9 @@ type AccountView struct {
 	// stored or as sent with NotifyError.
 	Notify      string
 	NotifyError string
+	// PushKey is the server's VAPID public key for "Meldingen op dit
+	// apparaat"; empty hides that section.
+	PushKey string
 	// PasswordError and ConfirmError are the translated messages for the
 	// password field and the checkbox of "Stoppen met Dialoog".
 	PasswordError string

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/ecdh"
 	"encoding/base64"
 	"flag"
 	"fmt"
@@ -34,6 +35,13 @@ type Config struct {
 	// MetricsAddr is where /metrics is served (DIALOOG_METRICS_ADDR); empty
 	// turns metrics off. Never the public address.
 	MetricsAddr string
+	// VAPIDPrivateKey is the Web Push key (DIALOOG_VAPID_PRIVATE_KEY,
+	// base64url); empty means: generate or load the key file in DataDir.
+	VAPIDPrivateKey string
+	// VAPIDSubject is the contact push services may use
+	// (DIALOOG_VAPID_SUBJECT): mailto: or https:, by default a mailto: of
+	// DIALOOG_MAIL_FROM's address.
+	VAPIDSubject string
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -58,6 +66,8 @@ var settings = []setting{
 	{"DIALOOG_ENCRYPTION_KEY", "encryption-key", "", "base64 32-byte key for data at rest; empty generates one into the data dir"},
 	{"DIALOOG_ORG_NAME", "org-name", "Demo", "the organisation created on first start"},
 	{"DIALOOG_METRICS_ADDR", "metrics-addr", "", "listen address of /metrics (Prometheus), e.g. 127.0.0.1:9090; empty turns metrics off"},
+	{"DIALOOG_VAPID_PRIVATE_KEY", "vapid-private-key", "", "Web Push VAPID private key (base64url, 32 bytes, P-256); empty generates one into the data dir"},
+	{"DIALOOG_VAPID_SUBJECT", "vapid-subject", "", "contact for push services: mailto:... or https://...; empty uses a mailto: of DIALOOG_MAIL_FROM's address"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
@@ -197,6 +207,30 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_ENCRYPTION_KEY", "must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)"}
 		}
 		c.EncryptionKey = k
+	}
+	if v := get("DIALOOG_VAPID_PRIVATE_KEY"); v != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+		if err != nil || len(raw) != 32 {
+			return nil, &Error{"DIALOOG_VAPID_PRIVATE_KEY", "must be a P-256 private key of 32 bytes in base64url (unset it to generate one into the data dir)"}
+		}
+		if _, err := ecdh.P256().NewPrivateKey(raw); err != nil {
+			return nil, &Error{"DIALOOG_VAPID_PRIVATE_KEY", "is not a valid P-256 private key"}
+		}
+		c.VAPIDPrivateKey = v
+	}
+	c.VAPIDSubject = "mailto:" + c.MailFrom.Address
+	if v := get("DIALOOG_VAPID_SUBJECT"); v != "" {
+		u, err := url.Parse(v)
+		switch {
+		case err == nil && u.Scheme == "mailto" && u.Opaque != "":
+			if _, err := mail.ParseAddress(u.Opaque); err != nil {
+				return nil, &Error{"DIALOOG_VAPID_SUBJECT", "mailto: needs a mail address, e.g. mailto:beheer@example.nl"}
+			}
+		case err == nil && u.Scheme == "https" && u.Host != "":
+		default:
+			return nil, &Error{"DIALOOG_VAPID_SUBJECT", "must be mailto:address or an https:// URL"}
+		}
+		c.VAPIDSubject = v
 	}
 	switch v := get("DIALOOG_BLOB_URL"); {
 	case v == "" && c.Postgres():

@@ -60,16 +60,18 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadErrorsNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"DIALOOG_ADDR":           {"DIALOOG_ADDR": "8080"},
-		"DIALOOG_BASE_URL":       {"DIALOOG_BASE_URL": "localhost:8080"},
-		"DIALOOG_DATABASE_URL":   {"DIALOOG_DATABASE_URL": "mysql://x"},
-		"DIALOOG_SMTP_URL":       {"DIALOOG_SMTP_URL": "http://mail"},
-		"DIALOOG_MAIL_FROM":      {"DIALOOG_MAIL_FROM": "not an address"},
-		"DIALOOG_SMS_URL":        {"DIALOOG_SMS_URL": "twilio://api.twilio.com"},
-		"DIALOOG_DEV":            {"DIALOOG_DEV": "yes please"},
-		"DIALOOG_ENCRYPTION_KEY": {"DIALOOG_ENCRYPTION_KEY": "c2hvcnQ="},
-		"DIALOOG_ORG_NAME":       {"DIALOOG_ORG_NAME": " "},
-		"DIALOOG_BLOB_URL":       {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
+		"DIALOOG_ADDR":              {"DIALOOG_ADDR": "8080"},
+		"DIALOOG_BASE_URL":          {"DIALOOG_BASE_URL": "localhost:8080"},
+		"DIALOOG_DATABASE_URL":      {"DIALOOG_DATABASE_URL": "mysql://x"},
+		"DIALOOG_SMTP_URL":          {"DIALOOG_SMTP_URL": "http://mail"},
+		"DIALOOG_MAIL_FROM":         {"DIALOOG_MAIL_FROM": "not an address"},
+		"DIALOOG_SMS_URL":           {"DIALOOG_SMS_URL": "twilio://api.twilio.com"},
+		"DIALOOG_DEV":               {"DIALOOG_DEV": "yes please"},
+		"DIALOOG_ENCRYPTION_KEY":    {"DIALOOG_ENCRYPTION_KEY": "c2hvcnQ="},
+		"DIALOOG_ORG_NAME":          {"DIALOOG_ORG_NAME": " "},
+		"DIALOOG_BLOB_URL":          {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
+		"DIALOOG_VAPID_PRIVATE_KEY": {"DIALOOG_VAPID_PRIVATE_KEY": "c2hvcnQ"},
+		"DIALOOG_VAPID_SUBJECT":     {"DIALOOG_VAPID_SUBJECT": "beheer@example.nl"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -175,6 +177,35 @@ func TestDevOutboxByDefault(t *testing.T) {
 		var ce *Error
 		if _, _, err := Load(env(m), nil, io.Discard); !errors.As(err, &ce) || ce.Var != "DIALOOG_DEV" {
 			t.Errorf("%s: DIALOOG_DEV=1 gives %v, want an error naming DIALOOG_DEV", name, err)
+		}
+	}
+}
+
+// TestVAPID: the subject defaults to a mailto: of the sender address; a
+// configured key and subject are taken as given; a key that is 32 bytes
+// but no P-256 scalar (the order of the curve or more) is refused.
+func TestVAPID(t *testing.T) {
+	c, _, err := Load(env(map[string]string{"DIALOOG_MAIL_FROM": "Dialoog <dialoog@example.nl>"}), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.VAPIDSubject != "mailto:dialoog@example.nl" || c.VAPIDPrivateKey != "" {
+		t.Fatalf("defaults: %q %q", c.VAPIDSubject, c.VAPIDPrivateKey)
+	}
+	const key = "Pbj1Pu3DJZN8RZDx1Xx5cw2uIZ4UqN8T0xw8Q2r4zXw" // 32 bytes, below the order
+	for _, subject := range []string{"mailto:beheer@example.nl", "https://dialoog.example.nl/contact"} {
+		c, _, err = Load(env(map[string]string{"DIALOOG_VAPID_PRIVATE_KEY": key, "DIALOOG_VAPID_SUBJECT": subject}), nil, io.Discard)
+		if err != nil || c.VAPIDPrivateKey != key || c.VAPIDSubject != subject {
+			t.Fatalf("%s: %+v %v", subject, c, err)
+		}
+	}
+	order := "_____wAAAAD__________7zm-q2nF56E87nKwvxjJVE" // n of P-256: not a private key
+	if _, _, err := Load(env(map[string]string{"DIALOOG_VAPID_PRIVATE_KEY": order}), nil, io.Discard); err == nil {
+		t.Fatal("the curve order was accepted as a private key")
+	}
+	for _, bad := range []string{"mailto:", "http://dialoog.example.nl", "mailto:geen adres"} {
+		if _, _, err := Load(env(map[string]string{"DIALOOG_VAPID_SUBJECT": bad}), nil, io.Discard); err == nil {
+			t.Errorf("subject %q accepted", bad)
 		}
 	}
 }

@@ -54,8 +54,8 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 			jan := &db.User{Email: "jan@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
 				Gender: "unknown", FirstName: "Jan", LastName: "Smit", CreatedAt: now, UpdatedAt: now}
 			// (Yesterday's users table has no unread_total yet.)
-			exec(d.NewInsert().Model(hr).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at").Exec(ctx))
-			exec(d.NewInsert().Model(jan).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at").Exec(ctx))
+			exec(d.NewInsert().Model(hr).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at", "push_devices").Exec(ctx))
+			exec(d.NewInsert().Model(jan).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at", "push_devices").Exec(ctx))
 			kept := &db.Thread{OrgID: org.ID, Subject: "Verzuimmelding", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now.Add(2 * time.Minute)}
 			gone := &db.Thread{OrgID: org.ID, Subject: "Oud", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now}
 			exec(d.NewInsert().Model(kept).ExcludeColumn("team_id", "assigned_to", "medical").Exec(ctx))

@@ -36,7 +36,7 @@ func TestNotifyMigrationKeepsMailPerMessage(t *testing.T) {
 			now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 			jan := &db.User{Email: "jan@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
 				Gender: "unknown", FirstName: "Jan", LastName: "Smit", CreatedAt: now, UpdatedAt: now}
-			_, err = d.NewInsert().Model(jan).ExcludeColumn("notify", "last_summary_at").Exec(ctx)
+			_, err = d.NewInsert().Model(jan).ExcludeColumn("notify", "last_summary_at", "push_devices").Exec(ctx)
 			noErr(t, err)
 			_, err = d.Migrate(ctx)
 			noErr(t, err)

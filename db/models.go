@@ -67,6 +67,10 @@ type User struct {
 	Notify string `bun:",notnull,default:'message'"`
 	// LastSummaryAt is when the last daily summary was queued.
 	LastSummaryAt bun.NullTime
+	// PushDevices is the number of the user's push subscriptions, kept by
+	// notify whenever they change (migration 0023): a new message looks
+	// for subscriptions only when there are any.
+	PushDevices int `bun:",notnull"`
 }
 
 // Invitation is a sign-up link; only its hash is stored.
@@ -312,7 +316,10 @@ type PushSubscription struct {
 	Endpoint      string `bun:",notnull"`
 	Keys          []byte `bun:",notnull"`
 	UserAgent     string `bun:",notnull"`
-	CreatedAt     time.Time
+	// VAPIDKey is the server's VAPID public key the browser subscribed
+	// with; the push service refuses notifications signed with another.
+	VAPIDKey  string `bun:"vapid_key,notnull"`
+	CreatedAt time.Time
 }
 
 // AuditEvent is a security-relevant event a user can see in their activity.

@@ -214,6 +214,7 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 		v.Notify = auth.NotifySetting(u)
 	}
 	v.AwayOn = auth.AwayOn(u, h.now())
+	v.PushKey = h.accounts.PushKey()
 	m := h.meta(c)
 	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))
 }

@@ -95,7 +95,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 		BaseURL: cfg.BaseURL, Now: clk.Now, Log: log}
 	acc := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: clk.Now, Log: log,
 		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, cfg.BaseURL.Hostname(), code) },
-		BaseURL: testBase, ResetMail: testMail{}, Mail: testMail{}}
+		BaseURL: testBase, ResetMail: testMail{}, Mail: testMail{}, VAPIDPublic: testVAPIDKey(t)}
 	// Mail requests ("Wachtwoord vergeten", a new sign-up link) are worked
 	// off within the request, as if the background worker were instant;
 	// tests of the background path set Requested to nil and run req.

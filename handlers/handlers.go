@@ -86,6 +86,12 @@ type Accounts interface {
 	SetAbsence(ctx context.Context, cur *auth.Current, ab auth.Absence, ip string) error
 	SetLanguage(ctx context.Context, cur *auth.Current, lang, ip string) error
 	SetNotifications(ctx context.Context, cur *auth.Current, setting, ip string) error
+	// SubscribePush and UnsubscribePush are "Meldingen op dit apparaat"
+	// (the body is the browser's PushSubscription JSON); PushKey is the
+	// VAPID public key browsers subscribe with.
+	SubscribePush(ctx context.Context, cur *auth.Current, body []byte, userAgent, ip string) error
+	UnsubscribePush(ctx context.Context, cur *auth.Current, body []byte, ip string) error
+	PushKey() string
 	// Activity is a page of the user's own security events, newest first.
 	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
@@ -526,6 +532,8 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathSettingsAway, done, h.settingsAway)
 	app.Post(pathSettingsLanguage, done, h.settingsLanguage)
 	app.Post(pathSettingsNotify, done, h.settingsNotify)
+	app.Post(pathSettingsPush, done, h.pushSubscribe)
+	app.Post(pathSettingsPushOff, done, h.pushUnsubscribe)
 	app.Get(pathSessions, done, h.sessionsShow)
 	app.Post(pathSessions+"/andere", done, h.sessionsEndOthers)
 	app.Post(pathSessions+"/:id/afmelden", done, h.sessionEnd)

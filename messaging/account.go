@@ -112,6 +112,9 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 	if err := notify.Forget(ctx, tx, recipients); err != nil {
 		return err
 	}
+	if err := notify.ForgetPush(ctx, tx, user.ID); err != nil {
+		return err
+	}
 	if _, err := tx.NewDelete().Table("mail_requests").Where("email = ?", user.Email).Exec(ctx); err != nil {
 		return fmt.Errorf("withdraw mail requests: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/i18n"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -625,8 +626,19 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
+	// The same content-free notice to each browser the person switched
+	// notifications on for: a statement only for people who have any.
+	if u.PushDevices > 0 {
+		if _, err := s.Outbox.QueuePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL); err != nil {
+			return err
+		}
+	}
 	return s.notified(ctx, tx, p, now)
 }
+
+// PushURL is where a push notification's click goes: the inbox, never a
+// conversation (the notification names nothing).
+const PushURL = "/berichten"
 
 // notified records when participant p was last told of the thread.
 func (s *Service) notified(ctx context.Context, tx bun.Tx, p *db.Participant, now time.Time) error {

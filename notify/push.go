@@ -1,12 +1,17 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdh"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -45,50 +50,99 @@ type PushKeys struct {
 	Auth   string `json:"auth"`
 }
 
+// MaxPushDevices is how many browsers a person can switch notifications
+// on for; a further one replaces the oldest.
+const MaxPushDevices = 10
+
 // Subscribe stores a browser's subscription for userID in idb (a
-// transaction), sealing its keys. A known endpoint moves to this user with
-// the new keys (a browser has one endpoint a site).
-func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, endpoint string, keys PushKeys, userAgent string) error {
+// transaction), sealing its keys and remembering the VAPID public key it
+// was made with. A known endpoint moves to this user with the new keys (a
+// browser has one endpoint a site).
+func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, endpoint string, keys PushKeys, userAgent, vapidKey string) error {
 	plain, err := json.Marshal(keys)
 	if err != nil {
 		return fmt.Errorf("subscribe: encode keys: %w", err)
 	}
-	if _, err := idb.NewDelete().Model((*db.PushSubscription)(nil)).Where("endpoint = ?", endpoint).Exec(ctx); err != nil {
-		return fmt.Errorf("subscribe: replace endpoint: %w", err)
+	var old []db.PushSubscription
+	if err := idb.NewSelect().Model(&old).Column("id", "user_id").Where("endpoint = ?", endpoint).Scan(ctx); err != nil {
+		return fmt.Errorf("subscribe: find endpoint: %w", err)
+	}
+	for _, o := range old {
+		if err := forgetSubscriptions(ctx, idb, []int64{o.ID}, o.UserID); err != nil {
+			return fmt.Errorf("subscribe: replace endpoint: %w", err)
+		}
 	}
 	if len(userAgent) > 300 {
 		userAgent = userAgent[:300]
 	}
-	sub := &db.PushSubscription{UserID: userID, Endpoint: endpoint, Keys: v.Seal(plain, []byte(endpoint)), UserAgent: userAgent, CreatedAt: time.Now()}
+	sub := &db.PushSubscription{UserID: userID, Endpoint: endpoint, Keys: v.Seal(plain, []byte(endpoint)), UserAgent: userAgent,
+		VAPIDKey: vapidKey, CreatedAt: time.Now()}
 	if _, err := idb.NewInsert().Model(sub).Exec(ctx); err != nil {
 		return fmt.Errorf("subscribe: insert: %w", err)
 	}
-	return nil
+	var ids []int64
+	if err := idb.NewSelect().Model((*db.PushSubscription)(nil)).Column("id").Where("user_id = ?", userID).
+		Order("id DESC").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("subscribe: oldest: %w", err)
+	}
+	if len(ids) > MaxPushDevices {
+		return forgetSubscriptions(ctx, idb, ids[MaxPushDevices:], userID)
+	}
+	return countDevices(ctx, idb, userID)
 }
 
 // Unsubscribe removes userID's subscription with endpoint, if any, and the
-// notifications still queued for it.
-func Unsubscribe(ctx context.Context, idb bun.IDB, userID int64, endpoint string) error {
+// notifications still queued for it. It reports whether there was one.
+func Unsubscribe(ctx context.Context, idb bun.IDB, userID int64, endpoint string) (bool, error) {
 	var ids []int64
 	if err := idb.NewSelect().Model((*db.PushSubscription)(nil)).Column("id").
 		Where("user_id = ? AND endpoint = ?", userID, endpoint).Scan(ctx, &ids); err != nil {
-		return fmt.Errorf("unsubscribe: %w", err)
+		return false, fmt.Errorf("unsubscribe: %w", err)
 	}
-	return forgetSubscriptions(ctx, idb, ids)
+	return len(ids) > 0, forgetSubscriptions(ctx, idb, ids, userID)
 }
 
-// ForgetPush is the push part of deleting a person: every subscription of
-// userID and the notifications queued for them.
+// ForgetPush removes every subscription of userID and the notifications
+// queued for them: when the person deletes their account, is disabled or
+// is forgotten.
 func ForgetPush(ctx context.Context, idb bun.IDB, userID int64) error {
 	var ids []int64
 	if err := idb.NewSelect().Model((*db.PushSubscription)(nil)).Column("id").
 		Where("user_id = ?", userID).Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("forget push subscriptions: %w", err)
 	}
-	return forgetSubscriptions(ctx, idb, ids)
+	return forgetSubscriptions(ctx, idb, ids, userID)
 }
 
-func forgetSubscriptions(ctx context.Context, idb bun.IDB, ids []int64) error {
+// DropStalePush removes the subscriptions made with another VAPID public
+// key than vapidKey (the key pair was replaced): their push services
+// refuse the server's signature, and the browsers subscribe again when
+// their people switch notifications on. It returns how many.
+func DropStalePush(ctx context.Context, d *db.DB, vapidKey string) (int, error) {
+	var subs []db.PushSubscription
+	if err := d.NewSelect().Model(&subs).Column("id", "user_id").Where("vapid_key <> ?", vapidKey).Scan(ctx); err != nil {
+		return 0, fmt.Errorf("find push subscriptions of another VAPID key: %w", err)
+	}
+	if len(subs) == 0 {
+		return 0, nil
+	}
+	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, s := range subs {
+			if err := forgetSubscriptions(ctx, tx, []int64{s.ID}, s.UserID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("drop push subscriptions of another VAPID key: %w", err)
+	}
+	return len(subs), nil
+}
+
+// forgetSubscriptions deletes the subscriptions ids of userID with their
+// queued rows and counts userID's devices again.
+func forgetSubscriptions(ctx context.Context, idb bun.IDB, ids []int64, userID int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -101,6 +155,17 @@ func forgetSubscriptions(ctx context.Context, idb bun.IDB, ids []int64) error {
 	}
 	if _, err := idb.NewDelete().Model((*db.PushSubscription)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
 		return fmt.Errorf("delete push subscriptions: %w", err)
+	}
+	return countDevices(ctx, idb, userID)
+}
+
+// countDevices sets users.push_devices of userID from the subscriptions:
+// counted, not incremented, so that it cannot drift.
+func countDevices(ctx context.Context, idb bun.IDB, userID int64) error {
+	if _, err := idb.NewUpdate().Model((*db.User)(nil)).
+		Set("push_devices = (SELECT COUNT(*) FROM push_subscriptions AS s WHERE s.user_id = ?)", userID).
+		Where("id = ?", userID).Exec(ctx); err != nil {
+		return fmt.Errorf("count push subscriptions: %w", err)
 	}
 	return nil
 }
@@ -118,37 +183,70 @@ func PushDevices(ctx context.Context, idb bun.IDB, userID int64) (int, error) {
 // never an address.
 func pushRecipient(id int64) string { return "push:" + strconv.FormatInt(id, 10) }
 
+// queuePushQuery queues one row for each of a user's subscriptions in one
+// statement. The rows share one sealed payload (the fixed title and URL,
+// sealed with the batch key as associated data); each row's idempotency
+// key is the batch key, a dot and its subscription.
+const queuePushQuery = `INSERT INTO outbox (idempotency_key, channel, recipient, payload, status, next_attempt_at, created_at, send_by)
+SELECT ? || '.' || CAST(s.id AS TEXT), ?, 'push:' || CAST(s.id AS TEXT), ?, ?, ?, ?, ?
+FROM push_subscriptions AS s WHERE s.user_id = ?`
+
 // QueuePush inserts one pending push row for each of userID's own
-// subscriptions, in idb (the caller's transaction), and returns how many.
+// subscriptions, in idb (the caller's transaction), with one statement,
+// and returns how many.
 func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title, url string) (int, error) {
-	var ids []int64
-	if err := idb.NewSelect().Model((*db.PushSubscription)(nil)).Column("id").
-		Where("user_id = ?", userID).Order("id").Scan(ctx, &ids); err != nil {
-		return 0, fmt.Errorf("queue push: subscriptions: %w", err)
+	plain, err := json.Marshal(pushContent{Title: title, URL: url})
+	if err != nil {
+		return 0, fmt.Errorf("queue push: encode: %w", err)
 	}
-	sendBy := time.Now().Add(PushTTL)
-	for _, id := range ids {
-		if _, err := o.queue(ctx, idb, db.ChannelPush, pushRecipient(id), Push{Subscription: id, Title: title, URL: url}, sendBy); err != nil {
-			return 0, err
-		}
+	batch, err := newIdempotencyKey()
+	if err != nil {
+		return 0, fmt.Errorf("queue push: %w", err)
 	}
-	return len(ids), nil
+	now := time.Now()
+	res, err := idb.NewRaw(queuePushQuery, batch, db.ChannelPush, o.vault.Seal(plain, pushAD(batch)), db.OutboxPending,
+		now, now, now.Add(PushTTL), userID).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("queue push: insert outbox rows: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("queue push: %w", err)
+	}
+	return int(n), nil
 }
 
-// openPush decrypts and parses a push row's payload.
+// pushContent is what a push row's payload holds.
+type pushContent struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+func pushAD(batch string) []byte { return []byte("push:" + batch) }
+
+// openPush decrypts and parses a push row's payload; the subscription is
+// the row's recipient.
 func openPush(v *vault.Vault, it *db.OutboxItem) (*Push, error) {
 	if it.Payload == nil {
 		return nil, errors.New("payload is empty")
 	}
-	plain, err := v.Open(it.Payload, []byte(it.IdempotencyKey))
+	batch, subID, ok := strings.Cut(it.IdempotencyKey, ".")
+	if !ok || "push:"+subID != it.Recipient {
+		return nil, errors.New("push row's key does not name its subscription")
+	}
+	id, err := strconv.ParseInt(subID, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("push row's subscription: %w", err)
+	}
+	plain, err := v.Open(it.Payload, pushAD(batch))
 	if err != nil {
 		return nil, fmt.Errorf("open payload: %w", err)
 	}
-	var p Push
-	if err := json.Unmarshal(plain, &p); err != nil {
+	var c pushContent
+	if err := json.Unmarshal(plain, &c); err != nil {
 		return nil, fmt.Errorf("parse push payload: %w", err)
 	}
-	return &p, nil
+	return &Push{Subscription: id, Title: c.Title, URL: c.URL}, nil
 }
 
 // VAPID is the server's application server key pair (RFC 8292), base64url
@@ -166,6 +264,109 @@ func GenerateVAPID() (private, public string, err error) {
 		return "", "", fmt.Errorf("generate VAPID keys: %w", err)
 	}
 	return private, public, nil
+}
+
+// VAPIDPublic returns the public key (base64url, uncompressed point) of a
+// VAPID private key (base64url, 32 bytes), or an error when private is
+// not a P-256 private key.
+func VAPIDPublic(private string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(private, "="))
+	if err != nil || len(raw) != 32 {
+		return "", errors.New("a VAPID private key is 32 bytes in base64url")
+	}
+	k, err := ecdh.P256().NewPrivateKey(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a P-256 private key: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes()), nil
+}
+
+// VAPIDKeyFile is the generated VAPID private key in the data dir.
+const VAPIDKeyFile = "vapid.key"
+
+// LoadOrCreateVAPID returns the VAPID key pair stored in dir, generating
+// it (mode 0600) on first use. Unlike the encryption key, a new pair loses
+// nothing but the subscriptions made with the old one (DropStalePush).
+func LoadOrCreateVAPID(dir string) (private, public string, err error) {
+	path := filepath.Join(dir, VAPIDKeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		private, _, err = GenerateVAPID()
+		if err != nil {
+			return "", "", err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) { // another process won the race
+			return LoadOrCreateVAPID(dir)
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("create VAPID key: %w", err)
+		}
+		if _, err := f.WriteString(private + "\n"); err != nil {
+			f.Close()
+			return "", "", fmt.Errorf("write VAPID key: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return "", "", fmt.Errorf("write VAPID key: %w", err)
+		}
+		b = []byte(private)
+	} else if err != nil {
+		return "", "", fmt.Errorf("read VAPID key: %w", err)
+	}
+	private = strings.TrimSpace(string(b))
+	public, err = VAPIDPublic(private)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", path, err)
+	}
+	return private, public, nil
+}
+
+// MaxSubscriptionBytes bounds the subscription JSON a browser posts.
+const MaxSubscriptionBytes = 4096
+
+// ErrBadSubscription is a posted subscription that is not one a browser's
+// Push API gives.
+var ErrBadSubscription = errors.New("not a push subscription")
+
+// ParseSubscription reads a browser's PushSubscription JSON strictly: an
+// https endpoint (no credentials, at most 2000 characters), a p256dh key
+// that is a P-256 point and a 16-byte auth secret, nothing unknown.
+func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) {
+	bad := func(why string) (string, PushKeys, error) {
+		return "", PushKeys{}, fmt.Errorf("%w: %s", ErrBadSubscription, why)
+	}
+	if len(body) > MaxSubscriptionBytes {
+		return bad("too long")
+	}
+	var in struct {
+		Endpoint       string   `json:"endpoint"`
+		ExpirationTime *float64 `json:"expirationTime"`
+		Keys           PushKeys `json:"keys"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return bad("not JSON of a subscription")
+	}
+	if dec.More() {
+		return bad("more than one value")
+	}
+	u, err := url.Parse(in.Endpoint)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(in.Endpoint) > 2000 {
+		return bad("endpoint is not an https URL")
+	}
+	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Keys.P256dh, "="))
+	if err != nil || len(p) != 65 {
+		return bad("p256dh is not 65 bytes in base64url")
+	}
+	if _, err := ecdh.P256().NewPublicKey(p); err != nil {
+		return bad("p256dh is not a P-256 point")
+	}
+	a, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Keys.Auth, "="))
+	if err != nil || len(a) != 16 {
+		return bad("auth is not 16 bytes in base64url")
+	}
+	return in.Endpoint, in.Keys, nil
 }
 
 // WebPush sends notifications to the push services of the browsers
@@ -241,8 +442,10 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 		// The browser dropped the subscription: forget it. This row is
 		// failed; other queued rows for it fail when their turn comes.
 		if err := w.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			_, err := tx.NewDelete().Model((*db.PushSubscription)(nil)).Where("id = ?", sub.ID).Exec(ctx)
-			return err
+			if _, err := tx.NewDelete().Model((*db.PushSubscription)(nil)).Where("id = ?", sub.ID).Exec(ctx); err != nil {
+				return err
+			}
+			return countDevices(ctx, tx, sub.UserID)
 		}); err != nil {
 			return fmt.Errorf("remove expired push subscription: %w", err)
 		}

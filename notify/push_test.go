@@ -2,24 +2,12 @@ package notify
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,230 +15,8 @@ import (
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/notify/notifytest"
 )
-
-// pushService is a stand-in for a browser vendor's push service: a real
-// HTTP server that checks the VAPID authorization (RFC 8292) against the
-// server's public key and decrypts each notification (RFC 8291) with the
-// browser's private key, independently of the library under test.
-type pushService struct {
-	t      *testing.T
-	srv    *httptest.Server
-	vapid  *ecdsa.PublicKey
-	vapidB string
-	sub    string // expected JWT sub
-
-	mu       sync.Mutex
-	browsers map[string]*browserKeys // path -> keys
-	gone     map[string]bool
-	got      []string // decrypted payloads
-	errs     []string
-}
-
-type browserKeys struct {
-	priv *ecdh.PrivateKey
-	auth []byte
-}
-
-func startPushService(t *testing.T, vapidPublic, subject string) *pushService {
-	raw, err := base64.RawURLEncoding.DecodeString(vapidPublic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, y := elliptic.Unmarshal(elliptic.P256(), raw) //nolint:staticcheck // parsing an uncompressed point for ecdsa
-	if x == nil {
-		t.Fatal("bad VAPID public key")
-	}
-	ps := &pushService{t: t, vapid: &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, vapidB: vapidPublic, sub: subject,
-		browsers: map[string]*browserKeys{}, gone: map[string]bool{}}
-	ps.srv = httptest.NewServer(http.HandlerFunc(ps.handle))
-	t.Cleanup(ps.srv.Close)
-	return ps
-}
-
-// newBrowser makes a subscription: an endpoint and its keys.
-func (ps *pushService) newBrowser(name string) (string, PushKeys) {
-	priv, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		ps.t.Fatal(err)
-	}
-	auth := make([]byte, 16)
-	_, _ = rand.Read(auth)
-	ps.mu.Lock()
-	ps.browsers["/push/"+name] = &browserKeys{priv: priv, auth: auth}
-	ps.mu.Unlock()
-	return ps.srv.URL + "/push/" + name, PushKeys{
-		P256dh: base64.RawURLEncoding.EncodeToString(priv.PublicKey().Bytes()),
-		Auth:   base64.RawURLEncoding.EncodeToString(auth),
-	}
-}
-
-func (ps *pushService) fail(format string, args ...any) {
-	ps.mu.Lock()
-	ps.errs = append(ps.errs, fmt.Sprintf(format, args...))
-	ps.mu.Unlock()
-}
-
-func (ps *pushService) handle(w http.ResponseWriter, r *http.Request) {
-	ps.mu.Lock()
-	b, gone := ps.browsers[r.URL.Path], ps.gone[r.URL.Path]
-	ps.mu.Unlock()
-	if b == nil {
-		http.NotFound(w, r)
-		return
-	}
-	if gone {
-		w.WriteHeader(http.StatusGone)
-		return
-	}
-	if err := ps.checkVAPID(r); err != nil {
-		ps.fail("vapid: %v", err)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if r.Header.Get("Content-Encoding") != "aes128gcm" || r.Header.Get("TTL") == "" {
-		ps.fail("headers: encoding %q ttl %q", r.Header.Get("Content-Encoding"), r.Header.Get("TTL"))
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	plain, err := decryptAES128GCM(b, body)
-	if err != nil {
-		ps.fail("decrypt: %v", err)
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	ps.mu.Lock()
-	ps.got = append(ps.got, string(plain))
-	ps.mu.Unlock()
-	w.WriteHeader(http.StatusCreated)
-}
-
-// checkVAPID verifies "vapid t=JWT, k=KEY": the key is the server's, the
-// JWT is ES256-signed by it, aud is the push service's origin, exp is in
-// the future and at most 24 h away, sub is the configured contact.
-func (ps *pushService) checkVAPID(r *http.Request) error {
-	h := r.Header.Get("Authorization")
-	if !strings.HasPrefix(h, "vapid ") {
-		return fmt.Errorf("authorization %q", h)
-	}
-	var tok, key string
-	for _, part := range strings.Split(strings.TrimPrefix(h, "vapid "), ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			tok = v
-		case "k":
-			key = v
-		}
-	}
-	if key != ps.vapidB {
-		return fmt.Errorf("k is not the server's public key")
-	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return fmt.Errorf("jwt has %d parts", len(parts))
-	}
-	var head struct{ Alg, Typ string }
-	if err := decodeJSONPart(parts[0], &head); err != nil || head.Alg != "ES256" {
-		return fmt.Errorf("jwt header %+v %v", head, err)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) != 64 {
-		return fmt.Errorf("jwt signature: %d bytes %v", len(sig), err)
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if !ecdsa.Verify(ps.vapid, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return fmt.Errorf("jwt signature does not verify with the VAPID public key")
-	}
-	var claims struct {
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
-		Sub string `json:"sub"`
-	}
-	if err := decodeJSONPart(parts[1], &claims); err != nil {
-		return err
-	}
-	if claims.Aud != ps.srv.URL {
-		return fmt.Errorf("aud %q, want %q", claims.Aud, ps.srv.URL)
-	}
-	exp := time.Unix(claims.Exp, 0)
-	if now := time.Now(); !exp.After(now) || exp.After(now.Add(24*time.Hour+time.Minute)) {
-		return fmt.Errorf("exp %v", exp)
-	}
-	if claims.Sub != ps.sub {
-		return fmt.Errorf("sub %q, want %q", claims.Sub, ps.sub)
-	}
-	return nil
-}
-
-func decodeJSONPart(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("jwt part: %w", err)
-	}
-	return json.Unmarshal(b, v)
-}
-
-func hmacSHA256(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return m.Sum(nil)
-}
-
-// decryptAES128GCM decrypts a Web Push message (RFC 8291 over RFC 8188,
-// one record) for the browser b.
-func decryptAES128GCM(b *browserKeys, body []byte) ([]byte, error) {
-	if len(body) < 21 {
-		return nil, fmt.Errorf("body too short")
-	}
-	salt, rs, idlen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
-	if idlen != 65 || len(body) < 21+idlen {
-		return nil, fmt.Errorf("keyid length %d", idlen)
-	}
-	asPublic := body[21 : 21+idlen]
-	ct := body[21+idlen:]
-	if uint32(len(ct)) > rs {
-		return nil, fmt.Errorf("more than one record")
-	}
-	asKey, err := ecdh.P256().NewPublicKey(asPublic)
-	if err != nil {
-		return nil, fmt.Errorf("application server key: %w", err)
-	}
-	secret, err := b.priv.ECDH(asKey)
-	if err != nil {
-		return nil, err
-	}
-	uaPublic := b.priv.PublicKey().Bytes()
-	prkKey := hmacSHA256(b.auth, secret)
-	ikm := hmacSHA256(prkKey, []byte("WebPush: info\x00"), uaPublic, asPublic, []byte{1})
-	prk := hmacSHA256(salt, ikm)
-	cek := hmacSHA256(prk, []byte("Content-Encoding: aes128gcm\x00"), []byte{1})[:16]
-	nonce := hmacSHA256(prk, []byte("Content-Encoding: nonce\x00"), []byte{1})[:12]
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ct, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
-	}
-	// Strip the padding: zeros after the last record's delimiter 0x02.
-	i := len(plain) - 1
-	for i >= 0 && plain[i] == 0 {
-		i--
-	}
-	if i < 0 || plain[i] != 2 {
-		return nil, fmt.Errorf("no last-record delimiter")
-	}
-	return plain[:i], nil
-}
 
 func insertUser(t *testing.T, d *db.DB, email string) int64 {
 	t.Helper()
@@ -276,20 +42,23 @@ func TestWebPushLane(t *testing.T) {
 			t.Fatal(err)
 		}
 		const subject = "mailto:beheer@dialoog.test"
-		ps := startPushService(t, pub, subject)
+		ps := notifytest.StartPushService(t, pub, subject)
 		jan := insertUser(t, d, "jan@example.test")
 		piet := insertUser(t, d, "piet@example.test")
-		phone, phoneKeys := ps.newBrowser("jan-phone")
-		laptop, laptopKeys := ps.newBrowser("jan-laptop")
-		other, otherKeys := ps.newBrowser("piet")
+		phone, phoneP, phoneA := ps.NewBrowser("jan-phone")
+		phoneKeys := PushKeys{P256dh: phoneP, Auth: phoneA}
+		laptop, laptopP, laptopA := ps.NewBrowser("jan-laptop")
+		laptopKeys := PushKeys{P256dh: laptopP, Auth: laptopA}
+		other, otherP, otherA := ps.NewBrowser("piet")
+		otherKeys := PushKeys{P256dh: otherP, Auth: otherA}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone"); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone", pub); err != nil {
 				return err
 			}
-			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop"); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop", pub); err != nil {
 				return err
 			}
-			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other")
+			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other", pub)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -308,9 +77,7 @@ func TestWebPushLane(t *testing.T) {
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		ps.mu.Lock()
-		got, errs := append([]string(nil), ps.got...), ps.errs
-		ps.mu.Unlock()
+		got, errs := ps.Received()
 		if len(errs) > 0 {
 			t.Fatalf("push service: %v", errs)
 		}
@@ -328,9 +95,7 @@ func TestWebPushLane(t *testing.T) {
 		}
 
 		// The laptop's browser dropped the subscription.
-		ps.mu.Lock()
-		ps.gone["/push/jan-laptop"] = true
-		ps.mu.Unlock()
+		ps.Gone("jan-laptop")
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			_, err := ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten")
 			return err
@@ -347,15 +112,12 @@ func TestWebPushLane(t *testing.T) {
 		if err := d.NewRaw("SELECT count(*) FROM outbox WHERE channel = 'push' AND status = 'failed'").Scan(ctx, &failed); err != nil || failed != 1 {
 			t.Fatalf("failed push rows: %d %v", failed, err)
 		}
-		ps.mu.Lock()
-		total := len(ps.got)
-		ps.mu.Unlock()
-		if total != 3 {
-			t.Fatalf("push service got %d notifications in all, want 3", total)
+		if got, _ := ps.Received(); len(got) != 3 {
+			t.Fatalf("push service got %d notifications in all, want 3", len(got))
 		}
 
 		// Switching off removes the subscription; a later push queues nothing.
-		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return Unsubscribe(ctx, tx, jan, phone) }); err != nil {
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { _, err := Unsubscribe(ctx, tx, jan, phone); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -365,4 +127,150 @@ func TestWebPushLane(t *testing.T) {
 			t.Fatalf("after switching off: %d rows, %v", n, err)
 		}
 	})
+}
+
+func devices(t *testing.T, d *db.DB, userID int64) int {
+	t.Helper()
+	var n int
+	if err := d.NewRaw("SELECT push_devices FROM users WHERE id = ?", userID).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPushDevicesAndStaleKeys: users.push_devices follows the
+// subscriptions (subscribe, a browser moving to another person, switching
+// off, forgetting), a person keeps at most MaxPushDevices, and a new VAPID
+// key pair drops the subscriptions made with the old one, with their rows.
+func TestPushDevicesAndStaleKeys(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		_, oldPub, _ := GenerateVAPID()
+		_, newPub, _ := GenerateVAPID()
+		ps := notifytest.StartPushService(t, oldPub, "mailto:x@example.test")
+		jan := insertUser(t, d, "jan@example.test")
+		piet := insertUser(t, d, "piet@example.test")
+		sub := func(user int64, name, key string) string {
+			ep, p, a := ps.NewBrowser(name)
+			if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				return Subscribe(ctx, tx, v, user, ep, PushKeys{P256dh: p, Auth: a}, "UA", key)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ep
+		}
+		shared := sub(jan, "shared", oldPub)
+		sub(jan, "b", newPub)
+		if devices(t, d, jan) != 2 {
+			t.Fatalf("jan has %d devices, want 2", devices(t, d, jan))
+		}
+		// The shared browser is signed in as Piet now.
+		_, p, a := ps.NewBrowser("shared")
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return Subscribe(ctx, tx, v, piet, shared, PushKeys{P256dh: p, Auth: a}, "UA", oldPub)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if devices(t, d, jan) != 1 || devices(t, d, piet) != 1 {
+			t.Fatalf("after moving: jan %d, piet %d", devices(t, d, jan), devices(t, d, piet))
+		}
+		ob := NewOutbox(v)
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			_, err := ob.QueuePush(ctx, tx, piet, "t", "/berichten")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := DropStalePush(ctx, d, newPub)
+		if err != nil || n != 1 {
+			t.Fatalf("dropped %d (%v), want Piet's one made with the old key", n, err)
+		}
+		var rows int
+		if err := d.NewRaw("SELECT count(*) FROM outbox WHERE channel = 'push'").Scan(ctx, &rows); err != nil || rows != 0 {
+			t.Fatalf("queued rows of a dropped subscription: %d %v", rows, err)
+		}
+		if devices(t, d, piet) != 0 || devices(t, d, jan) != 1 {
+			t.Fatalf("after dropping: jan %d, piet %d", devices(t, d, jan), devices(t, d, piet))
+		}
+		for i := 0; i < MaxPushDevices+2; i++ {
+			sub(jan, fmt.Sprintf("many-%d", i), newPub)
+		}
+		if n, _ := PushDevices(ctx, d, jan); n != MaxPushDevices || devices(t, d, jan) != MaxPushDevices {
+			t.Fatalf("jan keeps %d devices (counted %d), want %d", n, devices(t, d, jan), MaxPushDevices)
+		}
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return ForgetPush(ctx, tx, jan) }); err != nil {
+			t.Fatal(err)
+		}
+		if devices(t, d, jan) != 0 {
+			t.Fatalf("after forgetting: %d", devices(t, d, jan))
+		}
+	})
+}
+
+// TestLoadOrCreateVAPID: the pair is generated once into the data dir with
+// mode 0600 and read back the same; a damaged file is an error, not a new
+// key.
+func TestLoadOrCreateVAPID(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub, err := LoadOrCreateVAPID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, VAPIDKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	priv2, pub2, err := LoadOrCreateVAPID(dir)
+	if err != nil || priv2 != priv || pub2 != pub {
+		t.Fatalf("second load gave another pair (%v)", err)
+	}
+	if got, err := VAPIDPublic(priv); err != nil || got != pub {
+		t.Fatalf("public of private: %q %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, VAPIDKeyFile), []byte("kapot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateVAPID(dir); err == nil {
+		t.Fatal("a damaged key file was accepted")
+	}
+}
+
+// TestParseSubscription: only what a browser's Push API gives is accepted.
+func TestParseSubscription(t *testing.T) {
+	ps := notifytest.StartPushService(t, mustPub(t), "mailto:x@example.test")
+	_, p, a := ps.NewBrowser("x")
+	good := func(endpoint, p, a string) string {
+		return fmt.Sprintf(`{"endpoint":%q,"expirationTime":null,"keys":{"p256dh":%q,"auth":%q}}`, endpoint, p, a)
+	}
+	ep, keys, err := ParseSubscription([]byte(good("https://push.example.test/abc", p, a)))
+	if err != nil || ep != "https://push.example.test/abc" || keys.P256dh != p || keys.Auth != a {
+		t.Fatalf("a browser's subscription was refused: %v", err)
+	}
+	bad := map[string]string{
+		"http endpoint":   good("http://push.example.test/abc", p, a),
+		"no endpoint":     good("", p, a),
+		"credentials":     good("https://u:p@push.example.test/abc", p, a),
+		"short p256dh":    good("https://push.example.test/abc", p[:20], a),
+		"not a point":     good("https://push.example.test/abc", "B"+strings.Repeat("A", 86), a),
+		"long auth":       good("https://push.example.test/abc", p, a+"AAAA"),
+		"unknown field":   `{"endpoint":"https://push.example.test/abc","keys":{"p256dh":"` + p + `","auth":"` + a + `"},"x":1}`,
+		"two values":      good("https://push.example.test/abc", p, a) + "{}",
+		"not json":        "endpoint=https://push.example.test",
+		"too long":        good("https://push.example.test/"+strings.Repeat("a", MaxSubscriptionBytes), p, a),
+		"endpoint > 2000": good("https://push.example.test/"+strings.Repeat("a", 2000), p, a),
+	}
+	for name, body := range bad {
+		if _, _, err := ParseSubscription([]byte(body)); !errors.Is(err, ErrBadSubscription) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+}
+
+func mustPub(t *testing.T) string {
+	_, pub, err := GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }

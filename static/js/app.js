@@ -487,4 +487,115 @@
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {});
   }
+  // "Meldingen op dit apparaat": ask permission, subscribe through the Push
+  // API with the server's VAPID key and hand the subscription to the
+  // server; or unsubscribe. The section says it needs script without it.
+  function base64urlToBytes(s) {
+    var pad = '='.repeat((4 - (s.length % 4)) % 4);
+    var raw = atob((s + pad).replace(/-/g, '+').replace(/_/g, '/'));
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) {
+      out[i] = raw.charCodeAt(i);
+    }
+    return out;
+  }
+
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-Csrf-Token': csrfToken() },
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      if (!res.ok) {
+        throw new Error('push settings: ' + res.status);
+      }
+    });
+  }
+
+  function initPush() {
+    var box = document.getElementById('push-settings');
+    if (!box || box.getAttribute('data-push-ready')) {
+      return;
+    }
+    box.setAttribute('data-push-ready', '1');
+    var controls = box.querySelector('.push-controls');
+    var status = box.querySelector('.push-status');
+    var on = box.querySelector('[data-push="on"]');
+    var off = box.querySelector('[data-push="off"]');
+    controls.hidden = false;
+    function say(name) {
+      status.textContent = box.getAttribute('data-text-' + name) || '';
+    }
+    function show(subscribed) {
+      on.hidden = subscribed;
+      off.hidden = !subscribed;
+      say(subscribed ? 'enabled' : 'disabled');
+    }
+    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window) || !window.isSecureContext) {
+      on.hidden = true;
+      off.hidden = true;
+      say('unsupported');
+      return;
+    }
+    function registration() {
+      return navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(function () {
+        return navigator.serviceWorker.ready;
+      });
+    }
+    registration().then(function (reg) {
+      return reg.pushManager.getSubscription();
+    }).then(function (sub) {
+      show(!!sub);
+      if (!sub && Notification.permission === 'denied') {
+        say('denied');
+      }
+    }).catch(function () {
+      say('unsupported');
+    });
+    on.addEventListener('click', function () {
+      on.disabled = true;
+      Notification.requestPermission().then(function (permission) {
+        if (permission !== 'granted') {
+          throw new Error('denied');
+        }
+        return registration();
+      }).then(function (reg) {
+        return reg.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: base64urlToBytes(box.getAttribute('data-vapid-key'))
+        });
+      }).then(function (sub) {
+        return postJSON('/account/push', sub.toJSON());
+      }).then(function () {
+        show(true);
+      }).catch(function (err) {
+        say(err && err.message === 'denied' ? 'denied' : 'failed');
+      }).then(function () {
+        on.disabled = false;
+      });
+    });
+    off.addEventListener('click', function () {
+      off.disabled = true;
+      registration().then(function (reg) {
+        return reg.pushManager.getSubscription();
+      }).then(function (sub) {
+        if (!sub) {
+          return null;
+        }
+        return postJSON('/account/push/uit', { endpoint: sub.endpoint }).then(function () {
+          return sub.unsubscribe();
+        });
+      }).then(function () {
+        show(false);
+      }).catch(function () {
+        say('failed');
+      }).then(function () {
+        off.disabled = false;
+      });
+    });
+  }
+  initPush();
+  // The account page may arrive by htmx; initPush runs once a section.
+  document.addEventListener('htmx:load', initPush);
 })();
