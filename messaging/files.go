@@ -208,12 +208,24 @@ func detectType(name string, data []byte, whole bool) (string, error) {
 // cleanFilename keeps a file name displayable and safe in a header: no
 // path, no quotes, no control characters and no bidirectional overrides
 // (CleanLine), at most 120 characters with its extension.
+// Limits of a stored file name, in characters.
+const (
+	maxFilenameRunes = 120
+	maxExtRunes      = 16
+)
+
 func cleanFilename(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
 	s := strings.TrimSpace(strings.ReplaceAll(CleanLine(name), `"`, ""))
-	if utf8.RuneCountInString(s) > 120 {
-		ext := filepath.Ext(s)
-		s = string([]rune(s)[:120-len([]rune(ext))]) + ext
+	if utf8.RuneCountInString(s) > maxFilenameRunes {
+		// Keep the extension (it decides the type) when it is a short one;
+		// a long "extension" is just the end of a long name.
+		ext := []rune(filepath.Ext(s))
+		if len(ext) > maxExtRunes {
+			ext = nil
+		}
+		base := []rune(strings.TrimSuffix(s, string(ext)))
+		s = string(base[:maxFilenameRunes-len(ext)]) + string(ext)
 	}
 	if s == "" || s == "." {
 		s = "bijlage"

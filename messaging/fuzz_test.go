@@ -58,3 +58,19 @@ func FuzzCleanLine(f *testing.F) {
 		}
 	})
 }
+
+// A long name keeps a short extension and is cut to 120 characters; a long
+// "extension" is part of the name (it made the cut panic before).
+func TestCleanFilenameLength(t *testing.T) {
+	long := strings.Repeat("a", 200)
+	for in, want := range map[string]string{
+		long + ".pdf":         strings.Repeat("a", 116) + ".pdf",
+		"a." + long:           "a." + strings.Repeat("a", 118),
+		"rapport.pdf":         "rapport.pdf",
+		long + "." + long[:5]: strings.Repeat("a", 114) + ".aaaaa",
+	} {
+		if got := cleanFilename(in); got != want {
+			t.Errorf("cleanFilename(%d runes) = %q (%d runes), want %q", len(in), got, len([]rune(got)), want)
+		}
+	}
+}
