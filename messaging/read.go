@@ -240,6 +240,11 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
 		return nil, err
 	}
+	if th.CaseClosed {
+		for i := range v.Messages {
+			v.Messages[i].CanDeleteForEveryone = false
+		}
+	}
 	return v, nil
 }
 
