@@ -50,6 +50,8 @@ type InboxView struct {
 	// the one shown (0: all conversations).
 	Teams  []TeamTab
 	TeamID int64
+	// Case is the case whose conversations are shown (nil: all).
+	Case *CaseItem
 }
 
 // TeamTab is one of the user's team boxes.
@@ -81,11 +83,14 @@ type InboxThread struct {
 func (v InboxView) PageURL(page int) string {
 	// As url.Values would encode it, keys sorted, without building one.
 	u, sep := "/berichten", "?"
-	if v.TeamID != 0 {
-		u, sep = u+"?team="+strconv.FormatInt(v.TeamID, 10), "&"
+	if v.Case != nil {
+		u, sep = u+sep+"dossier="+strconv.FormatInt(v.Case.ID, 10), "&"
 	}
 	if page > 1 {
-		u, sep = u+"?pagina="+strconv.Itoa(page), "&"
+		u, sep = u+sep+"pagina="+strconv.Itoa(page), "&"
+	}
+	if v.TeamID != 0 {
+		u, sep = u+sep+"team="+strconv.FormatInt(v.TeamID, 10), "&"
 	}
 	if v.Query != "" {
 		u += sep + "zoek=" + url.QueryEscape(v.Query)
@@ -188,6 +193,10 @@ type ThreadView struct {
 	Team *ThreadTeam
 	// ViewerID is the reader, for "Aan mij toewijzen".
 	ViewerID int64
+	// ReadOnly: the conversation's case is closed; no reply form.
+	ReadOnly bool
+	// Case is what internal users of the organisation see of cases here.
+	Case *ThreadCase
 }
 
 // ThreadTeam is the team of a conversation as its members see it.
@@ -500,3 +509,72 @@ func systemText(m Meta, v MessageItem) string {
 
 // int64String writes an id for a form value.
 func int64String(id int64) string { return strconv.FormatInt(id, 10) }
+
+// CaseItem is a case file (dossier) as its organisation's internal users
+// see it.
+type CaseItem struct {
+	ID          int64
+	Reference   string
+	SubjectName string
+	Closed      bool
+	CreatedAt   time.Time
+	ClosedAt    time.Time
+}
+
+// CaseURL is the address of a case page.
+func CaseURL(id int64) string { return "/dossiers/" + strconv.FormatInt(id, 10) }
+
+// URL is the case page.
+func (c CaseItem) URL() string { return CaseURL(c.ID) }
+
+// InboxURL is the inbox filtered by the case.
+func (c CaseItem) InboxURL() string { return "/berichten?dossier=" + strconv.FormatInt(c.ID, 10) }
+
+// CaseSubjectItem is an external participant a case can be about.
+type CaseSubjectItem struct {
+	UserID int64
+	Name   string
+}
+
+// ThreadCase is the case part of a conversation page: the case it is in,
+// or "Aan dossier toevoegen" with the open cases to choose from and the
+// form that creates one (as typed, with its messages).
+type ThreadCase struct {
+	Current        *CaseItem
+	Choices        []CaseItem
+	Subjects       []CaseSubjectItem
+	Subject        int64
+	Reference      string
+	ReferenceError string
+	SubjectError   string
+	CaseError      string
+}
+
+// CaseThreadItem is a conversation on a case page; Redacted shows only
+// that it exists.
+type CaseThreadItem struct {
+	ID            int64
+	Subject       string
+	LastMessageAt time.Time
+	Medical       bool
+	Redacted      bool
+	CanOpen       bool
+}
+
+// CaseFileItem is a file on a case page, linked where the viewer may
+// download it.
+type CaseFileItem struct {
+	AttachmentItem
+	ThreadID  int64
+	CreatedAt time.Time
+	CanOpen   bool
+}
+
+// CaseView is the case page.
+type CaseView struct {
+	Case         CaseItem
+	Threads      []CaseThreadItem
+	Participants []string
+	Files        []CaseFileItem
+	Notice       string
+}

@@ -58,8 +58,8 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 			exec(d.NewInsert().Model(jan).ExcludeColumn("unread_total", "away_sealed", "notify", "last_summary_at", "push_devices").Exec(ctx))
 			kept := &db.Thread{OrgID: org.ID, Subject: "Verzuimmelding", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now.Add(2 * time.Minute)}
 			gone := &db.Thread{OrgID: org.ID, Subject: "Oud", CreatedBy: &hr.ID, CreatedAt: now, LastMessageAt: now}
-			exec(d.NewInsert().Model(kept).ExcludeColumn("team_id", "assigned_to", "medical").Exec(ctx))
-			exec(d.NewInsert().Model(gone).ExcludeColumn("team_id", "assigned_to", "medical").Exec(ctx))
+			exec(d.NewInsert().Model(kept).ExcludeColumn("team_id", "assigned_to", "medical", "case_id").Exec(ctx))
+			exec(d.NewInsert().Model(gone).ExcludeColumn("team_id", "assigned_to", "medical", "case_id").Exec(ctx))
 			for _, th := range []*db.Thread{kept, gone} {
 				for _, u := range []*db.User{hr, jan} {
 					exec(d.NewRaw("INSERT INTO participants (thread_id, user_id, added_at) VALUES (?, ?, ?)", th.ID, u.ID, now).Exec(ctx))

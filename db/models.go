@@ -191,6 +191,31 @@ type Thread struct {
 	// Medical marks a conversation as containing medical information
 	// (migration 0021): see messaging.medicalRule.
 	Medical bool `bun:",notnull"`
+	// CaseID is the case file the conversation belongs to (migration
+	// 0024). CaseClosed is loaded with the thread where a change needs it:
+	// a closed case's conversations are read-only.
+	CaseID     *int64
+	CaseClosed bool `bun:"-"`
+}
+
+// Case statuses.
+const (
+	CaseOpen   = "open"
+	CaseClosed = "closed"
+)
+
+// Case is a case file (dossier): an organisation's conversations about one
+// external person (migration 0024).
+type Case struct {
+	bun.BaseModel `bun:"table:cases"`
+	ID            int64 `bun:",pk,autoincrement"`
+	OrgID         int64 `bun:",notnull"`
+	SubjectID     *int64
+	Reference     string `bun:",notnull"`
+	Status        string `bun:",notnull"`
+	CreatedBy     *int64
+	CreatedAt     time.Time
+	ClosedAt      bun.NullTime
 }
 
 // Participant is a user's membership of a thread.

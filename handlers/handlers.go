@@ -227,6 +227,16 @@ type Messages interface {
 	MyTeams(ctx context.Context, user *db.User) ([]messaging.TeamInfo, error)
 	TeamBox(ctx context.Context, user *db.User, teamID int64, page int) (*messaging.InboxPage, error)
 	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
+	// Case files: the case page, the case part of a conversation page, the
+	// inbox filtered by a case, and the changes.
+	Case(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseView, error)
+	CaseByID(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseInfo, error)
+	CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*messaging.InboxPage, error)
+	ThreadCase(ctx context.Context, user *db.User, threadID int64) (*messaging.ThreadCase, error)
+	CreateCaseForThread(ctx context.Context, user *db.User, threadID, subjectID int64, reference string) (int64, error)
+	AddThreadToCase(ctx context.Context, user *db.User, threadID, caseID int64) error
+	RemoveThreadFromCase(ctx context.Context, user *db.User, threadID int64) error
+	SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error
 }
 
 var _ Messages = (*messaging.Service)(nil)
@@ -519,6 +529,10 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/verwijderen", done, h.threadRemove)
 	app.Post("/berichten/:id/deelnemers", done, h.participantAdd)
 	app.Post("/berichten/:id/toewijzen", done, h.threadAssign)
+	app.Post("/berichten/:id/dossier", done, h.threadCaseAdd)
+	app.Post("/berichten/:id/dossier/verwijderen", done, h.threadCaseRemove)
+	app.Get("/dossiers/:id", done, h.caseShow)
+	app.Post("/dossiers/:id/status", done, h.caseStatus)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)

@@ -27,8 +27,21 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	teamID, _ := strconv.ParseInt(c.Query("team"), 10, 64)
+	caseID, _ := strconv.ParseInt(c.Query("dossier"), 10, 64)
 	var p *messaging.InboxPage
-	if teamID > 0 && query == "" {
+	var kase *components.CaseItem
+	if caseID > 0 && query == "" {
+		// The case's header; NotFound for anyone but its organisation's
+		// internal users (and the page itself checks it again).
+		ci, err := h.messages.CaseByID(c.UserContext(), u, caseID)
+		if err != nil {
+			return err
+		}
+		item := caseItem(*ci)
+		kase = &item
+		teamID = 0
+		p, err = h.messages.CaseBox(c.UserContext(), u, caseID, pageParam(c))
+	} else if teamID > 0 && query == "" {
 		p, err = h.messages.TeamBox(c.UserContext(), u, teamID, pageParam(c))
 	} else {
 		teamID = 0
@@ -39,6 +52,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	}
 	v := inboxView(u, p)
 	v.TeamID = teamID
+	v.Case = kase
 	v.Teams = teamTabs(teams)
 	v.Away = auth.AwayOn(u, h.now())
 	if v.Away {

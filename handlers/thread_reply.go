@@ -48,6 +48,16 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 			h.logger(c).Info("reply sent", "thread", id, "attachments", len(ids))
 			return seeOther(c, components.ThreadURL(id))
 		}
+		if apperr.CodeOf(err) == apperr.Conflict {
+			// The conversation's case was closed meanwhile: say so on the
+			// conversation, which no longer offers the form.
+			v, verr := h.threadView(c, id)
+			if verr != nil {
+				return verr
+			}
+			v.Alert = h.message(c, err)
+			return h.threadPage(c, statusOf(err), v)
+		}
 		if apperr.CodeOf(err) != apperr.Invalid {
 			return err
 		}

@@ -47,7 +47,13 @@ func (h *handler) threadView(c *fiber.Ctx, id int64) (components.ThreadView, err
 		}
 		return components.ThreadView{}, fmt.Errorf("thread %d: %w", id, err)
 	}
-	return threadView(u, t), nil
+	v := threadView(u, t)
+	tc, err := h.messages.ThreadCase(c.UserContext(), u, id)
+	if err != nil {
+		return components.ThreadView{}, fmt.Errorf("thread %d: %w", id, err)
+	}
+	v.Case = threadCase(tc)
+	return v, nil
 }
 
 // threadTeam is the team of a conversation as its members see it.
@@ -67,7 +73,7 @@ func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
-		Team: threadTeam(t), ViewerID: u.ID,
+		Team: threadTeam(t), ViewerID: u.ID, ReadOnly: t.ReadOnly,
 	}
 	v.Participants = participantItems(internal, t.Participants)
 	for _, msg := range t.Messages {

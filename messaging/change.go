@@ -213,6 +213,9 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 		if read {
 			return apperr.New(apperr.Conflict, "message.already_read")
 		}
+		if err := refuseIfCaseClosed(ctx, tx, m.ThreadID); err != nil {
+			return err
+		}
 		var ps []int64
 		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", m.ThreadID).Scan(ctx, &ps); err != nil {
 			return fmt.Errorf("load participants: %w", err)
@@ -416,6 +419,9 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		th, org, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
 		if err != nil {
 			return err
+		}
+		if th.CaseClosed {
+			return errCaseClosed
 		}
 		if user.Kind != db.KindInternal || user.OrgID == nil || *user.OrgID != th.OrgID {
 			return apperr.New(apperr.Forbidden, "error.forbidden")

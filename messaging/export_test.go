@@ -18,3 +18,8 @@ func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, 
 func (s *Service) TeamBoxSQL(user *db.User, teamID int64, page int) (string, []any) {
 	return s.pageWith(teamPageQuery), s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
 }
+
+// CaseBoxSQL is the SQL of one page of a case box, for plan checks.
+func (s *Service) CaseBoxSQL(user *db.User, caseID int64, page int) (string, []any) {
+	return s.pageWith(casePageQuery), s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
+}

@@ -47,6 +47,8 @@ func TestInboxPlans(t *testing.T) {
 			"search subject (small)": func() (string, []any) { return f.svc.InboxSQL(f.boss, "gesprek", 1) },
 			"team box page 1":        func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 1) },
 			"team box page 40":       func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 40) },
+			"case box page 1":        func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 1) },
+			"case box page 40":       func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 40) },
 		}
 		check := func(t *testing.T) {
 			for name, query := range queries {

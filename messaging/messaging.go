@@ -378,6 +378,9 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 		if err != nil {
 			return err
 		}
+		if th.CaseClosed {
+			return errCaseClosed
+		}
 		evs, err := s.post(ctx, tx, th, org, author, body, in.AttachmentIDs, false, s.Now().UTC())
 		if err != nil {
 			return err
@@ -411,8 +414,9 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	}
 	defer rows.Close()
 	var row struct {
-		db.Thread `bun:",extend"`
-		OrgName   string
+		db.Thread  `bun:",extend"`
+		OrgName    string
+		CaseStatus string
 	}
 	err = s.DB.ScanOne(ctx, rows, &row)
 	if db.ErrNoRows(err) {
@@ -421,11 +425,16 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	if err != nil {
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}
+	row.Thread.CaseClosed = row.CaseStatus == db.CaseClosed
 	return &row.Thread, &db.Organisation{ID: row.OrgID, Name: row.OrgName}, nil
 }
 
+// threadForQuery also says whether the thread's case is closed, so that
+// every change that loads its thread this way can refuse without another
+// statement.
 func threadForQuery(d *db.DB) string {
-	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name FROM threads AS t JOIN organisations AS o ON o.id = t.org_id
+	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name, COALESCE(c.status, '') AS case_status
+FROM threads AS t JOIN organisations AS o ON o.id = t.org_id LEFT JOIN cases AS c ON c.id = t.case_id
 WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?) AND ` + medicalRule("t", "?")
 }
 

@@ -102,6 +102,7 @@ type InboxPage struct {
 	Unread  int // unread messages in all threads
 	Query   string
 	TeamID  int64 // the team box shown (0: the whole inbox)
+	CaseID  int64 // the case whose conversations are shown (0: all)
 }
 
 type inboxRow struct {
@@ -178,6 +179,8 @@ type ThreadView struct {
 	Messages     []MessageView
 	// CanAddParticipants: internal users of the thread's organisation.
 	CanAddParticipants bool
+	// ReadOnly: the conversation's case is closed; nobody may change it.
+	ReadOnly bool
 	// Team: the team whose conversation this is, for its members, with
 	// who handles it and the colleagues it can be assigned to.
 	TeamID       int64
@@ -207,7 +210,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		return nil, err
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
-	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, Medical: th.Medical,
+	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, Medical: th.Medical, ReadOnly: th.CaseClosed,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	v.Participants = participantViews(user, ps, users)
 	for _, p := range ps {
@@ -236,6 +239,11 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	senders := &senderOrgs{s: s, names: orgNames}
 	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
 		return nil, err
+	}
+	if th.CaseClosed {
+		for i := range v.Messages {
+			v.Messages[i].CanDeleteForEveryone = false
+		}
 	}
 	return v, nil
 }

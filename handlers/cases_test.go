@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestCaseOverHTTP, on both engines: Hanna puts a conversation with Jan in
+// a new case from the conversation page; the case page and the inbox
+// filtered by the case list it; Jan (external) gets 404 on the case page
+// and his conversation page says nothing of the case; closing the case
+// takes the reply form away for both and a reply is refused with a clear
+// message; reopening brings it back.
+func TestCaseOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		la := newLiveAppOn(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		resp, _ := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		loc := resp.Header.Get("Location")
+
+		_, page := hr.b.get(loc)
+		wantContains(t, page, "Aan dossier toevoegen", `name="reference"`, "Jan Jansen")
+		resp, page = hr.b.post(loc+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {" "}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Vul een kenmerk in")
+		resp, _ = hr.b.post(loc+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {"P-1234"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		var caseID int64
+		if err := d.NewSelect().Model((*db.Case)(nil)).Column("id").Where("reference = ?", "P-1234").Scan(ctx, &caseID); err != nil {
+			t.Fatal(err)
+		}
+		caseURL := "/dossiers/" + strconv.FormatInt(caseID, 10)
+		_, page = hr.b.get(loc)
+		wantContains(t, page, caseURL, "Dossier P-1234", "Uit dossier halen")
+		_, page = hr.b.get(caseURL)
+		wantContains(t, page, "Dossier P-1234", "Over Jan Jansen", `href="`+loc+`"`, "Dossier sluiten")
+		_, page = hr.b.get("/berichten?dossier=" + strconv.FormatInt(caseID, 10))
+		wantContains(t, page, "Gesprekken in dossier P-1234", loc)
+
+		resp, _ = jan.b.get(caseURL)
+		wantStatus(t, resp, http.StatusNotFound)
+		resp, _ = jan.b.get("/berichten?dossier=" + strconv.FormatInt(caseID, 10))
+		wantStatus(t, resp, http.StatusNotFound)
+		_, page = jan.b.get(loc)
+		wantNotContains(t, page, "P-1234", "dossier")
+
+		resp, _ = hr.b.post(caseURL+"/status", url.Values{"status": {"closed"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		for _, p := range []*person{hr, jan} {
+			_, page = p.b.get(loc)
+			wantContains(t, page, "hoort bij een gesloten dossier")
+			wantNotContains(t, page, loc+"/reageer")
+			resp, page = p.b.post(loc, url.Values{"body": {"Toch nog iets"}})
+			wantStatus(t, resp, http.StatusConflict)
+			wantContains(t, page, "Dit dossier is gesloten")
+		}
+		resp, _ = hr.b.post(caseURL+"/status", url.Values{"status": {"open"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		_, page = jan.b.get(loc)
+		wantContains(t, page, loc+"/reageer")
+		resp, _ = jan.b.post(loc, url.Values{"body": {"Het gaat beter"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		if strings.Contains(page, "P-1234") {
+			t.Fatal("external person sees the reference")
+		}
+	})
+}

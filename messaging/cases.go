@@ -1,0 +1,497 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+)
+
+// Case files (dossiers). A case groups an organisation's conversations
+// about one external person under the organisation's reference (a
+// personnel number) and has a status, open or closed. Only internal users
+// of the case's organisation create, see and change cases (caseFor); to
+// anyone else a case does not exist, and an external person is never told
+// which case a conversation is in (the reference is internal). A closed
+// case's conversations are read-only for everyone: threadWithOrg loads
+// the case's status with the thread, so that reply and "add participant"
+// refuse without another statement, and "delete for everyone" asks once.
+// A medical conversation in a case is listed on the case page, to a
+// colleague the medical rule refuses, as existence only (RedactedSummary).
+
+// MaxCaseReference bounds a case's reference, in characters.
+const MaxCaseReference = 50
+
+// maxCaseThreads bounds what a case page lists of each kind.
+const maxCaseThreads = 500
+
+// errCaseClosed is the refusal of a change in a closed case's conversation.
+var errCaseClosed = apperr.New(apperr.Conflict, "case.closed_readonly")
+
+// CaseInfo is a case as its organisation's internal users see it.
+type CaseInfo struct {
+	ID          int64
+	Reference   string
+	Closed      bool
+	SubjectID   int64
+	SubjectName string // empty once the person stopped with Dialoog
+	CreatedAt   time.Time
+	ClosedAt    time.Time
+}
+
+// CaseThread is a conversation on a case page. Redacted: a medical
+// conversation the viewer may not read, of which only the existence and
+// the last activity are shown. CanOpen: the viewer takes part (and may
+// read it), so it links to the conversation.
+type CaseThread struct {
+	ID            int64
+	Subject       string
+	LastMessageAt time.Time
+	Medical       bool
+	Redacted      bool
+	CanOpen       bool
+}
+
+// CaseAttachment is a file in a case's conversations; CanOpen: the viewer
+// may download it (it is in their box), so it links to the file.
+type CaseAttachment struct {
+	AttachmentView
+	ThreadID  int64
+	CreatedAt time.Time
+	CanOpen   bool
+}
+
+// CaseView is the case page.
+type CaseView struct {
+	CaseInfo
+	Threads      []CaseThread
+	Participants []string
+	Attachments  []CaseAttachment
+}
+
+// CaseSubject is an external participant a case about a conversation can
+// be created for.
+type CaseSubject struct {
+	UserID int64
+	Name   string
+}
+
+// ThreadCase is what a conversation page shows of cases, to the internal
+// users of its organisation: the case it is in, the open cases it could be
+// added to (about one of its external participants) and those participants.
+type ThreadCase struct {
+	Current  *CaseInfo
+	Choices  []CaseInfo
+	Subjects []CaseSubject
+}
+
+// caseRow is a case with its subject's names.
+type caseRow struct {
+	db.Case      `bun:",extend"`
+	SFirstName   string
+	SInitials    string
+	SNamePrefix  string
+	SLastName    string
+	SEmail       string
+	SubjectKnown bool
+}
+
+func (r *caseRow) info() CaseInfo {
+	ci := CaseInfo{ID: r.ID, Reference: r.Reference, Closed: r.Status == db.CaseClosed, CreatedAt: r.CreatedAt, ClosedAt: r.ClosedAt.Time}
+	if r.SubjectID != nil {
+		ci.SubjectID = *r.SubjectID
+	}
+	if r.SubjectKnown {
+		ci.SubjectName = DisplayName(&db.User{FirstName: r.SFirstName, Initials: r.SInitials, NamePrefix: r.SNamePrefix, LastName: r.SLastName, Email: r.SEmail})
+	}
+	return ci
+}
+
+// caseQuery selects cases (aliased c) with their subjects' names.
+func caseQuery(idb bun.IDB) *bun.SelectQuery {
+	return idb.NewSelect().TableExpr("cases AS c").
+		ColumnExpr("c.*").
+		ColumnExpr("COALESCE(su.first_name, '') AS s_first_name, COALESCE(su.initials, '') AS s_initials").
+		ColumnExpr("COALESCE(su.name_prefix, '') AS s_name_prefix, COALESCE(su.last_name, '') AS s_last_name, COALESCE(su.email, '') AS s_email").
+		ColumnExpr("su.id IS NOT NULL AS subject_known").
+		Join("LEFT JOIN users AS su ON su.id = c.subject_id")
+}
+
+// caseOrg is the organisation whose cases the user may see and change: an
+// internal user's own; 0 for anyone else.
+func caseOrg(user *db.User) int64 {
+	if user == nil || user.Kind != db.KindInternal || user.OrgID == nil {
+		return 0
+	}
+	return *user.OrgID
+}
+
+// caseFor loads a case the user may see: NotFound for anyone but the
+// internal users of its organisation.
+func (s *Service) caseFor(ctx context.Context, idb bun.IDB, user *db.User, caseID int64) (*caseRow, error) {
+	org := caseOrg(user)
+	if org == 0 {
+		return nil, errNotFound
+	}
+	var r caseRow
+	err := caseQuery(idb).Where("c.id = ? AND c.org_id = ?", caseID, org).Scan(ctx, &r)
+	if db.ErrNoRows(err) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load case %d: %w", caseID, err)
+	}
+	return &r, nil
+}
+
+// CaseByID is a case for its header in the inbox; NotFound for anyone but
+// the internal users of its organisation.
+func (s *Service) CaseByID(ctx context.Context, user *db.User, caseID int64) (*CaseInfo, error) {
+	r, err := s.caseFor(ctx, s.DB, user, caseID)
+	if err != nil {
+		return nil, err
+	}
+	ci := r.info()
+	return &ci, nil
+}
+
+// caseThread loads a conversation whose case an internal user of its
+// organisation may change: NotFound for anyone else, refused when its
+// current case is closed.
+func (s *Service) caseThread(ctx context.Context, tx bun.Tx, user *db.User, threadID int64) (*db.Thread, error) {
+	th, _, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
+	if err != nil {
+		return nil, err
+	}
+	if caseOrg(user) != th.OrgID {
+		return nil, errNotFound
+	}
+	if th.CaseClosed {
+		return nil, errCaseClosed
+	}
+	return th, nil
+}
+
+// externalParticipant reports whether the user is an external participant
+// of the thread.
+func externalParticipant(ctx context.Context, idb bun.IDB, threadID, userID int64) (bool, error) {
+	ok, err := idb.NewSelect().TableExpr("participants AS p").Join("JOIN users AS u ON u.id = p.user_id").
+		Where("p.thread_id = ? AND p.user_id = ? AND u.kind <> ?", threadID, userID, db.KindInternal).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check case subject: %w", err)
+	}
+	return ok, nil
+}
+
+// CreateCaseForThread creates a case about one of the conversation's
+// external participants and puts the conversation in it.
+func (s *Service) CreateCaseForThread(ctx context.Context, user *db.User, threadID, subjectID int64, reference string) (int64, error) {
+	reference = CleanLine(reference)
+	var fields apperr.Fields
+	switch {
+	case reference == "":
+		fields = append(fields, apperr.Field("reference", "case.reference_required"))
+	case utf8.RuneCountInString(reference) > MaxCaseReference:
+		fields = append(fields, apperr.Field("reference", "case.reference_too_long"))
+	}
+	if subjectID <= 0 {
+		fields = append(fields, apperr.Field("subject", "case.subject_required"))
+	}
+	if len(fields) > 0 {
+		return 0, fields
+	}
+	var caseID int64
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		th, err := s.caseThread(ctx, tx, user, threadID)
+		if err != nil {
+			return err
+		}
+		ok, err := externalParticipant(ctx, tx, th.ID, subjectID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.Field("subject", "case.subject_not_participant")
+		}
+		exists, err := tx.NewSelect().Model((*db.Case)(nil)).Where("org_id = ? AND reference = ?", th.OrgID, reference).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check reference: %w", err)
+		}
+		if exists {
+			return apperr.Field("reference", "case.reference_exists")
+		}
+		now := s.Now().UTC()
+		c := &db.Case{OrgID: th.OrgID, SubjectID: &subjectID, Reference: reference, Status: db.CaseOpen, CreatedBy: &user.ID, CreatedAt: now}
+		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
+			return fmt.Errorf("store case: %w", err)
+		}
+		caseID = c.ID
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: &subjectID, ActorID: &user.ID, Kind: "case.created",
+			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &th.OrgID}); err != nil {
+			return err
+		}
+		return s.setThreadCase(ctx, tx, user, th, &c.ID, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create case: %w", err)
+	}
+	return caseID, nil
+}
+
+// AddThreadToCase puts a conversation in an open case of its organisation
+// about one of its external participants (moving it from another open
+// case).
+func (s *Service) AddThreadToCase(ctx context.Context, user *db.User, threadID, caseID int64) error {
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		th, err := s.caseThread(ctx, tx, user, threadID)
+		if err != nil {
+			return err
+		}
+		c, err := s.caseFor(ctx, tx, user, caseID)
+		if err != nil || c.OrgID != th.OrgID {
+			return apperr.Field("case", "case.not_found")
+		}
+		if c.Status == db.CaseClosed {
+			return apperr.Field("case", "case.closed")
+		}
+		ok := false
+		if c.SubjectID != nil {
+			if ok, err = externalParticipant(ctx, tx, th.ID, *c.SubjectID); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			return apperr.Field("case", "case.subject_not_participant")
+		}
+		return s.setThreadCase(ctx, tx, user, th, &c.ID, s.Now().UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("add to case: %w", err)
+	}
+	return nil
+}
+
+// RemoveThreadFromCase takes a conversation out of its (open) case.
+func (s *Service) RemoveThreadFromCase(ctx context.Context, user *db.User, threadID int64) error {
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		th, err := s.caseThread(ctx, tx, user, threadID)
+		if err != nil {
+			return err
+		}
+		if th.CaseID == nil {
+			return nil
+		}
+		return s.setThreadCase(ctx, tx, user, th, nil, s.Now().UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("remove from case: %w", err)
+	}
+	return nil
+}
+
+// setThreadCase stores a conversation's case, with an audit row.
+func (s *Service) setThreadCase(ctx context.Context, tx bun.Tx, user *db.User, th *db.Thread, caseID *int64, now time.Time) error {
+	if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("case_id = ?", caseID).Where("id = ?", th.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("store case of thread %d: %w", th.ID, err)
+	}
+	kind, detail := "case.thread_removed", fmt.Sprintf("thread %d", th.ID)
+	if caseID != nil {
+		kind, detail = "case.thread_added", fmt.Sprintf("thread %d, case %d", th.ID, *caseID)
+	}
+	if th.CaseID != nil {
+		detail += fmt.Sprintf(", from case %d", *th.CaseID)
+	}
+	return auth.Audit(ctx, tx, auth.AuditEntry{ActorID: &user.ID, UserID: &user.ID, Kind: kind, Detail: detail, Now: now, OrgID: &th.OrgID})
+}
+
+// SetCaseClosed closes a case (its conversations become read-only for
+// everyone) or reopens it, with an audit row.
+func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error {
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		c, err := s.caseFor(ctx, tx, user, caseID)
+		if err != nil {
+			return err
+		}
+		if (c.Status == db.CaseClosed) == closed {
+			return nil
+		}
+		now := s.Now().UTC()
+		status, closedAt, kind := db.CaseOpen, bun.NullTime{}, "case.reopened"
+		if closed {
+			status, closedAt, kind = db.CaseClosed, bun.NullTime{Time: now}, "case.closed"
+		}
+		if _, err := tx.NewUpdate().Model((*db.Case)(nil)).Set("status = ?", status).Set("closed_at = ?", closedAt).
+			Where("id = ?", c.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("store case status: %w", err)
+		}
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: c.SubjectID, ActorID: &user.ID, Kind: kind,
+			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID})
+	})
+	if err != nil {
+		return fmt.Errorf("set case status: %w", err)
+	}
+	return nil
+}
+
+// refuseIfCaseClosed refuses a change in a conversation of a closed case.
+func refuseIfCaseClosed(ctx context.Context, idb bun.IDB, threadID int64) error {
+	closed, err := idb.NewSelect().TableExpr("threads AS t").Join("JOIN cases AS c ON c.id = t.case_id").
+		Where("t.id = ? AND c.status = ?", threadID, db.CaseClosed).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check case of thread %d: %w", threadID, err)
+	}
+	if closed {
+		return errCaseClosed
+	}
+	return nil
+}
+
+// ThreadCase is what the conversation page shows of cases; nil for anyone
+// but the internal users of the conversation's organisation (who must take
+// part and may read it, like the page).
+func (s *Service) ThreadCase(ctx context.Context, user *db.User, threadID int64) (*ThreadCase, error) {
+	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
+	if err != nil {
+		return nil, err
+	}
+	if caseOrg(user) != th.OrgID {
+		return nil, nil
+	}
+	out := &ThreadCase{}
+	var rows []caseRow
+	err = caseQuery(s.DB).Where("c.org_id = ?", th.OrgID).
+		Where("(c.id = ? OR (c.status = ? AND c.subject_id IN (SELECT p.user_id FROM participants AS p JOIN users AS pu ON pu.id = p.user_id WHERE p.thread_id = ? AND pu.kind <> ?)))",
+			th.CaseID, db.CaseOpen, th.ID, db.KindInternal).
+		OrderExpr("c.reference").Limit(maxCaseThreads).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("cases of thread %d: %w", th.ID, err)
+	}
+	for i := range rows {
+		ci := rows[i].info()
+		if th.CaseID != nil && *th.CaseID == ci.ID {
+			out.Current = &ci
+			continue
+		}
+		out.Choices = append(out.Choices, ci)
+	}
+	var us []db.User
+	if err := s.DB.NewSelect().Model(&us).
+		Where("kind <> ? AND id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ?)", db.KindInternal, th.ID).
+		Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("external participants of thread %d: %w", th.ID, err)
+	}
+	for i := range us {
+		out.Subjects = append(out.Subjects, CaseSubject{UserID: us[i].ID, Name: NameFor(user, &us[i])})
+	}
+	return out, nil
+}
+
+// Case is the case page: its conversations (a medical one the viewer may
+// not read as existence only), the people in the conversations the viewer
+// may read, and their files, linked where the viewer may download them.
+func (s *Service) Case(ctx context.Context, user *db.User, caseID int64) (*CaseView, error) {
+	c, err := s.caseFor(ctx, s.DB, user, caseID)
+	if err != nil {
+		return nil, err
+	}
+	v := &CaseView{CaseInfo: c.info()}
+	var threads []struct {
+		ID            int64
+		Subject       string
+		LastMessageAt time.Time
+		Medical       bool
+		MayRead       bool
+		Mine          bool
+	}
+	err = s.DB.NewRaw(`SELECT t.id, t.subject, t.last_message_at, t.medical, `+medicalRule("t", "?")+` AS may_read,
+  EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ? AND p.box_count > 0) AS mine
+FROM threads AS t WHERE t.case_id = ? ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`,
+		append(medicalArgs(user.ID), user.ID, c.ID, maxCaseThreads)...).Scan(ctx, &threads)
+	if err != nil {
+		return nil, fmt.Errorf("conversations of case %d: %w", c.ID, err)
+	}
+	for _, t := range threads {
+		if !t.MayRead {
+			r := RedactedSummary(t.ID, t.LastMessageAt)
+			v.Threads = append(v.Threads, CaseThread{ID: r.ID, LastMessageAt: r.LastMessageAt, Medical: r.Medical, Redacted: true})
+			continue
+		}
+		v.Threads = append(v.Threads, CaseThread{ID: t.ID, Subject: CleanLine(t.Subject), LastMessageAt: t.LastMessageAt, Medical: t.Medical, CanOpen: t.Mine})
+	}
+	var people []db.User
+	err = s.DB.NewSelect().Model(&people).
+		Where(`id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE t.case_id = ? AND `+medicalRule("t", "?")+`)`,
+			append([]any{c.ID}, medicalArgs(user.ID)...)...).
+		Order("last_name", "first_name", "id").Limit(maxCaseThreads).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("participants of case %d: %w", c.ID, err)
+	}
+	for i := range people {
+		v.Participants = append(v.Participants, NameFor(user, &people[i]))
+	}
+	var files []struct {
+		db.Attachment `bun:",extend"`
+		ThreadID      int64
+		Mine          bool
+	}
+	err = s.DB.NewRaw(`SELECT a.*, m.thread_id,
+  EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = a.message_id AND ms.user_id = ? AND ms.removed_at IS NULL) AS mine
+FROM attachments AS a JOIN messages AS m ON m.id = a.message_id JOIN threads AS t ON t.id = m.thread_id
+WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LIMIT ?`,
+		append(append([]any{user.ID, c.ID}, medicalArgs(user.ID)...), maxCaseThreads)...).Scan(ctx, &files)
+	if err != nil {
+		return nil, fmt.Errorf("files of case %d: %w", c.ID, err)
+	}
+	for i := range files {
+		av, err := s.attachmentView(&files[i].Attachment)
+		if err != nil {
+			return nil, err
+		}
+		v.Attachments = append(v.Attachments, CaseAttachment{AttachmentView: av, ThreadID: files[i].ThreadID, CreatedAt: files[i].CreatedAt, CanOpen: files[i].Mine})
+	}
+	return v, nil
+}
+
+// CaseBox lists the conversations of a case in the user's box, newest
+// first: one statement, like the inbox. The statement itself checks that
+// the user is an internal user of the case's organisation, so that nobody
+// else can filter by a case.
+func (s *Service) CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*InboxPage, error) {
+	if page < 1 {
+		page = 1
+	}
+	var rows []inboxRow
+	args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
+	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) }), args...); err != nil {
+		return nil, fmt.Errorf("case box: %w", err)
+	}
+	out, err := s.inboxPage(ctx, user, rows, page, "")
+	if err != nil {
+		return nil, err
+	}
+	out.CaseID = caseID
+	return out, nil
+}
+
+// casePageQuery is a page of one case's conversations in a user's box: a
+// range scan of threads_case_idx (a case has few conversations), each
+// joined to the user's participant row, under the medical rule, for an
+// internal user of the case's organisation only.
+var casePageQuery = `SELECT t.id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, t.last_message_at AS last_activity_at, t.assigned_to
+FROM threads AS t JOIN participants AS p ON p.thread_id = t.id AND p.user_id = ? JOIN organisations AS o ON o.id = t.org_id
+WHERE t.case_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + `
+  AND t.org_id IN (SELECT cc.org_id FROM cases AS cc JOIN users AS cu ON cu.org_id = cc.org_id WHERE cc.id = ? AND cu.id = ? AND cu.kind = '` + db.KindInternal + `')
+ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?`
+
+// caseArgs are the arguments of pageWith(casePageQuery).
+func (s *Service) caseArgs(userID, caseID int64, limit, offset int) []any {
+	args := append(s.pageArgs(userID), userID, caseID)
+	args = append(args, medicalArgs(userID)...)
+	return append(args, caseID, userID, limit, offset)
+}
