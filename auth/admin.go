@@ -70,6 +70,13 @@ func orgOf(cur *Current) (int64, error) {
 	return *cur.User.OrgID, nil
 }
 
+// AdminOrg returns the organisation cur administers: the one rule by
+// which every part of Beheer, also outside this package, decides who may
+// act; apperr NotFound for anyone who is not an internal admin of one.
+func AdminOrg(cur *Current) (int64, error) {
+	return orgOf(cur)
+}
+
 // inOrgExpr is the condition, for the users row aliased u and the
 // organisation given three times, under which a user belongs to the
 // organisation in Beheer: its internal users, and the external users who
