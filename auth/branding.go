@@ -99,6 +99,25 @@ func LoadBrand(ctx context.Context, idb bun.IDB, orgID int64) (OrgBrand, error) 
 	return b, nil
 }
 
+// OfNewestInvitation returns the house style of the organisation whose
+// invitation is the user's newest: the one a person signing up follows.
+// ok is false when the user has no invitation.
+func (s *Branding) OfNewestInvitation(ctx context.Context, userID int64) (b OrgBrand, ok bool, err error) {
+	var orgIDs []int64
+	if err := s.DB.NewSelect().Model((*db.Invitation)(nil)).Column("org_id").Where("user_id = ?", userID).
+		OrderExpr("created_at DESC, id DESC").Limit(1).Scan(ctx, &orgIDs); err != nil {
+		return OrgBrand{}, false, fmt.Errorf("newest invitation: %w", err)
+	}
+	if len(orgIDs) == 0 {
+		return OrgBrand{}, false, nil
+	}
+	b, err = LoadBrand(ctx, s.DB, orgIDs[0])
+	if err != nil {
+		return OrgBrand{}, false, err
+	}
+	return b, true, nil
+}
+
 // Brand returns the house style of the admin's own organisation.
 func (s *Branding) Brand(ctx context.Context, cur *Current) (OrgBrand, error) {
 	org, err := orgOf(cur)
