@@ -118,6 +118,19 @@ func (s *Branding) OfNewestInvitation(ctx context.Context, userID int64) (b OrgB
 	return b, true, nil
 }
 
+// SenderName returns the display name organisation orgID's mail goes out
+// under, "" for the installation's own, in one statement in idb.
+func SenderName(ctx context.Context, idb bun.IDB, orgID int64) (string, error) {
+	var names []string
+	if err := idb.NewSelect().Model((*brandRow)(nil)).Column("sender_name").Where("org_id = ?", orgID).Scan(ctx, &names); err != nil {
+		return "", fmt.Errorf("load sender name: %w", err)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}
+
 // Brand returns the house style of the admin's own organisation.
 func (s *Branding) Brand(ctx context.Context, cur *Current) (OrgBrand, error) {
 	org, err := orgOf(cur)

@@ -635,11 +635,9 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	// Under the sender name of the conversation's organisation, when it
 	// chose one (read only when a mail goes out: at most one per thread
 	// per NotifyEvery a person).
-	brand, err := auth.LoadBrand(ctx, tx, org.ID)
-	if err != nil {
+	if mail.FromName, err = auth.SenderName(ctx, tx, org.ID); err != nil {
 		return fmt.Errorf("notification sender: %w", err)
 	}
-	mail.FromName = brand.SenderName
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
