@@ -43,6 +43,10 @@ type AdminUsersView struct {
 	// The invitation form, with what was typed and its errors.
 	InviteEmail, InviteRole           string
 	InviteEmailError, InviteRoleError string
+	// InviteTeams are the organisation's teams the colleague may be put
+	// in, checked as typed; InviteTeamsError refuses the choice.
+	InviteTeams      []AdminTeamOption
+	InviteTeamsError string
 	// Notice is a translated line about the last action, "" for none.
 	Notice string
 	// Error is a translated refusal of the last action, "" for none.
@@ -139,4 +143,11 @@ type AdminTeamView struct {
 	AddEmail string
 	AddError string
 	Notice   string
+}
+
+// AdminTeamOption is a team to tick on the invitation form.
+type AdminTeamOption struct {
+	ID      int64
+	Name    string
+	Checked bool
 }

@@ -192,3 +192,71 @@ func TestAdminTeams(t *testing.T) {
 		wantContains(t, page, "team.member_removed", "kees@osaw.nl")
 	})
 }
+
+// TestAdminInviteIntoTeams, on both engines: the invitation form offers
+// the organisation's teams; a colleague invited with a team ticked is its
+// member from the start, in the team's conversations; a team of another
+// organisation refuses the whole invitation and the form keeps what was
+// typed.
+func TestAdminInviteIntoTeams(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		hanna := ra.person(t, "hanna@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		otherOrg, _, _ := ra.otherOrg(t)
+		team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := ra.msg.CreateTeam(ctx, otherOrg.ID, "Elders", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ra.msg.AddTeamMember(ctx, team.ID, hanna.u.Email); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := hanna.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"}, "team": {itoa(team.ID)}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		thread, err := strconv.ParseInt(strings.TrimPrefix(resp.Header.Get("Location"), "/berichten/"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		_, page := admin.b.get("/beheer/gebruikers")
+		wantContains(t, page, `<input type="checkbox" name="teams" value="`+itoa(team.ID)+`">`)
+		wantNotContains(t, page, "Elders")
+
+		resp, page = admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {"nieuw@osaw.nl"}, "role": {"member"},
+			"teams": {itoa(team.ID), itoa(foreign.ID)}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Dit team bestaat niet.", `value="nieuw@osaw.nl"`,
+			`<input type="checkbox" name="teams" value="`+itoa(team.ID)+`" checked>`)
+		if n, err := d.NewSelect().Model((*db.User)(nil)).Where("email = ?", "nieuw@osaw.nl").Count(ctx); err != nil || n != 0 {
+			t.Fatalf("refused invitation stored a user: %d, %v", n, err)
+		}
+
+		resp, _ = admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {"nieuw@osaw.nl"}, "role": {"member"}, "teams": {itoa(team.ID)}})
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitgenodigd")
+		var u db.User
+		if err := d.NewSelect().Model(&u).Where("email = ?", "nieuw@osaw.nl").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		member, err := d.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", team.ID, u.ID).Exists(ctx)
+		if err != nil || !member {
+			t.Fatalf("invited colleague not a member: %v", err)
+		}
+		in, err := d.NewSelect().Model((*db.Participant)(nil)).Where("thread_id = ? AND user_id = ? AND via_team_id = ?", thread, u.ID, team.ID).Exists(ctx)
+		if err != nil || !in {
+			t.Fatalf("invited colleague not in the team's conversation: %v", err)
+		}
+		var ev db.AuditEvent
+		if err := d.NewSelect().Model(&ev).Where("kind = 'team.member_added' AND user_id = ?", u.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ev.OrgID == nil || *ev.OrgID != ra.org.ID || ev.ActorID == nil || *ev.ActorID != admin.u.ID {
+			t.Fatalf("audit row %+v", ev)
+		}
+	})
+}

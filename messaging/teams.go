@@ -263,40 +263,47 @@ func (s *Service) addTeamMember(ctx context.Context, sc teamScope, teamID int64,
 		if err != nil {
 			return err
 		}
-		now := s.Now().UTC()
-		exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("check member: %w", err)
-		}
-		if exists {
-			return apperr.Field("email", "team.already_member")
-		}
-		if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
-			return fmt.Errorf("store member: %w", err)
-		}
-		// A conversation of the team the user already took part in
-		// personally becomes theirs through the team.
-		if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
+		return s.joinTeamTx(ctx, tx, sc, t, u)
+	})
+}
+
+// joinTeamTx makes u, an internal user of t's organisation, a member of
+// t in tx: a participant of every conversation of the team, with its
+// history (read), in one statement per table.
+func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, u *db.User) error {
+	now := s.Now().UTC()
+	exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check member: %w", err)
+	}
+	if exists {
+		return apperr.Field("email", "team.already_member")
+	}
+	if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
+		return fmt.Errorf("store member: %w", err)
+	}
+	// A conversation of the team the user already took part in
+	// personally becomes theirs through the team.
+	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
 WHERE user_id = ? AND via_team_id IS NULL AND thread_id IN (SELECT t.id FROM threads AS t WHERE t.team_id = ?)`, t.ID, u.ID, t.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("join team conversations: %w", err)
-		}
-		// The others: a participant row with the counters filled (every
-		// message in the box, none unread) ...
-		if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
+		return fmt.Errorf("join team conversations: %w", err)
+	}
+	// The others: a participant row with the counters filled (every
+	// message in the box, none unread) ...
+	if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
 SELECT t.id, ?, ?, ?, 0, (SELECT COUNT(*) FROM messages AS m WHERE m.thread_id = t.id), t.last_message_at
 FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`,
-			u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("join team conversations: %w", err)
-		}
-		// ... and the history, read.
-		if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+		u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("join team conversations: %w", err)
+	}
+	// ... and the history, read.
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
 SELECT m.id, ?, ? FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
 WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
-			u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("store read states of team history: %w", err)
-		}
-		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
-	})
+		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("store read states of team history: %w", err)
+	}
+	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
 }
 
 // RemoveTeamMember ends a membership: the member's rows of the team's

@@ -181,3 +181,36 @@ func (s *Service) AdminRemoveTeamMember(ctx context.Context, cur *auth.Current, 
 	}
 	return s.removeTeamMember(ctx, sc, teamID, email)
 }
+
+// JoinTeamsTx makes userID, a new internal colleague an admin invites, a
+// member of teams teamIDs of organisation orgID, in the invitation's
+// transaction (auth.TeamJoiner). A team of another organisation is
+// apperr Invalid on "teams".
+func (s *Service) JoinTeamsTx(ctx context.Context, tx bun.Tx, orgID, actorID, userID int64, teamIDs []int64, ip string) error {
+	sc := teamScope{org: orgID, actor: &actorID, ip: ip}
+	var u db.User
+	if err := tx.NewSelect().Model(&u).Where("id = ?", userID).Scan(ctx); err != nil {
+		return fmt.Errorf("load colleague: %w", err)
+	}
+	if u.Kind != db.KindInternal || u.OrgID == nil || *u.OrgID != orgID {
+		return apperr.Field("teams", "team.member_not_internal")
+	}
+	seen := map[int64]bool{}
+	for _, id := range teamIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := sc.team(ctx, tx, id)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return apperr.Field("teams", "team.not_found")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.joinTeamTx(ctx, tx, sc, t, &u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
