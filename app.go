@@ -257,7 +257,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Live:        live.broker,
 		Metrics:     a.requestMetrics(),
 		FirstAdmin:  a.invitations,
-		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}},
+		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)

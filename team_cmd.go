@@ -19,8 +19,8 @@ const teamUsage = `usage:
   dialoog team remove NAME EMAIL [--org NAME]
   dialoog team medical NAME on|off [--org NAME]`
 
-// team manages the teams (functional boxes) of an organisation until the
-// administration pages do: create one, add or remove a member (who gains
+// team manages the teams (functional boxes) of an organisation from the
+// command line, as Beheer does (/beheer/teams): create one, add or remove a member (who gains
 // or loses the team's conversations at once), flag it medical.
 func team(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -23,6 +23,16 @@ type Admin struct {
 	Invitations *Invitations
 	// HelpdeskMail renders the mail with a helpdesk-reset link.
 	HelpdeskMail HelpdeskMail
+	// Teams, when set, puts an invited colleague in teams in the
+	// invitation's transaction (messaging.Service implements it).
+	Teams TeamJoiner
+}
+
+// TeamJoiner makes a new colleague a member of teams of the organisation
+// orgID, in tx; a team of another organisation is apperr Invalid on
+// "teams".
+type TeamJoiner interface {
+	JoinTeamsTx(ctx context.Context, tx bun.Tx, orgID, actorID, userID int64, teamIDs []int64, ip string) error
 }
 
 // UsersPageSize is how many users a page of Beheer's list shows.
@@ -68,6 +78,13 @@ func orgOf(cur *Current) (int64, error) {
 		return 0, errNotFound
 	}
 	return *cur.User.OrgID, nil
+}
+
+// AdminOrg returns the organisation cur administers: the one rule by
+// which every part of Beheer, also outside this package, decides who may
+// act; apperr NotFound for anyone who is not an internal admin of one.
+func AdminOrg(cur *Current) (int64, error) {
+	return orgOf(cur)
 }
 
 // inOrgExpr is the condition, for the users row aliased u and the
@@ -170,8 +187,10 @@ func target(ctx context.Context, idb bun.IDB, org, userID int64) (*db.User, erro
 // InviteColleague invites a new internal user of the admin's
 // organisation with role RoleMember or RoleAdmin. An address that already
 // has an account is refused (apperr Invalid on "email"), whatever
-// organisation it belongs to; so is an unknown role (on "role").
-func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, language, ip string) error {
+// organisation it belongs to; so is an unknown role (on "role"). The
+// colleague becomes a member of teamIDs (teams of the organisation) in
+// the same transaction.
+func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, language, ip string, teamIDs ...int64) error {
 	org, err := orgOf(cur)
 	if err != nil {
 		return err
@@ -182,6 +201,9 @@ func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, 
 	}
 	if role != RoleMember && role != RoleAdmin {
 		return apperr.Field("role", "admin.role.invalid")
+	}
+	if len(teamIDs) > 0 && s.Teams == nil {
+		return fmt.Errorf("admin: invite into teams: no teams service")
 	}
 	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var o db.Organisation
@@ -203,6 +225,11 @@ func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, 
 		}
 		if _, err := s.Invitations.issue(ctx, tx, &u, &o, &cur.User.ID, now); err != nil {
 			return err
+		}
+		if len(teamIDs) > 0 {
+			if err := s.Teams.JoinTeamsTx(ctx, tx, org, cur.User.ID, u.ID, teamIDs, ip); err != nil {
+				return err
+			}
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.user_invited", Detail: role, IP: ip, Now: now})
 	})

@@ -99,6 +99,38 @@ func LoadBrand(ctx context.Context, idb bun.IDB, orgID int64) (OrgBrand, error) 
 	return b, nil
 }
 
+// OfNewestInvitation returns the house style of the organisation whose
+// invitation is the user's newest: the one a person signing up follows.
+// ok is false when the user has no invitation.
+func (s *Branding) OfNewestInvitation(ctx context.Context, userID int64) (b OrgBrand, ok bool, err error) {
+	var orgIDs []int64
+	if err := s.DB.NewSelect().Model((*db.Invitation)(nil)).Column("org_id").Where("user_id = ?", userID).
+		OrderExpr("created_at DESC, id DESC").Limit(1).Scan(ctx, &orgIDs); err != nil {
+		return OrgBrand{}, false, fmt.Errorf("newest invitation: %w", err)
+	}
+	if len(orgIDs) == 0 {
+		return OrgBrand{}, false, nil
+	}
+	b, err = LoadBrand(ctx, s.DB, orgIDs[0])
+	if err != nil {
+		return OrgBrand{}, false, err
+	}
+	return b, true, nil
+}
+
+// SenderName returns the display name organisation orgID's mail goes out
+// under, "" for the installation's own, in one statement in idb.
+func SenderName(ctx context.Context, idb bun.IDB, orgID int64) (string, error) {
+	var names []string
+	if err := idb.NewSelect().Model((*brandRow)(nil)).Column("sender_name").Where("org_id = ?", orgID).Scan(ctx, &names); err != nil {
+		return "", fmt.Errorf("load sender name: %w", err)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}
+
 // Brand returns the house style of the admin's own organisation.
 func (s *Branding) Brand(ctx context.Context, cur *Current) (OrgBrand, error) {
 	org, err := orgOf(cur)

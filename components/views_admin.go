@@ -13,6 +13,7 @@ type AdminSection struct {
 // them; a new page is one more line here.
 var AdminSections = []AdminSection{
 	{Href: "/beheer/gebruikers", TitleKey: "admin.users.title", IntroKey: "admin.users.intro"},
+	{Href: "/beheer/teams", TitleKey: "admin.teams.title", IntroKey: "admin.teams.intro"},
 	{Href: "/beheer/audit", TitleKey: "admin.audit.title", IntroKey: "admin.audit.intro"},
 	{Href: "/beheer/bewaartermijn", TitleKey: "retention.title", IntroKey: "admin.retention.intro"},
 	{Href: "/beheer/organisatie", TitleKey: "branding.title", IntroKey: "admin.branding.intro"},
@@ -42,6 +43,10 @@ type AdminUsersView struct {
 	// The invitation form, with what was typed and its errors.
 	InviteEmail, InviteRole           string
 	InviteEmailError, InviteRoleError string
+	// InviteTeams are the organisation's teams the colleague may be put
+	// in, checked as typed; InviteTeamsError refuses the choice.
+	InviteTeams      []AdminTeamOption
+	InviteTeamsError string
 	// Notice is a translated line about the last action, "" for none.
 	Notice string
 	// Error is a translated refusal of the last action, "" for none.
@@ -94,4 +99,55 @@ type AdminBrandingView struct {
 	LogoURL   string
 	LogoError string
 	Notice    string
+}
+
+// AdminTeamForm is the form of a team (new or existing) as typed, with
+// the message on its name.
+type AdminTeamForm struct {
+	Name       string
+	Medical    bool
+	ShowPerson bool
+	NameError  string
+}
+
+// AdminTeamRow is a team in Beheer's list.
+type AdminTeamRow struct {
+	ID         int64
+	Name       string
+	Medical    bool
+	ShowPerson bool
+	Members    int
+}
+
+// AdminTeamsView is the page "Teams".
+type AdminTeamsView struct {
+	Teams  []AdminTeamRow
+	New    AdminTeamForm
+	Notice string
+}
+
+// AdminTeamMemberRow is a member on a team's page.
+type AdminTeamMemberRow struct {
+	UserID int64
+	Email  string
+	Name   string
+}
+
+// AdminTeamView is the page of one team: its settings, its members and
+// the form that adds one.
+type AdminTeamView struct {
+	ID       int64
+	Name     string // as stored, for the heading
+	Form     AdminTeamForm
+	Members  []AdminTeamMemberRow
+	AddEmail string
+	AddError string
+	Notice   string
+}
+
+// AdminTeamOption is a team to tick on the invitation form.
+type AdminTeamOption struct {
+	ID      int64
+	Name    string
+	Checked bool
 }

@@ -170,6 +170,7 @@ type ThreadView struct {
 	ID           int64
 	Subject      string
 	OrgName      string
+	OrgID        int64 // the thread's organisation, for its house style
 	Participants []ParticipantItem
 	Messages     []MessageItem
 	// CanAddParticipants shows "Deelnemer toevoegen"; CanResend the

@@ -123,7 +123,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 		Invitations: testInvitations{inv}, Accounts: acc, Sessions: sessions, Terms: testTerms{d, clk.Now},
 		Messages: msg, Now: clk.Now, FirstAdmin: inv,
 	}
-	adm := &auth.Admin{Accounts: acc, Invitations: inv, HelpdeskMail: testMail{}}
+	adm := &auth.Admin{Accounts: acc, Invitations: inv, HelpdeskMail: testMail{}, Teams: msg}
 	deps.Admin = adm
 	deps.Branding = &auth.Branding{DB: d, Now: clk.Now}
 	for _, o := range opts {

@@ -20,7 +20,7 @@ import (
 // to, so the routes need no checks of their own beyond adminOnly.
 type Admin interface {
 	Users(ctx context.Context, cur *auth.Current, query string, page int) (*auth.UsersPage, error)
-	InviteColleague(ctx context.Context, cur *auth.Current, email, role, language, ip string) error
+	InviteColleague(ctx context.Context, cur *auth.Current, email, role, language, ip string, teamIDs ...int64) error
 	ResendInvitation(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Disable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Enable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
@@ -71,6 +71,15 @@ func (h *handler) adminUsersView(c *fiber.Ctx) (components.AdminUsersView, error
 		v.Users = append(v.Users, components.AdminUserRow{ID: u.ID, Email: u.Email, Name: u.Name, Internal: u.Internal, Admin: u.Admin,
 			Status: u.Status, LastLogin: u.LastLogin, Factors: u.Factors, Self: u.ID == cur.User.ID})
 	}
+	if h.teams != nil {
+		ts, err := h.teams.OrgTeams(c.UserContext(), cur)
+		if err != nil {
+			return components.AdminUsersView{}, err
+		}
+		for _, t := range ts {
+			v.InviteTeams = append(v.InviteTeams, components.AdminTeamOption{ID: t.ID, Name: t.Name})
+		}
+	}
 	switch c.Query("melding") {
 	case "uitgenodigd":
 		v.Notice = h.localizer(c).T("admin.notice.invited")
@@ -101,7 +110,15 @@ func (h *handler) adminUsersPage(c *fiber.Ctx, status int, v components.AdminUse
 // the form as typed.
 func (h *handler) adminInvite(c *fiber.Ctx) error {
 	email, role := clip(formValue(c, "email"), 320), clip(formValue(c, "role"), 20)
-	err := h.admin.InviteColleague(c.UserContext(), current(c), email, role, h.localizer(c).Lang(), clientIP(c))
+	var teamIDs []int64
+	for _, s := range formValues(c, "teams") {
+		id, ok := parseID(s)
+		if !ok {
+			return errNotFound
+		}
+		teamIDs = append(teamIDs, id)
+	}
+	err := h.admin.InviteColleague(c.UserContext(), current(c), email, role, h.localizer(c).Lang(), clientIP(c), teamIDs...)
 	if err == nil {
 		h.logger(c).Info("colleague invited", "role", role)
 		return seeOther(c, pathAdminUsers+"?melding=uitgenodigd")
@@ -115,6 +132,12 @@ func (h *handler) adminInvite(c *fiber.Ctx) error {
 	}
 	v.InviteEmail, v.InviteRole = email, role
 	v.InviteEmailError, v.InviteRoleError = h.fieldMessage(c, err, "email"), h.fieldMessage(c, err, "role")
+	v.InviteTeamsError = h.fieldMessage(c, err, "teams")
+	for i := range v.InviteTeams {
+		for _, id := range teamIDs {
+			v.InviteTeams[i].Checked = v.InviteTeams[i].Checked || v.InviteTeams[i].ID == id
+		}
+	}
 	return h.adminUsersPage(c, fiber.StatusUnprocessableEntity, v)
 }
 

@@ -23,6 +23,7 @@ const pathAdminBranding = "/beheer/organisatie"
 type Branding interface {
 	Brand(ctx context.Context, cur *auth.Current) (auth.OrgBrand, error)
 	OfOrg(ctx context.Context, orgID int64) (auth.OrgBrand, error)
+	OfNewestInvitation(ctx context.Context, userID int64) (auth.OrgBrand, bool, error)
 	Save(ctx context.Context, cur *auth.Current, in auth.BrandInput, ip string) error
 	SetLogo(ctx context.Context, cur *auth.Current, data []byte, ip string) error
 	RemoveLogo(ctx context.Context, cur *auth.Current, ip string) error
@@ -99,6 +100,24 @@ func (h *handler) withBrand(c *fiber.Ctx, m components.Meta, orgID int64) compon
 		return m
 	}
 	m.Brand = brandMeta(b)
+	return m
+}
+
+// withSignUpBrand adds, for a person who is still signing up, the house
+// style of the organisation whose invitation they followed (the newest).
+// Like withBrand a courtesy: a failure leaves the page neutral.
+func (h *handler) withSignUpBrand(c *fiber.Ctx, m components.Meta, cur *auth.Current) components.Meta {
+	if h.branding == nil || cur == nil || cur.Stage == auth.StageDone || cur.NeedsSecondFactor {
+		return m
+	}
+	b, ok, err := h.branding.OfNewestInvitation(c.UserContext(), cur.User.ID)
+	if err != nil {
+		h.logger(c).Warn("load branding", "err", err)
+		return m
+	}
+	if ok {
+		m.Brand = brandMeta(b)
+	}
 	return m
 }
 

@@ -284,6 +284,9 @@ type Deps struct {
 	// Retention serves "Bewaartermijn" in Beheer; when nil, Messages is
 	// used if it implements Retention (as *messaging.Service does).
 	Retention Retention
+	// Teams serves "Teams" in Beheer; when nil, Messages is used if it
+	// implements Teams (as *messaging.Service does).
+	Teams Teams
 	// Admin, when set, serves Beheer's users, helpdesk reset and audit
 	// pages (see admin.go).
 	Admin Admin
@@ -328,6 +331,7 @@ type handler struct {
 	metrics      RequestMetrics
 	firstAdmin   FirstAdmin
 	retention    Retention
+	teams        Teams
 	admin        Admin
 	branding     Branding
 }
@@ -403,11 +407,15 @@ func New(deps Deps) *fiber.App {
 		metrics:      deps.Metrics,
 		firstAdmin:   deps.FirstAdmin,
 		retention:    deps.Retention,
+		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
+	}
+	if t, ok := deps.Messages.(Teams); ok && h.teams == nil {
+		h.teams = t
 	}
 
 	app := fiber.New(fiber.Config{
@@ -581,6 +589,9 @@ func New(deps Deps) *fiber.App {
 	}
 	if h.admin != nil {
 		h.adminRoutes(app, done)
+	}
+	if h.teams != nil {
+		h.adminTeamRoutes(app, done)
 	}
 	if h.branding != nil {
 		app.Get(pathAdminBranding, done, h.adminOnly, h.adminBrandingShow)

@@ -129,6 +129,8 @@ func (h *handler) meta(c *fiber.Ctx) components.Meta {
 				m.Unread = h.unreadCount(c, cur.User.ID)
 			}
 		}
+		// The sign-up steps wear the inviting organisation's style.
+		m = h.withSignUpBrand(c, m, cur)
 	}
 	return m
 }

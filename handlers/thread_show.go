@@ -71,7 +71,7 @@ func threadTeam(t *messaging.ThreadView) *components.ThreadTeam {
 func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
 	internal := u.Kind == db.KindInternal
 	v := components.ThreadView{
-		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, Medical: t.Medical,
+		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, OrgID: t.OrgID, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
 		Team: threadTeam(t), ViewerID: u.ID, ReadOnly: t.ReadOnly,
 	}
@@ -114,7 +114,7 @@ func messageItem(threadID int64, msg messaging.MessageView) components.MessageIt
 }
 
 func (h *handler) threadPage(c *fiber.Ctx, status int, v components.ThreadView) error {
-	m := h.meta(c)
+	m := h.withBrand(c, h.meta(c), v.OrgID)
 	return h.page(c, status, components.ThreadPage(m, v), components.ThreadPartial(m, v))
 }
 

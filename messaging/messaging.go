@@ -632,6 +632,12 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 		return fmt.Errorf("render notification: %w", err)
 	}
 	mail.To = u.Email
+	// Under the sender name of the conversation's organisation, when it
+	// chose one (read only when a mail goes out: at most one per thread
+	// per NotifyEvery a person).
+	if mail.FromName, err = auth.SenderName(ctx, tx, org.ID); err != nil {
+		return fmt.Errorf("notification sender: %w", err)
+	}
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}

@@ -175,6 +175,7 @@ type ThreadView struct {
 	ID           int64
 	Subject      string
 	OrgName      string
+	OrgID        int64 // the organisation whose house style the page shows
 	Participants []ParticipantView
 	Messages     []MessageView
 	// CanAddParticipants: internal users of the thread's organisation.
@@ -210,7 +211,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 		return nil, err
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
-	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, Medical: th.Medical, ReadOnly: th.CaseClosed,
+	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, OrgID: th.OrgID, Medical: th.Medical, ReadOnly: th.CaseClosed,
 		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
 	v.Participants = participantViews(user, ps, users)
 	for _, p := range ps {

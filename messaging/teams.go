@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -44,26 +45,94 @@ type TeamMemberView struct {
 // CreateTeam creates a team in an organisation. showPerson chooses whether
 // outsiders see who wrote on behalf of the team.
 func (s *Service) CreateTeam(ctx context.Context, orgID int64, name string, medical, showPerson bool) (*db.Team, error) {
+	return s.createTeam(ctx, teamScope{org: orgID}, name, medical, showPerson)
+}
+
+// teamScope is who changes a team: the command line (no actor) or an
+// admin of the team's organisation, whose audit rows name them and their
+// address. org is the organisation the team must belong to; a team of
+// another is not found.
+type teamScope struct {
+	org   int64
+	actor *int64
+	ip    string
+}
+
+// audit completes e with the scope's actor, address and organisation.
+func (sc teamScope) audit(e auth.AuditEntry, now time.Time) auth.AuditEntry {
+	org := sc.org
+	e.OrgID, e.ActorID, e.IP, e.Now = &org, sc.actor, sc.ip, now
+	return e
+}
+
+// team loads a team of the scope's organisation in idb; NotFound for
+// any other.
+func (sc teamScope) team(ctx context.Context, idb bun.IDB, teamID int64) (*db.Team, error) {
+	var t db.Team
+	err := idb.NewSelect().Model(&t).Where("id = ? AND org_id = ?", teamID, sc.org).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, apperr.New(apperr.NotFound, "team.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load team: %w", err)
+	}
+	return &t, nil
+}
+
+// cliScope is the scope of a command-line change of team teamID: the
+// team's own organisation.
+func (s *Service) cliScope(ctx context.Context, teamID int64) (teamScope, error) {
+	var org int64
+	err := s.DB.NewSelect().Model((*db.Team)(nil)).Column("org_id").Where("id = ?", teamID).Scan(ctx, &org)
+	if db.ErrNoRows(err) {
+		return teamScope{}, apperr.New(apperr.NotFound, "team.not_found")
+	}
+	if err != nil {
+		return teamScope{}, fmt.Errorf("load team: %w", err)
+	}
+	return teamScope{org: org}, nil
+}
+
+// checkTeamName cleans a team's name; apperr Invalid on "name" when it
+// is empty or too long.
+func checkTeamName(name string) (string, error) {
 	name = CleanLine(name)
 	switch {
 	case name == "":
-		return nil, apperr.Field("name", "team.name_required")
+		return "", apperr.Field("name", "team.name_required")
 	case utf8.RuneCountInString(name) > MaxTeamName:
-		return nil, apperr.Field("name", "team.name_too_long")
+		return "", apperr.Field("name", "team.name_too_long")
 	}
-	t := &db.Team{OrgID: orgID, Name: name, Medical: medical, ShowPerson: showPerson, CreatedAt: s.Now().UTC()}
-	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		exists, err := tx.NewSelect().Model((*db.Team)(nil)).Where("org_id = ? AND name = ?", orgID, name).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("check team: %w", err)
-		}
-		if exists {
-			return apperr.Field("name", "team.exists")
+	return name, nil
+}
+
+// nameTaken reports whether another team of the organisation has name.
+func nameTaken(ctx context.Context, tx bun.Tx, orgID, exceptID int64, name string) error {
+	exists, err := tx.NewSelect().Model((*db.Team)(nil)).Where("org_id = ? AND name = ? AND id <> ?", orgID, name, exceptID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check team: %w", err)
+	}
+	if exists {
+		return apperr.Field("name", "team.exists")
+	}
+	return nil
+}
+
+func (s *Service) createTeam(ctx context.Context, sc teamScope, name string, medical, showPerson bool) (*db.Team, error) {
+	name, err := checkTeamName(name)
+	if err != nil {
+		return nil, err
+	}
+	t := &db.Team{OrgID: sc.org, Name: name, Medical: medical, ShowPerson: showPerson, CreatedAt: s.Now().UTC()}
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := nameTaken(ctx, tx, sc.org, 0, name); err != nil {
+			return err
 		}
 		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
 			return fmt.Errorf("store team: %w", err)
 		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "team.created", Detail: fmt.Sprintf("team %d %q, medical %v", t.ID, t.Name, medical), Now: t.CreatedAt})
+		detail := fmt.Sprintf("team %d %q, medical %v, show person %v", t.ID, t.Name, medical, showPerson)
+		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: "team.created", Detail: detail}, t.CreatedAt))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create team: %w", err)
@@ -86,61 +155,155 @@ func (s *Service) TeamByName(ctx context.Context, orgID int64, name string) (*db
 
 // SetTeamMedical flags a team as medical (or not).
 func (s *Service) SetTeamMedical(ctx context.Context, teamID int64, medical bool) error {
+	sc, err := s.cliScope(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	return s.setTeamFlag(ctx, sc, teamID, "medical", medical)
+}
+
+// SetTeamShowPerson chooses whether outsiders see who wrote on behalf of
+// the team (or only the team's name).
+func (s *Service) SetTeamShowPerson(ctx context.Context, teamID int64, show bool) error {
+	sc, err := s.cliScope(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	return s.setTeamFlag(ctx, sc, teamID, "show_person", show)
+}
+
+// RenameTeam gives a team another name, unique in its organisation.
+func (s *Service) RenameTeam(ctx context.Context, teamID int64, name string) error {
+	sc, err := s.cliScope(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	return s.renameTeam(ctx, sc, teamID, name)
+}
+
+// setTeamFlag sets column (medical or show_person) of a team.
+func (s *Service) setTeamFlag(ctx context.Context, sc teamScope, teamID int64, column string, on bool) error {
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("medical = ?", medical).Where("id = ?", teamID).Exec(ctx)
+		t, err := sc.team(ctx, tx, teamID)
 		if err != nil {
-			return fmt.Errorf("flag team: %w", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return apperr.New(apperr.NotFound, "team.not_found")
-		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "team.medical", Detail: fmt.Sprintf("team %d, medical %v", teamID, medical), Now: s.Now()})
+		return s.setTeamFlagTx(ctx, tx, sc, t, column, on)
 	})
+}
+
+// setTeamFlagTx sets column of team t in tx; a change is audited,
+// setting the value it has is not.
+func (s *Service) setTeamFlagTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, column string, on bool) error {
+	var kind string
+	switch column {
+	case "medical":
+		if t.Medical == on {
+			return nil
+		}
+		kind = "team.medical"
+	case "show_person":
+		if t.ShowPerson == on {
+			return nil
+		}
+		kind = "team.show_person"
+	default:
+		return fmt.Errorf("team flag %q: unknown", column)
+	}
+	if _, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("? = ?", bun.Ident(column), on).Where("id = ?", t.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("set team %s: %w", column, err)
+	}
+	detail := fmt.Sprintf("team %d, %s %v", t.ID, strings.ReplaceAll(column, "_", " "), on)
+	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: kind, Detail: detail}, s.Now()))
+}
+
+func (s *Service) renameTeam(ctx context.Context, sc teamScope, teamID int64, name string) error {
+	name, err := checkTeamName(name)
+	if err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		t, err := sc.team(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		return s.renameTeamTx(ctx, tx, sc, t, name)
+	})
+}
+
+// renameTeamTx renames team t to the checked name in tx.
+func (s *Service) renameTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, name string) error {
+	if t.Name == name {
+		return nil
+	}
+	if err := nameTaken(ctx, tx, t.OrgID, t.ID, name); err != nil {
+		return err
+	}
+	if _, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("name = ?", name).Where("id = ?", t.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("rename team: %w", err)
+	}
+	detail := fmt.Sprintf("team %d, %q to %q", t.ID, t.Name, name)
+	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: "team.renamed", Detail: detail}, s.Now()))
 }
 
 // AddTeamMember makes an internal user of the team's organisation a member:
 // they become a participant of every conversation of the team, with its
 // history (read), in one statement per table.
 func (s *Service) AddTeamMember(ctx context.Context, teamID int64, email string) error {
+	sc, err := s.cliScope(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	return s.addTeamMember(ctx, sc, teamID, email)
+}
+
+func (s *Service) addTeamMember(ctx context.Context, sc teamScope, teamID int64, email string) error {
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		t, u, err := s.teamAndUser(ctx, tx, teamID, email)
+		t, u, err := s.teamAndUser(ctx, tx, sc, teamID, email)
 		if err != nil {
 			return err
 		}
-		now := s.Now().UTC()
-		exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("check member: %w", err)
-		}
-		if exists {
-			return apperr.Field("email", "team.already_member")
-		}
-		if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
-			return fmt.Errorf("store member: %w", err)
-		}
-		// A conversation of the team the user already took part in
-		// personally becomes theirs through the team.
-		if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
+		return s.joinTeamTx(ctx, tx, sc, t, u)
+	})
+}
+
+// joinTeamTx makes u, an internal user of t's organisation, a member of
+// t in tx: a participant of every conversation of the team, with its
+// history (read), in one statement per table.
+func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, u *db.User) error {
+	now := s.Now().UTC()
+	exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check member: %w", err)
+	}
+	if exists {
+		return apperr.Field("email", "team.already_member")
+	}
+	if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
+		return fmt.Errorf("store member: %w", err)
+	}
+	// A conversation of the team the user already took part in
+	// personally becomes theirs through the team.
+	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
 WHERE user_id = ? AND via_team_id IS NULL AND thread_id IN (SELECT t.id FROM threads AS t WHERE t.team_id = ?)`, t.ID, u.ID, t.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("join team conversations: %w", err)
-		}
-		// The others: a participant row with the counters filled (every
-		// message in the box, none unread) ...
-		if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
+		return fmt.Errorf("join team conversations: %w", err)
+	}
+	// The others: a participant row with the counters filled (every
+	// message in the box, none unread) ...
+	if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
 SELECT t.id, ?, ?, ?, 0, (SELECT COUNT(*) FROM messages AS m WHERE m.thread_id = t.id), t.last_message_at
 FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`,
-			u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("join team conversations: %w", err)
-		}
-		// ... and the history, read.
-		if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+		u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("join team conversations: %w", err)
+	}
+	// ... and the history, read.
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
 SELECT m.id, ?, ? FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
 WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
-			u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("store read states of team history: %w", err)
-		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID), Now: now})
-	})
+		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("store read states of team history: %w", err)
+	}
+	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
 }
 
 // RemoveTeamMember ends a membership: the member's rows of the team's
@@ -148,8 +311,16 @@ WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.
 // search, download or live push reaches them any more. Whom the team's
 // conversations are assigned to is cleared where it was them.
 func (s *Service) RemoveTeamMember(ctx context.Context, teamID int64, email string) error {
+	sc, err := s.cliScope(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	return s.removeTeamMember(ctx, sc, teamID, email)
+}
+
+func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int64, email string) error {
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		t, u, err := s.teamAndUser(ctx, tx, teamID, email)
+		t, u, err := s.teamAndUser(ctx, tx, sc, teamID, email)
 		if err != nil {
 			return err
 		}
@@ -176,19 +347,16 @@ func (s *Service) RemoveTeamMember(ctx context.Context, teamID int64, email stri
 		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("unassign: %w", err)
 		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &u.ID, Kind: "team.member_removed", Detail: fmt.Sprintf("team %d", t.ID), Now: s.Now()})
+		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_removed", Detail: fmt.Sprintf("team %d", t.ID)}, s.Now()))
 	})
 }
 
-// teamAndUser loads a team and an internal user of its organisation.
-func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, teamID int64, email string) (*db.Team, *db.User, error) {
-	var t db.Team
-	err := tx.NewSelect().Model(&t).Where("id = ?", teamID).Scan(ctx)
-	if db.ErrNoRows(err) {
-		return nil, nil, apperr.New(apperr.NotFound, "team.not_found")
-	}
+// teamAndUser loads a team of the scope and an internal user of its
+// organisation.
+func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, sc teamScope, teamID int64, email string) (*db.Team, *db.User, error) {
+	t, err := sc.team(ctx, tx, teamID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load team: %w", err)
+		return nil, nil, err
 	}
 	e, err := auth.NormalizeEmail(email)
 	if err != nil {
@@ -205,7 +373,7 @@ func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, teamID int64, emai
 	if u.Kind != db.KindInternal || u.OrgID == nil || *u.OrgID != t.OrgID {
 		return nil, nil, apperr.Field("email", "team.member_not_internal")
 	}
-	return &t, &u, nil
+	return t, &u, nil
 }
 
 // MyTeams lists the user's teams with their unread count in each, in one
