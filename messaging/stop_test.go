@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,7 +60,13 @@ func TestStopServiceLeavesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Goed"}); err != nil {
+			// A file Jan sends stays in Hanna's box after he stops: its name
+			// and content are sealed, so the data dir shows neither.
+			a, err := f.svc.Upload(ctx, jan, "Uniekachternaam-verslag.txt", []byte("Verslag van Janneke Uniekachternaam"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Goed", AttachmentIDs: []int64{a.ID}}); err != nil {
 				t.Fatal(err)
 			}
 			if n := f.count(t, "outbox", "recipient = ? AND status = ?", email, db.OutboxPending); n == 0 {
@@ -81,6 +88,19 @@ func TestStopServiceLeavesNothing(t *testing.T) {
 			}
 
 			dump := wholeDatabase(t, d, engine)
+			// The data dir: attachments (and, on SQLite, the database above).
+			files := 0
+			filepath.WalkDir(f.dir, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					b, _ := os.ReadFile(p)
+					dump = append(dump, b...)
+					files++
+				}
+				return nil
+			})
+			if files == 0 {
+				t.Fatal("no file in the data dir: the scan proves nothing")
+			}
 			for _, s := range []string{email, strings.TrimPrefix(phone, "+"), "Janneke", "Uniekachternaam", ip} {
 				if bytes.Contains(dump, []byte(s)) {
 					t.Errorf("the database still holds %q", s)
