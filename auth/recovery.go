@@ -147,7 +147,7 @@ func UpgradeRecoveryCodes(ctx context.Context, d *db.DB, v *vault.Vault) (int, e
 	n := 0
 	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var rows []db.RecoveryCode
-		if err := tx.NewSelect().Model(&rows).Column("id", "code_hash").Where("keyed = ?", false).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&rows).Column("id", "code_hash").Where("keyed = FALSE").Scan(ctx); err != nil {
 			return fmt.Errorf("load plain recovery codes: %w", err)
 		}
 		for _, r := range rows {
