@@ -154,6 +154,10 @@ type ReplyInput struct {
 	ThreadID      int64
 	Body          string
 	AttachmentIDs []int64
+	// Within, when set, runs in the reply's transaction after the message
+	// is stored, with its id: a change that belongs to the message (a
+	// signing request of its PDF) commits with it or not at all.
+	Within func(ctx context.Context, tx bun.Tx, messageID int64) error
 }
 
 func checkBody(body string) (string, error) {
@@ -386,6 +390,11 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 			return err
 		}
 		messageID = evs[0].MessageID
+		if in.Within != nil {
+			if err := in.Within(ctx, tx, messageID); err != nil {
+				return err
+			}
+		}
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
