@@ -158,6 +158,8 @@ var composeFields = []summaryField{
 var replyFields = []summaryField{
 	{"body", "reply-body", "compose.body"},
 	{"attachments", "reply-files", "compose.attachments"},
+	{"signers", "reply-signers", "signing.choice_signers"},
+	{"deadline", "reply-deadline", "signing.choice_deadline"},
 }
 
 type summaryField struct{ name, id, label string }
@@ -198,6 +200,8 @@ type ThreadView struct {
 	ReadOnly bool
 	// Case is what internal users of the organisation see of cases here.
 	Case *ThreadCase
+	// Signing are the conversation's requests for agreement.
+	Signing []SigningCard
 }
 
 // ThreadTeam is the team of a conversation as its members see it.
@@ -290,6 +294,8 @@ type ReplyForm struct {
 	// Errors maps body and attachments to translated messages.
 	Errors      map[string]string
 	Attachments []AttachmentItem
+	// Signing offers "ter ondertekening" (internal users); nil hides it.
+	Signing *SigningChoice
 }
 
 // AddParticipantForm is "Deelnemer toevoegen" as typed.
@@ -504,6 +510,9 @@ func systemText(m Meta, v MessageItem) string {
 	}
 	if v.SenderDeleted {
 		by = m.T("thread.deleted_user")
+	}
+	if v.System == "signing_sealed" {
+		return m.T("thread.system_signed")
 	}
 	return m.T("thread.system_added", "Name", subject, "By", by)
 }

@@ -293,6 +293,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// Signing, when set, serves Ondertekenen: "ter ondertekening" in the
+	// reply form, the requests' cards and their routes (signing.go).
+	Signing Signing
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -334,6 +337,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	signing      Signing
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -410,6 +414,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		signing:      deps.Signing,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -544,6 +549,12 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
+	if h.signing != nil {
+		app.Get("/ondertekenen/:rid/document", done, h.signingDocument)
+		app.Post("/ondertekenen/:rid/code", done, h.signingSendCode)
+		app.Post("/ondertekenen/:rid/akkoord", done, h.signingAgree)
+		app.Post("/ondertekenen/:rid/weigeren", done, h.signingDecline)
+	}
 	app.Post(pathUpload, done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
 

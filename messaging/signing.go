@@ -117,3 +117,7 @@ func (s *Service) StageEvents(ctx context.Context, tx bun.Tx, evs []Event) ([]Ev
 
 // PublishEvents publishes events of a committed change.
 func (s *Service) PublishEvents(ctx context.Context, evs []Event) { s.publish(ctx, evs) }
+
+// WithinFunc is a change that runs in the transaction of a reply (see
+// ReplyInput.Within).
+type WithinFunc = func(ctx context.Context, tx bun.Tx, messageID int64) error

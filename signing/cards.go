@@ -2,6 +2,7 @@ package signing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -163,4 +164,37 @@ func userOf(sg *signerRow, users map[int64]*db.User) *db.User {
 		return nil
 	}
 	return users[*sg.UserID]
+}
+
+// LiveCard is a request's card as one live reader sees it.
+type LiveCard struct {
+	UserID   int64
+	Name     string
+	Language string
+	Card     Card
+}
+
+// LiveCards returns the card of request requestID for each of userIDs who
+// may see it (a participant of its conversation who may read it); anyone
+// else is left out.
+func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int64) ([]LiveCard, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	var us []db.User
+	if err := s.DB.NewSelect().Model(&us).Where("id IN (?)", bun.In(userIDs)).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load live readers: %w", err)
+	}
+	out := make([]LiveCard, 0, len(us))
+	for i := range us {
+		c, err := s.CardByID(ctx, &us[i], requestID)
+		if err != nil {
+			if errors.Is(err, errNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, LiveCard{UserID: us[i].ID, Name: messaging.DisplayName(&us[i]), Language: us[i].Language, Card: *c})
+	}
+	return out, nil
 }

@@ -691,3 +691,12 @@ func (s *Service) stageChange(ctx context.Context, tx bun.Tx, r *requestRow) ([]
 	}
 	return s.Messages.StageEvents(ctx, tx, []messaging.Event{{Kind: EventSigning, ThreadID: r.ThreadID, MessageID: r.ID, UserIDs: ids}})
 }
+
+// Within is RequestTx as the reply's own change (messaging.ReplyInput.Within):
+// the reply and the request commit together or not at all.
+func (s *Service) Within(requester *db.User, threadID int64, in RequestInput) messaging.WithinFunc {
+	return func(ctx context.Context, tx bun.Tx, messageID int64) error {
+		_, err := s.RequestTx(ctx, tx, requester, threadID, messageID, in)
+		return err
+	}
+}
