@@ -62,7 +62,7 @@ func SigningURL(id int64) string { return "/ondertekenen/" + strconv.FormatInt(i
 
 func (c SigningCard) url() string { return SigningURL(c.ID) }
 
-func signerStatusKey(status string) string { return "signing.signer_" + status }
+func signerStatusKey(status string) string  { return "signing.signer_" + status }
 func requestStatusKey(status string) string { return "signing.status_" + status }
 
 // signingFields are the signing forms' fields, for an error summary.

@@ -61,7 +61,9 @@ type recorder struct {
 	evs []messaging.Event
 }
 
-func (r *recorder) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) { return false, nil }
+func (r *recorder) PublishTx(context.Context, bun.Tx, []messaging.Event) (bool, error) {
+	return false, nil
+}
 func (r *recorder) Publish(_ context.Context, ev messaging.Event) {
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
