@@ -23,6 +23,7 @@ import (
 	"dialoog/metrics"
 	"dialoog/notify"
 	"dialoog/realtime"
+	"dialoog/signing"
 	"dialoog/vault"
 )
 
@@ -38,6 +39,7 @@ type app struct {
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
 	messages    *messaging.Service
+	signing     *signing.Service // nil while Ondertekenen has no sealer
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
 }
@@ -136,8 +138,13 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
-	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, migrated: migrated}, nil
+	a := &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
+		messages: messages, migrated: migrated}
+	if err := a.openSigning(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -259,6 +266,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
+		Signing:     a.signingDeps(),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -301,10 +309,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 			defer close(dailyDone)
 			a.runDaily(janitorCtx, dailyEvery)
 		}()
+		signingDone := make(chan struct{})
+		go func() {
+			defer close(signingDone)
+			a.runSigning(janitorCtx, signingEvery)
+		}()
 		a.moveSealedFiles(janitorCtx)
 		a.purgeStaleUploads(janitorCtx, janitorEvery)
 		<-summariesDone
 		<-dailyDone
+		<-signingDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
@@ -383,7 +397,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 	}
 	hub := realtime.NewHub(realtime.HubOptions{}, log)
 	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
-	stopRelay := realtime.RelayWith(relayCtx, broker, hub, handlers.LiveRenderer(a.messages, time.Now), log, a.relayOptions())
+	stopRelay := realtime.RelayWith(relayCtx, broker, hub, handlers.LiveRendererWith(a.messages, a.liveSigning(), time.Now), log, a.relayOptions())
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
