@@ -72,7 +72,7 @@ func (r liveRenderer) signingCard(ctx context.Context, ev realtime.Event, userID
 	}
 	for _, lc := range cards {
 		m := components.Meta{L: i18n.For(i18n.Match("", lc.Language)), Now: r.now(), SignedIn: true, Inbox: true, UserName: lc.Name}
-		msg, err := renderBytes(ctx, components.LiveSigningCard(m, signingCard(&lc.Card)))
+		msg, err := renderBytes(ctx, components.LiveSigningCard(m, signingCard(&lc.Card), ev.Kind == signing.EventSigningNew))
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []i
 		return nil
 	case realtime.KindTyping:
 		return r.typing(ctx, ev, userIDs, send)
-	case signing.EventSigning:
+	case signing.EventSigning, signing.EventSigningNew:
 		return r.signingCard(ctx, ev, userIDs, send)
 	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted, messaging.EventAssigned:
 		return r.message(ctx, ev, userIDs, send)

@@ -127,6 +127,8 @@ func TestSigningOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := "/ondertekenen/" + itoa(rid)
+		added := readLiveUntil(t, keesConn, `id="signing-`+itoa(rid)+`"`)
+		wantContains(t, added, `hx-swap-oob="beforeend:#signing-list-`+itoa(threadID)+`"`, "Ter ondertekening: plan.pdf")
 
 		_, page := jan.b.get("/berichten/" + itoa(threadID))
 		wantContains(t, page, "Ter ondertekening: plan.pdf", "Pagina&#39;s: 1", "Jan Jansen", "Kees Klaassen", "wacht",

@@ -157,7 +157,7 @@ type ReplyInput struct {
 	// Within, when set, runs in the reply's transaction after the message
 	// is stored, with its id: a change that belongs to the message (a
 	// signing request of its PDF) commits with it or not at all.
-	Within func(ctx context.Context, tx bun.Tx, messageID int64) error
+	Within WithinFunc
 }
 
 func checkBody(body string) (string, error) {
@@ -391,9 +391,11 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 		}
 		messageID = evs[0].MessageID
 		if in.Within != nil {
-			if err := in.Within(ctx, tx, messageID); err != nil {
+			more, err := in.Within(ctx, tx, messageID)
+			if err != nil {
 				return err
 			}
+			evs = append(evs, more...)
 		}
 		later, err = s.stage(ctx, tx, evs)
 		return err

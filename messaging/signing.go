@@ -119,5 +119,6 @@ func (s *Service) StageEvents(ctx context.Context, tx bun.Tx, evs []Event) ([]Ev
 func (s *Service) PublishEvents(ctx context.Context, evs []Event) { s.publish(ctx, evs) }
 
 // WithinFunc is a change that runs in the transaction of a reply (see
-// ReplyInput.Within).
-type WithinFunc = func(ctx context.Context, tx bun.Tx, messageID int64) error
+// ReplyInput.Within); the live events it returns are published with the
+// reply's.
+type WithinFunc = func(ctx context.Context, tx bun.Tx, messageID int64) ([]Event, error)

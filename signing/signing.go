@@ -50,6 +50,10 @@ const (
 // carries the request's id; every participant's open page renders its card.
 const EventSigning = "signing"
 
+// EventSigningNew is the live event of a new request: its card is added
+// to the open conversation.
+const EventSigningNew = "signing_new"
+
 // Sealer produces the sealed PDF: the original with an evidence page and
 // the organisation's seal (seal.Store).
 type Sealer interface {
@@ -695,8 +699,15 @@ func (s *Service) stageChange(ctx context.Context, tx bun.Tx, r *requestRow) ([]
 // Within is RequestTx as the reply's own change (messaging.ReplyInput.Within):
 // the reply and the request commit together or not at all.
 func (s *Service) Within(requester *db.User, threadID int64, in RequestInput) messaging.WithinFunc {
-	return func(ctx context.Context, tx bun.Tx, messageID int64) error {
-		_, err := s.RequestTx(ctx, tx, requester, threadID, messageID, in)
-		return err
+	return func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+		id, err := s.RequestTx(ctx, tx, requester, threadID, messageID, in)
+		if err != nil {
+			return nil, err
+		}
+		var ids []int64
+		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", threadID).Order("id").Scan(ctx, &ids); err != nil {
+			return nil, fmt.Errorf("load participants: %w", err)
+		}
+		return []messaging.Event{{Kind: EventSigningNew, ThreadID: threadID, MessageID: id, UserIDs: ids, ActorID: requester.ID}}, nil
 	}
 }

@@ -207,10 +207,10 @@ func (f *fx) request(t *testing.T, name string, data []byte, in signing.RequestI
 	}
 	var id int64
 	_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
-		Within: func(ctx context.Context, tx bun.Tx, messageID int64) error {
+		Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
 			var err error
 			id, err = f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, in)
-			return err
+			return nil, err
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -329,10 +329,7 @@ func TestNonSignerCannotSign(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
-			Within: func(ctx context.Context, tx bun.Tx, messageID int64) error {
-				_, err := f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, signing.RequestInput{SignerIDs: []int64{out.ID}})
-				return err
-			}})
+			Within: f.svc.Within(f.hr, f.thread, signing.RequestInput{SignerIDs: []int64{out.ID}})})
 		wantKey(t, err, "signing.not_participant")
 	})
 }
@@ -346,10 +343,7 @@ func TestOnlyPDFs(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
-			Within: func(ctx context.Context, tx bun.Tx, messageID int64) error {
-				_, err := f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
-				return err
-			}})
+			Within: f.svc.Within(f.hr, f.thread, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})})
 		wantKey(t, err, "signing.pdf_required")
 		// The reply was not stored either: one transaction.
 		th, err := f.msgs.Thread(ctx, f.hr, f.thread)
@@ -567,5 +561,35 @@ func TestCodeTriesAndExpiry(t *testing.T) {
 		}
 		f.clk.Add(time.Minute)
 		wantKey(t, f.agree(f.jan, id, code), "code.too_many_tries")
+	})
+}
+
+// TestStopKeepsEvidence: a signer who stops with Dialoog keeps their
+// evidence in the others' requests; the sealed PDF still lists them.
+func TestStopKeepsEvidence(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID, f.kees.ID}})
+		if err := f.agree(f.jan, id, f.sentCode(t, f.jan, id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.msgs.StopService(ctx, f.jan); err != nil {
+			t.Fatal(err)
+		}
+		c := f.card(t, f.hr, id)
+		if c.Signers[0].Status != signing.SignerAgreed || c.Signers[0].Name != "Jan Jansen" {
+			t.Fatalf("after Jan stopped: %+v", c.Signers)
+		}
+		if err := f.agree(f.kees, id, f.sentCode(t, f.kees, id)); err != nil {
+			t.Fatal(err)
+		}
+		if c := f.card(t, f.hr, id); c.Status != signing.StatusSealed {
+			t.Fatalf("not sealed: %+v", c)
+		}
+		ev := f.sealer.got[0]
+		if len(ev.Signatures) != 2 || ev.Signatures[0].Email != "jan@example.nl" {
+			t.Fatalf("evidence after a signer stopped: %+v", ev.Signatures)
+		}
 	})
 }
