@@ -139,13 +139,16 @@ func (h *handler) signingRespond(c *fiber.Ctx, id int64, err error, notice strin
 		return err
 	}
 	var errs map[string]string
+	if notice != "" {
+		notice = h.localizer(c).T(notice)
+	}
 	if err != nil {
+		notice = ""
 		switch code := apperr.CodeOf(err); {
-		case code == apperr.Invalid || isWait(err):
+		case isWait(err):
+			errs = map[string]string{"code": h.message(c, err)}
+		case code == apperr.Invalid:
 			errs = h.fieldMessages(c, err)
-			if len(errs) == 0 || isWait(err) {
-				errs = map[string]string{"code": h.message(c, err)}
-			}
 		case code == apperr.Conflict:
 			notice = h.message(c, err)
 		default:
@@ -157,13 +160,7 @@ func (h *handler) signingRespond(c *fiber.Ctx, id int64, err error, notice strin
 		return cerr
 	}
 	v := signingCard(card)
-	v.Errors = errs
-	if notice != "" {
-		v.Notice = h.localizer(c).T(notice)
-		if err != nil && apperr.CodeOf(err) == apperr.Conflict {
-			v.Notice = notice
-		}
-	}
+	v.Errors, v.Notice = errs, notice
 	status := fiber.StatusOK
 	if err != nil {
 		status = statusOf(err)
