@@ -187,7 +187,7 @@ func TestSigningOverHTTP(t *testing.T) {
 
 		// The sealed PDF is a new message of the conversation.
 		_, page = hr.b.get("/berichten/" + itoa(threadID))
-		wantContains(t, page, "Iedereen is akkoord gegaan. Het verzegelde document:", "plan-ondertekend.pdf", `data-signing-status="sealed"`)
+		wantContains(t, page, "Iedereen is akkoord gegaan. Hieronder staat het verzegelde document.", "plan-ondertekend.pdf", `data-signing-status="sealed"`)
 		live := readLiveUntil(t, keesConn, "plan-ondertekend.pdf")
 		wantContains(t, live, "Iedereen is akkoord gegaan")
 	})
