@@ -145,6 +145,10 @@ func TestSigningOverHTTP(t *testing.T) {
 			t.Fatalf("document: %v %q", resp.Header, doc)
 		}
 
+		if n, err := d.NewSelect().Table("audit_events").Where("kind = ? AND user_id = ?", "signing.viewed", jan.u.ID).Count(ctx); err != nil || n != 1 {
+			t.Fatalf("view audited %d times: %v", n, err)
+		}
+
 		// Outsiders see nothing; a non-signer cannot sign; Kees waits for
 		// his turn.
 		resp, _ = out.b.get(base + "/document")

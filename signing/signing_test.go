@@ -397,6 +397,9 @@ func TestDeclineWithReason(t *testing.T) {
 			t.Fatal("a declined request still asks for agreement")
 		}
 		wantKey(t, f.agree(f.kees, id, "123456"), "signing.closed")
+		if n, err := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = 'signing.declined' AND user_id = ?", f.jan.ID).Count(ctx); err != nil || n != 1 {
+			t.Fatalf("decline audited %d times: %v", n, err)
+		}
 		evs := f.ev.kinds(signing.EventSigning)
 		if len(evs) == 0 || evs[len(evs)-1].MessageID != id || len(evs[len(evs)-1].UserIDs) != 4 {
 			t.Fatalf("live events: %+v", evs)
