@@ -37,7 +37,9 @@ func (s *Service) RunDue(ctx context.Context) (reminded, expired int, err error)
 			}
 			continue
 		}
-		if r.RemindedAt.IsZero() {
+		// A request made less than RemindBefore ahead of its deadline gets
+		// no reminder: its signers were just told of it.
+		if r.RemindedAt.IsZero() && r.CreatedAt.Before(r.Deadline.Time.Add(-RemindBefore)) {
 			ok, err := s.remind(ctx, r.ID)
 			if err != nil {
 				return reminded, expired, err

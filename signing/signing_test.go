@@ -499,8 +499,14 @@ func TestReminderAndExpiry(t *testing.T) {
 		if r, e := run(); r != 0 || e != 0 {
 			t.Fatalf("early run: reminded %d expired %d", r, e)
 		}
+		// A request whose deadline is near from the start gets no reminder.
+		f.request(t, "kort.pdf", pdf(1, "K"), signing.RequestInput{SignerIDs: []int64{f.kees.ID}, Deadline: f.clk.Now().Add(24 * time.Hour)})
+		if r, _ := run(); r != 0 {
+			t.Fatalf("a request made a day before its deadline was reminded of")
+		}
 		f.clk.Add(3*24*time.Hour + time.Minute) // less than two days left
-		if r, e := run(); r != 1 || e != 0 {
+		// The reminder of the first; the short one's deadline passed.
+		if r, e := run(); r != 1 || e != 1 {
 			t.Fatalf("reminder run: reminded %d expired %d", r, e)
 		}
 		if r, _ := run(); r != 0 {
@@ -530,12 +536,12 @@ func TestReminderAndExpiry(t *testing.T) {
 		if c.Status != signing.StatusExpired || c.Signers[0].Status != signing.SignerExpired || c.Signers[1].Status != signing.SignerAgreed {
 			t.Fatalf("after expiry: %+v", c)
 		}
-		if mailsTo(f.hr.Email, "Een verzoek om akkoord is verlopen") != 1 {
+		if mailsTo(f.hr.Email, "Een verzoek om akkoord is verlopen") != 2 {
 			t.Fatal("the requester is told of the expiry")
 		}
 		wantKey(t, f.agree(f.jan, id, "123456"), "signing.closed")
 		n, err := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = 'signing.expired'").Count(ctx)
-		if err != nil || n != 1 {
+		if err != nil || n != 2 {
 			t.Fatalf("expiry audited %d times: %v", n, err)
 		}
 	})
