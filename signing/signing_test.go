@@ -334,6 +334,20 @@ func TestNonSignerCannotSign(t *testing.T) {
 	})
 }
 
+// TestRequestMessageStays: the message whose PDF was put to signers is not
+// deleted for everyone (the request refers to its document).
+func TestRequestMessageStays(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
+		var mid int64
+		if err := d.NewSelect().Table("signing_requests").Column("message_id").Scan(context.Background(), &mid); err != nil {
+			t.Fatal(err)
+		}
+		wantKey(t, f.msgs.DeleteForEveryone(context.Background(), f.hr, mid), "signing.message_has_request")
+	})
+}
+
 func TestOnlyPDFs(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
