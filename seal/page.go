@@ -15,16 +15,16 @@ import (
 // client's to choose, and a page of it proves nothing more than a line.
 const maxUserAgent = 300
 
-// evidenceTime formats t as the page shows it, once in UTC and once in
+// EvidenceTime formats t as the page shows it, once in UTC and once in
 // Dutch local time (CET/CEST).
-func evidenceTime(t time.Time) (utc, local string) {
+func EvidenceTime(t time.Time) (utc, local string) {
 	const layout = "2006-01-02 15:04:05"
 	return t.UTC().Format(layout) + " UTC", t.In(i18n.Zone).Format(layout + " MST")
 }
 
-// methodText is a signer's method as the page shows it: the masked phone
+// MethodText is a signer's method as the page shows it: the masked phone
 // number for an SMS code, "app" for an authenticator app.
-func methodText(l i18n.Localizer, s Signature) string {
+func MethodText(l i18n.Localizer, s Signature) string {
 	if s.Method == MethodApp {
 		return l.T("seal.method_app")
 	}
@@ -78,7 +78,7 @@ func EvidencePage(ev Evidence) ([]byte, error) {
 		}
 		pdf.SetX(x)
 	}
-	reqUTC, reqLocal := evidenceTime(ev.RequestedAt)
+	reqUTC, reqLocal := EvidenceTime(ev.RequestedAt)
 	row(l.T("seal.organisation"), ev.Organisation, false)
 	row(l.T("seal.document"), ev.DocumentName, false)
 	row(l.T("seal.pages"), strconv.Itoa(ev.Pages), false)
@@ -99,13 +99,13 @@ func EvidencePage(ev Evidence) ([]byte, error) {
 		}
 		pdf.SetFont("Helvetica", "B", 11)
 		pdf.MultiCell(width, 6, text(fmt.Sprintf("%d. %s", i+1, s.Name)), "", "L", false)
-		atUTC, atLocal := evidenceTime(s.At)
+		atUTC, atLocal := EvidenceTime(s.At)
 		ua := s.UserAgent
 		if len(ua) > maxUserAgent {
 			ua = ua[:maxUserAgent] + "..."
 		}
 		row(l.T("seal.email"), s.Email, false)
-		row(l.T("seal.method"), methodText(l, s), false)
+		row(l.T("seal.method"), MethodText(l, s), false)
 		row(l.T("seal.time_utc"), atUTC, false)
 		row(l.T("seal.time_local"), atLocal, false)
 		row(l.T("seal.ip"), s.IP, false)
