@@ -77,15 +77,30 @@ func TestSealVerifyPage(t *testing.T) {
 				"192.0.2.10", "2001:db8::1", "Mozilla/5.0 (Android 14) &lt;script&gt;")
 			wantNotContains(t, page, "<script>")
 
+			foreignKey, err := seal.SelfSigned("OSAW", ra.clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			foreign, err := seal.NewStore(ra.d, ra.v, seal.Config{Configured: foreignKey, Now: ra.clk.Now}).Seal(ctx, ra.org.ID, original, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
 			tampered := bytes.Clone(sealed)
 			tampered[200] ^= 1
-			for name, file := range map[string][]byte{"tampered": tampered, "unsigned": original} {
-				resp, page = user.b.postMultipart(pathSealVerify, nil, []testFile{{"document", name + ".pdf", file}}, false)
+			for _, c := range []struct {
+				name   string
+				file   []byte
+				reason string
+			}{
+				{"tampered", tampered, "gewijzigd nadat het werd verzegeld"},
+				{"unsigned", original, "geen digitale handtekening"},
+				{"foreign", foreign, "niet met een zegel van Dialoog"},
+			} {
+				resp, page = user.b.postMultipart(pathSealVerify, nil, []testFile{{"document", c.name + ".pdf", c.file}}, false)
 				wantStatus(t, resp, http.StatusOK)
-				wantContains(t, page, "Dit document is niet bevestigd")
+				wantContains(t, page, "Dit document is niet bevestigd", c.reason)
 				wantNotContains(t, page, "Verzegeld door", "Eva Werknemer")
 			}
-			wantContains(t, page, "geen digitale handtekening")
 
 			resp, page = user.b.postMultipart(pathSealVerify, nil, []testFile{{"document", "a.pdf", []byte("geen pdf")}}, false)
 			wantStatus(t, resp, http.StatusUnprocessableEntity)

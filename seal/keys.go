@@ -3,6 +3,7 @@ package seal
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -18,6 +19,16 @@ import (
 // certValidity is how long a generated sealing certificate is valid: a
 // seal is checked years after it was made.
 const certValidity = 10 * 365 * 24 * time.Hour
+
+// SelfSigned generates a P-256 key and a self-signed sealing certificate
+// for org, as an organisation without a configured certificate gets.
+func SelfSigned(org string, now time.Time) (*KeyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate seal key: %w", err)
+	}
+	return selfSigned(org, key, now)
+}
 
 // selfSigned makes the self-signed sealing certificate of an organisation
 // that has no configured one: subject "<org>, Dialoog seal", valid ten

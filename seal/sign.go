@@ -77,8 +77,10 @@ func Assemble(original []byte, ev Evidence) (out []byte, err error) {
 	return buf.Bytes(), nil
 }
 
-// Sign adds a PAdES signature by kp over the whole of doc (a certification
-// signature that permits no changes) and returns the signed file.
+// Sign adds a PAdES baseline B-B signature by kp over the whole of doc (a
+// certification signature that permits no changes) and returns the signed
+// file: pdfsign writes the incremental update with the signature
+// dictionary, toPAdES makes its CMS a CAdES one.
 func Sign(doc []byte, kp *KeyPair, org string, at time.Time) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -109,7 +111,11 @@ func Sign(doc []byte, kp *KeyPair, org string, at time.Time) (out []byte, err er
 	if err != nil {
 		return nil, fmt.Errorf("sign document: %w", err)
 	}
-	return buf.Bytes(), nil
+	out, err = toPAdES(buf.Bytes(), kp)
+	if err != nil {
+		return nil, fmt.Errorf("sign document: %w", err)
+	}
+	return out, nil
 }
 
 // Reasons a file is refused by Inspect.
@@ -130,6 +136,20 @@ type Inspection struct {
 
 var byteRangeRE = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]`)
 
+// parseByteRange reads the four numbers of a /ByteRange that byteRangeRE
+// matched at m.
+func parseByteRange(file []byte, m []int) ([4]int, error) {
+	var br [4]int
+	for i := range br {
+		v, err := strconv.Atoi(string(file[m[2+2*i]:m[3+2*i]]))
+		if err != nil {
+			return br, err
+		}
+		br[i] = v
+	}
+	return br, nil
+}
+
 // Inspect checks the last signature of file: that its byte range is the
 // whole file but for the signature itself, and that the signature matches
 // those bytes. It does not judge whose certificate signed: that is the
@@ -145,13 +165,9 @@ func Inspect(file []byte) (in *Inspection, err error) {
 		return nil, ErrUnsigned
 	}
 	m := all[len(all)-1]
-	var br [4]int
-	for i := range br {
-		v, err := strconv.Atoi(string(file[m[2+2*i]:m[3+2*i]]))
-		if err != nil {
-			return nil, ErrPartial
-		}
-		br[i] = v
+	br, err := parseByteRange(file, m)
+	if err != nil {
+		return nil, ErrPartial
 	}
 	// The signed bytes are [0, br[1]) and [br[2], br[2]+br[3]); between
 	// them only the hex string of the signature itself. Anything after

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/pkcs7"
 	"github.com/go-pdf/fpdf"
 )
 
@@ -115,6 +117,9 @@ func TestSealedPDFPassesPdfsig(t *testing.T) {
 		if !strings.Contains(out, "Total document signed") {
 			t.Fatalf("pdfsig does not see the whole document signed:\n%s", out)
 		}
+		if !strings.Contains(out, "Signature Type: ETSI.CAdES.detached") {
+			t.Fatalf("not a PAdES signature:\n%s", out)
+		}
 	})
 	t.Run("OneByteChanged", func(t *testing.T) {
 		tampered := tamper(t, sealed)
@@ -208,6 +213,44 @@ func TestInspect(t *testing.T) {
 			t.Fatalf("err = %v, want ErrUnsigned", err)
 		}
 	})
+}
+
+// TestPAdESAttributes: the CMS is a PAdES baseline one: the signing
+// certificate is named by signing-certificate-v2 and there is no
+// signing-time attribute (the dictionary's /M gives the time).
+func TestPAdESAttributes(t *testing.T) {
+	kp := testKeyPair(t, "Arbodienst Zuid")
+	_, sealed := sealForTest(t, kp)
+	m := byteRangeRE.FindAllSubmatchIndex(sealed, -1)
+	br, err := parseByteRange(sealed, m[len(m)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(string(sealed[br[1]+1 : br[2]-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rest asn1.RawValue
+	tail, err := asn1.Unmarshal(raw, &rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p7, err := pkcs7.Parse(raw[:len(raw)-len(tail)])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &at); err == nil {
+		t.Fatal("CMS carries a signing-time attribute")
+	}
+	var v2 asn1.RawValue
+	if err := p7.UnmarshalSignedAttribute(oidSigningCertificateV2, &v2); err != nil {
+		t.Fatalf("no signing-certificate-v2: %v", err)
+	}
+	sum := sha256.Sum256(kp.Cert.Raw)
+	if !bytes.Contains(v2.FullBytes, sum[:]) {
+		t.Fatal("signing-certificate-v2 does not name the sealing certificate")
+	}
 }
 
 func TestCheck(t *testing.T) {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -174,16 +171,12 @@ func (s *Store) createKey(ctx context.Context, orgID int64) (*KeyPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate seal key: %w", err)
-	}
 	now := s.cfg.Now()
-	kp, err := selfSigned(org, key, now)
+	kp, err := SelfSigned(org, now)
 	if err != nil {
 		return nil, fmt.Errorf("seal certificate of organisation %d: %w", orgID, err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := x509.MarshalPKCS8PrivateKey(kp.Key)
 	if err != nil {
 		return nil, fmt.Errorf("encode seal key: %w", err)
 	}
