@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -36,7 +37,8 @@ func pdfConfig() *model.Configuration {
 // number of pages; an error wrapping ErrNotPDF or ErrEncrypted otherwise.
 // It is the upload check of a document to be signed.
 func Check(pdf []byte) (pages int, err error) {
-	if !bytes.HasPrefix(bytes.TrimLeft(pdf[:min(len(pdf), 1024)], "\x00\t\n\f\r "), []byte("%PDF-")) {
+	// The header may follow a little junk, as readers allow.
+	if !bytes.Contains(pdf[:min(len(pdf), 1024)], []byte("%PDF-")) {
 		return 0, ErrNotPDF
 	}
 	defer func() {
@@ -66,7 +68,9 @@ func Check(pdf []byte) (pages int, err error) {
 // (or ErrEncrypted) when it is not a readable PDF.
 func PageCount(pdf []byte) (int, error) { return Check(pdf) }
 
+// isEncryptedErr reports whether pdfcpu refused a file for its
+// encryption, which it says only in words.
 func isEncryptedErr(err error) bool {
-	s := err.Error()
-	return bytes.Contains([]byte(s), []byte("password")) || bytes.Contains([]byte(s), []byte("encrypt"))
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "password") || strings.Contains(s, "encrypt")
 }

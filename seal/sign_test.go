@@ -18,6 +18,8 @@ import (
 
 	"github.com/digitorus/pkcs7"
 	"github.com/go-pdf/fpdf"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 // twoPages draws a small two-page document, as an uploaded agreement.
@@ -253,9 +255,53 @@ func TestPAdESAttributes(t *testing.T) {
 	}
 }
 
+// TestSealObjectStreams: an original written with object and xref
+// streams (as most current producers write) is sealed and verifies too.
+func TestSealObjectStreams(t *testing.T) {
+	conf := model.NewDefaultConfiguration()
+	conf.WriteObjectStream, conf.WriteXRefStream = true, true
+	var compact bytes.Buffer
+	if err := api.Optimize(bytes.NewReader(twoPages(t)), &compact, conf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(compact.Bytes(), []byte("/ObjStm")) {
+		t.Fatal("no object stream in the test document")
+	}
+	kp := testKeyPair(t, "Arbodienst Zuid")
+	doc, err := Assemble(compact.Bytes(), testEvidence(compact.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := Sign(doc, kp, "Arbodienst Zuid", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(sealed); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := PageCount(sealed); err != nil || n != 3 {
+		t.Fatalf("PageCount = %d, %v", n, err)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	if n, err := Check(twoPages(t)); err != nil || n != 2 {
 		t.Fatalf("Check = %d, %v", n, err)
+	}
+	if n, err := Check(append([]byte("junk\n"), twoPages(t)...)); err != nil || n != 2 {
+		t.Fatalf("Check after junk = %d, %v", n, err)
+	}
+	locked := fpdf.New("P", "mm", "A4", "")
+	locked.SetProtection(0, "geheim", "eigenaar")
+	locked.SetFont("Helvetica", "", 12)
+	locked.AddPage()
+	locked.Cell(100, 10, "Vertrouwelijk")
+	var lockedPDF bytes.Buffer
+	if err := locked.Output(&lockedPDF); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(lockedPDF.Bytes()); !errors.Is(err, ErrEncrypted) {
+		t.Fatalf("Check(encrypted) = %v, want ErrEncrypted", err)
 	}
 	for _, bad := range [][]byte{nil, []byte("hello"), []byte("%PDF-1.7\n garbage"), twoPages(t)[:300]} {
 		if _, err := Check(bad); !errors.Is(err, ErrNotPDF) {
