@@ -58,11 +58,11 @@ func (h *handler) sealVerifyCheck(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := sealVerifyView(l, res)
-	v.FileName = strings.Clone(fh.Filename)
 	if res.Problem == seal.ProblemNotPDF {
 		return h.sealVerifyPage(c, fiber.StatusUnprocessableEntity, components.SealVerifyView{FileError: l.T("seal.error_not_pdf")})
 	}
+	v := sealVerifyView(l, res)
+	v.FileName = strings.Clone(fh.Filename)
 	h.logger(c).Info("sealed document checked", "sealed", res.Sealed, "problem", res.Problem, "org", res.OrgID)
 	return h.sealVerifyPage(c, fiber.StatusOK, v)
 }
