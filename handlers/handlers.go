@@ -293,6 +293,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// Seals, when set, serves "Document controleren", which checks a
+	// PDF that Dialoog sealed (see seal_verify.go).
+	Seals Seals
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -334,6 +337,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	seals        Seals
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -410,6 +414,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		seals:        deps.Seals,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -598,6 +603,11 @@ func New(deps Deps) *fiber.App {
 		app.Post(pathAdminBranding, done, h.adminOnly, h.adminBrandingSave)
 		app.Post(pathAdminBranding+"/logo", done, h.adminOnly, h.adminBrandingLogo)
 		app.Post(pathAdminBranding+"/logo/verwijderen", done, h.adminOnly, h.adminBrandingLogoRemove)
+	}
+
+	if h.seals != nil {
+		app.Get(pathSealVerify, done, h.sealVerifyShow)
+		app.Post(pathSealVerify, done, h.sealVerifyCheck)
 	}
 
 	if deps.Config.Dev {
