@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-pdf/fpdf"
+	"codeberg.org/go-pdf/fpdf"
 
 	"dialoog/auth"
 	"dialoog/db/dbtest"
