@@ -7,16 +7,23 @@ import (
 	"dialoog/components"
 	"dialoog/handlers"
 	"dialoog/notify"
+	"dialoog/seal"
 	"dialoog/signing"
 )
 
-// newSealer returns the sealer of Ondertekenen and its page counter (package
-// seal). Until that package's Store is wired in here, it returns nil and
+// newSealer returns the sealer of Ondertekenen and its page counter:
+// package seal's Store (the organisation's key, DIALOOG_SEAL_CERT and
+// DIALOOG_SEAL_KEY or a self-signed one) and its PDF check. Without one
 // Ondertekenen stays off: no "ter ondertekening" in the reply form, no
 // routes.
 func (a *app) newSealer(context.Context) (signing.Sealer, signing.PageCounter, error) {
-	return nil, nil, nil
+	if a.seals == nil {
+		return nil, nil, nil
+	}
+	return a.seals, seal.PageCount, nil
 }
+
+var _ signing.Sealer = (*seal.Store)(nil)
 
 // openSigning wires Ondertekenen when a sealer is available.
 func (a *app) openSigning(ctx context.Context) error {

@@ -296,6 +296,9 @@ type Deps struct {
 	// Signing, when set, serves Ondertekenen: "ter ondertekening" in the
 	// reply form, the requests' cards and their routes (signing.go).
 	Signing Signing
+	// Seals, when set, serves "Document controleren", which checks a
+	// PDF that Dialoog sealed (see seal_verify.go).
+	Seals Seals
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -338,6 +341,7 @@ type handler struct {
 	admin        Admin
 	branding     Branding
 	signing      Signing
+	seals        Seals
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -415,6 +419,7 @@ func New(deps Deps) *fiber.App {
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 		signing:      deps.Signing,
+		seals:        deps.Seals,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -609,6 +614,11 @@ func New(deps Deps) *fiber.App {
 		app.Post(pathAdminBranding, done, h.adminOnly, h.adminBrandingSave)
 		app.Post(pathAdminBranding+"/logo", done, h.adminOnly, h.adminBrandingLogo)
 		app.Post(pathAdminBranding+"/logo/verwijderen", done, h.adminOnly, h.adminBrandingLogoRemove)
+	}
+
+	if h.seals != nil {
+		app.Get(pathSealVerify, done, h.sealVerifyShow)
+		app.Post(pathSealVerify, done, h.sealVerifyCheck)
 	}
 
 	if deps.Config.Dev {
