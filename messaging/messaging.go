@@ -147,6 +147,9 @@ type ComposeInput struct {
 	// medical team of the organisation, and a team conversation must be a
 	// medical team's.
 	Medical bool
+	// Within, when set, runs in the transaction after the first message is
+	// stored (see ReplyInput.Within).
+	Within WithinFunc
 }
 
 // ReplyInput is a message in an existing thread.
@@ -287,6 +290,13 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, false, now)
 		if err != nil {
 			return err
+		}
+		if in.Within != nil {
+			more, err := in.Within(ctx, tx, evs[0].MessageID)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, more...)
 		}
 		later, err = s.stage(ctx, tx, evs)
 		return err

@@ -113,6 +113,11 @@ func (s *Service) queued() {
 // message.
 type RequestInput struct {
 	SignerIDs []int64
+	// AllRecipients makes every participant but the requester a signer,
+	// in the order they joined (the order of a new conversation's
+	// addresses), instead of SignerIDs; members through a team are not
+	// asked.
+	AllRecipients bool
 	InOrder   bool
 	Deadline  time.Time // zero: none
 	IP        string
@@ -130,6 +135,13 @@ func (s *Service) RequestTx(ctx context.Context, tx bun.Tx, requester *db.User, 
 	th, org, err := s.Messages.ThreadAccess(ctx, tx, requester, threadID)
 	if err != nil {
 		return 0, err
+	}
+	if in.AllRecipients {
+		in.SignerIDs = nil
+		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").
+			Where("thread_id = ? AND user_id <> ? AND via_team_id IS NULL", th.ID, requester.ID).Order("id").Scan(ctx, &in.SignerIDs); err != nil {
+			return 0, fmt.Errorf("load recipients: %w", err)
+		}
 	}
 	if err := checkSigners(in.SignerIDs); err != nil {
 		return 0, err
@@ -709,5 +721,17 @@ func (s *Service) Within(requester *db.User, threadID int64, in RequestInput) me
 			return nil, fmt.Errorf("load participants: %w", err)
 		}
 		return []messaging.Event{{Kind: EventSigningNew, ThreadID: threadID, MessageID: id, UserIDs: ids, ActorID: requester.ID}}, nil
+	}
+}
+
+// WithinCompose is Within for a conversation being started
+// (messaging.ComposeInput.Within), whose id the message names.
+func (s *Service) WithinCompose(requester *db.User, in RequestInput) messaging.WithinFunc {
+	return func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+		var threadID int64
+		if err := tx.NewSelect().Model((*db.Message)(nil)).Column("thread_id").Where("id = ?", messageID).Scan(ctx, &threadID); err != nil {
+			return nil, fmt.Errorf("load new conversation: %w", err)
+		}
+		return s.Within(requester, threadID, in)(ctx, tx, messageID)
 	}
 }

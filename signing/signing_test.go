@@ -616,3 +616,37 @@ func TestStopKeepsEvidence(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestWhenComposing: a new conversation's PDF put to all its
+// recipients, in the order of the addresses.
+func TestRequestWhenComposing(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		att, err := f.msgs.Upload(ctx, f.hr, "overeenkomst.pdf", pdf(2, "C"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		thread, err := f.msgs.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.kees.Email + ", " + f.jan.Email}, Subject: "Overeenkomst",
+			Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.WithinCompose(f.hr, signing.RequestInput{AllRecipients: true, InOrder: true})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cards, err := f.svc.Cards(ctx, f.kees, thread)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cards) != 1 || len(cards[0].Signers) != 2 || cards[0].Signers[0].Name != "Kees Klaassen" || !cards[0].MayAct || cards[0].Pages != 2 {
+			t.Fatalf("cards: %+v", cards)
+		}
+		// Without a PDF nothing is sent.
+		att, err = f.msgs.Upload(ctx, f.hr, "notitie.txt", []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.msgs.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Zonder PDF", Body: "x", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.WithinCompose(f.hr, signing.RequestInput{AllRecipients: true})})
+		wantKey(t, err, "signing.pdf_required")
+	})
+}
