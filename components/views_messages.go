@@ -129,6 +129,9 @@ type ComposeView struct {
 	External bool
 	// Attachments are files uploaded for this message, kept after an error.
 	Attachments []AttachmentItem
+	// Signing offers "ter ondertekening" (internal users, where
+	// Ondertekenen is on).
+	Signing bool
 	// Teams offers "Namens": personally or one of the sender's teams.
 	Teams []TeamTab
 }
@@ -141,6 +144,12 @@ type ComposeForm struct {
 	Team int64
 	// Medical: "bevat medische informatie" is ticked.
 	Medical bool
+	// Sign: the attached PDF is put to all recipients for agreement
+	// ("ter ondertekening"), in the order of the addresses when
+	// SignOrder, by SignDeadline (yyyy-mm-dd as typed) when set.
+	Sign         bool
+	SignOrder    bool
+	SignDeadline string
 }
 
 // composeFields are the compose form's fields in page order, with their
@@ -152,6 +161,8 @@ var composeFields = []summaryField{
 	{"body", "compose-body", "compose.body"},
 	{"attachments", "compose-files", "compose.attachments"},
 	{"medical", "compose-medical", "medical.label"},
+	{"signers", "compose-sign", "signing.choice_legend"},
+	{"deadline", "compose-deadline", "signing.choice_deadline"},
 }
 
 // replyFields are the reply form's fields, for its error summary.

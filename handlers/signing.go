@@ -18,6 +18,7 @@ import (
 // Signing is what the handlers need of Ondertekenen (signing.Service).
 type Signing interface {
 	Within(requester *db.User, threadID int64, in signing.RequestInput) messaging.WithinFunc
+	WithinCompose(requester *db.User, in signing.RequestInput) messaging.WithinFunc
 	Cards(ctx context.Context, user *db.User, threadID int64) ([]signing.Card, error)
 	CardByID(ctx context.Context, user *db.User, requestID int64) (*signing.Card, error)
 	View(ctx context.Context, user *db.User, requestID int64, ip string) (string, []byte, error)

@@ -196,3 +196,30 @@ func TestSigningOverHTTP(t *testing.T) {
 		wantContains(t, live, "Iedereen is akkoord gegaan")
 	})
 }
+
+// TestSigningWhenComposing: "ter ondertekening" in a new conversation puts
+// the PDF to every recipient; without a PDF nothing is sent.
+func TestSigningWhenComposing(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la, _ := newSigningApp(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		_, form := hr.b.get("/berichten/nieuw")
+		wantContains(t, form, `name="sign"`, "De bijgevoegde PDF ter ondertekening aanbieden aan alle ontvangers")
+		_, form = jan.b.get("/berichten/nieuw")
+		wantNotContains(t, form, `name="sign"`)
+
+		txt := la.upload(t, hr.u, "notitie.txt", []byte("geen pdf"))
+		resp, body := hr.b.postMultipart("/berichten/nieuw", url.Values{"to": {"jan@example.nl, kees@example.nl"}, "subject": {"Overeenkomst"},
+			"body": {"Graag akkoord"}, "attachment": {itoa(txt)}, "sign": {"1"}}, nil, false)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, body, "Voeg een PDF toe", `id="compose-sign" type="checkbox" name="sign" value="1" checked`)
+
+		pdf := la.upload(t, hr.u, "overeenkomst.pdf", pdfFile)
+		resp, _ = hr.b.postMultipart("/berichten/nieuw", url.Values{"to": {"jan@example.nl, kees@example.nl"}, "subject": {"Overeenkomst"},
+			"body": {"Graag akkoord"}, "attachment": {itoa(pdf)}, "sign": {"1"}, "order": {"1"}}, nil, false)
+		threadID := threadIDFrom(t, resp)
+		_, page := jan.b.get("/berichten/" + itoa(threadID))
+		wantContains(t, page, "Ter ondertekening: overeenkomst.pdf", "Op volgorde", "Jan Jansen", "Genodigde", "/akkoord")
+	})
+}

@@ -118,9 +118,9 @@ type RequestInput struct {
 	// addresses), instead of SignerIDs; members through a team are not
 	// asked.
 	AllRecipients bool
-	InOrder   bool
-	Deadline  time.Time // zero: none
-	IP        string
+	InOrder       bool
+	Deadline      time.Time // zero: none
+	IP            string
 }
 
 // RequestTx puts the PDF attached to message messageID (just posted by the
