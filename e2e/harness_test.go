@@ -30,7 +30,7 @@ const (
 	readyTimeout    = 20 * time.Second // from start until /healthz answers
 	shutdownTimeout = 15 * time.Second // from SIGTERM until the process is gone
 	cliTimeout      = 60 * time.Second // one run of a subcommand
-	browserTimeout  = 2 * time.Minute  // one browser, from launch to cleanup
+	browserTimeout  = 5 * time.Minute  // one browser, from launch to cleanup (TestPhoneLayout keeps one over two minutes)
 )
 
 // binary is the path of the server built by TestMain.
