@@ -163,6 +163,13 @@ func serverEnv(defaults, env map[string]string) []string {
 // graceful exit.
 func launchServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
+	return launchServerIn(t, "", env)
+}
+
+// launchServerIn is launchServer with dir as the process's working
+// directory ("": the test's), where a relative data dir is made.
+func launchServerIn(t *testing.T, dir string, env map[string]string) *server {
+	t.Helper()
 	addr := freeAddr(t)
 	base := "http://" + addr
 	if v, ok := env["DIALOOG_BASE_URL"]; ok {
@@ -182,6 +189,7 @@ func launchServer(t *testing.T, env map[string]string) *server {
 		done:   make(chan struct{}),
 	}
 	s.cmd = exec.Command(binary)
+	s.cmd.Dir = dir
 	s.cmd.Env = s.env
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr
