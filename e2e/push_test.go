@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 
 	"dialoog/notify"
@@ -24,7 +27,8 @@ import (
 // VAPID JWT's ES256 signature against the server's public key and decrypts
 // the RFC 8291 payload with the browser's private key): it holds only
 // "Nieuw bericht in Dialoog" and the inbox URL, nothing of the message,
-// its subject or the people.
+// its subject or the people. Handed to the page's service worker, it shows
+// a notification with that title and no text.
 //
 // Chromium only subscribes at its vendor's push service (FCM), which a
 // headless test browser cannot reach, and whose endpoint could not be
@@ -158,6 +162,38 @@ func TestWebPushFromTheBrowser(t *testing.T) {
 			t.Fatalf("the notification holds %q: %q", secret, got[0])
 		}
 	}
+
+	// The push reaches the page's service worker (delivered through the
+	// DevTools protocol, as the push service would): it shows the
+	// notification with the fixed title, which opens the inbox.
+	reg, err := chromedp.Run(emp.ctx, chromedp.WaitEvent(serviceworker.WorkerRegistrationUpdated,
+		func(e serviceworker.EventWorkerRegistrationUpdated) bool {
+			for _, r := range e.Registrations {
+				if !r.IsDeleted && r.ScopeURL == s.BaseURL+"/" {
+					return true
+				}
+			}
+			return false
+		},
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, serviceworker.Enable, cdp.Empty{})
+			return err
+		})))
+	if err != nil {
+		t.Fatalf("the service worker's registration: %v", err)
+	}
+	var regID serviceworker.RegistrationID
+	for _, r := range reg.Registrations {
+		if !r.IsDeleted && r.ScopeURL == s.BaseURL+"/" {
+			regID = r.RegistrationID
+		}
+	}
+	if _, err := chromedp.Call(emp.ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+		Origin: s.BaseURL, RegistrationID: regID, Data: got[0]}); err != nil {
+		t.Fatalf("deliver the push to the service worker: %v", err)
+	}
+	emp.waitJS("the notification shown", `(navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => {
+  window.__notes = ns.map(n => n.title + ' | ' + n.body + ' | ' + n.data.url).join('\n'); }), window.__notes === 'Nieuw bericht in Dialoog |  | /berichten')`)
 
 	// Switched off by the page: the server forgets the subscription, and
 	// the next message is pushed nowhere.
