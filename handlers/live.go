@@ -104,14 +104,20 @@ func (r liveRenderer) message(ctx context.Context, ev realtime.Event, userIDs []
 	return nil
 }
 
-// announcedSender names who wrote: an external user hears the
-// organisation, as in the mail ("Nieuw bericht van OSAW"), an internal
-// user the person.
+// announcedSender names who wrote, as the mail does
+// (messaging.NotifiedFrom): an external user hears the team written for,
+// else the organisation ("Nieuw bericht van OSAW"), of an internal
+// author; everyone else the person.
 func announcedSender(reader messaging.LiveReader, msg *components.MessageItem) string {
-	if !reader.Internal && msg.SenderOrg != "" {
-		return msg.SenderOrg
+	if !reader.Internal {
+		if msg.SenderTeam != "" {
+			return msg.SenderTeam // a team that shows who wrote for it
+		}
+		if msg.SenderOrg != "" {
+			return msg.SenderOrg
+		}
 	}
-	return msg.SenderName
+	return msg.SenderName // for a team that hides its people: the team
 }
 
 // typing renders "… is aan het typen" for the other participants.

@@ -495,7 +495,11 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		// The notification rule counts what was unread before the newest
 		// message.
 		p.UnreadCount = n
-		if err := s.alert(ctx, tx, th, org, p, u, user, now); err != nil {
+		team, err := writesFor(ctx, tx, th.ID, user.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.alert(ctx, tx, th, org, p, u, user, team, now); err != nil {
 			return err
 		}
 		later, err = s.stage(ctx, tx, []Event{line})
@@ -602,4 +606,20 @@ func (s *Service) PurgeStaleUploads(ctx context.Context) (int, error) {
 	}
 	s.removeFiles(ctx, keys)
 	return len(keys), nil
+}
+
+// writesFor returns the team that user takes part in thread for (nil when
+// they take part for themselves).
+func writesFor(ctx context.Context, idb bun.IDB, threadID, userID int64) (*db.Team, error) {
+	team := new(db.Team)
+	err := idb.NewSelect().Model(team).
+		Where("id = (SELECT p.via_team_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)", threadID, userID).
+		Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load the team of the author: %w", err)
+	}
+	return team, nil
 }

@@ -563,12 +563,19 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 		kind = EventAutoReply
 	}
 	evs := []Event{{Kind: kind, ThreadID: th.ID, MessageID: m.ID, UserIDs: append(others, author.ID), ActorID: author.ID}}
+	// The team the author writes for (their participant row says so).
+	var team *db.Team
+	for _, p := range ps {
+		if p.UserID == author.ID {
+			team = p.Team
+		}
+	}
 	for _, p := range ps {
 		if p.UserID == author.ID {
 			continue
 		}
 		u := users[p.UserID]
-		if err := s.alert(ctx, tx, th, org, &p, u, author, now); err != nil {
+		if err := s.alert(ctx, tx, th, org, &p, u, author, team, now); err != nil {
 			return nil, err
 		}
 	}
@@ -606,7 +613,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 // content-free notification at most once per thread per NotifyEvery while
 // earlier messages are unread (one who chose the daily summary or no mail
 // gets nothing here).
-func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, now time.Time) error {
+func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, team *db.Team, now time.Time) error {
 	if u.Status == db.StatusDisabled {
 		return nil
 	}
@@ -627,7 +634,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	if auth.NotifySetting(u) != auth.NotifyMessage {
 		return nil // the daily summary tells them, or nothing does
 	}
-	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name), s.BaseURL+"/berichten")
+	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name, team), s.BaseURL+"/berichten")
 	if err != nil {
 		return fmt.Errorf("render notification: %w", err)
 	}
