@@ -311,9 +311,12 @@ func (s *Service) setThreadCase(ctx context.Context, tx bun.Tx, user *db.User, t
 }
 
 // SetCaseClosed closes a case (its conversations become read-only for
-// everyone) or reopens it, with an audit row.
+// everyone) or reopens it, with an audit row; the participants' open pages
+// of its conversations hear of it (EventCaseClosed, EventCaseReopened).
 func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error {
+	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		later = nil
 		c, err := s.caseFor(ctx, tx, user, caseID)
 		if err != nil {
 			return err
@@ -330,13 +333,48 @@ func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64
 			Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store case status: %w", err)
 		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: c.SubjectID, ActorID: &user.ID, Kind: kind,
-			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID})
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: c.SubjectID, ActorID: &user.ID, Kind: kind,
+			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID}); err != nil {
+			return err
+		}
+		evs, err := caseStatusEvents(ctx, tx, c.ID, user.ID, closed)
+		if err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, evs)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set case status: %w", err)
 	}
+	s.publish(ctx, later)
 	return nil
+}
+
+// caseStatusEvents are the live events of a case closed or reopened: one
+// per conversation of the case, to its participants.
+func caseStatusEvents(ctx context.Context, tx bun.Tx, caseID, actorID int64, closed bool) ([]Event, error) {
+	var rows []struct {
+		ThreadID int64
+		UserID   int64
+	}
+	if err := tx.NewSelect().TableExpr("participants AS p").Column("p.thread_id", "p.user_id").
+		Join("JOIN threads AS t ON t.id = p.thread_id").Where("t.case_id = ?", caseID).
+		OrderExpr("p.thread_id, p.user_id").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("participants of case %d: %w", caseID, err)
+	}
+	kind := EventCaseReopened
+	if closed {
+		kind = EventCaseClosed
+	}
+	var evs []Event
+	for _, r := range rows {
+		if len(evs) == 0 || evs[len(evs)-1].ThreadID != r.ThreadID {
+			evs = append(evs, Event{Kind: kind, ThreadID: r.ThreadID, ActorID: actorID})
+		}
+		evs[len(evs)-1].UserIDs = append(evs[len(evs)-1].UserIDs, r.UserID)
+	}
+	return evs, nil
 }
 
 // refuseIfCaseClosed refuses a change in a conversation of a closed case.

@@ -47,6 +47,11 @@ const (
 	// EventAssigned: a team's conversation got a member handling it; the
 	// inbox lines of the members change.
 	EventAssigned = "assigned"
+	// EventCaseClosed and EventCaseReopened: the conversation's case was
+	// closed (the conversation became read-only) or reopened; open pages
+	// of the conversation drop or regain the reply form.
+	EventCaseClosed   = "case_closed"
+	EventCaseReopened = "case_reopened"
 )
 
 // Event tells the live layer what changed; it carries ids only.
