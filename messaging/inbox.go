@@ -317,11 +317,14 @@ func (s *Service) syncCounters(ctx context.Context, tx bun.Tx, threadID, userID 
 		args = append(args, userID)
 	}
 	// The users' totals move by what the thread's counts move: out with the
-	// old counts, recount, in with the new ones.
+	// old counts, recount, in with the new ones; only for those who may
+	// read it (the totals count nothing else).
 	total := func(sign string) error {
 		_, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+`
   (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT user_id FROM participants WHERE `+who+`)`, append([]any{threadID}, args...)...).Exec(ctx)
+WHERE id IN (SELECT pp.user_id FROM participants AS pp JOIN threads AS t ON t.id = pp.thread_id
+  WHERE pp.`+strings.ReplaceAll(who, "AND user_id", "AND pp.user_id")+` AND `+medicalRule("t", "pp.user_id")+`)`,
+			append([]any{threadID}, args...)...).Exec(ctx)
 		return err
 	}
 	if err := total("-"); err != nil {
