@@ -229,6 +229,7 @@ type Messages interface {
 	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.
+	Cases(ctx context.Context, user *db.User, in messaging.CaseListInput) (*messaging.CaseList, error)
 	Case(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseView, error)
 	CaseByID(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseInfo, error)
 	CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*messaging.InboxPage, error)
@@ -544,6 +545,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/toewijzen", done, h.threadAssign)
 	app.Post("/berichten/:id/dossier", done, h.threadCaseAdd)
 	app.Post("/berichten/:id/dossier/verwijderen", done, h.threadCaseRemove)
+	app.Get("/dossiers", done, h.caseList)
 	app.Get("/dossiers/:id", done, h.caseShow)
 	app.Post("/dossiers/:id/status", done, h.caseStatus)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)

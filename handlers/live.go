@@ -21,6 +21,7 @@ import (
 type LiveMessages interface {
 	LiveUpdate(ctx context.Context, threadID, messageID int64, userIDs []int64) ([]messaging.LiveReader, error)
 	LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []messaging.LiveReader, error)
+	LiveReaders(ctx context.Context, threadID int64, userIDs []int64) ([]messaging.LiveReader, error)
 }
 
 var _ LiveMessages = (*messaging.Service)(nil)
@@ -57,6 +58,8 @@ func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []i
 		return nil
 	case realtime.KindTyping:
 		return r.typing(ctx, ev, userIDs, send)
+	case messaging.EventCaseClosed, messaging.EventCaseReopened:
+		return r.caseStatus(ctx, ev, userIDs, send)
 	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted, messaging.EventAssigned:
 		return r.message(ctx, ev, userIDs, send)
 	}
@@ -129,6 +132,24 @@ func (r liveRenderer) typing(ctx context.Context, ev realtime.Event, userIDs []i
 	for _, u := range readers {
 		text := r.meta(u, 0).T("live.typing", "Name", actor)
 		msg, err := renderBytes(ctx, components.LiveTyping(ev.ThreadID, text))
+		if err != nil {
+			return err
+		}
+		send(u.UserID, msg)
+	}
+	return nil
+}
+
+// caseStatus drops the reply form from the open pages of a conversation
+// whose case was closed, with the read-only notice, or brings it back
+// when the case was reopened.
+func (r liveRenderer) caseStatus(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
+	readers, err := r.msgs.LiveReaders(ctx, ev.ThreadID, userIDs)
+	if err != nil {
+		return hidden(err)
+	}
+	for _, u := range readers {
+		msg, err := renderBytes(ctx, components.LiveCaseStatus(r.meta(u, 0), ev.ThreadID, ev.Kind == messaging.EventCaseClosed))
 		if err != nil {
 			return err
 		}

@@ -356,7 +356,8 @@ func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (b
 	// their totals first.
 	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
   (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT user_id FROM participants WHERE thread_id = ? AND unread_count > 0)`, threadID, threadID).Exec(ctx); err != nil {
+WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.thread_id = ? AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+`)`, threadID, threadID).Exec(ctx); err != nil {
 		return false, fmt.Errorf("uncount empty thread: %w", err)
 	}
 	if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", threadID).Exec(ctx); err != nil {

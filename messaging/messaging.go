@@ -47,6 +47,11 @@ const (
 	// EventAssigned: a team's conversation got a member handling it; the
 	// inbox lines of the members change.
 	EventAssigned = "assigned"
+	// EventCaseClosed and EventCaseReopened: the conversation's case was
+	// closed (the conversation became read-only) or reopened; open pages
+	// of the conversation drop or regain the reply form.
+	EventCaseClosed   = "case_closed"
+	EventCaseReopened = "case_reopened"
 )
 
 // Event tells the live layer what changed; it carries ids only.
@@ -548,8 +553,10 @@ box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_
 		author.ID, now, th.ID); err != nil {
 		return nil, fmt.Errorf("count message in boxes: %w", err)
 	}
+	// The totals count only what each participant may read (medicalRule).
 	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE users SET unread_total = unread_total + 1
-WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id <> ?)`, th.ID, author.ID); err != nil {
+WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.thread_id = ? AND p.user_id <> ? AND `+medicalRule("t", "p.user_id")+`)`, th.ID, author.ID); err != nil {
 		return nil, fmt.Errorf("count message for readers: %w", err)
 	}
 	var others []int64
@@ -571,8 +578,8 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 		}
 	}
 	for _, p := range ps {
-		if p.UserID == author.ID {
-			continue
+		if p.UserID == author.ID || !p.MayRead {
+			continue // nobody is told of what they may not read
 		}
 		u := users[p.UserID]
 		if err := s.alert(ctx, tx, th, org, &p, u, author, team, now); err != nil {
@@ -585,7 +592,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 	for _, p := range ps {
 		u := users[p.UserID]
 		// A member of the conversation's team is answered for by the team.
-		if p.UserID == author.ID || p.ViaTeamID != nil || !auth.AwayOn(u, now) {
+		if p.UserID == author.ID || p.ViaTeamID != nil || !p.MayRead || !auth.AwayOn(u, now) {
 			continue
 		}
 		since := auth.AwaySince(u)
