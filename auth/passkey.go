@@ -508,7 +508,7 @@ func (p *Passkeys) FinishSecondStep(ctx context.Context, cur *Current, response 
 			return err
 		}
 		var err error
-		if mailed, err = a.loginCompleted(ctx, tx, cur.User, FactorPasskey, device, ip, now); err != nil {
+		if mailed, err = a.loginCompleted(ctx, tx, cur.User, "login.ok", FactorPasskey, device, ip, now); err != nil {
 			return err
 		}
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)
@@ -584,15 +584,15 @@ func usePasskey(ctx context.Context, tx bun.Tx, rows []db.Passkey, cred *webauth
 	return nil
 }
 
-// loginCompleted records a completed login of u with factor, in its
-// transaction: the time, the audit row, and the mail about a browser
+// loginCompleted records a completed login of u, in its transaction: the
+// time, the audit row (kind, with detail), and the mail about a browser
 // without the account's device mark (after the first visit). It reports
 // whether a mail was queued.
-func (a *Accounts) loginCompleted(ctx context.Context, tx bun.Tx, u *db.User, factor, device, ip string, now time.Time) (bool, error) {
+func (a *Accounts) loginCompleted(ctx context.Context, tx bun.Tx, u *db.User, kind, detail, device, ip string, now time.Time) (bool, error) {
 	if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("last_login_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
 		return false, fmt.Errorf("record login: %w", err)
 	}
-	if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "login.ok", Detail: factor, IP: ip, Now: now}); err != nil {
+	if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: kind, Detail: detail, IP: ip, Now: now}); err != nil {
 		return false, err
 	}
 	if _, known := a.deviceOf(device, u.ID); !known && onboardedUser(u) {
@@ -701,10 +701,8 @@ func (p *Passkeys) FinishLogin(ctx context.Context, browserToken string, respons
 			Where("token_hash = ?", hashToken(token)).Exec(ctx); err != nil {
 			return fmt.Errorf("pass second step: %w", err)
 		}
-		if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "login.passkey", Detail: FactorPasskey + " " + pk.Name, IP: ip, Now: now}); err != nil {
-			return err
-		}
-		mailed, err = a.loginCompleted(ctx, tx, &u, FactorPasskey, device, ip, now)
+		// One row: a login without password, with the passkey's name.
+		mailed, err = a.loginCompleted(ctx, tx, &u, "login.passkey", FactorPasskey+" "+pk.Name, device, ip, now)
 		return err
 	})
 	if errors.Is(err, errPasskeyRefused) {
