@@ -242,6 +242,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
+	// Passkeys belong to the base URL's host (the relying party's id) and
+	// its origin.
+	passkeys, err := auth.NewPasskeys(a.accounts, cfg.BaseURL.String(), "Dialoog")
+	if err != nil {
+		live.stop()
+		return fmt.Errorf("DIALOOG_BASE_URL: %w", err)
+	}
 	web := handlers.New(handlers.Deps{
 		Config:      cfg,
 		Logger:      log,
@@ -259,6 +266,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
+		Passkeys:    passkeys,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

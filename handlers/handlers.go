@@ -293,6 +293,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// Passkeys, when set, offers passkeys (WebAuthn) as a second factor
+	// and as a login on their own.
+	Passkeys Passkeys
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -334,6 +337,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	passkeys     Passkeys
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -410,6 +414,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		passkeys:     deps.Passkeys,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -574,6 +579,10 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathAccountStop, done, h.accountStop)
 
 	// Live updates: the WebSocket of a signed-in page (see ws.go).
+	if h.passkeys != nil {
+		h.passkeyRoutes(app, done)
+	}
+
 	if h.hub != nil {
 		// The live connection leaves fasthttp's hijack handler at once, so
 		// fasthttp must not close it then (realtime.Upgrader).
