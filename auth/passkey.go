@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,6 +66,11 @@ type Passkeys struct {
 	webAuthn *webauthn.WebAuthn
 }
 
+// ErrPasskeysNeedDomain is NewPasskeys's answer for a base URL whose host
+// is an IP address: WebAuthn ties a passkey to a domain name, so such a
+// site has no passkeys.
+var ErrPasskeysNeedDomain = errors.New("passkeys need a domain name in the base URL, not an IP address")
+
 // NewPasskeys returns the passkey service of a site at baseURL: the relying
 // party's id is the base URL's host name and the only origin accepted is
 // the base URL's scheme, host and port. rpName is shown by some browsers.
@@ -72,6 +78,9 @@ func NewPasskeys(a *Accounts, baseURL, rpName string) (*Passkeys, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Hostname() == "" {
 		return nil, fmt.Errorf("passkeys: base url %q has no host", baseURL)
+	}
+	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return nil, ErrPasskeysNeedDomain
 	}
 	if rpName == "" {
 		rpName = "Dialoog"

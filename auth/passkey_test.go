@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -423,4 +424,17 @@ func TestPasskeyLastFactor(t *testing.T) {
 		tok2, _ := f.onboarded(t, "piet@example.nl")
 		wantCode(t, p.RemovePasskey(ctx, f.confirm(t, tok2), fs[0].ID, "127.0.0.1"), apperr.NotFound)
 	})
+}
+
+// TestPasskeysNeedDomain: WebAuthn ties a passkey to a domain name, so a
+// base URL with an IP address has no passkeys (the server starts without).
+func TestPasskeysNeedDomain(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8080", "http://[::1]:8080"} {
+		if _, err := auth.NewPasskeys(&auth.Accounts{}, base, "Dialoog"); !errors.Is(err, auth.ErrPasskeysNeedDomain) {
+			t.Errorf("%s: %v", base, err)
+		}
+	}
+	if _, err := auth.NewPasskeys(&auth.Accounts{}, "https://dialoog.example.nl", "Dialoog"); err != nil {
+		t.Errorf("a domain: %v", err)
+	}
 }
