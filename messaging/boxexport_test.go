@@ -306,7 +306,7 @@ func TestExportComplete(t *testing.T) {
 		var factors struct {
 			Factors []struct {
 				Type, Phone, Name string
-				AddedAt     *time.Time `json:"added_at"`
+				AddedAt           *time.Time `json:"added_at"`
 			}
 		}
 		if err := json.Unmarshal([]byte(files["tweede-stap.json"]), &factors); err != nil || len(factors.Factors) != 3 ||
