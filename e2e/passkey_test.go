@@ -82,6 +82,20 @@ func TestPasskey(t *testing.T) {
 			b.waitPath("/berichten")
 			b.step("inbox-after-passkey", "")
 
+			// The password stays, with the passkey as its second step.
+			b.click("Uitloggen")
+			b.waitPath("/inloggen")
+			b.step("login-password", "Wachtwoord")
+			b.fill("E-mailadres", email)
+			b.fill("Wachtwoord", password)
+			b.submit()
+			b.waitPath("/inloggen/tweede-stap")
+			b.waitJS("passkey second step", `!document.querySelector('[data-passkey-block]').hidden`)
+			b.step("login-second-step", "")
+			b.click("Gebruik je passkey")
+			b.waitPath("/berichten")
+			b.step("inbox-after-second-step", "")
+
 			// The security activity lists the passkey's events.
 			b.run(chromedp.Navigate(s.BaseURL + "/account/activiteit"))
 			b.step("activity", "")
