@@ -47,6 +47,10 @@ const PasskeyChallengeTTL = 5 * time.Minute
 // Passkey kind, in the lists of factors.
 const FactorPasskey = "passkey"
 
+// passkeyOptionsPerIP is how many login ceremonies (each a stored
+// challenge) one IP address may start in 15 minutes.
+const passkeyOptionsPerIP = 300
+
 // maxPasskeyName bounds a passkey's name, in characters.
 const maxPasskeyName = 60
 
@@ -619,7 +623,9 @@ func (a *Accounts) loginCompleted(ctx context.Context, tx bun.Tx, u *db.User, ki
 // as autofill in the address field). The challenge is bound to the
 // browser by the returned token, which the caller keeps in a cookie.
 func (p *Passkeys) BeginLogin(ctx context.Context, ip string) (options []byte, browserToken string, err error) {
-	if ok, wait, err := p.A.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
+	// Every view of the login page asks (for the autofill), so the options
+	// have a bucket of their own; only an answer counts as a login.
+	if ok, wait, err := p.A.Limiter.Allow(ctx, "passkey:ip:"+ip, passkeyOptionsPerIP, 15*time.Minute); err != nil {
 		return nil, "", err
 	} else if !ok {
 		return nil, "", tooMany("", wait)
