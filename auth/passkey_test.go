@@ -438,3 +438,64 @@ func TestPasskeysNeedDomain(t *testing.T) {
 		t.Errorf("a domain: %v", err)
 	}
 }
+
+// TestPasskeyThrottled: wrong passkey answers count against the account
+// like wrong codes (counted before the signature is checked), for a login
+// with the passkey alone and for the second step: after four free
+// failures the account waits, and during the wait even a right answer is
+// not checked.
+func TestPasskeyThrottled(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		p := f.passkeys(t)
+		const email = "jan@example.nl"
+		tok, _ := f.onboarded(t, email)
+		f.confirm(t, tok)
+		k := newSoftKey(t)
+		f.addPasskey(t, p, tok, k, "Telefoon")
+		evil := *k
+		evil.origin = "http://evil.test"
+
+		var wait *auth.WaitError
+		for i := 0; i < 10 && wait == nil; i++ {
+			_, err := passkeyLogin(p, &evil)
+			if !errors.As(err, &wait) {
+				wantRefused(t, err, "another origin")
+			}
+		}
+		if wait == nil {
+			t.Fatal("ten wrong passkey answers and no wait")
+		}
+		k.count = evil.count
+		_, err := passkeyLogin(p, k)
+		if !errors.As(err, &wait) {
+			t.Fatalf("a right answer during the wait: %v", err)
+		}
+		f.clk.Add(wait.Wait)
+		if _, err := passkeyLogin(p, k); err != nil {
+			t.Fatalf("after the wait: %v", err)
+		}
+
+		// The second step counts the same way.
+		res, err := f.acc.Login(ctx, email, goodPassword, "127.0.0.1", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := f.cur(t, res.Token)
+		wait = nil
+		for i := 0; i < 10 && wait == nil; i++ {
+			opts, err := p.BeginSecondStep(ctx, half, "127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.FinishSecondStep(ctx, half, evil.get(opts), "", "127.0.0.1")
+			if !errors.As(err, &wait) {
+				wantRefused(t, err, "second step from another origin")
+			}
+		}
+		if wait == nil {
+			t.Fatal("ten wrong second steps and no wait")
+		}
+	})
+}
