@@ -96,6 +96,21 @@ func TestPasskey(t *testing.T) {
 			b.waitPath("/berichten")
 			b.step("inbox-after-second-step", "")
 
+			// Tweede stap beheren lists the passkey, the only factor, and
+			// after "confirm it is you" offers another.
+			b.run(chromedp.Navigate(s.BaseURL + "/account/tweede-stap"))
+			b.step("factors", "Wachtwoord")
+			page := b.text("")
+			for _, want := range []string{"Passkey ‘Laptop’", "Dit is je enige tweede stap."} {
+				if !strings.Contains(page, want) {
+					t.Fatalf("Tweede stap beheren lacks %q:\n%s", want, page)
+				}
+			}
+			b.fill("Wachtwoord", password)
+			b.click("Bevestigen")
+			b.waitJS("passkey add block", `!!document.querySelector('[data-passkey-block]') && !document.querySelector('[data-passkey-block]').hidden`)
+			b.step("factors-confirmed", "Naam van deze passkey")
+
 			// The security activity lists the passkey's events.
 			b.run(chromedp.Navigate(s.BaseURL + "/account/activiteit"))
 			b.step("activity", "")
