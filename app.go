@@ -269,6 +269,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
+	// Passkeys belong to the base URL's host (the relying party's id) and
+	// its origin; a base URL with an IP address has none.
+	var passkeys handlers.Passkeys
+	switch pk, err := auth.NewPasskeys(a.accounts, cfg.BaseURL.String(), "Dialoog"); {
+	case errors.Is(err, auth.ErrPasskeysNeedDomain):
+		log.Info("passkeys are off: the base URL's host is an IP address", "base_url", cfg.BaseURL.String())
+	case err != nil:
+		live.stop()
+		return fmt.Errorf("DIALOOG_BASE_URL: %w", err)
+	default:
+		passkeys = pk
+	}
 	web := handlers.New(handlers.Deps{
 		Config:      cfg,
 		Logger:      log,
@@ -287,6 +299,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
 		Seals:       a.seals,
+		Passkeys:    passkeys,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

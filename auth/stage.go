@@ -44,7 +44,8 @@ type stagedUser struct {
 const (
 	termsAcceptedExpr = `EXISTS (SELECT 1 FROM terms_acceptances AS ta WHERE ta.user_id = u.id
   AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1))`
-	factorVerifiedExpr = "EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)"
+	factorVerifiedExpr = "(EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)" +
+		" OR EXISTS (SELECT 1 FROM passkeys AS pk WHERE pk.user_id = u.id))"
 )
 
 // userWithStage loads a user and the facts of their stage in one query.

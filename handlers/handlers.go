@@ -297,6 +297,9 @@ type Deps struct {
 	// Seals, when set, serves "Document controleren", which checks a
 	// PDF that Dialoog sealed (see seal_verify.go).
 	Seals Seals
+	// Passkeys, when set, offers passkeys (WebAuthn) as a second factor
+	// and as a login on their own.
+	Passkeys Passkeys
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -339,6 +342,7 @@ type handler struct {
 	admin        Admin
 	branding     Branding
 	seals        Seals
+	passkeys     Passkeys
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -416,6 +420,7 @@ func New(deps Deps) *fiber.App {
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 		seals:        deps.Seals,
+		passkeys:     deps.Passkeys,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -581,6 +586,10 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathAccountStop, done, h.accountStop)
 
 	// Live updates: the WebSocket of a signed-in page (see ws.go).
+	if h.passkeys != nil {
+		h.passkeyRoutes(app, done)
+	}
+
 	if h.hub != nil {
 		// The live connection leaves fasthttp's hijack handler at once, so
 		// fasthttp must not close it then (realtime.Upgrader).
