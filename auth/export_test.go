@@ -1,5 +1,7 @@
 package auth
 
+import "dialoog/db"
+
 // HOTP exposes the test's independent RFC 4226 implementation to the
 // external test package.
 var HOTP = hotp
@@ -11,4 +13,10 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 		panic(err)
 	}
 	return s.auditSelect(org, q, from, to).OrderExpr("ae.id DESC").Limit(AuditPageSize + 1).String()
+}
+
+// UsersSQL is the statement of a page of Beheer's user list.
+func (s *Admin) UsersSQL(org int64, query string) string {
+	var rows []db.User
+	return s.usersSelect(&rows, org, query).OrderExpr("u.email ASC").Limit(UsersPageSize + 1).String()
 }
