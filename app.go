@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -38,6 +39,7 @@ type app struct {
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
 	messages    *messaging.Service
+	sso         *auth.SSO
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
 }
@@ -136,8 +138,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
+	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
 	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, migrated: migrated}, nil
+		messages: messages, sso: sso, migrated: migrated}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -259,6 +262,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
+		SSO:         a.sso,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

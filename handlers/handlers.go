@@ -293,6 +293,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// SSO, when set, serves the login through an organisation's own
+	// provider and its page in Beheer (see sso.go).
+	SSO SSO
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -334,6 +337,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	sso          SSO
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -410,6 +414,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		sso:          deps.SSO,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -462,6 +467,9 @@ func New(deps Deps) *fiber.App {
 	// Before the session: the page the service worker keeps is the same
 	// for everyone.
 	app.Get(pathOffline, h.offline)
+	if h.sso != nil {
+		h.ssoPublicRoutes(app)
+	}
 	// The session is resolved before the body is read: only a signed-in
 	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)
@@ -494,6 +502,9 @@ func New(deps Deps) *fiber.App {
 	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
 	app.Get(pathRecoveryUsed, h.pastFactor, h.recoveryUsedShow)
 	app.Post("/uitloggen", h.logout)
+	if h.sso != nil {
+		h.ssoRoutes(app, h.onStage(auth.StageDone))
+	}
 	app.Get("/wachtwoord-vergeten", h.forgotPasswordShow)
 	app.Post("/wachtwoord-vergeten", h.forgotPasswordRequest)
 	app.Get("/wachtwoord-vergeten/verstuurd", h.forgotPasswordSent)
