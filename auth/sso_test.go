@@ -279,6 +279,13 @@ func testSSO(t *testing.T, engine string) {
 			if _, err := f.sso.CompleteSSO(ctx, start.State, start.State, "code", "127.0.0.1", "test"); keyOf(err) != "sso.refused.state" {
 				t.Fatalf("expired state: %v", err)
 			}
+			// The daily cleanup removes them a day after they expired.
+			if n, err := auth.PurgeSSOLogins(ctx, f.d, f.clk.Now()); err != nil || n != 0 {
+				t.Fatalf("purged too early: %d %v", n, err)
+			}
+			if n, err := auth.PurgeSSOLogins(ctx, f.d, f.clk.Now().Add(25*time.Hour)); err != nil || n != 2 {
+				t.Fatalf("purged %d, want 2: %v", n, err)
+			}
 		})
 		t.Run("BackChannelLogout", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
