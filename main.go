@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "team":
 		err = team(ctx, cfg, log, rest, stdout, stderr)
 	case "sso":
-		err = ssoCommand(ctx, cfg, log, rest, stdout, stderr)
+		err = ssoCommand(ctx, cfg, log, rest, getenv, os.Stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dialoog: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"dialoog/apperr"
@@ -24,11 +25,7 @@ const ssoUsage = `usage:
 // organisation, as Beheer does (/beheer/sso). The client secret is never
 // taken from the command line (it would end up in the shell's history and
 // the process list) and never printed.
-func ssoCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	return ssoCommandWith(ctx, cfg, log, args, os.Stdin, stdout, stderr)
-}
-
-func ssoCommandWith(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func ssoCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError(ssoUsage)
 	}
@@ -48,13 +45,13 @@ func ssoCommandWith(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	}
 	secret := ""
 	if sub == "set" {
-		secret = os.Getenv("DIALOOG_SSO_CLIENT_SECRET")
+		secret = getenv("DIALOOG_SSO_CLIENT_SECRET")
 		if secret == "" && stdin != nil {
-			b, err := io.ReadAll(io.LimitReader(stdin, 4096))
-			if err != nil {
+			line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("read client secret: %w", err)
 			}
-			secret, _, _ = strings.Cut(string(b), "\n")
+			secret = strings.TrimRight(line, "\r\n")
 		}
 	}
 	app, err := openApp(ctx, cfg, log)

@@ -815,12 +815,13 @@ func (s *SSO) BackChannelLogout(ctx context.Context, orgID int64, raw, ip string
 	return nil
 }
 
-// EndSessionURL is where a browser logging out of a session opened
-// through the provider goes next, so that the provider's session ends
-// too: its end_session_endpoint, with the client and postLogout (a
-// registered address) to come back to. "" for any other session or a
-// provider without one.
-func (s *SSO) EndSessionURL(ctx context.Context, sessionID int64, postLogout string) (string, error) {
+// LogoutSSO records the local logout of a session opened through the
+// provider ("sso.logout", "local") and returns where the browser goes
+// next so that the provider's session ends too: its
+// end_session_endpoint, with the client and postLogout (a registered
+// address) to come back to. "" for any other session, or a provider
+// without one.
+func (s *SSO) LogoutSSO(ctx context.Context, sessionID int64, postLogout, ip string) (string, error) {
 	var rows []ssoSessionRow
 	if err := s.Accounts.DB.NewSelect().Model(&rows).Where("session_id = ?", sessionID).Scan(ctx); err != nil {
 		return "", fmt.Errorf("sso: load session: %w", err)
@@ -828,7 +829,12 @@ func (s *SSO) EndSessionURL(ctx context.Context, sessionID int64, postLogout str
 	if len(rows) == 0 {
 		return "", nil
 	}
-	row, ok, err := s.load(ctx, s.Accounts.DB, rows[0].OrgID)
+	r := rows[0]
+	if err := Audit(ctx, s.Accounts.DB, AuditEntry{UserID: &r.UserID, OrgID: &r.OrgID, Kind: "sso.logout", Detail: "local", IP: ip,
+		Now: s.Accounts.Now()}); err != nil {
+		return "", err
+	}
+	row, ok, err := s.load(ctx, s.Accounts.DB, r.OrgID)
 	if err != nil || !ok {
 		return "", err
 	}

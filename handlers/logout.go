@@ -12,14 +12,11 @@ import (
 // too; only with script (HX-Redirect), because the form may only post to
 // Dialoog itself (CSP form-action).
 func (h *handler) logout(c *fiber.Ctx) error {
-	provider := ""
-	if isPartial(c) {
-		provider = h.ssoLogoutURL(c)
-	}
+	provider := h.ssoLogout(c)
 	h.endBrowserSession(c)
 	ClearSessionCookie(c, h.cfg)
 	h.logger(c).Info("logged out")
-	if provider != "" {
+	if provider != "" && isPartial(c) {
 		c.Set("HX-Redirect", provider)
 		return c.Status(fiber.StatusOK).Send(nil)
 	}

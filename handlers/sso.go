@@ -29,7 +29,7 @@ type SSO interface {
 	BeginSSO(ctx context.Context, emailOrDomain, ip string) (*auth.SSOStart, error)
 	CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent string) (string, error)
 	BackChannelLogout(ctx context.Context, orgID int64, logoutToken, ip string) error
-	EndSessionURL(ctx context.Context, sessionID int64, postLogout string) (string, error)
+	LogoutSSO(ctx context.Context, sessionID int64, postLogout, ip string) (string, error)
 	Settings(ctx context.Context, cur *auth.Current) (auth.SSOSettings, bool, error)
 	Save(ctx context.Context, cur *auth.Current, in auth.SSOInput, ip string) error
 	Remove(ctx context.Context, cur *auth.Current, ip string) error
@@ -146,16 +146,16 @@ func (h *handler) ssoBackChannel(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusOK)
 }
 
-// ssoLogoutURL is where the browser goes after logging out of a session
-// opened through the provider: the provider's end_session_endpoint, ""
-// for other sessions. A failure is logged and leaves the browser at
-// Dialoog's login page.
-func (h *handler) ssoLogoutURL(c *fiber.Ctx) string {
+// ssoLogout records the logout of a session opened through the provider
+// and returns where the browser goes next: the provider's
+// end_session_endpoint, "" for other sessions. A failure is logged and
+// leaves the browser at Dialoog's login page.
+func (h *handler) ssoLogout(c *fiber.Ctx) string {
 	cur := current(c)
 	if h.sso == nil || cur == nil || cur.Session == nil {
 		return ""
 	}
-	to, err := h.sso.EndSessionURL(c.UserContext(), cur.Session.ID, strings.TrimRight(h.cfg.BaseURL.String(), "/")+pathLogin)
+	to, err := h.sso.LogoutSSO(c.UserContext(), cur.Session.ID, strings.TrimRight(h.cfg.BaseURL.String(), "/")+pathLogin, clientIP(c))
 	if err != nil {
 		h.logger(c).Warn("sso: end session url", "err", err)
 		return ""

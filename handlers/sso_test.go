@@ -165,3 +165,31 @@ func TestAdminSSO(t *testing.T) {
 	resp, _ = b.post(pathSSOBegin, url.Values{"email": {"osaw.example"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 }
+
+// TestSSOLocalLogout: logging out of a session opened through the
+// provider is audited and, with script, goes on to the provider's
+// end_session_endpoint; a password session's logout does not.
+func TestSSOLocalLogout(t *testing.T) {
+	ra, op := newSSOApp(t)
+	b := ra.browser(t)
+	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
+	wantRedirect(t, resp, pathTerms)
+	acceptTerms(t, b, pathInbox)
+	resp, _ = b.post("/uitloggen", nil, "HX-Request", "true")
+	to := resp.Header.Get("HX-Redirect")
+	if !strings.HasPrefix(to, op.Issuer) || !strings.Contains(to, "client_id="+testSSOClient) ||
+		!strings.Contains(to, url.QueryEscape(testBase+pathLogin)) {
+		t.Fatalf("logout went to %q", to)
+	}
+	resp, _ = b.get(pathInbox)
+	wantRedirect(t, resp, pathLogin)
+	n, err := ra.d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ? AND detail = ?", "sso.logout", "local").Count(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("audit: %d %v", n, err)
+	}
+	p := ra.person(t, "lid@osaw.nl", true, "Lid", "", "Jansen", "nl")
+	resp, _ = p.b.post("/uitloggen", nil, "HX-Request", "true")
+	if resp.Header.Get("HX-Redirect") != "" {
+		t.Fatalf("password session's logout went to %q", resp.Header.Get("HX-Redirect"))
+	}
+}
