@@ -156,6 +156,9 @@ func TestAdminSSO(t *testing.T) {
 	b := ra.browser(t)
 	resp, _ = ssoLogin(t, b, op, "zorg.example", "anna")
 	wantRedirect(t, resp, pathTerms)
+	resp, body = admin.b.get("/beheer/gebruikers?zoek=anna@osaw.example")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "anna@osaw.example", "via de organisatie")
 
 	// Without the CSRF token nothing changes.
 	resp, _ = admin.b.do(http.MethodPost, pathAdminSSO+"/uit", url.Values{})
