@@ -21,7 +21,7 @@ var backChannelRe = regexp.MustCompile(`back-channel logout URI: (\S+)`)
 // login page, is created at that first login, accepts the terms and lands
 // in Berichten without a Dialoog password or second factor. When the
 // provider logs the person out (back-channel logout), the Dialoog session
-// ends.
+// ends and the open page's live connection closes.
 func TestSSOFirstLoginAndProviderLogout(t *testing.T) {
 	const clientID, secret = "dialoog-e2e", "e2e-client-secret"
 	addr := freeAddr(t)
@@ -73,12 +73,17 @@ func TestSSOFirstLoginAndProviderLogout(t *testing.T) {
 	b.run(chromedp.Navigate(base + "/account/activiteit"))
 	b.waitJS("security activity", `document.querySelector('main').innerText.includes('Ingelogd via je organisatie')`)
 	b.shot("sso-activity")
+	b.run(chromedp.Navigate(base + "/berichten"))
+	b.waitPath("/berichten")
+	b.waitLive()
 
-	// The provider logs the person out.
+	// The provider logs the person out: the session ends and the open
+	// page's live connection closes at once.
 	status, err := op.BackChannelLogout(context.Background(), backChannel, clientID, "sub-sanne")
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("back-channel logout: %d %v", status, err)
 	}
+	b.waitJS("socket closed", `!document.body.hasAttribute('ws-connect')`)
 	b.run(chromedp.Navigate(base + "/berichten"))
 	b.waitPath("/inloggen")
 	b.step("after-provider-logout", "E-mailadres van je werk")
