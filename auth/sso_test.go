@@ -156,6 +156,33 @@ func testSSO(t *testing.T, engine string) {
 				t.Fatalf("password login of an sso user: %v", err)
 			}
 		})
+		t.Run("FirstLoginWithoutNames", func(t *testing.T) {
+			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
+			f.op.AddUser("sub-kees", "kees", "kees@osaw.example", true, "", "")
+			ctx := context.Background()
+			tok, err := f.login(t, "kees@osaw.example", "kees")
+			if err != nil {
+				t.Fatal(err)
+			}
+			terms, err := auth.CurrentTerms(ctx, f.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok, err = f.acc.AcceptTerms(ctx, f.cur(t, tok), terms.ID, true, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			// Without names from the provider the profile form comes next.
+			cur := f.cur(t, tok)
+			if cur.Stage != auth.StageProfile || cur.NeedsSecondFactor {
+				t.Fatalf("stage %s, needs factor %v", cur.Stage, cur.NeedsSecondFactor)
+			}
+			if tok, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "K.", FirstName: "Kees", LastName: "Smit"}, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if cur = f.cur(t, tok); cur.Stage != auth.StageDone || cur.User.Status != db.StatusActive {
+				t.Fatalf("after profile: stage %s, status %s", cur.Stage, cur.User.Status)
+			}
+		})
 		t.Run("ExistingUser", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), false)
 			f.colleague(t, "anna@osaw.example", db.StatusActive)
@@ -327,6 +354,35 @@ func testSSO(t *testing.T, engine string) {
 			if f.auditCount(t, "sso.logout", "back-channel") != 1 {
 				t.Fatal("logout not audited")
 			}
+		})
+		t.Run("BackChannelLogoutBySID", func(t *testing.T) {
+			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
+			ctx := context.Background()
+			withSID := func(sid string) string {
+				f.op.Tamper(func(c map[string]any) string { c["sid"] = sid; return "RS256" })
+				defer f.op.Tamper(nil)
+				tok, err := f.login(t, "anna@osaw.example", "anna")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			first, second := withSID("provider-session-1"), withSID("provider-session-2")
+			if err := f.sso.BackChannelLogout(ctx, f.org.ID, f.op.LogoutToken(ssoClient, "", "provider-session-1"), "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.acc.Resolve(ctx, first); apperr.CodeOf(err) != apperr.Unauthorized {
+				t.Fatalf("session of the sid still open: %v", err)
+			}
+			f.cur(t, second)
+			// A token issued before a session started (a replay) does not end it.
+			old := f.op.Sign(map[string]any{"iss": f.op.Issuer, "aud": ssoClient, "sub": "sub-anna", "jti": "old",
+				"iat": time.Now().Add(-10 * time.Minute).Unix(), "exp": time.Now().Add(time.Minute).Unix(),
+				"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})
+			if err := f.sso.BackChannelLogout(ctx, f.org.ID, old, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			f.cur(t, second)
 		})
 		t.Run("Settings", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), false)
