@@ -24,6 +24,7 @@ import (
 	"dialoog/metrics"
 	"dialoog/notify"
 	"dialoog/realtime"
+	"dialoog/seal"
 	"dialoog/vault"
 )
 
@@ -42,6 +43,7 @@ type app struct {
 	sso         *auth.SSO
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
+	seals       *seal.Store
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
@@ -103,6 +105,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		return nil, err
 	}
 	now := func() time.Time { return time.Now() }
+	seals, err := openSeals(cfg, d, v, now, log)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{
 		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid},
 	})
@@ -140,7 +147,27 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
 	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, sso: sso, migrated: migrated}, nil
+		messages: messages, sso: sso, migrated: migrated, seals: seals}, nil
+}
+
+// openSeals returns the sealer of signed agreements: with the certificate
+// and key of DIALOOG_SEAL_CERT and DIALOOG_SEAL_KEY when set (read now, so
+// that a wrong file stops the start, not the first seal), otherwise with
+// each organisation's self-signed one.
+func openSeals(cfg *config.Config, d *db.DB, v *vault.Vault, now func() time.Time, log *slog.Logger) (*seal.Store, error) {
+	var kp *seal.KeyPair
+	if cfg.SealCertFile != "" {
+		var err error
+		kp, err = seal.LoadKeyPair(cfg.SealCertFile, cfg.SealKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("DIALOOG_SEAL_CERT, DIALOOG_SEAL_KEY: %w", err)
+		}
+		if left := kp.Cert.NotAfter.Sub(now()); left < 30*24*time.Hour {
+			log.Warn("the seal certificate (DIALOOG_SEAL_CERT) expires soon or has expired: seals made after it expires are not valid",
+				"not_after", kp.Cert.NotAfter)
+		}
+	}
+	return seal.NewStore(d, v, seal.Config{Configured: kp, Now: now}), nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -263,6 +290,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
 		SSO:         a.sso,
+		Seals:       a.seals,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

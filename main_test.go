@@ -290,3 +290,16 @@ func TestSSOCommand(t *testing.T) {
 		t.Fatalf("show after: %d %s", code, out)
 	}
 }
+
+// TestSealKeyFilesCheckedAtStart: a DIALOOG_SEAL_CERT that cannot be read
+// stops the start with a message naming it, not the first seal.
+func TestSealKeyFilesCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCmd(t, map[string]string{
+		"DIALOOG_DATA_DIR": dir, "DIALOOG_BASE_URL": "http://dialoog.test", "DIALOOG_ADDR": "127.0.0.1:0",
+		"DIALOOG_SEAL_CERT": filepath.Join(dir, "missing.pem"), "DIALOOG_SEAL_KEY": filepath.Join(dir, "missing.key"),
+	})
+	if code == 0 || !strings.Contains(errOut, "DIALOOG_SEAL_CERT") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}

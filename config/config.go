@@ -42,6 +42,12 @@ type Config struct {
 	// (DIALOOG_VAPID_SUBJECT): mailto: or https:, by default a mailto: of
 	// DIALOOG_MAIL_FROM's address.
 	VAPIDSubject string
+	// SealCertFile and SealKeyFile are the PEM files of the
+	// installation-wide certificate and key that seal signed agreements
+	// (DIALOOG_SEAL_CERT, DIALOOG_SEAL_KEY); both empty gives each
+	// organisation a self-signed one. Read at start, not here.
+	SealCertFile string
+	SealKeyFile  string
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -68,6 +74,8 @@ var settings = []setting{
 	{"DIALOOG_METRICS_ADDR", "metrics-addr", "", "listen address of /metrics (Prometheus), e.g. 127.0.0.1:9090; empty turns metrics off"},
 	{"DIALOOG_VAPID_PRIVATE_KEY", "vapid-private-key", "", "Web Push VAPID private key (base64url, 32 bytes, P-256); empty generates one into the data dir"},
 	{"DIALOOG_VAPID_SUBJECT", "vapid-subject", "", "contact for push services: mailto:... or https://...; empty uses a mailto: of DIALOOG_MAIL_FROM's address"},
+	{"DIALOOG_SEAL_CERT", "seal-cert", "", "PEM file of the certificate (and its chain) that seals signed agreements; empty: a self-signed one per organisation"},
+	{"DIALOOG_SEAL_KEY", "seal-key", "", "PEM file of the private key of DIALOOG_SEAL_CERT (unencrypted; ECDSA or RSA)"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
@@ -246,6 +254,13 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_BLOB_URL", "postgres needs DIALOOG_DATABASE_URL to select PostgreSQL"}
 		}
 		c.Blob = loc
+	}
+	c.SealCertFile, c.SealKeyFile = strings.TrimSpace(get("DIALOOG_SEAL_CERT")), strings.TrimSpace(get("DIALOOG_SEAL_KEY"))
+	switch {
+	case c.SealCertFile != "" && c.SealKeyFile == "":
+		return nil, &Error{"DIALOOG_SEAL_KEY", "is needed with DIALOOG_SEAL_CERT: the PEM file of its private key"}
+	case c.SealCertFile == "" && c.SealKeyFile != "":
+		return nil, &Error{"DIALOOG_SEAL_CERT", "is needed with DIALOOG_SEAL_KEY: the PEM file of its certificate"}
 	}
 	if v := get("DIALOOG_METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)

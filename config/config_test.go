@@ -72,6 +72,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"DIALOOG_BLOB_URL":          {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
 		"DIALOOG_VAPID_PRIVATE_KEY": {"DIALOOG_VAPID_PRIVATE_KEY": "c2hvcnQ"},
 		"DIALOOG_VAPID_SUBJECT":     {"DIALOOG_VAPID_SUBJECT": "beheer@example.nl"},
+		"DIALOOG_SEAL_KEY":          {"DIALOOG_SEAL_CERT": "/etc/dialoog/seal.pem"},
+		"DIALOOG_SEAL_CERT":         {"DIALOOG_SEAL_KEY": "/etc/dialoog/seal.key"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {

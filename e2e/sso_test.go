@@ -88,7 +88,3 @@ func TestSSOFirstLoginAndProviderLogout(t *testing.T) {
 	b.waitPath("/inloggen")
 	b.step("after-provider-logout", "E-mailadres van je werk")
 }
-
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}

@@ -25,6 +25,7 @@ import (
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
 	"dialoog/notify"
+	"dialoog/seal"
 	"dialoog/vault"
 )
 
@@ -126,6 +127,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	adm := &auth.Admin{Accounts: acc, Invitations: inv, HelpdeskMail: testMail{}, Teams: msg}
 	deps.Admin = adm
 	deps.Branding = &auth.Branding{DB: d, Now: clk.Now}
+	deps.Seals = seal.NewStore(d, v, seal.Config{Now: clk.Now})
 	for _, o := range opts {
 		o(&deps)
 	}

@@ -229,6 +229,7 @@ type Messages interface {
 	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.
+	Cases(ctx context.Context, user *db.User, in messaging.CaseListInput) (*messaging.CaseList, error)
 	Case(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseView, error)
 	CaseByID(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseInfo, error)
 	CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*messaging.InboxPage, error)
@@ -296,6 +297,9 @@ type Deps struct {
 	// SSO, when set, serves the login through an organisation's own
 	// provider and its page in Beheer (see sso.go).
 	SSO SSO
+	// Seals, when set, serves "Document controleren", which checks a
+	// PDF that Dialoog sealed (see seal_verify.go).
+	Seals Seals
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -338,6 +342,7 @@ type handler struct {
 	admin        Admin
 	branding     Branding
 	sso          SSO
+	seals        Seals
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -415,6 +420,7 @@ func New(deps Deps) *fiber.App {
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 		sso:          deps.SSO,
+		seals:        deps.Seals,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -550,6 +556,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/toewijzen", done, h.threadAssign)
 	app.Post("/berichten/:id/dossier", done, h.threadCaseAdd)
 	app.Post("/berichten/:id/dossier/verwijderen", done, h.threadCaseRemove)
+	app.Get("/dossiers", done, h.caseList)
 	app.Get("/dossiers/:id", done, h.caseShow)
 	app.Post("/dossiers/:id/status", done, h.caseStatus)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
@@ -609,6 +616,11 @@ func New(deps Deps) *fiber.App {
 		app.Post(pathAdminBranding, done, h.adminOnly, h.adminBrandingSave)
 		app.Post(pathAdminBranding+"/logo", done, h.adminOnly, h.adminBrandingLogo)
 		app.Post(pathAdminBranding+"/logo/verwijderen", done, h.adminOnly, h.adminBrandingLogoRemove)
+	}
+
+	if h.seals != nil {
+		app.Get(pathSealVerify, done, h.sealVerifyShow)
+		app.Post(pathSealVerify, done, h.sealVerifyCheck)
 	}
 
 	if deps.Config.Dev {

@@ -31,10 +31,10 @@ func streamsBody(c *fiber.Ctx) bool {
 var messageForm = regexp.MustCompile(`^/berichten/(nieuw|[0-9]{1,19})$`)
 
 // mayCarryFiles reports whether the request is a message form posted with
-// its files: its body may be as large as bodyLimit, but only for a
-// signed-in user (readDeferredBody).
+// its files, or a PDF posted to "Document controleren": its body may be as
+// large as bodyLimit, but only for a signed-in user (readDeferredBody).
 func mayCarryFiles(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodPost && isMultipart(c) && messageForm.MatchString(c.Path())
+	return c.Method() == fiber.MethodPost && isMultipart(c) && (messageForm.MatchString(c.Path()) || c.Path() == pathSealVerify)
 }
 
 // limitBody leaves the body of every request on the connection until the
