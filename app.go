@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -39,6 +40,7 @@ type app struct {
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
 	messages    *messaging.Service
+	sso         *auth.SSO
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
 	seals       *seal.Store
@@ -143,8 +145,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
+	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
 	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, migrated: migrated, seals: seals}, nil
+		messages: messages, sso: sso, migrated: migrated, seals: seals}, nil
 }
 
 // openSeals returns the sealer of signed agreements: with the certificate
@@ -298,6 +301,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
+		SSO:         a.sso,
 		Seals:       a.seals,
 		Passkeys:    passkeys,
 	})

@@ -43,6 +43,10 @@ const UsersPageSize = 25
 // verified second factor.
 const UserNoFactor = "no_factor"
 
+// FactorSSO is, in Beheer's list, the "factor" of a user who logs in
+// through the organisation's provider.
+const FactorSSO = "sso"
+
 // Roles of an internal user.
 const (
 	RoleMember = "member"
@@ -156,6 +160,15 @@ func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int)
 		if len(k) == 0 || k[len(k)-1] != f.Kind {
 			kinds[f.UserID] = append(k, f.Kind)
 		}
+	}
+	// A user who logs in through the organisation's provider has its
+	// factors instead of Dialoog's.
+	var linked []int64
+	if err := s.Accounts.DB.NewSelect().Table("sso_links").Column("user_id").Where("user_id IN (?)", bun.In(ids)).Scan(ctx, &linked); err != nil {
+		return nil, fmt.Errorf("admin: list sso links: %w", err)
+	}
+	for _, id := range linked {
+		kinds[id] = append(kinds[id], FactorSSO)
 	}
 	for _, u := range rows {
 		out.Users = append(out.Users, adminUser(&u, kinds[u.ID]))

@@ -202,6 +202,8 @@ type LoginView struct {
 	Email string
 	// Error is a translated message shown above the form.
 	Error string
+	// SSO is the "Inloggen met je organisatie" block (login_sso.templ).
+	SSO LoginSSOView
 }
 
 // LoginFactorView is the second step of a login.

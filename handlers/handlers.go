@@ -294,6 +294,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// SSO, when set, serves the login through an organisation's own
+	// provider and its page in Beheer (see sso.go).
+	SSO SSO
 	// Seals, when set, serves "Document controleren", which checks a
 	// PDF that Dialoog sealed (see seal_verify.go).
 	Seals Seals
@@ -341,6 +344,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	sso          SSO
 	seals        Seals
 	passkeys     Passkeys
 }
@@ -419,6 +423,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		sso:          deps.SSO,
 		seals:        deps.Seals,
 		passkeys:     deps.Passkeys,
 	}
@@ -473,6 +478,9 @@ func New(deps Deps) *fiber.App {
 	// Before the session: the page the service worker keeps is the same
 	// for everyone.
 	app.Get(pathOffline, h.offline)
+	if h.sso != nil {
+		h.ssoPublicRoutes(app)
+	}
 	// The session is resolved before the body is read: only a signed-in
 	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)
@@ -505,6 +513,9 @@ func New(deps Deps) *fiber.App {
 	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
 	app.Get(pathRecoveryUsed, h.pastFactor, h.recoveryUsedShow)
 	app.Post("/uitloggen", h.logout)
+	if h.sso != nil {
+		h.ssoRoutes(app, h.onStage(auth.StageDone))
+	}
 	app.Get("/wachtwoord-vergeten", h.forgotPasswordShow)
 	app.Post("/wachtwoord-vergeten", h.forgotPasswordRequest)
 	app.Get("/wachtwoord-vergeten/verstuurd", h.forgotPasswordSent)

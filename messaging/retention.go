@@ -88,6 +88,7 @@ type CleanupResult struct {
 	Outbox      int  `json:"outbox"`
 	Sessions    int  `json:"sessions"`
 	Throttles   int  `json:"throttles"`
+	SSOLogins   int  `json:"sso_logins"`
 	Failed      bool `json:"failed,omitempty"`
 }
 
@@ -603,6 +604,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 		}},
 		{&out.Sessions, func() (int, error) { return auth.PurgeSessions(ctx, s.DB, now) }},
 		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},
+		{&out.SSOLogins, func() (int, error) { return auth.PurgeSSOLogins(ctx, s.DB, now) }},
 	}
 	for _, st := range steps {
 		if err := run.renew(ctx, s.DB); err != nil {
