@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -41,6 +42,7 @@ type app struct {
 	sessions    *auth.Sessions
 	messages    *messaging.Service
 	signing     *signing.Service // nil while Ondertekenen has no sealer
+	sso         *auth.SSO
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
 	seals       *seal.Store
@@ -145,8 +147,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
+	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
 	a := &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, migrated: migrated, seals: seals}
+		messages: messages, sso: sso, migrated: migrated, seals: seals}
 	if err := a.openSigning(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -276,6 +279,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
+	// Passkeys belong to the base URL's host (the relying party's id) and
+	// its origin; a base URL with an IP address has none.
+	var passkeys handlers.Passkeys
+	switch pk, err := auth.NewPasskeys(a.accounts, cfg.BaseURL.String(), "Dialoog"); {
+	case errors.Is(err, auth.ErrPasskeysNeedDomain):
+		log.Info("passkeys are off: the base URL's host is an IP address", "base_url", cfg.BaseURL.String())
+	case err != nil:
+		live.stop()
+		return fmt.Errorf("DIALOOG_BASE_URL: %w", err)
+	default:
+		passkeys = pk
+	}
 	web := handlers.New(handlers.Deps{
 		Config:      cfg,
 		Logger:      log,
@@ -294,7 +309,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
 		Signing:     a.signingDeps(),
+		SSO:         a.sso,
 		Seals:       a.seals,
+		Passkeys:    passkeys,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

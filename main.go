@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = demo(ctx, cfg, log, rest, stdout, stderr)
 	case "team":
 		err = team(ctx, cfg, log, rest, stdout, stderr)
+	case "sso":
+		err = ssoCommand(ctx, cfg, log, rest, getenv, os.Stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dialoog: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -121,6 +123,22 @@ func cliMessage(e *apperr.Error) string {
 		return "nobody has this mail address; invite them first with dialoog invite --internal"
 	case "team.member_not_internal":
 		return "only internal users of the team's organisation can be members"
+	case "sso.issuer.invalid":
+		return "--issuer must be the provider's issuer URL (https://...)"
+	case "sso.issuer.https":
+		return "--issuer must use https (http only for a provider on this machine)"
+	case "sso.client_id.invalid":
+		return "--client-id is required (at most 255 characters)"
+	case "sso.client_secret.required":
+		return "the client secret is required the first time (DIALOOG_SSO_CLIENT_SECRET or stdin)"
+	case "sso.client_secret.invalid":
+		return "the client secret is too long"
+	case "sso.domains.required":
+		return "--domains needs at least one mail domain"
+	case "sso.domains.invalid":
+		return "--domains holds something that is not a mail domain (use example.nl)"
+	case "sso.domains.taken":
+		return "one of the domains already leads to another organisation's provider"
 	case "demo.not_empty":
 		return "this database already has other people; dialoog demo only fills a new one (use an empty DIALOOG_DATA_DIR)"
 	}

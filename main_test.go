@@ -248,6 +248,49 @@ func TestTeamCommand(t *testing.T) {
 	}
 }
 
+func TestSSOCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "https://dialoog.example"}
+	if code, _, errOut := runCmd(t, env, "invite", "--email", "beheer@osaw.nl", "--internal", "--admin"); code != 0 {
+		t.Fatalf("invite: %s", errOut)
+	}
+	if code, out, errOut := runCmd(t, env, "sso", "show"); code != 0 || !strings.Contains(out, "no single sign-on") {
+		t.Fatalf("show before: %d %s %s", code, out, errOut)
+	}
+	// Without a secret (no variable, empty stdin) the first set is refused.
+	code, _, errOut := runCmd(t, env, "sso", "set", "--issuer", "https://idp.osaw.example", "--client-id", "dialoog", "--domains", "osaw.nl")
+	if code != 2 || !strings.Contains(errOut, "client secret is required") {
+		t.Fatalf("set without secret: %d %s", code, errOut)
+	}
+	env["DIALOOG_SSO_CLIENT_SECRET"] = "s3cret-value"
+	code, out, errOut := runCmd(t, env, "sso", "set", "--issuer", "https://idp.osaw.example", "--client-id", "dialoog", "--domains", "osaw.nl, @Zorg.NL", "--create-users")
+	if code != 0 || !strings.Contains(out, "redirect URI:            https://dialoog.example/inloggen/organisatie/terug") ||
+		!strings.Contains(out, "back-channel logout URI: https://dialoog.example/inloggen/organisatie/afmelden/1") {
+		t.Fatalf("set: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, env, "sso", "show")
+	if code != 0 || !strings.Contains(out, "domains:       osaw.nl zorg.nl") || !strings.Contains(out, "create users:  true") || strings.Contains(out, "s3cret") {
+		t.Fatalf("show: %d %s", code, out)
+	}
+	for bad, args := range map[string][]string{
+		"must use https":       {"sso", "set", "--issuer", "http://idp.osaw.example", "--client-id", "x", "--domains", "osaw.nl"},
+		"not a mail domain":    {"sso", "set", "--issuer", "https://idp.osaw.example", "--client-id", "x", "--domains", "osaw"},
+		"no such organisation": {"sso", "show", "--org", "Onbekend"},
+		"usage":                {"sso", "aan"},
+	} {
+		code, _, errOut := runCmd(t, env, args...)
+		if code != 2 || !strings.Contains(errOut, bad) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	if code, out, _ := runCmd(t, env, "sso", "off"); code != 0 || !strings.Contains(out, "is off") {
+		t.Fatalf("off: %d %s", code, out)
+	}
+	if code, out, _ := runCmd(t, env, "sso", "show"); code != 0 || !strings.Contains(out, "no single sign-on") {
+		t.Fatalf("show after: %d %s", code, out)
+	}
+}
+
 // TestSealKeyFilesCheckedAtStart: a DIALOOG_SEAL_CERT that cannot be read
 // stops the start with a message naming it, not the first seal.
 func TestSealKeyFilesCheckedAtStart(t *testing.T) {

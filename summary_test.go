@@ -79,6 +79,14 @@ func testDailySummaryMail(t *testing.T, databaseURL string) {
 		}
 		return u
 	}
+	// The organisation has a house style; the summary is about all of a
+	// person's organisations, so it stays neutral (and so do the security
+	// mails): no sender name, colour, logo or support text.
+	if _, err := a.db.NewRaw(`INSERT INTO organisation_branding (org_id, sender_name, support_text, colour, logo_type, logo_hash, updated_at)
+VALUES (?, 'OSAW Verzuimdienst', 'Bel de OSAW-helpdesk', '#8a1538', 'image/png', 'abc123', ?)`, org.ID, clk.Now()).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	branded := []string{"OSAW", "Verzuimdienst", "helpdesk", "8a1538", "/huisstijl/", "abc123"}
 	hr := user("hr@osaw.nl", "nl", db.KindInternal, auth.NotifyMessage)
 	jan := user("jan@example.nl", "en", db.KindExternal, auth.NotifyDaily)
 	kim := user("kim@example.nl", "nl", db.KindExternal, auth.NotifyDaily)
@@ -120,10 +128,40 @@ func testDailySummaryMail(t *testing.T, databaseURL string) {
 			!strings.Contains(got.html, `href="http://dialoog.test/berichten"`) {
 			t.Errorf("summary to %s: %q\n%s", tc.to, got.subject, got.text)
 		}
-		for _, secret := range []string{subject, body, "keuring", "OSAW", "Hanna", "Vries", hr.Email} {
+		if a, err := mail.ParseAddress(got.from); err != nil || a.Name != "Dialoog" || a.Address != "no-reply@localhost" {
+			t.Errorf("summary to %s is from %q", tc.to, got.from)
+		}
+		for _, secret := range append([]string{subject, body, "keuring", "Hanna", "Vries", hr.Email}, branded...) {
 			if strings.Contains(got.subject+got.text+got.html, secret) {
 				t.Errorf("summary to %s contains %q", tc.to, secret)
 			}
+		}
+	}
+	// A security mail to a member of the branded organisation, rendered
+	// and sent as the accounts service does: neutral too.
+	sec, err := mailRenderer{}.SecurityMail("nl", auth.SecurityFactorAdded, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.To = hr.Email
+	if err := a.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := a.messages.Outbox.QueueMail(ctx, tx, sec)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := smtpSrv.WaitMail(t, hr.Email, 0, 10*time.Second)
+	secMsg, err := mail.ReadMessage(bytes.NewReader(got.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secBody, _ := io.ReadAll(secMsg.Body)
+	if a, err := mail.ParseAddress(secMsg.Header.Get("From")); err != nil || a.Name != "Dialoog" || a.Address != "no-reply@localhost" {
+		t.Errorf("security mail is from %q", secMsg.Header.Get("From"))
+	}
+	for _, secret := range append([]string{subject, body}, branded...) {
+		if strings.Contains(string(got.Data)+string(secBody), secret) {
+			t.Errorf("security mail contains %q", secret)
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // many more runs at 08:00
@@ -141,7 +179,7 @@ func testDailySummaryMail(t *testing.T, databaseURL string) {
 }
 
 // deliveredMail is a delivered mail's decoded subject and parts.
-type deliveredMail struct{ subject, text, html string }
+type deliveredMail struct{ from, subject, text, html string }
 
 func readMail(t *testing.T, data []byte) deliveredMail {
 	t.Helper()
@@ -150,6 +188,9 @@ func readMail(t *testing.T, data []byte) deliveredMail {
 		t.Fatalf("parse mail: %v", err)
 	}
 	var m deliveredMail
+	if m.from, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("From")); err != nil {
+		t.Fatal(err)
+	}
 	if m.subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,10 @@ const UsersPageSize = 25
 // verified second factor.
 const UserNoFactor = "no_factor"
 
+// FactorSSO is, in Beheer's list, the "factor" of a user who logs in
+// through the organisation's provider.
+const FactorSSO = "sso"
+
 // Roles of an internal user.
 const (
 	RoleMember = "member"
@@ -96,6 +100,15 @@ const inOrgExpr = `(u.org_id = ? OR (u.kind = '` + db.KindExternal + `' AND (
   EXISTS (SELECT 1 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.user_id = u.id AND t.org_id = ?)
   OR EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.org_id = ?))))`
 
+// orgPeopleExpr is inOrgExpr for a list: the organisation's people are
+// collected through indexes (its users, the participants of its
+// conversations, its invitations) instead of looking at every user of the
+// installation in turn.
+const orgPeopleExpr = `u.id IN (SELECT ou.id FROM users AS ou WHERE ou.org_id = ?
+  UNION SELECT p.user_id FROM threads AS t JOIN participants AS p ON p.thread_id = t.id WHERE t.org_id = ?
+  UNION SELECT i.user_id FROM invitations AS i WHERE i.org_id = ?)
+  AND (u.org_id = ? OR u.kind = '` + db.KindExternal + `')`
+
 // likePattern turns a search text into a LIKE pattern with its wildcards
 // escaped (ESCAPE '!').
 func likePattern(q string) string {
@@ -121,12 +134,7 @@ func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int)
 		page = 1
 	}
 	var rows []db.User
-	q := s.Accounts.DB.NewSelect().Model(&rows).ModelTableExpr("users AS u").ColumnExpr("u.*").
-		Where(inOrgExpr, org, org, org)
-	if query = strings.TrimSpace(query); query != "" {
-		pat := likePattern(query)
-		q = q.Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
-	}
+	q := s.usersSelect(&rows, org, query)
 	if err := q.OrderExpr("u.email ASC").Limit(UsersPageSize + 1).Offset(int64((page - 1) * UsersPageSize)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("admin: list users: %w", err)
 	}
@@ -153,10 +161,31 @@ func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int)
 			kinds[f.UserID] = append(k, f.Kind)
 		}
 	}
+	// A user who logs in through the organisation's provider has its
+	// factors instead of Dialoog's.
+	var linked []int64
+	if err := s.Accounts.DB.NewSelect().Table("sso_links").Column("user_id").Where("user_id IN (?)", bun.In(ids)).Scan(ctx, &linked); err != nil {
+		return nil, fmt.Errorf("admin: list sso links: %w", err)
+	}
+	for _, id := range linked {
+		kinds[id] = append(kinds[id], FactorSSO)
+	}
 	for _, u := range rows {
 		out.Users = append(out.Users, adminUser(&u, kinds[u.ID]))
 	}
 	return out, nil
+}
+
+// usersSelect selects the users of Beheer's list of org into rows, those
+// whose address or name contains query when it is not empty.
+func (s *Admin) usersSelect(rows *[]db.User, org int64, query string) *bun.SelectQuery {
+	q := s.Accounts.DB.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr("u.*").
+		Where(orgPeopleExpr, org, org, org, org)
+	if query = strings.TrimSpace(query); query != "" {
+		pat := likePattern(query)
+		q = q.Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
+	}
+	return q
 }
 
 func adminUser(u *db.User, factors []string) AdminUser {

@@ -76,6 +76,13 @@ func PurgeSessions(ctx context.Context, idb bun.IDB, now time.Time) (int, error)
 		before, before, before.Add(-SessionIdle))
 }
 
+// PurgeSSOLogins deletes the single sign-on logins (state, nonce, PKCE
+// verifier) that expired more than a day before now, used or not.
+func PurgeSSOLogins(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
+	return deleteBatches(ctx, idb, "expired sso logins", `DELETE FROM sso_logins WHERE id IN (
+  SELECT id FROM sso_logins WHERE expires_at < ? ORDER BY id LIMIT ?)`, now.UTC().Add(-endedKept))
+}
+
 // PurgeThrottles deletes throttle rows whose window passed long ago and
 // whose wait (if any) is over: removing one changes no decision.
 func PurgeThrottles(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {

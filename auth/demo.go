@@ -101,6 +101,9 @@ func (a *Accounts) FillDemo(ctx context.Context, orgName string, people []DemoPe
 				if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 					return fmt.Errorf("reset demo factors: %w", err)
 				}
+				if _, err := tx.NewDelete().Model((*db.Passkey)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+					return fmt.Errorf("reset demo passkeys: %w", err)
+				}
 				if _, err := tx.NewDelete().Model((*db.Session)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 					return fmt.Errorf("end demo sessions: %w", err)
 				}

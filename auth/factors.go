@@ -27,15 +27,17 @@ import (
 // beheren" shows it.
 type FactorInfo struct {
 	ID    int64
-	Kind  string // db.FactorSMS or db.FactorTOTP
+	Kind  string // db.FactorSMS, db.FactorTOTP or FactorPasskey
 	Phone string // masked, for SMS
+	Name  string // for a passkey
 	Added time.Time
 	// LastUsed is the last login (or confirmation) with it; its setup
 	// counts as a use.
 	LastUsed time.Time
 }
 
-// Factors lists the verified factors of cur's user, SMS first.
+// Factors lists the verified factors of cur's user, SMS first, then the
+// app, then the passkeys (ID is then the passkey's).
 func (a *Accounts) Factors(ctx context.Context, cur *Current) ([]FactorInfo, error) {
 	var rows []db.SecondFactor
 	if err := a.DB.NewSelect().Model(&rows).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).
@@ -46,7 +48,11 @@ func (a *Accounts) Factors(ctx context.Context, cur *Current) ([]FactorInfo, err
 	for i, f := range rows {
 		out[i] = FactorInfo{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone), Added: f.VerifiedAt.Time, LastUsed: f.LastUsedAt.Time}
 	}
-	return out, nil
+	keys, err := passkeyInfos(ctx, a.DB, cur.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, keys...), nil
 }
 
 // errConfirmFirst refuses a change that needs a recent "confirm it is
@@ -217,7 +223,12 @@ func (a *Accounts) RemoveFactor(ctx context.Context, cur *Current, factorID int6
 		if f == nil {
 			return apperr.New(apperr.NotFound, "error.not_found")
 		}
-		if len(factors) < 2 {
+		// Passkeys count as factors too (RemovePasskey).
+		keys, err := tx.NewSelect().Model((*db.Passkey)(nil)).Where("user_id = ?", cur.User.ID).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count passkeys: %w", err)
+		}
+		if int64(len(factors))+keys < 2 {
 			return apperr.New(apperr.Conflict, "factor.last")
 		}
 		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("id = ?", f.ID).Exec(ctx); err != nil {
@@ -230,7 +241,6 @@ func (a *Accounts) RemoveFactor(ctx context.Context, cur *Current, factorID int6
 				return err
 			}
 		}
-		var err error
 		ended, err = a.securityChange(ctx, tx, cur, "factor.removed", SecurityFactorRemoved, detail, ip, now)
 		return err
 	})

@@ -233,6 +233,9 @@ func (s *Admin) CompleteHelpdeskReset(ctx context.Context, token, pw, code, ip, 
 		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("remove lost factors: %w", err)
 		}
+		if _, err := tx.NewDelete().Model((*db.Passkey)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove lost passkeys: %w", err)
+		}
 		if _, err := tx.NewDelete().Model((*db.RecoveryCode)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("remove lost recovery codes: %w", err)
 		}

@@ -170,7 +170,7 @@ func normalizeRecovery(s string) string {
 // FactorOption is a second factor offered at login.
 type FactorOption struct {
 	ID    int64
-	Kind  string // db.FactorSMS or db.FactorTOTP
+	Kind  string // db.FactorSMS, db.FactorTOTP or FactorPasskey (one for all passkeys)
 	Phone string // masked, for SMS
 }
 
@@ -271,7 +271,16 @@ func factorOptions(ctx context.Context, idb bun.IDB, userID int64) ([]FactorOpti
 	if err := idb.NewSelect().Model(&factors).Where("user_id = ? AND verified_at IS NOT NULL", userID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load factors: %w", err)
 	}
-	sort.Slice(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
+	// The passkeys are one option, as recent as the one used last.
+	var passkeyUsed []time.Time
+	if err := idb.NewSelect().Model((*db.Passkey)(nil)).ColumnExpr("COALESCE(last_used_at, created_at)").
+		Where("user_id = ?", userID).OrderExpr("1 DESC").Limit(1).Scan(ctx, &passkeyUsed); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("load passkeys: %w", err)
+	}
+	if len(passkeyUsed) == 1 {
+		factors = append(factors, db.SecondFactor{Kind: FactorPasskey, LastUsedAt: bun.NullTime{Time: passkeyUsed[0]}})
+	}
+	sort.SliceStable(factors, func(i, j int) bool { return factors[i].LastUsedAt.After(factors[j].LastUsedAt.Time) })
 	out := make([]FactorOption, 0, len(factors))
 	for _, f := range factors {
 		out = append(out, FactorOption{ID: f.ID, Kind: f.Kind, Phone: MaskPhone(f.Phone)})

@@ -128,7 +128,7 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	if err := a.Sessions.keepAlive(ctx, sess); err != nil {
 		return nil, err
 	}
-	su := stagedUser{User: row.User, TermsAccepted: row.TermsAccepted, FactorVerified: row.FactorVerified}
+	su := stagedUser{User: row.User, TermsAccepted: row.TermsAccepted, FactorVerified: row.FactorVerified, SSOLinked: row.SSOLinked}
 	u := su.User
 	if u.Status == db.StatusDisabled {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
@@ -141,6 +141,10 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	passed := !sess.SecondFactorAt.IsZero()
 	granted := passed && a.Now().Before(sess.FactorGrantUntil.Time)
 	switch {
+	case su.SSOLinked && passed:
+		// A session opened through the organisation's provider (or one
+		// that passed a factor of Dialoog's): the provider's factors count.
+		cur.NeedsSecondFactor = false
 	case su.FactorVerified:
 		// A session that has not passed the second factor needs it when
 		// the user has one.
@@ -161,7 +165,8 @@ func resolveQuery(d *db.DB) string {
   s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
   s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
   s.factor_grant_until AS session_factor_grant_until, s.confirmed_at AS session_confirmed_at,
-  ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified
+  ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified,
+  ` + ssoLinkedExpr + ` AS sso_linked
 FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`
 }
 
@@ -179,6 +184,7 @@ type resolvedSession struct {
 	SessionConfirmedAt      bun.NullTime
 	TermsAccepted           bool
 	FactorVerified          bool
+	SSOLinked               bool `bun:"sso_linked"`
 }
 
 // advance runs change in a transaction that also gives the session a new

@@ -38,13 +38,19 @@ type stagedUser struct {
 	db.User        `bun:",extend"`
 	TermsAccepted  bool `bun:"terms_accepted"`
 	FactorVerified bool `bun:"factor_verified"`
+	// SSOLinked: the user logs in through their organisation's provider
+	// (sso_links), which stands for Dialoog's password, second factor and
+	// recovery codes.
+	SSOLinked bool `bun:"sso_linked"`
 }
 
 // The stored facts of a stage, for the users row aliased u.
 const (
 	termsAcceptedExpr = `EXISTS (SELECT 1 FROM terms_acceptances AS ta WHERE ta.user_id = u.id
   AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1))`
-	factorVerifiedExpr = "EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)"
+	factorVerifiedExpr = "(EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)" +
+		" OR EXISTS (SELECT 1 FROM passkeys AS pk WHERE pk.user_id = u.id))"
+	ssoLinkedExpr = "EXISTS (SELECT 1 FROM sso_links AS sl WHERE sl.user_id = u.id)"
 )
 
 // userWithStage loads a user and the facts of their stage in one query.
@@ -52,6 +58,7 @@ func userWithStage(ctx context.Context, idb bun.IDB, userID int64) (*stagedUser,
 	var u stagedUser
 	err := idb.NewSelect().TableExpr("users AS u").ColumnExpr("u.*").
 		ColumnExpr(termsAcceptedExpr+" AS terms_accepted").ColumnExpr(factorVerifiedExpr+" AS factor_verified").
+		ColumnExpr(ssoLinkedExpr+" AS sso_linked").
 		Where("u.id = ?", userID).Scan(ctx, &u)
 	if err != nil {
 		return nil, fmt.Errorf("stage: load user %d: %w", userID, err)
@@ -72,6 +79,12 @@ func (u *stagedUser) stage() Stage {
 	switch {
 	case !u.TermsAccepted:
 		return StageTerms
+	case u.SSOLinked && u.ProfileCompletedAt.IsZero():
+		// The organisation's provider stands for password, factor and
+		// recovery codes; only its sessions pass (see Resolve).
+		return StageProfile
+	case u.SSOLinked:
+		return StageDone
 	case u.PasswordHash == "":
 		return StagePassword
 	case !u.FactorVerified || (u.SecondFactorDoneAt.IsZero() && !u.onboarded()):
@@ -90,8 +103,8 @@ func (u *stagedUser) stage() Stage {
 // u: the same facts, so that a set of users is checked in one query. With
 // the profile saved the user is onboarded, so a verified factor is enough
 // and second_factor_done_at does not count (see stage).
-const stageDoneExpr = termsAcceptedExpr + " AND u.password_hash <> '' AND " + factorVerifiedExpr +
-	" AND u.recovery_confirmed_at IS NOT NULL AND u.profile_completed_at IS NOT NULL"
+const stageDoneExpr = termsAcceptedExpr + " AND ((u.password_hash <> '' AND " + factorVerifiedExpr +
+	" AND u.recovery_confirmed_at IS NOT NULL) OR " + ssoLinkedExpr + ") AND u.profile_completed_at IS NOT NULL"
 
 // LiveAdmitted returns those of userIDs who may receive live content now:
 // not disabled and at StageDone. A user whose stage went back (new terms

@@ -23,6 +23,8 @@ type Meta struct {
 	// CSRF is the token every form posts back as _csrf and every htmx
 	// request sends as X-Csrf-Token.
 	CSRF string
+	// Passkeys is set when the server offers passkeys (WebAuthn).
+	Passkeys bool
 	// SignedIn is set when the request carries a live session; the header
 	// then offers "Uitloggen".
 	SignedIn bool

@@ -99,6 +99,8 @@ type SMSStepView struct {
 	ResendIn int
 	// Notice is a translated message shown above the forms (a wait).
 	Notice string
+	// Passkey is the form that adds a passkey instead.
+	Passkey PasskeyForm
 	// Verified is the masked number of an SMS factor that is already set.
 	Verified string
 }
@@ -115,6 +117,8 @@ type AppStepView struct {
 	Error string
 	// SMSVerified is set when SMS is already set up, so skipping is fine.
 	SMSVerified bool
+	// Passkey is the form that adds a passkey instead.
+	Passkey PasskeyForm
 }
 
 // QRCodeURL returns the QR code as a data: URL for the img element (the CSP
@@ -198,6 +202,8 @@ type LoginView struct {
 	Email string
 	// Error is a translated message shown above the form.
 	Error string
+	// SSO is the "Inloggen met je organisatie" block (login_sso.templ).
+	SSO LoginSSOView
 }
 
 // LoginFactorView is the second step of a login.
@@ -226,7 +232,7 @@ type SupportText struct {
 
 // LoginFactor is one factor offered at login.
 type LoginFactor struct {
-	// Kind is "sms" or "totp".
+	// Kind is "sms", "totp" or "passkey".
 	Kind string
 	// Phone is the masked number of an SMS factor.
 	Phone string

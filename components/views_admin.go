@@ -17,6 +17,7 @@ var AdminSections = []AdminSection{
 	{Href: "/beheer/audit", TitleKey: "admin.audit.title", IntroKey: "admin.audit.intro"},
 	{Href: "/beheer/bewaartermijn", TitleKey: "retention.title", IntroKey: "admin.retention.intro"},
 	{Href: "/beheer/organisatie", TitleKey: "branding.title", IntroKey: "admin.branding.intro"},
+	{Href: "/beheer/sso", TitleKey: "sso.admin.title", IntroKey: "admin.sso.intro"},
 	{Href: "/beheer/voorwaarden", TitleKey: "admin_terms.title", IntroKey: "admin.terms.intro"},
 }
 

@@ -21,6 +21,7 @@ type AdminRetentionView struct {
 	NextRun           time.Time
 	LastRun           time.Time
 	LastFailed        bool
+	LastCases         int
 	LastConversations int
 	LastMessages      int
 	LastFiles         int

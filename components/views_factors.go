@@ -17,6 +17,8 @@ type FactorsView struct {
 	GrantUntil        string
 	// Confirm is the "confirm it is you" form, shown unless MayChange.
 	Confirm ConfirmView
+	// Passkey is the form that adds a passkey.
+	Passkey PasskeyForm
 	// SMS is the form for a new number: the number, or the code once one
 	// was sent (SMS.SentTo).
 	SMS SMSStepView
@@ -29,8 +31,9 @@ type FactorsView struct {
 // FactorItem is one second factor in the list.
 type FactorItem struct {
 	ID       int64
-	Kind     string // "sms" or "totp"
+	Kind     string // "sms", "totp" or "passkey"
 	Phone    string // masked, for SMS
+	Name     string // of a passkey
 	Added    time.Time
 	LastUsed time.Time
 }

@@ -33,8 +33,10 @@ type InboxView struct {
 	// Name is the signed-in user's display name.
 	Name string
 	// Admin adds the link to the admin pages.
-	Admin   bool
-	Threads []InboxThread
+	Admin bool
+	// Internal adds the link to the organisation's case list.
+	Internal bool
+	Threads  []InboxThread
 	// Page is the page shown, from 1; More says that an older page exists.
 	Page int
 	More bool
@@ -550,6 +552,36 @@ func (c CaseItem) URL() string { return CaseURL(c.ID) }
 
 // InboxURL is the inbox filtered by the case.
 func (c CaseItem) InboxURL() string { return "/berichten?dossier=" + strconv.FormatInt(c.ID, 10) }
+
+// CaseListView is "Dossiers": a page of the organisation's open or closed
+// cases. Query is the search as typed; After is the reference this page
+// starts after ("" on the first page), Next the one the next page starts
+// after ("" on the last).
+type CaseListView struct {
+	Cases  []CaseItem
+	Closed bool
+	Query  string
+	After  string
+	Next   string
+}
+
+// CaseListURL is the address of a page of the case list.
+func CaseListURL(closed bool, query, after string) string {
+	v := url.Values{}
+	if closed {
+		v.Set("status", "gesloten")
+	}
+	if query != "" {
+		v.Set("zoek", query)
+	}
+	if after != "" {
+		v.Set("na", after)
+	}
+	if len(v) == 0 {
+		return "/dossiers"
+	}
+	return "/dossiers?" + v.Encode()
+}
 
 // CaseSubjectItem is an external participant a case can be about.
 type CaseSubjectItem struct {

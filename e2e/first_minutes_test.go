@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"dialoog/db"
 )
 
 // TestFirstFiveMinutes is what a person trying Dialoog does first. On an
@@ -18,9 +22,15 @@ import (
 // Then `dialoog demo` fills a box in which the seed's testbericht is shown.
 func TestFirstFiveMinutes(t *testing.T) {
 	t.Run("first start", func(t *testing.T) {
-		s := launchServer(t, map[string]string{"DIALOOG_DEV": ""}) // the default
+		// `go run .` in a fresh clone: the defaults (dev outbox, ./data,
+		// organisation Demo) apart from a free port, in an empty directory.
+		work := t.TempDir()
+		s := launchServerIn(t, work, map[string]string{"DIALOOG_DEV": "", "DIALOOG_DATA_DIR": "", "DIALOOG_ORG_NAME": ""})
 		s.ManualSetup = true
 		s.waitReady(t)
+		if _, err := os.Stat(filepath.Join(work, "data", db.SQLiteFile)); err != nil {
+			t.Fatalf("the default data dir ./data holds no database: %v", err)
+		}
 		out := s.stdout.String()
 		if !strings.Contains(out, s.BaseURL+"/dev/outbox") {
 			t.Fatalf("the start printed no dev outbox address:\n%s", out)

@@ -30,7 +30,7 @@ const (
 	readyTimeout    = 20 * time.Second // from start until /healthz answers
 	shutdownTimeout = 15 * time.Second // from SIGTERM until the process is gone
 	cliTimeout      = 60 * time.Second // one run of a subcommand
-	browserTimeout  = 2 * time.Minute  // one browser, from launch to cleanup
+	browserTimeout  = 5 * time.Minute  // one browser, from launch to cleanup (TestPhoneLayout keeps one over two minutes)
 )
 
 // binary is the path of the server built by TestMain.
@@ -163,6 +163,13 @@ func serverEnv(defaults, env map[string]string) []string {
 // graceful exit.
 func launchServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
+	return launchServerIn(t, "", env)
+}
+
+// launchServerIn is launchServer with dir as the process's working
+// directory ("": the test's), where a relative data dir is made.
+func launchServerIn(t *testing.T, dir string, env map[string]string) *server {
+	t.Helper()
 	addr := freeAddr(t)
 	base := "http://" + addr
 	if v, ok := env["DIALOOG_BASE_URL"]; ok {
@@ -182,6 +189,7 @@ func launchServer(t *testing.T, env map[string]string) *server {
 		done:   make(chan struct{}),
 	}
 	s.cmd = exec.Command(binary)
+	s.cmd.Dir = dir
 	s.cmd.Env = s.env
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr

@@ -75,14 +75,24 @@ func TestMessageToNewAddress(t *testing.T) {
 // test.
 func startMailServer(t *testing.T) (*server, *notifytest.SMTPServer, *notifytest.Gateway) {
 	t.Helper()
+	return startMailServerWith(t, nil)
+}
+
+// startMailServerWith is startMailServer with more environment variables.
+func startMailServerWith(t *testing.T, extra map[string]string) (*server, *notifytest.SMTPServer, *notifytest.Gateway) {
+	t.Helper()
 	smtpSrv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
 	gw := notifytest.StartGateway(t)
-	s := startServer(t, map[string]string{
+	env := map[string]string{
 		"DIALOOG_SMTP_URL":  "smtp://" + smtpSrv.Addr + "?tls=none",
 		"DIALOOG_SMS_URL":   gw.URL,
 		"DIALOOG_MAIL_FROM": "Dialoog <no-reply@dialoog.test>",
 		"DIALOOG_ORG_NAME":  "OSAW",
-	})
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s := startServer(t, env)
 	if s.AdminLink == "" {
 		t.Fatal("no sign-up link for the first admin")
 	}

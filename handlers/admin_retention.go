@@ -66,7 +66,7 @@ func (h *handler) adminRetentionSave(c *fiber.Ctx) error {
 
 func retentionView(st *messaging.RetentionStatus) components.AdminRetentionView {
 	return components.AdminRetentionView{NextRun: st.NextRunAt, LastRun: st.LastRunAt, LastFailed: st.Last.Failed,
-		LastConversations: st.Last.Conversations, LastMessages: st.Last.Messages, LastFiles: st.Last.Files}
+		LastCases: st.Last.Cases, LastConversations: st.Last.Conversations, LastMessages: st.Last.Messages, LastFiles: st.Last.Files}
 }
 
 // monthsValue is a stored period as the form shows it: empty when off.

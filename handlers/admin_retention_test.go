@@ -45,7 +45,7 @@ func TestAdminRetention(t *testing.T) {
 			resp, page := admin.b.get(pathAdminRetention)
 			wantStatus(t, resp, http.StatusOK)
 			wantContains(t, page, "<h1>Bewaartermijn</h1>", `href="/beheer"`, `name="conversations"`, `name="cases"`,
-				"Geldt zodra er dossiers zijn", "Volgende ronde: 24 februari 2026, 03:00.", "Er is nog geen ronde geweest.")
+				"Een dossier dat zo lang gesloten is", "Volgende ronde: 24 februari 2026, 03:00.", "Er is nog geen ronde geweest.")
 			wantNotContains(t, page, `value="`+"0"+`"`)
 
 			resp, page = admin.b.post(pathAdminRetention, url.Values{"conversations": {"twaalf"}, "cases": {"6"}})
@@ -84,7 +84,7 @@ func TestAdminRetention(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, page = admin.b.get(pathAdminRetention)
-			wantContains(t, page, "De vorige ronde op 24 februari 2026, 03:00 verwijderde 0 gesprekken, 0 berichten en 0 bijlagen.",
+			wantContains(t, page, "De vorige ronde op 24 februari 2026, 03:00 verwijderde 0 gesloten dossiers, 0 gesprekken, 0 berichten en 0 bijlagen.",
 				"Volgende ronde: 25 februari 2026, 03:00.")
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -434,5 +435,35 @@ func TestAdminAudit(t *testing.T) {
 		if n := strings.Count(body, "admin.bulk"); n != auth.AuditPageSize+5 {
 			t.Fatalf("export has %d bulk rows", n)
 		}
+	})
+}
+
+// TestAdminUsersPages, on both engines: "Gebruikers" shows UsersPageSize
+// users a page in the order of their addresses, links the next and the
+// previous page, and pages (and searches) never show another
+// organisation's users.
+func TestAdminUsersPages(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "a-beheer@osaw.nl")
+		for i := 0; i < auth.UsersPageSize+5; i++ {
+			ra.storeUser(t, fmt.Sprintf("collega%02d@osaw.nl", i), true, "Kees", "", "Smit", "nl")
+		}
+		_, _, _ = ra.otherOrg(t)
+		_, page := admin.b.get("/beheer/gebruikers")
+		if n := strings.Count(page, `class="admin-user"`); n != auth.UsersPageSize {
+			t.Fatalf("page 1 lists %d users, want %d", n, auth.UsersPageSize)
+		}
+		wantContains(t, page, "a-beheer@osaw.nl", "collega00@osaw.nl", "collega23@osaw.nl", "pagina=2")
+		wantNotContains(t, page, "collega24@osaw.nl", "andere.nl")
+		_, page = admin.b.get("/beheer/gebruikers?pagina=2")
+		if n := strings.Count(page, `class="admin-user"`); n != 6 {
+			t.Fatalf("page 2 lists %d users, want 6", n)
+		}
+		wantContains(t, page, "collega24@osaw.nl", "collega29@osaw.nl", "Vorige")
+		wantNotContains(t, page, "collega23@osaw.nl", "pagina=3", "andere.nl")
+		_, page = admin.b.get("/beheer/gebruikers?zoek=Boer")
+		wantNotContains(t, page, "andere.nl")
+		wantContains(t, page, "Geen gebruikers gevonden")
 	})
 }

@@ -58,6 +58,7 @@ func (h *handler) appStepForm(c *fiber.Ctx, status int, v components.AppStepView
 		return fmt.Errorf("sms state: %w", err)
 	}
 	v.SMSVerified = st.Verified != ""
+	v.Passkey = h.passkeyForm(c, components.PasskeyStepAction, "")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	m := h.meta(c)
 	return h.page(c, status, components.AppStepPage(m, v), components.AppStepPartial(m, v))

@@ -50,6 +50,27 @@ func (h *handler) caseShow(c *fiber.Ctx) error {
 	return h.page(c, fiber.StatusOK, components.CasePage(m, v), components.CasePartial(m, v))
 }
 
+// caseList is "Dossiers": a page of the organisation's open or closed
+// cases (?status=gesloten), searched by reference or person (?zoek=),
+// after a reference (?na=); NotFound for anyone but the organisation's
+// internal users (decided in messaging).
+func (h *handler) caseList(c *fiber.Ctx) error {
+	in := messaging.CaseListInput{Query: clip(c.Query("zoek"), 200), After: clip(c.Query("na"), 200)}
+	if c.Query("status") == "gesloten" {
+		in.Status = db.CaseClosed
+	}
+	l, err := h.messages.Cases(c.UserContext(), current(c).User, in)
+	if err != nil {
+		return err
+	}
+	v := components.CaseListView{Closed: l.Status == db.CaseClosed, Query: l.Query, After: in.After, Next: l.Next}
+	for _, ci := range l.Cases {
+		v.Cases = append(v.Cases, caseItem(ci))
+	}
+	m := h.meta(c)
+	return h.page(c, fiber.StatusOK, components.CaseListPage(m, v), components.CaseListPartial(m, v))
+}
+
 // caseStatus closes a case (its conversations become read-only for
 // everyone) or reopens it.
 func (h *handler) caseStatus(c *fiber.Ctx) error {

@@ -75,3 +75,95 @@ func TestCaseOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseListOverHTTP: "Dossiers" lists the organisation's cases to its
+// internal users (linked from their inbox), open or closed, searched by
+// reference or person; to an external user the page and its link do not
+// exist.
+func TestCaseListOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la := newLiveAppOn(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		resp, _ := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		loc := resp.Header.Get("Location")
+		resp, _ = hr.b.post(loc+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {"P-1234"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+
+		_, page := hr.b.get("/berichten")
+		wantContains(t, page, `href="/dossiers"`, "Alle dossiers van je organisatie")
+		_, page = jan.b.get("/berichten")
+		wantNotContains(t, page, `href="/dossiers"`)
+		resp, _ = jan.b.get("/dossiers")
+		wantStatus(t, resp, http.StatusNotFound)
+
+		resp, page = hr.b.get("/dossiers")
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, "<h1>Dossiers</h1>", "Dossier P-1234", "Jan Jansen")
+		for q, found := range map[string]bool{"P-1234": true, "jansen": true, "P-12": false, "Vries": false} {
+			_, page = hr.b.get("/dossiers?zoek=" + url.QueryEscape(q))
+			if strings.Contains(page, "Dossier P-1234") != found {
+				t.Errorf("search %q finds the case: %v, want %v", q, !found, found)
+			}
+		}
+		_, page = hr.b.get("/dossiers?status=gesloten")
+		wantNotContains(t, page, "Dossier P-1234")
+		wantContains(t, page, "Geen dossiers gevonden.")
+
+		var caseID int64
+		if err := d.NewSelect().Model((*db.Case)(nil)).Column("id").Where("reference = ?", "P-1234").Scan(context.Background(), &caseID); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = hr.b.post("/dossiers/"+itoa(caseID)+"/status", url.Values{"status": {"closed"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		_, page = hr.b.get("/dossiers?status=gesloten&zoek=jansen")
+		wantContains(t, page, "Dossier P-1234", "Gesloten")
+		_, page = hr.b.get("/dossiers")
+		wantNotContains(t, page, "Dossier P-1234")
+	})
+}
+
+// TestCaseClosingLive, on both engines: with the conversation open, Jan's
+// and Hanna's pages lose the reply form and get the read-only notice over
+// the live connection when Hanna closes its case, and get REAGEER back
+// when she reopens it.
+func TestCaseClosingLive(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la := newLiveAppOn(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		resp, _ := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		loc := resp.Header.Get("Location")
+		threadID := strings.TrimPrefix(loc, "/berichten/")
+		resp, _ = hr.b.post(loc+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {"P-1234"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		var caseID int64
+		if err := d.NewSelect().Model((*db.Case)(nil)).Column("id").Where("reference = ?", "P-1234").Scan(context.Background(), &caseID); err != nil {
+			t.Fatal(err)
+		}
+		writable := `<div id="thread-writable-` + threadID + `"`
+		readonly := `<div id="thread-readonly-` + threadID + `"`
+		_, page := jan.b.get(loc)
+		wantContains(t, page, writable+`><section id="reply"`, readonly+`></div>`)
+
+		hrConn := la.connect(t, hr.u, hr.b.session())
+		janConn := la.connect(t, jan.u, jan.b.session())
+		resp, _ = hr.b.post("/dossiers/"+itoa(caseID)+"/status", url.Values{"status": {"closed"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		for _, conn := range []*struct {
+			name string
+			got  string
+		}{{"jan", readLiveUntil(t, janConn, writable)}, {"hr", readLiveUntil(t, hrConn, writable)}} {
+			wantContains(t, conn.got, readonly+` hx-swap-oob="true"><p class="notice" role="status">Dit gesprek hoort bij een gesloten dossier`,
+				writable+` hx-swap-oob="true"></div>`)
+			wantNotContains(t, conn.got, "/reageer", "P-1234")
+		}
+
+		resp, _ = hr.b.post("/dossiers/"+itoa(caseID)+"/status", url.Values{"status": {"open"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		got := readLiveUntil(t, janConn, writable)
+		wantContains(t, got, readonly+` hx-swap-oob="true"></div>`, writable+` hx-swap-oob="true"><section id="reply"`, loc+"/reageer")
+	})
+}

@@ -32,6 +32,7 @@ var factorNotices = map[string]string{
 	"sms":        "factors.saved_sms",
 	"app":        "factors.saved_app",
 	"verwijderd": "factors.removed",
+	"passkey":    "factors.saved_passkey",
 }
 
 // factorsShow is "Tweede stap beheren" (?melding=... after a change).
@@ -53,7 +54,10 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 		return err
 	}
 	for _, f := range factors {
-		v.Factors = append(v.Factors, components.FactorItem{ID: f.ID, Kind: f.Kind, Phone: f.Phone, Added: f.Added, LastUsed: f.LastUsed})
+		v.Factors = append(v.Factors, components.FactorItem{ID: f.ID, Kind: f.Kind, Phone: f.Phone, Name: f.Name, Added: f.Added, LastUsed: f.LastUsed})
+	}
+	if v.Passkey.Action == "" {
+		v.Passkey = h.passkeyForm(c, components.PasskeyFactorsAction, "")
 	}
 	v.Email = cur.User.Email
 	v.MayChange, v.MayAdd = h.accounts.MayChangeFactors(cur), h.accounts.MayAddFactor(cur)

@@ -229,6 +229,7 @@ type Messages interface {
 	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.
+	Cases(ctx context.Context, user *db.User, in messaging.CaseListInput) (*messaging.CaseList, error)
 	Case(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseView, error)
 	CaseByID(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseInfo, error)
 	CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*messaging.InboxPage, error)
@@ -296,9 +297,15 @@ type Deps struct {
 	// Signing, when set, serves Ondertekenen: "ter ondertekening" in the
 	// reply form, the requests' cards and their routes (signing.go).
 	Signing Signing
+	// SSO, when set, serves the login through an organisation's own
+	// provider and its page in Beheer (see sso.go).
+	SSO SSO
 	// Seals, when set, serves "Document controleren", which checks a
 	// PDF that Dialoog sealed (see seal_verify.go).
 	Seals Seals
+	// Passkeys, when set, offers passkeys (WebAuthn) as a second factor
+	// and as a login on their own.
+	Passkeys Passkeys
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -341,7 +348,9 @@ type handler struct {
 	admin        Admin
 	branding     Branding
 	signing      Signing
+	sso          SSO
 	seals        Seals
+	passkeys     Passkeys
 }
 
 // Limits of the HTTP server. Reads and writes get minutes, not seconds,
@@ -419,7 +428,9 @@ func New(deps Deps) *fiber.App {
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 		signing:      deps.Signing,
+		sso:          deps.SSO,
 		seals:        deps.Seals,
+		passkeys:     deps.Passkeys,
 	}
 	if r, ok := deps.Messages.(Retention); ok && h.retention == nil {
 		h.retention = r
@@ -472,6 +483,9 @@ func New(deps Deps) *fiber.App {
 	// Before the session: the page the service worker keeps is the same
 	// for everyone.
 	app.Get(pathOffline, h.offline)
+	if h.sso != nil {
+		h.ssoPublicRoutes(app)
+	}
 	// The session is resolved before the body is read: only a signed-in
 	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)
@@ -504,6 +518,9 @@ func New(deps Deps) *fiber.App {
 	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
 	app.Get(pathRecoveryUsed, h.pastFactor, h.recoveryUsedShow)
 	app.Post("/uitloggen", h.logout)
+	if h.sso != nil {
+		h.ssoRoutes(app, h.onStage(auth.StageDone))
+	}
 	app.Get("/wachtwoord-vergeten", h.forgotPasswordShow)
 	app.Post("/wachtwoord-vergeten", h.forgotPasswordRequest)
 	app.Get("/wachtwoord-vergeten/verstuurd", h.forgotPasswordSent)
@@ -549,6 +566,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/toewijzen", done, h.threadAssign)
 	app.Post("/berichten/:id/dossier", done, h.threadCaseAdd)
 	app.Post("/berichten/:id/dossier/verwijderen", done, h.threadCaseRemove)
+	app.Get("/dossiers", done, h.caseList)
 	app.Get("/dossiers/:id", done, h.caseShow)
 	app.Post("/dossiers/:id/status", done, h.caseStatus)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
@@ -590,6 +608,10 @@ func New(deps Deps) *fiber.App {
 	app.Post(pathAccountStop, done, h.accountStop)
 
 	// Live updates: the WebSocket of a signed-in page (see ws.go).
+	if h.passkeys != nil {
+		h.passkeyRoutes(app, done)
+	}
+
 	if h.hub != nil {
 		// The live connection leaves fasthttp's hijack handler at once, so
 		// fasthttp must not close it then (realtime.Upgrader).

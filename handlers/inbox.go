@@ -74,7 +74,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 
 func inboxView(u *db.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
-		Name: displayName(u), Admin: u.IsAdmin && u.Kind == db.KindInternal,
+		Name: displayName(u), Admin: u.IsAdmin && u.Kind == db.KindInternal, Internal: u.Kind == db.KindInternal,
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
 	}
 	for _, t := range p.Threads {

@@ -22,6 +22,7 @@ import (
 type LiveMessages interface {
 	LiveUpdate(ctx context.Context, threadID, messageID int64, userIDs []int64) ([]messaging.LiveReader, error)
 	LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []messaging.LiveReader, error)
+	LiveReaders(ctx context.Context, threadID int64, userIDs []int64) ([]messaging.LiveReader, error)
 }
 
 var _ LiveMessages = (*messaging.Service)(nil)
@@ -96,6 +97,8 @@ func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []i
 		return r.typing(ctx, ev, userIDs, send)
 	case signing.EventSigning, signing.EventSigningNew:
 		return r.signingCard(ctx, ev, userIDs, send)
+	case messaging.EventCaseClosed, messaging.EventCaseReopened:
+		return r.caseStatus(ctx, ev, userIDs, send)
 	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted, messaging.EventAssigned:
 		return r.message(ctx, ev, userIDs, send)
 	}
@@ -143,14 +146,20 @@ func (r liveRenderer) message(ctx context.Context, ev realtime.Event, userIDs []
 	return nil
 }
 
-// announcedSender names who wrote: an external user hears the
-// organisation, as in the mail ("Nieuw bericht van OSAW"), an internal
-// user the person.
+// announcedSender names who wrote, as the mail does
+// (messaging.NotifiedFrom): an external user hears the team written for,
+// else the organisation ("Nieuw bericht van OSAW"), of an internal
+// author; everyone else the person.
 func announcedSender(reader messaging.LiveReader, msg *components.MessageItem) string {
-	if !reader.Internal && msg.SenderOrg != "" {
-		return msg.SenderOrg
+	if !reader.Internal {
+		if msg.SenderTeam != "" {
+			return msg.SenderTeam // a team that shows who wrote for it
+		}
+		if msg.SenderOrg != "" {
+			return msg.SenderOrg
+		}
 	}
-	return msg.SenderName
+	return msg.SenderName // for a team that hides its people: the team
 }
 
 // typing renders "… is aan het typen" for the other participants.
@@ -162,6 +171,24 @@ func (r liveRenderer) typing(ctx context.Context, ev realtime.Event, userIDs []i
 	for _, u := range readers {
 		text := r.meta(u, 0).T("live.typing", "Name", actor)
 		msg, err := renderBytes(ctx, components.LiveTyping(ev.ThreadID, text))
+		if err != nil {
+			return err
+		}
+		send(u.UserID, msg)
+	}
+	return nil
+}
+
+// caseStatus drops the reply form from the open pages of a conversation
+// whose case was closed, with the read-only notice, or brings it back
+// when the case was reopened.
+func (r liveRenderer) caseStatus(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
+	readers, err := r.msgs.LiveReaders(ctx, ev.ThreadID, userIDs)
+	if err != nil {
+		return hidden(err)
+	}
+	for _, u := range readers {
+		msg, err := renderBytes(ctx, components.LiveCaseStatus(r.meta(u, 0), ev.ThreadID, ev.Kind == messaging.EventCaseClosed))
 		if err != nil {
 			return err
 		}

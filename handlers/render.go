@@ -119,7 +119,7 @@ func hxLocation(location string) string {
 // meta returns what every component needs from the request.
 func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	token, _ := c.Locals(keyCSRF).(string)
-	m := components.Meta{L: h.localizer(c), CSRF: token, Now: h.now(), Back: backHere(c)}
+	m := components.Meta{L: h.localizer(c), CSRF: token, Now: h.now(), Back: backHere(c), Passkeys: h.passkeys != nil}
 	if cur := current(c); cur != nil {
 		m.SignedIn = true
 		if !cur.NeedsSecondFactor {

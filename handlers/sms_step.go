@@ -100,6 +100,9 @@ func (h *handler) smsStepForm(c *fiber.Ctx, status int, v components.SMSStepView
 	if st.Verified != "" {
 		v.Verified = auth.MaskPhone(st.Verified)
 	}
+	if v.Passkey.Action == "" {
+		v.Passkey = h.passkeyForm(c, components.PasskeyStepAction, "")
+	}
 	m := h.meta(c)
 	return h.page(c, status, components.SMSStepPage(m, v), components.SMSStepPartial(m, v))
 }

@@ -29,7 +29,7 @@ import (
 //	LEESMIJ.txt                      what the files are
 //	overzicht.html                   every conversation, linked
 //	profiel.json                     the profile and the absence reply
-//	tweede-stap.json                 the second factors (kind and dates)
+//	tweede-stap.json                 the second factors (kind and dates; a passkey's name)
 //	beveiligingsactiviteit.json      the user's audit events
 //	gesprekken/<id>-<onderwerp>/     per conversation:
 //	    gesprek.html                 readable, self-contained, no scripts
@@ -103,6 +103,7 @@ type BoxExport struct {
 	holder      string
 	away        string
 	factors     []db.SecondFactor
+	passkeys    []db.Passkey
 	codes       struct{ Unused, Used int }
 	closeOnce   sync.Once
 }
@@ -199,6 +200,9 @@ func (e *BoxExport) load(ctx context.Context) error {
 	e.away = away
 	if err := s.DB.NewSelect().Model(&e.factors).Where("user_id = ?", u.ID).Order("id").Scan(ctx); err != nil {
 		return fmt.Errorf("export: load factors: %w", err)
+	}
+	if err := s.DB.NewSelect().Model(&e.passkeys).Where("user_id = ?", u.ID).Order("id").Scan(ctx); err != nil {
+		return fmt.Errorf("export: load passkeys: %w", err)
 	}
 	if err := s.DB.NewSelect().Model((*db.RecoveryCode)(nil)).
 		ColumnExpr("COUNT(CASE WHEN used_at IS NULL THEN 1 END) AS unused, COUNT(used_at) AS used").
@@ -400,6 +404,7 @@ func (e *BoxExport) writeProfile(_ context.Context, zw *zip.Writer) error {
 type factorJSON struct {
 	Type       string     `json:"type"`
 	Phone      string     `json:"phone,omitempty"` // masked as at login
+	Name       string     `json:"name,omitempty"`  // of a passkey
 	AddedAt    time.Time  `json:"added_at"`
 	VerifiedAt *time.Time `json:"verified_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -421,6 +426,13 @@ func (e *BoxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
 			fj.Phone = auth.MaskPhone(f.Phone)
 		}
 		out.Factors = append(out.Factors, fj)
+	}
+	// A passkey's public key is no secret, but of no use to the person
+	// either: its name and dates.
+	for _, k := range e.passkeys {
+		added := bun.NullTime{Time: k.CreatedAt}
+		out.Factors = append(out.Factors, factorJSON{Type: auth.FactorPasskey, Name: k.Name, AddedAt: k.CreatedAt.UTC(),
+			VerifiedAt: jsonTime(added), LastUsedAt: jsonTime(k.LastUsedAt)})
 	}
 	out.RecoveryCodes.Unused, out.RecoveryCodes.Used = e.codes.Unused, e.codes.Used
 	return e.writeJSON(zw, e.names.factors, out)

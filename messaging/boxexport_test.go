@@ -151,6 +151,10 @@ func TestExportComplete(t *testing.T) {
 		}).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := d.NewInsert().Model(&db.Passkey{UserID: emp.ID, Name: "Telefoon", CredentialID: []byte{1, 2, 3}, UserHandle: []byte{4},
+			Credential: "{}", CreatedAt: now}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if err := auth.Audit(ctx, d, auth.AuditEntry{UserID: &emp.ID, Kind: "login.ok", Detail: "sms", IP: "192.0.2.7", Now: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -301,13 +305,13 @@ func TestExportComplete(t *testing.T) {
 		}
 		var factors struct {
 			Factors []struct {
-				Type, Phone string
-				AddedAt     *time.Time `json:"added_at"`
+				Type, Phone, Name string
+				AddedAt           *time.Time `json:"added_at"`
 			}
 		}
-		if err := json.Unmarshal([]byte(files["tweede-stap.json"]), &factors); err != nil || len(factors.Factors) != 2 ||
+		if err := json.Unmarshal([]byte(files["tweede-stap.json"]), &factors); err != nil || len(factors.Factors) != 3 ||
 			factors.Factors[0].Type != "sms" || factors.Factors[0].Phone != auth.MaskPhone("+31612345678") || factors.Factors[1].Type != "totp" ||
-			factors.Factors[1].AddedAt == nil {
+			factors.Factors[1].AddedAt == nil || factors.Factors[2].Type != "passkey" || factors.Factors[2].Name != "Telefoon" {
 			t.Errorf("tweede-stap.json (%v):\n%s", err, files["tweede-stap.json"])
 		}
 		var activity struct {

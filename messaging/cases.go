@@ -311,9 +311,12 @@ func (s *Service) setThreadCase(ctx context.Context, tx bun.Tx, user *db.User, t
 }
 
 // SetCaseClosed closes a case (its conversations become read-only for
-// everyone) or reopens it, with an audit row.
+// everyone) or reopens it, with an audit row; the participants' open pages
+// of its conversations hear of it (EventCaseClosed, EventCaseReopened).
 func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error {
+	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		later = nil
 		c, err := s.caseFor(ctx, tx, user, caseID)
 		if err != nil {
 			return err
@@ -330,13 +333,48 @@ func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64
 			Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store case status: %w", err)
 		}
-		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: c.SubjectID, ActorID: &user.ID, Kind: kind,
-			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID})
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: c.SubjectID, ActorID: &user.ID, Kind: kind,
+			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID}); err != nil {
+			return err
+		}
+		evs, err := caseStatusEvents(ctx, tx, c.ID, user.ID, closed)
+		if err != nil {
+			return err
+		}
+		later, err = s.stage(ctx, tx, evs)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set case status: %w", err)
 	}
+	s.publish(ctx, later)
 	return nil
+}
+
+// caseStatusEvents are the live events of a case closed or reopened: one
+// per conversation of the case, to its participants.
+func caseStatusEvents(ctx context.Context, tx bun.Tx, caseID, actorID int64, closed bool) ([]Event, error) {
+	var rows []struct {
+		ThreadID int64
+		UserID   int64
+	}
+	if err := tx.NewSelect().TableExpr("participants AS p").Column("p.thread_id", "p.user_id").
+		Join("JOIN threads AS t ON t.id = p.thread_id").Where("t.case_id = ?", caseID).
+		OrderExpr("p.thread_id, p.user_id").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("participants of case %d: %w", caseID, err)
+	}
+	kind := EventCaseReopened
+	if closed {
+		kind = EventCaseClosed
+	}
+	var evs []Event
+	for _, r := range rows {
+		if len(evs) == 0 || evs[len(evs)-1].ThreadID != r.ThreadID {
+			evs = append(evs, Event{Kind: kind, ThreadID: r.ThreadID, ActorID: actorID})
+		}
+		evs[len(evs)-1].UserIDs = append(evs[len(evs)-1].UserIDs, r.UserID)
+	}
+	return evs, nil
 }
 
 // refuseIfCaseClosed refuses a change in a conversation of a closed case.
@@ -494,4 +532,84 @@ func (s *Service) caseArgs(userID, caseID int64, limit, offset int) []any {
 	args := append(s.pageArgs(userID), userID, caseID)
 	args = append(args, medicalArgs(userID)...)
 	return append(args, caseID, userID, limit, offset)
+}
+
+// CasesPageSize is how many cases a page of the case list shows.
+const CasesPageSize = 25
+
+// CaseListInput asks for a page of the organisation's cases: open ones
+// (Status "" or db.CaseOpen) or closed ones, optionally matching Query (a
+// reference, exactly, or the name or mail address of the person a case is
+// about), after the reference After (the previous page's last).
+type CaseListInput struct {
+	Status string
+	Query  string
+	After  string
+}
+
+// CaseList is a page of the case list, in the order of the references;
+// Next is the reference to ask the next page after ("" on the last page).
+type CaseList struct {
+	Cases  []CaseInfo
+	Status string
+	Query  string
+	Next   string
+}
+
+// Cases is the list of the cases of the user's organisation, for its
+// internal users only (NotFound for anyone else): CasesPageSize a page,
+// open or closed, in the order of the references, paged by the last
+// reference (a range of cases_org_status_ref_idx). A search matches a
+// reference exactly (the unique index of the references) or the person a
+// case is about by name or mail address (the search index of people, then
+// cases_subject_idx); a query shorter than MinSearchIndexed matches
+// references only. Nothing of another organisation is ever listed.
+func (s *Service) Cases(ctx context.Context, user *db.User, in CaseListInput) (*CaseList, error) {
+	org := caseOrg(user)
+	if org == 0 {
+		return nil, errNotFound
+	}
+	status := db.CaseOpen
+	if in.Status == db.CaseClosed {
+		status = db.CaseClosed
+	}
+	query := CleanLine(in.Query)
+	if utf8.RuneCountInString(query) > 100 {
+		query = string([]rune(query)[:100])
+	}
+	out := &CaseList{Status: status, Query: query}
+	q := s.caseListQuery(org, status, query, in.After)
+	var rows []caseRow
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	if len(rows) > CasesPageSize {
+		rows = rows[:CasesPageSize]
+		out.Next = rows[len(rows)-1].Reference
+	}
+	for i := range rows {
+		out.Cases = append(out.Cases, rows[i].info())
+	}
+	return out, nil
+}
+
+// caseListQuery is one page of the case list (see Cases).
+func (s *Service) caseListQuery(org int64, status, query, after string) *bun.SelectQuery {
+	q := caseQuery(s.DB).Where("c.org_id = ? AND c.status = ?", org, status)
+	if after != "" {
+		q = q.Where("c.reference > ?", after)
+	}
+	if query != "" {
+		if utf8.RuneCountInString(query) < MinSearchIndexed {
+			q = q.Where("c.reference = ?", query)
+		} else {
+			// One list of ids, so that each half uses its own index
+			// (an OR would walk every case of the organisation).
+			people, args := s.peopleMatching(query, true)
+			q = q.Where("c.id IN (SELECT cr.id FROM cases AS cr WHERE cr.org_id = ? AND cr.reference = ?"+
+				" UNION SELECT cs.id FROM cases AS cs WHERE cs.org_id = ? AND cs.subject_id IN ("+people+"))",
+				append([]any{org, query, org}, args...)...)
+		}
+	}
+	return q.OrderExpr("c.reference").Limit(CasesPageSize + 1)
 }

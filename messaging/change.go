@@ -365,7 +365,8 @@ func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (b
 	// their totals first.
 	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
   (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT user_id FROM participants WHERE thread_id = ? AND unread_count > 0)`, threadID, threadID).Exec(ctx); err != nil {
+WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.thread_id = ? AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+`)`, threadID, threadID).Exec(ctx); err != nil {
 		return false, fmt.Errorf("uncount empty thread: %w", err)
 	}
 	if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", threadID).Exec(ctx); err != nil {
@@ -504,7 +505,11 @@ func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID in
 		// The notification rule counts what was unread before the newest
 		// message.
 		p.UnreadCount = n
-		if err := s.alert(ctx, tx, th, org, p, u, user, now); err != nil {
+		team, err := writesFor(ctx, tx, th.ID, user.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.alert(ctx, tx, th, org, p, u, user, team, now); err != nil {
 			return err
 		}
 		later, err = s.stage(ctx, tx, []Event{line})
@@ -611,4 +616,20 @@ func (s *Service) PurgeStaleUploads(ctx context.Context) (int, error) {
 	}
 	s.removeFiles(ctx, keys)
 	return len(keys), nil
+}
+
+// writesFor returns the team that user takes part in thread for (nil when
+// they take part for themselves).
+func writesFor(ctx context.Context, idb bun.IDB, threadID, userID int64) (*db.Team, error) {
+	team := new(db.Team)
+	err := idb.NewSelect().Model(team).
+		Where("id = (SELECT p.via_team_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)", threadID, userID).
+		Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load the team of the author: %w", err)
+	}
+	return team, nil
 }

@@ -23,3 +23,8 @@ func (s *Service) TeamBoxSQL(user *db.User, teamID int64, page int) (string, []a
 func (s *Service) CaseBoxSQL(user *db.User, caseID int64, page int) (string, []any) {
 	return s.pageWith(casePageQuery), s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
 }
+
+// CaseListSQL is the SQL of one page of the case list, for plan checks.
+func (s *Service) CaseListSQL(orgID int64, status, query, after string) string {
+	return s.caseListQuery(orgID, status, query, after).String()
+}

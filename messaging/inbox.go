@@ -249,24 +249,38 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
     OR (LOWER(ou.email) LIKE ? ESCAPE '\' AND (? OR ou.kind = ?)))))`,
 			like, like, user.ID, like, like, internal, db.KindInternal)
 	}
-	var subjects, people string
-	var subjectArgs, peopleArgs []any
+	var subjects string
+	var subjectArgs []any
 	if s.DB.Postgres() {
 		subjects = "SELECT th.id FROM threads AS th WHERE LOWER(th.subject) LIKE ? ESCAPE '\\'"
 		subjectArgs = []any{like}
-		people = "SELECT u.id FROM users AS u WHERE LOWER(" + nameExpr("") + ") LIKE ? ESCAPE '\\' OR (LOWER(u.email) LIKE ? ESCAPE '\\' AND (? OR u.kind = ?))"
-		peopleArgs = []any{like, like, internal, db.KindInternal}
 	} else {
 		phrase := `"` + strings.ReplaceAll(lower, `"`, `""`) + `"`
 		subjects = "SELECT rowid FROM threads_fts WHERE threads_fts MATCH ?"
 		subjectArgs = []any{"subject : " + phrase}
-		people = "SELECT rowid FROM users_fts WHERE users_fts MATCH ? UNION SELECT f.rowid FROM users_fts AS f JOIN users AS u ON u.id = f.rowid WHERE users_fts MATCH ? AND (? OR u.kind = ?)"
-		peopleArgs = []any{"name : " + phrase, "email : " + phrase, internal, db.KindInternal}
 	}
+	people, peopleArgs := s.peopleMatching(query, internal)
 	args := append([]any{}, subjectArgs...)
 	args = append(args, peopleArgs...)
 	args = append(args, user.ID, like)
 	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ?) OR "+orgMatch+")", args...)
+}
+
+// peopleMatching is a subquery of the ids of the users whose name or mail
+// address contains query (an address only when internal is set, or of an
+// internal user), through the users_name_trgm index (PostgreSQL) or
+// users_fts (SQLite); query must have at least MinSearchIndexed
+// characters.
+func (s *Service) peopleMatching(query string, internal bool) (string, []any) {
+	lower := strings.ToLower(query)
+	if s.DB.Postgres() {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
+		return "SELECT u.id FROM users AS u WHERE LOWER(" + nameExpr("") + ") LIKE ? ESCAPE '\\' OR (LOWER(u.email) LIKE ? ESCAPE '\\' AND (? OR u.kind = ?))",
+			[]any{like, like, internal, db.KindInternal}
+	}
+	phrase := `"` + strings.ReplaceAll(lower, `"`, `""`) + `"`
+	return "SELECT rowid FROM users_fts WHERE users_fts MATCH ? UNION SELECT f.rowid FROM users_fts AS f JOIN users AS u ON u.id = f.rowid WHERE users_fts MATCH ? AND (? OR u.kind = ?)",
+		[]any{"name : " + phrase, "email : " + phrase, internal, db.KindInternal}
 }
 
 // UnreadCount counts the user's unread messages: their stored total (the
@@ -303,11 +317,14 @@ func (s *Service) syncCounters(ctx context.Context, tx bun.Tx, threadID, userID 
 		args = append(args, userID)
 	}
 	// The users' totals move by what the thread's counts move: out with the
-	// old counts, recount, in with the new ones.
+	// old counts, recount, in with the new ones; only for those who may
+	// read it (the totals count nothing else).
 	total := func(sign string) error {
 		_, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+`
   (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT user_id FROM participants WHERE `+who+`)`, append([]any{threadID}, args...)...).Exec(ctx)
+WHERE id IN (SELECT pp.user_id FROM participants AS pp JOIN threads AS t ON t.id = pp.thread_id
+  WHERE pp.`+strings.ReplaceAll(who, "AND user_id", "AND pp.user_id")+` AND `+medicalRule("t", "pp.user_id")+`)`,
+			append([]any{threadID}, args...)...).Exec(ctx)
 		return err
 	}
 	if err := total("-"); err != nil {

@@ -187,6 +187,29 @@ func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userI
 	return DisplayName(actor), out, nil
 }
 
+// LiveReaders returns the readers among userIDs who take part in threadID
+// and may read it: whom a change of the conversation itself (its case
+// closed or reopened) is pushed to.
+func (s *Service) LiveReaders(ctx context.Context, threadID int64, userIDs []int64) ([]LiveReader, error) {
+	ps, users, err := s.participants(ctx, s.DB, threadID)
+	if err != nil {
+		return nil, err
+	}
+	wanted := make(map[int64]bool, len(userIDs))
+	for _, id := range userIDs {
+		wanted[id] = true
+	}
+	var out []LiveReader
+	for _, p := range ps {
+		u := users[p.UserID]
+		if u == nil || !wanted[u.ID] || !p.MayRead {
+			continue
+		}
+		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})
+	}
+	return out, nil
+}
+
 // ParticipantIDs returns the ids of a thread's participants, for a user who
 // takes part in it (to tell the others that this user is typing).
 func (s *Service) ParticipantIDs(ctx context.Context, user *db.User, threadID int64) ([]int64, error) {

@@ -27,7 +27,11 @@ import (
 //     and typing, and every change that starts from a thread or message), so
 //     that a person who leaves the medical team, or a team whose medical
 //     flag is cleared, loses access at once although their participant rows
-//     stay (they are told nothing more than "not found").
+//     stay (they are told nothing more than "not found"). Their unread
+//     total (the header, the daily summary) and team tabs count only what
+//     they may read, and they get no mail about it: the counters of new
+//     messages and deletions apply the rule per participant, and a change
+//     of access recounts (recountReadableTotals).
 
 // medicalRule is the rule as an SQL predicate over the threads row aliased
 // t and the reader's id given as the SQL expression user (a column or "?";
@@ -40,6 +44,23 @@ func medicalRule(t, user string) string {
 
 // medicalArgs are the arguments of medicalRule(t, "?") for one reader.
 func medicalArgs(userID int64) []any { return []any{userID, userID} }
+
+// recountReadableTotals sets the unread totals of the users selected by
+// the subquery who (with args) to the sum of the unread counts of the
+// conversations they may read under the medical rule. The participant
+// rows keep counting (read states stay per person), so that access that
+// comes back counts them again; it runs after a change of medical access
+// (a team's flag, joining or leaving a team), which is rare, and reads only
+// those users' participant rows.
+func recountReadableTotals(ctx context.Context, tx bun.Tx, who string, args ...any) error {
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = (SELECT COALESCE(SUM(p.unread_count), 0)
+  FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.user_id = users.id AND p.unread_count > 0 AND `+medicalRule("t", "users.id")+`)
+WHERE id IN (`+who+`)`, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("recount unread totals: %w", err)
+	}
+	return nil
+}
 
 // MedicalSummary is what someone who may not read a medical conversation
 // may know of it: that it exists and when it was last active. A case page

@@ -256,3 +256,128 @@ func TestMedicalReadPaths(t *testing.T) {
 		}
 	})
 }
+
+// checkReadableTotals fails unless every user's unread total is the sum of
+// the unread counts of the conversations they may read (the medical rule):
+// what the header, the daily summary and the team tabs show.
+func checkReadableTotals(t *testing.T, d *db.DB, step string) {
+	t.Helper()
+	var bad []struct{ ID, UnreadTotal, Sum int64 }
+	if err := d.NewRaw(`SELECT * FROM (SELECT u.id, u.unread_total,
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+    WHERE p.user_id = u.id AND (NOT t.medical OR u.kind <> 'internal' OR EXISTS (SELECT 1 FROM team_members AS mm
+      JOIN teams AS mt ON mt.id = mm.team_id WHERE mm.user_id = u.id AND mt.medical AND mt.org_id = t.org_id))) AS sum
+  FROM users AS u) AS x WHERE unread_total <> sum`).Scan(context.Background(), &bad); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("after %s the unread totals count conversations their users may not read: %+v", step, bad)
+	}
+}
+
+// TestMedicalUnreadAfterLosingAccess: someone who loses access to medical
+// conversations (their team's medical flag is cleared, or they leave the
+// medical team while taking part personally) no longer has them in their
+// unread count, their team tab or their notification mail, also for
+// messages written afterwards; regaining access counts them again.
+func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		arts := f.active(t, "anna@osaw.nl", true, "Anna", "", "Arts")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		med, err := f.svc.CreateTeam(ctx, f.org.ID, "Bedrijfsarts", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*db.User{arts, piet} {
+			if err := f.svc.AddTeamMember(ctx, med.ID, u.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fromTeam, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Uitslag", Medical: true, TeamID: med.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		personal, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Gewoon werk"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tid := range []int64{fromTeam, personal} {
+			if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank u"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		unread := func() int {
+			t.Helper()
+			n, err := f.svc.UnreadCount(ctx, piet.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		tab := func() int {
+			t.Helper()
+			teams, err := f.svc.MyTeams(ctx, piet)
+			if err != nil || len(teams) != 1 {
+				t.Fatalf("piet's teams: %+v (%v)", teams, err)
+			}
+			return teams[0].Unread
+		}
+		checkReadableTotals(t, d, "setting up")
+		// Piet: 2 in the team's conversation and 2 in the personal one
+		// (arts' first message, jan's reply), 1 of hr.
+		if n := unread(); n != 5 {
+			t.Fatalf("piet has %d unread, want 5", n)
+		}
+		if n := tab(); n != 2 {
+			t.Fatalf("piet's team tab: %d unread, want 2", n)
+		}
+
+		if err := f.svc.SetTeamMedical(ctx, med.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "the team lost its medical flag")
+		if n := unread(); n != 1 {
+			t.Fatalf("piet without medical access has %d unread, want 1 (hr's)", n)
+		}
+		if n := tab(); n != 0 {
+			t.Fatalf("piet's team tab without medical access: %d unread", n)
+		}
+		mails := len(f.mailsTo(t, piet.Email))
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: personal, Body: "Nog een vraag"}); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "a reply piet may not read")
+		if n := unread(); n != 1 {
+			t.Fatalf("a reply piet may not read counts: %d unread", n)
+		}
+		if n := len(f.mailsTo(t, piet.Email)); n != mails {
+			t.Fatalf("piet was mailed about a medical conversation he may not read (%d mails, had %d)", n, mails)
+		}
+
+		if err := f.svc.SetTeamMedical(ctx, med.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "the medical flag came back")
+		if n := unread(); n != 6 { // with jan's newest reply
+			t.Fatalf("piet with medical access again has %d unread, want 6", n)
+		}
+
+		if err := f.svc.RemoveTeamMember(ctx, med.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "piet left the medical team")
+		if n := unread(); n != 1 {
+			t.Fatalf("piet outside the medical team has %d unread, want 1", n)
+		}
+		if err := f.svc.AddTeamMember(ctx, med.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "piet joined the medical team again")
+	})
+}

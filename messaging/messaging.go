@@ -47,6 +47,11 @@ const (
 	// EventAssigned: a team's conversation got a member handling it; the
 	// inbox lines of the members change.
 	EventAssigned = "assigned"
+	// EventCaseClosed and EventCaseReopened: the conversation's case was
+	// closed (the conversation became read-only) or reopened; open pages
+	// of the conversation drop or regain the reply form.
+	EventCaseClosed   = "case_closed"
+	EventCaseReopened = "case_reopened"
 )
 
 // Event tells the live layer what changed; it carries ids only.
@@ -569,8 +574,10 @@ box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_
 		author.ID, now, th.ID); err != nil {
 		return nil, fmt.Errorf("count message in boxes: %w", err)
 	}
+	// The totals count only what each participant may read (medicalRule).
 	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE users SET unread_total = unread_total + 1
-WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id <> ?)`, th.ID, author.ID); err != nil {
+WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.thread_id = ? AND p.user_id <> ? AND `+medicalRule("t", "p.user_id")+`)`, th.ID, author.ID); err != nil {
 		return nil, fmt.Errorf("count message for readers: %w", err)
 	}
 	var others []int64
@@ -584,12 +591,19 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 		kind = EventAutoReply
 	}
 	evs := []Event{{Kind: kind, ThreadID: th.ID, MessageID: m.ID, UserIDs: append(others, author.ID), ActorID: author.ID}}
+	// The team the author writes for (their participant row says so).
+	var team *db.Team
 	for _, p := range ps {
 		if p.UserID == author.ID {
-			continue
+			team = p.Team
+		}
+	}
+	for _, p := range ps {
+		if p.UserID == author.ID || !p.MayRead {
+			continue // nobody is told of what they may not read
 		}
 		u := users[p.UserID]
-		if err := s.alert(ctx, tx, th, org, &p, u, author, now); err != nil {
+		if err := s.alert(ctx, tx, th, org, &p, u, author, team, now); err != nil {
 			return nil, err
 		}
 	}
@@ -599,7 +613,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 	for _, p := range ps {
 		u := users[p.UserID]
 		// A member of the conversation's team is answered for by the team.
-		if p.UserID == author.ID || p.ViaTeamID != nil || !auth.AwayOn(u, now) {
+		if p.UserID == author.ID || p.ViaTeamID != nil || !p.MayRead || !auth.AwayOn(u, now) {
 			continue
 		}
 		since := auth.AwaySince(u)
@@ -627,7 +641,7 @@ WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p
 // content-free notification at most once per thread per NotifyEvery while
 // earlier messages are unread (one who chose the daily summary or no mail
 // gets nothing here).
-func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, now time.Time) error {
+func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, team *db.Team, now time.Time) error {
 	if u.Status == db.StatusDisabled {
 		return nil
 	}
@@ -648,7 +662,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	if auth.NotifySetting(u) != auth.NotifyMessage {
 		return nil // the daily summary tells them, or nothing does
 	}
-	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name), s.BaseURL+"/berichten")
+	mail, err := s.Mail.NewMessageMail(u.Language, NotifiedFrom(u, author, org.Name, team), s.BaseURL+"/berichten")
 	if err != nil {
 		return fmt.Errorf("render notification: %w", err)
 	}

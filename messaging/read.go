@@ -50,14 +50,20 @@ func NameFor(viewer, u *db.User) string {
 }
 
 // NotifiedFrom is who a new-message notification (the mail, the live
-// announcement) tells reader a message is from: the organisation of the
-// conversation (orgName) when an internal user wrote to an external reader,
-// who deals with the organisation; otherwise the person who wrote, as the
-// reader sees them (NameFor). So nobody is told of their own organisation,
-// and an external user never learns another external user's address.
-func NotifiedFrom(reader, author *db.User, orgName string) string {
-	if author != nil && author.Kind == db.KindInternal && reader.Kind != db.KindInternal && orgName != "" {
-		return orgName
+// announcement) tells reader a message is from: when an internal user
+// wrote to an external reader, the team the author wrote for (team, nil
+// when none), else the organisation of the conversation (orgName), as the
+// reader deals with them; otherwise the person who wrote, as the reader
+// sees them (NameFor). So nobody is told of their own organisation, and an
+// external user never learns another external user's address.
+func NotifiedFrom(reader, author *db.User, orgName string, team *db.Team) string {
+	if author != nil && author.Kind == db.KindInternal && reader.Kind != db.KindInternal {
+		if team != nil && team.Name != "" {
+			return team.Name
+		}
+		if orgName != "" {
+			return orgName
+		}
 	}
 	return NameFor(reader, author)
 }

@@ -20,9 +20,10 @@ import (
 	"dialoog/notify"
 )
 
-// Retention: an organisation may keep conversations without activity for
-// a number of months (off by default); a daily job deletes the older ones
-// the way a person's own deletion does (purge: messages with their read
+// Retention: an organisation may keep conversations without activity, and
+// closed cases, for a number of months each (off by default); a daily job
+// deletes the older ones (a closed case with all its conversations, then
+// the case) the way a person's own deletion does (purge: messages with their read
 // states and attachments, then the empty conversation with its
 // participants and their counters; the files after the commit). The same
 // daily job cleans up what the login rules no longer need: unused
@@ -52,6 +53,9 @@ const AuditInvitationExpired = "account.invitation_expired"
 const (
 	// retentionBatch is how many conversations one transaction deletes.
 	retentionBatch = 100
+	// caseBatch is how many closed cases one transaction deletes (each
+	// with all its conversations).
+	caseBatch = 10
 	// invitedBatch is how many invited people one transaction deletes.
 	invitedBatch = 100
 	// runLease is how long a claimed job is held without renewal.
@@ -66,8 +70,11 @@ const (
 
 var errLeaseLost = errors.New("the daily run's lease was taken over")
 
-// RetentionResult is what a retention run deleted: counts only.
+// RetentionResult is what a retention run deleted: counts only. Cases
+// counts the closed cases deleted; their conversations are counted in
+// Conversations too.
 type RetentionResult struct {
+	Cases         int  `json:"cases"`
 	Conversations int  `json:"conversations"`
 	Messages      int  `json:"messages"`
 	Files         int  `json:"files"`
@@ -81,13 +88,14 @@ type CleanupResult struct {
 	Outbox      int  `json:"outbox"`
 	Sessions    int  `json:"sessions"`
 	Throttles   int  `json:"throttles"`
+	SSOLogins   int  `json:"sso_logins"`
 	Failed      bool `json:"failed,omitempty"`
 }
 
 // RetentionStatus is an organisation's retention as Beheer shows it.
 type RetentionStatus struct {
 	ConversationMonths int // 0: off
-	CaseMonths         int // 0: off; takes effect once cases exist
+	CaseMonths         int // 0: off
 	NextRunAt          time.Time
 	LastRunAt          time.Time // zero: never ran
 	Last               RetentionResult
@@ -295,7 +303,7 @@ WHERE job = ? AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`
 		r, err := s.retain(ctx, run, orgID)
 		r.Failed, runErr = err != nil, err
 		result = r
-		s.Log.Info("retention", "org", orgID, "conversations", r.Conversations, "messages", r.Messages, "files", r.Files, "failed", r.Failed)
+		s.Log.Info("retention", "org", orgID, "cases", r.Cases, "conversations", r.Conversations, "messages", r.Messages, "files", r.Files, "failed", r.Failed)
 	default:
 		return false, fmt.Errorf("daily run %s: unknown job", job)
 	}
@@ -359,43 +367,33 @@ func newHolder() string {
 }
 
 // retain deletes the organisation's conversations whose last activity is
-// older than its period, retentionBatch at a time, each batch one
+// older than its conversation period, and its cases closed longer ago
+// than its case period with all their conversations, each batch one
 // transaction whose files are removed after its commit.
-//
-// Cases will plug in here: once they exist, the conversations of the
-// organisation's cases closed longer than case_months ago are deleted by
-// the same batches (a second selection of thread ids), and then the cases
-// left without conversations.
 func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (RetentionResult, error) {
 	var out RetentionResult
-	var months int
-	err := s.DB.NewSelect().Table("retention_settings").Column("conversation_months").Where("org_id = ?", orgID).Scan(ctx, &months)
-	if db.ErrNoRows(err) || (err == nil && months == 0) {
+	var set struct {
+		ConversationMonths int
+		CaseMonths         int
+	}
+	err := s.DB.NewSelect().Table("retention_settings").Column("conversation_months", "case_months").Where("org_id = ?", orgID).Scan(ctx, &set)
+	if db.ErrNoRows(err) {
 		return out, nil // off
 	}
 	if err != nil {
 		return out, fmt.Errorf("load retention: %w", err)
 	}
-	cutoff := RetentionCutoff(s.Now(), months)
-	for {
-		var ids []int64
-		if err := s.DB.NewSelect().Model((*db.Thread)(nil)).Column("id").
-			Where("org_id = ? AND last_message_at < ?", orgID, cutoff).
-			OrderExpr("last_message_at, id").Limit(retentionBatch).Scan(ctx, &ids); err != nil {
-			return out, fmt.Errorf("list old conversations: %w", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		n, err := s.deleteThreads(ctx, run, ids, orgID, cutoff, &out)
-		if err != nil {
+	if set.CaseMonths > 0 {
+		if err := s.retainCases(ctx, run, orgID, RetentionCutoff(s.Now(), set.CaseMonths), &out); err != nil {
 			return out, err
 		}
-		if n == 0 || len(ids) < retentionBatch {
-			break
+	}
+	if set.ConversationMonths > 0 {
+		if err := s.retainConversations(ctx, run, orgID, RetentionCutoff(s.Now(), set.ConversationMonths), &out); err != nil {
+			return out, err
 		}
 	}
-	if out.Conversations > 0 {
+	if out.Conversations > 0 || out.Cases > 0 {
 		if err := s.DB.Checkpoint(ctx); err != nil {
 			s.Log.Warn("checkpoint after retention", "err", err)
 		}
@@ -403,11 +401,134 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 	return out, nil
 }
 
+// retainConversations deletes the organisation's conversations whose last
+// activity is before cutoff, retentionBatch at a time.
+func (s *Service) retainConversations(ctx context.Context, run *dailyRun, orgID int64, cutoff time.Time, out *RetentionResult) error {
+	for {
+		var ids []int64
+		if err := s.DB.NewSelect().Model((*db.Thread)(nil)).Column("id").
+			Where("org_id = ? AND last_message_at < ?", orgID, cutoff).
+			OrderExpr("last_message_at, id").Limit(retentionBatch).Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("list old conversations: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		n, err := s.deleteThreads(ctx, run, ids, orgID, cutoff, out)
+		if err != nil {
+			return err
+		}
+		if n == 0 || len(ids) < retentionBatch {
+			return nil
+		}
+	}
+}
+
+// retainCases deletes the organisation's cases closed before cutoff,
+// caseBatch at a time (through cases_org_closed_idx): in one transaction
+// per batch, every conversation of each case the way deleteThreads does,
+// then the emptied case. A case reopened since the list was read is kept.
+func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, cutoff time.Time, out *RetentionResult) error {
+	for {
+		var ids []int64
+		if err := s.DB.NewSelect().Model((*db.Case)(nil)).Column("id").
+			Where("org_id = ? AND status = ? AND closed_at < ?", orgID, db.CaseClosed, cutoff).
+			OrderExpr("closed_at, id").Limit(caseBatch).Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("list old cases: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var keys []storedFile
+		var cases, threads, messages int
+		err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			keys, cases, threads, messages = nil, 0, 0, 0
+			if err := run.renew(ctx, tx); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				// Checked again, under a row lock on PostgreSQL: reopening
+				// the case meanwhile keeps it.
+				q := tx.NewSelect().Model((*db.Case)(nil)).Column("id").
+					Where("id = ? AND org_id = ? AND status = ? AND closed_at < ?", id, orgID, db.CaseClosed, cutoff)
+				if s.DB.Postgres() {
+					q = q.For("UPDATE")
+				}
+				var found []int64
+				if err := q.Scan(ctx, &found); err != nil {
+					return fmt.Errorf("lock case: %w", err)
+				}
+				if len(found) == 0 {
+					continue
+				}
+				var tids []int64
+				tq := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("case_id = ? AND org_id = ?", id, orgID).Order("id")
+				if s.DB.Postgres() {
+					tq = tq.For("UPDATE")
+				}
+				if err := tq.Scan(ctx, &tids); err != nil {
+					return fmt.Errorf("list conversations of case: %w", err)
+				}
+				for _, tid := range tids {
+					k, n, err := s.purgeThread(ctx, tx, tid)
+					if err != nil {
+						return err
+					}
+					keys = append(keys, k...)
+					threads++
+					messages += n
+				}
+				if _, err := tx.NewDelete().Model((*db.Case)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+					return fmt.Errorf("delete case: %w", err)
+				}
+				cases++
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("retention: delete closed cases: %w", err)
+		}
+		s.removeFiles(ctx, keys)
+		out.Cases += cases
+		out.Conversations += threads
+		out.Messages += messages
+		out.Files += len(keys)
+		if cases == 0 || len(ids) < caseBatch {
+			return nil
+		}
+	}
+}
+
+// purgeThread deletes a conversation the way its people's own deletion
+// does: every message through purge, which deletes the emptied thread
+// with its participants and takes their unread counts out of their
+// totals. It returns the files to remove after the commit and how many
+// messages it deleted.
+func (s *Service) purgeThread(ctx context.Context, tx bun.Tx, id int64) ([]storedFile, int, error) {
+	var msgs []*db.Message
+	if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", id).Order("id").Scan(ctx); err != nil {
+		return nil, 0, fmt.Errorf("load messages: %w", err)
+	}
+	var keys []storedFile
+	for _, m := range msgs {
+		k, err := s.purge(ctx, tx, m)
+		if err != nil {
+			return nil, 0, err
+		}
+		keys = append(keys, k...)
+	}
+	if len(msgs) == 0 {
+		if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
+			return nil, 0, err
+		}
+	}
+	return keys, len(msgs), nil
+}
+
 // deleteThreads deletes, in one transaction, those of the threads that are
-// (still) of the organisation and inactive since before cutoff: every
-// message through purge, which deletes the emptied thread with its
-// participants and takes their unread counts out of their totals. The
-// files go after the commit. It returns how many threads it deleted.
+// (still) of the organisation and inactive since before cutoff (through
+// purgeThread). The files go after the commit. It returns how many threads
+// it deleted.
 func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64, orgID int64, cutoff time.Time, out *RetentionResult) (int, error) {
 	var keys []storedFile
 	var threads, messages int
@@ -431,24 +552,13 @@ func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64,
 			if len(found) == 0 {
 				continue
 			}
-			var msgs []*db.Message
-			if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", id).Order("id").Scan(ctx); err != nil {
-				return fmt.Errorf("load messages: %w", err)
+			k, n, err := s.purgeThread(ctx, tx, id)
+			if err != nil {
+				return err
 			}
-			for _, m := range msgs {
-				k, err := s.purge(ctx, tx, m)
-				if err != nil {
-					return err
-				}
-				keys = append(keys, k...)
-			}
-			if len(msgs) == 0 {
-				if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
-					return err
-				}
-			}
+			keys = append(keys, k...)
 			threads++
-			messages += len(msgs)
+			messages += n
 		}
 		return nil
 	})
@@ -494,6 +604,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 		}},
 		{&out.Sessions, func() (int, error) { return auth.PurgeSessions(ctx, s.DB, now) }},
 		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},
+		{&out.SSOLogins, func() (int, error) { return auth.PurgeSSOLogins(ctx, s.DB, now) }},
 	}
 	for _, st := range steps {
 		if err := run.renew(ctx, s.DB); err != nil {

@@ -556,9 +556,170 @@ func TestDailyCleanup(t *testing.T) {
 		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"invitations":2,"invited_users":1,"outbox":1,"sessions":2,"throttles":2}`; result != want {
+		if want := `{"invitations":2,"invited_users":1,"outbox":1,"sessions":2,"throttles":2,"sso_logins":0}`; result != want {
 			t.Errorf("cleanup result %s, want %s", result, want)
 		}
 		checkCounters(t, d, "cleanup")
+	})
+}
+
+// TestRetentionClosedCases: with a case period of three months the daily
+// run deletes exactly the cases closed before the cut-off (to the minute),
+// every conversation in them with its messages, read states, participants
+// and files (none left in the data dir), and then the case itself; it
+// keeps a case closed just after the cut-off, open cases (also one closed
+// long ago and reopened), conversations outside cases, and another
+// organisation's closed case. The counters stay right.
+func TestRetentionClosedCases(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		cutoff := messaging.RetentionCutoff(run, 3)
+
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		first := f.composeWithFile(t, jan.Email, "Eerste gesprek")
+		second := f.composeWithFile(t, jan.Email, "Tweede gesprek")
+		kept := f.composeWithFile(t, piet.Email, "Net gesloten")
+		open := f.composeWithFile(t, piet.Email, "Open dossier")
+		reopened := f.composeWithFile(t, jan.Email, "Heropend")
+		loose := f.composeWithFile(t, jan.Email, "Zonder dossier")
+		newCase := func(tid, subject int64, ref string) int64 {
+			t.Helper()
+			id, err := f.svc.CreateCaseForThread(ctx, f.hr, tid, subject, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		old := newCase(first, jan.ID, "P-1")
+		if err := f.svc.AddThreadToCase(ctx, f.hr, second, old); err != nil {
+			t.Fatal(err)
+		}
+		young := newCase(kept, piet.ID, "P-2")
+		openCase := newCase(open, piet.ID, "P-3")
+		again := newCase(reopened, jan.ID, "P-4")
+		setClosed := func(id int64, closed bool) {
+			t.Helper()
+			if err := f.svc.SetCaseClosed(ctx, f.hr, id, closed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setClosed(again, true)
+		setClosed(again, false)
+		// Another organisation's case, closed long ago; its retention is off.
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stranger := f.active(t, "hr@ander.nl", true, "Anna", "", "Ander")
+		if _, err := d.NewUpdate().Model(stranger).Set("org_id = ?", other.ID).WherePK().Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stranger.OrgID = &other.ID
+		elsewhere, err := f.svc.Compose(ctx, stranger, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherCase, err := f.svc.CreateCaseForThread(ctx, stranger, elsewhere, jan.ID, "X-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetCaseClosed(ctx, stranger, otherCase, true); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(cutoff.Add(-time.Minute))
+		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: first, Body: "Nog een laatste vraag"}); err != nil {
+			t.Fatal(err)
+		}
+		setClosed(old, true)
+		f.clk.Set(cutoff.Add(time.Minute))
+		setClosed(young, true)
+		checkCounters(t, d, "setting up")
+		oldKeys := append(f.storageKeys(t, first), f.storageKeys(t, second)...)
+		if len(oldKeys) != 2 {
+			t.Fatalf("the old case holds %d files, want 2", len(oldKeys))
+		}
+		janUnread, _ := f.svc.UnreadCount(ctx, jan.ID)
+
+		caseExists := func(id int64) bool {
+			t.Helper()
+			ok, err := d.NewSelect().Model((*db.Case)(nil)).Where("id = ?", id).Exists(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		// Off by default: a run deletes nothing.
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-24*time.Hour + time.Minute))
+		if n, err := f.svc.RunDaily(ctx); err != nil || n == 0 {
+			t.Fatalf("run while off: %d jobs, %v", n, err)
+		}
+		if !caseExists(old) || !f.threadExists(t, first) {
+			t.Fatal("a closed case was deleted while retention is off")
+		}
+
+		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Cases: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[int64]bool{old: false, young: true, openCase: true, again: true, otherCase: true} {
+			if got := caseExists(id); got != want {
+				t.Errorf("case %d exists: %v, want %v", id, got, want)
+			}
+		}
+		for id, want := range map[int64]bool{first: false, second: false, kept: true, open: true, reopened: true, loose: true, elsewhere: true} {
+			if got := f.threadExists(t, id); got != want {
+				t.Errorf("conversation %d exists: %v, want %v", id, got, want)
+			}
+		}
+		for _, table := range []string{"messages", "participants"} {
+			if n := f.count(t, table, "thread_id IN (?, ?)", first, second); n != 0 {
+				t.Errorf("%d %s of the deleted case's conversations left", n, table)
+			}
+		}
+		if n := f.count(t, "message_states", "message_id NOT IN (SELECT id FROM messages)"); n != 0 {
+			t.Errorf("%d read states of deleted messages left", n)
+		}
+		if n := f.count(t, "attachments", "message_id IS NULL OR message_id NOT IN (SELECT id FROM messages)"); n != 0 {
+			t.Errorf("%d attachment rows left", n)
+		}
+		for _, k := range oldKeys {
+			if f.inStore(t, k) {
+				t.Errorf("file %s of the deleted case is still in the blob store", k)
+			}
+		}
+		files := 0
+		filepath.WalkDir(f.dir, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				files++
+			}
+			return nil
+		})
+		if files != 4 { // kept, open, reopened, loose
+			t.Errorf("%d files on disk, want 4", files)
+		}
+		checkCounters(t, d, "case retention")
+		if n, _ := f.svc.UnreadCount(ctx, jan.ID); n != janUnread-2 {
+			t.Errorf("jan's unread count %d, want %d", n, janUnread-2)
+		}
+		st, err := f.svc.Retention(ctx, f.hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := messaging.RetentionResult{Cases: 1, Conversations: 2, Messages: 3, Files: 2}
+		if st.CaseMonths != 3 || st.ConversationMonths != 0 || st.Last != want || !st.LastRunAt.Equal(run) {
+			t.Fatalf("status after the run: %+v, want last %+v", st, want)
+		}
 	})
 }

@@ -213,6 +213,13 @@ func (s *Service) setTeamFlagTx(ctx context.Context, tx bun.Tx, sc teamScope, t 
 	if _, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("? = ?", bun.Ident(column), on).Where("id = ?", t.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("set team %s: %w", column, err)
 	}
+	if column == "medical" {
+		// The members gain or lose the organisation's medical
+		// conversations: their totals count what they may read now.
+		if err := recountReadableTotals(ctx, tx, "SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?", t.ID); err != nil {
+			return err
+		}
+	}
 	detail := fmt.Sprintf("team %d, %s %v", t.ID, strings.ReplaceAll(column, "_", " "), on)
 	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: kind, Detail: detail}, s.Now()))
 }
@@ -303,6 +310,12 @@ WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.
 		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("store read states of team history: %w", err)
 	}
+	if t.Medical {
+		// Medical conversations the user took part in before count again.
+		if err := recountReadableTotals(ctx, tx, "?", u.ID); err != nil {
+			return err
+		}
+	}
 	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
 }
 
@@ -331,11 +344,6 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.Field("email", "team.not_member")
 		}
-		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
-  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = users.id AND p.via_team_id = ?) WHERE id = ?`,
-			t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("uncount team conversations: %w", err)
-		}
 		if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (
   SELECT m.id FROM messages AS m JOIN participants AS p ON p.thread_id = m.thread_id WHERE p.user_id = ? AND p.via_team_id = ?)`,
 			u.ID, u.ID, t.ID).Exec(ctx); err != nil {
@@ -346,6 +354,10 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		}
 		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("unassign: %w", err)
+		}
+		// Without the team's rows, and perhaps without medical access.
+		if err := recountReadableTotals(ctx, tx, "?", u.ID); err != nil {
+			return err
 		}
 		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_removed", Detail: fmt.Sprintf("team %d", t.ID)}, s.Now()))
 	})
@@ -385,7 +397,8 @@ func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error
 	}
 	var out []TeamInfo
 	err := s.DB.NewRaw(`SELECT t.id, t.name, t.medical, t.show_person,
-  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p WHERE p.user_id = tm.user_id AND p.via_team_id = t.id AND p.unread_count > 0) AS unread
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS th ON th.id = p.thread_id
+    WHERE p.user_id = tm.user_id AND p.via_team_id = t.id AND p.unread_count > 0 AND `+medicalRule("th", "tm.user_id")+`) AS unread
 FROM team_members AS tm JOIN teams AS t ON t.id = tm.team_id WHERE tm.user_id = ? ORDER BY t.name`, user.ID).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("my teams: %w", err)

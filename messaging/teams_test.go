@@ -309,3 +309,44 @@ func TestTeamAssignment(t *testing.T) {
 		}
 	})
 }
+
+// TestNotificationNamesTheTeam: an outsider told of a message written on
+// behalf of a team hears of the team, whether or not it shows its people,
+// never of the organisation; a colleague in the team hears of the person.
+func TestNotificationNamesTheTeam(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		kim := f.active(t, "kim@example.nl", false, "Kim", "", "Smit")
+		hidden := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		shown := newTeam(t, f, "Verzuimteam", true, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: hidden.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{kim.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: shown.ID}); err != nil {
+			t.Fatal(err)
+		}
+		// Added to the team's conversation by a member: told of the team too.
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		if err := f.svc.AddParticipant(ctx, f.boss, tid, messaging.AddInput{Email: piet.Email, History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		for to, want := range map[string]string{
+			"piet@example.nl": "Je hebt een nieuw bericht van Bedrijfsarts",
+			"jan@example.nl":  "Je hebt een nieuw bericht van Bedrijfsarts",
+			"kim@example.nl":  "Je hebt een nieuw bericht van Verzuimteam",
+			"hr@osaw.nl":      "Je hebt een nieuw bericht van Bram Arts",
+		} {
+			ms := f.mailsTo(t, to)
+			if len(ms) == 0 {
+				t.Errorf("no mail to %s", to)
+				continue
+			}
+			if got := ms[0].Mail.Subject; got != want {
+				t.Errorf("mail to %s: %q, want %q", to, got, want)
+			}
+		}
+	})
+}

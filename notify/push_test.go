@@ -2,15 +2,19 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
@@ -273,4 +277,68 @@ func mustPub(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return pub
+}
+
+// TestPushServiceStandInRefuses proves that the stand-in's checks can
+// fail: a notification signed with another VAPID private key (but naming
+// the server's public key), with another key named, or encrypted for
+// another browser is refused and recorded; one done right is decrypted.
+func TestPushServiceStandInRefuses(t *testing.T) {
+	priv, pub, err := GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPriv, otherPub, err := GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subject = "beheer@dialoog.test"
+	ps := notifytest.StartTLSPushService(t, pub, "mailto:"+subject)
+	endpoint, p256dh, authKey := ps.NewBrowser("phone")
+	_, otherP256dh, otherAuth := ps.NewBrowser("other")
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPool(t, ps.CertPEM())}}}
+	send := func(p256dh, authKey, vapidPriv, vapidPub string) int {
+		t.Helper()
+		resp, err := webpush.SendNotification([]byte(`{"title":"x"}`), &webpush.Subscription{
+			Endpoint: endpoint, Keys: webpush.Keys{P256dh: p256dh, Auth: authKey},
+		}, &webpush.Options{HTTPClient: client, Subscriber: subject, VAPIDPublicKey: vapidPub, VAPIDPrivateKey: vapidPriv, TTL: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cases := []struct {
+		name                         string
+		p256dh, auth, vapidPriv, pub string
+		want                         string
+	}{
+		{"signed with another key", p256dh, authKey, otherPriv, pub, "does not verify"},
+		{"another key named", p256dh, authKey, otherPriv, otherPub, "not the server's public key"},
+		{"encrypted for another browser", otherP256dh, otherAuth, priv, pub, "decrypt"},
+	}
+	for i, c := range cases {
+		if code := send(c.p256dh, c.auth, c.vapidPriv, c.pub); code < 400 {
+			t.Errorf("%s: answered %d", c.name, code)
+		}
+		got, errs := ps.Received()
+		if len(got) != 0 || len(errs) != i+1 || !strings.Contains(errs[i], c.want) {
+			t.Errorf("%s: received %q, errors %q, want an error with %q", c.name, got, errs, c.want)
+		}
+	}
+	if code := send(p256dh, authKey, priv, pub); code != http.StatusCreated {
+		t.Fatalf("a right notification: %d", code)
+	}
+	if got, _ := ps.Received(); len(got) != 1 || got[0] != `{"title":"x"}` {
+		t.Fatalf("decrypted %q", got)
+	}
+}
+
+func certPool(t *testing.T, pemCert []byte) *x509.CertPool {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemCert) {
+		t.Fatal("no certificate in the stand-in's PEM")
+	}
+	return pool
 }

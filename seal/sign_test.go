@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitorus/pkcs7"
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/digitorus/pkcs7"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
@@ -46,7 +47,21 @@ type browserKeys struct {
 	auth []byte
 }
 
+// StartPushService starts the stand-in, over plain HTTP, for the server's
+// VAPID public key (base64url) and the JWT subject it must carry.
 func StartPushService(t *testing.T, vapidPublic, subject string) *PushService {
+	return startPushService(t, vapidPublic, subject, false)
+}
+
+// StartTLSPushService is StartPushService over HTTPS, as a real push
+// service is (browsers' endpoints, and so the subscriptions a server
+// accepts, are https URLs). CertPEM is the certificate a client must trust.
+func StartTLSPushService(t *testing.T, vapidPublic, subject string) *PushService {
+	return startPushService(t, vapidPublic, subject, true)
+}
+
+func startPushService(t *testing.T, vapidPublic, subject string, tls bool) *PushService {
+	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(vapidPublic)
 	if err != nil {
 		t.Fatal(err)
@@ -57,14 +72,24 @@ func StartPushService(t *testing.T, vapidPublic, subject string) *PushService {
 	}
 	ps := &PushService{t: t, vapid: &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, vapidB: vapidPublic, sub: subject,
 		browsers: map[string]*browserKeys{}, gone: map[string]bool{}}
-	ps.srv = httptest.NewServer(http.HandlerFunc(ps.handle))
+	if tls {
+		ps.srv = httptest.NewTLSServer(http.HandlerFunc(ps.handle))
+	} else {
+		ps.srv = httptest.NewServer(http.HandlerFunc(ps.handle))
+	}
 	t.Cleanup(ps.srv.Close)
 	return ps
 }
 
-// StartPushService starts the stand-in for the server's VAPID public key
-// (base64url) and the JWT subject it must carry.
-//
+// CertPEM is the stand-in's TLS certificate in PEM (for 127.0.0.1), empty
+// over plain HTTP.
+func (ps *PushService) CertPEM() []byte {
+	if ps.srv.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ps.srv.Certificate().Raw})
+}
+
 // NewBrowser makes a subscription: an endpoint and its keys (base64url),
 // as a browser's PushSubscription gives them.
 func (ps *PushService) NewBrowser(name string) (endpoint, p256dh, auth string) {
@@ -95,6 +120,27 @@ func (ps *PushService) Received() (payloads, errs []string) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	return append([]string(nil), ps.got...), append([]string(nil), ps.errs...)
+}
+
+// WaitReceived waits until the stand-in has accepted n notifications and
+// returns their decrypted payloads; it fails the test at once on a
+// notification the stand-in refused (signature, headers, encryption).
+func (ps *PushService) WaitReceived(t *testing.T, n int, within time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, errs := ps.Received()
+		if len(errs) > 0 {
+			t.Fatalf("the push service refused a notification: %v", errs)
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the push service got %d notifications within %s, want %d", len(got), within, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (ps *PushService) fail(format string, args ...any) {

@@ -1,0 +1,34 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzSSOSettings: the mail domains and issuer an admin types. Accepted
+// domains are lower-case, sorted, without duplicates, and parse to
+// themselves again; an accepted issuer is https, or http on a loopback
+// host.
+func FuzzSSOSettings(f *testing.F) {
+	for _, s := range []string{"osaw.nl", "@OSAW.nl, zorg.nl osaw.nl", "", "a", "xn--bcher-kva.example", "osaw..nl", "-a.nl", "https://login.example/tenant/v2.0", "http://127.0.0.1:9000", "http://localhost", "http://idp.example", "javascript:alert(1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ds, err := parseDomains(s); err == nil {
+			again, err := parseDomains(strings.Join(ds, " "))
+			if err != nil || strings.Join(again, " ") != strings.Join(ds, " ") {
+				t.Fatalf("%q: %v does not parse to itself (%v, %v)", s, ds, again, err)
+			}
+			for _, d := range ds {
+				if d != strings.ToLower(d) || strings.ContainsAny(d, "@ ,") {
+					t.Fatalf("%q: domain %q", s, d)
+				}
+			}
+		}
+		if iss, err := checkIssuer(s); err == nil {
+			if l := strings.ToLower(iss); !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
+				t.Fatalf("%q: issuer %q", s, iss)
+			}
+		}
+	})
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestREADMEMatchesCode keeps the README honest about what the code has:
+// every module go.mod requires directly is in the dependency table (with
+// why), every top-level package and Go file is in the layout, every
+// command of main.go is on the command line, and every DIALOOG_ variable
+// is in the configuration section.
+func TestREADMEMatchesCode(t *testing.T) {
+	readme := readFile(t, "README.md")
+	section := func(heading string) string {
+		i := strings.Index(readme, "\n## "+heading+"\n")
+		if i < 0 {
+			t.Fatalf("the README has no section %q", heading)
+		}
+		rest := readme[i+len(heading)+5:]
+		if j := strings.Index(rest, "\n## "); j >= 0 {
+			rest = rest[:j]
+		}
+		return rest
+	}
+
+	t.Run("dependencies", func(t *testing.T) {
+		deps := section("Dependencies and why they are there")
+		for _, mod := range directRequirements(t, readFile(t, "go.mod")) {
+			if strings.Contains(deps, "`"+mod+"`") {
+				continue
+			}
+			// A sub-module listed with its parent: `github.com/uptrace/bun`
+			// (+ `sqlitedialect`, ...).
+			parent, last := mod, mod[strings.LastIndex(mod, "/")+1:]
+			found := false
+			for strings.Contains(parent, "/") && !found {
+				parent = parent[:strings.LastIndex(parent, "/")]
+				found = strings.Contains(deps, "`"+parent+"`") && strings.Contains(deps, "`"+last+"`")
+			}
+			if !found {
+				t.Errorf("go.mod requires %s, which the README's dependency table does not list", mod)
+			}
+		}
+	})
+
+	t.Run("layout", func(t *testing.T) {
+		layout := section("Layout")
+		entries, err := os.ReadDir(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case strings.HasPrefix(name, "."), name == "data", name == "testdata":
+				continue
+			case e.IsDir():
+				if !hasGoFiles(t, name) {
+					continue
+				}
+				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `/\s`).MatchString(layout) {
+					t.Errorf("package %s/ is not in the README's layout", name)
+				}
+			case strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go"):
+				if !slices.Contains(layoutNames(layout), name) {
+					t.Errorf("%s is not in the README's layout", name)
+				}
+			}
+		}
+	})
+
+	t.Run("commands", func(t *testing.T) {
+		usage := section("Command line")
+		cmds := regexp.MustCompile(`(?m)^\tcase "([a-z]+)":\n\t\terr = `).FindAllStringSubmatch(readFile(t, "main.go"), -1)
+		if len(cmds) < 5 {
+			t.Fatalf("found %d commands in main.go; the pattern is out of date", len(cmds))
+		}
+		for _, c := range cmds {
+			if c[1] == "serve" {
+				continue // dialoog [flags] = dialoog serve
+			}
+			if !strings.Contains(usage, "dialoog "+c[1]) {
+				t.Errorf("the command %q is not on the README's command line", c[1])
+			}
+		}
+	})
+
+	t.Run("configuration", func(t *testing.T) {
+		_, _, help := runCmd(t, nil, "-h")
+		vars := regexp.MustCompile(`\((DIALOOG_[A-Z0-9_]+)\)`).FindAllStringSubmatch(help, -1)
+		if len(vars) < 10 {
+			t.Fatalf("dialoog -h names %d variables:\n%s", len(vars), help)
+		}
+		for _, v := range vars {
+			if !strings.Contains(readme, "`"+v[1]+"`") {
+				t.Errorf("%s is not in the README", v[1])
+			}
+		}
+	})
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// directRequirements returns the modules of go.mod's require lines that
+// are not marked indirect.
+func directRequirements(t *testing.T, gomod string) []string {
+	t.Helper()
+	var mods []string
+	inBlock := false
+	for _, line := range strings.Split(gomod, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "require (":
+			inBlock = true
+			continue
+		case inBlock && line == ")":
+			inBlock = false
+			continue
+		case strings.HasPrefix(line, "require "):
+			line = strings.TrimPrefix(line, "require ")
+		case !inBlock:
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "//") || strings.Contains(line, "// indirect") {
+			continue
+		}
+		mods = append(mods, strings.Fields(line)[0])
+	}
+	if len(mods) < 10 {
+		t.Fatalf("found %d direct requirements in go.mod; the parser is out of date", len(mods))
+	}
+	slices.Sort(mods)
+	return mods
+}
+
+// hasGoFiles tells whether dir or a directory below it holds a .go file.
+func hasGoFiles(t *testing.T, dir string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(name string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(name, ".go") {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// layoutNames returns the names of the layout block's first column
+// ("main.go, app.go  wiring: ..." gives main.go and app.go).
+func layoutNames(layout string) []string {
+	var names []string
+	for _, line := range strings.Split(layout, "\n") {
+		col, _, _ := strings.Cut(line, "  ")
+		for _, n := range strings.Split(col, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
+}
