@@ -25,6 +25,7 @@ import (
 	"dialoog/notify"
 	"dialoog/realtime"
 	"dialoog/seal"
+	"dialoog/signing"
 	"dialoog/vault"
 )
 
@@ -40,6 +41,7 @@ type app struct {
 	accounts    *auth.Accounts
 	sessions    *auth.Sessions
 	messages    *messaging.Service
+	signing     *signing.Service // nil while Ondertekenen has no sealer
 	sso         *auth.SSO
 	migrated    []string
 	metrics     *metrics.Metrics // nil unless DIALOOG_METRICS_ADDR is set
@@ -146,8 +148,13 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		Events: nil,
 	}
 	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
-	return &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
-		messages: messages, sso: sso, migrated: migrated, seals: seals}, nil
+	a := &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
+		messages: messages, sso: sso, migrated: migrated, seals: seals}
+	if err := a.openSigning(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // openSeals returns the sealer of signed agreements: with the certificate
@@ -301,6 +308,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		FirstAdmin:  a.invitations,
 		Admin:       &auth.Admin{Accounts: a.accounts, Invitations: a.invitations, HelpdeskMail: mailRenderer{}, Teams: a.messages},
 		Branding:    &auth.Branding{DB: a.db, Now: time.Now},
+		Signing:     a.signingDeps(),
 		SSO:         a.sso,
 		Seals:       a.seals,
 		Passkeys:    passkeys,
@@ -346,10 +354,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 			defer close(dailyDone)
 			a.runDaily(janitorCtx, dailyEvery)
 		}()
+		signingDone := make(chan struct{})
+		go func() {
+			defer close(signingDone)
+			a.runSigning(janitorCtx, signingEvery)
+		}()
 		a.moveSealedFiles(janitorCtx)
 		a.purgeStaleUploads(janitorCtx, janitorEvery)
 		<-summariesDone
 		<-dailyDone
+		<-signingDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
@@ -428,7 +442,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 	}
 	hub := realtime.NewHub(realtime.HubOptions{}, log)
 	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
-	stopRelay := realtime.RelayWith(relayCtx, broker, hub, handlers.LiveRenderer(a.messages, time.Now), log, a.relayOptions())
+	stopRelay := realtime.RelayWith(relayCtx, broker, hub, handlers.LiveRendererWith(a.messages, a.liveSigning(), time.Now), log, a.relayOptions())
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)

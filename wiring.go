@@ -12,6 +12,7 @@ import (
 	"dialoog/handlers"
 	"dialoog/messaging"
 	"dialoog/notify"
+	"dialoog/signing"
 	"dialoog/vault"
 )
 
@@ -169,3 +170,19 @@ func (o devOutbox) List(ctx context.Context, limit int) ([]components.DevOutboxI
 	}
 	return out, nil
 }
+
+// SigningReminderMail renders the content-free reminder to a signer who has
+// not acted two days before the deadline.
+func (mailRenderer) SigningReminderMail(lang, link string) (notify.Mail, error) {
+	subject, text := components.SigningMail(lang, components.SigningMailReminder, link)
+	return notify.Mail{Subject: subject, Text: text}, nil
+}
+
+// SigningExpiredMail renders the notice to the requester that a request
+// for agreement expired.
+func (mailRenderer) SigningExpiredMail(lang, link string) (notify.Mail, error) {
+	subject, text := components.SigningMail(lang, components.SigningMailExpired, link)
+	return notify.Mail{Subject: subject, Text: text}, nil
+}
+
+var _ signing.Mails = mailRenderer{}

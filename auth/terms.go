@@ -19,6 +19,16 @@ var termsV1NL string
 //go:embed terms/v1.en.txt
 var termsV1EN string
 
+// The built-in text in force: the first one with the sentence that a
+// signer's evidence stays in the others' copies after they stop
+// (Ondertekenen).
+//
+//go:embed terms/v2.nl.txt
+var termsV2NL string
+
+//go:embed terms/v2.en.txt
+var termsV2EN string
+
 // CurrentTerms returns the newest published terms of use.
 func CurrentTerms(ctx context.Context, idb bun.IDB) (*db.TermsVersion, error) {
 	var t db.TermsVersion
@@ -41,16 +51,26 @@ func TermsByVersion(ctx context.Context, idb bun.IDB, version int) (*db.TermsVer
 	return &t, nil
 }
 
-// EnsureTerms publishes the built-in first version when none exists.
+// EnsureTerms publishes the built-in text when no version exists, and as a
+// new version (which everyone accepts at their next visit) when the
+// newest one is the earlier built-in text: an installation whose admins
+// published terms of their own keeps them, and must add the sentence on
+// signing evidence themselves (see README, Ondertekenen).
 func EnsureTerms(ctx context.Context, d *db.DB, now func() time.Time) error {
 	n, err := d.NewSelect().Model((*db.TermsVersion)(nil)).Count(ctx)
 	if err != nil {
 		return fmt.Errorf("count terms: %w", err)
 	}
 	if n > 0 {
-		return nil
+		cur, err := CurrentTerms(ctx, d)
+		if err != nil {
+			return err
+		}
+		if cur.PublishedBy != nil || strings.TrimSpace(cur.Body) != strings.TrimSpace(termsV1NL) {
+			return nil
+		}
 	}
-	_, err = PublishTerms(ctx, d, termsV1NL, termsV1EN, nil, now)
+	_, err = PublishTerms(ctx, d, termsV2NL, termsV2EN, nil, now)
 	if db.IsUniqueViolation(err) { // another instance published it first
 		return nil
 	}

@@ -131,6 +131,9 @@ type ComposeView struct {
 	External bool
 	// Attachments are files uploaded for this message, kept after an error.
 	Attachments []AttachmentItem
+	// Signing offers "ter ondertekening" (internal users, where
+	// Ondertekenen is on).
+	Signing bool
 	// Teams offers "Namens": personally or one of the sender's teams.
 	Teams []TeamTab
 }
@@ -143,6 +146,12 @@ type ComposeForm struct {
 	Team int64
 	// Medical: "bevat medische informatie" is ticked.
 	Medical bool
+	// Sign: the attached PDF is put to all recipients for agreement
+	// ("ter ondertekening"), in the order of the addresses when
+	// SignOrder, by SignDeadline (yyyy-mm-dd as typed) when set.
+	Sign         bool
+	SignOrder    bool
+	SignDeadline string
 }
 
 // composeFields are the compose form's fields in page order, with their
@@ -154,12 +163,16 @@ var composeFields = []summaryField{
 	{"body", "compose-body", "compose.body"},
 	{"attachments", "compose-files", "compose.attachments"},
 	{"medical", "compose-medical", "medical.label"},
+	{"signers", "compose-sign", "signing.choice_legend"},
+	{"deadline", "compose-deadline", "signing.choice_deadline"},
 }
 
 // replyFields are the reply form's fields, for its error summary.
 var replyFields = []summaryField{
 	{"body", "reply-body", "compose.body"},
 	{"attachments", "reply-files", "compose.attachments"},
+	{"signers", "reply-signers", "signing.choice_signers"},
+	{"deadline", "reply-deadline", "signing.choice_deadline"},
 }
 
 type summaryField struct{ name, id, label string }
@@ -200,6 +213,8 @@ type ThreadView struct {
 	ReadOnly bool
 	// Case is what internal users of the organisation see of cases here.
 	Case *ThreadCase
+	// Signing are the conversation's requests for agreement.
+	Signing []SigningCard
 }
 
 // ThreadTeam is the team of a conversation as its members see it.
@@ -292,6 +307,8 @@ type ReplyForm struct {
 	// Errors maps body and attachments to translated messages.
 	Errors      map[string]string
 	Attachments []AttachmentItem
+	// Signing offers "ter ondertekening" (internal users); nil hides it.
+	Signing *SigningChoice
 }
 
 // AddParticipantForm is "Deelnemer toevoegen" as typed.
@@ -506,6 +523,9 @@ func systemText(m Meta, v MessageItem) string {
 	}
 	if v.SenderDeleted {
 		by = m.T("thread.deleted_user")
+	}
+	if v.System == "signing_sealed" {
+		return m.T("thread.system_signed")
 	}
 	return m.T("thread.system_added", "Name", subject, "By", by)
 }

@@ -294,6 +294,9 @@ type Deps struct {
 	// Branding, when set, serves "Organisatie" in Beheer and the
 	// organisations' stylesheets and logos (see admin_branding.go).
 	Branding Branding
+	// Signing, when set, serves Ondertekenen: "ter ondertekening" in the
+	// reply form, the requests' cards and their routes (signing.go).
+	Signing Signing
 	// SSO, when set, serves the login through an organisation's own
 	// provider and its page in Beheer (see sso.go).
 	SSO SSO
@@ -344,6 +347,7 @@ type handler struct {
 	teams        Teams
 	admin        Admin
 	branding     Branding
+	signing      Signing
 	sso          SSO
 	seals        Seals
 	passkeys     Passkeys
@@ -423,6 +427,7 @@ func New(deps Deps) *fiber.App {
 		teams:        deps.Teams,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
+		signing:      deps.Signing,
 		sso:          deps.SSO,
 		seals:        deps.Seals,
 		passkeys:     deps.Passkeys,
@@ -567,6 +572,12 @@ func New(deps Deps) *fiber.App {
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
+	if h.signing != nil {
+		app.Get("/ondertekenen/:rid/document", done, h.signingDocument)
+		app.Post("/ondertekenen/:rid/code", done, h.signingSendCode)
+		app.Post("/ondertekenen/:rid/akkoord", done, h.signingAgree)
+		app.Post("/ondertekenen/:rid/weigeren", done, h.signingDecline)
+	}
 	app.Post(pathUpload, done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
 

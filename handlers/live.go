@@ -13,6 +13,7 @@ import (
 	"dialoog/i18n"
 	"dialoog/messaging"
 	"dialoog/realtime"
+	"dialoog/signing"
 )
 
 // LiveMessages loads what a live update shows, for all its recipients on
@@ -33,16 +34,52 @@ var _ LiveMessages = (*messaging.Service)(nil)
 // language. It loads the event's message once for all of them; users who
 // may not see it get nothing. now is the clock for dates (nil: time.Now).
 func LiveRenderer(msgs LiveMessages, now func() time.Time) realtime.RenderFunc {
+	return LiveRendererWith(msgs, nil, now)
+}
+
+// LiveSigning loads the cards of Ondertekenen for a live update
+// (*signing.Service).
+type LiveSigning interface {
+	LiveCards(ctx context.Context, requestID int64, userIDs []int64) ([]signing.LiveCard, error)
+}
+
+var _ LiveSigning = (*signing.Service)(nil)
+
+// LiveRendererWith is LiveRenderer that also renders the changes of
+// signing requests (their cards) when sign is set.
+func LiveRendererWith(msgs LiveMessages, sign LiveSigning, now func() time.Time) realtime.RenderFunc {
 	if now == nil {
 		now = time.Now
 	}
-	r := liveRenderer{msgs: msgs, now: now}
+	r := liveRenderer{msgs: msgs, sign: sign, now: now}
 	return r.render
 }
 
 type liveRenderer struct {
 	msgs LiveMessages
+	sign LiveSigning
 	now  func() time.Time
+}
+
+// signingCard pushes a request's changed card to each reader's open
+// conversation.
+func (r liveRenderer) signingCard(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
+	if r.sign == nil {
+		return nil
+	}
+	cards, err := r.sign.LiveCards(ctx, ev.MessageID, userIDs)
+	if err != nil {
+		return hidden(err)
+	}
+	for _, lc := range cards {
+		m := components.Meta{L: i18n.For(i18n.Match("", lc.Language)), Now: r.now(), SignedIn: true, Inbox: true, UserName: lc.Name}
+		msg, err := renderBytes(ctx, components.LiveSigningCard(m, signingCard(&lc.Card), ev.Kind == signing.EventSigningNew))
+		if err != nil {
+			return err
+		}
+		send(lc.UserID, msg)
+	}
+	return nil
 }
 
 func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
@@ -58,6 +95,8 @@ func (r liveRenderer) render(ctx context.Context, ev realtime.Event, userIDs []i
 		return nil
 	case realtime.KindTyping:
 		return r.typing(ctx, ev, userIDs, send)
+	case signing.EventSigning, signing.EventSigningNew:
+		return r.signingCard(ctx, ev, userIDs, send)
 	case messaging.EventCaseClosed, messaging.EventCaseReopened:
 		return r.caseStatus(ctx, ev, userIDs, send)
 	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, messaging.EventDeleted, messaging.EventAssigned:

@@ -37,10 +37,25 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 	// A refused field is 422; a limit reached (new conversations, new
 	// addresses) is 429, with the same form and what was typed.
 	status := fiber.StatusUnprocessableEntity
+	// "Ter ondertekening": the request is made in the compose transaction.
+	choice := &components.SigningChoice{Chosen: map[int64]bool{}}
+	sign, serr := h.signingForm(c, choice)
+	f.Sign, f.SignOrder, f.SignDeadline = choice.On, choice.InOrder, choice.Deadline
+	if serr != nil {
+		if errs == nil {
+			errs = map[string]string{}
+		}
+		errs = mergeErrors(errs, h.fieldMessages(c, serr))
+	}
 	if errs == nil {
-		threadID, err := h.messages.Compose(c.UserContext(), u, messaging.ComposeInput{
+		in := messaging.ComposeInput{
 			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team, Medical: f.Medical,
-		})
+		}
+		if sign != nil {
+			sign.AllRecipients = true
+			in.Within = h.signing.WithinCompose(u, *sign)
+		}
+		threadID, err := h.messages.Compose(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
 			return seeOther(c, components.ThreadURL(threadID))
@@ -66,6 +81,7 @@ func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView
 	}
 	v.Contacts = contacts
 	v.External = u.Kind != db.KindInternal
+	v.Signing = h.signing != nil && !v.External
 	teams, err := h.messages.MyTeams(c.UserContext(), u)
 	if err != nil {
 		return fmt.Errorf("teams: %w", err)

@@ -21,10 +21,11 @@ func (h *handler) threadReplyShow(c *fiber.Ctx) error {
 		return err
 	}
 	c.Vary("HX-Request", "HX-Target")
+	form := components.ReplyForm{Signing: h.signingChoice(c, v)}
 	if isPartial(c) && c.Get("HX-Target") == "reply" {
-		return render(c, fiber.StatusOK, components.ReplyFormFragment(h.meta(c), id, components.ReplyForm{}))
+		return render(c, fiber.StatusOK, components.ReplyFormFragment(h.meta(c), id, form))
 	}
-	v.Reply = &components.ReplyForm{}
+	v.Reply = &form
 	return h.threadPage(c, fiber.StatusOK, v)
 }
 
@@ -42,8 +43,21 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// "Ter ondertekening": the request is made in the reply's transaction.
+	choice := &components.SigningChoice{Chosen: map[int64]bool{}}
+	sign, serr := h.signingForm(c, choice)
+	if serr != nil {
+		if errs == nil {
+			errs = map[string]string{}
+		}
+		errs = mergeErrors(errs, h.fieldMessages(c, serr))
+	}
 	if errs == nil {
-		_, err := h.messages.Reply(c.UserContext(), u, messaging.ReplyInput{ThreadID: id, Body: body, AttachmentIDs: ids})
+		in := messaging.ReplyInput{ThreadID: id, Body: body, AttachmentIDs: ids}
+		if sign != nil {
+			in.Within = h.signing.Within(u, id, *sign)
+		}
+		_, err := h.messages.Reply(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("reply sent", "thread", id, "attachments", len(ids))
 			return seeOther(c, components.ThreadURL(id))
@@ -71,6 +85,22 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v.Reply = &components.ReplyForm{Body: body, Errors: errs, Attachments: pending}
+	if offer := h.signingChoice(c, v); offer != nil {
+		offer.On, offer.Chosen, offer.InOrder, offer.Deadline = choice.On, choice.Chosen, choice.InOrder, choice.Deadline
+		choice = offer
+	} else {
+		choice = nil
+	}
+	v.Reply = &components.ReplyForm{Body: body, Errors: errs, Attachments: pending, Signing: choice}
 	return h.threadPage(c, fiber.StatusUnprocessableEntity, v)
+}
+
+// mergeErrors adds the messages of more to errs where a field has none yet.
+func mergeErrors(errs, more map[string]string) map[string]string {
+	for k, v := range more {
+		if _, ok := errs[k]; !ok {
+			errs[k] = v
+		}
+	}
+	return errs
 }

@@ -53,6 +53,9 @@ func (h *handler) threadView(c *fiber.Ctx, id int64) (components.ThreadView, err
 		return components.ThreadView{}, fmt.Errorf("thread %d: %w", id, err)
 	}
 	v.Case = threadCase(tc)
+	if err := h.signingCards(c, &v); err != nil {
+		return components.ThreadView{}, fmt.Errorf("thread %d: %w", id, err)
+	}
 	return v, nil
 }
 

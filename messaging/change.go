@@ -213,6 +213,15 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 		if read {
 			return apperr.New(apperr.Conflict, "message.already_read")
 		}
+		// A message whose PDF was put to signers stays: the request, and
+		// the evidence of any agreement, refer to its document.
+		asked, err := tx.NewSelect().Table("signing_requests").Where("message_id = ?", m.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check signing requests: %w", err)
+		}
+		if asked {
+			return apperr.New(apperr.Conflict, "signing.message_has_request")
+		}
 		if err := refuseIfCaseClosed(ctx, tx, m.ThreadID); err != nil {
 			return err
 		}

@@ -152,6 +152,9 @@ type ComposeInput struct {
 	// medical team of the organisation, and a team conversation must be a
 	// medical team's.
 	Medical bool
+	// Within, when set, runs in the transaction after the first message is
+	// stored (see ReplyInput.Within).
+	Within WithinFunc
 }
 
 // ReplyInput is a message in an existing thread.
@@ -159,6 +162,10 @@ type ReplyInput struct {
 	ThreadID      int64
 	Body          string
 	AttachmentIDs []int64
+	// Within, when set, runs in the reply's transaction after the message
+	// is stored, with its id: a change that belongs to the message (a
+	// signing request of its PDF) commits with it or not at all.
+	Within WithinFunc
 }
 
 func checkBody(body string) (string, error) {
@@ -289,6 +296,13 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 		if err != nil {
 			return err
 		}
+		if in.Within != nil {
+			more, err := in.Within(ctx, tx, evs[0].MessageID)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, more...)
+		}
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
@@ -391,6 +405,13 @@ func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (in
 			return err
 		}
 		messageID = evs[0].MessageID
+		if in.Within != nil {
+			more, err := in.Within(ctx, tx, messageID)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, more...)
+		}
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})

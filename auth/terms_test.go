@@ -1,0 +1,67 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestTermsSigningSentence: the built-in terms say that a signer's
+// evidence stays in the others' copies; an installation on the earlier
+// built-in text gets it as a new version (accepted at the next visit),
+// once; terms an admin published are left alone.
+func TestTermsSigningSentence(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) }
+		if err := EnsureTerms(ctx, d, now); err != nil {
+			t.Fatal(err)
+		}
+		cur, err := CurrentTerms(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Version != 1 || !strings.Contains(cur.Body, "het verzegelde document is het bewijsstuk") || !strings.Contains(cur.BodyEN, "the sealed document is the record") {
+			t.Fatalf("fresh terms: version %d", cur.Version)
+		}
+
+		// An installation still on the first built-in text.
+		if _, err := d.NewDelete().Model((*db.TermsVersion)(nil)).Where("1 = 1").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := PublishTerms(ctx, d, termsV1NL, termsV1EN, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := EnsureTerms(ctx, d, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cur, err = CurrentTerms(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Version != 2 || !strings.Contains(cur.Body, "ondertekenen") {
+			t.Fatalf("upgraded terms: version %d", cur.Version)
+		}
+
+		// Terms of the organisation's own stay as they are.
+		admin := &db.User{Email: "admin@osaw.nl", Kind: db.KindInternal, Status: db.StatusActive, Language: "nl", Gender: "unknown", CreatedAt: now(), UpdatedAt: now()}
+		if _, err := d.NewInsert().Model(admin).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := PublishTerms(ctx, d, termsV1NL, termsV1EN, &admin.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := EnsureTerms(ctx, d, now); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ = CurrentTerms(ctx, d); cur.Version != 3 {
+			t.Fatalf("an admin's terms were replaced: version %d", cur.Version)
+		}
+	})
+}

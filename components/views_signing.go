@@ -1,0 +1,71 @@
+package components
+
+import (
+	"strconv"
+	"time"
+)
+
+// SigningCard is a request for agreement ("ter ondertekening") as one
+// participant sees it: the document, its signers with their status, and,
+// for the signer whose turn it is, the forms to agree or decline.
+type SigningCard struct {
+	ID            int64
+	ThreadID      int64
+	DocumentName  string
+	Pages         int
+	SHA256        string
+	InOrder       bool
+	Deadline      time.Time // zero: none
+	Status        string    // open, agreed, sealed, declined, expired
+	RequesterName string
+	Signers       []SigningSigner
+	// MayAct: the viewer's turn. Method "sms" (a text to MaskedPhone, the
+	// last one sent at CodeSentAt) or "app".
+	MayAct      bool
+	Method      string
+	MaskedPhone string
+	CodeSentAt  time.Time
+	// Errors maps read, code and reason to translated messages; Notice
+	// is a translated confirmation ("code sent").
+	Errors map[string]string
+	Notice string
+}
+
+// SigningSigner is one signer on a card.
+type SigningSigner struct {
+	Name      string
+	Status    string // waiting, agreed, declined, expired
+	DecidedAt time.Time
+	Reason    string
+	Me        bool
+	Turn      bool
+}
+
+// SigningChoice is the "ter ondertekening" part of the reply form: the
+// participants who may be asked, and what was typed.
+type SigningChoice struct {
+	Candidates []SigningCandidate
+	On         bool
+	Chosen     map[int64]bool
+	InOrder    bool
+	Deadline   string // yyyy-mm-dd as typed
+}
+
+// SigningCandidate is a participant who may be asked to agree.
+type SigningCandidate struct {
+	UserID int64
+	Name   string
+}
+
+// SigningURL is the base of a request's routes.
+func SigningURL(id int64) string { return "/ondertekenen/" + strconv.FormatInt(id, 10) }
+
+func (c SigningCard) url() string { return SigningURL(c.ID) }
+
+func signerStatusKey(status string) string  { return "signing.signer_" + status }
+func requestStatusKey(status string) string { return "signing.status_" + status }
+
+// signingFields are the signing forms' fields, for an error summary.
+func signingFieldID(c SigningCard, field string) string {
+	return "signing-" + strconv.FormatInt(c.ID, 10) + "-" + field
+}

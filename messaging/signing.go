@@ -1,0 +1,124 @@
+package messaging
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+)
+
+// SystemSigned is the kind of the system line that carries the sealed PDF
+// of a signing request that every signer agreed to; the sender is the
+// requester (NULL once they stopped with Dialoog).
+const SystemSigned = "signing_sealed"
+
+// ThreadAccess loads a thread the user takes part in and may read, with its
+// organisation, in idb (the caller's transaction): the one access check of
+// messaging for packages that build on conversations (signing). Anything
+// else is NotFound.
+func (s *Service) ThreadAccess(ctx context.Context, idb bun.IDB, user *db.User, threadID int64) (*db.Thread, *db.Organisation, error) {
+	return s.threadWithOrg(ctx, idb, user.ID, threadID)
+}
+
+// AttachmentName opens the stored name of an attachment.
+func (s *Service) AttachmentName(a *db.Attachment) (string, error) {
+	v, err := s.attachmentView(a)
+	if err != nil {
+		return "", err
+	}
+	return v.Name, nil
+}
+
+// StoredDocument is a file written to the blob store for a message that a
+// transaction is about to add (PostDocumentTx); Discard removes it when
+// that transaction did not commit.
+type StoredDocument struct {
+	key   string
+	keyID string
+	size  int64
+	sum   []byte
+	ctype string
+}
+
+// StoreDocument writes a file produced by Dialoog itself (a sealed PDF) to
+// the blob store, encrypted like an upload, before the transaction that
+// adds it to a conversation.
+func (s *Service) StoreDocument(ctx context.Context, contentType string, data []byte) (*StoredDocument, error) {
+	key := newStorageKey()
+	keyID, err := s.Files.Write(ctx, key, bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("store document: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	return &StoredDocument{key: key, keyID: keyID, size: int64(len(data)), sum: s.Vault.MAC(sum[:]), ctype: contentType}, nil
+}
+
+// Discard removes a stored document whose transaction rolled back.
+func (s *Service) Discard(ctx context.Context, d *StoredDocument) {
+	if d != nil {
+		s.removeFiles(ctx, []storedFile{{d.key, formatStream}})
+	}
+}
+
+// PostDocumentTx adds a system line of kind with the stored document as its
+// attachment to the thread, in the caller's transaction: in every box of
+// the conversation, unread for everyone but the actor (it is news: the
+// document they agreed to, sealed). actorID may be nil (a sender who
+// stopped with Dialoog). It returns the live event to publish.
+func (s *Service) PostDocumentTx(ctx context.Context, tx bun.Tx, threadID int64, actorID *int64, kind, name string, d *StoredDocument) (Event, error) {
+	now := s.Now().UTC()
+	m := &db.Message{ThreadID: threadID, SenderID: actorID, Body: s.sealBody(threadID, ""), KeyID: s.Vault.KeyID(),
+		CreatedAt: now, SystemKind: kind}
+	if _, err := tx.NewInsert().Model(m).Returning("id").Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("store document line: %w", err)
+	}
+	name = cleanFilename(name)
+	a := &db.Attachment{MessageID: &m.ID, UploaderID: actorID, NameSealed: s.Vault.Seal([]byte(name), nameAD(d.key)), ContentType: d.ctype,
+		Size: d.size, StorageKey: d.key, KeyID: d.keyID, SHA256: d.sum, BlobFormat: formatStream, CreatedAt: now}
+	if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("store document attachment: %w", err)
+	}
+	var actor int64
+	if actorID != nil {
+		actor = *actorID
+	}
+	if _, err := s.DB.ExecPrepared(ctx, tx, "UPDATE threads SET last_message_at = ? WHERE id = ?", now, threadID); err != nil {
+		return Event{}, fmt.Errorf("touch thread: %w", err)
+	}
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
+SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN t.last_message_at END
+FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`, m.ID, actor, threadID).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("store read states of document line: %w", err)
+	}
+	if _, err := tx.NewRaw(`UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
+box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`, actor, now, threadID).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("count document line: %w", err)
+	}
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total + 1
+WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id <> ?)`, threadID, actor).Exec(ctx); err != nil {
+		return Event{}, fmt.Errorf("count document line for readers: %w", err)
+	}
+	var ids []int64
+	if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", threadID).Order("id").Scan(ctx, &ids); err != nil {
+		return Event{}, fmt.Errorf("load participants: %w", err)
+	}
+	return Event{Kind: EventMessage, ThreadID: threadID, MessageID: m.ID, UserIDs: ids, ActorID: actor}, nil
+}
+
+// StageEvents hands events of a change made in tx to the publisher (see
+// Publisher.PublishTx) and returns those to Publish after the commit.
+func (s *Service) StageEvents(ctx context.Context, tx bun.Tx, evs []Event) ([]Event, error) {
+	return s.stage(ctx, tx, evs)
+}
+
+// PublishEvents publishes events of a committed change.
+func (s *Service) PublishEvents(ctx context.Context, evs []Event) { s.publish(ctx, evs) }
+
+// WithinFunc is a change that runs in the transaction of a reply (see
+// ReplyInput.Within); the live events it returns are published with the
+// reply's.
+type WithinFunc = func(ctx context.Context, tx bun.Tx, messageID int64) ([]Event, error)

@@ -1,0 +1,182 @@
+package signing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/messaging"
+	"dialoog/notify"
+)
+
+// RunDue is the periodic job of signing: a content-free reminder mail to
+// every signer who has not acted RemindBefore the deadline, the expiry of
+// requests whose deadline passed (the requester is mailed), and another
+// try at sealing requests that every signer agreed to. Every instance may
+// run it: each request is claimed by the conditional update in its own
+// transaction. It returns how many requests it reminded of and expired.
+func (s *Service) RunDue(ctx context.Context) (reminded, expired int, err error) {
+	now := s.Now().UTC()
+	var due []requestRow
+	if err := s.DB.NewSelect().Model(&due).Where("status = ? AND deadline IS NOT NULL AND deadline <= ?", StatusOpen, now.Add(RemindBefore)).
+		Order("id").Limit(500).Scan(ctx); err != nil {
+		return 0, 0, fmt.Errorf("load due signing requests: %w", err)
+	}
+	for i := range due {
+		r := &due[i]
+		if !now.Before(r.Deadline.Time) {
+			ok, err := s.expire(ctx, r.ID)
+			if err != nil {
+				return reminded, expired, err
+			}
+			if ok {
+				expired++
+			}
+			continue
+		}
+		// A request made less than RemindBefore ahead of its deadline gets
+		// no reminder: its signers were just told of it.
+		if r.RemindedAt.IsZero() && r.CreatedAt.Before(r.Deadline.Time.Add(-RemindBefore)) {
+			ok, err := s.remind(ctx, r.ID)
+			if err != nil {
+				return reminded, expired, err
+			}
+			if ok {
+				reminded++
+			}
+		}
+	}
+	var agreed []int64
+	if err := s.DB.NewSelect().Model((*requestRow)(nil)).Column("id").Where("status = ?", StatusAgreed).Order("id").Limit(100).Scan(ctx, &agreed); err != nil {
+		return reminded, expired, fmt.Errorf("load agreed requests: %w", err)
+	}
+	for _, id := range agreed {
+		if err := s.Finish(ctx, id); err != nil {
+			s.Log.ErrorContext(ctx, "seal agreed document", "request", id, "err", err)
+		}
+	}
+	if reminded+expired > 0 {
+		s.Log.InfoContext(ctx, "signing requests", "reminded", reminded, "expired", expired)
+	}
+	return reminded, expired, nil
+}
+
+// waitingUsers are the signers of a request who have not acted and still
+// have an account.
+func waitingUsers(ctx context.Context, tx bun.Tx, requestID int64) ([]db.User, error) {
+	var us []db.User
+	err := tx.NewSelect().Model(&us).Where(`id IN (SELECT sg.user_id FROM signing_signers AS sg WHERE sg.request_id = ? AND sg.status = ?)`,
+		requestID, SignerWaiting).Order("id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load waiting signers: %w", err)
+	}
+	return us, nil
+}
+
+func (s *Service) remind(ctx context.Context, id int64) (bool, error) {
+	done := false
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := s.Now().UTC()
+		res, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("reminded_at = ?", now).
+			Where("id = ? AND status = ? AND reminded_at IS NULL", id, StatusOpen).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("claim reminder: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // another instance did
+		}
+		r, err := loadRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		us, err := waitingUsers(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for i := range us {
+			if err := s.mail(ctx, tx, &us[i], r.OrgID, s.Mail.SigningReminderMail); err != nil {
+				return err
+			}
+		}
+		done = true
+		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.reminded", Detail: fmt.Sprintf("%s signers %d", requestDetail(r), len(us)), Now: now, OrgID: &r.OrgID})
+	})
+	if err != nil {
+		return false, fmt.Errorf("remind signers of request %d: %w", id, err)
+	}
+	if done {
+		s.queued()
+	}
+	return done, nil
+}
+
+func (s *Service) expire(ctx context.Context, id int64) (bool, error) {
+	done := false
+	var later []messaging.Event
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := s.Now().UTC()
+		res, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("status = ?", StatusExpired).Set("closed_at = ?", now).Set("updated_at = ?", now).
+			Where("id = ? AND status = ?", id, StatusOpen).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("claim expiry: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).Set("status = ?", SignerExpired).
+			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
+			return fmt.Errorf("expire signers: %w", err)
+		}
+		r, err := loadRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if r.RequestedBy != nil {
+			var u db.User
+			err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
+			if err != nil && !db.ErrNoRows(err) {
+				return fmt.Errorf("load requester: %w", err)
+			}
+			if err == nil {
+				if err := s.mail(ctx, tx, &u, r.OrgID, s.Mail.SigningExpiredMail); err != nil {
+					return err
+				}
+			}
+		}
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.expired", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
+			return err
+		}
+		done = true
+		later, err = s.stageChange(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("expire request %d: %w", id, err)
+	}
+	if done {
+		s.queued()
+		s.Messages.PublishEvents(ctx, later)
+	}
+	return done, nil
+}
+
+// mail queues a content-free mail to u, under the organisation's sender
+// name; a disabled account gets none (notify refuses it).
+func (s *Service) mail(ctx context.Context, tx bun.Tx, u *db.User, orgID int64, render func(lang, link string) (notify.Mail, error)) error {
+	if u.Status == db.StatusDisabled {
+		return nil
+	}
+	m, err := render(u.Language, s.BaseURL+"/berichten")
+	if err != nil {
+		return fmt.Errorf("render signing mail: %w", err)
+	}
+	m.To = u.Email
+	if m.FromName, err = auth.SenderName(ctx, tx, orgID); err != nil {
+		return fmt.Errorf("signing mail sender: %w", err)
+	}
+	_, err = s.Outbox.QueueMail(ctx, tx, m)
+	return err
+}
