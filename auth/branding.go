@@ -33,7 +33,16 @@ type OrgBrand struct {
 	Colour      string
 	LogoType    string
 	LogoHash    string
+	// EvidenceLanguage is the language of the evidence page of the
+	// organisation's sealed PDFs: EvidenceDutch or EvidenceEnglish.
+	EvidenceLanguage string
 }
+
+// Languages of the evidence page of a sealed PDF.
+const (
+	EvidenceDutch   = "nl"
+	EvidenceEnglish = "en"
+)
 
 // StylePath is the address of the organisation's stylesheet, "" when it
 // has the default colour. The hash changes with the colour.
@@ -58,6 +67,8 @@ const PathBranding = "/huisstijl/"
 // BrandInput is the form of "Organisatie" as typed.
 type BrandInput struct {
 	Name, SenderName, SupportText, Colour string
+	// EvidenceLanguage is EvidenceDutch, EvidenceEnglish or "" (Dutch).
+	EvidenceLanguage string
 }
 
 type brandRow struct {
@@ -69,8 +80,10 @@ type brandRow struct {
 	Logo          []byte
 	LogoType      string
 	LogoHash      string
-	UpdatedBy     *int64
-	UpdatedAt     time.Time
+	// EvidenceLanguage: migration 0033.
+	EvidenceLanguage string `bun:",notnull"`
+	UpdatedBy        *int64
+	UpdatedAt        time.Time
 }
 
 // LoadBrand returns the house style of organisation orgID (the default
@@ -83,7 +96,7 @@ func LoadBrand(ctx context.Context, idb bun.IDB, orgID int64) (OrgBrand, error) 
 		}
 		return OrgBrand{}, fmt.Errorf("load organisation: %w", err)
 	}
-	b := OrgBrand{OrgID: org.ID, Name: org.Name}
+	b := OrgBrand{OrgID: org.ID, Name: org.Name, EvidenceLanguage: EvidenceDutch}
 	var row brandRow
 	err := idb.NewSelect().Model(&row).ExcludeColumn("logo").Where("org_id = ?", orgID).Scan(ctx)
 	switch {
@@ -93,6 +106,9 @@ func LoadBrand(ctx context.Context, idb bun.IDB, orgID int64) (OrgBrand, error) 
 		return OrgBrand{}, fmt.Errorf("load branding: %w", err)
 	}
 	b.SenderName, b.SupportText, b.LogoType, b.LogoHash = row.SenderName, row.SupportText, row.LogoType, row.LogoHash
+	if row.EvidenceLanguage == EvidenceEnglish {
+		b.EvidenceLanguage = EvidenceEnglish
+	}
 	if branding.ValidColour(row.Colour) {
 		b.Colour = row.Colour
 	}
@@ -171,6 +187,13 @@ func (s *Branding) Save(ctx context.Context, cur *Current, in BrandInput, ip str
 	if k != "" {
 		errs = append(errs, apperr.Field("colour", k))
 	}
+	switch in.EvidenceLanguage {
+	case "":
+		in.EvidenceLanguage = EvidenceDutch
+	case EvidenceDutch, EvidenceEnglish:
+	default:
+		errs = append(errs, apperr.Field("evidence_language", "branding.evidence_language_invalid"))
+	}
 	if len(errs) > 0 {
 		return errs
 	}
@@ -179,15 +202,16 @@ func (s *Branding) Save(ctx context.Context, cur *Current, in BrandInput, ip str
 		if _, err := tx.NewUpdate().Model((*db.Organisation)(nil)).Set("name = ?", in.Name).Where("id = ?", org).Exec(ctx); err != nil {
 			return fmt.Errorf("rename organisation: %w", err)
 		}
-		if _, err := tx.NewRaw(`INSERT INTO organisation_branding (org_id, sender_name, support_text, colour, updated_by, updated_at)
-VALUES (?, ?, ?, ?, ?, ?)
+		if _, err := tx.NewRaw(`INSERT INTO organisation_branding (org_id, sender_name, support_text, colour, evidence_language, updated_by, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (org_id) DO UPDATE SET sender_name = excluded.sender_name, support_text = excluded.support_text,
-  colour = excluded.colour, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			org, in.SenderName, in.SupportText, colour, cur.User.ID, now).Exec(ctx); err != nil {
+  colour = excluded.colour, evidence_language = excluded.evidence_language, updated_by = excluded.updated_by,
+  updated_at = excluded.updated_at`,
+			org, in.SenderName, in.SupportText, colour, in.EvidenceLanguage, cur.User.ID, now).Exec(ctx); err != nil {
 			return fmt.Errorf("store branding: %w", err)
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.branding_changed",
-			Detail: "colour " + orDefault(colour), IP: ip, Now: now})
+			Detail: "colour " + orDefault(colour) + ", evidence " + in.EvidenceLanguage, IP: ip, Now: now})
 	})
 	if err != nil {
 		return fmt.Errorf("save branding: %w", err)

@@ -100,6 +100,10 @@ type AdminBrandingView struct {
 	LogoURL   string
 	LogoError string
 	Notice    string
+	// EvidenceLanguage is the chosen language of the evidence page of
+	// sealed PDFs ("nl" or "en"), with its message.
+	EvidenceLanguage      string
+	EvidenceLanguageError string
 }
 
 // AdminTeamForm is the form of a team (new or existing) as typed, with

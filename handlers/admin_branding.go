@@ -140,14 +140,15 @@ func (h *handler) adminBrandingShow(c *fiber.Ctx) error {
 }
 
 func brandingView(b auth.OrgBrand) components.AdminBrandingView {
-	return components.AdminBrandingView{LogoURL: b.LogoPath()}
+	return components.AdminBrandingView{LogoURL: b.LogoPath(), EvidenceLanguage: b.EvidenceLanguage}
 }
 
 // adminBrandingSave stores the texts and the colour; refused input shows
 // the form again with the messages and what was typed.
 func (h *handler) adminBrandingSave(c *fiber.Ctx) error {
 	in := auth.BrandInput{Name: clip(formValue(c, "name"), 4*branding.MaxName), SenderName: clip(formValue(c, "sender"), 4*branding.MaxSenderName),
-		SupportText: clip(formValue(c, "support"), 4*branding.MaxSupportText), Colour: clip(formValue(c, "colour"), 32)}
+		SupportText: clip(formValue(c, "support"), 4*branding.MaxSupportText), Colour: clip(formValue(c, "colour"), 32),
+		EvidenceLanguage: clip(formValue(c, "evidence_language"), 8)}
 	err := h.branding.Save(c.UserContext(), current(c), in, clientIP(c))
 	if apperr.CodeOf(err) == apperr.Invalid {
 		b, berr := h.branding.Brand(c.UserContext(), current(c))
@@ -156,8 +157,10 @@ func (h *handler) adminBrandingSave(c *fiber.Ctx) error {
 		}
 		v := brandingView(b)
 		v.Name, v.SenderName, v.SupportText, v.Colour = in.Name, in.SenderName, in.SupportText, in.Colour
+		v.EvidenceLanguage = in.EvidenceLanguage
 		msgs := h.fieldMessages(c, err)
 		v.NameError, v.SenderNameError, v.SupportTextError, v.ColourError = msgs["name"], msgs["sender"], msgs["support"], msgs["colour"]
+		v.EvidenceLanguageError = msgs["evidence_language"]
 		return h.adminBrandingPage(c, fiber.StatusUnprocessableEntity, v)
 	}
 	if err != nil {

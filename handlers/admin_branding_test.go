@@ -79,17 +79,23 @@ func TestAdminBranding(t *testing.T) {
 			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "colour": {"#ffff00"}})
 			wantStatus(t, resp, http.StatusUnprocessableEntity)
 			wantContains(t, page, "Deze kleur is te licht", `value="#ffff00"`)
+			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "evidence_language": {"de"}})
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+			wantContains(t, page, "Kies Nederlands of English.")
 			if b, _ := ra.adminBrand(t, ctx, ra.org.ID); b.Colour != "" {
 				t.Fatalf("refused input stored: %+v", b)
 			}
 
 			name := `OSAW <script>alert(1)</script>`
 			resp, _ = admin.b.post(pathAdminBranding, url.Values{"name": {name}, "sender": {"OSAW via Dialoog"},
-				"support": {"Bel de helpdesk: 020 123 45 67"}, "colour": {"#8A1538"}})
+				"support": {"Bel de helpdesk: 020 123 45 67"}, "colour": {"#8A1538"}, "evidence_language": {"en"}})
 			wantRedirect(t, resp, pathAdminBranding+"?melding=opgeslagen")
 			_, page = admin.b.get(pathAdminBranding + "?melding=opgeslagen")
 			wantContains(t, page, "De gegevens van de organisatie zijn opgeslagen.", `value="#8a1538"`,
-				`value="OSAW &lt;script&gt;alert(1)&lt;/script&gt;"`)
+				`value="OSAW &lt;script&gt;alert(1)&lt;/script&gt;"`, `value="en" checked`)
+			if b, _ := ra.adminBrand(t, ctx, ra.org.ID); b.EvidenceLanguage != auth.EvidenceEnglish {
+				t.Fatalf("evidence language not stored: %+v", b)
+			}
 
 			// The support text shows where a person who lost their second
 			// step looks at login: for the organisation's own users and the

@@ -116,8 +116,8 @@ func (s *Service) evidence(ctx context.Context, r *requestRow) (seal.Evidence, [
 	if err != nil {
 		return ev, nil, "", fmt.Errorf("open document name: %w", err)
 	}
-	var org db.Organisation
-	if err := s.DB.NewSelect().Model(&org).Where("id = ?", r.OrgID).Scan(ctx); err != nil {
+	org, err := auth.LoadBrand(ctx, s.DB, r.OrgID)
+	if err != nil {
 		return ev, nil, "", fmt.Errorf("load organisation: %w", err)
 	}
 	signers, err := loadSigners(ctx, s.DB, r.ID)
@@ -125,7 +125,7 @@ func (s *Service) evidence(ctx context.Context, r *requestRow) (seal.Evidence, [
 		return ev, nil, "", err
 	}
 	ev = seal.Evidence{Organisation: org.Name, DocumentName: string(name), SHA256: r.SHA256, Pages: r.Pages,
-		RequestedBy: r.RequesterName, RequestedAt: r.CreatedAt, Language: "nl"}
+		RequestedBy: r.RequesterName, RequestedAt: r.CreatedAt, Language: org.EvidenceLanguage}
 	for _, sg := range signers {
 		p, err := s.openEvidence(&sg)
 		if err != nil {
