@@ -245,6 +245,20 @@ func TestSSOReauth(t *testing.T) {
 		t.Fatalf("confirmation cookie %+v", c)
 	}
 
+	// Without script the browser gets a link to the provider; a person
+	// who cancels there comes back to the page with a message.
+	resp, body = b.post(pathConfirmSSO, url.Values{"next": {pathFactors}})
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, `id="sso-continue"`, op.Issuer, "prompt=login")
+	c := cookieNamed(resp, ssoReauthCookie)
+	if c == nil {
+		t.Fatal("no confirmation cookie")
+	}
+	state, _, _ := strings.Cut(c.Value, "~")
+	resp, body = b.get(auth.PathSSOCallback + "?error=access_denied&state=" + url.QueryEscape(state))
+	wantStatus(t, resp, http.StatusUnauthorized)
+	wantContains(t, body, "Tweede stap beheren", "Bevestigen bij je organisatie is niet gelukt of afgebroken")
+
 	// A provider login that is not fresh is refused on the page that asked.
 	op.Tamper(func(claims map[string]any) string {
 		claims["auth_time"] = ra.clk.Now().Add(-time.Hour).Unix()
