@@ -200,6 +200,9 @@ func (s *SSO) CompleteReauth(ctx context.Context, cur *Current, state, boundStat
 	}
 	link, row, err := s.reauthProvider(ctx, cur)
 	if err != nil {
+		if e, ok := apperr.As(err); ok {
+			a.audit(ctx, cur.User.ID, "reauth.failed", ConfirmSSO+" "+strings.TrimPrefix(e.Key, "sso.reauth."), ip)
+		}
 		return "", err
 	}
 	if link.OrgID != login.OrgID {

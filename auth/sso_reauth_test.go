@@ -211,6 +211,7 @@ func testSSOReauth(t *testing.T, engine string) {
 	t.Run("ProviderOff", func(t *testing.T) {
 		f := newF(t)
 		tok := f.signedIn(t)
+		bound, state, code := f.reauthAt(t, tok, "anna")
 		var org int64
 		if err := f.d.NewSelect().Table("sso_providers").Column("org_id").Scan(ctx, &org); err != nil {
 			t.Fatal(err)
@@ -220,6 +221,13 @@ func testSSOReauth(t *testing.T, engine string) {
 		}
 		if _, err := f.sso.BeginReauth(ctx, f.cur(t, tok), reauthNext, "127.0.0.1"); keyOf(err) != "sso.reauth.off" {
 			t.Fatalf("provider off: %v", err)
+		}
+		// Switched off while the person was at the provider.
+		if _, err := f.sso.CompleteReauth(ctx, f.cur(t, tok), state, bound, code, "127.0.0.1"); keyOf(err) != "sso.reauth.off" {
+			t.Fatalf("provider off at the return: %v", err)
+		}
+		if f.auditDetailCount(t, "reauth.failed", "sso off") != 1 || f.acc.RecentlyConfirmed(f.cur(t, tok)) {
+			t.Fatal("return after switching off not refused and audited")
 		}
 	})
 	t.Run("OpenRedirect", func(t *testing.T) {

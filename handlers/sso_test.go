@@ -233,6 +233,21 @@ func TestSSOReauth(t *testing.T) {
 	wantStatus(t, resp, http.StatusConflict)
 	wantContains(t, body, "niet via je organisatie ingelogd")
 
+	// A linked person who also has a password gets both.
+	setHash := func(h string) {
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", h).Where("email = ?", "anna@osaw.example").
+			Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setHash("not-a-real-hash")
+	resp, body = b.get(pathFactors)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Bevestigen via je organisatie", `id="confirm-password"`)
+	resp, body = b.get(pathAccount)
+	wantContains(t, body, "Bevestigen via je organisatie", `id="stop-password"`)
+	setHash("")
+
 	// Stopping without a confirmation is refused with the reason.
 	resp, body = b.post(pathAccountStop, url.Values{"confirm": {"yes"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
