@@ -52,7 +52,7 @@ func (a *Accounts) Activity(ctx context.Context, userID int64, page int) ([]Acti
 // factorOf picks the factor an audit detail names, if any; the rest of a
 // detail is for administrators.
 func factorOf(detail string) string {
-	for _, f := range []string{"password", db.FactorSMS, db.FactorTOTP, "recovery", FactorPasskey} {
+	for _, f := range []string{"password", db.FactorSMS, db.FactorTOTP, "recovery", FactorPasskey, ConfirmSSO} {
 		if detail == f || strings.HasPrefix(detail, f+" ") {
 			return f
 		}

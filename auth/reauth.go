@@ -29,6 +29,9 @@ func reauthKey(userID int64) string { return "reauth:user:" + strconv.FormatInt(
 const (
 	ConfirmPassword = "password"
 	ConfirmTOTP     = db.FactorTOTP
+	// ConfirmSSO is a fresh login at the organisation's provider
+	// (SSO.BeginReauth, SSO.CompleteReauth).
+	ConfirmSSO = "sso"
 )
 
 // Confirm is "confirm it is you" before a sensitive step: the signed-in
@@ -59,22 +62,10 @@ func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, fiel
 	if secret == "" || len(secret) > 1024 {
 		return apperr.Field(field, wrongSecretKey(kind))
 	}
-	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
+	if err := a.reauthAttempt(ctx, cur, kind, field, ip); err != nil {
 		return err
-	} else if !ok {
-		a.audit(ctx, cur.User.ID, "reauth.blocked", kind, ip)
-		return tooMany(field, wait)
 	}
-	// Counted before the check, in one statement with the decision, so
-	// that of many parallel attempts at most the allowance is checked; a
-	// success forgets the count below.
 	key := reauthKey(cur.User.ID)
-	if wait, err := a.Limiter.Attempt(ctx, key); err != nil {
-		return err
-	} else if wait > 0 {
-		a.audit(ctx, cur.User.ID, "reauth.blocked", kind, ip)
-		return tooMany(field, wait)
-	}
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		a.checking(kind)
 		ok, err := a.checkConfirmSecret(ctx, tx, cur, kind, secret)
@@ -84,17 +75,7 @@ func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, fiel
 		if !ok {
 			return errWrongCode
 		}
-		now := a.Now().UTC()
-		res, err := tx.NewUpdate().Model((*db.Session)(nil)).Set("confirmed_at = ?", now).
-			Where("id = ? AND ended_at IS NULL", cur.Session.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("record confirmation: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return apperr.New(apperr.Unauthorized, "session.expired")
-		}
-		cur.Session.ConfirmedAt = bun.NullTime{Time: now}
-		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "reauth.ok", Detail: kind, IP: ip, Now: now})
+		return a.recordConfirmation(ctx, tx, cur, kind, ip)
 	})
 	switch {
 	case errors.Is(err, errWrongCode) || errors.Is(err, errReplay):
@@ -107,6 +88,46 @@ func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, fiel
 		return err
 	}
 	return nil
+}
+
+// reauthAttempt throttles one attempt at "confirm it is you" by cur's
+// user (method is how, for the audit; field carries the wait): per IP,
+// and per account with the allowance of a login. The attempt is counted
+// before the secret is checked, in one statement with the decision, so
+// that of many parallel attempts at most the allowance is checked; a
+// success forgets the count (Limiter.Reset of reauthKey).
+func (a *Accounts) reauthAttempt(ctx context.Context, cur *Current, method, field, ip string) error {
+	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
+		return err
+	} else if !ok {
+		a.audit(ctx, cur.User.ID, "reauth.blocked", method, ip)
+		return tooMany(field, wait)
+	}
+	if wait, err := a.Limiter.Attempt(ctx, reauthKey(cur.User.ID)); err != nil {
+		return err
+	} else if wait > 0 {
+		a.audit(ctx, cur.User.ID, "reauth.blocked", method, ip)
+		return tooMany(field, wait)
+	}
+	return nil
+}
+
+// recordConfirmation is the one rule of a passed "confirm it is you",
+// whichever way it was passed (method: password, totp, sso): in tx, cur's
+// live session is confirmed now (RecentlyConfirmed) and "reauth.ok" is
+// audited with the method.
+func (a *Accounts) recordConfirmation(ctx context.Context, tx bun.Tx, cur *Current, method, ip string) error {
+	now := a.Now().UTC()
+	res, err := tx.NewUpdate().Model((*db.Session)(nil)).Set("confirmed_at = ?", now).
+		Where("id = ? AND ended_at IS NULL", cur.Session.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record confirmation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	cur.Session.ConfirmedAt = bun.NullTime{Time: now}
+	return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "reauth.ok", Detail: method, IP: ip, Now: now})
 }
 
 // wrongSecretKey is the message of a wrong secret of kind.

@@ -123,6 +123,12 @@ type ssoLoginRow struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	UsedAt        bun.NullTime
+	// SessionID, UserID and NextPath are set for a "confirm it is you"
+	// (BeginReauth): the session and user it confirms and the page to
+	// return to. A login leaves them empty.
+	SessionID *int64
+	UserID    *int64
+	NextPath  string
 }
 
 type ssoSessionRow struct {
@@ -513,7 +519,7 @@ func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, user
 	now := a.Now().UTC()
 	var login ssoLoginRow
 	err := a.DB.NewUpdate().Model(&login).Set("used_at = ?", now).
-		Where("state_hash = ? AND used_at IS NULL AND expires_at > ?", sum[:], now).Returning("*").Scan(ctx)
+		Where("state_hash = ? AND used_at IS NULL AND expires_at > ? AND session_id IS NULL", sum[:], now).Returning("*").Scan(ctx)
 	if db.ErrNoRows(err) {
 		return "", refusedErr(SSORefusedState)
 	}

@@ -306,6 +306,13 @@ type AccountView struct {
 	// password field and the checkbox of "Stoppen met Dialoog".
 	PasswordError string
 	ConfirmError  string
+	// StopSSO offers "Bevestigen via je organisatie" for "Stoppen met
+	// Dialoog", StopNoPassword leaves out its password field (no Dialoog
+	// password), StopConfirmed says this session confirmed it is the
+	// person a moment ago (then only the tick is asked); StopSSOError is
+	// the message at the organisation's confirmation.
+	StopSSO, StopNoPassword, StopConfirmed bool
+	StopSSOError                           string
 	// Change is "Wachtwoord wijzigen".
 	Change PasswordChangeView
 }

@@ -71,6 +71,12 @@ type ConfirmView struct {
 	Next                     string
 	WithApp                  bool
 	PasswordError, CodeError string
+	// SSO offers "Bevestigen via je organisatie" (a user linked to their
+	// organisation's provider); NoPassword leaves out the password form
+	// (a user without a Dialoog password). SSOError is the message of a
+	// confirmation through the organisation that did not pass.
+	SSO, NoPassword bool
+	SSOError        string
 }
 
 // PasswordChangeView is "Wachtwoord wijzigen" on the account page: the

@@ -19,7 +19,9 @@ var backChannelRe = regexp.MustCompile(`back-channel logout URI: (\S+)`)
 // provider (zitadel/oidc's, started by the test) is set with `dialoog sso
 // set`; a colleague without an account logs in through the provider's
 // login page, is created at that first login, accepts the terms and lands
-// in Berichten without a Dialoog password or second factor. When the
+// in Berichten without a Dialoog password or second factor. Asked to
+// confirm it is them before changing the second step, they log in again
+// at the provider and come back confirmed. When the
 // provider logs the person out (back-channel logout), the Dialoog session
 // ends and the open page's live connection closes.
 func TestSSOFirstLoginAndProviderLogout(t *testing.T) {
@@ -73,6 +75,30 @@ func TestSSOFirstLoginAndProviderLogout(t *testing.T) {
 	b.run(chromedp.Navigate(base + "/account/activiteit"))
 	b.waitJS("security activity", `document.querySelector('main').innerText.includes('Ingelogd via je organisatie')`)
 	b.shot("sso-activity")
+
+	// "Confirm it is you" before changing the second step: the person has
+	// no Dialoog password, so the page offers a fresh login at the
+	// provider, which asks for the password again (prompt=login) and
+	// sends the browser back to the page, now confirmed.
+	b.run(chromedp.Navigate(base + "/account/tweede-stap"))
+	b.waitJS("confirm page", `!!document.querySelector('#confirm-sso')`)
+	b.shot("sso-confirm")
+	if b.eval(`!!document.querySelector('#confirm-password')`) {
+		t.Fatal("password field offered to a person without a password")
+	}
+	b.click("Bevestigen via je organisatie")
+	b.waitJS("provider login page again", `location.href.startsWith(`+jsString(op.Issuer)+`) && !!document.querySelector('#username')`)
+	if !b.eval(`(() => { document.querySelector('#username').value = 'sanne';
+  document.querySelector('#password').value = ` + jsString(oidctest.Password) + `;
+  document.querySelector('form').requestSubmit(); return true; })()`) {
+		t.Fatal("could not fill the provider's login page")
+	}
+	b.waitPath("/account/tweede-stap")
+	b.waitJS("confirmed", `document.querySelector('main').innerText.includes('Bevestigd.')`)
+	b.shot("sso-confirmed")
+	if b.eval(`!!document.querySelector('#confirm-heading')`) {
+		t.Fatal("still asked to confirm after confirming through the provider")
+	}
 	b.run(chromedp.Navigate(base + "/berichten"))
 	b.waitPath("/berichten")
 	b.waitLive()

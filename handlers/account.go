@@ -45,6 +45,7 @@ var settingsNotices = map[string]string{
 	"taal":        "settings.saved_language",
 	"meldingen":   "settings.saved_notify",
 	"wachtwoord":  "password_change.saved",
+	"bevestigd":   "account.confirmed",
 }
 
 // dateValue is a stored date as a date input's value, "" for none.
@@ -159,7 +160,17 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 	m := h.meta(c)
 	status := fiber.StatusUnprocessableEntity
 	ok := pw == "" && h.accounts.RecentlyConfirmed(cur)
-	if !ok {
+	ways, err := h.reauthWays(c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ok:
+	case pw == "" && !ways.Password:
+		// Nothing to check here: this person confirms through their
+		// organisation (the form offers it).
+		v.StopSSOError = m.T("confirm.sso_first")
+	default:
 		err := h.accounts.Confirm(c.UserContext(), cur, auth.ConfirmPassword, pw, clientIP(c))
 		switch {
 		case err == nil:
@@ -176,7 +187,7 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 	if formValue(c, "confirm") != "yes" {
 		v.ConfirmError = m.T("account.confirm_required")
 	}
-	if v.PasswordError != "" || v.ConfirmError != "" {
+	if v.PasswordError != "" || v.ConfirmError != "" || v.StopSSOError != "" {
 		h.logger(c).Info("account deletion refused", "password_ok", ok)
 		return h.accountPage(c, status, v)
 	}
@@ -215,6 +226,15 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 	}
 	v.AwayOn = auth.AwayOn(u, h.now())
 	v.PushKey = h.accounts.PushKey()
+	ways, err := h.reauthWays(c)
+	if err != nil {
+		return err
+	}
+	// A person linked to their organisation's provider confirms "Stoppen"
+	// there (or with the password, if they have one); once confirmed, the
+	// form asks only for the tick.
+	v.StopSSO, v.StopNoPassword = ways.SSO, ways.SSO && !ways.Password
+	v.StopConfirmed = ways.SSO && h.accounts.RecentlyConfirmed(current(c))
 	m := h.meta(c)
 	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))
 }

@@ -25,7 +25,7 @@ const (
 )
 
 // confirmNext are the pages "confirm it is you" may continue at.
-var confirmNext = map[string]bool{pathFactors: true}
+var confirmNext = map[string]bool{pathFactors: true, pathAccount: true}
 
 var factorNotices = map[string]string{
 	"bevestigd":  "confirm.done",
@@ -65,6 +65,11 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 		v.GrantUntil = cur.Session.FactorGrantUntil.Time.In(i18n.Zone).Format("15:04")
 	}
 	v.Confirm.Next, v.Confirm.WithApp = pathFactors, v.HasKind(auth.ConfirmTOTP)
+	ways, err := h.reauthWays(c)
+	if err != nil {
+		return err
+	}
+	v.Confirm.SSO, v.Confirm.NoPassword = ways.SSO, ways.SSO && !ways.Password
 	if v.RecoveryLeft, err = h.accounts.RecoveryCodesLeft(ctx, cur); err != nil {
 		return err
 	}

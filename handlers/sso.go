@@ -33,6 +33,11 @@ type SSO interface {
 	Settings(ctx context.Context, cur *auth.Current) (auth.SSOSettings, bool, error)
 	Save(ctx context.Context, cur *auth.Current, in auth.SSOInput, ip string) error
 	Remove(ctx context.Context, cur *auth.Current, ip string) error
+	// ReauthWays, BeginReauth and CompleteReauth are "confirm it is you"
+	// through the provider (see sso_reauth.go).
+	ReauthWays(ctx context.Context, cur *auth.Current) (auth.ReauthWays, error)
+	BeginReauth(ctx context.Context, cur *auth.Current, next, ip string) (*auth.SSOStart, error)
+	CompleteReauth(ctx context.Context, cur *auth.Current, state, boundState, code, ip string) (string, error)
 }
 
 var _ SSO = (*auth.SSO)(nil)
@@ -47,6 +52,7 @@ func (h *handler) ssoPublicRoutes(app *fiber.App) {
 func (h *handler) ssoRoutes(app *fiber.App, done fiber.Handler) {
 	app.Post(pathSSOBegin, h.ssoBegin)
 	app.Get(auth.PathSSOCallback, h.ssoCallback)
+	app.Post(pathConfirmSSO, done, h.confirmSSOBegin)
 	app.Get(pathAdminSSO, done, h.adminOnly, h.adminSSOShow)
 	app.Post(pathAdminSSO, done, h.adminOnly, h.adminSSOSave)
 	app.Post(pathAdminSSO+"/uit", done, h.adminOnly, h.adminSSORemove)
@@ -95,6 +101,11 @@ func (h *handler) ssoBegin(c *fiber.Ctx) error {
 // cookie, used once, is what guards it). A refusal shows the login page
 // with its reason.
 func (h *handler) ssoCallback(c *fiber.Ctx) error {
+	// A confirmation ("confirm it is you") comes back here too, so that
+	// the provider knows one return address: its cookie tells it apart.
+	if bound, next := h.reauthCookie(c); bound != "" && bound == c.Query("state") {
+		return h.confirmSSOReturn(c, bound, next)
+	}
 	name := cookieName(h.cfg, ssoCookie)
 	bound := strings.Clone(c.Cookies(name))
 	c.Cookie(&fiber.Cookie{Name: name, Value: "", Path: "/", Secure: h.cfg.Secure(), HTTPOnly: true,

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/auth"
 	"dialoog/db"
@@ -195,4 +196,136 @@ func TestSSOLocalLogout(t *testing.T) {
 	if resp.Header.Get("HX-Redirect") != "" {
 		t.Fatalf("password session's logout went to %q", resp.Header.Get("HX-Redirect"))
 	}
+}
+
+// TestSSOReauth: the confirm forms offer "Bevestigen via je organisatie"
+// to a person linked to the provider (instead of the password they do not
+// have) and not to others; the round trip through the provider confirms
+// the session and comes back to the page, which then proceeds.
+func TestSSOReauth(t *testing.T) {
+	ra, op := newSSOApp(t)
+	b := ra.browser(t)
+	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
+	wantRedirect(t, resp, pathTerms)
+	acceptTerms(t, b, pathInbox)
+
+	resp, body := b.get(pathFactors)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Bevestigen via je organisatie", `action="`+pathConfirmSSO+`"`, `name="next" value="`+pathFactors+`"`)
+	wantNotContains(t, body, `id="confirm-password"`)
+	resp, body = b.get(pathAccount)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Bevestigen via je organisatie", `name="next" value="`+pathAccount+`"`)
+	wantNotContains(t, body, `id="stop-password"`)
+
+	// Others see the password, not the organisation.
+	p := ra.person(t, "lid@osaw.nl", true, "Lid", "", "Jansen", "nl")
+	resp, body = p.b.get(pathFactors)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, `id="confirm-password"`)
+	wantNotContains(t, body, "Bevestigen via je organisatie", pathConfirmSSO)
+	resp, body = p.b.get(pathAccount)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, `id="stop-password"`)
+	wantNotContains(t, body, "Bevestigen via je organisatie")
+	// ...and posting it anyway says why it does not work.
+	resp, body = p.b.post(pathConfirmSSO, url.Values{"next": {pathFactors}})
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, body, "niet via je organisatie ingelogd")
+
+	// A linked person who also has a password gets both.
+	setHash := func(h string) {
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", h).Where("email = ?", "anna@osaw.example").
+			Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setHash("not-a-real-hash")
+	resp, body = b.get(pathFactors)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Bevestigen via je organisatie", `id="confirm-password"`)
+	resp, body = b.get(pathAccount)
+	wantContains(t, body, "Bevestigen via je organisatie", `id="stop-password"`)
+	setHash("")
+
+	// Stopping without a confirmation is refused with the reason.
+	resp, body = b.post(pathAccountStop, url.Values{"confirm": {"yes"}})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, body, "Bevestig eerst via je organisatie")
+
+	// The page to return to is one of a fixed set.
+	resp, _ = b.post(pathConfirmSSO, url.Values{"next": {"https://evil.example/"}}, "HX-Request", "true")
+	wantStatus(t, resp, http.StatusOK)
+	if c := cookieNamed(resp, ssoReauthCookie); c == nil || !c.HttpOnly || !strings.HasSuffix(c.Value, "~"+pathFactors) {
+		t.Fatalf("confirmation cookie %+v", c)
+	}
+
+	// Without script the browser gets a link to the provider; a person
+	// who cancels there comes back to the page with a message.
+	resp, body = b.post(pathConfirmSSO, url.Values{"next": {pathFactors}})
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, `id="sso-continue"`, op.Issuer, "prompt=login")
+	c := cookieNamed(resp, ssoReauthCookie)
+	if c == nil {
+		t.Fatal("no confirmation cookie")
+	}
+	state, _, _ := strings.Cut(c.Value, "~")
+	resp, body = b.get(auth.PathSSOCallback + "?error=access_denied&state=" + url.QueryEscape(state))
+	wantStatus(t, resp, http.StatusUnauthorized)
+	wantContains(t, body, "Tweede stap beheren", "Bevestigen bij je organisatie is niet gelukt of afgebroken")
+
+	// A provider login that is not fresh is refused on the page that asked.
+	op.Tamper(func(claims map[string]any) string {
+		claims["auth_time"] = ra.clk.Now().Add(-time.Hour).Unix()
+		return "RS256"
+	})
+	resp, _ = b.post(pathConfirmSSO, url.Values{"next": {pathFactors}}, "HX-Request", "true")
+	back, err := op.LogIn(context.Background(), resp.Header.Get("HX-Redirect"), "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.get(strings.TrimPrefix(back, testBase))
+	wantStatus(t, resp, http.StatusUnauthorized)
+	wantContains(t, body, "Tweede stap beheren", "niet zojuist opnieuw laten inloggen")
+
+	// The round trip: a fresh login at the provider, back to the account
+	// page, which now asks only for the tick. The provider's login time
+	// is on this test's clock (its tokens carry the real time).
+	op.Tamper(func(claims map[string]any) string {
+		claims["auth_time"] = ra.clk.Now().Unix()
+		return "RS256"
+	})
+	resp, body = b.post(pathConfirmSSO, url.Values{"next": {pathAccount}}, "HX-Request", "true")
+	wantStatus(t, resp, http.StatusOK)
+	to := resp.Header.Get("HX-Redirect")
+	if !strings.HasPrefix(to, op.Issuer) || !strings.Contains(to, "prompt=login") || !strings.Contains(to, "max_age=0") {
+		t.Fatalf("HX-Redirect %q, body %s", to, body)
+	}
+	back, err = op.LogIn(context.Background(), to, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another browser cannot finish it.
+	other := ra.browser(t)
+	resp, _ = other.get(strings.TrimPrefix(back, testBase))
+	wantStatus(t, resp, http.StatusUnauthorized)
+	resp, _ = b.get(strings.TrimPrefix(back, testBase))
+	wantRedirect(t, resp, pathAccount+"?melding=bevestigd")
+	resp, body = b.get(pathAccount + "?melding=bevestigd")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Bevestigd dat jij het bent", "Je hebt zojuist bevestigd")
+	wantNotContains(t, body, `id="stop-password"`, `action="`+pathConfirmSSO+`"`)
+	n, err := ra.d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ? AND detail = ?", "reauth.ok", "sso").Count(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("audit: %d %v", n, err)
+	}
+	// The return is used once.
+	resp, _ = b.get(strings.TrimPrefix(back, testBase))
+	wantStatus(t, resp, http.StatusUnauthorized)
+	// Stoppen still needs its tick box.
+	resp, body = b.post(pathAccountStop, nil)
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, body, "Vink aan dat je begrijpt")
+	resp, _ = b.post(pathAccountStop, url.Values{"confirm": {"yes"}})
+	wantRedirect(t, resp, pathAfterAccountGone)
 }
