@@ -442,6 +442,34 @@ func (s *SSO) BeginSSO(ctx context.Context, emailOrDomain, ip string) (*SSOStart
 	if !ok {
 		return nil, apperr.Field("email", "sso.unknown_domain")
 	}
+	start, err := s.startFlow(ctx, row, &ssoLoginRow{OrgID: row.OrgID}, "store login")
+	if err != nil {
+		return nil, err
+	}
+	if hint != "" {
+		start.opts = append(start.opts, oauth2.SetAuthURLParam("login_hint", hint))
+	}
+	return start.url(), nil
+}
+
+// flowStart is an authorisation-code flow that startFlow stored: its
+// client configuration, state and the options of its authorisation URL.
+type flowStart struct {
+	cfg   *oauth2.Config
+	state string
+	opts  []oauth2.AuthCodeOption
+}
+
+func (f *flowStart) url() *SSOStart {
+	return &SSOStart{URL: f.cfg.AuthCodeURL(f.state, f.opts...), State: f.state}
+}
+
+// startFlow starts an authorisation-code flow with the provider of row:
+// a new state (stored hashed), nonce and PKCE verifier (stored sealed) are
+// written as login, which holds what the caller binds the flow to (the
+// organisation; for a confirmation the session, user and next page).
+func (s *SSO) startFlow(ctx context.Context, row *ssoProviderRow, login *ssoLoginRow, what string) (*flowStart, error) {
+	a := s.Accounts
 	p, err := s.provider(ctx, row.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("sso: %w", err)
@@ -453,16 +481,12 @@ func (s *SSO) BeginSSO(ctx context.Context, emailOrDomain, ip string) (*SSOStart
 	state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
 	sum := sha256.Sum256([]byte(state))
 	now := a.Now().UTC()
-	login := &ssoLoginRow{StateHash: sum[:], OrgID: row.OrgID, Nonce: nonce, Verifier: a.Vault.Seal([]byte(verifier), verifierAD(sum[:])),
-		CreatedAt: now, ExpiresAt: now.Add(SSOLoginTTL)}
+	login.StateHash, login.Nonce, login.Verifier = sum[:], nonce, a.Vault.Seal([]byte(verifier), verifierAD(sum[:]))
+	login.CreatedAt, login.ExpiresAt = now, now.Add(SSOLoginTTL)
 	if _, err := a.DB.NewInsert().Model(login).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("sso: store login: %w", err)
+		return nil, fmt.Errorf("sso: %s: %w", what, err)
 	}
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
-	if hint != "" {
-		opts = append(opts, oauth2.SetAuthURLParam("login_hint", hint))
-	}
-	return &SSOStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
+	return &flowStart{cfg: cfg, state: state, opts: []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}}, nil
 }
 
 // ssoClaims are the claims of an ID token that Dialoog reads.

@@ -133,27 +133,14 @@ func (s *SSO) BeginReauth(ctx context.Context, cur *Current, next, ip string) (*
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.provider(ctx, row.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("sso: %w", err)
-	}
-	cfg, err := s.oauthConfig(p, row)
+	sid, uid := cur.Session.ID, cur.User.ID
+	start, err := s.startFlow(ctx, row, &ssoLoginRow{OrgID: link.OrgID, SessionID: &sid, UserID: &uid, NextPath: next}, "store confirmation")
 	if err != nil {
 		return nil, err
 	}
-	state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
-	sum := sha256.Sum256([]byte(state))
-	now := a.Now().UTC()
-	sid, uid := cur.Session.ID, cur.User.ID
-	login := &ssoLoginRow{StateHash: sum[:], OrgID: link.OrgID, Nonce: nonce, Verifier: a.Vault.Seal([]byte(verifier), verifierAD(sum[:])),
-		CreatedAt: now, ExpiresAt: now.Add(SSOLoginTTL), SessionID: &sid, UserID: &uid, NextPath: next}
-	if _, err := a.DB.NewInsert().Model(login).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("sso: store confirmation: %w", err)
-	}
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier),
-		oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"),
-		oauth2.SetAuthURLParam("login_hint", cur.User.Email)}
-	return &SSOStart{URL: cfg.AuthCodeURL(state, opts...), State: state}, nil
+	start.opts = append(start.opts, oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"),
+		oauth2.SetAuthURLParam("login_hint", cur.User.Email))
+	return start.url(), nil
 }
 
 // reauthClaims are the claims of an ID token a confirmation reads.
