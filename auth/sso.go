@@ -489,6 +489,43 @@ func (s *SSO) startFlow(ctx context.Context, row *ssoProviderRow, login *ssoLogi
 	return &flowStart{cfg: cfg, state: state, opts: []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}}, nil
 }
 
+// tokenRefusal is why exchangeIDToken refused a provider's answer: reason
+// ("exchange", "nonce" or the verifier's short error) goes to the audit.
+type tokenRefusal struct {
+	reason string
+	err    error
+}
+
+func (e *tokenRefusal) Error() string { return "sso: id token refused: " + e.reason }
+
+// exchangeIDToken trades the code of a flow that startFlow began for the
+// provider's ID token, and verifies it (signature, issuer, audience,
+// expiry) and its nonce. A refused answer is a *tokenRefusal.
+func (s *SSO) exchangeIDToken(ctx context.Context, row *ssoProviderRow, code string, verifier []byte, nonce string) (*oidc.IDToken, error) {
+	p, err := s.provider(ctx, row.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("sso: %w", err)
+	}
+	cfg, err := s.oauthConfig(p, row)
+	if err != nil {
+		return nil, err
+	}
+	xctx := context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
+	tok, err := cfg.Exchange(xctx, code, oauth2.VerifierOption(string(verifier)))
+	if err != nil {
+		return nil, &tokenRefusal{reason: "exchange", err: err}
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := p.Verifier(&oidc.Config{ClientID: row.ClientID, Now: s.Accounts.Now}).Verify(ctx, raw)
+	if err != nil {
+		return nil, &tokenRefusal{reason: shortErr(err), err: err}
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, &tokenRefusal{reason: "nonce"}
+	}
+	return idt, nil
+}
+
 // ssoClaims are the claims of an ID token that Dialoog reads.
 type ssoClaims struct {
 	Email         string          `json:"email"`
@@ -562,31 +599,19 @@ func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, user
 	if !ok {
 		return "", refusedErr(SSORefusedState)
 	}
-	p, err := s.provider(ctx, row.Issuer)
-	if err != nil {
-		return "", fmt.Errorf("sso: %w", err)
+	idt, err := s.exchangeIDToken(ctx, row, code, verifier, login.Nonce)
+	var tr *tokenRefusal
+	if errors.As(err, &tr) {
+		a.Log.WarnContext(ctx, "sso: id token refused", "org", org, "reason", tr.reason, "err", tr.err)
+		if tr.reason == "exchange" {
+			s.refused(ctx, org, 0, "token exchange", ip)
+		} else {
+			s.refused(ctx, org, 0, "token: "+tr.reason, ip)
+		}
+		return "", refusedErr(SSORefusedToken)
 	}
-	cfg, err := s.oauthConfig(p, row)
 	if err != nil {
 		return "", err
-	}
-	xctx := context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
-	tok, err := cfg.Exchange(xctx, code, oauth2.VerifierOption(string(verifier)))
-	if err != nil {
-		a.Log.WarnContext(ctx, "sso: code exchange failed", "org", org, "err", err)
-		s.refused(ctx, org, 0, "token exchange", ip)
-		return "", refusedErr(SSORefusedToken)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.Verifier(&oidc.Config{ClientID: row.ClientID, Now: a.Now}).Verify(ctx, raw)
-	if err != nil {
-		a.Log.WarnContext(ctx, "sso: id token refused", "org", org, "err", err)
-		s.refused(ctx, org, 0, "token: "+shortErr(err), ip)
-		return "", refusedErr(SSORefusedToken)
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(login.Nonce)) != 1 {
-		s.refused(ctx, org, 0, "token: nonce", ip)
-		return "", refusedErr(SSORefusedToken)
 	}
 	var cl ssoClaims
 	if err := idt.Claims(&cl); err != nil {

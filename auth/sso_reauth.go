@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/uptrace/bun"
 	"golang.org/x/oauth2"
 
@@ -199,28 +199,14 @@ func (s *SSO) CompleteReauth(ctx context.Context, cur *Current, state, boundStat
 	if err != nil {
 		return "", fmt.Errorf("sso: open verifier: %w", err)
 	}
-	p, err := s.provider(ctx, row.Issuer)
-	if err != nil {
-		return "", fmt.Errorf("sso: %w", err)
+	idt, err := s.exchangeIDToken(ctx, row, code, verifier, login.Nonce)
+	var tr *tokenRefusal
+	if errors.As(err, &tr) {
+		a.Log.WarnContext(ctx, "sso: confirmation id token refused", "org", row.OrgID, "reason", tr.reason, "err", tr.err)
+		return refuse(SSOReauthToken, ": "+tr.reason)
 	}
-	cfg, err := s.oauthConfig(p, row)
 	if err != nil {
 		return "", err
-	}
-	xctx := context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
-	tok, err := cfg.Exchange(xctx, code, oauth2.VerifierOption(string(verifier)))
-	if err != nil {
-		a.Log.WarnContext(ctx, "sso: confirmation code exchange failed", "org", row.OrgID, "err", err)
-		return refuse(SSOReauthToken, ": exchange")
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.Verifier(&oidc.Config{ClientID: row.ClientID, Now: a.Now}).Verify(ctx, raw)
-	if err != nil {
-		a.Log.WarnContext(ctx, "sso: confirmation id token refused", "org", row.OrgID, "err", err)
-		return refuse(SSOReauthToken, ": "+shortErr(err))
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(login.Nonce)) != 1 {
-		return refuse(SSOReauthToken, ": nonce")
 	}
 	if idt.Issuer != row.Issuer || idt.Subject == "" || idt.Subject != link.Subject {
 		return refuse(SSOReauthOtherUser, "")
