@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
@@ -78,9 +79,17 @@ func (h *handler) ssoBegin(c *fiber.Ctx) error {
 		v := components.LoginView{SSO: components.LoginSSOView{Email: email, Error: h.localizer(c).T("sso.unavailable")}}
 		return h.loginForm(c, fiber.StatusBadGateway, v)
 	}
+	return h.toProvider(c, ssoCookie, start.State, start.URL, components.SSOContinuePage(h.meta(c), start.URL))
+}
+
+// toProvider sends the browser to the provider's url: it keeps value in
+// the cookie name (the flow's state, bound to this browser) and answers
+// htmx with HX-Redirect, a browser without script with page and its link
+// (the login page's CSP lets forms post to Dialoog only).
+func (h *handler) toProvider(c *fiber.Ctx, name, value, url string, page templ.Component) error {
 	c.Cookie(&fiber.Cookie{
-		Name:     cookieName(h.cfg, ssoCookie),
-		Value:    start.State,
+		Name:     cookieName(h.cfg, name),
+		Value:    value,
 		Path:     "/",
 		Secure:   h.cfg.Secure(),
 		HTTPOnly: true,
@@ -89,11 +98,10 @@ func (h *handler) ssoBegin(c *fiber.Ctx) error {
 		MaxAge:   int(auth.SSOLoginTTL / time.Second),
 	})
 	if isPartial(c) {
-		c.Set("HX-Redirect", start.URL)
+		c.Set("HX-Redirect", url)
 		return c.Status(fiber.StatusOK).Send(nil)
 	}
-	m := h.meta(c)
-	return h.page(c, fiber.StatusOK, components.SSOContinuePage(m, start.URL), components.SSOContinuePage(m, start.URL))
+	return h.page(c, fiber.StatusOK, page, page)
 }
 
 // ssoCallback finishes a login when the provider sends the browser back

@@ -52,22 +52,7 @@ func (h *handler) confirmSSOBegin(c *fiber.Ctx) error {
 		h.logger(c).Error("sso: begin confirmation", "err", err)
 		return h.confirmSSORefused(c, next, fiber.StatusBadGateway, h.localizer(c).T("sso.reauth.unavailable"))
 	}
-	c.Cookie(&fiber.Cookie{
-		Name:     cookieName(h.cfg, ssoReauthCookie),
-		Value:    start.State + "~" + next,
-		Path:     "/",
-		Secure:   h.cfg.Secure(),
-		HTTPOnly: true,
-		// Lax: the provider sends the browser back with a top-level GET.
-		SameSite: fiber.CookieSameSiteLaxMode,
-		MaxAge:   int(auth.SSOLoginTTL / time.Second),
-	})
-	if isPartial(c) {
-		c.Set("HX-Redirect", start.URL)
-		return c.Status(fiber.StatusOK).Send(nil)
-	}
-	m := h.meta(c)
-	return h.page(c, fiber.StatusOK, components.SSOReauthContinuePage(m, start.URL), components.SSOReauthContinuePage(m, start.URL))
+	return h.toProvider(c, ssoReauthCookie, start.State+"~"+next, start.URL, components.SSOReauthContinuePage(h.meta(c), start.URL))
 }
 
 // reauthCookie reads the confirmation's cookie: its state and the page
