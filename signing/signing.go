@@ -280,6 +280,17 @@ func (s *Service) access(ctx context.Context, idb bun.IDB, user *db.User, reques
 	return r, org, nil
 }
 
+// loadSignerFor loads request r's signers in idb and returns the user's
+// row whose turn it is (signerFor) with all of them.
+func loadSignerFor(ctx context.Context, idb bun.IDB, r *requestRow, userID int64) (*signerRow, []signerRow, error) {
+	signers, err := loadSigners(ctx, idb, r.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	me, err := signerFor(r, signers, userID)
+	return me, signers, err
+}
+
 // signerFor is the user's waiting signer row of request r, whose turn it
 // is: a non-signer gets NotFound, a signer who already acted or whose turn
 // has not come Conflict.
@@ -391,11 +402,7 @@ func (s *Service) SendCode(ctx context.Context, user *db.User, requestID int64, 
 		if err != nil {
 			return err
 		}
-		signers, err := loadSigners(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		me, err := signerFor(r, signers, user.ID)
+		me, _, err := loadSignerFor(ctx, tx, r, user.ID)
 		if err != nil {
 			return err
 		}
@@ -480,11 +487,7 @@ func (s *Service) Agree(ctx context.Context, user *db.User, requestID int64, in 
 	if err != nil {
 		return err
 	}
-	signers, err := loadSigners(ctx, s.DB, r.ID)
-	if err != nil {
-		return err
-	}
-	me, err := signerFor(r, signers, user.ID)
+	me, _, err := loadSignerFor(ctx, s.DB, r, user.ID)
 	if err != nil {
 		return err
 	}
@@ -538,11 +541,7 @@ func (s *Service) Agree(ctx context.Context, user *db.User, requestID int64, in 
 		if err != nil {
 			return err
 		}
-		signers, err := loadSigners(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		me, err := signerFor(r, signers, user.ID)
+		me, signers, err := loadSignerFor(ctx, tx, r, user.ID)
 		if err != nil {
 			return err
 		}
@@ -663,11 +662,7 @@ func (s *Service) Decline(ctx context.Context, user *db.User, requestID int64, r
 		if err != nil {
 			return err
 		}
-		signers, err := loadSigners(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
-		me, err := signerFor(r, signers, user.ID)
+		me, _, err := loadSignerFor(ctx, tx, r, user.ID)
 		if err != nil {
 			return err
 		}
