@@ -9,9 +9,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // ChunkSize is how much of a blob one database row holds: the write buffer
@@ -81,7 +82,10 @@ func (d *Database) copyIn(ctx context.Context, db conner, key string, r io.Reade
 	}
 	defer conn.Close()
 	rows := &copyRows{src: r, key: key, buf: make([]byte, ChunkSize)}
-	_, err = pgdriver.CopyFrom(ctx, conn, rows, "COPY blob_chunks (key, seq, data) FROM STDIN")
+	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
+		_, err := pc.CopyFrom(ctx, rows, "COPY blob_chunks (key, seq, data) FROM STDIN")
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -115,8 +119,7 @@ type copyRows struct {
 	err     error // src's error other than EOF
 }
 
-// Read never returns data together with io.EOF: pgdriver drops the bytes
-// of a read that ends in EOF.
+// Read never returns data together with io.EOF.
 func (c *copyRows) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -242,11 +245,23 @@ func (r *chunkReader) Close() error {
 // dbErr marks PostgreSQL's disk_full (SQLSTATE 53100) and SQLite's
 // SQLITE_FULL as ErrNoSpace.
 func dbErr(what string, err error) error {
-	var pe pgdriver.Error
-	full := errors.As(err, &pe) && pe.Field('C') == "53100"
+	var pe *pgconn.PgError
+	full := errors.As(err, &pe) && pe.Code == "53100"
 	full = full || strings.Contains(err.Error(), "database or disk is full")
 	if full {
 		return fmt.Errorf("%s: %w: %w", what, ErrNoSpace, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// withPgConn runs fn on the pgx connection under conn, for the COPY
+// protocol, which database/sql does not speak.
+func withPgConn(conn bun.Conn, fn func(*pgconn.PgConn) error) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("COPY needs a pgx connection, not %T", dc)
+		}
+		return fn(c.Conn().PgConn())
+	})
 }

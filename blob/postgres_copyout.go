@@ -9,16 +9,17 @@ import (
 	"io"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // copyOut streams a blob's rows out of PostgreSQL with one COPY in the
-// binary format on a dedicated connection: pgdriver hands the COPY data
-// over from its read buffer, and the reader below takes the bytes of the
-// data column out of it, so a download allocates nothing per row (the text
-// protocol of a SELECT delivered each row as hex and decoded it into a new
-// slice, about four bytes of garbage per byte sent).
+// binary format on a dedicated connection: pgconn writes each COPY message
+// from its pooled read buffer to the pipe, and the reader below takes the
+// bytes of the data column out of it, so a download allocates nothing per
+// row or per message (the text protocol of a SELECT delivered each row as
+// hex and decoded it into a new slice, about four bytes of garbage per byte
+// sent; pgdriver's COPY copied every message into a new slice).
 func (d *Database) copyOut(ctx context.Context, db conner, key string) (io.ReadCloser, error) {
 	exists, err := d.DB.NewSelect().Table("blob_chunks").Where("key = ? AND seq = 0", key).Exists(ctx)
 	if err != nil {
@@ -35,8 +36,17 @@ func (d *Database) copyOut(ctx context.Context, db conner, key string) (io.ReadC
 	r := &copyOutReader{br: bufio.NewReaderSize(pr, 64<<10), pr: pr, conn: conn, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		_, err := pgdriver.CopyTo(ctx, conn, pw,
-			"COPY (SELECT data FROM blob_chunks WHERE key = $1 ORDER BY seq) TO STDOUT WITH (FORMAT binary)", key)
+		// COPY takes no parameters; checkKey allows only [0-9a-z-] in a
+		// key, and EscapeString doubles quotes all the same.
+		err := withPgConn(conn, func(pc *pgconn.PgConn) error {
+			lit, err := pc.EscapeString(key)
+			if err != nil {
+				return err
+			}
+			_, err = pc.CopyTo(ctx, pw,
+				"COPY (SELECT data FROM blob_chunks WHERE key = '"+lit+"' ORDER BY seq) TO STDOUT WITH (FORMAT binary)")
+			return err
+		})
 		r.copyErr = err
 		pw.CloseWithError(err) // nil: the reader sees EOF
 	}()
