@@ -388,6 +388,12 @@ func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, sc teamScope, team
 	return t, &u, nil
 }
 
+// myTeamsQuery is prepared: every inbox page of an internal user runs it.
+var myTeamsQuery = `SELECT t.id, t.name, t.medical, t.show_person,
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS th ON th.id = p.thread_id
+    WHERE p.user_id = tm.user_id AND p.via_team_id = t.id AND p.unread_count > 0 AND ` + medicalRule("th", "tm.user_id") + `) AS unread
+FROM team_members AS tm JOIN teams AS t ON t.id = tm.team_id WHERE tm.user_id = ? ORDER BY t.name`
+
 // MyTeams lists the user's teams with their unread count in each, in one
 // statement (the sum reads only the user's unread rows of the team, through
 // participants_team_unread_idx).
@@ -396,11 +402,7 @@ func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error
 		return nil, nil
 	}
 	var out []TeamInfo
-	err := s.DB.NewRaw(`SELECT t.id, t.name, t.medical, t.show_person,
-  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS th ON th.id = p.thread_id
-    WHERE p.user_id = tm.user_id AND p.via_team_id = t.id AND p.unread_count > 0 AND `+medicalRule("th", "tm.user_id")+`) AS unread
-FROM team_members AS tm JOIN teams AS t ON t.id = tm.team_id WHERE tm.user_id = ? ORDER BY t.name`, user.ID).Scan(ctx, &out)
-	if err != nil {
+	if err := s.scanPrepared(ctx, &out, myTeamsQuery, user.ID); err != nil {
 		return nil, fmt.Errorf("my teams: %w", err)
 	}
 	return out, nil
