@@ -25,6 +25,14 @@ type AuditEntry struct {
 
 // Audit records an event in the caller's transaction.
 func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
+	if _, err := auditInsert(idb, e).Exec(ctx); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// auditInsert is the statement that records e.
+func auditInsert(idb bun.IDB, e AuditEntry) *bun.InsertQuery {
 	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC(), OrgID: e.OrgID}
 	q := idb.NewInsert().Model(ev)
 	if e.OrgID == nil {
@@ -32,8 +40,5 @@ func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
 		// migrate step by step).
 		q = q.ExcludeColumn("org_id")
 	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Kind, err)
-	}
-	return nil
+	return q
 }

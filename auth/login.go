@@ -198,19 +198,35 @@ func (a *Accounts) Login(ctx context.Context, email, pw, ip, userAgent string) (
 // that device's own bucket, so a burst of failures from elsewhere does not
 // lock the owner out of a browser they used before.
 func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*LoginResult, error) {
-	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, tooMany("", wait)
+	// The address's account is looked up while the attempt from this IP
+	// address is counted: two round trips at once.
+	type allowed struct {
+		ok   bool
+		wait time.Duration
+		err  error
+	}
+	ipAllowed := make(chan allowed, 1)
+	go func() {
+		var r allowed
+		r.ok, r.wait, r.err = a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute)
+		ipAllowed <- r
+	}()
+	var u db.User
+	email, emailErr := NormalizeEmail(email)
+	var err error
+	if emailErr == nil {
+		err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
+	}
+	if r := <-ipAllowed; r.err != nil {
+		return nil, r.err
+	} else if !r.ok {
+		return nil, tooMany("", r.wait)
 	}
 	fail := apperr.New(apperr.Unauthorized, "login.failed")
-	email, err := NormalizeEmail(email)
-	if err != nil {
+	if emailErr != nil {
 		VerifyPassword(ctx, "", pw)
 		return nil, fail
 	}
-	var u db.User
-	err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
 	if err != nil && !db.ErrNoRows(err) {
 		return nil, fmt.Errorf("login: load user: %w", err)
 	}
@@ -223,6 +239,16 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 	} else if wait > 0 {
 		return nil, tooMany("", wait)
 	}
+	// The factors the next step offers are read while the password is
+	// checked: argon2id keeps one core busy for its whole time, the reads
+	// wait for the database, and nobody sees them unless it matches.
+	factors := make(chan factorsResult, 1)
+	if u.ID != 0 {
+		go func() {
+			opts, err := factorOptions(ctx, a.DB, u.ID)
+			factors <- factorsResult{opts, err}
+		}()
+	}
 	a.checking("password")
 	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
 	if err != nil {
@@ -234,29 +260,32 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 		}
 		return nil, fail
 	}
-	var res LoginResult
-	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if res.Factors, err = factorOptions(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		// Before the first factor, the invitation mail is what proves the
-		// person; a password alone must not open the factor setup.
-		if len(res.Factors) == 0 && u.Status == db.StatusInvited {
-			return apperr.New(apperr.Conflict, "login.finish_signup")
-		}
-		if res.Token, err = a.Sessions.Create(ctx, tx, u.ID, ip, userAgent); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, Kind: "login.password", IP: ip, Now: a.Now()})
-	})
+	fr := <-factors
+	if fr.err != nil {
+		return nil, fmt.Errorf("login: %w", fr.err)
+	}
+	res := LoginResult{Factors: fr.opts}
+	// Before the first factor, the invitation mail is what proves the
+	// person; a password alone must not open the factor setup.
+	if len(res.Factors) == 0 && u.Status == db.StatusInvited {
+		return nil, fmt.Errorf("login: %w", apperr.New(apperr.Conflict, "login.finish_signup"))
+	}
+	// The session, its audit row and the end of the address's failures
+	// are one transaction, in one round trip on PostgreSQL.
+	token, session := a.Sessions.insert(a.DB, u.ID, ip, userAgent)
+	err = a.DB.ExecAtomic(ctx, session,
+		auditInsert(a.DB, AuditEntry{UserID: &u.ID, Kind: "login.password", IP: ip, Now: a.Now()}),
+		a.Limiter.resetDelete(a.DB, key))
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if err := a.Limiter.Reset(ctx, key); err != nil {
-		return nil, err
-	}
+	res.Token = token
 	return &res, nil
+}
+
+type factorsResult struct {
+	opts []FactorOption
+	err  error
 }
 
 // passwordKey counts password failures per address (hashed), for known and

@@ -29,14 +29,20 @@ type Sessions struct {
 // Create stores a new session for userID in the caller's transaction and
 // returns its token; only the token's hash is stored.
 func (s *Sessions) Create(ctx context.Context, idb bun.IDB, userID int64, ip, userAgent string) (string, error) {
+	token, q := s.insert(idb, userID, ip, userAgent)
+	if _, err := q.Exec(ctx); err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+// insert is the statement that stores a new session, and its token.
+func (s *Sessions) insert(idb bun.IDB, userID int64, ip, userAgent string) (string, *bun.InsertQuery) {
 	token, hash := newToken()
 	now := s.Now().UTC()
 	userAgent = cleanUserAgent(userAgent)
 	sess := &db.Session{TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionAbsolute), IP: ip, UserAgent: userAgent}
-	if _, err := idb.NewInsert().Model(sess).Exec(ctx); err != nil {
-		return "", fmt.Errorf("create session: %w", err)
-	}
-	return token, nil
+	return token, idb.NewInsert().Model(sess)
 }
 
 // Lookup returns the live session of token, refreshing its idle timer.

@@ -196,3 +196,40 @@ func TestSQLiteTimesOneFormat(t *testing.T) {
 		t.Fatalf("stored as %q", stored)
 	}
 }
+
+// TestExecAtomic: the statements of ExecAtomic take effect together or not
+// at all, on PostgreSQL sent as one query, on SQLite in a transaction.
+func TestExecAtomic(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		insert := func(key string) *bun.InsertQuery {
+			return d.NewInsert().Model(&db.Throttle{Key: key, Count: 1, WindowStart: start, Allowed: 1})
+		}
+		count := func() int {
+			n, err := d.NewSelect().Model((*db.Throttle)(nil)).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		if err := d.ExecAtomic(ctx, insert("a"), insert("b"), d.NewDelete().Model((*db.Throttle)(nil)).Where("key = ?", "a")); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d rows after insert a, b and delete a, want 1", n)
+		}
+		// The third statement violates the primary key: the first two must
+		// not stay.
+		err := d.ExecAtomic(ctx, insert("c"), d.NewDelete().Model((*db.Throttle)(nil)).Where("key = ?", "b"), insert("c"))
+		if !db.IsUniqueViolation(err) {
+			t.Fatalf("want a unique violation, got %v", err)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d rows after a failed batch, want the 1 from before", n)
+		}
+		if exists, err := d.NewSelect().Model((*db.Throttle)(nil)).Where("key = ?", "b").Exists(ctx); err != nil || !exists {
+			t.Fatalf("b is gone after a failed batch (%v)", err)
+		}
+	})
+}
