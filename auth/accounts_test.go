@@ -305,6 +305,18 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 					t.Fatalf("field %s: got %q want %q (all: %v)", k, got[k], v, got)
 				}
 			}
+			// A direction override or a control character would make a
+			// name read as something else; it is refused, not stored.
+			_, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "J.", FirstName: "Jan\u202e", NamePrefix: "van\u2066", LastName: "Berg\x1b[2J"}, "ip")
+			got = map[string]string{}
+			for _, e := range apperr.FieldsOf(err) {
+				got[e.Field] = e.Key
+			}
+			for _, f := range []string{"first_name", "name_prefix", "last_name"} {
+				if got[f] != "profile.hidden_chars" {
+					t.Fatalf("field %s: got %q, want profile.hidden_chars (all: %v)", f, got[f], got)
+				}
+			}
 		})
 		tok, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "J.", FirstName: "Jan", NamePrefix: "van der", LastName: "Berg", AwayEnabled: true, AwayMessage: "Tot maandag"}, "ip")
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/usertext"
 )
 
 // "Mijn instellingen": what a person changes after the first visit, each a
@@ -47,6 +48,10 @@ func (n *Names) validate() apperr.Fields {
 			errs = append(errs, apperr.Field(field, "profile.too_long"))
 		case strings.ContainsAny(*v, "<>\x00"):
 			errs = append(errs, apperr.Field(field, "profile.invalid_chars"))
+		case usertext.Hidden(*v):
+			// A direction override would make the name read
+			// differently from what it is ("Jan\u202eSnesnaj").
+			errs = append(errs, apperr.Field(field, "profile.hidden_chars"))
 		}
 	}
 	text("initials", &n.Initials, true, 20)

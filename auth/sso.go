@@ -24,6 +24,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/usertext"
 )
 
 // SSO is single sign-on: an organisation's own OpenID Connect provider,
@@ -760,7 +761,7 @@ func orDash(s string) string {
 }
 
 func clipName(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(usertext.CleanLine(s)), " ")
 	if len([]rune(s)) > 100 {
 		s = string([]rune(s)[:100])
 	}

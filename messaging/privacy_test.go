@@ -97,3 +97,17 @@ func TestOutsidersSeeNoAddresses(t *testing.T) {
 		}
 	})
 }
+
+// TestDisplayNameHidesFormatting: a name stored before the rule against
+// hidden characters shows without its direction overrides and control
+// characters, so "Jan<RLO>nesnaJ" cannot pass for someone else.
+func TestDisplayNameHidesFormatting(t *testing.T) {
+	u := &db.User{FirstName: "Jan\u202e", NamePrefix: "van\u2066 der", LastName: "Berg\x1b[2J\u200f", Email: "jan@example.nl"}
+	if got := messaging.DisplayName(u); got != "Jan van der Berg[2J" {
+		t.Fatalf("DisplayName = %q", got)
+	}
+	u = &db.User{FirstName: "\u202e\u202e", Email: "x@example.nl"}
+	if got := messaging.DisplayName(u); got != "x@example.nl" {
+		t.Fatalf("a name of only hidden characters shows as %q, want the address", got)
+	}
+}

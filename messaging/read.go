@@ -27,7 +27,9 @@ func DisplayName(u *db.User) string {
 	if first == "" {
 		first = u.Initials
 	}
-	name := strings.Join(strings.Fields(first+" "+u.NamePrefix+" "+u.LastName), " ")
+	// Names stored before the rule against hidden characters are cleaned
+	// as they are shown.
+	name := strings.Join(strings.Fields(CleanLine(first+" "+u.NamePrefix+" "+u.LastName)), " ")
 	if name == "" {
 		return u.Email
 	}

@@ -1,77 +1,10 @@
 package messaging
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "dialoog/usertext"
 
-// The rules for text that people type and others see: what may be stored
-// at all, and what a one-line name (a subject, a file name) may hold.
+// ValidText reports whether s can be stored and shown (usertext.Valid).
+func ValidText(s string) bool { return usertext.Valid(s) }
 
-// ValidText reports whether s can be stored and shown: valid UTF-8 and no
-// NUL. PostgreSQL refuses both, so text that fails here is refused as
-// input, before it reaches a store.
-func ValidText(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
-
-// invisibleFormat reports whether r changes how the text around it is
-// laid out without being seen itself: the bidirectional embeddings,
-// overrides and isolates, and the direction marks. In a name,
-// "evil\u202efdp.txt" shows as "eviltxt.pdf".
-func invisibleFormat(r rune) bool {
-	switch {
-	case r >= 0x202A && r <= 0x202E: // LRE, RLE, PDF, LRO, RLO
-		return true
-	case r >= 0x2066 && r <= 0x2069: // LRI, RLI, FSI, PDI
-		return true
-	case r == 0x200E || r == 0x200F || r == 0x061C: // LRM, RLM, ALM
-		return true
-	}
-	return false
-}
-
-// control reports whether r is a C0 or C1 control character or DEL.
-func control(r rune) bool {
-	return r < 0x20 || (r >= 0x7F && r <= 0x9F)
-}
-
-// CleanLine returns s as one line for a name or a subject: invalid UTF-8,
-// control characters and the invisible bidirectional formatting
-// characters are dropped, tabs and line breaks become spaces, and the
-// result is trimmed. Every stored name and subject passes through it, and
-// so does every one shown (also those stored before the rule).
-func CleanLine(s string) string {
-	if !needsCleaning(s) {
-		return strings.TrimSpace(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range strings.ToValidUTF8(s, "") {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			b.WriteByte(' ')
-		case control(r) || invisibleFormat(r) || r == utf8.RuneError:
-			// dropped
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// needsCleaning reports whether s holds anything CleanLine changes beyond
-// trimming.
-func needsCleaning(s string) bool {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return true
-		}
-		if control(r) || invisibleFormat(r) {
-			return true
-		}
-		i += size
-	}
-	return false
-}
+// CleanLine returns s as one line for a name or a subject
+// (usertext.CleanLine).
+func CleanLine(s string) string { return usertext.CleanLine(s) }
