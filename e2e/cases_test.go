@@ -36,6 +36,18 @@ func TestCaseListAndClosingLive(t *testing.T) {
 	hr.click("Dossier maken")
 	hr.waitJS("case made", `document.querySelector('main').innerText.includes('Dossier P-1234')`)
 
+	// Hanna keeps the conversation open in a second tab, with the forms
+	// that change it: "Deelnemer toevoegen" and "Uit dossier halen".
+	hrThread := hr.newTab("intern-gesprek-")
+	hrThread.run(chromedp.Navigate(s.BaseURL + thread))
+	hrThread.waitJS("the conversation", `document.querySelector('main').innerText.includes('Dossier P-1234')`)
+	hrThread.waitLive()
+	hrThread.markPage()
+	const changeForms = `[...document.querySelectorAll('main form[action$="/dossier/verwijderen"], main details:has(form[action$="/deelnemers"])')]`
+	if !hrThread.eval(changeForms + `.length === 2 && ` + changeForms + `.every(f => f.checkVisibility())`) {
+		t.Fatal(`"Uit dossier halen" and "Deelnemer toevoegen" are not both on the open case's conversation`)
+	}
+
 	// The employee reads the conversation on a phone.
 	emp.run(chromedp.Navigate(s.BaseURL + thread))
 	emp.waitJS("the message", `document.querySelector('main').innerText.includes('Zullen we een afspraak maken?')`)
@@ -63,12 +75,27 @@ func TestCaseListAndClosingLive(t *testing.T) {
   document.querySelector('main').innerText.includes('Dit gesprek hoort bij een gesloten dossier')`)
 	emp.stillSamePage()
 	emp.step("case-closed-live", "")
+	hrThread.waitJS("the forms that change the conversation gone without a page load", changeForms+`.every(f => !f.checkVisibility()) &&
+  document.querySelector('main').innerText.includes('Dit gesprek hoort bij een gesloten dossier')`)
+	hrThread.stillSamePage()
+	hrThread.shot("case-closed-live")
+	// Loaded while the case is closed, the page has them hidden too.
+	hrThread.run(chromedp.Reload())
+	hrThread.waitJS("reloaded closed", `document.querySelector('main').innerText.includes('Dit gesprek hoort bij een gesloten dossier')`)
+	hrThread.waitLive()
+	hrThread.markPage()
+	if !hrThread.eval(changeForms + `.every(f => !f.checkVisibility())`) {
+		t.Fatal("a closed case's conversation offers forms that change it")
+	}
 
 	hr.click("Dossier heropenen")
 	hr.waitJS("reopened", `document.querySelector('main').innerText.includes('Het dossier is heropend.')`)
 	emp.waitJS("REAGEER back", `!!document.getElementById('reply') &&
   !document.querySelector('main').innerText.includes('Dit gesprek hoort bij een gesloten dossier')`)
 	emp.stillSamePage()
+	hrThread.waitJS("the forms back without a page load", changeForms+`.length === 2 && `+changeForms+`.every(f => f.checkVisibility()) &&
+  !document.querySelector('main').innerText.includes('Dit gesprek hoort bij een gesloten dossier')`)
+	hrThread.stillSamePage()
 	emp.click("REAGEER")
 	emp.step("case-reopened-reply", "Bericht")
 }

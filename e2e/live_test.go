@@ -423,6 +423,17 @@ func (b *browser) waitLive() {
 	b.waitJS("live connection", `!!window.dialoogLive && window.dialoogLive.ready > 0`)
 }
 
+// newTab opens another tab of b's browser: the same cookies, so the same
+// person, with a page of its own.
+func (b *browser) newTab(name string) *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	tab := &browser{t: b.t, ctx: ctx, name: name}
+	tab.run(chromedp.EmulateViewport(1280, 900))
+	return tab
+}
+
 // markPage marks the loaded document; stillSamePage fails if a navigation
 // replaced it since.
 func (b *browser) markPage() {

@@ -156,7 +156,7 @@ func TestCaseClosingLive(t *testing.T) {
 			name string
 			got  string
 		}{{"jan", readLiveUntil(t, janConn, writable)}, {"hr", readLiveUntil(t, hrConn, writable)}} {
-			wantContains(t, conn.got, readonly+` hx-swap-oob="true"><p class="notice" role="status">Dit gesprek hoort bij een gesloten dossier`,
+			wantContains(t, conn.got, readonly+` hx-swap-oob="true"><p class="notice case-closed-notice" role="status">Dit gesprek hoort bij een gesloten dossier`,
 				writable+` hx-swap-oob="true"></div>`)
 			wantNotContains(t, conn.got, "/reageer", "P-1234")
 		}

@@ -226,7 +226,7 @@ func TestParticipants(t *testing.T) {
 
 	resp, page := hr.b.post(tp+"/deelnemers", url.Values{"email": {"geen adres"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, page, `value="geen adres"`, "Een of meer mailadressen kloppen niet.", `aria-invalid="true"`, "<details class=\"help\" open>",
+	wantContains(t, page, `value="geen adres"`, "Een of meer mailadressen kloppen niet.", `aria-invalid="true"`, "<details class=\"help when-open\" open>",
 		"Kies of de nieuwe deelnemer de eerdere berichten mag lezen.")
 	resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {"bedrijfsarts@example.nl"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
