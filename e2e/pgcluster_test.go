@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"fmt"
 	"net"
@@ -137,7 +138,11 @@ func TestPrivatePostgres(t *testing.T) {
 
 // openPG opens a database/sql pool on a PostgreSQL URL.
 func openPG(ctx context.Context, dsn string) (*sql.DB, error) {
-	d := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	d := stdlib.OpenDB(*cfg)
 	if err := d.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, err

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -13,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // postgresAdminDSN is the database from which the test creates and drops its
@@ -33,7 +33,12 @@ func freshPostgres(t *testing.T) string {
 	if v := strings.TrimSpace(os.Getenv("DIALOOG_TEST_DATABASE_URL")); v != "" {
 		dsn = v
 	}
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName(e2eAppName)))
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = e2eAppName
+	admin := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

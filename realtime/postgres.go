@@ -18,9 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // DefaultChannel is the NOTIFY channel of a database URL without a
@@ -85,14 +86,13 @@ func WithHealthCheck(every time.Duration) PostgresOption {
 type PostgresBroker struct {
 	cfg  postgresConfig
 	log  *slog.Logger
-	pool *bun.DB // publishing and health pings
-	lndb *bun.DB // only the source of listener connections
+	pool *bun.DB         // publishing and health pings
+	lncf *pgx.ConnConfig // the listener's connections
 	fan  *fanout
 
 	pingChannel string
-	pingSeq     atomic.Int64  // last ping sent
-	pongSeq     atomic.Int64  // last ping received back
-	pingNow     chan struct{} // asks the pinger for a ping at once
+	pingSeq     atomic.Int64 // last ping sent
+	pongSeq     atomic.Int64 // last ping received back
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,7 +100,6 @@ type PostgresBroker struct {
 	ready  chan struct{}
 
 	mu     sync.Mutex
-	ln     *pgdriver.Listener
 	closed bool
 }
 
@@ -130,16 +129,18 @@ func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts .
 		cfg.healthEvery = defaultHealthEvery
 	}
 
-	pool := bun.NewDB(sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn))), pgdialect.New())
-	pool.SetMaxOpenConns(4)
-	lndb := bun.NewDB(sql.OpenDB(pgdriver.NewConnector(
-		pgdriver.WithDSN(dsn), pgdriver.WithApplicationName(cfg.listenerName))), pgdialect.New())
-	closeDBs := func() {
-		pool.Close()
-		lndb.Close()
+	poolcf, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres broker: %w", err)
 	}
+	// bun writes the arguments into the text: one simple query each.
+	poolcf.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	lncf := poolcf.Copy()
+	lncf.RuntimeParams["application_name"] = cfg.listenerName
+	pool := bun.NewDB(stdlib.OpenDB(*poolcf), pgdialect.New())
+	pool.SetMaxOpenConns(4)
 	if err := pool.PingContext(ctx); err != nil {
-		closeDBs()
+		pool.Close()
 		return nil, fmt.Errorf("postgres broker: connect: %w", err)
 	}
 
@@ -147,12 +148,11 @@ func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts .
 		cfg:         cfg,
 		log:         log.With("channel", cfg.channel),
 		pool:        pool,
-		lndb:        lndb,
+		lncf:        lncf,
 		fan:         newFanout(log),
 		pingChannel: "dialoog_ping_" + randomHex(8),
 		done:        make(chan struct{}),
 		ready:       make(chan struct{}),
-		pingNow:     make(chan struct{}, 1),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	go b.run()
@@ -249,64 +249,78 @@ func (b *PostgresBroker) Close() error {
 		return nil
 	}
 	b.closed = true
-	ln := b.ln
 	b.mu.Unlock()
-	b.cancel()
-	if ln != nil {
-		// Receive does not watch the context; closing the listener ends it.
-		_ = ln.Close()
-	}
+	b.cancel() // ends a wait for a notification; run closes the connection
 	<-b.done
 	b.fan.close()
-	return errors.Join(b.pool.Close(), b.lndb.Close())
+	return b.pool.Close()
 }
 
-// run keeps a listener until Close. pgdriver's Listener re-dials and
-// re-LISTENs by itself when a receive fails on a broken connection, but it
-// neither waits between attempts nor notices a connection that went silent;
-// run adds the backoff, the health pings and a fresh Listener when one was
-// given up.
+// run keeps a listener until Close: a connection of its own that LISTENs on
+// the event and ping channels. When the connection fails, or the pinger
+// gives it up, run waits (backoff) and opens a new one.
 func (b *PostgresBroker) run() {
 	defer close(b.done)
 	backoff := newBackoff()
 	for b.ctx.Err() == nil {
 		ln, err := b.listen()
-		if err != nil {
-			wait := backoff.next()
-			b.log.Warn("realtime: listener cannot connect", "err", err, "retry_in", wait)
-			b.sleep(wait)
-			continue
+		if err == nil {
+			err = b.serve(ln, backoff)
 		}
-		b.serve(ln, backoff)
+		if b.ctx.Err() != nil {
+			return
+		}
+		wait := backoff.next()
+		b.log.Warn("realtime: listener connection lost, reconnecting", "err", err, "retry_in", wait)
+		b.sleep(wait)
 	}
 }
 
-// listen opens a listener on the event and ping channels.
-func (b *PostgresBroker) listen() (*pgdriver.Listener, error) {
-	ln := pgdriver.NewListener(b.lndb)
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		_ = ln.Close()
-		return nil, ErrClosed
-	}
-	b.ln = ln
-	b.mu.Unlock()
+// listener is the connection that receives the notifications. Only run's
+// goroutine uses the connection; stop, from any goroutine, ends a wait for
+// a notification.
+type listener struct {
+	conn *pgx.Conn
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+// listen connects and LISTENs on the event and ping channels.
+func (b *PostgresBroker) listen() (*listener, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	if err := ln.Listen(ctx, b.cfg.channel, b.pingChannel); err != nil {
-		_ = ln.Close()
+	conn, err := pgx.ConnectConfig(ctx, b.lncf)
+	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	for _, ch := range []string{b.cfg.channel, b.pingChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			closeConn(conn)
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+	}
+	ln := &listener{conn: conn}
+	ln.ctx, ln.stop = context.WithCancel(b.ctx)
 	return ln, nil
 }
 
-// serve delivers notifications from ln until ln is closed, by Close or by
-// the pinger. The connection counts as up once a notification came through
-// it (a ping, sent through the pool, at the latest), which proves that
-// LISTEN is in effect.
-func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
-	defer ln.Close()
+// closeConn says goodbye to the server, or gives up after a second on a
+// connection that no longer answers.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn.Close(ctx)
+}
+
+// serve delivers notifications from ln until its connection fails, the
+// pinger gives it up or the broker closes, and then closes it. The
+// connection counts as up once a notification came through it (a ping, sent
+// through the pool, at the latest), which proves that LISTEN is in effect.
+func (b *PostgresBroker) serve(ln *listener, backoff *backoff) error {
+	defer func() {
+		ln.stop()
+		closeConn(ln.conn)
+	}()
 	var gaveUp atomic.Bool
 	pingCtx, stopPing := context.WithCancel(b.ctx)
 	var pinger sync.WaitGroup
@@ -315,7 +329,7 @@ func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
 		defer pinger.Done()
 		if !b.ping(pingCtx) {
 			gaveUp.Store(true)
-			_ = ln.Close()
+			ln.stop()
 		}
 	}()
 	defer func() {
@@ -325,37 +339,26 @@ func (b *PostgresBroker) serve(ln *pgdriver.Listener, backoff *backoff) {
 
 	up := false
 	for {
-		// No read deadline: the pinger closes ln when the connection goes quiet.
-		channel, payload, err := ln.Receive(b.ctx)
+		// No read deadline: the pinger stops the wait when the connection
+		// goes quiet.
+		n, err := ln.conn.WaitForNotification(ln.ctx)
 		if err != nil {
-			if b.ctx.Err() != nil {
-				return
+			if gaveUp.Load() && b.ctx.Err() == nil {
+				return errors.New("listener ping unanswered")
 			}
-			if gaveUp.Load() {
-				b.log.Warn("realtime: listener ping unanswered, replacing the connection")
-				return
-			}
-			up = false
-			wait := backoff.next()
-			b.log.Warn("realtime: listener connection lost, reconnecting", "err", err, "retry_in", wait)
-			b.sleep(wait)
-			select {
-			case b.pingNow <- struct{}{}:
-			default:
-			}
-			continue
+			return err
 		}
 		if !up {
 			up = true
 			backoff.reset()
 			b.connected()
 		}
-		if channel == b.pingChannel {
-			seq, _ := strconv.ParseInt(payload, 10, 64)
+		if n.Channel == b.pingChannel {
+			seq, _ := strconv.ParseInt(n.Payload, 10, 64)
 			b.pongSeq.Store(seq)
 			continue
 		}
-		ev, err := decodeEvent([]byte(payload))
+		ev, err := decodeEvent([]byte(n.Payload))
 		if err != nil {
 			b.log.Warn("realtime: ignoring notification", "err", err)
 			continue
@@ -399,8 +402,6 @@ func (b *PostgresBroker) ping(ctx context.Context) bool {
 		select {
 		case <-ctx.Done():
 			return true
-		case <-b.pingNow:
-			sent, sentAt = send()
 		case now := <-t.C:
 			switch {
 			case b.pongSeq.Load() >= sent:
