@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -107,4 +108,46 @@ func TestReplyStatements(t *testing.T) {
 			t.Fatalf("a reply ran %d statements:\n%s", len(stmts), strings.Join(stmts, "\n"))
 		}
 	})
+}
+
+// TestReplyPages bounds what a reply makes SQLite write: each page the
+// reply's transaction changes is one frame in the write-ahead log at the
+// commit, and one write. The team and case indexes, with an entry for every
+// participant and conversation, and an index that repeated the read states'
+// primary key made it 14 pages for a conversation of two, now 10; a raw
+// INSERT of a message changes 3.
+func TestReplyPages(t *testing.T) {
+	d := dbtest.MustOpenSQLite(t)
+	ctx := context.Background()
+	f := setup(t, d)
+	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+	tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []struct {
+		Seq  int    `bun:"seq"`
+		Name string `bun:"name"`
+		File string `bun:"file"`
+	}
+	if err := d.NewRaw("PRAGMA database_list").Scan(ctx, &files); err != nil || len(files) == 0 {
+		t.Fatalf("database file: %v", err)
+	}
+	wal := files[0].File + "-wal"
+	const header, frame = 32, 24 + 4096
+	for i := range 3 {
+		if err := d.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(wal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages := (st.Size() - header) / frame; pages > 10 {
+			t.Fatalf("reply %d changed %d pages", i+1, pages)
+		}
+	}
 }
