@@ -231,5 +231,14 @@ func TestExecAtomic(t *testing.T) {
 		if exists, err := d.NewSelect().Model((*db.Throttle)(nil)).Where("key = ?", "b").Exists(ctx); err != nil || !exists {
 			t.Fatalf("b is gone after a failed batch (%v)", err)
 		}
+		// The text goes out as it was formatted: a question mark or a quote
+		// in a value is not taken for a placeholder.
+		odd := `a ? b ' c " $1`
+		if err := d.ExecAtomic(ctx, insert(odd)); err != nil {
+			t.Fatal(err)
+		}
+		if exists, err := d.NewSelect().Model((*db.Throttle)(nil)).Where("key = ?", odd).Exists(ctx); err != nil || !exists {
+			t.Fatalf("%q not stored as it was (%v)", odd, err)
+		}
 	})
 }
