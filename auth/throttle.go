@@ -191,18 +191,14 @@ func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
 
 // Reset forgets the failures of key after a success.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	return l.ResetIn(ctx, l.DB, key)
-}
-
-// ResetIn is Reset within idb, the transaction that records the success.
-func (l *Limiter) ResetIn(ctx context.Context, idb bun.IDB, key string) error {
-	if _, err := l.resetDelete(idb, key).Exec(ctx); err != nil {
+	if _, err := l.resetDelete(l.DB, key).Exec(ctx); err != nil {
 		return fmt.Errorf("throttle reset %s: %w", key, err)
 	}
 	return nil
 }
 
-// resetDelete is the statement of Reset.
+// resetDelete is the statement of Reset (the login runs it in its
+// ExecAtomic).
 func (l *Limiter) resetDelete(idb bun.IDB, key string) *bun.DeleteQuery {
 	return idb.NewDelete().Model((*db.Throttle)(nil)).Where("key = ?", key)
 }

@@ -58,18 +58,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	if err != nil {
 		return nil, err
 	}
-	wanted := make(map[int64]bool, len(userIDs))
-	for _, id := range userIDs {
-		wanted[id] = true
-	}
-	var readers []*db.Participant
-	for i := range ps {
-		// The medical rule, checked once per recipient: it came with the
-		// participant rows.
-		if wanted[ps[i].UserID] && users[ps[i].UserID] != nil && ps[i].MayRead {
-			readers = append(readers, &ps[i])
-		}
-	}
+	readers := mayReadAmong(ps, users, userIDs)
 	if len(readers) == 0 {
 		return nil, nil
 	}
@@ -195,19 +184,29 @@ func (s *Service) LiveReaders(ctx context.Context, threadID int64, userIDs []int
 	if err != nil {
 		return nil, err
 	}
+	var out []LiveReader
+	for _, p := range mayReadAmong(ps, users, userIDs) {
+		u := users[p.UserID]
+		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})
+	}
+	return out, nil
+}
+
+// mayReadAmong returns the participants among userIDs who may read the
+// conversation, in the order of ps. The medical rule is checked once per
+// recipient: it came with the participant rows (MayRead).
+func mayReadAmong(ps []db.Participant, users map[int64]*db.User, userIDs []int64) []*db.Participant {
 	wanted := make(map[int64]bool, len(userIDs))
 	for _, id := range userIDs {
 		wanted[id] = true
 	}
-	var out []LiveReader
-	for _, p := range ps {
-		u := users[p.UserID]
-		if u == nil || !wanted[u.ID] || !p.MayRead {
-			continue
+	var out []*db.Participant
+	for i := range ps {
+		if wanted[ps[i].UserID] && users[ps[i].UserID] != nil && ps[i].MayRead {
+			out = append(out, &ps[i])
 		}
-		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})
 	}
-	return out, nil
+	return out
 }
 
 // ParticipantIDs returns the ids of a thread's participants, for a user who

@@ -42,7 +42,7 @@ func control(r rune) bool {
 // result is trimmed. Every stored name and subject passes through it, and
 // so does every one shown (also those stored before the rule).
 func CleanLine(s string) string {
-	if !needsCleaning(s) {
+	if !Hidden(s) {
 		return strings.TrimSpace(s)
 	}
 	var b strings.Builder
@@ -63,12 +63,8 @@ func CleanLine(s string) string {
 // Hidden reports whether s holds invalid UTF-8, a control character
 // (tabs and line breaks too) or an invisible bidirectional formatting
 // character: what a one-line field refuses when typed, so that a name
-// shows as it reads.
-func Hidden(s string) bool { return needsCleaning(s) }
-
-// needsCleaning reports whether s holds anything CleanLine changes beyond
-// trimming.
-func needsCleaning(s string) bool {
+// shows as it reads, and what CleanLine changes beyond trimming.
+func Hidden(s string) bool {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
