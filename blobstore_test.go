@@ -91,7 +91,7 @@ func signedIn(t *testing.T, d *db.DB, email string, internal bool) (*http.Client
 	now := time.Now().UTC()
 	done := bun.NullTime{Time: now}
 	u := &db.User{Email: email, Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
-		Initials: "T.", FirstName: "Test", LastName: email, PasswordHash: "not used",
+		Initials: "T.", FirstName: "Test", LastName: email,
 		SecondFactorDoneAt: done, RecoveryConfirmedAt: done, ProfileCompletedAt: done, LastLoginAt: done, CreatedAt: now, UpdatedAt: now}
 	if internal {
 		var org db.Organisation
@@ -101,6 +101,9 @@ func signedIn(t *testing.T, d *db.DB, email string, internal bool) (*http.Client
 		u.Kind, u.OrgID = db.KindInternal, &org.ID
 	}
 	if _, err := d.NewInsert().Model(u).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NewUpdate().Model(&db.Password{ID: u.ID, Hash: "not used"}).WherePK().Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	terms, err := auth.CurrentTerms(ctx, d)

@@ -179,7 +179,7 @@ func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int)
 // usersSelect selects the users of Beheer's list of org into rows, those
 // whose address or name contains query when it is not empty.
 func (s *Admin) usersSelect(rows *[]db.User, org int64, query string) *bun.SelectQuery {
-	q := s.Accounts.DB.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr("u.*").
+	q := s.Accounts.DB.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr(s.Accounts.DB.Columns(db.User{}, "u")).
 		Where(orgPeopleExpr, org, org, org, org)
 	if query = strings.TrimSpace(query); query != "" {
 		pat := likePattern(query)
@@ -202,7 +202,7 @@ func adminUser(u *db.User, factors []string) AdminUser {
 // NotFound for anyone else.
 func target(ctx context.Context, idb bun.IDB, org, userID int64) (*db.User, error) {
 	var u db.User
-	err := idb.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr("u.*").
+	err := idb.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr(db.ColumnsOf(idb, db.User{}, "u")).
 		Where("u.id = ?", userID).Where(inOrgExpr, org, org, org).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, errNotFound

@@ -77,7 +77,7 @@ func (a *Accounts) FillDemo(ctx context.Context, orgName string, people []DemoPe
 		for i, p := range people {
 			u := db.User{Email: p.Email, Kind: db.KindExternal, IsAdmin: p.Admin, Status: db.StatusActive, Language: "nl",
 				Gender: "unknown", Initials: p.Initials, FirstName: p.FirstName, NamePrefix: p.NamePrefix, LastName: p.Last,
-				PasswordHash: hashes[i], PasswordChangedAt: done, SecondFactorDoneAt: done, RecoveryConfirmedAt: done,
+				PasswordChangedAt: done, SecondFactorDoneAt: done, RecoveryConfirmedAt: done,
 				ProfileCompletedAt: done, CreatedAt: now, UpdatedAt: now}
 			if p.Internal {
 				u.Kind, u.OrgID = db.KindInternal, &org.ID
@@ -94,7 +94,7 @@ func (a *Accounts) FillDemo(ctx context.Context, orgName string, people []DemoPe
 			default:
 				u.ID = id
 				if _, err := tx.NewUpdate().Model(&u).Column("kind", "org_id", "is_admin", "status", "initials", "first_name",
-					"name_prefix", "last_name", "password_hash", "password_changed_at", "second_factor_done_at",
+					"name_prefix", "last_name", "password_changed_at", "second_factor_done_at",
 					"recovery_confirmed_at", "profile_completed_at", "updated_at").WherePK().Exec(ctx); err != nil {
 					return fmt.Errorf("reset demo person: %w", err)
 				}
@@ -107,6 +107,9 @@ func (a *Accounts) FillDemo(ctx context.Context, orgName string, people []DemoPe
 				if _, err := tx.NewDelete().Model((*db.Session)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 					return fmt.Errorf("end demo sessions: %w", err)
 				}
+			}
+			if _, err := tx.NewUpdate().Model(&db.Password{ID: u.ID, Hash: hashes[i]}).WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("demo password: %w", err)
 			}
 			accepted, err := tx.NewSelect().Model((*db.TermsAcceptance)(nil)).Where("user_id = ? AND terms_version_id = ?", u.ID, terms.ID).Exists(ctx)
 			if err != nil {

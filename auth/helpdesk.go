@@ -204,8 +204,12 @@ func (s *Admin) CompleteHelpdeskReset(ctx context.Context, token, pw, code, ip, 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", errHelpdeskInvalid
 	}
+	hash, err := storedPassword(ctx, a.DB, u.ID)
+	if err != nil {
+		return "", fmt.Errorf("helpdesk reset: %w", err)
+	}
 	a.checking("password")
-	pwOK, err := VerifyPassword(ctx, u.PasswordHash, pw)
+	pwOK, err := VerifyPassword(ctx, hash, pw)
 	if err != nil {
 		return "", fmt.Errorf("helpdesk reset: %w", err)
 	}

@@ -211,12 +211,13 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 		r.ok, r.wait, r.err = a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute)
 		ipAllowed <- r
 	}()
-	var u db.User
+	var withPassword userWithPassword
 	email, emailErr := NormalizeEmail(email)
 	var err error
 	if emailErr == nil {
-		err = a.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
+		err = a.DB.NewSelect().Model(&withPassword).Where("email = ?", email).Scan(ctx)
 	}
+	u := withPassword.User
 	if r := <-ipAllowed; r.err != nil {
 		return nil, r.err
 	} else if !r.ok {
@@ -250,7 +251,7 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 		}()
 	}
 	a.checking("password")
-	ok, err := VerifyPassword(ctx, u.PasswordHash, pw)
+	ok, err := VerifyPassword(ctx, withPassword.PasswordHash, pw)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}

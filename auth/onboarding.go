@@ -128,15 +128,12 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 	if err := a.Sessions.keepAlive(ctx, sess); err != nil {
 		return nil, err
 	}
-	su := stagedUser{User: row.User, TermsAccepted: row.TermsAccepted, FactorVerified: row.FactorVerified, SSOLinked: row.SSOLinked}
+	su := stagedUser{User: row.User, TermsAccepted: row.TermsAccepted, FactorVerified: row.FactorVerified, SSOLinked: row.SSOLinked, HasPassword: row.HasPassword}
 	u := su.User
 	if u.Status == db.StatusDisabled {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	stage := su.stage()
-	// The password hash stays in auth: what handlers get of the user has
-	// none (see Confirm).
-	u.PasswordHash = ""
 	cur := &Current{Session: sess, User: &u, Stage: stage}
 	passed := !sess.SecondFactorAt.IsZero()
 	granted := passed && a.Now().Before(sess.FactorGrantUntil.Time)
@@ -166,7 +163,7 @@ func resolveQuery(d *db.DB) string {
   s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
   s.factor_grant_until AS session_factor_grant_until, s.confirmed_at AS session_confirmed_at,
   ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified,
-  ` + ssoLinkedExpr + ` AS sso_linked
+  ` + ssoLinkedExpr + ` AS sso_linked, ` + hasPasswordExpr + ` AS has_password
 FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`
 }
 
@@ -185,6 +182,7 @@ type resolvedSession struct {
 	TermsAccepted           bool
 	FactorVerified          bool
 	SSOLinked               bool `bun:"sso_linked"`
+	HasPassword             bool `bun:"has_password"`
 }
 
 // advance runs change in a transaction that also gives the session a new

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"github.com/uptrace/bun"
 	"runtime"
 	"strings"
 	"unicode/utf8"
@@ -66,6 +67,23 @@ func CheckPasswordPolicy(pw string, email string, userInputs ...string) error {
 		return apperr.Field("password", "password.weak")
 	}
 	return nil
+}
+
+// storedPassword reads the password hash of userID ("" when none was
+// set). Only auth reads it: db.User has no field for it.
+func storedPassword(ctx context.Context, idb bun.IDB, userID int64) (string, error) {
+	p := db.Password{ID: userID}
+	if err := idb.NewSelect().Model(&p).WherePK().Scan(ctx); err != nil {
+		return "", fmt.Errorf("load password: %w", err)
+	}
+	return p.Hash, nil
+}
+
+// userWithPassword is a user with their password hash, for a login's
+// check of the password; it never leaves auth.
+type userWithPassword struct {
+	db.User      `bun:",extend"`
+	PasswordHash string `bun:"password_hash"`
 }
 
 // newPasswordHash checks a new password and its confirmation for u and

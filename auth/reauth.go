@@ -142,9 +142,9 @@ func wrongSecretKey(kind string) string {
 // app code is used up like one at login.
 func (a *Accounts) checkConfirmSecret(ctx context.Context, tx bun.Tx, cur *Current, kind, secret string) (bool, error) {
 	if kind == ConfirmPassword {
-		var hash string
-		if err := tx.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
-			return false, fmt.Errorf("load password: %w", err)
+		hash, err := storedPassword(ctx, tx, cur.User.ID)
+		if err != nil {
+			return false, err
 		}
 		if hash == "" {
 			return false, nil

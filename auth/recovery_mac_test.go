@@ -64,9 +64,10 @@ func TestRecoveryCodesCarriedToMAC(t *testing.T) {
 				t.Fatal(err)
 			}
 			u := &db.User{Email: "jan@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
-				Initials: "J.", FirstName: "Jan", LastName: "Berg", PasswordHash: hash,
+				Initials: "J.", FirstName: "Jan", LastName: "Berg",
 				SecondFactorDoneAt: done, RecoveryConfirmedAt: done, ProfileCompletedAt: done, CreatedAt: now, UpdatedAt: now}
 			exec(d.NewInsert().Model(u).ExcludeColumn("notify", "last_summary_at", "push_devices").Exec(ctx))
+			exec(d.NewUpdate().Model(&db.Password{ID: u.ID, Hash: hash}).WherePK().Exec(ctx))
 			terms, err := auth.CurrentTerms(ctx, d)
 			if err != nil {
 				t.Fatal(err)

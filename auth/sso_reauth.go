@@ -50,9 +50,9 @@ type ReauthWays struct {
 // ReauthWays reports how cur's user can confirm it is them.
 func (s *SSO) ReauthWays(ctx context.Context, cur *Current) (ReauthWays, error) {
 	var w ReauthWays
-	var hash string
-	if err := s.Accounts.DB.NewSelect().Model((*db.User)(nil)).Column("password_hash").Where("id = ?", cur.User.ID).Scan(ctx, &hash); err != nil {
-		return w, fmt.Errorf("sso: load password: %w", err)
+	hash, err := storedPassword(ctx, s.Accounts.DB, cur.User.ID)
+	if err != nil {
+		return w, fmt.Errorf("sso: %w", err)
 	}
 	w.Password = hash != ""
 	linked, err := SSOUser(ctx, s.Accounts.DB, cur.User.ID)

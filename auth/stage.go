@@ -42,6 +42,8 @@ type stagedUser struct {
 	// (sso_links), which stands for Dialoog's password, second factor and
 	// recovery codes.
 	SSOLinked bool `bun:"sso_linked"`
+	// HasPassword: a password was set (its hash stays in the database).
+	HasPassword bool `bun:"has_password"`
 }
 
 // The stored facts of a stage, for the users row aliased u.
@@ -50,15 +52,16 @@ const (
   AND ta.terms_version_id = (SELECT tv.id FROM terms_versions AS tv ORDER BY tv.version DESC LIMIT 1))`
 	factorVerifiedExpr = "(EXISTS (SELECT 1 FROM second_factors AS sf WHERE sf.user_id = u.id AND sf.verified_at IS NOT NULL)" +
 		" OR EXISTS (SELECT 1 FROM passkeys AS pk WHERE pk.user_id = u.id))"
-	ssoLinkedExpr = "EXISTS (SELECT 1 FROM sso_links AS sl WHERE sl.user_id = u.id)"
+	ssoLinkedExpr   = "EXISTS (SELECT 1 FROM sso_links AS sl WHERE sl.user_id = u.id)"
+	hasPasswordExpr = "u.password_hash <> ''"
 )
 
 // userWithStage loads a user and the facts of their stage in one query.
 func userWithStage(ctx context.Context, idb bun.IDB, userID int64) (*stagedUser, error) {
 	var u stagedUser
-	err := idb.NewSelect().TableExpr("users AS u").ColumnExpr("u.*").
+	err := idb.NewSelect().TableExpr("users AS u").ColumnExpr(db.ColumnsOf(idb, db.User{}, "u")).
 		ColumnExpr(termsAcceptedExpr+" AS terms_accepted").ColumnExpr(factorVerifiedExpr+" AS factor_verified").
-		ColumnExpr(ssoLinkedExpr+" AS sso_linked").
+		ColumnExpr(ssoLinkedExpr+" AS sso_linked").ColumnExpr(hasPasswordExpr+" AS has_password").
 		Where("u.id = ?", userID).Scan(ctx, &u)
 	if err != nil {
 		return nil, fmt.Errorf("stage: load user %d: %w", userID, err)
@@ -85,7 +88,7 @@ func (u *stagedUser) stage() Stage {
 		return StageProfile
 	case u.SSOLinked:
 		return StageDone
-	case u.PasswordHash == "":
+	case !u.HasPassword:
 		return StagePassword
 	case !u.FactorVerified || (u.SecondFactorDoneAt.IsZero() && !u.onboarded()):
 		// Once the first visit is done, a verified factor is enough: a
@@ -103,7 +106,7 @@ func (u *stagedUser) stage() Stage {
 // u: the same facts, so that a set of users is checked in one query. With
 // the profile saved the user is onboarded, so a verified factor is enough
 // and second_factor_done_at does not count (see stage).
-const stageDoneExpr = termsAcceptedExpr + " AND ((u.password_hash <> '' AND " + factorVerifiedExpr +
+const stageDoneExpr = termsAcceptedExpr + " AND ((" + hasPasswordExpr + " AND " + factorVerifiedExpr +
 	" AND u.recovery_confirmed_at IS NOT NULL) OR " + ssoLinkedExpr + ") AND u.profile_completed_at IS NOT NULL"
 
 // LiveAdmitted returns those of userIDs who may receive live content now:

@@ -46,7 +46,6 @@ type User struct {
 	ProfileCompletedAt  bun.NullTime
 	RecoveryConfirmedAt bun.NullTime
 	SecondFactorDoneAt  bun.NullTime
-	PasswordHash        string `bun:",notnull"`
 	PasswordChangedAt   bun.NullTime
 	AwayEnabled         bool   `bun:",notnull"`
 	AwayMessage         string `bun:",notnull"` // before migration 0008 only; now AwaySealed
@@ -71,6 +70,15 @@ type User struct {
 	// notify whenever they change (migration 0023): a new message looks
 	// for subscriptions only when there are any.
 	PushDevices int `bun:",notnull"`
+}
+
+// Password is a user's password hash. It lives in the users table, but
+// not in User: auth alone reads and writes it, through this model, so that
+// no user handed to handlers, templates, logs or live updates carries it.
+type Password struct {
+	bun.BaseModel `bun:"table:users"`
+	ID            int64  `bun:",pk"`
+	Hash          string `bun:"password_hash,notnull"`
 }
 
 // Invitation is a sign-up link; only its hash is stored.

@@ -179,8 +179,13 @@ func (d *DB) ScanOne(ctx context.Context, rows *sql.Rows, dest ...any) error {
 // instance during a rolling update) adds a column, PostgreSQL refuses to
 // run a prepared "*" again ("cached plan must not change result type"),
 // and bun refuses a column the model does not have.
-func (d *DB) Columns(model any, alias string) string {
-	t := d.Dialect().Tables().Get(reflect.TypeOf(model))
+func (d *DB) Columns(model any, alias string) string { return ColumnsOf(d, model, alias) }
+
+// ColumnsOf is Columns for any bun.IDB (a transaction too): the select
+// list to use instead of "alias.*", which would also bring columns the
+// model leaves out on purpose (User has no password hash).
+func ColumnsOf(idb bun.IDB, model any, alias string) string {
+	t := idb.Dialect().Tables().Get(reflect.TypeOf(model))
 	names := make([]string, len(t.Fields))
 	for i, f := range t.Fields {
 		names[i] = alias + "." + f.Name

@@ -45,13 +45,16 @@ func (ra *realApp) storeUser(tb testing.TB, email string, internal bool, first, 
 	now := ra.clk.Now().UTC()
 	done := bun.NullTime{Time: now}
 	u := &db.User{Email: email, Kind: db.KindExternal, Status: db.StatusActive, Language: lang, Gender: "unknown",
-		Initials: first[:1] + ".", FirstName: first, NamePrefix: prefix, LastName: last, PasswordHash: "not used by these tests",
+		Initials: first[:1] + ".", FirstName: first, NamePrefix: prefix, LastName: last,
 		SecondFactorDoneAt: done, RecoveryConfirmedAt: done, ProfileCompletedAt: done, LastLoginAt: done,
 		CreatedAt: now, UpdatedAt: now}
 	if internal {
 		u.Kind, u.OrgID = db.KindInternal, &ra.org.ID
 	}
 	if _, err := ra.d.NewInsert().Model(u).Exec(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := ra.d.NewUpdate().Model(&db.Password{ID: u.ID, Hash: "not used by these tests"}).WherePK().Exec(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	terms, err := auth.CurrentTerms(ctx, ra.d)

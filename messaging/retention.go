@@ -647,7 +647,7 @@ func (s *Service) purgeInvited(ctx context.Context, run *dailyRun, cutoff time.T
 				// Checked again under a row lock: a message to the person
 				// since the list was read keeps them.
 				var u db.User
-				q := tx.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr("u.*").
+				q := tx.NewSelect().Model(&u).ModelTableExpr("users AS u").ColumnExpr(s.DB.Columns(db.User{}, "u")).
 					Where("u.id = ?", id).Where(invitedUnused, cutoff, cutoff, cutoff)
 				if s.DB.Postgres() {
 					q = q.For("UPDATE OF u")

@@ -99,7 +99,7 @@ func (s *Service) withMembers(ctx context.Context, idb bun.IDB, ts []db.Team) ([
 		TeamID int64 `bun:"team_id"`
 		db.User
 	}
-	if err := idb.NewRaw(`SELECT tm.team_id, u.* FROM team_members AS tm JOIN users AS u ON u.id = tm.user_id
+	if err := idb.NewRaw(`SELECT tm.team_id, `+db.ColumnsOf(idb, db.User{}, "u")+` FROM team_members AS tm JOIN users AS u ON u.id = tm.user_id
 WHERE tm.team_id IN (?) ORDER BY u.last_name, u.first_name, u.email`, bun.In(ids)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("list team members: %w", err)
 	}

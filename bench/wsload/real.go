@@ -176,7 +176,7 @@ func (rs *realServer) seed(ctx context.Context, sessions *auth.Sessions, msgs *m
 	for i := range users {
 		u := &db.User{Email: fmt.Sprintf("wsload-%d@example.nl", i), Kind: db.KindExternal, Status: db.StatusActive,
 			Language: "nl", Gender: "unknown", Initials: "W.", FirstName: "Gebruiker", LastName: strconv.Itoa(i),
-			PasswordHash: "not used by the bench", SecondFactorDoneAt: done, RecoveryConfirmedAt: done,
+			SecondFactorDoneAt: done, RecoveryConfirmedAt: done,
 			ProfileCompletedAt: done, LastLoginAt: done, CreatedAt: now, UpdatedAt: now}
 		if i%2 == 0 {
 			u.Kind, u.OrgID = db.KindInternal, &org.ID
@@ -193,6 +193,10 @@ func (rs *realServer) seed(ctx context.Context, sessions *auth.Sessions, msgs *m
 			chunk := users[lo:min(lo+500, n)]
 			if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
 				return fmt.Errorf("insert users: %w", err)
+			}
+			if _, err := tx.NewUpdate().Model((*db.Password)(nil)).Set("password_hash = ?", "not used by the bench").
+				Where("id IN (?)", bun.In(ids(chunk))).Exec(ctx); err != nil {
+				return fmt.Errorf("set passwords: %w", err)
 			}
 			var accepted []db.TermsAcceptance
 			var factors []db.SecondFactor
@@ -353,4 +357,13 @@ func (unusedTerms) Version(context.Context, int) (handlers.TermsVersion, error) 
 
 func (unusedTerms) Publish(context.Context, string, string, int64) (handlers.TermsVersion, error) {
 	return handlers.TermsVersion{}, errUnused
+}
+
+// ids are the ids of users.
+func ids(users []*db.User) []int64 {
+	out := make([]int64, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
 }
