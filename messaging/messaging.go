@@ -465,15 +465,25 @@ WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t
 }
 
 func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64) ([]db.Participant, map[int64]*db.User, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.participants", func() string { return participantsQuery(s.DB) }), threadID)
+	ps, users, _, err := s.participantsFrom(ctx, idb, threadID, s.DB.Text("messaging.participants", func() string { return participantsQuery(s.DB) }), threadID)
+	return ps, users, err
+}
+
+// participantsFrom runs query, a fixed query that ends in participantsQuery
+// (its last argument the thread's id), and reads the participants of
+// threadID it returns, and the column p_message_id when query selects one
+// (storeMessage).
+func (s *Service) participantsFrom(ctx context.Context, idb bun.IDB, threadID int64, query string, args ...any) ([]db.Participant, map[int64]*db.User, int64, error) {
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, query, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load participants: %w", err)
+		return nil, nil, 0, fmt.Errorf("load participants: %w", err)
 	}
 	defer rows.Close()
 	var found []participantRow
 	if err := s.DB.ScanRows(ctx, rows, &found); err != nil {
-		return nil, nil, fmt.Errorf("load participants: %w", err)
+		return nil, nil, 0, fmt.Errorf("load participants: %w", err)
 	}
+	var messageID int64
 	ps := make([]db.Participant, len(found))
 	byID := make(map[int64]*db.User, len(found))
 	for i := range found {
@@ -485,8 +495,9 @@ func (s *Service) participants(ctx context.Context, idb bun.IDB, threadID int64)
 			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson}
 		}
 		byID[f.User.ID] = &f.User
+		messageID = f.PMessageID
 	}
-	return ps, byID, nil
+	return ps, byID, messageID, nil
 }
 
 // participantsQuery lists a thread's participants with their users, in the
@@ -516,6 +527,7 @@ type participantRow struct {
 	PTeamName       string       `bun:"p_team_name"`
 	PTeamShowPerson bool         `bun:"p_team_show_person"`
 	PMayRead        bool         `bun:"p_may_read"`
+	PMessageID      int64        `bun:"p_message_id"`
 }
 
 // post stores a message with its read states and attachments, re-invites
@@ -523,21 +535,11 @@ type participantRow struct {
 // causes — all in the caller's transaction.
 func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, auto bool, now time.Time) ([]Event, error) {
 	m := &db.Message{ThreadID: th.ID, SenderID: &author.ID, Body: s.sealBody(th.ID, body), KeyID: s.Vault.KeyID(), IsAutoReply: auto, CreatedAt: now}
-	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery, m.ThreadID, m.SenderID, m.Body, m.KeyID, m.IsAutoReply, m.CreatedAt, th.ID, author.ID)
+	// The participants as they were before this message: their unread
+	// counts are the "unread before" of the notification rule.
+	ps, users, err := s.storeMessage(ctx, tx, m, th.ID, author.ID)
 	if err != nil {
-		return nil, fmt.Errorf("store message: %w", err)
-	}
-	if rows.Next() {
-		err = rows.Scan(&m.ID)
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && m.ID == 0 {
-		err = errors.New("no id returned")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store message: %w", err)
+		return nil, err
 	}
 	if len(attachmentIDs) > 0 {
 		res, err := tx.NewUpdate().Model((*db.Attachment)(nil)).Set("message_id = ?", m.ID).
@@ -548,37 +550,6 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 		if n, _ := res.RowsAffected(); int(n) != len(attachmentIDs) {
 			return nil, apperr.Field("attachments", "attachment.gone")
 		}
-	}
-	if _, err := s.DB.ExecPrepared(ctx, tx, "UPDATE threads SET last_message_at = ? WHERE id = ?", now, th.ID); err != nil {
-		return nil, fmt.Errorf("touch thread: %w", err)
-	}
-	// The participants as they were before this message: their unread
-	// counts are the "unread before" of the notification rule.
-	ps, users, err := s.participants(ctx, tx, th.ID)
-	if err != nil {
-		return nil, err
-	}
-	// One statement for every participant's read state of the message, one
-	// for the counters the inbox reads; a new message also brings the thread
-	// back into the boxes it was removed from.
-	// (The author's read time is the thread's last_message_at, just set to
-	// now, which spares PostgreSQL an untyped parameter in the CASE.)
-	if _, err := s.DB.ExecPrepared(ctx, tx, `INSERT INTO message_states (message_id, user_id, read_at)
-SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN t.last_message_at END
-FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`,
-		m.ID, author.ID, th.ID); err != nil {
-		return nil, fmt.Errorf("store read states: %w", err)
-	}
-	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
-box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`,
-		author.ID, now, th.ID); err != nil {
-		return nil, fmt.Errorf("count message in boxes: %w", err)
-	}
-	// The totals count only what each participant may read (medicalRule).
-	if _, err := s.DB.ExecPrepared(ctx, tx, `UPDATE users SET unread_total = unread_total + 1
-WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
-  WHERE p.thread_id = ? AND p.user_id <> ? AND `+medicalRule("t", "p.user_id")+`)`, th.ID, author.ID); err != nil {
-		return nil, fmt.Errorf("count message for readers: %w", err)
 	}
 	var others []int64
 	for _, p := range ps {
@@ -698,11 +669,104 @@ func (s *Service) notified(ctx context.Context, tx bun.Tx, p *db.Participant, no
 	return nil
 }
 
+// newMessageWrites count a new message in its thread: the thread's time,
+// the participants' counters the inbox reads (a new message also brings the
+// thread back into the boxes it was removed from), and the unread totals of
+// the participants who may read it (medicalRule); newStatesQuery adds
+// every participant's read state of it. Their arguments are newMessageArgs.
+// No statement reads what another one writes, so that PostgreSQL can run
+// them as one (see storeMessage).
+var newMessageWrites = []string{
+	"UPDATE threads SET last_message_at = ? WHERE id = ?",
+	`UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
+box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`,
+	`UPDATE users SET unread_total = unread_total + 1
+WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.thread_id = ? AND p.user_id <> ? AND ` + medicalRule("t", "p.user_id") + `)`,
+}
+
+// newMessageArgs are the arguments of each of newMessageWrites.
+func newMessageArgs(threadID, authorID int64, now time.Time) [][]any {
+	return [][]any{{now, threadID}, {authorID, now, threadID}, {threadID, authorID}}
+}
+
+// newStatesQuery stores every participant's read state of the new message
+// read from the table or clause named by its %s as m (read by its author).
+const newStatesQuery = `INSERT INTO message_states (message_id, user_id, read_at)
+SELECT m.id, p.user_id, CASE WHEN p.user_id = m.sender_id THEN m.created_at END
+FROM %s AS m JOIN participants AS p ON p.thread_id = m.thread_id`
+
+// storeMessage stores m (and sets its id), counts it in its thread
+// (newMessageWrites, newStatesQuery) and returns the thread's participants
+// as they were before it. SQLite, in the process, runs one statement after
+// the other. On PostgreSQL, where each statement is a round trip, it is one
+// statement: the message and the writes are data-modifying WITH clauses of
+// the participants' query, which sees the rows as they were before them
+// (one snapshot for the whole statement), and the read states read the new
+// message from the clause that stores it.
+func (s *Service) storeMessage(ctx context.Context, tx bun.Tx, m *db.Message, threadID, authorID int64) ([]db.Participant, map[int64]*db.User, error) {
+	insertArgs := []any{m.ThreadID, m.SenderID, m.Body, m.KeyID, m.IsAutoReply, m.CreatedAt, threadID, authorID}
+	writeArgs := newMessageArgs(threadID, authorID, m.CreatedAt)
+	if s.DB.Postgres() {
+		query := s.DB.Text("messaging.storeMessage", func() string {
+			var b strings.Builder
+			b.WriteString("WITH nm AS (" + insertMessageQuery + " RETURNING id, thread_id, sender_id, created_at),\n")
+			b.WriteString("  states AS (" + fmt.Sprintf(newStatesQuery, "nm") + ")")
+			for i, w := range newMessageWrites {
+				fmt.Fprintf(&b, ",\n  w%d AS (%s)", i, w)
+			}
+			return b.String() + "\n" + strings.Replace(participantsQuery(s.DB), "SELECT ", "SELECT (SELECT id FROM nm) AS p_message_id, ", 1)
+		})
+		args := insertArgs
+		for _, a := range writeArgs {
+			args = append(args, a...)
+		}
+		ps, users, id, err := s.participantsFrom(ctx, tx, threadID, query, append(args, threadID)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store message: %w", err)
+		}
+		if id == 0 {
+			return nil, nil, errors.New("store message: no id returned")
+		}
+		m.ID = id
+		return ps, users, nil
+	}
+	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery+" RETURNING id", insertArgs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store message: %w", err)
+	}
+	if rows.Next() {
+		err = rows.Scan(&m.ID)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && m.ID == 0 {
+		err = errors.New("no id returned")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store message: %w", err)
+	}
+	ps, users, err := s.participants(ctx, tx, threadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.DB.ExecPrepared(ctx, tx, fmt.Sprintf(newStatesQuery, "messages")+" WHERE m.id = ?", m.ID); err != nil {
+		return nil, nil, fmt.Errorf("store read states: %w", err)
+	}
+	for i, w := range newMessageWrites {
+		if _, err := s.DB.ExecPrepared(ctx, tx, w, writeArgs[i]...); err != nil {
+			return nil, nil, fmt.Errorf("count message: %w", err)
+		}
+	}
+	return ps, users, nil
+}
+
 // insertMessageQuery stores a message; written by a member of the
 // conversation's team (their participant row says so), it is written on
 // behalf of the team.
 const insertMessageQuery = `INSERT INTO messages (thread_id, sender_id, body, key_id, is_auto_reply, created_at, team_id)
-VALUES (?, ?, ?, ?, ?, ?, (SELECT p.via_team_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)) RETURNING id`
+VALUES (?, ?, ?, ?, ?, ?, (SELECT p.via_team_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?))`
 
 func (s *Service) sealBody(threadID int64, body string) []byte {
 	return s.Vault.Seal([]byte(body), bodyAD(threadID))
