@@ -28,7 +28,17 @@ type DB struct {
 	postgres bool
 	cache    *stmtCache
 	hooks    []bun.QueryHook // also run around the prepared statements
+	// writer admits one write transaction at a time on SQLite (see Tx);
+	// nil on PostgreSQL.
+	writer chan struct{}
 }
+
+// writerWait bounds how long a transaction waits for its turn to write on
+// SQLite: the busy_timeout it waited out before.
+const writerWait = 10 * time.Second
+
+// inWriter marks the context of a transaction that holds its DB's writer.
+type inWriter struct{ d *DB }
 
 // AddQueryHook adds hook to bun's query hooks and runs it around the
 // prepared statements too (QueryPrepared, QueryPreparedIn, ExecPrepared),
@@ -96,7 +106,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// connection of its own and prepared its statements anew.
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
-	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), cache: &stmtCache{}}
+	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), cache: &stmtCache{}, writer: make(chan struct{}, 1)}
 	if err := pingSQLite(ctx, d); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -167,7 +177,30 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 
 // Tx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise.
+//
+// SQLite has one writer at a time. Left to SQLite, a transaction that
+// finds another one writing waits in its busy handler, which sleeps 1, 2, 5,
+// 10, ... ms between tries however soon the other one ends: a reply that
+// met another took milliseconds instead of a fraction of one. On SQLite,
+// transactions therefore queue for their turn in the process and begin as
+// soon as the one before ends (for at most writerWait, the busy timeout). A
+// transaction begun inside another one's function does not queue again (it
+// would wait for itself): it waits in SQLite, as writes outside Tx do.
 func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if d.writer != nil && ctx.Value(inWriter{d}) == nil {
+		t := time.NewTimer(writerWait)
+		select {
+		case d.writer <- struct{}{}:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("wait to write: %w", ctx.Err())
+		case <-t.C:
+			return errors.New("wait to write: the database is busy")
+		}
+		defer func() { <-d.writer }()
+		ctx = context.WithValue(ctx, inWriter{d}, true)
+	}
 	return d.RunInTx(ctx, nil, fn)
 }
 
