@@ -69,6 +69,7 @@ func main() {
 		database = flag.String("database", "", "real server: postgres://... URL of an empty database (default: SQLite in a temporary directory)")
 		centri   = flag.String("centrifugo", defaultCentrifugo(), "centrifugo scenario: path of the centrifugo binary (see bench/README.md)")
 		heapProf = flag.String("heapprofile", "", "write a heap profile of each server with its connections idle to PREFIX.<scenario>.<conns>")
+		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of each server process while it pushes or broadcasts to PREFIX.<scenario>.<conns>")
 
 		one       = flag.String("one", "", "internal: run this one scenario with -n connections and print its result")
 		client    = flag.Bool("client", false, "internal: run as the client process")
@@ -81,7 +82,7 @@ func main() {
 	)
 	flag.Parse()
 	log.SetFlags(0)
-	heapProfile = *heapProf
+	heapProfile, cpuProfile = *heapProf, *cpuProf
 	raiseFileLimit()
 	srcs, err := parseSources(*sources)
 	if err != nil {
@@ -263,7 +264,7 @@ func runIsolated(name string, n int, cfg runConfig) (result, error) {
 	}
 	cmd := exec.Command(exe, "-one", name, "-n", strconv.Itoa(n), "-rate", strconv.Itoa(cfg.rate),
 		"-duration", cfg.duration.String(), "-size", strconv.Itoa(cfg.size), "-body", strconv.Itoa(cfg.body), "-sources", cfg.sources,
-		"-mode", cfg.mode, "-database", cfg.database, "-centrifugo", cfg.centrifugo, "-heapprofile", heapProfile,
+		"-mode", cfg.mode, "-database", cfg.database, "-centrifugo", cfg.centrifugo, "-heapprofile", heapProfile, "-cpuprofile", cpuProfile,
 		"-timeout", "10m")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -357,6 +358,10 @@ func runScenario(name string, n int, cfg runConfig) (result, error) {
 	}
 
 	perMessage := 0
+	if cpuProfile != "" && !srv.external {
+		stop := startCPUProfile(fmt.Sprintf("%s.%s.%d", cpuProfile, name, n))
+		defer stop()
+	}
 	switch {
 	case cfg.mode == "push" && srv.push != nil:
 		var calls *hdrhistogram.Histogram
@@ -595,8 +600,28 @@ func (b *bareServer) push(at time.Time, k, size int) error {
 	return nil
 }
 
-// heapProfile is the -heapprofile prefix.
-var heapProfile string
+// heapProfile and cpuProfile are the -heapprofile and -cpuprofile
+// prefixes.
+var heapProfile, cpuProfile string
+
+// startCPUProfile profiles this process into path until the returned
+// function is called.
+func startCPUProfile(path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Printf("wsload: cpu profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("wsload: cpu profile: %v", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
 
 func writeHeapProfile(path string) {
 	f, err := os.Create(path)
