@@ -76,17 +76,26 @@ func testNewMessageMailFromName(t *testing.T, databaseURL string) {
 	if err := br.Save(ctx, &auth.Current{User: hr}, auth.BrandInput{Name: "OSAW", SenderName: sender}, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.messages.Compose(ctx, hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"}); err != nil {
+	ours, err := a.messages.Compose(ctx, hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.messages.Compose(ctx, bea, messaging.ComposeInput{To: []string{kim.Email}, Subject: "Elders", Body: "Van een ander"}); err != nil {
+	theirs, err := a.messages.Compose(ctx, bea, messaging.ComposeInput{To: []string{kim.Email}, Subject: "Elders", Body: "Van een ander"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reply reads the sender name with its conversation.
+	if _, err := a.messages.Reply(ctx, jan, messaging.ReplyInput{ThreadID: ours, Body: "Goed, dank je"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.messages.Reply(ctx, kim, messaging.ReplyInput{ThreadID: theirs, Body: "Prima"}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go a.worker.Run(wctx)
 
-	for to, wantName := range map[string]string{jan.Email: sender, kim.Email: "Dialoog"} {
+	for to, wantName := range map[string]string{jan.Email: sender, kim.Email: "Dialoog", hr.Email: sender, bea.Email: "Dialoog"} {
 		got := smtpSrv.WaitMail(t, to, 0, 10*time.Second)
 		if got.From != "no-reply@dialoog.test" {
 			t.Errorf("envelope sender %q", got.From)

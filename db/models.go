@@ -13,6 +13,10 @@ type Organisation struct {
 	ID            int64     `bun:",pk,autoincrement"`
 	Name          string    `bun:",notnull"`
 	CreatedAt     time.Time `bun:",notnull"`
+	// SenderName is the organisation's sender name for mail
+	// (organisation_branding), when the query that loaded it read it too;
+	// nil when it did not.
+	SenderName *string `bun:"sender_name,scanonly"`
 }
 
 // User kinds.

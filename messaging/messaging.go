@@ -442,6 +442,7 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	var row struct {
 		db.Thread  `bun:",extend"`
 		OrgName    string
+		SenderName string `bun:"sender_name"`
 		CaseStatus string
 	}
 	err = s.DB.ScanOne(ctx, rows, &row)
@@ -452,15 +453,17 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}
 	row.Thread.CaseClosed = row.CaseStatus == db.CaseClosed
-	return &row.Thread, &db.Organisation{ID: row.OrgID, Name: row.OrgName}, nil
+	return &row.Thread, &db.Organisation{ID: row.OrgID, Name: row.OrgName, SenderName: &row.SenderName}, nil
 }
 
 // threadForQuery also says whether the thread's case is closed, so that
 // every change that loads its thread this way can refuse without another
-// statement.
+// statement, and reads the organisation's sender name for the mails a new
+// message may send.
 func threadForQuery(d *db.DB) string {
-	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name, COALESCE(c.status, '') AS case_status
-FROM threads AS t JOIN organisations AS o ON o.id = t.org_id LEFT JOIN cases AS c ON c.id = t.case_id
+	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name, COALESCE(ob.sender_name, '') AS sender_name, COALESCE(c.status, '') AS case_status
+FROM threads AS t JOIN organisations AS o ON o.id = t.org_id LEFT JOIN organisation_branding AS ob ON ob.org_id = t.org_id
+  LEFT JOIN cases AS c ON c.id = t.case_id
 WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?) AND ` + medicalRule("t", "?")
 }
 
@@ -639,9 +642,10 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	}
 	mail.To = u.Email
 	// Under the sender name of the conversation's organisation, when it
-	// chose one (read only when a mail goes out: at most one per thread
-	// per NotifyEvery a person).
-	if mail.FromName, err = auth.SenderName(ctx, tx, org.ID); err != nil {
+	// chose one: read with the thread (threadWithOrg), or else now.
+	if org.SenderName != nil {
+		mail.FromName = *org.SenderName
+	} else if mail.FromName, err = auth.SenderName(ctx, tx, org.ID); err != nil {
 		return fmt.Errorf("notification sender: %w", err)
 	}
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
