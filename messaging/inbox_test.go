@@ -218,3 +218,32 @@ func TestSearchHidesOutsidersAddresses(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxPageFromIndexes checks with SQLite's EXPLAIN QUERY PLAN that a
+// page of the inbox, of a team box and of a case box reads the participant
+// rows of the page and each conversation's other participants from indexes
+// alone, without the table rows behind them (migration 0036).
+func TestInboxPageFromIndexes(t *testing.T) {
+	d := dbtest.MustOpenSQLite(t)
+	ctx := context.Background()
+	f := setup(t, d)
+	if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 300, Messages: 2, Others: 30, UnreadEvery: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	for name, query := range map[string]func() (string, []any){
+		"inbox page 1":    func() (string, []any) { return f.svc.InboxSQL(f.hr, "", 1) },
+		"inbox page 5":    func() (string, []any) { return f.svc.InboxSQL(f.hr, "", 5) },
+		"team box page 1": func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 1) },
+	} {
+		q, args := query()
+		plan := strings.Join(dbtest.Plan(t, d, q, args...), "\n")
+		for _, want := range []string{"SEARCH op USING COVERING INDEX participants_thread_idx", "SEARCH p USING COVERING INDEX participants_"} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("%s: no %q in the plan:\n%s", name, want, plan)
+			}
+		}
+	}
+}
