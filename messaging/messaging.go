@@ -505,8 +505,12 @@ func (s *Service) participantsFrom(ctx context.Context, idb bun.IDB, threadID in
 
 // participantsQuery lists a thread's participants with their users, in the
 // order they joined.
-func participantsQuery(d *db.DB) string {
-	return `SELECT ` + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
+func participantsQuery(d *db.DB) string { return participantsQueryWith(d, "") }
+
+// participantsQueryWith is participantsQuery with the select list's first
+// columns given ("expr AS name, ").
+func participantsQueryWith(d *db.DB, first string) string {
+	return `SELECT ` + first + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
   p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
   p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at,
   p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person,
@@ -700,6 +704,13 @@ const newStatesQuery = `INSERT INTO message_states (message_id, user_id, read_at
 SELECT m.id, p.user_id, CASE WHEN p.user_id = m.sender_id THEN m.created_at END
 FROM %s AS m JOIN participants AS p ON p.thread_id = m.thread_id`
 
+// The statements of storeMessage on SQLite: the message, and its read
+// states from the stored row.
+var (
+	insertMessageReturningID = insertMessageQuery + " RETURNING id"
+	newStatesOfMessage       = fmt.Sprintf(newStatesQuery, "messages") + " WHERE m.id = ?"
+)
+
 // storeMessage stores m (and sets its id), counts it in its thread
 // (newMessageWrites, newStatesQuery) and returns the thread's participants
 // as they were before it. SQLite, in the process, runs one statement after
@@ -719,7 +730,7 @@ func (s *Service) storeMessage(ctx context.Context, tx bun.Tx, m *db.Message, th
 			for i, w := range newMessageWrites {
 				fmt.Fprintf(&b, ",\n  w%d AS (%s)", i, w)
 			}
-			return b.String() + "\n" + strings.Replace(participantsQuery(s.DB), "SELECT ", "SELECT (SELECT id FROM nm) AS p_message_id, ", 1)
+			return b.String() + "\n" + participantsQueryWith(s.DB, "(SELECT id FROM nm) AS p_message_id, ")
 		})
 		args := insertArgs
 		for _, a := range writeArgs {
@@ -735,7 +746,7 @@ func (s *Service) storeMessage(ctx context.Context, tx bun.Tx, m *db.Message, th
 		m.ID = id
 		return ps, users, nil
 	}
-	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageQuery+" RETURNING id", insertArgs...)
+	rows, err := s.DB.QueryPreparedIn(ctx, tx, insertMessageReturningID, insertArgs...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store message: %w", err)
 	}
@@ -755,7 +766,7 @@ func (s *Service) storeMessage(ctx context.Context, tx bun.Tx, m *db.Message, th
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.DB.ExecPrepared(ctx, tx, fmt.Sprintf(newStatesQuery, "messages")+" WHERE m.id = ?", m.ID); err != nil {
+	if _, err := s.DB.ExecPrepared(ctx, tx, newStatesOfMessage, m.ID); err != nil {
 		return nil, nil, fmt.Errorf("store read states: %w", err)
 	}
 	for i, w := range newMessageWrites {
