@@ -6,12 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"github.com/uptrace/bun"
 	"runtime"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn"
+	"github.com/uptrace/bun"
 	"golang.org/x/crypto/argon2"
 
 	"dialoog/apperr"
