@@ -25,22 +25,6 @@ type a11yViolation struct {
 	Nodes  []string `json:"nodes"`
 }
 
-// checkA11y runs axe-core (WCAG 2.x A and AA rules) on the current page and
-// fails the test on serious and critical violations.
-func checkA11y(t *testing.T, ctx context.Context, step string) {
-	t.Helper()
-	bad, minor, err := a11yScan(ctx)
-	if err != nil {
-		t.Fatalf("accessibility scan of %s: %v", step, err)
-	}
-	for _, m := range minor {
-		t.Logf("step %s: minor accessibility finding %s", step, m)
-	}
-	if len(bad) > 0 {
-		t.Errorf("step %s: accessibility violations:\n%s", step, strings.Join(bad, "\n"))
-	}
-}
-
 // a11yScan returns the serious or critical violations and the minor ones.
 func a11yScan(ctx context.Context) (bad, minor []string, err error) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";\ntrue")); err != nil {

@@ -267,20 +267,8 @@ func (b *browser) step(name, label string) {
 	if overflow := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 		b.t.Errorf("step %s: page is %.0f px wider than the viewport", name, overflow)
 	}
-	b.a11y(name)
+	b.strictA11y(name)
 	b.shot(name)
-}
-
-// a11y runs checkA11y; in a browser without page script, axe-core (which
-// needs timers) gets script for the scan. The page's own scripts were
-// skipped when it loaded and do not run afterwards.
-func (b *browser) a11y(name string) {
-	b.t.Helper()
-	if b.noScript {
-		b.setScript(true)
-		defer b.setScript(false)
-	}
-	checkA11y(b.t, b.ctx, name)
 }
 
 func (b *browser) setScript(on bool) {

@@ -254,7 +254,10 @@ func (b *browser) smallTargets(name string) {
 	}
 }
 
-// strictA11y fails on any axe-core violation, minor ones included.
+// strictA11y runs axe-core (WCAG 2.x A and AA rules) on the current page
+// and fails on any violation, minor ones included. In a browser without
+// page script, axe-core (which needs timers) gets script for the scan; the
+// page's own scripts were skipped when it loaded and do not run afterwards.
 func (b *browser) strictA11y(name string) {
 	b.t.Helper()
 	if b.noScript {

@@ -66,7 +66,7 @@ func TestSigning(t *testing.T) {
 	hr.check("Jan van der Berg")
 	hr.check("Willem Baas")
 	hr.check("Op volgorde: ieder pas na de vorige in de lijst")
-	hr.a11y("reply-signing")
+	hr.strictA11y("reply-signing")
 	hr.click("VERZEND")
 	hr.waitJS("card", `document.querySelector('main').innerText.includes('Ter ondertekening: plan-van-aanpak.pdf')`)
 	hr.step("requested", "")
@@ -83,7 +83,7 @@ func TestSigning(t *testing.T) {
 
 	// The employee on the phone: a code by SMS.
 	emp.step("card", "")
-	emp.a11y("card")
+	emp.strictA11y("card")
 	emp.click("Stuur mij een code")
 	text := gw.WaitText(t, "+31622222222", 1, 20*time.Second)
 	emp.waitJS("code sent", `document.querySelector('main').innerText.includes('De code is verstuurd')`)
