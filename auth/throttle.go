@@ -39,6 +39,16 @@ func (l *Limiter) AllowIn(ctx context.Context, idb bun.IDB, key string, limit in
 	return false, start.Add(window).Sub(l.Now()), nil
 }
 
+// write runs fn, a write of a throttle, in its turn among the database's
+// writers (db.DB.Write) when idb is the database itself; in a transaction
+// it has its turn already.
+func (l *Limiter) write(ctx context.Context, idb bun.IDB, fn func(ctx context.Context) error) error {
+	if _, ok := idb.(*db.DB); ok {
+		return l.DB.Write(ctx, fn)
+	}
+	return fn(ctx)
+}
+
 // bump counts one event for key in a fixed window that starts anew once it
 // has passed, in one statement so that concurrent requests count right.
 func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time.Duration) (int, time.Time, error) {
@@ -48,11 +58,13 @@ func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time
 		Count       int
 		WindowStart time.Time
 	}
-	err := idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
+	err := l.write(ctx, idb, func(ctx context.Context) error {
+		return idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
 ON CONFLICT (key) DO UPDATE SET
   count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END,
   window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
 RETURNING count, window_start`, key, now, cutoff, cutoff, now).Scan(ctx, &row)
+	})
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("throttle %s: %w", key, err)
 	}
@@ -117,7 +129,7 @@ ON CONFLICT (key) DO UPDATE SET
     ELSE ? END
 RETURNING count, window_start, blocked_until, allowed`
 	var row db.Throttle
-	if err := l.DB.NewRaw(query, args...).Scan(ctx, &row); err != nil {
+	if err := l.DB.Write(ctx, func(ctx context.Context) error { return l.DB.NewRaw(query, args...).Scan(ctx, &row) }); err != nil {
 		return 0, fmt.Errorf("throttle %s: %w", key, err)
 	}
 	if row.Allowed == 1 {
@@ -182,7 +194,10 @@ func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
 		wait = max(wait, start.Add(failureWindow).Sub(now))
 	}
 	if wait > 0 {
-		if _, err := l.DB.NewUpdate().Model((*db.Throttle)(nil)).Set("blocked_until = ?", now.Add(wait)).Where("key = ?", key).Exec(ctx); err != nil {
+		if err := l.DB.Write(ctx, func(ctx context.Context) error {
+			_, err := l.DB.NewUpdate().Model((*db.Throttle)(nil)).Set("blocked_until = ?", now.Add(wait)).Where("key = ?", key).Exec(ctx)
+			return err
+		}); err != nil {
 			return 0, fmt.Errorf("throttle %s: %w", key, err)
 		}
 	}
@@ -191,7 +206,10 @@ func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
 
 // Reset forgets the failures of key after a success.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	if _, err := l.resetDelete(l.DB, key).Exec(ctx); err != nil {
+	if err := l.DB.Write(ctx, func(ctx context.Context) error {
+		_, err := l.resetDelete(l.DB, key).Exec(ctx)
+		return err
+	}); err != nil {
 		return fmt.Errorf("throttle reset %s: %w", key, err)
 	}
 	return nil

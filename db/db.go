@@ -176,32 +176,40 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // Tx runs fn in a transaction, committing when fn returns nil and rolling
-// back otherwise.
-//
-// SQLite has one writer at a time. Left to SQLite, a transaction that
-// finds another one writing waits in its busy handler, which sleeps 1, 2, 5,
-// 10, ... ms between tries however soon the other one ends: a reply that
-// met another took milliseconds instead of a fraction of one. On SQLite,
-// transactions therefore queue for their turn in the process and begin as
-// soon as the one before ends (for at most writerWait, the busy timeout). A
-// transaction begun inside another one's function does not queue again (it
-// would wait for itself): it waits in SQLite, as writes outside Tx do.
+// back otherwise; on SQLite in its turn among the writers (see Write).
 func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	if d.writer != nil && ctx.Value(inWriter{d}) == nil {
-		t := time.NewTimer(writerWait)
-		select {
-		case d.writer <- struct{}{}:
-			t.Stop()
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("wait to write: %w", ctx.Err())
-		case <-t.C:
-			return errors.New("wait to write: the database is busy")
-		}
-		defer func() { <-d.writer }()
-		ctx = context.WithValue(ctx, inWriter{d}, true)
+	return d.Write(ctx, func(ctx context.Context) error { return d.RunInTx(ctx, nil, fn) })
+}
+
+// Write runs fn, which writes, in its turn among the writers: on SQLite
+// one at a time, on PostgreSQL at once. Tx uses it; a write outside a
+// transaction that runs often (the outbox's bookkeeping, a throttle's
+// count) uses it too.
+//
+// SQLite has one writer at a time. Left to SQLite, a write that finds
+// another one writing waits in its busy handler, which sleeps 1, 2, 5, 10,
+// ... ms between tries however soon the other one ends: a reply that met
+// another took milliseconds instead of a fraction of one. On SQLite,
+// writes therefore queue for their turn in the process and begin as soon
+// as the one before ends (for at most writerWait, the busy timeout). A
+// write begun inside another one's function does not queue again (it
+// would wait for itself): it waits in SQLite, as other writes do.
+func (d *DB) Write(ctx context.Context, fn func(ctx context.Context) error) error {
+	if d.writer == nil || ctx.Value(inWriter{d}) != nil {
+		return fn(ctx)
 	}
-	return d.RunInTx(ctx, nil, fn)
+	t := time.NewTimer(writerWait)
+	select {
+	case d.writer <- struct{}{}:
+		t.Stop()
+	case <-ctx.Done():
+		t.Stop()
+		return fmt.Errorf("wait to write: %w", ctx.Err())
+	case <-t.C:
+		return errors.New("wait to write: the database is busy")
+	}
+	defer func() { <-d.writer }()
+	return fn(context.WithValue(ctx, inWriter{d}, true))
 }
 
 // ExecAtomic runs the statements of qs as one transaction. On PostgreSQL

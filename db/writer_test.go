@@ -14,9 +14,10 @@ import (
 	"dialoog/db/dbtest"
 )
 
-// TestWriterQueue: on SQLite, write transactions queue for their turn in
-// the process; each one commits, a wait ends with its context, and a
-// transaction begun inside another one's function does not wait for itself.
+// TestWriterQueue: on SQLite, write transactions and writes outside them
+// queue for their turn in the process; each one commits, a wait ends with
+// its context, and a transaction begun inside another one's function does
+// not wait for itself.
 func TestWriterQueue(t *testing.T) {
 	d := dbtest.MustOpenSQLite(t)
 	ctx := context.Background()
@@ -74,6 +75,43 @@ func TestWriterQueue(t *testing.T) {
 		close(release)
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("a write outside a transaction waits its turn", func(t *testing.T) {
+		holding, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				close(holding)
+				<-release
+				_, err := tx.ExecContext(ctx, "INSERT INTO queued (writer) VALUES (100)")
+				return err
+			})
+		}()
+		<-holding
+		wrote := make(chan error, 1)
+		go func() {
+			wrote <- d.Write(ctx, func(ctx context.Context) error {
+				_, err := d.ExecContext(ctx, "INSERT INTO queued (writer) VALUES (101)")
+				return err
+			})
+		}()
+		select {
+		case err := <-wrote:
+			t.Fatalf("the write ran while a transaction held the writer: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-wrote; err != nil {
+			t.Fatal(err)
+		}
+		var order []int
+		if err := d.NewRaw("SELECT writer FROM queued WHERE writer >= 100 ORDER BY id").Scan(ctx, &order); err != nil || len(order) != 2 || order[0] != 100 {
+			t.Fatalf("rows in the order %v (%v), want the transaction's first", order, err)
 		}
 	})
 

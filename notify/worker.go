@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -454,7 +455,7 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 	if l.transport != DevTransport {
 		q = q.Set("payload = NULL")
 	}
-	res, err := w.claimed(q, it).Exec(ctx)
+	res, err := w.exec(ctx, w.claimed(q, it))
 	if err != nil {
 		return true, fmt.Errorf("outbox row %d: record delivery: %w", it.ID, err)
 	}
@@ -548,12 +549,11 @@ func (l *lane) up(ctx context.Context) {
 // now.
 func (w *Worker) rearm(ctx context.Context, channel string) (int64, error) {
 	now := w.opt.Now()
-	res, err := w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
+	res, err := w.exec(ctx, w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
 		Set("next_attempt_at = ?", now).
 		Where("channel = ?", channel).
 		Where("status = ?", db.OutboxPending).
-		Where("next_attempt_at > ?", now).
-		Exec(ctx)
+		Where("next_attempt_at > ?", now))
 	if err != nil {
 		return 0, fmt.Errorf("outbox re-arm %s: %w", channel, err)
 	}
@@ -585,7 +585,7 @@ func (l *lane) keepLease(ctx context.Context, it *db.OutboxItem, lose context.Ca
 			}
 			q := l.w.db.NewUpdate().Model((*db.OutboxItem)(nil)).
 				Set("locked_until = ?", l.w.opt.Now().Add(l.w.opt.Lease))
-			res, err := l.w.claimed(q, it).Exec(ctx)
+			res, err := l.w.exec(ctx, l.w.claimed(q, it))
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Warn("outbox lease not renewed", "err", err)
@@ -604,6 +604,18 @@ func (l *lane) keepLease(ctx context.Context, it *db.OutboxItem, lose context.Ca
 		<-finished
 		return lost.Load()
 	}
+}
+
+// exec runs an update of the outbox outside a transaction, in its turn
+// among the database's writers (db.DB.Write).
+func (w *Worker) exec(ctx context.Context, q *bun.UpdateQuery) (sql.Result, error) {
+	var res sql.Result
+	err := w.db.Write(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = q.Exec(ctx)
+		return err
+	})
+	return res, err
 }
 
 // claimed restricts q to the row as this worker claimed it, so that a worker
@@ -636,7 +648,7 @@ func (w *Worker) recordFailure(ctx context.Context, it *db.OutboxItem, cause err
 		next := now.Add(backoff(it.Attempts, w.opt.BaseBackoff, w.opt.MaxBackoff))
 		q = q.Set("status = ?", db.OutboxPending).Set("next_attempt_at = ?", next)
 	}
-	if _, err := w.claimed(q, it).Exec(ctx); err != nil {
+	if _, err := w.exec(ctx, w.claimed(q, it)); err != nil {
 		return permanent || expired, fmt.Errorf("outbox row %d: record failure: %w", it.ID, err)
 	}
 	return permanent || expired, nil
@@ -651,7 +663,7 @@ func (w *Worker) release(ctx context.Context, it *db.OutboxItem) {
 		Set("status = ?", db.OutboxPending).
 		Set("locked_until = NULL").
 		Set("attempts = attempts - 1")
-	if _, err := w.claimed(q, it).Exec(rctx); err != nil {
+	if _, err := w.exec(rctx, w.claimed(q, it)); err != nil {
 		w.log.Warn("could not hand back a claimed outbox row; it is retried when the lease ends", "outbox_id", it.ID, "err", err)
 	}
 }
