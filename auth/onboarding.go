@@ -99,6 +99,10 @@ type Current struct {
 	// MayEnrolFactor is set when this session may set up a second factor:
 	// during the first visit, or for FactorGrantTTL after a recovery code.
 	MayEnrolFactor bool
+	// HasPassword: the user has a Dialoog password. Someone who logs in
+	// through their organisation's provider may have none; their password
+	// is the organisation's.
+	HasPassword bool
 }
 
 // Resolve loads the user and stage behind a session token.
@@ -134,7 +138,7 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	stage := su.stage()
-	cur := &Current{Session: sess, User: &u, Stage: stage}
+	cur := &Current{Session: sess, User: &u, Stage: stage, HasPassword: su.HasPassword}
 	passed := !sess.SecondFactorAt.IsZero()
 	granted := passed && a.Now().Before(sess.FactorGrantUntil.Time)
 	switch {

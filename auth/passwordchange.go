@@ -24,6 +24,12 @@ func (a *Accounts) ChangePassword(ctx context.Context, cur *Current, currentPW, 
 	if cur.NeedsSecondFactor || cur.Stage != StageDone {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
 	}
+	if !cur.HasPassword {
+		// Logged in through the organisation, whose password it is: a
+		// Dialoog password beside it would outlive the organisation's
+		// control of the account.
+		return "", apperr.New(apperr.Conflict, "password_change.elsewhere")
+	}
 	var errs apperr.Fields
 	if currentPW == "" {
 		errs = append(errs, apperr.Field("current_password", "password_change.current_required"))

@@ -83,4 +83,7 @@ type ConfirmView struct {
 // translated messages of its fields; typed passwords never come back.
 type PasswordChangeView struct {
 	CurrentError, PasswordError, ConfirmError string
+	// Elsewhere: the person logs in through their organisation and has no
+	// Dialoog password; the section says where it is changed instead.
+	Elsewhere bool
 }

@@ -234,6 +234,7 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 	// there (or with the password, if they have one); once confirmed, the
 	// form asks only for the tick.
 	v.StopSSO, v.StopNoPassword = ways.SSO, ways.SSO && !ways.Password
+	v.Change.Elsewhere = !current(c).HasPassword
 	v.StopConfirmed = ways.SSO && h.accounts.RecentlyConfirmed(current(c))
 	m := h.meta(c)
 	return h.page(c, status, components.AccountPage(m, v), components.AccountPartial(m, v))

@@ -329,3 +329,30 @@ func TestSSOReauth(t *testing.T) {
 	resp, _ = b.post(pathAccountStop, url.Values{"confirm": {"yes"}})
 	wantRedirect(t, resp, pathAfterAccountGone)
 }
+
+// TestSSOPasswordAtOrganisation: a person who logs in through their
+// organisation and has no Dialoog password is told on "Mijn account" that
+// their password is changed there, gets no form asking for a current
+// password they do not have, and a change posted anyway is refused with
+// the reason. Someone with a Dialoog password keeps the form.
+func TestSSOPasswordAtOrganisation(t *testing.T) {
+	ra, op := newSSOApp(t)
+	b := ra.browser(t)
+	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
+	wantRedirect(t, resp, pathTerms)
+	acceptTerms(t, b, pathInbox)
+
+	resp, body := b.get(pathAccount)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, "Wachtwoord wijzigen", "Je logt in via je organisatie. Je wachtwoord wijzig je daar.")
+	wantNotContains(t, body, `id="change-current"`, `action="`+pathAccountPassword+`"`)
+	resp, body = b.post(pathAccountPassword, url.Values{"current_password": {"iets"}, "password": {"Lange zin voor een wachtwoord 7"}, "confirm": {"Lange zin voor een wachtwoord 7"}})
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, body, "Je logt in via je organisatie. Je wachtwoord wijzig je daar.")
+
+	p := ra.person(t, "lid@osaw.nl", true, "Lid", "", "Jansen", "nl")
+	resp, body = p.b.get(pathAccount)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, body, `id="change-current"`)
+	wantNotContains(t, body, "Je wachtwoord wijzig je daar")
+}
