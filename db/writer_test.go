@@ -53,16 +53,7 @@ func TestWriterQueue(t *testing.T) {
 	})
 
 	t.Run("a wait ends with its context", func(t *testing.T) {
-		holding, release := make(chan struct{}), make(chan struct{})
-		done := make(chan error, 1)
-		go func() {
-			done <- d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-				close(holding)
-				<-release
-				return nil
-			})
-		}()
-		<-holding
+		release := holdWriter(t, d, 0)
 		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		err := d.Tx(wctx, func(ctx context.Context, tx bun.Tx) error {
@@ -72,24 +63,11 @@ func TestWriterQueue(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("waiting transaction: %v, want the context's deadline", err)
 		}
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		release()
 	})
 
 	t.Run("a write outside a transaction waits its turn", func(t *testing.T) {
-		holding, release := make(chan struct{}), make(chan struct{})
-		done := make(chan error, 1)
-		go func() {
-			done <- d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-				close(holding)
-				<-release
-				_, err := tx.ExecContext(ctx, "INSERT INTO queued (writer) VALUES (100)")
-				return err
-			})
-		}()
-		<-holding
+		release := holdWriter(t, d, 100)
 		wrote := make(chan error, 1)
 		go func() {
 			wrote <- d.Write(ctx, func(ctx context.Context) error {
@@ -102,10 +80,7 @@ func TestWriterQueue(t *testing.T) {
 			t.Fatalf("the write ran while a transaction held the writer: %v", err)
 		case <-time.After(50 * time.Millisecond):
 		}
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		release()
 		if err := <-wrote; err != nil {
 			t.Fatal(err)
 		}
@@ -127,6 +102,32 @@ func TestWriterQueue(t *testing.T) {
 			t.Fatal("a transaction inside another one's function began")
 		}
 	})
+}
+
+// holdWriter begins a transaction on d that holds the writer until the
+// returned release is called; it then writes a row of writer (unless 0)
+// into queued and commits, and release waits for that.
+func holdWriter(t *testing.T, d *db.DB, writer int) (release func()) {
+	holding, free := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
+			close(holding)
+			<-free
+			if writer == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO queued (writer) VALUES (?)", writer)
+			return err
+		})
+	}()
+	<-holding
+	return func() {
+		close(free)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkWriteQueue runs write transactions (five INSERTs each) from four
