@@ -11,6 +11,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/usertext"
 )
 
 // Session lifetimes (DESIGN, security baseline).
@@ -135,19 +136,17 @@ func (s *Sessions) EndOthers(ctx context.Context, idb bun.IDB, userID, keepID in
 const maxUserAgent = 300
 
 // cleanUserAgent is the User-Agent as stored with a session and shown in
-// the user's list of sessions: valid UTF-8 (PostgreSQL refuses anything
-// else), no control or bidirectional formatting characters, and cut to
+// the user's list of sessions: one clean line (usertext.CleanLine: valid
+// UTF-8, no control or bidirectional formatting characters), cut to
 // maxUserAgent bytes without splitting a character.
 func cleanUserAgent(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "") {
-		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f {
-			continue
-		}
-		if b.Len()+utf8.RuneLen(r) > maxUserAgent {
-			break
-		}
-		b.WriteRune(r)
+	s = usertext.CleanLine(s)
+	if len(s) <= maxUserAgent {
+		return s
 	}
-	return strings.TrimSpace(b.String())
+	cut := maxUserAgent
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut])
 }

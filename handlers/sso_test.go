@@ -38,6 +38,18 @@ func newSSOApp(t *testing.T) (*realApp, *oidctest.Provider) {
 	return ra, op
 }
 
+// annaViaSSO is an app with an organisation's provider and Anna's browser,
+// logged in through the provider and past the terms of use.
+func annaViaSSO(t *testing.T) (*realApp, *oidctest.Provider, *browser) {
+	t.Helper()
+	ra, op := newSSOApp(t)
+	b := ra.browser(t)
+	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
+	wantRedirect(t, resp, pathTerms)
+	acceptTerms(t, b, pathInbox)
+	return ra, op, b
+}
+
 // ssoLogin goes from Dialoog's login page through the provider and back,
 // as htmx does, and returns Dialoog's answer to the return.
 func ssoLogin(t *testing.T, b *browser, op *oidctest.Provider, typed, username string) (*http.Response, string) {
@@ -99,12 +111,8 @@ func TestSSOLoginPage(t *testing.T) {
 }
 
 func TestSSOBackChannelLogout(t *testing.T) {
-	ra, op := newSSOApp(t)
-	b := ra.browser(t)
-	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
-	wantRedirect(t, resp, pathTerms)
-	acceptTerms(t, b, pathInbox)
-	resp, _ = b.get(pathInbox)
+	ra, op, b := annaViaSSO(t)
+	resp, _ := b.get(pathInbox)
 	wantStatus(t, resp, http.StatusOK)
 
 	// The provider posts without cookies or CSRF token.
@@ -174,12 +182,8 @@ func TestAdminSSO(t *testing.T) {
 // provider is audited and, with script, goes on to the provider's
 // end_session_endpoint; a password session's logout does not.
 func TestSSOLocalLogout(t *testing.T) {
-	ra, op := newSSOApp(t)
-	b := ra.browser(t)
-	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
-	wantRedirect(t, resp, pathTerms)
-	acceptTerms(t, b, pathInbox)
-	resp, _ = b.post("/uitloggen", nil, "HX-Request", "true")
+	ra, op, b := annaViaSSO(t)
+	resp, _ := b.post("/uitloggen", nil, "HX-Request", "true")
 	to := resp.Header.Get("HX-Redirect")
 	if !strings.HasPrefix(to, op.Issuer) || !strings.Contains(to, "client_id="+testSSOClient) ||
 		!strings.Contains(to, url.QueryEscape(testBase+pathLogin)) {
@@ -203,11 +207,7 @@ func TestSSOLocalLogout(t *testing.T) {
 // have) and not to others; the round trip through the provider confirms
 // the session and comes back to the page, which then proceeds.
 func TestSSOReauth(t *testing.T) {
-	ra, op := newSSOApp(t)
-	b := ra.browser(t)
-	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
-	wantRedirect(t, resp, pathTerms)
-	acceptTerms(t, b, pathInbox)
+	ra, op, b := annaViaSSO(t)
 
 	resp, body := b.get(pathFactors)
 	wantStatus(t, resp, http.StatusOK)
@@ -336,11 +336,7 @@ func TestSSOReauth(t *testing.T) {
 // password they do not have, and a change posted anyway is refused with
 // the reason. Someone with a Dialoog password keeps the form.
 func TestSSOPasswordAtOrganisation(t *testing.T) {
-	ra, op := newSSOApp(t)
-	b := ra.browser(t)
-	resp, _ := ssoLogin(t, b, op, "anna@osaw.example", "anna")
-	wantRedirect(t, resp, pathTerms)
-	acceptTerms(t, b, pathInbox)
+	ra, _, b := annaViaSSO(t)
 
 	resp, body := b.get(pathAccount)
 	wantStatus(t, resp, http.StatusOK)

@@ -80,18 +80,26 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 	})
 }
 
+// replyFixture is a conversation between the case manager and an employee
+// who finished the first visit.
+func replyFixture(t *testing.T, d *db.DB) (*fx, *db.User, int64) {
+	t.Helper()
+	f := setup(t, d)
+	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+	tid, err := f.svc.Compose(context.Background(), f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, emp, tid
+}
+
 // TestReplyStatements bounds what a reply writes: its transaction runs a
 // fixed number of statements (43 a reply POST, before), whatever the
 // conversation's length.
 func TestReplyStatements(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := setup(t, d)
-		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, emp, tid := replyFixture(t, d)
 		if err := messagingtest.LongThread(ctx, d, f.v, tid, f.hr.ID, emp.ID, 500, f.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -129,12 +137,7 @@ func TestReplyStatements(t *testing.T) {
 func TestReplyPages(t *testing.T) {
 	d := dbtest.MustOpenSQLite(t)
 	ctx := context.Background()
-	f := setup(t, d)
-	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-	tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _, tid := replyFixture(t, d)
 	var files []struct {
 		Seq  int    `bun:"seq"`
 		Name string `bun:"name"`

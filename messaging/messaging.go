@@ -646,12 +646,16 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	}
 	mail.To = u.Email
 	// Under the sender name of the conversation's organisation, when it
-	// chose one: read with the thread (threadWithOrg), or else now.
-	if org.SenderName != nil {
-		mail.FromName = *org.SenderName
-	} else if mail.FromName, err = auth.SenderName(ctx, tx, org.ID); err != nil {
-		return fmt.Errorf("notification sender: %w", err)
+	// chose one: read with the thread (threadWithOrg), or else by the first
+	// mail of this message and kept for the others.
+	if org.SenderName == nil {
+		name, err := auth.SenderName(ctx, tx, org.ID)
+		if err != nil {
+			return fmt.Errorf("notification sender: %w", err)
+		}
+		org.SenderName = &name
 	}
+	mail.FromName = *org.SenderName
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
