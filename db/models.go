@@ -74,6 +74,10 @@ type User struct {
 	// notify whenever they change (migration 0023): a new message looks
 	// for subscriptions only when there are any.
 	PushDevices int `bun:",notnull"`
+	// InboxVersion changes with anything the user's inbox shows (migration
+	// 0037; kept by triggers on SQLite). Only the session's query reads it
+	// (0 elsewhere), and no model write touches it.
+	InboxVersion int64 `bun:"inbox_version,scanonly"`
 }
 
 // Password is a user's password hash. It lives in the users table, but

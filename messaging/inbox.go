@@ -39,11 +39,24 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if utf8.RuneCountInString(query) > maxQuery {
 		query = string([]rune(query)[:maxQuery])
 	}
-	rows, err := s.inboxRows(ctx, s.DB, user, query, PageSize+1, (page-1)*PageSize)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
+	read := func() (inboxEntry, error) {
+		rows, err := s.inboxRows(ctx, s.DB, user, query, PageSize+1, (page-1)*PageSize)
+		if err != nil {
+			return inboxEntry{}, fmt.Errorf("inbox: %w", err)
+		}
+		out, err := s.inboxPage(ctx, user, rows, page, query)
+		return inboxEntry{page: out}, err
 	}
-	return s.inboxPage(ctx, user, rows, page, query)
+	if query != "" {
+		e, err := read()
+		return e.page, err
+	}
+	e, err := s.cachedPage(ctx, inboxKey{user: user.ID, page: page, what: 'i'}, read)
+	if err != nil {
+		return nil, err
+	}
+	out := *e.page
+	return &out, nil
 }
 
 // TeamBox lists the conversations of one of the user's teams in the user's
@@ -53,17 +66,24 @@ func (s *Service) TeamBox(ctx context.Context, user *db.User, teamID int64, page
 	if page < 1 {
 		page = 1
 	}
-	var rows []inboxRow
-	args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
-	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), args...); err != nil {
-		return nil, fmt.Errorf("team box: %w", err)
-	}
-	out, err := s.inboxPage(ctx, user, rows, page, "")
+	e, err := s.cachedPage(ctx, inboxKey{user: user.ID, team: teamID, page: page, what: 't'}, func() (inboxEntry, error) {
+		var rows []inboxRow
+		args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
+		if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), args...); err != nil {
+			return inboxEntry{}, fmt.Errorf("team box: %w", err)
+		}
+		out, err := s.inboxPage(ctx, user, rows, page, "")
+		if err != nil {
+			return inboxEntry{}, err
+		}
+		out.TeamID = teamID
+		return inboxEntry{page: out}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out.TeamID = teamID
-	return out, nil
+	out := *e.page
+	return &out, nil
 }
 
 func (s *Service) inboxPage(ctx context.Context, user *db.User, rows []inboxRow, page int, query string) (*InboxPage, error) {

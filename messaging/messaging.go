@@ -104,6 +104,7 @@ type Service struct {
 	// instance before it is refused (DefaultExportWait when 0).
 	ExportWait time.Duration
 	exports    exportSlots
+	inbox      inboxCache
 }
 
 // stage hands evs to the publisher inside tx and returns those still to

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -401,11 +402,17 @@ func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error
 	if user.Kind != db.KindInternal {
 		return nil, nil
 	}
-	var out []TeamInfo
-	if err := s.scanPrepared(ctx, &out, myTeamsQuery, user.ID); err != nil {
-		return nil, fmt.Errorf("my teams: %w", err)
+	e, err := s.cachedPage(ctx, inboxKey{user: user.ID, what: 'T'}, func() (inboxEntry, error) {
+		var out []TeamInfo
+		if err := s.scanPrepared(ctx, &out, myTeamsQuery, user.ID); err != nil {
+			return inboxEntry{}, fmt.Errorf("my teams: %w", err)
+		}
+		return inboxEntry{teams: out}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return slices.Clone(e.teams), nil
 }
 
 // TeamMembers lists the members of a team the user belongs to, by name.

@@ -1,0 +1,114 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// On SQLite the pages of an inbox without search, of a team box and the
+// team tabs are served from memory while the user's inbox version is
+// unchanged. The version lives in the users row, where triggers change it
+// in the same transaction as anything such a page shows (migration 0037);
+// the session's query reads it with the user. A request that has changed
+// nothing since (GET /berichten) passes it on with WithInboxVersion, and
+// a page read under a version is only ever served to a request that read
+// the same version, so a page is never older than the version the request
+// saw. SQLite has one process writing its file, and one writer at a time,
+// so the triggers cannot deadlock; PostgreSQL has no such version yet and
+// always reads the page (see the migration).
+
+// inboxCacheSize bounds the pages kept: about 5 KB each.
+const inboxCacheSize = 4096
+
+type inboxKey struct {
+	user, team int64
+	page       int
+	what       byte // 'i' inbox, 't' team box, 'T' team tabs
+}
+
+type inboxEntry struct {
+	version int64
+	page    *InboxPage
+	teams   []TeamInfo
+}
+
+type inboxCache struct {
+	once  sync.Once
+	pages *lru.Cache[inboxKey, inboxEntry]
+}
+
+func (c *inboxCache) get() *lru.Cache[inboxKey, inboxEntry] {
+	c.once.Do(func() {
+		var err error
+		if c.pages, err = lru.New[inboxKey, inboxEntry](inboxCacheSize); err != nil {
+			panic("messaging: inbox cache: " + err.Error())
+		}
+	})
+	return c.pages
+}
+
+// VerifyInboxCache: in test binaries every page served from memory is read
+// again and compared (cachedPage); benchmarks turn it off.
+var VerifyInboxCache = testing.Testing()
+
+type inboxVersionKey struct{}
+
+type seenVersion struct {
+	user, version int64
+}
+
+// WithInboxVersion tells the inbox reads of ctx that the request read the
+// user's inbox version with the user (auth.Resolve does) and has changed
+// nothing since, so that an unchanged page may come from memory.
+func WithInboxVersion(ctx context.Context, userID, version int64) context.Context {
+	return context.WithValue(ctx, inboxVersionKey{}, seenVersion{userID, version})
+}
+
+// seenInboxVersion is the version the request saw for userID, if it
+// passed one and the database keeps versions.
+func (s *Service) seenInboxVersion(ctx context.Context, userID int64) (int64, bool) {
+	if s.DB.Postgres() {
+		return 0, false
+	}
+	v, ok := ctx.Value(inboxVersionKey{}).(seenVersion)
+	if !ok || v.user != userID {
+		return 0, false
+	}
+	return v.version, true
+}
+
+// cachedPage returns the page under key when the request saw the version
+// it was read under, and otherwise reads it with read and keeps it.
+// Test binaries read it anyway and fail on a difference: every test that
+// changes something and shows an inbox checks that the version followed.
+func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inboxEntry, error)) (inboxEntry, error) {
+	version, ok := s.seenInboxVersion(ctx, key.user)
+	if !ok {
+		return read()
+	}
+	pages := s.inbox.get()
+	if e, hit := pages.Get(key); hit && e.version == version {
+		if VerifyInboxCache {
+			fresh, err := read()
+			if err != nil {
+				return inboxEntry{}, err
+			}
+			if !reflect.DeepEqual(fresh.page, e.page) || !reflect.DeepEqual(fresh.teams, e.teams) {
+				return inboxEntry{}, fmt.Errorf("inbox cache: the page of user %d (%c) changed without a new inbox version %d", key.user, key.what, version)
+			}
+		}
+		return e, nil
+	}
+	e, err := read()
+	if err != nil {
+		return inboxEntry{}, err
+	}
+	e.version = version
+	pages.Add(key, e)
+	return e, nil
+}
