@@ -24,6 +24,7 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 	f := setup(t, d)
 	emp := f.active(t, "werknemer@example.nl", false, "Wim", "", "Werker")
 	colleague := f.active(t, "collega@osaw.nl", true, "Cor", "", "Collega")
+	outsider := f.active(t, "ander@example.nl", false, "Olga", "", "Ander")
 	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Verzuim", false, true)
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +102,12 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 		{"rename the team", func() error { return f.svc.RenameTeam(ctx, team.ID, "Verzuimteam") }, []*db.User{f.hr, colleague, emp}},
 		{"team's display", func() error { return f.svc.SetTeamShowPerson(ctx, team.ID, false) }, []*db.User{f.hr, colleague, emp}},
 		{"leave a team", func() error { return f.svc.RemoveTeamMember(ctx, team.ID, colleague.Email) }, []*db.User{colleague}},
+		{"add another outsider", func() error {
+			return f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: outsider.Email, History: messaging.FromNowOn})
+		}, []*db.User{f.hr, f.boss, emp, colleague}},
+		// Their participant row goes with the account, and nothing else of
+		// the conversation changes.
+		{"the outsider stops using the service", func() error { return f.svc.StopService(ctx, outsider) }, []*db.User{f.hr, f.boss, emp, colleague}},
 		{"remove from box", func() error { return f.svc.RemoveThreadFromBox(ctx, emp, tid) }, []*db.User{emp}},
 	}
 	before := look("start")
