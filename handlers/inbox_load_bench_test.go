@@ -44,8 +44,8 @@ func BenchmarkInboxLoad(b *testing.B) {
 func benchInboxLoad(b *testing.B, engine string, box int) {
 	// Pages served from memory are what is measured, not the test
 	// binaries' check of them.
-	messaging.VerifyInboxCache = false
-	defer func() { messaging.VerifyInboxCache = true }()
+	messaging.CheckInboxCache(false)
+	defer messaging.CheckInboxCache(true)
 	d := dbtest.MustOpen(b, engine)
 	quiet := func(deps *Deps) { deps.Logger = slog.New(slog.DiscardHandler) }
 	ra := newRealAppOn(b, d, quiet)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -52,9 +53,15 @@ func (c *inboxCache) get() *lru.Cache[inboxKey, inboxEntry] {
 	return c.pages
 }
 
-// VerifyInboxCache: in test binaries every page served from memory is read
+// verifyInboxCache: in test binaries every page served from memory is read
 // again and compared (cachedPage); benchmarks turn it off.
-var VerifyInboxCache = testing.Testing()
+var verifyInboxCache atomic.Bool
+
+func init() { verifyInboxCache.Store(testing.Testing()) }
+
+// CheckInboxCache turns the test binaries' check of pages served from
+// memory on or off (benchmarks measure without it).
+func CheckInboxCache(on bool) { verifyInboxCache.Store(on) }
 
 type inboxVersionKey struct{}
 
@@ -93,7 +100,7 @@ func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inb
 	}
 	pages := s.inbox.get()
 	if e, hit := pages.Get(key); hit && e.version == version {
-		if VerifyInboxCache {
+		if verifyInboxCache.Load() {
 			fresh, err := read()
 			if err != nil {
 				return inboxEntry{}, err

@@ -125,8 +125,8 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 	}
 
 	// An unchanged version is served from memory: no statement at all.
-	messaging.VerifyInboxCache = false
-	defer func() { messaging.VerifyInboxCache = true }()
+	messaging.CheckInboxCache(false)
+	defer messaging.CheckInboxCache(true)
 	stmts := dbtest.CountStatements(d)
 	v := version(f.hr)
 	sql := stmts.Run(func(ctx context.Context) {
