@@ -771,15 +771,26 @@ func (s *Service) storeMessage(ctx context.Context, tx bun.Tx, m *db.Message, th
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.DB.ExecPrepared(ctx, tx, newStatesOfMessage, m.ID); err != nil {
-		return nil, nil, fmt.Errorf("store read states: %w", err)
-	}
-	for i, w := range newMessageWrites {
-		if _, err := s.DB.ExecPrepared(ctx, tx, w, writeArgs[i]...); err != nil {
-			return nil, nil, fmt.Errorf("count message: %w", err)
-		}
+	if err := s.countNewMessage(ctx, tx, m.ID, threadID, authorID, m.CreatedAt); err != nil {
+		return nil, nil, err
 	}
 	return ps, users, nil
+}
+
+// countNewMessage stores every participant's read state of the stored
+// message messageID and counts it in its thread (newStatesQuery,
+// newMessageWrites), one statement after the other.
+func (s *Service) countNewMessage(ctx context.Context, tx bun.Tx, messageID, threadID, authorID int64, now time.Time) error {
+	if _, err := s.DB.ExecPrepared(ctx, tx, newStatesOfMessage, messageID); err != nil {
+		return fmt.Errorf("store read states: %w", err)
+	}
+	args := newMessageArgs(threadID, authorID, now)
+	for i, w := range newMessageWrites {
+		if _, err := s.DB.ExecPrepared(ctx, tx, w, args[i]...); err != nil {
+			return fmt.Errorf("count message: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertMessageQuery stores a message; written by a member of the

@@ -86,21 +86,9 @@ func (s *Service) PostDocumentTx(ctx context.Context, tx bun.Tx, threadID int64,
 	if actorID != nil {
 		actor = *actorID
 	}
-	if _, err := s.DB.ExecPrepared(ctx, tx, "UPDATE threads SET last_message_at = ? WHERE id = ?", now, threadID); err != nil {
-		return Event{}, fmt.Errorf("touch thread: %w", err)
-	}
-	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
-SELECT ?, p.user_id, CASE WHEN p.user_id = ? THEN t.last_message_at END
-FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.thread_id = ?`, m.ID, actor, threadID).Exec(ctx); err != nil {
-		return Event{}, fmt.Errorf("store read states of document line: %w", err)
-	}
-	if _, err := tx.NewRaw(`UPDATE participants SET unread_count = unread_count + CASE WHEN user_id = ? THEN 0 ELSE 1 END,
-box_count = box_count + 1, last_activity_at = ?, removed_at = NULL WHERE thread_id = ?`, actor, now, threadID).Exec(ctx); err != nil {
-		return Event{}, fmt.Errorf("count document line: %w", err)
-	}
-	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total + 1
-WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.user_id <> ?)`, threadID, actor).Exec(ctx); err != nil {
-		return Event{}, fmt.Errorf("count document line for readers: %w", err)
+	// Counted as any new message is (unread for those who may read it).
+	if err := s.countNewMessage(ctx, tx, m.ID, threadID, actor, now); err != nil {
+		return Event{}, fmt.Errorf("document line: %w", err)
 	}
 	var ids []int64
 	if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", threadID).Order("id").Scan(ctx, &ids); err != nil {
