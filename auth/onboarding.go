@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -162,10 +163,12 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 // resolveQuery loads a session by token hash with its user and the facts
 // of the user's stage.
 func resolveQuery(d *db.DB) string {
-	return `SELECT ` + d.Columns(db.User{}, "u") + `, u.inbox_version, s.id AS session_id, s.second_factor_at AS session_second_factor_at,
-  s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
-  s.ended_at AS session_ended_at, s.ip AS session_ip, s.user_agent AS session_user_agent,
-  s.factor_grant_until AS session_factor_grant_until, s.confirmed_at AS session_confirmed_at,
+	times := []string{}
+	for _, c := range []string{"second_factor_at", "created_at", "last_seen_at", "expires_at", "ended_at", "factor_grant_until", "confirmed_at"} {
+		times = append(times, db.TimeColumn(d, "s."+c, "session_"+c))
+	}
+	return `SELECT ` + d.Columns(db.User{}, "u") + `, u.inbox_version, s.id AS session_id, s.ip AS session_ip, s.user_agent AS session_user_agent,
+  ` + strings.Join(times, ", ") + `,
   ` + termsAcceptedExpr + ` AS terms_accepted, ` + factorVerifiedExpr + ` AS factor_verified,
   ` + ssoLinkedExpr + ` AS sso_linked, ` + hasPasswordExpr + ` AS has_password
 FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = ?`

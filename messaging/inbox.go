@@ -136,7 +136,7 @@ func (s *Service) pageWith(inner string) string {
 		others = `(SELECT group_concat(n.name, ?) FROM (SELECT u.first_name || ? || u.initials || ? || u.name_prefix || ? || u.last_name || ? || u.email || ? || u.kind || ? || COALESCE(tm.name, '') AS name
     FROM participants AS op JOIN users AS u ON u.id = op.user_id LEFT JOIN teams AS tm ON tm.id = op.via_team_id WHERE op.thread_id = page.id AND op.user_id <> ? ORDER BY op.id) AS n)`
 	}
-	return `SELECT page.id, page.subject, page.org_name, page.last_message_at, page.unread,
+	return `SELECT page.id, page.subject, page.org_name, ` + db.TimeColumn(s.DB, "page.last_message_at", "last_message_at") + `, page.unread,
   ` + others + ` AS others,
   (SELECT a.first_name || ? || a.initials || ? || a.name_prefix || ? || a.last_name || ? || a.email FROM users AS a WHERE a.id = page.assigned_to) AS assignee,
   (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread

@@ -511,10 +511,10 @@ func participantsQuery(d *db.DB) string { return participantsQueryWith(d, "") }
 // participantsQueryWith is participantsQuery with the select list's first
 // columns given ("expr AS name, ").
 func participantsQueryWith(d *db.DB, first string) string {
-	return `SELECT ` + first + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, p.added_at AS p_added_at,
-  p.last_notified_at AS p_last_notified_at, p.auto_replied_at AS p_auto_replied_at, p.removed_at AS p_removed_at,
-  p.unread_count AS p_unread_count, p.box_count AS p_box_count, p.last_activity_at AS p_last_activity_at,
-  p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person,
+	return `SELECT ` + first + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, ` + db.TimeColumn(d, "p.added_at", "p_added_at") + `,
+  ` + db.TimeColumn(d, "p.last_notified_at", "p_last_notified_at") + `, ` + db.TimeColumn(d, "p.auto_replied_at", "p_auto_replied_at") + `,
+  ` + db.TimeColumn(d, "p.removed_at", "p_removed_at") + `, p.unread_count AS p_unread_count, p.box_count AS p_box_count,
+  ` + db.TimeColumn(d, "p.last_activity_at", "p_last_activity_at") + `, p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person,
   ` + medicalRule("th", "p.user_id") + ` AS p_may_read
 FROM participants AS p JOIN users AS u ON u.id = p.user_id JOIN threads AS th ON th.id = p.thread_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
 WHERE p.thread_id = ? ORDER BY p.id`
