@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ type DB struct {
 	// writer admits one write transaction at a time on SQLite (see Tx);
 	// nil on PostgreSQL.
 	writer chan struct{}
+	// ckpt checkpoints SQLite's write-ahead log (checkpoint.go); nil on
+	// PostgreSQL.
+	ckpt *checkpointer
 }
 
 // writerWait bounds how long a transaction waits for its turn to write on
@@ -51,6 +55,7 @@ func (d *DB) AddQueryHook(hook bun.QueryHook) {
 
 // Close closes the prepared statements and the database.
 func (d *DB) Close() error {
+	d.ckpt.close()
 	d.closeStatements()
 	return d.DB.Close()
 }
@@ -88,6 +93,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_pragma", "cache_size(-16000)")
+	// No commit checkpoints; the checkpointer does (checkpoint.go).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	// Deleted content is overwritten with zeros, so that what a person
 	// deletes is gone from the file too (and from free pages).
 	q.Add("_pragma", "secure_delete(1)")
@@ -111,6 +118,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	d.startCheckpointer(slog.Default())
 	return d, nil
 }
 
@@ -208,7 +216,10 @@ func (d *DB) Write(ctx context.Context, fn func(ctx context.Context) error) erro
 	case <-t.C:
 		return errors.New("wait to write: the database is busy")
 	}
-	defer func() { <-d.writer }()
+	defer func() {
+		<-d.writer
+		d.ckpt.wrote()
+	}()
 	return fn(context.WithValue(ctx, inWriter{d}, true))
 }
 

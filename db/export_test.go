@@ -3,3 +3,14 @@ package db
 // WithoutWriterQueue makes d's transactions wait in SQLite's busy handler,
 // as they did before the writer queue, for the benchmark's baseline.
 func WithoutWriterQueue(d *DB) { d.writer = nil }
+
+// StopCheckpointer stops d's checkpointer, so that a test sees what the
+// commits alone do to SQLite's log.
+func StopCheckpointer(d *DB) {
+	d.ckpt.close()
+	d.ckpt = nil
+}
+
+// CheckpointLimit is the log's size, in pages, at which the checkpointer
+// copies it in the writers' turn.
+const CheckpointLimit = checkpointLimit

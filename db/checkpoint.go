@@ -1,0 +1,112 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SQLite appends every commit to its write-ahead log. Left to itself, the
+// commit that takes the log past 1,000 pages also copies the log into the
+// database file and waits for the disk twice (a checkpoint): about one
+// reply in a hundred paid for the hundred before it, and that was the tail
+// of a live push. The pool's connections therefore never checkpoint
+// (wal_autocheckpoint(0) in the DSN); a checkpointer beside them does,
+// after every checkpointEvery writes and at least every checkpointIdle, in
+// PASSIVE mode, which waits for no reader and no writer and holds up none
+// of them. Reads look up each page in the log's index, which grows with
+// the log, so a short log also keeps reads fast.
+//
+// A passive checkpoint copies what was in the log when it began; the log
+// starts again from its beginning only when a write finds it all copied.
+// Under writes without a pause that may not happen, so when the log holds
+// checkpointLimit pages or more (SQLite's own limit), the checkpointer
+// copies it in the writers' turn (Write), once, and the next write starts
+// the log again.
+const (
+	checkpointEvery = 32
+	checkpointIdle  = time.Second
+	checkpointLimit = 1000
+)
+
+// checkpointer runs the SQLite checkpoints of a DB.
+type checkpointer struct {
+	writes atomic.Int64  // writes since the last checkpoint began
+	wake   chan struct{} // a checkpoint is due
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// startCheckpointer starts d's checkpointer; Close stops it.
+func (d *DB) startCheckpointer(log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{wake: make(chan struct{}, 1), cancel: cancel}
+	d.ckpt = c
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		t := time.NewTicker(checkpointIdle)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.wake:
+			case <-t.C:
+			}
+			c.writes.Store(0)
+			if err := d.checkpoint(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sqlite checkpoint", "err", err)
+			}
+		}
+	}()
+}
+
+// checkpoint copies the log into the database file, in the writers' turn
+// when the log has grown to checkpointLimit pages.
+func (d *DB) checkpoint(ctx context.Context) error {
+	pages, err := d.passiveCheckpoint(ctx)
+	if err != nil || pages < checkpointLimit {
+		return err
+	}
+	return d.Write(ctx, func(ctx context.Context) error {
+		_, err := d.passiveCheckpoint(ctx)
+		return err
+	})
+}
+
+// passiveCheckpoint runs a PASSIVE checkpoint and returns the number of
+// pages in the log.
+func (d *DB) passiveCheckpoint(ctx context.Context) (int, error) {
+	var busy, pages, copied int
+	if err := d.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied); err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	return pages, nil
+}
+
+// wrote counts a write and wakes the checkpointer when one is due.
+func (c *checkpointer) wrote() {
+	if c == nil {
+		return
+	}
+	if c.writes.Add(1) >= checkpointEvery {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close stops the checkpointer; SQLite copies what is left when the last
+// connection closes.
+func (c *checkpointer) close() {
+	if c == nil {
+		return
+	}
+	c.cancel()
+	c.done.Wait()
+}

@@ -1,0 +1,103 @@
+package db_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+)
+
+// openBlobs opens a new SQLite database with a table of rows that take a
+// page each.
+func openBlobs(t *testing.T) (*db.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), db.SQLiteFile)
+	d, err := db.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.ExecContext(context.Background(), "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	return d, path
+}
+
+// writeBlob commits one row of 4,000 random bytes: a page of its own.
+func writeBlob(t *testing.T, d *db.DB) {
+	t.Helper()
+	b := make([]byte, 4000)
+	rand.Read(b)
+	err := d.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO blobs (b) VALUES (?)", b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestCommitsDoNotCheckpoint: no commit copies SQLite's write-ahead log
+// into the database file (a checkpoint). Left to SQLite, the commit that
+// took the log past 1,000 pages did, and the request that made it paid
+// for the writes of the hundred before it: the tail of a reply and of a
+// live push. With the checkpointer stopped, 1,200 pages of commits stay
+// in the log.
+func TestCommitsDoNotCheckpoint(t *testing.T) {
+	d, path := openBlobs(t)
+	db.StopCheckpointer(d)
+	before := fileSize(t, path)
+	for range 600 {
+		writeBlob(t, d)
+	}
+	if after := fileSize(t, path); after != before {
+		t.Fatalf("a commit checkpointed: the database file went from %d to %d bytes", before, after)
+	}
+	if wal := fileSize(t, path+"-wal"); wal < 600*4096 {
+		t.Fatalf("the log holds %d bytes, fewer than the 600 rows written", wal)
+	}
+}
+
+// TestCheckpointerKeepsLogShort: the checkpointer copies the log into the
+// database file soon after writes, and keeps the log near SQLite's own
+// limit even under writes without a pause, when a passive checkpoint never
+// finds the whole log copied.
+func TestCheckpointerKeepsLogShort(t *testing.T) {
+	d, path := openBlobs(t)
+	const rows = 3000
+	var most int64
+	for i := range rows {
+		writeBlob(t, d)
+		if i%25 == 0 {
+			most = max(most, fileSize(t, path+"-wal"))
+		}
+	}
+	most = max(most, fileSize(t, path+"-wal"))
+	// A frame of the log is a page and its 24-byte header; each row is
+	// about two (its page and the table's root).
+	if limit := int64(3*db.CheckpointLimit) * (4096 + 24); most > limit {
+		t.Errorf("the log grew to %d bytes (limit %d) while %d rows of 4,000 bytes were written", most, limit, rows)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path) < rows*4000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the last write the database file holds %d bytes of the %d written", fileSize(t, path), rows*4000)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
