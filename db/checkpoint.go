@@ -21,11 +21,13 @@ import (
 // the log, so a short log also keeps reads fast.
 //
 // A passive checkpoint copies what was in the log when it began; the log
-// starts again from its beginning only when a write finds it all copied.
-// Under writes without a pause that may not happen, so when the log holds
-// checkpointLimit pages or more (SQLite's own limit), the checkpointer
-// copies it in the writers' turn (Write), once, and the next write starts
-// the log again.
+// starts again from its beginning only when a write begins after a
+// checkpoint copied all of it. Under writes without a pause that may never
+// happen, and the log would grow without end. So when the log has reached
+// checkpointLimit pages (SQLite's own limit), the checkpointer copies it
+// once more in the writers' turn (Write), and the next write starts the
+// log again: the writes wait for it, as one in about a hundred did when
+// commits checkpointed, but only under a stream of writes.
 const (
 	checkpointEvery = 32
 	checkpointIdle  = time.Second
@@ -65,8 +67,8 @@ func (d *DB) startCheckpointer(log *slog.Logger) {
 	}()
 }
 
-// checkpoint copies the log into the database file, in the writers' turn
-// when the log has grown to checkpointLimit pages.
+// checkpoint copies the log into the database file, and once more in the
+// writers' turn when the log has grown to checkpointLimit pages.
 func (d *DB) checkpoint(ctx context.Context) error {
 	pages, err := d.passiveCheckpoint(ctx)
 	if err != nil || pages < checkpointLimit {
