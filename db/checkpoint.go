@@ -81,10 +81,12 @@ func (d *DB) checkpoint(ctx context.Context) error {
 }
 
 // passiveCheckpoint runs a PASSIVE checkpoint and returns the number of
-// pages in the log.
+// pages in the log. It runs on database/sql directly, past bun's query
+// hooks: tests and metrics add hooks after the database is open, and the
+// checkpointer runs from the start.
 func (d *DB) passiveCheckpoint(ctx context.Context) (int, error) {
 	var busy, pages, copied int
-	if err := d.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied); err != nil {
+	if err := d.DB.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied); err != nil {
 		return 0, fmt.Errorf("checkpoint: %w", err)
 	}
 	return pages, nil
