@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -279,7 +281,8 @@ func checkReadableTotals(t *testing.T, d *db.DB, step string) {
 // conversations (their team's medical flag is cleared, or they leave the
 // medical team while taking part personally) no longer has them in their
 // unread count, their team tab or their notification mail, also for
-// messages written afterwards; regaining access counts them again.
+// messages and sealed documents added afterwards; regaining access counts
+// them again.
 func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -374,6 +377,22 @@ func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 		checkReadableTotals(t, d, "piet left the medical team")
 		if n := unread(); n != 1 {
 			t.Fatalf("piet outside the medical team has %d unread, want 1", n)
+		}
+		// A sealed document in the medical conversation piet takes part in
+		// personally is counted as any new message is: not for him.
+		doc, err := f.svc.StoreDocument(ctx, "application/pdf", []byte("%PDF-1.7 verklaring"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			_, err := f.svc.PostDocumentTx(ctx, tx, personal, &arts.ID, messaging.SystemSigned, "verklaring.pdf", doc)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		checkReadableTotals(t, d, "a sealed document piet may not read")
+		if n := unread(); n != 1 {
+			t.Fatalf("a sealed document piet may not read counts: %d unread", n)
 		}
 		if err := f.svc.AddTeamMember(ctx, med.ID, piet.Email); err != nil {
 			t.Fatal(err)
