@@ -55,8 +55,7 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 	if err != nil {
 		return nil, err
 	}
-	out := *e.page
-	return &out, nil
+	return e.pageCopy(), nil
 }
 
 // TeamBox lists the conversations of one of the user's teams in the user's
@@ -82,8 +81,7 @@ func (s *Service) TeamBox(ctx context.Context, user *db.User, teamID int64, page
 	if err != nil {
 		return nil, err
 	}
-	out := *e.page
-	return &out, nil
+	return e.pageCopy(), nil
 }
 
 func (s *Service) inboxPage(ctx context.Context, user *db.User, rows []inboxRow, page int, query string) (*InboxPage, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,14 @@ type inboxEntry struct {
 	version int64
 	page    *InboxPage
 	teams   []TeamInfo
+}
+
+// pageCopy is the entry's page for one caller: the page kept in memory is
+// shared by every request that reads it, so callers get their own rows.
+func (e inboxEntry) pageCopy() *InboxPage {
+	out := *e.page
+	out.Threads = slices.Clone(out.Threads)
+	return &out
 }
 
 type inboxCache struct {
