@@ -133,7 +133,7 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 	}
 }
 
-func noErr(t *testing.T, err error) {
+func noErr(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
