@@ -54,12 +54,12 @@ func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, args []stri
 	}
 	manager, employee := logins[0].User, logins[1].User
 	// The seed's message, once.
-	box, err := app.messages.Inbox(ctx, employee, 1, demoSubject)
+	box, err := app.messages.Inbox(ctx, employee.Identity(), 1, demoSubject)
 	if err != nil {
 		return err
 	}
 	if len(box.Threads) == 0 {
-		if _, err := app.messages.Compose(ctx, manager, messaging.ComposeInput{To: []string{employee.Email}, Subject: demoSubject, Body: demoBody}); err != nil {
+		if _, err := app.messages.Compose(ctx, manager.Identity(), messaging.ComposeInput{To: []string{employee.Email}, Subject: demoSubject, Body: demoBody}); err != nil {
 			return err
 		}
 	}

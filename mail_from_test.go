@@ -73,22 +73,22 @@ func testNewMessageMailFromName(t *testing.T, databaseURL string) {
 	kim := user("kim@example.nl", db.KindExternal, nil, false)
 	const sender = "OSAW Verzuim & Zorg, één"
 	br := &auth.Branding{DB: a.db, Now: time.Now}
-	if err := br.Save(ctx, &auth.Current{User: hr}, auth.BrandInput{Name: "OSAW", SenderName: sender}, "127.0.0.1"); err != nil {
+	if err := br.Save(ctx, auth.ActingAs(hr), auth.BrandInput{Name: "OSAW", SenderName: sender}, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	ours, err := a.messages.Compose(ctx, hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+	ours, err := a.messages.Compose(ctx, hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	theirs, err := a.messages.Compose(ctx, bea, messaging.ComposeInput{To: []string{kim.Email}, Subject: "Elders", Body: "Van een ander"})
+	theirs, err := a.messages.Compose(ctx, bea.Identity(), messaging.ComposeInput{To: []string{kim.Email}, Subject: "Elders", Body: "Van een ander"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A reply reads the sender name with its conversation.
-	if _, err := a.messages.Reply(ctx, jan, messaging.ReplyInput{ThreadID: ours, Body: "Goed, dank je"}); err != nil {
+	if _, err := a.messages.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: ours, Body: "Goed, dank je"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.messages.Reply(ctx, kim, messaging.ReplyInput{ThreadID: theirs, Body: "Prima"}); err != nil {
+	if _, err := a.messages.Reply(ctx, kim.Identity(), messaging.ReplyInput{ThreadID: theirs, Body: "Prima"}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, stop := context.WithCancel(ctx)

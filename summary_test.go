@@ -91,7 +91,7 @@ VALUES (?, 'OSAW Verzuimdienst', 'Bel de OSAW-helpdesk', '#8a1538', 'image/png',
 	jan := user("jan@example.nl", "en", db.KindExternal, auth.NotifyDaily)
 	kim := user("kim@example.nl", "nl", db.KindExternal, auth.NotifyDaily)
 	const subject, body = "Uitslag keuring", "Vertrouwelijke uitslag van de keuring"
-	if _, err := a.messages.Compose(ctx, hr, messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: subject, Body: body}); err != nil {
+	if _, err := a.messages.Compose(ctx, hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: subject, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	// (The first admin's invitation goes out too.)

@@ -71,11 +71,11 @@ func TestUploadJanitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	pdf := []byte("%PDF-1.4\n%%EOF\n")
-	stale, err := a.messages.Upload(ctx, u, "oud.pdf", pdf)
+	stale, err := a.messages.Upload(ctx, u.Identity(), "oud.pdf", pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := a.messages.Upload(ctx, u, "nieuw.pdf", pdf)
+	fresh, err := a.messages.Upload(ctx, u.Identity(), "nieuw.pdf", pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestUploadJanitor(t *testing.T) {
 	go func() { a.purgeStaleUploads(jctx, time.Hour); close(done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, err := a.messages.PendingUploads(ctx, u, []int64{stale.ID, fresh.ID})
+		left, err := a.messages.PendingUploads(ctx, u.Identity(), []int64{stale.ID, fresh.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

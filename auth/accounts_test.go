@@ -327,10 +327,14 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 			t.Fatalf("after profile: %s %+v", cur.Stage, cur.User)
 		}
 		// The absence message is sealed at rest and reads back.
-		if cur.User.AwayMessage != "" || len(cur.User.AwaySealed) == 0 || strings.Contains(string(cur.User.AwaySealed), "maandag") {
-			t.Fatalf("absence message stored in plain text: %q %q", cur.User.AwayMessage, cur.User.AwaySealed)
+		var row db.User
+		if err := d.NewSelect().Model(&row).Where("id = ?", cur.User.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
 		}
-		if msg, err := f.acc.AwayMessage(cur.User); err != nil || msg != "Tot maandag" {
+		if row.AwayMessage != "" || len(row.AwaySealed) == 0 || strings.Contains(string(row.AwaySealed), "maandag") {
+			t.Fatalf("absence message stored in plain text: %q %q", row.AwayMessage, row.AwaySealed)
+		}
+		if msg, err := f.acc.AwayMessage(ctx, cur); err != nil || msg != "Tot maandag" {
 			t.Fatalf("absence message: %q %v", msg, err)
 		}
 
@@ -643,7 +647,7 @@ func TestLegacyAwaySealed(t *testing.T) {
 		if got.AwayMessage != "" || strings.Contains(string(got.AwaySealed), "GEHEIM") {
 			t.Fatalf("not sealed: %q", got.AwayMessage)
 		}
-		if msg, err := f.acc.AwayMessage(&got); err != nil || msg != "GEHEIM-afwezig" {
+		if msg, err := f.acc.AwayMessage(ctx, auth.ActingAs(&got)); err != nil || msg != "GEHEIM-afwezig" {
 			t.Fatalf("read back: %q %v", msg, err)
 		}
 	})

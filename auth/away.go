@@ -40,7 +40,13 @@ func AwayMessage(v *vault.Vault, u *db.User) (string, error) {
 }
 
 // AwayMessage opens the user's own absence message.
-func (a *Accounts) AwayMessage(u *db.User) (string, error) { return AwayMessage(a.Vault, u) }
+func (a *Accounts) AwayMessage(ctx context.Context, cur *Current) (string, error) {
+	var u db.User
+	if err := a.DB.NewSelect().Model(&u).Column("id", "away_message", "away_sealed").Where("id = ?", cur.User.ID).Scan(ctx); err != nil {
+		return "", fmt.Errorf("load absence message: %w", err)
+	}
+	return AwayMessage(a.Vault, &u)
+}
 
 // SealLegacyAway seals the plain absence messages stored before migration
 // 0008. It runs at start and may run on several instances at once: a row
@@ -78,13 +84,24 @@ func SealLegacyAway(ctx context.Context, d *db.DB, v *vault.Vault) error {
 
 // AwayOn reports whether u's absence reply applies at now.
 func AwayOn(u *db.User, now time.Time) bool {
-	if !u.AwayEnabled || (u.AwaySealed == nil && strings.TrimSpace(u.AwayMessage) == "") || u.Status != db.StatusActive {
+	return u.AwayEnabled && hasAwayMessage(u) && awayWithin(u.Status, u.AwayFrom.Time, u.AwayUntil.Time, now)
+}
+
+// hasAwayMessage reports an absence message to send.
+func hasAwayMessage(u *db.User) bool {
+	return u.AwaySealed != nil || strings.TrimSpace(u.AwayMessage) != ""
+}
+
+// awayWithin reports whether now is in the absence period from..until
+// (dates; zero for open) of an active user.
+func awayWithin(status string, from, until, now time.Time) bool {
+	if status != db.StatusActive {
 		return false
 	}
-	if !u.AwayFrom.IsZero() && now.Before(localMidnight(u.AwayFrom.Time, 0)) {
+	if !from.IsZero() && now.Before(localMidnight(from, 0)) {
 		return false
 	}
-	if !u.AwayUntil.IsZero() && !now.Before(localMidnight(u.AwayUntil.Time, 1)) {
+	if !until.IsZero() && !now.Before(localMidnight(until, 1)) {
 		return false
 	}
 	return true
@@ -108,4 +125,10 @@ func AwaySince(u *db.User) time.Time {
 func localMidnight(date time.Time, days int) time.Time {
 	y, m, d := date.UTC().Date()
 	return time.Date(y, m, d+days, 0, 0, 0, 0, i18n.Zone)
+}
+
+// AwayOn reports whether the signed-in user's absence reply applies at now.
+func (c *Current) AwayOn(now time.Time) bool {
+	u := c.User
+	return u.AwayEnabled && u.HasAwayMessage && awayWithin(u.Status, u.AwayFrom, u.AwayUntil, now)
 }

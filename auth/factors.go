@@ -123,7 +123,7 @@ func (a *Accounts) SendFactorSMS(ctx context.Context, cur *Current, phoneInput, 
 	if err != nil {
 		return SMSState{}, err
 	}
-	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, phone, ip, false); err != nil {
+	if err := a.sendCode(ctx, cur.row(), PurposeSMSSetup, phone, ip, false); err != nil {
 		return SMSState{}, err
 	}
 	return a.SMSSetupState(ctx, cur.User.ID)
@@ -141,7 +141,7 @@ func (a *Accounts) ResendFactorSMS(ctx context.Context, cur *Current, ip string)
 	if c == nil {
 		return SMSState{}, apperr.Field("phone", "phone.required")
 	}
-	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, c.Target, ip, true); err != nil {
+	if err := a.sendCode(ctx, cur.row(), PurposeSMSSetup, c.Target, ip, true); err != nil {
 		return SMSState{}, err
 	}
 	return a.SMSSetupState(ctx, cur.User.ID)

@@ -337,7 +337,7 @@ func (a *Accounts) SendLoginSMS(ctx context.Context, cur *Current, ip string) (S
 		}
 		return SMSState{}, fmt.Errorf("load sms factor: %w", err)
 	}
-	if err := a.sendCode(ctx, cur.User, PurposeSMSLogin, f.Phone, ip, false); err != nil {
+	if err := a.sendCode(ctx, cur.row(), PurposeSMSLogin, f.Phone, ip, false); err != nil {
 		return SMSState{}, err
 	}
 	return a.smsState(ctx, cur.User.ID, PurposeSMSLogin)
@@ -423,7 +423,7 @@ func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, 
 			if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.used", IP: ip, Now: now}); err != nil {
 				return err
 			}
-			if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityRecoveryUsed, now); err != nil {
+			if err := a.queueSecurityMail(ctx, tx, cur.row(), SecurityRecoveryUsed, now); err != nil {
 				return err
 			}
 		default:
@@ -435,8 +435,8 @@ func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, 
 		if err := Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "login.ok", Detail: kind, IP: ip, Now: now}); err != nil {
 			return err
 		}
-		if _, known := a.deviceOf(device, cur.User.ID); !known && !grant && onboardedUser(cur.User) {
-			if err := a.queueSecurityMail(ctx, tx, cur.User, SecurityNewBrowser, now); err != nil {
+		if _, known := a.deviceOf(device, cur.User.ID); !known && !grant && onboardedUser(cur.row()) {
+			if err := a.queueSecurityMail(ctx, tx, cur.row(), SecurityNewBrowser, now); err != nil {
 				return err
 			}
 			mailed = true

@@ -53,3 +53,6 @@ func (a *Accounts) SetNotifications(ctx context.Context, cur *Current, setting, 
 		return err
 	})
 }
+
+// Notify is how the signed-in user hears of new messages.
+func (c *Current) Notify() string { return NotifySetting(c.row()) }

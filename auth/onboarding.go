@@ -15,6 +15,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -89,8 +90,10 @@ func (a *Accounts) queued() {
 
 // Current is what a request knows about its signed-in user.
 type Current struct {
-	Session *db.Session
-	User    *db.User
+	// Session and User are what handlers may read: plain values without
+	// the token's hash or any database model.
+	Session *identity.Session
+	User    *identity.User
 	Stage   Stage
 	// NeedsSecondFactor is set when the user has a verified factor that
 	// this session has not passed yet, and for an account that finished
@@ -104,6 +107,20 @@ type Current struct {
 	// through their organisation's provider may have none; their password
 	// is the organisation's.
 	HasPassword bool
+}
+
+// newCurrent is a Current of the user's row and the session's.
+func newCurrent(s *db.Session, u *db.User) *Current {
+	return &Current{Session: s.Identity(), User: u.Identity()}
+}
+
+// row is the user as auth's rules and mails work with them.
+func (c *Current) row() *db.User { return db.UserOf(c.User) }
+
+// ActingAs is a Current for u without a session: for commands that act in
+// an administrator's name, and for tests.
+func ActingAs(u *db.User) *Current {
+	return newCurrent(nil, u)
 }
 
 // Resolve loads the user and stage behind a session token.
@@ -139,7 +156,8 @@ func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) 
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	stage := su.stage()
-	cur := &Current{Session: sess, User: &u, Stage: stage, HasPassword: su.HasPassword}
+	cur := newCurrent(sess, &u)
+	cur.Stage, cur.HasPassword = stage, su.HasPassword
 	passed := !sess.SecondFactorAt.IsZero()
 	granted := passed && a.Now().Before(sess.FactorGrantUntil.Time)
 	switch {
@@ -254,7 +272,7 @@ func (a *Accounts) SetPassword(ctx context.Context, cur *Current, pw, confirm, i
 	if err := requireStage(cur, StagePassword); err != nil {
 		return "", err
 	}
-	hash, err := newPasswordHash(ctx, cur.User, pw, confirm)
+	hash, err := newPasswordHash(ctx, cur.row(), pw, confirm)
 	if err != nil {
 		return "", err
 	}
@@ -344,7 +362,7 @@ func (a *Accounts) SendSetupSMS(ctx context.Context, cur *Current, phoneInput, i
 	if err != nil {
 		return SMSState{}, err
 	}
-	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, phone, ip, false); err != nil {
+	if err := a.sendCode(ctx, cur.row(), PurposeSMSSetup, phone, ip, false); err != nil {
 		return SMSState{}, err
 	}
 	return a.SMSSetupState(ctx, cur.User.ID)
@@ -363,7 +381,7 @@ func (a *Accounts) ResendSetupSMS(ctx context.Context, cur *Current, ip string) 
 	if c == nil {
 		return SMSState{}, apperr.Field("phone", "phone.required")
 	}
-	if err := a.sendCode(ctx, cur.User, PurposeSMSSetup, c.Target, ip, true); err != nil {
+	if err := a.sendCode(ctx, cur.row(), PurposeSMSSetup, c.Target, ip, true); err != nil {
 		return SMSState{}, err
 	}
 	return a.SMSSetupState(ctx, cur.User.ID)

@@ -44,8 +44,12 @@ import (
 // PasskeyChallengeTTL is how long a ceremony's challenge may be answered.
 const PasskeyChallengeTTL = 5 * time.Minute
 
-// Passkey kind, in the lists of factors.
-const FactorPasskey = "passkey"
+// Kinds of second factor, in the lists of factors.
+const (
+	FactorSMS     = db.FactorSMS
+	FactorTOTP    = db.FactorTOTP
+	FactorPasskey = "passkey"
+)
 
 // passkeyOptionsPerIP is how many login ceremonies (each a stored
 // challenge) one IP address may start in 15 minutes.
@@ -259,7 +263,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, cur *Current) ([]byte,
 	if _, err := p.registrationGuard(cur); err != nil {
 		return nil, err
 	}
-	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.User)
+	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.row())
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +304,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, cur *Current, name st
 	if err != nil {
 		return "", p.refused(ctx, cur.User.ID, "register", ip, err)
 	}
-	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.User)
+	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.row())
 	if err != nil {
 		return "", err
 	}
@@ -463,7 +467,7 @@ func (p *Passkeys) BeginSecondStep(ctx context.Context, cur *Current, ip string)
 	} else if !ok {
 		return nil, tooMany("", wait)
 	}
-	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.User)
+	user, _, err := loadPasskeyUser(ctx, p.A.DB, cur.row())
 	if err != nil {
 		return nil, err
 	}
@@ -504,7 +508,7 @@ func (p *Passkeys) FinishSecondStep(ctx context.Context, cur *Current, response 
 	if err != nil {
 		return "", p.refused(ctx, cur.User.ID, "login", ip, err)
 	}
-	user, rows, err := loadPasskeyUser(ctx, a.DB, cur.User)
+	user, rows, err := loadPasskeyUser(ctx, a.DB, cur.row())
 	if err != nil {
 		return "", err
 	}
@@ -521,7 +525,7 @@ func (p *Passkeys) FinishSecondStep(ctx context.Context, cur *Current, response 
 			return err
 		}
 		var err error
-		if mailed, err = a.loginCompleted(ctx, tx, cur.User, "login.ok", FactorPasskey, device, ip, now); err != nil {
+		if mailed, err = a.loginCompleted(ctx, tx, cur.row(), "login.ok", FactorPasskey, device, ip, now); err != nil {
 			return err
 		}
 		token, err = a.Sessions.Rotate(ctx, tx, cur.Session.ID, true)

@@ -126,7 +126,7 @@ func (a *Accounts) recordConfirmation(ctx context.Context, tx bun.Tx, cur *Curre
 	if n, _ := res.RowsAffected(); n != 1 {
 		return apperr.New(apperr.Unauthorized, "session.expired")
 	}
-	cur.Session.ConfirmedAt = bun.NullTime{Time: now}
+	cur.Session.ConfirmedAt = now
 	return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "reauth.ok", Detail: method, IP: ip, Now: now})
 }
 
@@ -175,5 +175,5 @@ func (a *Accounts) RecentlyConfirmed(cur *Current) bool {
 		return false
 	}
 	now := a.Now()
-	return !now.Before(at.Time) && now.Sub(at.Time) < ConfirmTTL
+	return !now.Before(at) && now.Sub(at) < ConfirmTTL
 }

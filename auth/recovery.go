@@ -71,8 +71,8 @@ func (a *Accounts) securityChange(ctx context.Context, tx bun.Tx, cur *Current, 
 		return nil, err
 	}
 	// The first factors of the first visit are no news to the person.
-	if onboardedUser(cur.User) {
-		if err := a.queueSecurityMail(ctx, tx, cur.User, event, now); err != nil {
+	if onboardedUser(cur.row()) {
+		if err := a.queueSecurityMail(ctx, tx, cur.row(), event, now); err != nil {
 			return nil, err
 		}
 	}

@@ -387,9 +387,9 @@ func testSSO(t *testing.T, engine string) {
 		t.Run("Settings", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), false)
 			ctx := context.Background()
-			admin := &auth.Current{User: &db.User{ID: 0, Kind: db.KindInternal, IsAdmin: true, OrgID: &f.org.ID, Status: db.StatusActive}}
-			admin.User.ID = f.colleague(t, "beheer@osaw.example", db.StatusActive)
-			member := &auth.Current{User: &db.User{ID: admin.User.ID, Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive}}
+			adminID := f.colleague(t, "beheer@osaw.example", db.StatusActive)
+			admin := auth.ActingAs(&db.User{ID: adminID, Kind: db.KindInternal, IsAdmin: true, OrgID: &f.org.ID, Status: db.StatusActive})
+			member := auth.ActingAs(&db.User{ID: adminID, Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive})
 			if _, _, err := f.sso.Settings(ctx, member); apperr.CodeOf(err) != apperr.NotFound {
 				t.Fatalf("member sees the settings: %v", err)
 			}

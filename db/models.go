@@ -3,6 +3,8 @@ package db
 import (
 	"time"
 
+	"dialoog/identity"
+
 	"github.com/uptrace/bun"
 )
 
@@ -21,15 +23,15 @@ type Organisation struct {
 
 // User kinds.
 const (
-	KindInternal = "internal"
-	KindExternal = "external"
+	KindInternal = identity.KindInternal
+	KindExternal = identity.KindExternal
 )
 
 // User statuses.
 const (
-	StatusInvited  = "invited"  // never completed the first visit
-	StatusActive   = "active"   // completed the first visit
-	StatusDisabled = "disabled" // may not log in
+	StatusInvited  = identity.StatusInvited  // never completed the first visit
+	StatusActive   = identity.StatusActive   // completed the first visit
+	StatusDisabled = identity.StatusDisabled // may not log in
 )
 
 // User is an internal or external person with a mail address.

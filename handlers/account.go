@@ -204,27 +204,28 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 }
 
 func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView) error {
-	u := current(c).User
+	cur := current(c)
+	u := cur.User
 	v.Email = u.Email
 	// A section shows what is stored unless it comes back with messages.
 	if v.Names.Errors == nil {
 		v.Names.Form = components.ProfileForm{Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName}
 	}
 	if v.Away.Errors == nil {
-		away, err := h.accounts.AwayMessage(u)
+		away, err := h.accounts.AwayMessage(c.UserContext(), cur)
 		if err != nil {
 			return err
 		}
 		v.Away.Form = components.ProfileForm{AwayEnabled: u.AwayEnabled, AwayMessage: away,
-			AwayFrom: dateValue(u.AwayFrom.Time), AwayUntil: dateValue(u.AwayUntil.Time)}
+			AwayFrom: dateValue(u.AwayFrom), AwayUntil: dateValue(u.AwayUntil)}
 	}
 	if v.Language == "" {
 		v.Language = u.Language
 	}
 	if v.Notify == "" {
-		v.Notify = auth.NotifySetting(u)
+		v.Notify = cur.Notify()
 	}
-	v.AwayOn = auth.AwayOn(u, h.now())
+	v.AwayOn = cur.AwayOn(h.now())
 	v.PushKey = h.accounts.PushKey()
 	ways, err := h.reauthWays(c)
 	if err != nil {

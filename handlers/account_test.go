@@ -83,7 +83,7 @@ func TestAccountExport(t *testing.T) {
 func TestAccountExportOneAtATime(t *testing.T) {
 	ra := newRealApp(t)
 	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
-	running, err := ra.msg.Export(context.Background(), jan.u, "")
+	running, err := ra.msg.Export(context.Background(), jan.u.Identity(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

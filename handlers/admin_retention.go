@@ -8,7 +8,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -19,11 +19,11 @@ const pathAdminRetention = "/beheer/bewaartermijn"
 // *messaging.Service implements it. Both answer NotFound for anyone but
 // an internal admin.
 type Retention interface {
-	Retention(ctx context.Context, user *db.User) (*messaging.RetentionStatus, error)
+	Retention(ctx context.Context, user *identity.User) (*messaging.RetentionStatus, error)
 	// SetRetention stores the periods as typed; apperr Fields on the
 	// fields "conversations" and "cases" for anything but a whole number
 	// of months up to messaging.MaxRetentionMonths, or empty for off.
-	SetRetention(ctx context.Context, user *db.User, in messaging.RetentionInput) error
+	SetRetention(ctx context.Context, user *identity.User, in messaging.RetentionInput) error
 }
 
 var _ Retention = (*messaging.Service)(nil)

@@ -52,7 +52,7 @@ func TestAdminRetention(t *testing.T) {
 			wantStatus(t, resp, http.StatusUnprocessableEntity)
 			wantContains(t, page, "Vul een heel aantal maanden in, van 1 tot en met 120, of laat het veld leeg.",
 				`value="twaalf"`, `value="6"`, `aria-invalid="true"`)
-			if st, _ := ra.msg.Retention(ctx, ra.adminUser(t, "hr@example.nl")); st.ConversationMonths != 0 || st.CaseMonths != 0 {
+			if st, _ := ra.msg.Retention(ctx, (ra.adminUser(t, "hr@example.nl")).Identity()); st.ConversationMonths != 0 || st.CaseMonths != 0 {
 				t.Fatalf("refused input stored: %+v", st)
 			}
 

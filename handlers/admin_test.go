@@ -113,7 +113,7 @@ func TestAdminRoutesHidden(t *testing.T) {
 		wantNotContains(t, csvBody, "osaw.nl", "example.nl")
 		// Autocomplete of addresses and the inbox: nothing of the other
 		// organisation either.
-		contacts, err := ra.msg.Contacts(context.Background(), otherColleague.u, 50)
+		contacts, err := ra.msg.Contacts(context.Background(), otherColleague.u.Identity(), 50)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ func brandOrg(t *testing.T, ra *realApp, admin *person) {
 	t.Helper()
 	ctx := context.Background()
 	br := &auth.Branding{DB: ra.d, Now: ra.clk.Now}
-	cur := &auth.Current{User: admin.u}
+	cur := auth.ActingAs(admin.u)
 	if err := br.Save(ctx, cur, auth.BrandInput{Name: `OSAW <b>&</b>`, SenderName: "OSAW Verzuim & Zorg, één", Colour: "#8A1538"}, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}

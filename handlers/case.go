@@ -8,7 +8,6 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
 	"dialoog/messaging"
 )
 
@@ -57,13 +56,13 @@ func (h *handler) caseShow(c *fiber.Ctx) error {
 func (h *handler) caseList(c *fiber.Ctx) error {
 	in := messaging.CaseListInput{Query: clip(c.Query("zoek"), 200), After: clip(c.Query("na"), 200)}
 	if c.Query("status") == "gesloten" {
-		in.Status = db.CaseClosed
+		in.Status = messaging.CaseClosed
 	}
 	l, err := h.messages.Cases(c.UserContext(), current(c).User, in)
 	if err != nil {
 		return err
 	}
-	v := components.CaseListView{Closed: l.Status == db.CaseClosed, Query: l.Query, After: in.After, Next: l.Next}
+	v := components.CaseListView{Closed: l.Status == messaging.CaseClosed, Query: l.Query, After: in.After, Next: l.Next}
 	for _, ci := range l.Cases {
 		v.Cases = append(v.Cases, caseItem(ci))
 	}
@@ -78,7 +77,7 @@ func (h *handler) caseStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	closed := formValue(c, "status") == db.CaseClosed
+	closed := formValue(c, "status") == messaging.CaseClosed
 	if err := h.messages.SetCaseClosed(c.UserContext(), current(c).User, id, closed); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 	v.Email = cur.User.Email
 	v.MayChange, v.MayAdd = h.accounts.MayChangeFactors(cur), h.accounts.MayAddFactor(cur)
 	if cur.MayEnrolFactor {
-		v.GrantUntil = cur.Session.FactorGrantUntil.Time.In(i18n.Zone).Format("15:04")
+		v.GrantUntil = cur.Session.FactorGrantUntil.In(i18n.Zone).Format("15:04")
 	}
 	v.Confirm.Next, v.Confirm.WithApp = pathFactors, v.HasKind(auth.ConfirmTOTP)
 	ways, err := h.reauthWays(c)

@@ -17,7 +17,7 @@ import (
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 	"dialoog/realtime"
 	"dialoog/static"
@@ -95,7 +95,7 @@ type Accounts interface {
 	// Activity is a page of the user's own security events, newest first.
 	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
-	AwayMessage(u *db.User) (string, error)
+	AwayMessage(ctx context.Context, cur *auth.Current) (string, error)
 	Resolve(ctx context.Context, sessionToken string) (*auth.Current, error)
 
 	AcceptTerms(ctx context.Context, cur *auth.Current, versionID int64, accepted bool, ip string) (string, error)
@@ -188,56 +188,56 @@ type Terms interface {
 // an id answers apperr NotFound for objects the user may not see, so
 // handlers need no participant checks of their own.
 type Messages interface {
-	Inbox(ctx context.Context, user *db.User, page int, query string) (*messaging.InboxPage, error)
+	Inbox(ctx context.Context, user *identity.User, page int, query string) (*messaging.InboxPage, error)
 	UnreadCount(ctx context.Context, userID int64) (int, error)
-	Thread(ctx context.Context, user *db.User, threadID int64) (*messaging.ThreadView, error)
-	MarkRead(ctx context.Context, user *db.User, threadID int64) (int, error)
-	Contacts(ctx context.Context, user *db.User, limit int) ([]string, error)
+	Thread(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadView, error)
+	MarkRead(ctx context.Context, user *identity.User, threadID int64) (int, error)
+	Contacts(ctx context.Context, user *identity.User, limit int) ([]string, error)
 
-	Compose(ctx context.Context, user *db.User, in messaging.ComposeInput) (int64, error)
-	Reply(ctx context.Context, user *db.User, in messaging.ReplyInput) (int64, error)
+	Compose(ctx context.Context, user *identity.User, in messaging.ComposeInput) (int64, error)
+	Reply(ctx context.Context, user *identity.User, in messaging.ReplyInput) (int64, error)
 
 	// UploadFrom streams a file into the store; Download opens one as a
 	// stream that must be closed and may be read after the request's
 	// context ended, so it takes a context of its own.
-	UploadFrom(ctx context.Context, user *db.User, filename string, content io.Reader) (*messaging.AttachmentView, error)
-	PendingUploads(ctx context.Context, user *db.User, ids []int64) ([]messaging.AttachmentView, error)
-	Download(ctx context.Context, user *db.User, attachmentID int64) (*messaging.AttachmentView, io.ReadCloser, error)
+	UploadFrom(ctx context.Context, user *identity.User, filename string, content io.Reader) (*messaging.AttachmentView, error)
+	PendingUploads(ctx context.Context, user *identity.User, ids []int64) ([]messaging.AttachmentView, error)
+	Download(ctx context.Context, user *identity.User, attachmentID int64) (*messaging.AttachmentView, io.ReadCloser, error)
 
-	DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error
-	RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error
-	RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error
+	DeleteForEveryone(ctx context.Context, user *identity.User, messageID int64) error
+	RemoveFromBox(ctx context.Context, user *identity.User, messageID int64) error
+	RemoveThreadFromBox(ctx context.Context, user *identity.User, threadID int64) error
 
 	// Export begins a ZIP download of the user's box (one at a time per
 	// user, a few at a time per instance), which its WriteTo streams and
 	// ends; StopService deletes the box and the account (the caller has
 	// re-authenticated the user).
-	Export(ctx context.Context, user *db.User, ip string) (*messaging.BoxExport, error)
-	StopService(ctx context.Context, user *db.User) error
+	Export(ctx context.Context, user *identity.User, ip string) (messaging.BoxExport, error)
+	StopService(ctx context.Context, user *identity.User) error
 
-	AddParticipant(ctx context.Context, user *db.User, threadID int64, in messaging.AddInput) error
-	ResendInvitation(ctx context.Context, user *db.User, threadID, participantUserID int64) error
+	AddParticipant(ctx context.Context, user *identity.User, threadID int64, in messaging.AddInput) error
+	ResendInvitation(ctx context.Context, user *identity.User, threadID, participantUserID int64) error
 
 	// ParticipantIDs is for the live connection: whom to tell that the user
 	// is typing in a conversation they take part in.
-	ParticipantIDs(ctx context.Context, user *db.User, threadID int64) ([]int64, error)
+	ParticipantIDs(ctx context.Context, user *identity.User, threadID int64) ([]int64, error)
 
 	// Teams: the user's team boxes with their unread counts, one box's
 	// page, and who handles a team's conversation.
-	MyTeams(ctx context.Context, user *db.User) ([]messaging.TeamInfo, error)
-	TeamBox(ctx context.Context, user *db.User, teamID int64, page int) (*messaging.InboxPage, error)
-	Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error
+	MyTeams(ctx context.Context, user *identity.User) ([]messaging.TeamInfo, error)
+	TeamBox(ctx context.Context, user *identity.User, teamID int64, page int) (*messaging.InboxPage, error)
+	Assign(ctx context.Context, user *identity.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.
-	Cases(ctx context.Context, user *db.User, in messaging.CaseListInput) (*messaging.CaseList, error)
-	Case(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseView, error)
-	CaseByID(ctx context.Context, user *db.User, caseID int64) (*messaging.CaseInfo, error)
-	CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*messaging.InboxPage, error)
-	ThreadCase(ctx context.Context, user *db.User, threadID int64) (*messaging.ThreadCase, error)
-	CreateCaseForThread(ctx context.Context, user *db.User, threadID, subjectID int64, reference string) (int64, error)
-	AddThreadToCase(ctx context.Context, user *db.User, threadID, caseID int64) error
-	RemoveThreadFromCase(ctx context.Context, user *db.User, threadID int64) error
-	SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error
+	Cases(ctx context.Context, user *identity.User, in messaging.CaseListInput) (*messaging.CaseList, error)
+	Case(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseView, error)
+	CaseByID(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseInfo, error)
+	CaseBox(ctx context.Context, user *identity.User, caseID int64, page int) (*messaging.InboxPage, error)
+	ThreadCase(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadCase, error)
+	CreateCaseForThread(ctx context.Context, user *identity.User, threadID, subjectID int64, reference string) (int64, error)
+	AddThreadToCase(ctx context.Context, user *identity.User, threadID, caseID int64) error
+	RemoveThreadFromCase(ctx context.Context, user *identity.User, threadID int64) error
+	SetCaseClosed(ctx context.Context, user *identity.User, caseID int64, closed bool) error
 }
 
 var _ Messages = (*messaging.Service)(nil)

@@ -7,9 +7,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"dialoog/auth"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -57,9 +56,9 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	v.TeamID = teamID
 	v.Case = kase
 	v.Teams = teamTabs(teams)
-	v.Away = auth.AwayOn(u, h.now())
+	v.Away = current(c).AwayOn(h.now())
 	if v.Away {
-		v.AwayUntil = u.AwayUntil.Time
+		v.AwayUntil = u.AwayUntil
 	}
 	c.Locals(keyUnread, p.Unread) // the header shows the same count
 	m := h.meta(c)
@@ -75,9 +74,9 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	return h.page(c, fiber.StatusOK, components.InboxPage(m, v), components.InboxPartial(m, v))
 }
 
-func inboxView(u *db.User, p *messaging.InboxPage) components.InboxView {
+func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
-		Name: displayName(u), Admin: u.IsAdmin && u.Kind == db.KindInternal, Internal: u.Kind == db.KindInternal,
+		Name: displayName(u), Admin: u.IsAdmin && u.Kind == identity.KindInternal, Internal: u.Kind == identity.KindInternal,
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
 	}
 	for _, t := range p.Threads {

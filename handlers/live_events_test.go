@@ -55,7 +55,7 @@ func TestLiveEventsInTransaction(t *testing.T) {
 	if ev := wait(); ev.Kind != realtime.KindMessage || ev.ThreadID != tid {
 		t.Fatalf("compose event %+v", ev)
 	}
-	mid, err := ra.msg.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank je"})
+	mid, err := ra.msg.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Dank je"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestLiveEventsInTransaction(t *testing.T) {
 		t.Fatalf("reply event %+v, want message %d", ev, mid)
 	}
 	// A reply that fails (a file that is not the author's) sends no event.
-	if _, err := ra.msg.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Met bijlage", AttachmentIDs: []int64{999}}); err == nil {
+	if _, err := ra.msg.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Met bijlage", AttachmentIDs: []int64{999}}); err == nil {
 		t.Fatal("reply with someone else's file accepted")
 	}
 	select {

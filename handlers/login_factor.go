@@ -9,7 +9,6 @@ import (
 
 	"dialoog/auth"
 	"dialoog/components"
-	"dialoog/db"
 	"dialoog/i18n"
 )
 
@@ -43,7 +42,7 @@ func (h *handler) loginSMSSend(c *fiber.Ctx) error {
 func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 	kind := formValue(c, "kind")
 	switch kind {
-	case db.FactorSMS, db.FactorTOTP, "recovery":
+	case auth.FactorSMS, auth.FactorTOTP, "recovery":
 	default:
 		kind = "" // the service refuses it
 	}
@@ -60,9 +59,9 @@ func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 		switch {
 		case isWait(err):
 			v.Error = msg
-		case kind == db.FactorSMS:
+		case kind == auth.FactorSMS:
 			v.SMSError = msg
-		case kind == db.FactorTOTP:
+		case kind == auth.FactorTOTP:
 			v.TOTPError = msg
 		case kind == "recovery":
 			v.RecoveryError = msg
@@ -89,7 +88,7 @@ func (h *handler) recoveryUsedShow(c *fiber.Ctx) error {
 	}
 	v := components.RecoveryUsedView{Left: left, MayEnrol: cur.MayEnrolFactor, HasFactor: cur.Stage != auth.StageSecondFactor}
 	if v.MayEnrol {
-		v.Until = cur.Session.FactorGrantUntil.Time.In(i18n.Zone).Format("15:04")
+		v.Until = cur.Session.FactorGrantUntil.In(i18n.Zone).Format("15:04")
 	}
 	m := h.meta(c)
 	return h.page(c, fiber.StatusOK, components.RecoveryUsedPage(m, v), components.RecoveryUsedPartial(m, v))

@@ -8,7 +8,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -80,7 +80,7 @@ func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView
 		return fmt.Errorf("contacts: %w", err)
 	}
 	v.Contacts = contacts
-	v.External = u.Kind != db.KindInternal
+	v.External = u.Kind != identity.KindInternal
 	v.Signing = h.signing != nil && !v.External
 	teams, err := h.messages.MyTeams(c.UserContext(), u)
 	if err != nil {

@@ -51,7 +51,7 @@ func BenchmarkCompose(b *testing.B) {
 		for b.Loop() {
 			// Stay under the limit of new conversations an hour.
 			ra.clk.Add(time.Hour/messaging.NewThreadsInternal + time.Second)
-			if _, err := ra.msg.Compose(ctx, hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Afspraak", Body: body}); err != nil {
+			if _, err := ra.msg.Compose(ctx, hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Afspraak", Body: body}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -98,7 +98,7 @@ func (ra *realApp) sessionToken(tb testing.TB, u *db.User) string {
 // compose starts a conversation through the service and returns its id.
 func (ra *realApp) compose(t testing.TB, from *db.User, subject, body string, to ...string) int64 {
 	t.Helper()
-	id, err := ra.msg.Compose(context.Background(), from, messaging.ComposeInput{To: to, Subject: subject, Body: body})
+	id, err := ra.msg.Compose(context.Background(), from.Identity(), messaging.ComposeInput{To: to, Subject: subject, Body: body})
 	if err != nil {
 		t.Fatalf("compose %q: %v", subject, err)
 	}
@@ -108,7 +108,7 @@ func (ra *realApp) compose(t testing.TB, from *db.User, subject, body string, to
 // reply posts a message through the service and returns its id.
 func (ra *realApp) reply(t *testing.T, from *db.User, threadID int64, body string, attachments ...int64) int64 {
 	t.Helper()
-	id, err := ra.msg.Reply(context.Background(), from, messaging.ReplyInput{ThreadID: threadID, Body: body, AttachmentIDs: attachments})
+	id, err := ra.msg.Reply(context.Background(), from.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: body, AttachmentIDs: attachments})
 	if err != nil {
 		t.Fatalf("reply: %v", err)
 	}
@@ -158,7 +158,7 @@ func (ra *realApp) unread(t *testing.T, u *db.User) int {
 // upload stores a file for u through the service.
 func (ra *realApp) upload(t *testing.T, u *db.User, name string, data []byte) int64 {
 	t.Helper()
-	a, err := ra.msg.Upload(context.Background(), u, name, data)
+	a, err := ra.msg.Upload(context.Background(), u.Identity(), name, data)
 	if err != nil {
 		t.Fatalf("upload %s: %v", name, err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -115,7 +115,7 @@ func attachmentIDs(c *fiber.Ctx) []int64 {
 // postedAttachments gathers the attachments of a message form: the ids of
 // files uploaded beforehand plus the files posted with the form itself.
 // refused holds the field error for files that were not accepted.
-func (h *handler) postedAttachments(c *fiber.Ctx, u *db.User) (ids []int64, refused map[string]string, err error) {
+func (h *handler) postedAttachments(c *fiber.Ctx, u *identity.User) (ids []int64, refused map[string]string, err error) {
 	ids = attachmentIDs(c)
 	uploaded, bad, err := h.uploadPosted(c, u, len(ids))
 	if err != nil {
@@ -131,7 +131,7 @@ func (h *handler) postedAttachments(c *fiber.Ctx, u *db.User) (ids []int64, refu
 // does without script (app.js uploads them one by one beforehand). It
 // returns the new uploads' ids and, per refused file, a translated
 // "name: reason".
-func (h *handler) uploadPosted(c *fiber.Ctx, u *db.User, already int) ([]int64, []string, error) {
+func (h *handler) uploadPosted(c *fiber.Ctx, u *identity.User, already int) ([]int64, []string, error) {
 	if !isMultipart(c) {
 		return nil, nil, nil
 	}
@@ -166,7 +166,7 @@ func (h *handler) uploadPosted(c *fiber.Ctx, u *db.User, already int) ([]int64, 
 // uploadFile hands one file posted with a message form to the service,
 // which streams it into the blob store. A file above the limit is refused
 // before it is read.
-func (h *handler) uploadFile(c *fiber.Ctx, u *db.User, fh *multipart.FileHeader) (*messaging.AttachmentView, error) {
+func (h *handler) uploadFile(c *fiber.Ctx, u *identity.User, fh *multipart.FileHeader) (*messaging.AttachmentView, error) {
 	if fh.Size > messaging.MaxAttachmentSize {
 		return nil, apperr.Field("attachments", "attachment.too_big")
 	}
@@ -183,7 +183,7 @@ func uploadName(fh *multipart.FileHeader) string { return clipFilename(fh.Filena
 
 // pendingItems loads the user's uploads among ids that still wait for a
 // message, for a form shown again after an error.
-func (h *handler) pendingItems(c *fiber.Ctx, u *db.User, ids []int64) ([]components.AttachmentItem, error) {
+func (h *handler) pendingItems(c *fiber.Ctx, u *identity.User, ids []int64) ([]components.AttachmentItem, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

@@ -8,7 +8,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/auth"
-	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Where the user goes for each stage. The second-factor stage has two pages
@@ -138,7 +138,7 @@ func (h *handler) needsFactor(c *fiber.Ctx) error {
 // adminOnly hides admin pages from everyone but internal admins: a 404, so
 // they do not even learn that the page exists.
 func (h *handler) adminOnly(c *fiber.Ctx) error {
-	if cur := current(c); cur == nil || !cur.User.IsAdmin || cur.User.Kind != db.KindInternal {
+	if cur := current(c); cur == nil || !cur.User.IsAdmin || cur.User.Kind != identity.KindInternal {
 		return apperr.New(apperr.NotFound, "error.not_found")
 	}
 	return c.Next()
@@ -234,7 +234,7 @@ func (h *handler) advance(c *fiber.Ctx, token string) error {
 
 // displayName is how the user is named on screen: the profile's name, or
 // the mail address before the profile is filled in.
-func displayName(u *db.User) string {
+func displayName(u *identity.User) string {
 	name := strings.Join(strings.Fields(u.FirstName+" "+u.NamePrefix+" "+u.LastName), " ")
 	if name == "" {
 		return u.Email

@@ -45,7 +45,7 @@ func BenchmarkPush(b *testing.B) {
 				i++
 				marker := fmt.Sprintf("bericht-%d-einde", i)
 				start := time.Now()
-				if _, err := la.msg.Reply(ctx, hr, messaging.ReplyInput{ThreadID: tid, Body: marker}); err != nil {
+				if _, err := la.msg.Reply(ctx, hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: marker}); err != nil {
 					b.Fatal(err)
 				}
 				for {

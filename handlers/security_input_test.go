@@ -106,7 +106,7 @@ func TestStoresCleanTextTheyKeep(t *testing.T) {
 				t.Errorf("stored User-Agent %q", s)
 			}
 		}
-		if _, err := ra.msg.Inbox(ctx, hr.u, 1, "ab\x00c\xff"); err != nil {
+		if _, err := ra.msg.Inbox(ctx, hr.u.Identity(), 1, "ab\x00c\xff"); err != nil {
 			t.Errorf("search with a NUL: %v", err)
 		}
 	})

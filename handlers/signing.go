@@ -10,21 +10,21 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 	"dialoog/signing"
 )
 
 // Signing is what the handlers need of Ondertekenen (signing.Service).
 type Signing interface {
-	Within(requester *db.User, threadID int64, in signing.RequestInput) messaging.WithinFunc
-	WithinCompose(requester *db.User, in signing.RequestInput) messaging.WithinFunc
-	Cards(ctx context.Context, user *db.User, threadID int64) ([]signing.Card, error)
-	CardByID(ctx context.Context, user *db.User, requestID int64) (*signing.Card, error)
-	View(ctx context.Context, user *db.User, requestID int64, ip string) (string, []byte, error)
-	SendCode(ctx context.Context, user *db.User, requestID int64, ip string) error
-	Agree(ctx context.Context, user *db.User, requestID int64, in signing.AgreeInput) error
-	Decline(ctx context.Context, user *db.User, requestID int64, reason, ip string) error
+	Within(requester *identity.User, threadID int64, in signing.RequestInput) messaging.WithinFunc
+	WithinCompose(requester *identity.User, in signing.RequestInput) messaging.WithinFunc
+	Cards(ctx context.Context, user *identity.User, threadID int64) ([]signing.Card, error)
+	CardByID(ctx context.Context, user *identity.User, requestID int64) (*signing.Card, error)
+	View(ctx context.Context, user *identity.User, requestID int64, ip string) (string, []byte, error)
+	SendCode(ctx context.Context, user *identity.User, requestID int64, ip string) error
+	Agree(ctx context.Context, user *identity.User, requestID int64, in signing.AgreeInput) error
+	Decline(ctx context.Context, user *identity.User, requestID int64, reason, ip string) error
 }
 
 var _ Signing = (*signing.Service)(nil)
@@ -58,7 +58,7 @@ func (h *handler) signingCards(c *fiber.Ctx, v *components.ThreadView) error {
 // signingChoice offers "ter ondertekening" in the reply form of an
 // internal user, with the conversation's participants as signers.
 func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *components.SigningChoice {
-	if h.signing == nil || current(c).User.Kind != db.KindInternal {
+	if h.signing == nil || current(c).User.Kind != identity.KindInternal {
 		return nil
 	}
 	s := &components.SigningChoice{Chosen: map[int64]bool{}}
@@ -71,7 +71,7 @@ func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *componen
 // signingForm reads "ter ondertekening" from the reply form; nil when it
 // is not ticked.
 func (h *handler) signingForm(c *fiber.Ctx, choice *components.SigningChoice) (*signing.RequestInput, error) {
-	if h.signing == nil || current(c).User.Kind != db.KindInternal || formValue(c, "sign") != "1" {
+	if h.signing == nil || current(c).User.Kind != identity.KindInternal || formValue(c, "sign") != "1" {
 		return nil, nil
 	}
 	choice.On = true

@@ -7,7 +7,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -71,8 +71,8 @@ func threadTeam(t *messaging.ThreadView) *components.ThreadTeam {
 	return team
 }
 
-func threadView(u *db.User, t *messaging.ThreadView) components.ThreadView {
-	internal := u.Kind == db.KindInternal
+func threadView(u *identity.User, t *messaging.ThreadView) components.ThreadView {
+	internal := u.Kind == identity.KindInternal
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, OrgID: t.OrgID, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,

@@ -14,7 +14,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/components"
-	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/realtime"
 )
 
@@ -89,7 +89,7 @@ func (h *handler) wsHandler() fiber.Handler {
 }
 
 // wsServe runs one upgraded connection until it ends.
-func (h *handler) wsServe(conn *fws.Conn, user *db.User, sessionID int64, hello []byte) {
+func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, hello []byte) {
 	client, err := h.hub.Register(user.ID, sessionID, conn)
 	if err != nil {
 		h.log.Info("live connection refused", "user", user.ID, "err", err)
@@ -109,7 +109,7 @@ func (h *handler) wsServe(conn *fws.Conn, user *db.User, sessionID int64, hello 
 // app.js sends {"typing": "<conversation id>"}. The other participants hear
 // of it, at most every typingEvery, and only when the user takes part in
 // the conversation. Anything else is ignored.
-func (h *handler) wsMessage(user *db.User, msg []byte) {
+func (h *handler) wsMessage(user *identity.User, msg []byte) {
 	threadID, ok := typingThread(msg)
 	if !ok || !h.typing.Allow(user.ID, threadID, time.Now()) {
 		return

@@ -251,7 +251,7 @@ func TestLivePushes(t *testing.T) {
 	wantContains(t, typing, `<p id="typing-`+itoa(threadID)+`" class="typing" hx-swap-oob="true">Hanna de Vries is aan het typen…</p>`)
 
 	// The employee reads it: the sender's message gets its tick.
-	if _, err := la.msg.MarkRead(context.Background(), emp.u, threadID); err != nil {
+	if _, err := la.msg.MarkRead(context.Background(), emp.u.Identity(), threadID); err != nil {
 		t.Fatal(err)
 	}
 	read := readLiveUntil(t, hrConn, "Gelezen door")

@@ -40,11 +40,11 @@ func TestAbsenceFollowsLocalMidnight(t *testing.T) {
 			f.clk.mu.Lock()
 			f.clk.t = now
 			f.clk.mu.Unlock()
-			tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Vraag " + at, Body: "?"})
+			tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Vraag " + at, Body: "?"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := f.svc.Thread(ctx, f.hr, tid)
+			v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid)
 			return len(v.Messages) == 2 && v.Messages[1].AutoReply
 		}
 		setAway("2026-03-10", "2026-03-12") // winter time, UTC+1

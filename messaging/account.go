@@ -10,6 +10,7 @@ import (
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/notify"
 )
 
@@ -27,7 +28,8 @@ const AuditAccountDeleted = "account.deleted"
 // factors, codes and participations. Messages they sent stay in the other
 // participants' boxes without a sender. One transaction; files are removed
 // after the commit.
-func (s *Service) StopService(ctx context.Context, user *db.User) error {
+func (s *Service) StopService(ctx context.Context, who *identity.User) error {
+	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error

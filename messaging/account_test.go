@@ -21,7 +21,7 @@ var pngFile = append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
 
 // export returns the user's box as the bytes of its ZIP file.
 func export(ctx context.Context, svc *messaging.Service, u *db.User) ([]byte, error) {
-	e, err := svc.Export(ctx, u, "")
+	e, err := svc.Export(ctx, u.Identity(), "")
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func export(ctx context.Context, svc *messaging.Service, u *db.User) ([]byte, er
 
 // download reads an attachment the user may see.
 func download(ctx context.Context, svc *messaging.Service, u *db.User, id int64) ([]byte, error) {
-	_, rc, err := svc.Download(ctx, u, id)
+	_, rc, err := svc.Download(ctx, u.Identity(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -82,27 +82,27 @@ func TestStopService(t *testing.T) {
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		// A conversation hr removed from their box: only emp has it.
-		a, _ := f.svc.Upload(ctx, f.hr, "alleen.pdf", []byte("%PDF-1.4 alleen jan"))
-		only, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Alleen Jan", Body: "Alleen bij Jan", AttachmentIDs: []int64{a.ID}})
-		if err := f.svc.RemoveThreadFromBox(ctx, f.hr, only); err != nil {
+		a, _ := f.svc.Upload(ctx, f.hr.Identity(), "alleen.pdf", []byte("%PDF-1.4 alleen jan"))
+		only, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Alleen Jan", Body: "Alleen bij Jan", AttachmentIDs: []int64{a.ID}})
+		if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), only); err != nil {
 			t.Fatal(err)
 		}
 		// A conversation both keep, with a message (and file) by emp.
-		shared, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Gedeeld", Body: "Voor allebei"})
-		b, _ := f.svc.Upload(ctx, emp, "antwoord.png", pngFile)
-		mine, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: shared, Body: "Antwoord van Jan", AttachmentIDs: []int64{b.ID}})
+		shared, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Gedeeld", Body: "Voor allebei"})
+		b, _ := f.svc.Upload(ctx, emp.Identity(), "antwoord.png", pngFile)
+		mine, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: shared, Body: "Antwoord van Jan", AttachmentIDs: []int64{b.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// An upload that never got a message.
-		if _, err := f.svc.Upload(ctx, emp, "los.pdf", []byte("%PDF-1.4 los")); err != nil {
+		if _, err := f.svc.Upload(ctx, emp.Identity(), "los.pdf", []byte("%PDF-1.4 los")); err != nil {
 			t.Fatal(err)
 		}
 		if n := f.files(); n != 3 {
 			t.Fatalf("files before: %d", n)
 		}
 
-		if err := f.svc.StopService(ctx, emp); err != nil {
+		if err := f.svc.StopService(ctx, emp.Identity()); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := d.NewSelect().Model((*db.User)(nil)).Where("id = ?", emp.ID).Count(ctx); n != 0 {
@@ -130,7 +130,7 @@ func TestStopService(t *testing.T) {
 			t.Errorf("audit event: %+v", audit)
 		}
 
-		v, err := f.svc.Thread(ctx, f.hr, shared)
+		v, err := f.svc.Thread(ctx, f.hr.Identity(), shared)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,10 +144,10 @@ func TestStopService(t *testing.T) {
 		if data, err := download(ctx, f.svc, f.hr, m.Attachments[0].ID); err != nil || !bytes.Equal(data, pngFile) {
 			t.Fatalf("hr's copy of the file: %v", err)
 		}
-		if page, err := f.svc.Inbox(ctx, f.hr, 1, ""); err != nil || len(page.Threads) != 1 {
+		if page, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, ""); err != nil || len(page.Threads) != 1 {
 			t.Fatalf("hr's inbox: %+v %v", page, err)
 		}
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: shared, Body: "Nog iemand?"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: shared, Body: "Nog iemand?"}); err != nil {
 			t.Fatalf("replying after the other left: %v", err)
 		}
 		data, err := export(ctx, f.svc, f.hr)
@@ -158,7 +158,7 @@ func TestStopService(t *testing.T) {
 		if ms := convs[shared].Messages; len(ms) != 3 || ms[1].Sender != "Verwijderde gebruiker" || !ms[1].SenderDeleted {
 			t.Fatalf("hr's export of the conversation: %+v", convs[shared])
 		}
-		if err := f.svc.StopService(ctx, emp); apperr.CodeOf(err) != apperr.NotFound {
+		if err := f.svc.StopService(ctx, emp.Identity()); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("stopping twice: %v", err)
 		}
 	})

@@ -21,6 +21,7 @@ import (
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/i18n"
+	"dialoog/identity"
 )
 
 // The user owns their box (terms of use): they can take it with them as a
@@ -88,8 +89,14 @@ func (s *Service) exportSlots() chan struct{} {
 
 // BoxExport is an export that may be written: it holds one of the
 // instance's export slots and the user's export lease until WriteTo ends
-// (or Close is called).
-type BoxExport struct {
+// (or Close is called). WriteTo streams the ZIP to w.
+type BoxExport interface {
+	WriteTo(ctx context.Context, w io.Writer) error
+	Close()
+}
+
+// boxExport is the BoxExport of Export.
+type boxExport struct {
 	s       *Service
 	userID  int64
 	user    *db.User // the stored row, as of the export
@@ -128,7 +135,8 @@ func namesFor(l i18n.Localizer) exportNames {
 // the export in the user's security activity, and loads the account's
 // details. Everything that can fail before the first byte fails here, so
 // the caller can still show a page; WriteTo then writes the ZIP file.
-func (s *Service) Export(ctx context.Context, user *db.User, ip string) (*BoxExport, error) {
+func (s *Service) Export(ctx context.Context, who *identity.User, ip string) (BoxExport, error) {
+	user := db.UserOf(who)
 	// A second export of the person is refused at once, not after waiting
 	// for a turn; the claim below decides races.
 	running, err := s.DB.NewSelect().Model((*db.ExportLease)(nil)).Where("user_id = ? AND expires_at > ?", user.ID, s.Now().UTC()).Exists(ctx)
@@ -152,7 +160,7 @@ func (s *Service) Export(ctx context.Context, user *db.User, ip string) (*BoxExp
 	case <-ctx.Done():
 		return nil, fmt.Errorf("export: %w", ctx.Err())
 	}
-	e := &BoxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey()}
+	e := &boxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey()}
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Claim the lease unless another export holds one that has not
 		// expired: one statement, so two instances cannot both win.
@@ -179,7 +187,7 @@ WHERE export_leases.expires_at <= ?`, user.ID, e.holder, e.now.Add(ExportLease),
 }
 
 // load reads what the export needs of the account before its first byte.
-func (e *BoxExport) load(ctx context.Context) error {
+func (e *boxExport) load(ctx context.Context) error {
 	s := e.s
 	var u db.User
 	if err := s.DB.NewSelect().Model(&u).Where("id = ?", e.userID).Scan(ctx); err != nil {
@@ -217,7 +225,7 @@ func (e *BoxExport) load(ctx context.Context) error {
 
 // Close ends the export: it gives back the instance's slot and the user's
 // lease. WriteTo calls it; calling it again does nothing.
-func (e *BoxExport) Close() {
+func (e *boxExport) Close() {
 	e.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -231,7 +239,7 @@ func (e *BoxExport) Close() {
 }
 
 // renew keeps the lease while the export is written, until stop is called.
-func (e *BoxExport) renew(ctx context.Context) (stop func()) {
+func (e *boxExport) renew(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -255,7 +263,7 @@ func (e *BoxExport) renew(ctx context.Context) (stop func()) {
 // WriteTo writes the ZIP file to w and ends the export. An error after the
 // first bytes leaves w with a cut off (unreadable) ZIP file; the caller
 // logs it.
-func (e *BoxExport) WriteTo(ctx context.Context, w io.Writer) error {
+func (e *boxExport) WriteTo(ctx context.Context, w io.Writer) error {
 	defer e.Close()
 	stop := e.renew(ctx)
 	defer stop()
@@ -273,7 +281,7 @@ func (e *BoxExport) WriteTo(ctx context.Context, w io.Writer) error {
 }
 
 // create starts a compressed file of the export.
-func (e *BoxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer, error) {
+func (e *boxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer, error) {
 	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", name, err)
@@ -282,7 +290,7 @@ func (e *BoxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer
 }
 
 // writeJSON writes v as a file of the export.
-func (e *BoxExport) writeJSON(zw *zip.Writer, name string, v any) error {
+func (e *boxExport) writeJSON(zw *zip.Writer, name string, v any) error {
 	w, err := e.create(zw, name, e.now)
 	if err != nil {
 		return err
@@ -298,13 +306,13 @@ func (e *BoxExport) writeJSON(zw *zip.Writer, name string, v any) error {
 }
 
 // fullDate writes t with its date, year and clock time in Dutch time.
-func (e *BoxExport) fullDate(t time.Time) string {
+func (e *boxExport) fullDate(t time.Time) string {
 	// DateTime leaves out the year of "now"; the zero time's year never
 	// is the year of t.
 	return e.l.DateTime(t, time.Time{})
 }
 
-func (e *BoxExport) writeReadme(_ context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeReadme(_ context.Context, zw *zip.Writer) error {
 	w, err := e.create(zw, e.names.readme, e.now)
 	if err != nil {
 		return err
@@ -391,7 +399,7 @@ type profileJSON struct {
 	} `json:"absence"`
 }
 
-func (e *BoxExport) writeProfile(_ context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeProfile(_ context.Context, zw *zip.Writer) error {
 	u := e.user
 	p := profileJSON{Email: u.Email, Kind: u.Kind, Organisation: e.orgName, Language: u.Language, Gender: u.Gender,
 		Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName, CreatedAt: u.CreatedAt.UTC(),
@@ -412,7 +420,7 @@ type factorJSON struct {
 
 // writeFactors lists the second factors with their dates, and how many
 // recovery codes are left: never a secret, a code or a whole number.
-func (e *BoxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
 	out := struct {
 		Factors       []factorJSON `json:"factors"`
 		RecoveryCodes struct {
@@ -440,7 +448,7 @@ func (e *BoxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
 
 // writeActivity streams the user's audit events, oldest first, a page at
 // a time: kind, time and IP address as stored.
-func (e *BoxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
 	name := e.names.activity
 	w, err := e.create(zw, name, e.now)
 	if err != nil {
@@ -508,7 +516,7 @@ type exportThread struct {
 
 // dir is the conversation's folder: its id and a readable, safe part of
 // its subject.
-func (e *BoxExport) dir(th *exportThread) string {
+func (e *boxExport) dir(th *exportThread) string {
 	return e.names.conversations + "/" + strconv.FormatInt(th.ID, 10) + "-" + slug(th.Subject) + "/"
 }
 
@@ -540,7 +548,7 @@ func slug(s string) string {
 }
 
 // attachmentFile is an attachment's path in its conversation's folder.
-func (e *BoxExport) attachmentFile(a AttachmentView) string {
+func (e *boxExport) attachmentFile(a AttachmentView) string {
 	return e.names.attachments + "/" + strconv.FormatInt(a.ID, 10) + "-" + zipSafeName(a.Name)
 }
 
@@ -562,7 +570,7 @@ func zipSafeName(name string) string {
 // threadPages calls fn for each page of the conversations in the user's
 // box, in the order they were started: an order that new messages do not
 // change while the export runs.
-func (e *BoxExport) threadPages(ctx context.Context, fn func([]exportThread) error) error {
+func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) error) error {
 	var after int64
 	for {
 		var page []exportThread
@@ -588,7 +596,7 @@ func (e *BoxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 	}
 }
 
-func (e *BoxExport) writeConversations(ctx context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeConversations(ctx context.Context, zw *zip.Writer) error {
 	return e.threadPages(ctx, func(page []exportThread) error {
 		for i := range page {
 			if err := e.writeConversation(ctx, zw, &page[i]); err != nil {
@@ -615,7 +623,7 @@ type attachmentSums struct{ plain, keyed string }
 
 // writeConversation writes a conversation's attachments, then its HTML
 // and JSON files, each reading the messages a page at a time.
-func (e *BoxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *exportThread) error {
+func (e *boxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *exportThread) error {
 	ps, users, err := e.s.participants(ctx, e.s.DB, th.ID)
 	if err != nil {
 		return fmt.Errorf("export conversation %d: %w", th.ID, err)
@@ -637,7 +645,7 @@ func (e *BoxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *e
 // messagePages calls fn for each page of the conversation's messages in
 // the user's box, oldest first, up to the newest message when the export
 // began; withBodies false leaves the bodies out.
-func (e *BoxExport) messagePages(ctx context.Context, threadID int64, withBodies bool, fn func([]db.Message) error) error {
+func (e *boxExport) messagePages(ctx context.Context, threadID int64, withBodies bool, fn func([]db.Message) error) error {
 	var after struct {
 		at time.Time
 		id int64
@@ -671,7 +679,7 @@ func (e *BoxExport) messagePages(ctx context.Context, threadID int64, withBodies
 }
 
 // viewPages is messagePages as the user sees the messages.
-func (e *BoxExport) viewPages(ctx context.Context, c *conversation, fn func([]MessageView) error) error {
+func (e *boxExport) viewPages(ctx context.Context, c *conversation, fn func([]MessageView) error) error {
 	return e.messagePages(ctx, c.th.ID, true, func(msgs []db.Message) error {
 		views, err := e.s.messageViews(ctx, e.user, c.th.ID, msgs, c.users, c.senders)
 		if err != nil {
@@ -683,7 +691,7 @@ func (e *BoxExport) viewPages(ctx context.Context, c *conversation, fn func([]Me
 
 // writeAttachments streams each attachment of the conversation from the
 // blob store into the ZIP file, computing its SHA-256 on the way.
-func (e *BoxExport) writeAttachments(ctx context.Context, zw *zip.Writer, c *conversation) error {
+func (e *boxExport) writeAttachments(ctx context.Context, zw *zip.Writer, c *conversation) error {
 	sum := sha256.New()
 	return e.messagePages(ctx, c.th.ID, false, func(msgs []db.Message) error {
 		ids := make([]int64, len(msgs))
@@ -718,7 +726,7 @@ func (e *BoxExport) writeAttachments(ctx context.Context, zw *zip.Writer, c *con
 // copyAttachment streams one attachment into the ZIP file and returns the
 // SHA-256 of its bytes. Files that are compressed already are stored as
 // they are.
-func (e *BoxExport) copyAttachment(ctx context.Context, zw *zip.Writer, a *db.Attachment, name string, at time.Time, sum hash.Hash) (string, error) {
+func (e *boxExport) copyAttachment(ctx context.Context, zw *zip.Writer, a *db.Attachment, name string, at time.Time, sum hash.Hash) (string, error) {
 	rc, err := e.s.Files.Open(ctx, a.StorageKey, a.KeyID, a.BlobFormat)
 	if err != nil {
 		return "", fmt.Errorf("export attachment %d: %w", a.ID, err)
@@ -740,7 +748,7 @@ func (e *BoxExport) copyAttachment(ctx context.Context, zw *zip.Writer, a *db.At
 }
 
 // senderName is how the export names a message's sender.
-func (e *BoxExport) senderName(m *MessageView) string {
+func (e *boxExport) senderName(m *MessageView) string {
 	if m.SenderDeleted {
 		return e.l.T("thread.deleted_user")
 	}
@@ -748,7 +756,7 @@ func (e *BoxExport) senderName(m *MessageView) string {
 }
 
 // systemText is a system line in the user's language.
-func (e *BoxExport) systemText(m *MessageView) string {
+func (e *boxExport) systemText(m *MessageView) string {
 	if m.System == SystemParticipantAdded {
 		return e.l.T("thread.system_added", "Name", m.SystemSubject, "By", e.senderName(m))
 	}
@@ -803,7 +811,7 @@ func nullable(t time.Time) *time.Time {
 
 // writeConversationJSON writes every message of the conversation with its
 // details: the head, then the messages as they are read.
-func (e *BoxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c *conversation) error {
+func (e *boxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c *conversation) error {
 	name := c.dir + e.names.convJSON
 	w, err := e.create(zw, name, c.th.LastMessageAt)
 	if err != nil {

@@ -41,7 +41,7 @@ func BenchmarkExport(b *testing.B) {
 			peak := heapPeakOf(b, func() {
 				written = 0
 				for _, id := range f.attachments(b) {
-					_, rc, err := f.svc.Download(ctx, f.hr, id)
+					_, rc, err := f.svc.Download(ctx, f.hr.Identity(), id)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -95,13 +95,13 @@ func exportBox(b *testing.B, files, threads, n int) (*fx, []*db.User) {
 	}
 	var ids []int64
 	for i := range files {
-		a, err := f.svc.UploadFrom(ctx, f.hr, fmt.Sprintf("dossier-%d.pdf", i), pdfStream(messaging.MaxAttachmentSize, uint64(i)))
+		a, err := f.svc.UploadFrom(ctx, f.hr.Identity(), fmt.Sprintf("dossier-%d.pdf", i), pdfStream(messaging.MaxAttachmentSize, uint64(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		ids = append(ids, a.ID)
 		if len(ids) == 2 || i == files-1 {
-			if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: to, Subject: fmt.Sprintf("Dossier %d", i), Body: "Zie de bijlagen.", AttachmentIDs: ids}); err != nil {
+			if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: to, Subject: fmt.Sprintf("Dossier %d", i), Body: "Zie de bijlagen.", AttachmentIDs: ids}); err != nil {
 				b.Fatal(err)
 			}
 			ids = nil
@@ -126,7 +126,7 @@ func (f *fx) attachments(b *testing.B) []int64 {
 // exportTo exports u's box to nowhere and returns its size.
 func exportTo(b *testing.B, svc *messaging.Service, u *db.User) int64 {
 	ctx := context.Background()
-	e, err := svc.Export(ctx, u, "")
+	e, err := svc.Export(ctx, u.Identity(), "")
 	if err != nil {
 		b.Error(err)
 		return 0

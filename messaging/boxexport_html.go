@@ -123,7 +123,7 @@ func pathHref(path string) string {
 }
 
 // size writes a file size for people: "812 B", "45 KB", "2,5 MB".
-func (e *BoxExport) size(n int64) string {
+func (e *boxExport) size(n int64) string {
 	var s string
 	switch {
 	case n < 1024:
@@ -140,7 +140,7 @@ func (e *BoxExport) size(n int64) string {
 }
 
 // writeConversationHTML writes the conversation to read in a browser.
-func (e *BoxExport) writeConversationHTML(ctx context.Context, zw *zip.Writer, c *conversation) error {
+func (e *boxExport) writeConversationHTML(ctx context.Context, zw *zip.Writer, c *conversation) error {
 	name := c.dir + e.names.convHTML
 	w, err := e.create(zw, name, c.th.LastMessageAt)
 	if err != nil {
@@ -201,7 +201,7 @@ func (e *BoxExport) writeConversationHTML(ctx context.Context, zw *zip.Writer, c
 
 // writeIndex writes the overview of the conversations, read again a page
 // at a time.
-func (e *BoxExport) writeIndex(ctx context.Context, zw *zip.Writer) error {
+func (e *boxExport) writeIndex(ctx context.Context, zw *zip.Writer) error {
 	name := e.names.index
 	w, err := e.create(zw, name, e.now)
 	if err != nil {

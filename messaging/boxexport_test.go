@@ -94,36 +94,36 @@ func TestExportComplete(t *testing.T) {
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		pdf := []byte("%PDF-1.4 bewaard \x00\xff binair")
-		a, err := f.svc.Upload(ctx, f.hr, "brief <1>.pdf", pdf)
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief <1>.pdf", pdf)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Jan and an invitee without a profile (an outsider to Jan).
-		kept, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "piet.de-groot@example.nl"},
+		kept, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl", "piet.de-groot@example.nl"},
 			Subject: "Verzuim & re-integratie", Body: "Bewaard bericht <script>alert('x')</script> & meer", AttachmentIDs: []int64{a.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Minute)
-		if err := f.svc.AddParticipant(ctx, f.hr, kept, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), kept, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Minute)
-		if _, err := f.svc.MarkRead(ctx, emp, kept); err != nil {
+		if _, err := f.svc.MarkRead(ctx, emp.Identity(), kept); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Minute)
-		b, _ := f.svc.Upload(ctx, emp, "foto.png", pngFile)
-		reply, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: kept, Body: "Mijn antwoord\nop twee regels", AttachmentIDs: []int64{b.ID}})
+		b, _ := f.svc.Upload(ctx, emp.Identity(), "foto.png", pngFile)
+		reply, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: kept, Body: "Mijn antwoord\nop twee regels", AttachmentIDs: []int64{b.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Minute)
-		if _, err := f.svc.MarkRead(ctx, f.hr, kept); err != nil {
+		if _, err := f.svc.MarkRead(ctx, f.hr.Identity(), kept); err != nil {
 			t.Fatal(err)
 		}
-		removed, _ := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: kept, Body: "Weggehaald bericht"})
-		if err := f.svc.RemoveFromBox(ctx, emp, removed); err != nil {
+		removed, _ := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: kept, Body: "Weggehaald bericht"})
+		if err := f.svc.RemoveFromBox(ctx, emp.Identity(), removed); err != nil {
 			t.Fatal(err)
 		}
 		// Jan is away: hr's next conversation gets Jan's automatic reply.
@@ -131,16 +131,16 @@ func TestExportComplete(t *testing.T) {
 			Set("away_sealed = ?", auth.SealAway(f.v, emp.ID, "Ik ben ziek thuis")).Where("id = ?", emp.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		away, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Afspraak", Body: "Kun je dinsdag?"})
+		away, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Afspraak", Body: "Kun je dinsdag?"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ := f.svc.Upload(ctx, f.hr, "weg.pdf", []byte("%PDF-1.4 verwijderd"))
-		gone, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Oud gesprek", Body: "Verwijderd gesprek", AttachmentIDs: []int64{c.ID}})
-		if err := f.svc.RemoveThreadFromBox(ctx, emp, gone); err != nil {
+		c, _ := f.svc.Upload(ctx, f.hr.Identity(), "weg.pdf", []byte("%PDF-1.4 verwijderd"))
+		gone, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Oud gesprek", Body: "Verwijderd gesprek", AttachmentIDs: []int64{c.ID}})
+		if err := f.svc.RemoveThreadFromBox(ctx, emp.Identity(), gone); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.boss.Email}, Subject: "Intern overleg", Body: "Niet voor Jan"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.boss.Email}, Subject: "Intern overleg", Body: "Niet voor Jan"}); err != nil {
 			t.Fatal(err)
 		}
 		// Factors and security activity.
@@ -186,7 +186,7 @@ func TestExportComplete(t *testing.T) {
 		}
 		attachments := 0
 		for _, id := range []int64{kept, away} {
-			v, err := f.svc.Thread(ctx, emp, id)
+			v, err := f.svc.Thread(ctx, emp.Identity(), id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,19 +386,19 @@ func TestExportOneAtATime(t *testing.T) {
 		// Another instance on the same database.
 		other := messaging.Service{DB: f.svc.DB, Vault: f.svc.Vault, Files: f.svc.Files, Now: f.svc.Now, Log: f.svc.Log}
 
-		first, err := f.svc.Export(ctx, emp, "")
+		first, err := f.svc.Export(ctx, emp.Identity(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, svc := range []*messaging.Service{f.svc, &other} {
-			_, err := svc.Export(ctx, emp, "")
+			_, err := svc.Export(ctx, emp.Identity(), "")
 			if apperr.CodeOf(err) != apperr.Conflict {
 				t.Fatalf("a second export while the first runs: %v", err)
 			}
 			wantKey(t, err, "export.running")
 		}
 		// Another person is not held up.
-		if e, err := other.Export(ctx, f.hr, ""); err != nil {
+		if e, err := other.Export(ctx, f.hr.Identity(), ""); err != nil {
 			t.Fatalf("another person's export: %v", err)
 		} else {
 			e.Close()
@@ -406,22 +406,22 @@ func TestExportOneAtATime(t *testing.T) {
 		if err := first.WriteTo(ctx, &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
 		}
-		second, err := other.Export(ctx, emp, "")
+		second, err := other.Export(ctx, emp.Identity(), "")
 		if err != nil {
 			t.Fatalf("after the first ended: %v", err)
 		}
 		// The instance writing it dies: its lease expires.
 		f.clk.Add(messaging.ExportLease - time.Second)
-		if _, err := f.svc.Export(ctx, emp, ""); apperr.CodeOf(err) != apperr.Conflict {
+		if _, err := f.svc.Export(ctx, emp.Identity(), ""); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("before the lease expired: %v", err)
 		}
 		f.clk.Add(time.Second)
-		third, err := f.svc.Export(ctx, emp, "")
+		third, err := f.svc.Export(ctx, emp.Identity(), "")
 		if err != nil {
 			t.Fatalf("after the lease expired: %v", err)
 		}
 		second.Close() // the old holder's end does not free the new lease
-		if _, err := other.Export(ctx, emp, ""); apperr.CodeOf(err) != apperr.Conflict {
+		if _, err := other.Export(ctx, emp.Identity(), ""); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("the old holder released the new lease: %v", err)
 		}
 		third.Close()
@@ -430,7 +430,7 @@ func TestExportOneAtATime(t *testing.T) {
 			// Eight requests at once on two instances: exactly one runs.
 			var wg sync.WaitGroup
 			var mu sync.Mutex
-			var won []*messaging.BoxExport
+			var won []messaging.BoxExport
 			refused := 0
 			for i := range 8 {
 				svc := f.svc
@@ -438,7 +438,7 @@ func TestExportOneAtATime(t *testing.T) {
 					svc = &other
 				}
 				wg.Go(func() {
-					e, err := svc.Export(ctx, emp, "")
+					e, err := svc.Export(ctx, emp.Identity(), "")
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
@@ -471,11 +471,11 @@ func TestExportInstanceBound(t *testing.T) {
 	f := setup(t, d)
 	f.svc.MaxExports, f.svc.ExportWait = 1, 50*time.Millisecond
 	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
-	first, err := f.svc.Export(ctx, f.hr, "")
+	first, err := f.svc.Export(ctx, f.hr.Identity(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.Export(ctx, emp, "")
+	_, err = f.svc.Export(ctx, emp.Identity(), "")
 	if apperr.CodeOf(err) != apperr.TooMany {
 		t.Fatalf("an export beyond the bound: %v", err)
 	}
@@ -483,13 +483,13 @@ func TestExportInstanceBound(t *testing.T) {
 	// A second export of a person whose export runs elsewhere is refused
 	// as such at once, not after waiting for a turn.
 	other := messaging.Service{DB: f.svc.DB, Vault: f.svc.Vault, Files: f.svc.Files, Now: f.svc.Now, Log: f.svc.Log}
-	elsewhere, err := other.Export(ctx, emp, "")
+	elsewhere, err := other.Export(ctx, emp.Identity(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc.ExportWait = time.Minute
 	began := time.Now()
-	if _, err := f.svc.Export(ctx, emp, ""); apperr.CodeOf(err) != apperr.Conflict || time.Since(began) > 10*time.Second {
+	if _, err := f.svc.Export(ctx, emp.Identity(), ""); apperr.CodeOf(err) != apperr.Conflict || time.Since(began) > 10*time.Second {
 		t.Fatalf("a second export on a busy instance: %v after %v", err, time.Since(began))
 	}
 	elsewhere.Close()
@@ -498,7 +498,7 @@ func TestExportInstanceBound(t *testing.T) {
 		first.Close()
 	}()
 	f.svc.ExportWait = 5 * time.Second
-	e, err := f.svc.Export(ctx, emp, "")
+	e, err := f.svc.Export(ctx, emp.Identity(), "")
 	if err != nil {
 		t.Fatalf("waiting for a turn: %v", err)
 	}
@@ -507,7 +507,7 @@ func TestExportInstanceBound(t *testing.T) {
 
 // exportWith is export from an address.
 func exportWith(ctx context.Context, svc *messaging.Service, u *db.User, ip string) ([]byte, error) {
-	e, err := svc.Export(ctx, u, ip)
+	e, err := svc.Export(ctx, u.Identity(), ip)
 	if err != nil {
 		return nil, err
 	}
@@ -526,14 +526,14 @@ func TestExportBrokenOff(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
-		a, _ := f.svc.Upload(ctx, f.hr, "brief.pdf", []byte("%PDF-1.4 kwijt"))
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
+		a, _ := f.svc.Upload(ctx, f.hr.Identity(), "brief.pdf", []byte("%PDF-1.4 kwijt"))
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.RemoveAll(filepath.Join(f.dir, "attachments")); err != nil {
 			t.Fatal(err)
 		}
-		e, err := f.svc.Export(ctx, emp, "")
+		e, err := f.svc.Export(ctx, emp.Identity(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -544,7 +544,7 @@ func TestExportBrokenOff(t *testing.T) {
 		if _, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err == nil {
 			t.Fatal("the cut off file reads as a whole ZIP file")
 		}
-		again, err := f.svc.Export(ctx, emp, "")
+		again, err := f.svc.Export(ctx, emp.Identity(), "")
 		if err != nil {
 			t.Fatalf("exporting again: %v", err)
 		}

@@ -69,7 +69,7 @@ func TestCaseList(t *testing.T) {
 		}
 		list := func(u *db.User, in messaging.CaseListInput) *messaging.CaseList {
 			t.Helper()
-			l, err := f.svc.Cases(ctx, u, in)
+			l, err := f.svc.Cases(ctx, u.Identity(), in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestCaseList(t *testing.T) {
 		}
 
 		t.Run("OnlyInternalUsers", func(t *testing.T) {
-			_, err := f.svc.Cases(ctx, jan, messaging.CaseListInput{})
+			_, err := f.svc.Cases(ctx, jan.Identity(), messaging.CaseListInput{})
 			wantNotFound(t, "an external user's case list", err)
 		})
 		t.Run("Pages", func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestCaseList(t *testing.T) {
 				t.Fatalf("the other organisation sees %s", got)
 			}
 			for _, c := range list(stranger, messaging.CaseListInput{}).Cases {
-				if _, err := f.svc.CaseByID(ctx, f.hr, c.ID); err == nil {
+				if _, err := f.svc.CaseByID(ctx, f.hr.Identity(), c.ID); err == nil {
 					t.Fatalf("case %d of the other organisation opens for hr", c.ID)
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Case files (dossiers). A case groups an organisation's conversations
@@ -152,7 +153,8 @@ func (s *Service) caseFor(ctx context.Context, idb bun.IDB, user *db.User, caseI
 
 // CaseByID is a case for its header in the inbox; NotFound for anyone but
 // the internal users of its organisation.
-func (s *Service) CaseByID(ctx context.Context, user *db.User, caseID int64) (*CaseInfo, error) {
+func (s *Service) CaseByID(ctx context.Context, who *identity.User, caseID int64) (*CaseInfo, error) {
+	user := db.UserOf(who)
 	r, err := s.caseFor(ctx, s.DB, user, caseID)
 	if err != nil {
 		return nil, err
@@ -191,7 +193,8 @@ func externalParticipant(ctx context.Context, idb bun.IDB, threadID, userID int6
 
 // CreateCaseForThread creates a case about one of the conversation's
 // external participants and puts the conversation in it.
-func (s *Service) CreateCaseForThread(ctx context.Context, user *db.User, threadID, subjectID int64, reference string) (int64, error) {
+func (s *Service) CreateCaseForThread(ctx context.Context, who *identity.User, threadID, subjectID int64, reference string) (int64, error) {
+	user := db.UserOf(who)
 	reference = CleanLine(reference)
 	var fields apperr.Fields
 	switch {
@@ -247,7 +250,8 @@ func (s *Service) CreateCaseForThread(ctx context.Context, user *db.User, thread
 // AddThreadToCase puts a conversation in an open case of its organisation
 // about one of its external participants (moving it from another open
 // case).
-func (s *Service) AddThreadToCase(ctx context.Context, user *db.User, threadID, caseID int64) error {
+func (s *Service) AddThreadToCase(ctx context.Context, who *identity.User, threadID, caseID int64) error {
+	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, err := s.caseThread(ctx, tx, user, threadID)
 		if err != nil {
@@ -278,7 +282,8 @@ func (s *Service) AddThreadToCase(ctx context.Context, user *db.User, threadID, 
 }
 
 // RemoveThreadFromCase takes a conversation out of its (open) case.
-func (s *Service) RemoveThreadFromCase(ctx context.Context, user *db.User, threadID int64) error {
+func (s *Service) RemoveThreadFromCase(ctx context.Context, who *identity.User, threadID int64) error {
+	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, err := s.caseThread(ctx, tx, user, threadID)
 		if err != nil {
@@ -313,7 +318,8 @@ func (s *Service) setThreadCase(ctx context.Context, tx bun.Tx, user *db.User, t
 // SetCaseClosed closes a case (its conversations become read-only for
 // everyone) or reopens it, with an audit row; the participants' open pages
 // of its conversations hear of it (EventCaseClosed, EventCaseReopened).
-func (s *Service) SetCaseClosed(ctx context.Context, user *db.User, caseID int64, closed bool) error {
+func (s *Service) SetCaseClosed(ctx context.Context, who *identity.User, caseID int64, closed bool) error {
+	user := db.UserOf(who)
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		later = nil
@@ -393,7 +399,8 @@ func refuseIfCaseClosed(ctx context.Context, idb bun.IDB, threadID int64) error 
 // ThreadCase is what the conversation page shows of cases; nil for anyone
 // but the internal users of the conversation's organisation (who must take
 // part and may read it, like the page).
-func (s *Service) ThreadCase(ctx context.Context, user *db.User, threadID int64) (*ThreadCase, error) {
+func (s *Service) ThreadCase(ctx context.Context, who *identity.User, threadID int64) (*ThreadCase, error) {
+	user := db.UserOf(who)
 	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
 	if err != nil {
 		return nil, err
@@ -433,7 +440,8 @@ func (s *Service) ThreadCase(ctx context.Context, user *db.User, threadID int64)
 // Case is the case page: its conversations (a medical one the viewer may
 // not read as existence only), the people in the conversations the viewer
 // may read, and their files, linked where the viewer may download them.
-func (s *Service) Case(ctx context.Context, user *db.User, caseID int64) (*CaseView, error) {
+func (s *Service) Case(ctx context.Context, who *identity.User, caseID int64) (*CaseView, error) {
+	user := db.UserOf(who)
 	c, err := s.caseFor(ctx, s.DB, user, caseID)
 	if err != nil {
 		return nil, err
@@ -500,7 +508,8 @@ WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LI
 // first: one statement, like the inbox. The statement itself checks that
 // the user is an internal user of the case's organisation, so that nobody
 // else can filter by a case.
-func (s *Service) CaseBox(ctx context.Context, user *db.User, caseID int64, page int) (*InboxPage, error) {
+func (s *Service) CaseBox(ctx context.Context, who *identity.User, caseID int64, page int) (*InboxPage, error) {
+	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
@@ -537,8 +546,14 @@ func (s *Service) caseArgs(userID, caseID int64, limit, offset int) []any {
 // CasesPageSize is how many cases a page of the case list shows.
 const CasesPageSize = 25
 
+// Statuses of a case (CaseListInput.Status).
+const (
+	CaseOpen   = db.CaseOpen
+	CaseClosed = db.CaseClosed
+)
+
 // CaseListInput asks for a page of the organisation's cases: open ones
-// (Status "" or db.CaseOpen) or closed ones, optionally matching Query (a
+// (Status "" or CaseOpen) or closed ones, optionally matching Query (a
 // reference, exactly, or the name or mail address of the person a case is
 // about), after the reference After (the previous page's last).
 type CaseListInput struct {
@@ -564,7 +579,8 @@ type CaseList struct {
 // case is about by name or mail address (the search index of people, then
 // cases_subject_idx); a query shorter than MinSearchIndexed matches
 // references only. Nothing of another organisation is ever listed.
-func (s *Service) Cases(ctx context.Context, user *db.User, in CaseListInput) (*CaseList, error) {
+func (s *Service) Cases(ctx context.Context, who *identity.User, in CaseListInput) (*CaseList, error) {
+	user := db.UserOf(who)
 	org := caseOrg(user)
 	if org == 0 {
 		return nil, errNotFound

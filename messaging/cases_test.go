@@ -40,65 +40,65 @@ func TestCaseGrouping(t *testing.T) {
 		f := setup(t, d)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Pieters")
-		a, err := f.svc.Upload(ctx, f.hr, "verslag.pdf", []byte("%PDF-1.4 verslag"))
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "verslag.pdf", []byte("%PDF-1.4 verslag"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		first, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim week 1", Body: "Hoe gaat het?", AttachmentIDs: []int64{a.ID}})
+		first, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim week 1", Body: "Hoe gaat het?", AttachmentIDs: []int64{a.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Minute)
-		second, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim week 2", Body: "En nu?"})
+		second, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim week 2", Body: "En nu?"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		aboutPiet, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{piet.Email}, Subject: "Piet", Body: "Hallo"})
+		aboutPiet, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{piet.Email}, Subject: "Piet", Body: "Hallo"})
 		if err != nil {
 			t.Fatal(err)
 		}
 
 		// Bad input, with the messages a form shows.
-		_, err = f.svc.CreateCaseForThread(ctx, f.hr, first, jan.ID, "  ")
+		_, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), first, jan.ID, "  ")
 		wantKey(t, err, "case.reference_required")
-		_, err = f.svc.CreateCaseForThread(ctx, f.hr, first, piet.ID, "P-1")
+		_, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), first, piet.ID, "P-1")
 		wantKey(t, err, "case.subject_not_participant")
-		_, err = f.svc.CreateCaseForThread(ctx, f.hr, first, f.boss.ID, "P-1")
+		_, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), first, f.boss.ID, "P-1")
 		wantKey(t, err, "case.subject_not_participant")
 		// The external person cannot make one.
-		_, err = f.svc.CreateCaseForThread(ctx, jan, first, jan.ID, "P-1")
+		_, err = f.svc.CreateCaseForThread(ctx, jan.Identity(), first, jan.ID, "P-1")
 		wantNotFound(t, "external creates", err)
 
-		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr, first, jan.ID, "P-1234")
+		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), first, jan.ID, "P-1234")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.svc.CreateCaseForThread(ctx, f.hr, second, jan.ID, "P-1234")
+		_, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), second, jan.ID, "P-1234")
 		wantKey(t, err, "case.reference_exists")
 		// The second conversation is offered the case; the one about Piet is not.
-		tc, err := f.svc.ThreadCase(ctx, f.hr, second)
+		tc, err := f.svc.ThreadCase(ctx, f.hr.Identity(), second)
 		if err != nil || tc == nil || tc.Current != nil || len(tc.Choices) != 1 || tc.Choices[0].ID != caseID || len(tc.Subjects) != 1 || tc.Subjects[0].UserID != jan.ID {
 			t.Fatalf("choices for the second conversation: %+v (%v)", tc, err)
 		}
-		err = f.svc.AddThreadToCase(ctx, f.hr, aboutPiet, caseID)
+		err = f.svc.AddThreadToCase(ctx, f.hr.Identity(), aboutPiet, caseID)
 		wantKey(t, err, "case.subject_not_participant")
-		if err := f.svc.AddThreadToCase(ctx, f.hr, second, caseID); err != nil {
+		if err := f.svc.AddThreadToCase(ctx, f.hr.Identity(), second, caseID); err != nil {
 			t.Fatal(err)
 		}
 		if n := caseAudits(t, d, "case.thread_added"); n != 2 {
 			t.Fatalf("%d audit rows of conversations added, want 2", n)
 		}
-		tc, err = f.svc.ThreadCase(ctx, f.hr, second)
+		tc, err = f.svc.ThreadCase(ctx, f.hr.Identity(), second)
 		if err != nil || tc.Current == nil || tc.Current.Reference != "P-1234" || tc.Current.SubjectName != "Jan Jansen" {
 			t.Fatalf("case of the second conversation: %+v (%v)", tc, err)
 		}
 		// The external person learns nothing of the case.
-		if tc, err := f.svc.ThreadCase(ctx, jan, second); err != nil || tc != nil {
+		if tc, err := f.svc.ThreadCase(ctx, jan.Identity(), second); err != nil || tc != nil {
 			t.Fatalf("external person sees the case: %+v (%v)", tc, err)
 		}
 
 		// The case page.
-		cv, err := f.svc.Case(ctx, f.hr, caseID)
+		cv, err := f.svc.Case(ctx, f.hr.Identity(), caseID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,17 +110,17 @@ func TestCaseGrouping(t *testing.T) {
 		}
 		// A colleague of the organisation who takes no part sees the case,
 		// but nothing links for them.
-		cv, err = f.svc.Case(ctx, f.boss, caseID)
+		cv, err = f.svc.Case(ctx, f.boss.Identity(), caseID)
 		if err != nil || len(cv.Threads) != 2 || cv.Threads[0].CanOpen || cv.Attachments[0].CanOpen {
 			t.Fatalf("colleague's case page: %+v (%v)", cv, err)
 		}
 
 		// The inbox filtered by the case.
-		box, err := f.svc.CaseBox(ctx, f.hr, caseID, 1)
+		box, err := f.svc.CaseBox(ctx, f.hr.Identity(), caseID, 1)
 		if err != nil || len(box.Threads) != 2 || box.Threads[0].ID != second || box.Threads[1].ID != first || box.CaseID != caseID {
 			t.Fatalf("case box: %+v (%v)", box, err)
 		}
-		if box, err := f.svc.CaseBox(ctx, jan, caseID, 1); err != nil || len(box.Threads) != 0 {
+		if box, err := f.svc.CaseBox(ctx, jan.Identity(), caseID, 1); err != nil || len(box.Threads) != 0 {
 			t.Fatalf("external person filters by the case: %+v (%v)", box, err)
 		}
 
@@ -136,26 +136,26 @@ func TestCaseGrouping(t *testing.T) {
 		}
 		stranger.OrgID = &other.ID
 		for name, u := range map[string]*db.User{"external": jan, "other organisation": stranger} {
-			_, err := f.svc.Case(ctx, u, caseID)
+			_, err := f.svc.Case(ctx, u.Identity(), caseID)
 			wantNotFound(t, name+" opens the case", err)
-			_, err = f.svc.CaseByID(ctx, u, caseID)
+			_, err = f.svc.CaseByID(ctx, u.Identity(), caseID)
 			wantNotFound(t, name+" loads the case", err)
-			wantNotFound(t, name+" closes the case", f.svc.SetCaseClosed(ctx, u, caseID, true))
-			wantNotFound(t, name+" removes from the case", f.svc.RemoveThreadFromCase(ctx, u, first))
-			if box, err := f.svc.CaseBox(ctx, u, caseID, 1); err != nil || len(box.Threads) != 0 {
+			wantNotFound(t, name+" closes the case", f.svc.SetCaseClosed(ctx, u.Identity(), caseID, true))
+			wantNotFound(t, name+" removes from the case", f.svc.RemoveThreadFromCase(ctx, u.Identity(), first))
+			if box, err := f.svc.CaseBox(ctx, u.Identity(), caseID, 1); err != nil || len(box.Threads) != 0 {
 				t.Fatalf("%s filters by the case: %+v (%v)", name, box, err)
 			}
 		}
 
 		// Taking a conversation out.
-		if err := f.svc.RemoveThreadFromCase(ctx, f.hr, first); err != nil {
+		if err := f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), first); err != nil {
 			t.Fatal(err)
 		}
-		box, err = f.svc.CaseBox(ctx, f.hr, caseID, 1)
+		box, err = f.svc.CaseBox(ctx, f.hr.Identity(), caseID, 1)
 		if err != nil || len(box.Threads) != 1 || box.Threads[0].ID != second {
 			t.Fatalf("case box after removing: %+v (%v)", box, err)
 		}
-		if cv, err = f.svc.Case(ctx, f.hr, caseID); err != nil || len(cv.Threads) != 1 || len(cv.Attachments) != 0 {
+		if cv, err = f.svc.Case(ctx, f.hr.Identity(), caseID); err != nil || len(cv.Threads) != 1 || len(cv.Attachments) != 0 {
 			t.Fatalf("case page after removing: %+v (%v)", cv, err)
 		}
 		if n := caseAudits(t, d, "case.thread_removed"); n != 1 {
@@ -171,60 +171,60 @@ func TestCaseClosing(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr, tid, jan.ID, "P-1")
+		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		mine, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog een vraag"})
+		mine, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog een vraag"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.SetCaseClosed(ctx, f.hr, caseID, true); err != nil {
+		if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, true); err != nil {
 			t.Fatal(err)
 		}
 		if n := caseAudits(t, d, "case.closed"); n != 1 {
 			t.Fatalf("%d audit rows of closing, want 1", n)
 		}
 		for _, u := range []*db.User{f.hr, jan} {
-			_, err := f.svc.Reply(ctx, u, messaging.ReplyInput{ThreadID: tid, Body: "Toch nog"})
+			_, err := f.svc.Reply(ctx, u.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Toch nog"})
 			wantKey(t, err, "case.closed_readonly")
-			v, err := f.svc.Thread(ctx, u, tid)
+			v, err := f.svc.Thread(ctx, u.Identity(), tid)
 			if err != nil || !v.ReadOnly {
 				t.Fatalf("%s sees the closed case's conversation as writable (%v)", u.Email, err)
 			}
 		}
-		err = f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory})
+		err = f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory})
 		wantKey(t, err, "case.closed_readonly")
-		wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr, mine), "case.closed_readonly")
+		wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr.Identity(), mine), "case.closed_readonly")
 		// Nor can it leave the closed case, or be added to another.
-		wantKey(t, f.svc.RemoveThreadFromCase(ctx, f.hr, tid), "case.closed_readonly")
+		wantKey(t, f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), tid), "case.closed_readonly")
 		var n int64
 		if n, err = d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx); err != nil || n != 2 {
 			t.Fatalf("closed conversation has %d messages (%v), want 2", n, err)
 		}
-		cv, err := f.svc.Case(ctx, f.hr, caseID)
+		cv, err := f.svc.Case(ctx, f.hr.Identity(), caseID)
 		if err != nil || !cv.Closed || cv.ClosedAt.IsZero() {
 			t.Fatalf("closed case page: %+v (%v)", cv, err)
 		}
 
-		if err := f.svc.SetCaseClosed(ctx, f.hr, caseID, false); err != nil {
+		if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, false); err != nil {
 			t.Fatal(err)
 		}
 		if n := caseAudits(t, d, "case.reopened"); n != 1 {
 			t.Fatalf("%d audit rows of reopening, want 1", n)
 		}
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Het gaat beter"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Het gaat beter"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.DeleteForEveryone(ctx, f.hr, mine); err != nil {
+		if err := f.svc.DeleteForEveryone(ctx, f.hr.Identity(), mine); err != nil {
 			// hr's own message was read by nobody else
 			t.Fatal(err)
 		}
-		if v, err := f.svc.Thread(ctx, jan, tid); err != nil || v.ReadOnly {
+		if v, err := f.svc.Thread(ctx, jan.Identity(), tid); err != nil || v.ReadOnly {
 			t.Fatalf("reopened conversation read-only (%v)", err)
 		}
 	})
@@ -245,27 +245,27 @@ func TestCaseMedicalRedacted(t *testing.T) {
 		if err := f.svc.AddTeamMember(ctx, med.ID, arts.Email); err != nil {
 			t.Fatal(err)
 		}
-		a, err := f.svc.Upload(ctx, arts, "uitslag.pdf", []byte("%PDF-1.4 uitslag"))
+		a, err := f.svc.Upload(ctx, arts.Identity(), "uitslag.pdf", []byte("%PDF-1.4 uitslag"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		secret, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true, AttachmentIDs: []int64{a.ID}})
+		secret, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true, AttachmentIDs: []int64{a.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Re-integratie", Body: "Plan"})
+		plain, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Re-integratie", Body: "Plan"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr, plain, jan.ID, "P-9")
+		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), plain, jan.ID, "P-9")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.AddThreadToCase(ctx, arts, secret, caseID); err != nil {
+		if err := f.svc.AddThreadToCase(ctx, arts.Identity(), secret, caseID); err != nil {
 			t.Fatal(err)
 		}
 
-		cv, err := f.svc.Case(ctx, f.hr, caseID)
+		cv, err := f.svc.Case(ctx, f.hr.Identity(), caseID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +289,7 @@ func TestCaseMedicalRedacted(t *testing.T) {
 			t.Fatalf("files of the medical conversation shown: %+v", cv.Attachments)
 		}
 		// The medical colleague sees it all.
-		cv, err = f.svc.Case(ctx, arts, caseID)
+		cv, err = f.svc.Case(ctx, arts.Identity(), caseID)
 		if err != nil || len(cv.Attachments) != 1 || !cv.Attachments[0].CanOpen {
 			t.Fatalf("medical colleague's case page: %+v (%v)", cv, err)
 		}

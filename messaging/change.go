@@ -19,12 +19,13 @@ import (
 	"dialoog/auth"
 	"dialoog/blob"
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Upload stores a file for a message the user is about to send; data is
 // the whole file. See UploadFrom.
-func (s *Service) Upload(ctx context.Context, user *db.User, name string, data []byte) (*AttachmentView, error) {
-	return s.UploadFrom(ctx, user, name, bytes.NewReader(data))
+func (s *Service) Upload(ctx context.Context, who *identity.User, name string, data []byte) (*AttachmentView, error) {
+	return s.UploadFrom(ctx, who, name, bytes.NewReader(data))
 }
 
 // UploadFrom stores a file for a message the user is about to send,
@@ -33,7 +34,8 @@ func (s *Service) Upload(ctx context.Context, user *db.User, name string, data [
 // first 512 bytes, and for text every byte), the size while it streams;
 // a refused or failed file leaves nothing stored. It waits for its message
 // for StaleUpload at most. A full store is apperr NoSpace.
-func (s *Service) UploadFrom(ctx context.Context, user *db.User, name string, content io.Reader) (*AttachmentView, error) {
+func (s *Service) UploadFrom(ctx context.Context, who *identity.User, name string, content io.Reader) (*AttachmentView, error) {
+	user := db.UserOf(who)
 	name = cleanFilename(name)
 	if _, ok := allowedTypes[strings.ToLower(filepath.Ext(name))]; !ok {
 		return nil, apperr.Field("attachments", "attachment.type")
@@ -145,7 +147,8 @@ func (c *contentCheck) validText(data []byte, done bool) bool {
 }
 
 // PendingUploads returns the user's uploads that wait for a message, by id.
-func (s *Service) PendingUploads(ctx context.Context, user *db.User, ids []int64) ([]AttachmentView, error) {
+func (s *Service) PendingUploads(ctx context.Context, who *identity.User, ids []int64) ([]AttachmentView, error) {
+	user := db.UserOf(who)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -167,7 +170,8 @@ func (s *Service) PendingUploads(ctx context.Context, user *db.User, ids []int64
 // Download opens an attachment of a message the user can see, or an upload
 // of their own, as a stream the caller closes. Reading it may outlast the
 // request: pass a context that lives as long as the reading.
-func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int64) (*AttachmentView, io.ReadCloser, error) {
+func (s *Service) Download(ctx context.Context, who *identity.User, attachmentID int64) (*AttachmentView, io.ReadCloser, error) {
+	user := db.UserOf(who)
 	var a db.Attachment
 	err := s.DB.NewSelect().Model(&a).Where("attachment.id = ?", attachmentID).
 		Where(`(attachment.message_id IS NULL AND attachment.uploader_id = ?) OR EXISTS (
@@ -194,7 +198,8 @@ func (s *Service) Download(ctx context.Context, user *db.User, attachmentID int6
 
 // DeleteForEveryone removes a message the user sent, while nobody else has
 // read it; its content and files are deleted from storage.
-func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageID int64) error {
+func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, messageID int64) error {
+	user := db.UserOf(who)
 	var keys []storedFile
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -249,7 +254,8 @@ func (s *Service) DeleteForEveryone(ctx context.Context, user *db.User, messageI
 
 // RemoveFromBox removes a message from the user's own box. When nobody has
 // it in their box any more, its content and files are deleted.
-func (s *Service) RemoveFromBox(ctx context.Context, user *db.User, messageID int64) error {
+func (s *Service) RemoveFromBox(ctx context.Context, who *identity.User, messageID int64) error {
+	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m, err := s.messageFor(ctx, tx, user.ID, messageID)
@@ -268,7 +274,8 @@ func (s *Service) RemoveFromBox(ctx context.Context, user *db.User, messageID in
 
 // RemoveThreadFromBox removes every message of a thread from the user's
 // box; a later message brings the thread back.
-func (s *Service) RemoveThreadFromBox(ctx context.Context, user *db.User, threadID int64) error {
+func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, threadID int64) error {
+	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
@@ -423,7 +430,8 @@ type AddInput struct {
 // follows. Everyone in the conversation gets a system line saying who added
 // whom (unread for the newcomer only), the newcomer is invited or notified,
 // and an audit row is written.
-func (s *Service) AddParticipant(ctx context.Context, user *db.User, threadID int64, in AddInput) error {
+func (s *Service) AddParticipant(ctx context.Context, who *identity.User, threadID int64, in AddInput) error {
+	user := db.UserOf(who)
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, org, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
@@ -553,7 +561,8 @@ WHERE thread_id = ? AND user_id <> ?`, now, th.ID, subject.ID).Exec(ctx); err !=
 }
 
 // ResendInvitation sends a participant who never signed up a new link.
-func (s *Service) ResendInvitation(ctx context.Context, user *db.User, threadID, participantID int64) error {
+func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, threadID, participantID int64) error {
+	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, err := s.threadFor(ctx, tx, user.ID, threadID)
 		if err != nil {
@@ -586,7 +595,8 @@ func (s *Service) ResendInvitation(ctx context.Context, user *db.User, threadID,
 
 // Contacts suggests addresses the user wrote with before, for the compose
 // form.
-func (s *Service) Contacts(ctx context.Context, user *db.User, limit int) ([]string, error) {
+func (s *Service) Contacts(ctx context.Context, who *identity.User, limit int) ([]string, error) {
+	user := db.UserOf(who)
 	var emails []string
 	q := s.DB.NewSelect().TableExpr("participants AS mine").
 		ColumnExpr("DISTINCT u.email").

@@ -39,7 +39,7 @@ func TestUploadStreams(t *testing.T) {
 	// Text of more than a sniffing window, with a multi-byte character
 	// across every read boundary.
 	text := []byte(strings.Repeat("Jürgen schreef één zin. ", 40))
-	a, err := f.svc.UploadFrom(ctx, f.hr, "notitie.txt", oneByteReader{bytes.NewReader(text)})
+	a, err := f.svc.UploadFrom(ctx, f.hr.Identity(), "notitie.txt", oneByteReader{bytes.NewReader(text)})
 	if err != nil {
 		t.Fatalf("valid UTF-8 text split between reads refused: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestUploadStreams(t *testing.T) {
 		{"Empty", "leeg.pdf", strings.NewReader(""), "attachment.empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.svc.UploadFrom(ctx, f.hr, tc.file, tc.content)
+			_, err := f.svc.UploadFrom(ctx, f.hr.Identity(), tc.file, tc.content)
 			wantKey(t, err, tc.key)
 			if n := f.files(); n != files {
 				t.Fatalf("%d files after a refused upload, want %d", n, files)
@@ -78,7 +78,7 @@ func TestUploadStreams(t *testing.T) {
 	}
 	t.Run("ReaderFails", func(t *testing.T) {
 		boom := errors.New("connection reset")
-		_, err := f.svc.UploadFrom(ctx, f.hr, "half.pdf", io.MultiReader(strings.NewReader("%PDF-1.4\n"+strings.Repeat("x", 100_000)), errReader{boom}))
+		_, err := f.svc.UploadFrom(ctx, f.hr.Identity(), "half.pdf", io.MultiReader(strings.NewReader("%PDF-1.4\n"+strings.Repeat("x", 100_000)), errReader{boom}))
 		if !errors.Is(err, boom) {
 			t.Fatalf("err %v, want the reader's", err)
 		}
@@ -110,7 +110,7 @@ func TestUploadNoSpace(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, dbtest.MustOpenSQLite(t))
 	f.svc.Files.Store = fullStore{f.svc.Files.Store}
-	_, err := f.svc.Upload(ctx, f.hr, "brief.pdf", []byte("%PDF-1.4 vol"))
+	_, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.pdf", []byte("%PDF-1.4 vol"))
 	if apperr.CodeOf(err) != apperr.NoSpace {
 		t.Fatalf("err %v, want NoSpace", err)
 	}
@@ -125,7 +125,7 @@ func TestFilesAuthenticated(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, dbtest.MustOpenSQLite(t))
 	content := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("inhoud "), 30_000)...)
-	a, err := f.svc.Upload(ctx, f.hr, "brief.pdf", content)
+	a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.pdf", content)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestFilesAuthenticated(t *testing.T) {
 		}
 	})
 	t.Run("MovedToAnotherKey", func(t *testing.T) {
-		b, err := f.svc.Upload(ctx, f.hr, "ander.pdf", []byte("%PDF-1.4 ander"))
+		b, err := f.svc.Upload(ctx, f.hr.Identity(), "ander.pdf", []byte("%PDF-1.4 ander"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,11 +196,11 @@ func TestSealedFilesCarriedOver(t *testing.T) {
 		if err := legacy.Put(ctx, key, bytes.NewReader(f.v.Seal(content, []byte("attachment:"+key)))); err != nil {
 			t.Fatal(err)
 		}
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Oud", Body: "Met bijlage"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Oud", Body: "Met bijlage"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := f.svc.Thread(ctx, f.hr, tid)
+		v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid)
 		old := &db.Attachment{MessageID: &v.Messages[0].ID, UploaderID: &f.hr.ID, Filename: "oud.pdf", ContentType: "application/pdf",
 			Size: int64(len(content)), StorageKey: key, KeyID: f.v.KeyID(), SHA256: make([]byte, 32), CreatedAt: time.Now()}
 		if _, err := d.NewInsert().Model(old).Exec(ctx); err != nil {
@@ -245,24 +245,24 @@ func TestAttachmentsInS3(t *testing.T) {
 	f.svc.Files.Store = st
 	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 	content := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{'x'}, 6<<20)...) // more than one S3 part
-	a, err := f.svc.Upload(ctx, f.hr, "groot.pdf", content)
+	a, err := f.svc.Upload(ctx, f.hr.Identity(), "groot.pdf", content)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if objs := srv.Objects(t); len(objs) != 1 {
 		t.Fatalf("objects %v, want one", objs)
 	}
-	tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "S3", Body: "b", AttachmentIDs: []int64{a.ID}})
+	tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "S3", Body: "b", AttachmentIDs: []int64{a.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := download(ctx, f.svc, emp, a.ID); err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("download: %v (%d bytes)", err, len(got))
 	}
-	if err := f.svc.RemoveThreadFromBox(ctx, emp, tid); err != nil {
+	if err := f.svc.RemoveThreadFromBox(ctx, emp.Identity(), tid); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.RemoveThreadFromBox(ctx, f.hr, tid); err != nil {
+	if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), tid); err != nil {
 		t.Fatal(err)
 	}
 	if objs := srv.Objects(t); len(objs) != 0 {

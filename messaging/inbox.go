@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // The inbox reads what it shows per conversation from the user's
@@ -31,7 +32,8 @@ const maxQuery = 100
 // subjects, the organisation's name and the names of the other
 // participants, and their mail addresses where the user may see them:
 // internal users see everyone's, external users only internal users'.
-func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query string) (*InboxPage, error) {
+func (s *Service) Inbox(ctx context.Context, who *identity.User, page int, query string) (*InboxPage, error) {
+	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
@@ -61,7 +63,8 @@ func (s *Service) Inbox(ctx context.Context, user *db.User, page int, query stri
 // TeamBox lists the conversations of one of the user's teams in the user's
 // box, newest first: one statement, like the inbox. A team the user is not
 // a member of has no rows for them, so it lists nothing.
-func (s *Service) TeamBox(ctx context.Context, user *db.User, teamID int64, page int) (*InboxPage, error) {
+func (s *Service) TeamBox(ctx context.Context, who *identity.User, teamID int64, page int) (*InboxPage, error) {
+	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}

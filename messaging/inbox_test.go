@@ -71,7 +71,7 @@ func TestInboxPlans(t *testing.T) {
 		t.Run("with statistics", check)
 
 		// And the queries answer what the box holds.
-		page, err := f.svc.Inbox(ctx, f.hr, 1, "")
+		page, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestInboxPlans(t *testing.T) {
 			t.Fatalf("page 1: %d threads, more %v, first %q, unread %d", len(page.Threads), page.More, page.Threads[0].Subject, page.Unread)
 		}
 		for q, want := range map[string]int{"gesprek 00299": 10, "GESPREK 002998": 1, "Werker00004": 10, "werker00004 ": 10, "mede": 20, "e": 20, "x9": 0} {
-			p, err := f.svc.Inbox(ctx, f.hr, 1, q)
+			p, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, q)
 			if err != nil || len(p.Threads) != want {
 				t.Errorf("search %q: %d threads, want %d (%v)", q, len(p.Threads), want, err)
 			}
@@ -121,13 +121,13 @@ func TestInboxCountersFollowChanges(t *testing.T) {
 				t.Fatalf("after %s the users' totals are off: %+v", step, badTotals)
 			}
 		}
-		t1, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Eén", Body: "Hallo"})
+		t1, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Eén", Body: "Hallo"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		check("compose")
 		for i := range 3 {
-			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: fmt.Sprint("nog ", i)}); err != nil {
+			if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: t1, Body: fmt.Sprint("nog ", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -135,57 +135,57 @@ func TestInboxCountersFollowChanges(t *testing.T) {
 		if n, _ := f.svc.UnreadCount(ctx, emp.ID); n != 4 {
 			t.Fatalf("unread %d, want 4", n)
 		}
-		if err := f.svc.AddParticipant(ctx, f.hr, t1, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), t1, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
 		check("add participant")
-		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Bram Arts" {
+		if p, _ := f.svc.Inbox(ctx, emp.Identity(), 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Bram Arts" {
 			t.Fatalf("the others in joining order: %+v", p.Threads)
 		}
 		if n, _ := f.svc.UnreadCount(ctx, f.boss.ID); n != 5 { // the history and the line about the addition
 			t.Fatalf("newcomer unread %d, want 5", n)
 		}
-		if _, err := f.svc.MarkRead(ctx, emp, t1); err != nil {
+		if _, err := f.svc.MarkRead(ctx, emp.Identity(), t1); err != nil {
 			t.Fatal(err)
 		}
 		check("mark read")
-		v, _ := f.svc.Thread(ctx, emp, t1)
-		if err := f.svc.RemoveFromBox(ctx, emp, v.Messages[0].ID); err != nil {
+		v, _ := f.svc.Thread(ctx, emp.Identity(), t1)
+		if err := f.svc.RemoveFromBox(ctx, emp.Identity(), v.Messages[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		check("remove one message")
-		last, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: "vergissing"})
+		last, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: t1, Body: "vergissing"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.DeleteForEveryone(ctx, f.hr, last); err != nil {
+		if err := f.svc.DeleteForEveryone(ctx, f.hr.Identity(), last); err != nil {
 			t.Fatal(err)
 		}
 		check("delete for everyone")
-		if err := f.svc.RemoveThreadFromBox(ctx, emp, t1); err != nil {
+		if err := f.svc.RemoveThreadFromBox(ctx, emp.Identity(), t1); err != nil {
 			t.Fatal(err)
 		}
 		check("remove thread")
-		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 0 {
+		if p, _ := f.svc.Inbox(ctx, emp.Identity(), 1, ""); len(p.Threads) != 0 {
 			t.Fatalf("removed thread still listed: %+v", p.Threads)
 		}
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: t1, Body: "terug"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: t1, Body: "terug"}); err != nil {
 			t.Fatal(err)
 		}
 		check("a new message after removal")
-		if p, _ := f.svc.Inbox(ctx, emp, 1, ""); len(p.Threads) != 1 || p.Threads[0].Unread != 1 || p.Unread != 1 {
+		if p, _ := f.svc.Inbox(ctx, emp.Identity(), 1, ""); len(p.Threads) != 1 || p.Threads[0].Unread != 1 || p.Unread != 1 {
 			t.Fatalf("thread not back with one unread: %+v", p)
 		}
-		if err := f.svc.StopService(ctx, emp); err != nil {
+		if err := f.svc.StopService(ctx, emp.Identity()); err != nil {
 			t.Fatal(err)
 		}
 		check("stop service")
-		only, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.boss.Email}, Subject: "Eenmalig", Body: "Oeps"})
+		only, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.boss.Email}, Subject: "Eenmalig", Body: "Oeps"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, only)
-		if err := f.svc.DeleteForEveryone(ctx, f.hr, v.Messages[0].ID); err != nil {
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), only)
+		if err := f.svc.DeleteForEveryone(ctx, f.hr.Identity(), v.Messages[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		check("delete the only, unread message of a thread")
@@ -201,7 +201,7 @@ func TestSearchHidesOutsidersAddresses(t *testing.T) {
 		f := setup(t, d)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		f.active(t, "geheim.adres@example.nl", false, "Piet", "", "Post")
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, "geheim.adres@example.nl"}, Subject: "Overleg", Body: "Hallo"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "geheim.adres@example.nl"}, Subject: "Overleg", Body: "Hallo"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {
@@ -211,7 +211,7 @@ func TestSearchHidesOutsidersAddresses(t *testing.T) {
 		}{
 			{jan, "geheim", 0}, {jan, "Post", 1}, {jan, "osaw.nl", 1}, {f.hr, "geheim", 1},
 		} {
-			p, err := f.svc.Inbox(ctx, c.who, 1, c.query)
+			p, err := f.svc.Inbox(ctx, c.who.Identity(), 1, c.query)
 			if err != nil || len(p.Threads) != c.want {
 				t.Errorf("%s searching %q: %d threads, want %d (%v)", c.who.Email, c.query, len(p.Threads), c.want, err)
 			}

@@ -50,13 +50,13 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 			v := version(u)
 			seen[u.ID] = v
 			c := messaging.WithInboxVersion(ctx, u.ID, v)
-			if _, err := f.svc.Inbox(c, u, 1, ""); err != nil {
+			if _, err := f.svc.Inbox(c, u.Identity(), 1, ""); err != nil {
 				t.Fatalf("%s: inbox of %s: %v", step, u.Email, err)
 			}
-			if _, err := f.svc.MyTeams(c, u); err != nil {
+			if _, err := f.svc.MyTeams(c, u.Identity()); err != nil {
 				t.Fatalf("%s: teams of %s: %v", step, u.Email, err)
 			}
-			if _, err := f.svc.TeamBox(c, u, team.ID, 1); err != nil {
+			if _, err := f.svc.TeamBox(c, u.Identity(), team.ID, 1); err != nil {
 				t.Fatalf("%s: team box of %s: %v", step, u.Email, err)
 			}
 		}
@@ -69,17 +69,17 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 		changed []*db.User // whose version must move
 	}{
 		{"compose", func() (err error) {
-			tid, err = f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email, f.boss.Email}, Subject: "Herstel", Body: "Hoe gaat het?"})
+			tid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email, f.boss.Email}, Subject: "Herstel", Body: "Hoe gaat het?"})
 			return err
 		}, []*db.User{f.hr, f.boss, emp}},
 		{"reply", func() (err error) {
-			first, err = f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Beter."})
+			first, err = f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Beter."})
 			return err
 		}, []*db.User{f.hr, f.boss, emp}},
-		{"delete for everyone", func() error { return f.svc.DeleteForEveryone(ctx, emp, first) }, []*db.User{f.hr, f.boss, emp}},
-		{"read", func() error { _, err := f.svc.MarkRead(ctx, f.boss, tid); return err }, []*db.User{f.boss}},
+		{"delete for everyone", func() error { return f.svc.DeleteForEveryone(ctx, emp.Identity(), first) }, []*db.User{f.hr, f.boss, emp}},
+		{"read", func() error { _, err := f.svc.MarkRead(ctx, f.boss.Identity(), tid); return err }, []*db.User{f.boss}},
 		{"add participant", func() error {
-			return f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: colleague.Email, History: messaging.WithHistory})
+			return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: colleague.Email, History: messaging.WithHistory})
 		}, []*db.User{f.hr, f.boss, emp, colleague}},
 		{"rename a participant", func() error {
 			_, err := d.ExecContext(ctx, "UPDATE users SET last_name = 'Werker-Jansen' WHERE id = ?", emp.ID)
@@ -91,10 +91,10 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 		}, []*db.User{f.hr, f.boss, emp, colleague}},
 		{"join a team", func() error { return f.svc.AddTeamMember(ctx, team.ID, colleague.Email) }, []*db.User{colleague}},
 		{"team conversation", func() (err error) {
-			teamTid, err = f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Namens het team", Body: "Hallo", TeamID: team.ID})
+			teamTid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Namens het team", Body: "Hallo", TeamID: team.ID})
 			return err
 		}, []*db.User{f.hr, colleague, emp}},
-		{"assign", func() error { return f.svc.Assign(ctx, f.hr, teamTid, colleague.ID) }, []*db.User{f.hr, colleague}},
+		{"assign", func() error { return f.svc.Assign(ctx, f.hr.Identity(), teamTid, colleague.ID) }, []*db.User{f.hr, colleague}},
 		{"rename the assignee", func() error {
 			_, err := d.ExecContext(ctx, "UPDATE users SET first_name = 'Corrie' WHERE id = ?", colleague.ID)
 			return err
@@ -103,12 +103,12 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 		{"team's display", func() error { return f.svc.SetTeamShowPerson(ctx, team.ID, false) }, []*db.User{f.hr, colleague, emp}},
 		{"leave a team", func() error { return f.svc.RemoveTeamMember(ctx, team.ID, colleague.Email) }, []*db.User{colleague}},
 		{"add another outsider", func() error {
-			return f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: outsider.Email, History: messaging.FromNowOn})
+			return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: outsider.Email, History: messaging.FromNowOn})
 		}, []*db.User{f.hr, f.boss, emp, colleague}},
 		// Their participant row goes with the account, and nothing else of
 		// the conversation changes.
-		{"the outsider stops using the service", func() error { return f.svc.StopService(ctx, outsider) }, []*db.User{f.hr, f.boss, emp, colleague}},
-		{"remove from box", func() error { return f.svc.RemoveThreadFromBox(ctx, emp, tid) }, []*db.User{emp}},
+		{"the outsider stops using the service", func() error { return f.svc.StopService(ctx, outsider.Identity()) }, []*db.User{f.hr, f.boss, emp, colleague}},
+		{"remove from box", func() error { return f.svc.RemoveThreadFromBox(ctx, emp.Identity(), tid) }, []*db.User{emp}},
 	}
 	before := look("start")
 	for _, step := range steps {
@@ -131,10 +131,10 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 	v := version(f.hr)
 	sql := stmts.Run(func(ctx context.Context) {
 		c := messaging.WithInboxVersion(ctx, f.hr.ID, v)
-		if _, err := f.svc.Inbox(c, f.hr, 1, ""); err != nil {
+		if _, err := f.svc.Inbox(c, f.hr.Identity(), 1, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.MyTeams(c, f.hr); err != nil {
+		if _, err := f.svc.MyTeams(c, f.hr.Identity()); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -144,7 +144,7 @@ func TestInboxVersionFollowsChanges(t *testing.T) {
 	// Without the request's version (a search, a caller that wrote, or
 	// PostgreSQL) the page is read.
 	sql = stmts.Run(func(ctx context.Context) {
-		if _, err := f.svc.Inbox(ctx, f.hr, 1, ""); err != nil {
+		if _, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, ""); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -30,7 +30,7 @@ func BenchmarkRenameUser(b *testing.B) {
 			if _, err := d.NewRaw("UPDATE threads SET assigned_to = ? WHERE id = (SELECT MIN(id) FROM threads)", f.boss.ID).Exec(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Welkom", Body: "Hallo"}); err != nil {
+			if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Welkom", Body: "Hallo"}); err != nil {
 				b.Fatal(err)
 			}
 			if err := d.Optimize(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // The live layer loads what one event means for all its recipients on an
@@ -211,7 +212,8 @@ func mayReadAmong(ps []db.Participant, users map[int64]*db.User, userIDs []int64
 
 // ParticipantIDs returns the ids of a thread's participants, for a user who
 // takes part in it (to tell the others that this user is typing).
-func (s *Service) ParticipantIDs(ctx context.Context, user *db.User, threadID int64) ([]int64, error) {
+func (s *Service) ParticipantIDs(ctx context.Context, who *identity.User, threadID int64) ([]int64, error) {
+	user := db.UserOf(who)
 	if _, err := s.threadFor(ctx, s.DB, user.ID, threadID); err != nil {
 		return nil, err
 	}

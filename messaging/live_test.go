@@ -34,7 +34,7 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 			for i := range members - 2 {
 				to = append(to, fmt.Sprintf("lid%02d.%d.%d@example.nl", i, length, members))
 			}
-			tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: to, Subject: "Lang gesprek", Body: "Begin"})
+			tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: to, Subject: "Lang gesprek", Body: "Begin"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestLiveUpdateLoadsOneMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.clk.Add(time.Hour)
-			mid, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Het nieuwste bericht"})
+			mid, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Het nieuwste bericht"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func replyFixture(t *testing.T, d *db.DB) (*fx, *db.User, int64) {
 	t.Helper()
 	f := setup(t, d)
 	emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-	tid, err := f.svc.Compose(context.Background(), f.hr, messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
+	tid, err := f.svc.Compose(context.Background(), f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Lang", Body: "Begin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestReplyStatements(t *testing.T) {
 		}
 		hook := dbtest.CountStatements(d)
 		stmts := hook.Run(func(ctx context.Context) {
-			if _, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+			if _, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -152,7 +152,7 @@ func TestReplyPages(t *testing.T) {
 		if err := d.Checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
 			t.Fatal(err)
 		}
 		st, err := os.Stat(wal)

@@ -10,6 +10,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Medical confidentiality. A conversation marked as containing medical
@@ -81,7 +82,8 @@ func RedactedSummary(id int64, lastMessageAt time.Time) MedicalSummary {
 
 // MayRead reports whether the user may read the thread under the medical
 // rule (not whether they take part): the same predicate as every read path.
-func (s *Service) MayRead(ctx context.Context, user *db.User, threadID int64) (bool, error) {
+func (s *Service) MayRead(ctx context.Context, who *identity.User, threadID int64) (bool, error) {
+	user := db.UserOf(who)
 	ok, err := s.DB.NewSelect().TableExpr("threads AS t").Where("t.id = ?", threadID).
 		Where(medicalRule("t", "?"), medicalArgs(user.ID)...).Exists(ctx)
 	if err != nil {

@@ -55,37 +55,37 @@ func TestMedicalStartRules(t *testing.T) {
 		verzuim := newTeam(t, f, "OSAW Verzuim", true, arts, f.hr)
 
 		in := messaging.ComposeInput{To: []string{jan.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true}
-		_, err = f.svc.Compose(ctx, f.hr, in)
+		_, err = f.svc.Compose(ctx, f.hr.Identity(), in)
 		wantKey(t, err, "medical.sender_not_medical")
-		_, err = f.svc.Compose(ctx, jan, messaging.ComposeInput{To: []string{arts.Email}, Subject: "X", Body: "Y", Medical: true})
+		_, err = f.svc.Compose(ctx, jan.Identity(), messaging.ComposeInput{To: []string{arts.Email}, Subject: "X", Body: "Y", Medical: true})
 		wantKey(t, err, "medical.internal_only")
 		withHR := in
 		withHR.To = []string{jan.Email, f.hr.Email}
-		_, err = f.svc.Compose(ctx, arts, withHR)
+		_, err = f.svc.Compose(ctx, arts.Identity(), withHR)
 		wantKey(t, err, "medical.participant_not_medical")
 		fromTeam := in
 		fromTeam.TeamID = verzuim.ID
-		_, err = f.svc.Compose(ctx, arts, fromTeam)
+		_, err = f.svc.Compose(ctx, arts.Identity(), fromTeam)
 		wantKey(t, err, "medical.team_not_medical")
 		var n int64
 		if n, err = d.NewSelect().Model((*db.Thread)(nil)).Count(ctx); err != nil || n != 0 {
 			t.Fatalf("a refused start stored %d threads (%v)", n, err)
 		}
 
-		tid, err := f.svc.Compose(ctx, arts, in)
+		tid, err := f.svc.Compose(ctx, arts.Identity(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = f.svc.AddParticipant(ctx, arts, tid, messaging.AddInput{Email: f.hr.Email, History: messaging.WithHistory})
+		err = f.svc.AddParticipant(ctx, arts.Identity(), tid, messaging.AddInput{Email: f.hr.Email, History: messaging.WithHistory})
 		wantKey(t, err, "medical.participant_not_medical")
 		// From the medical team: every member takes part.
 		medFrom := in
 		medFrom.TeamID = med.ID
-		if _, err := f.svc.Compose(ctx, arts, medFrom); err != nil {
+		if _, err := f.svc.Compose(ctx, arts.Identity(), medFrom); err != nil {
 			t.Fatal(err)
 		}
 		// Not medical: anyone, as before.
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, arts.Email}, Subject: "Gewoon", Body: "Hallo"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, arts.Email}, Subject: "Gewoon", Body: "Hallo"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -111,30 +111,30 @@ func TestMedicalReadPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		att, err := f.svc.Upload(ctx, arts, "uitslag.pdf", []byte("%PDF-1.4 uitslag"))
+		att, err := f.svc.Upload(ctx, arts.Identity(), "uitslag.pdf", []byte("%PDF-1.4 uitslag"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Started personally, with Piet (then a medical colleague) in it.
-		tid, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose rugklachten",
+		tid, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose rugklachten",
 			Body: "Vertrouwelijke uitslag", AttachmentIDs: []int64{att.ID}, Medical: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgID, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank, dokter"})
+		msgID, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Dank, dokter"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// An ordinary conversation with Piet, to see that the rule hides
 		// only the medical one.
-		plain, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Maandag"})
+		plain, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Maandag"})
 		if err != nil {
 			t.Fatal(err)
 		}
 
 		readable := func(t *testing.T, u *db.User, want bool) {
 			t.Helper()
-			v, err := f.svc.Thread(ctx, u, tid)
+			v, err := f.svc.Thread(ctx, u.Identity(), tid)
 			if want != (err == nil) || (!want && apperr.CodeOf(err) != apperr.NotFound) {
 				t.Errorf("%s opens the page: %v, want readable %v", u.Email, err, want)
 			}
@@ -142,7 +142,7 @@ func TestMedicalReadPaths(t *testing.T) {
 				t.Errorf("%s sees %+v", u.Email, v)
 			}
 			for _, q := range []string{"", "rugklachten", "Di", "Jansen"} {
-				p, err := f.svc.Inbox(ctx, u, 1, q)
+				p, err := f.svc.Inbox(ctx, u.Identity(), 1, q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -154,7 +154,7 @@ func TestMedicalReadPaths(t *testing.T) {
 					t.Errorf("%s inbox %q lists it: %v, want %v", u.Email, q, found, want)
 				}
 			}
-			if box, err := f.svc.TeamBox(ctx, u, med.ID, 1); err != nil || len(box.Threads) != 0 {
+			if box, err := f.svc.TeamBox(ctx, u.Identity(), med.ID, 1); err != nil || len(box.Threads) != 0 {
 				t.Errorf("personal conversation in a team box: %+v %v", box, err)
 			}
 			data, err := export(ctx, f.svc, u)
@@ -172,7 +172,7 @@ func TestMedicalReadPaths(t *testing.T) {
 			if err != nil || (len(readers) == 1) != want {
 				t.Errorf("%s live update: %+v %v, want %v", u.Email, readers, err, want)
 			}
-			if ok, err := f.svc.MayRead(ctx, u, tid); err != nil || ok != want {
+			if ok, err := f.svc.MayRead(ctx, u.Identity(), tid); err != nil || ok != want {
 				t.Errorf("%s MayRead %v %v", u.Email, ok, err)
 			}
 		}
@@ -190,10 +190,10 @@ func TestMedicalReadPaths(t *testing.T) {
 		if n, _ := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ? AND user_id = ?", "medical.opened", jan.ID).Count(ctx); n != 0 {
 			t.Fatalf("jan's opens audited %d times", n)
 		}
-		if _, err := f.svc.Thread(ctx, arts, tid); err != nil {
+		if _, err := f.svc.Thread(ctx, arts.Identity(), tid); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Thread(ctx, arts, plain); err != nil {
+		if _, err := f.svc.Thread(ctx, arts.Identity(), plain); err != nil {
 			t.Fatal(err)
 		}
 		if n := medicalOpens(t, d, arts.ID, tid); n != 2 {
@@ -225,20 +225,20 @@ func TestMedicalReadPaths(t *testing.T) {
 			t.Fatalf("a refused open was audited: %d rows", n)
 		}
 		// The ordinary conversation is still Piet's.
-		if _, err := f.svc.Thread(ctx, piet, plain); err != nil {
+		if _, err := f.svc.Thread(ctx, piet.Identity(), plain); err != nil {
 			t.Fatal(err)
 		}
 		// Nor may he answer, mark read, type or delete in it.
-		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "?"}); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "?"}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("reply: %v", err)
 		}
-		if _, err := f.svc.MarkRead(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.MarkRead(ctx, piet.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("mark read: %v", err)
 		}
-		if _, err := f.svc.ParticipantIDs(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.ParticipantIDs(ctx, piet.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("participant ids: %v", err)
 		}
-		if err := f.svc.RemoveFromBox(ctx, piet, msgID); apperr.CodeOf(err) != apperr.NotFound {
+		if err := f.svc.RemoveFromBox(ctx, piet.Identity(), msgID); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("remove from box: %v", err)
 		}
 		// Live: a push for everyone reaches the medical member and Jan
@@ -299,19 +299,19 @@ func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		fromTeam, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Uitslag", Medical: true, TeamID: med.ID})
+		fromTeam, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Uitslag", Medical: true, TeamID: med.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		personal, err := f.svc.Compose(ctx, arts, messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true})
+		personal, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Diagnose", Body: "Uitslag", Medical: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Gewoon werk"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{piet.Email}, Subject: "Rooster", Body: "Gewoon werk"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tid := range []int64{fromTeam, personal} {
-			if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank u"}); err != nil {
+			if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Dank u"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -325,7 +325,7 @@ func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 		}
 		tab := func() int {
 			t.Helper()
-			teams, err := f.svc.MyTeams(ctx, piet)
+			teams, err := f.svc.MyTeams(ctx, piet.Identity())
 			if err != nil || len(teams) != 1 {
 				t.Fatalf("piet's teams: %+v (%v)", teams, err)
 			}
@@ -352,7 +352,7 @@ func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 			t.Fatalf("piet's team tab without medical access: %d unread", n)
 		}
 		mails := len(f.mailsTo(t, piet.Email))
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: personal, Body: "Nog een vraag"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: personal, Body: "Nog een vraag"}); err != nil {
 			t.Fatal(err)
 		}
 		checkReadableTotals(t, d, "a reply piet may not read")

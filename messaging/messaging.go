@@ -19,6 +19,7 @@ import (
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/i18n"
+	"dialoog/identity"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -185,7 +186,8 @@ func checkBody(body string) (string, error) {
 // Compose starts a thread and sends its first message. Internal users write
 // to any address; external users only to internal users they already have
 // a thread with. Unknown addresses get an account and an invitation.
-func (s *Service) Compose(ctx context.Context, sender *db.User, in ComposeInput) (int64, error) {
+func (s *Service) Compose(ctx context.Context, who *identity.User, in ComposeInput) (int64, error) {
+	sender := db.UserOf(who)
 	var errs apperr.Fields
 	// Control characters and bidirectional overrides are dropped: a
 	// subject must show as what it says.
@@ -383,7 +385,8 @@ func (s *Service) senderOrg(ctx context.Context, tx bun.Tx, sender *db.User, rec
 }
 
 // Reply posts a message in a thread the author takes part in.
-func (s *Service) Reply(ctx context.Context, author *db.User, in ReplyInput) (int64, error) {
+func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) (int64, error) {
+	author := db.UserOf(who)
 	body, err := checkBody(in.Body)
 	if err != nil {
 		return 0, err

@@ -153,7 +153,7 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"Werknemer@Example.nl"}, Subject: "testbericht", Body: "Hoe gaat het?"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"Werknemer@Example.nl"}, Subject: "testbericht", Body: "Hoe gaat het?"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 		}
 		t.Run("InvitationSentAgainToNeverLoggedIn", func(t *testing.T) {
 			f.clk.Add(messaging.NotifyEvery) // reminded no sooner (TestInviteeNotRemindedEveryMessage)
-			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nogmaals"}); err != nil {
+			if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nogmaals"}); err != nil {
 				t.Fatal(err)
 			}
 			again := f.mailsTo(t, "werknemer@example.nl")
@@ -179,28 +179,28 @@ func TestComposeInvitesAndNotifies(t *testing.T) {
 			}
 		})
 		t.Run("ActiveUserGetsContentFreeNotificationThrottled", func(t *testing.T) {
-			if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Overleg", Body: "Vertrouwelijke inhoud"}); err != nil {
+			if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Overleg", Body: "Vertrouwelijke inhoud"}); err != nil {
 				t.Fatal(err)
 			}
 			n := f.mailsTo(t, "arts@osaw.nl")
 			if len(n) != 1 || !strings.Contains(n[0].Mail.Subject, "Je hebt een nieuw bericht van Hanna de Vries") || strings.Contains(n[0].Mail.Text+n[0].Mail.Subject, "Vertrouwelijk") || strings.Contains(n[0].Mail.Subject, "Overleg") {
 				t.Fatalf("notification: %+v", n)
 			}
-			page, _ := f.svc.Inbox(ctx, f.boss, 1, "")
+			page, _ := f.svc.Inbox(ctx, f.boss.Identity(), 1, "")
 			th := page.Threads[0].ID
 			f.clk.Add(5 * time.Minute)
-			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "Nog iets"})
+			f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Nog iets"})
 			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 1 {
 				t.Fatalf("second notification within 15 minutes while unread: %d mails", got)
 			}
 			f.clk.Add(11 * time.Minute)
-			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "En nog iets"})
+			f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "En nog iets"})
 			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 2 {
 				t.Fatalf("after 15 minutes a new notification is due: %d mails", got)
 			}
-			f.svc.MarkRead(ctx, f.boss, th)
+			f.svc.MarkRead(ctx, f.boss.Identity(), th)
 			f.clk.Add(time.Minute)
-			f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: th, Body: "Gelezen? Dan opnieuw"})
+			f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Gelezen? Dan opnieuw"})
 			if got := len(f.mailsTo(t, "arts@osaw.nl")); got != 3 {
 				t.Fatalf("after reading everything a new message notifies again: %d mails", got)
 			}
@@ -226,7 +226,7 @@ func TestNotificationNamesWhoWrote(t *testing.T) {
 			}
 			return ms[0].Mail.Subject
 		}
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "kim@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl", "kim@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,11 +242,11 @@ func TestNotificationNamesWhoWrote(t *testing.T) {
 			}
 		}
 		// External authors: everyone hears of the person.
-		if _, err := f.svc.Reply(ctx, kim, messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
+		if _, err := f.svc.Reply(ctx, kim.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Antwoord"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Add(time.Hour) // past the notification interval
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Ook een antwoord"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Ook een antwoord"}); err != nil {
 			t.Fatal(err)
 		}
 		for to, want := range map[string]string{
@@ -259,7 +259,7 @@ func TestNotificationNamesWhoWrote(t *testing.T) {
 			}
 		}
 		f.clk.Add(time.Hour)
-		if _, err := f.svc.Reply(ctx, kim, messaging.ReplyInput{ThreadID: tid, Body: "Nog een"}); err != nil {
+		if _, err := f.svc.Reply(ctx, kim.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog een"}); err != nil {
 			t.Fatal(err)
 		}
 		for to, want := range map[string]string{
@@ -304,7 +304,7 @@ func TestValidationStoresNothing(t *testing.T) {
 			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: []int64{999}}, "attachment.gone"},
 		}
 		for _, c := range cases {
-			_, err := f.svc.Compose(ctx, f.hr, c.in)
+			_, err := f.svc.Compose(ctx, f.hr.Identity(), c.in)
 			wantKey(t, err, c.key)
 		}
 		if count() != before {
@@ -332,10 +332,10 @@ func TestInboxThreadAndTicks(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "van der", "Berg")
-		t1, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "testbericht", Body: "Eerste\nregel twee"})
+		t1, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "testbericht", Body: "Eerste\nregel twee"})
 		f.clk.Add(time.Hour)
-		t2, _ := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Afspraak", Body: "Dinsdag?"})
-		page, err := f.svc.Inbox(ctx, emp, 1, "")
+		t2, _ := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Afspraak", Body: "Dinsdag?"})
+		page, err := f.svc.Inbox(ctx, emp.Identity(), 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,12 +346,12 @@ func TestInboxThreadAndTicks(t *testing.T) {
 			t.Fatalf("from: %q", page.Threads[1].From)
 		}
 		for q, want := range map[string]int{"testbericht": 1, "ARTS": 1, "vries": 1, "osaw": 2, "niets": 0, "100%": 0} {
-			p, err := f.svc.Inbox(ctx, emp, 1, q)
+			p, err := f.svc.Inbox(ctx, emp.Identity(), 1, q)
 			if err != nil || len(p.Threads) != want {
 				t.Fatalf("search %q: %d threads, want %d (%v)", q, len(p.Threads), want, err)
 			}
 		}
-		v, err := f.svc.Thread(ctx, f.hr, t1)
+		v, err := f.svc.Thread(ctx, f.hr.Identity(), t1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,10 +359,10 @@ func TestInboxThreadAndTicks(t *testing.T) {
 		if !m.Mine || m.Body != "Eerste\nregel twee" || m.SenderOrg != "OSAW" || len(m.Receipts) != 1 || !m.Receipts[0].ReadAt.IsZero() || !m.CanDeleteForEveryone {
 			t.Fatalf("before reading: %+v", m)
 		}
-		if n, _ := f.svc.MarkRead(ctx, emp, t1); n != 1 {
+		if n, _ := f.svc.MarkRead(ctx, emp.Identity(), t1); n != 1 {
 			t.Fatalf("marked %d", n)
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, t1)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), t1)
 		m = v.Messages[0]
 		if m.Receipts[0].ReadAt.IsZero() || m.Receipts[0].Name != "Jan van der Berg" || m.CanDeleteForEveryone {
 			t.Fatalf("after reading: %+v", m)
@@ -375,10 +375,10 @@ func TestInboxThreadAndTicks(t *testing.T) {
 			t.Fatal("no read event for the sender")
 		}
 		// The reply of the employee.
-		if _, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: t1, Body: "Goed, dank je"}); err != nil {
+		if _, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: t1, Body: "Goed, dank je"}); err != nil {
 			t.Fatal(err)
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, t1)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), t1)
 		if len(v.Messages) != 2 || v.Messages[1].SenderName != "Jan van der Berg" || v.Messages[1].SenderOrg != "" {
 			t.Fatalf("reply: %+v", v.Messages)
 		}
@@ -391,25 +391,25 @@ func TestAuthorisationIDOR(t *testing.T) {
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		other := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
-		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Privé", Body: "Alleen voor Jan"})
-		a, err := f.svc.Upload(ctx, emp, "brief.pdf", []byte("%PDF-1.4 test"))
+		tid, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Privé", Body: "Alleen voor Jan"})
+		a, err := f.svc.Upload(ctx, emp.Identity(), "brief.pdf", []byte("%PDF-1.4 test"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mid, err := f.svc.Reply(ctx, emp, messaging.ReplyInput{ThreadID: tid, Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}})
+		mid, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Zie bijlage", AttachmentIDs: []int64{a.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checks := map[string]error{}
-		_, checks["Thread"] = f.svc.Thread(ctx, other, tid)
-		_, checks["Reply"] = f.svc.Reply(ctx, other, messaging.ReplyInput{ThreadID: tid, Body: "inbraak"})
-		_, checks["MarkRead"] = f.svc.MarkRead(ctx, other, tid)
-		_, _, checks["Download"] = f.svc.Download(ctx, other, a.ID)
-		checks["DeleteForEveryone"] = f.svc.DeleteForEveryone(ctx, other, mid)
-		checks["RemoveFromBox"] = f.svc.RemoveFromBox(ctx, other, mid)
-		checks["RemoveThread"] = f.svc.RemoveThreadFromBox(ctx, other, tid)
-		checks["AddParticipant"] = f.svc.AddParticipant(ctx, other, tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory})
-		checks["ResendInvitation"] = f.svc.ResendInvitation(ctx, other, tid, emp.ID)
+		_, checks["Thread"] = f.svc.Thread(ctx, other.Identity(), tid)
+		_, checks["Reply"] = f.svc.Reply(ctx, other.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "inbraak"})
+		_, checks["MarkRead"] = f.svc.MarkRead(ctx, other.Identity(), tid)
+		_, _, checks["Download"] = f.svc.Download(ctx, other.Identity(), a.ID)
+		checks["DeleteForEveryone"] = f.svc.DeleteForEveryone(ctx, other.Identity(), mid)
+		checks["RemoveFromBox"] = f.svc.RemoveFromBox(ctx, other.Identity(), mid)
+		checks["RemoveThread"] = f.svc.RemoveThreadFromBox(ctx, other.Identity(), tid)
+		checks["AddParticipant"] = f.svc.AddParticipant(ctx, other.Identity(), tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory})
+		checks["ResendInvitation"] = f.svc.ResendInvitation(ctx, other.Identity(), tid, emp.ID)
 		for name, err := range checks {
 			if apperr.CodeOf(err) != apperr.NotFound {
 				t.Errorf("%s by a non-participant: want NotFound, got %v", name, err)
@@ -419,13 +419,13 @@ func TestAuthorisationIDOR(t *testing.T) {
 			t.Fatalf("participant download: %v", err)
 		}
 		// An external user cannot add people or start a thread with strangers.
-		wantKey(t, f.svc.AddParticipant(ctx, emp, tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory}), "error.forbidden")
-		_, err = f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"piet@example.nl"}, Subject: "Hoi", Body: "x"})
+		wantKey(t, f.svc.AddParticipant(ctx, emp.Identity(), tid, messaging.AddInput{Email: "x@example.nl", History: messaging.WithHistory}), "error.forbidden")
+		_, err = f.svc.Compose(ctx, emp.Identity(), messaging.ComposeInput{To: []string{"piet@example.nl"}, Subject: "Hoi", Body: "x"})
 		wantKey(t, err, "message.recipient_not_allowed")
-		if _, err := f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"hr@osaw.nl"}, Subject: "Vraag", Body: "Mag ik iets vragen?"}); err != nil {
+		if _, err := f.svc.Compose(ctx, emp.Identity(), messaging.ComposeInput{To: []string{"hr@osaw.nl"}, Subject: "Vraag", Body: "Mag ik iets vragen?"}); err != nil {
 			t.Fatalf("external to an internal user they know: %v", err)
 		}
-		_, err = f.svc.Compose(ctx, emp, messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Hoi", Body: "x"})
+		_, err = f.svc.Compose(ctx, emp.Identity(), messaging.ComposeInput{To: []string{"arts@osaw.nl"}, Subject: "Hoi", Body: "x"})
 		wantKey(t, err, "message.recipient_not_allowed")
 	})
 }
@@ -435,9 +435,9 @@ func TestDeletion(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
-		a, _ := f.svc.Upload(ctx, f.hr, "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
-		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Oeps", Body: "Verkeerd bericht", AttachmentIDs: []int64{a.ID}})
-		v, _ := f.svc.Thread(ctx, f.hr, tid)
+		a, _ := f.svc.Upload(ctx, f.hr.Identity(), "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
+		tid, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Oeps", Body: "Verkeerd bericht", AttachmentIDs: []int64{a.ID}})
+		v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid)
 		first := v.Messages[0].ID
 		files := func() int {
 			n := 0
@@ -453,10 +453,10 @@ func TestDeletion(t *testing.T) {
 			t.Fatalf("files: %d", files())
 		}
 		t.Run("OnlyTheSender", func(t *testing.T) {
-			wantKey(t, f.svc.DeleteForEveryone(ctx, emp, first), "message.not_yours")
+			wantKey(t, f.svc.DeleteForEveryone(ctx, emp.Identity(), first), "message.not_yours")
 		})
 		t.Run("BeforeReadGoneFromStorage", func(t *testing.T) {
-			if err := f.svc.DeleteForEveryone(ctx, f.hr, first); err != nil {
+			if err := f.svc.DeleteForEveryone(ctx, f.hr.Identity(), first); err != nil {
 				t.Fatal(err)
 			}
 			n, _ := d.NewSelect().Model((*db.Message)(nil)).Where("id = ?", first).Count(ctx)
@@ -464,26 +464,26 @@ func TestDeletion(t *testing.T) {
 			if n != 0 || an != 0 || files() != 0 {
 				t.Fatalf("content left: messages %d attachments %d files %d", n, an, files())
 			}
-			if _, err := f.svc.Thread(ctx, emp, tid); apperr.CodeOf(err) != apperr.NotFound {
+			if _, err := f.svc.Thread(ctx, emp.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 				t.Fatalf("the empty thread should be gone: %v", err)
 			}
 		})
 		t.Run("AfterReadOnlyOwnBox", func(t *testing.T) {
-			tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Tweede", Body: "Gelezen bericht"})
-			v, _ := f.svc.Thread(ctx, f.hr, tid)
+			tid, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Tweede", Body: "Gelezen bericht"})
+			v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid)
 			mid := v.Messages[0].ID
-			f.svc.MarkRead(ctx, emp, tid)
-			wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr, mid), "message.already_read")
-			if err := f.svc.RemoveFromBox(ctx, emp, mid); err != nil {
+			f.svc.MarkRead(ctx, emp.Identity(), tid)
+			wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr.Identity(), mid), "message.already_read")
+			if err := f.svc.RemoveFromBox(ctx, emp.Identity(), mid); err != nil {
 				t.Fatal(err)
 			}
-			if v, _ := f.svc.Thread(ctx, emp, tid); len(v.Messages) != 0 {
+			if v, _ := f.svc.Thread(ctx, emp.Identity(), tid); len(v.Messages) != 0 {
 				t.Fatal("removed message still in the employee's box")
 			}
-			if v, _ := f.svc.Thread(ctx, f.hr, tid); len(v.Messages) != 1 {
+			if v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid); len(v.Messages) != 1 {
 				t.Fatal("removing from one box removed it from the other")
 			}
-			if err := f.svc.RemoveFromBox(ctx, f.hr, mid); err != nil {
+			if err := f.svc.RemoveFromBox(ctx, f.hr.Identity(), mid); err != nil {
 				t.Fatal(err)
 			}
 			n, _ := d.NewSelect().Model((*db.Message)(nil)).Where("id = ?", mid).Count(ctx)
@@ -516,9 +516,9 @@ func TestAutoReply(t *testing.T) {
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		away(emp, "Ik ben ziek thuis", "", "")
 		away(f.boss, "Ik ben op vakantie", "", "")
-		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		tid, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
 		autos := func() []messaging.MessageView {
-			v, _ := f.svc.Thread(ctx, f.hr, tid)
+			v, _ := f.svc.Thread(ctx, f.hr.Identity(), tid)
 			var out []messaging.MessageView
 			for _, m := range v.Messages {
 				if m.AutoReply {
@@ -530,7 +530,7 @@ func TestAutoReply(t *testing.T) {
 		if a := autos(); len(a) != 2 {
 			t.Fatalf("want one auto-reply from each absent person and none in answer to an auto-reply, got %d", len(a))
 		}
-		f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Beterschap"})
+		f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Beterschap"})
 		if a := autos(); len(a) != 2 {
 			t.Fatalf("auto-reply posted twice in one absence period: %d", len(a))
 		}
@@ -544,16 +544,16 @@ func TestAutoReply(t *testing.T) {
 		// A new absence period answers again.
 		f.clk.Add(24 * time.Hour)
 		away(emp, "Weer ziek", "2026-02-24", "2026-02-28")
-		f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog steeds?"})
+		f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog steeds?"})
 		if a := autos(); len(a) != 3 || a[2].Body != "Weer ziek" {
 			t.Fatalf("new period: %d auto-replies", len(a))
 		}
 		// Outside the period: no answer.
-		t2, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Later", Body: "x"})
+		t2, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Later", Body: "x"})
 		f.clk.Add(10 * 24 * time.Hour)
-		t3, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Na de periode", Body: "x"})
-		v2, _ := f.svc.Thread(ctx, f.hr, t2)
-		v3, _ := f.svc.Thread(ctx, f.hr, t3)
+		t3, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Na de periode", Body: "x"})
+		v2, _ := f.svc.Thread(ctx, f.hr.Identity(), t2)
+		v3, _ := f.svc.Thread(ctx, f.hr.Identity(), t3)
 		if len(v2.Messages) != 2 || len(v3.Messages) != 1 {
 			t.Fatalf("within the period %d messages (want 2), after it %d (want 1)", len(v2.Messages), len(v3.Messages))
 		}
@@ -575,11 +575,11 @@ func TestEncryptedAtRest(t *testing.T) {
 	f.svc.Files.Store = &blob.Dir{Root: filepath.Join(dir, "attachments")}
 	body := "GEHEIM-lichaam-7f3a9c"
 	file := []byte("GEHEIM-bestand-2b8e1d inhoud van de bijlage")
-	a, err := f.svc.Upload(ctx, f.hr, "GEHEIM-naam-5c1d.txt", file)
+	a, err := f.svc.Upload(ctx, f.hr.Identity(), "GEHEIM-naam-5c1d.txt", file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Onderwerp", Body: body, AttachmentIDs: []int64{a.ID}}); err != nil {
+	if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Onderwerp", Body: body, AttachmentIDs: []int64{a.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
@@ -601,7 +601,7 @@ func TestEncryptedAtRest(t *testing.T) {
 	if got, _ := download(ctx, f.svc, f.hr, a.ID); !bytes.Equal(got, file) {
 		t.Error("download after sealing the name")
 	}
-	v, _ := f.svc.Thread(ctx, f.hr, 1)
+	v, _ := f.svc.Thread(ctx, f.hr.Identity(), 1)
 	if len(v.Messages) != 1 || len(v.Messages[0].Attachments) != 1 || v.Messages[0].Attachments[0].Name != "GEHEIM-naam-5c1d.txt" {
 		t.Errorf("the name must read back: %+v", v.Messages)
 	}
@@ -623,7 +623,7 @@ func TestLegacyAttachmentsSealed(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		file := []byte("oude bijlage")
-		a, err := f.svc.Upload(ctx, f.hr, "oud.txt", file)
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "oud.txt", file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -651,7 +651,7 @@ func TestLegacyAttachmentsSealed(t *testing.T) {
 		if bytes.Equal(f.storedChecksum(t, a.ID), sum[:]) {
 			t.Fatal("legacy checksum not keyed")
 		}
-		pending, _ := f.svc.PendingUploads(ctx, f.hr, []int64{a.ID})
+		pending, _ := f.svc.PendingUploads(ctx, f.hr.Identity(), []int64{a.ID})
 		if len(pending) != 1 || pending[0].Name != "GEHEIM-oud-3a7f.txt" {
 			t.Fatalf("legacy name after sealing: %+v", pending)
 		}
@@ -671,39 +671,39 @@ func TestUploadTypes(t *testing.T) {
 		"binair.txt":    {0xff, 0xfe, 0x00, 0x01},
 		"document.docx": []byte("not a zip"),
 	} {
-		if _, err := f.svc.Upload(ctx, f.hr, name, data); apperr.CodeOf(err) != apperr.Invalid {
+		if _, err := f.svc.Upload(ctx, f.hr.Identity(), name, data); apperr.CodeOf(err) != apperr.Invalid {
 			t.Errorf("%s accepted: %v", name, err)
 		}
 	}
 	big := make([]byte, messaging.MaxAttachmentSize+1)
 	copy(big, "%PDF-1.4")
-	_, err := f.svc.Upload(ctx, f.hr, "groot.pdf", big)
+	_, err := f.svc.Upload(ctx, f.hr.Identity(), "groot.pdf", big)
 	wantKey(t, err, "attachment.too_big")
-	a, err := f.svc.Upload(ctx, f.hr, `..\..\"evil"<b>.pdf`, []byte("%PDF-1.7"))
+	a, err := f.svc.Upload(ctx, f.hr.Identity(), `..\..\"evil"<b>.pdf`, []byte("%PDF-1.7"))
 	if err != nil || strings.ContainsAny(a.Name, `/\"`) {
 		t.Fatalf("file name not cleaned: %+v %v", a, err)
 	}
 	var ids []int64
 	for range 11 {
-		a, _ := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+		a, _ := f.svc.Upload(ctx, f.hr.Identity(), "x.pdf", []byte("%PDF-1.7"))
 		ids = append(ids, a.ID)
 	}
-	_, err = f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: ids})
+	_, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: ids})
 	wantKey(t, err, "attachment.too_many")
 	for len(ids) < messaging.MaxPendingUploads-1 {
-		a, err := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "x.pdf", []byte("%PDF-1.7"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, a.ID)
 	}
-	_, err = f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7"))
+	_, err = f.svc.Upload(ctx, f.hr.Identity(), "x.pdf", []byte("%PDF-1.7"))
 	wantKey(t, err, "attachment.too_many_pending")
 	f.clk.Add(messaging.StaleUpload + time.Minute)
 	if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != messaging.MaxPendingUploads {
 		t.Fatalf("purged %d uploads: %v", n, err)
 	}
-	if _, err := f.svc.Upload(ctx, f.hr, "x.pdf", []byte("%PDF-1.7")); err != nil {
+	if _, err := f.svc.Upload(ctx, f.hr.Identity(), "x.pdf", []byte("%PDF-1.7")); err != nil {
 		t.Fatalf("after the purge uploads work again: %v", err)
 	}
 }
@@ -714,28 +714,28 @@ func TestInboxNamesContactsAndJanitor(t *testing.T) {
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		f.active(t, "piet@example.nl", false, "Piet", "", "Post")
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl", "piet@example.nl"}, Subject: "Groep", Body: "x"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl", "arts@osaw.nl", "piet@example.nl"}, Subject: "Groep", Body: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for range 5 { // the order of names is the order of joining, every time
-			p, _ := f.svc.Inbox(ctx, emp, 1, "")
+			p, _ := f.svc.Inbox(ctx, emp.Identity(), 1, "")
 			if p.Threads[0].From != "Hanna de Vries, Bram Arts, Piet Post" {
 				t.Fatalf("from: %q", p.Threads[0].From)
 			}
 		}
-		got, _ := f.svc.Contacts(ctx, emp, 10)
+		got, _ := f.svc.Contacts(ctx, emp.Identity(), 10)
 		if strings.Join(got, ",") != "arts@osaw.nl,hr@osaw.nl" {
 			t.Fatalf("an external user's suggestions must hold only internal users: %v", got)
 		}
-		got, _ = f.svc.Contacts(ctx, f.hr, 10)
+		got, _ = f.svc.Contacts(ctx, f.hr.Identity(), 10)
 		if len(got) != 3 {
 			t.Fatalf("internal suggestions: %v", got)
 		}
 		// An upload attached just before the janitor runs keeps its file.
-		a, _ := f.svc.Upload(ctx, f.hr, "a.pdf", []byte("%PDF-1.7 a"))
+		a, _ := f.svc.Upload(ctx, f.hr.Identity(), "a.pdf", []byte("%PDF-1.7 a"))
 		f.clk.Add(messaging.StaleUpload + time.Minute)
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "bijlage", AttachmentIDs: []int64{a.ID}}); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := f.svc.PurgeStaleUploads(ctx); err != nil || n != 0 {
@@ -753,8 +753,8 @@ func TestLiveLoaders(t *testing.T) {
 		f := setup(t, d)
 		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		outsider := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
-		tid, _ := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Live", Body: "Hallo"})
-		v, _ := f.svc.Thread(ctx, emp, tid)
+		tid, _ := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Live", Body: "Hallo"})
+		v, _ := f.svc.Thread(ctx, emp.Identity(), tid)
 		readers, err := f.svc.LiveUpdate(ctx, tid, v.Messages[0].ID, []int64{emp.ID, outsider.ID, f.hr.ID})
 		if err != nil || len(readers) != 2 {
 			t.Fatalf("live update: %+v %v", readers, err)
@@ -773,12 +773,12 @@ func TestLiveLoaders(t *testing.T) {
 				t.Fatalf("message: %+v", m)
 			}
 		}
-		ids, err := f.svc.ParticipantIDs(ctx, emp, tid)
+		ids, err := f.svc.ParticipantIDs(ctx, emp.Identity(), tid)
 		if err != nil || len(ids) != 2 || ids[0] != f.hr.ID || ids[1] != emp.ID {
 			t.Fatalf("participants: %v %v", ids, err)
 		}
 		for name, err := range map[string]error{
-			"participants": func() error { _, err := f.svc.ParticipantIDs(ctx, outsider, tid); return err }(),
+			"participants": func() error { _, err := f.svc.ParticipantIDs(ctx, outsider.Identity(), tid); return err }(),
 		} {
 			if apperr.CodeOf(err) != apperr.NotFound {
 				t.Errorf("%s for a non-participant: %v", name, err)

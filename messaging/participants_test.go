@@ -19,25 +19,25 @@ func TestAddParticipantHistoryChoice(t *testing.T) {
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
 		kees := f.active(t, "kees@example.nl", false, "Kees", "", "Klein")
 		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Medisch detail"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Medisch detail"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Nog een detail"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog een detail"}); err != nil {
 			t.Fatal(err)
 		}
 		janBefore, _ := f.svc.UnreadCount(ctx, jan.ID)
 
-		wantKey(t, f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "kees@example.nl"}), "participant.history_required")
-		if in, _ := f.svc.ParticipantIDs(ctx, f.hr, tid); len(in) != 2 {
+		wantKey(t, f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "kees@example.nl"}), "participant.history_required")
+		if in, _ := f.svc.ParticipantIDs(ctx, f.hr.Identity(), tid); len(in) != 2 {
 			t.Fatalf("a refused addition stored a participant: %v", in)
 		}
 
 		f.ev.evs = nil
-		if err := f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "kees@example.nl", History: messaging.FromNowOn}); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "kees@example.nl", History: messaging.FromNowOn}); err != nil {
 			t.Fatal(err)
 		}
-		v, err := f.svc.Thread(ctx, kees, tid)
+		v, err := f.svc.Thread(ctx, kees.Identity(), tid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestAddParticipantHistoryChoice(t *testing.T) {
 		if len(f.mailsTo(t, "kees@example.nl")) != 1 {
 			t.Fatal("the newcomer must be notified")
 		}
-		v, _ = f.svc.Thread(ctx, jan, tid)
+		v, _ = f.svc.Thread(ctx, jan.Identity(), tid)
 		last := v.Messages[len(v.Messages)-1]
 		if len(v.Messages) != 3 || last.System != messaging.SystemParticipantAdded || last.SystemSubject != "Kees Klein" || len(last.Receipts) != 0 || last.CanDeleteForEveryone {
 			t.Fatalf("the others must see the line: %+v", v.Messages)
@@ -72,10 +72,10 @@ func TestAddParticipantHistoryChoice(t *testing.T) {
 			}
 		}
 
-		if err := f.svc.AddParticipant(ctx, f.hr, tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory}); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
-		v, _ = f.svc.Thread(ctx, piet, tid)
+		v, _ = f.svc.Thread(ctx, piet.Identity(), tid)
 		if len(v.Messages) != 4 || v.Messages[0].Body != "Medisch detail" || v.Messages[3].SystemSubject != "Piet Post" {
 			t.Fatalf("with history: %+v", v.Messages)
 		}

@@ -25,29 +25,29 @@ func TestOutsidersSeeNoAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 		const hidden = "piet.de-groot@example.nl"
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"jan@example.nl", "kees@example.nl", hidden}, Subject: "Groep", Body: "Hallo"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl", "kees@example.nl", hidden}, Subject: "Groep", Body: "Hallo"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Dank"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Dank"}); err != nil {
 			t.Fatal(err)
 		}
 
 		// Inbox.
-		p, err := f.svc.Inbox(ctx, jan, 1, "")
+		p, err := f.svc.Inbox(ctx, jan.Identity(), 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if from := p.Threads[0].From; strings.Contains(from, "piet") || !strings.Contains(from, "Genodigde P.D.G.") {
 			t.Errorf("external inbox names the invitee %q", from)
 		}
-		p, _ = f.svc.Inbox(ctx, f.hr, 1, "")
+		p, _ = f.svc.Inbox(ctx, f.hr.Identity(), 1, "")
 		if from := p.Threads[0].From; !strings.Contains(from, hidden) {
 			t.Errorf("internal inbox must show the invitee's address: %q", from)
 		}
 
 		// Thread: participants and read receipts.
-		v, err := f.svc.Thread(ctx, jan, tid)
+		v, err := f.svc.Thread(ctx, jan.Identity(), tid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestOutsidersSeeNoAddresses(t *testing.T) {
 				}
 			}
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), tid)
 		var sawAddress, sawSeen bool
 		for _, pv := range v.Participants {
 			sawAddress = sawAddress || pv.Email == hidden

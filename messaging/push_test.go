@@ -76,7 +76,7 @@ func TestNewMessagePushes(t *testing.T) {
 		f.subscribe(t, piet, "https://push.example.test/piet")
 		f.subscribe(t, f.hr, "https://push.example.test/hanna")
 
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, noor.Email, piet.Email},
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, noor.Email, piet.Email},
 			Subject: "Geheim onderwerp", Body: "Geheime inhoud"})
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +92,7 @@ func TestNewMessagePushes(t *testing.T) {
 		}
 
 		// Within the throttle a second message tells nobody again.
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog meer inhoud"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog meer inhoud"}); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.pushRows(t); len(got) != 2 {
@@ -139,7 +139,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Geheim onderwerp", Body: "Geheime inhoud"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Geheim onderwerp", Body: "Geheime inhoud"}); err != nil {
 			t.Fatal(err)
 		}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
@@ -171,13 +171,13 @@ func TestStopServiceForgetsPush(t *testing.T) {
 		f := setup(t, d)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		f.subscribe(t, jan, "https://push.example.test/jan")
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "S", Body: "B"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "S", Body: "B"}); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.pushRows(t)) != 1 {
 			t.Fatal("no push queued")
 		}
-		if err := f.svc.StopService(ctx, f.user(t, jan.Email)); err != nil {
+		if err := f.svc.StopService(ctx, (f.user(t, jan.Email)).Identity()); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := d.NewSelect().Model((*db.PushSubscription)(nil)).Count(ctx); n != 0 || len(f.pushRows(t)) != 0 {

@@ -14,6 +14,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/i18n"
+	"dialoog/identity"
 )
 
 // DisplayName builds a person's name from the profile of the seed
@@ -200,7 +201,8 @@ type ThreadView struct {
 }
 
 // Thread loads a thread for a participant; anything else is NotFound.
-func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*ThreadView, error) {
+func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64) (*ThreadView, error) {
+	user := db.UserOf(who)
 	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
 	if err != nil {
 		return nil, err
@@ -225,7 +227,7 @@ func (s *Service) Thread(ctx context.Context, user *db.User, threadID int64) (*T
 	for _, p := range ps {
 		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
 			v.TeamID, v.TeamName = p.Team.ID, p.Team.Name
-			if v.Members, err = s.TeamMembers(ctx, user, p.Team.ID); err != nil {
+			if v.Members, err = s.TeamMembers(ctx, who, p.Team.ID); err != nil {
 				return nil, err
 			}
 			if th.AssignedTo != nil {
@@ -362,7 +364,8 @@ func (s *Service) messageViews(ctx context.Context, user *db.User, threadID int6
 
 // MarkRead marks the user's unread messages of a thread as read and tells
 // their senders.
-func (s *Service) MarkRead(ctx context.Context, user *db.User, threadID int64) (int, error) {
+func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int64) (int, error) {
+	user := db.UserOf(who)
 	var later []Event
 	var n int
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {

@@ -19,7 +19,7 @@ func TestInviteeNotRemindedEveryMessage(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"nieuw@example.nl"}, Subject: "Welkom", Body: "Eerste"})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"nieuw@example.nl"}, Subject: "Welkom", Body: "Eerste"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestInviteeNotRemindedEveryMessage(t *testing.T) {
 		}
 		for range 3 {
 			f.clk.Add(time.Minute)
-			if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog iets"}); err != nil {
+			if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog iets"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -36,7 +36,7 @@ func TestInviteeNotRemindedEveryMessage(t *testing.T) {
 			t.Fatalf("%d invitations after three quick replies, want 1", n)
 		}
 		f.clk.Add(messaging.NotifyEvery)
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Later"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Later"}); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.mailsTo(t, "nieuw@example.nl")); n != 2 {

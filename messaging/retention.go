@@ -17,6 +17,7 @@ import (
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/i18n"
+	"dialoog/identity"
 	"dialoog/notify"
 )
 
@@ -138,7 +139,8 @@ func adminOrg(user *db.User) (int64, error) {
 
 // Retention returns the retention periods of the admin's organisation and
 // its daily run: when next, and what the last one deleted.
-func (s *Service) Retention(ctx context.Context, user *db.User) (*RetentionStatus, error) {
+func (s *Service) Retention(ctx context.Context, who *identity.User) (*RetentionStatus, error) {
+	user := db.UserOf(who)
 	orgID, err := adminOrg(user)
 	if err != nil {
 		return nil, err
@@ -193,7 +195,8 @@ func parseMonths(v string) (int, bool) {
 // with an audit row; a period that is not a whole number of months from 0
 // (off) to MaxRetentionMonths is a field error. It takes effect at the
 // next daily run.
-func (s *Service) SetRetention(ctx context.Context, user *db.User, in RetentionInput) error {
+func (s *Service) SetRetention(ctx context.Context, who *identity.User, in RetentionInput) error {
+	user := db.UserOf(who)
 	orgID, err := adminOrg(user)
 	if err != nil {
 		return err

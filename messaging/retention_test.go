@@ -86,11 +86,11 @@ func (f *fx) inStore(t *testing.T, key string) bool {
 func (f *fx) composeWithFile(t *testing.T, to, subject string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	a, err := f.svc.Upload(ctx, f.hr, "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
+	a, err := f.svc.Upload(ctx, f.hr.Identity(), "scan.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{to}, Subject: subject, Body: "Hallo", AttachmentIDs: []int64{a.ID}})
+	id, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{to}, Subject: subject, Body: "Hallo", AttachmentIDs: []int64{a.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,12 +146,12 @@ func TestRetentionDeletesWhatIsOlder(t *testing.T) {
 		}
 		stranger.OrgID = &other.ID
 		f.clk.Set(time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC))
-		elsewhere, err := f.svc.Compose(ctx, stranger, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
+		elsewhere, err := f.svc.Compose(ctx, stranger.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Set(time.Date(2026, 6, 23, 9, 0, 0, 0, time.UTC))
-		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: revived, Body: "Ik ben er nog"}); err != nil {
+		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: revived, Body: "Ik ben er nog"}); err != nil {
 			t.Fatal(err)
 		}
 		young := f.composeWithFile(t, jan.Email, "Nieuw")
@@ -163,7 +163,7 @@ func TestRetentionDeletesWhatIsOlder(t *testing.T) {
 		janUnread, _ := f.svc.UnreadCount(ctx, jan.ID)
 
 		// Off by default: the first run deletes nothing.
-		st, err := f.svc.Retention(ctx, f.hr)
+		st, err := f.svc.Retention(ctx, f.hr.Identity())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestRetentionDeletesWhatIsOlder(t *testing.T) {
 			}
 		}
 
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: " 3 ", Cases: "24"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: " 3 ", Cases: "24"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Set(run) // the cutoff is counted from the run's own time
@@ -233,11 +233,11 @@ func TestRetentionDeletesWhatIsOlder(t *testing.T) {
 		if n, _ := f.svc.UnreadCount(ctx, jan.ID); n != janUnread-2 {
 			t.Errorf("jan's unread count %d, want %d", n, janUnread-2)
 		}
-		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); len(p.Threads) != 3 {
+		if p, _ := f.svc.Inbox(ctx, jan.Identity(), 1, ""); len(p.Threads) != 3 {
 			t.Errorf("jan's inbox lists %d conversations, want 3", len(p.Threads))
 		}
 
-		st, err = f.svc.Retention(ctx, f.hr)
+		st, err = f.svc.Retention(ctx, f.hr.Identity())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,15 +260,15 @@ func TestRetentionSettings(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		if _, err := f.svc.Retention(ctx, f.hr); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Retention(ctx, f.hr.Identity()); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a non-admin reads retention: %v", err)
 		}
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "3"}); apperr.CodeOf(err) != apperr.NotFound {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3"}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a non-admin sets retention: %v", err)
 		}
 		f.makeAdmin(t)
 		for _, in := range []messaging.RetentionInput{{Conversations: "-1"}, {Conversations: "drie"}, {Cases: "121"}, {Conversations: "1.5"}} {
-			err := f.svc.SetRetention(ctx, f.hr, in)
+			err := f.svc.SetRetention(ctx, f.hr.Identity(), in)
 			var fields apperr.Fields
 			if !errors.As(err, &fields) || len(fields) != 1 || fields[0].Key != "retention.months_invalid" {
 				t.Errorf("%+v: %v", in, err)
@@ -277,13 +277,13 @@ func TestRetentionSettings(t *testing.T) {
 		if n := f.count(t, "retention_settings", "1 = 1"); n != 0 {
 			t.Fatalf("bad input stored %d rows", n)
 		}
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "12"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "12"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "", Cases: "6"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "", Cases: "6"}); err != nil {
 			t.Fatal(err)
 		}
-		st, err := f.svc.Retention(ctx, f.hr)
+		st, err := f.svc.Retention(ctx, f.hr.Identity())
 		if err != nil || st.ConversationMonths != 0 || st.CaseMonths != 6 {
 			t.Fatalf("status %+v, %v", st, err)
 		}
@@ -306,7 +306,7 @@ func TestRetentionOnceADay(t *testing.T) {
 			f.composeWithFile(t, jan.Email, "Oud")
 		}
 		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "6"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "6"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.RunDaily(ctx); err != nil {
@@ -334,7 +334,7 @@ func TestRetentionOnceADay(t *testing.T) {
 		if total := ran[0] + ran[1]; total != 2 { // the cleanup and the one organisation's retention
 			t.Fatalf("jobs run: %v, want 2 in all", ran)
 		}
-		st, _ := f.svc.Retention(ctx, f.hr)
+		st, _ := f.svc.Retention(ctx, f.hr.Identity())
 		if st.Last.Conversations != 3 || f.count(t, "threads", "1 = 1") != 0 {
 			t.Fatalf("last result %+v", st.Last)
 		}
@@ -372,7 +372,7 @@ func TestRetentionManyConversations(t *testing.T) {
 		}
 		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
 		keep := f.composeWithFile(t, "jan@example.nl", "Nieuw")
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Conversations: "12"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "12"}); err != nil {
 			t.Fatal(err)
 		}
 		f.svc.RunDaily(ctx)
@@ -382,7 +382,7 @@ func TestRetentionManyConversations(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%d conversations deleted in %v", n, time.Since(start))
-		st, _ := f.svc.Retention(ctx, f.hr)
+		st, _ := f.svc.Retention(ctx, f.hr.Identity())
 		if st.Last.Conversations != n || st.Last.Messages != 3*n {
 			t.Fatalf("last result %+v", st.Last)
 		}
@@ -432,7 +432,7 @@ func TestDailyCleanup(t *testing.T) {
 		}
 		// An invited person in a conversation stays with their newest link.
 		f.clk.Set(run.AddDate(0, 0, -45))
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{"deelnemer@example.nl"}, Subject: "Hallo", Body: "Hoi"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"deelnemer@example.nl"}, Subject: "Hallo", Body: "Hoi"}); err != nil {
 			t.Fatal(err)
 		}
 		taking := f.user(t, "deelnemer@example.nl")
@@ -589,14 +589,14 @@ func TestRetentionClosedCases(t *testing.T) {
 		loose := f.composeWithFile(t, jan.Email, "Zonder dossier")
 		newCase := func(tid, subject int64, ref string) int64 {
 			t.Helper()
-			id, err := f.svc.CreateCaseForThread(ctx, f.hr, tid, subject, ref)
+			id, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, subject, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return id
 		}
 		old := newCase(first, jan.ID, "P-1")
-		if err := f.svc.AddThreadToCase(ctx, f.hr, second, old); err != nil {
+		if err := f.svc.AddThreadToCase(ctx, f.hr.Identity(), second, old); err != nil {
 			t.Fatal(err)
 		}
 		young := newCase(kept, piet.ID, "P-2")
@@ -604,7 +604,7 @@ func TestRetentionClosedCases(t *testing.T) {
 		again := newCase(reopened, jan.ID, "P-4")
 		setClosed := func(id int64, closed bool) {
 			t.Helper()
-			if err := f.svc.SetCaseClosed(ctx, f.hr, id, closed); err != nil {
+			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), id, closed); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -620,19 +620,19 @@ func TestRetentionClosedCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		stranger.OrgID = &other.ID
-		elsewhere, err := f.svc.Compose(ctx, stranger, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
+		elsewhere, err := f.svc.Compose(ctx, stranger.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Elders", Body: "Hallo"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherCase, err := f.svc.CreateCaseForThread(ctx, stranger, elsewhere, jan.ID, "X-1")
+		otherCase, err := f.svc.CreateCaseForThread(ctx, stranger.Identity(), elsewhere, jan.ID, "X-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.SetCaseClosed(ctx, stranger, otherCase, true); err != nil {
+		if err := f.svc.SetCaseClosed(ctx, stranger.Identity(), otherCase, true); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Set(cutoff.Add(-time.Minute))
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: first, Body: "Nog een laatste vraag"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: first, Body: "Nog een laatste vraag"}); err != nil {
 			t.Fatal(err)
 		}
 		setClosed(old, true)
@@ -666,7 +666,7 @@ func TestRetentionClosedCases(t *testing.T) {
 			t.Fatal("a closed case was deleted while retention is off")
 		}
 
-		if err := f.svc.SetRetention(ctx, f.hr, messaging.RetentionInput{Cases: "3"}); err != nil {
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Cases: "3"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Set(run)
@@ -713,7 +713,7 @@ func TestRetentionClosedCases(t *testing.T) {
 		if n, _ := f.svc.UnreadCount(ctx, jan.ID); n != janUnread-2 {
 			t.Errorf("jan's unread count %d, want %d", n, janUnread-2)
 		}
-		st, err := f.svc.Retention(ctx, f.hr)
+		st, err := f.svc.Retention(ctx, f.hr.Identity())
 		if err != nil {
 			t.Fatal(err)
 		}

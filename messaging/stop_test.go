@@ -56,17 +56,17 @@ func TestStopServiceLeavesNothing(t *testing.T) {
 			if _, err := d.NewRaw("INSERT INTO mail_requests (kind, email, ip, created_at) VALUES (?, ?, ?, ?)", "reset", email, ip, now).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
-			tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+			tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// A file Jan sends stays in Hanna's box after he stops: its name
 			// and content are sealed, so the data dir shows neither.
-			a, err := f.svc.Upload(ctx, jan, "Uniekachternaam-verslag.txt", []byte("Verslag van Janneke Uniekachternaam"))
+			a, err := f.svc.Upload(ctx, jan.Identity(), "Uniekachternaam-verslag.txt", []byte("Verslag van Janneke Uniekachternaam"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Goed", AttachmentIDs: []int64{a.ID}}); err != nil {
+			if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed", AttachmentIDs: []int64{a.ID}}); err != nil {
 				t.Fatal(err)
 			}
 			if n := f.count(t, "outbox", "recipient = ? AND status = ?", email, db.OutboxPending); n == 0 {
@@ -74,7 +74,7 @@ func TestStopServiceLeavesNothing(t *testing.T) {
 			}
 			pendingOthers := f.count(t, "outbox", "recipient NOT IN (?, ?) AND status = ?", email, phone, db.OutboxPending)
 
-			if err := f.svc.StopService(ctx, jan); err != nil {
+			if err := f.svc.StopService(ctx, jan.Identity()); err != nil {
 				t.Fatal(err)
 			}
 			if n := f.count(t, "outbox", "recipient IN (?, ?) OR last_error LIKE ? OR last_error LIKE ?", email, phone, "%"+email+"%", "%"+phone+"%"); n != 0 {

@@ -54,14 +54,14 @@ func TestAlertFollowsNotificationSetting(t *testing.T) {
 		}
 		f.setNotify(t, kim, auth.NotifyDaily)
 		f.setNotify(t, noor, auth.NotifyNone)
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, kim.Email, noor.Email, "nieuw@example.nl"},
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email, noor.Email, "nieuw@example.nl"},
 			Subject: "Afspraak", Body: "Kom je dinsdag?"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.setNotify(t, f.user(t, "nieuw@example.nl"), auth.NotifyNone)
 		f.clk.Add(messaging.NotifyEvery + time.Minute)
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Of woensdag?"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Of woensdag?"}); err != nil {
 			t.Fatal(err)
 		}
 		for email, want := range map[string]int{jan.Email: 2, kim.Email: 0, noor.Email: 0, "nieuw@example.nl": 2} {
@@ -76,7 +76,7 @@ func TestAlertFollowsNotificationSetting(t *testing.T) {
 		// Back to a mail per message: the next message is mailed again.
 		f.setNotify(t, noor, auth.NotifyMessage)
 		f.clk.Add(time.Minute)
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Laat maar weten."}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Laat maar weten."}); err != nil {
 			t.Fatal(err)
 		}
 		if got := len(f.mailsTo(t, noor.Email)); got != 1 {
@@ -107,7 +107,7 @@ func TestDailySummary(t *testing.T) {
 		}
 		f.setNotify(t, noor, auth.NotifyNone)
 		const subject, body = "Uitslag keuring", "Vertrouwelijke uitslag van de keuring"
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email, piet.Email, noor.Email, gone.Email}, Subject: subject, Body: body})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, piet.Email, noor.Email, gone.Email}, Subject: subject, Body: body})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestDailySummary(t *testing.T) {
 
 		// The next morning, still unread: again, counting what came since.
 		f.clk.Set(local(24, 7, 30))
-		if _, err := f.svc.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: tid, Body: "Nog een vraag"}); err != nil {
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog een vraag"}); err != nil {
 			t.Fatal(err)
 		}
 		run(local(24, 7, 59), 0)
@@ -168,7 +168,7 @@ func TestDailySummary(t *testing.T) {
 		}
 
 		// Everything read: no summary the day after.
-		if _, err := f.svc.MarkRead(ctx, f.user(t, jan.Email), tid); err != nil {
+		if _, err := f.svc.MarkRead(ctx, (f.user(t, jan.Email)).Identity(), tid); err != nil {
 			t.Fatal(err)
 		}
 		run(local(25, 9, 0), 0)
@@ -188,7 +188,7 @@ func TestDailySummaryConcurrentRuns(t *testing.T) {
 		f.clk.Set(local(23, 7, 0))
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		f.setNotify(t, jan, auth.NotifyDaily)
-		if _, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Vraag", Body: "Bel je even?"}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Vraag", Body: "Bel je even?"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Set(local(23, 8, 0))

@@ -13,6 +13,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Teams (functional boxes). A team's conversation has every member as a
@@ -398,7 +399,8 @@ FROM team_members AS tm JOIN teams AS t ON t.id = tm.team_id WHERE tm.user_id = 
 // MyTeams lists the user's teams with their unread count in each, in one
 // statement (the sum reads only the user's unread rows of the team, through
 // participants_team_unread_idx).
-func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error) {
+func (s *Service) MyTeams(ctx context.Context, who *identity.User) ([]TeamInfo, error) {
+	user := db.UserOf(who)
 	if user.Kind != db.KindInternal {
 		return nil, nil
 	}
@@ -416,7 +418,8 @@ func (s *Service) MyTeams(ctx context.Context, user *db.User) ([]TeamInfo, error
 }
 
 // TeamMembers lists the members of a team the user belongs to, by name.
-func (s *Service) TeamMembers(ctx context.Context, user *db.User, teamID int64) ([]TeamMemberView, error) {
+func (s *Service) TeamMembers(ctx context.Context, who *identity.User, teamID int64) ([]TeamMemberView, error) {
+	user := db.UserOf(who)
 	var us []db.User
 	err := s.DB.NewSelect().Model(&us).
 		Where("id IN (SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?)", teamID).
@@ -444,7 +447,8 @@ func sortMembers(ms []TeamMemberView) {
 // Assign says which member handles a team's conversation: any member may
 // assign it to themself or a colleague of the team (assigneeID 0 clears
 // it). The members' open inboxes hear of it.
-func (s *Service) Assign(ctx context.Context, user *db.User, threadID, assigneeID int64) error {
+func (s *Service) Assign(ctx context.Context, who *identity.User, threadID, assigneeID int64) error {
+	user := db.UserOf(who)
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		th, err := s.threadFor(ctx, tx, user.ID, threadID)

@@ -62,20 +62,20 @@ func TestTeamMembersShareConversation(t *testing.T) {
 		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet)
 
 		// Only members start conversations of the team.
-		_, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "X", Body: "Y", TeamID: team.ID})
+		_, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "X", Body: "Y", TeamID: team.ID})
 		wantKey(t, err, "team.not_yours")
 
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		countersAgree(t, d, "team compose")
 		// Piet did not write it, yet it is in his box, unread.
-		box, err := f.svc.TeamBox(ctx, piet, team.ID, 1)
+		box, err := f.svc.TeamBox(ctx, piet.Identity(), team.ID, 1)
 		if err != nil || len(box.Threads) != 1 || box.Threads[0].ID != tid || box.Threads[0].Unread != 1 {
 			t.Fatalf("piet's team box: %+v %v", box, err)
 		}
-		if teams, _ := f.svc.MyTeams(ctx, piet); len(teams) != 1 || teams[0].Unread != 1 || teams[0].Name != "OSAW Verzuim" {
+		if teams, _ := f.svc.MyTeams(ctx, piet.Identity()); len(teams) != 1 || teams[0].Unread != 1 || teams[0].Name != "OSAW Verzuim" {
 			t.Fatalf("piet's teams: %+v", teams)
 		}
 		// The live event reaches every member.
@@ -85,24 +85,24 @@ func TestTeamMembersShareConversation(t *testing.T) {
 		}
 
 		// Bram is of the organisation but not of the team.
-		if _, err := f.svc.Thread(ctx, f.boss, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Thread(ctx, f.boss.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("non-member reads the team's conversation: %v", err)
 		}
-		if _, err := f.svc.Reply(ctx, f.boss, messaging.ReplyInput{ThreadID: tid, Body: "ik ook"}); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Reply(ctx, f.boss.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "ik ook"}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("non-member answers: %v", err)
 		}
-		if box, _ := f.svc.TeamBox(ctx, f.boss, team.ID, 1); len(box.Threads) != 0 {
+		if box, _ := f.svc.TeamBox(ctx, f.boss.Identity(), team.ID, 1); len(box.Threads) != 0 {
 			t.Fatalf("non-member's team box: %+v", box.Threads)
 		}
 
 		// Jan answers, Piet answers on behalf of the team.
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Beter"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Beter"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.MarkRead(ctx, f.hr, tid); err != nil {
+		if _, err := f.svc.MarkRead(ctx, f.hr.Identity(), tid); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "Fijn om te horen"}); err != nil {
+		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Fijn om te horen"}); err != nil {
 			t.Fatal(err)
 		}
 		countersAgree(t, d, "replies")
@@ -115,7 +115,7 @@ func TestTeamMembersShareConversation(t *testing.T) {
 			t.Fatalf("piet unread %d, want 2", n)
 		}
 
-		v, err := f.svc.Thread(ctx, jan, tid)
+		v, err := f.svc.Thread(ctx, jan.Identity(), tid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,10 +130,10 @@ func TestTeamMembersShareConversation(t *testing.T) {
 		if len(v.Participants) != 2 || v.Participants[0].Name != "OSAW Verzuim" || v.Participants[1].Name != "Jan Jansen" {
 			t.Fatalf("jan sees the team, not its members: %+v", v.Participants)
 		}
-		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "OSAW Verzuim" {
+		if p, _ := f.svc.Inbox(ctx, jan.Identity(), 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "OSAW Verzuim" {
 			t.Fatalf("jan's inbox line: %+v", p.Threads)
 		}
-		if p, _ := f.svc.Inbox(ctx, piet, 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Jan Jansen" {
+		if p, _ := f.svc.Inbox(ctx, piet.Identity(), 1, ""); len(p.Threads) != 1 || p.Threads[0].From != "Hanna de Vries, Jan Jansen" {
 			t.Fatalf("piet's inbox line: %+v", p.Threads)
 		}
 		readers, err := f.svc.LiveUpdate(ctx, tid, 0, []int64{jan.ID})
@@ -141,7 +141,7 @@ func TestTeamMembersShareConversation(t *testing.T) {
 			t.Fatalf("jan's live inbox line: %+v %v", readers, err)
 		}
 		// Members see their colleague by name.
-		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), tid)
 		if m := v.Messages[2]; m.SenderName != "Piet Post" || m.SenderTeam != "OSAW Verzuim" || v.TeamName != "OSAW Verzuim" || len(v.Members) != 2 {
 			t.Fatalf("hanna sees %+v in %+v", m, v)
 		}
@@ -156,21 +156,21 @@ func TestTeamHidesPerson(t *testing.T) {
 		f := setup(t, d)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := f.svc.Thread(ctx, jan, tid)
+		v, _ := f.svc.Thread(ctx, jan.Identity(), tid)
 		if m := v.Messages[0]; m.SenderName != "Bedrijfsarts" || m.SenderTeam != "" || m.SenderOrg != "" {
 			t.Fatalf("jan sees %+v", m)
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), tid)
 		if m := v.Messages[0]; m.SenderName != "Bram Arts" || m.SenderTeam != "Bedrijfsarts" {
 			t.Fatalf("a colleague sees %+v", m)
 		}
 		// A personal conversation is unchanged.
-		pid, _ := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Persoonlijk", Body: "Hoi"})
-		v, _ = f.svc.Thread(ctx, jan, pid)
+		pid, _ := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Persoonlijk", Body: "Hoi"})
+		v, _ = f.svc.Thread(ctx, jan.Identity(), pid)
 		if m := v.Messages[0]; m.SenderName != "Bram Arts" || m.SenderTeam != "" || m.SenderOrg != "OSAW" {
 			t.Fatalf("personal: %+v", m)
 		}
@@ -187,14 +187,14 @@ func TestTeamJoinAndLeave(t *testing.T) {
 		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Twee"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Twee"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Thread(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Thread(ctx, piet.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("before joining: %v", err)
 		}
 		if err := f.svc.AddTeamMember(ctx, team.ID, piet.Email); err != nil {
@@ -203,20 +203,20 @@ func TestTeamJoinAndLeave(t *testing.T) {
 		wantKey(t, f.svc.AddTeamMember(ctx, team.ID, piet.Email), "team.already_member")
 		wantKey(t, f.svc.AddTeamMember(ctx, team.ID, jan.Email), "team.member_not_internal")
 		countersAgree(t, d, "join")
-		v, err := f.svc.Thread(ctx, piet, tid)
+		v, err := f.svc.Thread(ctx, piet.Identity(), tid)
 		if err != nil || len(v.Messages) != 2 {
 			t.Fatalf("after joining: %+v %v", v, err)
 		}
 		if n, _ := f.svc.UnreadCount(ctx, piet.ID); n != 0 {
 			t.Fatalf("the history arrives read, unread %d", n)
 		}
-		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "Drie"}); err != nil {
+		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Drie"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Vier"}); err != nil {
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vier"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.Assign(ctx, f.hr, tid, piet.ID); err != nil {
+		if err := f.svc.Assign(ctx, f.hr.Identity(), tid, piet.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -225,23 +225,23 @@ func TestTeamJoinAndLeave(t *testing.T) {
 		}
 		wantKey(t, f.svc.RemoveTeamMember(ctx, team.ID, piet.Email), "team.not_member")
 		countersAgree(t, d, "leave")
-		if _, err := f.svc.Thread(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Thread(ctx, piet.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after leaving, the page: %v", err)
 		}
-		if _, err := f.svc.Reply(ctx, piet, messaging.ReplyInput{ThreadID: tid, Body: "nog"}); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "nog"}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after leaving, a reply: %v", err)
 		}
-		if p, _ := f.svc.Inbox(ctx, piet, 1, ""); len(p.Threads) != 0 || p.Unread != 0 {
+		if p, _ := f.svc.Inbox(ctx, piet.Identity(), 1, ""); len(p.Threads) != 0 || p.Unread != 0 {
 			t.Fatalf("after leaving, the inbox: %+v", p)
 		}
-		if p, _ := f.svc.Inbox(ctx, piet, 1, "verzuim"); len(p.Threads) != 0 {
+		if p, _ := f.svc.Inbox(ctx, piet.Identity(), 1, "verzuim"); len(p.Threads) != 0 {
 			t.Fatalf("after leaving, search: %+v", p.Threads)
 		}
-		if _, err := f.svc.ParticipantIDs(ctx, piet, tid); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := f.svc.ParticipantIDs(ctx, piet.Identity(), tid); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after leaving, typing: %v", err)
 		}
 		// A push of the next message leaves him out, even when asked for him.
-		mid, err := f.svc.Reply(ctx, jan, messaging.ReplyInput{ThreadID: tid, Body: "Vijf"})
+		mid, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vijf"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,11 +250,11 @@ func TestTeamJoinAndLeave(t *testing.T) {
 			t.Fatalf("live after leaving: %+v %v", readers, err)
 		}
 		// His message keeps his name; the conversation is no longer his.
-		v, _ = f.svc.Thread(ctx, jan, tid)
+		v, _ = f.svc.Thread(ctx, jan.Identity(), tid)
 		if m := v.Messages[2]; m.SenderName != "Piet Post" || m.SenderTeam != "OSAW Verzuim" {
 			t.Fatalf("the former member's message: %+v", m)
 		}
-		v, _ = f.svc.Thread(ctx, f.hr, tid)
+		v, _ = f.svc.Thread(ctx, f.hr.Identity(), tid)
 		if v.AssignedToID != 0 {
 			t.Fatalf("still assigned to the former member: %+v", v)
 		}
@@ -270,41 +270,41 @@ func TestTeamAssignment(t *testing.T) {
 		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet)
-		tid, err := f.svc.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.Assign(ctx, f.hr, tid, f.hr.ID); err != nil {
+		if err := f.svc.Assign(ctx, f.hr.Identity(), tid, f.hr.ID); err != nil {
 			t.Fatal(err)
 		}
-		box, _ := f.svc.TeamBox(ctx, piet, team.ID, 1)
+		box, _ := f.svc.TeamBox(ctx, piet.Identity(), team.ID, 1)
 		if len(box.Threads) != 1 || box.Threads[0].AssignedTo != "Hanna de Vries" {
 			t.Fatalf("team box: %+v", box.Threads)
 		}
 		f.ev.evs = nil
-		if err := f.svc.Assign(ctx, piet, tid, piet.ID); err != nil {
+		if err := f.svc.Assign(ctx, piet.Identity(), tid, piet.ID); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.ev.evs) != 1 || f.ev.evs[0].Kind != messaging.EventAssigned || len(f.ev.evs[0].UserIDs) != 2 {
 			t.Fatalf("the members hear of it: %+v", f.ev.evs)
 		}
-		if p, _ := f.svc.Inbox(ctx, f.hr, 1, ""); p.Threads[0].AssignedTo != "Piet Post" {
+		if p, _ := f.svc.Inbox(ctx, f.hr.Identity(), 1, ""); p.Threads[0].AssignedTo != "Piet Post" {
 			t.Fatalf("hanna's inbox: %+v", p.Threads)
 		}
-		if p, _ := f.svc.Inbox(ctx, jan, 1, ""); p.Threads[0].AssignedTo != "" {
+		if p, _ := f.svc.Inbox(ctx, jan.Identity(), 1, ""); p.Threads[0].AssignedTo != "" {
 			t.Fatalf("the outsider is not told who handles it: %+v", p.Threads)
 		}
-		wantKey(t, f.svc.Assign(ctx, f.hr, tid, f.boss.ID), "team.assignee_not_member")
-		if err := f.svc.Assign(ctx, f.boss, tid, f.boss.ID); apperr.CodeOf(err) != apperr.NotFound {
+		wantKey(t, f.svc.Assign(ctx, f.hr.Identity(), tid, f.boss.ID), "team.assignee_not_member")
+		if err := f.svc.Assign(ctx, f.boss.Identity(), tid, f.boss.ID); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a non-member assigns: %v", err)
 		}
-		if err := f.svc.Assign(ctx, jan, tid, jan.ID); apperr.CodeOf(err) != apperr.Forbidden {
+		if err := f.svc.Assign(ctx, jan.Identity(), tid, jan.ID); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("the outsider assigns: %v", err)
 		}
-		if err := f.svc.Assign(ctx, piet, tid, 0); err != nil {
+		if err := f.svc.Assign(ctx, piet.Identity(), tid, 0); err != nil {
 			t.Fatal(err)
 		}
-		if box, _ := f.svc.TeamBox(ctx, f.hr, team.ID, 1); box.Threads[0].AssignedTo != "" {
+		if box, _ := f.svc.TeamBox(ctx, f.hr.Identity(), team.ID, 1); box.Threads[0].AssignedTo != "" {
 			t.Fatalf("cleared: %+v", box.Threads)
 		}
 	})
@@ -321,16 +321,16 @@ func TestNotificationNamesTheTeam(t *testing.T) {
 		kim := f.active(t, "kim@example.nl", false, "Kim", "", "Smit")
 		hidden := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
 		shown := newTeam(t, f, "Verzuimteam", true, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: hidden.ID})
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: hidden.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Compose(ctx, f.boss, messaging.ComposeInput{To: []string{kim.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: shown.ID}); err != nil {
+		if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{kim.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: shown.ID}); err != nil {
 			t.Fatal(err)
 		}
 		// Added to the team's conversation by a member: told of the team too.
 		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
-		if err := f.svc.AddParticipant(ctx, f.boss, tid, messaging.AddInput{Email: piet.Email, History: messaging.WithHistory}); err != nil {
+		if err := f.svc.AddParticipant(ctx, f.boss.Identity(), tid, messaging.AddInput{Email: piet.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
 		for to, want := range map[string]string{

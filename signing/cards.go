@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -47,7 +48,8 @@ type Card struct {
 
 // Cards returns the requests of a conversation the user may read, oldest
 // first.
-func (s *Service) Cards(ctx context.Context, user *db.User, threadID int64) ([]Card, error) {
+func (s *Service) Cards(ctx context.Context, who *identity.User, threadID int64) ([]Card, error) {
+	user := db.UserOf(who)
 	if _, _, err := s.Messages.ThreadAccess(ctx, s.DB, user, threadID); err != nil {
 		return nil, err
 	}
@@ -60,7 +62,8 @@ func (s *Service) Cards(ctx context.Context, user *db.User, threadID int64) ([]C
 
 // CardByID returns one request as the user sees it (NotFound unless they
 // take part in its conversation).
-func (s *Service) CardByID(ctx context.Context, user *db.User, requestID int64) (*Card, error) {
+func (s *Service) CardByID(ctx context.Context, who *identity.User, requestID int64) (*Card, error) {
+	user := db.UserOf(who)
 	r, _, err := s.access(ctx, s.DB, user, requestID)
 	if err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int6
 	}
 	out := make([]LiveCard, 0, len(us))
 	for i := range us {
-		c, err := s.CardByID(ctx, &us[i], requestID)
+		c, err := s.CardByID(ctx, us[i].Identity(), requestID)
 		if err != nil {
 			if errors.Is(err, errNotFound) {
 				continue

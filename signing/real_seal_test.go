@@ -67,12 +67,12 @@ func TestSealedWithRealStore(t *testing.T) {
 		if c.Status != signing.StatusSealed {
 			t.Fatalf("status %s", c.Status)
 		}
-		th, err := f.msgs.Thread(ctx, f.jan, f.thread)
+		th, err := f.msgs.Thread(ctx, f.jan.Identity(), f.thread)
 		if err != nil {
 			t.Fatal(err)
 		}
 		last := th.Messages[len(th.Messages)-1]
-		_, rc, err := f.msgs.Download(ctx, f.jan, last.Attachments[0].ID)
+		_, rc, err := f.msgs.Download(ctx, f.jan.Identity(), last.Attachments[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,6 +28,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/identity"
 	"dialoog/messaging"
 	"dialoog/notify"
 	"dialoog/seal"
@@ -357,7 +358,8 @@ func sixDigits() string {
 
 // View opens the original document of a request for a participant to
 // read, and records that they did.
-func (s *Service) View(ctx context.Context, user *db.User, requestID int64, ip string) (string, []byte, error) {
+func (s *Service) View(ctx context.Context, who *identity.User, requestID int64, ip string) (string, []byte, error) {
+	user := db.UserOf(who)
 	r, org, err := s.access(ctx, s.DB, user, requestID)
 	if err != nil {
 		return "", nil, err
@@ -390,7 +392,8 @@ func (s *Service) View(ctx context.Context, user *db.User, requestID int64, ip s
 // is their turn and they confirm by SMS: valid CodeTTL, CodeTries tries; a
 // new one after ResendAfter, within the per-number and per-IP caps of the
 // first visit.
-func (s *Service) SendCode(ctx context.Context, user *db.User, requestID int64, ip string) error {
+func (s *Service) SendCode(ctx context.Context, who *identity.User, requestID int64, ip string) error {
+	user := db.UserOf(who)
 	if ok, wait, err := s.Limiter.Allow(ctx, "sms:ip:"+ip, smsPerIPHour, time.Hour); err != nil {
 		return err
 	} else if !ok {
@@ -482,7 +485,8 @@ type evidence struct {
 // document must still have the SHA-256 it had when it was put to them.
 // When it is the last agreement, the sealed PDF is added to the
 // conversation.
-func (s *Service) Agree(ctx context.Context, user *db.User, requestID int64, in AgreeInput) error {
+func (s *Service) Agree(ctx context.Context, who *identity.User, requestID int64, in AgreeInput) error {
+	user := db.UserOf(who)
 	r, _, err := s.access(ctx, s.DB, user, requestID)
 	if err != nil {
 		return err
@@ -650,7 +654,8 @@ func clip(s string, n int) string {
 
 // Decline records that the user does not agree, with a reason the others
 // see; the request is closed.
-func (s *Service) Decline(ctx context.Context, user *db.User, requestID int64, reason, ip string) error {
+func (s *Service) Decline(ctx context.Context, who *identity.User, requestID int64, reason, ip string) error {
+	user := db.UserOf(who)
 	reason = strings.TrimSpace(messaging.CleanLine(reason))
 	var later []messaging.Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -705,7 +710,8 @@ func (s *Service) stageChange(ctx context.Context, tx bun.Tx, r *requestRow) ([]
 
 // Within is RequestTx as the reply's own change (messaging.ReplyInput.Within):
 // the reply and the request commit together or not at all.
-func (s *Service) Within(requester *db.User, threadID int64, in RequestInput) messaging.WithinFunc {
+func (s *Service) Within(who *identity.User, threadID int64, in RequestInput) messaging.WithinFunc {
+	requester := db.UserOf(who)
 	return func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
 		id, err := s.RequestTx(ctx, tx, requester, threadID, messageID, in)
 		if err != nil {
@@ -721,12 +727,12 @@ func (s *Service) Within(requester *db.User, threadID int64, in RequestInput) me
 
 // WithinCompose is Within for a conversation being started
 // (messaging.ComposeInput.Within), whose id the message names.
-func (s *Service) WithinCompose(requester *db.User, in RequestInput) messaging.WithinFunc {
+func (s *Service) WithinCompose(who *identity.User, in RequestInput) messaging.WithinFunc {
 	return func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
 		var threadID int64
 		if err := tx.NewSelect().Model((*db.Message)(nil)).Column("thread_id").Where("id = ?", messageID).Scan(ctx, &threadID); err != nil {
 			return nil, fmt.Errorf("load new conversation: %w", err)
 		}
-		return s.Within(requester, threadID, in)(ctx, tx, messageID)
+		return s.Within(who, threadID, in)(ctx, tx, messageID)
 	}
 }

@@ -156,7 +156,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 		VerifiedAt: bun.NullTime{Time: now}, CreatedAt: now}).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.thread, err = f.msgs.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.jan.Email, f.kees.Email, f.piet.Email}, Subject: "Plan van aanpak", Body: "Zie bijlage."})
+	f.thread, err = f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email, f.kees.Email, f.piet.Email}, Subject: "Plan van aanpak", Body: "Zie bijlage."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,12 +201,12 @@ func pdf(n int, tag string) []byte {
 func (f *fx) request(t *testing.T, name string, data []byte, in signing.RequestInput) int64 {
 	t.Helper()
 	ctx := context.Background()
-	att, err := f.msgs.Upload(ctx, f.hr, name, data)
+	att, err := f.msgs.Upload(ctx, f.hr.Identity(), name, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var id int64
-	_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
+	_, err = f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
 		Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
 			var err error
 			id, err = f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, in)
@@ -222,7 +222,7 @@ var codeRE = regexp.MustCompile(`\b\d{6}\b`)
 
 func (f *fx) sentCode(t *testing.T, u *db.User, requestID int64) string {
 	t.Helper()
-	if err := f.svc.SendCode(context.Background(), u, requestID, "192.0.2.1"); err != nil {
+	if err := f.svc.SendCode(context.Background(), u.Identity(), requestID, "192.0.2.1"); err != nil {
 		t.Fatalf("send code: %v", err)
 	}
 	var phone string
@@ -237,12 +237,12 @@ func (f *fx) sentCode(t *testing.T, u *db.User, requestID int64) string {
 }
 
 func (f *fx) agree(u *db.User, requestID int64, code string) error {
-	return f.svc.Agree(context.Background(), u, requestID, signing.AgreeInput{Read: true, Code: code, IP: "192.0.2.1", UserAgent: "Test/1.0"})
+	return f.svc.Agree(context.Background(), u.Identity(), requestID, signing.AgreeInput{Read: true, Code: code, IP: "192.0.2.1", UserAgent: "Test/1.0"})
 }
 
 func (f *fx) card(t *testing.T, u *db.User, id int64) *signing.Card {
 	t.Helper()
-	c, err := f.svc.CardByID(context.Background(), u, id)
+	c, err := f.svc.CardByID(context.Background(), u.Identity(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,23 +313,23 @@ func TestNonSignerCannotSign(t *testing.T) {
 		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
 		// A participant who is no signer.
 		wantCode(t, f.agree(f.kees, id, "123456"), apperr.NotFound)
-		wantCode(t, f.svc.SendCode(ctx, f.kees, id, "192.0.2.1"), apperr.NotFound)
-		wantCode(t, f.svc.Decline(ctx, f.kees, id, "nee", "192.0.2.1"), apperr.NotFound)
+		wantCode(t, f.svc.SendCode(ctx, f.kees.Identity(), id, "192.0.2.1"), apperr.NotFound)
+		wantCode(t, f.svc.Decline(ctx, f.kees.Identity(), id, "nee", "192.0.2.1"), apperr.NotFound)
 		// Someone outside the conversation sees nothing of it.
 		out := f.user(t, "buiten@example.nl", false, "Bea", "Buiten")
 		f.phone(t, out, "+31611111111")
 		wantCode(t, f.agree(out, id, "123456"), apperr.NotFound)
-		_, err := f.svc.CardByID(ctx, out, id)
+		_, err := f.svc.CardByID(ctx, out.Identity(), id)
 		wantCode(t, err, apperr.NotFound)
-		_, _, err = f.svc.View(ctx, out, id, "192.0.2.1")
+		_, _, err = f.svc.View(ctx, out.Identity(), id, "192.0.2.1")
 		wantCode(t, err, apperr.NotFound)
 		// Only participants can be asked.
-		att, err := f.msgs.Upload(ctx, f.hr, "x.pdf", pdf(1, "X"))
+		att, err := f.msgs.Upload(ctx, f.hr.Identity(), "x.pdf", pdf(1, "X"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
-			Within: f.svc.Within(f.hr, f.thread, signing.RequestInput{SignerIDs: []int64{out.ID}})})
+		_, err = f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.Within(f.hr.Identity(), f.thread, signing.RequestInput{SignerIDs: []int64{out.ID}})})
 		wantKey(t, err, "signing.not_participant")
 	})
 }
@@ -344,7 +344,7 @@ func TestRequestMessageStays(t *testing.T) {
 		if err := d.NewSelect().Table("signing_requests").Column("message_id").Scan(context.Background(), &mid); err != nil {
 			t.Fatal(err)
 		}
-		wantKey(t, f.msgs.DeleteForEveryone(context.Background(), f.hr, mid), "signing.message_has_request")
+		wantKey(t, f.msgs.DeleteForEveryone(context.Background(), f.hr.Identity(), mid), "signing.message_has_request")
 	})
 }
 
@@ -352,15 +352,15 @@ func TestOnlyPDFs(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
-		att, err := f.msgs.Upload(ctx, f.hr, "notitie.txt", []byte("geen pdf"))
+		att, err := f.msgs.Upload(ctx, f.hr.Identity(), "notitie.txt", []byte("geen pdf"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.msgs.Reply(ctx, f.hr, messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
-			Within: f.svc.Within(f.hr, f.thread, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})})
+		_, err = f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "x", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.Within(f.hr.Identity(), f.thread, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})})
 		wantKey(t, err, "signing.pdf_required")
 		// The reply was not stored either: one transaction.
-		th, err := f.msgs.Thread(ctx, f.hr, f.thread)
+		th, err := f.msgs.Thread(ctx, f.hr.Identity(), f.thread)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,8 +399,8 @@ func TestDeclineWithReason(t *testing.T) {
 		f := setup(t, d)
 		ctx := context.Background()
 		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID, f.kees.ID}})
-		wantKey(t, f.svc.Decline(ctx, f.jan, id, "  ", "192.0.2.1"), "signing.reason_required")
-		if err := f.svc.Decline(ctx, f.jan, id, "De datum in artikel 3 klopt niet.", "192.0.2.1"); err != nil {
+		wantKey(t, f.svc.Decline(ctx, f.jan.Identity(), id, "  ", "192.0.2.1"), "signing.reason_required")
+		if err := f.svc.Decline(ctx, f.jan.Identity(), id, "De datum in artikel 3 klopt niet.", "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
 		c := f.card(t, f.kees, id)
@@ -434,7 +434,7 @@ func TestInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantKey(t, f.agree(f.piet, id, code), "signing.not_your_turn")
-		wantKey(t, f.svc.Decline(ctx, f.piet, id, "nee", "192.0.2.1"), "signing.not_your_turn")
+		wantKey(t, f.svc.Decline(ctx, f.piet.Identity(), id, "nee", "192.0.2.1"), "signing.not_your_turn")
 		if err := f.agree(f.jan, id, f.sentCode(t, f.jan, id)); err != nil {
 			t.Fatal(err)
 		}
@@ -443,7 +443,7 @@ func TestInOrder(t *testing.T) {
 			t.Fatalf("second signer's turn: %+v", c)
 		}
 		// Piet has no SMS: no text is sent, the app's code confirms.
-		wantKey(t, f.svc.SendCode(ctx, f.piet, id, "192.0.2.1"), "signing.use_app")
+		wantKey(t, f.svc.SendCode(ctx, f.piet.Identity(), id, "192.0.2.1"), "signing.use_app")
 		wantKey(t, f.agree(f.piet, id, "000000"), "code.wrong")
 		if err := f.agree(f.piet, id, code); err != nil {
 			t.Fatal(err)
@@ -461,7 +461,7 @@ func TestInOrder(t *testing.T) {
 			t.Fatalf("evidence: %+v", ev)
 		}
 		// The sealed PDF is a new message of the conversation, for everyone.
-		th, err := f.msgs.Thread(ctx, f.kees, f.thread)
+		th, err := f.msgs.Thread(ctx, f.kees.Identity(), f.thread)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,7 +469,7 @@ func TestInOrder(t *testing.T) {
 		if last.ID != c.SealedMessageID || last.System != messaging.SystemSigned || len(last.Attachments) != 1 || last.Attachments[0].Name != "plan-ondertekend.pdf" {
 			t.Fatalf("sealed message: %+v", last)
 		}
-		_, rc, err := f.msgs.Download(ctx, f.kees, last.Attachments[0].ID)
+		_, rc, err := f.msgs.Download(ctx, f.kees.Identity(), last.Attachments[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -566,7 +566,7 @@ func TestCodeTriesAndExpiry(t *testing.T) {
 		f := setup(t, d)
 		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
 		code := f.sentCode(t, f.jan, id)
-		wantKey(t, f.svc.SendCode(context.Background(), f.jan, id, "192.0.2.1"), "error.wait")
+		wantKey(t, f.svc.SendCode(context.Background(), f.jan.Identity(), id, "192.0.2.1"), "error.wait")
 		f.clk.Add(signing.CodeTTL + time.Second)
 		wantKey(t, f.agree(f.jan, id, code), "code.expired")
 		code = f.sentCode(t, f.jan, id)
@@ -597,7 +597,7 @@ func TestStopKeepsEvidence(t *testing.T) {
 		if err := f.agree(f.jan, id, f.sentCode(t, f.jan, id)); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.msgs.StopService(ctx, f.jan); err != nil {
+		if err := f.msgs.StopService(ctx, f.jan.Identity()); err != nil {
 			t.Fatal(err)
 		}
 		c := f.card(t, f.hr, id)
@@ -623,17 +623,17 @@ func TestRequestWhenComposing(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
-		att, err := f.msgs.Upload(ctx, f.hr, "overeenkomst.pdf", pdf(2, "C"))
+		att, err := f.msgs.Upload(ctx, f.hr.Identity(), "overeenkomst.pdf", pdf(2, "C"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		thread, err := f.msgs.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.kees.Email + ", " + f.jan.Email}, Subject: "Overeenkomst",
+		thread, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.kees.Email + ", " + f.jan.Email}, Subject: "Overeenkomst",
 			Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
-			Within: f.svc.WithinCompose(f.hr, signing.RequestInput{AllRecipients: true, InOrder: true})})
+			Within: f.svc.WithinCompose(f.hr.Identity(), signing.RequestInput{AllRecipients: true, InOrder: true})})
 		if err != nil {
 			t.Fatal(err)
 		}
-		cards, err := f.svc.Cards(ctx, f.kees, thread)
+		cards, err := f.svc.Cards(ctx, f.kees.Identity(), thread)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -641,12 +641,12 @@ func TestRequestWhenComposing(t *testing.T) {
 			t.Fatalf("cards: %+v", cards)
 		}
 		// Without a PDF nothing is sent.
-		att, err = f.msgs.Upload(ctx, f.hr, "notitie.txt", []byte("x"))
+		att, err = f.msgs.Upload(ctx, f.hr.Identity(), "notitie.txt", []byte("x"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.msgs.Compose(ctx, f.hr, messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Zonder PDF", Body: "x", AttachmentIDs: []int64{att.ID},
-			Within: f.svc.WithinCompose(f.hr, signing.RequestInput{AllRecipients: true})})
+		_, err = f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Zonder PDF", Body: "x", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.WithinCompose(f.hr.Identity(), signing.RequestInput{AllRecipients: true})})
 		wantKey(t, err, "signing.pdf_required")
 	})
 }

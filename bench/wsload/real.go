@@ -229,7 +229,7 @@ func (rs *realServer) seed(ctx context.Context, sessions *auth.Sessions, msgs *m
 		return err
 	}
 	for k := 0; k < min(realThreads, n/2); k++ {
-		id, err := msgs.Compose(ctx, users[2*k], messaging.ComposeInput{
+		id, err := msgs.Compose(ctx, users[2*k].Identity(), messaging.ComposeInput{
 			To: []string{users[2*k+1].Email}, Subject: fmt.Sprintf("Gesprek %d", k), Body: "Eerste bericht."})
 		if err != nil {
 			return fmt.Errorf("compose: %w", err)
