@@ -28,10 +28,19 @@ import (
 // once more in the writers' turn (Write), and the next write starts the
 // log again: the writes wait for it, as one in about a hundred did when
 // commits checkpointed, but only under a stream of writes.
+//
+// A read that lasts (a large export) holds the log at its snapshot, and
+// the log grows with every write meanwhile. SQLite keeps the file at the
+// size it reached, so the pool's connections cut it back to walSizeLimit
+// (journal_size_limit in the DSN) when the log starts again. The limit is
+// four times checkpointLimit pages, above what the log reaches under a
+// stream of writes, so that a normal start of the log does not shrink a
+// file that will grow again.
 const (
 	checkpointEvery = 32
 	checkpointIdle  = time.Second
 	checkpointLimit = 1000
+	walSizeLimit    = 4 * checkpointLimit * 4096
 )
 
 // checkpointer runs the SQLite checkpoints of a DB.

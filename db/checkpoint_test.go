@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,5 +103,55 @@ func TestCheckpointerKeepsLogShort(t *testing.T) {
 			t.Fatalf("10 s after the last write the database file holds %d bytes of the %d written", fileSize(t, path), rows*4000)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLogShrinksAfterLongRead: a long read (a large export, say) holds the
+// log at its snapshot, so the log grows with every write meanwhile, and
+// SQLite keeps the file at the size it reached unless told otherwise. Once
+// the read ends, the next start of the log cuts the file back to
+// db.WALSizeLimit.
+func TestLogShrinksAfterLongRead(t *testing.T) {
+	d, path := openBlobs(t)
+	ctx := context.Background()
+	reader, err := d.DB.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM blobs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	write := func() {
+		t.Helper()
+		rand.Read(big)
+		err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO blobs (b) VALUES (?)", big)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2.5 times the limit written while the read lasts.
+	for range 5 * db.WALSizeLimit / 2 / len(big) {
+		write()
+	}
+	grown := fileSize(t, path+"-wal")
+	if grown <= db.WALSizeLimit {
+		t.Fatalf("the log grew to %d bytes only, not past the limit of %d", grown, db.WALSizeLimit)
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path+"-wal") > db.WALSizeLimit {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the long read ended the log file still holds %d bytes (it grew to %d; limit %d)",
+				fileSize(t, path+"-wal"), grown, db.WALSizeLimit)
+		}
+		write()
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -95,6 +95,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "cache_size(-16000)")
 	// No commit checkpoints; the checkpointer does (checkpoint.go).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	// The log file is cut back when the log starts again (checkpoint.go).
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	// Deleted content is overwritten with zeros, so that what a person
 	// deletes is gone from the file too (and from free pages).
 	q.Add("_pragma", "secure_delete(1)")

@@ -14,3 +14,7 @@ func StopCheckpointer(d *DB) {
 // CheckpointLimit is the log's size, in pages, at which the checkpointer
 // copies it in the writers' turn.
 const CheckpointLimit = checkpointLimit
+
+// WALSizeLimit is the size, in bytes, SQLite cuts its log file back to when
+// the log starts again.
+const WALSizeLimit = walSizeLimit
