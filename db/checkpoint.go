@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,12 +44,19 @@ const (
 	walSizeLimit    = 4 * checkpointLimit * 4096
 )
 
+// truncateWait bounds how long emptying the log (DB.Checkpoint) waits for
+// readers on older snapshots, while it holds up every writer.
+const truncateWait = 200 * time.Millisecond
+
 // checkpointer runs the SQLite checkpoints of a DB.
 type checkpointer struct {
-	writes atomic.Int64  // writes since the last checkpoint began
-	wake   chan struct{} // a checkpoint is due
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	writes atomic.Int64 // writes since the last checkpoint began
+	// truncate: the log is to be emptied (DB.Checkpoint could not), as
+	// soon as no reader holds on to its frames.
+	truncate atomic.Bool
+	wake     chan struct{} // a checkpoint is due
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
 }
 
 // startCheckpointer starts d's checkpointer; Close stops it.
@@ -77,28 +85,82 @@ func (d *DB) startCheckpointer(log *slog.Logger) {
 }
 
 // checkpoint copies the log into the database file, and once more in the
-// writers' turn when the log has grown to checkpointLimit pages.
+// writers' turn when the log has grown to checkpointLimit pages. When the
+// log is to be emptied and no reader holds on to its frames any more (all
+// of them copied), it empties it.
 func (d *DB) checkpoint(ctx context.Context) error {
-	pages, err := d.passiveCheckpoint(ctx)
-	if err != nil || pages < checkpointLimit {
+	pages, copied, err := d.passiveCheckpoint(ctx)
+	if err != nil {
 		return err
 	}
+	if d.ckpt.truncate.Load() && copied == pages {
+		done, err := d.truncate(ctx)
+		if done {
+			d.ckpt.truncate.Store(false)
+		}
+		return err
+	}
+	if pages < checkpointLimit {
+		return nil
+	}
 	return d.Write(ctx, func(ctx context.Context) error {
-		_, err := d.passiveCheckpoint(ctx)
+		_, _, err := d.passiveCheckpoint(ctx)
 		return err
 	})
 }
 
 // passiveCheckpoint runs a PASSIVE checkpoint and returns the number of
-// pages in the log. It runs on database/sql directly, past bun's query
-// hooks: tests and metrics add hooks after the database is open, and the
-// checkpointer runs from the start.
-func (d *DB) passiveCheckpoint(ctx context.Context) (int, error) {
-	var busy, pages, copied int
+// pages in the log and how many of them are in the database file. It runs
+// on database/sql directly, past bun's query hooks: tests and metrics add
+// hooks after the database is open, and the checkpointer runs from the
+// start.
+func (d *DB) passiveCheckpoint(ctx context.Context) (pages, copied int, err error) {
+	var busy int
 	if err := d.DB.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied); err != nil {
-		return 0, fmt.Errorf("checkpoint: %w", err)
+		return 0, 0, fmt.Errorf("checkpoint: %w", err)
 	}
-	return pages, nil
+	return pages, copied, nil
+}
+
+// truncate empties the log in the writers' turn, on a connection of its
+// own that waits at most truncateWait for readers on older snapshots; it
+// reports whether the log was emptied.
+func (d *DB) truncate(ctx context.Context) (done bool, err error) {
+	err = d.Write(ctx, func(ctx context.Context) error {
+		conn, err := d.DB.DB.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", truncateWait.Milliseconds())); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		var busy, pages, copied int
+		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &pages, &copied)
+		// The connection goes back to the pool with the DSN's timeout, or
+		// not at all.
+		if _, rerr := conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		done = busy == 0
+		return nil
+	})
+	return done, err
+}
+
+// truncateLater has the checkpointer empty the log as soon as it can.
+func (c *checkpointer) truncateLater() {
+	if c == nil {
+		return
+	}
+	c.truncate.Store(true)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // wrote counts a write and wakes the checkpointer when one is due.

@@ -155,3 +155,65 @@ func TestLogShrinksAfterLongRead(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestTruncateDoesNotHoldWriters: emptying the log (Checkpoint, after an
+// account or old messages are deleted) waits for readers on old
+// snapshots and holds up every writer meanwhile. Behind a long read (a
+// large export) it held all writes for SQLite's busy timeout, 10 s. It now
+// gives up after a fifth of a second, and the checkpointer empties the log
+// once the read has ended.
+func TestTruncateDoesNotHoldWriters(t *testing.T) {
+	d, path := openBlobs(t)
+	ctx := context.Background()
+	for range 10 {
+		writeBlob(t, d)
+	}
+	reader, err := d.DB.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM blobs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		writeBlob(t, d)
+	}
+	done := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		if err := d.Checkpoint(ctx); err != nil {
+			t.Error(err)
+		}
+		done <- time.Since(start)
+	}()
+	var slowest time.Duration
+	for took := time.Duration(-1); took < 0; {
+		select {
+		case took = <-done:
+			t.Logf("Checkpoint returned after %v; the slowest write meanwhile took %v", took, slowest)
+			if took > 2*time.Second {
+				t.Errorf("Checkpoint waited %v for the long read", took)
+			}
+		default:
+			start := time.Now()
+			writeBlob(t, d)
+			slowest = max(slowest, time.Since(start))
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if slowest > 2*time.Second {
+		t.Errorf("a write waited %v for the log to be emptied", slowest)
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// With the read ended, the log is emptied soon, without another call.
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path+"-wal") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the long read ended the log still holds %d bytes", fileSize(t, path+"-wal"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

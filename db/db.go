@@ -41,6 +41,9 @@ type DB struct {
 // SQLite: the busy_timeout it waited out before.
 const writerWait = 10 * time.Second
 
+// busyTimeout is how long a SQLite connection waits for a lock.
+const busyTimeout = 10 * time.Second
+
 // inWriter marks the context of a transaction that holds its DB's writer.
 type inWriter struct{ d *DB }
 
@@ -87,7 +90,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -272,15 +275,21 @@ func (d *DB) Optimize(ctx context.Context) error {
 }
 
 // Checkpoint moves SQLite's write-ahead log into the database file and
-// empties it, so that page images of deleted rows leave the log (readers
-// still busy with old pages may keep part of it until the next one).
-// PostgreSQL needs nothing.
+// empties it, so that page images of deleted rows leave the log. Emptying
+// the log waits for readers on older snapshots and holds up every writer
+// meanwhile, so it waits at most truncateWait; behind a longer read (a
+// large export) the checkpointer empties the log as soon as the read has
+// ended (checkpoint.go). PostgreSQL needs nothing.
 func (d *DB) Checkpoint(ctx context.Context) error {
 	if d.postgres {
 		return nil
 	}
-	if _, err := d.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	done, err := d.truncate(ctx)
+	if err != nil {
+		return err
+	}
+	if !done {
+		d.ckpt.truncateLater()
 	}
 	return nil
 }
