@@ -106,6 +106,23 @@ func TestCheckpointerKeepsLogShort(t *testing.T) {
 	}
 }
 
+// longRead begins a read that holds the log at its snapshot until it is
+// rolled back.
+func longRead(t *testing.T, d *db.DB) *sql.Tx {
+	t.Helper()
+	ctx := context.Background()
+	reader, err := d.DB.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Rollback() })
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM blobs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return reader
+}
+
 // TestLogShrinksAfterLongRead: a long read (a large export, say) holds the
 // log at its snapshot, so the log grows with every write meanwhile, and
 // SQLite keeps the file at the size it reached unless told otherwise. Once
@@ -114,14 +131,7 @@ func TestCheckpointerKeepsLogShort(t *testing.T) {
 func TestLogShrinksAfterLongRead(t *testing.T) {
 	d, path := openBlobs(t)
 	ctx := context.Background()
-	reader, err := d.DB.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM blobs").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	reader := longRead(t, d)
 	big := make([]byte, 64<<10)
 	write := func() {
 		t.Helper()
@@ -168,14 +178,7 @@ func TestTruncateDoesNotHoldWriters(t *testing.T) {
 	for range 10 {
 		writeBlob(t, d)
 	}
-	reader, err := d.DB.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM blobs").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	reader := longRead(t, d)
 	for range 10 {
 		writeBlob(t, d)
 	}
