@@ -334,7 +334,7 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 		if row.AwayMessage != "" || len(row.AwaySealed) == 0 || strings.Contains(string(row.AwaySealed), "maandag") {
 			t.Fatalf("absence message stored in plain text: %q %q", row.AwayMessage, row.AwaySealed)
 		}
-		if msg, err := f.acc.AwayMessage(ctx, cur); err != nil || msg != "Tot maandag" {
+		if msg, err := f.acc.AwayMessage(cur); err != nil || msg != "Tot maandag" {
 			t.Fatalf("absence message: %q %v", msg, err)
 		}
 
@@ -647,7 +647,7 @@ func TestLegacyAwaySealed(t *testing.T) {
 		if got.AwayMessage != "" || strings.Contains(string(got.AwaySealed), "GEHEIM") {
 			t.Fatalf("not sealed: %q", got.AwayMessage)
 		}
-		if msg, err := f.acc.AwayMessage(ctx, auth.ActingAs(&got)); err != nil || msg != "GEHEIM-afwezig" {
+		if msg, err := f.acc.AwayMessage(auth.ActingAs(&got)); err != nil || msg != "GEHEIM-afwezig" {
 			t.Fatalf("read back: %q %v", msg, err)
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -40,12 +39,8 @@ func AwayMessage(v *vault.Vault, u *db.User) (string, error) {
 }
 
 // AwayMessage opens the user's own absence message.
-func (a *Accounts) AwayMessage(ctx context.Context, cur *Current) (string, error) {
-	var u db.User
-	if err := a.DB.NewSelect().Model(&u).Column("id", "away_message", "away_sealed").Where("id = ?", cur.User.ID).Scan(ctx); err != nil {
-		return "", fmt.Errorf("load absence message: %w", err)
-	}
-	return AwayMessage(a.Vault, &u)
+func (a *Accounts) AwayMessage(cur *Current) (string, error) {
+	return AwayMessage(a.Vault, &db.User{ID: cur.User.ID, AwaySealed: cur.awaySealed, AwayMessage: cur.awayLegacy})
 }
 
 // SealLegacyAway seals the plain absence messages stored before migration
@@ -84,12 +79,7 @@ func SealLegacyAway(ctx context.Context, d *db.DB, v *vault.Vault) error {
 
 // AwayOn reports whether u's absence reply applies at now.
 func AwayOn(u *db.User, now time.Time) bool {
-	return u.AwayEnabled && hasAwayMessage(u) && awayWithin(u.Status, u.AwayFrom.Time, u.AwayUntil.Time, now)
-}
-
-// hasAwayMessage reports an absence message to send.
-func hasAwayMessage(u *db.User) bool {
-	return u.AwaySealed != nil || strings.TrimSpace(u.AwayMessage) != ""
+	return u.AwayEnabled && u.HasAwayMessage() && awayWithin(u.Status, u.AwayFrom.Time, u.AwayUntil.Time, now)
 }
 
 // awayWithin reports whether now is in the absence period from..until

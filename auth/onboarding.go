@@ -107,11 +107,17 @@ type Current struct {
 	// through their organisation's provider may have none; their password
 	// is the organisation's.
 	HasPassword bool
+
+	// awaySealed and awayLegacy are the user's absence message as stored
+	// (sealed; plain before migration 0008), read with the session, for
+	// AwayMessage.
+	awaySealed []byte
+	awayLegacy string
 }
 
 // newCurrent is a Current of the user's row and the session's.
 func newCurrent(s *db.Session, u *db.User) *Current {
-	return &Current{Session: s.Identity(), User: u.Identity()}
+	return &Current{Session: s.Identity(), User: u.Identity(), awaySealed: u.AwaySealed, awayLegacy: u.AwayMessage}
 }
 
 // row is the user as auth's rules and mails work with them.

@@ -157,10 +157,7 @@ func (c *checkpointer) truncateLater() {
 		return
 	}
 	c.truncate.Store(true)
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.wakeUp()
 }
 
 // wrote counts a write and wakes the checkpointer when one is due.
@@ -169,10 +166,16 @@ func (c *checkpointer) wrote() {
 		return
 	}
 	if c.writes.Add(1) >= checkpointEvery {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeUp()
+	}
+}
+
+// wakeUp has the checkpointer run a checkpoint now (or right after the
+// one it is running).
+func (c *checkpointer) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 

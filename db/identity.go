@@ -20,7 +20,7 @@ func (u *User) Identity() *identity.User {
 		Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName,
 		ProfileCompletedAt: u.ProfileCompletedAt.Time, RecoveryConfirmedAt: u.RecoveryConfirmedAt.Time,
 		SecondFactorDoneAt: u.SecondFactorDoneAt.Time, PasswordChangedAt: u.PasswordChangedAt.Time,
-		AwayEnabled: u.AwayEnabled, HasAwayMessage: u.AwaySealed != nil || strings.TrimSpace(u.AwayMessage) != "", AwayFrom: u.AwayFrom.Time, AwayUntil: u.AwayUntil.Time,
+		AwayEnabled: u.AwayEnabled, HasAwayMessage: u.HasAwayMessage(), AwayFrom: u.AwayFrom.Time, AwayUntil: u.AwayUntil.Time,
 		LastLoginAt: u.LastLoginAt.Time, LastSeenAt: u.LastSeenAt.Time, CreatedAt: u.CreatedAt,
 		UnreadTotal: u.UnreadTotal, Notify: u.Notify, InboxVersion: u.InboxVersion,
 	}
@@ -62,6 +62,12 @@ func UserOf(p *identity.User) *User {
 		u.OrgID = &org
 	}
 	return u
+}
+
+// HasAwayMessage reports an absence message to send: sealed, or in plain
+// text from before migration 0008.
+func (u *User) HasAwayMessage() bool {
+	return u.AwaySealed != nil || strings.TrimSpace(u.AwayMessage) != ""
 }
 
 func nullTime(t time.Time) bun.NullTime { return bun.NullTime{Time: t} }

@@ -212,7 +212,7 @@ func (h *handler) accountPage(c *fiber.Ctx, status int, v components.AccountView
 		v.Names.Form = components.ProfileForm{Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName}
 	}
 	if v.Away.Errors == nil {
-		away, err := h.accounts.AwayMessage(c.UserContext(), cur)
+		away, err := h.accounts.AwayMessage(cur)
 		if err != nil {
 			return err
 		}

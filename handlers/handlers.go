@@ -95,7 +95,7 @@ type Accounts interface {
 	// Activity is a page of the user's own security events, newest first.
 	Activity(ctx context.Context, userID int64, page int) ([]auth.ActivityEvent, bool, error)
 	// AwayMessage opens the user's own absence message.
-	AwayMessage(ctx context.Context, cur *auth.Current) (string, error)
+	AwayMessage(cur *auth.Current) (string, error)
 	Resolve(ctx context.Context, sessionToken string) (*auth.Current, error)
 
 	AcceptTerms(ctx context.Context, cur *auth.Current, versionID int64, accepted bool, ip string) (string, error)

@@ -76,7 +76,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 
 func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
-		Name: displayName(u), Admin: u.IsAdmin && u.Kind == identity.KindInternal, Internal: u.Kind == identity.KindInternal,
+		Name: displayName(u), Admin: u.Admin(), Internal: u.Internal(),
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
 	}
 	for _, t := range p.Threads {

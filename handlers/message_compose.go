@@ -8,7 +8,6 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/components"
-	"dialoog/identity"
 	"dialoog/messaging"
 )
 
@@ -80,7 +79,7 @@ func (h *handler) composeForm(c *fiber.Ctx, status int, v components.ComposeView
 		return fmt.Errorf("contacts: %w", err)
 	}
 	v.Contacts = contacts
-	v.External = u.Kind != identity.KindInternal
+	v.External = !u.Internal()
 	v.Signing = h.signing != nil && !v.External
 	teams, err := h.messages.MyTeams(c.UserContext(), u)
 	if err != nil {

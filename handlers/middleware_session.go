@@ -138,7 +138,7 @@ func (h *handler) needsFactor(c *fiber.Ctx) error {
 // adminOnly hides admin pages from everyone but internal admins: a 404, so
 // they do not even learn that the page exists.
 func (h *handler) adminOnly(c *fiber.Ctx) error {
-	if cur := current(c); cur == nil || !cur.User.IsAdmin || cur.User.Kind != identity.KindInternal {
+	if cur := current(c); cur == nil || !cur.User.Admin() {
 		return apperr.New(apperr.NotFound, "error.not_found")
 	}
 	return c.Next()

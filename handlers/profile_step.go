@@ -15,7 +15,7 @@ const maxProfileFieldLen = 8 << 10
 // profileStepShow is the last step of the first visit, "Deelnemerinstellingen".
 func (h *handler) profileStepShow(c *fiber.Ctx) error {
 	u := current(c).User
-	away, err := h.accounts.AwayMessage(c.UserContext(), current(c))
+	away, err := h.accounts.AwayMessage(current(c))
 	if err != nil {
 		return err
 	}

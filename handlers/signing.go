@@ -58,7 +58,7 @@ func (h *handler) signingCards(c *fiber.Ctx, v *components.ThreadView) error {
 // signingChoice offers "ter ondertekening" in the reply form of an
 // internal user, with the conversation's participants as signers.
 func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *components.SigningChoice {
-	if h.signing == nil || current(c).User.Kind != identity.KindInternal {
+	if h.signing == nil || !current(c).User.Internal() {
 		return nil
 	}
 	s := &components.SigningChoice{Chosen: map[int64]bool{}}
@@ -71,7 +71,7 @@ func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *componen
 // signingForm reads "ter ondertekening" from the reply form; nil when it
 // is not ticked.
 func (h *handler) signingForm(c *fiber.Ctx, choice *components.SigningChoice) (*signing.RequestInput, error) {
-	if h.signing == nil || current(c).User.Kind != identity.KindInternal || formValue(c, "sign") != "1" {
+	if h.signing == nil || !current(c).User.Internal() || formValue(c, "sign") != "1" {
 		return nil, nil
 	}
 	choice.On = true

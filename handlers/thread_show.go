@@ -72,7 +72,7 @@ func threadTeam(t *messaging.ThreadView) *components.ThreadTeam {
 }
 
 func threadView(u *identity.User, t *messaging.ThreadView) components.ThreadView {
-	internal := u.Kind == identity.KindInternal
+	internal := u.Internal()
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, OrgID: t.OrgID, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
