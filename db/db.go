@@ -35,6 +35,9 @@ type DB struct {
 	// ckpt checkpoints SQLite's write-ahead log (checkpoint.go); nil on
 	// PostgreSQL.
 	ckpt *checkpointer
+	// inbox follows the inbox notifications on PostgreSQL
+	// (inboxwatch.go); nil on SQLite.
+	inbox *inboxWatch
 }
 
 // writerWait bounds how long a transaction waits for its turn to write on
@@ -58,6 +61,7 @@ func (d *DB) AddQueryHook(hook bun.QueryHook) {
 
 // Close closes the prepared statements and the database.
 func (d *DB) Close() error {
+	d.inbox.close()
 	d.ckpt.close()
 	d.closeStatements()
 	return d.DB.Close()
@@ -181,6 +185,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(20)
 	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true, cache: &stmtCache{}}
+	d.inbox = newInboxWatch(sqldb, cfg)
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

@@ -125,18 +125,23 @@ func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 }
 
 // splitStatements splits a migration at semicolons that end a line, after
-// dropping comment lines.
+// dropping comment lines; a $$-quoted function body is one statement with
+// the line that opens it.
 func splitStatements(sql string) []string {
 	var stmts []string
 	var cur strings.Builder
+	quoted := false // inside a $$-quoted body (a PostgreSQL function's)
 	for _, line := range strings.Split(sql, "\n") {
 		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "--") {
+		if t == "" || (!quoted && strings.HasPrefix(t, "--")) {
 			continue
 		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(t, ";") {
+		if strings.Count(t, "$$")%2 == 1 {
+			quoted = !quoted
+		}
+		if !quoted && strings.HasSuffix(t, ";") {
 			stmts = append(stmts, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

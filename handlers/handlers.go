@@ -192,6 +192,8 @@ type Messages interface {
 	UnreadCount(ctx context.Context, userID int64) (int, error)
 	Thread(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadView, error)
 	MarkRead(ctx context.Context, user *identity.User, threadID int64) (int, error)
+	// Touched: the person's request may have changed their inbox.
+	Touched(user *identity.User)
 	Contacts(ctx context.Context, user *identity.User, limit int) ([]string, error)
 
 	Compose(ctx context.Context, user *identity.User, in messaging.ComposeInput) (int64, error)

@@ -20,7 +20,10 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	u := current(c).User
 	// The session's query read the user's inbox version, and a GET changes
 	// nothing: pages that did not change since may come from memory.
-	c.SetUserContext(messaging.WithInboxVersion(c.UserContext(), u.ID, u.InboxVersion))
+	// A resync (the live connection was lost) reads the page again.
+	if c.Get(headerResync) == "" {
+		c.SetUserContext(messaging.WithInboxVersion(c.UserContext(), u.ID, u.InboxVersion))
+	}
 	query := strings.Clone(clip(c.Query("zoek"), maxQueryLen))
 	// Internal users' team boxes, with their unread counts: one more
 	// statement, for them only (external users have no teams).

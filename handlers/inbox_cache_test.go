@@ -27,9 +27,9 @@ func (q *pageQueries) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) conte
 func (q *pageQueries) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 // TestInboxPageFromMemory: GET /berichten passes the inbox version its
-// session read, so on SQLite a second look at an unchanged inbox runs no
-// page query, and a new message makes the next look read it again and show
-// it. PostgreSQL keeps no version and reads every page.
+// session read (SQLite; PostgreSQL: the version this instance knows), so a
+// second look at an unchanged inbox runs no page query, and a new message
+// makes the next look read it again and show it.
 func TestInboxPageFromMemory(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		// What is counted is the page served from memory, not the test
@@ -45,6 +45,11 @@ func TestInboxPageFromMemory(t *testing.T) {
 		b := ra.signIn(t, hr)
 		look := func() (int64, string) {
 			t.Helper()
+			// On PostgreSQL: once the notifications of what happened
+			// before arrived.
+			if err := d.InboxSync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			before := pages.n.Load()
 			resp, body := b.get("/berichten")
 			if resp.StatusCode != 200 {
@@ -55,9 +60,8 @@ func TestInboxPageFromMemory(t *testing.T) {
 		if n, body := look(); n != 1 || !strings.Contains(body, "Herstelplan") {
 			t.Fatalf("first look: %d page queries, conversation shown: %v", n, strings.Contains(body, "Herstelplan"))
 		}
-		n, _ := look()
-		if want := map[bool]int64{false: 0, true: 1}[d.Postgres()]; n != want {
-			t.Errorf("second look at an unchanged inbox: %d page queries, want %d", n, want)
+		if n, _ := look(); n != 0 {
+			t.Errorf("second look at an unchanged inbox: %d page queries, want 0", n)
 		}
 		ra.reply(t, emp, tid, "Beter, dank je.")
 		if n, body := look(); n != 1 || !strings.Contains(body, "Wim Werker") || !strings.Contains(body, "(1)") {

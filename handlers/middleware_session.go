@@ -60,7 +60,13 @@ func (h *handler) session(c *fiber.Ctx) error {
 	if !cur.NeedsSecondFactor || h.chosenLanguage(c) == "" {
 		useUserLanguage(c, cur.User.Language)
 	}
-	return c.Next()
+	err = c.Next()
+	// A request that may have changed something (not a GET) shows in the
+	// person's next inbox page at once.
+	if m := c.Method(); m != fiber.MethodGet && m != fiber.MethodHead {
+		h.messages.Touched(cur.User)
+	}
+	return err
 }
 
 // current returns the signed-in user of the request, or nil.

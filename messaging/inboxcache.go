@@ -10,19 +10,27 @@ import (
 	"testing"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"dialoog/identity"
 )
 
-// On SQLite the pages of an inbox without search, of a team box and the
-// team tabs are served from memory while the user's inbox version is
-// unchanged. The version lives in the users row, where triggers change it
+// The pages of an inbox without search, of a team box and the team tabs
+// are served from memory while the user's inbox version is unchanged. A
+// request that has changed nothing since it read the user (GET /berichten)
+// says so with WithInboxVersion, and a page read under a version is only
+// ever served to a request that saw the same version, taken before the
+// page was read.
+//
+// On SQLite the version lives in the users row, where triggers change it
 // in the same transaction as anything such a page shows (migration 0037);
-// the session's query reads it with the user. A request that has changed
-// nothing since (GET /berichten) passes it on with WithInboxVersion, and
-// a page read under a version is only ever served to a request that read
-// the same version, so a page is never older than the version the request
-// saw. SQLite has one process writing its file, and one writer at a time,
-// so the triggers cannot deadlock; PostgreSQL has no such version yet and
-// always reads the page (see the migration).
+// the session's query reads it with the user. SQLite has one process
+// writing its file, and one writer at a time, so the triggers cannot
+// deadlock. On PostgreSQL, where several instances write at once, the
+// triggers notify instead (migration 0040) and each instance keeps the
+// versions in memory (db.InboxVersion): a page from memory there may be
+// older than a change committed on another instance for as long as the
+// change's notification takes to arrive, and a person's own changes on
+// this instance give them a new version at once (Touched).
 
 // inboxCacheSize bounds the pages kept: about 5 KB each.
 const inboxCacheSize = 4096
@@ -86,16 +94,28 @@ func WithInboxVersion(ctx context.Context, userID, version int64) context.Contex
 }
 
 // seenInboxVersion is the version the request saw for userID, if it
-// passed one and the database keeps versions.
+// passed one: on PostgreSQL the version this instance knows now, before
+// the page is read.
 func (s *Service) seenInboxVersion(ctx context.Context, userID int64) (int64, bool) {
-	if s.DB.Postgres() {
-		return 0, false
-	}
 	v, ok := ctx.Value(inboxVersionKey{}).(seenVersion)
 	if !ok || v.user != userID {
 		return 0, false
 	}
+	if s.DB.Postgres() {
+		return s.DB.InboxVersion(userID)
+	}
 	return v.version, true
+}
+
+// Touched gives the person a new inbox version on this instance at once,
+// after a request of theirs that may have changed something: their next
+// page must show it. On SQLite the version moved in the change's own
+// transaction; on PostgreSQL the change's notification may not have
+// arrived yet.
+func (s *Service) Touched(who *identity.User) {
+	if who != nil && s.DB.Postgres() {
+		s.DB.InboxTouched(who.ID)
+	}
 }
 
 // cachedPage returns the page under key when the request saw the version
@@ -109,6 +129,16 @@ func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inb
 	}
 	pages := s.inbox.get()
 	if e, hit := pages.Get(key); hit && e.version == version {
+		if verifyInboxCache.Load() && s.DB.Postgres() {
+			// What is checked is that every change notifies, not how
+			// soon the notification arrives.
+			if err := s.DB.InboxSync(ctx); err != nil {
+				return inboxEntry{}, err
+			}
+			if now, ok := s.DB.InboxVersion(key.user); !ok || now != version {
+				return s.readPage(key, now, ok, read)
+			}
+		}
 		if verifyInboxCache.Load() {
 			fresh, err := read()
 			if err != nil {
@@ -120,11 +150,16 @@ func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inb
 		}
 		return e, nil
 	}
+	return s.readPage(key, version, true, read)
+}
+
+// readPage reads the page under key and keeps it under version, when known.
+func (s *Service) readPage(key inboxKey, version int64, known bool, read func() (inboxEntry, error)) (inboxEntry, error) {
 	e, err := read()
-	if err != nil {
-		return inboxEntry{}, err
+	if err != nil || !known {
+		return e, err
 	}
 	e.version = version
-	pages.Add(key, e)
+	s.inbox.get().Add(key, e)
 	return e, nil
 }
