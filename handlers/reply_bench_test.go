@@ -11,14 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/realtime"
 )
 
 // BenchmarkReplyPost is VERZEND under a conversation: POST /berichten/:id
 // through the whole app (session, CSRF, the reply's transaction with the
 // message, its read states, the participants' counters, the notification
-// mail in the outbox and the live event), beside a raw INSERT of a
-// comparable message row with the same driver, on SQLite and PostgreSQL.
+// mail in the outbox), beside a raw INSERT of a comparable message row with
+// the same driver, on SQLite and PostgreSQL. On PostgreSQL "reply-post-live"
+// runs it again as an instance of several does: the live event goes out
+// with pg_notify in the transaction, and the instance listens.
 // "x-baseline" is the POST's time over the INSERT's; its inverse is the
 // throughput ratio.
 //
@@ -26,7 +30,14 @@ import (
 func BenchmarkReplyPost(b *testing.B) {
 	for _, engine := range dbtest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			d := dbtest.MustOpen(b, engine)
+			var d *db.DB
+			var dsn string
+			if engine == "postgres" {
+				dsn = dbtest.NewTestSchema(b)
+				d = dbtest.MustOpenPostgresURL(b, dsn)
+			} else {
+				d = dbtest.MustOpenSQLite(b)
+			}
 			ra := newRealAppOn(b, d, func(deps *Deps) { deps.Logger = slog.New(slog.DiscardHandler) })
 			ctx := context.Background()
 			hr := ra.storeUser(b, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
@@ -51,7 +62,7 @@ func BenchmarkReplyPost(b *testing.B) {
 				}
 				baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			})
-			b.Run("reply-post", func(b *testing.B) {
+			post := func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form))
@@ -70,7 +81,26 @@ func BenchmarkReplyPost(b *testing.B) {
 				if baseline > 0 {
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
 				}
-			})
+			}
+			b.Run("reply-post", post)
+			if dsn == "" {
+				return
+			}
+			// As an instance of several runs it: the event goes out with
+			// pg_notify in the reply's transaction, and this instance
+			// listens to the events and to the inbox notifications.
+			pb, err := realtime.NewPostgresBroker(ctx, dsn, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pb.Close()
+			defer pb.Subscribe(func(realtime.Event) {})()
+			ra.msg.Events = LiveEvents{Broker: pb}
+			defer func() { ra.msg.Events = nil }()
+			if err := d.InboxSync(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("reply-post-live", post)
 		})
 	}
 }

@@ -9,14 +9,15 @@
 --
 -- The channel is the schema's own: 'dialoog_inbox_' and the first 16 hex
 -- digits of the MD5 of the schema's name, as db.inboxChannel derives it.
--- The payload is the users' ids, comma-separated, or '*' (everyone) when
--- they do not fit in a notification.
+-- The payload is the users' ids, comma-separated (an id may repeat), or
+-- '*' (everyone) when they do not fit in a notification. Every function
+-- here runs in the changing statement, so each is kept to expressions
+-- and at most one query.
 CREATE FUNCTION inbox_notify(schema text, ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    payload text;
+    payload text := array_to_string(ids, ',');
 BEGIN
-    SELECT string_agg(DISTINCT id::text, ',') INTO payload FROM unnest(ids) AS id WHERE id IS NOT NULL;
-    IF payload IS NULL THEN
+    IF payload IS NULL OR payload = '' THEN
         RETURN;
     END IF;
     IF octet_length(payload) > 7000 THEN
