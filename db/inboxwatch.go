@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -73,7 +74,6 @@ type inboxWatch struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
-	pinged atomic.Int64
 }
 
 func newInboxWatch(pool *sql.DB, cfg *pgx.ConnConfig) *inboxWatch {
@@ -141,7 +141,9 @@ func (d *DB) InboxSync(ctx context.Context) error {
 		return nil
 	}
 	w.start()
-	token := fmt.Sprintf("%s%d", inboxPing, w.pinged.Add(1)+time.Now().UnixNano())
+	// Unique among every instance's tokens: another instance's would
+	// prove nothing about this instance's wait.
+	token := inboxPing + " " + rand.Text()
 	heard := make(chan struct{})
 	w.mu.Lock()
 	if w.synced == nil {
@@ -268,17 +270,22 @@ func (w *inboxWatch) channel(ctx context.Context) (string, error) {
 }
 
 func inboxChannel(schema string) string {
-	sum := md5.Sum([]byte(schema))
+	sum := md5.Sum([]byte(schema)) // a name, not a secret: PostgreSQL's md5() derives the same
 	return "dialoog_inbox_" + hex.EncodeToString(sum[:])[:16]
 }
 
 // run listens until close, reconnecting with a growing pause.
 func (w *inboxWatch) run() {
 	defer close(w.done)
-	pause := 100 * time.Millisecond
+	const firstPause = 100 * time.Millisecond
+	pause := firstPause
 	for w.ctx.Err() == nil {
+		began := time.Now()
 		err := w.listen()
 		w.lost()
+		if time.Since(began) > time.Minute {
+			pause = firstPause // it had been working
+		}
 		if w.ctx.Err() != nil {
 			return
 		}
