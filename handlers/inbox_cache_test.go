@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,7 @@ func TestInboxPageFromMemory(t *testing.T) {
 		emp := ra.storeUser(t, "wim@example.nl", false, "Wim", "", "Werker", "nl")
 		tid := ra.compose(t, hr, "Herstelplan", "Hoe gaat het?", emp.Email)
 		b := ra.signIn(t, hr)
-		look := func() (int64, string) {
+		look := func(headers ...string) (int64, string) {
 			t.Helper()
 			// On PostgreSQL: once the notifications of what happened
 			// before arrived.
@@ -51,7 +52,7 @@ func TestInboxPageFromMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := pages.n.Load()
-			resp, body := b.get("/berichten")
+			resp, body := b.get("/berichten", headers...)
 			if resp.StatusCode != 200 {
 				t.Fatalf("GET /berichten: %d", resp.StatusCode)
 			}
@@ -63,9 +64,27 @@ func TestInboxPageFromMemory(t *testing.T) {
 		if n, _ := look(); n != 0 {
 			t.Errorf("second look at an unchanged inbox: %d page queries, want 0", n)
 		}
+		// After a lost live connection the page fetches what it shows
+		// again: that is read.
+		if n, _ := look(headerResync, "true"); n != 1 {
+			t.Errorf("a resync's look: %d page queries, want 1", n)
+		}
 		ra.reply(t, emp, tid, "Beter, dank je.")
 		if n, body := look(); n != 1 || !strings.Contains(body, "Wim Werker") || !strings.Contains(body, "(1)") {
 			t.Errorf("look after a reply: %d page queries (want 1); the reply's unread count shown: %v", n, strings.Contains(body, "(1)"))
+		}
+		// A request of the person's own that is not a GET gives them a new
+		// version at once, also where nothing notifies (a language
+		// setting): on PostgreSQL their next page must not wait for a
+		// change's notification.
+		if d.Postgres() {
+			before, _ := d.InboxVersion(hr.ID)
+			if resp, _ := b.post("/taal", url.Values{"taal": {"nl"}}); resp.StatusCode >= 400 {
+				t.Fatalf("POST /taal: %d", resp.StatusCode)
+			}
+			if after, ok := d.InboxVersion(hr.ID); !ok || after == before {
+				t.Errorf("inbox version %d before and %d after the person's POST, want a new one", before, after)
+			}
 		}
 	})
 }
