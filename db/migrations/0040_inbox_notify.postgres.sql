@@ -29,14 +29,35 @@ $$;
 
 -- Participants: a row's own counts and activity concern its user; who
 -- takes part, and through which team, concerns everyone in the
--- conversation.
+-- conversation. Rows come and go in bulk (a colleague joins or leaves a
+-- team box, an account goes): once per statement, from its transition
+-- table. Counts change one conversation at a time, in every reply: per
+-- row, and only when they change.
+CREATE FUNCTION inbox_participants_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY(SELECT DISTINCT p.user_id FROM participants AS p
+        WHERE p.thread_id IN (SELECT n.thread_id FROM added AS n)));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER inbox_participants_in AFTER INSERT ON participants
+REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION inbox_participants_added();
+
+CREATE FUNCTION inbox_participants_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY(SELECT p.user_id FROM participants AS p
+        WHERE p.thread_id IN (SELECT o.thread_id FROM removed AS o) UNION SELECT o.user_id FROM removed AS o));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER inbox_participants_out AFTER DELETE ON participants
+REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION inbox_participants_removed();
+
 CREATE FUNCTION inbox_participants_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY(SELECT p.user_id FROM participants AS p WHERE p.thread_id = NEW.thread_id));
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY(SELECT p.user_id FROM participants AS p WHERE p.thread_id = OLD.thread_id) || OLD.user_id);
-    ELSIF NEW.user_id IS DISTINCT FROM OLD.user_id OR NEW.thread_id IS DISTINCT FROM OLD.thread_id OR NEW.via_team_id IS DISTINCT FROM OLD.via_team_id THEN
+    IF NEW.user_id IS DISTINCT FROM OLD.user_id OR NEW.thread_id IS DISTINCT FROM OLD.thread_id OR NEW.via_team_id IS DISTINCT FROM OLD.via_team_id THEN
         PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY(SELECT p.user_id FROM participants AS p WHERE p.thread_id IN (OLD.thread_id, NEW.thread_id)) || ARRAY[OLD.user_id, NEW.user_id]);
     ELSE
         PERFORM inbox_notify(TG_TABLE_SCHEMA::text, ARRAY[NEW.user_id]);
@@ -44,9 +65,6 @@ BEGIN
     RETURN NULL;
 END
 $$;
-
-CREATE TRIGGER inbox_participants_in_out AFTER INSERT OR DELETE ON participants
-FOR EACH ROW EXECUTE FUNCTION inbox_participants_changed();
 
 CREATE TRIGGER inbox_participants_change AFTER UPDATE ON participants
 FOR EACH ROW WHEN (NEW.unread_count IS DISTINCT FROM OLD.unread_count OR NEW.box_count IS DISTINCT FROM OLD.box_count
