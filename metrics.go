@@ -31,6 +31,9 @@ func (a *app) enableMetrics() error {
 	if err := m.WatchOutbox(a.worker, metricsStatsTimeout); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if err := m.WatchInbox(a.messages.InboxCacheStats); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	a.db.AddQueryHook(metrics.QueryHook{})
 	a.metrics = m
 	return nil

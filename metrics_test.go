@@ -132,6 +132,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 	get(janClient, "/berichten", http.StatusOK)
+	get(janClient, "/berichten", http.StatusOK) // unchanged: from memory
 	hrClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err = hrClient.PostForm(in.base+"/berichten/nieuw", url.Values{
 		"_csrf": {csrfToken}, "to": {jan.Email}, "subject": {"Verzuim"}, "body": {"Hoe gaat het?"},
@@ -215,6 +216,18 @@ func TestMetricsEndpoint(t *testing.T) {
 			if q.GetSampleCount() == 0 || q.GetSampleSum() <= 0 {
 				t.Errorf("statements of %s %s: %v", r.method, r.route, q)
 			}
+		}
+	})
+
+	t.Run("Inbox", func(t *testing.T) {
+		if c := metricWith(fams, "dialoog_inbox_pages_total", map[string]string{"source": "memory"}); c.GetCounter().GetValue() < 1 {
+			t.Errorf("inbox pages from memory: %v, want at least the second look", c)
+		}
+		if c := metricWith(fams, "dialoog_inbox_pages_total", map[string]string{"source": "database"}); c.GetCounter().GetValue() < 1 {
+			t.Errorf("inbox pages read: %v, want at least the first look", c)
+		}
+		if g := metricWith(fams, "dialoog_inbox_memory_usable", nil); g.GetGauge().GetValue() != 1 {
+			t.Errorf("memory usable on SQLite: %v, want 1", g)
 		}
 	})
 

@@ -111,13 +111,30 @@ func (d *DB) InboxVersion(userID int64) (int64, bool) {
 	w.start()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.heard.IsZero() || time.Since(w.heard) > inboxLapse {
+	if !w.hearing() {
 		return 0, false
 	}
 	if v, ok := w.versions[userID]; ok {
 		return v, true
 	}
 	return w.base, true
+}
+
+// InboxListening reports whether this instance hands out inbox versions
+// now: PostgreSQL, and its listener heard within the last inboxLapse.
+func (d *DB) InboxListening() bool {
+	w := d.inbox
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hearing()
+}
+
+// hearing: the listener heard within inboxLapse (w.mu held).
+func (w *inboxWatch) hearing() bool {
+	return !w.heard.IsZero() && time.Since(w.heard) <= inboxLapse
 }
 
 // InboxTouched gives the user a new inbox version on this instance at

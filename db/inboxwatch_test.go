@@ -49,7 +49,13 @@ func TestInboxWatch(t *testing.T) {
 		}
 	}
 
+	if d.InboxListening() {
+		t.Error("listening before the listener heard anything")
+	}
 	a0, b0 := versions()
+	if !d.InboxListening() {
+		t.Error("not listening after a sync")
+	}
 	notify("1")
 	a1, b1 := versions()
 	if a1 == a0 || b1 != b0 {
@@ -79,6 +85,9 @@ func TestInboxWatch(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, ok := d.InboxVersion(1); !ok {
+			if d.InboxListening() {
+				t.Error("listening while no version is handed out")
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -58,6 +58,9 @@ func (e inboxEntry) pageCopy() *InboxPage {
 type inboxCache struct {
 	once  sync.Once
 	pages *lru.Cache[inboxKey, inboxEntry]
+	// fromMemory and read count the pages that could come from memory
+	// (metrics).
+	fromMemory, read atomic.Uint64
 }
 
 func (c *inboxCache) get() *lru.Cache[inboxKey, inboxEntry] {
@@ -125,6 +128,7 @@ func (s *Service) Touched(who *identity.User) {
 func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inboxEntry, error)) (inboxEntry, error) {
 	version, ok := s.seenInboxVersion(ctx, key.user)
 	if !ok {
+		s.inbox.read.Add(1)
 		return read()
 	}
 	pages := s.inbox.get()
@@ -148,6 +152,7 @@ func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inb
 				return inboxEntry{}, fmt.Errorf("inbox cache: the page of user %d (%c) changed without a new inbox version %d", key.user, key.what, version)
 			}
 		}
+		s.inbox.fromMemory.Add(1)
 		return e, nil
 	}
 	return s.readPage(key, version, true, read)
@@ -155,6 +160,7 @@ func (s *Service) cachedPage(ctx context.Context, key inboxKey, read func() (inb
 
 // readPage reads the page under key and keeps it under version, when known.
 func (s *Service) readPage(key inboxKey, version int64, known bool, read func() (inboxEntry, error)) (inboxEntry, error) {
+	s.inbox.read.Add(1)
 	e, err := read()
 	if err != nil || !known {
 		return e, err
@@ -162,4 +168,13 @@ func (s *Service) readPage(key inboxKey, version int64, known bool, read func() 
 	e.version = version
 	s.inbox.get().Add(key, e)
 	return e, nil
+}
+
+// InboxCacheStats are the inbox pages (without search), team boxes and team
+// tabs this instance served from memory and read since it started, and on
+// PostgreSQL whether it hears the notifications that pages from memory
+// need (SQLite: always).
+func (s *Service) InboxCacheStats() (fromMemory, read uint64, listening bool) {
+	listening = !s.DB.Postgres() || s.DB.InboxListening()
+	return s.inbox.fromMemory.Load(), s.inbox.read.Load(), listening
 }

@@ -149,6 +149,41 @@ func (m *Metrics) WatchSockets(count func() int) error {
 	}, func() float64 { return float64(count()) }))
 }
 
+// WatchInbox adds the inbox pages served from memory and read from the
+// database, and whether pages may come from memory now (on PostgreSQL
+// only while the instance hears the inbox notifications), read from stats
+// at each scrape.
+func (m *Metrics) WatchInbox(stats func() (fromMemory, read uint64, listening bool)) error {
+	pages := func(source string, pick func(fromMemory, read uint64) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "inbox", Name: "pages_total",
+			Help:        "Inbox pages without search, team boxes and team tabs served by this instance, by where they came from.",
+			ConstLabels: prometheus.Labels{"source": source},
+		}, func() float64 {
+			mem, read, _ := stats()
+			return float64(pick(mem, read))
+		})
+	}
+	for _, c := range []prometheus.Collector{
+		pages("memory", func(mem, _ uint64) uint64 { return mem }),
+		pages("database", func(_, read uint64) uint64 { return read }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: Namespace, Subsystem: "inbox", Name: "memory_usable",
+			Help: "1 while unchanged inbox pages may come from memory; on PostgreSQL 0 while the instance does not hear the inbox notifications.",
+		}, func() float64 {
+			if _, _, ok := stats(); ok {
+				return 1
+			}
+			return 0
+		}),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // methodLabel returns method as a constant string of a fixed set: Fiber's
 // request strings are reused buffers, and a label value is kept.
 func methodLabel(method string) string {

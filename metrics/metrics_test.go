@@ -190,6 +190,32 @@ func TestObserveLabels(t *testing.T) {
 	}
 }
 
+// TestWatchInbox: the inbox pages from memory and from the database, and
+// whether memory may serve them, as the source says at each scrape.
+func TestWatchInbox(t *testing.T) {
+	m := metrics.New(nil)
+	mem, read, listening := uint64(7), uint64(3), true
+	if err := m.WatchInbox(func() (uint64, uint64, bool) { return mem, read, listening }); err != nil {
+		t.Fatal(err)
+	}
+	check := func(wantMem, wantRead, wantUsable float64) {
+		t.Helper()
+		fams := scrape(t, m.Handler())
+		if c := find(fams, "dialoog_inbox_pages_total", map[string]string{"source": "memory"}); c.GetCounter().GetValue() != wantMem {
+			t.Errorf("pages from memory: %v, want %v", c, wantMem)
+		}
+		if c := find(fams, "dialoog_inbox_pages_total", map[string]string{"source": "database"}); c.GetCounter().GetValue() != wantRead {
+			t.Errorf("pages read: %v, want %v", c, wantRead)
+		}
+		if g := find(fams, "dialoog_inbox_memory_usable", nil); g.GetGauge().GetValue() != wantUsable {
+			t.Errorf("memory usable: %v, want %v", g, wantUsable)
+		}
+	}
+	check(7, 3, 1)
+	mem, read, listening = 9, 5, false
+	check(9, 5, 0)
+}
+
 // TestQueryHook: every statement run with a request's context is counted,
 // the prepared ones too, and statements of other contexts are not.
 func TestQueryHook(t *testing.T) {
