@@ -1,5 +1,5 @@
 -- On PostgreSQL a user's inbox version lives in the memory of each
--- instance (db.InboxWatch): triggers notify the users whose inbox page or
+-- instance (db.InboxVersion): triggers notify the users whose inbox page or
 -- team tabs change, in the same transaction as the change, and every
 -- instance listens. They cover what migration 0037's SQLite triggers
 -- cover. A notification takes no row lock, so concurrent replies cannot
