@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -62,17 +61,21 @@ func (h *handler) page(c *fiber.Ctx, status int, full, partial templ.Component) 
 	return render(c, status, full)
 }
 
-// render writes component as the HTML response. It renders into a buffer
-// first so that a failing component becomes a clean error page instead of
-// half a page.
+// render writes component as the HTML response, into the response's body
+// buffer (pooled by fasthttp, so a page does not grow a buffer of its own
+// on every request). Nothing is sent before the handler returns: a failing
+// component's output is dropped, and the error becomes a clean error page
+// instead of half a page.
 func render(c *fiber.Ctx, status int, component templ.Component) error {
-	var buf bytes.Buffer
-	if err := component.Render(c.UserContext(), &buf); err != nil {
+	resp := c.Response()
+	resp.ResetBody()
+	if err := component.Render(c.UserContext(), resp.BodyWriter()); err != nil {
+		resp.ResetBody()
 		return fmt.Errorf("render %s: %w", c.Path(), err)
 	}
 	c.Status(status)
 	c.Type("html", "utf-8")
-	return c.Send(buf.Bytes())
+	return nil
 }
 
 // seeOther answers a form post with a redirect to a page, so reloading the
