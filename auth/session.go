@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,45 @@ const (
 type Sessions struct {
 	DB  *db.DB
 	Now func() time.Time
+
+	touches touches
+}
+
+// touches are the sessions this process refreshed (see keepAlive) in the
+// last touchEvery, by id, with the time of it.
+type touches struct {
+	mu sync.Mutex
+	at map[int64]time.Time
+}
+
+// claim reports whether the session id is to be refreshed now, and if so
+// records it: not when this process refreshed it, or began to, less than a
+// touchEvery ago. Entries older than that are dropped as the map grows.
+func (t *touches) claim(id int64, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at, ok := t.at[id]; ok && now.Sub(at) < touchEvery && !now.Before(at) {
+		return false
+	}
+	if t.at == nil {
+		t.at = map[int64]time.Time{}
+	}
+	if len(t.at) >= 1024 {
+		for k, at := range t.at {
+			if now.Sub(at) >= touchEvery || now.Before(at) {
+				delete(t.at, k)
+			}
+		}
+	}
+	t.at[id] = now
+	return true
+}
+
+// release forgets a claim whose refresh failed, so the next request tries.
+func (t *touches) release(id int64) {
+	t.mu.Lock()
+	delete(t.at, id)
+	t.mu.Unlock()
 }
 
 // Create stores a new session for userID in the caller's transaction and
@@ -67,19 +107,27 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error
 
 // keepAlive refuses a session that ended, expired or sat idle, and
 // refreshes its idle timer (and the user's "laatst gezien") at most once a
-// touchEvery.
+// touchEvery. The requests of a session that arrive together when the
+// timer is due all read it as due; one of them refreshes it, the others go
+// on without writing: on this instance because the first one claimed it,
+// on others because the write changes nothing that is less than a
+// touchEvery old. (Each writing would queue every one of them behind the
+// one before, on the session's row or SQLite's writer.)
 func (s *Sessions) keepAlive(ctx context.Context, sess *db.Session) error {
 	now := s.Now().UTC()
 	if !sess.EndedAt.IsZero() || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= SessionIdle {
 		return apperr.New(apperr.Unauthorized, "session.expired")
 	}
-	if now.Sub(sess.LastSeenAt) >= touchEvery {
+	if now.Sub(sess.LastSeenAt) >= touchEvery && s.touches.claim(sess.ID, now) {
 		// The session's idle timer and the user's "laatst gezien" for the
 		// people they write with: one transaction (one round trip on
 		// PostgreSQL; on SQLite in its turn among the writers).
+		due := now.Add(-touchEvery)
 		if err := s.DB.ExecAtomic(ctx,
-			s.DB.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.ID),
-			s.DB.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.UserID)); err != nil {
+			s.DB.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", now).Where("id = ? AND last_seen_at <= ?", sess.ID, due),
+			s.DB.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", now).
+				Where("id = ? AND (last_seen_at IS NULL OR last_seen_at <= ?)", sess.UserID, due)); err != nil {
+			s.touches.release(sess.ID)
 			return fmt.Errorf("touch session: %w", err)
 		}
 		sess.LastSeenAt = now
