@@ -272,6 +272,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := a.bootstrap(ctx, stdout); err != nil {
 		return err
 	}
+	// On PostgreSQL the pool opens all its connections before the first
+	// request, and prepares the fixed statements on each (see db.Warm).
+	if err := a.db.Warm(ctx); err != nil {
+		log.Warn("the database pool is below its size", "err", err)
+	}
 	if err := a.enableMetrics(); err != nil {
 		return err
 	}

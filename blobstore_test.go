@@ -218,7 +218,9 @@ func TestAttachmentsAcrossInstances(t *testing.T) {
 	for _, store := range []string{"postgres", "s3"} {
 		t.Run(store, func(t *testing.T) {
 			env := map[string]string{
-				"DIALOOG_DATABASE_URL":   dbtest.NewTestSchema(t),
+				// A small pool: the servers fill theirs at start, and the
+				// machine's PostgreSQL serves the other packages' tests too.
+				"DIALOOG_DATABASE_URL":   dbtest.NewTestSchema(t) + "&pool_max_conns=5",
 				"DIALOOG_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key),
 			}
 			var s3 *blobtest.S3Server

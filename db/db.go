@@ -38,6 +38,11 @@ type DB struct {
 	// inbox follows the inbox notifications on PostgreSQL
 	// (inboxwatch.go); nil on SQLite.
 	inbox *inboxWatch
+	// warm spreads the prepared statements over the pool once Warm has
+	// filled it (warm.go); PostgreSQL only.
+	warm warmer
+	// poolSize is the most connections the PostgreSQL pool opens.
+	poolSize int
 }
 
 // writerWait bounds how long a transaction waits for its turn to write on
@@ -63,6 +68,7 @@ func (d *DB) AddQueryHook(hook bun.QueryHook) {
 func (d *DB) Close() error {
 	d.inbox.close()
 	d.ckpt.close()
+	d.stopWarm()
 	d.closeStatements()
 	return d.DB.Close()
 }
@@ -181,10 +187,14 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	size, err := poolSize(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
 	sqldb := stdlib.OpenDB(*cfg)
-	sqldb.SetMaxOpenConns(20)
-	sqldb.SetMaxIdleConns(20)
-	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true, cache: &stmtCache{}}
+	sqldb.SetMaxOpenConns(size)
+	sqldb.SetMaxIdleConns(size)
+	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), postgres: true, cache: &stmtCache{}, poolSize: size}
 	d.inbox = newInboxWatch(sqldb, cfg)
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()

@@ -18,3 +18,7 @@ const CheckpointLimit = checkpointLimit
 // WALSizeLimit is the size, in bytes, SQLite cuts its log file back to when
 // the log starts again.
 const WALSizeLimit = walSizeLimit
+
+// WaitSpread waits until the statements handed to the spreader so far are
+// prepared on the connections that were idle for them (see Warm).
+func WaitSpread(d *DB) { d.warm.busy.Wait() }

@@ -117,6 +117,7 @@ func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	d.cache.stmts.Store(query, s)
+	d.spread(s)
 	return s, nil
 }
 

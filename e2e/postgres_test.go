@@ -83,7 +83,9 @@ func TestPostgresInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"DIALOOG_DATABASE_URL":   dbURL,
+		// A small pool: the servers fill theirs at start, and the
+		// machine's PostgreSQL serves the other packages' tests meanwhile.
+		"DIALOOG_DATABASE_URL":   withQuery(dbURL, "pool_max_conns=5"),
 		"DIALOOG_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key), // shared data needs one key
 	}
 
@@ -125,4 +127,12 @@ func TestPostgresInstances(t *testing.T) {
 				s.BaseURL, link.Path, resp.Status, body)
 		}
 	}
+}
+
+// withQuery adds a query parameter (k=v) to a database URL.
+func withQuery(u, kv string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + kv
+	}
+	return u + "?" + kv
 }

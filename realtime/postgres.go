@@ -133,6 +133,9 @@ func NewPostgresBroker(ctx context.Context, dsn string, log *slog.Logger, opts .
 	if err != nil {
 		return nil, fmt.Errorf("postgres broker: %w", err)
 	}
+	// The database URL's pool size is the main pool's (see db.Warm), not
+	// a setting for the server; the broker's pool has its own.
+	delete(poolcf.RuntimeParams, "pool_max_conns")
 	// bun writes the arguments into the text: one simple query each.
 	poolcf.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	lncf := poolcf.Copy()
