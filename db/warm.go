@@ -64,10 +64,11 @@ const spreadWait = 5 * time.Second
 
 // Warm readies a PostgreSQL pool for serving; it does nothing on SQLite,
 // whose connections are in the process. It opens all the pool's
-// connections (PoolSize) at once (the pool keeps them: it never closes a connection
-// for being idle), and from then on every fixed statement (QueryPrepared,
-// ExecPrepared), when first prepared, is prepared in the background on
-// every idle connection too, as are the statements prepared before Warm.
+// connections (PoolSize) at once, and the pool keeps them (it never closes
+// a connection for being idle). From then on every fixed statement
+// (QueryPrepared, ExecPrepared), when first prepared, is prepared in the
+// background on every idle connection too, as are the statements prepared
+// before Warm.
 // The server calls it once at start, before it serves; commands and tests,
 // which use a few connections, do not. Call it before the database is used
 // concurrently. An error means some connections could not be opened; the
@@ -166,17 +167,18 @@ func (d *DB) spreader(ctx context.Context) {
 			defer cancel()
 			defer d.warm.busy.Add(-len(batch))
 			var txs []*sql.Tx
+			var dones []func()
 			defer func() {
-				for _, tx := range txs {
-					tx.Rollback()
+				for _, done := range dones {
+					done()
 				}
 			}()
 			for pool.Stats().Idle > 0 && len(txs) < d.poolSize {
-				tx, err := pool.BeginTx(ctx, nil)
+				tx, done, err := idleTx(ctx, pool)
 				if err != nil {
 					return
 				}
-				txs = append(txs, tx)
+				txs, dones = append(txs, tx), append(dones, done)
 			}
 			for _, tx := range txs {
 				for _, s := range batch {
@@ -188,6 +190,27 @@ func (d *DB) spreader(ctx context.Context) {
 		}()
 	}
 }
+
+// idleTx begins a transaction on a connection of pool that is idle now:
+// when a request took the last one first, it gives up within acquireWait
+// instead of holding the others while it waits. done ends the transaction
+// and returns the connection to the pool.
+func idleTx(ctx context.Context, pool *sql.DB) (tx *sql.Tx, done func(), err error) {
+	actx, cancel := context.WithTimeout(ctx, acquireWait)
+	c, err := pool.Conn(actx)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx, err = c.BeginTx(ctx, nil); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return tx, func() { tx.Rollback(); c.Close() }, nil
+}
+
+// acquireWait bounds how long spreading waits for an idle connection.
+const acquireWait = 10 * time.Millisecond
 
 // stopWarm ends the statements' spreading; Close calls it.
 func (d *DB) stopWarm() {
