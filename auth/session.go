@@ -33,13 +33,16 @@ type Sessions struct {
 // touches are the sessions this process refreshed (see keepAlive) in the
 // last touchEvery, by id, with the time of it.
 type touches struct {
-	mu sync.Mutex
-	at map[int64]time.Time
+	mu    sync.Mutex
+	at    map[int64]time.Time
+	prune int // the size at which old entries are dropped next
 }
 
 // claim reports whether the session id is to be refreshed now, and if so
 // records it: not when this process refreshed it, or began to, less than a
-// touchEvery ago. Entries older than that are dropped as the map grows.
+// touchEvery ago. Entries older than that are dropped as the map grows, each
+// time it has doubled since (so that many sessions active at once cost a
+// scan now and then, not one per claim).
 func (t *touches) claim(id int64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -49,12 +52,13 @@ func (t *touches) claim(id int64, now time.Time) bool {
 	if t.at == nil {
 		t.at = map[int64]time.Time{}
 	}
-	if len(t.at) >= 1024 {
+	if len(t.at) >= max(t.prune, 1024) {
 		for k, at := range t.at {
 			if now.Sub(at) >= touchEvery || now.Before(at) {
 				delete(t.at, k)
 			}
 		}
+		t.prune = 2 * len(t.at)
 	}
 	t.at[id] = now
 	return true

@@ -116,6 +116,14 @@ func startReal(ctx context.Context, n int, cfg runConfig) (*server, error) {
 	}
 	fmt.Fprintf(os.Stderr, "wsload: real: %d users with sessions and %d conversations in %v\n", n, len(rs.threads),
 		time.Since(start).Round(time.Millisecond))
+	// The pool as serve starts it (on PostgreSQL all its connections, the
+	// fixed statements prepared on each); DIALOOG_BENCH_COLD=1 leaves it
+	// to grow on demand, as before, for comparison.
+	if os.Getenv("DIALOOG_BENCH_COLD") == "" {
+		if err := rs.d.Warm(ctx); err != nil {
+			return fail(err)
+		}
+	}
 
 	// The live layer, as app.go's startLive.
 	if dsn != "" {
