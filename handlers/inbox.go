@@ -81,6 +81,7 @@ func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
 		Name: displayName(u), Admin: u.Admin(), Internal: u.Internal(),
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
+		Threads: make([]components.InboxThread, 0, len(p.Threads)),
 	}
 	for _, t := range p.Threads {
 		v.Threads = append(v.Threads, inboxThread(t))
