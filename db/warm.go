@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,7 +53,8 @@ func (d *DB) PoolSize() int {
 
 // warmer spreads prepared statements over a warm pool (see Warm).
 type warmer struct {
-	on      bool // set by Warm, before the database is used concurrently
+	started atomic.Bool // Warm has run
+	on      atomic.Bool // the spreader runs: statements go to pending
 	pending chan *sql.Stmt
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -68,21 +70,21 @@ const spreadWait = 5 * time.Second
 // a connection for being idle). From then on every fixed statement
 // (QueryPrepared, ExecPrepared), when first prepared, is prepared in the
 // background on every idle connection too, as are the statements prepared
-// before Warm.
-// The server calls it once at start, before it serves; commands and tests,
-// which use a few connections, do not. Call it before the database is used
-// concurrently. An error means some connections could not be opened; the
-// pool works with those it has.
+// before Warm. The server calls it once at start, before it serves;
+// commands and tests, which use a few connections, do not; later calls do
+// nothing. Call it before Close. An error means some connections could not
+// be opened; the pool works with those it has (and after the database
+// restarts, with those it opens again on demand).
 func (d *DB) Warm(ctx context.Context) error {
-	if !d.postgres || d.warm.on {
+	if !d.postgres || !d.warm.started.CompareAndSwap(false, true) {
 		return nil
 	}
-	d.warm.on = true
 	d.warm.pending = make(chan *sql.Stmt, 256)
 	d.warm.done = make(chan struct{})
 	wctx, cancel := context.WithCancel(context.Background())
 	d.warm.cancel = cancel
 	go d.spreader(wctx)
+	d.warm.on.Store(true)
 	err := fillPool(ctx, d.DB.DB, d.poolSize)
 	d.cache.stmts.Range(func(_, s any) bool {
 		d.spread(s.(*sql.Stmt))
@@ -120,7 +122,7 @@ func fillPool(ctx context.Context, pool *sql.DB, n int) error {
 // spread has s prepared, in the background, on every connection that is
 // idle then (see spreader).
 func (d *DB) spread(s *sql.Stmt) {
-	if !d.warm.on {
+	if !d.warm.on.Load() {
 		return
 	}
 	d.warm.busy.Add(1)
