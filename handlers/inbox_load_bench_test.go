@@ -129,8 +129,9 @@ func benchInboxLoad(b *testing.B, engine string, box int) {
 			b.ReportMetric(baseline/app, "throughput-ratio")
 		}
 	})
-	// Half load: the app, then the bare page at the same rate, whose tail
-	// is what the machine and the clients in this process add to any page.
+	// Half load: the bare page, then the app at the same rate; the bare
+	// page's tail is what the machine and the clients in this process add
+	// to any page.
 	var rate, bareP99 float64
 	b.Run("half-load-bare", func(b *testing.B) {
 		if app == 0 {
