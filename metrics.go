@@ -34,6 +34,9 @@ func (a *app) enableMetrics() error {
 	if err := m.WatchInbox(a.messages.InboxCacheStats); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if err := m.WatchDB(a.db.DB.DB); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	a.db.AddQueryHook(metrics.QueryHook{})
 	a.metrics = m
 	return nil

@@ -231,6 +231,12 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	})
 
+	t.Run("Pool", func(t *testing.T) {
+		if g := metricWith(fams, "go_sql_open_connections", map[string]string{"db_name": "dialoog"}); g.GetGauge().GetValue() < 1 {
+			t.Errorf("open database connections: %v, want at least one", g)
+		}
+	})
+
 	t.Run("Outbox", func(t *testing.T) {
 		var pending int
 		if err := d.NewSelect().Table("outbox").ColumnExpr("count(*)").Where("channel = ?", db.ChannelMail).

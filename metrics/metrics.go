@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
@@ -147,6 +148,14 @@ func (m *Metrics) WatchSockets(count func() int) error {
 		Namespace: Namespace, Subsystem: "live", Name: "connections",
 		Help: "Open live-update WebSockets on this instance.",
 	}, func() float64 { return float64(count()) }))
+}
+
+// WatchDB adds the statistics of the database's connection pool, read at
+// each scrape: its size, the connections open, in use and idle, and how
+// often and how long requests waited for one (database/sql's DBStats, as
+// go_sql_* with db_name="dialoog"), to size the pool by (pool_max_conns).
+func (m *Metrics) WatchDB(pool *sql.DB) error {
+	return m.reg.Register(collectors.NewDBStatsCollector(pool, Namespace))
 }
 
 // WatchInbox adds the inbox pages served from memory and read from the

@@ -216,6 +216,42 @@ func TestWatchInbox(t *testing.T) {
 	check(9, 5, 0)
 }
 
+// TestWatchDB: the pool's size and its connections in use and waits are
+// read at each scrape, on both engines.
+func TestWatchDB(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		m := metrics.New(nil)
+		if err := m.WatchDB(d.DB.DB); err != nil {
+			t.Fatal(err)
+		}
+		gauge := func(name string) float64 {
+			t.Helper()
+			g := find(scrape(t, m.Handler()), name, map[string]string{"db_name": "dialoog"})
+			if g == nil {
+				t.Fatalf("no %s", name)
+			}
+			return g.GetGauge().GetValue() + g.GetCounter().GetValue() // the one it is
+		}
+		if got := gauge("go_sql_max_open_connections"); got != float64(d.PoolSize()) {
+			t.Errorf("max open: %v, want %d", got, d.PoolSize())
+		}
+		conn, err := d.DB.DB.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gauge("go_sql_in_use_connections"); got != 1 {
+			t.Errorf("in use while one is held: %v, want 1", got)
+		}
+		conn.Close()
+		if got := gauge("go_sql_in_use_connections"); got != 0 {
+			t.Errorf("in use after: %v, want 0", got)
+		}
+		if got := gauge("go_sql_wait_count_total"); got != 0 {
+			t.Errorf("waits: %v, want 0", got)
+		}
+	})
+}
+
 // TestQueryHook: every statement run with a request's context is counted,
 // the prepared ones too, and statements of other contexts are not.
 func TestQueryHook(t *testing.T) {
