@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"dialoog/db"
+	"dialoog/db/dbtest"
 	"dialoog/notify"
 	"dialoog/vault"
 )
@@ -292,4 +293,27 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("public /metrics: %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestServeWarmsPostgresPool: on PostgreSQL the server opens its whole pool
+// (pool_max_conns of the URL) before it answers, so the first burst of
+// requests waits for no new connection (db.Warm). Its start-up work alone
+// leaves about nine open, so the pool here is larger than that.
+func TestServeWarmsPostgresPool(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	metricsAddr := freeAddr(t)
+	startInstance(t, map[string]string{
+		"DIALOOG_DATABASE_URL":   dbtest.NewTestSchema(t) + "&pool_max_conns=16",
+		"DIALOOG_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key),
+		"DIALOOG_METRICS_ADDR":   metricsAddr,
+	})
+	fams := scrapeMetrics(t, metricsAddr)
+	pool := map[string]string{"db_name": "dialoog"}
+	if g := metricWith(fams, "go_sql_max_open_connections", pool); g.GetGauge().GetValue() != 16 {
+		t.Errorf("pool size: %v, want 16", g)
+	}
+	if g := metricWith(fams, "go_sql_open_connections", pool); g.GetGauge().GetValue() != 16 {
+		t.Errorf("connections open once the server answers: %v, want all 16", g)
+	}
 }
