@@ -513,9 +513,9 @@ func (s *Service) CaseBox(ctx context.Context, who *identity.User, caseID int64,
 	if page < 1 {
 		page = 1
 	}
-	var rows []inboxRow
 	args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
-	if err := s.scanPrepared(ctx, &rows, s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) }), args...); err != nil {
+	rows, err := s.pageRows(ctx, s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) }), args...)
+	if err != nil {
 		return nil, fmt.Errorf("case box: %w", err)
 	}
 	out, err := s.inboxPage(ctx, user, rows, page, "")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"dialoog/db"
 	"dialoog/usertext"
 )
 
@@ -75,4 +76,77 @@ func TestCleanFilenameLength(t *testing.T) {
 			t.Errorf("cleanFilename(%d runes) = %q (%d runes), want %q", len(in), got, len([]rune(got)), want)
 		}
 	}
+}
+
+// FuzzPlainName: a name built without cleaning is the name cleaning would
+// give, whenever plainName takes it.
+func FuzzPlainName(f *testing.F) {
+	f.Add("Jan", "van der", "Berg")
+	f.Add("Bülent", "", "Özdemir")
+	f.Add("", "", "")
+	f.Add(" Jan", "", "Berg ")
+	f.Add("Jan\u00a0Piet", "", "Berg")
+	f.Add("Jan", "", "Berg\x1b[2J")
+	f.Add("Jan", "\u202e", "Berg")
+	f.Add("caf\xc3", "", "x")
+	f.Add("J.", "de", "Vries\t")
+	f.Fuzz(func(t *testing.T, first, prefix, last string) {
+		want := cleanName(first, prefix, last)
+		got, plain := plainName(first, prefix, last)
+		if plain && got != want {
+			t.Fatalf("plainName(%q, %q, %q) = %q, cleaning gives %q", first, prefix, last, got, want)
+		}
+		if !plain && got != "" {
+			t.Fatalf("plainName(%q, %q, %q) = %q without taking it", first, prefix, last, got)
+		}
+	})
+}
+
+// FuzzPeopleLine: the line of names a page row shows is what naming the
+// same people one by one gives (the reference below splits and joins as
+// the page did before peopleLine), for an internal and an external viewer.
+func FuzzPeopleLine(f *testing.F) {
+	person := func(fields ...string) string { return strings.Join(fields, fieldSep) }
+	f.Add(person("Hanna", "H", "de", "Vries", "hr@osaw.nl", "internal", ""))
+	f.Add(person("Hanna", "H", "de", "Vries", "hr@osaw.nl", "internal", "Verzuim") + personSep +
+		person("Piet", "P", "", "Bakker", "pb@osaw.nl", "internal", "Verzuim") + personSep +
+		person("", "", "", "", "jan@example.nl", "external", ""))
+	f.Add(person("a", "b", "c") + personSep + person("x", "", "", "", "x@y.nl", "external", "", "extra"))
+	f.Add(personSep + personSep + person("", "", "", "", "", "", ""))
+	f.Add(person("Jan\x1b[2J", "", "van", " Berg ", "j@b.nl", "external", "") + personSep)
+	f.Add("")
+	internal := &db.User{ID: 1, Kind: db.KindInternal, Language: "nl"}
+	external := &db.User{ID: 2, Kind: db.KindExternal, Language: "en"}
+	f.Fuzz(func(t *testing.T, others string) {
+		for _, viewer := range []*db.User{internal, external} {
+			if got, want := peopleLine(viewer, others), joinNames(splitPeopleReference(viewer, others)); got != want {
+				t.Fatalf("peopleLine(%s, %q) = %q, want %q", viewer.Kind, others, got, want)
+			}
+		}
+	})
+}
+
+// splitPeopleReference is how a page row's names were made before
+// peopleLine: every person and field split into slices of their own.
+func splitPeopleReference(viewer *db.User, others string) []string {
+	if others == "" {
+		return nil
+	}
+	var names []string
+	teams := map[string]bool{}
+	for _, person := range strings.Split(others, personSep) {
+		f := strings.Split(person, fieldSep)
+		if len(f) != 7 {
+			continue
+		}
+		if team := f[6]; team != "" && outsider(viewer) {
+			if !teams[team] {
+				teams[team] = true
+				names = append(names, team)
+			}
+			continue
+		}
+		names = append(names, NameFor(viewer, &db.User{FirstName: f[0], Initials: f[1], NamePrefix: f[2], LastName: f[3], Email: f[4], Kind: f[5]}))
+	}
+	return names
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
 	"unicode"
 	"unicode/utf8"
 
@@ -15,6 +14,7 @@ import (
 	"dialoog/db"
 	"dialoog/i18n"
 	"dialoog/identity"
+	"dialoog/usertext"
 )
 
 // DisplayName builds a person's name from the profile of the seed
@@ -28,13 +28,44 @@ func DisplayName(u *db.User) string {
 	if first == "" {
 		first = u.Initials
 	}
-	// Names stored before the rule against hidden characters are cleaned
-	// as they are shown.
-	name := strings.Join(strings.Fields(CleanLine(first+" "+u.NamePrefix+" "+u.LastName)), " ")
+	name, plain := plainName(first, u.NamePrefix, u.LastName)
+	if !plain {
+		// Names stored before the rule against hidden characters are
+		// cleaned as they are shown.
+		name = cleanName(first, u.NamePrefix, u.LastName)
+	}
 	if name == "" {
 		return u.Email
 	}
 	return name
+}
+
+// cleanName is a name's parts joined, cleaned of hidden characters, with
+// single spaces.
+func cleanName(first, prefix, last string) string {
+	return strings.Join(strings.Fields(CleanLine(first+" "+prefix+" "+last)), " ")
+}
+
+// plainName joins the non-empty parts of a name with single spaces, and
+// plain is true, when no part holds a space or anything CleanLine would
+// change: then that is what cleaning and splitting the name gives, made
+// without their copies (a page of the inbox names a few people per row).
+func plainName(first, prefix, last string) (name string, plain bool) {
+	var b strings.Builder
+	b.Grow(len(first) + len(prefix) + len(last) + 2)
+	for _, part := range [3]string{first, prefix, last} {
+		if part == "" {
+			continue
+		}
+		if strings.ContainsFunc(part, unicode.IsSpace) || usertext.Hidden(part) {
+			return "", false
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(part)
+	}
+	return b.String(), true
 }
 
 // NameFor is how viewer sees u. Internal users see everyone as
@@ -120,7 +151,7 @@ type inboxRow struct {
 	OrgName       string
 	LastMessageAt time.Time
 	Unread        int
-	Others        string // see splitPeople
+	Others        string // see peopleLine
 	Assignee      string // the assigned member's name fields
 	TotalUnread   int
 }
@@ -546,7 +577,10 @@ func (s *Service) withFormer(ctx context.Context, users map[int64]*db.User, msgs
 	return out, nil
 }
 
-func joinNames(names []string) string { return strings.Join(names, ", ") }
+func joinNames(names []string) string { return strings.Join(names, nameSep) }
+
+// nameSep separates the names of a conversation's participants.
+const nameSep = ", "
 
 // lastSeen is when the user was last active, or last logged in.
 func lastSeen(u *db.User) time.Time {
