@@ -79,7 +79,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 
 func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
-		Name: displayName(u), Admin: u.Admin(), Internal: u.Internal(),
+		Name: messaging.NameOf(u), Admin: u.Admin(), Internal: u.Internal(),
 		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
 		Threads: make([]components.InboxThread, 0, len(p.Threads)),
 	}

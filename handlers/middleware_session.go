@@ -8,7 +8,6 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/auth"
-	"dialoog/identity"
 )
 
 // Where the user goes for each stage. The second-factor stage has two pages
@@ -236,14 +235,4 @@ func (h *handler) advance(c *fiber.Ctx, token string) error {
 		return err
 	}
 	return seeOther(c, location)
-}
-
-// displayName is how the user is named on screen: the profile's name, or
-// the mail address before the profile is filled in.
-func displayName(u *identity.User) string {
-	name := strings.Join(strings.Fields(u.FirstName+" "+u.NamePrefix+" "+u.LastName), " ")
-	if name == "" {
-		return u.Email
-	}
-	return name
 }

@@ -11,6 +11,7 @@ import (
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/i18n"
+	"dialoog/messaging"
 )
 
 // localsKey names the values middleware leaves in c.Locals for handlers.
@@ -126,7 +127,7 @@ func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	if cur := current(c); cur != nil {
 		m.SignedIn = true
 		if !cur.NeedsSecondFactor {
-			m.UserName = displayName(cur.User)
+			m.UserName = messaging.NameOf(cur.User)
 			if cur.Stage == auth.StageDone {
 				m.Inbox = true
 				m.Unread = h.unreadCount(c, cur.User.ID)

@@ -81,3 +81,34 @@ func TestBidiControlsAreStrippedFromNamesAndSubjects(t *testing.T) {
 		wantNoBidi(t, "Content-Disposition stored before", resp.Header.Get("Content-Disposition"))
 	})
 }
+
+// TestOwnNameStoredBeforeTheRuleShowsClean: a name stored before the rule
+// against hidden characters shows clean where its owner sees it too (the
+// menu's name, "Ingelogd als" on Berichten), as it does in other people's
+// inboxes; and someone with only initials is named by them there, as
+// everywhere else.
+func TestOwnNameStoredBeforeTheRuleShowsClean(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		ext := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("first_name = ?", "Jan\u202e\u2066").Set("name_prefix = ?", "van\tder").
+			Where("id = ?", ext.u.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []*browser{ext.b, hr.b} {
+			resp, page := b.get("/berichten")
+			wantStatus(t, resp, http.StatusOK)
+			wantNoBidi(t, "Berichten", page)
+		}
+		_, page := ext.b.get("/berichten")
+		wantContains(t, page, `<span class="account__name">Jan van der Berg</span>`, "Ingelogd als Jan van der Berg")
+
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("first_name = ''").Set("initials = 'J.B.'").Set("name_prefix = ''").
+			Where("id = ?", ext.u.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, page = ext.b.get("/berichten")
+		wantContains(t, page, `<span class="account__name">J.B. Berg</span>`, "Ingelogd als J.B. Berg")
+	})
+}

@@ -68,6 +68,15 @@ func plainName(first, prefix, last string) (name string, plain bool) {
 	return b.String(), true
 }
 
+// NameOf is the name of the person behind a request, as DisplayName
+// makes it: for the menu and "Ingelogd als".
+func NameOf(p *identity.User) string {
+	if p == nil {
+		return ""
+	}
+	return DisplayName(&db.User{FirstName: p.FirstName, Initials: p.Initials, NamePrefix: p.NamePrefix, LastName: p.LastName, Email: p.Email})
+}
+
 // NameFor is how viewer sees u. Internal users see everyone as
 // DisplayName does; an external user never sees another external user's
 // mail address: an invitee without a name shows as "Genodigde" with the
