@@ -164,7 +164,9 @@ func newRecoveryCode() string {
 }
 
 func normalizeRecovery(s string) string {
-	return strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
+	// Dashes and every kind of white space go, wherever they are: a code
+	// pasted from a file may bring a tab or a line break along.
+	return strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), ""))
 }
 
 // FactorOption is a second factor offered at login.
