@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -177,15 +178,69 @@ func snippet(body []byte, s SMS) string {
 	return ": " + t
 }
 
-// redact removes the text and the number of s from t.
+// redact removes the text and the number of s from t, in the forms a
+// gateway quotes them in: as sent, escaped in JSON or a form (a code's text
+// has line breaks), the number also without its "+" or by its last nine
+// digits (a national form), and every run of four or more digits of the
+// text (a code) wherever it stands.
 func redact(t string, s SMS) string {
+	type secret struct{ text, shown string }
+	var secrets []secret
+	add := func(shown string, texts ...string) {
+		for _, v := range texts {
+			if v != "" {
+				secrets = append(secrets, secret{v, shown})
+			}
+		}
+	}
 	if s.Body != "" {
-		t = strings.ReplaceAll(t, s.Body, "[body]")
+		add("[body]", s.Body, jsonString(s.Body), url.QueryEscape(s.Body))
+		add("[code]", digitRuns(s.Body, 4)...)
 	}
 	if s.To != "" {
-		t = strings.ReplaceAll(t, s.To, "[recipient]")
+		digits := strings.TrimPrefix(s.To, "+")
+		add("[recipient]", s.To, url.QueryEscape(s.To), digits)
+		if len(digits) > 9 {
+			add("[recipient]", digits[len(digits)-9:])
+		}
+	}
+	// The longest first, so that a whole text goes before the code in it.
+	sort.SliceStable(secrets, func(i, j int) bool { return len(secrets[i].text) > len(secrets[j].text) })
+	for _, x := range secrets {
+		t = strings.ReplaceAll(t, x.text, x.shown)
 	}
 	return t
+}
+
+// jsonString is v as it stands between the quotes of a JSON string, with
+// the escapes of most encoders (line breaks, and no HTML escaping).
+func jsonString(v string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(b.String(), `"`), "\n"), `"`)
+}
+
+// digitRuns returns the runs of at least min digits in v.
+func digitRuns(v string, min int) []string {
+	var runs []string
+	start := -1
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= min {
+			runs = append(runs, v[start:i])
+		}
+		start = -1
+	}
+	return runs
 }
 
 type twilioSMS struct {

@@ -1,10 +1,12 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -103,6 +105,57 @@ func TestWebhookRetry(t *testing.T) {
 		for _, q := range reqs {
 			if q.Key != r.IdempotencyKey || q.To != "+31612345678" || q.Body != "Uw code is 123456" {
 				t.Errorf("request %+v, want key %s", q, r.IdempotencyKey)
+			}
+		}
+	})
+}
+
+// A gateway that refuses a text and quotes the request in its answer, as
+// JSON, leaves neither the code nor the number in the row's error text or
+// the log: the text of a code message has line breaks, which the quote
+// escapes, and the number may be quoted without its "+".
+func TestWebhookRefusalQuotingTheText(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p map[string]string
+			if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(map[string]any{
+				"error":   "number not reachable: " + strings.TrimPrefix(p["to"], "+"),
+				"request": p,
+			})
+		}))
+		defer gw.Close()
+
+		s, err := NewSMSSender(mustURL(t, "webhook+"+gw.URL+"/sms"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := testVault(t, 4)
+		const phone, code = "+31612345678", "482913"
+		body := "Je code is " + code + ".\n\n@dialoog.example #" + code
+		id := queueSMS(t, d, NewOutbox(v), SMS{To: phone, Body: body})
+		var logged bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		w := NewWorker(d, v, nil, s, log, WorkerOptions{Now: newClock().Now})
+		if n := runOnce(t, w); n != 0 {
+			t.Fatal("delivered despite a 422")
+		}
+		r := row(t, d, id)
+		if r.Status != db.OutboxFailed || !strings.Contains(r.LastError, "422") || !strings.Contains(r.LastError, "not reachable") {
+			t.Fatalf("row after 422: status %s last_error %q", r.Status, r.LastError)
+		}
+		t.Logf("last_error: %s", r.LastError)
+		for _, secret := range []string{code, strings.TrimPrefix(phone, "+")} {
+			if strings.Contains(r.LastError, secret) {
+				t.Errorf("last_error holds %q: %q", secret, r.LastError)
+			}
+			if strings.Contains(logged.String(), secret) {
+				t.Errorf("the log holds %q: %s", secret, logged.String())
 			}
 		}
 	})
