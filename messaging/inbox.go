@@ -315,7 +315,9 @@ func nameExpr(a string) string {
 
 // searchWhere restricts an inbox query to threads that match query: by
 // subject, by the organisation's name, or by another participant's name
-// or mail address (for an external user, only an internal user's address).
+// or mail address (for an external user, only an internal user's address,
+// and never of someone taking part through a team: an outsider sees the
+// team, not its members).
 func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *bun.SelectQuery {
 	lower := strings.ToLower(query)
 	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
@@ -325,9 +327,9 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 		// Too short for trigrams: match within the user's own box.
 		return q.Where(`(LOWER(t.subject) LIKE ? ESCAPE '\' OR `+orgMatch+` OR EXISTS (
   SELECT 1 FROM participants AS op JOIN users AS ou ON ou.id = op.user_id
-  WHERE op.thread_id = p.thread_id AND op.user_id <> ? AND (LOWER(`+nameExpr("ou")+`) LIKE ? ESCAPE '\'
+  WHERE op.thread_id = p.thread_id AND op.user_id <> ? AND (? OR op.via_team_id IS NULL) AND (LOWER(`+nameExpr("ou")+`) LIKE ? ESCAPE '\'
     OR (LOWER(ou.email) LIKE ? ESCAPE '\' AND (? OR ou.kind = ?)))))`,
-			like, like, user.ID, like, like, internal, db.KindInternal)
+			like, like, user.ID, internal, like, like, internal, db.KindInternal)
 	}
 	var subjects string
 	var subjectArgs []any
@@ -342,8 +344,8 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 	people, peopleArgs := s.peopleMatching(query, internal)
 	args := append([]any{}, subjectArgs...)
 	args = append(args, peopleArgs...)
-	args = append(args, user.ID, like)
-	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ?) OR "+orgMatch+")", args...)
+	args = append(args, user.ID, internal, like)
+	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ? AND (? OR op.via_team_id IS NULL)) OR "+orgMatch+")", args...)
 }
 
 // peopleMatching is a subquery of the ids of the users whose name or mail

@@ -177,6 +177,56 @@ func TestTeamHidesPerson(t *testing.T) {
 	})
 }
 
+// An outsider's search finds a team's conversation as the outsider sees
+// it: by the subject or the organisation, not by the name or address of a
+// member, whom the team stands for (a team that hides its people would
+// otherwise be probed for who is in it). A colleague still finds it by the
+// member's name, and the outsider finds a personal conversation with the
+// same person.
+func TestSearchShowsTeamNotMembers(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := f.svc.Compose(ctx, piet.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verlof", Body: "Hoi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := func(u *db.User, query string) []int64 {
+			t.Helper()
+			p, err := f.svc.Inbox(ctx, u.Identity(), 1, query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, th := range p.Threads {
+				ids = append(ids, th.ID)
+			}
+			return ids
+		}
+		for _, q := range []string{f.boss.FirstName, f.boss.LastName, f.hr.FirstName, f.hr.LastName, f.boss.Email, f.hr.FirstName[:2]} {
+			if ids := found(jan, q); len(ids) != 0 {
+				t.Errorf("the outsider's search for %q finds %v: a member of the team", q, ids)
+			}
+		}
+		if ids := found(jan, "Spreek"); len(ids) != 1 || ids[0] != tid {
+			t.Errorf("by subject: %v", ids)
+		}
+		if ids := found(jan, "Piet"); len(ids) != 1 || ids[0] != pid {
+			t.Errorf("a personal conversation by name: %v", ids)
+		}
+		if ids := found(f.hr, f.boss.LastName); len(ids) != 1 || ids[0] != tid {
+			t.Errorf("a colleague by the member's name: %v", ids)
+		}
+	})
+}
+
 // Joining a team gives its conversations with their history (read);
 // leaving takes them away at once: page, reply, inbox, team box and live
 // update, while the former member's messages keep their name.
