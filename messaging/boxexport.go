@@ -632,7 +632,7 @@ func (e *boxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *e
 		return nil // left it since the page was read
 	}
 	c := &conversation{th: th, dir: e.dir(th), participants: participantViews(e.user, ps, users), users: users,
-		senders: &senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}, sums: map[int64]attachmentSums{}}
+		senders: (&senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}).withTeams(ps), sums: map[int64]attachmentSums{}}
 	if err := e.writeAttachments(ctx, zw, c); err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	if err != nil {
 		return nil, err
 	}
-	orgs := &senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}
+	orgs := (&senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}).withTeams(ps)
 	out := make([]LiveReader, 0, len(readers))
 	for _, p := range readers {
 		u := users[p.UserID]

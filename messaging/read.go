@@ -287,7 +287,7 @@ func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64
 		Order("created_at", "id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
-	senders := &senderOrgs{s: s, names: orgNames}
+	senders := (&senderOrgs{s: s, names: orgNames}).withTeams(ps)
 	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
 		return nil, err
 	}
@@ -462,11 +462,27 @@ func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int
 
 // senderOrgs names the organisations of internal senders, loading the few
 // that are not the thread's own once, and the teams messages were written
-// on behalf of (a conversation has at most one).
+// on behalf of (a conversation has at most one); through holds the team
+// each participant takes part through (withTeams), by user id.
 type senderOrgs struct {
-	s     *Service
-	names map[int64]string
-	teams map[int64]teamView
+	s       *Service
+	names   map[int64]string
+	teams   map[int64]teamView
+	through map[int64]*db.Team
+}
+
+// withTeams records the teams the participants ps take part through, by
+// which an outsider's read receipts name a team instead of its members.
+func (o *senderOrgs) withTeams(ps []db.Participant) *senderOrgs {
+	for _, p := range ps {
+		if p.Team != nil {
+			if o.through == nil {
+				o.through = map[int64]*db.Team{}
+			}
+			o.through[p.UserID] = p.Team
+		}
+	}
+	return o
 }
 
 func (o *senderOrgs) team(ctx context.Context, id int64) (teamView, error) {
@@ -541,6 +557,9 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 		return mv, nil
 	}
 	othersRead := false
+	// To an outsider a team's members are the team, once: its receipt is
+	// read when the first member read the message.
+	teamReceipt := map[int64]int{}
 	for _, st := range states {
 		if st.UserID == readerID {
 			mv.ReadAt = st.ReadAt.Time
@@ -549,9 +568,22 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 		if !st.ReadAt.IsZero() {
 			othersRead = true
 		}
-		if mv.Mine {
-			mv.Receipts = append(mv.Receipts, Receipt{Name: NameFor(users[readerID], users[st.UserID]), ReadAt: st.ReadAt.Time})
+		if !mv.Mine {
+			continue
 		}
+		if t := orgs.through[st.UserID]; t != nil && outsider(users[readerID]) {
+			i, ok := teamReceipt[t.ID]
+			if !ok {
+				teamReceipt[t.ID] = len(mv.Receipts)
+				mv.Receipts = append(mv.Receipts, Receipt{Name: t.Name, ReadAt: st.ReadAt.Time})
+				continue
+			}
+			if r := &mv.Receipts[i]; !st.ReadAt.IsZero() && (r.ReadAt.IsZero() || st.ReadAt.Time.Before(r.ReadAt)) {
+				r.ReadAt = st.ReadAt.Time
+			}
+			continue
+		}
+		mv.Receipts = append(mv.Receipts, Receipt{Name: NameFor(users[readerID], users[st.UserID]), ReadAt: st.ReadAt.Time})
 	}
 	mv.CanDeleteForEveryone = mv.Mine && !othersRead && !m.IsAutoReply
 	return mv, nil

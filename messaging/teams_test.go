@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"dialoog/apperr"
 	"dialoog/db"
@@ -224,6 +225,48 @@ func TestSearchShowsTeamNotMembers(t *testing.T) {
 		if ids := found(f.hr, f.boss.LastName); len(ids) != 1 || ids[0] != tid {
 			t.Errorf("a colleague by the member's name: %v", ids)
 		}
+	})
+}
+
+// The read receipts of an outsider's message name the team, once, as the
+// participant list does, and not its members (a team that hides its people
+// names nobody): read once a member has read it. On the page and live.
+func TestReceiptsShowTeamToOutsider(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Ja"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(step string, read bool) {
+			t.Helper()
+			v, err := f.svc.Thread(ctx, jan.Identity(), tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live, err := f.svc.LiveUpdate(ctx, tid, mid, []int64{jan.ID})
+			if err != nil || len(live) != 1 || live[0].Message == nil {
+				t.Fatalf("%s: live %+v %v", step, live, err)
+			}
+			for where, m := range map[string]messaging.MessageView{"page": v.Messages[len(v.Messages)-1], "live": *live[0].Message} {
+				if !m.Mine || len(m.Receipts) != 1 || m.Receipts[0].Name != "Bedrijfsarts" || m.Receipts[0].ReadAt.IsZero() == read {
+					t.Errorf("%s, %s: receipts %+v, want the team once (read %v)", step, where, m.Receipts, read)
+				}
+			}
+		}
+		check("unread", false)
+		f.clk.Add(time.Minute)
+		if _, err := f.svc.MarkRead(ctx, f.boss.Identity(), tid); err != nil {
+			t.Fatal(err)
+		}
+		check("read by a member", true)
 	})
 }
 
