@@ -21,7 +21,7 @@ import (
 // *messaging.Service implements it.
 type LiveMessages interface {
 	LiveUpdate(ctx context.Context, threadID, messageID int64, userIDs []int64) ([]messaging.LiveReader, error)
-	LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []messaging.LiveReader, error)
+	LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) ([]messaging.LiveReader, error)
 	LiveReaders(ctx context.Context, threadID int64, userIDs []int64) ([]messaging.LiveReader, error)
 }
 
@@ -164,12 +164,12 @@ func announcedSender(reader messaging.LiveReader, msg *components.MessageItem) s
 
 // typing renders "… is aan het typen" for the other participants.
 func (r liveRenderer) typing(ctx context.Context, ev realtime.Event, userIDs []int64, send func(int64, []byte)) error {
-	actor, readers, err := r.msgs.LiveTyping(ctx, ev.ThreadID, ev.ActorID, userIDs)
+	readers, err := r.msgs.LiveTyping(ctx, ev.ThreadID, ev.ActorID, userIDs)
 	if err != nil {
 		return hidden(err)
 	}
 	for _, u := range readers {
-		text := r.meta(u, 0).T("live.typing", "Name", actor)
+		text := r.meta(u, 0).T("live.typing", "Name", u.Typist)
 		msg, err := renderBytes(ctx, components.LiveTyping(ev.ThreadID, text))
 		if err != nil {
 			return err

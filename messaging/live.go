@@ -31,6 +31,9 @@ type LiveReader struct {
 	// sees it (as on the page, Thread): someone who signed up or was added
 	// since the page was loaded shows at once.
 	Participants []ParticipantView
+	// Typist is who is typing (LiveTyping) as this reader sees them: to an
+	// outsider, a member of a team that hides its people is the team.
+	Typist string
 }
 
 // LiveUpdate returns, for the users among userIDs who take part in the
@@ -145,21 +148,26 @@ func (s *Service) liveMessage(ctx context.Context, threadID, id int64) (*liveMsg
 	return &l, nil
 }
 
-// LiveTyping returns the name of actorID and the readers among userIDs to
-// tell that actorID is typing in threadID: the other participants who may
-// read it. Nothing when actorID does not take part or may not read it.
-func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) (string, []LiveReader, error) {
+// LiveTyping returns the readers among userIDs to tell that actorID is
+// typing in threadID: the other participants who may read it, each with
+// the name they see (Typist). Nothing when actorID does not take part or
+// may not read it.
+func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userIDs []int64) ([]LiveReader, error) {
 	ps, users, err := s.participants(ctx, s.DB, threadID)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	actor := users[actorID]
 	if actor == nil {
-		return "", nil, nil
+		return nil, nil
 	}
+	var team *db.Team
 	for _, p := range ps {
-		if p.UserID == actorID && !p.MayRead {
-			return "", nil, nil
+		if p.UserID == actorID {
+			if !p.MayRead {
+				return nil, nil
+			}
+			team = p.Team
 		}
 	}
 	wanted := make(map[int64]bool, len(userIDs))
@@ -172,9 +180,13 @@ func (s *Service) LiveTyping(ctx context.Context, threadID, actorID int64, userI
 		if u == nil || u.ID == actorID || !wanted[u.ID] || !p.MayRead {
 			continue
 		}
-		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal})
+		typist := NameFor(u, actor)
+		if team != nil && !team.ShowPerson && outsider(u) {
+			typist = team.Name // as the team's messages show to them
+		}
+		out = append(out, LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal, Typist: typist})
 	}
-	return DisplayName(actor), out, nil
+	return out, nil
 }
 
 // LiveReaders returns the readers among userIDs who take part in threadID

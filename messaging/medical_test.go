@@ -247,11 +247,11 @@ func TestMedicalReadPaths(t *testing.T) {
 		if err != nil || len(readers) != 2 || readers[0].UserID != arts.ID || readers[1].UserID != jan.ID {
 			t.Fatalf("live readers: %+v %v", readers, err)
 		}
-		if _, to, err := f.svc.LiveTyping(ctx, tid, arts.ID, []int64{piet.ID, jan.ID, f.hr.ID}); err != nil || len(to) != 1 || to[0].UserID != jan.ID {
+		if to, err := f.svc.LiveTyping(ctx, tid, arts.ID, []int64{piet.ID, jan.ID, f.hr.ID}); err != nil || len(to) != 1 || to[0].UserID != jan.ID {
 			t.Fatalf("typing reaches %+v %v", to, err)
 		}
-		if name, to, err := f.svc.LiveTyping(ctx, tid, piet.ID, []int64{arts.ID, jan.ID}); err != nil || name != "" || len(to) != 0 {
-			t.Fatalf("piet's typing: %q %+v %v", name, to, err)
+		if to, err := f.svc.LiveTyping(ctx, tid, piet.ID, []int64{arts.ID, jan.ID}); err != nil || len(to) != 0 {
+			t.Fatalf("piet's typing: %+v %v", to, err)
 		}
 		if n := medicalOpens(t, d, arts.ID, tid); n != 2 {
 			t.Fatalf("live pushes audited: %d rows, want 2", n)

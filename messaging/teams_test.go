@@ -270,6 +270,37 @@ func TestReceiptsShowTeamToOutsider(t *testing.T) {
 	})
 }
 
+// "… is aan het typen" names a member of a team that hides its people as
+// the team to an outsider, as the team's messages do; colleagues see the
+// person.
+func TestTypingShowsTeamToOutsider(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, err := f.svc.LiveTyping(ctx, tid, f.boss.ID, []int64{jan.ID, f.hr.ID})
+		if err != nil || len(to) != 2 {
+			t.Fatalf("typing reaches %+v %v", to, err)
+		}
+		want := map[int64]string{jan.ID: "Bedrijfsarts", f.hr.ID: "Bram Arts"}
+		for _, r := range to {
+			if r.Typist != want[r.UserID] {
+				t.Errorf("user %d is told %q is typing, want %q", r.UserID, r.Typist, want[r.UserID])
+			}
+		}
+		// The outsider's own typing names them to the team.
+		to, err = f.svc.LiveTyping(ctx, tid, jan.ID, []int64{f.boss.ID})
+		if err != nil || len(to) != 1 || to[0].Typist != "Jan Jansen" {
+			t.Fatalf("jan's typing: %+v %v", to, err)
+		}
+	})
+}
+
 // Joining a team gives its conversations with their history (read);
 // leaving takes them away at once: page, reply, inbox, team box and live
 // update, while the former member's messages keep their name.
