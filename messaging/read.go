@@ -551,6 +551,13 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 	mv.Mine = mv.SenderID == readerID
 	if m.SystemKind != "" {
 		mv.System = m.SystemKind
+		// Who caused the line: to an outsider, a member of a team that
+		// hides its people is the team, as on the team's messages.
+		if m.SenderID != nil && outsider(users[readerID]) {
+			if t := orgs.through[*m.SenderID]; t != nil && !t.ShowPerson {
+				mv.SenderName, mv.SenderOrg = t.Name, ""
+			}
+		}
 		if m.SubjectUserID != nil {
 			mv.SystemSubject = NameFor(users[readerID], users[*m.SubjectUserID])
 		}

@@ -301,6 +301,38 @@ func TestTypingShowsTeamToOutsider(t *testing.T) {
 	})
 }
 
+// "X is toegevoegd door Y" names a member of a team that hides its people
+// as the team to an outsider, as the team's messages do.
+func TestSystemLineShowsTeamToOutsider(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.boss.Identity(), tid, messaging.AddInput{Email: piet.Email, History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			u    *db.User
+			want string
+		}{{jan, "Bedrijfsarts"}, {f.hr, "Bram Arts"}, {piet, "Bram Arts"}} {
+			v, err := f.svc.Thread(ctx, c.u.Identity(), tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := v.Messages[len(v.Messages)-1]
+			if m.System != messaging.SystemParticipantAdded || m.SystemSubject != "Piet Post" || m.SenderName != c.want {
+				t.Errorf("%s sees the line %+v, added by %q; want by %q", c.u.Email, m, m.SenderName, c.want)
+			}
+		}
+	})
+}
+
 // Joining a team gives its conversations with their history (read);
 // leaving takes them away at once: page, reply, inbox, team box and live
 // update, while the former member's messages keep their name.
