@@ -98,7 +98,8 @@ func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, k
 // their audit rows are pseudonymised: no user, no IP address, and as
 // detail the keyed hash of the account's id that the deletion's own audit
 // row carries, so that the rows of one deleted account still belong
-// together but name nobody.
+// together but name nobody. Rows of what they did to others lose the
+// actor and the IP address (theirs).
 func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) error {
 	recipients := []string{user.Email}
 	var phones []string
@@ -124,7 +125,9 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 		Where("user_id = ?", user.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("pseudonymise audit: %w", err)
 	}
-	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("actor_id = NULL").Where("actor_id = ?", user.ID).Exec(ctx); err != nil {
+	// What they did to others stays in those people's rows, without them:
+	// no actor, and not the address they did it from.
+	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("actor_id = NULL").Set("ip = ''").Where("actor_id = ?", user.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("pseudonymise audit: %w", err)
 	}
 	return nil

@@ -168,3 +168,29 @@ func wholeDatabase(t *testing.T, d *db.DB, engine string) []byte {
 	}
 	return out
 }
+
+// An admin who stops with Dialoog leaves no IP address in the audit rows
+// of what they did to others (disabling a colleague, say): the rows stay
+// for the colleague, without the admin and the admin's address.
+func TestStopServiceForgetsAddressAsActor(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		const ip = "203.0.113.78"
+		now := f.clk.Now()
+		for _, kind := range []string{"admin.user_disabled", "admin.user_enabled"} {
+			if err := auth.Audit(ctx, d, auth.AuditEntry{UserID: &f.boss.ID, ActorID: &f.hr.ID, OrgID: &f.org.ID, Kind: kind, IP: ip, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.svc.StopService(ctx, f.hr.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.count(t, "audit_events", "ip = ? OR actor_id = ?", ip, f.hr.ID); n != 0 {
+			t.Errorf("%d audit rows still carry the stopped admin's IP address or id", n)
+		}
+		if n := f.count(t, "audit_events", "user_id = ? AND kind IN (?, ?)", f.boss.ID, "admin.user_disabled", "admin.user_enabled"); n != 2 {
+			t.Errorf("the colleague's rows: %d, want 2", n)
+		}
+	})
+}
