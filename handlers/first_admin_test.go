@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
 )
 
 // TestFirstAdminLink: the link printed at the first start asks for the first
@@ -48,4 +51,23 @@ func TestFirstAdminLink(t *testing.T) {
 	wantContains(t, page, "dialoog invite --email naam@voorbeeld.nl --admin")
 	resp, _ = other.post(ra.setupLink, url.Values{"email": {"ander@voorbeeld.nl"}})
 	wantStatus(t, resp, http.StatusNotFound)
+}
+
+// The first admin's setup link is a secret like a sign-up link: the access
+// log names its path without the token.
+func TestAccessLogHidesSetupToken(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		token := strings.TrimPrefix(ra.setupLink, "/eerste-beheerder/")
+		if token == "" || token == ra.setupLink {
+			t.Fatalf("setup link %q", ra.setupLink)
+		}
+		b := ra.browser(t)
+		resp, _ := b.get(ra.setupLink)
+		wantStatus(t, resp, http.StatusOK)
+		b.post(ra.setupLink, url.Values{"email": {"ik@voorbeeld"}})
+		logs := ra.logs.String()
+		wantNotContains(t, logs, token)
+		wantContains(t, logs, `path=/eerste-beheerder/:token status=200`, `path=/eerste-beheerder/:token status=422`)
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"dialoog/auth"
 )
 
 // requestLog gives every request a random id (response header X-Request-Id,
@@ -43,12 +45,14 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// secretPaths are path prefixes whose next segment is a secret (a sign-up
-// password-reset or helpdesk-reset token), mapped to the sub-paths below them that are not.
+// secretPaths are path prefixes whose next segment is a secret (a sign-up,
+// password-reset, helpdesk-reset or first admin's setup token), mapped to
+// the sub-paths below them that are not.
 var secretPaths = map[string]map[string]bool{
 	"/aanmelden/":           {"nieuwe-link": true, "nieuwe-link/verstuurd": true},
 	"/wachtwoord-vergeten/": {"verstuurd": true},
 	"/herstel/":             {},
+	auth.SetupPath:          {},
 }
 
 // logPath returns the path for the access log with secrets replaced: logs
