@@ -284,7 +284,7 @@ func (e *boxExport) WriteTo(ctx context.Context, w io.Writer) error {
 func (e *boxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer, error) {
 	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
 	if err != nil {
-		return nil, fmt.Errorf("export %s: %w", name, err)
+		return nil, fmt.Errorf("export %s: %w", loggedName(name), err)
 	}
 	return w, nil
 }
@@ -297,10 +297,10 @@ func (e *boxExport) writeJSON(zw *zip.Writer, name string, v any) error {
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("export %s: %w", name, err)
+		return fmt.Errorf("export %s: %w", loggedName(name), err)
 	}
 	if _, err := w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("export %s: %w", name, err)
+		return fmt.Errorf("export %s: %w", loggedName(name), err)
 	}
 	return nil
 }
@@ -338,7 +338,7 @@ func (e *boxExport) writeReadme(_ context.Context, zw *zip.Writer) error {
 	b.WriteString("\n" + wrap(l.T("export.readme_checksums")) + "\n\n")
 	b.WriteString(wrap(l.T("export.readme_times")) + "\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("export %s: %w", n.readme, err)
+		return fmt.Errorf("export %s: %w", loggedName(n.readme), err)
 	}
 	return nil
 }
@@ -454,7 +454,7 @@ func (e *boxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", loggedName(name), err) }
 	if _, err := io.WriteString(w, "{\n  \"events\": ["); err != nil {
 		return fail(err)
 	}
@@ -518,6 +518,20 @@ type exportThread struct {
 // its subject.
 func (e *boxExport) dir(th *exportThread) string {
 	return e.names.conversations + "/" + strconv.FormatInt(th.ID, 10) + "-" + slug(th.Subject) + "/"
+}
+
+// loggedName is a file of the export as an error names it: a
+// conversation's directory and an attachment by their ids only, since
+// errors are logged and the subject and the file's name are content (an
+// attachment's name is sealed like message bodies).
+func loggedName(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		if id, rest, ok := strings.Cut(p, "-"); ok && rest != "" && id != "" && strings.Trim(id, "0123456789") == "" {
+			parts[i] = id
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // slug keeps letters and digits of a subject, the rest a single dash, up
@@ -817,7 +831,7 @@ func (e *boxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", loggedName(name), err) }
 	head := struct {
 		ID           int64             `json:"id"`
 		Subject      string            `json:"subject"`

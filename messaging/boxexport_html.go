@@ -108,7 +108,7 @@ type htmlIndexRow struct{ Href, Subject, Organisation, ISO, When string }
 // render writes one of the export's templates.
 func render(w io.Writer, name string, data any) error {
 	if err := exportPages.ExecuteTemplate(w, name, data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return fmt.Errorf("render %s: %w", loggedName(name), err)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func (e *boxExport) writeConversationHTML(ctx context.Context, zw *zip.Writer, c
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", loggedName(name), err) }
 	l := e.l
 	names := make([]string, len(c.participants))
 	for i, p := range c.participants {
@@ -207,7 +207,7 @@ func (e *boxExport) writeIndex(ctx context.Context, zw *zip.Writer) error {
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return fmt.Errorf("export %s: %w", name, err) }
+	fail := func(err error) error { return fmt.Errorf("export %s: %w", loggedName(name), err) }
 	l := e.l
 	head := htmlHead{Lang: l.Lang(), Title: l.T("export.index_title"), Facts: []htmlFact{
 		{l.T("export.account"), e.user.Email},

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path"
@@ -549,5 +551,76 @@ func TestExportBrokenOff(t *testing.T) {
 			t.Fatalf("exporting again: %v", err)
 		}
 		again.Close()
+	})
+}
+
+// failAfter accepts n bytes, then fails every write, as a client that goes
+// away during a download.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errors.New("connection reset by peer")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// An export cut off by the client fails with an error that is logged: it
+// names the files by their ids, never by the conversation's subject or an
+// attachment's name (sealed in the database like message bodies),
+// wherever the export broke off.
+func TestExportErrorNamesNoContent(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Reintegratieplan", Body: "Zie bijlage"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			content := make([]byte, 20<<10)
+			for j := range content {
+				content[j] = byte('a' + (j*7+i*13+j/97)%26)
+			}
+			a, err := f.svc.Upload(ctx, emp.Identity(), fmt.Sprintf("diagnoseverslag-%d.txt", i), content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Reply(ctx, emp.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Hierbij", AttachmentIDs: []int64{a.ID}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var whole bytes.Buffer
+		exp, err := f.svc.Export(ctx, emp.Identity(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.WriteTo(ctx, &whole); err != nil {
+			t.Fatal(err)
+		}
+		failed := 0
+		for n := 0; n < whole.Len(); n += 512 {
+			exp, err := f.svc.Export(ctx, emp.Identity(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = exp.WriteTo(ctx, &failAfter{n: n})
+			if err == nil {
+				continue
+			}
+			failed++
+			for _, s := range []string{"reintegratieplan", "diagnoseverslag"} {
+				if strings.Contains(strings.ToLower(err.Error()), s) {
+					t.Errorf("cut off after %d bytes: the error names %q: %v", n, s, err)
+				}
+			}
+		}
+		if failed == 0 {
+			t.Fatal("no export failed: the test proves nothing")
+		}
 	})
 }
