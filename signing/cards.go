@@ -46,15 +46,15 @@ type Card struct {
 	CodeSentAt  time.Time
 }
 
-// Cards returns the requests of a conversation the user may read, oldest
-// first.
+// Cards returns the requests of a conversation the user may read and
+// whose message they received (receivedRule), oldest first.
 func (s *Service) Cards(ctx context.Context, who *identity.User, threadID int64) ([]Card, error) {
 	user := db.UserOf(who)
 	if _, _, err := s.Messages.ThreadAccess(ctx, s.DB, user, threadID); err != nil {
 		return nil, err
 	}
 	var rs []requestRow
-	if err := s.DB.NewSelect().Model(&rs).Where("thread_id = ?", threadID).Order("id").Scan(ctx); err != nil {
+	if err := s.DB.NewSelect().Model(&rs).Where("thread_id = ?", threadID).Where(receivedRule, user.ID).Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load signing requests: %w", err)
 	}
 	return s.cards(ctx, user, rs)

@@ -268,7 +268,8 @@ func (s *Service) readAttachment(ctx context.Context, a *db.Attachment) ([]byte,
 }
 
 // access loads a request whose conversation the user takes part in and
-// may read; anything else is NotFound.
+// may read, and whose message they received (receivedRule); anything else
+// is NotFound.
 func (s *Service) access(ctx context.Context, idb bun.IDB, user *db.User, requestID int64) (*requestRow, *db.Organisation, error) {
 	r, err := loadRequest(ctx, idb, requestID)
 	if err != nil {
@@ -278,8 +279,25 @@ func (s *Service) access(ctx context.Context, idb bun.IDB, user *db.User, reques
 	if err != nil {
 		return nil, nil, err
 	}
+	ok, err := idb.NewSelect().Model((*requestRow)(nil)).Where("?TableAlias.id = ?", r.ID).Where(receivedRule, user.ID).Exists(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check signing request %d: %w", r.ID, err)
+	}
+	if !ok {
+		return nil, nil, errNotFound
+	}
 	return r, org, nil
 }
+
+// receivedRule is the condition, beside the participant check, under which
+// the user given as its argument sees a request (the query's model): they
+// received its message, which was put in their box (also when they removed
+// it since). Someone added to the conversation with only the messages from
+// now on did not, and sees neither the request nor its document, as they
+// cannot download the message's attachment. A request whose message is
+// gone is left to the participant check.
+const receivedRule = `(?TableAlias.message_id IS NULL OR EXISTS (
+  SELECT 1 FROM message_states AS ms WHERE ms.message_id = ?TableAlias.message_id AND ms.user_id = ?))`
 
 // loadSignerFor loads request r's signers in idb and returns the user's
 // row whose turn it is (signerFor) with all of them.

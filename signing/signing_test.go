@@ -336,6 +336,62 @@ func TestNonSignerCannotSign(t *testing.T) {
 
 // TestRequestMessageStays: the message whose PDF was put to signers is not
 // deleted for everyone (the request refers to its document).
+// TestNewcomerWithoutHistory: a participant added with only the messages
+// from now on never received the message whose PDF was put to the
+// signers, so its card and document are as closed to them as the
+// message's attachment; one added with the history, and a request made
+// after either joined, reach them.
+func TestNewcomerWithoutHistory(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
+		if err := f.svc.Decline(ctx, f.jan.Identity(), id, "Te vaag", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.msgs.Thread(ctx, f.hr.Identity(), f.thread)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := v.Messages[len(v.Messages)-1].Attachments[0].ID
+		late := f.user(t, "laat@example.nl", false, "Lotte", "Laat")
+		early := f.user(t, "vroeg@example.nl", false, "Vera", "Vroeg")
+		for _, u := range []struct {
+			u       *db.User
+			history string
+		}{{late, messaging.FromNowOn}, {early, messaging.WithHistory}} {
+			if err := f.msgs.AddParticipant(ctx, f.hr.Identity(), f.thread, messaging.AddInput{Email: u.u.Email, History: u.history}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _, err = f.msgs.Download(ctx, late.Identity(), doc)
+		wantCode(t, err, apperr.NotFound)
+		_, _, err = f.svc.View(ctx, late.Identity(), id, "192.0.2.1")
+		wantCode(t, err, apperr.NotFound)
+		_, err = f.svc.CardByID(ctx, late.Identity(), id)
+		wantCode(t, err, apperr.NotFound)
+		if cs, err := f.svc.Cards(ctx, late.Identity(), f.thread); err != nil || len(cs) != 0 {
+			t.Fatalf("the newcomer without history sees cards %+v, %v", cs, err)
+		}
+		if lc, err := f.svc.LiveCards(ctx, id, []int64{late.ID, early.ID}); err != nil || len(lc) != 1 || lc[0].UserID != early.ID {
+			t.Fatalf("live cards: %+v, %v", lc, err)
+		}
+		if _, data, err := f.svc.View(ctx, early.Identity(), id, "192.0.2.1"); err != nil || !bytes.Equal(data, pdf(1, "P")) {
+			t.Fatalf("the newcomer with history: %v", err)
+		}
+		if cs, err := f.svc.Cards(ctx, early.Identity(), f.thread); err != nil || len(cs) != 1 || cs[0].Signers[0].Reason != "Te vaag" {
+			t.Fatalf("the newcomer with history sees cards %+v, %v", cs, err)
+		}
+		next := f.request(t, "plan2.pdf", pdf(2, "Q"), signing.RequestInput{SignerIDs: []int64{late.ID}})
+		if cs, err := f.svc.Cards(ctx, late.Identity(), f.thread); err != nil || len(cs) != 1 || cs[0].ID != next || !cs[0].MayAct {
+			t.Fatalf("a later request: %+v, %v", cs, err)
+		}
+		if _, _, err := f.svc.View(ctx, late.Identity(), next, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestRequestMessageStays(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
