@@ -605,8 +605,10 @@ func (s *Service) Contacts(ctx context.Context, who *identity.User, limit int) (
 		Where("mine.user_id = ?", user.ID)
 	if user.Kind != db.KindInternal {
 		// External users may only write to internal users, and must not
-		// learn the addresses of other outsiders in their threads.
-		q = q.Where("u.kind = ?", db.KindInternal)
+		// learn the addresses of other outsiders in their threads, nor of
+		// the members of a team, whom they see as the team (whose people
+		// may be hidden from them).
+		q = q.Where("u.kind = ? AND other.via_team_id IS NULL", db.KindInternal)
 	}
 	err := q.OrderExpr("u.email").Limit(int64(limit)).Scan(ctx, &emails)
 	if err != nil {

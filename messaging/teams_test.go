@@ -506,3 +506,30 @@ func TestNotificationNamesTheTeam(t *testing.T) {
 		}
 	})
 }
+
+// An outsider's address suggestions hold the internal users they write
+// with personally, not the members of a team they write with: to them a
+// team's members are the team, whose people may be hidden.
+func TestTeamContactsShowNoMembers(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+		if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.svc.Contacts(ctx, jan.Identity(), 10); err != nil || len(got) != 0 {
+			t.Fatalf("the outsider is offered the team's members: %v %v", got, err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Persoonlijk", Body: "Hoi"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.svc.Contacts(ctx, jan.Identity(), 10); err != nil || len(got) != 1 || got[0] != f.hr.Email {
+			t.Fatalf("the outsider's suggestions after a personal conversation: %v %v", got, err)
+		}
+		if got, err := f.svc.Contacts(ctx, f.boss.Identity(), 10); err != nil || len(got) != 2 {
+			t.Fatalf("a member's suggestions: %v %v", got, err)
+		}
+	})
+}
