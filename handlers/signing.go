@@ -56,9 +56,12 @@ func (h *handler) signingCards(c *fiber.Ctx, v *components.ThreadView) error {
 }
 
 // signingChoice offers "ter ondertekening" in the reply form of an
-// internal user, with the conversation's participants as signers.
+// internal user of the conversation's organisation (who alone may ask,
+// signing.Service.RequestTx), with the conversation's participants as
+// signers.
 func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *components.SigningChoice {
-	if h.signing == nil || !current(c).User.Internal() {
+	u := current(c).User
+	if h.signing == nil || !u.Internal() || u.OrgID == nil || *u.OrgID != v.OrgID {
 		return nil
 	}
 	s := &components.SigningChoice{Chosen: map[int64]bool{}}

@@ -126,8 +126,10 @@ type RequestInput struct {
 
 // RequestTx puts the PDF attached to message messageID (just posted by the
 // requester in tx, see messaging.ReplyInput.Within) to the signers, in the
-// caller's transaction. Only internal users ask; the signers must be
-// participants of the conversation; the file must be a PDF by its content.
+// caller's transaction. Only internal users of the conversation's
+// organisation ask (the document is sealed with its key); the signers must
+// be participants of the conversation; the file must be a PDF by its
+// content.
 func (s *Service) RequestTx(ctx context.Context, tx bun.Tx, requester *db.User, threadID, messageID int64, in RequestInput) (int64, error) {
 	now := s.Now().UTC()
 	if requester.Kind != db.KindInternal {
@@ -136,6 +138,9 @@ func (s *Service) RequestTx(ctx context.Context, tx bun.Tx, requester *db.User, 
 	th, org, err := s.Messages.ThreadAccess(ctx, tx, requester, threadID)
 	if err != nil {
 		return 0, err
+	}
+	if requester.OrgID == nil || *requester.OrgID != th.OrgID {
+		return 0, apperr.Field("signers", "signing.internal_only")
 	}
 	if in.AllRecipients {
 		in.SignerIDs = nil

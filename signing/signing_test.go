@@ -334,6 +334,38 @@ func TestNonSignerCannotSign(t *testing.T) {
 	})
 }
 
+// TestOtherOrganisationCannotAsk: only the staff of the conversation's
+// organisation ask for agreement (sealed with that organisation's key);
+// a colleague of another organisation who takes part may not.
+func TestOtherOrganisationCannotAsk(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		guest := f.user(t, "gast@ander.nl", true, "Gijs", "Gast")
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("org_id = ?", other.ID).Where("id = ?", guest.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		guest.OrgID = &other.ID
+		if err := f.msgs.AddParticipant(ctx, f.hr.Identity(), f.thread, messaging.AddInput{Email: guest.Email, History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		att, err := f.msgs.Upload(ctx, guest.Identity(), "x.pdf", pdf(1, "X"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.msgs.Reply(ctx, guest.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
+			Within: f.svc.Within(guest.Identity(), f.thread, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})})
+		wantKey(t, err, "signing.internal_only")
+		if n, err := d.NewSelect().Table("signing_requests").Count(ctx); err != nil || n != 0 {
+			t.Fatalf("requests stored: %d, %v", n, err)
+		}
+	})
+}
+
 // TestRequestMessageStays: the message whose PDF was put to signers is not
 // deleted for everyone (the request refers to its document).
 // TestNewcomerWithoutHistory: a participant added with only the messages
