@@ -426,10 +426,11 @@ type AddInput struct {
 }
 
 // AddParticipant adds someone to a conversation: an internal user of its
-// organisation chooses whether the newcomer reads the history or only what
-// follows. Everyone in the conversation gets a system line saying who added
-// whom (unread for the newcomer only), the newcomer is invited or notified,
-// and an audit row is written.
+// organisation chooses whether the newcomer reads the history (the
+// messages the adder received) or only what follows. Everyone in the
+// conversation gets a system line saying who added whom (unread for the
+// newcomer only), the newcomer is invited or notified, and an audit row is
+// written.
 func (s *Service) AddParticipant(ctx context.Context, who *identity.User, threadID int64, in AddInput) error {
 	user := db.UserOf(who)
 	var later []Event
@@ -482,9 +483,13 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		}
 		n := 0
 		if in.History == WithHistory {
-			// The history, unread: one statement for the read states.
-			res, err := tx.NewRaw("INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m WHERE m.thread_id = ?",
-				u.ID, th.ID).Exec(ctx)
+			// The history, unread: one statement for the read states. It
+			// is the history the adder received, no more: someone added
+			// with only the messages from now on cannot hand on what came
+			// before (to another address of theirs, say).
+			res, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m
+WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
+				u.ID, th.ID, user.ID).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("store read states: %w", err)
 			}

@@ -92,3 +92,59 @@ func TestAddParticipantHistoryChoice(t *testing.T) {
 		}
 	})
 }
+
+// "With all earlier messages" hands on the history the adder received, no
+// more: a colleague added with only the messages from now on cannot get
+// the earlier ones by adding another address of theirs with the history.
+func TestAddWithHistoryGivesOnlyTheAddersHistory(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Vertrouwelijk detail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog een detail"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vanaf nu"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.boss.Identity(), tid, messaging.AddInput{Email: "bram.prive@example.nl", History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "adding with the adder's history")
+		var alt db.User
+		if err := d.NewSelect().Model(&alt).Where("email = ?", "bram.prive@example.nl").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := func(u *db.User) []string {
+			t.Helper()
+			v, err := f.svc.Thread(ctx, u.Identity(), tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range v.Messages {
+				out = append(out, m.System+m.Body)
+			}
+			return out
+		}
+		want := got(f.boss)
+		if g := got(&alt); len(g) != len(want) {
+			t.Fatalf("the newcomer sees %q, the adder %q", g, want)
+		}
+		for _, m := range got(&alt) {
+			if m == "Vertrouwelijk detail" || m == "Nog een detail" {
+				t.Fatalf("the newcomer reads history the adder never received: %q", got(&alt))
+			}
+		}
+		if n, _ := f.svc.UnreadCount(ctx, alt.ID); n != len(want) {
+			t.Fatalf("newcomer unread %d, want %d", n, len(want))
+		}
+	})
+}
