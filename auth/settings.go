@@ -82,8 +82,8 @@ func (ab *Absence) validate() (from, until bun.NullTime, errs apperr.Fields) {
 		if strings.TrimSpace(v) == "" {
 			return bun.NullTime{}
 		}
-		t, err := time.Parse("2006-01-02", strings.TrimSpace(v))
-		if err != nil {
+		t, ok := parseDay(v, time.UTC)
+		if !ok {
 			errs = append(errs, apperr.Field(field, "profile.date_invalid"))
 			return bun.NullTime{}
 		}

@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
 
 	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
 )
 
 // TestSettings: after the first visit a person changes their details, the
@@ -59,4 +62,36 @@ func TestSettings(t *testing.T) {
 		resp, _ = half.post(p, url.Values{"language": {"en"}})
 		wantRedirect(t, resp, pathTerms)
 	}
+}
+
+// TestSettingsAwayYearOutOfRange, on both engines: a day of the absence
+// period with a year no calendar of the service holds (year 0 is refused
+// by PostgreSQL, 0001-01-01 is the zero time and was dropped as "no
+// date") is refused at its field in the person's language, with the typed
+// values kept and nothing stored.
+func TestSettingsAwayYearOutOfRange(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		ann := ra.person(t, "ann@example.nl", false, "Ann", "", "Smith", "en")
+		for _, tc := range []struct {
+			p    *person
+			want string
+		}{{jan, "Vul een geldige datum in, bijvoorbeeld 2026-03-01."}, {ann, "Enter a valid date, for example 2026-03-01."}} {
+			for _, day := range []string{"0000-01-01", "0001-01-01", "1899-12-31"} {
+				resp, page := tc.p.b.post(pathSettingsAway, url.Values{"away_enabled": {"yes"}, "away_message": {"Ik ben weg."}, "away_from": {"2026-03-01"}, "away_until": {day}})
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				wantContains(t, page, tc.want, `value="`+day+`"`, `value="2026-03-01"`, "Ik ben weg.")
+				var u db.User
+				if err := ra.d.NewSelect().Model(&u).Where("id = ?", tc.p.u.ID).Scan(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if u.AwayEnabled || !u.AwayFrom.IsZero() || !u.AwayUntil.IsZero() {
+					t.Fatalf("%s: stored %v %v %v", day, u.AwayEnabled, u.AwayFrom, u.AwayUntil)
+				}
+			}
+		}
+		resp, _ := jan.b.post(pathSettingsAway, url.Values{"away_enabled": {"yes"}, "away_message": {"Ik ben weg."}, "away_from": {"1900-01-01"}, "away_until": {"9999-12-31"}})
+		wantRedirect(t, resp, pathAccount+"?melding=afwezigheid")
+	})
 }
