@@ -86,15 +86,15 @@ func auditOrgIDs(org int64, from, to time.Time) (string, []any) {
 // before it starts.
 func auditBounds(q AuditQuery) (from, to time.Time, err error) {
 	if q.From != "" {
-		d, perr := time.ParseInLocation("2006-01-02", q.From, i18n.Zone)
-		if perr != nil {
+		d, ok := parseDay(q.From, i18n.Zone)
+		if !ok {
 			return from, to, apperr.Field("from", "admin.audit.date_invalid")
 		}
 		from = d
 	}
 	if q.To != "" {
-		d, perr := time.ParseInLocation("2006-01-02", q.To, i18n.Zone)
-		if perr != nil {
+		d, ok := parseDay(q.To, i18n.Zone)
+		if !ok {
 			return from, to, apperr.Field("to", "admin.audit.date_invalid")
 		}
 		to = d.AddDate(0, 0, 1)

@@ -438,6 +438,33 @@ func TestAdminAudit(t *testing.T) {
 	})
 }
 
+// TestAdminAuditYearOutOfRange, on both engines: a day of the search with
+// a year outside 1900 to 9999 (PostgreSQL knows no year 0, and the first
+// day of year 1 in Dutch time is in year 0 in UTC) is refused at its
+// field, in the admin's language, with what was typed kept; the export
+// of such a search is refused before its first byte instead of cut off.
+func TestAdminAuditYearOutOfRange(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		for _, q := range []string{"van=0000-01-01", "tot=0000-01-01", "van=0001-01-01", "tot=1899-12-31"} {
+			resp, page := admin.b.get("/beheer/audit?" + q)
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+			wantContains(t, page, "Vul een datum in als 2026-02-23.", `value="`+q[4:]+`"`)
+			resp, _ = admin.b.get("/beheer/audit/export?" + q)
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+		}
+		if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("language = 'en'").Where("id = ?", admin.u.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		resp, page := admin.b.get("/beheer/audit?van=0000-01-01")
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Enter a date like 2026-02-23.")
+		resp, _ = admin.b.get("/beheer/audit?van=1900-01-01&tot=9999-12-31")
+		wantStatus(t, resp, http.StatusOK)
+	})
+}
+
 // TestAdminUsersPages, on both engines: "Gebruikers" shows UsersPageSize
 // users a page in the order of their addresses, links the next and the
 // previous page, and pages (and searches) never show another
