@@ -136,7 +136,7 @@ func (s *Service) createTeam(ctx context.Context, sc teamScope, name string, med
 		detail := fmt.Sprintf("team %d %q, medical %v, show person %v", t.ID, t.Name, medical, showPerson)
 		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: "team.created", Detail: detail}, t.CreatedAt))
 	})
-	if err != nil {
+	if err = onConflict(err, apperr.Field("name", "team.exists")); err != nil {
 		return nil, fmt.Errorf("create team: %w", err)
 	}
 	return t, nil
@@ -231,13 +231,24 @@ func (s *Service) renameTeam(ctx context.Context, sc teamScope, teamID int64, na
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return onConflict(s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		t, err := sc.team(ctx, tx, teamID)
 		if err != nil {
 			return err
 		}
 		return s.renameTeamTx(ctx, tx, sc, t, name)
-	})
+	}), apperr.Field("name", "team.exists"))
+}
+
+// onConflict returns as, the field error of a check, for a unique
+// violation: another transaction stored the same thing at the same moment
+// (a form sent twice, two colleagues at once) after the check had passed
+// in both. Any other error is returned as it is.
+func onConflict(err error, as error) error {
+	if db.IsUniqueViolation(err) {
+		return as
+	}
+	return err
 }
 
 // renameTeamTx renames team t to the checked name in tx.
@@ -267,13 +278,13 @@ func (s *Service) AddTeamMember(ctx context.Context, teamID int64, email string)
 }
 
 func (s *Service) addTeamMember(ctx context.Context, sc teamScope, teamID int64, email string) error {
-	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return onConflict(s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		t, u, err := s.teamAndUser(ctx, tx, sc, teamID, email)
 		if err != nil {
 			return err
 		}
 		return s.joinTeamTx(ctx, tx, sc, t, u)
-	})
+	}), apperr.Field("email", "team.already_member"))
 }
 
 // joinTeamTx makes u, an internal user of t's organisation, a member of

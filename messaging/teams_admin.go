@@ -132,7 +132,7 @@ func (s *Service) AdminSaveTeam(ctx context.Context, cur *auth.Current, teamID i
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return onConflict(s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		t, err := sc.team(ctx, tx, teamID)
 		if err != nil {
 			return err
@@ -148,7 +148,7 @@ func (s *Service) AdminSaveTeam(ctx context.Context, cur *auth.Current, teamID i
 			return err
 		}
 		return s.setTeamFlagTx(ctx, tx, sc, t, "show_person", in.ShowPerson)
-	})
+	}), apperr.Field("name", "team.exists"))
 }
 
 // AdminAddTeamMember makes the internal colleague with address email a

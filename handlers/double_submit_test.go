@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// atOnce posts form to target from each browser at the same moment (a
+// form sent twice by a double click, or by two tabs) and returns the
+// answers.
+func atOnce(t *testing.T, browsers []*browser, target string, form url.Values) []answer {
+	t.Helper()
+	for _, b := range browsers {
+		b.csrf()
+	}
+	answers := make([]answer, len(browsers))
+	var wg sync.WaitGroup
+	for i, b := range browsers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = append([]string(nil), v...)
+			}
+			resp, body := b.post(target, f)
+			answers[i] = answer{resp.StatusCode, body}
+		}()
+	}
+	wg.Wait()
+	return answers
+}
+
+// answer is the status and page of a request.
+type answer struct {
+	status int
+	body   string
+}
+
+// wantOneDone checks that one of the answers is a redirect (done) and
+// every other one a redirect or the form again with message (422): never
+// a server error.
+func wantOneDone(t *testing.T, what string, answers []answer, message string) {
+	t.Helper()
+	done := 0
+	var statuses []int
+	for _, a := range answers {
+		statuses = append(statuses, a.status)
+	}
+	for _, a := range answers {
+		switch a.status {
+		case http.StatusSeeOther:
+			done++
+		case http.StatusUnprocessableEntity:
+			if !strings.Contains(a.body, message) {
+				t.Fatalf("%s: a refusal without %q", what, message)
+			}
+		default:
+			t.Fatalf("%s: statuses %v", what, statuses)
+		}
+	}
+	if done == 0 {
+		t.Fatalf("%s: nothing done: %v", what, statuses)
+	}
+}
+
+// count counts the rows of model matching where.
+func (ra *realApp) count(t *testing.T, model any, where string, args ...any) int {
+	t.Helper()
+	n, err := ra.d.NewSelect().Model(model).Where(where, args...).Count(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+// TestTeamFormsSentTwiceAtOnce, on both engines: "Team aanmaken" and "Lid
+// toevoegen" sent twice at the same moment make one team and one
+// membership; the later request gets the form with its message, never a
+// server error (on PostgreSQL the second insert broke a unique index
+// after the check for a taken name or member had passed in both).
+func TestTeamFormsSentTwiceAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		hanna := ra.person(t, "hanna@osaw.nl", true, "Hanna", "", "Vries", "nl")
+		tabs := []*browser{admin.b, ra.signIn(t, admin.u), ra.signIn(t, admin.u), ra.signIn(t, admin.u)}
+		for _, name := range []string{"Bedrijfsartsen", "Casemanagers", "Planning"} {
+			wantOneDone(t, "create "+name, atOnce(t, tabs, pathAdminTeams, url.Values{"name": {name}}), "Er is al een team met deze naam.")
+			if n := ra.count(t, (*db.Team)(nil), "name = ?", name); n != 1 {
+				t.Fatalf("%d teams %s", n, name)
+			}
+			var team db.Team
+			if err := ra.d.NewSelect().Model(&team).Where("name = ?", name).Scan(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantOneDone(t, "member of "+name, atOnce(t, tabs, teamPath(team.ID)+"/leden", url.Values{"email": {hanna.u.Email}}), "Deze persoon is al lid van het team.")
+			if n := ra.count(t, (*db.TeamMember)(nil), "team_id = ?", team.ID); n != 1 {
+				t.Fatalf("%d members of %s", n, name)
+			}
+		}
+	})
+}
