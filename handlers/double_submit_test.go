@@ -107,3 +107,30 @@ func TestTeamFormsSentTwiceAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestConversationFormsSentTwiceAtOnce, on both engines: "Deelnemer
+// toevoegen" and "Aan dossier toevoegen" (a new case) sent twice at the
+// same moment add one participant and make one case; the later request
+// gets the conversation with the form's message, never a server error.
+func TestConversationFormsSentTwiceAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		tabs := []*browser{hr.b, ra.signIn(t, hr.u), ra.signIn(t, hr.u), ra.signIn(t, hr.u)}
+		for _, ref := range []string{"P-1", "P-2", "P-3"} {
+			threadID := ra.compose(t, hr.u, "Overleg "+ref, "Hallo", jan.u.Email)
+			tp := "/berichten/" + itoa(threadID)
+			wantOneDone(t, "participant in "+ref, atOnce(t, tabs, tp+"/deelnemers", url.Values{"email": {"arts@example.nl"}, "history": {"new"}}),
+				"Deze persoon doet al mee aan dit gesprek.")
+			if n := ra.count(t, (*db.Participant)(nil), "thread_id = ?", threadID); n != 3 {
+				t.Fatalf("%d participants in %s", n, ref)
+			}
+			wantOneDone(t, "case "+ref, atOnce(t, tabs, tp+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {ref}}),
+				"Er bestaat al een dossier met dit kenmerk.")
+			if n := ra.count(t, (*db.Case)(nil), "reference = ?", ref); n != 1 {
+				t.Fatalf("%d cases %s", n, ref)
+			}
+		}
+	})
+}

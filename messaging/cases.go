@@ -241,7 +241,7 @@ func (s *Service) CreateCaseForThread(ctx context.Context, who *identity.User, t
 		}
 		return s.setThreadCase(ctx, tx, user, th, &c.ID, now)
 	})
-	if err != nil {
+	if err = onConflict(err, apperr.Field("reference", "case.reference_exists")); err != nil {
 		return 0, fmt.Errorf("create case: %w", err)
 	}
 	return caseID, nil

@@ -528,7 +528,7 @@ WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.me
 		later, err = s.stage(ctx, tx, []Event{line})
 		return err
 	})
-	if err != nil {
+	if err = onConflict(err, apperr.Field("to", "message.already_participant")); err != nil {
 		return fmt.Errorf("add participant: %w", err)
 	}
 	s.queued()
