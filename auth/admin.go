@@ -262,6 +262,11 @@ func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, 
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.user_invited", Detail: role, IP: ip, Now: now})
 	})
+	if db.IsUniqueViolation(err) {
+		// The address was stored at the same moment (the form sent
+		// twice, or written to by a colleague) after the check passed.
+		err = apperr.Field("email", "admin.invite.exists")
+	}
 	if err != nil {
 		return fmt.Errorf("admin: invite %s: %w", redactEmail(email), err)
 	}

@@ -134,3 +134,21 @@ func TestConversationFormsSentTwiceAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminInviteSentTwiceAtOnce, on both engines: "Collega uitnodigen"
+// sent twice at the same moment makes one invited colleague; the later
+// request gets the form with its message, never a server error.
+func TestAdminInviteSentTwiceAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		tabs := []*browser{admin.b, ra.signIn(t, admin.u), ra.signIn(t, admin.u), ra.signIn(t, admin.u)}
+		for _, email := range []string{"arts@osaw.nl", "cm@osaw.nl", "planning@osaw.nl"} {
+			wantOneDone(t, "invite "+email, atOnce(t, tabs, "/beheer/gebruikers/uitnodigen", url.Values{"email": {email}, "role": {"member"}}),
+				"Dit e-mailadres heeft al een account.")
+			if n := ra.count(t, (*db.User)(nil), "email = ?", email); n != 1 {
+				t.Fatalf("%d users %s", n, email)
+			}
+		}
+	})
+}
