@@ -146,8 +146,8 @@ func brandingView(b auth.OrgBrand) components.AdminBrandingView {
 // adminBrandingSave stores the texts and the colour; refused input shows
 // the form again with the messages and what was typed.
 func (h *handler) adminBrandingSave(c *fiber.Ctx) error {
-	in := auth.BrandInput{Name: clip(formValue(c, "name"), 4*branding.MaxName), SenderName: clip(formValue(c, "sender"), 4*branding.MaxSenderName),
-		SupportText: clip(formValue(c, "support"), 4*branding.MaxSupportText), Colour: clip(formValue(c, "colour"), 32),
+	in := auth.BrandInput{Name: clipChars(formValue(c, "name"), branding.MaxName), SenderName: clipChars(formValue(c, "sender"), branding.MaxSenderName),
+		SupportText: clipChars(formValue(c, "support"), branding.MaxSupportText), Colour: clip(formValue(c, "colour"), 32),
 		EvidenceLanguage: clip(formValue(c, "evidence_language"), 8)}
 	err := h.branding.Save(c.UserContext(), current(c), in, clientIP(c))
 	if apperr.CodeOf(err) == apperr.Invalid {

@@ -40,7 +40,7 @@ func (h *handler) adminTeamRoutes(app *fiber.App, done fiber.Handler) {
 
 // teamSettings reads a team's form.
 func teamSettings(c *fiber.Ctx) messaging.TeamSettings {
-	return messaging.TeamSettings{Name: clip(formValue(c, "name"), 4*messaging.MaxTeamName),
+	return messaging.TeamSettings{Name: clipChars(formValue(c, "name"), messaging.MaxTeamName),
 		Medical: formValue(c, "medical") == "yes", ShowPerson: formValue(c, "show_person") == "yes"}
 }
 

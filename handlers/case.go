@@ -98,7 +98,7 @@ func (h *handler) threadCaseAdd(c *fiber.Ctx) error {
 		return err
 	}
 	u := current(c).User
-	reference := clip(formValue(c, "reference"), 200)
+	reference := clipChars(formValue(c, "reference"), messaging.MaxCaseReference)
 	subject, _ := strconv.ParseInt(clip(formValue(c, "subject"), 20), 10, 64)
 	caseID, _ := strconv.ParseInt(clip(formValue(c, "case"), 20), 10, 64)
 	if formValue(c, "case") != "" {

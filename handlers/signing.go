@@ -217,6 +217,6 @@ func (h *handler) signingDecline(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.signing.Decline(c.UserContext(), current(c).User, id, clip(formValue(c, "reason"), 4*signing.MaxReason), clientIP(c))
+	err = h.signing.Decline(c.UserContext(), current(c).User, id, clipChars(formValue(c, "reason"), signing.MaxReason), clientIP(c))
 	return h.signingRespond(c, id, err, "signing.declined_notice")
 }
