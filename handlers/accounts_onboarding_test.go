@@ -574,3 +574,27 @@ func TestStepsInEnglish(t *testing.T) {
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, body, "Tick the box to accept the terms of use")
 }
+
+// TestSMSStepExpiredCode: a code typed after it expired (or after it was
+// dropped) brings the number form back with the message why, in the
+// person's language, and the number typed before; it showed the number
+// form without a word.
+func TestSMSStepExpiredCode(t *testing.T) {
+	ra := newRealApp(t)
+	for _, tc := range []struct{ email, lang, want string }{
+		{"jan@example.nl", "nl", "Deze code is verlopen. Vraag een nieuwe code aan."},
+		{"jo@example.com", "en", "This code has expired. Ask for a new code."},
+	} {
+		b := ra.signUp(t, auth.InviteInput{Email: tc.email, Language: tc.lang})
+		acceptTerms(t, b)
+		setPassword(t, b)
+		resp, _ := b.post(pathSMS, url.Values{"phone": {"06 1234 5678"}})
+		wantRedirect(t, resp, pathSMS)
+		code := ra.lastSMSCode(t, testPhone)
+		ra.clk.Add(11 * time.Minute)
+		resp, page := b.post(pathSMS+"/code", url.Values{"code": {code}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, tc.want, `name="phone" value="06 12 34 56 78"`)
+		ra.clk.Add(time.Hour)
+	}
+}

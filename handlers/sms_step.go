@@ -96,6 +96,12 @@ func (h *handler) smsStepForm(c *fiber.Ctx, status int, v components.SMSStepView
 	if v.Phone == "" && v.PhoneError == "" {
 		v.Phone = auth.FormatPhone(st.Previous)
 	}
+	// A code refused once none is pending (it expired, or was dropped)
+	// has no code field to show why: the message goes above the number
+	// form.
+	if st.Phone == "" && v.CodeError != "" && v.Notice == "" {
+		v.Notice, v.CodeError = v.CodeError, ""
+	}
 	v.ResendIn = seconds(st.ResendIn)
 	if st.Verified != "" {
 		v.Verified = auth.MaskPhone(st.Verified)
