@@ -77,10 +77,11 @@ func (h *handler) caseStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	closed := formValue(c, "status") == messaging.CaseClosed
-	if err := h.messages.SetCaseClosed(c.UserContext(), current(c).User, id, closed); err != nil {
+	status := clip(formValue(c, "status"), 16)
+	if err := h.messages.SetCaseStatus(c.UserContext(), current(c).User, id, status); err != nil {
 		return err
 	}
+	closed := status == messaging.CaseClosed
 	notice := "heropend"
 	if closed {
 		notice = "gesloten"

@@ -167,3 +167,43 @@ func TestCaseClosingLive(t *testing.T) {
 		wantContains(t, got, readonly+` hx-swap-oob="true"></div>`, writable+` hx-swap-oob="true"><section id="reply"`, loc+"/reageer")
 	})
 }
+
+// TestCaseStatusUnknownValue, on both engines: the case's status form
+// with a status that is neither "open" nor "closed" (or none) changes
+// nothing and says why, in the user's language; it reopened a closed case.
+func TestCaseStatusUnknownValue(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		cm := ra.person(t, "cm@osaw.nl", true, "Kees", "", "Smit", "en")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		threadID := ra.compose(t, hr.u, "Verzuim", "Hallo", jan.u.Email, cm.u.Email)
+		resp, _ := hr.b.post("/berichten/"+itoa(threadID)+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {"P-1"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		var caseID int64
+		if err := d.NewSelect().Model((*db.Case)(nil)).Column("id").Where("reference = ?", "P-1").Scan(ctx, &caseID); err != nil {
+			t.Fatal(err)
+		}
+		status := "/dossiers/" + itoa(caseID) + "/status"
+		resp, _ = hr.b.post(status, url.Values{"status": {"closed"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		for _, p := range []struct {
+			who  *person
+			want string
+		}{{hr, "Kies of het dossier open of gesloten is."}, {cm, "Choose whether the case is open or closed."}} {
+			for _, f := range []url.Values{{"status": {"gesloten"}}, {"status": {""}}, {}, {"status": {"Open "}}} {
+				resp, page := p.who.b.post(status, f)
+				wantStatus(t, resp, http.StatusBadRequest)
+				wantContains(t, page, p.want)
+				var c db.Case
+				if err := d.NewSelect().Model(&c).Where("id = ?", caseID).Scan(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if c.Status != db.CaseClosed {
+					t.Fatalf("%v: the case is %s", f, c.Status)
+				}
+			}
+		}
+	})
+}

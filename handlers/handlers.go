@@ -239,7 +239,7 @@ type Messages interface {
 	CreateCaseForThread(ctx context.Context, user *identity.User, threadID, subjectID int64, reference string) (int64, error)
 	AddThreadToCase(ctx context.Context, user *identity.User, threadID, caseID int64) error
 	RemoveThreadFromCase(ctx context.Context, user *identity.User, threadID int64) error
-	SetCaseClosed(ctx context.Context, user *identity.User, caseID int64, closed bool) error
+	SetCaseStatus(ctx context.Context, user *identity.User, caseID int64, status string) error
 }
 
 var _ Messages = (*messaging.Service)(nil)

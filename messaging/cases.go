@@ -315,6 +315,16 @@ func (s *Service) setThreadCase(ctx context.Context, tx bun.Tx, user *db.User, t
 	return auth.Audit(ctx, tx, auth.AuditEntry{ActorID: &user.ID, UserID: &user.ID, Kind: kind, Detail: detail, Now: now, OrgID: &th.OrgID})
 }
 
+// SetCaseStatus sets a case's status as the case's form sends it,
+// CaseOpen or CaseClosed (see SetCaseClosed); apperr Malformed for any
+// other value, which changes nothing.
+func (s *Service) SetCaseStatus(ctx context.Context, who *identity.User, caseID int64, status string) error {
+	if status != CaseOpen && status != CaseClosed {
+		return apperr.New(apperr.Malformed, "case.status_invalid")
+	}
+	return s.SetCaseClosed(ctx, who, caseID, status == CaseClosed)
+}
+
 // SetCaseClosed closes a case (its conversations become read-only for
 // everyone) or reopens it, with an audit row; the participants' open pages
 // of its conversations hear of it (EventCaseClosed, EventCaseReopened).
