@@ -44,9 +44,21 @@ func (a *Accounts) Activity(ctx context.Context, userID int64, page int) ([]Acti
 	}
 	out := make([]ActivityEvent, len(rows))
 	for i, r := range rows {
-		out[i] = ActivityEvent{Kind: r.Kind, Factor: factorOf(r.Detail), Place: ShortIP(r.IP), At: r.CreatedAt}
+		out[i] = ActivityEvent{Kind: r.Kind, Factor: factorOf(r.Detail), Place: ShortIP(OwnIP(&r)), At: r.CreatedAt}
 	}
 	return out, more, nil
+}
+
+// OwnIP is the IP address of an audit event as the person it is about may
+// see it (their security activity, their export): the address they acted
+// from. An event someone else caused on their account (an administrator's
+// helpdesk reset, invitation or block) was recorded with that other
+// person's address, which is not theirs to see: "".
+func OwnIP(ev *db.AuditEvent) string {
+	if ev.ActorID != nil && (ev.UserID == nil || *ev.ActorID != *ev.UserID) {
+		return ""
+	}
+	return ev.IP
 }
 
 // factorOf picks the factor an audit detail names, if any; the rest of a

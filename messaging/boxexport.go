@@ -465,7 +465,7 @@ func (e *boxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
 	first := true
 	for {
 		var evs []db.AuditEvent
-		q := e.s.DB.NewSelect().Model(&evs).Column("id", "kind", "ip", "created_at").Where("user_id = ?", e.user.ID)
+		q := e.s.DB.NewSelect().Model(&evs).Column("id", "user_id", "actor_id", "kind", "ip", "created_at").Where("user_id = ?", e.user.ID)
 		if after.id != 0 {
 			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", after.at, after.at, after.id)
 		}
@@ -477,7 +477,7 @@ func (e *boxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
 				Kind string    `json:"kind"`
 				At   time.Time `json:"at"`
 				IP   string    `json:"ip"`
-			}{ev.Kind, ev.CreatedAt.UTC(), ev.IP})
+			}{ev.Kind, ev.CreatedAt.UTC(), auth.OwnIP(&ev)})
 			if err != nil {
 				return fail(err)
 			}
