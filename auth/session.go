@@ -3,10 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -191,14 +189,4 @@ const maxUserAgent = 300
 // the user's list of sessions: one clean line (usertext.CleanLine: valid
 // UTF-8, no control or bidirectional formatting characters), cut to
 // maxUserAgent bytes without splitting a character.
-func cleanUserAgent(s string) string {
-	s = usertext.CleanLine(s)
-	if len(s) <= maxUserAgent {
-		return s
-	}
-	cut := maxUserAgent
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimSpace(s[:cut])
-}
+func cleanUserAgent(s string) string { return usertext.LineWithin(s, maxUserAgent) }

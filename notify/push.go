@@ -20,6 +20,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
+	"dialoog/usertext"
 	"dialoog/vault"
 )
 
@@ -54,6 +55,9 @@ type PushKeys struct {
 // on for; a further one replaces the oldest.
 const MaxPushDevices = 10
 
+// maxUserAgent bounds a subscription's stored User-Agent, in bytes.
+const maxUserAgent = 300
+
 // Subscribe stores a browser's subscription for userID in idb (a
 // transaction), sealing its keys and remembering the VAPID public key it
 // was made with. A known endpoint moves to this user with the new keys (a
@@ -72,10 +76,7 @@ func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, e
 			return fmt.Errorf("subscribe: replace endpoint: %w", err)
 		}
 	}
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
-	sub := &db.PushSubscription{UserID: userID, Endpoint: endpoint, Keys: v.Seal(plain, []byte(endpoint)), UserAgent: userAgent,
+	sub := &db.PushSubscription{UserID: userID, Endpoint: endpoint, Keys: v.Seal(plain, []byte(endpoint)), UserAgent: usertext.LineWithin(userAgent, maxUserAgent),
 		VAPIDKey: vapidKey, CreatedAt: time.Now()}
 	if _, err := idb.NewInsert().Model(sub).Exec(ctx); err != nil {
 		return fmt.Errorf("subscribe: insert: %w", err)

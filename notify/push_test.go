@@ -342,3 +342,30 @@ func certPool(t *testing.T, pemCert []byte) *x509.CertPool {
 	}
 	return pool
 }
+
+// A browser's User-Agent is stored as one clean line cut between
+// characters, as a session's is: a cut inside a character would store
+// invalid UTF-8.
+func TestPushUserAgentCutBetweenCharacters(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		_, pub, _ := GenerateVAPID()
+		ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
+		jan := insertUser(t, d, "jan@example.test")
+		ep, p, a := ps.NewBrowser("long")
+		long := strings.Repeat("a", 299) + "éé\u202e"
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return Subscribe(ctx, tx, v, jan, ep, PushKeys{P256dh: p, Auth: a}, long, pub)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		if err := d.NewSelect().Model((*db.PushSubscription)(nil)).Column("user_agent").Where("endpoint = ?", ep).Scan(ctx, &stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored != strings.Repeat("a", 299) {
+			t.Errorf("stored User-Agent %q (%d bytes)", stored, len(stored))
+		}
+	})
+}

@@ -60,6 +60,20 @@ func CleanLine(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// LineWithin is CleanLine(s) cut to at most max bytes between characters:
+// a line from a browser (a User-Agent) as it is stored beside what it
+// describes.
+func LineWithin(s string, max int) string {
+	s = CleanLine(s)
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return strings.TrimSpace(s[:max])
+}
+
 // Hidden reports whether s holds invalid UTF-8, a control character
 // (tabs and line breaks too) or an invisible bidirectional formatting
 // character: what a one-line field refuses when typed, so that a name
