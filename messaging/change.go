@@ -464,6 +464,11 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 				return err
 			}
 		}
+		if u.Status == db.StatusDisabled {
+			// As in a new conversation: a blocked account is written to
+			// in none.
+			return apperr.Field("to", "message.recipient_disabled")
+		}
 		exists, err := tx.NewSelect().Model((*db.Participant)(nil)).Where("thread_id = ? AND user_id = ?", th.ID, u.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("check participant: %w", err)

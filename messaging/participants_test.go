@@ -148,3 +148,26 @@ func TestAddWithHistoryGivesOnlyTheAddersHistory(t *testing.T) {
 		}
 	})
 }
+
+// A blocked account is not added to a conversation, as it cannot be
+// written to in a new one: the form says so and nothing is stored.
+func TestAddParticipantRefusesDisabled(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		kees := f.active(t, "kees@example.nl", false, "Kees", "", "Klein")
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusDisabled).Where("id = ?", kees.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{"jan@example.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKey(t, f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "kees@example.nl", History: messaging.WithHistory}),
+			"message.recipient_disabled")
+		if in, _ := f.svc.ParticipantIDs(ctx, f.hr.Identity(), tid); len(in) != 2 {
+			t.Fatalf("a blocked account was added: %v", in)
+		}
+	})
+}
