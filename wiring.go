@@ -141,6 +141,10 @@ func (a invitationsAdapter) Accept(ctx context.Context, token, ip, userAgent str
 	return tok, string(stage), err
 }
 
+func (a invitationsAdapter) IsFor(ctx context.Context, token string, userID int64) (bool, error) {
+	return a.inv.IsFor(ctx, token, userID)
+}
+
 func (a invitationsAdapter) RequestNewLink(ctx context.Context, email, ip, _ string) error {
 	return a.inv.RequestNewLink(ctx, email, ip)
 }

@@ -217,6 +217,22 @@ func (s *Invitations) Check(ctx context.Context, token string) (InvitationInfo, 
 	return InvitationInfo{Email: row.Email, OrgID: row.OrgID, OrgName: row.OrgName, Language: row.Language, ExpiresAt: row.ExpiresAt}, nil
 }
 
+// IsFor reports whether token is a sign-up link of userID, in any state
+// (used, replaced by a newer link, expired). A browser signed in as that
+// person which opens it again, or presses AANMELDEN twice, goes on where
+// the person is: the link did its work. It consumes and reveals nothing to
+// anyone else.
+func (s *Invitations) IsFor(ctx context.Context, token string, userID int64) (bool, error) {
+	if !validToken(token) {
+		return false, nil
+	}
+	ok, err := s.DB.NewSelect().Model((*db.Invitation)(nil)).Where("token_hash = ? AND user_id = ?", hashToken(token), userID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sign-up link's person: %w", err)
+	}
+	return ok, nil
+}
+
 // Accept consumes a valid link and starts a session for its user. It
 // returns the session token and the user's next onboarding stage.
 func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (string, Stage, error) {

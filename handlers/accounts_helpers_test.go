@@ -150,6 +150,10 @@ func (a testInvitations) Accept(ctx context.Context, token, ip, userAgent string
 	return tok, string(stage), err
 }
 
+func (a testInvitations) IsFor(ctx context.Context, token string, userID int64) (bool, error) {
+	return a.inv.IsFor(ctx, token, userID)
+}
+
 func (a testInvitations) RequestNewLink(ctx context.Context, email, ip, _ string) error {
 	return a.inv.RequestNewLink(ctx, email, ip)
 }

@@ -52,6 +52,9 @@ type Invitations interface {
 	// Accept consumes the link and starts a session. next names the next
 	// onboarding step, e.g. "terms". Errors as for Check.
 	Accept(ctx context.Context, token, ip, userAgent string) (sessionToken string, next string, err error)
+	// IsFor reports whether token is a sign-up link of userID, in any
+	// state: their browser that opens it again goes on where they are.
+	IsFor(ctx context.Context, token string, userID int64) (bool, error)
 	// RequestNewLink sends a new sign-up link when email belongs to a user who
 	// has not finished signing up. It returns nil for any well-formed
 	// address, known or not, so the answer reveals nothing; apperr Invalid

@@ -58,6 +58,8 @@ func (f *fakeInvitations) Accept(_ context.Context, token, ip, userAgent string)
 	return "session-" + token, "terms", nil
 }
 
+func (f *fakeInvitations) IsFor(context.Context, string, int64) (bool, error) { return false, nil }
+
 func (f *fakeInvitations) RequestNewLink(_ context.Context, email, ip, lang string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -22,8 +22,7 @@ func (h *handler) invitationAccept(c *fiber.Ctx) error {
 		strings.Clone(c.IP()), clip(strings.Clone(c.Get(fiber.HeaderUserAgent)), maxUserAgentLen))
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
-			h.logger(c).Info("sign-up link not usable")
-			return h.invitationInvalid(c, fiber.StatusNotFound, components.InvitationInvalidView{Expired: true})
+			return h.linkNotUsable(c, token)
 		}
 		return err
 	}

@@ -23,8 +23,7 @@ func (h *handler) invitationShow(c *fiber.Ctx) error {
 	info, err := h.invitations.Check(c.UserContext(), token)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
-			h.logger(c).Info("sign-up link not usable")
-			return h.invitationInvalid(c, fiber.StatusNotFound, components.InvitationInvalidView{Expired: true})
+			return h.linkNotUsable(c, token)
 		}
 		return err
 	}
@@ -34,6 +33,24 @@ func (h *handler) invitationShow(c *fiber.Ctx) error {
 	m := h.withBrand(c, h.meta(c), info.OrgID)
 	v := components.InvitationView{Action: "/aanmelden/" + token, Email: info.Email, OrgName: info.OrgName}
 	return h.page(c, fiber.StatusOK, components.InvitationPage(m, v), components.InvitationPartial(m, v))
+}
+
+// linkNotUsable answers a sign-up link that cannot be used (any more): a
+// browser signed in as the person it was for goes on to their step, since
+// the link did its work there (opened again from the mail, AANMELDEN
+// pressed twice); anyone else reads that it no longer works.
+func (h *handler) linkNotUsable(c *fiber.Ctx, token string) error {
+	if cur := current(c); cur != nil {
+		ok, err := h.invitations.IsFor(c.UserContext(), token, cur.User.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return seeOther(c, "/stap")
+		}
+	}
+	h.logger(c).Info("sign-up link not usable")
+	return h.invitationInvalid(c, fiber.StatusNotFound, components.InvitationInvalidView{Expired: true})
 }
 
 // invitationInvalid shows the "link no longer works" page with the form for

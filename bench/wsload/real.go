@@ -345,6 +345,8 @@ func (unusedInvitations) Check(context.Context, string) (handlers.InvitationInfo
 	return handlers.InvitationInfo{}, errUnused
 }
 
+func (unusedInvitations) IsFor(context.Context, string, int64) (bool, error) { return false, errUnused }
+
 func (unusedInvitations) Accept(context.Context, string, string, string) (string, string, error) {
 	return "", "", errUnused
 }
