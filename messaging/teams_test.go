@@ -155,12 +155,7 @@ func TestTeamHidesPerson(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		jan, tid := hiddenTeamConversation(t, f)
 		v, _ := f.svc.Thread(ctx, jan.Identity(), tid)
 		if m := v.Messages[0]; m.SenderName != "Bedrijfsarts" || m.SenderTeam != "" || m.SenderOrg != "" {
 			t.Fatalf("jan sees %+v", m)
@@ -188,13 +183,8 @@ func TestSearchShowsTeamNotMembers(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		jan, tid := hiddenTeamConversation(t, f)
 		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
 		pid, err := f.svc.Compose(ctx, piet.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verlof", Body: "Hoi"})
 		if err != nil {
 			t.Fatal(err)
@@ -235,12 +225,7 @@ func TestReceiptsShowTeamToOutsider(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		jan, tid := hiddenTeamConversation(t, f)
 		mid, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Ja"})
 		if err != nil {
 			t.Fatal(err)
@@ -277,12 +262,7 @@ func TestTypingShowsTeamToOutsider(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		jan, tid := hiddenTeamConversation(t, f)
 		to, err := f.svc.LiveTyping(ctx, tid, f.boss.ID, []int64{jan.ID, f.hr.ID})
 		if err != nil || len(to) != 2 {
 			t.Fatalf("typing reaches %+v %v", to, err)
@@ -307,13 +287,8 @@ func TestSystemLineShowsTeamToOutsider(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		jan, tid := hiddenTeamConversation(t, f)
 		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		tid, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := f.svc.AddParticipant(ctx, f.boss.Identity(), tid, messaging.AddInput{Email: piet.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
@@ -514,11 +489,7 @@ func TestTeamContactsShowNoMembers(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
-		if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID}); err != nil {
-			t.Fatal(err)
-		}
+		jan, _ := hiddenTeamConversation(t, f)
 		if got, err := f.svc.Contacts(ctx, jan.Identity(), 10); err != nil || len(got) != 0 {
 			t.Fatalf("the outsider is offered the team's members: %v %v", got, err)
 		}
@@ -532,4 +503,18 @@ func TestTeamContactsShowNoMembers(t *testing.T) {
 			t.Fatalf("a member's suggestions: %v %v", got, err)
 		}
 	})
+}
+
+// hiddenTeamConversation starts the conversation the tests of a team that
+// hides its people share: Bram writes to Jan (external) for Bedrijfsarts,
+// the team of Hanna and Bram. It returns Jan and the conversation.
+func hiddenTeamConversation(t *testing.T, f *fx) (jan *db.User, tid int64) {
+	t.Helper()
+	jan = f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+	team := newTeam(t, f, "Bedrijfsarts", false, f.hr, f.boss)
+	tid, err := f.svc.Compose(context.Background(), f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Spreekuur", Body: "Dinsdag?", TeamID: team.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jan, tid
 }
