@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -126,7 +128,17 @@ func TestInvitationLinkPage(t *testing.T) {
 			}
 			screenshot(t, ctx, "voorwaarden")
 
-			used := open("after sign-up")
+			// The browser the link signed in goes on to its step when the
+			// link is opened again (from the mail, say).
+			back := open("link again, signed in")
+			if back.Path != "/stap/voorwaarden" || back.Button {
+				t.Errorf("the link opened again in the browser it signed in: page %s, AANMELDEN %v", back.Path, back.Button)
+			}
+			// Anyone else finds it used up.
+			if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+				t.Fatalf("clear cookies: %v", err)
+			}
+			used := open("after sign-up, another browser")
 			screenshot(t, ctx, "gebruikt")
 			if !strings.Contains(used.Text, "Stuur mij een nieuwe link") {
 				t.Errorf("a used link shows no %q; page %s, text: %q", "Stuur mij een nieuwe link", used.Path, used.Text)
