@@ -565,8 +565,9 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 	}
 	othersRead := false
 	// To an outsider a team's members are the team, once: its receipt is
-	// read when the first member read the message.
-	teamReceipt := map[int64]int{}
+	// read when the first member read the message. Made at the first
+	// such receipt: most views have none.
+	var teamReceipt map[int64]int
 	for _, st := range states {
 		if st.UserID == readerID {
 			mv.ReadAt = st.ReadAt.Time
@@ -581,6 +582,9 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 		if t := orgs.through[st.UserID]; t != nil && outsider(users[readerID]) {
 			i, ok := teamReceipt[t.ID]
 			if !ok {
+				if teamReceipt == nil {
+					teamReceipt = map[int64]int{}
+				}
 				teamReceipt[t.ID] = len(mv.Receipts)
 				mv.Receipts = append(mv.Receipts, Receipt{Name: t.Name, ReadAt: st.ReadAt.Time})
 				continue
