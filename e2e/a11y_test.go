@@ -84,11 +84,13 @@ func (b *browser) bothLanguages(name string) {
 	}
 	b.strictA11y(name + " (nl)")
 	b.noSidewaysScroll(name + " (nl)")
+	b.checksBesideLabels(name + " (nl)")
 	b.click("English")
 	b.waitJS(name+" in English", langIs("en")+` && location.pathname === `+jsString(path))
 	b.waitJS(name+" in English loaded", `document.readyState === 'complete' && !!document.querySelector('main h1')`)
 	b.strictA11y(name + " (en)")
 	b.noSidewaysScroll(name + " (en)")
+	b.checksBesideLabels(name + " (en)")
 	b.shot(name + "-en")
 	b.click("Nederlands")
 	b.waitJS(name+" in Dutch again", langIs("nl")+` && location.pathname === `+jsString(path))

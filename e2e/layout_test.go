@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// checksBesideLabels fails on a visible checkbox field (.field--check)
+// whose label does not sit right beside its box, on the same line, or
+// whose hint does not start under the label: a hint as wide as the form
+// must not widen the box's column and push the label to the far side.
+func (b *browser) checksBesideLabels(name string) {
+	b.t.Helper()
+	bad := evalJS[[]string](b, `[...document.querySelectorAll('.field--check')].filter(f => f.checkVisibility()).flatMap(f => {
+  const box = f.querySelector('input[type=checkbox]'), label = f.querySelector('label');
+  if (!box || !label) return [];
+  const a = box.getBoundingClientRect(), l = label.getBoundingClientRect(), out = [];
+  const gap = l.left - a.right;
+  if (gap < 0 || gap > 24 || Math.abs(l.top - a.top) > 16) out.push(box.id + ': label ' + Math.round(gap) + ' px beside its box');
+  for (const h of f.querySelectorAll('.hint')) {
+    if (Math.abs(h.getBoundingClientRect().left - l.left) > 2) out.push(box.id + ': hint not under its label');
+  }
+  return out;
+})`)
+	if len(bad) > 0 {
+		b.t.Errorf("%s: %s", name, strings.Join(bad, "; "))
+	}
+}
+
+// TestCheckboxLabels: the checkboxes with a hint (the compose form's
+// "Bevat medische informatie", the team form's medical and display choices)
+// keep their label beside the box and the hint under the label, on a desktop
+// and on a phone.
+func TestCheckboxLabels(t *testing.T) {
+	s, _, gw := startMailServer(t)
+	hr := caseManager(t, s, gw)
+	if res := runCLI(t, s.env, "team", "create", "OSAW Verzuim"); res.Code != 0 {
+		t.Fatalf("dialoog team create: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	for _, width := range []int64{1280, 360} {
+		hr.run(chromedp.EmulateViewport(width, 800))
+		hr.run(chromedp.Navigate(s.BaseURL + "/berichten/nieuw"))
+		hr.step("compose", "Onderwerp")
+		if hr.count("#compose-medical") != 1 {
+			t.Fatal("no medical choice on the compose form")
+		}
+		hr.checksBesideLabels("compose")
+		hr.run(chromedp.Navigate(s.BaseURL + "/beheer/teams"))
+		hr.step("teams", "")
+		hr.click("OSAW Verzuim")
+		hr.waitJS("the team's page", `/^\/beheer\/teams\/\d+$/.test(location.pathname)`)
+		if hr.count(".field--check .hint") < 2 {
+			t.Fatal("no choices with hints on the team's page")
+		}
+		hr.checksBesideLabels("team")
+	}
+}
