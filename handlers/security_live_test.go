@@ -11,6 +11,7 @@ import (
 
 	fws "github.com/fasthttp/websocket"
 
+	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 )
@@ -77,4 +78,25 @@ func testOpenSocketAfterFactorsRemoved(t *testing.T, la *liveApp) {
 	}
 	la.compose(t, hr.u, "Geheim onderwerp", "Geheime inhoud", emp.u.Email)
 	wantClosedWithoutContent(t, conn, "Geheim")
+}
+
+// TestStopClosesOtherSockets: stopping with Dialoog in one browser deletes
+// the account with all its sessions; the sockets of the other browsers
+// close at once (1008). The sweep cannot find them: their session rows
+// are gone.
+func TestStopClosesOtherSockets(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testStopClosesOtherSockets(t, newLiveAppOn(t, d)) })
+}
+
+func testStopClosesOtherSockets(t *testing.T, la *liveApp) {
+	acc := la.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	u := la.userByEmail(t, "jan@example.nl")
+	phone := la.signIn(t, u)
+	phoneConn := la.connect(t, u, phone.session())
+	conn := la.connect(t, u, acc.b.session())
+
+	resp, _ := acc.b.post(pathAccountStop, url.Values{"password": {testPassword}, "confirm": {"yes"}})
+	wantRedirect(t, resp, "/?gestopt=1")
+	wantClosedWithoutContent(t, conn, "Geheim")
+	wantClosedWithoutContent(t, phoneConn, "Geheim")
 }

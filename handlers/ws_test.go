@@ -39,6 +39,7 @@ func newLiveAppOn(t testing.TB, d *db.DB) *liveApp {
 	ra := newRealAppOn(t, d, func(d *Deps) { d.Hub, d.Live = hub, broker })
 	ra.msg.Events = LiveEvents{Broker: broker}
 	ra.acc.SessionsEnded = LiveEvents{Broker: broker}.SessionsEnded
+	ra.msg.SessionsEnded = ra.acc.SessionsEnded
 	stopRelay := realtime.RelayWith(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil,
 		realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) { return auth.LiveAdmitted(ctx, ra.d, ids) }})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -24,20 +24,30 @@ const AuditAccountDeleted = "account.deleted"
 
 // StopService ends the user's use of Dialoog: every message leaves their
 // box (messages nobody keeps any more are deleted, with their files), their
-// unsent uploads are deleted, and so is the account with its sessions,
-// factors, codes and participations. Messages they sent stay in the other
-// participants' boxes without a sender. One transaction; files are removed
-// after the commit.
+// unsent uploads are deleted, and so is the account with its sessions
+// (whose live connections close: SessionsEnded), factors, codes and
+// participations. Messages they sent stay in the other participants' boxes
+// without a sender. One transaction; files are removed after the commit.
 func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 	user := db.UserOf(who)
 	var keys []storedFile
+	var sessions []int64
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// The sessions go with the account (ON DELETE CASCADE): their
+		// sockets, in other browsers too, are closed after the commit.
+		if err := tx.NewSelect().Model((*db.Session)(nil)).Column("id").
+			Where("user_id = ? AND ended_at IS NULL", user.ID).Scan(ctx, &sessions); err != nil && !db.ErrNoRows(err) {
+			return fmt.Errorf("load sessions: %w", err)
+		}
 		var err error
 		keys, err = s.deleteAccount(ctx, tx, user, AuditAccountDeleted)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("stop service: %w", err)
+	}
+	if len(sessions) > 0 && s.SessionsEnded != nil {
+		s.SessionsEnded(ctx, sessions)
 	}
 	s.removeFiles(ctx, keys)
 	// SQLite overwrites deleted rows (secure_delete), but the write-ahead

@@ -96,6 +96,11 @@ type Service struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Events      Publisher // may be nil
+	// SessionsEnded is told, after the commit, of sessions that ended with
+	// an account that was deleted, so that their live connections close on
+	// every instance (the session sweep cannot find rows that are gone).
+	// May be nil.
+	SessionsEnded func(ctx context.Context, sessionIDs []int64)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at
