@@ -456,6 +456,7 @@ func (a *app) startLive(ctx context.Context) (*liveLayer, error) {
 	a.messages.Events = handlers.LiveEvents{Broker: broker, Log: log}
 	a.accounts.SessionsEnded = handlers.LiveEvents{Broker: broker, Log: log}.SessionsEnded
 	a.messages.SessionsEnded = a.accounts.SessionsEnded
+	a.accounts.SessionRenewed = handlers.LiveEvents{Broker: broker, Log: log}.SessionRenewed
 	return &liveLayer{hub: hub, broker: broker, stop: func() {
 		// Publishing after this fails (and is logged): the HTTP server has
 		// stopped by then.

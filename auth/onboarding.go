@@ -66,6 +66,12 @@ type Accounts struct {
 	// (a new factor, a password reset), so that their live connections
 	// close at once on every instance; nil when nothing listens.
 	SessionsEnded func(ctx context.Context, sessionIDs []int64)
+	// SessionRenewed is told, after the commit, of a session that got a
+	// new id in a change of a signed-in person (a password or a factor):
+	// its live connections, opened with the old cookie, close on every
+	// instance and the browser reconnects with the new one, so that a copy
+	// of the old cookie keeps no socket. nil when nothing listens.
+	SessionRenewed func(ctx context.Context, sessionID int64)
 	// Mail renders the security mails; nil sends none.
 	Mail SecurityMail
 }
@@ -605,6 +611,7 @@ func (a *Accounts) verifySMS(ctx context.Context, cur *Current, code, ip string,
 		return "", fmt.Errorf("verify sms: %w", err)
 	}
 	a.afterFactorAdded(ctx, ended)
+	a.sessionRenewed(ctx, cur.Session.ID)
 	return token, nil
 }
 
@@ -731,6 +738,7 @@ func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string
 	}
 	a.succeeded(ctx, cur.User.ID)
 	a.afterFactorAdded(ctx, ended)
+	a.sessionRenewed(ctx, cur.Session.ID)
 	return token, nil
 }
 

@@ -348,6 +348,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, cur *Current, name st
 		return "", fmt.Errorf("add passkey: %w", err)
 	}
 	p.A.afterFactorAdded(ctx, ended)
+	p.A.sessionRenewed(ctx, cur.Session.ID)
 	return token, nil
 }
 

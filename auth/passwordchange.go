@@ -77,5 +77,6 @@ func (a *Accounts) ChangePassword(ctx context.Context, cur *Current, currentPW, 
 		return "", fmt.Errorf("change password: %w", err)
 	}
 	a.afterFactorAdded(ctx, ended)
+	a.sessionRenewed(ctx, cur.Session.ID)
 	return token, nil
 }

@@ -98,6 +98,14 @@ func (a *Accounts) sessionsEnded(ctx context.Context, ids []int64) {
 	}
 }
 
+// sessionRenewed runs after the commit of a change that gave the signed-in
+// session a new id (Sessions.Rotate): see SessionRenewed.
+func (a *Accounts) sessionRenewed(ctx context.Context, id int64) {
+	if a.SessionRenewed != nil {
+		a.SessionRenewed(ctx, id)
+	}
+}
+
 // RecoveryCodesLeft counts the user's unused recovery codes.
 func (a *Accounts) RecoveryCodesLeft(ctx context.Context, cur *Current) (int, error) {
 	n, err := a.DB.NewSelect().Model((*db.RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", cur.User.ID).Count(ctx)

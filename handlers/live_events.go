@@ -76,3 +76,15 @@ func (l LiveEvents) SessionsEnded(ctx context.Context, ids []int64) {
 		}
 	}
 }
+
+// SessionRenewed tells every instance that session id got a new id (a
+// password or factor change), so that its live connections, opened with
+// the old cookie, close and the browser reconnects with the new one. It
+// fits auth.Accounts.SessionRenewed.
+func (l LiveEvents) SessionRenewed(ctx context.Context, id int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), livePublishTimeout)
+	defer cancel()
+	if err := l.Broker.Publish(ctx, realtime.Event{Kind: realtime.KindSessionRenewed, SessionID: id}); err != nil && l.Log != nil {
+		l.Log.Warn("publish session renewal", "session", id, "err", err)
+	}
+}

@@ -100,3 +100,46 @@ func testStopClosesOtherSockets(t *testing.T, la *liveApp) {
 	wantClosedWithoutContent(t, conn, "Geheim")
 	wantClosedWithoutContent(t, phoneConn, "Geheim")
 }
+
+// TestPasswordChangeClosesCopiedSocket: a password change gives the
+// session a new id, so that a copy of the old cookie is worthless. A
+// socket opened with that copy is closed too (1012: the browser that holds
+// the new cookie reconnects, the copy cannot) instead of receiving every
+// new message for as long as the session lasts.
+func TestPasswordChangeClosesCopiedSocket(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testPasswordChangeClosesCopiedSocket(t, newLiveAppOn(t, d)) })
+}
+
+func testPasswordChangeClosesCopiedSocket(t *testing.T, la *liveApp) {
+	hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	acc := la.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	u := la.userByEmail(t, "jan@example.nl")
+	copied := acc.b.session()
+	conn := la.connect(t, u, copied)
+
+	const newPW = "vier losse woorden als zin"
+	resp, _ := acc.b.post(pathAccountPassword, url.Values{"current_password": {testPassword}, "password": {newPW}, "confirm": {newPW}})
+	wantRedirect(t, resp, pathAccount+"?melding=wachtwoord")
+	la.compose(t, hr.u, "Geheim onderwerp", "Geheime inhoud", u.Email)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			var ce *fws.CloseError
+			if !errors.As(err, &ce) || ce.Code != fws.CloseServiceRestart {
+				t.Fatalf("the copied cookie's socket ended with %v, want close 1012", err)
+			}
+			break
+		}
+		if strings.Contains(string(msg), "Geheim") {
+			t.Fatalf("the copied cookie's socket got the new message:\n%s", msg)
+		}
+	}
+	if _, resp, err := la.dial(t, copied, testBase); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the copied cookie reconnects: %v, %v", resp, err)
+	}
+	// The browser with the new cookie reconnects and is pushed to.
+	fresh := la.connect(t, u, acc.b.session())
+	la.compose(t, hr.u, "Na de wijziging", "x", u.Email)
+	readLiveUntil(t, fresh, "Na de wijziging")
+}

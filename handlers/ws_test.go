@@ -40,6 +40,7 @@ func newLiveAppOn(t testing.TB, d *db.DB) *liveApp {
 	ra.msg.Events = LiveEvents{Broker: broker}
 	ra.acc.SessionsEnded = LiveEvents{Broker: broker}.SessionsEnded
 	ra.msg.SessionsEnded = ra.acc.SessionsEnded
+	ra.acc.SessionRenewed = LiveEvents{Broker: broker}.SessionRenewed
 	stopRelay := realtime.RelayWith(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil,
 		realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) { return auth.LiveAdmitted(ctx, ra.d, ids) }})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -237,7 +237,7 @@ func statusClass(status int) string {
 func kindLabel(kind string) string {
 	switch kind {
 	case realtime.KindMessage, realtime.KindAutoReply, realtime.KindRead, realtime.KindTyping,
-		realtime.KindSessionEnded, realtime.KindResync:
+		realtime.KindSessionEnded, realtime.KindSessionRenewed, realtime.KindResync:
 		return kind
 	}
 	return "other"

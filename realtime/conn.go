@@ -45,7 +45,8 @@ const (
 	// CloseTooSlow (1013, try again later): the client fell behind its send
 	// queue; it reconnects and re-fetches what it missed.
 	CloseTooSlow = fws.CloseTryAgainLater
-	// CloseRestart (1012, service restart): the server is shutting down; the
-	// client reconnects, possibly to another instance.
+	// CloseRestart (1012, service restart): the server is shutting down, or
+	// the session got a new id; the client reconnects, possibly to another
+	// instance, with the cookie it holds now.
 	CloseRestart = fws.CloseServiceRestart
 )

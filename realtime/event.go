@@ -14,8 +14,8 @@ import (
 )
 
 // Event kinds. Kind is an open set: publishers and the renderer may agree on
-// more; the hub and brokers only treat KindSessionEnded and KindResync
-// specially.
+// more; the hub and brokers only treat KindSessionEnded,
+// KindSessionRenewed and KindResync specially.
 const (
 	// KindMessage: a new message MessageID in ThreadID, written by ActorID.
 	KindMessage = "message"
@@ -28,6 +28,11 @@ const (
 	// KindSessionEnded: session SessionID ended (logout, revocation); every
 	// instance closes that session's sockets.
 	KindSessionEnded = "session_ended"
+	// KindSessionRenewed: session SessionID got a new id (a password or
+	// factor change); every instance closes that session's sockets with
+	// 1012, so that the browser holding the new cookie reconnects while a
+	// copy of the old one cannot.
+	KindSessionRenewed = "session_renewed"
 	// KindResync is delivered locally only, by a broker whose listener was
 	// reconnected: events may have been missed, so clients should re-fetch.
 	KindResync = "resync"

@@ -179,6 +179,17 @@ func (h *Hub) SendToUser(userID int64, msg []byte) {
 // CloseSession closes every connection of sessionID on this instance (1008
 // "session ended"), after a logout or revocation.
 func (h *Hub) CloseSession(sessionID int64) {
+	h.closeSession(sessionID, CloseSessionEnded, "session ended")
+}
+
+// RenewSession closes every connection of sessionID on this instance with
+// 1012 ("session renewed"), after the session got a new id: the browser
+// that holds the new cookie reconnects, a copy of the old one is refused.
+func (h *Hub) RenewSession(sessionID int64) {
+	h.closeSession(sessionID, CloseRestart, "session renewed")
+}
+
+func (h *Hub) closeSession(sessionID int64, code int, text string) {
 	h.mu.Lock()
 	clients := h.sessions[sessionID]
 	delete(h.sessions, sessionID)
@@ -190,7 +201,7 @@ func (h *Hub) CloseSession(sessionID int64) {
 	}
 	h.mu.Unlock()
 	for _, c := range clients {
-		c.stop(CloseSessionEnded, "session ended")
+		c.stop(code, text)
 	}
 }
 

@@ -51,7 +51,8 @@ type relayed struct {
 }
 
 // Relay subscribes to b and pushes events to the hub's connections:
-// KindSessionEnded closes the session's sockets, KindResync is rendered for
+// KindSessionEnded closes the session's sockets (KindSessionRenewed too,
+// asking the browser to reconnect), KindResync is rendered for
 // every connected user, any other event for those of its UserIDs that have
 // a connection here, in one call of render per event. Users without a
 // connection on this instance cost nothing. Rendering runs on a bounded
@@ -91,8 +92,12 @@ func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *sl
 		}(shards[i])
 	}
 	cancel := b.Subscribe(func(ev Event) {
-		if ev.Kind == KindSessionEnded {
+		switch ev.Kind {
+		case KindSessionEnded:
 			h.CloseSession(ev.SessionID)
+			return
+		case KindSessionRenewed:
+			h.RenewSession(ev.SessionID)
 			return
 		}
 		shard := shards[uint64(ev.ThreadID)%uint64(len(shards))]
