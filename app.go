@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"dialoog/auth"
 	"dialoog/components"
 	"dialoog/config"
@@ -475,9 +473,10 @@ const liveSweepEvery = 30 * time.Second
 
 // sweepLiveSessions closes, every interval, the live connections of
 // sessions that are no longer valid although nobody published their end:
-// idle or absolute expiry, all of a user's sessions ended by a password
-// reset, a disabled user, a user whose stage went back (new terms
-// published, factors removed: auth.NotLiveExpr). Logout publishes its end and closes at once.
+// idle or absolute expiry, a disabled user, a user whose stage went back
+// (new terms published, factors removed), a session whose row is gone, or
+// any whose end was published while this instance was not listening. Logout
+// publishes its end and closes at once.
 func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -487,7 +486,7 @@ func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every ti
 			return
 		case <-t.C:
 		}
-		ids, err := a.deadSessions(ctx, hub.UserIDs(), time.Now().UTC())
+		ids, err := a.deadSessions(ctx, hub.SessionIDs(), time.Now().UTC())
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("live: find ended sessions", "err", err)
@@ -500,27 +499,24 @@ func (a *app) sweepLiveSessions(ctx context.Context, hub *realtime.Hub, every ti
 	}
 }
 
-// deadSessions returns the ended, expired or disabled users' sessions of
-// the given users that could still have a live connection: those created
-// within the absolute session lifetime (plus a margin).
-func (a *app) deadSessions(ctx context.Context, users []int64, now time.Time) ([]int64, error) {
+// deadSessions returns those of the given sessions (the ones with a live
+// connection here) that may no longer keep it (see auth.LiveSessions).
+func (a *app) deadSessions(ctx context.Context, sessions []int64, now time.Time) ([]int64, error) {
 	var dead []int64
-	for chunk := range slices.Chunk(users, 500) {
-		var ids []int64
-		err := a.db.NewSelect().TableExpr("sessions AS s").Column("s.id").
-			Join("JOIN users AS u ON u.id = s.user_id").
-			Where("s.user_id IN (?)", bun.In(chunk)).
-			Where("s.created_at > ?", now.Add(-auth.SessionAbsolute-time.Hour)).
-			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				return q.Where("s.ended_at IS NOT NULL").
-					WhereOr("s.expires_at <= ?", now).
-					WhereOr("s.last_seen_at <= ?", now.Add(-auth.SessionIdle)).
-					WhereOr(auth.NotLiveExpr)
-			}).Scan(ctx, &ids)
+	for chunk := range slices.Chunk(sessions, 500) {
+		live, err := auth.LiveSessions(ctx, a.db, chunk, now)
 		if err != nil {
 			return nil, fmt.Errorf("ended sessions: %w", err)
 		}
-		dead = append(dead, ids...)
+		ok := make(map[int64]bool, len(live))
+		for _, id := range live {
+			ok[id] = true
+		}
+		for _, id := range chunk {
+			if !ok[id] {
+				dead = append(dead, id)
+			}
+		}
 	}
 	return dead, nil
 }

@@ -139,10 +139,10 @@ func TestTermsStore(t *testing.T) {
 	}
 }
 
-// TestDeadLiveSessions: the sweep finds the sessions of connected users
-// that ended, expired (idle or absolute) or belong to a disabled user or
+// TestDeadLiveSessions: the sweep finds the connected sessions that ended,
+// expired (idle or absolute), are gone, or belong to a disabled user or
 // one whose stage went back (factors removed; new terms in
-// TestOpenSocketAfterNewTerms), and leaves live ones and other users' alone.
+// TestOpenSocketAfterNewTerms), and leaves live ones alone.
 func TestDeadLiveSessions(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testDeadLiveSessions(t, "") })
 	t.Run("postgres", func(t *testing.T) { testDeadLiveSessions(t, dbtest.NewTestSchema(t)) })
@@ -213,12 +213,18 @@ func testDeadLiveSessions(t *testing.T, databaseURL string) {
 	}
 	stageBack := session(noFactor, now.Add(-time.Hour), now.Add(-time.Minute), false)
 
-	got, err := a.deadSessions(ctx, []int64{jan, kim, noFactor}, now)
+	// A session whose row is gone (the account was deleted).
+	gone := session(piet, now.Add(-time.Hour), now.Add(-time.Minute), false)
+	if _, err := a.db.NewDelete().Model((*db.Session)(nil)).Where("id = ?", gone).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := a.deadSessions(ctx, []int64{live, ended, idle, expired, disabled, stageBack, gone}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(got)
-	if want := []int64{ended, idle, expired, disabled, stageBack}; !slices.Equal(got, want) {
+	if want := []int64{ended, idle, expired, disabled, stageBack, gone}; !slices.Equal(got, want) {
 		t.Fatalf("dead sessions %v, want %v (live one: %d)", got, want, live)
 	}
 	if got, err := a.deadSessions(ctx, nil, now); err != nil || len(got) != 0 {

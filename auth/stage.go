@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -128,7 +129,23 @@ func LiveAdmitted(ctx context.Context, idb bun.IDB, userIDs []int64) ([]int64, e
 	return ok, nil
 }
 
-// NotLiveExpr is the SQL condition, for the users row aliased u, under
-// which a user's live connections must close: disabled, or a stage before
-// StageDone. The session sweep uses it.
-const NotLiveExpr = "(u.status = '" + db.StatusDisabled + "' OR NOT (" + stageDoneExpr + "))"
+// LiveSessions returns those of sessionIDs that may keep a live connection
+// at now: the session exists, has not ended or expired (idle or absolute),
+// and its user is not disabled and at StageDone (as LiveAdmitted). The
+// session sweep closes the connections of the others, also of sessions
+// whose rows are gone (an account deleted, the demo run again).
+func LiveSessions(ctx context.Context, idb bun.IDB, sessionIDs []int64, now time.Time) ([]int64, error) {
+	if len(sessionIDs) == 0 {
+		return nil, nil
+	}
+	var ok []int64
+	err := idb.NewSelect().TableExpr("sessions AS s").Column("s.id").
+		Join("JOIN users AS u ON u.id = s.user_id").
+		Where("s.id IN (?)", bun.In(sessionIDs)).
+		Where("s.ended_at IS NULL").Where("s.expires_at > ?", now).Where("s.last_seen_at > ?", now.Add(-SessionIdle)).
+		Where("u.status <> ?", db.StatusDisabled).Where(stageDoneExpr).Scan(ctx, &ok)
+	if err != nil {
+		return nil, fmt.Errorf("live: check sessions: %w", err)
+	}
+	return ok, nil
+}

@@ -284,6 +284,18 @@ func (h *Hub) UserIDs() []int64 {
 	return ids
 }
 
+// SessionIDs returns the sessions with at least one connection, in no
+// order.
+func (h *Hub) SessionIDs() []int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]int64, 0, len(h.sessions))
+	for id := range h.sessions {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // WaitUserCount waits until userID has exactly n registered connections.
 // The browser may see its socket open before the server has registered it;
 // tests use this to know that a push will reach it.
