@@ -359,13 +359,26 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]stored
 }
 
 // dropIfEmpty deletes a thread that has no message left, with its
-// participants, and reports whether it did.
+// participants, and reports whether it did; a thread with messages left
+// gets the time of its newest one back.
 func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
 	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", threadID).Exists(ctx)
 	if err != nil {
 		return false, fmt.Errorf("check thread: %w", err)
 	}
 	if left {
+		// The thread's last activity is its newest message: a deleted
+		// newest one takes the time back to the one before it, for the
+		// inbox and for retention.
+		const newest = "(SELECT MAX(m.created_at) FROM messages AS m WHERE m.thread_id = ?)"
+		if _, err := tx.NewRaw("UPDATE threads SET last_message_at = "+newest+" WHERE id = ? AND last_message_at > "+newest,
+			threadID, threadID, threadID).Exec(ctx); err != nil {
+			return false, fmt.Errorf("touch thread: %w", err)
+		}
+		if _, err := tx.NewRaw("UPDATE participants SET last_activity_at = "+newest+" WHERE thread_id = ? AND last_activity_at > "+newest,
+			threadID, threadID, threadID).Exec(ctx); err != nil {
+			return false, fmt.Errorf("touch participants: %w", err)
+		}
 		return false, nil
 	}
 	// The participants go with the thread: their unread counts leave

@@ -723,3 +723,53 @@ func TestRetentionClosedCases(t *testing.T) {
 		}
 	})
 }
+
+// A conversation's last activity is its newest message: when the newest
+// is deleted for everyone, the conversation's time goes back to the one
+// before it, for the inbox and for retention, which then deletes the
+// conversation once that message is older than the period.
+func TestRetentionAfterNewestDeleted(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		cutoff := messaging.RetentionCutoff(run, 3)
+
+		first := time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)
+		f.clk.Set(first)
+		tid := f.composeWithFile(t, jan.Email, "Oud")
+		f.clk.Set(cutoff.Add(24 * time.Hour))
+		mid, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Verkeerd bericht"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeleteForEveryone(ctx, f.hr.Identity(), mid); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.svc.Inbox(ctx, jan.Identity(), 1, "")
+		if err != nil || len(p.Threads) != 1 {
+			t.Fatalf("jan's inbox: %+v %v", p, err)
+		}
+		if got := p.Threads[0].LastMessageAt; !got.Equal(first) {
+			t.Errorf("the inbox shows %v, the time of a deleted message; want %v", got, first)
+		}
+
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.threadExists(t, tid) {
+			t.Error("a conversation whose newest message is older than the period is kept")
+		}
+		checkCounters(t, d, "retention")
+	})
+}
