@@ -502,11 +502,12 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		n := 0
 		if in.History == WithHistory {
 			// The history, unread: one statement for the read states. It
-			// is the history the adder received, no more: someone added
-			// with only the messages from now on cannot hand on what came
-			// before (to another address of theirs, say).
+			// is the history the adder has, no more: someone added with
+			// only the messages from now on cannot hand on what came
+			// before (to another address of theirs, say), and a message
+			// the adder removed from their box is not theirs to hand on.
 			res, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id) SELECT m.id, ? FROM messages AS m
-WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
+WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ? AND ms.removed_at IS NULL)`,
 				u.ID, th.ID, user.ID).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("store read states: %w", err)

@@ -171,3 +171,40 @@ func TestAddParticipantRefusesDisabled(t *testing.T) {
 		}
 	})
 }
+
+// A message the adder removed from their box is no longer theirs to hand
+// on: "with all earlier messages" gives the newcomer what the adder has.
+func TestAddWithHistoryLeavesOutWhatTheAdderRemoved(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		removed, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Weggegooid detail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RemoveFromBox(ctx, f.hr.Identity(), removed); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "adding with the history")
+		v, err := f.svc.Thread(ctx, f.boss.Identity(), tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range v.Messages {
+			if m.ID == removed {
+				t.Fatalf("the newcomer reads a message the adder removed from their box: %q", m.Body)
+			}
+		}
+		if len(v.Messages) != 2 { // "Hallo" and the system line
+			t.Fatalf("the newcomer sees %d messages, want 2", len(v.Messages))
+		}
+	})
+}
