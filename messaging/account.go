@@ -64,9 +64,12 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 // names the account by its keyed hash only. It returns the storage keys of
 // the files to remove after the commit.
 func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
+	// The box, and the messages put to signers that they removed but that
+	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message
 	if err := tx.NewSelect().Model(&msgs).
-		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		Where(`EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ?
+  AND (ms.removed_at IS NULL OR EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.message_id = message.id)))`, user.ID).
 		Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load box: %w", err)
 	}

@@ -315,6 +315,17 @@ func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, ms
 		if err != nil {
 			return nil, fmt.Errorf("check boxes: %w", err)
 		}
+		if !left {
+			// A message whose PDF was put to signers stays while someone
+			// else who received it is still here: they see the request
+			// also after removing the message (signing's receivedRule),
+			// and read and agree to its document.
+			left, err = tx.NewSelect().Table("signing_requests").Where("message_id = ?", m.ID).
+				Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = ? AND ms.user_id <> ?)", m.ID, userID).Exists(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("check signing requests: %w", err)
+			}
+		}
 		recount[m.ThreadID] = recount[m.ThreadID] || !left
 		if !left {
 			k, err := s.purge(ctx, tx, m)

@@ -738,3 +738,48 @@ func TestRequestWhenComposing(t *testing.T) {
 		wantKey(t, err, "signing.pdf_required")
 	})
 }
+
+// A signer who removed the request's message from their box still sees
+// the request (receivedRule) and must still be able to read and agree to
+// its document: when the others remove the message too, it is kept while
+// the request waits for agreement.
+func TestRemovedMessageKeepsOpenRequestsDocument(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
+		var mid int64
+		if err := d.NewSelect().Table("signing_requests").Column("message_id").Where("id = ?", id).Scan(ctx, &mid); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*db.User{f.jan, f.kees, f.piet, f.hr} {
+			if err := f.msgs.RemoveFromBox(ctx, u.Identity(), mid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c := f.card(t, f.jan, id); c.Status != signing.StatusOpen {
+			t.Fatalf("the signer's card: %+v", c)
+		}
+		if _, _, err := f.svc.View(ctx, f.jan.Identity(), id, "192.0.2.1"); err != nil {
+			t.Fatalf("the signer cannot read the document: %v", err)
+		}
+		if err := f.agree(f.jan, id, f.sentCode(t, f.jan, id)); err != nil {
+			t.Fatalf("the signer cannot agree: %v", err)
+		}
+		if c := f.card(t, f.hr, id); c.Status != signing.StatusSealed {
+			t.Fatalf("not sealed: %+v", c)
+		}
+		// Once the last person who received it stops with Dialoog, nobody
+		// keeps it: the conversation goes, with the request and its files.
+		for _, u := range []*db.User{f.hr, f.kees, f.piet, f.jan} {
+			if err := f.msgs.StopService(ctx, u.Identity()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, table := range []string{"messages", "attachments", "signing_requests"} {
+			if n, err := d.NewSelect().Table(table).Count(ctx); err != nil || n != 0 {
+				t.Errorf("%d %s left after everyone stopped (%v)", n, table, err)
+			}
+		}
+	})
+}
