@@ -121,9 +121,15 @@ func NextDailyRun(now time.Time) time.Time {
 }
 
 // RetentionCutoff is the moment before which a conversation's last
-// activity makes it older than months, counted in Dutch calendar months.
+// activity makes it older than months, counted in Dutch calendar months:
+// the same day and time that many months earlier, or the last day of
+// that month when it is shorter (31 March less a month is 28 February,
+// not "31 February", which time.AddDate makes 3 March).
 func RetentionCutoff(now time.Time, months int) time.Time {
-	return now.In(i18n.Zone).AddDate(0, -months, 0).UTC()
+	local := now.In(i18n.Zone)
+	first := time.Date(local.Year(), local.Month()-time.Month(months), 1, 0, 0, 0, 0, i18n.Zone)
+	day := min(local.Day(), first.AddDate(0, 1, -1).Day())
+	return time.Date(first.Year(), first.Month(), day, local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), i18n.Zone).UTC()
 }
 
 func retentionJob(orgID int64) string { return jobRetention + strconv.FormatInt(orgID, 10) }

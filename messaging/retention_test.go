@@ -773,3 +773,54 @@ func TestRetentionAfterNewestDeleted(t *testing.T) {
 		checkCounters(t, d, "retention")
 	})
 }
+
+// A calendar month back from the end of a longer month ends on the last
+// day of the shorter one: the run of 31 March that keeps a month keeps a
+// conversation of 1 March, where the date arithmetic of "31 February"
+// made the cutoff 3 March and deleted it.
+func TestRetentionMonthEnd(t *testing.T) {
+	for _, c := range []struct {
+		run    time.Time
+		months int
+		want   time.Time
+	}{
+		{time.Date(2026, 3, 31, 3, 0, 0, 0, i18n.Zone), 1, time.Date(2026, 2, 28, 3, 0, 0, 0, i18n.Zone)},
+		{time.Date(2028, 3, 31, 3, 0, 0, 0, i18n.Zone), 1, time.Date(2028, 2, 29, 3, 0, 0, 0, i18n.Zone)},
+		{time.Date(2026, 5, 31, 3, 0, 0, 0, i18n.Zone), 1, time.Date(2026, 4, 30, 3, 0, 0, 0, i18n.Zone)},
+		{time.Date(2026, 8, 31, 3, 0, 0, 0, i18n.Zone), 6, time.Date(2026, 2, 28, 3, 0, 0, 0, i18n.Zone)},
+		{time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone), 3, time.Date(2026, 3, 24, 3, 0, 0, 0, i18n.Zone)},
+		{time.Date(2026, 1, 31, 3, 0, 0, 0, i18n.Zone), 120, time.Date(2016, 1, 31, 3, 0, 0, 0, i18n.Zone)},
+	} {
+		if got := messaging.RetentionCutoff(c.run, c.months); !got.Equal(c.want) {
+			t.Errorf("cutoff of %v minus %d months: %v, want %v", c.run, c.months, got.In(i18n.Zone), c.want)
+		}
+	}
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		run := time.Date(2026, 3, 31, 3, 0, 0, 0, i18n.Zone)
+		f.clk.Set(time.Date(2026, 2, 27, 12, 0, 0, 0, time.UTC))
+		old := f.composeWithFile(t, jan.Email, "Ouder dan een maand")
+		f.clk.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+		young := f.composeWithFile(t, jan.Email, "Jonger dan een maand")
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.threadExists(t, old) {
+			t.Error("a conversation older than a month is kept")
+		}
+		if !f.threadExists(t, young) {
+			t.Error("a conversation of 1 March is deleted by the run of 31 March that keeps a month")
+		}
+	})
+}
