@@ -303,8 +303,11 @@ func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db
 		return fmt.Errorf("store member: %w", err)
 	}
 	// A conversation of the team the user already took part in
-	// personally becomes theirs through the team.
-	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?
+	// personally becomes theirs through the team, and its box counts the
+	// history they did not have (added with only the messages from now
+	// on), which arrives below.
+	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?, box_count = box_count + (SELECT COUNT(*) FROM messages AS m
+  WHERE m.thread_id = participants.thread_id AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = participants.user_id))
 WHERE user_id = ? AND via_team_id IS NULL AND thread_id IN (SELECT t.id FROM threads AS t WHERE t.team_id = ?)`, t.ID, u.ID, t.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("join team conversations: %w", err)
 	}

@@ -518,3 +518,33 @@ func hiddenTeamConversation(t *testing.T, f *fx) (jan *db.User, tid int64) {
 	}
 	return jan, tid
 }
+
+// Someone who took part in a team's conversation with only the messages
+// from now on and then joins the team gets its history like every
+// member, and their counters count it.
+func TestTeamJoinAfterAddedFromNowOn(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Twee"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "joining the team")
+		v, err := f.svc.Thread(ctx, f.boss.Identity(), tid)
+		if err != nil || len(v.Messages) != 3 {
+			t.Fatalf("after joining: %+v %v", v, err)
+		}
+	})
+}
