@@ -411,12 +411,14 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 }
 
 // retainConversations deletes the organisation's conversations whose last
-// activity is before cutoff, retentionBatch at a time.
+// activity is before cutoff, retentionBatch at a time. A conversation in a
+// case is kept as long as its case: an open case keeps it, and a closed
+// one goes with its conversations by the case period (retainCases).
 func (s *Service) retainConversations(ctx context.Context, run *dailyRun, orgID int64, cutoff time.Time, out *RetentionResult) error {
 	for {
 		var ids []int64
 		if err := s.DB.NewSelect().Model((*db.Thread)(nil)).Column("id").
-			Where("org_id = ? AND last_message_at < ?", orgID, cutoff).
+			Where("org_id = ? AND last_message_at < ? AND case_id IS NULL", orgID, cutoff).
 			OrderExpr("last_message_at, id").Limit(retentionBatch).Scan(ctx, &ids); err != nil {
 			return fmt.Errorf("list old conversations: %w", err)
 		}
@@ -547,10 +549,11 @@ func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64,
 			return err
 		}
 		for _, id := range ids {
-			// A reply since the list was read keeps the conversation; on
-			// PostgreSQL the row lock makes a reply wait for this
-			// transaction (and then fail on the deleted thread).
-			q := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ? AND org_id = ? AND last_message_at < ?", id, orgID, cutoff)
+			// A reply since the list was read, or the conversation put in
+			// a case, keeps it; on PostgreSQL the row lock makes a reply
+			// wait for this transaction (and then fail on the deleted
+			// thread).
+			q := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ? AND org_id = ? AND last_message_at < ? AND case_id IS NULL", id, orgID, cutoff)
 			if s.DB.Postgres() {
 				q = q.For("UPDATE")
 			}

@@ -824,3 +824,61 @@ func TestRetentionMonthEnd(t *testing.T) {
 		}
 	})
 }
+
+// A conversation in a case is kept as long as its case: the conversation
+// period does not take it out of an open case, nor out of a closed one
+// (only the case period deletes a closed case, with its conversations).
+func TestRetentionKeepsConversationsInCases(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		f.clk.Set(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+		inOpen := f.composeWithFile(t, jan.Email, "In een open dossier")
+		inClosed := f.composeWithFile(t, jan.Email, "In een gesloten dossier")
+		loose := f.composeWithFile(t, jan.Email, "Zonder dossier")
+		if _, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), inOpen, jan.ID, "P-1"); err != nil {
+			t.Fatal(err)
+		}
+		closed, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), inClosed, jan.ID, "P-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), closed, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []time.Time{run.Add(-25 * time.Hour), run} { // the first run schedules the next
+			f.clk.Set(at)
+			if _, err := f.svc.RunDaily(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, want := range map[int64]bool{inOpen: true, inClosed: true, loose: false} {
+			if got := f.threadExists(t, id); got != want {
+				t.Errorf("conversation %d exists after the conversation period: %v, want %v", id, got, want)
+			}
+		}
+		checkCounters(t, d, "conversation retention")
+
+		// The case period takes the closed case with its conversation; the
+		// open case keeps its own.
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3", Cases: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.AddDate(0, 0, 1))
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[int64]bool{inOpen: true, inClosed: false} {
+			if got := f.threadExists(t, id); got != want {
+				t.Errorf("conversation %d exists after the case period: %v, want %v", id, got, want)
+			}
+		}
+		checkCounters(t, d, "case retention")
+	})
+}
