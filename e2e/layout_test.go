@@ -31,13 +31,16 @@ func (b *browser) checksBesideLabels(name string) {
 
 // TestCheckboxLabels: the checkboxes with a hint (the compose form's
 // "Bevat medische informatie", the team form's medical and display choices)
-// keep their label beside the box and the hint under the label, on a desktop
-// and on a phone.
+// keep their label beside the box and the hint under the label, and the
+// inbox's team boxes read as tabs, on a desktop and on a phone.
 func TestCheckboxLabels(t *testing.T) {
 	s, _, gw := startMailServer(t)
 	hr := caseManager(t, s, gw)
 	if res := runCLI(t, s.env, "team", "create", "OSAW Verzuim"); res.Code != 0 {
 		t.Fatalf("dialoog team create: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := runCLI(t, s.env, "team", "add", "OSAW Verzuim", s.AdminMail); res.Code != 0 {
+		t.Fatalf("dialoog team add: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	for _, width := range []int64{1280, 360} {
 		hr.run(chromedp.EmulateViewport(width, 800))
@@ -55,5 +58,36 @@ func TestCheckboxLabels(t *testing.T) {
 			t.Fatal("no choices with hints on the team's page")
 		}
 		hr.checksBesideLabels("team")
+		hr.run(chromedp.Navigate(s.BaseURL + "/berichten"))
+		hr.step("team-tabs", "")
+		hr.teamTabs("inbox", "Alle berichten")
+		hr.click("OSAW Verzuim")
+		hr.waitJS("the team's box", `location.search.includes('team=') && document.readyState === 'complete' &&
+  (document.querySelector('nav.team-tabs a[aria-current="page"]') || {innerText: ''}).innerText.startsWith('OSAW Verzuim')`)
+		hr.teamTabs("team box", "OSAW Verzuim")
+	}
+}
+
+// teamTabs fails unless the inbox's team tabs read as tabs: without list
+// bullets, side by side on one line where there is room (a phone may wrap
+// them), and the current one (current) looks different from the others.
+func (b *browser) teamTabs(name, current string) {
+	b.t.Helper()
+	bad := evalJS[[]string](b, `(() => {
+  const out = [], links = [...document.querySelectorAll('nav.team-tabs a')];
+  if (links.length < 2) return ['no team tabs'];
+  const tops = new Set(links.map(a => Math.round(a.getBoundingClientRect().top)));
+  if (innerWidth >= 600 && tops.size > 1) out.push('the tabs are not on one line');
+  for (const li of document.querySelectorAll('nav.team-tabs li')) {
+    if (getComputedStyle(li).listStyleType !== 'none') out.push('list bullets');
+  }
+  const cur = links.filter(a => a.getAttribute('aria-current') === 'page');
+  if (cur.length !== 1 || !cur[0].innerText.startsWith(`+jsString(current)+`)) return out.concat(['current tab: ' + cur.map(a => a.innerText).join()]);
+  const look = a => { const st = getComputedStyle(a); return [st.backgroundColor, st.color, st.borderBottomColor, st.borderBottomWidth].join(); };
+  if (links.some(a => a !== cur[0] && look(a) === look(cur[0]))) out.push('the current tab looks like the others');
+  return out;
+})()`)
+	if len(bad) > 0 {
+		b.t.Errorf("%s: %s", name, strings.Join(bad, "; "))
 	}
 }
