@@ -596,8 +596,8 @@ const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created
 
 // cleanup removes what the login rules no longer need: the invited people
 // who take part in nothing (deleted like a stopped account), unused
-// invitations, delivered outbox rows, ended sessions and expired throttle
-// rows.
+// invitations, delivered outbox rows (and failed ones after a month),
+// ended sessions and expired throttle rows.
 func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, error) {
 	var out CleanupResult
 	now := s.Now().UTC()
@@ -612,7 +612,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 	}{
 		{&out.Invitations, func() (int, error) { return auth.PurgeInvitations(ctx, s.DB, cutoff) }},
 		{&out.Outbox, func() (int, error) {
-			return notify.PurgeDelivered(ctx, s.DB, now.Add(-notify.DeliveredKept), auth.CleanupBatch)
+			return notify.PurgeDelivered(ctx, s.DB, now.Add(-notify.DeliveredKept), now.Add(-notify.FailedKept), auth.CleanupBatch)
 		}},
 		{&out.Sessions, func() (int, error) { return auth.PurgeSessions(ctx, s.DB, now) }},
 		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},

@@ -395,8 +395,8 @@ func TestRetentionManyConversations(t *testing.T) {
 
 // TestDailyCleanup: the cleanup deletes exactly the unused invitations
 // older than 30 days (and the invited people who take part in nothing,
-// like a stopped account), outbox rows delivered more than 7 days ago,
-// sessions ended or expired more than a day ago and throttle rows whose
+// like a stopped account), outbox rows delivered more than 7 days ago or
+// failed and queued more than 30 days ago, sessions ended or expired more than a day ago and throttle rows whose
 // window passed, and keeps the rest.
 func TestDailyCleanup(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
@@ -460,9 +460,16 @@ func TestDailyCleanup(t *testing.T) {
 			"sent-6d": {db.OutboxSent, run.Add(-6 * day), true},
 			"pending": {db.OutboxPending, time.Time{}, true},
 			"failed":  {db.OutboxFailed, time.Time{}, true},
+			// A row that failed for good is kept a month after it was
+			// queued, for its reason, and then goes with its address.
+			"failed-31d": {db.OutboxFailed, time.Time{}, false},
 		} {
+			queued := run.Add(-9 * day)
+			if key == "failed-31d" {
+				queued = run.Add(-31 * day)
+			}
 			it := &db.OutboxItem{IdempotencyKey: key, Channel: db.ChannelMail, Recipient: "x@example.nl", Status: row.status,
-				Transport: "dev", CreatedAt: run.Add(-9 * day), NextAttemptAt: run.Add(-9 * day), SentAt: bun.NullTime{Time: row.sent}}
+				Transport: "dev", CreatedAt: queued, NextAttemptAt: queued, SentAt: bun.NullTime{Time: row.sent}}
 			if _, err := d.NewInsert().Model(it).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +563,7 @@ func TestDailyCleanup(t *testing.T) {
 		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"invitations":2,"invited_users":1,"outbox":1,"sessions":2,"throttles":2,"sso_logins":0}`; result != want {
+		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":2,"throttles":2,"sso_logins":0}`; result != want {
 			t.Errorf("cleanup result %s, want %s", result, want)
 		}
 		checkCounters(t, d, "cleanup")

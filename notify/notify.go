@@ -364,25 +364,40 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 // DeliveredKept is how long a delivered mail or text stays in the outbox.
 const DeliveredKept = 7 * 24 * time.Hour
 
-// PurgeDelivered deletes the outbox rows delivered before cutoff, at most
-// batch rows a statement, and returns how many it deleted.
-func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff time.Time, batch int) (int, error) {
+// FailedKept is how long a mail or text that failed for good stays in the
+// outbox after it was queued (it fails within MaxAge of that), for its
+// reason (last_error); then its address and content go too.
+const FailedKept = 30 * 24 * time.Hour
+
+// PurgeDelivered deletes the outbox rows delivered before cutoff, and those
+// that failed for good and were queued before failedCutoff, at most batch
+// rows a statement, and returns how many it deleted.
+func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff, failedCutoff time.Time, batch int) (int, error) {
 	total := 0
-	for {
-		res, err := idb.NewRaw(`DELETE FROM outbox WHERE id IN (
-  SELECT id FROM outbox WHERE status = ? AND sent_at < ? ORDER BY id LIMIT ?)`, db.OutboxSent, cutoff.UTC(), batch).Exec(ctx)
-		if err != nil {
-			return total, fmt.Errorf("delete delivered outbox rows: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("delete delivered outbox rows: %w", err)
-		}
-		total += int(n)
-		if n < int64(batch) {
-			return total, nil
+	for _, q := range []struct {
+		where string
+		args  []any
+	}{
+		{"status = ? AND sent_at < ?", []any{db.OutboxSent, cutoff.UTC()}},
+		{"status = ? AND created_at < ?", []any{db.OutboxFailed, failedCutoff.UTC()}},
+	} {
+		for {
+			res, err := idb.NewRaw(`DELETE FROM outbox WHERE id IN (
+  SELECT id FROM outbox WHERE `+q.where+` ORDER BY id LIMIT ?)`, append(q.args, batch)...).Exec(ctx)
+			if err != nil {
+				return total, fmt.Errorf("delete old outbox rows: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, fmt.Errorf("delete old outbox rows: %w", err)
+			}
+			total += int(n)
+			if n < int64(batch) {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
 // Withdraw takes mail and texts still queued for any of recipients (mail
