@@ -32,7 +32,8 @@ func (b *browser) checksBesideLabels(name string) {
 // TestCheckboxLabels: the checkboxes with a hint (the compose form's
 // "Bevat medische informatie", the team form's medical and display choices)
 // keep their label beside the box and the hint under the label, and the
-// inbox's team boxes read as tabs, on a desktop and on a phone.
+// inbox's team boxes read as tabs, and Beheer's list of users as a list of
+// people, on a desktop and on a phone.
 func TestCheckboxLabels(t *testing.T) {
 	s, _, gw := startMailServer(t)
 	hr := caseManager(t, s, gw)
@@ -42,6 +43,7 @@ func TestCheckboxLabels(t *testing.T) {
 	if res := runCLI(t, s.env, "team", "add", "OSAW Verzuim", s.AdminMail); res.Code != 0 {
 		t.Fatalf("dialoog team add: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
+	s.Invite(t, "piet@osaw.nl", "--internal") // someone with buttons in Beheer's list
 	for _, width := range []int64{1280, 360} {
 		hr.run(chromedp.EmulateViewport(width, 800))
 		hr.run(chromedp.Navigate(s.BaseURL + "/berichten/nieuw"))
@@ -65,6 +67,36 @@ func TestCheckboxLabels(t *testing.T) {
 		hr.waitJS("the team's box", `location.search.includes('team=') && document.readyState === 'complete' &&
   (document.querySelector('nav.team-tabs a[aria-current="page"]') || {innerText: ''}).innerText.startsWith('OSAW Verzuim')`)
 		hr.teamTabs("team box", "OSAW Verzuim")
+		hr.run(chromedp.Navigate(s.BaseURL + "/beheer/gebruikers"))
+		hr.step("users", "")
+		hr.adminUsers("users")
+	}
+}
+
+// adminUsers fails unless Beheer's list of users reads as a list of
+// people: no list bullets, a person's buttons side by side where there is
+// room, and the invitation's role choices as large as other choices (44 px).
+func (b *browser) adminUsers(name string) {
+	b.t.Helper()
+	bad := evalJS[[]string](b, `(() => {
+  const out = [];
+  const items = [...document.querySelectorAll('.admin-user')];
+  if (items.length === 0) return ['no users listed'];
+  if (items.some(li => getComputedStyle(li).listStyleType !== 'none')) out.push('list bullets');
+  for (const acts of document.querySelectorAll('.admin-user__actions')) {
+    const tops = new Set([...acts.querySelectorAll('button')].map(e => Math.round(e.getBoundingClientRect().top)));
+    if (innerWidth >= 600 && tops.size > 1) out.push("a person's buttons are stacked");
+  }
+  const radios = [...document.querySelectorAll('input[name=role]')];
+  if (radios.length !== 2) out.push(radios.length + ' role choices');
+  for (const r of radios) {
+    const l = r.closest('label') || document.querySelector('label[for="' + r.id + '"]');
+    if (!l || l.getBoundingClientRect().height < 44) out.push('role choice ' + r.value + ' is under 44 px');
+  }
+  return out;
+})()`)
+	if len(bad) > 0 {
+		b.t.Errorf("%s: %s", name, strings.Join(bad, "; "))
 	}
 }
 
