@@ -29,12 +29,12 @@ func (b *browser) checksBesideLabels(name string) {
 	}
 }
 
-// TestCheckboxLabels: the checkboxes with a hint (the compose form's
+// TestFormsListsAndTabs: the checkboxes with a hint (the compose form's
 // "Bevat medische informatie", the team form's medical and display choices)
 // keep their label beside the box and the hint under the label, and the
 // inbox's team boxes read as tabs, and Beheer's list of users as a list of
 // people, on a desktop and on a phone.
-func TestCheckboxLabels(t *testing.T) {
+func TestFormsListsAndTabs(t *testing.T) {
 	s, _, gw := startMailServer(t)
 	hr := caseManager(t, s, gw)
 	if res := runCLI(t, s.env, "team", "create", "OSAW Verzuim"); res.Code != 0 {
