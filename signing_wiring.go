@@ -38,6 +38,7 @@ func (a *app) openSigning(ctx context.Context) error {
 		CodeText: func(lang, code string) string { return components.SigningCodeText(lang, host, code) },
 		BaseURL:  a.cfg.BaseURL.String(), Now: time.Now, Log: a.log.With("component", "signing"), Queued: a.worker.Kick,
 	}
+	a.messages.AccountLeaving = a.signing.Leave
 	return nil
 }
 

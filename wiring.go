@@ -189,4 +189,11 @@ func (mailRenderer) SigningExpiredMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: subject, Text: text}, nil
 }
 
+// SigningLapsedMail renders the notice to the requester that a request for
+// agreement lapsed: a signer it waited for stopped with Dialoog.
+func (mailRenderer) SigningLapsedMail(lang, link string) (notify.Mail, error) {
+	subject, text := components.SigningMail(lang, components.SigningMailLapsed, link)
+	return notify.Mail{Subject: subject, Text: text}, nil
+}
+
 var _ signing.Mails = mailRenderer{}

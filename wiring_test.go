@@ -251,3 +251,26 @@ func TestLiveEventsAdapter(t *testing.T) {
 		t.Fatal("event not delivered")
 	}
 }
+
+// TestSigningTakesPartInAccountDeletion: with Ondertekenen on (the default:
+// a self-signed seal), deleting an account lets it end the requests that
+// waited for the person (signing.Service.Leave).
+func TestSigningTakesPartInAccountDeletion(t *testing.T) {
+	cfg, _, err := config.Load(func(k string) string {
+		return map[string]string{"DIALOOG_DATA_DIR": t.TempDir(), "DIALOOG_BASE_URL": "http://dialoog.test"}[k]
+	}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.signing == nil {
+		t.Fatal("Ondertekenen is off by default")
+	}
+	if a.messages.AccountLeaving == nil {
+		t.Fatal("deleting an account does not tell Ondertekenen")
+	}
+}

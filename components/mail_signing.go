@@ -6,11 +6,12 @@ import "dialoog/i18n"
 const (
 	SigningMailReminder = "reminder"
 	SigningMailExpired  = "expired"
+	SigningMailLapsed   = "lapsed"
 )
 
 // SigningMail returns the subject and plain text of a content-free
-// signing mail (a reminder to a signer, or the expiry notice to the
-// requester): it names neither the document nor the conversation.
+// signing mail (a reminder to a signer, or the expiry or lapse notice to
+// the requester): it names neither the document nor the conversation.
 func SigningMail(lang, kind, link string) (subject, text string) {
 	l := i18n.For(lang)
 	subject = l.T("signing." + kind + "_subject")

@@ -45,6 +45,9 @@ func (signingMails) SigningReminderMail(lang, link string) (notify.Mail, error) 
 func (signingMails) SigningExpiredMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: "expired", Text: link}, nil
 }
+func (signingMails) SigningLapsedMail(lang, link string) (notify.Mail, error) {
+	return notify.Mail{Subject: "lapsed", Text: link}, nil
+}
 
 // newSigningApp is newLiveAppOn with Ondertekenen wired as serve wires it,
 // the seal stubbed.

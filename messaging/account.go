@@ -49,6 +49,7 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 	if len(sessions) > 0 && s.SessionsEnded != nil {
 		s.SessionsEnded(ctx, sessions)
 	}
+	s.queued() // a mail the deletion queued (a request that lapsed)
 	s.removeFiles(ctx, keys)
 	// SQLite overwrites deleted rows (secure_delete), but the write-ahead
 	// log still holds the pages as they were until a checkpoint.
@@ -64,6 +65,11 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 // names the account by its keyed hash only. It returns the storage keys of
 // the files to remove after the commit.
 func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
+	if s.AccountLeaving != nil {
+		if err := s.AccountLeaving(ctx, tx, user.ID); err != nil {
+			return nil, err
+		}
+	}
 	// The box, and the messages put to signers that they removed but that
 	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message

@@ -101,6 +101,11 @@ type Service struct {
 	// every instance (the session sweep cannot find rows that are gone).
 	// May be nil.
 	SessionsEnded func(ctx context.Context, sessionIDs []int64)
+	// AccountLeaving is told, in the transaction that deletes an account
+	// (stopping with Dialoog, or the cleanup of people invited in vain),
+	// before anything of it goes: Ondertekenen ends what can no longer be
+	// completed without them (signing.Service.Leave). May be nil.
+	AccountLeaving func(ctx context.Context, tx bun.Tx, userID int64) error
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at

@@ -180,3 +180,55 @@ func (s *Service) mail(ctx context.Context, tx bun.Tx, u *db.User, orgID int64, 
 	_, err = s.Outbox.QueueMail(ctx, tx, m)
 	return err
 }
+
+// Leave ends, in the transaction that deletes userID's account
+// (messaging.Service.AccountLeaving), every open request that still waits
+// for them: it can never be completed. Their signer row says they left,
+// the others still waiting show the request lapsed, and the requester gets
+// a content-free mail, as at an expiry, so that they can ask again (the
+// deletion wakes the outbox after its commit). A
+// request they agreed to goes on: their evidence stays (TestStopKeepsEvidence).
+func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) error {
+	var ids []int64
+	if err := tx.NewSelect().Model((*signerRow)(nil)).Column("request_id").
+		Where("user_id = ? AND status = ?", userID, SignerWaiting).
+		Where("request_id IN (SELECT r.id FROM signing_requests AS r WHERE r.status = ?)", StatusOpen).
+		Order("request_id").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("signing: requests waiting for %d: %w", userID, err)
+	}
+	now := s.Now().UTC()
+	for _, id := range ids {
+		r, err := lockRequest(ctx, tx, id, now)
+		if err != nil {
+			return err
+		}
+		if r.Status != StatusOpen {
+			continue
+		}
+		if _, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("status = ?", StatusLapsed).Set("closed_at = ?", now).
+			Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("lapse request %d: %w", id, err)
+		}
+		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).
+			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", userID, SignerLeft, SignerLapsed).Set("decided_at = ?", now).
+			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
+			return fmt.Errorf("lapse signers of request %d: %w", id, err)
+		}
+		if r.RequestedBy != nil && *r.RequestedBy != userID {
+			var u db.User
+			err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
+			if err != nil && !db.ErrNoRows(err) {
+				return fmt.Errorf("load requester: %w", err)
+			}
+			if err == nil {
+				if err := s.mail(ctx, tx, &u, r.OrgID, s.Mail.SigningLapsedMail); err != nil {
+					return err
+				}
+			}
+		}
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.lapsed", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -66,11 +66,12 @@ type Sealer interface {
 type PageCounter func(pdf []byte) (int, error)
 
 // Mails renders the content-free mails of signing: a reminder to a signer
-// who has not acted, and the notice to the requester that a request
-// expired. Neither names the document or the conversation.
+// who has not acted, and the notices to the requester that a request
+// expired or lapsed. None names the document or the conversation.
 type Mails interface {
 	SigningReminderMail(lang, link string) (notify.Mail, error)
 	SigningExpiredMail(lang, link string) (notify.Mail, error)
+	SigningLapsedMail(lang, link string) (notify.Mail, error)
 }
 
 // Codes checks the codes of an authenticator app and counts attempts at

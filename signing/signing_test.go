@@ -55,6 +55,9 @@ func (mails) SigningReminderMail(lang, link string) (notify.Mail, error) {
 func (mails) SigningExpiredMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: "Een verzoek om akkoord is verlopen", Text: link}, nil
 }
+func (mails) SigningLapsedMail(lang, link string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Een verzoek om akkoord is vervallen", Text: link}, nil
+}
 
 type recorder struct {
 	mu  sync.Mutex
@@ -144,6 +147,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 	f.svc = &signing.Service{DB: d, Vault: v, Messages: f.msgs, Outbox: notify.NewOutbox(v), Limiter: limiter, Codes: accounts,
 		Sealer: f.sealer, Pages: countPages, Mail: mails{}, CodeText: func(lang, code string) string { return "Je code voor akkoord: " + code },
 		BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log}
+	f.msgs.AccountLeaving = f.svc.Leave
 	f.hr = f.user(t, "hr@osaw.nl", true, "Hanna", "Vries")
 	f.jan = f.user(t, "jan@example.nl", false, "Jan", "Jansen")
 	f.kees = f.user(t, "kees@example.nl", false, "Kees", "Klaassen")
@@ -701,6 +705,54 @@ func TestStopKeepsEvidence(t *testing.T) {
 		ev := f.sealer.got[0]
 		if len(ev.Signatures) != 2 || ev.Signatures[0].Email != "jan@example.nl" {
 			t.Fatalf("evidence after a signer stopped: %+v", ev.Signatures)
+		}
+	})
+}
+
+// TestSignerWhoStopsLapsesTheRequest: a request that still waits for a
+// signer who stops with Dialoog can never be completed. It lapses at once
+// instead of waiting for ever: the signer shows as gone (their name goes
+// with their account), the others can no longer agree, the requester gets
+// a content-free mail. A request they had already agreed to goes on
+// (TestStopKeepsEvidence), and so do requests that do not wait for them.
+func TestSignerWhoStopsLapsesTheRequest(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		waiting := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.kees.ID, f.jan.ID}})
+		other := f.request(t, "verslag.pdf", pdf(1, "V"), signing.RequestInput{SignerIDs: []int64{f.kees.ID}})
+		if err := f.msgs.StopService(ctx, f.jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		c := f.card(t, f.hr, waiting)
+		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
+			c.Signers[1].Status != signing.SignerLeft || c.Signers[1].Name != "" {
+			t.Fatalf("the request after a waiting signer stopped: %+v", c)
+		}
+		if c := f.card(t, f.kees, waiting); c.MayAct {
+			t.Fatal("Kees may still agree to a request that can no longer be completed")
+		}
+		if err := f.agree(f.kees, waiting, "123456"); err == nil {
+			t.Fatal("an agreement to a lapsed request was taken")
+		}
+		if c := f.card(t, f.kees, other); c.Status != signing.StatusOpen || !c.MayAct {
+			t.Fatalf("a request without Jan: %+v", c)
+		}
+		items, err := notify.DevItems(ctx, d, f.v, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range items {
+			if it.Recipient == f.hr.Email && it.Mail != nil && it.Mail.Subject == "Een verzoek om akkoord is vervallen" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d mails to the requester that the request lapsed, want 1", n)
+		}
+		if got, err := d.NewSelect().Table("audit_events").Where("kind = 'signing.lapsed'").Count(ctx); err != nil || got != 1 {
+			t.Errorf("%d audit rows of the lapse, want 1 (%v)", got, err)
 		}
 	})
 }

@@ -18,6 +18,9 @@ const (
 	StatusSealed   = "sealed"
 	StatusDeclined = "declined"
 	StatusExpired  = "expired"
+	// StatusLapsed: a signer it waited for stopped with Dialoog, so it
+	// can never be completed (Leave).
+	StatusLapsed = "lapsed"
 )
 
 // Signer statuses.
@@ -26,6 +29,10 @@ const (
 	SignerAgreed   = "agreed"
 	SignerDeclined = "declined"
 	SignerExpired  = "expired"
+	// SignerLeft: stopped with Dialoog before deciding; SignerLapsed:
+	// still waiting when the request lapsed because of that.
+	SignerLeft   = "left"
+	SignerLapsed = "lapsed"
 )
 
 // requestRow is a signing request (migration 0029).
