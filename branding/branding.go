@@ -16,6 +16,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"dialoog/usertext"
 )
 
 // Limits of the fields of "Organisatie" in Beheer.
@@ -90,16 +92,20 @@ func CheckSupportText(s string) string {
 	return ""
 }
 
+// hasControl reports whether s holds a control character (line breaks
+// only when newlines is false), invalid UTF-8, or an invisible
+// bidirectional formatting character, which would make a name show as
+// another (usertext.Hidden, the rule of people's names).
 func hasControl(s string, newlines bool) bool {
+	if newlines {
+		s = strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(s)
+	}
 	for _, r := range s {
-		if newlines && (r == '\n' || r == '\r') {
-			continue
-		}
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return true
 		}
 	}
-	return false
+	return usertext.Hidden(s)
 }
 
 // NormaliseColour returns s as #rrggbb in lower case, and "" with no
