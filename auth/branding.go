@@ -198,7 +198,16 @@ func (s *Branding) Save(ctx context.Context, cur *Current, in BrandInput, ip str
 		return errs
 	}
 	now := s.Now().UTC()
+	taken := apperr.Fields{apperr.Field("name", "branding.name_taken")}
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// Names are unique among the installation's organisations.
+		exists, err := tx.NewSelect().Model((*db.Organisation)(nil)).Where("name = ? AND id <> ?", in.Name, org).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check organisation name: %w", err)
+		}
+		if exists {
+			return taken
+		}
 		if _, err := tx.NewUpdate().Model((*db.Organisation)(nil)).Set("name = ?", in.Name).Where("id = ?", org).Exec(ctx); err != nil {
 			return fmt.Errorf("rename organisation: %w", err)
 		}
@@ -213,6 +222,10 @@ ON CONFLICT (org_id) DO UPDATE SET sender_name = excluded.sender_name, support_t
 		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.branding_changed",
 			Detail: "colour " + orDefault(colour) + ", evidence " + in.EvidenceLanguage, IP: ip, Now: now})
 	})
+	if db.IsUniqueViolation(err) {
+		// Another organisation took the name at the same moment.
+		err = taken
+	}
 	if err != nil {
 		return fmt.Errorf("save branding: %w", err)
 	}
