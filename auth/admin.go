@@ -213,6 +213,34 @@ func target(ctx context.Context, idb bun.IDB, org, userID int64) (*db.User, erro
 	return &u, nil
 }
 
+// actorIn checks in tx that cur is still an internal admin of org who is
+// not disabled (NotFound otherwise): a request checked at its start may
+// meet a change committed since, such as two admins disabling each other
+// at the same moment. On PostgreSQL the rows of cur and of the users
+// others are locked first, in the order of their ids, so that such
+// changes take turns and the second sees the first; SQLite's writes take
+// turns anyway.
+func (s *Admin) actorIn(ctx context.Context, tx bun.Tx, org int64, cur *Current, others ...int64) error {
+	var rows []db.User
+	q := tx.NewSelect().Model(&rows).Column("id", "org_id", "kind", "is_admin", "status").
+		Where("id IN (?)", bun.In(append([]int64{cur.User.ID}, others...))).Order("id")
+	if s.Accounts.DB.Postgres() {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return fmt.Errorf("admin: check actor: %w", err)
+	}
+	for _, u := range rows {
+		if u.ID == cur.User.ID {
+			if u.Kind != db.KindInternal || !u.IsAdmin || u.Status == db.StatusDisabled || u.OrgID == nil || *u.OrgID != org {
+				return errNotFound
+			}
+			return nil
+		}
+	}
+	return errNotFound
+}
+
 // InviteColleague invites a new internal user of the admin's
 // organisation with role RoleMember or RoleAdmin. An address that already
 // has an account is refused (apperr Invalid on "email"), whatever
@@ -312,7 +340,8 @@ func (s *Admin) ResendInvitation(ctx context.Context, cur *Current, userID int64
 // instance, the mail and texts still queued for them are withdrawn, their
 // open sign-up links and helpdesk resets stop working, and no new mail is
 // queued for them (notify.Outbox.QueueMail). An admin cannot disable
-// themselves (apperr Conflict).
+// themselves (apperr Conflict), and an admin disabled meanwhile disables
+// nobody (actorIn): two admins disabling each other leave one.
 func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip string) error {
 	org, err := orgOf(cur)
 	if err != nil {
@@ -323,6 +352,9 @@ func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip stri
 	}
 	var ended []int64
 	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.actorIn(ctx, tx, org, cur, userID); err != nil {
+			return err
+		}
 		u, err := target(ctx, tx, org, userID)
 		if err != nil {
 			return err
@@ -375,6 +407,9 @@ func (s *Admin) Enable(ctx context.Context, cur *Current, userID int64, ip strin
 		return err
 	}
 	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.actorIn(ctx, tx, org, cur, userID); err != nil {
+			return err
+		}
 		u, err := target(ctx, tx, org, userID)
 		if err != nil {
 			return err

@@ -59,6 +59,9 @@ func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int
 	}
 	code := newHelpdeskCode()
 	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.actorIn(ctx, tx, org, cur, userID); err != nil {
+			return err
+		}
 		u, err := target(ctx, tx, org, userID)
 		if err != nil {
 			return err

@@ -1,0 +1,81 @@
+package auth_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/notify"
+)
+
+// TestAdminsDisablingEachOther: two admins who disable each other at the
+// same moment (each request past its session check before the other
+// commits) do not leave the organisation without an admin: the second
+// finds in its own transaction that it was disabled, and changes nothing.
+// Run once in turn, with the second admin's request resolved before the
+// first one's change, and once at the same time, on both engines.
+func TestAdminsDisablingEachOther(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		a := &auth.Admin{Accounts: f.acc, Invitations: f.inv, HelpdeskMail: helpdeskMail{}}
+		active := func(ids ...int64) int {
+			t.Helper()
+			n, err := d.NewSelect().Model((*db.User)(nil)).Where("id IN (?) AND status = ?", bun.In(ids), db.StatusActive).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+
+		// In turn: Piet's request was resolved before Anna disabled him.
+		anna, piet := adminOf(t, d, f.org.ID, "anna@osaw.nl"), adminOf(t, d, f.org.ID, "piet@osaw.nl")
+		if err := a.Disable(ctx, anna, piet.User.ID, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Disable(ctx, piet, anna.User.ID, "127.0.0.1"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a disabled admin's request disables a colleague: %v, want NotFound", err)
+		}
+		if n := active(anna.User.ID); n != 1 {
+			t.Errorf("Anna, who disabled Piet, is no longer active")
+		}
+		if err := a.Enable(ctx, piet, piet.User.ID, "127.0.0.1"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a disabled admin's request enables themself: %v, want NotFound", err)
+		}
+		if n := active(piet.User.ID); n != 0 {
+			t.Errorf("Piet enabled himself after he was disabled")
+		}
+		if _, err := a.StartHelpdeskReset(ctx, piet, anna.User.ID, "127.0.0.1"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a disabled admin's request starts a helpdesk reset: %v, want NotFound", err)
+		}
+
+		// At the same time, a few rounds: never both disabled.
+		for i := 0; i < 5; i++ {
+			x, y := adminOf(t, d, f.org.ID, "x"+string(rune('a'+i))+"@osaw.nl"), adminOf(t, d, f.org.ID, "y"+string(rune('a'+i))+"@osaw.nl")
+			var wg sync.WaitGroup
+			for _, p := range [][2]*auth.Current{{x, y}, {y, x}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = a.Disable(ctx, p[0], p[1].User.ID, "127.0.0.1")
+				}()
+			}
+			wg.Wait()
+			if n := active(x.User.ID, y.User.ID); n != 1 {
+				t.Errorf("round %d: %d of two admins who disabled each other are active, want 1", i, n)
+			}
+		}
+	})
+}
+
+type helpdeskMail struct{}
+
+func (helpdeskMail) HelpdeskResetMail(lang, link string) (notify.Mail, error) {
+	return notify.Mail{Subject: "Herstel", Text: link}, nil
+}
