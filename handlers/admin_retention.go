@@ -44,7 +44,7 @@ func (h *handler) adminRetentionShow(c *fiber.Ctx) error {
 // adminRetentionSave stores the periods; refused input shows the form
 // again with the messages and what was typed.
 func (h *handler) adminRetentionSave(c *fiber.Ctx) error {
-	in := messaging.RetentionInput{Conversations: clip(formValue(c, "conversations"), 16), Cases: clip(formValue(c, "cases"), 16)}
+	in := messaging.RetentionInput{Conversations: clip(formValue(c, "conversations"), 16), Cases: clip(formValue(c, "cases"), 16), IP: clientIP(c)}
 	err := h.retention.SetRetention(c.UserContext(), current(c).User, in)
 	if apperr.CodeOf(err) == apperr.Invalid {
 		st, serr := h.retention.Retention(c.UserContext(), current(c).User)

@@ -107,6 +107,8 @@ type RetentionStatus struct {
 type RetentionInput struct {
 	Conversations string
 	Cases         string
+	// IP is the admin's address, for the audit row.
+	IP string
 }
 
 // NextDailyRun returns the first RetentionHour, Dutch local time, after
@@ -135,19 +137,15 @@ func RetentionCutoff(now time.Time, months int) time.Time {
 func retentionJob(orgID int64) string { return jobRetention + strconv.FormatInt(orgID, 10) }
 
 // adminOrg returns the organisation the user administers; NotFound for
-// anyone else, like the admin pages.
-func adminOrg(user *db.User) (int64, error) {
-	if user == nil || !user.IsAdmin || user.Kind != db.KindInternal || user.OrgID == nil {
-		return 0, errNotFound
-	}
-	return *user.OrgID, nil
+// anyone else, by the rule of every Beheer page (auth.AdminOrg).
+func adminOrg(who *identity.User) (int64, error) {
+	return auth.AdminOrg(&auth.Current{User: who})
 }
 
 // Retention returns the retention periods of the admin's organisation and
 // its daily run: when next, and what the last one deleted.
 func (s *Service) Retention(ctx context.Context, who *identity.User) (*RetentionStatus, error) {
-	user := db.UserOf(who)
-	orgID, err := adminOrg(user)
+	orgID, err := adminOrg(who)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +201,7 @@ func parseMonths(v string) (int, bool) {
 // next daily run.
 func (s *Service) SetRetention(ctx context.Context, who *identity.User, in RetentionInput) error {
 	user := db.UserOf(who)
-	orgID, err := adminOrg(user)
+	orgID, err := adminOrg(who)
 	if err != nil {
 		return err
 	}
@@ -228,7 +226,7 @@ ON CONFLICT (org_id) DO UPDATE SET conversation_months = excluded.conversation_m
 			return fmt.Errorf("store retention: %w", err)
 		}
 		detail := fmt.Sprintf("organisation %d: conversations %d months, cases %d months (0 = off)", orgID, conv, cases)
-		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, Kind: AuditRetentionChanged, Detail: detail, Now: now})
+		return auth.Audit(ctx, tx, auth.AuditEntry{UserID: &user.ID, ActorID: &user.ID, OrgID: &orgID, Kind: AuditRetentionChanged, Detail: detail, IP: in.IP, Now: now})
 	})
 	if err != nil {
 		return fmt.Errorf("set retention: %w", err)

@@ -889,3 +889,31 @@ func TestRetentionKeepsConversationsInCases(t *testing.T) {
 		checkCounters(t, d, "case retention")
 	})
 }
+
+// TestRetentionChangeAudit: a change of the retention periods is audited,
+// in its transaction, with the organisation's id and the admin's address,
+// as every Beheer action is: the organisation's audit log keeps it also
+// when the admin is gone. An admin disabled meanwhile changes nothing
+// (auth.AdminOrg, the rule of all Beheer).
+func TestRetentionChangeAudit(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "12", IP: "192.0.2.7"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.count(t, "audit_events", "kind = ? AND actor_id = ? AND org_id = ? AND ip = ?",
+			messaging.AuditRetentionChanged, f.hr.ID, f.org.ID, "192.0.2.7"); n != 1 {
+			t.Errorf("%d audit rows of the change with the organisation and the address, want 1", n)
+		}
+		disabled := f.hr.Identity()
+		disabled.Status = db.StatusDisabled
+		if err := f.svc.SetRetention(ctx, disabled, messaging.RetentionInput{Conversations: "1"}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a disabled admin sets retention: %v, want NotFound", err)
+		}
+		if _, err := f.svc.Retention(ctx, disabled); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("a disabled admin reads retention: %v, want NotFound", err)
+		}
+	})
+}
