@@ -268,7 +268,17 @@ func (s *SSO) save(ctx context.Context, org int64, actor *int64, in SSOInput, ip
 		return errs
 	}
 	now := s.Accounts.Now().UTC()
+	taken := apperr.Fields{apperr.Field("domains", "sso.domains.taken")}
 	err := s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if s.Accounts.DB.Postgres() {
+			// Two saves of the organisation's provider (the form sent
+			// twice) take turns, so that the second replaces the first's
+			// domains instead of colliding with them. SQLite's writes
+			// take turns anyway.
+			if _, err := tx.NewRaw("SELECT id FROM organisations WHERE id = ? FOR NO KEY UPDATE", org).Exec(ctx); err != nil {
+				return fmt.Errorf("lock organisation: %w", err)
+			}
+		}
 		old, had, err := s.load(ctx, tx, org)
 		if err != nil {
 			return err
@@ -280,12 +290,12 @@ func (s *SSO) save(ctx context.Context, org int64, actor *int64, in SSOInput, ip
 			}
 			sealed = old.ClientSecret
 		}
-		taken, err := tx.NewSelect().Table("sso_domains").Where("domain IN (?) AND org_id <> ?", bun.In(domains), org).Exists(ctx)
+		exists, err := tx.NewSelect().Table("sso_domains").Where("domain IN (?) AND org_id <> ?", bun.In(domains), org).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("check domains: %w", err)
 		}
-		if taken {
-			return apperr.Fields{apperr.Field("domains", "sso.domains.taken")}
+		if exists {
+			return taken
 		}
 		if _, err := tx.NewDelete().Table("sso_domains").Where("org_id = ?", org).Exec(ctx); err != nil {
 			return fmt.Errorf("drop domains: %w", err)
@@ -306,6 +316,11 @@ ON CONFLICT (org_id) DO UPDATE SET issuer = excluded.issuer, client_id = exclude
 			strings.Join(domains, " "), in.CreateUsers, map[bool]string{true: "changed", false: "kept"}[in.ClientSecret != ""])
 		return Audit(ctx, tx, AuditEntry{UserID: actor, ActorID: actor, OrgID: &org, Kind: "admin.sso_changed", Detail: detail, IP: ip, Now: now})
 	})
+	if db.IsUniqueViolation(err) {
+		// Another organisation stored one of the domains at the same
+		// moment, after the check had passed in both.
+		err = taken
+	}
 	if err != nil {
 		return fmt.Errorf("save sso provider: %w", err)
 	}

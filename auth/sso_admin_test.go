@@ -1,0 +1,85 @@
+package auth_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"dialoog/apperr"
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestSSOSaveTwiceAtOnce: the provider form sent twice at once (a double
+// click) stores it once without a server error, and two organisations
+// claiming the same mail domain at the same moment leave it with one of
+// them while the other gets the message that it is taken, on both
+// engines.
+func TestSSOSaveTwiceAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s := &auth.SSO{Accounts: f.acc, RedirectURL: "http://dialoog.test" + auth.PathSSOCallback}
+		anna, eve := adminOf(t, d, f.org.ID, "anna@osaw.nl"), adminOf(t, d, other.ID, "eve@ander.nl")
+		in := func(domains string) auth.SSOInput {
+			return auth.SSOInput{Issuer: "https://login.example", ClientID: "dialoog", ClientSecret: "geheim", Domains: domains}
+		}
+		at := func(calls ...func() error) []error {
+			errs := make([]error, len(calls))
+			var wg sync.WaitGroup
+			for i, call := range calls {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = call()
+				}()
+			}
+			wg.Wait()
+			return errs
+		}
+		for i := 0; i < 5; i++ {
+			domains := "osaw.nl zorg" + string(rune('a'+i)) + ".nl"
+			for _, err := range at(func() error { return s.Save(ctx, anna, in(domains), "127.0.0.1") },
+				func() error { return s.Save(ctx, anna, in(domains), "127.0.0.1") }) {
+				if err != nil {
+					t.Errorf("round %d: the form sent twice: %v", i, err)
+				}
+			}
+		}
+		if err := s.Remove(ctx, anna, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			domain := "gedeeld" + string(rune('a'+i)) + ".nl"
+			errs := at(func() error { return s.Save(ctx, anna, in(domain), "127.0.0.1") },
+				func() error { return s.Save(ctx, eve, in(domain), "127.0.0.1") })
+			ok := 0
+			for _, err := range errs {
+				switch fs := apperr.FieldsOf(err); {
+				case err == nil:
+					ok++
+				case len(fs) == 1 && fs[0].Key == "sso.domains.taken":
+				default:
+					t.Errorf("round %d: %v, want nil or the field error sso.domains.taken", i, err)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("round %d: %d of two organisations got the domain, want 1", i, ok)
+			}
+			n, err := d.NewSelect().Table("sso_domains").Where("domain = ?", domain).Count(ctx)
+			if err != nil || n != 1 {
+				t.Errorf("round %d: %d rows of the domain, %v", i, n, err)
+			}
+			for _, cur := range []*auth.Current{anna, eve} {
+				if err := s.Remove(ctx, cur, "127.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
