@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 
@@ -78,4 +79,29 @@ type helpdeskMail struct{}
 
 func (helpdeskMail) HelpdeskResetMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: "Herstel", Text: link}, nil
+}
+
+// TestAdminPagesFarOut: a page number far beyond the last (typed in the
+// address, ?pagina=) is an empty page of the users and of the audit log,
+// never a server error from an offset that overflowed, on both engines.
+func TestAdminPagesFarOut(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		a := &auth.Admin{Accounts: f.acc, Invitations: f.inv}
+		cur := adminOf(t, d, f.org.ID, "anna@osaw.nl")
+		if err := auth.Audit(ctx, d, auth.AuditEntry{UserID: &cur.User.ID, ActorID: &cur.User.ID, OrgID: &f.org.ID, Kind: "admin.test", Now: f.clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []int{1_000_000, 1 << 40, math.MaxInt/25 + 2, math.MaxInt/50 + 2, math.MaxInt} {
+			p, err := a.Users(ctx, cur, "", page)
+			if err != nil || len(p.Users) != 0 || p.More {
+				t.Errorf("users, page %d: %+v, %v; want an empty page", page, p, err)
+			}
+			l, err := a.AuditLog(ctx, cur, auth.AuditQuery{Page: page})
+			if err != nil || len(l.Rows) != 0 || l.More {
+				t.Errorf("audit log, page %d: %+v, %v; want an empty page", page, l, err)
+			}
+		}
+	})
 }

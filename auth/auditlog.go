@@ -137,9 +137,7 @@ func (s *Admin) AuditLog(ctx context.Context, cur *Current, q AuditQuery) (*Audi
 	if err != nil {
 		return nil, err
 	}
-	if q.Page < 1 {
-		q.Page = 1
-	}
+	q.Page = adminPage(q.Page)
 	var rows []AuditRow
 	if err := s.auditSelect(org, q, from, to).OrderExpr("ae.id DESC").
 		Limit(AuditPageSize+1).Offset(int64((q.Page-1)*AuditPageSize)).Scan(ctx, &rows); err != nil {
