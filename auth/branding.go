@@ -208,6 +208,10 @@ func (s *Branding) Save(ctx context.Context, cur *Current, in BrandInput, ip str
 		if exists {
 			return taken
 		}
+		old, err := LoadBrand(ctx, tx, org)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*db.Organisation)(nil)).Set("name = ?", in.Name).Where("id = ?", org).Exec(ctx); err != nil {
 			return fmt.Errorf("rename organisation: %w", err)
 		}
@@ -220,7 +224,7 @@ ON CONFLICT (org_id) DO UPDATE SET sender_name = excluded.sender_name, support_t
 			return fmt.Errorf("store branding: %w", err)
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.branding_changed",
-			Detail: "colour " + orDefault(colour) + ", evidence " + in.EvidenceLanguage, IP: ip, Now: now})
+			Detail: brandChange(old, in, colour), IP: ip, Now: now})
 	})
 	if db.IsUniqueViolation(err) {
 		// Another organisation took the name at the same moment.
@@ -230,6 +234,24 @@ ON CONFLICT (org_id) DO UPDATE SET sender_name = excluded.sender_name, support_t
 		return fmt.Errorf("save branding: %w", err)
 	}
 	return nil
+}
+
+// brandChange is the audit detail of a change from old to in: the name
+// and the sender name from what to what and whether the support text
+// changed, when they did, and the colour and the evidence's language.
+func brandChange(old OrgBrand, in BrandInput, colour string) string {
+	var parts []string
+	if old.Name != in.Name {
+		parts = append(parts, fmt.Sprintf("name %q to %q", old.Name, in.Name))
+	}
+	if old.SenderName != in.SenderName {
+		parts = append(parts, fmt.Sprintf("sender %q to %q", old.SenderName, in.SenderName))
+	}
+	if old.SupportText != in.SupportText {
+		parts = append(parts, "support text changed")
+	}
+	parts = append(parts, "colour "+orDefault(colour), "evidence "+in.EvidenceLanguage)
+	return strings.Join(parts, ", ")
 }
 
 func orDefault(s string) string {

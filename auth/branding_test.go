@@ -62,3 +62,42 @@ func TestBrandingNameOfAnotherOrganisation(t *testing.T) {
 		}
 	})
 }
+
+// TestBrandingChangeAudited: the audit row of a change of "Organisatie"
+// says what changed: the organisation's name and the sender name from
+// what to what, and whether the support text changed, besides the colour
+// and the language of the evidence.
+func TestBrandingChangeAudited(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		o := &db.Organisation{Name: "OSAW", CreatedAt: now}
+		if _, err := d.NewInsert().Model(o).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cur := adminOf(t, d, o.ID, "hr@osaw.nl")
+		b := &auth.Branding{DB: d, Now: func() time.Time { return now }}
+		detail := func() string {
+			t.Helper()
+			var ds []string
+			if err := d.NewSelect().Model((*db.AuditEvent)(nil)).Column("detail").Where("kind = ? AND org_id = ?", "admin.branding_changed", o.ID).
+				OrderExpr("id DESC").Limit(1).Scan(ctx, &ds); err != nil || len(ds) != 1 {
+				t.Fatalf("audit row: %v %v", ds, err)
+			}
+			return ds[0]
+		}
+		if err := b.Save(ctx, cur, auth.BrandInput{Name: "OSAW Arbo", SenderName: "OSAW Verzuim", SupportText: "Bel 030", Colour: "#123456"}, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		want := `name "OSAW" to "OSAW Arbo", sender "" to "OSAW Verzuim", support text changed, colour #123456, evidence nl`
+		if got := detail(); got != want {
+			t.Errorf("first change: %q, want %q", got, want)
+		}
+		if err := b.Save(ctx, cur, auth.BrandInput{Name: "OSAW Arbo", SenderName: "OSAW Verzuim", SupportText: "Bel 030", Colour: "#123456", EvidenceLanguage: auth.EvidenceEnglish}, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := detail(), "colour #123456, evidence en"; got != want {
+			t.Errorf("only the evidence's language: %q, want %q", got, want)
+		}
+	})
+}
