@@ -632,3 +632,33 @@ func TestNewBrowserMail(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordChangeEndsResetLinks: a reset link mailed before the
+// password was changed in "Mijn account" stops working, as the sessions of
+// before do: it would otherwise undo the change for an hour.
+func TestPasswordChangeEndsResetLinks(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		tok, _ := f.onboarded(t, "jan@example.nl")
+		if err := f.acc.RequestPasswordReset(ctx, "jan@example.nl", "ip"); err != nil {
+			t.Fatal(err)
+		}
+		link := resetToken(t, f)
+		if _, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1"); err != nil {
+			t.Fatalf("the fresh link: %v", err)
+		}
+		const newPW = "vier losse woorden als zin"
+		cur := f.confirm(t, tok)
+		if _, err := f.acc.ChangePassword(ctx, cur, goodPassword, newPW, newPW, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1")
+		wantKey(t, err, "reset.invalid")
+		_, err = f.acc.ResetPassword(ctx, link, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "ip", "t")
+		wantKey(t, err, "reset.invalid")
+		if _, err := f.acc.Login(ctx, "jan@example.nl", newPW, "127.0.0.1", "t"); err != nil {
+			t.Fatalf("the changed password: %v", err)
+		}
+	})
+}

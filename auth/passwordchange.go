@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -67,6 +68,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, cur *Current, currentPW, 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.New(apperr.Unauthorized, "session.expired")
 		}
+		// A reset link mailed before would undo the change.
+		if err := retireResetLinks(ctx, tx, cur.User.ID, now); err != nil {
+			return err
+		}
 		if ended, err = a.securityChange(ctx, tx, cur, "password.changed", SecurityPasswordChanged, "", ip, now); err != nil {
 			return err
 		}
@@ -79,4 +84,13 @@ func (a *Accounts) ChangePassword(ctx context.Context, cur *Current, currentPW, 
 	a.afterFactorAdded(ctx, ended)
 	a.sessionRenewed(ctx, cur.Session.ID)
 	return token, nil
+}
+
+// retireResetLinks makes the user's open password-reset links unusable.
+func retireResetLinks(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
+	if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
+		Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, PurposePasswordReset).Exec(ctx); err != nil {
+		return fmt.Errorf("retire reset links: %w", err)
+	}
+	return nil
 }
