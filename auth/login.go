@@ -599,6 +599,17 @@ func (a *Accounts) CheckPasswordReset(ctx context.Context, token, ip string) (st
 	return u.Email, nil
 }
 
+// PasswordResetRules are the password rules for the person a working
+// reset link is for (ResetPassword applies them), without using the link:
+// for the reset page's check while typing.
+func (a *Accounts) PasswordResetRules(ctx context.Context, token, ip string) (PasswordRules, error) {
+	u, err := a.checkResetLink(ctx, token, ip)
+	if err != nil {
+		return PasswordRules{}, err
+	}
+	return rulesOf(u), nil
+}
+
 // ResetPassword consumes a reset link, sets the new password, ends every
 // session of the user and starts one that still needs the second factor.
 func (a *Accounts) ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error) {

@@ -16,6 +16,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/identity"
 )
 
 // Password rules (DESIGN, NIST SP 800-63B): length, not guessable, no
@@ -69,6 +70,27 @@ func CheckPasswordPolicy(pw string, email string, userInputs ...string) error {
 	return nil
 }
 
+// PasswordRules are the password rules for one person: their mail
+// address and names must not be in it. The services and the live checks
+// of the password pages use the same, so a password the page calls fine
+// is not refused when it is sent.
+type PasswordRules struct{ email, firstName, lastName string }
+
+// RulesFor are the password rules for u.
+func RulesFor(u *identity.User) PasswordRules {
+	return PasswordRules{email: u.Email, firstName: u.FirstName, lastName: u.LastName}
+}
+
+func rulesOf(u *db.User) PasswordRules {
+	return PasswordRules{email: u.Email, firstName: u.FirstName, lastName: u.LastName}
+}
+
+// Check returns an Invalid error on field "password" when pw breaks a
+// rule (CheckPasswordPolicy).
+func (r PasswordRules) Check(pw string) error {
+	return CheckPasswordPolicy(pw, r.email, r.firstName, r.lastName)
+}
+
 // storedPassword reads the password hash of userID ("" when none was
 // set). Only auth reads it: db.User has no field for it.
 func storedPassword(ctx context.Context, idb bun.IDB, userID int64) (string, error) {
@@ -89,7 +111,7 @@ type userWithPassword struct {
 // newPasswordHash checks a new password and its confirmation for u and
 // returns its hash.
 func newPasswordHash(ctx context.Context, u *db.User, pw, confirm string) (string, error) {
-	if err := CheckPasswordPolicy(pw, u.Email, u.FirstName, u.LastName); err != nil {
+	if err := rulesOf(u).Check(pw); err != nil {
 		return "", err
 	}
 	if pw != confirm {

@@ -35,7 +35,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, cur *Current, currentPW, 
 	if currentPW == "" {
 		errs = append(errs, apperr.Field("current_password", "password_change.current_required"))
 	}
-	if err := CheckPasswordPolicy(pw, cur.User.Email, cur.User.FirstName, cur.User.LastName); err != nil {
+	if err := RulesFor(cur.User).Check(pw); err != nil {
 		if fe, ok := apperr.As(err); ok {
 			errs = append(errs, fe)
 		} else {

@@ -10,6 +10,7 @@ import (
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/db/dbtest"
 	"dialoog/notify"
 )
 
@@ -383,4 +384,39 @@ func TestLoginBeforeFirstFactor(t *testing.T) {
 	if fresh.session() != "" {
 		t.Fatal("a password alone started a session")
 	}
+}
+
+// TestPasswordResetLiveCheckKnowsTheName: the reset page's feedback while
+// typing applies the rules the reset itself applies, the person's name
+// included: it never calls a password fine that the form then refuses.
+func TestPasswordResetLiveCheckKnowsTheName(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+		b := ra.browser(t)
+		resp, _ := b.post("/wachtwoord-vergeten", url.Values{"email": {"jan@example.nl"}})
+		wantRedirect(t, resp, "/wachtwoord-vergeten/verstuurd")
+		m, err := notify.LatestDevMailTo(context.Background(), ra.d, ra.v, "jan@example.nl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := ""
+		for _, line := range strings.Split(m.Text, "\n") {
+			if strings.HasPrefix(line, testBase+"/wachtwoord-vergeten/") {
+				link = strings.TrimPrefix(line, testBase)
+			}
+		}
+		if link == "" {
+			t.Fatalf("no reset link in the mail:\n%s", m.Text)
+		}
+		const pw = "jan van der berg wandelt"
+		_, body := b.post(link+"/controle", url.Values{"password": {pw}}, "HX-Request", "true")
+		wantContains(t, body, "Het wachtwoord mag je naam niet bevatten.")
+		wantNotContains(t, body, "Dit wachtwoord voldoet aan de eisen.")
+		resp, body = b.post(link, url.Values{"password": {pw}, "confirm": {pw}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, body, "Het wachtwoord mag je naam niet bevatten.")
+		_, body = b.post(link+"/controle", url.Values{"password": {"een heel nieuw wachtwoord graag"}}, "HX-Request", "true")
+		wantContains(t, body, "Dit wachtwoord voldoet aan de eisen.")
+	})
 }

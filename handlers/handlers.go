@@ -126,6 +126,7 @@ type Accounts interface {
 
 	RequestPasswordReset(ctx context.Context, email, ip string) error
 	CheckPasswordReset(ctx context.Context, token, ip string) (string, error)
+	PasswordResetRules(ctx context.Context, token, ip string) (auth.PasswordRules, error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
 
 	// Confirm is "confirm it is you" (auth.ConfirmPassword or

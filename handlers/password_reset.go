@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/components"
 )
 
@@ -74,12 +75,20 @@ func (h *handler) passwordResetSubmit(c *fiber.Ctx) error {
 
 // passwordResetCheck is the live feedback on the reset page.
 func (h *handler) passwordResetCheck(c *fiber.Ctx) error {
-	_, email, ok, _ := h.resetLink(c)
-	if !ok {
+	token := strings.Clone(c.Params("token"))
+	var err error = apperr.New(apperr.NotFound, "reset.invalid")
+	var rules auth.PasswordRules
+	if validLinkToken(token) {
+		rules, err = h.accounts.PasswordResetRules(c.UserContext(), token, clientIP(c))
+	}
+	if err != nil {
+		if _, ok := apperr.As(err); !ok && !isWait(err) {
+			return err
+		}
 		m := h.meta(c)
 		return render(c, fiber.StatusOK, components.PasswordFeedback(m, components.PasswordFeedbackView{Message: m.T("reset.invalid")}))
 	}
-	return h.passwordFeedback(c, email)
+	return h.passwordFeedback(c, rules)
 }
 
 // resetLink checks the link's token without consuming it. When it does not

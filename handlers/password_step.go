@@ -36,11 +36,12 @@ func (h *handler) passwordStepSet(c *fiber.Ctx) error {
 // passwordStepCheck is the live feedback while typing: the same policy the
 // service applies, answered as a small fragment for the feedback region.
 func (h *handler) passwordStepCheck(c *fiber.Ctx) error {
-	u := current(c).User
-	return h.passwordFeedback(c, u.Email, u.FirstName, u.LastName)
+	return h.passwordFeedback(c, auth.RulesFor(current(c).User))
 }
 
-func (h *handler) passwordFeedback(c *fiber.Ctx, email string, names ...string) error {
+// passwordFeedback answers a live check with the rules of the person whose
+// password it is.
+func (h *handler) passwordFeedback(c *fiber.Ctx, rules auth.PasswordRules) error {
 	pw, confirm := passwordFields(c)
 	m := h.meta(c)
 	var v components.PasswordFeedbackView
@@ -49,7 +50,7 @@ func (h *handler) passwordFeedback(c *fiber.Ctx, email string, names ...string) 
 	case len(pw) > maxPasswordLen:
 		v.Message = m.T("password.too_long")
 	default:
-		if err := auth.CheckPasswordPolicy(pw, email, names...); err != nil {
+		if err := rules.Check(pw); err != nil {
 			v.Message = h.message(c, err)
 		} else if confirm != "" && confirm != pw {
 			v.Message = m.T("password.mismatch")
