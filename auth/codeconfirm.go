@@ -26,7 +26,7 @@ func (a *Accounts) CodeSucceeded(ctx context.Context, userID int64) { a.succeede
 // uses it in tx: a code works once (its time step is stored), here as at a
 // login. A wrong or replayed code is a field error on "code".
 func (a *Accounts) UseAppCodeTx(ctx context.Context, tx bun.Tx, userID int64, code string) error {
-	f, step, err := a.checkTOTP(ctx, tx, userID, true, code)
+	f, step, err := a.checkTOTP(ctx, tx, userID, code)
 	if err != nil {
 		return err
 	}

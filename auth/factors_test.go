@@ -662,3 +662,51 @@ func TestPasswordChangeEndsResetLinks(t *testing.T) {
 		}
 	})
 }
+
+// TestAppSecretBelongsToItsSession: the secret of an app being linked is
+// shown again on a reload of the same session only. Another session (an
+// old one of someone who once had the account open) never hands it to
+// the person, who would then link an app whose secret someone else kept.
+func TestAppSecretBelongsToItsSession(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		const email = "jan@example.nl"
+		tok, _ := f.onboarded(t, email)
+		other := f.fullLogin(t, email, goodPassword, "", recoveryPhone)
+
+		planted, err := f.acc.FactorTOTPSetup(ctx, f.confirm(t, other), "OSAW")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := f.confirm(t, tok)
+		key, err := f.acc.FactorTOTPSetup(ctx, cur, "OSAW")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key.Secret == planted.Secret {
+			t.Fatal("a secret made in another session was shown to this one")
+		}
+		again, err := f.acc.FactorTOTPSetup(ctx, cur, "OSAW")
+		if err != nil || again.Secret != key.Secret {
+			t.Fatalf("a reload in the same session: %v, same secret %v", err, again.Secret == key.Secret)
+		}
+		// The other session's secret links nothing, its own does.
+		_, err = f.acc.VerifyFactorTOTP(ctx, f.cur(t, other), totpNow(t, planted.Secret, f.clk.Now()), "127.0.0.1")
+		if err == nil {
+			t.Fatal("the replaced secret was linked")
+		}
+		if _, err := f.acc.VerifyFactorTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		// The linked app logs in.
+		f.clk.Add(30 * time.Second)
+		res, err := f.acc.Login(ctx, email, goodPassword, "127.0.0.1", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.VerifyLoginFactor(ctx, f.cur(t, res.Token), db.FactorTOTP, totpNow(t, key.Secret, f.clk.Now()), "127.0.0.1"); err != nil {
+			t.Fatalf("login with the linked app: %v", err)
+		}
+	})
+}

@@ -401,7 +401,7 @@ func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, 
 				return errWrongCode
 			}
 		case db.FactorTOTP:
-			f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, true, code)
+			f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, code)
 			if err != nil {
 				return err
 			}

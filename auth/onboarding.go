@@ -624,28 +624,30 @@ func (a *Accounts) TOTPSetup(ctx context.Context, cur *Current, issuer string) (
 	return a.totpSetup(ctx, cur, issuer)
 }
 
-// totpSetup returns the pending app secret of cur's user, creating one
-// when none is pending.
+// totpSetup returns the pending app secret of cur's user that this
+// session made, creating one when there is none; a pending secret of
+// another session is replaced.
 func (a *Accounts) totpSetup(ctx context.Context, cur *Current, issuer string) (TOTPKey, error) {
 	var key TOTPKey
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var f db.SecondFactor
 		err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND verified_at IS NULL", cur.User.ID, db.FactorTOTP).Limit(1).Scan(ctx)
 		if err == nil {
-			secret, err := a.Vault.Open(f.TOTPSecret, totpAD(cur.User.ID))
-			if err != nil {
-				return fmt.Errorf("open totp secret: %w", err)
+			if secret, ok := a.openPendingTOTP(&f, cur.User.ID, cur.Session.ID); ok {
+				key = TOTPKey{Secret: secret, URI: totpURI(issuer, cur.User.Email, secret)}
+				return nil
 			}
-			key = TOTPKey{Secret: string(secret), URI: totpURI(issuer, cur.User.Email, string(secret))}
-			return nil
-		}
-		if !db.ErrNoRows(err) {
+			if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).
+				Where("user_id = ? AND kind = ? AND verified_at IS NULL", cur.User.ID, db.FactorTOTP).Exec(ctx); err != nil {
+				return fmt.Errorf("replace pending totp factor: %w", err)
+			}
+		} else if !db.ErrNoRows(err) {
 			return fmt.Errorf("load totp factor: %w", err)
 		}
 		if key, err = NewTOTPKey(issuer, cur.User.Email); err != nil {
 			return err
 		}
-		f = db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorTOTP, TOTPSecret: a.Vault.Seal([]byte(key.Secret), totpAD(cur.User.ID)), CreatedAt: a.Now().UTC()}
+		f = db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorTOTP, TOTPSecret: a.Vault.Seal([]byte(key.Secret), totpSetupAD(cur.User.ID, cur.Session.ID)), CreatedAt: a.Now().UTC()}
 		if _, err := tx.NewInsert().Model(&f).Exec(ctx); err != nil {
 			return fmt.Errorf("store totp factor: %w", err)
 		}
@@ -657,33 +659,81 @@ func (a *Accounts) totpSetup(ctx context.Context, cur *Current, issuer string) (
 	return key, nil
 }
 
-// checkTOTP verifies code against the user's verified (or, during setup,
-// unverified) app and returns the factor and the matched time step.
-func (a *Accounts) checkTOTP(ctx context.Context, tx bun.Tx, userID int64, verified bool, code string) (*db.SecondFactor, int64, error) {
-	cond := "verified_at IS NULL"
-	if verified {
-		cond = "verified_at IS NOT NULL"
+// totpSetupAD binds the secret of an app being linked to the session that
+// showed it: no other session can open it, so none shows it again or
+// links it (a secret shown in one session and linked in another may have
+// been kept by whoever had the first). A verified app's secret is sealed
+// under totpAD.
+func totpSetupAD(userID, sessionID int64) []byte {
+	return []byte("totp:" + strconv.FormatInt(userID, 10) + ":session:" + strconv.FormatInt(sessionID, 10))
+}
+
+// openPendingTOTP opens the secret of the pending app f for the session
+// sessionID; ok is false when another session made it.
+func (a *Accounts) openPendingTOTP(f *db.SecondFactor, userID, sessionID int64) (string, bool) {
+	if secret, err := a.Vault.Open(f.TOTPSecret, totpSetupAD(userID, sessionID)); err == nil {
+		return string(secret), true
 	}
-	var f db.SecondFactor
-	if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND "+cond, userID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
-		if db.ErrNoRows(err) {
-			return nil, 0, apperr.Field("code", "code.none")
-		}
-		return nil, 0, fmt.Errorf("load totp factor: %w", err)
+	// Pending since before secrets were bound to their session.
+	if secret, err := a.Vault.Open(f.TOTPSecret, totpAD(userID)); err == nil {
+		return string(secret), true
+	}
+	return "", false
+}
+
+// checkTOTP verifies code against the user's verified app and returns
+// the factor and the matched time step.
+func (a *Accounts) checkTOTP(ctx context.Context, tx bun.Tx, userID int64, code string) (*db.SecondFactor, int64, error) {
+	f, err := loadTOTP(ctx, tx, userID, "verified_at IS NOT NULL")
+	if err != nil {
+		return nil, 0, err
 	}
 	secret, err := a.Vault.Open(f.TOTPSecret, totpAD(userID))
 	if err != nil {
 		return nil, 0, fmt.Errorf("open totp secret: %w", err)
 	}
+	step, err := a.matchTOTP(f, string(secret), code)
+	return f, step, err
+}
+
+// checkPendingTOTP verifies code against the app that session sessionID
+// is linking and returns the factor, its secret and the matched step.
+func (a *Accounts) checkPendingTOTP(ctx context.Context, tx bun.Tx, userID, sessionID int64, code string) (*db.SecondFactor, string, int64, error) {
+	f, err := loadTOTP(ctx, tx, userID, "verified_at IS NULL")
+	if err != nil {
+		return nil, "", 0, err
+	}
+	secret, ok := a.openPendingTOTP(f, userID, sessionID)
+	if !ok {
+		// Another session's app, which this one never showed.
+		return nil, "", 0, apperr.Field("code", "code.none")
+	}
+	step, err := a.matchTOTP(f, secret, code)
+	return f, secret, step, err
+}
+
+func loadTOTP(ctx context.Context, tx bun.Tx, userID int64, cond string) (*db.SecondFactor, error) {
+	var f db.SecondFactor
+	if err := tx.NewSelect().Model(&f).Where("user_id = ? AND kind = ? AND "+cond, userID, db.FactorTOTP).Limit(1).Scan(ctx); err != nil {
+		if db.ErrNoRows(err) {
+			return nil, apperr.Field("code", "code.none")
+		}
+		return nil, fmt.Errorf("load totp factor: %w", err)
+	}
+	return &f, nil
+}
+
+// matchTOTP checks code against secret, the secret of f, once.
+func (a *Accounts) matchTOTP(f *db.SecondFactor, secret, code string) (int64, error) {
 	a.checking("totp")
-	step, ok := VerifyTOTP(string(secret), code, a.Now(), f.TOTPLastStep)
+	step, ok := VerifyTOTP(secret, code, a.Now(), f.TOTPLastStep)
 	switch {
 	case ok:
-		return &f, step, nil
+		return step, nil
 	case step != 0:
-		return nil, 0, errReplay
+		return 0, errReplay
 	default:
-		return nil, 0, errWrongCode
+		return 0, errWrongCode
 	}
 }
 
@@ -709,7 +759,7 @@ func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string
 		if err := allowed(ctx, tx, cur); err != nil {
 			return err
 		}
-		f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, false, code)
+		f, secret, step, err := a.checkPendingTOTP(ctx, tx, cur.User.ID, cur.Session.ID, code)
 		if err != nil {
 			return err
 		}
@@ -717,8 +767,10 @@ func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string
 		if _, err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ? AND id <> ?", cur.User.ID, db.FactorTOTP, f.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("replace totp factor: %w", err)
 		}
+		// Linked, the secret is the user's, no longer only this session's.
 		if _, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("verified_at = ?", now).Set("last_used_at = ?", now).
-			Set("totp_last_step = ?", step).Where("id = ?", f.ID).Exec(ctx); err != nil {
+			Set("totp_last_step = ?", step).Set("totp_secret = ?", a.Vault.Seal([]byte(secret), totpAD(cur.User.ID))).
+			Where("id = ?", f.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("verify totp factor: %w", err)
 		}
 		if err := a.finishFactorStep(ctx, tx, cur.User.ID, now); err != nil {

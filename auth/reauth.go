@@ -151,7 +151,7 @@ func (a *Accounts) checkConfirmSecret(ctx context.Context, tx bun.Tx, cur *Curre
 		}
 		return VerifyPassword(ctx, hash, secret)
 	}
-	f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, true, secret)
+	f, step, err := a.checkTOTP(ctx, tx, cur.User.ID, secret)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Invalid { // no app, a wrong or a replayed code
 			return false, nil
