@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -651,4 +652,58 @@ func TestLegacyAwaySealed(t *testing.T) {
 			t.Fatalf("read back: %q %v", msg, err)
 		}
 	})
+}
+
+// TestIPv6NetworkIsOneAddress: the per-address limits count an IPv6
+// address by its /64, the network a single subscriber gets and picks any
+// address from: stepping through one's own addresses gets no more texts
+// or reset requests than one address does. Another network has its own.
+func TestIPv6NetworkIsOneAddress(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		for i := range 10 {
+			if err := f.acc.RequestPasswordReset(ctx, "iemand@example.nl", fmt.Sprintf("2001:db8:1:2::%x", i+1)); err != nil {
+				t.Fatalf("reset request %d: %v", i+1, err)
+			}
+		}
+		var we *auth.WaitError
+		if err := f.acc.RequestPasswordReset(ctx, "iemand@example.nl", "2001:db8:1:2:ffff::1"); !errors.As(err, &we) {
+			t.Fatalf("the 11th reset request from one /64: %v", err)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "iemand@example.nl", "2001:db8:1:3::1"); err != nil {
+			t.Fatalf("another network: %v", err)
+		}
+
+		// Texts: 20 an address an hour, to numbers of the sender's choice.
+		sent := 0
+		for i := range 25 {
+			tok := f.throughPassword(t, f.invited(t, fmt.Sprintf("sms%d@example.nl", i)))
+			_, err := f.acc.SendSetupSMS(ctx, f.cur(t, tok), fmt.Sprintf("06123456%02d", i), fmt.Sprintf("2001:db8:1:2::%x", 100+i))
+			if err == nil {
+				sent++
+			} else if !errors.As(err, &we) {
+				t.Fatal(err)
+			}
+		}
+		if sent != 20 {
+			t.Fatalf("%d texts from one /64, want 20", sent)
+		}
+	})
+}
+
+func TestIPKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "sms:ip:203.0.113.7",
+		"::ffff:203.0.113.7":   "sms:ip:203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "sms:ip:2001:db8:1:2::/64",
+		"2001:DB8:1:2::9":      "sms:ip:2001:db8:1:2::/64",
+		"fe80::1%eth0":         "sms:ip:fe80::/64",
+		"":                     "sms:ip:",
+		"geen adres":           "sms:ip:geen adres",
+	} {
+		if got := auth.IPKey("sms", in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
 }

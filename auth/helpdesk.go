@@ -154,7 +154,7 @@ func (s *Admin) helpdeskReset(ctx context.Context, idb bun.IDB, token string) (*
 // ip tried too many links that did not work, and counting each one that
 // does not (as for password-reset links).
 func (s *Admin) checkHelpdeskLink(ctx context.Context, token, ip string) (*db.HelpdeskReset, *db.User, error) {
-	key := "badlink:ip:" + ip
+	key := IPKey("badlink", ip)
 	lim := s.Accounts.Limiter
 	if wait, err := lim.Over(ctx, key, badLinksPerIP, badLinksIPWindow); err != nil {
 		return nil, nil, err

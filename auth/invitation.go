@@ -285,7 +285,7 @@ func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) erro
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.Limiter.Allow(ctx, "newlink:ip:"+ip, newLinkPerIP, newLinkWindow)
+	ok, _, err := s.Limiter.Allow(ctx, IPKey("newlink", ip), newLinkPerIP, newLinkWindow)
 	if err != nil {
 		return err
 	}

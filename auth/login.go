@@ -55,7 +55,7 @@ const (
 // before the code is checked; it refuses the attempt when either is over
 // its allowance.
 func (a *Accounts) attempt(ctx context.Context, userID int64, field, ip string) error {
-	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return err
 	} else if !ok {
 		return tooMany(field, wait)
@@ -210,7 +210,7 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 	ipAllowed := make(chan allowed, 1)
 	go func() {
 		var r allowed
-		r.ok, r.wait, r.err = a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute)
+		r.ok, r.wait, r.err = a.Limiter.Allow(ctx, IPKey("login", ip), 100, 15*time.Minute)
 		ipAllowed <- r
 	}()
 	var withPassword userWithPassword
@@ -487,7 +487,7 @@ func (a *Accounts) RequestPasswordReset(ctx context.Context, email, ip string) e
 	if err != nil {
 		return err
 	}
-	if ok, wait, err := a.Limiter.Allow(ctx, "reset:ip:"+ip, 10, time.Hour); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("reset", ip), 10, time.Hour); err != nil {
 		return err
 	} else if !ok {
 		return tooMany("email", wait)
@@ -574,7 +574,7 @@ const (
 // checkResetLink is resetCode for a request from ip: refused once ip tried
 // too many links that did not work, and counting each one that does not.
 func (a *Accounts) checkResetLink(ctx context.Context, token, ip string) (*db.User, error) {
-	key := "badlink:ip:" + ip
+	key := IPKey("badlink", ip)
 	if wait, err := a.Limiter.Over(ctx, key, badLinksPerIP, badLinksIPWindow); err != nil {
 		return nil, err
 	} else if wait > 0 {

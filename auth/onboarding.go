@@ -416,7 +416,7 @@ func (a *Accounts) ChangeSetupPhone(ctx context.Context, cur *Current) error {
 // sendCode replaces any pending code of purpose with a new one and queues
 // the text, within the cooldown and the per-number cap.
 func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip string, resend bool) error {
-	if ok, wait, err := a.Limiter.Allow(ctx, "sms:ip:"+ip, 20, time.Hour); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("sms", ip), 20, time.Hour); err != nil {
 		return err
 	} else if !ok {
 		return tooMany("phone", wait)
@@ -559,7 +559,7 @@ type enrolGuard func(ctx context.Context, tx bun.Tx, cur *Current) error
 // as the SMS factor, replacing an older number only now that the new one
 // is verified.
 func (a *Accounts) verifySMS(ctx context.Context, cur *Current, code, ip string, allowed enrolGuard) (string, error) {
-	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return "", err
 	} else if !ok {
 		return "", tooMany("code", wait)

@@ -295,7 +295,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, cur *Current, name st
 	if name, err = CleanPasskeyName(name); err != nil {
 		return "", err
 	}
-	if ok, wait, err := p.A.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+	if ok, wait, err := p.A.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return "", err
 	} else if !ok {
 		return "", tooMany("", wait)
@@ -463,7 +463,7 @@ func (p *Passkeys) BeginSecondStep(ctx context.Context, cur *Current, ip string)
 	if !cur.NeedsSecondFactor {
 		return nil, apperr.New(apperr.Conflict, "stage.wrong")
 	}
-	if ok, wait, err := p.A.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+	if ok, wait, err := p.A.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, tooMany("", wait)
@@ -630,7 +630,7 @@ func (a *Accounts) loginCompleted(ctx context.Context, tx bun.Tx, u *db.User, ki
 func (p *Passkeys) BeginLogin(ctx context.Context, ip string) (options []byte, browserToken string, err error) {
 	// Every view of the login page asks (for the autofill), so the options
 	// have a bucket of their own; only an answer counts as a login.
-	if ok, wait, err := p.A.Limiter.Allow(ctx, "passkey:ip:"+ip, passkeyOptionsPerIP, 15*time.Minute); err != nil {
+	if ok, wait, err := p.A.Limiter.Allow(ctx, IPKey("passkey", ip), passkeyOptionsPerIP, 15*time.Minute); err != nil {
 		return nil, "", err
 	} else if !ok {
 		return nil, "", tooMany("", wait)
@@ -655,7 +655,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context, ip string) (options []byte, b
 // session's token.
 func (p *Passkeys) FinishLogin(ctx context.Context, browserToken string, response []byte, device, ip, userAgent string) (string, error) {
 	a := p.A
-	if ok, wait, err := a.Limiter.Allow(ctx, "login:ip:"+ip, 100, 15*time.Minute); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("login", ip), 100, 15*time.Minute); err != nil {
 		return "", err
 	} else if !ok {
 		return "", tooMany("", wait)

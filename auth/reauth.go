@@ -97,7 +97,7 @@ func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, fiel
 // that of many parallel attempts at most the allowance is checked; a
 // success forgets the count (Limiter.Reset of reauthKey).
 func (a *Accounts) reauthAttempt(ctx context.Context, cur *Current, method, field, ip string) error {
-	if ok, wait, err := a.Limiter.Allow(ctx, "reauth:ip:"+ip, reauthPerIP, reauthIPWindow); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("reauth", ip), reauthPerIP, reauthIPWindow); err != nil {
 		return err
 	} else if !ok {
 		a.audit(ctx, cur.User.ID, "reauth.blocked", method, ip)

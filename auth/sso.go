@@ -426,7 +426,7 @@ type SSOStart struct {
 // that does not answer is apperr Unavailable... reported as Internal.
 func (s *SSO) BeginSSO(ctx context.Context, emailOrDomain, ip string) (*SSOStart, error) {
 	a := s.Accounts
-	if ok, wait, err := a.Limiter.Allow(ctx, "sso:ip:"+ip, 100, 15*time.Minute); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("sso", ip), 100, 15*time.Minute); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, tooMany("email", wait)
@@ -584,7 +584,7 @@ func refusedErr(reason string) error {
 // reason.
 func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent string) (string, error) {
 	a := s.Accounts
-	if ok, wait, err := a.Limiter.Allow(ctx, "code:ip:"+ip, codesPerIP, codesIPWindow); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return "", err
 	} else if !ok {
 		return "", tooMany("", wait)
@@ -811,7 +811,7 @@ type logoutClaims struct {
 // token that does not verify is apperr Invalid.
 func (s *SSO) BackChannelLogout(ctx context.Context, orgID int64, raw, ip string) error {
 	a := s.Accounts
-	if ok, _, err := a.Limiter.Allow(ctx, "sso:logout:ip:"+ip, 300, 15*time.Minute); err != nil {
+	if ok, _, err := a.Limiter.Allow(ctx, IPKey("sso:logout", ip), 300, 15*time.Minute); err != nil {
 		return err
 	} else if !ok {
 		return apperr.New(apperr.TooMany, "error.too_many")

@@ -124,7 +124,7 @@ func (s *SSO) BeginReauth(ctx context.Context, cur *Current, next, ip string) (*
 	if !validNext(next) {
 		return nil, apperr.New(apperr.Invalid, "error.bad_request")
 	}
-	if ok, wait, err := a.Limiter.Allow(ctx, "sso:ip:"+ip, 100, 15*time.Minute); err != nil {
+	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("sso", ip), 100, 15*time.Minute); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, tooMany("", wait)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -219,4 +220,23 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 // ExecAtomic).
 func (l *Limiter) resetDelete(idb bun.IDB, key string) *bun.DeleteQuery {
 	return idb.NewDelete().Model((*db.Throttle)(nil)).Where("key = ?", key)
+}
+
+// IPKey is the key of a per-address limit named prefix for the address ip.
+// An IPv6 address counts by its /64: that is the network one subscriber
+// (a home, a phone, a server) gets and picks any address from, so
+// stepping through one's own addresses gets no more than one address
+// does. An IPv4 address, or an IPv4 address mapped into IPv6, counts as
+// itself; anything else as it is written.
+func IPKey(prefix, ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		if a = a.Unmap().WithZone(""); a.Is6() {
+			if p, err := a.Prefix(64); err == nil {
+				ip = p.String()
+			}
+		} else {
+			ip = a.String()
+		}
+	}
+	return prefix + ":ip:" + ip
 }

@@ -418,7 +418,7 @@ func (s *Service) View(ctx context.Context, who *identity.User, requestID int64,
 // first visit.
 func (s *Service) SendCode(ctx context.Context, who *identity.User, requestID int64, ip string) error {
 	user := db.UserOf(who)
-	if ok, wait, err := s.Limiter.Allow(ctx, "sms:ip:"+ip, smsPerIPHour, time.Hour); err != nil {
+	if ok, wait, err := s.Limiter.Allow(ctx, auth.IPKey("sms", ip), smsPerIPHour, time.Hour); err != nil {
 		return err
 	} else if !ok {
 		return waitError("code", wait)
