@@ -134,17 +134,8 @@ func (s *Service) expire(ctx context.Context, id int64) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if r.RequestedBy != nil {
-			var u db.User
-			err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
-			if err != nil && !db.ErrNoRows(err) {
-				return fmt.Errorf("load requester: %w", err)
-			}
-			if err == nil {
-				if err := s.mail(ctx, tx, &u, r.OrgID, s.Mail.SigningExpiredMail); err != nil {
-					return err
-				}
-			}
+		if err := s.mailRequester(ctx, tx, r, s.Mail.SigningExpiredMail); err != nil {
+			return err
 		}
 		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.expired", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
 			return err
@@ -161,6 +152,23 @@ func (s *Service) expire(ctx context.Context, id int64) (bool, error) {
 		s.Messages.PublishEvents(ctx, later)
 	}
 	return done, nil
+}
+
+// mailRequester queues a content-free mail to the requester of r, if
+// their account is still there.
+func (s *Service) mailRequester(ctx context.Context, tx bun.Tx, r *requestRow, render func(lang, link string) (notify.Mail, error)) error {
+	if r.RequestedBy == nil {
+		return nil
+	}
+	var u db.User
+	err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load requester: %w", err)
+	}
+	return s.mail(ctx, tx, &u, r.OrgID, render)
 }
 
 // mail queues a content-free mail to u, under the organisation's sender
@@ -214,16 +222,9 @@ func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) error {
 			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
 			return fmt.Errorf("lapse signers of request %d: %w", id, err)
 		}
-		if r.RequestedBy != nil && *r.RequestedBy != userID {
-			var u db.User
-			err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
-			if err != nil && !db.ErrNoRows(err) {
-				return fmt.Errorf("load requester: %w", err)
-			}
-			if err == nil {
-				if err := s.mail(ctx, tx, &u, r.OrgID, s.Mail.SigningLapsedMail); err != nil {
-					return err
-				}
+		if r.RequestedBy == nil || *r.RequestedBy != userID {
+			if err := s.mailRequester(ctx, tx, r, s.Mail.SigningLapsedMail); err != nil {
+				return err
 			}
 		}
 		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.lapsed", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
