@@ -654,7 +654,7 @@ func InboxRows(m Meta, v InboxView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if v.More {
-			next := v.PageURL(v.Page + 1)
+			next := v.MoreURL()
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<li id=\"inbox-more\" class=\"thread-list__more\"><a class=\"button button--secondary\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -40,6 +40,8 @@ type InboxView struct {
 	// Page is the page shown, from 1; More says that an older page exists.
 	Page int
 	More bool
+	// Next is where the next page starts ("": by its number).
+	Next string
 	// Unread counts the unread messages in all conversations.
 	Unread int
 	// Query is the search text, "" when not searching.
@@ -82,11 +84,21 @@ type InboxThread struct {
 }
 
 // PageURL returns the address of another page of the same list.
-func (v InboxView) PageURL(page int) string {
+func (v InboxView) PageURL(page int) string { return v.pageURL(page, "") }
+
+// MoreURL is the address of "Meer berichten": the next page, from the
+// conversation after the last one shown (Next) when there is such a
+// reference.
+func (v InboxView) MoreURL() string { return v.pageURL(v.Page+1, v.Next) }
+
+func (v InboxView) pageURL(page int, after string) string {
 	// As url.Values would encode it, keys sorted, without building one.
 	u, sep := "/berichten", "?"
 	if v.Case != nil {
 		u, sep = u+sep+"dossier="+strconv.FormatInt(v.Case.ID, 10), "&"
+	}
+	if after != "" {
+		u, sep = u+sep+"na="+url.QueryEscape(after), "&"
 	}
 	if page > 1 {
 		u, sep = u+sep+"pagina="+strconv.Itoa(page), "&"

@@ -192,7 +192,9 @@ type Terms interface {
 // an id answers apperr NotFound for objects the user may not see, so
 // handlers need no participant checks of their own.
 type Messages interface {
-	Inbox(ctx context.Context, user *identity.User, page int, query string) (*messaging.InboxPage, error)
+	// A page of the inbox, by its number or after the reference the page
+	// before gave (after; "" for none).
+	InboxAfter(ctx context.Context, user *identity.User, page int, after, query string) (*messaging.InboxPage, error)
 	UnreadCount(ctx context.Context, userID int64) (int, error)
 	Thread(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadView, error)
 	MarkRead(ctx context.Context, user *identity.User, threadID int64) (int, error)
@@ -231,14 +233,14 @@ type Messages interface {
 	// Teams: the user's team boxes with their unread counts, one box's
 	// page, and who handles a team's conversation.
 	MyTeams(ctx context.Context, user *identity.User) ([]messaging.TeamInfo, error)
-	TeamBox(ctx context.Context, user *identity.User, teamID int64, page int) (*messaging.InboxPage, error)
+	TeamBoxAfter(ctx context.Context, user *identity.User, teamID int64, page int, after string) (*messaging.InboxPage, error)
 	Assign(ctx context.Context, user *identity.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.
 	Cases(ctx context.Context, user *identity.User, in messaging.CaseListInput) (*messaging.CaseList, error)
 	Case(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseView, error)
 	CaseByID(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseInfo, error)
-	CaseBox(ctx context.Context, user *identity.User, caseID int64, page int) (*messaging.InboxPage, error)
+	CaseBoxAfter(ctx context.Context, user *identity.User, caseID int64, page int, after string) (*messaging.InboxPage, error)
 	ThreadCase(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadCase, error)
 	CreateCaseForThread(ctx context.Context, user *identity.User, threadID, subjectID int64, reference string) (int64, error)
 	AddThreadToCase(ctx context.Context, user *identity.User, threadID, caseID int64) error

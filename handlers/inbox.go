@@ -13,7 +13,8 @@ import (
 )
 
 // inbox is "Berichten": the user's conversations, newest first, twenty a
-// page (?pagina=2), optionally searched (?zoek=). The search form and the
+// page (?pagina=2, from the conversation after ?na= when given),
+// optionally searched (?zoek=). The search form and the
 // "Meer berichten" button ask for a piece of the page only, named by the
 // element htmx swaps (HX-Target).
 func (h *handler) inbox(c *fiber.Ctx) error {
@@ -45,12 +46,12 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		item := caseItem(*ci)
 		kase = &item
 		teamID = 0
-		p, err = h.messages.CaseBox(c.UserContext(), u, caseID, pageParam(c))
+		p, err = h.messages.CaseBoxAfter(c.UserContext(), u, caseID, pageParam(c), afterParam(c))
 	} else if teamID > 0 && query == "" {
-		p, err = h.messages.TeamBox(c.UserContext(), u, teamID, pageParam(c))
+		p, err = h.messages.TeamBoxAfter(c.UserContext(), u, teamID, pageParam(c), afterParam(c))
 	} else {
 		teamID = 0
-		p, err = h.messages.Inbox(c.UserContext(), u, pageParam(c), query)
+		p, err = h.messages.InboxAfter(c.UserContext(), u, pageParam(c), afterParam(c), query)
 	}
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
@@ -80,7 +81,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
 		Name: messaging.NameOf(u), Admin: u.Admin(), Internal: u.Internal(),
-		Page: p.Page, More: p.More, Unread: p.Unread, Query: p.Query,
+		Page: p.Page, More: p.More, Next: p.Next, Unread: p.Unread, Query: p.Query,
 		Threads: make([]components.InboxThread, 0, len(p.Threads)),
 	}
 	for _, t := range p.Threads {
@@ -105,3 +106,8 @@ func inboxThread(t messaging.ThreadSummary) components.InboxThread {
 		AssignedTo: t.AssignedTo,
 	}
 }
+
+// afterParam is where a page of a box starts (?na=, "Meer berichten"):
+// the reference the service gave with the page before; the service reads
+// anything else as none.
+func afterParam(c *fiber.Ctx) string { return strings.Clone(clip(c.Query("na"), 64)) }

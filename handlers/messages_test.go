@@ -169,7 +169,7 @@ func TestInbox(t *testing.T) {
 		`<span aria-hidden="true">2</span><span class="visually-hidden">2 ongelezen</span>`,
 		`<span class="thread__org">OSAW</span>`, `<span class="thread__from">Jan Jansen</span>`,
 		">23 februari</time>",
-		`<li id="inbox-more" class="thread-list__more">`, `href="/berichten?pagina=2"`, `hx-get="/berichten?pagina=2"`,
+		`<li id="inbox-more" class="thread-list__more">`, `href="/berichten?na=1771837560000000000-7&amp;pagina=2"`, `hx-get="/berichten?na=1771837560000000000-7&amp;pagina=2"`,
 		`hx-target="#inbox-more" hx-swap="outerHTML"`, ">Meer berichten</a>",
 		`<label for="inbox-search">Zoeken</label>`, `hx-trigger="input changed delay:300ms, search, submit"`, `hx-push-url="true"`,
 		`href="/berichten/nieuw"`, ">Nieuw bericht</a>")
@@ -180,7 +180,7 @@ func TestInbox(t *testing.T) {
 	wantContains(t, page, `<span class="thread__subject">Bericht 23</span>`)
 
 	// "Meer berichten" with htmx: only the next rows, no page around them.
-	resp, rows := b.get("/berichten?pagina=2", "HX-Request", "true", "HX-Target", "inbox-more")
+	resp, rows := b.get("/berichten?na=1771837560000000000-7&pagina=2", "HX-Request", "true", "HX-Target", "inbox-more")
 	wantStatus(t, resp, http.StatusOK)
 	if n := strings.Count(rows, `<li id="thread-`); n != 5 {
 		t.Fatalf("%d conversations on page 2, want 5:\n%s", n, rows)

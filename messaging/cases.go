@@ -519,12 +519,23 @@ WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LI
 // the user is an internal user of the case's organisation, so that nobody
 // else can filter by a case.
 func (s *Service) CaseBox(ctx context.Context, who *identity.User, caseID int64, page int) (*InboxPage, error) {
+	return s.CaseBoxAfter(ctx, who, caseID, page, "")
+}
+
+// CaseBoxAfter is CaseBox from the conversation after the reference after
+// (see InboxAfter).
+func (s *Service) CaseBoxAfter(ctx context.Context, who *identity.User, caseID int64, page int, after string) (*InboxPage, error) {
 	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
+	query := s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) })
 	args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
-	rows, err := s.pageRows(ctx, s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) }), args...)
+	if cur, ok := parseCursor(after); ok {
+		query = s.DB.Text("messaging.caseAfter", func() string { return s.pageWith(afterQuery(casePageQuery, "t.last_message_at", "t.id")) })
+		args = s.caseArgs(user.ID, caseID, cur.args(PageSize+1)...)
+	}
+	rows, err := s.pageRows(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("case box: %w", err)
 	}
@@ -547,10 +558,10 @@ WHERE t.case_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + `
 ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?`
 
 // caseArgs are the arguments of pageWith(casePageQuery).
-func (s *Service) caseArgs(userID, caseID int64, limit, offset int) []any {
+func (s *Service) caseArgs(userID, caseID int64, page ...any) []any {
 	args := append(s.pageArgs(userID), userID, caseID)
 	args = append(args, medicalArgs(userID)...)
-	return append(args, caseID, userID, limit, offset)
+	return append(append(args, caseID, userID), page...)
 }
 
 // CasesPageSize is how many cases a page of the case list shows.

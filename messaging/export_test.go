@@ -1,6 +1,10 @@
 package messaging
 
-import "dialoog/db"
+import (
+	"time"
+
+	"dialoog/db"
+)
 
 // InboxSQL is the SQL of one inbox page or search, with its arguments, for
 // plan checks.
@@ -27,4 +31,17 @@ func (s *Service) CaseBoxSQL(user *db.User, caseID int64, page int) (string, []a
 // CaseListSQL is the SQL of one page of the case list, for plan checks.
 func (s *Service) CaseListSQL(orgID int64, status, query, after string) string {
 	return s.caseListQuery(orgID, status, query, after).String()
+}
+
+// InboxAfterSQL is the SQL of the inbox page, team box page (teamID set)
+// or case box page (caseID set) after a cursor, for plan checks.
+func (s *Service) InboxAfterSQL(user *db.User, teamID, caseID int64) (string, []any) {
+	cur := cursor{at: time.Date(2026, 1, 1, 12, 0, 0, 123456789, time.UTC), id: 1000}
+	switch {
+	case teamID != 0:
+		return s.pageWith(afterQuery(teamPageQuery, "p.last_activity_at", "p.thread_id")), s.teamArgs(user.ID, teamID, cur.args(PageSize+1)...)
+	case caseID != 0:
+		return s.pageWith(afterQuery(casePageQuery, "t.last_message_at", "t.id")), s.caseArgs(user.ID, caseID, cur.args(PageSize+1)...)
+	}
+	return s.pageWith(afterQuery(inboxPageQuery, "p.last_activity_at", "p.thread_id")), s.inboxArgs(user.ID, cur.args(PageSize+1)...)
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -35,6 +37,15 @@ const maxQuery = 100
 // participants, and their mail addresses where the user may see them:
 // internal users see everyone's, external users only internal users'.
 func (s *Service) Inbox(ctx context.Context, who *identity.User, page int, query string) (*InboxPage, error) {
+	return s.InboxAfter(ctx, who, page, "", query)
+}
+
+// InboxAfter is Inbox from the conversation after the reference after
+// (the InboxPage.Next of the page before; page is then only the number
+// shown): a message that moved a conversation to the top meanwhile, as
+// the open page shows it live, neither repeats nor skips one. An invalid
+// or empty reference, or a search, counts pages by their number.
+func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, after, query string) (*InboxPage, error) {
 	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
@@ -43,8 +54,19 @@ func (s *Service) Inbox(ctx context.Context, who *identity.User, page int, query
 	if utf8.RuneCountInString(query) > maxQuery {
 		query = string([]rune(query)[:maxQuery])
 	}
+	cur, keyed := parseCursor(after)
+	if query != "" {
+		keyed = false
+	}
 	read := func() (inboxEntry, error) {
-		rows, err := s.inboxRows(ctx, s.DB, user, query, PageSize+1, (page-1)*PageSize)
+		var rows []inboxRow
+		var err error
+		if keyed {
+			rows, err = s.pageRows(ctx, s.DB.Text("messaging.inboxAfter", func() string { return s.pageWith(afterQuery(inboxPageQuery, "p.last_activity_at", "p.thread_id")) }),
+				s.inboxArgs(user.ID, cur.args(PageSize+1)...)...)
+		} else {
+			rows, err = s.inboxRows(ctx, s.DB, user, query, PageSize+1, (page-1)*PageSize)
+		}
 		if err != nil {
 			return inboxEntry{}, fmt.Errorf("inbox: %w", err)
 		}
@@ -55,7 +77,11 @@ func (s *Service) Inbox(ctx context.Context, who *identity.User, page int, query
 		e, err := read()
 		return e.page, err
 	}
-	e, err := s.cachedPage(ctx, inboxKey{user: user.ID, page: page, what: 'i'}, read)
+	key := inboxKey{user: user.ID, page: page, what: 'i'}
+	if keyed {
+		key.after = cur.String()
+	}
+	e, err := s.cachedPage(ctx, key, read)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +92,29 @@ func (s *Service) Inbox(ctx context.Context, who *identity.User, page int, query
 // box, newest first: one statement, like the inbox. A team the user is not
 // a member of has no rows for them, so it lists nothing.
 func (s *Service) TeamBox(ctx context.Context, who *identity.User, teamID int64, page int) (*InboxPage, error) {
+	return s.TeamBoxAfter(ctx, who, teamID, page, "")
+}
+
+// TeamBoxAfter is TeamBox from the conversation after the reference after
+// (see InboxAfter).
+func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID int64, page int, after string) (*InboxPage, error) {
 	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
-	e, err := s.cachedPage(ctx, inboxKey{user: user.ID, team: teamID, page: page, what: 't'}, func() (inboxEntry, error) {
+	cur, keyed := parseCursor(after)
+	key := inboxKey{user: user.ID, team: teamID, page: page, what: 't'}
+	if keyed {
+		key.after = cur.String()
+	}
+	e, err := s.cachedPage(ctx, key, func() (inboxEntry, error) {
+		query := s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) })
 		args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
-		rows, err := s.pageRows(ctx, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), args...)
+		if keyed {
+			query = s.DB.Text("messaging.teamAfter", func() string { return s.pageWith(afterQuery(teamPageQuery, "p.last_activity_at", "p.thread_id")) })
+			args = s.teamArgs(user.ID, teamID, cur.args(PageSize+1)...)
+		}
+		rows, err := s.pageRows(ctx, query, args...)
 		if err != nil {
 			return inboxEntry{}, fmt.Errorf("team box: %w", err)
 		}
@@ -95,6 +137,10 @@ func (s *Service) inboxPage(ctx context.Context, user *db.User, rows []inboxRow,
 	if len(rows) > PageSize {
 		out.More = true
 		rows = rows[:PageSize]
+		if query == "" {
+			last := rows[len(rows)-1]
+			out.Next = cursor{at: last.LastActivityAt, id: last.ID}.String()
+		}
 	}
 	for _, r := range rows {
 		out.Threads = append(out.Threads, ThreadSummary{ID: r.ID, Subject: CleanLine(r.Subject), OrgName: r.OrgName,
@@ -142,7 +188,7 @@ func (s *Service) pageWith(inner string) string {
 	return `SELECT page.id, page.subject, page.org_name, ` + db.TimeColumn(s.DB, "page.last_message_at", "last_message_at") + `, page.unread,
   ` + others + ` AS others,
   (SELECT a.first_name || ? || a.initials || ? || a.name_prefix || ? || a.last_name || ? || a.email FROM users AS a WHERE a.id = page.assigned_to) AS assignee,
-  (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread
+  (SELECT x.unread_total FROM users AS x WHERE x.id = ?) AS total_unread, ` + db.TimeColumn(s.DB, "page.last_activity_at", "last_activity_at") + `
 FROM (` + inner + `) AS page ORDER BY page.last_activity_at DESC, page.id DESC`
 }
 
@@ -213,16 +259,63 @@ var inboxPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
 WHERE p.user_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
-// inboxArgs are the arguments of pageWith(inboxPageQuery).
-func (s *Service) inboxArgs(userID int64, limit, offset int) []any {
+// inboxArgs are the arguments of pageWith(inboxPageQuery): page, limit
+// and offset (or a cursor's args for afterQuery's).
+func (s *Service) inboxArgs(userID int64, page ...any) []any {
 	args := append(s.pageArgs(userID), userID)
-	return append(append(args, medicalArgs(userID)...), limit, offset)
+	return append(append(args, medicalArgs(userID)...), page...)
 }
 
-// teamArgs are the arguments of pageWith(teamPageQuery).
-func (s *Service) teamArgs(userID, teamID int64, limit, offset int) []any {
+// teamArgs are the arguments of pageWith(teamPageQuery) (see inboxArgs).
+func (s *Service) teamArgs(userID, teamID int64, page ...any) []any {
 	args := append(s.pageArgs(userID), userID, teamID)
-	return append(append(args, medicalArgs(userID)...), limit, offset)
+	return append(append(args, medicalArgs(userID)...), page...)
+}
+
+// afterQuery turns a page query that ends in "ORDER BY at DESC, id DESC
+// LIMIT ? OFFSET ?" into the page after a cursor: the rows whose (at, id)
+// come after it in that order, the offset left at 0 (cursor.args).
+func afterQuery(query, at, id string) string {
+	i := strings.LastIndex(query, "ORDER BY ")
+	if i < 0 {
+		panic("messaging: afterQuery: no ORDER BY in " + query)
+	}
+	return query[:i] + "AND (" + at + ", " + id + ") < (?, ?) " + query[i:]
+}
+
+// cursor is where a page of a box starts: after the conversation with id,
+// whose time in the box's order was at (InboxPage.Next).
+type cursor struct {
+	at time.Time
+	id int64
+}
+
+// String is the cursor as it travels in an address: the time in
+// nanoseconds since 1970 and the id.
+func (c cursor) String() string {
+	return strconv.FormatInt(c.at.UnixNano(), 10) + "-" + strconv.FormatInt(c.id, 10)
+}
+
+// args are the arguments of an afterQuery: the cursor, the limit and a
+// zero offset.
+func (c cursor) args(limit int) []any { return []any{c.at, c.id, limit, 0} }
+
+// parseCursor reads a cursor.String; ok is false for anything else.
+func parseCursor(s string) (c cursor, ok bool) {
+	at, id, found := strings.Cut(s, "-")
+	if !found || len(s) > 40 {
+		return c, false
+	}
+	ns, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || ns <= 0 {
+		return c, false
+	}
+	c.id, err = strconv.ParseInt(id, 10, 64)
+	if err != nil || c.id <= 0 {
+		return c, false
+	}
+	c.at = time.Unix(0, ns).UTC()
+	return c, true
 }
 
 // teamPageQuery is a page of one team's box for one member: a range scan
@@ -275,14 +368,14 @@ func scanPageRows(rows *sql.Rows) ([]inboxRow, error) {
 	// One set of destinations for all rows: Scan sets each of them (a NULL
 	// included), and destinations passed to Scan live on the heap.
 	var r inboxRow
-	var last bun.NullTime
+	var last, activity bun.NullTime
 	var others, assignee sql.NullString
 	var total sql.NullInt64
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.Subject, &r.OrgName, &last, &r.Unread, &others, &assignee, &total); err != nil {
+		if err := rows.Scan(&r.ID, &r.Subject, &r.OrgName, &last, &r.Unread, &others, &assignee, &total, &activity); err != nil {
 			return nil, fmt.Errorf("scan page: %w", err)
 		}
-		r.LastMessageAt, r.Others, r.Assignee, r.TotalUnread = last.Time, others.String, assignee.String, int(total.Int64)
+		r.LastMessageAt, r.Others, r.Assignee, r.TotalUnread, r.LastActivityAt = last.Time, others.String, assignee.String, int(total.Int64), activity.Time
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -49,6 +49,9 @@ func TestInboxPlans(t *testing.T) {
 			"team box page 40":       func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 40) },
 			"case box page 1":        func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 1) },
 			"case box page 40":       func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 40) },
+			"inbox page after":       func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 0) },
+			"team box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 1, 0) },
+			"case box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 1) },
 		}
 		check := func(t *testing.T) {
 			for name, query := range queries {

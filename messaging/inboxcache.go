@@ -38,7 +38,8 @@ const inboxCacheSize = 4096
 type inboxKey struct {
 	user, team int64
 	page       int
-	what       byte // 'i' inbox, 't' team box, 'T' team tabs
+	after      string // the page after this cursor ("": by its number)
+	what       byte   // 'i' inbox, 't' team box, 'T' team tabs
 }
 
 type inboxEntry struct {

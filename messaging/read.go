@@ -148,10 +148,13 @@ type InboxPage struct {
 	Threads []ThreadSummary
 	Page    int
 	More    bool
-	Unread  int // unread messages in all threads
-	Query   string
-	TeamID  int64 // the team box shown (0: the whole inbox)
-	CaseID  int64 // the case whose conversations are shown (0: all)
+	// Next is where the next page starts (InboxAfter), when there is one
+	// and the page is not a search.
+	Next   string
+	Unread int // unread messages in all threads
+	Query  string
+	TeamID int64 // the team box shown (0: the whole inbox)
+	CaseID int64 // the case whose conversations are shown (0: all)
 }
 
 type inboxRow struct {
@@ -163,6 +166,8 @@ type inboxRow struct {
 	Others        string // see peopleLine
 	Assignee      string // the assigned member's name fields
 	TotalUnread   int
+	// LastActivityAt is the row's time in the box's order (cursor).
+	LastActivityAt time.Time
 }
 
 // ParticipantView is a person in a thread, with their sign-up status.
