@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -413,16 +414,25 @@ func nameExpr(a string) string {
 // team, not its members).
 func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *bun.SelectQuery {
 	lower := strings.ToLower(query)
+	// contains is the condition that the text expr contains query in any
+	// case, with its argument. SQLite's LOWER and LIKE fold ASCII letters
+	// only: there a GLOB pattern names every case form of each letter.
 	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
+	contains := func(expr string) string { return "LOWER(" + expr + ") LIKE ? ESCAPE '\\'" }
+	pattern := like
+	if !s.DB.Postgres() {
+		contains = func(expr string) string { return expr + " GLOB ?" }
+		pattern = foldGlob(query)
+	}
 	internal := user.Kind == db.KindInternal
-	orgMatch := "t.org_id IN (SELECT org.id FROM organisations AS org WHERE LOWER(org.name) LIKE ? ESCAPE '\\')"
+	orgMatch := "t.org_id IN (SELECT org.id FROM organisations AS org WHERE " + contains("org.name") + ")"
 	if utf8.RuneCountInString(query) < MinSearchIndexed {
 		// Too short for trigrams: match within the user's own box.
-		return q.Where(`(LOWER(t.subject) LIKE ? ESCAPE '\' OR `+orgMatch+` OR EXISTS (
+		return q.Where(`(`+contains("t.subject")+` OR `+orgMatch+` OR EXISTS (
   SELECT 1 FROM participants AS op JOIN users AS ou ON ou.id = op.user_id
-  WHERE op.thread_id = p.thread_id AND op.user_id <> ? AND (? OR op.via_team_id IS NULL) AND (LOWER(`+nameExpr("ou")+`) LIKE ? ESCAPE '\'
-    OR (LOWER(ou.email) LIKE ? ESCAPE '\' AND (? OR ou.kind = ?)))))`,
-			like, like, user.ID, internal, like, like, internal, db.KindInternal)
+  WHERE op.thread_id = p.thread_id AND op.user_id <> ? AND (? OR op.via_team_id IS NULL) AND (`+contains(nameExpr("ou"))+`
+    OR (`+contains("ou.email")+` AND (? OR ou.kind = ?)))))`,
+			pattern, pattern, user.ID, internal, pattern, pattern, internal, db.KindInternal)
 	}
 	var subjects string
 	var subjectArgs []any
@@ -437,8 +447,37 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 	people, peopleArgs := s.peopleMatching(query, internal)
 	args := append([]any{}, subjectArgs...)
 	args = append(args, peopleArgs...)
-	args = append(args, user.ID, internal, like)
+	args = append(args, user.ID, internal, pattern)
 	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ? AND (? OR op.via_team_id IS NULL)) OR "+orgMatch+")", args...)
+}
+
+// foldGlob is a GLOB pattern (SQLite) of the texts that contain s in any
+// case: each letter with other case forms becomes the set of all of them
+// ([éÉ]), and GLOB's own special characters stand for themselves.
+func foldGlob(s string) string {
+	var b strings.Builder
+	b.WriteByte('*')
+	for _, r := range s {
+		if f := unicode.SimpleFold(r); f != r {
+			b.WriteByte('[')
+			b.WriteRune(r)
+			for ; f != r; f = unicode.SimpleFold(f) {
+				b.WriteRune(f)
+			}
+			b.WriteByte(']')
+			continue
+		}
+		switch r {
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('*')
+	return b.String()
 }
 
 // peopleMatching is a subquery of the ids of the users whose name or mail
