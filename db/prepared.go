@@ -204,6 +204,19 @@ var (
 	nullTimeType = reflect.TypeOf(bun.NullTime{})
 )
 
+// TimeArg is t as an argument of a query that bun writes into its text,
+// for a comparison with a stored time that must hold exactly (the time of
+// the last row of a page, to go on after it). bun writes times with
+// microseconds; on SQLite, where times are text, those written as
+// parameters keep nanoseconds (the driver's format), so a time read back
+// compares as the text it was stored as only in that format.
+func TimeArg(idb bun.IDB, t time.Time) any {
+	if idb.Dialect().Name() == dialect.SQLite {
+		return t.UTC().Format("2006-01-02 15:04:05.999999999-07:00")
+	}
+	return t
+}
+
 // TimeColumn is the select-list item "column AS name" for a time column
 // of a fixed query. On SQLite it selects the expression "+column" (unary
 // plus leaves the text as it is). The driver parses the values of a

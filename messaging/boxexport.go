@@ -467,7 +467,8 @@ func (e *boxExport) writeActivity(ctx context.Context, zw *zip.Writer) error {
 		var evs []db.AuditEvent
 		q := e.s.DB.NewSelect().Model(&evs).Column("id", "user_id", "actor_id", "kind", "ip", "created_at").Where("user_id = ?", e.user.ID)
 		if after.id != 0 {
-			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", after.at, after.at, after.id)
+			at := db.TimeArg(e.s.DB, after.at)
+			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, after.id)
 		}
 		if err := q.Order("created_at", "id").Limit(exportEvents).Scan(ctx); err != nil {
 			return fail(err)
@@ -673,7 +674,8 @@ func (e *boxExport) messagePages(ctx context.Context, threadID int64, withBodies
 		q = q.Where("thread_id = ? AND id <= ?", threadID, e.lastMessage).
 			Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", e.user.ID)
 		if after.id != 0 {
-			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", after.at, after.at, after.id)
+			at := db.TimeArg(e.s.DB, after.at)
+			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, after.id)
 		}
 		if err := q.Order("created_at", "id").Limit(exportMessages).Scan(ctx); err != nil {
 			return fmt.Errorf("export messages of conversation %d: %w", threadID, err)
