@@ -133,7 +133,7 @@ func LiveNewMessage(m Meta, v LiveMessage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if !v.Message.Mine {
-				templ_7745c5c3_Err = MarkRead(v.Thread.ID, true, true).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = MarkRead(v.Thread.ID, v.Message.ID, true, true).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -36,7 +36,7 @@ func TestLiveTargetsOnPages(t *testing.T) {
 	wantContains("inbox", inbox, `ws-connect="/ws"`, `hx-ext="ws,live"`, `<ul id="thread-list" class="thread-list" aria-label="Gesprekken" data-live>`,
 		`<li id="thread-7"`, `id="inbox-link"`, `id="inbox-unread"`, `id="live-status"`, `aria-live="polite"`)
 	wantContains("thread", thread, `<ol id="messages-7" class="messages">`, `<li id="message-9"`, `<p id="typing-7" class="typing"></p>`,
-		`<div id="read-7" hx-post="/berichten/7/gelezen" hx-trigger="load" hx-swap="none" hidden></div>`, `id="live-status"`)
+		`<div id="read-7" hx-post="/berichten/7/gelezen" hx-trigger="load" hx-swap="none" hx-vals="{&#34;tot&#34;:&#34;9&#34;}" hidden></div>`, `id="live-status"`)
 	wantContains("empty inbox", empty, `<p id="inbox-empty" class="empty-state">`, `data-live></ul>`,
 		`<p id="inbox-unread" class="inbox-unread" hidden></p>`)
 	for name, page := range map[string]string{"search": search, "page 2": page2} {
@@ -50,7 +50,7 @@ func TestLiveTargetsOnPages(t *testing.T) {
 
 	live := renderString(t, LiveNewMessage(m, LiveMessage{Thread: row, Message: &msg, Announce: "Nieuw bericht van OSAW: Verzuim"}))
 	wantContains("push", live, `hx-swap-oob="afterbegin:#thread-list[data-live]"`, `hx-swap-oob="beforeend:#messages-7"`,
-		`<div id="read-7" hx-post="/berichten/7/gelezen"`, `<p>Nieuw bericht van OSAW: Verzuim</p>`)
+		`<div id="read-7" hx-post="/berichten/7/gelezen" hx-trigger="load" hx-swap="none" hx-vals="{&#34;tot&#34;:&#34;9&#34;}"`, `<p>Nieuw bericht van OSAW: Verzuim</p>`)
 	typing := renderString(t, LiveTyping(7, "Hanna de Vries is aan het typen…"))
 	wantContains("typing", typing, `<p id="typing-7" class="typing" hx-swap-oob="true">`)
 

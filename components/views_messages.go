@@ -332,6 +332,21 @@ type AddParticipantForm struct {
 }
 
 // elementID returns the id of a conversation's or message's element.
+// lastShown is the highest id of the messages a page shows, up to which
+// reading it marks them read (MarkRead).
+func lastShown(msgs []MessageItem) int64 {
+	var last int64
+	for _, m := range msgs {
+		last = max(last, m.ID)
+	}
+	return last
+}
+
+// markReadVals are the values htmx posts with MarkRead's request.
+func markReadVals(upTo int64) string {
+	return `{"tot":"` + strconv.FormatInt(upTo, 10) + `"}`
+}
+
 func elementID(kind string, id int64) string { return kind + "-" + strconv.FormatInt(id, 10) }
 
 // isoTime is the machine-readable time of a <time> element.

@@ -197,7 +197,7 @@ type Messages interface {
 	InboxAfter(ctx context.Context, user *identity.User, page int, after, query string) (*messaging.InboxPage, error)
 	UnreadCount(ctx context.Context, userID int64) (int, error)
 	Thread(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadView, error)
-	MarkRead(ctx context.Context, user *identity.User, threadID int64) (int, error)
+	MarkReadUpTo(ctx context.Context, user *identity.User, threadID, upTo int64) (int, error)
 	// Touched: the person's request may have changed their inbox.
 	Touched(user *identity.User)
 	Contacts(ctx context.Context, user *identity.User, limit int) ([]string, error)

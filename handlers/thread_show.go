@@ -130,7 +130,10 @@ func (h *handler) threadMarkRead(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.messages.MarkRead(c.UserContext(), current(c).User, id); err != nil {
+	// The messages up to the last one the page showed; a page from before
+	// it said so marks them all.
+	upTo, _ := parseID(clip(formValue(c, "tot"), 20))
+	if _, err := h.messages.MarkReadUpTo(c.UserContext(), current(c).User, id, upTo); err != nil {
 		return err
 	}
 	if isPartial(c) {

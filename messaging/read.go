@@ -410,6 +410,13 @@ func (s *Service) messageViews(ctx context.Context, user *db.User, threadID int6
 // MarkRead marks the user's unread messages of a thread as read and tells
 // their senders.
 func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int64) (int, error) {
+	return s.MarkReadUpTo(ctx, who, threadID, 0)
+}
+
+// MarkReadUpTo is MarkRead for the messages up to the one with id upTo
+// (0: all): those a page showed, so that a message that arrived after it
+// was loaded stays unread and its sender is not told it was read.
+func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID, upTo int64) (int, error) {
 	user := db.UserOf(who)
 	var later []Event
 	var n int
@@ -421,9 +428,13 @@ func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int
 			MessageID int64
 			SenderID  *int64
 		}
-		if err := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id").
+		q := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id").
 			Join("JOIN messages AS m ON m.id = ms.message_id").
-			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL", threadID, user.ID).Scan(ctx, &unread); err != nil {
+			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL", threadID, user.ID)
+		if upTo > 0 {
+			q = q.Where("ms.message_id <= ?", upTo)
+		}
+		if err := q.Scan(ctx, &unread); err != nil {
 			return fmt.Errorf("load unread: %w", err)
 		}
 		if len(unread) == 0 {
@@ -434,27 +445,31 @@ func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int
 			ids[i] = u.MessageID
 		}
 		now := s.Now().UTC()
-		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
-			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx); err != nil {
+		res, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
+			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("mark read: %w", err)
 		}
-		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
-  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id) WHERE id = ?`,
-			threadID, user.ID).Exec(ctx); err != nil {
+		// What this statement marked (another tab may have marked some
+		// meantime) leaves the counts.
+		marked, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - ? WHERE id = ?`, marked, user.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("count read: %w", err)
 		}
-		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = 0").
+		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = unread_count - ?", marked).
 			Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("count read: %w", err)
 		}
-		n = len(ids)
+		n = int(marked)
 		var evs []Event
 		for _, u := range unread {
 			if u.SenderID != nil && *u.SenderID != user.ID {
 				evs = append(evs, Event{Kind: EventRead, ThreadID: threadID, MessageID: u.MessageID, UserIDs: []int64{*u.SenderID, user.ID}, ActorID: user.ID})
 			}
 		}
-		var err error
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
