@@ -637,7 +637,11 @@ func (s *Service) Contacts(ctx context.Context, who *identity.User, limit int) (
 		ColumnExpr("DISTINCT u.email").
 		Join("JOIN participants AS other ON other.thread_id = mine.thread_id AND other.user_id <> mine.user_id").
 		Join("JOIN users AS u ON u.id = other.user_id").
-		Where("mine.user_id = ?", user.ID)
+		Join("JOIN threads AS t ON t.id = mine.thread_id").
+		Where("mine.user_id = ?", user.ID).
+		// Only conversations the user may read: who takes part in a
+		// medical one is not theirs to learn once they lost access.
+		Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
 	if user.Kind != db.KindInternal {
 		// External users may only write to internal users, and must not
 		// learn the addresses of other outsiders in their threads, nor of
