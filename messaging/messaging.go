@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -331,7 +332,9 @@ func normalizeRecipients(to []string, self string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, raw := range to {
-		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' }) {
+		// Commas, semicolons and any white space (a tab from a spreadsheet
+		// row, a non-breaking space from a document) separate addresses.
+		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
 			e, err := auth.NormalizeEmail(part)
 			if err != nil {
 				return nil, apperr.Field("to", "message.recipient_invalid")
