@@ -707,3 +707,61 @@ func TestIPKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupTextsPerAccount: one account texts codes to at most
+// SMSSetupPerDay new numbers a day, whatever addresses it comes from, so
+// an account cannot be used to pump texts to numbers of its choice; the
+// refusal queues nothing, and a day later texts go again. Setting up the
+// app stays possible meanwhile.
+func TestSetupTextsPerAccount(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		cur := f.cur(t, f.throughPassword(t, f.invited(t, "pomp@example.nl")))
+		for i := range auth.SMSSetupPerDay {
+			if _, err := f.acc.SendSetupSMS(ctx, cur, fmt.Sprintf("06123400%02d", i), fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
+				t.Fatalf("text %d: %v", i+1, err)
+			}
+			f.clk.Add(time.Minute)
+		}
+		_, err := f.acc.SendSetupSMS(ctx, cur, "0687650000", "198.51.100.1")
+		wantKey(t, err, "sms.account_cap")
+		if n := f.smsCount(t, "+31687650000"); n != 0 {
+			t.Fatalf("%d texts queued past the cap", n)
+		}
+		f.clk.Add(24 * time.Hour)
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0687650000", "198.51.100.1"); err != nil {
+			t.Fatalf("a day later: %v", err)
+		}
+	})
+}
+
+// TestPurgeCodes: the daily cleanup deletes one-time codes (with the
+// number they went to) a day after they expired, used or not, and keeps
+// younger ones, which the per-number and per-account caps count.
+func TestPurgeCodes(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		cur := f.cur(t, f.throughPassword(t, f.invited(t, "oud@example.nl")))
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0612340001", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(20 * time.Hour)
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0612340002", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(5 * time.Hour)
+		n, err := auth.PurgeCodes(ctx, d, f.clk.Now())
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d, %v; want 1", n, err)
+		}
+		var targets []string
+		if err := d.NewSelect().Model((*db.OneTimeCode)(nil)).Column("target").Scan(ctx, &targets); err != nil {
+			t.Fatal(err)
+		}
+		if len(targets) != 1 || targets[0] != "+31612340002" {
+			t.Fatalf("left: %v", targets)
+		}
+	})
+}

@@ -91,3 +91,11 @@ func PurgeThrottles(ctx context.Context, idb bun.IDB, now time.Time) (int, error
   SELECT key FROM throttles WHERE window_start < ? AND (blocked_until IS NULL OR blocked_until < ?) ORDER BY key LIMIT ?)`,
 		now.Add(-throttleKept), now)
 }
+
+// PurgeCodes deletes the one-time codes (and the numbers they were texted
+// to) that expired more than a day before now, used or not: the caps that
+// count texts look back a day at most.
+func PurgeCodes(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
+	return deleteBatches(ctx, idb, "expired codes", `DELETE FROM one_time_codes WHERE id IN (
+  SELECT id FROM one_time_codes WHERE expires_at < ? ORDER BY id LIMIT ?)`, now.UTC().Add(-endedKept))
+}

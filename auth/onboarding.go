@@ -26,6 +26,11 @@ const (
 	SMSCodeTries     = 5
 	SMSResendAfter   = 60 * time.Second
 	SMSPerNumberHour = 5
+	// SMSSetupPerDay is how many setup codes one account may have texted in
+	// a day, to any numbers: a person who mistypes their number a few times
+	// stays far below it, an account used to send texts to numbers of its
+	// choice (which the organisation pays for) stops at it.
+	SMSSetupPerDay = 10
 )
 
 // One-time code purposes.
@@ -438,6 +443,16 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 		}
 		if sent >= SMSPerNumberHour {
 			return apperr.Field("phone", "sms.number_cap")
+		}
+		if purpose == PurposeSMSSetup && !resend {
+			mine, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).
+				Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, purpose, now.Add(-24*time.Hour)).Count(ctx)
+			if err != nil {
+				return fmt.Errorf("count the account's setup texts: %w", err)
+			}
+			if mine >= SMSSetupPerDay {
+				return apperr.Field("phone", "sms.account_cap")
+			}
 		}
 		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
 			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, purpose).Exec(ctx); err != nil {

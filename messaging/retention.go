@@ -90,6 +90,7 @@ type CleanupResult struct {
 	Sessions    int  `json:"sessions"`
 	Throttles   int  `json:"throttles"`
 	SSOLogins   int  `json:"sso_logins"`
+	Codes       int  `json:"codes"`
 	Failed      bool `json:"failed,omitempty"`
 }
 
@@ -595,7 +596,7 @@ const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created
 // cleanup removes what the login rules no longer need: the invited people
 // who take part in nothing (deleted like a stopped account), unused
 // invitations, delivered outbox rows (and failed ones after a month),
-// ended sessions and expired throttle rows.
+// ended sessions, expired throttle rows and one-time codes.
 func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, error) {
 	var out CleanupResult
 	now := s.Now().UTC()
@@ -615,6 +616,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 		{&out.Sessions, func() (int, error) { return auth.PurgeSessions(ctx, s.DB, now) }},
 		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},
 		{&out.SSOLogins, func() (int, error) { return auth.PurgeSSOLogins(ctx, s.DB, now) }},
+		{&out.Codes, func() (int, error) { return auth.PurgeCodes(ctx, s.DB, now) }},
 	}
 	for _, st := range steps {
 		if err := run.renew(ctx, s.DB); err != nil {

@@ -396,8 +396,8 @@ func TestRetentionManyConversations(t *testing.T) {
 // TestDailyCleanup: the cleanup deletes exactly the unused invitations
 // older than 30 days (and the invited people who take part in nothing,
 // like a stopped account), outbox rows delivered more than 7 days ago or
-// failed and queued more than 30 days ago, sessions ended or expired more than a day ago and throttle rows whose
-// window passed, and keeps the rest.
+// failed and queued more than 30 days ago, sessions ended or expired more than a day ago, throttle rows whose
+// window passed and one-time codes a day after they expired, and keeps the rest.
 func TestDailyCleanup(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -511,6 +511,22 @@ func TestDailyCleanup(t *testing.T) {
 			}
 			throttles[key] = row.keep
 		}
+		// One-time codes, with the numbers they went to, go a day after
+		// they expired.
+		codes := map[string]bool{}
+		for target, row := range map[string]struct {
+			expired time.Time
+			keep    bool
+		}{
+			"+31600000001": {run.Add(-2 * day), false},
+			"+31600000002": {run.Add(-time.Hour), true},
+		} {
+			if _, err := d.NewInsert().Model(&db.OneTimeCode{UserID: f.hr.ID, Purpose: auth.PurposeSMSSetup, Target: target, CodeHash: []byte(target),
+				SentAt: row.expired.Add(-auth.SMSCodeTTL), ExpiresAt: row.expired}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			codes[target] = row.keep
+		}
 		invitationsBefore := f.count(t, "invitations", "1 = 1")
 
 		f.clk.Set(run.Add(-time.Hour))
@@ -559,11 +575,16 @@ func TestDailyCleanup(t *testing.T) {
 				t.Errorf("throttle %s kept: %v, want %v", key, got, keep)
 			}
 		}
+		for target, keep := range codes {
+			if got := f.count(t, "one_time_codes", "target = ?", target) == 1; got != keep {
+				t.Errorf("code to %s kept: %v, want %v", target, got, keep)
+			}
+		}
 		var result string
 		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":2,"throttles":2,"sso_logins":0}`; result != want {
+		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":2,"throttles":2,"sso_logins":0,"codes":1}`; result != want {
 			t.Errorf("cleanup result %s, want %s", result, want)
 		}
 		checkCounters(t, d, "cleanup")
