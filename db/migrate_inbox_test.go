@@ -77,12 +77,12 @@ func TestInboxMigrationCarriesData(t *testing.T) {
 				case 1:
 					st.RemovedAt = bun.NullTime{Time: now}
 				}
-				exec(d.NewInsert().Model(&[]db.MessageState{st, {MessageID: m.ID, UserID: hr.ID, ReadAt: bun.NullTime{Time: now}}}).Exec(ctx))
+				exec(d.NewInsert().Model(&[]db.MessageState{st, {MessageID: m.ID, UserID: hr.ID, ReadAt: bun.NullTime{Time: now}}}).ExcludeColumn("history").Exec(ctx))
 			}
 			// gone: jan removed the whole thread from his box.
 			m := &db.Message{ThreadID: gone.ID, SenderID: &hr.ID, Body: []byte{1}, KeyID: "k", CreatedAt: now}
 			exec(d.NewInsert().Model(m).ExcludeColumn("system_kind", "subject_user_id", "team_id").Exec(ctx))
-			exec(d.NewInsert().Model(&[]db.MessageState{{MessageID: m.ID, UserID: jan.ID, RemovedAt: bun.NullTime{Time: now}}, {MessageID: m.ID, UserID: hr.ID}}).Exec(ctx))
+			exec(d.NewInsert().Model(&[]db.MessageState{{MessageID: m.ID, UserID: jan.ID, RemovedAt: bun.NullTime{Time: now}}, {MessageID: m.ID, UserID: hr.ID}}).ExcludeColumn("history").Exec(ctx))
 			exec(d.NewRaw("UPDATE participants SET removed_at = ? WHERE thread_id = ? AND user_id = ?", now, gone.ID, jan.ID).Exec(ctx))
 
 			if _, err := d.Migrate(ctx); err != nil {

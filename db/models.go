@@ -292,6 +292,10 @@ type MessageState struct {
 	UserID        int64 `bun:",pk"`
 	ReadAt        bun.NullTime
 	RemovedAt     bun.NullTime
+	// History: the state came read with the conversation's history when
+	// the person joined its team; they have not read it (no receipt)
+	// until they open the conversation.
+	History bool `bun:",notnull"`
 }
 
 // Attachment is an encrypted file of a message; its content is in the blob

@@ -211,7 +211,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 			return apperr.New(apperr.Forbidden, "message.not_yours")
 		}
 		read, err := tx.NewSelect().Model((*db.MessageState)(nil)).
-			Where("message_id = ? AND user_id <> ? AND read_at IS NOT NULL", m.ID, user.ID).Exists(ctx)
+			Where("message_id = ? AND user_id <> ? AND read_at IS NOT NULL AND history = FALSE", m.ID, user.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("check read: %w", err)
 		}

@@ -424,13 +424,16 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
 			return err
 		}
+		// The unread messages, and those that came read with the history
+		// when the person joined the team (read now, for the receipts).
 		var unread []struct {
 			MessageID int64
 			SenderID  *int64
+			History   bool
 		}
-		q := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id").
+		q := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id, ms.history").
 			Join("JOIN messages AS m ON m.id = ms.message_id").
-			Where("m.thread_id = ? AND ms.user_id = ? AND ms.read_at IS NULL AND ms.removed_at IS NULL", threadID, user.ID)
+			Where("m.thread_id = ? AND ms.user_id = ? AND (ms.read_at IS NULL OR ms.history = TRUE) AND ms.removed_at IS NULL", threadID, user.ID)
 		if upTo > 0 {
 			q = q.Where("ms.message_id <= ?", upTo)
 		}
@@ -440,28 +443,42 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 		if len(unread) == 0 {
 			return nil
 		}
-		ids := make([]int64, len(unread))
-		for i, u := range unread {
-			ids[i] = u.MessageID
+		var ids, history []int64
+		for _, u := range unread {
+			if u.History {
+				history = append(history, u.MessageID)
+			} else {
+				ids = append(ids, u.MessageID)
+			}
 		}
 		now := s.Now().UTC()
-		res, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
-			Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("mark read: %w", err)
+		if len(history) > 0 {
+			if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?, history = FALSE", now).
+				Where("user_id = ? AND history = TRUE AND message_id IN (?)", user.ID, bun.In(history)).Exec(ctx); err != nil {
+				return fmt.Errorf("mark history read: %w", err)
+			}
 		}
-		// What this statement marked (another tab may have marked some
-		// meantime) leaves the counts.
-		marked, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("mark read: %w", err)
+		var marked int64
+		if len(ids) > 0 {
+			res, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
+				Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("mark read: %w", err)
+			}
+			// What this statement marked (another tab may have marked some
+			// meantime) leaves the counts.
+			if marked, err = res.RowsAffected(); err != nil {
+				return fmt.Errorf("mark read: %w", err)
+			}
 		}
-		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - ? WHERE id = ?`, marked, user.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("count read: %w", err)
-		}
-		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = unread_count - ?", marked).
-			Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("count read: %w", err)
+		if marked > 0 {
+			if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - ? WHERE id = ?`, marked, user.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("count read: %w", err)
+			}
+			if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = unread_count - ?", marked).
+				Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("count read: %w", err)
+			}
 		}
 		n = int(marked)
 		var evs []Event
@@ -470,6 +487,7 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 				evs = append(evs, Event{Kind: EventRead, ThreadID: threadID, MessageID: u.MessageID, UserIDs: []int64{*u.SenderID, user.ID}, ActorID: user.ID})
 			}
 		}
+		var err error
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
@@ -592,6 +610,10 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 		if st.UserID == readerID {
 			mv.ReadAt = st.ReadAt.Time
 			continue
+		}
+		if st.History {
+			// Came with the history when they joined: not read by them.
+			st.ReadAt = bun.NullTime{}
 		}
 		if !st.ReadAt.IsZero() {
 			othersRead = true

@@ -319,9 +319,9 @@ FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants
 		u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("join team conversations: %w", err)
 	}
-	// ... and the history, read.
-	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at)
-SELECT m.id, ?, ? FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
+	// ... and the history, read for them but not by them (history).
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at, history)
+SELECT m.id, ?, ?, TRUE FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
 WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
 		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("store read states of team history: %w", err)

@@ -548,3 +548,60 @@ func TestTeamJoinAfterAddedFromNowOn(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamJoinIsNoReceipt: the history a new member gets arrives read for
+// them, but nobody read it: an outsider's message that no member opened
+// still shows the team's receipt as unread, on the page and live, and may
+// still be deleted for everyone. Once the new member opens the
+// conversation, it is read by the team.
+func TestTeamJoinIsNoReceipt(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Twee"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Minute)
+		if err := f.svc.AddTeamMember(ctx, team.ID, piet.Email); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "join")
+		check := func(step string, read bool) {
+			t.Helper()
+			v, err := f.svc.Thread(ctx, jan.Identity(), tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live, err := f.svc.LiveUpdate(ctx, tid, mid, []int64{jan.ID})
+			if err != nil || len(live) != 1 || live[0].Message == nil {
+				t.Fatalf("%s: live %+v %v", step, live, err)
+			}
+			for where, m := range map[string]messaging.MessageView{"page": v.Messages[len(v.Messages)-1], "live": *live[0].Message} {
+				if len(m.Receipts) != 1 || m.Receipts[0].Name != "OSAW Verzuim" || m.Receipts[0].ReadAt.IsZero() == read || m.CanDeleteForEveryone == read {
+					t.Errorf("%s, %s: receipts %+v, may delete %v; want the team (read %v)", step, where, m.Receipts, m.CanDeleteForEveryone, read)
+				}
+			}
+		}
+		check("after the join", false)
+		if n, _ := f.svc.UnreadCount(ctx, piet.ID); n != 0 {
+			t.Fatalf("the history arrives read, unread %d", n)
+		}
+		f.clk.Add(time.Minute)
+		if _, err := f.svc.MarkRead(ctx, piet.Identity(), tid); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "the new member read")
+		check("opened by the new member", true)
+		if err := f.svc.DeleteForEveryone(ctx, jan.Identity(), mid); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("deleting a message the team read: %v", err)
+		}
+	})
+}
