@@ -31,6 +31,9 @@ type Error struct {
 	Key   string // i18n message id shown to the user
 	Field string // form field the message belongs to, if any
 	Err   error  // underlying cause, for logs only
+	// Args fill the message's placeholders, in name and value pairs:
+	// only what the user typed themselves (the address they mistyped).
+	Args []any
 }
 
 func (e *Error) Error() string {
@@ -47,6 +50,11 @@ func New(code Code, key string) *Error { return &Error{Code: code, Key: key} }
 
 // Field returns an Invalid error tied to a form field.
 func Field(field, key string) *Error { return &Error{Code: Invalid, Key: key, Field: field} }
+
+// FieldArgs is Field with the message's arguments (see Error.Args).
+func FieldArgs(field, key string, args ...any) *Error {
+	return &Error{Code: Invalid, Key: key, Field: field, Args: args}
+}
 
 // CodeOf returns the code of err, Internal when it carries none.
 func CodeOf(err error) Code {

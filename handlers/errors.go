@@ -72,7 +72,20 @@ func translate(l i18n.Localizer, err error) string {
 	if errors.As(err, &we) {
 		return l.T(key, "Wait", waitText(l, we.Wait))
 	}
-	return l.T(key)
+	return l.T(key, argsOf(err)...)
+}
+
+// argsOf returns the arguments of the error classify took the message
+// from.
+func argsOf(err error) []any {
+	var fields apperr.Fields
+	if errors.As(err, &fields) && len(fields) > 0 {
+		return fields[0].Args
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Args
+	}
+	return nil
 }
 
 // waitText writes a wait as people say it: "1 seconde", "40 seconden",

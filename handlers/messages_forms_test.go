@@ -102,7 +102,7 @@ func TestMessageValidation(t *testing.T) {
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, page,
 		`<div id="compose-errors" class="error-summary" role="alert"`,
-		`<a href="#compose-to">Aan: Een of meer mailadressen kloppen niet.`,
+		`<a href="#compose-to">Aan: „jan@” is geen geldig mailadres.`,
 		`<a href="#compose-subject">Onderwerp: Vul een onderwerp in.</a>`,
 		`<a href="#compose-body">Bericht: Het bericht is te lang: gebruik maximaal 20.000 tekens.</a>`,
 		`<p id="compose-to-error" class="field-error">`, `value="jan@, piet@example.nl"`, `aria-invalid="true"`,
@@ -139,4 +139,26 @@ func TestMessageValidation(t *testing.T) {
 	resp, page = jan.b.post(tp, url.Values{"body": {long}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, page, ">"+strings.TrimSpace(long)[:40], "Het bericht is te lang")
+}
+
+// TestComposeNamesTheWrongAddress: the compose form's error names the
+// address that is wrong, escaped, in the writer's language, and keeps
+// what was typed.
+func TestComposeNamesTheWrongAddress(t *testing.T) {
+	ra := newRealApp(t)
+	for _, c := range []struct{ lang, want string }{
+		{"nl", `„&lt;b&gt;@x” is geen geldig mailadres.`},
+		{"en", `“&lt;b&gt;@x” is not a valid email address.`},
+	} {
+		hr := ra.person(t, "hr-"+c.lang+"@osaw.nl", true, "Hanna", "", "Vries", c.lang)
+		for _, hx := range []bool{false, true} {
+			var headers []string
+			if hx {
+				headers = []string{"HX-Request", "true"}
+			}
+			resp, page := hr.b.post("/berichten/nieuw", url.Values{"to": {"jan@example.nl; <b>@x"}, "subject": {"s"}, "body": {"b"}}, headers...)
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+			wantContains(t, page, c.want, `value="jan@example.nl; &lt;b&gt;@x"`)
+		}
+	}
 }

@@ -281,7 +281,7 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 				}
 			}
 			if u.Status == db.StatusDisabled {
-				return apperr.Field("to", "message.recipient_disabled")
+				return recipientError("message.recipient_disabled_named", u.Email)
 			}
 			if in.Medical {
 				if err := refuseUncleared(ctx, tx, u, org.ID, "to"); err != nil {
@@ -328,6 +328,19 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 	return threadID, nil
 }
 
+// shownAddress is how long an address an error names may be, in
+// characters; a longer one is cut off with "…".
+const shownAddress = 60
+
+// recipientError is the error of key for the address of the "to" field
+// it is about, which it names: in a list, the writer sees which one.
+func recipientError(key, address string) error {
+	if r := []rune(address); len(r) > shownAddress {
+		address = string(r[:shownAddress]) + "…"
+	}
+	return apperr.FieldArgs("to", key, "Address", address)
+}
+
 func normalizeRecipients(to []string, self string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -337,7 +350,7 @@ func normalizeRecipients(to []string, self string) ([]string, error) {
 		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
 			e, err := auth.NormalizeEmail(part)
 			if err != nil {
-				return nil, apperr.Field("to", "message.recipient_invalid")
+				return nil, recipientError("message.recipient_invalid_named", part)
 			}
 			if e == self || seen[e] {
 				continue

@@ -298,7 +298,7 @@ func TestValidationStoresNothing(t *testing.T) {
 			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: strings.Repeat("s", 201), Body: "x"}, "message.subject_too_long"},
 			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "  "}, "message.body_required"},
 			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: strings.Repeat("b", 20001)}, "message.body_too_long"},
-			{messaging.ComposeInput{To: []string{"geen adres"}, Subject: "s", Body: "b"}, "message.recipient_invalid"},
+			{messaging.ComposeInput{To: []string{"geen adres"}, Subject: "s", Body: "b"}, "message.recipient_invalid_named"},
 			{messaging.ComposeInput{To: nil, Subject: "s", Body: "b"}, "message.recipient_required"},
 			{messaging.ComposeInput{To: []string{strings.Repeat("x@example.nl,", 0) + manyAddresses(21)}, Subject: "s", Body: "b"}, "message.too_many_recipients"},
 			{messaging.ComposeInput{To: []string{"a@example.nl"}, Subject: "s", Body: "b", AttachmentIDs: []int64{999}}, "attachment.gone"},

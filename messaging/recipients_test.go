@@ -2,8 +2,10 @@ package messaging_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
@@ -28,6 +30,36 @@ func TestRecipientsSeparatedByAnySpace(t *testing.T) {
 			}
 			if n != 3 {
 				t.Errorf("to %q: %d participants, want 3", to, n)
+			}
+		}
+	})
+}
+
+// TestRecipientErrorsNameTheAddress: in a list of addresses, the error
+// says which one is wrong or can no longer receive messages (a very long
+// one shortened), so the writer need not guess.
+func TestRecipientErrorsNameTheAddress(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		kees := f.active(t, "kees@example.nl", false, "Kees", "", "Klein")
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusDisabled).Where("id = ?", kees.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		long := strings.Repeat("x", 300)
+		for _, c := range []struct{ to, key, address string }{
+			{"jan@example.nl, piet@, anna@example.nl", "message.recipient_invalid_named", "piet@"},
+			{"jan@example.nl " + long, "message.recipient_invalid_named", strings.Repeat("x", 60) + "…"},
+			{"jan@example.nl; Kees@Example.nl", "message.recipient_disabled_named", "kees@example.nl"},
+		} {
+			_, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{c.to}, Subject: "s", Body: "b"})
+			fs := apperr.FieldsOf(err)
+			e, ok := apperr.As(err)
+			if len(fs) > 0 {
+				e, ok = fs[0], true
+			}
+			if !ok || e.Field != "to" || e.Key != c.key || len(e.Args) != 2 || e.Args[0] != "Address" || e.Args[1] != c.address {
+				t.Errorf("%.40s: %#v", c.to, e)
 			}
 		}
 	})
