@@ -23,6 +23,11 @@ func NormalizeMobile(s string) (string, error) {
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return "", apperr.Field("phone", "phone.invalid")
 	}
+	if n.GetExtension() != "" {
+		// "06 12345678 x12": a text cannot go to an extension, and
+		// dropping it would text a number the person did not type.
+		return "", apperr.Field("phone", "phone.extension")
+	}
 	switch phonenumbers.GetNumberType(n) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
 	default:

@@ -27,6 +27,11 @@ func TestNormalizeMobile(t *testing.T) {
 		"020 123 4567":  "phone.not_mobile",
 		"0800 1234567":  "phone.not_mobile",
 		"061234567890a": "phone.invalid",
+		// An extension is no part of a number a text can go to, and was
+		// dropped without a word.
+		"06 12345678 ext. 12": "phone.extension",
+		"0612345678 x12":      "phone.extension",
+		"+31612345678;ext=5":  "phone.extension",
 	} {
 		_, err := NormalizeMobile(in)
 		if e, ok := apperr.As(err); !ok || e.Key != key || e.Field != "phone" {
