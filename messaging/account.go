@@ -32,6 +32,7 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 	user := db.UserOf(who)
 	var keys []storedFile
 	var sessions []int64
+	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// The sessions go with the account (ON DELETE CASCADE): their
 		// sockets, in other browsers too, are closed after the commit.
@@ -40,7 +41,7 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 			return fmt.Errorf("load sessions: %w", err)
 		}
 		var err error
-		keys, err = s.deleteAccount(ctx, tx, user, AuditAccountDeleted)
+		keys, later, err = s.deleteAccount(ctx, tx, user, AuditAccountDeleted)
 		return err
 	})
 	if err != nil {
@@ -50,6 +51,7 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 		s.SessionsEnded(ctx, sessions)
 	}
 	s.queued() // a mail the deletion queued (a request that lapsed)
+	s.publish(ctx, later)
 	s.removeFiles(ctx, keys)
 	// SQLite overwrites deleted rows (secure_delete), but the write-ahead
 	// log still holds the pages as they were until a checkpoint.
@@ -63,13 +65,24 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 // deleteAccount deletes the user's box and account in the caller's
 // transaction (see StopService) and writes the audit row of kind, which
 // names the account by its keyed hash only. It returns the storage keys of
-// the files to remove after the commit.
-func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
+// the files to remove and the live events to publish after the commit.
+func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, []Event, error) {
+	var later []Event
 	if s.AccountLeaving != nil {
-		if err := s.AccountLeaving(ctx, tx, user.ID); err != nil {
-			return nil, err
+		var err error
+		if later, err = s.AccountLeaving(ctx, tx, user.ID); err != nil {
+			return nil, nil, err
 		}
 	}
+	keys, err := s.deleteAccountRows(ctx, tx, user, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, later, nil
+}
+
+// deleteAccountRows is deleteAccount past AccountLeaving.
+func (s *Service) deleteAccountRows(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
 	// The box, and the messages put to signers that they removed but that
 	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message

@@ -105,8 +105,10 @@ type Service struct {
 	// AccountLeaving is told, in the transaction that deletes an account
 	// (stopping with Dialoog, or the cleanup of people invited in vain),
 	// before anything of it goes: Ondertekenen ends what can no longer be
-	// completed without them (signing.Service.Leave). May be nil.
-	AccountLeaving func(ctx context.Context, tx bun.Tx, userID int64) error
+	// completed without them (signing.Service.Leave). It returns the live
+	// events of what it changed (staged: StageEvents), published after the
+	// commit. May be nil.
+	AccountLeaving func(ctx context.Context, tx bun.Tx, userID int64) ([]Event, error)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at

@@ -649,9 +649,10 @@ func (s *Service) purgeInvited(ctx context.Context, run *dailyRun, cutoff time.T
 			return total, nil
 		}
 		var keys []storedFile
+		var later []Event
 		n := 0
 		err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			keys, n = nil, 0
+			keys, later, n = nil, nil, 0
 			if err := run.renew(ctx, tx); err != nil {
 				return err
 			}
@@ -670,11 +671,12 @@ func (s *Service) purgeInvited(ctx context.Context, run *dailyRun, cutoff time.T
 					}
 					return fmt.Errorf("lock invited person: %w", err)
 				}
-				k, err := s.deleteAccount(ctx, tx, &u, AuditInvitationExpired)
+				k, evs, err := s.deleteAccount(ctx, tx, &u, AuditInvitationExpired)
 				if err != nil {
 					return err
 				}
 				keys = append(keys, k...)
+				later = append(later, evs...)
 				n++
 			}
 			return nil
@@ -682,6 +684,7 @@ func (s *Service) purgeInvited(ctx context.Context, run *dailyRun, cutoff time.T
 		if err != nil {
 			return total, fmt.Errorf("delete unused invited people: %w", err)
 		}
+		s.publish(ctx, later)
 		s.removeFiles(ctx, keys)
 		total += n
 		if n == 0 || len(ids) < invitedBatch {

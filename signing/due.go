@@ -194,42 +194,49 @@ func (s *Service) mail(ctx context.Context, tx bun.Tx, u *db.User, orgID int64, 
 // for them: it can never be completed. Their signer row says they left,
 // the others still waiting show the request lapsed, and the requester gets
 // a content-free mail, as at an expiry, so that they can ask again (the
-// deletion wakes the outbox after its commit). A
-// request they agreed to goes on: their evidence stays (TestStopKeepsEvidence).
-func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) error {
+// deletion wakes the outbox after its commit); the live events it returns
+// update the pages open on the conversation. A request they agreed to goes on: their evidence stays (TestStopKeepsEvidence).
+func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messaging.Event, error) {
 	var ids []int64
 	if err := tx.NewSelect().Model((*signerRow)(nil)).Column("request_id").
 		Where("user_id = ? AND status = ?", userID, SignerWaiting).
 		Where("request_id IN (SELECT r.id FROM signing_requests AS r WHERE r.status = ?)", StatusOpen).
 		Order("request_id").Scan(ctx, &ids); err != nil {
-		return fmt.Errorf("signing: requests waiting for %d: %w", userID, err)
+		return nil, fmt.Errorf("signing: requests waiting for %d: %w", userID, err)
 	}
 	now := s.Now().UTC()
+	var later []messaging.Event
 	for _, id := range ids {
 		r, err := lockRequest(ctx, tx, id, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r.Status != StatusOpen {
 			continue
 		}
 		if _, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("status = ?", StatusLapsed).Set("closed_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {
-			return fmt.Errorf("lapse request %d: %w", id, err)
+			return nil, fmt.Errorf("lapse request %d: %w", id, err)
 		}
 		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).
 			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", userID, SignerLeft, SignerLapsed).Set("decided_at = ?", now).
 			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
-			return fmt.Errorf("lapse signers of request %d: %w", id, err)
+			return nil, fmt.Errorf("lapse signers of request %d: %w", id, err)
 		}
 		if r.RequestedBy == nil || *r.RequestedBy != userID {
 			if err := s.mailRequester(ctx, tx, r, s.Mail.SigningLapsedMail); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.lapsed", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
-			return err
+			return nil, err
 		}
+		// Pages already open show the lapse.
+		evs, err := s.stageChange(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		later = append(later, evs...)
 	}
-	return nil
+	return later, nil
 }

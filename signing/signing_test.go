@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -753,6 +754,16 @@ func TestSignerWhoStopsLapsesTheRequest(t *testing.T) {
 		}
 		if got, err := d.NewSelect().Table("audit_events").Where("kind = 'signing.lapsed'").Count(ctx); err != nil || got != 1 {
 			t.Errorf("%d audit rows of the lapse, want 1 (%v)", got, err)
+		}
+		// Pages already open show the lapse at once.
+		live := false
+		for _, ev := range f.ev.kinds(signing.EventSigning) {
+			if ev.MessageID == waiting && slices.Contains(ev.UserIDs, f.hr.ID) {
+				live = true
+			}
+		}
+		if !live {
+			t.Errorf("no live event of the lapse for the requester: %+v", f.ev.kinds(signing.EventSigning))
 		}
 	})
 }
