@@ -39,6 +39,7 @@ func (a *app) openSigning(ctx context.Context) error {
 		BaseURL:  a.cfg.BaseURL.String(), Now: time.Now, Log: a.log.With("component", "signing"), Queued: a.worker.Kick,
 	}
 	a.messages.AccountLeaving = a.signing.Leave
+	a.messages.TeamLeaving = a.signing.LeaveTeam
 	return nil
 }
 

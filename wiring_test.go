@@ -273,4 +273,7 @@ func TestSigningTakesPartInAccountDeletion(t *testing.T) {
 	if a.messages.AccountLeaving == nil {
 		t.Fatal("deleting an account does not tell Ondertekenen")
 	}
+	if a.messages.TeamLeaving == nil {
+		t.Fatal("leaving a team does not tell Ondertekenen")
+	}
 }

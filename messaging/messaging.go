@@ -109,6 +109,12 @@ type Service struct {
 	// events of what it changed (staged: StageEvents), published after the
 	// commit. May be nil.
 	AccountLeaving func(ctx context.Context, tx bun.Tx, userID int64) ([]Event, error)
+	// TeamLeaving is told, in the transaction that ends userID's
+	// membership of team teamID, before their rows of the team's
+	// conversations go: Ondertekenen ends the requests that wait for them
+	// there (signing.Service.LeaveTeam). Events as AccountLeaving's. May
+	// be nil.
+	TeamLeaving func(ctx context.Context, tx bun.Tx, userID, teamID int64) ([]Event, error)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at

@@ -348,7 +348,9 @@ func (s *Service) RemoveTeamMember(ctx context.Context, teamID int64, email stri
 }
 
 func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int64, email string) error {
-	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	var later []Event
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		later = nil
 		t, u, err := s.teamAndUser(ctx, tx, sc, teamID, email)
 		if err != nil {
 			return err
@@ -359,6 +361,11 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.Field("email", "team.not_member")
+		}
+		if s.TeamLeaving != nil {
+			if later, err = s.TeamLeaving(ctx, tx, u.ID, t.ID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (
   SELECT m.id FROM messages AS m JOIN participants AS p ON p.thread_id = m.thread_id WHERE p.user_id = ? AND p.via_team_id = ?)`,
@@ -377,6 +384,12 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		}
 		return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_removed", Detail: fmt.Sprintf("team %d", t.ID)}, s.Now()))
 	})
+	if err != nil {
+		return err
+	}
+	s.queued() // a mail a lapsed request queued
+	s.publish(ctx, later)
+	return nil
 }
 
 // teamAndUser loads a team of the scope and an internal user of its

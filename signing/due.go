@@ -195,7 +195,8 @@ func (s *Service) mail(ctx context.Context, tx bun.Tx, u *db.User, orgID int64, 
 // the others still waiting show the request lapsed, and the requester gets
 // a content-free mail, as at an expiry, so that they can ask again (the
 // deletion wakes the outbox after its commit); the live events it returns
-// update the pages open on the conversation. A request they agreed to goes on: their evidence stays (TestStopKeepsEvidence).
+// update the pages open on the conversation. A request they agreed to
+// goes on: their evidence stays (TestStopKeepsEvidence).
 func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messaging.Event, error) {
 	var ids []int64
 	if err := tx.NewSelect().Model((*signerRow)(nil)).Column("request_id").
@@ -204,6 +205,32 @@ func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messagi
 		Order("request_id").Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("signing: requests waiting for %d: %w", userID, err)
 	}
+	return s.lapse(ctx, tx, userID, ids, SignerLeft)
+}
+
+// LeaveTeam is Leave for a member who leaves team teamID
+// (messaging.Service.TeamLeaving), in that transaction, before their rows
+// of the team's conversations go: the open requests of those
+// conversations that wait for them lapse, their signer row saying they
+// have no access any more. A conversation they take part in themselves
+// (not through the team) is not lost, nor are its requests.
+func (s *Service) LeaveTeam(ctx context.Context, tx bun.Tx, userID, teamID int64) ([]messaging.Event, error) {
+	var ids []int64
+	if err := tx.NewSelect().TableExpr("signing_signers AS sg").ColumnExpr("sg.request_id").
+		Join("JOIN signing_requests AS r ON r.id = sg.request_id").
+		Join("JOIN participants AS p ON p.thread_id = r.thread_id AND p.user_id = sg.user_id").
+		Where("sg.user_id = ? AND sg.status = ? AND r.status = ? AND p.via_team_id = ?", userID, SignerWaiting, StatusOpen, teamID).
+		OrderExpr("sg.request_id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("signing: requests waiting for %d in team %d: %w", userID, teamID, err)
+	}
+	return s.lapse(ctx, tx, userID, ids, SignerRemoved)
+}
+
+// lapse ends the open requests ids, which wait for userID, in tx: userID's
+// signer row gets status gone, the others still waiting SignerLapsed; the
+// requester (unless it is userID) gets the lapse mail. It returns the live
+// events to publish after the commit.
+func (s *Service) lapse(ctx context.Context, tx bun.Tx, userID int64, ids []int64, gone string) ([]messaging.Event, error) {
 	now := s.Now().UTC()
 	var later []messaging.Event
 	for _, id := range ids {
@@ -219,7 +246,7 @@ func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messagi
 			return nil, fmt.Errorf("lapse request %d: %w", id, err)
 		}
 		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).
-			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", userID, SignerLeft, SignerLapsed).Set("decided_at = ?", now).
+			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", userID, gone, SignerLapsed).Set("decided_at = ?", now).
 			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("lapse signers of request %d: %w", id, err)
 		}

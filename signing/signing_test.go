@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -149,6 +150,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 		Sealer: f.sealer, Pages: countPages, Mail: mails{}, CodeText: func(lang, code string) string { return "Je code voor akkoord: " + code },
 		BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log}
 	f.msgs.AccountLeaving = f.svc.Leave
+	f.msgs.TeamLeaving = f.svc.LeaveTeam
 	f.hr = f.user(t, "hr@osaw.nl", true, "Hanna", "Vries")
 	f.jan = f.user(t, "jan@example.nl", false, "Jan", "Jansen")
 	f.kees = f.user(t, "kees@example.nl", false, "Kees", "Klaassen")
@@ -764,6 +766,93 @@ func TestSignerWhoStopsLapsesTheRequest(t *testing.T) {
 		}
 		if !live {
 			t.Errorf("no live event of the lapse for the requester: %+v", f.ev.kinds(signing.EventSigning))
+		}
+	})
+}
+
+// TestSignerWhoLeavesTheTeamLapsesTheRequest: a colleague asked to agree
+// in a team's conversation who then leaves the team can no longer reach
+// the request, so it lapses as when a signer stops with Dialoog: they show
+// as having no access any more (by name), the requester gets the mail,
+// and open pages update. A request elsewhere in which they take part
+// themselves goes on.
+func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		arts := f.user(t, "arts@osaw.nl", true, "Anna", "Arts")
+		team, err := f.msgs.CreateTeam(ctx, f.org.ID, "Bedrijfsarts", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*db.User{f.hr, arts} {
+			if err := f.msgs.AddTeamMember(ctx, team.ID, u.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Re-integratieplan", Body: "Zie bijlage.", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask := func(threadID int64, signers ...int64) int64 {
+			t.Helper()
+			att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, fmt.Sprint(threadID)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id int64
+			if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
+				Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+					var err error
+					id, err = f.svc.RequestTx(ctx, tx, f.hr, threadID, messageID, signing.RequestInput{SignerIDs: signers})
+					return nil, err
+				}}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		inTeam := ask(tid, f.jan.ID, arts.ID)
+		// Anna also takes part in f.thread herself.
+		if err := f.msgs.AddParticipant(ctx, f.hr.Identity(), f.thread, messaging.AddInput{Email: arts.Email, History: messaging.WithHistory}); err != nil {
+			t.Fatal(err)
+		}
+		own := ask(f.thread, arts.ID)
+
+		if err := f.msgs.RemoveTeamMember(ctx, team.ID, arts.Email); err != nil {
+			t.Fatal(err)
+		}
+		c := f.card(t, f.hr, inTeam)
+		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
+			c.Signers[1].Status != signing.SignerRemoved || c.Signers[1].Name != "Anna Arts" {
+			t.Fatalf("the request after a signer left the team: %+v", c)
+		}
+		if c := f.card(t, f.jan, inTeam); c.MayAct {
+			t.Fatal("Jan may still agree to a request that can no longer be completed")
+		}
+		if c := f.card(t, arts, own); c.Status != signing.StatusOpen || !c.MayAct {
+			t.Fatalf("her own conversation's request: %+v", c)
+		}
+		live := false
+		for _, ev := range f.ev.kinds(signing.EventSigning) {
+			if ev.MessageID == inTeam && slices.Contains(ev.UserIDs, f.hr.ID) {
+				live = true
+			}
+		}
+		if !live {
+			t.Error("no live event of the lapse")
+		}
+		items, err := notify.DevItems(ctx, d, f.v, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, it := range items {
+			if it.Recipient == f.hr.Email && it.Mail != nil && it.Mail.Subject == "Een verzoek om akkoord is vervallen" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d mails to the requester that the request lapsed, want 1", n)
 		}
 	})
 }

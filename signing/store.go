@@ -18,8 +18,9 @@ const (
 	StatusSealed   = "sealed"
 	StatusDeclined = "declined"
 	StatusExpired  = "expired"
-	// StatusLapsed: a signer it waited for stopped with Dialoog, so it
-	// can never be completed (Leave).
+	// StatusLapsed: a signer it waited for stopped with Dialoog (Leave)
+	// or lost access to its conversation (LeaveTeam), so it can never be
+	// completed.
 	StatusLapsed = "lapsed"
 )
 
@@ -29,10 +30,13 @@ const (
 	SignerAgreed   = "agreed"
 	SignerDeclined = "declined"
 	SignerExpired  = "expired"
-	// SignerLeft: stopped with Dialoog before deciding; SignerLapsed:
-	// still waiting when the request lapsed because of that.
-	SignerLeft   = "left"
-	SignerLapsed = "lapsed"
+	// SignerLeft: stopped with Dialoog before deciding; SignerRemoved:
+	// left the team through which they took part in the conversation
+	// before deciding; SignerLapsed: still waiting when the request lapsed
+	// because of either.
+	SignerLeft    = "left"
+	SignerRemoved = "removed"
+	SignerLapsed  = "lapsed"
 )
 
 // requestRow is a signing request (migration 0029).
