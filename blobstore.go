@@ -18,6 +18,12 @@ import (
 // SQLite, and where attachments stored before the blob store are.
 func attachmentsDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "attachments") }
 
+// staleTempFile is how long a temporary file of the data dir store must
+// have gone unwritten before start-up takes it for a left-over of a
+// process that died: far longer than an upload pauses (the server's read
+// timeout cuts off a client that stops sending).
+const staleTempFile = time.Hour
+
 // openFiles opens the attachment store DIALOOG_BLOB_URL chooses (see
 // config.Config.Blob). An S3 bucket must exist: start-up fails, naming
 // the bucket, when it does not or cannot be reached.
@@ -44,9 +50,10 @@ func openFiles(ctx context.Context, cfg *config.Config, d *db.DB, v *vault.Vault
 		store = s3
 	default:
 		store = legacy
-		// A process that died while writing left a temporary file; no
-		// other process writes into this data dir.
-		if n, err := legacy.CleanTemp(); err != nil {
+		// A process that died while writing left a temporary file. The
+		// server may be writing one now (this is a command run beside
+		// it): only files nobody wrote to for a while are left-overs.
+		if n, err := legacy.CleanTemp(time.Now().Add(-staleTempFile)); err != nil {
 			log.Warn("clean temporary attachment files", "err", err)
 		} else if n > 0 {
 			log.Info("removed temporary attachment files", "count", n)

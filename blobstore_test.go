@@ -21,6 +21,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/auth"
+	"dialoog/blob"
 	"dialoog/blob/blobtest"
 	"dialoog/config"
 	"dialoog/db"
@@ -267,5 +268,41 @@ func TestAttachmentsAcrossInstances(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCommandLeavesUploadsInProgress: a command run beside the server on
+// the same data dir (`dialoog invite`, `dialoog migrate`, as the README
+// allows) does not remove the temporary file of a file still being
+// uploaded to the server, which would fail that upload.
+func TestCommandLeavesUploadsInProgress(t *testing.T) {
+	cfg, err := loadConfig(map[string]string{"DIALOOG_DATA_DIR": t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store := &blob.Dir{Root: attachmentsDir(cfg)}
+	pr, pw := io.Pipe()
+	put := make(chan error, 1)
+	go func() { put <- store.Put(ctx, "abcdef", pr) }()
+	if _, err := pw.Write([]byte("the first part of a large file")); err != nil {
+		t.Fatal(err)
+	}
+	// The upload is under way: its temporary file exists.
+	if err := migrate(ctx, cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	pw.Write([]byte(", and the rest"))
+	pw.Close()
+	if err := <-put; err != nil {
+		t.Fatalf("upload during a command: %v", err)
+	}
+	r, err := store.Get(ctx, "abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, _ := io.ReadAll(r); string(got) != "the first part of a large file, and the rest" {
+		t.Fatalf("stored %q", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/blob"
 	"dialoog/blob/blobtest"
@@ -171,12 +172,21 @@ func TestDirCleanTemp(t *testing.T) {
 	if err := os.WriteFile(left, []byte("half"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.CleanTemp()
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(left, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A write under way (written to a moment ago) is left alone.
+	writing := filepath.Join(d.Root, "ab", "abcf.456.tmp")
+	if err := os.WriteFile(writing, []byte("being written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.CleanTemp(time.Now().Add(-time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("CleanTemp = %d, %v; want 1", n, err)
 	}
-	if files := listFiles(t, d.Root); len(files) != 1 || filepath.Base(files[0]) != "abcd" {
-		t.Fatalf("files %v, want only the blob", files)
+	if files := listFiles(t, d.Root); len(files) != 2 || filepath.Base(files[0]) != "abcd" || filepath.Base(files[1]) != "abcf.456.tmp" {
+		t.Fatalf("files %v, want the blob and the write under way", files)
 	}
 }
 

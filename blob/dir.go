@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Dir keeps each blob in a file under a directory, in a subdirectory named
@@ -96,9 +97,11 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 }
 
 // CleanTemp removes temporary files left by a process that died while
-// writing; it returns how many it removed. Call it at start-up only, when
-// no write of this store is under way.
-func (d *Dir) CleanTemp() (int, error) {
+// writing: those last written to before before; it returns how many it
+// removed. A write under way (of a server, while a command opens the same
+// data dir) keeps writing to its file, so a cutoff well before the
+// longest pause of a write leaves it alone.
+func (d *Dir) CleanTemp(before time.Time) (int, error) {
 	n := 0
 	err := filepath.WalkDir(d.Root, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
@@ -107,12 +110,23 @@ func (d *Dir) CleanTemp() (int, error) {
 			}
 			return err
 		}
-		if !e.IsDir() && strings.HasSuffix(e.Name(), tmpSuffix) {
-			if err := os.Remove(p); err != nil {
-				return err
-			}
-			n++
+		if e.IsDir() || !strings.HasSuffix(e.Name(), tmpSuffix) {
+			return nil
 		}
+		info, err := e.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // renamed or removed by its writer meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if !info.ModTime().Before(before) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		n++
 		return nil
 	})
 	if err != nil {
