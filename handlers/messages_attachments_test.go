@@ -185,3 +185,29 @@ func FuzzParseID(f *testing.F) {
 		}
 	})
 }
+
+// TestUploadLongNonASCIIName: a file name as long as a file system allows
+// (255 characters) in a script of two- or three-byte characters is
+// accepted by its extension and stored shortened with the extension kept,
+// on both ways of uploading, instead of refused as a type not allowed.
+func TestUploadLongNonASCIIName(t *testing.T) {
+	ra := newRealApp(t)
+	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+	names := map[string]string{
+		"Arabic":   strings.Repeat("تقرير", 50) + ".pdf", // 250 characters, 500 bytes before the extension
+		"Japanese": strings.Repeat("報告書", 83) + ".pdf",   // 249 characters, 747 bytes
+	}
+	for script, name := range names {
+		t.Run(script, func(t *testing.T) {
+			resp, chip := hr.b.postMultipart("/bijlagen", nil, []testFile{{"file", name, pdfFile}}, false)
+			wantStatus(t, resp, http.StatusOK)
+			wantContains(t, chip, `.pdf</span>`)
+			resp, _ = hr.b.postMultipart("/berichten/nieuw",
+				url.Values{"to": {jan.u.Email}, "subject": {script}, "body": {"Zonder script"}},
+				[]testFile{{"files", name, pdfFile}}, false)
+			_, page := jan.b.get("/berichten/" + itoa(threadIDFrom(t, resp)))
+			wantContains(t, page, `.pdf</a>`)
+		})
+	}
+}

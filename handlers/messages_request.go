@@ -23,7 +23,10 @@ const (
 	maxBodyFormLen    = 256 << 10
 	maxEmailFormLen   = 1 << 10
 	maxQueryLen       = 1 << 10
-	maxFilenameLen    = 255
+	// maxFilenameLen holds any name a file system allows (255 UTF-16
+	// units, up to 1020 bytes in UTF-8), so that the service, which
+	// shortens a long name, sees its extension.
+	maxFilenameLen = 1 << 10
 	// maxPostedIDs bounds the attachment ids a form may post; the service
 	// refuses more than messaging.MaxAttachments with a message.
 	maxPostedIDs = 4 * messaging.MaxAttachments
