@@ -32,7 +32,9 @@ func openFiles(ctx context.Context, cfg *config.Config, d *db.DB, v *vault.Vault
 	var store blob.Store
 	switch cfg.Blob.Kind {
 	case blob.KindDatabase:
-		store = &blob.Database{DB: d}
+		// Transfers hold a connection each for as long as their client
+		// takes: half the pool at most, the other half serves the pages.
+		store = &blob.Database{DB: d, MaxStreams: max(1, d.PoolSize()/2)}
 	case blob.KindS3:
 		s3, err := blob.NewS3(cfg.Blob.S3)
 		if err != nil {

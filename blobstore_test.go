@@ -26,6 +26,7 @@ import (
 	"dialoog/config"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/vault"
 )
 
 // instance is one serving Dialoog process for a test: serve() on a
@@ -304,5 +305,32 @@ func TestCommandLeavesUploadsInProgress(t *testing.T) {
 	defer r.Close()
 	if got, _ := io.ReadAll(r); string(got) != "the first part of a large file, and the rest" {
 		t.Fatalf("stored %q", got)
+	}
+}
+
+// TestDatabaseStoreLeavesPoolToPages: the PostgreSQL store is opened with
+// a bound on the connections its transfers hold, below the pool's size
+// (see TestSlowDownloadsLeaveThePool in handlers).
+func TestDatabaseStoreLeavesPoolToPages(t *testing.T) {
+	url := dbtest.NewTestSchema(t)
+	d := dbtest.MustOpenPostgresURL(t, url)
+	cfg, err := loadConfig(map[string]string{"DIALOOG_DATA_DIR": t.TempDir(), "DIALOOG_DATABASE_URL": url, "DIALOOG_BLOB_URL": "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := openFiles(context.Background(), cfg, d, v, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := files.Store.(*blob.Database)
+	if !ok {
+		t.Fatalf("store %T, want the database", files.Store)
+	}
+	if st.MaxStreams < 1 || st.MaxStreams >= d.PoolSize() {
+		t.Fatalf("MaxStreams %d with a pool of %d", st.MaxStreams, d.PoolSize())
 	}
 }

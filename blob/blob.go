@@ -46,6 +46,10 @@ type Store interface {
 // CheckWrite writes, reads back and deletes a small probe blob: whether
 // the store can take a write now (for the readiness probe).
 func CheckWrite(ctx context.Context, s Store) error {
+	if d, ok := s.(*Database); ok {
+		// Not through a stream slot, which slow downloads may all hold.
+		s = d.probe()
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	key := "probe-" + hex.EncodeToString(b)

@@ -214,3 +214,71 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseMaxStreams: on PostgreSQL a stream holds a connection of its
+// own while it is open; beyond MaxStreams one waits for another to close,
+// or gives up with its context, instead of taking the pool.
+func TestDatabaseMaxStreams(t *testing.T) {
+	d := dbtest.MustOpenPostgres(t)
+	s := &blob.Database{DB: d, MaxStreams: 1}
+	ctx := context.Background()
+	want := randomBytes(3 * blob.ChunkSize)
+	if err := s.Put(ctx, "abcd", bytes.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Get(ctx, "abcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := s.Get(short, "abcd"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second stream while the first is open: %v, want to wait until the deadline", err)
+	}
+	if err := s.Put(short, "abce", bytes.NewReader(want)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a write while a stream is open: %v, want to wait until the deadline", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.Get(ctx, "abcd")
+		if err == nil {
+			var b []byte
+			if b, err = io.ReadAll(r); err == nil && !bytes.Equal(b, want) {
+				err = errors.New("content differs")
+			}
+			r.Close()
+		}
+		got <- err
+	}()
+	first.Close() // left early: the slot is given back all the same
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting stream did not get the slot of the closed one")
+	}
+}
+
+// TestCheckWriteWhileStreamsBusy: the readiness probe's write and read
+// need no stream slot: slow downloads holding every slot do not make the
+// instance look not ready (a load balancer would take it out of rotation).
+func TestCheckWriteWhileStreamsBusy(t *testing.T) {
+	d := dbtest.MustOpenPostgres(t)
+	s := &blob.Database{DB: d, MaxStreams: 1}
+	ctx := context.Background()
+	if err := s.Put(ctx, "abcd", bytes.NewReader(randomBytes(3*blob.ChunkSize))); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := s.Get(ctx, "abcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	probe, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := blob.CheckWrite(probe, s); err != nil {
+		t.Fatalf("readiness probe while a stream holds the only slot: %v", err)
+	}
+}

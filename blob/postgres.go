@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,9 +25,28 @@ const ChunkSize = 256 << 10
 // in one statement (PostgreSQL) or transaction, so it is whole or absent
 // even when the process dies; it is read one row per query, so neither
 // side holds more than a chunk.
+//
+// On PostgreSQL a blob streams in or out on a connection of its own for as
+// long as the other side (a client uploading or downloading over a slow
+// line) takes; MaxStreams bounds how many such connections the store holds
+// at once, so that slow transfers never take the whole pool from every
+// other request. A stream beyond it waits for one to end (or its context).
 type Database struct {
 	DB bun.IDB
+	// MaxStreams is the most PostgreSQL connections streams hold at once;
+	// 0 is no bound. Set it before the first use, below the pool's size.
+	MaxStreams int
+
+	slotsOnce sync.Once
+	slots     chan struct{}
+	// rowsOnly makes PostgreSQL too write and read row by row through
+	// the pool, holding no connection of its own (see probe).
+	rowsOnly bool
 }
+
+// probe is the store for a small write and read that must not wait for a
+// stream slot: the readiness probe's (CheckWrite).
+func (d *Database) probe() Store { return &Database{DB: d.DB, rowsOnly: true} }
 
 var _ Store = (*Database)(nil)
 
@@ -41,7 +61,7 @@ func (d *Database) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG {
+	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG && !d.rowsOnly {
 		return d.copyIn(ctx, db, key, r)
 	}
 	buf := make([]byte, ChunkSize)
@@ -68,6 +88,26 @@ func (d *Database) Put(ctx context.Context, key string, r io.Reader) error {
 	return nil
 }
 
+// acquire waits for a stream's connection slot (see MaxStreams) and
+// returns the function that gives it back.
+func (d *Database) acquire(ctx context.Context) (release func(), err error) {
+	d.slotsOnce.Do(func() {
+		if d.MaxStreams > 0 {
+			d.slots = make(chan struct{}, d.MaxStreams)
+		}
+	})
+	if d.slots == nil {
+		return func() {}, nil
+	}
+	select {
+	case d.slots <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-d.slots }) }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for a blob stream: %w", ctx.Err())
+	}
+}
+
 // conner is a database that hands out a dedicated connection (*bun.DB).
 var _ conner = (*bun.DB)(nil)
 
@@ -76,6 +116,11 @@ type conner interface {
 }
 
 func (d *Database) copyIn(ctx context.Context, db conner, key string, r io.Reader) error {
+	release, err := d.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("put blob: %w", err)
+	}
+	defer release()
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("put blob: %w", err)
@@ -173,7 +218,7 @@ func (d *Database) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG {
+	if db, ok := d.DB.(conner); ok && d.DB.Dialect().Name() == dialect.PG && !d.rowsOnly {
 		return d.copyOut(ctx, db, key)
 	}
 	r := &chunkReader{ctx: ctx, db: d.DB, key: key}

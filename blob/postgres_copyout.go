@@ -28,12 +28,17 @@ func (d *Database) copyOut(ctx context.Context, db conner, key string) (io.ReadC
 	if !exists {
 		return nil, ErrNotFound
 	}
-	conn, err := db.Conn(ctx)
+	release, err := d.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read blob: %w", err)
 	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("read blob: %w", err)
+	}
 	pr, pw := io.Pipe()
-	r := &copyOutReader{br: bufio.NewReaderSize(pr, 64<<10), pr: pr, conn: conn, done: make(chan struct{})}
+	r := &copyOutReader{br: bufio.NewReaderSize(pr, 64<<10), pr: pr, conn: conn, release: release, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		// COPY takes no parameters; checkKey allows only [0-9a-z-] in a
@@ -64,6 +69,7 @@ type copyOutReader struct {
 	br        *bufio.Reader
 	pr        *io.PipeReader
 	conn      bun.Conn
+	release   func() // gives the stream's slot back (Database.MaxStreams)
 	done      chan struct{}
 	copyErr   error // set before done is closed
 	remaining int   // bytes of the current field not yet read
@@ -146,6 +152,7 @@ func (r *copyOutReader) Close() error {
 			})
 		}
 		r.conn.Close()
+		r.release()
 	})
 	return nil
 }
