@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"dialoog/blob"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
+	"dialoog/static"
 )
 
 // smallFilesystem mounts a tmpfs of the given size (e.g. "1M") on a new
@@ -104,5 +107,33 @@ func TestUploadDiskFull(t *testing.T) {
 	wantStatus(t, resp, http.StatusOK)
 	if files := regularFiles(t, dir); len(files) != 1 {
 		t.Fatalf("files after the probes: %v", files)
+	}
+}
+
+// TestAppJSShowsEveryUploadChip: app.js puts the server's answer to an
+// upload in the file's place when it is a chip, and otherwise says only
+// "Uploaden is mislukt. Probeer het opnieuw.". Every status the upload
+// answers with a chip (200 stored, 422 refused: TestUpload; 507 no space:
+// TestUploadDiskFull) must be one it takes the chip of, so that a full
+// store reads as such beside the file with script too, not as a failure
+// to try again.
+func TestAppJSShowsEveryUploadChip(t *testing.T) {
+	js, err := static.FS.ReadFile("js/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := regexp.MustCompile(`var chip = \(([^)]*)\) \? parseChip\(xhr\.responseText\)`).FindSubmatch(js)
+	if load == nil {
+		t.Fatal("app.js: no chip condition in the upload's load handler")
+	}
+	taken := map[int]bool{}
+	for _, m := range regexp.MustCompile(`xhr\.status === (\d+)`).FindAllSubmatch(load[1], -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		taken[n] = true
+	}
+	for _, status := range []int{http.StatusOK, http.StatusUnprocessableEntity, http.StatusInsufficientStorage} {
+		if !taken[status] {
+			t.Errorf("app.js shows the generic failure for a %d, which carries a chip with its reason (condition %q)", status, load[1])
+		}
 	}
 }

@@ -255,7 +255,9 @@
       });
       xhr.addEventListener('load', function () {
         pending(-1);
-        var chip = (xhr.status === 200 || xhr.status === 422) ? parseChip(xhr.responseText) : null;
+        // Stored (200), refused (422) and no space left (507) come as a
+        // chip with the reason; anything else is a failure to try again.
+        var chip = (xhr.status === 200 || xhr.status === 422 || xhr.status === 507) ? parseChip(xhr.responseText) : null;
         if (!chip) {
           fail(item, input.getAttribute('data-text-failed'));
           return;
