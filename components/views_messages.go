@@ -130,6 +130,10 @@ type AttachmentItem struct {
 // URL is the file's download address.
 func (a AttachmentItem) URL() string { return "/bijlagen/" + strconv.FormatInt(a.ID, 10) }
 
+// DiscardURL is where "Verwijderen" on the chip of an unsent upload posts,
+// so that the file is deleted at once.
+func (a AttachmentItem) DiscardURL() string { return a.URL() + "/verwijderen" }
+
 // ComposeView is "Nieuw bericht".
 type ComposeView struct {
 	Form ComposeForm

@@ -211,6 +211,8 @@ type Messages interface {
 	UploadFrom(ctx context.Context, user *identity.User, filename string, content io.Reader) (*messaging.AttachmentView, error)
 	PendingUploads(ctx context.Context, user *identity.User, ids []int64) ([]messaging.AttachmentView, error)
 	Download(ctx context.Context, user *identity.User, attachmentID int64) (*messaging.AttachmentView, io.ReadCloser, error)
+	// DiscardUpload deletes an upload of the user's that was not sent.
+	DiscardUpload(ctx context.Context, user *identity.User, attachmentID int64) error
 
 	DeleteForEveryone(ctx context.Context, user *identity.User, messageID int64) error
 	RemoveFromBox(ctx context.Context, user *identity.User, messageID int64) error
@@ -588,6 +590,7 @@ func New(deps Deps) *fiber.App {
 	}
 	app.Post(pathUpload, done, h.attachmentUpload)
 	app.Get("/bijlagen/:id", done, h.attachmentDownload)
+	app.Post("/bijlagen/:id/verwijderen", done, h.attachmentDiscard)
 
 	// The user's own box and account: download it, stop with Dialoog.
 	app.Get(pathAccount, done, h.accountShow)

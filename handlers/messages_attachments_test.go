@@ -211,3 +211,32 @@ func TestUploadLongNonASCIIName(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadDiscard: "Verwijderen" on a chip posts the file's removal
+// (app.js): the user's unsent upload is deleted at once; anyone else's
+// file, or a sent one, is 404 and stays.
+func TestUploadDiscard(t *testing.T) {
+	ra := newRealApp(t)
+	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+	_, chip := hr.b.postMultipart("/bijlagen", nil, []testFile{{"file", "verkeerd.pdf", pdfFile}}, false)
+	id := chipID.FindStringSubmatch(chip)[1]
+	wantContains(t, chip, `data-discard="/bijlagen/`+id+`/verwijderen"`)
+	resp, _ := jan.b.post("/bijlagen/"+id+"/verwijderen", nil)
+	wantStatus(t, resp, http.StatusNotFound)
+	resp, _ = hr.b.post("/bijlagen/"+id+"/verwijderen", nil)
+	wantStatus(t, resp, http.StatusNoContent)
+	resp, _ = hr.b.get("/bijlagen/" + id)
+	wantStatus(t, resp, http.StatusNotFound)
+
+	sent := ra.upload(t, hr.u, "goed.pdf", pdfFile)
+	threadID := ra.compose(t, hr.u, "Rapport", "Zie bijlage", jan.u.Email)
+	ra.reply(t, hr.u, threadID, "Hierbij", sent)
+	resp, _ = hr.b.post("/bijlagen/"+itoa(sent)+"/verwijderen", nil)
+	wantStatus(t, resp, http.StatusNotFound)
+	resp, body := jan.b.get("/bijlagen/" + itoa(sent))
+	wantStatus(t, resp, http.StatusOK)
+	if body != string(pdfFile) {
+		t.Errorf("the sent file: %q", body)
+	}
+}

@@ -167,6 +167,25 @@ func (s *Service) PendingUploads(ctx context.Context, who *identity.User, ids []
 	return out, nil
 }
 
+// DiscardUpload deletes a file the user uploaded and has not sent (its
+// chip's "Verwijderen"), row and content at once: a file picked by
+// mistake does not wait a day for PurgeStaleUploads, and leaves the cap of
+// waiting uploads. Anything else, a sent file or another person's, is
+// NotFound.
+func (s *Service) DiscardUpload(ctx context.Context, who *identity.User, attachmentID int64) error {
+	user := db.UserOf(who)
+	var keys []storedFile
+	if err := s.DB.NewRaw("DELETE FROM attachments WHERE id = ? AND uploader_id = ? AND message_id IS NULL RETURNING storage_key, blob_format",
+		attachmentID, user.ID).Scan(ctx, &keys); err != nil && !db.ErrNoRows(err) {
+		return fmt.Errorf("discard upload %d: %w", attachmentID, err)
+	}
+	if len(keys) == 0 {
+		return errNotFound
+	}
+	s.removeFiles(ctx, keys)
+	return nil
+}
+
 // Download opens an attachment of a message the user can see, or an upload
 // of their own, as a stream the caller closes. Reading it may outlast the
 // request: pass a context that lives as long as the reading.

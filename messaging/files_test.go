@@ -269,3 +269,70 @@ func TestAttachmentsInS3(t *testing.T) {
 		t.Fatalf("objects %v left after the last box removed the message", objs)
 	}
 }
+
+// TestDiscardUpload: "Verwijderen" on a file not yet sent deletes it at
+// once, row and content (a file picked by mistake, say someone else's
+// report, does not stay stored for a day), and frees its place under the
+// cap of waiting uploads. Only the uploader's own unsent file goes: a sent
+// one, or another person's, is not found and stays.
+func TestDiscardUpload(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		wrong, err := f.svc.Upload(ctx, f.hr.Identity(), "verkeerd.pdf", []byte("%PDF-1.4 iemand anders"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, err := f.svc.Upload(ctx, f.hr.Identity(), "goed.pdf", []byte("%PDF-1.4 goed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "S", Body: "B", AttachmentIDs: []int64{sent.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := f.svc.Upload(ctx, jan.Identity(), "van jan.pdf", []byte("%PDF-1.4 jan"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := f.files(); n != 3 {
+			t.Fatalf("%d files, want 3", n)
+		}
+		if err := f.svc.DiscardUpload(ctx, f.hr.Identity(), wrong.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.files(); n != 2 {
+			t.Errorf("%d files after discarding, want 2", n)
+		}
+		if _, _, err := f.svc.Download(ctx, f.hr.Identity(), wrong.ID); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("the discarded file: %v, want not found", err)
+		}
+		if n, _ := d.NewSelect().Table("attachments").Where("id = ?", wrong.ID).Count(ctx); n != 0 {
+			t.Errorf("the discarded file's row stays")
+		}
+		for name, id := range map[string]int64{"sent": sent.ID, "another's": theirs.ID, "discarded": wrong.ID} {
+			if err := f.svc.DiscardUpload(ctx, f.hr.Identity(), id); apperr.CodeOf(err) != apperr.NotFound {
+				t.Errorf("discarding a %s file: %v, want not found", name, err)
+			}
+		}
+		if n := f.files(); n != 2 {
+			t.Errorf("%d files, want the sent one and Jan's", n)
+		}
+		if _, err := download(ctx, f.svc, jan, sent.ID); err != nil {
+			t.Errorf("the sent file: %v", err)
+		}
+		if _, err := download(ctx, f.svc, jan, theirs.ID); err != nil {
+			t.Errorf("Jan's own upload: %v", err)
+		}
+		// Discarded files leave the cap of waiting uploads.
+		for i := 0; i < messaging.MaxPendingUploads+5; i++ {
+			a, err := f.svc.Upload(ctx, f.hr.Identity(), "probeer.pdf", []byte("%PDF-1.4 probeer"))
+			if err != nil {
+				t.Fatalf("upload %d after discarding the ones before: %v", i, err)
+			}
+			if err := f.svc.DiscardUpload(ctx, f.hr.Identity(), a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -301,14 +301,22 @@
     return el && el.tagName === 'LI' ? el : null;
   }
 
-  // "Verwijderen" on a chip takes the file off the message; the server
-  // deletes uploads that never get a message.
+  // "Verwijderen" on a chip takes the file off the message and deletes the
+  // unsent upload on the server at once (what is left, say after a lost
+  // connection, the server deletes after a day).
   function setUpRemoveChip(button) {
     button.hidden = false;
     button.addEventListener('click', function () {
       var chip = button.closest('.chip');
       var field = button.closest('.field');
       var input = field ? field.querySelector('input[type="file"]') : null;
+      var discard = button.getAttribute('data-discard');
+      if (discard) {
+        var xhr = new XMLHttpRequest();
+        xhr.open('POST', discard);
+        xhr.setRequestHeader('X-Csrf-Token', csrfToken());
+        xhr.send();
+      }
       if (chip) {
         chip.remove();
       }
