@@ -147,7 +147,8 @@ func (r liveRenderer) message(ctx context.Context, ev realtime.Event, userIDs []
 }
 
 // announcedSender names who wrote, as the mail does
-// (messaging.NotifiedFrom): an external user hears the team written for,
+// (messaging.NotifiedFrom, which however never names a medical team
+// outside Dialoog): an external user hears the team written for,
 // else the organisation ("Nieuw bericht van OSAW"), of an internal
 // author; everyone else the person.
 func announcedSender(reader messaging.LiveReader, msg *components.MessageItem) string {

@@ -400,3 +400,44 @@ func TestMedicalUnreadAfterLosingAccess(t *testing.T) {
 		checkReadableTotals(t, d, "piet joined the medical team again")
 	})
 }
+
+// TestNotificationMailNamesNoMedicalTeam: the mail that tells an outsider of
+// a message leaves Dialoog (often to a mailbox at work that others read), so
+// it never names a medical team nor a team in a medical conversation: it
+// names the organisation. A team that is not medical is named as before.
+func TestNotificationMailNamesNoMedicalTeam(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		arts := f.active(t, "anna@osaw.nl", true, "Anna", "", "Arts")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		kim := f.active(t, "kim@example.nl", false, "Kim", "", "Smit")
+		med, err := f.svc.CreateTeam(ctx, f.org.ID, "Bedrijfsarts psychische klachten", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, med.ID, arts.Email); err != nil {
+			t.Fatal(err)
+		}
+		// A medical team's conversation that is not marked medical.
+		if _, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Afspraak", Body: "Dinsdag?", TeamID: med.ID}); err != nil {
+			t.Fatal(err)
+		}
+		// A medical conversation of the medical team.
+		if _, err := f.svc.Compose(ctx, arts.Identity(), messaging.ComposeInput{To: []string{kim.Email}, Subject: "Uitslag", Body: "Goed nieuws", TeamID: med.ID, Medical: true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []string{jan.Email, kim.Email} {
+			ms := f.mailsTo(t, to)
+			if len(ms) != 1 {
+				t.Fatalf("%d mails to %s, want 1", len(ms), to)
+			}
+			if got, want := ms[0].Mail.Subject, "Je hebt een nieuw bericht van OSAW"; got != want {
+				t.Errorf("mail to %s: %q, want %q", to, got, want)
+			}
+			if m := ms[0].Mail; strings.Contains(m.Subject+m.Text+m.HTML+m.FromName, "Bedrijfsarts") {
+				t.Errorf("mail to %s names the medical team: %+v", to, m)
+			}
+		}
+	})
+}

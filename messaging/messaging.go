@@ -533,7 +533,7 @@ func (s *Service) participantsFrom(ctx context.Context, idb bun.IDB, threadID in
 			LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
 			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User, MayRead: f.PMayRead}
 		if f.PViaTeamID != nil {
-			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson}
+			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson, Medical: f.PTeamMedical}
 		}
 		byID[f.User.ID] = &f.User
 		messageID = f.PMessageID
@@ -552,6 +552,7 @@ func participantsQueryWith(d *db.DB, first string) string {
   ` + db.TimeColumn(d, "p.last_notified_at", "p_last_notified_at") + `, ` + db.TimeColumn(d, "p.auto_replied_at", "p_auto_replied_at") + `,
   ` + db.TimeColumn(d, "p.removed_at", "p_removed_at") + `, p.unread_count AS p_unread_count, p.box_count AS p_box_count,
   ` + db.TimeColumn(d, "p.last_activity_at", "p_last_activity_at") + `, p.via_team_id AS p_via_team_id, COALESCE(tm.name, '') AS p_team_name, COALESCE(tm.show_person, TRUE) AS p_team_show_person,
+  COALESCE(tm.medical, FALSE) AS p_team_medical,
   ` + medicalRule("th", "p.user_id") + ` AS p_may_read
 FROM participants AS p JOIN users AS u ON u.id = p.user_id JOIN threads AS th ON th.id = p.thread_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
 WHERE p.thread_id = ? ORDER BY p.id`
@@ -571,6 +572,7 @@ type participantRow struct {
 	PViaTeamID      *int64       `bun:"p_via_team_id"`
 	PTeamName       string       `bun:"p_team_name"`
 	PTeamShowPerson bool         `bun:"p_team_show_person"`
+	PTeamMedical    bool         `bun:"p_team_medical"`
 	PMayRead        bool         `bun:"p_may_read"`
 	PMessageID      int64        `bun:"p_message_id"`
 }

@@ -92,16 +92,19 @@ func NameFor(viewer, u *db.User) string {
 	return i18n.For(viewer.Language).T("person.invitee", "Initials", addressInitials(u.Email))
 }
 
-// NotifiedFrom is who a new-message notification (the mail, the live
-// announcement) tells reader a message is from: when an internal user
-// wrote to an external reader, the team the author wrote for (team, nil
-// when none), else the organisation of the conversation (orgName), as the
-// reader deals with them; otherwise the person who wrote, as the reader
-// sees them (NameFor). So nobody is told of their own organisation, and an
-// external user never learns another external user's address.
+// NotifiedFrom is who the new-message mail tells reader a message is
+// from: when an internal user wrote to an external reader, the team the
+// author wrote for (team, nil when none), else the organisation of the
+// conversation (orgName), as the reader deals with them; otherwise the
+// person who wrote, as the reader sees them (NameFor). So nobody is told of
+// their own organisation, and an external user never learns another
+// external user's address. A medical team is never named: the mail leaves
+// Dialoog, often for a mailbox at work that others read, and "a new message
+// from the occupational doctor" is itself confidential; it names the
+// organisation instead.
 func NotifiedFrom(reader, author *db.User, orgName string, team *db.Team) string {
 	if author != nil && author.Kind == db.KindInternal && reader.Kind != db.KindInternal {
-		if team != nil && team.Name != "" {
+		if team != nil && team.Name != "" && !team.Medical {
 			return team.Name
 		}
 		if orgName != "" {
