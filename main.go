@@ -101,6 +101,8 @@ func cliMessage(e *apperr.Error) string {
 		return "this person has already signed up; they can log in with their mail address"
 	case "invite.disabled":
 		return "this account is disabled"
+	case "invite.other_kind":
+		return "this address was already invited as an external user or by another organisation; it cannot be invited as a colleague of this organisation"
 	case "org.not_found":
 		return "no such organisation"
 	case "terms.empty":

@@ -67,6 +67,11 @@ func TestInviteCommand(t *testing.T) {
 	if code != 0 || strings.Contains(out, "first admin") {
 		t.Fatalf("second invite: %d %s", code, out)
 	}
+	// Jan was invited as an outsider: not "queued" as an admin.
+	code, out, errOut = runCmd(t, env, "invite", "--email", "jan@example.nl", "--admin")
+	if code != 2 || strings.Contains(out, "queued") || !strings.Contains(errOut, "already invited as an external user") {
+		t.Fatalf("outsider invited as admin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
 
 // invite only queues the invitation: it returns without contacting the SMTP

@@ -76,7 +76,10 @@ type InvitationInfo struct {
 
 // Invite creates the user when the address is new, replaces any earlier
 // link, queues the invitation mail and returns the new sign-up link. It
-// refuses users who already completed the first visit.
+// refuses users who already completed the first visit, and an invitation as
+// a colleague (Internal or Admin) of an address already invited as an
+// outsider or as another organisation's colleague; a colleague still
+// invited is made an admin by an invitation with Admin.
 func (s *Invitations) Invite(ctx context.Context, in InviteInput) (string, *db.User, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
@@ -111,6 +114,21 @@ func (s *Invitations) Invite(ctx context.Context, in InviteInput) (string, *db.U
 			return apperr.New(apperr.Conflict, "invite.already_active")
 		case user.Status == db.StatusDisabled:
 			return apperr.New(apperr.Forbidden, "invite.disabled")
+		case (in.Internal || in.Admin) && (user.Kind != db.KindInternal || user.OrgID == nil || *user.OrgID != org.ID):
+			// An outsider (or another organisation's colleague) who was
+			// invited before stays what they are: inviting them again as
+			// a colleague would say "queued" and make them nothing of the
+			// kind.
+			return apperr.New(apperr.Conflict, "invite.other_kind")
+		case in.Admin && !user.IsAdmin:
+			if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Set("updated_at = ?", now).
+				Where("id = ?", user.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("make invited colleague admin: %w", err)
+			}
+			user.IsAdmin = true
+			if err := Audit(ctx, tx, AuditEntry{UserID: &user.ID, ActorID: in.InvitedBy, OrgID: &org.ID, Kind: "admin.user_invited", Detail: RoleAdmin, Now: now}); err != nil {
+				return err
+			}
 		}
 		var err2 error
 		link, err2 = s.issue(ctx, tx, &user, &org, in.InvitedBy, now)

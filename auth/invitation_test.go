@@ -461,3 +461,59 @@ func TestAcceptEndsOtherOrganisationsLinks(t *testing.T) {
 		wantCode(t, err, apperr.NotFound)
 	})
 }
+
+// Inviting an address that is already invited as a colleague, when it was
+// invited as an outsider or as a colleague of another organisation, is
+// refused with a reason and sends nothing: the command would otherwise say
+// "queued" and leave the person an outsider, whom the colleague's sign-up
+// then gives no access of a colleague. A colleague still invited may be
+// made an admin this way.
+func TestInviteColleagueOfAnExistingInvitee(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		other := &db.Organisation{Name: "Bedrijf Y", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@example.nl", OrgID: f.org.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "hr@example.nl", OrgID: f.org.ID, Internal: true}); err != nil {
+			t.Fatal(err)
+		}
+		before := f.outboxCount(t, "jan@example.nl") + f.outboxCount(t, "hr@example.nl")
+		for _, in := range []auth.InviteInput{
+			{Email: "jan@example.nl", OrgID: f.org.ID, Internal: true},
+			{Email: "Jan@Example.nl", OrgID: f.org.ID, Admin: true},
+			{Email: "hr@example.nl", OrgID: other.ID, Internal: true},
+		} {
+			_, _, err := f.inv.Invite(ctx, in)
+			if e, ok := apperr.As(err); !ok || e.Key != "invite.other_kind" {
+				t.Errorf("%+v: err %v, want invite.other_kind", in, err)
+			}
+		}
+		if n := f.outboxCount(t, "jan@example.nl") + f.outboxCount(t, "hr@example.nl"); n != before {
+			t.Fatalf("refused invitations queued %d mails", n-before)
+		}
+		var jan db.User
+		if err := d.NewSelect().Model(&jan).Where("email = ?", "jan@example.nl").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if jan.Kind != db.KindExternal || jan.IsAdmin || jan.OrgID != nil {
+			t.Fatalf("refused invitation changed the user: %+v", jan)
+		}
+		// The same colleague again, now as an admin of the same organisation.
+		_, u, err := f.inv.Invite(ctx, auth.InviteInput{Email: "hr@example.nl", OrgID: f.org.ID, Admin: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hr db.User
+		if err := d.NewSelect().Model(&hr).Where("id = ?", u.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !hr.IsAdmin || hr.Kind != db.KindInternal || hr.OrgID == nil || *hr.OrgID != f.org.ID {
+			t.Fatalf("colleague invited again as admin: %+v", hr)
+		}
+	})
+}
