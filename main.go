@@ -50,6 +50,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
+	if (cmd == "serve" || cmd == "migrate") && len(rest) > 0 {
+		// These commands have no flags of their own: what follows them is
+		// the configuration's flags ("dialoog migrate --database-url ..."),
+		// which must not be ignored while the command runs against the
+		// default database.
+		global := args[:len(args)-len(rest)-1]
+		cfg, rest, err = config.Load(getenv, append(append([]string{}, global...), rest...), stderr)
+		if err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stderr, usage)
+				return 0
+			}
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "dialoog: %s: unexpected argument %q (flags go before or after the command, e.g. dialoog %s --addr :8080)\n", cmd, rest[0], cmd)
+			return 2
+		}
+	}
 	switch cmd {
 	case "serve":
 		err = serve(ctx, cfg, log, stdout)

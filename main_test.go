@@ -308,3 +308,36 @@ func TestSealKeyFilesCheckedAtStart(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// The flags of the configuration also count after serve and migrate
+// ("dialoog migrate --database-url ..."), instead of being ignored while
+// the command runs against the default database; anything else after them
+// is refused.
+func TestFlagsAfterServeAndMigrate(t *testing.T) {
+	envDir, flagDir := t.TempDir(), t.TempDir()
+	env := map[string]string{"DIALOOG_DATA_DIR": envDir}
+	code, out, errOut := runCmd(t, env, "migrate", "--data-dir", flagDir)
+	if code != 0 || !strings.Contains(out, "applied 0001_init") {
+		t.Fatalf("migrate --data-dir: exit %d, %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(flagDir, db.SQLiteFile)); err != nil {
+		t.Fatalf("the database is not in the flag's data dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(envDir, db.SQLiteFile)); err == nil {
+		t.Fatal("migrate used the environment's data dir despite --data-dir after the command")
+	}
+	// A bad value after the command is a configuration error, not ignored.
+	code, _, errOut = runCmd(t, env, "serve", "--base-url", "localhost")
+	if code != 2 || !strings.Contains(errOut, "DIALOOG_BASE_URL") {
+		t.Fatalf("serve --base-url localhost: exit %d, stderr %q", code, errOut)
+	}
+	for _, args := range [][]string{{"migrate", "extra"}, {"serve", "extra"}, {"migrate", "--email", "a@b.nl"}} {
+		code, _, errOut := runCmd(t, env, args...)
+		if code != 2 || !strings.Contains(errOut, "dialoog:") && !strings.Contains(errOut, "config:") {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(envDir, db.SQLiteFile)); err == nil {
+		t.Fatal("a refused command created a database")
+	}
+}
