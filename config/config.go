@@ -136,14 +136,14 @@ func build(get func(string) string) (*Config, error) {
 	if v := get("DIALOOG_DATABASE_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-			return nil, &Error{"DIALOOG_DATABASE_URL", "must be a postgres://user@host:port/db URL, or empty for SQLite"}
+			return nil, &Error{"DIALOOG_DATABASE_URL", "must be a postgres://user@host:port/db URL, or empty for SQLite" + encodingHint(err)}
 		}
 		c.DatabaseURL = v
 	}
 	if v := get("DIALOOG_SMTP_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return nil, &Error{"DIALOOG_SMTP_URL", "must be smtp://user:pass@host:port or smtps://user:pass@host:port"}
+			return nil, &Error{"DIALOOG_SMTP_URL", "must be smtp://user:pass@host:port or smtps://user:pass@host:port" + encodingHint(err)}
 		}
 		q := u.Query()
 		switch t := q.Get("tls"); {
@@ -166,7 +166,7 @@ func build(get func(string) string) (*Config, error) {
 	if v := get("DIALOOG_SMS_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {
-			return nil, &Error{"DIALOOG_SMS_URL", "must be webhook+https://host/path, webhook+http://host/path or twilio://SID:TOKEN@api.twilio.com?from=..."}
+			return nil, &Error{"DIALOOG_SMS_URL", "must be webhook+https://host/path, webhook+http://host/path or twilio://SID:TOKEN@api.twilio.com?from=..." + encodingHint(err)}
 		}
 		switch u.Scheme {
 		case "webhook+https", "webhook+http":
@@ -273,6 +273,16 @@ func build(get func(string) string) (*Config, error) {
 		c.MetricsAddr = v
 	}
 	return c, nil
+}
+
+// encodingHint is what an error about a URL adds when the URL did not parse
+// (err, nil when it did): most often a password holding a character that
+// ends the user part. The URL itself is never shown: it holds the password.
+func encodingHint(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (percent-encode special characters in the user name and password: %23 for #, %2F for /, %3F for ?, %40 for @, %25 for %)"
 }
 
 const (

@@ -211,3 +211,25 @@ func TestVAPID(t *testing.T) {
 		}
 	}
 }
+
+// A password with a character that ends the user part of a URL (# / ? %)
+// is the usual reason a mail, SMS or database URL does not parse: the error
+// says to percent-encode it, and never shows the password.
+func TestURLErrorsExplainEncoding(t *testing.T) {
+	for name, v := range map[string]string{
+		"DIALOOG_SMTP_URL":     "smtp://mailer:ge#heim@mail.example.nl:587",
+		"DIALOOG_SMS_URL":      "webhook+https://gw:ge/heim@sms.example.nl/send",
+		"DIALOOG_DATABASE_URL": "postgres://dialoog:ge%heim@db.example.nl/dialoog",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := Load(env(map[string]string{name: v}), nil, io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != name {
+				t.Fatalf("want an error naming %s, got %v", name, err)
+			}
+			if !strings.Contains(err.Error(), "percent-encode") || strings.Contains(err.Error(), "heim") {
+				t.Fatalf("error %q: want a hint to percent-encode, without the password", err)
+			}
+		})
+	}
+}
