@@ -79,7 +79,7 @@ func TestSMTPRequiresSTARTTLSBeyondLoopback(t *testing.T) {
 		{"smtps://mail.example.nl", ""},
 	}
 	for _, tc := range cases {
-		c, err := loadConfig(map[string]string{"DIALOOG_SMTP_URL": tc.url})
+		c, err := loadConfig(map[string]string{"DIALOOG_SMTP_URL": tc.url, "DIALOOG_MAIL_FROM": "no-reply@example.nl"})
 		if err != nil {
 			t.Errorf("%s: %v", tc.url, err)
 			continue

@@ -163,6 +163,14 @@ func build(get func(string) string) (*Config, error) {
 		return nil, &Error{"DIALOOG_MAIL_FROM", "must be a mail address, e.g. Dialoog <no-reply@example.nl>"}
 	}
 	c.MailFrom = from
+	if c.SMTPURL != nil && !LoopbackHost(c.SMTPURL.Hostname()) {
+		// Beyond this machine, mail from no-reply@localhost (the
+		// default) is refused or filtered as spam by the receiving side:
+		// every invitation and code would be lost without a word.
+		if _, domain, _ := strings.Cut(from.Address, "@"); LoopbackHost(domain) {
+			return nil, &Error{"DIALOOG_MAIL_FROM", "must be an address of your own mail domain when DIALOOG_SMTP_URL is a mail server on another host, e.g. Dialoog <no-reply@example.nl>"}
+		}
+	}
 	if v := get("DIALOOG_SMS_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {

@@ -47,6 +47,7 @@ func TestLoadValid(t *testing.T) {
 		"DIALOOG_BASE_URL":       "https://dialoog.example.nl/",
 		"DIALOOG_DATABASE_URL":   "postgres://u@127.0.0.1:5432/d?sslmode=disable",
 		"DIALOOG_SMTP_URL":       "smtps://u:p@mail.example.nl:465",
+		"DIALOOG_MAIL_FROM":      "Dialoog <no-reply@example.nl>",
 		"DIALOOG_SMS_URL":        "twilio://AC1:tok@api.twilio.com?from=%2B3197010",
 		"DIALOOG_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}), nil, io.Discard)
@@ -231,5 +232,31 @@ func TestURLErrorsExplainEncoding(t *testing.T) {
 				t.Fatalf("error %q: want a hint to percent-encode, without the password", err)
 			}
 		})
+	}
+}
+
+// TestMailFromWithARealMailServer: with a mail server beyond this machine,
+// the default sender no-reply@localhost would have every mail refused or
+// filtered as spam by the receiving side; start-up stops and names
+// DIALOOG_MAIL_FROM. A mail server on loopback (a local relay, a test
+// catcher) keeps the default.
+func TestMailFromWithARealMailServer(t *testing.T) {
+	for _, smtp := range []string{"smtp://u:p@mail.example.nl:587", "smtps://mail.example.nl"} {
+		for _, from := range []string{"", "Dialoog <no-reply@localhost>", "beheer@LocalHost"} {
+			_, _, err := Load(env(map[string]string{"DIALOOG_SMTP_URL": smtp, "DIALOOG_MAIL_FROM": from}), nil, io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != "DIALOOG_MAIL_FROM" {
+				t.Errorf("%s with from %q: %v, want an error naming DIALOOG_MAIL_FROM", smtp, from, err)
+			}
+		}
+		c, _, err := Load(env(map[string]string{"DIALOOG_SMTP_URL": smtp, "DIALOOG_MAIL_FROM": "Dialoog <no-reply@example.nl>"}), nil, io.Discard)
+		if err != nil || c.MailFrom.Address != "no-reply@example.nl" {
+			t.Errorf("%s with a real sender: %v", smtp, err)
+		}
+	}
+	for _, smtp := range []string{"smtp://127.0.0.1:1025", "smtp://localhost:25"} {
+		if _, _, err := Load(env(map[string]string{"DIALOOG_SMTP_URL": smtp}), nil, io.Discard); err != nil {
+			t.Errorf("%s on loopback with the default sender: %v", smtp, err)
+		}
 	}
 }

@@ -15,12 +15,12 @@ func FuzzURLs(f *testing.F) {
 	f.Add("smtp://[::1]:25?tls=none", "twilio+http://a:b@127.0.0.1:1?from=x", "postgres", "postgresql://%zz")
 	f.Add("smtp://", "webhook+ftp://x", "s3://", "postgres://")
 	f.Fuzz(func(t *testing.T, smtp, sms, blobURL, database string) {
-		env := map[string]string{"DIALOOG_SMTP_URL": smtp, "DIALOOG_SMS_URL": sms, "DIALOOG_BLOB_URL": blobURL, "DIALOOG_DATABASE_URL": database}
+		env := map[string]string{"DIALOOG_MAIL_FROM": "no-reply@example.nl", "DIALOOG_SMTP_URL": smtp, "DIALOOG_SMS_URL": sms, "DIALOOG_BLOB_URL": blobURL, "DIALOOG_DATABASE_URL": database}
 		c, _, err := Load(func(k string) string { return env[k] }, nil, io.Discard)
 		if err != nil {
 			return
 		}
-		again := map[string]string{"DIALOOG_BLOB_URL": blobURL, "DIALOOG_DATABASE_URL": c.DatabaseURL}
+		again := map[string]string{"DIALOOG_MAIL_FROM": "no-reply@example.nl", "DIALOOG_BLOB_URL": blobURL, "DIALOOG_DATABASE_URL": c.DatabaseURL}
 		if c.SMTPURL != nil {
 			again["DIALOOG_SMTP_URL"] = c.SMTPURL.String()
 		}
