@@ -38,8 +38,9 @@ func (devSMS) Send(context.Context, string, SMS) error { return nil }
 //   - twilio://SID:TOKEN@api.twilio.com?from=X (HTTPS; twilio+http:// for a
 //     local test server): POST of the form To, From, Body to
 //     /2010-04-01/Accounts/{SID}/Messages.json with basic auth and the header
-//     I-Twilio-Idempotency-Token; 201 means accepted. A from starting with
-//     "MG" is sent as MessagingServiceSid.
+//     I-Twilio-Idempotency-Token; 201 means accepted. A from that is a
+//     messaging service SID ("MG" and 32 hex digits) is sent as
+//     MessagingServiceSid.
 //
 // client may be nil, in which case a client with an SMSTimeout timeout is
 // used.
@@ -256,7 +257,7 @@ func (t *twilioSMS) Name() string { return "twilio" }
 func (t *twilioSMS) Send(ctx context.Context, idempotencyKey string, s SMS) error {
 	form := url.Values{}
 	form.Set("To", s.To)
-	if strings.HasPrefix(t.from, "MG") {
+	if messagingServiceSID(t.from) {
 		form.Set("MessagingServiceSid", t.from)
 	} else {
 		form.Set("From", t.from)
@@ -286,6 +287,21 @@ func (t *twilioSMS) Send(ctx context.Context, idempotencyKey string, s SMS) erro
 		return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s: error %d: %s", status, http.StatusText(status), e.Code, msg))
 	}
 	return classifyHTTP(status, fmt.Errorf("sms twilio: %d %s%s", status, http.StatusText(status), snippet(body, s)))
+}
+
+// messagingServiceSID reports whether from is a Twilio messaging service
+// SID ("MG" and 32 hexadecimal digits) rather than a sender: a number or
+// an alphanumeric sender ID (at most 11 characters) such as "MGZ Arbo".
+func messagingServiceSID(from string) bool {
+	if len(from) != 34 || !strings.HasPrefix(from, "MG") {
+		return false
+	}
+	for _, c := range from[2:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // classifyHTTP wraps err, a gateway's refusal with the given status, by what

@@ -238,23 +238,34 @@ func TestTwilio(t *testing.T) {
 		t.Logf("last_error: %s", bad.LastError)
 
 		// A messaging service SID goes as MessagingServiceSid.
-		ms, err := NewSMSSender(mustURL(t, "twilio+http://"+sid+":"+token+"@"+host+"?from=MG0001"), nil)
+		const service = "MG0123456789abcdef0123456789abcdef"
+		ms, err := NewSMSSender(mustURL(t, "twilio+http://"+sid+":"+token+"@"+host+"?from="+service), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := ms.Send(context.Background(), "key-mg", SMS{To: "+31612345679", Body: "hoi"}); err != nil {
 			t.Fatal(err)
 		}
+		// An alphanumeric sender ID (at most 11 characters) that happens to
+		// start with MG is a sender, not a messaging service.
+		alpha, err := NewSMSSender(mustURL(t, "twilio+http://"+sid+":"+token+"@"+host+"?from=MGZ%20Arbo"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := alpha.Send(context.Background(), "key-alpha", SMS{To: "+31612345670", Body: "hoi"}); err != nil {
+			t.Fatal(err)
+		}
 
 		mu.Lock()
 		defer mu.Unlock()
-		if len(reqs) != 3 {
-			t.Fatalf("gateway saw %d requests, want 3", len(reqs))
+		if len(reqs) != 4 {
+			t.Fatalf("gateway saw %d requests, want 4", len(reqs))
 		}
 		want := []twReq{
 			{Key: row(t, d, okID).IdempotencyKey, To: "+31612345678", From: "+3197010000001", Body: "Uw code is 654321"},
 			{Key: bad.IdempotencyKey, To: "+31600000000", From: "+3197010000001", Body: "Uw code is 111111"},
-			{Key: "key-mg", To: "+31612345679", Service: "MG0001", Body: "hoi"},
+			{Key: "key-mg", To: "+31612345679", Service: service, Body: "hoi"},
+			{Key: "key-alpha", To: "+31612345670", From: "MGZ Arbo", Body: "hoi"},
 		}
 		for i := range want {
 			if reqs[i] != want[i] {
