@@ -43,7 +43,7 @@ func (devSMS) Send(context.Context, string, SMS) error { return nil }
 //     MessagingServiceSid.
 //
 // client may be nil, in which case a client with an SMSTimeout timeout is
-// used.
+// used. Redirects of the gateway are not followed: they are errors.
 func NewSMSSender(u *url.URL, client *http.Client) (SMSSender, error) {
 	if u == nil {
 		return devSMS{}, nil
@@ -51,6 +51,13 @@ func NewSMSSender(u *url.URL, client *http.Client) (SMSSender, error) {
 	if client == nil {
 		client = &http.Client{Timeout: SMSTimeout}
 	}
+	// A redirect is never followed: one that turns the POST into a GET
+	// drops the text while the answer to the GET may read as delivered,
+	// and the credentials must not go where it points. Its status is the
+	// error an operator sees.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	switch u.Scheme {
 	case "webhook+https", "webhook+http":
 		if u.Host == "" {

@@ -434,3 +434,43 @@ func TestNewSMSSenderURLs(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A gateway URL that redirects (http to https, a moved path) is not
+// followed: a POST that a redirect turns into a GET carries no text, yet
+// an answer 200 to it counted as delivered, and a login code was lost
+// without a word. The redirect is an error that names the status, and
+// the credentials never go to where it points.
+func TestSMSGatewayRedirectNotFollowed(t *testing.T) {
+	var mu sync.Mutex
+	var hits []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits = append(hits, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.URL.Path != "/moved" {
+			http.Redirect(w, r, "/moved", http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK) // answers anything, also a GET without the text
+	}))
+	defer gw.Close()
+	host := strings.TrimPrefix(gw.URL, "http://")
+	for _, u := range []string{"webhook+http://user:pw@" + host + "/send", "twilio+http://AC1:tok@" + host + "?from=%2B3197010000001"} {
+		mu.Lock()
+		hits = nil
+		mu.Unlock()
+		s, err := NewSMSSender(mustURL(t, u), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Send(context.Background(), "k", SMS{To: "+31612345678", Body: "Uw code is 123456"})
+		if err == nil || !strings.Contains(err.Error(), "302") {
+			t.Errorf("%s: err = %v, want an error naming the redirect", s.Name(), err)
+		}
+		mu.Lock()
+		if len(hits) != 1 {
+			t.Errorf("%s: gateway saw %q, want only the POST", s.Name(), hits)
+		}
+		mu.Unlock()
+	}
+}
