@@ -371,6 +371,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Listener(ln) }()
 	log.Info("dialoog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "postgres", cfg.Postgres(), "dev", cfg.Dev)
+	if !cfg.Dev {
+		// Without a transport the outbox marks mail and texts sent
+		// without sending them; with the dev outbox off nobody sees them.
+		if cfg.SMTPURL == nil {
+			log.Warn("DIALOOG_SMTP_URL is not set: mail (invitations, resets, notifications) is not sent to anyone")
+		}
+		if cfg.SMSURL == nil {
+			log.Warn("DIALOOG_SMS_URL is not set: text messages (login codes) are not sent to anyone")
+		}
+	}
 	fmt.Fprintf(stdout, "Dialoog is running at %s\n", cfg.BaseURL)
 	if cfg.Dev {
 		fmt.Fprintf(stdout, "Dev outbox (the mail and texts Dialoog \"sent\"): %s/dev/outbox\n", cfg.BaseURL)
