@@ -145,6 +145,11 @@ func build(get func(string) string) (*Config, error) {
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			return nil, &Error{"DIALOOG_SMTP_URL", "must be smtp://user:pass@host:port or smtps://user:pass@host:port" + encodingHint(err)}
 		}
+		if u.Scheme == "smtp" && u.Port() == "465" {
+			// 465 speaks TLS from the first byte: smtp:// there waits
+			// for a greeting that never comes.
+			return nil, &Error{"DIALOOG_SMTP_URL", "port 465 is for implicit TLS: use smtps://host:465, or smtp://host:587 for STARTTLS"}
+		}
 		q := u.Query()
 		switch t := q.Get("tls"); {
 		case t != "" && t != "required" && t != "opportunistic" && t != "none":

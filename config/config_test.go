@@ -260,3 +260,20 @@ func TestMailFromWithARealMailServer(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPPort465NeedsSMTPS: port 465 speaks TLS from the first byte
+// (smtps); smtp:// there waits for a greeting that never comes, and every
+// mail timed out after 30 s with nothing pointing at the scheme. Start-up
+// stops and says which scheme to use.
+func TestSMTPPort465NeedsSMTPS(t *testing.T) {
+	_, _, err := Load(env(map[string]string{"DIALOOG_SMTP_URL": "smtp://u:geheim@mail.example.nl:465", "DIALOOG_MAIL_FROM": "no-reply@example.nl"}), nil, io.Discard)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "DIALOOG_SMTP_URL" || !strings.Contains(err.Error(), "smtps://") || strings.Contains(err.Error(), "geheim") {
+		t.Fatalf("smtp:// on port 465: %v, want an error naming DIALOOG_SMTP_URL that points at smtps://", err)
+	}
+	for _, ok := range []string{"smtps://mail.example.nl:465", "smtp://mail.example.nl:587", "smtp://mail.example.nl"} {
+		if _, _, err := Load(env(map[string]string{"DIALOOG_SMTP_URL": ok, "DIALOOG_MAIL_FROM": "no-reply@example.nl"}), nil, io.Discard); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
