@@ -92,16 +92,22 @@ func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.M
 func Load(getenv func(string) string, args []string, output io.Writer) (*Config, []string, error) {
 	fs := flag.NewFlagSet("dialoog", flag.ContinueOnError)
 	fs.SetOutput(output)
+	// The flags' defaults are the built-in ones, never the environment's
+	// values: the usage a mistyped flag or --help prints shows defaults,
+	// and the environment holds the encryption key and passwords.
 	vals := make(map[string]*string, len(settings))
 	for _, s := range settings {
-		v := getenv(s.env)
-		if v == "" {
-			v = s.def
-		}
-		vals[s.env] = fs.String(s.flag, v, s.usage+" ("+s.env+")")
+		vals[s.env] = fs.String(s.flag, s.def, s.usage+" ("+s.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range settings {
+		if v := getenv(s.env); !set[s.flag] && v != "" {
+			*vals[s.env] = v
+		}
 	}
 	get := func(k string) string { return strings.TrimSpace(*vals[k]) }
 	c, err := build(get)

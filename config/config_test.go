@@ -277,3 +277,32 @@ func TestSMTPPort465NeedsSMTPS(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageShowsNoSecrets: a mistyped flag or --help prints the flags with
+// their defaults; the values of the environment (the encryption key, the
+// passwords in the mail, SMS, database and blob URLs) are not defaults and
+// must not end up on the terminal or in the service's journal.
+func TestUsageShowsNoSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"DIALOOG_ENCRYPTION_KEY":    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"DIALOOG_SMTP_URL":          "smtp://u:smtp-secret@mail.example.nl:587",
+		"DIALOOG_SMS_URL":           "twilio://AC1:sms-secret@api.twilio.com?from=%2B3197010",
+		"DIALOOG_DATABASE_URL":      "postgres://u:db-secret@db.example.nl/d",
+		"DIALOOG_BLOB_URL":          "s3://AK:blob-secret@s3.example.nl/bucket?region=eu",
+		"DIALOOG_VAPID_PRIVATE_KEY": "vapid-secret",
+	}
+	for _, args := range [][]string{{"--bogus"}, {"--help"}} {
+		var out strings.Builder
+		if _, _, err := Load(env(secrets), args, &out); err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		for k, v := range secrets {
+			if strings.Contains(out.String(), v) || strings.Contains(out.String(), "-secret") {
+				t.Errorf("%v: the usage shows %s:\n%s", args, k, out.String())
+			}
+		}
+		if !strings.Contains(out.String(), "-smtp-url") {
+			t.Errorf("%v: no usage printed:\n%s", args, out.String())
+		}
+	}
+}
