@@ -31,6 +31,12 @@ const (
 	// stays far below it, an account used to send texts to numbers of its
 	// choice (which the organisation pays for) stops at it.
 	SMSSetupPerDay = 10
+	// SMSPerAccountHour bounds the texts one account has sent in an hour,
+	// to whatever numbers and from whatever addresses: the per-number and
+	// per-IP limits alone let an account text number after number (SMS
+	// pumping to paid numbers) by changing its address. A person who
+	// mistypes their number a few times stays well within it.
+	SMSPerAccountHour = 10
 )
 
 // One-time code purposes.
@@ -453,6 +459,13 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 			if mine >= SMSSetupPerDay {
 				return apperr.Field("phone", "sms.account_cap")
 			}
+		}
+		// Counted in the transaction: a text refused here or above is
+		// not counted.
+		if ok, wait, err := a.Limiter.AllowIn(ctx, tx, "sms:user:"+strconv.FormatInt(u.ID, 10), SMSPerAccountHour, time.Hour); err != nil {
+			return err
+		} else if !ok {
+			return tooMany("phone", wait)
 		}
 		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
 			Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, purpose).Exec(ctx); err != nil {

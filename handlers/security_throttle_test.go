@@ -204,6 +204,9 @@ func TestSecurityPerIPLimitsOnEverySecretAndSender(t *testing.T) {
 		c := ra.signUp(t, auth.InviteInput{Email: "kees@example.nl"})
 		acceptTerms(t, c)
 		setPassword(t, c)
+		c2 := ra.signUp(t, auth.InviteInput{Email: "anna@example.nl"})
+		acceptTerms(t, c2)
+		setPassword(t, c2)
 		anon := ra.browser(t)
 		badLink := func() string {
 			buf := make([]byte, 32)
@@ -227,7 +230,7 @@ func TestSecurityPerIPLimitsOnEverySecretAndSender(t *testing.T) {
 				}},
 			{"set-up SMS", 20,
 				func() int { return status(c.post(pathSMS, url.Values{"phone": {"0612345670"}})) },
-				func() int { return status(c.post(pathSMS, url.Values{"phone": {"0612345671"}})) }},
+				func() int { return status(c2.post(pathSMS, url.Values{"phone": {"0612345671"}})) }},
 			{"password reset request", 10,
 				func() int { return status(anon.post("/wachtwoord-vergeten", url.Values{"email": {a.email}})) },
 				func() int { return status(anon.post("/wachtwoord-vergeten", url.Values{"email": {b.email}})) }},
