@@ -57,11 +57,14 @@ var secretPaths = map[string]map[string]bool{
 
 // logPath returns the path for the access log with secrets replaced: logs
 // never contain tokens, and anyone who reads them could otherwise use a
-// sign-up link.
+// sign-up link. The prefixes are matched in any case, as the router
+// matches them ("/Aanmelden/..." opens the same link).
 func logPath(path string) string {
 	for prefix, public := range secretPaths {
-		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" && !public[rest] {
-			return prefix + ":token"
+		if len(path) > len(prefix) && strings.EqualFold(path[:len(prefix)], prefix) {
+			if rest := path[len(prefix):]; !public[strings.ToLower(rest)] {
+				return prefix + ":token"
+			}
 		}
 	}
 	const max = 200 // a path is outside input; keep log lines bounded

@@ -218,6 +218,28 @@ func TestAccessLogHidesTokens(t *testing.T) {
 	)
 }
 
+// TestAccessLogHidesTokensInAnyCase: routing ignores the case of a path,
+// so a link typed or rewritten with capitals still works; its token must
+// not reach the log either.
+func TestAccessLogHidesTokensInAnyCase(t *testing.T) {
+	ta := newTestApp(t)
+	b := ta.browser(t)
+	b.do(http.MethodGet, "/AANMELDEN/tok-valid", nil)
+	resp, _ := b.do(http.MethodGet, "/Aanmelden/tok-valid", nil)
+	wantStatus(t, resp, http.StatusOK)
+	logs := ta.logs.String()
+	wantNotContains(t, logs, "tok-valid")
+	wantContains(t, logs, `path=/aanmelden/:token status=200`)
+	for _, p := range []string{"/Wachtwoord-Vergeten/tok-reset", "/HERSTEL/tok-helpdesk", "/Eerste-Beheerder/tok-setup"} {
+		if got := logPath(p); strings.Contains(got, "tok-") {
+			t.Errorf("logPath(%q) = %q", p, got)
+		}
+	}
+	if got := logPath("/Aanmelden/Nieuwe-Link"); got != "/Aanmelden/Nieuwe-Link" {
+		t.Errorf("logPath of the public page = %q", got)
+	}
+}
+
 func TestStaticFiles(t *testing.T) {
 	ta := newTestApp(t)
 	b := ta.browser(t)
