@@ -332,6 +332,9 @@ func (s *Admin) ResendInvitation(ctx context.Context, cur *Current, userID int64
 			return fmt.Errorf("load organisation: %w", err)
 		}
 		now := s.Accounts.Now().UTC()
+		if err := s.Invitations.resendAllowed(ctx, tx, u.ID, o.ID); err != nil {
+			return err
+		}
 		if _, err := s.Invitations.issue(ctx, tx, u, &o, &cur.User.ID, now); err != nil {
 			return err
 		}

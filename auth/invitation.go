@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -411,6 +412,58 @@ func (s *Invitations) RecipientTxCreated(ctx context.Context, tx bun.Tx, email, 
 		return nil, false, fmt.Errorf("load recipient stored meanwhile: %w", err)
 	}
 	return &u, false, nil
+}
+
+// Limits on sending an invitation again by hand ("Uitnodiging opnieuw
+// versturen", in a conversation or in Beheer): each new mail kills the
+// link of the one before, so a second click within InvitationResendAfter
+// of the last invitation sends nothing, and one person gets at most
+// invitationResendsPerHour such mails an hour, whoever asks.
+const (
+	InvitationResendAfter    = time.Minute
+	invitationResendsPerHour = 3
+)
+
+// ResendTx is InviteTx asked for by hand, within the resend limits; a
+// refusal is a *WaitError with the key "invite.resend_wait".
+func (s *Invitations) ResendTx(ctx context.Context, tx bun.Tx, user *db.User, org *db.Organisation, by *int64) error {
+	if user.Status != db.StatusInvited {
+		return apperr.New(apperr.Conflict, "invite.already_active")
+	}
+	if err := s.resendAllowed(ctx, tx, user.ID, org.ID); err != nil {
+		return err
+	}
+	_, err := s.issue(ctx, tx, user, org, by, s.Now().UTC())
+	return err
+}
+
+// resendAllowed applies the resend limits to a new invitation of userID
+// by orgID, counting it in tx (so a refused or failed one is not counted).
+func (s *Invitations) resendAllowed(ctx context.Context, tx bun.Tx, userID, orgID int64) error {
+	now := s.Now().UTC()
+	var last db.Invitation
+	err := tx.NewSelect().Model(&last).Where("user_id = ? AND org_id = ?", userID, orgID).Order("id DESC").Limit(1).Scan(ctx)
+	switch {
+	case err == nil:
+		if wait := last.CreatedAt.Add(InvitationResendAfter).Sub(now); wait > 0 {
+			return resendWait(wait)
+		}
+	case !db.ErrNoRows(err):
+		return fmt.Errorf("load last invitation: %w", err)
+	}
+	key := "invite:resend:" + strconv.FormatInt(orgID, 10) + ":" + strconv.FormatInt(userID, 10)
+	ok, wait, err := s.Limiter.AllowIn(ctx, tx, key, invitationResendsPerHour, time.Hour)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return resendWait(wait)
+	}
+	return nil
+}
+
+func resendWait(wait time.Duration) error {
+	return &WaitError{Err: &apperr.Error{Code: apperr.TooMany, Key: "invite.resend_wait"}, Wait: max(time.Second, wait.Round(time.Second))}
 }
 
 // InviteTx sends a new sign-up link to a user who has not finished signing

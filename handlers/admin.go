@@ -161,13 +161,13 @@ func (h *handler) adminUserAction(c *fiber.Ctx) error {
 	default:
 		return errNotFound
 	}
-	if apperr.CodeOf(err) == apperr.Conflict {
+	if code := apperr.CodeOf(err); code == apperr.Conflict || code == apperr.TooMany {
 		v, lerr := h.adminUsersView(c)
 		if lerr != nil {
 			return lerr
 		}
 		v.Error = h.message(c, err)
-		return h.adminUsersPage(c, fiber.StatusConflict, v)
+		return h.adminUsersPage(c, statusOf(err), v)
 	}
 	if err != nil {
 		return err

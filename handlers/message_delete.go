@@ -87,7 +87,7 @@ func (h *handler) afterRemoval(c *fiber.Ctx, threadID int64) error {
 // to the error page.
 func (h *handler) threadRefusal(c *fiber.Ctx, threadID int64, err error) error {
 	switch apperr.CodeOf(err) {
-	case apperr.Conflict, apperr.Forbidden:
+	case apperr.Conflict, apperr.Forbidden, apperr.TooMany:
 	default:
 		return err
 	}

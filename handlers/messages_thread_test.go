@@ -249,6 +249,7 @@ func TestParticipants(t *testing.T) {
 	n := ra.mailCount(t, added.Email)
 	resendPath := tp + "/deelnemers/" + itoa(added.ID) + "/uitnodiging"
 	wantContains(t, page, `action="`+resendPath+`"`)
+	ra.clk.Add(auth.InvitationResendAfter) // not right after the invitation itself
 	resp, _ = hr.b.post(resendPath, nil)
 	wantRedirect(t, resp, tp+"?melding=uitnodiging")
 	_, page = hr.b.follow(resp)

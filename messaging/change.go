@@ -638,7 +638,7 @@ func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, thre
 		if err := tx.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
 			return fmt.Errorf("load organisation: %w", err)
 		}
-		return s.Invitations.InviteTx(ctx, tx, &u, &org, &user.ID)
+		return s.Invitations.ResendTx(ctx, tx, &u, &org, &user.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("resend invitation: %w", err)

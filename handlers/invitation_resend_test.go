@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestInvitationResendLimits: "Uitnodiging opnieuw versturen" (in a
+// conversation and in Beheer) sends no second mail within a minute of the
+// last one, which a double click or an impatient second click would do
+// and so kill the link the person is about to open, and at most three an
+// hour to one person, whoever asks.
+func TestInvitationResendLimits(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		threadID := ra.compose(t, hr.u, "Verzuim", "Hoe gaat het?", "piet@example.nl")
+		piet := ra.userByEmail(t, "piet@example.nl")
+		tp := "/berichten/" + itoa(threadID)
+		resend := tp + "/deelnemers/" + itoa(piet.ID) + "/uitnodiging"
+		adminResend := "/beheer/gebruikers/" + itoa(piet.ID) + "/uitnodiging"
+		mails := ra.mailCount(t, piet.Email)
+
+		// Right after the invitation itself.
+		resp, page := hr.b.post(resend, nil)
+		wantStatus(t, resp, http.StatusTooManyRequests)
+		wantContains(t, page, "Er is net een uitnodiging naar deze persoon gestuurd. Een nieuwe kan over 1 minuut worden gestuurd.")
+		if got := ra.mailCount(t, piet.Email); got != mails {
+			t.Fatalf("%d invitation mails, want %d", got, mails)
+		}
+
+		for i := range 3 {
+			ra.clk.Add(time.Minute)
+			resp, _ = hr.b.post(resend, nil)
+			wantRedirect(t, resp, tp+"?melding=uitnodiging")
+			if i == 0 {
+				// A double click.
+				resp, _ = hr.b.post(resend, nil)
+				wantStatus(t, resp, http.StatusTooManyRequests)
+			}
+		}
+		if got := ra.mailCount(t, piet.Email); got != mails+3 {
+			t.Fatalf("%d invitation mails, want %d", got, mails+3)
+		}
+		// The fourth in the hour, also when another person asks.
+		ra.clk.Add(time.Minute)
+		resp, page = admin.b.post(adminResend, nil)
+		wantStatus(t, resp, http.StatusTooManyRequests)
+		wantContains(t, page, "Er is net een uitnodiging naar deze persoon gestuurd.")
+		resp, _ = hr.b.post(resend, nil)
+		wantStatus(t, resp, http.StatusTooManyRequests)
+		if got := ra.mailCount(t, piet.Email); got != mails+3 {
+			t.Fatalf("%d invitation mails, want %d", got, mails+3)
+		}
+
+		ra.clk.Add(time.Hour)
+		admin.b = ra.signIn(t, admin.u) // the session idled out meanwhile
+		resp, _ = admin.b.post(adminResend, nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitnodiging")
+		if got := ra.mailCount(t, piet.Email); got != mails+4 {
+			t.Fatalf("%d invitation mails, want %d", got, mails+4)
+		}
+	})
+}
