@@ -60,6 +60,23 @@ func TestSigning(t *testing.T) {
 	hr.click("REAGEER")
 	hr.step("reply", "Bericht")
 	hr.fill("Bericht", "Graag jullie akkoord.")
+	// A file picked by mistake: "Verwijderen" on its chip takes it off
+	// the reply and deletes the upload on the server at once.
+	hr.run(chromedp.SetUploadFiles(chromedp.ID("reply-files"), []string{file}))
+	hr.waitJS("upload", `!!document.querySelector('input[name=attachment]')`)
+	mistake := evalJS[string](hr, `document.querySelector('input[name=attachment]').value`)
+	hr.run(chromedp.Click(chromedp.CSS(`#reply-attachments .chip__remove`), chromedp.NodeVisible))
+	hr.waitJS("chip removed", `!document.querySelector('input[name=attachment]')`)
+	for i := 0; ; i++ {
+		status := evalJSAwait[int](hr, `fetch('/bijlagen/`+mistake+`').then(r => r.status)`)
+		if status == 404 {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("the removed upload still downloads: %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	hr.run(chromedp.SetUploadFiles(chromedp.ID("reply-files"), []string{file}))
 	hr.waitJS("upload", `!!document.querySelector('input[name=attachment]')`)
 	hr.check("De bijgevoegde PDF ter ondertekening aanbieden")
