@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -426,14 +427,53 @@ WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id =
 }
 
 // removeFiles deletes the contents of attachments whose rows are gone.
-// It runs after the commit, also when the request ended meanwhile; a file
-// it fails to delete is logged (and stays unreachable without its row).
+// It runs after the commit, also when the request ended meanwhile. The
+// deleting transaction queued each one (blob_deletions, by a trigger); a
+// removed file leaves the queue, one that fails to be deleted is logged
+// and stays queued for the daily cleanup (removeLateFiles).
 func (s *Service) removeFiles(ctx context.Context, files []storedFile) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	s.removeQueued(ctx, files)
+}
+
+// removeQueued deletes files from the store and their rows of the
+// deletion queue; it returns how many it removed.
+func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
+	removed := make([]string, 0, len(files))
 	for _, f := range files {
 		if err := s.Files.Remove(ctx, f.StorageKey, f.BlobFormat); err != nil {
 			s.Log.Error("remove attachment file", "err", err)
+			continue
+		}
+		removed = append(removed, f.StorageKey)
+	}
+	for batch := range slices.Chunk(removed, 500) {
+		if _, err := s.DB.NewDelete().Table("blob_deletions").Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+			s.Log.Warn("clear removed files from the deletion queue", "err", err)
+		}
+	}
+	return len(removed)
+}
+
+// removeLateFiles removes the files of deleted attachments that the
+// commit deleting them did not remove (the store failed, or the process
+// died first), and returns how many it removed. A row is queued only once
+// its attachment's deletion committed, so removing its file is right at
+// any time; one the commit's own removal is deleting meanwhile is deleted
+// twice, which a store takes as done.
+func (s *Service) removeLateFiles(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var files []storedFile
+		if err := s.DB.NewSelect().Table("blob_deletions").Column("storage_key", "blob_format").
+			OrderExpr("queued_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, &files); err != nil {
+			return total, fmt.Errorf("list files to remove: %w", err)
+		}
+		n := s.removeQueued(ctx, files)
+		total += n
+		if len(files) < auth.CleanupBatch || n == 0 {
+			return total, nil
 		}
 	}
 }

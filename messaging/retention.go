@@ -91,6 +91,7 @@ type CleanupResult struct {
 	Throttles   int  `json:"throttles"`
 	SSOLogins   int  `json:"sso_logins"`
 	Codes       int  `json:"codes"`
+	LateFiles   int  `json:"late_files"`
 	Failed      bool `json:"failed,omitempty"`
 }
 
@@ -596,7 +597,8 @@ const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created
 // cleanup removes what the login rules no longer need: the invited people
 // who take part in nothing (deleted like a stopped account), unused
 // invitations, delivered outbox rows (and failed ones after a month),
-// ended sessions, expired throttle rows and one-time codes.
+// ended sessions, expired throttle rows and one-time codes; and it removes
+// the files of deleted attachments that their deletion did not remove.
 func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, error) {
 	var out CleanupResult
 	now := s.Now().UTC()
@@ -617,6 +619,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 		{&out.Throttles, func() (int, error) { return auth.PurgeThrottles(ctx, s.DB, now) }},
 		{&out.SSOLogins, func() (int, error) { return auth.PurgeSSOLogins(ctx, s.DB, now) }},
 		{&out.Codes, func() (int, error) { return auth.PurgeCodes(ctx, s.DB, now) }},
+		{&out.LateFiles, func() (int, error) { return s.removeLateFiles(ctx) }},
 	}
 	for _, st := range steps {
 		if err := run.renew(ctx, s.DB); err != nil {

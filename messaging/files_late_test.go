@@ -1,0 +1,105 @@
+package messaging_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"dialoog/blob"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// failingDeletes is a store whose deletes fail while fail is set (an
+// object store that is down when a message is deleted).
+type failingDeletes struct {
+	blob.Store
+	fail atomic.Bool
+}
+
+func (s *failingDeletes) Delete(ctx context.Context, key string) error {
+	if s.fail.Load() {
+		return errors.New("store unavailable")
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+// TestFileRemovedLater: when the store fails to delete the content of a
+// deleted attachment after the commit, the content is not left for ever:
+// the deletion queued it in its own transaction, and the daily cleanup
+// removes it. Contents removed at once leave nothing queued.
+func TestFileRemovedLater(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		dir := &blob.Dir{Root: filepath.Join(t.TempDir(), "store")}
+		store := &failingDeletes{Store: dir}
+		f.svc.Files = &messaging.Files{Store: store, Vault: f.svc.Vault}
+		files := func() int {
+			t.Helper()
+			n := 0
+			err := filepath.WalkDir(dir.Root, func(_ string, e os.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					n++
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		queued := func() int {
+			t.Helper()
+			n, err := d.NewSelect().Table("blob_deletions").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+
+		kept := f.composeWithFile(t, "jan@example.nl", "Blijft")
+		gone := f.composeWithFile(t, "piet@example.nl", "Weg")
+		if files() != 2 {
+			t.Fatalf("%d files stored, want 2", files())
+		}
+		// Removed at once: nothing queued.
+		jan, piet := f.user(t, "jan@example.nl"), f.user(t, "piet@example.nl")
+		if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), kept); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.StopService(ctx, jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if files() != 1 || queued() != 0 {
+			t.Fatalf("after a removal: %d files, %d queued; want 1 and 0", files(), queued())
+		}
+		store.fail.Store(true)
+		if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), gone); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.StopService(ctx, piet.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if files() != 1 || queued() != 1 {
+			t.Fatalf("after a failed removal: %d files, %d queued; want 1 and 1", files(), queued())
+		}
+		store.fail.Store(false)
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the cleanup
+			t.Fatal(err)
+		}
+		f.clk.Add(26 * time.Hour)
+		res, err := f.svc.RunDaily(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files() != 0 || queued() != 0 {
+			t.Fatalf("after the cleanup: %d files, %d queued (%+v)", files(), queued(), res)
+		}
+	})
+}
