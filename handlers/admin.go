@@ -131,8 +131,8 @@ func (h *handler) adminInvite(c *fiber.Ctx) error {
 		return lerr
 	}
 	v.InviteEmail, v.InviteRole = email, role
-	v.InviteEmailError, v.InviteRoleError = h.fieldMessage(c, err, "email"), h.fieldMessage(c, err, "role")
-	v.InviteTeamsError = h.fieldMessage(c, err, "teams")
+	errs := h.formMessages(c, err, "email")
+	v.InviteEmailError, v.InviteRoleError, v.InviteTeamsError = errs["email"], errs["role"], errs["teams"]
 	for i := range v.InviteTeams {
 		for _, id := range teamIDs {
 			v.InviteTeams[i].Checked = v.InviteTeams[i].Checked || v.InviteTeams[i].ID == id
@@ -223,7 +223,8 @@ func (h *handler) adminAudit(c *fiber.Ctx) error {
 	p, err := h.admin.AuditLog(c.UserContext(), current(c), q)
 	switch {
 	case apperr.CodeOf(err) == apperr.Invalid:
-		v.FromError, v.ToError = h.fieldMessage(c, err, "from"), h.fieldMessage(c, err, "to")
+		errs := h.formMessages(c, err, "from")
+		v.FromError, v.ToError = errs["from"], errs["to"]
 		status = fiber.StatusUnprocessableEntity
 	case err != nil:
 		return err

@@ -199,6 +199,18 @@ func (h *handler) fieldMessages(c *fiber.Ctx, err error) map[string]string {
 	return out
 }
 
+// formMessages returns the translated messages of a form with several
+// fields, each under the field err names, so that a message shows beside
+// its own field only; an error that names no field (a wait) goes under
+// primary.
+func (h *handler) formMessages(c *fiber.Ctx, err error, primary string) map[string]string {
+	out := h.fieldMessages(c, err)
+	if len(out) == 0 {
+		out[primary] = h.message(c, err)
+	}
+	return out
+}
+
 // isWait reports whether err is a throttled attempt that says how long to
 // wait.
 func isWait(err error) bool {
