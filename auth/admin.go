@@ -261,6 +261,10 @@ func (s *Admin) InviteColleague(ctx context.Context, cur *Current, email, role, 
 	if err != nil {
 		return err
 	}
+	if strings.TrimSpace(email) == "" {
+		// NormalizeEmail's message asks for one's own address.
+		return apperr.Field("email", "admin.invite.email_required")
+	}
 	email, err = NormalizeEmail(email)
 	if err != nil {
 		return err

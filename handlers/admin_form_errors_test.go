@@ -33,3 +33,21 @@ func TestAdminFormErrorAtItsField(t *testing.T) {
 		wantNotContains(t, page, `id="`+other+`-error"`)
 	}
 }
+
+// TestAdminInviteEmptyAddress: inviting a colleague without an address
+// asks for the colleague's address, not for the admin's own, in the
+// admin's language.
+func TestAdminInviteEmptyAddress(t *testing.T) {
+	ra := newRealApp(t)
+	admin := ra.adminOf(t, "hr@osaw.nl")
+	resp, page := admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {" "}, "role": {"member"}}, "HX-Request", "true")
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, page, "Vul het mailadres van je collega in.")
+	wantNotContains(t, page, "Vul je mailadres in.")
+	if _, err := ra.d.NewUpdate().Table("users").Set("language = 'en'").Where("id = ?", admin.u.ID).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	resp, page = admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {""}, "role": {"member"}})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, page, "Enter the email address of your colleague.")
+}
