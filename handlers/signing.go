@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -92,23 +91,14 @@ func (h *handler) signingForm(c *fiber.Ctx, choice *components.SigningChoice) (*
 	}
 	choice.Deadline = clip(strings.TrimSpace(formValue(c, "deadline")), 10)
 	if choice.Deadline != "" {
-		day, err := time.ParseInLocation("2006-01-02", choice.Deadline, amsterdam)
+		deadline, err := signing.ParseDeadline(choice.Deadline)
 		if err != nil {
-			return nil, apperr.Field("deadline", "signing.deadline_invalid")
+			return nil, err
 		}
-		// The end of the chosen Dutch day.
-		in.Deadline = day.AddDate(0, 0, 1).Add(-time.Second)
+		in.Deadline = deadline
 	}
 	return in, nil
 }
-
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
 
 // signingDocument shows the document of a request: inline, for the
 // browser's own PDF viewer in a frame of the conversation, or as a

@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestSigningDeadlineAsTheMessageSays, on both engines: a deadline typed
+// as the form's message asks for it (dd-mm-jjjj, where the browser has no
+// date picker) is accepted as well as the date picker's 2026-12-31; the
+// request must then be answered by the end of that Dutch day.
+func TestSigningDeadlineAsTheMessageSays(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la, _ := newSigningApp(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		threadID := la.compose(t, hr.u, "Plan van aanpak", "Hallo", jan.u.Email)
+		tp := "/berichten/" + itoa(threadID)
+
+		pdf := la.upload(t, hr.u, "plan.pdf", pdfFile)
+		resp, page := hr.b.postMultipart(tp, url.Values{"body": {"Graag akkoord"}, "attachment": {itoa(pdf)},
+			"sign": {"1"}, "signers": {itoa(jan.u.ID)}, "deadline": {"31-12"}}, nil, false)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Vul een datum in als dd-mm-jjjj.", `value="31-12"`, "Graag akkoord")
+
+		for i, typed := range []string{"31-12-2026", "2026-12-30"} {
+			pdf := la.upload(t, hr.u, "plan.pdf", pdfFile)
+			resp, page := hr.b.postMultipart(tp, url.Values{"body": {"Graag akkoord"}, "attachment": {itoa(pdf)},
+				"sign": {"1"}, "signers": {itoa(jan.u.ID)}, "deadline": {typed}}, nil, false)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("deadline %q: status %d\n%s", typed, resp.StatusCode, page)
+			}
+			var deadlines []time.Time
+			if err := d.NewSelect().Table("signing_requests").Column("deadline").Where("thread_id = ?", threadID).Order("id").Scan(t.Context(), &deadlines); err != nil {
+				t.Fatal(err)
+			}
+			want := time.Date(2026, 12, 31-i, 23, 59, 59, 0, time.UTC).Add(-time.Hour) // CET is UTC+1
+			if len(deadlines) != i+1 || !deadlines[i].Equal(want) {
+				t.Fatalf("deadline %q stored as %v, want %v", typed, deadlines, want)
+			}
+		}
+	})
+}
