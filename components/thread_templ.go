@@ -2059,7 +2059,7 @@ func ReplyFormFragment(m Meta, threadID int64, f ReplyForm) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if f.Signing != nil {
-			templ_7745c5c3_Err = signingChoice(m, *f.Signing).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = signingChoice(m, *f.Signing, f.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

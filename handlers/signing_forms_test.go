@@ -46,3 +46,27 @@ func TestSigningDeadlineAsTheMessageSays(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningReplyErrorsAtTheirFields: a reply refused for its "ter
+// ondertekening" choice shows the message beside the signers or the
+// deadline, tied to the input, as the compose form does, not only in the
+// summary at the top; plain and htmx alike, in the user's language.
+func TestSigningReplyErrorsAtTheirFields(t *testing.T) {
+	la, _ := newSigningApp(t, dbtest.MustOpenSQLite(t))
+	hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "en")
+	jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+	threadID := la.compose(t, hr.u, "Plan van aanpak", "Hallo", jan.u.Email)
+	tp := "/berichten/" + itoa(threadID)
+	pdf := la.upload(t, hr.u, "plan.pdf", pdfFile)
+	for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+		resp, page := hr.b.postMultipart(tp, url.Values{"body": {"Please agree"}, "attachment": {itoa(pdf)}, "sign": {"1"}}, nil, false, hx...)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, `<p id="reply-signers-error" class="field-error"><span class="visually-hidden">Error: </span>Choose who must agree.</p>`)
+
+		resp, page = hr.b.postMultipart(tp, url.Values{"body": {"Please agree"}, "attachment": {itoa(pdf)}, "sign": {"1"},
+			"signers": {itoa(jan.u.ID)}, "deadline": {"2026-01-01"}}, nil, false, hx...)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, `<p id="reply-deadline-error" class="field-error"><span class="visually-hidden">Error: </span>Choose a date in the future.</p>`,
+			`aria-invalid="true" aria-describedby="reply-deadline-error"`, `value="2026-01-01"`)
+	}
+}
