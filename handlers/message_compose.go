@@ -46,10 +46,16 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 		}
 		errs = mergeErrors(errs, h.fieldMessages(c, serr))
 	}
-	if errs == nil {
-		in := messaging.ComposeInput{
-			To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team, Medical: f.Medical,
+	in := messaging.ComposeInput{
+		To: []string{f.To}, Subject: f.Subject, Body: f.Body, AttachmentIDs: ids, TeamID: f.Team, Medical: f.Medical,
+	}
+	if errs != nil {
+		// Refused for a file or the signing choice: say what else is
+		// wrong too.
+		if err := messaging.CheckCompose(u, in); err != nil {
+			errs = mergeErrors(errs, h.messageFieldErrors(c, err))
 		}
+	} else {
 		if sign != nil {
 			sign.AllRecipients = true
 			in.Within = h.signing.WithinCompose(u, *sign)

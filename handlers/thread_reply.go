@@ -52,8 +52,14 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 		}
 		errs = mergeErrors(errs, h.fieldMessages(c, serr))
 	}
-	if errs == nil {
-		in := messaging.ReplyInput{ThreadID: id, Body: body, AttachmentIDs: ids}
+	in := messaging.ReplyInput{ThreadID: id, Body: body, AttachmentIDs: ids}
+	if errs != nil {
+		// Refused for a file or the signing choice: say what else is
+		// wrong too.
+		if err := messaging.CheckReply(in); err != nil {
+			errs = mergeErrors(errs, h.messageFieldErrors(c, err))
+		}
+	} else {
 		if sign != nil {
 			in.Within = h.signing.Within(u, id, *sign)
 		}

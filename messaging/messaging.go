@@ -202,37 +202,78 @@ func checkBody(body string) (string, error) {
 	return body, nil
 }
 
-// Compose starts a thread and sends its first message. Internal users write
-// to any address; external users only to internal users they already have
-// a thread with. Unknown addresses get an account and an invitation.
-func (s *Service) Compose(ctx context.Context, who *identity.User, in ComposeInput) (int64, error) {
-	sender := db.UserOf(who)
+// CheckCompose reports what Compose refuses in the fields of in as they
+// were typed, looking nothing up, with a message for each field: a form
+// refused for another reason (a file, the signing choice) says these too,
+// so that one correction is enough.
+func CheckCompose(who *identity.User, in ComposeInput) error {
+	_, _, _, err := checkCompose(who, in)
+	return err
+}
+
+// checkCompose returns the cleaned subject, body and recipients of in, or
+// every refusal of its fields.
+func checkCompose(who *identity.User, in ComposeInput) (subject, body string, recipients []string, err error) {
 	var errs apperr.Fields
 	// Control characters and bidirectional overrides are dropped: a
 	// subject must show as what it says.
-	subject := CleanLine(in.Subject)
+	subject = CleanLine(in.Subject)
 	switch {
 	case subject == "":
 		errs = append(errs, apperr.Field("subject", "message.subject_required"))
 	case utf8.RuneCountInString(subject) > MaxSubject:
 		errs = append(errs, apperr.Field("subject", "message.subject_too_long"))
 	}
-	body, err := checkBody(in.Body)
+	body, err = checkBody(in.Body)
 	if err != nil {
 		errs = append(errs, err.(*apperr.Error))
 	}
-	recipients, err := normalizeRecipients(in.To, sender.Email)
+	recipients, err = normalizeRecipients(in.To, who.Email)
 	if err != nil {
 		errs = append(errs, err.(*apperr.Error))
 	}
 	if len(in.AttachmentIDs) > MaxAttachments {
 		errs = append(errs, apperr.Field("attachments", "attachment.too_many"))
 	}
-	if in.Medical && sender.Kind != db.KindInternal {
+	if in.Medical && !who.Internal() {
 		errs = append(errs, apperr.Field("medical", "medical.internal_only"))
 	}
 	if len(errs) > 0 {
-		return 0, errs
+		return "", "", nil, errs
+	}
+	return subject, body, recipients, nil
+}
+
+// CheckReply reports what Reply refuses in the fields of in as they were
+// typed, looking nothing up, as CheckCompose does for a new conversation.
+func CheckReply(in ReplyInput) error {
+	_, err := checkReply(in)
+	return err
+}
+
+func checkReply(in ReplyInput) (string, error) {
+	var errs apperr.Fields
+	body, err := checkBody(in.Body)
+	if err != nil {
+		errs = append(errs, err.(*apperr.Error))
+	}
+	if len(in.AttachmentIDs) > MaxAttachments {
+		errs = append(errs, apperr.Field("attachments", "attachment.too_many"))
+	}
+	if len(errs) > 0 {
+		return "", errs
+	}
+	return body, nil
+}
+
+// Compose starts a thread and sends its first message. Internal users write
+// to any address; external users only to internal users they already have
+// a thread with. Unknown addresses get an account and an invitation.
+func (s *Service) Compose(ctx context.Context, who *identity.User, in ComposeInput) (int64, error) {
+	sender := db.UserOf(who)
+	subject, body, recipients, err := checkCompose(who, in)
+	if err != nil {
+		return 0, err
 	}
 	var threadID int64
 	var later []Event
@@ -421,12 +462,9 @@ func (s *Service) senderOrg(ctx context.Context, tx bun.Tx, sender *db.User, rec
 // Reply posts a message in a thread the author takes part in.
 func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) (int64, error) {
 	author := db.UserOf(who)
-	body, err := checkBody(in.Body)
+	body, err := checkReply(in)
 	if err != nil {
 		return 0, err
-	}
-	if len(in.AttachmentIDs) > MaxAttachments {
-		return 0, apperr.Field("attachments", "attachment.too_many")
 	}
 	var messageID int64
 	var later []Event
