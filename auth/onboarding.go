@@ -724,17 +724,27 @@ func (a *Accounts) checkTOTP(ctx context.Context, tx bun.Tx, userID int64, code 
 	return f, step, err
 }
 
+// errQRCodeGone refuses a code from an app that scanned a QR code this
+// session no longer links.
+var errQRCodeGone = apperr.Field("code", "totp.setup_gone")
+
 // checkPendingTOTP verifies code against the app that session sessionID
 // is linking and returns the factor, its secret and the matched step.
 func (a *Accounts) checkPendingTOTP(ctx context.Context, tx bun.Tx, userID, sessionID int64, code string) (*db.SecondFactor, string, int64, error) {
 	f, err := loadTOTP(ctx, tx, userID, "verified_at IS NULL")
+	if apperr.CodeOf(err) == apperr.Invalid {
+		// The QR code this session showed was replaced (another session
+		// opened the app page) or linked elsewhere: the page shows a new
+		// one to scan.
+		return nil, "", 0, errQRCodeGone
+	}
 	if err != nil {
 		return nil, "", 0, err
 	}
 	secret, ok := a.openPendingTOTP(f, userID, sessionID)
 	if !ok {
 		// Another session's app, which this one never showed.
-		return nil, "", 0, apperr.Field("code", "code.none")
+		return nil, "", 0, errQRCodeGone
 	}
 	step, err := a.matchTOTP(f, secret, code)
 	return f, secret, step, err
