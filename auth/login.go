@@ -368,6 +368,9 @@ func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, 
 	if !cur.NeedsSecondFactor {
 		return "", apperr.New(apperr.Conflict, "stage.wrong")
 	}
+	if err := requireCode(code); err != nil {
+		return "", err
+	}
 	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
 	}

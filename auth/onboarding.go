@@ -587,6 +587,9 @@ type enrolGuard func(ctx context.Context, tx bun.Tx, cur *Current) error
 // as the SMS factor, replacing an older number only now that the new one
 // is verified.
 func (a *Accounts) verifySMS(ctx context.Context, cur *Current, code, ip string, allowed enrolGuard) (string, error) {
+	if err := requireCode(code); err != nil {
+		return "", err
+	}
 	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return "", err
 	} else if !ok {
@@ -788,6 +791,9 @@ func (a *Accounts) VerifySetupTOTP(ctx context.Context, cur *Current, code, ip s
 // verifyTOTP checks a code of the pending app and makes it the user's app,
 // replacing an older one only now that the new one is verified.
 func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string, allowed enrolGuard) (string, error) {
+	if err := requireCode(code); err != nil {
+		return "", err
+	}
 	if err := a.attempt(ctx, cur.User.ID, "code", ip); err != nil {
 		return "", err
 	}

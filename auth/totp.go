@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/subtle"
+	"dialoog/apperr"
 	"fmt"
 	"strings"
 	"time"
@@ -62,6 +63,16 @@ func QRCodePNG(uri string) ([]byte, error) {
 // spaces people type between groups of three taken out.
 func normalizeCode(code string) string {
 	return strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+}
+
+// requireCode refuses an empty code before anything counts it: a button
+// pressed before the text arrived is no wrong guess, and must not use up
+// the code's tries or slow the account down.
+func requireCode(code string) error {
+	if normalizeCode(code) == "" {
+		return apperr.Field("code", "code.required")
+	}
+	return nil
 }
 
 // VerifyTOTP checks code against secret at now, allowing one step of drift
