@@ -645,7 +645,7 @@ func TestPasswordChangeEndsResetLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		link := resetToken(t, f)
-		if _, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1"); err != nil {
+		if _, _, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1"); err != nil {
 			t.Fatalf("the fresh link: %v", err)
 		}
 		const newPW = "vier losse woorden als zin"
@@ -653,7 +653,7 @@ func TestPasswordChangeEndsResetLinks(t *testing.T) {
 		if _, err := f.acc.ChangePassword(ctx, cur, goodPassword, newPW, newPW, "127.0.0.1"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1")
+		_, _, err := f.acc.CheckPasswordReset(ctx, link, "127.0.0.1")
 		wantKey(t, err, "reset.invalid")
 		_, err = f.acc.ResetPassword(ctx, link, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "ip", "t")
 		wantKey(t, err, "reset.invalid")

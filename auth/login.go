@@ -592,25 +592,25 @@ func (a *Accounts) checkResetLink(ctx context.Context, token, ip string) (*db.Us
 	return u, err
 }
 
-// CheckPasswordReset reports the address a valid reset link is for,
-// without consuming it.
-func (a *Accounts) CheckPasswordReset(ctx context.Context, token, ip string) (string, error) {
+// CheckPasswordReset reports the address and the language of the person a
+// valid reset link is for, without consuming it.
+func (a *Accounts) CheckPasswordReset(ctx context.Context, token, ip string) (email, language string, err error) {
 	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return u.Email, nil
+	return u.Email, u.Language, nil
 }
 
 // PasswordResetRules are the password rules for the person a working
-// reset link is for (ResetPassword applies them), without using the link:
-// for the reset page's check while typing.
-func (a *Accounts) PasswordResetRules(ctx context.Context, token, ip string) (PasswordRules, error) {
+// reset link is for (ResetPassword applies them), and their language,
+// without using the link: for the reset page's check while typing.
+func (a *Accounts) PasswordResetRules(ctx context.Context, token, ip string) (rules PasswordRules, language string, err error) {
 	u, err := a.checkResetLink(ctx, token, ip)
 	if err != nil {
-		return PasswordRules{}, err
+		return PasswordRules{}, "", err
 	}
-	return rulesOf(u), nil
+	return rulesOf(u), u.Language, nil
 }
 
 // ResetPassword consumes a reset link, sets the new password, ends every

@@ -125,8 +125,8 @@ type Accounts interface {
 	VerifyLoginFactor(ctx context.Context, cur *auth.Current, kind, code, ip string) (string, error)
 
 	RequestPasswordReset(ctx context.Context, email, ip string) error
-	CheckPasswordReset(ctx context.Context, token, ip string) (string, error)
-	PasswordResetRules(ctx context.Context, token, ip string) (auth.PasswordRules, error)
+	CheckPasswordReset(ctx context.Context, token, ip string) (email, language string, err error)
+	PasswordResetRules(ctx context.Context, token, ip string) (rules auth.PasswordRules, language string, err error)
 	ResetPassword(ctx context.Context, token, pw, confirm, ip, userAgent string) (string, error)
 
 	// Confirm is "confirm it is you" (auth.ConfirmPassword or

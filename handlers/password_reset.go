@@ -78,8 +78,12 @@ func (h *handler) passwordResetCheck(c *fiber.Ctx) error {
 	token := strings.Clone(c.Params("token"))
 	var err error = apperr.New(apperr.NotFound, "reset.invalid")
 	var rules auth.PasswordRules
+	var lang string
 	if validLinkToken(token) {
-		rules, err = h.accounts.PasswordResetRules(c.UserContext(), token, clientIP(c))
+		rules, lang, err = h.accounts.PasswordResetRules(c.UserContext(), token, clientIP(c))
+	}
+	if err == nil && h.chosenLanguage(c) == "" {
+		useUserLanguage(c, lang) // as the page does
 	}
 	if err != nil {
 		if _, ok := apperr.As(err); !ok && !isWait(err) {
@@ -99,12 +103,17 @@ func (h *handler) resetLink(c *fiber.Ctx) (token, email string, ok bool, err err
 	if !validLinkToken(token) {
 		return "", "", false, h.resetInvalid(c)
 	}
-	email, err = h.accounts.CheckPasswordReset(c.UserContext(), token, clientIP(c))
+	email, lang, err := h.accounts.CheckPasswordReset(c.UserContext(), token, clientIP(c))
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return "", "", false, h.resetInvalid(c)
 		}
 		return "", "", false, err
+	}
+	// The page speaks the language the mail with the link did, unless
+	// this browser chose one.
+	if h.chosenLanguage(c) == "" {
+		useUserLanguage(c, lang)
 	}
 	return token, email, true, nil
 }
