@@ -170,14 +170,15 @@ func (s *Admin) checkHelpdeskLink(ctx context.Context, token, ip string) (*db.He
 	return r, u, err
 }
 
-// CheckHelpdeskReset reports the address a working reset link is for,
-// without using it (mail scanners follow links).
-func (s *Admin) CheckHelpdeskReset(ctx context.Context, token, ip string) (string, error) {
+// CheckHelpdeskReset reports the address and the language of the person
+// a working reset link is for, without using it (mail scanners follow
+// links).
+func (s *Admin) CheckHelpdeskReset(ctx context.Context, token, ip string) (email, language string, err error) {
 	_, u, err := s.checkHelpdeskLink(ctx, token, ip)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return u.Email, nil
+	return u.Email, u.Language, nil
 }
 
 // CompleteHelpdeskReset uses a reset link with the person's password and

@@ -25,7 +25,7 @@ type Admin interface {
 	Disable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Enable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	StartHelpdeskReset(ctx context.Context, cur *auth.Current, userID int64, ip string) (string, error)
-	CheckHelpdeskReset(ctx context.Context, token, ip string) (string, error)
+	CheckHelpdeskReset(ctx context.Context, token, ip string) (email, language string, err error)
 	CompleteHelpdeskReset(ctx context.Context, token, pw, code, ip, userAgent string) (string, error)
 	AuditLog(ctx context.Context, cur *auth.Current, q auth.AuditQuery) (*auth.AuditPage, error)
 	CheckAuditQuery(cur *auth.Current, q auth.AuditQuery) error
@@ -275,13 +275,18 @@ func (h *handler) adminAuditExport(c *fiber.Ctx) error {
 // gets its page (404) and ok false.
 func (h *handler) helpdeskLink(c *fiber.Ctx) (token, email string, ok bool, err error) {
 	token = clip(c.Params("token"), 64)
-	email, err = h.admin.CheckHelpdeskReset(c.UserContext(), token, clientIP(c))
+	email, lang, err := h.admin.CheckHelpdeskReset(c.UserContext(), token, clientIP(c))
 	if apperr.CodeOf(err) == apperr.NotFound {
 		m := h.meta(c)
 		return "", "", false, h.page(c, fiber.StatusNotFound, components.HelpdeskInvalidPage(m), components.HelpdeskInvalidPartial(m))
 	}
 	if err != nil {
 		return "", "", false, err
+	}
+	// The page speaks the language the mail with the link did, unless
+	// this browser chose one.
+	if h.chosenLanguage(c) == "" {
+		useUserLanguage(c, lang)
 	}
 	return token, email, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"dialoog/auth"
+	"dialoog/db"
 )
 
 // TestPasswordResetInTheMailsLanguage: the page a reset mail links to
@@ -38,4 +39,25 @@ func TestPasswordResetInTheMailsLanguage(t *testing.T) {
 	wantStatus(t, resp, http.StatusSeeOther)
 	_, page = b.get(link)
 	wantContains(t, page, `<html lang="nl"`)
+}
+
+// TestHelpdeskLinkInTheMailsLanguage: the page behind a helpdesk reset's
+// mailed link speaks the person's language, as the mail did, and so do
+// its refusals.
+func TestHelpdeskLinkInTheMailsLanguage(t *testing.T) {
+	ra := newRealApp(t)
+	admin := ra.adminOf(t, "hr@osaw.nl")
+	acc := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl", Language: "en"}, false)
+	var u db.User
+	if err := ra.d.NewSelect().Model(&u).Where("email = ?", acc.email).Scan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, link := ra.startHelpdesk(t, admin, &u)
+	p := ra.browser(t)
+	resp, page := p.get(link, "Accept-Language", "nl")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, `<html lang="en"`)
+	resp, page = p.post(link, url.Values{"password": {testPassword}, "code": {"0000 0000"}}, "Accept-Language", "nl", "HX-Request", "true")
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantNotContains(t, page, "Het wachtwoord of de code klopt niet.")
 }
