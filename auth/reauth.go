@@ -59,7 +59,14 @@ func (a *Accounts) confirm(ctx context.Context, cur *Current, kind, secret, fiel
 	if kind != ConfirmPassword && kind != ConfirmTOTP {
 		return apperr.New(apperr.Invalid, "code.none")
 	}
-	if secret == "" || len(secret) > 1024 {
+	if secret == "" {
+		// Nothing typed is no wrong guess: ask for it, count nothing.
+		if kind == ConfirmTOTP {
+			return apperr.Field(field, "code.required")
+		}
+		return apperr.Field(field, "confirm.password_required")
+	}
+	if len(secret) > 1024 {
 		return apperr.Field(field, wrongSecretKey(kind))
 	}
 	if err := a.reauthAttempt(ctx, cur, kind, field, ip); err != nil {

@@ -179,7 +179,7 @@ func (h *handler) accountStop(c *fiber.Ctx) error {
 			status = statusOf(err)
 			v.PasswordError = h.message(c, err)
 		case apperr.CodeOf(err) == apperr.Invalid:
-			v.PasswordError = m.T("account.wrong_password")
+			v.PasswordError = h.fieldMessage(c, err, "password")
 		default:
 			return err
 		}
