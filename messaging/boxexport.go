@@ -583,8 +583,9 @@ func zipSafeName(name string) string {
 }
 
 // threadPages calls fn for each page of the conversations in the user's
-// box, in the order they were started: an order that new messages do not
-// change while the export runs.
+// box that hold a message of it from before the export began, in the order
+// they were started: an order that new messages do not change while the
+// export runs.
 func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) error) error {
 	var after int64
 	for {
@@ -595,6 +596,10 @@ func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 			Join("JOIN organisations AS o ON o.id = t.org_id").
 			Where("p.user_id = ? AND p.box_count > 0 AND p.thread_id > ?", e.user.ID, after).
 			Where(medicalRule("t", "?"), medicalArgs(e.user.ID)...).
+			// Only what was in the box when the export began: a conversation
+			// started (or joined) since would be an empty folder.
+			Where(`EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = p.thread_id AND m.id <= ?
+  AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = p.user_id AND ms.removed_at IS NULL))`, e.lastMessage).
 			OrderExpr("p.thread_id").Limit(exportThreads).Scan(ctx, &page); err != nil {
 			return fmt.Errorf("export conversations: %w", err)
 		}

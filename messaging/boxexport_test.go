@@ -624,3 +624,47 @@ func TestExportErrorNamesNoContent(t *testing.T) {
 		}
 	})
 }
+
+// TestExportIsOfTheBoxWhenItBegan: a conversation started while the export
+// is written, or one the person is added to meanwhile with only the
+// messages from then on, is neither an empty folder nor listed in the
+// overview: the export is of the box as it was when it began.
+func TestExportIsOfTheBoxWhenItBegan(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		before, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Eerder gestart", Body: "Tekst"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.boss.Email}, Subject: "Onder collega's", Body: "Tekst"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := f.svc.Export(ctx, emp.Identity(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Later gestart", Body: "Tekst"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), joined, messaging.AddInput{Email: emp.Email, History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := e.WriteTo(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		files := unzip(t, buf.Bytes())
+		convs, _ := conversations(t, files)
+		if len(convs) != 1 || len(convs[before].Messages) != 1 {
+			t.Errorf("conversations %v, want only %d with its message (files %v)", slices.Collect(maps.Keys(convs)), before, keys(files))
+		}
+		for _, gone := range []string{"Later gestart", "Onder collega"} {
+			if strings.Contains(files["overzicht.html"], gone) {
+				t.Errorf("overzicht.html lists %q:\n%s", gone, files["overzicht.html"])
+			}
+		}
+	})
+}
