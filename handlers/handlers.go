@@ -372,10 +372,14 @@ type handler struct {
 const (
 	bodyLimit    = 30 << 20
 	readTimeout  = 5 * time.Minute
-	writeTimeout = 5 * time.Minute
 	idleTimeout  = 2 * time.Minute
 	readyTimeout = 2 * time.Second
 )
+
+// writeTimeout is how long a response may take to write; a long download
+// gets it anew while its bytes keep flowing (see progressDeadline). A
+// variable so that tests can shorten it.
+var writeTimeout = 5 * time.Minute
 
 // New returns the Fiber app with every route and middleware. It panics when a
 // required dependency is missing: that is a wiring bug in main, not a
