@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -127,9 +126,9 @@ func (h *handler) accountExport(c *fiber.Ctx) error {
 		// A large box over a slow connection takes longer than
 		// writeTimeout: the connection gets it anew while the bytes keep
 		// flowing, and a client that stops reading still ends the export.
-		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
+		ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 		defer cancel()
-		cw := &countingWriter{w: &progressDeadline{w: w, conn: conn}}
+		cw := &countingWriter{w: &progressWriter{w: w, d: &writeDeadline{conn: conn}}}
 		if err := exp.WriteTo(ctx, cw); err != nil {
 			log.Error("box export broke off", "bytes", cw.n, "err", err)
 			return
@@ -137,32 +136,6 @@ func (h *handler) accountExport(c *fiber.Ctx) error {
 		log.Info("box exported", "bytes", cw.n)
 	})
 	return nil
-}
-
-// exportTimeout bounds the writing of one box export, whatever its pace:
-// 200 MiB at a quarter of a megabit a second.
-const exportTimeout = 2 * time.Hour
-
-// progressDeadline writes a streamed response body and, while bytes are
-// written (at most once a second, or a tenth of it), gives the connection's write deadline
-// writeTimeout anew: the server's deadline covers a whole response, which
-// would cut off a long download that is still progressing.
-type progressDeadline struct {
-	w    io.Writer
-	conn net.Conn
-	next time.Time
-}
-
-func (p *progressDeadline) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	if n > 0 && p.conn != nil {
-		if now := time.Now(); !now.Before(p.next) {
-			p.next = now.Add(min(time.Second, writeTimeout/10))
-			// A failure shows in the next write.
-			_ = p.conn.SetWriteDeadline(now.Add(writeTimeout))
-		}
-	}
-	return n, err
 }
 
 // countingWriter counts what passes through it.

@@ -21,13 +21,14 @@ const downloadCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 // a download in its stored (checked) type, never sniffed, never cached. The
 // file streams from the blob store, decrypted as it goes, after the
 // participant check; the response is written after the handler returned,
-// so the reading gets a context of its own, bounded by the write timeout.
+// so the reading gets a context of its own, and the connection's write
+// deadline is renewed while the file goes out (see writeDeadline).
 func (h *handler) attachmentDownload(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), writeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), streamTimeout)
 	a, rc, err := h.messages.Download(ctx, current(c).User, id)
 	if err != nil {
 		cancel()
@@ -42,7 +43,8 @@ func (h *handler) attachmentDownload(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)
-	body := &downloadStream{r: rc, close: func() error { cancel(); return rc.Close() }, log: h.logger(c), id: a.ID}
+	body := &downloadStream{r: rc, close: func() error { cancel(); return rc.Close() }, log: h.logger(c), id: a.ID,
+		deadline: &writeDeadline{conn: c.Context().Conn()}}
 	return c.Status(fiber.StatusOK).SendStream(body, int(a.Size))
 }
 
@@ -56,9 +58,13 @@ type downloadStream struct {
 	log    *slog.Logger
 	id     int64
 	failed bool
+	// deadline is renewed at each read: the server reads the next part
+	// once it wrote the one before.
+	deadline *writeDeadline
 }
 
 func (d *downloadStream) Read(p []byte) (int, error) {
+	d.deadline.progressed()
 	n, err := d.r.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) && !d.failed {
 		d.failed = true

@@ -377,9 +377,13 @@ const (
 )
 
 // writeTimeout is how long a response may take to write; a long download
-// gets it anew while its bytes keep flowing (see progressDeadline). A
+// gets it anew while its bytes keep flowing (see writeDeadline). A
 // variable so that tests can shorten it.
 var writeTimeout = 5 * time.Minute
+
+// streamTimeout bounds the writing of one download, whatever its pace: a
+// box export of 200 MiB at a quarter of a megabit a second.
+const streamTimeout = 2 * time.Hour
 
 // New returns the Fiber app with every route and middleware. It panics when a
 // required dependency is missing: that is a wiring bug in main, not a
