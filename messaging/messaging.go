@@ -355,7 +355,7 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 				return fmt.Errorf("add participant: %w", err)
 			}
 		}
-		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, false, now)
+		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, 0, now)
 		if err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) 
 		if th.CaseClosed {
 			return errCaseClosed
 		}
-		evs, err := s.post(ctx, tx, th, org, author, body, in.AttachmentIDs, false, s.Now().UTC())
+		evs, err := s.post(ctx, tx, th, org, author, body, in.AttachmentIDs, 0, s.Now().UTC())
 		if err != nil {
 			return err
 		}
@@ -617,8 +617,12 @@ type participantRow struct {
 
 // post stores a message with its read states and attachments, re-invites
 // or notifies the other participants, and posts the automatic replies it
-// causes — all in the caller's transaction.
-func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, auto bool, now time.Time) ([]Event, error) {
+// causes — all in the caller's transaction. answers is 0 for a message
+// someone wrote; for an absence reply it is the author of the message it
+// answers, who is in Dialoog at that moment and sees the reply there, so
+// they get no mail or push about it.
+func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, author *db.User, body string, attachmentIDs []int64, answers int64, now time.Time) ([]Event, error) {
+	auto := answers != 0
 	m := &db.Message{ThreadID: th.ID, SenderID: &author.ID, Body: s.sealBody(th.ID, body), KeyID: s.Vault.KeyID(), IsAutoReply: auto, CreatedAt: now}
 	// The participants as they were before this message: their unread
 	// counts are the "unread before" of the notification rule.
@@ -655,7 +659,7 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 		}
 	}
 	for _, p := range ps {
-		if p.UserID == author.ID || !p.MayRead {
+		if p.UserID == author.ID || p.UserID == answers || !p.MayRead {
 			continue // nobody is told of what they may not read
 		}
 		u := users[p.UserID]
@@ -683,7 +687,7 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 		if err != nil {
 			return nil, err
 		}
-		more, err := s.post(ctx, tx, th, org, u, away, nil, true, now)
+		more, err := s.post(ctx, tx, th, org, u, away, nil, author.ID, now)
 		if err != nil {
 			return nil, fmt.Errorf("auto-reply: %w", err)
 		}
