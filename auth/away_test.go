@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,8 @@ import (
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/i18n"
 )
 
 // TestCurrentAwayOn: the inbox's banner (Current.AwayOn, from the plain
@@ -44,4 +47,56 @@ func TestCurrentAwayOn(t *testing.T) {
 	if on != 4 {
 		t.Errorf("%d of the cases are on, want 4 (on, plain, until today, from today)", on)
 	}
+}
+
+// TestAbsenceEditKeepsItsPeriod: the rule "one auto-reply per conversation
+// per absence period" holds while the absent person edits the reply: fixing
+// the message or moving the last day of a reply that is on keeps the period
+// (AwaySince), so nobody gets a second auto-reply in the same conversation.
+// Switching it on again, or a reply that was not on before (ended, or not
+// yet begun), starts a new period.
+func TestAbsenceEditKeepsItsPeriod(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		tok, _ := f.onboarded(t, "jan@example.nl")
+		since := func() time.Time {
+			t.Helper()
+			var u db.User
+			if err := d.NewSelect().Model(&u).Where("id = ?", f.cur(t, tok).User.ID).Scan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return auth.AwaySince(&u)
+		}
+		set := func(ab auth.Absence) {
+			t.Helper()
+			if err := f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(auth.Absence{Enabled: true, Message: "Ik ben ziek"})
+		start := since()
+		f.clk.Add(10 * time.Minute)
+		set(auth.Absence{Enabled: true, Message: "Ik ben ziek, bel de bedrijfsarts"})
+		set(auth.Absence{Enabled: true, Message: "Ik ben ziek, bel de bedrijfsarts", Until: f.clk.Now().AddDate(0, 0, 7).Format("2006-01-02")})
+		if got := since(); !got.Equal(start) {
+			t.Fatalf("editing a reply that is on moved its period from %v to %v", start, got)
+		}
+		f.clk.Add(10 * time.Minute)
+		set(auth.Absence{Enabled: false, Message: "Ik ben ziek"})
+		set(auth.Absence{Enabled: true, Message: "Ik ben ziek"})
+		if got := since(); !got.After(start) {
+			t.Fatalf("switching off and on kept the period (%v)", got)
+		}
+		// A reply whose period ended, given a new open end, starts anew.
+		f.clk.Add(10 * time.Minute)
+		yesterday := f.clk.Now().In(i18n.Zone).AddDate(0, 0, -1).Format("2006-01-02")
+		set(auth.Absence{Enabled: true, Message: "Ik ben ziek", Until: yesterday})
+		ended := since()
+		f.clk.Add(10 * time.Minute)
+		set(auth.Absence{Enabled: true, Message: "Weer ziek"})
+		if got := since(); !got.After(ended) {
+			t.Fatalf("a reply that had ended, switched on again, kept its period (%v)", got)
+		}
+	})
 }

@@ -131,16 +131,28 @@ func (a *Accounts) UpdateNames(ctx context.Context, cur *Current, n Names, ip st
 
 // SetAbsence switches the absence reply on or off, with its message and
 // period. The message is kept when it is switched off, for next time.
+// Editing a reply that is on and stays on (its message, its last day)
+// keeps its absence period (AwaySince), so the conversations it answered
+// are not answered again; a reply that was not on before starts a new one.
 func (a *Accounts) SetAbsence(ctx context.Context, cur *Current, ab Absence, ip string) error {
 	from, until, errs := ab.validate()
 	if len(errs) > 0 {
 		return errs
 	}
 	return a.settingsChange(ctx, cur, "absence.changed", ip, func(ctx context.Context, tx bun.Tx, now time.Time) error {
-		_, err := tx.NewUpdate().Model((*db.User)(nil)).
+		var old db.User
+		if err := tx.NewSelect().Model(&old).Column("id", "status", "away_enabled", "away_sealed", "away_message", "away_from", "away_until").
+			Where("id = ?", cur.User.ID).Scan(ctx); err != nil {
+			return fmt.Errorf("load absence: %w", err)
+		}
+		q := tx.NewUpdate().Model((*db.User)(nil)).
 			Set("away_enabled = ?", ab.Enabled).Set("away_sealed = ?", SealAway(a.Vault, cur.User.ID, ab.Message)).Set("away_message = ''").
-			Set("away_from = ?", from).Set("away_until = ?", until).Set("away_changed_at = ?", now).Set("updated_at = ?", now).
-			Where("id = ?", cur.User.ID).Exec(ctx)
+			Set("away_from = ?", from).Set("away_until = ?", until).Set("updated_at = ?", now)
+		stillOn := AwayOn(&old, now) && ab.Enabled && ab.Message != "" && awayWithin(old.Status, from.Time, until.Time, now)
+		if !stillOn {
+			q = q.Set("away_changed_at = ?", now)
+		}
+		_, err := q.Where("id = ?", cur.User.ID).Exec(ctx)
 		return err
 	})
 }
