@@ -90,13 +90,42 @@ func TestAbsenceEditKeepsItsPeriod(t *testing.T) {
 		}
 		// A reply whose period ended, given a new open end, starts anew.
 		f.clk.Add(10 * time.Minute)
-		yesterday := f.clk.Now().In(i18n.Zone).AddDate(0, 0, -1).Format("2006-01-02")
-		set(auth.Absence{Enabled: true, Message: "Ik ben ziek", Until: yesterday})
+		y, m, dd := f.clk.Now().In(i18n.Zone).AddDate(0, 0, -1).Date()
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_until = ?", time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)).
+			Where("id = ?", f.cur(t, tok).User.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		ended := since()
 		f.clk.Add(10 * time.Minute)
 		set(auth.Absence{Enabled: true, Message: "Weer ziek"})
 		if got := since(); !got.After(ended) {
 			t.Fatalf("a reply that had ended, switched on again, kept its period (%v)", got)
+		}
+	})
+}
+
+// TestAbsenceRefusesEndedPeriod: switching the reply on with a last day
+// that has passed in the Netherlands (a mistyped year, say) is refused with
+// a message at the field instead of being saved as a reply that never
+// answers; its last day may be today; switched off, any dates are kept for
+// next time.
+func TestAbsenceRefusesEndedPeriod(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		// 23:30 on 23 February in Amsterdam: its last day may still be
+		// the 23rd.
+		f.clk.Add(time.Date(2026, 2, 23, 22, 30, 0, 0, time.UTC).Sub(f.clk.Now()))
+		tok, _ := f.onboarded(t, "kim@example.nl")
+		ab := auth.Absence{Enabled: true, Message: "Ik ben ziek", Until: "2026-02-22"}
+		wantKey(t, f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"), "profile.period_past")
+		ab.Until = "2026-02-23"
+		if err := f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"); err != nil {
+			t.Fatalf("last day today: %v", err)
+		}
+		ab.Enabled, ab.Until = false, "2025-02-22"
+		if err := f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"); err != nil {
+			t.Fatalf("switched off with a past period: %v", err)
 		}
 	})
 }

@@ -886,11 +886,11 @@ type Profile struct {
 // Genders are the choices of "Geslacht".
 var Genders = []string{"unknown", "male", "female", "other"}
 
-func (p *Profile) validate() (from, until bun.NullTime, err error) {
+func (p *Profile) validate(now time.Time) (from, until bun.NullTime, err error) {
 	n := Names{Gender: p.Gender, Initials: p.Initials, FirstName: p.FirstName, NamePrefix: p.NamePrefix, LastName: p.LastName}
 	ab := Absence{Enabled: p.AwayEnabled, Message: p.AwayMessage, From: p.AwayFrom, Until: p.AwayUntil}
 	errs := n.validate()
-	from, until, more := ab.validate()
+	from, until, more := ab.validate(now)
 	errs = append(errs, more...)
 	p.Gender, p.Initials, p.FirstName, p.NamePrefix, p.LastName = n.Gender, n.Initials, n.FirstName, n.NamePrefix, n.LastName
 	p.AwayMessage = ab.Message
@@ -906,7 +906,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 	if err := requireStage(cur, StageProfile); err != nil {
 		return "", err
 	}
-	from, until, err := p.validate()
+	from, until, err := p.validate(a.Now())
 	if err != nil {
 		return "", err
 	}

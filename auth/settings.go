@@ -70,7 +70,10 @@ type Absence struct {
 	Until   string
 }
 
-func (ab *Absence) validate() (from, until bun.NullTime, errs apperr.Fields) {
+// validate checks the absence reply as of now: switched on, its last day
+// must not have passed in i18n.Zone (a reply that never answers is a
+// typing error, most often the year).
+func (ab *Absence) validate(now time.Time) (from, until bun.NullTime, errs apperr.Fields) {
 	ab.Message = strings.TrimSpace(ab.Message)
 	if ab.Enabled && ab.Message == "" {
 		errs = append(errs, apperr.Field("away_message", "profile.away_message_required"))
@@ -92,6 +95,8 @@ func (ab *Absence) validate() (from, until bun.NullTime, errs apperr.Fields) {
 	from, until = parse("away_from", ab.From), parse("away_until", ab.Until)
 	if !from.IsZero() && !until.IsZero() && until.Before(from.Time) {
 		errs = append(errs, apperr.Field("away_until", "profile.period_order"))
+	} else if ab.Enabled && !until.IsZero() && !now.Before(localMidnight(until.Time, 1)) {
+		errs = append(errs, apperr.Field("away_until", "profile.period_past"))
 	}
 	return from, until, errs
 }
@@ -135,7 +140,7 @@ func (a *Accounts) UpdateNames(ctx context.Context, cur *Current, n Names, ip st
 // keeps its absence period (AwaySince), so the conversations it answered
 // are not answered again; a reply that was not on before starts a new one.
 func (a *Accounts) SetAbsence(ctx context.Context, cur *Current, ab Absence, ip string) error {
-	from, until, errs := ab.validate()
+	from, until, errs := ab.validate(a.Now())
 	if len(errs) > 0 {
 		return errs
 	}
