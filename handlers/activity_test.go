@@ -59,3 +59,45 @@ func TestSecurityActivity(t *testing.T) {
 		t.Error("another person's events are shown")
 	}
 }
+
+// TestActivityNamesAdministratorsActions: what an administrator did to the
+// person's account (a helpdesk reset started and completed, an invitation,
+// enabling the account) is listed in words, in Dutch and in English, never
+// by its stored name.
+func TestActivityNamesAdministratorsActions(t *testing.T) {
+	ra := newRealApp(t)
+	jan := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	var u db.User
+	if err := ra.d.NewSelect().Model(&u).Where("email = ?", jan.email).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	other := ra.onboard(t, auth.InviteInput{Email: "hr@example.nl"}, false)
+	var admin int64
+	if err := ra.d.NewSelect().Model((*db.User)(nil)).Column("id").Where("email = ?", other.email).Scan(context.Background(), &admin); err != nil {
+		t.Fatal(err)
+	}
+	kinds := []string{"admin.user_invited", "admin.invitation_resent", "admin.user_enabled", "admin.helpdesk_reset_started", "helpdesk.reset_completed"}
+	for _, k := range kinds {
+		ra.clk.Add(time.Minute)
+		e := auth.AuditEntry{UserID: &u.ID, ActorID: &admin, Kind: k, IP: "198.51.100.23", Now: ra.clk.Now()}
+		if k == "helpdesk.reset_completed" {
+			e.ActorID = nil
+		}
+		if err := auth.Audit(context.Background(), ra.d, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page := jan.b.get(pathAccountActivity)
+	wantContains(t, page, "Uitnodiging verstuurd door je beheerder", "Opnieuw uitgenodigd door je beheerder",
+		"Account weer aangezet door je beheerder", "Herstel van je tweede stap gestart door je beheerder",
+		"Tweede stap hersteld met de code van je beheerder")
+	wantNotContains(t, page, "Gebeurtenis ")
+	if resp, _ := jan.b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathAccountActivity}}); resp.StatusCode >= 400 {
+		t.Fatalf("language switch: %d", resp.StatusCode)
+	}
+	_, page = jan.b.get(pathAccountActivity)
+	wantContains(t, page, "Invited by your administrator", "Invited again by your administrator",
+		"Account enabled again by your administrator", "Restore of your second step started by your administrator",
+		"Second step restored with your administrator&#39;s code")
+	wantNotContains(t, page, "Event ")
+}
