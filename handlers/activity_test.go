@@ -101,3 +101,31 @@ func TestActivityNamesAdministratorsActions(t *testing.T) {
 		"Second step restored with your administrator&#39;s code")
 	wantNotContains(t, page, "Event ")
 }
+
+// TestActivityNamesSSOSettingsChanges: an administrator's own change to
+// the organisation's single sign-on is listed in words in their security
+// activity, in Dutch and in English.
+func TestActivityNamesSSOSettingsChanges(t *testing.T) {
+	ra := newRealApp(t)
+	jan := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	var u db.User
+	if err := ra.d.NewSelect().Model(&u).Where("email = ?", jan.email).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"admin.sso_changed", "admin.sso_removed"} {
+		ra.clk.Add(time.Minute)
+		if err := auth.Audit(context.Background(), ra.d, auth.AuditEntry{UserID: &u.ID, ActorID: &u.ID, Kind: k,
+			Detail: "issuer https://login.example.nl", IP: "203.0.113.5", Now: ra.clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page := jan.b.get(pathAccountActivity)
+	wantContains(t, page, "Inloggen via de organisatie ingesteld", "Inloggen via de organisatie uitgezet")
+	wantNotContains(t, page, "Gebeurtenis ")
+	if resp, _ := jan.b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathAccountActivity}}); resp.StatusCode >= 400 {
+		t.Fatalf("language switch: %d", resp.StatusCode)
+	}
+	_, page = jan.b.get(pathAccountActivity)
+	wantContains(t, page, "Login through the organisation set up", "Login through the organisation switched off")
+	wantNotContains(t, page, "Event ")
+}
