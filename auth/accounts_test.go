@@ -283,9 +283,9 @@ func TestFirstVisitSMSRoute(t *testing.T) {
 		if err != nil || len(codes) != 10 {
 			t.Fatal(codes, err)
 		}
-		_, err = f.acc.ConfirmRecoveryCodes(ctx, cur, false, "ip")
+		_, err = f.acc.ConfirmRecoveryCodes(ctx, cur, false, codes, "ip")
 		wantKey(t, err, "recovery.must_confirm")
-		if tok, err = f.acc.ConfirmRecoveryCodes(ctx, cur, true, "ip"); err != nil {
+		if tok, err = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "ip"); err != nil {
 			t.Fatal(err)
 		}
 		cur = f.cur(t, tok)
@@ -431,8 +431,8 @@ func TestAppRouteAndLogin(t *testing.T) {
 		if cur.Stage != auth.StageRecovery {
 			t.Fatalf("app verified: stage %s", cur.Stage)
 		}
-		f.acc.NewRecoveryCodes(ctx, cur)
-		tok, _ = f.acc.ConfirmRecoveryCodes(ctx, cur, true, "ip")
+		codes, _ := f.acc.NewRecoveryCodes(ctx, cur)
+		tok, _ = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "ip")
 		tok, err = f.acc.SaveProfile(ctx, f.cur(t, tok), auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "ip")
 		if err != nil {
 			t.Fatal(err)

@@ -129,8 +129,12 @@ func (a *Accounts) replaceRecoveryCodes(ctx context.Context, tx bun.Tx, userID i
 	return codes, nil
 }
 
-// ConfirmRecoveryCodes records that the user stored the codes.
-func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, stored bool, ip string) (string, error) {
+// ConfirmRecoveryCodes records that the user stored the codes shown, the
+// set the page carried back. Each view of the step makes a new set, so
+// when another view (a second window, a reload) replaced the shown codes
+// meanwhile, the confirmation is apperr Conflict "recovery.replaced": the
+// person must not go on believing that ten dead codes are their way back.
+func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, stored bool, shown []string, ip string) (string, error) {
 	if err := requireStage(cur, StageRecovery); err != nil {
 		return "", err
 	}
@@ -145,12 +149,45 @@ func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, store
 		if n == 0 {
 			return apperr.New(apperr.Conflict, "stage.wrong")
 		}
+		if err := a.shownAreCurrent(ctx, tx, cur.User.ID, shown); err != nil {
+			return err
+		}
 		now := a.Now().UTC()
 		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("recovery_confirmed_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("confirm recovery codes: %w", err)
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "recovery.created", IP: ip, Now: now})
 	})
+}
+
+// errRecoveryReplaced: the codes a page showed are no longer the user's.
+var errRecoveryReplaced = apperr.New(apperr.Conflict, "recovery.replaced")
+
+// shownAreCurrent checks, in tx, that shown are the user's whole current
+// set of unused recovery codes; else errRecoveryReplaced.
+func (a *Accounts) shownAreCurrent(ctx context.Context, tx bun.Tx, userID int64, shown []string) error {
+	if len(shown) != RecoveryCodeCount {
+		return errRecoveryReplaced
+	}
+	macs := make([][]byte, 0, len(shown))
+	seen := map[string]bool{}
+	for _, c := range shown {
+		norm := normalizeRecovery(c)
+		if norm == "" || seen[norm] {
+			return errRecoveryReplaced
+		}
+		seen[norm] = true
+		macs = append(macs, recoveryMAC(a.Vault, recoverySHA(norm)))
+	}
+	n, err := tx.NewSelect().Model((*db.RecoveryCode)(nil)).
+		Where("user_id = ? AND used_at IS NULL AND keyed = ? AND code_hash IN (?)", userID, true, bun.In(macs)).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("check shown recovery codes: %w", err)
+	}
+	if n != RecoveryCodeCount {
+		return errRecoveryReplaced
+	}
+	return nil
 }
 
 // newRecoveryCode returns 50 random bits as "xxxxx-xxxxx".

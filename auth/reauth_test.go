@@ -120,8 +120,8 @@ func TestConfirmWithApp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
-		tok, _ = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, "ip")
+		codes, _ := f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
+		tok, _ = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, codes, "ip")
 		tok, err = f.acc.SaveProfile(ctx, f.cur(t, tok), auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "ip")
 		if err != nil {
 			t.Fatal(err)

@@ -36,7 +36,7 @@ func (f *accFixture) onboarded(t *testing.T, email string) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, "127.0.0.1"); err != nil {
+	if tok, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, codes, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	tok, err = f.acc.SaveProfile(ctx, f.cur(t, tok), auth.Profile{Initials: "J.", FirstName: "Jan", LastName: "Berg"}, "127.0.0.1")
@@ -232,4 +232,69 @@ func TestRecoveryGrantRace(t *testing.T) {
 			t.Fatalf("%d factor setups reached by password-only sessions", n)
 		}
 	})
+}
+
+// TestConfirmRecoveryCodesShown: confirming that the codes are stored
+// confirms the codes the page showed. When another view of the step (a
+// second window, a reload) replaced them meanwhile, the confirmation is
+// refused (apperr Conflict "recovery.replaced") instead of letting the
+// person go on with ten codes that no longer work; the current set
+// confirms.
+func TestConfirmRecoveryCodesShown(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		step := recoveryStepOf(t, d)
+		f, tok := step.f, step.tok
+		first, err := f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, first, "127.0.0.1")
+		wantKey(t, err, "recovery.replaced")
+		if c := f.cur(t, tok); c.Stage != auth.StageRecovery {
+			t.Fatalf("replaced codes confirmed: stage %s", c.Stage)
+		}
+		_, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, nil, "127.0.0.1")
+		wantKey(t, err, "recovery.replaced")
+		_, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, append(second[:9:9], second[0]), "127.0.0.1")
+		wantKey(t, err, "recovery.replaced")
+		shown := make([]string, len(second))
+		for i, c := range second {
+			shown[i] = strings.ToUpper(c)
+		}
+		if tok, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, shown, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if c := f.cur(t, tok); c.Stage != auth.StageProfile {
+			t.Fatalf("after confirming: stage %s", c.Stage)
+		}
+	})
+}
+
+type recoveryStep struct {
+	f   *accFixture
+	tok string
+}
+
+// recoveryStepOf takes a new invitee to the recovery-code step.
+func recoveryStepOf(t *testing.T, d *db.DB) recoveryStep {
+	t.Helper()
+	ctx := context.Background()
+	f := newAccFixture(t, d)
+	cur := f.cur(t, f.throughPassword(t, f.invited(t, "jan@example.nl")))
+	if _, err := f.acc.SendSetupSMS(ctx, cur, "0612345678", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.acc.VerifySetupSMS(ctx, cur, f.lastSMSCode(t, recoveryPhone), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = f.acc.SkipApp(ctx, f.cur(t, tok)); err != nil {
+		t.Fatal(err)
+	}
+	return recoveryStep{f: f, tok: tok}
 }

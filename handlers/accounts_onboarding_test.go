@@ -598,3 +598,37 @@ func TestSMSStepExpiredCode(t *testing.T) {
 		ra.clk.Add(time.Hour)
 	}
 }
+
+// TestRecoveryCodesReplacedInAnotherWindow: the recovery-code step opened
+// twice (a second window, a reload) makes two sets, and only the newest
+// works. Confirming the older one is refused with a message and the page
+// shows new codes to store; those confirm.
+func TestRecoveryCodesReplacedInAnotherWindow(t *testing.T) {
+	ra := newRealApp(t)
+	b := ra.signUp(t, auth.InviteInput{Email: "jan@example.nl"})
+	acceptTerms(t, b)
+	setPassword(t, b)
+	ra.setUpSMS(t, b, testPhone)
+	b.post(pathApp+"/overslaan", nil)
+	shown := func(page string) []string {
+		var codes []string
+		for _, m := range recoveryCodeInPage.FindAllStringSubmatch(page, -1) {
+			codes = append(codes, m[1])
+		}
+		if len(codes) != auth.RecoveryCodeCount {
+			t.Fatalf("%d codes shown", len(codes))
+		}
+		return codes
+	}
+	_, first := b.get(pathRecovery)
+	_, second := b.get(pathRecovery)
+	resp, page := b.post(pathRecovery, url.Values{"stored": {"yes"}, "code": shown(first)})
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, page, "Deze herstelcodes zijn intussen vervangen")
+	fresh := shown(page)
+	for _, c := range append(shown(first), shown(second)...) {
+		wantNotContains(t, page, c)
+	}
+	resp, _ = b.post(pathRecovery, url.Values{"stored": {"yes"}, "code": fresh})
+	wantRedirect(t, resp, pathProfile)
+}

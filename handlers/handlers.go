@@ -114,7 +114,7 @@ type Accounts interface {
 	SkipApp(ctx context.Context, cur *auth.Current) (string, error)
 
 	NewRecoveryCodes(ctx context.Context, cur *auth.Current) ([]string, error)
-	ConfirmRecoveryCodes(ctx context.Context, cur *auth.Current, stored bool, ip string) (string, error)
+	ConfirmRecoveryCodes(ctx context.Context, cur *auth.Current, stored bool, shown []string, ip string) (string, error)
 	SaveProfile(ctx context.Context, cur *auth.Current, p auth.Profile, ip string) (string, error)
 
 	LoginOnDevice(ctx context.Context, email, pw, device, ip, userAgent string) (*auth.LoginResult, error)

@@ -26,12 +26,22 @@ func (h *handler) recoveryStepShow(c *fiber.Ctx) error {
 // the page comes back with the same codes, which the form carried: they
 // cannot be read back from storage.
 func (h *handler) recoveryStepConfirm(c *fiber.Ctx) error {
-	token, err := h.accounts.ConfirmRecoveryCodes(c.UserContext(), current(c), checked(c, "stored"), clientIP(c))
+	codes := postedRecoveryCodes(c)
+	token, err := h.accounts.ConfirmRecoveryCodes(c.UserContext(), current(c), checked(c, "stored"), codes, clientIP(c))
 	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Key == "recovery.replaced" {
+			// Another view of this step made new codes: show those, and
+			// say why.
+			msg := h.message(c, err)
+			fresh, err := h.accounts.NewRecoveryCodes(c.UserContext(), current(c))
+			if err != nil {
+				return fmt.Errorf("recovery codes: %w", err)
+			}
+			return h.recoveryStepForm(c, fiber.StatusConflict, components.RecoveryView{Codes: fresh, Error: msg})
+		}
 		if apperr.CodeOf(err) != apperr.Invalid {
 			return err
 		}
-		codes := postedRecoveryCodes(c)
 		if codes == nil {
 			return seeOther(c, pathRecovery)
 		}
