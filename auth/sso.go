@@ -863,14 +863,21 @@ func (s *SSO) BackChannelLogout(ctx context.Context, orgID int64, raw, ip string
 			return nil
 		}
 		ids := make([]int64, len(rows))
-		users := map[int64]bool{}
+		userOf := map[int64]int64{}
 		for i, r := range rows {
 			ids[i] = r.SessionID
-			users[r.UserID] = true
+			userOf[r.SessionID] = r.UserID
 		}
 		if err := tx.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", now).
 			Where("id IN (?) AND ended_at IS NULL", bun.In(ids)).Returning("id").Scan(ctx, &ended); err != nil && !db.ErrNoRows(err) {
 			return fmt.Errorf("end sessions: %w", err)
+		}
+		// Only a person whose session this token ended was logged out by
+		// the provider: after a logout of their own (which the provider
+		// then reports back), or a second token, nothing happened.
+		users := map[int64]bool{}
+		for _, id := range ended {
+			users[userOf[id]] = true
 		}
 		for uid := range users {
 			if err := Audit(ctx, tx, AuditEntry{UserID: &uid, OrgID: &orgID, Kind: "sso.logout", Detail: "back-channel", IP: ip, Now: now}); err != nil {

@@ -355,6 +355,42 @@ func testSSO(t *testing.T, engine string) {
 				t.Fatal("logout not audited")
 			}
 		})
+		t.Run("BackChannelLogoutOfEndedSessions", func(t *testing.T) {
+			// The provider's logout after the person logged out of
+			// Dialoog (or a second token for the same person) ends
+			// nothing, so their security activity does not say that
+			// their organisation logged them out.
+			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
+			ctx := context.Background()
+			tok, err := f.login(t, "anna@osaw.example", "anna")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.acc.Sessions.End(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.sso.BackChannelLogout(ctx, f.org.ID, f.op.LogoutToken(ssoClient, "sub-anna", ""), "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if n := f.kindCount(t, "sso.logout"); n != 0 {
+				t.Fatalf("%d sso.logout rows for a logout that ended nothing", n)
+			}
+			tok, err = f.login(t, "anna@osaw.example", "anna")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := f.sso.BackChannelLogout(ctx, f.org.ID, f.op.LogoutToken(ssoClient, "sub-anna", ""), "127.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.acc.Resolve(ctx, tok); apperr.CodeOf(err) != apperr.Unauthorized {
+				t.Fatalf("session still open: %v", err)
+			}
+			if n := f.kindCount(t, "sso.logout"); n != 1 {
+				t.Fatalf("%d sso.logout rows, want 1", n)
+			}
+		})
 		t.Run("BackChannelLogoutBySID", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
 			ctx := context.Background()
