@@ -314,3 +314,29 @@ func TestNewBrowserLoginMail(t *testing.T) {
 		t.Fatalf("a second login in the same browser mailed (%q)", ra.lastMail(t, email).Subject)
 	}
 }
+
+// TestRecoveryLoginMarksTheBrowser: a login completed with a recovery code
+// is a completed login like any other: the browser is marked as the
+// account's, so the next login in it is not mailed as a new browser (the
+// recovery code's own mail already told the person).
+func TestRecoveryLoginMarksTheBrowser(t *testing.T) {
+	ra := newRealApp(t)
+	const email = "jan@example.nl"
+	acc := ra.onboard(t, auth.InviteInput{Email: email}, false)
+	mails := ra.mailCount(t, email)
+	b := ra.login(t, email)
+	resp, _ := b.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {acc.recoveryCodes[0]}})
+	wantRedirect(t, resp, pathRecoveryUsed)
+	ra.wantMailed(t, email, mails+1, "Er is ingelogd met een herstelcode")
+	b.post("/uitloggen", nil)
+	resp, _ = b.post(pathLogin, url.Values{"email": {email}, "password": {testPassword}})
+	wantRedirect(t, resp, pathLoginFactor)
+	ra.clk.Add(time.Minute)
+	resp, _ = b.post(pathLoginFactor+"/sms", nil)
+	wantRedirect(t, resp, pathLoginFactor)
+	resp, _ = b.post(pathLoginFactor, url.Values{"kind": {"sms"}, "code": {ra.lastSMSCode(t, testPhone)}})
+	wantRedirect(t, resp, pathInbox)
+	if n := ra.mailCount(t, email); n != mails+1 {
+		t.Fatalf("the login after a recovery code in the same browser mailed (%q)", ra.lastMail(t, email).Subject)
+	}
+}

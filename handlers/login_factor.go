@@ -72,7 +72,10 @@ func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 	}
 	h.logger(c).Info("logged in", "factor", kind)
 	if kind == "recovery" {
+		// A completed login, as in advance: the browser is marked as the
+		// account's device.
 		SetSessionCookie(c, h.cfg, token)
+		SetDeviceCookie(c, h.cfg, h.accounts.RememberDevice(device, current(c).User.ID))
 		return seeOther(c, pathRecoveryUsed)
 	}
 	return h.advance(c, token)
