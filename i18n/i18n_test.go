@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -190,5 +191,36 @@ func TestTAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = l.T("inbox.unread_badge", "N", 12) }); n != 1 {
 		t.Errorf("T with one placeholder: %v allocations", n)
+	}
+}
+
+// TestCatalogKeysOnce: a key written twice in a catalog (two changes that
+// each added it) silently keeps only its last text.
+func TestCatalogKeysOnce(t *testing.T) {
+	for _, lang := range Languages {
+		buf, err := catalogFS.ReadFile("catalog/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(buf))
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := tok.(string)
+			if seen[key] {
+				t.Errorf("%s: key %q is written twice", lang, key)
+			}
+			seen[key] = true
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
