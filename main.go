@@ -34,17 +34,29 @@ const usage = `Usage: dialoog [flags] [serve | invite --email E [--internal] [--
 Flags override the DIALOOG_* environment variables of the same name:
 `
 
+// loadArgs is config.Load with the answer to a refusal: the usage for
+// --help (exit code 0), the error otherwise (2); ok is false then.
+func loadArgs(getenv func(string) string, args []string, stderr io.Writer) (cfg *config.Config, rest []string, code int, ok bool) {
+	cfg, rest, err := config.Load(getenv, args, stderr)
+	switch {
+	case err == nil:
+		return cfg, rest, 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usage)
+		return nil, nil, 0, false
+	default:
+		fmt.Fprintln(stderr, err)
+		return nil, nil, 2, false
+	}
+}
+
 // run is main without process globals, so tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, rest, err := config.Load(getenv, args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
-			return 0
-		}
-		fmt.Fprintln(stderr, err)
-		return 2
+	cfg, rest, code, ok := loadArgs(getenv, args, stderr)
+	if !ok {
+		return code
 	}
+	var err error
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cmd := "serve"
 	if len(rest) > 0 {
@@ -56,14 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// which must not be ignored while the command runs against the
 		// default database.
 		global := args[:len(args)-len(rest)-1]
-		cfg, rest, err = config.Load(getenv, append(append([]string{}, global...), rest...), stderr)
-		if err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stderr, usage)
-				return 0
-			}
-			fmt.Fprintln(stderr, err)
-			return 2
+		if cfg, rest, code, ok = loadArgs(getenv, append(append([]string{}, global...), rest...), stderr); !ok {
+			return code
 		}
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "dialoog: %s: unexpected argument %q (flags go before or after the command, e.g. dialoog %s --addr :8080)\n", cmd, rest[0], cmd)
