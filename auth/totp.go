@@ -2,7 +2,6 @@ package auth
 
 import (
 	"crypto/subtle"
-	"dialoog/apperr"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +9,8 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"dialoog/apperr"
 )
 
 // TOTP parameters (DESIGN): SHA1, 6 digits, 30 s, 160-bit secret; one step
