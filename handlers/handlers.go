@@ -371,10 +371,14 @@ type handler struct {
 // formBodyLimit, and an upload streams.
 const (
 	bodyLimit    = 30 << 20
-	readTimeout  = 5 * time.Minute
 	idleTimeout  = 2 * time.Minute
 	readyTimeout = 2 * time.Second
 )
+
+// readTimeout is how long a request may take to arrive; a long upload gets
+// it anew while its bytes keep coming (see readDeadline). A variable so
+// that tests can shorten it.
+var readTimeout = 5 * time.Minute
 
 // writeTimeout is how long a response may take to write; a long download
 // gets it anew while its bytes keep flowing (see writeDeadline). A

@@ -99,7 +99,10 @@ func readBody(c *fiber.Ctx, limit int) error {
 		c.Context().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), int64(limit)+1))
+	// A message form with its files may come over a slow line: its
+	// arriving bytes renew the read deadline.
+	stream := &progressReader{r: c.Context().RequestBodyStream(), d: newReadDeadline(c.Context().Conn())}
+	body, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
 	if err != nil {
 		c.Context().SetConnectionClose()
 		return fiber.NewError(fiber.StatusBadRequest, "unreadable request body")
