@@ -226,8 +226,17 @@ func TestParticipants(t *testing.T) {
 
 	resp, page := hr.b.post(tp+"/deelnemers", url.Values{"email": {"geen adres"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
-	wantContains(t, page, `value="geen adres"`, "Een of meer mailadressen kloppen niet.", `aria-invalid="true"`, "<details class=\"help when-open\" open>",
+	wantContains(t, page, `value="geen adres"`, "Dit mailadres klopt niet.", `aria-invalid="true"`, "<details class=\"help when-open\" open>",
 		"Kies of de nieuwe deelnemer de eerdere berichten mag lezen.")
+	// One address, asked for as such; an empty one is asked for.
+	for _, history := range []string{"", "new"} {
+		resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {" "}, "history": {history}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Vul het mailadres van de nieuwe deelnemer in.")
+		resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {"geen adres"}, "history": {history}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Dit mailadres klopt niet.")
+	}
 	resp, page = hr.b.post(tp+"/deelnemers", url.Values{"email": {"bedrijfsarts@example.nl"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, page, `value="bedrijfsarts@example.nl"`, "Kies of de nieuwe deelnemer de eerdere berichten mag lezen.")

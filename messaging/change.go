@@ -493,6 +493,18 @@ func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID
 	return &m, nil
 }
 
+// participantAddress checks the one address of "Deelnemer toevoegen":
+// asked for when empty, refused when it is none.
+func participantAddress(email string) *apperr.Error {
+	if strings.TrimSpace(email) == "" {
+		return apperr.Field("to", "participant.email_required")
+	}
+	if _, err := auth.NormalizeEmail(email); err != nil {
+		return apperr.Field("to", "participant.email_invalid")
+	}
+	return nil
+}
+
 // History choices when adding a participant.
 const (
 	WithHistory = "all" // the newcomer reads the whole conversation
@@ -528,17 +540,20 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		if user.Kind != db.KindInternal || user.OrgID == nil || *user.OrgID != th.OrgID {
 			return apperr.New(apperr.Forbidden, "error.forbidden")
 		}
+		var errs apperr.Fields
+		if err := participantAddress(in.Email); err != nil {
+			errs = append(errs, err)
+		}
 		if in.History != WithHistory && in.History != FromNowOn {
-			errs := apperr.Fields{apperr.Field("history", "participant.history_required")}
-			if _, err := auth.NormalizeEmail(in.Email); err != nil {
-				errs = append(apperr.Fields{apperr.Field("to", "message.recipient_invalid")}, errs...)
-			}
+			errs = append(errs, apperr.Field("history", "participant.history_required"))
+		}
+		if len(errs) > 0 {
 			return errs
 		}
 		u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, in.Email, user.Language)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Field == "email" {
-				return apperr.Field("to", "message.recipient_invalid")
+				return apperr.Field("to", "participant.email_invalid")
 			}
 			return err
 		}
