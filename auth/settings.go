@@ -45,7 +45,7 @@ func (n *Names) validate() apperr.Fields {
 		case required && *v == "":
 			errs = append(errs, apperr.Field(field, "profile.required"))
 		case utf8.RuneCountInString(*v) > maxLen:
-			errs = append(errs, apperr.Field(field, "profile.too_long"))
+			errs = append(errs, apperr.FieldArgs(field, "profile.too_long", "Max", maxLen))
 		case strings.ContainsAny(*v, "<>\x00"):
 			errs = append(errs, apperr.Field(field, "profile.invalid_chars"))
 		case usertext.Hidden(*v):
@@ -70,6 +70,9 @@ type Absence struct {
 	Until   string
 }
 
+// maxAwayMessage is how long the absence reply may be, in characters.
+const maxAwayMessage = 2000
+
 // validate checks the absence reply as of now: switched on, its last day
 // must not have passed in i18n.Zone (a reply that never answers is a
 // typing error, most often the year).
@@ -78,8 +81,8 @@ func (ab *Absence) validate(now time.Time) (from, until bun.NullTime, errs apper
 	if ab.Enabled && ab.Message == "" {
 		errs = append(errs, apperr.Field("away_message", "profile.away_message_required"))
 	}
-	if utf8.RuneCountInString(ab.Message) > 2000 {
-		errs = append(errs, apperr.Field("away_message", "profile.too_long"))
+	if utf8.RuneCountInString(ab.Message) > maxAwayMessage {
+		errs = append(errs, apperr.FieldArgs("away_message", "profile.too_long", "Max", maxAwayMessage))
 	}
 	parse := func(field, v string) bun.NullTime {
 		if strings.TrimSpace(v) == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"dialoog/auth"
@@ -25,6 +26,10 @@ func TestSettings(t *testing.T) {
 	resp, page := jan.b.post(pathSettingsNames, url.Values{"gender": {"male"}, "initials": {""}, "first_name": {"Johannes"}, "last_name": {"Jansen"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, page, "Vul dit veld in.", `value="Johannes"`)
+	// Too long: the message says how long it may be.
+	resp, page = jan.b.post(pathSettingsNames, url.Values{"gender": {"male"}, "initials": {"J."}, "first_name": {strings.Repeat("a", 101)}, "last_name": {"Jansen"}})
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	wantContains(t, page, "Dit is te lang: gebruik maximaal 100 tekens.")
 	resp, _ = jan.b.post(pathSettingsNames, url.Values{"gender": {"male"}, "initials": {"J."}, "first_name": {"Johannes"}, "name_prefix": {"van"}, "last_name": {"Dam"}})
 	wantRedirect(t, resp, pathAccount+"?melding=gegevens")
 	_, page = jan.b.follow(resp)
