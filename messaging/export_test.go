@@ -15,6 +15,12 @@ func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any
 	return s.pageWith(s.searchQuery(s.DB, user, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
 }
 
+// MarkReadSQL is the SQL that finds what opening a conversation marks
+// read, for plan checks.
+func MarkReadSQL(userID, threadID int64) (string, []any) {
+	return markReadQueries[0], []any{userID, threadID, userID, threadID}
+}
+
 // UnreadSQL is the SQL of the header's unread count, for plan checks.
 func (s *Service) UnreadSQL(userID int64) (string, []any) { return unreadQuery, []any{userID} }
 

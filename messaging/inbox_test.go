@@ -52,6 +52,7 @@ func TestInboxPlans(t *testing.T) {
 			"inbox page after":       func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 0) },
 			"team box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 1, 0) },
 			"case box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 1) },
+			"mark read":              func() (string, []any) { return messaging.MarkReadSQL(f.hr.ID, 1) },
 		}
 		check := func(t *testing.T) {
 			for name, query := range queries {

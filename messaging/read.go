@@ -416,6 +416,32 @@ func (s *Service) MarkRead(ctx context.Context, who *identity.User, threadID int
 	return s.MarkReadUpTo(ctx, who, threadID, 0)
 }
 
+// markReadQueries find what opening a conversation marks read: the
+// user's unread messages of it, and those that came read with a team's
+// history (message_states.history), in two branches, each through its
+// own index (message_states_user_idx; the partial
+// message_states_history_idx), so that the cost follows what is unread,
+// not the conversation's length (BenchmarkMarkReadBigBox). [1] stops at
+// a message id.
+var markReadQueries = func() [2]string {
+	var out [2]string
+	for i, upTo := range []string{"", " AND ms.message_id <= ?"} {
+		branch := func(state string) string {
+			return `SELECT ms.message_id, m.sender_id, ms.history FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+WHERE ms.user_id = ? AND ` + state + ` AND ms.removed_at IS NULL AND m.thread_id = ?` + upTo
+		}
+		out[i] = branch("ms.read_at IS NULL") + "\nUNION ALL\n" + branch("ms.history = TRUE")
+	}
+	return out
+}()
+
+// toMark is a message markReadQueries found, with its sender.
+type toMark struct {
+	MessageID int64
+	SenderID  *int64
+	History   bool
+}
+
 // MarkReadUpTo is MarkRead for the messages up to the one with id upTo
 // (0: all): those a page showed, so that a message that arrived after it
 // was loaded stays unread and its sender is not told it was read.
@@ -429,18 +455,26 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 		}
 		// The unread messages, and those that came read with the history
 		// when the person joined the team (read now, for the receipts).
-		var unread []struct {
-			MessageID int64
-			SenderID  *int64
-			History   bool
-		}
-		q := tx.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.message_id, m.sender_id, ms.history").
-			Join("JOIN messages AS m ON m.id = ms.message_id").
-			Where("m.thread_id = ? AND ms.user_id = ? AND (ms.read_at IS NULL OR ms.history = TRUE) AND ms.removed_at IS NULL", threadID, user.ID)
+		var unread []toMark
+		query, args := markReadQueries[0], []any{user.ID, threadID, user.ID, threadID}
 		if upTo > 0 {
-			q = q.Where("ms.message_id <= ?", upTo)
+			query, args = markReadQueries[1], []any{user.ID, threadID, upTo, user.ID, threadID, upTo}
 		}
-		if err := q.Scan(ctx, &unread); err != nil {
+		rows, err := s.DB.QueryPreparedIn(ctx, tx, query, args...)
+		if err != nil {
+			return fmt.Errorf("load unread: %w", err)
+		}
+		for rows.Next() {
+			var u toMark
+			if err = rows.Scan(&u.MessageID, &u.SenderID, &u.History); err != nil {
+				break
+			}
+			unread = append(unread, u)
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return fmt.Errorf("load unread: %w", err)
 		}
 		if len(unread) == 0 {
@@ -490,7 +524,6 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 				evs = append(evs, Event{Kind: EventRead, ThreadID: threadID, MessageID: u.MessageID, UserIDs: []int64{*u.SenderID, user.ID}, ActorID: user.ID})
 			}
 		}
-		var err error
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
