@@ -128,7 +128,7 @@ func (h *handler) accountExport(c *fiber.Ctx) error {
 		// flowing, and a client that stops reading still ends the export.
 		ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 		defer cancel()
-		cw := &countingWriter{w: &progressWriter{w: w, d: &writeDeadline{conn: conn}}}
+		cw := &countingWriter{w: &progressWriter{w: w, d: writeDeadline(conn)}}
 		if err := exp.WriteTo(ctx, cw); err != nil {
 			log.Error("box export broke off", "bytes", cw.n, "err", err)
 			return

@@ -44,7 +44,7 @@ func (h *handler) attachmentDownload(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)
 	body := &downloadStream{r: rc, close: func() error { cancel(); return rc.Close() }, log: h.logger(c), id: a.ID,
-		deadline: &writeDeadline{conn: c.Context().Conn()}}
+		deadline: writeDeadline(c.Context().Conn())}
 	return c.Status(fiber.StatusOK).SendStream(body, int(a.Size))
 }
 
@@ -60,7 +60,7 @@ type downloadStream struct {
 	failed bool
 	// deadline is renewed at each read: the server reads the next part
 	// once it wrote the one before.
-	deadline *writeDeadline
+	deadline *deadline
 }
 
 func (d *downloadStream) Read(p []byte) (int, error) {

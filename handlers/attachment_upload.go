@@ -34,7 +34,7 @@ func (h *handler) attachmentUpload(c *fiber.Ctx) error {
 	m := h.meta(c)
 	// limitBody drains what is left of it; a slow line's bytes keep the
 	// connection's read deadline from cutting the file off.
-	body := &progressReader{r: requestBody(c), d: newReadDeadline(c.Context().Conn())}
+	body := &progressReader{r: requestBody(c), d: readDeadline(c.Context().Conn())}
 	if cl := c.Request().Header.ContentLength(); cl > messaging.MaxAttachmentSize+maxUploadOverhead {
 		// Refused before reading: the announced length alone is too much.
 		return render(c, fiber.StatusUnprocessableEntity, components.AttachmentChipError(m, "", m.T("attachment.too_big")))

@@ -6,26 +6,49 @@ import (
 	"time"
 )
 
-// writeDeadline gives a connection's write deadline writeTimeout anew
-// while a streamed download progresses: the server's deadline covers a
-// whole response, which would cut off a large file or box export over a
-// slow connection although its bytes keep flowing. A download that stalls
-// for writeTimeout still ends.
-type writeDeadline struct {
-	conn net.Conn
-	next time.Time
+// deadline renews a connection's read or write deadline while a streamed
+// body makes progress: the server's deadlines cover a whole request or
+// response, which would cut off a large file (an upload, a download, a
+// box export) over a slow line although its bytes keep flowing. A body
+// that stalls for the timeout still ends, and no deadline goes past
+// streamTimeout from the start.
+type deadline struct {
+	set     func(time.Time) error // the connection's SetReadDeadline or SetWriteDeadline
+	timeout time.Duration
+	until   time.Time
+	next    time.Time
 }
 
-// progressed says that bytes went out; it renews the deadline at most once
-// a second (or a tenth of writeTimeout).
-func (d *writeDeadline) progressed() {
-	if d == nil || d.conn == nil {
+// readDeadline renews conn's read deadline by readTimeout (an upload).
+func readDeadline(conn net.Conn) *deadline {
+	if conn == nil {
+		return nil
+	}
+	return &deadline{set: conn.SetReadDeadline, timeout: readTimeout, until: time.Now().Add(streamTimeout)}
+}
+
+// writeDeadline renews conn's write deadline by writeTimeout (a download).
+func writeDeadline(conn net.Conn) *deadline {
+	if conn == nil {
+		return nil
+	}
+	return &deadline{set: conn.SetWriteDeadline, timeout: writeTimeout, until: time.Now().Add(streamTimeout)}
+}
+
+// progressed says that bytes went through; it renews the deadline at most
+// once a second (or a tenth of the timeout).
+func (d *deadline) progressed() {
+	if d == nil {
 		return
 	}
 	if now := time.Now(); !now.Before(d.next) {
-		d.next = now.Add(min(time.Second, writeTimeout/10))
-		// A failure shows in the next write.
-		_ = d.conn.SetWriteDeadline(now.Add(writeTimeout))
+		d.next = now.Add(min(time.Second, d.timeout/10))
+		next := now.Add(d.timeout)
+		if next.After(d.until) {
+			next = d.until
+		}
+		// A failure shows in the next read or write.
+		_ = d.set(next)
 	}
 }
 
@@ -33,7 +56,7 @@ func (d *writeDeadline) progressed() {
 // write deadline as it is written.
 type progressWriter struct {
 	w io.Writer
-	d *writeDeadline
+	d *deadline
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
@@ -44,42 +67,11 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// readDeadline gives a connection's read deadline readTimeout anew while
-// a streamed request body (an upload) keeps arriving, for at most
-// streamTimeout from the request's start: the server's deadline covers a
-// whole request, which would cut off a large file sent over a slow line.
-// A body that stalls for readTimeout still ends the request.
-type readDeadline struct {
-	conn  net.Conn
-	until time.Time // the last deadline it sets
-	next  time.Time
-}
-
-func newReadDeadline(conn net.Conn) *readDeadline {
-	return &readDeadline{conn: conn, until: time.Now().Add(streamTimeout)}
-}
-
-// progressed says that bytes came in; it renews the deadline at most once
-// a second (or a tenth of readTimeout).
-func (d *readDeadline) progressed() {
-	if d == nil || d.conn == nil {
-		return
-	}
-	if now := time.Now(); !now.Before(d.next) {
-		d.next = now.Add(min(time.Second, readTimeout/10))
-		deadline := now.Add(readTimeout)
-		if deadline.After(d.until) {
-			deadline = d.until
-		}
-		_ = d.conn.SetReadDeadline(deadline)
-	}
-}
-
 // progressReader is a request body that renews its connection's read
 // deadline as it is read.
 type progressReader struct {
 	r io.Reader
-	d *readDeadline
+	d *deadline
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {

@@ -376,7 +376,7 @@ const (
 )
 
 // readTimeout is how long a request may take to arrive; a long upload gets
-// it anew while its bytes keep coming (see readDeadline). A variable so
+// it anew while its bytes keep coming (see deadline). A variable so
 // that tests can shorten it.
 var readTimeout = 5 * time.Minute
 

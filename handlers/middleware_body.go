@@ -101,7 +101,7 @@ func readBody(c *fiber.Ctx, limit int) error {
 	}
 	// A message form with its files may come over a slow line: its
 	// arriving bytes renew the read deadline.
-	stream := &progressReader{r: c.Context().RequestBodyStream(), d: newReadDeadline(c.Context().Conn())}
+	stream := &progressReader{r: c.Context().RequestBodyStream(), d: readDeadline(c.Context().Conn())}
 	body, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
 	if err != nil {
 		c.Context().SetConnectionClose()
