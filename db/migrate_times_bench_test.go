@@ -66,7 +66,7 @@ func BenchmarkTimeFormatMigration(b *testing.B) {
 				for range b.N {
 					d := openCopy(b, seeded)
 					b.StartTimer()
-					applied, err := d.Migrate(ctx)
+					applied, err := d.MigrateTo(ctx, "0039_time_format")
 					b.StopTimer()
 					noErr(b, err)
 					if len(applied) != 1 {
