@@ -202,8 +202,10 @@ func newRecoveryCode() string {
 
 func normalizeRecovery(s string) string {
 	// Dashes and every kind of white space go, wherever they are: a code
-	// pasted from a file may bring a tab or a line break along.
-	return strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(s, "-", " ")), ""))
+	// pasted from a file may bring a tab or a line break along. Bytes that
+	// are no UTF-8 go first, or the pieces around a space could join into
+	// a character (a space again) that a second pass would remove.
+	return strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(strings.ToValidUTF8(s, ""), "-", " ")), ""))
 }
 
 // FactorOption is a second factor offered at login.

@@ -63,7 +63,8 @@ func QRCodePNG(uri string) ([]byte, error) {
 // normalizeCode is a typed six-digit code (SMS or app) as compared: the
 // spaces people type between groups of three taken out.
 func normalizeCode(code string) string {
-	return strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	// Without bytes that are no UTF-8 (see normalizeRecovery).
+	return strings.ReplaceAll(strings.TrimSpace(strings.ToValidUTF8(code, "")), " ", "")
 }
 
 // requireCode refuses an empty code before anything counts it: a button
