@@ -45,6 +45,7 @@ const (
 	ErrNameEmpty      = "branding.name_empty"
 	ErrNameLong       = "branding.name_long"
 	ErrSenderLong     = "branding.sender_long"
+	ErrSenderAddress  = "branding.sender_address"
 	ErrSupportLong    = "branding.support_long"
 	ErrControl        = "branding.control"
 	ErrColourFormat   = "branding.colour_format"
@@ -70,15 +71,25 @@ func CheckName(s string) string {
 
 // CheckSenderName checks the display name of the organisation's mail
 // (empty: the installation's); it goes into a mail header, so no control
-// characters and no quotes or angle brackets.
+// characters and no quotes or angle brackets. Nor an at sign: many mail
+// apps show only the display name, and "security@bank.example" there
+// reads as the address the mail came from.
 func CheckSenderName(s string) string {
 	switch {
 	case utf8.RuneCountInString(s) > MaxSenderName:
 		return ErrSenderLong
 	case hasControl(s, false) || strings.ContainsAny(s, `"<>\`):
 		return ErrControl
+	case HasAtSign(s):
+		return ErrSenderAddress
 	}
 	return ""
+}
+
+// HasAtSign reports whether s holds an at sign, also the full-width and
+// the small one that look like it.
+func HasAtSign(s string) bool {
+	return strings.ContainsAny(s, "@\uff20\ufe6b")
 }
 
 // CheckSupportText checks the support text; it may have line breaks.

@@ -31,3 +31,18 @@ func TestTextsRefuseHiddenCharacters(t *testing.T) {
 		t.Errorf("a support text with line breaks: %q, want none", k)
 	}
 }
+
+// TestSenderNameIsNoAddress: a sender name that holds an address
+// ("security@bank.example", or with a full-width ＠) shows in many mail
+// apps as if the mail came from that address; it is refused with its own
+// message, and so is a name that is only an at sign away from one.
+func TestSenderNameIsNoAddress(t *testing.T) {
+	for _, s := range []string{"security@bank.example", "OSAW via info@osaw.nl", "support\uff20bank.example", "a\ufe6bb"} {
+		if k := CheckSenderName(s); k != ErrSenderAddress {
+			t.Errorf("CheckSenderName(%q) = %q, want %q", s, k, ErrSenderAddress)
+		}
+	}
+	if k := CheckName("Arbo @ Work"); k != "" {
+		t.Errorf("an organisation's name may hold an at sign: %q", k)
+	}
+}

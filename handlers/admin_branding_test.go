@@ -82,6 +82,9 @@ func TestAdminBranding(t *testing.T) {
 			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "evidence_language": {"de"}})
 			wantStatus(t, resp, http.StatusUnprocessableEntity)
 			wantContains(t, page, "Kies Nederlands of English.")
+			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "sender": {"beveiliging@bank.example"}})
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+			wantContains(t, page, "De afzender is een naam, geen e-mailadres", `value="beveiliging@bank.example"`)
 			if b, _ := ra.adminBrand(t, ctx, ra.org.ID); b.Colour != "" {
 				t.Fatalf("refused input stored: %+v", b)
 			}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"dialoog/branding"
 )
 
 // Mailer delivers one mail. The idempotency key is the same for every
@@ -217,7 +219,9 @@ func (s *smtpMailer) message(key string, m Mail) (*gomail.Msg, error) {
 	}
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithNoDefaultUserAgent())
 	from := s.from
-	if name := oneLineName(m.FromName); name != "" {
+	// A name with an at sign reads as the sender's address in many mail
+	// apps; one stored before the rule refused it is not used.
+	if name := oneLineName(m.FromName); name != "" && !branding.HasAtSign(name) {
 		from = &mail.Address{Name: name, Address: s.from.Address}
 	}
 	msg.FromMailAddress(from)

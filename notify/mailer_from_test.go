@@ -13,7 +13,8 @@ import (
 
 // TestSMTPFromName: a mail of an organisation goes out under its sender
 // name through a real SMTP conversation, from the installation's address;
-// a line break in the name never reaches the header.
+// a line break in the name never reaches the header, nor a name that
+// looks like an address.
 func TestSMTPFromName(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		srv := notifytest.StartSMTP(t, "127.0.0.1:0", "", "")
@@ -24,7 +25,7 @@ func TestSMTPFromName(t *testing.T) {
 		}
 		o := NewOutbox(v)
 		err = d.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
-			for _, name := range []string{"OSAW via Dialoog", "Evil\r\nBcc: x@evil.test"} {
+			for _, name := range []string{"OSAW via Dialoog", "Evil\r\nX-Spam: yes", "Evil\r\nBcc: x@evil.test", "security@bank.example"} {
 				if _, err := o.QueueMail(ctx, tx, Mail{To: "jan@example.org", Subject: "Uitnodiging", Text: "Hallo", FromName: name}); err != nil {
 					return err
 				}
@@ -35,11 +36,11 @@ func TestSMTPFromName(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := NewWorker(d, v, m, nil, testLogger(t), WorkerOptions{Now: newClock().Now})
-		if n := runOnce(t, w); n != 2 {
-			t.Fatalf("delivered %d, want 2", n)
+		if n := runOnce(t, w); n != 4 {
+			t.Fatalf("delivered %d, want 4", n)
 		}
 		msgs := srv.Messages()
-		if len(msgs) != 2 {
+		if len(msgs) != 4 {
 			t.Fatalf("server received %d mails", len(msgs))
 		}
 		names := map[string]bool{}
@@ -52,12 +53,17 @@ func TestSMTPFromName(t *testing.T) {
 			if err != nil || len(from) != 1 || from[0].Address != "no-reply@dialoog.test" {
 				t.Fatalf("From header %q (%v)", p.Header.Get("From"), err)
 			}
+			if p.Header.Get("X-Spam") != "" {
+				t.Errorf("header injected: X-Spam %q", p.Header.Get("X-Spam"))
+			}
 			if p.Header.Get("Bcc") != "" {
 				t.Errorf("header injected: Bcc %q", p.Header.Get("Bcc"))
 			}
 			names[from[0].Name] = true
 		}
-		if !names["OSAW via Dialoog"] || !names["EvilBcc: x@evil.test"] {
+		// A name that holds an address (stored before the rule refused
+		// it) is dropped: the mail goes out under the installation's name.
+		if !names["OSAW via Dialoog"] || !names["EvilX-Spam: yes"] || !names["Dialoog"] || len(names) != 3 {
 			t.Fatalf("From names %v", names)
 		}
 	})
