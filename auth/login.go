@@ -287,8 +287,11 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 	factors := make(chan factorsResult, 1)
 	if u.ID != 0 {
 		go func() {
-			opts, err := factorOptions(ctx, a.DB, u.ID)
-			factors <- factorsResult{opts, err}
+			var r factorsResult
+			if r.viaSSO, r.err = ssoRequired(ctx, a.DB, u.ID); r.err == nil && !r.viaSSO {
+				r.opts, r.err = factorOptions(ctx, a.DB, u.ID)
+			}
+			factors <- r
 		}()
 	}
 	a.checking("password")
@@ -305,6 +308,10 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 	fr := <-factors
 	if fr.err != nil {
 		return nil, fmt.Errorf("login: %w", fr.err)
+	}
+	if fr.viaSSO {
+		a.audit(ctx, u.ID, "login.use_sso", "password", ip)
+		return nil, errUseSSO()
 	}
 	res := LoginResult{Factors: fr.opts}
 	// Before the first factor, the invitation mail is what proves the
@@ -326,8 +333,9 @@ func (a *Accounts) LoginOnDevice(ctx context.Context, email, pw, device, ip, use
 }
 
 type factorsResult struct {
-	opts []FactorOption
-	err  error
+	opts   []FactorOption
+	viaSSO bool // the person logs in through their organisation (ssoRequired)
+	err    error
 }
 
 // passwordKey counts password failures per address (hashed), for known and

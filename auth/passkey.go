@@ -706,6 +706,12 @@ func (p *Passkeys) FinishLogin(ctx context.Context, browserToken string, respons
 	case u.Status == db.StatusDisabled:
 		return "", p.refused(ctx, u.ID, "login", ip, errors.New("account disabled"))
 	}
+	if viaSSO, err := ssoRequired(ctx, a.DB, u.ID); err != nil {
+		return "", fmt.Errorf("passkey login: %w", err)
+	} else if viaSSO {
+		a.audit(ctx, u.ID, "login.use_sso", FactorPasskey, ip)
+		return "", errUseSSO()
+	}
 	var token string
 	mailed := false
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {

@@ -939,6 +939,24 @@ func (s *SSO) LogoutSSO(ctx context.Context, sessionID int64, postLogout, ip str
 	return u.String(), nil
 }
 
+// ssoRequired reports whether userID is linked to their organisation's
+// provider while the organisation's single sign-on is on. Then the
+// organisation decides who gets in: a Dialoog password or passkey kept
+// from before the link would still open the account of someone who left
+// it. With single sign-on off they are the way in that is left.
+func ssoRequired(ctx context.Context, idb bun.IDB, userID int64) (bool, error) {
+	ok, err := idb.NewSelect().TableExpr("sso_links AS l").Join("JOIN sso_providers AS p ON p.org_id = l.org_id").
+		Where("l.user_id = ?", userID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sso: load link: %w", err)
+	}
+	return ok, nil
+}
+
+// errUseSSO refuses a password or passkey login of a person who logs in
+// through their organisation (ssoRequired).
+func errUseSSO() error { return apperr.New(apperr.Conflict, "login.use_sso") }
+
 // SSOUser reports whether the user logs in through their organisation's
 // provider.
 func SSOUser(ctx context.Context, idb bun.IDB, userID int64) (bool, error) {

@@ -76,7 +76,7 @@ func passkeyRefusal(err error) bool {
 		return true
 	}
 	e, ok := apperr.As(err)
-	return ok && (e.Key == "passkey.refused" || e.Key == "passkey.known")
+	return ok && (e.Key == "passkey.refused" || e.Key == "passkey.known" || e.Key == "login.use_sso")
 }
 
 func credentialField(c *fiber.Ctx) []byte {

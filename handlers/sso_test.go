@@ -352,3 +352,21 @@ func TestSSOPasswordAtOrganisation(t *testing.T) {
 	wantContains(t, body, `id="change-current"`)
 	wantNotContains(t, body, "Je wachtwoord wijzig je daar")
 }
+
+// TestSSOUserPasswordLogin: a person who logs in through their
+// organisation and still has a Dialoog password from before is told on
+// the login form to use the organisation's login, with the address kept.
+func TestSSOUserPasswordLogin(t *testing.T) {
+	ra, _, _ := annaViaSSO(t)
+	h, err := auth.HashPassword(context.Background(), testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ra.d.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", h).Where("email = ?", "anna@osaw.example").
+		Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := ra.browser(t).post(pathLogin, url.Values{"email": {"anna@osaw.example"}, "password": {testPassword}})
+	wantStatus(t, resp, http.StatusConflict)
+	wantContains(t, body, "Je account logt in via je organisatie.", `value="anna@osaw.example"`, "Inloggen met je organisatie")
+}
