@@ -569,6 +569,11 @@ func (a *Accounts) passwordResetMail(ctx context.Context, tx bun.Tx, email, ip s
 	if recent >= 3 {
 		return false, nil
 	}
+	// A person who logs in through their organisation changes their
+	// password there; a Dialoog reset would open the account beside it.
+	if viaSSO, err := ssoRequired(ctx, tx, u.ID); err != nil || viaSSO {
+		return false, err
+	}
 	if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
 		Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
 		return false, fmt.Errorf("retire reset links: %w", err)
@@ -609,6 +614,11 @@ func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*d
 		return nil, nil, fmt.Errorf("load user: %w", err)
 	}
 	if u.Status != db.StatusActive {
+		return nil, nil, invalid
+	}
+	if viaSSO, err := ssoRequired(ctx, idb, u.ID); err != nil {
+		return nil, nil, err
+	} else if viaSSO {
 		return nil, nil, invalid
 	}
 	return &c, &u, nil

@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/notify"
 )
 
 // TestSSOUserKeepsNoSideDoor: a colleague who had a Dialoog password, a
@@ -34,8 +36,23 @@ func TestSSOUserKeepsNoSideDoor(t *testing.T) {
 		if _, err := passkeyLogin(p, k); err != nil {
 			t.Fatalf("passkey login before the link: %v", err)
 		}
+		if err := f.acc.RequestPasswordReset(ctx, "anna@osaw.example", "ip"); err != nil {
+			t.Fatal(err)
+		}
+		oldLink := annaResetToken(t, f)
 		if _, err := f.login(t, "anna@osaw.example", "anna"); err != nil {
 			t.Fatal(err)
+		}
+		// A reset link, older or asked for now, opens nothing either: it
+		// would start a session that the second factor completes.
+		if _, err := f.acc.ResetPassword(ctx, oldLink, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "ip", "t"); keyOf(err) != "reset.invalid" {
+			t.Fatalf("reset link of a linked colleague: %v", err)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "anna@osaw.example", "ip"); err != nil {
+			t.Fatal(err)
+		}
+		if got := annaResetToken(t, f); got != oldLink {
+			t.Fatal("a reset link was mailed to a colleague who logs in through the organisation")
 		}
 		before := f.kindCount(t, "login.password")
 		_, err := f.acc.Login(ctx, "anna@osaw.example", goodPassword, "127.0.0.1", "t")
@@ -61,6 +78,20 @@ func TestSSOUserKeepsNoSideDoor(t *testing.T) {
 		if _, err := passkeyLogin(p, k); err != nil {
 			t.Fatalf("passkey login with single sign-on off: %v", err)
 		}
+		if err := f.acc.RequestPasswordReset(ctx, "anna@osaw.example", "ip"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.ResetPassword(ctx, annaResetToken(t, f), "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "ip", "t"); err != nil {
+			t.Fatalf("reset with single sign-on off: %v", err)
+		}
 	})
 }
 
+func annaResetToken(t *testing.T, f *ssoFixture) string {
+	t.Helper()
+	m, err := notify.LatestDevMailTo(context.Background(), f.d, f.v, "anna@osaw.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token(strings.TrimSpace(m.Text[strings.Index(m.Text, "http"):]))
+}
