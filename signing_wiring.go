@@ -40,6 +40,7 @@ func (a *app) openSigning(ctx context.Context) error {
 	}
 	a.messages.AccountLeaving = a.signing.Leave
 	a.messages.TeamLeaving = a.signing.LeaveTeam
+	a.messages.CaseClosing = a.signing.CloseCase
 	return nil
 }
 

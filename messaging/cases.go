@@ -353,11 +353,17 @@ func (s *Service) SetCaseClosed(ctx context.Context, who *identity.User, caseID 
 			Detail: fmt.Sprintf("case %d", c.ID), Now: now, OrgID: &c.OrgID}); err != nil {
 			return err
 		}
+		if closed && s.CaseClosing != nil {
+			if later, err = s.CaseClosing(ctx, tx, c.ID, user.ID); err != nil {
+				return err
+			}
+		}
 		evs, err := caseStatusEvents(ctx, tx, c.ID, user.ID, closed)
 		if err != nil {
 			return err
 		}
-		later, err = s.stage(ctx, tx, evs)
+		staged, err := s.stage(ctx, tx, evs)
+		later = append(later, staged...)
 		return err
 	})
 	if err != nil {

@@ -115,6 +115,11 @@ type Service struct {
 	// there (signing.Service.LeaveTeam). Events as AccountLeaving's. May
 	// be nil.
 	TeamLeaving func(ctx context.Context, tx bun.Tx, userID, teamID int64) ([]Event, error)
+	// CaseClosing is told, in the transaction that closes case caseID
+	// (actorID closes it), that its conversations become read-only:
+	// Ondertekenen ends their open requests (signing.Service.CloseCase).
+	// Events as AccountLeaving's. May be nil.
+	CaseClosing func(ctx context.Context, tx bun.Tx, caseID, actorID int64) ([]Event, error)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at

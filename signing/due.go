@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -205,7 +206,7 @@ func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messagi
 		Order("request_id").Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("signing: requests waiting for %d: %w", userID, err)
 	}
-	return s.lapse(ctx, tx, userID, ids, SignerLeft)
+	return s.lapse(ctx, tx, ids, userID, SignerLeft, userID)
 }
 
 // LeaveTeam is Leave for a member who leaves team teamID
@@ -223,14 +224,32 @@ func (s *Service) LeaveTeam(ctx context.Context, tx bun.Tx, userID, teamID int64
 		OrderExpr("sg.request_id").Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("signing: requests waiting for %d in team %d: %w", userID, teamID, err)
 	}
-	return s.lapse(ctx, tx, userID, ids, SignerRemoved)
+	return s.lapse(ctx, tx, ids, userID, SignerRemoved, userID)
 }
 
-// lapse ends the open requests ids, which wait for userID, in tx: userID's
-// signer row gets status gone, the others still waiting SignerLapsed; the
-// requester (unless it is userID) gets the lapse mail. It returns the live
-// events to publish after the commit.
-func (s *Service) lapse(ctx context.Context, tx bun.Tx, userID int64, ids []int64, gone string) ([]messaging.Event, error) {
+// CloseCase ends, in the transaction that closes case caseID
+// (messaging.Service.CaseClosing), the open requests of its
+// conversations: they are read-only now, so nothing can be agreed to or
+// sealed into them. Everyone still waiting shows the request lapsed; the
+// requester gets the lapse mail unless they closed the case (actorID).
+// Reopening the case does not revive them: the requester asks again.
+func (s *Service) CloseCase(ctx context.Context, tx bun.Tx, caseID, actorID int64) ([]messaging.Event, error) {
+	var ids []int64
+	if err := tx.NewSelect().TableExpr("signing_requests AS r").ColumnExpr("r.id").
+		Join("JOIN threads AS t ON t.id = r.thread_id").
+		Where("t.case_id = ? AND r.status = ?", caseID, StatusOpen).
+		OrderExpr("r.id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("signing: open requests of case %d: %w", caseID, err)
+	}
+	return s.lapse(ctx, tx, ids, 0, "", actorID)
+}
+
+// lapse ends the open requests ids in tx: the signer row of goneUser (0:
+// none), who can no longer take part, gets status gone, the others still
+// waiting SignerLapsed; the requester gets the lapse mail unless they are
+// actorID, whose doing it is. It returns the live events to publish after
+// the commit.
+func (s *Service) lapse(ctx context.Context, tx bun.Tx, ids []int64, goneUser int64, gone string, actorID int64) ([]messaging.Event, error) {
 	now := s.Now().UTC()
 	var later []messaging.Event
 	for _, id := range ids {
@@ -246,11 +265,11 @@ func (s *Service) lapse(ctx context.Context, tx bun.Tx, userID int64, ids []int6
 			return nil, fmt.Errorf("lapse request %d: %w", id, err)
 		}
 		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).
-			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", userID, gone, SignerLapsed).Set("decided_at = ?", now).
+			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", goneUser, cmp.Or(gone, SignerLapsed), SignerLapsed).Set("decided_at = ?", now).
 			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("lapse signers of request %d: %w", id, err)
 		}
-		if r.RequestedBy == nil || *r.RequestedBy != userID {
+		if r.RequestedBy == nil || *r.RequestedBy != actorID {
 			if err := s.mailRequester(ctx, tx, r, s.Mail.SigningLapsedMail); err != nil {
 				return nil, err
 			}

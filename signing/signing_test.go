@@ -151,6 +151,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 		BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log}
 	f.msgs.AccountLeaving = f.svc.Leave
 	f.msgs.TeamLeaving = f.svc.LeaveTeam
+	f.msgs.CaseClosing = f.svc.CloseCase
 	f.hr = f.user(t, "hr@osaw.nl", true, "Hanna", "Vries")
 	f.jan = f.user(t, "jan@example.nl", false, "Jan", "Jansen")
 	f.kees = f.user(t, "kees@example.nl", false, "Kees", "Klaassen")
