@@ -355,12 +355,23 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		if err != nil {
 			return err
 		}
+		var member db.TeamMember
+		err = tx.NewSelect().Model(&member).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Scan(ctx)
+		if db.ErrNoRows(err) {
+			return apperr.Field("email", "team.not_member")
+		}
+		if err != nil {
+			return fmt.Errorf("load member: %w", err)
+		}
 		res, err := tx.NewDelete().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.Field("email", "team.not_member")
+		}
+		if err := keepPersonalRows(ctx, tx, u.ID, t.ID, member.AddedAt); err != nil {
+			return err
 		}
 		if s.TeamLeaving != nil {
 			if later, err = s.TeamLeaving(ctx, tx, u.ID, t.ID); err != nil {
@@ -389,6 +400,31 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 	}
 	s.queued() // a mail a lapsed request queued
 	s.publish(ctx, later)
+	return nil
+}
+
+// keepPersonalRows gives back, when userID leaves team teamID (joined at
+// joined), the team's conversations they took part in in person before
+// they joined (joinTeamTx moved those rows under the team, keeping their
+// added_at): the rows become personal again instead of going with the
+// membership, and the history the join brought that they never opened
+// (history read states) goes, as it would have with the other rows.
+func keepPersonalRows(ctx context.Context, tx bun.Tx, userID, teamID int64, joined time.Time) error {
+	const rows = `SELECT p.thread_id FROM participants AS p WHERE p.user_id = ? AND p.via_team_id = ? AND p.added_at < ?`
+	if _, err := tx.NewRaw(`UPDATE participants SET box_count = box_count - (SELECT COUNT(*) FROM message_states AS ms
+  JOIN messages AS m ON m.id = ms.message_id
+  WHERE m.thread_id = participants.thread_id AND ms.user_id = participants.user_id AND ms.history AND ms.removed_at IS NULL)
+WHERE user_id = ? AND via_team_id = ? AND added_at < ?`, userID, teamID, joined).Exec(ctx); err != nil {
+		return fmt.Errorf("keep personal conversations: %w", err)
+	}
+	if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND history AND message_id IN (
+  SELECT m.id FROM messages AS m WHERE m.thread_id IN (`+rows+`))`, userID, userID, teamID, joined).Exec(ctx); err != nil {
+		return fmt.Errorf("keep personal conversations: history: %w", err)
+	}
+	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = NULL WHERE user_id = ? AND via_team_id = ? AND added_at < ?`,
+		userID, teamID, joined).Exec(ctx); err != nil {
+		return fmt.Errorf("keep personal conversations: %w", err)
+	}
 	return nil
 }
 

@@ -605,3 +605,71 @@ func TestTeamJoinIsNoReceipt(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamLeaveKeepsPersonalConversation: a colleague added to one of a
+// team's conversations in person (from now on) who then joins the team
+// and leaves it again keeps that conversation as they had it: what they
+// got through the team and never opened goes, the rest stays. The team's
+// other conversations go with the membership.
+func TestTeamLeaveKeepsPersonalConversation(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Een", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Ander", Body: "Ander", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Twee"}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := f.svc.Thread(ctx, f.boss.Identity(), tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Minute)
+		if err := f.svc.AddTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := f.svc.Thread(ctx, f.boss.Identity(), tid); err != nil || len(v.Messages) <= len(before.Messages) {
+			t.Fatalf("the team's history did not arrive: %v", err)
+		}
+		if err := f.svc.RemoveTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "leaving the team")
+		after, err := f.svc.Thread(ctx, f.boss.Identity(), tid)
+		if err != nil {
+			t.Fatalf("the conversation added in person was lost with the team: %v", err)
+		}
+		if len(after.Messages) != len(before.Messages) {
+			t.Fatalf("after leaving %d messages, before joining %d", len(after.Messages), len(before.Messages))
+		}
+		if _, err := f.svc.Thread(ctx, f.boss.Identity(), other); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the team's other conversation after leaving: %v", err)
+		}
+		if p, _ := f.svc.Inbox(ctx, f.boss.Identity(), 1, ""); len(p.Threads) != 1 || p.Threads[0].ID != tid {
+			t.Fatalf("the inbox after leaving: %+v", p.Threads)
+		}
+		// And it is theirs in person now: a second join and leave keeps it.
+		f.clk.Add(time.Minute)
+		if err := f.svc.AddTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RemoveTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		countersAgree(t, d, "joining and leaving again")
+		if _, err := f.svc.Thread(ctx, f.boss.Identity(), tid); err != nil {
+			t.Fatalf("after a second membership: %v", err)
+		}
+	})
+}
