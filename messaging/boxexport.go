@@ -34,7 +34,8 @@ import (
 //	beveiligingsactiviteit.json      the user's audit events
 //	gesprekken/<id>-<onderwerp>/     per conversation:
 //	    gesprek.html                 readable, self-contained, no scripts
-//	    gesprek.json                 every message with its details
+//	    gesprek.json                 every message with its details, and the
+//	                                 requests for agreement (ExportSigning)
 //	    bijlagen/<id>-<naam>         the attachments, byte for byte
 //
 // Only what is in the user's own box, seen as they see it in Dialoog: no
@@ -840,13 +841,19 @@ func (e *boxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c
 	}
 	fail := func(err error) error { return fmt.Errorf("export %s: %w", loggedName(name), err) }
 	head := struct {
-		ID           int64             `json:"id"`
-		Subject      string            `json:"subject"`
-		Organisation string            `json:"organisation"`
-		Participants []participantJSON `json:"participants"`
+		ID              int64             `json:"id"`
+		Subject         string            `json:"subject"`
+		Organisation    string            `json:"organisation"`
+		Participants    []participantJSON `json:"participants"`
+		SigningRequests any               `json:"signing_requests,omitempty"`
 	}{ID: c.th.ID, Subject: c.th.Subject, Organisation: c.th.OrgName}
 	for _, p := range c.participants {
 		head.Participants = append(head.Participants, participantJSON{Name: p.Name, Email: p.Email, Internal: p.Internal})
+	}
+	if e.s.ExportSigning != nil {
+		if head.SigningRequests, err = e.s.ExportSigning(ctx, e.user.Identity(), c.th.ID); err != nil {
+			return fail(err)
+		}
 	}
 	b, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {

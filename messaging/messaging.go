@@ -120,6 +120,11 @@ type Service struct {
 	// Ondertekenen ends their open requests (signing.Service.CloseCase).
 	// Events as AccountLeaving's. May be nil.
 	CaseClosing func(ctx context.Context, tx bun.Tx, caseID, actorID int64) ([]Event, error)
+	// ExportSigning returns, for the box export of who, the requests for
+	// agreement of conversation threadID as they see them, as data for its
+	// JSON file; nil when there are none (signing.Service.ExportRequests).
+	// May be nil.
+	ExportSigning func(ctx context.Context, who *identity.User, threadID int64) (any, error)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at

@@ -201,3 +201,52 @@ func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int6
 	}
 	return out, nil
 }
+
+// exportRequest is a request in the box export's data of a conversation.
+type exportRequest struct {
+	Document        string         `json:"document"`
+	DocumentSHA256  string         `json:"document_sha256"`
+	Pages           int            `json:"pages"`
+	RequestedBy     string         `json:"requested_by"`
+	RequestedAt     time.Time      `json:"requested_at"`
+	Deadline        *time.Time     `json:"deadline,omitempty"`
+	InOrder         bool           `json:"in_order"`
+	Status          string         `json:"status"`
+	Signers         []exportSigner `json:"signers"`
+	SealedMessageID int64          `json:"sealed_message_id,omitempty"`
+}
+
+type exportSigner struct {
+	Name      string     `json:"name"`
+	Status    string     `json:"status"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+}
+
+// ExportRequests is what the box export of who holds of the requests of
+// conversation threadID (messaging.Service.ExportSigning): each as its
+// card shows it to them, without what only acting on it needs; nil when
+// there are none.
+func (s *Service) ExportRequests(ctx context.Context, who *identity.User, threadID int64) (any, error) {
+	cards, err := s.Cards(ctx, who, threadID)
+	if err != nil || len(cards) == 0 {
+		return nil, err
+	}
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	out := make([]exportRequest, len(cards))
+	for i, c := range cards {
+		r := exportRequest{Document: c.DocumentName, DocumentSHA256: c.SHA256, Pages: c.Pages, RequestedBy: c.RequesterName,
+			RequestedAt: c.CreatedAt.UTC(), Deadline: at(c.Deadline), InOrder: c.InOrder, Status: c.Status, SealedMessageID: c.SealedMessageID}
+		for _, sg := range c.Signers {
+			r.Signers = append(r.Signers, exportSigner{Name: sg.Name, Status: sg.Status, DecidedAt: at(sg.DecidedAt), Reason: sg.Reason})
+		}
+		out[i] = r
+	}
+	return out, nil
+}

@@ -152,6 +152,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 	f.msgs.AccountLeaving = f.svc.Leave
 	f.msgs.TeamLeaving = f.svc.LeaveTeam
 	f.msgs.CaseClosing = f.svc.CloseCase
+	f.msgs.ExportSigning = f.svc.ExportRequests
 	f.hr = f.user(t, "hr@osaw.nl", true, "Hanna", "Vries")
 	f.jan = f.user(t, "jan@example.nl", false, "Jan", "Jansen")
 	f.kees = f.user(t, "kees@example.nl", false, "Kees", "Klaassen")
