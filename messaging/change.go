@@ -69,7 +69,7 @@ func (s *Service) UploadFrom(ctx context.Context, who *identity.User, name strin
 	check := &contentCheck{r: io.MultiReader(bytes.NewReader(head), content), hash: sha256.New(),
 		text: strings.HasPrefix(ctype, "text/")}
 	key := newStorageKey()
-	keyID, err := s.Files.Write(ctx, key, check)
+	keyID, err := s.writeFile(ctx, key, check)
 	switch {
 	case errors.Is(err, errTooBig):
 		return nil, apperr.Field("attachments", "attachment.too_big")
@@ -452,30 +452,70 @@ func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
 		if _, err := s.DB.NewDelete().Table("blob_deletions").Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
 			s.Log.Warn("clear removed files from the deletion queue", "err", err)
 		}
+		if _, err := s.DB.NewDelete().Table("blob_writes").Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+			s.Log.Warn("clear removed files from the writes", "err", err)
+		}
 	}
 	return len(removed)
 }
 
 // removeLateFiles removes the files of deleted attachments that the
 // commit deleting them did not remove (the store failed, or the process
-// died first), and returns how many it removed. A row is queued only once
-// its attachment's deletion committed, so removing its file is right at
-// any time; one the commit's own removal is deleting meanwhile is deleted
-// twice, which a store takes as done.
+// died first), and the files written for an attachment row that was never
+// stored, and returns how many it removed. A row is queued only once its
+// attachment's deletion committed, so removing its file is right at any
+// time; one the commit's own removal is deleting meanwhile is deleted
+// twice, which a store takes as done. A write is taken only once it is
+// older than WriteGrace: until then its attachment row may still come.
 func (s *Service) removeLateFiles(ctx context.Context) (int, error) {
 	total := 0
-	for {
-		var files []storedFile
-		if err := s.DB.NewSelect().Table("blob_deletions").Column("storage_key", "blob_format").
-			OrderExpr("queued_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, &files); err != nil {
-			return total, fmt.Errorf("list files to remove: %w", err)
-		}
-		n := s.removeQueued(ctx, files)
-		total += n
-		if len(files) < auth.CleanupBatch || n == 0 {
-			return total, nil
+	for _, q := range []struct {
+		table, order string
+		where        []any
+	}{
+		{table: "blob_deletions", order: "queued_at, storage_key"},
+		{table: "blob_writes", order: "started_at, storage_key", where: []any{"started_at < ?", s.Now().UTC().Add(-WriteGrace)}},
+	} {
+		for {
+			var files []storedFile
+			sel := s.DB.NewSelect().Table(q.table).Column("storage_key", "blob_format").OrderExpr(q.order).Limit(auth.CleanupBatch)
+			if q.where != nil {
+				sel = sel.Where(q.where[0].(string), q.where[1:]...)
+			}
+			if err := sel.Scan(ctx, &files); err != nil {
+				return total, fmt.Errorf("list files to remove (%s): %w", q.table, err)
+			}
+			n := s.removeQueued(ctx, files)
+			total += n
+			if len(files) < auth.CleanupBatch || n == 0 {
+				break
+			}
 		}
 	}
+	return total, nil
+}
+
+// WriteGrace is how long a file written to the store may wait for the
+// attachment row that claims it before the daily cleanup takes it for
+// the remains of a write that never finished: longer than an upload may
+// take (its read deadline renews for at most two hours).
+const WriteGrace = 3 * time.Hour
+
+// writeFile writes a file for an attachment row still to be stored. The
+// write is recorded first (blob_writes), so that a file whose row never
+// comes (the process died in between) is removed by the daily cleanup;
+// storing the attachment row with key clears the record (a trigger,
+// migration 0047).
+func (s *Service) writeFile(ctx context.Context, key string, r io.Reader) (keyID string, err error) {
+	err = s.DB.Write(ctx, func(ctx context.Context) error {
+		_, err := s.DB.NewRaw(`INSERT INTO blob_writes (storage_key, blob_format, started_at) VALUES (?, ?, ?)`,
+			key, formatStream, s.Now().UTC()).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("record file write: %w", err)
+	}
+	return s.Files.Write(ctx, key, r)
 }
 
 func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID int64) (*db.Message, error) {

@@ -88,3 +88,52 @@ func TestFileRemovedLater(t *testing.T) {
 		}
 	})
 }
+
+// TestUnfinishedWriteRemovedLater: a file written to the store whose
+// attachment row was never stored (the process died in between, as when
+// a sealed PDF is written and the instance stops before the transaction
+// that posts it) does not stay stored for ever: the write was recorded
+// before it began, and the daily cleanup removes the file once the record
+// is older than any upload may take. Storing the attachment row clears the
+// record, so files of uploads and messages stay; a write still under way
+// is left alone.
+func TestUnfinishedWriteRemovedLater(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		writes := func() int {
+			t.Helper()
+			n, err := d.NewSelect().Table("blob_writes").Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		f.composeWithFile(t, "jan@example.nl", "Blijft")
+		if n := writes(); n != 0 {
+			t.Fatalf("%d writes recorded after their attachment rows were stored, want 0", n)
+		}
+		if _, err := f.svc.StoreDocument(ctx, "application/pdf", []byte("%PDF-1.4\n%%EOF\n")); err != nil {
+			t.Fatal(err)
+		}
+		if files, n := f.files(), writes(); files != 2 || n != 1 {
+			t.Fatalf("%d files and %d writes recorded, want 2 and 1", files, n)
+		}
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the cleanup
+			t.Fatal(err)
+		}
+		f.clk.Add(26 * time.Hour)
+		// A write that began just now: its attachment row may still come.
+		if _, err := f.svc.StoreDocument(ctx, "application/pdf", []byte("%PDF-1.4\n% new\n%%EOF\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Left: the sent message's file and the new write; gone: the
+		// unfinished write of a day ago.
+		if files, n := f.files(), writes(); files != 2 || n != 1 {
+			t.Fatalf("after the cleanup: %d files and %d writes recorded, want 2 and 1", files, n)
+		}
+	})
+}

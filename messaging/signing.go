@@ -49,7 +49,7 @@ type StoredDocument struct {
 // adds it to a conversation.
 func (s *Service) StoreDocument(ctx context.Context, contentType string, data []byte) (*StoredDocument, error) {
 	key := newStorageKey()
-	keyID, err := s.Files.Write(ctx, key, bytes.NewReader(data))
+	keyID, err := s.writeFile(ctx, key, bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("store document: %w", err)
 	}
