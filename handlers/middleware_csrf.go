@@ -46,7 +46,12 @@ func (h *handler) csrf(c *fiber.Ctx) error {
 	c.Locals(keyCSRF, token)
 
 	switch c.Method() {
-	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
+	case fiber.MethodPost:
+	case fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
+		// No route takes them (a route that did would need this check
+		// first): 405, not a form that expired.
+		c.Set(fiber.HeaderAllow, "GET, HEAD, POST")
+		return fiber.ErrMethodNotAllowed
 	default:
 		return c.Next()
 	}

@@ -170,6 +170,27 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
+// TestMethodsWithoutRoutes: no route takes PUT, PATCH or DELETE, so they
+// are answered 405 with the methods the app does take, not 403 as a
+// form that expired (which told a client nothing true), with or without
+// a token.
+func TestMethodsWithoutRoutes(t *testing.T) {
+	ta := newTestApp(t)
+	b := ta.browser(t)
+	token := b.csrfToken()
+	for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		for _, headers := range [][]string{nil, {"X-Csrf-Token", token}} {
+			resp, body := b.do(method, "/inloggen", url.Values{"email": {"jan@example.nl"}}, headers...)
+			wantStatus(t, resp, http.StatusMethodNotAllowed)
+			if got := resp.Header.Get("Allow"); got != "GET, HEAD, POST" {
+				t.Errorf("%s: Allow %q", method, got)
+			}
+			wantNotContains(t, body, "Dit formulier is verlopen")
+			checkSecurityHeaders(t, resp, false)
+		}
+	}
+}
+
 func TestCSRFCookie(t *testing.T) {
 	for _, tc := range []struct{ base, name string }{
 		{"http://localhost:8080", "dialoog_csrf"},
