@@ -468,22 +468,22 @@ func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
 // twice, which a store takes as done. A write is taken only once it is
 // older than WriteGrace: until then its attachment row may still come.
 func (s *Service) removeLateFiles(ctx context.Context) (int, error) {
+	cutoff := s.Now().UTC().Add(-WriteGrace)
 	total := 0
-	for _, q := range []struct {
-		table, order string
-		where        []any
-	}{
-		{table: "blob_deletions", order: "queued_at, storage_key"},
-		{table: "blob_writes", order: "started_at, storage_key", where: []any{"started_at < ?", s.Now().UTC().Add(-WriteGrace)}},
+	for _, list := range []func(*[]storedFile) error{
+		func(files *[]storedFile) error {
+			return s.DB.NewSelect().Table("blob_deletions").Column("storage_key", "blob_format").
+				OrderExpr("queued_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, files)
+		},
+		func(files *[]storedFile) error {
+			return s.DB.NewSelect().Table("blob_writes").Column("storage_key", "blob_format").Where("started_at < ?", cutoff).
+				OrderExpr("started_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, files)
+		},
 	} {
 		for {
 			var files []storedFile
-			sel := s.DB.NewSelect().Table(q.table).Column("storage_key", "blob_format").OrderExpr(q.order).Limit(auth.CleanupBatch)
-			if q.where != nil {
-				sel = sel.Where(q.where[0].(string), q.where[1:]...)
-			}
-			if err := sel.Scan(ctx, &files); err != nil {
-				return total, fmt.Errorf("list files to remove (%s): %w", q.table, err)
+			if err := list(&files); err != nil {
+				return total, fmt.Errorf("list files to remove: %w", err)
 			}
 			n := s.removeQueued(ctx, files)
 			total += n
