@@ -823,6 +823,10 @@ type messageJSON struct {
 	Attachments        []attachmentJSON `json:"attachments,omitempty"`
 }
 
+// ExportTime is t as the export's data writes a time that may be unset:
+// UTC, or nil (null) when zero.
+func ExportTime(t time.Time) *time.Time { return nullable(t) }
+
 func nullable(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

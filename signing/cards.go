@@ -232,13 +232,7 @@ func (s *Service) ExportRequests(ctx context.Context, who *identity.User, thread
 	if err != nil || len(cards) == 0 {
 		return nil, err
 	}
-	at := func(t time.Time) *time.Time {
-		if t.IsZero() {
-			return nil
-		}
-		t = t.UTC()
-		return &t
-	}
+	at := messaging.ExportTime
 	out := make([]exportRequest, len(cards))
 	for i, c := range cards {
 		r := exportRequest{Document: c.DocumentName, DocumentSHA256: c.SHA256, Pages: c.Pages, RequestedBy: c.RequesterName,
