@@ -99,6 +99,7 @@ func (h *handler) settingsLanguage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setLanguageCookie(c, h.cfg, lang) // as the footer's switch does
 	return reloadTo(c, pathAccount+"?melding=taal")
 }
 

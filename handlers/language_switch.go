@@ -52,6 +52,20 @@ func (h *handler) chosenLanguage(c *fiber.Ctx) string {
 	return ""
 }
 
+// rememberLanguage keeps the signed-in person's language (their account's
+// setting, chosen in the footer's switch or in Mijn account, or the one
+// they were invited in) in the browser's language cookie, so that the
+// pages after they log out or their session ends speak it too instead of
+// falling back to the browser's Accept-Language. The cookie is only
+// written when it says something else; a WebSocket upgrade is left alone.
+func (h *handler) rememberLanguage(c *fiber.Ctx, lang string) {
+	if !slices.Contains(i18n.Languages, lang) || h.chosenLanguage(c) == lang ||
+		strings.EqualFold(c.Get(fiber.HeaderUpgrade), "websocket") {
+		return
+	}
+	setLanguageCookie(c, h.cfg, lang)
+}
+
 // languageSwitch is the footer's language switch, on every page: it
 // remembers the choice in a cookie and, for a signed-in person, stores it
 // as their account's language (pages, mail and texts; audited), then goes

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/auth"
 	"dialoog/db"
@@ -161,4 +162,31 @@ func TestLanguageSwitchBeforeSecondFactor(t *testing.T) {
 	}
 	_, page = b.get(pathLoginFactor)
 	wantContains(t, page, `<html lang="en">`)
+}
+
+// TestLanguageKeptAfterSignOut: a person whose account is in English, in
+// a browser that asks for Dutch and never used the footer's switch, keeps
+// English on the pages after logging out and after the session expired:
+// the browser remembers the account's language once signed in.
+func TestLanguageKeptAfterSignOut(t *testing.T) {
+	ra := newRealApp(t)
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "en")
+	_, page := jan.b.get(pathInbox, "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`)
+	resp, _ := jan.b.post("/uitloggen", nil, "Accept-Language", "nl")
+	wantRedirect(t, resp, pathLogin)
+	_, page = jan.b.follow(resp, "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`, ">Log in</h1>")
+
+	// The language chosen in Mijn account, in a browser whose switch
+	// said Dutch before: the page after the session ended is English.
+	piet := ra.person(t, "piet@example.nl", false, "Piet", "", "Pietersen", "nl")
+	piet.b.cookies[languageCookie] = &http.Cookie{Name: languageCookie, Value: "nl"}
+	resp, _ = piet.b.post(pathSettingsLanguage, url.Values{"language": {"en"}}, "Accept-Language", "nl")
+	wantRedirect(t, resp, pathAccount+"?melding=taal")
+	ra.clk.Add(31 * time.Minute) // idle: the session has ended
+	resp, _ = piet.b.get(pathInbox, "Accept-Language", "nl")
+	wantRedirect(t, resp, pathLogin)
+	_, page = piet.b.follow(resp, "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`, ">Log in</h1>")
 }

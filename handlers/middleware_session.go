@@ -59,6 +59,9 @@ func (h *handler) session(c *fiber.Ctx) error {
 	if !cur.NeedsSecondFactor || h.chosenLanguage(c) == "" {
 		useUserLanguage(c, cur.User.Language)
 	}
+	if !cur.NeedsSecondFactor {
+		h.rememberLanguage(c, cur.User.Language)
+	}
 	err = c.Next()
 	// A request that may have changed something (not a GET) shows in the
 	// person's next inbox page at once.
