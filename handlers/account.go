@@ -26,9 +26,6 @@ const (
 	pathAfterAccountGone = "/?gestopt=1"
 )
 
-// exportFilename is the name the browser saves the box under.
-const exportFilename = "dialoog-berichten.zip"
-
 // accountShow is "Mijn account", with the confirmation of a saved
 // setting (?melding=...; only these fixed texts can be shown).
 func (h *handler) accountShow(c *fiber.Ctx) error {
@@ -118,7 +115,9 @@ func (h *handler) accountExport(c *fiber.Ctx) error {
 	ctx := context.WithoutCancel(c.UserContext())
 	conn := c.Context().Conn()
 	c.Set(fiber.HeaderContentType, "application/zip")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportFilename+`"`)
+	// The name the browser saves the box under, in the person's language
+	// as the files in it are.
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+h.localizer(c).T("export.file_zip")+`"`)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentSecurityPolicy, downloadCSP)

@@ -77,6 +77,34 @@ func TestAccountExport(t *testing.T) {
 	wantContains(t, files["beveiligingsactiviteit.json"], `"kind":"export"`)
 }
 
+// TestAccountExportInEnglish: a person who reads Dialoog in English
+// downloads a file with English names, the ZIP file's own name and the
+// folder of a conversation whose subject gives no name included.
+func TestAccountExportInEnglish(t *testing.T) {
+	ra := newRealApp(t)
+	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "en")
+	id := ra.compose(t, hr.u, "???", "Hallo", "jan@example.nl")
+
+	resp, body := jan.b.post(pathAccountExport, nil)
+	wantStatus(t, resp, http.StatusOK)
+	if got, want := resp.Header.Get("Content-Disposition"), `attachment; filename="dialoog-messages.zip"`; got != want {
+		t.Errorf("Content-Disposition %q, want %q", got, want)
+	}
+	files := unzipAll(t, body)
+	dir := "conversations/" + itoa(id) + "-conversation/"
+	for _, name := range []string{"README.txt", "index.html", dir + "conversation.html", dir + "conversation.json"} {
+		if _, ok := files[name]; !ok {
+			t.Errorf("no %s in the export", name)
+		}
+	}
+	for name := range files {
+		if strings.Contains(name, "gesprek") || strings.Contains(name, "bijlage") {
+			t.Errorf("Dutch file name %s in an English export", name)
+		}
+	}
+}
+
 // TestAccountExportOneAtATime: while an export of the person is being
 // written (here, or on another instance), another request gets a page
 // saying so; once it ended the download works again.

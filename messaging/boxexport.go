@@ -119,6 +119,9 @@ type boxExport struct {
 // exportNames are the file names of the export in the user's language.
 type exportNames struct {
 	conversations, attachments, readme, index, profile, factors, activity, convHTML, convJSON string
+	// untitled names a conversation's folder when its subject gives no
+	// name.
+	untitled string
 }
 
 func namesFor(l i18n.Localizer) exportNames {
@@ -127,6 +130,7 @@ func namesFor(l i18n.Localizer) exportNames {
 		readme: l.T("export.file_readme"), index: l.T("export.file_index"), profile: l.T("export.file_profile"),
 		factors: l.T("export.file_factors"), activity: l.T("export.file_activity"),
 		convHTML: l.T("export.file_conversation_html"), convJSON: l.T("export.file_conversation_json"),
+		untitled: l.T("export.dir_untitled"),
 	}
 }
 
@@ -519,7 +523,7 @@ type exportThread struct {
 // dir is the conversation's folder: its id and a readable, safe part of
 // its subject.
 func (e *boxExport) dir(th *exportThread) string {
-	return e.names.conversations + "/" + strconv.FormatInt(th.ID, 10) + "-" + slug(th.Subject) + "/"
+	return e.names.conversations + "/" + strconv.FormatInt(th.ID, 10) + "-" + slug(th.Subject, e.names.untitled) + "/"
 }
 
 // loggedName is a file of the export as an error names it: a
@@ -537,8 +541,8 @@ func loggedName(name string) string {
 }
 
 // slug keeps letters and digits of a subject, the rest a single dash, up
-// to 40 characters.
-func slug(s string) string {
+// to 40 characters; untitled when nothing is left.
+func slug(s, untitled string) string {
 	var b strings.Builder
 	n, dash := 0, false
 	for _, r := range strings.ToLower(s) {
@@ -558,7 +562,7 @@ func slug(s string) string {
 		}
 	}
 	if b.Len() == 0 {
-		return "gesprek"
+		return untitled
 	}
 	return b.String()
 }
