@@ -391,6 +391,18 @@ func sessionPlace(m Meta, place string) string {
 }
 
 // RecoveryUsedView is the page after a login with a recovery code.
+// recoveryCodesLeft says how many recovery codes are left, in words that
+// agree with the number.
+func recoveryCodesLeft(m Meta, n int) string {
+	switch n {
+	case 0:
+		return m.T("recovery_used.left_none")
+	case 1:
+		return m.T("recovery_used.left_one")
+	}
+	return m.T("recovery_used.left", "Count", n)
+}
+
 type RecoveryUsedView struct {
 	// Left is the number of unused recovery codes.
 	Left int
