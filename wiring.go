@@ -136,8 +136,8 @@ func (a invitationsAdapter) Check(ctx context.Context, token string) (handlers.I
 	return handlers.InvitationInfo{Email: i.Email, OrgID: i.OrgID, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
 }
 
-func (a invitationsAdapter) Accept(ctx context.Context, token, ip, userAgent string) (string, string, error) {
-	tok, stage, err := a.inv.Accept(ctx, token, ip, userAgent)
+func (a invitationsAdapter) Accept(ctx context.Context, token, ip, userAgent, lang string) (string, string, error) {
+	tok, stage, err := a.inv.AcceptIn(ctx, token, ip, userAgent, lang)
 	return tok, string(stage), err
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -255,6 +256,16 @@ func (s *Invitations) IsFor(ctx context.Context, token string, userID int64) (bo
 // Accept consumes a valid link and starts a session for its user. It
 // returns the session token and the user's next onboarding stage.
 func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (string, Stage, error) {
+	return s.AcceptIn(ctx, token, ip, userAgent, "")
+}
+
+// AcceptIn is Accept by a browser in which the person chose lang ("nl" or
+// "en"; "" or anything else: no choice) before signing up, with the
+// footer's switch on the invitation page: that choice, not the language
+// the invitation was sent in, becomes the account's language (audited as
+// a change), as the switch does from the first step on. So the steps after
+// it, their texts and mails speak the language the person asked for.
+func (s *Invitations) AcceptIn(ctx context.Context, token, ip, userAgent, lang string) (string, Stage, error) {
 	var session string
 	var stage Stage
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -284,6 +295,15 @@ func (s *Invitations) Accept(ctx context.Context, token, ip, userAgent string) (
 		}
 		if err := Audit(ctx, tx, AuditEntry{UserID: &row.UserID, Kind: "invitation.accepted", IP: ip, Now: now}); err != nil {
 			return err
+		}
+		if slices.Contains(Languages, lang) && lang != row.Language {
+			if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("language = ?", lang).Set("updated_at = ?", now).
+				Where("id = ?", row.UserID).Exec(ctx); err != nil {
+				return fmt.Errorf("language chosen before signing up: %w", err)
+			}
+			if err := Audit(ctx, tx, AuditEntry{UserID: &row.UserID, Kind: "language.changed", IP: ip, Now: now}); err != nil {
+				return err
+			}
 		}
 		stage, err = StageOf(ctx, tx, row.UserID)
 		return err

@@ -145,8 +145,8 @@ func (a testInvitations) Check(ctx context.Context, token string) (InvitationInf
 	return InvitationInfo{Email: i.Email, OrgID: i.OrgID, OrgName: i.OrgName, Language: i.Language, ExpiresAt: i.ExpiresAt}, err
 }
 
-func (a testInvitations) Accept(ctx context.Context, token, ip, userAgent string) (string, string, error) {
-	tok, stage, err := a.inv.Accept(ctx, token, ip, userAgent)
+func (a testInvitations) Accept(ctx context.Context, token, ip, userAgent, lang string) (string, string, error) {
+	tok, stage, err := a.inv.AcceptIn(ctx, token, ip, userAgent, lang)
 	return tok, string(stage), err
 }
 

@@ -50,8 +50,10 @@ type Invitations interface {
 	// replaced by a newer link.
 	Check(ctx context.Context, token string) (InvitationInfo, error)
 	// Accept consumes the link and starts a session. next names the next
-	// onboarding step, e.g. "terms". Errors as for Check.
-	Accept(ctx context.Context, token, ip, userAgent string) (sessionToken string, next string, err error)
+	// onboarding step, e.g. "terms". lang is the language chosen in this
+	// browser before signing up ("" for none): it becomes the account's.
+	// Errors as for Check.
+	Accept(ctx context.Context, token, ip, userAgent, lang string) (sessionToken string, next string, err error)
 	// IsFor reports whether token is a sign-up link of userID, in any
 	// state: their browser that opens it again goes on where they are.
 	IsFor(ctx context.Context, token string, userID int64) (bool, error)

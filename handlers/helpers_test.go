@@ -47,7 +47,7 @@ func (f *fakeInvitations) Check(_ context.Context, token string) (InvitationInfo
 	return info, nil
 }
 
-func (f *fakeInvitations) Accept(_ context.Context, token, ip, userAgent string) (string, string, error) {
+func (f *fakeInvitations) Accept(_ context.Context, token, ip, userAgent, _ string) (string, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.accepts++

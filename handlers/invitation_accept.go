@@ -19,7 +19,7 @@ func (h *handler) invitationAccept(c *fiber.Ctx) error {
 		return h.invitationInvalid(c, fiber.StatusNotFound, components.InvitationInvalidView{Expired: true})
 	}
 	session, next, err := h.invitations.Accept(c.UserContext(), token,
-		strings.Clone(c.IP()), clip(strings.Clone(c.Get(fiber.HeaderUserAgent)), maxUserAgentLen))
+		strings.Clone(c.IP()), clip(strings.Clone(c.Get(fiber.HeaderUserAgent)), maxUserAgentLen), h.chosenLanguage(c))
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return h.linkNotUsable(c, token)

@@ -120,8 +120,9 @@ func TestLanguageSwitchSignedIn(t *testing.T) {
 
 // TestLanguageSwitchDuringFirstVisit: someone invited in Dutch switches to
 // English on the invitation page (signed out: the cookie wins over the
-// invitation's language) and at the first step (signed in: stored, so the
-// texts of the next steps are English too).
+// invitation's language); pressing AANMELDEN makes that choice the
+// account's language, so the steps after it, and their texts and mails,
+// are English too. At a step (signed in) the switch stores the language.
 func TestLanguageSwitchDuringFirstVisit(t *testing.T) {
 	ra := newRealApp(t)
 	link := ra.invite(t, auth.InviteInput{Email: "nieuw@example.nl", Language: "nl"})
@@ -136,14 +137,33 @@ func TestLanguageSwitchDuringFirstVisit(t *testing.T) {
 	resp, _ = b.post(link, nil)
 	wantRedirect(t, resp, pathTerms)
 	_, page = b.get(pathTerms)
-	wantContains(t, page, `<html lang="nl">`) // the account's language, from the invitation
-	resp, _ = b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathTerms}})
+	wantContains(t, page, `<html lang="en">`)
+	u := ra.userByEmail(t, "nieuw@example.nl")
+	if u.Language != "en" {
+		t.Fatalf("account language %q after signing up in English, want en", u.Language)
+	}
+	n, err := ra.d.NewSelect().Model((*db.AuditEvent)(nil)).Where("user_id = ? AND kind = ?", u.ID, "language.changed").Count(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("%d language audit rows (%v)", n, err)
+	}
+
+	resp, _ = b.post("/taal", url.Values{"taal": {"nl"}, "terug": {pathTerms}})
 	wantRedirect(t, resp, pathTerms)
-	if u := ra.userByEmail(t, "nieuw@example.nl"); u.Language != "en" {
-		t.Fatalf("account language %q, want en", u.Language)
+	if u := ra.userByEmail(t, "nieuw@example.nl"); u.Language != "nl" {
+		t.Fatalf("account language %q, want nl", u.Language)
 	}
 	_, page = b.get(pathTerms)
-	wantContains(t, page, `<html lang="en">`)
+	wantContains(t, page, `<html lang="nl">`)
+
+	// Without a choice in the browser the invitation's language stays,
+	// whatever the browser asks for.
+	other := ra.invite(t, auth.InviteInput{Email: "ander@example.nl", Language: "nl"})
+	b2 := ra.browser(t)
+	resp, _ = b2.post(other, nil, "Accept-Language", "en")
+	wantRedirect(t, resp, pathTerms)
+	if u := ra.userByEmail(t, "ander@example.nl"); u.Language != "nl" {
+		t.Fatalf("account language %q without a choice, want nl", u.Language)
+	}
 }
 
 // TestLanguageSwitchBeforeSecondFactor: a session that passed the password

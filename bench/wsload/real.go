@@ -347,7 +347,7 @@ func (unusedInvitations) Check(context.Context, string) (handlers.InvitationInfo
 
 func (unusedInvitations) IsFor(context.Context, string, int64) (bool, error) { return false, errUnused }
 
-func (unusedInvitations) Accept(context.Context, string, string, string) (string, string, error) {
+func (unusedInvitations) Accept(context.Context, string, string, string, string) (string, string, error) {
 	return "", "", errUnused
 }
 
