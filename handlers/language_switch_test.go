@@ -47,8 +47,12 @@ func TestLanguageSwitchSignedOut(t *testing.T) {
 	if got := resp.Header.Get("Content-Language"); got != "en" {
 		t.Errorf("Content-Language %q", got)
 	}
-	// An error page too.
+	// An error page too, also one answered before the language was
+	// chosen (a file of /static/ that does not exist).
 	_, page = b.get("/bestaat-niet", "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`)
+	resp, page = b.get("/static/bestaat-niet.css", "Accept-Language", "nl")
+	wantStatus(t, resp, http.StatusNotFound)
 	wantContains(t, page, `<html lang="en">`)
 
 	// A language Dialoog does not have is refused with a message; a cookie

@@ -163,12 +163,13 @@ func (h *handler) unreadCount(c *fiber.Ctx, userID int64) int {
 
 // localizer returns the request's Localizer. Requests that failed before the
 // language middleware ran (a missing static file, a too-large body) still
-// get their error page in the browser's language.
+// get their error page in the language chosen in this browser, else the
+// browser's.
 func (h *handler) localizer(c *fiber.Ctx) i18n.Localizer {
 	if l, ok := c.Locals(keyLocalizer).(i18n.Localizer); ok {
 		return l
 	}
-	return i18n.For(i18n.Match(c.Get(fiber.HeaderAcceptLanguage), ""))
+	return i18n.For(i18n.Match(c.Get(fiber.HeaderAcceptLanguage), h.chosenLanguage(c)))
 }
 
 // logger returns the request-scoped logger, which carries the request id.
