@@ -261,9 +261,9 @@ func adminRetentionContent(m Meta, v AdminRetentionView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(m.T("retention.last_failed", "When", moment(m.L, v.LastRun), "Cases", v.LastCases, "Conversations", v.LastConversations, "Messages", v.LastMessages, "Files", v.LastFiles))
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(retentionRun(m, "retention.last_failed", v))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/admin_retention.templ`, Line: 38, Col: 178}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/admin_retention.templ`, Line: 38, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 			if templ_7745c5c3_Err != nil {
@@ -279,9 +279,9 @@ func adminRetentionContent(m Meta, v AdminRetentionView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(m.T("retention.last_run", "When", moment(m.L, v.LastRun), "Cases", v.LastCases, "Conversations", v.LastConversations, "Messages", v.LastMessages, "Files", v.LastFiles))
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(retentionRun(m, "retention.last_run", v))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/admin_retention.templ`, Line: 40, Col: 175}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/admin_retention.templ`, Line: 40, Col: 48}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 			if templ_7745c5c3_Err != nil {

@@ -3,6 +3,7 @@ package components
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/i18n"
 )
@@ -27,6 +28,24 @@ func TestRecoveryCodesLeftPlural(t *testing.T) {
 		page := renderString(t, RecoveryUsedPartial(m, RecoveryUsedView{Left: tc.left, HasFactor: true}))
 		if !strings.Contains(page, tc.want) {
 			t.Errorf("%s, %d left: no %q in\n%s", tc.lang, tc.left, tc.want, page)
+		}
+	}
+}
+
+// TestRetentionCountsPlural: the last run of the retention page counts
+// what it deleted in words that agree with each number, with the
+// thousands separator of the language.
+func TestRetentionCountsPlural(t *testing.T) {
+	run := AdminRetentionView{LastRun: time.Date(2026, 2, 24, 2, 0, 0, 0, time.UTC), NextRun: time.Date(2026, 2, 25, 2, 0, 0, 0, time.UTC),
+		LastCases: 1, LastConversations: 1, LastMessages: 12345, LastFiles: 0}
+	for lang, want := range map[string]string{
+		"en": "deleted 1 closed case, 1 conversation, 12,345 messages and 0 attachments.",
+		"nl": "verwijderde 1 gesloten dossier, 1 gesprek, 12.345 berichten en 0 bijlagen.",
+	} {
+		m := Meta{L: i18n.For(lang), CSRF: "x", SignedIn: true}
+		page := renderString(t, AdminRetentionPartial(m, run))
+		if !strings.Contains(page, want) {
+			t.Errorf("%s: no %q in\n%s", lang, want, page)
 		}
 	}
 }

@@ -31,3 +31,22 @@ type AdminRetentionView struct {
 func moment(l i18n.Localizer, t time.Time) string {
 	return l.FullDate(t) + ", " + i18n.Clock(t)
 }
+
+// retentionRun is the sentence about the last run (key), with what it
+// deleted counted in words that agree with each number.
+func retentionRun(m Meta, key string, v AdminRetentionView) string {
+	return m.T(key, "When", moment(m.L, v.LastRun),
+		"Cases", counted(m, "retention.count_cases", v.LastCases),
+		"Conversations", counted(m, "retention.count_conversations", v.LastConversations),
+		"Messages", counted(m, "retention.count_messages", v.LastMessages),
+		"Files", counted(m, "retention.count_files", v.LastFiles))
+}
+
+// counted is n with its noun: key+"_one" for one, else key with n
+// written with the language's thousands separator.
+func counted(m Meta, key string, n int) string {
+	if n == 1 {
+		return m.T(key + "_one")
+	}
+	return m.T(key, "N", thousands(m.L, n))
+}
