@@ -581,8 +581,10 @@ func refusedErr(reason string) error {
 // admin allows it, an internal member is created. The session needs no
 // password or second factor of Dialoog's. Every refusal is
 // apperr Unauthorized ("sso.refused.<reason>") and audited with its
-// reason.
-func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent string) (string, error) {
+// reason. lang is the language of the browser's pages ("nl" or "en"): a
+// user the login creates gets it, so their pages, texts and mails go on
+// in the language the login page spoke.
+func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent, lang string) (string, error) {
 	a := s.Accounts
 	if ok, wait, err := a.Limiter.Allow(ctx, IPKey("code", ip), codesPerIP, codesIPWindow); err != nil {
 		return "", err
@@ -639,7 +641,7 @@ func (s *SSO) CompleteSSO(ctx context.Context, state, boundState, code, ip, user
 	var refusal *ssoRefusal
 	err = a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		token, created, err = s.admit(ctx, tx, row, idt.Subject, cl, ip, userAgent)
+		token, created, err = s.admit(ctx, tx, row, idt.Subject, cl, ip, userAgent, lang)
 		return err
 	})
 	if errors.As(err, &refusal) {
@@ -679,7 +681,7 @@ func (s *SSO) refused(ctx context.Context, org, userID int64, reason, ip string)
 
 // admit finds or creates the person of a verified ID token and opens
 // their session, in tx; a refusal is *ssoRefusal.
-func (s *SSO) admit(ctx context.Context, tx bun.Tx, row *ssoProviderRow, subject string, cl ssoClaims, ip, userAgent string) (string, bool, error) {
+func (s *SSO) admit(ctx context.Context, tx bun.Tx, row *ssoProviderRow, subject string, cl ssoClaims, ip, userAgent, language string) (string, bool, error) {
 	org := row.OrgID
 	if !cl.verified() {
 		return "", false, &ssoRefusal{reason: SSORefusedUnverified}
@@ -718,7 +720,7 @@ func (s *SSO) admit(ctx context.Context, tx bun.Tx, row *ssoProviderRow, subject
 	now := s.Accounts.Now().UTC()
 	created := false
 	if !found {
-		u = db.User{Email: email, Kind: db.KindInternal, OrgID: &org, Status: db.StatusInvited, Language: lang(""), Gender: "unknown",
+		u = db.User{Email: email, Kind: db.KindInternal, OrgID: &org, Status: db.StatusInvited, Language: lang(language), Gender: "unknown",
 			CreatedAt: now, UpdatedAt: now}
 		first, last := clipName(cl.GivenName), clipName(cl.FamilyName)
 		if first != "" && last != "" {

@@ -181,7 +181,7 @@ func testSSOReauth(t *testing.T, engine string) {
 		_, err = f.sso.CompleteReauth(ctx, f.cur(t, a), state, "other", code, "127.0.0.1")
 		f.wantReauthRefused(t, a, err, auth.SSOReauthState)
 		// The login's return does not take a confirmation's state.
-		if _, err := f.sso.CompleteSSO(ctx, state, bound, code, "127.0.0.1", "test"); keyOf(err) != "sso.refused.state" {
+		if _, err := f.sso.CompleteSSO(ctx, state, bound, code, "127.0.0.1", "test", ""); keyOf(err) != "sso.refused.state" {
 			t.Fatalf("confirmation state at the login's return: %v", err)
 		}
 		// a's own flow still works.

@@ -56,6 +56,12 @@ func newSSOFixture(t *testing.T, d *db.DB, createUsers bool) *ssoFixture {
 // answers to the browser's return.
 func (f *ssoFixture) login(t *testing.T, typed, username string) (string, error) {
 	t.Helper()
+	return f.loginIn(t, typed, username, "")
+}
+
+// loginIn is login from a browser whose pages are in lang.
+func (f *ssoFixture) loginIn(t *testing.T, typed, username, lang string) (string, error) {
+	t.Helper()
 	ctx := context.Background()
 	start, err := f.sso.BeginSSO(ctx, typed, "127.0.0.1")
 	if err != nil {
@@ -72,7 +78,7 @@ func (f *ssoFixture) login(t *testing.T, typed, username string) (string, error)
 	if got := u.Scheme + "://" + u.Host + u.Path; got != ssoCallback {
 		t.Fatalf("provider sent the browser to %s", got)
 	}
-	return f.sso.CompleteSSO(ctx, u.Query().Get("state"), start.State, u.Query().Get("code"), "127.0.0.1", "test")
+	return f.sso.CompleteSSO(ctx, u.Query().Get("state"), start.State, u.Query().Get("code"), "127.0.0.1", "test", lang)
 }
 
 func (f *ssoFixture) wantRefused(t *testing.T, err error, reason string) {
@@ -102,6 +108,25 @@ func TestSSO(t *testing.T) {
 
 func testSSO(t *testing.T, engine string) {
 	{
+		t.Run("FirstLoginInTheLanguageOfThePage", func(t *testing.T) {
+			// A colleague created by their first login reads on in the
+			// language the login page spoke; an existing one keeps theirs.
+			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
+			tok, err := f.loginIn(t, "anna@osaw.example", "anna", "en")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.cur(t, tok).User.Language; got != "en" {
+				t.Fatalf("created in language %q, want en", got)
+			}
+			tok, err = f.loginIn(t, "anna@osaw.example", "anna", "nl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.cur(t, tok).User.Language; got != "en" {
+				t.Fatalf("language %q after a later login from a Dutch page, want en", got)
+			}
+		})
 		t.Run("FirstLoginCreatesUser", func(t *testing.T) {
 			f := newSSOFixture(t, dbtest.MustOpen(t, engine), true)
 			tok, err := f.login(t, "anna@osaw.example", "anna")
@@ -288,13 +313,13 @@ func testSSO(t *testing.T, engine string) {
 			u, _ := url.Parse(back)
 			q := u.Query()
 			// Another browser (without this one's cookie) cannot finish it.
-			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), "", q.Get("code"), "127.0.0.1", "test"); keyOf(err) != "sso.refused.state" {
+			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), "", q.Get("code"), "127.0.0.1", "test", ""); keyOf(err) != "sso.refused.state" {
 				t.Fatalf("unbound state: %v", err)
 			}
-			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), start.State, q.Get("code"), "127.0.0.1", "test"); err != nil {
+			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), start.State, q.Get("code"), "127.0.0.1", "test", ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), start.State, q.Get("code"), "127.0.0.1", "test"); keyOf(err) != "sso.refused.state" {
+			if _, err := f.sso.CompleteSSO(ctx, q.Get("state"), start.State, q.Get("code"), "127.0.0.1", "test", ""); keyOf(err) != "sso.refused.state" {
 				t.Fatalf("state used twice: %v", err)
 			}
 			// A login not finished within SSOLoginTTL expires.
@@ -303,7 +328,7 @@ func testSSO(t *testing.T, engine string) {
 				t.Fatal(err)
 			}
 			f.clk.Add(auth.SSOLoginTTL + time.Second)
-			if _, err := f.sso.CompleteSSO(ctx, start.State, start.State, "code", "127.0.0.1", "test"); keyOf(err) != "sso.refused.state" {
+			if _, err := f.sso.CompleteSSO(ctx, start.State, start.State, "code", "127.0.0.1", "test", ""); keyOf(err) != "sso.refused.state" {
 				t.Fatalf("expired state: %v", err)
 			}
 			// The daily cleanup removes them a day after they expired.

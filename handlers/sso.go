@@ -28,7 +28,7 @@ const (
 // user answer NotFound to anyone but an admin of the organisation.
 type SSO interface {
 	BeginSSO(ctx context.Context, emailOrDomain, ip string) (*auth.SSOStart, error)
-	CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent string) (string, error)
+	CompleteSSO(ctx context.Context, state, boundState, code, ip, userAgent, lang string) (string, error)
 	BackChannelLogout(ctx context.Context, orgID int64, logoutToken, ip string) error
 	LogoutSSO(ctx context.Context, sessionID int64, postLogout, ip string) (string, error)
 	Settings(ctx context.Context, cur *auth.Current) (auth.SSOSettings, bool, error)
@@ -122,7 +122,7 @@ func (h *handler) ssoCallback(c *fiber.Ctx) error {
 		h.logger(c).Info("sso: provider answered with an error", "error", clip(e, 64))
 		return h.loginForm(c, fiber.StatusUnauthorized, components.LoginView{SSO: components.LoginSSOView{Error: h.localizer(c).T("sso.refused.provider")}})
 	}
-	token, err := h.sso.CompleteSSO(c.UserContext(), strings.Clone(c.Query("state")), bound, strings.Clone(c.Query("code")), clientIP(c), userAgent(c))
+	token, err := h.sso.CompleteSSO(c.UserContext(), strings.Clone(c.Query("state")), bound, strings.Clone(c.Query("code")), clientIP(c), userAgent(c), h.localizer(c).Lang())
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Unauthorized, apperr.TooMany:
