@@ -50,12 +50,22 @@ func TestSMSCodeText(t *testing.T) {
 	}
 }
 
+// TestFormatDate: a date is written day, month, year in both languages,
+// as every other date of Dialoog ("5 December 2026"), and on the day it
+// is in the Netherlands.
 func TestFormatDate(t *testing.T) {
 	d := time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC)
 	if got := FormatDate(i18n.For("nl"), d); got != "23 februari 2026" {
 		t.Errorf("nl: %q", got)
 	}
-	if got := FormatDate(i18n.For("en"), d); got != "February 23, 2026" {
+	if got := FormatDate(i18n.For("en"), d); got != "23 February 2026" {
 		t.Errorf("en: %q", got)
+	}
+	late := time.Date(2026, 12, 4, 23, 30, 0, 0, time.UTC) // 00:30 on 5 December in Amsterdam
+	if got := FormatDate(i18n.For("en"), late); got != "5 December 2026" {
+		t.Errorf("en, late in the evening in UTC: %q", got)
+	}
+	if got := FormatDate(i18n.For("nl"), time.Time{}); got != "" {
+		t.Errorf("zero time: %q", got)
 	}
 }

@@ -263,21 +263,13 @@ func waitSeconds(l i18n.Localizer, n int) string {
 	return l.T("sms.resend_wait", "N", n)
 }
 
-// FormatDate writes a date the way people read it: "23 februari 2026".
+// FormatDate writes a date the way people read it, on its day in the
+// Netherlands: "23 februari 2026", "23 February 2026".
 func FormatDate(l i18n.Localizer, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	months := strings.Fields(l.T("date.months"))
-	m := int(t.Month())
-	name := strconv.Itoa(m)
-	if len(months) == 12 {
-		name = months[m-1]
-	}
-	if l.Lang() == "en" {
-		return name + " " + strconv.Itoa(t.Day()) + ", " + strconv.Itoa(t.Year())
-	}
-	return strconv.Itoa(t.Day()) + " " + name + " " + strconv.Itoa(t.Year())
+	return l.FullDate(t)
 }
 
 // stepOf renders "Stap N van 5".
