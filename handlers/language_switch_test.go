@@ -214,3 +214,35 @@ func TestLanguageKeptAfterSignOut(t *testing.T) {
 	_, page = piet.b.follow(resp, "Accept-Language", "nl")
 	wantContains(t, page, `<html lang="en">`, ">Log in</h1>")
 }
+
+// TestLoginIntoAnotherLanguageLoadsAWholePage: a login through htmx swaps
+// only the main content, so when the account's language is not the one
+// the login pages spoke (another browser, asking for Dutch), the next
+// page comes whole (HX-Redirect): its <html lang>, skip link, header and
+// footer in the account's language too, not the login page's.
+func TestLoginIntoAnotherLanguageLoadsAWholePage(t *testing.T) {
+	ra := newRealApp(t)
+	ra.onboard(t, auth.InviteInput{Email: "jan@example.nl", Language: "en"}, false)
+	b := ra.login(t, "jan@example.nl")
+	b.cookies[languageCookie] = &http.Cookie{Name: languageCookie, Value: "nl"}
+	_, page := b.get(pathLoginFactor, "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="nl">`)
+	resp, _ := b.post(pathLoginFactor+"/sms", nil)
+	wantRedirect(t, resp, pathLoginFactor)
+	resp, _ = b.post(pathLoginFactor, url.Values{"kind": {"sms"}, "code": {ra.lastSMSCode(t, testPhone)}}, "HX-Request", "true", "Accept-Language", "nl")
+	wantStatus(t, resp, http.StatusOK)
+	if got := resp.Header.Get("HX-Redirect"); got != pathInbox {
+		t.Fatalf("HX-Redirect %q, want %q", got, pathInbox)
+	}
+	_, page = b.get(pathInbox, "Accept-Language", "nl")
+	wantContains(t, page, `<html lang="en">`)
+
+	// In the language the login spoke, the next page is swapped in as
+	// any other.
+	ra.onboard(t, auth.InviteInput{Email: "piet@example.nl", Language: "nl"}, false)
+	p := ra.login(t, "piet@example.nl")
+	resp, _ = p.post(pathLoginFactor+"/sms", nil)
+	wantRedirect(t, resp, pathLoginFactor)
+	resp, _ = p.post(pathLoginFactor, url.Values{"kind": {"sms"}, "code": {ra.lastSMSCode(t, testPhone)}}, "HX-Request", "true", "Accept-Language", "nl")
+	wantRedirect(t, resp, pathInbox)
+}

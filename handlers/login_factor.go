@@ -76,7 +76,7 @@ func (h *handler) loginFactorVerify(c *fiber.Ctx) error {
 		// account's device.
 		SetSessionCookie(c, h.cfg, token)
 		SetDeviceCookie(c, h.cfg, h.accounts.RememberDevice(device, current(c).User.ID))
-		return seeOther(c, pathRecoveryUsed)
+		return h.onTo(c, current(c).User.Language, pathRecoveryUsed)
 	}
 	return h.advance(c, token)
 }

@@ -8,6 +8,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/auth"
+	"dialoog/i18n"
 )
 
 // Where the user goes for each stage. The second-factor stage has two pages
@@ -236,6 +237,24 @@ func (h *handler) advance(c *fiber.Ctx, token string) error {
 	location, err := h.stageURL(c, cur)
 	if err != nil {
 		return err
+	}
+	lang := cur.User.Language
+	if cur.NeedsSecondFactor {
+		lang = "" // not the person yet: their language does not apply
+	}
+	return h.onTo(c, lang, location)
+}
+
+// onTo sends the browser on to location after a step of a person whose
+// pages speak lang (their account's setting; "" when it does not apply).
+// An htmx request swaps only the main content of the page it came from;
+// when that page spoke another language (a login from a browser asking
+// for another language than the account's), location comes as a whole
+// page instead, so that <html lang>, the skip link, the header and the
+// footer speak the account's language as well.
+func (h *handler) onTo(c *fiber.Ctx, lang, location string) error {
+	if isPartial(c) && lang != "" && i18n.Match(c.Get(fiber.HeaderAcceptLanguage), lang) != h.localizer(c).Lang() {
+		return reloadTo(c, location)
 	}
 	return seeOther(c, location)
 }
