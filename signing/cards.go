@@ -2,12 +2,12 @@ package signing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/identity"
 	"dialoog/messaging"
@@ -192,7 +192,10 @@ func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int6
 	for i := range us {
 		c, err := s.CardByID(ctx, us[i].Identity(), requestID)
 		if err != nil {
-			if errors.Is(err, errNotFound) {
+			// Whoever may not see it (no longer a participant, or the
+			// medical rule) is left out, whichever check said so: the
+			// request's own or the conversation's.
+			if apperr.CodeOf(err) == apperr.NotFound {
 				continue
 			}
 			return nil, err
