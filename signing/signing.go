@@ -418,11 +418,6 @@ func (s *Service) View(ctx context.Context, who *identity.User, requestID int64,
 // first visit.
 func (s *Service) SendCode(ctx context.Context, who *identity.User, requestID int64, ip string) error {
 	user := db.UserOf(who)
-	if ok, wait, err := s.Limiter.Allow(ctx, auth.IPKey("sms", ip), smsPerIPHour, time.Hour); err != nil {
-		return err
-	} else if !ok {
-		return waitError("code", wait)
-	}
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := s.Now().UTC()
 		r, org, err := s.access(ctx, tx, user, requestID)
@@ -456,6 +451,15 @@ func (s *Service) SendCode(ctx context.Context, who *identity.User, requestID in
 		}
 		if sent >= auth.SMSPerNumberHour {
 			return apperr.Field("code", "sms.number_cap")
+		}
+		// The address's texts are counted in this transaction, once the
+		// text is going to be sent: a request refused above (not the
+		// user's to sign, too soon) uses up nothing of the allowance of
+		// others at the same address.
+		if ok, wait, err := s.Limiter.AllowIn(ctx, tx, auth.IPKey("sms", ip), smsPerIPHour, time.Hour); err != nil {
+			return err
+		} else if !ok {
+			return waitError("code", wait)
 		}
 		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).
 			Where("user_id = ? AND purpose = ? AND used_at IS NULL", user.ID, purpose(me.ID)).Exec(ctx); err != nil {
