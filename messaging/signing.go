@@ -24,6 +24,24 @@ func (s *Service) ThreadAccess(ctx context.Context, idb bun.IDB, user *db.User, 
 	return s.threadWithOrg(ctx, idb, user.ID, threadID)
 }
 
+// Readers returns those of userIDs who take part in the thread and may
+// read it (the medical rule), in idb: ThreadAccess for several people at
+// once, such as the signers a request is put to.
+func (s *Service) Readers(ctx context.Context, idb bun.IDB, threadID int64, userIDs []int64) ([]int64, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	if err := idb.NewSelect().TableExpr("participants AS p").ColumnExpr("p.user_id").
+		Join("JOIN threads AS t ON t.id = p.thread_id").
+		Where("p.thread_id = ? AND p.user_id IN (?)", threadID, bun.In(userIDs)).
+		Where(medicalRule("t", "p.user_id")).
+		Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("readers of thread %d: %w", threadID, err)
+	}
+	return ids, nil
+}
+
 // AttachmentName opens the stored name of an attachment.
 func (s *Service) AttachmentName(a *db.Attachment) (string, error) {
 	v, err := s.attachmentView(a)

@@ -129,8 +129,8 @@ type RequestInput struct {
 // requester in tx, see messaging.ReplyInput.Within) to the signers, in the
 // caller's transaction. Only internal users of the conversation's
 // organisation ask (the document is sealed with its key); the signers must
-// be participants of the conversation; the file must be a PDF by its
-// content.
+// be participants of the conversation who may read it; the file must be a
+// PDF by its content.
 func (s *Service) RequestTx(ctx context.Context, tx bun.Tx, requester *db.User, threadID, messageID int64, in RequestInput) (int64, error) {
 	now := s.Now().UTC()
 	if requester.Kind != db.KindInternal {
@@ -156,12 +156,14 @@ func (s *Service) RequestTx(ctx context.Context, tx bun.Tx, requester *db.User, 
 	if !in.Deadline.IsZero() && !in.Deadline.After(now.Add(time.Hour)) {
 		return 0, apperr.Field("deadline", "signing.deadline_past")
 	}
-	var n int
-	if err := tx.NewSelect().TableExpr("participants AS p").ColumnExpr("COUNT(*)").
-		Where("p.thread_id = ? AND p.user_id IN (?)", th.ID, bun.In(in.SignerIDs)).Scan(ctx, &n); err != nil {
+	// Only participants who may read the conversation: a colleague who
+	// left the medical team keeps their row in a medical one, but could
+	// neither see the request nor ever agree to it.
+	readers, err := s.Messages.Readers(ctx, tx, th.ID, in.SignerIDs)
+	if err != nil {
 		return 0, fmt.Errorf("check signers: %w", err)
 	}
-	if n != len(in.SignerIDs) {
+	if len(readers) != len(in.SignerIDs) {
 		return 0, apperr.Field("signers", "signing.not_participant")
 	}
 	var atts []db.Attachment
