@@ -69,6 +69,7 @@ const (
 	asColleague    = "colleague"     // internal, same organisation, not in the conversation, no admin
 	asOtherOrg     = "other-org"     // internal admin of another organisation
 	asFormerMember = "former-member" // left the team the conversation is of
+	asUncleared    = "uncleared"     // takes part, but left the medical team: the conversation is medical
 	asOtherPerson  = "other-person"  // someone else, with a confirmed session (account objects)
 	asDisabled     = "disabled"      // in the team and an admin, but disabled
 	asOnboarding   = "onboarding"    // in the team and an admin, but the terms are not accepted
@@ -80,7 +81,7 @@ const (
 var signedOutPersonas = map[string]string{asDisabled: pathLogin, asOnboarding: pathTerms, asRevoked: pathLogin}
 
 var (
-	conversationOutsiders = []string{asOutsider, asColleague, asOtherOrg, asFormerMember}
+	conversationOutsiders = []string{asOutsider, asColleague, asOtherOrg, asFormerMember, asUncleared}
 	caseOutsiders         = []string{asOutsider, asOtherOrg}
 	adminOutsiders        = []string{asOutsider, asColleague, asOtherOrg, asFormerMember}
 )
@@ -225,8 +226,8 @@ func TestEveryObjectRouteHasAnAuthorisationCase(t *testing.T) {
 	}
 }
 
-// newAuthzFixture builds the organisation: a team conversation "namens"
-// the team Verzuim with an outsider, a message with a PDF put to the
+// newAuthzFixture builds the organisation: a medical team conversation
+// "namens" the team Verzuim with an outsider, a message with a PDF put to the
 // outsider to agree, a case, an unsent upload, and the people.
 func newAuthzFixture(t *testing.T) *authzFixture {
 	ra, svc := newAuthzApp(t)
@@ -259,7 +260,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	rik := ra.storeUser(t, "rik@osaw.nl", true, "Rik", "", "Afgemeld", "nl")
 	stopped := ra.storeUser(t, "gestopt@osaw.nl", true, "Gert", "", "Gestopt", "nl")
 
-	team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "Verzuim", false, true)
+	uma := ra.storeUser(t, "uma@osaw.nl", true, "Uma", "", "Uitgeschreven", "nl")
+
+	team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "Verzuim", true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +276,22 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		}
 	}
 	fx.thread, err = ra.msg.Compose(ctx, hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "nieuw@example.nl"},
-		Subject: "Vertrouwelijk", Body: "Alleen voor Jan", TeamID: team.ID})
+		Subject: "Vertrouwelijk", Body: "Alleen voor Jan", TeamID: team.ID, Medical: true})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Uma was added while she was of a medical team, and left it since.
+	doctors, err := ra.msg.CreateTeam(ctx, ra.org.ID, "Artsen", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.msg.AddTeamMember(ctx, doctors.ID, uma.Email); err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.msg.AddParticipant(ctx, hr.Identity(), fx.thread, messaging.AddInput{Email: uma.Email, History: messaging.WithHistory}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.msg.RemoveTeamMember(ctx, doctors.ID, uma.Email); err != nil {
 		t.Fatal(err)
 	}
 	fx.invitee = ra.userByEmail(t, "nieuw@example.nl").ID
@@ -341,6 +358,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	signIn(asColleague, cor)
 	signIn(asOtherOrg, bob)
 	signIn(asFormerMember, fien)
+	signIn(asUncleared, uma)
 	// Jan, who confirmed it is him a moment ago, tries Hanna's account.
 	signIn(asOtherPerson, jan)
 	if _, err := ra.d.NewUpdate().Model((*db.Session)(nil)).Set("confirmed_at = ?", now).Where("user_id = ?", jan.ID).Exec(ctx); err != nil {
@@ -365,6 +383,14 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 // request that changed nothing leaves it as it was.
 func fingerprint(t *testing.T, d *db.DB) map[string]string {
 	t.Helper()
+	return fingerprintShown(t, d, false)
+}
+
+// fingerprintShown is fingerprint for a request whose answer shows the
+// conversation (a refusal with the form open), when shown: then its
+// audited open of a medical conversation is no change.
+func fingerprintShown(t *testing.T, d *db.DB, shown bool) map[string]string {
+	t.Helper()
 	ctx := context.Background()
 	var tables []string
 	if err := d.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).Scan(ctx, &tables); err != nil {
@@ -372,7 +398,11 @@ func fingerprint(t *testing.T, d *db.DB) map[string]string {
 	}
 	out := map[string]string{}
 	for _, table := range tables {
-		rows, err := d.QueryContext(ctx, `SELECT * FROM "`+table+`"`)
+		query := `SELECT * FROM "` + table + `"`
+		if shown && table == "audit_events" {
+			query += ` WHERE kind <> 'medical.opened'`
+		}
+		rows, err := d.QueryContext(ctx, query)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -555,7 +585,9 @@ func TestObjectIDsOfAnotherKindOrPlace(t *testing.T) {
 				form = r.form(fx)
 			}
 			path := r.path(fx)
-			before := fingerprint(t, fx.ra.d)
+			// A refusal of a form shows the conversation again: an open.
+			shown := r.status == http.StatusUnprocessableEntity && strings.HasPrefix(path, "/berichten/")
+			before := fingerprintShown(t, fx.ra.d, shown)
 			var resp *http.Response
 			var page string
 			if r.method == http.MethodGet {
@@ -568,7 +600,7 @@ func TestObjectIDsOfAnotherKindOrPlace(t *testing.T) {
 				wantContains(t, page, "<h1>Pagina niet gevonden</h1>")
 			}
 			wantNotContains(t, page, "Ander gesprek", "Voor Vera", "eigen.pdf", "A-1", "Buren")
-			if changed := changedTables(before, fingerprint(t, fx.ra.d)); len(changed) > 0 {
+			if changed := changedTables(before, fingerprintShown(t, fx.ra.d, shown)); len(changed) > 0 {
 				t.Errorf("%s %s changed the database:\n%s", r.method, path, strings.Join(changed, "\n"))
 			}
 		})
@@ -592,4 +624,38 @@ func (fx *authzFixture) sessionOf(t *testing.T, userID int64) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestMessageRemovalIsNoMedicalOpen: removing a message of a medical
+// conversation from one's box is audited as what it is; the check that the
+// message is in that conversation is no "medical.opened" (before, a
+// message id of another conversation, answered 404, was on record as an
+// open, and one removal as two). The page the browser goes on to is one.
+func TestMessageRemovalIsNoMedicalOpen(t *testing.T) {
+	fx := newAuthzFixture(t)
+	ctx := context.Background()
+	hr := fx.as[asOwner]
+	opens := func() int {
+		t.Helper()
+		n, err := fx.ra.d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ? AND user_id = ? AND detail = ?", "medical.opened", hr.u.ID, "thread "+itoa(fx.thread)).Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(n)
+	}
+	before := opens()
+	resp, _ := hr.b.post(fx.threadPath()+"/bericht/"+itoa(fx.otherMessage)+"/verwijderen", nil)
+	wantStatus(t, resp, http.StatusNotFound)
+	mid := fx.ra.reply(t, hr.u, fx.thread, "Vergissing")
+	resp, _ = hr.b.post(fx.threadPath()+"/bericht/"+itoa(mid)+"/verwijderen", nil)
+	wantRedirect(t, resp, fx.threadPath()+"?melding=verwijderd")
+	if n := opens(); n != before {
+		t.Fatalf("%d opens audited by a refused and a done removal, want none", n-before)
+	}
+	_, page := hr.b.follow(resp)
+	wantContains(t, page, "Het bericht is verwijderd.")
+	wantNotContains(t, page, "Vergissing")
+	if n := opens(); n != before+1 {
+		t.Fatalf("%d opens audited by showing the page, want 1", n-before)
+	}
 }

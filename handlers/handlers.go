@@ -216,6 +216,9 @@ type Messages interface {
 	// DiscardUpload deletes an upload of the user's that was not sent.
 	DiscardUpload(ctx context.Context, user *identity.User, attachmentID int64) error
 
+	// BoxMessageIDs lists the messages of a conversation in the user's
+	// box, for the checks of a change; unlike Thread it is no open.
+	BoxMessageIDs(ctx context.Context, user *identity.User, threadID int64) ([]int64, error)
 	DeleteForEveryone(ctx context.Context, user *identity.User, messageID int64) error
 	RemoveFromBox(ctx context.Context, user *identity.User, messageID int64) error
 	RemoveThreadFromBox(ctx context.Context, user *identity.User, threadID int64) error

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
@@ -50,6 +52,7 @@ func (h *handler) threadRemove(c *fiber.Ctx) error {
 // messageInThread reads the conversation and message ids of a message
 // route and checks that the message is one the user sees in that
 // conversation: any mismatch is NotFound, like an id of someone else's.
+// The check loads no page: it is no open of a medical conversation.
 func (h *handler) messageInThread(c *fiber.Ctx) (threadID, messageID int64, err error) {
 	if threadID, err = idParam(c, "id"); err != nil {
 		return 0, 0, err
@@ -57,23 +60,21 @@ func (h *handler) messageInThread(c *fiber.Ctx) (threadID, messageID int64, err 
 	if messageID, err = idParam(c, "mid"); err != nil {
 		return 0, 0, err
 	}
-	v, err := h.threadView(c, threadID)
+	ids, err := h.messages.BoxMessageIDs(c.UserContext(), current(c).User, threadID)
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, m := range v.Messages {
-		if m.ID == messageID {
-			return threadID, messageID, nil
-		}
+	if !slices.Contains(ids, messageID) {
+		return 0, 0, errNotFound
 	}
-	return 0, 0, errNotFound
+	return threadID, messageID, nil
 }
 
 // afterRemoval goes back to the conversation, or to the inbox when nothing
 // of it is left in the user's box.
 func (h *handler) afterRemoval(c *fiber.Ctx, threadID int64) error {
-	v, err := h.threadView(c, threadID)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && len(v.Messages) == 0) {
+	ids, err := h.messages.BoxMessageIDs(c.UserContext(), current(c).User, threadID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && len(ids) == 0) {
 		return seeOther(c, pathInbox)
 	}
 	if err != nil {

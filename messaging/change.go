@@ -518,6 +518,26 @@ func (s *Service) writeFile(ctx context.Context, key string, r io.Reader) (keyID
 	return s.Files.Write(ctx, key, r)
 }
 
+// BoxMessageIDs returns the ids of the messages of a conversation that are
+// in the user's box, oldest first: those its page shows, without loading
+// them, and without counting as an open of a medical conversation (which
+// only showing it is). NotFound for a conversation the user does not take
+// part in or may not read.
+func (s *Service) BoxMessageIDs(ctx context.Context, who *identity.User, threadID int64) ([]int64, error) {
+	user := db.UserOf(who)
+	if _, err := s.threadFor(ctx, s.DB, user.ID, threadID); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := s.DB.NewSelect().Model((*db.Message)(nil)).Column("id").
+		Where("thread_id = ?", threadID).
+		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
+		Order("created_at", "id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("messages of thread %d: %w", threadID, err)
+	}
+	return ids, nil
+}
+
 func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID int64) (*db.Message, error) {
 	var m db.Message
 	err := idb.NewSelect().Model(&m).Where("id = ?", messageID).
