@@ -263,6 +263,10 @@ type ParticipantItem struct {
 	// Status is "invited", "active" or "disabled".
 	Status     string
 	LastSeenAt time.Time
+	// MayRead: the participant may read the conversation (a colleague
+	// who left the medical team may not); only such a one is offered as a
+	// signer.
+	MayRead bool
 }
 
 // ResendURL is where "Uitnodiging opnieuw versturen" posts.

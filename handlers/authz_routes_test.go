@@ -659,3 +659,15 @@ func TestMessageRemovalIsNoMedicalOpen(t *testing.T) {
 		t.Fatalf("%d opens audited by showing the page, want 1", n-before)
 	}
 }
+
+// TestSignersOfferedMayRead: "ter ondertekening" offers as signers only
+// participants who may read the conversation, as the request itself
+// demands: not the colleague who left the medical team (whom the form
+// listed, and then refused as "no participant").
+func TestSignersOfferedMayRead(t *testing.T) {
+	fx := newAuthzFixture(t)
+	resp, form := fx.as[asOwner].b.get(fx.threadPath()+"/reageer", "HX-Request", "true", "HX-Target", "reply")
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, form, `name="signers" value="`+itoa(fx.as[asOtherPerson].u.ID)+`"`)
+	wantNotContains(t, form, `name="signers" value="`+itoa(fx.as[asUncleared].u.ID)+`"`, "Uma Uitgeschreven")
+}

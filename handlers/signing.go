@@ -56,8 +56,8 @@ func (h *handler) signingCards(c *fiber.Ctx, v *components.ThreadView) error {
 
 // signingChoice offers "ter ondertekening" in the reply form of an
 // internal user of the conversation's organisation (who alone may ask,
-// signing.Service.RequestTx), with the conversation's participants as
-// signers.
+// signing.Service.RequestTx), with the conversation's participants who
+// may read it as signers.
 func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *components.SigningChoice {
 	u := current(c).User
 	if h.signing == nil || !u.Internal() || u.OrgID == nil || *u.OrgID != v.OrgID {
@@ -65,6 +65,9 @@ func (h *handler) signingChoice(c *fiber.Ctx, v components.ThreadView) *componen
 	}
 	s := &components.SigningChoice{Chosen: map[int64]bool{}}
 	for _, p := range v.Participants {
+		if !p.MayRead {
+			continue
+		}
 		s.Candidates = append(s.Candidates, components.SigningCandidate{UserID: p.UserID, Name: p.Name})
 	}
 	return s

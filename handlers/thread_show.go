@@ -92,7 +92,8 @@ func threadView(u *identity.User, t *messaging.ThreadView) components.ThreadView
 func participantItems(internal bool, ps []messaging.ParticipantView) []components.ParticipantItem {
 	out := make([]components.ParticipantItem, 0, len(ps))
 	for _, p := range ps {
-		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt}
+		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt,
+			MayRead: p.MayRead}
 		if internal {
 			item.Email = p.Email
 		}

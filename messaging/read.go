@@ -181,6 +181,9 @@ type ParticipantView struct {
 	Internal   bool
 	Status     string // invited, active, disabled
 	LastSeenAt time.Time
+	// MayRead: the participant may read the conversation (the medical
+	// rule); only such a one can be asked to agree to a document.
+	MayRead bool
 }
 
 // Receipt says whether and when a recipient read a message.
@@ -318,12 +321,12 @@ func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.Us
 			// An outsider sees a team's members as the team.
 			if !teams[p.Team.ID] {
 				teams[p.Team.ID] = true
-				out = append(out, ParticipantView{Name: p.Team.Name, Internal: true, Status: db.StatusActive})
+				out = append(out, ParticipantView{Name: p.Team.Name, Internal: true, Status: db.StatusActive, MayRead: true})
 			}
 			continue
 		}
 		pv := ParticipantView{UserID: u.ID, Name: NameFor(user, u), Email: u.Email,
-			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u)}
+			Internal: u.Kind == db.KindInternal, Status: u.Status, LastSeenAt: lastSeen(u), MayRead: p.MayRead}
 		if hidesAddress(user, u) {
 			pv.Email, pv.LastSeenAt = "", time.Time{}
 		}
