@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"dialoog/config"
 	"dialoog/db"
@@ -226,4 +227,41 @@ func openEngine(t *testing.T, name string, env map[string]string) *db.DB {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestOlderVersionRefusesNewerDatabase: a binary of an older version
+// started against a database that a newer one migrated (a rollback, an
+// old instance restarted during a rolling upgrade) stops with a message
+// that says so, on every command, instead of serving with rules the
+// newer migrations changed.
+func TestOlderVersionRefusesNewerDatabase(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"sqlite":   func(*testing.T) string { return "" },
+		"postgres": func(t *testing.T) string { return dbtest.NewTestSchema(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"DIALOOG_DATA_DIR": t.TempDir(), "DIALOOG_BASE_URL": "http://dialoog.test",
+				"DIALOOG_ADDR": "127.0.0.1:0", "DIALOOG_DATABASE_URL": engines[name](t)}
+			if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate: exit %d: %s", code, errOut)
+			}
+			d := openEngine(t, name, env)
+			if _, err := d.ExecContext(context.Background(), "INSERT INTO schema_migrations (version, applied_at) VALUES ('9999_newer', '2030-01-01T00:00:00Z')"); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			for _, cmd := range []string{"migrate", "serve"} {
+				// A serve that starts anyway ends when the context does.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				var stdout, stderr bytes.Buffer
+				code := run(ctx, []string{cmd}, func(k string) string { return env[k] }, &stdout, &stderr)
+				cancel()
+				out, errOut := stdout.String(), stderr.String()
+				if code == 0 || !strings.Contains(errOut, "migrated by a newer version of Dialoog") || !strings.Contains(errOut, "9999_newer") {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q; want a refusal naming the newer migration", cmd, code, out, errOut)
+				}
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -51,13 +52,20 @@ func (d *DB) migrations() ([]migration, error) {
 	return out, nil
 }
 
+// ErrNewerSchema is Migrate's answer when the database holds migrations
+// that this binary does not know and that come after its newest one: a
+// newer version of Dialoog migrated it.
+var ErrNewerSchema = errors.New("the database was migrated by a newer version of Dialoog")
+
 // migrationLockID is the PostgreSQL advisory lock key held while migrating.
 const migrationLockID = 0x4469616c6f6f67 // "Dialoog"
 
 // Migrate applies pending migrations in one transaction. On PostgreSQL the
 // transaction holds an advisory lock, on SQLite the write lock (IMMEDIATE),
 // so that instances starting at once apply each migration exactly once.
-// It returns the versions it applied.
+// It returns the versions it applied. A database that holds a migration
+// after the newest this binary knows (a newer version migrated it) is
+// refused with ErrNewerSchema, before anything is applied.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	return d.migrateTo(ctx, "")
 }
@@ -74,6 +82,10 @@ func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 	all, err := d.migrations()
 	if err != nil {
 		return nil, err
+	}
+	newest := ""
+	if len(all) > 0 {
+		newest = all[len(all)-1].version
 	}
 	if last != "" {
 		for i, m := range all {
@@ -98,8 +110,20 @@ func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 			return fmt.Errorf("list applied migrations: %w", err)
 		}
 		seen := make(map[string]bool, len(done))
+		var newer []string
 		for _, v := range done {
 			seen[v] = true
+			if v > newest {
+				newer = append(newer, v)
+			}
+		}
+		if len(newer) > 0 {
+			// This binary's rules (time formats, sealed columns, ...)
+			// may be what those migrations changed: writing with them
+			// could corrupt the data. Nothing is applied.
+			sort.Strings(newer)
+			return fmt.Errorf("%w (it has migration %s, this version's newest is %s): run that version or a newer one",
+				ErrNewerSchema, strings.Join(newer, ", "), newest)
 		}
 		for _, m := range all {
 			if seen[m.version] {
