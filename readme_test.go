@@ -8,6 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"dialoog/config"
+	"dialoog/db"
+	"dialoog/notify"
+	"dialoog/vault"
 )
 
 // TestREADMEMatchesCode keeps the README honest about what the code has:
@@ -17,7 +22,8 @@ import (
 // is in the configuration section.
 func TestREADMEMatchesCode(t *testing.T) {
 	readme := readFile(t, "README.md")
-	section := func(heading string) string {
+	section := func(t *testing.T, heading string) string {
+		t.Helper()
 		i := strings.Index(readme, "\n## "+heading+"\n")
 		if i < 0 {
 			t.Fatalf("the README has no section %q", heading)
@@ -30,7 +36,7 @@ func TestREADMEMatchesCode(t *testing.T) {
 	}
 
 	t.Run("dependencies", func(t *testing.T) {
-		deps := section("Dependencies and why they are there")
+		deps := section(t, "Dependencies and why they are there")
 		for _, mod := range directRequirements(t, readFile(t, "go.mod")) {
 			if strings.Contains(deps, "`"+mod+"`") {
 				continue
@@ -50,7 +56,7 @@ func TestREADMEMatchesCode(t *testing.T) {
 	})
 
 	t.Run("layout", func(t *testing.T) {
-		layout := section("Layout")
+		layout := section(t, "Layout")
 		entries, err := os.ReadDir(".")
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +82,7 @@ func TestREADMEMatchesCode(t *testing.T) {
 	})
 
 	t.Run("commands", func(t *testing.T) {
-		usage := section("Command line")
+		usage := section(t, "Command line")
 		cmds := regexp.MustCompile(`(?m)^\tcase "([a-z]+)":\n\t\terr = `).FindAllStringSubmatch(readFile(t, "main.go"), -1)
 		if len(cmds) < 5 {
 			t.Fatalf("found %d commands in main.go; the pattern is out of date", len(cmds))
@@ -100,6 +106,20 @@ func TestREADMEMatchesCode(t *testing.T) {
 		for _, v := range vars {
 			if !strings.Contains(readme, "`"+v[1]+"`") {
 				t.Errorf("%s is not in the README", v[1])
+			}
+		}
+	})
+
+	// An operator learns from the README what to back up: the files
+	// Dialoog keeps in the data dir by their names, the database, and the
+	// key without which a backup is unreadable.
+	t.Run("backups", func(t *testing.T) {
+		backups := section(t, "Backups")
+		for _, name := range []string{db.SQLiteFile, vault.KeyFile, notify.VAPIDKeyFile,
+			filepath.Base(attachmentsDir(&config.Config{DataDir: "data"})) + "/",
+			"DIALOOG_ENCRYPTION_KEY", "DIALOOG_VAPID_PRIVATE_KEY", "pg_dump"} {
+			if !strings.Contains(backups, "`"+name) {
+				t.Errorf("the README's backups section does not name %s", name)
 			}
 		}
 	})
