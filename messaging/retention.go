@@ -282,7 +282,8 @@ ON CONFLICT (job) DO NOTHING`, jobRetention, next, jobRetention).Exec(ctx); err 
 }
 
 // runJob claims job and runs it; ok is false when another run holds it or
-// did it already.
+// did it already, or when ctx ended during the run (the job is then given
+// back, still due).
 func (s *Service) runJob(ctx context.Context, job string) (ok bool, err error) {
 	holder := newHolder()
 	now := s.Now().UTC()
@@ -297,13 +298,16 @@ WHERE job = ? AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`
 	run := &dailyRun{s: s, job: job, holder: holder}
 	var result any
 	var runErr error
+	var logRun func()
 	switch {
 	case job == jobCleanup:
 		r, err := s.cleanup(ctx, run)
 		r.Failed, runErr = err != nil, err
 		result = r
-		s.Log.Info("daily cleanup", "invitations", r.Invitations, "invited_users", r.Invited, "outbox", r.Outbox,
-			"sessions", r.Sessions, "throttles", r.Throttles, "failed", r.Failed)
+		logRun = func() {
+			s.Log.Info("daily cleanup", "invitations", r.Invitations, "invited_users", r.Invited, "outbox", r.Outbox,
+				"sessions", r.Sessions, "throttles", r.Throttles, "failed", r.Failed)
+		}
 	case strings.HasPrefix(job, jobRetention):
 		orgID, perr := strconv.ParseInt(strings.TrimPrefix(job, jobRetention), 10, 64)
 		if perr != nil {
@@ -312,10 +316,22 @@ WHERE job = ? AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`
 		r, err := s.retain(ctx, run, orgID)
 		r.Failed, runErr = err != nil, err
 		result = r
-		s.Log.Info("retention", "org", orgID, "cases", r.Cases, "conversations", r.Conversations, "messages", r.Messages, "files", r.Files, "failed", r.Failed)
+		logRun = func() {
+			s.Log.Info("retention", "org", orgID, "cases", r.Cases, "conversations", r.Conversations, "messages", r.Messages, "files", r.Files, "failed", r.Failed)
+		}
 	default:
 		return false, fmt.Errorf("daily run %s: unknown job", job)
 	}
+	if runErr != nil && ctx.Err() != nil {
+		// The instance is stopping: what was committed stays done, the
+		// batch under way rolled back. The job is given back as it was,
+		// still due, so that the next look of any instance runs it again
+		// (instead of a failure, retried after an hour).
+		s.releaseJob(ctx, run)
+		s.Log.Info("daily run interrupted; it runs again at the next look", "job", job)
+		return false, fmt.Errorf("daily run %s: interrupted: %w", job, runErr)
+	}
+	logRun()
 	if err := s.finishJob(ctx, run, result, runErr); err != nil {
 		return true, err
 	}
@@ -347,6 +363,18 @@ WHERE job = ? AND lease_holder = ?`, next, now, string(b), run.job, run.holder).
 		return fmt.Errorf("daily run %s: finish: %w", run.job, err)
 	}
 	return nil
+}
+
+// releaseJob gives up the lease of run without recording a run: the job
+// stays due, for the next look of any instance. When this fails too, the
+// lease runs out by itself (runLease).
+func (s *Service) releaseJob(ctx context.Context, run *dailyRun) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.DB.NewRaw("UPDATE daily_runs SET lease_holder = '', lease_until = NULL WHERE job = ? AND lease_holder = ?",
+		run.job, run.holder).Exec(ctx); err != nil {
+		s.Log.Warn("daily run: give back the lease", "job", run.job, "err", err)
+	}
 }
 
 // dailyRun is a claimed job.
