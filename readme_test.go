@@ -108,6 +108,22 @@ func TestREADMEMatchesCode(t *testing.T) {
 				t.Errorf("%s is not in the README", v[1])
 			}
 		}
+		// And the other way: every variable of the README's table is read,
+		// by the configuration or (the client secret) by its command.
+		read := map[string]bool{}
+		for _, v := range vars {
+			read[v[1]] = true
+		}
+		sso := readFile(t, "sso_cmd.go")
+		rows := regexp.MustCompile("(?m)^\\| `(DIALOOG_[A-Z0-9_]+)` \\|").FindAllStringSubmatch(section(t, "Configuration"), -1)
+		if len(rows) < 10 {
+			t.Fatalf("found %d variables in the README's configuration table; the pattern is out of date", len(rows))
+		}
+		for _, r := range rows {
+			if !read[r[1]] && !strings.Contains(sso, `"`+r[1]+`"`) {
+				t.Errorf("the README documents %s, which nothing reads", r[1])
+			}
+		}
 	})
 
 	// An operator learns from the README what to back up: the files
