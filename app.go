@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"dialoog/auth"
@@ -262,6 +264,21 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	// The address is taken first: while the process starts (migrations,
+	// the conversions at start, perhaps waiting for another instance's
+	// migration) it answers /healthz, and 503 to everything else.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (DIALOOG_ADDR): %w", cfg.Addr, err)
+	}
+	starting := serveStarting(ln, log)
+	started := false
+	defer func() {
+		if !started {
+			starting.stop()
+			ln.Close()
+		}
+	}()
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -316,17 +333,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Seals:       a.seals,
 		Passkeys:    passkeys,
 	})
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		live.stop()
-		return fmt.Errorf("listen on %s (DIALOOG_ADDR): %w", cfg.Addr, err)
-	}
 	stopMetrics, err := a.serveMetrics(live.hub)
 	if err != nil {
-		ln.Close()
 		live.stop()
 		return err
 	}
+	// From here on the listener is the web server's.
+	starting.stop()
+	started = true
 	defer stopMetrics() // last: scrapes still answer while the rest drains
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
@@ -605,4 +619,91 @@ func (a *app) runDaily(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// startingServer answers on the listen address while the process starts:
+// /healthz with 200 (the process is alive: a liveness probe that killed
+// it during a long migration would roll that migration back at every
+// restart), every other path with 503 (not ready: no traffic yet).
+type startingServer struct {
+	srv  *http.Server
+	ln   *handOver
+	done chan struct{}
+}
+
+// serveStarting starts answering on ln until stop.
+func serveStarting(ln net.Listener, log *slog.Logger) *startingServer {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return &startingServer{}
+	}
+	mux := http.NewServeMux()
+	answer := func(w http.ResponseWriter, status int, text string) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Connection", "close")
+		w.WriteHeader(status)
+		io.WriteString(w, text)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { answer(w, http.StatusOK, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "5")
+		answer(w, http.StatusServiceUnavailable, "starting")
+	})
+	s := &startingServer{
+		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+		ln:   &handOver{TCPListener: tl},
+		done: make(chan struct{}),
+	}
+	s.srv.SetKeepAlivesEnabled(false)
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(s.ln)
+	}()
+	return s
+}
+
+// stop ends the answers and returns when the listener is free for the
+// web server (still open).
+func (s *startingServer) stop() {
+	if s.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	s.ln.TCPListener.SetDeadline(time.Time{})
+	s.srv = nil
+}
+
+// handOver is a listener that a server can close without closing the
+// socket underneath: Close ends the Accept under way (through the
+// deadline) and makes every later one fail, so that the next server
+// takes over the same address without a moment in which connections
+// are refused.
+type handOver struct {
+	*net.TCPListener
+	closed atomic.Bool
+}
+
+func (h *handOver) Accept() (net.Conn, error) {
+	if h.closed.Load() {
+		return nil, net.ErrClosed
+	}
+	c, err := h.TCPListener.Accept()
+	if err != nil && h.closed.Load() {
+		return nil, net.ErrClosed
+	}
+	return c, err
+}
+
+func (h *handOver) Close() error {
+	h.closed.Store(true)
+	return h.TCPListener.SetDeadline(time.Now())
 }
