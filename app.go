@@ -54,6 +54,10 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
+		if cfg.Postgres() {
+			// The driver's message shows the URL without its password.
+			return nil, fmt.Errorf("DIALOOG_DATABASE_URL: %w", err)
+		}
 		return nil, err
 	}
 	migrated, err := d.Migrate(ctx)

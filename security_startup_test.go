@@ -265,3 +265,23 @@ func TestOlderVersionRefusesNewerDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseURLErrorsNameTheVariable: a PostgreSQL URL that passes the
+// first check but that the driver refuses (a bad pool size or sslmode),
+// or a server that cannot be reached, stops start-up with a message that
+// names DIALOOG_DATABASE_URL, and never shows the URL's password.
+func TestDatabaseURLErrorsNameTheVariable(t *testing.T) {
+	for _, url := range []string{
+		"postgres://dialoog:Geheim-Wachtwoord-1@127.0.0.1:5432/dialoog?pool_max_conns=veel",
+		"postgres://dialoog:Geheim-Wachtwoord-1@127.0.0.1:5432/dialoog?sslmode=bijna",
+		"postgres://dialoog:Geheim-Wachtwoord-1@127.0.0.1:1/dialoog?sslmode=disable&connect_timeout=2",
+	} {
+		code, _, errOut := runCmd(t, map[string]string{"DIALOOG_DATA_DIR": t.TempDir(), "DIALOOG_DATABASE_URL": url}, "migrate")
+		if code == 0 || !strings.Contains(errOut, "DIALOOG_DATABASE_URL") {
+			t.Errorf("%s: exit %d, stderr %q; want an error naming DIALOOG_DATABASE_URL", url, code, errOut)
+		}
+		if strings.Contains(errOut, "Geheim-Wachtwoord-1") {
+			t.Errorf("the error shows the password: %q", errOut)
+		}
+	}
+}
