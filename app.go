@@ -336,6 +336,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		SSO:         a.sso,
 		Seals:       a.seals,
 		Passkeys:    passkeys,
+		Stopping:    ctx.Done(),
 	})
 	stopMetrics, err := a.serveMetrics(live.hub)
 	if err != nil {

@@ -321,6 +321,9 @@ type Deps struct {
 	// Passkeys, when set, offers passkeys (WebAuthn) as a second factor
 	// and as a login on their own.
 	Passkeys Passkeys
+	// Stopping, when set, is closed when the process begins to stop:
+	// /readyz answers 503 from then on.
+	Stopping <-chan struct{}
 }
 
 // FirstAdmin chooses the first admin through the link printed at the first
@@ -341,6 +344,7 @@ type handler struct {
 	log          *slog.Logger
 	health       Pinger
 	files        WriteChecker
+	stopping     <-chan struct{}
 	outbox       DevOutbox
 	invitations  Invitations
 	accounts     Accounts
@@ -433,6 +437,7 @@ func New(deps Deps) *fiber.App {
 		log:          logger,
 		health:       deps.Health,
 		files:        deps.Files,
+		stopping:     deps.Stopping,
 		outbox:       deps.DevOutbox,
 		invitations:  deps.Invitations,
 		accounts:     deps.Accounts,

@@ -17,7 +17,16 @@ func (h *handler) healthz(c *fiber.Ctx) error {
 // store takes a small write (and gives it back) within readyTimeout, else
 // 503, so a load balancer stops sending traffic to this instance: one
 // whose disk is full cannot store what users send.
+//
+// From the moment the process begins to stop it answers 503 without
+// checking: the load balancer should send nothing new while the live
+// connections and then the requests under way are finished.
 func (h *handler) readyz(c *fiber.Ctx) error {
+	select {
+	case <-h.stopping: // nil (never) when not set
+		return c.Status(fiber.StatusServiceUnavailable).SendString("stopping")
+	default:
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.readyTimeout)
 	defer cancel()
 	// The checks run in their own goroutine so that a driver ignoring ctx

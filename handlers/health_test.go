@@ -69,3 +69,20 @@ func TestReadyzWritePath(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyzWhileStopping: from the moment the process is told to stop,
+// /readyz answers 503, before the live connections and the listener
+// close, so that a load balancer sends nothing new; /healthz still
+// answers (the process is alive and finishing its requests).
+func TestReadyzWhileStopping(t *testing.T) {
+	stopping := make(chan struct{})
+	ok := pinger(func(context.Context) error { return nil })
+	ta := newTestApp(t, withHealth(ok), func(d *Deps) { d.Stopping = stopping })
+	resp, _ := ta.browser(t).do(http.MethodGet, "/readyz", nil)
+	wantStatus(t, resp, http.StatusOK)
+	close(stopping)
+	resp, _ = ta.browser(t).do(http.MethodGet, "/readyz", nil)
+	wantStatus(t, resp, http.StatusServiceUnavailable)
+	resp, _ = ta.browser(t).do(http.MethodGet, "/healthz", nil)
+	wantStatus(t, resp, http.StatusOK)
+}
