@@ -50,7 +50,7 @@ type app struct {
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+		return nil, fmt.Errorf("create data dir %s (DIALOOG_DATA_DIR): %w", cfg.DataDir, err)
 	}
 	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {

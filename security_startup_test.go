@@ -285,3 +285,17 @@ func TestDatabaseURLErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestDataDirErrorNamesTheVariable: a data dir that cannot be made (a
+// file in the way, here) stops start-up with a message naming
+// DIALOOG_DATA_DIR.
+func TestDataDirErrorNamesTheVariable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "geen-map")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, map[string]string{"DIALOOG_DATA_DIR": file}, "migrate")
+	if code == 0 || !strings.Contains(errOut, "DIALOOG_DATA_DIR") {
+		t.Errorf("exit %d, stderr %q; want an error naming DIALOOG_DATA_DIR", code, errOut)
+	}
+}
