@@ -60,6 +60,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		}
 		return nil, err
 	}
+	d.MigrationWait = func() {
+		log.Info("waiting for another instance to finish migrating the database")
+	}
 	migrated, err := d.Migrate(ctx)
 	if err != nil {
 		d.Close()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // liveness probe does not kill it halfway (its migration would roll back
 // and start over at every restart), and /readyz and every other path
 // answer 503, so that no traffic goes to it yet. Here the instance waits
-// for the migration lock another holds, as a second instance does.
+// for the migration lock another holds, as a second instance does, and
+// its log says so.
 func TestHealthWhileStarting(t *testing.T) {
 	url := dbtest.NewTestSchema(t)
 	ctx := context.Background()
@@ -58,7 +60,8 @@ func TestHealthWhileStarting(t *testing.T) {
 	}
 	serveCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- serve(serveCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
+	var logs lockedBuffer
+	go func() { done <- serve(serveCtx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard) }()
 	defer func() {
 		cancel()
 		select {
@@ -99,6 +102,14 @@ func TestHealthWhileStarting(t *testing.T) {
 		if got := status(path); got != http.StatusServiceUnavailable {
 			t.Errorf("GET %s while starting: %d, want 503", path, got)
 		}
+	}
+
+	// The log says what the instance waits for.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "waiting for another instance to finish migrating"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log does not say that the instance waits for another's migration:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// The other instance's migration ends: this one starts.

@@ -43,6 +43,9 @@ type DB struct {
 	warm warmer
 	// poolSize is the most connections the PostgreSQL pool opens.
 	poolSize int
+	// MigrationWait, when set, is called when Migrate finds another
+	// process migrating the PostgreSQL database and waits for it.
+	MigrationWait func()
 }
 
 // writerWait bounds how long a transaction waits for its turn to write on

@@ -98,8 +98,17 @@ func (d *DB) migrateTo(ctx context.Context, last string) ([]string, error) {
 	var applied []string
 	err = d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if d.postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationLockID); err != nil {
+			var free bool
+			if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(?)", migrationLockID).Scan(ctx, &free); err != nil {
 				return fmt.Errorf("lock: %w", err)
+			}
+			if !free {
+				if d.MigrationWait != nil {
+					d.MigrationWait()
+				}
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationLockID); err != nil {
+					return fmt.Errorf("lock: %w", err)
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"); err != nil {
