@@ -288,6 +288,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	}()
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Told to stop while starting (waiting for another instance's
+			// migration, say): a stop, not a failure; a migration under
+			// way rolled back.
+			log.Info("stopped while starting", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer a.Close()

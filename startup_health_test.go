@@ -122,3 +122,49 @@ func TestHealthWhileStarting(t *testing.T) {
 		t.Errorf("GET /healthz after the start: %d", got)
 	}
 }
+
+// TestStopWhileStarting: an instance told to stop while it waits for
+// another's migration stops at once and successfully (exit 0, as a stop
+// after the start): it was asked to stop, nothing failed.
+func TestStopWhileStarting(t *testing.T) {
+	url := dbtest.NewTestSchema(t)
+	ctx := context.Background()
+	holder, err := db.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	conn, err := holder.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const migrationLock = 0x4469616c6f6f67 // db.migrationLockID
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLock); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(?)", migrationLock)
+
+	env := map[string]string{"DIALOOG_ADDR": "127.0.0.1:0", "DIALOOG_BASE_URL": "http://dialoog.test", "DIALOOG_DATA_DIR": t.TempDir(),
+		"DIALOOG_DATABASE_URL": url, "DIALOOG_DEV": "0"}
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var stderr lockedBuffer
+	code := make(chan int, 1)
+	go func() { code <- run(serveCtx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "waiting for another instance"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance does not wait for the migration lock:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit %d after a stop while starting; stderr:\n%s", c, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the instance did not stop")
+	}
+}
