@@ -59,8 +59,8 @@ func TestFailedMigrationLeavesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate after the cause is gone: %v", err)
 			}
-			if len(applied) != 2 {
-				t.Fatalf("applied %v, want 0045 and 0046", applied)
+			if len(applied) < 2 || applied[0] != "0045_blob_deletions" || applied[1] != "0046_message_states_history_idx" {
+				t.Fatalf("applied %v, want 0045, 0046 and any later ones", applied)
 			}
 		})
 	}
