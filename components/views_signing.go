@@ -65,7 +65,24 @@ func (c SigningCard) url() string { return SigningURL(c.ID) }
 func signerStatusKey(status string) string  { return "signing.signer_" + status }
 func requestStatusKey(status string) string { return "signing.status_" + status }
 
-// signingFields are the signing forms' fields, for an error summary.
+// signingFieldID is the id of a field of card c's forms.
 func signingFieldID(c SigningCard, field string) string {
 	return "signing-" + strconv.FormatInt(c.ID, 10) + "-" + field
+}
+
+// signingFocus is the field of card c that takes the keyboard's focus when
+// htmx swaps the card in after one of its forms was sent (the button that
+// was pressed went with the old card): the first one with a message, or
+// the code just after it was texted; "" for none. htmx focuses the element
+// with autofocus that a swap brings.
+func signingFocus(c SigningCard) string {
+	for _, f := range []string{"read", "code", "reason"} {
+		if c.Errors[f] != "" {
+			return f
+		}
+	}
+	if len(c.Errors) == 0 && c.Notice != "" && c.MayAct && c.Method == "sms" && !c.CodeSentAt.IsZero() {
+		return "code"
+	}
+	return ""
 }

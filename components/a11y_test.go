@@ -1,0 +1,178 @@
+package components
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+	"golang.org/x/net/html"
+
+	"dialoog/i18n"
+)
+
+// Helpers that read rendered markup as a browser (and so a screen reader)
+// does: parsed, not matched as text.
+
+func parseDoc(t *testing.T, c templ.Component) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(renderString(t, c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func attrOf(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func findNodes(n *html.Node, match func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && match(n) {
+			out = append(out, n)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func nodeByID(root *html.Node, id string) *html.Node {
+	nodes := findNodes(root, func(n *html.Node) bool { v, _ := attrOf(n, "id"); return v == id })
+	if len(nodes) == 0 {
+		return nil
+	}
+	return nodes[0]
+}
+
+func hasClass(n *html.Node, class string) bool {
+	v, _ := attrOf(n, "class")
+	for _, c := range strings.Fields(v) {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func isControl(n *html.Node) bool {
+	switch n.Data {
+	case "input", "select", "textarea":
+		return true
+	}
+	return false
+}
+
+// checkErrorsTied checks that every field message (.field-error) is tied
+// to what it is about: some element names it in aria-describedby (so a
+// screen reader reads it with the field), and a form control doing so is
+// marked aria-invalid="true". It returns the number of messages found.
+func checkErrorsTied(t *testing.T, name string, doc *html.Node) int {
+	t.Helper()
+	errs := findNodes(doc, func(n *html.Node) bool { return hasClass(n, "field-error") })
+	for _, e := range errs {
+		id, _ := attrOf(e, "id")
+		if id == "" {
+			t.Errorf("%s: a field message without an id, tied to nothing: %q", name, textOf(e))
+			continue
+		}
+		refs := findNodes(doc, func(n *html.Node) bool {
+			v, _ := attrOf(n, "aria-describedby")
+			for _, ref := range strings.Fields(v) {
+				if ref == id {
+					return true
+				}
+			}
+			return false
+		})
+		if len(refs) == 0 {
+			t.Errorf("%s: no field is described by %s (%q)", name, id, textOf(e))
+		}
+		for _, r := range refs {
+			if v, _ := attrOf(r, "aria-invalid"); isControl(r) && v != "true" {
+				fid, _ := attrOf(r, "id")
+				t.Errorf("%s: %s is described by %s but not aria-invalid", name, fid, id)
+			}
+		}
+	}
+	return len(errs)
+}
+
+func autofocused(doc *html.Node) []string {
+	var ids []string
+	for _, n := range findNodes(doc, func(n *html.Node) bool { _, ok := attrOf(n, "autofocus"); return ok }) {
+		id, _ := attrOf(n, "id")
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// TestSigningCardErrorsAreTiedAndFocused: a signing card comes back alone
+// (htmx swaps the card, not main) after "Akkoord", "Weigeren" or "Stuur
+// mij een code". The button that was pressed is gone with the old card, so
+// the new card must say where the keyboard goes: to the field with the
+// message, which is tied to it, or after a code was sent to the code.
+func TestSigningCardErrorsAreTiedAndFocused(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, Inbox: true, Now: now}
+	card := func(errs map[string]string, notice string, sent bool) SigningCard {
+		c := SigningCard{ID: 5, ThreadID: 7, DocumentName: "Plan.pdf", Pages: 2, Status: "open", RequesterName: "Hanna",
+			MayAct: true, Method: "sms", MaskedPhone: "••••5678", Errors: errs, Notice: notice}
+		if sent {
+			c.CodeSentAt = now
+		}
+		return c
+	}
+	cases := []struct {
+		name  string
+		card  SigningCard
+		focus string
+	}{
+		{"read and code", card(map[string]string{"read": "Vink aan.", "code": "Onjuiste code."}, "", true), "signing-5-read"},
+		{"code", card(map[string]string{"code": "Onjuiste code."}, "", true), "signing-5-code"},
+		{"reason", card(map[string]string{"reason": "Geef een reden."}, "", false), "signing-5-reason"},
+		{"code sent", card(nil, "De code is verstuurd.", true), "signing-5-code"},
+		{"app", SigningCard{ID: 5, ThreadID: 7, Status: "open", MayAct: true, Method: "app"}, ""},
+	}
+	for _, tc := range cases {
+		doc := parseDoc(t, SigningCardView(m, tc.card))
+		if n := checkErrorsTied(t, tc.name, doc); n != len(tc.card.Errors) {
+			t.Errorf("%s: %d messages shown, want %d", tc.name, n, len(tc.card.Errors))
+		}
+		got := autofocused(doc)
+		if tc.focus == "" {
+			if len(got) != 0 {
+				t.Errorf("%s: focus moves to %v on a card nobody acted on", tc.name, got)
+			}
+			continue
+		}
+		if len(got) != 1 || got[0] != tc.focus {
+			t.Errorf("%s: autofocus on %v, want %s", tc.name, got, tc.focus)
+		}
+	}
+}
