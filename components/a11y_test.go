@@ -98,7 +98,10 @@ func checkErrorsTied(t *testing.T, name string, doc *html.Node) int {
 	for _, e := range errs {
 		id, _ := attrOf(e, "id")
 		if id == "" {
-			t.Errorf("%s: a field message without an id, tied to nothing: %q", name, textOf(e))
+			// A message about the form rather than a field is an alert.
+			if role, _ := attrOf(e, "role"); role != "alert" {
+				t.Errorf("%s: a field message without an id, tied to nothing: %q", name, textOf(e))
+			}
 			continue
 		}
 		refs := findNodes(doc, func(n *html.Node) bool {
@@ -173,6 +176,56 @@ func TestSigningCardErrorsAreTiedAndFocused(t *testing.T) {
 		}
 		if len(got) != 1 || got[0] != tc.focus {
 			t.Errorf("%s: autofocus on %v, want %s", tc.name, got, tc.focus)
+		}
+	}
+}
+
+// TestFieldErrorsAreTiedToTheirFields renders the forms with a message on
+// every field and checks that each message is read with its field and the
+// field is marked invalid, as the error summary's links promise: a screen
+// reader that lands on the field (the focus goes to the first invalid
+// one) hears what is wrong with it.
+func TestFieldErrorsAreTiedToTheirFields(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	for _, lang := range i18n.Languages {
+		m := Meta{L: i18n.For(lang), CSRF: "tok", SignedIn: true, UserName: "Hanna", Inbox: true, Now: now}
+		compose := ComposeView{Signing: true, Teams: []TeamTab{{ID: 3, Name: "Verzuim"}},
+			Errors: map[string]string{"team": "Geen lid.", "to": "Ongeldig.", "subject": "Leeg.", "body": "Leeg.",
+				"attachments": "Te groot.", "medical": "Niet toegestaan.", "signers": "Niet extern.", "deadline": "Voorbij."}}
+		reply := ThreadView{ID: 7, Subject: "Verzuim", CanAddParticipants: true,
+			Add: AddParticipantForm{Email: "x@", Error: "Ongeldig.", HistoryError: "Kies."},
+			Reply: &ReplyForm{Errors: map[string]string{"body": "Leeg.", "attachments": "Geen pdf.", "signers": "Kies.", "deadline": "Voorbij."},
+				Signing: &SigningChoice{Candidates: []SigningCandidate{{UserID: 2, Name: "Jan"}}}},
+			Case: &ThreadCase{Choices: []CaseItem{{ID: 1, Reference: "D-1"}}, Subjects: []CaseSubjectItem{{UserID: 2, Name: "Jan"}},
+				CaseError: "Weg.", SubjectError: "Kies.", ReferenceError: "Te lang."}}
+		account := AccountView{Email: "hanna@osaw.nl", LanguageError: "Kies.", NotifyError: "Kies.",
+			PasswordError: "Klopt niet.", ConfirmError: "Vink aan.",
+			Names: ProfileView{Errors: map[string]string{"initials": "Leeg."}},
+			Away:  ProfileView{Errors: map[string]string{"away_message": "Leeg.", "away_until": "Eerder."}}}
+		all := map[string]templ.Component{
+			"compose": ComposePage(m, compose),
+			"reply":   ThreadPage(m, reply),
+			"account": AccountPage(m, account),
+			"users": AdminUsersPage(m, AdminUsersView{InviteEmail: "x@", InviteEmailError: "Ongeldig.", InviteRoleError: "Kies.",
+				InviteTeams: []AdminTeamOption{{ID: 3, Name: "Verzuim"}}, InviteTeamsError: "Kies."}),
+			"audit":     AdminAuditPage(m, AdminAuditView{From: "x", To: "y", FromError: "Geen datum.", ToError: "Geen datum."}),
+			"branding":  AdminBrandingPage(m, AdminBrandingView{NameError: "Leeg.", SenderNameError: "Te lang.", SupportTextError: "Te lang.", ColourError: "Te licht.", EvidenceLanguageError: "Kies.", LogoError: "Geen png."}),
+			"team":      AdminTeamPage(m, AdminTeamView{ID: 3, Name: "Verzuim", AddError: "Geen collega."}),
+			"retention": AdminRetentionPage(m, AdminRetentionView{ConversationsError: "Geen getal.", CasesError: "Geen getal."}),
+			"helpdesk":  HelpdeskPage(m, HelpdeskView{Token: "t", CodeError: "Onjuist."}),
+			"seal":      SealVerifyPage(m, SealVerifyView{FileError: "Geen pdf."}),
+		}
+		for name, p := range accountPages(lang) {
+			all[name] = p[0]
+		}
+		for name, p := range pages(lang) {
+			all[name] = p[0]
+		}
+		for name, c := range all {
+			checkErrorsTied(t, lang+"/"+name, parseDoc(t, c))
+		}
+		if n := checkErrorsTied(t, lang+"/compose", parseDoc(t, ComposePage(m, compose))); n != len(compose.Errors) {
+			t.Errorf("compose: %d messages shown, want %d", n, len(compose.Errors))
 		}
 	}
 }

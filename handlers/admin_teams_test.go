@@ -232,7 +232,7 @@ func TestAdminInviteIntoTeams(t *testing.T) {
 			"teams": {itoa(team.ID), itoa(foreign.ID)}})
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
 		wantContains(t, page, "Dit team bestaat niet.", `value="nieuw@osaw.nl"`,
-			`<input type="checkbox" name="teams" value="`+itoa(team.ID)+`" checked>`)
+			`<input type="checkbox" name="teams" value="`+itoa(team.ID)+`" checked aria-invalid="true" aria-describedby="invite-teams-error">`)
 		if n, err := d.NewSelect().Model((*db.User)(nil)).Where("email = ?", "nieuw@osaw.nl").Count(ctx); err != nil || n != 0 {
 			t.Fatalf("refused invitation stored a user: %d, %v", n, err)
 		}
