@@ -229,3 +229,48 @@ func TestFieldErrorsAreTiedToTheirFields(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadMessageSaysSoInText: in a conversation a message the reader
+// had not read was set apart only by the colour of its left edge (a light
+// yellow, 1.5:1 on the page), which a screen reader does not tell and a
+// reader with low vision or colour blindness may not see. It says "Nieuw"
+// in words; a read message, the reader's own and a system line do not.
+func TestUnreadMessageSaysSoInText(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	for _, lang := range i18n.Languages {
+		m := Meta{L: i18n.For(lang), CSRF: "tok", SignedIn: true, UserName: "Jan", Inbox: true, Unread: 1, Now: now}
+		word := m.T("thread.unread_tag")
+		if word == "thread.unread_tag" || word == "" {
+			t.Fatalf("%s: no text for an unread message", lang)
+		}
+		v := ThreadView{ID: 7, Subject: "Verzuim", Unread: true, Messages: []MessageItem{
+			{ID: 1, ThreadID: 7, SenderName: "Hanna", Body: "Oud", CreatedAt: now},
+			{ID: 2, ThreadID: 7, SenderName: "Jan", Body: "Van mij", Mine: true, CreatedAt: now},
+			{ID: 3, ThreadID: 7, SenderName: "Hanna", Body: "Nieuw voor jou", Unread: true, CreatedAt: now},
+			{ID: 4, ThreadID: 7, SenderName: "Hanna", Body: "Afwezig", AutoReply: true, Unread: true, CreatedAt: now},
+		}}
+		doc := parseDoc(t, ThreadPage(m, v))
+		for id, want := range map[string]bool{"message-1": false, "message-2": false, "message-3": true, "message-4": true} {
+			li := nodeByID(doc, id)
+			if li == nil {
+				t.Fatalf("%s: no %s", lang, id)
+			}
+			meta := findNodes(li, func(n *html.Node) bool { return hasClass(n, "message__meta") })
+			if len(meta) != 1 {
+				t.Fatalf("%s: %s has no meta line", lang, id)
+			}
+			tags := findNodes(meta[0], func(n *html.Node) bool { return hasClass(n, "tag") && textOf(n) == word })
+			if got := len(tags) == 1; got != want {
+				t.Errorf("%s: %s says %q: %v, want %v", lang, id, word, got, want)
+			}
+		}
+		// A message pushed live into the open conversation is unread too.
+		live := parseDoc(t, LiveNewMessage(m, LiveMessage{Thread: InboxThread{ID: 7, Subject: "Verzuim"},
+			Message: &MessageItem{ID: 9, ThreadID: 7, SenderName: "Hanna", Body: "Hoi", Unread: true, CreatedAt: now}}))
+		// (The first element of that id is the order to drop a copy.)
+		pushed := findNodes(live, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return id == "message-9" && hasClass(n, "message") })
+		if len(pushed) != 1 || !strings.Contains(textOf(pushed[0]), word) {
+			t.Errorf("%s: a pushed unread message does not say %q", lang, word)
+		}
+	}
+}
