@@ -30,7 +30,8 @@ const (
 	// MaxLogoSide bounds the width and the height of a logo in pixels.
 	MaxLogoSide = 2000
 	// MinContrast is the contrast the colour must have with white, the
-	// colour of the text on it (WCAG AA for normal text).
+	// colour of the text on it, and with PageBackground, on which it is
+	// the colour of links (WCAG AA for normal text).
 	MinContrast = 4.5
 )
 
@@ -122,7 +123,7 @@ func hasControl(s string, newlines bool) bool {
 // NormaliseColour returns s as #rrggbb in lower case, and "" with no
 // problem for an empty s (the default colour). Anything but six hex
 // digits, with or without '#', is refused, and so is a colour too light
-// for white text.
+// for white text on it or for links in it on the page.
 func NormaliseColour(s string) (string, string) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
@@ -132,7 +133,7 @@ func NormaliseColour(s string) (string, string) {
 	if !ValidColour(s) {
 		return "", ErrColourFormat
 	}
-	if Contrast(s) < MinContrast {
+	if Contrast(s) < MinContrast || ContrastBetween(s, PageBackground) < MinContrast {
 		return "", ErrColourContrast
 	}
 	return s, ""
@@ -159,8 +160,25 @@ func rgb(s string) (r, g, b float64) {
 	return float64(v[0]), float64(v[1]), float64(v[2])
 }
 
+// PageBackground is the page's own colour behind the text (app.css's
+// --c-bg). The organisation's colour is also the colour of links and
+// subjects on it, so it must be as readable there as under white text.
+const PageBackground = "#f4f6f8"
+
 // Contrast is the WCAG contrast ratio of a valid colour with white.
-func Contrast(s string) float64 {
+func Contrast(s string) float64 { return ContrastBetween(s, "#ffffff") }
+
+// ContrastBetween is the WCAG contrast ratio of two valid colours.
+func ContrastBetween(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// luminance is the WCAG relative luminance of a valid colour.
+func luminance(s string) float64 {
 	lin := func(c float64) float64 {
 		c /= 255
 		if c <= 0.03928 {
@@ -169,8 +187,7 @@ func Contrast(s string) float64 {
 		return math.Pow((c+0.055)/1.055, 2.4)
 	}
 	r, g, b := rgb(s)
-	l := 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
-	return 1.05 / (l + 0.05)
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
 
 // darker returns a valid colour a quarter darker, for hover states.

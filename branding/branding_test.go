@@ -1,6 +1,12 @@
 package branding
 
-import "testing"
+import (
+	"io/fs"
+	"strings"
+	"testing"
+
+	"dialoog/static"
+)
 
 // TestTextsRefuseHiddenCharacters: the organisation's name, the sender
 // name of its mail and the support text are refused with an invisible
@@ -44,5 +50,42 @@ func TestSenderNameIsNoAddress(t *testing.T) {
 	}
 	if k := CheckName("Arbo @ Work"); k != "" {
 		t.Errorf("an organisation's name may hold an at sign: %q", k)
+	}
+}
+
+// TestColourReadableAsLinkOnThePage: the organisation's colour is the
+// background of white text (header, buttons) and the colour of links and
+// subjects on the page's light grey background (app.css's --c-bg). A
+// colour just past 4.5:1 with white, such as #0077cc or #767676, is only
+// about 4.2:1 on that grey, too little for text (WCAG 1.4.3), so it is
+// refused; darker ones pass both.
+func TestColourReadableAsLinkOnThePage(t *testing.T) {
+	for _, s := range []string{"#0077cc", "#767676", "#e4002b"} {
+		if c := Contrast(s); c < MinContrast {
+			t.Fatalf("%s is %.2f:1 with white; the case is one that passes with white", s, c)
+		}
+		if got, k := NormaliseColour(s); k != ErrColourContrast {
+			t.Errorf("NormaliseColour(%q) = %q, %q; want %q: links in it are %.2f:1 on the page", s, got, k, ErrColourContrast, ContrastBetween(s, PageBackground))
+		}
+	}
+	for _, s := range []string{"#1f4e79", "#006fbf", "#8a1538", "#123456", "#6a6a6a"} {
+		if got, k := NormaliseColour(s); k != "" || got != s {
+			t.Errorf("NormaliseColour(%q) = %q, %q; want it accepted", s, got, k)
+		}
+	}
+	if c := ContrastBetween("#1b2430", "#ffffff"); c < 15.6 || c > 15.7 {
+		t.Errorf("ContrastBetween(text, white) = %.2f, want 15.65", c)
+	}
+}
+
+// TestPageBackgroundIsTheStylesheets keeps PageBackground in step with
+// the stylesheet the colour is checked for.
+func TestPageBackgroundIsTheStylesheets(t *testing.T) {
+	css, err := fs.ReadFile(static.FS, "css/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "--c-bg: " + PageBackground + ";"; !strings.Contains(string(css), want) {
+		t.Errorf("app.css does not set %q", want)
 	}
 }
