@@ -274,3 +274,33 @@ func TestUnreadMessageSaysSoInText(t *testing.T) {
 		}
 	}
 }
+
+// TestMoreConversationsKeepTheFocus: "Meer berichten" replaces itself with
+// the next conversations. The link that had the focus is gone then, so a
+// keyboard or screen-reader user fell back to the top of the page; the
+// answer puts the focus on the first conversation it brings (htmx follows
+// autofocus in swapped content). The inbox page itself takes no focus.
+func TestMoreConversationsKeepTheFocus(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, Inbox: true, Now: now}
+	v := InboxView{Name: "Jan", Page: 2, More: true, Next: "x", Threads: []InboxThread{
+		{ID: 5, Subject: "Verzuim", OrgName: "OSAW", From: "Hanna", LastMessageAt: now, Unread: 1},
+		{ID: 4, Subject: "Plan", OrgName: "OSAW", From: "Hanna", LastMessageAt: now},
+	}}
+	doc := parseDoc(t, InboxMoreRows(m, v))
+	focus := findNodes(doc, func(n *html.Node) bool { _, ok := attrOf(n, "autofocus"); return ok })
+	if len(focus) != 1 {
+		t.Fatalf("%d elements with autofocus, want the first conversation's link", len(focus))
+	}
+	if href, _ := attrOf(focus[0], "href"); href != ThreadURL(5) || !hasClass(focus[0], "thread__link") {
+		t.Errorf("autofocus on %s %v, want the link to %s", focus[0].Data, focus[0].Attr, ThreadURL(5))
+	}
+	if nodeByID(doc, "inbox-more") == nil {
+		t.Error("no further Meer berichten")
+	}
+	for name, c := range map[string]templ.Component{"rows": InboxRows(m, v), "page": InboxPage(m, v), "partial": InboxPartial(m, v)} {
+		if got := autofocused(parseDoc(t, c)); len(got) != 0 {
+			t.Errorf("%s: focus moves to %v", name, got)
+		}
+	}
+}

@@ -24,6 +24,8 @@ import (
 type inboxRows struct {
 	m       Meta
 	threads []InboxThread
+	// focusFirst gives the first row's link autofocus (InboxMoreRows).
+	focusFirst bool
 }
 
 func newInboxRows(m Meta, threads []InboxThread) inboxRows {
@@ -49,7 +51,7 @@ func (r inboxRows) Render(ctx context.Context, w io.Writer) (err error) {
 	scratch := rowScratch.Get().(*[]byte)
 	defer rowScratch.Put(scratch)
 	for i := range r.threads {
-		*scratch = appendInboxRow((*scratch)[:0], &r.m, &r.threads[i])
+		*scratch = appendInboxRow((*scratch)[:0], &r.m, &r.threads[i], r.focusFirst && i == 0)
 		if _, err := buf.Write(*scratch); err != nil {
 			return err
 		}
@@ -62,8 +64,8 @@ func (r inboxRows) Render(ctx context.Context, w io.Writer) (err error) {
 var rowScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendInboxRow appends one row; see InboxRow in inbox.templ for the
-// markup.
-func appendInboxRow(b []byte, m *Meta, t *InboxThread) []byte {
+// markup. With focus its link has autofocus.
+func appendInboxRow(b []byte, m *Meta, t *InboxThread, focus bool) []byte {
 	unread := t.Unread > 0
 	b = append(b, `<li id="thread-`...)
 	b = strconv.AppendInt(b, t.ID, 10)
@@ -83,12 +85,16 @@ func appendInboxRow(b []byte, m *Meta, t *InboxThread) []byte {
 	b = strconv.AppendInt(b, t.ID, 10)
 	b = append(b, `" hx-get="`+threadURLPrefix...)
 	b = strconv.AppendInt(b, t.ID, 10)
+	b = append(b, '"')
+	if focus {
+		b = append(b, ` autofocus`...)
+	}
 	if unread {
-		b = append(b, `"><strong class="thread__subject">`...)
+		b = append(b, `><strong class="thread__subject">`...)
 		b = appendEscaped(b, t.Subject)
 		b = append(b, `</strong>`...)
 	} else {
-		b = append(b, `"><span class="thread__subject">`...)
+		b = append(b, `><span class="thread__subject">`...)
 		b = appendEscaped(b, t.Subject)
 		b = append(b, `</span>`...)
 	}

@@ -72,7 +72,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		case "inbox-results":
 			return render(c, fiber.StatusOK, components.InboxResults(m, v))
 		case "inbox-more":
-			return render(c, fiber.StatusOK, components.InboxRows(m, v))
+			return render(c, fiber.StatusOK, components.InboxMoreRows(m, v))
 		}
 	}
 	return h.page(c, fiber.StatusOK, components.InboxPage(m, v), components.InboxPartial(m, v))
