@@ -304,3 +304,58 @@ func TestMoreConversationsKeepTheFocus(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchResultsAreAnnounced: typing in Zoeken replaces the list under
+// it while the focus stays in the field, so a screen reader heard nothing
+// of the result. The page has a polite status region beside the field
+// (outside the list that is replaced), and the answer to a search says in
+// it how many conversations were found, or that none were.
+func TestSearchResultsAreAnnounced(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, Inbox: true, Now: now}
+	row := func(id int64) InboxThread {
+		return InboxThread{ID: id, Subject: "Verzuim", OrgName: "OSAW", From: "Hanna", LastMessageAt: now}
+	}
+	page := parseDoc(t, InboxPage(m, InboxView{Name: "Jan", Page: 1, Query: "verzuim", Threads: []InboxThread{row(1)}}))
+	status := nodeByID(page, "inbox-search-status")
+	if status == nil {
+		t.Fatal("no status region for the search")
+	}
+	if role, _ := attrOf(status, "role"); role != "status" {
+		t.Errorf("the search's status has role %q", role)
+	}
+	if textOf(status) != "" {
+		t.Errorf("the page announces %q on load", textOf(status))
+	}
+	for p := status.Parent; p != nil; p = p.Parent {
+		if id, _ := attrOf(p, "id"); id == "inbox-results" {
+			t.Error("the status region is inside the list a search replaces")
+		}
+	}
+	for _, tc := range []struct {
+		v    InboxView
+		want string
+	}{
+		{InboxView{Page: 1, Query: "verzuim", Threads: []InboxThread{row(1), row(2)}}, "2 gesprekken gevonden."},
+		{InboxView{Page: 1, Query: "verzuim", Threads: []InboxThread{row(1)}}, "1 gesprek gevonden."},
+		{InboxView{Page: 1, Query: "verzuim", More: true, Threads: []InboxThread{row(1), row(2)}}, "Meer dan 2 gesprekken gevonden."},
+		{InboxView{Page: 1, Query: "xyz"}, "Geen berichten gevonden voor “xyz”."},
+		{InboxView{Page: 1, More: true, Threads: []InboxThread{row(1)}}, ""},
+	} {
+		doc := parseDoc(t, InboxSearchResults(m, tc.v))
+		oob := findNodes(doc, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return id == "inbox-search-status" })
+		if len(oob) != 1 {
+			t.Errorf("%q: %d status updates", tc.want, len(oob))
+			continue
+		}
+		if swap, _ := attrOf(oob[0], "hx-swap-oob"); swap != "innerHTML" {
+			t.Errorf("%q: the status is swapped %q", tc.want, swap)
+		}
+		if got := textOf(oob[0]); got != tc.want {
+			t.Errorf("status %q, want %q", got, tc.want)
+		}
+	}
+	if strings.Contains(renderString(t, InboxPage(m, InboxView{Page: 1, Query: "x"})), "hx-swap-oob=\"innerHTML\"") {
+		t.Error("the page itself carries the status update")
+	}
+}

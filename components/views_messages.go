@@ -523,6 +523,25 @@ func participantStatus(m Meta, p ParticipantItem) string {
 }
 
 // unreadTotal is the inbox's line about unread messages.
+// searchStatus says how many conversations a search found: those on the
+// page, "more than" when there are further pages; nothing when the search
+// field was emptied.
+func searchStatus(m Meta, v InboxView) string {
+	if v.Query == "" {
+		return ""
+	}
+	switch n := len(v.Threads); {
+	case n == 0:
+		return m.T("inbox.no_results", "Query", v.Query)
+	case v.More:
+		return m.T("inbox.results_more", "N", n)
+	case n == 1:
+		return m.T("inbox.results_one")
+	default:
+		return m.T("inbox.results", "N", n)
+	}
+}
+
 func unreadTotal(m Meta, n int) string {
 	if n == 1 {
 		return m.T("inbox.unread_total_one")

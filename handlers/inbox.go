@@ -70,7 +70,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	if isPartial(c) {
 		switch c.Get("HX-Target") {
 		case "inbox-results":
-			return render(c, fiber.StatusOK, components.InboxResults(m, v))
+			return render(c, fiber.StatusOK, components.InboxSearchResults(m, v))
 		case "inbox-more":
 			return render(c, fiber.StatusOK, components.InboxMoreRows(m, v))
 		}
