@@ -359,3 +359,25 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 		t.Error("the page itself carries the status update")
 	}
 }
+
+// TestReadCountLeavesTheMenu: an open conversation marks read what it
+// shows, on load and again for every message pushed into it, and the
+// answer lowers "Berichten (n)" in the header. It replaced the header's
+// whole corner, the Menu (a <details>) included: a keyboard or screen-
+// reader user who was in the menu when a message came in had it closed
+// under them and the focus dropped to the page. The answer now replaces
+// only the count's link, which htmx gives the focus back by its id.
+func TestReadCountLeavesTheMenu(t *testing.T) {
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, UserName: "Jan", Inbox: true, Unread: 2}
+	doc := parseDoc(t, ReadCount(m))
+	link := nodeByID(doc, "inbox-link")
+	if link == nil || textOf(link) != "Berichten (2)" {
+		t.Fatalf("no updated count in %s", renderString(t, ReadCount(m)))
+	}
+	if swap, _ := attrOf(link, "hx-swap-oob"); swap != "true" {
+		t.Errorf("the count is swapped %q", swap)
+	}
+	if n := findNodes(doc, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return n.Data == "details" || id == "account" }); len(n) != 0 {
+		t.Errorf("the answer replaces the menu: %s", renderString(t, ReadCount(m)))
+	}
+}

@@ -816,10 +816,12 @@ func inboxLink(m Meta, oob bool) templ.Component {
 	})
 }
 
-// AccountArea is the header's corner swapped out of band, for a response
-// that changes it without replacing the page (a conversation marked read
-// lowers the unread count).
-func AccountArea(m Meta) templ.Component {
+// ReadCount is the header's "Berichten (n)" swapped out of band, for a
+// response that lowers the unread count without replacing the page (a
+// conversation marked read, also after every message pushed into it).
+// Only the link: replacing the whole corner would close its menu and
+// drop the focus of whoever is in it; the link keeps it by its id.
+func ReadCount(m Meta) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -836,7 +838,7 @@ func AccountArea(m Meta) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = accountArea(m, true).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = inboxLink(m, true).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

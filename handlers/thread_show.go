@@ -124,7 +124,7 @@ func (h *handler) threadPage(c *fiber.Ctx, status int, v components.ThreadView) 
 
 // threadMarkRead marks the conversation's messages read, which tells
 // their senders. The page posts it with htmx as soon as it is shown and
-// gets the header back (out of band) with the lower unread count; without
+// gets the header's "Berichten (n)" back (out of band), lower; without
 // script a button posts it and the page reloads.
 func (h *handler) threadMarkRead(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
@@ -138,7 +138,7 @@ func (h *handler) threadMarkRead(c *fiber.Ctx) error {
 		return err
 	}
 	if isPartial(c) {
-		return render(c, fiber.StatusOK, components.AccountArea(h.meta(c)))
+		return render(c, fiber.StatusOK, components.ReadCount(h.meta(c)))
 	}
 	return seeOther(c, components.ThreadURL(id))
 }
