@@ -381,3 +381,43 @@ func TestReadCountLeavesTheMenu(t *testing.T) {
 		t.Errorf("the answer replaces the menu: %s", renderString(t, ReadCount(m)))
 	}
 }
+
+// TestAppSecretUsableOnThePhone: most people set Dialoog up on the phone
+// that also holds their authenticator app, which cannot scan a QR code
+// shown on its own screen, and typing 32 characters over is error-prone
+// (and hard with low vision or a screen reader). Both pages that link an
+// app offer the otpauth link, which opens the app with the account filled
+// in, and a button that copies the key without its spaces.
+func TestAppSecretUsableOnThePhone(t *testing.T) {
+	uri := "otpauth://totp/OSAW:jan@example.nl?algorithm=SHA1&digits=6&issuer=OSAW&period=30&secret=ABCDEFGHIJKLMNOP"
+	v := AppStepView{QRCode: []byte{0x89, 'P', 'N', 'G'}, Secret: "ABCD EFGH IJKL MNOP", URI: uri}
+	for _, lang := range i18n.Languages {
+		m := Meta{L: i18n.For(lang), CSRF: "tok", SignedIn: true}
+		for name, c := range map[string]templ.Component{"step": AppStepPage(m, v), "factors": FactorAppPage(m, v), "step partial": AppStepPartial(m, v)} {
+			doc := parseDoc(t, c)
+			links := findNodes(doc, func(n *html.Node) bool { href, _ := attrOf(n, "href"); return n.Data == "a" && href == uri })
+			if len(links) != 1 || textOf(links[0]) != m.T("app.open_app") {
+				t.Errorf("%s/%s: no link that opens the app with the account", lang, name)
+			}
+			copies := findNodes(doc, func(n *html.Node) bool {
+				v, _ := attrOf(n, "data-copy")
+				return n.Data == "button" && v == "ABCDEFGHIJKLMNOP"
+			})
+			if len(copies) != 1 {
+				t.Errorf("%s/%s: no button that copies the key", lang, name)
+				continue
+			}
+			status, _ := attrOf(copies[0], "data-copy-status")
+			if s := nodeByID(doc, status); s == nil {
+				t.Errorf("%s/%s: the copy button's status %q is not on the page", lang, name, status)
+			} else if role, _ := attrOf(s, "role"); role != "status" {
+				t.Errorf("%s/%s: the copy status is no status region", lang, name)
+			}
+		}
+	}
+	// Anything but an otpauth link is not offered.
+	v.URI = "javascript:alert(1)"
+	if page := renderString(t, AppStepPage(Meta{L: i18n.For("nl"), CSRF: "tok"}, v)); strings.Contains(page, "javascript:") {
+		t.Error("a link that is no otpauth link is written")
+	}
+}

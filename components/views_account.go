@@ -110,7 +110,10 @@ type AppStepView struct {
 	// QRCode is the PNG of the otpauth URI.
 	QRCode []byte
 	// Secret is the secret in groups of four.
-	Secret    string
+	Secret string
+	// URI is the otpauth URI the QR code holds: on the phone with the app,
+	// a link to it opens the app with the account filled in.
+	URI       string
 	CodeError string
 	// Error is a translated message for the whole step (a second factor is
 	// required before skipping).
@@ -126,6 +129,18 @@ type AppStepView struct {
 func (v AppStepView) QRCodeURL() templ.SafeURL {
 	return templ.SafeURL("data:image/png;base64," + base64.StdEncoding.EncodeToString(v.QRCode))
 }
+
+// AppURI is URI when it is an otpauth link, the only kind written as a
+// link; "" otherwise.
+func (v AppStepView) AppURI() templ.SafeURL {
+	if !strings.HasPrefix(v.URI, "otpauth://") {
+		return ""
+	}
+	return templ.SafeURL(v.URI)
+}
+
+// SecretPlain is the secret without the spaces of its groups, for copying.
+func (v AppStepView) SecretPlain() string { return strings.ReplaceAll(v.Secret, " ", "") }
 
 // RecoveryView shows the ten recovery codes once.
 type RecoveryView struct {

@@ -403,6 +403,8 @@ func TestAppStep(t *testing.T) {
 		`hx-history="false"`, `<img src="data:image/png;base64,`, `alt="QR-code om Dialoog aan uw authenticatie-app te koppelen"`,
 		"<dt>Geheime sleutel</dt>", `<label for="app-code">Token</label>`, `autocomplete="one-time-code"`, `inputmode="numeric"`,
 		"<summary>Uitleg</summary>", `action="/stap/app/overslaan"`, ">Overslaan</button>",
+		// The app on this phone: opened with the account, or the key copied.
+		`href="otpauth://totp/`, "secret="+strings.ReplaceAll(secret, " ", ""), `data-copy="`+strings.ReplaceAll(secret, " ", "")+`"`,
 	)
 	_, partial := b.get(pathApp, "HX-Request", "true")
 	wantContains(t, partial, `hx-history="false"`, secret)

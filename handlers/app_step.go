@@ -52,7 +52,7 @@ func (h *handler) appStepForm(c *fiber.Ctx, status int, v components.AppStepView
 	if v.QRCode, err = auth.QRCodePNG(key.URI); err != nil {
 		return err
 	}
-	v.Secret = auth.FormatSecret(key.Secret)
+	v.Secret, v.URI = auth.FormatSecret(key.Secret), key.URI
 	st, err := h.accounts.SMSSetupState(c.UserContext(), cur.User.ID)
 	if err != nil {
 		return fmt.Errorf("sms state: %w", err)

@@ -232,7 +232,7 @@ func (h *handler) factorAppForm(c *fiber.Ctx, status int, v components.AppStepVi
 	if v.QRCode, err = auth.QRCodePNG(key.URI); err != nil {
 		return err
 	}
-	v.Secret = auth.FormatSecret(key.Secret)
+	v.Secret, v.URI = auth.FormatSecret(key.Secret), key.URI
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	m := h.meta(c)
 	return h.page(c, status, components.FactorAppPage(m, v), components.FactorAppPartial(m, v))
