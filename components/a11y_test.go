@@ -1,6 +1,7 @@
 package components
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/net/html"
 
 	"dialoog/i18n"
+	"dialoog/static"
 )
 
 // Helpers that read rendered markup as a browser (and so a screen reader)
@@ -419,5 +421,52 @@ func TestAppSecretUsableOnThePhone(t *testing.T) {
 	v.URI = "javascript:alert(1)"
 	if page := renderString(t, AppStepPage(Meta{L: i18n.For("nl"), CSRF: "tok"}, v)); strings.Contains(page, "javascript:") {
 		t.Error("a link that is no otpauth link is written")
+	}
+}
+
+// TestEveryInputIsStyled: the stylesheet gives text fields their 44px
+// height, 2px border and full width by type (input[type="text"], ...). A
+// field whose type it does not name, or that has no type at all, keeps
+// the browser's small default box: a touch target of about 20px, for
+// example the code of a helpdesk reset, typed on a phone.
+func TestEveryInputIsStyled(t *testing.T) {
+	css, err := fs.ReadFile(static.FS, "css/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, UserName: "Hanna", Inbox: true}
+	all := map[string]templ.Component{
+		"helpdesk":  HelpdeskPage(m, HelpdeskView{Token: "t", Email: "jan@example.nl"}),
+		"sso":       AdminSSOPage(m, AdminSSOView{Configured: true}),
+		"users":     AdminUsersPage(m, AdminUsersView{InviteTeams: []AdminTeamOption{{ID: 3, Name: "Verzuim"}}}),
+		"audit":     AdminAuditPage(m, AdminAuditView{}),
+		"branding":  AdminBrandingPage(m, AdminBrandingView{}),
+		"team":      AdminTeamPage(m, AdminTeamView{ID: 3, Name: "Verzuim"}),
+		"retention": AdminRetentionPage(m, AdminRetentionView{}),
+		"seal":      SealVerifyPage(m, SealVerifyView{}),
+		"compose":   ComposePage(m, ComposeView{Signing: true}),
+	}
+	for name, p := range accountPages("nl") {
+		all[name] = p[0]
+	}
+	for name, p := range pages("nl") {
+		all[name] = p[0]
+	}
+	for name, c := range all {
+		for _, in := range findNodes(parseDoc(t, c), func(n *html.Node) bool { return n.Data == "input" }) {
+			typ, ok := attrOf(in, "type")
+			switch typ {
+			case "hidden", "checkbox", "radio":
+				continue
+			}
+			id, _ := attrOf(in, "id")
+			if !ok {
+				t.Errorf("%s: input %s has no type", name, id)
+				continue
+			}
+			if !hasClass(in, "input--code") && !strings.Contains(string(css), `input[type="`+typ+`"]`) {
+				t.Errorf("%s: input %s of type %q is not styled by app.css", name, id, typ)
+			}
+		}
 	}
 }
