@@ -470,3 +470,34 @@ func TestEveryInputIsStyled(t *testing.T) {
 		}
 	}
 }
+
+// TestStepHeadingSaysWhichStep: after each step of the first visit htmx
+// swaps the page and the focus goes to the new step's heading. "Stap 3
+// van 6" stands above it, so a screen reader, which starts reading at the
+// heading, never said it. The heading of every step is described by it.
+func TestStepHeadingSaysWhichStep(t *testing.T) {
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true}
+	all := accountPages("nl")
+	for name, step := range map[string]int{"TermsStep": StepTerms, "TermsStepError": StepTerms, "PasswordStep": StepPassword,
+		"SMSNumber": StepSecondFactor, "SMSCode": StepSecondFactor, "AppStep": StepSecondFactor, "Recovery": StepRecovery, "Profile": StepProfile} {
+		for i, c := range all[name] {
+			doc := parseDoc(t, c)
+			h1 := findNodes(doc, func(n *html.Node) bool { return n.Data == "h1" })
+			if len(h1) != 1 {
+				t.Fatalf("%s: %d h1", name, len(h1))
+			}
+			ref, _ := attrOf(h1[0], "aria-describedby")
+			desc := nodeByID(doc, ref)
+			if desc == nil || textOf(desc) != stepOf(m, step) {
+				t.Errorf("%s (%d): the heading %q is not described by %q", name, i, textOf(h1[0]), stepOf(m, step))
+			}
+		}
+	}
+	// A password reset is no step of the first visit.
+	doc := parseDoc(t, all["PasswordReset"][1])
+	if h1 := findNodes(doc, func(n *html.Node) bool { return n.Data == "h1" }); len(h1) != 1 {
+		t.Fatal("no h1 on the reset page")
+	} else if ref, ok := attrOf(h1[0], "aria-describedby"); ok {
+		t.Errorf("the reset page's heading is described by %q", ref)
+	}
+}

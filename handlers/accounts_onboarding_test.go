@@ -166,7 +166,7 @@ func TestTermsStep(t *testing.T) {
 	resp, page := b.get(pathTerms)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page,
-		"<h1>Gebruikersvoorwaarden</h1>", "Met Dialoog kunt u beveiligd berichten uitwisselen",
+		`<h1 aria-describedby="step-progress">Gebruikersvoorwaarden</h1>`, "Met Dialoog kunt u beveiligd berichten uitwisselen",
 		`<a href="/voorwaarden/1">Hier</a> vindt u de juridische gebruikersvoorwaarden`,
 		"<h2>Beveiliging</h2>",
 		`<label for="terms-accept">Ik ga akkoord met de gebruikersvoorwaarden</label>`,
@@ -218,7 +218,7 @@ func TestPasswordRules(t *testing.T) {
 	resp, page := b.get(pathPassword)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page,
-		"<h1>Wachtwoord instellen</h1>",
+		`<h1 aria-describedby="step-progress">Wachtwoord instellen</h1>`,
 		`<label for="password-new">Wachtwoord</label>`, `<label for="password-confirm">Herhaal wachtwoord</label>`,
 		`aria-expanded="false" aria-controls="password-rules"`, `<span aria-hidden="true">?</span>`,
 		"is minimaal 12 tekens lang", "bevat niet je mailadres of je naam",
@@ -275,7 +275,7 @@ func TestSMSStep(t *testing.T) {
 	resp, page := b.get(pathSMS)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page,
-		"<h1>Een betere beveiliging voor vertrouwelijke gegevens</h1>",
+		`<h1 aria-describedby="step-progress">Een betere beveiliging voor vertrouwelijke gegevens</h1>`,
 		`<label for="sms-phone">Mobiel telefoonnummer</label>`, "06 12345678", `type="tel"`,
 		"<summary>Uitleg</summary>", `href="/stap/app"`, ">Overslaan</a>",
 		"Voor het ontvangen van SMS-codes worden géén kosten berekend",
@@ -442,7 +442,7 @@ func TestRecoveryCodesStep(t *testing.T) {
 		t.Fatalf("%d codes, want 10", len(codes))
 	}
 	wantContains(t, page,
-		"<h1>Herstelcodes</h1>", `<ol class="recovery-codes"`,
+		`<h1 aria-describedby="step-progress">Herstelcodes</h1>`, `<ol class="recovery-codes"`,
 		`download="dialoog-herstelcodes.txt"`, `href="data:text/plain;charset=utf-8,Dialoog-herstelcodes%20voor%20jan@example.nl`,
 		">Kopiëren</button>", ">Downloaden</a>",
 		`<label for="recovery-stored">Ik heb mijn herstelcodes veilig bewaard</label>`, ">VERDER</button>",
@@ -473,7 +473,7 @@ func TestProfileStep(t *testing.T) {
 	resp, page := b.get(pathProfile)
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page,
-		"<h1>Deelnemerinstellingen</h1>",
+		`<h1 aria-describedby="step-progress">Deelnemerinstellingen</h1>`,
 		"Deze gegevens worden gedeeld met de gebruikers die je via Dialoog een bericht sturen.",
 		`<label for="profile-gender">Geslacht</label>`, `<option value="unknown" selected>Onbekend</option>`,
 		">Man</option>", ">Vrouw</option>", ">Anders</option>",
@@ -561,7 +561,7 @@ func TestStepsThroughHTMX(t *testing.T) {
 	if got := resp.Header.Get("HX-Push-Url"); got != pathPassword {
 		t.Errorf("HX-Push-Url %q", got)
 	}
-	wantContains(t, page, "<h1>Wachtwoord instellen</h1>")
+	wantContains(t, page, `<h1 aria-describedby="step-progress">Wachtwoord instellen</h1>`)
 	wantNotContains(t, page, "<html")
 }
 
@@ -571,7 +571,7 @@ func TestStepsInEnglish(t *testing.T) {
 	ra := newRealApp(t)
 	b := ra.signUp(t, auth.InviteInput{Email: "jo@example.com", Language: "en"})
 	_, page := b.get(pathTerms, "Accept-Language", "nl")
-	wantContains(t, page, `<html lang="en">`, "<h1>Terms of use</h1>", "I accept the terms of use", ">LOG IN</button>")
+	wantContains(t, page, `<html lang="en">`, `<h1 aria-describedby="step-progress">Terms of use</h1>`, "I accept the terms of use", ">LOG IN</button>")
 	resp, body := b.post(pathTerms, url.Values{"version": {"1"}})
 	wantStatus(t, resp, http.StatusUnprocessableEntity)
 	wantContains(t, body, "Tick the box to accept the terms of use")
