@@ -501,3 +501,42 @@ func TestStepHeadingSaysWhichStep(t *testing.T) {
 		t.Errorf("the reset page's heading is described by %q", ref)
 	}
 }
+
+// TestHeaderIsANavigationLandmark: screen-reader users move between the
+// parts of a page by landmark (header, navigation, main, footer). The
+// header's "Berichten (n)" and Menu (Mijn account, Uitloggen) are the
+// site's navigation, but were in no nav, so the navigation landmark did
+// not exist on most pages. Signed out, the corner is empty and there is
+// no navigation to name.
+func TestHeaderIsANavigationLandmark(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	for _, lang := range i18n.Languages {
+		m := Meta{L: i18n.For(lang), CSRF: "tok", SignedIn: true, UserName: "Jan", Inbox: true, Unread: 1, Now: now}
+		for name, c := range map[string]templ.Component{
+			"inbox":   InboxPage(m, InboxView{Name: "Jan", Page: 1}),
+			"partial": InboxPartial(m, InboxView{Name: "Jan", Page: 1}),
+			"count":   ReadCount(m),
+		} {
+			doc := parseDoc(t, c)
+			account := nodeByID(doc, "account")
+			if name == "count" {
+				continue // only the link, inside the nav on the page
+			}
+			navs := findNodes(account, func(n *html.Node) bool { return n.Data == "nav" })
+			if len(navs) != 1 {
+				t.Errorf("%s/%s: %d nav elements in the header's corner", lang, name, len(navs))
+				continue
+			}
+			if label, _ := attrOf(navs[0], "aria-label"); label == "" || label != m.T("layout.nav") {
+				t.Errorf("%s/%s: the navigation is named %q", lang, name, label)
+			}
+			if nodeByID(navs[0], "inbox-link") == nil || len(findNodes(navs[0], func(n *html.Node) bool { return n.Data == "details" })) != 1 {
+				t.Errorf("%s/%s: the navigation lacks Berichten or the menu", lang, name)
+			}
+		}
+		anon := parseDoc(t, LoginPage(Meta{L: i18n.For(lang), CSRF: "tok"}, LoginView{}))
+		if n := findNodes(nodeByID(anon, "account"), func(n *html.Node) bool { return n.Data == "nav" }); len(n) != 0 {
+			t.Errorf("%s: an empty navigation when signed out", lang)
+		}
+	}
+}
