@@ -188,7 +188,7 @@ func accountContent(m Meta, v AccountView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = passwordChangeSection(m, v.Change).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = passwordChangeSection(m, v.Change, v.Email).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
