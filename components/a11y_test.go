@@ -368,7 +368,7 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 // whole corner, the Menu (a <details>) included: a keyboard or screen-
 // reader user who was in the menu when a message came in had it closed
 // under them and the focus dropped to the page. The answer now replaces
-// only the count's link, which htmx gives the focus back by its id.
+// only the count's text (TestHeaderCountKeepsTheFocus).
 func TestReadCountLeavesTheMenu(t *testing.T) {
 	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, UserName: "Jan", Inbox: true, Unread: 2}
 	doc := parseDoc(t, ReadCount(m))
@@ -376,7 +376,7 @@ func TestReadCountLeavesTheMenu(t *testing.T) {
 	if link == nil || textOf(link) != "Berichten (2)" {
 		t.Fatalf("no updated count in %s", renderString(t, ReadCount(m)))
 	}
-	if swap, _ := attrOf(link, "hx-swap-oob"); swap != "true" {
+	if swap, _ := attrOf(link, "hx-swap-oob"); swap != "innerHTML" {
 		t.Errorf("the count is swapped %q", swap)
 	}
 	if n := findNodes(doc, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return n.Data == "details" || id == "account" }); len(n) != 0 {
@@ -538,5 +538,43 @@ func TestHeaderIsANavigationLandmark(t *testing.T) {
 		if n := findNodes(nodeByID(anon, "account"), func(n *html.Node) bool { return n.Data == "nav" }); len(n) != 0 {
 			t.Errorf("%s: an empty navigation when signed out", lang)
 		}
+	}
+}
+
+// TestHeaderCountKeepsTheFocus: every new message, pushed live, and every
+// conversation marked read update "Berichten (n)" in the header. The
+// update replaced the link itself, so a keyboard user standing on it lost
+// the focus to the page whenever a message came in (a live swap gives it
+// back to nothing). It now replaces only the link's text.
+func TestHeaderCountKeepsTheFocus(t *testing.T) {
+	now := time.Date(2026, 2, 24, 13, 0, 0, 0, time.UTC)
+	m := Meta{L: i18n.For("nl"), CSRF: "tok", SignedIn: true, UserName: "Jan", Inbox: true, Unread: 3, Now: now}
+	msg := MessageItem{ID: 9, ThreadID: 7, SenderName: "Hanna", Body: "Hoi", CreatedAt: now, Unread: true}
+	for name, c := range map[string]templ.Component{
+		"read":   ReadCount(m),
+		"push":   LiveNewMessage(m, LiveMessage{Thread: InboxThread{ID: 7, Subject: "Verzuim"}, Message: &msg}),
+		"change": LiveChangedMessage(m, LiveMessage{Thread: InboxThread{ID: 7, Subject: "Verzuim"}}, true, 9),
+	} {
+		doc := parseDoc(t, c)
+		link := nodeByID(doc, "inbox-link")
+		if link == nil {
+			t.Fatalf("%s: no count", name)
+		}
+		if swap, _ := attrOf(link, "hx-swap-oob"); swap != "innerHTML" {
+			t.Errorf("%s: the count's link is swapped %q, not only its text", name, swap)
+		}
+		if got := textOf(link); got != "Berichten (3)" {
+			t.Errorf("%s: the count says %q", name, got)
+		}
+		if link.FirstChild == nil || link.FirstChild.Type != html.TextNode || link.FirstChild.NextSibling != nil {
+			t.Errorf("%s: the count's link holds more than its text", name)
+		}
+	}
+	// On the page it is an ordinary link.
+	page := parseDoc(t, InboxPage(m, InboxView{Name: "Jan", Page: 1}))
+	if link := nodeByID(page, "inbox-link"); link == nil {
+		t.Fatal("no count on the page")
+	} else if _, ok := attrOf(link, "hx-swap-oob"); ok {
+		t.Error("the page's link is an out-of-band swap")
 	}
 }

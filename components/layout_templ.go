@@ -782,7 +782,9 @@ func emailField(m Meta, id, label, value, errMsg, autocomplete string) templ.Com
 }
 
 // inboxLink is the header's link to "Berichten" with the number of unread
-// messages, "Berichten (3)". Its id lets a live update replace it (oob).
+// messages, "Berichten (3)". Its id lets a live update (oob) replace its
+// text; only the text, so that the link keeps the focus of whoever is on
+// it (a live swap does not give it back).
 func inboxLink(m Meta, oob bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -805,7 +807,7 @@ func inboxLink(m Meta, oob bool) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if oob {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, " hx-swap-oob=\"true\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, " hx-swap-oob=\"innerHTML\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -836,8 +838,8 @@ func inboxLink(m Meta, oob bool) templ.Component {
 // ReadCount is the header's "Berichten (n)" swapped out of band, for a
 // response that lowers the unread count without replacing the page (a
 // conversation marked read, also after every message pushed into it).
-// Only the link: replacing the whole corner would close its menu and
-// drop the focus of whoever is in it; the link keeps it by its id.
+// Only the link's text: replacing the whole corner would close its menu
+// and drop the focus of whoever is in it.
 func ReadCount(m Meta) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -82,7 +82,7 @@ func TestComposeToNewAddress(t *testing.T) {
 	wantStatus(t, resp, http.StatusOK)
 	// Only the count: replacing the whole header corner would close its
 	// menu and drop the focus of whoever is in it (TestReadCountLeavesTheMenu).
-	wantContains(t, page, `id="inbox-link"`, `hx-swap-oob="true"`, `>Berichten</a>`)
+	wantContains(t, page, `id="inbox-link"`, `hx-swap-oob="innerHTML"`, `>Berichten</a>`)
 	wantNotContains(t, page, `id="account"`, "<details")
 	if n := ra.unread(t, user); n != 0 {
 		t.Fatalf("%d unread after reading", n)
