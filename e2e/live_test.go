@@ -96,11 +96,25 @@ func TestLiveInbox(t *testing.T) {
 	hr.run(chromedp.Navigate(s.BaseURL + threadA))
 	hr.waitLive()
 
-	// 2. The employee opens it; the sender sees the read tick appear.
+	// 2. The employee opens it; the sender sees the read tick appear. The
+	// push replaces the message; a keyboard user standing on its menu
+	// stays there.
+	focusedMenu := `(() => { const f = document.activeElement; const li = f && f.closest('li.message');
+  return f && f.matches('.message__menu summary') && li ? li.id : ''; })()`
+	if !hr.eval(`(() => { const s = document.querySelector('#main li.message .message__menu summary'); s.focus(); return document.activeElement === s; })()`) {
+		t.Fatal("could not focus the message's menu")
+	}
+	menuOf := evalJS[string](hr, focusedMenu)
+	if menuOf == "" {
+		t.Fatal("could not focus the message's menu")
+	}
 	emp.click("Live bericht")
 	emp.waitPath(threadA)
 	emp.step("thread", "")
 	hr.waitJS("read tick at the sender", `document.querySelector('main').innerText.includes('Gelezen door Jan van der Berg')`)
+	if got := evalJS[string](hr, focusedMenu); got != menuOf {
+		t.Errorf("after the push the focus is on %q, want the menu of %s", evalJS[string](hr, `document.activeElement.outerHTML.slice(0, 80)`), menuOf)
+	}
 	hr.shot("read-tick-live")
 
 	// 3. The case manager writes an answer: "… is aan het typen" shows at

@@ -402,7 +402,40 @@
       }
     });
 
+    // A push replaces elements by id (a message whose receipts changed, an
+    // inbox row, the participant list). When the element that has the
+    // focus is inside one of them, the focus would fall back to the page:
+    // a keyboard or screen reader user loses their place at every push.
+    // It goes back to the same control in the new markup: the nearest
+    // element with an id, and the control's place among its focusable ones.
+    var FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+    var focusBefore = null;
+    document.addEventListener('htmx:wsBeforeMessage', function () {
+      focusBefore = null;
+      var el = document.activeElement;
+      var holder = el && el !== document.body && el.closest('[id]');
+      if (!holder) {
+        return;
+      }
+      var inside = Array.prototype.indexOf.call(holder.querySelectorAll(FOCUSABLE), el);
+      focusBefore = {el: el, id: holder.id, self: holder === el, index: inside};
+    });
+
+    function restoreFocus() {
+      var was = focusBefore;
+      focusBefore = null;
+      if (!was || document.contains(was.el)) {
+        return;
+      }
+      var holder = document.getElementById(was.id);
+      var target = holder && (was.self ? holder : holder.querySelectorAll(FOCUSABLE)[was.index]);
+      if (target) {
+        target.focus({preventScroll: true});
+      }
+    }
+
     document.addEventListener('htmx:wsAfterMessage', function () {
+      restoreFocus();
       typingSeen.splice(0).forEach(function (id) {
         clearTimeout(typingTimers[id]);
         typingTimers[id] = setTimeout(function () {
