@@ -438,8 +438,8 @@ func (a *Accounts) VerifyLoginFactorOnDevice(ctx context.Context, cur *Current, 
 			if err != nil {
 				return err
 			}
-			if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
-				return fmt.Errorf("use code: %w", err)
+			if err := useCode(ctx, tx, c, now); err != nil {
+				return err
 			}
 			res, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("last_used_at = ?", now).
 				Where("user_id = ? AND kind = ? AND phone = ? AND verified_at IS NOT NULL", cur.User.ID, db.FactorSMS, c.Target).Exec(ctx)

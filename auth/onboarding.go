@@ -568,6 +568,20 @@ func (a *Accounts) checkCode(ctx context.Context, tx bun.Tx, id, userID int64, p
 	return &c, nil
 }
 
+// useCode marks the code c, just checked, used, once: the condition makes
+// the second of two concurrent uses of one code (two tabs, a double
+// click), which both read it unused, find it used.
+func useCode(ctx context.Context, tx bun.Tx, c *db.OneTimeCode, now time.Time) error {
+	res, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ? AND used_at IS NULL", c.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("use code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.Field("code", "code.none")
+	}
+	return nil
+}
+
 // errWrongCode is a wrong code; its try was counted before the check.
 var errWrongCode = apperr.Field("code", "code.wrong")
 
@@ -610,8 +624,8 @@ func (a *Accounts) verifySMS(ctx context.Context, cur *Current, code, ip string,
 			return err
 		}
 		now := a.Now().UTC()
-		if _, err := tx.NewUpdate().Model((*db.OneTimeCode)(nil)).Set("used_at = ?", now).Where("id = ?", c.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("use code: %w", err)
+		if err := useCode(ctx, tx, c, now); err != nil {
+			return err
 		}
 		var old []string
 		if err := tx.NewDelete().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND kind = ?", cur.User.ID, db.FactorSMS).

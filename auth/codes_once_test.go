@@ -1,0 +1,125 @@
+package auth_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// meeting returns a SecretChecked hook that holds each check of kind
+// until n of them have arrived, or wait has passed: the checks of
+// parallel requests then run side by side inside their transactions, as
+// they may on PostgreSQL. On SQLite, whose writers take turns, the first
+// waits out wait alone.
+func meeting(kind string, n int, wait time.Duration) func(string) {
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	return func(k string) {
+		if k != kind {
+			return
+		}
+		mu.Lock()
+		arrived++
+		if arrived == n {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// parallel runs each of fns at once and returns how many returned no
+// error.
+func parallel(fns ...func() error) (ok int, errs []error) {
+	errs = make([]error, len(fns))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	return ok, errs
+}
+
+// TestSMSLoginCodeWorksOnce, on both engines: one texted login code,
+// entered at the same moment in two browsers that both passed the
+// password, completes one login, not two (on PostgreSQL both checks read
+// the code unused before either marked it used, and both marked it).
+func TestSMSLoginCodeWorksOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		f.onboarded(t, "jan@example.nl")
+		for round := range 3 {
+			a, b := f.passwordOnly(t, "jan@example.nl"), f.passwordOnly(t, "jan@example.nl")
+			if _, err := f.acc.SendLoginSMS(ctx, a, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			code := f.lastSMSCode(t, recoveryPhone)
+			f.acc.SecretChecked = meeting("sms", 2, 300*time.Millisecond)
+			ok, errs := parallel(
+				func() error { _, err := f.acc.VerifyLoginFactor(ctx, a, db.FactorSMS, code, "127.0.0.1"); return err },
+				func() error { _, err := f.acc.VerifyLoginFactor(ctx, b, db.FactorSMS, code, "127.0.0.1"); return err },
+			)
+			f.acc.SecretChecked = nil
+			if ok != 1 {
+				t.Fatalf("round %d: one code completed %d logins (%v)", round, ok, errs)
+			}
+			f.clk.Add(2 * time.Minute) // past the wait for a new text
+		}
+	})
+}
+
+// TestSMSSetupCodeWorksOnce, on both engines: the code of a new number,
+// sent twice at once (a double click on VERZEND, or two tabs of Tweede
+// stap beheren), stores the number once: one change, audited once and
+// mailed once, instead of each request replacing the other's factor and
+// telling the person twice.
+func TestSMSSetupCodeWorksOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		tok, _ := f.onboarded(t, "jan@example.nl")
+		cur := f.confirm(t, tok)
+		if _, err := f.acc.SendFactorSMS(ctx, cur, "06 1111 2222", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		code := f.lastSMSCode(t, "+31611112222")
+		f.acc.SecretChecked = meeting("sms", 2, 300*time.Millisecond)
+		verify := func() error { _, err := f.acc.VerifyFactorSMS(ctx, cur, code, "127.0.0.1"); return err }
+		ok, errs := parallel(verify, verify)
+		f.acc.SecretChecked = nil
+		if ok != 1 {
+			t.Fatalf("one code stored the number %d times (%v)", ok, errs)
+		}
+		if n, err := d.NewSelect().Model((*db.AuditEvent)(nil)).Where("kind = ?", "factor.phone_changed").Count(ctx); err != nil || n != 1 {
+			t.Fatalf("%d audit rows of the change (%v)", n, err)
+		}
+		var phones []string
+		if err := d.NewSelect().Model((*db.SecondFactor)(nil)).Column("phone").Where("kind = ?", db.FactorSMS).Scan(ctx, &phones); err != nil {
+			t.Fatal(err)
+		}
+		if len(phones) != 1 || phones[0] != "+31611112222" {
+			t.Fatalf("sms factors %v", phones)
+		}
+	})
+}
