@@ -123,3 +123,30 @@ func TestSMSSetupCodeWorksOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAppLinkedOnce, on both engines: the first code of an app being
+// added, sent twice at once (a double click on VERZEND), links the app
+// once: audited and mailed once.
+func TestAppLinkedOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		tok, _ := f.onboarded(t, "jan@example.nl")
+		cur := f.confirm(t, tok)
+		key, err := f.acc.FactorTOTPSetup(ctx, cur, "OSAW")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := totpNow(t, key.Secret, f.clk.Now())
+		f.acc.SecretChecked = meeting("totp", 2, 300*time.Millisecond)
+		verify := func() error { _, err := f.acc.VerifyFactorTOTP(ctx, cur, code, "127.0.0.1"); return err }
+		ok, errs := parallel(verify, verify)
+		f.acc.SecretChecked = nil
+		if ok != 1 {
+			t.Fatalf("one code linked the app %d times (%v)", ok, errs)
+		}
+		if n := f.auditCount(t, "factor.added", "totp"); n != 1 {
+			t.Fatalf("%d audit rows of the new app", n)
+		}
+	})
+}

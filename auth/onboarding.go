@@ -826,10 +826,17 @@ func (a *Accounts) verifyTOTP(ctx context.Context, cur *Current, code, ip string
 			return fmt.Errorf("replace totp factor: %w", err)
 		}
 		// Linked, the secret is the user's, no longer only this session's.
-		if _, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("verified_at = ?", now).Set("last_used_at = ?", now).
+		// Once: of two requests with the code at once (a double click),
+		// which both read the app pending, the later finds it linked, as
+		// one after the first would.
+		res, err := tx.NewUpdate().Model((*db.SecondFactor)(nil)).Set("verified_at = ?", now).Set("last_used_at = ?", now).
 			Set("totp_last_step = ?", step).Set("totp_secret = ?", a.Vault.Seal([]byte(secret), totpAD(cur.User.ID))).
-			Where("id = ?", f.ID).Exec(ctx); err != nil {
+			Where("id = ? AND verified_at IS NULL", f.ID).Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("verify totp factor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errQRCodeGone
 		}
 		if err := a.finishFactorStep(ctx, tx, cur.User.ID, now); err != nil {
 			return err
