@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,43 @@ func TestAppLinkedOnce(t *testing.T) {
 		}
 		if n := f.auditCount(t, "factor.added", "totp"); n != 1 {
 			t.Fatalf("%d audit rows of the new app", n)
+		}
+	})
+}
+
+// TestRecoveryCodesConfirmedWhileReplaced, on both engines: the
+// recovery step confirmed in one tab while another tab (a reload) makes
+// new codes at the same moment: either the confirmation wins and the
+// reload makes no codes (the step is done), or the reload wins and the
+// confirmation is told that its codes were replaced. Before, both went
+// through: the person went on with ten codes that no longer worked.
+func TestRecoveryCodesConfirmedWhileReplaced(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		for i := range 8 {
+			email := fmt.Sprintf("jan%d@example.nl", i)
+			cur := f.cur(t, f.throughPassword(t, f.invited(t, email)))
+			key, err := f.acc.TOTPSetup(ctx, cur, "OSAW")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur = f.cur(t, tok)
+			codes, err := f.acc.NewRecoveryCodes(ctx, cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, errs := parallel(
+				func() error { _, err := f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "127.0.0.1"); return err },
+				func() error { _, err := f.acc.NewRecoveryCodes(ctx, cur); return err },
+			)
+			if ok != 1 {
+				t.Fatalf("user %d: %d of confirming and replacing went through (%v)", i, ok, errs)
+			}
 		}
 	})
 }

@@ -100,14 +100,38 @@ func (a *Accounts) NewRecoveryCodes(ctx context.Context, cur *Current) ([]string
 	}
 	var codes []string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := a.Now().UTC()
+		if err := a.stillAtRecovery(ctx, tx, cur.User.ID, now); err != nil {
+			return err
+		}
 		var err error
-		codes, err = a.replaceRecoveryCodes(ctx, tx, cur.User.ID, a.Now().UTC())
+		codes, err = a.replaceRecoveryCodes(ctx, tx, cur.User.ID, now)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recovery codes: %w", err)
 	}
 	return codes, nil
+}
+
+// stillAtRecovery takes the user's row lock and checks, in tx, that the
+// recovery codes are not confirmed yet: a view of the step (a reload, a
+// second tab) and its confirmation in another tab then take turns, so
+// that no view replaces the codes another tab has just confirmed, and
+// no confirmation passes codes a view is replacing (on PostgreSQL both
+// went through at the same moment).
+func (a *Accounts) stillAtRecovery(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
+	if err := lockUser(ctx, tx, userID, now); err != nil {
+		return err
+	}
+	open, err := tx.NewSelect().Model((*db.User)(nil)).Where("id = ? AND recovery_confirmed_at IS NULL", userID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("check recovery step: %w", err)
+	}
+	if !open {
+		return apperr.New(apperr.Conflict, "stage.wrong")
+	}
+	return nil
 }
 
 // replaceRecoveryCodes drops the user's recovery codes and stores
@@ -142,6 +166,9 @@ func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, store
 		return "", apperr.Field("stored", "recovery.must_confirm")
 	}
 	return a.advance(ctx, cur, "confirm recovery codes", true, func(ctx context.Context, tx bun.Tx) error {
+		if err := a.stillAtRecovery(ctx, tx, cur.User.ID, a.Now().UTC()); err != nil {
+			return err
+		}
 		n, err := tx.NewSelect().Model((*db.RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", cur.User.ID).Count(ctx)
 		if err != nil {
 			return fmt.Errorf("count recovery codes: %w", err)
