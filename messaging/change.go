@@ -393,9 +393,24 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]stored
 // participants, and reports whether it did; a thread with messages left
 // gets the time of its newest one back.
 func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
-	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", threadID).Exists(ctx)
+	left, err := s.messagesLeft(ctx, tx, threadID)
 	if err != nil {
-		return false, fmt.Errorf("check thread: %w", err)
+		return false, err
+	}
+	if !left && s.DB.Postgres() {
+		// A reply being sent holds the thread's row (it sets its time):
+		// wait for it and look again, so that the thread stays with it,
+		// instead of deleting the thread after the reply's commit and the
+		// committed reply with it (ON DELETE CASCADE). A reply that comes
+		// after this lock waits, and then finds the thread gone.
+		// (SQLite's writers take turns.)
+		var locked []int64
+		if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ?", threadID).For("UPDATE").Scan(ctx, &locked); err != nil {
+			return false, fmt.Errorf("lock thread: %w", err)
+		}
+		if left, err = s.messagesLeft(ctx, tx, threadID); err != nil {
+			return false, err
+		}
 	}
 	if left {
 		// The thread's last activity is its newest message: a deleted
@@ -424,6 +439,15 @@ WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id =
 		return false, fmt.Errorf("delete empty thread: %w", err)
 	}
 	return true, nil
+}
+
+// messagesLeft reports whether the thread has a message.
+func (s *Service) messagesLeft(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
+	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", threadID).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check thread: %w", err)
+	}
+	return left, nil
 }
 
 // removeFiles deletes the contents of attachments whose rows are gone.

@@ -479,7 +479,7 @@ func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) 
 	var messageID int64
 	var later []Event
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, org, err := s.threadWithOrg(ctx, tx, author.ID, in.ThreadID)
+		th, org, err := s.threadToReply(ctx, tx, author.ID, in.ThreadID)
 		if err != nil {
 			return err
 		}
@@ -501,6 +501,11 @@ func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) 
 		later, err = s.stage(ctx, tx, evs)
 		return err
 	})
+	if db.IsForeignKeyViolation(err) {
+		// The conversation was deleted while the reply waited for it (see
+		// dropIfEmpty): as for a reply after that.
+		return 0, apperr.New(apperr.NotFound, "error.not_found")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("reply: %w", err)
 	}
@@ -520,7 +525,25 @@ func (s *Service) threadFor(ctx context.Context, idb bun.IDB, userID, threadID i
 // threadWithOrg is threadFor with the thread's organisation, in one
 // prepared query.
 func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
-	rows, err := s.DB.QueryPreparedIn(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), threadID, userID, userID, userID)
+	return s.loadThreadWithOrg(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), userID, threadID)
+}
+
+// threadToReply is threadWithOrg for a reply, in its transaction tx: on
+// PostgreSQL it also takes the thread's row lock, before the reply's
+// statement locks the participants' rows in an order of its own, so that
+// a deletion of the thread's last message (which locks the thread, see
+// dropIfEmpty, and then the participants and their users) waits for the
+// reply, or the reply for it, instead of the two deadlocking. One
+// statement as before.
+func (s *Service) threadToReply(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
+	if !s.DB.Postgres() {
+		return s.threadWithOrg(ctx, tx, userID, threadID)
+	}
+	return s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToReply", func() string { return threadForQuery(s.DB) + " FOR NO KEY UPDATE OF t" }), userID, threadID)
+}
+
+func (s *Service) loadThreadWithOrg(ctx context.Context, idb bun.IDB, query string, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
+	rows, err := s.DB.QueryPreparedIn(ctx, idb, query, threadID, userID, userID, userID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load thread %d: %w", threadID, err)
 	}

@@ -1,0 +1,89 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// TestReplyWhileTheOnlyMessageIsDeleted, on both engines: the sender
+// deletes the only message of a conversation for everyone (nobody read
+// it) while they, or a colleague, send a reply in it at the same moment.
+// A reply that was accepted stays, with the conversation; before, on
+// PostgreSQL, the deletion found the conversation empty, deleted it after
+// the reply's commit and took the reply with it (ON DELETE CASCADE): the
+// sender saw it sent, and nobody ever got it. A reply the deletion came
+// before is told that the conversation is gone (404), not a server error,
+// and neither of the two deadlocks.
+func TestReplyWhileTheOnlyMessageIsDeleted(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		for round := range 25 {
+			th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: fmt.Sprint("Ronde ", round), Body: "Hallo"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := f.svc.Thread(ctx, f.hr.Identity(), th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := v.Messages[0].ID
+			var wg sync.WaitGroup
+			var replyErr, delErr error
+			var reply int64
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				reply, replyErr = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Nog iets"})
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				delErr = f.svc.DeleteForEveryone(ctx, f.hr.Identity(), first)
+			}()
+			close(start)
+			wg.Wait()
+			if delErr != nil {
+				t.Fatalf("round %d: delete: %v", round, delErr)
+			}
+			if replyErr != nil {
+				// The deletion came first: the conversation is gone, and
+				// the reply says so, as it would to a later one.
+				if apperr.CodeOf(replyErr) != apperr.NotFound {
+					t.Fatalf("round %d: reply after the deletion: %v", round, replyErr)
+				}
+				continue
+			}
+			n, err := d.NewSelect().Model((*db.Message)(nil)).Where("id = ?", reply).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Fatalf("round %d: the accepted reply is gone", round)
+			}
+			var total int
+			if err := d.NewSelect().Model((*db.User)(nil)).Column("unread_total").Where("id = ?", emp.ID).Scan(ctx, &total); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.MarkRead(ctx, emp.Identity(), th); err != nil {
+				t.Fatalf("round %d: the recipient cannot open the conversation: %v", round, err)
+			}
+			if err := d.NewSelect().Model((*db.User)(nil)).Column("unread_total").Where("id = ?", emp.ID).Scan(ctx, &total); err != nil {
+				t.Fatal(err)
+			}
+			if total != 0 {
+				t.Fatalf("round %d: %d unread after reading everything", round, total)
+			}
+		}
+	})
+}
