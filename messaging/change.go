@@ -230,6 +230,17 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 		if m.SenderID == nil || *m.SenderID != user.ID || m.IsAutoReply || m.SystemKind != "" {
 			return apperr.New(apperr.Forbidden, "message.not_yours")
 		}
+		if s.DB.Postgres() {
+			// A page marking it read at this moment holds its reader's
+			// state: wait for it, so that the check below sees the read
+			// (a read message is not taken back), and a page after this
+			// lock finds the message gone. (SQLite's writers take turns.)
+			var locked []int64
+			if err := tx.NewSelect().Model((*db.MessageState)(nil)).Column("user_id").Where("message_id = ?", m.ID).
+				For("UPDATE").Scan(ctx, &locked); err != nil {
+				return fmt.Errorf("lock read states: %w", err)
+			}
+		}
 		read, err := tx.NewSelect().Model((*db.MessageState)(nil)).
 			Where("message_id = ? AND user_id <> ? AND read_at IS NOT NULL AND history = FALSE", m.ID, user.ID).Exists(ctx)
 		if err != nil {

@@ -87,3 +87,58 @@ func TestReplyWhileTheOnlyMessageIsDeleted(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteForEveryoneWhileRead, on both engines: the sender deletes a
+// message for everyone at the moment its recipient opens it. Either the
+// page marked it read first, and then it stays (a message someone read is
+// not taken back), or the deletion came first and nothing was marked.
+// Before, on PostgreSQL, both went through: the sender was told it was
+// read and it was deleted all the same.
+func TestDeleteForEveryoneWhileRead(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Overleg", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 30 {
+			if _, err := f.svc.MarkRead(ctx, emp.Identity(), th); err != nil {
+				t.Fatal(err)
+			}
+			m, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var marked int
+			var markErr, delErr error
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				marked, markErr = f.svc.MarkReadUpTo(ctx, emp.Identity(), th, m)
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				delErr = f.svc.DeleteForEveryone(ctx, f.hr.Identity(), m)
+			}()
+			close(start)
+			wg.Wait()
+			if markErr != nil {
+				t.Fatalf("round %d: mark read: %v", round, markErr)
+			}
+			switch {
+			case delErr == nil && marked > 0:
+				t.Fatalf("round %d: a message marked read was deleted for everyone", round)
+			case delErr != nil && apperr.CodeOf(delErr) != apperr.Conflict:
+				t.Fatalf("round %d: delete: %v", round, delErr)
+			case delErr != nil && marked == 0:
+				t.Fatalf("round %d: deletion refused, but the message was not read (%v)", round, delErr)
+			}
+		}
+	})
+}
