@@ -274,6 +274,13 @@ func (s *Invitations) AcceptIn(ctx context.Context, token, ip, userAgent, lang s
 			return err
 		}
 		now := s.Now().UTC()
+		// Links of two organisations accepted at once take turns on the
+		// person's row: each would otherwise hold its own link and wait
+		// for the other's to revoke it (a deadlock on PostgreSQL). The
+		// later one then finds its link revoked.
+		if err := lockUser(ctx, tx, row.UserID, now); err != nil {
+			return err
+		}
 		// The conditions repeat the checks so that two concurrent POSTs of
 		// the same link cannot both succeed.
 		res, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("used_at = ?", now).

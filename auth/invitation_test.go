@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -514,6 +515,58 @@ func TestInviteColleagueOfAnExistingInvitee(t *testing.T) {
 		}
 		if !hr.IsAdmin || hr.Kind != db.KindInternal || hr.OrgID == nil || *hr.OrgID != f.org.ID {
 			t.Fatalf("colleague invited again as admin: %+v", hr)
+		}
+	})
+}
+
+// TestTwoOrganisationsLinksAcceptedAtOnce, on both engines: a person
+// invited by two organisations who presses AANMELDEN in both mails at the
+// same moment signs up through one of them; the other link answers as a
+// used one, never with a server error (on PostgreSQL each acceptance
+// held its own link and waited for the other's to revoke it: a deadlock,
+// of which PostgreSQL broke one with an error).
+func TestTwoOrganisationsLinksAcceptedAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		other := &db.Organisation{Name: "Bedrijf Y", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 8 {
+			email := fmt.Sprintf("jan%d@example.nl", round)
+			fromX, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromY, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: other.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, link := range []string{fromX, fromY} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, _, errs[i] = f.inv.Accept(ctx, token(link), "127.0.0.1", "t")
+				}()
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				if err == nil {
+					ok++
+				} else if apperr.CodeOf(err) != apperr.NotFound {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("round %d: %d links accepted", round, ok)
+			}
 		}
 	})
 }
