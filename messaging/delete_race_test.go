@@ -142,3 +142,46 @@ func TestDeleteForEveryoneWhileRead(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamMembersAndOutsiderReplyAtOnce, on both engines: the members of
+// a team and the outsider all answer the same conversation at the same
+// moment, many times: every reply is stored and every count adds up.
+// Before replies locked their conversation first (threadToReply), on
+// PostgreSQL the statements of simultaneous replies locked the
+// participants' and users' rows in orders of their own and deadlocked:
+// one of the writers got a server error.
+func TestTeamMembersAndOutsiderReplyAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, f.boss, piet)
+		th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writers := []*db.User{f.hr, f.boss, piet, jan}
+		for round := range 15 {
+			errs := make([]error, len(writers))
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = f.svc.Reply(ctx, w.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d, writer %d: %v", round, i, err)
+				}
+			}
+		}
+		countersAgree(t, d, "the replies")
+	})
+}
