@@ -185,3 +185,103 @@ func TestTeamMembersAndOutsiderReplyAtOnce(t *testing.T) {
 		countersAgree(t, d, "the replies")
 	})
 }
+
+// TestJoinTeamWhileReplying, on both engines: a colleague joins a team
+// while the outsider answers one of its conversations: the newcomer has
+// every message of it in their box, the reply included, and every count
+// adds up.
+func TestJoinTeamWhileReplying(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 12 {
+			newcomer := f.active(t, fmt.Sprintf("collega%d@osaw.nl", round), true, "Piet", "", "Post")
+			var wg sync.WaitGroup
+			var joinErr, replyErr error
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				joinErr = f.svc.AddTeamMember(ctx, team.ID, newcomer.Email)
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
+			}()
+			close(start)
+			wg.Wait()
+			if joinErr != nil || replyErr != nil {
+				t.Fatalf("round %d: join %v, reply %v", round, joinErr, replyErr)
+			}
+			var messages, states int64
+			var err error
+			if messages, err = d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", th).Count(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if states, err = d.NewSelect().Model((*db.MessageState)(nil)).Where("user_id = ?", newcomer.ID).Count(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if states != messages {
+				t.Fatalf("round %d: the newcomer has %d of the %d messages", round, states, messages)
+			}
+			countersAgree(t, d, fmt.Sprint("round ", round))
+		}
+	})
+}
+
+// TestLeaveTeamWhileReplying, on both engines: a colleague leaves a team
+// while the outsider answers one of its conversations: nothing of the
+// conversation stays in the former member's box, the reply included.
+func TestLeaveTeamWhileReplying(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 25 {
+			if err := f.svc.AddTeamMember(ctx, team.ID, piet.Email); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var leaveErr, replyErr error
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				leaveErr = f.svc.RemoveTeamMember(ctx, team.ID, piet.Email)
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
+			}()
+			close(start)
+			wg.Wait()
+			if leaveErr != nil || replyErr != nil {
+				t.Fatalf("round %d: leave %v, reply %v", round, leaveErr, replyErr)
+			}
+			states, err := d.NewSelect().Model((*db.MessageState)(nil)).Where("user_id = ?", piet.ID).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if states != 0 {
+				t.Fatalf("round %d: the former member keeps %d messages of the team", round, states)
+			}
+			countersAgree(t, d, fmt.Sprint("round ", round))
+		}
+	})
+}

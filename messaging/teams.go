@@ -292,6 +292,9 @@ func (s *Service) addTeamMember(ctx context.Context, sc teamScope, teamID int64,
 // history (read), in one statement per table.
 func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, u *db.User) error {
 	now := s.Now().UTC()
+	if err := s.holdTeamThreads(ctx, tx, t.ID); err != nil {
+		return err
+	}
 	exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
 	if err != nil {
 		return fmt.Errorf("check member: %w", err)
@@ -353,6 +356,9 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		later = nil
 		t, u, err := s.teamAndUser(ctx, tx, sc, teamID, email)
 		if err != nil {
+			return err
+		}
+		if err := s.holdTeamThreads(ctx, tx, t.ID); err != nil {
 			return err
 		}
 		var member db.TeamMember
@@ -424,6 +430,25 @@ WHERE user_id = ? AND via_team_id = ? AND added_at < ?`, userID, teamID, joined)
 	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = NULL WHERE user_id = ? AND via_team_id = ? AND added_at < ?`,
 		userID, teamID, joined).Exec(ctx); err != nil {
 		return fmt.Errorf("keep personal conversations: %w", err)
+	}
+	return nil
+}
+
+// holdTeamThreads takes a share lock on the rows of the team's
+// conversations, on PostgreSQL, in a transaction that adds or removes a
+// member: a reply being sent in one of them (which holds its row, see
+// threadToReply) ends first and is seen by the statements that follow,
+// and a reply after this lock waits for the commit and then counts the
+// member as they are. Without it, a colleague who joined while a reply
+// was sent never had that reply in their box, and one who left kept its
+// read state. (SQLite's writers take turns.)
+func (s *Service) holdTeamThreads(ctx context.Context, tx bun.Tx, teamID int64) error {
+	if !s.DB.Postgres() {
+		return nil
+	}
+	var ids []int64
+	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("team_id = ?", teamID).Order("id").For("SHARE").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("hold team conversations: %w", err)
 	}
 	return nil
 }
