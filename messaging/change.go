@@ -625,7 +625,7 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 	user := db.UserOf(who)
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, org, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
+		th, org, err := s.threadToWrite(ctx, tx, user.ID, threadID)
 		if err != nil {
 			return err
 		}

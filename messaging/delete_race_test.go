@@ -146,7 +146,7 @@ func TestDeleteForEveryoneWhileRead(t *testing.T) {
 // TestTeamMembersAndOutsiderReplyAtOnce, on both engines: the members of
 // a team and the outsider all answer the same conversation at the same
 // moment, many times: every reply is stored and every count adds up.
-// Before replies locked their conversation first (threadToReply), on
+// Before replies locked their conversation first (threadToWrite), on
 // PostgreSQL the statements of simultaneous replies locked the
 // participants' and users' rows in orders of their own and deadlocked:
 // one of the writers got a server error.
@@ -280,6 +280,55 @@ func TestLeaveTeamWhileReplying(t *testing.T) {
 			}
 			if states != 0 {
 				t.Fatalf("round %d: the former member keeps %d messages of the team", round, states)
+			}
+			countersAgree(t, d, fmt.Sprint("round ", round))
+		}
+	})
+}
+
+// TestAddParticipantWhileReplying, on both engines: a colleague is added
+// with all earlier messages while the outsider answers: the newcomer has
+// the reply too, whichever came first.
+func TestAddParticipantWhileReplying(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		for round := range 12 {
+			th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: fmt.Sprint("Ronde ", round), Body: "Hoe gaat het?"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			newcomer := f.active(t, fmt.Sprintf("collega%d@osaw.nl", round), true, "Piet", "", "Post")
+			var wg sync.WaitGroup
+			var addErr, replyErr error
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				addErr = f.svc.AddParticipant(ctx, f.hr.Identity(), th, messaging.AddInput{Email: newcomer.Email, History: messaging.WithHistory})
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Goed"})
+			}()
+			close(start)
+			wg.Wait()
+			if addErr != nil || replyErr != nil {
+				t.Fatalf("round %d: add %v, reply %v", round, addErr, replyErr)
+			}
+			messages, err := d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", th).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			states, err := d.NewSelect().Model((*db.MessageState)(nil)).Where("user_id = ?", newcomer.ID).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if states != messages {
+				t.Fatalf("round %d: the newcomer has %d of the %d messages", round, states, messages)
 			}
 			countersAgree(t, d, fmt.Sprint("round ", round))
 		}

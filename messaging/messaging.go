@@ -479,7 +479,7 @@ func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) 
 	var messageID int64
 	var later []Event
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, org, err := s.threadToReply(ctx, tx, author.ID, in.ThreadID)
+		th, org, err := s.threadToWrite(ctx, tx, author.ID, in.ThreadID)
 		if err != nil {
 			return err
 		}
@@ -528,18 +528,19 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	return s.loadThreadWithOrg(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), userID, threadID)
 }
 
-// threadToReply is threadWithOrg for a reply, in its transaction tx: on
-// PostgreSQL it also takes the thread's row lock, before the reply's
-// statement locks the participants' rows in an order of its own, so that
-// a deletion of the thread's last message (which locks the thread, see
-// dropIfEmpty, and then the participants and their users) waits for the
-// reply, or the reply for it, instead of the two deadlocking. One
-// statement as before.
-func (s *Service) threadToReply(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
+// threadToWrite is threadWithOrg for a reply or a new participant, in
+// its transaction tx: on PostgreSQL it also takes the thread's row lock,
+// before the reply's statement locks the participants' rows in an order
+// of its own, so that replies at once, a deletion of the thread's last
+// message (which locks the thread, see dropIfEmpty, and then the
+// participants and their users) and a participant added (who must get a
+// reply sent meanwhile) take turns instead of deadlocking or missing
+// each other. One statement as before.
+func (s *Service) threadToWrite(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
 	if !s.DB.Postgres() {
 		return s.threadWithOrg(ctx, tx, userID, threadID)
 	}
-	return s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToReply", func() string { return threadForQuery(s.DB) + " FOR NO KEY UPDATE OF t" }), userID, threadID)
+	return s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToWrite", func() string { return threadForQuery(s.DB) + " FOR NO KEY UPDATE OF t" }), userID, threadID)
 }
 
 func (s *Service) loadThreadWithOrg(ctx context.Context, idb bun.IDB, query string, userID, threadID int64) (*db.Thread, *db.Organisation, error) {

@@ -437,7 +437,7 @@ WHERE user_id = ? AND via_team_id = ? AND added_at < ?`, userID, teamID, joined)
 // holdTeamThreads takes a share lock on the rows of the team's
 // conversations, on PostgreSQL, in a transaction that adds or removes a
 // member: a reply being sent in one of them (which holds its row, see
-// threadToReply) ends first and is seen by the statements that follow,
+// threadToWrite) ends first and is seen by the statements that follow,
 // and a reply after this lock waits for the commit and then counts the
 // member as they are. Without it, a colleague who joined while a reply
 // was sent never had that reply in their box, and one who left kept its
