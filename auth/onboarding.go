@@ -434,6 +434,13 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 	}
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
+		// Two requests at once (a double click, two tabs) take turns on
+		// the person's row, so that the later one finds the code just
+		// sent and waits as one a moment later does, instead of sending a
+		// second text that replaces the first one's code.
+		if err := lockUser(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
 		last, err := a.pendingCode(ctx, tx, u.ID, purpose)
 		if err != nil {
 			return err
