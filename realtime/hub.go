@@ -69,7 +69,17 @@ var (
 	ErrTooManyConnections = errors.New("realtime: too many connections")
 	// ErrHubClosed is returned by Register after Shutdown.
 	ErrHubClosed = errors.New("realtime: hub shut down")
+	// ErrSessionEnded is returned by Register for a session that
+	// EndSession ended a moment before.
+	ErrSessionEnded = errors.New("realtime: session ended")
 )
+
+// endedFor is how long EndSession remembers a session: a connection
+// whose session was checked before the session ended, and which comes to
+// Register after EndSession ran (the upgrade takes a moment), is
+// refused instead of receiving the person's pushes until the periodic
+// sweep finds it. It exceeds any upgrade's handshake.
+const endedFor = 2 * time.Minute
 
 // Hub maps users to their live connections on this instance and pushes
 // messages to them. It is safe for concurrent use.
@@ -91,6 +101,7 @@ type Hub struct {
 	mu       sync.RWMutex
 	users    map[int64][]*Client
 	sessions map[int64][]*Client
+	ended    map[int64]time.Time // sessions EndSession ended, and when
 	count    int
 	closed   bool
 	changed  chan struct{} // closed and replaced on every (un)registration
@@ -107,6 +118,7 @@ func NewHub(opt HubOptions, log *slog.Logger) *Hub {
 		log:      log,
 		users:    make(map[int64][]*Client),
 		sessions: make(map[int64][]*Client),
+		ended:    make(map[int64]time.Time),
 		changed:  make(chan struct{}),
 	}
 }
@@ -123,6 +135,9 @@ func (h *Hub) Register(userID, sessionID int64, conn Conn) (*Client, error) {
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, fmt.Errorf("register user %d: %w", userID, ErrHubClosed)
+	}
+	if at, ok := h.ended[sessionID]; ok && time.Since(at) < endedFor {
+		return nil, fmt.Errorf("register user %d: %w", userID, ErrSessionEnded)
 	}
 	if len(h.users[userID]) >= h.opt.MaxPerUser {
 		return nil, fmt.Errorf("register user %d: %w (%d)", userID, ErrTooManyConnections, h.opt.MaxPerUser)
@@ -148,8 +163,11 @@ func (h *Hub) Register(userID, sessionID int64, conn Conn) (*Client, error) {
 // instance) or not (too many connections).
 func Refuse(conn Conn, err error) {
 	code, text := CloseTooManyConnections, "too many connections"
-	if errors.Is(err, ErrHubClosed) {
+	switch {
+	case errors.Is(err, ErrHubClosed):
 		code, text = CloseRestart, "server restarting"
+	case errors.Is(err, ErrSessionEnded):
+		code, text = CloseSessionEnded, "session ended"
 	}
 	_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(code, text), time.Now().Add(closeGrace))
 	_ = conn.Close()
@@ -177,8 +195,26 @@ func (h *Hub) SendToUser(userID int64, msg []byte) {
 }
 
 // CloseSession closes every connection of sessionID on this instance (1008
-// "session ended"), after a logout or revocation.
+// "session ended"): the periodic sweep's, for a session that may not keep
+// one now (its user's stage went back, say), but may again later.
 func (h *Hub) CloseSession(sessionID int64) {
+	h.closeSession(sessionID, CloseSessionEnded, "session ended")
+}
+
+// EndSession is CloseSession after a logout or revocation, for a session
+// that has ended for good: it also refuses the session's connections that
+// come to Register for endedFor after it (ErrSessionEnded), checked
+// before the session ended.
+func (h *Hub) EndSession(sessionID int64) {
+	now := time.Now()
+	h.mu.Lock()
+	for id, at := range h.ended {
+		if now.Sub(at) >= endedFor {
+			delete(h.ended, id)
+		}
+	}
+	h.ended[sessionID] = now
+	h.mu.Unlock()
 	h.closeSession(sessionID, CloseSessionEnded, "session ended")
 }
 

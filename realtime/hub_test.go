@@ -319,3 +319,32 @@ func TestHubWaitUserCountContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHubEndedSessionConnectsLate: a connection whose session was
+// checked just before a logout or revocation ended it, and which
+// registers only after the session's end reached the hub (the upgrade
+// takes a moment), is refused with "session ended" instead of receiving
+// the person's pushes until the periodic sweep; other sessions, and a
+// session the sweep closed (CloseSession: it may come back), still
+// connect.
+func TestHubEndedSessionConnectsLate(t *testing.T) {
+	forEachServer(t, HubOptions{}, func(t *testing.T, ts *testServer) {
+		ts.hub.EndSession(10)
+		late := ts.dial(1, 10)
+		if code, text := late.closed(t); code != CloseSessionEnded || text != "session ended" {
+			t.Fatalf("late connection of an ended session: closed with %d %q", code, text)
+		}
+		ts.hub.CloseSession(11)
+		kept, other := ts.dial(1, 11), ts.dial(1, 12)
+		ts.waitUsers(1, 2)
+		ts.hub.SendToUser(1, []byte("hallo"))
+		for _, c := range []*testClient{kept, other} {
+			if got := c.next(t); got != "hallo" {
+				t.Fatalf("got %q", got)
+			}
+		}
+		if got := ts.hub.UserCount(1); got != 2 {
+			t.Fatalf("UserCount(1) = %d, want 2", got)
+		}
+	})
+}

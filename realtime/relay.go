@@ -94,7 +94,7 @@ func RelayWith(ctx context.Context, b Broker, h *Hub, render RenderFunc, log *sl
 	cancel := b.Subscribe(func(ev Event) {
 		switch ev.Kind {
 		case KindSessionEnded:
-			h.CloseSession(ev.SessionID)
+			h.EndSession(ev.SessionID)
 			return
 		case KindSessionRenewed:
 			h.RenewSession(ev.SessionID)
