@@ -468,6 +468,12 @@ func (s *Invitations) ResendTx(ctx context.Context, tx bun.Tx, user *db.User, or
 // by orgID, counting it in tx (so a refused or failed one is not counted).
 func (s *Invitations) resendAllowed(ctx context.Context, tx bun.Tx, userID, orgID int64) error {
 	now := s.Now().UTC()
+	// Two requests at once (a double click, two colleagues) take turns on
+	// the person's row, so that the later one finds the link just sent
+	// and waits, instead of mailing a second link that kills the first.
+	if err := lockUser(ctx, tx, userID, now); err != nil {
+		return err
+	}
 	var last db.Invitation
 	err := tx.NewSelect().Model(&last).Where("user_id = ? AND org_id = ?", userID, orgID).Order("id DESC").Limit(1).Scan(ctx)
 	switch {

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"dialoog/db/dbtest"
 	"dialoog/notify"
 	"dialoog/vault"
+
+	"github.com/uptrace/bun"
 )
 
 // clock is a settable test clock.
@@ -566,6 +569,57 @@ func TestTwoOrganisationsLinksAcceptedAtOnce(t *testing.T) {
 			}
 			if ok != 1 {
 				t.Fatalf("round %d: %d links accepted", round, ok)
+			}
+		}
+	})
+}
+
+// TestInvitationResentTwiceAtOnce, on both engines: "Uitnodiging
+// opnieuw versturen" pressed twice at once (a double click, two
+// colleagues) sends one mail: the other request finds the link just sent
+// and waits, as one a moment later does. Before, on PostgreSQL, both
+// sent one, and the first mail's link no longer worked.
+func TestInvitationResentTwiceAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		for round := range 4 {
+			email := fmt.Sprintf("jan%d@example.nl", round)
+			if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID}); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Add(2 * time.Minute)
+			var u db.User
+			if err := d.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			before := f.outboxCount(t, email)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					errs[i] = d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+						return f.inv.ResendTx(ctx, tx, &u, f.org, nil)
+					})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				var we *auth.WaitError
+				if err == nil {
+					ok++
+				} else if !errors.As(err, &we) {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if n := f.outboxCount(t, email) - before; ok != 1 || n != 1 {
+				t.Fatalf("round %d: %d resends, %d mails", round, ok, n)
 			}
 		}
 	})
