@@ -212,7 +212,10 @@ func idleTx(ctx context.Context, pool *sql.DB) (tx *sql.Tx, done func(), err err
 }
 
 // acquireWait bounds how long spreading waits for an idle connection.
-const acquireWait = 10 * time.Millisecond
+// It happens once per fixed statement, when it is first prepared; on a
+// busy machine a goroutine can wait several milliseconds for a core, and
+// 10 ms then left the statement on a single connection.
+const acquireWait = 100 * time.Millisecond
 
 // stopWarm ends the statements' spreading; Close calls it.
 func (d *DB) stopWarm() {
