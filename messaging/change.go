@@ -83,7 +83,7 @@ func (s *Service) UploadFrom(ctx context.Context, who *identity.User, name strin
 	a := &db.Attachment{UploaderID: &user.ID, NameSealed: s.Vault.Seal([]byte(name), nameAD(key)), ContentType: ctype, Size: check.size,
 		StorageKey: key, KeyID: keyID, SHA256: s.Vault.MAC(check.hash.Sum(nil)), BlobFormat: formatStream, CreatedAt: s.Now().UTC()}
 	if _, err := s.DB.NewInsert().Model(a).Exec(ctx); err != nil {
-		s.removeFiles(ctx, []storedFile{{key, formatStream}})
+		s.removeUnclaimed(ctx, []storedFile{{key, formatStream}})
 		return nil, fmt.Errorf("store attachment: %w", err)
 	}
 	return &AttachmentView{ID: a.ID, Name: name, ContentType: a.ContentType, Size: a.Size}, nil
@@ -469,12 +469,30 @@ func (s *Service) messagesLeft(ctx context.Context, tx bun.Tx, threadID int64) (
 func (s *Service) removeFiles(ctx context.Context, files []storedFile) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	s.removeQueued(ctx, files)
+	s.removeQueued(ctx, queueDeleted, files)
 }
 
-// removeQueued deletes files from the store and their rows of the
-// deletion queue; it returns how many it removed.
-func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
+// removeUnclaimed deletes files written for attachment rows that were not
+// stored after all (their transaction failed), and their records of the
+// write (blob_writes, see writeFile); what it fails to delete the daily
+// cleanup removes.
+func (s *Service) removeUnclaimed(ctx context.Context, files []storedFile) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s.removeQueued(ctx, queueWritten, files)
+}
+
+// The tables that hold files to remove: the contents of deleted
+// attachments (filled by a trigger, migration 0045) and the files written
+// for attachment rows still to come (writeFile, migration 0047).
+const (
+	queueDeleted = "blob_deletions"
+	queueWritten = "blob_writes"
+)
+
+// removeQueued deletes files from the store and their rows of queue; it
+// returns how many it removed.
+func (s *Service) removeQueued(ctx context.Context, queue string, files []storedFile) int {
 	removed := make([]string, 0, len(files))
 	for _, f := range files {
 		if err := s.Files.Remove(ctx, f.StorageKey, f.BlobFormat); err != nil {
@@ -484,11 +502,8 @@ func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
 		removed = append(removed, f.StorageKey)
 	}
 	for batch := range slices.Chunk(removed, 500) {
-		if _, err := s.DB.NewDelete().Table("blob_deletions").Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
-			s.Log.Warn("clear removed files from the deletion queue", "err", err)
-		}
-		if _, err := s.DB.NewDelete().Table("blob_writes").Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
-			s.Log.Warn("clear removed files from the writes", "err", err)
+		if _, err := s.DB.NewDelete().Table(queue).Where("storage_key IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+			s.Log.Warn("clear removed files from their queue", "queue", queue, "err", err)
 		}
 	}
 	return len(removed)
@@ -505,22 +520,25 @@ func (s *Service) removeQueued(ctx context.Context, files []storedFile) int {
 func (s *Service) removeLateFiles(ctx context.Context) (int, error) {
 	cutoff := s.Now().UTC().Add(-WriteGrace)
 	total := 0
-	for _, list := range []func(*[]storedFile) error{
-		func(files *[]storedFile) error {
-			return s.DB.NewSelect().Table("blob_deletions").Column("storage_key", "blob_format").
+	for _, q := range []struct {
+		queue string
+		list  func(*[]storedFile) error
+	}{
+		{queueDeleted, func(files *[]storedFile) error {
+			return s.DB.NewSelect().Table(queueDeleted).Column("storage_key", "blob_format").
 				OrderExpr("queued_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, files)
-		},
-		func(files *[]storedFile) error {
-			return s.DB.NewSelect().Table("blob_writes").Column("storage_key", "blob_format").Where("started_at < ?", cutoff).
+		}},
+		{queueWritten, func(files *[]storedFile) error {
+			return s.DB.NewSelect().Table(queueWritten).Column("storage_key", "blob_format").Where("started_at < ?", cutoff).
 				OrderExpr("started_at, storage_key").Limit(auth.CleanupBatch).Scan(ctx, files)
-		},
+		}},
 	} {
 		for {
 			var files []storedFile
-			if err := list(&files); err != nil {
+			if err := q.list(&files); err != nil {
 				return total, fmt.Errorf("list files to remove: %w", err)
 			}
-			n := s.removeQueued(ctx, files)
+			n := s.removeQueued(ctx, q.queue, files)
 			total += n
 			if len(files) < auth.CleanupBatch || n == 0 {
 				break
@@ -543,14 +561,18 @@ const WriteGrace = 3 * time.Hour
 // migration 0047).
 func (s *Service) writeFile(ctx context.Context, key string, r io.Reader) (keyID string, err error) {
 	err = s.DB.Write(ctx, func(ctx context.Context) error {
-		_, err := s.DB.NewRaw(`INSERT INTO blob_writes (storage_key, blob_format, started_at) VALUES (?, ?, ?)`,
+		_, err := s.DB.NewRaw(`INSERT INTO `+queueWritten+` (storage_key, blob_format, started_at) VALUES (?, ?, ?)`,
 			key, formatStream, s.Now().UTC()).Exec(ctx)
 		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("record file write: %w", err)
 	}
-	return s.Files.Write(ctx, key, r)
+	if keyID, err = s.Files.Write(ctx, key, r); err != nil {
+		// Whatever of it the store kept, and the record, go now.
+		s.removeUnclaimed(ctx, []storedFile{{key, formatStream}})
+	}
+	return keyID, err
 }
 
 // BoxMessageIDs returns the ids of the messages of a conversation that are

@@ -78,7 +78,7 @@ func (s *Service) StoreDocument(ctx context.Context, contentType string, data []
 // Discard removes a stored document whose transaction rolled back.
 func (s *Service) Discard(ctx context.Context, d *StoredDocument) {
 	if d != nil {
-		s.removeFiles(ctx, []storedFile{{d.key, formatStream}})
+		s.removeUnclaimed(ctx, []storedFile{{d.key, formatStream}})
 	}
 }
 
