@@ -216,9 +216,11 @@ type Messages interface {
 	// DiscardUpload deletes an upload of the user's that was not sent.
 	DiscardUpload(ctx context.Context, user *identity.User, attachmentID int64) error
 
-	// BoxMessageIDs lists the messages of a conversation in the user's
-	// box, for the checks of a change; unlike Thread it is no open.
-	BoxMessageIDs(ctx context.Context, user *identity.User, threadID int64) ([]int64, error)
+	// MessageInBox and BoxHasMessages check a message route's message,
+	// and what is left after its removal, in the user's box; unlike
+	// Thread they are no open.
+	MessageInBox(ctx context.Context, user *identity.User, threadID, messageID int64) (bool, error)
+	BoxHasMessages(ctx context.Context, user *identity.User, threadID int64) (bool, error)
 	DeleteForEveryone(ctx context.Context, user *identity.User, messageID int64) error
 	RemoveFromBox(ctx context.Context, user *identity.User, messageID int64) error
 	RemoveThreadFromBox(ctx context.Context, user *identity.User, threadID int64) error

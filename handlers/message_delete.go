@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"slices"
-
 	"github.com/gofiber/fiber/v2"
 
 	"dialoog/apperr"
@@ -60,11 +58,11 @@ func (h *handler) messageInThread(c *fiber.Ctx) (threadID, messageID int64, err 
 	if messageID, err = idParam(c, "mid"); err != nil {
 		return 0, 0, err
 	}
-	ids, err := h.messages.BoxMessageIDs(c.UserContext(), current(c).User, threadID)
+	in, err := h.messages.MessageInBox(c.UserContext(), current(c).User, threadID, messageID)
 	if err != nil {
 		return 0, 0, err
 	}
-	if !slices.Contains(ids, messageID) {
+	if !in {
 		return 0, 0, errNotFound
 	}
 	return threadID, messageID, nil
@@ -73,8 +71,8 @@ func (h *handler) messageInThread(c *fiber.Ctx) (threadID, messageID int64, err 
 // afterRemoval goes back to the conversation, or to the inbox when nothing
 // of it is left in the user's box.
 func (h *handler) afterRemoval(c *fiber.Ctx, threadID int64) error {
-	ids, err := h.messages.BoxMessageIDs(c.UserContext(), current(c).User, threadID)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && len(ids) == 0) {
+	left, err := h.messages.BoxHasMessages(c.UserContext(), current(c).User, threadID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && !left) {
 		return seeOther(c, pathInbox)
 	}
 	if err != nil {
