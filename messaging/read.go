@@ -474,6 +474,9 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 			}
 			unread = append(unread, u)
 		}
+		if err == nil {
+			err = rows.Err()
+		}
 		if cerr := rows.Close(); err == nil {
 			err = cerr
 		}
