@@ -121,6 +121,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{
 		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid},
+		NoticeWanted: func(ctx context.Context, n notify.Notice) (bool, error) {
+			return messaging.NoticeWanted(ctx, d, n)
+		},
 	})
 	sessions := &auth.Sessions{DB: d, Now: now}
 	limiter := &auth.Limiter{DB: d, Now: now}

@@ -33,7 +33,12 @@ const (
 	MaxAttachments    = 10
 	MaxAttachmentSize = 25 << 20
 	NotifyEvery       = 15 * time.Minute
-	PageSize          = 20
+	// NotifyDelay is how long the mail and push notice of a new message
+	// wait before they go out, and go out only if the message is still
+	// unread then (NoticeWanted): someone reading the conversation as it
+	// happens gets no mail per message.
+	NotifyDelay = 2 * time.Minute
+	PageSize    = 20
 	// MaxPendingUploads bounds a user's uploads not yet sent.
 	MaxPendingUploads = 3 * MaxAttachments
 	// StaleUpload is how long an uploaded file may wait for its message.
@@ -772,17 +777,44 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 		org.SenderName = &name
 	}
 	mail.FromName = *org.SenderName
+	// Sent NotifyDelay later, and only if still wanted then (NoticeWanted).
+	notice := notify.Notice{Participant: p.ID, At: now}
+	mail.Notice, mail.Delay = &notice, NotifyDelay
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
 	// The same content-free notice to each browser the person switched
 	// notifications on for: a statement only for people who have any.
 	if u.PushDevices > 0 {
-		if _, err := s.Outbox.QueuePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL); err != nil {
+		if _, err := s.Outbox.QueueNoticePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, notice, NotifyDelay); err != nil {
 			return err
 		}
 	}
 	return s.notified(ctx, tx, p, now)
+}
+
+// NoticeWanted is the rule the outbox asks just before it sends the notice
+// n of a new message (alert): the notice goes out only while its
+// conversation still has unread messages for the person and no later
+// notice replaced it (the conversation was read in between and a new
+// message was told of again). A person who left the conversation gets
+// none.
+func NoticeWanted(ctx context.Context, idb bun.IDB, n notify.Notice) (bool, error) {
+	var p struct {
+		UnreadCount    int
+		LastNotifiedAt bun.NullTime
+	}
+	err := idb.NewSelect().Table("participants").
+		ColumnExpr("unread_count").
+		ColumnExpr(db.TimeColumn(idb, "last_notified_at", "last_notified_at")).
+		Where("id = ?", n.Participant).Scan(ctx, &p)
+	if db.ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("notice of participant %d: %w", n.Participant, err)
+	}
+	return p.UnreadCount > 0 && !p.LastNotifiedAt.After(n.At), nil
 }
 
 // PushURL is where a push notification's click goes: the inbox, never a

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -100,7 +101,8 @@ func TestNewMessagePushes(t *testing.T) {
 		}
 
 		rec := &pushRecorder{}
-		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{Push: rec})
+		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{Push: rec,
+			Now: func() time.Time { return time.Now().Add(messaging.NotifyDelay) }})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -144,6 +146,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 		}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
 			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
+			Now:  func() time.Time { return time.Now().Add(messaging.NotifyDelay) },
 		})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)

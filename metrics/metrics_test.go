@@ -79,7 +79,7 @@ func (f *fakeOutbox) Stats(ctx context.Context) ([]notify.LaneStats, error) {
 func TestOutboxCollector(t *testing.T) {
 	src := &fakeOutbox{lanes: []notify.LaneStats{
 		{Channel: db.ChannelSMS, Transport: "webhook", Queued: 0},
-		{Channel: db.ChannelMail, Transport: "smtp", Queued: 7, OldestQueued: 90 * time.Second, Down: true, Delivered: 12, Retried: 3, Failed: 1},
+		{Channel: db.ChannelMail, Transport: "smtp", Queued: 7, OldestQueued: 90 * time.Second, Down: true, Delivered: 12, Retried: 3, Failed: 1, Dropped: 4},
 	}}
 	m := metrics.New(nil)
 	if err := m.WatchOutbox(src, time.Second); err != nil {
@@ -108,6 +108,7 @@ func TestOutboxCollector(t *testing.T) {
 			"dialoog_outbox_delivered_total": 12,
 			"dialoog_outbox_retried_total":   3,
 			"dialoog_outbox_failed_total":    1,
+			"dialoog_outbox_dropped_total":   4,
 		} {
 			c := find(fams, name, map[string]string{"lane": "mail"})
 			if c == nil || c.GetCounter().GetValue() != want {

@@ -20,7 +20,7 @@ var _ OutboxStats = (*notify.Worker)(nil)
 // WatchOutbox adds the outbox metrics, read from src at each scrape (no
 // polling in between) within timeout: queue depth and oldest queued age per
 // lane (from the database, so across instances), whether the lane is down,
-// and this process's deliveries, retries and failures.
+// and this process's deliveries, retries, failures and dropped notices.
 func (m *Metrics) WatchOutbox(src OutboxStats, timeout time.Duration) error {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "outbox", name), help, []string{"lane"}, nil)
@@ -34,19 +34,20 @@ func (m *Metrics) WatchOutbox(src OutboxStats, timeout time.Duration) error {
 		deliver: desc("delivered_total", "Outbox rows this instance delivered since it started."),
 		retry:   desc("retried_total", "Failed delivery attempts by this instance that will be tried again."),
 		fail:    desc("failed_total", "Outbox rows this instance gave up on (refused, or undeliverable for 72 hours)."),
+		drop:    desc("dropped_total", "Notices of a new message this instance took out unsent: the message was read before the notice was due, or a later notice replaced it."),
 	})
 }
 
 // outboxCollector reads the outbox statistics when scraped.
 type outboxCollector struct {
-	src                                        OutboxStats
-	timeout                                    time.Duration
-	queued, oldest, down, deliver, retry, fail *prometheus.Desc
+	src                                              OutboxStats
+	timeout                                          time.Duration
+	queued, oldest, down, deliver, retry, fail, drop *prometheus.Desc
 }
 
 // Describe implements prometheus.Collector.
 func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.down, c.deliver, c.retry, c.fail} {
+	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.down, c.deliver, c.retry, c.fail, c.drop} {
 		ch <- d
 	}
 }
@@ -72,5 +73,6 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.deliver, prometheus.CounterValue, float64(l.Delivered), l.Channel)
 		ch <- prometheus.MustNewConstMetric(c.retry, prometheus.CounterValue, float64(l.Retried), l.Channel)
 		ch <- prometheus.MustNewConstMetric(c.fail, prometheus.CounterValue, float64(l.Failed), l.Channel)
+		ch <- prometheus.MustNewConstMetric(c.drop, prometheus.CounterValue, float64(l.Dropped), l.Channel)
 	}
 }

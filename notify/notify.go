@@ -106,6 +106,22 @@ type Mail struct {
 	Subject  string `json:"subject"`
 	HTML     string `json:"html"`
 	Text     string `json:"text"`
+	// Notice, when set, makes the mail a notice of a new message that is
+	// sent only while WorkerOptions.NoticeWanted says it still has
+	// something to tell.
+	Notice *Notice `json:"notice,omitempty"`
+	// Delay is how long after queueing the mail is first tried. Not part of
+	// the payload.
+	Delay time.Duration `json:"-"`
+}
+
+// Notice names what a content-free notice of a new message tells of: the
+// messaging participant row (a person in a conversation) and the moment
+// the notice was decided. The worker asks WorkerOptions.NoticeWanted
+// before sending it, so that a message read in the meantime is not mailed.
+type Notice struct {
+	Participant int64     `json:"participant"`
+	At          time.Time `json:"at"`
 }
 
 // SMS is a text message to one mobile number.
@@ -160,7 +176,7 @@ func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m
 	}
 	now := time.Now()
 	var id int64
-	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, o.vault.Seal(plain, []byte(key)), db.OutboxPending, now, now,
+	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, o.vault.Seal(plain, []byte(key)), db.OutboxPending, now.Add(max(m.Delay, 0)), now,
 		strings.ToLower(recipient), db.StatusDisabled).Scan(ctx, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil

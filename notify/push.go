@@ -31,6 +31,8 @@ type Push struct {
 	Subscription int64  `json:"subscription"`
 	Title        string `json:"title"`
 	URL          string `json:"url"`
+	// Notice is as Mail.Notice; it stays on the server.
+	Notice *Notice `json:"-"`
 }
 
 // PushTTL is how long a push service keeps a notification for a browser
@@ -196,7 +198,17 @@ FROM push_subscriptions AS s WHERE s.user_id = ?`
 // subscriptions, in idb (the caller's transaction), with one statement,
 // and returns how many.
 func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title, url string) (int, error) {
-	plain, err := json.Marshal(pushContent{Title: title, URL: url})
+	return o.queuePush(ctx, idb, userID, pushContent{Title: title, URL: url}, 0)
+}
+
+// QueueNoticePush is QueuePush for a notice of a new message (see
+// Mail.Notice), first tried delay after queueing.
+func (o *Outbox) QueueNoticePush(ctx context.Context, idb bun.IDB, userID int64, title, url string, n Notice, delay time.Duration) (int, error) {
+	return o.queuePush(ctx, idb, userID, pushContent{Title: title, URL: url, Notice: &n}, delay)
+}
+
+func (o *Outbox) queuePush(ctx context.Context, idb bun.IDB, userID int64, c pushContent, delay time.Duration) (int, error) {
+	plain, err := json.Marshal(c)
 	if err != nil {
 		return 0, fmt.Errorf("queue push: encode: %w", err)
 	}
@@ -206,7 +218,7 @@ func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title
 	}
 	now := time.Now()
 	res, err := idb.NewRaw(queuePushQuery, batch, db.ChannelPush, o.vault.Seal(plain, pushAD(batch)), db.OutboxPending,
-		now, now, now.Add(PushTTL), userID).Exec(ctx)
+		now.Add(max(delay, 0)), now, now.Add(PushTTL), userID).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("queue push: insert outbox rows: %w", err)
 	}
@@ -219,8 +231,9 @@ func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title
 
 // pushContent is what a push row's payload holds.
 type pushContent struct {
-	Title string `json:"title"`
-	URL   string `json:"url"`
+	Title  string  `json:"title"`
+	URL    string  `json:"url"`
+	Notice *Notice `json:"notice,omitempty"`
 }
 
 func pushAD(batch string) []byte { return []byte("push:" + batch) }
@@ -247,7 +260,7 @@ func openPush(v *vault.Vault, it *db.OutboxItem) (*Push, error) {
 	if err := json.Unmarshal(plain, &c); err != nil {
 		return nil, fmt.Errorf("parse push payload: %w", err)
 	}
-	return &Push{Subscription: id, Title: c.Title, URL: c.URL}, nil
+	return &Push{Subscription: id, Title: c.Title, URL: c.URL, Notice: c.Notice}, nil
 }
 
 // VAPID is the server's application server key pair (RFC 8292), base64url

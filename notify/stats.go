@@ -23,9 +23,11 @@ type LaneStats struct {
 	// Down is set while this worker does not know the transport to work: at
 	// start and after a failure of the transport until it answers again.
 	Down bool
-	// Delivered, Retried (failed attempts that will be tried again) and
-	// Failed (rows given up) count this worker's attempts since it started.
-	Delivered, Retried, Failed int64
+	// Delivered, Retried (failed attempts that will be tried again), Failed
+	// (rows given up) and Dropped (notices of a new message that had
+	// nothing left to tell, WorkerOptions.NoticeWanted) count this worker's
+	// rows since it started.
+	Delivered, Retried, Failed, Dropped int64
 }
 
 // Stats returns the state of every lane, SMS first.
@@ -38,7 +40,7 @@ func (w *Worker) Stats(ctx context.Context) ([]LaneStats, error) {
 		l.mu.Unlock()
 		s := LaneStats{
 			Channel: l.channel, Transport: l.transport, Down: down,
-			Delivered: l.delivered.Load(), Retried: l.retried.Load(), Failed: l.failed.Load(),
+			Delivered: l.delivered.Load(), Retried: l.retried.Load(), Failed: l.failed.Load(), Dropped: l.dropped.Load(),
 		}
 		var q struct {
 			N      int

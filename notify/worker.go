@@ -53,6 +53,11 @@ type WorkerOptions struct {
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
 	Now         func() time.Time // clock; default time.Now
+	// NoticeWanted decides, just before it is sent, whether a notice of a
+	// new message (Mail.Notice, Push.Notice) still has something to tell;
+	// one that has not is taken out of the outbox unsent. Nil sends every
+	// notice.
+	NoticeWanted func(ctx context.Context, n Notice) (bool, error)
 }
 
 // Defaults of WorkerOptions.
@@ -104,7 +109,7 @@ type lane struct {
 	// row clears it and re-arms the lane's waiting rows.
 	down bool
 
-	delivered, retried, failed atomic.Int64
+	delivered, retried, failed, dropped atomic.Int64
 }
 
 // NewWorker returns a worker that delivers mail through m and texts through
@@ -425,6 +430,19 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 		_, rerr := w.recordFailure(ctx, it, err, true)
 		return false, rerr
 	}
+	if n := p.notice(); n != nil && w.opt.NoticeWanted != nil {
+		wanted, err := w.opt.NoticeWanted(ctx, *n)
+		if err != nil {
+			// About the database, not the transport: tried again later.
+			l.retried.Add(1)
+			log.Warn("outbox notice could not be checked", "err", err)
+			_, rerr := w.recordFailure(ctx, it, fmt.Errorf("check notice: %w", err), false)
+			return false, rerr
+		}
+		if !wanted {
+			return false, l.drop(ctx, it, log)
+		}
+	}
 
 	sctx, cancel := context.WithTimeout(ctx, l.timeout)
 	stopLease := l.keepLease(ctx, it, cancel, log)
@@ -474,6 +492,37 @@ type payload struct {
 	mail *Mail
 	sms  *SMS
 	push *Push
+}
+
+// notice is the notice the payload's mail or push is, or nil.
+func (p *payload) notice() *Notice {
+	switch {
+	case p.mail != nil:
+		return p.mail.Notice
+	case p.push != nil:
+		return p.push.Notice
+	}
+	return nil
+}
+
+// drop takes a claimed notice that has nothing left to tell out of the
+// outbox unsent.
+func (l *lane) drop(ctx context.Context, it *db.OutboxItem, log *slog.Logger) error {
+	w := l.w
+	err := w.db.Write(ctx, func(ctx context.Context) error {
+		_, err := w.db.NewDelete().Model((*db.OutboxItem)(nil)).
+			Where("id = ?", it.ID).
+			Where("status = ?", db.OutboxSending).
+			Where("attempts = ?", it.Attempts).
+			Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("outbox row %d: drop notice: %w", it.ID, err)
+	}
+	l.dropped.Add(1)
+	log.Info("outbox notice dropped: its message was read in time or a later notice replaced it")
+	return nil
 }
 
 // errExpired is the failure of a row past its SendBy.
@@ -553,7 +602,9 @@ func (w *Worker) rearm(ctx context.Context, channel string) (int64, error) {
 		Set("next_attempt_at = ?", now).
 		Where("channel = ?", channel).
 		Where("status = ?", db.OutboxPending).
-		Where("next_attempt_at > ?", now))
+		Where("next_attempt_at > ?", now).
+		// A row not tried yet waits for its own time (a delayed notice).
+		Where("attempts > 0"))
 	if err != nil {
 		return 0, fmt.Errorf("outbox re-arm %s: %w", channel, err)
 	}
