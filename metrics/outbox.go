@@ -34,7 +34,7 @@ func (m *Metrics) WatchOutbox(src OutboxStats, timeout time.Duration) error {
 		deliver: desc("delivered_total", "Outbox rows this instance delivered since it started."),
 		retry:   desc("retried_total", "Failed delivery attempts by this instance that will be tried again."),
 		fail:    desc("failed_total", "Outbox rows this instance gave up on (refused, or undeliverable for 72 hours)."),
-		drop:    desc("dropped_total", "Notices of a new message this instance took out unsent: the message was read before the notice was due, or a later notice replaced it."),
+		drop:    desc("dropped_total", "Outbox rows this instance took out unsent: a notice of a new message read before it was due (or replaced by a later one), or mail to an account disabled after it was queued."),
 	})
 }
 

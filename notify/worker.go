@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -430,18 +431,14 @@ func (l *lane) deliver(ctx context.Context, it *db.OutboxItem) (bool, error) {
 		_, rerr := w.recordFailure(ctx, it, err, true)
 		return false, rerr
 	}
-	if n := p.notice(); n != nil && w.opt.NoticeWanted != nil {
-		wanted, err := w.opt.NoticeWanted(ctx, *n)
-		if err != nil {
-			// About the database, not the transport: tried again later.
-			l.retried.Add(1)
-			log.Warn("outbox notice could not be checked", "err", err)
-			_, rerr := w.recordFailure(ctx, it, fmt.Errorf("check notice: %w", err), false)
-			return false, rerr
-		}
-		if !wanted {
-			return false, l.drop(ctx, it, log)
-		}
+	if why, err := w.unwanted(ctx, it, &p); err != nil {
+		// About the database, not the transport: tried again later.
+		l.retried.Add(1)
+		log.Warn("outbox row could not be checked before sending", "err", err)
+		_, rerr := w.recordFailure(ctx, it, err, false)
+		return false, rerr
+	} else if why != "" {
+		return false, l.drop(ctx, it, why, log)
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, l.timeout)
@@ -505,9 +502,39 @@ func (p *payload) notice() *Notice {
 	return nil
 }
 
-// drop takes a claimed notice that has nothing left to tell out of the
-// outbox unsent.
-func (l *lane) drop(ctx context.Context, it *db.OutboxItem, log *slog.Logger) error {
+// unwanted says why the opened row it is not to be sent after all, or ""
+// when it should: a mail to the address of an account disabled after it
+// was queued (the rule of queueMailQuery, checked again, since a message's
+// transaction may queue the mail at the moment an admin's disabling
+// withdraws the account's queued mail, and commit after it), or a notice
+// of a new message with nothing left to tell (WorkerOptions.NoticeWanted).
+func (w *Worker) unwanted(ctx context.Context, it *db.OutboxItem, p *payload) (string, error) {
+	if p.mail != nil {
+		disabled, err := w.db.NewSelect().Model((*db.User)(nil)).
+			Where("email = ?", strings.ToLower(it.Recipient)).
+			Where("status = ?", db.StatusDisabled).Exists(ctx)
+		if err != nil {
+			return "", fmt.Errorf("check recipient: %w", err)
+		}
+		if disabled {
+			return "its recipient's account was disabled", nil
+		}
+	}
+	if n := p.notice(); n != nil && w.opt.NoticeWanted != nil {
+		wanted, err := w.opt.NoticeWanted(ctx, *n)
+		if err != nil {
+			return "", fmt.Errorf("check notice: %w", err)
+		}
+		if !wanted {
+			return "its message was read in time or a later notice replaced it", nil
+		}
+	}
+	return "", nil
+}
+
+// drop takes a claimed row that is not to be sent (unwanted says why) out
+// of the outbox unsent.
+func (l *lane) drop(ctx context.Context, it *db.OutboxItem, why string, log *slog.Logger) error {
 	w := l.w
 	err := w.db.Write(ctx, func(ctx context.Context) error {
 		_, err := w.db.NewDelete().Model((*db.OutboxItem)(nil)).
@@ -518,10 +545,10 @@ func (l *lane) drop(ctx context.Context, it *db.OutboxItem, log *slog.Logger) er
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("outbox row %d: drop notice: %w", it.ID, err)
+		return fmt.Errorf("outbox row %d: drop: %w", it.ID, err)
 	}
 	l.dropped.Add(1)
-	log.Info("outbox notice dropped: its message was read in time or a later notice replaced it")
+	log.Info("outbox row dropped unsent", "reason", why)
 	return nil
 }
 
