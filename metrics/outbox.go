@@ -29,7 +29,7 @@ func (m *Metrics) WatchOutbox(src OutboxStats, timeout time.Duration) error {
 		src:     src,
 		timeout: timeout,
 		queued:  desc("queued", "Outbox rows of the lane waiting or being sent, on every instance."),
-		oldest:  desc("oldest_queued_seconds", "Age of the oldest outbox row of the lane waiting or being sent, on every instance; 0 when none."),
+		oldest:  desc("oldest_queued_seconds", "Age of the oldest outbox row of the lane waiting or being sent, on every instance (a row not tried yet counts from when it is due); 0 when none."),
 		down:    desc("lane_down", "1 while this instance does not know the lane's transport to work (at start, and after a transport failure until it answers)."),
 		deliver: desc("delivered_total", "Outbox rows this instance delivered since it started."),
 		retry:   desc("retried_total", "Failed delivery attempts by this instance that will be tried again."),

@@ -81,3 +81,24 @@ func TestNoMailToADisabledAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestOldestQueuedFromWhenDue: a row queued with a delay (a new-message
+// notice) counts as queued, but its age for the lane's "oldest queued"
+// runs from when it is due, so that the delay alone never looks like a
+// stuck lane; a row that was tried keeps its age from when it was queued.
+func TestOldestQueuedFromWhenDue(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		v := testVault(t, 7)
+		o := NewOutbox(v)
+		queueMail(t, d, o, Mail{To: "piet@example.org", Subject: "Nieuw bericht", Text: "Log in", Delay: 2 * time.Minute})
+		at := time.Now()
+		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{Now: func() time.Time { return at }})
+		if st := laneStats(t, w, db.ChannelMail); st.Queued != 1 || st.OldestQueued != 0 {
+			t.Fatalf("a row not due yet: %+v", st)
+		}
+		at = at.Add(3 * time.Minute)
+		if st := laneStats(t, w, db.ChannelMail); st.Queued != 1 || st.OldestQueued < 55*time.Second || st.OldestQueued > 70*time.Second {
+			t.Fatalf("a row due for a minute: %+v", st)
+		}
+	})
+}

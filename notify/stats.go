@@ -59,11 +59,13 @@ func (w *Worker) Stats(ctx context.Context) ([]LaneStats, error) {
 }
 
 // statsQuery counts the queued rows of channel and finds the oldest, by a
-// range read of the lane index.
+// range read of the lane index. A row not tried yet counts from when it is
+// due (a new-message notice waits messaging.NotifyDelay by design), a row
+// that was tried from when it was queued.
 func (w *Worker) statsQuery(channel string) *bun.SelectQuery {
 	return w.db.NewSelect().Model((*db.OutboxItem)(nil)).
 		ColumnExpr("count(*) AS n").
-		ColumnExpr("min(created_at) AS oldest").
+		ColumnExpr("min(CASE WHEN attempts = 0 THEN next_attempt_at ELSE created_at END) AS oldest").
 		Where("channel = ?", channel).
 		Where("status IN (?, ?)", db.OutboxPending, db.OutboxSending)
 }
