@@ -538,14 +538,22 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 // before the reply's statement locks the participants' rows in an order
 // of its own, so that replies at once, a deletion of the thread's last
 // message (which locks the thread, see dropIfEmpty, and then the
-// participants and their users) and a participant added (who must get a
-// reply sent meanwhile) take turns instead of deadlocking or missing
-// each other. One statement as before.
+// participants and their users) and a participant added (who must get a reply sent
+// meanwhile) take turns instead of deadlocking or missing each other.
+// And it takes a share lock on the row of the thread's case (before the
+// thread's, as the retention's deletion of a closed case locks them), so
+// that closing the case (SetCaseClosed, which updates that row) and the
+// change take turns: a change that checked the case open commits before
+// the close goes on, and the close sees it; one that comes after the
+// close's update waits for its commit and then finds the case closed.
+// One statement as before.
 func (s *Service) threadToWrite(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
 	if !s.DB.Postgres() {
 		return s.threadWithOrg(ctx, tx, userID, threadID)
 	}
-	return s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToWrite", func() string { return threadForQuery(s.DB) + " FOR NO KEY UPDATE OF t" }), userID, threadID)
+	return s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToWrite", func() string {
+		return threadQuery(s.DB, true) + " FOR NO KEY UPDATE OF t"
+	}), userID, threadID)
 }
 
 func (s *Service) loadThreadWithOrg(ctx context.Context, idb bun.IDB, query string, userID, threadID int64) (*db.Thread, *db.Organisation, error) {
@@ -575,10 +583,18 @@ func (s *Service) loadThreadWithOrg(ctx context.Context, idb bun.IDB, query stri
 // every change that loads its thread this way can refuse without another
 // statement, and reads the organisation's sender name for the mails a new
 // message may send.
-func threadForQuery(d *db.DB) string {
-	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name, COALESCE(ob.sender_name, '') AS sender_name, COALESCE(c.status, '') AS case_status
-FROM threads AS t JOIN organisations AS o ON o.id = t.org_id LEFT JOIN organisation_branding AS ob ON ob.org_id = t.org_id
-  LEFT JOIN cases AS c ON c.id = t.case_id
+func threadForQuery(d *db.DB) string { return threadQuery(d, false) }
+
+// threadQuery is threadForQuery; with lockCase, for PostgreSQL, it reads
+// the case's status under a share lock on the case's row (threadToWrite).
+// (The lock cannot be on the outer join's side of the nullable case.)
+func threadQuery(d *db.DB, lockCase bool) string {
+	status, join := "COALESCE(c.status, '')", "\n  LEFT JOIN cases AS c ON c.id = t.case_id"
+	if lockCase {
+		status, join = "COALESCE((SELECT c.status FROM cases AS c WHERE c.id = t.case_id FOR SHARE), '')", ""
+	}
+	return `SELECT ` + d.Columns(db.Thread{}, "t") + `, o.name AS org_name, COALESCE(ob.sender_name, '') AS sender_name, ` + status + ` AS case_status
+FROM threads AS t JOIN organisations AS o ON o.id = t.org_id LEFT JOIN organisation_branding AS ob ON ob.org_id = t.org_id` + join + `
 WHERE t.id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?) AND ` + medicalRule("t", "?")
 }
 
