@@ -223,7 +223,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 	var keys []storedFile
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		m, err := s.messageFor(ctx, tx, user.ID, messageID)
+		m, err := s.messageToDelete(ctx, tx, user.ID, messageID)
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func (s *Service) RemoveFromBox(ctx context.Context, who *identity.User, message
 	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		m, err := s.messageFor(ctx, tx, user.ID, messageID)
+		m, err := s.messageToDelete(ctx, tx, user.ID, messageID)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, t
 	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
+		if _, err := s.threadToDelete(ctx, tx, user.ID, threadID); err != nil {
 			return err
 		}
 		var msgs []*db.Message
@@ -329,6 +329,17 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, t
 	}
 	s.removeFiles(ctx, keys)
 	return nil
+}
+
+// threadToDelete is threadFor in a transaction that deletes messages of
+// the thread: on PostgreSQL it also takes the thread's row lock, as
+// messageToDelete does. One statement as threadFor.
+func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, error) {
+	if !s.DB.Postgres() {
+		return s.threadFor(ctx, tx, userID, threadID)
+	}
+	th, _, err := s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToDelete", func() string { return threadForQuery(s.DB) + " FOR UPDATE OF t" }), userID, threadID)
+	return th, err
 }
 
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]storedFile, error) {
@@ -413,8 +424,9 @@ func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (b
 		// wait for it and look again, so that the thread stays with it,
 		// instead of deleting the thread after the reply's commit and the
 		// committed reply with it (ON DELETE CASCADE). A reply that comes
-		// after this lock waits, and then finds the thread gone.
-		// (SQLite's writers take turns.)
+		// after this lock waits, and then finds the thread gone. (A
+		// deletion from a box or for everyone holds it already, see
+		// messageToDelete; SQLite's writers take turns.)
 		var locked []int64
 		if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ?", threadID).For("UPDATE").Scan(ctx, &locked); err != nil {
 			return false, fmt.Errorf("lock thread: %w", err)
@@ -609,12 +621,27 @@ func (s *Service) BoxHasMessages(ctx context.Context, who *identity.User, thread
 	return ok, nil
 }
 
-func (s *Service) messageFor(ctx context.Context, idb bun.IDB, userID, messageID int64) (*db.Message, error) {
+// messageToDelete loads a message in the user's box (and a conversation
+// they may read) for its deletion in tx, from their box or for everyone.
+// On PostgreSQL the same statement takes the row lock of the message's
+// thread, before anything else of the deletion, so that deletions in a
+// thread take turns (with each other, and with replies and participants
+// added, see threadToWrite) and each one after the first sees what the
+// one before it did: two deletions of a conversation's last two messages
+// at once delete the conversation, as one after the other does, instead
+// of each finding the other's message still there and leaving an empty
+// conversation with counts of messages that are gone. FOR UPDATE, the
+// lock dropIfEmpty needs to delete the thread. (SQLite's writers take
+// turns.)
+func (s *Service) messageToDelete(ctx context.Context, tx bun.Tx, userID, messageID int64) (*db.Message, error) {
 	var m db.Message
-	err := idb.NewSelect().Model(&m).Where("id = ?", messageID).
+	q := tx.NewSelect().Model(&m).Join("JOIN threads AS t ON t.id = message.thread_id").Where("message.id = ?", messageID).
 		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", userID).
-		Where("EXISTS (SELECT 1 FROM threads AS t WHERE t.id = message.thread_id AND "+medicalRule("t", "?")+")", medicalArgs(userID)...).
-		Scan(ctx)
+		Where(medicalRule("t", "?"), medicalArgs(userID)...)
+	if s.DB.Postgres() {
+		q = q.For("UPDATE OF t")
+	}
+	err := q.Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, errNotFound
 	}

@@ -2,6 +2,7 @@ package messaging_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +154,132 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDeleteTheLastTwoMessagesAtOnce, on both engines: the last two
+// messages of a conversation deleted at the same moment (two tabs) end as
+// if one was deleted after the other: for everyone by their sender, the
+// conversation is gone; from the recipient's box while the sender keeps
+// them, it leaves that box with its counts at zero; from the box of the
+// last one who has them, the conversation is gone. Before, on PostgreSQL,
+// each deletion still saw the other's message: an empty conversation
+// stayed behind, in the boxes with counts of messages that were gone, or
+// the recipient's unread total went wrong. On PostgreSQL both deletions
+// are held (a row lock on the users, which every deletion updates) until
+// both have done what they do before that, so the two truly overlap.
+func TestDeleteTheLastTwoMessagesAtOnce(t *testing.T) {
+	type deletion func(f *fx, jan *db.User, m int64) error
+	forEveryone := func(f *fx, _ *db.User, m int64) error {
+		return f.svc.DeleteForEveryone(context.Background(), f.hr.Identity(), m)
+	}
+	fromJansBox := func(f *fx, jan *db.User, m int64) error {
+		return f.svc.RemoveFromBox(context.Background(), jan.Identity(), m)
+	}
+	cases := []struct {
+		name string
+		// hrRemoves: the sender removed both from their own box first.
+		hrRemoves bool
+		del       deletion
+		// gone: the conversation is deleted; else it left Jan's box.
+		gone bool
+	}{
+		{"for everyone", false, forEveryone, true},
+		{"from the recipient's box", false, fromJansBox, false},
+		{"from the last box", true, fromJansBox, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				f := setup(t, d)
+				jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+				for round := range 3 {
+					tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Overleg", Body: "Eerste"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.clk.Add(time.Minute)
+					second, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Tweede"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.clk.Add(time.Minute)
+					var ids []int64
+					if err := d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", tid).Order("id").Scan(ctx, &ids); err != nil || len(ids) != 2 || ids[1] != second {
+						t.Fatalf("messages %v (%v)", ids, err)
+					}
+					if c.hrRemoves {
+						if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), tid); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var hold bun.Tx
+					pid := 0
+					if d.Postgres() {
+						if hold, err = d.BeginTx(ctx, nil); err != nil {
+							t.Fatal(err)
+						}
+						pid = backendPID(t, ctx, hold)
+						var locked []int64
+						if err := hold.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In([]int64{f.hr.ID, jan.ID})).
+							For("NO KEY UPDATE").Scan(ctx, &locked); err != nil {
+							t.Fatal(err)
+						}
+					}
+					errs := make([]error, 2)
+					var wg sync.WaitGroup
+					done := make(chan struct{})
+					for i, m := range ids {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							errs[i] = c.del(f, jan, m)
+						}()
+					}
+					go func() { wg.Wait(); close(done) }()
+					if d.Postgres() {
+						waitBehind(t, d, pid, 2, done)
+						if err := hold.Rollback(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					<-done
+					for i, err := range errs {
+						if err != nil {
+							t.Fatalf("round %d: deletion %d: %v", round, i, err)
+						}
+					}
+					empty, err := d.NewSelect().TableExpr("threads AS t").
+						Where("NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = t.id)").Count(ctx)
+					if err != nil || empty != 0 {
+						t.Fatalf("round %d: %d conversations without messages (%v)", round, empty, err)
+					}
+					exists, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id = ?", tid).Exists(ctx)
+					if err != nil || exists == c.gone {
+						t.Fatalf("round %d: conversation still there: %v, want %v (%v)", round, exists, !c.gone, err)
+					}
+					if !c.gone {
+						var p db.Participant
+						if err := d.NewSelect().Model(&p).Where("thread_id = ? AND user_id = ?", tid, jan.ID).Scan(ctx); err != nil {
+							t.Fatal(err)
+						}
+						if p.BoxCount != 0 || p.UnreadCount != 0 {
+							t.Fatalf("round %d: Jan's emptied box of the conversation counts %d messages, %d unread", round, p.BoxCount, p.UnreadCount)
+						}
+						// The sender keeps them, as they were.
+						if err := d.NewSelect().Model(&p).Where("thread_id = ? AND user_id = ?", tid, f.hr.ID).Scan(ctx); err != nil || p.BoxCount != 2 {
+							t.Fatalf("round %d: the sender's box counts %d messages (%v)", round, p.BoxCount, err)
+						}
+					}
+					for _, u := range []*db.User{f.hr, jan} {
+						var total int
+						if err := d.NewSelect().Model((*db.User)(nil)).Column("unread_total").Where("id = ?", u.ID).Scan(ctx, &total); err != nil || total != 0 {
+							t.Fatalf("round %d: %s has %d unread (%v)", round, u.Email, total, err)
+						}
+					}
+					countersAgree(t, d, "the deletions")
+				}
+			})
+		})
+	}
 }
