@@ -109,3 +109,65 @@ func TestTeamConversationOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamBoxNotFoundOverHTTP, on both engines: /berichten?team=ID is 404
+// for a colleague outside the team, an outsider, a team of another
+// organisation and an id no team has, like every other object someone may
+// not see; so are its "Meer berichten" piece and the re-fetch after a lost
+// live connection. The member gets the box.
+func TestTeamBoxNotFoundOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		bram := ra.person(t, "bram@osaw.nl", true, "Bram", "", "Arts", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ra.msg.AddTeamMember(ctx, team.ID, hr.u.Email); err != nil {
+			t.Fatal(err)
+		}
+		other, _, otherColleague := ra.otherOrg(t)
+		theirs, err := ra.msg.CreateTeam(ctx, other.ID, "Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ra.msg.AddTeamMember(ctx, theirs.ID, otherColleague.u.Email); err != nil {
+			t.Fatal(err)
+		}
+		resp, box := hr.b.get("/berichten?team=" + itoa(team.ID))
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, box, `aria-current="page">`, "OSAW Verzuim")
+
+		for _, c := range []struct {
+			name string
+			b    *browser
+			team int64
+		}{
+			{"a colleague outside the team", bram.b, team.ID},
+			{"an outsider", jan.b, team.ID},
+			{"another organisation's member", otherColleague.b, team.ID},
+			{"a team of another organisation", hr.b, theirs.ID},
+			{"an id no team has", hr.b, theirs.ID + 1000},
+		} {
+			box := "/berichten?team=" + itoa(c.team)
+			for _, r := range []struct {
+				what    string
+				target  string
+				headers []string
+			}{
+				{"the page", box, nil},
+				{"Meer berichten", box + "&pagina=2&na=1771837560000000000-7", []string{"HX-Request", "true", "HX-Target", "inbox-more"}},
+				{"the re-fetch after a lost connection", box, []string{"HX-Request", "true", "X-Dialoog-Resync", "true"}},
+			} {
+				resp, page := c.b.get(r.target, r.headers...)
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("%s, %s: %d, want 404", c.name, r.what, resp.StatusCode)
+				}
+				wantNotContains(t, page, "OSAW Verzuim</a>", "team-tabs__")
+			}
+		}
+	})
+}

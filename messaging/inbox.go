@@ -91,7 +91,8 @@ func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, 
 
 // TeamBox lists the conversations of one of the user's teams in the user's
 // box, newest first: one statement, like the inbox. A team the user is not
-// a member of has no rows for them, so it lists nothing.
+// a member of (of another organisation, or no team at all) is apperr
+// NotFound, like every other object they may not see.
 func (s *Service) TeamBox(ctx context.Context, who *identity.User, teamID int64, page int) (*InboxPage, error) {
 	return s.TeamBoxAfter(ctx, who, teamID, page, "")
 }
@@ -109,6 +110,19 @@ func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID i
 		key.after = cur.String()
 	}
 	e, err := s.cachedPage(ctx, key, func() (inboxEntry, error) {
+		// Checked whenever the page is read: a page kept in memory was
+		// read for a member, and leaving the team gives a new inbox
+		// version (migration 0037, 0040), so it is never served after.
+		if user.Kind != db.KindInternal {
+			return inboxEntry{}, errNotFound
+		}
+		member, err := isTeamMember(ctx, s.DB, teamID, user.ID)
+		if err != nil {
+			return inboxEntry{}, fmt.Errorf("team box: %w", err)
+		}
+		if !member {
+			return inboxEntry{}, errNotFound
+		}
 		query := s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) })
 		args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
 		if keyed {

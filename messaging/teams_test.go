@@ -92,8 +92,8 @@ func TestTeamMembersShareConversation(t *testing.T) {
 		if _, err := f.svc.Reply(ctx, f.boss.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "ik ook"}); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("non-member answers: %v", err)
 		}
-		if box, _ := f.svc.TeamBox(ctx, f.boss.Identity(), team.ID, 1); len(box.Threads) != 0 {
-			t.Fatalf("non-member's team box: %+v", box.Threads)
+		if _, err := f.svc.TeamBox(ctx, f.boss.Identity(), team.ID, 1); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("non-member's team box: %v", err)
 		}
 
 		// Jan answers, Piet answers on behalf of the team.
@@ -671,5 +671,65 @@ func TestTeamLeaveKeepsPersonalConversation(t *testing.T) {
 		if _, err := f.svc.Thread(ctx, f.boss.Identity(), tid); err != nil {
 			t.Fatalf("after a second membership: %v", err)
 		}
+	})
+}
+
+// TestTeamBoxOnlyForMembers: a team box (/berichten?team=ID) is NotFound,
+// like every other object someone may not see, for a colleague outside the
+// team, an outsider, an internal user of another organisation, a team of
+// another organisation and an id no team has; on the first page and on a
+// later one ("Meer berichten"). A member who leaves gets NotFound at once.
+func TestTeamBoxOnlyForMembers(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		bob := f.active(t, "bob@ander.nl", true, "Bob", "", "Buur")
+		if _, err := d.NewUpdate().Model(bob).Set("org_id = ?", other.ID).WherePK().Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		bob.OrgID = &other.ID
+		theirs, err := f.svc.CreateTeam(ctx, other.ID, "Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, theirs.ID, bob.Email); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hallo", TeamID: team.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if box, err := f.svc.TeamBox(ctx, f.hr.Identity(), team.ID, 1); err != nil || len(box.Threads) != 1 {
+			t.Fatalf("the member's team box: %+v %v", box, err)
+		}
+		if _, err := f.svc.TeamBox(ctx, bob.Identity(), theirs.ID, 1); err != nil {
+			t.Fatalf("the other organisation's member: %v", err)
+		}
+		for _, c := range []struct {
+			name string
+			who  *db.User
+			team int64
+		}{
+			{"a colleague outside the team", f.boss, team.ID},
+			{"an outsider of the conversation", jan, team.ID},
+			{"an internal user of another organisation", bob, team.ID},
+			{"a team of another organisation", f.hr, theirs.ID},
+			{"an id no team has", f.hr, theirs.ID + 1000},
+		} {
+			_, err := f.svc.TeamBox(ctx, c.who.Identity(), c.team, 1)
+			wantNotFound(t, c.name, err)
+			_, err = f.svc.TeamBoxAfter(ctx, c.who.Identity(), c.team, 2, "x")
+			wantNotFound(t, c.name+", a later page", err)
+		}
+		if err := f.svc.RemoveTeamMember(ctx, team.ID, f.hr.Email); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.TeamBox(ctx, f.hr.Identity(), team.ID, 1)
+		wantNotFound(t, "a former member", err)
 	})
 }
