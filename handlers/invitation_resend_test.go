@@ -67,3 +67,39 @@ func TestInvitationResendLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationResendRefusedToAnotherOrganisation: an internal user of
+// another organisation who takes part in a conversation sees no
+// "Uitnodiging opnieuw versturen" (but still the addresses) and gets the
+// refusal of "Deelnemer toevoegen" when posting it; no mail goes out.
+func TestInvitationResendRefusedToAnotherOrganisation(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		_, _, bea := ra.otherOrg(t)
+		threadID := ra.compose(t, hr.u, "Overleg", "Hallo", "piet@example.nl", bea.u.Email)
+		piet := ra.userByEmail(t, "piet@example.nl")
+		tp := "/berichten/" + itoa(threadID)
+		resend := tp + "/deelnemers/" + itoa(piet.ID) + "/uitnodiging"
+		ra.clk.Add(2 * time.Minute)
+		mails := ra.mailCount(t, piet.Email)
+
+		_, page := bea.b.get(tp)
+		wantContains(t, page, `<span class="participant__email">hr@osaw.nl</span>`)
+		wantNotContains(t, page, resend)
+		resp, page := bea.b.post(resend, nil)
+		wantStatus(t, resp, http.StatusForbidden)
+		wantContains(t, page, "Je hebt geen toegang tot deze pagina.")
+		if got := ra.mailCount(t, piet.Email); got != mails {
+			t.Fatalf("%d invitation mails, want %d", got, mails)
+		}
+
+		_, page = hr.b.get(tp)
+		wantContains(t, page, resend)
+		resp, _ = hr.b.post(resend, nil)
+		wantRedirect(t, resp, tp+"?melding=uitnodiging")
+		if got := ra.mailCount(t, piet.Email); got != mails+1 {
+			t.Fatalf("%d invitation mails, want %d", got, mails+1)
+		}
+	})
+}

@@ -117,7 +117,7 @@ func (r liveRenderer) message(ctx context.Context, ev realtime.Event, userIDs []
 	}
 	for _, u := range readers {
 		v := components.LiveMessage{Thread: inboxThread(u.Thread),
-			Participants: participantItems(u.Internal, u.Participants), CanResend: u.Internal}
+			Participants: participantItems(u.Internal, u.Participants), CanResend: u.CanResend}
 		if u.Message != nil {
 			item := messageItem(ev.ThreadID, *u.Message)
 			v.Message = &item

@@ -75,7 +75,7 @@ func threadView(u *identity.User, t *messaging.ThreadView) components.ThreadView
 	internal := u.Internal()
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, OrgID: t.OrgID, Medical: t.Medical,
-		CanAddParticipants: t.CanAddParticipants, CanResend: internal,
+		CanAddParticipants: t.CanAddParticipants, CanResend: t.CanResend,
 		Team: threadTeam(t), ViewerID: u.ID, ReadOnly: t.ReadOnly,
 	}
 	v.Participants = participantItems(internal, t.Participants)

@@ -695,7 +695,7 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		if th.CaseClosed {
 			return errCaseClosed
 		}
-		if user.Kind != db.KindInternal || user.OrgID == nil || *user.OrgID != th.OrgID {
+		if !mayInvite(user, th.OrgID) {
 			return apperr.New(apperr.Forbidden, "error.forbidden")
 		}
 		var errs apperr.Fields
@@ -798,6 +798,13 @@ WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.me
 	return nil
 }
 
+// mayInvite reports whether user may add participants to, and send
+// invitations again in, a conversation of the organisation orgID: its
+// internal users only.
+func mayInvite(user *db.User, orgID int64) bool {
+	return user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == orgID
+}
+
 // systemLine stores a system line of kind about subject, caused by actor,
 // in every box of the conversation: read for everyone but the subject, so
 // that it informs without counting as news. It returns its live event.
@@ -828,6 +835,9 @@ WHERE thread_id = ? AND user_id <> ?`, now, th.ID, subject.ID).Exec(ctx); err !=
 }
 
 // ResendInvitation sends a participant who never signed up a new link.
+// Like adding a participant, it is for the internal users of the
+// conversation's organisation (mayInvite): anyone else who takes part,
+// also an internal user of another organisation, gets apperr Forbidden.
 func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, threadID, participantID int64) error {
 	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -835,7 +845,7 @@ func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, thre
 		if err != nil {
 			return err
 		}
-		if user.Kind != db.KindInternal {
+		if !mayInvite(user, th.OrgID) {
 			return apperr.New(apperr.Forbidden, "error.forbidden")
 		}
 		var u db.User

@@ -22,8 +22,10 @@ type LiveReader struct {
 	Name     string
 	Language string
 	Internal bool
-	Unread   int           // unread messages in all threads (the header)
-	Thread   ThreadSummary // the inbox line of the thread
+	// CanResend: the reader may send an invitee a new link (ThreadView).
+	CanResend bool
+	Unread    int           // unread messages in all threads (the header)
+	Thread    ThreadSummary // the inbox line of the thread
 	// Message is the event's message as this reader sees it; nil when it is
 	// not (or no longer) in their box.
 	Message *MessageView
@@ -76,7 +78,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		u := users[p.UserID]
 		from := otherNames(u, ps, users)
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
-			Unread: u.UnreadTotal,
+			CanResend: mayInvite(u, th.OrgID), Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}

@@ -240,6 +240,8 @@ type ThreadView struct {
 	Messages     []MessageView
 	// CanAddParticipants: internal users of the thread's organisation.
 	CanAddParticipants bool
+	// CanResend: "Uitnodiging opnieuw versturen", for the same people.
+	CanResend bool
 	// ReadOnly: the conversation's case is closed; nobody may change it.
 	ReadOnly bool
 	// Team: the team whose conversation this is, for its members, with
@@ -273,7 +275,7 @@ func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
 	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, OrgID: th.OrgID, Medical: th.Medical, ReadOnly: th.CaseClosed,
-		CanAddParticipants: user.Kind == db.KindInternal && user.OrgID != nil && *user.OrgID == th.OrgID}
+		CanAddParticipants: mayInvite(user, th.OrgID), CanResend: mayInvite(user, th.OrgID)}
 	v.Participants = participantViews(user, ps, users)
 	for _, p := range ps {
 		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
