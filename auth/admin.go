@@ -74,6 +74,9 @@ type AdminUser struct {
 	Status    string
 	LastLogin time.Time // zero when never
 	Factors   []string  // kinds of the verified factors, db.FactorSMS, db.FactorTOTP
+	// Shared: an external user who also deals with another organisation
+	// (sharedAmong), whom the admin neither disables nor resets.
+	Shared bool
 }
 
 // UsersPage is a page of the list.
@@ -179,10 +182,66 @@ func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int)
 	for _, id := range linked {
 		kinds[id] = append(kinds[id], FactorSSO)
 	}
+	var external []int64
 	for _, u := range rows {
-		out.Users = append(out.Users, adminUser(&u, kinds[u.ID]))
+		if u.Kind == db.KindExternal {
+			external = append(external, u.ID)
+		}
+	}
+	shared, err := sharedAmong(ctx, s.Accounts.DB, org, external, s.Accounts.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range rows {
+		au := adminUser(&u, kinds[u.ID])
+		au.Shared = shared[u.ID]
+		out.Users = append(out.Users, au)
 	}
 	return out, nil
+}
+
+// sharedAmong returns which of the external users ids also deal with an
+// organisation other than org: they take part in one of its
+// conversations, or hold a sign-up link of it that still works. An admin
+// of org may not disable such a person, nor start a helpdesk reset for
+// them: that would lock them out of, or take over, conversations of an
+// organisation the admin has nothing to do with (and revoke its links).
+// One statement, through the indexes on the users' participant rows and
+// invitations.
+func sharedAmong(ctx context.Context, idb bun.IDB, org int64, ids []int64, now time.Time) (map[int64]bool, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var found []int64
+	err := idb.NewRaw(`SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE p.user_id IN (?) AND t.org_id <> ?
+UNION SELECT i.user_id FROM invitations AS i
+  WHERE i.user_id IN (?) AND i.org_id <> ? AND i.used_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?`,
+		bun.In(ids), org, bun.In(ids), org, now).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("admin: other organisations: %w", err)
+	}
+	out := make(map[int64]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// refuseShared is apperr Conflict key when u is an external user who also
+// deals with another organisation (sharedAmong).
+func refuseShared(ctx context.Context, tx bun.Tx, org int64, u *db.User, now time.Time, key string) error {
+	if u.Kind != db.KindExternal {
+		return nil
+	}
+	shared, err := sharedAmong(ctx, tx, org, []int64{u.ID}, now)
+	if err != nil {
+		return err
+	}
+	if shared[u.ID] {
+		return apperr.New(apperr.Conflict, key)
+	}
+	return nil
 }
 
 // usersSelect selects the users of Beheer's list of org into rows, those
@@ -356,8 +415,10 @@ func (s *Admin) ResendInvitation(ctx context.Context, cur *Current, userID int64
 // instance, the mail and texts still queued for them are withdrawn, their
 // open sign-up links and helpdesk resets stop working, and no new mail is
 // queued for them (notify.Outbox.QueueMail). An admin cannot disable
-// themselves (apperr Conflict), and an admin disabled meanwhile disables
-// nobody (actorIn): two admins disabling each other leave one.
+// themselves (apperr Conflict), nor an external user who also deals with
+// another organisation (apperr Conflict, sharedAmong), and an admin
+// disabled meanwhile disables nobody (actorIn): two admins disabling each
+// other leave one.
 func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip string) error {
 	org, err := orgOf(cur)
 	if err != nil {
@@ -379,6 +440,9 @@ func (s *Admin) Disable(ctx context.Context, cur *Current, userID int64, ip stri
 			return nil
 		}
 		now := s.Accounts.Now().UTC()
+		if err := refuseShared(ctx, tx, org, u, now, "admin.disable.shared"); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusDisabled).Set("updated_at = ?", now).
 			Where("id = ?", u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("disable user: %w", err)

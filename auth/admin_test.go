@@ -105,3 +105,55 @@ func TestAdminPagesFarOut(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminSharedInvitee: an outsider invited by this organisation and by
+// another one, whose link of the other is still open, is not disabled by
+// this organisation's admin (that would revoke the other's link too) and
+// is marked as shared in Beheer's list; once the other's link no longer
+// works, the admin may, on both engines.
+func TestAdminSharedInvitee(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		a := &auth.Admin{Accounts: f.acc, Invitations: f.inv, HelpdeskMail: helpdeskMail{}}
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cur := adminOf(t, d, f.org.ID, "anna@osaw.nl")
+		for _, org := range []int64{f.org.ID, other.ID} {
+			if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "nieuw@example.nl", OrgID: org}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var u db.User
+		if err := d.NewSelect().Model(&u).Where("email = ?", "nieuw@example.nl").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		shared := func() bool {
+			t.Helper()
+			p, err := a.Users(ctx, cur, "nieuw", 1)
+			if err != nil || len(p.Users) != 1 {
+				t.Fatalf("list: %+v %v", p, err)
+			}
+			return p.Users[0].Shared
+		}
+		if !shared() {
+			t.Error("an invitee of two organisations is not marked shared")
+		}
+		err := a.Disable(ctx, cur, u.ID, "127.0.0.1")
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Key != "admin.disable.shared" {
+			t.Fatalf("disable a shared invitee: %v, want admin.disable.shared", err)
+		}
+		if _, err := d.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", f.clk.Now()).
+			Where("user_id = ? AND org_id = ?", u.ID, other.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if shared() {
+			t.Error("an invitee whose other link no longer works is marked shared")
+		}
+		if err := a.Disable(ctx, cur, u.ID, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

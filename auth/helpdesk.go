@@ -44,8 +44,10 @@ var errHelpdeskWrong = apperr.Field("code", "helpdesk.wrong")
 // gets a mail with a link (HelpdeskResetTTL, single use) and the admin
 // gets the returned code to give by phone; an earlier open reset of the
 // person stops working. apperr Conflict for an account that has not
-// finished its first visit (it gets a new sign-up link instead) and for
-// the admin's own account.
+// finished its first visit (it gets a new sign-up link instead), for the
+// admin's own account, and for an external user who also deals with
+// another organisation (sharedAmong): the new factor would open that
+// organisation's conversations too.
 func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int64, ip string) (string, error) {
 	org, err := orgOf(cur)
 	if err != nil {
@@ -70,6 +72,9 @@ func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int
 			return apperr.New(apperr.Conflict, "admin.reset.not_active")
 		}
 		now := s.Accounts.Now().UTC()
+		if err := refuseShared(ctx, tx, org, u, now, "admin.reset.shared"); err != nil {
+			return err
+		}
 		if err := revokeHelpdeskResets(ctx, tx, u.ID, now); err != nil {
 			return err
 		}

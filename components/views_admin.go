@@ -33,6 +33,9 @@ type AdminUserRow struct {
 	Factors   []string
 	// Self is the admin looking at the list: no actions on themselves.
 	Self bool
+	// Shared: an external user who also deals with another organisation,
+	// whom this admin neither disables nor resets (the list says why).
+	Shared bool
 }
 
 // AdminUsersView is the page "Gebruikers".

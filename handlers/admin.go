@@ -69,7 +69,7 @@ func (h *handler) adminUsersView(c *fiber.Ctx) (components.AdminUsersView, error
 	v := components.AdminUsersView{Query: query, Page: p.Page, More: p.More}
 	for _, u := range p.Users {
 		v.Users = append(v.Users, components.AdminUserRow{ID: u.ID, Email: u.Email, Name: u.Name, Internal: u.Internal, Admin: u.Admin,
-			Status: u.Status, LastLogin: u.LastLogin, Factors: u.Factors, Self: u.ID == cur.User.ID})
+			Status: u.Status, LastLogin: u.LastLogin, Factors: u.Factors, Self: u.ID == cur.User.ID, Shared: u.Shared})
 	}
 	if h.teams != nil {
 		ts, err := h.teams.OrgTeams(c.UserContext(), cur)

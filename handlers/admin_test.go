@@ -495,3 +495,77 @@ func TestAdminUsersPages(t *testing.T) {
 		wantContains(t, page, "Geen gebruikers gevonden")
 	})
 }
+
+// TestAdminSharedOutsider, on both engines: an outsider who also has
+// conversations with another organisation is not disabled, nor given a
+// helpdesk reset, by an admin of either: that would lock them out of, or
+// take over, conversations the admin has nothing to do with. Beheer says
+// why instead of offering the buttons, a post gets the reason, and
+// nothing changes or is audited. An outsider whose conversations are all
+// the admin's organisation's is disabled and reset as before.
+func TestAdminSharedOutsider(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		ctx := context.Background()
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		kees := ra.person(t, "kees@example.nl", false, "Kees", "", "Smit", "nl")
+		_, otherAdmin, bea := ra.otherOrg(t)
+		ra.compose(t, hr.u, "Verzuim", "Hoe gaat het?", jan.u.Email, kees.u.Email)
+		ra.compose(t, bea.u, "Andere zaak", "Hallo", jan.u.Email)
+		// An invitee of both organisations.
+		ra.compose(t, hr.u, "Welkom", "Hallo", "nieuw@example.nl")
+		ra.compose(t, bea.u, "Welkom", "Hallo", "nieuw@example.nl")
+		nieuw := ra.userByEmail(t, "nieuw@example.nl")
+
+		row := regexp.MustCompile(`(?s)<li class="admin-user" id="gebruiker-` + itoa(jan.u.ID) + `">.*?</li>`)
+		for _, a := range []*person{admin, otherAdmin} {
+			_, page := a.b.get("/beheer/gebruikers")
+			line := row.FindString(page)
+			if line == "" {
+				t.Fatalf("no row for jan in:\n%s", page)
+			}
+			wantContains(t, line, "Heeft ook gesprekken met een andere organisatie")
+			wantNotContains(t, line, "/uitschakelen", "/herstel")
+
+			resp, page := a.b.post("/beheer/gebruikers/"+itoa(jan.u.ID)+"/uitschakelen", nil)
+			wantStatus(t, resp, http.StatusConflict)
+			wantContains(t, page, "Deze persoon heeft ook gesprekken met een andere organisatie. Uitschakelen")
+			resp, page = a.b.post("/beheer/gebruikers/"+itoa(nieuw.ID)+"/uitschakelen", nil)
+			wantStatus(t, resp, http.StatusConflict)
+			wantContains(t, page, "Deze persoon heeft ook gesprekken met een andere organisatie. Uitschakelen")
+			resp, page = a.b.post("/beheer/gebruikers/"+itoa(jan.u.ID)+"/herstel", nil)
+			wantStatus(t, resp, http.StatusConflict)
+			wantContains(t, page, "Deze persoon heeft ook gesprekken met een andere organisatie. Een herstel")
+		}
+		for _, u := range []*db.User{jan.u, nieuw} {
+			var status string
+			if err := ra.d.NewSelect().Model((*db.User)(nil)).Column("status").Where("id = ?", u.ID).Scan(ctx, &status); err != nil {
+				t.Fatal(err)
+			}
+			if status == db.StatusDisabled {
+				t.Errorf("%s was disabled", u.Email)
+			}
+		}
+		if n := ra.count(t, (*db.HelpdeskReset)(nil), "user_id = ?", jan.u.ID); n != 0 {
+			t.Errorf("%d helpdesk resets for jan, want 0", n)
+		}
+		if n := ra.count(t, (*db.AuditEvent)(nil), "user_id IN (?, ?) AND kind LIKE 'admin.%'", jan.u.ID, nieuw.ID); n != 0 {
+			t.Errorf("%d admin audit rows about the shared outsiders, want 0", n)
+		}
+
+		// Kees takes part in this organisation's conversations only.
+		_, page := admin.b.get("/beheer/gebruikers")
+		wantContains(t, page, "/beheer/gebruikers/"+itoa(kees.u.ID)+"/uitschakelen", "/beheer/gebruikers/"+itoa(kees.u.ID)+"/herstel")
+		resp, _ := admin.b.post("/beheer/gebruikers/"+itoa(kees.u.ID)+"/herstel", nil)
+		wantStatus(t, resp, http.StatusOK)
+		resp, _ = admin.b.post("/beheer/gebruikers/"+itoa(kees.u.ID)+"/uitschakelen", nil)
+		wantRedirect(t, resp, "/beheer/gebruikers?melding=uitschakelen")
+		for _, kind := range []string{"admin.helpdesk_reset_started", "admin.user_disabled"} {
+			if n := ra.count(t, (*db.AuditEvent)(nil), "user_id = ? AND kind = ? AND org_id = ?", kees.u.ID, kind, ra.org.ID); n != 1 {
+				t.Errorf("%d audit rows %s about kees, want 1", n, kind)
+			}
+		}
+	})
+}
