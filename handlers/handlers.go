@@ -506,7 +506,7 @@ func New(deps Deps) *fiber.App {
 	app.Use(h.securityHeaders)
 	app.Get("/static/*", h.static) // long-cached, no cookies, no language
 	app.Get(pathServiceWorker, h.rootAsset("pwa/sw.js", "text/javascript; charset=utf-8"))
-	app.Get(pathManifest, h.rootAsset("pwa/manifest.webmanifest", "application/manifest+json"))
+	app.Get(pathManifest, h.manifest)
 	if h.branding != nil {
 		app.Get(auth.PathBranding+":file", h.brandingAsset) // content-addressed, no cookies
 	}

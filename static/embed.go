@@ -7,10 +7,10 @@ package static
 import "embed"
 
 // FS holds css/*.css, js/*.js, vendor/*.js (not the vendor README), the
-// app icons and, under pwa/, the web app manifest and the service worker
+// app icons and, under pwa/, the service worker
 // (served from the site root, see handlers).
 // Vendored file names carry their version, so handlers may cache them for a
 // long time.
 //
-//go:embed css/*.css js/*.js vendor/*.js icons/*.png pwa/sw.js pwa/manifest.webmanifest
+//go:embed css/*.css js/*.js vendor/*.js icons/*.png pwa/sw.js
 var FS embed.FS

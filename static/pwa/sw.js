@@ -6,20 +6,39 @@
 // notification only says that there is a new message.
 'use strict';
 
-var CACHE = 'dialoog-offline-v1';
+// The page registers the worker as /sw.js?lang=<its <html lang>>: a page
+// in another language (the person switched, or someone else uses the
+// device) registers another worker, which keeps the offline page of its
+// language and removes the cache of the one before.
+var LANG = new URL(self.location.href).searchParams.get('lang') === 'en' ? 'en' : 'nl';
+var CACHE = 'dialoog-offline-v2-' + LANG;
 var OFFLINE = '/offline';
+var STYLES = '/static/css/app.css';
 // The only URLs ever put in the cache.
-var PRECACHE = [OFFLINE, '/static/css/app.css'];
+var PRECACHE = [OFFLINE, STYLES];
 
+// The offline page is fetched in the worker's language and kept under
+// /offline.
 self.addEventListener('install', function (event) {
   event.waitUntil(
     caches.open(CACHE)
-      .then(function (cache) { return cache.addAll(PRECACHE); })
+      .then(function (cache) {
+        return Promise.all([
+          fetch(OFFLINE + '?lang=' + LANG, { credentials: 'omit' }).then(function (res) {
+            if (!res.ok) {
+              throw new Error('offline page: ' + res.status);
+            }
+            return cache.put(OFFLINE, res);
+          }),
+          cache.add(STYLES)
+        ]);
+      })
       .then(function () { return self.skipWaiting(); })
   );
 });
 
-// Older caches (another version of this file) are removed.
+// Older caches (another version of this file, or the worker of another
+// language) are removed.
 self.addEventListener('activate', function (event) {
   event.waitUntil(
     caches.keys()
@@ -42,13 +61,13 @@ self.addEventListener('fetch', function (event) {
   var url = new URL(req.url);
   if (req.mode === 'navigate') {
     event.respondWith(fetch(req).catch(function () {
-      return caches.match(OFFLINE);
+      return caches.open(CACHE).then(function (cache) { return cache.match(OFFLINE); });
     }));
     return;
   }
   if (url.origin === self.location.origin && PRECACHE.indexOf(url.pathname) >= 0) {
     event.respondWith(fetch(req).catch(function () {
-      return caches.match(url.pathname);
+      return caches.open(CACHE).then(function (cache) { return cache.match(url.pathname); });
     }));
   }
 });
