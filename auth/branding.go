@@ -24,15 +24,19 @@ type Branding struct {
 }
 
 // OrgBrand is the house style of one organisation as pages and mail use it.
-// Colour is "" or a valid #rrggbb; LogoHash is "" without a logo.
+// Colour is "" or a valid #rrggbb that meets today's rules; LogoHash is "" without a logo.
 type OrgBrand struct {
 	OrgID       int64
 	Name        string
 	SenderName  string
 	SupportText string
 	Colour      string
-	LogoType    string
-	LogoHash    string
+	// StoredColour is the colour as stored when it fails today's rules
+	// (stored before a rule was added) and Colour is its readable shade
+	// (branding.Readable); "" otherwise. Beheer tells the admin.
+	StoredColour string
+	LogoType     string
+	LogoHash     string
 	// EvidenceLanguage is the language of the evidence page of the
 	// organisation's sealed PDFs: EvidenceDutch or EvidenceEnglish.
 	EvidenceLanguage string
@@ -109,8 +113,10 @@ func LoadBrand(ctx context.Context, idb bun.IDB, orgID int64) (OrgBrand, error) 
 	if row.EvidenceLanguage == EvidenceEnglish {
 		b.EvidenceLanguage = EvidenceEnglish
 	}
-	if branding.ValidColour(row.Colour) {
-		b.Colour = row.Colour
+	// A colour stored before today's rules is shown as its readable shade.
+	b.Colour = branding.Readable(row.Colour)
+	if b.Colour != row.Colour && b.Colour != "" {
+		b.StoredColour = row.Colour
 	}
 	return b, nil
 }

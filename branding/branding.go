@@ -133,10 +133,48 @@ func NormaliseColour(s string) (string, string) {
 	if !ValidColour(s) {
 		return "", ErrColourFormat
 	}
-	if Contrast(s) < MinContrast || ContrastBetween(s, PageBackground) < MinContrast {
+	if !Passes(s) {
 		return "", ErrColourContrast
 	}
 	return s, ""
+}
+
+// Passes reports whether s is a valid colour that meets today's rules:
+// MinContrast with white (text on it) and with PageBackground (links in
+// it).
+func Passes(s string) bool {
+	return ValidColour(s) && Contrast(s) >= MinContrast && ContrastBetween(s, PageBackground) >= MinContrast
+}
+
+// Readable is the colour pages and mail show for a stored colour: the
+// colour itself when it Passes, else the lightest darker shade of it (its
+// channels scaled down alike, so the hue stays) that does: a colour stored
+// before a rule was added is shown readable instead of as stored. "" for
+// "" or an invalid colour (the default then).
+func Readable(s string) string {
+	c, _ := readableShade(s)
+	return c
+}
+
+// readableShade returns Readable(s) and its step k: the shade is
+// shade(s, k), and shade(s, k+1) fails.
+func readableShade(s string) (string, int) {
+	if !ValidColour(s) {
+		return "", 0
+	}
+	for k := 255; k > 0; k-- {
+		if c := shade(s, k); Passes(c) {
+			return c, k
+		}
+	}
+	return "#000000", 0
+}
+
+// shade is s with every channel scaled by k/255 (rounded down).
+func shade(s string, k int) string {
+	r, g, b := rgb(s)
+	f := func(c float64) int { return int(c) * k / 255 }
+	return fmt.Sprintf("#%02x%02x%02x", f(r), f(g), f(b))
 }
 
 // ValidColour reports whether s is exactly #rrggbb in lower case: the
@@ -196,12 +234,13 @@ func darker(s string) string {
 	return fmt.Sprintf("#%02x%02x%02x", int(r*0.75), int(g*0.75), int(b*0.75))
 }
 
-// Stylesheet is the organisation's stylesheet: the colour as the app
-// stylesheet's custom properties. colour must be valid (ValidColour);
-// anything else gives an empty stylesheet, so nothing unchecked reaches a
-// page.
+// Stylesheet is the organisation's stylesheet: the colour, as Readable
+// shows it, as the app stylesheet's custom properties. colour must be
+// valid (ValidColour); anything else gives an empty stylesheet, so nothing
+// unchecked reaches a page.
 func Stylesheet(colour string) string {
-	if !ValidColour(colour) {
+	colour = Readable(colour)
+	if colour == "" {
 		return ""
 	}
 	return ":root{--c-primary:" + colour + ";--c-primary-hover:" + darker(colour) + "}\n"

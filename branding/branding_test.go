@@ -89,3 +89,39 @@ func TestPageBackgroundIsTheStylesheets(t *testing.T) {
 		t.Errorf("app.css does not set %q", want)
 	}
 }
+
+// TestStoredColourShownReadable: a colour stored before today's rules
+// (the link rule above came later) is shown as the lightest darker shade
+// of it that passes both contrasts, one step lighter of which would fail;
+// a colour that passes is shown as it is. The stylesheet carries the
+// readable shade.
+func TestStoredColourShownReadable(t *testing.T) {
+	for _, s := range []string{"#0077cc", "#767676", "#e4002b", "#ffff00", "#ffffff"} {
+		got := Readable(s)
+		if !ValidColour(got) || Contrast(got) < MinContrast || ContrastBetween(got, PageBackground) < MinContrast {
+			t.Errorf("Readable(%q) = %q: %.2f:1 with white, %.2f:1 on the page", s, got, Contrast(got), ContrastBetween(got, PageBackground))
+			continue
+		}
+		r, g, b := rgb(s)
+		gr, gg, gb := rgb(got)
+		if gr > r || gg > g || gb > b {
+			t.Errorf("Readable(%q) = %q is not a darker shade", s, got)
+		}
+		if _, k := readableShade(s); k < 255 && Passes(shade(s, k+1)) {
+			t.Errorf("Readable(%q) = %q, but the lighter %q passes too", s, got, shade(s, k+1))
+		}
+		if css := Stylesheet(s); !strings.Contains(css, "--c-primary:"+got+";") {
+			t.Errorf("Stylesheet(%q) = %q, want the readable %s", s, css, got)
+		}
+	}
+	for _, s := range []string{"#1f4e79", "#006fbf", "#8a1538", "#000000"} {
+		if got := Readable(s); got != s {
+			t.Errorf("Readable(%q) = %q, want it as it is", s, got)
+		}
+	}
+	for _, s := range []string{"", "red", "#FFF", "#12345g"} {
+		if got := Readable(s); got != "" {
+			t.Errorf("Readable(%q) = %q, want nothing", s, got)
+		}
+	}
+}

@@ -29,12 +29,11 @@ const defaultMailColour = "#1f4e79"
 
 // BrandedInvitationMail is the invitation mail of an organisation with its
 // house style: colour must be "" or a checked #rrggbb (anything else falls
-// back to the default), logoPath "" or the logo's path under baseURL.
+// back to the default; one that fails today's contrast rules is shown as
+// branding.Readable's shade), logoPath "" or the logo's path under baseURL.
 func BrandedInvitationMail(lang, orgName, colour, logoPath, link, baseURL string) InvitationMail {
 	v := InvitationMail{Lang: lang, OrgName: orgName, SignUpURL: link, LoginURL: baseURL}
-	if branding.ValidColour(colour) {
-		v.Colour = colour
-	}
+	v.Colour = branding.Readable(colour)
 	if logoPath != "" {
 		v.LogoURL = strings.TrimSuffix(baseURL, "/") + logoPath
 	}
@@ -43,8 +42,8 @@ func BrandedInvitationMail(lang, orgName, colour, logoPath, link, baseURL string
 
 // colour is the mail's header and button colour.
 func (v InvitationMail) colour() string {
-	if branding.ValidColour(v.Colour) {
-		return v.Colour
+	if c := branding.Readable(v.Colour); c != "" {
+		return c
 	}
 	return defaultMailColour
 }

@@ -98,6 +98,9 @@ type AdminBrandingView struct {
 	Name, SenderName, SupportText, Colour string
 	NameError, SenderNameError            string
 	SupportTextError, ColourError         string
+	// ColourAdjusted says that the stored colour fails today's rules and is
+	// shown (and filled in) as its readable shade; "" otherwise.
+	ColourAdjusted string
 	// LogoURL is the current logo's address, "" without one; LogoError a
 	// refused upload's message.
 	LogoURL   string

@@ -126,7 +126,7 @@ func (h *handler) adminBrandingShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := brandingView(b)
+	v := h.brandingView(c, b)
 	v.Name, v.SenderName, v.SupportText, v.Colour = b.Name, b.SenderName, b.SupportText, b.Colour
 	switch c.Query("melding") {
 	case "opgeslagen":
@@ -139,8 +139,12 @@ func (h *handler) adminBrandingShow(c *fiber.Ctx) error {
 	return h.adminBrandingPage(c, fiber.StatusOK, v)
 }
 
-func brandingView(b auth.OrgBrand) components.AdminBrandingView {
-	return components.AdminBrandingView{LogoURL: b.LogoPath(), EvidenceLanguage: b.EvidenceLanguage}
+func (h *handler) brandingView(c *fiber.Ctx, b auth.OrgBrand) components.AdminBrandingView {
+	v := components.AdminBrandingView{LogoURL: b.LogoPath(), EvidenceLanguage: b.EvidenceLanguage}
+	if b.StoredColour != "" {
+		v.ColourAdjusted = h.localizer(c).T("branding.colour_adjusted", "Stored", b.StoredColour, "Colour", b.Colour)
+	}
+	return v
 }
 
 // adminBrandingSave stores the texts and the colour; refused input shows
@@ -155,7 +159,7 @@ func (h *handler) adminBrandingSave(c *fiber.Ctx) error {
 		if berr != nil {
 			return berr
 		}
-		v := brandingView(b)
+		v := h.brandingView(c, b)
 		v.Name, v.SenderName, v.SupportText, v.Colour = in.Name, in.SenderName, in.SupportText, in.Colour
 		v.EvidenceLanguage = in.EvidenceLanguage
 		msgs := h.fieldMessages(c, err)
@@ -195,7 +199,7 @@ func (h *handler) adminBrandingLogo(c *fiber.Ctx) error {
 		if berr != nil {
 			return berr
 		}
-		v := brandingView(b)
+		v := h.brandingView(c, b)
 		v.Name, v.SenderName, v.SupportText, v.Colour = b.Name, b.SenderName, b.SupportText, b.Colour
 		v.LogoError = h.fieldMessage(c, err, "logo")
 		return h.adminBrandingPage(c, fiber.StatusUnprocessableEntity, v)

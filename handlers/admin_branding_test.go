@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"dialoog/auth"
+	"dialoog/branding"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 )
@@ -204,4 +205,58 @@ func TestAdminBranding(t *testing.T) {
 func (ra *realApp) adminBrand(t *testing.T, ctx context.Context, orgID int64) (auth.OrgBrand, error) {
 	t.Helper()
 	return auth.LoadBrand(ctx, ra.d, orgID)
+}
+
+// TestStoredColourThatFailsTodaysRules: a colour stored before the rule
+// that links in it must be readable on the page (#0077cc, 4.2:1 there)
+// reaches the pages, the stylesheet and the invitation mail as its
+// readable shade (branding.Readable), never as stored; Beheer shows that
+// shade in the form and tells the admin, in their language, that the
+// stored colour was adjusted. Saving the form keeps the shade.
+func TestStoredColourThatFailsTodaysRules(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		admin := ra.onboard(t, auth.InviteInput{Email: "hr@example.nl", Admin: true}, false)
+		const stored = "#0077cc"
+		shade := branding.Readable(stored)
+		if shade == stored || shade == "" {
+			t.Fatalf("Readable(%s) = %q", stored, shade)
+		}
+		if _, err := d.NewRaw(`INSERT INTO organisation_branding (org_id, sender_name, support_text, colour, evidence_language, updated_at)
+VALUES (?, '', '', ?, 'nl', ?)`, ra.org.ID, stored, ra.clk.Now()).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, err := ra.adminBrand(t, ctx, ra.org.ID)
+		if err != nil || b.Colour != shade || b.StoredColour != stored {
+			t.Fatalf("LoadBrand: colour %q, stored %q, %v; want %s from %s", b.Colour, b.StoredColour, err, shade, stored)
+		}
+
+		link := ra.invite(t, auth.InviteInput{Email: "nieuw@example.nl"})
+		_, page := ra.browser(t).get(link)
+		css := regexp.MustCompile(`<link rel="stylesheet" href="(/huisstijl/\d+-[0-9a-f]+\.css)">`).FindStringSubmatch(page)
+		if css == nil {
+			t.Fatalf("no stylesheet on the invitation page:\n%s", page)
+		}
+		_, body := ra.browser(t).get(css[1])
+		wantContains(t, body, "--c-primary:"+shade+";")
+		wantNotContains(t, body, stored)
+		m := ra.lastMail(t, "nieuw@example.nl")
+		wantContains(t, m.HTML, "background-color:"+shade)
+		wantNotContains(t, m.HTML, stored)
+
+		resp, page := admin.b.get(pathAdminBranding)
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, `value="`+shade+`"`, "De opgeslagen kleur "+stored+" is te licht", "toont hem daarom als "+shade)
+		resp, _ = admin.b.post("/taal", url.Values{"taal": {"en"}, "terug": {pathAdminBranding}})
+		wantRedirect(t, resp, pathAdminBranding)
+		_, page = admin.b.get(pathAdminBranding)
+		wantContains(t, page, "The stored colour "+stored+" is too light", "so Dialoog shows it as "+shade)
+
+		resp, _ = admin.b.post(pathAdminBranding, url.Values{"name": {b.Name}, "colour": {shade}})
+		wantRedirect(t, resp, pathAdminBranding+"?melding=opgeslagen")
+		_, page = admin.b.get(pathAdminBranding)
+		wantContains(t, page, `value="`+shade+`"`)
+		wantNotContains(t, page, "The stored colour")
+	})
 }
