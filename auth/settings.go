@@ -77,7 +77,9 @@ const maxAwayMessage = 2000
 // must not have passed in i18n.Zone (a reply that never answers is a
 // typing error, most often the year).
 func (ab *Absence) validate(now time.Time) (from, until bun.NullTime, errs apperr.Fields) {
-	ab.Message = strings.TrimSpace(ab.Message)
+	// A form sends a line break as CR LF; it is one character, as the
+	// browser counts it.
+	ab.Message = strings.TrimSpace(strings.ReplaceAll(ab.Message, "\r\n", "\n"))
 	if ab.Enabled && ab.Message == "" {
 		errs = append(errs, apperr.Field("away_message", "profile.away_message_required"))
 	}

@@ -354,7 +354,7 @@ func adminTeamFields(m Meta, id string, f AdminTeamForm) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = brandingField(m, id+"-name", "name", f.Name, f.NameError, "admin.teams.name", "admin.teams.name_hint", 100).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = brandingField(m, id+"-name", "name", f.Name, f.NameError, "admin.teams.name", "admin.teams.name_hint", 0).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

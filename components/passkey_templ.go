@@ -133,7 +133,7 @@ func passkeyAddSection(m Meta, p PasskeyForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" maxlength=\"60\" required autocomplete=\"off\" aria-describedby=\"passkey-name-hint\"></div><p class=\"alert\" role=\"alert\" data-passkey-error=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" required autocomplete=\"off\" aria-describedby=\"passkey-name-hint\"></div><p class=\"alert\" role=\"alert\" data-passkey-error=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

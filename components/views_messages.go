@@ -15,10 +15,11 @@ import (
 	"dialoog/i18n"
 )
 
-// Limits the forms announce; the messaging service enforces them.
+// Limits the forms announce; the messaging service enforces them. The
+// fields have no maxlength (a browser counts an emoji as two, the service
+// counts characters): the service's message says when a text is too long.
 const (
-	maxSubject = 200
-	maxBody    = 20_000
+	maxBody = 20_000
 	// MaxUploadSize is the largest file app.js uploads; the service refuses
 	// bigger ones too, but the browser need not send them first.
 	MaxUploadSize = 25 << 20
@@ -396,9 +397,12 @@ func thousands(l i18n.Localizer, n int) string {
 }
 
 // charCount is the line under a message field: "12 van 20.000 tekens".
-// app.js keeps it up to date while typing, from data-template.
+// app.js keeps it up to date while typing, from data-template. A line
+// break counts once, as the server and the browser count it (a form sends
+// it as CR LF).
 func charCount(m Meta, body string) string {
-	return m.T("compose.count", "N", thousands(m.L, utf8.RuneCountInString(body)), "Max", thousands(m.L, maxBody))
+	n := utf8.RuneCountInString(strings.ReplaceAll(body, "\r\n", "\n"))
+	return m.T("compose.count", "N", thousands(m.L, n), "Max", thousands(m.L, maxBody))
 }
 
 // charCountTemplate is charCount with "{n}" for app.js to fill in.

@@ -44,3 +44,45 @@ func TestOverLongNamesAreRefusedNotCut(t *testing.T) {
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
 	})
 }
+
+// TestLongTextKeptWithTheServersMessage, on both engines: the message
+// form, the profile and the absence reply have no maxlength (a browser's
+// counts an emoji as two, see TestNoMaxlengthWhereTheServerCountsCharacters
+// in components), so the server is what says no. It takes the maximum in
+// emoji, refuses one character more with its message and the form keeps
+// what was typed, and counts a line break as one character, as the
+// browser does (a form sends it as CR LF).
+func TestLongTextKeptWithTheServersMessage(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "", "de Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		emoji := "\U0001F600"
+
+		resp, _ := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {strings.Repeat(emoji, 200)}, "body": {strings.Repeat(emoji, 20_000)}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the maximum in emoji: status %d", resp.StatusCode)
+		}
+		subject, body := "O"+strings.Repeat("n", 200), strings.Repeat("b", 19_999)+"\r\nc"
+		resp, page := hr.b.post("/berichten/nieuw", url.Values{"to": {jan.u.Email}, "subject": {subject}, "body": {body}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Het onderwerp is te lang: gebruik maximaal 200 tekens op één regel.",
+			"Het bericht is te lang: gebruik maximaal 20.000 tekens.", `value="`+subject+`"`, body+"</textarea>", "20.001 van 20.000 tekens")
+
+		resp, _ = jan.b.post(pathSettingsNames, url.Values{"gender": {"male"}, "initials": {strings.Repeat(emoji, 20)},
+			"first_name": {strings.Repeat(emoji, 100)}, "last_name": {strings.Repeat(emoji, 100)}})
+		wantRedirect(t, resp, pathAccount+"?melding=gegevens")
+
+		// 1,000 lines: 1,999 characters in the browser and after the
+		// server's reading, 2,998 bytes as the form sends them.
+		away := strings.Repeat("a\r\n", 999) + "a"
+		resp, page = jan.b.post(pathSettingsAway, url.Values{"away_message": {away}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("absence reply of 1,999 characters in lines: status %d\n%s", resp.StatusCode, page)
+		}
+		away = strings.Repeat(emoji, 2000) + "!"
+		resp, page = jan.b.post(pathSettingsAway, url.Values{"away_message": {away}})
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantContains(t, page, "Dit is te lang: gebruik maximaal 2000 tekens.", away+"</textarea>")
+	})
+}

@@ -23,10 +23,10 @@ func TestComposeToNewAddress(t *testing.T) {
 	resp, page := hr.b.get("/berichten/nieuw")
 	wantStatus(t, resp, http.StatusOK)
 	wantContains(t, page, "<h1>Nieuw bericht</h1>", `<label for="compose-to">Aan</label>`, `<label for="compose-subject">Onderwerp</label>`,
-		`<label for="compose-body">Bericht</label>`, `<label for="compose-files">Bijlagen</label>`, `maxlength="20000"`,
+		`<label for="compose-body">Bericht</label>`, `<label for="compose-files">Bijlagen</label>`,
 		`data-count="compose-body-count"`, "0 van 20.000 tekens", `type="file" name="files" multiple`, ">VERZEND</button>",
 		`enctype="multipart/form-data"`)
-	wantNotContains(t, page, "compose.", "Je kunt alleen een bericht sturen")
+	wantNotContains(t, page, "compose.", "Je kunt alleen een bericht sturen", `maxlength="20000"`)
 
 	resp, _ = hr.b.post("/berichten/nieuw", url.Values{"to": {"Werknemer@Example.nl"}, "subject": {"testbericht"}, "body": {"Hallo,\nhoe gaat het?"}})
 	threadID := threadIDFrom(t, resp)
