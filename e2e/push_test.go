@@ -91,7 +91,7 @@ func TestWebPushFromTheBrowser(t *testing.T) {
 	emp.run(chromedp.Navigate(s.BaseURL + "/account"))
 	emp.step("account", "")
 	emp.waitJS("the service worker is registered and active",
-		`(navigator.serviceWorker.getRegistration().then(r => { window.__sw = !!(r && r.active && r.active.scriptURL.endsWith('/sw.js')); }), window.__sw === true)`)
+		`(navigator.serviceWorker.getRegistration().then(r => { window.__sw = !!(r && r.active && new URL(r.active.scriptURL).pathname === '/sw.js'); }), window.__sw === true)`)
 	emp.waitJS("the push section offers to switch on", `(() => { const b = document.querySelector('#push-settings [data-push="on"]');
   return !!b && b.checkVisibility() && document.querySelector('#push-settings .push-status').innerText.trim() === 'Meldingen staan uit op dit apparaat.'; })()`)
 	if got := emp.text("#push-settings [data-push=\"on\"]"); got != "Meldingen aanzetten op dit apparaat" {
