@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -36,10 +37,16 @@ func (h *handler) invitationAccept(c *fiber.Ctx) error {
 }
 
 // clip shortens outside input to at most n bytes before it is stored or
-// logged.
+// logged, without splitting a character (within the last three bytes
+// before the cut; input that is not UTF-8 there is cut in bytes).
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for i := n; i >= 0 && i > n-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i]
+		}
+	}
+	return s[:n]
 }

@@ -19,7 +19,7 @@ func userAgent(c *fiber.Ctx) string {
 func formValue(c *fiber.Ctx, name string) string { return strings.Clone(c.FormValue(name)) }
 
 // clipChars bounds a field that the service allows at most max
-// characters. The cut is in bytes and may split a character; a text
+// characters. The cut is in bytes (at a whole character); a text
 // longer than max characters still is after the cut, so the service
 // refuses it with its message instead of storing it shortened.
 func clipChars(s string, max int) string { return clip(s, 4*(max+1)) }
