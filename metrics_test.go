@@ -182,7 +182,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.NewUpdate().Table("outbox").Set("created_at = ?", time.Now().UTC().Add(-time.Hour)).Where("id = ?", id).Exec(ctx); err != nil {
+		if _, err := d.NewUpdate().Table("outbox").Set("created_at = ?", time.Now().UTC().Add(-time.Hour)).Set("next_attempt_at = ?", time.Now().UTC().Add(-time.Hour)).Where("id = ?", id).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
