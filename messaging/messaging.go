@@ -830,7 +830,10 @@ func NoticeWanted(ctx context.Context, idb bun.IDB, n notify.Notice) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("notice of participant %d: %w", n.Participant, err)
 	}
-	return p.UnreadCount > 0 && !p.LastNotifiedAt.After(n.At), nil
+	// The time as stored may have lost digits of n.At (rounded, on some
+	// engines): only a later notice, more than that, replaces this one.
+	replaced := p.LastNotifiedAt.Sub(n.At) > time.Millisecond
+	return p.UnreadCount > 0 && !replaced, nil
 }
 
 // PushURL is where a push notification's click goes: the inbox, never a

@@ -43,6 +43,8 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
+		// Times as a real clock gives them, finer than the engines store.
+		f.clk.Add(123456789 * time.Nanosecond)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		f.subscribe(t, jan, "https://push.example.test/jan")
 		jan = f.user(t, jan.Email) // with the subscription counted
