@@ -151,7 +151,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		Files:  files,
 		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{}, Summary: mailRenderer{},
 		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
-		Queued: worker.Kick,
+		Queued: worker.Kick, NotifyDelay: cfg.NotifyDelay,
 		// Events is set by serve, which runs the live layer (realtime): it
 		// is the one place that layer plugs into the messaging rules. The
 		// CLI commands publish nothing.

@@ -91,7 +91,7 @@ func testNewMessageMailFromName(t *testing.T, databaseURL string) {
 	if _, err := a.messages.Reply(ctx, kim.Identity(), messaging.ReplyInput{ThreadID: theirs, Body: "Prima"}); err != nil {
 		t.Fatal(err)
 	}
-	// As if messaging.NotifyDelay had passed, with every message unread.
+	// As if DIALOOG_NOTIFY_DELAY had passed, with every message unread.
 	if _, err := a.db.NewUpdate().Model((*db.OutboxItem)(nil)).Set("next_attempt_at = ?", time.Now()).Where("1 = 1").Exec(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 
 	"dialoog/blob"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	// organisation a self-signed one. Read at start, not here.
 	SealCertFile string
 	SealKeyFile  string
+	// NotifyDelay is how long the mail and push of a new message wait
+	// before they go out, and go out only if the message is still unread
+	// then (DIALOOG_NOTIFY_DELAY; 0 sends at once).
+	NotifyDelay time.Duration
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -76,8 +81,13 @@ var settings = []setting{
 	{"DIALOOG_VAPID_SUBJECT", "vapid-subject", "", "contact for push services: mailto:... or https://...; empty uses a mailto: of DIALOOG_MAIL_FROM's address"},
 	{"DIALOOG_SEAL_CERT", "seal-cert", "", "PEM file of the certificate (and its chain) that seals signed agreements; empty: a self-signed one per organisation"},
 	{"DIALOOG_SEAL_KEY", "seal-key", "", "PEM file of the private key of DIALOOG_SEAL_CERT (unencrypted; ECDSA or RSA)"},
+	{"DIALOOG_NOTIFY_DELAY", "notify-delay", "2m", "how long the mail and push of a new message wait; they are not sent if the message was read by then (0s to 1h; 0s sends at once)"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
+
+// MaxNotifyDelay bounds DIALOOG_NOTIFY_DELAY: a later notice of a new
+// message tells too late.
+const MaxNotifyDelay = time.Hour
 
 // Error is a configuration error that names the variable at fault.
 type Error struct {
@@ -280,6 +290,13 @@ func build(get func(string) string) (*Config, error) {
 		return nil, &Error{"DIALOOG_SEAL_KEY", "is needed with DIALOOG_SEAL_CERT: the PEM file of its private key"}
 	case c.SealCertFile == "" && c.SealKeyFile != "":
 		return nil, &Error{"DIALOOG_SEAL_CERT", "is needed with DIALOOG_SEAL_KEY: the PEM file of its certificate"}
+	}
+	if v := get("DIALOOG_NOTIFY_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxNotifyDelay {
+			return nil, &Error{"DIALOOG_NOTIFY_DELAY", "must be a duration from 0s to 1h, such as 2m or 90s"}
+		}
+		c.NotifyDelay = d
 	}
 	if v := get("DIALOOG_METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/blob"
 )
@@ -71,6 +72,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"DIALOOG_ENCRYPTION_KEY":    {"DIALOOG_ENCRYPTION_KEY": "c2hvcnQ="},
 		"DIALOOG_ORG_NAME":          {"DIALOOG_ORG_NAME": " "},
 		"DIALOOG_BLOB_URL":          {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
+		"DIALOOG_NOTIFY_DELAY":      {"DIALOOG_NOTIFY_DELAY": "2 minuten"},
 		"DIALOOG_VAPID_PRIVATE_KEY": {"DIALOOG_VAPID_PRIVATE_KEY": "c2hvcnQ"},
 		"DIALOOG_VAPID_SUBJECT":     {"DIALOOG_VAPID_SUBJECT": "beheer@example.nl"},
 		"DIALOOG_SEAL_KEY":          {"DIALOOG_SEAL_CERT": "/etc/dialoog/seal.pem"},
@@ -303,6 +305,24 @@ func TestUsageShowsNoSecrets(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), "-smtp-url") {
 			t.Errorf("%v: no usage printed:\n%s", args, out.String())
+		}
+	}
+}
+
+// TestNotifyDelay: two minutes by default; any duration up to an hour, 0s
+// sending at once; anything else names the variable.
+func TestNotifyDelay(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 2 * time.Minute, "90s": 90 * time.Second, "0s": 0, "1h": time.Hour} {
+		c, _, err := Load(env(map[string]string{"DIALOOG_NOTIFY_DELAY": v}), nil, io.Discard)
+		if err != nil || c.NotifyDelay != want {
+			t.Errorf("DIALOOG_NOTIFY_DELAY=%q: %v, %v; want %v", v, c, err, want)
+		}
+	}
+	for _, v := range []string{"-1s", "61m", "2", "twee minuten"} {
+		_, _, err := Load(env(map[string]string{"DIALOOG_NOTIFY_DELAY": v}), nil, io.Discard)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "DIALOOG_NOTIFY_DELAY" {
+			t.Errorf("DIALOOG_NOTIFY_DELAY=%q: %v, want an error naming it", v, err)
 		}
 	}
 }

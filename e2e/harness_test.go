@@ -183,6 +183,9 @@ func launchServerIn(t *testing.T, dir string, env map[string]string) *server {
 			"DIALOOG_DATA_DIR": t.TempDir(),
 			"DIALOOG_DEV":      "1",
 			"DIALOOG_ORG_NAME": "Arbodienst E2E",
+			// A new message's mail and push after a second, still checked
+			// for being read by then.
+			"DIALOOG_NOTIFY_DELAY": "1s",
 		}, env),
 		stdout: &syncBuffer{},
 		stderr: &syncBuffer{},

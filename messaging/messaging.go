@@ -33,12 +33,10 @@ const (
 	MaxAttachments    = 10
 	MaxAttachmentSize = 25 << 20
 	NotifyEvery       = 15 * time.Minute
-	// NotifyDelay is how long the mail and push notice of a new message
-	// wait before they go out, and go out only if the message is still
-	// unread then (NoticeWanted): someone reading the conversation as it
-	// happens gets no mail per message.
-	NotifyDelay = 2 * time.Minute
-	PageSize    = 20
+	// DefaultNotifyDelay is the default of Service.NotifyDelay
+	// (DIALOOG_NOTIFY_DELAY).
+	DefaultNotifyDelay = 2 * time.Minute
+	PageSize           = 20
 	// MaxPendingUploads bounds a user's uploads not yet sent.
 	MaxPendingUploads = 3 * MaxAttachments
 	// StaleUpload is how long an uploaded file may wait for its message.
@@ -99,6 +97,11 @@ type Service struct {
 	Mail        NotificationMail
 	Summary     SummaryMail // the daily summary mail (SendDailySummaries needs it)
 	BaseURL     string
+	// NotifyDelay is how long the mail and push notice of a new message
+	// wait before they go out; they go out only if the message is still
+	// unread then (NoticeWanted), so someone reading the conversation as
+	// it happens gets no mail per message. 0 sends them at once.
+	NotifyDelay time.Duration
 	Now         func() time.Time
 	Log         *slog.Logger
 	Events      Publisher // may be nil
@@ -795,14 +798,14 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	mail.FromName = *org.SenderName
 	// Sent NotifyDelay later, and only if still wanted then (NoticeWanted).
 	notice := notify.Notice{Participant: p.ID, At: now}
-	mail.Notice, mail.Delay = &notice, NotifyDelay
+	mail.Notice, mail.Delay = &notice, s.NotifyDelay
 	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
 		return err
 	}
 	// The same content-free notice to each browser the person switched
 	// notifications on for: a statement only for people who have any.
 	if u.PushDevices > 0 {
-		if _, err := s.Outbox.QueueNoticePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, notice, NotifyDelay); err != nil {
+		if _, err := s.Outbox.QueueNoticePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, notice, s.NotifyDelay); err != nil {
 			return err
 		}
 	}

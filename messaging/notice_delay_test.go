@@ -43,6 +43,7 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
+		f.svc.NotifyDelay = messaging.DefaultNotifyDelay
 		// Times as a real clock gives them, finer than the engines store.
 		f.clk.Add(123456789 * time.Nanosecond)
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
@@ -67,7 +68,7 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		later := func() time.Time { return time.Now().Add(messaging.NotifyDelay + time.Second) }
+		later := func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay + time.Second) }
 		want := func(step string, mails, pushes, waiting int) {
 			t.Helper()
 			ms, mw := f.sentTo(t, db.ChannelMail, jan.Email)

@@ -102,7 +102,7 @@ func TestNewMessagePushes(t *testing.T) {
 
 		rec := &pushRecorder{}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{Push: rec,
-			Now: func() time.Time { return time.Now().Add(messaging.NotifyDelay) }})
+			Now: func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay) }})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 		}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
 			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
-			Now:  func() time.Time { return time.Now().Add(messaging.NotifyDelay) },
+			Now:  func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay) },
 		})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)

@@ -60,7 +60,7 @@ func (w *Worker) Stats(ctx context.Context) ([]LaneStats, error) {
 
 // statsQuery counts the queued rows of channel and finds the oldest, by a
 // range read of the lane index. A row not tried yet counts from when it is
-// due (a new-message notice waits messaging.NotifyDelay by design), a row
+// due (a new-message notice waits DIALOOG_NOTIFY_DELAY by design), a row
 // that was tried from when it was queued.
 func (w *Worker) statsQuery(channel string) *bun.SelectQuery {
 	return w.db.NewSelect().Model((*db.OutboxItem)(nil)).
