@@ -21,8 +21,10 @@ import (
 // anyone else a case does not exist, and an external person is never told
 // which case a conversation is in (the reference is internal). A closed
 // case's conversations are read-only for everyone: threadWithOrg loads
-// the case's status with the thread, so that reply and "add participant"
-// refuse without another statement, and "delete for everyone" asks once.
+// the case's status with the thread, and messageToDelete with the message,
+// so that reply, "add participant" and "delete for everyone" refuse
+// without another statement (on PostgreSQL under a share lock on the
+// case's row, so that each takes turns with a close).
 // A medical conversation in a case is listed on the case page, to a
 // colleague the medical rule refuses, as existence only (RedactedSummary).
 
@@ -397,19 +399,6 @@ func caseStatusEvents(ctx context.Context, tx bun.Tx, caseID, actorID int64, clo
 		evs[len(evs)-1].UserIDs = append(evs[len(evs)-1].UserIDs, r.UserID)
 	}
 	return evs, nil
-}
-
-// refuseIfCaseClosed refuses a change in a conversation of a closed case.
-func refuseIfCaseClosed(ctx context.Context, idb bun.IDB, threadID int64) error {
-	closed, err := idb.NewSelect().TableExpr("threads AS t").Join("JOIN cases AS c ON c.id = t.case_id").
-		Where("t.id = ? AND c.status = ?", threadID, db.CaseClosed).Exists(ctx)
-	if err != nil {
-		return fmt.Errorf("check case of thread %d: %w", threadID, err)
-	}
-	if closed {
-		return errCaseClosed
-	}
-	return nil
 }
 
 // ThreadCase is what the conversation page shows of cases; nil for anyone

@@ -223,7 +223,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 	var keys []storedFile
 	var later []Event
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		m, err := s.messageToDelete(ctx, tx, user.ID, messageID)
+		m, caseClosed, err := s.messageToDelete(ctx, tx, user.ID, messageID, true)
 		if err != nil {
 			return err
 		}
@@ -258,8 +258,8 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 		if asked {
 			return apperr.New(apperr.Conflict, "signing.message_has_request")
 		}
-		if err := refuseIfCaseClosed(ctx, tx, m.ThreadID); err != nil {
-			return err
+		if caseClosed {
+			return errCaseClosed
 		}
 		var ps []int64
 		if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", m.ThreadID).Scan(ctx, &ps); err != nil {
@@ -289,7 +289,7 @@ func (s *Service) RemoveFromBox(ctx context.Context, who *identity.User, message
 	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		m, err := s.messageToDelete(ctx, tx, user.ID, messageID)
+		m, _, err := s.messageToDelete(ctx, tx, user.ID, messageID, false)
 		if err != nil {
 			return err
 		}
@@ -633,22 +633,46 @@ func (s *Service) BoxHasMessages(ctx context.Context, who *identity.User, thread
 // conversation with counts of messages that are gone. FOR UPDATE, the
 // lock dropIfEmpty needs to delete the thread. (SQLite's writers take
 // turns.)
-func (s *Service) messageToDelete(ctx context.Context, tx bun.Tx, userID, messageID int64) (*db.Message, error) {
-	var m db.Message
-	q := tx.NewSelect().Model(&m).Join("JOIN threads AS t ON t.id = message.thread_id").Where("message.id = ?", messageID).
+//
+// forEveryone also reads whether the thread's case is closed (closed),
+// which refuses a deletion for everyone: on PostgreSQL under a share lock
+// on the case's row, taken before the thread's (the order of replies,
+// see threadToWrite, and of the retention of closed cases), so that the
+// deletion and closing the case take turns: a deletion that found the
+// case open commits before the close goes on, and the close does not see
+// the message; one that comes after the close's update waits for its
+// commit and finds the case closed. Removing from one's own box stays
+// possible in a closed case and takes no lock on it.
+func (s *Service) messageToDelete(ctx context.Context, tx bun.Tx, userID, messageID int64, forEveryone bool) (m *db.Message, closed bool, err error) {
+	var row messageRow
+	q := tx.NewSelect().Model(&row).ColumnExpr("message.*").Join("JOIN threads AS t ON t.id = message.thread_id").Where("message.id = ?", messageID).
 		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", userID).
 		Where(medicalRule("t", "?"), medicalArgs(userID)...)
+	if forEveryone {
+		lock := ""
+		if s.DB.Postgres() {
+			lock = " FOR SHARE"
+		}
+		q = q.ColumnExpr("COALESCE((SELECT c.status FROM cases AS c WHERE c.id = t.case_id" + lock + "), '') AS case_status")
+	}
 	if s.DB.Postgres() {
 		q = q.For("UPDATE OF t")
 	}
-	err := q.Scan(ctx)
+	err = q.Scan(ctx)
 	if db.ErrNoRows(err) {
-		return nil, errNotFound
+		return nil, false, errNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load message %d: %w", messageID, err)
+		return nil, false, fmt.Errorf("load message %d: %w", messageID, err)
 	}
-	return &m, nil
+	return &row.Message, row.CaseStatus == db.CaseClosed, nil
+}
+
+// messageRow is a message with the status of its thread's case
+// (messageToDelete).
+type messageRow struct {
+	db.Message `bun:",extend"`
+	CaseStatus string
 }
 
 // participantAddress checks the one address of "Deelnemer toevoegen":

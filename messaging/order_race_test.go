@@ -283,3 +283,136 @@ func TestDeleteTheLastTwoMessagesAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// holdUsers takes row locks of mode (as in FOR NO KEY UPDATE) on the users'
+// rows in a transaction of the test, on PostgreSQL, so that a change that
+// updates (or, for FOR UPDATE, refers to) one of them waits there, after
+// the checks it does before. It returns the transaction's backend pid and
+// the function that releases the locks; on SQLite, 0 and a no-op.
+func holdUsers(t *testing.T, d *db.DB, mode string, ids ...int64) (int, func()) {
+	t.Helper()
+	if !d.Postgres() {
+		return 0, func() {}
+	}
+	ctx := context.Background()
+	hold, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := backendPID(t, ctx, hold)
+	var locked []int64
+	if err := hold.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).For(mode).Scan(ctx, &locked); err != nil {
+		t.Fatal(err)
+	}
+	return pid, func() {
+		if err := hold.Rollback(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestDeleteForEveryoneWhileTheCaseCloses, on both engines: "Verwijderen
+// voor iedereen" and "Dossier sluiten" at the same moment, in both orders
+// of their transactions: the message is either gone from the case as it
+// was closed (the closing transaction does not see it) or stays, refused
+// as a change in a closed case. Before, on PostgreSQL, the deletion
+// checked that the case was open without holding its row: a close that
+// committed between that check and the deletion's commit saw a message
+// that was deleted after the close, from the closed case.
+func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func(idb bun.IDB) int {
+			n, err := idb.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			return int(n)
+		}
+		var atClose int
+		var pause func(ctx context.Context, tx bun.Tx)
+		f.svc.CaseClosing = func(ctx context.Context, tx bun.Tx, _, _ int64) ([]messaging.Event, error) {
+			atClose = count(tx)
+			if pause != nil {
+				pause(ctx, tx)
+			}
+			return nil, nil
+		}
+		reopen := func() {
+			t.Helper()
+			pause = nil
+			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 3 {
+			// The deletion has checked the case when the close (by a
+			// colleague) begins: it is held where it recounts the users'
+			// unread totals.
+			m, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Per abuis"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, jan.ID)
+			deleted, closed := make(chan struct{}), make(chan struct{})
+			var deleteErr, closeErr error
+			go func() {
+				defer close(deleted)
+				deleteErr = f.svc.DeleteForEveryone(context.Background(), f.hr.Identity(), m)
+			}()
+			waitBehind(t, d, pid, 1, deleted)
+			go func() {
+				defer close(closed)
+				closeErr = f.svc.SetCaseClosed(context.Background(), f.boss.Identity(), caseID, true)
+			}()
+			waitBehind(t, d, pid, 2, closed)
+			release()
+			<-deleted
+			<-closed
+			if deleteErr != nil || closeErr != nil {
+				t.Fatalf("round %d, deletion first: deletion %v, close %v", round, deleteErr, closeErr)
+			}
+			if n := count(d); n != atClose {
+				t.Fatalf("round %d, deletion first: the closed case has %d messages, %d when it was closed", round, n, atClose)
+			}
+			reopen()
+
+			// The close has changed the case when the deletion begins.
+			if m, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Per abuis"}); err != nil {
+				t.Fatal(err)
+			}
+			pause = func(ctx context.Context, tx bun.Tx) {
+				pid := 0
+				if d.Postgres() {
+					pid = backendPID(t, ctx, tx)
+				}
+				go func() {
+					defer close(deleted)
+					deleteErr = f.svc.DeleteForEveryone(context.Background(), f.hr.Identity(), m)
+				}()
+				waitBehind(t, d, pid, 1, deleted)
+			}
+			deleted = make(chan struct{})
+			if err := f.svc.SetCaseClosed(ctx, f.boss.Identity(), caseID, true); err != nil {
+				t.Fatal(err)
+			}
+			<-deleted
+			if n := count(d); n != atClose {
+				t.Fatalf("round %d, close first: the closed case has %d messages, %d when it was closed (deletion: %v)", round, n, atClose, deleteErr)
+			}
+			wantKey(t, deleteErr, "case.closed_readonly")
+			reopen()
+			// The message refused stays; the next round sends another.
+		}
+	})
+}
