@@ -138,12 +138,38 @@ func caseOrg(user *db.User) int64 {
 // caseFor loads a case the user may see: NotFound for anyone but the
 // internal users of its organisation.
 func (s *Service) caseFor(ctx context.Context, idb bun.IDB, user *db.User, caseID int64) (*caseRow, error) {
+	return loadCase(ctx, idb, user, caseID, false)
+}
+
+// caseToJoin is caseFor for the case a conversation goes into, in the
+// transaction tx that puts it there: on PostgreSQL it takes a share lock
+// on the case's row, so that the change and closing the case take turns:
+// a conversation put in a case as it closes is in it before the close
+// goes on (which then ends its signing requests), or the change waits for
+// the close and is refused. One statement as caseFor.
+//
+// It is taken after the conversation's lock (caseThread), which is safe:
+// it waits only for the close or reopening of that case, which locks no
+// conversation and waits for nothing of the one being moved (closing
+// ends the signing requests of the case's own conversations), or for the
+// retention of a closed case (refused here), which locks closed cases and
+// their conversations, never the open case the moved conversation is in
+// (held here) nor that conversation.
+func (s *Service) caseToJoin(ctx context.Context, tx bun.Tx, user *db.User, caseID int64) (*caseRow, error) {
+	return loadCase(ctx, tx, user, caseID, s.DB.Postgres())
+}
+
+func loadCase(ctx context.Context, idb bun.IDB, user *db.User, caseID int64, share bool) (*caseRow, error) {
 	org := caseOrg(user)
 	if org == 0 {
 		return nil, errNotFound
 	}
 	var r caseRow
-	err := caseQuery(idb).Where("c.id = ? AND c.org_id = ?", caseID, org).Scan(ctx, &r)
+	q := caseQuery(idb).Where("c.id = ? AND c.org_id = ?", caseID, org)
+	if share {
+		q = q.For("SHARE OF c")
+	}
+	err := q.Scan(ctx, &r)
 	if db.ErrNoRows(err) {
 		return nil, errNotFound
 	}
@@ -167,9 +193,14 @@ func (s *Service) CaseByID(ctx context.Context, who *identity.User, caseID int64
 
 // caseThread loads a conversation whose case an internal user of its
 // organisation may change: NotFound for anyone else, refused when its
-// current case is closed.
+// current case is closed. It loads it as a reply does (threadToWrite): on
+// PostgreSQL under a share lock on its current case's row, then the
+// conversation's row lock, so that the change and closing that case take
+// turns: a conversation taken out of a case as it closes is out before
+// the close goes on (which then does not end its signing requests), or
+// the change waits for the close and is refused. One statement as before.
 func (s *Service) caseThread(ctx context.Context, tx bun.Tx, user *db.User, threadID int64) (*db.Thread, error) {
-	th, _, err := s.threadWithOrg(ctx, tx, user.ID, threadID)
+	th, _, err := s.threadToWrite(ctx, tx, user.ID, threadID)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +290,7 @@ func (s *Service) AddThreadToCase(ctx context.Context, who *identity.User, threa
 		if err != nil {
 			return err
 		}
-		c, err := s.caseFor(ctx, tx, user, caseID)
+		c, err := s.caseToJoin(ctx, tx, user, caseID)
 		if err != nil || c.OrgID != th.OrgID {
 			return apperr.Field("case", "case.not_found")
 		}

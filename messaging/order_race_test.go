@@ -2,6 +2,7 @@ package messaging_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -415,4 +416,155 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 			// The message refused stays; the next round sends another.
 		}
 	})
+}
+
+// TestMoveWhileTheCaseCloses, on both engines: "Aan dossier toevoegen" or
+// "Uit dossier halen" and "Dossier sluiten" of the case the conversation
+// goes into or leaves, at the same moment, in both orders of their
+// transactions: the closing transaction sees the case's conversations as
+// they are after it (it ends the open signing requests of those, see
+// signing's CloseCase), or the move is refused as a change of a closed
+// case. Before, on PostgreSQL, the move checked the cases' status
+// without holding their rows: a conversation moved into a case that
+// closed at that moment was in the closed case with its requests still
+// open, and one taken out had its requests ended by a case it was no
+// longer in.
+func TestMoveWhileTheCaseCloses(t *testing.T) {
+	type move struct {
+		name string
+		// inA: the conversation starts in case A, else in none.
+		inA bool
+		// intoB: the move puts it in case B, else takes it out of its case.
+		intoB bool
+		// closeB: the close is of case B, else of A.
+		closeB bool
+		// refused: the move's refusal when the close came first.
+		refused string
+	}
+	moves := []move{
+		{"into the closing case", false, true, true, "case.closed"},
+		{"out of the closing case", true, false, false, "case.closed_readonly"},
+		{"from the closing case into another", true, true, false, "case.closed_readonly"},
+	}
+	for _, mv := range moves {
+		t.Run(mv.name, func(t *testing.T) {
+			dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				f := setup(t, d)
+				jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+				compose := func(subject string) int64 {
+					tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: subject, Body: "Hoe gaat het?"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return tid
+				}
+				tid := compose("Verzuim")
+				caseA, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), compose("Eerder verzuim"), jan.ID, "P-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				caseB, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), compose("Re-integratie"), jan.ID, "P-2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				closing := caseA
+				if mv.closeB {
+					closing = caseB
+				}
+				inCase := func(idb bun.IDB) []int64 {
+					var ids []int64
+					if err := idb.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("case_id = ?", closing).Order("id").Scan(ctx, &ids); err != nil {
+						t.Error(err)
+					}
+					return ids
+				}
+				// atClose: the conversations the closing transaction ends
+				// the requests of.
+				var atClose []int64
+				var pause func(ctx context.Context, tx bun.Tx)
+				f.svc.CaseClosing = func(ctx context.Context, tx bun.Tx, _, _ int64) ([]messaging.Event, error) {
+					atClose = inCase(tx)
+					if pause != nil {
+						pause(ctx, tx)
+					}
+					return nil, nil
+				}
+				doMove := func() error {
+					if mv.intoB {
+						return f.svc.AddThreadToCase(context.Background(), f.hr.Identity(), tid, caseB)
+					}
+					return f.svc.RemoveThreadFromCase(context.Background(), f.hr.Identity(), tid)
+				}
+				closeCase := func() error {
+					return f.svc.SetCaseClosed(context.Background(), f.boss.Identity(), closing, true)
+				}
+				reset := func() {
+					t.Helper()
+					pause = nil
+					if err := f.svc.SetCaseClosed(ctx, f.boss.Identity(), closing, false); err != nil {
+						t.Fatal(err)
+					}
+					var start *int64
+					if mv.inA {
+						start = &caseA
+					}
+					if _, err := d.NewUpdate().Model((*db.Thread)(nil)).Set("case_id = ?", start).Where("id = ?", tid).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for round := range 3 {
+					reset()
+					// The move has checked the cases when the close (by a
+					// colleague) begins: it is held where it writes its
+					// audit row, which refers to the mover.
+					pid, release := holdUsers(t, d, "UPDATE", f.hr.ID)
+					moved, closed := make(chan struct{}), make(chan struct{})
+					var moveErr, closeErr error
+					go func() {
+						defer close(moved)
+						moveErr = doMove()
+					}()
+					waitBehind(t, d, pid, 1, moved)
+					go func() {
+						defer close(closed)
+						closeErr = closeCase()
+					}()
+					waitBehind(t, d, pid, 2, closed)
+					release()
+					<-moved
+					<-closed
+					if moveErr != nil || closeErr != nil {
+						t.Fatalf("round %d, move first: move %v, close %v", round, moveErr, closeErr)
+					}
+					if now := inCase(d); !slices.Equal(now, atClose) {
+						t.Fatalf("round %d, move first: the closed case has conversations %v, %v when it was closed", round, now, atClose)
+					}
+
+					reset()
+					// The close has changed the case when the move begins.
+					moved = make(chan struct{})
+					pause = func(ctx context.Context, tx bun.Tx) {
+						pid := 0
+						if d.Postgres() {
+							pid = backendPID(t, ctx, tx)
+						}
+						go func() {
+							defer close(moved)
+							moveErr = doMove()
+						}()
+						waitBehind(t, d, pid, 1, moved)
+					}
+					if err := closeCase(); err != nil {
+						t.Fatal(err)
+					}
+					<-moved
+					if now := inCase(d); !slices.Equal(now, atClose) {
+						t.Fatalf("round %d, close first: the closed case has conversations %v, %v when it was closed (move: %v)", round, now, atClose, moveErr)
+					}
+					wantKey(t, moveErr, mv.refused)
+				}
+			})
+		})
+	}
 }
