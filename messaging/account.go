@@ -83,6 +83,9 @@ func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, k
 
 // deleteAccountRows is deleteAccount past AccountLeaving.
 func (s *Service) deleteAccountRows(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, error) {
+	if err := s.holdOwnThreads(ctx, tx, user.ID); err != nil {
+		return nil, err
+	}
 	// The box, and the messages put to signers that they removed but that
 	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message
@@ -169,4 +172,36 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 // it: a hash keyed by the vault, so a small id cannot be guessed back.
 func (s *Service) userHash(id int64) string {
 	return hex.EncodeToString(s.Vault.MAC([]byte("user:" + strconv.FormatInt(id, 10))))[:32]
+}
+
+// holdOwnThreads takes, on PostgreSQL, the row locks of the threads the
+// user takes part in or has messages of, in the order of their ids, at
+// the start of their box's deletion in tx: FOR UPDATE, the lock a
+// deletion in a thread takes first (see messageToDelete), so that a
+// deletion by someone else in one of them (from their box or for
+// everyone) and this one take turns and the later sees what the earlier
+// did. Without it each still saw the other's box as it was: a message
+// the other removed from the last other box at the same moment was kept
+// for the other, in nobody's box, with its conversation. A reply or a
+// participant added in one of them (threadToWrite) takes turns with it
+// too, and so sees the person gone or is counted in their box before it
+// goes. The box is read after the locks, so it holds what those before
+// it committed. (SQLite's writers take turns.)
+//
+// The order: a signing request that lapses (AccountLeaving, before this),
+// then the threads in id order, as team membership changes hold a team's
+// threads (holdTeamThreads), then the participants' and users' rows, as
+// every change in a thread does after its lock.
+func (s *Service) holdOwnThreads(ctx context.Context, tx bun.Tx, userID int64) error {
+	if !s.DB.Postgres() {
+		return nil
+	}
+	var ids []int64
+	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").
+		Where(`id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id = ?)
+  OR id IN (SELECT m.thread_id FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE ms.user_id = ?)`, userID, userID).
+		Order("id").For("UPDATE").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("hold own conversations: %w", err)
+	}
+	return nil
 }

@@ -536,8 +536,34 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 	return s.loadThreadWithOrg(ctx, idb, s.DB.Text("messaging.threadFor", func() string { return threadForQuery(s.DB) }), userID, threadID)
 }
 
-// threadToWrite is threadWithOrg for a reply or a new participant, in
-// its transaction tx: on PostgreSQL it also takes the thread's row lock,
+// Row locks on PostgreSQL (SQLite's writers take turns). Each change
+// takes them in this order, so that two changes wait for each other
+// instead of deadlocking:
+//
+//   - a case's row before its conversations': a reply, a participant
+//     added, a deletion for everyone and a change of a conversation's case
+//     share-lock the conversation's case, then lock the conversation
+//     (threadToWrite, messageToDelete); closing or reopening a case
+//     updates its row and locks no conversation (it ends the signing
+//     requests of its conversations); the retention of closed cases locks
+//     each case, then its conversations in id order. The case a
+//     conversation goes into is share-locked after the conversation
+//     (caseToJoin), which is safe for the reasons given there.
+//   - a signing request's row before its conversation's (signing's
+//     lockRequest; AccountLeaving runs before the account's box goes).
+//     Exceptions, as before: the deletion of a message put to signers and
+//     of an account update the requests that refer to them (ON DELETE SET
+//     NULL) after the conversations' locks.
+//   - a conversation's row before its participants' and their users'
+//     rows: a deletion locks it FOR UPDATE first (messageToDelete,
+//     threadToDelete), a reply FOR NO KEY UPDATE (threadToWrite).
+//   - several conversations in the order of their ids: a team's member
+//     joining or leaving share-locks the team's (holdTeamThreads), the
+//     deletion of an account locks the person's FOR UPDATE
+//     (holdOwnThreads).
+
+// threadToWrite is threadWithOrg for a reply, a new participant or a
+// change of the thread's case (caseThread), in its transaction tx: on PostgreSQL it also takes the thread's row lock,
 // before the reply's statement locks the participants' rows in an order
 // of its own, so that replies at once, a deletion in the thread (which
 // locks the thread first, see messageToDelete, and then the

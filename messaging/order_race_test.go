@@ -2,6 +2,7 @@ package messaging_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -567,4 +568,171 @@ func TestMoveWhileTheCaseCloses(t *testing.T) {
 			})
 		})
 	}
+}
+
+// nobodysMessages fails the test on a message in nobody's box (kept
+// though nobody has it, and no request refers to it) and on a
+// conversation without messages.
+func nobodysMessages(t *testing.T, d *db.DB, step string) {
+	t.Helper()
+	ctx := context.Background()
+	orphans, err := d.NewSelect().TableExpr("messages AS m").
+		Where("NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.removed_at IS NULL)").
+		Where("NOT EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.message_id = m.id)").Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := d.NewSelect().TableExpr("threads AS t").
+		Where("NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = t.id)").Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 || empty != 0 {
+		t.Fatalf("after %s: %d messages in nobody's box, %d conversations without messages", step, orphans, empty)
+	}
+}
+
+// TestStopWhileTheLastBoxEmpties, on both engines: "Stoppen met Dialoog"
+// and the other participant removing the conversation's messages from
+// their box at the same moment end as one after the other: the messages,
+// in nobody's box, are deleted with the conversation. Before, on
+// PostgreSQL, each still saw the other's box as it was and kept the
+// messages for it: they stayed, in nobody's box, as did the conversation.
+// Both are held (a row lock on the users, whose totals both recount)
+// until both have done what they do before that.
+func TestStopWhileTheLastBoxEmpties(t *testing.T) {
+	cases := []struct {
+		name string
+		// replies: messages after the first.
+		replies int
+		// remove: the other participant's removal.
+		remove func(f *fx, tid, last int64) error
+	}{
+		{"the last message", 0, func(f *fx, _, last int64) error {
+			return f.svc.RemoveFromBox(context.Background(), f.hr.Identity(), last)
+		}},
+		{"the conversation", 2, func(f *fx, tid, _ int64) error {
+			return f.svc.RemoveThreadFromBox(context.Background(), f.hr.Identity(), tid)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				f := setup(t, d)
+				for round := range 3 {
+					jan := f.active(t, fmt.Sprintf("jan%d@example.nl", round), false, "Jan", "", "Jansen")
+					tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Overleg", Body: "Eerste"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var last int64
+					if err := d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", tid).Scan(ctx, &last); err != nil {
+						t.Fatal(err)
+					}
+					for range c.replies {
+						f.clk.Add(time.Minute)
+						if last, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog iets"}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, jan.ID)
+					errs := make([]error, 2)
+					var wg sync.WaitGroup
+					wg.Add(2)
+					go func() {
+						defer wg.Done()
+						errs[0] = f.svc.StopService(context.Background(), jan.Identity())
+					}()
+					go func() {
+						defer wg.Done()
+						errs[1] = c.remove(f, tid, last)
+					}()
+					done := make(chan struct{})
+					go func() { wg.Wait(); close(done) }()
+					waitBehind(t, d, pid, 2, done)
+					release()
+					<-done
+					if errs[0] != nil || errs[1] != nil {
+						t.Fatalf("round %d: stop %v, removal %v", round, errs[0], errs[1])
+					}
+					if exists, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id = ?", tid).Exists(ctx); err != nil || exists {
+						t.Fatalf("round %d: the conversation in nobody's box is still there: %v (%v)", round, exists, err)
+					}
+					nobodysMessages(t, d, "the stop and the removal")
+					countersAgree(t, d, "the stop and the removal")
+				}
+			})
+		})
+	}
+}
+
+// TestStopWithReplyAndDeletion, on both engines: "Stoppen met Dialoog"
+// while a colleague replies in one of the person's conversations and
+// removes a message from another: the three take turns on the
+// conversations' rows (the stop locks the person's conversations first,
+// in the order of their ids) and none deadlocks; every count is right
+// afterwards. All three are held (a row lock on the users) until each
+// has come as far as it can. Before, on PostgreSQL, the reply failed as
+// not found: it had counted the person among its recipients and then met
+// their account deleted.
+func TestStopWithReplyAndDeletion(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		for round := range 4 {
+			jan := f.active(t, fmt.Sprintf("jan%d@example.nl", round), false, "Jan", "", "Jansen")
+			var tids [2]int64
+			for i := range tids {
+				tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, f.boss.Email}, Subject: "Overleg", Body: "Eerste"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tids[i] = tid
+			}
+			f.clk.Add(time.Minute)
+			second, err := f.svc.Reply(ctx, f.boss.Identity(), messaging.ReplyInput{ThreadID: tids[0], Body: "Tweede"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// In turn the reply and the removal are in the first (lower
+			// id) conversation.
+			replyIn, removeIn := tids[1], tids[0]
+			if round%2 == 1 {
+				replyIn = tids[0]
+				if second, err = f.svc.Reply(ctx, f.boss.Identity(), messaging.ReplyInput{ThreadID: tids[1], Body: "Tweede"}); err != nil {
+					t.Fatal(err)
+				}
+				removeIn = tids[1]
+			}
+			pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, f.boss.ID, jan.ID)
+			errs := make([]error, 3)
+			var wg sync.WaitGroup
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				errs[0] = f.svc.StopService(context.Background(), jan.Identity())
+			}()
+			go func() {
+				defer wg.Done()
+				_, errs[1] = f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: replyIn, Body: "Antwoord"})
+			}()
+			go func() {
+				defer wg.Done()
+				errs[2] = f.svc.RemoveFromBox(context.Background(), f.boss.Identity(), second)
+			}()
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			waitBehind(t, d, pid, 3, done)
+			release()
+			<-done
+			for i, what := range []string{"stop", "reply", "removal"} {
+				if errs[i] != nil {
+					t.Fatalf("round %d (reply in %d, removal in %d): %s: %v", round, replyIn, removeIn, what, errs[i])
+				}
+			}
+			nobodysMessages(t, d, "the stop, the reply and the removal")
+			countersAgree(t, d, "the stop, the reply and the removal")
+		}
+	})
 }
