@@ -285,9 +285,15 @@ func (e *boxExport) WriteTo(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// zipTime is a file's time in the ZIP file: the extended timestamp holds
+// the instant, the MS-DOS fields (which Windows Explorer and many unzip
+// tools show, as local time) the clock time in the Netherlands
+// (TestExportFileTimesAreDutch).
+func zipTime(at time.Time) time.Time { return at.In(i18n.Zone) }
+
 // create starts a compressed file of the export.
 func (e *boxExport) create(zw *zip.Writer, name string, at time.Time) (io.Writer, error) {
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at.UTC()})
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime(at)})
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", loggedName(name), err)
 	}
@@ -762,7 +768,7 @@ func (e *boxExport) copyAttachment(ctx context.Context, zw *zip.Writer, a *db.At
 	if strings.HasPrefix(a.ContentType, "text/") {
 		method = zip.Deflate
 	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: at.UTC()})
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: zipTime(at)})
 	if err != nil {
 		return "", fmt.Errorf("export attachment %d: %w", a.ID, err)
 	}

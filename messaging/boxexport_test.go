@@ -668,3 +668,57 @@ func TestExportIsOfTheBoxWhenItBegan(t *testing.T) {
 		}
 	})
 }
+
+// TestExportFileTimesAreDutch, on both engines: the files in the ZIP carry
+// their times in Dutch time in the MS-DOS date fields, which is what
+// Windows Explorer and many unzip tools show (they read those fields as
+// local time), besides the exact instant in the extended timestamp. A
+// message sent at 00:30 on New Year's Day in Amsterdam (23:30 UTC the day
+// before) is shown on 1 January at 00:30, not on 31 December at 23:30.
+func TestExportFileTimesAreDutch(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		emp := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		sent := time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)
+		f.clk.Add(sent.Sub(f.clk.Now()))
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.pdf", []byte("%PDF-1.4 oud en nieuw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Oud en nieuw",
+			Body: "Gelukkig nieuwjaar", AttachmentIDs: []int64{a.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		// The export is made in summer time: 14:00 in Amsterdam.
+		made := time.Date(2027, 7, 1, 12, 0, 0, 0, time.UTC)
+		f.clk.Add(made.Sub(f.clk.Now()))
+		data, err := export(ctx, f.svc, emp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, zf := range zr.File {
+			at, want := made, "2027-07-01 14:00"
+			if strings.HasPrefix(zf.Name, "gesprekken/") {
+				at, want = sent, "2027-01-01 00:30"
+				seen++
+			}
+			// ModTime reads the MS-DOS fields (labelled UTC); Modified
+			// is the extended timestamp, the instant itself.
+			if got := zf.ModTime().Format("2006-01-02 15:04"); got != want { //nolint:staticcheck // the MS-DOS fields are what is tested
+				t.Errorf("%s: MS-DOS time %s, want %s", zf.Name, got, want)
+			}
+			if !zf.Modified.Equal(at) {
+				t.Errorf("%s: extended timestamp %v, want %v", zf.Name, zf.Modified, at)
+			}
+		}
+		if seen != 3 {
+			t.Errorf("%d files of the conversation, want gesprek.html, gesprek.json and the attachment", seen)
+		}
+	})
+}
