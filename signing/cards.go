@@ -105,6 +105,7 @@ func (s *Service) cards(ctx context.Context, user *db.User, rs []requestRow) ([]
 			users[us[i].ID] = &us[i]
 		}
 	}
+	now := s.Now().UTC()
 	out := make([]Card, len(rs))
 	for i := range rs {
 		r := &rs[i]
@@ -119,9 +120,18 @@ func (s *Service) cards(ctx context.Context, user *db.User, rs []requestRow) ([]
 		}
 		sgs := byReq[r.ID]
 		turn := current(sgs)
+		// A request whose deadline passed is shown expired as RunDue
+		// will mark it, and nobody may act on it any more.
+		past := r.pastDeadline(now)
+		if past {
+			c.Status = StatusExpired
+		}
 		for j := range sgs {
 			sg := &sgs[j]
-			v := SignerView{Status: sg.Status, DecidedAt: sg.DecidedAt.Time, Turn: r.Status == StatusOpen && r.InOrder && sg == turn}
+			v := SignerView{Status: sg.Status, DecidedAt: sg.DecidedAt.Time, Turn: c.Status == StatusOpen && r.InOrder && sg == turn}
+			if past && sg.Status == SignerWaiting {
+				v.Status = SignerExpired
+			}
 			switch u := userOf(sg, users); {
 			case u != nil:
 				v.Name = messaging.NameFor(user, u)
@@ -140,7 +150,7 @@ func (s *Service) cards(ctx context.Context, user *db.User, rs []requestRow) ([]
 				}
 				v.Reason = string(reason)
 			}
-			if v.Me && sg.Status == SignerWaiting && r.Status == StatusOpen && (!r.InOrder || sg == turn) {
+			if v.Me && v.Status == SignerWaiting && c.Status == StatusOpen && (!r.InOrder || sg == turn) {
 				c.MayAct = true
 				m, err := s.method(ctx, s.DB, user.ID)
 				if err == nil {

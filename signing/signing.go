@@ -309,19 +309,20 @@ const receivedRule = `(?TableAlias.message_id IS NULL OR EXISTS (
 
 // loadSignerFor loads request r's signers in idb and returns the user's
 // row whose turn it is (signerFor) with all of them.
-func loadSignerFor(ctx context.Context, idb bun.IDB, r *requestRow, userID int64) (*signerRow, []signerRow, error) {
+func loadSignerFor(ctx context.Context, idb bun.IDB, r *requestRow, userID int64, now time.Time) (*signerRow, []signerRow, error) {
 	signers, err := loadSigners(ctx, idb, r.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	me, err := signerFor(r, signers, userID)
+	me, err := signerFor(r, signers, userID, now)
 	return me, signers, err
 }
 
 // signerFor is the user's waiting signer row of request r, whose turn it
-// is: a non-signer gets NotFound, a signer who already acted or whose turn
-// has not come Conflict.
-func signerFor(r *requestRow, signers []signerRow, userID int64) (*signerRow, error) {
+// is at now: a non-signer gets NotFound, a signer who already acted or
+// whose turn has not come Conflict, as does anyone once the deadline has
+// passed (pastDeadline), before the periodic job marks the request expired.
+func signerFor(r *requestRow, signers []signerRow, userID int64, now time.Time) (*signerRow, error) {
 	var mine *signerRow
 	for i := range signers {
 		if signers[i].UserID != nil && *signers[i].UserID == userID {
@@ -333,6 +334,9 @@ func signerFor(r *requestRow, signers []signerRow, userID int64) (*signerRow, er
 	}
 	if r.Status != StatusOpen || mine.Status != SignerWaiting {
 		return nil, apperr.New(apperr.Conflict, "signing.closed")
+	}
+	if r.pastDeadline(now) {
+		return nil, apperr.New(apperr.Conflict, "signing.deadline_passed")
 	}
 	if r.InOrder && current(signers) != mine {
 		return nil, apperr.New(apperr.Conflict, "signing.not_your_turn")
@@ -426,7 +430,7 @@ func (s *Service) SendCode(ctx context.Context, who *identity.User, requestID in
 		if err != nil {
 			return err
 		}
-		me, _, err := loadSignerFor(ctx, tx, r, user.ID)
+		me, _, err := loadSignerFor(ctx, tx, r, user.ID, now)
 		if err != nil {
 			return err
 		}
@@ -521,7 +525,7 @@ func (s *Service) Agree(ctx context.Context, who *identity.User, requestID int64
 	if err != nil {
 		return err
 	}
-	me, _, err := loadSignerFor(ctx, s.DB, r, user.ID)
+	me, _, err := loadSignerFor(ctx, s.DB, r, user.ID, s.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -575,7 +579,7 @@ func (s *Service) Agree(ctx context.Context, who *identity.User, requestID int64
 		if err != nil {
 			return err
 		}
-		me, signers, err := loadSignerFor(ctx, tx, r, user.ID)
+		me, signers, err := loadSignerFor(ctx, tx, r, user.ID, now)
 		if err != nil {
 			return err
 		}
@@ -697,7 +701,7 @@ func (s *Service) Decline(ctx context.Context, who *identity.User, requestID int
 		if err != nil {
 			return err
 		}
-		me, _, err := loadSignerFor(ctx, tx, r, user.ID)
+		me, _, err := loadSignerFor(ctx, tx, r, user.ID, now)
 		if err != nil {
 			return err
 		}

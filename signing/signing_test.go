@@ -937,3 +937,41 @@ func TestRemovedMessageKeepsOpenRequestsDocument(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadlineEndsAtDutchMidnight, on both engines: a request "uiterlijk 5
+// maart" can be answered until midnight in Amsterdam (23:00 UTC) and not
+// after it, also in the minutes before the periodic job marks it expired:
+// an agreement, a refusal or a new code at 00:01 on 6 March is refused,
+// and the card no longer offers to act and shows the request as expired.
+func TestDeadlineEndsAtDutchMidnight(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		deadline, err := signing.ParseDeadline("05-03-2026")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := f.request(t, "plan.pdf", pdf(1, "P"), signing.RequestInput{SignerIDs: []int64{f.jan.ID, f.kees.ID, f.piet.ID}, Deadline: deadline})
+		// 23:55 on 5 March in Amsterdam: still in time.
+		f.clk.Add(time.Date(2026, 3, 5, 22, 55, 0, 0, time.UTC).Sub(f.clk.Now()))
+		if err := f.agree(f.kees, id, f.sentCode(t, f.kees, id)); err != nil {
+			t.Fatalf("agreeing at 23:55: %v", err)
+		}
+		code := f.sentCode(t, f.jan, id)
+		// 00:01 on 6 March; the periodic job has not run yet.
+		f.clk.Add(6 * time.Minute)
+		wantKey(t, f.agree(f.jan, id, code), "signing.deadline_passed")
+		wantKey(t, f.svc.Decline(ctx, f.piet.Identity(), id, "Te laat", "192.0.2.1"), "signing.deadline_passed")
+		wantKey(t, f.svc.SendCode(ctx, f.jan.Identity(), id, "192.0.2.1"), "signing.deadline_passed")
+		c := f.card(t, f.jan, id)
+		if c.MayAct || c.Status != signing.StatusExpired || c.Signers[0].Status != signing.SignerExpired || c.Signers[1].Status != signing.SignerAgreed {
+			t.Fatalf("card after the deadline: %+v", c)
+		}
+		if _, e, err := f.svc.RunDue(ctx); err != nil || e != 1 {
+			t.Fatalf("the job expired %d: %v", e, err)
+		}
+		if c := f.card(t, f.jan, id); c.Status != signing.StatusExpired || c.Signers[0].Status != signing.SignerExpired || c.Signers[1].Status != signing.SignerAgreed {
+			t.Fatalf("card after the job: %+v", c)
+		}
+	})
+}

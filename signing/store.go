@@ -77,6 +77,13 @@ type signerRow struct {
 
 var errNotFound = apperr.New(apperr.NotFound, "error.not_found")
 
+// pastDeadline reports whether r is open with a deadline that has passed
+// at now: the request ends at the end of its last day in Dutch time
+// (ParseDeadline), whether or not RunDue has marked it expired yet.
+func (r *requestRow) pastDeadline(now time.Time) bool {
+	return r.Status == StatusOpen && !r.Deadline.IsZero() && !now.Before(r.Deadline.Time)
+}
+
 // lockRequest loads a request in tx and marks it changed, which on
 // PostgreSQL holds the row until the commit: two signers agreeing at once
 // are counted one after the other, so the last one sees the others'
