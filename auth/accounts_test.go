@@ -14,6 +14,7 @@ import (
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/i18n"
 	"dialoog/notify"
 )
 
@@ -732,6 +733,38 @@ func TestSetupTextsPerAccount(t *testing.T) {
 		f.clk.Add(24 * time.Hour)
 		if _, err := f.acc.SendSetupSMS(ctx, cur, "0687650000", "198.51.100.1"); err != nil {
 			t.Fatalf("a day later: %v", err)
+		}
+	})
+}
+
+// TestSetupTextCapSaysWhen: the cap on setup texts counts the last 24
+// hours, not a calendar day, so its refusal says when texts go again
+// instead of "try again tomorrow": ten texts from 20:00 in Amsterdam are
+// still refused at 00:30, the next day, with a wait until 20:00, and at
+// 20:00 a text goes again.
+func TestSetupTextCapSaysWhen(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		cur := f.cur(t, f.throughPassword(t, f.invited(t, "pomp@example.nl")))
+		first := time.Date(2026, 2, 23, 20, 0, 0, 0, i18n.Zone)
+		f.clk.Add(first.Sub(f.clk.Now()))
+		for i := range auth.SMSSetupPerDay {
+			if _, err := f.acc.SendSetupSMS(ctx, cur, fmt.Sprintf("06123400%02d", i), fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
+				t.Fatalf("text %d: %v", i+1, err)
+			}
+			f.clk.Add(time.Minute)
+		}
+		f.clk.Add(time.Date(2026, 2, 24, 0, 30, 0, 0, i18n.Zone).Sub(f.clk.Now()))
+		_, err := f.acc.SendSetupSMS(ctx, cur, "0687650000", "198.51.100.1")
+		wantKey(t, err, "sms.account_cap")
+		var we *auth.WaitError
+		if !errors.As(err, &we) || we.Wait != 19*time.Hour+30*time.Minute {
+			t.Fatalf("refusal %#v, want a wait of 19h30m (until 20:00)", err)
+		}
+		f.clk.Add(we.Wait)
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0687650000", "198.51.100.1"); err != nil {
+			t.Fatalf("at 20:00: %v", err)
 		}
 	})
 }

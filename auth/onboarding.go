@@ -458,13 +458,8 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 			return apperr.Field("phone", "sms.number_cap")
 		}
 		if purpose == PurposeSMSSetup && !resend {
-			mine, err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).
-				Where("user_id = ? AND purpose = ? AND sent_at > ?", u.ID, purpose, now.Add(-24*time.Hour)).Count(ctx)
-			if err != nil {
-				return fmt.Errorf("count the account's setup texts: %w", err)
-			}
-			if mine >= SMSSetupPerDay {
-				return apperr.Field("phone", "sms.account_cap")
+			if err := a.setupTextCap(ctx, tx, u.ID, now); err != nil {
+				return err
 			}
 		}
 		// Counted in the transaction: a text refused here or above is
@@ -509,6 +504,27 @@ func sixDigits() string {
 		panic("auth: random: " + err.Error())
 	}
 	return fmt.Sprintf("%06d", binary.BigEndian.Uint64(b[:])%1_000_000)
+}
+
+// setupTextCap refuses a setup text to a new number when the account had
+// SMSSetupPerDay of them texted in the last 24 hours (a rolling window,
+// not a calendar day): a *WaitError on "phone" with the key
+// "sms.account_cap" and the wait until the oldest of them no longer
+// counts.
+func (a *Accounts) setupTextCap(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
+	var sent []time.Time
+	if err := tx.NewSelect().Model((*db.OneTimeCode)(nil)).Column("sent_at").
+		Where("user_id = ? AND purpose = ? AND sent_at > ?", userID, PurposeSMSSetup, now.Add(-24*time.Hour)).
+		Order("sent_at DESC").Limit(SMSSetupPerDay).Scan(ctx, &sent); err != nil {
+		return fmt.Errorf("count the account's setup texts: %w", err)
+	}
+	if len(sent) < SMSSetupPerDay {
+		return nil
+	}
+	// The newest SMSSetupPerDay texts are the ones in the way: once the
+	// oldest of them is 24 hours old, one more may go.
+	wait := sent[SMSSetupPerDay-1].Add(24 * time.Hour).Sub(now)
+	return &WaitError{Err: &apperr.Error{Code: apperr.TooMany, Key: "sms.account_cap", Field: "phone"}, Wait: max(time.Second, wait.Round(time.Second))}
 }
 
 // WaitError is a TooMany error that says how long to wait.

@@ -89,7 +89,8 @@ func argsOf(err error) []any {
 }
 
 // waitText writes a wait as people say it: "1 seconde", "40 seconden",
-// "5 minuten" (rounded up, so nobody comes back too early).
+// "5 minuten", and beyond an hour "20 uur" (rounded up, so nobody comes
+// back too early).
 func waitText(l i18n.Localizer, d time.Duration) string {
 	s := int((d + time.Second - 1) / time.Second)
 	switch {
@@ -99,8 +100,10 @@ func waitText(l i18n.Localizer, d time.Duration) string {
 		return l.T("wait.seconds", "N", s)
 	case s <= 60:
 		return l.T("wait.minute")
-	default:
+	case s <= 3600:
 		return l.T("wait.minutes", "N", (s+59)/60)
+	default:
+		return l.T("wait.hours", "N", (s+3599)/3600)
 	}
 }
 
