@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -126,6 +127,55 @@ func TestAbsenceRefusesEndedPeriod(t *testing.T) {
 		ab.Enabled, ab.Until = false, "2025-02-22"
 		if err := f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"); err != nil {
 			t.Fatalf("switched off with a past period: %v", err)
+		}
+	})
+}
+
+// TestAbsenceDutchDates, on both engines: the absence period takes days as
+// a date picker sends them (2026-03-01) and as people type them where the
+// browser shows a text field (1-3-2026, 01-03-2026, 1/3/2026), like a
+// signing deadline; a day that does not exist (31 February, 29 February
+// outside a leap year) or a last day before the first is refused at its
+// field.
+func TestAbsenceDutchDates(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		f.clk.Add(time.Date(2026, 2, 23, 22, 30, 0, 0, time.UTC).Sub(f.clk.Now()))
+		tok, _ := f.onboarded(t, "kim@example.nl")
+		stored := func() (string, string) {
+			t.Helper()
+			var u db.User
+			if err := d.NewSelect().Model(&u).Where("id = ?", f.cur(t, tok).User.ID).Scan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return u.AwayFrom.Time.UTC().Format("2006-01-02"), u.AwayUntil.Time.UTC().Format("2006-01-02")
+		}
+		for _, c := range []struct{ from, until, wantFrom, wantUntil string }{
+			{"2026-03-01", "2026-03-31", "2026-03-01", "2026-03-31"},
+			{"1-3-2026", "31-03-2026", "2026-03-01", "2026-03-31"},
+			{" 01/03/2026 ", "29-02-2028", "2026-03-01", "2028-02-29"},
+		} {
+			ab := auth.Absence{Enabled: true, Message: "Ik ben weg", From: c.from, Until: c.until}
+			if err := f.acc.SetAbsence(ctx, f.cur(t, tok), ab, "127.0.0.1"); err != nil {
+				t.Fatalf("%s..%s: %v", c.from, c.until, err)
+			}
+			if from, until := stored(); from != c.wantFrom || until != c.wantUntil {
+				t.Fatalf("%s..%s stored as %s..%s", c.from, c.until, from, until)
+			}
+		}
+		for _, c := range []struct{ from, until, field, key string }{
+			{"31-02-2026", "", "away_from", "profile.date_invalid"},
+			{"", "29-02-2027", "away_until", "profile.date_invalid"},
+			{"", "2026-02-29", "away_until", "profile.date_invalid"},
+			{"", "1-13-2026", "away_until", "profile.date_invalid"},
+			{"10-03-2026", "9-3-2026", "away_until", "profile.period_order"},
+		} {
+			err := f.acc.SetAbsence(ctx, f.cur(t, tok), auth.Absence{Enabled: true, Message: "Ik ben weg", From: c.from, Until: c.until}, "127.0.0.1")
+			fields := apperr.FieldsOf(err)
+			if len(fields) != 1 || fields[0].Field != c.field || fields[0].Key != c.key {
+				t.Errorf("%s..%s: %v, want %s on %s", c.from, c.until, err, c.key, c.field)
+			}
 		}
 	})
 }

@@ -13,13 +13,26 @@ const (
 	maxDayYear = 9999
 )
 
-// parseDay reads a day as a date input sends it (yyyy-mm-dd, white space
-// around it ignored) as midnight in loc; false for anything else or for a
-// year outside minDayYear to maxDayYear.
+// dayLayouts are the ways a day is read: as a date input sends it
+// (yyyy-mm-dd) and as people in the Netherlands type it where the browser
+// shows a text field instead (31-12-2026, 1-3-2026, 1/3/2026), as a
+// signing deadline is read (signing.ParseDeadline).
+var dayLayouts = []string{"2006-01-02", "2-1-2006", "2/1/2006"}
+
+// parseDay reads a day (dayLayouts, white space around it ignored) as
+// midnight in loc; false for anything else, for a day that does not exist
+// (31 February) or for a year outside minDayYear to maxDayYear.
 func parseDay(v string, loc *time.Location) (time.Time, bool) {
-	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), loc)
-	if err != nil || t.Year() < minDayYear || t.Year() > maxDayYear {
-		return time.Time{}, false
+	v = strings.TrimSpace(v)
+	for _, layout := range dayLayouts {
+		t, err := time.ParseInLocation(layout, v, loc)
+		if err != nil {
+			continue
+		}
+		if t.Year() < minDayYear || t.Year() > maxDayYear {
+			return time.Time{}, false
+		}
+		return t, true
 	}
-	return t, true
+	return time.Time{}, false
 }
