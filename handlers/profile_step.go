@@ -22,12 +22,8 @@ func (h *handler) profileStepShow(c *fiber.Ctx) error {
 	f := components.ProfileForm{
 		Gender: u.Gender, Initials: u.Initials, FirstName: u.FirstName, NamePrefix: u.NamePrefix, LastName: u.LastName,
 		AwayEnabled: u.AwayEnabled, AwayMessage: away,
-	}
-	if !u.AwayFrom.IsZero() {
-		f.AwayFrom = u.AwayFrom.Format("2006-01-02")
-	}
-	if !u.AwayUntil.IsZero() {
-		f.AwayUntil = u.AwayUntil.Format("2006-01-02")
+		// Stored as midnight UTC of the day, as the settings page reads them.
+		AwayFrom: dateValue(u.AwayFrom), AwayUntil: dateValue(u.AwayUntil),
 	}
 	return h.profileStepForm(c, fiber.StatusOK, components.ProfileView{Form: f})
 }
