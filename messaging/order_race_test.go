@@ -62,6 +62,47 @@ SELECT COUNT(*) FROM w`, pid).Scan(context.Background(), &waiting); err != nil {
 	t.Error("the other transactions neither waited nor ended")
 }
 
+// closingCase is a conversation of Hanna's with Jan in a case, whose
+// closing records what the closing transaction sees of the conversation
+// (atClose, its messages) and then runs pause when set.
+type closingCase struct {
+	f           *fx
+	jan         *db.User
+	tid, caseID int64
+	count       func(idb bun.IDB) int
+	atClose     int
+	pause       func(ctx context.Context, tx bun.Tx)
+}
+
+func newClosingCase(t *testing.T, d *db.DB) *closingCase {
+	t.Helper()
+	ctx := context.Background()
+	c := &closingCase{f: setup(t, d)}
+	c.jan = c.f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+	var err error
+	if c.tid, err = c.f.svc.Compose(ctx, c.f.hr.Identity(), messaging.ComposeInput{To: []string{c.jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.caseID, err = c.f.svc.CreateCaseForThread(ctx, c.f.hr.Identity(), c.tid, c.jan.ID, "P-1"); err != nil {
+		t.Fatal(err)
+	}
+	c.count = func(idb bun.IDB) int {
+		n, err := idb.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", c.tid).Count(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		return int(n)
+	}
+	c.f.svc.CaseClosing = func(ctx context.Context, tx bun.Tx, _, _ int64) ([]messaging.Event, error) {
+		c.atClose = c.count(tx)
+		if c.pause != nil {
+			c.pause(ctx, tx)
+		}
+		return nil, nil
+	}
+	return c
+}
+
 // TestReplyWhileTheCaseCloses, on both engines: "Dossier sluiten" and a
 // reply in one of the case's conversations at the same moment, in both
 // orders of their transactions: the reply is either part of the case as
@@ -73,36 +114,11 @@ SELECT COUNT(*) FROM w`, pid).Scan(context.Background(), &waiting); err != nil {
 func TestReplyWhileTheCaseCloses(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		count := func(idb bun.IDB) int {
-			n, err := idb.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx)
-			if err != nil {
-				t.Error(err)
-			}
-			return int(n)
-		}
-		// atClose is what the closing transaction sees of the conversation.
-		var atClose int
-		var pause func(ctx context.Context, tx bun.Tx)
-		f.svc.CaseClosing = func(ctx context.Context, tx bun.Tx, _, _ int64) ([]messaging.Event, error) {
-			atClose = count(tx)
-			if pause != nil {
-				pause(ctx, tx)
-			}
-			return nil, nil
-		}
+		c := newClosingCase(t, d)
+		f, jan, tid, caseID, count := c.f, c.jan, c.tid, c.caseID, c.count
 		for round := range 3 {
 			// The reply has checked the case when the close begins.
-			pause = nil
+			c.pause = nil
 			closed := make(chan struct{})
 			var closeErr error
 			_, replyErr := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Het gaat beter",
@@ -122,8 +138,8 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 			if replyErr != nil || closeErr != nil {
 				t.Fatalf("round %d, reply first: reply %v, close %v", round, replyErr, closeErr)
 			}
-			if n := count(d); n != atClose {
-				t.Fatalf("round %d, reply first: the closed case has %d messages, %d when it was closed", round, n, atClose)
+			if n := count(d); n != c.atClose {
+				t.Fatalf("round %d, reply first: the closed case has %d messages, %d when it was closed", round, n, c.atClose)
 			}
 			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, false); err != nil {
 				t.Fatal(err)
@@ -131,7 +147,7 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 
 			// The close has changed the case when the reply begins.
 			replied := make(chan struct{})
-			pause = func(ctx context.Context, tx bun.Tx) {
+			c.pause = func(ctx context.Context, tx bun.Tx) {
 				pid := 0
 				if d.Postgres() {
 					pid = backendPID(t, ctx, tx)
@@ -146,11 +162,11 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-replied
-			if n := count(d); n != atClose {
-				t.Fatalf("round %d, close first: the closed case has %d messages, %d when it was closed (reply: %v)", round, n, atClose, replyErr)
+			if n := count(d); n != c.atClose {
+				t.Fatalf("round %d, close first: the closed case has %d messages, %d when it was closed (reply: %v)", round, n, c.atClose, replyErr)
 			}
 			wantKey(t, replyErr, "case.closed_readonly")
-			pause = nil
+			c.pause = nil
 			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, false); err != nil {
 				t.Fatal(err)
 			}
@@ -324,35 +340,11 @@ func holdUsers(t *testing.T, d *db.DB, mode string, ids ...int64) (int, func()) 
 func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := setup(t, d)
-		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
-		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		count := func(idb bun.IDB) int {
-			n, err := idb.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx)
-			if err != nil {
-				t.Error(err)
-			}
-			return int(n)
-		}
-		var atClose int
-		var pause func(ctx context.Context, tx bun.Tx)
-		f.svc.CaseClosing = func(ctx context.Context, tx bun.Tx, _, _ int64) ([]messaging.Event, error) {
-			atClose = count(tx)
-			if pause != nil {
-				pause(ctx, tx)
-			}
-			return nil, nil
-		}
+		c := newClosingCase(t, d)
+		f, jan, tid, caseID, count := c.f, c.jan, c.tid, c.caseID, c.count
 		reopen := func() {
 			t.Helper()
-			pause = nil
+			c.pause = nil
 			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, false); err != nil {
 				t.Fatal(err)
 			}
@@ -384,8 +376,8 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 			if deleteErr != nil || closeErr != nil {
 				t.Fatalf("round %d, deletion first: deletion %v, close %v", round, deleteErr, closeErr)
 			}
-			if n := count(d); n != atClose {
-				t.Fatalf("round %d, deletion first: the closed case has %d messages, %d when it was closed", round, n, atClose)
+			if n := count(d); n != c.atClose {
+				t.Fatalf("round %d, deletion first: the closed case has %d messages, %d when it was closed", round, n, c.atClose)
 			}
 			reopen()
 
@@ -393,7 +385,7 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 			if m, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Per abuis"}); err != nil {
 				t.Fatal(err)
 			}
-			pause = func(ctx context.Context, tx bun.Tx) {
+			c.pause = func(ctx context.Context, tx bun.Tx) {
 				pid := 0
 				if d.Postgres() {
 					pid = backendPID(t, ctx, tx)
@@ -409,8 +401,8 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-deleted
-			if n := count(d); n != atClose {
-				t.Fatalf("round %d, close first: the closed case has %d messages, %d when it was closed (deletion: %v)", round, n, atClose, deleteErr)
+			if n := count(d); n != c.atClose {
+				t.Fatalf("round %d, close first: the closed case has %d messages, %d when it was closed (deletion: %v)", round, n, c.atClose, deleteErr)
 			}
 			wantKey(t, deleteErr, "case.closed_readonly")
 			reopen()
