@@ -563,12 +563,13 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 //     (holdOwnThreads).
 
 // threadToWrite is threadWithOrg for a reply, a new participant or a
-// change of the thread's case (caseThread), in its transaction tx: on PostgreSQL it also takes the thread's row lock,
-// before the reply's statement locks the participants' rows in an order
-// of its own, so that replies at once, a deletion in the thread (which
-// locks the thread first, see messageToDelete, and then the
-// participants and their users) and a participant added (who must get a reply sent
-// meanwhile) take turns instead of deadlocking or missing each other.
+// change of the thread's case (caseThread), in its transaction tx: on
+// PostgreSQL it also takes the thread's row lock, before the reply's
+// statement locks the participants' rows in an order of its own, so that
+// replies at once, a deletion in the thread (which locks the thread
+// first, see messageToDelete, and then the participants and their users)
+// and a participant added (who must get a reply sent meanwhile) take
+// turns instead of deadlocking or missing each other.
 // And it takes a share lock on the row of the thread's case (before the
 // thread's, as the retention's deletion of a closed case locks them), so
 // that closing the case (SetCaseClosed, which updates that row) and the
