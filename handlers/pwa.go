@@ -119,9 +119,9 @@ func (h *handler) manifest(c *fiber.Ctx) error {
 // offline is the page the service worker keeps to show when there is no
 // network. It is routed before the session is resolved, so it never
 // carries a name, an unread count or a CSRF token: what the browser stores
-// is the same for everyone in a language. The worker asks for the
-// language of the page that registered it (?lang=, see static/pwa/sw.js),
-// so that it keeps the page of the language the person reads.
+// is the same for everyone in a language. The worker keeps it in each
+// language (?lang=, see static/pwa/sw.js) and shows the one the person
+// last read in.
 func (h *handler) offline(c *fiber.Ctx) error {
 	if lang := askedLanguage(c); lang != "" {
 		setLanguage(c, lang)

@@ -10,8 +10,8 @@ import (
 )
 
 // TestOfflinePageInTheLanguageAsked: the service worker keeps the offline
-// page of the language of the page that registered it (/sw.js?lang=..,
-// see TestServiceWorkerKeepsTheOfflinePageOfItsLanguage); /offline?lang=
+// page of each language (see
+// TestServiceWorkerKeepsTheOfflinePageOfEachLanguage); /offline?lang=
 // answers in that language whatever the cookie or the browser says, and
 // without it in the request's language.
 func TestOfflinePageInTheLanguageAsked(t *testing.T) {
@@ -29,13 +29,13 @@ func TestOfflinePageInTheLanguageAsked(t *testing.T) {
 	}
 }
 
-// TestServiceWorkerKeepsTheOfflinePageOfItsLanguage: the page registers
-// the service worker with its own language, and the worker keeps the
-// offline page of that language under /offline in a cache of that
-// language, so a change of language (or another person on the device)
-// installs a worker that keeps the other language's page and drops the
-// old one.
-func TestServiceWorkerKeepsTheOfflinePageOfItsLanguage(t *testing.T) {
+// TestServiceWorkerKeepsTheOfflinePageOfEachLanguage: the worker has one
+// address (a change of language replaces no worker), keeps the offline
+// page of each language, fetched without cookies, and shows the one of
+// the language of the last page that came from the network
+// (Content-Language, which every page carries). The browser test
+// TestServiceWorkerCachesNoMessages shows it without the server.
+func TestServiceWorkerKeepsTheOfflinePageOfEachLanguage(t *testing.T) {
 	app, err := static.FS.ReadFile("js/app.js")
 	if err != nil {
 		t.Fatal(err)
@@ -44,13 +44,19 @@ func TestServiceWorkerKeepsTheOfflinePageOfItsLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(app), "navigator.serviceWorker.register("); n != strings.Count(string(app), "navigator.serviceWorker.register(serviceWorkerURL()") {
-		t.Errorf("app.js registers the service worker without its language (%d registrations)", n)
+	if n := strings.Count(string(app), "navigator.serviceWorker.register("); n == 0 || n != strings.Count(string(app), "navigator.serviceWorker.register('/sw.js', { scope: '/' })") {
+		t.Errorf("app.js registers the service worker at another address (%d registrations)", n)
 	}
-	wantContains(t, string(app), `'/sw.js?lang=' + encodeURIComponent(document.documentElement.lang`)
-	wantContains(t, string(sw), `searchParams.get('lang')`, `CACHE = 'dialoog-offline-v2-' + LANG`,
-		`fetch(OFFLINE + '?lang=' + LANG`, `cache.put(OFFLINE,`)
-	wantNotContains(t, string(sw), "addAll(PRECACHE)")
+	wantContains(t, string(sw), `var LANGS = ['nl', 'en'];`, `fetch(offlineURL(lang), { credentials: 'omit' })`,
+		`res.headers.get('Content-Language')`, `fetch(req).then(remember).catch(offlinePage)`)
+	ta := newTestApp(t)
+	b := ta.browser(t)
+	for _, lang := range []string{"nl", "en"} {
+		resp, _ := b.get("/inloggen", "Accept-Language", lang)
+		if got := resp.Header.Get("Content-Language"); got != lang {
+			t.Errorf("a page in %s says Content-Language %q", lang, got)
+		}
+	}
 }
 
 // TestManifestInThePersonsLanguage: the layout links the manifest of the

@@ -525,15 +525,10 @@
   }
 
   // The service worker (/sw.js) makes the inbox installable and shows an
-  // offline page; it never caches message content. Browsers only allow it
-  // on HTTPS and localhost. Its address names the page's language: the
-  // worker keeps the offline page of that language, and a page in another
-  // language replaces it with one that keeps the other.
-  function serviceWorkerURL() {
-    return '/sw.js?lang=' + encodeURIComponent(document.documentElement.lang || 'nl');
-  }
+  // offline page, in the language of the last page read; it never caches
+  // message content. Browsers only allow it on HTTPS and localhost.
   if ('serviceWorker' in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register(serviceWorkerURL(), { scope: '/' }).catch(function () {});
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {});
   }
   // "Meldingen op dit apparaat": ask permission, subscribe through the Push
   // API with the server's VAPID key and hand the subscription to the
@@ -587,7 +582,7 @@
       return;
     }
     function registration() {
-      return navigator.serviceWorker.register(serviceWorkerURL(), { scope: '/' }).then(function () {
+      return navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(function () {
         return navigator.serviceWorker.ready;
       });
     }

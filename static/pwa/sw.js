@@ -6,39 +6,39 @@
 // notification only says that there is a new message.
 'use strict';
 
-// The page registers the worker as /sw.js?lang=<its <html lang>>: a page
-// in another language (the person switched, or someone else uses the
-// device) registers another worker, which keeps the offline page of its
-// language and removes the cache of the one before.
-var LANG = new URL(self.location.href).searchParams.get('lang') === 'en' ? 'en' : 'nl';
-var CACHE = 'dialoog-offline-v2-' + LANG;
-var OFFLINE = '/offline';
+// The offline page is kept in each language, fetched without cookies
+// (so it carries no name and no CSRF token). The worker shows the one of
+// the language the person last read Dialoog in: the Content-Language of
+// the last page that came from the network, remembered in the cache (a
+// worker is stopped and started again at any time). One script address
+// for everyone: a change of language replaces nothing.
+var CACHE = 'dialoog-offline-v3';
+var LANGS = ['nl', 'en'];
 var STYLES = '/static/css/app.css';
-// The only URLs ever put in the cache.
-var PRECACHE = [OFFLINE, STYLES];
+var LANG_KEY = '/offline-language';
+function offlineURL(lang) { return '/offline?lang=' + lang; }
+// The only URLs ever put in the cache: the offline pages, their
+// stylesheet and the language to show.
+var PRECACHE = [STYLES];
 
-// The offline page is fetched in the worker's language and kept under
-// /offline.
 self.addEventListener('install', function (event) {
   event.waitUntil(
     caches.open(CACHE)
       .then(function (cache) {
-        return Promise.all([
-          fetch(OFFLINE + '?lang=' + LANG, { credentials: 'omit' }).then(function (res) {
+        return Promise.all(LANGS.map(function (lang) {
+          return fetch(offlineURL(lang), { credentials: 'omit' }).then(function (res) {
             if (!res.ok) {
               throw new Error('offline page: ' + res.status);
             }
-            return cache.put(OFFLINE, res);
-          }),
-          cache.add(STYLES)
-        ]);
+            return cache.put(offlineURL(lang), res);
+          });
+        }).concat([cache.add(STYLES)]));
       })
       .then(function () { return self.skipWaiting(); })
   );
 });
 
-// Older caches (another version of this file, or the worker of another
-// language) are removed.
+// Older caches (another version of this file) are removed.
 self.addEventListener('activate', function (event) {
   event.waitUntil(
     caches.keys()
@@ -50,6 +50,31 @@ self.addEventListener('activate', function (event) {
   );
 });
 
+// lastLang is the language last remembered, while this worker runs.
+var lastLang = null;
+
+// remember notes the language of a page that came from the network.
+function remember(res) {
+  var lang = res.headers.get('Content-Language');
+  if (LANGS.indexOf(lang) >= 0 && lang !== lastLang) {
+    lastLang = lang;
+    caches.open(CACHE).then(function (cache) {
+      return cache.put(LANG_KEY, new Response(lang, { headers: { 'Content-Type': 'text/plain' } }));
+    }).catch(function () {});
+  }
+  return res;
+}
+
+// offlinePage is the kept offline page in the remembered language (Dutch
+// when none was).
+function offlinePage() {
+  return caches.open(CACHE).then(function (cache) {
+    return cache.match(LANG_KEY)
+      .then(function (r) { return r ? r.text() : 'nl'; })
+      .then(function (lang) { return cache.match(offlineURL(LANGS.indexOf(lang) >= 0 ? lang : 'nl')); });
+  });
+}
+
 // Network only. A page that cannot be loaded shows the offline page; the
 // offline page's stylesheet comes from the cache when the network is gone.
 // Nothing fetched here is written to the cache.
@@ -60,9 +85,7 @@ self.addEventListener('fetch', function (event) {
   }
   var url = new URL(req.url);
   if (req.mode === 'navigate') {
-    event.respondWith(fetch(req).catch(function () {
-      return caches.open(CACHE).then(function (cache) { return cache.match(OFFLINE); });
-    }));
+    event.respondWith(fetch(req).then(remember).catch(offlinePage));
     return;
   }
   if (url.origin === self.location.origin && PRECACHE.indexOf(url.pathname) >= 0) {
