@@ -832,7 +832,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	// The same content-free notice to each browser the person switched
 	// notifications on for: a statement only for people who have any.
 	if u.PushDevices > 0 {
-		if _, err := s.Outbox.QueueNoticePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, notice, s.NotifyDelay); err != nil {
+		if _, err := s.Outbox.QueuePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, &notice, s.NotifyDelay); err != nil {
 			return err
 		}
 	}

@@ -196,19 +196,11 @@ FROM push_subscriptions AS s WHERE s.user_id = ?`
 
 // QueuePush inserts one pending push row for each of userID's own
 // subscriptions, in idb (the caller's transaction), with one statement,
-// and returns how many.
-func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title, url string) (int, error) {
-	return o.queuePush(ctx, idb, userID, pushContent{Title: title, URL: url}, 0)
-}
-
-// QueueNoticePush is QueuePush for a notice of a new message (see
-// Mail.Notice), first tried delay after queueing.
-func (o *Outbox) QueueNoticePush(ctx context.Context, idb bun.IDB, userID int64, title, url string, n Notice, delay time.Duration) (int, error) {
-	return o.queuePush(ctx, idb, userID, pushContent{Title: title, URL: url, Notice: &n}, delay)
-}
-
-func (o *Outbox) queuePush(ctx context.Context, idb bun.IDB, userID int64, c pushContent, delay time.Duration) (int, error) {
-	plain, err := json.Marshal(c)
+// and returns how many. A notice of a new message (notice, see
+// Mail.Notice) is first tried delay after queueing; nil and 0 for any
+// other push.
+func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title, url string, notice *Notice, delay time.Duration) (int, error) {
+	plain, err := json.Marshal(pushContent{Title: title, URL: url, Notice: notice})
 	if err != nil {
 		return 0, fmt.Errorf("queue push: encode: %w", err)
 	}

@@ -73,7 +73,7 @@ func TestWebPushLane(t *testing.T) {
 		ob := NewOutbox(v)
 		var n int
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			n, err = ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten")
+			n, err = ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0)
 			return err
 		}); err != nil || n != 2 {
 			t.Fatalf("queue push: %d rows, %v", n, err)
@@ -101,7 +101,7 @@ func TestWebPushLane(t *testing.T) {
 		// The laptop's browser dropped the subscription.
 		ps.Gone("jan-laptop")
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			_, err := ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten")
+			_, err := ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -125,7 +125,7 @@ func TestWebPushLane(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			n, err = ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten")
+			n, err = ob.QueuePush(ctx, tx, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0)
 			return err
 		}); err != nil || n != 0 {
 			t.Fatalf("after switching off: %d rows, %v", n, err)
@@ -181,7 +181,7 @@ func TestPushDevicesAndStaleKeys(t *testing.T) {
 		}
 		ob := NewOutbox(v)
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			_, err := ob.QueuePush(ctx, tx, piet, "t", "/berichten")
+			_, err := ob.QueuePush(ctx, tx, piet, "t", "/berichten", nil, 0)
 			return err
 		}); err != nil {
 			t.Fatal(err)
