@@ -162,7 +162,10 @@ func readableShade(s string) (string, int) {
 	if !ValidColour(s) {
 		return "", 0
 	}
-	for k := 255; k > 0; k-- {
+	if Passes(s) { // shade(s, 255), the colour itself: every page's case
+		return s, 255
+	}
+	for k := 254; k > 0; k-- {
 		if c := shade(s, k); Passes(c) {
 			return c, k
 		}
