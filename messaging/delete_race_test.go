@@ -36,23 +36,11 @@ func TestReplyWhileTheOnlyMessageIsDeleted(t *testing.T) {
 				t.Fatal(err)
 			}
 			first := v.Messages[0].ID
-			var wg sync.WaitGroup
 			var replyErr, delErr error
 			var reply int64
-			start := make(chan struct{})
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
+			atOnce(func() {
 				reply, replyErr = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Nog iets"})
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
-				delErr = f.svc.DeleteForEveryone(ctx, f.hr.Identity(), first)
-			}()
-			close(start)
-			wg.Wait()
+			}, func() { delErr = f.svc.DeleteForEveryone(ctx, f.hr.Identity(), first) })
 			if delErr != nil {
 				t.Fatalf("round %d: delete: %v", round, delErr)
 			}
@@ -111,23 +99,13 @@ func TestDeleteForEveryoneWhileRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wg sync.WaitGroup
 			var marked int
 			var markErr, delErr error
-			start := make(chan struct{})
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
+			atOnce(func() {
 				marked, markErr = f.svc.MarkReadUpTo(ctx, emp.Identity(), th, m)
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
+			}, func() {
 				delErr = f.svc.DeleteForEveryone(ctx, f.hr.Identity(), m)
-			}()
-			close(start)
-			wg.Wait()
+			})
 			if markErr != nil {
 				t.Fatalf("round %d: mark read: %v", round, markErr)
 			}
@@ -202,22 +180,10 @@ func TestJoinTeamWhileReplying(t *testing.T) {
 		}
 		for round := range 12 {
 			newcomer := f.active(t, fmt.Sprintf("collega%d@osaw.nl", round), true, "Piet", "", "Post")
-			var wg sync.WaitGroup
 			var joinErr, replyErr error
-			start := make(chan struct{})
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
-				joinErr = f.svc.AddTeamMember(ctx, team.ID, newcomer.Email)
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
+			atOnce(func() { joinErr = f.svc.AddTeamMember(ctx, team.ID, newcomer.Email) }, func() {
 				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
-			}()
-			close(start)
-			wg.Wait()
+			})
 			if joinErr != nil || replyErr != nil {
 				t.Fatalf("round %d: join %v, reply %v", round, joinErr, replyErr)
 			}
@@ -255,22 +221,10 @@ func TestLeaveTeamWhileReplying(t *testing.T) {
 			if err := f.svc.AddTeamMember(ctx, team.ID, piet.Email); err != nil {
 				t.Fatal(err)
 			}
-			var wg sync.WaitGroup
 			var leaveErr, replyErr error
-			start := make(chan struct{})
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
-				leaveErr = f.svc.RemoveTeamMember(ctx, team.ID, piet.Email)
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
+			atOnce(func() { leaveErr = f.svc.RemoveTeamMember(ctx, team.ID, piet.Email) }, func() {
 				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: fmt.Sprint("Ronde ", round)})
-			}()
-			close(start)
-			wg.Wait()
+			})
 			if leaveErr != nil || replyErr != nil {
 				t.Fatalf("round %d: leave %v, reply %v", round, leaveErr, replyErr)
 			}
@@ -300,22 +254,12 @@ func TestAddParticipantWhileReplying(t *testing.T) {
 				t.Fatal(err)
 			}
 			newcomer := f.active(t, fmt.Sprintf("collega%d@osaw.nl", round), true, "Piet", "", "Post")
-			var wg sync.WaitGroup
 			var addErr, replyErr error
-			start := make(chan struct{})
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
+			atOnce(func() {
 				addErr = f.svc.AddParticipant(ctx, f.hr.Identity(), th, messaging.AddInput{Email: newcomer.Email, History: messaging.WithHistory})
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
+			}, func() {
 				_, replyErr = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Goed"})
-			}()
-			close(start)
-			wg.Wait()
+			})
 			if addErr != nil || replyErr != nil {
 				t.Fatalf("round %d: add %v, reply %v", round, addErr, replyErr)
 			}
@@ -333,4 +277,19 @@ func TestAddParticipantWhileReplying(t *testing.T) {
 			countersAgree(t, d, fmt.Sprint("round ", round))
 		}
 	})
+}
+
+// atOnce runs a and b at the same moment, each in its own goroutine, and
+// returns when both have.
+func atOnce(a, b func()) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, fn := range []func(){a, b} {
+		wg.Go(func() {
+			<-start
+			fn()
+		})
+	}
+	close(start)
+	wg.Wait()
 }
