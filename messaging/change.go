@@ -250,7 +250,12 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 			return apperr.New(apperr.Conflict, "message.already_read")
 		}
 		// A message whose PDF was put to signers stays: the request, and
-		// the evidence of any agreement, refer to its document.
+		// the evidence of any agreement, refer to its document. So this
+		// deletion changes no request (one refers only to the message it
+		// was made with, in that message's transaction, or to the sealed
+		// PDF's line, refused above as a system line) and takes no request
+		// lock before the case's and the conversation's (holdRequests,
+		// which would also go against "case, then request").
 		asked, err := tx.NewSelect().Table("signing_requests").Where("message_id = ?", m.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("check signing requests: %w", err)
@@ -289,6 +294,13 @@ func (s *Service) RemoveFromBox(ctx context.Context, who *identity.User, message
 	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// The last box to lose the message deletes it (and perhaps the
+		// emptied conversation), which changes or deletes the requests
+		// that refer to them: their rows come before the conversation's.
+		if err := s.holdRequests(ctx, tx, `thread_id = (SELECT m.thread_id FROM messages AS m WHERE m.id = ?)
+  AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = ? AND ms.user_id = ?)`, messageID, messageID, user.ID); err != nil {
+			return err
+		}
 		m, _, err := s.messageToDelete(ctx, tx, user.ID, messageID, false)
 		if err != nil {
 			return err
@@ -309,6 +321,11 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, t
 	user := db.UserOf(who)
 	var keys []storedFile
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// As in RemoveFromBox: the requests of the conversation first.
+		if err := s.holdRequests(ctx, tx, "thread_id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)",
+			threadID, threadID, user.ID); err != nil {
+			return err
+		}
 		if _, err := s.threadToDelete(ctx, tx, user.ID, threadID); err != nil {
 			return err
 		}

@@ -128,3 +128,24 @@ func (s *Service) PublishEvents(ctx context.Context, evs []Event) { s.publish(ct
 // ReplyInput.Within); the live events it returns are published with the
 // reply's.
 type WithinFunc = func(ctx context.Context, tx bun.Tx, messageID int64) ([]Event, error)
+
+// holdRequests takes, on PostgreSQL, the row locks of the signing requests
+// that where selects (with args), in the order of their ids, in a change
+// that will lock conversations and then update or delete such requests
+// (ON DELETE SET NULL or CASCADE of a message, an attachment, a thread or
+// a user they refer to): a request's row comes before its conversation's
+// (see the lock order above threadToWrite), as signing takes them
+// (lockRequest, then the conversation: Finish adds the sealed PDF).
+// FOR UPDATE, which a deletion of the row needs. (SQLite's writers take
+// turns.)
+func (s *Service) holdRequests(ctx context.Context, tx bun.Tx, where string, args ...any) error {
+	if !s.DB.Postgres() {
+		return nil
+	}
+	var ids []int64
+	if err := tx.NewSelect().Table("signing_requests").Column("id").Where(where, args...).
+		Order("id").For("UPDATE").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("hold signing requests: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package signing_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+	"dialoog/seal"
+	"dialoog/signing"
+)
+
+// The tests of this file force, on PostgreSQL, the interleaving of a
+// signing change (which locks its request, then writes into its
+// conversation) with a change that locks conversations and then touches
+// requests, and check that both end: with the rows locked in the other
+// order PostgreSQL cancelled one of them (deadlock detected, 40P01).
+// SQLite's writers take turns; there the tests check the outcome.
+
+// failingSealer leaves a request agreed but not sealed, as when the seal
+// service is away: the periodic run tries Finish again later.
+type failingSealer struct{}
+
+func (failingSealer) Seal(context.Context, int64, []byte, seal.Evidence) ([]byte, error) {
+	return nil, errors.New("seal service away")
+}
+
+// agreedRequest asks Jan, alone, to agree to a PDF in thread tid, and has
+// him agree while sealing fails: the request is agreed, to be finished.
+func (f *fx) agreedRequest(t *testing.T, tid int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
+		Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+			var err error
+			id, err = f.svc.RequestTx(ctx, tx, f.hr, tid, messageID, signing.RequestInput{SignerIDs: []int64{f.jan.ID}})
+			return nil, err
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Sealer = failingSealer{}
+	err = f.agree(f.jan, id, f.sentCode(t, f.jan, id))
+	f.svc.Sealer = f.sealer
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := f.card(t, f.hr, id); c.Status != signing.StatusAgreed {
+		t.Fatalf("the request is %s, want agreed", c.Status)
+	}
+	return id
+}
+
+// holdRows runs query (a SELECT ... FOR ...) in a transaction of the test
+// on PostgreSQL, so that a change that needs one of its rows waits there.
+// It returns the transaction's backend pid and the function that releases
+// the locks; on SQLite, 0 and a no-op.
+func holdRows(t *testing.T, d *db.DB, query string, args ...any) (int, func()) {
+	t.Helper()
+	if !d.Postgres() {
+		return 0, func() {}
+	}
+	ctx := context.Background()
+	hold, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := hold.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := hold.QueryContext(ctx, d.NewRaw(query, args...).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("nothing to hold: %s", query)
+	}
+	return pid, func() {
+		if err := hold.Rollback(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// waitBehind waits until n transactions wait, directly or through one
+// another, for the locks of the PostgreSQL backend pid, or until done is
+// closed. On SQLite, where a wait cannot be seen, it gives the other side
+// a moment to go ahead if it could.
+func waitBehind(t *testing.T, d *db.DB, pid, n int, done <-chan struct{}) {
+	t.Helper()
+	if !d.Postgres() {
+		select {
+		case <-done:
+		case <-time.After(300 * time.Millisecond):
+		}
+		return
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		var waiting int
+		if err := d.NewRaw(`WITH RECURSIVE w AS (
+  SELECT a.pid FROM pg_stat_activity AS a WHERE ? = ANY(pg_blocking_pids(a.pid))
+  UNION SELECT a.pid FROM pg_stat_activity AS a JOIN w ON w.pid = ANY(pg_blocking_pids(a.pid)))
+SELECT COUNT(*) FROM w`, pid).Scan(context.Background(), &waiting); err != nil {
+			t.Error(err)
+			return
+		}
+		if waiting >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Error("the other transactions neither waited nor ended")
+}
+
+// inTurn starts first, and second once first waits behind the holder
+// (pid), then releases the holder when both wait, and returns their
+// errors when both have ended.
+func inTurn(t *testing.T, d *db.DB, pid int, release func(), first, second func() error) (error, error) {
+	t.Helper()
+	var errs [2]error
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(2)
+	go func() { defer wg.Done(); errs[0] = first() }()
+	go func() { wg.Wait(); close(done) }()
+	waitBehind(t, d, pid, 1, done)
+	go func() { defer wg.Done(); errs[1] = second() }()
+	waitBehind(t, d, pid, 2, done)
+	release()
+	<-done
+	return errs[0], errs[1]
+}
+
+// TestFinishWhileTheDocumentLeavesTheLastBox, on both engines: the
+// requester removes the message with the document from her box, the last
+// one that has it (the signer agreed and then stopped), while the sealed
+// PDF is added. The removal deletes the message and its attachment, which
+// empties the request's references to them. Both end. Before, on
+// PostgreSQL, the removal held the conversation (messageToDelete) and then
+// waited for the request, Finish the other way round: a deadlock. The
+// removal is held (a row lock on her read state of the message) after its
+// first locks until Finish waits too.
+func TestFinishWhileTheDocumentLeavesTheLastBox(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Akkoord", Body: "Zie hierna."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := f.agreedRequest(t, tid)
+		if err := f.msgs.StopService(ctx, f.jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		var mid int64
+		if err := d.NewSelect().Table("signing_requests").Column("message_id").Where("id = ?", id).Scan(ctx, &mid); err != nil {
+			t.Fatal(err)
+		}
+		pid, release := holdRows(t, d, "SELECT user_id FROM message_states WHERE message_id = ? AND user_id = ? FOR UPDATE", mid, f.hr.ID)
+		removeErr, finishErr := inTurn(t, d, pid, release,
+			func() error { return f.msgs.RemoveFromBox(ctx, f.hr.Identity(), mid) },
+			func() error { return f.svc.Finish(ctx, id) })
+		// On SQLite the removal has ended before Finish begins, which then
+		// finds the document gone; on PostgreSQL Finish read it before.
+		if removeErr != nil || (finishErr != nil && d.Postgres()) {
+			t.Fatalf("removal: %v; finish: %v", removeErr, finishErr)
+		}
+		if c := f.card(t, f.hr, id); d.Postgres() && c.Status != signing.StatusSealed {
+			t.Fatalf("the request is %s, want sealed", c.Status)
+		}
+	})
+}
+
