@@ -68,6 +68,19 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 // the files to remove and the live events to publish after the commit.
 func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, []Event, error) {
 	var later []Event
+	// The signing requests the deletion changes or deletes once it holds
+	// the person's conversations (holdOwnThreads): those of the
+	// conversations whose messages and rows go, and those the person asked
+	// for or is a signer of (requested_by and the signer's user_id go).
+	// Their rows come first, in id order, as signing takes them (the
+	// request, then its conversation: Finish), and so do those that
+	// AccountLeaving lapses. A request made in the meantime refers to a
+	// new message that others have, which stays, or waits for the person
+	// and AccountLeaving, still before the conversations, locks it.
+	if err := s.holdRequests(ctx, tx, `thread_id IN (`+ownThreads+`) OR requested_by = ?
+  OR id IN (SELECT sg.request_id FROM signing_signers AS sg WHERE sg.user_id = ?)`, user.ID, user.ID, user.ID, user.ID); err != nil {
+		return nil, nil, err
+	}
 	if s.AccountLeaving != nil {
 		var err error
 		if later, err = s.AccountLeaving(ctx, tx, user.ID); err != nil {
@@ -188,8 +201,9 @@ func (s *Service) userHash(id int64) string {
 // goes. The box is read after the locks, so it holds what those before
 // it committed. (SQLite's writers take turns.)
 //
-// The order: a signing request that lapses (AccountLeaving, before this),
-// then the threads in id order, as team membership changes hold a team's
+// The order: the signing requests the deletion touches (held in
+// deleteAccount, before AccountLeaving lapses some of them), then the
+// threads in id order, as team membership changes hold a team's
 // threads (holdTeamThreads), then the participants' and users' rows, as
 // every change in a thread does after its lock.
 func (s *Service) holdOwnThreads(ctx context.Context, tx bun.Tx, userID int64) error {
@@ -198,10 +212,14 @@ func (s *Service) holdOwnThreads(ctx context.Context, tx bun.Tx, userID int64) e
 	}
 	var ids []int64
 	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").
-		Where(`id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id = ?)
-  OR id IN (SELECT m.thread_id FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE ms.user_id = ?)`, userID, userID).
+		Where("id IN ("+ownThreads+")", userID, userID).
 		Order("id").For("UPDATE").Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("hold own conversations: %w", err)
 	}
 	return nil
 }
+
+// ownThreads selects the ids of the threads a user (the argument, twice)
+// takes part in or has messages of.
+const ownThreads = `SELECT p.thread_id FROM participants AS p WHERE p.user_id = ?
+  UNION SELECT m.thread_id FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id WHERE ms.user_id = ?`

@@ -155,6 +155,33 @@ func inTurn(t *testing.T, d *db.DB, pid int, release func(), first, second func(
 	return errs[0], errs[1]
 }
 
+// TestFinishWhileTheRequesterStops, on both engines: the sealed PDF of an
+// agreed request is added (Finish: the request, then its conversation)
+// while the requester stops with Dialoog, whose deletion empties the
+// request's requested_by. Both end, one after the other. Before, on
+// PostgreSQL, the stop held the conversation (holdOwnThreads) and then
+// waited for the request, and Finish held the request and waited for the
+// conversation: one was cancelled as a deadlock. The stop is held (a row
+// lock on the requester's user row) after its first locks until Finish
+// waits too.
+func TestFinishWhileTheRequesterStops(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		id := f.agreedRequest(t, f.thread)
+		pid, release := holdRows(t, d, "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", f.hr.ID)
+		stopErr, finishErr := inTurn(t, d, pid, release,
+			func() error { return f.msgs.StopService(ctx, f.hr.Identity()) },
+			func() error { return f.svc.Finish(ctx, id) })
+		if stopErr != nil || finishErr != nil {
+			t.Fatalf("stop: %v; finish: %v", stopErr, finishErr)
+		}
+		if c := f.card(t, f.jan, id); c.Status != signing.StatusSealed {
+			t.Fatalf("the request is %s, want sealed", c.Status)
+		}
+	})
+}
+
 // TestFinishWhileTheDocumentLeavesTheLastBox, on both engines: the
 // requester removes the message with the document from her box, the last
 // one that has it (the signer agreed and then stopped), while the sealed
