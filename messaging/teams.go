@@ -358,6 +358,21 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		if err != nil {
 			return err
 		}
+		if s.TeamLeaving != nil {
+			// The requests of the team's conversations that wait for the
+			// member, which TeamLeaving lapses after the conversations'
+			// share locks: their rows come first, as signing takes them
+			// (the request, then its conversation), and as a signer who
+			// stops with Dialoog at the same moment locks them (before
+			// their conversations). A request made between this and
+			// holdTeamThreads is locked after them; it waits for the
+			// member, so it cannot be sealed, and only such a stop, in
+			// that moment, could wait for it the other way round.
+			if err := s.holdRequests(ctx, tx, `thread_id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id = ? AND p.via_team_id = ?)
+  AND id IN (SELECT sg.request_id FROM signing_signers AS sg WHERE sg.user_id = ? AND sg.decided_at IS NULL)`, u.ID, t.ID, u.ID); err != nil {
+				return err
+			}
+		}
 		if err := s.holdTeamThreads(ctx, tx, t.ID); err != nil {
 			return err
 		}

@@ -222,3 +222,54 @@ func TestFinishWhileTheDocumentLeavesTheLastBox(t *testing.T) {
 	})
 }
 
+// TestStopWhileAnotherSignerLeavesTheTeam, on both engines: two signers
+// of a request in a team's conversation, one who stops with Dialoog and a
+// colleague who leaves the team, at the same moment. Both lapse the
+// request; both end. Before, on PostgreSQL, the leaving share-locked the
+// team's conversations (holdTeamThreads) and then waited for the
+// request, while the stop held the request (Leave) and then waited for
+// the conversation (holdOwnThreads): a deadlock. Both are held (a row lock
+// on the request) until both wait, the stop first.
+func TestStopWhileAnotherSignerLeavesTheTeam(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		arts := f.user(t, "arts@osaw.nl", true, "Anna", "Arts")
+		team, err := f.msgs.CreateTeam(ctx, f.org.ID, "Bedrijfsarts", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*db.User{f.hr, arts} {
+			if err := f.msgs.AddTeamMember(ctx, team.ID, u.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Re-integratieplan", Body: "Zie bijlage.", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, "team"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
+			Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+				var err error
+				id, err = f.svc.RequestTx(ctx, tx, f.hr, tid, messageID, signing.RequestInput{SignerIDs: []int64{f.jan.ID, arts.ID}})
+				return nil, err
+			}}); err != nil {
+			t.Fatal(err)
+		}
+		pid, release := holdRows(t, d, "SELECT id FROM signing_requests WHERE id = ? FOR UPDATE", id)
+		stopErr, leaveErr := inTurn(t, d, pid, release,
+			func() error { return f.msgs.StopService(ctx, f.jan.Identity()) },
+			func() error { return f.msgs.RemoveTeamMember(ctx, team.ID, arts.Email) })
+		if stopErr != nil || leaveErr != nil {
+			t.Fatalf("stop: %v; leaving the team: %v", stopErr, leaveErr)
+		}
+		if c := f.card(t, f.hr, id); c.Status != signing.StatusLapsed {
+			t.Fatalf("the request is %s, want lapsed", c.Status)
+		}
+	})
+}
