@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -485,43 +486,50 @@ func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, c
 			if err := run.renew(ctx, tx); err != nil {
 				return err
 			}
-			for _, id := range ids {
-				// Checked again, under a row lock on PostgreSQL: reopening
-				// the case meanwhile keeps it.
-				q := tx.NewSelect().Model((*db.Case)(nil)).Column("id").
-					Where("id = ? AND org_id = ? AND status = ? AND closed_at < ?", id, orgID, db.CaseClosed, cutoff)
-				if s.DB.Postgres() {
-					q = q.For("UPDATE")
-				}
-				var found []int64
-				if err := q.Scan(ctx, &found); err != nil {
-					return fmt.Errorf("lock case: %w", err)
-				}
-				if len(found) == 0 {
-					continue
-				}
-				var tids []int64
-				tq := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("case_id = ? AND org_id = ?", id, orgID).Order("id")
-				if s.DB.Postgres() {
-					tq = tq.For("UPDATE")
-				}
-				if err := tq.Scan(ctx, &tids); err != nil {
-					return fmt.Errorf("list conversations of case: %w", err)
-				}
-				for _, tid := range tids {
-					k, n, err := s.purgeThread(ctx, tx, tid)
-					if err != nil {
-						return err
-					}
-					keys = append(keys, k...)
-					threads++
-					messages += n
-				}
-				if _, err := tx.NewDelete().Model((*db.Case)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-					return fmt.Errorf("delete case: %w", err)
-				}
-				cases++
+			// Checked again, under row locks on PostgreSQL: reopening a
+			// case meanwhile keeps it. The cases first, then the signing
+			// requests of their conversations (which go with them), then
+			// the conversations of all of them in the order of their ids:
+			// the order of every change (see threadToWrite), so that the
+			// deletion of an account, which locks the person's
+			// conversations in that order, and this one take turns.
+			q := tx.NewSelect().Model((*db.Case)(nil)).Column("id").
+				Where("id IN (?) AND org_id = ? AND status = ? AND closed_at < ?", bun.In(ids), orgID, db.CaseClosed, cutoff).Order("id")
+			if s.DB.Postgres() {
+				q = q.For("UPDATE")
 			}
+			var found []int64
+			if err := q.Scan(ctx, &found); err != nil {
+				return fmt.Errorf("lock cases: %w", err)
+			}
+			if len(found) == 0 {
+				return nil
+			}
+			const ofCases = "SELECT t.id FROM threads AS t WHERE t.case_id IN (?) AND t.org_id = ?"
+			if err := s.holdRequests(ctx, tx, "thread_id IN ("+ofCases+")", bun.In(found), orgID); err != nil {
+				return err
+			}
+			var tids []int64
+			tq := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("case_id IN (?) AND org_id = ?", bun.In(found), orgID).Order("id")
+			if s.DB.Postgres() {
+				tq = tq.For("UPDATE")
+			}
+			if err := tq.Scan(ctx, &tids); err != nil {
+				return fmt.Errorf("list conversations of cases: %w", err)
+			}
+			for _, tid := range tids {
+				k, n, err := s.purgeThread(ctx, tx, tid)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k...)
+				threads++
+				messages += n
+			}
+			if _, err := tx.NewDelete().Model((*db.Case)(nil)).Where("id IN (?)", bun.In(found)).Exec(ctx); err != nil {
+				return fmt.Errorf("delete cases: %w", err)
+			}
+			cases = len(found)
 			return nil
 		})
 		if err != nil {
@@ -569,11 +577,20 @@ func (s *Service) purgeThread(ctx context.Context, tx bun.Tx, id int64) ([]store
 // purgeThread). The files go after the commit. It returns how many threads
 // it deleted.
 func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64, orgID int64, cutoff time.Time, out *RetentionResult) (int, error) {
+	ids = slices.Sorted(slices.Values(ids))
 	var keys []storedFile
 	var threads, messages int
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		keys, threads, messages = nil, 0, 0
 		if err := run.renew(ctx, tx); err != nil {
+			return err
+		}
+		// The signing requests of the conversations (which go with them)
+		// before the conversations, and those in the order of their ids:
+		// the order of every change (see threadToWrite), so that the
+		// deletion of an account, which locks the person's conversations
+		// in that order, and this one take turns.
+		if err := s.holdRequests(ctx, tx, "thread_id IN (?)", bun.In(ids)); err != nil {
 			return err
 		}
 		for _, id := range ids {

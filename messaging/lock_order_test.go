@@ -1,0 +1,132 @@
+package messaging_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/i18n"
+	"dialoog/messaging"
+)
+
+// TestRetentionWhileAPersonStops, on both engines: the retention of two
+// conversations, the one with the higher id first (the older one, or the
+// one whose case closed first), while a person who takes part in both
+// stops with Dialoog. Both end, one after the other. Before, on
+// PostgreSQL, the retention locked the conversations in its own order
+// (of their last activity, or case by case, each case's conversations
+// after it), and the stop locks the person's conversations in the order
+// of their ids: each held one the other waited for, and one was cancelled
+// as a deadlock. The retention is held (a row lock on a read state of the
+// higher conversation's message) until the stop waits too.
+func TestRetentionWhileAPersonStops(t *testing.T) {
+	for _, inCases := range []bool{false, true} {
+		name := "conversations"
+		if inCases {
+			name = "closed cases"
+		}
+		t.Run(name, func(t *testing.T) { retentionWhileAPersonStops(t, inCases) })
+	}
+}
+
+func retentionWhileAPersonStops(t *testing.T, inCases bool) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		cutoff := messaging.RetentionCutoff(run, 3)
+		f.clk.Set(cutoff.Add(-24 * time.Hour))
+		var tids [2]int64
+		var cases [2]int64
+		for i := range tids {
+			tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, piet.Email}, Subject: "Verzuim", Body: "Hallo"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tids[i] = tid
+			if inCases {
+				if cases[i], err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, piet.ID, "P-"+itoa(int64(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// The later conversation's case closes first, or the earlier one
+		// has a later reply: the retention takes the later one first.
+		for _, i := range []int{1, 0} {
+			f.clk.Add(time.Minute)
+			var err error
+			if inCases {
+				err = f.svc.SetCaseClosed(ctx, f.hr.Identity(), cases[i], true)
+			} else if i == 0 {
+				_, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tids[0], Body: "Nog iets"})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := messaging.RetentionInput{Conversations: "3"}
+		if inCases {
+			in = messaging.RetentionInput{Cases: "3"}
+		}
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), in); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the jobs
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+
+		pid, release := 0, func() {}
+		if d.Postgres() {
+			hold, err := d.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid = backendPID(t, ctx, hold)
+			var locked []int64
+			if err := hold.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.user_id").
+				Join("JOIN messages AS m ON m.id = ms.message_id").Where("m.thread_id = ? AND ms.user_id = ?", tids[1], f.hr.ID).
+				For("UPDATE OF ms").Scan(ctx, &locked); err != nil || len(locked) == 0 {
+				t.Fatalf("hold read state: %v (%d)", err, len(locked))
+			}
+			release = func() {
+				if err := hold.Rollback(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, errs[0] = f.svc.RunDaily(context.Background())
+		}()
+		go func() { wg.Wait(); close(done) }()
+		waitBehind(t, d, pid, 1, done)
+		go func() {
+			defer wg.Done()
+			errs[1] = f.svc.StopService(context.Background(), jan.Identity())
+		}()
+		waitBehind(t, d, pid, 2, done)
+		release()
+		<-done
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("retention: %v; stop: %v", errs[0], errs[1])
+		}
+		for _, tid := range tids {
+			if f.threadExists(t, tid) {
+				t.Errorf("conversation %d is still there", tid)
+			}
+		}
+		countersAgree(t, d, "the retention and the stop")
+	})
+}
