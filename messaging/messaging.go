@@ -545,22 +545,34 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 //     share-lock the conversation's case, then lock the conversation
 //     (threadToWrite, messageToDelete); closing or reopening a case
 //     updates its row and locks no conversation (it ends the signing
-//     requests of its conversations); the retention of closed cases locks
-//     each case, then its conversations in id order. The case a
-//     conversation goes into is share-locked after the conversation
-//     (caseToJoin), which is safe for the reasons given there.
-//   - a signing request's row before its conversation's (signing's
-//     lockRequest; AccountLeaving runs before the account's box goes).
-//     Exceptions, as before: the deletion of a message put to signers and
-//     of an account update the requests that refer to them (ON DELETE SET
-//     NULL) after the conversations' locks.
+//     requests of its conversations, so a case's row comes before its
+//     requests' too); the retention of closed cases locks a batch of
+//     cases in id order, then the requests of their conversations, then
+//     the conversations in id order. The case a conversation goes into is
+//     share-locked after the conversation (caseToJoin), which is safe for
+//     the reasons given there. Exception: the deletion of an account
+//     empties the subject and the creator of the person's cases (ON
+//     DELETE SET NULL) after it locked their conversations; it can meet a
+//     reply in, or the retention or closing of, such a case at that
+//     moment.
+//   - a signing request's row before its conversation's: signing locks
+//     the request (lockRequest) and then writes into its conversation
+//     (Finish adds the sealed PDF). A change that locks conversations and
+//     then changes or deletes requests that refer to what it deletes (ON
+//     DELETE SET NULL or CASCADE) or that it lapses locks those requests
+//     first, in id order (holdRequests): removing a message or a
+//     conversation from one's box (RemoveFromBox, RemoveThreadFromBox),
+//     the deletion of an account (deleteAccount, before AccountLeaving
+//     lapses some of them), a member leaving a team (before TeamLeaving),
+//     retention. A deletion for everyone changes no request (a message
+//     put to signers stays) and takes none.
 //   - a conversation's row before its participants' and their users'
 //     rows: a deletion locks it FOR UPDATE first (messageToDelete,
 //     threadToDelete), a reply FOR NO KEY UPDATE (threadToWrite).
 //   - several conversations in the order of their ids: a team's member
 //     joining or leaving share-locks the team's (holdTeamThreads), the
 //     deletion of an account locks the person's FOR UPDATE
-//     (holdOwnThreads).
+//     (holdOwnThreads), retention locks a batch's FOR UPDATE.
 
 // threadToWrite is threadWithOrg for a reply, a new participant or a
 // change of the thread's case (caseThread), in its transaction tx: on

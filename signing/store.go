@@ -87,7 +87,11 @@ func (r *requestRow) pastDeadline(now time.Time) bool {
 // lockRequest loads a request in tx and marks it changed, which on
 // PostgreSQL holds the row until the commit: two signers agreeing at once
 // are counted one after the other, so the last one sees the others'
-// agreements. SQLite serialises writing transactions anyway.
+// agreements. SQLite serialises writing transactions anyway. A request's
+// row comes before its conversation's (Finish writes into the
+// conversation after it): messaging's changes that lock conversations and
+// then touch requests lock those requests first (see the lock order above
+// messaging's threadToWrite).
 func lockRequest(ctx context.Context, tx bun.Tx, id int64, now time.Time) (*requestRow, error) {
 	if _, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("lock signing request %d: %w", id, err)
