@@ -165,10 +165,9 @@ func (a *Accounts) ConfirmRecoveryCodes(ctx context.Context, cur *Current, store
 	if !stored {
 		return "", apperr.Field("stored", "recovery.must_confirm")
 	}
-	return a.advance(ctx, cur, "confirm recovery codes", true, func(ctx context.Context, tx bun.Tx) error {
-		if err := a.stillAtRecovery(ctx, tx, cur.User.ID, a.Now().UTC()); err != nil {
-			return err
-		}
+	// advance's stillAt takes the row lock that stillAtRecovery takes for
+	// NewRecoveryCodes, and checks recovery_confirmed_at with the stage.
+	return a.advance(ctx, cur, "confirm recovery codes", StageRecovery, true, func(ctx context.Context, tx bun.Tx) error {
 		n, err := tx.NewSelect().Model((*db.RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", cur.User.ID).Count(ctx)
 		if err != nil {
 			return fmt.Errorf("count recovery codes: %w", err)

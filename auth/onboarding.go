@@ -233,12 +233,20 @@ type resolvedSession struct {
 	HasPassword             bool `bun:"has_password"`
 }
 
-// advance runs change in a transaction that also gives the session a new
-// id: every step of the first visit ends this way, against session
-// fixation. secondFactor marks the session as past the second factor.
-func (a *Accounts) advance(ctx context.Context, cur *Current, what string, secondFactor bool, change func(ctx context.Context, tx bun.Tx) error) (string, error) {
+// advance runs change, the step of stage at, in a transaction that also
+// gives the session a new id: every step of the first visit ends this
+// way, against session fixation. secondFactor marks the session as past
+// the second factor. The transaction first checks that the user is still
+// at the step (stillAt); at "" skips that check, for a change that does
+// not end a step of the first visit.
+func (a *Accounts) advance(ctx context.Context, cur *Current, what string, at Stage, secondFactor bool, change func(ctx context.Context, tx bun.Tx) error) (string, error) {
 	var token string
 	err := a.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if at != "" {
+			if err := a.stillAt(ctx, tx, cur.User.ID, at); err != nil {
+				return err
+			}
+		}
 		if err := change(ctx, tx); err != nil {
 			return err
 		}
@@ -250,6 +258,29 @@ func (a *Accounts) advance(ctx context.Context, cur *Current, what string, secon
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return token, nil
+}
+
+// stillAt takes the user's row lock and checks, in tx, that the user's
+// stage is still at. The stage in Current was read when the request
+// began: the same step posted twice at once (a double click, two tabs),
+// or again from a tab that still shows it, read the same stage, and
+// without this both went through (two password hashes, the later one
+// winning; two profiles; the session rotated twice, so that the cookie
+// of the first answer was dead). With the lock the posts take turns, and
+// the later one, which reads the stage after the earlier one committed,
+// is refused with "stage.wrong".
+func (a *Accounts) stillAt(ctx context.Context, tx bun.Tx, userID int64, at Stage) error {
+	if err := lockUser(ctx, tx, userID, a.Now().UTC()); err != nil {
+		return err
+	}
+	u, err := userWithStage(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	if u.stage() != at {
+		return apperr.New(apperr.Conflict, "stage.wrong")
+	}
+	return nil
 }
 
 // requireStage refuses an action that belongs to another stage.
@@ -272,7 +303,7 @@ func (a *Accounts) AcceptTerms(ctx context.Context, cur *Current, versionID int6
 	if !accepted {
 		return "", apperr.Field("accept", "terms.must_accept")
 	}
-	return a.advance(ctx, cur, "accept terms", false, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "accept terms", StageTerms, false, func(ctx context.Context, tx bun.Tx) error {
 		terms, err := CurrentTerms(ctx, tx)
 		if err != nil {
 			return err
@@ -299,7 +330,7 @@ func (a *Accounts) SetPassword(ctx context.Context, cur *Current, pw, confirm, i
 	if err != nil {
 		return "", err
 	}
-	return a.advance(ctx, cur, "set password", false, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "set password", StagePassword, false, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
 			Set("updated_at = ?", now).Where("id = ?", cur.User.ID).Exec(ctx); err != nil {
@@ -888,10 +919,11 @@ func (a *Accounts) SkipApp(ctx context.Context, cur *Current) (string, error) {
 	if err := requireEnrol(cur); err != nil {
 		return "", err
 	}
-	return a.advance(ctx, cur, "skip app", true, func(ctx context.Context, tx bun.Tx) error {
-		if cur.Stage != StageSecondFactor {
-			return nil // a factor set up again after a recovery code: nothing to finish
-		}
+	if cur.Stage != StageSecondFactor {
+		// A factor set up again after a recovery code: nothing to finish.
+		return a.advance(ctx, cur, "skip app", "", true, func(context.Context, bun.Tx) error { return nil })
+	}
+	return a.advance(ctx, cur, "skip app", StageSecondFactor, true, func(ctx context.Context, tx bun.Tx) error {
 		ok, err := tx.NewSelect().Model((*db.SecondFactor)(nil)).Where("user_id = ? AND verified_at IS NOT NULL", cur.User.ID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("load factors: %w", err)
@@ -954,7 +986,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 	if err != nil {
 		return "", err
 	}
-	return a.advance(ctx, cur, "save profile", true, func(ctx context.Context, tx bun.Tx) error {
+	return a.advance(ctx, cur, "save profile", StageProfile, true, func(ctx context.Context, tx bun.Tx) error {
 		now := a.Now().UTC()
 		_, err := tx.NewUpdate().Model((*db.User)(nil)).
 			Set("gender = ?", p.Gender).Set("initials = ?", p.Initials).Set("first_name = ?", p.FirstName).

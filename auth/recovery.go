@@ -28,10 +28,18 @@ func requireEnrol(cur *Current) error {
 
 // enrolStillAllowed checks, in the transaction that stores a new factor,
 // that the session is still live and, for an account past its first
-// visit, that its grant has not run out meanwhile.
+// visit, that its grant has not run out meanwhile. During the first visit
+// it takes the user's row lock and checks that the second-factor step is
+// still next (stillAt): an app linked in one tab while "Overslaan" ended
+// the step in another is refused, instead of both going through.
 func (a *Accounts) enrolStillAllowed(ctx context.Context, tx bun.Tx, cur *Current) error {
 	if err := requireEnrol(cur); err != nil {
 		return err
+	}
+	if !onboardedUser(cur.row()) {
+		if err := a.stillAt(ctx, tx, cur.User.ID, StageSecondFactor); err != nil {
+			return err
+		}
 	}
 	q := tx.NewSelect().TableExpr("sessions AS s").Join("JOIN users AS u ON u.id = s.user_id").
 		Where("s.id = ? AND s.ended_at IS NULL", cur.Session.ID).
