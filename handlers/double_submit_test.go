@@ -30,17 +30,18 @@ func atOnce(t *testing.T, browsers []*browser, target string, form url.Values) [
 				f[k] = append([]string(nil), v...)
 			}
 			resp, body := b.post(target, f)
-			answers[i] = answer{resp.StatusCode, body}
+			answers[i] = answer{resp.StatusCode, body, resp.Header.Get("Location")}
 		}()
 	}
 	wg.Wait()
 	return answers
 }
 
-// answer is the status and page of a request.
+// answer is the status and page of a request, and where it redirects.
 type answer struct {
-	status int
-	body   string
+	status   int
+	body     string
+	location string
 }
 
 // wantOneDone checks that one of the answers is a redirect (done) and
