@@ -27,7 +27,7 @@ func SecurityMailSubject(v SecurityMail) string {
 // SecurityMailText returns the mail, in plain text only.
 func SecurityMailText(v SecurityMail) string {
 	l := i18n.For(v.Lang)
-	when := l.T("mail.security.when", "Date", l.FullDate(v.At), "Time", i18n.Clock(v.At))
+	when := l.T("mail.security.when", "Date", l.FullDate(v.At), "Time", l.Clock(v.At))
 	var b strings.Builder
 	for _, para := range []string{
 		l.T("mail.invite.header"),

@@ -29,7 +29,7 @@ type AdminRetentionView struct {
 
 // moment writes a day and time in full: "24 juni 2026, 03:00".
 func moment(l i18n.Localizer, t time.Time) string {
-	return l.FullDate(t) + ", " + i18n.Clock(t)
+	return l.FullDate(t) + ", " + l.Clock(t)
 }
 
 // retentionRun is the sentence about the last run (key), with what it

@@ -9,7 +9,6 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/components"
-	"dialoog/i18n"
 )
 
 // "Tweede stap beheren" and "confirm it is you". The rules (who may change
@@ -62,7 +61,7 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 	v.Email = cur.User.Email
 	v.MayChange, v.MayAdd = h.accounts.MayChangeFactors(cur), h.accounts.MayAddFactor(cur)
 	if cur.MayEnrolFactor {
-		v.GrantUntil = cur.Session.FactorGrantUntil.In(i18n.Zone).Format("15:04")
+		v.GrantUntil = h.localizer(c).Clock(cur.Session.FactorGrantUntil)
 	}
 	v.Confirm.Next, v.Confirm.WithApp = pathFactors, v.HasKind(auth.ConfirmTOTP)
 	ways, err := h.reauthWays(c)

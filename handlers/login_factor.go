@@ -9,7 +9,6 @@ import (
 
 	"dialoog/auth"
 	"dialoog/components"
-	"dialoog/i18n"
 )
 
 // loginFactorShow is the second step of a login: the user's factors, last
@@ -91,7 +90,7 @@ func (h *handler) recoveryUsedShow(c *fiber.Ctx) error {
 	}
 	v := components.RecoveryUsedView{Left: left, MayEnrol: cur.MayEnrolFactor, HasFactor: cur.Stage != auth.StageSecondFactor}
 	if v.MayEnrol {
-		v.Until = cur.Session.FactorGrantUntil.In(i18n.Zone).Format("15:04")
+		v.Until = h.localizer(c).Clock(cur.Session.FactorGrantUntil)
 	}
 	m := h.meta(c)
 	return h.page(c, fiber.StatusOK, components.RecoveryUsedPage(m, v), components.RecoveryUsedPartial(m, v))

@@ -40,7 +40,7 @@ func (l Localizer) AppendWhen(dst []byte, t, now time.Time) []byte {
 	year, month, day := t.Date()
 	nowYear, nowMonth, nowDay := now.Date()
 	if year == nowYear && month == nowMonth && day == nowDay {
-		return appendClock(dst, t)
+		return l.appendClock(dst, t)
 	}
 	return l.appendDay(dst, year, month, day, nowYear)
 }
@@ -55,7 +55,7 @@ func (l Localizer) DateTime(t, now time.Time) string {
 	year, month, day := t.Date()
 	var buf [40]byte
 	b := append(l.appendDay(buf[:0], year, month, day, now.In(Zone).Year()), ' ')
-	return string(appendClock(b, t))
+	return string(l.appendClock(b, t))
 }
 
 // Date writes a calendar date, as stored dates hold it (year, month and
@@ -79,10 +79,37 @@ func (l Localizer) appendDay(dst []byte, year int, month time.Month, day, nowYea
 	return dst
 }
 
-// appendClock appends t's clock time as "15:04" does.
-func appendClock(dst []byte, t time.Time) []byte {
+// appendClock appends t's clock time as "15:04" does, with the zone's
+// summer or winter time after it when that clock time happens twice
+// (repeated).
+func (l Localizer) appendClock(dst []byte, t time.Time) []byte {
 	hour, minute, _ := t.Clock()
-	return append(dst, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
+	dst = append(dst, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
+	if !repeated(t) {
+		return dst
+	}
+	key := "date.winter_time"
+	if t.IsDST() {
+		key = "date.summer_time"
+	}
+	return append(append(dst, ' '), l.T(key)...)
+}
+
+// repeated reports whether t's clock time in its zone happens twice that
+// day: when the clocks go back (in the Netherlands from 03:00 summer time
+// to 02:00 winter time on the last Sunday of October), the hour before
+// the switch comes again after it, and "02:30" alone does not say which
+// of the two it was. The same clock time an hour before or after t is
+// the other one. (Europe/Amsterdam's switches are of one hour.)
+func repeated(t time.Time) bool {
+	hour, minute, _ := t.Clock()
+	for _, d := range [2]time.Duration{-time.Hour, time.Hour} {
+		o := t.Add(d)
+		if h, m, _ := o.Clock(); h == hour && m == minute {
+			return true
+		}
+	}
+	return false
 }
 
 // month names a month in l's language, from the catalog's "date.months"
@@ -106,7 +133,8 @@ func (l Localizer) FullDate(t time.Time) string {
 	return string(l.appendDay(nil, year, month, day, 0))
 }
 
-// Clock writes t's clock time in Zone: "14:05".
-func Clock(t time.Time) string {
-	return string(appendClock(nil, t.In(Zone)))
+// Clock writes t's clock time in Zone: "14:05" (with summer or winter
+// time in the hour that happens twice, see appendClock).
+func (l Localizer) Clock(t time.Time) string {
+	return string(l.appendClock(nil, t.In(Zone)))
 }
