@@ -27,7 +27,13 @@ func SecurityMailSubject(v SecurityMail) string {
 // SecurityMailText returns the mail, in plain text only.
 func SecurityMailText(v SecurityMail) string {
 	l := i18n.For(v.Lang)
-	when := l.T("mail.security.when", "Date", l.FullDate(v.At), "Time", l.Clock(v.At))
+	// In the hour that happens twice the time names summer or winter time
+	// itself, which "om 02:30 zomertijd uur" would say awkwardly.
+	whenKey := "mail.security.when"
+	if i18n.Repeated(v.At.In(i18n.Zone)) {
+		whenKey = "mail.security.when_repeated"
+	}
+	when := l.T(whenKey, "Date", l.FullDate(v.At), "Time", l.Clock(v.At))
 	var b strings.Builder
 	for _, para := range []string{
 		l.T("mail.invite.header"),

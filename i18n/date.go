@@ -85,7 +85,7 @@ func (l Localizer) appendDay(dst []byte, year int, month time.Month, day, nowYea
 func (l Localizer) appendClock(dst []byte, t time.Time) []byte {
 	hour, minute, _ := t.Clock()
 	dst = append(dst, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10))
-	if !repeated(t) {
+	if !Repeated(t) {
 		return dst
 	}
 	key := "date.winter_time"
@@ -95,13 +95,13 @@ func (l Localizer) appendClock(dst []byte, t time.Time) []byte {
 	return append(append(dst, ' '), l.T(key)...)
 }
 
-// repeated reports whether t's clock time in its zone happens twice that
+// Repeated reports whether t's clock time in its zone happens twice that
 // day: when the clocks go back (in the Netherlands from 03:00 summer time
 // to 02:00 winter time on the last Sunday of October), the hour before
 // the switch comes again after it, and "02:30" alone does not say which
 // of the two it was. The same clock time an hour before or after t is
 // the other one. (Europe/Amsterdam's switches are of one hour.)
-func repeated(t time.Time) bool {
+func Repeated(t time.Time) bool {
 	hour, minute, _ := t.Clock()
 	for _, d := range [2]time.Duration{-time.Hour, time.Hour} {
 		o := t.Add(d)
