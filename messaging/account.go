@@ -68,6 +68,19 @@ func (s *Service) StopService(ctx context.Context, who *identity.User) error {
 // the files to remove and the live events to publish after the commit.
 func (s *Service) deleteAccount(ctx context.Context, tx bun.Tx, user *db.User, kind string) ([]storedFile, []Event, error) {
 	var later []Event
+	// The cases about the person or opened by them, whose rows the
+	// deletion of the account changes (their subject and creator go: ON
+	// DELETE SET NULL) once it holds the person's conversations: a case's
+	// row comes before its conversations' (see the lock order above
+	// threadToWrite), as a reply in the case takes them (a share lock on
+	// the case, then the conversation).
+	if s.DB.Postgres() {
+		var ids []int64
+		if err := tx.NewSelect().Model((*db.Case)(nil)).Column("id").Where("subject_id = ? OR created_by = ?", user.ID, user.ID).
+			Order("id").For("NO KEY UPDATE").Scan(ctx, &ids); err != nil {
+			return nil, nil, fmt.Errorf("hold cases: %w", err)
+		}
+	}
 	// The signing requests the deletion changes or deletes once it holds
 	// the person's conversations (holdOwnThreads): those of the
 	// conversations whose messages and rows go, and those the person asked

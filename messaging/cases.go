@@ -146,15 +146,8 @@ func (s *Service) caseFor(ctx context.Context, idb bun.IDB, user *db.User, caseI
 // on the case's row, so that the change and closing the case take turns:
 // a conversation put in a case as it closes is in it before the close
 // goes on (which then ends its signing requests), or the change waits for
-// the close and is refused. One statement as caseFor.
-//
-// It is taken after the conversation's lock (caseThread), which is safe:
-// it waits only for the close or reopening of that case, which locks no
-// conversation and waits for nothing of the one being moved (closing
-// ends the signing requests of the case's own conversations), or for the
-// retention of a closed case (refused here), which locks closed cases and
-// their conversations, never the open case the moved conversation is in
-// (held here) nor that conversation.
+// the close and is refused. One statement as caseFor. The lock is already
+// held (holdCasesOfMove), before the conversation's.
 func (s *Service) caseToJoin(ctx context.Context, tx bun.Tx, user *db.User, caseID int64) (*caseRow, error) {
 	return loadCase(ctx, tx, user, caseID, s.DB.Postgres())
 }
@@ -189,6 +182,30 @@ func (s *Service) CaseByID(ctx context.Context, who *identity.User, caseID int64
 	}
 	ci := r.info()
 	return &ci, nil
+}
+
+// holdCasesOfMove takes, on PostgreSQL, share locks on the rows of the
+// case a conversation goes into and of the case it is in, in the order of
+// their ids, before the conversation's lock (caseThread): a case's row
+// comes before its conversations' (see the lock order above
+// threadToWrite). Before, the case it goes into was locked after the
+// conversation, and the deletion of the account of the person the case is
+// about, which locks the person's cases and then their conversations,
+// could wait for the move while the move waited for it. The case it is in
+// is read without a lock; a move of the conversation between this and
+// caseThread, which locks the case the conversation is in then, is the
+// one order this does not hold. (SQLite's writers take turns.)
+func (s *Service) holdCasesOfMove(ctx context.Context, tx bun.Tx, threadID, caseID int64) error {
+	if !s.DB.Postgres() {
+		return nil
+	}
+	var ids []int64
+	if err := tx.NewSelect().Model((*db.Case)(nil)).Column("id").
+		Where("id = ? OR id = (SELECT t.case_id FROM threads AS t WHERE t.id = ?)", caseID, threadID).
+		Order("id").For("SHARE").Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("hold cases: %w", err)
+	}
+	return nil
 }
 
 // caseThread loads a conversation whose case an internal user of its
@@ -286,6 +303,11 @@ func (s *Service) CreateCaseForThread(ctx context.Context, who *identity.User, t
 func (s *Service) AddThreadToCase(ctx context.Context, who *identity.User, threadID, caseID int64) error {
 	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// The case it goes into before the conversation (caseToJoin),
+		// and with the one it is in, in the order of their ids.
+		if err := s.holdCasesOfMove(ctx, tx, threadID, caseID); err != nil {
+			return err
+		}
 		th, err := s.caseThread(ctx, tx, user, threadID)
 		if err != nil {
 			return err

@@ -130,3 +130,130 @@ func retentionWhileAPersonStops(t *testing.T, inCases bool) {
 		countersAgree(t, d, "the retention and the stop")
 	})
 }
+
+// TestReplyInTheCaseWhileItsPersonStops, on both engines: Hanna replies in
+// a conversation of a case about Jan while Jan stops with Dialoog. Both
+// end. Before, on PostgreSQL, the stop locked Jan's conversations first
+// and the case's row only when the deletion of his account emptied the
+// case's subject (ON DELETE SET NULL), while a reply share-locks the case
+// and then its conversation: each held what the other waited for, and one
+// was cancelled as a deadlock. The stop is held (a row lock on one of
+// Jan's audit rows, which it pseudonymises after taking its locks) until
+// the reply waits too.
+func TestReplyInTheCaseWhileItsPersonStops(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		c := newClosingCase(t, d)
+		f, jan := c.f, c.jan
+		pid, release := 0, func() {}
+		if d.Postgres() {
+			hold, err := d.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid = backendPID(t, ctx, hold)
+			var locked []int64
+			if err := hold.NewSelect().Model((*db.AuditEvent)(nil)).Column("id").Where("user_id = ?", jan.ID).
+				For("UPDATE").Scan(ctx, &locked); err != nil || len(locked) == 0 {
+				t.Fatalf("hold audit row: %v (%d)", err, len(locked))
+			}
+			release = func() {
+				if err := hold.Rollback(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs[0] = f.svc.StopService(context.Background(), jan.Identity())
+		}()
+		go func() { wg.Wait(); close(done) }()
+		waitBehind(t, d, pid, 1, done)
+		go func() {
+			defer wg.Done()
+			_, errs[1] = f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: c.tid, Body: "Sterkte"})
+		}()
+		waitBehind(t, d, pid, 2, done)
+		release()
+		<-done
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("stop: %v; reply: %v", errs[0], errs[1])
+		}
+		if n, err := d.NewSelect().Model((*db.Case)(nil)).Where("id = ? AND subject_id IS NULL", c.caseID).Count(ctx); err != nil || n != 1 {
+			t.Errorf("the case still has its subject after the stop (%d, %v)", n, err)
+		}
+		countersAgree(t, d, "the reply and the stop")
+	})
+}
+
+// TestMoveIntoACaseWhileItsPersonStops, on both engines: Hanna puts a
+// conversation with Jan into a case about him while Jan stops with
+// Dialoog. Both end. Before, on PostgreSQL, the move locked the
+// conversation and only then the case it goes into, against the stop's
+// (and every change's) order of the case before its conversations. The
+// conversation's row is held until both wait for it, the move first.
+func TestMoveIntoACaseWhileItsPersonStops(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		c := newClosingCase(t, d)
+		f, jan := c.f, c.jan
+		other, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Re-integratie", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), other, jan.ID, "P-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verlof", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, release := 0, func() {}
+		if d.Postgres() {
+			hold, err := d.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid = backendPID(t, ctx, hold)
+			var locked []int64
+			if err := hold.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ?", moved).
+				For("UPDATE").Scan(ctx, &locked); err != nil || len(locked) != 1 {
+				t.Fatalf("hold conversation: %v (%d)", err, len(locked))
+			}
+			release = func() {
+				if err := hold.Rollback(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs[0] = f.svc.AddThreadToCase(context.Background(), f.hr.Identity(), moved, target)
+		}()
+		go func() { wg.Wait(); close(done) }()
+		waitBehind(t, d, pid, 1, done)
+		go func() {
+			defer wg.Done()
+			errs[1] = f.svc.StopService(context.Background(), jan.Identity())
+		}()
+		waitBehind(t, d, pid, 2, done)
+		release()
+		<-done
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("move: %v; stop: %v", errs[0], errs[1])
+		}
+		if n, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id = ? AND case_id = ?", moved, target).Count(ctx); err != nil || n != 1 {
+			t.Errorf("the conversation is not in the case it was moved to (%d, %v)", n, err)
+		}
+		countersAgree(t, d, "the move and the stop")
+	})
+}

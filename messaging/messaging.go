@@ -548,13 +548,12 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 //     requests of its conversations, so a case's row comes before its
 //     requests' too); the retention of closed cases locks a batch of
 //     cases in id order, then the requests of their conversations, then
-//     the conversations in id order. The case a conversation goes into is
-//     share-locked after the conversation (caseToJoin), which is safe for
-//     the reasons given there. Exception: the deletion of an account
-//     empties the subject and the creator of the person's cases (ON
-//     DELETE SET NULL) after it locked their conversations; it can meet a
-//     reply in, or the retention or closing of, such a case at that
-//     moment.
+//     the conversations in id order. Moving a conversation into a case
+//     share-locks the case it goes into and the one it is in, in id
+//     order, before the conversation (holdCasesOfMove). The deletion of an
+//     account, which empties the subject and the creator of the person's
+//     cases (ON DELETE SET NULL), locks those cases first, in id order
+//     (deleteAccount).
 //   - a signing request's row before its conversation's: signing locks
 //     the request (lockRequest) and then writes into its conversation
 //     (Finish adds the sealed PDF). A change that locks conversations and
