@@ -240,9 +240,9 @@ type Messages interface {
 	ParticipantIDs(ctx context.Context, user *identity.User, threadID int64) ([]int64, error)
 
 	// Teams: the user's team boxes with their unread counts, one box's
-	// page, and who handles a team's conversation.
+	// page or search, and who handles a team's conversation.
 	MyTeams(ctx context.Context, user *identity.User) ([]messaging.TeamInfo, error)
-	TeamBoxAfter(ctx context.Context, user *identity.User, teamID int64, page int, after string) (*messaging.InboxPage, error)
+	TeamBoxAfter(ctx context.Context, user *identity.User, teamID int64, page int, after, query string) (*messaging.InboxPage, error)
 	Assign(ctx context.Context, user *identity.User, threadID, assigneeID int64) error
 	// Case files: the case page, the case part of a conversation page, the
 	// inbox filtered by a case, and the changes.

@@ -14,7 +14,8 @@ import (
 
 // inbox is "Berichten": the user's conversations, newest first, twenty a
 // page (?pagina=2, from the conversation after ?na= when given),
-// optionally searched (?zoek=). The search form and the
+// optionally of one team's box (?team=) and searched (?zoek=, within that
+// team's box when one is shown). The search form and the
 // "Meer berichten" button ask for a piece of the page only, named by the
 // element htmx swaps (HX-Target).
 func (h *handler) inbox(c *fiber.Ctx) error {
@@ -47,8 +48,9 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		kase = &item
 		teamID = 0
 		p, err = h.messages.CaseBoxAfter(c.UserContext(), u, caseID, pageParam(c), afterParam(c))
-	} else if teamID > 0 && query == "" {
-		p, err = h.messages.TeamBoxAfter(c.UserContext(), u, teamID, pageParam(c), afterParam(c))
+	} else if teamID > 0 {
+		// A search typed in a team box stays in that box.
+		p, err = h.messages.TeamBoxAfter(c.UserContext(), u, teamID, pageParam(c), afterParam(c), query)
 	} else {
 		teamID = 0
 		p, err = h.messages.InboxAfter(c.UserContext(), u, pageParam(c), afterParam(c), query)

@@ -10,6 +10,7 @@ import (
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 )
 
 // TestTeamConversationOverHTTP, on both engines: Hanna starts a
@@ -168,6 +169,71 @@ func TestTeamBoxNotFoundOverHTTP(t *testing.T) {
 				}
 				wantNotContains(t, page, "OSAW Verzuim</a>", "team-tabs__")
 			}
+		}
+	})
+}
+
+// TestTeamBoxSearchOverHTTP, on both engines: the search form of a team
+// box carries the team, and a search typed there (?team=&zoek=) lists the
+// team's conversations only, with the team's tab still selected, and its
+// "Meer berichten" keeps both the team and the query; a non-member's
+// search is 404 like the box.
+func TestTeamBoxSearchOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		bram := ra.person(t, "bram@osaw.nl", true, "Bram", "", "Arts", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ra.msg.AddTeamMember(ctx, team.ID, hr.u.Email); err != nil {
+			t.Fatal(err)
+		}
+		teamID := itoa(team.ID)
+		mine := ra.compose(t, hr.u, "Verzuim persoonlijk", "Hallo", jan.u.Email)
+		var theirs []int64
+		for i := range messaging.PageSize + 1 {
+			id, err := ra.msg.Compose(ctx, hr.u.Identity(), messaging.ComposeInput{To: []string{jan.u.Email}, Subject: "Verzuim team " + itoa(int64(i)), Body: "Hallo", TeamID: team.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs = append(theirs, id)
+		}
+
+		_, box := hr.b.get("/berichten?team=" + teamID)
+		wantContains(t, box, `<input type="hidden" name="team" value="`+teamID+`">`)
+		_, all := hr.b.get("/berichten")
+		wantNotContains(t, all, `name="team"`)
+
+		for _, r := range []struct {
+			what    string
+			headers []string
+		}{
+			{"the page", nil},
+			{"the results typed", []string{"HX-Request", "true", "HX-Target", "inbox-results"}},
+		} {
+			resp, page := hr.b.get("/berichten?team="+teamID+"&zoek=verzuim", r.headers...)
+			wantStatus(t, resp, http.StatusOK)
+			wantContains(t, page, `"/berichten/`+itoa(theirs[len(theirs)-1])+`"`,
+				`href="/berichten?pagina=2&amp;team=`+teamID+`&amp;zoek=verzuim"`)
+			wantNotContains(t, page, `"/berichten/`+itoa(mine)+`"`)
+			if r.headers == nil {
+				wantContains(t, page, `id="team-tab-`+teamID+`" href="/berichten?team=`+teamID+`" aria-current="page"`)
+			}
+		}
+		_, page := hr.b.get("/berichten?team="+teamID+"&zoek=verzuim&pagina=2", "HX-Request", "true", "HX-Target", "inbox-more")
+		wantContains(t, page, `"/berichten/`+itoa(theirs[0])+`"`)
+		wantNotContains(t, page, `"/berichten/`+itoa(mine)+`"`)
+
+		for _, b := range []*browser{bram.b, jan.b} {
+			resp, page := b.get("/berichten?team=" + teamID + "&zoek=verzuim")
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("a non-member's search: %d, want 404", resp.StatusCode)
+			}
+			wantNotContains(t, page, "Verzuim team")
 		}
 	})
 }

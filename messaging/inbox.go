@@ -51,10 +51,7 @@ func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, 
 	if page < 1 {
 		page = 1
 	}
-	query = CleanLine(query)
-	if utf8.RuneCountInString(query) > maxQuery {
-		query = string([]rune(query)[:maxQuery])
-	}
+	query = cleanQuery(query)
 	cur, keyed := parseCursor(after)
 	if query != "" {
 		keyed = false
@@ -66,7 +63,7 @@ func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, 
 			rows, err = s.pageRows(ctx, s.DB.Text("messaging.inboxAfter", func() string { return s.pageWith(afterQuery(inboxPageQuery, "p.last_activity_at", "p.thread_id")) }),
 				s.inboxArgs(user.ID, cur.args(PageSize+1)...)...)
 		} else {
-			rows, err = s.inboxRows(ctx, s.DB, user, query, PageSize+1, (page-1)*PageSize)
+			rows, err = s.inboxRows(ctx, s.DB, user, 0, query, PageSize+1, (page-1)*PageSize)
 		}
 		if err != nil {
 			return inboxEntry{}, fmt.Errorf("inbox: %w", err)
@@ -94,25 +91,27 @@ func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, 
 // a member of (of another organisation, or no team at all) is apperr
 // NotFound, like every other object they may not see.
 func (s *Service) TeamBox(ctx context.Context, who *identity.User, teamID int64, page int) (*InboxPage, error) {
-	return s.TeamBoxAfter(ctx, who, teamID, page, "")
+	return s.TeamBoxAfter(ctx, who, teamID, page, "", "")
 }
 
 // TeamBoxAfter is TeamBox from the conversation after the reference after
-// (see InboxAfter).
-func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID int64, page int, after string) (*InboxPage, error) {
+// (see InboxAfter); query searches the team's conversations only, as
+// Inbox searches the whole box (a search counts pages by their number).
+func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID int64, page int, after, query string) (*InboxPage, error) {
 	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
+	query = cleanQuery(query)
 	cur, keyed := parseCursor(after)
-	key := inboxKey{user: user.ID, team: teamID, page: page, what: 't'}
-	if keyed {
-		key.after = cur.String()
+	if query != "" {
+		keyed = false
 	}
-	e, err := s.cachedPage(ctx, key, func() (inboxEntry, error) {
+	read := func() (inboxEntry, error) {
 		// Checked whenever the page is read: a page kept in memory was
 		// read for a member, and leaving the team gives a new inbox
 		// version (migration 0037, 0040), so it is never served after.
+		// A search is never kept, and checked the same way.
 		if user.Kind != db.KindInternal {
 			return inboxEntry{}, errNotFound
 		}
@@ -123,27 +122,46 @@ func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID i
 		if !member {
 			return inboxEntry{}, errNotFound
 		}
-		query := s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) })
-		args := s.teamArgs(user.ID, teamID, PageSize+1, (page-1)*PageSize)
-		if keyed {
-			query = s.DB.Text("messaging.teamAfter", func() string { return s.pageWith(afterQuery(teamPageQuery, "p.last_activity_at", "p.thread_id")) })
-			args = s.teamArgs(user.ID, teamID, cur.args(PageSize+1)...)
+		var rows []inboxRow
+		if query != "" || !keyed {
+			rows, err = s.inboxRows(ctx, s.DB, user, teamID, query, PageSize+1, (page-1)*PageSize)
+		} else {
+			rows, err = s.pageRows(ctx, s.DB.Text("messaging.teamAfter", func() string { return s.pageWith(afterQuery(teamPageQuery, "p.last_activity_at", "p.thread_id")) }),
+				s.teamArgs(user.ID, teamID, cur.args(PageSize+1)...)...)
 		}
-		rows, err := s.pageRows(ctx, query, args...)
 		if err != nil {
 			return inboxEntry{}, fmt.Errorf("team box: %w", err)
 		}
-		out, err := s.inboxPage(ctx, user, rows, page, "")
+		out, err := s.inboxPage(ctx, user, rows, page, query)
 		if err != nil {
 			return inboxEntry{}, err
 		}
 		out.TeamID = teamID
 		return inboxEntry{page: out}, nil
-	})
+	}
+	if query != "" {
+		e, err := read()
+		return e.page, err
+	}
+	key := inboxKey{user: user.ID, team: teamID, page: page, what: 't'}
+	if keyed {
+		key.after = cur.String()
+	}
+	e, err := s.cachedPage(ctx, key, read)
 	if err != nil {
 		return nil, err
 	}
 	return e.pageCopy(), nil
+}
+
+// cleanQuery is a search query as it is searched: one clean line of at
+// most maxQuery characters.
+func cleanQuery(query string) string {
+	query = CleanLine(query)
+	if utf8.RuneCountInString(query) > maxQuery {
+		query = string([]rune(query)[:maxQuery])
+	}
+	return query
 }
 
 func (s *Service) inboxPage(ctx context.Context, user *db.User, rows []inboxRow, page int, query string) (*InboxPage, error) {
@@ -339,27 +357,36 @@ var teamPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
 WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
-// searchQuery builds the query of one page of search results.
-func (s *Service) searchQuery(idb bun.IDB, user *db.User, query string, limit, offset int) *bun.SelectQuery {
+// searchQuery builds the query of one page of search results, in the
+// whole box or, when teamID is set, in that team's box only (the caller
+// has checked the membership).
+func (s *Service) searchQuery(idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) *bun.SelectQuery {
 	q := idb.NewSelect().TableExpr("participants AS p").
 		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("p.user_id = ? AND p.box_count > 0", user.ID).
-		Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
+		Where("p.user_id = ? AND p.box_count > 0", user.ID)
+	if teamID != 0 {
+		q = q.Where("p.via_team_id = ?", teamID)
+	}
+	q = q.Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
 	q = s.searchWhere(q, user, query)
 	return q.OrderExpr("p.last_activity_at DESC, p.thread_id DESC").Limit(int64(limit)).Offset(int64(offset))
 }
 
-// inboxRows reads one page: the plain inbox as a prepared statement, a
-// search as a built one (its text differs per query).
-func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, query string, limit, offset int) ([]inboxRow, error) {
+// inboxRows reads one page of the whole box (teamID 0) or of a team's
+// box: the plain box as a prepared statement, a search as a built one
+// (its text differs per query).
+func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) ([]inboxRow, error) {
 	if query != "" {
-		rows, err := idb.QueryContext(ctx, s.pageWith(s.searchQuery(idb, user, query, limit, offset).String()), s.pageArgs(user.ID)...)
+		rows, err := idb.QueryContext(ctx, s.pageWith(s.searchQuery(idb, user, teamID, query, limit, offset).String()), s.pageArgs(user.ID)...)
 		if err != nil {
 			return nil, err
 		}
 		return scanPageRows(rows)
+	}
+	if teamID != 0 {
+		return s.pageRows(ctx, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), s.teamArgs(user.ID, teamID, limit, offset)...)
 	}
 	return s.pageRows(ctx, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), s.inboxArgs(user.ID, limit, offset)...)
 }

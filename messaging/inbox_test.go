@@ -18,7 +18,8 @@ import (
 var fullScan = regexp.MustCompile(`^(SCAN (t|m|ms|p|op|threads|messages|message_states|participants)( |$)|USE TEMP B-TREE FOR ORDER BY)|^Seq Scan on (threads|messages|message_states|participants)$`)
 
 // TestInboxPlans checks with EXPLAIN, on both engines and with and without
-// planner statistics, that an inbox page, a search and the unread count
+// planner statistics, that an inbox page, a search (of the whole box and
+// of a team's box) and the unread count
 // read through indexes: no full scan of threads, messages, read states or
 // participants, and no sort of the whole box.
 func TestInboxPlans(t *testing.T) {
@@ -34,6 +35,17 @@ func TestInboxPlans(t *testing.T) {
 		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.boss, Threads: 20, Messages: 1, Others: 5}); err != nil {
 			t.Fatal(err)
 		}
+		// Every third of the case manager's conversations is her team's.
+		team, err := f.svc.CreateTeam(ctx, f.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AddTeamMember(ctx, team.ID, f.hr.Email); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewRaw("UPDATE participants SET via_team_id = ? WHERE user_id = ? AND thread_id % 3 = 0", team.ID, f.hr.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		queries := map[string]func() (string, []any){
 			"inbox page 1":           func() (string, []any) { return f.svc.InboxSQL(f.hr, "", 1) },
 			"inbox page 40":          func() (string, []any) { return f.svc.InboxSQL(f.hr, "", 40) },
@@ -45,12 +57,16 @@ func TestInboxPlans(t *testing.T) {
 			"unread count (small)":   func() (string, []any) { return f.svc.UnreadSQL(f.boss.ID) },
 			"inbox page 1 (small)":   func() (string, []any) { return f.svc.InboxSQL(f.boss, "", 1) },
 			"search subject (small)": func() (string, []any) { return f.svc.InboxSQL(f.boss, "gesprek", 1) },
-			"team box page 1":        func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 1) },
-			"team box page 40":       func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, 1, 40) },
+			"team box page 1":        func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, team.ID, 1) },
+			"team box page 40":       func() (string, []any) { return f.svc.TeamBoxSQL(f.hr, team.ID, 40) },
+			"team search subject":    func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek 0012", 1) },
+			"team search name":       func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "werker0004", 1) },
+			"team search short":      func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "w", 1) },
+			"team search page 2":     func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek", 2) },
 			"case box page 1":        func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 1) },
 			"case box page 40":       func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 40) },
 			"inbox page after":       func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 0) },
-			"team box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 1, 0) },
+			"team box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, team.ID, 0) },
 			"case box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 1) },
 			"mark read":              func() (string, []any) { return messaging.MarkReadSQL(f.hr.ID, 1) },
 		}
@@ -87,6 +103,36 @@ func TestInboxPlans(t *testing.T) {
 			if err != nil || len(p.Threads) != want {
 				t.Errorf("search %q: %d threads, want %d (%v)", q, len(p.Threads), want, err)
 			}
+		}
+		// A search in the team box finds the team's conversations of what
+		// the whole box finds (one page of it), and only those.
+		found := 0
+		for _, q := range []string{"gesprek 00299", "gesprek 00150", "Werker00004", "Werker00005", "Werker00006"} {
+			all, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, q)
+			if err != nil || all.More {
+				t.Fatalf("search %q: more than a page (%v)", q, err)
+			}
+			var want []int64
+			for _, th := range all.Threads {
+				if th.ID%3 == 0 {
+					want = append(want, th.ID)
+				}
+			}
+			p, err := f.svc.TeamBoxAfter(ctx, f.hr.Identity(), team.ID, 1, "", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, th := range p.Threads {
+				got = append(got, th.ID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("team search %q finds %v, want %v", q, got, want)
+			}
+			found += len(got)
+		}
+		if found == 0 {
+			t.Error("the team searches found nothing at all")
 		}
 	})
 }

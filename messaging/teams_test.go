@@ -723,7 +723,7 @@ func TestTeamBoxOnlyForMembers(t *testing.T) {
 		} {
 			_, err := f.svc.TeamBox(ctx, c.who.Identity(), c.team, 1)
 			wantNotFound(t, c.name, err)
-			_, err = f.svc.TeamBoxAfter(ctx, c.who.Identity(), c.team, 2, "x")
+			_, err = f.svc.TeamBoxAfter(ctx, c.who.Identity(), c.team, 2, "x", "")
 			wantNotFound(t, c.name+", a later page", err)
 		}
 		if err := f.svc.RemoveTeamMember(ctx, team.ID, f.hr.Email); err != nil {
@@ -731,5 +731,46 @@ func TestTeamBoxOnlyForMembers(t *testing.T) {
 		}
 		_, err = f.svc.TeamBox(ctx, f.hr.Identity(), team.ID, 1)
 		wantNotFound(t, "a former member", err)
+	})
+}
+
+// TestTeamBoxSearch, on both engines: a search typed in a team box finds
+// the team's conversations only, not the member's own ones that match too,
+// by subject and by name, for short queries (matched in the box) as for
+// longer ones (the index); a non-member's search is NotFound like the box.
+func TestTeamBoxSearch(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		mine, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim persoonlijk", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim van het team", Body: "Hallo", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"verzuim", "Ve", "Jansen", "ja", "osaw"} {
+			box, err := f.svc.TeamBoxAfter(ctx, f.hr.Identity(), team.ID, 1, "", q)
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			if len(box.Threads) != 1 || box.Threads[0].ID != theirs || box.Query != q || box.TeamID != team.ID {
+				t.Errorf("search %q in the team box: %+v, want only %d (not %d)", q, box, theirs, mine)
+			}
+			// The whole box still finds both.
+			if all, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, q); err != nil || len(all.Threads) != 2 {
+				t.Errorf("search %q in the whole box: %+v %v", q, all, err)
+			}
+		}
+		if box, err := f.svc.TeamBoxAfter(ctx, f.hr.Identity(), team.ID, 1, "", "persoonlijk"); err != nil || len(box.Threads) != 0 {
+			t.Errorf("the member's own conversation found in the team box: %+v %v", box, err)
+		}
+		_, err = f.svc.TeamBoxAfter(ctx, f.boss.Identity(), team.ID, 1, "", "verzuim")
+		wantNotFound(t, "a non-member's search", err)
+		_, err = f.svc.TeamBoxAfter(ctx, jan.Identity(), team.ID, 1, "", "verzuim")
+		wantNotFound(t, "an outsider's search", err)
 	})
 }
