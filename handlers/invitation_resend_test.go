@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -101,5 +102,50 @@ func TestInvitationResendRefusedToAnotherOrganisation(t *testing.T) {
 		if got := ra.mailCount(t, piet.Email); got != mails+1 {
 			t.Fatalf("%d invitation mails, want %d", got, mails+1)
 		}
+	})
+}
+
+// TestInvitationResendRefusedInClosedCase: in a conversation of a closed
+// case, which nobody may change, the internal user is offered neither
+// "Uitnodiging opnieuw versturen" nor "Deelnemer toevoegen", and posting
+// the resend anyway gets the closed case's refusal; no mail goes out.
+// Reopened, the button is back.
+func TestInvitationResendRefusedInClosedCase(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		threadID := ra.compose(t, hr.u, "Verzuim", "Hallo", jan.u.Email, "piet@example.nl")
+		piet := ra.userByEmail(t, "piet@example.nl")
+		caseID, err := ra.msg.CreateCaseForThread(ctx, hr.u.Identity(), threadID, jan.u.ID, "P-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := "/berichten/" + itoa(threadID)
+		resend := tp + "/deelnemers/" + itoa(piet.ID) + "/uitnodiging"
+		ra.clk.Add(2 * time.Minute)
+		mails := ra.mailCount(t, piet.Email)
+		_, page := hr.b.get(tp)
+		wantContains(t, page, resend, "Deelnemer toevoegen")
+
+		if err := ra.msg.SetCaseClosed(ctx, hr.u.Identity(), caseID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, page = hr.b.get(tp)
+		wantContains(t, page, "Dit gesprek hoort bij een gesloten dossier")
+		wantNotContains(t, page, resend, "Deelnemer toevoegen")
+		resp, page := hr.b.post(resend, nil)
+		wantStatus(t, resp, http.StatusConflict)
+		wantContains(t, page, "Dit dossier is gesloten: de gesprekken erin kunnen niet meer worden gewijzigd.")
+		if got := ra.mailCount(t, piet.Email); got != mails {
+			t.Fatalf("%d invitation mails, want %d", got, mails)
+		}
+
+		if err := ra.msg.SetCaseClosed(ctx, hr.u.Identity(), caseID, false); err != nil {
+			t.Fatal(err)
+		}
+		_, page = hr.b.get(tp)
+		wantContains(t, page, resend, "Deelnemer toevoegen")
 	})
 }

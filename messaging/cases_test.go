@@ -165,7 +165,8 @@ func TestCaseGrouping(t *testing.T) {
 }
 
 // Closing a case makes its conversations read-only for everyone, the
-// external person included; reopening allows changes again.
+// external person included: no reply, no participant added, no new
+// invitation link, and neither is offered; reopening allows changes again.
 func TestCaseClosing(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -183,6 +184,29 @@ func TestCaseClosing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Kees is invited and has not signed up yet.
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "kees@example.nl", History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		kees := f.user(t, "kees@example.nl")
+		f.clk.Add(time.Hour) // past the wait between two links
+		// mayChange says what the internal user is offered: adding someone
+		// and a new invitation link, on the page and in a live update.
+		mayChange := func(want bool) {
+			t.Helper()
+			v, err := f.svc.Thread(ctx, f.hr.Identity(), tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.CanAddParticipants != want || v.CanResend != want {
+				t.Errorf("add participants %v, resend %v, want %v", v.CanAddParticipants, v.CanResend, want)
+			}
+			live, err := f.svc.LiveUpdate(ctx, tid, 0, []int64{f.hr.ID})
+			if err != nil || len(live) != 1 || live[0].CanResend != want {
+				t.Errorf("live update: %+v (%v), want resend %v", live, err, want)
+			}
+		}
+		mayChange(true)
 		if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, true); err != nil {
 			t.Fatal(err)
 		}
@@ -199,12 +223,14 @@ func TestCaseClosing(t *testing.T) {
 		}
 		err = f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: "piet@example.nl", History: messaging.WithHistory})
 		wantKey(t, err, "case.closed_readonly")
+		wantKey(t, f.svc.ResendInvitation(ctx, f.hr.Identity(), tid, kees.ID), "case.closed_readonly")
+		mayChange(false)
 		wantKey(t, f.svc.DeleteForEveryone(ctx, f.hr.Identity(), mine), "case.closed_readonly")
 		// Nor can it leave the closed case, or be added to another.
 		wantKey(t, f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), tid), "case.closed_readonly")
 		var n int64
-		if n, err = d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx); err != nil || n != 2 {
-			t.Fatalf("closed conversation has %d messages (%v), want 2", n, err)
+		if n, err = d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx); err != nil || n != 3 { // two and the line about Kees
+			t.Fatalf("closed conversation has %d messages (%v), want 3", n, err)
 		}
 		cv, err := f.svc.Case(ctx, f.hr.Identity(), caseID)
 		if err != nil || !cv.Closed || cv.ClosedAt.IsZero() {
@@ -226,6 +252,11 @@ func TestCaseClosing(t *testing.T) {
 		}
 		if v, err := f.svc.Thread(ctx, jan.Identity(), tid); err != nil || v.ReadOnly {
 			t.Fatalf("reopened conversation read-only (%v)", err)
+		}
+		mayChange(true)
+		f.clk.Add(time.Hour) // Jan's answer mailed Kees a link
+		if err := f.svc.ResendInvitation(ctx, f.hr.Identity(), tid, kees.ID); err != nil {
+			t.Fatalf("resend after reopening: %v", err)
 		}
 	})
 }

@@ -878,13 +878,20 @@ WHERE thread_id = ? AND user_id <> ?`, now, th.ID, subject.ID).Exec(ctx); err !=
 // ResendInvitation sends a participant who never signed up a new link.
 // Like adding a participant, it is for the internal users of the
 // conversation's organisation (mayInvite): anyone else who takes part,
-// also an internal user of another organisation, gets apperr Forbidden.
+// also an internal user of another organisation, gets apperr Forbidden;
+// and like it, it is refused while the conversation's case is closed
+// (the link lets someone into a conversation nobody may change). The
+// thread is loaded as for a change (threadToWrite), so that closing the
+// case and a resend take turns.
 func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, threadID, participantID int64) error {
 	user := db.UserOf(who)
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		th, err := s.threadFor(ctx, tx, user.ID, threadID)
+		th, _, err := s.threadToWrite(ctx, tx, user.ID, threadID)
 		if err != nil {
 			return err
+		}
+		if th.CaseClosed {
+			return errCaseClosed
 		}
 		if !mayInvite(user, th.OrgID) {
 			return apperr.New(apperr.Forbidden, "error.forbidden")
