@@ -634,3 +634,35 @@ func TestRecoveryCodesReplacedInAnotherWindow(t *testing.T) {
 	resp, _ = b.post(pathRecovery, url.Values{"stored": {"yes"}, "code": fresh})
 	wantRedirect(t, resp, pathProfile)
 }
+
+// TestProfileStepShowsStoredAbsenceDays, on both engines: the absence
+// days stored for a person (midnight UTC of each day) come back on
+// "Deelnemerinstellingen" and, once it is saved, on the settings page as
+// the same days, whatever the server's local zone (run it with
+// TZ=Pacific/Honolulu and TZ=Asia/Tokyo too). Through the service only
+// saving the step stores these days, which also ends the step, so the
+// step is given them here directly.
+func TestProfileStepShowsStoredAbsenceDays(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		b := ra.signUp(t, auth.InviteInput{Email: "jan@example.nl"})
+		acceptTerms(t, b)
+		setPassword(t, b)
+		ra.setUpSMS(t, b, testPhone)
+		b.post(pathApp+"/overslaan", nil)
+		storeRecoveryCodes(t, b)
+		from, until := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_from = ?", from).Set("away_until = ?", until).
+			Where("email = ?", "jan@example.nl").Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, page := b.get(pathProfile)
+		wantContains(t, page, `name="away_from" value="2026-03-01"`, `name="away_until" value="2026-03-10"`)
+
+		resp, _ := b.post(pathProfile, url.Values{"gender": {"female"}, "initials": {"J."}, "first_name": {"Janneke"}, "last_name": {"Vries"},
+			"away_enabled": {"yes"}, "away_message": {"Ik ben weg."}, "away_from": {"2026-03-02"}, "away_until": {"2026-03-11"}})
+		wantRedirect(t, resp, pathInbox)
+		_, page = b.get(pathAccount)
+		wantContains(t, page, `name="away_from" value="2026-03-02"`, `name="away_until" value="2026-03-11"`)
+	})
+}
