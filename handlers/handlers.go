@@ -249,7 +249,7 @@ type Messages interface {
 	Cases(ctx context.Context, user *identity.User, in messaging.CaseListInput) (*messaging.CaseList, error)
 	Case(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseView, error)
 	CaseByID(ctx context.Context, user *identity.User, caseID int64) (*messaging.CaseInfo, error)
-	CaseBoxAfter(ctx context.Context, user *identity.User, caseID int64, page int, after string) (*messaging.InboxPage, error)
+	CaseBoxAfter(ctx context.Context, user *identity.User, caseID int64, page int, after, query string) (*messaging.InboxPage, error)
 	ThreadCase(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadCase, error)
 	CreateCaseForThread(ctx context.Context, user *identity.User, threadID, subjectID int64, reference string) (int64, error)
 	AddThreadToCase(ctx context.Context, user *identity.User, threadID, caseID int64) error

@@ -14,8 +14,8 @@ import (
 
 // inbox is "Berichten": the user's conversations, newest first, twenty a
 // page (?pagina=2, from the conversation after ?na= when given),
-// optionally of one team's box (?team=) and searched (?zoek=, within that
-// team's box when one is shown). The search form and the
+// optionally of one team's box (?team=) or one case (?dossier=) and
+// searched (?zoek=, within that box when one is shown). The search form and the
 // "Meer berichten" button ask for a piece of the page only, named by the
 // element htmx swaps (HX-Target).
 func (h *handler) inbox(c *fiber.Ctx) error {
@@ -37,7 +37,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	caseID, _ := strconv.ParseInt(c.Query("dossier"), 10, 64)
 	var p *messaging.InboxPage
 	var kase *components.CaseItem
-	if caseID > 0 && query == "" {
+	if caseID > 0 {
 		// The case's header; NotFound for anyone but its organisation's
 		// internal users (and the page itself checks it again).
 		ci, err := h.messages.CaseByID(c.UserContext(), u, caseID)
@@ -47,7 +47,8 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 		item := caseItem(*ci)
 		kase = &item
 		teamID = 0
-		p, err = h.messages.CaseBoxAfter(c.UserContext(), u, caseID, pageParam(c), afterParam(c))
+		// A search typed in the case's list stays in the case.
+		p, err = h.messages.CaseBoxAfter(c.UserContext(), u, caseID, pageParam(c), afterParam(c), query)
 	} else if teamID > 0 {
 		// A search typed in a team box stays in that box.
 		p, err = h.messages.TeamBoxAfter(c.UserContext(), u, teamID, pageParam(c), afterParam(c), query)

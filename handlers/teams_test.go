@@ -237,3 +237,39 @@ func TestTeamBoxSearchOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseBoxSearchOverHTTP, on both engines: the inbox filtered by a case
+// carries the case in its search form, and a search there finds the
+// case's conversations only, with the case's header kept; anyone who may
+// not see the case gets 404.
+func TestCaseBoxSearchOverHTTP(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		inCase := ra.compose(t, hr.u, "Verzuim week 1", "Hallo", jan.u.Email)
+		outside := ra.compose(t, hr.u, "Verzuim vorig jaar", "Hallo", jan.u.Email)
+		caseID, err := ra.msg.CreateCaseForThread(ctx, hr.u.Identity(), inCase, jan.u.ID, "P-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := itoa(caseID)
+		_, box := hr.b.get("/berichten?dossier=" + id)
+		wantContains(t, box, `<input type="hidden" name="dossier" value="`+id+`">`)
+		for _, headers := range [][]string{nil, {"HX-Request", "true", "HX-Target", "inbox-results"}} {
+			resp, page := hr.b.get("/berichten?dossier="+id+"&zoek=verzuim", headers...)
+			wantStatus(t, resp, http.StatusOK)
+			wantContains(t, page, `"/berichten/`+itoa(inCase)+`"`)
+			wantNotContains(t, page, `"/berichten/`+itoa(outside)+`"`)
+			if headers == nil {
+				wantContains(t, page, "P-1", `<input type="hidden" name="dossier" value="`+id+`">`)
+			}
+		}
+		resp, page := jan.b.get("/berichten?dossier=" + id + "&zoek=verzuim")
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("an outsider's search in the case: %d, want 404", resp.StatusCode)
+		}
+		wantNotContains(t, page, "Verzuim week 1")
+	})
+}

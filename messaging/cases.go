@@ -567,27 +567,37 @@ WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LI
 // the user is an internal user of the case's organisation, so that nobody
 // else can filter by a case.
 func (s *Service) CaseBox(ctx context.Context, who *identity.User, caseID int64, page int) (*InboxPage, error) {
-	return s.CaseBoxAfter(ctx, who, caseID, page, "")
+	return s.CaseBoxAfter(ctx, who, caseID, page, "", "")
 }
 
 // CaseBoxAfter is CaseBox from the conversation after the reference after
-// (see InboxAfter).
-func (s *Service) CaseBoxAfter(ctx context.Context, who *identity.User, caseID int64, page int, after string) (*InboxPage, error) {
+// (see InboxAfter); search searches the case's conversations only, as
+// Inbox searches the whole box.
+func (s *Service) CaseBoxAfter(ctx context.Context, who *identity.User, caseID int64, page int, after, search string) (*InboxPage, error) {
 	user := db.UserOf(who)
 	if page < 1 {
 		page = 1
 	}
-	query := s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) })
-	args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
-	if cur, ok := parseCursor(after); ok {
-		query = s.DB.Text("messaging.caseAfter", func() string { return s.pageWith(afterQuery(casePageQuery, "t.last_message_at", "t.id")) })
-		args = s.caseArgs(user.ID, caseID, cur.args(PageSize+1)...)
+	search = cleanQuery(search)
+	var rows []inboxRow
+	var err error
+	if search != "" {
+		// A search typed in the case's list stays in the case (pages
+		// counted by their number, as every search's).
+		rows, err = s.searchRows(ctx, s.DB, user, searchBox{kase: caseID}, search, PageSize+1, (page-1)*PageSize)
+	} else {
+		query := s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) })
+		args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)
+		if cur, ok := parseCursor(after); ok {
+			query = s.DB.Text("messaging.caseAfter", func() string { return s.pageWith(afterQuery(casePageQuery, "t.last_message_at", "t.id")) })
+			args = s.caseArgs(user.ID, caseID, cur.args(PageSize+1)...)
+		}
+		rows, err = s.pageRows(ctx, query, args...)
 	}
-	rows, err := s.pageRows(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("case box: %w", err)
 	}
-	out, err := s.inboxPage(ctx, user, rows, page, "")
+	out, err := s.inboxPage(ctx, user, rows, page, search)
 	if err != nil {
 		return nil, err
 	}
@@ -602,8 +612,13 @@ func (s *Service) CaseBoxAfter(ctx context.Context, who *identity.User, caseID i
 var casePageQuery = `SELECT t.id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, t.last_message_at AS last_activity_at, t.assigned_to
 FROM threads AS t JOIN participants AS p ON p.thread_id = t.id AND p.user_id = ? JOIN organisations AS o ON o.id = t.org_id
 WHERE t.case_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + `
-  AND t.org_id IN (SELECT cc.org_id FROM cases AS cc JOIN users AS cu ON cu.org_id = cc.org_id WHERE cc.id = ? AND cu.id = ? AND cu.kind = '` + db.KindInternal + `')
+  AND ` + caseOfOrgRule + `
 ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?`
+
+// caseOfOrgRule is the condition that the conversation t belongs to the
+// organisation of the case (the first argument) and the user (the second)
+// is an internal user of it.
+const caseOfOrgRule = `t.org_id IN (SELECT cc.org_id FROM cases AS cc JOIN users AS cu ON cu.org_id = cc.org_id WHERE cc.id = ? AND cu.id = ? AND cu.kind = '` + db.KindInternal + `')`
 
 // caseArgs are the arguments of pageWith(casePageQuery).
 func (s *Service) caseArgs(userID, caseID int64, page ...any) []any {

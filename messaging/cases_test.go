@@ -331,3 +331,46 @@ func TestCaseMedicalRedacted(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseBoxSearch, on both engines: a search typed while the inbox shows
+// one case's conversations searches those only, with the case kept, and
+// finds nothing for anyone who may not see the case. Before, it searched
+// the whole box.
+func TestCaseBoxSearch(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		inCase, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim week 1", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outside, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim vorig jaar", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), inCase, jan.ID, "P-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"verzuim", "Ve", "Jansen", "ja", "osaw"} {
+			box, err := f.svc.CaseBoxAfter(ctx, f.hr.Identity(), caseID, 1, "", q)
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			if len(box.Threads) != 1 || box.Threads[0].ID != inCase || box.Query != q || box.CaseID != caseID {
+				t.Errorf("search %q in the case: %+v, want only %d (not %d)", q, box, inCase, outside)
+			}
+			if all, err := f.svc.Inbox(ctx, f.hr.Identity(), 1, q); err != nil || len(all.Threads) != 2 {
+				t.Errorf("search %q in the whole box: %+v %v", q, all, err)
+			}
+		}
+		if box, err := f.svc.CaseBoxAfter(ctx, f.hr.Identity(), caseID, 1, "", "vorig jaar"); err != nil || len(box.Threads) != 0 {
+			t.Errorf("a conversation outside the case found in it: %+v %v", box, err)
+		}
+		// Jan takes part in the conversation but may not see the case.
+		if box, err := f.svc.CaseBoxAfter(ctx, jan.Identity(), caseID, 1, "", "verzuim"); err != nil || len(box.Threads) != 0 {
+			t.Errorf("an outsider's search in the case: %+v %v", box, err)
+		}
+	})
+}

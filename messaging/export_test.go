@@ -12,13 +12,19 @@ func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any
 	if query == "" {
 		return s.pageWith(inboxPageQuery), s.inboxArgs(user.ID, PageSize+1, (page-1)*PageSize)
 	}
-	return s.pageWith(s.searchQuery(s.DB, user, 0, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+	return s.pageWith(s.searchQuery(s.DB, user, searchBox{}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
 }
 
 // TeamSearchSQL is the SQL of one page of a search in a team box, with its
 // arguments, for plan checks.
 func (s *Service) TeamSearchSQL(user *db.User, teamID int64, query string, page int) (string, []any) {
-	return s.pageWith(s.searchQuery(s.DB, user, teamID, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+	return s.pageWith(s.searchQuery(s.DB, user, searchBox{team: teamID}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+}
+
+// CaseSearchSQL is the SQL of one page of a search in a case's list, with
+// its arguments, for plan checks.
+func (s *Service) CaseSearchSQL(user *db.User, caseID int64, query string, page int) (string, []any) {
+	return s.pageWith(s.searchQuery(s.DB, user, searchBox{kase: caseID}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
 }
 
 // MarkReadSQL is the SQL that finds what opening a conversation marks

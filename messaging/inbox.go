@@ -357,21 +357,34 @@ var teamPageQuery = `SELECT p.thread_id AS id, t.subject, o.name AS org_name, t.
 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id JOIN organisations AS o ON o.id = t.org_id
 WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 AND ` + medicalRule("t", "?") + ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ? OFFSET ?`
 
-// searchQuery builds the query of one page of search results, in the
-// whole box or, when teamID is set, in that team's box only (the caller
-// has checked the membership).
-func (s *Service) searchQuery(idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) *bun.SelectQuery {
+// searchBox is where a search looks: the whole box (zero), a team's box
+// (team, whose membership the caller has checked) or one case's
+// conversations (kase, for the internal users of its organisation only).
+type searchBox struct{ team, kase int64 }
+
+// searchQuery builds the query of one page of search results in box.
+func (s *Service) searchQuery(idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) *bun.SelectQuery {
+	// A case's list is in the order of its conversations' last messages,
+	// as casePageQuery reads it from threads_case_idx (a case has few
+	// conversations); a box in the order of the participant's activity.
+	activity, order := "p.last_activity_at", "p.last_activity_at DESC, p.thread_id DESC"
+	if box.kase != 0 {
+		activity, order = "t.last_message_at AS last_activity_at", "t.last_message_at DESC, t.id DESC"
+	}
 	q := idb.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, p.last_activity_at, t.assigned_to").
+		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, "+activity+", t.assigned_to").
 		Join("JOIN threads AS t ON t.id = p.thread_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").
 		Where("p.user_id = ? AND p.box_count > 0", user.ID)
-	if teamID != 0 {
-		q = q.Where("p.via_team_id = ?", teamID)
+	if box.team != 0 {
+		q = q.Where("p.via_team_id = ?", box.team)
+	}
+	if box.kase != 0 {
+		q = q.Where("t.case_id = ? AND "+caseOfOrgRule, box.kase, box.kase, user.ID)
 	}
 	q = q.Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
 	q = s.searchWhere(q, user, query)
-	return q.OrderExpr("p.last_activity_at DESC, p.thread_id DESC").Limit(int64(limit)).Offset(int64(offset))
+	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset))
 }
 
 // inboxRows reads one page of the whole box (teamID 0) or of a team's
@@ -379,16 +392,21 @@ func (s *Service) searchQuery(idb bun.IDB, user *db.User, teamID int64, query st
 // (its text differs per query).
 func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) ([]inboxRow, error) {
 	if query != "" {
-		rows, err := idb.QueryContext(ctx, s.pageWith(s.searchQuery(idb, user, teamID, query, limit, offset).String()), s.pageArgs(user.ID)...)
-		if err != nil {
-			return nil, err
-		}
-		return scanPageRows(rows)
+		return s.searchRows(ctx, idb, user, searchBox{team: teamID}, query, limit, offset)
 	}
 	if teamID != 0 {
 		return s.pageRows(ctx, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), s.teamArgs(user.ID, teamID, limit, offset)...)
 	}
 	return s.pageRows(ctx, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), s.inboxArgs(user.ID, limit, offset)...)
+}
+
+// searchRows reads one page of search results in box.
+func (s *Service) searchRows(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) ([]inboxRow, error) {
+	rows, err := idb.QueryContext(ctx, s.pageWith(s.searchQuery(idb, user, box, query, limit, offset).String()), s.pageArgs(user.ID)...)
+	if err != nil {
+		return nil, err
+	}
+	return scanPageRows(rows)
 }
 
 // pageRows runs a fixed page query (pageWith) as a prepared statement.

@@ -65,6 +65,8 @@ func TestInboxPlans(t *testing.T) {
 			"team search page 2":     func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek", 2) },
 			"case box page 1":        func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 1) },
 			"case box page 40":       func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 40) },
+			"case search subject":    func() (string, []any) { return f.svc.CaseSearchSQL(f.hr, 1, "gesprek 0012", 1) },
+			"case search short":      func() (string, []any) { return f.svc.CaseSearchSQL(f.hr, 1, "w", 1) },
 			"inbox page after":       func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 0) },
 			"team box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, team.ID, 0) },
 			"case box page after":    func() (string, []any) { return f.svc.InboxAfterSQL(f.hr, 0, 1) },
