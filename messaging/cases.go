@@ -513,10 +513,7 @@ func (s *Service) Case(ctx context.Context, who *identity.User, caseID int64) (*
 		MayRead       bool
 		Mine          bool
 	}
-	err = s.DB.NewRaw(`SELECT t.id, t.subject, t.last_message_at, t.medical, `+medicalRule("t", "?")+` AS may_read,
-  EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ? AND p.box_count > 0) AS mine
-FROM threads AS t WHERE t.case_id = ? ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`,
-		append(medicalArgs(user.ID), user.ID, c.ID, maxCaseThreads)...).Scan(ctx, &threads)
+	err = s.DB.NewRaw(caseThreadsQuery, caseThreadsArgs(user.ID, c.ID)...).Scan(ctx, &threads)
 	if err != nil {
 		return nil, fmt.Errorf("conversations of case %d: %w", c.ID, err)
 	}
@@ -529,10 +526,7 @@ FROM threads AS t WHERE t.case_id = ? ORDER BY t.last_message_at DESC, t.id DESC
 		v.Threads = append(v.Threads, CaseThread{ID: t.ID, Subject: CleanLine(t.Subject), LastMessageAt: t.LastMessageAt, Medical: t.Medical, CanOpen: t.Mine})
 	}
 	var people []db.User
-	err = s.DB.NewSelect().Model(&people).
-		Where(`id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE t.case_id = ? AND `+medicalRule("t", "?")+`)`,
-			append([]any{c.ID}, medicalArgs(user.ID)...)...).
-		Order("last_name", "first_name", "id").Limit(maxCaseThreads).Scan(ctx)
+	err = s.casePeopleSelect(&people, user.ID, c.ID).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("participants of case %d: %w", c.ID, err)
 	}
@@ -544,11 +538,7 @@ FROM threads AS t WHERE t.case_id = ? ORDER BY t.last_message_at DESC, t.id DESC
 		ThreadID      int64
 		Mine          bool
 	}
-	err = s.DB.NewRaw(`SELECT a.*, m.thread_id,
-  EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = a.message_id AND ms.user_id = ? AND ms.removed_at IS NULL) AS mine
-FROM attachments AS a JOIN messages AS m ON m.id = a.message_id JOIN threads AS t ON t.id = m.thread_id
-WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LIMIT ?`,
-		append(append([]any{user.ID, c.ID}, medicalArgs(user.ID)...), maxCaseThreads)...).Scan(ctx, &files)
+	err = s.DB.NewRaw(caseFilesQuery, caseFilesArgs(user.ID, c.ID)...).Scan(ctx, &files)
 	if err != nil {
 		return nil, fmt.Errorf("files of case %d: %w", c.ID, err)
 	}
@@ -560,6 +550,37 @@ WHERE t.case_id = ? AND `+medicalRule("t", "?")+` ORDER BY a.created_at, a.id LI
 		v.Attachments = append(v.Attachments, CaseAttachment{AttachmentView: av, ThreadID: files[i].ThreadID, CreatedAt: files[i].CreatedAt, CanOpen: files[i].Mine})
 	}
 	return v, nil
+}
+
+// caseThreadsQuery lists a case's conversations for the case page, newest
+// first (threads_case_idx), with whether the viewer may read each and has
+// it in their box; arguments from caseThreadsArgs.
+var caseThreadsQuery = `SELECT t.id, t.subject, t.last_message_at, t.medical, ` + medicalRule("t", "?") + ` AS may_read,
+  EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ? AND p.box_count > 0) AS mine
+FROM threads AS t WHERE t.case_id = ? ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`
+
+func caseThreadsArgs(userID, caseID int64) []any {
+	return append(medicalArgs(userID), userID, caseID, maxCaseThreads)
+}
+
+// casePeopleSelect selects the people in the conversations of a case the
+// viewer may read, by name.
+func (s *Service) casePeopleSelect(dest *[]db.User, userID, caseID int64) *bun.SelectQuery {
+	return s.DB.NewSelect().Model(dest).
+		Where(`id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE t.case_id = ? AND `+medicalRule("t", "?")+`)`,
+			append([]any{caseID}, medicalArgs(userID)...)...).
+		Order("last_name", "first_name", "id").Limit(maxCaseThreads)
+}
+
+// caseFilesQuery lists the files of the conversations of a case the
+// viewer may read, oldest first; arguments from caseFilesArgs.
+var caseFilesQuery = `SELECT a.*, m.thread_id,
+  EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = a.message_id AND ms.user_id = ? AND ms.removed_at IS NULL) AS mine
+FROM attachments AS a JOIN messages AS m ON m.id = a.message_id JOIN threads AS t ON t.id = m.thread_id
+WHERE t.case_id = ? AND ` + medicalRule("t", "?") + ` ORDER BY a.created_at, a.id LIMIT ?`
+
+func caseFilesArgs(userID, caseID int64) []any {
+	return append(append([]any{userID, caseID}, medicalArgs(userID)...), maxCaseThreads)
 }
 
 // CaseBox lists the conversations of a case in the user's box, newest

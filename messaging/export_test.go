@@ -3,6 +3,8 @@ package messaging
 import (
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 )
 
@@ -62,4 +64,25 @@ func (s *Service) InboxAfterSQL(user *db.User, teamID, caseID int64) (string, []
 		return s.pageWith(afterQuery(casePageQuery, "t.last_message_at", "t.id")), s.caseArgs(user.ID, caseID, cur.args(PageSize+1)...)
 	}
 	return s.pageWith(afterQuery(inboxPageQuery, "p.last_activity_at", "p.thread_id")), s.inboxArgs(user.ID, cur.args(PageSize+1)...)
+}
+
+// MyTeamsSQL is the SQL of the team tabs with their unread counts.
+func (s *Service) MyTeamsSQL(userID int64) (string, []any) { return myTeamsQuery, []any{userID} }
+
+// TeamMembersSQL is the SQL of a team's members as a member sees them.
+func (s *Service) TeamMembersSQL(teamID, userID int64) string {
+	var us []db.User
+	return s.teamMembersSelect(&us, teamID, userID).String()
+}
+
+// OrgTeamMembersSQL is the SQL of the members of Beheer's teams.
+func (s *Service) OrgTeamMembersSQL(teamIDs ...int64) (string, []any) {
+	return teamMembersQuery(s.DB), []any{bun.In(teamIDs)}
+}
+
+// CasePageSQL is the SQL of the case page's conversations, people and
+// files.
+func (s *Service) CasePageSQL(userID, caseID int64) (threads string, targs []any, people string, files string, fargs []any) {
+	var us []db.User
+	return caseThreadsQuery, caseThreadsArgs(userID, caseID), s.casePeopleSelect(&us, userID, caseID).String(), caseFilesQuery, caseFilesArgs(userID, caseID)
 }

@@ -524,11 +524,7 @@ func (s *Service) MyTeams(ctx context.Context, who *identity.User) ([]TeamInfo, 
 func (s *Service) TeamMembers(ctx context.Context, who *identity.User, teamID int64) ([]TeamMemberView, error) {
 	user := db.UserOf(who)
 	var us []db.User
-	err := s.DB.NewSelect().Model(&us).
-		Where("id IN (SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?)", teamID).
-		Where("EXISTS (SELECT 1 FROM team_members AS me WHERE me.team_id = ? AND me.user_id = ?)", teamID, user.ID).
-		Scan(ctx)
-	if err != nil {
+	if err := s.teamMembersSelect(&us, teamID, user.ID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("team members: %w", err)
 	}
 	out := make([]TeamMemberView, 0, len(us))
@@ -537,6 +533,13 @@ func (s *Service) TeamMembers(ctx context.Context, who *identity.User, teamID in
 	}
 	sortMembers(out)
 	return out, nil
+}
+
+// teamMembersSelect selects the members of a team for one of them.
+func (s *Service) teamMembersSelect(dest *[]db.User, teamID, userID int64) *bun.SelectQuery {
+	return s.DB.NewSelect().Model(dest).
+		Where("id IN (SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?)", teamID).
+		Where("EXISTS (SELECT 1 FROM team_members AS me WHERE me.team_id = ? AND me.user_id = ?)", teamID, userID)
 }
 
 func sortMembers(ms []TeamMemberView) {

@@ -99,8 +99,7 @@ func (s *Service) withMembers(ctx context.Context, idb bun.IDB, ts []db.Team) ([
 		TeamID int64 `bun:"team_id"`
 		db.User
 	}
-	if err := idb.NewRaw(`SELECT tm.team_id, `+db.ColumnsOf(idb, db.User{}, "u")+` FROM team_members AS tm JOIN users AS u ON u.id = tm.user_id
-WHERE tm.team_id IN (?) ORDER BY u.last_name, u.first_name, u.email`, bun.In(ids)).Scan(ctx, &rows); err != nil {
+	if err := idb.NewRaw(teamMembersQuery(idb), bun.In(ids)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("list team members: %w", err)
 	}
 	for i := range rows {
@@ -108,6 +107,13 @@ WHERE tm.team_id IN (?) ORDER BY u.last_name, u.first_name, u.email`, bun.In(ids
 		t.Members = append(t.Members, AdminTeamMember{UserID: rows[i].User.ID, Email: rows[i].User.Email, Name: DisplayName(&rows[i].User)})
 	}
 	return out, nil
+}
+
+// teamMembersQuery lists the members of the teams (one argument, their
+// ids) with their team: a range of team_members' primary key per team.
+func teamMembersQuery(idb bun.IDB) string {
+	return `SELECT tm.team_id, ` + db.ColumnsOf(idb, db.User{}, "u") + ` FROM team_members AS tm JOIN users AS u ON u.id = tm.user_id
+WHERE tm.team_id IN (?) ORDER BY u.last_name, u.first_name, u.email`
 }
 
 // AdminCreateTeam creates a team in the admin's organisation and returns
