@@ -165,6 +165,77 @@ func Plan(tb testing.TB, d *db.DB, query string, args ...any) []string {
 	return out
 }
 
+// PlanPaths is Plan as a tree: one entry per plan node, the lines of its
+// ancestors first and its own line last, so that a test can check where in
+// the plan a node sits (a sort at the top, a scan under a Limit).
+//
+// On PostgreSQL bitmap scans are off too, besides sequential scans: on a
+// test-sized table reading all of an organisation's rows and sorting them
+// is rightly cheaper than an ordered index scan under a LIMIT, so the
+// check is whether the ordered path exists (a bitmap scan returns rows in
+// no order, and at volume is the plan that reads them all).
+func PlanPaths(tb testing.TB, d *db.DB, query string, args ...any) [][]string {
+	tb.Helper()
+	ctx := context.Background()
+	if !d.Postgres() {
+		var rows []struct {
+			ID      int    `bun:"id"`
+			Parent  int    `bun:"parent"`
+			NotUsed int    `bun:"notused"`
+			Detail  string `bun:"detail"`
+		}
+		if err := d.NewRaw("EXPLAIN QUERY PLAN "+query, args...).Scan(ctx, &rows); err != nil {
+			tb.Fatalf("explain %s: %v", query, err)
+		}
+		paths := map[int][]string{}
+		out := make([][]string, len(rows))
+		for i, r := range rows {
+			p := append(append([]string(nil), paths[r.Parent]...), r.Detail)
+			paths[r.ID], out[i] = p, p
+		}
+		return out
+	}
+	var doc string
+	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
+			return err
+		}
+		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query, args...).Scan(ctx, &doc)
+	})
+	if err != nil {
+		tb.Fatalf("explain %s: %v", query, err)
+	}
+	var plans []struct {
+		Plan pgPlan `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(doc), &plans); err != nil {
+		tb.Fatalf("explain %s: %v", query, err)
+	}
+	var out [][]string
+	var walk func(p pgPlan, above []string)
+	walk = func(p pgPlan, above []string) {
+		line := p.NodeType
+		if p.Relation != "" {
+			line += " on " + p.Relation
+		}
+		if p.Index != "" {
+			line += " using " + p.Index
+		}
+		path := append(append([]string(nil), above...), line)
+		out = append(out, path)
+		for _, c := range p.Plans {
+			walk(c, path)
+		}
+	}
+	for _, p := range plans {
+		walk(p.Plan, nil)
+	}
+	return out
+}
+
 type pgPlan struct {
 	NodeType string   `json:"Node Type"`
 	Relation string   `json:"Relation Name"`
