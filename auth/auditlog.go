@@ -41,44 +41,64 @@ type AuditRow struct {
 	IP     string
 }
 
-// AuditPage is a page of the log, newest first.
+// AuditPage is a page of the log, newest first (by time, then by id).
 type AuditPage struct {
 	Rows []AuditRow
 	Page int
 	More bool
 }
 
-// auditOrgIDs selects the ids of the audit rows that belong to an
-// organisation, within the days from and to (zero: open): its admins' actions and the
-// helpdesk resets they started (org_id), and every event about or by one
-// of its internal users. Events of external users outside the
-// organisation's own actions are theirs and other organisations' too, and
-// are not shown.
+// auditCandidates selects, as rows (id, created_at), the newest limit
+// rows of the organisation's audit log, within the days from and to (zero:
+// open), before the row after (nil: from the newest), and about or by a
+// person matching person when it is not empty. An organisation's rows are
+// its admins' actions and the helpdesk resets they started (org_id), and
+// every event about or by one of its internal users (user_org_id and
+// actor_org_id, which migration 0048's triggers keep equal to those
+// users' org_id). Events of external users outside the organisation's own
+// actions are theirs and other organisations' too, and are not shown.
 //
-// As SQL it is a list of ids (auditOrgIDs) gathered through indexes: the
-// organisation's own rows (audit_events_org_idx), and the rows about or by
-// each of its users (users_org_idx, then audit_events_user_idx and
-// audit_events_actor_idx), each within the days asked for; never a scan of
-// every organisation's rows.
-func auditOrgIDs(org int64, from, to time.Time) (string, []any) {
-	var rng string
-	var rargs []any
+// Each of the three is a range of its own index in the log's order
+// (created_at, id) under the LIMIT, so a page reads at most limit rows of
+// each, however long the organisation's log: never every row of the
+// organisation, let alone of every organisation.
+func auditCandidates(org int64, person string, from, to time.Time, after *auditCursor, limit int) (string, []any) {
+	var cond string
+	var cargs []any
 	if !from.IsZero() {
-		rng += " AND x.created_at >= ?"
-		rargs = append(rargs, from.UTC())
+		cond += " AND x.created_at >= ?"
+		cargs = append(cargs, from.UTC())
 	}
 	if !to.IsZero() {
-		rng += " AND x.created_at < ?"
-		rargs = append(rargs, to.UTC())
+		cond += " AND x.created_at < ?"
+		cargs = append(cargs, to.UTC())
 	}
-	sql := "SELECT x.id FROM audit_events AS x WHERE x.org_id = ?" + rng +
-		" UNION SELECT x.id FROM users AS xu JOIN audit_events AS x ON x.user_id = xu.id WHERE xu.org_id = ?" + rng +
-		" UNION SELECT x.id FROM users AS xu JOIN audit_events AS x ON x.actor_id = xu.id WHERE xu.org_id = ?" + rng
+	if after != nil {
+		cond += " AND (x.created_at, x.id) < (?, ?)"
+		cargs = append(cargs, after.at.UTC(), after.id)
+	}
+	join := ""
+	if person != "" {
+		pat := likePattern(person)
+		join = " LEFT JOIN users AS xs ON xs.id = x.user_id LEFT JOIN users AS xa ON xa.id = x.actor_id"
+		cond += " AND (LOWER(xs.email) LIKE ? ESCAPE '!' OR " + nameExpr("xs") + " LIKE ? ESCAPE '!' OR LOWER(xa.email) LIKE ? ESCAPE '!' OR " + nameExpr("xa") + " LIKE ? ESCAPE '!')"
+		cargs = append(cargs, pat, pat, pat, pat)
+	}
+	var parts []string
 	var args []any
-	for i := 0; i < 3; i++ {
-		args = append(append(args, org), rargs...)
+	for _, col := range []string{"org_id", "user_org_id", "actor_org_id"} {
+		parts = append(parts, "SELECT b.id, b.created_at FROM (SELECT x.id, x.created_at FROM audit_events AS x"+join+
+			" WHERE x."+col+" = ?"+cond+" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) AS b")
+		args = append(append(append(args, org), cargs...), limit)
 	}
-	return sql, args
+	return strings.Join(parts, " UNION "), args
+}
+
+// auditCursor is where a batch of the export continues: after the row
+// with id, recorded at at.
+type auditCursor struct {
+	at time.Time
+	id int64
 }
 
 // auditBounds turns the query's days into times; apperr Invalid on
@@ -105,26 +125,18 @@ func auditBounds(q AuditQuery) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-func (s *Admin) auditSelect(org int64, q AuditQuery, from, to time.Time) *bun.SelectQuery {
-	sel := s.Accounts.DB.NewSelect().TableExpr("audit_events AS ae").
+// auditSelect selects the rows of the log from the candidates of
+// auditCandidates (at most limit of each of their three kinds), in the
+// log's order; the caller adds the page's LIMIT.
+func (s *Admin) auditSelect(org int64, q AuditQuery, from, to time.Time, after *auditCursor, limit int) *bun.SelectQuery {
+	page, args := auditCandidates(org, strings.TrimSpace(q.Person), from, to, after, limit)
+	return s.Accounts.DB.NewSelect().TableExpr("("+page+") AS page", args...).
+		Join("JOIN audit_events AS ae ON ae.id = page.id").
 		Join("LEFT JOIN users AS su ON su.id = ae.user_id").
 		Join("LEFT JOIN users AS au ON au.id = ae.actor_id").
 		ColumnExpr("ae.id, ae.created_at AS at, ae.kind, ae.detail, ae.ip").
-		ColumnExpr("COALESCE(su.email, '') AS person, COALESCE(au.email, '') AS actor")
-	ids, args := auditOrgIDs(org, from, to)
-	sel = sel.Where("ae.id IN ("+ids+")", args...)
-	if p := strings.TrimSpace(q.Person); p != "" {
-		pat := likePattern(p)
-		sel = sel.Where("(LOWER(su.email) LIKE ? ESCAPE '!' OR "+nameExpr("su")+" LIKE ? ESCAPE '!' OR LOWER(au.email) LIKE ? ESCAPE '!' OR "+nameExpr("au")+" LIKE ? ESCAPE '!')",
-			pat, pat, pat, pat)
-	}
-	if !from.IsZero() {
-		sel = sel.Where("ae.created_at >= ?", from.UTC())
-	}
-	if !to.IsZero() {
-		sel = sel.Where("ae.created_at < ?", to.UTC())
-	}
-	return sel
+		ColumnExpr("COALESCE(su.email, '') AS person, COALESCE(au.email, '') AS actor").
+		OrderExpr("page.created_at DESC, page.id DESC")
 }
 
 // AuditLog returns a page of the organisation's audit log, newest first.
@@ -139,7 +151,7 @@ func (s *Admin) AuditLog(ctx context.Context, cur *Current, q AuditQuery) (*Audi
 	}
 	q.Page = adminPage(q.Page)
 	var rows []AuditRow
-	if err := s.auditSelect(org, q, from, to).OrderExpr("ae.id DESC").
+	if err := s.auditSelect(org, q, from, to, nil, q.Page*AuditPageSize+1).
 		Limit(AuditPageSize+1).Offset(int64((q.Page-1)*AuditPageSize)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("admin: audit log: %w", err)
 	}
@@ -181,14 +193,10 @@ func (s *Admin) ExportAudit(ctx context.Context, cur *Current, q AuditQuery, ip 
 	if err := cw.Write([]string{"time", "event", "person", "by", "detail", "ip"}); err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	var last int64
+	var after *auditCursor
 	for {
 		var rows []AuditRow
-		sel := s.auditSelect(org, q, from, to)
-		if last > 0 {
-			sel = sel.Where("ae.id < ?", last)
-		}
-		if err := sel.OrderExpr("ae.id DESC").Limit(auditExportBatch).Scan(ctx, &rows); err != nil {
+		if err := s.auditSelect(org, q, from, to, after, auditExportBatch).Limit(auditExportBatch).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("audit export: %w", err)
 		}
 		for _, r := range rows {
@@ -207,7 +215,8 @@ func (s *Admin) ExportAudit(ctx context.Context, cur *Current, q AuditQuery, ip 
 		if len(rows) < auditExportBatch {
 			return nil
 		}
-		last = rows[len(rows)-1].ID
+		last := rows[len(rows)-1]
+		after = &auditCursor{at: last.At, id: last.ID}
 	}
 }
 

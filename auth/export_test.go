@@ -1,6 +1,10 @@
 package auth
 
-import "dialoog/db"
+import (
+	"time"
+
+	"dialoog/db"
+)
 
 // HOTP exposes the test's independent RFC 4226 implementation to the
 // external test package.
@@ -12,11 +16,23 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 	if err != nil {
 		panic(err)
 	}
-	return s.auditSelect(org, q, from, to).OrderExpr("ae.id DESC").Limit(AuditPageSize + 1).String()
+	q.Page = adminPage(q.Page)
+	return s.auditSelect(org, q, from, to, nil, q.Page*AuditPageSize+1).Limit(AuditPageSize + 1).Offset(int64((q.Page - 1) * AuditPageSize)).String()
 }
 
 // UsersSQL is the statement of a page of Beheer's user list.
 func (s *Admin) UsersSQL(org int64, query string) string {
 	var rows []db.User
 	return s.usersSelect(&rows, org, query).OrderExpr("u.email ASC").Limit(UsersPageSize + 1).String()
+}
+
+// AuditBatchSQL is the SQL of a batch of the audit log's CSV export after
+// the first, for plan checks.
+func (s *Admin) AuditBatchSQL(org int64, q AuditQuery) string {
+	from, to, err := auditBounds(q)
+	if err != nil {
+		panic(err)
+	}
+	after := &auditCursor{at: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), id: 3000}
+	return s.auditSelect(org, q, from, to, after, auditExportBatch).Limit(auditExportBatch).String()
 }
