@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 )
 
@@ -34,8 +36,7 @@ func (a *Accounts) Activity(ctx context.Context, userID int64, page int) ([]Acti
 		page = 1
 	}
 	var rows []db.AuditEvent
-	if err := a.DB.NewSelect().Model(&rows).Where("user_id = ?", userID).
-		OrderExpr("created_at DESC, id DESC").Limit(ActivityPageSize + 1).Offset(int64((page - 1) * ActivityPageSize)).Scan(ctx); err != nil {
+	if err := a.activitySelect(&rows, userID, page).Scan(ctx); err != nil {
 		return nil, false, fmt.Errorf("security activity: %w", err)
 	}
 	more := len(rows) > ActivityPageSize
@@ -47,6 +48,13 @@ func (a *Accounts) Activity(ctx context.Context, userID int64, page int) ([]Acti
 		out[i] = ActivityEvent{Kind: r.Kind, Factor: factorOf(r.Detail), Place: ShortIP(OwnIP(&r)), At: r.CreatedAt}
 	}
 	return out, more, nil
+}
+
+// activitySelect selects page of the user's own audit events, one more
+// than a page: a range of audit_events_user_idx.
+func (a *Accounts) activitySelect(rows *[]db.AuditEvent, userID int64, page int) *bun.SelectQuery {
+	return a.DB.NewSelect().Model(rows).Where("user_id = ?", userID).
+		OrderExpr("created_at DESC, id DESC").Limit(ActivityPageSize + 1).Offset(int64((page - 1) * ActivityPageSize))
 }
 
 // OwnIP is the IP address of an audit event as the person it is about may

@@ -32,9 +32,7 @@ type SessionInfo struct {
 func (a *Accounts) LiveSessions(ctx context.Context, cur *Current) ([]SessionInfo, error) {
 	now := a.Now().UTC()
 	var rows []db.Session
-	if err := a.DB.NewSelect().Model(&rows).
-		Where("user_id = ? AND ended_at IS NULL AND expires_at > ? AND last_seen_at > ?", cur.User.ID, now, now.Add(-SessionIdle)).
-		OrderExpr("last_seen_at DESC, id DESC").Scan(ctx); err != nil {
+	if err := a.liveSessionsSelect(&rows, cur.User.ID, now).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	out := make([]SessionInfo, 0, len(rows))
@@ -51,6 +49,14 @@ func (a *Accounts) LiveSessions(ctx context.Context, cur *Current) ([]SessionInf
 		}
 	}
 	return out, nil
+}
+
+// liveSessionsSelect selects the user's valid sessions: a range of
+// sessions_user_idx (a person has a few).
+func (a *Accounts) liveSessionsSelect(rows *[]db.Session, userID int64, now time.Time) *bun.SelectQuery {
+	return a.DB.NewSelect().Model(rows).
+		Where("user_id = ? AND ended_at IS NULL AND expires_at > ? AND last_seen_at > ?", userID, now, now.Add(-SessionIdle)).
+		OrderExpr("last_seen_at DESC, id DESC")
 }
 
 // majorVersion keeps "128" of "128.0.6613.84": enough to recognise a

@@ -36,3 +36,15 @@ func (s *Admin) AuditBatchSQL(org int64, q AuditQuery) string {
 	after := &auditCursor{at: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), id: 3000}
 	return s.auditSelect(org, q, from, to, after, auditExportBatch).Limit(auditExportBatch).String()
 }
+
+// ActivitySQL is the SQL of a page of the user's security activity.
+func (a *Accounts) ActivitySQL(userID int64, page int) string {
+	var rows []db.AuditEvent
+	return a.activitySelect(&rows, userID, page).String()
+}
+
+// LiveSessionsSQL is the SQL of the account page's list of sessions.
+func (a *Accounts) LiveSessionsSQL(userID int64) string {
+	var rows []db.Session
+	return a.liveSessionsSelect(&rows, userID, time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)).String()
+}
