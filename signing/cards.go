@@ -54,10 +54,16 @@ func (s *Service) Cards(ctx context.Context, who *identity.User, threadID int64)
 		return nil, err
 	}
 	var rs []requestRow
-	if err := s.DB.NewSelect().Model(&rs).Where("thread_id = ?", threadID).Where(receivedRule, user.ID).Order("id").Scan(ctx); err != nil {
+	if err := s.cardsSelect(&rs, threadID, user.ID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load signing requests: %w", err)
 	}
 	return s.cards(ctx, user, rs)
+}
+
+// cardsSelect selects the requests of a conversation whose message the
+// user received, oldest first: a range of signing_requests_thread_idx.
+func (s *Service) cardsSelect(rs *[]requestRow, threadID, userID int64) *bun.SelectQuery {
+	return s.DB.NewSelect().Model(rs).Where("thread_id = ?", threadID).Where(receivedRule, userID).Order("id")
 }
 
 // CardByID returns one request as the user sees it (NotFound unless they
