@@ -54,7 +54,7 @@ func (h *handler) adminTeamsView(c *fiber.Ctx) (components.AdminTeamsView, error
 	// A new team shows outsiders who wrote unless the admin says otherwise.
 	v := components.AdminTeamsView{New: components.AdminTeamForm{ShowPerson: true}}
 	for _, t := range ts {
-		v.Teams = append(v.Teams, components.AdminTeamRow{ID: t.ID, Name: t.Name, Medical: t.Medical, ShowPerson: t.ShowPerson, Members: len(t.Members)})
+		v.Teams = append(v.Teams, components.AdminTeamRow{ID: t.ID, Name: t.Name, Medical: t.Medical, ShowPerson: t.ShowPerson, Members: t.MemberCount})
 	}
 	return v, nil
 }

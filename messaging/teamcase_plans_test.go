@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 	"dialoog/messaging/messagingtest"
 )
 
@@ -129,6 +131,76 @@ func TestTeamAndCasePagePlans(t *testing.T) {
 		tabs, err := f.svc.MyTeams(ctx, f.hr.Identity())
 		if err != nil || len(tabs) != len(teams) {
 			t.Fatalf("%d team tabs (%v)", len(tabs), err)
+		}
+	})
+}
+
+// TestOrgTeamsReadsNoMembers: Beheer's list of teams (the teams page, and
+// the team choice of every page of the user list) reads the teams and how
+// many members each has, through indexes, without loading and sorting
+// every member of every team: among 20 teams of 100 members, no statement
+// it runs reads a user or sorts.
+func TestOrgTeamsReadsNoMembers(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		var teams []int64
+		for i := range 20 {
+			tm, err := f.svc.CreateTeam(ctx, f.org.ID, fmt.Sprintf("Team %02d", 19-i), false, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			teams = append(teams, tm.ID)
+		}
+		users := make([]db.User, 2000)
+		for i := range users {
+			now := f.clk.Now()
+			users[i] = db.User{Email: fmt.Sprintf("collega%04d@osaw.nl", i), Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive,
+				Language: "nl", Gender: "unknown", FirstName: "Col", LastName: fmt.Sprintf("Lega%04d", i), CreatedAt: now, UpdatedAt: now}
+		}
+		if _, err := d.NewInsert().Model(&users).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		members := make([]db.TeamMember, 0, len(users))
+		for i := range users {
+			if i%len(teams) != 0 || i < 1000 { // the first team made (Team 19) has 50
+				members = append(members, db.TeamMember{TeamID: teams[i%len(teams)], UserID: users[i].ID, AddedAt: f.clk.Now()})
+			}
+		}
+		if _, err := d.NewInsert().Model(&members).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		f.hr.IsAdmin = true
+		cur := &auth.Current{User: f.hr.Identity()}
+		stmts := dbtest.CountStatements(d)
+		var got []messaging.AdminTeam
+		sqls := stmts.Run(func(ctx context.Context) {
+			var err error
+			if got, err = f.svc.OrgTeams(ctx, cur); err != nil {
+				t.Fatal(err)
+			}
+		})
+		var names []string
+		for _, tm := range got {
+			names = append(names, fmt.Sprintf("%s:%d", tm.Name, tm.MemberCount))
+		}
+		if len(got) != len(teams) || names[0] != "Team 00:100" || names[19] != "Team 19:50" {
+			t.Fatalf("teams: %v", names)
+		}
+		for _, sql := range sqls {
+			plan := dbtest.Plan(t, d, sql)
+			if testing.Verbose() {
+				t.Logf("%s\n  %s", sql, strings.Join(plan, "\n  "))
+			}
+			for _, line := range plan {
+				if teamCaseScan.MatchString(line) || strings.Contains(line, "TEMP B-TREE") || line == "Sort" ||
+					strings.HasPrefix(line, "SEARCH u ") || strings.HasSuffix(line, " on users") || strings.Contains(line, " on users using") {
+					t.Errorf("the teams read every member: %q in\n%s\n%s", line, strings.Join(plan, "\n"), sql)
+				}
+			}
 		}
 	})
 }

@@ -25,7 +25,9 @@ type AdminTeam struct {
 	Name       string
 	Medical    bool
 	ShowPerson bool
-	Members    []AdminTeamMember // by name, then address
+	Members    []AdminTeamMember // by name, then address; OrgTeams leaves it empty
+	// MemberCount is how many members the team has.
+	MemberCount int
 }
 
 // AdminTeamMember is a member of a team in Beheer.
@@ -53,19 +55,27 @@ func adminScope(cur *auth.Current, ip string) (teamScope, error) {
 	return teamScope{org: org, actor: &id, ip: ip}, nil
 }
 
-// OrgTeams lists the teams of the admin's organisation by name, with
-// their members, in two statements.
+// OrgTeams lists the teams of the admin's organisation by name, with how
+// many members each has (not who: every page of Beheer's user list shows
+// the teams, and a team's page its members), in one statement: the teams
+// by their (org_id, name) index, each count a range of team_members'
+// primary key.
 func (s *Service) OrgTeams(ctx context.Context, cur *auth.Current) ([]AdminTeam, error) {
 	sc, err := adminScope(cur, "")
 	if err != nil {
 		return nil, err
 	}
-	var ts []db.Team
-	if err := s.DB.NewSelect().Model(&ts).Where("org_id = ?", sc.org).Order("name").Scan(ctx); err != nil {
+	var out []AdminTeam
+	if err := s.DB.NewRaw(orgTeamsQuery, sc.org).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
-	return s.withMembers(ctx, s.DB, ts)
+	return out, nil
 }
+
+// orgTeamsQuery is OrgTeams' statement; its argument is the organisation.
+const orgTeamsQuery = `SELECT t.id, t.name, t.medical, t.show_person,
+  (SELECT COUNT(*) FROM team_members AS tm WHERE tm.team_id = t.id) AS member_count
+FROM teams AS t WHERE t.org_id = ? ORDER BY t.name`
 
 // OrgTeam returns one team of the admin's organisation with its members.
 func (s *Service) OrgTeam(ctx context.Context, cur *auth.Current, teamID int64) (*AdminTeam, error) {
@@ -105,6 +115,7 @@ func (s *Service) withMembers(ctx context.Context, idb bun.IDB, ts []db.Team) ([
 	for i := range rows {
 		t := &out[at[rows[i].TeamID]]
 		t.Members = append(t.Members, AdminTeamMember{UserID: rows[i].User.ID, Email: rows[i].User.Email, Name: DisplayName(&rows[i].User)})
+		t.MemberCount++
 	}
 	return out, nil
 }
