@@ -106,10 +106,11 @@ func TestInvitationResendRefusedToAnotherOrganisation(t *testing.T) {
 }
 
 // TestInvitationResendRefusedInClosedCase: in a conversation of a closed
-// case, which nobody may change, the internal user is offered neither
-// "Uitnodiging opnieuw versturen" nor "Deelnemer toevoegen", and posting
-// the resend anyway gets the closed case's refusal; no mail goes out.
-// Reopened, the button is back.
+// case, which nobody may change, "Uitnodiging opnieuw versturen" and
+// "Deelnemer toevoegen" are hidden (rendered as forms the stylesheet hides
+// while the closed case's notice is on the page, so that reopening shows
+// them again without a page load), and posting the resend anyway gets the
+// closed case's refusal; no mail goes out. Reopened, it works again.
 func TestInvitationResendRefusedInClosedCase(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -133,8 +134,8 @@ func TestInvitationResendRefusedInClosedCase(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, page = hr.b.get(tp)
-		wantContains(t, page, "Dit gesprek hoort bij een gesloten dossier")
-		wantNotContains(t, page, resend, "Deelnemer toevoegen")
+		wantContains(t, page, "Dit gesprek hoort bij een gesloten dossier", `class="participant__resend when-open" method="post" action="`+resend+`"`,
+			`<details class="help when-open"`)
 		resp, page := hr.b.post(resend, nil)
 		wantStatus(t, resp, http.StatusConflict)
 		wantContains(t, page, "Dit dossier is gesloten: de gesprekken erin kunnen niet meer worden gewijzigd.")
@@ -147,5 +148,13 @@ func TestInvitationResendRefusedInClosedCase(t *testing.T) {
 		}
 		_, page = hr.b.get(tp)
 		wantContains(t, page, resend, "Deelnemer toevoegen")
+		wantNotContains(t, page, "Dit gesprek hoort bij een gesloten dossier")
+		resp, _ = hr.b.post(resend, nil)
+		if resp.StatusCode >= 400 {
+			t.Fatalf("resend after reopening: %d", resp.StatusCode)
+		}
+		if got := ra.mailCount(t, piet.Email); got != mails+1 {
+			t.Fatalf("%d invitation mails after reopening, want %d", got, mails+1)
+		}
 	})
 }

@@ -22,8 +22,7 @@ type LiveReader struct {
 	Name     string
 	Language string
 	Internal bool
-	// CanResend: the reader may send an invitee a new link (ThreadView):
-	// not while the conversation's case is closed.
+	// CanResend: the reader may send an invitee a new link (ThreadView).
 	CanResend bool
 	Unread    int           // unread messages in all threads (the header)
 	Thread    ThreadSummary // the inbox line of the thread
@@ -52,10 +51,8 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		OrgName       string
 		LastMessageAt time.Time
 		AssignedTo    *int64
-		CaseClosed    bool
 	}
 	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at, t.assigned_to").
-		ColumnExpr("EXISTS (SELECT 1 FROM cases AS c WHERE c.id = t.case_id AND c.status = ?) AS case_closed", db.CaseClosed).
 		Join("JOIN organisations AS o ON o.id = t.org_id").Where("t.id = ?", threadID).Scan(ctx, &th)
 	if db.ErrNoRows(err) {
 		return nil, nil
@@ -81,7 +78,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		u := users[p.UserID]
 		from := otherNames(u, ps, users)
 		r := LiveReader{UserID: u.ID, Name: DisplayName(u), Language: u.Language, Internal: u.Kind == db.KindInternal,
-			CanResend: mayInvite(u, th.OrgID) && !th.CaseClosed, Unread: u.UnreadTotal,
+			CanResend: mayInvite(u, th.OrgID), Unread: u.UnreadTotal,
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}

@@ -238,11 +238,13 @@ type ThreadView struct {
 	OrgID        int64 // the organisation whose house style the page shows
 	Participants []ParticipantView
 	Messages     []MessageView
-	// CanAddParticipants: internal users of the thread's organisation,
-	// while its case (if any) is open.
+	// CanAddParticipants: internal users of the thread's organisation.
+	// While its case is closed (ReadOnly) the service refuses, and the
+	// page renders the form anyway, hidden by the stylesheet, so that
+	// reopening the case shows it again without a page load.
 	CanAddParticipants bool
 	// CanResend: "Uitnodiging opnieuw versturen", for the same people,
-	// under the same condition.
+	// in the same way.
 	CanResend bool
 	// ReadOnly: the conversation's case is closed; nobody may change it.
 	ReadOnly bool
@@ -277,7 +279,7 @@ func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64
 	}
 	orgNames := map[int64]string{th.OrgID: org.Name}
 	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, OrgID: th.OrgID, Medical: th.Medical, ReadOnly: th.CaseClosed,
-		CanAddParticipants: mayInvite(user, th.OrgID) && !th.CaseClosed, CanResend: mayInvite(user, th.OrgID) && !th.CaseClosed}
+		CanAddParticipants: mayInvite(user, th.OrgID), CanResend: mayInvite(user, th.OrgID)}
 	v.Participants = participantViews(user, ps, users)
 	for _, p := range ps {
 		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
