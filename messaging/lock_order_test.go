@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,44 +82,13 @@ func retentionWhileAPersonStops(t *testing.T, inCases bool) {
 		}
 		f.clk.Set(run)
 
-		pid, release := 0, func() {}
-		if d.Postgres() {
-			hold, err := d.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid = backendPID(t, ctx, hold)
-			var locked []int64
-			if err := hold.NewSelect().TableExpr("message_states AS ms").ColumnExpr("ms.user_id").
-				Join("JOIN messages AS m ON m.id = ms.message_id").Where("m.thread_id = ? AND ms.user_id = ?", tids[1], f.hr.ID).
-				For("UPDATE OF ms").Scan(ctx, &locked); err != nil || len(locked) == 0 {
-				t.Fatalf("hold read state: %v (%d)", err, len(locked))
-			}
-			release = func() {
-				if err := hold.Rollback(); err != nil {
-					t.Error(err)
-				}
-			}
-		}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		done := make(chan struct{})
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			_, errs[0] = f.svc.RunDaily(context.Background())
-		}()
-		go func() { wg.Wait(); close(done) }()
-		waitBehind(t, d, pid, 1, done)
-		go func() {
-			defer wg.Done()
-			errs[1] = f.svc.StopService(context.Background(), jan.Identity())
-		}()
-		waitBehind(t, d, pid, 2, done)
-		release()
-		<-done
-		if errs[0] != nil || errs[1] != nil {
-			t.Fatalf("retention: %v; stop: %v", errs[0], errs[1])
+		pid, release := dbtest.HoldRows(t, d, `SELECT ms.user_id FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+WHERE m.thread_id = ? AND ms.user_id = ? FOR UPDATE OF ms`, tids[1], f.hr.ID)
+		retErr, stopErr := dbtest.InTurn(t, d, pid, release,
+			func() error { _, err := f.svc.RunDaily(context.Background()); return err },
+			func() error { return f.svc.StopService(context.Background(), jan.Identity()) })
+		if retErr != nil || stopErr != nil {
+			t.Fatalf("retention: %v; stop: %v", retErr, stopErr)
 		}
 		for _, tid := range tids {
 			if f.threadExists(t, tid) {
@@ -145,43 +113,15 @@ func TestReplyInTheCaseWhileItsPersonStops(t *testing.T) {
 		ctx := context.Background()
 		c := newClosingCase(t, d)
 		f, jan := c.f, c.jan
-		pid, release := 0, func() {}
-		if d.Postgres() {
-			hold, err := d.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid = backendPID(t, ctx, hold)
-			var locked []int64
-			if err := hold.NewSelect().Model((*db.AuditEvent)(nil)).Column("id").Where("user_id = ?", jan.ID).
-				For("UPDATE").Scan(ctx, &locked); err != nil || len(locked) == 0 {
-				t.Fatalf("hold audit row: %v (%d)", err, len(locked))
-			}
-			release = func() {
-				if err := hold.Rollback(); err != nil {
-					t.Error(err)
-				}
-			}
-		}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		done := make(chan struct{})
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			errs[0] = f.svc.StopService(context.Background(), jan.Identity())
-		}()
-		go func() { wg.Wait(); close(done) }()
-		waitBehind(t, d, pid, 1, done)
-		go func() {
-			defer wg.Done()
-			_, errs[1] = f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: c.tid, Body: "Sterkte"})
-		}()
-		waitBehind(t, d, pid, 2, done)
-		release()
-		<-done
-		if errs[0] != nil || errs[1] != nil {
-			t.Fatalf("stop: %v; reply: %v", errs[0], errs[1])
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM audit_events WHERE user_id = ? FOR UPDATE", jan.ID)
+		stopErr, replyErr := dbtest.InTurn(t, d, pid, release,
+			func() error { return f.svc.StopService(context.Background(), jan.Identity()) },
+			func() error {
+				_, err := f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: c.tid, Body: "Sterkte"})
+				return err
+			})
+		if stopErr != nil || replyErr != nil {
+			t.Fatalf("stop: %v; reply: %v", stopErr, replyErr)
 		}
 		if n, err := d.NewSelect().Model((*db.Case)(nil)).Where("id = ? AND subject_id IS NULL", c.caseID).Count(ctx); err != nil || n != 1 {
 			t.Errorf("the case still has its subject after the stop (%d, %v)", n, err)
@@ -213,43 +153,12 @@ func TestMoveIntoACaseWhileItsPersonStops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pid, release := 0, func() {}
-		if d.Postgres() {
-			hold, err := d.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid = backendPID(t, ctx, hold)
-			var locked []int64
-			if err := hold.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ?", moved).
-				For("UPDATE").Scan(ctx, &locked); err != nil || len(locked) != 1 {
-				t.Fatalf("hold conversation: %v (%d)", err, len(locked))
-			}
-			release = func() {
-				if err := hold.Rollback(); err != nil {
-					t.Error(err)
-				}
-			}
-		}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		done := make(chan struct{})
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			errs[0] = f.svc.AddThreadToCase(context.Background(), f.hr.Identity(), moved, target)
-		}()
-		go func() { wg.Wait(); close(done) }()
-		waitBehind(t, d, pid, 1, done)
-		go func() {
-			defer wg.Done()
-			errs[1] = f.svc.StopService(context.Background(), jan.Identity())
-		}()
-		waitBehind(t, d, pid, 2, done)
-		release()
-		<-done
-		if errs[0] != nil || errs[1] != nil {
-			t.Fatalf("move: %v; stop: %v", errs[0], errs[1])
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM threads WHERE id = ? FOR UPDATE", moved)
+		moveErr, stopErr := dbtest.InTurn(t, d, pid, release,
+			func() error { return f.svc.AddThreadToCase(context.Background(), f.hr.Identity(), moved, target) },
+			func() error { return f.svc.StopService(context.Background(), jan.Identity()) })
+		if moveErr != nil || stopErr != nil {
+			t.Fatalf("move: %v; stop: %v", moveErr, stopErr)
 		}
 		if n, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id = ? AND case_id = ?", moved, target).Count(ctx); err != nil || n != 1 {
 			t.Errorf("the conversation is not in the case it was moved to (%d, %v)", n, err)

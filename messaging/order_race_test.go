@@ -15,53 +15,6 @@ import (
 	"dialoog/messaging"
 )
 
-// backendPID is the PostgreSQL server process of tx's connection.
-func backendPID(t *testing.T, ctx context.Context, tx bun.Tx) int {
-	t.Helper()
-	var pid int
-	if err := tx.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Error(err)
-	}
-	return pid
-}
-
-// waitBehind waits until n transactions wait, directly or through one
-// another, for the locks of the PostgreSQL backend pid, or until done is
-// closed (the other side did not wait at all). SQLite's writers take
-// turns in the process, where a wait cannot be seen: there it gives the
-// other side a moment to go ahead if it could.
-func waitBehind(t *testing.T, d *db.DB, pid, n int, done <-chan struct{}) {
-	t.Helper()
-	if !d.Postgres() {
-		select {
-		case <-done:
-		case <-time.After(300 * time.Millisecond):
-		}
-		return
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		var waiting int
-		if err := d.NewRaw(`WITH RECURSIVE w AS (
-  SELECT a.pid FROM pg_stat_activity AS a WHERE ? = ANY(pg_blocking_pids(a.pid))
-  UNION SELECT a.pid FROM pg_stat_activity AS a JOIN w ON w.pid = ANY(pg_blocking_pids(a.pid)))
-SELECT COUNT(*) FROM w`, pid).Scan(context.Background(), &waiting); err != nil {
-			t.Error(err)
-			return
-		}
-		if waiting >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Error("the other transactions neither waited nor ended")
-}
-
 // closingCase is a conversation of Hanna's with Jan in a case, whose
 // closing records what the closing transaction sees of the conversation
 // (atClose, its messages) and then runs pause when set.
@@ -125,13 +78,13 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 				Within: func(ctx context.Context, tx bun.Tx, _ int64) ([]messaging.Event, error) {
 					pid := 0
 					if d.Postgres() {
-						pid = backendPID(t, ctx, tx)
+						pid = dbtest.BackendPID(t, ctx, tx)
 					}
 					go func() {
 						defer close(closed)
 						closeErr = f.svc.SetCaseClosed(context.Background(), f.hr.Identity(), caseID, true)
 					}()
-					waitBehind(t, d, pid, 1, closed)
+					dbtest.WaitBehind(t, d, pid, 1, closed)
 					return nil, nil
 				}})
 			<-closed
@@ -150,13 +103,13 @@ func TestReplyWhileTheCaseCloses(t *testing.T) {
 			c.pause = func(ctx context.Context, tx bun.Tx) {
 				pid := 0
 				if d.Postgres() {
-					pid = backendPID(t, ctx, tx)
+					pid = dbtest.BackendPID(t, ctx, tx)
 				}
 				go func() {
 					defer close(replied)
 					_, replyErr = f.svc.Reply(context.Background(), jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog iets"})
 				}()
-				waitBehind(t, d, pid, 1, replied)
+				dbtest.WaitBehind(t, d, pid, 1, replied)
 			}
 			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, true); err != nil {
 				t.Fatal(err)
@@ -237,7 +190,7 @@ func TestDeleteTheLastTwoMessagesAtOnce(t *testing.T) {
 						if hold, err = d.BeginTx(ctx, nil); err != nil {
 							t.Fatal(err)
 						}
-						pid = backendPID(t, ctx, hold)
+						pid = dbtest.BackendPID(t, ctx, hold)
 						var locked []int64
 						if err := hold.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In([]int64{f.hr.ID, jan.ID})).
 							For("NO KEY UPDATE").Scan(ctx, &locked); err != nil {
@@ -256,7 +209,7 @@ func TestDeleteTheLastTwoMessagesAtOnce(t *testing.T) {
 					}
 					go func() { wg.Wait(); close(done) }()
 					if d.Postgres() {
-						waitBehind(t, d, pid, 2, done)
+						dbtest.WaitBehind(t, d, pid, 2, done)
 						if err := hold.Rollback(); err != nil {
 							t.Fatal(err)
 						}
@@ -317,7 +270,7 @@ func holdUsers(t *testing.T, d *db.DB, mode string, ids ...int64) (int, func()) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := backendPID(t, ctx, hold)
+	pid := dbtest.BackendPID(t, ctx, hold)
 	var locked []int64
 	if err := hold.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).For(mode).Scan(ctx, &locked); err != nil {
 		t.Fatal(err)
@@ -364,12 +317,12 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 				defer close(deleted)
 				deleteErr = f.svc.DeleteForEveryone(context.Background(), f.hr.Identity(), m)
 			}()
-			waitBehind(t, d, pid, 1, deleted)
+			dbtest.WaitBehind(t, d, pid, 1, deleted)
 			go func() {
 				defer close(closed)
 				closeErr = f.svc.SetCaseClosed(context.Background(), f.boss.Identity(), caseID, true)
 			}()
-			waitBehind(t, d, pid, 2, closed)
+			dbtest.WaitBehind(t, d, pid, 2, closed)
 			release()
 			<-deleted
 			<-closed
@@ -388,13 +341,13 @@ func TestDeleteForEveryoneWhileTheCaseCloses(t *testing.T) {
 			c.pause = func(ctx context.Context, tx bun.Tx) {
 				pid := 0
 				if d.Postgres() {
-					pid = backendPID(t, ctx, tx)
+					pid = dbtest.BackendPID(t, ctx, tx)
 				}
 				go func() {
 					defer close(deleted)
 					deleteErr = f.svc.DeleteForEveryone(context.Background(), f.hr.Identity(), m)
 				}()
-				waitBehind(t, d, pid, 1, deleted)
+				dbtest.WaitBehind(t, d, pid, 1, deleted)
 			}
 			deleted = make(chan struct{})
 			if err := f.svc.SetCaseClosed(ctx, f.boss.Identity(), caseID, true); err != nil {
@@ -518,12 +471,12 @@ func TestMoveWhileTheCaseCloses(t *testing.T) {
 						defer close(moved)
 						moveErr = doMove()
 					}()
-					waitBehind(t, d, pid, 1, moved)
+					dbtest.WaitBehind(t, d, pid, 1, moved)
 					go func() {
 						defer close(closed)
 						closeErr = closeCase()
 					}()
-					waitBehind(t, d, pid, 2, closed)
+					dbtest.WaitBehind(t, d, pid, 2, closed)
 					release()
 					<-moved
 					<-closed
@@ -540,13 +493,13 @@ func TestMoveWhileTheCaseCloses(t *testing.T) {
 					pause = func(ctx context.Context, tx bun.Tx) {
 						pid := 0
 						if d.Postgres() {
-							pid = backendPID(t, ctx, tx)
+							pid = dbtest.BackendPID(t, ctx, tx)
 						}
 						go func() {
 							defer close(moved)
 							moveErr = doMove()
 						}()
-						waitBehind(t, d, pid, 1, moved)
+						dbtest.WaitBehind(t, d, pid, 1, moved)
 					}
 					if err := closeCase(); err != nil {
 						t.Fatal(err)
@@ -642,7 +595,7 @@ func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 					}()
 					done := make(chan struct{})
 					go func() { wg.Wait(); close(done) }()
-					waitBehind(t, d, pid, 2, done)
+					dbtest.WaitBehind(t, d, pid, 2, done)
 					release()
 					<-done
 					if errs[0] != nil || errs[1] != nil {
@@ -715,7 +668,7 @@ func TestStopWithReplyAndDeletion(t *testing.T) {
 			}()
 			done := make(chan struct{})
 			go func() { wg.Wait(); close(done) }()
-			waitBehind(t, d, pid, 3, done)
+			dbtest.WaitBehind(t, d, pid, 3, done)
 			release()
 			<-done
 			for i, what := range []string{"stop", "reply", "removal"} {

@@ -3,9 +3,7 @@ package signing_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -61,100 +59,6 @@ func (f *fx) agreedRequest(t *testing.T, tid int64) int64 {
 	return id
 }
 
-// holdRows runs query (a SELECT ... FOR ...) in a transaction of the test
-// on PostgreSQL, so that a change that needs one of its rows waits there.
-// It returns the transaction's backend pid and the function that releases
-// the locks; on SQLite, 0 and a no-op.
-func holdRows(t *testing.T, d *db.DB, query string, args ...any) (int, func()) {
-	t.Helper()
-	if !d.Postgres() {
-		return 0, func() {}
-	}
-	ctx := context.Background()
-	hold, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := hold.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := hold.QueryContext(ctx, d.NewRaw(query, args...).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		t.Fatalf("nothing to hold: %s", query)
-	}
-	return pid, func() {
-		if err := hold.Rollback(); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
-// waitBehind waits until n transactions wait, directly or through one
-// another, for the locks of the PostgreSQL backend pid, or until done is
-// closed. On SQLite, where a wait cannot be seen, it gives the other side
-// a moment to go ahead if it could.
-func waitBehind(t *testing.T, d *db.DB, pid, n int, done <-chan struct{}) {
-	t.Helper()
-	if !d.Postgres() {
-		select {
-		case <-done:
-		case <-time.After(300 * time.Millisecond):
-		}
-		return
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		var waiting int
-		if err := d.NewRaw(`WITH RECURSIVE w AS (
-  SELECT a.pid FROM pg_stat_activity AS a WHERE ? = ANY(pg_blocking_pids(a.pid))
-  UNION SELECT a.pid FROM pg_stat_activity AS a JOIN w ON w.pid = ANY(pg_blocking_pids(a.pid)))
-SELECT COUNT(*) FROM w`, pid).Scan(context.Background(), &waiting); err != nil {
-			t.Error(err)
-			return
-		}
-		if waiting >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Error("the other transactions neither waited nor ended")
-}
-
-// inTurn starts first, and second once first waits behind the holder
-// (pid), then releases the holder when both wait, and returns their
-// errors when both have ended.
-func inTurn(t *testing.T, d *db.DB, pid int, release func(), first, second func() error) (error, error) {
-	t.Helper()
-	var errs [2]error
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	wg.Add(2)
-	go func() { defer wg.Done(); errs[0] = first() }()
-	go func() { wg.Wait(); close(done) }()
-	waitBehind(t, d, pid, 1, done)
-	go func() { defer wg.Done(); errs[1] = second() }()
-	waitBehind(t, d, pid, 2, done)
-	release()
-	<-done
-	return errs[0], errs[1]
-}
-
 // TestFinishWhileTheRequesterStops, on both engines: the sealed PDF of an
 // agreed request is added (Finish: the request, then its conversation)
 // while the requester stops with Dialoog, whose deletion empties the
@@ -169,8 +73,8 @@ func TestFinishWhileTheRequesterStops(t *testing.T) {
 		f := setup(t, d)
 		ctx := context.Background()
 		id := f.agreedRequest(t, f.thread)
-		pid, release := holdRows(t, d, "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", f.hr.ID)
-		stopErr, finishErr := inTurn(t, d, pid, release,
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", f.hr.ID)
+		stopErr, finishErr := dbtest.InTurn(t, d, pid, release,
 			func() error { return f.msgs.StopService(ctx, f.hr.Identity()) },
 			func() error { return f.svc.Finish(ctx, id) })
 		if stopErr != nil || finishErr != nil {
@@ -207,8 +111,8 @@ func TestFinishWhileTheDocumentLeavesTheLastBox(t *testing.T) {
 		if err := d.NewSelect().Table("signing_requests").Column("message_id").Where("id = ?", id).Scan(ctx, &mid); err != nil {
 			t.Fatal(err)
 		}
-		pid, release := holdRows(t, d, "SELECT user_id FROM message_states WHERE message_id = ? AND user_id = ? FOR UPDATE", mid, f.hr.ID)
-		removeErr, finishErr := inTurn(t, d, pid, release,
+		pid, release := dbtest.HoldRows(t, d, "SELECT user_id FROM message_states WHERE message_id = ? AND user_id = ? FOR UPDATE", mid, f.hr.ID)
+		removeErr, finishErr := dbtest.InTurn(t, d, pid, release,
 			func() error { return f.msgs.RemoveFromBox(ctx, f.hr.Identity(), mid) },
 			func() error { return f.svc.Finish(ctx, id) })
 		// On SQLite the removal has ended before Finish begins, which then
@@ -261,8 +165,8 @@ func TestStopWhileAnotherSignerLeavesTheTeam(t *testing.T) {
 			}}); err != nil {
 			t.Fatal(err)
 		}
-		pid, release := holdRows(t, d, "SELECT id FROM signing_requests WHERE id = ? FOR UPDATE", id)
-		stopErr, leaveErr := inTurn(t, d, pid, release,
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM signing_requests WHERE id = ? FOR UPDATE", id)
+		stopErr, leaveErr := dbtest.InTurn(t, d, pid, release,
 			func() error { return f.msgs.StopService(ctx, f.jan.Identity()) },
 			func() error { return f.msgs.RemoveTeamMember(ctx, team.ID, arts.Email) })
 		if stopErr != nil || leaveErr != nil {
