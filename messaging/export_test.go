@@ -86,3 +86,9 @@ func (s *Service) CasePageSQL(userID, caseID int64) (threads string, targs []any
 	var us []db.User
 	return caseThreadsQuery, caseThreadsArgs(userID, caseID), s.casePeopleSelect(&us, userID, caseID).String(), caseFilesQuery, caseFilesArgs(userID, caseID)
 }
+
+// RetentionSQL is the SQL of the list of an organisation's conversations
+// that retention deletes next, for plan checks.
+func (s *Service) RetentionSQL(orgID int64, cutoff time.Time) string {
+	return s.retainedSelect(orgID, cutoff).String()
+}

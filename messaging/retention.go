@@ -439,16 +439,46 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 	return out, nil
 }
 
+// retainedThread selects (as t) the conversations of organisation ? whose
+// last activity is before the cutoff ? and that are in no case. Their last
+// activity is their newest message or the end of their newest signing
+// request, whichever is later; and a request still under way (waiting for
+// its signers, whatever its deadline, or agreed and waiting to be sealed
+// into the conversation) keeps its conversation until it ends: retention
+// must not take a document away from the people asked to agree to it. A
+// request that ended (sealed, declined, expired, lapsed) has closed_at;
+// the sealed document is a message of its own. The NOT EXISTS looks up
+// each candidate's few requests through signing_requests_thread_idx
+// (TestRetentionPlans). Arguments: the organisation, the cutoff, the
+// cutoff.
+const retainedThread = `t.org_id = ? AND t.last_message_at < ? AND t.case_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.thread_id = t.id
+    AND (sr.status IN ('` + requestOpen + `', '` + requestAgreed + `') OR sr.closed_at >= ?))`
+
+// The statuses of a signing request under way (signing.StatusOpen and
+// signing.StatusAgreed; signing imports messaging, not the other way).
+const (
+	requestOpen   = "open"
+	requestAgreed = "agreed"
+)
+
+// retainedSelect is the list of the conversations retention deletes next
+// (retainedThread, oldest first), through threads_org_activity_idx.
+func (s *Service) retainedSelect(orgID int64, cutoff time.Time) *bun.SelectQuery {
+	return s.DB.NewSelect().TableExpr("threads AS t").Column("t.id").
+		Where(retainedThread, orgID, cutoff, cutoff).
+		OrderExpr("t.last_message_at, t.id").Limit(retentionBatch)
+}
+
 // retainConversations deletes the organisation's conversations whose last
 // activity is before cutoff, retentionBatch at a time. A conversation in a
 // case is kept as long as its case: an open case keeps it, and a closed
-// one goes with its conversations by the case period (retainCases).
+// one goes with its conversations by the case period (retainCases). A
+// signing request under way keeps its conversation (retainedThread).
 func (s *Service) retainConversations(ctx context.Context, run *dailyRun, orgID int64, cutoff time.Time, out *RetentionResult) error {
 	for {
 		var ids []int64
-		if err := s.DB.NewSelect().Model((*db.Thread)(nil)).Column("id").
-			Where("org_id = ? AND last_message_at < ? AND case_id IS NULL", orgID, cutoff).
-			OrderExpr("last_message_at, id").Limit(retentionBatch).Scan(ctx, &ids); err != nil {
+		if err := s.retainedSelect(orgID, cutoff).Scan(ctx, &ids); err != nil {
 			return fmt.Errorf("list old conversations: %w", err)
 		}
 		if len(ids) == 0 {
@@ -594,13 +624,14 @@ func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64,
 			return err
 		}
 		for _, id := range ids {
-			// A reply since the list was read, or the conversation put in
-			// a case, keeps it; on PostgreSQL the row lock makes a reply
-			// wait for this transaction (and then fail on the deleted
-			// thread).
-			q := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ? AND org_id = ? AND last_message_at < ? AND case_id IS NULL", id, orgID, cutoff)
+			// A reply since the list was read, the conversation put in
+			// a case, or a request of it not ended after all, keeps it
+			// (the requests are held above); on PostgreSQL the row lock
+			// makes a reply wait for this transaction (and then fail on
+			// the deleted thread).
+			q := tx.NewSelect().TableExpr("threads AS t").Column("t.id").Where("t.id = ?", id).Where(retainedThread, orgID, cutoff, cutoff)
 			if s.DB.Postgres() {
-				q = q.For("UPDATE")
+				q = q.For("UPDATE OF t")
 			}
 			var found []int64
 			if err := q.Scan(ctx, &found); err != nil {
