@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/config"
 	"dialoog/db"
@@ -297,5 +300,145 @@ func TestDataDirErrorNamesTheVariable(t *testing.T) {
 	code, _, errOut := runCmd(t, map[string]string{"DIALOOG_DATA_DIR": file}, "migrate")
 	if code == 0 || !strings.Contains(errOut, "DIALOOG_DATA_DIR") {
 		t.Errorf("exit %d, stderr %q; want an error naming DIALOOG_DATA_DIR", code, errOut)
+	}
+}
+
+// TestWrongKeyOnDatabaseFromBeforeTheKeyCheck: a database from before
+// migration 0013 holds sealed data but no stored check value. A start with
+// another key, or without the key file, must not take that key for the
+// data's and store its check: it opens the data already sealed (the
+// newest message body, the newest linked authenticator app's secret) and
+// stops when that fails, storing nothing. The right key starts and stores
+// the check.
+func TestWrongKeyOnDatabaseFromBeforeTheKeyCheck(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"sqlite":   func(*testing.T) string { return "" },
+		"postgres": func(t *testing.T) string { return dbtest.NewTestSchema(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
+				"DIALOOG_DATABASE_URL": engines[name](t)}
+			invite := func(email string, extra map[string]string) (int, string) {
+				t.Helper()
+				e := maps.Clone(env)
+				maps.Copy(e, extra)
+				code, _, errOut := runCmd(t, e, "invite", "--email", email)
+				return code, errOut
+			}
+			if code, errOut := invite("jan@example.nl", nil); code != 0 {
+				t.Fatalf("first start: exit %d: %s", code, errOut)
+			}
+			keyFile := filepath.Join(dir, vault.KeyFile)
+			key, err := os.ReadFile(keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := vault.New(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+			checks := func(d *db.DB) int64 {
+				t.Helper()
+				n, err := d.NewSelect().Table("key_check").Count(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			// refused starts with another key and without the key file on
+			// the database as it is now, with its check removed.
+			refused := func(step string) {
+				t.Helper()
+				d := openEngine(t, name, env)
+				if _, err := d.NewDelete().Table("key_check").Where("1 = 1").Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				d.Close()
+				code, errOut := invite("piet@example.nl", map[string]string{"DIALOOG_ENCRYPTION_KEY": other})
+				if code == 0 || !strings.Contains(errOut, "DIALOOG_ENCRYPTION_KEY does not match the database") {
+					t.Fatalf("%s: start with another key: exit %d: %s", step, code, errOut)
+				}
+				if err := os.Remove(keyFile); err != nil {
+					t.Fatal(err)
+				}
+				code, errOut = invite("piet@example.nl", nil)
+				if code == 0 || !strings.Contains(errOut, "encryption key file") || !strings.Contains(errOut, "missing") {
+					t.Fatalf("%s: start without the key file: exit %d: %s", step, code, errOut)
+				}
+				if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("%s: a new key file was generated: %v", step, err)
+				}
+				if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				d = openEngine(t, name, env)
+				defer d.Close()
+				if n := checks(d); n != 0 {
+					t.Fatalf("%s: a refused start stored a key check", step)
+				}
+			}
+
+			// A message sealed with the key, as a database from before
+			// migration 0013 holds it.
+			d := openEngine(t, name, env)
+			var orgID int64
+			if err := d.NewSelect().Model((*db.Organisation)(nil)).Column("id").Limit(1).Scan(ctx, &orgID); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC()
+			th := &db.Thread{OrgID: orgID, Subject: "Oud", CreatedAt: now, LastMessageAt: now}
+			if _, err := d.NewInsert().Model(th).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			m := &db.Message{ThreadID: th.ID, Body: a.Seal([]byte("Hallo"), fmt.Appendf(nil, "message:thread:%d", th.ID)), KeyID: a.KeyID(), CreatedAt: now}
+			if _, err := d.NewInsert().Model(m).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			refused("a sealed message")
+
+			// Only a linked authenticator app's secret sealed with the key.
+			d = openEngine(t, name, env)
+			if _, err := d.NewDelete().Model((*db.Message)(nil)).Where("id = ?", m.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var userID int64
+			if err := d.NewSelect().Model((*db.User)(nil)).Column("id").Where("email = ?", "jan@example.nl").Scan(ctx, &userID); err != nil {
+				t.Fatal(err)
+			}
+			f := &db.SecondFactor{UserID: userID, Kind: db.FactorTOTP, TOTPSecret: a.Seal([]byte("JBSWY3DPEHPK3PXP"), fmt.Appendf(nil, "totp:%d", userID)),
+				VerifiedAt: bun.NullTime{Time: now}, CreatedAt: now}
+			if _, err := d.NewInsert().Model(f).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			refused("a sealed TOTP secret")
+
+			// The key the data was sealed with starts, and its check is
+			// stored; another key is refused after.
+			if code, errOut := invite("anna@example.nl", nil); code != 0 {
+				t.Fatalf("start with the right key: exit %d: %s", code, errOut)
+			}
+			d = openEngine(t, name, env)
+			var stored []byte
+			if err := d.NewSelect().Table("key_check").Column("check_value").Where("id = 1").Scan(ctx, &stored); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			if !bytes.Equal(stored, a.KeyCheck()) {
+				t.Fatal("the stored check is not the right key's")
+			}
+			if code, errOut := invite("anna@example.nl", map[string]string{"DIALOOG_ENCRYPTION_KEY": other}); code == 0 || !strings.Contains(errOut, "does not match") {
+				t.Fatalf("another key after the check was stored: exit %d: %s", code, errOut)
+			}
+		})
 	}
 }
