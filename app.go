@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/auth"
 	"dialoog/components"
@@ -198,14 +201,31 @@ func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault,
 	keyFile := filepath.Join(cfg.DataDir, vault.KeyFile)
 	key := cfg.EncryptionKey
 	source := "DIALOOG_ENCRYPTION_KEY"
+	checked, err := d.HasKeyCheck(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if key == nil {
 		source = keyFile
-		var err error
 		key, err = vault.LoadKey(cfg.DataDir)
 		if errors.Is(err, os.ErrNotExist) {
-			used, cerr := d.HasKeyCheck(ctx)
-			if cerr != nil {
-				return nil, cerr
+			used := checked
+			if !used {
+				// A database from before the check (migration 0013)
+				// may hold sealed data all the same: asked with a key
+				// made for the purpose and thrown away, any sealed
+				// value is found (and does not open).
+				probe := make([]byte, 32)
+				rand.Read(probe)
+				pv, err := vault.New(probe)
+				if err != nil {
+					return nil, err
+				}
+				found, err := holdsSealed(ctx, d, pv)
+				if err != nil && !found {
+					return nil, err
+				}
+				used = found
 			}
 			if used {
 				return nil, fmt.Errorf("the encryption key file %s is missing, but the database holds data sealed with a key: "+
@@ -221,6 +241,19 @@ func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault,
 	if err != nil {
 		return nil, err
 	}
+	if !checked {
+		// No check value stored: a new database, or one from before
+		// migration 0013 whose data CheckKey would take the key in use
+		// for. It must open what is already sealed first; otherwise the
+		// check of a wrong key would be stored and new data sealed with
+		// it, beside old data it cannot open.
+		if found, err := holdsSealed(ctx, d, v); err != nil {
+			if !found {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the encryption key from %s does not match the database: %w (%w); restore the original key", source, db.ErrKeyMismatch, err)
+		}
+	}
 	if err := d.CheckKey(ctx, v.KeyID(), v.KeyCheck(), time.Now()); err != nil {
 		if errors.Is(err, db.ErrKeyMismatch) {
 			return nil, fmt.Errorf("the encryption key from %s does not match the database: %w; restore the original key", source, err)
@@ -228,6 +261,22 @@ func openVault(ctx context.Context, cfg *config.Config, d *db.DB) (*vault.Vault,
 		return nil, err
 	}
 	return v, nil
+}
+
+// holdsSealed opens with v a sample of the data already sealed in the
+// database, for a start on a database without a stored key check: the
+// newest message body, or when there is none the newest linked
+// authenticator app's secret (kinds that every version sealed the same
+// way). found reports whether there is any; err is the opening error when
+// found (v is not the key it was sealed with), a reading error otherwise.
+func holdsSealed(ctx context.Context, d *db.DB, v *vault.Vault) (found bool, err error) {
+	for _, open := range []func(context.Context, bun.IDB, *vault.Vault) (bool, error){messaging.OpenNewestBody, auth.OpenNewestTOTPSecret} {
+		ok, err := open(ctx, d, v)
+		if ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // openVAPID returns the Web Push key pair: DIALOOG_VAPID_PRIVATE_KEY, or

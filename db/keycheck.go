@@ -37,8 +37,8 @@ func (d *DB) HasKeyCheck(ctx context.Context) (bool, error) {
 // CheckKey compares the check value of the encryption key in use (keyID
 // and check, from vault.Vault.KeyCheck) with the one stored, and stores
 // it when there is none yet: on the first start, and on the first start
-// of a database from before the check, whose data the current key then
-// vouches for. It returns ErrKeyMismatch when they differ. Instances
+// of a database from before the check, whose sealed data the caller has
+// opened with the key first (holdsSealed in package main). It returns ErrKeyMismatch when they differ. Instances
 // starting at once store one value; the others compare against it.
 func (d *DB) CheckKey(ctx context.Context, keyID string, check []byte, now time.Time) error {
 	return d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
