@@ -21,7 +21,7 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 }
 
 // UsersSQL is the statement of a page of Beheer's user list.
-func (s *Admin) UsersSQL(org int64, query string) string {
+func (s *Admin) UsersSQL(org int64, query, after, before string) string {
 	var rows []db.User
 	return s.usersSelect(&rows, org, query).OrderExpr("u.email ASC").Limit(UsersPageSize + 1).String()
 }
