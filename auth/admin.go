@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -82,8 +84,17 @@ type AdminUser struct {
 // UsersPage is a page of the list.
 type UsersPage struct {
 	Users []AdminUser
-	Page  int
-	More  bool
+	// Prev: people come before this page; More: people come after it.
+	Prev, More bool
+}
+
+// UsersAt says which page of the list: the first (both empty), the one
+// after the address After (the last of the page before), or the one
+// before the address Before (the first of the page after). The list pages
+// by address rather than by number, so that a page walks the users from
+// where the last one ended instead of past every earlier page.
+type UsersAt struct {
+	After, Before string
 }
 
 var errNotFound = apperr.New(apperr.NotFound, "error.not_found")
@@ -110,18 +121,18 @@ func AdminOrg(cur *Current) (int64, error) {
 // organisation in Beheer: its internal users, and the external users who
 // take part in its conversations or were invited by it. External users
 // are members of no organisation; this is the only way an admin sees one.
+//
+// It is asked of one user at a time, also by Beheer's list for each user
+// it walks, so it costs that user's rows, never the organisation's: the
+// conversations are looked up from the person's own participant rows,
+// each by its key (a join would let either engine start from every
+// conversation of the organisation instead), and OFFSET 0 keeps
+// PostgreSQL from turning an EXISTS into a hashed subplan, which collects
+// every participant and invitation of the organisation once to test each
+// user against.
 const inOrgExpr = `(u.org_id = ? OR (u.kind = '` + db.KindExternal + `' AND (
-  EXISTS (SELECT 1 FROM participants AS p JOIN threads AS t ON t.id = p.thread_id WHERE p.user_id = u.id AND t.org_id = ?)
-  OR EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.org_id = ?))))`
-
-// orgPeopleExpr is inOrgExpr for a list: the organisation's people are
-// collected through indexes (its users, the participants of its
-// conversations, its invitations) instead of looking at every user of the
-// installation in turn.
-const orgPeopleExpr = `u.id IN (SELECT ou.id FROM users AS ou WHERE ou.org_id = ?
-  UNION SELECT p.user_id FROM threads AS t JOIN participants AS p ON p.thread_id = t.id WHERE t.org_id = ?
-  UNION SELECT i.user_id FROM invitations AS i WHERE i.org_id = ?)
-  AND (u.org_id = ? OR u.kind = '` + db.KindExternal + `')`
+  EXISTS (SELECT 1 FROM participants AS p WHERE p.user_id = u.id AND (SELECT t.org_id FROM threads AS t WHERE t.id = p.thread_id) = ? LIMIT 1 OFFSET 0)
+  OR EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND i.org_id = ? LIMIT 1 OFFSET 0))))`
 
 // likePattern turns a search text into a LIKE pattern with its wildcards
 // escaped (ESCAPE '!').
@@ -137,22 +148,39 @@ func nameExpr(alias string) string {
 }
 
 // Users lists the organisation's internal and external users, by mail
-// address, UsersPageSize a page, those whose address or name contains
-// query when it is not empty.
-func (s *Admin) Users(ctx context.Context, cur *Current, query string, page int) (*UsersPage, error) {
+// address, UsersPageSize a page from at, those whose address or name
+// contains query when it is not empty.
+//
+// A page costs a page, not the organisation: it walks the users in
+// address order from at (an index) and keeps each that belongs to the
+// organisation (inOrgExpr: a look at that person's own participant rows
+// and invitations), until the page is full; a search of three characters
+// or more first narrows the users to those the people search index
+// finds. The organisation's external people have no column of their own
+// to page by, and a table of them kept by triggers on participants could
+// deadlock concurrent composes on PostgreSQL.
+func (s *Admin) Users(ctx context.Context, cur *Current, query string, at UsersAt) (*UsersPage, error) {
 	org, err := orgOf(cur)
 	if err != nil {
 		return nil, err
 	}
-	page = adminPage(page)
 	var rows []db.User
-	q := s.usersSelect(&rows, org, query)
-	if err := q.OrderExpr("u.email ASC").Limit(UsersPageSize + 1).Offset(int64((page - 1) * UsersPageSize)).Scan(ctx); err != nil {
+	if err := s.usersSelect(&rows, org, query, at).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("admin: list users: %w", err)
 	}
-	out := &UsersPage{Page: page, More: len(rows) > UsersPageSize}
-	if out.More {
+	out := &UsersPage{}
+	full := len(rows) > UsersPageSize
+	if full {
 		rows = rows[:UsersPageSize]
+	}
+	if at.Before != "" {
+		// Read backwards from Before: put the page in address order. It was
+		// reached from a later page, so people come after it.
+		slices.Reverse(rows)
+		out.Prev, out.More = full, true
+	} else {
+		// A page after After was reached from an earlier page.
+		out.Prev, out.More = at.After != "", full
 	}
 	if len(rows) == 0 {
 		return out, nil
@@ -244,16 +272,56 @@ func refuseShared(ctx context.Context, tx bun.Tx, org int64, u *db.User, now tim
 	return nil
 }
 
-// usersSelect selects the users of Beheer's list of org into rows, those
-// whose address or name contains query when it is not empty.
-func (s *Admin) usersSelect(rows *[]db.User, org int64, query string) *bun.SelectQuery {
-	q := s.Accounts.DB.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr(s.Accounts.DB.Columns(db.User{}, "u")).
-		Where(orgPeopleExpr, org, org, org, org)
+// usersSelect selects a page (plus one row, to tell whether there are
+// more) of the users of Beheer's list of org from at into rows, in
+// address order, or in reverse address order when at.Before is set;
+// those whose address or name contains query when it is not empty.
+func (s *Admin) usersSelect(rows *[]db.User, org int64, query string, at UsersAt) *bun.SelectQuery {
+	idb := s.Accounts.DB
+	q := idb.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr(idb.Columns(db.User{}, "u")).
+		Where(inOrgExpr, org, org, org)
+	switch {
+	case at.Before != "":
+		q = q.Where("u.email < ?", at.Before).OrderExpr("u.email DESC")
+	case at.After != "":
+		q = q.Where("u.email > ?", at.After).OrderExpr("u.email ASC")
+	default:
+		q = q.OrderExpr("u.email ASC")
+	}
 	if query = strings.TrimSpace(query); query != "" {
+		// What the list shows: the address or the name containing query.
 		pat := likePattern(query)
 		q = q.Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
+		// Of which the people search index finds (a superset of) the
+		// candidates when the query is long enough for its trigrams; a
+		// shorter one walks the organisation's people in address order.
+		if utf8.RuneCountInString(query) >= minSearchIndexed {
+			sub, args := peopleIndexed(idb.Postgres(), query)
+			q = q.Where("u.id IN ("+sub+")", args...)
+		}
 	}
-	return q
+	return q.Limit(UsersPageSize + 1)
+}
+
+// minSearchIndexed is the shortest query the people search index answers
+// (trigrams; messaging.MinSearchIndexed).
+const minSearchIndexed = 3
+
+// peopleIndexed is a subquery of the ids of the users whose name or
+// address may contain query, through the people search index: users_fts
+// (SQLite) or users_name_trgm and users_email_trgm (PostgreSQL), whose
+// expressions it repeats exactly. The indexed name holds more than the
+// name the list shows and the index folds case more widely than LOWER, so
+// the caller still checks what it shows; query must have at least
+// minSearchIndexed characters.
+func peopleIndexed(postgres bool, query string) (string, []any) {
+	lower := strings.ToLower(query)
+	if postgres {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
+		return `SELECT s.id FROM users AS s WHERE lower(s.first_name || ' ' || s.name_prefix || ' ' || s.last_name || ' ' || s.first_name || ' ' || s.last_name || ' ' || s.initials) LIKE ?
+  OR lower(s.email) LIKE ?`, []any{like, like}
+	}
+	return "SELECT rowid FROM users_fts WHERE users_fts MATCH ?", []any{`"` + strings.ReplaceAll(lower, `"`, `""`) + `"`}
 }
 
 func adminUser(u *db.User, factors []string) AdminUser {

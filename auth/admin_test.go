@@ -93,11 +93,13 @@ func TestAdminPagesFarOut(t *testing.T) {
 		if err := auth.Audit(ctx, d, auth.AuditEntry{UserID: &cur.User.ID, ActorID: &cur.User.ID, OrgID: &f.org.ID, Kind: "admin.test", Now: f.clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		for _, page := range []int{1_000_000, 1 << 40, math.MaxInt/25 + 2, math.MaxInt/50 + 2, math.MaxInt} {
-			p, err := a.Users(ctx, cur, "", page)
+		for _, after := range []string{"zzz@zzz.nl", "\U0010ffff"} {
+			p, err := a.Users(ctx, cur, "", auth.UsersAt{After: after})
 			if err != nil || len(p.Users) != 0 || p.More {
-				t.Errorf("users, page %d: %+v, %v; want an empty page", page, p, err)
+				t.Errorf("users after %q: %+v, %v; want an empty page", after, p, err)
 			}
+		}
+		for _, page := range []int{1_000_000, 1 << 40, math.MaxInt/25 + 2, math.MaxInt/50 + 2, math.MaxInt} {
 			l, err := a.AuditLog(ctx, cur, auth.AuditQuery{Page: page})
 			if err != nil || len(l.Rows) != 0 || l.More {
 				t.Errorf("audit log, page %d: %+v, %v; want an empty page", page, l, err)
@@ -132,7 +134,7 @@ func TestAdminSharedInvitee(t *testing.T) {
 		}
 		shared := func() bool {
 			t.Helper()
-			p, err := a.Users(ctx, cur, "nieuw", 1)
+			p, err := a.Users(ctx, cur, "nieuw", auth.UsersAt{})
 			if err != nil || len(p.Users) != 1 {
 				t.Fatalf("list: %+v %v", p, err)
 			}

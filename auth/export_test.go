@@ -23,7 +23,7 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 // UsersSQL is the statement of a page of Beheer's user list.
 func (s *Admin) UsersSQL(org int64, query, after, before string) string {
 	var rows []db.User
-	return s.usersSelect(&rows, org, query).OrderExpr("u.email ASC").Limit(UsersPageSize + 1).String()
+	return s.usersSelect(&rows, org, query, UsersAt{After: after, Before: before}).String()
 }
 
 // AuditBatchSQL is the SQL of a batch of the audit log's CSV export after

@@ -41,9 +41,10 @@ type AdminUserRow struct {
 // AdminUsersView is the page "Gebruikers".
 type AdminUsersView struct {
 	Query string
-	Page  int
-	More  bool
-	Users []AdminUserRow
+	// Prev and More: people come before and after this page (the links
+	// page by the first and last address shown).
+	Prev, More bool
+	Users      []AdminUserRow
 	// The invitation form, with what was typed and its errors.
 	InviteEmail, InviteRole           string
 	InviteEmailError, InviteRoleError string

@@ -19,7 +19,7 @@ import (
 // NotFound to anyone but an admin of the organisation the object belongs
 // to, so the routes need no checks of their own beyond adminOnly.
 type Admin interface {
-	Users(ctx context.Context, cur *auth.Current, query string, page int) (*auth.UsersPage, error)
+	Users(ctx context.Context, cur *auth.Current, query string, at auth.UsersAt) (*auth.UsersPage, error)
 	InviteColleague(ctx context.Context, cur *auth.Current, email, role, language, ip string, teamIDs ...int64) error
 	ResendInvitation(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Disable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
@@ -60,13 +60,15 @@ func (h *handler) adminIndex(c *fiber.Ctx) error {
 // adminUsersView loads the list for the query and page of the request.
 func (h *handler) adminUsersView(c *fiber.Ctx) (components.AdminUsersView, error) {
 	query := clip(strings.TrimSpace(c.Query("zoek")), 100)
-	page, _ := strconv.Atoi(c.Query("pagina"))
+	// The list pages by address: na (after) the last of the page before,
+	// voor (before) the first of the page after.
+	at := auth.UsersAt{After: clip(c.Query("na"), 320), Before: clip(c.Query("voor"), 320)}
 	cur := current(c)
-	p, err := h.admin.Users(c.UserContext(), cur, query, page)
+	p, err := h.admin.Users(c.UserContext(), cur, query, at)
 	if err != nil {
 		return components.AdminUsersView{}, err
 	}
-	v := components.AdminUsersView{Query: query, Page: p.Page, More: p.More}
+	v := components.AdminUsersView{Query: query, Prev: p.Prev, More: p.More}
 	for _, u := range p.Users {
 		v.Users = append(v.Users, components.AdminUserRow{ID: u.ID, Email: u.Email, Name: u.Name, Internal: u.Internal, Admin: u.Admin,
 			Status: u.Status, LastLogin: u.LastLogin, Factors: u.Factors, Self: u.ID == cur.User.ID, Shared: u.Shared})
@@ -196,7 +198,7 @@ func (h *handler) adminHelpdeskStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.admin.Users(c.UserContext(), cur, "", 1)
+	p, err := h.admin.Users(c.UserContext(), cur, "", auth.UsersAt{})
 	email := ""
 	if err == nil {
 		for _, u := range p.Users {

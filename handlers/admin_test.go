@@ -468,7 +468,7 @@ func TestAdminAuditYearOutOfRange(t *testing.T) {
 
 // TestAdminUsersPages, on both engines: "Gebruikers" shows UsersPageSize
 // users a page in the order of their addresses, links the next and the
-// previous page, and pages (and searches) never show another
+// previous page (by the addresses at the page's ends), and pages (and searches) never show another
 // organisation's users.
 func TestAdminUsersPages(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
@@ -482,14 +482,25 @@ func TestAdminUsersPages(t *testing.T) {
 		if n := strings.Count(page, `class="admin-user"`); n != auth.UsersPageSize {
 			t.Fatalf("page 1 lists %d users, want %d", n, auth.UsersPageSize)
 		}
-		wantContains(t, page, "a-beheer@osaw.nl", "collega00@osaw.nl", "collega23@osaw.nl", "pagina=2")
-		wantNotContains(t, page, "collega24@osaw.nl", "andere.nl")
-		_, page = admin.b.get("/beheer/gebruikers?pagina=2")
+		next := `href="/beheer/gebruikers?na=collega23%40osaw.nl"`
+		wantContains(t, page, "a-beheer@osaw.nl", "collega00@osaw.nl", "collega23@osaw.nl", next)
+		wantNotContains(t, page, "collega24@osaw.nl", "andere.nl", "Vorige")
+		_, page = admin.b.get("/beheer/gebruikers?na=collega23%40osaw.nl")
 		if n := strings.Count(page, `class="admin-user"`); n != 6 {
 			t.Fatalf("page 2 lists %d users, want 6", n)
 		}
-		wantContains(t, page, "collega24@osaw.nl", "collega29@osaw.nl", "Vorige")
-		wantNotContains(t, page, "collega23@osaw.nl", "pagina=3", "andere.nl")
+		wantContains(t, page, "collega24@osaw.nl", "collega29@osaw.nl", "Vorige", `href="/beheer/gebruikers?voor=collega24%40osaw.nl"`)
+		wantNotContains(t, page, "collega23@osaw.nl", "na=collega29", "andere.nl")
+		// Back from the second page: the first again, with its link on.
+		_, page = admin.b.get("/beheer/gebruikers?voor=collega24%40osaw.nl")
+		if n := strings.Count(page, `class="admin-user"`); n != auth.UsersPageSize {
+			t.Fatalf("page before lists %d users, want %d", n, auth.UsersPageSize)
+		}
+		wantContains(t, page, "a-beheer@osaw.nl", "collega00@osaw.nl", "collega23@osaw.nl", next)
+		wantNotContains(t, page, "collega24@osaw.nl", "Vorige")
+		// The search pages too, and keeps its words in the links.
+		_, page = admin.b.get("/beheer/gebruikers?zoek=collega")
+		wantContains(t, page, "collega00@osaw.nl", "collega24@osaw.nl", `href="/beheer/gebruikers?na=collega24%40osaw.nl&amp;zoek=collega"`)
 		_, page = admin.b.get("/beheer/gebruikers?zoek=Boer")
 		wantNotContains(t, page, "andere.nl")
 		wantContains(t, page, "Geen gebruikers gevonden")
