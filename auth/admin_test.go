@@ -52,7 +52,7 @@ func TestAdminsDisablingEachOther(t *testing.T) {
 		if n := active(piet.User.ID); n != 0 {
 			t.Errorf("Piet enabled himself after he was disabled")
 		}
-		if _, err := a.StartHelpdeskReset(ctx, piet, anna.User.ID, "127.0.0.1"); apperr.CodeOf(err) != apperr.NotFound {
+		if _, _, err := a.StartHelpdeskReset(ctx, piet, anna.User.ID, "127.0.0.1"); apperr.CodeOf(err) != apperr.NotFound {
 			t.Errorf("a disabled admin's request starts a helpdesk reset: %v, want NotFound", err)
 		}
 

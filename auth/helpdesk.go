@@ -42,24 +42,24 @@ var errHelpdeskWrong = apperr.Field("code", "helpdesk.wrong")
 // StartHelpdeskReset starts a reset for an active user of the
 // organisation who lost every factor and their recovery codes: the person
 // gets a mail with a link (HelpdeskResetTTL, single use) and the admin
-// gets the returned code to give by phone; an earlier open reset of the
-// person stops working. apperr Conflict for an account that has not
+// gets the returned code to give by phone (with the address the link went
+// to); an earlier open reset of the person stops working. apperr Conflict for an account that has not
 // finished its first visit (it gets a new sign-up link instead), for the
 // admin's own account, and for an external user who also deals with
 // another organisation (sharedAmong): the new factor would open that
 // organisation's conversations too.
-func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int64, ip string) (string, error) {
+func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int64, ip string) (code, email string, err error) {
 	org, err := orgOf(cur)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if userID == cur.User.ID {
-		return "", apperr.New(apperr.Conflict, "admin.reset.self")
+		return "", "", apperr.New(apperr.Conflict, "admin.reset.self")
 	}
 	if s.HelpdeskMail == nil {
-		return "", errors.New("admin: helpdesk reset: no mail renderer")
+		return "", "", errors.New("admin: helpdesk reset: no mail renderer")
 	}
-	code := newHelpdeskCode()
+	code = newHelpdeskCode()
 	err = s.Accounts.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := s.actorIn(ctx, tx, org, cur, userID); err != nil {
 			return err
@@ -88,17 +88,17 @@ func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int
 		if err != nil {
 			return fmt.Errorf("render helpdesk mail: %w", err)
 		}
-		m.To = u.Email
+		m.To, email = u.Email, u.Email
 		if _, err := s.Accounts.Outbox.QueueMail(ctx, tx, m); err != nil {
 			return err
 		}
 		return Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: &cur.User.ID, OrgID: &org, Kind: "admin.helpdesk_reset_started", IP: ip, Now: now})
 	})
 	if err != nil {
-		return "", fmt.Errorf("admin: start helpdesk reset: %w", err)
+		return "", "", fmt.Errorf("admin: start helpdesk reset: %w", err)
 	}
 	s.Accounts.queued()
-	return code[:4] + " " + code[4:], nil
+	return code[:4] + " " + code[4:], email, nil
 }
 
 // PathHelpdesk is where the link of a helpdesk reset points, followed by

@@ -24,7 +24,7 @@ type Admin interface {
 	ResendInvitation(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Disable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
 	Enable(ctx context.Context, cur *auth.Current, userID int64, ip string) error
-	StartHelpdeskReset(ctx context.Context, cur *auth.Current, userID int64, ip string) (string, error)
+	StartHelpdeskReset(ctx context.Context, cur *auth.Current, userID int64, ip string) (code, email string, err error)
 	CheckHelpdeskReset(ctx context.Context, token, ip string) (email, language string, err error)
 	CompleteHelpdeskReset(ctx context.Context, token, pw, code, ip, userAgent string) (string, error)
 	AuditLog(ctx context.Context, cur *auth.Current, q auth.AuditQuery) (*auth.AuditPage, error)
@@ -186,7 +186,7 @@ func (h *handler) adminHelpdeskStart(c *fiber.Ctx) error {
 		return err
 	}
 	cur := current(c)
-	code, err := h.admin.StartHelpdeskReset(c.UserContext(), cur, id, clientIP(c))
+	code, email, err := h.admin.StartHelpdeskReset(c.UserContext(), cur, id, clientIP(c))
 	if apperr.CodeOf(err) == apperr.Conflict {
 		v, lerr := h.adminUsersView(c)
 		if lerr != nil {
@@ -197,15 +197,6 @@ func (h *handler) adminHelpdeskStart(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return err
-	}
-	p, err := h.admin.Users(c.UserContext(), cur, "", auth.UsersAt{})
-	email := ""
-	if err == nil {
-		for _, u := range p.Users {
-			if u.ID == id {
-				email = u.Email
-			}
-		}
 	}
 	h.logger(c).Info("helpdesk reset started", "user", id)
 	m := h.meta(c)

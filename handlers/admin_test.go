@@ -580,3 +580,21 @@ func TestAdminSharedOutsider(t *testing.T) {
 		}
 	})
 }
+
+// TestHelpdeskCodePageNamesThePerson, on both engines: the page with the
+// code says to which address the link went, also for a person who is not
+// on the first page of Beheer's list. Before, the handler looked the
+// address up in that first page only and said "" for anyone further on.
+func TestHelpdeskCodePageNamesThePerson(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		for i := range auth.UsersPageSize + 1 {
+			ra.storeUser(t, fmt.Sprintf("a%02d@osaw.nl", i), true, "Ad", "", "Collega", "nl")
+		}
+		zeno := ra.storeUser(t, "zeno@osaw.nl", true, "Zeno", "", "Zwart", "nl")
+		resp, page := admin.b.post("/beheer/gebruikers/"+itoa(zeno.ID)+"/herstel", nil)
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, "zeno@osaw.nl krijgt een e-mail")
+	})
+}
