@@ -298,3 +298,50 @@ func recoveryStepOf(t *testing.T, d *db.DB) recoveryStep {
 	}
 	return recoveryStep{f: f, tok: tok}
 }
+
+// TestRecoveryGrantBeforeProfile: a person who stored their recovery
+// codes but left before saving the profile (the first visit unfinished)
+// and then lost their phone logs in with a recovery code; its grant opens
+// the setup of a new factor, as it does for anyone after the first visit,
+// although the second-factor step of the first visit is long past.
+func TestRecoveryGrantBeforeProfile(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		cur := f.cur(t, f.throughPassword(t, f.invited(t, "jan@example.nl")))
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0612345678", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := f.acc.VerifySetupSMS(ctx, cur, f.lastSMSCode(t, recoveryPhone), "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok, err = f.acc.SkipApp(ctx, f.cur(t, tok)); err != nil {
+			t.Fatal(err)
+		}
+		codes, err := f.acc.NewRecoveryCodes(ctx, f.cur(t, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok, err = f.acc.ConfirmRecoveryCodes(ctx, f.cur(t, tok), true, codes, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if c := f.cur(t, tok); c.Stage != auth.StageProfile {
+			t.Fatalf("before the profile: stage %s", c.Stage)
+		}
+		tok, err = f.acc.VerifyLoginFactor(ctx, f.passwordOnly(t, "jan@example.nl"), "recovery", codes[0], "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = f.cur(t, tok)
+		if !cur.MayEnrolFactor {
+			t.Fatalf("a recovery code's grant opens no setup (stage %s)", cur.Stage)
+		}
+		if _, err := f.acc.SendSetupSMS(ctx, cur, "0687654321", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.VerifySetupSMS(ctx, cur, f.lastSMSCode(t, "+31687654321"), "127.0.0.1"); err != nil {
+			t.Fatalf("the new number under the grant: %v", err)
+		}
+	})
+}
