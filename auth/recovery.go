@@ -36,7 +36,11 @@ func (a *Accounts) enrolStillAllowed(ctx context.Context, tx bun.Tx, cur *Curren
 	if err := requireEnrol(cur); err != nil {
 		return err
 	}
-	if !onboardedUser(cur.row()) {
+	// Only a setup that the first visit's step allows, not one under a
+	// recovery code's grant: a person who left before the profile and
+	// then lost their phone is past that step, and the grant is their way
+	// to a new factor, as after the first visit.
+	if !onboardedUser(cur.row()) && !a.Now().Before(cur.Session.FactorGrantUntil) {
 		if err := a.stillAt(ctx, tx, cur.User.ID, StageSecondFactor); err != nil {
 			return err
 		}
