@@ -171,6 +171,28 @@ func TestLoginWithRecoveryCode(t *testing.T) {
 	wantNotContains(t, page, `action="/account/tweede-stap/sms"`)
 }
 
+// TestRecoveryGrantInRepeatedHour: a grant that ends in the hour that
+// happens twice (the last Sunday of October) names summer or winter time,
+// and the Dutch sentences then leave out "uur" after it, as the security
+// mail does: "tot 02:30 zomertijd uur" is no Dutch.
+func TestRecoveryGrantInRepeatedHour(t *testing.T) {
+	ra := newRealApp(t)
+	ra.clk.Add(time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC).Sub(ra.clk.Now()))
+	acc := ra.onboard(t, auth.InviteInput{Email: "jan@example.nl"}, false)
+	// 00:15 UTC: the grant ends at 00:30 UTC, 02:30 summer time.
+	ra.clk.Add(time.Date(2026, 10, 25, 0, 15, 0, 0, time.UTC).Sub(ra.clk.Now()))
+	b := ra.login(t, "jan@example.nl")
+	resp, _ := b.post(pathLoginFactor, url.Values{"kind": {"recovery"}, "code": {acc.recoveryCodes[0]}})
+	wantRedirect(t, resp, pathRecoveryUsed)
+	resp, page := b.follow(resp)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, "Dat kan tot 02:30 zomertijd;")
+	wantNotContains(t, page, "zomertijd uur")
+	_, page = b.get(pathFactors)
+	wantContains(t, page, "Tot 02:30 zomertijd kun je hieronder")
+	wantNotContains(t, page, "zomertijd uur")
+}
+
 // TestNoFactorAccountNeedsRecoveryCode: an account that finished its first
 // visit but has no factor left (as yesterday's recovery code left it) is
 // opened by neither its password nor a password reset; only a recovery
