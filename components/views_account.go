@@ -417,6 +417,10 @@ type RecoveryUsedView struct {
 	// Until (a local clock time, "14:05").
 	MayEnrol bool
 	Until    string
+	// UntilRepeated: Until is in the hour that happens twice and names
+	// summer or winter time itself (i18n.Repeated), so the sentence
+	// leaves out "uur" after it.
+	UntilRepeated bool
 	// HasFactor is set when the account still has a factor; without one,
 	// setting one up is the only way on.
 	HasFactor bool

@@ -15,6 +15,9 @@ type FactorsView struct {
 	// while a recovery code's grant lasts, until GrantUntil, "14:05").
 	MayChange, MayAdd bool
 	GrantUntil        string
+	// GrantRepeated: GrantUntil is in the hour that happens twice (see
+	// RecoveryUsedView.UntilRepeated).
+	GrantRepeated bool
 	// Confirm is the "confirm it is you" form, shown unless MayChange.
 	Confirm ConfirmView
 	// Passkey is the form that adds a passkey.
@@ -86,4 +89,15 @@ type PasswordChangeView struct {
 	// Elsewhere: the person logs in through their organisation and has no
 	// Dialoog password; the section says where it is changed instead.
 	Elsewhere bool
+}
+
+// repeatedKey is the catalog key of a sentence with a clock time in it,
+// or its variant for a time in the hour that happens twice (key +
+// "_repeated"), which names summer or winter time itself and so leaves
+// out the Dutch "uur" after it.
+func repeatedKey(key string, repeated bool) string {
+	if repeated {
+		return key + "_repeated"
+	}
+	return key
 }

@@ -9,6 +9,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/auth"
 	"dialoog/components"
+	"dialoog/i18n"
 )
 
 // "Tweede stap beheren" and "confirm it is you". The rules (who may change
@@ -62,6 +63,7 @@ func (h *handler) factorsPage(c *fiber.Ctx, status int, v components.FactorsView
 	v.MayChange, v.MayAdd = h.accounts.MayChangeFactors(cur), h.accounts.MayAddFactor(cur)
 	if cur.MayEnrolFactor {
 		v.GrantUntil = h.localizer(c).Clock(cur.Session.FactorGrantUntil)
+		v.GrantRepeated = i18n.Repeated(cur.Session.FactorGrantUntil.In(i18n.Zone))
 	}
 	v.Confirm.Next, v.Confirm.WithApp = pathFactors, v.HasKind(auth.ConfirmTOTP)
 	ways, err := h.reauthWays(c)

@@ -9,6 +9,7 @@ import (
 
 	"dialoog/auth"
 	"dialoog/components"
+	"dialoog/i18n"
 )
 
 // loginFactorShow is the second step of a login: the user's factors, last
@@ -91,6 +92,7 @@ func (h *handler) recoveryUsedShow(c *fiber.Ctx) error {
 	v := components.RecoveryUsedView{Left: left, MayEnrol: cur.MayEnrolFactor, HasFactor: cur.Stage != auth.StageSecondFactor}
 	if v.MayEnrol {
 		v.Until = h.localizer(c).Clock(cur.Session.FactorGrantUntil)
+		v.UntilRepeated = i18n.Repeated(cur.Session.FactorGrantUntil.In(i18n.Zone))
 	}
 	m := h.meta(c)
 	return h.page(c, fiber.StatusOK, components.RecoveryUsedPage(m, v), components.RecoveryUsedPartial(m, v))
