@@ -142,3 +142,51 @@ func (c *clock) set(t time.Time) {
 	c.t = t
 	c.mu.Unlock()
 }
+
+// TestRetentionDeletesAgreedRequestWithoutDocument, on both engines: an
+// agreed request whose document left the last box before it was sealed
+// (the removal empties its reference to the attachment) can never be
+// sealed; it does not keep its conversation past the retention period.
+func TestRetentionDeletesAgreedRequestWithoutDocument(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d) // 2 March 2026
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Where("id = ?", f.hr.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.hr.IsAdmin = true
+		tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Akkoord", Body: "Zie hierna."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := f.agreedRequest(t, tid)
+		if err := f.msgs.StopService(ctx, f.jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		var mid int64
+		if err := d.NewSelect().Table("signing_requests").Column("message_id").Where("id = ?", id).Scan(ctx, &mid); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.msgs.RemoveFromBox(ctx, f.hr.Identity(), mid); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Finish(ctx, id); err == nil {
+			t.Fatal("a request whose document is gone was sealed")
+		}
+		if err := f.msgs.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		day := time.Date(2026, 8, 3, 3, 0, 0, 0, i18n.Zone)
+		f.clk.set(day.Add(-25 * time.Hour))
+		if _, err := f.msgs.RunDaily(ctx); err != nil { // schedules the next 03:00
+			t.Fatal(err)
+		}
+		f.clk.set(day)
+		if _, err := f.msgs.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id = ?", tid).Exists(ctx); err != nil || ok {
+			t.Fatalf("five months later the conversation exists: %v (%v)", ok, err)
+		}
+	})
+}
