@@ -447,13 +447,15 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 // into the conversation) keeps its conversation until it ends: retention
 // must not take a document away from the people asked to agree to it. A
 // request that ended (sealed, declined, expired, lapsed) has closed_at;
-// the sealed document is a message of its own. The NOT EXISTS looks up
+// the sealed document is a message of its own. An agreed request whose
+// document left the last box before it was sealed (its attachment_id
+// emptied) can never be sealed, and keeps nothing. The NOT EXISTS looks up
 // each candidate's few requests through signing_requests_thread_idx
 // (TestRetentionPlans). Arguments: the organisation, the cutoff, the
 // cutoff.
 const retainedThread = `t.org_id = ? AND t.last_message_at < ? AND t.case_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.thread_id = t.id
-    AND (sr.status IN ('` + requestOpen + `', '` + requestAgreed + `') OR sr.closed_at >= ?))`
+    AND (sr.status = '` + requestOpen + `' OR (sr.status = '` + requestAgreed + `' AND sr.attachment_id IS NOT NULL) OR sr.closed_at >= ?))`
 
 // The statuses of a signing request under way (signing.StatusOpen and
 // signing.StatusAgreed; signing imports messaging, not the other way).
