@@ -262,24 +262,7 @@ func TestDeleteTheLastTwoMessagesAtOnce(t *testing.T) {
 // the function that releases the locks; on SQLite, 0 and a no-op.
 func holdUsers(t *testing.T, d *db.DB, mode string, ids ...int64) (int, func()) {
 	t.Helper()
-	if !d.Postgres() {
-		return 0, func() {}
-	}
-	ctx := context.Background()
-	hold, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := dbtest.BackendPID(t, ctx, hold)
-	var locked []int64
-	if err := hold.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).For(mode).Scan(ctx, &locked); err != nil {
-		t.Fatal(err)
-	}
-	return pid, func() {
-		if err := hold.Rollback(); err != nil {
-			t.Error(err)
-		}
-	}
+	return dbtest.HoldRows(t, d, "SELECT id FROM users WHERE id IN (?) FOR "+mode, bun.In(ids))
 }
 
 // TestDeleteForEveryoneWhileTheCaseCloses, on both engines: "Verwijderen

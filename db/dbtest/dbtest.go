@@ -111,56 +111,10 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 // Seq Scan).
 func Plan(tb testing.TB, d *db.DB, query string, args ...any) []string {
 	tb.Helper()
-	ctx := context.Background()
-	if !d.Postgres() {
-		var rows []struct {
-			ID      int    `bun:"id"`
-			Parent  int    `bun:"parent"`
-			NotUsed int    `bun:"notused"`
-			Detail  string `bun:"detail"`
-		}
-		if err := d.NewRaw("EXPLAIN QUERY PLAN "+query, args...).Scan(ctx, &rows); err != nil {
-			tb.Fatalf("explain %s: %v", query, err)
-		}
-		out := make([]string, len(rows))
-		for i, r := range rows {
-			out[i] = r.Detail
-		}
-		return out
-	}
-	var doc string
-	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return err
-		}
-		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query, args...).Scan(ctx, &doc)
-	})
-	if err != nil {
-		tb.Fatalf("explain %s: %v", query, err)
-	}
-	var plans []struct {
-		Plan pgPlan `json:"Plan"`
-	}
-	if err := json.Unmarshal([]byte(doc), &plans); err != nil {
-		tb.Fatalf("explain %s: %v", query, err)
-	}
-	var out []string
-	var walk func(p pgPlan)
-	walk = func(p pgPlan) {
-		line := p.NodeType
-		if p.Relation != "" {
-			line += " on " + p.Relation
-		}
-		if p.Index != "" {
-			line += " using " + p.Index
-		}
-		out = append(out, line)
-		for _, c := range p.Plans {
-			walk(c)
-		}
-	}
-	for _, p := range plans {
-		walk(p.Plan)
+	paths := planTree(tb, d, []string{"enable_seqscan"}, query, args...)
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p[len(p)-1]
 	}
 	return out
 }
@@ -175,6 +129,14 @@ func Plan(tb testing.TB, d *db.DB, query string, args ...any) []string {
 // check is whether the ordered path exists (a bitmap scan returns rows in
 // no order, and at volume is the plan that reads them all).
 func PlanPaths(tb testing.TB, d *db.DB, query string, args ...any) [][]string {
+	tb.Helper()
+	return planTree(tb, d, []string{"enable_seqscan", "enable_bitmapscan"}, query, args...)
+}
+
+// planTree is PlanPaths with the PostgreSQL planner settings turned off
+// for the plan (SET LOCAL ... = off), in the plan's order (a node before
+// its children).
+func planTree(tb testing.TB, d *db.DB, off []string, query string, args ...any) [][]string {
 	tb.Helper()
 	ctx := context.Background()
 	if !d.Postgres() {
@@ -197,11 +159,10 @@ func PlanPaths(tb testing.TB, d *db.DB, query string, args ...any) [][]string {
 	}
 	var doc string
 	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
-			return err
+		for _, setting := range off {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL "+setting+" = off"); err != nil {
+				return err
+			}
 		}
 		return tx.NewRaw("EXPLAIN (FORMAT JSON) "+query, args...).Scan(ctx, &doc)
 	})
