@@ -295,7 +295,7 @@ func (s *Admin) usersSelect(rows *[]db.User, org int64, query string, at UsersAt
 		// Of which the people search index finds (a superset of) the
 		// candidates when the query is long enough for its trigrams; a
 		// shorter one walks the organisation's people in address order.
-		if utf8.RuneCountInString(query) >= minSearchIndexed {
+		if utf8.RuneCountInString(query) >= db.MinSearchIndexed {
 			sub, args := peopleIndexed(idb.Postgres(), query)
 			q = q.Where("u.id IN ("+sub+")", args...)
 		}
@@ -303,25 +303,19 @@ func (s *Admin) usersSelect(rows *[]db.User, org int64, query string, at UsersAt
 	return q.Limit(UsersPageSize + 1)
 }
 
-// minSearchIndexed is the shortest query the people search index answers
-// (trigrams; messaging.MinSearchIndexed).
-const minSearchIndexed = 3
-
 // peopleIndexed is a subquery of the ids of the users whose name or
 // address may contain query, through the people search index: users_fts
-// (SQLite) or users_name_trgm and users_email_trgm (PostgreSQL), whose
-// expressions it repeats exactly. The indexed name holds more than the
-// name the list shows and the index folds case more widely than LOWER, so
-// the caller still checks what it shows; query must have at least
-// minSearchIndexed characters.
+// (SQLite) or users_name_trgm and users_email_trgm (PostgreSQL), with the
+// index's own expressions (db.PersonNameExpr). The indexed name holds more
+// than the name the list shows and the index folds case more widely than
+// LOWER, so the caller still checks what it shows; query must have at
+// least db.MinSearchIndexed characters.
 func peopleIndexed(postgres bool, query string) (string, []any) {
-	lower := strings.ToLower(query)
 	if postgres {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
-		return `SELECT s.id FROM users AS s WHERE lower(s.first_name || ' ' || s.name_prefix || ' ' || s.last_name || ' ' || s.first_name || ' ' || s.last_name || ' ' || s.initials) LIKE ?
-  OR lower(s.email) LIKE ?`, []any{like, like}
+		like := db.ContainsPattern(query)
+		return `SELECT s.id FROM users AS s WHERE lower(` + db.PersonNameExpr("s") + `) LIKE ? ESCAPE '\' OR lower(s.email) LIKE ? ESCAPE '\'`, []any{like, like}
 	}
-	return "SELECT rowid FROM users_fts WHERE users_fts MATCH ?", []any{`"` + strings.ReplaceAll(lower, `"`, `""`) + `"`}
+	return "SELECT rowid FROM users_fts WHERE users_fts MATCH ?", []any{db.FTSPhrase(query)}
 }
 
 func adminUser(u *db.User, factors []string) AdminUser {

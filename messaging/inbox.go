@@ -28,7 +28,7 @@ import (
 // MinSearchIndexed is the shortest query searched through the index;
 // shorter queries (one or two characters) are matched against the user's
 // own box only.
-const MinSearchIndexed = 3
+const MinSearchIndexed = db.MinSearchIndexed
 
 // maxQuery bounds a search query, in characters.
 const maxQuery = 100
@@ -455,16 +455,9 @@ func (s *Service) scanPrepared(ctx context.Context, dest any, query string, args
 	return s.DB.ScanRows(ctx, rows, dest)
 }
 
-// nameExpr is the text a person is found by: "first prefix last", "first
-// last" and the initials, of the users row aliased a. Without alias it must
-// stay identical to the expression of the users_name_trgm index
-// (PostgreSQL) and the users_fts triggers (SQLite).
-func nameExpr(a string) string {
-	if a != "" {
-		a += "."
-	}
-	return strings.Join([]string{a + "first_name", a + "name_prefix", a + "last_name", a + "first_name", a + "last_name", a + "initials"}, " || ' ' || ")
-}
+// nameExpr is the text a person is found by (db.PersonNameExpr): without
+// alias it is the expression of the people search index.
+func nameExpr(a string) string { return db.PersonNameExpr(a) }
 
 // searchWhere restricts an inbox query to threads that match query: by
 // subject, by the organisation's name, or by another participant's name
@@ -472,11 +465,10 @@ func nameExpr(a string) string {
 // and never of someone taking part through a team: an outsider sees the
 // team, not its members).
 func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *bun.SelectQuery {
-	lower := strings.ToLower(query)
 	// contains is the condition that the text expr contains query in any
 	// case, with its argument. SQLite's LOWER and LIKE fold ASCII letters
 	// only: there a GLOB pattern names every case form of each letter.
-	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
+	like := db.ContainsPattern(query)
 	contains := func(expr string) string { return "LOWER(" + expr + ") LIKE ? ESCAPE '\\'" }
 	pattern := like
 	if !s.DB.Postgres() {
@@ -499,9 +491,8 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 		subjects = "SELECT th.id FROM threads AS th WHERE LOWER(th.subject) LIKE ? ESCAPE '\\'"
 		subjectArgs = []any{like}
 	} else {
-		phrase := `"` + strings.ReplaceAll(lower, `"`, `""`) + `"`
 		subjects = "SELECT rowid FROM threads_fts WHERE threads_fts MATCH ?"
-		subjectArgs = []any{"subject : " + phrase}
+		subjectArgs = []any{"subject : " + db.FTSPhrase(query)}
 	}
 	people, peopleArgs := s.peopleMatching(query, internal)
 	args := append([]any{}, subjectArgs...)
@@ -545,13 +536,12 @@ func foldGlob(s string) string {
 // users_fts (SQLite); query must have at least MinSearchIndexed
 // characters.
 func (s *Service) peopleMatching(query string, internal bool) (string, []any) {
-	lower := strings.ToLower(query)
 	if s.DB.Postgres() {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(lower) + "%"
+		like := db.ContainsPattern(query)
 		return "SELECT u.id FROM users AS u WHERE LOWER(" + nameExpr("") + ") LIKE ? ESCAPE '\\' OR (LOWER(u.email) LIKE ? ESCAPE '\\' AND (? OR u.kind = ?))",
 			[]any{like, like, internal, db.KindInternal}
 	}
-	phrase := `"` + strings.ReplaceAll(lower, `"`, `""`) + `"`
+	phrase := db.FTSPhrase(query)
 	return "SELECT rowid FROM users_fts WHERE users_fts MATCH ? UNION SELECT f.rowid FROM users_fts AS f JOIN users AS u ON u.id = f.rowid WHERE users_fts MATCH ? AND (? OR u.kind = ?)",
 		[]any{"name : " + phrase, "email : " + phrase, internal, db.KindInternal}
 }
