@@ -1,8 +1,9 @@
 package auth
 
 import (
-	"strings"
 	"time"
+
+	"dialoog/i18n"
 )
 
 // The years a date field accepts. A day outside them is a typing error,
@@ -13,26 +14,14 @@ const (
 	maxDayYear = 9999
 )
 
-// dayLayouts are the ways a day is read: as a date input sends it
-// (yyyy-mm-dd) and as people in the Netherlands type it where the browser
-// shows a text field instead (31-12-2026, 1-3-2026, 1/3/2026), as a
-// signing deadline is read (signing.ParseDeadline).
-var dayLayouts = []string{"2006-01-02", "2-1-2006", "2/1/2006"}
-
-// parseDay reads a day (dayLayouts, white space around it ignored) as
-// midnight in loc; false for anything else, for a day that does not exist
-// (31 February) or for a year outside minDayYear to maxDayYear.
+// parseDay reads a day as people type it (i18n.ParseDay: 2026-12-31,
+// 31-12-2026, 31/12/2026) as midnight in loc; false for anything else, for
+// a day that does not exist (31 February) or for a year outside
+// minDayYear to maxDayYear.
 func parseDay(v string, loc *time.Location) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	for _, layout := range dayLayouts {
-		t, err := time.ParseInLocation(layout, v, loc)
-		if err != nil {
-			continue
-		}
-		if t.Year() < minDayYear || t.Year() > maxDayYear {
-			return time.Time{}, false
-		}
-		return t, true
+	t, ok := i18n.ParseDay(v, loc)
+	if !ok || t.Year() < minDayYear || t.Year() > maxDayYear {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return t, true
 }

@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // the zone below must load on hosts without a zoneinfo database
 )
@@ -137,4 +138,22 @@ func (l Localizer) FullDate(t time.Time) string {
 // time in the hour that happens twice, see appendClock).
 func (l Localizer) Clock(t time.Time) string {
 	return string(l.appendClock(nil, t.In(Zone)))
+}
+
+// dayLayouts are the ways a day is typed: as a date input sends it
+// (yyyy-mm-dd) and as people in the Netherlands type it where the browser
+// shows a text field instead (31-12-2026, 1-3-2026, 1/3/2026).
+var dayLayouts = []string{"2006-01-02", "2-1-2006", "2/1/2006"}
+
+// ParseDay reads a typed day (dayLayouts, white space around it ignored)
+// as midnight in loc; false for anything else or for a day that does not
+// exist (31 February).
+func ParseDay(v string, loc *time.Location) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	for _, layout := range dayLayouts {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

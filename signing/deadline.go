@@ -1,7 +1,6 @@
 package signing
 
 import (
-	"strings"
 	"time"
 
 	"dialoog/apperr"
@@ -15,11 +14,8 @@ import (
 // second of that day in Dutch time. A day that does not parse is refused
 // on "deadline".
 func ParseDeadline(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02", "2-1-2006", "2/1/2006"} {
-		if day, err := time.ParseInLocation(layout, s, i18n.Zone); err == nil {
-			return day.AddDate(0, 0, 1).Add(-time.Second), nil
-		}
+	if day, ok := i18n.ParseDay(s, i18n.Zone); ok {
+		return day.AddDate(0, 0, 1).Add(-time.Second), nil
 	}
 	return time.Time{}, apperr.Field("deadline", "signing.deadline_invalid")
 }
