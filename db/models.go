@@ -222,6 +222,13 @@ const (
 	CaseClosed = "closed"
 )
 
+// The statuses of a signing request that is under way (signing's
+// StatusOpen and StatusAgreed), which retention reads too.
+const (
+	RequestOpen   = "open"
+	RequestAgreed = "agreed"
+)
+
 // Case is a case file (dossier): an organisation's conversations about one
 // external person (migration 0024).
 type Case struct {

@@ -455,14 +455,7 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 // cutoff.
 const retainedThread = `t.org_id = ? AND t.last_message_at < ? AND t.case_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.thread_id = t.id
-    AND (sr.status = '` + requestOpen + `' OR (sr.status = '` + requestAgreed + `' AND sr.attachment_id IS NOT NULL) OR sr.closed_at >= ?))`
-
-// The statuses of a signing request under way (signing.StatusOpen and
-// signing.StatusAgreed; signing imports messaging, not the other way).
-const (
-	requestOpen   = "open"
-	requestAgreed = "agreed"
-)
+    AND (sr.status = '` + db.RequestOpen + `' OR (sr.status = '` + db.RequestAgreed + `' AND sr.attachment_id IS NOT NULL) OR sr.closed_at >= ?))`
 
 // retainedSelect is the list of the conversations retention deletes next
 // (retainedThread, oldest first), through threads_org_activity_idx.

@@ -13,8 +13,8 @@ import (
 
 // Request statuses.
 const (
-	StatusOpen     = "open"
-	StatusAgreed   = "agreed" // every signer agreed; the sealed PDF is not added yet
+	StatusOpen     = db.RequestOpen
+	StatusAgreed   = db.RequestAgreed // every signer agreed; the sealed PDF is not added yet
 	StatusSealed   = "sealed"
 	StatusDeclined = "declined"
 	StatusExpired  = "expired"
