@@ -131,6 +131,32 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	check("opened again")
 }
 
+// firstStart starts Dialoog once on a fresh data dir with the database of
+// engine name ("sqlite" or "postgres"), by inviting jan@example.nl, and
+// returns the data dir, the environment and the invite command, which
+// runs with extra variables on top of it.
+func firstStart(t *testing.T, name string) (string, map[string]string, func(email string, extra map[string]string) (int, string)) {
+	t.Helper()
+	dir := t.TempDir()
+	url := ""
+	if name == "postgres" {
+		url = dbtest.NewTestSchema(t)
+	}
+	env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
+		"DIALOOG_DATABASE_URL": url}
+	invite := func(email string, extra map[string]string) (int, string) {
+		t.Helper()
+		e := maps.Clone(env)
+		maps.Copy(e, extra)
+		code, _, errOut := runCmd(t, e, "invite", "--email", email)
+		return code, errOut
+	}
+	if code, errOut := invite("jan@example.nl", nil); code != 0 {
+		t.Fatalf("first start: exit %d: %s", code, errOut)
+	}
+	return dir, env, invite
+}
+
 // TestLostOrChangedKeyStopsStartUp: a start with another encryption key
 // than the one the data was sealed with (the key file lost, replaced, or
 // DIALOOG_ENCRYPTION_KEY changed) stops with a message that says so,
@@ -138,25 +164,9 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 // database from before the check gets its check value from the key it is
 // opened with.
 func TestLostOrChangedKeyStopsStartUp(t *testing.T) {
-	engines := map[string]func(t *testing.T) string{
-		"sqlite":   func(*testing.T) string { return "" },
-		"postgres": func(t *testing.T) string { return dbtest.NewTestSchema(t) },
-	}
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
-				"DIALOOG_DATABASE_URL": engines[name](t)}
-			invite := func(email string, extra map[string]string) (int, string) {
-				t.Helper()
-				e := maps.Clone(env)
-				maps.Copy(e, extra)
-				code, _, errOut := runCmd(t, e, "invite", "--email", email)
-				return code, errOut
-			}
-			if code, errOut := invite("jan@example.nl", nil); code != 0 {
-				t.Fatalf("first start: exit %d: %s", code, errOut)
-			}
+			dir, env, invite := firstStart(t, name)
 			keyFile := filepath.Join(dir, vault.KeyFile)
 			key, err := os.ReadFile(keyFile)
 			if err != nil {
@@ -311,26 +321,10 @@ func TestDataDirErrorNamesTheVariable(t *testing.T) {
 // stops when that fails, storing nothing. The right key starts and stores
 // the check.
 func TestWrongKeyOnDatabaseFromBeforeTheKeyCheck(t *testing.T) {
-	engines := map[string]func(t *testing.T) string{
-		"sqlite":   func(*testing.T) string { return "" },
-		"postgres": func(t *testing.T) string { return dbtest.NewTestSchema(t) },
-	}
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			env := map[string]string{"DIALOOG_DATA_DIR": dir, "DIALOOG_ORG_NAME": "OSAW", "DIALOOG_BASE_URL": "http://dialoog.test",
-				"DIALOOG_DATABASE_URL": engines[name](t)}
-			invite := func(email string, extra map[string]string) (int, string) {
-				t.Helper()
-				e := maps.Clone(env)
-				maps.Copy(e, extra)
-				code, _, errOut := runCmd(t, e, "invite", "--email", email)
-				return code, errOut
-			}
-			if code, errOut := invite("jan@example.nl", nil); code != 0 {
-				t.Fatalf("first start: exit %d: %s", code, errOut)
-			}
+			dir, env, invite := firstStart(t, name)
 			keyFile := filepath.Join(dir, vault.KeyFile)
 			key, err := os.ReadFile(keyFile)
 			if err != nil {
