@@ -166,3 +166,44 @@ func TestMoveIntoACaseWhileItsPersonStops(t *testing.T) {
 		countersAgree(t, d, "the move and the stop")
 	})
 }
+
+// TestTwoMembersLeaveATeamAtOnce, on both engines: Piet and Bram leave
+// the team at the same moment, each the assignee of one of its
+// conversations. Both end, one after the other, and neither stays the
+// assignee. Before, on PostgreSQL, each share-locked all of the team's
+// conversations and then cleared their own assignment, an update of a
+// row the other held: each waited for the other, and one was cancelled
+// as a deadlock. Both are held (their membership rows) until both wait.
+func TestTwoMembersLeaveATeamAtOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet, f.boss)
+		leavers := []*db.User{piet, f.boss}
+		var tids [2]int64
+		for i, who := range leavers {
+			tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hallo", TeamID: team.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.Assign(ctx, f.hr.Identity(), tid, who.ID); err != nil {
+				t.Fatal(err)
+			}
+			tids[i] = tid
+		}
+		pid, release := dbtest.HoldRows(t, d, "SELECT user_id FROM team_members WHERE team_id = ? AND user_id IN (?, ?) FOR UPDATE",
+			team.ID, piet.ID, f.boss.ID)
+		pietErr, bramErr := dbtest.InTurn(t, d, pid, release,
+			func() error { return f.svc.RemoveTeamMember(context.Background(), team.ID, piet.Email) },
+			func() error { return f.svc.RemoveTeamMember(context.Background(), team.ID, f.boss.Email) })
+		if pietErr != nil || bramErr != nil {
+			t.Fatalf("piet: %v; bram: %v", pietErr, bramErr)
+		}
+		if n, err := d.NewSelect().Model((*db.Thread)(nil)).Where("id IN (?, ?) AND assigned_to IS NOT NULL", tids[0], tids[1]).Count(ctx); err != nil || n != 0 {
+			t.Errorf("%d conversations keep an assignee who left (%v)", n, err)
+		}
+		countersAgree(t, d, "two members leaving")
+	})
+}

@@ -569,7 +569,8 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 //     rows: a deletion locks it FOR UPDATE first (messageToDelete,
 //     threadToDelete), a reply FOR NO KEY UPDATE (threadToWrite).
 //   - several conversations in the order of their ids: a team's member
-//     joining or leaving share-locks the team's (holdTeamThreads), the
+//     joining share-locks the team's, one leaving locks them FOR NO KEY
+//     UPDATE, as it clears its assignments (holdTeamThreads), the
 //     deletion of an account locks the person's FOR UPDATE
 //     (holdOwnThreads), retention locks a batch's FOR UPDATE.
 

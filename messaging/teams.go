@@ -292,7 +292,7 @@ func (s *Service) addTeamMember(ctx context.Context, sc teamScope, teamID int64,
 // history (read), in one statement per table.
 func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, u *db.User) error {
 	now := s.Now().UTC()
-	if err := s.holdTeamThreads(ctx, tx, t.ID); err != nil {
+	if err := s.holdTeamThreads(ctx, tx, t.ID, "SHARE"); err != nil {
 		return err
 	}
 	exists, err := tx.NewSelect().Model((*db.TeamMember)(nil)).Where("team_id = ? AND user_id = ?", t.ID, u.ID).Exists(ctx)
@@ -361,7 +361,7 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		if s.TeamLeaving != nil {
 			// The requests of the team's conversations that wait for the
 			// member, which TeamLeaving lapses after the conversations'
-			// share locks: their rows come first, as signing takes them
+			// locks: their rows come first, as signing takes them
 			// (the request, then its conversation), and as a signer who
 			// stops with Dialoog at the same moment locks them (before
 			// their conversations). A request made between this and
@@ -373,7 +373,11 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 				return err
 			}
 		}
-		if err := s.holdTeamThreads(ctx, tx, t.ID); err != nil {
+		// Clearing the member's assignments below updates rows of the
+		// team's conversations: a leave locks them all for that at once,
+		// so that two members leaving take turns instead of each holding
+		// a share lock on a row the other updates.
+		if err := s.holdTeamThreads(ctx, tx, t.ID, "NO KEY UPDATE"); err != nil {
 			return err
 		}
 		var member db.TeamMember
@@ -449,20 +453,21 @@ WHERE user_id = ? AND via_team_id = ? AND added_at < ?`, userID, teamID, joined)
 	return nil
 }
 
-// holdTeamThreads takes a share lock on the rows of the team's
-// conversations, on PostgreSQL, in a transaction that adds or removes a
-// member: a reply being sent in one of them (which holds its row, see
+// holdTeamThreads takes a row lock (lock: "SHARE" to add a member, "NO
+// KEY UPDATE" to remove one) on the rows of the team's conversations, in
+// the order of their ids, on PostgreSQL, in a transaction that adds or
+// removes a member: a reply being sent in one of them (which holds its row, see
 // threadToWrite) ends first and is seen by the statements that follow,
 // and a reply after this lock waits for the commit and then counts the
 // member as they are. Without it, a colleague who joined while a reply
 // was sent never had that reply in their box, and one who left kept its
 // read state. (SQLite's writers take turns.)
-func (s *Service) holdTeamThreads(ctx context.Context, tx bun.Tx, teamID int64) error {
+func (s *Service) holdTeamThreads(ctx context.Context, tx bun.Tx, teamID int64, lock string) error {
 	if !s.DB.Postgres() {
 		return nil
 	}
 	var ids []int64
-	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("team_id = ?", teamID).Order("id").For("SHARE").Scan(ctx, &ids); err != nil {
+	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("team_id = ?", teamID).Order("id").For(lock).Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("hold team conversations: %w", err)
 	}
 	return nil
