@@ -116,8 +116,10 @@ func (s *Service) deleteAccountRows(ctx context.Context, tx bun.Tx, user *db.Use
 	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message
 	if err := tx.NewSelect().Model(&msgs).
-		Where(`EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ?
-  AND (ms.removed_at IS NULL OR EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.message_id = message.id)))`, user.ID).
+		// Read from the person's read states (their index by user), not
+		// by asking every message of the installation for one.
+		Where(`message.id IN (SELECT ms.message_id FROM message_states AS ms WHERE ms.user_id = ?
+  AND (ms.removed_at IS NULL OR EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.message_id = ms.message_id)))`, user.ID).
 		Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load box: %w", err)
 	}

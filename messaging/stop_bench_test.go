@@ -79,3 +79,73 @@ WHERE m.thread_id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id 
 		}
 	})
 }
+
+// BenchmarkStopBesideALargeInstallation is a person stopping with Dialoog
+// (a box of five conversations of two messages, which the others keep) in
+// an installation of 2,000 messages, the baseline, and of 200,000, beside
+// it in the same run ("x-baseline"). The deletion of the account makes
+// the database find every row that refers to the person (the foreign keys
+// to users, ON DELETE SET NULL or CASCADE): a stop should cost what the
+// person's own rows cost, not what the installation holds. The same goes
+// for every invitation that expires unused (retention deletes those
+// accounts in the same way).
+//
+//	go test -run '^$' -bench 'StopBesideALargeInstallation' -benchtime 20x ./messaging/
+func BenchmarkStopBesideALargeInstallation(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) { benchStopBesideLarge(b, engine) })
+	}
+}
+
+func benchStopBesideLarge(b *testing.B, engine string) {
+	d := dbtest.MustOpen(b, engine)
+	ctx := context.Background()
+	f := setup(b, d)
+	// The installation: case managers' boxes.
+	grow := func(owner string, threads int) {
+		b.Helper()
+		hr := f.active(b, owner, true, "Hanna", "", "Helder")
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: hr, Threads: threads, Messages: 2, Others: max(1, threads/10)}); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Optimize(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if d.Postgres() {
+			if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// The seeding's write-ahead log into the file, or the first stop
+		// after it (which empties the log) would copy it.
+		if err := d.Checkpoint(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	stop := func(b *testing.B) float64 {
+		for b.Loop() {
+			b.StopTimer()
+			n++
+			u := f.active(b, fmt.Sprintf("stopper%d@example.nl", n), false, "Stef", "", "Stopper")
+			if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: 5, Messages: 2,
+				Start: time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Hour)}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := f.svc.StopService(ctx, u.Identity()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	}
+	grow("cm1@osaw.nl", 1000)
+	var baseline float64
+	b.Run("messages=2000", func(b *testing.B) { baseline = stop(b) })
+	grow("cm2@osaw.nl", 99000)
+	b.Run("messages=200000", func(b *testing.B) {
+		if per := stop(b); baseline > 0 {
+			b.ReportMetric(per/baseline, "x-baseline")
+		}
+	})
+}

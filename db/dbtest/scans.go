@@ -1,0 +1,44 @@
+package dbtest
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"dialoog/db"
+)
+
+// tableScan is a plan line that reads a whole table: SQLite's "SCAN x"
+// (also through an index, in its order; not "SCAN CONSTANT ROW"),
+// PostgreSQL's sequential scan (Plan turns them off, so one shows only
+// where no index serves).
+var tableScan = regexp.MustCompile(`^SCAN |^Seq Scan on `)
+
+// TableScans explains each of sqls (from Statements.Run) that reads or writes rows (SELECT,
+// INSERT, UPDATE, DELETE, WITH) and reports each plan line that reads a
+// whole table, with its statement. It returns how many it explained.
+// On SQLite the answer is meant for a database without statistics, where
+// the planner plans as for large tables and takes any index that serves;
+// with statistics it rightly reads a test's small tables whole.
+func TableScans(t testing.TB, d *db.DB, sqls []string) int {
+	t.Helper()
+	explained := 0
+	for _, sql := range sqls {
+		fields := strings.Fields(sql)
+		if len(fields) == 0 {
+			continue
+		}
+		switch strings.ToUpper(fields[0]) {
+		case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH":
+		default:
+			continue
+		}
+		explained++
+		for _, line := range Plan(t, d, sql) {
+			if tableScan.MatchString(line) && line != "SCAN CONSTANT ROW" {
+				t.Errorf("reads a whole table: %q in\n%s", line, sql)
+			}
+		}
+	}
+	return explained
+}
