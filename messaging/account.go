@@ -203,7 +203,8 @@ func (s *Service) userHash(id int64) string {
 }
 
 // holdOwnThreads takes, on PostgreSQL, the row locks of the threads the
-// user takes part in or has messages of, in the order of their ids, at
+// user takes part in or has messages of, and of those whose rows name
+// them (namingThreads), in the order of their ids, at
 // the start of their box's deletion in tx: FOR UPDATE, the lock a
 // deletion in a thread takes first (see messageToDelete), so that a
 // deletion by someone else in one of them (from their box or for
@@ -227,12 +228,25 @@ func (s *Service) holdOwnThreads(ctx context.Context, tx bun.Tx, userID int64) e
 	}
 	var ids []int64
 	if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").
-		Where("id IN ("+ownThreads+")", userID, userID).
+		Where("id IN ("+ownThreads+" UNION "+namingThreads+")", userID, userID, userID, userID, userID, userID, userID).
 		Order("id").For("UPDATE").Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("hold own conversations: %w", err)
 	}
 	return nil
 }
+
+// namingThreads selects the ids of the threads whose rows name a user
+// (the argument, five times) also where they no longer take part (they
+// wrote or were assigned a team's conversation and left the team): the
+// deletion of their account empties those references (ON DELETE SET
+// NULL), so holdOwnThreads locks these threads too, in its order, and not
+// only when the foreign keys change them at the end. Each through an
+// index of its column.
+const namingThreads = `SELECT t.id FROM threads AS t WHERE t.created_by = ?
+  UNION SELECT t.id FROM threads AS t WHERE t.assigned_to = ?
+  UNION SELECT m.thread_id FROM messages AS m WHERE m.sender_id = ?
+  UNION SELECT m.thread_id FROM messages AS m WHERE m.subject_user_id = ?
+  UNION SELECT p.thread_id FROM participants AS p WHERE p.added_by = ?`
 
 // ownThreads selects the ids of the threads a user (the argument, twice)
 // takes part in or has messages of.

@@ -207,3 +207,58 @@ func TestTwoMembersLeaveATeamAtOnce(t *testing.T) {
 		countersAgree(t, d, "two members leaving")
 	})
 }
+
+// TestRetentionWhileAFormerTeamMemberStops, on both engines: Bram wrote a
+// conversation for his team, left the team, and stops with Dialoog while
+// the retention deletes that conversation and a later one of his own.
+// Both end. Before, on PostgreSQL, the stop locked only the conversations
+// Bram took part in (the later one) and changed the team's conversation
+// at the very end, when the deletion of his account emptied its creator
+// and sender (ON DELETE SET NULL), while the retention locked both in id
+// order: each held one the other waited for, and one was cancelled as a
+// deadlock. The stop is held (a row lock on one of Bram's audit rows)
+// until the retention waits too.
+func TestRetentionWhileAFormerTeamMemberStops(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, f.boss)
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		f.clk.Set(messaging.RetentionCutoff(run, 3).Add(-24 * time.Hour))
+		teams, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hallo", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Afspraak", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RemoveTeamMember(ctx, team.ID, f.boss.Email); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the jobs
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM audit_events WHERE user_id = ? FOR UPDATE", f.boss.ID)
+		stopErr, retErr := dbtest.InTurn(t, d, pid, release,
+			func() error { return f.svc.StopService(context.Background(), f.boss.Identity()) },
+			func() error { _, err := f.svc.RunDaily(context.Background()); return err })
+		if stopErr != nil || retErr != nil {
+			t.Fatalf("stop: %v; retention: %v", stopErr, retErr)
+		}
+		for _, tid := range []int64{teams, own} {
+			if f.threadExists(t, tid) {
+				t.Errorf("conversation %d is still there", tid)
+			}
+		}
+		countersAgree(t, d, "the stop and the retention")
+	})
+}
