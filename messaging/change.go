@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -361,38 +362,46 @@ func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadI
 
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]storedFile, error) {
 	now := s.Now().UTC()
-	var keys []storedFile
 	// recount: the threads whose counters change, for this user (false) or
 	// for everyone because a message was deleted (true).
 	recount := map[int64]bool{}
-	for _, m := range msgs {
+	var gone []*db.Message
+	for chunk := range slices.Chunk(msgs, purgeChunk) {
+		ids := make([]int64, len(chunk))
+		for i, m := range chunk {
+			ids[i] = m.ID
+		}
 		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("removed_at = ?", now).
-			Where("message_id = ? AND user_id = ?", m.ID, userID).Exec(ctx); err != nil {
+			Where("user_id = ? AND message_id IN (?)", userID, bun.In(ids)).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("remove from box: %w", err)
 		}
-		left, err := tx.NewSelect().Model((*db.MessageState)(nil)).Where("message_id = ? AND removed_at IS NULL", m.ID).Exists(ctx)
-		if err != nil {
+		// The messages that stay: in someone else's box still, or (a
+		// message whose PDF was put to signers) while someone else who
+		// received it is still here: they see the request also after
+		// removing the message (signing's receivedRule), and read and
+		// agree to its document.
+		var kept []int64
+		if err := tx.NewRaw(`SELECT ms.message_id FROM message_states AS ms WHERE ms.message_id IN (?) AND ms.removed_at IS NULL
+UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?)
+  AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = sr.message_id AND ms.user_id <> ?)`,
+			bun.In(ids), bun.In(ids), userID).Scan(ctx, &kept); err != nil && !db.ErrNoRows(err) {
 			return nil, fmt.Errorf("check boxes: %w", err)
 		}
-		if !left {
-			// A message whose PDF was put to signers stays while someone
-			// else who received it is still here: they see the request
-			// also after removing the message (signing's receivedRule),
-			// and read and agree to its document.
-			left, err = tx.NewSelect().Table("signing_requests").Where("message_id = ?", m.ID).
-				Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = ? AND ms.user_id <> ?)", m.ID, userID).Exists(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("check signing requests: %w", err)
+		stays := make(map[int64]bool, len(kept))
+		for _, id := range kept {
+			stays[id] = true
+		}
+		for _, m := range chunk {
+			left := stays[m.ID]
+			recount[m.ThreadID] = recount[m.ThreadID] || !left
+			if !left {
+				gone = append(gone, m)
 			}
 		}
-		recount[m.ThreadID] = recount[m.ThreadID] || !left
-		if !left {
-			k, err := s.purge(ctx, tx, m)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k...)
-		}
+	}
+	keys, err := s.purge(ctx, tx, gone...)
+	if err != nil {
+		return nil, err
 	}
 	for threadID, all := range recount {
 		who := userID
@@ -406,24 +415,42 @@ func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, ms
 	return keys, nil
 }
 
-// purge deletes a message row with its states and attachment rows, and
-// returns the storage keys of its files for removal after the commit.
-func (s *Service) purge(ctx context.Context, tx bun.Tx, m *db.Message) ([]storedFile, error) {
+// purgeChunk is how many messages one statement of a removal or a purge
+// names.
+const purgeChunk = 500
+
+// purge deletes message rows with their states and attachment rows, a
+// chunk of them a statement, then the threads they emptied (dropIfEmpty,
+// in the order of the threads' ids), and returns the storage keys of
+// their files for removal after the commit.
+func (s *Service) purge(ctx context.Context, tx bun.Tx, msgs ...*db.Message) ([]storedFile, error) {
 	var keys []storedFile
-	if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").Where("message_id = ?", m.ID).Scan(ctx, &keys); err != nil {
-		return nil, fmt.Errorf("load attachment keys: %w", err)
+	threads := map[int64]bool{}
+	for chunk := range slices.Chunk(msgs, purgeChunk) {
+		ids := make([]int64, len(chunk))
+		for i, m := range chunk {
+			ids[i] = m.ID
+			threads[m.ThreadID] = true
+		}
+		var k []storedFile
+		if err := tx.NewSelect().Model((*db.Attachment)(nil)).Column("storage_key", "blob_format").Where("message_id IN (?)", bun.In(ids)).Scan(ctx, &k); err != nil && !db.ErrNoRows(err) {
+			return nil, fmt.Errorf("load attachment keys: %w", err)
+		}
+		keys = append(keys, k...)
+		if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("message_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("delete attachments: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.MessageState)(nil)).Where("message_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("delete read states: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.Message)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("delete messages: %w", err)
+		}
 	}
-	if _, err := tx.NewDelete().Model((*db.Attachment)(nil)).Where("message_id = ?", m.ID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("delete attachments: %w", err)
-	}
-	if _, err := tx.NewDelete().Model((*db.MessageState)(nil)).Where("message_id = ?", m.ID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("delete read states: %w", err)
-	}
-	if _, err := tx.NewDelete().Model((*db.Message)(nil)).Where("id = ?", m.ID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("delete message: %w", err)
-	}
-	if _, err := s.dropIfEmpty(ctx, tx, m.ThreadID); err != nil {
-		return nil, err
+	for _, id := range slices.Sorted(maps.Keys(threads)) {
+		if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
+			return nil, err
+		}
 	}
 	return keys, nil
 }

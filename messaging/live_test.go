@@ -166,3 +166,38 @@ func TestReplyPages(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveLongConversationStatements bounds what removing a long
+// conversation from one's box runs, on both engines: Jan removes a
+// conversation of 500 messages (Hanna keeps it), then Hanna (the last
+// box: every message goes, with the conversation). Each is a fixed number
+// of statements, whatever the conversation's length; before, each message
+// was two statements for Jan and about ten for Hanna, a round trip each
+// on PostgreSQL, with the conversation's lock held.
+func TestRemoveLongConversationStatements(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f, emp, tid := replyFixture(t, d)
+		if err := messagingtest.LongThread(ctx, d, f.v, tid, f.hr.ID, emp.ID, 500, f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		hook := dbtest.CountStatements(d)
+		for _, who := range []*db.User{emp, f.hr} {
+			stmts := hook.Run(func(ctx context.Context) {
+				if err := f.svc.RemoveThreadFromBox(ctx, who.Identity(), tid); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if len(stmts) > 40 {
+				t.Errorf("removing the conversation from %s's box ran %d statements", who.FirstName, len(stmts))
+			}
+			countersAgree(t, d, "removed from "+who.FirstName+"'s box")
+		}
+		if f.threadExists(t, tid) {
+			t.Error("the conversation is still there after the last box")
+		}
+		if n, err := d.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", tid).Count(ctx); err != nil || n != 0 {
+			t.Errorf("%d messages left (%v)", n, err)
+		}
+	})
+}

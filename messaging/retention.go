@@ -581,13 +581,9 @@ func (s *Service) purgeThread(ctx context.Context, tx bun.Tx, id int64) ([]store
 	if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", id).Order("id").Scan(ctx); err != nil {
 		return nil, 0, fmt.Errorf("load messages: %w", err)
 	}
-	var keys []storedFile
-	for _, m := range msgs {
-		k, err := s.purge(ctx, tx, m)
-		if err != nil {
-			return nil, 0, err
-		}
-		keys = append(keys, k...)
+	keys, err := s.purge(ctx, tx, msgs...)
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(msgs) == 0 {
 		if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
