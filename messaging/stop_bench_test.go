@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 	"dialoog/messaging/messagingtest"
 )
 
@@ -148,4 +149,51 @@ func benchStopBesideLarge(b *testing.B, engine string) {
 			b.ReportMetric(per/baseline, "x-baseline")
 		}
 	})
+}
+
+// BenchmarkRemoveLongConversation: a conversation of 2,000 messages leaves
+// its last box ("Verwijder gesprek" by the last person who has it: every
+// message goes, with its read states, and the conversation), beside the
+// same for a conversation of 20 messages, the baseline, in the same run.
+// "x-baseline" is the long conversation's time over the short one's: what
+// 100 times the messages costs. Retention deletes conversations the same
+// way.
+//
+//	go test -run '^$' -bench 'RemoveLongConversation' -benchtime 10x ./messaging/
+func BenchmarkRemoveLongConversation(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			d := dbtest.MustOpen(b, engine)
+			ctx := context.Background()
+			f := setup(b, d)
+			jan := f.active(b, "jan@example.nl", false, "Jan", "", "Jansen")
+			remove := func(b *testing.B, n int) float64 {
+				for b.Loop() {
+					b.StopTimer()
+					tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Lang", Body: "Begin"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := messagingtest.LongThread(ctx, d, f.v, tid, f.hr.ID, jan.ID, n-1, f.clk.Now()); err != nil {
+						b.Fatal(err)
+					}
+					if err := f.svc.RemoveThreadFromBox(ctx, jan.Identity(), tid); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), tid); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			}
+			var baseline float64
+			b.Run("messages=20", func(b *testing.B) { baseline = remove(b, 20) })
+			b.Run("messages=2000", func(b *testing.B) {
+				if per := remove(b, 2000); baseline > 0 {
+					b.ReportMetric(per/baseline, "x-baseline")
+				}
+			})
+		})
+	}
 }
