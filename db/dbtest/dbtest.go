@@ -223,8 +223,17 @@ func CountStatements(d *db.DB) *Statements {
 // BeforeQuery implements bun.QueryHook.
 func (s *Statements) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
 	if ctx.Value(statementsKey{}) == s {
+		q := ev.Query
+		// A prepared statement (db.QueryPrepared, ExecPrepared) comes with
+		// its ? placeholders and arguments apart, as it is sent; bun's own
+		// statements come formatted. The prepared ones are recorded with
+		// their arguments written in, as bun writes them, so that the SQL
+		// can be run or explained again (TableScans) on either engine.
+		if len(ev.QueryArgs) > 0 && ev.Query == ev.QueryTemplate && ev.DB != nil {
+			q = ev.DB.QueryGen().FormatQuery(ev.Query, ev.QueryArgs...)
+		}
 		s.mu.Lock()
-		s.sql = append(s.sql, ev.Query)
+		s.sql = append(s.sql, q)
 		s.mu.Unlock()
 	}
 	return ctx

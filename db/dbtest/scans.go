@@ -22,6 +22,15 @@ var tableScan = regexp.MustCompile(`^SCAN |^Seq Scan on `)
 // with statistics it rightly reads a test's small tables whole.
 func TableScans(t testing.TB, d *db.DB, sqls []string) int {
 	t.Helper()
+	return TableScansExcept(t, d, sqls)
+}
+
+// TableScansExcept is TableScans but for whole reads of the tables named
+// in small (by name, or on SQLite by the alias a statement gives them):
+// configuration tables of a few rows each, which cost what they hold,
+// not what the installation holds.
+func TableScansExcept(t testing.TB, d *db.DB, sqls []string, small ...string) int {
+	t.Helper()
 	explained := 0
 	for _, sql := range sqls {
 		fields := strings.Fields(sql)
@@ -35,10 +44,23 @@ func TableScans(t testing.TB, d *db.DB, sqls []string) int {
 		}
 		explained++
 		for _, line := range Plan(t, d, sql) {
-			if tableScan.MatchString(line) && line != "SCAN CONSTANT ROW" {
+			if tableScan.MatchString(line) && line != "SCAN CONSTANT ROW" && !scansOneOf(line, small) {
 				t.Errorf("reads a whole table: %q in\n%s", line, sql)
 			}
 		}
 	}
 	return explained
+}
+
+// scansOneOf reports whether the whole-table read line reads one of
+// tables.
+func scansOneOf(line string, tables []string) bool {
+	name := strings.TrimPrefix(strings.TrimPrefix(line, "SCAN "), "Seq Scan on ")
+	name, _, _ = strings.Cut(name, " ")
+	for _, t := range tables {
+		if name == t {
+			return true
+		}
+	}
+	return false
 }

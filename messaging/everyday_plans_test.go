@@ -1,0 +1,173 @@
+package messaging_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
+)
+
+// smallTables are configuration tables: an installation has a few
+// organisations, their branding, retention settings, terms versions and
+// sign-in providers, and an organisation its few teams. Reading one whole
+// costs what it holds, not what the installation holds.
+var smallTables = []string{"organisations", "organisation_branding", "retention_settings", "terms_versions", "sso_providers", "teams"}
+
+// TestEverydayPlans checks with EXPLAIN, on both engines, that no
+// statement of the operations a conversation's people do every day reads
+// a whole table that grows with people or messages, beside a box of 3,000
+// conversations with 300 people: composing (to someone away too, who
+// answers), opening and reading a conversation, replying (internal and
+// external, with a file), downloading the file, adding someone, the live
+// push, taking a message or a conversation out of one's box, deleting a
+// message for everyone, the unread count, the contacts, the teams and an
+// export of a box. (The prepared statements of a reply are recorded too:
+// db.AddQueryHook runs hooks around them.)
+func TestEverydayPlans(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7}); err != nil {
+			t.Fatal(err)
+		}
+		stmts := dbtest.CountStatements(d)
+		for _, stats := range []bool{false, true} {
+			if stats && !d.Postgres() {
+				continue
+			}
+			name := "without statistics"
+			if stats {
+				name = "with statistics"
+				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Run(name, func(t *testing.T) {
+				sfx := "a"
+				if stats {
+					sfx = "b"
+				}
+				jan := f.active(t, "jan"+sfx+"@example.nl", false, "Jan", "", "Jansen")
+				kim := f.active(t, "kim"+sfx+"@example.nl", false, "Kim", "", "Smit")
+				if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_enabled = ?", true).
+					Set("away_sealed = ?", auth.SealAway(f.v, kim.ID, "Ik ben afwezig")).Set("away_changed_at = ?", f.clk.Now().Add(-30*24*time.Hour)).
+					Set("away_from = ?", f.clk.Now().Add(-24*time.Hour)).Set("away_until = ?", f.clk.Now().Add(24*time.Hour)).Where("id = ?", kim.ID).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				op := func(what string, fn func(ctx context.Context) error) {
+					t.Helper()
+					var err error
+					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+					if err != nil {
+						t.Fatalf("%s: %v", what, err)
+					}
+					if len(sqls) == 0 {
+						t.Fatalf("%s: no statements recorded", what)
+					}
+					t.Run(what, func(t *testing.T) {
+						if testing.Verbose() {
+							for _, sql := range sqls {
+								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
+							}
+						}
+						dbtest.TableScansExcept(t, d, sqls, smallTables...)
+					})
+					f.clk.Add(time.Minute)
+				}
+				var tid, tid2, mid, mid2 int64
+				op("compose", func(ctx context.Context) (err error) {
+					tid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "nieuw" + sfx + "@example.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+					return err
+				})
+				op("compose to someone away", func(ctx context.Context) (err error) {
+					tid2, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: "Overleg", Body: "Even overleggen"})
+					return err
+				})
+				op("open", func(ctx context.Context) error { _, err := f.svc.Thread(ctx, jan.Identity(), tid); return err })
+				op("mark read", func(ctx context.Context) error { _, err := f.svc.MarkRead(ctx, jan.Identity(), tid); return err })
+				op("external reply", func(ctx context.Context) (err error) {
+					mid, err = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"})
+					return err
+				})
+				op("internal reply", func(ctx context.Context) (err error) {
+					mid2, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Fijn"})
+					return err
+				})
+				op("mark read up to", func(ctx context.Context) error {
+					_, err := f.svc.MarkReadUpTo(ctx, jan.Identity(), tid, mid2)
+					return err
+				})
+				var att int64
+				op("upload", func(ctx context.Context) error {
+					a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.txt", []byte("inhoud"))
+					if err == nil {
+						att = a.ID
+					}
+					return err
+				})
+				op("reply with a file", func(ctx context.Context) error {
+					_, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Bijlage", AttachmentIDs: []int64{att}})
+					return err
+				})
+				op("download", func(ctx context.Context) error {
+					_, rc, err := f.svc.Download(ctx, jan.Identity(), att)
+					if err == nil {
+						rc.Close()
+					}
+					return err
+				})
+				op("reply in a conversation with someone away", func(ctx context.Context) error {
+					_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid2, Body: "Ja"})
+					return err
+				})
+				op("add a participant", func(ctx context.Context) error {
+					return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory})
+				})
+				op("live update", func(ctx context.Context) error {
+					_, err := f.svc.LiveUpdate(ctx, tid, mid2, []int64{f.hr.ID, jan.ID, f.boss.ID})
+					return err
+				})
+				op("live readers", func(ctx context.Context) error {
+					_, err := f.svc.LiveReaders(ctx, tid, []int64{f.hr.ID, jan.ID, f.boss.ID})
+					return err
+				})
+				op("participant ids", func(ctx context.Context) error { _, err := f.svc.ParticipantIDs(ctx, jan.Identity(), tid); return err })
+				op("message in box", func(ctx context.Context) error {
+					_, err := f.svc.MessageInBox(ctx, jan.Identity(), tid, mid)
+					return err
+				})
+				op("box has messages", func(ctx context.Context) error { _, err := f.svc.BoxHasMessages(ctx, jan.Identity(), tid); return err })
+				op("unread count", func(ctx context.Context) error { _, err := f.svc.UnreadCount(ctx, f.hr.ID); return err })
+				op("contacts", func(ctx context.Context) error { _, err := f.svc.Contacts(ctx, f.hr.Identity(), 10); return err })
+				op("teams", func(ctx context.Context) error { _, err := f.svc.MyTeams(ctx, f.hr.Identity()); return err })
+				op("remove a message from one's box", func(ctx context.Context) error { return f.svc.RemoveFromBox(ctx, jan.Identity(), mid) })
+				op("delete for everyone", func(ctx context.Context) error {
+					// A message nobody read yet.
+					id, err := f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vergissing"})
+					if err != nil {
+						return err
+					}
+					return f.svc.DeleteForEveryone(ctx, f.hr.Identity(), id)
+				})
+				op("remove a conversation from one's box", func(ctx context.Context) error {
+					return f.svc.RemoveThreadFromBox(ctx, jan.Identity(), tid2)
+				})
+				op("export", func(ctx context.Context) error {
+					e, err := f.svc.Export(ctx, jan.Identity(), "192.0.2.1")
+					if err != nil {
+						return err
+					}
+					defer e.Close()
+					return e.WriteTo(ctx, io.Discard)
+				})
+			})
+		}
+	})
+}
