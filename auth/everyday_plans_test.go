@@ -1,0 +1,176 @@
+package auth_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/auth"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// authSmallTables are configuration tables: an installation has a few
+// organisations, their branding, terms versions and sign-in providers.
+// Reading one whole costs what it holds, not what the installation holds.
+// (On SQLite a plan names a table by its alias: tv is the terms versions
+// of the session's lookup, which reads the newest one's entry of their
+// version index, under a LIMIT 1.)
+var authSmallTables = []string{"organisations", "organisation_branding", "terms_versions", "tv", "sso_providers", "retention_settings"}
+
+// TestEverydayAuthPlans checks with EXPLAIN, on both engines, that no
+// statement of signing in and of the account page reads a whole table
+// that grows with people, beside 2,000 people with 3,000 sessions, 6,000
+// audit rows, 2,000 login codes and 2,000 throttles: the password step
+// (right and wrong), the second-factor step, the session's lookup on
+// every request, the account page's activity and sessions, ending a
+// session, a confirmation by password, and a password reset.
+func TestEverydayAuthPlans(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		seedPeople(t, d, f.clk.Now())
+		stmts := dbtest.CountStatements(d)
+		for _, stats := range []bool{false, true} {
+			if stats && !d.Postgres() {
+				continue
+			}
+			name := "without statistics"
+			sfx := "a"
+			if stats {
+				name, sfx = "with statistics", "b"
+				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Run(name, func(t *testing.T) {
+				email := "app" + sfx + "@example.nl"
+				cur := f.cur(t, f.throughPassword(t, f.invited(t, email)))
+				key, err := f.acc.TOTPSetup(ctx, cur, "OSAW")
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, err := f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "ip")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cur = f.cur(t, tok)
+				codes, _ := f.acc.NewRecoveryCodes(ctx, cur)
+				tok, _ = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "ip")
+				if _, err = f.acc.SaveProfile(ctx, f.cur(t, tok), auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "ip"); err != nil {
+					t.Fatal(err)
+				}
+				op := func(what string, fn func(ctx context.Context) error) {
+					t.Helper()
+					f.clk.Add(time.Minute)
+					var err error
+					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+					if err != nil {
+						t.Fatalf("%s: %v", what, err)
+					}
+					if len(sqls) == 0 {
+						t.Fatalf("%s: no statements recorded", what)
+					}
+					t.Run(what, func(t *testing.T) {
+						if testing.Verbose() {
+							for _, sql := range sqls {
+								if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
+									continue
+								}
+								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
+							}
+						}
+						dbtest.TableScansExcept(t, d, sqls, authSmallTables...)
+					})
+				}
+				op("wrong password", func(ctx context.Context) error {
+					if _, err := f.acc.Login(ctx, email, "verkeerd wachtwoord hier", "192.0.2.7", "t"); err == nil {
+						return fmt.Errorf("a wrong password was taken")
+					}
+					return nil
+				})
+				op("unknown address", func(ctx context.Context) error {
+					if _, err := f.acc.Login(ctx, "niemand"+sfx+"@example.nl", goodPassword, "192.0.2.7", "t"); err == nil {
+						return fmt.Errorf("an unknown address was taken")
+					}
+					return nil
+				})
+				var res *auth.LoginResult
+				op("password", func(ctx context.Context) (err error) {
+					res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
+					return err
+				})
+				op("session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, res.Token); return err })
+				op("second factor", func(ctx context.Context) (err error) {
+					tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorTOTP, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
+					return err
+				})
+				op("signed-in session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err })
+				op("activity", func(ctx context.Context) error { _, _, err := f.acc.Activity(ctx, cur.User.ID, 1); return err })
+				op("sessions", func(ctx context.Context) error { _, err := f.acc.LiveSessions(ctx, cur); return err })
+				op("recovery codes left", func(ctx context.Context) error { _, err := f.acc.RecoveryCodesLeft(ctx, cur); return err })
+				op("factors", func(ctx context.Context) error { _, err := f.acc.Factors(ctx, cur); return err })
+				op("confirm by password", func(ctx context.Context) error { return f.acc.Confirm(ctx, cur, "password", goodPassword, "192.0.2.7") })
+				op("end other sessions", func(ctx context.Context) error { _, err := f.acc.EndOtherSessions(ctx, cur, "192.0.2.7"); return err })
+				op("request a password reset", func(ctx context.Context) error { return f.acc.RequestPasswordReset(ctx, email, "192.0.2.7") })
+			})
+		}
+	})
+}
+
+// seedPeople fills the installation with 2,000 people outside any
+// organisation, their sessions (most of them ended), audit rows, login
+// codes and throttles.
+func seedPeople(t *testing.T, d *db.DB, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	users := make([]db.User, 2000)
+	for i := range users {
+		users[i] = db.User{Email: fmt.Sprintf("mens%04d@example.nl", i), Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
+			Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+	}
+	if _, err := d.NewInsert().Model(&users).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sessions := make([]db.Session, 3000)
+	for i := range sessions {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		sessions[i] = db.Session{TokenHash: []byte(fmt.Sprintf("token-%d", i)), UserID: users[i%len(users)].ID, CreatedAt: at, LastSeenAt: at,
+			ExpiresAt: at.Add(30 * 24 * time.Hour)}
+		if i%3 != 0 {
+			sessions[i].EndedAt = bun.NullTime{Time: at}
+		}
+	}
+	if _, err := d.NewInsert().Model(&sessions).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := make([]db.AuditEvent, 6000)
+	for i := range evs {
+		u := users[i%len(users)].ID
+		evs[i] = db.AuditEvent{UserID: &u, ActorID: &u, Kind: "login.ok", IP: "192.0.2.1", CreatedAt: now.Add(-time.Duration(i) * time.Minute)}
+	}
+	for i := 0; i < len(evs); i += 1000 {
+		part := evs[i : i+1000]
+		if _, err := d.NewInsert().Model(&part).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := make([]db.OneTimeCode, 2000)
+	for i := range codes {
+		codes[i] = db.OneTimeCode{UserID: users[i].ID, Purpose: "login", Target: "+31612345678", CodeHash: []byte("x"), SentAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	}
+	if _, err := d.NewInsert().Model(&codes).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	throttles := make([]db.Throttle, 2000)
+	for i := range throttles {
+		throttles[i] = db.Throttle{Key: fmt.Sprintf("login:mens%04d@example.nl", i), Count: 1, WindowStart: now}
+	}
+	if _, err := d.NewInsert().Model(&throttles).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
