@@ -75,7 +75,11 @@ func TestEverydayWorkerPlans(t *testing.T) {
 					}
 					t.Run(what, func(t *testing.T) {
 						if testing.Verbose() {
-							t.Logf("%s", strings.Join(sqls, "\n"))
+							for _, sql := range sqls {
+								if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
+									t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
+								}
+							}
 						}
 						dbtest.TableScans(t, d, sqls)
 					})
