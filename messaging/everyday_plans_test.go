@@ -2,16 +2,22 @@ package messaging_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
 	"dialoog/messaging/messagingtest"
+	"dialoog/notify"
+	"dialoog/notify/notifytest"
 )
 
 // smallTables are configuration tables: an installation has a few
@@ -34,7 +40,26 @@ func TestEverydayPlans(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := setup(t, d)
-		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7}); err != nil {
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, pub, err := notify.GenerateVAPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const subject = "mailto:beheer@osaw.nl"
+		ps := notifytest.StartPushService(t, pub, subject)
+		// The people Hanna writes with get pushes on their browsers.
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			for i, u := range seeded.Others {
+				endpoint, p256dh, authKey := ps.NewBrowser(fmt.Sprintf("other%d", i))
+				if err := notify.Subscribe(ctx, tx, f.v, u.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		stmts := dbtest.CountStatements(d)
@@ -84,6 +109,12 @@ func TestEverydayPlans(t *testing.T) {
 					})
 					f.clk.Add(time.Minute)
 				}
+				op("subscribe to push", func(ctx context.Context) error {
+					endpoint, p256dh, authKey := ps.NewBrowser("jan" + sfx)
+					return d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+						return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
+					})
+				})
 				var tid, tid2, mid, mid2 int64
 				op("compose", func(ctx context.Context) (err error) {
 					tid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "nieuw" + sfx + "@example.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
@@ -135,6 +166,22 @@ func TestEverydayPlans(t *testing.T) {
 				})
 				op("live update", func(ctx context.Context) error {
 					_, err := f.svc.LiveUpdate(ctx, tid, mid2, []int64{f.hr.ID, jan.ID, f.boss.ID})
+					return err
+				})
+				op("push round", func(ctx context.Context) error {
+					w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
+						Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
+						// The outbox dates its rows by the wall clock.
+						Now: func() time.Time { return time.Now().Add(time.Hour) },
+					})
+					n, err := w.RunOnce(ctx)
+					if err == nil && n == 0 {
+						err = fmt.Errorf("nothing delivered")
+					}
+					return err
+				})
+				op("live typing", func(ctx context.Context) error {
+					_, err := f.svc.LiveTyping(ctx, tid, jan.ID, []int64{f.hr.ID, jan.ID, f.boss.ID})
 					return err
 				})
 				op("live readers", func(ctx context.Context) error {
