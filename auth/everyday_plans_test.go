@@ -12,6 +12,7 @@ import (
 	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/notify"
 )
 
 // authSmallTables are configuration tables: an installation has a few
@@ -19,8 +20,8 @@ import (
 // Reading one whole costs what it holds, not what the installation holds.
 // (On SQLite a plan names a table by its alias: tv is the terms versions
 // of the session's lookup, which reads the newest one's entry of their
-// version index, under a LIMIT 1.)
-var authSmallTables = []string{"organisations", "organisation_branding", "terms_versions", "tv", "sso_providers", "retention_settings"}
+// version index, under a LIMIT 1, as terms_version the current terms.)
+var authSmallTables = []string{"organisations", "organisation_branding", "terms_versions", "terms_version", "tv", "sso_providers", "retention_settings"}
 
 // TestEverydayAuthPlans checks with EXPLAIN, on both engines, that no
 // statement of signing in and of the account page reads a whole table
@@ -49,21 +50,6 @@ func TestEverydayAuthPlans(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				email := "app" + sfx + "@example.nl"
-				cur := f.cur(t, f.throughPassword(t, f.invited(t, email)))
-				key, err := f.acc.TOTPSetup(ctx, cur, "OSAW")
-				if err != nil {
-					t.Fatal(err)
-				}
-				tok, err := f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "ip")
-				if err != nil {
-					t.Fatal(err)
-				}
-				cur = f.cur(t, tok)
-				codes, _ := f.acc.NewRecoveryCodes(ctx, cur)
-				tok, _ = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "ip")
-				if _, err = f.acc.SaveProfile(ctx, f.cur(t, tok), auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "ip"); err != nil {
-					t.Fatal(err)
-				}
 				op := func(what string, fn func(ctx context.Context) error) {
 					t.Helper()
 					f.clk.Add(time.Minute)
@@ -86,6 +72,57 @@ func TestEverydayAuthPlans(t *testing.T) {
 						}
 						dbtest.TableScansExcept(t, d, sqls, authSmallTables...)
 					})
+				}
+				// The first visit, step by step.
+				var link, tok string
+				var cur *auth.Current
+				op("invite", func(ctx context.Context) (err error) {
+					link, _, err = f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID})
+					return err
+				})
+				op("accept the invitation", func(ctx context.Context) (err error) {
+					tok, _, err = f.inv.Accept(ctx, token(link), "192.0.2.7", "test")
+					return err
+				})
+				resolve := func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err }
+				op("first session lookup", resolve)
+				terms, err := auth.CurrentTerms(ctx, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				op("accept the terms", func(ctx context.Context) (err error) {
+					tok, err = f.acc.AcceptTerms(ctx, cur, terms.ID, true, "192.0.2.7")
+					return err
+				})
+				op("session lookup at the password", resolve)
+				op("set the password", func(ctx context.Context) (err error) {
+					tok, err = f.acc.SetPassword(ctx, cur, goodPassword, goodPassword, "192.0.2.7")
+					return err
+				})
+				op("session lookup at the second factor", resolve)
+				var key auth.TOTPKey
+				op("app setup", func(ctx context.Context) (err error) { key, err = f.acc.TOTPSetup(ctx, cur, "OSAW"); return err })
+				op("verify the app", func(ctx context.Context) (err error) {
+					tok, err = f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
+					return err
+				})
+				op("session lookup at the recovery codes", resolve)
+				var codes []string
+				op("recovery codes", func(ctx context.Context) (err error) { codes, err = f.acc.NewRecoveryCodes(ctx, cur); return err })
+				op("confirm the recovery codes", func(ctx context.Context) (err error) {
+					tok, err = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "192.0.2.7")
+					return err
+				})
+				op("session lookup at the profile", resolve)
+				op("profile", func(ctx context.Context) (err error) {
+					_, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "192.0.2.7")
+					return err
+				})
+				// A phone as a second factor besides the app.
+				now := f.clk.Now()
+				if _, err := d.NewInsert().Model(&db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorSMS, Phone: "+3161234" + map[string]string{"a": "5678", "b": "5679"}[sfx],
+					VerifiedAt: bun.NullTime{Time: now}, CreatedAt: now}).Exec(ctx); err != nil {
+					t.Fatal(err)
 				}
 				op("wrong password", func(ctx context.Context) error {
 					if _, err := f.acc.Login(ctx, email, "verkeerd wachtwoord hier", "192.0.2.7", "t"); err == nil {
@@ -116,7 +153,40 @@ func TestEverydayAuthPlans(t *testing.T) {
 				op("factors", func(ctx context.Context) error { _, err := f.acc.Factors(ctx, cur); return err })
 				op("confirm by password", func(ctx context.Context) error { return f.acc.Confirm(ctx, cur, "password", goodPassword, "192.0.2.7") })
 				op("end other sessions", func(ctx context.Context) error { _, err := f.acc.EndOtherSessions(ctx, cur, "192.0.2.7"); return err })
+				op("login with a text", func(ctx context.Context) (err error) {
+					res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
+					if err == nil {
+						cur, err = f.acc.Resolve(ctx, res.Token)
+					}
+					return err
+				})
+				op("send the login text", func(ctx context.Context) error { _, err := f.acc.SendLoginSMS(ctx, cur, "192.0.2.7"); return err })
+				sms, err := notify.LatestDevSMSTo(ctx, d, f.v, "+3161234"+map[string]string{"a": "5678", "b": "5679"}[sfx])
+				if err != nil {
+					t.Fatal(err)
+				}
+				op("verify the login text", func(ctx context.Context) (err error) {
+					tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorSMS, codeRE.FindString(sms.Body), "192.0.2.7")
+					return err
+				})
+				requested := f.acc.Requested
+				f.acc.Requested = nil
 				op("request a password reset", func(ctx context.Context) error { return f.acc.RequestPasswordReset(ctx, email, "192.0.2.7") })
+				op("mail requests", func(ctx context.Context) error { _, err := f.req.RunOnce(ctx); return err })
+				f.acc.Requested = requested
+				m, err := notify.LatestDevMailTo(ctx, d, f.v, email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reset := token(m.Text[strings.Index(m.Text, "http"):])
+				op("open the reset link", func(ctx context.Context) error {
+					_, _, err := f.acc.CheckPasswordReset(ctx, reset, "192.0.2.7")
+					return err
+				})
+				op("reset the password", func(ctx context.Context) error {
+					_, err := f.acc.ResetPassword(ctx, reset, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "192.0.2.7", "t")
+					return err
+				})
 			})
 		}
 	})
@@ -161,7 +231,7 @@ func seedPeople(t *testing.T, d *db.DB, now time.Time) {
 	}
 	codes := make([]db.OneTimeCode, 2000)
 	for i := range codes {
-		codes[i] = db.OneTimeCode{UserID: users[i].ID, Purpose: "login", Target: "+31612345678", CodeHash: []byte("x"), SentAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		codes[i] = db.OneTimeCode{UserID: users[i].ID, Purpose: "login", Target: fmt.Sprintf("+3169%07d", i), CodeHash: []byte("x"), SentAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	}
 	if _, err := d.NewInsert().Model(&codes).Exec(ctx); err != nil {
 		t.Fatal(err)
