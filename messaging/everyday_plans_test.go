@@ -124,6 +124,18 @@ func TestEverydayPlans(t *testing.T) {
 					tid2, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: "Overleg", Body: "Even overleggen"})
 					return err
 				})
+				if v, err := f.svc.Thread(ctx, f.hr.Identity(), tid2); err != nil || len(v.Messages) != 2 || !v.Messages[1].AutoReply {
+					t.Fatalf("no absence reply: %v", err)
+				}
+				var caseID int64
+				op("open a case", func(ctx context.Context) (err error) {
+					caseID, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-"+sfx)
+					return err
+				})
+				op("put a conversation in the case", func(ctx context.Context) error { return f.svc.AddThreadToCase(ctx, f.hr.Identity(), tid2, caseID) })
+				op("the conversation's case", func(ctx context.Context) error { _, err := f.svc.ThreadCase(ctx, f.hr.Identity(), tid); return err })
+				op("the case", func(ctx context.Context) error { _, err := f.svc.Case(ctx, f.hr.Identity(), caseID); return err })
+				op("take a conversation out of the case", func(ctx context.Context) error { return f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), tid2) })
 				op("open", func(ctx context.Context) error { _, err := f.svc.Thread(ctx, jan.Identity(), tid); return err })
 				op("mark read", func(ctx context.Context) error { _, err := f.svc.MarkRead(ctx, jan.Identity(), tid); return err })
 				op("external reply", func(ctx context.Context) (err error) {
