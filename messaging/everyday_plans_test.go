@@ -221,6 +221,25 @@ func TestEverydayPlans(t *testing.T) {
 				op("remove a conversation from one's box", func(ctx context.Context) error {
 					return f.svc.RemoveThreadFromBox(ctx, jan.Identity(), tid2)
 				})
+				// A team's conversation: a member starts it, a colleague
+				// answers for the team, takes it on, and reads the team's box.
+				piet := f.active(t, "piet"+sfx+"@osaw.nl", true, "Piet", "", "Post")
+				team := newTeam(t, f, "Verzuim "+sfx, false, f.hr, piet)
+				var ttid int64
+				op("compose for a team", func(ctx context.Context) (err error) {
+					ttid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Team", Body: "Hoe gaat het?", TeamID: team.ID})
+					return err
+				})
+				op("reply for a team", func(ctx context.Context) error {
+					_, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Namens het team"})
+					return err
+				})
+				op("assign", func(ctx context.Context) error { return f.svc.Assign(ctx, piet.Identity(), ttid, piet.ID) })
+				op("team box", func(ctx context.Context) error { _, err := f.svc.TeamBox(ctx, piet.Identity(), team.ID, 1); return err })
+				op("external reply to a team", func(ctx context.Context) error {
+					_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Dank"})
+					return err
+				})
 				op("export", func(ctx context.Context) error {
 					e, err := f.svc.Export(ctx, jan.Identity(), "192.0.2.1")
 					if err != nil {

@@ -51,8 +51,19 @@ func TableScansExcept(t testing.TB, d *db.DB, sqls []string, small ...string) in
 			continue
 		}
 		explained++
-		for _, line := range Plan(t, d, sql) {
-			if tableScan.MatchString(line) && !notATable.MatchString(line) && !scansOneOf(line, small) {
+		plan := Plan(t, d, sql)
+		// SQLite reads the rows of a subquery in FROM (a CO-ROUTINE or
+		// MATERIALIZE step) as "SCAN <its alias>": no table.
+		var subqueries []string
+		for _, line := range plan {
+			if name, ok := strings.CutPrefix(line, "CO-ROUTINE "); ok {
+				subqueries = append(subqueries, name)
+			} else if name, ok := strings.CutPrefix(line, "MATERIALIZE "); ok {
+				subqueries = append(subqueries, name)
+			}
+		}
+		for _, line := range plan {
+			if tableScan.MatchString(line) && !notATable.MatchString(line) && !scansOneOf(line, small) && !scansOneOf(line, subqueries) {
 				t.Errorf("reads a whole table: %q in\n%s", line, sql)
 			}
 		}
