@@ -36,159 +36,146 @@ func TestEverydayAuthPlans(t *testing.T) {
 		f := newAccFixture(t, d)
 		seedPeople(t, d, f.clk.Now())
 		stmts := dbtest.CountStatements(d)
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
-			}
-			name := "without statistics"
-			sfx := "a"
-			if stats {
-				name, sfx = "with statistics", "b"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
+		dbtest.ForStatistics(t, d, func(t *testing.T, sfx string) {
+			email := "app" + sfx + "@example.nl"
+			op := func(what string, fn func(ctx context.Context) error) {
+				t.Helper()
+				f.clk.Add(time.Minute)
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-			}
-			t.Run(name, func(t *testing.T) {
-				email := "app" + sfx + "@example.nl"
-				op := func(what string, fn func(ctx context.Context) error) {
-					t.Helper()
-					f.clk.Add(time.Minute)
-					var err error
-					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-					if err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if len(sqls) == 0 {
-						t.Fatalf("%s: no statements recorded", what)
-					}
-					t.Run(what, func(t *testing.T) {
-						if testing.Verbose() {
-							for _, sql := range sqls {
-								if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
-									continue
-								}
-								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
+				if len(sqls) == 0 {
+					t.Fatalf("%s: no statements recorded", what)
+				}
+				t.Run(what, func(t *testing.T) {
+					if testing.Verbose() {
+						for _, sql := range sqls {
+							if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
+								continue
 							}
+							t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
 						}
-						dbtest.TableScansExcept(t, d, sqls, authSmallTables...)
-					})
-				}
-				// The first visit, step by step.
-				var link, tok string
-				var cur *auth.Current
-				op("invite", func(ctx context.Context) (err error) {
-					link, _, err = f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID})
-					return err
-				})
-				op("accept the invitation", func(ctx context.Context) (err error) {
-					tok, _, err = f.inv.Accept(ctx, token(link), "192.0.2.7", "test")
-					return err
-				})
-				resolve := func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err }
-				op("first session lookup", resolve)
-				terms, err := auth.CurrentTerms(ctx, d)
-				if err != nil {
-					t.Fatal(err)
-				}
-				op("accept the terms", func(ctx context.Context) (err error) {
-					tok, err = f.acc.AcceptTerms(ctx, cur, terms.ID, true, "192.0.2.7")
-					return err
-				})
-				op("session lookup at the password", resolve)
-				op("set the password", func(ctx context.Context) (err error) {
-					tok, err = f.acc.SetPassword(ctx, cur, goodPassword, goodPassword, "192.0.2.7")
-					return err
-				})
-				op("session lookup at the second factor", resolve)
-				var key auth.TOTPKey
-				op("app setup", func(ctx context.Context) (err error) { key, err = f.acc.TOTPSetup(ctx, cur, "OSAW"); return err })
-				op("verify the app", func(ctx context.Context) (err error) {
-					tok, err = f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
-					return err
-				})
-				op("session lookup at the recovery codes", resolve)
-				var codes []string
-				op("recovery codes", func(ctx context.Context) (err error) { codes, err = f.acc.NewRecoveryCodes(ctx, cur); return err })
-				op("confirm the recovery codes", func(ctx context.Context) (err error) {
-					tok, err = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "192.0.2.7")
-					return err
-				})
-				op("session lookup at the profile", resolve)
-				op("profile", func(ctx context.Context) (err error) {
-					_, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "192.0.2.7")
-					return err
-				})
-				// A phone as a second factor besides the app.
-				now := f.clk.Now()
-				if _, err := d.NewInsert().Model(&db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorSMS, Phone: "+3161234" + map[string]string{"a": "5678", "b": "5679"}[sfx],
-					VerifiedAt: bun.NullTime{Time: now}, CreatedAt: now}).Exec(ctx); err != nil {
-					t.Fatal(err)
-				}
-				op("wrong password", func(ctx context.Context) error {
-					if _, err := f.acc.Login(ctx, email, "verkeerd wachtwoord hier", "192.0.2.7", "t"); err == nil {
-						return fmt.Errorf("a wrong password was taken")
 					}
-					return nil
+					dbtest.TableScansExcept(t, d, sqls, authSmallTables...)
 				})
-				op("unknown address", func(ctx context.Context) error {
-					if _, err := f.acc.Login(ctx, "niemand"+sfx+"@example.nl", goodPassword, "192.0.2.7", "t"); err == nil {
-						return fmt.Errorf("an unknown address was taken")
-					}
-					return nil
-				})
-				var res *auth.LoginResult
-				op("password", func(ctx context.Context) (err error) {
-					res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
-					return err
-				})
-				op("session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, res.Token); return err })
-				op("second factor", func(ctx context.Context) (err error) {
-					tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorTOTP, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
-					return err
-				})
-				op("signed-in session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err })
-				op("activity", func(ctx context.Context) error { _, _, err := f.acc.Activity(ctx, cur.User.ID, 1); return err })
-				op("sessions", func(ctx context.Context) error { _, err := f.acc.LiveSessions(ctx, cur); return err })
-				op("recovery codes left", func(ctx context.Context) error { _, err := f.acc.RecoveryCodesLeft(ctx, cur); return err })
-				op("factors", func(ctx context.Context) error { _, err := f.acc.Factors(ctx, cur); return err })
-				op("confirm by password", func(ctx context.Context) error { return f.acc.Confirm(ctx, cur, "password", goodPassword, "192.0.2.7") })
-				op("end other sessions", func(ctx context.Context) error { _, err := f.acc.EndOtherSessions(ctx, cur, "192.0.2.7"); return err })
-				op("login with a text", func(ctx context.Context) (err error) {
-					res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
-					if err == nil {
-						cur, err = f.acc.Resolve(ctx, res.Token)
-					}
-					return err
-				})
-				op("send the login text", func(ctx context.Context) error { _, err := f.acc.SendLoginSMS(ctx, cur, "192.0.2.7"); return err })
-				sms, err := notify.LatestDevSMSTo(ctx, d, f.v, "+3161234"+map[string]string{"a": "5678", "b": "5679"}[sfx])
-				if err != nil {
-					t.Fatal(err)
-				}
-				op("verify the login text", func(ctx context.Context) (err error) {
-					tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorSMS, codeRE.FindString(sms.Body), "192.0.2.7")
-					return err
-				})
-				requested := f.acc.Requested
-				f.acc.Requested = nil
-				op("request a password reset", func(ctx context.Context) error { return f.acc.RequestPasswordReset(ctx, email, "192.0.2.7") })
-				op("mail requests", func(ctx context.Context) error { _, err := f.req.RunOnce(ctx); return err })
-				f.acc.Requested = requested
-				m, err := notify.LatestDevMailTo(ctx, d, f.v, email)
-				if err != nil {
-					t.Fatal(err)
-				}
-				reset := token(m.Text[strings.Index(m.Text, "http"):])
-				op("open the reset link", func(ctx context.Context) error {
-					_, _, err := f.acc.CheckPasswordReset(ctx, reset, "192.0.2.7")
-					return err
-				})
-				op("reset the password", func(ctx context.Context) error {
-					_, err := f.acc.ResetPassword(ctx, reset, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "192.0.2.7", "t")
-					return err
-				})
+			}
+			// The first visit, step by step.
+			var link, tok string
+			var cur *auth.Current
+			op("invite", func(ctx context.Context) (err error) {
+				link, _, err = f.inv.Invite(ctx, auth.InviteInput{Email: email, OrgID: f.org.ID})
+				return err
 			})
-		}
+			op("accept the invitation", func(ctx context.Context) (err error) {
+				tok, _, err = f.inv.Accept(ctx, token(link), "192.0.2.7", "test")
+				return err
+			})
+			resolve := func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err }
+			op("first session lookup", resolve)
+			terms, err := auth.CurrentTerms(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op("accept the terms", func(ctx context.Context) (err error) {
+				tok, err = f.acc.AcceptTerms(ctx, cur, terms.ID, true, "192.0.2.7")
+				return err
+			})
+			op("session lookup at the password", resolve)
+			op("set the password", func(ctx context.Context) (err error) {
+				tok, err = f.acc.SetPassword(ctx, cur, goodPassword, goodPassword, "192.0.2.7")
+				return err
+			})
+			op("session lookup at the second factor", resolve)
+			var key auth.TOTPKey
+			op("app setup", func(ctx context.Context) (err error) { key, err = f.acc.TOTPSetup(ctx, cur, "OSAW"); return err })
+			op("verify the app", func(ctx context.Context) (err error) {
+				tok, err = f.acc.VerifySetupTOTP(ctx, cur, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
+				return err
+			})
+			op("session lookup at the recovery codes", resolve)
+			var codes []string
+			op("recovery codes", func(ctx context.Context) (err error) { codes, err = f.acc.NewRecoveryCodes(ctx, cur); return err })
+			op("confirm the recovery codes", func(ctx context.Context) (err error) {
+				tok, err = f.acc.ConfirmRecoveryCodes(ctx, cur, true, codes, "192.0.2.7")
+				return err
+			})
+			op("session lookup at the profile", resolve)
+			op("profile", func(ctx context.Context) (err error) {
+				_, err = f.acc.SaveProfile(ctx, cur, auth.Profile{Initials: "A", FirstName: "Ada", LastName: "Peters"}, "192.0.2.7")
+				return err
+			})
+			// A phone as a second factor besides the app.
+			now := f.clk.Now()
+			if _, err := d.NewInsert().Model(&db.SecondFactor{UserID: cur.User.ID, Kind: db.FactorSMS, Phone: "+3161234" + map[string]string{"a": "5678", "b": "5679"}[sfx],
+				VerifiedAt: bun.NullTime{Time: now}, CreatedAt: now}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			op("wrong password", func(ctx context.Context) error {
+				if _, err := f.acc.Login(ctx, email, "verkeerd wachtwoord hier", "192.0.2.7", "t"); err == nil {
+					return fmt.Errorf("a wrong password was taken")
+				}
+				return nil
+			})
+			op("unknown address", func(ctx context.Context) error {
+				if _, err := f.acc.Login(ctx, "niemand"+sfx+"@example.nl", goodPassword, "192.0.2.7", "t"); err == nil {
+					return fmt.Errorf("an unknown address was taken")
+				}
+				return nil
+			})
+			var res *auth.LoginResult
+			op("password", func(ctx context.Context) (err error) {
+				res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
+				return err
+			})
+			op("session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, res.Token); return err })
+			op("second factor", func(ctx context.Context) (err error) {
+				tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorTOTP, totpNow(t, key.Secret, f.clk.Now()), "192.0.2.7")
+				return err
+			})
+			op("signed-in session lookup", func(ctx context.Context) (err error) { cur, err = f.acc.Resolve(ctx, tok); return err })
+			op("activity", func(ctx context.Context) error { _, _, err := f.acc.Activity(ctx, cur.User.ID, 1); return err })
+			op("sessions", func(ctx context.Context) error { _, err := f.acc.LiveSessions(ctx, cur); return err })
+			op("recovery codes left", func(ctx context.Context) error { _, err := f.acc.RecoveryCodesLeft(ctx, cur); return err })
+			op("factors", func(ctx context.Context) error { _, err := f.acc.Factors(ctx, cur); return err })
+			op("confirm by password", func(ctx context.Context) error { return f.acc.Confirm(ctx, cur, "password", goodPassword, "192.0.2.7") })
+			op("end other sessions", func(ctx context.Context) error { _, err := f.acc.EndOtherSessions(ctx, cur, "192.0.2.7"); return err })
+			op("login with a text", func(ctx context.Context) (err error) {
+				res, err = f.acc.Login(ctx, email, goodPassword, "192.0.2.7", "t")
+				if err == nil {
+					cur, err = f.acc.Resolve(ctx, res.Token)
+				}
+				return err
+			})
+			op("send the login text", func(ctx context.Context) error { _, err := f.acc.SendLoginSMS(ctx, cur, "192.0.2.7"); return err })
+			sms, err := notify.LatestDevSMSTo(ctx, d, f.v, "+3161234"+map[string]string{"a": "5678", "b": "5679"}[sfx])
+			if err != nil {
+				t.Fatal(err)
+			}
+			op("verify the login text", func(ctx context.Context) (err error) {
+				tok, err = f.acc.VerifyLoginFactor(ctx, cur, db.FactorSMS, codeRE.FindString(sms.Body), "192.0.2.7")
+				return err
+			})
+			requested := f.acc.Requested
+			f.acc.Requested = nil
+			op("request a password reset", func(ctx context.Context) error { return f.acc.RequestPasswordReset(ctx, email, "192.0.2.7") })
+			op("mail requests", func(ctx context.Context) error { _, err := f.req.RunOnce(ctx); return err })
+			f.acc.Requested = requested
+			m, err := notify.LatestDevMailTo(ctx, d, f.v, email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reset := token(m.Text[strings.Index(m.Text, "http"):])
+			op("open the reset link", func(ctx context.Context) error {
+				_, _, err := f.acc.CheckPasswordReset(ctx, reset, "192.0.2.7")
+				return err
+			})
+			op("reset the password", func(ctx context.Context) error {
+				_, err := f.acc.ResetPassword(ctx, reset, "een heel nieuw wachtwoord graag", "een heel nieuw wachtwoord graag", "192.0.2.7", "t")
+				return err
+			})
+		})
 	})
 }
 

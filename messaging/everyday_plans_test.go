@@ -63,192 +63,176 @@ func TestEverydayPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		stmts := dbtest.CountStatements(d)
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
+		dbtest.ForStatistics(t, d, func(t *testing.T, sfx string) {
+			jan := f.active(t, "jan"+sfx+"@example.nl", false, "Jan", "", "Jansen")
+			kim := f.active(t, "kim"+sfx+"@example.nl", false, "Kim", "", "Smit")
+			if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_enabled = ?", true).
+				Set("away_sealed = ?", auth.SealAway(f.v, kim.ID, "Ik ben afwezig")).Set("away_changed_at = ?", f.clk.Now().Add(-30*24*time.Hour)).
+				Set("away_from = ?", f.clk.Now().Add(-24*time.Hour)).Set("away_until = ?", f.clk.Now().Add(24*time.Hour)).Where("id = ?", kim.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
 			}
-			name := "without statistics"
-			if stats {
-				name = "with statistics"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
+			op := func(what string, fn func(ctx context.Context) error) {
+				t.Helper()
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-			}
-			t.Run(name, func(t *testing.T) {
-				sfx := "a"
-				if stats {
-					sfx = "b"
+				if len(sqls) == 0 {
+					t.Fatalf("%s: no statements recorded", what)
 				}
-				jan := f.active(t, "jan"+sfx+"@example.nl", false, "Jan", "", "Jansen")
-				kim := f.active(t, "kim"+sfx+"@example.nl", false, "Kim", "", "Smit")
-				if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("away_enabled = ?", true).
-					Set("away_sealed = ?", auth.SealAway(f.v, kim.ID, "Ik ben afwezig")).Set("away_changed_at = ?", f.clk.Now().Add(-30*24*time.Hour)).
-					Set("away_from = ?", f.clk.Now().Add(-24*time.Hour)).Set("away_until = ?", f.clk.Now().Add(24*time.Hour)).Where("id = ?", kim.ID).Exec(ctx); err != nil {
-					t.Fatal(err)
-				}
-				op := func(what string, fn func(ctx context.Context) error) {
-					t.Helper()
-					var err error
-					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-					if err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if len(sqls) == 0 {
-						t.Fatalf("%s: no statements recorded", what)
-					}
-					t.Run(what, func(t *testing.T) {
-						if testing.Verbose() {
-							for _, sql := range sqls {
-								if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
-									continue
-								}
-								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
+				t.Run(what, func(t *testing.T) {
+					if testing.Verbose() {
+						for _, sql := range sqls {
+							if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
+								continue
 							}
+							t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
 						}
-						dbtest.TableScansExcept(t, d, sqls, smallTables...)
-					})
-					f.clk.Add(time.Minute)
-				}
-				op("subscribe to push", func(ctx context.Context) error {
-					endpoint, p256dh, authKey := ps.NewBrowser("jan" + sfx)
-					return d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-						return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
-					})
-				})
-				var tid, tid2, mid, mid2 int64
-				op("compose", func(ctx context.Context) (err error) {
-					tid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "nieuw" + sfx + "@example.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
-					return err
-				})
-				op("compose to someone away", func(ctx context.Context) (err error) {
-					tid2, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: "Overleg", Body: "Even overleggen"})
-					return err
-				})
-				if v, err := f.svc.Thread(ctx, f.hr.Identity(), tid2); err != nil || len(v.Messages) != 2 || !v.Messages[1].AutoReply {
-					t.Fatalf("no absence reply: %v", err)
-				}
-				var caseID int64
-				op("open a case", func(ctx context.Context) (err error) {
-					caseID, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-"+sfx)
-					return err
-				})
-				op("put a conversation in the case", func(ctx context.Context) error { return f.svc.AddThreadToCase(ctx, f.hr.Identity(), tid2, caseID) })
-				op("the conversation's case", func(ctx context.Context) error { _, err := f.svc.ThreadCase(ctx, f.hr.Identity(), tid); return err })
-				op("the case", func(ctx context.Context) error { _, err := f.svc.Case(ctx, f.hr.Identity(), caseID); return err })
-				op("take a conversation out of the case", func(ctx context.Context) error { return f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), tid2) })
-				op("open", func(ctx context.Context) error { _, err := f.svc.Thread(ctx, jan.Identity(), tid); return err })
-				op("mark read", func(ctx context.Context) error { _, err := f.svc.MarkRead(ctx, jan.Identity(), tid); return err })
-				op("external reply", func(ctx context.Context) (err error) {
-					mid, err = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"})
-					return err
-				})
-				op("internal reply", func(ctx context.Context) (err error) {
-					mid2, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Fijn"})
-					return err
-				})
-				op("mark read up to", func(ctx context.Context) error {
-					_, err := f.svc.MarkReadUpTo(ctx, jan.Identity(), tid, mid2)
-					return err
-				})
-				var att int64
-				op("upload", func(ctx context.Context) error {
-					a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.txt", []byte("inhoud"))
-					if err == nil {
-						att = a.ID
 					}
-					return err
+					dbtest.TableScansExcept(t, d, sqls, smallTables...)
 				})
-				op("reply with a file", func(ctx context.Context) error {
-					_, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Bijlage", AttachmentIDs: []int64{att}})
-					return err
-				})
-				op("download", func(ctx context.Context) error {
-					_, rc, err := f.svc.Download(ctx, jan.Identity(), att)
-					if err == nil {
-						rc.Close()
-					}
-					return err
-				})
-				op("reply in a conversation with someone away", func(ctx context.Context) error {
-					_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid2, Body: "Ja"})
-					return err
-				})
-				op("add a participant", func(ctx context.Context) error {
-					return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory})
-				})
-				op("live update", func(ctx context.Context) error {
-					_, err := f.svc.LiveUpdate(ctx, tid, mid2, []int64{f.hr.ID, jan.ID, f.boss.ID})
-					return err
-				})
-				op("push round", func(ctx context.Context) error {
-					w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
-						Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
-						// The outbox dates its rows by the wall clock.
-						Now: func() time.Time { return time.Now().Add(time.Hour) },
-					})
-					n, err := w.RunOnce(ctx)
-					if err == nil && n == 0 {
-						err = fmt.Errorf("nothing delivered")
-					}
-					return err
-				})
-				op("live typing", func(ctx context.Context) error {
-					_, err := f.svc.LiveTyping(ctx, tid, jan.ID, []int64{f.hr.ID, jan.ID, f.boss.ID})
-					return err
-				})
-				op("live readers", func(ctx context.Context) error {
-					_, err := f.svc.LiveReaders(ctx, tid, []int64{f.hr.ID, jan.ID, f.boss.ID})
-					return err
-				})
-				op("participant ids", func(ctx context.Context) error { _, err := f.svc.ParticipantIDs(ctx, jan.Identity(), tid); return err })
-				op("message in box", func(ctx context.Context) error {
-					_, err := f.svc.MessageInBox(ctx, jan.Identity(), tid, mid)
-					return err
-				})
-				op("box has messages", func(ctx context.Context) error { _, err := f.svc.BoxHasMessages(ctx, jan.Identity(), tid); return err })
-				op("unread count", func(ctx context.Context) error { _, err := f.svc.UnreadCount(ctx, f.hr.ID); return err })
-				op("contacts", func(ctx context.Context) error { _, err := f.svc.Contacts(ctx, f.hr.Identity(), 10); return err })
-				op("teams", func(ctx context.Context) error { _, err := f.svc.MyTeams(ctx, f.hr.Identity()); return err })
-				op("remove a message from one's box", func(ctx context.Context) error { return f.svc.RemoveFromBox(ctx, jan.Identity(), mid) })
-				op("delete for everyone", func(ctx context.Context) error {
-					// A message nobody read yet.
-					id, err := f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vergissing"})
-					if err != nil {
-						return err
-					}
-					return f.svc.DeleteForEveryone(ctx, f.hr.Identity(), id)
-				})
-				op("remove a conversation from one's box", func(ctx context.Context) error {
-					return f.svc.RemoveThreadFromBox(ctx, jan.Identity(), tid2)
-				})
-				// A team's conversation: a member starts it, a colleague
-				// answers for the team, takes it on, and reads the team's box.
-				piet := f.active(t, "piet"+sfx+"@osaw.nl", true, "Piet", "", "Post")
-				team := newTeam(t, f, "Verzuim "+sfx, false, f.hr, piet)
-				var ttid int64
-				op("compose for a team", func(ctx context.Context) (err error) {
-					ttid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Team", Body: "Hoe gaat het?", TeamID: team.ID})
-					return err
-				})
-				op("reply for a team", func(ctx context.Context) error {
-					_, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Namens het team"})
-					return err
-				})
-				op("assign", func(ctx context.Context) error { return f.svc.Assign(ctx, piet.Identity(), ttid, piet.ID) })
-				op("team box", func(ctx context.Context) error { _, err := f.svc.TeamBox(ctx, piet.Identity(), team.ID, 1); return err })
-				op("external reply to a team", func(ctx context.Context) error {
-					_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Dank"})
-					return err
-				})
-				op("export", func(ctx context.Context) error {
-					e, err := f.svc.Export(ctx, jan.Identity(), "192.0.2.1")
-					if err != nil {
-						return err
-					}
-					defer e.Close()
-					return e.WriteTo(ctx, io.Discard)
+				f.clk.Add(time.Minute)
+			}
+			op("subscribe to push", func(ctx context.Context) error {
+				endpoint, p256dh, authKey := ps.NewBrowser("jan" + sfx)
+				return d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+					return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
 				})
 			})
-		}
+			var tid, tid2, mid, mid2 int64
+			op("compose", func(ctx context.Context) (err error) {
+				tid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "nieuw" + sfx + "@example.nl"}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+				return err
+			})
+			op("compose to someone away", func(ctx context.Context) (err error) {
+				tid2, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, kim.Email}, Subject: "Overleg", Body: "Even overleggen"})
+				return err
+			})
+			if v, err := f.svc.Thread(ctx, f.hr.Identity(), tid2); err != nil || len(v.Messages) != 2 || !v.Messages[1].AutoReply {
+				t.Fatalf("no absence reply: %v", err)
+			}
+			var caseID int64
+			op("open a case", func(ctx context.Context) (err error) {
+				caseID, err = f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, jan.ID, "P-"+sfx)
+				return err
+			})
+			op("put a conversation in the case", func(ctx context.Context) error { return f.svc.AddThreadToCase(ctx, f.hr.Identity(), tid2, caseID) })
+			op("the conversation's case", func(ctx context.Context) error { _, err := f.svc.ThreadCase(ctx, f.hr.Identity(), tid); return err })
+			op("the case", func(ctx context.Context) error { _, err := f.svc.Case(ctx, f.hr.Identity(), caseID); return err })
+			op("take a conversation out of the case", func(ctx context.Context) error { return f.svc.RemoveThreadFromCase(ctx, f.hr.Identity(), tid2) })
+			op("open", func(ctx context.Context) error { _, err := f.svc.Thread(ctx, jan.Identity(), tid); return err })
+			op("mark read", func(ctx context.Context) error { _, err := f.svc.MarkRead(ctx, jan.Identity(), tid); return err })
+			op("external reply", func(ctx context.Context) (err error) {
+				mid, err = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"})
+				return err
+			})
+			op("internal reply", func(ctx context.Context) (err error) {
+				mid2, err = f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Fijn"})
+				return err
+			})
+			op("mark read up to", func(ctx context.Context) error {
+				_, err := f.svc.MarkReadUpTo(ctx, jan.Identity(), tid, mid2)
+				return err
+			})
+			var att int64
+			op("upload", func(ctx context.Context) error {
+				a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.txt", []byte("inhoud"))
+				if err == nil {
+					att = a.ID
+				}
+				return err
+			})
+			op("reply with a file", func(ctx context.Context) error {
+				_, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Bijlage", AttachmentIDs: []int64{att}})
+				return err
+			})
+			op("download", func(ctx context.Context) error {
+				_, rc, err := f.svc.Download(ctx, jan.Identity(), att)
+				if err == nil {
+					rc.Close()
+				}
+				return err
+			})
+			op("reply in a conversation with someone away", func(ctx context.Context) error {
+				_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid2, Body: "Ja"})
+				return err
+			})
+			op("add a participant", func(ctx context.Context) error {
+				return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory})
+			})
+			op("live update", func(ctx context.Context) error {
+				_, err := f.svc.LiveUpdate(ctx, tid, mid2, []int64{f.hr.ID, jan.ID, f.boss.ID})
+				return err
+			})
+			op("push round", func(ctx context.Context) error {
+				w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
+					Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
+					// The outbox dates its rows by the wall clock.
+					Now: func() time.Time { return time.Now().Add(time.Hour) },
+				})
+				n, err := w.RunOnce(ctx)
+				if err == nil && n == 0 {
+					err = fmt.Errorf("nothing delivered")
+				}
+				return err
+			})
+			op("live typing", func(ctx context.Context) error {
+				_, err := f.svc.LiveTyping(ctx, tid, jan.ID, []int64{f.hr.ID, jan.ID, f.boss.ID})
+				return err
+			})
+			op("live readers", func(ctx context.Context) error {
+				_, err := f.svc.LiveReaders(ctx, tid, []int64{f.hr.ID, jan.ID, f.boss.ID})
+				return err
+			})
+			op("participant ids", func(ctx context.Context) error { _, err := f.svc.ParticipantIDs(ctx, jan.Identity(), tid); return err })
+			op("message in box", func(ctx context.Context) error {
+				_, err := f.svc.MessageInBox(ctx, jan.Identity(), tid, mid)
+				return err
+			})
+			op("box has messages", func(ctx context.Context) error { _, err := f.svc.BoxHasMessages(ctx, jan.Identity(), tid); return err })
+			op("unread count", func(ctx context.Context) error { _, err := f.svc.UnreadCount(ctx, f.hr.ID); return err })
+			op("contacts", func(ctx context.Context) error { _, err := f.svc.Contacts(ctx, f.hr.Identity(), 10); return err })
+			op("teams", func(ctx context.Context) error { _, err := f.svc.MyTeams(ctx, f.hr.Identity()); return err })
+			op("remove a message from one's box", func(ctx context.Context) error { return f.svc.RemoveFromBox(ctx, jan.Identity(), mid) })
+			op("delete for everyone", func(ctx context.Context) error {
+				// A message nobody read yet.
+				id, err := f.svc.Reply(context.Background(), f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Vergissing"})
+				if err != nil {
+					return err
+				}
+				return f.svc.DeleteForEveryone(ctx, f.hr.Identity(), id)
+			})
+			op("remove a conversation from one's box", func(ctx context.Context) error {
+				return f.svc.RemoveThreadFromBox(ctx, jan.Identity(), tid2)
+			})
+			// A team's conversation: a member starts it, a colleague
+			// answers for the team, takes it on, and reads the team's box.
+			piet := f.active(t, "piet"+sfx+"@osaw.nl", true, "Piet", "", "Post")
+			team := newTeam(t, f, "Verzuim "+sfx, false, f.hr, piet)
+			var ttid int64
+			op("compose for a team", func(ctx context.Context) (err error) {
+				ttid, err = f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Team", Body: "Hoe gaat het?", TeamID: team.ID})
+				return err
+			})
+			op("reply for a team", func(ctx context.Context) error {
+				_, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Namens het team"})
+				return err
+			})
+			op("assign", func(ctx context.Context) error { return f.svc.Assign(ctx, piet.Identity(), ttid, piet.ID) })
+			op("team box", func(ctx context.Context) error { _, err := f.svc.TeamBox(ctx, piet.Identity(), team.ID, 1); return err })
+			op("external reply to a team", func(ctx context.Context) error {
+				_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Dank"})
+				return err
+			})
+			op("export", func(ctx context.Context) error {
+				e, err := f.svc.Export(ctx, jan.Identity(), "192.0.2.1")
+				if err != nil {
+					return err
+				}
+				defer e.Close()
+				return e.WriteTo(ctx, io.Discard)
+			})
+		})
 	})
 }

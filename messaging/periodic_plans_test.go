@@ -46,46 +46,34 @@ func TestPeriodicPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		stmts := dbtest.CountStatements(d)
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
-			}
-			name := "without statistics"
-			if stats {
-				name = "with statistics"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
+		dbtest.ForStatistics(t, d, func(t *testing.T, _ string) {
+			op := func(what string, fn func(ctx context.Context) error) {
+				t.Helper()
+				f.clk.Add(5 * time.Minute)
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-			}
-			t.Run(name, func(t *testing.T) {
-				op := func(what string, fn func(ctx context.Context) error) {
-					t.Helper()
-					f.clk.Add(5 * time.Minute)
-					var err error
-					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-					if err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if len(sqls) == 0 {
-						t.Fatalf("%s: no statements recorded", what)
-					}
-					t.Run(what, func(t *testing.T) {
-						if testing.Verbose() {
-							for _, sql := range sqls {
-								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-							}
+				if len(sqls) == 0 {
+					t.Fatalf("%s: no statements recorded", what)
+				}
+				t.Run(what, func(t *testing.T) {
+					if testing.Verbose() {
+						for _, sql := range sqls {
+							t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
 						}
-						dbtest.TableScansExcept(t, d, sqls, "organisations", "o", "daily_runs", "r", "terms_versions", "tv")
-					})
-				}
-				op("summaries", func(ctx context.Context) error { _, err := f.svc.SendDailySummaries(ctx); return err })
-				op("daily jobs", func(ctx context.Context) error { _, err := f.svc.RunDaily(ctx); return err })
-				op("stale uploads", func(ctx context.Context) error { _, err := f.svc.PurgeStaleUploads(ctx); return err })
-				op("live sessions", func(ctx context.Context) error {
-					_, err := auth.LiveSessions(ctx, d, []int64{1, 2, 3, 4, 5}, f.clk.Now())
-					return err
+					}
+					dbtest.TableScansExcept(t, d, sqls, "organisations", "o", "daily_runs", "r", "terms_versions", "tv")
 				})
+			}
+			op("summaries", func(ctx context.Context) error { _, err := f.svc.SendDailySummaries(ctx); return err })
+			op("daily jobs", func(ctx context.Context) error { _, err := f.svc.RunDaily(ctx); return err })
+			op("stale uploads", func(ctx context.Context) error { _, err := f.svc.PurgeStaleUploads(ctx); return err })
+			op("live sessions", func(ctx context.Context) error {
+				_, err := auth.LiveSessions(ctx, d, []int64{1, 2, 3, 4, 5}, f.clk.Now())
+				return err
 			})
-		}
+		})
 	})
 }

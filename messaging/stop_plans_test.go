@@ -27,31 +27,19 @@ func TestStopPlans(t *testing.T) {
 		stmts := dbtest.CountStatements(d)
 		// SQLite is asked without statistics only (see TableScans);
 		// PostgreSQL plans with sequential scans off, with and without.
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
+		dbtest.ForStatistics(t, d, func(t *testing.T, sfx string) {
+			u := f.active(t, "stef"+sfx+"@example.nl", false, "Stef", "", "Stopper")
+			if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: 5, Messages: 2}); err != nil {
+				t.Fatal(err)
 			}
-			name := "without statistics"
-			if stats {
-				name = "with statistics"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
-				}
+			var err error
+			sqls := stmts.Run(func(ctx context.Context) { err = f.svc.StopService(ctx, u.Identity()) })
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run(name, func(t *testing.T) {
-				u := f.active(t, "stef"+name[:4]+"@example.nl", false, "Stef", "", "Stopper")
-				if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: 5, Messages: 2}); err != nil {
-					t.Fatal(err)
-				}
-				var err error
-				sqls := stmts.Run(func(ctx context.Context) { err = f.svc.StopService(ctx, u.Identity()) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n := dbtest.TableScans(t, d, sqls); n < 10 {
-					t.Fatalf("only %d statements recorded", n)
-				}
-			})
-		}
+			if n := dbtest.TableScans(t, d, sqls); n < 10 {
+				t.Fatalf("only %d statements recorded", n)
+			}
+		})
 	})
 }

@@ -50,73 +50,61 @@ func TestEverydayWorkerPlans(t *testing.T) {
 			}
 		}
 		stmts := dbtest.CountStatements(d)
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
-			}
-			name := "without statistics"
-			if stats {
-				name = "with statistics"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
+		dbtest.ForStatistics(t, d, func(t *testing.T, _ string) {
+			op := func(what string, fn func(ctx context.Context) error) {
+				t.Helper()
+				clk.Advance(time.Hour)
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-			}
-			t.Run(name, func(t *testing.T) {
-				op := func(what string, fn func(ctx context.Context) error) {
-					t.Helper()
-					clk.Advance(time.Hour)
-					var err error
-					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-					if err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if len(sqls) == 0 {
-						t.Fatalf("%s: no statements recorded", what)
-					}
-					t.Run(what, func(t *testing.T) {
-						if testing.Verbose() {
-							for _, sql := range sqls {
-								if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
-									t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-								}
+				if len(sqls) == 0 {
+					t.Fatalf("%s: no statements recorded", what)
+				}
+				t.Run(what, func(t *testing.T) {
+					if testing.Verbose() {
+						for _, sql := range sqls {
+							if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
+								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
 							}
 						}
-						dbtest.TableScans(t, d, sqls)
-					})
-				}
-				op("queue", func(ctx context.Context) error {
-					for i := range 3 {
-						if _, err := o.QueueMail(ctx, d, Mail{To: fmt.Sprintf("nieuw%d@example.org", i), Subject: "Hallo", Text: "Tekst"}); err != nil {
-							return err
-						}
-						if _, err := o.QueueSMS(ctx, d, SMS{To: fmt.Sprintf("+3161111111%d", i), Body: "Code 123456"}); err != nil {
-							return err
-						}
 					}
-					return nil
+					dbtest.TableScans(t, d, sqls)
 				})
-				op("a round that delivers", func(ctx context.Context) error {
-					w := NewWorker(d, v, nil, nil, nil, WorkerOptions{Now: clk.Now})
-					n, err := w.RunOnce(ctx)
-					if err == nil && n < 6 {
-						err = fmt.Errorf("delivered %d, want 6 or more", n)
+			}
+			op("queue", func(ctx context.Context) error {
+				for i := range 3 {
+					if _, err := o.QueueMail(ctx, d, Mail{To: fmt.Sprintf("nieuw%d@example.org", i), Subject: "Hallo", Text: "Tekst"}); err != nil {
+						return err
 					}
-					return err
-				})
-				if _, err := o.QueueMail(ctx, d, Mail{To: "later@example.org", Subject: "Hallo", Text: "Tekst"}); err != nil {
-					t.Fatal(err)
+					if _, err := o.QueueSMS(ctx, d, SMS{To: fmt.Sprintf("+3161111111%d", i), Body: "Code 123456"}); err != nil {
+						return err
+					}
 				}
-				op("a round that fails", func(ctx context.Context) error {
-					w := NewWorker(d, v, failingMailer{}, nil, nil, WorkerOptions{Now: clk.Now})
-					_, err := w.RunOnce(ctx)
-					return err
-				})
-				op("statistics", func(ctx context.Context) error {
-					w := NewWorker(d, v, nil, nil, nil, WorkerOptions{Now: clk.Now})
-					_, err := w.Stats(ctx)
-					return err
-				})
+				return nil
 			})
-		}
+			op("a round that delivers", func(ctx context.Context) error {
+				w := NewWorker(d, v, nil, nil, nil, WorkerOptions{Now: clk.Now})
+				n, err := w.RunOnce(ctx)
+				if err == nil && n < 6 {
+					err = fmt.Errorf("delivered %d, want 6 or more", n)
+				}
+				return err
+			})
+			if _, err := o.QueueMail(ctx, d, Mail{To: "later@example.org", Subject: "Hallo", Text: "Tekst"}); err != nil {
+				t.Fatal(err)
+			}
+			op("a round that fails", func(ctx context.Context) error {
+				w := NewWorker(d, v, failingMailer{}, nil, nil, WorkerOptions{Now: clk.Now})
+				_, err := w.RunOnce(ctx)
+				return err
+			})
+			op("statistics", func(ctx context.Context) error {
+				w := NewWorker(d, v, nil, nil, nil, WorkerOptions{Now: clk.Now})
+				_, err := w.Stats(ctx)
+				return err
+			})
+		})
 	})
 }

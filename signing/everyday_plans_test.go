@@ -34,79 +34,67 @@ func TestEverydaySigningPlans(t *testing.T) {
 		}
 		seedRequests(t, d, f.org.ID, seeded, f.clk.Now())
 		stmts := dbtest.CountStatements(d)
-		for _, stats := range []bool{false, true} {
-			if stats && !d.Postgres() {
-				continue
-			}
-			name := "without statistics"
-			if stats {
-				name = "with statistics"
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					t.Fatal(err)
+		dbtest.ForStatistics(t, d, func(t *testing.T, sfx string) {
+			op := func(what string, fn func(ctx context.Context) error) {
+				t.Helper()
+				f.clk.Add(time.Minute)
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
 				}
-			}
-			t.Run(name, func(t *testing.T) {
-				op := func(what string, fn func(ctx context.Context) error) {
-					t.Helper()
-					f.clk.Add(time.Minute)
-					var err error
-					sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-					if err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if len(sqls) == 0 {
-						t.Fatalf("%s: no statements recorded", what)
-					}
-					t.Run(what, func(t *testing.T) {
-						if testing.Verbose() {
-							for _, sql := range sqls {
-								if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
-									t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-								}
+				if len(sqls) == 0 {
+					t.Fatalf("%s: no statements recorded", what)
+				}
+				t.Run(what, func(t *testing.T) {
+					if testing.Verbose() {
+						for _, sql := range sqls {
+							if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
+								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
 							}
 						}
-						dbtest.TableScansExcept(t, d, sqls, "organisations")
-					})
-				}
-				var a, b int64
-				op("ask", func(ctx context.Context) error {
-					att, err := f.msgs.Upload(ctx, f.hr.Identity(), "a.pdf", pdf(1, "A"+name))
-					if err != nil {
-						return err
 					}
-					in := signing.RequestInput{SignerIDs: []int64{f.jan.ID, f.kees.ID}, Deadline: f.clk.Now().Add(10 * 24 * time.Hour)}
-					_, err = f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
-						Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
-							var err error
-							a, err = f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, in)
-							return nil, err
-						}})
-					return err
+					dbtest.TableScansExcept(t, d, sqls, "organisations")
 				})
-				b = f.request(t, "b.pdf", pdf(1, "B"+name), signing.RequestInput{SignerIDs: []int64{f.kees.ID}})
-				op("cards", func(ctx context.Context) error { _, err := f.svc.Cards(ctx, f.jan.Identity(), f.thread); return err })
-				op("card", func(ctx context.Context) error { _, err := f.svc.CardByID(ctx, f.jan.Identity(), a); return err })
-				op("view", func(ctx context.Context) error {
-					_, _, err := f.svc.View(ctx, f.jan.Identity(), a, "192.0.2.1")
-					return err
-				})
-				op("send a code", func(ctx context.Context) error { return f.svc.SendCode(ctx, f.jan.Identity(), a, "192.0.2.1") })
-				sms, err := notify.LatestDevSMSTo(ctx, d, f.v, "+31612345678")
+			}
+			var a, b int64
+			op("ask", func(ctx context.Context) error {
+				att, err := f.msgs.Upload(ctx, f.hr.Identity(), "a.pdf", pdf(1, "A"+sfx))
 				if err != nil {
-					t.Fatal(err)
-				}
-				code := codeRE.FindString(sms.Body)
-				op("agree", func(ctx context.Context) error {
-					return f.svc.Agree(ctx, f.jan.Identity(), a, signing.AgreeInput{Read: true, Code: code, IP: "192.0.2.1", UserAgent: "Test/1.0"})
-				})
-				op("decline", func(ctx context.Context) error { return f.svc.Decline(ctx, f.kees.Identity(), b, "Nee", "192.0.2.1") })
-				op("live cards", func(ctx context.Context) error {
-					_, err := f.svc.LiveCards(ctx, a, []int64{f.hr.ID, f.jan.ID, f.kees.ID})
 					return err
-				})
-				op("periodic job", func(ctx context.Context) error { _, _, err := f.svc.RunDue(ctx); return err })
+				}
+				in := signing.RequestInput{SignerIDs: []int64{f.jan.ID, f.kees.ID}, Deadline: f.clk.Now().Add(10 * 24 * time.Hour)}
+				_, err = f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: f.thread, Body: "Graag je akkoord.", AttachmentIDs: []int64{att.ID},
+					Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+						var err error
+						a, err = f.svc.RequestTx(ctx, tx, f.hr, f.thread, messageID, in)
+						return nil, err
+					}})
+				return err
 			})
-		}
+			b = f.request(t, "b.pdf", pdf(1, "B"+sfx), signing.RequestInput{SignerIDs: []int64{f.kees.ID}})
+			op("cards", func(ctx context.Context) error { _, err := f.svc.Cards(ctx, f.jan.Identity(), f.thread); return err })
+			op("card", func(ctx context.Context) error { _, err := f.svc.CardByID(ctx, f.jan.Identity(), a); return err })
+			op("view", func(ctx context.Context) error {
+				_, _, err := f.svc.View(ctx, f.jan.Identity(), a, "192.0.2.1")
+				return err
+			})
+			op("send a code", func(ctx context.Context) error { return f.svc.SendCode(ctx, f.jan.Identity(), a, "192.0.2.1") })
+			sms, err := notify.LatestDevSMSTo(ctx, d, f.v, "+31612345678")
+			if err != nil {
+				t.Fatal(err)
+			}
+			code := codeRE.FindString(sms.Body)
+			op("agree", func(ctx context.Context) error {
+				return f.svc.Agree(ctx, f.jan.Identity(), a, signing.AgreeInput{Read: true, Code: code, IP: "192.0.2.1", UserAgent: "Test/1.0"})
+			})
+			op("decline", func(ctx context.Context) error { return f.svc.Decline(ctx, f.kees.Identity(), b, "Nee", "192.0.2.1") })
+			op("live cards", func(ctx context.Context) error {
+				_, err := f.svc.LiveCards(ctx, a, []int64{f.hr.ID, f.jan.ID, f.kees.ID})
+				return err
+			})
+			op("periodic job", func(ctx context.Context) error { _, _, err := f.svc.RunDue(ctx); return err })
+		})
 	})
 }
 

@@ -198,3 +198,20 @@ func scansOneOf(line string, tables []string) bool {
 	}
 	return false
 }
+
+// ForStatistics runs fn for the plan checks of TableScans: as "without
+// statistics" on both engines and, on PostgreSQL, again as "with
+// statistics" after ANALYZE (SQLite with statistics rightly reads a test's
+// small tables whole, see TableScans). run names the pass, "a" or "b",
+// for what each pass must create anew (addresses, names).
+func ForStatistics(t *testing.T, d *db.DB, fn func(t *testing.T, run string)) {
+	t.Helper()
+	t.Run("without statistics", func(t *testing.T) { fn(t, "a") })
+	if !d.Postgres() {
+		return
+	}
+	if _, err := d.ExecContext(context.Background(), "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("with statistics", func(t *testing.T) { fn(t, "b") })
+}
