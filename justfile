@@ -6,7 +6,7 @@ dev:
 
 # run all tests
 test:
-    go test ./...
+    go test -timeout 25m ./...
 
 # regenerate the templ components
 generate:
