@@ -41,25 +41,7 @@ func TestEverydayAuthPlans(t *testing.T) {
 			op := func(what string, fn func(ctx context.Context) error) {
 				t.Helper()
 				f.clk.Add(time.Minute)
-				var err error
-				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if len(sqls) == 0 {
-					t.Fatalf("%s: no statements recorded", what)
-				}
-				t.Run(what, func(t *testing.T) {
-					if testing.Verbose() {
-						for _, sql := range sqls {
-							if strings.HasPrefix(sql, "BEGIN") || strings.HasPrefix(sql, "COMMIT") || strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") {
-								continue
-							}
-							t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-						}
-					}
-					dbtest.TableScansExcept(t, d, sqls, authSmallTables...)
-				})
+				stmts.ExplainOp(t, d, what, fn, authSmallTables...)
 			}
 			// The first visit, step by step.
 			var link, tok string

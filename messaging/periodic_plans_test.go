@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -50,22 +49,7 @@ func TestPeriodicPlans(t *testing.T) {
 			op := func(what string, fn func(ctx context.Context) error) {
 				t.Helper()
 				f.clk.Add(5 * time.Minute)
-				var err error
-				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if len(sqls) == 0 {
-					t.Fatalf("%s: no statements recorded", what)
-				}
-				t.Run(what, func(t *testing.T) {
-					if testing.Verbose() {
-						for _, sql := range sqls {
-							t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-						}
-					}
-					dbtest.TableScansExcept(t, d, sqls, "organisations", "o", "daily_runs", "r", "terms_versions", "tv")
-				})
+				stmts.ExplainOp(t, d, what, fn, "organisations", "o", "daily_runs", "r", "terms_versions", "tv")
 			}
 			op("summaries", func(ctx context.Context) error { _, err := f.svc.SendDailySummaries(ctx); return err })
 			op("daily jobs", func(ctx context.Context) error { _, err := f.svc.RunDaily(ctx); return err })

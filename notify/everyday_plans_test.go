@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,24 +53,7 @@ func TestEverydayWorkerPlans(t *testing.T) {
 			op := func(what string, fn func(ctx context.Context) error) {
 				t.Helper()
 				clk.Advance(time.Hour)
-				var err error
-				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if len(sqls) == 0 {
-					t.Fatalf("%s: no statements recorded", what)
-				}
-				t.Run(what, func(t *testing.T) {
-					if testing.Verbose() {
-						for _, sql := range sqls {
-							if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
-								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-							}
-						}
-					}
-					dbtest.TableScans(t, d, sqls)
-				})
+				stmts.ExplainOp(t, d, what, fn)
 			}
 			op("queue", func(ctx context.Context) error {
 				for i := range 3 {

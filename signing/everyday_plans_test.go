@@ -38,24 +38,7 @@ func TestEverydaySigningPlans(t *testing.T) {
 			op := func(what string, fn func(ctx context.Context) error) {
 				t.Helper()
 				f.clk.Add(time.Minute)
-				var err error
-				sqls := stmts.Run(func(ctx context.Context) { err = fn(ctx) })
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if len(sqls) == 0 {
-					t.Fatalf("%s: no statements recorded", what)
-				}
-				t.Run(what, func(t *testing.T) {
-					if testing.Verbose() {
-						for _, sql := range sqls {
-							if strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "UPDATE") || strings.HasPrefix(sql, "DELETE") || strings.HasPrefix(sql, "INSERT") || strings.HasPrefix(sql, "WITH") {
-								t.Logf("%s\n  %s", sql, strings.Join(dbtest.Plan(t, d, sql), "\n  "))
-							}
-						}
-					}
-					dbtest.TableScansExcept(t, d, sqls, "organisations")
-				})
+				stmts.ExplainOp(t, d, what, fn, "organisations")
 			}
 			var a, b int64
 			op("ask", func(ctx context.Context) error {

@@ -52,6 +52,9 @@ func TableScansExcept(t testing.TB, d *db.DB, sqls []string, small ...string) in
 		}
 		explained++
 		plan := Plan(t, d, sql)
+		if testing.Verbose() {
+			t.Logf("%s\n  %s", sql, strings.Join(plan, "\n  "))
+		}
 		// SQLite reads the rows of a subquery in FROM (a CO-ROUTINE or
 		// MATERIALIZE step) as "SCAN <its alias>": no table.
 		var subqueries []string
@@ -214,4 +217,21 @@ func ForStatistics(t *testing.T, d *db.DB, fn func(t *testing.T, run string)) {
 		t.Fatal(err)
 	}
 	t.Run("with statistics", func(t *testing.T) { fn(t, "b") })
+}
+
+// ExplainOp runs fn with a context of s (Run) and fails the test when fn
+// fails or runs no statement; then, as the subtest what, it reports the
+// whole-table reads of what fn ran (TableScansExcept with small; with -v
+// every plan is logged).
+func (s *Statements) ExplainOp(t *testing.T, d *db.DB, what string, fn func(ctx context.Context) error, small ...string) {
+	t.Helper()
+	var err error
+	sqls := s.Run(func(ctx context.Context) { err = fn(ctx) })
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if len(sqls) == 0 {
+		t.Fatalf("%s: no statements recorded", what)
+	}
+	t.Run(what, func(t *testing.T) { TableScansExcept(t, d, sqls, small...) })
 }
