@@ -45,32 +45,8 @@ func BenchmarkForeignKeyIndexesMigration(b *testing.B) {
 	noErr(b, d.Checkpoint(ctx))
 	noErr(b, d.Close())
 
-	var baseline float64
-	b.Run("one-index-of-messages", func(b *testing.B) {
-		for range b.N {
-			d := openCopy(b, seeded)
-			b.StartTimer()
-			_, err := d.ExecContext(ctx, "CREATE INDEX bench_messages_thread_idx ON messages (thread_id)")
-			b.StopTimer()
-			noErr(b, err)
-			d.Close()
-		}
-		baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	})
-	b.Run("migration-0049", func(b *testing.B) {
-		for range b.N {
-			d := openCopy(b, seeded)
-			b.StartTimer()
-			applied, err := d.MigrateTo(ctx, "0049_foreign_key_indexes")
-			b.StopTimer()
-			noErr(b, err)
-			if len(applied) != 1 {
-				b.Fatalf("applied %v, want 0049 alone", applied)
-			}
-			d.Close()
-		}
-		if baseline > 0 {
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
-		}
-	})
+	benchMigration(b, seeded, "one-index-of-messages", func(d *db.DB) {
+		_, err := d.ExecContext(ctx, "CREATE INDEX bench_messages_thread_idx ON messages (thread_id)")
+		noErr(b, err)
+	}, "0049_foreign_key_indexes", nil)
 }

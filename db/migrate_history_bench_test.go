@@ -57,37 +57,14 @@ func BenchmarkHistoryMigration(b *testing.B) {
 			noErr(b, d.Checkpoint(ctx))
 			noErr(b, d.Close())
 
-			var baseline float64
-			b.Run("read-states", func(b *testing.B) {
-				for range b.N {
-					d := openCopy(b, seeded)
-					b.StartTimer()
-					var n int64
-					noErr(b, d.NewRaw("SELECT count(read_at) FROM message_states WHERE user_id IN (SELECT user_id FROM team_members)").Scan(ctx, &n))
-					b.StopTimer()
-					d.Close()
-				}
-				baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			})
-			b.Run("migration-0044", func(b *testing.B) {
-				for range b.N {
-					d := openCopy(b, seeded)
-					b.StartTimer()
-					applied, err := d.MigrateTo(ctx, "0044_message_states_history")
-					b.StopTimer()
-					noErr(b, err)
-					if len(applied) != 1 {
-						b.Fatalf("applied %v, want 0044 alone", applied)
-					}
-					var marked int
-					noErr(b, d.NewRaw("SELECT count(*) FROM message_states WHERE history").Scan(ctx, &marked))
-					if marked != box {
-						b.Fatalf("%d states marked as history, want %d", marked, box)
-					}
-					d.Close()
-				}
-				if baseline > 0 {
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
+			benchMigration(b, seeded, "read-states", func(d *db.DB) {
+				var n int64
+				noErr(b, d.NewRaw("SELECT count(read_at) FROM message_states WHERE user_id IN (SELECT user_id FROM team_members)").Scan(ctx, &n))
+			}, "0044_message_states_history", func(d *db.DB) {
+				var marked int
+				noErr(b, d.NewRaw("SELECT count(*) FROM message_states WHERE history").Scan(ctx, &marked))
+				if marked != box {
+					b.Fatalf("%d states marked as history, want %d", marked, box)
 				}
 			})
 		})
