@@ -42,15 +42,7 @@ func TestTeamAndCasePagePlans(t *testing.T) {
 			teams = append(teams, tm.ID)
 		}
 		// 2,000 internal colleagues, each in one team; hr in every team.
-		users := make([]db.User, 2000)
-		for i := range users {
-			now := f.clk.Now()
-			users[i] = db.User{Email: fmt.Sprintf("collega%04d@osaw.nl", i), Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive,
-				Language: "nl", Gender: "unknown", FirstName: "Col", LastName: fmt.Sprintf("Lega%04d", i), CreatedAt: now, UpdatedAt: now}
-		}
-		if _, err := d.NewInsert().Model(&users).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
+		users := f.colleagues(t, 2000)
 		members := make([]db.TeamMember, 0, len(users)+len(teams))
 		for i := range users {
 			members = append(members, db.TeamMember{TeamID: teams[i%len(teams)], UserID: users[i].ID, AddedAt: f.clk.Now()})
@@ -152,15 +144,7 @@ func TestOrgTeamsReadsNoMembers(t *testing.T) {
 			}
 			teams = append(teams, tm.ID)
 		}
-		users := make([]db.User, 2000)
-		for i := range users {
-			now := f.clk.Now()
-			users[i] = db.User{Email: fmt.Sprintf("collega%04d@osaw.nl", i), Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive,
-				Language: "nl", Gender: "unknown", FirstName: "Col", LastName: fmt.Sprintf("Lega%04d", i), CreatedAt: now, UpdatedAt: now}
-		}
-		if _, err := d.NewInsert().Model(&users).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
+		users := f.colleagues(t, 2000)
 		members := make([]db.TeamMember, 0, len(users))
 		for i := range users {
 			if i%len(teams) != 0 || i < 1000 { // the first team made (Team 19) has 50
@@ -203,4 +187,19 @@ func TestOrgTeamsReadsNoMembers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// colleagues stores n internal colleagues of the organisation at once.
+func (f *fx) colleagues(t *testing.T, n int) []db.User {
+	t.Helper()
+	users := make([]db.User, n)
+	for i := range users {
+		now := f.clk.Now()
+		users[i] = db.User{Email: fmt.Sprintf("collega%04d@osaw.nl", i), Kind: db.KindInternal, OrgID: &f.org.ID, Status: db.StatusActive,
+			Language: "nl", Gender: "unknown", FirstName: "Col", LastName: fmt.Sprintf("Lega%04d", i), CreatedAt: now, UpdatedAt: now}
+	}
+	if _, err := f.d.NewInsert().Model(&users).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return users
 }
