@@ -275,7 +275,7 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 		if keys, err = s.purge(ctx, tx, m); err != nil {
 			return err
 		}
-		if err := s.syncCounters(ctx, tx, m.ThreadID, 0); err != nil {
+		if err := s.syncCounters(ctx, tx, []int64{m.ThreadID}, 0); err != nil {
 			return err
 		}
 		later, err = s.stage(ctx, tx, []Event{ev})
@@ -403,14 +403,21 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 	if err != nil {
 		return nil, err
 	}
-	for threadID, all := range recount {
-		who := userID
-		if all {
-			who = 0
+	// Recounted a chunk of threads a statement: for everyone where a
+	// message was deleted, for this user where their box alone changed.
+	var all, own []int64
+	for threadID, forAll := range recount {
+		if forAll {
+			all = append(all, threadID)
+		} else {
+			own = append(own, threadID)
 		}
-		if err := s.syncCounters(ctx, tx, threadID, who); err != nil {
-			return nil, err
-		}
+	}
+	if err := s.syncCounters(ctx, tx, all, 0); err != nil {
+		return nil, err
+	}
+	if err := s.syncCounters(ctx, tx, own, userID); err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -420,8 +427,8 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 const purgeChunk = 500
 
 // purge deletes message rows with their states and attachment rows, a
-// chunk of them a statement, then the threads they emptied (dropIfEmpty,
-// in the order of the threads' ids), and returns the storage keys of
+// chunk of them a statement, then the threads they emptied (dropEmpty),
+// and returns the storage keys of
 // their files for removal after the commit.
 func (s *Service) purge(ctx context.Context, tx bun.Tx, msgs ...*db.Message) ([]storedFile, error) {
 	var keys []storedFile
@@ -447,72 +454,98 @@ func (s *Service) purge(ctx context.Context, tx bun.Tx, msgs ...*db.Message) ([]
 			return nil, fmt.Errorf("delete messages: %w", err)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(threads)) {
-		if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
-			return nil, err
-		}
+	if err := s.dropEmpty(ctx, tx, slices.Collect(maps.Keys(threads))...); err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
 
-// dropIfEmpty deletes a thread that has no message left, with its
-// participants, and reports whether it did; a thread with messages left
-// gets the time of its newest one back.
-func (s *Service) dropIfEmpty(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
-	left, err := s.messagesLeft(ctx, tx, threadID)
-	if err != nil {
-		return false, err
-	}
-	if !left && s.DB.Postgres() {
-		// A reply being sent holds the thread's row (it sets its time):
-		// wait for it and look again, so that the thread stays with it,
-		// instead of deleting the thread after the reply's commit and the
-		// committed reply with it (ON DELETE CASCADE). A reply that comes
-		// after this lock waits, and then finds the thread gone. (A
-		// deletion from a box or for everyone holds it already, see
-		// messageToDelete; SQLite's writers take turns.)
-		var locked []int64
-		if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id = ?", threadID).For("UPDATE").Scan(ctx, &locked); err != nil {
-			return false, fmt.Errorf("lock thread: %w", err)
+// dropEmpty deletes the threads that have no message left, with their
+// participants; a thread with messages left gets the time of its newest
+// one back. It works on a chunk of threads a statement (purgeChunk), in
+// the order of their ids, so that a deletion that empties many
+// conversations (a stop, retention) costs a few statements per chunk.
+func (s *Service) dropEmpty(ctx context.Context, tx bun.Tx, threadIDs ...int64) error {
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(threadIDs)), purgeChunk) {
+		left, err := s.withMessages(ctx, tx, chunk)
+		if err != nil {
+			return err
 		}
-		if left, err = s.messagesLeft(ctx, tx, threadID); err != nil {
-			return false, err
+		empty := slices.DeleteFunc(slices.Clone(chunk), func(id int64) bool { return left[id] })
+		if len(empty) > 0 && s.DB.Postgres() {
+			// A reply being sent holds the thread's row (it sets its
+			// time): wait for it and look again, so that the thread stays
+			// with it, instead of deleting the thread after the reply's
+			// commit and the committed reply with it (ON DELETE CASCADE).
+			// A reply that comes after this lock waits, and then finds
+			// the thread gone. (A deletion from a box or for everyone
+			// holds it already, see messageToDelete, and a stop holds all
+			// of the person's, holdOwnThreads; SQLite's writers take
+			// turns.)
+			var locked []int64
+			if err := tx.NewSelect().Model((*db.Thread)(nil)).Column("id").Where("id IN (?)", bun.In(empty)).
+				Order("id").For("UPDATE").Scan(ctx, &locked); err != nil {
+				return fmt.Errorf("lock threads: %w", err)
+			}
+			again, err := s.withMessages(ctx, tx, empty)
+			if err != nil {
+				return err
+			}
+			for id := range again {
+				left[id] = true
+			}
+			empty = slices.DeleteFunc(empty, func(id int64) bool { return left[id] })
+		}
+		if len(left) > 0 {
+			// A thread's last activity is its newest message: a deleted
+			// newest one takes the time back to the one before it, for
+			// the inbox and for retention.
+			kept := slices.Sorted(maps.Keys(left))
+			if _, err := tx.NewRaw(`UPDATE threads SET last_message_at = `+newestMessage("threads.id")+`
+WHERE id IN (?) AND last_message_at > `+newestMessage("threads.id"), bun.In(kept)).Exec(ctx); err != nil {
+				return fmt.Errorf("touch threads: %w", err)
+			}
+			if _, err := tx.NewRaw(`UPDATE participants SET last_activity_at = `+newestMessage("participants.thread_id")+`
+WHERE thread_id IN (?) AND last_activity_at > `+newestMessage("participants.thread_id"), bun.In(kept)).Exec(ctx); err != nil {
+				return fmt.Errorf("touch participants: %w", err)
+			}
+		}
+		if len(empty) == 0 {
+			continue
+		}
+		// The participants go with the threads: their unread counts leave
+		// their totals first (only what the totals count: the medical
+		// rule).
+		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+    WHERE p.thread_id IN (?) AND p.user_id = users.id AND p.unread_count > 0 AND `+medicalRule("t", "users.id")+`)
+WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id IN (?) AND p.unread_count > 0)`,
+			bun.In(empty), bun.In(empty)).Exec(ctx); err != nil {
+			return fmt.Errorf("uncount empty threads: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id IN (?)", bun.In(empty)).Exec(ctx); err != nil {
+			return fmt.Errorf("delete empty threads: %w", err)
 		}
 	}
-	if left {
-		// The thread's last activity is its newest message: a deleted
-		// newest one takes the time back to the one before it, for the
-		// inbox and for retention.
-		const newest = "(SELECT MAX(m.created_at) FROM messages AS m WHERE m.thread_id = ?)"
-		if _, err := tx.NewRaw("UPDATE threads SET last_message_at = "+newest+" WHERE id = ? AND last_message_at > "+newest,
-			threadID, threadID, threadID).Exec(ctx); err != nil {
-			return false, fmt.Errorf("touch thread: %w", err)
-		}
-		if _, err := tx.NewRaw("UPDATE participants SET last_activity_at = "+newest+" WHERE thread_id = ? AND last_activity_at > "+newest,
-			threadID, threadID, threadID).Exec(ctx); err != nil {
-			return false, fmt.Errorf("touch participants: %w", err)
-		}
-		return false, nil
-	}
-	// The participants go with the thread: their unread counts leave
-	// their totals first.
-	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
-  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT p.user_id FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
-  WHERE p.thread_id = ? AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+`)`, threadID, threadID).Exec(ctx); err != nil {
-		return false, fmt.Errorf("uncount empty thread: %w", err)
-	}
-	if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id = ?", threadID).Exec(ctx); err != nil {
-		return false, fmt.Errorf("delete empty thread: %w", err)
-	}
-	return true, nil
+	return nil
 }
 
-// messagesLeft reports whether the thread has a message.
-func (s *Service) messagesLeft(ctx context.Context, tx bun.Tx, threadID int64) (bool, error) {
-	left, err := tx.NewSelect().Model((*db.Message)(nil)).Where("thread_id = ?", threadID).Exists(ctx)
-	if err != nil {
-		return false, fmt.Errorf("check thread: %w", err)
+// newestMessage is the time of the newest message of the thread whose id
+// is the SQL expression thread.
+func newestMessage(thread string) string {
+	return "(SELECT MAX(m.created_at) FROM messages AS m WHERE m.thread_id = " + thread + ")"
+}
+
+// withMessages returns which of the threads have a message.
+func (s *Service) withMessages(ctx context.Context, tx bun.Tx, threadIDs []int64) (map[int64]bool, error) {
+	var ids []int64
+	if err := tx.NewSelect().TableExpr("threads AS t").Column("t.id").Where("t.id IN (?)", bun.In(threadIDs)).
+		Where("EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = t.id)").Scan(ctx, &ids); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("check threads: %w", err)
+	}
+	left := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		left[id] = true
 	}
 	return left, nil
 }
@@ -675,7 +708,7 @@ func (s *Service) BoxHasMessages(ctx context.Context, who *identity.User, thread
 // at once delete the conversation, as one after the other does, instead
 // of each finding the other's message still there and leaving an empty
 // conversation with counts of messages that are gone. FOR UPDATE, the
-// lock dropIfEmpty needs to delete the thread. (SQLite's writers take
+// lock dropEmpty needs to delete the thread. (SQLite's writers take
 // turns.)
 //
 // forEveryone also reads whether the thread's case is closed (closed),

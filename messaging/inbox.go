@@ -568,30 +568,42 @@ func (s *Service) UnreadCount(ctx context.Context, userID int64) (int, error) {
 
 const unreadQuery = "SELECT u.unread_total FROM users AS u WHERE u.id = ?"
 
-// syncCounters recounts the inbox counters of a thread's participants from
-// their read states, after a change that removed messages from boxes; a
-// userID of 0 recounts every participant. Only rare changes (removal,
-// deletion) recount; sending and reading adjust the counters directly.
-func (s *Service) syncCounters(ctx context.Context, tx bun.Tx, threadID, userID int64) error {
-	who := "thread_id = ?"
-	args := []any{threadID}
+// syncCounters recounts the inbox counters of the threads' participants
+// from their read states, after a change that removed messages from
+// boxes; a userID of 0 recounts every participant. Only rare changes
+// (removal, deletion) recount; sending and reading adjust the counters
+// directly. A chunk of threads a statement (purgeChunk), in the order of
+// their ids.
+func (s *Service) syncCounters(ctx context.Context, tx bun.Tx, threadIDs []int64, userID int64) error {
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(threadIDs)), purgeChunk) {
+		if err := s.syncCountersOf(ctx, tx, chunk, userID); err != nil {
+			return fmt.Errorf("recount %d conversations: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// syncCountersOf is syncCounters for one chunk of threads.
+func (s *Service) syncCountersOf(ctx context.Context, tx bun.Tx, threadIDs []int64, userID int64) error {
+	who := "thread_id IN (?)"
+	args := []any{bun.In(threadIDs)}
 	if userID != 0 {
 		who += " AND user_id = ?"
 		args = append(args, userID)
 	}
-	// The users' totals move by what the thread's counts move: out with the
-	// old counts, recount, in with the new ones; only for those who may
-	// read it (the totals count nothing else).
+	// The users' totals move by what the threads' counts move: out with
+	// the old counts, recount, in with the new ones; only those of the
+	// threads they may read (the totals count nothing else).
 	total := func(sign string) error {
 		_, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+`
-  (SELECT p.unread_count FROM participants AS p WHERE p.thread_id = ? AND p.user_id = users.id)
-WHERE id IN (SELECT pp.user_id FROM participants AS pp JOIN threads AS t ON t.id = pp.thread_id
-  WHERE pp.`+strings.ReplaceAll(who, "AND user_id", "AND pp.user_id")+` AND `+medicalRule("t", "pp.user_id")+`)`,
-			append([]any{threadID}, args...)...).Exec(ctx)
+  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+    WHERE p.thread_id IN (?) AND p.user_id = users.id AND `+medicalRule("t", "users.id")+`)
+WHERE id IN (SELECT pp.user_id FROM participants AS pp WHERE pp.`+strings.ReplaceAll(who, "AND user_id", "AND pp.user_id")+`)`,
+			append([]any{bun.In(threadIDs)}, args...)...).Exec(ctx)
 		return err
 	}
 	if err := total("-"); err != nil {
-		return fmt.Errorf("recount thread %d: %w", threadID, err)
+		return err
 	}
 	if _, err := tx.NewRaw(`UPDATE participants SET
 unread_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
@@ -599,10 +611,7 @@ unread_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON 
 box_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
   WHERE m.thread_id = participants.thread_id AND ms.user_id = participants.user_id AND ms.removed_at IS NULL)
 WHERE `+who, args...).Exec(ctx); err != nil {
-		return fmt.Errorf("recount thread %d: %w", threadID, err)
+		return err
 	}
-	if err := total("+"); err != nil {
-		return fmt.Errorf("recount thread %d: %w", threadID, err)
-	}
-	return nil
+	return total("+")
 }

@@ -511,7 +511,7 @@ func (s *Service) Reply(ctx context.Context, who *identity.User, in ReplyInput) 
 	})
 	if db.IsForeignKeyViolation(err) {
 		// The conversation was deleted while the reply waited for it (see
-		// dropIfEmpty): as for a reply after that.
+		// dropEmpty): as for a reply after that.
 		return 0, apperr.New(apperr.NotFound, "error.not_found")
 	}
 	if err != nil {

@@ -55,6 +55,9 @@ const AuditInvitationExpired = "account.invitation_expired"
 const (
 	// retentionBatch is how many conversations one transaction deletes.
 	retentionBatch = 100
+	// purgePage is how many messages retention reads (and deletes) at a
+	// time.
+	purgePage = 5000
 	// caseBatch is how many closed cases one transaction deletes (each
 	// with all its conversations).
 	caseBatch = 10
@@ -542,15 +545,11 @@ func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, c
 			if err := tq.Scan(ctx, &tids); err != nil {
 				return fmt.Errorf("list conversations of cases: %w", err)
 			}
-			for _, tid := range tids {
-				k, n, err := s.purgeThread(ctx, tx, tid)
-				if err != nil {
-					return err
-				}
-				keys = append(keys, k...)
-				threads++
-				messages += n
+			var err error
+			if keys, messages, err = s.purgeThreads(ctx, tx, tids); err != nil {
+				return err
 			}
+			threads = len(tids)
 			if _, err := tx.NewDelete().Model((*db.Case)(nil)).Where("id IN (?)", bun.In(found)).Exec(ctx); err != nil {
 				return fmt.Errorf("delete cases: %w", err)
 			}
@@ -571,31 +570,51 @@ func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, c
 	}
 }
 
-// purgeThread deletes a conversation the way its people's own deletion
-// does: every message through purge, which deletes the emptied thread
-// with its participants and takes their unread counts out of their
-// totals. It returns the files to remove after the commit and how many
-// messages it deleted.
-func (s *Service) purgeThread(ctx context.Context, tx bun.Tx, id int64) ([]storedFile, int, error) {
-	var msgs []*db.Message
-	if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", id).Order("id").Scan(ctx); err != nil {
-		return nil, 0, fmt.Errorf("load messages: %w", err)
-	}
-	keys, err := s.purge(ctx, tx, msgs...)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(msgs) == 0 {
-		if _, err := s.dropIfEmpty(ctx, tx, id); err != nil {
-			return nil, 0, err
+// purgeThreads deletes conversations the way their people's own deletion
+// does: every message through purge, which deletes the emptied threads
+// with their participants and takes their unread counts out of their
+// totals (dropEmpty; also for a thread that had no message). A chunk of
+// them a statement. It returns the files to remove after the commit and
+// how many messages it deleted.
+func (s *Service) purgeThreads(ctx context.Context, tx bun.Tx, ids []int64) ([]storedFile, int, error) {
+	var keys []storedFile
+	var messages int
+	for chunk := range slices.Chunk(ids, purgeChunk) {
+		had := make(map[int64]bool, len(chunk))
+		// A page of messages at a time, so that a batch of long
+		// conversations is not held in memory at once.
+		for after := int64(0); ; {
+			var msgs []*db.Message
+			if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id IN (?) AND id > ?", bun.In(chunk), after).
+				Order("id").Limit(purgePage).Scan(ctx); err != nil {
+				return nil, 0, fmt.Errorf("load messages: %w", err)
+			}
+			k, err := s.purge(ctx, tx, msgs...)
+			if err != nil {
+				return nil, 0, err
+			}
+			keys = append(keys, k...)
+			messages += len(msgs)
+			for _, m := range msgs {
+				had[m.ThreadID] = true
+			}
+			if len(msgs) < purgePage {
+				break
+			}
+			after = msgs[len(msgs)-1].ID
+		}
+		if bare := slices.DeleteFunc(slices.Clone(chunk), func(id int64) bool { return had[id] }); len(bare) > 0 {
+			if err := s.dropEmpty(ctx, tx, bare...); err != nil {
+				return nil, 0, err
+			}
 		}
 	}
-	return keys, len(msgs), nil
+	return keys, messages, nil
 }
 
 // deleteThreads deletes, in one transaction, those of the threads that are
 // (still) of the organisation and inactive since before cutoff (through
-// purgeThread). The files go after the commit. It returns how many threads
+// purgeThreads). The files go after the commit. It returns how many threads
 // it deleted.
 func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64, orgID int64, cutoff time.Time, out *RetentionResult) (int, error) {
 	ids = slices.Sorted(slices.Values(ids))
@@ -614,31 +633,25 @@ func (s *Service) deleteThreads(ctx context.Context, run *dailyRun, ids []int64,
 		if err := s.holdRequests(ctx, tx, "thread_id IN (?)", bun.In(ids)); err != nil {
 			return err
 		}
-		for _, id := range ids {
-			// A reply since the list was read, the conversation put in
-			// a case, or a request of it not ended after all, keeps it
-			// (the requests are held above); on PostgreSQL the row lock
-			// makes a reply wait for this transaction (and then fail on
-			// the deleted thread).
-			q := tx.NewSelect().TableExpr("threads AS t").Column("t.id").Where("t.id = ?", id).Where(retainedThread, orgID, cutoff, cutoff)
-			if s.DB.Postgres() {
-				q = q.For("UPDATE OF t")
-			}
-			var found []int64
-			if err := q.Scan(ctx, &found); err != nil {
-				return fmt.Errorf("lock conversation: %w", err)
-			}
-			if len(found) == 0 {
-				continue
-			}
-			k, n, err := s.purgeThread(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			keys = append(keys, k...)
-			threads++
-			messages += n
+		// A reply since the list was read, the conversation put in a
+		// case, or a request of it not ended after all, keeps it (the
+		// requests are held above); on PostgreSQL the row locks, taken
+		// in the order of the ids, make a reply wait for this
+		// transaction (and then fail on the deleted thread).
+		q := tx.NewSelect().TableExpr("threads AS t").Column("t.id").Where("t.id IN (?)", bun.In(ids)).
+			Where(retainedThread, orgID, cutoff, cutoff).OrderExpr("t.id")
+		if s.DB.Postgres() {
+			q = q.For("UPDATE OF t")
 		}
+		var found []int64
+		if err := q.Scan(ctx, &found); err != nil {
+			return fmt.Errorf("lock conversations: %w", err)
+		}
+		var err error
+		if keys, messages, err = s.purgeThreads(ctx, tx, found); err != nil {
+			return err
+		}
+		threads = len(found)
 		return nil
 	})
 	if err != nil {

@@ -393,6 +393,56 @@ func TestRetentionManyConversations(t *testing.T) {
 	})
 }
 
+// TestRetentionStatements: retention deletes a batch of conversations
+// with a few statements, not a few for each conversation. Before, each of
+// the 300 conversations was locked, read, purged and looked at on its own
+// (about ten statements, each a round trip on PostgreSQL, in the
+// transaction of its batch): an organisation that turns retention on
+// after years deleted tens of thousands of conversations that way in one
+// night.
+func TestRetentionStatements(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		const n, long = 300, 5200
+		start := time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC)
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: n, Messages: 3, Others: 40,
+			UnreadEvery: 3, Start: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One of them long: more messages than retention reads at a time.
+		if err := messagingtest.LongThread(ctx, d, f.v, seeded.Threads[0], f.hr.ID, seeded.Others[0].ID, long, start); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		keep := f.composeWithFile(t, "jan@example.nl", "Nieuw")
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "12"}); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.RunDaily(ctx) // the day the setting was saved deletes nothing
+		f.clk.Set(time.Date(2026, 2, 24, 3, 0, 0, 0, i18n.Zone))
+		var runErr error
+		stmts := dbtest.CountStatements(d).Run(func(ctx context.Context) { _, runErr = f.svc.RunDaily(ctx) })
+		if runErr != nil {
+			t.Fatal(runErr)
+		}
+		if st, _ := f.svc.Retention(ctx, f.hr.Identity()); st.Last.Conversations != n || st.Last.Messages != 3*n+long {
+			t.Fatalf("last result %+v", st.Last)
+		}
+		// About 70 for the run and the conversations, and four for each
+		// 500 messages (purgeChunk) of the long one.
+		if len(stmts) > 150 {
+			t.Errorf("retention of %d conversations ran %d statements", n, len(stmts))
+		}
+		if f.count(t, "threads", "1 = 1") != 1 || !f.threadExists(t, keep) {
+			t.Fatal("the young conversation should be all that is left")
+		}
+		checkCounters(t, d, "retention")
+	})
+}
+
 // TestDailyCleanup: the cleanup deletes exactly the unused invitations
 // older than 30 days (and the invited people who take part in nothing,
 // like a stopped account), outbox rows delivered more than 7 days ago or

@@ -1,0 +1,125 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/i18n"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
+)
+
+// BenchmarkStopManyConversations: a case manager with 2,000 conversations
+// stops with Dialoog, beside one with 20, the baseline, in the same run
+// ("x-baseline" is the large box's time over the small one's: what 100
+// times the conversations costs). The other people keep half of the
+// conversations (the stop only takes the case manager out of them); the
+// other half they removed already, so the stop deletes them.
+//
+//	go test -run '^$' -bench 'StopManyConversations' -benchtime 5x ./messaging/
+func BenchmarkStopManyConversations(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			d := dbtest.MustOpen(b, engine)
+			ctx := context.Background()
+			f := setup(b, d)
+			n := 0
+			stop := func(b *testing.B, threads int) float64 {
+				for b.Loop() {
+					b.StopTimer()
+					n++
+					u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", n), true, "Hanna", "", "Helder")
+					if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 2,
+						Others: max(1, threads/10), UnreadEvery: 3}); err != nil {
+						b.Fatal(err)
+					}
+					// Every second conversation the other person removed
+					// (as "Verwijder gesprek" leaves it: out of their box,
+					// their counts recounted).
+					if _, err := d.ExecContext(ctx, `UPDATE message_states SET removed_at = ? WHERE user_id <> ?
+  AND message_id IN (SELECT m.id FROM messages AS m JOIN participants AS p ON p.thread_id = m.thread_id WHERE p.user_id = ? AND m.thread_id % 2 = 0)`,
+						f.clk.Now(), u.ID, u.ID); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := d.ExecContext(ctx, `UPDATE participants SET unread_count = 0, box_count = 0 WHERE user_id <> ? AND thread_id % 2 = 0
+  AND thread_id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id = ?)`, u.ID, u.ID); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := f.svc.StopService(ctx, u.Identity()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			}
+			var baseline float64
+			b.Run("conversations=20", func(b *testing.B) { baseline = stop(b, 20) })
+			b.Run("conversations=2000", func(b *testing.B) {
+				if per := stop(b, 2000); baseline > 0 {
+					b.ReportMetric(per/baseline, "x-baseline")
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRetentionManyConversations: the nightly run deletes 2,000
+// conversations (of three messages each) that are older than the
+// organisation keeps them, beside a night with 20, the baseline, in the
+// same run ("x-baseline": what 100 times the conversations costs). The
+// first night after an organisation turns retention on deletes what
+// years left.
+//
+//	go test -run '^$' -bench 'RetentionManyConversations' -benchtime 5x ./messaging/
+func BenchmarkRetentionManyConversations(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			d := dbtest.MustOpen(b, engine)
+			ctx := context.Background()
+			f := setup(b, d)
+			if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("is_admin = ?", true).Where("id = ?", f.hr.ID).Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+			f.hr.IsAdmin = true
+			if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Conversations: "12"}); err != nil {
+				b.Fatal(err)
+			}
+			night := time.Date(2026, 3, 1, 3, 0, 0, 0, i18n.Zone)
+			n := 0
+			run := func(b *testing.B, threads int) float64 {
+				for b.Loop() {
+					b.StopTimer()
+					n++
+					night = night.AddDate(0, 0, 1)
+					u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", n), true, "Hanna", "", "Helder")
+					if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 3,
+						Others: max(1, threads/10), UnreadEvery: 3, Start: night.AddDate(-2, 0, 0)}); err != nil {
+						b.Fatal(err)
+					}
+					f.clk.Set(night)
+					b.StartTimer()
+					if _, err := f.svc.RunDaily(ctx); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if st, _ := f.svc.Retention(ctx, f.hr.Identity()); st.Last.Conversations != threads {
+						b.Fatalf("the night deleted %+v, want %d conversations", st.Last, threads)
+					}
+					b.StartTimer()
+				}
+				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			}
+			var baseline float64
+			b.Run("conversations=20", func(b *testing.B) { baseline = run(b, 20) })
+			b.Run("conversations=2000", func(b *testing.B) {
+				if per := run(b, 2000); baseline > 0 {
+					b.ReportMetric(per/baseline, "x-baseline")
+				}
+			})
+		})
+	}
+}
