@@ -262,3 +262,36 @@ func TestRetentionWhileAFormerTeamMemberStops(t *testing.T) {
 		countersAgree(t, d, "the stop and the retention")
 	})
 }
+
+// TestLeaveTeamWhileReadingElsewhere, on both engines: Piet opens a
+// conversation of his own while he leaves a team, whose leave recounts his
+// unread total. The total agrees with his counts afterwards. Before, on
+// PostgreSQL, the recount summed his counts in the statement that updates
+// his user row: waiting for that row behind the marking, it kept the
+// snapshot from before the marking committed and set the total with the
+// conversation still unread. Piet's user row is held until both wait for
+// it, the marking first (it has lowered his participant row's count by
+// then).
+func TestLeaveTeamWhileReadingElsewhere(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr, piet)
+		th, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{piet.Email}, Subject: "Afspraak", Body: "Hallo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: th, Body: "Nog iets"}); err != nil {
+			t.Fatal(err)
+		}
+		pid, release := dbtest.HoldRows(t, d, "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", piet.ID)
+		markErr, leaveErr := dbtest.InTurn(t, d, pid, release,
+			func() error { _, err := f.svc.MarkRead(context.Background(), piet.Identity(), th); return err },
+			func() error { return f.svc.RemoveTeamMember(context.Background(), team.ID, piet.Email) })
+		if markErr != nil || leaveErr != nil {
+			t.Fatalf("mark read: %v; leave: %v", markErr, leaveErr)
+		}
+		countersAgree(t, d, "marking read and leaving a team")
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"dialoog/apperr"
 	"dialoog/auth"
@@ -53,7 +54,21 @@ func medicalArgs(userID int64) []any { return []any{userID, userID} }
 // comes back counts them again; it runs after a change of medical access
 // (a team's flag, joining or leaving a team), which is rare, and reads only
 // those users' participant rows.
+//
+// On PostgreSQL it locks those users' rows first, in a statement of its
+// own, and only then sums: the sum is read with the snapshot of the
+// statement that starts after the locks, so it holds what a change that
+// held a row (marking read or a reply in another conversation, which
+// moves a participant's count and the user's total) committed. Summed in
+// the UPDATE itself, the sum kept the snapshot from before its wait, and
+// the total it set missed that change.
 func recountReadableTotals(ctx context.Context, tx bun.Tx, who string, args ...any) error {
+	if tx.Dialect().Name() == dialect.PG {
+		var ids []int64
+		if err := tx.NewRaw(`SELECT id FROM users WHERE id IN (`+who+`) ORDER BY id FOR NO KEY UPDATE`, args...).Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("recount unread totals: lock users: %w", err)
+		}
+	}
 	if _, err := tx.NewRaw(`UPDATE users SET unread_total = (SELECT COALESCE(SUM(p.unread_count), 0)
   FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
   WHERE p.user_id = users.id AND p.unread_count > 0 AND `+medicalRule("t", "users.id")+`)
