@@ -567,7 +567,9 @@ func (s *Service) threadWithOrg(ctx context.Context, idb bun.IDB, userID, thread
 //     put to signers stays) and takes none.
 //   - a conversation's row before its participants' and their users'
 //     rows: a deletion locks it FOR UPDATE first (messageToDelete,
-//     threadToDelete), a reply FOR NO KEY UPDATE (threadToWrite).
+//     threadToDelete), a reply FOR NO KEY UPDATE (threadToWrite), marking
+//     read FOR SHARE (threadToRead), before the reader's read states, then
+//     their participant row, then their user row.
 //   - several conversations in the order of their ids: a team's member
 //     joining share-locks the team's, one leaving locks them FOR NO KEY
 //     UPDATE, as it clears its assignments (holdTeamThreads), the

@@ -459,7 +459,7 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 	var later []Event
 	var n int
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.threadFor(ctx, tx, user.ID, threadID); err != nil {
+		if _, err := s.threadToRead(ctx, tx, user.ID, threadID); err != nil {
 			return err
 		}
 		// The unread messages, and those that came read with the history
@@ -509,8 +509,12 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 		}
 		var marked int64
 		if len(ids) > 0 {
+			// Only what the counters count (unread and in the box) leaves
+			// them. (The thread's lock already keeps a removal from the
+			// box from coming between the query above and this; the
+			// condition keeps the decrement to the counters' own rule.)
 			res, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("read_at = ?", now).
-				Where("user_id = ? AND read_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx)
+				Where("user_id = ? AND read_at IS NULL AND removed_at IS NULL AND message_id IN (?)", user.ID, bun.In(ids)).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("mark read: %w", err)
 			}
@@ -521,11 +525,13 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 			}
 		}
 		if marked > 0 {
-			if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - ? WHERE id = ?`, marked, user.ID).Exec(ctx); err != nil {
-				return fmt.Errorf("count read: %w", err)
-			}
+			// The participant's row before the user's, in the order of
+			// every change in a conversation (see threadToRead).
 			if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("unread_count = unread_count - ?", marked).
 				Where("thread_id = ? AND user_id = ?", threadID, user.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("count read: %w", err)
+			}
+			if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - ? WHERE id = ?`, marked, user.ID).Exec(ctx); err != nil {
 				return fmt.Errorf("count read: %w", err)
 			}
 		}
@@ -544,6 +550,43 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 	}
 	s.publish(ctx, later)
 	return n, nil
+}
+
+// threadToRead is threadFor for marking read (MarkReadUpTo) in its
+// transaction tx: on PostgreSQL the same statement share-locks the
+// thread's row, before the reader's read states, participant row and
+// user row, in the order of every other change in a conversation (see
+// the row locks above threadToWrite). Without it, marking read took
+// those rows with no lock on the conversation, against that order:
+//
+//   - a removal from the box (RemoveFromBox, RemoveThreadFromBox,
+//     DeleteForEveryone, the retention, a stop), which locks the thread
+//     FOR UPDATE and then recounts from the read states, saw them as
+//     they were before the marking committed (its subqueries keep their
+//     snapshot when they wait for a row), or the marking counted a state
+//     the removal had just taken out of the box: the counters lost or
+//     took away one more than they should;
+//   - a member leaving the team (holdTeamThreads, FOR NO KEY UPDATE),
+//     who gives back their personal rows and then deletes their read
+//     states, waited for the reader's read states while the reader
+//     waited for that participant row: a deadlock.
+//
+// FOR SHARE, not FOR KEY SHARE, so that it also takes turns with a
+// member leaving, a reply and a participant added (FOR NO KEY UPDATE),
+// which change the same counters: the reply's one statement (see
+// storeMessage) updates the users' rows before the participants', the
+// other way round from marking read. Readers of one conversation, and a
+// member joining (holdTeamThreads, FOR SHARE), do not wait for each
+// other: a join updates the newcomer's participant rows and then (a
+// medical team) their user row, and marking read takes them in that
+// order too. It adds no statement: the lock is part of the thread's
+// query. (SQLite's writers take turns.)
+func (s *Service) threadToRead(ctx context.Context, tx bun.Tx, userID, threadID int64) (*db.Thread, error) {
+	if !s.DB.Postgres() {
+		return s.threadFor(ctx, tx, userID, threadID)
+	}
+	th, _, err := s.loadThreadWithOrg(ctx, tx, s.DB.Text("messaging.threadToRead", func() string { return threadForQuery(s.DB) + " FOR SHARE OF t" }), userID, threadID)
+	return th, err
 }
 
 // senderOrgs names the organisations of internal senders, loading the few
