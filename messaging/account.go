@@ -127,7 +127,7 @@ func (s *Service) deleteAccountRows(ctx context.Context, tx bun.Tx, user *db.Use
 		Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load box: %w", err)
 	}
-	keys, err := s.removeForUser(ctx, tx, user.ID, msgs)
+	keys, err := s.removeForUser(ctx, tx, user.ID, msgs, true)
 	if err != nil {
 		return nil, err
 	}

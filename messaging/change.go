@@ -306,7 +306,7 @@ func (s *Service) RemoveFromBox(ctx context.Context, who *identity.User, message
 		if err != nil {
 			return err
 		}
-		keys, err = s.removeForUser(ctx, tx, user.ID, []*db.Message{m})
+		keys, err = s.removeForUser(ctx, tx, user.ID, []*db.Message{m}, false)
 		return err
 	})
 	if err != nil {
@@ -335,7 +335,7 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, t
 			return fmt.Errorf("load messages: %w", err)
 		}
 		var err error
-		if keys, err = s.removeForUser(ctx, tx, user.ID, msgs); err != nil {
+		if keys, err = s.removeForUser(ctx, tx, user.ID, msgs, false); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model((*db.Participant)(nil)).Set("removed_at = ?", s.Now().UTC()).
@@ -360,10 +360,15 @@ func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadI
 	return th, err
 }
 
-func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message) ([]storedFile, error) {
+// removeForUser takes msgs out of the user's box in tx, and deletes those
+// nobody keeps any more (purge, with the conversations they empty). Only
+// the user's own counters change: a message that goes was in no other box
+// (it would stay), so no one else's counts held it. They are recounted
+// unless the user is leaving (their rows go with the account in the same
+// transaction, so a recount of thousands of conversations would be
+// wasted).
+func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message, leaving bool) ([]storedFile, error) {
 	now := s.Now().UTC()
-	// recount: the threads whose counters change, for this user (false) or
-	// for everyone because a message was deleted (true).
 	recount := map[int64]bool{}
 	var gone []*db.Message
 	for chunk := range slices.Chunk(msgs, purgeChunk) {
@@ -392,9 +397,8 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 			stays[id] = true
 		}
 		for _, m := range chunk {
-			left := stays[m.ID]
-			recount[m.ThreadID] = recount[m.ThreadID] || !left
-			if !left {
+			recount[m.ThreadID] = true
+			if !stays[m.ID] {
 				gone = append(gone, m)
 			}
 		}
@@ -403,21 +407,10 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 	if err != nil {
 		return nil, err
 	}
-	// Recounted a chunk of threads a statement: for everyone where a
-	// message was deleted, for this user where their box alone changed.
-	var all, own []int64
-	for threadID, forAll := range recount {
-		if forAll {
-			all = append(all, threadID)
-		} else {
-			own = append(own, threadID)
+	if !leaving {
+		if err := s.syncCounters(ctx, tx, slices.Collect(maps.Keys(recount)), userID); err != nil {
+			return nil, err
 		}
-	}
-	if err := s.syncCounters(ctx, tx, all, 0); err != nil {
-		return nil, err
-	}
-	if err := s.syncCounters(ctx, tx, own, userID); err != nil {
-		return nil, err
 	}
 	return keys, nil
 }
@@ -516,11 +509,7 @@ WHERE thread_id IN (?) AND last_activity_at > `+newestMessage("participants.thre
 		// The participants go with the threads: their unread counts leave
 		// their totals first (only what the totals count: the medical
 		// rule).
-		if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total -
-  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
-    WHERE p.thread_id IN (?) AND p.user_id = users.id AND p.unread_count > 0 AND `+medicalRule("t", "users.id")+`)
-WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id IN (?) AND p.unread_count > 0)`,
-			bun.In(empty), bun.In(empty)).Exec(ctx); err != nil {
+		if err := moveTotals(ctx, tx, "-", "p.thread_id IN (?)", bun.In(empty)); err != nil {
 			return fmt.Errorf("uncount empty threads: %w", err)
 		}
 		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id IN (?)", bun.In(empty)).Exec(ctx); err != nil {

@@ -592,17 +592,9 @@ func (s *Service) syncCountersOf(ctx context.Context, tx bun.Tx, threadIDs []int
 		args = append(args, userID)
 	}
 	// The users' totals move by what the threads' counts move: out with
-	// the old counts, recount, in with the new ones; only those of the
-	// threads they may read (the totals count nothing else).
-	total := func(sign string) error {
-		_, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+`
-  (SELECT COALESCE(SUM(p.unread_count), 0) FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
-    WHERE p.thread_id IN (?) AND p.user_id = users.id AND `+medicalRule("t", "users.id")+`)
-WHERE id IN (SELECT pp.user_id FROM participants AS pp WHERE pp.`+strings.ReplaceAll(who, "AND user_id", "AND pp.user_id")+`)`,
-			append([]any{bun.In(threadIDs)}, args...)...).Exec(ctx)
-		return err
-	}
-	if err := total("-"); err != nil {
+	// the old counts, recount, in with the new ones.
+	rows := "p." + strings.ReplaceAll(who, "AND user_id", "AND p.user_id")
+	if err := moveTotals(ctx, tx, "-", rows, args...); err != nil {
 		return err
 	}
 	if _, err := tx.NewRaw(`UPDATE participants SET
@@ -613,5 +605,21 @@ box_count = (SELECT COUNT(*) FROM message_states AS ms JOIN messages AS m ON m.i
 WHERE `+who, args...).Exec(ctx); err != nil {
 		return err
 	}
-	return total("+")
+	return moveTotals(ctx, tx, "+", rows, args...)
+}
+
+// moveTotals adds (sign "+") or takes (sign "-") the unread counts of the
+// participant rows p that where (with args) selects to or from their
+// users' totals, for the threads each may read (the totals count nothing
+// else: medicalRule). Summed per user in one pass over those rows: a
+// chunk of threads costs its participant rows, where a subquery per user
+// looked up every thread of the chunk for each of them.
+func moveTotals(ctx context.Context, tx bun.Tx, sign, where string, args ...any) error {
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+` c.n
+FROM (SELECT p.user_id, SUM(p.unread_count) AS n FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE `+where+` AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+` GROUP BY p.user_id) AS c
+WHERE users.id = c.user_id`, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("move unread totals: %w", err)
+	}
+	return nil
 }

@@ -526,8 +526,9 @@ func nobodysMessages(t *testing.T, d *db.DB, step string) {
 // in nobody's box, are deleted with the conversation. Before, on
 // PostgreSQL, each still saw the other's box as it was and kept the
 // messages for it: they stayed, in nobody's box, as did the conversation.
-// Both are held (a row lock on the users, whose totals both recount)
-// until both have done what they do before that.
+// Both are held (a row lock on the users: the removal moves the
+// colleague's unread total, the stop deletes the person) until both have
+// done what they do before that.
 func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 	cases := []struct {
 		name string
@@ -564,6 +565,20 @@ func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
+					// The last message unread for the colleague too, so that
+					// the removal moves their unread total and waits for
+					// their row, as the stop waits for the person's (the
+					// deletion of the account).
+					if _, err := d.NewRaw("UPDATE message_states SET read_at = NULL WHERE message_id = ? AND user_id = ?", last, f.hr.ID).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := d.NewRaw("UPDATE participants SET unread_count = unread_count + 1 WHERE thread_id = ? AND user_id = ?", tid, f.hr.ID).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := d.NewRaw("UPDATE users SET unread_total = unread_total + 1 WHERE id = ?", f.hr.ID).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+					countersAgree(t, d, "the colleague's unread message")
 					pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, jan.ID)
 					errs := make([]error, 2)
 					var wg sync.WaitGroup
