@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -337,10 +338,18 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 		if team == nil {
 			users = append(users, sender)
 		}
+		// The recipients who have an account, in one statement; the
+		// addresses new to Dialoog are created one by one below.
+		known, err := usersByEmail(ctx, tx, recipients)
+		if err != nil {
+			return err
+		}
 		for _, email := range recipients {
-			u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language)
-			if err != nil {
-				return err
+			u, created := known[email], false
+			if u == nil {
+				if u, created, err = s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language); err != nil {
+					return err
+				}
 			}
 			if created {
 				if err := s.countNewAddress(ctx, tx, sender); err != nil {
@@ -357,20 +366,33 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 			}
 			users = append(users, u)
 		}
-		for _, u := range users {
-			if team != nil {
-				// A recipient who is a member already takes part.
-				ok, err := isTeamMember(ctx, tx, *team, u.ID)
-				if err != nil {
-					return err
-				}
-				if ok {
-					continue
-				}
+		members := map[int64]bool{}
+		if team != nil && len(users) > 0 {
+			// A recipient who is a member already takes part.
+			ids := make([]int64, len(users))
+			for i, u := range users {
+				ids[i] = u.ID
 			}
-			p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now}
-			if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
-				return fmt.Errorf("add participant: %w", err)
+			var in []int64
+			if err := tx.NewSelect().Model((*db.TeamMember)(nil)).Column("user_id").
+				Where("team_id = ? AND user_id IN (?)", *team, bun.In(ids)).Scan(ctx, &in); err != nil && !db.ErrNoRows(err) {
+				return fmt.Errorf("check team members: %w", err)
+			}
+			for _, id := range in {
+				members[id] = true
+			}
+		}
+		// One statement for all of them, in the order of the addresses
+		// (the order of their rows is the order they joined).
+		ps := make([]db.Participant, 0, len(users))
+		for _, u := range users {
+			if !members[u.ID] {
+				ps = append(ps, db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now})
+			}
+		}
+		if len(ps) > 0 {
+			if _, err := tx.NewInsert().Model(&ps).Exec(ctx); err != nil {
+				return fmt.Errorf("add participants: %w", err)
 			}
 		}
 		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, 0, now)
@@ -393,6 +415,20 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 	s.queued()
 	s.publish(ctx, later)
 	return threadID, nil
+}
+
+// usersByEmail loads the users of the (normalised) addresses emails that
+// have an account, by address, in one statement.
+func usersByEmail(ctx context.Context, tx bun.Tx, emails []string) (map[string]*db.User, error) {
+	var us []db.User
+	if err := tx.NewSelect().Model(&us).Where("email IN (?)", bun.In(emails)).Scan(ctx); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("load recipients: %w", err)
+	}
+	out := make(map[string]*db.User, len(us))
+	for i := range us {
+		out[us[i].Email] = &us[i]
+	}
+	return out, nil
 }
 
 // shownAddress is how long an address an error names may be, in
@@ -757,14 +793,20 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 			team = p.Team
 		}
 	}
+	// The notices are gathered and stored together below: a statement or
+	// two whatever the number of people, not two each.
+	var al alerts
 	for _, p := range ps {
 		if p.UserID == author.ID || p.UserID == answers || !p.MayRead {
 			continue // nobody is told of what they may not read
 		}
 		u := users[p.UserID]
-		if err := s.alert(ctx, tx, th, org, &p, u, author, team, now); err != nil {
+		if err := s.alert(ctx, tx, th, org, &p, u, author, team, now, &al); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.storeAlerts(ctx, tx, &al, now); err != nil {
+		return nil, err
 	}
 	if auto {
 		return evs, nil
@@ -800,7 +842,10 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 // content-free notification at most once per thread per NotifyEvery while
 // earlier messages are unread (one who chose the daily summary or no mail
 // gets nothing here).
-func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, team *db.Team, now time.Time) error {
+//
+// The notification mails and the record of who was told are added to al,
+// for storeAlerts.
+func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Organisation, p *db.Participant, u *db.User, author *db.User, team *db.Team, now time.Time, al *alerts) error {
 	if u.Status == db.StatusDisabled {
 		return nil
 	}
@@ -816,7 +861,8 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 		if err := s.Invitations.InviteTx(ctx, tx, u, org, &author.ID); err != nil {
 			return err
 		}
-		return s.notified(ctx, tx, p, now)
+		al.told = append(al.told, p.ID)
+		return nil
 	}
 	if auth.NotifySetting(u) != auth.NotifyMessage {
 		return nil // the daily summary tells them, or nothing does
@@ -840,9 +886,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	// Sent NotifyDelay later, and only if still wanted then (NoticeWanted).
 	notice := notify.Notice{Participant: p.ID, At: now}
 	mail.Notice, mail.Delay = &notice, s.NotifyDelay
-	if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
-		return err
-	}
+	al.mails = append(al.mails, mail)
 	// The same content-free notice to each browser the person switched
 	// notifications on for: a statement only for people who have any.
 	if u.PushDevices > 0 {
@@ -850,7 +894,26 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 			return err
 		}
 	}
-	return s.notified(ctx, tx, p, now)
+	al.told = append(al.told, p.ID)
+	return nil
+}
+
+// alerts are the notices of a new message to store (alert, storeAlerts).
+type alerts struct {
+	mails []notify.Mail
+	told  []int64 // the participant rows told of the message
+}
+
+// storeAlerts queues the notification mails of al and records when its
+// participants were told, in a statement or two each, whatever their
+// number.
+func (s *Service) storeAlerts(ctx context.Context, tx bun.Tx, al *alerts, now time.Time) error {
+	if len(al.mails) > 0 {
+		if _, err := s.Outbox.QueueMails(ctx, tx, al.mails); err != nil {
+			return err
+		}
+	}
+	return s.notified(ctx, tx, al.told, now)
 }
 
 // NoticeWanted is the rule the outbox asks just before it sends the notice
@@ -884,10 +947,13 @@ func NoticeWanted(ctx context.Context, idb bun.IDB, n notify.Notice) (bool, erro
 // conversation (the notification names nothing).
 const PushURL = "/berichten"
 
-// notified records when participant p was last told of the thread.
-func (s *Service) notified(ctx context.Context, tx bun.Tx, p *db.Participant, now time.Time) error {
-	if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("last_notified_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
-		return fmt.Errorf("record notification: %w", err)
+// notified records when the participant rows ids were last told of the
+// thread, in one statement a chunk of them.
+func (s *Service) notified(ctx context.Context, tx bun.Tx, ids []int64, now time.Time) error {
+	for chunk := range slices.Chunk(ids, purgeChunk) {
+		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("last_notified_at = ?", now).Where("id IN (?)", bun.In(chunk)).Exec(ctx); err != nil {
+			return fmt.Errorf("record notification: %w", err)
+		}
 	}
 	return nil
 }

@@ -88,6 +88,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,6 +186,76 @@ func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m
 		return 0, fmt.Errorf("queue mail: insert outbox row: %w", err)
 	}
 	return id, nil
+}
+
+// queueMailsChunk is how many mails one statement of QueueMails names.
+const queueMailsChunk = 500
+
+// QueueMails is QueueMail for several mails at once (a new message's
+// notices to everyone in a conversation, a run of daily summaries): two
+// statements a chunk of queueMailsChunk, whatever the number of mails,
+// instead of one per mail. It keeps the rule of queueMailQuery: no mail
+// to a disabled account's address (looked up first, in idb, normally the
+// caller's transaction, as that statement's snapshot would). It returns
+// how many it queued.
+func (o *Outbox) QueueMails(ctx context.Context, idb bun.IDB, ms []Mail) (int, error) {
+	if len(ms) == 1 {
+		// One mail is one statement (queueMailQuery).
+		id, err := o.QueueMail(ctx, idb, ms[0])
+		if err != nil || id == 0 {
+			return 0, err
+		}
+		return 1, nil
+	}
+	queued := 0
+	for chunk := range slices.Chunk(ms, queueMailsChunk) {
+		recipients := make([]string, len(chunk))
+		lower := make([]string, len(chunk))
+		for i, m := range chunk {
+			addr, err := mail.ParseAddress(m.To)
+			if err != nil {
+				return queued, fmt.Errorf("queue mails: recipient: %w", err)
+			}
+			if m.HTML == "" && m.Text == "" {
+				return queued, errors.New("queue mails: empty body")
+			}
+			recipients[i], lower[i] = addr.Address, strings.ToLower(addr.Address)
+		}
+		var disabled []string
+		if err := idb.NewSelect().Table("users").Column("email").Where("email IN (?) AND status = ?", bun.In(lower), db.StatusDisabled).
+			Scan(ctx, &disabled); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return queued, fmt.Errorf("queue mails: disabled accounts: %w", err)
+		}
+		skip := make(map[string]bool, len(disabled))
+		for _, e := range disabled {
+			skip[e] = true
+		}
+		now := time.Now()
+		items := make([]db.OutboxItem, 0, len(chunk))
+		for i, m := range chunk {
+			if skip[lower[i]] {
+				continue
+			}
+			plain, err := json.Marshal(m)
+			if err != nil {
+				return queued, fmt.Errorf("queue mails: encode: %w", err)
+			}
+			key, err := newIdempotencyKey()
+			if err != nil {
+				return queued, fmt.Errorf("queue mails: %w", err)
+			}
+			items = append(items, db.OutboxItem{IdempotencyKey: key, Channel: db.ChannelMail, Recipient: recipients[i],
+				Payload: o.vault.Seal(plain, []byte(key)), Status: db.OutboxPending, NextAttemptAt: now.Add(max(m.Delay, 0)), CreatedAt: now})
+		}
+		if len(items) == 0 {
+			continue
+		}
+		if _, err := idb.NewInsert().Model(&items).Exec(ctx); err != nil {
+			return queued, fmt.Errorf("queue mails: insert outbox rows: %w", err)
+		}
+		queued += len(items)
+	}
+	return queued, nil
 }
 
 // QueueSMS inserts a pending outbox row for s using idb (normally the
