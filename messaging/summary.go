@@ -19,8 +19,9 @@ import (
 // day goes out.
 const SummaryHour = 8
 
-// summaryBatch is how many people one query of the summary run lists.
-const summaryBatch = 100
+// summaryBatch is how many people one transaction of the summary run
+// claims and queues mails for (one statement each, see notify.QueueMails).
+const summaryBatch = 500
 
 // SummaryMail renders the daily summary: how many messages are unread and
 // a link, nothing of the messages, their subjects, senders or
@@ -31,9 +32,11 @@ type SummaryMail interface {
 
 // SendDailySummaries queues the daily summary for every active person who
 // chose it and has unread messages, once per Dutch local day, from
-// SummaryHour on. Each person is claimed by moving last_summary_at into
-// today in the transaction that queues their mail, so that runs on several
-// instances at once send one summary each. It returns how many it queued.
+// SummaryHour on. People are claimed by moving last_summary_at into today
+// in the transaction that queues their mails, summaryBatch at a time (a
+// few statements a batch, not a transaction a person), so that runs on
+// several instances at once send one summary each. It returns how many it
+// queued.
 func (s *Service) SendDailySummaries(ctx context.Context) (int, error) {
 	if s.Summary == nil {
 		return 0, errors.New("daily summaries: no mail renderer")
@@ -46,24 +49,12 @@ func (s *Service) SendDailySummaries(ctx context.Context) (int, error) {
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, i18n.Zone).UTC()
 	sent := 0
 	for {
-		var ids []int64
-		err := s.DB.NewSelect().Model((*db.User)(nil)).Column("id").
-			Where("notify = ?", auth.NotifyDaily).Where("status = ?", db.StatusActive).Where("unread_total > 0").
-			Where("(last_summary_at IS NULL OR last_summary_at < ?)", today).
-			OrderExpr("id").Limit(summaryBatch).Scan(ctx, &ids)
+		n, more, err := s.sendSummaries(ctx, today, now)
+		sent += n
 		if err != nil {
-			return sent, fmt.Errorf("daily summaries: list: %w", err)
+			return sent, err
 		}
-		for _, id := range ids {
-			ok, err := s.sendSummary(ctx, id, today, now)
-			if err != nil {
-				return sent, err
-			}
-			if ok {
-				sent++
-			}
-		}
-		if len(ids) < summaryBatch {
+		if !more {
 			break
 		}
 	}
@@ -73,40 +64,51 @@ func (s *Service) SendDailySummaries(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
-// sendSummary claims one person for today's summary and queues it, in one
-// transaction; ok is false when another run got there first or the person
+// summaryDue is who gets today's summary: an active person who chose it,
+// has unread messages and got none today. Arguments: the setting, the
+// status, the start of today.
+const summaryDue = "notify = ? AND status = ? AND unread_total > 0 AND (last_summary_at IS NULL OR last_summary_at < ?)"
+
+// sendSummaries claims up to summaryBatch people for today's summary and
+// queues theirs, in one transaction; more is whether a full batch was
+// claimed (there may be more). A person another run claimed first, or who
 // no longer qualifies (read everything, changed the setting, was disabled
-// or deleted).
-func (s *Service) sendSummary(ctx context.Context, userID int64, today, now time.Time) (ok bool, err error) {
+// or deleted), is not claimed: the claim checks summaryDue again, row by
+// row, under the row's lock on PostgreSQL.
+func (s *Service) sendSummaries(ctx context.Context, today, now time.Time) (n int, more bool, err error) {
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var u struct {
+		n, more = 0, false
+		var us []struct {
+			ID          int64
 			Email       string
 			Language    string
 			UnreadTotal int
 		}
+		due := tx.NewSelect().Model((*db.User)(nil)).Column("id").Where(summaryDue, auth.NotifyDaily, db.StatusActive, today).
+			OrderExpr("id").Limit(summaryBatch)
 		err := tx.NewUpdate().Model((*db.User)(nil)).Set("last_summary_at = ?", now).
-			Where("id = ?", userID).Where("notify = ?", auth.NotifyDaily).Where("status = ?", db.StatusActive).
-			Where("unread_total > 0").Where("(last_summary_at IS NULL OR last_summary_at < ?)", today).
-			Returning("email, language, unread_total").Scan(ctx, &u)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+			Where("id IN (?)", due).Where(summaryDue, auth.NotifyDaily, db.StatusActive, today).
+			Returning("id, email, language, unread_total").Scan(ctx, &us)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("claim: %w", err)
 		}
-		mail, err := s.Summary.DailySummaryMail(u.Language, u.UnreadTotal, s.BaseURL+"/berichten")
-		if err != nil {
-			return fmt.Errorf("render: %w", err)
+		mails := make([]notify.Mail, 0, len(us))
+		for _, u := range us {
+			mail, err := s.Summary.DailySummaryMail(u.Language, u.UnreadTotal, s.BaseURL+"/berichten")
+			if err != nil {
+				return fmt.Errorf("render for user %d: %w", u.ID, err)
+			}
+			mail.To = u.Email
+			mails = append(mails, mail)
 		}
-		mail.To = u.Email
-		if _, err := s.Outbox.QueueMail(ctx, tx, mail); err != nil {
+		if _, err := s.Outbox.QueueMails(ctx, tx, mails); err != nil {
 			return err
 		}
-		ok = true
+		n, more = len(us), len(us) == summaryBatch
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("daily summary for user %d: %w", userID, err)
+		return 0, false, fmt.Errorf("daily summaries: %w", err)
 	}
-	return ok, nil
+	return n, more, nil
 }
