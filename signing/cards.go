@@ -82,8 +82,21 @@ func (s *Service) CardByID(ctx context.Context, who *identity.User, requestID in
 }
 
 func (s *Service) cards(ctx context.Context, user *db.User, rs []requestRow) ([]Card, error) {
+	cs, err := s.cardsFor(ctx, []*db.User{user}, rs)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// cardsFor is cards for several viewers at once (the live cards of a
+// request): the signers, their names, and the methods and code states of
+// the viewers who may act are loaded in one statement each, whatever the
+// number of viewers and signers. Viewer i's cards are out[i].
+func (s *Service) cardsFor(ctx context.Context, viewers []*db.User, rs []requestRow) ([][]Card, error) {
+	out := make([][]Card, len(viewers))
 	if len(rs) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	ids := make([]int64, len(rs))
 	for i := range rs {
@@ -111,69 +124,105 @@ func (s *Service) cards(ctx context.Context, user *db.User, rs []requestRow) ([]
 			users[us[i].ID] = &us[i]
 		}
 	}
+	// A viewer's turn to act: the method and the last code are filled in
+	// below, for all of them at once.
+	type turn struct {
+		viewer, card int
+		signerID     int64
+	}
+	var turns []turn
 	now := s.Now().UTC()
-	out := make([]Card, len(rs))
-	for i := range rs {
-		r := &rs[i]
-		name, err := s.Vault.Open(r.NameSealed, nameAD(r.ID))
-		if err != nil {
-			return nil, fmt.Errorf("open document name: %w", err)
-		}
-		c := Card{ID: r.ID, ThreadID: r.ThreadID, DocumentName: string(name), Pages: r.Pages, SHA256: r.SHA256, InOrder: r.InOrder,
-			Deadline: r.Deadline.Time, Status: r.Status, RequesterName: r.RequesterName, CreatedAt: r.CreatedAt}
-		if r.SealedMessageID != nil {
-			c.SealedMessageID = *r.SealedMessageID
-		}
-		sgs := byReq[r.ID]
-		turn := current(sgs)
-		// A request whose deadline passed is shown expired as RunDue
-		// will mark it, and nobody may act on it any more.
-		past := r.pastDeadline(now)
-		if past {
-			c.Status = StatusExpired
-		}
-		for j := range sgs {
-			sg := &sgs[j]
-			v := SignerView{Status: sg.Status, DecidedAt: sg.DecidedAt.Time, Turn: c.Status == StatusOpen && r.InOrder && sg == turn}
-			if past && sg.Status == SignerWaiting {
-				v.Status = SignerExpired
+	for k, user := range viewers {
+		out[k] = make([]Card, len(rs))
+		for i := range rs {
+			r := &rs[i]
+			name, err := s.Vault.Open(r.NameSealed, nameAD(r.ID))
+			if err != nil {
+				return nil, fmt.Errorf("open document name: %w", err)
 			}
-			switch u := userOf(sg, users); {
-			case u != nil:
-				v.Name = messaging.NameFor(user, u)
-				v.Me = u.ID == user.ID
-			case sg.EvidenceSealed != nil:
-				// A signer who stopped with Dialoog: the name they agreed
-				// under stays on the record.
-				if p, err := s.openEvidence(sg); err == nil {
-					v.Name = p.Name
-				}
+			c := Card{ID: r.ID, ThreadID: r.ThreadID, DocumentName: string(name), Pages: r.Pages, SHA256: r.SHA256, InOrder: r.InOrder,
+				Deadline: r.Deadline.Time, Status: r.Status, RequesterName: r.RequesterName, CreatedAt: r.CreatedAt}
+			if r.SealedMessageID != nil {
+				c.SealedMessageID = *r.SealedMessageID
 			}
-			if sg.ReasonSealed != nil {
-				reason, err := s.Vault.Open(sg.ReasonSealed, reasonAD(sg.ID))
-				if err != nil {
-					return nil, fmt.Errorf("open reason: %w", err)
-				}
-				v.Reason = string(reason)
+			sgs := byReq[r.ID]
+			next := current(sgs)
+			// A request whose deadline passed is shown expired as RunDue
+			// will mark it, and nobody may act on it any more.
+			past := r.pastDeadline(now)
+			if past {
+				c.Status = StatusExpired
 			}
-			if v.Me && v.Status == SignerWaiting && c.Status == StatusOpen && (!r.InOrder || sg == turn) {
-				c.MayAct = true
-				m, err := s.method(ctx, s.DB, user.ID)
-				if err == nil {
-					c.Method, c.MaskedPhone = m.Kind, m.MaskedPhone
+			for j := range sgs {
+				sg := &sgs[j]
+				v := SignerView{Status: sg.Status, DecidedAt: sg.DecidedAt.Time, Turn: c.Status == StatusOpen && r.InOrder && sg == next}
+				if past && sg.Status == SignerWaiting {
+					v.Status = SignerExpired
 				}
-				var last db.OneTimeCode
-				err = s.DB.NewSelect().Model(&last).Column("sent_at").Where("user_id = ? AND purpose = ? AND used_at IS NULL", user.ID, purpose(sg.ID)).
-					Order("id DESC").Limit(1).Scan(ctx)
-				if err == nil {
-					c.CodeSentAt = last.SentAt
-				} else if !db.ErrNoRows(err) {
-					return nil, fmt.Errorf("load code state: %w", err)
+				switch u := userOf(sg, users); {
+				case u != nil:
+					v.Name = messaging.NameFor(user, u)
+					v.Me = u.ID == user.ID
+				case sg.EvidenceSealed != nil:
+					// A signer who stopped with Dialoog: the name they
+					// agreed under stays on the record.
+					if p, err := s.openEvidence(sg); err == nil {
+						v.Name = p.Name
+					}
 				}
+				if sg.ReasonSealed != nil {
+					reason, err := s.Vault.Open(sg.ReasonSealed, reasonAD(sg.ID))
+					if err != nil {
+						return nil, fmt.Errorf("open reason: %w", err)
+					}
+					v.Reason = string(reason)
+				}
+				if v.Me && v.Status == SignerWaiting && c.Status == StatusOpen && (!r.InOrder || sg == next) {
+					c.MayAct = true
+					turns = append(turns, turn{viewer: k, card: i, signerID: sg.ID})
+				}
+				c.Signers = append(c.Signers, v)
 			}
-			c.Signers = append(c.Signers, v)
+			out[k][i] = c
 		}
-		out[i] = c
+	}
+	if len(turns) == 0 {
+		return out, nil
+	}
+	actors := make([]int64, 0, len(turns))
+	purposes := make([]string, 0, len(turns))
+	for _, t := range turns {
+		actors = append(actors, viewers[t.viewer].ID)
+		purposes = append(purposes, purpose(t.signerID))
+	}
+	methods, err := s.methods(ctx, s.DB, actors)
+	if err != nil {
+		return nil, err
+	}
+	// The last code sent to each of them for their turn, newest first.
+	var codes []db.OneTimeCode
+	if err := s.DB.NewSelect().Model(&codes).Column("user_id", "purpose", "sent_at").
+		Where("user_id IN (?) AND purpose IN (?) AND used_at IS NULL", bun.In(actors), bun.In(purposes)).
+		Order("id DESC").Scan(ctx); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("load code state: %w", err)
+	}
+	type codeOf struct {
+		userID  int64
+		purpose string
+	}
+	lastSent := map[codeOf]time.Time{}
+	for _, c := range codes {
+		if _, ok := lastSent[codeOf{c.UserID, c.Purpose}]; !ok {
+			lastSent[codeOf{c.UserID, c.Purpose}] = c.SentAt
+		}
+	}
+	for _, t := range turns {
+		c := &out[t.viewer][t.card]
+		id := viewers[t.viewer].ID
+		if m, ok := methods[id]; ok {
+			c.Method, c.MaskedPhone = m.Kind, m.MaskedPhone
+		}
+		c.CodeSentAt = lastSent[codeOf{id, purpose(t.signerID)}]
 	}
 	return out, nil
 }
@@ -204,19 +253,50 @@ func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int6
 	if err := s.DB.NewSelect().Model(&us).Where("id IN (?)", bun.In(userIDs)).Order("id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load live readers: %w", err)
 	}
-	out := make([]LiveCard, 0, len(us))
+	r, err := loadRequest(ctx, s.DB, requestID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Who may see it, for all of them at once: the check of access (the
+	// conversation's, then the request's receivedRule) in a statement
+	// each. Whoever may not (no longer a participant, the medical rule, a
+	// newcomer without the history) is left out.
+	ids := make([]int64, len(us))
 	for i := range us {
-		c, err := s.CardByID(ctx, us[i].Identity(), requestID)
-		if err != nil {
-			// Whoever may not see it (no longer a participant, or the
-			// medical rule) is left out, whichever check said so: the
-			// request's own or the conversation's.
-			if apperr.CodeOf(err) == apperr.NotFound {
-				continue
-			}
-			return nil, err
+		ids[i] = us[i].ID
+	}
+	readers, err := s.Messages.Readers(ctx, s.DB, r.ThreadID, ids)
+	if err != nil {
+		return nil, err
+	}
+	if r.MessageID != nil && len(readers) > 0 {
+		var received []int64
+		if err := s.DB.NewSelect().Table("message_states").Column("user_id").
+			Where("message_id = ? AND user_id IN (?)", *r.MessageID, bun.In(readers)).Scan(ctx, &received); err != nil && !db.ErrNoRows(err) {
+			return nil, fmt.Errorf("check signing request %d: %w", r.ID, err)
 		}
-		out = append(out, LiveCard{UserID: us[i].ID, Name: messaging.DisplayName(&us[i]), Language: us[i].Language, Card: *c})
+		readers = received
+	}
+	may := make(map[int64]bool, len(readers))
+	for _, id := range readers {
+		may[id] = true
+	}
+	var viewers []*db.User
+	for i := range us {
+		if may[us[i].ID] {
+			viewers = append(viewers, &us[i])
+		}
+	}
+	cards, err := s.cardsFor(ctx, viewers, []requestRow{*r})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LiveCard, 0, len(viewers))
+	for i, u := range viewers {
+		out = append(out, LiveCard{UserID: u.ID, Name: messaging.DisplayName(u), Language: u.Language, Card: cards[i][0]})
 	}
 	return out, nil
 }

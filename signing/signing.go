@@ -357,6 +357,33 @@ func (s *Service) method(ctx context.Context, idb bun.IDB, userID int64) (Method
 	if err := idb.NewSelect().Model(&fs).Where("user_id = ? AND verified_at IS NOT NULL", userID).Order("id").Scan(ctx); err != nil {
 		return Method{}, fmt.Errorf("load factors: %w", err)
 	}
+	return methodOf(fs)
+}
+
+// methods is method for several users at once, in one statement: the
+// method of each of userIDs that has one.
+func (s *Service) methods(ctx context.Context, idb bun.IDB, userIDs []int64) (map[int64]Method, error) {
+	var fs []db.SecondFactor
+	if err := idb.NewSelect().Model(&fs).Where("user_id IN (?) AND verified_at IS NOT NULL", bun.In(userIDs)).Order("user_id", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load factors: %w", err)
+	}
+	out := map[int64]Method{}
+	for start := 0; start < len(fs); {
+		end := start
+		for end < len(fs) && fs[end].UserID == fs[start].UserID {
+			end++
+		}
+		if m, err := methodOf(fs[start:end]); err == nil {
+			out[fs[start].UserID] = m
+		}
+		start = end
+	}
+	return out, nil
+}
+
+// methodOf is how a user with the verified factors fs (oldest first)
+// confirms: by text when they have a phone, else by their app.
+func methodOf(fs []db.SecondFactor) (Method, error) {
 	var m Method
 	for _, f := range fs {
 		switch f.Kind {
