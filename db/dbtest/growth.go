@@ -27,6 +27,20 @@ var literals = regexp.MustCompile(`'[^']*'|X'[0-9A-Fa-f]*'|\b\d+\b`)
 // that ran more than once.
 func (s *Statements) CheckGrowth(t *testing.T, what string, small, large int, build func(t *testing.T, n int) func(ctx context.Context) error) {
 	t.Helper()
+	s.checkGrowth(t, what, "", small, large, build)
+}
+
+// KnownGrowth is CheckGrowth for an operation known to grow, for the
+// reason why (a defect reported and not fixed yet): the test is skipped
+// with why and the repeated statements while it grows, and fails once it
+// no longer does, so that the note goes when the defect does.
+func (s *Statements) KnownGrowth(t *testing.T, what, why string, small, large int, build func(t *testing.T, n int) func(ctx context.Context) error) {
+	t.Helper()
+	s.checkGrowth(t, what, why, small, large, build)
+}
+
+func (s *Statements) checkGrowth(t *testing.T, what, known string, small, large int, build func(t *testing.T, n int) func(ctx context.Context) error) {
+	t.Helper()
 	run := func(n int) []string {
 		t.Helper()
 		op := build(t, n)
@@ -40,8 +54,13 @@ func (s *Statements) CheckGrowth(t *testing.T, what string, small, large int, bu
 	a, b := run(small), run(large)
 	allowed := len(a) + (large+GrowthChunk-1)/GrowthChunk
 	t.Logf("%s: %d statements at %d, %d at %d", what, len(a), small, len(b), large)
-	if len(b) > allowed {
+	switch {
+	case len(b) > allowed && known != "":
+		t.Skipf("%s: %d statements at %d, %d at %d (at most %d), known: %s; repeated:\n%s", what, len(a), small, len(b), large, allowed, known, Repeated(b))
+	case len(b) > allowed:
 		t.Errorf("%s: %d statements at %d, %d at %d (at most %d); repeated:\n%s", what, len(a), small, len(b), large, allowed, Repeated(b))
+	case known != "":
+		t.Errorf("%s no longer grows (%d statements at %d, %d at %d): take KnownGrowth's note (%s) out of the test", what, len(a), small, len(b), large, known)
 	}
 }
 
