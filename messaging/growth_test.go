@@ -155,13 +155,13 @@ func TestStatementsDoNotGrow(t *testing.T) {
 			})
 		})
 		// A big team: n members and n conversations of the team.
-		bigTeam := func(t *testing.T, n int) (*db.Team, []db.User, []int64) {
+		bigTeam := func(t *testing.T, tag string, n int) (*db.Team, []db.User, []int64) {
 			t.Helper()
-			team, err := f.svc.CreateTeam(ctx, f.org.ID, fmt.Sprintf("Team %d", n), false, true)
+			team, err := f.svc.CreateTeam(ctx, f.org.ID, "Team "+tag, false, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			users := f.colleaguesAs(t, fmt.Sprintf("team%d-", n), n)
+			users := f.colleaguesAs(t, "team"+tag+"-", n)
 			members := make([]db.TeamMember, len(users))
 			for i := range users {
 				members[i] = db.TeamMember{TeamID: team.ID, UserID: users[i].ID, AddedAt: f.clk.Now()}
@@ -169,7 +169,7 @@ func TestStatementsDoNotGrow(t *testing.T) {
 			if _, err := d.NewInsert().Model(&members).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
-			ext := f.growthPeople(t, fmt.Sprintf("teamext%d-", n), 1)
+			ext := f.growthPeople(t, "teamext"+tag+"-", 1)
 			var tids []int64
 			for range n {
 				f.clk.Add(2 * time.Minute)
@@ -182,17 +182,50 @@ func TestStatementsDoNotGrow(t *testing.T) {
 			f.clk.Add(time.Hour)
 			return team, users, tids
 		}
+		t.Run("reply in a big team's conversation, everyone with push on", func(t *testing.T) {
+			hook.CheckGrowth(t, "team reply", 10, 100, func(t *testing.T, n int) func(ctx context.Context) error {
+				_, users, tids := bigTeam(t, fmt.Sprint("reply", n), n)
+				subs := make([]db.PushSubscription, 0, 2*len(users))
+				for i := range users {
+					for k := range 2 {
+						subs = append(subs, db.PushSubscription{UserID: users[i].ID, Endpoint: fmt.Sprintf("https://push.example/%d/%d/%d", n, i, k),
+							Keys: []byte("x"), UserAgent: "Test", VAPIDKey: "k", CreatedAt: f.clk.Now()})
+					}
+				}
+				if _, err := d.NewInsert().Model(&subs).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := d.NewRaw("UPDATE users SET push_devices = 2 WHERE id IN (SELECT user_id FROM team_members WHERE team_id = (SELECT team_id FROM threads WHERE id = ?))", tids[0]).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				ext := f.user(t, fmt.Sprintf("teamextreply%d-0000@example.nl", n))
+				return func(ctx context.Context) error {
+					_, err := f.svc.Reply(ctx, ext.Identity(), messaging.ReplyInput{ThreadID: tids[0], Body: "Aan het team"})
+					if err != nil {
+						return err
+					}
+					// Every member was told, by mail and on both browsers.
+					var pushes int64
+					if pushes, err = d.NewSelect().Model((*db.OutboxItem)(nil)).Where("channel = ? AND recipient LIKE ?", db.ChannelPush, "push:%").
+						Where("recipient IN (SELECT 'push:' || CAST(id AS TEXT) FROM push_subscriptions WHERE endpoint LIKE ?)", fmt.Sprintf("https://push.example/%d/%%", n)).
+						Count(context.Background()); err == nil && pushes != int64(2*n) {
+						err = fmt.Errorf("%d pushes, want %d", pushes, 2*n)
+					}
+					return err
+				}
+			})
+		})
 		t.Run("join and leave a big team", func(t *testing.T) {
 			joiner := func(n int) *db.User {
 				return f.active(t, fmt.Sprintf("joiner%d@osaw.nl", n), true, "Jo", "", "Iner")
 			}
 			hook.CheckGrowth(t, "join", 10, 100, func(t *testing.T, n int) func(ctx context.Context) error {
-				team, _, _ := bigTeam(t, n)
+				team, _, _ := bigTeam(t, fmt.Sprint(n), n)
 				u := joiner(n)
 				return func(ctx context.Context) error { return f.svc.AddTeamMember(ctx, team.ID, u.Email) }
 			})
 			hook.CheckGrowth(t, "leave", 10, 100, func(t *testing.T, n int) func(ctx context.Context) error {
-				team, err := f.svc.TeamByName(ctx, f.org.ID, fmt.Sprintf("Team %d", n))
+				team, err := f.svc.TeamByName(ctx, f.org.ID, fmt.Sprint("Team ", n))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -203,7 +236,7 @@ func TestStatementsDoNotGrow(t *testing.T) {
 		})
 		t.Run("assign in a big team", func(t *testing.T) {
 			hook.CheckGrowth(t, "assign", 10, 100, func(t *testing.T, n int) func(ctx context.Context) error {
-				_, users, tids := bigTeam(t, n+1)
+				_, users, tids := bigTeam(t, fmt.Sprint("assign", n), n)
 				return func(ctx context.Context) error { return f.svc.Assign(ctx, users[1].Identity(), tids[0], users[2].ID) }
 			})
 		})

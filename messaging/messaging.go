@@ -890,9 +890,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	// The same content-free notice to each browser the person switched
 	// notifications on for: a statement only for people who have any.
 	if u.PushDevices > 0 {
-		if _, err := s.Outbox.QueuePush(ctx, tx, u.ID, i18n.For(u.Language).T("push.new_message"), PushURL, &notice, s.NotifyDelay); err != nil {
-			return err
-		}
+		al.pushes = append(al.pushes, notify.PushTo{UserID: u.ID, Title: i18n.For(u.Language).T("push.new_message"), URL: PushURL, Notice: &notice})
 	}
 	al.told = append(al.told, p.ID)
 	return nil
@@ -900,18 +898,22 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 
 // alerts are the notices of a new message to store (alert, storeAlerts).
 type alerts struct {
-	mails []notify.Mail
-	told  []int64 // the participant rows told of the message
+	mails  []notify.Mail
+	pushes []notify.PushTo
+	told   []int64 // the participant rows told of the message
 }
 
-// storeAlerts queues the notification mails of al and records when its
-// participants were told, in a statement or two each, whatever their
+// storeAlerts queues the notification mails and pushes of al and records
+// when its participants were told, in a statement or two each, whatever their
 // number.
 func (s *Service) storeAlerts(ctx context.Context, tx bun.Tx, al *alerts, now time.Time) error {
 	if len(al.mails) > 0 {
 		if _, err := s.Outbox.QueueMails(ctx, tx, al.mails); err != nil {
 			return err
 		}
+	}
+	if _, err := s.Outbox.QueuePushes(ctx, tx, al.pushes, s.NotifyDelay); err != nil {
+		return err
 	}
 	return s.notified(ctx, tx, al.told, now)
 }

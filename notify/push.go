@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,6 +221,69 @@ func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title
 		return 0, fmt.Errorf("queue push: %w", err)
 	}
 	return int(n), nil
+}
+
+// PushTo is one person's push of QueuePushes: the title, the URL and the
+// notice (or nil) of QueuePush.
+type PushTo struct {
+	UserID     int64
+	Title, URL string
+	Notice     *Notice
+}
+
+// QueuePushes is QueuePush for several people at once (a new message's
+// notices to everyone in a conversation): their subscriptions are read in
+// one statement and their rows inserted in one a chunk of 500, whatever
+// the number of people, instead of a statement a person. One person is
+// QueuePush's one statement. It returns how many rows it queued.
+func (o *Outbox) QueuePushes(ctx context.Context, idb bun.IDB, pushes []PushTo, delay time.Duration) (int, error) {
+	switch len(pushes) {
+	case 0:
+		return 0, nil
+	case 1:
+		p := pushes[0]
+		return o.QueuePush(ctx, idb, p.UserID, p.Title, p.URL, p.Notice, delay)
+	}
+	ids := make([]int64, len(pushes))
+	for i, p := range pushes {
+		ids[i] = p.UserID
+	}
+	var subs []db.PushSubscription
+	if err := idb.NewSelect().Model(&subs).Column("id", "user_id").Where("user_id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("queue pushes: subscriptions: %w", err)
+	}
+	of := map[int64][]int64{}
+	for _, sub := range subs {
+		of[sub.UserID] = append(of[sub.UserID], sub.ID)
+	}
+	now := time.Now()
+	var rows []db.OutboxItem
+	for _, p := range pushes {
+		if len(of[p.UserID]) == 0 {
+			continue
+		}
+		// As QueuePush: one sealed payload for the person's rows.
+		plain, err := json.Marshal(pushContent{Title: p.Title, URL: p.URL, Notice: p.Notice})
+		if err != nil {
+			return 0, fmt.Errorf("queue pushes: encode: %w", err)
+		}
+		batch, err := newIdempotencyKey()
+		if err != nil {
+			return 0, fmt.Errorf("queue pushes: %w", err)
+		}
+		payload := o.vault.Seal(plain, pushAD(batch))
+		for _, id := range of[p.UserID] {
+			rows = append(rows, db.OutboxItem{IdempotencyKey: batch + "." + strconv.FormatInt(id, 10), Channel: db.ChannelPush,
+				Recipient: pushRecipient(id), Payload: payload, Status: db.OutboxPending, NextAttemptAt: now.Add(max(delay, 0)),
+				CreatedAt: now, SendBy: bun.NullTime{Time: now.Add(PushTTL)}})
+		}
+	}
+	for chunk := range slices.Chunk(rows, 500) {
+		if _, err := idb.NewInsert().Model(&chunk).Exec(ctx); err != nil {
+			return 0, fmt.Errorf("queue pushes: insert outbox rows: %w", err)
+		}
+	}
+	return len(rows), nil
 }
 
 // pushContent is what a push row's payload holds.
