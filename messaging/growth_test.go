@@ -113,6 +113,29 @@ func TestStatementsDoNotGrow(t *testing.T) {
 				}
 			})
 		})
+		t.Run("compose to many new addresses", func(t *testing.T) {
+			hook.KnownGrowth(t, "compose to new addresses", "each new address is its own account, throttle count and invitation (revoke, insert, branding, mail, audit): about nine statements one, at most NewAddressesPerHour of them",
+				2, messaging.NewAddressesPerHour, func(t *testing.T, n int) func(ctx context.Context) error {
+					to := make([]string, n)
+					for i := range to {
+						to[i] = fmt.Sprintf("nieuw%d-%d@example.nl", n, i)
+					}
+					f.clk.Add(2 * time.Hour) // the hourly limit of new addresses
+					return func(ctx context.Context) error {
+						_, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: to, Subject: "Welkom", Body: "Hallo allemaal"})
+						return err
+					}
+				})
+		})
+		t.Run("add a participant to a conversation of many people", func(t *testing.T) {
+			hook.CheckGrowth(t, "add to many", 2, messaging.MaxRecipients, func(t *testing.T, n int) func(ctx context.Context) error {
+				people := f.growthPeople(t, fmt.Sprintf("addmany%d-", n), n+1)
+				tid := f.growthThread(t, people[:n], 10)
+				return func(ctx context.Context) error {
+					return f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: people[n].Email, History: messaging.WithHistory})
+				}
+			})
+		})
 		t.Run("reply in a long conversation with many people", func(t *testing.T) {
 			hook.CheckGrowth(t, "reply", 2, messaging.MaxRecipients, func(t *testing.T, n int) func(ctx context.Context) error {
 				people := f.growthPeople(t, fmt.Sprintf("reply%d-", n), n)
