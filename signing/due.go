@@ -97,10 +97,8 @@ func (s *Service) remind(ctx context.Context, id int64) (bool, error) {
 		if err != nil {
 			return err
 		}
-		for i := range us {
-			if err := s.mail(ctx, tx, &us[i], r.OrgID, s.Mail.SigningReminderMail); err != nil {
-				return err
-			}
+		if err := s.mailAll(ctx, tx, us, r.OrgID, s.Mail.SigningReminderMail); err != nil {
+			return err
 		}
 		done = true
 		return auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.reminded", Detail: fmt.Sprintf("%s signers %d", requestDetail(r), len(us)), Now: now, OrgID: &r.OrgID})
@@ -175,18 +173,36 @@ func (s *Service) mailRequester(ctx context.Context, tx bun.Tx, r *requestRow, r
 // mail queues a content-free mail to u, under the organisation's sender
 // name; a disabled account gets none (notify refuses it).
 func (s *Service) mail(ctx context.Context, tx bun.Tx, u *db.User, orgID int64, render func(lang, link string) (notify.Mail, error)) error {
-	if u.Status == db.StatusDisabled {
+	return s.mailAll(ctx, tx, []db.User{*u}, orgID, render)
+}
+
+// mailAll is mail to each of us: the sender name is read once and the
+// mails queued together (notify.QueueMails), a few statements whatever
+// the number of people.
+func (s *Service) mailAll(ctx context.Context, tx bun.Tx, us []db.User, orgID int64, render func(lang, link string) (notify.Mail, error)) error {
+	var ms []notify.Mail
+	var from string
+	for i := range us {
+		u := &us[i]
+		if u.Status == db.StatusDisabled {
+			continue
+		}
+		m, err := render(u.Language, s.BaseURL+"/berichten")
+		if err != nil {
+			return fmt.Errorf("render signing mail: %w", err)
+		}
+		if len(ms) == 0 {
+			if from, err = auth.SenderName(ctx, tx, orgID); err != nil {
+				return fmt.Errorf("signing mail sender: %w", err)
+			}
+		}
+		m.To, m.FromName = u.Email, from
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
 		return nil
 	}
-	m, err := render(u.Language, s.BaseURL+"/berichten")
-	if err != nil {
-		return fmt.Errorf("render signing mail: %w", err)
-	}
-	m.To = u.Email
-	if m.FromName, err = auth.SenderName(ctx, tx, orgID); err != nil {
-		return fmt.Errorf("signing mail sender: %w", err)
-	}
-	_, err = s.Outbox.QueueMail(ctx, tx, m)
+	_, err := s.Outbox.QueueMails(ctx, tx, ms)
 	return err
 }
 

@@ -16,7 +16,9 @@ import (
 
 // TestSigningStatementsDoNotGrow checks, on both engines, that asking 20
 // people to sign runs as many statements as asking 2, and so do the
-// conversation's cards and the live cards (dbtest.CheckGrowth).
+// reminders of the periodic job, the conversation's cards and the live
+// cards (dbtest.CheckGrowth); the job's expiry of many requests is known
+// to grow (dbtest.KnownGrowth).
 func TestSigningStatementsDoNotGrow(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -63,6 +65,24 @@ func TestSigningStatementsDoNotGrow(t *testing.T) {
 			conversation(t, n, "ask")
 			return func(ctx context.Context) error { return ask(ctx, n) }
 		})
+		hook.CheckGrowth(t, "reminders", 2, messaging.MaxRecipients, func(t *testing.T, n int) func(ctx context.Context) error {
+			// Only this volume's request is due.
+			if _, err := d.NewRaw("UPDATE signing_requests SET status = ?, closed_at = ? WHERE status = ?", signing.StatusDeclined, f.clk.Now(), signing.StatusOpen).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			conversation(t, n, "remind")
+			if err := ask(context.Background(), n); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Add(10*24*time.Hour - signing.RemindBefore + time.Hour)
+			return func(ctx context.Context) error {
+				reminded, _, err := f.svc.RunDue(ctx)
+				if err == nil && reminded != 1 {
+					err = fmt.Errorf("%d reminded, want 1", reminded)
+				}
+				return err
+			}
+		})
 		hook.CheckGrowth(t, "cards", 2, messaging.MaxRecipients, func(t *testing.T, n int) func(ctx context.Context) error {
 			conversation(t, n, "cards")
 			if err := ask(context.Background(), n); err != nil {
@@ -80,6 +100,33 @@ func TestSigningStatementsDoNotGrow(t *testing.T) {
 				ids = append(ids, u.ID)
 			}
 			return func(ctx context.Context) error { _, err := f.svc.LiveCards(ctx, rid, ids); return err }
+		})
+		t.Run("expiry of many requests", func(t *testing.T) {
+			hook.KnownGrowth(t, "expiry of many requests", "RunDue claims and ends each due request in a transaction of its own (the claim, its signers, the requester's mail, the audit row, the live events)",
+				5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+					if _, err := d.NewRaw("UPDATE signing_requests SET status = ?, closed_at = ? WHERE status = ?", signing.StatusDeclined, f.clk.Now(), signing.StatusOpen).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+					now := f.clk.Now()
+					for range n {
+						var id int64
+						if err := d.NewRaw(`INSERT INTO signing_requests (thread_id, org_id, requester_name, name_sealed, sha256, pages, in_order, status, deadline, created_at, updated_at)
+VALUES (?, ?, 'Hanna', ?, '00', 1, FALSE, 'open', ?, ?, ?) RETURNING id`, f.thread, f.org.ID, []byte("x"), now.Add(time.Hour), now, now).Scan(ctx, &id); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := d.NewRaw("INSERT INTO signing_signers (request_id, user_id, position, status) VALUES (?, ?, 0, 'waiting')", id, f.jan.ID).Exec(ctx); err != nil {
+							t.Fatal(err)
+						}
+					}
+					f.clk.Add(2 * time.Hour)
+					return func(ctx context.Context) error {
+						_, expired, err := f.svc.RunDue(ctx)
+						if err == nil && expired != n {
+							err = fmt.Errorf("%d expired, want %d", expired, n)
+						}
+						return err
+					}
+				})
 		})
 	})
 }
