@@ -888,7 +888,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	mail.Notice, mail.Delay = &notice, s.NotifyDelay
 	al.mails = append(al.mails, mail)
 	// The same content-free notice to each browser the person switched
-	// notifications on for: a statement only for people who have any.
+	// notifications on for: looked for only for people who have any.
 	if u.PushDevices > 0 {
 		al.pushes = append(al.pushes, notify.PushTo{UserID: u.ID, Title: i18n.For(u.Language).T("push.new_message"), URL: PushURL, Notice: &notice})
 	}
@@ -904,8 +904,8 @@ type alerts struct {
 }
 
 // storeAlerts queues the notification mails and pushes of al and records
-// when its participants were told, in a statement or two each, whatever their
-// number.
+// when its participants were told, in a statement or two each, whatever
+// their number.
 func (s *Service) storeAlerts(ctx context.Context, tx bun.Tx, al *alerts, now time.Time) error {
 	if len(al.mails) > 0 {
 		if _, err := s.Outbox.QueueMails(ctx, tx, al.mails); err != nil {
