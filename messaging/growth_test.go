@@ -87,11 +87,16 @@ func (f *fx) unread(t *testing.T, tid int64, u *db.User) {
 	}
 }
 
-// TestStatementsDoNotGrow runs, on both engines, the every-day and
-// periodic operations of conversations at a small volume and at one about
-// ten times larger in what the operation handles, and fails when the
-// number of statements an operation runs grows with it (beyond a
-// statement per growthChunk rows).
+// TestStatementsDoNotGrow runs, on both engines, the every-day operations
+// of conversations at a small volume and at one about ten times larger in
+// what the operation handles, and fails when the number of statements an
+// operation runs grows with it (dbtest.CheckGrowth): composing to many
+// recipients (to many new addresses is known to grow), replying in a long
+// conversation of many people and in a big team's with push on, opening
+// and marking read a long conversation, adding someone to a long one and
+// to one of many people, joining and leaving a big team, assigning in it,
+// the live push and readers, a case's box, the inbox and unread count of
+// a big box, and its export (known to grow).
 func TestStatementsDoNotGrow(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -304,6 +309,21 @@ func TestStatementsDoNotGrow(t *testing.T) {
 					t.Fatal(err)
 				}
 				return func(ctx context.Context) error { _, err := f.svc.CaseBox(ctx, owner.Identity(), caseID, 1); return err }
+			})
+		})
+		t.Run("inbox of a big box", func(t *testing.T) {
+			hook.CheckGrowth(t, "inbox", 50, 500, func(t *testing.T, n int) func(ctx context.Context) error {
+				owner := f.growthPeople(t, fmt.Sprintf("inbox%d-", n), 1)[0]
+				if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: owner, Threads: n, Messages: 2, Others: 5, UnreadEvery: 3}); err != nil {
+					t.Fatal(err)
+				}
+				return func(ctx context.Context) error {
+					if _, err := f.svc.Inbox(ctx, owner.Identity(), 1, ""); err != nil {
+						return err
+					}
+					_, err := f.svc.UnreadCount(ctx, owner.ID)
+					return err
+				}
 			})
 		})
 		t.Run("export of a big box", func(t *testing.T) {
