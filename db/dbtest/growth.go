@@ -31,9 +31,10 @@ func (s *Statements) CheckGrowth(t *testing.T, what string, small, large int, bu
 }
 
 // KnownGrowth is CheckGrowth for an operation known to grow, for the
-// reason why (a defect reported and not fixed yet): the test is skipped
-// with why and the repeated statements while it grows, and fails once it
-// no longer does, so that the note goes when the defect does.
+// reason why (a defect reported and not fixed yet): the test logs why
+// and the repeated statements while it grows (it is not skipped: what it
+// still checks is that the operation works at both volumes), and fails
+// once it no longer grows, so that the note goes when the defect does.
 func (s *Statements) KnownGrowth(t *testing.T, what, why string, small, large int, build func(t *testing.T, n int) func(ctx context.Context) error) {
 	t.Helper()
 	s.checkGrowth(t, what, why, small, large, build)
@@ -56,7 +57,9 @@ func (s *Statements) checkGrowth(t *testing.T, what, known string, small, large 
 	t.Logf("%s: %d statements at %d, %d at %d", what, len(a), small, len(b), large)
 	switch {
 	case len(b) > allowed && known != "":
-		t.Skipf("%s: %d statements at %d, %d at %d (at most %d), known: %s; repeated:\n%s", what, len(a), small, len(b), large, allowed, known, Repeated(b))
+		// Reported, not hidden: the test passes and says so in its log
+		// (go test -v), rather than skipping.
+		t.Logf("%s: %d statements at %d, %d at %d (at most %d), known: %s; repeated:\n%s", what, len(a), small, len(b), large, allowed, known, Repeated(b))
 	case len(b) > allowed:
 		t.Errorf("%s: %d statements at %d, %d at %d (at most %d); repeated:\n%s", what, len(a), small, len(b), large, allowed, Repeated(b))
 	case known != "":
