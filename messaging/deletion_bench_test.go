@@ -56,13 +56,7 @@ func BenchmarkStopManyConversations(b *testing.B) {
 				}
 				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			}
-			var baseline float64
-			b.Run("conversations=20", func(b *testing.B) { baseline = stop(b, 20) })
-			b.Run("conversations=2000", func(b *testing.B) {
-				if per := stop(b, 2000); baseline > 0 {
-					b.ReportMetric(per/baseline, "x-baseline")
-				}
-			})
+			besideSmall(b, "conversations", 20, 2000, stop)
 		})
 	}
 }
@@ -117,13 +111,20 @@ func BenchmarkRetentionManyConversations(b *testing.B) {
 				}
 				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			}
-			var baseline float64
-			b.Run("conversations=20", func(b *testing.B) { baseline = run(b, 20) })
-			b.Run("conversations=2000", func(b *testing.B) {
-				if per := run(b, 2000); baseline > 0 {
-					b.ReportMetric(per/baseline, "x-baseline")
-				}
-			})
+			besideSmall(b, "conversations", 20, 2000, run)
 		})
 	}
+}
+
+// besideSmall runs op (which returns its time per operation) at the small
+// size, the baseline, and at the large one, as sub-benchmarks named what=n;
+// the large one reports its time over the small one's ("x-baseline").
+func besideSmall(b *testing.B, what string, small, large int, op func(b *testing.B, n int) float64) {
+	var baseline float64
+	b.Run(fmt.Sprintf("%s=%d", what, small), func(b *testing.B) { baseline = op(b, small) })
+	b.Run(fmt.Sprintf("%s=%d", what, large), func(b *testing.B) {
+		if per := op(b, large); baseline > 0 {
+			b.ReportMetric(per/baseline, "x-baseline")
+		}
+	})
 }

@@ -187,13 +187,7 @@ func BenchmarkRemoveLongConversation(b *testing.B) {
 				}
 				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			}
-			var baseline float64
-			b.Run("messages=20", func(b *testing.B) { baseline = remove(b, 20) })
-			b.Run("messages=2000", func(b *testing.B) {
-				if per := remove(b, 2000); baseline > 0 {
-					b.ReportMetric(per/baseline, "x-baseline")
-				}
-			})
+			besideSmall(b, "messages", 20, 2000, remove)
 		})
 	}
 }
