@@ -369,7 +369,7 @@ func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadI
 // wasted).
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message, leaving bool) ([]storedFile, error) {
 	now := s.Now().UTC()
-	recount := map[int64]bool{}
+	threads := map[int64]bool{} // whose counters change (the user's)
 	var gone []*db.Message
 	for chunk := range slices.Chunk(msgs, purgeChunk) {
 		ids := make([]int64, len(chunk))
@@ -397,7 +397,7 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 			stays[id] = true
 		}
 		for _, m := range chunk {
-			recount[m.ThreadID] = true
+			threads[m.ThreadID] = true
 			if !stays[m.ID] {
 				gone = append(gone, m)
 			}
@@ -408,7 +408,7 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 		return nil, err
 	}
 	if !leaving {
-		if err := s.syncCounters(ctx, tx, slices.Collect(maps.Keys(recount)), userID); err != nil {
+		if err := s.syncCounters(ctx, tx, slices.Collect(maps.Keys(threads)), userID); err != nil {
 			return nil, err
 		}
 	}
@@ -421,8 +421,8 @@ const purgeChunk = 500
 
 // purge deletes message rows with their states and attachment rows, a
 // chunk of them a statement, then the threads they emptied (dropEmpty),
-// and returns the storage keys of
-// their files for removal after the commit.
+// and returns the storage keys of their files for removal after the
+// commit.
 func (s *Service) purge(ctx context.Context, tx bun.Tx, msgs ...*db.Message) ([]storedFile, error) {
 	var keys []storedFile
 	threads := map[int64]bool{}
