@@ -272,10 +272,24 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 			return fmt.Errorf("load participants: %w", err)
 		}
 		ev := Event{Kind: EventDeleted, ThreadID: m.ThreadID, MessageID: m.ID, UserIDs: ps, ActorID: user.ID}
-		if keys, err = s.purge(ctx, tx, m); err != nil {
+		// The message leaves the counters of everyone who has it in
+		// their box, then goes.
+		var states []struct {
+			UserID int64
+			ReadAt bun.NullTime
+		}
+		if err := tx.NewSelect().Model((*db.MessageState)(nil)).Column("user_id", "read_at").
+			Where("message_id = ? AND removed_at IS NULL", m.ID).Scan(ctx, &states); err != nil && !db.ErrNoRows(err) {
+			return fmt.Errorf("load read states: %w", err)
+		}
+		taken := make(map[int64]countDelta, len(states))
+		for _, st := range states {
+			taken[st.UserID] = taken[st.UserID].add(st.ReadAt.IsZero())
+		}
+		if err := takeCounts(ctx, tx, m.ThreadID, taken); err != nil {
 			return err
 		}
-		if err := s.syncCounters(ctx, tx, []int64{m.ThreadID}, 0); err != nil {
+		if keys, err = s.purge(ctx, tx, m); err != nil {
 			return err
 		}
 		later, err = s.stage(ctx, tx, []Event{ev})
@@ -363,22 +377,38 @@ func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadI
 // removeForUser takes msgs out of the user's box in tx, and deletes those
 // nobody keeps any more (purge, with the conversations they empty). Only
 // the user's own counters change: a message that goes was in no other box
-// (it would stay), so no one else's counts held it. They are recounted
-// unless the user is leaving (their rows go with the account in the same
-// transaction, so a recount of thousands of conversations would be
-// wasted).
+// (it would stay), so no one else's counts held it. They lose what the
+// removal took out of the box (takeCounts, before the purge, whose
+// emptied conversations then take the rest out of the totals), unless the
+// user is leaving: their rows go with the account in the same
+// transaction.
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message, leaving bool) ([]storedFile, error) {
 	now := s.Now().UTC()
-	threads := map[int64]bool{} // whose counters change (the user's)
+	taken := map[int64]map[int64]countDelta{} // by thread, for the user
 	var gone []*db.Message
 	for chunk := range slices.Chunk(msgs, purgeChunk) {
 		ids := make([]int64, len(chunk))
+		threadOf := make(map[int64]int64, len(chunk))
 		for i, m := range chunk {
 			ids[i] = m.ID
+			threadOf[m.ID] = m.ThreadID
 		}
-		if _, err := tx.NewUpdate().Model((*db.MessageState)(nil)).Set("removed_at = ?", now).
-			Where("user_id = ? AND message_id IN (?)", userID, bun.In(ids)).Exec(ctx); err != nil {
+		// What leaves the box: the states still in it, and which of them
+		// were unread.
+		var out []struct {
+			MessageID int64
+			ReadAt    bun.NullTime
+		}
+		if err := tx.NewRaw(`UPDATE message_states SET removed_at = ? WHERE user_id = ? AND message_id IN (?) AND removed_at IS NULL
+RETURNING message_id, read_at`, now, userID, bun.In(ids)).Scan(ctx, &out); err != nil && !db.ErrNoRows(err) {
 			return nil, fmt.Errorf("remove from box: %w", err)
+		}
+		for _, o := range out {
+			tid := threadOf[o.MessageID]
+			if taken[tid] == nil {
+				taken[tid] = map[int64]countDelta{}
+			}
+			taken[tid][userID] = taken[tid][userID].add(o.ReadAt.IsZero())
 		}
 		// The messages that stay: in someone else's box still, or (a
 		// message whose PDF was put to signers) while someone else who
@@ -397,27 +427,87 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 			stays[id] = true
 		}
 		for _, m := range chunk {
-			threads[m.ThreadID] = true
 			if !stays[m.ID] {
 				gone = append(gone, m)
 			}
 		}
 	}
-	keys, err := s.purge(ctx, tx, gone...)
-	if err != nil {
-		return nil, err
-	}
 	if !leaving {
-		if err := s.syncCounters(ctx, tx, slices.Collect(maps.Keys(threads)), userID); err != nil {
-			return nil, err
+		for _, tid := range slices.Sorted(maps.Keys(taken)) {
+			if err := takeCounts(ctx, tx, tid, taken[tid]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return keys, nil
+	return s.purge(ctx, tx, gone...)
 }
 
 // purgeChunk is how many messages one statement of a removal or a purge
 // names.
 const purgeChunk = 500
+
+// countDelta is what a change takes out of one person's counters of one
+// conversation: messages from their box, and how many of those were
+// unread.
+type countDelta struct{ box, unread int64 }
+
+// add counts one message more, unread or not.
+func (d countDelta) add(unread bool) countDelta {
+	d.box++
+	if unread {
+		d.unread++
+	}
+	return d
+}
+
+// takeCounts takes what left the boxes of the thread (by user) out of
+// their participant rows' counters, and the unread out of their users'
+// totals where the totals count the thread (the medical rule): the
+// participants' rows first, then the users', in the order of every change
+// in a conversation. Two statements whatever the number of people, and
+// what a removal costs does not grow with the person's box (a recount of
+// the thread from the read states went through their index by user).
+func takeCounts(ctx context.Context, tx bun.Tx, threadID int64, taken map[int64]countDelta) error {
+	users := slices.Sorted(maps.Keys(taken))
+	var box, unread strings.Builder
+	var boxArgs, unreadArgs, readers []any
+	var unreadUsers []int64
+	for _, u := range users {
+		d := taken[u]
+		if d.box == 0 {
+			continue
+		}
+		box.WriteString(" WHEN ? THEN ?")
+		boxArgs = append(boxArgs, u, d.box)
+		if d.unread > 0 {
+			unread.WriteString(" WHEN ? THEN ?")
+			unreadArgs = append(unreadArgs, u, d.unread)
+			unreadUsers = append(unreadUsers, u)
+		}
+	}
+	if len(boxArgs) == 0 {
+		return nil
+	}
+	unreadCase := "0"
+	if len(unreadArgs) > 0 {
+		unreadCase = "CASE user_id" + unread.String() + " ELSE 0 END"
+	}
+	args := append(append(append([]any{}, boxArgs...), unreadArgs...), threadID, bun.In(users))
+	if _, err := tx.NewRaw(`UPDATE participants SET box_count = box_count - CASE user_id`+box.String()+` ELSE 0 END,
+unread_count = unread_count - `+unreadCase+` WHERE thread_id = ? AND user_id IN (?)`, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("take out of counters: %w", err)
+	}
+	if len(unreadUsers) == 0 {
+		return nil
+	}
+	readers = append(readers, unreadArgs...)
+	readers = append(readers, bun.In(unreadUsers), threadID)
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - CASE id`+unread.String()+` ELSE 0 END
+WHERE id IN (?) AND EXISTS (SELECT 1 FROM threads AS t WHERE t.id = ? AND `+medicalRule("t", "users.id")+`)`, readers...).Exec(ctx); err != nil {
+		return fmt.Errorf("take out of unread totals: %w", err)
+	}
+	return nil
+}
 
 // purge deletes message rows with their states and attachment rows, a
 // chunk of them a statement, then the threads they emptied (dropEmpty),
@@ -515,6 +605,22 @@ WHERE thread_id IN (?) AND last_activity_at > `+newestMessage("participants.thre
 		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id IN (?)", bun.In(empty)).Exec(ctx); err != nil {
 			return fmt.Errorf("delete empty threads: %w", err)
 		}
+	}
+	return nil
+}
+
+// moveTotals adds (sign "+") or takes (sign "-") the unread counts of the
+// participant rows p that where (with args) selects to or from their
+// users' totals, for the threads each may read (the totals count nothing
+// else: medicalRule). Summed per user in one pass over those rows: a
+// chunk of threads costs its participant rows, where a subquery per user
+// looked up every thread of the chunk for each of them.
+func moveTotals(ctx context.Context, tx bun.Tx, sign, where string, args ...any) error {
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+` c.n
+FROM (SELECT p.user_id, SUM(p.unread_count) AS n FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
+  WHERE `+where+` AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+` GROUP BY p.user_id) AS c
+WHERE users.id = c.user_id`, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("move unread totals: %w", err)
 	}
 	return nil
 }

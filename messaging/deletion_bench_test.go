@@ -128,3 +128,39 @@ func besideSmall(b *testing.B, what string, small, large int, op func(b *testing
 		}
 	})
 }
+
+// BenchmarkRemoveFromBigBox: a case manager removes one conversation (of
+// two messages, which the other person keeps) from a box of 20,000
+// conversations, beside a box of 200, the baseline, in the same run
+// ("x-baseline"). Removing a conversation should cost the conversation,
+// not the box.
+//
+//	go test -run '^$' -bench 'RemoveFromBigBox' -benchtime 20x ./messaging/
+func BenchmarkRemoveFromBigBox(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			d := dbtest.MustOpen(b, engine)
+			ctx := context.Background()
+			f := setup(b, d)
+			besideSmall(b, "conversations", 200, 20000, func(b *testing.B, threads int) float64 {
+				u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", threads), true, "Hanna", "", "Helder")
+				seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 2,
+					Others: max(1, threads/10), UnreadEvery: 3})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := d.Optimize(ctx); err != nil {
+					b.Fatal(err)
+				}
+				i := 0
+				for b.Loop() {
+					if err := f.svc.RemoveThreadFromBox(ctx, u.Identity(), seeded.Threads[i%threads]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			})
+		})
+	}
+}

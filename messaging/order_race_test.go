@@ -569,16 +569,7 @@ func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 					// the removal moves their unread total and waits for
 					// their row, as the stop waits for the person's (the
 					// deletion of the account).
-					if _, err := d.NewRaw("UPDATE message_states SET read_at = NULL WHERE message_id = ? AND user_id = ?", last, f.hr.ID).Exec(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if _, err := d.NewRaw("UPDATE participants SET unread_count = unread_count + 1 WHERE thread_id = ? AND user_id = ?", tid, f.hr.ID).Exec(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if _, err := d.NewRaw("UPDATE users SET unread_total = unread_total + 1 WHERE id = ?", f.hr.ID).Exec(ctx); err != nil {
-						t.Fatal(err)
-					}
-					countersAgree(t, d, "the colleague's unread message")
+					unread(t, d, tid, last, f.hr.ID)
 					pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, jan.ID)
 					errs := make([]error, 2)
 					var wg sync.WaitGroup
@@ -615,8 +606,9 @@ func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 // removes a message from another: the three take turns on the
 // conversations' rows (the stop locks the person's conversations first,
 // in the order of their ids) and none deadlocks; every count is right
-// afterwards. All three are held (a row lock on the users) until each
-// has come as far as it can. Before, on PostgreSQL, the reply failed as
+// afterwards. All three are held (a row lock on the users, whose totals
+// the removal and the reply move and whose account the stop deletes)
+// until each has come as far as it can. Before, on PostgreSQL, the reply failed as
 // not found: it had counted the person among its recipients and then met
 // their account deleted.
 func TestStopWithReplyAndDeletion(t *testing.T) {
@@ -648,6 +640,9 @@ func TestStopWithReplyAndDeletion(t *testing.T) {
 				}
 				removeIn = tids[1]
 			}
+			// Unread for its remover, so that the removal moves their
+			// unread total and waits for their row.
+			unread(t, d, removeIn, second, f.boss.ID)
 			pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, f.boss.ID, jan.ID)
 			errs := make([]error, 3)
 			var wg sync.WaitGroup
@@ -678,4 +673,24 @@ func TestStopWithReplyAndDeletion(t *testing.T) {
 			countersAgree(t, d, "the stop, the reply and the removal")
 		}
 	})
+}
+
+// unread makes message msgID of thread tid unread for user userID, with
+// their counters moved as a new message would move them.
+func unread(t *testing.T, d *db.DB, tid, msgID, userID int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"UPDATE message_states SET read_at = NULL WHERE message_id = ? AND user_id = ? AND read_at IS NOT NULL", []any{msgID, userID}},
+		{"UPDATE participants SET unread_count = unread_count + 1 WHERE thread_id = ? AND user_id = ?", []any{tid, userID}},
+		{"UPDATE users SET unread_total = unread_total + 1 WHERE id = ?", []any{userID}},
+	} {
+		if _, err := d.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	countersAgree(t, d, "making a message unread")
 }

@@ -561,11 +561,12 @@ func (s *Service) MarkReadUpTo(ctx context.Context, who *identity.User, threadID
 //
 //   - a removal from the box (RemoveFromBox, RemoveThreadFromBox,
 //     DeleteForEveryone, the retention, a stop), which locks the thread
-//     FOR UPDATE and then recounts from the read states, saw them as
-//     they were before the marking committed (its subqueries keep their
-//     snapshot when they wait for a row), or the marking counted a state
-//     the removal had just taken out of the box: the counters lost or
-//     took away one more than they should;
+//     FOR UPDATE and then moves the counters by what it took out, saw
+//     the read states as they were before the marking committed (when it
+//     still recounted them, its subqueries kept their snapshot while they
+//     waited for a row), or the marking counted a state the removal had
+//     just taken out of the box: the counters lost or took away one more
+//     than they should;
 //   - a member leaving the team (holdTeamThreads, FOR NO KEY UPDATE),
 //     who gives back their personal rows and then deletes their read
 //     states, waited for the reader's read states while the reader
