@@ -32,11 +32,7 @@ func BenchmarkStopManyConversations(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					n++
-					u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", n), true, "Hanna", "", "Helder")
-					if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 2,
-						Others: max(1, threads/10), UnreadEvery: 3}); err != nil {
-						b.Fatal(err)
-					}
+					u, _ := f.caseManager(b, n, threads, 2, time.Time{})
 					// Every second conversation the other person removed
 					// (as "Verwijder gesprek" leaves it: out of their box,
 					// their counts recounted).
@@ -93,11 +89,7 @@ func BenchmarkRetentionManyConversations(b *testing.B) {
 					b.StopTimer()
 					n++
 					night = night.AddDate(0, 0, 1)
-					u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", n), true, "Hanna", "", "Helder")
-					if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 3,
-						Others: max(1, threads/10), UnreadEvery: 3, Start: night.AddDate(-2, 0, 0)}); err != nil {
-						b.Fatal(err)
-					}
+					f.caseManager(b, n, threads, 3, night.AddDate(-2, 0, 0))
 					f.clk.Set(night)
 					b.StartTimer()
 					if _, err := f.svc.RunDaily(ctx); err != nil {
@@ -143,12 +135,7 @@ func BenchmarkRemoveFromBigBox(b *testing.B) {
 			ctx := context.Background()
 			f := setup(b, d)
 			besideSmall(b, "conversations", 200, 20000, func(b *testing.B, threads int) float64 {
-				u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", threads), true, "Hanna", "", "Helder")
-				seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads, Messages: 2,
-					Others: max(1, threads/10), UnreadEvery: 3})
-				if err != nil {
-					b.Fatal(err)
-				}
+				u, seeded := f.caseManager(b, threads, threads, 2, time.Time{})
 				if err := d.Optimize(ctx); err != nil {
 					b.Fatal(err)
 				}
@@ -163,4 +150,19 @@ func BenchmarkRemoveFromBigBox(b *testing.B) {
 			})
 		})
 	}
+}
+
+// caseManager stores case manager number n (an internal user) with a box
+// of threads conversations of messages each (from start; zero: Seed's
+// default), with a tenth as many other people and every third
+// conversation unread.
+func (f *fx) caseManager(b *testing.B, n, threads, messages int, start time.Time) (*db.User, *messagingtest.Seeded) {
+	b.Helper()
+	u := f.active(b, fmt.Sprintf("cm%d@osaw.nl", n), true, "Hanna", "", "Helder")
+	seeded, err := messagingtest.Seed(context.Background(), f.d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: threads,
+		Messages: messages, Others: max(1, threads/10), UnreadEvery: 3, Start: start})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u, seeded
 }
