@@ -273,6 +273,7 @@ func (s *Service) LiveCards(ctx context.Context, requestID int64, userIDs []int6
 		return nil, err
 	}
 	if r.MessageID != nil && len(readers) > 0 {
+		// receivedRule for all of them: who had the message in their box.
 		var received []int64
 		if err := s.DB.NewSelect().Table("message_states").Column("user_id").
 			Where("message_id = ? AND user_id IN (?)", *r.MessageID, bun.In(readers)).Scan(ctx, &received); err != nil && !db.ErrNoRows(err) {

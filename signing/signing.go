@@ -304,6 +304,8 @@ func (s *Service) access(ctx context.Context, idb bun.IDB, user *db.User, reques
 // now on did not, and sees neither the request nor its document, as they
 // cannot download the message's attachment. A request whose message is
 // gone is left to the participant check.
+// LiveCards asks the same for several people at once (the read states of
+// the message among them); a change here goes there too.
 const receivedRule = `(?TableAlias.message_id IS NULL OR EXISTS (
   SELECT 1 FROM message_states AS ms WHERE ms.message_id = ?TableAlias.message_id AND ms.user_id = ?))`
 
