@@ -442,23 +442,40 @@ func (s *Service) retain(ctx context.Context, run *dailyRun, orgID int64) (Reten
 	return out, nil
 }
 
+// requestKeeps is true when conversation t holds a signing request still
+// under way (waiting for its signers, whatever its deadline, or agreed and
+// waiting to be sealed into the conversation) or one that ended at or
+// after the cutoff ?, which counts as activity: retention must not take a
+// document away from the people asked to agree to it. A request that ended
+// (sealed, declined, expired, lapsed) has closed_at; the sealed document
+// is a message of its own. An agreed request whose document left the last
+// box before it was sealed (its attachment_id emptied) can never be
+// sealed, and keeps nothing. It looks up the conversation's few requests
+// through signing_requests_thread_idx (TestRetentionPlans). Argument: the
+// cutoff.
+const requestKeeps = `EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.thread_id = t.id
+    AND (sr.status = '` + db.RequestOpen + `' OR (sr.status = '` + db.RequestAgreed + `' AND sr.attachment_id IS NOT NULL) OR sr.closed_at >= ?))`
+
 // retainedThread selects (as t) the conversations of organisation ? whose
 // last activity is before the cutoff ? and that are in no case. Their last
 // activity is their newest message or the end of their newest signing
-// request, whichever is later; and a request still under way (waiting for
-// its signers, whatever its deadline, or agreed and waiting to be sealed
-// into the conversation) keeps its conversation until it ends: retention
-// must not take a document away from the people asked to agree to it. A
-// request that ended (sealed, declined, expired, lapsed) has closed_at;
-// the sealed document is a message of its own. An agreed request whose
-// document left the last box before it was sealed (its attachment_id
-// emptied) can never be sealed, and keeps nothing. The NOT EXISTS looks up
-// each candidate's few requests through signing_requests_thread_idx
+// request, whichever is later; and a request still under way keeps its
+// conversation until it ends (requestKeeps). Arguments: the organisation,
+// the cutoff, the cutoff.
+const retainedThread = `t.org_id = ? AND t.last_message_at < ? AND t.case_id IS NULL
+  AND NOT ` + requestKeeps
+
+// retainedCase selects (as c) the cases of organisation ? closed before
+// the cutoff ? none of whose conversations holds a signing request under
+// way or ended since the cutoff (requestKeeps, the rule of the
+// conversations): a closed case goes with all its conversations, so one
+// such request keeps the whole case, until a case period after it ended.
+// It reads the organisation's closed cases through cases_org_closed_idx
+// and each one's conversations through threads_case_idx
 // (TestRetentionPlans). Arguments: the organisation, the cutoff, the
 // cutoff.
-const retainedThread = `t.org_id = ? AND t.last_message_at < ? AND t.case_id IS NULL
-  AND NOT EXISTS (SELECT 1 FROM signing_requests AS sr WHERE sr.thread_id = t.id
-    AND (sr.status = '` + db.RequestOpen + `' OR (sr.status = '` + db.RequestAgreed + `' AND sr.attachment_id IS NOT NULL) OR sr.closed_at >= ?))`
+const retainedCase = `c.org_id = ? AND c.status = '` + db.CaseClosed + `' AND c.closed_at < ?
+  AND NOT EXISTS (SELECT 1 FROM threads AS t WHERE t.case_id = c.id AND ` + requestKeeps + `)`
 
 // retainedSelect is the list of the conversations retention deletes next
 // (retainedThread, oldest first), through threads_org_activity_idx.
@@ -492,16 +509,23 @@ func (s *Service) retainConversations(ctx context.Context, run *dailyRun, orgID 
 	}
 }
 
+// retainedCaseSelect is the list of the closed cases retention deletes
+// next (retainedCase, closed longest ago first).
+func (s *Service) retainedCaseSelect(orgID int64, cutoff time.Time) *bun.SelectQuery {
+	return s.DB.NewSelect().TableExpr("cases AS c").Column("c.id").
+		Where(retainedCase, orgID, cutoff, cutoff).
+		OrderExpr("c.closed_at, c.id").Limit(caseBatch)
+}
+
 // retainCases deletes the organisation's cases closed before cutoff,
-// caseBatch at a time (through cases_org_closed_idx): in one transaction
-// per batch, every conversation of each case the way deleteThreads does,
-// then the emptied case. A case reopened since the list was read is kept.
+// caseBatch at a time (retainedCaseSelect): in one transaction per batch,
+// every conversation of each case the way deleteThreads does, then the
+// emptied case. A case reopened since the list was read is kept, and so
+// is one with a signing request under way (retainedCase).
 func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, cutoff time.Time, out *RetentionResult) error {
 	for {
 		var ids []int64
-		if err := s.DB.NewSelect().Model((*db.Case)(nil)).Column("id").
-			Where("org_id = ? AND status = ? AND closed_at < ?", orgID, db.CaseClosed, cutoff).
-			OrderExpr("closed_at, id").Limit(caseBatch).Scan(ctx, &ids); err != nil {
+		if err := s.retainedCaseSelect(orgID, cutoff).Scan(ctx, &ids); err != nil {
 			return fmt.Errorf("list old cases: %w", err)
 		}
 		if len(ids) == 0 {
@@ -515,16 +539,24 @@ func (s *Service) retainCases(ctx context.Context, run *dailyRun, orgID int64, c
 				return err
 			}
 			// Checked again, under row locks on PostgreSQL: reopening a
-			// case meanwhile keeps it. The cases first, then the signing
-			// requests of their conversations (which go with them), then
-			// the conversations of all of them in the order of their ids:
-			// the order of every change (see threadToWrite), so that the
-			// deletion of an account, which locks the person's
-			// conversations in that order, and this one take turns.
-			q := tx.NewSelect().Model((*db.Case)(nil)).Column("id").
-				Where("id IN (?) AND org_id = ? AND status = ? AND closed_at < ?", bun.In(ids), orgID, db.CaseClosed, cutoff).Order("id")
+			// case meanwhile keeps it, and so does a request of its
+			// conversations that is (still) under way. The cases first,
+			// then the signing requests of their conversations (which go
+			// with them), then the conversations of all of them in the
+			// order of their ids: the order of every change (see
+			// threadToWrite), so that the deletion of an account, which
+			// locks the person's conversations in that order, and this
+			// one take turns. The requests are read here before they are
+			// held, which is safe: once its row is locked, a closed case
+			// gains no conversation and no request (a move into it, a
+			// reply and a new request share-lock the case and are refused
+			// in a closed one), and a request of it can only end (at a
+			// time after the cutoff, which keeps the case as well) or
+			// lose its document, which keeps the case one run longer.
+			q := tx.NewSelect().TableExpr("cases AS c").Column("c.id").Where("c.id IN (?)", bun.In(ids)).
+				Where(retainedCase, orgID, cutoff, cutoff).OrderExpr("c.id")
 			if s.DB.Postgres() {
-				q = q.For("UPDATE")
+				q = q.For("UPDATE OF c")
 			}
 			var found []int64
 			if err := q.Scan(ctx, &found); err != nil {

@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sync"
@@ -798,6 +799,142 @@ func TestRetentionClosedCases(t *testing.T) {
 		want := messaging.RetentionResult{Cases: 1, Conversations: 2, Messages: 3, Files: 2}
 		if st.CaseMonths != 3 || st.ConversationMonths != 0 || st.Last != want || !st.LastRunAt.Equal(run) {
 			t.Fatalf("status after the run: %+v, want last %+v", st, want)
+		}
+	})
+}
+
+// TestRetentionCasesKeepRequestsUnderWay, on both engines: the retention
+// of closed cases follows the rule of the conversations (retainedThread)
+// for their signing requests. A case closed before the cutoff is kept, with
+// all its conversations, while one of them holds a request still under way
+// (open, or agreed and waiting to be sealed): deleting it would take the
+// document away from the people asked to agree to it, or an agreement
+// before it is sealed. A request that ended after the cutoff counts as
+// activity and keeps the case too; one that ended before it, or an agreed
+// one whose document is gone (it can never be sealed), keeps nothing.
+func TestRetentionCasesKeepRequestsUnderWay(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.makeAdmin(t)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
+		run := time.Date(2026, 6, 24, 3, 0, 0, 0, i18n.Zone)
+		cutoff := messaging.RetentionCutoff(run, 3)
+
+		f.clk.Set(time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC))
+		var cases []int64
+		closedCase := func(ref string, threads int) (int64, []int64) {
+			t.Helper()
+			var tids []int64
+			for i := range threads {
+				tids = append(tids, f.composeWithFile(t, jan.Email, fmt.Sprintf("%s gesprek %d", ref, i+1)))
+			}
+			id, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tids[0], jan.ID, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tid := range tids[1:] {
+				if err := f.svc.AddThreadToCase(ctx, f.hr.Identity(), tid, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cases = append(cases, id)
+			return id, tids
+		}
+		openCase, openThreads := closedCase("P-1", 2)
+		agreedCase, agreedThreads := closedCase("P-2", 1)
+		goneCase, goneThreads := closedCase("P-3", 1)
+		endedBefore, endedBeforeThreads := closedCase("P-4", 1)
+		endedAfter, endedAfterThreads := closedCase("P-5", 1)
+		plainCase, plainThreads := closedCase("P-6", 1)
+
+		// Every case closed a month before the cutoff.
+		f.clk.Set(cutoff.AddDate(0, -1, 0))
+		for _, id := range cases {
+			if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), id, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The requests, made in the cases' conversations before they
+		// closed, as signing stores them.
+		request := func(tid int64, status string, withDocument bool, closed time.Time) {
+			t.Helper()
+			var attachment, closedAt any
+			if withDocument {
+				var id int64
+				if err := d.NewSelect().TableExpr("attachments AS a").Column("a.id").Join("JOIN messages AS m ON m.id = a.message_id").
+					Where("m.thread_id = ?", tid).Limit(1).Scan(ctx, &id); err != nil {
+					t.Fatal(err)
+				}
+				attachment = id
+			}
+			if !closed.IsZero() {
+				closedAt = closed
+			}
+			made := time.Date(2026, 2, 23, 10, 0, 0, 0, time.UTC)
+			if _, err := d.NewRaw(`INSERT INTO signing_requests (thread_id, org_id, attachment_id, requester_name, name_sealed, sha256, pages, in_order, status, created_at, updated_at, closed_at)
+VALUES (?, ?, ?, 'Hanna de Vries', ?, 'x', 1, FALSE, ?, ?, ?, ?)`, tid, f.org.ID, attachment, []byte{1}, status, made, made, closedAt).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		request(openThreads[1], "open", true, time.Time{})
+		request(agreedThreads[0], "agreed", true, time.Time{})
+		request(goneThreads[0], "agreed", false, time.Time{})
+		request(endedBeforeThreads[0], "declined", true, cutoff.Add(-time.Minute))
+		request(endedAfterThreads[0], "sealed", true, cutoff.Add(time.Minute))
+		checkCounters(t, d, "setting up")
+
+		if err := f.svc.SetRetention(ctx, f.hr.Identity(), messaging.RetentionInput{Cases: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(run.Add(-25 * time.Hour))
+		if _, err := f.svc.RunDaily(ctx); err != nil { // schedules the next 03:00
+			t.Fatal(err)
+		}
+		f.clk.Set(run)
+		if _, err := f.svc.RunDaily(ctx); err != nil {
+			t.Fatal(err)
+		}
+		caseExists := func(id int64) bool {
+			t.Helper()
+			ok, err := d.NewSelect().Model((*db.Case)(nil)).Where("id = ?", id).Exists(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		for _, c := range []struct {
+			name    string
+			id      int64
+			threads []int64
+			kept    bool
+		}{
+			{"open request", openCase, openThreads, true},
+			{"agreed request waiting to be sealed", agreedCase, agreedThreads, true},
+			{"agreed request without its document", goneCase, goneThreads, false},
+			{"request ended before the cutoff", endedBefore, endedBeforeThreads, false},
+			{"request ended after the cutoff", endedAfter, endedAfterThreads, true},
+			{"no request", plainCase, plainThreads, false},
+		} {
+			if got := caseExists(c.id); got != c.kept {
+				t.Errorf("case with %s: exists %v, want %v", c.name, got, c.kept)
+			}
+			for _, tid := range c.threads {
+				if got := f.threadExists(t, tid); got != c.kept {
+					t.Errorf("conversation %d of the case with %s: exists %v, want %v", tid, c.name, got, c.kept)
+				}
+			}
+		}
+		if n := f.count(t, "signing_requests", "status IN ('open', 'agreed') AND attachment_id IS NOT NULL"); n != 2 {
+			t.Errorf("%d requests under way left, want 2", n)
+		}
+		checkCounters(t, d, "case retention")
+		st, err := f.svc.Retention(ctx, f.hr.Identity())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Last.Cases != 3 || st.Last.Conversations != 3 {
+			t.Errorf("last run %+v, want 3 cases with 3 conversations", st.Last)
 		}
 	})
 }
