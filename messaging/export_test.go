@@ -92,3 +92,9 @@ func (s *Service) CasePageSQL(userID, caseID int64) (threads string, targs []any
 func (s *Service) RetentionSQL(orgID int64, cutoff time.Time) string {
 	return s.retainedSelect(orgID, cutoff).String()
 }
+
+// CaseRetentionSQL is the SQL of the list of an organisation's closed
+// cases that retention deletes next, for plan checks.
+func (s *Service) CaseRetentionSQL(orgID int64, cutoff time.Time) string {
+	return s.retainedCaseSelect(orgID, cutoff).String()
+}
