@@ -222,3 +222,70 @@ func TestDailySummaryConcurrentRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestDailySummaryBesideALockedPerson, on PostgreSQL: a summary run claims
+// a batch of people in one statement, and a reply (or any change of a
+// person's unread total) may hold one of their rows meanwhile. The run
+// leaves a person whose row is held for its next round instead of waiting
+// for them while it holds the others: waiting there, it deadlocked with a
+// transaction that held the one and then needed another of the batch
+// (a reply updates the totals of everyone in its conversation). The
+// person held gets their summary in the next run.
+func TestDailySummaryBesideALockedPerson(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		if !d.Postgres() {
+			return // SQLite's writers take turns
+		}
+		ctx := context.Background()
+		f := setup(t, d)
+		f.svc.Summary = mails{}
+		f.clk.Set(local(23, 7, 0))
+		var people []*db.User
+		for _, name := range []string{"anna", "bram"} {
+			u := f.active(t, name+"@example.nl", false, name, "", "Jansen")
+			f.setNotify(t, u, auth.NotifyDaily)
+			if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{u.Email}, Subject: "Vraag", Body: "Bel je even?"}); err != nil {
+				t.Fatal(err)
+			}
+			people = append(people, u)
+		}
+		f.clk.Set(local(23, 8, 0))
+		// Another transaction holds the second person's row.
+		hold, err := d.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hold.Rollback()
+		pid := dbtest.BackendPID(t, ctx, hold)
+		if _, err := hold.ExecContext(ctx, "UPDATE users SET unread_total = unread_total WHERE id = ?", people[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		var sent int
+		var runErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sent, runErr = f.svc.SendDailySummaries(context.Background())
+		}()
+		dbtest.WaitBehind(t, d, pid, 1, done)
+		// Then it needs the first person's row too.
+		if _, err := hold.ExecContext(ctx, "UPDATE users SET unread_total = unread_total WHERE id = ?", people[0].ID); err != nil {
+			t.Fatalf("the other transaction: %v", err)
+		}
+		if err := hold.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		if runErr != nil || sent != 1 {
+			t.Fatalf("the run sent %d summaries (%v), want 1", sent, runErr)
+		}
+		if n, err := f.svc.SendDailySummaries(ctx); err != nil || n != 1 {
+			t.Fatalf("the next run sent %d (%v), want the held person's", n, err)
+		}
+		for _, u := range people {
+			if n := len(f.mailsTo(t, u.Email)); n != 1 {
+				t.Errorf("%d summaries to %s, want 1", n, u.Email)
+			}
+		}
+	})
+}
