@@ -384,7 +384,7 @@ func (s *Service) threadToDelete(ctx context.Context, tx bun.Tx, userID, threadI
 // transaction.
 func (s *Service) removeForUser(ctx context.Context, tx bun.Tx, userID int64, msgs []*db.Message, leaving bool) ([]storedFile, error) {
 	now := s.Now().UTC()
-	taken := map[int64]map[int64]countDelta{} // by thread, for the user
+	taken := map[int64]countDelta{} // the user's, by thread
 	var gone []*db.Message
 	for chunk := range slices.Chunk(msgs, purgeChunk) {
 		ids := make([]int64, len(chunk))
@@ -405,10 +405,7 @@ RETURNING message_id, read_at`, now, userID, bun.In(ids)).Scan(ctx, &out); err !
 		}
 		for _, o := range out {
 			tid := threadOf[o.MessageID]
-			if taken[tid] == nil {
-				taken[tid] = map[int64]countDelta{}
-			}
-			taken[tid][userID] = taken[tid][userID].add(o.ReadAt.IsZero())
+			taken[tid] = taken[tid].add(o.ReadAt.IsZero())
 		}
 		// The messages that stay: in someone else's box still, or (a
 		// message whose PDF was put to signers) while someone else who
@@ -434,7 +431,7 @@ UNION SELECT sr.message_id FROM signing_requests AS sr WHERE sr.message_id IN (?
 	}
 	if !leaving {
 		for _, tid := range slices.Sorted(maps.Keys(taken)) {
-			if err := takeCounts(ctx, tx, tid, taken[tid]); err != nil {
+			if err := takeCounts(ctx, tx, tid, map[int64]countDelta{userID: taken[tid]}); err != nil {
 				return nil, err
 			}
 		}
@@ -470,7 +467,7 @@ func (d countDelta) add(unread bool) countDelta {
 func takeCounts(ctx context.Context, tx bun.Tx, threadID int64, taken map[int64]countDelta) error {
 	users := slices.Sorted(maps.Keys(taken))
 	var box, unread strings.Builder
-	var boxArgs, unreadArgs, readers []any
+	var boxArgs, unreadArgs []any
 	var unreadUsers []int64
 	for _, u := range users {
 		d := taken[u]
@@ -500,10 +497,9 @@ unread_count = unread_count - `+unreadCase+` WHERE thread_id = ? AND user_id IN 
 	if len(unreadUsers) == 0 {
 		return nil
 	}
-	readers = append(readers, unreadArgs...)
-	readers = append(readers, bun.In(unreadUsers), threadID)
 	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - CASE id`+unread.String()+` ELSE 0 END
-WHERE id IN (?) AND EXISTS (SELECT 1 FROM threads AS t WHERE t.id = ? AND `+medicalRule("t", "users.id")+`)`, readers...).Exec(ctx); err != nil {
+WHERE id IN (?) AND EXISTS (SELECT 1 FROM threads AS t WHERE t.id = ? AND `+medicalRule("t", "users.id")+`)`,
+		append(unreadArgs, bun.In(unreadUsers), threadID)...).Exec(ctx); err != nil {
 		return fmt.Errorf("take out of unread totals: %w", err)
 	}
 	return nil
@@ -599,8 +595,8 @@ WHERE thread_id IN (?) AND last_activity_at > `+newestMessage("participants.thre
 		// The participants go with the threads: their unread counts leave
 		// their totals first (only what the totals count: the medical
 		// rule).
-		if err := moveTotals(ctx, tx, "-", "p.thread_id IN (?)", bun.In(empty)); err != nil {
-			return fmt.Errorf("uncount empty threads: %w", err)
+		if err := uncountThreads(ctx, tx, empty); err != nil {
+			return err
 		}
 		if _, err := tx.NewDelete().Model((*db.Thread)(nil)).Where("id IN (?)", bun.In(empty)).Exec(ctx); err != nil {
 			return fmt.Errorf("delete empty threads: %w", err)
@@ -609,18 +605,18 @@ WHERE thread_id IN (?) AND last_activity_at > `+newestMessage("participants.thre
 	return nil
 }
 
-// moveTotals adds (sign "+") or takes (sign "-") the unread counts of the
-// participant rows p that where (with args) selects to or from their
-// users' totals, for the threads each may read (the totals count nothing
-// else: medicalRule). Summed per user in one pass over those rows: a
-// chunk of threads costs its participant rows, where a subquery per user
-// looked up every thread of the chunk for each of them.
-func moveTotals(ctx context.Context, tx bun.Tx, sign, where string, args ...any) error {
-	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total `+sign+` c.n
+// uncountThreads takes the unread counts of the threads' participants
+// out of their users' totals, for the threads each may read (the totals
+// count nothing else: medicalRule). Summed per user in one pass over those
+// rows (UPDATE ... FROM): a chunk of threads costs its participant rows,
+// where a subquery per user looked up every thread of the chunk for each
+// of them.
+func uncountThreads(ctx context.Context, tx bun.Tx, threadIDs []int64) error {
+	if _, err := tx.NewRaw(`UPDATE users SET unread_total = unread_total - c.n
 FROM (SELECT p.user_id, SUM(p.unread_count) AS n FROM participants AS p JOIN threads AS t ON t.id = p.thread_id
-  WHERE `+where+` AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+` GROUP BY p.user_id) AS c
-WHERE users.id = c.user_id`, args...).Exec(ctx); err != nil {
-		return fmt.Errorf("move unread totals: %w", err)
+  WHERE p.thread_id IN (?) AND p.unread_count > 0 AND `+medicalRule("t", "p.user_id")+` GROUP BY p.user_id) AS c
+WHERE users.id = c.user_id`, bun.In(threadIDs)).Exec(ctx); err != nil {
+		return fmt.Errorf("uncount empty threads: %w", err)
 	}
 	return nil
 }

@@ -565,11 +565,11 @@ func TestStopWhileTheLastBoxEmpties(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					// The last message unread for the colleague too, so that
+					// The conversation unread for the colleague too, so that
 					// the removal moves their unread total and waits for
 					// their row, as the stop waits for the person's (the
 					// deletion of the account).
-					unread(t, d, tid, last, f.hr.ID)
+					f.unread(t, tid, f.hr)
 					pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, jan.ID)
 					errs := make([]error, 2)
 					var wg sync.WaitGroup
@@ -640,9 +640,9 @@ func TestStopWithReplyAndDeletion(t *testing.T) {
 				}
 				removeIn = tids[1]
 			}
-			// Unread for its remover, so that the removal moves their
-			// unread total and waits for their row.
-			unread(t, d, removeIn, second, f.boss.ID)
+			// The conversation unread for the remover, so that the
+			// removal moves their unread total and waits for their row.
+			f.unread(t, removeIn, f.boss)
 			pid, release := holdUsers(t, d, "NO KEY UPDATE", f.hr.ID, f.boss.ID, jan.ID)
 			errs := make([]error, 3)
 			var wg sync.WaitGroup
@@ -673,24 +673,4 @@ func TestStopWithReplyAndDeletion(t *testing.T) {
 			countersAgree(t, d, "the stop, the reply and the removal")
 		}
 	})
-}
-
-// unread makes message msgID of thread tid unread for user userID, with
-// their counters moved as a new message would move them.
-func unread(t *testing.T, d *db.DB, tid, msgID, userID int64) {
-	t.Helper()
-	ctx := context.Background()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"UPDATE message_states SET read_at = NULL WHERE message_id = ? AND user_id = ? AND read_at IS NOT NULL", []any{msgID, userID}},
-		{"UPDATE participants SET unread_count = unread_count + 1 WHERE thread_id = ? AND user_id = ?", []any{tid, userID}},
-		{"UPDATE users SET unread_total = unread_total + 1 WHERE id = ?", []any{userID}},
-	} {
-		if _, err := d.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	countersAgree(t, d, "making a message unread")
 }

@@ -30,13 +30,6 @@ func TestRemovalReadsNoWholeBox(t *testing.T) {
 		}
 		jan := seeded.Others[0]
 		stmts := dbtest.CountStatements(d)
-		newest := func(tid int64) int64 {
-			var id int64
-			if err := d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", tid).Order("id DESC").Limit(1).Scan(ctx, &id); err != nil {
-				t.Fatal(err)
-			}
-			return id
-		}
 		fresh, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Nieuw", Body: "Nog niet gelezen"})
 		if err != nil {
 			t.Fatal(err)
@@ -46,13 +39,13 @@ func TestRemovalReadsNoWholeBox(t *testing.T) {
 			op   func(ctx context.Context) error
 		}{
 			{"remove a message", func(ctx context.Context) error {
-				return f.svc.RemoveFromBox(ctx, f.hr.Identity(), newest(seeded.Threads[3]))
+				return f.svc.RemoveFromBox(ctx, f.hr.Identity(), f.newest(t, seeded.Threads[3]))
 			}},
 			{"remove a conversation", func(ctx context.Context) error {
 				return f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), seeded.Threads[6])
 			}},
 			{"delete for everyone", func(ctx context.Context) error {
-				return f.svc.DeleteForEveryone(ctx, f.hr.Identity(), newest(fresh))
+				return f.svc.DeleteForEveryone(ctx, f.hr.Identity(), f.newest(t, fresh))
 			}},
 		}
 		for _, o := range ops {

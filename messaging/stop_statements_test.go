@@ -37,11 +37,7 @@ func TestStopManyConversationsStatements(t *testing.T) {
 			}
 		}
 		for i, tid := range seeded.Threads[100:150] {
-			var newest int64
-			if err := d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", tid).Order("id DESC").Limit(1).Scan(ctx, &newest); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.svc.RemoveFromBox(ctx, other(100+i).Identity(), newest); err != nil {
+			if err := f.svc.RemoveFromBox(ctx, other(100+i).Identity(), f.newest(t, tid)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -76,4 +72,14 @@ UNION SELECT p.thread_id FROM participants AS p WHERE p.last_activity_at > (SELE
 			t.Errorf("%d messages left in the conversations whose newest the other removed, want 50", n)
 		}
 	})
+}
+
+// newest returns the id of the newest message of thread tid.
+func (f *fx) newest(t *testing.T, tid int64) int64 {
+	t.Helper()
+	var id int64
+	if err := f.d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id = ?", tid).Order("id DESC").Limit(1).Scan(context.Background(), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

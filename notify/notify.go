@@ -147,37 +147,57 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // QueueMail inserts a pending outbox row for m using idb (normally the
 // caller's transaction) and returns its id.
 func (o *Outbox) QueueMail(ctx context.Context, idb bun.IDB, m Mail) (int64, error) {
+	addr, err := mailAddress(m)
+	if err != nil {
+		return 0, err
+	}
+	return o.queueMail(ctx, idb, addr, m)
+}
+
+// mailAddress checks m (a recipient's address and a body) and returns the
+// address alone, for QueueMail and QueueMails.
+func mailAddress(m Mail) (string, error) {
 	addr, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return 0, fmt.Errorf("queue mail: recipient: %w", err)
+		return "", fmt.Errorf("queue mail: recipient: %w", err)
 	}
 	if m.HTML == "" && m.Text == "" {
-		return 0, errors.New("queue mail: empty body")
+		return "", errors.New("queue mail: empty body")
 	}
-	return o.queueMail(ctx, idb, addr.Address, m)
+	return addr.Address, nil
+}
+
+// sealMail returns a new idempotency key for m and m's payload sealed
+// under it.
+func (o *Outbox) sealMail(m Mail) (key string, payload []byte, err error) {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return "", nil, fmt.Errorf("queue mail: encode: %w", err)
+	}
+	if key, err = newIdempotencyKey(); err != nil {
+		return "", nil, fmt.Errorf("queue mail: %w", err)
+	}
+	return key, o.vault.Seal(plain, []byte(key)), nil
 }
 
 // queueMailQuery inserts a mail row unless the address belongs to a
-// disabled account, in one statement: the one place of the rule "no mail
-// to a disabled user", whatever asks for the mail (a message alert, an
-// invitation, a security mail, the daily summary).
+// disabled account, in one statement: the rule "no mail to a disabled
+// user", whatever asks for the mail (a message alert, an invitation, a
+// security mail, the daily summary). QueueMails keeps the same rule for a
+// batch, with a lookup of the disabled addresses before its insert.
 const queueMailQuery = `INSERT INTO outbox (idempotency_key, channel, recipient, payload, status, next_attempt_at, created_at)
 SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = ? AND status = ?) RETURNING id`
 
 // queueMail is queue for mail to recipient; it returns 0 and queues
 // nothing for a disabled account's address.
 func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m Mail) (int64, error) {
-	plain, err := json.Marshal(m)
+	key, payload, err := o.sealMail(m)
 	if err != nil {
-		return 0, fmt.Errorf("queue mail: encode: %w", err)
-	}
-	key, err := newIdempotencyKey()
-	if err != nil {
-		return 0, fmt.Errorf("queue mail: %w", err)
+		return 0, err
 	}
 	now := time.Now()
 	var id int64
-	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, o.vault.Seal(plain, []byte(key)), db.OutboxPending, now.Add(max(m.Delay, 0)), now,
+	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, payload, db.OutboxPending, now.Add(max(m.Delay, 0)), now,
 		strings.ToLower(recipient), db.StatusDisabled).Scan(ctx, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -212,14 +232,11 @@ func (o *Outbox) QueueMails(ctx context.Context, idb bun.IDB, ms []Mail) (int, e
 		recipients := make([]string, len(chunk))
 		lower := make([]string, len(chunk))
 		for i, m := range chunk {
-			addr, err := mail.ParseAddress(m.To)
+			addr, err := mailAddress(m)
 			if err != nil {
-				return queued, fmt.Errorf("queue mails: recipient: %w", err)
+				return queued, err
 			}
-			if m.HTML == "" && m.Text == "" {
-				return queued, errors.New("queue mails: empty body")
-			}
-			recipients[i], lower[i] = addr.Address, strings.ToLower(addr.Address)
+			recipients[i], lower[i] = addr, strings.ToLower(addr)
 		}
 		var disabled []string
 		if err := idb.NewSelect().Table("users").Column("email").Where("email IN (?) AND status = ?", bun.In(lower), db.StatusDisabled).
@@ -236,16 +253,12 @@ func (o *Outbox) QueueMails(ctx context.Context, idb bun.IDB, ms []Mail) (int, e
 			if skip[lower[i]] {
 				continue
 			}
-			plain, err := json.Marshal(m)
+			key, payload, err := o.sealMail(m)
 			if err != nil {
-				return queued, fmt.Errorf("queue mails: encode: %w", err)
-			}
-			key, err := newIdempotencyKey()
-			if err != nil {
-				return queued, fmt.Errorf("queue mails: %w", err)
+				return queued, err
 			}
 			items = append(items, db.OutboxItem{IdempotencyKey: key, Channel: db.ChannelMail, Recipient: recipients[i],
-				Payload: o.vault.Seal(plain, []byte(key)), Status: db.OutboxPending, NextAttemptAt: now.Add(max(m.Delay, 0)), CreatedAt: now})
+				Payload: payload, Status: db.OutboxPending, NextAttemptAt: now.Add(max(m.Delay, 0)), CreatedAt: now})
 		}
 		if len(items) == 0 {
 			continue

@@ -202,16 +202,12 @@ FROM push_subscriptions AS s WHERE s.user_id = ?`
 // Mail.Notice) is first tried delay after queueing; nil and 0 for any
 // other push.
 func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title, url string, notice *Notice, delay time.Duration) (int, error) {
-	plain, err := json.Marshal(pushContent{Title: title, URL: url, Notice: notice})
+	batch, payload, err := o.sealPush(pushContent{Title: title, URL: url, Notice: notice})
 	if err != nil {
-		return 0, fmt.Errorf("queue push: encode: %w", err)
-	}
-	batch, err := newIdempotencyKey()
-	if err != nil {
-		return 0, fmt.Errorf("queue push: %w", err)
+		return 0, err
 	}
 	now := time.Now()
-	res, err := idb.NewRaw(queuePushQuery, batch, db.ChannelPush, o.vault.Seal(plain, pushAD(batch)), db.OutboxPending,
+	res, err := idb.NewRaw(queuePushQuery, batch, db.ChannelPush, payload, db.OutboxPending,
 		now.Add(max(delay, 0)), now, now.Add(PushTTL), userID).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("queue push: insert outbox rows: %w", err)
@@ -263,15 +259,10 @@ func (o *Outbox) QueuePushes(ctx context.Context, idb bun.IDB, pushes []PushTo, 
 			continue
 		}
 		// As QueuePush: one sealed payload for the person's rows.
-		plain, err := json.Marshal(pushContent{Title: p.Title, URL: p.URL, Notice: p.Notice})
+		batch, payload, err := o.sealPush(pushContent{Title: p.Title, URL: p.URL, Notice: p.Notice})
 		if err != nil {
-			return 0, fmt.Errorf("queue pushes: encode: %w", err)
+			return 0, err
 		}
-		batch, err := newIdempotencyKey()
-		if err != nil {
-			return 0, fmt.Errorf("queue pushes: %w", err)
-		}
-		payload := o.vault.Seal(plain, pushAD(batch))
 		for _, id := range of[p.UserID] {
 			rows = append(rows, db.OutboxItem{IdempotencyKey: batch + "." + strconv.FormatInt(id, 10), Channel: db.ChannelPush,
 				Recipient: pushRecipient(id), Payload: payload, Status: db.OutboxPending, NextAttemptAt: now.Add(max(delay, 0)),
@@ -284,6 +275,19 @@ func (o *Outbox) QueuePushes(ctx context.Context, idb bun.IDB, pushes []PushTo, 
 		}
 	}
 	return len(rows), nil
+}
+
+// sealPush returns a new batch key (a person's push rows share it, each
+// with its subscription's id appended) and c sealed under it.
+func (o *Outbox) sealPush(c pushContent) (batch string, payload []byte, err error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return "", nil, fmt.Errorf("queue push: encode: %w", err)
+	}
+	if batch, err = newIdempotencyKey(); err != nil {
+		return "", nil, fmt.Errorf("queue push: %w", err)
+	}
+	return batch, o.vault.Seal(plain, pushAD(batch)), nil
 }
 
 // pushContent is what a push row's payload holds.
