@@ -41,8 +41,12 @@ import (
 // Only what is in the user's own box, seen as they see it in Dialoog: no
 // message they removed, no conversation they are not in, no address of
 // another external user. It is written as it is read, a page of
-// conversations and a page of messages at a time, each attachment streamed
-// from the blob store, so memory does not grow with the box.
+// conversations at a time, each attachment streamed from the blob store,
+// so memory does not grow with the box. A page's conversations are read
+// in batches, a statement each for all of a batch's people, messages,
+// read states, attachments and requests for agreement, so that the
+// statements do not grow with the conversations either; a conversation
+// too long for a batch is read a page of messages at a time.
 
 // Export limits.
 const (
@@ -57,10 +61,22 @@ const (
 	// busy instance before it is refused, when Service.ExportWait is 0.
 	DefaultExportWait = 5 * time.Second
 
-	exportThreads  = 50  // conversations loaded at a time
-	exportMessages = 100 // messages loaded at a time
+	exportThreads  = 500 // conversations listed at a time
+	exportMessages = 100 // messages loaded at a time of a long conversation
 	exportEvents   = 500 // audit events loaded at a time
 )
+
+// exportBatchLimits are what a batch of conversations read together may
+// hold at most: messages, bytes of their (sealed) bodies, participants. A
+// conversation that alone holds more is read a page of messages at a time.
+type exportBatchLimits struct {
+	messages, people int
+	bytes            int64
+}
+
+// exportBatch's limits keep a batch's memory to about a MiB of text; a
+// variable for the tests, which compare batches of other sizes.
+var exportBatch = exportBatchLimits{messages: 1000, bytes: 1 << 20, people: 5000}
 
 // AuditBoxExported is the audit kind of an export ("Berichten gedownload"
 // in the security activity).
@@ -113,7 +129,11 @@ type boxExport struct {
 	factors     []db.SecondFactor
 	passkeys    []db.Passkey
 	codes       struct{ Unused, Used int }
-	closeOnce   sync.Once
+	// orgNames and teams name senders in every conversation, each loaded
+	// once for the export (senderOrgs).
+	orgNames  map[int64]string
+	teams     map[int64]teamView
+	closeOnce sync.Once
 }
 
 // exportNames are the file names of the export in the user's language.
@@ -165,7 +185,7 @@ func (s *Service) Export(ctx context.Context, who *identity.User, ip string) (Bo
 	case <-ctx.Done():
 		return nil, fmt.Errorf("export: %w", ctx.Err())
 	}
-	e := &boxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey()}
+	e := &boxExport{s: s, userID: user.ID, now: s.Now().UTC(), holder: newStorageKey(), orgNames: map[int64]string{}, teams: map[int64]teamView{}}
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Claim the lease unless another export holds one that has not
 		// expired: one statement, so two instances cannot both win.
@@ -524,6 +544,7 @@ type exportThread struct {
 	Subject       string
 	OrgName       string
 	LastMessageAt time.Time
+	People        int // its participants, for the batches
 }
 
 // dir is the conversation's folder: its id and a readable, safe part of
@@ -603,16 +624,22 @@ func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 		var page []exportThread
 		if err := e.s.DB.NewSelect().TableExpr("participants AS p").
 			ColumnExpr("t.id, t.org_id, t.subject, o.name AS org_name, t.last_message_at").
+			ColumnExpr("(SELECT COUNT(*) FROM participants AS pp WHERE pp.thread_id = t.id) AS people").
 			Join("JOIN threads AS t ON t.id = p.thread_id").
 			Join("JOIN organisations AS o ON o.id = t.org_id").
 			Where("p.user_id = ? AND p.box_count > 0 AND p.thread_id > ?", e.user.ID, after).
 			Where(medicalRule("t", "?"), medicalArgs(e.user.ID)...).
 			// Only what was in the box when the export began: a conversation
 			// started (or joined) since would be an empty folder.
-			Where(`EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = p.thread_id AND m.id <= ?
-  AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = p.user_id AND ms.removed_at IS NULL))`, e.lastMessage).
-			OrderExpr("p.thread_id").Limit(exportThreads).Scan(ctx, &page); err != nil {
+			Where(`EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = p.thread_id AND m.id <= ? AND `+exportedState("m", "p.user_id")+`)`, e.lastMessage).
+			// One more than a page, to know without another statement
+			// whether there is a next one.
+			OrderExpr("p.thread_id").Limit(exportThreads+1).Scan(ctx, &page); err != nil {
 			return fmt.Errorf("export conversations: %w", err)
+		}
+		more := len(page) > exportThreads
+		if more {
+			page = page[:exportThreads]
 		}
 		if len(page) == 0 {
 			return nil
@@ -620,22 +647,102 @@ func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 		if err := fn(page); err != nil {
 			return err
 		}
-		if len(page) < exportThreads {
+		if !more {
 			return nil
 		}
 		after = page[len(page)-1].ID
 	}
 }
 
+// exportedState is the condition that message alias is in the box of
+// user (a column or ?) as the export sees it.
+func exportedState(alias, user string) string {
+	return "EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = " + alias + ".id AND ms.user_id = " + user + " AND ms.removed_at IS NULL)"
+}
+
 func (e *boxExport) writeConversations(ctx context.Context, zw *zip.Writer) error {
 	return e.threadPages(ctx, func(page []exportThread) error {
-		for i := range page {
-			if err := e.writeConversation(ctx, zw, &page[i]); err != nil {
+		bs, err := e.batches(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			cs, err := e.conversations(ctx, b)
+			if err != nil {
 				return err
+			}
+			for _, c := range cs {
+				if err := e.writeConversation(ctx, zw, c); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// exportConversations is a batch: conversations of a page read together
+// (conversations); a long one is a conversation too large for that, alone,
+// whose messages are read a page at a time.
+type exportConversations struct {
+	threads []*exportThread
+	long    bool
+}
+
+// batches splits a page into batches by what its conversations hold in
+// the box as the export began, read in one statement: their messages and
+// the bytes of the messages' sealed bodies, and their participants.
+func (e *boxExport) batches(ctx context.Context, page []exportThread) ([]exportConversations, error) {
+	ids := make([]int64, len(page))
+	for i := range page {
+		ids[i] = page[i].ID
+	}
+	var sizes []struct {
+		ThreadID int64
+		Messages int
+		Bytes    int64
+	}
+	if err := e.s.DB.NewSelect().TableExpr("messages AS m").
+		ColumnExpr("m.thread_id, COUNT(*) AS messages, COALESCE(SUM(LENGTH(m.body)), 0) AS bytes").
+		Where("m.thread_id IN (?) AND m.id <= ? AND "+exportedState("m", "?"), bun.In(ids), e.lastMessage, e.user.ID).
+		GroupExpr("m.thread_id").Scan(ctx, &sizes); err != nil {
+		return nil, fmt.Errorf("export conversations' sizes: %w", err)
+	}
+	of := make(map[int64]exportBatchLimits, len(sizes))
+	for _, sz := range sizes {
+		of[sz.ThreadID] = exportBatchLimits{messages: sz.Messages, bytes: sz.Bytes}
+	}
+	over := func(sz exportBatchLimits) bool {
+		return sz.messages > exportBatch.messages || sz.bytes > exportBatch.bytes || sz.people > exportBatch.people
+	}
+	var out []exportConversations
+	var cur exportConversations
+	var sum exportBatchLimits
+	flush := func() {
+		if len(cur.threads) > 0 {
+			out = append(out, cur)
+		}
+		cur, sum = exportConversations{}, exportBatchLimits{}
+	}
+	for i := range page {
+		th := &page[i]
+		sz := of[th.ID]
+		sz.people = th.People
+		if over(sz) {
+			flush()
+			out = append(out, exportConversations{threads: []*exportThread{th}, long: true})
+			continue
+		}
+		next := exportBatchLimits{messages: sum.messages + sz.messages, people: sum.people + sz.people, bytes: sum.bytes + sz.bytes}
+		if over(next) {
+			flush()
+			next = sz
+		}
+		cur.threads = append(cur.threads, th)
+		sum = next
+	}
+	flush()
+	return out, nil
 }
 
 // conversation is what a conversation's files share.
@@ -645,6 +752,14 @@ type conversation struct {
 	participants []ParticipantView
 	users        map[int64]*db.User
 	senders      *senderOrgs
+	// signing is what ExportSigning gave for the conversation.
+	signing any
+	// loaded: its batch read the messages (msgs, with users holding their
+	// former senders, and parts); otherwise they are read a page at a
+	// time.
+	loaded bool
+	msgs   []db.Message
+	parts  viewParts
 	// sums are the checksums of the attachments, by id, from streaming
 	// them into the ZIP file.
 	sums map[int64]attachmentSums
@@ -652,18 +767,93 @@ type conversation struct {
 
 type attachmentSums struct{ plain, keyed string }
 
-// writeConversation writes a conversation's attachments, then its HTML
-// and JSON files, each reading the messages a page at a time.
-func (e *boxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *exportThread) error {
-	ps, users, err := e.s.participants(ctx, e.s.DB, th.ID)
+// conversations reads what the files of a batch's conversations share:
+// their people and requests for agreement and, unless the batch is long,
+// their messages with the former senders, read states and attachments,
+// each in one statement for the whole batch. A conversation the user left
+// since the page was read is left out.
+func (e *boxExport) conversations(ctx context.Context, b exportConversations) ([]*conversation, error) {
+	ids := make([]int64, len(b.threads))
+	for i, th := range b.threads {
+		ids[i] = th.ID
+	}
+	ps, users, err := e.s.participantsOf(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("export conversation %d: %w", th.ID, err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	if _, ok := users[e.user.ID]; !ok {
-		return nil // left it since the page was read
+	var cs []*conversation
+	byID := map[int64]*conversation{}
+	ids = ids[:0]
+	for _, th := range b.threads {
+		us := users[th.ID]
+		if _, ok := us[e.user.ID]; !ok {
+			continue // left it since the page was read
+		}
+		e.orgNames[th.OrgID] = th.OrgName
+		c := &conversation{th: th, dir: e.dir(th), participants: participantViews(e.user, ps[th.ID], us), users: us,
+			senders: (&senderOrgs{s: e.s, names: e.orgNames, teams: e.teams}).withTeams(ps[th.ID]), sums: map[int64]attachmentSums{}}
+		cs = append(cs, c)
+		byID[th.ID] = c
+		ids = append(ids, th.ID)
 	}
-	c := &conversation{th: th, dir: e.dir(th), participants: participantViews(e.user, ps, users), users: users,
-		senders: (&senderOrgs{s: e.s, names: map[int64]string{th.OrgID: th.OrgName}}).withTeams(ps), sums: map[int64]attachmentSums{}}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	if e.s.ExportSigning != nil {
+		reqs, err := e.s.ExportSigning(ctx, e.user.Identity(), ids)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		for _, c := range cs {
+			c.signing = reqs[c.th.ID]
+		}
+	}
+	if b.long {
+		return cs, nil
+	}
+	// The messages, and which of them carry files: the attachments are
+	// then read for those only, by their index, rather than for all the
+	// batch's messages, a list that is most of a small table.
+	var rows []struct {
+		db.Message `bun:",extend"`
+		Files      bool `bun:"files"`
+	}
+	if err := e.s.DB.NewSelect().Model(&rows).ColumnExpr(e.s.DB.Columns(db.Message{}, "message")).
+		ColumnExpr("EXISTS (SELECT 1 FROM attachments AS a WHERE a.message_id = message.id) AS files").
+		Where("message.thread_id IN (?) AND message.id <= ? AND "+exportedState("message", "?"), bun.In(ids), e.lastMessage, e.user.ID).
+		Order("message.thread_id", "message.created_at", "message.id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("export messages: %w", err)
+	}
+	msgs := make([]db.Message, len(rows))
+	var withFiles []int64
+	for i, r := range rows {
+		msgs[i] = r.Message
+		c := byID[r.ThreadID]
+		c.msgs = append(c.msgs, r.Message)
+		if r.Files {
+			withFiles = append(withFiles, r.ID)
+		}
+	}
+	us, ms := make([]map[int64]*db.User, len(cs)), make([][]db.Message, len(cs))
+	for i, c := range cs {
+		us[i], ms[i] = c.users, c.msgs
+	}
+	if us, err = e.s.withFormerAll(ctx, us, ms); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	parts, err := e.s.viewPartsOf(ctx, messageIDs(msgs), withFiles)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	for i, c := range cs {
+		c.users, c.loaded, c.parts = us[i], true, parts
+	}
+	return cs, nil
+}
+
+// writeConversation writes a conversation's attachments, then its HTML
+// and JSON files.
+func (e *boxExport) writeConversation(ctx context.Context, zw *zip.Writer, c *conversation) error {
 	if err := e.writeAttachments(ctx, zw, c); err != nil {
 		return err
 	}
@@ -673,9 +863,9 @@ func (e *boxExport) writeConversation(ctx context.Context, zw *zip.Writer, th *e
 	return e.writeConversationJSON(ctx, zw, c)
 }
 
-// messagePages calls fn for each page of the conversation's messages in
-// the user's box, oldest first, up to the newest message when the export
-// began; withBodies false leaves the bodies out.
+// messagePages calls fn for each page of a long conversation's messages
+// in the user's box, oldest first, up to the newest message when the
+// export began; withBodies false leaves the bodies out.
 func (e *boxExport) messagePages(ctx context.Context, threadID int64, withBodies bool, fn func([]db.Message) error) error {
 	var after struct {
 		at time.Time
@@ -687,8 +877,7 @@ func (e *boxExport) messagePages(ctx context.Context, threadID int64, withBodies
 		if !withBodies {
 			q = q.Column("id", "thread_id", "created_at")
 		}
-		q = q.Where("thread_id = ? AND id <= ?", threadID, e.lastMessage).
-			Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", e.user.ID)
+		q = q.Where("thread_id = ? AND id <= ? AND "+exportedState("message", "?"), threadID, e.lastMessage, e.user.ID)
 		if after.id != 0 {
 			at := db.TimeArg(e.s.DB, after.at)
 			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, after.id)
@@ -710,10 +899,49 @@ func (e *boxExport) messagePages(ctx context.Context, threadID int64, withBodies
 	}
 }
 
-// viewPages is messagePages as the user sees the messages.
+// exportPage is messages of a conversation with what their views need.
+type exportPage struct {
+	msgs  []db.Message
+	users map[int64]*db.User
+	parts viewParts
+}
+
+// pages calls fn with the conversation's messages: all at once when its
+// batch read them, otherwise a page at a time, each with its former
+// senders and parts. withStates false is for the attachments: a long
+// conversation's pages then come without bodies, read states and former
+// senders.
+func (e *boxExport) pages(ctx context.Context, c *conversation, withStates bool, fn func(exportPage) error) error {
+	if c.loaded {
+		if len(c.msgs) == 0 {
+			return nil
+		}
+		return fn(exportPage{msgs: c.msgs, users: c.users, parts: c.parts})
+	}
+	return e.messagePages(ctx, c.th.ID, withStates, func(msgs []db.Message) error {
+		p := exportPage{msgs: msgs, users: c.users}
+		var err error
+		if withStates {
+			if p.users, err = e.s.withFormer(ctx, c.users, msgs); err != nil {
+				return fmt.Errorf("export conversation %d: %w", c.th.ID, err)
+			}
+		}
+		ids := messageIDs(msgs)
+		states := ids
+		if !withStates {
+			states = nil
+		}
+		if p.parts, err = e.s.viewPartsOf(ctx, states, ids); err != nil {
+			return fmt.Errorf("export conversation %d: %w", c.th.ID, err)
+		}
+		return fn(p)
+	})
+}
+
+// viewPages is pages as the user sees the messages.
 func (e *boxExport) viewPages(ctx context.Context, c *conversation, fn func([]MessageView) error) error {
-	return e.messagePages(ctx, c.th.ID, true, func(msgs []db.Message) error {
-		views, err := e.s.messageViews(ctx, e.user, c.th.ID, msgs, c.users, c.senders)
+	return e.pages(ctx, c, true, func(p exportPage) error {
+		views, err := e.s.viewsFrom(ctx, e.user, c.th.ID, p.msgs, p.users, c.senders, p.parts)
 		if err != nil {
 			return fmt.Errorf("export conversation %d: %w", c.th.ID, err)
 		}
@@ -725,31 +953,24 @@ func (e *boxExport) viewPages(ctx context.Context, c *conversation, fn func([]Me
 // blob store into the ZIP file, computing its SHA-256 on the way.
 func (e *boxExport) writeAttachments(ctx context.Context, zw *zip.Writer, c *conversation) error {
 	sum := sha256.New()
-	return e.messagePages(ctx, c.th.ID, false, func(msgs []db.Message) error {
-		ids := make([]int64, len(msgs))
-		at := make(map[int64]time.Time, len(msgs))
-		for i, m := range msgs {
-			ids[i], at[m.ID] = m.ID, m.CreatedAt
-		}
-		var atts []db.Attachment
-		if err := e.s.DB.NewSelect().Model(&atts).Where("message_id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil {
-			return fmt.Errorf("export attachments of conversation %d: %w", c.th.ID, err)
-		}
-		for i := range atts {
-			a := &atts[i]
-			v, err := e.s.attachmentView(a)
-			if err != nil {
-				return fmt.Errorf("export: %w", err)
+	return e.pages(ctx, c, false, func(p exportPage) error {
+		for _, m := range p.msgs {
+			for i := range p.parts.atts[m.ID] {
+				a := &p.parts.atts[m.ID][i]
+				v, err := e.s.attachmentView(a)
+				if err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
+				plain, err := e.copyAttachment(ctx, zw, a, c.dir+e.attachmentFile(v), m.CreatedAt, sum)
+				if err != nil {
+					return err
+				}
+				keyed := a.SHA256
+				if a.NameSealed == nil { // not converted yet: the plain SHA-256 (see SealLegacyAttachments)
+					keyed = e.s.Vault.MAC(a.SHA256)
+				}
+				c.sums[a.ID] = attachmentSums{plain: plain, keyed: hex.EncodeToString(keyed)}
 			}
-			plain, err := e.copyAttachment(ctx, zw, a, c.dir+e.attachmentFile(v), at[*a.MessageID], sum)
-			if err != nil {
-				return err
-			}
-			keyed := a.SHA256
-			if a.NameSealed == nil { // not converted yet: the plain SHA-256 (see SealLegacyAttachments)
-				keyed = e.s.Vault.MAC(a.SHA256)
-			}
-			c.sums[a.ID] = attachmentSums{plain: plain, keyed: hex.EncodeToString(keyed)}
 		}
 		return nil
 	})
@@ -864,11 +1085,7 @@ func (e *boxExport) writeConversationJSON(ctx context.Context, zw *zip.Writer, c
 	for _, p := range c.participants {
 		head.Participants = append(head.Participants, participantJSON{Name: p.Name, Email: p.Email, Internal: p.Internal})
 	}
-	if e.s.ExportSigning != nil {
-		if head.SigningRequests, err = e.s.ExportSigning(ctx, e.user.Identity(), c.th.ID); err != nil {
-			return fail(err)
-		}
-	}
+	head.SigningRequests = c.signing
 	b, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
 		return fail(err)

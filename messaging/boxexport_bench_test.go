@@ -206,3 +206,53 @@ func report(b *testing.B, peak uint64, written int64) {
 	}
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkExportManyConversations measures the time of exporting a box of
+// 2,000 conversations (two messages each, no files) beside one of 20, on
+// both engines, and the statements each export runs (stmts/op, counted in
+// a run of its own): a statement per conversation is a round trip each on
+// PostgreSQL.
+//
+//	go test -run '^$' -bench ExportManyConversations ./messaging/
+func BenchmarkExportManyConversations(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			d := dbtest.MustOpen(b, engine)
+			ctx := context.Background()
+			f := setup(b, d)
+			owners := map[int]*db.User{}
+			for _, n := range []int{20, 2000} {
+				owners[n] = f.active(b, fmt.Sprintf("export%d@example.nl", n), false, "Ex", "", "Port")
+				if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: owners[n], Threads: n, Messages: 2, Others: max(1, n/10)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := d.Optimize(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if d.Postgres() {
+				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			hook := dbtest.CountStatements(d)
+			for _, n := range []int{20, 2000} {
+				b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
+					stmts := len(hook.Run(func(ctx context.Context) {
+						e, err := f.svc.Export(ctx, owners[n].Identity(), "")
+						if err != nil {
+							b.Fatal(err)
+						}
+						if err := e.WriteTo(ctx, io.Discard); err != nil {
+							b.Fatal(err)
+						}
+					}))
+					for b.Loop() {
+						exportTo(b, f.svc, owners[n])
+					}
+					b.ReportMetric(float64(stmts), "stmts/op")
+				})
+			}
+		})
+	}
+}

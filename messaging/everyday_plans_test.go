@@ -32,8 +32,8 @@ var smallTables = []string{"organisations", "organisation_branding", "retention_
 // answers), opening and reading a conversation, replying (internal and
 // external, with a file), downloading the file, adding someone, the live
 // push, taking a message or a conversation out of one's box, deleting a
-// message for everyone, the unread count, the contacts, the teams and an
-// export of a box. (The prepared statements of a reply are recorded too:
+// message for everyone, the unread count, the contacts, the teams and the
+// export of a box, small and of those 3,000 conversations. (The prepared statements of a reply are recorded too:
 // db.AddQueryHook runs hooks around them.)
 func TestEverydayPlans(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
@@ -41,6 +41,26 @@ func TestEverydayPlans(t *testing.T) {
 		f := setup(t, d)
 		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 3000, Messages: 2, Others: 300, UnreadEvery: 7})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// Files as an installation holds them, in a colleague's box: a
+		// table of a handful of rows is read whole by any plan, and is no
+		// such installation.
+		archive := f.active(t, "archief@osaw.nl", true, "Archief", "", "Osaw")
+		filed, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: archive, Threads: 1000, Messages: 3, Others: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var withFiles []int64
+		if err := d.NewSelect().Model((*db.Message)(nil)).Column("id").Where("thread_id IN (?)", bun.In(filed.Threads)).Scan(ctx, &withFiles); err != nil {
+			t.Fatal(err)
+		}
+		files := make([]db.Attachment, len(withFiles))
+		for i, id := range withFiles {
+			files[i] = db.Attachment{MessageID: &id, UploaderID: &archive.ID, ContentType: "application/pdf", Size: 1000,
+				StorageKey: fmt.Sprintf("archief-%d", id), KeyID: "k", SHA256: []byte{1}, BlobFormat: 1, CreatedAt: f.clk.Now()}
+		}
+		if _, err := d.NewInsert().Model(&files).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		priv, pub, err := notify.GenerateVAPID()
@@ -206,14 +226,18 @@ func TestEverydayPlans(t *testing.T) {
 				_, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: ttid, Body: "Dank"})
 				return err
 			})
-			op("export", func(ctx context.Context) error {
-				e, err := f.svc.Export(ctx, jan.Identity(), "192.0.2.1")
-				if err != nil {
-					return err
-				}
-				defer e.Close()
-				return e.WriteTo(ctx, io.Discard)
-			})
+			for _, u := range []*db.User{jan, f.hr} {
+				// Jan's box, and Hanna's of 3,000 conversations, read a
+				// page and a batch at a time.
+				op("export of "+u.Email, func(ctx context.Context) error {
+					e, err := f.svc.Export(ctx, u.Identity(), "192.0.2.1")
+					if err != nil {
+						return err
+					}
+					defer e.Close()
+					return e.WriteTo(ctx, io.Discard)
+				})
+			}
 		})
 	})
 }

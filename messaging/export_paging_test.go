@@ -3,6 +3,8 @@ package messaging_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,17 +33,114 @@ func TestExportLongConversationOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		data, err := exportWith(ctx, f.svc, emp, "")
-		if err != nil {
-			t.Fatal(err)
+		// Read with the others of its batch, and as a long conversation,
+		// a page of messages at a time.
+		for _, batch := range []int{1000, 100} {
+			restore := messaging.SetExportBatch(batch, 1<<20, 5000)
+			data, err := exportWith(ctx, f.svc, emp, "")
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			convs, _ := conversations(t, unzip(t, data))
+			seen := map[int64]int{}
+			for _, m := range convs[id].Messages {
+				seen[m.ID]++
+			}
+			if len(convs[id].Messages) != n || len(seen) != n {
+				t.Errorf("batches of %d messages: export holds %d messages, %d different, want %d", batch, len(convs[id].Messages), len(seen), n)
+			}
 		}
-		convs, _ := conversations(t, unzip(t, data))
-		seen := map[int64]int{}
-		for _, m := range convs[id].Messages {
-			seen[m.ID]++
+	})
+}
+
+// TestExportBatchesAsOneConversation: the export reads a page's
+// conversations in batches; every conversation's files are the same
+// whether it is read with others, alone a page of messages at a time
+// (too long for a batch), or in batches of any size: the senders as the
+// reader sees them (a team that hides its people, a member who left the
+// team since, another organisation), receipts, system lines, attachments
+// and their checksums, for an outsider and for a member of the team.
+func TestExportBatchesAsOneConversation(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "OSAW Verzuim", false, f.hr, piet)
+		step := func() { f.clk.Add(time.Minute) }
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-		if len(convs[id].Messages) != n || len(seen) != n {
-			t.Errorf("export holds %d messages, %d different, want %d", len(convs[id].Messages), len(seen), n)
+		a, err := f.svc.Upload(ctx, f.hr.Identity(), "brief.pdf", []byte("%PDF-1.4 brief"))
+		must(err)
+		withTeam, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email, "piet.de-groot@example.nl"},
+			Subject: "Verzuim", Body: "Hoe gaat het?", AttachmentIDs: []int64{a.ID}, TeamID: team.ID})
+		must(err)
+		step()
+		_, err = f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: withTeam, Body: "Namens het team"})
+		must(err)
+		step()
+		_, err = f.svc.MarkRead(ctx, jan.Identity(), withTeam)
+		must(err)
+		b, err := f.svc.Upload(ctx, jan.Identity(), "foto.png", pngFile)
+		must(err)
+		_, err = f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: withTeam, Body: "Goed", AttachmentIDs: []int64{b.ID}})
+		must(err)
+		step()
+		must(f.svc.AddParticipant(ctx, f.hr.Identity(), withTeam, messaging.AddInput{Email: f.boss.Email, History: messaging.WithHistory}))
+		step()
+		_, err = f.svc.MarkRead(ctx, f.hr.Identity(), withTeam)
+		must(err)
+		// Piet leaves the team: his message keeps his name.
+		must(f.svc.RemoveTeamMember(ctx, team.ID, piet.Email))
+		for i := range 5 {
+			step()
+			id, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: fmt.Sprintf("Gesprek %d", i), Body: "Een"})
+			must(err)
+			for j := range i {
+				step()
+				who := f.hr
+				if j%2 == 0 {
+					who = jan
+				}
+				_, err := f.svc.Reply(ctx, who.Identity(), messaging.ReplyInput{ThreadID: id, Body: fmt.Sprintf("Antwoord %d", j)})
+				must(err)
+			}
+		}
+		for _, u := range []*db.User{jan, f.hr} {
+			var want map[string]string
+			for _, batch := range []int{1000, 3, 0} {
+				restore := messaging.SetExportBatch(batch, 1<<20, 5000)
+				data, err := exportWith(ctx, f.svc, u, "")
+				restore()
+				must(err)
+				files := unzip(t, data)
+				// The security activity holds the exports before this one.
+				for name := range files {
+					if strings.Contains(name, "activiteit") {
+						delete(files, name)
+					}
+				}
+				if want == nil {
+					want = files
+					if convs, _ := conversations(t, files); len(convs) != 6 {
+						t.Fatalf("%s: %d conversations in the export, want 6", u.Email, len(convs))
+					}
+					continue
+				}
+				if !maps.Equal(files, want) {
+					for name, data := range files {
+						if want[name] != data {
+							t.Errorf("%s, batches of %d messages: %s differs:\n%s\nwant:\n%s", u.Email, batch, name, data, want[name])
+						}
+					}
+					t.Fatalf("%s, batches of %d messages: files differ (%d, want %d)", u.Email, batch, len(files), len(want))
+				}
+			}
 		}
 	})
 }

@@ -98,3 +98,11 @@ func (s *Service) RetentionSQL(orgID int64, cutoff time.Time) string {
 func (s *Service) CaseRetentionSQL(orgID int64, cutoff time.Time) string {
 	return s.retainedCaseSelect(orgID, cutoff).String()
 }
+
+// SetExportBatch sets what a batch of the box export may hold (messages,
+// bytes of sealed bodies, participants) until restore is called.
+func SetExportBatch(messages int, bytes int64, people int) (restore func()) {
+	old := exportBatch
+	exportBatch = exportBatchLimits{messages: messages, bytes: bytes, people: people}
+	return func() { exportBatch = old }
+}

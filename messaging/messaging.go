@@ -130,10 +130,11 @@ type Service struct {
 	// Events as AccountLeaving's. May be nil.
 	CaseClosing func(ctx context.Context, tx bun.Tx, caseID, actorID int64) ([]Event, error)
 	// ExportSigning returns, for the box export of who, the requests for
-	// agreement of conversation threadID as they see them, as data for its
-	// JSON file; nil when there are none (signing.Service.ExportRequests).
-	// May be nil.
-	ExportSigning func(ctx context.Context, who *identity.User, threadID int64) (any, error)
+	// agreement of the conversations threadIDs (a batch of the export) as
+	// they see them, as data for each one's JSON file, by conversation; a
+	// conversation without any is left out (signing.Service.ExportRequests).
+	// It runs a fixed number of statements for the batch. May be nil.
+	ExportSigning func(ctx context.Context, who *identity.User, threadIDs []int64) (map[int64]any, error)
 	// Queued wakes the outbox worker after a commit that queued mail.
 	Queued func()
 	// MaxExports bounds the exports of boxes this instance writes at
@@ -702,16 +703,42 @@ func (s *Service) participantsFrom(ctx context.Context, idb bun.IDB, threadID in
 	byID := make(map[int64]*db.User, len(found))
 	for i := range found {
 		f := &found[i]
-		ps[i] = db.Participant{ID: f.PID, ThreadID: threadID, UserID: f.User.ID, AddedBy: f.PAddedBy, AddedAt: f.PAddedAt,
-			LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
-			UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User, MayRead: f.PMayRead}
-		if f.PViaTeamID != nil {
-			ps[i].Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson, Medical: f.PTeamMedical}
-		}
+		ps[i] = f.participant(threadID)
 		byID[f.User.ID] = &f.User
 		messageID = f.PMessageID
 	}
 	return ps, byID, messageID, nil
+}
+
+// participantsOf is participants for several threads at once (a batch of
+// the box export), by thread, in one query.
+func (s *Service) participantsOf(ctx context.Context, threadIDs []int64) (map[int64][]db.Participant, map[int64]map[int64]*db.User, error) {
+	var found []participantRow
+	if err := s.DB.NewRaw(participantsQueryWhere(s.DB, "p.thread_id AS p_thread_id, ", "p.thread_id IN (?)"), bun.In(threadIDs)).Scan(ctx, &found); err != nil {
+		return nil, nil, fmt.Errorf("load participants: %w", err)
+	}
+	ps := map[int64][]db.Participant{}
+	users := map[int64]map[int64]*db.User{}
+	for i := range found {
+		f := &found[i]
+		ps[f.PThreadID] = append(ps[f.PThreadID], f.participant(f.PThreadID))
+		if users[f.PThreadID] == nil {
+			users[f.PThreadID] = map[int64]*db.User{}
+		}
+		users[f.PThreadID][f.User.ID] = &f.User
+	}
+	return ps, users, nil
+}
+
+// participant is the participant of threadID the row holds.
+func (f *participantRow) participant(threadID int64) db.Participant {
+	p := db.Participant{ID: f.PID, ThreadID: threadID, UserID: f.User.ID, AddedBy: f.PAddedBy, AddedAt: f.PAddedAt,
+		LastNotifiedAt: f.PLastNotifiedAt, AutoRepliedAt: f.PAutoRepliedAt, RemovedAt: f.PRemovedAt,
+		UnreadCount: f.PUnreadCount, BoxCount: f.PBoxCount, LastActivityAt: f.PLastActivityAt, ViaTeamID: f.PViaTeamID, User: &f.User, MayRead: f.PMayRead}
+	if f.PViaTeamID != nil {
+		p.Team = &db.Team{ID: *f.PViaTeamID, Name: f.PTeamName, ShowPerson: f.PTeamShowPerson, Medical: f.PTeamMedical}
+	}
+	return p
 }
 
 // participantsQuery lists a thread's participants with their users, in the
@@ -721,6 +748,12 @@ func participantsQuery(d *db.DB) string { return participantsQueryWith(d, "") }
 // participantsQueryWith is participantsQuery with the select list's first
 // columns given ("expr AS name, ").
 func participantsQueryWith(d *db.DB, first string) string {
+	return participantsQueryWhere(d, first, "p.thread_id = ?")
+}
+
+// participantsQueryWhere is participantsQueryWith for the participants
+// rows where selects (of p, participants).
+func participantsQueryWhere(d *db.DB, first, where string) string {
 	return `SELECT ` + first + d.Columns(db.User{}, "u") + `, p.id AS p_id, p.added_by AS p_added_by, ` + db.TimeColumn(d, "p.added_at", "p_added_at") + `,
   ` + db.TimeColumn(d, "p.last_notified_at", "p_last_notified_at") + `, ` + db.TimeColumn(d, "p.auto_replied_at", "p_auto_replied_at") + `,
   ` + db.TimeColumn(d, "p.removed_at", "p_removed_at") + `, p.unread_count AS p_unread_count, p.box_count AS p_box_count,
@@ -728,7 +761,7 @@ func participantsQueryWith(d *db.DB, first string) string {
   COALESCE(tm.medical, FALSE) AS p_team_medical,
   ` + medicalRule("th", "p.user_id") + ` AS p_may_read
 FROM participants AS p JOIN users AS u ON u.id = p.user_id JOIN threads AS th ON th.id = p.thread_id LEFT JOIN teams AS tm ON tm.id = p.via_team_id
-WHERE p.thread_id = ? ORDER BY p.id`
+WHERE ` + where + ` ORDER BY p.id`
 }
 
 type participantRow struct {
@@ -748,6 +781,7 @@ type participantRow struct {
 	PTeamMedical    bool         `bun:"p_team_medical"`
 	PMayRead        bool         `bun:"p_may_read"`
 	PMessageID      int64        `bun:"p_message_id"`
+	PThreadID       int64        `bun:"p_thread_id"`
 }
 
 // post stores a message with its read states and attachments, re-invites

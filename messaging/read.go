@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 	"unicode"
@@ -380,37 +381,75 @@ func (s *Service) messageViews(ctx context.Context, user *db.User, threadID int6
 	if err != nil {
 		return nil, err
 	}
+	ids := messageIDs(msgs)
+	parts, err := s.viewPartsOf(ctx, ids, ids)
+	if err != nil {
+		return nil, err
+	}
+	return s.viewsFrom(ctx, user, threadID, msgs, users, senders, parts)
+}
+
+func messageIDs(msgs []db.Message) []int64 {
 	ids := make([]int64, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	var states []db.MessageState
-	if err := s.DB.NewSelect().Model(&states).Where("message_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("load read states: %w", err)
-	}
-	byMsg := map[int64][]db.MessageState{}
-	for _, st := range states {
-		byMsg[st.MessageID] = append(byMsg[st.MessageID], st)
-	}
-	var atts []db.Attachment
-	if err := s.DB.NewSelect().Model(&atts).Where("message_id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("load attachments: %w", err)
-	}
-	attByMsg := map[int64][]AttachmentView{}
-	for i := range atts {
-		v, err := s.attachmentView(&atts[i])
-		if err != nil {
-			return nil, err
+	return ids
+}
+
+// viewParts are what the views of messages need besides the messages and
+// their people: every participant's read state and the stored
+// attachments, by message id.
+type viewParts struct {
+	states map[int64][]db.MessageState
+	atts   map[int64][]db.Attachment
+}
+
+// viewPartsOf loads the read states of the messages stateIDs and the
+// attachments of the messages fileIDs, which may be of several threads, in
+// one query each (none for an empty list).
+func (s *Service) viewPartsOf(ctx context.Context, stateIDs, fileIDs []int64) (viewParts, error) {
+	parts := viewParts{states: map[int64][]db.MessageState{}, atts: map[int64][]db.Attachment{}}
+	if len(stateIDs) > 0 {
+		var states []db.MessageState
+		if err := s.DB.NewSelect().Model(&states).Where("message_id IN (?)", bun.In(stateIDs)).Scan(ctx); err != nil {
+			return parts, fmt.Errorf("load read states: %w", err)
 		}
-		attByMsg[*atts[i].MessageID] = append(attByMsg[*atts[i].MessageID], v)
+		for _, st := range states {
+			parts.states[st.MessageID] = append(parts.states[st.MessageID], st)
+		}
 	}
+	if len(fileIDs) > 0 {
+		var atts []db.Attachment
+		if err := s.DB.NewSelect().Model(&atts).Where("message_id IN (?)", bun.In(fileIDs)).Order("id").Scan(ctx); err != nil {
+			return parts, fmt.Errorf("load attachments: %w", err)
+		}
+		for _, a := range atts {
+			parts.atts[*a.MessageID] = append(parts.atts[*a.MessageID], a)
+		}
+	}
+	return parts, nil
+}
+
+// viewsFrom is messageViews from what the caller loaded: users with the
+// former senders (withFormer) and the parts of msgs.
+func (s *Service) viewsFrom(ctx context.Context, user *db.User, threadID int64, msgs []db.Message,
+	users map[int64]*db.User, senders *senderOrgs, parts viewParts) ([]MessageView, error) {
 	out := make([]MessageView, 0, len(msgs))
 	for _, m := range msgs {
+		var atts []AttachmentView
+		for i := range parts.atts[m.ID] {
+			v, err := s.attachmentView(&parts.atts[m.ID][i])
+			if err != nil {
+				return nil, err
+			}
+			atts = append(atts, v)
+		}
 		body, err := s.Vault.Open(m.Body, bodyAD(threadID))
 		if err != nil {
 			return nil, fmt.Errorf("open message %d: %w", m.ID, err)
 		}
-		mv, err := messageView(ctx, &m, string(body), attByMsg[m.ID], byMsg[m.ID], users, senders, user.ID)
+		mv, err := messageView(ctx, &m, string(body), atts, parts.states[m.ID], users, senders, user.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -751,11 +790,25 @@ func messageView(ctx context.Context, m *db.Message, body string, atts []Attachm
 // take part (a member who left the team), in one query, so that their
 // messages keep their names.
 func (s *Service) withFormer(ctx context.Context, users map[int64]*db.User, msgs []db.Message) (map[int64]*db.User, error) {
+	out, err := s.withFormerAll(ctx, []map[int64]*db.User{users}, [][]db.Message{msgs})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// withFormerAll is withFormer for several threads at once (a batch of the
+// export): users[i] are the participants of the thread of msgs[i]. The
+// missing people of all of them are loaded in one query; a thread's map is
+// copied only when it gains someone.
+func (s *Service) withFormerAll(ctx context.Context, users []map[int64]*db.User, msgs [][]db.Message) ([]map[int64]*db.User, error) {
 	var missing []int64
-	for _, m := range msgs {
-		for _, id := range []*int64{m.SenderID, m.SubjectUserID} {
-			if id != nil && users[*id] == nil {
-				missing = append(missing, *id)
+	for i := range users {
+		for _, m := range msgs[i] {
+			for _, id := range []*int64{m.SenderID, m.SubjectUserID} {
+				if id != nil && users[i][*id] == nil {
+					missing = append(missing, *id)
+				}
 			}
 		}
 	}
@@ -766,12 +819,26 @@ func (s *Service) withFormer(ctx context.Context, users map[int64]*db.User, msgs
 	if err := s.DB.NewSelect().Model(&former).Where("id IN (?)", bun.In(missing)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load former participants: %w", err)
 	}
-	out := make(map[int64]*db.User, len(users)+len(former))
-	for id, u := range users {
-		out[id] = u
-	}
+	byID := make(map[int64]*db.User, len(former))
 	for i := range former {
-		out[former[i].ID] = &former[i]
+		byID[former[i].ID] = &former[i]
+	}
+	out := make([]map[int64]*db.User, len(users))
+	for i, us := range users {
+		out[i] = us
+		copied := false
+		for _, m := range msgs[i] {
+			for _, id := range []*int64{m.SenderID, m.SubjectUserID} {
+				if id == nil || out[i][*id] != nil || byID[*id] == nil {
+					continue
+				}
+				if !copied {
+					out[i], copied = make(map[int64]*db.User, len(us)+1), true
+					maps.Copy(out[i], us)
+				}
+				out[i][*id] = byID[*id]
+			}
+		}
 	}
 	return out, nil
 }

@@ -42,6 +42,24 @@ func (s *Service) Readers(ctx context.Context, idb bun.IDB, threadID int64, user
 	return ids, nil
 }
 
+// ReadableThreads returns those of threadIDs that user takes part in and
+// may read (the medical rule), in idb: ThreadAccess for several
+// conversations at once, such as those of a page of the box export.
+func (s *Service) ReadableThreads(ctx context.Context, idb bun.IDB, user *db.User, threadIDs []int64) ([]int64, error) {
+	if len(threadIDs) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	if err := idb.NewSelect().TableExpr("participants AS p").ColumnExpr("p.thread_id").
+		Join("JOIN threads AS t ON t.id = p.thread_id").
+		Where("p.user_id = ? AND p.thread_id IN (?)", user.ID, bun.In(threadIDs)).
+		Where(medicalRule("t", "p.user_id")).
+		Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("readable threads of user %d: %w", user.ID, err)
+	}
+	return ids, nil
+}
+
 // AttachmentName opens the stored name of an attachment.
 func (s *Service) AttachmentName(a *db.Attachment) (string, error) {
 	v, err := s.attachmentView(a)

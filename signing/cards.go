@@ -324,23 +324,40 @@ type exportSigner struct {
 }
 
 // ExportRequests is what the box export of who holds of the requests of
-// conversation threadID (messaging.Service.ExportSigning): each as its
-// card shows it to them, without what only acting on it needs; nil when
-// there are none.
-func (s *Service) ExportRequests(ctx context.Context, who *identity.User, threadID int64) (any, error) {
-	cards, err := s.Cards(ctx, who, threadID)
-	if err != nil || len(cards) == 0 {
+// the conversations threadIDs (messaging.Service.ExportSigning): each as
+// its card shows it to them, without what only acting on it needs, by
+// conversation; one without requests is left out. Access is checked for
+// all of them at once (ThreadAccess's rule, then receivedRule), and the
+// cards are loaded together (cardsFor): a fixed number of statements for
+// a batch of the export, however many conversations it holds.
+func (s *Service) ExportRequests(ctx context.Context, who *identity.User, threadIDs []int64) (map[int64]any, error) {
+	user := db.UserOf(who)
+	readable, err := s.Messages.ReadableThreads(ctx, s.DB, user, threadIDs)
+	if err != nil || len(readable) == 0 {
+		return nil, err
+	}
+	var rs []requestRow
+	if err := s.DB.NewSelect().Model(&rs).Where("thread_id IN (?)", bun.In(readable)).Where(receivedRule, user.ID).
+		Order("thread_id", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load signing requests: %w", err)
+	}
+	cards, err := s.cards(ctx, user, rs)
+	if err != nil {
 		return nil, err
 	}
 	at := messaging.ExportTime
-	out := make([]exportRequest, len(cards))
-	for i, c := range cards {
+	byThread := map[int64][]exportRequest{}
+	for _, c := range cards {
 		r := exportRequest{Document: c.DocumentName, DocumentSHA256: c.SHA256, Pages: c.Pages, RequestedBy: c.RequesterName,
 			RequestedAt: c.CreatedAt.UTC(), Deadline: at(c.Deadline), InOrder: c.InOrder, Status: c.Status, SealedMessageID: c.SealedMessageID}
 		for _, sg := range c.Signers {
 			r.Signers = append(r.Signers, exportSigner{Name: sg.Name, Status: sg.Status, DecidedAt: at(sg.DecidedAt), Reason: sg.Reason})
 		}
-		out[i] = r
+		byThread[c.ThreadID] = append(byThread[c.ThreadID], r)
+	}
+	out := make(map[int64]any, len(byThread))
+	for id, rs := range byThread {
+		out[id] = rs
 	}
 	return out, nil
 }

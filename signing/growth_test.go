@@ -3,6 +3,7 @@ package signing_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
 	"dialoog/signing"
 )
 
@@ -100,6 +102,41 @@ func TestSigningStatementsDoNotGrow(t *testing.T) {
 				ids = append(ids, u.ID)
 			}
 			return func(ctx context.Context) error { _, err := f.svc.LiveCards(ctx, rid, ids); return err }
+		})
+		// Conversations of someone else, with requests anyone could see
+		// were they in them (no message): left out.
+		var others []int64
+		hook.CheckGrowth(t, "export of many conversations' requests", 5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+			owner := f.user(t, fmt.Sprintf("export%d@example.nl", n), false, "Ex", "Port")
+			seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: owner, Threads: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tids := seeded.Threads
+			now := f.clk.Now()
+			for _, tid := range tids {
+				var id int64
+				if err := d.NewRaw(`INSERT INTO signing_requests (thread_id, org_id, requester_name, name_sealed, sha256, pages, in_order, status, deadline, created_at, updated_at)
+VALUES (?, ?, 'Hanna', ?, '00', 1, FALSE, 'declined', ?, ?, ?) RETURNING id`, tid, f.org.ID, []byte("x"), now.Add(time.Hour), now, now).Scan(ctx, &id); err != nil {
+					t.Fatal(err)
+				}
+				// The document's name, sealed as a request's (nameAD).
+				if _, err := d.NewRaw("UPDATE signing_requests SET name_sealed = ? WHERE id = ?", f.v.Seal([]byte("plan.pdf"), fmt.Appendf(nil, "signing:name:%d", id)), id).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := d.NewRaw("INSERT INTO signing_signers (request_id, user_id, position, status) VALUES (?, ?, 0, 'declined')", id, owner.ID).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			asked := append(slices.Clone(tids), others...)
+			others = tids
+			return func(ctx context.Context) error {
+				got, err := f.svc.ExportRequests(ctx, owner.Identity(), asked)
+				if err == nil && len(got) != n {
+					err = fmt.Errorf("requests of %d conversations, want %d", len(got), n)
+				}
+				return err
+			}
 		})
 		t.Run("expiry of many requests", func(t *testing.T) {
 			hook.KnownGrowth(t, "expiry of many requests", "RunDue claims and ends each due request in a transaction of its own (the claim, its signers, the requester's mail, the audit row, the live events)",
