@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
 )
 
 // TestExportLongConversationOnce: a conversation of more messages than the
@@ -141,6 +144,75 @@ func TestExportBatchesAsOneConversation(t *testing.T) {
 					t.Fatalf("%s, batches of %d messages: files differ (%d, want %d)", u.Email, batch, len(files), len(want))
 				}
 			}
+		}
+	})
+}
+
+// TestExportBatchBoundsReadStates: a batch holds every participant's read
+// state of each of its messages, so its messages and its people alone do
+// not bound it. A conversation of 1,000 messages (a batch's) among 122
+// people (well under a batch's) holds 122,000 read states; the export
+// reads no more than 100,000 of them in one statement, about 10 MB,
+// however the messages and people of a batch are spread.
+func TestExportBatchBoundsReadStates(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		owner := f.active(t, "archief@osaw.nl", true, "Archief", "", "Osaw")
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: owner, Threads: 1, Messages: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tid := seeded.Threads[0]
+		// 120 more people, each with the whole conversation in their box.
+		now := f.clk.Now()
+		people := make([]db.User, 120)
+		for i := range people {
+			people[i] = db.User{Email: fmt.Sprintf("lezer%03d@example.nl", i), Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
+				Gender: "unknown", Initials: "L.", FirstName: "Lezer", LastName: fmt.Sprint(i), CreatedAt: now, UpdatedAt: now}
+		}
+		if _, err := d.NewInsert().Model(&people).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ps := make([]db.Participant, len(people))
+		ids := make([]int64, len(people))
+		for i := range people {
+			ids[i] = people[i].ID
+			ps[i] = db.Participant{ThreadID: tid, UserID: people[i].ID, AddedBy: &owner.ID, AddedAt: now, BoxCount: 1000}
+		}
+		if _, err := d.NewInsert().Model(&ps).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at, history)
+SELECT ms.message_id, u.id, ms.read_at, FALSE FROM message_states AS ms CROSS JOIN users AS u
+WHERE ms.user_id = ? AND u.id IN (?)`, owner.ID, bun.In(ids)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		hook := dbtest.CountStatements(d)
+		var data []byte
+		sqls := hook.Run(func(ctx context.Context) { data, err = exportWith(ctx, f.svc, owner, "") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if convs, _ := conversations(t, unzip(t, data)); len(convs[tid].Messages) != 1000 {
+			t.Fatalf("export holds %d messages, want 1000", len(convs[tid].Messages))
+		}
+		most, read := 0, 0
+		for _, q := range sqls {
+			if !strings.HasPrefix(q, "SELECT") || !strings.Contains(q, `FROM "message_states" AS`) {
+				continue
+			}
+			var n int
+			if err := d.NewRaw("SELECT COUNT(*) FROM (" + q + ") AS q").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			most, read = max(most, n), read+n
+		}
+		if read != 122*1000 {
+			t.Fatalf("export read %d read states, want %d", read, 122*1000)
+		}
+		if most > 100_000 {
+			t.Errorf("one statement read %d read states, want at most 100000", most)
 		}
 	})
 }
