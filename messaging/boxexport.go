@@ -67,16 +67,19 @@ const (
 )
 
 // exportBatchLimits are what a batch of conversations read together may
-// hold at most: messages, bytes of their (sealed) bodies, participants. A
+// hold at most: messages, bytes of their (sealed) bodies, participants,
+// and read states (each conversation's messages times its participants,
+// at most: every participant's state of each message is read). A
 // conversation that alone holds more is read a page of messages at a time.
 type exportBatchLimits struct {
 	messages, people int
-	bytes            int64
+	bytes, states    int64
 }
 
-// exportBatch's limits keep a batch's memory to about a MiB of text; a
-// variable for the tests, which compare batches of other sizes.
-var exportBatch = exportBatchLimits{messages: 1000, bytes: 1 << 20, people: 5000}
+// exportBatch's limits keep a batch's memory to about a MiB of text and
+// some 10 MB of read states; a variable for the tests, which compare
+// batches of other sizes.
+var exportBatch = exportBatchLimits{messages: 1000, bytes: 1 << 20, people: 5000, states: 100_000}
 
 // AuditBoxExported is the audit kind of an export ("Berichten gedownload"
 // in the security activity).
@@ -713,7 +716,8 @@ func (e *boxExport) batches(ctx context.Context, page []exportThread) ([]exportC
 		of[sz.ThreadID] = exportBatchLimits{messages: sz.Messages, bytes: sz.Bytes}
 	}
 	over := func(sz exportBatchLimits) bool {
-		return sz.messages > exportBatch.messages || sz.bytes > exportBatch.bytes || sz.people > exportBatch.people
+		return sz.messages > exportBatch.messages || sz.bytes > exportBatch.bytes || sz.people > exportBatch.people ||
+			sz.states > exportBatch.states
 	}
 	var out []exportConversations
 	var cur exportConversations
@@ -728,12 +732,14 @@ func (e *boxExport) batches(ctx context.Context, page []exportThread) ([]exportC
 		th := &page[i]
 		sz := of[th.ID]
 		sz.people = th.People
+		sz.states = int64(sz.messages) * int64(sz.people)
 		if over(sz) {
 			flush()
 			out = append(out, exportConversations{threads: []*exportThread{th}, long: true})
 			continue
 		}
-		next := exportBatchLimits{messages: sum.messages + sz.messages, people: sum.people + sz.people, bytes: sum.bytes + sz.bytes}
+		next := exportBatchLimits{messages: sum.messages + sz.messages, people: sum.people + sz.people, bytes: sum.bytes + sz.bytes,
+			states: sum.states + sz.states}
 		if over(next) {
 			flush()
 			next = sz

@@ -203,13 +203,15 @@ WHERE ms.user_id = ? AND u.id IN (?)`, owner.ID, bun.In(ids)).Exec(ctx); err != 
 				continue
 			}
 			var n int
-			if err := d.NewRaw("SELECT COUNT(*) FROM (" + q + ") AS q").Scan(ctx, &n); err != nil {
+			if err := d.NewRaw("SELECT COUNT(*) FROM ("+q+") AS q").Scan(ctx, &n); err != nil {
 				t.Fatal(err)
 			}
 			most, read = max(most, n), read+n
 		}
-		if read != 122*1000 {
-			t.Fatalf("export read %d read states, want %d", read, 122*1000)
+		// (A conversation read a page at a time reads them for its HTML and
+		// again for its JSON file.)
+		if read < 122*1000 {
+			t.Fatalf("export read %d read states, want at least %d", read, 122*1000)
 		}
 		if most > 100_000 {
 			t.Errorf("one statement read %d read states, want at most 100000", most)

@@ -103,6 +103,6 @@ func (s *Service) CaseRetentionSQL(orgID int64, cutoff time.Time) string {
 // bytes of sealed bodies, participants) until restore is called.
 func SetExportBatch(messages int, bytes int64, people int) (restore func()) {
 	old := exportBatch
-	exportBatch = exportBatchLimits{messages: messages, bytes: bytes, people: people}
+	exportBatch = exportBatchLimits{messages: messages, bytes: bytes, people: people, states: old.states}
 	return func() { exportBatch = old }
 }
