@@ -218,3 +218,95 @@ WHERE ms.user_id = ? AND u.id IN (?)`, owner.ID, bun.In(ids)).Exec(ctx); err != 
 		}
 	})
 }
+
+// joinOnRead makes user a member of team once, just before the export
+// (marked by its context) reads a batch's people: after the sizes of the
+// page's conversations were read.
+type joinOnRead struct {
+	f      *fx
+	team   int64
+	email  string
+	joined error
+	done   bool
+}
+
+type joinOnReadKey struct{}
+
+func (j *joinOnRead) BeforeQuery(ctx context.Context, ev *bun.QueryEvent) context.Context {
+	if ctx.Value(joinOnReadKey{}) == j && !j.done && strings.Contains(ev.Query, "p_thread_id") {
+		j.done = true
+		j.joined = j.f.svc.AddTeamMember(context.Background(), j.team, j.email)
+	}
+	return ctx
+}
+
+func (j *joinOnRead) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// TestExportBatchAfterJoiningTeam: a conversation can gain messages in the
+// box while the export runs, after the sizes of its page were read and
+// before its batch is: someone who took part in a team's conversation with
+// only the messages from then on joins the team and gets its history. Its
+// batch reads no more messages in one statement than a page of a long
+// conversation, and the export holds each of them once.
+func TestExportBatchAfterJoiningTeam(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		piet := f.active(t, "piet@osaw.nl", true, "Piet", "", "Post")
+		team := newTeam(t, f, "OSAW Verzuim", true, f.hr)
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 150 {
+			f.clk.Add(time.Second)
+			if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: fmt.Sprintf("Antwoord %d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clk.Add(time.Second)
+		if err := f.svc.AddParticipant(ctx, f.hr.Identity(), tid, messaging.AddInput{Email: piet.Email, History: messaging.FromNowOn}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Second)
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Welkom"}); err != nil {
+			t.Fatal(err)
+		}
+		restore := messaging.SetExportBatch(10, 1<<20, 5000)
+		defer restore()
+		join := &joinOnRead{f: f, team: team.ID, email: piet.Email}
+		d.AddQueryHook(join)
+		hook := dbtest.CountStatements(d)
+		var data []byte
+		sqls := hook.Run(func(ctx context.Context) {
+			data, err = exportWith(context.WithValue(ctx, joinOnReadKey{}, join), f.svc, piet, "")
+		})
+		if err != nil || join.joined != nil || !join.done {
+			t.Fatalf("export: %v; joined the team while it ran: %v, %v", err, join.done, join.joined)
+		}
+		convs, _ := conversations(t, unzip(t, data))
+		seen := map[int64]bool{}
+		for _, m := range convs[tid].Messages {
+			if seen[m.ID] {
+				t.Errorf("message %d twice", m.ID)
+			}
+			seen[m.ID] = true
+		}
+		if len(seen) < 150 {
+			t.Errorf("export holds %d messages, want the history too", len(seen))
+		}
+		for _, q := range sqls {
+			if !strings.HasPrefix(q, "SELECT") || !strings.Contains(q, `FROM "messages" AS "message"`) {
+				continue
+			}
+			var n int
+			if err := d.NewRaw("SELECT COUNT(*) FROM ("+q+") AS q").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 100 {
+				t.Errorf("one statement read %d messages, want at most 100:\n%.300s", n, q)
+			}
+		}
+	})
+}
