@@ -827,8 +827,13 @@ func (e *boxExport) conversations(ctx context.Context, b exportConversations) ([
 	if err := e.s.DB.NewSelect().Model(&rows).ColumnExpr(e.s.DB.Columns(db.Message{}, "message")).
 		ColumnExpr("EXISTS (SELECT 1 FROM attachments AS a WHERE a.message_id = message.id) AS files").
 		Where("message.thread_id IN (?) AND message.id <= ? AND "+exportedState("message", "?"), bun.In(ids), e.lastMessage, e.user.ID).
-		Order("message.thread_id", "message.created_at", "message.id").Scan(ctx); err != nil {
+		Order("message.thread_id", "message.created_at", "message.id").Limit(int64(exportBatch.messages) + 1).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("export messages: %w", err)
+	}
+	if len(rows) > exportBatch.messages {
+		// Their box grew since the sizes were read (a team's history came
+		// with joining it): read a page of messages at a time.
+		return cs, nil
 	}
 	msgs := make([]db.Message, len(rows))
 	var withFiles []int64
