@@ -119,7 +119,7 @@ func (s *Service) deleteAccountRows(ctx context.Context, tx bun.Tx, user *db.Use
 	// The box, and the messages put to signers that they removed but that
 	// stayed for them (see removeForUser): the last one to go takes those.
 	var msgs []*db.Message
-	if err := tx.NewSelect().Model(&msgs).
+	if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").
 		// Read from the person's read states (their index by user), not
 		// by asking every message of the installation for one.
 		Where(`message.id IN (SELECT ms.message_id FROM message_states AS ms WHERE ms.user_id = ?

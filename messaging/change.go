@@ -344,8 +344,9 @@ func (s *Service) RemoveThreadFromBox(ctx context.Context, who *identity.User, t
 		if _, err := s.threadToDelete(ctx, tx, user.ID, threadID); err != nil {
 			return err
 		}
+		// Their ids only: a removal needs nothing else of them.
 		var msgs []*db.Message
-		if err := tx.NewSelect().Model(&msgs).Where("thread_id = ?", threadID).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", threadID).Scan(ctx); err != nil {
 			return fmt.Errorf("load messages: %w", err)
 		}
 		var err error

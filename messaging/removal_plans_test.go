@@ -68,3 +68,41 @@ func TestRemovalReadsNoWholeBox(t *testing.T) {
 		}
 	})
 }
+
+// TestRemovalReadsNoText: taking a conversation out of a box, and a stop,
+// read only the ids of the messages they remove, never their text: a stop
+// of a large box read every message body of it (14,000 in a box of 5,000
+// conversations), and a removal every body of a long conversation, only
+// to use their ids.
+func TestRemovalReadsNoText(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		owner := f.active(t, "weg@example.nl", false, "Wim", "", "Weg")
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: owner, Threads: 20, Messages: 3, Others: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts := dbtest.CountStatements(d)
+		for _, o := range []struct {
+			what string
+			op   func(ctx context.Context) error
+		}{
+			{"remove a conversation", func(ctx context.Context) error {
+				return f.svc.RemoveThreadFromBox(ctx, owner.Identity(), seeded.Threads[0])
+			}},
+			{"stop", func(ctx context.Context) error { return f.svc.StopService(ctx, owner.Identity()) }},
+		} {
+			var opErr error
+			sqls := stmts.Run(func(ctx context.Context) { opErr = o.op(ctx) })
+			if opErr != nil {
+				t.Fatalf("%s: %v", o.what, opErr)
+			}
+			for _, sql := range sqls {
+				if strings.Contains(sql, `"message"."body"`) {
+					t.Errorf("%s reads the text of messages:\n%.300s", o.what, sql)
+				}
+			}
+		}
+	})
+}
