@@ -205,6 +205,9 @@ type ThreadView struct {
 	OrgID        int64 // the thread's organisation, for its house style
 	Participants []ParticipantItem
 	Messages     []MessageItem
+	// Earlier is set when messages before those shown exist: the oldest
+	// shown, from which "Eerdere berichten" asks for the page before it.
+	Earlier int64
 	// CanAddParticipants shows "Deelnemer toevoegen"; CanResend the
 	// button that sends an invited participant a new link. Both are for
 	// internal users.
@@ -357,6 +360,11 @@ func markReadVals(upTo int64) string {
 }
 
 func elementID(kind string, id int64) string { return kind + "-" + strconv.FormatInt(id, 10) }
+
+// EarlierID is the id of a conversation's "Eerdere berichten" element,
+// which htmx names in HX-Target when it asks for the messages to put in
+// its place.
+func EarlierID(threadID int64) string { return elementID("earlier", threadID) }
 
 // isoTime is the machine-readable time of a <time> element.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -198,7 +198,9 @@ type Messages interface {
 	// before gave (after; "" for none).
 	InboxAfter(ctx context.Context, user *identity.User, page int, after, query string) (*messaging.InboxPage, error)
 	UnreadCount(ctx context.Context, userID int64) (int, error)
-	Thread(ctx context.Context, user *identity.User, threadID int64) (*messaging.ThreadView, error)
+	// A conversation with its newest messages (before 0), or with those
+	// before the message before.
+	ThreadPage(ctx context.Context, user *identity.User, threadID, before int64) (*messaging.ThreadView, error)
 	MarkReadUpTo(ctx context.Context, user *identity.User, threadID, upTo int64) (int, error)
 	// Touched: the person's request may have changed their inbox.
 	Touched(user *identity.User)

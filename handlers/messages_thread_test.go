@@ -10,6 +10,8 @@ import (
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/messaging"
+	"dialoog/messaging/messagingtest"
 )
 
 // TestThreadView: what a participant sees of a conversation, and the
@@ -299,4 +301,47 @@ func TestMessagingNeedsFinishedUser(t *testing.T) {
 	}
 	resp, _ = halfway.post("/berichten/1", url.Values{"body": {"x"}})
 	wantRedirect(t, resp, pathTerms)
+}
+
+// TestThreadEarlierMessages: a long conversation's page shows its newest
+// messages and "Eerdere berichten tonen"; with htmx that link gets the page
+// before it (and its own link) in its place, without script it opens the
+// conversation with those messages. Someone else gets the not-found page.
+func TestThreadEarlierMessages(t *testing.T) {
+	ra := newRealApp(t)
+	hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	kim := ra.person(t, "kim@example.nl", false, "Kim", "", "Smit", "nl")
+	threadID := ra.compose(t, hr.u, "Lang gesprek", "Bericht nul", jan.u.Email)
+	if err := messagingtest.LongThread(t.Context(), ra.d, ra.v, threadID, jan.u.ID, hr.u.ID, messaging.ThreadPageSize+10, ra.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tp := "/berichten/" + itoa(threadID)
+	b := ra.signIn(t, jan.u)
+	resp, page := b.get(tp)
+	wantStatus(t, resp, http.StatusOK)
+	if n := strings.Count(page, `<li id="message-`); n != messaging.ThreadPageSize {
+		t.Fatalf("the page shows %d messages, want %d", n, messaging.ThreadPageSize)
+	}
+	wantContains(t, page, `id="earlier-`+itoa(threadID)+`"`, ">Eerdere berichten tonen</a>")
+	wantNotContains(t, page, "Bericht nul")
+	i := strings.Index(page, `hx-get="`+tp+`?eerder=`)
+	if i < 0 {
+		t.Fatal("no link to the earlier messages")
+	}
+	link := page[i+len(`hx-get="`) : i+strings.Index(page[i:], `" `)]
+
+	resp, part := b.get(link, "HX-Request", "true", "HX-Target", "earlier-"+itoa(threadID))
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, part, "Bericht nul")
+	wantNotContains(t, part, "<html", "<h1", "Eerdere berichten tonen")
+	if n := strings.Count(part, `<li id="message-`); n != 11 {
+		t.Fatalf("the earlier page shows %d messages, want 11", n)
+	}
+	resp, page = b.get(link)
+	wantStatus(t, resp, http.StatusOK)
+	wantContains(t, page, "<h1>Lang gesprek</h1>", "Bericht nul")
+
+	resp, _ = ra.signIn(t, kim.u).get(link, "HX-Request", "true", "HX-Target", "earlier-"+itoa(threadID))
+	wantStatus(t, resp, http.StatusNotFound)
 }

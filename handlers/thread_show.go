@@ -26,9 +26,16 @@ func (h *handler) threadShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.threadView(c, id)
+	// ?eerder=: the messages before that one ("Eerdere berichten"); with
+	// script only them, in place of the link that asked for them.
+	before, _ := parseID(clip(c.Query("eerder"), 20))
+	v, err := h.threadPageView(c, id, before)
 	if err != nil {
 		return err
+	}
+	c.Vary("HX-Request", "HX-Target")
+	if before > 0 && isPartial(c) && c.Get("HX-Target") == components.EarlierID(id) {
+		return render(c, fiber.StatusOK, components.EarlierMessages(h.withBrand(c, h.meta(c), v.OrgID), v))
 	}
 	if key, ok := notices[c.Query("melding")]; ok {
 		v.Notice = h.localizer(c).T(key)
@@ -36,11 +43,17 @@ func (h *handler) threadShow(c *fiber.Ctx) error {
 	return h.threadPage(c, fiber.StatusOK, v)
 }
 
-// threadView loads a conversation for the signed-in user; NotFound for
-// anyone who does not take part in it.
+// threadView loads a conversation for the signed-in user, with its newest
+// messages; NotFound for anyone who does not take part in it.
 func (h *handler) threadView(c *fiber.Ctx, id int64) (components.ThreadView, error) {
+	return h.threadPageView(c, id, 0)
+}
+
+// threadPageView is threadView with the messages before the message
+// before (0: the newest).
+func (h *handler) threadPageView(c *fiber.Ctx, id, before int64) (components.ThreadView, error) {
 	u := current(c).User
-	t, err := h.messages.Thread(c.UserContext(), u, id)
+	t, err := h.messages.ThreadPage(c.UserContext(), u, id, before)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return components.ThreadView{}, err
@@ -76,7 +89,7 @@ func threadView(u *identity.User, t *messaging.ThreadView) components.ThreadView
 	v := components.ThreadView{
 		ID: t.ID, Subject: t.Subject, OrgName: t.OrgName, OrgID: t.OrgID, Medical: t.Medical,
 		CanAddParticipants: t.CanAddParticipants, CanResend: t.CanResend,
-		Team: threadTeam(t), ViewerID: u.ID, ReadOnly: t.ReadOnly,
+		Team: threadTeam(t), ViewerID: u.ID, ReadOnly: t.ReadOnly, Earlier: t.Earlier,
 	}
 	v.Participants = participantItems(internal, t.Participants)
 	for _, msg := range t.Messages {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -256,10 +257,28 @@ type ThreadView struct {
 	AssignedToID int64
 	AssignedTo   string
 	Members      []TeamMemberView
+	// Earlier is set when the conversation holds messages (in the
+	// reader's box) before those in Messages: the id of the oldest one
+	// shown, from which ThreadPage reads the page before it.
+	Earlier int64
 }
 
-// Thread loads a thread for a participant; anything else is NotFound.
+// ThreadPageSize is how many messages a conversation's page shows: the
+// newest, or those before a message (ThreadPage). A page of a long
+// conversation costs what one of a short one does.
+const ThreadPageSize = 200
+
+// Thread loads a thread for a participant, with its newest messages;
+// anything else is NotFound.
 func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64) (*ThreadView, error) {
+	return s.ThreadPage(ctx, who, threadID, 0)
+}
+
+// ThreadPage is Thread with the messages before the message before
+// (ThreadView.Earlier of a page; 0: the newest), at most ThreadPageSize of
+// them, oldest first. A before that is not a message of the thread shows
+// none.
+func (s *Service) ThreadPage(ctx context.Context, who *identity.User, threadID, before int64) (*ThreadView, error) {
 	user := db.UserOf(who)
 	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
 	if err != nil {
@@ -298,13 +317,25 @@ func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64
 			}
 		}
 	}
+	// The newest page (or the page before a message), read backwards
+	// through messages_thread_idx, one more to know whether there are
+	// earlier ones.
 	var msgs []db.Message
-	if err := s.DB.NewSelect().Model(&msgs).
+	q := s.DB.NewSelect().Model(&msgs).
 		Where("thread_id = ?", th.ID).
-		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID).
-		Order("created_at", "id").Scan(ctx); err != nil {
+		Where("EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = message.id AND ms.user_id = ? AND ms.removed_at IS NULL)", user.ID)
+	if before > 0 {
+		at := "(SELECT b.created_at FROM messages AS b WHERE b.id = ? AND b.thread_id = ?)"
+		q = q.Where("(created_at < "+at+" OR (created_at = "+at+" AND id < ?))", before, th.ID, before, th.ID, before)
+	}
+	if err := q.OrderExpr("created_at DESC, id DESC").Limit(ThreadPageSize + 1).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
+	if len(msgs) > ThreadPageSize {
+		msgs = msgs[:ThreadPageSize]
+		v.Earlier = msgs[len(msgs)-1].ID
+	}
+	slices.Reverse(msgs)
 	senders := (&senderOrgs{s: s, names: orgNames}).withTeams(ps)
 	if v.Messages, err = s.messageViews(ctx, user, th.ID, msgs, users, senders); err != nil {
 		return nil, err
