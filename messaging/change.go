@@ -1096,6 +1096,9 @@ func (s *Service) Contacts(ctx context.Context, who *identity.User, limit int) (
 	// that the read stays the same few hundred rows of the box.
 	where := "WHERE " + medicalRule("t", "?")
 	args = append(args, medicalArgs(user.ID)...)
+	// Nobody blocked: a message to them is refused (recipients).
+	where += " AND u.status <> ?"
+	args = append(args, db.StatusDisabled)
 	if user.Kind != db.KindInternal {
 		// External users may only write to internal users, and must not
 		// learn the addresses of other outsiders in their threads, nor of

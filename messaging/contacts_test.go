@@ -61,6 +61,12 @@ func TestContactsMostRecentFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 		want("after removing a conversation", "arts@osaw.nl,zeger@example.nl,anna@example.nl")
+		// A blocked account is not suggested: a message to it is refused
+		// (message.recipient_disabled_named).
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("status = ?", db.StatusDisabled).Where("email = ?", "anna@example.nl").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want("a blocked account", "arts@osaw.nl,zeger@example.nl")
 	})
 }
 
