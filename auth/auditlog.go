@@ -7,10 +7,12 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
 	"dialoog/apperr"
+	"dialoog/db"
 	"dialoog/i18n"
 )
 
@@ -48,6 +50,39 @@ type AuditPage struct {
 	More bool
 }
 
+// auditPeopleMax is the most people a search by person reads the log of
+// one by one (auditPeople); a text that more people match searches the
+// organisation's log in its order instead.
+const auditPeopleMax = 25
+
+// auditPeople returns the ids of the users whose address or name contains
+// person (as auditCandidates matches them), found through the people
+// search index when the text is long enough for it; nil when person is
+// empty or more than auditPeopleMax users match. Any user counts, also of
+// another organisation or none: whose rows the organisation sees is
+// auditCandidates' rule.
+func (s *Admin) auditPeople(ctx context.Context, person string) ([]int64, error) {
+	if person == "" {
+		return nil, nil
+	}
+	idb := s.Accounts.DB
+	pat := likePattern(person)
+	q := idb.NewSelect().TableExpr("users AS u").ColumnExpr("u.id").
+		Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
+	if utf8.RuneCountInString(person) >= db.MinSearchIndexed {
+		sub, args := peopleIndexed(idb.Postgres(), person)
+		q = q.Where("u.id IN ("+sub+")", args...)
+	}
+	ids := []int64{}
+	if err := q.Limit(auditPeopleMax+1).Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("admin: audit log people: %w", err)
+	}
+	if len(ids) > auditPeopleMax {
+		return nil, nil
+	}
+	return ids, nil
+}
+
 // auditCandidates selects, as rows (id, created_at), the newest limit
 // rows of the organisation's audit log, within the days from and to (zero:
 // open), before the row after (nil: from the newest), and about or by a
@@ -58,11 +93,20 @@ type AuditPage struct {
 // users' org_id). Events of external users outside the organisation's own
 // actions are theirs and other organisations' too, and are not shown.
 //
-// Each of the three is a range of its own index in the log's order
-// (created_at, id) under the LIMIT, so a page reads at most limit rows of
-// each, however long the organisation's log: never every row of the
-// organisation, let alone of every organisation.
-func auditCandidates(org int64, person string, from, to time.Time, after *auditCursor, limit int) (string, []any) {
+// Without people (nil), each of the three is a range of its own index in
+// the log's order (created_at, id) under the LIMIT, so a page reads at
+// most limit rows of each, however long the organisation's log: never
+// every row of the organisation, let alone of every organisation. A
+// search by person then keeps the rows about or by a match as it walks,
+// which for a person with few rows is the organisation's whole log; so
+// when auditPeople found the people that match (at most auditPeopleMax,
+// not empty), the rows are instead those about (user_id) or by
+// (actor_id) each of them, each a range of that person's index in the
+// log's order under the LIMIT, kept when they are the organisation's: a
+// page reads at most limit rows of each person that are the
+// organisation's, and of a person of another organisation the rows it
+// passes over are that person's, never the organisation's log.
+func auditCandidates(postgres bool, org int64, person string, people []int64, from, to time.Time, after *auditCursor, limit int) (string, []any) {
 	var cond string
 	var cargs []any
 	if !from.IsZero() {
@@ -74,22 +118,49 @@ func auditCandidates(org int64, person string, from, to time.Time, after *auditC
 		cargs = append(cargs, to.UTC())
 	}
 	if after != nil {
-		cond += " AND (x.created_at, x.id) < (?, ?)"
-		cargs = append(cargs, after.at.UTC(), after.id)
+		// The first condition bounds the index range on either engine; the
+		// second is the cursor.
+		cond += " AND x.created_at <= ? AND (x.created_at, x.id) < (?, ?)"
+		cargs = append(cargs, after.at.UTC(), after.at.UTC(), after.id)
 	}
 	join := ""
-	if person != "" {
-		pat := likePattern(person)
-		join = " LEFT JOIN users AS xs ON xs.id = x.user_id LEFT JOIN users AS xa ON xa.id = x.actor_id"
-		cond += " AND (LOWER(xs.email) LIKE ? ESCAPE '!' OR " + nameExpr("xs") + " LIKE ? ESCAPE '!' OR LOWER(xa.email) LIKE ? ESCAPE '!' OR " + nameExpr("xa") + " LIKE ? ESCAPE '!')"
-		cargs = append(cargs, pat, pat, pat, pat)
-	}
 	var parts []string
 	var args []any
-	for _, col := range []string{"org_id", "user_org_id", "actor_org_id"} {
+	order := " ORDER BY x.created_at DESC, x.id DESC LIMIT ?"
+	part := func(where string, wargs ...any) {
 		parts = append(parts, "SELECT b.id, b.created_at FROM (SELECT x.id, x.created_at FROM audit_events AS x"+join+
-			" WHERE x."+col+" = ?"+cond+" ORDER BY x.created_at DESC, x.id DESC LIMIT ?) AS b")
-		args = append(append(append(args, org), cargs...), limit)
+			" WHERE "+where+cond+order+") AS b")
+		args = append(append(append(args, wargs...), cargs...), limit)
+	}
+	switch {
+	case len(people) > 0:
+		if postgres {
+			// The person's indexes hold (created_at) without the id (on
+			// SQLite the rowid ends every index): the newest limit rows
+			// and those recorded at the same time as the last of them are
+			// the index's order, where sorting by id too would sort all of
+			// the person's rows first. The page sorts the ties.
+			order = " ORDER BY x.created_at DESC FETCH FIRST ? ROWS WITH TIES"
+		}
+		for _, p := range people {
+			for _, col := range []string{"user_id", "actor_id"} {
+				// The organisation's columns are a filter of the person's
+				// rows, "+ 0" keeping them out of the index choice: either
+				// engine would otherwise intersect the person's index with
+				// all of the organisation's.
+				part("x."+col+" = ? AND (x.org_id + 0 = ? OR x.user_org_id + 0 = ? OR x.actor_org_id + 0 = ?)", p, org, org, org)
+			}
+		}
+	default:
+		if person != "" {
+			pat := likePattern(person)
+			join = " LEFT JOIN users AS xs ON xs.id = x.user_id LEFT JOIN users AS xa ON xa.id = x.actor_id"
+			cond += " AND (LOWER(xs.email) LIKE ? ESCAPE '!' OR " + nameExpr("xs") + " LIKE ? ESCAPE '!' OR LOWER(xa.email) LIKE ? ESCAPE '!' OR " + nameExpr("xa") + " LIKE ? ESCAPE '!')"
+			cargs = append(cargs, pat, pat, pat, pat)
+		}
+		for _, col := range []string{"org_id", "user_org_id", "actor_org_id"} {
+			part("x."+col+" = ?", org)
+		}
 	}
 	return strings.Join(parts, " UNION "), args
 }
@@ -126,10 +197,11 @@ func auditBounds(q AuditQuery) (from, to time.Time, err error) {
 }
 
 // auditSelect selects the rows of the log from the candidates of
-// auditCandidates (at most limit of each of their three kinds), in the
-// log's order; the caller adds the page's LIMIT.
-func (s *Admin) auditSelect(org int64, q AuditQuery, from, to time.Time, after *auditCursor, limit int) *bun.SelectQuery {
-	page, args := auditCandidates(org, strings.TrimSpace(q.Person), from, to, after, limit)
+// auditCandidates (at most limit of each of their ranges), in the log's
+// order; the caller adds the page's LIMIT. people is auditPeople's answer
+// for q.Person, and not empty.
+func (s *Admin) auditSelect(org int64, q AuditQuery, people []int64, from, to time.Time, after *auditCursor, limit int) *bun.SelectQuery {
+	page, args := auditCandidates(s.Accounts.DB.Postgres(), org, strings.TrimSpace(q.Person), people, from, to, after, limit)
 	return s.Accounts.DB.NewSelect().TableExpr("("+page+") AS page", args...).
 		Join("JOIN audit_events AS ae ON ae.id = page.id").
 		Join("LEFT JOIN users AS su ON su.id = ae.user_id").
@@ -150,8 +222,16 @@ func (s *Admin) AuditLog(ctx context.Context, cur *Current, q AuditQuery) (*Audi
 		return nil, err
 	}
 	q.Page = adminPage(q.Page)
+	people, err := s.auditPeople(ctx, strings.TrimSpace(q.Person))
+	if err != nil {
+		return nil, err
+	}
+	if people != nil && len(people) == 0 {
+		// Nobody matches: no row is about or by them.
+		return &AuditPage{Page: q.Page}, nil
+	}
 	var rows []AuditRow
-	if err := s.auditSelect(org, q, from, to, nil, q.Page*AuditPageSize+1).
+	if err := s.auditSelect(org, q, people, from, to, nil, q.Page*AuditPageSize+1).
 		Limit(AuditPageSize+1).Offset(int64((q.Page-1)*AuditPageSize)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("admin: audit log: %w", err)
 	}
@@ -193,10 +273,14 @@ func (s *Admin) ExportAudit(ctx context.Context, cur *Current, q AuditQuery, ip 
 	if err := cw.Write([]string{"time", "event", "person", "by", "detail", "ip"}); err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
+	people, err := s.auditPeople(ctx, strings.TrimSpace(q.Person))
+	if err != nil {
+		return err
+	}
 	var after *auditCursor
-	for {
+	for people == nil || len(people) > 0 {
 		var rows []AuditRow
-		if err := s.auditSelect(org, q, from, to, after, auditExportBatch).Limit(auditExportBatch).Scan(ctx, &rows); err != nil {
+		if err := s.auditSelect(org, q, people, from, to, after, auditExportBatch).Limit(auditExportBatch).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("audit export: %w", err)
 		}
 		for _, r := range rows {
@@ -218,6 +302,9 @@ func (s *Admin) ExportAudit(ctx context.Context, cur *Current, q AuditQuery, ip 
 		last := rows[len(rows)-1]
 		after = &auditCursor{at: last.At, id: last.ID}
 	}
+	// Nobody matches: the header alone.
+	cw.Flush()
+	return cw.Error()
 }
 
 // CSVCell guards a cell against formula injection: a value a spreadsheet

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -33,6 +34,7 @@ func TestAuditLogPlans(t *testing.T) {
 			"page 1 by days":  {From: "2026-03-03", To: "2026-03-04"},
 			"person":          {Person: "u07@"},
 			"person and days": {Person: "u07@", From: "2026-03-03"},
+			"many people":     {Person: "@example.nl"},
 		}
 		check := func(t *testing.T) {
 			for name, q := range queries {
@@ -68,10 +70,12 @@ func TestAuditLogPlans(t *testing.T) {
 // users. The primary key lookups of the page's candidates are not reads
 // of the log.
 //
-// A search by person reads the organisation's rows newest first until it
-// has a page of that person's: how far back that goes depends on the
-// person, and for a rare one the planner rightly reads the organisation's
-// rows in full; TestAuditLogPlans checks that it reads only those.
+// A search by person that few people match reads each one's rows from
+// their own indexes, the same way (TestAuditLogPersonReadsTheirRows
+// checks that it does not walk the organisation's log); one that more
+// people match walks the organisation's rows newest first until it has a
+// page of theirs, which for rare ones is the organisation's rows in full
+// (TestAuditLogPlans checks that it reads only those).
 func TestAuditLogReadsAPage(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -83,6 +87,9 @@ func TestAuditLogReadsAPage(t *testing.T) {
 			"page 1 by days": a.AuditSQL(orgs[0], auth.AuditQuery{From: "2026-03-03", To: "2026-03-04"}),
 			"export batch":   a.AuditBatchSQL(orgs[0], auth.AuditQuery{}),
 			"export by days": a.AuditBatchSQL(orgs[0], auth.AuditQuery{From: "2026-03-03"}),
+			"person":         a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u07@"}),
+			"person page 3":  a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u0", Page: 3}),
+			"export person":  a.AuditBatchSQL(orgs[0], auth.AuditQuery{Person: "u07@"}),
 		}
 		check := func(t *testing.T) {
 			for name, sql := range queries {
@@ -190,8 +197,9 @@ func seedAudit(t *testing.T, d *db.DB) []int64 {
 // organisation (its own, and those about or by its internal users as
 // users.org_id says now, also after one moved to another organisation),
 // newest first with ties in id order, the same in its pages as in an
-// export of more than one batch, by days and by person; and never another
-// organisation's or an external user's own rows.
+// export of more than one batch, by days and by person (few people or
+// more than a search reads the rows of one by one, or nobody); and never
+// another organisation's or an external user's own rows.
 func TestAuditLogRowsOfOrganisation(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -215,6 +223,16 @@ func TestAuditLogRowsOfOrganisation(t *testing.T) {
 				t.Fatal(err)
 			}
 			users = append(users, u.ID)
+		}
+		// People with no rows, so that a text all of them match is one
+		// that more people match than a search reads the rows of one by
+		// one.
+		for i := 0; i < 20; i++ {
+			u := &db.User{Email: fmt.Sprintf("q%02d@example.nl", i), Kind: db.KindExternal, Status: db.StatusActive, Language: "nl",
+				Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+			if _, err := d.NewInsert().Model(u).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// 2,600 rows; every fifth has the time of an earlier one (ties and
 		// ids out of time order), every seventh has no actor, every
@@ -285,6 +303,9 @@ WHERE (ae.org_id = ? OR su.org_id = ? OR au.org_id = ?) AND ae.kind <> 'admin.au
 			"person":  {q: auth.AuditQuery{Person: "p05@"}},
 			"mover":   {q: auth.AuditQuery{Person: "p02@"}},
 			"outside": {q: auth.AuditQuery{Person: "p11@"}},
+			"many":    {q: auth.AuditQuery{Person: "@example.nl"}},
+			"short":   {q: auth.AuditQuery{Person: "p1"}},
+			"nobody":  {q: auth.AuditQuery{Person: "nobody@"}},
 		} {
 			t.Run(name, func(t *testing.T) {
 				exp := want(c.q, c.from, c.to)
@@ -331,4 +352,153 @@ WHERE (ae.org_id = ? OR su.org_id = ? OR au.org_id = ?) AND ae.kind <> 'admin.au
 			})
 		}
 	})
+}
+
+// auditByOrgIndex is a plan line that reads the audit log through one of
+// the organisation's indexes, or whole: a walk of the organisation's log.
+var auditByOrgIndex = regexp.MustCompile(`audit_events_(org|user_org|actor_org)_idx|^SCAN (ae|x|audit_events)( |$)|^Seq Scan on audit_events$`)
+
+// TestAuditLogPersonReadsTheirRows: a page of Beheer's audit log searched
+// by a person reads that person's rows, not the organisation's log. An
+// organisation with 200 and one with 20,000 rows of other people each
+// have a person with three rows, the oldest of the log; a search for
+// that person must not walk the organisation's log through its indexes
+// (on both engines, with and without planner statistics), and on
+// PostgreSQL EXPLAIN ANALYZE must find that the page reads as many audit
+// rows in the large organisation as in the small one. A walk in the log's
+// order reads every row of the organisation for a person with fewer rows
+// than a page.
+func TestAuditLogPersonReadsTheirRows(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		stmts := dbtest.CountStatements(d)
+		a := &auth.Admin{Accounts: &auth.Accounts{DB: d, Now: func() time.Time { return now }}}
+		type volume struct {
+			admin  *auth.Current
+			person string
+		}
+		seed := func(n int) volume {
+			o := &db.Organisation{Name: fmt.Sprintf("Org %d", n), CreatedAt: now}
+			if _, err := d.NewInsert().Model(o).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var users []int64
+			for i := 0; i < 11; i++ {
+				u := &db.User{Email: fmt.Sprintf("v%d-busy%02d@example.nl", n, i), Kind: db.KindInternal, OrgID: &o.ID, Status: db.StatusActive,
+					Language: "nl", Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+				if i == 10 {
+					u.Email = fmt.Sprintf("v%d-rare@example.nl", n)
+				}
+				if _, err := d.NewInsert().Model(u).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				users = append(users, u.ID)
+			}
+			evs := make([]db.AuditEvent, n+3)
+			for i := range evs {
+				u := users[i%10]
+				if i < 3 {
+					u = users[10]
+				}
+				evs[i] = db.AuditEvent{UserID: &u, ActorID: &u, Kind: "login.ok", Detail: fmt.Sprint(i), CreatedAt: now.Add(time.Duration(i) * time.Second)}
+				if i%10 == 5 {
+					evs[i].OrgID = &o.ID
+				}
+			}
+			for len(evs) > 0 {
+				k := min(len(evs), 2000)
+				batch := evs[:k]
+				if _, err := d.NewInsert().Model(&batch).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+				evs = evs[k:]
+			}
+			admin := &auth.Current{User: &identity.User{ID: users[0], OrgID: &o.ID, Kind: db.KindInternal, IsAdmin: true, Status: db.StatusActive}}
+			return volume{admin: admin, person: fmt.Sprintf("v%d-rare@", n)}
+		}
+		volumes := map[int]volume{200: seed(200), 20000: seed(20000)}
+		check := func(t *testing.T) {
+			read := map[int]int{}
+			for _, n := range []int{200, 20000} {
+				v := volumes[n]
+				var page *auth.AuditPage
+				var err error
+				sqls := stmts.Run(func(ctx context.Context) { page, err = a.AuditLog(ctx, v.admin, auth.AuditQuery{Person: v.person}) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Rows) != 3 || page.More {
+					t.Fatalf("at %d: %d rows (more %v), want the person's 3", n, len(page.Rows), page.More)
+				}
+				for _, sql := range sqls {
+					if !strings.Contains(sql, "audit_events") {
+						continue
+					}
+					plan := dbtest.Plan(t, d, sql)
+					for _, line := range plan {
+						if auditByOrgIndex.MatchString(line) {
+							t.Errorf("at %d the search walks the organisation's log: %q in\n%s", n, line, strings.Join(plan, "\n"))
+						}
+					}
+					if d.Postgres() {
+						read[n] += auditRowsRead(t, d, sql)
+					}
+				}
+			}
+			if d.Postgres() {
+				t.Logf("audit rows read: %d at 200, %d at 20,000", read[200], read[20000])
+				if read[20000] > read[200] {
+					t.Errorf("the page reads %d audit rows at 200 rows of other people, %d at 20,000", read[200], read[20000])
+				}
+			}
+		}
+		t.Run("without statistics", check)
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("with statistics", check)
+	})
+}
+
+// auditRowsRead runs sql under EXPLAIN (ANALYZE, FORMAT JSON) on
+// PostgreSQL and returns how many rows its plan's reads of audit_events
+// took from the table or an index (a bitmap index scan counts the
+// entries it found): the rows they returned and those their filters
+// removed (EXPLAIN gives both per loop), over all their loops.
+func auditRowsRead(t *testing.T, d *db.DB, sql string) int {
+	t.Helper()
+	var doc string
+	if err := d.NewRaw("EXPLAIN (ANALYZE, FORMAT JSON) "+sql).Scan(context.Background(), &doc); err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	type node struct {
+		Relation string  `json:"Relation Name"`
+		Index    string  `json:"Index Name"`
+		Rows     float64 `json:"Actual Rows"`
+		Loops    float64 `json:"Actual Loops"`
+		Filtered float64 `json:"Rows Removed by Filter"`
+		Recheck  float64 `json:"Rows Removed by Index Recheck"`
+		Plans    []node  `json:"Plans"`
+	}
+	var plans []struct {
+		Plan node `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(doc), &plans); err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	var walk func(n node)
+	walk = func(n node) {
+		if n.Relation == "audit_events" || strings.HasPrefix(n.Index, "audit_events_") && n.Relation == "" {
+			total += (n.Rows + n.Filtered + n.Recheck) * n.Loops
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	for _, p := range plans {
+		walk(p.Plan)
+	}
+	return int(total)
 }

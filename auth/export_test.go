@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"dialoog/db"
@@ -17,7 +19,16 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 		panic(err)
 	}
 	q.Page = adminPage(q.Page)
-	return s.auditSelect(org, q, from, to, nil, q.Page*AuditPageSize+1).Limit(AuditPageSize + 1).Offset(int64((q.Page - 1) * AuditPageSize)).String()
+	return s.auditSelect(org, q, s.mustAuditPeople(q), from, to, nil, q.Page*AuditPageSize+1).Limit(AuditPageSize + 1).Offset(int64((q.Page - 1) * AuditPageSize)).String()
+}
+
+// mustAuditPeople is auditPeople for the SQL of a page or batch.
+func (s *Admin) mustAuditPeople(q AuditQuery) []int64 {
+	people, err := s.auditPeople(context.Background(), strings.TrimSpace(q.Person))
+	if err != nil {
+		panic(err)
+	}
+	return people
 }
 
 // UsersSQL is the statement of a page of Beheer's user list.
@@ -34,7 +45,7 @@ func (s *Admin) AuditBatchSQL(org int64, q AuditQuery) string {
 		panic(err)
 	}
 	after := &auditCursor{at: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), id: 3000}
-	return s.auditSelect(org, q, from, to, after, auditExportBatch).Limit(auditExportBatch).String()
+	return s.auditSelect(org, q, s.mustAuditPeople(q), from, to, after, auditExportBatch).Limit(auditExportBatch).String()
 }
 
 // ActivitySQL is the SQL of a page of the user's security activity.
