@@ -40,17 +40,6 @@ type TeamJoiner interface {
 // UsersPageSize is how many users a page of Beheer's list shows.
 const UsersPageSize = 25
 
-// maxAdminPage is the last page number of Beheer's lists that is asked
-// for as such: a larger one (typed in the address) is an empty page, so
-// that its offset stays far from overflowing.
-const maxAdminPage = 100_000
-
-// adminPage is the page number p as the lists use it: at least 1, at most
-// maxAdminPage + 1 (empty).
-func adminPage(p int) int {
-	return max(1, min(p, maxAdminPage+1))
-}
-
 // User statuses as Beheer shows them: db.StatusInvited, db.StatusDisabled,
 // db.StatusActive, and UserNoFactor for an active account without a
 // verified second factor.

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"math"
 	"sync"
 	"testing"
 
@@ -81,9 +80,10 @@ func (helpdeskMail) HelpdeskResetMail(lang, link string) (notify.Mail, error) {
 	return notify.Mail{Subject: "Herstel", Text: link}, nil
 }
 
-// TestAdminPagesFarOut: a page number far beyond the last (typed in the
-// address, ?pagina=) is an empty page of the users and of the audit log,
-// never a server error from an offset that overflowed, on both engines.
+// TestAdminPagesFarOut: a place far beyond the last (typed in the
+// address, ?na= or ?voor=) is an empty page of the users and of the audit
+// log, and what is not a place in the audit log is its newest page, never
+// a server error, on both engines.
 func TestAdminPagesFarOut(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -99,10 +99,17 @@ func TestAdminPagesFarOut(t *testing.T) {
 				t.Errorf("users after %q: %+v, %v; want an empty page", after, p, err)
 			}
 		}
-		for _, page := range []int{1_000_000, 1 << 40, math.MaxInt/25 + 2, math.MaxInt/50 + 2, math.MaxInt} {
-			l, err := a.AuditLog(ctx, cur, auth.AuditQuery{Page: page})
-			if err != nil || len(l.Rows) != 0 || l.More {
-				t.Errorf("audit log, page %d: %+v, %v; want an empty page", page, l, err)
+		for _, q := range []auth.AuditQuery{{After: "0.0"}, {After: "-9223372036854775808.0"}, {Before: "9223372036854775807.9223372036854775807"}} {
+			l, err := a.AuditLog(ctx, cur, q)
+			if err != nil || len(l.Rows) != 0 {
+				t.Errorf("audit log, %+v: %+v, %v; want an empty page", q, l, err)
+			}
+		}
+		// What is not a cursor is the newest page.
+		for _, c := range []string{"x", "1.", ".1", "99999999999999999999.1", "1.2.3"} {
+			l, err := a.AuditLog(ctx, cur, auth.AuditQuery{After: c, Before: c})
+			if err != nil || len(l.Rows) != 1 || l.Prev || l.More {
+				t.Errorf("audit log after %q: %+v, %v; want the newest page", c, l, err)
 			}
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,11 +27,13 @@ const auditExportBatch = 500
 // AuditQuery narrows the organisation's audit log: Person is part of the
 // address or name of the person an event is about or of who did it; From
 // and To are days ("2006-01-02", Dutch time), both included, either may
-// be empty.
+// be empty. A page starts after the row After (AuditRow.Cursor: older
+// rows), or ends before the row Before (newer rows), or is the newest
+// when neither is given or is not a cursor; After wins over Before.
 type AuditQuery struct {
-	Person   string
-	From, To string
-	Page     int
+	Person        string
+	From, To      string
+	After, Before string
 }
 
 // AuditRow is one event of the log.
@@ -43,11 +47,34 @@ type AuditRow struct {
 	IP     string
 }
 
-// AuditPage is a page of the log, newest first (by time, then by id).
+// Cursor names the row's place in the log, for AuditQuery's After and
+// Before.
+func (r AuditRow) Cursor() string {
+	return strconv.FormatInt(r.At.UnixNano(), 10) + "." + strconv.FormatInt(r.ID, 10)
+}
+
+// AuditPage is a page of the log, newest first (by time, then by id):
+// Prev when there are newer rows, More when there are older ones.
 type AuditPage struct {
-	Rows []AuditRow
-	Page int
-	More bool
+	Rows       []AuditRow
+	Prev, More bool
+}
+
+// parseAuditCursor reads AuditRow.Cursor; nil for anything else.
+func parseAuditCursor(s string, back bool) *auditCursor {
+	at, id, ok := strings.Cut(s, ".")
+	if !ok {
+		return nil
+	}
+	ns, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return nil
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &auditCursor{at: time.Unix(0, ns).UTC(), id: n, back: back}
 }
 
 // auditPeopleMax is the most people a search by person reads the log of
@@ -85,8 +112,9 @@ func (s *Admin) auditPeople(ctx context.Context, person string) ([]int64, error)
 
 // auditCandidates selects, as rows (id, created_at), the newest limit
 // rows of the organisation's audit log, within the days from and to (zero:
-// open), before the row after (nil: from the newest), and about or by a
-// person matching person when it is not empty. An organisation's rows are
+// open), before the row at (nil: from the newest; when at.back, the
+// oldest limit rows after it instead), and about or by a person matching
+// person when it is not empty. An organisation's rows are
 // its admins' actions and the helpdesk resets they started (org_id), and
 // every event about or by one of its internal users (user_org_id and
 // actor_org_id, which migration 0048's triggers keep equal to those
@@ -106,7 +134,7 @@ func (s *Admin) auditPeople(ctx context.Context, person string) ([]int64, error)
 // page reads at most limit rows of each person that are the
 // organisation's, and of a person of another organisation the rows it
 // passes over are that person's, never the organisation's log.
-func auditCandidates(postgres bool, org int64, person string, people []int64, from, to time.Time, after *auditCursor, limit int) (string, []any) {
+func auditCandidates(postgres bool, org int64, person string, people []int64, from, to time.Time, at *auditCursor, limit int) (string, []any) {
 	var cond string
 	var cargs []any
 	if !from.IsZero() {
@@ -117,16 +145,22 @@ func auditCandidates(postgres bool, org int64, person string, people []int64, fr
 		cond += " AND x.created_at < ?"
 		cargs = append(cargs, to.UTC())
 	}
-	if after != nil {
+	dir := " DESC"
+	switch {
+	case at != nil && at.back:
+		dir = " ASC"
 		// The first condition bounds the index range on either engine; the
 		// second is the cursor.
+		cond += " AND x.created_at >= ? AND (x.created_at, x.id) > (?, ?)"
+		cargs = append(cargs, at.at.UTC(), at.at.UTC(), at.id)
+	case at != nil:
 		cond += " AND x.created_at <= ? AND (x.created_at, x.id) < (?, ?)"
-		cargs = append(cargs, after.at.UTC(), after.at.UTC(), after.id)
+		cargs = append(cargs, at.at.UTC(), at.at.UTC(), at.id)
 	}
 	join := ""
 	var parts []string
 	var args []any
-	order := " ORDER BY x.created_at DESC, x.id DESC LIMIT ?"
+	order := " ORDER BY x.created_at" + dir + ", x.id" + dir + " LIMIT ?"
 	part := func(where string, wargs ...any) {
 		parts = append(parts, "SELECT b.id, b.created_at FROM (SELECT x.id, x.created_at FROM audit_events AS x"+join+
 			" WHERE "+where+cond+order+") AS b")
@@ -136,11 +170,12 @@ func auditCandidates(postgres bool, org int64, person string, people []int64, fr
 	case len(people) > 0:
 		if postgres {
 			// The person's indexes hold (created_at) without the id (on
-			// SQLite the rowid ends every index): the newest limit rows
-			// and those recorded at the same time as the last of them are
-			// the index's order, where sorting by id too would sort all of
-			// the person's rows first. The page sorts the ties.
-			order = " ORDER BY x.created_at DESC FETCH FIRST ? ROWS WITH TIES"
+			// SQLite the rowid ends every index): the first limit rows in
+			// time and those recorded at the same time as the last of them
+			// are a range in the index's order, where sorting by id too
+			// would sort all of the person's rows first. The page sorts
+			// the ties.
+			order = " ORDER BY x.created_at" + dir + " FETCH FIRST ? ROWS WITH TIES"
 		}
 		for _, p := range people {
 			for _, col := range []string{"user_id", "actor_id"} {
@@ -165,11 +200,13 @@ func auditCandidates(postgres bool, org int64, person string, people []int64, fr
 	return strings.Join(parts, " UNION "), args
 }
 
-// auditCursor is where a batch of the export continues: after the row
-// with id, recorded at at.
+// auditCursor is where a page or a batch of the export continues: after
+// the row with id, recorded at at, in the log's order (older rows), or
+// when back before it (newer rows).
 type auditCursor struct {
-	at time.Time
-	id int64
+	at   time.Time
+	id   int64
+	back bool
 }
 
 // auditBounds turns the query's days into times; apperr Invalid on
@@ -198,20 +235,36 @@ func auditBounds(q AuditQuery) (from, to time.Time, err error) {
 
 // auditSelect selects the rows of the log from the candidates of
 // auditCandidates (at most limit of each of their ranges), in the log's
-// order; the caller adds the page's LIMIT. people is auditPeople's answer
-// for q.Person, and not empty.
-func (s *Admin) auditSelect(org int64, q AuditQuery, people []int64, from, to time.Time, after *auditCursor, limit int) *bun.SelectQuery {
-	page, args := auditCandidates(s.Accounts.DB.Postgres(), org, strings.TrimSpace(q.Person), people, from, to, after, limit)
+// order (reversed when at.back); the caller adds the page's LIMIT. people
+// is auditPeople's answer for q.Person, and not empty.
+func (s *Admin) auditSelect(org int64, q AuditQuery, people []int64, from, to time.Time, at *auditCursor, limit int) *bun.SelectQuery {
+	page, args := auditCandidates(s.Accounts.DB.Postgres(), org, strings.TrimSpace(q.Person), people, from, to, at, limit)
+	dir := " DESC"
+	if at != nil && at.back {
+		dir = " ASC"
+	}
 	return s.Accounts.DB.NewSelect().TableExpr("("+page+") AS page", args...).
 		Join("JOIN audit_events AS ae ON ae.id = page.id").
 		Join("LEFT JOIN users AS su ON su.id = ae.user_id").
 		Join("LEFT JOIN users AS au ON au.id = ae.actor_id").
 		ColumnExpr("ae.id, ae.created_at AS at, ae.kind, ae.detail, ae.ip").
 		ColumnExpr("COALESCE(su.email, '') AS person, COALESCE(au.email, '') AS actor").
-		OrderExpr("page.created_at DESC, page.id DESC")
+		OrderExpr("page.created_at" + dir + ", page.id" + dir)
+}
+
+// auditPageSelect is auditSelect for a page of q (a row more than a page,
+// to tell whether there are more), and the page's cursor.
+func (s *Admin) auditPageSelect(org int64, q AuditQuery, people []int64, from, to time.Time) (*bun.SelectQuery, *auditCursor) {
+	at := parseAuditCursor(q.After, false)
+	if at == nil {
+		at = parseAuditCursor(q.Before, true)
+	}
+	return s.auditSelect(org, q, people, from, to, at, AuditPageSize+1).Limit(AuditPageSize + 1), at
 }
 
 // AuditLog returns a page of the organisation's audit log, newest first.
+// A page reads from after or before the row of its cursor (keyset), so
+// the hundredth page costs what the first does.
 func (s *Admin) AuditLog(ctx context.Context, cur *Current, q AuditQuery) (*AuditPage, error) {
 	org, err := orgOf(cur)
 	if err != nil {
@@ -221,25 +274,32 @@ func (s *Admin) AuditLog(ctx context.Context, cur *Current, q AuditQuery) (*Audi
 	if err != nil {
 		return nil, err
 	}
-	q.Page = adminPage(q.Page)
 	people, err := s.auditPeople(ctx, strings.TrimSpace(q.Person))
 	if err != nil {
 		return nil, err
 	}
 	if people != nil && len(people) == 0 {
 		// Nobody matches: no row is about or by them.
-		return &AuditPage{Page: q.Page}, nil
+		return &AuditPage{}, nil
 	}
 	var rows []AuditRow
-	if err := s.auditSelect(org, q, people, from, to, nil, q.Page*AuditPageSize+1).
-		Limit(AuditPageSize+1).Offset(int64((q.Page-1)*AuditPageSize)).Scan(ctx, &rows); err != nil {
+	sel, at := s.auditPageSelect(org, q, people, from, to)
+	if err := sel.Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("admin: audit log: %w", err)
 	}
-	out := &AuditPage{Page: q.Page, More: len(rows) > AuditPageSize}
-	if out.More {
+	full := len(rows) > AuditPageSize
+	if full {
 		rows = rows[:AuditPageSize]
 	}
-	out.Rows = rows
+	out := &AuditPage{Rows: rows}
+	if at != nil && at.back {
+		// Read backwards from Before: put the page in the log's order. It
+		// was reached from an older page, so older rows come after it.
+		slices.Reverse(rows)
+		out.Prev, out.More = full, true
+	} else {
+		out.Prev, out.More = at != nil, full
+	}
 	return out, nil
 }
 

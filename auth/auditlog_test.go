@@ -81,14 +81,17 @@ func TestAuditLogReadsAPage(t *testing.T) {
 		ctx := context.Background()
 		orgs := seedAudit(t, d)
 		a := &auth.Admin{Accounts: &auth.Accounts{DB: d}}
+		row := auth.AuditRow{At: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), ID: 3000}.Cursor()
 		queries := map[string]string{
 			"page 1":         a.AuditSQL(orgs[0], auth.AuditQuery{}),
-			"page 3":         a.AuditSQL(orgs[0], auth.AuditQuery{Page: 3}),
+			"older page":     a.AuditSQL(orgs[0], auth.AuditQuery{After: row}),
+			"newer page":     a.AuditSQL(orgs[0], auth.AuditQuery{Before: row}),
 			"page 1 by days": a.AuditSQL(orgs[0], auth.AuditQuery{From: "2026-03-03", To: "2026-03-04"}),
 			"export batch":   a.AuditBatchSQL(orgs[0], auth.AuditQuery{}),
 			"export by days": a.AuditBatchSQL(orgs[0], auth.AuditQuery{From: "2026-03-03"}),
 			"person":         a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u07@"}),
-			"person page 3":  a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u0", Page: 3}),
+			"person older":   a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u0", After: row}),
+			"person newer":   a.AuditSQL(orgs[0], auth.AuditQuery{Person: "u0", Before: row}),
 			"export person":  a.AuditBatchSQL(orgs[0], auth.AuditQuery{Person: "u07@"}),
 		}
 		check := func(t *testing.T) {
@@ -312,25 +315,54 @@ WHERE (ae.org_id = ? OR su.org_id = ? OR au.org_id = ?) AND ae.kind <> 'admin.au
 				if name == "all" && len(exp) < 2*500 {
 					t.Fatalf("only %d rows: the export reads one batch", len(exp))
 				}
+				// Forward from the newest page, each after the last row of
+				// the one before; then back from the last, each before the
+				// first row of the one after, through the same pages.
 				var paged []string
-				for p := 1; ; p++ {
-					q := c.q
-					q.Page = p
+				var pages [][]string
+				var firsts []string // cursor of each page's first row
+				q := c.q
+				for {
 					page, err := a.AuditLog(ctx, admin, q)
 					if err != nil {
 						t.Fatal(err)
 					}
+					if page.Prev != (len(pages) > 0) {
+						t.Fatalf("page %d: prev %v", len(pages)+1, page.Prev)
+					}
+					var details []string
 					for _, r := range page.Rows {
+						details = append(details, r.Detail)
 						if r.Kind != "admin.audit_exported" {
 							paged = append(paged, r.Detail)
 						}
 					}
+					pages = append(pages, details)
+					if len(page.Rows) > 0 {
+						firsts = append(firsts, page.Rows[0].Cursor())
+					}
 					if !page.More {
 						break
 					}
+					q.After = page.Rows[len(page.Rows)-1].Cursor()
 				}
 				if !slices.Equal(paged, exp) {
 					t.Errorf("pages list %d rows, want %d:\n%v\n%v", len(paged), len(exp), paged, exp)
+				}
+				for i := len(pages) - 2; i >= 0; i-- {
+					back := c.q
+					back.Before = firsts[i+1]
+					page, err := a.AuditLog(ctx, admin, back)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var details []string
+					for _, r := range page.Rows {
+						details = append(details, r.Detail)
+					}
+					if !slices.Equal(details, pages[i]) || page.Prev != (i > 0) || !page.More {
+						t.Errorf("back to page %d: %v (prev %v, more %v), want %v", i+1, details, page.Prev, page.More, pages[i])
+					}
 				}
 				var buf strings.Builder
 				if err := a.ExportAudit(ctx, admin, c.q, "", &buf); err != nil {

@@ -18,8 +18,8 @@ func (s *Admin) AuditSQL(org int64, q AuditQuery) string {
 	if err != nil {
 		panic(err)
 	}
-	q.Page = adminPage(q.Page)
-	return s.auditSelect(org, q, s.mustAuditPeople(q), from, to, nil, q.Page*AuditPageSize+1).Limit(AuditPageSize + 1).Offset(int64((q.Page - 1) * AuditPageSize)).String()
+	sel, _ := s.auditPageSelect(org, q, s.mustAuditPeople(q), from, to)
+	return sel.String()
 }
 
 // mustAuditPeople is auditPeople for the SQL of a page or batch.

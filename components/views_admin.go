@@ -78,9 +78,12 @@ type AdminAuditRow struct {
 type AdminAuditView struct {
 	Person, From, To   string
 	FromError, ToError string
-	Page               int
-	More               bool
-	Rows               []AdminAuditRow
+	// Prev and More: there are newer rows (before the row First) and
+	// older ones (after the row Last); First and Last are auth.AuditRow
+	// cursors.
+	Prev, More  bool
+	First, Last string
+	Rows        []AdminAuditRow
 	// ExportURL downloads every row of the search as CSV.
 	ExportURL string
 }

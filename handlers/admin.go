@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -205,8 +204,8 @@ func (h *handler) adminHelpdeskStart(c *fiber.Ctx) error {
 }
 
 func auditQuery(c *fiber.Ctx) auth.AuditQuery {
-	page, _ := strconv.Atoi(c.Query("pagina"))
-	return auth.AuditQuery{Person: clip(strings.TrimSpace(c.Query("persoon")), 100), From: clip(c.Query("van"), 10), To: clip(c.Query("tot"), 10), Page: page}
+	return auth.AuditQuery{Person: clip(strings.TrimSpace(c.Query("persoon")), 100), From: clip(c.Query("van"), 10), To: clip(c.Query("tot"), 10),
+		After: clip(c.Query("na"), 48), Before: clip(c.Query("voor"), 48)}
 }
 
 func (h *handler) adminAudit(c *fiber.Ctx) error {
@@ -222,9 +221,12 @@ func (h *handler) adminAudit(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	default:
-		v.Page, v.More = p.Page, p.More
+		v.Prev, v.More = p.Prev && len(p.Rows) > 0, p.More
 		for _, r := range p.Rows {
 			v.Rows = append(v.Rows, components.AdminAuditRow{At: r.At, Kind: r.Kind, Person: r.Person, Actor: r.Actor, Detail: r.Detail, IP: r.IP})
+		}
+		if n := len(p.Rows); n > 0 {
+			v.First, v.Last = p.Rows[0].Cursor(), p.Rows[n-1].Cursor()
 		}
 		v.ExportURL = "/beheer/audit/export"
 		if qs := components.AdminAuditQuery(q.Person, q.From, q.To).Encode(); qs != "" {

@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -244,6 +246,13 @@ func TestAdminDisable(t *testing.T) {
 	})
 }
 
+// auditPagerLink is the first link of the audit log's pager; auditRowsInPage
+// a row of the log.
+var (
+	auditPagerLink  = regexp.MustCompile(`<nav class="pager"[^>]*><a href="([^"]+)"`)
+	auditRowsInPage = regexp.MustCompile(`(?s)<li><p><strong>.*?</li>`)
+)
+
 var helpdeskCodeInPage = regexp.MustCompile(`<code id="helpdesk-code" class="secret__value">(\d{4} \d{4})</code>`)
 var helpdeskLinkInMail = regexp.MustCompile(`/herstel/[A-Za-z0-9_-]{43}`)
 
@@ -428,10 +437,24 @@ func TestAdminAudit(t *testing.T) {
 		if _, err := ra.d.NewInsert().Model(&many).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// The next page is after the first page's last row, and its
+		// previous page is the first again.
 		_, page = admin.b.get("/beheer/audit")
-		wantContains(t, page, "pagina=2")
-		_, page = admin.b.get("/beheer/audit?pagina=2")
+		next := auditPagerLink.FindStringSubmatch(page)
+		if next == nil || !strings.Contains(next[1], "na=") || strings.Contains(page, "voor=") {
+			t.Fatalf("the first page links to no next page only: %v", next)
+		}
+		first := page
+		_, page = admin.b.get(html.UnescapeString(next[1]))
 		wantContains(t, page, "admin.bulk")
+		prev := auditPagerLink.FindStringSubmatch(page)
+		if prev == nil || !strings.Contains(prev[1], "voor=") {
+			t.Fatalf("the second page links to no previous page: %v", prev)
+		}
+		_, page = admin.b.get(html.UnescapeString(prev[1]))
+		if rows := auditRowsInPage.FindAllString(page, -1); len(rows) != auth.AuditPageSize || !slices.Equal(rows, auditRowsInPage.FindAllString(first, -1)) {
+			t.Fatalf("back from the second page: %d rows, not the first page's", len(rows))
+		}
 		_, body = admin.b.get("/beheer/audit/export")
 		if n := strings.Count(body, "admin.bulk"); n != auth.AuditPageSize+5 {
 			t.Fatalf("export has %d bulk rows", n)
