@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -14,19 +15,36 @@ func (s *Service) InboxSQL(user *db.User, query string, page int) (string, []any
 	if query == "" {
 		return s.pageWith(inboxPageQuery), s.inboxArgs(user.ID, PageSize+1, (page-1)*PageSize)
 	}
-	return s.pageWith(s.searchQuery(s.DB, user, searchBox{}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+	return s.searchSQL(user, searchBox{}, query, page)
 }
 
 // TeamSearchSQL is the SQL of one page of a search in a team box, with its
 // arguments, for plan checks.
 func (s *Service) TeamSearchSQL(user *db.User, teamID int64, query string, page int) (string, []any) {
-	return s.pageWith(s.searchQuery(s.DB, user, searchBox{team: teamID}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+	return s.searchSQL(user, searchBox{team: teamID}, query, page)
 }
 
 // CaseSearchSQL is the SQL of one page of a search in a case's list, with
 // its arguments, for plan checks.
 func (s *Service) CaseSearchSQL(user *db.User, caseID int64, query string, page int) (string, []any) {
-	return s.pageWith(s.searchQuery(s.DB, user, searchBox{kase: caseID}, query, PageSize+1, (page-1)*PageSize).String()), s.pageArgs(user.ID)
+	return s.searchSQL(user, searchBox{kase: caseID}, query, page)
+}
+
+// searchSQL is the SQL of one page of a search in box, with its
+// arguments, as searchRows runs it.
+func (s *Service) searchSQL(user *db.User, box searchBox, query string, page int) (string, []any) {
+	q, err := s.searchQuery(context.Background(), s.DB, user, box, query, PageSize+1, (page-1)*PageSize)
+	if err != nil {
+		panic(err)
+	}
+	return s.pageWith(q.String()), s.pageArgs(user.ID)
+}
+
+// SearchBy makes every search of s go one way: "walk" walks the box in
+// its order, "matches" reads the matching conversations first, "" lets
+// the search decide.
+func (s *Service) SearchBy(how string) {
+	s.searchPlan = map[string]searchPlan{"": searchAuto, "walk": searchWalk, "matches": searchMatches}[how]
 }
 
 // MarkReadSQL is the SQL that finds what opening a conversation marks

@@ -362,8 +362,11 @@ WHERE p.user_id = ? AND p.via_team_id = ? AND p.box_count > 0 AND ` + medicalRul
 // conversations (kase, for the internal users of its organisation only).
 type searchBox struct{ team, kase int64 }
 
-// searchQuery builds the query of one page of search results in box.
-func (s *Service) searchQuery(idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) *bun.SelectQuery {
+// searchQuery builds the query of one page of search results in box,
+// in one of two ways (searchPlanFor): walking the box in its order and
+// testing each conversation until the page is full, or reading the
+// conversations that match and sorting the user's among them.
+func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) (*bun.SelectQuery, error) {
 	// A case's list is in the order of its conversations' last messages,
 	// as casePageQuery reads it from threads_case_idx (a case has few
 	// conversations); a box in the order of the participant's activity.
@@ -371,11 +374,39 @@ func (s *Service) searchQuery(idb bun.IDB, user *db.User, box searchBox, query s
 	if box.kase != 0 {
 		activity, order = "t.last_message_at AS last_activity_at", "t.last_message_at DESC, t.id DESC"
 	}
-	q := idb.NewSelect().TableExpr("participants AS p").
-		ColumnExpr("p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, "+activity+", t.assigned_to").
-		Join("JOIN threads AS t ON t.id = p.thread_id").
-		Join("JOIN organisations AS o ON o.id = t.org_id").
-		Where("p.user_id = ? AND p.box_count > 0", user.ID)
+	columns := "p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, " + activity + ", t.assigned_to"
+	plan, err := s.searchPlanFor(ctx, idb, user, box, query)
+	if err != nil {
+		return nil, err
+	}
+	var q *bun.SelectQuery
+	if plan == searchMatches {
+		// The matching conversations first, then the user's row of each
+		// (the unique index on thread and user): a CROSS JOIN keeps
+		// SQLite to that order, a LATERAL subquery that is not pulled up
+		// (OFFSET 0) keeps PostgreSQL to it.
+		matches, args := s.searchMatching(user, query)
+		from := "(" + matches + ") AS c CROSS JOIN participants AS p"
+		where := "p.thread_id = c.id AND p.user_id = ? AND p.box_count > 0"
+		if s.DB.Postgres() {
+			from = "(" + matches + ") AS c CROSS JOIN LATERAL (SELECT * FROM participants AS cp WHERE cp.thread_id = c.id AND cp.user_id = ? OFFSET 0) AS p"
+			where = "p.box_count > 0"
+			args = append(args, user.ID)
+		}
+		q = idb.NewSelect().TableExpr(from, args...).ColumnExpr(columns).
+			Join("JOIN threads AS t ON t.id = p.thread_id").
+			Join("JOIN organisations AS o ON o.id = t.org_id")
+		if s.DB.Postgres() {
+			q = q.Where(where)
+		} else {
+			q = q.Where(where, user.ID)
+		}
+	} else {
+		q = idb.NewSelect().TableExpr("participants AS p").ColumnExpr(columns).
+			Join("JOIN threads AS t ON t.id = p.thread_id").
+			Join("JOIN organisations AS o ON o.id = t.org_id").
+			Where("p.user_id = ? AND p.box_count > 0", user.ID)
+	}
 	if box.team != 0 {
 		q = q.Where("p.via_team_id = ?", box.team)
 	}
@@ -383,8 +414,78 @@ func (s *Service) searchQuery(idb bun.IDB, user *db.User, box searchBox, query s
 		q = q.Where("t.case_id = ? AND "+caseOfOrgRule, box.kase, box.kase, user.ID)
 	}
 	q = q.Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
-	q = s.searchWhere(q, user, query)
-	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset))
+	if plan != searchMatches {
+		q = s.searchWhere(q, user, query)
+	}
+	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset)), nil
+}
+
+// searchPlan is a way a search reads its page (searchQuery).
+type searchPlan int
+
+const (
+	searchAuto    searchPlan = iota // searchPlanFor decides
+	searchWalk                      // walk the box in its order, testing each conversation
+	searchMatches                   // read the matching conversations, then the user's rows of them
+)
+
+// searchMatchesMax is the most matching conversations (by subject, and
+// of the people who match) a search reads to find the user's among them;
+// with more it walks the box, where the matches are then likely dense
+// enough to fill a page early.
+const searchMatchesMax = 2000
+
+// searchMatchesFew is how many matches a search reads without first
+// counting the box: fewer lookups than a page's walk costs.
+const searchMatchesFew = 200
+
+// searchPlanFor decides how a search reads its page. A search walks the
+// box when the query is too short for the indexes, in a case (few
+// conversations), when an organisation's name matches (its conversations
+// are usually most of a box, so the walk ends early), when more than
+// searchMatchesMax conversations match, or when the box holds no more
+// conversations than match. Otherwise it reads the matches: then what a
+// page costs follows the matches, not the box. Both give the same rows
+// in the same order: without an organisation that matches, a
+// conversation of the box is found exactly when it is among the matches.
+func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string) (searchPlan, error) {
+	if s.searchPlan != searchAuto {
+		return s.searchPlan, nil
+	}
+	if box.kase != 0 || utf8.RuneCountInString(query) < MinSearchIndexed {
+		return searchWalk, nil
+	}
+	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
+	orgs, orgArgs := s.orgsMatching(query)
+	args := append(append(append([]any{}, subjectArgs...), searchMatchesMax+1), peopleArgs...)
+	args = append(append(args, searchMatchesMax+1), orgArgs...)
+	var n int
+	var org bool
+	err := idb.NewRaw("SELECT (SELECT COUNT(*) FROM ("+subjects+" LIMIT ?) AS cs) + (SELECT COUNT(*) FROM ("+people+" LIMIT ?) AS cp), EXISTS ("+orgs+")", args...).
+		Scan(ctx, &n, &org)
+	if err != nil {
+		return 0, fmt.Errorf("search: %w", err)
+	}
+	if org || n > searchMatchesMax {
+		return searchWalk, nil
+	}
+	if n <= searchMatchesFew {
+		return searchMatches, nil
+	}
+	// Are there more conversations in the box than match? The count
+	// stops there.
+	boxQuery, boxArgs := "SELECT 1 FROM participants AS bp WHERE bp.user_id = ? AND bp.box_count > 0", []any{user.ID}
+	if box.team != 0 {
+		boxQuery, boxArgs = boxQuery+" AND bp.via_team_id = ?", append(boxArgs, box.team)
+	}
+	var inBox int
+	if err := idb.NewRaw("SELECT COUNT(*) FROM ("+boxQuery+" LIMIT ?) AS b", append(boxArgs, n+1)...).Scan(ctx, &inBox); err != nil {
+		return 0, fmt.Errorf("search: %w", err)
+	}
+	if inBox > n {
+		return searchMatches, nil
+	}
+	return searchWalk, nil
 }
 
 // inboxRows reads one page of the whole box (teamID 0) or of a team's
@@ -402,7 +503,11 @@ func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, tea
 
 // searchRows reads one page of search results in box.
 func (s *Service) searchRows(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) ([]inboxRow, error) {
-	rows, err := idb.QueryContext(ctx, s.pageWith(s.searchQuery(idb, user, box, query, limit, offset).String()), s.pageArgs(user.ID)...)
+	q, err := s.searchQuery(ctx, idb, user, box, query, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := idb.QueryContext(ctx, s.pageWith(q.String()), s.pageArgs(user.ID)...)
 	if err != nil {
 		return nil, err
 	}
@@ -476,29 +581,61 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
 		pattern = foldGlob(query)
 	}
 	internal := user.Kind == db.KindInternal
-	orgMatch := "t.org_id IN (SELECT org.id FROM organisations AS org WHERE " + contains("org.name") + ")"
+	orgs, orgArgs := s.orgsMatching(query)
+	orgMatch := "t.org_id IN (" + orgs + ")"
 	if utf8.RuneCountInString(query) < MinSearchIndexed {
 		// Too short for trigrams: match within the user's own box.
 		return q.Where(`(`+contains("t.subject")+` OR `+orgMatch+` OR EXISTS (
   SELECT 1 FROM participants AS op JOIN users AS ou ON ou.id = op.user_id
   WHERE op.thread_id = p.thread_id AND op.user_id <> ? AND (? OR op.via_team_id IS NULL) AND (`+contains(nameExpr("ou"))+`
     OR (`+contains("ou.email")+` AND (? OR ou.kind = ?)))))`,
-			pattern, pattern, user.ID, internal, pattern, pattern, internal, db.KindInternal)
+			pattern, orgArgs[0], user.ID, internal, pattern, pattern, internal, db.KindInternal)
 	}
-	var subjects string
-	var subjectArgs []any
-	if s.DB.Postgres() {
-		subjects = "SELECT th.id FROM threads AS th WHERE LOWER(th.subject) LIKE ? ESCAPE '\\'"
-		subjectArgs = []any{like}
-	} else {
-		subjects = "SELECT rowid FROM threads_fts WHERE threads_fts MATCH ?"
-		subjectArgs = []any{"subject : " + db.FTSPhrase(query)}
-	}
-	people, peopleArgs := s.peopleMatching(query, internal)
+	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
 	args := append([]any{}, subjectArgs...)
 	args = append(args, peopleArgs...)
-	args = append(args, user.ID, internal, pattern)
-	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN (SELECT op.thread_id FROM participants AS op WHERE op.user_id IN ("+people+") AND op.user_id <> ? AND (? OR op.via_team_id IS NULL)) OR "+orgMatch+")", args...)
+	args = append(args, orgArgs...)
+	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN ("+people+") OR "+orgMatch+")", args...)
+}
+
+// orgsMatching is a subquery of the ids of the organisations whose name
+// contains query, with its argument.
+func (s *Service) orgsMatching(query string) (string, []any) {
+	if s.DB.Postgres() {
+		return "SELECT org.id FROM organisations AS org WHERE LOWER(org.name) LIKE ? ESCAPE '\\'", []any{db.ContainsPattern(query)}
+	}
+	return "SELECT org.id FROM organisations AS org WHERE org.name GLOB ?", []any{foldGlob(query)}
+}
+
+// searchMatchParts are the subqueries of the conversations that match
+// query (of at least MinSearchIndexed characters) installation-wide,
+// each of a column id, with their arguments: by subject, through
+// threads_fts (SQLite) or the trigram index of threads.subject
+// (PostgreSQL), and those of the other people who match by name or
+// address (peopleMatching; for an external user, only through their own
+// account, never through a team: an outsider sees the team, not its
+// members).
+func (s *Service) searchMatchParts(user *db.User, query string) (subjects string, subjectArgs []any, people string, peopleArgs []any) {
+	if s.DB.Postgres() {
+		subjects = "SELECT th.id FROM threads AS th WHERE LOWER(th.subject) LIKE ? ESCAPE '\\'"
+		subjectArgs = []any{db.ContainsPattern(query)}
+	} else {
+		subjects = "SELECT rowid AS id FROM threads_fts WHERE threads_fts MATCH ?"
+		subjectArgs = []any{"subject : " + db.FTSPhrase(query)}
+	}
+	internal := user.Kind == db.KindInternal
+	who, whoArgs := s.peopleMatching(query, internal)
+	people = "SELECT op.thread_id AS id FROM participants AS op WHERE op.user_id IN (" + who + ") AND op.user_id <> ? AND (? OR op.via_team_id IS NULL)"
+	peopleArgs = append(append([]any{}, whoArgs...), user.ID, internal)
+	return subjects, subjectArgs, people, peopleArgs
+}
+
+// searchMatching is the subquery of the conversations that match query
+// by subject or person (searchMatchParts), each once, with its
+// arguments.
+func (s *Service) searchMatching(user *db.User, query string) (string, []any) {
+	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
+	return subjects + " UNION " + people, append(append([]any{}, subjectArgs...), peopleArgs...)
 }
 
 // foldGlob is a GLOB pattern (SQLite) of the texts that contain s in any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,14 @@ func TestInboxPlans(t *testing.T) {
 				if testing.Verbose() {
 					t.Logf("%s:\n  %s", name, strings.Join(plan, "\n  "))
 				}
+				// A search that reads the conversations that match first
+				// (SCAN c: a few, at most 2,000) sorts the user's among
+				// them, and then its page of them.
+				matches := slices.Contains(plan, "SCAN c")
 				for _, line := range plan {
+					if matches && line == "USE TEMP B-TREE FOR ORDER BY" {
+						continue
+					}
 					if fullScan.MatchString(line) {
 						t.Errorf("%s reads the whole table: %q in\n%s\n%s", name, line, strings.Join(plan, "\n"), q)
 					}

@@ -145,6 +145,9 @@ type Service struct {
 	ExportWait time.Duration
 	exports    exportSlots
 	inbox      inboxCache
+	// searchPlan, when set, is the way every search goes (tests compare
+	// the two: searchWalk, searchMatches).
+	searchPlan searchPlan
 }
 
 // stage hands evs to the publisher inside tx and returns those still to

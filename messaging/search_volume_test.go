@@ -2,11 +2,14 @@ package messaging_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 	"dialoog/messaging/messagingtest"
 )
 
@@ -99,3 +102,124 @@ func TestSearchReadsNoWholeBox(t *testing.T) {
 	})
 }
 
+// TestSearchPlansAgree: a search finds the same conversations in the same
+// order, page after page, whether it walks the box or reads the matching
+// conversations first (and whichever way it chooses): by subject, by a
+// person's name or address (an outsider finds internal addresses only,
+// and never a team's members), under the medical rule, without removed
+// conversations, in a team's box, and with ties in the box's order.
+func TestSearchPlansAgree(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		hr := f.hr
+		ext := f.active(t, "eva@klant.nl", false, "Eva", "", "Extern")
+		mate := f.active(t, "teun@osaw.nl", true, "Teun", "", "Teamlid")
+		seeded, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: hr, Threads: 150, Others: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		team, err := f.svc.CreateTeam(ctx, f.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		medical, err := f.svc.CreateTeam(ctx, f.org.ID, "OSAW Medisch", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []struct {
+			team  int64
+			email string
+		}{{team.ID, hr.Email}, {team.ID, mate.Email}, {medical.ID, mate.Email}} {
+			if err := f.svc.AddTeamMember(ctx, m.team, m.email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := d.NewRaw(q, args...).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tie := time.Date(2025, 1, 1, 8, 30, 0, 0, time.UTC)
+		for i, id := range seeded.Threads {
+			at := time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+			if i < 60 {
+				// The outsider takes part in the first 60.
+				exec("INSERT INTO participants (thread_id, user_id, added_at, box_count, last_activity_at) VALUES (?, ?, ?, 1, ?)", id, ext.ID, at, at)
+			}
+			if i%4 == 0 {
+				// The team's conversations: its colleague takes part through it.
+				exec("UPDATE participants SET via_team_id = ? WHERE thread_id = ? AND user_id = ?", team.ID, id, hr.ID)
+				exec("INSERT INTO participants (thread_id, user_id, via_team_id, added_at, box_count, last_activity_at) VALUES (?, ?, ?, ?, 1, ?)", id, mate.ID, team.ID, at, at)
+			}
+			if i == 3 || i == 23 {
+				// Found by subject and by person at once.
+				exec("UPDATE threads SET subject = subject || ' werker00003' WHERE id = ?", id)
+			}
+			if i%7 == 0 {
+				exec("UPDATE threads SET medical = ? WHERE id = ?", true, id)
+			}
+			if i%11 == 0 {
+				exec("UPDATE participants SET box_count = 0 WHERE thread_id = ? AND user_id = ?", id, hr.ID)
+			}
+			if i >= 20 && i < 40 || i >= 100 && i < 110 {
+				exec("UPDATE participants SET last_activity_at = ? WHERE thread_id = ?", tie, id)
+			}
+		}
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		search := func(u *db.User, teamID int64, q, how string) string {
+			t.Helper()
+			f.svc.SearchBy(how)
+			defer f.svc.SearchBy("")
+			var out []string
+			for page := 1; page <= 20; page++ {
+				var p *messaging.InboxPage
+				var err error
+				if teamID != 0 {
+					p, err = f.svc.TeamBoxAfter(ctx, u.Identity(), teamID, page, "", q)
+				} else {
+					p, err = f.svc.Inbox(ctx, u.Identity(), page, q)
+				}
+				if err != nil {
+					t.Fatalf("search %q by %q: %v", q, how, err)
+				}
+				for _, th := range p.Threads {
+					out = append(out, fmt.Sprintf("%d:%s:%d", th.ID, th.From, th.Unread))
+				}
+				if !p.More {
+					break
+				}
+			}
+			return strings.Join(out, " ")
+		}
+		queries := []string{"gesprek", "Gesprek 0001", "gesprek 000042", "werker00003", "medewerker00003", "teamlid", "teun@osaw",
+			"extern", "eva@klant", "hr@osaw", "hanna", "zqxj", "mede"}
+		found := 0
+		for _, c := range []struct {
+			who  *db.User
+			team int64
+		}{{hr, 0}, {ext, 0}, {mate, 0}, {hr, team.ID}, {mate, team.ID}} {
+			for _, q := range append(queries, "osaw") {
+				walk := search(c.who, c.team, q, "walk")
+				// The name of an organisation matches: its conversations
+				// are found only by walking the box.
+				org := q == "osaw"
+				if got := search(c.who, c.team, q, "matches"); got != walk && !org {
+					t.Errorf("%s (team %d) searching %q: reading the matches finds\n%s\nwalking the box\n%s", c.who.Email, c.team, q, got, walk)
+				}
+				if got := search(c.who, c.team, q, ""); got != walk {
+					t.Errorf("%s (team %d) searching %q: the chosen way finds\n%s\nwalking the box\n%s", c.who.Email, c.team, q, got, walk)
+				}
+				if walk != "" {
+					found++
+				}
+			}
+		}
+		if found < 25 {
+			t.Errorf("only %d searches found anything", found)
+		}
+	})
+}
