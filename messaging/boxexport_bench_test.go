@@ -227,14 +227,7 @@ func BenchmarkExportManyConversations(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := d.Optimize(ctx); err != nil {
-				b.Fatal(err)
-			}
-			if d.Postgres() {
-				if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-					b.Fatal(err)
-				}
-			}
+			dbtest.Statistics(b, d)
 			hook := dbtest.CountStatements(d)
 			for _, n := range []int{20, 2000} {
 				b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {

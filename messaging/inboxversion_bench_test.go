@@ -41,14 +41,7 @@ func benchRenameUser(b *testing.B, engine string, n int) {
 	if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{emp.Email}, Subject: "Welkom", Body: "Hallo"}); err != nil {
 		b.Fatal(err)
 	}
-	if err := d.Optimize(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if d.Postgres() {
-		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	dbtest.Statistics(b, d)
 	var baseline float64
 	b.Run("untracked-update", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {

@@ -42,14 +42,7 @@ func benchMarkRead(b *testing.B, engine string, n, long int) {
 			b.Fatal(err)
 		}
 	}
-	if err := d.Optimize(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if d.Postgres() {
-		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	dbtest.Statistics(b, d)
 	var baseline float64
 	b.Run("participant-row", func(b *testing.B) {
 		for b.Loop() {

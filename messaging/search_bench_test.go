@@ -32,14 +32,7 @@ func BenchmarkSearchBigBox(b *testing.B) {
 				if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: u, Threads: box.threads, Messages: 1, Others: max(1, box.threads/10)}); err != nil {
 					b.Fatal(err)
 				}
-				if err := d.Optimize(ctx); err != nil {
-					b.Fatal(err)
-				}
-				if d.Postgres() {
-					if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-						b.Fatal(err)
-					}
-				}
+				dbtest.Statistics(b, d)
 				for _, q := range []struct{ name, text string }{{"rare", "zqxj"}, {"one", "gesprek 000123"}, {"every", "gesprek"}} {
 					for _, how := range []string{"walk", "auto"} {
 						b.Run(fmt.Sprintf("box=%d/%s/%s", box.threads, q.name, how), func(b *testing.B) {

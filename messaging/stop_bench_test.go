@@ -109,14 +109,7 @@ func benchStopBesideLarge(b *testing.B, engine string) {
 		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: hr, Threads: threads, Messages: 2, Others: max(1, threads/10)}); err != nil {
 			b.Fatal(err)
 		}
-		if err := d.Optimize(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if d.Postgres() {
-			if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
-				b.Fatal(err)
-			}
-		}
+		dbtest.Statistics(b, d)
 		// The seeding's write-ahead log into the file, or the first stop
 		// after it (which empties the log) would copy it.
 		if err := d.Checkpoint(ctx); err != nil {

@@ -235,3 +235,20 @@ func (s *Statements) ExplainOp(t *testing.T, d *db.DB, what string, fn func(ctx 
 	}
 	t.Run(what, func(t *testing.T) { TableScansExcept(t, d, sqls, small...) })
 }
+
+// Statistics gives the planners what a running installation has of d's
+// tables after seeding, for benchmarks: SQLite's PRAGMA optimize
+// (db.Optimize, as the server runs it) and PostgreSQL's ANALYZE (what its
+// autovacuum would have done).
+func Statistics(tb testing.TB, d *db.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := d.Optimize(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if d.Postgres() {
+		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
