@@ -547,7 +547,6 @@ type exportThread struct {
 	Subject       string
 	OrgName       string
 	LastMessageAt time.Time
-	People        int // its participants, for the batches
 }
 
 // dir is the conversation's folder: its id and a readable, safe part of
@@ -627,7 +626,6 @@ func (e *boxExport) threadPages(ctx context.Context, fn func([]exportThread) err
 		var page []exportThread
 		if err := e.s.DB.NewSelect().TableExpr("participants AS p").
 			ColumnExpr("t.id, t.org_id, t.subject, o.name AS org_name, t.last_message_at").
-			ColumnExpr("(SELECT COUNT(*) FROM participants AS pp WHERE pp.thread_id = t.id) AS people").
 			Join("JOIN threads AS t ON t.id = p.thread_id").
 			Join("JOIN organisations AS o ON o.id = t.org_id").
 			Where("p.user_id = ? AND p.box_count > 0 AND p.thread_id > ?", e.user.ID, after).
@@ -704,16 +702,18 @@ func (e *boxExport) batches(ctx context.Context, page []exportThread) ([]exportC
 		ThreadID int64
 		Messages int
 		Bytes    int64
+		People   int
 	}
 	if err := e.s.DB.NewSelect().TableExpr("messages AS m").
 		ColumnExpr("m.thread_id, COUNT(*) AS messages, COALESCE(SUM(LENGTH(m.body)), 0) AS bytes").
+		ColumnExpr("(SELECT COUNT(*) FROM participants AS pp WHERE pp.thread_id = m.thread_id) AS people").
 		Where("m.thread_id IN (?) AND m.id <= ? AND "+exportedState("m", "?"), bun.In(ids), e.lastMessage, e.user.ID).
 		GroupExpr("m.thread_id").Scan(ctx, &sizes); err != nil {
 		return nil, fmt.Errorf("export conversations' sizes: %w", err)
 	}
 	of := make(map[int64]exportBatchLimits, len(sizes))
 	for _, sz := range sizes {
-		of[sz.ThreadID] = exportBatchLimits{messages: sz.Messages, bytes: sz.Bytes}
+		of[sz.ThreadID] = exportBatchLimits{messages: sz.Messages, bytes: sz.Bytes, people: sz.People}
 	}
 	over := func(sz exportBatchLimits) bool {
 		return sz.messages > exportBatch.messages || sz.bytes > exportBatch.bytes || sz.people > exportBatch.people ||
@@ -731,7 +731,6 @@ func (e *boxExport) batches(ctx context.Context, page []exportThread) ([]exportC
 	for i := range page {
 		th := &page[i]
 		sz := of[th.ID]
-		sz.people = th.People
 		sz.states = int64(sz.messages) * int64(sz.people)
 		if over(sz) {
 			flush()
