@@ -834,10 +834,10 @@ func (e *boxExport) conversations(ctx context.Context, b exportConversations) ([
 		// with joining it): read a page of messages at a time.
 		return cs, nil
 	}
-	msgs := make([]db.Message, len(rows))
+	msgIDs := make([]int64, len(rows))
 	var withFiles []int64
 	for i, r := range rows {
-		msgs[i] = r.Message
+		msgIDs[i] = r.ID
 		c := byID[r.ThreadID]
 		c.msgs = append(c.msgs, r.Message)
 		if r.Files {
@@ -851,7 +851,7 @@ func (e *boxExport) conversations(ctx context.Context, b exportConversations) ([
 	if us, err = e.s.withFormerAll(ctx, us, ms); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	parts, err := e.s.viewPartsOf(ctx, messageIDs(msgs), withFiles)
+	parts, err := e.s.viewPartsOf(ctx, msgIDs, withFiles)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
