@@ -365,7 +365,8 @@ type searchBox struct{ team, kase int64 }
 // searchQuery builds the query of one page of search results in box,
 // in one of two ways (searchPlanFor): walking the box in its order and
 // testing each conversation until the page is full, or reading the
-// conversations that match and sorting the user's among them.
+// conversations that match and sorting the user's among them. It returns
+// no query (and no error) when the plan found that nothing matches.
 func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) (*bun.SelectQuery, error) {
 	// A case's list is in the order of its conversations' last messages,
 	// as casePageQuery reads it from threads_case_idx (a case has few
@@ -380,12 +381,20 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 		return nil, err
 	}
 	var q *bun.SelectQuery
-	if plan == searchMatches {
+	if plan.how == searchMatches {
 		// The matching conversations first, then the user's row of each
 		// (the unique index on thread and user): a CROSS JOIN keeps
 		// SQLite to that order, a LATERAL subquery that is not pulled up
-		// (OFFSET 0) keeps PostgreSQL to it.
+		// (OFFSET 0) keeps PostgreSQL to it. Where the plan read the
+		// matches already, the page takes them by id instead of finding
+		// them again.
 		matches, args := s.searchMatching(user, query)
+		if plan.known {
+			if len(plan.ids) == 0 {
+				return nil, nil // nothing matches: no page to read
+			}
+			matches, args = "SELECT th.id FROM threads AS th WHERE th.id IN (?)", []any{bun.In(plan.ids)}
+		}
 		from := "(" + matches + ") AS c CROSS JOIN participants AS p"
 		where := "p.thread_id = c.id AND p.user_id = ? AND p.box_count > 0"
 		if s.DB.Postgres() {
@@ -414,10 +423,19 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 		q = q.Where("t.case_id = ? AND "+caseOfOrgRule, box.kase, box.kase, user.ID)
 	}
 	q = q.Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
-	if plan != searchMatches {
+	if plan.how != searchMatches {
 		q = s.searchWhere(q, user, query)
 	}
 	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset)), nil
+}
+
+// searchChoice is what searchPlanFor decided: how the page is read and,
+// when the matching conversations are few and were read while deciding
+// (known), their ids.
+type searchChoice struct {
+	how   searchPlan
+	known bool
+	ids   []int64
 }
 
 // searchPlan is a way a search reads its page (searchQuery).
@@ -448,29 +466,45 @@ const searchMatchesFew = 200
 // page costs follows the matches, not the box. Both give the same rows
 // in the same order: without an organisation that matches, a
 // conversation of the box is found exactly when it is among the matches.
-func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string) (searchPlan, error) {
+// When at most searchMatchesFew match, the statement that counts them
+// also returns them, and the page reads them by id: the trigram lists
+// are read once per search, not twice.
+func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string) (searchChoice, error) {
 	if s.searchPlan != searchAuto {
-		return s.searchPlan, nil
+		return searchChoice{how: s.searchPlan}, nil
 	}
 	if box.kase != 0 || utf8.RuneCountInString(query) < MinSearchIndexed {
-		return searchWalk, nil
+		return searchChoice{how: searchWalk}, nil
 	}
 	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
 	orgs, orgArgs := s.orgsMatching(query)
 	args := append(append(append([]any{}, subjectArgs...), searchMatchesMax+1), peopleArgs...)
-	args = append(append(args, searchMatchesMax+1), orgArgs...)
+	args = append(append(append(args, searchMatchesMax+1), orgArgs...), searchMatchesFew)
+	// Each list is read once (MATERIALIZED: both engines would otherwise
+	// read it again for the ids).
+	list := "group_concat(m.id, ',')"
+	if s.DB.Postgres() {
+		list = "string_agg(m.id::text, ',')"
+	}
 	var n int
 	var org bool
-	err := idb.NewRaw("SELECT (SELECT COUNT(*) FROM ("+subjects+" LIMIT ?) AS cs) + (SELECT COUNT(*) FROM ("+people+" LIMIT ?) AS cp), EXISTS ("+orgs+")", args...).
-		Scan(ctx, &n, &org)
+	var ids sql.NullString
+	err := idb.NewRaw("WITH cs AS MATERIALIZED ("+subjects+" LIMIT ?), cp AS MATERIALIZED ("+people+" LIMIT ?)"+
+		" SELECT c.n, EXISTS ("+orgs+"), CASE WHEN c.n <= ? THEN (SELECT "+list+" FROM (SELECT id FROM cs UNION SELECT id FROM cp) AS m) END"+
+		" FROM (SELECT (SELECT COUNT(*) FROM cs) + (SELECT COUNT(*) FROM cp) AS n) AS c", args...).
+		Scan(ctx, &n, &org, &ids)
 	if err != nil {
-		return 0, fmt.Errorf("search: %w", err)
+		return searchChoice{}, fmt.Errorf("search: %w", err)
 	}
 	if org || n > searchMatchesMax {
-		return searchWalk, nil
+		return searchChoice{how: searchWalk}, nil
 	}
 	if n <= searchMatchesFew {
-		return searchMatches, nil
+		found, err := parseIDs(ids.String)
+		if err != nil {
+			return searchChoice{}, fmt.Errorf("search: %w", err)
+		}
+		return searchChoice{how: searchMatches, known: true, ids: found}, nil
 	}
 	// Are there more conversations in the box than match? The count
 	// stops there.
@@ -480,12 +514,29 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 	}
 	var inBox int
 	if err := idb.NewRaw("SELECT COUNT(*) FROM ("+boxQuery+" LIMIT ?) AS b", append(boxArgs, n+1)...).Scan(ctx, &inBox); err != nil {
-		return 0, fmt.Errorf("search: %w", err)
+		return searchChoice{}, fmt.Errorf("search: %w", err)
 	}
 	if inBox > n {
-		return searchMatches, nil
+		return searchChoice{how: searchMatches}, nil
 	}
-	return searchWalk, nil
+	return searchChoice{how: searchWalk}, nil
+}
+
+// parseIDs reads a comma-separated list of ids, as the engines aggregate
+// them ("" for none).
+func parseIDs(list string) ([]int64, error) {
+	if list == "" {
+		return []int64{}, nil
+	}
+	out := make([]int64, 0, strings.Count(list, ",")+1)
+	for f := range strings.SplitSeq(list, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("id %q: %w", f, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // inboxRows reads one page of the whole box (teamID 0) or of a team's
@@ -504,7 +555,7 @@ func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, tea
 // searchRows reads one page of search results in box.
 func (s *Service) searchRows(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) ([]inboxRow, error) {
 	q, err := s.searchQuery(ctx, idb, user, box, query, limit, offset)
-	if err != nil {
+	if err != nil || q == nil {
 		return nil, err
 	}
 	rows, err := idb.QueryContext(ctx, s.pageWith(q.String()), s.pageArgs(user.ID)...)
