@@ -197,33 +197,68 @@ func (s *Service) setTeamFlag(ctx context.Context, sc teamScope, teamID int64, c
 // setTeamFlagTx sets column of team t in tx; a change is audited,
 // setting the value it has is not.
 func (s *Service) setTeamFlagTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, column string, on bool) error {
-	var kind string
+	change := teamChange{}
 	switch column {
 	case "medical":
-		if t.Medical == on {
-			return nil
-		}
-		kind = "team.medical"
+		change.medical = &on
 	case "show_person":
-		if t.ShowPerson == on {
-			return nil
-		}
-		kind = "team.show_person"
+		change.showPerson = &on
 	default:
 		return fmt.Errorf("team flag %q: unknown", column)
 	}
-	if _, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("? = ?", bun.Ident(column), on).Where("id = ?", t.ID).Exec(ctx); err != nil {
-		return fmt.Errorf("set team %s: %w", column, err)
+	return s.changeTeamTx(ctx, tx, sc, t, change)
+}
+
+// teamChange is what a save sets of a team: the fields that are not nil,
+// the name checked (checkTeamName).
+type teamChange struct {
+	name                *string
+	medical, showPerson *bool
+}
+
+// changeTeamTx writes the fields of c that differ from team t's in tx, in
+// one UPDATE (the row's triggers bump the inbox versions of everyone who
+// sees the team's conversations, so they run once per save), and audits
+// each change; a name another team of the organisation has is apperr
+// Invalid on "name".
+func (s *Service) changeTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, c teamChange) error {
+	q := tx.NewUpdate().Model((*db.Team)(nil)).Where("id = ?", t.ID)
+	var audits []auth.AuditEntry
+	if c.name != nil && *c.name != t.Name {
+		if err := nameTaken(ctx, tx, t.OrgID, t.ID, *c.name); err != nil {
+			return err
+		}
+		q = q.Set("name = ?", *c.name)
+		audits = append(audits, auth.AuditEntry{Kind: "team.renamed", Detail: fmt.Sprintf("team %d, %q to %q", t.ID, t.Name, *c.name)})
 	}
-	if column == "medical" {
+	medical := c.medical != nil && *c.medical != t.Medical
+	if medical {
+		q = q.Set("medical = ?", *c.medical)
+		audits = append(audits, auth.AuditEntry{Kind: "team.medical", Detail: fmt.Sprintf("team %d, medical %v", t.ID, *c.medical)})
+	}
+	if c.showPerson != nil && *c.showPerson != t.ShowPerson {
+		q = q.Set("show_person = ?", *c.showPerson)
+		audits = append(audits, auth.AuditEntry{Kind: "team.show_person", Detail: fmt.Sprintf("team %d, show person %v", t.ID, *c.showPerson)})
+	}
+	if len(audits) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("save team: %w", err)
+	}
+	if medical {
 		// The members gain or lose the organisation's medical
 		// conversations: their totals count what they may read now.
 		if err := recountReadableTotals(ctx, tx, "SELECT tm.user_id FROM team_members AS tm WHERE tm.team_id = ?", t.ID); err != nil {
 			return err
 		}
 	}
-	detail := fmt.Sprintf("team %d, %s %v", t.ID, strings.ReplaceAll(column, "_", " "), on)
-	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: kind, Detail: detail}, s.Now()))
+	for _, a := range audits {
+		if err := auth.Audit(ctx, tx, sc.audit(a, s.Now())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) renameTeam(ctx context.Context, sc teamScope, teamID int64, name string) error {
@@ -253,17 +288,7 @@ func onConflict(err error, as error) error {
 
 // renameTeamTx renames team t to the checked name in tx.
 func (s *Service) renameTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db.Team, name string) error {
-	if t.Name == name {
-		return nil
-	}
-	if err := nameTaken(ctx, tx, t.OrgID, t.ID, name); err != nil {
-		return err
-	}
-	if _, err := tx.NewUpdate().Model((*db.Team)(nil)).Set("name = ?", name).Where("id = ?", t.ID).Exec(ctx); err != nil {
-		return fmt.Errorf("rename team: %w", err)
-	}
-	detail := fmt.Sprintf("team %d, %q to %q", t.ID, t.Name, name)
-	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{Kind: "team.renamed", Detail: detail}, s.Now()))
+	return s.changeTeamTx(ctx, tx, sc, t, teamChange{name: &name})
 }
 
 // AddTeamMember makes an internal user of the team's organisation a member:

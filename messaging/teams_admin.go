@@ -158,13 +158,7 @@ func (s *Service) AdminSaveTeam(ctx context.Context, cur *auth.Current, teamID i
 		if err != nil {
 			return err
 		}
-		if err := s.renameTeamTx(ctx, tx, sc, t, name); err != nil {
-			return err
-		}
-		if err := s.setTeamFlagTx(ctx, tx, sc, t, "medical", in.Medical); err != nil {
-			return err
-		}
-		return s.setTeamFlagTx(ctx, tx, sc, t, "show_person", in.ShowPerson)
+		return s.changeTeamTx(ctx, tx, sc, t, teamChange{name: &name, medical: &in.Medical, showPerson: &in.ShowPerson})
 	}), apperr.Field("name", "team.exists"))
 }
 

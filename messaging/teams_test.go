@@ -2,10 +2,12 @@ package messaging_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
@@ -772,5 +774,52 @@ func TestTeamBoxSearch(t *testing.T) {
 		wantNotFound(t, "a non-member's search", err)
 		_, err = f.svc.TeamBoxAfter(ctx, jan.Identity(), team.ID, 1, "", "verzuim")
 		wantNotFound(t, "an outsider's search", err)
+	})
+}
+
+// TestAdminSaveTeamOneUpdate: Beheer's save of a team that changes its
+// name and both flags writes the team's row once, so that the row's
+// triggers (the inbox versions of everyone who sees the team's
+// conversations) run once and not once per field; each change is still
+// audited, and the members' totals follow the medical flag.
+func TestAdminSaveTeamOneUpdate(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		team, err := f.svc.CreateTeam(ctx, f.org.ID, "OSAW Verzuim", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.hr.IsAdmin = true
+		cur := &auth.Current{User: f.hr.Identity()}
+		stmts := dbtest.CountStatements(d)
+		sqls := stmts.Run(func(ctx context.Context) {
+			if err := f.svc.AdminSaveTeam(ctx, cur, team.ID, messaging.TeamSettings{Name: "OSAW Re-integratie", Medical: true, ShowPerson: false}, "192.0.2.1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		updates := 0
+		for _, q := range sqls {
+			if strings.HasPrefix(strings.TrimSpace(q), "UPDATE \"teams\"") || strings.HasPrefix(strings.TrimSpace(q), "UPDATE teams") {
+				updates++
+			}
+		}
+		if updates != 1 {
+			t.Errorf("%d updates of the team, want 1:\n%s", updates, strings.Join(sqls, "\n"))
+		}
+		var got db.Team
+		if err := d.NewSelect().Model(&got).Where("id = ?", team.ID).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "OSAW Re-integratie" || !got.Medical || got.ShowPerson {
+			t.Errorf("saved %q medical %v show person %v", got.Name, got.Medical, got.ShowPerson)
+		}
+		var kinds []string
+		if err := d.NewRaw("SELECT kind FROM audit_events WHERE kind LIKE 'team.%' AND kind <> 'team.created' ORDER BY id").Scan(ctx, &kinds); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(kinds, " ") != "team.renamed team.medical team.show_person" {
+			t.Errorf("audited %v", kinds)
+		}
 	})
 }
