@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -36,6 +37,9 @@ func (s *Service) searchSQL(user *db.User, box searchBox, query string, page int
 	q, err := s.searchQuery(context.Background(), s.DB, user, box, query, PageSize+1, (page-1)*PageSize)
 	if err != nil {
 		panic(err)
+	}
+	if q == nil {
+		panic(fmt.Sprintf("search %q matches nothing: no page statement to plan", query))
 	}
 	return s.pageWith(q.String()), s.pageArgs(user.ID)
 }

@@ -424,18 +424,26 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 	}
 	q = q.Where(medicalRule("t", "?"), medicalArgs(user.ID)...)
 	if plan.how != searchMatches {
-		q = s.searchWhere(q, user, query)
+		q = s.searchWhere(q, user, query, plan)
 	}
 	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset)), nil
 }
 
 // searchChoice is what searchPlanFor decided: how the page is read and,
 // when the matching conversations are few and were read while deciding
-// (known), their ids.
+// (known), their ids. For a walk that follows a count (counted) it says
+// whether an organisation's name matches, and, when the people who match
+// take part in few conversations (peopleKnown), those conversations: the
+// walk then tests those on each row as a list instead of as subqueries,
+// which PostgreSQL's planner charges to every row and so sorted the
+// whole box rather than walk it.
 type searchChoice struct {
-	how   searchPlan
-	known bool
-	ids   []int64
+	how          searchPlan
+	known        bool
+	ids          []int64
+	counted, org bool
+	peopleKnown  bool
+	peopleIDs    []int64
 }
 
 // searchPlan is a way a search reads its page (searchQuery).
@@ -479,25 +487,34 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
 	orgs, orgArgs := s.orgsMatching(query)
 	args := append(append(append([]any{}, subjectArgs...), searchMatchesMax+1), peopleArgs...)
-	args = append(append(append(args, searchMatchesMax+1), orgArgs...), searchMatchesFew)
+	args = append(append(append(args, searchMatchesMax+1), orgArgs...), searchMatchesFew, searchMatchesFew)
 	// Each list is read once (MATERIALIZED: both engines would otherwise
 	// read it again for the ids).
-	list := "group_concat(m.id, ',')"
+	list := func(from string) string { return "(SELECT group_concat(m.id, ',') FROM (" + from + ") AS m)" }
 	if s.DB.Postgres() {
-		list = "string_agg(m.id::text, ',')"
+		list = func(from string) string { return "(SELECT string_agg(m.id::text, ',') FROM (" + from + ") AS m)" }
 	}
-	var n int
+	var subjectCount, peopleCount int
 	var org bool
-	var ids sql.NullString
+	var ids, peopleIDs sql.NullString
 	err := idb.NewRaw("WITH cs AS MATERIALIZED ("+subjects+" LIMIT ?), cp AS MATERIALIZED ("+people+" LIMIT ?)"+
-		" SELECT c.n, EXISTS ("+orgs+"), CASE WHEN c.n <= ? THEN (SELECT "+list+" FROM (SELECT id FROM cs UNION SELECT id FROM cp) AS m) END"+
-		" FROM (SELECT (SELECT COUNT(*) FROM cs) + (SELECT COUNT(*) FROM cp) AS n) AS c", args...).
-		Scan(ctx, &n, &org, &ids)
+		" SELECT c.ns, c.np, EXISTS ("+orgs+"),"+
+		" CASE WHEN c.ns + c.np <= ? THEN "+list("SELECT id FROM cs UNION SELECT id FROM cp")+" END,"+
+		" CASE WHEN c.np <= ? THEN "+list("SELECT DISTINCT id FROM cp")+" END"+
+		" FROM (SELECT (SELECT COUNT(*) FROM cs) AS ns, (SELECT COUNT(*) FROM cp) AS np) AS c", args...).
+		Scan(ctx, &subjectCount, &peopleCount, &org, &ids, &peopleIDs)
 	if err != nil {
 		return searchChoice{}, fmt.Errorf("search: %w", err)
 	}
+	n := subjectCount + peopleCount
+	walk := searchChoice{how: searchWalk, counted: true, org: org, peopleKnown: peopleCount <= searchMatchesFew}
+	if walk.peopleKnown {
+		if walk.peopleIDs, err = parseIDs(peopleIDs.String); err != nil {
+			return searchChoice{}, fmt.Errorf("search: %w", err)
+		}
+	}
 	if org || n > searchMatchesMax {
-		return searchChoice{how: searchWalk}, nil
+		return walk, nil
 	}
 	if n <= searchMatchesFew {
 		found, err := parseIDs(ids.String)
@@ -519,7 +536,7 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 	if inBox > n {
 		return searchChoice{how: searchMatches}, nil
 	}
-	return searchChoice{how: searchWalk}, nil
+	return walk, nil
 }
 
 // parseIDs reads a comma-separated list of ids, as the engines aggregate
@@ -620,7 +637,7 @@ func nameExpr(a string) string { return db.PersonNameExpr(a) }
 // or mail address (for an external user, only an internal user's address,
 // and never of someone taking part through a team: an outsider sees the
 // team, not its members).
-func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *bun.SelectQuery {
+func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string, plan searchChoice) *bun.SelectQuery {
 	// contains is the condition that the text expr contains query in any
 	// case, with its argument. SQLite's LOWER and LIKE fold ASCII letters
 	// only: there a GLOB pattern names every case form of each letter.
@@ -642,11 +659,22 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string) *
     OR (`+contains("ou.email")+` AND (? OR ou.kind = ?)))))`,
 			pattern, orgArgs[0], user.ID, internal, pattern, pattern, internal, db.KindInternal)
 	}
-	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
-	args := append([]any{}, subjectArgs...)
-	args = append(args, peopleArgs...)
-	args = append(args, orgArgs...)
-	return q.Where("(p.thread_id IN ("+subjects+") OR p.thread_id IN ("+people+") OR "+orgMatch+")", args...)
+	// The subject is tested on the row the walk reads anyway: through the
+	// index it would be every matching subject of the installation, read
+	// before the walk could stop at a full page. What the plan's count
+	// found (plan.counted) spares the walk the subqueries it answered.
+	where, args := contains("t.subject"), []any{pattern}
+	switch {
+	case !plan.counted || !plan.peopleKnown:
+		_, _, people, peopleArgs := s.searchMatchParts(user, query)
+		where, args = where+" OR p.thread_id IN ("+people+")", append(args, peopleArgs...)
+	case len(plan.peopleIDs) > 0:
+		where, args = where+" OR p.thread_id IN (?)", append(args, bun.In(plan.peopleIDs))
+	}
+	if !plan.counted || plan.org {
+		where, args = where+" OR "+orgMatch, append(args, orgArgs...)
+	}
+	return q.Where("("+where+")", args...)
 }
 
 // orgsMatching is a subquery of the ids of the organisations whose name

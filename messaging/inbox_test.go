@@ -53,6 +53,8 @@ func TestInboxPlans(t *testing.T) {
 			"search subject":         func() (string, []any) { return f.svc.InboxSQL(f.hr, "gesprek 0012", 1) },
 			"search name":            func() (string, []any) { return f.svc.InboxSQL(f.hr, "werker0004", 1) },
 			"search short":           func() (string, []any) { return f.svc.InboxSQL(f.hr, "w", 1) },
+			"search every":           func() (string, []any) { return f.svc.InboxSQL(f.hr, "gesprek", 1) },
+			"search every, page 3":   func() (string, []any) { return f.svc.InboxSQL(f.hr, "gesprek", 3) },
 			"external search":        func() (string, []any) { return f.svc.InboxSQL(f.boss, "medewerker", 1) },
 			"unread count":           func() (string, []any) { return f.svc.UnreadSQL(f.hr.ID) },
 			"unread count (small)":   func() (string, []any) { return f.svc.UnreadSQL(f.boss.ID) },
@@ -63,6 +65,7 @@ func TestInboxPlans(t *testing.T) {
 			"team search subject":    func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek 0012", 1) },
 			"team search name":       func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "werker0004", 1) },
 			"team search short":      func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "w", 1) },
+			"team search every":      func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek", 1) },
 			"team search page 2":     func() (string, []any) { return f.svc.TeamSearchSQL(f.hr, team.ID, "gesprek", 2) },
 			"case box page 1":        func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 1) },
 			"case box page 40":       func() (string, []any) { return f.svc.CaseBoxSQL(f.hr, 1, 40) },
@@ -86,6 +89,15 @@ func TestInboxPlans(t *testing.T) {
 				// among them, and then its page of them.
 				matches := slices.Contains(plan, "SCAN c") || slices.Contains(plan, "SEARCH th USING INTEGER PRIMARY KEY (rowid=?)")
 				for _, line := range plan {
+					// A word in every subject walks the box, whose first
+					// conversations fill the page: it tests each one's
+					// subject, and does not read every subject that
+					// matches from the index first. (Without statistics
+					// PostgreSQL may guess the word rare and start from
+					// the index.)
+					if strings.Contains(name, "every") && strings.HasSuffix(t.Name(), "/with_statistics") && (strings.Contains(line, "threads_fts") || strings.Contains(line, "threads_subject_trgm")) {
+						t.Errorf("%s reads every match: %q in\n%s\n%s", name, line, strings.Join(plan, "\n"), q)
+					}
 					if matches && line == "USE TEMP B-TREE FOR ORDER BY" {
 						continue
 					}
