@@ -78,16 +78,32 @@ func parseAuditCursor(s string, back bool) *auditCursor {
 }
 
 // auditPeopleMax is the most people a search by person reads the log of
-// one by one (auditPeople); a text that more people match searches the
-// organisation's log in its order instead.
+// one by one, each in the log's order under the page's limit
+// (auditPeople).
 const auditPeopleMax = 25
+
+// auditManyPeopleMax and auditManyRowsMax bound a search that more than
+// auditPeopleMax people match: up to auditManyPeopleMax people whose rows
+// (about or by them, any organisation's) are few have those rows read
+// together and sorted. A text that more people match, or whose people
+// have more rows, walks the organisation's log in its order instead,
+// where so many rows of theirs fill a page soon. Few is at most
+// auditManyRowsMax, and at most sqrt(AuditPageSize * rows of the log):
+// reading R rows of the people costs R, a walk about AuditPageSize times
+// the log's rows over R. (Variables for the tests.)
+var (
+	auditManyPeopleMax = 1000
+	auditManyRowsMax   = 20000
+)
 
 // auditPeople returns the ids of the users whose address or name contains
 // person (as auditCandidates matches them), found through the people
 // search index when the text is long enough for it; nil when person is
-// empty or more than auditPeopleMax users match. Any user counts, also of
-// another organisation or none: whose rows the organisation sees is
-// auditCandidates' rule.
+// empty, or when more than auditManyPeopleMax users match or more than
+// auditPeopleMax whose rows number more than auditManyRowsMax (counted
+// through the people's indexes, without reading the rows). Any user
+// counts, also of another organisation or none: whose rows the
+// organisation sees is auditCandidates' rule.
 func (s *Admin) auditPeople(ctx context.Context, person string) ([]int64, error) {
 	if person == "" {
 		return nil, nil
@@ -101,10 +117,28 @@ func (s *Admin) auditPeople(ctx context.Context, person string) ([]int64, error)
 		q = q.Where("u.id IN ("+sub+")", args...)
 	}
 	ids := []int64{}
-	if err := q.Limit(auditPeopleMax+1).Scan(ctx, &ids); err != nil {
+	if err := q.Limit(int64(auditManyPeopleMax+1)).Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("admin: audit log people: %w", err)
 	}
-	if len(ids) > auditPeopleMax {
+	if len(ids) > auditManyPeopleMax {
+		return nil, nil
+	}
+	if len(ids) <= auditPeopleMax {
+		return ids, nil
+	}
+	// Their rows, counted up to the bound through each column's index
+	// (the person first), and the size of the log (its last id).
+	var c struct {
+		N    int
+		Last int64
+	}
+	if err := idb.NewRaw(`SELECT (SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE user_id IN (?) LIMIT ?) AS a)
+  + (SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE actor_id IN (?) LIMIT ?) AS b) AS n,
+  (SELECT COALESCE(max(id), 0) FROM audit_events) AS last`,
+		bun.In(ids), auditManyRowsMax+1, bun.In(ids), auditManyRowsMax+1).Scan(ctx, &c); err != nil {
+		return nil, fmt.Errorf("admin: audit log people's rows: %w", err)
+	}
+	if c.N > auditManyRowsMax || c.N*c.N > AuditPageSize*int(c.Last) {
 		return nil, nil
 	}
 	return ids, nil
@@ -167,6 +201,13 @@ func auditCandidates(postgres bool, org int64, person string, people []int64, fr
 		args = append(append(append(args, wargs...), cargs...), limit)
 	}
 	switch {
+	case len(people) > auditPeopleMax:
+		// Many people with few rows (auditPeople): each column's rows of
+		// all of them, through the column's index, sorted; the
+		// organisation's columns a filter as below.
+		for _, col := range []string{"user_id", "actor_id"} {
+			part("x."+col+" IN (?) AND (x.org_id + 0 = ? OR x.user_org_id + 0 = ? OR x.actor_org_id + 0 = ?)", bun.In(people), org, org, org)
+		}
 	case len(people) > 0:
 		if postgres {
 			// The person's indexes hold (created_at) without the id (on
