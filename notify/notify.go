@@ -470,20 +470,29 @@ const DeliveredKept = 7 * 24 * time.Hour
 const FailedKept = 30 * 24 * time.Hour
 
 // PurgeDelivered deletes the outbox rows delivered before cutoff, and those
-// that failed for good and were queued before failedCutoff, at most batch
-// rows a statement, and returns how many it deleted.
+// that failed for good and were queued and last tried before failedCutoff,
+// at most batch rows a statement, and returns how many it deleted.
 func PurgeDelivered(ctx context.Context, idb bun.IDB, cutoff, failedCutoff time.Time, batch int) (int, error) {
 	total := 0
+	// Each a range of an index, so that a night's cleanup reads the rows it
+	// deletes, not the week of everything sent: the delivered rows in the
+	// order of outbox_sent_idx; the failed ones, which have no index by
+	// when they were queued, through the lanes' index (outbox_lane_due_idx)
+	// of every channel by their last try (next_attempt_at, which is never
+	// before they were queued, and at most MaxAge after), in no order (a
+	// sort by id makes SQLite walk the outbox in id order instead). A
+	// failed row thus goes once its last try, too, is failedCutoff old.
 	for _, q := range []struct {
 		where string
 		args  []any
 	}{
-		{"status = ? AND sent_at < ?", []any{db.OutboxSent, cutoff.UTC()}},
-		{"status = ? AND created_at < ?", []any{db.OutboxFailed, failedCutoff.UTC()}},
+		{"status = ? AND sent_at < ? ORDER BY sent_at", []any{db.OutboxSent, cutoff.UTC()}},
+		{"channel IN (?) AND status = ? AND next_attempt_at < ? AND created_at < ?",
+			[]any{bun.In([]string{db.ChannelMail, db.ChannelSMS, db.ChannelPush}), db.OutboxFailed, failedCutoff.UTC(), failedCutoff.UTC()}},
 	} {
 		for {
 			res, err := idb.NewRaw(`DELETE FROM outbox WHERE id IN (
-  SELECT id FROM outbox WHERE `+q.where+` ORDER BY id LIMIT ?)`, append(q.args, batch)...).Exec(ctx)
+  SELECT id FROM outbox WHERE `+q.where+` LIMIT ?)`, append(q.args, batch)...).Exec(ctx)
 			if err != nil {
 				return total, fmt.Errorf("delete old outbox rows: %w", err)
 			}
