@@ -343,6 +343,10 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 		{InboxView{Page: 1, Query: "verzuim", More: true, Threads: []InboxThread{row(1), row(2)}}, "Meer dan 2 gesprekken gevonden."},
 		{InboxView{Page: 1, Query: "xyz"}, "Geen berichten gevonden voor “xyz”."},
 		{InboxView{Page: 1, More: true, Threads: []InboxThread{row(1)}}, ""},
+		// A short text in a large box looked at its most recent
+		// conversations only, and the status says so too.
+		{InboxView{Page: 1, Query: "ja", Scope: 1000, Threads: []InboxThread{row(1)}},
+			"1 gesprek gevonden. Met één of twee tekens is gezocht in je 1000 meest recente gesprekken. Typ minstens drie tekens om al je gesprekken te doorzoeken."},
 	} {
 		doc := parseDoc(t, InboxSearchResults(m, tc.v))
 		oob := findNodes(doc, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return id == "inbox-search-status" })
@@ -355,6 +359,17 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 		}
 		if got := textOf(oob[0]); got != tc.want {
 			t.Errorf("status %q, want %q", got, tc.want)
+		}
+	}
+	for _, lang := range []string{"nl", "en"} {
+		ml := m
+		ml.L = i18n.For(lang)
+		want := map[string]string{"nl": "je 1000 meest recente gesprekken", "en": "your 1000 most recent conversations"}[lang]
+		if got := renderString(t, InboxResults(ml, InboxView{Page: 1, Query: "ja", Scope: 1000})); !strings.Contains(got, want) {
+			t.Errorf("%s: the results of a short search do not say what they looked at:\n%s", lang, got)
+		}
+		if got := renderString(t, InboxResults(ml, InboxView{Page: 1, Query: "jan"})); strings.Contains(got, want) {
+			t.Errorf("%s: a search of the whole box says it looked at the most recent only", lang)
 		}
 	}
 	if strings.Contains(renderString(t, InboxPage(m, InboxView{Page: 1, Query: "x"})), "hx-swap-oob=\"innerHTML\"") {

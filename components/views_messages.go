@@ -47,6 +47,9 @@ type InboxView struct {
 	Unread int
 	// Query is the search text, "" when not searching.
 	Query string
+	// Scope is, for a search too short for the indexes in a larger box,
+	// how many of the most recent conversations it looked at (0: all).
+	Scope int
 	// Away says the user's absence reply applies now, until AwayUntil
 	// (a date; zero for no end).
 	Away      bool
@@ -542,6 +545,14 @@ func searchStatus(m Meta, v InboxView) string {
 	if v.Query == "" {
 		return ""
 	}
+	if v.Scope > 0 {
+		return searchFound(m, v) + " " + m.T("inbox.search_recent", "N", v.Scope)
+	}
+	return searchFound(m, v)
+}
+
+// searchFound says how many conversations a search found.
+func searchFound(m Meta, v InboxView) string {
 	switch n := len(v.Threads); {
 	case n == 0:
 		return m.T("inbox.no_results", "Query", v.Query)

@@ -84,7 +84,7 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 func inboxView(u *identity.User, p *messaging.InboxPage) components.InboxView {
 	v := components.InboxView{
 		Name: messaging.NameOf(u), Admin: u.Admin(), Internal: u.Internal(),
-		Page: p.Page, More: p.More, Next: p.Next, Unread: p.Unread, Query: p.Query,
+		Page: p.Page, More: p.More, Next: p.Next, Unread: p.Unread, Query: p.Query, Scope: p.Scope,
 		Threads: make([]components.InboxThread, 0, len(p.Threads)),
 	}
 	for _, t := range p.Threads {

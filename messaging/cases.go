@@ -605,7 +605,7 @@ func (s *Service) CaseBoxAfter(ctx context.Context, who *identity.User, caseID i
 	if search != "" {
 		// A search typed in the case's list stays in the case (pages
 		// counted by their number, as every search's).
-		rows, err = s.searchRows(ctx, s.DB, user, searchBox{kase: caseID}, search, PageSize+1, (page-1)*PageSize)
+		rows, _, err = s.searchRows(ctx, s.DB, user, searchBox{kase: caseID}, search, PageSize+1, (page-1)*PageSize)
 	} else {
 		query := s.DB.Text("messaging.casePage", func() string { return s.pageWith(casePageQuery) })
 		args := s.caseArgs(user.ID, caseID, PageSize+1, (page-1)*PageSize)

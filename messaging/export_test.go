@@ -34,7 +34,7 @@ func (s *Service) CaseSearchSQL(user *db.User, caseID int64, query string, page 
 // searchSQL is the SQL of one page of a search in box, with its
 // arguments, as searchRows runs it.
 func (s *Service) searchSQL(user *db.User, box searchBox, query string, page int) (string, []any) {
-	q, err := s.searchQuery(context.Background(), s.DB, user, box, query, PageSize+1, (page-1)*PageSize)
+	q, _, err := s.searchQuery(context.Background(), s.DB, user, box, query, PageSize+1, (page-1)*PageSize)
 	if err != nil {
 		panic(err)
 	}

@@ -58,17 +58,21 @@ func (s *Service) InboxAfter(ctx context.Context, who *identity.User, page int, 
 	}
 	read := func() (inboxEntry, error) {
 		var rows []inboxRow
+		var scope int
 		var err error
 		if keyed {
 			rows, err = s.pageRows(ctx, s.DB.Text("messaging.inboxAfter", func() string { return s.pageWith(afterQuery(inboxPageQuery, "p.last_activity_at", "p.thread_id")) }),
 				s.inboxArgs(user.ID, cur.args(PageSize+1)...)...)
 		} else {
-			rows, err = s.inboxRows(ctx, s.DB, user, 0, query, PageSize+1, (page-1)*PageSize)
+			rows, scope, err = s.inboxRows(ctx, s.DB, user, 0, query, PageSize+1, (page-1)*PageSize)
 		}
 		if err != nil {
 			return inboxEntry{}, fmt.Errorf("inbox: %w", err)
 		}
 		out, err := s.inboxPage(ctx, user, rows, page, query)
+		if out != nil {
+			out.Scope = scope
+		}
 		return inboxEntry{page: out}, err
 	}
 	if query != "" {
@@ -123,8 +127,9 @@ func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID i
 			return inboxEntry{}, errNotFound
 		}
 		var rows []inboxRow
+		var scope int
 		if query != "" || !keyed {
-			rows, err = s.inboxRows(ctx, s.DB, user, teamID, query, PageSize+1, (page-1)*PageSize)
+			rows, scope, err = s.inboxRows(ctx, s.DB, user, teamID, query, PageSize+1, (page-1)*PageSize)
 		} else {
 			rows, err = s.pageRows(ctx, s.DB.Text("messaging.teamAfter", func() string { return s.pageWith(afterQuery(teamPageQuery, "p.last_activity_at", "p.thread_id")) }),
 				s.teamArgs(user.ID, teamID, cur.args(PageSize+1)...)...)
@@ -136,7 +141,7 @@ func (s *Service) TeamBoxAfter(ctx context.Context, who *identity.User, teamID i
 		if err != nil {
 			return inboxEntry{}, err
 		}
-		out.TeamID = teamID
+		out.TeamID, out.Scope = teamID, scope
 		return inboxEntry{page: out}, nil
 	}
 	if query != "" {
@@ -367,7 +372,7 @@ type searchBox struct{ team, kase int64 }
 // testing each conversation until the page is full, or reading the
 // conversations that match and sorting the user's among them. It returns
 // no query (and no error) when the plan found that nothing matches.
-func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) (*bun.SelectQuery, error) {
+func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) (*bun.SelectQuery, searchChoice, error) {
 	// A case's list is in the order of its conversations' last messages,
 	// as casePageQuery reads it from threads_case_idx (a case has few
 	// conversations); a box in the order of the participant's activity.
@@ -378,7 +383,7 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 	columns := "p.thread_id AS id, t.subject, o.name AS org_name, t.last_message_at, p.unread_count AS unread, " + activity + ", t.assigned_to"
 	plan, err := s.searchPlanFor(ctx, idb, user, box, query)
 	if err != nil {
-		return nil, err
+		return nil, plan, err
 	}
 	var q *bun.SelectQuery
 	if plan.how == searchMatches {
@@ -391,7 +396,7 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 		matches, args := s.searchMatching(user, query)
 		if plan.known {
 			if len(plan.ids) == 0 {
-				return nil, nil // nothing matches: no page to read
+				return nil, plan, nil // nothing matches: no page to read
 			}
 			matches, args = "SELECT th.id FROM threads AS th WHERE th.id IN (?)", []any{bun.In(plan.ids)}
 		}
@@ -411,7 +416,13 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 			q = q.Where(where, user.ID)
 		}
 	} else {
-		q = idb.NewSelect().TableExpr("participants AS p").ColumnExpr(columns).
+		from, fromArgs := "participants AS p", []any(nil)
+		if plan.scope > 0 {
+			// The most recent conversations only, in the box's order.
+			recent, args := boxRows("bp.thread_id, bp.user_id, bp.box_count, bp.via_team_id, bp.unread_count, bp.last_activity_at", user, box)
+			from, fromArgs = "("+recent+" ORDER BY bp.last_activity_at DESC, bp.thread_id DESC LIMIT ?) AS p", append(args, plan.scope)
+		}
+		q = idb.NewSelect().TableExpr(from, fromArgs...).ColumnExpr(columns).
 			Join("JOIN threads AS t ON t.id = p.thread_id").
 			Join("JOIN organisations AS o ON o.id = t.org_id").
 			Where("p.user_id = ? AND p.box_count > 0", user.ID)
@@ -426,7 +437,7 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 	if plan.how != searchMatches {
 		q = s.searchWhere(q, user, query, plan)
 	}
-	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset)), nil
+	return q.OrderExpr(order).Limit(int64(limit)).Offset(int64(offset)), plan, nil
 }
 
 // searchChoice is what searchPlanFor decided: how the page is read and,
@@ -444,7 +455,18 @@ type searchChoice struct {
 	counted, org bool
 	peopleKnown  bool
 	peopleIDs    []int64
+	// scope is, for a text too short for the indexes in a box larger
+	// than ShortSearchScope, how many of the most recent conversations
+	// the walk looks at (0: all).
+	scope int
 }
+
+// ShortSearchScope is how many of the most recent conversations of a box
+// a search of a text too short for the indexes (one or two characters)
+// looks at: it tests each conversation in turn, so that a larger box
+// would cost what it holds on every pause while typing. The page says so
+// (InboxPage.Scope); three characters search the whole box.
+const ShortSearchScope = 1000
 
 // searchPlan is a way a search reads its page (searchQuery).
 type searchPlan int
@@ -478,10 +500,21 @@ const searchMatchesFew = 200
 // also returns them, and the page reads them by id: the trigram lists
 // are read once per search, not twice.
 func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string) (searchChoice, error) {
+	short := utf8.RuneCountInString(query) < MinSearchIndexed
+	if short && box.kase == 0 {
+		// A case holds few conversations; a box may hold thousands.
+		inBox, err := s.boxCount(ctx, idb, user, box, ShortSearchScope+1)
+		if err != nil {
+			return searchChoice{}, err
+		}
+		if inBox > ShortSearchScope {
+			return searchChoice{how: searchWalk, scope: ShortSearchScope}, nil
+		}
+	}
 	if s.searchPlan != searchAuto {
 		return searchChoice{how: s.searchPlan}, nil
 	}
-	if box.kase != 0 || utf8.RuneCountInString(query) < MinSearchIndexed {
+	if box.kase != 0 || short {
 		return searchChoice{how: searchWalk}, nil
 	}
 	subjects, subjectArgs, people, peopleArgs := s.searchMatchParts(user, query)
@@ -525,18 +558,35 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 	}
 	// Are there more conversations in the box than match? The count
 	// stops there.
-	boxQuery, boxArgs := "SELECT 1 FROM participants AS bp WHERE bp.user_id = ? AND bp.box_count > 0", []any{user.ID}
-	if box.team != 0 {
-		boxQuery, boxArgs = boxQuery+" AND bp.via_team_id = ?", append(boxArgs, box.team)
-	}
-	var inBox int
-	if err := idb.NewRaw("SELECT COUNT(*) FROM ("+boxQuery+" LIMIT ?) AS b", append(boxArgs, n+1)...).Scan(ctx, &inBox); err != nil {
-		return searchChoice{}, fmt.Errorf("search: %w", err)
+	inBox, err := s.boxCount(ctx, idb, user, box, n+1)
+	if err != nil {
+		return searchChoice{}, err
 	}
 	if inBox > n {
 		return searchChoice{how: searchMatches}, nil
 	}
 	return walk, nil
+}
+
+// boxRows is the query of the user's participant rows in box (the whole
+// box or a team's), with its arguments: a range of participants_inbox_idx
+// or participants_team_box_idx.
+func boxRows(columns string, user *db.User, box searchBox) (string, []any) {
+	q, args := "SELECT "+columns+" FROM participants AS bp WHERE bp.user_id = ? AND bp.box_count > 0", []any{user.ID}
+	if box.team != 0 {
+		q, args = q+" AND bp.via_team_id = ?", append(args, box.team)
+	}
+	return q, args
+}
+
+// boxCount counts the conversations in box, up to limit.
+func (s *Service) boxCount(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, limit int) (int, error) {
+	q, args := boxRows("1", user, box)
+	var n int
+	if err := idb.NewRaw("SELECT COUNT(*) FROM ("+q+" LIMIT ?) AS b", append(args, limit)...).Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("search: count the box: %w", err)
+	}
+	return n, nil
 }
 
 // parseIDs reads a comma-separated list of ids, as the engines aggregate
@@ -558,28 +608,34 @@ func parseIDs(list string) ([]int64, error) {
 
 // inboxRows reads one page of the whole box (teamID 0) or of a team's
 // box: the plain box as a prepared statement, a search as a built one
-// (its text differs per query).
-func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) ([]inboxRow, error) {
+// (its text differs per query), with the search's scope.
+func (s *Service) inboxRows(ctx context.Context, idb bun.IDB, user *db.User, teamID int64, query string, limit, offset int) ([]inboxRow, int, error) {
 	if query != "" {
 		return s.searchRows(ctx, idb, user, searchBox{team: teamID}, query, limit, offset)
 	}
+	var rows []inboxRow
+	var err error
 	if teamID != 0 {
-		return s.pageRows(ctx, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), s.teamArgs(user.ID, teamID, limit, offset)...)
+		rows, err = s.pageRows(ctx, s.DB.Text("messaging.teamPage", func() string { return s.pageWith(teamPageQuery) }), s.teamArgs(user.ID, teamID, limit, offset)...)
+	} else {
+		rows, err = s.pageRows(ctx, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), s.inboxArgs(user.ID, limit, offset)...)
 	}
-	return s.pageRows(ctx, s.DB.Text("messaging.inboxPage", func() string { return s.pageWith(inboxPageQuery) }), s.inboxArgs(user.ID, limit, offset)...)
+	return rows, 0, err
 }
 
-// searchRows reads one page of search results in box.
-func (s *Service) searchRows(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) ([]inboxRow, error) {
-	q, err := s.searchQuery(ctx, idb, user, box, query, limit, offset)
+// searchRows reads one page of search results in box, and the scope of
+// the search (searchChoice.scope).
+func (s *Service) searchRows(ctx context.Context, idb bun.IDB, user *db.User, box searchBox, query string, limit, offset int) ([]inboxRow, int, error) {
+	q, plan, err := s.searchQuery(ctx, idb, user, box, query, limit, offset)
 	if err != nil || q == nil {
-		return nil, err
+		return nil, plan.scope, err
 	}
 	rows, err := idb.QueryContext(ctx, s.pageWith(q.String()), s.pageArgs(user.ID)...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return scanPageRows(rows)
+	found, err := scanPageRows(rows)
+	return found, plan.scope, err
 }
 
 // pageRows runs a fixed page query (pageWith) as a prepared statement.

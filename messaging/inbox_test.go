@@ -88,7 +88,14 @@ func TestInboxPlans(t *testing.T) {
 				// count found at most 200, those by id) sorts the user's
 				// among them, and then its page of them.
 				matches := slices.Contains(plan, "SCAN c") || slices.Contains(plan, "SEARCH th USING INTEGER PRIMARY KEY (rowid=?)")
+				// A short text in a large box walks its most recent
+				// conversations, read by a subquery p (a range of the
+				// inbox index under a LIMIT): "SCAN p" reads those rows.
+				recent := slices.Contains(plan, "CO-ROUTINE p") || slices.Contains(plan, "MATERIALIZE p")
 				for _, line := range plan {
+					if recent && line == "SCAN p" {
+						continue
+					}
 					// A word in every subject walks the box, whose first
 					// conversations fill the page: it tests each one's
 					// subject, and does not read every subject that

@@ -160,6 +160,10 @@ type InboxPage struct {
 	Query  string
 	TeamID int64 // the team box shown (0: the whole inbox)
 	CaseID int64 // the case whose conversations are shown (0: all)
+	// Scope is, for a search too short for the indexes in a larger box,
+	// how many of the most recent conversations it looked at (0: all;
+	// ShortSearchScope).
+	Scope int
 }
 
 type inboxRow struct {
