@@ -78,6 +78,17 @@ const summaryDue = "notify = ? AND status = ? AND unread_total > 0 AND (last_sum
 // row, under the row's lock on PostgreSQL. A person whose row another
 // transaction holds there is claimed by a later run.
 func (s *Service) sendSummaries(ctx context.Context, today, now time.Time) (n int, more bool, err error) {
+	// Who is due is read first, outside the transaction: after the
+	// morning's summaries a run every five minutes finds nobody, and on
+	// SQLite a transaction would hold the one writer while it looks.
+	var candidates []int64
+	if err := s.DB.NewSelect().Model((*db.User)(nil)).Column("id").Where(summaryDue, auth.NotifyDaily, db.StatusActive, today).
+		OrderExpr("id").Limit(summaryBatch).Scan(ctx, &candidates); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("daily summaries: who is due: %w", err)
+	}
+	if len(candidates) == 0 {
+		return 0, false, nil
+	}
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		n, more = 0, false
 		var us []struct {
@@ -86,8 +97,8 @@ func (s *Service) sendSummaries(ctx context.Context, today, now time.Time) (n in
 			Language    string
 			UnreadTotal int
 		}
-		due := tx.NewSelect().Model((*db.User)(nil)).Column("id").Where(summaryDue, auth.NotifyDaily, db.StatusActive, today).
-			OrderExpr("id").Limit(summaryBatch)
+		due := tx.NewSelect().Model((*db.User)(nil)).Column("id").Where("id IN (?)", bun.In(candidates)).
+			Where(summaryDue, auth.NotifyDaily, db.StatusActive, today).OrderExpr("id")
 		if s.DB.Postgres() {
 			// The batch's rows are locked here, in id order, and one
 			// that another transaction holds (a reply moving its unread
