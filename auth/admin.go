@@ -28,6 +28,8 @@ type Admin struct {
 	// Teams, when set, puts an invited colleague in teams in the
 	// invitation's transaction (messaging.Service implements it).
 	Teams TeamJoiner
+
+	usersPlan usersPlan // how Users reads a page; tests set it
 }
 
 // TeamJoiner makes a new colleague a member of teams of the organisation
@@ -140,21 +142,33 @@ func nameExpr(alias string) string {
 // address, UsersPageSize a page from at, those whose address or name
 // contains query when it is not empty.
 //
-// A page costs a page, not the organisation: it walks the users in
-// address order from at (an index) and keeps each that belongs to the
-// organisation (inOrgExpr: a look at that person's own participant rows
-// and invitations), until the page is full; a search of three characters
-// or more first narrows the users to those the people search index
-// finds. The organisation's external people have no column of their own
-// to page by, and a table of them kept by triggers on participants could
-// deadlock concurrent composes on PostgreSQL.
+// A page costs a page or the organisation, whichever is less, never the
+// installation (usersPlanFor): an organisation with few people (rows of
+// its internal users, its conversations' participants and its
+// invitations) has them read and sorted (usersGatherSelect); a larger
+// one has the users walked in address order from at (an index), keeping
+// each that belongs to the organisation (inOrgExpr: a look at that
+// person's own participant rows and invitations) until the page is full,
+// where its people are dense enough to fill a page early; a search of
+// three characters or more first narrows that walk to the users the
+// people search index finds. The organisation's external people have no
+// column of their own to page by, and a table of them kept by triggers
+// on participants could deadlock concurrent composes on PostgreSQL.
 func (s *Admin) Users(ctx context.Context, cur *Current, query string, at UsersAt) (*UsersPage, error) {
 	org, err := orgOf(cur)
 	if err != nil {
 		return nil, err
 	}
+	plan, err := s.usersPlanFor(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	var rows []db.User
-	if err := s.usersSelect(&rows, org, query, at).Scan(ctx); err != nil {
+	sel := s.usersSelect
+	if plan == usersGather {
+		sel = s.usersGatherSelect
+	}
+	if err := sel(&rows, org, query, at).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("admin: list users: %w", err)
 	}
 	out := &UsersPage{}
@@ -261,6 +275,115 @@ func refuseShared(ctx context.Context, tx bun.Tx, org int64, u *db.User, now tim
 	return nil
 }
 
+// usersPlan is a way Users reads a page.
+type usersPlan int
+
+const (
+	usersAuto   usersPlan = iota // usersPlanFor decides
+	usersWalk                    // walk the users in address order (usersSelect)
+	usersGather                  // read the organisation's people and sort them (usersGatherSelect)
+)
+
+// usersGatherMax is the most rows of the organisation's people (orgPeople:
+// its internal users, its invitations and its conversations'
+// participants, a row each) Users reads and sorts for a page; with more
+// it walks the users in address order, among whom its people are then
+// dense enough to fill a page early, or it is an organisation of few
+// people in very many conversations, which the walk serves as before.
+const usersGatherMax = 2000
+
+// orgPeople is a statement of the candidates for the organisation's
+// people, given three times: one row per internal user, invitation and
+// participant row of its conversations, each source read through its
+// index by organisation (users_org_idx, invitations_org_user_idx, and
+// threads_org_activity_idx then the participants by conversation).
+// For count, a 1 each, UNION ALL, which the indexes answer without the
+// users' rows; otherwise their ids, each once (UNION). Which of them
+// belong to the organisation is inOrgExpr's rule: the internal users of
+// the organisation, and the external users among the others. A LATERAL
+// subquery that is not pulled up (OFFSET 0) keeps PostgreSQL to reading
+// the participants by conversation, never all of them hashed.
+func orgPeople(postgres, count bool) string {
+	union, users, invited, took := "UNION", "ou.id", "i.user_id", "p.user_id"
+	if count {
+		union, users, invited, took = "UNION ALL", "1", "1", "1"
+	}
+	participants := "threads AS t CROSS JOIN participants AS p WHERE t.org_id = ? AND p.thread_id = t.id"
+	if postgres {
+		participants = "threads AS t CROSS JOIN LATERAL (SELECT tp.user_id FROM participants AS tp WHERE tp.thread_id = t.id OFFSET 0) AS p WHERE t.org_id = ?"
+	}
+	return `SELECT ` + users + ` FROM users AS ou WHERE ou.org_id = ?
+` + union + ` SELECT ` + invited + ` FROM invitations AS i WHERE i.org_id = ?
+` + union + ` SELECT ` + took + ` FROM ` + participants
+}
+
+// usersCountQuery counts the rows of orgPeople of the organisation
+// (given three times), up to a LIMIT: what usersPlanFor reads to decide.
+func usersCountQuery(postgres bool) string {
+	return "SELECT COUNT(*) FROM (" + orgPeople(postgres, true) + " LIMIT ?) AS c"
+}
+
+// usersPlanFor decides how a page of org's list is read: usersGather
+// when the organisation's people come in at most usersGatherMax rows
+// (counted up to one more, so the count costs at most that), else
+// usersWalk. Both give the same rows in the same order.
+func (s *Admin) usersPlanFor(ctx context.Context, org int64) (usersPlan, error) {
+	if s.usersPlan != usersAuto {
+		return s.usersPlan, nil
+	}
+	var n int
+	if err := s.Accounts.DB.NewRaw(usersCountQuery(s.Accounts.DB.Postgres()), org, org, org, usersGatherMax+1).
+		Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("admin: count people: %w", err)
+	}
+	if n > usersGatherMax {
+		return usersWalk, nil
+	}
+	return usersGather, nil
+}
+
+// usersGatherSelect is usersSelect from the organisation's people
+// (orgPeople, each once) instead of all users: each candidate's users
+// row by its key, kept when inOrgExpr holds, which for a candidate is
+// that it is an internal user of the organisation or an external user;
+// those after or before at, and whose address or name contains query,
+// sorted by address. The candidates come first: a CROSS JOIN keeps
+// SQLite to that order, a LATERAL subquery that is not pulled up (OFFSET
+// 0) keeps PostgreSQL to it, which could otherwise walk the users by
+// address against a hash of the candidates, as costly as usersSelect.
+// The search is tested on the candidates; the search index would find
+// people of the whole installation.
+func (s *Admin) usersGatherSelect(rows *[]db.User, org int64, query string, at UsersAt) *bun.SelectQuery {
+	idb := s.Accounts.DB
+	from := "(" + orgPeople(false, false) + ") AS c CROSS JOIN users AS u"
+	if idb.Postgres() {
+		from = "(" + orgPeople(true, false) + ") AS c CROSS JOIN LATERAL (SELECT * FROM users AS cu WHERE cu.id = c.id OFFSET 0) AS u"
+	}
+	q := idb.NewSelect().Model(rows).ModelTableExpr(from, org, org, org).ColumnExpr(idb.Columns(db.User{}, "u"))
+	if !idb.Postgres() {
+		q = q.Where("u.id = c.id")
+	}
+	q = q.Where("(u.org_id = ? OR u.kind = '"+db.KindExternal+"')", org)
+	q = usersAtWhere(q, at)
+	if query = strings.TrimSpace(query); query != "" {
+		pat := likePattern(query)
+		q = q.Where("(LOWER(u.email) LIKE ? ESCAPE '!' OR "+nameExpr("u")+" LIKE ? ESCAPE '!')", pat, pat)
+	}
+	return q.Limit(UsersPageSize + 1)
+}
+
+// usersAtWhere orders q by address from at: after at.After, or, in
+// reverse, before at.Before.
+func usersAtWhere(q *bun.SelectQuery, at UsersAt) *bun.SelectQuery {
+	switch {
+	case at.Before != "":
+		return q.Where("u.email < ?", at.Before).OrderExpr("u.email DESC")
+	case at.After != "":
+		return q.Where("u.email > ?", at.After).OrderExpr("u.email ASC")
+	}
+	return q.OrderExpr("u.email ASC")
+}
+
 // usersSelect selects a page (plus one row, to tell whether there are
 // more) of the users of Beheer's list of org from at into rows, in
 // address order, or in reverse address order when at.Before is set;
@@ -269,14 +392,7 @@ func (s *Admin) usersSelect(rows *[]db.User, org int64, query string, at UsersAt
 	idb := s.Accounts.DB
 	q := idb.NewSelect().Model(rows).ModelTableExpr("users AS u").ColumnExpr(idb.Columns(db.User{}, "u")).
 		Where(inOrgExpr, org, org, org)
-	switch {
-	case at.Before != "":
-		q = q.Where("u.email < ?", at.Before).OrderExpr("u.email DESC")
-	case at.After != "":
-		q = q.Where("u.email > ?", at.After).OrderExpr("u.email ASC")
-	default:
-		q = q.OrderExpr("u.email ASC")
-	}
+	q = usersAtWhere(q, at)
 	if query = strings.TrimSpace(query); query != "" {
 		// What the list shows: the address or the name containing query.
 		pat := likePattern(query)

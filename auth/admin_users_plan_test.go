@@ -123,19 +123,42 @@ func seedAdminPeople(t *testing.T, d *db.DB, n, threads int) *adminPeople {
 // address, which the sort check bounds).
 var orgGather = regexp.MustCompile(`threads_org|users_org_idx|invitations_org_user_idx \(org_id=\?\)$|^SCAN (u|users)$|^SCAN (p|participants|i|invitations|t|threads)( |$)|^Seq Scan on (users|participants|invitations|threads)$`)
 
+// wholeRead is a plan line of the statements that read a small
+// organisation's people (or count them) that reads more than the
+// organisation: the users walked by address, a whole table or index
+// (SQLite's SCAN, other than of the subquery c; PostgreSQL's sequential
+// scans), or a hash of one (which PostgreSQL fills from a whole read).
+var wholeRead = regexp.MustCompile(`users_email|^SCAN (u|cu|ou|users|p|tp|participants|i|invitations|t|threads)( |$)|^Seq Scan on |^Hash Join|^Hash$|^Bitmap`)
+
+// gatherReads are what the statements that read a small organisation's
+// people read: each source through its index by organisation, the
+// participants by conversation and (not when counting) each person's
+// row by its key.
+var gatherReads = map[string]*regexp.Regexp{
+	"internal users": regexp.MustCompile(`users_org_idx`),
+	"invitations":    regexp.MustCompile(`invitations_org_user_idx`),
+	"conversations":  regexp.MustCompile(`threads_org_activity_idx`),
+	"participants":   regexp.MustCompile(`^SEARCH (p|tp) USING COVERING INDEX .*\(thread_id=\?\)$|^Index Only Scan on participants using (participants_thread_id_user_id_key|participants_thread_idx)$`),
+	"people":         regexp.MustCompile(`^SEARCH u USING INTEGER PRIMARY KEY|^Index Scan on users using users_pkey$`),
+}
+
 // TestAdminUsersPlans checks with EXPLAIN, on both engines and with and
 // without planner statistics, that a page of Beheer's user list costs a
-// page, among 3,000 people and 3,000 conversations of the organisation:
-// it walks the users in address order under the LIMIT (or, searching,
-// reads the people the search index finds), and asks of each candidate
-// whether they belong to the organisation; it neither collects the whole
-// organisation (its conversations' participants, its internal users, its
-// invitations) nor sorts it.
+// page or the organisation, among 3,000 people and 3,000 conversations
+// of the organisation. The walk, which such an organisation's page
+// takes, walks the users in address order under the LIMIT (or,
+// searching, reads the people the search index finds), and asks of each
+// candidate whether they belong to the organisation; it neither collects
+// the whole organisation (its conversations' participants, its internal
+// users, its invitations) nor sorts it. The statements of a small
+// organisation's page, which gather its people, and the count that
+// decides, read the organisation's people through their indexes and
+// nothing of the rest of the installation.
 func TestAdminUsersPlans(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := seedAdminPeople(t, d, 3000, 3000)
-		a := &auth.Admin{Accounts: &auth.Accounts{DB: d}}
+		a := &auth.Admin{Accounts: &auth.Accounts{DB: d, Now: func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) }}}
 		check := func(t *testing.T) {
 			for _, c := range []struct{ query, after, before string }{
 				{"", "", ""}, {"", "p01234@example.nl", ""}, {"", "", "p01234@example.nl"},
@@ -189,11 +212,71 @@ func TestAdminUsersPlans(t *testing.T) {
 				}
 			}
 		}
+		gather := func(t *testing.T) {
+			sqls := []string{a.UsersCountSQL(s.orgs[0])}
+			for _, c := range []struct{ query, after, before string }{
+				{"", "", ""}, {"", "p01234@example.nl", ""}, {"", "", "p01234@example.nl"}, {"p01", "", ""}, {"achter0012", "p00010@example.nl", ""},
+			} {
+				sqls = append(sqls, a.UsersGatherSQL(s.orgs[0], c.query, c.after, c.before))
+			}
+			for k, sql := range sqls {
+				paths := dbtest.PlanPaths(t, d, sql)
+				var plan []string
+				found := map[string]bool{}
+				for _, p := range paths {
+					line := p[len(p)-1]
+					plan = append(plan, strings.Repeat("  ", len(p)-1)+line)
+					if wholeRead.MatchString(line) {
+						t.Errorf("%s\nreads more than the organisation: %q", sql, line)
+					}
+					for what, re := range gatherReads {
+						found[what] = found[what] || re.MatchString(line)
+					}
+				}
+				if d.Postgres() {
+					var text []string
+					if err := d.NewRaw("EXPLAIN "+sql).Scan(ctx, &text); err != nil {
+						t.Fatal(err)
+					}
+					for _, l := range text {
+						if strings.Contains(l, "hashed SubPlan") {
+							t.Errorf("%s\nhashes a whole read: %q", sql, l)
+						}
+					}
+				}
+				for what := range gatherReads {
+					if !found[what] && (k > 0 || what != "people") {
+						t.Errorf("%s\ndoes not read the %s through their index:\n%s", sql, what, strings.Join(plan, "\n"))
+					}
+				}
+				if testing.Verbose() {
+					t.Logf("%s:\n%s", sql, strings.Join(plan, "\n"))
+				}
+			}
+		}
+		// The organisation's people come in more rows than a page gathers:
+		// its page is the walk.
+		stmts := dbtest.CountStatements(d)
+		cur := &auth.Current{User: &identity.User{ID: s.people[0].ID, OrgID: &s.orgs[0], Email: s.people[0].Email, Kind: db.KindInternal,
+			IsAdmin: true, Status: db.StatusActive}}
+		walked := false
+		for _, sql := range stmts.Run(func(ctx context.Context) {
+			if _, err := a.Users(ctx, cur, "", auth.UsersAt{}); err != nil {
+				t.Fatal(err)
+			}
+		}) {
+			walked = walked || sql == a.UsersSQL(s.orgs[0], "", "", "")
+		}
+		if !walked {
+			t.Error("the page of an organisation of 3,000 people and 3,000 conversations does not walk the users")
+		}
 		t.Run("without statistics", check)
+		t.Run("gathering, without statistics", gather)
 		if _, err := d.ExecContext(ctx, "ANALYZE"); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("with statistics", check)
+		t.Run("gathering, with statistics", gather)
 	})
 }
 
@@ -222,7 +305,9 @@ func bitmapPlan(t *testing.T, d *db.DB, query string) []string {
 // exactly the organisation's people in address order (its internal
 // users, its conversations' participants, its invitees; not another
 // organisation's users nor outsiders), with and without a search, short
-// or long enough for the search index, on both engines.
+// or long enough for the search index, on both engines, read either way:
+// walking the users in address order or gathering the organisation's
+// people (and as the list decides, here gathering).
 func TestAdminUsersPagesList(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -230,7 +315,12 @@ func TestAdminUsersPagesList(t *testing.T) {
 		a := &auth.Admin{Accounts: &auth.Accounts{DB: d, Now: func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) }}}
 		cur := &auth.Current{User: &identity.User{ID: s.people[0].ID, OrgID: &s.orgs[0], Email: s.people[0].Email, Kind: db.KindInternal,
 			IsAdmin: true, Status: db.StatusActive}}
-		for _, query := range []string{"", "p0", "p002", "ACHTER0012", "achter001", "niemand"} {
+		for _, c := range []struct{ how, query string }{
+			{"", ""}, {"", "p0"}, {"", "p002"}, {"", "ACHTER0012"}, {"", "achter001"}, {"", "niemand"},
+			{"walk", ""}, {"walk", "p0"}, {"walk", "achter001"}, {"gather", ""}, {"gather", "p0"}, {"gather", "achter001"},
+		} {
+			a.UsersBy(c.how)
+			query := c.query
 			var want []string
 			for i, u := range s.people {
 				name := strings.ToLower(u.FirstName + " " + u.NamePrefix + " " + u.LastName)
@@ -248,7 +338,7 @@ func TestAdminUsersPagesList(t *testing.T) {
 					t.Fatal(err)
 				}
 				if p.Prev != (n > 0) || len(p.Users) > auth.UsersPageSize || p.More && len(p.Users) < auth.UsersPageSize {
-					t.Fatalf("%q page %d: prev %v, more %v, %d people", query, n, p.Prev, p.More, len(p.Users))
+					t.Fatalf("%q (%q) page %d: prev %v, more %v, %d people", query, c.how, n, p.Prev, p.More, len(p.Users))
 				}
 				pages = append(pages, p)
 				for _, u := range p.Users {
@@ -260,7 +350,7 @@ func TestAdminUsersPagesList(t *testing.T) {
 				at = auth.UsersAt{After: p.Users[len(p.Users)-1].Email}
 			}
 			if !slices.Equal(got, want) {
-				t.Errorf("%q: the pages list %d people, want %d:\n%v\n%v", query, len(got), len(want), got, want)
+				t.Errorf("%q (%q): the pages list %d people, want %d:\n%v\n%v", query, c.how, len(got), len(want), got, want)
 			}
 			// Backwards from the last page, each page is the one before.
 			for n := len(pages) - 1; n > 0; n-- {
@@ -276,7 +366,7 @@ func TestAdminUsersPagesList(t *testing.T) {
 					before = append(before, u.Email)
 				}
 				if !slices.Equal(emails, before) || p.Prev != (n > 1) || !p.More {
-					t.Errorf("%q: page before %d is %v (prev %v, more %v), want %v", query, n, emails, p.Prev, p.More, before)
+					t.Errorf("%q (%q): page before %d is %v (prev %v, more %v), want %v", query, c.how, n, emails, p.Prev, p.More, before)
 				}
 			}
 		}

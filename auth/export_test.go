@@ -59,3 +59,23 @@ func (a *Accounts) LiveSessionsSQL(userID int64) string {
 	var rows []db.Session
 	return a.liveSessionsSelect(&rows, userID, time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)).String()
 }
+
+// UsersBy makes every page of Beheer's user list of s be read one way:
+// "walk" walks the users in address order, "gather" reads the
+// organisation's people and sorts them, "" lets the list decide.
+func (s *Admin) UsersBy(how string) {
+	s.usersPlan = map[string]usersPlan{"": usersAuto, "walk": usersWalk, "gather": usersGather}[how]
+}
+
+// UsersGatherSQL is the statement of a page of Beheer's user list read
+// from the organisation's people.
+func (s *Admin) UsersGatherSQL(org int64, query, after, before string) string {
+	var rows []db.User
+	return s.usersGatherSelect(&rows, org, query, UsersAt{After: after, Before: before}).String()
+}
+
+// UsersCountSQL is the statement that decides how a page of Beheer's
+// user list is read.
+func (s *Admin) UsersCountSQL(org int64) string {
+	return s.Accounts.DB.QueryGen().FormatQuery(usersCountQuery(s.Accounts.DB.Postgres()), org, org, org, usersGatherMax+1)
+}
