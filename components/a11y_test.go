@@ -346,7 +346,7 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 		// A short text in a large box looked at its most recent
 		// conversations only, and the status says so too.
 		{InboxView{Page: 1, Query: "ja", Scope: 1000, Threads: []InboxThread{row(1)}},
-			"1 gesprek gevonden. Met één of twee tekens is gezocht in je 1000 meest recente gesprekken. Typ minstens drie tekens om al je gesprekken te doorzoeken."},
+			"1 gesprek gevonden. Met één of twee tekens is alleen gezocht in de 1.000 meest recente gesprekken van deze lijst. Typ minstens drie tekens om ze allemaal te doorzoeken."},
 	} {
 		doc := parseDoc(t, InboxSearchResults(m, tc.v))
 		oob := findNodes(doc, func(n *html.Node) bool { id, _ := attrOf(n, "id"); return id == "inbox-search-status" })
@@ -364,7 +364,7 @@ func TestSearchResultsAreAnnounced(t *testing.T) {
 	for _, lang := range []string{"nl", "en"} {
 		ml := m
 		ml.L = i18n.For(lang)
-		want := map[string]string{"nl": "je 1000 meest recente gesprekken", "en": "your 1000 most recent conversations"}[lang]
+		want := map[string]string{"nl": "de 1.000 meest recente gesprekken", "en": "the 1,000 most recent conversations"}[lang]
 		if got := renderString(t, InboxResults(ml, InboxView{Page: 1, Query: "ja", Scope: 1000})); !strings.Contains(got, want) {
 			t.Errorf("%s: the results of a short search do not say what they looked at:\n%s", lang, got)
 		}

@@ -580,7 +580,7 @@ func InboxResults(m Meta, v InboxView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = text(m.T("inbox.search_recent", "N", v.Scope)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = text(m.T("inbox.search_recent", "N", thousands(m.L, v.Scope))).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -546,7 +546,7 @@ func searchStatus(m Meta, v InboxView) string {
 		return ""
 	}
 	if v.Scope > 0 {
-		return searchFound(m, v) + " " + m.T("inbox.search_recent", "N", v.Scope)
+		return searchFound(m, v) + " " + m.T("inbox.search_recent", "N", thousands(m.L, v.Scope))
 	}
 	return searchFound(m, v)
 }
