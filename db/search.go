@@ -29,7 +29,10 @@ func ContainsPattern(query string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(query)) + "%"
 }
 
-// FTSPhrase is query in lower case as one FTS5 phrase (SQLite's MATCH).
+// FTSPhrase is query as one FTS5 phrase (SQLite's MATCH). The trigram
+// tables fold case themselves, the text and the phrase alike; lowering
+// the phrase in Go first made a capital that Go lowers into two
+// characters (the Turkish "İ") unfindable.
 func FTSPhrase(query string) string {
-	return `"` + strings.ReplaceAll(strings.ToLower(query), `"`, `""`) + `"`
+	return `"` + strings.ReplaceAll(query, `"`, `""`) + `"`
 }
