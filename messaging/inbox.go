@@ -393,11 +393,14 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 		// (OFFSET 0) keeps PostgreSQL to it. Where the plan read the
 		// matches already, the page takes them by id instead of finding
 		// them again.
-		matches, args := s.searchMatching(user, query)
-		if plan.known {
-			if len(plan.ids) == 0 {
-				return nil, plan, nil // nothing matches: no page to read
-			}
+		var matches string
+		var args []any
+		switch {
+		case plan.ids == nil:
+			matches, args = s.searchMatching(user, query)
+		case len(plan.ids) == 0:
+			return nil, plan, nil // nothing matches: no page to read
+		default:
 			matches, args = "SELECT th.id FROM threads AS th WHERE th.id IN (?)", []any{bun.In(plan.ids)}
 		}
 		from := "(" + matches + ") AS c CROSS JOIN participants AS p"
@@ -441,19 +444,17 @@ func (s *Service) searchQuery(ctx context.Context, idb bun.IDB, user *db.User, b
 }
 
 // searchChoice is what searchPlanFor decided: how the page is read and,
-// when the matching conversations are few and were read while deciding
-// (known), their ids. For a walk that follows a count (counted) it says
-// whether an organisation's name matches, and, when the people who match
-// take part in few conversations (peopleKnown), those conversations: the
-// walk then tests those on each row as a list instead of as subqueries,
-// which PostgreSQL's planner charges to every row and so sorted the
-// whole box rather than walk it.
+// when the matching conversations are few and were read while deciding,
+// their ids (nil: not read). For a walk that follows a count (counted) it
+// says whether an organisation's name matches, and, when the people who
+// match take part in few conversations, those conversations (nil: too
+// many to list): the walk then tests those on each row as a list instead
+// of as subqueries, which PostgreSQL's planner charges to every row and
+// so sorted the whole box rather than walk it.
 type searchChoice struct {
 	how          searchPlan
-	known        bool
 	ids          []int64
 	counted, org bool
-	peopleKnown  bool
 	peopleIDs    []int64
 	// scope is, for a text too short for the indexes in a box larger
 	// than ShortSearchScope, how many of the most recent conversations
@@ -540,8 +541,8 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 		return searchChoice{}, fmt.Errorf("search: %w", err)
 	}
 	n := subjectCount + peopleCount
-	walk := searchChoice{how: searchWalk, counted: true, org: org, peopleKnown: peopleCount <= searchMatchesFew}
-	if walk.peopleKnown {
+	walk := searchChoice{how: searchWalk, counted: true, org: org}
+	if peopleCount <= searchMatchesFew {
 		if walk.peopleIDs, err = parseIDs(peopleIDs.String); err != nil {
 			return searchChoice{}, fmt.Errorf("search: %w", err)
 		}
@@ -554,7 +555,7 @@ func (s *Service) searchPlanFor(ctx context.Context, idb bun.IDB, user *db.User,
 		if err != nil {
 			return searchChoice{}, fmt.Errorf("search: %w", err)
 		}
-		return searchChoice{how: searchMatches, known: true, ids: found}, nil
+		return searchChoice{how: searchMatches, ids: found}, nil
 	}
 	// Are there more conversations in the box than match? The count
 	// stops there.
@@ -590,7 +591,7 @@ func (s *Service) boxCount(ctx context.Context, idb bun.IDB, user *db.User, box 
 }
 
 // parseIDs reads a comma-separated list of ids, as the engines aggregate
-// them ("" for none).
+// them ("" for none: an empty list, not nil).
 func parseIDs(list string) ([]int64, error) {
 	if list == "" {
 		return []int64{}, nil
@@ -721,7 +722,7 @@ func (s *Service) searchWhere(q *bun.SelectQuery, user *db.User, query string, p
 	// found (plan.counted) spares the walk the subqueries it answered.
 	where, args := contains("t.subject"), []any{pattern}
 	switch {
-	case !plan.counted || !plan.peopleKnown:
+	case plan.peopleIDs == nil:
 		_, _, people, peopleArgs := s.searchMatchParts(user, query)
 		where, args = where+" OR p.thread_id IN ("+people+")", append(args, peopleArgs...)
 	case len(plan.peopleIDs) > 0:
