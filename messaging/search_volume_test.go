@@ -423,3 +423,46 @@ func TestSearchWaysAgreeBeyondASCII(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchReadsItsIndexOnce: a search with few matches reads the
+// subject index (FTS5 on SQLite, the trigram index on PostgreSQL) in one
+// statement: the count that chooses the plan returns the matches, and the
+// page reads them by id. Before, the page read the index again; and a
+// word that matches nothing reads no page at all.
+func TestSearchReadsItsIndexOnce(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: 300, Others: 30}); err != nil {
+			t.Fatal(err)
+		}
+		index := "threads_fts"
+		if d.Postgres() {
+			index = "LOWER(th.subject) LIKE"
+		}
+		stmts := dbtest.CountStatements(d)
+		for _, c := range []struct {
+			query        string
+			found, pages int
+		}{{"gesprek 000123", 1, 1}, {"zqxj", 0, 0}} {
+			var p *messaging.InboxPage
+			var err error
+			sqls := stmts.Run(func(ctx context.Context) { p, err = f.svc.Inbox(ctx, f.hr.Identity(), 1, c.query) })
+			if err != nil || len(p.Threads) != c.found {
+				t.Fatalf("%q: %d found (%v)", c.query, len(p.Threads), err)
+			}
+			reads, pages := 0, 0
+			for _, q := range sqls {
+				if strings.Contains(q, index) {
+					reads++
+				}
+				if strings.Contains(q, "page.id") {
+					pages++
+				}
+			}
+			if reads != 1 || pages != c.pages {
+				t.Errorf("%q: %d statements read the subject index, %d read a page; want 1 and %d:\n%s", c.query, reads, pages, c.pages, strings.Join(sqls, "\n"))
+			}
+		}
+	})
+}
