@@ -28,7 +28,7 @@ type smallOrg struct {
 // seedSmallOrg makes A with 12 internal users, 10 outsiders in its 20
 // conversations (also an internal user of B, who is not A's), and 6
 // invitees, their addresses spread over the alphabet.
-func seedSmallOrg(t *testing.T, d *db.DB) *smallOrg {
+func seedSmallOrg(t testing.TB, d *db.DB) *smallOrg {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -101,7 +101,7 @@ func seedSmallOrg(t *testing.T, d *db.DB) *smallOrg {
 // every other one an internal user of B, the rest outsiders of neither,
 // with conversations of B between them, their addresses spread over the
 // alphabet among A's.
-func (s *smallOrg) grow(t *testing.T, d *db.DB, n int) {
+func (s *smallOrg) grow(t testing.TB, d *db.DB, n int) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
