@@ -45,7 +45,11 @@ func TestAdminRetention(t *testing.T) {
 			resp, page := admin.b.get(pathAdminRetention)
 			wantStatus(t, resp, http.StatusOK)
 			wantContains(t, page, "<h1>Bewaartermijn</h1>", `href="/beheer"`, `name="conversations"`, `name="cases"`,
-				"Een dossier dat zo lang gesloten is", "Volgende ronde: 24 februari 2026, 03:00.", "Er is nog geen ronde geweest.")
+				"Een dossier dat zo lang gesloten is", "Volgende ronde: 24 februari 2026, 03:00.", "Er is nog geen ronde geweest.",
+				// Both periods say what a request for agreement keeps
+				// (messaging's requestKeeps), as retention does.
+				"Een gesprek met een verzoek om akkoord dat nog loopt, blijft tot het verzoek is afgelopen",
+				"Een dossier blijft ook zolang een van zijn gesprekken een verzoek om akkoord heeft")
 			wantNotContains(t, page, `value="`+"0"+`"`)
 
 			resp, page = admin.b.post(pathAdminRetention, url.Values{"conversations": {"twaalf"}, "cases": {"6"}})
