@@ -36,6 +36,37 @@
     el.focus();
   });
 
+  // "Eerdere berichten tonen" is replaced by the messages it fetched, so the
+  // focus would fall back to the page and a keyboard or screen-reader user
+  // would start again at its top. It goes to the first message shown (past
+  // the link to an even earlier page, when there is one).
+  var earlierPlace = null;
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    var target = event.detail.target;
+    earlierPlace = null;
+    if (target && target.classList && target.classList.contains('message--earlier') && target.parentNode) {
+      earlierPlace = {list: target.parentNode, before: target.previousElementSibling};
+    }
+  });
+  document.addEventListener('htmx:afterSettle', function () {
+    var place = earlierPlace;
+    earlierPlace = null;
+    if (!place || !document.contains(place.list)) {
+      return;
+    }
+    var el = place.before ? place.before.nextElementSibling : place.list.firstElementChild;
+    while (el && el.classList.contains('message--earlier')) {
+      el = el.nextElementSibling;
+    }
+    if (!el) {
+      return;
+    }
+    if (!el.hasAttribute('tabindex')) {
+      el.setAttribute('tabindex', '-1');
+    }
+    el.focus();
+  });
+
   // A re-fetch after a live reconnect leaves the focus where it is.
   function isResync(event) {
     var config = event.detail.requestConfig;
