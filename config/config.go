@@ -53,6 +53,14 @@ type Config struct {
 	// before they go out, and go out only if the message is still unread
 	// then (DIALOOG_NOTIFY_DELAY; 0 sends at once).
 	NotifyDelay time.Duration
+	// ShutdownWait is how long, once told to stop, the instance answers
+	// 503 on /readyz while it still serves, so that a load balancer takes
+	// it out before the listener closes (DIALOOG_SHUTDOWN_WAIT).
+	ShutdownWait time.Duration
+	// ShutdownDrain is how long requests under way (an upload, a download)
+	// may take to finish once the listener closed
+	// (DIALOOG_SHUTDOWN_DRAIN); what is left then is cut.
+	ShutdownDrain time.Duration
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -82,12 +90,35 @@ var settings = []setting{
 	{"DIALOOG_SEAL_CERT", "seal-cert", "", "PEM file of the certificate (and its chain) that seals signed agreements; empty: a self-signed one per organisation"},
 	{"DIALOOG_SEAL_KEY", "seal-key", "", "PEM file of the private key of DIALOOG_SEAL_CERT (unencrypted; ECDSA or RSA)"},
 	{"DIALOOG_NOTIFY_DELAY", "notify-delay", "2m", "how long the mail and push of a new message wait; they are not sent if the message was read by then (0s to 1h; 0s sends at once)"},
+	{"DIALOOG_SHUTDOWN_WAIT", "shutdown-wait", "", "how long the instance, told to stop, answers 503 on /readyz but still serves before its listener closes (0s to 5m); empty: 5s with PostgreSQL, 0s with SQLite or while the dev outbox is on"},
+	{"DIALOOG_SHUTDOWN_DRAIN", "shutdown-drain", "1m", "how long requests under way (uploads, downloads) may take to finish once the listener closed (0s to 1h)"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
 // MaxNotifyDelay bounds DIALOOG_NOTIFY_DELAY: a later notice of a new
 // message tells too late.
 const MaxNotifyDelay = time.Hour
+
+// Bounds and defaults of DIALOOG_SHUTDOWN_WAIT and DIALOOG_SHUTDOWN_DRAIN.
+const (
+	// DefaultShutdownWait is the wait where a load balancer may send
+	// requests to the instance: with PostgreSQL, which several instances
+	// share. A Kubernetes Service or a reverse proxy polling /readyz
+	// every second or two stops sending within a few seconds. SQLite is
+	// one instance (nothing to send the requests to instead) and the dev
+	// outbox is a person at a terminal: 0, Ctrl-C stops at once.
+	DefaultShutdownWait = 5 * time.Second
+	// MaxShutdownWait bounds the wait: a balancer that needs longer is
+	// misconfigured, and the instance would serve for nothing.
+	MaxShutdownWait = 5 * time.Minute
+	// DefaultShutdownDrain lets a transfer under way finish: 25 MiB, the
+	// largest attachment, over a line of 3.5 Mbit/s, or the rest of one
+	// over a slower line. With the default wait and the workers' stop it
+	// stays within systemd's 90 s before SIGKILL.
+	DefaultShutdownDrain = time.Minute
+	// MaxShutdownDrain bounds the drain: a deploy waits for it.
+	MaxShutdownDrain = time.Hour
+)
 
 // Error is a configuration error that names the variable at fault.
 type Error struct {
@@ -297,6 +328,24 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_NOTIFY_DELAY", "must be a duration from 0s to 1h, such as 2m or 90s"}
 		}
 		c.NotifyDelay = d
+	}
+	if v := get("DIALOOG_SHUTDOWN_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxShutdownWait {
+			return nil, &Error{"DIALOOG_SHUTDOWN_WAIT", "must be a duration from 0s to 5m, such as 5s; empty for the default"}
+		}
+		c.ShutdownWait = d
+	} else if c.Postgres() && !c.Dev {
+		c.ShutdownWait = DefaultShutdownWait
+	}
+	if v := get("DIALOOG_SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxShutdownDrain {
+			return nil, &Error{"DIALOOG_SHUTDOWN_DRAIN", "must be a duration from 0s to 1h, such as 1m or 90s"}
+		}
+		c.ShutdownDrain = d
+	} else {
+		c.ShutdownDrain = DefaultShutdownDrain // --shutdown-drain=""
 	}
 	if v := get("DIALOOG_METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)

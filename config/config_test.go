@@ -73,6 +73,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"DIALOOG_ORG_NAME":          {"DIALOOG_ORG_NAME": " "},
 		"DIALOOG_BLOB_URL":          {"DIALOOG_BLOB_URL": "s3://AK:SK@host"},
 		"DIALOOG_NOTIFY_DELAY":      {"DIALOOG_NOTIFY_DELAY": "2 minuten"},
+		"DIALOOG_SHUTDOWN_WAIT":     {"DIALOOG_SHUTDOWN_WAIT": "5"},
+		"DIALOOG_SHUTDOWN_DRAIN":    {"DIALOOG_SHUTDOWN_DRAIN": "een minuut"},
 		"DIALOOG_VAPID_PRIVATE_KEY": {"DIALOOG_VAPID_PRIVATE_KEY": "c2hvcnQ"},
 		"DIALOOG_VAPID_SUBJECT":     {"DIALOOG_VAPID_SUBJECT": "beheer@example.nl"},
 		"DIALOOG_SEAL_KEY":          {"DIALOOG_SEAL_CERT": "/etc/dialoog/seal.pem"},
@@ -323,6 +325,56 @@ func TestNotifyDelay(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != "DIALOOG_NOTIFY_DELAY" {
 			t.Errorf("DIALOOG_NOTIFY_DELAY=%q: %v, want an error naming it", v, err)
+		}
+	}
+}
+
+// TestShutdownTimes: the wait before the listener closes is 5 s where
+// several instances may be behind a load balancer (PostgreSQL, the dev
+// outbox off) and 0 otherwise (SQLite is one instance; the dev outbox is
+// a person at a terminal pressing Ctrl-C); the drain of requests under
+// way is a minute. Any duration within the bounds is taken; anything
+// else names the variable.
+func TestShutdownTimes(t *testing.T) {
+	const pg = "postgres://u@127.0.0.1:5432/d"
+	for _, tc := range []struct {
+		name        string
+		env         map[string]string
+		wait, drain time.Duration
+	}{
+		{"defaults (SQLite, dev outbox)", nil, 0, time.Minute},
+		{"SQLite", map[string]string{"DIALOOG_DEV": "0"}, 0, time.Minute},
+		{"PostgreSQL", map[string]string{"DIALOOG_DEV": "0", "DIALOOG_DATABASE_URL": pg}, 5 * time.Second, time.Minute},
+		{"PostgreSQL, dev outbox", map[string]string{"DIALOOG_DATABASE_URL": pg}, 0, time.Minute},
+		{"set", map[string]string{"DIALOOG_SHUTDOWN_WAIT": "15s", "DIALOOG_SHUTDOWN_DRAIN": "5m"}, 15 * time.Second, 5 * time.Minute},
+		{"PostgreSQL without a wait", map[string]string{"DIALOOG_DEV": "0", "DIALOOG_DATABASE_URL": pg, "DIALOOG_SHUTDOWN_WAIT": "0s"}, 0, time.Minute},
+		{"bounds", map[string]string{"DIALOOG_SHUTDOWN_WAIT": "5m", "DIALOOG_SHUTDOWN_DRAIN": "1h"}, 5 * time.Minute, time.Hour},
+		{"no drain", map[string]string{"DIALOOG_SHUTDOWN_DRAIN": "0s"}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Load(env(tc.env), nil, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ShutdownWait != tc.wait || c.ShutdownDrain != tc.drain {
+				t.Fatalf("wait %v, drain %v; want %v, %v", c.ShutdownWait, c.ShutdownDrain, tc.wait, tc.drain)
+			}
+		})
+	}
+	c, _, err := Load(env(nil), []string{"--shutdown-wait", "3s", "--shutdown-drain", "90s"}, io.Discard)
+	if err != nil || c.ShutdownWait != 3*time.Second || c.ShutdownDrain != 90*time.Second {
+		t.Errorf("flags: %v, %v", c, err)
+	}
+	for name, values := range map[string][]string{
+		"DIALOOG_SHUTDOWN_WAIT":  {"-1s", "301s", "5", "vijf seconden"},
+		"DIALOOG_SHUTDOWN_DRAIN": {"-1s", "61m", "60", "1 minute"},
+	} {
+		for _, v := range values {
+			_, _, err := Load(env(map[string]string{name: v}), nil, io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != name {
+				t.Errorf("%s=%q: %v, want an error naming it", name, v, err)
+			}
 		}
 	}
 }
