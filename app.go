@@ -469,19 +469,31 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
+		// /readyz answers 503 from now on (handlers.Deps.Stopping). For
+		// the wait the instance still serves, live connections too, what
+		// a load balancer sends until it has noticed; a second signal
+		// ends the process at once.
+		log.Info("shutting down: /readyz answers 503, the listener closes after the wait (DIALOOG_SHUTDOWN_WAIT)",
+			"wait", cfg.ShutdownWait, "drain", cfg.ShutdownDrain)
+		select {
+		case <-time.After(cfg.ShutdownWait):
+		case err = <-serveErr:
+		}
 	case err = <-serveErr:
 	}
 	// Live connections first: they get a close frame (1012, so browsers
 	// reconnect, to another instance if there is one) and their handlers
-	// return, so that the HTTP server does not wait for them.
+	// return, so that the HTTP server does not wait for them. After the
+	// wait, so that a browser does not reconnect to this instance.
 	hubCtx, cancelHub := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	if hErr := live.hub.Shutdown(hubCtx); hErr != nil {
 		log.Warn("live connections did not close in time", "err", hErr)
 	}
 	cancelHub()
-	if sErr := web.ShutdownWithTimeout(10 * time.Second); sErr != nil {
-		log.Warn("shutdown", "err", sErr)
+	// The listener closes; requests under way (an upload, a download over
+	// a slow line) get the drain to finish, then the process ends them.
+	if sErr := web.ShutdownWithTimeout(cfg.ShutdownDrain); sErr != nil {
+		log.Warn("requests under way were cut: DIALOOG_SHUTDOWN_DRAIN is over", "drain", cfg.ShutdownDrain, "err", sErr)
 	}
 	live.stop()
 	stopWorker()

@@ -19,8 +19,9 @@ func (h *handler) healthz(c *fiber.Ctx) error {
 // whose disk is full cannot store what users send.
 //
 // From the moment the process begins to stop it answers 503 without
-// checking: the load balancer should send nothing new while the live
-// connections and then the requests under way are finished.
+// checking: the load balancer should send nothing new while the instance,
+// for DIALOOG_SHUTDOWN_WAIT, still serves what it sends until it noticed,
+// and then finishes the live connections and the requests under way.
 func (h *handler) readyz(c *fiber.Ctx) error {
 	select {
 	case <-h.stopping: // nil (never) when not set
