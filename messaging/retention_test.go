@@ -535,7 +535,12 @@ func TestDailyCleanup(t *testing.T) {
 			"ended-1h":   {run.Add(-2 * time.Hour), run.Add(-time.Hour), run.Add(-time.Hour), true},
 			"expired-2d": {run.Add(-3 * day), run.Add(-2*day - time.Hour), time.Time{}, false},
 			"idle-1h":    {run.Add(-2 * time.Hour), run.Add(-time.Hour), time.Time{}, true},
-			"live":       {run.Add(-time.Hour), run.Add(-time.Minute), time.Time{}, true},
+			// Idle for more than a day, though its absolute expiry is
+			// less than a day ago.
+			"idle-29h": {run.Add(-30 * time.Hour), run.Add(-29 * time.Hour), time.Time{}, false},
+			// Idle since a bit less than a day ago.
+			"idle-23h": {run.Add(-30 * time.Hour), run.Add(-23 * time.Hour), time.Time{}, true},
+			"live":     {run.Add(-time.Hour), run.Add(-time.Minute), time.Time{}, true},
 		} {
 			s := &db.Session{TokenHash: []byte(agent), UserID: f.hr.ID, CreatedAt: row.created, LastSeenAt: row.seen,
 				ExpiresAt: row.created.Add(auth.SessionAbsolute), EndedAt: bun.NullTime{Time: row.ended}, UserAgent: agent}
@@ -635,7 +640,7 @@ func TestDailyCleanup(t *testing.T) {
 		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":2,"throttles":2,"sso_logins":0,"codes":1,"late_files":0}`; result != want {
+		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":3,"throttles":2,"sso_logins":0,"codes":1,"late_files":0}`; result != want {
 			t.Errorf("cleanup result %s, want %s", result, want)
 		}
 		checkCounters(t, d, "cleanup")
