@@ -1,0 +1,63 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// TeamRows runs change, which adds, moves or removes in bulk, in tx, the
+// participant rows through team teamID of user userID (a colleague joins
+// or leaves a team box), and gives everyone whose inbox shows those rows
+// a new inbox version once.
+//
+// On SQLite the rows' own inbox version triggers (migration 0037) would
+// give everyone in a row's conversation a new version per row: every
+// member of the team once per conversation. TeamRows holds them for
+// userID's rows through teamID while change runs (migration 0054), and
+// gives a new version, once before change and once after it, to userID
+// and to everyone in a conversation in which userID takes part through
+// the team: the conversations of the rows change removes or moves out of
+// the team before it, those of the rows it adds or moves in after it.
+// Only those rows are held; anything else change writes, also other rows
+// of userID, keeps its triggers. change must not add a row of userID
+// through the team and remove it again: neither version would see its
+// conversation.
+//
+// On PostgreSQL the participants' triggers notify once per statement
+// (migration 0040) and change simply runs.
+func TeamRows(ctx context.Context, tx bun.Tx, userID, teamID int64, change func() error) error {
+	if tx.Dialect().Name() == dialect.PG {
+		return change()
+	}
+	if _, err := tx.NewRaw("INSERT INTO inbox_version_holds (user_id, team_id) VALUES (?, ?)", userID, teamID).Exec(ctx); err != nil {
+		return fmt.Errorf("hold inbox versions of user %d in team %d: %w", userID, teamID, err)
+	}
+	if err := bumpTeamRows(ctx, tx, userID, teamID); err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	if err := bumpTeamRows(ctx, tx, userID, teamID); err != nil {
+		return err
+	}
+	if _, err := tx.NewRaw("DELETE FROM inbox_version_holds WHERE user_id = ? AND team_id = ?", userID, teamID).Exec(ctx); err != nil {
+		return fmt.Errorf("release inbox versions of user %d in team %d: %w", userID, teamID, err)
+	}
+	return nil
+}
+
+// bumpTeamRows gives a new inbox version to userID and everyone in the
+// conversations in which userID takes part through team teamID: each
+// user once, however many of those conversations they are in.
+func bumpTeamRows(ctx context.Context, tx bun.Tx, userID, teamID int64) error {
+	if _, err := tx.NewRaw(`UPDATE users SET inbox_version = inbox_version + 1
+WHERE id = ? OR id IN (SELECT o.user_id FROM participants AS o WHERE o.thread_id IN (SELECT p.thread_id FROM participants AS p WHERE p.user_id = ? AND p.via_team_id = ?))`,
+		userID, userID, teamID).Exec(ctx); err != nil {
+		return fmt.Errorf("inbox versions of user %d in team %d: %w", userID, teamID, err)
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"dialoog/db"
+	"dialoog/db/dbtest"
+)
+
+// TestTeamRowsBumpWhomTheTriggersDid, on both engines: a join's and a
+// leave's changes of one user's rows through a team, run in db.TeamRows,
+// give a new inbox version to the same users as the rows' own triggers
+// give without it (SQLite: the same changes, rolled back), and to no one
+// else: everyone in the conversations of the rows added, moved into or
+// out of the team and removed, and the user. A row of someone else that
+// changes meanwhile keeps its trigger. On SQLite each user's version is
+// written at most twice, and the hold is given back.
+func TestTeamRowsBumpWhomTheTriggersDid(t *testing.T) {
+	dbtest.ForEachEngine(t, testTeamRowsBumpWhomTheTriggersDid)
+}
+
+func testTeamRowsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	exec := func(_ sql.Result, err error) {
+		t.Helper()
+		noErr(t, err)
+	}
+	org := &db.Organisation{Name: "OSAW", CreatedAt: now}
+	exec(d.NewInsert().Model(org).Exec(ctx))
+	users := map[string]*db.User{}
+	names := map[int64]string{}
+	var all []int64
+	for _, name := range []string{"hr", "m1", "jo", "ext1", "ext2", "ext3", "lone", "other", "ext4"} {
+		u := &db.User{Email: name + "@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
+			FirstName: name, LastName: "Test", CreatedAt: now, UpdatedAt: now}
+		switch name {
+		case "hr", "m1", "jo", "other":
+			u.OrgID, u.Kind = &org.ID, db.KindInternal
+		}
+		exec(d.NewInsert().Model(u).Exec(ctx))
+		users[name], names[u.ID] = u, name
+		all = append(all, u.ID)
+	}
+	team := &db.Team{OrgID: org.ID, Name: "Verzuim", ShowPerson: true, CreatedAt: now}
+	exec(d.NewInsert().Model(team).Exec(ctx))
+	for _, m := range []string{"hr", "m1", "jo"} {
+		exec(d.NewInsert().Model(&db.TeamMember{TeamID: team.ID, UserID: users[m].ID, AddedAt: now}).Exec(ctx))
+	}
+	type row struct {
+		user    string
+		viaTeam bool
+	}
+	thread := func(ofTeam bool, rows ...row) int64 {
+		th := &db.Thread{OrgID: org.ID, Subject: "Gesprek", CreatedAt: now, LastMessageAt: now}
+		if ofTeam {
+			th.TeamID = &team.ID
+		}
+		exec(d.NewInsert().Model(th).Exec(ctx))
+		for _, r := range rows {
+			var via *int64
+			if r.viaTeam {
+				via = &team.ID
+			}
+			exec(d.NewRaw("INSERT INTO participants (thread_id, user_id, added_at, via_team_id) VALUES (?, ?, ?, ?)", th.ID, users[r.user].ID, now, via).Exec(ctx))
+		}
+		return th.ID
+	}
+	// jo took part in x1 in person before joining; y and z are no team's.
+	x1 := thread(true, row{"hr", true}, row{"m1", true}, row{"ext1", false}, row{"jo", false})
+	x2 := thread(true, row{"hr", true}, row{"m1", true}, row{"ext2", false})
+	y := thread(false, row{"hr", false}, row{"ext3", false})
+	thread(false, row{"other", false}, row{"ext4", false})
+
+	jo := users["jo"].ID
+	steps := []struct {
+		name    string
+		change  []string // statements, with ?0 jo, ?1 the team, ?2 x1, ?3 x2, ?4 y, ?5 lone, ?6 now
+		changed []string
+	}{
+		{"join", []string{
+			"UPDATE participants SET via_team_id = ?1 WHERE user_id = ?0 AND thread_id = ?2",
+			"INSERT INTO participants (thread_id, user_id, added_at, via_team_id) VALUES (?3, ?0, ?6, ?1)",
+			"INSERT INTO participants (thread_id, user_id, added_at) VALUES (?4, ?5, ?6)",
+		}, []string{"ext1", "ext2", "ext3", "hr", "jo", "lone", "m1"}},
+		{"leave", []string{
+			"UPDATE participants SET via_team_id = NULL WHERE user_id = ?0 AND via_team_id = ?1 AND thread_id = ?2",
+			"DELETE FROM participants WHERE user_id = ?0 AND via_team_id = ?1",
+			"DELETE FROM participants WHERE thread_id = ?4 AND user_id = ?5",
+		}, []string{"ext1", "ext2", "ext3", "hr", "jo", "lone", "m1"}},
+	}
+	versions := func(tx bun.IDB) map[int64]int64 {
+		t.Helper()
+		out := map[int64]int64{}
+		if d.Postgres() {
+			noErr(t, d.InboxSync(ctx))
+			for _, id := range all {
+				v, ok := d.InboxVersion(id)
+				if !ok {
+					t.Fatal("no inbox version after a sync")
+				}
+				out[id] = v
+			}
+			return out
+		}
+		var rows []struct {
+			ID      int64 `bun:"id"`
+			Version int64 `bun:"inbox_version"`
+		}
+		noErr(t, tx.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows))
+		for _, r := range rows {
+			out[r.ID] = r.Version
+		}
+		return out
+	}
+	moved := func(before, after map[int64]int64) []string {
+		var out []string
+		for _, id := range all {
+			if after[id] != before[id] {
+				out = append(out, names[id])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, step := range steps {
+		run := func(ctx context.Context, tx bun.Tx) error {
+			for _, q := range step.change {
+				if _, err := tx.NewRaw(q, jo, team.ID, x1, x2, y, users["lone"].ID, now).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !d.Postgres() {
+			// The triggers without a hold, rolled back.
+			rollback := errors.New("rollback")
+			err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				before := versions(tx)
+				noErr(t, run(ctx, tx))
+				if got := moved(before, versions(tx)); !slices.Equal(got, step.changed) {
+					t.Errorf("%s, the triggers alone: new inbox versions for %v, want %v", step.name, got, step.changed)
+				}
+				return rollback
+			})
+			if !errors.Is(err, rollback) {
+				t.Fatal(err)
+			}
+		}
+		before := versions(d)
+		noErr(t, d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return db.TeamRows(ctx, tx, jo, team.ID, func() error { return run(ctx, tx) })
+		}))
+		after := versions(d)
+		if got := moved(before, after); !slices.Equal(got, step.changed) {
+			t.Errorf("%s, in TeamRows: new inbox versions for %v, want %v", step.name, got, step.changed)
+		}
+		if d.Postgres() {
+			continue
+		}
+		for _, id := range all {
+			if after[id]-before[id] > 2 {
+				t.Errorf("%s: the inbox version of %s was written %d times", step.name, names[id], after[id]-before[id])
+			}
+		}
+		held, err := d.NewSelect().Table("inbox_version_holds").Count(ctx)
+		noErr(t, err)
+		if held != 0 {
+			t.Errorf("%s: a hold was left", step.name)
+		}
+	}
+}
