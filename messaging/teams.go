@@ -330,6 +330,30 @@ func (s *Service) joinTeamTx(ctx context.Context, tx bun.Tx, sc teamScope, t *db
 	if _, err := tx.NewInsert().Model(&db.TeamMember{TeamID: t.ID, UserID: u.ID, AddedAt: now}).Exec(ctx); err != nil {
 		return fmt.Errorf("store member: %w", err)
 	}
+	// The rows through the team give everyone in their conversations a
+	// new inbox version once, not once per row (db.TeamRows).
+	if err := db.TeamRows(ctx, tx, u.ID, t.ID, func() error { return joinTeamRows(ctx, tx, t, u, now) }); err != nil {
+		return err
+	}
+	// The history, read for them but not by them (history).
+	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at, history)
+SELECT m.id, ?, ?, TRUE FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
+WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
+		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("store read states of team history: %w", err)
+	}
+	if t.Medical {
+		// Medical conversations the user took part in before count again.
+		if err := recountReadableTotals(ctx, tx, "?", u.ID); err != nil {
+			return err
+		}
+	}
+	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
+}
+
+// joinTeamRows gives u a row through team t in each of its
+// conversations, in tx.
+func joinTeamRows(ctx context.Context, tx bun.Tx, t *db.Team, u *db.User, now time.Time) error {
 	// A conversation of the team the user already took part in
 	// personally becomes theirs through the team, and its box counts the
 	// history they did not have (added with only the messages from now
@@ -347,20 +371,7 @@ FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants
 		u.ID, now, t.ID, t.ID, u.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("join team conversations: %w", err)
 	}
-	// ... and the history, read for them but not by them (history).
-	if _, err := tx.NewRaw(`INSERT INTO message_states (message_id, user_id, read_at, history)
-SELECT m.id, ?, ?, TRUE FROM messages AS m JOIN threads AS t ON t.id = m.thread_id
-WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = ?)`,
-		u.ID, now, t.ID, u.ID).Exec(ctx); err != nil {
-		return fmt.Errorf("store read states of team history: %w", err)
-	}
-	if t.Medical {
-		// Medical conversations the user took part in before count again.
-		if err := recountReadableTotals(ctx, tx, "?", u.ID); err != nil {
-			return err
-		}
-	}
-	return auth.Audit(ctx, tx, sc.audit(auth.AuditEntry{UserID: &u.ID, Kind: "team.member_added", Detail: fmt.Sprintf("team %d", t.ID)}, now))
+	return nil
 }
 
 // RemoveTeamMember ends a membership: the member's rows of the team's
@@ -420,21 +431,28 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.Field("email", "team.not_member")
 		}
-		if err := keepPersonalRows(ctx, tx, u.ID, t.ID, member.AddedAt); err != nil {
-			return err
-		}
-		if s.TeamLeaving != nil {
-			if later, err = s.TeamLeaving(ctx, tx, u.ID, t.ID); err != nil {
+		// The rows through the team give everyone in their conversations a
+		// new inbox version once, not once per row (db.TeamRows).
+		if err := db.TeamRows(ctx, tx, u.ID, t.ID, func() error {
+			if err := keepPersonalRows(ctx, tx, u.ID, t.ID, member.AddedAt); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (
+			if s.TeamLeaving != nil {
+				if later, err = s.TeamLeaving(ctx, tx, u.ID, t.ID); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (
   SELECT m.id FROM messages AS m JOIN participants AS p ON p.thread_id = m.thread_id WHERE p.user_id = ? AND p.via_team_id = ?)`,
-			u.ID, u.ID, t.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("remove read states: %w", err)
-		}
-		if _, err := tx.NewDelete().Model((*db.Participant)(nil)).Where("user_id = ? AND via_team_id = ?", u.ID, t.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("leave team conversations: %w", err)
+				u.ID, u.ID, t.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("remove read states: %w", err)
+			}
+			if _, err := tx.NewDelete().Model((*db.Participant)(nil)).Where("user_id = ? AND via_team_id = ?", u.ID, t.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("leave team conversations: %w", err)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("unassign: %w", err)

@@ -1,0 +1,172 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"dialoog/apperr"
+	"dialoog/db"
+	"dialoog/db/dbtest"
+	"dialoog/messaging"
+)
+
+// TestTeamJoinGivesEachInboxOneVersion, on both engines: a colleague who
+// joins a team box, leaves it and joins it again gives every inbox that
+// shows the team's conversations a new version (the members', the
+// people they write with, their own), so that the pages kept in memory
+// are read again, and on SQLite it writes each of those users' version
+// at most three times, whatever the size of the team: before, the
+// triggers of migration 0037 gave everyone in a conversation a new
+// version once per participant row added or removed, so that a member
+// of a team of c conversations was written c times by one join, and a
+// join wrote about conversations × members users rows (64-75 ms with
+// 1,000 conversations of 30 members, holding SQLite's one writer).
+//
+// Two sizes, 4 conversations of 4 members and 16 of 16, each with an
+// outsider of its own: the joiner took part in one conversation in
+// person before (that row moves under the team and back), and is
+// assigned one before leaving. Everyone's inbox, team tabs and team box
+// are read as GET /berichten does before and after each step, so that a
+// page that changed under an unchanged version fails the inbox cache's
+// check in test binaries.
+func TestTeamJoinGivesEachInboxOneVersion(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		writes := map[int]int64{}
+		for _, n := range []int{4, 16} {
+			t.Run(fmt.Sprint(n), func(t *testing.T) { writes[n] = testTeamJoinVersions(t, f, n) })
+		}
+		if !d.Postgres() {
+			t.Logf("version writes of a join, a leave and a join: %d with 4 conversations of 4 members, %d with 16 of 16", writes[4], writes[16])
+		}
+	})
+}
+
+// testTeamJoinVersions runs the join, leave and join with a team of n
+// conversations and n members and returns how many inbox versions they
+// wrote (SQLite; 0 on PostgreSQL).
+func testTeamJoinVersions(t *testing.T, f *fx, n int) int64 {
+	ctx := context.Background()
+	d := f.d
+	tag := fmt.Sprint("join", n)
+	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Team "+tag, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	colleagues := f.colleaguesAs(t, tag+"-", n)
+	members := make([]db.TeamMember, n)
+	var people []*db.User
+	for i := range colleagues {
+		members[i] = db.TeamMember{TeamID: team.ID, UserID: colleagues[i].ID, AddedAt: f.clk.Now()}
+		people = append(people, &colleagues[i])
+	}
+	if _, err := d.NewInsert().Model(&members).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outsiders := f.growthPeople(t, tag+"-ext", n)
+	people = append(people, outsiders...)
+	tids := make([]int64, n)
+	for i := range tids {
+		f.clk.Add(2 * time.Minute)
+		if tids[i], err = f.svc.Compose(ctx, colleagues[0].Identity(), messaging.ComposeInput{To: []string{outsiders[i].Email}, Subject: "Team", Body: "Hallo", TeamID: team.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	joiner := f.active(t, tag+"-joiner@osaw.nl", true, "Jo", "", "Iner")
+	people = append(people, joiner)
+	if err := f.svc.AddParticipant(ctx, colleagues[0].Identity(), tids[0], messaging.AddInput{Email: joiner.Email, History: messaging.WithHistory}); err != nil {
+		t.Fatal(err)
+	}
+
+	versions := func() map[int64]int64 {
+		t.Helper()
+		out := map[int64]int64{}
+		if d.Postgres() {
+			if err := d.InboxSync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range people {
+				v, ok := d.InboxVersion(u.ID)
+				if !ok {
+					t.Fatal("no inbox version after a sync")
+				}
+				out[u.ID] = v
+			}
+			return out
+		}
+		var rows []struct {
+			ID      int64 `bun:"id"`
+			Version int64 `bun:"inbox_version"`
+		}
+		if err := d.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out[r.ID] = r.Version
+		}
+		return out
+	}
+	// look reads everyone's pages under the versions before and keeps
+	// them (the inbox cache), as GET /berichten does.
+	look := func(step string, seen map[int64]int64) {
+		t.Helper()
+		for _, u := range people {
+			c := messaging.WithInboxVersion(ctx, u.ID, seen[u.ID])
+			if _, err := f.svc.Inbox(c, u.Identity(), 1, ""); err != nil {
+				t.Fatalf("%s: inbox of %s: %v", step, u.Email, err)
+			}
+			if _, err := f.svc.MyTeams(c, u.Identity()); err != nil {
+				t.Fatalf("%s: teams of %s: %v", step, u.Email, err)
+			}
+			if _, err := f.svc.TeamBox(c, u.Identity(), team.ID, 1); err != nil && apperr.CodeOf(err) != apperr.NotFound {
+				t.Fatalf("%s: team box of %s: %v", step, u.Email, err)
+			}
+		}
+	}
+	var written int64
+	steps := []struct {
+		name   string
+		change func() error
+	}{
+		{"join", func() error { return f.svc.AddTeamMember(ctx, team.ID, joiner.Email) }},
+		{"assign", func() error { return f.svc.Assign(ctx, colleagues[0].Identity(), tids[1], joiner.ID) }},
+		{"leave", func() error { return f.svc.RemoveTeamMember(ctx, team.ID, joiner.Email) }},
+		{"join again", func() error { return f.svc.AddTeamMember(ctx, team.ID, joiner.Email) }},
+	}
+	before := versions()
+	look("start", before)
+	for _, step := range steps {
+		if err := step.change(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		after := versions()
+		look(step.name, after)
+		if step.name == "assign" {
+			before = after
+			continue
+		}
+		// Every inbox that shows the team's conversations.
+		for _, u := range people {
+			if after[u.ID] == before[u.ID] {
+				t.Errorf("%s: the inbox version of %s did not change", step.name, u.Email)
+			}
+		}
+		if !d.Postgres() {
+			// Each user's version is written a bounded number of times,
+			// not once per conversation it shares with the joiner: at
+			// most three (the joiner's, by their membership's own
+			// trigger and before and after their rows change).
+			for id, v := range after {
+				written += v - before[id]
+				if v-before[id] > 3 {
+					t.Errorf("%s: the inbox version of user %d was written %d times (%d conversations, %d members)", step.name, id, v-before[id], n, n)
+				}
+			}
+		}
+		before = after
+	}
+	countersAgree(t, d, tag)
+	return written
+}
