@@ -357,14 +357,15 @@ func joinTeamRows(ctx context.Context, tx bun.Tx, t *db.Team, u *db.User, now ti
 	// A conversation of the team the user already took part in
 	// personally becomes theirs through the team, and its box counts the
 	// history they did not have (added with only the messages from now
-	// on), which arrives below.
+	// on), which joinTeamTx adds after the rows.
 	if _, err := tx.NewRaw(`UPDATE participants SET via_team_id = ?, box_count = box_count + (SELECT COUNT(*) FROM messages AS m
   WHERE m.thread_id = participants.thread_id AND NOT EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.message_id = m.id AND ms.user_id = participants.user_id))
 WHERE user_id = ? AND via_team_id IS NULL AND thread_id IN (SELECT t.id FROM threads AS t WHERE t.team_id = ?)`, t.ID, u.ID, t.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("join team conversations: %w", err)
 	}
 	// The others: a participant row with the counters filled (every
-	// message in the box, none unread) ...
+	// message in the box, none unread), the history following as read
+	// states.
 	if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_at, via_team_id, unread_count, box_count, last_activity_at)
 SELECT t.id, ?, ?, ?, 0, (SELECT COUNT(*) FROM messages AS m WHERE m.thread_id = t.id), t.last_message_at
 FROM threads AS t WHERE t.team_id = ? AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = t.id AND p.user_id = ?)`,
