@@ -12,7 +12,9 @@ import (
 // BenchmarkTeamJoin: a colleague joins a team whose box holds 1,000 or
 // 5,000 conversations of ten messages each, and leaves it again (one
 // iteration is both), on SQLite, where the whole join holds the writers'
-// turn, and on PostgreSQL. Beside it as the baseline: inserting the rows a
+// turn, and on PostgreSQL; and a team of 30 members, every one of them in
+// each of its 1,000 conversations, where every row a join adds or a leave
+// removes concerns 30 inboxes. Beside it as the baseline: inserting the rows a
 // join adds (a participant row per conversation, a read state per message)
 // with plain INSERT ... SELECT statements and deleting them again, without
 // the service's checks and counters (the inbox version's triggers fire for
@@ -20,12 +22,13 @@ import (
 func BenchmarkTeamJoin(b *testing.B) {
 	for _, engine := range dbtest.Engines {
 		for _, n := range []int{1000, 5000} {
-			b.Run(fmt.Sprintf("%s/threads=%d", engine, n), func(b *testing.B) { benchTeamJoin(b, engine, n) })
+			b.Run(fmt.Sprintf("%s/threads=%d", engine, n), func(b *testing.B) { benchTeamJoin(b, engine, n, 1) })
 		}
+		b.Run(engine+"/threads=1000,members=30", func(b *testing.B) { benchTeamJoin(b, engine, 1000, 30) })
 	}
 }
 
-func benchTeamJoin(b *testing.B, engine string, n int) {
+func benchTeamJoin(b *testing.B, engine string, n, members int) {
 	d := dbtest.MustOpen(b, engine)
 	ctx := context.Background()
 	f := setup(b, d)
@@ -41,6 +44,13 @@ func benchTeamJoin(b *testing.B, engine string, n int) {
 	}
 	for _, q := range []string{"UPDATE threads SET team_id = ?", "UPDATE participants SET via_team_id = ? WHERE user_id = " + fmt.Sprint(f.hr.ID)} {
 		if _, err := d.ExecContext(ctx, q, team.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The other members join as colleagues do: a row in each conversation.
+	for i := 2; i <= members; i++ {
+		m := f.active(b, fmt.Sprintf("lid%d@osaw.nl", i), true, "Lid", "", fmt.Sprint(i))
+		if err := f.svc.AddTeamMember(ctx, team.ID, m.Email); err != nil {
 			b.Fatal(err)
 		}
 	}
