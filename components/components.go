@@ -158,15 +158,6 @@ func writeEscaped(w io.StringWriter, s string) error {
 	return err
 }
 
-// pageTitle appends the product name, so browser tabs and history entries say
-// where the page belongs.
-func pageTitle(title string) string {
-	if title == "" || title == "Dialoog" {
-		return "Dialoog"
-	}
-	return title + " – Dialoog"
-}
-
 // errorID is the id of the message element that belongs to the field id.
 func errorID(id string) string { return id + "-error" }
 

@@ -26,6 +26,17 @@ type inboxRows struct {
 	threads []InboxThread
 	// focusFirst gives the first row's link autofocus (InboxMoreRows).
 	focusFirst bool
+	// more adds, after the rows, the "Meer berichten" item that loads the
+	// page after the one of next (inboxMoreRef).
+	more bool
+	next InboxView
+}
+
+// inboxRowsAndMore are the conversations of v's page and, when there are
+// older ones, the "Meer berichten" item that replaces itself with the next
+// page.
+func inboxRowsAndMore(m Meta, v InboxView, focusFirst bool) inboxRows {
+	return inboxRows{m: m, threads: v.Threads, focusFirst: focusFirst, more: v.More, next: v}
 }
 
 func newInboxRows(m Meta, threads []InboxThread) inboxRows {
@@ -45,7 +56,7 @@ func (r inboxRows) Render(ctx context.Context, w io.Writer) (err error) {
 			}
 		}()
 	}
-	if len(r.threads) == 0 {
+	if len(r.threads) == 0 && !r.more {
 		return nil
 	}
 	scratch := rowScratch.Get().(*[]byte)
@@ -56,11 +67,34 @@ func (r inboxRows) Render(ctx context.Context, w io.Writer) (err error) {
 			return err
 		}
 	}
+	if r.more {
+		*scratch = appendInboxMore((*scratch)[:0], &r.m, &r.next)
+		if _, err := buf.Write(*scratch); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// rowScratch holds the buffers rows are appended to, one per page being
-// rendered; a row is about 450 bytes.
+// appendInboxMore appends the "Meer berichten" item after v's page; see
+// inboxMoreRef in elements_ref.templ for the markup. Its address starts
+// with "/berichten", which templ.URL keeps as it is.
+func appendInboxMore(b []byte, m *Meta, v *InboxView) []byte {
+	b = append(b, `<li id="inbox-more" class="thread-list__more"><a class="button button--secondary" href="`...)
+	start := len(b)
+	b = escapeTail(v.appendPageURL(b, v.Page+1, v.Next), start)
+	addr := b[start:]
+	b = append(b, `" hx-get="`...)
+	b = append(b, addr...)
+	b = append(b, `" hx-target="#inbox-more" hx-swap="outerHTML">`...)
+	start = len(b)
+	b = escapeTail(m.L.AppendT(b, "inbox.more"), start)
+	return append(b, `</a></li>`...)
+}
+
+// rowScratch holds the buffers rows (and the elements of elements.go that
+// translate a text) are appended to, one per page being rendered; a row is
+// about 450 bytes.
 var rowScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendInboxRow appends one row; see InboxRow in inbox.templ for the

@@ -96,24 +96,35 @@ func (v InboxView) PageURL(page int) string { return v.pageURL(page, "") }
 func (v InboxView) MoreURL() string { return v.pageURL(v.Page+1, v.Next) }
 
 func (v InboxView) pageURL(page int, after string) string {
+	var buf [128]byte
+	return string(v.appendPageURL(buf[:0], page, after))
+}
+
+// appendPageURL appends pageURL(page, after) to b.
+func (v *InboxView) appendPageURL(b []byte, page int, after string) []byte {
 	// As url.Values would encode it, keys sorted, without building one.
-	u, sep := "/berichten", "?"
+	b = append(b, "/berichten"...)
+	sep := byte('?')
 	if v.Case != nil {
-		u, sep = u+sep+"dossier="+strconv.FormatInt(v.Case.ID, 10), "&"
+		b = strconv.AppendInt(append(append(b, sep), "dossier="...), v.Case.ID, 10)
+		sep = '&'
 	}
 	if after != "" {
-		u, sep = u+sep+"na="+url.QueryEscape(after), "&"
+		b = append(append(append(b, sep), "na="...), url.QueryEscape(after)...)
+		sep = '&'
 	}
 	if page > 1 {
-		u, sep = u+sep+"pagina="+strconv.Itoa(page), "&"
+		b = strconv.AppendInt(append(append(b, sep), "pagina="...), int64(page), 10)
+		sep = '&'
 	}
 	if v.TeamID != 0 {
-		u, sep = u+sep+"team="+strconv.FormatInt(v.TeamID, 10), "&"
+		b = strconv.AppendInt(append(append(b, sep), "team="...), v.TeamID, 10)
+		sep = '&'
 	}
 	if v.Query != "" {
-		u += sep + "zoek=" + url.QueryEscape(v.Query)
+		b = append(append(append(b, sep), "zoek="...), url.QueryEscape(v.Query)...)
 	}
-	return u
+	return b
 }
 
 // ThreadURL is the address of a conversation.
