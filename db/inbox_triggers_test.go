@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/db"
 	"dialoog/db/dbtest"
 )
@@ -193,30 +195,7 @@ func testInboxVersionTriggersBumpWhoSees(t *testing.T, d *db.DB) {
 	thread(orgB, nil, "", row{"b1", nil}, row{"ext2", nil})
 	thread(orgA, nil, "", row{"stray", teamT}, row{"lone", nil})
 
-	versions := func() map[int64]int64 {
-		t.Helper()
-		out := map[int64]int64{}
-		if d.Postgres() {
-			noErr(t, d.InboxSync(ctx))
-			for _, id := range all {
-				v, ok := d.InboxVersion(id)
-				if !ok {
-					t.Fatal("no inbox version after a sync")
-				}
-				out[id] = v
-			}
-			return out
-		}
-		var rows []struct {
-			ID      int64 `bun:"id"`
-			Version int64 `bun:"inbox_version"`
-		}
-		noErr(t, d.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows))
-		for _, r := range rows {
-			out[r.ID] = r.Version
-		}
-		return out
-	}
+	versions := func() map[int64]int64 { t.Helper(); return inboxVersions(t, d, d, all) }
 	// Migration 0037's statements, as queries of whom they gave a new version.
 	const (
 		teamSees = `SELECT m.user_id FROM team_members AS m WHERE m.team_id = ?0
@@ -283,4 +262,33 @@ UNION SELECT o.user_id FROM threads AS t JOIN participants AS o ON o.thread_id =
 			t.Errorf("%s: new inbox versions for %v, want %v", step.name, g, w)
 		}
 	}
+}
+
+// inboxVersions is the inbox version of each user, read in idb on SQLite
+// (so also inside a transaction) and after a sync of the notifications on
+// PostgreSQL, where the version lives in memory (of users all).
+func inboxVersions(t *testing.T, d *db.DB, idb bun.IDB, all []int64) map[int64]int64 {
+	t.Helper()
+	ctx := context.Background()
+	out := map[int64]int64{}
+	if d.Postgres() {
+		noErr(t, d.InboxSync(ctx))
+		for _, id := range all {
+			v, ok := d.InboxVersion(id)
+			if !ok {
+				t.Fatal("no inbox version after a sync")
+			}
+			out[id] = v
+		}
+		return out
+	}
+	var rows []struct {
+		ID      int64 `bun:"id"`
+		Version int64 `bun:"inbox_version"`
+	}
+	noErr(t, idb.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows))
+	for _, r := range rows {
+		out[r.ID] = r.Version
+	}
+	return out
 }

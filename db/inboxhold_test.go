@@ -96,30 +96,7 @@ func testTeamRowsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
 			"DELETE FROM participants WHERE thread_id = ?4 AND user_id = ?5",
 		}, []string{"ext1", "ext2", "ext3", "hr", "jo", "lone", "m1"}},
 	}
-	versions := func(tx bun.IDB) map[int64]int64 {
-		t.Helper()
-		out := map[int64]int64{}
-		if d.Postgres() {
-			noErr(t, d.InboxSync(ctx))
-			for _, id := range all {
-				v, ok := d.InboxVersion(id)
-				if !ok {
-					t.Fatal("no inbox version after a sync")
-				}
-				out[id] = v
-			}
-			return out
-		}
-		var rows []struct {
-			ID      int64 `bun:"id"`
-			Version int64 `bun:"inbox_version"`
-		}
-		noErr(t, tx.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows))
-		for _, r := range rows {
-			out[r.ID] = r.Version
-		}
-		return out
-	}
+	versions := func(tx bun.IDB) map[int64]int64 { t.Helper(); return inboxVersions(t, d, tx, all) }
 	moved := func(before, after map[int64]int64) []string {
 		var out []string
 		for _, id := range all {
