@@ -498,25 +498,45 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	live.stop()
 	stopWorker()
 	stopJanitor()
-	select {
-	case <-workerDone:
-	case <-time.After(10 * time.Second):
-		log.Warn("outbox worker did not stop in time")
-	}
-	select {
-	case <-requestsDone:
-	case <-time.After(10 * time.Second):
-		log.Warn("mail request worker did not stop in time")
-	}
-	select {
-	case <-janitorDone:
-	case <-time.After(10 * time.Second):
-		log.Warn("upload janitor did not stop in time")
-	}
+	awaitStopped(log, workersStopWithin,
+		stoppingWorker{"outbox worker", workerDone},
+		stoppingWorker{"mail request worker", requestsDone},
+		stoppingWorker{"upload janitor", janitorDone})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// workersStopWithin is how long the outbox worker, the mail request
+// worker and the daily jobs get, together, to stop once the requests are
+// done: they are told to stop at the same moment.
+const workersStopWithin = 10 * time.Second
+
+// stoppingWorker is a worker told to stop: its name in the log, and the
+// channel closed when it has.
+type stoppingWorker struct {
+	name string
+	done <-chan struct{}
+}
+
+// awaitStopped waits until each worker has stopped, all of them within
+// one bound, and logs those that did not.
+func awaitStopped(log *slog.Logger, within time.Duration, workers ...stoppingWorker) {
+	deadline, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for _, w := range workers {
+		select {
+		case <-w.done:
+			continue
+		case <-deadline.Done():
+		}
+		select {
+		case <-w.done: // stopped as the bound ran out
+		default:
+			log.Warn(w.name + " did not stop in time")
+		}
+	}
 }
 
 // liveLayer is the live-update machinery of one serving process.
