@@ -53,7 +53,8 @@ func TestHealthWhileStarting(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	vars := map[string]string{"DIALOOG_ADDR": addr, "DIALOOG_BASE_URL": "http://" + addr, "DIALOOG_DATA_DIR": t.TempDir(),
-		"DIALOOG_DATABASE_URL": url, "DIALOOG_DEV": "0"}
+		"DIALOOG_DATABASE_URL": url, "DIALOOG_DEV": "0",
+		"DIALOOG_SHUTDOWN_WAIT": "0s"} // nothing to wait for at its stop
 	cfg, _, err := config.Load(func(k string) string { return vars[k] }, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,8 @@ func TestStopWhileStarting(t *testing.T) {
 	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(?)", migrationLock)
 
 	env := map[string]string{"DIALOOG_ADDR": "127.0.0.1:0", "DIALOOG_BASE_URL": "http://dialoog.test", "DIALOOG_DATA_DIR": t.TempDir(),
-		"DIALOOG_DATABASE_URL": url, "DIALOOG_DEV": "0"}
+		"DIALOOG_DATABASE_URL": url, "DIALOOG_DEV": "0",
+		"DIALOOG_SHUTDOWN_WAIT": "0s"} // nothing to wait for at its stop
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var stderr lockedBuffer
