@@ -65,14 +65,7 @@ func TestAuditLogManyPeopleReadTheirRows(t *testing.T) {
 					evs[i].OrgID = &o.ID
 				}
 			}
-			for len(evs) > 0 {
-				k := min(len(evs), 2000)
-				batch := evs[:k]
-				if _, err := d.NewInsert().Model(&batch).Exec(ctx); err != nil {
-					t.Fatal(err)
-				}
-				evs = evs[k:]
-			}
+			insertAuditEvents(t, d, evs)
 			admin := &auth.Current{User: &identity.User{ID: users[0].ID, OrgID: &o.ID, Kind: db.KindInternal, IsAdmin: true, Status: db.StatusActive}}
 			return volume{admin: admin, person: fmt.Sprintf("@v%d-klant", n)}
 		}

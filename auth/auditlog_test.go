@@ -438,14 +438,7 @@ func TestAuditLogPersonReadsTheirRows(t *testing.T) {
 					evs[i].OrgID = &o.ID
 				}
 			}
-			for len(evs) > 0 {
-				k := min(len(evs), 2000)
-				batch := evs[:k]
-				if _, err := d.NewInsert().Model(&batch).Exec(ctx); err != nil {
-					t.Fatal(err)
-				}
-				evs = evs[k:]
-			}
+			insertAuditEvents(t, d, evs)
 			admin := &auth.Current{User: &identity.User{ID: users[0], OrgID: &o.ID, Kind: db.KindInternal, IsAdmin: true, Status: db.StatusActive}}
 			return volume{admin: admin, person: fmt.Sprintf("v%d-rare@", n)}
 		}
@@ -533,4 +526,14 @@ func auditRowsRead(t *testing.T, d *db.DB, sql string) int {
 		walk(p.Plan)
 	}
 	return int(total)
+}
+
+// insertAuditEvents stores evs, 2,000 rows a statement.
+func insertAuditEvents(t *testing.T, d *db.DB, evs []db.AuditEvent) {
+	t.Helper()
+	for batch := range slices.Chunk(evs, 2000) {
+		if _, err := d.NewInsert().Model(&batch).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

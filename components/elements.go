@@ -229,11 +229,8 @@ func (p inboxUnread) Render(_ context.Context, w io.Writer) error {
 	}
 	b = append(b, '>')
 	start := len(b)
-	switch {
-	case p.n == 1:
-		b = p.l.AppendT(b, "inbox.unread_total_one")
-	case p.n > 0:
-		b = p.l.AppendT(b, "inbox.unread_total", "N", p.n)
+	if p.n > 0 {
+		b = appendUnreadTotal(b, p.l, p.n)
 	}
 	b = append(escapeTail(b, start), `</p>`...)
 	*scratch = b

@@ -576,11 +576,16 @@ func searchFound(m Meta, v InboxView) string {
 	}
 }
 
-func unreadTotal(m Meta, n int) string {
+// unreadTotal is "Je hebt 3 ongelezen berichten." (appendUnreadTotal).
+func unreadTotal(m Meta, n int) string { return string(appendUnreadTotal(nil, m.L, n)) }
+
+// appendUnreadTotal appends to b the line with the number n of unread
+// messages, in one or many, unescaped.
+func appendUnreadTotal(b []byte, l i18n.Localizer, n int) []byte {
 	if n == 1 {
-		return m.T("inbox.unread_total_one")
+		return l.AppendT(b, "inbox.unread_total_one")
 	}
-	return m.T("inbox.unread_total", "N", n)
+	return l.AppendT(b, "inbox.unread_total", "N", n)
 }
 
 // ariaDescribedBy joins element ids for aria-describedby, skipping empty
