@@ -322,30 +322,19 @@ func build(get func(string) string) (*Config, error) {
 	case c.SealCertFile == "" && c.SealKeyFile != "":
 		return nil, &Error{"DIALOOG_SEAL_CERT", "is needed with DIALOOG_SEAL_KEY: the PEM file of its certificate"}
 	}
-	if v := get("DIALOOG_NOTIFY_DELAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxNotifyDelay {
-			return nil, &Error{"DIALOOG_NOTIFY_DELAY", "must be a duration from 0s to 1h, such as 2m or 90s"}
-		}
-		c.NotifyDelay = d
+	if c.NotifyDelay, err = duration(get, "DIALOOG_NOTIFY_DELAY", 0, MaxNotifyDelay, "must be a duration from 0s to 1h, such as 2m or 90s"); err != nil {
+		return nil, err
 	}
-	if v := get("DIALOOG_SHUTDOWN_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxShutdownWait {
-			return nil, &Error{"DIALOOG_SHUTDOWN_WAIT", "must be a duration from 0s to 5m, such as 5s; empty for the default"}
-		}
-		c.ShutdownWait = d
-	} else if c.Postgres() && !c.Dev {
-		c.ShutdownWait = DefaultShutdownWait
+	wait := time.Duration(0)
+	if c.Postgres() && !c.Dev {
+		wait = DefaultShutdownWait
 	}
-	if v := get("DIALOOG_SHUTDOWN_DRAIN"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxShutdownDrain {
-			return nil, &Error{"DIALOOG_SHUTDOWN_DRAIN", "must be a duration from 0s to 1h, such as 1m or 90s"}
-		}
-		c.ShutdownDrain = d
-	} else {
-		c.ShutdownDrain = DefaultShutdownDrain // --shutdown-drain=""
+	if c.ShutdownWait, err = duration(get, "DIALOOG_SHUTDOWN_WAIT", wait, MaxShutdownWait, "must be a duration from 0s to 5m, such as 5s; empty for the default"); err != nil {
+		return nil, err
+	}
+	// Empty (--shutdown-drain="") is the default too.
+	if c.ShutdownDrain, err = duration(get, "DIALOOG_SHUTDOWN_DRAIN", DefaultShutdownDrain, MaxShutdownDrain, "must be a duration from 0s to 1h, such as 1m or 90s"); err != nil {
+		return nil, err
 	}
 	if v := get("DIALOOG_METRICS_ADDR"); v != "" {
 		_, port, err := net.SplitHostPort(v)
@@ -392,4 +381,18 @@ func LoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// duration reads the duration setting name: def when empty, else a Go
+// duration from 0 to max; anything else is an *Error with problem.
+func duration(get func(string) string, name string, def, max time.Duration, problem string) (time.Duration, error) {
+	v := get(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > max {
+		return 0, &Error{name, problem}
+	}
+	return d, nil
 }
