@@ -18,6 +18,19 @@
     }
   });
 
+  // Headings and messages that a swap moves the focus to (or gives it back
+  // to, in their replacement) are not focusable by nature: they take the
+  // focus only with a tabindex, "-1", so that script can focus them while
+  // the Tab key still passes them by. Elements focusable by nature
+  // (NATIVE), and those with a tabindex of their own, are left as they are.
+  var NATIVE = 'a[href], button, input, select, textarea, summary, iframe, audio[controls], video[controls]';
+  function focusOn(el, options) {
+    if (!el.matches(NATIVE) && !el.hasAttribute('tabindex')) {
+      el.setAttribute('tabindex', '-1');
+    }
+    el.focus(options);
+  }
+
   // After a step replaces the main content, screen-reader and keyboard users
   // would otherwise stay on a button that no longer exists. Move focus to the
   // first field with an error, else to the new step's heading.
@@ -30,10 +43,7 @@
     if (!el) {
       return;
     }
-    if (el.tagName === 'H1' && !el.hasAttribute('tabindex')) {
-      el.setAttribute('tabindex', '-1');
-    }
-    el.focus();
+    focusOn(el);
   });
 
   // "Eerdere berichten tonen" is replaced by the messages it fetched, so the
@@ -61,10 +71,7 @@
     if (!el) {
       return;
     }
-    if (!el.hasAttribute('tabindex')) {
-      el.setAttribute('tabindex', '-1');
-    }
-    el.focus();
+    focusOn(el);
   });
 
   // A re-fetch after a live reconnect leaves the focus where it is.
@@ -433,13 +440,18 @@
       }
     });
 
-    // A push replaces elements by id (a message whose receipts changed, an
-    // inbox row, the participant list). When the element that has the
-    // focus is inside one of them, the focus would fall back to the page:
-    // a keyboard or screen reader user loses their place at every push.
-    // It goes back to the same control in the new markup: the nearest
-    // element with an id, and the control's place among its focusable ones.
-    var FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+    // A push replaces elements by id (a message whose receipts changed or
+    // that was edited, an inbox row, the participant list). When the
+    // element that has the focus is one of them or inside one, the focus
+    // would fall back to the page: a keyboard or screen reader user loses
+    // their place at every push. It goes back to the same place in the new
+    // markup: the nearest element with an id, itself or the focused
+    // element's place among its controls and tab stops; a heading or
+    // message that script gave the focus (focusOn) by its place among the
+    // elements of its kind. Such a replacement comes without the tabindex
+    // that script gave the old one (the server renders none, so that no
+    // message is a tab stop), so focusOn gives it again.
+    var TAB_STOPS = NATIVE + ', [tabindex]:not([tabindex="-1"])';
     var focusBefore = null;
     document.addEventListener('htmx:wsBeforeMessage', function () {
       focusBefore = null;
@@ -448,8 +460,9 @@
       if (!holder) {
         return;
       }
-      var inside = Array.prototype.indexOf.call(holder.querySelectorAll(FOCUSABLE), el);
-      focusBefore = {el: el, id: holder.id, self: holder === el, index: inside};
+      var among = el.matches(TAB_STOPS) ? TAB_STOPS : el.tagName;
+      var inside = Array.prototype.indexOf.call(holder.querySelectorAll(among), el);
+      focusBefore = {el: el, id: holder.id, self: holder === el, among: among, index: inside};
     });
 
     function restoreFocus() {
@@ -459,9 +472,9 @@
         return;
       }
       var holder = document.getElementById(was.id);
-      var target = holder && (was.self ? holder : holder.querySelectorAll(FOCUSABLE)[was.index]);
+      var target = holder && (was.self ? holder : holder.querySelectorAll(was.among)[was.index]);
       if (target) {
-        target.focus({preventScroll: true});
+        focusOn(target, {preventScroll: true});
       }
     }
 
