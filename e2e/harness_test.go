@@ -187,6 +187,12 @@ func launchServerIn(t *testing.T, dir string, env map[string]string) *server {
 			// A new message's mail and push after a second, still checked
 			// for being read by then.
 			"DIALOOG_NOTIFY_DELAY": "1s",
+			// Requests under way get 10 s at a stop, not the minute of
+			// the default: with the live connections' close that stays
+			// within shutdownTimeout, so a connection a browser still
+			// holds cannot fail a test that stops its server while the
+			// browser is open (the drain itself: shutdown_test.go).
+			"DIALOOG_SHUTDOWN_DRAIN": "10s",
 		}, env),
 		stdout: &syncBuffer{},
 		stderr: &syncBuffer{},
