@@ -61,3 +61,43 @@ WHERE id = ? OR id IN (SELECT o.user_id FROM participants AS o WHERE o.thread_id
 	}
 	return nil
 }
+
+// HoldConversations runs change, which adds participant rows to, or
+// changes, the conversations that threads (a query of their ids, with
+// args) selects when it starts, in tx, and gives everyone in those
+// conversations a new inbox version once after it: a new conversation
+// while its participants are added, the conversations a leaver was
+// assigned while they are unassigned.
+//
+// On SQLite each participant row added to a conversation, and each change
+// of the conversation a row shows, has a trigger (migrations 0037, 0054)
+// that gives everyone in it a new version: a conversation that gets the
+// rows of a team's members in one statement wrote members × members / 2
+// users rows. HoldConversations holds those triggers of the selected
+// conversations while change runs (migration 0055), and afterwards gives
+// everyone who takes part in one of them a new version once. A row that
+// leaves or moves keeps its trigger, so that the person who left gets
+// one too; anything change writes to other conversations keeps its
+// triggers. Holds do not nest: change must not call HoldConversations.
+//
+// On PostgreSQL the triggers notify once per statement (migration 0040)
+// and change simply runs.
+func HoldConversations(ctx context.Context, tx bun.Tx, threads string, args []any, change func() error) error {
+	if tx.Dialect().Name() == dialect.PG {
+		return change()
+	}
+	if _, err := tx.NewRaw("INSERT INTO inbox_version_thread_holds (thread_id) "+threads, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("hold inbox versions of conversations: %w", err)
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	if _, err := tx.NewRaw(`UPDATE users SET inbox_version = inbox_version + 1
+WHERE id IN (SELECT p.user_id FROM participants AS p WHERE p.thread_id IN (SELECT h.thread_id FROM inbox_version_thread_holds AS h))`).Exec(ctx); err != nil {
+		return fmt.Errorf("inbox versions of held conversations: %w", err)
+	}
+	if _, err := tx.NewRaw("DELETE FROM inbox_version_thread_holds").Exec(ctx); err != nil {
+		return fmt.Errorf("release inbox versions of conversations: %w", err)
+	}
+	return nil
+}

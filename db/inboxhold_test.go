@@ -154,3 +154,156 @@ func testTeamRowsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
 		}
 	}
 }
+
+// TestHoldConversationsBumpWhomTheTriggersDid, on both engines: a new
+// conversation's rows added, and the assignments of several
+// conversations cleared, in db.HoldConversations, give a new inbox
+// version to the same users as the triggers give without it (SQLite: the
+// same changes, rolled back), and to no one else: everyone in the held
+// conversations; a row that leaves a held conversation, and a change of
+// another conversation meanwhile, keep their triggers. On SQLite each
+// user's version is written at most twice, however many rows were added
+// or conversations changed, and the hold is given back.
+func TestHoldConversationsBumpWhomTheTriggersDid(t *testing.T) {
+	dbtest.ForEachEngine(t, testHoldConversationsBumpWhomTheTriggersDid)
+}
+
+func testHoldConversationsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	exec := func(_ sql.Result, err error) {
+		t.Helper()
+		noErr(t, err)
+	}
+	org := &db.Organisation{Name: "OSAW", CreatedAt: now}
+	exec(d.NewInsert().Model(org).Exec(ctx))
+	users := map[string]*db.User{}
+	names := map[int64]string{}
+	var all []int64
+	for _, name := range []string{"hr", "m1", "m2", "ext1", "ext2", "ext3", "ext4", "other", "lone"} {
+		u := &db.User{Email: name + "@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
+			FirstName: name, LastName: "Test", CreatedAt: now, UpdatedAt: now}
+		switch name {
+		case "hr", "m1", "m2", "other":
+			u.OrgID, u.Kind = &org.ID, db.KindInternal
+		}
+		exec(d.NewInsert().Model(u).Exec(ctx))
+		users[name], names[u.ID] = u, name
+		all = append(all, u.ID)
+	}
+	team := &db.Team{OrgID: org.ID, Name: "Verzuim", ShowPerson: true, CreatedAt: now}
+	exec(d.NewInsert().Model(team).Exec(ctx))
+	for _, m := range []string{"hr", "m1", "m2"} {
+		exec(d.NewInsert().Model(&db.TeamMember{TeamID: team.ID, UserID: users[m].ID, AddedAt: now}).Exec(ctx))
+	}
+	thread := func(tx bun.IDB, assignee string, people ...string) int64 {
+		th := &db.Thread{OrgID: org.ID, Subject: "Gesprek", CreatedAt: now, LastMessageAt: now}
+		if assignee != "" {
+			th.TeamID, th.AssignedTo = &team.ID, &users[assignee].ID
+		}
+		exec(tx.NewInsert().Model(th).Exec(ctx))
+		for _, p := range people {
+			exec(tx.NewRaw("INSERT INTO participants (thread_id, user_id, added_at) VALUES (?, ?, ?)", th.ID, users[p].ID, now).Exec(ctx))
+		}
+		if assignee != "" {
+			exec(tx.NewRaw("INSERT INTO participants (thread_id, user_id, added_at, via_team_id) SELECT ?, tm.user_id, ?, tm.team_id FROM team_members AS tm WHERE tm.team_id = ?",
+				th.ID, now, team.ID).Exec(ctx))
+		}
+		return th.ID
+	}
+	// a and b are assigned to m1, c to hr; d is no team's.
+	a := thread(d, "m1", "ext1")
+	thread(d, "m1", "ext2")
+	thread(d, "hr", "ext3")
+	dd := thread(d, "", "other", "lone")
+
+	steps := []struct {
+		name string
+		// hold returns the query of the held conversations and its
+		// arguments, after what comes before the hold.
+		hold    func(tx bun.Tx) (string, []any)
+		change  []string // statements, with ?0 the new conversation, ?1 the team, ?2 m1, ?3 ext4, ?4 a, ?5 ext1, ?6 d, ?7 lone, ?8 now
+		changed []string
+	}{
+		{"new conversation", func(tx bun.Tx) (string, []any) {
+			th := &db.Thread{OrgID: org.ID, Subject: "Nieuw", CreatedAt: now, LastMessageAt: now, TeamID: &team.ID}
+			exec(tx.NewInsert().Model(th).Exec(ctx))
+			return "SELECT ?", []any{th.ID}
+		}, []string{
+			"INSERT INTO participants (thread_id, user_id, added_at, via_team_id) SELECT ?0, tm.user_id, ?8, tm.team_id FROM team_members AS tm WHERE tm.team_id = ?1",
+			"INSERT INTO participants (thread_id, user_id, added_at) VALUES (?0, ?3, ?8), (?0, ?5, ?8)",
+			"UPDATE threads SET subject = 'Nieuw onderwerp' WHERE id = ?0",
+			"DELETE FROM participants WHERE thread_id = ?6 AND user_id = ?7",
+		}, []string{"ext1", "ext4", "hr", "lone", "m1", "m2", "other"}},
+		{"unassign", func(tx bun.Tx) (string, []any) {
+			return "SELECT t.id FROM threads AS t WHERE t.team_id = ? AND t.assigned_to = ?", []any{team.ID, users["m1"].ID}
+		}, []string{
+			"UPDATE threads SET assigned_to = NULL WHERE team_id = ?1 AND assigned_to = ?2",
+			"DELETE FROM participants WHERE thread_id = ?4 AND user_id = ?5",
+			"UPDATE threads SET subject = 'Ander onderwerp' WHERE id = ?6",
+		}, []string{"ext1", "ext2", "hr", "m1", "m2", "other"}},
+	}
+	versions := func(tx bun.IDB) map[int64]int64 { t.Helper(); return inboxVersions(t, d, tx, all) }
+	moved := func(before, after map[int64]int64) []string {
+		var out []string
+		for _, id := range all {
+			if after[id] != before[id] {
+				out = append(out, names[id])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, step := range steps {
+		run := func(ctx context.Context, tx bun.Tx, args []any) error {
+			var id any
+			if len(args) == 1 {
+				id = args[0]
+			}
+			for _, q := range step.change {
+				if _, err := tx.NewRaw(q, id, team.ID, users["m1"].ID, users["ext4"].ID, a, users["ext1"].ID, dd, users["lone"].ID, now).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !d.Postgres() {
+			// The triggers without a hold, rolled back.
+			rollback := errors.New("rollback")
+			err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				_, args := step.hold(tx)
+				before := versions(tx)
+				noErr(t, run(ctx, tx, args))
+				if got := moved(before, versions(tx)); !slices.Equal(got, step.changed) {
+					t.Errorf("%s, the triggers alone: new inbox versions for %v, want %v", step.name, got, step.changed)
+				}
+				return rollback
+			})
+			if !errors.Is(err, rollback) {
+				t.Fatal(err)
+			}
+		}
+		before := versions(d)
+		noErr(t, d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			q, args := step.hold(tx)
+			return db.HoldConversations(ctx, tx, q, args, func() error { return run(ctx, tx, args) })
+		}))
+		after := versions(d)
+		if got := moved(before, after); !slices.Equal(got, step.changed) {
+			t.Errorf("%s, in HoldConversations: new inbox versions for %v, want %v", step.name, got, step.changed)
+		}
+		if d.Postgres() {
+			continue
+		}
+		for _, id := range all {
+			if after[id]-before[id] > 2 {
+				t.Errorf("%s: the inbox version of %s was written %d times", step.name, names[id], after[id]-before[id])
+			}
+		}
+		held, err := d.NewSelect().Table("inbox_version_thread_holds").Count(ctx)
+		noErr(t, err)
+		if held != 0 {
+			t.Errorf("%s: a hold was left", step.name)
+		}
+	}
+}
