@@ -330,74 +330,82 @@ func (s *Service) Compose(ctx context.Context, who *identity.User, in ComposeInp
 			return fmt.Errorf("create thread: %w", err)
 		}
 		threadID = th.ID
-		if team != nil {
-			// Every member of the team takes part, the sender among them,
-			// through the team.
-			if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_by, added_at, via_team_id, unread_count, box_count)
+		// Everyone in the new conversation gets a new inbox version once
+		// after all its rows are added, not once per row added after
+		// theirs (db.HoldConversations).
+		if err := db.HoldConversations(ctx, tx, "SELECT ?", []any{th.ID}, func() error {
+			if team != nil {
+				// Every member of the team takes part, the sender among them,
+				// through the team.
+				if _, err := tx.NewRaw(`INSERT INTO participants (thread_id, user_id, added_by, added_at, via_team_id, unread_count, box_count)
 SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.team_id = ?`, th.ID, sender.ID, now, *team).Exec(ctx); err != nil {
-				return fmt.Errorf("add team: %w", err)
+					return fmt.Errorf("add team: %w", err)
+				}
 			}
-		}
-		users := []*db.User{}
-		if team == nil {
-			users = append(users, sender)
-		}
-		// The recipients who have an account, in one statement; the
-		// addresses new to Dialoog are created one by one below.
-		known, err := usersByEmail(ctx, tx, recipients)
-		if err != nil {
+			users := []*db.User{}
+			if team == nil {
+				users = append(users, sender)
+			}
+			// The recipients who have an account, in one statement; the
+			// addresses new to Dialoog are created one by one below.
+			known, err := usersByEmail(ctx, tx, recipients)
+			if err != nil {
+				return err
+			}
+			for _, email := range recipients {
+				u, created := known[email], false
+				if u == nil {
+					if u, created, err = s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language); err != nil {
+						return err
+					}
+				}
+				if created {
+					if err := s.countNewAddress(ctx, tx, sender); err != nil {
+						return err
+					}
+				}
+				if u.Status == db.StatusDisabled {
+					return recipientError("message.recipient_disabled_named", u.Email)
+				}
+				if in.Medical {
+					if err := refuseUncleared(ctx, tx, u, org.ID, "to"); err != nil {
+						return err
+					}
+				}
+				users = append(users, u)
+			}
+			members := map[int64]bool{}
+			if team != nil && len(users) > 0 {
+				// A recipient who is a member already takes part.
+				ids := make([]int64, len(users))
+				for i, u := range users {
+					ids[i] = u.ID
+				}
+				var in []int64
+				if err := tx.NewSelect().Model((*db.TeamMember)(nil)).Column("user_id").
+					Where("team_id = ? AND user_id IN (?)", *team, bun.In(ids)).Scan(ctx, &in); err != nil && !db.ErrNoRows(err) {
+					return fmt.Errorf("check team members: %w", err)
+				}
+				for _, id := range in {
+					members[id] = true
+				}
+			}
+			// One statement for all of them, in the order of the addresses
+			// (the order of their rows is the order they joined).
+			ps := make([]db.Participant, 0, len(users))
+			for _, u := range users {
+				if !members[u.ID] {
+					ps = append(ps, db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now})
+				}
+			}
+			if len(ps) > 0 {
+				if _, err := tx.NewInsert().Model(&ps).Exec(ctx); err != nil {
+					return fmt.Errorf("add participants: %w", err)
+				}
+			}
+			return nil
+		}); err != nil {
 			return err
-		}
-		for _, email := range recipients {
-			u, created := known[email], false
-			if u == nil {
-				if u, created, err = s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language); err != nil {
-					return err
-				}
-			}
-			if created {
-				if err := s.countNewAddress(ctx, tx, sender); err != nil {
-					return err
-				}
-			}
-			if u.Status == db.StatusDisabled {
-				return recipientError("message.recipient_disabled_named", u.Email)
-			}
-			if in.Medical {
-				if err := refuseUncleared(ctx, tx, u, org.ID, "to"); err != nil {
-					return err
-				}
-			}
-			users = append(users, u)
-		}
-		members := map[int64]bool{}
-		if team != nil && len(users) > 0 {
-			// A recipient who is a member already takes part.
-			ids := make([]int64, len(users))
-			for i, u := range users {
-				ids[i] = u.ID
-			}
-			var in []int64
-			if err := tx.NewSelect().Model((*db.TeamMember)(nil)).Column("user_id").
-				Where("team_id = ? AND user_id IN (?)", *team, bun.In(ids)).Scan(ctx, &in); err != nil && !db.ErrNoRows(err) {
-				return fmt.Errorf("check team members: %w", err)
-			}
-			for _, id := range in {
-				members[id] = true
-			}
-		}
-		// One statement for all of them, in the order of the addresses
-		// (the order of their rows is the order they joined).
-		ps := make([]db.Participant, 0, len(users))
-		for _, u := range users {
-			if !members[u.ID] {
-				ps = append(ps, db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &sender.ID, AddedAt: now})
-			}
-		}
-		if len(ps) > 0 {
-			if _, err := tx.NewInsert().Model(&ps).Exec(ctx); err != nil {
-				return fmt.Errorf("add participants: %w", err)
-			}
 		}
 		evs, err := s.post(ctx, tx, th, org, sender, body, in.AttachmentIDs, 0, now)
 		if err != nil {

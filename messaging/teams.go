@@ -455,8 +455,16 @@ func (s *Service) removeTeamMember(ctx context.Context, sc teamScope, teamID int
 		}); err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("unassign: %w", err)
+		// The conversations assigned to them, in one statement, which
+		// gives everyone in them a new inbox version once, not once per
+		// conversation (db.HoldConversations).
+		if err := db.HoldConversations(ctx, tx, "SELECT t.id FROM threads AS t WHERE t.team_id = ? AND t.assigned_to = ?", []any{t.ID, u.ID}, func() error {
+			if _, err := tx.NewUpdate().Model((*db.Thread)(nil)).Set("assigned_to = NULL").Where("team_id = ? AND assigned_to = ?", t.ID, u.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("unassign: %w", err)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		// Without the team's rows, and perhaps without medical access.
 		if err := recountReadableTotals(ctx, tx, "?", u.ID); err != nil {
