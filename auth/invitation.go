@@ -148,38 +148,76 @@ func (s *Invitations) Invite(ctx context.Context, in InviteInput) (string, *db.U
 // organisation: another organisation writing to the same person creates its
 // own link and leaves the first one working.
 func (s *Invitations) issue(ctx context.Context, tx bun.Tx, user *db.User, org *db.Organisation, by *int64, now time.Time) (string, error) {
-	if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
-		Where("user_id = ? AND org_id = ? AND used_at IS NULL AND revoked_at IS NULL", user.ID, org.ID).Exec(ctx); err != nil {
-		return "", fmt.Errorf("revoke older invitations: %w", err)
+	links, err := s.issueMany(ctx, tx, []*db.User{user}, org, by, now)
+	if err != nil {
+		return "", err
 	}
-	token, hash := newToken()
-	inv := &db.Invitation{UserID: user.ID, OrgID: org.ID, InvitedBy: by, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
-	if _, err := tx.NewInsert().Model(inv).Exec(ctx); err != nil {
-		return "", fmt.Errorf("store invitation: %w", err)
+	return links[0], nil
+}
+
+// issueChunk is how many people issueMany handles in one statement.
+const issueChunk = 500
+
+// issueMany is issue for each of users (different people) at once, in a
+// few statements whatever their number: their open links of org revoked
+// in one, their new links stored in one, the house style read once, the
+// mails queued in a batch (notify.Outbox.QueueMails, which keeps the rule
+// of no mail to a disabled account) and the audit rows written in one. It
+// returns their links, in the order of users.
+func (s *Invitations) issueMany(ctx context.Context, tx bun.Tx, users []*db.User, org *db.Organisation, by *int64, now time.Time) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
 	}
-	link := s.BaseURL.String() + "/aanmelden/" + token
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	for chunk := range slices.Chunk(ids, issueChunk) {
+		if _, err := tx.NewUpdate().Model((*db.Invitation)(nil)).Set("revoked_at = ?", now).
+			Where("user_id IN (?) AND org_id = ? AND used_at IS NULL AND revoked_at IS NULL", bun.In(chunk), org.ID).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("revoke older invitations: %w", err)
+		}
+	}
+	links := make([]string, len(users))
+	invs := make([]db.Invitation, len(users))
+	for i, u := range users {
+		token, hash := newToken()
+		invs[i] = db.Invitation{UserID: u.ID, OrgID: org.ID, InvitedBy: by, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+		links[i] = s.BaseURL.String() + "/aanmelden/" + token
+	}
+	for chunk := range slices.Chunk(invs, issueChunk) {
+		if _, err := tx.NewInsert().Model(&chunk).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("store invitation: %w", err)
+		}
+	}
 	brand, err := LoadBrand(ctx, tx, org.ID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var m notify.Mail
-	if bm, ok := s.Mail.(BrandedInvitationMail); ok {
-		m, err = bm.BrandedInvitationMail(user.Language, brand, link, s.BaseURL.String())
-	} else {
-		m, err = s.Mail.InvitationMail(user.Language, brand.Name, link, s.BaseURL.String())
+	mails := make([]notify.Mail, len(users))
+	audits := make([]AuditEntry, len(users))
+	for i, u := range users {
+		var m notify.Mail
+		if bm, ok := s.Mail.(BrandedInvitationMail); ok {
+			m, err = bm.BrandedInvitationMail(u.Language, brand, links[i], s.BaseURL.String())
+		} else {
+			m, err = s.Mail.InvitationMail(u.Language, brand.Name, links[i], s.BaseURL.String())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("render invitation mail: %w", err)
+		}
+		m.To = u.Email
+		m.FromName = brand.SenderName
+		mails[i] = m
+		audits[i] = AuditEntry{UserID: &u.ID, ActorID: by, Kind: "invitation.sent", Now: now}
 	}
-	if err != nil {
-		return "", fmt.Errorf("render invitation mail: %w", err)
+	if _, err := s.Outbox.QueueMails(ctx, tx, mails); err != nil {
+		return nil, fmt.Errorf("queue invitation mail: %w", err)
 	}
-	m.To = user.Email
-	m.FromName = brand.SenderName
-	if _, err := s.Outbox.QueueMail(ctx, tx, m); err != nil {
-		return "", fmt.Errorf("queue invitation mail: %w", err)
+	if err := AuditMany(ctx, tx, audits); err != nil {
+		return nil, err
 	}
-	if err := Audit(ctx, tx, AuditEntry{UserID: &user.ID, ActorID: by, Kind: "invitation.sent", Now: now}); err != nil {
-		return "", err
-	}
-	return link, nil
+	return links, nil
 }
 
 func (s *Invitations) queued() {
@@ -441,6 +479,106 @@ func (s *Invitations) RecipientTxCreated(ctx context.Context, tx bun.Tx, email, 
 	return &u, false, nil
 }
 
+// recipientsChunk is how many addresses RecipientsTxCreated looks up or
+// creates in one statement.
+const recipientsChunk = 500
+
+// RecipientsTxCreated is RecipientTxCreated for several addresses at once,
+// in a few statements whatever their number: the users of emails by
+// normalised address, those new created as invited external users (in
+// the order of emails) with one insert, and which of them were created
+// here. An address someone else stored meanwhile is loaded as they stored
+// it and was not created here, as with RecipientTxCreated.
+func (s *Invitations) RecipientsTxCreated(ctx context.Context, tx bun.Tx, emails []string, language string) (map[string]*db.User, map[string]bool, error) {
+	addrs := make([]string, 0, len(emails))
+	seen := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		e, err := NormalizeEmail(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !seen[e] {
+			seen[e] = true
+			addrs = append(addrs, e)
+		}
+	}
+	users := make(map[string]*db.User, len(addrs))
+	if err := usersByEmail(ctx, tx, addrs, users); err != nil {
+		return nil, nil, fmt.Errorf("load recipients: %w", err)
+	}
+	var fresh []db.User
+	for _, e := range addrs {
+		if users[e] == nil {
+			fresh = append(fresh, db.User{Email: e, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(language), Gender: "unknown"})
+		}
+	}
+	created := make(map[string]bool, len(fresh))
+	if len(fresh) == 0 {
+		return users, created, nil
+	}
+	now := s.Now().UTC()
+	for i := range fresh {
+		fresh[i].CreatedAt, fresh[i].UpdatedAt = now, now
+	}
+	// As in RecipientTxCreated, someone else may be writing to the same
+	// new address at this moment: the insert then waits for them (on
+	// PostgreSQL) and leaves their row as it is. What it returns is what
+	// it stored.
+	type storedRow struct {
+		ID    int64  `bun:"id"`
+		Email string `bun:"email"`
+	}
+	var stored []storedRow
+	for chunk := range slices.Chunk(fresh, recipientsChunk) {
+		var rows []storedRow
+		if err := tx.NewInsert().Model(&chunk).On("CONFLICT (email) DO NOTHING").Returning("id, email").Scan(ctx, &rows); err != nil && !db.ErrNoRows(err) {
+			return nil, nil, fmt.Errorf("create recipients: %w", err)
+		}
+		stored = append(stored, rows...)
+	}
+	ids := make(map[string]int64, len(stored))
+	for _, r := range stored {
+		ids[r.Email] = r.ID
+	}
+	var meanwhile []string
+	for i := range fresh {
+		u := &fresh[i]
+		if id, ok := ids[u.Email]; ok {
+			u.ID = id
+			users[u.Email], created[u.Email] = u, true
+		} else {
+			meanwhile = append(meanwhile, u.Email)
+		}
+	}
+	if len(meanwhile) > 0 {
+		if err := usersByEmail(ctx, tx, meanwhile, users); err != nil {
+			return nil, nil, fmt.Errorf("load recipients stored meanwhile: %w", err)
+		}
+		for _, e := range meanwhile {
+			if users[e] == nil {
+				return nil, nil, fmt.Errorf("load recipient stored meanwhile: %s not found", redactEmail(e))
+			}
+		}
+	}
+	return users, created, nil
+}
+
+// usersByEmail adds the users of the (normalised) addresses emails that
+// have an account to out, by address, in one statement a chunk of
+// recipientsChunk.
+func usersByEmail(ctx context.Context, idb bun.IDB, emails []string, out map[string]*db.User) error {
+	for chunk := range slices.Chunk(emails, recipientsChunk) {
+		var us []db.User
+		if err := idb.NewSelect().Model(&us).Where("email IN (?)", bun.In(chunk)).Scan(ctx); err != nil && !db.ErrNoRows(err) {
+			return err
+		}
+		for i := range us {
+			out[us[i].Email] = &us[i]
+		}
+	}
+	return nil
+}
+
 // Limits on sending an invitation again by hand ("Uitnodiging opnieuw
 // versturen", in a conversation or in Beheer): each new mail kills the
 // link of the one before, so a second click within InvitationResendAfter
@@ -507,6 +645,18 @@ func (s *Invitations) InviteTx(ctx context.Context, tx bun.Tx, user *db.User, or
 		return apperr.New(apperr.Conflict, "invite.already_active")
 	}
 	_, err := s.issue(ctx, tx, user, org, by, s.Now().UTC())
+	return err
+}
+
+// InviteManyTx is InviteTx for each of users (different people) at once,
+// in a few statements whatever their number (issueMany).
+func (s *Invitations) InviteManyTx(ctx context.Context, tx bun.Tx, users []*db.User, org *db.Organisation, by *int64) error {
+	for _, u := range users {
+		if u.Status != db.StatusInvited {
+			return apperr.New(apperr.Conflict, "invite.already_active")
+		}
+	}
+	_, err := s.issueMany(ctx, tx, users, org, by, s.Now().UTC())
 	return err
 }
 

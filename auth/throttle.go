@@ -30,14 +30,31 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 // if the transaction commits, and concurrent transactions counting the same
 // key wait for each other.
 func (l *Limiter) AllowIn(ctx context.Context, idb bun.IDB, key string, limit int, window time.Duration) (bool, time.Duration, error) {
-	count, start, err := l.bump(ctx, idb, key, window)
+	within, wait, err := l.AllowManyIn(ctx, idb, key, 1, limit, window)
+	return within == 1, wait, err
+}
+
+// AllowManyIn is n AllowIn for key in a row, in one statement: it counts
+// n events and returns how many of them, the first ones, are within
+// limit (n when all are; when fewer, also how long until the window
+// ends). As with AllowIn, the events are counted only if the transaction
+// commits: a caller that refuses the whole of them when some are over the
+// limit rolls the count back with the rest.
+func (l *Limiter) AllowManyIn(ctx context.Context, idb bun.IDB, key string, n, limit int, window time.Duration) (int, time.Duration, error) {
+	if n <= 0 {
+		return 0, 0, nil
+	}
+	count, start, err := l.bump(ctx, idb, key, n, window)
 	if err != nil {
-		return false, 0, err
+		return 0, 0, err
 	}
-	if count <= limit {
-		return true, 0, nil
+	// Before these n, the window held count-n events: the k-th of them is
+	// event count-n+k, within the limit while that is at most limit.
+	within := min(max(limit-(count-n), 0), n)
+	if within == n {
+		return n, 0, nil
 	}
-	return false, start.Add(window).Sub(l.Now()), nil
+	return within, start.Add(window).Sub(l.Now()), nil
 }
 
 // write runs fn, a write of a throttle, in its turn among the database's
@@ -50,9 +67,9 @@ func (l *Limiter) write(ctx context.Context, idb bun.IDB, fn func(ctx context.Co
 	return fn(ctx)
 }
 
-// bump counts one event for key in a fixed window that starts anew once it
+// bump counts n events for key in a fixed window that starts anew once it
 // has passed, in one statement so that concurrent requests count right.
-func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time.Duration) (int, time.Time, error) {
+func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, n int, window time.Duration) (int, time.Time, error) {
 	now := l.Now().UTC()
 	cutoff := now.Add(-window)
 	var row struct {
@@ -60,11 +77,11 @@ func (l *Limiter) bump(ctx context.Context, idb bun.IDB, key string, window time
 		WindowStart time.Time
 	}
 	err := l.write(ctx, idb, func(ctx context.Context) error {
-		return idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, 1, ?)
+		return idb.NewRaw(`INSERT INTO throttles (key, count, window_start) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET
-  count = CASE WHEN throttles.window_start <= ? THEN 1 ELSE throttles.count + 1 END,
+  count = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.count + ? END,
   window_start = CASE WHEN throttles.window_start <= ? THEN ? ELSE throttles.window_start END
-RETURNING count, window_start`, key, now, cutoff, cutoff, now).Scan(ctx, &row)
+RETURNING count, window_start`, key, n, now, cutoff, n, n, cutoff, now).Scan(ctx, &row)
 	})
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("throttle %s: %w", key, err)
@@ -185,7 +202,7 @@ func (l *Limiter) Blocked(ctx context.Context, key string) (time.Duration, error
 
 // Fail records a failed attempt for key and returns the wait it causes.
 func (l *Limiter) Fail(ctx context.Context, key string) (time.Duration, error) {
-	count, start, err := l.bump(ctx, l.DB, key, failureWindow)
+	count, start, err := l.bump(ctx, l.DB, key, 1, failureWindow)
 	if err != nil {
 		return 0, err
 	}

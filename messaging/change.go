@@ -981,7 +981,7 @@ WHERE m.thread_id = ? AND EXISTS (SELECT 1 FROM message_states AS ms WHERE ms.me
 		if err := s.alert(ctx, tx, th, org, p, u, user, team, now, &al); err != nil {
 			return err
 		}
-		if err := s.storeAlerts(ctx, tx, &al, now); err != nil {
+		if err := s.storeAlerts(ctx, tx, &al, org, user, now); err != nil {
 			return err
 		}
 		later, err = s.stage(ctx, tx, []Event{line})

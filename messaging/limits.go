@@ -45,7 +45,26 @@ func (s *Service) countNewThread(ctx context.Context, tx bun.Tx, sender *db.User
 
 // countNewAddress counts an address new to Dialoog that sender invites.
 func (s *Service) countNewAddress(ctx context.Context, tx bun.Tx, sender *db.User) error {
-	return s.count(ctx, tx, "newaddr:user:", sender.ID, NewAddressesPerHour, "message.new_addresses_limit")
+	return s.count(ctx, tx, newAddressKey, sender.ID, NewAddressesPerHour, newAddressesLimitKey)
+}
+
+// countNewAddresses counts n addresses new to Dialoog that sender invites
+// at once, in one statement, and returns how many of them, the first
+// ones, are within the hourly limit (n when all are). The caller refuses
+// what is over it, and its transaction rolls the count back.
+func (s *Service) countNewAddresses(ctx context.Context, tx bun.Tx, sender *db.User, n int) (int, error) {
+	within, _, err := s.limiter().AllowManyIn(ctx, tx, newAddressKey+strconv.FormatInt(sender.ID, 10), n, NewAddressesPerHour, limitWindow)
+	return within, err
+}
+
+const newAddressKey = "newaddr:user:"
+
+const newAddressesLimitKey = "message.new_addresses_limit"
+
+// newAddressesLimit is the refusal of an address new to Dialoog over
+// NewAddressesPerHour, as count gives it.
+func newAddressesLimit() error {
+	return &apperr.Error{Code: apperr.TooMany, Key: newAddressesLimitKey, Field: "to"}
 }
 
 func (s *Service) count(ctx context.Context, tx bun.Tx, prefix string, userID int64, limit int, key string) error {

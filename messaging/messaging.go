@@ -346,22 +346,30 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 			if team == nil {
 				users = append(users, sender)
 			}
-			// The recipients who have an account, in one statement; the
-			// addresses new to Dialoog are created one by one below.
-			known, err := usersByEmail(ctx, tx, recipients)
+			// The recipients who have an account, and accounts for the
+			// addresses new to Dialoog, in a few statements; the new ones
+			// are counted at once against the sender's allowance.
+			known, created, err := s.Invitations.RecipientsTxCreated(ctx, tx, recipients, sender.Language)
 			if err != nil {
 				return err
 			}
+			within, err := s.countNewAddresses(ctx, tx, sender, len(created))
+			if err != nil {
+				return err
+			}
+			// The refusals come in the order of the addresses, as when each
+			// new address was counted on its own: one over the allowance
+			// is refused where it stands, after what the addresses before
+			// it are refused for.
+			fresh := 0
 			for _, email := range recipients {
-				u, created := known[email], false
+				u := known[email]
 				if u == nil {
-					if u, created, err = s.Invitations.RecipientTxCreated(ctx, tx, email, sender.Language); err != nil {
-						return err
-					}
+					return errors.New("load recipients: an address was not loaded")
 				}
-				if created {
-					if err := s.countNewAddress(ctx, tx, sender); err != nil {
-						return err
+				if created[email] {
+					if fresh++; fresh > within {
+						return newAddressesLimit()
 					}
 				}
 				if u.Status == db.StatusDisabled {
@@ -427,20 +435,6 @@ SELECT ?, tm.user_id, ?, ?, tm.team_id, 0, 0 FROM team_members AS tm WHERE tm.te
 	s.queued()
 	s.publish(ctx, later)
 	return threadID, nil
-}
-
-// usersByEmail loads the users of the (normalised) addresses emails that
-// have an account, by address, in one statement.
-func usersByEmail(ctx context.Context, tx bun.Tx, emails []string) (map[string]*db.User, error) {
-	var us []db.User
-	if err := tx.NewSelect().Model(&us).Where("email IN (?)", bun.In(emails)).Scan(ctx); err != nil && !db.ErrNoRows(err) {
-		return nil, fmt.Errorf("load recipients: %w", err)
-	}
-	out := make(map[string]*db.User, len(us))
-	for i := range us {
-		out[us[i].Email] = &us[i]
-	}
-	return out, nil
 }
 
 // shownAddress is how long an address an error names may be, in
@@ -850,7 +844,7 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 			return nil, err
 		}
 	}
-	if err := s.storeAlerts(ctx, tx, &al, now); err != nil {
+	if err := s.storeAlerts(ctx, tx, &al, org, author, now); err != nil {
 		return nil, err
 	}
 	if auto {
@@ -902,10 +896,9 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 		return nil
 	}
 	if u.Status == db.StatusInvited {
-		// The invitation again (its link replaces the last one).
-		if err := s.Invitations.InviteTx(ctx, tx, u, org, &author.ID); err != nil {
-			return err
-		}
+		// The invitation again (its link replaces the last one), issued
+		// with the others' by storeAlerts.
+		al.invites = append(al.invites, u)
 		al.told = append(al.told, p.ID)
 		return nil
 	}
@@ -943,15 +936,22 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 
 // alerts are the notices of a new message to store (alert, storeAlerts).
 type alerts struct {
-	mails  []notify.Mail
-	pushes []notify.PushTo
-	told   []int64 // the participant rows told of the message
+	invites []*db.User // people not signed up yet, invited again
+	mails   []notify.Mail
+	pushes  []notify.PushTo
+	told    []int64 // the participant rows told of the message
 }
 
-// storeAlerts queues the notification mails and pushes of al and records
-// when its participants were told, in a statement or two each, whatever
+// storeAlerts issues the invitations of al (by author, for org: the
+// conversation's), queues its notification mails and pushes and records
+// when its participants were told, in a statement or a few each, whatever
 // their number.
-func (s *Service) storeAlerts(ctx context.Context, tx bun.Tx, al *alerts, now time.Time) error {
+func (s *Service) storeAlerts(ctx context.Context, tx bun.Tx, al *alerts, org *db.Organisation, author *db.User, now time.Time) error {
+	if len(al.invites) > 0 {
+		if err := s.Invitations.InviteManyTx(ctx, tx, al.invites, org, &author.ID); err != nil {
+			return err
+		}
+	}
 	if len(al.mails) > 0 {
 		if _, err := s.Outbox.QueueMails(ctx, tx, al.mails); err != nil {
 			return err

@@ -203,3 +203,66 @@ func TestComposeOverNewAddressAllowance(t *testing.T) {
 		})
 	})
 }
+
+// TestComposeToAnAddressStoredMeanwhile: an address new when the
+// conversation is started that someone else stores at the same moment (on
+// PostgreSQL the compose's insert waits for their transaction; on SQLite,
+// whose writers take turns, it is stored just before) is the person as
+// they stored it, invited, and not counted as new against the sender's
+// allowance; the other new address is created and counted.
+func TestComposeToAnAddressStoredMeanwhile(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		now := f.clk.Now()
+		theirs := &db.User{Email: "tegelijk@example.nl", Kind: db.KindExternal, Status: db.StatusInvited, Language: "en", Gender: "unknown", CreatedAt: now, UpdatedAt: now}
+		compose := func() error {
+			_, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{theirs.Email, "alleen@example.nl"}, Subject: "Welkom", Body: "Hallo"})
+			return err
+		}
+		var err error
+		if d.Postgres() {
+			hold, err2 := d.BeginTx(ctx, nil)
+			if err2 != nil {
+				t.Fatal(err2)
+			}
+			pid := dbtest.BackendPID(t, ctx, hold)
+			if _, err := hold.NewInsert().Model(theirs).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); err = compose() }()
+			dbtest.WaitBehind(t, d, pid, 1, done)
+			if err := hold.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+		} else {
+			if _, err := d.NewInsert().Model(theirs).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = compose()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := f.user(t, theirs.Email); u.ID != theirs.ID || u.Language != "en" || u.Status != db.StatusInvited {
+			t.Fatalf("the address stored meanwhile: %+v, want theirs (%d, en)", u, theirs.ID)
+		}
+		if u := f.user(t, "alleen@example.nl"); u.Language != "nl" || u.Status != db.StatusInvited {
+			t.Fatalf("the new address: %+v", u)
+		}
+		for _, e := range []string{theirs.Email, "alleen@example.nl"} {
+			if n := len(f.mailsTo(t, e)); n != 1 {
+				t.Fatalf("%d invitations to %s, want 1", n, e)
+			}
+		}
+		var counts []int
+		if err := d.NewSelect().Table("throttles").Column("count").Where("key LIKE 'newaddr:%'").Scan(ctx, &counts); err != nil {
+			t.Fatal(err)
+		}
+		if len(counts) != 1 || counts[0] != 1 {
+			t.Fatalf("new addresses counted %v, want [1]", counts)
+		}
+	})
+}
