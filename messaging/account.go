@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"dialoog/auth"
 	"dialoog/db"
+	"dialoog/i18n"
 	"dialoog/identity"
 	"dialoog/notify"
 )
@@ -185,6 +187,9 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 	if err := notify.ForgetPush(ctx, tx, user.ID); err != nil {
 		return err
 	}
+	if err := s.renameInNotices(ctx, tx, user); err != nil {
+		return err
+	}
 	if _, err := tx.NewDelete().Table("mail_requests").Where("email = ?", user.Email).Exec(ctx); err != nil {
 		return fmt.Errorf("withdraw mail requests: %w", err)
 	}
@@ -196,6 +201,83 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 	// no actor, and not the address they did it from.
 	if _, err := tx.NewUpdate().Model((*db.AuditEvent)(nil)).Set("actor_id = NULL").Set("ip = ''").Where("actor_id = ?", user.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("pseudonymise audit: %w", err)
+	}
+	return nil
+}
+
+// renameInNotices rewrites the new-message mails still queued (they wait
+// NotifyDelay) to the other people of the conversations the user wrote in
+// that tell of a message of theirs by their name: the message stays in
+// those boxes and the mail still goes, but it names them as the
+// conversation now does ("Verwijderde gebruiker"), not by the name the
+// account no longer has. A mail that names the organisation or team (an
+// internal author to an outsider, NotifiedFrom) stays as it is. It reads
+// the participants of the conversations through the user's messages
+// (messages_sender_idx) and the queued mails through their recipients.
+func (s *Service) renameInNotices(ctx context.Context, tx bun.Tx, user *db.User) error {
+	var readers []struct {
+		ID       int64
+		ThreadID int64
+		Email    string
+		Kind     string
+		Language string
+	}
+	if err := tx.NewRaw(`SELECT p.id, p.thread_id, u.email, u.kind, u.language FROM participants AS p JOIN users AS u ON u.id = p.user_id
+WHERE p.thread_id IN (SELECT m.thread_id FROM messages AS m WHERE m.sender_id = ?) AND p.user_id <> ?`, user.ID, user.ID).
+		Scan(ctx, &readers); err != nil && !db.ErrNoRows(err) {
+		return fmt.Errorf("load readers of notices: %w", err)
+	}
+	if len(readers) == 0 {
+		return nil
+	}
+	type reader struct {
+		thread   int64
+		email    string
+		internal bool
+		language string
+	}
+	byParticipant := make(map[int64]reader, len(readers))
+	var emails []string
+	seen := map[string]bool{}
+	for _, r := range readers {
+		byParticipant[r.ID] = reader{thread: r.ThreadID, email: r.Email, internal: r.Kind == db.KindInternal, language: r.Language}
+		if !seen[r.Email] {
+			seen[r.Email] = true
+			emails = append(emails, r.Email)
+		}
+	}
+	_, err := s.Outbox.RewriteNotices(ctx, tx, emails, func(recipient string, m *notify.Mail) (bool, error) {
+		r, ok := byParticipant[m.Notice.Participant]
+		if !ok || r.email != recipient {
+			return false, nil
+		}
+		if user.Kind == db.KindInternal && !r.internal {
+			return false, nil // it names the team or the organisation
+		}
+		switch {
+		case m.Notice.Author == user.ID:
+		case m.Notice.Author != 0:
+			return false, nil
+		default:
+			// Queued before notices named their author: the user's
+			// message of that moment in the conversation.
+			at := m.Notice.At.UTC()
+			mine, err := tx.NewSelect().Model((*db.Message)(nil)).
+				Where("thread_id = ? AND sender_id = ? AND created_at BETWEEN ? AND ?", r.thread, user.ID, at.Add(-time.Millisecond), at.Add(time.Millisecond)).
+				Exists(ctx)
+			if err != nil || !mine {
+				return false, err
+			}
+		}
+		mail, err := s.Mail.NewMessageMail(r.language, i18n.For(r.language).T("thread.deleted_user"), s.BaseURL+"/berichten")
+		if err != nil {
+			return false, fmt.Errorf("render notification: %w", err)
+		}
+		m.Subject, m.HTML, m.Text = mail.Subject, mail.HTML, mail.Text
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("rename the person in queued notices: %w", err)
 	}
 	return nil
 }

@@ -922,7 +922,7 @@ func (s *Service) alert(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.O
 	}
 	mail.FromName = *org.SenderName
 	// Sent NotifyDelay later, and only if still wanted then (NoticeWanted).
-	notice := notify.Notice{Participant: p.ID, At: now}
+	notice := notify.Notice{Participant: p.ID, At: now, Author: author.ID}
 	mail.Notice, mail.Delay = &notice, s.NotifyDelay
 	al.mails = append(al.mails, mail)
 	// The same content-free notice to each browser the person switched

@@ -194,3 +194,72 @@ func TestStopServiceForgetsAddressAsActor(t *testing.T) {
 		}
 	})
 }
+
+// A mail still queued to someone else about a message of a person who
+// stops (the new-message mail waits DIALOOG_NOTIFY_DELAY) goes out after
+// the stop, as the message stays in that box: it then names the person as
+// the conversation does, "Verwijderde gebruiker", not by the name the
+// account no longer has. A mail that names the organisation instead (an
+// internal author to an outsider) is left as it is.
+func TestStopRenamesQueuedNotices(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "janneke@example.nl", false, "Janneke", "", "Uniekachternaam")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bram, a colleague, writes to Piet, an outsider: that mail names
+		// OSAW, not Bram.
+		piet := f.active(t, "piet@example.nl", false, "Piet", "", "Post")
+		if _, err := f.svc.Compose(ctx, f.boss.Identity(), messaging.ComposeInput{To: []string{piet.Email}, Subject: "Afspraak", Body: "Dinsdag?"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(time.Minute)
+		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"}); err != nil {
+			t.Fatal(err)
+		}
+		pending := func(to string) []string {
+			t.Helper()
+			var out []string
+			for _, it := range f.mailsTo(t, to) {
+				if it.Status == db.OutboxPending {
+					out = append(out, it.Mail.Subject+"\n"+it.Mail.Text+"\n"+it.Mail.HTML)
+				}
+			}
+			return out
+		}
+		before := pending(f.hr.Email)
+		if len(before) == 0 || !strings.Contains(strings.Join(before, "\n"), "Uniekachternaam") {
+			t.Fatalf("no queued mail to Hanna naming Jan: the test proves nothing: %q", before)
+		}
+
+		if err := f.svc.StopService(ctx, jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		after := pending(f.hr.Email)
+		if len(after) != len(before) {
+			t.Fatalf("queued mails to Hanna: %d, want the %d still to send (the message stays in her box)", len(after), len(before))
+		}
+		for _, m := range after {
+			if strings.Contains(m, "Janneke") || strings.Contains(m, "Uniekachternaam") {
+				t.Errorf("a queued mail still names the person who stopped: %q", m)
+			}
+		}
+		if !strings.Contains(strings.Join(after, "\n"), "Verwijderde gebruiker") {
+			t.Errorf("the queued mail does not say who as the conversation does: %q", after)
+		}
+
+		toPiet := pending(piet.Email)
+		if len(toPiet) != 1 || !strings.Contains(toPiet[0], "van OSAW") {
+			t.Fatalf("queued mails to Piet: %q, want one from OSAW", toPiet)
+		}
+		if err := f.svc.StopService(ctx, f.boss.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if got := pending(piet.Email); len(got) != 1 || got[0] != toPiet[0] {
+			t.Errorf("queued mails to Piet after Bram stopped: %q, want %q as it was", got, toPiet)
+		}
+	})
+}

@@ -93,6 +93,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"dialoog/db"
 	"dialoog/vault"
@@ -123,6 +124,10 @@ type Mail struct {
 type Notice struct {
 	Participant int64     `json:"participant"`
 	At          time.Time `json:"at"`
+	// Author is the account whose message the notice tells of (0 in
+	// notices queued before it was recorded): a mail that names them can
+	// be found again when they delete their account (RewriteNotices).
+	Author int64 `json:"author,omitempty"`
 }
 
 // SMS is a text message to one mobile number.
@@ -459,6 +464,53 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 		return fmt.Errorf("erase delivered messages: %w", err)
 	}
 	return nil
+}
+
+// RewriteNotices lets change rewrite the notices of new messages (mails
+// with a Notice) still queued for any of recipients, in the caller's
+// transaction: change gets the row's recipient and its mail, and returns
+// whether it changed the mail; a changed mail is sealed again under the
+// row's own idempotency key. It returns how many rows it changed. Only
+// rows not yet claimed are rewritten; on PostgreSQL they are locked, so
+// that a worker claims them (SKIP LOCKED) only after the caller's commit,
+// with the new payload.
+func (o *Outbox) RewriteNotices(ctx context.Context, idb bun.IDB, recipients []string, change func(recipient string, m *Mail) (bool, error)) (int, error) {
+	n := 0
+	for chunk := range slices.Chunk(recipients, 500) {
+		var rows []db.OutboxItem
+		q := idb.NewSelect().Model(&rows).Column("id", "idempotency_key", "channel", "recipient", "payload").
+			Where("recipient IN (?) AND channel = ? AND status = ?", bun.In(chunk), db.ChannelMail, db.OutboxPending)
+		if idb.Dialect().Name() == dialect.PG {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil && !db.ErrNoRows(err) {
+			return n, fmt.Errorf("load queued notices: %w", err)
+		}
+		for i := range rows {
+			r := &rows[i]
+			m, _, err := openPayload(o.vault, r)
+			if err != nil || m == nil || m.Notice == nil {
+				continue // the worker fails a payload that does not open
+			}
+			changed, err := change(r.Recipient, m)
+			if err != nil {
+				return n, err
+			}
+			if !changed {
+				continue
+			}
+			plain, err := json.Marshal(m)
+			if err != nil {
+				return n, fmt.Errorf("rewrite notice: encode: %w", err)
+			}
+			if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).Set("payload = ?", o.vault.Seal(plain, []byte(r.IdempotencyKey))).
+				Where("id = ? AND status = ?", r.ID, db.OutboxPending).Exec(ctx); err != nil {
+				return n, fmt.Errorf("rewrite notice: %w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // DeliveredKept is how long a delivered mail or text stays in the outbox.
