@@ -292,7 +292,12 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 		if keys, err = s.purge(ctx, tx, m); err != nil {
 			return err
 		}
-		later, err = s.stage(ctx, tx, []Event{ev})
+		files, leaving, err := s.withdrawInvitees(ctx, tx, ps, m.CreatedAt)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, files...)
+		later, err = s.stage(ctx, tx, append([]Event{ev}, leaving...))
 		return err
 	})
 	if err != nil {
@@ -302,6 +307,55 @@ func (s *Service) DeleteForEveryone(ctx context.Context, who *identity.User, mes
 	s.publish(ctx, later)
 	return nil
 }
+
+// withdrawInvitees deletes, in the transaction of a deletion for everyone
+// of a message written at the time at, the invited people among userIDs
+// (the conversation's participants) whom that message brought in and who
+// now have nothing in Dialoog: it was their only conversation (it went
+// with the message), they were invited by nobody before it, never used a
+// link or had a session, and are in no team, no case and not an admin.
+// Their sign-up link then no longer opens an account for a conversation
+// that no longer exists (a message to a mistyped address, deleted at once),
+// and the invitation mail still queued is withdrawn. They are deleted as
+// the nightly cleanup deletes an invited person who takes part in nothing
+// (deleteAccount), under the rows' locks, after the conversation's (the
+// order of every change in a conversation). It returns the files and
+// events of the deletions.
+func (s *Service) withdrawInvitees(ctx context.Context, tx bun.Tx, userIDs []int64, at time.Time) ([]storedFile, []Event, error) {
+	if len(userIDs) == 0 {
+		return nil, nil, nil
+	}
+	var us []db.User
+	q := tx.NewSelect().Model(&us).ModelTableExpr("users AS u").ColumnExpr(s.DB.Columns(db.User{}, "u")).
+		Where("u.id IN (?)", bun.In(userIDs)).Where(invitedOnlyBy, at.UTC()).OrderExpr("u.id")
+	if s.DB.Postgres() {
+		q = q.For("UPDATE OF u")
+	}
+	if err := q.Scan(ctx); err != nil && !db.ErrNoRows(err) {
+		return nil, nil, fmt.Errorf("load invited people of the message: %w", err)
+	}
+	var keys []storedFile
+	var later []Event
+	for i := range us {
+		k, evs, err := s.deleteAccount(ctx, tx, &us[i], AuditInvitationWithdrawn)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, k...)
+		later = append(later, evs...)
+	}
+	return keys, later, nil
+}
+
+// invitedOnlyBy is withdrawInvitees' rule: an invited person with nothing
+// in Dialoog but the invitations of a message written at the argument.
+// Each term through an index of its column.
+const invitedOnlyBy = `u.status = 'invited' AND u.is_admin = FALSE
+  AND NOT EXISTS (SELECT 1 FROM participants AS p WHERE p.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM team_members AS tm WHERE tm.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM cases AS c WHERE c.subject_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM invitations AS i WHERE i.user_id = u.id AND (i.created_at < ? OR i.used_at IS NOT NULL))
+  AND NOT EXISTS (SELECT 1 FROM sessions AS se WHERE se.user_id = u.id)`
 
 // RemoveFromBox removes a message from the user's own box. When nobody has
 // it in their box any more, its content and files are deleted.

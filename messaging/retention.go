@@ -52,6 +52,11 @@ const AuditRetentionChanged = "retention.changed"
 // the cleanup; like a stopped account, it names them by a keyed hash only.
 const AuditInvitationExpired = "account.invitation_expired"
 
+// AuditInvitationWithdrawn is the audit kind of an invited person deleted
+// with the message, deleted for everyone, that invited them (see
+// DeleteForEveryone); its detail is the keyed hash of the user id.
+const AuditInvitationWithdrawn = "account.invitation_withdrawn"
+
 const (
 	// retentionBatch is how many conversations one transaction deletes.
 	retentionBatch = 100
