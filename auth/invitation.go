@@ -378,8 +378,7 @@ func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) erro
 	}
 	// A per-address limit keeps anyone from flooding one mailbox; hitting it
 	// is silent, like an unknown address.
-	sum := sha256.Sum256([]byte(email))
-	if ok, _, err := s.Limiter.Allow(ctx, "newlink:addr:"+hex.EncodeToString(sum[:8]), newLinkPerAddress, newLinkWindow); err != nil || !ok {
+	if ok, _, err := s.Limiter.Allow(ctx, newLinkKey(email), newLinkPerAddress, newLinkWindow); err != nil || !ok {
 		return err
 	}
 	if err := queueMailRequest(ctx, s.DB, mailRequestNewLink, email, ip, s.Now()); err != nil {
@@ -389,6 +388,12 @@ func (s *Invitations) RequestNewLink(ctx context.Context, email, ip string) erro
 		s.Requested()
 	}
 	return nil
+}
+
+// newLinkKey is the throttle key of the new-link requests for an address.
+func newLinkKey(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return "newlink:addr:" + hex.EncodeToString(sum[:8])
 }
 
 // newLinkMail sends a new sign-up link when email belongs to a user who

@@ -495,7 +495,7 @@ func (a *Accounts) sendCode(ctx context.Context, u *db.User, purpose, phone, ip 
 		}
 		// Counted in the transaction: a text refused here or above is
 		// not counted.
-		if ok, wait, err := a.Limiter.AllowIn(ctx, tx, "sms:user:"+strconv.FormatInt(u.ID, 10), SMSPerAccountHour, time.Hour); err != nil {
+		if ok, wait, err := a.Limiter.AllowIn(ctx, tx, smsUserKey(u.ID), SMSPerAccountHour, time.Hour); err != nil {
 			return err
 		} else if !ok {
 			return tooMany("phone", wait)
@@ -1002,3 +1002,7 @@ func (a *Accounts) SaveProfile(ctx context.Context, cur *Current, p Profile, ip 
 		return Audit(ctx, tx, AuditEntry{UserID: &cur.User.ID, Kind: "profile.completed", IP: ip, Now: now})
 	})
 }
+
+// smsUserKey is the throttle key of the texts sent to set up or change an
+// account's number.
+func smsUserKey(userID int64) string { return "sms:user:" + strconv.FormatInt(userID, 10) }

@@ -257,3 +257,19 @@ func IPKey(prefix, ip string) string {
 	}
 	return prefix + ":ip:" + ip
 }
+
+// ForgetThrottles deletes, in the caller's transaction, the throttle rows
+// of one person, as part of deleting their account: those keyed by their
+// mail address (password attempts and new-link requests, a plain hash of
+// it that a list of addresses finds again) and by their account (codes,
+// "confirm it is you", setup texts). No decision about anyone else changes:
+// a guess at an address without an account gets nowhere. The rows of IP
+// addresses and browsers stay, shared by others, until PurgeThrottles.
+// By their keys, one statement.
+func ForgetThrottles(ctx context.Context, idb bun.IDB, userID int64, email string) error {
+	keys := []string{passwordKey(email), newLinkKey(email), userKey(userID), reauthKey(userID), smsUserKey(userID)}
+	if _, err := idb.NewDelete().Model((*db.Throttle)(nil)).Where("key IN (?)", bun.In(keys)).Exec(ctx); err != nil {
+		return fmt.Errorf("forget throttles: %w", err)
+	}
+	return nil
+}

@@ -190,6 +190,9 @@ func (s *Service) forgetPerson(ctx context.Context, tx bun.Tx, user *db.User) er
 	if err := s.renameInNotices(ctx, tx, user); err != nil {
 		return err
 	}
+	if err := auth.ForgetThrottles(ctx, tx, user.ID, user.Email); err != nil {
+		return err
+	}
 	if _, err := tx.NewDelete().Table("mail_requests").Where("email = ?", user.Email).Exec(ctx); err != nil {
 		return fmt.Errorf("withdraw mail requests: %w", err)
 	}

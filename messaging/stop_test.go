@@ -3,7 +3,9 @@ package messaging_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
+	"dialoog/notify"
 )
 
 // After "Stoppen met Dialoog" nothing of the person is left that names
@@ -260,6 +263,42 @@ func TestStopRenamesQueuedNotices(t *testing.T) {
 		}
 		if got := pending(piet.Email); len(got) != 1 || got[0] != toPiet[0] {
 			t.Errorf("queued mails to Piet after Bram stopped: %q, want %q as it was", got, toPiet)
+		}
+	})
+}
+
+// The throttles that count attempts at a person's address (passwords,
+// "stuur mij een nieuwe link") are keyed by a plain hash of it, which a
+// list of addresses finds again: they go with the account. Those of IP
+// addresses stay, shared by everyone behind them, until the nightly
+// cleanup.
+func TestStopForgetsTheAddressThrottles(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan.throttle@example.nl", false, "Jan", "", "Throttle")
+		acc := &auth.Accounts{DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v), Sessions: &auth.Sessions{DB: d, Now: f.clk.Now},
+			Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Now: f.clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if _, err := acc.Login(ctx, jan.Email, "niet-het-wachtwoord", "203.0.113.9", "test"); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
+		if err := f.svc.Invitations.RequestNewLink(ctx, jan.Email, "203.0.113.9"); err != nil {
+			t.Fatal(err)
+		}
+		personal := func() int { return f.count(t, "throttles", "key NOT LIKE ?", "%:ip:%") }
+		if n := personal(); n < 2 {
+			t.Fatalf("%d throttle rows of the address: the test proves nothing", n)
+		}
+		if err := f.svc.StopService(ctx, jan.Identity()); err != nil {
+			t.Fatal(err)
+		}
+		if n := personal(); n != 0 {
+			var keys []string
+			d.NewSelect().Table("throttles").Column("key").Where("key NOT LIKE ?", "%:ip:%").Scan(ctx, &keys)
+			t.Errorf("throttle rows of the person who stopped are left: %q", keys)
+		}
+		if n := f.count(t, "throttles", "key LIKE ?", "%:ip:%"); n == 0 {
+			t.Error("the IP addresses' throttles went too")
 		}
 	})
 }
