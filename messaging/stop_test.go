@@ -223,6 +223,17 @@ func TestStopRenamesQueuedNotices(t *testing.T) {
 		if _, err := f.svc.Reply(ctx, jan.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"}); err != nil {
 			t.Fatal(err)
 		}
+		// One as a version that did not record a notice's author queued
+		// it: found by the time of Jan's message.
+		var hannaRow int64
+		if err := d.NewSelect().Table("participants").Column("id").Where("thread_id = ? AND user_id = ?", tid, f.hr.ID).Scan(ctx, &hannaRow); err != nil {
+			t.Fatal(err)
+		}
+		old := notify.Mail{To: f.hr.Email, Subject: "Je hebt een nieuw bericht van Janneke Uniekachternaam", Text: "Oud formaat",
+			Notice: &notify.Notice{Participant: hannaRow, At: f.clk.Now()}}
+		if _, err := notify.NewOutbox(f.v).QueueMail(ctx, d, old); err != nil {
+			t.Fatal(err)
+		}
 		pending := func(to string) []string {
 			t.Helper()
 			var out []string
