@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -260,45 +261,121 @@ func (s *Service) CloseCase(ctx context.Context, tx bun.Tx, caseID, actorID int6
 	return s.lapse(ctx, tx, ids, 0, "", actorID)
 }
 
-// lapse ends the open requests ids in tx: the signer row of goneUser (0:
-// none), who can no longer take part, gets status gone, the others still
-// waiting SignerLapsed; the requester gets the lapse mail unless they are
-// actorID, whose doing it is. It returns the live events to publish after
-// the commit.
+// lapse ends the open requests ids (in the order of their ids) in tx: the
+// signer row of goneUser (0: none), who can no longer take part, gets
+// status gone, the others still waiting SignerLapsed; the requester gets
+// the lapse mail unless they are actorID, whose doing it is. It returns
+// the live events to publish after the commit. A few statements a chunk
+// of lapseChunk requests, not a few each: a case closed or an account
+// stopped may end many.
 func (s *Service) lapse(ctx context.Context, tx bun.Tx, ids []int64, goneUser int64, gone string, actorID int64) ([]messaging.Event, error) {
 	now := s.Now().UTC()
 	var later []messaging.Event
-	for _, id := range ids {
-		r, err := lockRequest(ctx, tx, id, now)
+	for chunk := range slices.Chunk(ids, lapseChunk) {
+		rs, err := s.lockRequests(ctx, tx, chunk)
 		if err != nil {
 			return nil, err
 		}
-		if r.Status != StatusOpen {
+		var open []*requestRow
+		for i := range rs {
+			if rs[i].Status == StatusOpen {
+				open = append(open, &rs[i])
+			}
+		}
+		if len(open) == 0 {
 			continue
 		}
-		if _, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("status = ?", StatusLapsed).Set("closed_at = ?", now).
-			Where("id = ?", id).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("lapse request %d: %w", id, err)
+		openIDs := make([]int64, len(open))
+		var mailed []*requestRow
+		audits := make([]auth.AuditEntry, len(open))
+		for i, r := range open {
+			openIDs[i] = r.ID
+			if r.RequestedBy == nil || *r.RequestedBy != actorID {
+				mailed = append(mailed, r)
+			}
+			audits[i] = auth.AuditEntry{Kind: "signing.lapsed", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}
+		}
+		if _, err := tx.NewUpdate().Model((*requestRow)(nil)).Set("status = ?", StatusLapsed).Set("closed_at = ?", now).Set("updated_at = ?", now).
+			Where("id IN (?)", bun.In(openIDs)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("lapse requests: %w", err)
 		}
 		if _, err := tx.NewUpdate().Model((*signerRow)(nil)).
 			Set("status = CASE WHEN user_id = ? THEN ? ELSE ? END", goneUser, cmp.Or(gone, SignerLapsed), SignerLapsed).Set("decided_at = ?", now).
-			Where("request_id = ? AND status = ?", id, SignerWaiting).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("lapse signers of request %d: %w", id, err)
+			Where("request_id IN (?) AND status = ?", bun.In(openIDs), SignerWaiting).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("lapse signers: %w", err)
 		}
-		if r.RequestedBy == nil || *r.RequestedBy != actorID {
-			if err := s.mailRequester(ctx, tx, r, s.Mail.SigningLapsedMail); err != nil {
-				return nil, err
-			}
+		if err := s.mailRequesters(ctx, tx, mailed, s.Mail.SigningLapsedMail); err != nil {
+			return nil, err
 		}
-		if err := auth.Audit(ctx, tx, auth.AuditEntry{Kind: "signing.lapsed", Detail: requestDetail(r), Now: now, OrgID: &r.OrgID}); err != nil {
+		if err := auth.AuditAll(ctx, tx, audits); err != nil {
 			return nil, err
 		}
 		// Pages already open show the lapse.
-		evs, err := s.stageChange(ctx, tx, r)
+		evs, err := s.stageChanges(ctx, tx, open)
 		if err != nil {
 			return nil, err
 		}
 		later = append(later, evs...)
 	}
 	return later, nil
+}
+
+// lapseChunk is how many requests one round of lapse's statements ends.
+const lapseChunk = 500
+
+// lockRequests loads the requests ids (in the order of their ids) in tx
+// for a change: on PostgreSQL under the row locks an update of each
+// (lockRequest) takes, in the order of their ids; SQLite's writers take
+// turns. One statement.
+func (s *Service) lockRequests(ctx context.Context, tx bun.Tx, ids []int64) ([]requestRow, error) {
+	var rs []requestRow
+	q := tx.NewSelect().Model(&rs).Where("id IN (?)", bun.In(ids)).Order("id")
+	if s.DB.Postgres() {
+		q = q.For("NO KEY UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock signing requests: %w", err)
+	}
+	return rs, nil
+}
+
+// mailRequesters is mailRequester for each of rs: a mail to the
+// requester of each whose account is still there, their accounts read at
+// once and the mails queued together for each organisation.
+func (s *Service) mailRequesters(ctx context.Context, tx bun.Tx, rs []*requestRow, render func(lang, link string) (notify.Mail, error)) error {
+	var ids []int64
+	for _, r := range rs {
+		if r.RequestedBy != nil && !slices.Contains(ids, *r.RequestedBy) {
+			ids = append(ids, *r.RequestedBy)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var us []db.User
+	if err := tx.NewSelect().Model(&us).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return fmt.Errorf("load requesters: %w", err)
+	}
+	byID := make(map[int64]*db.User, len(us))
+	for i := range us {
+		byID[us[i].ID] = &us[i]
+	}
+	// A mail for each request, in their order, by organisation.
+	var orgs []int64
+	to := map[int64][]db.User{}
+	for _, r := range rs {
+		if r.RequestedBy == nil || byID[*r.RequestedBy] == nil {
+			continue
+		}
+		if _, ok := to[r.OrgID]; !ok {
+			orgs = append(orgs, r.OrgID)
+		}
+		to[r.OrgID] = append(to[r.OrgID], *byID[*r.RequestedBy])
+	}
+	for _, org := range orgs {
+		if err := s.mailAll(ctx, tx, to[org], org, render); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -138,6 +138,72 @@ VALUES (?, ?, 'Hanna', ?, '00', 1, FALSE, 'declined', ?, ?, ?) RETURNING id`, ti
 				return err
 			}
 		})
+		// n open requests of requester in conversation tid, each waiting
+		// for signer.
+		openRequests := func(t *testing.T, tid, requester, signer int64, n int) []int64 {
+			t.Helper()
+			now := f.clk.Now()
+			ids := make([]int64, n)
+			for i := range ids {
+				if err := d.NewRaw(`INSERT INTO signing_requests (thread_id, org_id, requested_by, requester_name, name_sealed, sha256, pages, in_order, status, deadline, created_at, updated_at)
+VALUES (?, ?, ?, 'Hanna', ?, '00', 1, FALSE, 'open', ?, ?, ?) RETURNING id`, tid, f.org.ID, requester, []byte("x"), now.Add(10*24*time.Hour), now, now).Scan(ctx, &ids[i]); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := d.NewRaw("INSERT INTO signing_signers (request_id, user_id, position, status) VALUES (?, ?, 0, 'waiting')", ids[i], signer).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return ids
+		}
+		// lapsed checks that the requests ids lapsed, each with its
+		// audit row.
+		lapsed := func(ctx context.Context, ids []int64) error {
+			n, err := d.NewSelect().Table("signing_requests").Where("id IN (?) AND status = ?", bun.In(ids), signing.StatusLapsed).Count(ctx)
+			if err == nil && n != int64(len(ids)) {
+				err = fmt.Errorf("%d of %d requests lapsed", n, len(ids))
+			}
+			return err
+		}
+		t.Run("close a case of many open requests", func(t *testing.T) {
+			other := f.user(t, "collega@osaw.nl", true, "Cor", "Collega")
+			hook.CheckGrowth(t, "close a case", 5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+				f.clk.Add(time.Hour)
+				tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email, other.Email}, Subject: "Dossier", Body: "Zie bijlage."})
+				if err != nil {
+					t.Fatal(err)
+				}
+				caseID, err := f.msgs.CreateCaseForThread(ctx, f.hr.Identity(), tid, f.jan.ID, fmt.Sprint("D-", n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Half of them the closer's own (no mail), half a colleague's.
+				ids := append(openRequests(t, tid, f.hr.ID, f.jan.ID, n/2), openRequests(t, tid, other.ID, f.jan.ID, n-n/2)...)
+				return func(ctx context.Context) error {
+					if err := f.msgs.SetCaseClosed(ctx, f.hr.Identity(), caseID, true); err != nil {
+						return err
+					}
+					return lapsed(ctx, ids)
+				}
+			})
+		})
+		t.Run("stop an account many requests wait for", func(t *testing.T) {
+			hook.CheckGrowth(t, "stop", 5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+				u := f.user(t, fmt.Sprintf("stopper%d@example.nl", n), false, "Stef", "Stopper")
+				f.clk.Add(time.Hour)
+				tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{u.Email}, Subject: "Akkoord", Body: "Graag"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids := openRequests(t, tid, f.hr.ID, u.ID, n)
+				// The conversation stays (hr keeps it), with its requests.
+				return func(ctx context.Context) error {
+					if err := f.msgs.StopService(ctx, u.Identity()); err != nil {
+						return err
+					}
+					return lapsed(ctx, ids)
+				}
+			})
+		})
 		t.Run("expiry of many requests", func(t *testing.T) {
 			hook.KnownGrowth(t, "expiry of many requests", "RunDue claims and ends each due request in a transaction of its own (the claim, its signers, the requester's mail, the audit row, the live events)",
 				5, 50, func(t *testing.T, n int) func(ctx context.Context) error {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -769,6 +770,37 @@ func (s *Service) stageChange(ctx context.Context, tx bun.Tx, r *requestRow) ([]
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
 	return s.Messages.StageEvents(ctx, tx, []messaging.Event{{Kind: EventSigning, ThreadID: r.ThreadID, MessageID: r.ID, UserIDs: ids}})
+}
+
+// stageChanges is stageChange for each of rs, their conversations'
+// participants read at once.
+func (s *Service) stageChanges(ctx context.Context, tx bun.Tx, rs []*requestRow) ([]messaging.Event, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	var tids []int64
+	for _, r := range rs {
+		if !slices.Contains(tids, r.ThreadID) {
+			tids = append(tids, r.ThreadID)
+		}
+	}
+	var ps []struct {
+		ThreadID int64
+		UserID   int64
+	}
+	if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("thread_id", "user_id").Where("thread_id IN (?)", bun.In(tids)).
+		Order("thread_id", "id").Scan(ctx, &ps); err != nil {
+		return nil, fmt.Errorf("load participants: %w", err)
+	}
+	users := make(map[int64][]int64, len(tids))
+	for _, p := range ps {
+		users[p.ThreadID] = append(users[p.ThreadID], p.UserID)
+	}
+	evs := make([]messaging.Event, len(rs))
+	for i, r := range rs {
+		evs[i] = messaging.Event{Kind: EventSigning, ThreadID: r.ThreadID, MessageID: r.ID, UserIDs: slices.Clone(users[r.ThreadID])}
+	}
+	return s.Messages.StageEvents(ctx, tx, evs)
 }
 
 // Within is RequestTx as the reply's own change (messaging.ReplyInput.Within):
