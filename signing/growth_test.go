@@ -204,6 +204,32 @@ VALUES (?, ?, ?, 'Hanna', ?, '00', 1, FALSE, 'open', ?, ?, ?) RETURNING id`, tid
 				}
 			})
 		})
+		t.Run("a member many requests wait for leaves the team", func(t *testing.T) {
+			hook.CheckGrowth(t, "leave a team", 5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+				team, err := f.msgs.CreateTeam(ctx, f.org.ID, fmt.Sprint("Team ", n), false, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u := f.user(t, fmt.Sprintf("leaver%d@osaw.nl", n), true, "Lea", "Ver")
+				for _, email := range []string{f.hr.Email, u.Email} {
+					if err := f.msgs.AddTeamMember(ctx, team.ID, email); err != nil {
+						t.Fatal(err)
+					}
+				}
+				f.clk.Add(time.Hour)
+				tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Team", Body: "Graag", TeamID: team.ID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids := openRequests(t, tid, f.hr.ID, u.ID, n)
+				return func(ctx context.Context) error {
+					if err := f.msgs.RemoveTeamMember(ctx, team.ID, u.Email); err != nil {
+						return err
+					}
+					return lapsed(ctx, ids)
+				}
+			})
+		})
 		t.Run("expiry of many requests", func(t *testing.T) {
 			hook.KnownGrowth(t, "expiry of many requests", "RunDue claims and ends each due request in a transaction of its own (the claim, its signers, the requester's mail, the audit row, the live events)",
 				5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
