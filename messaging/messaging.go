@@ -492,23 +492,33 @@ func (s *Service) senderOrg(ctx context.Context, tx bun.Tx, sender *db.User, rec
 		}
 		return &org, nil
 	}
+	// The recipients and which of them share a thread with the sender,
+	// in a statement each, whatever their number.
+	var us []db.User
+	if err := tx.NewSelect().Model(&us).Where("email IN (?) AND kind = ?", bun.In(recipients), db.KindInternal).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load recipients: %w", err)
+	}
+	byEmail := make(map[string]*db.User, len(us))
+	ids := make([]int64, len(us))
+	for i := range us {
+		byEmail[us[i].Email], ids[i] = &us[i], us[i].ID
+	}
+	shared := map[int64]bool{}
+	if len(ids) > 0 {
+		var sharing []int64
+		if err := tx.NewSelect().TableExpr("participants AS a").ColumnExpr("DISTINCT b.user_id").
+			Join("JOIN participants AS b ON b.thread_id = a.thread_id").
+			Where("a.user_id = ? AND b.user_id IN (?)", sender.ID, bun.In(ids)).Scan(ctx, &sharing); err != nil && !db.ErrNoRows(err) {
+			return nil, fmt.Errorf("check shared threads: %w", err)
+		}
+		for _, id := range sharing {
+			shared[id] = true
+		}
+	}
 	var orgID int64
 	for _, email := range recipients {
-		var u db.User
-		err := tx.NewSelect().Model(&u).Where("email = ? AND kind = ?", email, db.KindInternal).Scan(ctx)
-		if err != nil && !db.ErrNoRows(err) {
-			return nil, fmt.Errorf("load recipient: %w", err)
-		}
-		shared := false
-		if err == nil {
-			shared, err = tx.NewSelect().TableExpr("participants AS a").
-				Join("JOIN participants AS b ON b.thread_id = a.thread_id").
-				Where("a.user_id = ? AND b.user_id = ?", sender.ID, u.ID).Exists(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("check shared thread: %w", err)
-			}
-		}
-		if !shared || u.OrgID == nil || (orgID != 0 && *u.OrgID != orgID) {
+		u := byEmail[email]
+		if u == nil || !shared[u.ID] || u.OrgID == nil || (orgID != 0 && *u.OrgID != orgID) {
 			return nil, apperr.Field("to", "message.recipient_not_allowed")
 		}
 		orgID = *u.OrgID

@@ -23,8 +23,10 @@ import (
 // case list and its search, a case's page, linking a long conversation to
 // a case and out of it, closing a case of many conversations, the
 // conversation page of many people, deleting a message for everyone and
-// removing a conversation of many people, a search of a big box and its
-// later pages, and Beheer's team list and a big team's page.
+// removing a conversation of many people, an outsider's new conversation
+// with many colleagues, a search of a big box and its later pages, and
+// Beheer's team list and a big team's page; a reply to many colleagues
+// who are away is known to grow (dbtest.KnownGrowth).
 func TestPageStatementsDoNotGrow(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -175,6 +177,47 @@ SELECT m.id, m.sender_id, 'brief.pdf', 'application/pdf', 10, 'k' || m.id, ?, ?,
 					return f.svc.RemoveThreadFromBox(ctx, f.hr.Identity(), tid)
 				}
 			})
+		})
+		t.Run("an outsider starts a conversation with many colleagues", func(t *testing.T) {
+			hook.CheckGrowth(t, "outsider compose", 2, messaging.MaxRecipients-1, func(t *testing.T, n int) func(ctx context.Context) error {
+				outsider := f.growthPeople(t, fmt.Sprintf("outsider%d-", n), 1)[0]
+				cols := f.colleaguesAs(t, fmt.Sprintf("shared%d-", n), n)
+				to := []string{outsider.Email}
+				for _, c := range cols {
+					to = append(to, c.Email)
+				}
+				f.clk.Add(time.Hour)
+				if _, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: to, Subject: "Kennismaking", Body: "Hallo"}); err != nil {
+					t.Fatal(err)
+				}
+				return func(ctx context.Context) error {
+					_, err := f.svc.Compose(ctx, outsider.Identity(), messaging.ComposeInput{To: to[1:], Subject: "Vraag", Body: "Hallo allemaal"})
+					return err
+				}
+			})
+		})
+		t.Run("reply to many colleagues who are away", func(t *testing.T) {
+			hook.KnownGrowth(t, "auto-replies", "each participant who is away answers with a message of their own, posted on its own (the message, its read states, the counters, the conversation's time, the notices: about seven statements each)",
+				2, messaging.MaxRecipients, func(t *testing.T, n int) func(ctx context.Context) error {
+					cols := f.colleaguesAs(t, fmt.Sprintf("away%d-", n), n)
+					to := make([]string, n)
+					ids := make([]int64, n)
+					for i, c := range cols {
+						to[i], ids[i] = c.Email, c.ID
+					}
+					f.clk.Add(time.Hour)
+					tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: to, Subject: "Overleg", Body: "Hallo"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := d.NewRaw("UPDATE users SET away_enabled = TRUE, away_message = 'Ik ben weg', away_changed_at = ? WHERE id IN (?)", f.clk.Now().Add(-time.Hour), bun.In(ids)).Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+					return func(ctx context.Context) error {
+						_, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Nog iets"})
+						return err
+					}
+				})
 		})
 		t.Run("search a big box", func(t *testing.T) {
 			hook.CheckGrowth(t, "search", 50, 500, func(t *testing.T, n int) func(ctx context.Context) error {
