@@ -149,6 +149,10 @@ VALUES (?, ?, 'Hanna', ?, '00', 1, FALSE, 'declined', ?, ?, ?) RETURNING id`, ti
 VALUES (?, ?, ?, 'Hanna', ?, '00', 1, FALSE, 'open', ?, ?, ?) RETURNING id`, tid, f.org.ID, requester, []byte("x"), now.Add(10*24*time.Hour), now, now).Scan(ctx, &ids[i]); err != nil {
 					t.Fatal(err)
 				}
+				// The document's name, sealed as a request's (nameAD).
+				if _, err := d.NewRaw("UPDATE signing_requests SET name_sealed = ? WHERE id = ?", f.v.Seal([]byte("plan.pdf"), fmt.Appendf(nil, "signing:name:%d", ids[i])), ids[i]).Exec(ctx); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := d.NewRaw("INSERT INTO signing_signers (request_id, user_id, position, status) VALUES (?, ?, 0, 'waiting')", ids[i], signer).Exec(ctx); err != nil {
 					t.Fatal(err)
 				}
@@ -201,6 +205,28 @@ VALUES (?, ?, ?, 'Hanna', ?, '00', 1, FALSE, 'open', ?, ?, ?) RETURNING id`, tid
 						return err
 					}
 					return lapsed(ctx, ids)
+				}
+			})
+		})
+		t.Run("the cards of a conversation of many requests", func(t *testing.T) {
+			hook.CheckGrowth(t, "many cards", 5, 50, func(t *testing.T, n int) func(ctx context.Context) error {
+				f.clk.Add(time.Hour)
+				tid, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.jan.Email}, Subject: "Veel documenten", Body: "Graag"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				openRequests(t, tid, f.hr.ID, f.jan.ID, n)
+				return func(ctx context.Context) error {
+					for _, u := range []*db.User{f.hr, f.jan} {
+						cards, err := f.svc.Cards(ctx, u.Identity(), tid)
+						if err != nil {
+							return err
+						}
+						if len(cards) != n {
+							return fmt.Errorf("%d cards for %s, want %d", len(cards), u.Email, n)
+						}
+					}
+					return nil
 				}
 			})
 		})
