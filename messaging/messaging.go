@@ -860,6 +860,10 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 	if auto {
 		return evs, nil
 	}
+	// Who answers with their absence message: recorded for all of them
+	// in one statement, then each answer posted.
+	var away []*db.User
+	var answered []int64
 	for _, p := range ps {
 		u := users[p.UserID]
 		// A member of the conversation's team is answered for by the team.
@@ -870,14 +874,19 @@ func (s *Service) post(ctx context.Context, tx bun.Tx, th *db.Thread, org *db.Or
 		if !p.AutoRepliedAt.IsZero() && !p.AutoRepliedAt.Before(since) {
 			continue // already answered in this absence period
 		}
-		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("auto_replied_at = ?", now).Where("id = ?", p.ID).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("record auto-reply: %w", err)
+		away, answered = append(away, u), append(answered, p.ID)
+	}
+	if len(answered) > 0 {
+		if _, err := tx.NewUpdate().Model((*db.Participant)(nil)).Set("auto_replied_at = ?", now).Where("id IN (?)", bun.In(answered)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("record auto-replies: %w", err)
 		}
-		away, err := auth.AwayMessage(s.Vault, u)
+	}
+	for _, u := range away {
+		text, err := auth.AwayMessage(s.Vault, u)
 		if err != nil {
 			return nil, err
 		}
-		more, err := s.post(ctx, tx, th, org, u, away, nil, author.ID, now)
+		more, err := s.post(ctx, tx, th, org, u, text, nil, author.ID, now)
 		if err != nil {
 			return nil, fmt.Errorf("auto-reply: %w", err)
 		}
