@@ -32,29 +32,6 @@ func Audit(ctx context.Context, idb bun.IDB, e AuditEntry) error {
 	return nil
 }
 
-// auditAllChunk is how many events one statement of AuditAll records.
-const auditAllChunk = 500
-
-// AuditAll records the events es in the caller's transaction, a chunk of
-// them a statement (a change that audits each of many rows: every
-// request a closed case or a stopped account lapses). Each event names
-// its organisation (OrgID).
-func AuditAll(ctx context.Context, idb bun.IDB, es []AuditEntry) error {
-	for chunk := range slices.Chunk(es, auditAllChunk) {
-		evs := make([]db.AuditEvent, len(chunk))
-		for i, e := range chunk {
-			if e.OrgID == nil {
-				return fmt.Errorf("audit %s: no organisation", e.Kind)
-			}
-			evs[i] = db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC(), OrgID: e.OrgID}
-		}
-		if _, err := idb.NewInsert().Model(&evs).Exec(ctx); err != nil {
-			return fmt.Errorf("audit %d events: %w", len(evs), err)
-		}
-	}
-	return nil
-}
-
 // auditInsert is the statement that records e.
 func auditInsert(idb bun.IDB, e AuditEntry) *bun.InsertQuery {
 	ev := &db.AuditEvent{UserID: e.UserID, ActorID: e.ActorID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, CreatedAt: e.Now.UTC(), OrgID: e.OrgID}
@@ -72,7 +49,9 @@ const auditChunk = 500
 
 // AuditMany records the events es in the caller's transaction, in one
 // statement a chunk of auditChunk, as Audit does one by one (in their
-// order).
+// order): a change that audits each of many rows (the invitations of a
+// conversation for new addresses, every request a closed case or a
+// stopped account lapses).
 func AuditMany(ctx context.Context, idb bun.IDB, es []AuditEntry) error {
 	for chunk := range slices.Chunk(es, auditChunk) {
 		evs := make([]db.AuditEvent, len(chunk))

@@ -307,7 +307,7 @@ func (s *Service) lapse(ctx context.Context, tx bun.Tx, ids []int64, goneUser in
 		if err := s.mailRequesters(ctx, tx, mailed, s.Mail.SigningLapsedMail); err != nil {
 			return nil, err
 		}
-		if err := auth.AuditAll(ctx, tx, audits); err != nil {
+		if err := auth.AuditMany(ctx, tx, audits); err != nil {
 			return nil, err
 		}
 		// Pages already open show the lapse.
