@@ -27,33 +27,8 @@ func TestTeamRowsBumpWhomTheTriggersDid(t *testing.T) {
 }
 
 func testTeamRowsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
-	ctx := context.Background()
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	exec := func(_ sql.Result, err error) {
-		t.Helper()
-		noErr(t, err)
-	}
-	org := &db.Organisation{Name: "OSAW", CreatedAt: now}
-	exec(d.NewInsert().Model(org).Exec(ctx))
-	users := map[string]*db.User{}
-	names := map[int64]string{}
-	var all []int64
-	for _, name := range []string{"hr", "m1", "jo", "ext1", "ext2", "ext3", "lone", "other", "ext4"} {
-		u := &db.User{Email: name + "@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
-			FirstName: name, LastName: "Test", CreatedAt: now, UpdatedAt: now}
-		switch name {
-		case "hr", "m1", "jo", "other":
-			u.OrgID, u.Kind = &org.ID, db.KindInternal
-		}
-		exec(d.NewInsert().Model(u).Exec(ctx))
-		users[name], names[u.ID] = u, name
-		all = append(all, u.ID)
-	}
-	team := &db.Team{OrgID: org.ID, Name: "Verzuim", ShowPerson: true, CreatedAt: now}
-	exec(d.NewInsert().Model(team).Exec(ctx))
-	for _, m := range []string{"hr", "m1", "jo"} {
-		exec(d.NewInsert().Model(&db.TeamMember{TeamID: team.ID, UserID: users[m].ID, AddedAt: now}).Exec(ctx))
-	}
+	hf := newHoldFixture(t, d, []string{"hr", "m1", "jo", "ext1", "ext2", "ext3", "lone", "other", "ext4"}, []string{"hr", "m1", "jo"})
+	ctx, now, exec, org, users, names, all, team := hf.ctx, hf.now, hf.exec, hf.org, hf.users, hf.names, hf.all, hf.team
 	type row struct {
 		user    string
 		viaTeam bool
@@ -169,33 +144,8 @@ func TestHoldConversationsBumpWhomTheTriggersDid(t *testing.T) {
 }
 
 func testHoldConversationsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
-	ctx := context.Background()
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	exec := func(_ sql.Result, err error) {
-		t.Helper()
-		noErr(t, err)
-	}
-	org := &db.Organisation{Name: "OSAW", CreatedAt: now}
-	exec(d.NewInsert().Model(org).Exec(ctx))
-	users := map[string]*db.User{}
-	names := map[int64]string{}
-	var all []int64
-	for _, name := range []string{"hr", "m1", "m2", "ext1", "ext2", "ext3", "ext4", "other", "lone"} {
-		u := &db.User{Email: name + "@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
-			FirstName: name, LastName: "Test", CreatedAt: now, UpdatedAt: now}
-		switch name {
-		case "hr", "m1", "m2", "other":
-			u.OrgID, u.Kind = &org.ID, db.KindInternal
-		}
-		exec(d.NewInsert().Model(u).Exec(ctx))
-		users[name], names[u.ID] = u, name
-		all = append(all, u.ID)
-	}
-	team := &db.Team{OrgID: org.ID, Name: "Verzuim", ShowPerson: true, CreatedAt: now}
-	exec(d.NewInsert().Model(team).Exec(ctx))
-	for _, m := range []string{"hr", "m1", "m2"} {
-		exec(d.NewInsert().Model(&db.TeamMember{TeamID: team.ID, UserID: users[m].ID, AddedAt: now}).Exec(ctx))
-	}
+	hf := newHoldFixture(t, d, []string{"hr", "m1", "m2", "ext1", "ext2", "ext3", "ext4", "other", "lone"}, []string{"hr", "m1", "m2"})
+	ctx, now, exec, org, users, names, all, team := hf.ctx, hf.now, hf.exec, hf.org, hf.users, hf.names, hf.all, hf.team
 	thread := func(tx bun.IDB, assignee string, people ...string) int64 {
 		th := &db.Thread{OrgID: org.ID, Subject: "Gesprek", CreatedAt: now, LastMessageAt: now}
 		if assignee != "" {
@@ -306,4 +256,47 @@ func testHoldConversationsBumpWhomTheTriggersDid(t *testing.T, d *db.DB) {
 			t.Errorf("%s: a hold was left", step.name)
 		}
 	}
+}
+
+// holdFixture is what the hold tests start from: an organisation, a user
+// for each of people (internal: the team's members and "other"; the
+// others external), and the team "Verzuim" of members.
+type holdFixture struct {
+	ctx   context.Context
+	now   time.Time
+	exec  func(sql.Result, error)
+	org   *db.Organisation
+	users map[string]*db.User
+	names map[int64]string
+	all   []int64
+	team  *db.Team
+}
+
+func newHoldFixture(t *testing.T, d *db.DB, people, members []string) *holdFixture {
+	t.Helper()
+	f := &holdFixture{ctx: context.Background(), now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC),
+		users: map[string]*db.User{}, names: map[int64]string{}}
+	f.exec = func(_ sql.Result, err error) {
+		t.Helper()
+		noErr(t, err)
+	}
+	ctx, now := f.ctx, f.now
+	f.org = &db.Organisation{Name: "OSAW", CreatedAt: now}
+	f.exec(d.NewInsert().Model(f.org).Exec(ctx))
+	for _, name := range people {
+		u := &db.User{Email: name + "@example.nl", Kind: db.KindExternal, Status: db.StatusActive, Language: "nl", Gender: "unknown",
+			FirstName: name, LastName: "Test", CreatedAt: now, UpdatedAt: now}
+		if name == "other" || slices.Contains(members, name) {
+			u.OrgID, u.Kind = &f.org.ID, db.KindInternal
+		}
+		f.exec(d.NewInsert().Model(u).Exec(ctx))
+		f.users[name], f.names[u.ID] = u, name
+		f.all = append(f.all, u.ID)
+	}
+	f.team = &db.Team{OrgID: f.org.ID, Name: "Verzuim", ShowPerson: true, CreatedAt: now}
+	f.exec(d.NewInsert().Model(f.team).Exec(ctx))
+	for _, m := range members {
+		f.exec(d.NewInsert().Model(&db.TeamMember{TeamID: f.team.ID, UserID: f.users[m].ID, AddedAt: now}).Exec(ctx))
+	}
+	return f
 }
