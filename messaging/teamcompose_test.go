@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
@@ -56,46 +55,11 @@ func TestTeamComposeGivesEachInboxOneVersion(t *testing.T) {
 
 		versions := func() map[int64]int64 {
 			t.Helper()
-			out := map[int64]int64{}
-			if d.Postgres() {
-				if err := d.InboxSync(ctx); err != nil {
-					t.Fatal(err)
-				}
-				for _, u := range people {
-					v, ok := d.InboxVersion(u.ID)
-					if !ok {
-						t.Fatal("no inbox version after a sync")
-					}
-					out[u.ID] = v
-				}
-				return out
-			}
-			var rows []struct {
-				ID      int64 `bun:"id"`
-				Version int64 `bun:"inbox_version"`
-			}
-			if err := d.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows); err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range rows {
-				out[r.ID] = r.Version
-			}
-			return out
+			return inboxVersionsOf(t, d, people)
 		}
 		look := func(step string, seen map[int64]int64) {
 			t.Helper()
-			for _, u := range people {
-				c := messaging.WithInboxVersion(ctx, u.ID, seen[u.ID])
-				if _, err := f.svc.Inbox(c, u.Identity(), 1, ""); err != nil {
-					t.Fatalf("%s: inbox of %s: %v", step, u.Email, err)
-				}
-				if _, err := f.svc.MyTeams(c, u.Identity()); err != nil {
-					t.Fatalf("%s: teams of %s: %v", step, u.Email, err)
-				}
-				if _, err := f.svc.TeamBox(c, u.Identity(), team.ID, 1); err != nil && apperr.CodeOf(err) != apperr.NotFound {
-					t.Fatalf("%s: team box of %s: %v", step, u.Email, err)
-				}
-			}
+			readInboxesUnder(t, f.svc, people, team.ID, step, seen)
 		}
 		// step runs change and checks that the versions of affected (and
 		// of no one else on SQLite, where they are counted) changed, each

@@ -82,48 +82,13 @@ func testTeamJoinVersions(t *testing.T, f *fx, n int) int64 {
 
 	versions := func() map[int64]int64 {
 		t.Helper()
-		out := map[int64]int64{}
-		if d.Postgres() {
-			if err := d.InboxSync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			for _, u := range people {
-				v, ok := d.InboxVersion(u.ID)
-				if !ok {
-					t.Fatal("no inbox version after a sync")
-				}
-				out[u.ID] = v
-			}
-			return out
-		}
-		var rows []struct {
-			ID      int64 `bun:"id"`
-			Version int64 `bun:"inbox_version"`
-		}
-		if err := d.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			out[r.ID] = r.Version
-		}
-		return out
+		return inboxVersionsOf(t, d, people)
 	}
 	// look reads everyone's pages under the versions before and keeps
 	// them (the inbox cache), as GET /berichten does.
 	look := func(step string, seen map[int64]int64) {
 		t.Helper()
-		for _, u := range people {
-			c := messaging.WithInboxVersion(ctx, u.ID, seen[u.ID])
-			if _, err := f.svc.Inbox(c, u.Identity(), 1, ""); err != nil {
-				t.Fatalf("%s: inbox of %s: %v", step, u.Email, err)
-			}
-			if _, err := f.svc.MyTeams(c, u.Identity()); err != nil {
-				t.Fatalf("%s: teams of %s: %v", step, u.Email, err)
-			}
-			if _, err := f.svc.TeamBox(c, u.Identity(), team.ID, 1); err != nil && apperr.CodeOf(err) != apperr.NotFound {
-				t.Fatalf("%s: team box of %s: %v", step, u.Email, err)
-			}
-		}
+		readInboxesUnder(t, f.svc, people, team.ID, step, seen)
 	}
 	var written int64
 	steps := []struct {
@@ -169,4 +134,57 @@ func testTeamJoinVersions(t *testing.T, f *fx, n int) int64 {
 	}
 	countersAgree(t, d, tag)
 	return written
+}
+
+// inboxVersionsOf returns the inbox version of each of people: on
+// PostgreSQL this instance's, after a sync with the notifications; on
+// SQLite the stored one.
+func inboxVersionsOf(t *testing.T, d *db.DB, people []*db.User) map[int64]int64 {
+	t.Helper()
+	ctx := context.Background()
+	out := map[int64]int64{}
+	if d.Postgres() {
+		if err := d.InboxSync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range people {
+			v, ok := d.InboxVersion(u.ID)
+			if !ok {
+				t.Fatal("no inbox version after a sync")
+			}
+			out[u.ID] = v
+		}
+		return out
+	}
+	var rows []struct {
+		ID      int64 `bun:"id"`
+		Version int64 `bun:"inbox_version"`
+	}
+	if err := d.NewRaw("SELECT id, inbox_version FROM users").Scan(ctx, &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Version
+	}
+	return out
+}
+
+// readInboxesUnder reads everyone's pages (the inbox, their teams, the
+// team box of teamID) under the versions seen and keeps them (the inbox
+// cache), as GET /berichten does.
+func readInboxesUnder(t *testing.T, svc *messaging.Service, people []*db.User, teamID int64, step string, seen map[int64]int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, u := range people {
+		c := messaging.WithInboxVersion(ctx, u.ID, seen[u.ID])
+		if _, err := svc.Inbox(c, u.Identity(), 1, ""); err != nil {
+			t.Fatalf("%s: inbox of %s: %v", step, u.Email, err)
+		}
+		if _, err := svc.MyTeams(c, u.Identity()); err != nil {
+			t.Fatalf("%s: teams of %s: %v", step, u.Email, err)
+		}
+		if _, err := svc.TeamBox(c, u.Identity(), teamID, 1); err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("%s: team box of %s: %v", step, u.Email, err)
+		}
+	}
 }
