@@ -36,7 +36,14 @@ func TestLiveTargetsOnPages(t *testing.T) {
 	wantContains("inbox", inbox, `ws-connect="/ws"`, `hx-ext="ws,live"`, `<ul id="thread-list" class="thread-list" aria-label="Gesprekken" data-live>`,
 		`<li id="thread-7"`, `id="inbox-link"`, `id="inbox-unread"`, `id="live-status"`, `aria-live="polite"`)
 	wantContains("thread", thread, `<ol id="messages-7" class="messages">`, `<li id="message-9"`, `<p id="typing-7" class="typing"></p>`,
-		`<div id="read-7" hx-post="/berichten/7/gelezen" hx-trigger="load" hx-swap="none" hx-vals="{&#34;tot&#34;:&#34;9&#34;}" hidden></div>`, `id="live-status"`)
+		`<div id="read-7" hx-post="/berichten/7/gelezen" hx-trigger="load" hx-swap="none" hx-vals="{&#34;tot&#34;:&#34;9&#34;}" hidden></div>`, `id="live-status"`,
+		`data-text-message-deleted="Bericht verwijderd"`)
+	// What app.js announces when a push deletes the message with the focus,
+	// in the reader's language.
+	en := m
+	en.L = i18n.For("en")
+	wantContains("English thread", renderString(t, ThreadPage(en, ThreadView{ID: 7, Subject: "Verzuim", Messages: []MessageItem{msg}})),
+		`data-text-message-deleted="Message deleted"`)
 	wantContains("empty inbox", empty, `<p id="inbox-empty" class="empty-state">`, `data-live></ul>`,
 		`<p id="inbox-unread" class="inbox-unread" hidden></p>`)
 	for name, page := range map[string]string{"search": search, "page 2": page2} {

@@ -451,6 +451,11 @@
     // elements of its kind. Such a replacement comes without the tabindex
     // that script gave the old one (the server renders none, so that no
     // message is a tab stop), so focusOn gives it again.
+    // A push may also remove that element with nothing in its place (a
+    // message deleted for everyone). The focus then goes to its nearest
+    // neighbour still there: the next element with an id in its list, else
+    // the previous one, else the list itself (the nearest element with an
+    // id around it); for a message, the live region says it was deleted.
     var TAB_STOPS = NATIVE + ', [tabindex]:not([tabindex="-1"])';
     var focusBefore = null;
     document.addEventListener('htmx:wsBeforeMessage', function () {
@@ -462,8 +467,22 @@
       }
       var among = el.matches(TAB_STOPS) ? TAB_STOPS : el.tagName;
       var inside = Array.prototype.indexOf.call(holder.querySelectorAll(among), el);
-      focusBefore = {el: el, id: holder.id, self: holder === el, among: among, index: inside};
+      var around = holder.parentElement && holder.parentElement.closest('[id]');
+      focusBefore = {el: el, id: holder.id, self: holder === el, among: among, index: inside,
+        message: holder.classList.contains('message'),
+        neighbours: [siblingID(holder, 'nextElementSibling'), siblingID(holder, 'previousElementSibling'),
+          around ? around.id : null]};
     });
+
+    // siblingID is the id of the nearest sibling with one, in direction.
+    function siblingID(el, direction) {
+      for (var sib = el[direction]; sib; sib = sib[direction]) {
+        if (sib.id) {
+          return sib.id;
+        }
+      }
+      return null;
+    }
 
     function restoreFocus() {
       var was = focusBefore;
@@ -472,9 +491,31 @@
         return;
       }
       var holder = document.getElementById(was.id);
-      var target = holder && (was.self ? holder : holder.querySelectorAll(was.among)[was.index]);
+      if (!holder) {
+        focusNeighbour(was);
+        return;
+      }
+      var target = was.self ? holder : holder.querySelectorAll(was.among)[was.index];
       if (target) {
         focusOn(target, {preventScroll: true});
+      }
+    }
+
+    function focusNeighbour(was) {
+      for (var i = 0; i < was.neighbours.length; i++) {
+        var el = was.neighbours[i] && document.getElementById(was.neighbours[i]);
+        if (el) {
+          focusOn(el, {preventScroll: true});
+          break;
+        }
+      }
+      var status = document.getElementById('live-status');
+      var text = status && status.getAttribute('data-text-message-deleted');
+      if (was.message && text) {
+        var p = document.createElement('p');
+        p.textContent = text;
+        status.textContent = '';
+        status.appendChild(p);
       }
     }
 
