@@ -123,6 +123,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		return nil, err
 	}
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{
+		Now:  now,
 		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid},
 		NoticeWanted: func(ctx context.Context, n notify.Notice) (bool, error) {
 			return messaging.NoticeWanted(ctx, d, n)
@@ -132,12 +133,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	limiter := &auth.Limiter{DB: d, Now: now}
 	requests := auth.NewMailRequests()
 	inv := &auth.Invitations{
-		DB: d, Outbox: notify.NewOutbox(v), Mail: mailRenderer{}, Sessions: sessions,
+		DB: d, Outbox: notify.NewOutbox(v).WithClock(now), Mail: mailRenderer{}, Sessions: sessions,
 		Limiter: limiter, BaseURL: cfg.BaseURL, Now: now, Log: log, Queued: worker.Kick, Requested: requests.Kick,
 	}
 	host := cfg.BaseURL.Hostname()
 	accounts := &auth.Accounts{
-		DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: now, Log: log,
+		DB: d, Vault: v, Outbox: notify.NewOutbox(v).WithClock(now), Sessions: sessions, Limiter: limiter, Now: now, Log: log,
 		SMSText:   func(lang, code string) string { return components.SMSCodeText(lang, host, code) },
 		Queued:    worker.Kick,
 		BaseURL:   cfg.BaseURL.String(),
@@ -152,7 +153,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	messages := &messaging.Service{
 		DB: d, Vault: v,
 		Files:  files,
-		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mailRenderer{}, Summary: mailRenderer{},
+		Outbox: notify.NewOutbox(v).WithClock(now), Invitations: inv, Mail: mailRenderer{}, Summary: mailRenderer{},
 		BaseURL: cfg.BaseURL.String(), Now: now, Log: log.With("component", "messaging"),
 		Queued: worker.Kick, NotifyDelay: cfg.NotifyDelay,
 		// Events is set by serve, which runs the live layer (realtime): it

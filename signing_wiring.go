@@ -33,10 +33,10 @@ func (a *app) openSigning(ctx context.Context) error {
 	}
 	host := a.cfg.BaseURL.Hostname()
 	a.signing = &signing.Service{
-		DB: a.db, Vault: a.vault, Messages: a.messages, Outbox: notify.NewOutbox(a.vault), Limiter: a.accounts.Limiter,
+		DB: a.db, Vault: a.vault, Messages: a.messages, Outbox: notify.NewOutbox(a.vault).WithClock(a.messages.Now), Limiter: a.accounts.Limiter,
 		Codes: a.accounts, Sealer: sealer, Pages: pages, Mail: mailRenderer{},
 		CodeText: func(lang, code string) string { return components.SigningCodeText(lang, host, code) },
-		BaseURL:  a.cfg.BaseURL.String(), Now: time.Now, Log: a.log.With("component", "signing"), Queued: a.worker.Kick,
+		BaseURL:  a.cfg.BaseURL.String(), Now: a.messages.Now, Log: a.log.With("component", "signing"), Queued: a.worker.Kick,
 	}
 	a.messages.AccountLeaving = a.signing.Leave
 	a.messages.TeamLeaving = a.signing.LeaveTeam

@@ -30,7 +30,7 @@ func newAccFixture(t *testing.T, d *db.DB) *accFixture {
 		t.Fatal(err)
 	}
 	acc := &auth.Accounts{
-		DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v), Sessions: f.inv.Sessions, Limiter: f.inv.Limiter, Now: f.clk.Now,
+		DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v).WithClock(f.clk.Now), Sessions: f.inv.Sessions, Limiter: f.inv.Limiter, Now: f.clk.Now,
 		Log: discardLog(), SMSText: func(lang, code string) string { return "Je Dialoog-code is " + code },
 		BaseURL: "http://dialoog.test", ResetMail: resetMail{}, Requested: f.inv.Requested,
 	}

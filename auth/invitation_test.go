@@ -63,7 +63,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	f := &fixture{d: d, v: v, clk: &clock{t: time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)}}
 	base, _ := urlParse("http://dialoog.test")
 	f.inv = &auth.Invitations{
-		DB: d, Outbox: notify.NewOutbox(v), Mail: plainMail{}, BaseURL: base, Now: f.clk.Now,
+		DB: d, Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Mail: plainMail{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now},
 		Queued: func() { f.kicks++ },
 	}

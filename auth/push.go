@@ -24,8 +24,8 @@ func (a *Accounts) SubscribePush(ctx context.Context, cur *Current, body []byte,
 	if a.VAPIDPublic == "" {
 		return errors.New("push: no VAPID key configured")
 	}
-	return a.settingsChange(ctx, cur, "push.subscribed", ip, func(ctx context.Context, tx bun.Tx, _ time.Time) error {
-		return notify.Subscribe(ctx, tx, a.Vault, cur.User.ID, endpoint, keys, userAgent, a.VAPIDPublic)
+	return a.settingsChange(ctx, cur, "push.subscribed", ip, func(ctx context.Context, tx bun.Tx, now time.Time) error {
+		return notify.Subscribe(ctx, tx, a.Vault, cur.User.ID, endpoint, keys, userAgent, a.VAPIDPublic, now)
 	})
 }
 

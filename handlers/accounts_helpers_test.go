@@ -92,9 +92,9 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sessions := &auth.Sessions{DB: d, Now: clk.Now}
 	limiter := &auth.Limiter{DB: d, Now: clk.Now}
-	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: testMail{}, Sessions: sessions, Limiter: limiter,
+	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v).WithClock(clk.Now), Mail: testMail{}, Sessions: sessions, Limiter: limiter,
 		BaseURL: cfg.BaseURL, Now: clk.Now, Log: log}
-	acc := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: sessions, Limiter: limiter, Now: clk.Now, Log: log,
+	acc := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v).WithClock(clk.Now), Sessions: sessions, Limiter: limiter, Now: clk.Now, Log: log,
 		SMSText: func(lang, code string) string { return components.SMSCodeText(lang, cfg.BaseURL.Hostname(), code) },
 		BaseURL: testBase, ResetMail: testMail{}, Mail: testMail{}, VAPIDPublic: testVAPIDKey(t)}
 	// Mail requests ("Wachtwoord vergeten", a new sign-up link) are worked
@@ -117,7 +117,7 @@ func newRealAppOn(t testing.TB, d *db.DB, opts ...func(*Deps)) *realApp {
 	}
 	msg := &messaging.Service{
 		DB: d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(cfg.DataDir, "attachments")}, Vault: v},
-		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: testMail{}, BaseURL: testBase, Now: clk.Now, Log: log,
+		Outbox: notify.NewOutbox(v).WithClock(clk.Now), Invitations: inv, Mail: testMail{}, BaseURL: testBase, Now: clk.Now, Log: log,
 	}
 	deps := Deps{
 		Config: cfg, Logger: log, Health: d,

@@ -73,7 +73,7 @@ func TestEverydayPlans(t *testing.T) {
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			for i, u := range seeded.Others {
 				endpoint, p256dh, authKey := ps.NewBrowser(fmt.Sprintf("other%d", i))
-				if err := notify.Subscribe(ctx, tx, f.v, u.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub); err != nil {
+				if err := notify.Subscribe(ctx, tx, f.v, u.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub, f.clk.Now()); err != nil {
 					return err
 				}
 			}
@@ -98,7 +98,7 @@ func TestEverydayPlans(t *testing.T) {
 			op("subscribe to push", func(ctx context.Context) error {
 				endpoint, p256dh, authKey := ps.NewBrowser("jan" + sfx)
 				return d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-					return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
+					return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub, f.clk.Now())
 				})
 			})
 			var tid, tid2, mid, mid2 int64
@@ -169,8 +169,8 @@ func TestEverydayPlans(t *testing.T) {
 			op("push round", func(ctx context.Context) error {
 				w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
 					Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
-					// The outbox dates its rows by the wall clock.
-					Now: func() time.Time { return time.Now().Add(time.Hour) },
+					// After the notices' delay, on the service's clock.
+					Now: func() time.Time { return f.clk.Now().Add(time.Hour) },
 				})
 				n, err := w.RunOnce(ctx)
 				if err == nil && n == 0 {

@@ -82,7 +82,7 @@ func setup(t testing.TB, d *db.DB) *fx {
 	f := &fx{d: d, v: v, clk: &clock{t: time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)}, ev: &recorder{}, dir: t.TempDir()}
 	base, _ := url.Parse("http://dialoog.test")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
+	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Log: log}
 	org, _, err := auth.Bootstrap(context.Background(), inv, "OSAW")
 	if err != nil {
@@ -90,7 +90,7 @@ func setup(t testing.TB, d *db.DB) *fx {
 	}
 	f.org = org
 	f.svc = &messaging.Service{DB: d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(f.dir, "attachments")}, Vault: v},
-		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
+		Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
 	f.hr = f.active(t, "hr@osaw.nl", true, "Hanna", "de", "Vries")
 	f.boss = f.active(t, "arts@osaw.nl", true, "Bram", "", "Arts")
 	return f

@@ -68,7 +68,7 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		later := func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay + time.Second) }
+		later := func() time.Time { return f.clk.Now().Add(messaging.DefaultNotifyDelay + time.Second) }
 		want := func(step string, mails, pushes, waiting int) {
 			t.Helper()
 			ms, mw := f.sentTo(t, db.ChannelMail, jan.Email)
@@ -85,11 +85,11 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run(time.Now())
+		run(f.clk.Now())
 		if sent, _ := f.sentTo(t, db.ChannelMail, "nieuw@example.nl"); sent != 1 {
 			t.Fatalf("the invitation: %d sent, want 1 at once", sent)
 		}
-		run(time.Now()) // a pass after the lane came up
+		run(f.clk.Now()) // a pass after the lane came up
 		want("right after the message", 0, 0, 2)
 
 		// Jan reads it at once, as the open conversation does.
@@ -128,7 +128,7 @@ func TestLiveReaderGetsNoMailPerMessage(t *testing.T) {
 		if _, err := f.svc.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Ben je er nog?"}); err != nil {
 			t.Fatal(err)
 		}
-		run(time.Now())
+		run(f.clk.Now())
 		want("before the delay: two notices, the first replaced by the second", 0, 0, 4)
 		run(later())
 		want("after a message left unread", 1, 1, 0)

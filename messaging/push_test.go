@@ -39,7 +39,7 @@ func (f *fx) subscribe(t *testing.T, u *db.User, endpoint string) {
 	t.Helper()
 	keys := notify.PushKeys{P256dh: "BOr1sTsXLJ0pdZ4SMQX9ZDDpKFiZkyHXMzJxqfWI0Zr3LNzXZ3BuG5kGqIBBcT5qK8i3i9fnZFTdqnAm-2V1FZk", Auth: "AAAAAAAAAAAAAAAAAAAAAA"}
 	if err := f.d.Tx(context.Background(), func(ctx context.Context, tx bun.Tx) error {
-		return notify.Subscribe(ctx, tx, f.v, u.ID, endpoint, keys, "Test", "vapid")
+		return notify.Subscribe(ctx, tx, f.v, u.ID, endpoint, keys, "Test", "vapid", f.clk.Now())
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestNewMessagePushes(t *testing.T) {
 
 		rec := &pushRecorder{}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{Push: rec,
-			Now: func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay) }})
+			Now: func() time.Time { return f.clk.Now().Add(messaging.DefaultNotifyDelay) }})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Jansen")
 		endpoint, p256dh, authKey := ps.NewBrowser("jan")
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub)
+			return notify.Subscribe(ctx, tx, f.v, jan.ID, endpoint, notify.PushKeys{P256dh: p256dh, Auth: authKey}, "Test", pub, f.clk.Now())
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 		}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
 			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}},
-			Now:  func() time.Time { return time.Now().Add(messaging.DefaultNotifyDelay) },
+			Now:  func() time.Time { return f.clk.Now().Add(messaging.DefaultNotifyDelay) },
 		})
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)

@@ -231,7 +231,7 @@ func TestStopRenamesQueuedNotices(t *testing.T) {
 		}
 		old := notify.Mail{To: f.hr.Email, Subject: "Je hebt een nieuw bericht van Janneke Uniekachternaam", Text: "Oud formaat",
 			Notice: &notify.Notice{Participant: hannaRow, At: f.clk.Now()}}
-		if _, err := notify.NewOutbox(f.v).QueueMail(ctx, d, old); err != nil {
+		if _, err := notify.NewOutbox(f.v).WithClock(f.clk.Now).QueueMail(ctx, d, old); err != nil {
 			t.Fatal(err)
 		}
 		pending := func(to string) []string {
@@ -288,7 +288,7 @@ func TestStopForgetsTheAddressThrottles(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		jan := f.active(t, "jan.throttle@example.nl", false, "Jan", "", "Throttle")
-		acc := &auth.Accounts{DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v), Sessions: &auth.Sessions{DB: d, Now: f.clk.Now},
+		acc := &auth.Accounts{DB: d, Vault: f.v, Outbox: notify.NewOutbox(f.v).WithClock(f.clk.Now), Sessions: &auth.Sessions{DB: d, Now: f.clk.Now},
 			Limiter: &auth.Limiter{DB: d, Now: f.clk.Now}, Now: f.clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		if _, err := acc.Login(ctx, jan.Email, "niet-het-wachtwoord", "203.0.113.9", "test"); err == nil {
 			t.Fatal("a wrong password logged in")

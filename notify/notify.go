@@ -142,10 +142,30 @@ type SMS struct {
 // Outbox queues messages in the caller's transaction.
 type Outbox struct {
 	vault *vault.Vault
+	// Now is the clock that stamps the rows it queues (created_at, and
+	// next_attempt_at as a delay after it): the clock of the service that
+	// queues them, so that a row's times agree with the rest of its
+	// transaction. Default time.Now.
+	Now func() time.Time
 }
 
-// NewOutbox returns an outbox that seals payloads with v.
+// NewOutbox returns an outbox that seals payloads with v, on the machine's
+// clock (see WithClock).
 func NewOutbox(v *vault.Vault) *Outbox { return &Outbox{vault: v} }
+
+// WithClock sets o's clock (Outbox.Now) and returns o.
+func (o *Outbox) WithClock(now func() time.Time) *Outbox {
+	o.Now = now
+	return o
+}
+
+// now is the time of o's clock.
+func (o *Outbox) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
@@ -200,7 +220,7 @@ func (o *Outbox) queueMail(ctx context.Context, idb bun.IDB, recipient string, m
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
+	now := o.now()
 	var id int64
 	err = idb.NewRaw(queueMailQuery, key, db.ChannelMail, recipient, payload, db.OutboxPending, now.Add(max(m.Delay, 0)), now,
 		strings.ToLower(recipient), db.StatusDisabled).Scan(ctx, &id)
@@ -252,7 +272,7 @@ func (o *Outbox) QueueMails(ctx context.Context, idb bun.IDB, ms []Mail) (int, e
 		for _, e := range disabled {
 			skip[e] = true
 		}
-		now := time.Now()
+		now := o.now()
 		items := make([]db.OutboxItem, 0, len(chunk))
 		for i, m := range chunk {
 			if skip[lower[i]] {
@@ -297,7 +317,7 @@ func (o *Outbox) queue(ctx context.Context, idb bun.IDB, channel, recipient stri
 	if err != nil {
 		return 0, fmt.Errorf("queue %s: %w", channel, err)
 	}
-	now := time.Now()
+	now := o.now()
 	item := &db.OutboxItem{
 		IdempotencyKey: key,
 		Channel:        channel,

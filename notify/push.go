@@ -64,9 +64,10 @@ const maxUserAgent = 300
 
 // Subscribe stores a browser's subscription for userID in idb (a
 // transaction), sealing its keys and remembering the VAPID public key it
-// was made with. A known endpoint moves to this user with the new keys (a
-// browser has one endpoint a site).
-func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, endpoint string, keys PushKeys, userAgent, vapidKey string) error {
+// was made with, and now (the caller's clock) as its creation. A known
+// endpoint moves to this user with the new keys (a browser has one
+// endpoint a site).
+func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, endpoint string, keys PushKeys, userAgent, vapidKey string, now time.Time) error {
 	plain, err := json.Marshal(keys)
 	if err != nil {
 		return fmt.Errorf("subscribe: encode keys: %w", err)
@@ -81,7 +82,7 @@ func Subscribe(ctx context.Context, idb bun.IDB, v *vault.Vault, userID int64, e
 		}
 	}
 	sub := &db.PushSubscription{UserID: userID, Endpoint: endpoint, Keys: v.Seal(plain, []byte(endpoint)), UserAgent: usertext.LineWithin(userAgent, maxUserAgent),
-		VAPIDKey: vapidKey, CreatedAt: time.Now()}
+		VAPIDKey: vapidKey, CreatedAt: now}
 	if _, err := idb.NewInsert().Model(sub).Exec(ctx); err != nil {
 		return fmt.Errorf("subscribe: insert: %w", err)
 	}
@@ -206,7 +207,7 @@ func (o *Outbox) QueuePush(ctx context.Context, idb bun.IDB, userID int64, title
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
+	now := o.now()
 	res, err := idb.NewRaw(queuePushQuery, batch, db.ChannelPush, payload, db.OutboxPending,
 		now.Add(max(delay, 0)), now, now.Add(PushTTL), userID).Exec(ctx)
 	if err != nil {
@@ -252,7 +253,7 @@ func (o *Outbox) QueuePushes(ctx context.Context, idb bun.IDB, pushes []PushTo, 
 	for _, sub := range subs {
 		of[sub.UserID] = append(of[sub.UserID], sub.ID)
 	}
-	now := time.Now()
+	now := o.now()
 	var rows []db.OutboxItem
 	for _, p := range pushes {
 		if len(of[p.UserID]) == 0 {

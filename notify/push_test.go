@@ -56,13 +56,13 @@ func TestWebPushLane(t *testing.T) {
 		other, otherP, otherA := ps.NewBrowser("piet")
 		otherKeys := PushKeys{P256dh: otherP, Auth: otherA}
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone", pub); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, phone, phoneKeys, "Phone", pub, time.Now()); err != nil {
 				return err
 			}
-			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop", pub); err != nil {
+			if err := Subscribe(ctx, tx, v, jan, laptop, laptopKeys, "Laptop", pub, time.Now()); err != nil {
 				return err
 			}
-			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other", pub)
+			return Subscribe(ctx, tx, v, piet, other, otherKeys, "Other", pub, time.Now())
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func TestPushDevicesAndStaleKeys(t *testing.T) {
 		sub := func(user int64, name, key string) string {
 			ep, p, a := ps.NewBrowser(name)
 			if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-				return Subscribe(ctx, tx, v, user, ep, PushKeys{P256dh: p, Auth: a}, "UA", key)
+				return Subscribe(ctx, tx, v, user, ep, PushKeys{P256dh: p, Auth: a}, "UA", key, time.Now())
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +172,7 @@ func TestPushDevicesAndStaleKeys(t *testing.T) {
 		// The shared browser is signed in as Piet now.
 		_, p, a := ps.NewBrowser("shared")
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			return Subscribe(ctx, tx, v, piet, shared, PushKeys{P256dh: p, Auth: a}, "UA", oldPub)
+			return Subscribe(ctx, tx, v, piet, shared, PushKeys{P256dh: p, Auth: a}, "UA", oldPub, time.Now())
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -356,7 +356,7 @@ func TestPushUserAgentCutBetweenCharacters(t *testing.T) {
 		ep, p, a := ps.NewBrowser("long")
 		long := strings.Repeat("a", 299) + "éé\u202e"
 		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			return Subscribe(ctx, tx, v, jan, ep, PushKeys{P256dh: p, Auth: a}, long, pub)
+			return Subscribe(ctx, tx, v, jan, ep, PushKeys{P256dh: p, Auth: a}, long, pub, time.Now())
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -136,7 +136,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 	base, _ := url.Parse("http://dialoog.test")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	limiter := &auth.Limiter{DB: d, Now: f.clk.Now}
-	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
+	inv := &auth.Invitations{DB: d, Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Mail: mails{}, BaseURL: base, Now: f.clk.Now,
 		Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: limiter, Log: log}
 	org, _, err := auth.Bootstrap(ctx, inv, "OSAW")
 	if err != nil {
@@ -144,9 +144,9 @@ func setup(t *testing.T, d *db.DB) *fx {
 	}
 	f.org = org
 	f.msgs = &messaging.Service{DB: d, Vault: v, Files: &messaging.Files{Store: &blob.Dir{Root: filepath.Join(t.TempDir(), "attachments")}, Vault: v},
-		Outbox: notify.NewOutbox(v), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
-	accounts := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v), Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: limiter, Now: f.clk.Now, Log: log}
-	f.svc = &signing.Service{DB: d, Vault: v, Messages: f.msgs, Outbox: notify.NewOutbox(v), Limiter: limiter, Codes: accounts,
+		Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Invitations: inv, Mail: mails{}, BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log, Events: f.ev}
+	accounts := &auth.Accounts{DB: d, Vault: v, Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Sessions: &auth.Sessions{DB: d, Now: f.clk.Now}, Limiter: limiter, Now: f.clk.Now, Log: log}
+	f.svc = &signing.Service{DB: d, Vault: v, Messages: f.msgs, Outbox: notify.NewOutbox(v).WithClock(f.clk.Now), Limiter: limiter, Codes: accounts,
 		Sealer: f.sealer, Pages: countPages, Mail: mails{}, CodeText: func(lang, code string) string { return "Je code voor akkoord: " + code },
 		BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log}
 	f.msgs.AccountLeaving = f.svc.Leave
