@@ -11,7 +11,6 @@ import (
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
-	"dialoog/messaging/messagingtest"
 )
 
 // BenchmarkTeamCompose: a member of a team box of 30 or 100 members starts
@@ -80,30 +79,7 @@ func benchTeamLeaveAssigned(b *testing.B, engine string, n, members int) {
 	d := dbtest.MustOpen(b, engine)
 	ctx := context.Background()
 	f := setup(b, d)
-	if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: n, Messages: 10, Others: max(1, n/10)}); err != nil {
-		b.Fatal(err)
-	}
-	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Verzuim", false, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := f.svc.AddTeamMember(ctx, team.ID, f.hr.Email); err != nil {
-		b.Fatal(err)
-	}
-	for _, q := range []string{"UPDATE threads SET team_id = ?", "UPDATE participants SET via_team_id = ? WHERE user_id = " + fmt.Sprint(f.hr.ID)} {
-		if _, err := d.ExecContext(ctx, q, team.ID); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for i := 2; i <= members-1; i++ {
-		m := f.active(b, fmt.Sprintf("lid%d@osaw.nl", i), true, "Lid", "", fmt.Sprint(i))
-		if err := f.svc.AddTeamMember(ctx, team.ID, m.Email); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := d.Optimize(ctx); err != nil {
-		b.Fatal(err)
-	}
+	team := benchTeamOfBox(b, d, f, n, members-1)
 	leaver := f.active(b, "collega@osaw.nl", true, "Cora", "", "Collega")
 	for b.Loop() {
 		b.StopTimer()

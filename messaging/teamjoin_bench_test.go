@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging/messagingtest"
 )
@@ -32,31 +33,7 @@ func benchTeamJoin(b *testing.B, engine string, n, members int) {
 	d := dbtest.MustOpen(b, engine)
 	ctx := context.Background()
 	f := setup(b, d)
-	if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: n, Messages: 10, Others: max(1, n/10)}); err != nil {
-		b.Fatal(err)
-	}
-	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Verzuim", false, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := f.svc.AddTeamMember(ctx, team.ID, f.hr.Email); err != nil {
-		b.Fatal(err)
-	}
-	for _, q := range []string{"UPDATE threads SET team_id = ?", "UPDATE participants SET via_team_id = ? WHERE user_id = " + fmt.Sprint(f.hr.ID)} {
-		if _, err := d.ExecContext(ctx, q, team.ID); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// The other members join as colleagues do: a row in each conversation.
-	for i := 2; i <= members; i++ {
-		m := f.active(b, fmt.Sprintf("lid%d@osaw.nl", i), true, "Lid", "", fmt.Sprint(i))
-		if err := f.svc.AddTeamMember(ctx, team.ID, m.Email); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := d.Optimize(ctx); err != nil {
-		b.Fatal(err)
-	}
+	team := benchTeamOfBox(b, d, f, n, members)
 	joiner := f.active(b, "collega@osaw.nl", true, "Cora", "", "Collega")
 	var baseline float64
 	b.Run("plain-rows", func(b *testing.B) {
@@ -87,4 +64,38 @@ func benchTeamJoin(b *testing.B, engine string, n, members int) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
 		}
 	})
+}
+
+// benchTeamOfBox seeds the case manager's box of n conversations, moves
+// all of them into the team box "Verzuim" with the case manager as its
+// member, lets colleagues lid2 to lid<last> join as colleagues do (a row in
+// each conversation each) and brings the planner's statistics up to date.
+func benchTeamOfBox(b *testing.B, d *db.DB, f *fx, n, last int) *db.Team {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := messagingtest.Seed(ctx, d, f.v, messagingtest.Box{OrgID: f.org.ID, Owner: f.hr, Threads: n, Messages: 10, Others: max(1, n/10)}); err != nil {
+		b.Fatal(err)
+	}
+	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Verzuim", false, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.svc.AddTeamMember(ctx, team.ID, f.hr.Email); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE threads SET team_id = ?", "UPDATE participants SET via_team_id = ? WHERE user_id = " + fmt.Sprint(f.hr.ID)} {
+		if _, err := d.ExecContext(ctx, q, team.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 2; i <= last; i++ {
+		m := f.active(b, fmt.Sprintf("lid%d@osaw.nl", i), true, "Lid", "", fmt.Sprint(i))
+		if err := f.svc.AddTeamMember(ctx, team.ID, m.Email); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := d.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return team
 }
