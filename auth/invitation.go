@@ -456,32 +456,11 @@ func (s *Invitations) RecipientTxCreated(ctx context.Context, tx bun.Tx, email, 
 	if err != nil {
 		return nil, false, err
 	}
-	var u db.User
-	err = tx.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
-	if err == nil {
-		return &u, false, nil
+	users, created, err := s.RecipientsTxCreated(ctx, tx, []string{email}, language)
+	if err != nil {
+		return nil, false, err
 	}
-	if !db.ErrNoRows(err) {
-		return nil, false, fmt.Errorf("load recipient: %w", err)
-	}
-	now := s.Now().UTC()
-	u = db.User{Email: email, Kind: db.KindExternal, Status: db.StatusInvited, Language: lang(language), Gender: "unknown", CreatedAt: now, UpdatedAt: now}
-	// Someone else may be writing to the same new address at this moment:
-	// on PostgreSQL this insert then waits for their transaction, and
-	// once it committed the address is theirs and the person is loaded
-	// as they stored it.
-	_, err = tx.NewInsert().Model(&u).On("CONFLICT (email) DO NOTHING").Exec(ctx)
-	if err != nil && !db.ErrNoRows(err) {
-		return nil, false, fmt.Errorf("create recipient: %w", err)
-	}
-	if err == nil && u.ID != 0 {
-		return &u, true, nil
-	}
-	u = db.User{}
-	if err := tx.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx); err != nil {
-		return nil, false, fmt.Errorf("load recipient stored meanwhile: %w", err)
-	}
-	return &u, false, nil
+	return users[email], created[email], nil
 }
 
 // recipientsChunk is how many addresses RecipientsTxCreated looks up or
