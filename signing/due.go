@@ -157,18 +157,7 @@ func (s *Service) expire(ctx context.Context, id int64) (bool, error) {
 // mailRequester queues a content-free mail to the requester of r, if
 // their account is still there.
 func (s *Service) mailRequester(ctx context.Context, tx bun.Tx, r *requestRow, render func(lang, link string) (notify.Mail, error)) error {
-	if r.RequestedBy == nil {
-		return nil
-	}
-	var u db.User
-	err := tx.NewSelect().Model(&u).Where("id = ?", *r.RequestedBy).Scan(ctx)
-	if db.ErrNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load requester: %w", err)
-	}
-	return s.mail(ctx, tx, &u, r.OrgID, render)
+	return s.mailRequesters(ctx, tx, []*requestRow{r}, render)
 }
 
 // mail queues a content-free mail to u, under the organisation's sender

@@ -765,11 +765,7 @@ func (s *Service) Decline(ctx context.Context, who *identity.User, requestID int
 // stageChange stages the live event of a change to r for every
 // participant of its conversation.
 func (s *Service) stageChange(ctx context.Context, tx bun.Tx, r *requestRow) ([]messaging.Event, error) {
-	var ids []int64
-	if err := tx.NewSelect().Model((*db.Participant)(nil)).Column("user_id").Where("thread_id = ?", r.ThreadID).Order("id").Scan(ctx, &ids); err != nil {
-		return nil, fmt.Errorf("load participants: %w", err)
-	}
-	return s.Messages.StageEvents(ctx, tx, []messaging.Event{{Kind: EventSigning, ThreadID: r.ThreadID, MessageID: r.ID, UserIDs: ids}})
+	return s.stageChanges(ctx, tx, []*requestRow{r})
 }
 
 // stageChanges is stageChange for each of rs, their conversations'
