@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,8 +32,8 @@ func (h *handler) inbox(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
-	teamID, _ := strconv.ParseInt(c.Query("team"), 10, 64)
-	caseID, _ := strconv.ParseInt(c.Query("dossier"), 10, 64)
+	teamID, _ := parseID(c.Query("team"))
+	caseID, _ := parseID(c.Query("dossier"))
 	var p *messaging.InboxPage
 	var kase *components.CaseItem
 	if caseID > 0 {

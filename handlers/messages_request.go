@@ -70,11 +70,11 @@ func parseID(s string) (int64, bool) {
 
 // pageParam reads the inbox page (?pagina=2); anything unusable is page 1.
 func pageParam(c *fiber.Ctx) int {
-	p, err := strconv.Atoi(c.Query("pagina"))
-	if err != nil || p < 1 {
+	p, ok := parseID(c.Query("pagina"))
+	if !ok {
 		return 1
 	}
-	return min(p, maxPage)
+	return int(min(p, maxPage))
 }
 
 // formValues returns every value of a repeated form field, from a

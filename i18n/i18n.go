@@ -298,6 +298,13 @@ func supported(tag string) string {
 	if tag == "" {
 		return ""
 	}
+	// The usual case (a setting, the cookie, a plain header tag) names a
+	// language as it is written here: no parse.
+	for _, lang := range Languages {
+		if tag == lang {
+			return lang
+		}
+	}
 	t, err := language.Parse(tag)
 	if err != nil {
 		return ""
