@@ -93,6 +93,10 @@ func TestSettingsPush(t *testing.T) {
 			"http endpoint": strings.Replace(janBody, "https://", "http://", 1),
 			"no keys":       fmt.Sprintf(`{"endpoint":%q}`, janEndpoint),
 			"too long":      strings.Replace(janBody, "/jan", "/"+strings.Repeat("a", notify.MaxSubscriptionBytes), 1),
+			// The server would post to its own network on every message.
+			"private address": strings.Replace(janBody, "push.example.test", "169.254.169.254", 1),
+			"loopback port":   strings.Replace(janBody, "push.example.test", "127.0.0.1:5432", 1),
+			"another port":    strings.Replace(janBody, "push.example.test", "push.example.test:8443", 1),
 		} {
 			resp, page := jan.b.postJSON(pathSettingsPush, body, false)
 			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Je browser gaf geen geldige aanmelding voor meldingen.") {

@@ -22,6 +22,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"dialoog/db"
+	"dialoog/netguard"
 	"dialoog/usertext"
 	"dialoog/vault"
 )
@@ -405,8 +406,10 @@ const MaxSubscriptionBytes = 4096
 var ErrBadSubscription = errors.New("not a push subscription")
 
 // ParseSubscription reads a browser's PushSubscription JSON strictly: an
-// https endpoint (no credentials, at most 2000 characters), a p256dh key
-// that is a P-256 point and a 16-byte auth secret, nothing unknown.
+// https endpoint (no credentials, at most 2000 characters, on port 443,
+// not at a localhost name or an address literal that is not public), a
+// p256dh key that is a P-256 point and a 16-byte auth secret, nothing
+// unknown.
 func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) {
 	bad := func(why string) (string, PushKeys, error) {
 		return "", PushKeys{}, fmt.Errorf("%w: %s", ErrBadSubscription, why)
@@ -431,6 +434,16 @@ func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) 
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(in.Endpoint) > 2000 {
 		return bad("endpoint is not an https URL")
 	}
+	// The server posts to the endpoint on every new message: it must not
+	// lead into the installation's own network (the dialer checks the
+	// address a name resolves to). The push services of the browsers
+	// (FCM, Mozilla, Apple, Windows) all listen on 443.
+	if err := netguard.CheckHost(u.Hostname()); err != nil {
+		return bad("endpoint is not on a public address")
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		return bad("endpoint is not on port 443")
+	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 {
 		return bad("p256dh is not 65 bytes in base64url")
@@ -450,10 +463,14 @@ func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) 
 // the VAPID key (RFC 8292). A push service's 404 or 410 means the browser
 // dropped the subscription: it is removed with its queued rows.
 type WebPush struct {
-	DB     *db.DB
-	Vault  *vault.Vault
-	Keys   VAPID
-	Client *http.Client // nil: a client with PushTimeout
+	DB    *db.DB
+	Vault *vault.Vault
+	Keys  VAPID
+	// Client makes the requests to push services. nil: netguard's client
+	// with PushTimeout, which connects only to public addresses and
+	// follows no redirect (an endpoint is chosen by a browser, so by a
+	// person). Tests set their own to reach a stand-in on 127.0.0.1.
+	Client *http.Client
 }
 
 // PushTimeout bounds one request to a push service.
@@ -492,7 +509,7 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 	}
 	client := w.Client
 	if client == nil {
-		client = &http.Client{Timeout: PushTimeout}
+		client = netguard.Client(PushTimeout)
 	}
 	resp, err := webpush.SendNotificationWithContext(ctx, body, &webpush.Subscription{
 		Endpoint: sub.Endpoint,
@@ -507,6 +524,11 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 		Urgency:         webpush.UrgencyNormal,
 		Topic:           "dialoog",
 	})
+	if errors.Is(err, netguard.ErrNotPublic) {
+		// The endpoint's name leads into the installation's own network:
+		// no retry changes that.
+		return &RejectedError{Err: fmt.Errorf("push service: %w", redactErr(err))}
+	}
 	if err != nil {
 		return fmt.Errorf("push service: %w", redactErr(err))
 	}
@@ -514,6 +536,9 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Push services do not redirect, and the client does not follow.
+		return &RejectedError{Err: fmt.Errorf("push service redirected (%d)", resp.StatusCode)}
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		// The browser dropped the subscription: forget it. This row is
 		// failed; other queued rows for it fail when their turn comes.

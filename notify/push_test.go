@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,7 +71,7 @@ func TestWebPushLane(t *testing.T) {
 		}
 
 		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
-			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: subject}},
+			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client()},
 		})
 		ob := NewOutbox(v)
 		var n int
@@ -366,6 +369,133 @@ func TestPushUserAgentCutBetweenCharacters(t *testing.T) {
 		}
 		if stored != strings.Repeat("a", 299) {
 			t.Errorf("stored User-Agent %q (%d bytes)", stored, len(stored))
+		}
+	})
+}
+
+// TestParseSubscriptionRefusesNonPublicEndpoints: an endpoint on an
+// address of the installation's own network (loopback, private, unique
+// local, link local, CGNAT, unspecified, multicast, broadcast, in IPv4,
+// IPv6 and IPv4-mapped forms, localhost names, numeric host names that
+// resolvers read as IPv4) or on another port than 443 is refused: the
+// server would post to it on every new message. The push services'
+// endpoints and public addresses on 443 are accepted.
+func TestParseSubscriptionRefusesNonPublicEndpoints(t *testing.T) {
+	ps := notifytest.StartPushService(t, mustPub(t), "mailto:x@example.test")
+	_, p, a := ps.NewBrowser("x")
+	body := func(endpoint string) []byte {
+		return fmt.Appendf(nil, `{"endpoint":%q,"expirationTime":null,"keys":{"p256dh":%q,"auth":%q}}`, endpoint, p, a)
+	}
+	for _, ep := range []string{
+		"https://fcm.googleapis.com/fcm/send/abc:def",
+		"https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+		"https://web.push.apple.com/QGx",
+		"https://wns2-par02p.notify.windows.com/w/?token=BQYAAA",
+		"https://push.example.test:443/abc",
+		"https://8.8.8.8/abc",
+		"https://[2001:4860:4860::8888]/abc",
+	} {
+		if _, _, err := ParseSubscription(body(ep)); err != nil {
+			t.Errorf("%s: refused: %v", ep, err)
+		}
+	}
+	for _, ep := range []string{
+		"https://127.0.0.1/abc",
+		"https://127.0.0.1:5432/abc",
+		"https://127.9.9.9/abc",
+		"https://10.0.0.7/abc",
+		"https://172.16.3.4/abc",
+		"https://192.168.1.1/abc",
+		"https://169.254.169.254/latest/meta-data/",
+		"https://100.64.0.1/abc",
+		"https://0.0.0.0/abc",
+		"https://255.255.255.255/abc",
+		"https://224.0.0.1/abc",
+		"https://[::1]/abc",
+		"https://[::]/abc",
+		"https://[fe80::1]/abc",
+		"https://[fe80::1%25eth0]/abc",
+		"https://[fd00::7]/abc",
+		"https://[fc00::1]/abc",
+		"https://[ff02::1]/abc",
+		"https://[::ffff:127.0.0.1]/abc",
+		"https://[::ffff:10.0.0.7]/abc",
+		"https://[::ffff:169.254.169.254]/abc",
+		"https://[::ffff:7f00:1]/abc",
+		"https://[64:ff9b::a00:7]/abc",
+		"https://localhost/abc",
+		"https://LOCALHOST/abc",
+		"https://localhost./abc",
+		"https://push.localhost/abc",
+		"https://2130706433/abc",
+		"https://0x7f000001/abc",
+		"https://127.1/abc",
+		"https://push.example.test:8443/abc",
+		"https://push.example.test:0443/abc",
+		"https://8.8.8.8:22/abc",
+	} {
+		if _, _, err := ParseSubscription(body(ep)); !errors.Is(err, ErrBadSubscription) {
+			t.Errorf("%s: accepted (%v)", ep, err)
+		}
+	}
+}
+
+// TestWebPushRefusesPrivateAddressAtConnection: a subscription stored
+// without ParseSubscription's check (as one whose host name resolves to
+// the installation's own network would pass it) is not sent by the
+// production client: it refuses to connect to a non-public address, the
+// server there sees no connection, and the row fails at once as rejected
+// with an error that does not hold the endpoint.
+func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		priv, pub, err := GenerateVAPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns, requests atomic.Int32
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			w.WriteHeader(http.StatusCreated)
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
+		_, p, a := ps.NewBrowser("keys")
+		endpoint := srv.URL + "/push/secret-capability"
+		jan := insertUser(t, d, "jan@example.test")
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return Subscribe(ctx, tx, v, jan, endpoint, PushKeys{P256dh: p, Auth: a}, "UA", pub, time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
+			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: "mailto:x@example.test"}},
+		})
+		if _, err := NewOutbox(v).QueuePush(ctx, d, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, m := conns.Load(), requests.Load(); n != 0 || m != 0 {
+			t.Errorf("the server on 127.0.0.1 saw %d connections and %d requests, want none", n, m)
+		}
+		var it db.OutboxItem
+		if err := d.NewSelect().Model(&it).Where("channel = ?", db.ChannelPush).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if it.Status != db.OutboxFailed {
+			t.Errorf("row is %s after one attempt (%q), want failed as rejected", it.Status, it.LastError)
+		}
+		if strings.Contains(it.LastError, "secret-capability") {
+			t.Errorf("stored error holds the endpoint: %q", it.LastError)
 		}
 	})
 }

@@ -90,6 +90,11 @@ func (ps *PushService) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ps.srv.Certificate().Raw})
 }
 
+// Client is the client a test's notify.WebPush sends with to reach the
+// stand-in on 127.0.0.1 (trusting its certificate over HTTPS): the
+// production client connects to public addresses only.
+func (ps *PushService) Client() *http.Client { return ps.srv.Client() }
+
 // NewBrowser makes a subscription: an endpoint and its keys (base64url),
 // as a browser's PushSubscription gives them.
 func (ps *PushService) NewBrowser(name string) (endpoint, p256dh, auth string) {

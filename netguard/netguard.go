@@ -1,0 +1,149 @@
+// Package netguard keeps outbound requests to addresses that a user chooses
+// (a browser's push endpoint) out of the installation's own network: a
+// person must not make the server post to its database, its cloud metadata
+// service or another internal machine (server-side request forgery).
+//
+// The check is made twice. CheckHost refuses, when the address is given, a
+// host that names no public address (an IP literal of a private, loopback,
+// link-local or other special range, or a localhost name). Client's dialer
+// checks the address it actually connects to, after name resolution, which
+// is the only place that catches a host name resolving to such an address
+// and DNS rebinding.
+package netguard
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrNotPublic is a host or address that is not a public unicast address
+// of the internet.
+var ErrNotPublic = errors.New("not a public internet address")
+
+// nonPublic are the ranges, beyond those netip.Addr's methods name, that
+// are not globally reachable unicast addresses (IANA's special-purpose
+// address registries).
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (CGNAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the broadcast address
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated), with :: and ::1
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+}
+
+// Embedded IPv4 in IPv6: the IPv4 address decides.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// Public reports whether a is a public unicast address: not loopback,
+// private (RFC 1918, RFC 4193 unique local), link-local (169.254/16,
+// fe80::/10), unspecified, multicast, broadcast, CGNAT (100.64/10) or
+// another special-purpose range, in IPv4, IPv6 or an IPv4-mapped,
+// NAT64 or 6to4 form of one.
+func Public(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return Public(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(a):
+			return Public(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if !a.IsValid() || !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckHost refuses a URL's host name (url.URL.Hostname) that names no
+// public address: an IP literal that is not Public, a localhost name
+// ("localhost", "*.localhost", RFC 6761), or a name that resolvers would
+// read as an IPv4 address ("127.1", "2130706433", "0x7f000001": its last
+// label is a number, which no top-level domain is). Any other name passes:
+// where it leads is checked when Client connects.
+func CheckHost(host string) error {
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := netip.ParseAddr(name); err == nil {
+		if !Public(a) {
+			return fmt.Errorf("%w: %s", ErrNotPublic, host)
+		}
+		return nil
+	}
+	last := name[strings.LastIndexByte(name, '.')+1:]
+	if name == "" || name == "localhost" || strings.HasSuffix(name, ".localhost") || numeric(last) {
+		return fmt.Errorf("%w: %s", ErrNotPublic, host)
+	}
+	return nil
+}
+
+// numeric reports whether a host name's label is a decimal number or a
+// 0x hexadecimal one.
+func numeric(label string) bool {
+	if rest, ok := strings.CutPrefix(label, "0x"); ok {
+		label = rest
+		return strings.Trim(label, "0123456789abcdef") == ""
+	}
+	return label != "" && strings.Trim(label, "0123456789") == ""
+}
+
+// Control is a net.Dialer Control function that refuses to connect to an
+// address that is not Public. It sees the address after name resolution,
+// so a host name resolving to the installation's own network is refused.
+func Control(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrNotPublic, address)
+	}
+	if !Public(ap.Addr()) {
+		return fmt.Errorf("%w: %s", ErrNotPublic, ap.Addr())
+	}
+	return nil
+}
+
+// transport connects only to public addresses (Control) and uses no proxy:
+// a proxy would be the address the dialer sees, and the check would be of
+// the proxy instead of the destination. Shared, so that its connections
+// are reused.
+var transport = &http.Transport{
+	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: Control}).DialContext,
+	ForceAttemptHTTP2:     true,
+	MaxIdleConns:          100,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ExpectContinueTimeout: time.Second,
+}
+
+// Client returns a client with timeout that connects only to public
+// addresses and follows no redirect: a redirect's response is returned as
+// it is (a redirect could otherwise lead a request that passed CheckHost to
+// any address; Control would still refuse it, but the services these
+// requests go to do not redirect).
+func Client(timeout time.Duration) *http.Client {
+	return &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: noRedirect}
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -1,0 +1,91 @@
+package netguard
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPublic: only globally reachable unicast addresses are public, in
+// every form an address can be written in.
+func TestPublic(t *testing.T) {
+	for _, s := range []string{"8.8.8.8", "1.1.1.1", "142.250.74.10", "100.63.255.255", "100.128.0.0", "172.32.0.1",
+		"2001:4860:4860::8888", "2a00:1450:400e::200e", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"} {
+		if !Public(netip.MustParseAddr(s)) {
+			t.Errorf("%s: not public", s)
+		}
+	}
+	for _, s := range []string{
+		"127.0.0.1", "127.255.0.1", "10.0.0.7", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+		"100.64.0.1", "100.127.255.254", "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.1.1.1", "240.0.0.1",
+		"192.0.0.8", "192.0.2.1", "198.18.0.1", "198.51.100.1", "203.0.113.1",
+		"::1", "::", "fe80::1", "fe80::1%eth0", "fd00::7", "fc00::1", "ff02::1", "ff05::2", "fec0::1", "2001:db8::1",
+		"2001::1", "100::1", "::127.0.0.1", "::ffff:127.0.0.1", "::ffff:10.0.0.7", "::ffff:169.254.169.254",
+		"::ffff:100.64.0.1", "64:ff9b::a00:7", "64:ff9b::7f00:1", "64:ff9b:1::1", "2002:a00:7::1", "2002:7f00:1::1",
+	} {
+		if Public(netip.MustParseAddr(s)) {
+			t.Errorf("%s: public", s)
+		}
+	}
+	if Public(netip.Addr{}) {
+		t.Error("the zero address is public")
+	}
+}
+
+// TestCheckHost: names of the installation's own network are refused as
+// literals, localhost names and numeric names; other names pass.
+func TestCheckHost(t *testing.T) {
+	for _, h := range []string{"fcm.googleapis.com", "push.example.test", "8.8.8.8", "2001:4860:4860::8888", "x1.example"} {
+		if err := CheckHost(h); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+	for _, h := range []string{"127.0.0.1", "::1", "fe80::1%eth0", "::ffff:10.0.0.7", "localhost", "LocalHost", "localhost.",
+		"a.localhost", "2130706433", "0x7f000001", "127.1", "0177.0.0.1", "10.1", ""} {
+		if err := CheckHost(h); !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+}
+
+// TestClientRefusesLoopback: the client does not connect to a server on
+// 127.0.0.1 (the check is of the address dialled, whatever the URL said),
+// and its error says why.
+func TestClientRefusesLoopback(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[len("http://127.0.0.1:"):]} {
+		resp, err := Client(5 * time.Second).Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the server saw %d connections", n)
+	}
+}
+
+// TestClientFollowsNoRedirect: a redirect's response is returned, not
+// followed.
+func TestClientFollowsNoRedirect(t *testing.T) {
+	c := Client(time.Second)
+	req := httptest.NewRequest(http.MethodGet, "https://elsewhere.example/", nil)
+	if err := c.CheckRedirect(req, []*http.Request{req}); !errors.Is(err, http.ErrUseLastResponse) {
+		t.Fatalf("redirect: %v", err)
+	}
+}
