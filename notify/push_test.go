@@ -499,3 +499,45 @@ func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
 		}
 	})
 }
+
+// TestWebPushRedirectIsRejected: a push service does not redirect, so a
+// redirect (which the production client does not follow) fails the row at
+// once instead of being retried for a day.
+func TestWebPushRedirectIsRejected(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		priv, pub, err := GenerateVAPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewTLSServer(http.RedirectHandler("https://10.0.0.7/internal", http.StatusTemporaryRedirect))
+		t.Cleanup(srv.Close)
+		client := srv.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
+		_, p, a := ps.NewBrowser("keys")
+		jan := insertUser(t, d, "jan@example.test")
+		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			return Subscribe(ctx, tx, v, jan, srv.URL+"/push/x", PushKeys{P256dh: p, Auth: a}, "UA", pub, time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
+			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: "mailto:x@example.test"}, Client: client},
+		})
+		if _, err := NewOutbox(v).QueuePush(ctx, d, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var it db.OutboxItem
+		if err := d.NewSelect().Model(&it).Where("channel = ?", db.ChannelPush).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if it.Status != db.OutboxFailed {
+			t.Errorf("row is %s after a redirect (%q), want failed as rejected", it.Status, it.LastError)
+		}
+	})
+}
