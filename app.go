@@ -123,8 +123,10 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		return nil, err
 	}
 	worker := notify.NewWorker(d, v, mailer, sms, log.With("component", "outbox"), notify.WorkerOptions{
-		Now:  now,
-		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid},
+		Now: now,
+		// A development server listens on loopback only, and may push to
+		// a push service on the same machine (e2e/push_test.go).
+		Push: &notify.WebPush{DB: d, Vault: v, Keys: vapid, Loopback: cfg.Dev},
 		NoticeWanted: func(ctx context.Context, n notify.Notice) (bool, error) {
 			return messaging.NoticeWanted(ctx, d, n)
 		},
@@ -146,7 +148,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		Requested: requests.Kick,
 		Mail:      mailRenderer{},
 
-		VAPIDPublic: vapid.Public,
+		VAPIDPublic:  vapid.Public,
+		PushLoopback: cfg.Dev,
 	}
 	requests.DB, requests.Accounts, requests.Invitations = d, accounts, inv
 	requests.Log = log.With("component", "mail-requests")

@@ -59,6 +59,9 @@ type Accounts struct {
 	// VAPIDPublic is the server's Web Push key (base64url) that browsers
 	// subscribe with; empty switches push subscriptions off.
 	VAPIDPublic string
+	// PushLoopback: push endpoints on this machine's loopback are
+	// accepted (a development server; notify.ParseSubscription).
+	PushLoopback bool
 	// SMSText renders the text of a code message in a language.
 	SMSText func(lang, code string) string
 	// Queued wakes the outbox worker after a commit that queued a message.

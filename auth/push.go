@@ -17,7 +17,7 @@ import (
 // strictly), for the signed-in person; the browser's user agent is kept
 // to tell devices apart. A refused body is apperr.Invalid.
 func (a *Accounts) SubscribePush(ctx context.Context, cur *Current, body []byte, userAgent, ip string) error {
-	endpoint, keys, err := notify.ParseSubscription(body)
+	endpoint, keys, err := notify.ParseSubscription(body, a.PushLoopback)
 	if err != nil {
 		return &apperr.Error{Code: apperr.Invalid, Key: "settings.push_invalid", Field: "push", Err: err}
 	}

@@ -114,27 +114,53 @@ func numeric(label string) bool {
 // address that is not Public. It sees the address after name resolution,
 // so a host name resolving to the installation's own network is refused.
 func Control(_, address string, _ syscall.RawConn) error {
+	return control(address, false)
+}
+
+// controlLoopback is Control that also lets loopback addresses through.
+func controlLoopback(_, address string, _ syscall.RawConn) error {
+	return control(address, true)
+}
+
+func control(address string, loopback bool) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrNotPublic, address)
 	}
-	if !Public(ap.Addr()) {
+	if !Public(ap.Addr()) && !(loopback && ap.Addr().Unmap().IsLoopback()) {
 		return fmt.Errorf("%w: %s", ErrNotPublic, ap.Addr())
 	}
 	return nil
+}
+
+// Loopback reports whether host (url.URL.Hostname) names this machine: a
+// loopback address literal or a localhost name.
+func Loopback(host string) bool {
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a.WithZone("").Unmap().IsLoopback()
+	}
+	return name == "localhost" || strings.HasSuffix(name, ".localhost")
 }
 
 // transport connects only to public addresses (Control) and uses no proxy:
 // a proxy would be the address the dialer sees, and the check would be of
 // the proxy instead of the destination. Shared, so that its connections
 // are reused.
-var transport = &http.Transport{
-	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: Control}).DialContext,
-	ForceAttemptHTTP2:     true,
-	MaxIdleConns:          100,
-	IdleConnTimeout:       90 * time.Second,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ExpectContinueTimeout: time.Second,
+var (
+	transport         = guarded(Control)
+	loopbackTransport = guarded(controlLoopback)
+)
+
+func guarded(control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // Client returns a client with timeout that connects only to public
@@ -144,6 +170,14 @@ var transport = &http.Transport{
 // requests go to do not redirect).
 func Client(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: noRedirect}
+}
+
+// LoopbackClient is Client that may also connect to this machine's
+// loopback addresses, and to nothing else that is not public: for a
+// development server, which listens on loopback only, and a push service
+// of the developer's own on the same machine.
+func LoopbackClient(timeout time.Duration) *http.Client {
+	return &http.Client{Transport: loopbackTransport, Timeout: timeout, CheckRedirect: noRedirect}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -89,3 +89,38 @@ func TestClientFollowsNoRedirect(t *testing.T) {
 		t.Fatalf("redirect: %v", err)
 	}
 }
+
+// TestLoopbackClient: a development server's client reaches a server on
+// this machine's loopback, and still no other address that is not public.
+func TestLoopbackClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer srv.Close()
+	resp, err := LoopbackClient(5 * time.Second).Get(srv.URL)
+	if err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("loopback answered %d", resp.StatusCode)
+	}
+	for _, addr := range []string{"127.0.0.1:443", "[::1]:8443", "8.8.8.8:443"} {
+		if err := controlLoopback("tcp", addr, nil); err != nil {
+			t.Errorf("%s refused: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"10.0.0.7:443", "169.254.169.254:80", "[fd00::7]:443", "[fe80::1]:443", "0.0.0.0:443"} {
+		if err := controlLoopback("tcp", addr, nil); !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, h := range []string{"127.0.0.1", "::1", "localhost", "LOCALHOST.", "push.localhost", "::ffff:127.0.0.1"} {
+		if !Loopback(h) {
+			t.Errorf("%s is not loopback", h)
+		}
+	}
+	for _, h := range []string{"10.0.0.7", "push.example.test", "0.0.0.0", "localhost.example"} {
+		if Loopback(h) {
+			t.Errorf("%s is loopback", h)
+		}
+	}
+}

@@ -410,7 +410,11 @@ var ErrBadSubscription = errors.New("not a push subscription")
 // not at a localhost name or an address literal that is not public), a
 // p256dh key that is a P-256 point and a 16-byte auth secret, nothing
 // unknown.
-func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) {
+//
+// With loopback (a development server, DIALOOG_DEV, which listens on
+// loopback only), an endpoint on this machine's loopback is accepted on
+// any port too: a push service of the developer's own.
+func ParseSubscription(body []byte, loopback bool) (endpoint string, keys PushKeys, err error) {
 	bad := func(why string) (string, PushKeys, error) {
 		return "", PushKeys{}, fmt.Errorf("%w: %s", ErrBadSubscription, why)
 	}
@@ -438,11 +442,13 @@ func ParseSubscription(body []byte) (endpoint string, keys PushKeys, err error) 
 	// lead into the installation's own network (the dialer checks the
 	// address a name resolves to). The push services of the browsers
 	// (FCM, Mozilla, Apple, Windows) all listen on 443.
-	if err := netguard.CheckHost(u.Hostname()); err != nil {
-		return bad("endpoint is not on a public address")
-	}
-	if p := u.Port(); p != "" && p != "443" {
-		return bad("endpoint is not on port 443")
+	if !loopback || !netguard.Loopback(u.Hostname()) {
+		if err := netguard.CheckHost(u.Hostname()); err != nil {
+			return bad("endpoint is not on a public address")
+		}
+		if p := u.Port(); p != "" && p != "443" {
+			return bad("endpoint is not on port 443")
+		}
 	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 {
@@ -471,6 +477,9 @@ type WebPush struct {
 	// follows no redirect (an endpoint is chosen by a browser, so by a
 	// person). Tests set their own to reach a stand-in on 127.0.0.1.
 	Client *http.Client
+	// Loopback: the default client may also reach this machine's loopback
+	// addresses (a development server; see ParseSubscription).
+	Loopback bool
 }
 
 // PushTimeout bounds one request to a push service.
@@ -510,6 +519,9 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 	client := w.Client
 	if client == nil {
 		client = netguard.Client(PushTimeout)
+		if w.Loopback {
+			client = netguard.LoopbackClient(PushTimeout)
+		}
 	}
 	resp, err := webpush.SendNotificationWithContext(ctx, body, &webpush.Subscription{
 		Endpoint: sub.Endpoint,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/netguard"
 	"dialoog/notify/notifytest"
 )
 
@@ -250,7 +252,7 @@ func TestParseSubscription(t *testing.T) {
 	good := func(endpoint, p, a string) string {
 		return fmt.Sprintf(`{"endpoint":%q,"expirationTime":null,"keys":{"p256dh":%q,"auth":%q}}`, endpoint, p, a)
 	}
-	ep, keys, err := ParseSubscription([]byte(good("https://push.example.test/abc", p, a)))
+	ep, keys, err := ParseSubscription([]byte(good("https://push.example.test/abc", p, a)), false)
 	if err != nil || ep != "https://push.example.test/abc" || keys.P256dh != p || keys.Auth != a {
 		t.Fatalf("a browser's subscription was refused: %v", err)
 	}
@@ -268,7 +270,7 @@ func TestParseSubscription(t *testing.T) {
 		"endpoint > 2000": good("https://push.example.test/"+strings.Repeat("a", 2000), p, a),
 	}
 	for name, body := range bad {
-		if _, _, err := ParseSubscription([]byte(body)); !errors.Is(err, ErrBadSubscription) {
+		if _, _, err := ParseSubscription([]byte(body), false); !errors.Is(err, ErrBadSubscription) {
 			t.Errorf("%s: accepted (%v)", name, err)
 		}
 	}
@@ -395,7 +397,7 @@ func TestParseSubscriptionRefusesNonPublicEndpoints(t *testing.T) {
 		"https://8.8.8.8/abc",
 		"https://[2001:4860:4860::8888]/abc",
 	} {
-		if _, _, err := ParseSubscription(body(ep)); err != nil {
+		if _, _, err := ParseSubscription(body(ep), false); err != nil {
 			t.Errorf("%s: refused: %v", ep, err)
 		}
 	}
@@ -434,7 +436,34 @@ func TestParseSubscriptionRefusesNonPublicEndpoints(t *testing.T) {
 		"https://push.example.test:0443/abc",
 		"https://8.8.8.8:22/abc",
 	} {
-		if _, _, err := ParseSubscription(body(ep)); !errors.Is(err, ErrBadSubscription) {
+		if _, _, err := ParseSubscription(body(ep), false); !errors.Is(err, ErrBadSubscription) {
+			t.Errorf("%s: accepted (%v)", ep, err)
+		}
+	}
+}
+
+// TestParseSubscriptionOnADevelopmentServer: a development server
+// (loopback) also takes an endpoint on this machine's loopback, on any
+// port, and still nothing else that is not public, nor another port of a
+// public host.
+func TestParseSubscriptionOnADevelopmentServer(t *testing.T) {
+	ps := notifytest.StartPushService(t, mustPub(t), "mailto:x@example.test")
+	_, p, a := ps.NewBrowser("x")
+	body := func(endpoint string) []byte {
+		return fmt.Appendf(nil, `{"endpoint":%q,"expirationTime":null,"keys":{"p256dh":%q,"auth":%q}}`, endpoint, p, a)
+	}
+	for _, ep := range []string{"https://127.0.0.1:5432/abc", "https://localhost:8443/abc", "https://[::1]:9/abc", "https://fcm.googleapis.com/fcm/send/abc"} {
+		if _, _, err := ParseSubscription(body(ep), true); err != nil {
+			t.Errorf("%s: refused: %v", ep, err)
+		}
+		if u, _ := url.Parse(ep); netguard.Loopback(u.Hostname()) {
+			if _, _, err := ParseSubscription(body(ep), false); !errors.Is(err, ErrBadSubscription) {
+				t.Errorf("%s: accepted outside development (%v)", ep, err)
+			}
+		}
+	}
+	for _, ep := range []string{"https://10.0.0.7/abc", "https://169.254.169.254/latest/meta-data/", "https://[fd00::7]:8443/abc", "https://push.example.test:8443/abc"} {
+		if _, _, err := ParseSubscription(body(ep), true); !errors.Is(err, ErrBadSubscription) {
 			t.Errorf("%s: accepted (%v)", ep, err)
 		}
 	}
