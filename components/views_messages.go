@@ -285,11 +285,19 @@ type ParticipantItem struct {
 	// who left the medical team may not); only such a one is offered as a
 	// signer.
 	MayRead bool
+	// Removable: the reader may take them out of the conversation again
+	// ("Verwijderen").
+	Removable bool
 }
 
 // ResendURL is where "Uitnodiging opnieuw versturen" posts.
 func (p ParticipantItem) ResendURL(threadID int64) string {
 	return ThreadURL(threadID) + "/deelnemers/" + strconv.FormatInt(p.UserID, 10) + "/uitnodiging"
+}
+
+// RemoveURL is where "Verwijderen" (a participant) posts.
+func (p ParticipantItem) RemoveURL(threadID int64) string {
+	return ThreadURL(threadID) + "/deelnemers/" + strconv.FormatInt(p.UserID, 10) + "/verwijderen"
 }
 
 // MessageItem is one message as its reader sees it.
@@ -617,8 +625,11 @@ func systemText(m Meta, v MessageItem) string {
 	if v.SenderDeleted {
 		by = m.T("thread.deleted_user")
 	}
-	if v.System == "signing_sealed" {
+	switch v.System {
+	case "signing_sealed":
 		return m.T("thread.system_signed")
+	case "participant_removed":
+		return m.T("thread.system_removed", "Name", subject, "By", by)
 	}
 	return m.T("thread.system_added", "Name", subject, "By", by)
 }

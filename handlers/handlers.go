@@ -236,6 +236,7 @@ type Messages interface {
 
 	AddParticipant(ctx context.Context, user *identity.User, threadID int64, in messaging.AddInput) error
 	ResendInvitation(ctx context.Context, user *identity.User, threadID, participantUserID int64) error
+	RemoveParticipant(ctx context.Context, user *identity.User, threadID, participantUserID int64) error
 
 	// ParticipantIDs is for the live connection: whom to tell that the user
 	// is typing in a conversation they take part in.
@@ -606,6 +607,7 @@ func New(deps Deps) *fiber.App {
 	app.Get("/dossiers/:id", done, h.caseShow)
 	app.Post("/dossiers/:id/status", done, h.caseStatus)
 	app.Post("/berichten/:id/deelnemers/:uid/uitnodiging", done, h.invitationResend)
+	app.Post("/berichten/:id/deelnemers/:uid/verwijderen", done, h.participantRemove)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen-voor-iedereen", done, h.messageDeleteForEveryone)
 	app.Post("/berichten/:id/bericht/:mid/verwijderen", done, h.messageRemove)
 	if h.signing != nil {

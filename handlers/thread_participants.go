@@ -61,3 +61,33 @@ func (h *handler) invitationResend(c *fiber.Ctx) error {
 	h.logger(c).Info("invitation sent again", "thread", id, "user", uid)
 	return seeOther(c, components.ThreadURL(id)+"?melding=uitnodiging")
 }
+
+// participantRemove is "Verwijderen" beside a participant: an internal
+// user of the conversation's organisation takes out someone added by
+// mistake, while they have read and written nothing of it. A refusal of
+// the person (read, wrote, the case's subject, a team's member, oneself)
+// shows its message where the add form shows its errors; a closed case
+// says so above the conversation.
+func (h *handler) participantRemove(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	uid, err := idParam(c, "uid")
+	if err != nil {
+		return err
+	}
+	if err := h.messages.RemoveParticipant(c.UserContext(), current(c).User, id, uid); err != nil {
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Key == "case.closed_readonly" {
+			return h.threadRefusal(c, id, err)
+		}
+		v, verr := h.threadView(c, id)
+		if verr != nil {
+			return verr
+		}
+		v.Add.Error = h.message(c, err)
+		return h.threadPage(c, statusOf(err), v)
+	}
+	h.logger(c).Info("participant removed", "thread", id, "user", uid)
+	return seeOther(c, components.ThreadURL(id)+"?melding=uit-gesprek")
+}

@@ -16,6 +16,7 @@ import (
 var notices = map[string]string{
 	"uitnodiging": "thread.notice_invited",
 	"toegevoegd":  "thread.notice_added",
+	"uit-gesprek": "thread.notice_removed",
 	"verwijderd":  "thread.notice_deleted",
 }
 
@@ -106,7 +107,7 @@ func participantItems(internal bool, ps []messaging.ParticipantView) []component
 	out := make([]components.ParticipantItem, 0, len(ps))
 	for _, p := range ps {
 		item := components.ParticipantItem{UserID: p.UserID, Name: p.Name, Internal: p.Internal, Status: p.Status, LastSeenAt: p.LastSeenAt,
-			MayRead: p.MayRead}
+			MayRead: p.MayRead, Removable: p.Removable}
 		if internal {
 			item.Email = p.Email
 		}

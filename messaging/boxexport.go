@@ -1020,8 +1020,11 @@ func (e *boxExport) senderName(m *MessageView) string {
 
 // systemText is a system line in the user's language.
 func (e *boxExport) systemText(m *MessageView) string {
-	if m.System == SystemParticipantAdded {
+	switch m.System {
+	case SystemParticipantAdded:
 		return e.l.T("thread.system_added", "Name", m.SystemSubject, "By", e.senderName(m))
+	case SystemParticipantRemoved:
+		return e.l.T("thread.system_removed", "Name", m.SystemSubject, "By", e.senderName(m))
 	}
 	return m.System
 }

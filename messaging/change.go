@@ -955,6 +955,11 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		if len(errs) > 0 {
 			return errs
 		}
+		// The time of the addition, taken before an invitation it makes
+		// (as Compose does): the invitation is then not one from before
+		// the addition, and removing the newcomer again withdraws it
+		// (RemoveParticipant, withdrawInvitees).
+		now := s.Now().UTC()
 		u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, in.Email, user.Language)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Field == "email" {
@@ -984,7 +989,6 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 				return err
 			}
 		}
-		now := s.Now().UTC()
 		p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &user.ID, AddedAt: now}
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return fmt.Errorf("add participant: %w", err)
@@ -1126,6 +1130,174 @@ func (s *Service) ResendInvitation(ctx context.Context, who *identity.User, thre
 	}
 	s.queued()
 	return nil
+}
+
+// SystemParticipantRemoved is the system line "X is verwijderd door Y".
+const SystemParticipantRemoved = "participant_removed"
+
+// AuditParticipantRemoved is the audit kind of "Deelnemer verwijderen":
+// the removed person is its user, who removed them its actor.
+const AuditParticipantRemoved = "thread.participant_removed"
+
+// What a participant row p (the SQL alias) has of its conversation, which
+// decides whether it may be removed (RemoveParticipant, removableIn):
+// a message of it they read (a system line counts only when it is about
+// them, as only such a one reaches them unread), a message they wrote
+// (also a system line they caused or an absence auto-reply), and being
+// the subject of the conversation's case.
+const (
+	participantHasRead = `EXISTS (SELECT 1 FROM message_states AS ms JOIN messages AS m ON m.id = ms.message_id
+  WHERE ms.user_id = p.user_id AND m.thread_id = p.thread_id AND ms.read_at IS NOT NULL AND (m.system_kind = '' OR m.subject_user_id = p.user_id))`
+	participantHasWritten = `EXISTS (SELECT 1 FROM messages AS m WHERE m.thread_id = p.thread_id AND m.sender_id = p.user_id)`
+	participantIsSubject  = `EXISTS (SELECT 1 FROM threads AS t JOIN cases AS c ON c.id = t.case_id WHERE t.id = p.thread_id AND c.subject_id = p.user_id)`
+)
+
+// RemoveParticipant is "Deelnemer verwijderen": it undoes the addition of
+// someone who should not have been in the conversation (a mistyped
+// address, the wrong colleague). Like adding, it is for the internal
+// users of the conversation's organisation (anyone else who takes part
+// gets apperr Forbidden, anyone who does not NotFound), and refused while
+// the conversation's case is closed. Only a person's own row goes (not a
+// team member's, nor the actor's), and only while they have seen and own
+// nothing of the conversation: once they read or wrote a message, or as
+// the subject of its case, the removal is refused (apperr Conflict), as a
+// deletion for everyone is once the message was read.
+//
+// In one transaction the conversation leaves their box as when they
+// remove it themselves (removeForUser: read states, unread counters and
+// total), their participant row and read states go, their queued notices
+// of it are cancelled, everyone who stays gets the line "X is verwijderd
+// door Y" (pushed live to open pages; the removed person gets nothing
+// more of it), an audit row records who removed whom, and an invited
+// person whom only this conversation brought in has the invitation
+// withdrawn, as a deletion for everyone does (withdrawInvitees).
+//
+// Open signing requests that wait for them are not lapsed here (package
+// signing imports this one); a request made with a message they have
+// not read waits for its deadline.
+func (s *Service) RemoveParticipant(ctx context.Context, who *identity.User, threadID, participantID int64) error {
+	user := db.UserOf(who)
+	var keys []storedFile
+	var later []Event
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		keys, later = nil, nil
+		// As in RemoveThreadFromBox: the requests of the conversation
+		// before it, as the removal from the box may delete messages
+		// they refer to.
+		if err := s.holdRequests(ctx, tx, "thread_id = ? AND EXISTS (SELECT 1 FROM participants AS p WHERE p.thread_id = ? AND p.user_id = ?)",
+			threadID, threadID, user.ID); err != nil {
+			return err
+		}
+		th, _, err := s.threadToWrite(ctx, tx, user.ID, threadID)
+		if err != nil {
+			return err
+		}
+		if !mayInvite(user, th.OrgID) {
+			return apperr.New(apperr.Forbidden, "error.forbidden")
+		}
+		if th.CaseClosed {
+			return errCaseClosed
+		}
+		var p struct {
+			ID          int64
+			AddedAt     time.Time
+			Team        bool
+			HasRead     bool
+			HasWritten  bool
+			CaseSubject bool
+			Email       string
+		}
+		q := `SELECT p.id, p.added_at, p.via_team_id IS NOT NULL AS team, ` + participantHasRead + ` AS has_read, ` + participantHasWritten + ` AS has_written, ` +
+			participantIsSubject + ` AS case_subject, u.email
+FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ? AND p.user_id = ?`
+		if s.DB.Postgres() {
+			q += " FOR UPDATE OF p"
+		}
+		err = tx.NewRaw(q, th.ID, participantID).Scan(ctx, &p)
+		if db.ErrNoRows(err) {
+			return errNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load participant: %w", err)
+		}
+		switch {
+		case participantID == user.ID:
+			return apperr.New(apperr.Conflict, "participant.remove_self")
+		case p.Team:
+			return apperr.New(apperr.Conflict, "participant.remove_team")
+		case p.CaseSubject:
+			return apperr.New(apperr.Conflict, "participant.remove_case_subject")
+		case p.HasWritten:
+			return apperr.New(apperr.Conflict, "participant.remove_wrote")
+		case p.HasRead:
+			return apperr.New(apperr.Conflict, "participant.remove_read")
+		}
+		now := s.Now().UTC()
+		subject := &db.User{ID: participantID}
+		// The line is for those who stay: first, so that the conversation
+		// keeps a message whatever leaves with the removed person's box.
+		line, err := s.systemLine(ctx, tx, th, user, subject, SystemParticipantRemoved, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*db.MessageState)(nil)).Where("message_id = ? AND user_id = ?", line.MessageID, participantID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove line from the removed box: %w", err)
+		}
+		line.UserIDs = slices.DeleteFunc(line.UserIDs, func(id int64) bool { return id == participantID })
+		var msgs []*db.Message
+		if err := tx.NewSelect().Model(&msgs).Column("id", "thread_id").Where("thread_id = ?", th.ID).Scan(ctx); err != nil {
+			return fmt.Errorf("load messages: %w", err)
+		}
+		if keys, err = s.removeForUser(ctx, tx, participantID, msgs, false); err != nil {
+			return err
+		}
+		// Then what is left of them in the conversation: the read states
+		// the removal kept (marked removed) and their row.
+		if _, err := tx.NewRaw(`DELETE FROM message_states WHERE user_id = ? AND message_id IN (SELECT m.id FROM messages AS m WHERE m.thread_id = ?)`,
+			participantID, th.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove read states: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*db.Participant)(nil)).Where("id = ?", p.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove participant: %w", err)
+		}
+		if _, err := s.Outbox.CancelNotices(ctx, tx, p.Email, participantID, p.ID); err != nil {
+			return err
+		}
+		if err := auth.Audit(ctx, tx, auth.AuditEntry{UserID: &participantID, ActorID: &user.ID, Kind: AuditParticipantRemoved,
+			Detail: fmt.Sprintf("thread %d", th.ID), Now: now}); err != nil {
+			return err
+		}
+		files, leaving, err := s.withdrawInvitees(ctx, tx, []int64{participantID}, p.AddedAt)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, files...)
+		later, err = s.stage(ctx, tx, append([]Event{line}, leaving...))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove participant: %w", err)
+	}
+	s.removeFiles(ctx, keys)
+	s.publish(ctx, later)
+	return nil
+}
+
+// removableIn returns which participants of the thread "Deelnemer
+// verwijderen" may take out (RemoveParticipant's rule, but for the
+// actor): personal rows of people who read and wrote nothing of it and
+// are not the subject of its case. One statement over the thread's rows.
+func (s *Service) removableIn(ctx context.Context, idb bun.IDB, threadID int64) (map[int64]bool, error) {
+	var ids []int64
+	if err := idb.NewRaw(`SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.via_team_id IS NULL
+  AND NOT `+participantHasRead+` AND NOT `+participantHasWritten+` AND NOT `+participantIsSubject, threadID).Scan(ctx, &ids); err != nil && !db.ErrNoRows(err) {
+		return nil, fmt.Errorf("removable participants: %w", err)
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // contactsFrom is how many of the user's most recent conversations the

@@ -74,6 +74,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	}
 	orgs := (&senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}).withTeams(ps)
 	out := make([]LiveReader, 0, len(readers))
+	var removable map[int64]bool // the same for every reader who may remove, read once
 	for _, p := range readers {
 		u := users[p.UserID]
 		from := otherNames(u, ps, users)
@@ -82,6 +83,14 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 			Thread: ThreadSummary{ID: threadID, Subject: CleanLine(th.Subject), OrgName: th.OrgName, LastMessageAt: th.LastMessageAt,
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}
+		if r.CanResend {
+			if removable == nil {
+				if removable, err = s.removableIn(ctx, s.DB, threadID); err != nil {
+					return nil, err
+				}
+			}
+			markRemovable(u.ID, removable, r.Participants)
+		}
 		if th.AssignedTo != nil && !outsider(u) && users[*th.AssignedTo] != nil {
 			r.Thread.AssignedTo = DisplayName(users[*th.AssignedTo])
 		}

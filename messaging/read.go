@@ -190,6 +190,9 @@ type ParticipantView struct {
 	// MayRead: the participant may read the conversation (the medical
 	// rule); only such a one can be asked to agree to a document.
 	MayRead bool
+	// Removable: the reader may take them out of the conversation
+	// again ("Deelnemer verwijderen", RemoveParticipant).
+	Removable bool
 }
 
 // Receipt says whether and when a recipient read a message.
@@ -305,6 +308,13 @@ func (s *Service) ThreadPage(ctx context.Context, who *identity.User, threadID, 
 	v := &ThreadView{ID: th.ID, Subject: CleanLine(th.Subject), OrgName: org.Name, OrgID: th.OrgID, Medical: th.Medical, ReadOnly: th.CaseClosed,
 		CanAddParticipants: mayInvite(user, th.OrgID), CanResend: mayInvite(user, th.OrgID)}
 	v.Participants = participantViews(user, ps, users)
+	if v.CanAddParticipants {
+		removable, err := s.removableIn(ctx, s.DB, th.ID)
+		if err != nil {
+			return nil, err
+		}
+		markRemovable(user.ID, removable, v.Participants)
+	}
 	for _, p := range ps {
 		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
 			v.TeamID, v.TeamName = p.Team.ID, p.Team.Name
@@ -375,6 +385,15 @@ func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.Us
 		out = append(out, pv)
 	}
 	return out
+}
+
+// markRemovable sets Removable on the participants (as the viewer viewerID,
+// who may remove participants, sees them) that removable (removableIn)
+// holds, but for the viewer.
+func markRemovable(viewerID int64, removable map[int64]bool, ps []ParticipantView) {
+	for i := range ps {
+		ps[i].Removable = removable[ps[i].UserID] && ps[i].UserID != viewerID
+	}
 }
 
 // outsider: the viewer is not of an organisation, and sees its teams, not

@@ -496,41 +496,114 @@ func Forget(ctx context.Context, idb bun.IDB, recipients []string) error {
 // with the new payload.
 func (o *Outbox) RewriteNotices(ctx context.Context, idb bun.IDB, recipients []string, change func(recipient string, m *Mail) (bool, error)) (int, error) {
 	n := 0
+	err := o.queuedNotices(ctx, idb, db.ChannelMail, recipients, func(r *db.OutboxItem, m *Mail) error {
+		changed, err := change(r.Recipient, m)
+		if err != nil || !changed {
+			return err
+		}
+		plain, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("rewrite notice: encode: %w", err)
+		}
+		if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).Set("payload = ?", o.vault.Seal(plain, []byte(r.IdempotencyKey))).
+			Where("id = ? AND status = ?", r.ID, db.OutboxPending).Exec(ctx); err != nil {
+			return fmt.Errorf("rewrite notice: %w", err)
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// CancelNotices takes out of the outbox, in the caller's transaction, the
+// notices of new messages still queued for the participant row
+// participant (Notice.Participant) of the person with address email and
+// id userID: the mails to the address and the pushes to their
+// subscriptions (someone taken out of a conversation is told nothing
+// more of it). Other mail to them stays. It returns how many rows it took
+// out. A row a worker claimed already is left to it (NoticeWanted finds
+// nothing to tell of a participant row that is gone).
+func (o *Outbox) CancelNotices(ctx context.Context, idb bun.IDB, email string, userID, participant int64) (int, error) {
+	var subs []int64
+	if err := idb.NewSelect().Model((*db.PushSubscription)(nil)).Column("id").Where("user_id = ?", userID).Scan(ctx, &subs); err != nil && !db.ErrNoRows(err) {
+		return 0, fmt.Errorf("cancel notices: subscriptions: %w", err)
+	}
+	pushes := make([]string, len(subs))
+	for i, id := range subs {
+		pushes[i] = pushRecipient(id)
+	}
+	var ids []int64
+	for _, q := range []struct {
+		channel    string
+		recipients []string
+	}{{db.ChannelMail, []string{email}}, {db.ChannelPush, pushes}} {
+		err := o.queuedNotices(ctx, idb, q.channel, q.recipients, func(r *db.OutboxItem, m *Mail) error {
+			ids = append(ids, r.ID)
+			return nil
+		}, participant)
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for chunk := range slices.Chunk(ids, 500) {
+		res, err := idb.NewDelete().Model((*db.OutboxItem)(nil)).Where("id IN (?) AND status = ?", bun.In(chunk), db.OutboxPending).Exec(ctx)
+		if err != nil {
+			return n, fmt.Errorf("cancel notices: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, fmt.Errorf("cancel notices: %w", err)
+		}
+		n += int(k)
+	}
+	return n, nil
+}
+
+// queuedNotices calls each for every notice of a new message of channel
+// (mail or push) still queued for any of recipients and not yet claimed,
+// with its row and, for a mail, the mail; with participants given, only
+// for the notices of those participant rows. On PostgreSQL the rows are
+// locked, so that a worker claims them (SKIP LOCKED) only after the
+// caller's commit. A payload that does not open is left to the worker,
+// which fails it.
+func (o *Outbox) queuedNotices(ctx context.Context, idb bun.IDB, channel string, recipients []string, each func(r *db.OutboxItem, m *Mail) error, participants ...int64) error {
 	for chunk := range slices.Chunk(recipients, 500) {
 		var rows []db.OutboxItem
 		q := idb.NewSelect().Model(&rows).Column("id", "idempotency_key", "channel", "recipient", "payload").
-			Where("recipient IN (?) AND channel = ? AND status = ?", bun.In(chunk), db.ChannelMail, db.OutboxPending)
+			Where("recipient IN (?) AND channel = ? AND status = ?", bun.In(chunk), channel, db.OutboxPending)
 		if idb.Dialect().Name() == dialect.PG {
 			q = q.For("UPDATE")
 		}
 		if err := q.Scan(ctx); err != nil && !db.ErrNoRows(err) {
-			return n, fmt.Errorf("load queued notices: %w", err)
+			return fmt.Errorf("load queued notices: %w", err)
 		}
 		for i := range rows {
 			r := &rows[i]
-			m, _, err := openPayload(o.vault, r)
-			if err != nil || m == nil || m.Notice == nil {
-				continue // the worker fails a payload that does not open
+			var m *Mail
+			var n *Notice
+			if channel == db.ChannelPush {
+				p, err := openPush(o.vault, r)
+				if err != nil {
+					continue
+				}
+				n = p.Notice
+			} else {
+				var err error
+				if m, _, err = openPayload(o.vault, r); err != nil || m == nil {
+					continue
+				}
+				n = m.Notice
 			}
-			changed, err := change(r.Recipient, m)
-			if err != nil {
-				return n, err
-			}
-			if !changed {
+			if n == nil || (len(participants) > 0 && !slices.Contains(participants, n.Participant)) {
 				continue
 			}
-			plain, err := json.Marshal(m)
-			if err != nil {
-				return n, fmt.Errorf("rewrite notice: encode: %w", err)
+			if err := each(r, m); err != nil {
+				return err
 			}
-			if _, err := idb.NewUpdate().Model((*db.OutboxItem)(nil)).Set("payload = ?", o.vault.Seal(plain, []byte(r.IdempotencyKey))).
-				Where("id = ? AND status = ?", r.ID, db.OutboxPending).Exec(ctx); err != nil {
-				return n, fmt.Errorf("rewrite notice: %w", err)
-			}
-			n++
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // DeliveredKept is how long a delivered mail or text stays in the outbox.
