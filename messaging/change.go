@@ -955,11 +955,6 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 		if len(errs) > 0 {
 			return errs
 		}
-		// The time of the addition, taken before an invitation it makes
-		// (as Compose does): the invitation is then not one from before
-		// the addition, and removing the newcomer again withdraws it
-		// (RemoveParticipant, withdrawInvitees).
-		now := s.Now().UTC()
 		u, created, err := s.Invitations.RecipientTxCreated(ctx, tx, in.Email, user.Language)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Field == "email" {
@@ -989,6 +984,7 @@ func (s *Service) AddParticipant(ctx context.Context, who *identity.User, thread
 				return err
 			}
 		}
+		now := s.Now().UTC()
 		p := &db.Participant{ThreadID: th.ID, UserID: u.ID, AddedBy: &user.ID, AddedAt: now}
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return fmt.Errorf("add participant: %w", err)
