@@ -21,7 +21,7 @@ var activityKindsAboutAPerson = []string{
 	"admin.user_enabled", "admin.user_invited", "case.created", "case.closed", "case.reopened", "case.thread_added",
 	"case.thread_removed", "helpdesk.reset_completed", "medical.opened", "retention.changed", "setup.first_admin",
 	"signing.requested", "signing.viewed", "signing.code_sent", "signing.agreed", "signing.declined",
-	"team.member_added", "team.member_removed", "thread.assigned", "demo.account",
+	"team.member_added", "team.member_removed", "thread.assigned", "thread.participant_removed", "demo.account",
 }
 
 // TestActivityNamesEveryKind: every event a person's security activity
