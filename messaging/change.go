@@ -1136,7 +1136,7 @@ const SystemParticipantRemoved = "participant_removed"
 const AuditParticipantRemoved = "thread.participant_removed"
 
 // What a participant row p (the SQL alias) has of its conversation, which
-// decides whether it may be removed (RemoveParticipant, removableIn):
+// decides whether it may be removed (RemoveParticipant):
 // a message of it they read (a system line counts only when it is about
 // them, as only such a one reaches them unread), a message they wrote
 // (also a system line they caused or an absence auto-reply), and being
@@ -1277,23 +1277,6 @@ FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ?
 	s.removeFiles(ctx, keys)
 	s.publish(ctx, later)
 	return nil
-}
-
-// removableIn returns which participants of the thread "Deelnemer
-// verwijderen" may take out (RemoveParticipant's rule, but for the
-// actor): personal rows of people who read and wrote nothing of it and
-// are not the subject of its case. One statement over the thread's rows.
-func (s *Service) removableIn(ctx context.Context, idb bun.IDB, threadID int64) (map[int64]bool, error) {
-	var ids []int64
-	if err := idb.NewRaw(`SELECT p.user_id FROM participants AS p WHERE p.thread_id = ? AND p.via_team_id IS NULL
-  AND NOT `+participantHasRead+` AND NOT `+participantHasWritten+` AND NOT `+participantIsSubject, threadID).Scan(ctx, &ids); err != nil && !db.ErrNoRows(err) {
-		return nil, fmt.Errorf("removable participants: %w", err)
-	}
-	out := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
 }
 
 // contactsFrom is how many of the user's most recent conversations the

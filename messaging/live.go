@@ -51,8 +51,11 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 		OrgName       string
 		LastMessageAt time.Time
 		AssignedTo    *int64
+		CaseSubjectID int64 // 0: no case, or one without a subject
 	}
-	err := s.DB.NewSelect().TableExpr("threads AS t").ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at, t.assigned_to").
+	err := s.DB.NewSelect().TableExpr("threads AS t").
+		ColumnExpr("t.subject, t.org_id, o.name AS org_name, t.last_message_at, t.assigned_to").
+		ColumnExpr("COALESCE((SELECT c.subject_id FROM cases AS c WHERE c.id = t.case_id), 0) AS case_subject_id").
 		Join("JOIN organisations AS o ON o.id = t.org_id").Where("t.id = ?", threadID).Scan(ctx, &th)
 	if db.ErrNoRows(err) {
 		return nil, nil
@@ -74,7 +77,6 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 	}
 	orgs := (&senderOrgs{s: s, names: map[int64]string{th.OrgID: th.OrgName}}).withTeams(ps)
 	out := make([]LiveReader, 0, len(readers))
-	var removable map[int64]bool // the same for every reader who may remove, read once
 	for _, p := range readers {
 		u := users[p.UserID]
 		from := otherNames(u, ps, users)
@@ -84,12 +86,7 @@ func (s *Service) LiveUpdate(ctx context.Context, threadID, messageID int64, use
 				Unread: p.UnreadCount, From: joinNames(from)},
 			Participants: participantViews(u, ps, users)}
 		if r.CanResend {
-			if removable == nil {
-				if removable, err = s.removableIn(ctx, s.DB, threadID); err != nil {
-					return nil, err
-				}
-			}
-			markRemovable(u.ID, removable, r.Participants)
+			markRemovable(u.ID, th.CaseSubjectID, ps, users, r.Participants)
 		}
 		if th.AssignedTo != nil && !outsider(u) && users[*th.AssignedTo] != nil {
 			r.Thread.AssignedTo = DisplayName(users[*th.AssignedTo])

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
@@ -56,6 +58,10 @@ func TestRemoveParticipantRefusals(t *testing.T) {
 		if _, err := f.svc.Reply(ctx, piet.Identity(), messaging.ReplyInput{ThreadID: tid, Body: "Goed"}); err != nil {
 			t.Fatal(err)
 		}
+		// Their visits, as a session records them.
+		if _, err := d.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", f.clk.Now()).Where("id IN (?)", bun.In([]int64{jan.ID, piet.ID})).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		caseID, err := f.svc.CreateCaseForThread(ctx, f.hr.Identity(), tid, sub.ID, "P-1")
 		if err != nil {
 			t.Fatal(err)
@@ -84,6 +90,22 @@ func TestRemoveParticipantRefusals(t *testing.T) {
 		}
 		if got := f.removable(t, jan, tid); len(got) != 0 {
 			t.Fatalf("an external participant is offered to remove %v", got)
+		}
+		// A live update's participant list offers the same.
+		readers, err := f.svc.LiveUpdate(ctx, tid, 0, []int64{f.hr.ID, jan.ID})
+		if err != nil || len(readers) != 2 {
+			t.Fatalf("live readers: %+v %v", readers, err)
+		}
+		for _, r := range readers {
+			var got []int64
+			for _, p := range r.Participants {
+				if p.Removable {
+					got = append(got, p.UserID)
+				}
+			}
+			if want := r.UserID == f.hr.ID; (len(got) == 1 && got[0] == kees.ID) != want || (!want && len(got) != 0) {
+				t.Fatalf("the live list of %d offers to remove %v", r.UserID, got)
+			}
 		}
 
 		if err := f.svc.SetCaseClosed(ctx, f.hr.Identity(), caseID, true); err != nil {

@@ -309,11 +309,13 @@ func (s *Service) ThreadPage(ctx context.Context, who *identity.User, threadID, 
 		CanAddParticipants: mayInvite(user, th.OrgID), CanResend: mayInvite(user, th.OrgID)}
 	v.Participants = participantViews(user, ps, users)
 	if v.CanAddParticipants {
-		removable, err := s.removableIn(ctx, s.DB, th.ID)
-		if err != nil {
-			return nil, err
+		var subject int64
+		if th.CaseID != nil {
+			if err := s.DB.NewSelect().Model((*db.Case)(nil)).ColumnExpr("COALESCE(subject_id, 0)").Where("id = ?", *th.CaseID).Scan(ctx, &subject); err != nil {
+				return nil, fmt.Errorf("load case subject: %w", err)
+			}
 		}
-		markRemovable(user.ID, removable, v.Participants)
+		markRemovable(user.ID, subject, ps, users, v.Participants)
 	}
 	for _, p := range ps {
 		if p.UserID == user.ID && p.Team != nil && th.TeamID != nil && p.Team.ID == *th.TeamID {
@@ -387,12 +389,26 @@ func participantViews(user *db.User, ps []db.Participant, users map[int64]*db.Us
 	return out
 }
 
-// markRemovable sets Removable on the participants (as the viewer viewerID,
-// who may remove participants, sees them) that removable (removableIn)
-// holds, but for the viewer.
-func markRemovable(viewerID int64, removable map[int64]bool, ps []ParticipantView) {
-	for i := range ps {
-		ps[i].Removable = removable[ps[i].UserID] && ps[i].UserID != viewerID
+// markRemovable sets Removable on views, the participants ps as viewerID
+// (who may remove participants, so an internal user who sees every row)
+// sees them, for those whose rows show at once that they have seen and
+// own nothing of the conversation: a person's own row, not the viewer's
+// and not the case's subject (caseSubject, 0 for none), with something
+// unread, no absence auto-reply sent, and either nothing read in their
+// box (no system line about someone else either, which comes read) or no
+// visit to Dialoog since they were added. It reads nothing more, so a
+// page or a live push costs the same in a conversation of any length;
+// RemoveParticipant checks the messages themselves, and refuses, with its
+// reason, anyone this lets through who read or wrote after all.
+func markRemovable(viewerID, caseSubject int64, ps []db.Participant, users map[int64]*db.User, views []ParticipantView) {
+	may := make(map[int64]bool, len(ps))
+	for _, p := range ps {
+		u := users[p.UserID]
+		may[p.UserID] = p.ViaTeamID == nil && p.UserID != viewerID && p.UserID != caseSubject && p.UnreadCount > 0 && p.AutoRepliedAt.IsZero() &&
+			(p.UnreadCount == p.BoxCount || lastSeen(u).Before(p.AddedAt))
+	}
+	for i := range views {
+		views[i].Removable = may[views[i].UserID]
 	}
 }
 
