@@ -118,6 +118,9 @@ var authzCases = map[string]authzCase{
 	"POST /berichten/:id/deelnemers/:uid/uitnodiging": {path: func(fx *authzFixture) string {
 		return fx.threadPath() + "/deelnemers/" + itoa(fx.invitee) + "/uitnodiging"
 	}, as: conversationOutsiders},
+	"POST /berichten/:id/deelnemers/:uid/verwijderen": {path: func(fx *authzFixture) string {
+		return fx.threadPath() + "/deelnemers/" + itoa(fx.invitee) + "/verwijderen"
+	}, as: conversationOutsiders},
 	"POST /berichten/:id/bericht/:mid/verwijderen": {path: func(fx *authzFixture) string {
 		return fx.threadPath() + "/bericht/" + itoa(fx.message) + "/verwijderen"
 	}, as: conversationOutsiders},
@@ -525,6 +528,10 @@ func TestObjectIDsOfAnotherKindOrPlace(t *testing.T) {
 		{"an invitation to someone of another conversation", asOwner, http.MethodPost,
 			func(fx *authzFixture) string {
 				return fx.threadPath() + "/deelnemers/" + itoa(fx.as[asOutsider].u.ID) + "/uitnodiging"
+			}, nil, http.StatusNotFound},
+		{"removing someone of another conversation", asOwner, http.MethodPost,
+			func(fx *authzFixture) string {
+				return fx.threadPath() + "/deelnemers/" + itoa(fx.as[asOutsider].u.ID) + "/verwijderen"
 			}, nil, http.StatusNotFound},
 		{"a case of another organisation", asOwner, http.MethodPost,
 			func(fx *authzFixture) string { return fx.threadPath() + "/dossier" },
