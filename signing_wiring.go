@@ -40,6 +40,7 @@ func (a *app) openSigning(ctx context.Context) error {
 	}
 	a.messages.AccountLeaving = a.signing.Leave
 	a.messages.TeamLeaving = a.signing.LeaveTeam
+	a.messages.ParticipantLeaving = a.signing.LeaveThread
 	a.messages.CaseClosing = a.signing.CloseCase
 	a.messages.ExportSigning = a.signing.ExportRequests
 	return nil

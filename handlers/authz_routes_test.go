@@ -176,6 +176,7 @@ func newAuthzApp(t *testing.T) (*realApp, *signing.Service) {
 		deps.SSO = &auth.SSO{Accounts: acc, RedirectURL: testBase + auth.PathSSOCallback}
 	})
 	ra.msg.TeamLeaving = svc.LeaveTeam
+	ra.msg.ParticipantLeaving = svc.LeaveThread
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1168,9 +1168,8 @@ const (
 // person whom only this conversation brought in has the invitation
 // withdrawn, as a deletion for everyone does (withdrawInvitees).
 //
-// Open signing requests that wait for them are not lapsed here (package
-// signing imports this one); a request made with a message they have
-// not read waits for its deadline.
+// Open signing requests of the conversation that wait for them lapse
+// (ParticipantLeaving).
 func (s *Service) RemoveParticipant(ctx context.Context, who *identity.User, threadID, participantID int64) error {
 	user := db.UserOf(who)
 	var keys []storedFile
@@ -1228,6 +1227,14 @@ FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ?
 		case p.HasRead:
 			return apperr.New(apperr.Conflict, "participant.remove_read")
 		}
+		// Requests that wait for them can no longer be completed; they go
+		// first, as the requests were held first.
+		var lapsed []Event
+		if s.ParticipantLeaving != nil {
+			if lapsed, err = s.ParticipantLeaving(ctx, tx, participantID, th.ID, user.ID); err != nil {
+				return err
+			}
+		}
 		now := s.Now().UTC()
 		subject := &db.User{ID: participantID}
 		// The line is for those who stay: first, so that the conversation
@@ -1269,6 +1276,7 @@ FROM participants AS p JOIN users AS u ON u.id = p.user_id WHERE p.thread_id = ?
 		}
 		keys = append(keys, files...)
 		later, err = s.stage(ctx, tx, append([]Event{line}, leaving...))
+		later = append(lapsed, later...)
 		return err
 	})
 	if err != nil {

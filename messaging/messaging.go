@@ -124,6 +124,12 @@ type Service struct {
 	// there (signing.Service.LeaveTeam). Events as AccountLeaving's. May
 	// be nil.
 	TeamLeaving func(ctx context.Context, tx bun.Tx, userID, teamID int64) ([]Event, error)
+	// ParticipantLeaving is told, in the transaction that takes userID
+	// out of conversation threadID again (RemoveParticipant, by actorID),
+	// before their rows go: Ondertekenen ends the requests that wait for
+	// them there (signing.Service.LeaveThread). Events as
+	// AccountLeaving's. May be nil.
+	ParticipantLeaving func(ctx context.Context, tx bun.Tx, userID, threadID, actorID int64) ([]Event, error)
 	// CaseClosing is told, in the transaction that closes case caseID
 	// (actorID closes it), that its conversations become read-only:
 	// Ondertekenen ends their open requests (signing.Service.CloseCase).

@@ -222,15 +222,41 @@ func (s *Service) Leave(ctx context.Context, tx bun.Tx, userID int64) ([]messagi
 // have no access any more. A conversation they take part in themselves
 // (not through the team) is not lost, nor are its requests.
 func (s *Service) LeaveTeam(ctx context.Context, tx bun.Tx, userID, teamID int64) ([]messaging.Event, error) {
-	var ids []int64
-	if err := tx.NewSelect().TableExpr("signing_signers AS sg").ColumnExpr("sg.request_id").
-		Join("JOIN signing_requests AS r ON r.id = sg.request_id").
-		Join("JOIN participants AS p ON p.thread_id = r.thread_id AND p.user_id = sg.user_id").
-		Where("sg.user_id = ? AND sg.status = ? AND r.status = ? AND p.via_team_id = ?", userID, SignerWaiting, StatusOpen, teamID).
-		OrderExpr("sg.request_id").Scan(ctx, &ids); err != nil {
+	ids, err := waitingFor(ctx, tx, userID, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Join("JOIN participants AS p ON p.thread_id = r.thread_id AND p.user_id = sg.user_id").Where("p.via_team_id = ?", teamID)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("signing: requests waiting for %d in team %d: %w", userID, teamID, err)
 	}
 	return s.lapse(ctx, tx, ids, userID, SignerRemoved, userID)
+}
+
+// LeaveThread ends, in the transaction that takes userID out of
+// conversation threadID again (messaging.Service.ParticipantLeaving:
+// "Deelnemer verwijderen" by actorID), the open requests there that wait
+// for them: they can no longer see the document. They show by name as
+// having no access to the conversation any more, as after leaving a team;
+// the requester gets the lapse mail unless they removed the person.
+func (s *Service) LeaveThread(ctx context.Context, tx bun.Tx, userID, threadID, actorID int64) ([]messaging.Event, error) {
+	ids, err := waitingFor(ctx, tx, userID, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("r.thread_id = ?", threadID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing: requests waiting for %d in conversation %d: %w", userID, threadID, err)
+	}
+	return s.lapse(ctx, tx, ids, userID, SignerRemoved, actorID)
+}
+
+// waitingFor returns, in id order, the open requests that wait for
+// userID's answer, among those where selects (the signer sg and the
+// request r).
+func waitingFor(ctx context.Context, tx bun.Tx, userID int64, where func(*bun.SelectQuery) *bun.SelectQuery) ([]int64, error) {
+	var ids []int64
+	err := where(tx.NewSelect().TableExpr("signing_signers AS sg").ColumnExpr("sg.request_id").
+		Join("JOIN signing_requests AS r ON r.id = sg.request_id").
+		Where("sg.user_id = ? AND sg.status = ? AND r.status = ?", userID, SignerWaiting, StatusOpen)).
+		OrderExpr("sg.request_id").Scan(ctx, &ids)
+	return ids, err
 }
 
 // CloseCase ends, in the transaction that closes case caseID

@@ -151,6 +151,7 @@ func setup(t *testing.T, d *db.DB) *fx {
 		BaseURL: "http://dialoog.test", Now: f.clk.Now, Log: log}
 	f.msgs.AccountLeaving = f.svc.Leave
 	f.msgs.TeamLeaving = f.svc.LeaveTeam
+	f.msgs.ParticipantLeaving = f.svc.LeaveThread
 	f.msgs.CaseClosing = f.svc.CloseCase
 	f.msgs.ExportSigning = f.svc.ExportRequests
 	f.hr = f.user(t, "hr@osaw.nl", true, "Hanna", "Vries")
@@ -855,6 +856,66 @@ func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%d mails to the requester that the request lapsed, want 1", n)
+		}
+	})
+}
+
+// TestRemovedSignerLapsesTheRequest: a request that waits for someone
+// taken out of the conversation again ("Deelnemer verwijderen") lapses in
+// the same transaction, as when a signer leaves the team: it can no
+// longer be completed. The requester removed them, so no lapse mail goes
+// to the requester; a request of another conversation that waits for
+// the same person stays open.
+func TestRemovedSignerLapsesTheRequest(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		other, err := f.msgs.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{f.kees.Email}, Subject: "Ander plan", Body: "Zie bijlage."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask := func(threadID int64, signers ...int64) int64 {
+			t.Helper()
+			att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, fmt.Sprint(threadID)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id int64
+			if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
+				Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+					var err error
+					id, err = f.svc.RequestTx(ctx, tx, f.hr, threadID, messageID, signing.RequestInput{SignerIDs: signers})
+					return nil, err
+				}}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		here := ask(f.thread, f.jan.ID, f.kees.ID)
+		there := ask(other, f.kees.ID)
+
+		if err := f.msgs.RemoveParticipant(ctx, f.hr.Identity(), f.thread, f.kees.ID); err != nil {
+			t.Fatal(err)
+		}
+		c := f.card(t, f.hr, here)
+		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
+			c.Signers[1].Status != signing.SignerRemoved || c.Signers[1].Name != "Kees Klaassen" {
+			t.Fatalf("the request after its signer was removed: %+v", c)
+		}
+		if c := f.card(t, f.jan, here); c.MayAct {
+			t.Fatal("Jan may still agree to a request that can no longer be completed")
+		}
+		if c := f.card(t, f.kees, there); c.Status != signing.StatusOpen || !c.MayAct {
+			t.Fatalf("the other conversation's request: %+v", c)
+		}
+		items, err := notify.DevItems(ctx, d, f.v, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Recipient == f.hr.Email && it.Mail != nil && it.Mail.Subject == "Een verzoek om akkoord is vervallen" {
+				t.Error("a lapse mail to the requester, who removed the signer")
+			}
 		}
 	})
 }
