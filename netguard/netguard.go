@@ -8,16 +8,21 @@
 // link-local or other special range, or a localhost name). Client's dialer
 // checks the address it actually connects to, after name resolution, which
 // is the only place that catches a host name resolving to such an address
-// and DNS rebinding.
+// and DNS rebinding. Through a proxy of the environment (HTTPS_PROXY) the
+// dialer sees the proxy, so the destination's name is resolved and checked
+// before the proxy is asked for it.
 package netguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -143,24 +148,80 @@ func Loopback(host string) bool {
 	return name == "localhost" || strings.HasSuffix(name, ".localhost")
 }
 
-// transport connects only to public addresses (Control) and uses no proxy:
-// a proxy would be the address the dialer sees, and the check would be of
-// the proxy instead of the destination. Shared, so that its connections
-// are reused.
+// transport connects only to public addresses (Control). Shared, so that
+// its connections are reused.
 var (
-	transport         = guarded(Control)
-	loopbackTransport = guarded(controlLoopback)
+	transport         = guarded(false)
+	loopbackTransport = guarded(true)
 )
 
-func guarded(control func(network, address string, c syscall.RawConn) error) *http.Transport {
+// fromEnvironment is the proxy of a request (HTTPS_PROXY, NO_PROXY), as
+// for any client; tests replace it, since the environment is read once.
+var fromEnvironment = http.ProxyFromEnvironment
+
+// guarded is a transport whose connections go to public addresses only
+// (and, with loopback, to this machine's). Through a proxy of the
+// environment the dialer sees the proxy's address, which the operator set
+// and may be private: it is dialled as it is, and the destination is
+// checked before, by resolving its name (the proxy resolves it again; a
+// name that changes its answer in between is for the proxy's own rules).
+func guarded(loopback bool) *http.Transport {
+	control := Control
+	if loopback {
+		control = controlLoopback
+	}
+	checked := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}
+	plain := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	var proxies sync.Map // the addresses of the proxies used, "host:port"
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}).DialContext,
+		Proxy: func(req *http.Request) (*url.URL, error) {
+			u, err := fromEnvironment(req)
+			if err != nil || u == nil {
+				return u, err
+			}
+			if err := resolvesPublic(req.Context(), req.URL.Hostname(), loopback); err != nil {
+				return nil, err
+			}
+			proxies.Store(proxyAddr(u), true)
+			return u, nil
+		},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if _, ok := proxies.Load(addr); ok {
+				return plain.DialContext(ctx, network, addr)
+			}
+			return checked.DialContext(ctx, network, addr)
+		},
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// resolvesPublic refuses a host whose addresses are not all public (with
+// loopback, or this machine's).
+func resolvesPublic(ctx context.Context, host string, loopback bool) error {
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", host, err)
+	}
+	for _, a := range addrs {
+		if err := control(netip.AddrPortFrom(a, 443).String(), loopback); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// proxyAddr is the address the transport dials for proxy u: its host and
+// port, the scheme's port when it names none.
+func proxyAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "socks5": "1080", "socks5h": "1080"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // Client returns a client with timeout that connects only to public

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,5 +124,59 @@ func TestLoopbackClient(t *testing.T) {
 		if Loopback(h) {
 			t.Errorf("%s is loopback", h)
 		}
+	}
+}
+
+// TestClientThroughAProxy: with a proxy in the environment (on a private
+// address, as the operator's usually is) the client connects to the
+// proxy, and asks it only for destinations that resolve to public
+// addresses: a private one is refused before the proxy hears of it.
+func TestClientThroughAProxy(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.Host)
+		mu.Unlock()
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer proxy.Close()
+	proxyURL, err := url.Parse(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fromEnvironment
+	fromEnvironment = func(*http.Request) (*url.URL, error) { return proxyURL, nil }
+	defer func() { fromEnvironment = old }()
+	// Transports of their own, so that no other test's connections or
+	// proxies count.
+	client := func(loopback bool) *http.Client {
+		return &http.Client{Transport: guarded(loopback), Timeout: 5 * time.Second, CheckRedirect: noRedirect}
+	}
+
+	for _, u := range []string{"https://10.0.0.7/push", "https://169.254.169.254/latest/meta-data/", "https://[fd00::7]/push"} {
+		resp, err := client(false).Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s through the proxy: %v", u, err)
+		}
+	}
+	mu.Lock()
+	if len(asked) != 0 {
+		t.Errorf("the proxy was asked for %v", asked)
+	}
+	mu.Unlock()
+
+	// A public destination goes to the proxy (which refuses it here).
+	resp, err := client(false).Get("https://8.8.8.8/push")
+	if err == nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 1 || asked[0] != "CONNECT 8.8.8.8:443" {
+		t.Fatalf("the proxy was asked for %v (%v), want CONNECT 8.8.8.8:443", asked, err)
 	}
 }
