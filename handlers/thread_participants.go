@@ -47,11 +47,7 @@ func (h *handler) participantAdd(c *fiber.Ctx) error {
 // invitationResend is "Uitnodiging opnieuw versturen" for a participant
 // who never signed up. For one who did, the conversation says so.
 func (h *handler) invitationResend(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	uid, err := idParam(c, "uid")
+	id, uid, err := participantParams(c)
 	if err != nil {
 		return err
 	}
@@ -69,11 +65,7 @@ func (h *handler) invitationResend(c *fiber.Ctx) error {
 // shows its message where the add form shows its errors; a closed case
 // says so above the conversation.
 func (h *handler) participantRemove(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	uid, err := idParam(c, "uid")
+	id, uid, err := participantParams(c)
 	if err != nil {
 		return err
 	}
@@ -90,4 +82,16 @@ func (h *handler) participantRemove(c *fiber.Ctx) error {
 	}
 	h.logger(c).Info("participant removed", "thread", id, "user", uid)
 	return seeOther(c, components.ThreadURL(id)+"?melding=uit-gesprek")
+}
+
+// participantParams reads the conversation and the person of a
+// participant's route (/berichten/:id/deelnemers/:uid/...).
+func participantParams(c *fiber.Ctx) (threadID, userID int64, err error) {
+	if threadID, err = idParam(c, "id"); err != nil {
+		return 0, 0, err
+	}
+	if userID, err = idParam(c, "uid"); err != nil {
+		return 0, 0, err
+	}
+	return threadID, userID, nil
 }

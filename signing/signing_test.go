@@ -797,29 +797,12 @@ func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ask := func(threadID int64, signers ...int64) int64 {
-			t.Helper()
-			att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, fmt.Sprint(threadID)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var id int64
-			if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
-				Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
-					var err error
-					id, err = f.svc.RequestTx(ctx, tx, f.hr, threadID, messageID, signing.RequestInput{SignerIDs: signers})
-					return nil, err
-				}}); err != nil {
-				t.Fatal(err)
-			}
-			return id
-		}
-		inTeam := ask(tid, f.jan.ID, arts.ID)
+		inTeam := f.askInReply(t, tid, f.jan.ID, arts.ID)
 		// Anna also takes part in f.thread herself.
 		if err := f.msgs.AddParticipant(ctx, f.hr.Identity(), f.thread, messaging.AddInput{Email: arts.Email, History: messaging.WithHistory}); err != nil {
 			t.Fatal(err)
 		}
-		own := ask(f.thread, arts.ID)
+		own := f.askInReply(t, f.thread, arts.ID)
 
 		if err := f.msgs.RemoveTeamMember(ctx, team.ID, arts.Email); err != nil {
 			t.Fatal(err)
@@ -860,6 +843,27 @@ func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
 	})
 }
 
+// askInReply has f.hr put a one-page PDF to signers in a reply in
+// conversation threadID, and returns the request's id.
+func (f *fx) askInReply(t *testing.T, threadID int64, signers ...int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, fmt.Sprint(threadID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
+		Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
+			var err error
+			id, err = f.svc.RequestTx(ctx, tx, f.hr, threadID, messageID, signing.RequestInput{SignerIDs: signers})
+			return nil, err
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // TestRemovedSignerLapsesTheRequest: a request that waits for someone
 // taken out of the conversation again ("Deelnemer verwijderen") lapses in
 // the same transaction, as when a signer leaves the team: it can no
@@ -874,25 +878,8 @@ func TestRemovedSignerLapsesTheRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ask := func(threadID int64, signers ...int64) int64 {
-			t.Helper()
-			att, err := f.msgs.Upload(ctx, f.hr.Identity(), "plan.pdf", pdf(1, fmt.Sprint(threadID)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var id int64
-			if _, err := f.msgs.Reply(ctx, f.hr.Identity(), messaging.ReplyInput{ThreadID: threadID, Body: "Graag akkoord.", AttachmentIDs: []int64{att.ID},
-				Within: func(ctx context.Context, tx bun.Tx, messageID int64) ([]messaging.Event, error) {
-					var err error
-					id, err = f.svc.RequestTx(ctx, tx, f.hr, threadID, messageID, signing.RequestInput{SignerIDs: signers})
-					return nil, err
-				}}); err != nil {
-				t.Fatal(err)
-			}
-			return id
-		}
-		here := ask(f.thread, f.jan.ID, f.kees.ID)
-		there := ask(other, f.kees.ID)
+		here := f.askInReply(t, f.thread, f.jan.ID, f.kees.ID)
+		there := f.askInReply(t, other, f.kees.ID)
 
 		if err := f.msgs.RemoveParticipant(ctx, f.hr.Identity(), f.thread, f.kees.ID); err != nil {
 			t.Fatal(err)
