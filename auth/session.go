@@ -107,6 +107,26 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error
 	return &sess, nil
 }
 
+// KeepAlive extends the idle timer of the session with id sessionID for
+// activity that makes no request: the person is typing in a page whose
+// live connection belongs to the session. It is keepAlive's rule and
+// write: a session that ended, is past its absolute end or already sat idle
+// for SessionIdle is not revived (apperr.Unauthorized, nothing written),
+// and the timer moves at most once a touchEvery. The absolute end stays
+// where it is.
+func (s *Sessions) KeepAlive(ctx context.Context, sessionID int64) error {
+	var sess db.Session
+	err := s.DB.NewSelect().Model(&sess).Column("id", "user_id", "last_seen_at", "expires_at", "ended_at").
+		Where("id = ?", sessionID).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return apperr.New(apperr.Unauthorized, "session.expired")
+	}
+	if err != nil {
+		return fmt.Errorf("load session %d: %w", sessionID, err)
+	}
+	return s.keepAlive(ctx, &sess)
+}
+
 // keepAlive refuses a session that ended, expired or sat idle, and
 // refreshes its idle timer (and the user's "laatst gezien") at most once a
 // touchEvery. The requests of a session that arrive together when the
