@@ -136,11 +136,28 @@ func TestLiveInbox(t *testing.T) {
 	// 4. The employee asks something in a new conversation; the case
 	// manager opens it, and answers from a second tab: the employee's
 	// auto-reply appears live in the open conversation of the first.
+	// Typing in the form tells the server over the live connection that
+	// she is active (it keeps her session alive), never what she typed.
 	emp.run(chromedp.Navigate(s.BaseURL + "/berichten/nieuw"))
 	emp.step("compose", "Onderwerp")
+	emp.waitLive()
+	if !emp.eval(`(() => {
+  const s = window.__sockets && window.__sockets[window.__sockets.length - 1];
+  if (!s || s.readyState !== 1) return false;
+  window.__sent = [];
+  const send = s.send;
+  s.send = function (m) { window.__sent.push(m); return send.call(this, m); };
+  return true;
+})()`) {
+		t.Fatal("no open live connection on the compose page")
+	}
 	emp.fill("Aan", s.AdminMail)
 	emp.fill("Onderwerp", "Vraag van Jan")
 	emp.fill("Bericht", "Mag ik volgende week later beginnen?")
+	emp.waitJS("activity frame", `window.__sent.includes('{"active":true}')`)
+	if sent := evalJS[string](emp, `JSON.stringify(window.__sent)`); strings.Contains(sent, "Mag ik") || strings.Count(sent, "active") != 1 {
+		t.Errorf("frames sent while typing a new message: %s, want one activity frame and no text", sent)
+	}
 	emp.click("VERZEND")
 	emp.waitJS("thread page", `/^\/berichten\/\d+$/.test(location.pathname)`)
 	threadB := evalJS[string](emp, `location.pathname`)

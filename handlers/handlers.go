@@ -161,10 +161,15 @@ type Accounts interface {
 
 var _ Accounts = (*auth.Accounts)(nil)
 
-// Sessions ends sessions; *auth.Sessions implements it.
+// Sessions ends sessions and keeps them alive; *auth.Sessions implements
+// it.
 type Sessions interface {
 	// End ends the session of token, if any.
 	End(ctx context.Context, token string) error
+	// KeepAlive extends the idle timer of a session that is still valid,
+	// for activity without a request (typing in an open page); an
+	// apperr.Unauthorized error says the session is over.
+	KeepAlive(ctx context.Context, sessionID int64) error
 }
 
 var _ Sessions = (*auth.Sessions)(nil)

@@ -96,6 +96,10 @@ type noSessions struct{}
 
 func (noSessions) End(context.Context, string) error { return nil }
 
+func (noSessions) KeepAlive(context.Context, int64) error {
+	return apperr.New(apperr.Unauthorized, "session.expired")
+}
+
 type noTerms struct{ Terms }
 
 // noMessages is the Messages of the tests with fake invitations, which

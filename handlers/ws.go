@@ -28,6 +28,11 @@ const (
 	liveTimeout = 5 * time.Second
 	// helloTimeout bounds writing the first push of a connection.
 	helloTimeout = 5 * time.Second
+	// aliveEvery lets the activity a connection reports (typing, input in
+	// a form) keep its session alive at most this often, so that a typing
+	// frame every typingEvery does not read the session each time; auth
+	// moves the idle timer at most once a minute anyway.
+	aliveEvery = time.Minute
 )
 
 // originOf is the Origin a browser sends for pages of base: scheme and host,
@@ -70,7 +75,8 @@ func (h *handler) wsGuard(c *fiber.Ctx) error {
 // wsHandler upgrades and hands the connection to the hub. The connection
 // belongs to its session: a logout or revocation closes it (1008), on
 // every instance. The first push says the server has registered it; the
-// only thing a page sends is that its user is typing.
+// only things a page sends are that its user is typing, or active in a
+// form (see wsServe).
 //
 // The connection keeps only the user and the session id of the request:
 // realtime.Upgrader lets fasthttp recycle the request context and its read
@@ -88,7 +94,12 @@ func (h *handler) wsHandler() fiber.Handler {
 	}
 }
 
-// wsServe runs one upgraded connection until it ends.
+// wsServe runs one upgraded connection until it ends. What the page
+// reports of its user typing (in a reply, or in any form: a new message,
+// the settings) keeps the connection's session alive, as a request would:
+// a person writing a long message makes no request for a long time, and
+// must not find themselves logged out when they send it. At most every
+// aliveEvery per connection; auth never revives a session that is over.
 func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, hello []byte) {
 	client, err := h.hub.Register(user.ID, sessionID, conn)
 	if err != nil {
@@ -101,17 +112,51 @@ func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, 
 	if err := conn.SetWriteDeadline(time.Now().Add(helloTimeout)); err == nil {
 		_ = conn.WriteMessage(fws.TextMessage, hello)
 	}
-	client.Run(func(msg []byte) { h.wsMessage(user, msg) })
+	var aliveAt time.Time // when this connection last kept its session alive
+	client.Run(func(msg []byte) {
+		threadID, typing := typingThread(msg)
+		if !typing && !activeFrame(msg) {
+			return
+		}
+		if now := h.now(); aliveAt.IsZero() || now.Sub(aliveAt) >= aliveEvery || now.Before(aliveAt) {
+			aliveAt = now
+			if !h.wsKeepAlive(user, sessionID) {
+				aliveAt = time.Time{} // the next frame tries again
+			}
+		}
+		if typing {
+			h.wsTyping(user, threadID)
+		}
+	})
 	h.log.Debug("live connection closed", "user", user.ID, "session", sessionID)
 }
 
-// wsMessage handles what a page sends: while its user types a reply,
-// app.js sends {"typing": "<conversation id>"}. The other participants hear
-// of it, at most every typingEvery, and only when the user takes part in
-// the conversation. Anything else is ignored.
-func (h *handler) wsMessage(user *identity.User, msg []byte) {
-	threadID, ok := typingThread(msg)
-	if !ok || !h.typing.Allow(user.ID, threadID, time.Now()) {
+// wsKeepAlive extends the idle timer of the connection's session; false
+// means it could not tell (a database error), so the next frame tries
+// again. A session that is over stays over: the session sweep closes its
+// connection.
+func (h *handler) wsKeepAlive(user *identity.User, sessionID int64) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	err := h.sessions.KeepAlive(ctx, sessionID)
+	switch {
+	case err == nil:
+		return true
+	case apperr.CodeOf(err) == apperr.Unauthorized:
+		h.log.Debug("live activity: session over", "user", user.ID, "session", sessionID)
+		return true
+	default:
+		h.log.Warn("live activity: keep session alive", "user", user.ID, "session", sessionID, "err", err)
+		return false
+	}
+}
+
+// wsTyping handles a typing frame: while its user types a reply, app.js
+// sends {"typing": "<conversation id>"}. The other participants hear of it,
+// at most every typingEvery, and only when the user takes part in the
+// conversation.
+func (h *handler) wsTyping(user *identity.User, threadID int64) {
+	if !h.typing.Allow(user.ID, threadID, time.Now()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
@@ -147,6 +192,15 @@ func typingThread(msg []byte) (int64, bool) {
 		s = string(in.Typing)
 	}
 	return parseID(s)
+}
+
+// activeFrame reports whether msg is the frame app.js sends while its user
+// types in any form of the page: {"active": true}.
+func activeFrame(msg []byte) bool {
+	var in struct {
+		Active bool `json:"active"`
+	}
+	return json.Unmarshal(msg, &in) == nil && in.Active
 }
 
 // sessionEnded tells every instance to close the live connections of the

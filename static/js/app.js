@@ -385,7 +385,10 @@
     var TYPING_SHOWN_MS = 4000;
     var TYPING_EVERY_MS = 2000;
     var socket = null;
+    var socketOpen = false;
     var typedAt = {};
+    var ACTIVE_EVERY_MS = 60000;
+    var activeAt = 0;
 
     // The element an out-of-band swap targets, as htmx works it out.
     function oobTarget(el) {
@@ -545,6 +548,7 @@
       var elt = event.target;
       // The same wrapper across reconnects; it queues while reconnecting.
       socket = event.detail.socketWrapper;
+      socketOpen = true;
       live.opened += 1;
       if (elt.dialoogLiveOpened) {
         refresh();
@@ -576,6 +580,7 @@
     // swapped the main content, the body gets the connection back.
     document.addEventListener('htmx:wsClose', function (event) {
       var code = event.detail && event.detail.event && event.detail.event.code;
+      socketOpen = false;
       if (code === 1008) {
         socket = null;
         document.body.removeAttribute('ws-connect');
@@ -598,6 +603,25 @@
       }
       typedAt[id] = now;
       socket.send(JSON.stringify({typing: id}));
+    });
+
+    // Typing in any form of the page (a new message, a reply, the settings)
+    // makes no request for as long as it takes, and the session would end
+    // after 30 minutes idle, taking what was typed with it. While the live
+    // connection is open, the page says its user is active, at most once a
+    // minute and never what was typed; the server keeps the session alive.
+    document.addEventListener('input', function (event) {
+      var el = event.target;
+      var form = el && (el.form || (el.closest ? el.closest('form') : null));
+      if (!form || !socket || !socketOpen) {
+        return;
+      }
+      var now = Date.now();
+      if (now - activeAt < ACTIVE_EVERY_MS) {
+        return;
+      }
+      activeAt = now;
+      socket.send(JSON.stringify({active: true}));
     });
 
     document.addEventListener('htmx:afterSettle', function () {
