@@ -730,14 +730,7 @@ func TestSignerWhoStopsLapsesTheRequest(t *testing.T) {
 		if err := f.msgs.StopService(ctx, f.jan.Identity()); err != nil {
 			t.Fatal(err)
 		}
-		c := f.card(t, f.hr, waiting)
-		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
-			c.Signers[1].Status != signing.SignerLeft || c.Signers[1].Name != "" {
-			t.Fatalf("the request after a waiting signer stopped: %+v", c)
-		}
-		if c := f.card(t, f.kees, waiting); c.MayAct {
-			t.Fatal("Kees may still agree to a request that can no longer be completed")
-		}
+		f.wantLapsed(t, waiting, signing.SignerLeft, "", f.kees)
 		if err := f.agree(f.kees, waiting, "123456"); err == nil {
 			t.Fatal("an agreement to a lapsed request was taken")
 		}
@@ -807,14 +800,7 @@ func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
 		if err := f.msgs.RemoveTeamMember(ctx, team.ID, arts.Email); err != nil {
 			t.Fatal(err)
 		}
-		c := f.card(t, f.hr, inTeam)
-		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
-			c.Signers[1].Status != signing.SignerRemoved || c.Signers[1].Name != "Anna Arts" {
-			t.Fatalf("the request after a signer left the team: %+v", c)
-		}
-		if c := f.card(t, f.jan, inTeam); c.MayAct {
-			t.Fatal("Jan may still agree to a request that can no longer be completed")
-		}
+		f.wantLapsed(t, inTeam, signing.SignerRemoved, "Anna Arts", f.jan)
 		if c := f.card(t, arts, own); c.Status != signing.StatusOpen || !c.MayAct {
 			t.Fatalf("her own conversation's request: %+v", c)
 		}
@@ -841,6 +827,22 @@ func TestSignerWhoLeavesTheTeamLapsesTheRequest(t *testing.T) {
 			t.Errorf("%d mails to the requester that the request lapsed, want 1", n)
 		}
 	})
+}
+
+// wantLapsed checks request id, put to two signers of whom the second
+// can no longer take part: to its requester (f.hr) it shows lapsed, the
+// first signer lapsed and the second with status gone and name (""
+// when it shows no name), and the first signer, other, may no longer act.
+func (f *fx) wantLapsed(t *testing.T, id int64, gone, name string, other *db.User) {
+	t.Helper()
+	c := f.card(t, f.hr, id)
+	if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
+		c.Signers[1].Status != gone || c.Signers[1].Name != name {
+		t.Fatalf("the request after a signer could no longer take part: %+v", c)
+	}
+	if c := f.card(t, other, id); c.MayAct {
+		t.Fatalf("%s may still agree to a request that can no longer be completed", other.Email)
+	}
 }
 
 // askInReply has f.hr put a one-page PDF to signers in a reply in
@@ -884,14 +886,7 @@ func TestRemovedSignerLapsesTheRequest(t *testing.T) {
 		if err := f.msgs.RemoveParticipant(ctx, f.hr.Identity(), f.thread, f.kees.ID); err != nil {
 			t.Fatal(err)
 		}
-		c := f.card(t, f.hr, here)
-		if c.Status != signing.StatusLapsed || len(c.Signers) != 2 || c.Signers[0].Status != signing.SignerLapsed ||
-			c.Signers[1].Status != signing.SignerRemoved || c.Signers[1].Name != "Kees Klaassen" {
-			t.Fatalf("the request after its signer was removed: %+v", c)
-		}
-		if c := f.card(t, f.jan, here); c.MayAct {
-			t.Fatal("Jan may still agree to a request that can no longer be completed")
-		}
+		f.wantLapsed(t, here, signing.SignerRemoved, "Kees Klaassen", f.jan)
 		if c := f.card(t, f.kees, there); c.Status != signing.StatusOpen || !c.MayAct {
 			t.Fatalf("the other conversation's request: %+v", c)
 		}
