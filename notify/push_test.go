@@ -469,6 +469,42 @@ func TestParseSubscriptionOnADevelopmentServer(t *testing.T) {
 	}
 }
 
+// pushOnce subscribes a person at endpoint directly (without
+// ParseSubscription's check), queues one push for them and runs a worker
+// round whose WebPush uses client (nil: the production default), and
+// returns the push's outbox row.
+func pushOnce(t *testing.T, d *db.DB, endpoint string, client *http.Client) db.OutboxItem {
+	t.Helper()
+	ctx := context.Background()
+	v := testVault(t, 7)
+	priv, pub, err := GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
+	_, p, a := ps.NewBrowser("keys")
+	jan := insertUser(t, d, "jan@example.test")
+	if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return Subscribe(ctx, tx, v, jan, endpoint, PushKeys{P256dh: p, Auth: a}, "UA", pub, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
+		Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: "mailto:x@example.test"}, Client: client},
+	})
+	if _, err := NewOutbox(v).QueuePush(ctx, d, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var it db.OutboxItem
+	if err := d.NewSelect().Model(&it).Where("channel = ?", db.ChannelPush).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
 // TestWebPushRefusesPrivateAddressAtConnection: a subscription stored
 // without ParseSubscription's check (as one whose host name resolves to
 // the installation's own network would pass it) is not sent by the
@@ -477,12 +513,6 @@ func TestParseSubscriptionOnADevelopmentServer(t *testing.T) {
 // with an error that does not hold the endpoint.
 func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		v := testVault(t, 7)
-		priv, pub, err := GenerateVAPID()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var conns, requests atomic.Int32
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			requests.Add(1)
@@ -495,30 +525,9 @@ func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
 		}
 		srv.StartTLS()
 		t.Cleanup(srv.Close)
-		ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
-		_, p, a := ps.NewBrowser("keys")
-		endpoint := srv.URL + "/push/secret-capability"
-		jan := insertUser(t, d, "jan@example.test")
-		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			return Subscribe(ctx, tx, v, jan, endpoint, PushKeys{P256dh: p, Auth: a}, "UA", pub, time.Now())
-		}); err != nil {
-			t.Fatal(err)
-		}
-		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
-			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: "mailto:x@example.test"}},
-		})
-		if _, err := NewOutbox(v).QueuePush(ctx, d, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.RunOnce(ctx); err != nil {
-			t.Fatal(err)
-		}
+		it := pushOnce(t, d, srv.URL+"/push/secret-capability", nil)
 		if n, m := conns.Load(), requests.Load(); n != 0 || m != 0 {
 			t.Errorf("the server on 127.0.0.1 saw %d connections and %d requests, want none", n, m)
-		}
-		var it db.OutboxItem
-		if err := d.NewSelect().Model(&it).Where("channel = ?", db.ChannelPush).Scan(ctx); err != nil {
-			t.Fatal(err)
 		}
 		if it.Status != db.OutboxFailed {
 			t.Errorf("row is %s after one attempt (%q), want failed as rejected", it.Status, it.LastError)
@@ -534,37 +543,11 @@ func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
 // once instead of being retried for a day.
 func TestWebPushRedirectIsRejected(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		v := testVault(t, 7)
-		priv, pub, err := GenerateVAPID()
-		if err != nil {
-			t.Fatal(err)
-		}
 		srv := httptest.NewTLSServer(http.RedirectHandler("https://10.0.0.7/internal", http.StatusTemporaryRedirect))
 		t.Cleanup(srv.Close)
 		client := srv.Client()
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		ps := notifytest.StartPushService(t, pub, "mailto:x@example.test")
-		_, p, a := ps.NewBrowser("keys")
-		jan := insertUser(t, d, "jan@example.test")
-		if err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			return Subscribe(ctx, tx, v, jan, srv.URL+"/push/x", PushKeys{P256dh: p, Auth: a}, "UA", pub, time.Now())
-		}); err != nil {
-			t.Fatal(err)
-		}
-		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
-			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: "mailto:x@example.test"}, Client: client},
-		})
-		if _, err := NewOutbox(v).QueuePush(ctx, d, jan, "Nieuw bericht in Dialoog", "/berichten", nil, 0); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.RunOnce(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var it db.OutboxItem
-		if err := d.NewSelect().Model(&it).Where("channel = ?", db.ChannelPush).Scan(ctx); err != nil {
-			t.Fatal(err)
-		}
+		it := pushOnce(t, d, srv.URL+"/push/x", client)
 		if it.Status != db.OutboxFailed {
 			t.Errorf("row is %s after a redirect (%q), want failed as rejected", it.Status, it.LastError)
 		}
