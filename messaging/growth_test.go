@@ -32,6 +32,28 @@ func (f *fx) colleaguesAs(t *testing.T, tag string, n int) []db.User {
 	return users
 }
 
+// teamOfColleagues creates team name with n new internal colleagues
+// named for tag as its members.
+func (f *fx) teamOfColleagues(t *testing.T, name, tag string, n int) (*db.Team, []*db.User) {
+	t.Helper()
+	ctx := context.Background()
+	team, err := f.svc.CreateTeam(ctx, f.org.ID, name, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	colleagues := f.colleaguesAs(t, tag, n)
+	members := make([]db.TeamMember, n)
+	people := make([]*db.User, n)
+	for i := range colleagues {
+		members[i] = db.TeamMember{TeamID: team.ID, UserID: colleagues[i].ID, AddedAt: f.clk.Now()}
+		people[i] = &colleagues[i]
+	}
+	if _, err := f.d.NewInsert().Model(&members).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return team, people
+}
+
 // growthPeople creates n active external people named for tag.
 func (f *fx) growthPeople(t *testing.T, tag string, n int) []*db.User {
 	t.Helper()

@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,20 +37,8 @@ func TestTeamComposeGivesEachInboxOneVersion(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, d)
 		const n = 16
-		team, err := f.svc.CreateTeam(ctx, f.org.ID, "Team compose", false, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		colleagues := f.colleaguesAs(t, "compose-", n)
-		members := make([]db.TeamMember, n)
-		var people []*db.User
-		for i := range colleagues {
-			members[i] = db.TeamMember{TeamID: team.ID, UserID: colleagues[i].ID, AddedAt: f.clk.Now()}
-			people = append(people, &colleagues[i])
-		}
-		if _, err := d.NewInsert().Model(&members).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
+		team, colleagues := f.teamOfColleagues(t, "Team compose", "compose-", n)
+		people := slices.Clone(colleagues)
 		outsiders := f.growthPeople(t, "compose-ext", 3)
 		people = append(people, outsiders...)
 
@@ -104,7 +93,7 @@ func TestTeamComposeGivesEachInboxOneVersion(t *testing.T) {
 			f.clk.Add(2 * time.Minute)
 			to := []*db.User{outsiders[i/2%2], outsiders[2]}
 			if i%2 == 1 {
-				to = []*db.User{outsiders[2], &colleagues[(i+1)%n]}
+				to = []*db.User{outsiders[2], colleagues[(i+1)%n]}
 			}
 			emails := make([]string, len(to))
 			for j, u := range to {
@@ -116,7 +105,7 @@ func TestTeamComposeGivesEachInboxOneVersion(t *testing.T) {
 				return err
 			})
 		}
-		leaver := &colleagues[1]
+		leaver := colleagues[1]
 		for i, tid := range tids {
 			step(fmt.Sprint("assign ", i), nil, 1<<20, func() error { return f.svc.Assign(ctx, colleagues[0].Identity(), tid, leaver.ID) })
 		}

@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,25 +52,14 @@ func testTeamJoinVersions(t *testing.T, f *fx, n int) int64 {
 	ctx := context.Background()
 	d := f.d
 	tag := fmt.Sprint("join", n)
-	team, err := f.svc.CreateTeam(ctx, f.org.ID, "Team "+tag, false, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	colleagues := f.colleaguesAs(t, tag+"-", n)
-	members := make([]db.TeamMember, n)
-	var people []*db.User
-	for i := range colleagues {
-		members[i] = db.TeamMember{TeamID: team.ID, UserID: colleagues[i].ID, AddedAt: f.clk.Now()}
-		people = append(people, &colleagues[i])
-	}
-	if _, err := d.NewInsert().Model(&members).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	team, colleagues := f.teamOfColleagues(t, "Team "+tag, tag+"-", n)
+	people := slices.Clone(colleagues)
 	outsiders := f.growthPeople(t, tag+"-ext", n)
 	people = append(people, outsiders...)
 	tids := make([]int64, n)
 	for i := range tids {
 		f.clk.Add(2 * time.Minute)
+		var err error
 		if tids[i], err = f.svc.Compose(ctx, colleagues[0].Identity(), messaging.ComposeInput{To: []string{outsiders[i].Email}, Subject: "Team", Body: "Hallo", TeamID: team.ID}); err != nil {
 			t.Fatal(err)
 		}
