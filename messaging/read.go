@@ -287,7 +287,7 @@ func (s *Service) Thread(ctx context.Context, who *identity.User, threadID int64
 // none.
 func (s *Service) ThreadPage(ctx context.Context, who *identity.User, threadID, before int64) (*ThreadView, error) {
 	user := db.UserOf(who)
-	th, err := s.threadFor(ctx, s.DB, user.ID, threadID)
+	th, org, err := s.threadWithOrg(ctx, s.DB, user.ID, threadID)
 	if err != nil {
 		return nil, err
 	}
@@ -295,10 +295,6 @@ func (s *Service) ThreadPage(ctx context.Context, who *identity.User, threadID, 
 	// record (live pushes are not opens).
 	if err := s.auditMedicalOpen(ctx, user, th); err != nil {
 		return nil, err
-	}
-	var org db.Organisation
-	if err := s.DB.NewSelect().Model(&org).Where("id = ?", th.OrgID).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("load organisation: %w", err)
 	}
 	ps, users, err := s.participants(ctx, s.DB, th.ID)
 	if err != nil {
