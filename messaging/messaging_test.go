@@ -112,7 +112,7 @@ func (f *fx) active(t testing.TB, email string, internal bool, first, prefix, la
 	return u
 }
 
-func (f *fx) user(t *testing.T, email string) *db.User {
+func (f *fx) user(t testing.TB, email string) *db.User {
 	t.Helper()
 	var u db.User
 	if err := f.d.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
