@@ -127,6 +127,69 @@ func (s *Sessions) KeepAlive(ctx context.Context, sessionID int64) error {
 	return s.keepAlive(ctx, &sess)
 }
 
+// Remaining is how long the session of token has left before it ends: its
+// idle end or its absolute end, whichever comes first; zero for a session
+// that ended, lapsed or does not exist. Asking is no activity: nothing is
+// written, so a page may ask before it warns that its session is about to
+// end.
+func (s *Sessions) Remaining(ctx context.Context, token string) (time.Duration, error) {
+	if !validToken(token) {
+		return 0, nil
+	}
+	var sess db.Session
+	err := s.DB.NewSelect().Model(&sess).Column("last_seen_at", "expires_at", "ended_at").
+		Where("token_hash = ?", hashToken(token)).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load session: %w", err)
+	}
+	return s.left(&sess), nil
+}
+
+// left is what remains of a session at Now (see Remaining).
+func (s *Sessions) left(sess *db.Session) time.Duration {
+	if !sess.EndedAt.IsZero() {
+		return 0
+	}
+	end := sess.LastSeenAt.Add(SessionIdle)
+	if sess.ExpiresAt.Before(end) {
+		end = sess.ExpiresAt
+	}
+	return max(end.Sub(s.Now()), 0)
+}
+
+// Extend restarts the idle timer of the live session with id sessionID now
+// and returns what the session then has left: the person said they are
+// still there ("Ingelogd blijven" when warned that the session is about to
+// end). Unlike keepAlive it writes whenever asked; a session that ended or
+// lapsed is not revived (apperr.Unauthorized), and the absolute end stays.
+func (s *Sessions) Extend(ctx context.Context, sessionID int64) (time.Duration, error) {
+	now := s.Now().UTC()
+	var sess db.Session
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewUpdate().Model(&sess).Set("last_seen_at = ?", now).
+			Where("id = ? AND ended_at IS NULL AND expires_at > ? AND last_seen_at > ?", sessionID, now, now.Add(-SessionIdle)).
+			Returning("user_id, last_seen_at, expires_at").Scan(ctx)
+		if db.ErrNoRows(err) {
+			return apperr.New(apperr.Unauthorized, "session.expired")
+		}
+		if err != nil {
+			return fmt.Errorf("extend session %d: %w", sessionID, err)
+		}
+		// The user's "laatst gezien" moves with the session, as in keepAlive.
+		if _, err := tx.NewUpdate().Model((*db.User)(nil)).Set("last_seen_at = ?", now).Where("id = ?", sess.UserID).Exec(ctx); err != nil {
+			return fmt.Errorf("extend session %d: user: %w", sessionID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return s.left(&sess), nil
+}
+
 // keepAlive refuses a session that ended, expired or sat idle, and
 // refreshes its idle timer (and the user's "laatst gezien") at most once a
 // touchEvery. The requests of a session that arrive together when the

@@ -47,6 +47,10 @@ type Meta struct {
 	// Brand, when set, is the house style of the organisation the page
 	// belongs to (an invitation of it): its stylesheet and logo.
 	Brand *Brand
+	// SessionIdle is, for a signed-in page, the seconds of inactivity
+	// after which its session ends, as text ("1800"); the page's script
+	// warns before then.
+	SessionIdle string
 }
 
 // Brand is an organisation's house style on a page. StyleURL and LogoURL

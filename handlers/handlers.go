@@ -170,6 +170,12 @@ type Sessions interface {
 	// for activity without a request (typing in an open page); an
 	// apperr.Unauthorized error says the session is over.
 	KeepAlive(ctx context.Context, sessionID int64) error
+	// Remaining is how long the session of token has left, without
+	// moving its idle timer; 0 when it is over or unknown.
+	Remaining(ctx context.Context, token string) (time.Duration, error)
+	// Extend restarts the idle timer of a live session and returns what
+	// it then has left; apperr.Unauthorized when it is over.
+	Extend(ctx context.Context, sessionID int64) (time.Duration, error)
 }
 
 var _ Sessions = (*auth.Sessions)(nil)
@@ -528,6 +534,9 @@ func New(deps Deps) *fiber.App {
 	if h.sso != nil {
 		h.ssoPublicRoutes(app)
 	}
+	// How long the session has left, asked by the page before it warns:
+	// before the session middleware, which would count it as activity.
+	app.Get(pathSessionState, h.sessionState)
 	// The session is resolved before the body is read: only a signed-in
 	// user's message form may be larger than formBodyLimit.
 	app.Use(h.session)
@@ -560,6 +569,7 @@ func New(deps Deps) *fiber.App {
 	app.Post("/inloggen/tweede-stap/sms", h.needsFactor, h.loginSMSSend)
 	app.Get(pathRecoveryUsed, h.pastFactor, h.recoveryUsedShow)
 	app.Post("/uitloggen", h.logout)
+	app.Post(pathSessionExtend, h.sessionExtend)
 	if h.sso != nil {
 		h.ssoRoutes(app, h.onStage(auth.StageDone))
 	}

@@ -100,6 +100,12 @@ func (noSessions) KeepAlive(context.Context, int64) error {
 	return apperr.New(apperr.Unauthorized, "session.expired")
 }
 
+func (noSessions) Remaining(context.Context, string) (time.Duration, error) { return 0, nil }
+
+func (noSessions) Extend(context.Context, int64) (time.Duration, error) {
+	return 0, apperr.New(apperr.Unauthorized, "session.expired")
+}
+
 type noTerms struct{ Terms }
 
 // noMessages is the Messages of the tests with fake invitations, which

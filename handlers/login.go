@@ -15,7 +15,12 @@ func (h *handler) loginShow(c *fiber.Ctx) error {
 	if cur := current(c); cur != nil && !cur.NeedsSecondFactor {
 		return h.toStage(c, cur)
 	}
-	return h.loginForm(c, fiber.StatusOK, components.LoginView{})
+	var v components.LoginView
+	if c.Query("verlopen") == "1" {
+		// The page's script ended a session that sat idle (app.js).
+		v.Notice = h.localizer(c).T("login.idle_ended")
+	}
+	return h.loginForm(c, fiber.StatusOK, v)
 }
 
 // loginSubmit checks mail address and password. Every wrong combination

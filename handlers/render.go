@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -120,12 +122,17 @@ func hxLocation(location string) string {
 	return string(b)
 }
 
+// sessionIdleSeconds is auth.SessionIdle in seconds, as a signed-in page
+// tells its script.
+var sessionIdleSeconds = strconv.Itoa(int(auth.SessionIdle / time.Second))
+
 // meta returns what every component needs from the request.
 func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	token, _ := c.Locals(keyCSRF).(string)
 	m := components.Meta{L: h.localizer(c), CSRF: token, Now: h.now(), Back: backHere(c), Passkeys: h.passkeys != nil}
 	if cur := current(c); cur != nil {
 		m.SignedIn = true
+		m.SessionIdle = sessionIdleSeconds
 		if !cur.NeedsSecondFactor {
 			m.UserName = messaging.NameOf(cur.User)
 			if cur.Stage == auth.StageDone {

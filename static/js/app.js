@@ -369,6 +369,182 @@
     enhance(event.detail.elt.parentNode || event.detail.elt);
   });
 
+  // The session ends after 30 minutes without activity (the server's rule).
+  // Before it does, the page warns in a dialog with "Ingelogd blijven"
+  // (WCAG 2.2.1); once it has ended, the page goes to the login page, so
+  // that no message stays on a screen nobody watches. The server says how
+  // long the session has left (GET /sessie, which is no activity: asking
+  // keeps nothing alive); the page's own count only decides when to ask, so
+  // other tabs' activity counts too. window.dialoogIdle lets tests (and the
+  // curious) see it and ask at once.
+  var idle = (function () {
+    var WARN_S = 180; // the warning's time before the end
+    var MARGIN_S = 60; // the server moves its idle timer at most once a minute
+    var timer = null;
+    var ticker = null;
+    var endAt = 0;
+    var state = window.dialoogIdle = {checks: 0, warned: 0, check: check};
+
+    function seconds() {
+      var account = document.getElementById('account');
+      var n = account ? parseInt(account.getAttribute('data-session-idle'), 10) : 0;
+      return n > 0 ? n : 0;
+    }
+
+    function dialog() {
+      return document.getElementById('idle-warning');
+    }
+
+    function schedule(s) {
+      clearTimeout(timer);
+      timer = setTimeout(check, Math.max(s, 1) * 1000);
+    }
+
+    function stop() {
+      clearTimeout(timer);
+      timer = null;
+      hide();
+    }
+
+    // Activity the server saw (a request, an activity frame): the session
+    // has its idle time again.
+    function activity() {
+      var n = seconds();
+      if (!n) {
+        stop();
+        return;
+      }
+      hide();
+      schedule(n - MARGIN_S - WARN_S);
+    }
+
+    function check() {
+      if (!seconds()) {
+        stop();
+        return;
+      }
+      state.checks += 1;
+      fetch('/sessie', {credentials: 'same-origin', cache: 'no-store', headers: {'Accept': 'application/json'}})
+        .then(function (res) {
+          if (!res.ok) {
+            throw new Error('session state: ' + res.status);
+          }
+          return res.json();
+        })
+        .then(function (s) {
+          var left = s.remaining;
+          if (left <= 0) {
+            end();
+          } else if (left > WARN_S + 5) {
+            hide();
+            schedule(left - WARN_S);
+          } else {
+            warn(left);
+            schedule(left);
+          }
+        })
+        .catch(function () {
+          schedule(30); // offline, or the server restarts: ask again soon
+        });
+    }
+
+    function warn(left) {
+      var d = dialog();
+      if (!d) {
+        return;
+      }
+      endAt = Date.now() + left * 1000;
+      tick();
+      clearInterval(ticker);
+      ticker = setInterval(tick, 1000);
+      if (!d.open) {
+        state.warned += 1;
+        d.showModal();
+      }
+    }
+
+    function tick() {
+      var d = dialog();
+      var out = d && d.querySelector('[data-idle-countdown]');
+      var s = Math.max(0, Math.ceil((endAt - Date.now()) / 1000));
+      if (out) {
+        out.textContent = Math.floor(s / 60) + ':' + ('0' + (s % 60)).slice(-2);
+      }
+    }
+
+    function hide() {
+      clearInterval(ticker);
+      ticker = null;
+      var d = dialog();
+      if (d && d.open) {
+        d.close();
+      }
+    }
+
+    function stay() {
+      fetch('/sessie/verlengen', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: {'Accept': 'application/json', 'X-Csrf-Token': csrfToken()}
+      }).then(function (res) {
+        if (res.status === 401) {
+          end();
+          return null;
+        }
+        if (!res.ok) {
+          throw new Error('extend session: ' + res.status);
+        }
+        return res.json().then(function (s) {
+          hide();
+          schedule(s.remaining - MARGIN_S - WARN_S);
+        });
+      }).catch(function () {
+        schedule(5);
+      });
+    }
+
+    function end() {
+      stop();
+      location.replace('/inloggen?verlopen=1');
+    }
+
+    document.addEventListener('click', function (event) {
+      if (event.target.closest && event.target.closest('[data-idle-stay]')) {
+        stay();
+      }
+    });
+    // Escape closes a modal dialog: the person is there, so it counts as
+    // "Ingelogd blijven". (cancel does not bubble: caught on the way down.)
+    document.addEventListener('cancel', function (event) {
+      if (event.target === dialog()) {
+        event.preventDefault();
+        stay();
+      }
+    }, true);
+    // Every answered request moved the server's idle timer; a swap may
+    // also have signed the person in or out (the header's data-session-idle).
+    document.addEventListener('htmx:afterRequest', function (event) {
+      var xhr = event.detail.xhr;
+      if (xhr && xhr.status > 0) {
+        activity();
+      }
+    });
+    document.addEventListener('htmx:afterSettle', function () {
+      if (!seconds() || !timer) {
+        activity();
+      }
+    });
+    // Timers of a hidden tab slow down and those of a computer that slept
+    // stood still: a tab shown again asks at once.
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible' && seconds()) {
+        check();
+      }
+    });
+    activity();
+    return {activity: activity};
+  })();
+
   if (window.htmx) {
     setUpLive();
   }
@@ -622,6 +798,7 @@
       }
       activeAt = now;
       socket.send(JSON.stringify({active: true}));
+      idle.activity();
     });
 
     document.addEventListener('htmx:afterSettle', function () {

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"dialoog/db"
+)
+
+// TestIdleWarning: a session ends after 30 minutes without activity. A
+// few minutes before, the page warns in a dialog that takes the focus,
+// counts down and offers "Ingelogd blijven" (WCAG 2.2.1); that, and
+// Escape, give the session its full time again. A page whose session has
+// ended goes to the login page, which says why, and shows no message any
+// more. The test moves the session's last activity back in the database
+// and asks the page to look at once (window.dialoogIdle.check), instead of
+// waiting half an hour.
+func TestIdleWarning(t *testing.T) {
+	s, _, gw := startMailServer(t)
+	hr := caseManager(t, s, gw)
+	hr.waitPath("/berichten")
+	d := s.sqlite(t)
+	idleFor := func(ago time.Duration) {
+		t.Helper()
+		if _, err := d.NewUpdate().Model((*db.Session)(nil)).Set("last_seen_at = ?", time.Now().UTC().Add(-ago)).
+			Where("ended_at IS NULL").Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastSeen := func() time.Time {
+		t.Helper()
+		var seen time.Time
+		if err := d.NewSelect().Model((*db.Session)(nil)).ColumnExpr("MAX(last_seen_at)").Where("ended_at IS NULL").
+			Scan(context.Background(), &seen); err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	warned := func() {
+		t.Helper()
+		hr.eval(`window.dialoogIdle.check(), true`)
+		hr.waitJS("the idle warning", `document.getElementById('idle-warning').open`)
+		hr.waitJS("its countdown", `/^[12]:[0-5][0-9]$/.test(document.querySelector('[data-idle-countdown]').textContent)`)
+		if got := evalJS[string](hr, `document.activeElement.textContent.trim()`); got != "Ingelogd blijven" {
+			t.Fatalf("the focus is on %q, want the button Ingelogd blijven", got)
+		}
+	}
+
+	// Ten minutes idle: asking says there is time, and shows nothing.
+	idleFor(10 * time.Minute)
+	checks := evalJS[float64](hr, `window.dialoogIdle.checks`)
+	hr.eval(`window.dialoogIdle.check(), true`)
+	hr.waitJS("the page asked", fmt.Sprintf(`window.dialoogIdle.checks > %v`, checks))
+	time.Sleep(300 * time.Millisecond)
+	if hr.eval(`document.getElementById('idle-warning').open`) {
+		t.Fatal("the warning shows with 20 minutes left")
+	}
+
+	// 28 minutes: the warning; "Ingelogd blijven" restarts the timer.
+	idleFor(28 * time.Minute)
+	warned()
+	text := evalJS[string](hr, `document.getElementById('idle-warning').innerText`)
+	for _, want := range []string{"Ben je er nog?", "automatisch uitgelogd", "Resterende tijd: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the warning does not say %q:\n%s", want, text)
+		}
+	}
+	hr.step("idle-warning", "")
+	before := time.Now().Add(-5 * time.Second)
+	hr.click("Ingelogd blijven")
+	hr.waitJS("the warning closed", `!document.getElementById('idle-warning').open`)
+	if seen := lastSeen(); seen.Before(before) {
+		t.Fatalf("after Ingelogd blijven the session was last seen at %v", seen)
+	}
+
+	// Again, and Escape: the person is there.
+	idleFor(28 * time.Minute)
+	warned()
+	before = time.Now().Add(-5 * time.Second)
+	hr.run(chromedp.KeyEvent("\x1b"))
+	hr.waitJS("the warning closed by Escape", `!document.getElementById('idle-warning').open`)
+	deadline := time.Now().Add(5 * time.Second)
+	for lastSeen().Before(before) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after Escape the session was last seen at %v", lastSeen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	hr.waitPath("/berichten")
+
+	// 31 minutes: the session has ended; the page leaves for the login
+	// page, which says why.
+	idleFor(31 * time.Minute)
+	hr.eval(`window.dialoogIdle.check(), true`)
+	hr.waitPath("/inloggen")
+	hr.waitJS("the reason", `document.getElementById('main').innerText.includes('Je bent automatisch uitgelogd omdat je 30 minuten niets hebt gedaan.')`)
+	if hr.eval(`!!document.getElementById('idle-warning')`) {
+		t.Error("the login page of someone signed out has the idle warning")
+	}
+	hr.step("idle-ended", "")
+}
+
+// sqlite opens the server's SQLite database beside it.
+func (s *server) sqlite(t *testing.T) *db.DB {
+	t.Helper()
+	var dir string
+	for _, kv := range s.env {
+		if v, ok := strings.CutPrefix(kv, "DIALOOG_DATA_DIR="); ok {
+			dir = v
+		}
+	}
+	d, err := db.OpenSQLite(context.Background(), filepath.Join(dir, db.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
