@@ -495,8 +495,15 @@
           throw new Error('extend session: ' + res.status);
         }
         return res.json().then(function (s) {
-          hide();
-          schedule(s.remaining - MARGIN_S - WARN_S);
+          if (s.remaining > WARN_S) {
+            hide();
+            schedule(s.remaining - MARGIN_S - WARN_S);
+          } else {
+            // The session's absolute end (12 hours) is near: no
+            // extension goes past it, and the countdown goes on.
+            warn(s.remaining);
+            schedule(s.remaining);
+          }
         });
       }).catch(function () {
         schedule(5);
