@@ -51,6 +51,9 @@ type Meta struct {
 	// after which its session ends, as text ("1800"); the page's script
 	// warns before then.
 	SessionIdle string
+	// SessionEnds is, for a signed-in page, the seconds until its session's
+	// absolute end (12 hours after the login), which no activity moves.
+	SessionEnds string
 }
 
 // Brand is an organisation's house style on a page. StyleURL and LogoURL

@@ -553,7 +553,7 @@ func TestStepsThroughHTMX(t *testing.T) {
 	b := ra.signUp(t, auth.InviteInput{Email: "jan@example.nl"})
 	_, page := b.get(pathTerms, "HX-Request", "true")
 	wantNotContains(t, page, "<html")
-	wantContains(t, page, "<title>Gebruikersvoorwaarden – Dialoog</title>", `<div id="account" class="account" hx-swap-oob="true" data-session-idle="1800">`)
+	wantContains(t, page, "<title>Gebruikersvoorwaarden – Dialoog</title>", `<div id="account" class="account" hx-swap-oob="true" data-session-idle="1800" data-session-ends="`)
 	resp, _ := b.post(pathTerms, url.Values{"version": {"1"}, "accept": {"yes"}}, "HX-Request", "true")
 	wantRedirect(t, resp, pathPassword)
 	resp, page = b.follow(resp, "HX-Request", "true")

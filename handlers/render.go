@@ -133,6 +133,9 @@ func (h *handler) meta(c *fiber.Ctx) components.Meta {
 	if cur := current(c); cur != nil {
 		m.SignedIn = true
 		m.SessionIdle = sessionIdleSeconds
+		if cur.Session != nil {
+			m.SessionEnds = strconv.Itoa(max(int(cur.Session.ExpiresAt.Sub(m.Now)/time.Second), 0))
+		}
 		if !cur.NeedsSecondFactor {
 			m.UserName = messaging.NameOf(cur.User)
 			if cur.Stage == auth.StageDone {

@@ -44,8 +44,8 @@ func TestSessionIdleWarning(t *testing.T) {
 
 		resp, body := emp.b.get(pathInbox)
 		wantStatus(t, resp, http.StatusOK)
-		if want := `data-session-idle="1800"`; !strings.Contains(body, want) {
-			t.Fatalf("the inbox page does not tell its script the idle time (%s)", want)
+		if want := `data-session-idle="1800" data-session-ends="43200"`; !strings.Contains(body, want) {
+			t.Fatalf("the inbox page does not tell its script the idle time and the absolute end (%s)", want)
 		}
 		if got := remaining(emp.b); got != 1800 {
 			t.Fatalf("just after a page: %d s left, want 1800", got)
@@ -73,8 +73,11 @@ func TestSessionIdleWarning(t *testing.T) {
 		if got := remaining(emp.b); got != 600 {
 			t.Fatalf("20 minutes after extending: %d s left, want 600", got)
 		}
-		resp, _ = emp.b.get(pathInbox)
+		resp, body = emp.b.get(pathInbox)
 		wantStatus(t, resp, http.StatusOK)
+		if want := `data-session-ends="40380"`; !strings.Contains(body, want) { // 12 h less 47 minutes
+			t.Fatalf("40 minutes on, the page does not say %s", want)
+		}
 
 		// Past the idle end nothing is left, and extending is too late:
 		// the page is sent to the login page.

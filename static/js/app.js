@@ -391,6 +391,22 @@
       return n > 0 ? n : 0;
     }
 
+    // The session's absolute end, which no activity moves: the header
+    // says how far off it was when the server rendered it, and the page
+    // notes when it first saw that header (not the clock of this computer,
+    // which may be off).
+    var endsSeen = null;
+    var endsAt = 0;
+    function absoluteEnd() {
+      var account = document.getElementById('account');
+      if (account && account !== endsSeen) {
+        endsSeen = account;
+        var n = parseInt(account.getAttribute('data-session-ends'), 10);
+        endsAt = n >= 0 ? Date.now() + n * 1000 : 0;
+      }
+      return endsAt;
+    }
+
     function dialog() {
       return document.getElementById('idle-warning');
     }
@@ -415,7 +431,12 @@
         return;
       }
       hide();
-      schedule(n - MARGIN_S - WARN_S);
+      var s = n - MARGIN_S - WARN_S;
+      var end = absoluteEnd();
+      if (end) {
+        s = Math.min(s, (end - Date.now()) / 1000 - WARN_S);
+      }
+      schedule(s);
     }
 
     function check() {
