@@ -168,7 +168,7 @@ func TestEverydayPlans(t *testing.T) {
 			})
 			op("push round", func(ctx context.Context) error {
 				w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
-					Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client()},
+					Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client(), Loopback: true},
 					// After the notices' delay, on the service's clock.
 					Now: func() time.Time { return f.clk.Now().Add(time.Hour) },
 				})

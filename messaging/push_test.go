@@ -145,7 +145,7 @@ func TestNewMessagePushEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := notify.NewWorker(d, f.v, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), notify.WorkerOptions{
-			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client()},
+			Push: &notify.WebPush{DB: d, Vault: f.v, Keys: notify.VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client(), Loopback: true},
 			Now:  func() time.Time { return f.clk.Now().Add(messaging.DefaultNotifyDelay) },
 		})
 		if _, err := w.RunOnce(ctx); err != nil {

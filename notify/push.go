@@ -438,17 +438,8 @@ func ParseSubscription(body []byte, loopback bool) (endpoint string, keys PushKe
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(in.Endpoint) > 2000 {
 		return bad("endpoint is not an https URL")
 	}
-	// The server posts to the endpoint on every new message: it must not
-	// lead into the installation's own network (the dialer checks the
-	// address a name resolves to). The push services of the browsers
-	// (FCM, Mozilla, Apple, Windows) all listen on 443.
-	if !loopback || !netguard.Loopback(u.Hostname()) {
-		if err := netguard.CheckHost(u.Hostname()); err != nil {
-			return bad("endpoint is not on a public address")
-		}
-		if p := u.Port(); p != "" && p != "443" {
-			return bad("endpoint is not on port 443")
-		}
+	if why := refusedEndpoint(u, loopback); why != "" {
+		return bad(why)
 	}
 	p, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Keys.P256dh, "="))
 	if err != nil || len(p) != 65 {
@@ -462,6 +453,25 @@ func ParseSubscription(body []byte, loopback bool) (endpoint string, keys PushKe
 		return bad("auth is not 16 bytes in base64url")
 	}
 	return in.Endpoint, in.Keys, nil
+}
+
+// refusedEndpoint says why the server must not post to the endpoint u,
+// "" when it may. The server posts to it on every new message: it must not
+// lead into the installation's own network (the dialer checks the address
+// a name resolves to). The push services of the browsers (FCM, Mozilla,
+// Apple, Windows) all listen on 443. With loopback (see ParseSubscription)
+// an endpoint on this machine's loopback may use any port.
+func refusedEndpoint(u *url.URL, loopback bool) string {
+	if loopback && netguard.Loopback(u.Hostname()) {
+		return ""
+	}
+	if err := netguard.CheckHost(u.Hostname()); err != nil {
+		return "endpoint is not on a public address"
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		return "endpoint is not on port 443"
+	}
+	return ""
 }
 
 // WebPush sends notifications to the push services of the browsers
@@ -500,6 +510,15 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load push subscription: %w", err)
+	}
+	// A subscription stored before ParseSubscription refused endpoints in
+	// the installation's own network can never be sent: forget it, as a
+	// push service's 404 would.
+	if u, err := url.Parse(sub.Endpoint); err != nil || refusedEndpoint(u, w.Loopback) != "" {
+		if err := w.drop(ctx, sub); err != nil {
+			return fmt.Errorf("remove refused push subscription: %w", err)
+		}
+		return &RejectedError{Err: errors.New("push subscription endpoint is not public: removed")}
 	}
 	plain, err := w.Vault.Open(sub.Keys, []byte(sub.Endpoint))
 	if err != nil {
@@ -552,14 +571,8 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 		// Push services do not redirect, and the client does not follow.
 		return &RejectedError{Err: fmt.Errorf("push service redirected (%d)", resp.StatusCode)}
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		// The browser dropped the subscription: forget it. This row is
-		// failed; other queued rows for it fail when their turn comes.
-		if err := w.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewDelete().Model((*db.PushSubscription)(nil)).Where("id = ?", sub.ID).Exec(ctx); err != nil {
-				return err
-			}
-			return countDevices(ctx, tx, sub.UserID)
-		}); err != nil {
+		// The browser dropped the subscription: forget it.
+		if err := w.drop(ctx, sub); err != nil {
 			return fmt.Errorf("remove expired push subscription: %w", err)
 		}
 		return &RejectedError{Err: fmt.Errorf("push subscription expired (%d)", resp.StatusCode)}
@@ -568,6 +581,18 @@ func (w *WebPush) Send(ctx context.Context, key string, p Push) error {
 	default:
 		return fmt.Errorf("push service answered %d", resp.StatusCode)
 	}
+}
+
+// drop deletes the subscription sub and counts its person's devices
+// again. The row being sent fails; other queued rows for it fail when
+// their turn comes.
+func (w *WebPush) drop(ctx context.Context, sub *db.PushSubscription) error {
+	return w.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*db.PushSubscription)(nil)).Where("id = ?", sub.ID).Exec(ctx); err != nil {
+			return err
+		}
+		return countDevices(ctx, tx, sub.UserID)
+	})
 }
 
 // redactErr keeps a push endpoint (a capability URL) out of an error

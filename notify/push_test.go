@@ -73,7 +73,7 @@ func TestWebPushLane(t *testing.T) {
 		}
 
 		w := NewWorker(d, v, nil, nil, testLogger(t), WorkerOptions{
-			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client()},
+			Push: &WebPush{DB: d, Vault: v, Keys: VAPID{Public: pub, Private: priv, Subject: subject}, Client: ps.Client(), Loopback: true},
 		})
 		ob := NewOutbox(v)
 		var n int
@@ -505,13 +505,14 @@ func pushOnce(t *testing.T, d *db.DB, endpoint string, client *http.Client) db.O
 	return it
 }
 
-// TestWebPushRefusesPrivateAddressAtConnection: a subscription stored
-// without ParseSubscription's check (as one whose host name resolves to
-// the installation's own network would pass it) is not sent by the
-// production client: it refuses to connect to a non-public address, the
-// server there sees no connection, and the row fails at once as rejected
-// with an error that does not hold the endpoint.
-func TestWebPushRefusesPrivateAddressAtConnection(t *testing.T) {
+// TestWebPushRefusesPrivateAddress: a subscription stored without
+// ParseSubscription's check, at an address in the installation's own
+// network, is not sent by the production client: the server there sees no
+// connection, and the row fails at once as rejected with an error that
+// does not hold the endpoint. (The address fails the rule before any
+// dial; a name that resolves to such an address is refused by the
+// client's dialer, netguard's TestClientRefusesLoopback.)
+func TestWebPushRefusesPrivateAddress(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		var conns, requests atomic.Int32
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -553,3 +554,40 @@ func TestWebPushRedirectIsRejected(t *testing.T) {
 		}
 	})
 }
+
+// TestWebPushForgetsAnEndpointTheRuleRefuses: a subscription stored before
+// ParseSubscription refused private endpoints (or any other way past it)
+// can never be sent: its row fails as rejected without a connection, and
+// the subscription goes, with the person's count of devices, so that it
+// is not tried again for every new message.
+func TestWebPushForgetsAnEndpointTheRuleRefuses(t *testing.T) {
+	for _, endpoint := range []string{"https://10.1.2.3/push/x", "https://push.example.com:8443/push/x", "https://localhost/push/x"} {
+		t.Run(endpoint, func(t *testing.T) {
+			dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				it := pushOnce(t, d, endpoint, &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+					t.Error("a request was made")
+					return nil, errors.New("no request expected")
+				})})
+				if it.Status != db.OutboxFailed {
+					t.Errorf("row is %s (%q), want failed as rejected", it.Status, it.LastError)
+				}
+				if strings.Contains(it.LastError, "/push/x") {
+					t.Errorf("stored error holds the endpoint: %q", it.LastError)
+				}
+				if n, err := d.NewSelect().Model((*db.PushSubscription)(nil)).Count(ctx); err != nil || n != 0 {
+					t.Errorf("%d subscriptions left (%v), want none", n, err)
+				}
+				var devices int
+				if err := d.NewSelect().Model((*db.User)(nil)).Column("push_devices").Limit(1).Scan(ctx, &devices); err != nil || devices != 0 {
+					t.Errorf("the person counts %d devices (%v), want 0", devices, err)
+				}
+			})
+		})
+	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
