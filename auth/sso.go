@@ -24,6 +24,7 @@ import (
 
 	"dialoog/apperr"
 	"dialoog/db"
+	"dialoog/netguard"
 	"dialoog/usertext"
 )
 
@@ -38,7 +39,9 @@ type SSO struct {
 	// (BaseURL + PathSSOCallback).
 	RedirectURL string
 	// Client makes the calls to providers (discovery, keys, tokens); nil
-	// uses one with a 10-second timeout.
+	// uses netguard.InternalClient with a 10-second timeout: a provider may
+	// be in the organisation's own network, but the address an admin sets
+	// must not lead the server to the cloud instance's metadata service.
 	Client *http.Client
 
 	mu        sync.Mutex
@@ -178,12 +181,19 @@ func parseDomains(s string) ([]string, *apperr.Error) {
 }
 
 // checkIssuer accepts an https URL, or http on a loopback host (a provider
-// on the same machine, tests).
+// on the same machine, tests), but not at an address of a cloud instance's
+// metadata service or another link-local one.
 func checkIssuer(s string) (string, *apperr.Error) {
 	s = strings.TrimSpace(s)
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > 500 {
 		return "", apperr.Field("issuer", "sso.issuer.invalid")
+	}
+	// Every login fetches from the provider: not from the cloud instance's
+	// metadata service (netguard.InternalClient checks the address it
+	// connects to as well).
+	if netguard.CheckInternalHost(u.Hostname()) != nil {
+		return "", apperr.Field("issuer", "sso.issuer.network")
 	}
 	switch u.Scheme {
 	case "https":
@@ -368,8 +378,11 @@ func (s *SSO) httpClient() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return ssoClient
 }
+
+// ssoClient is the default Client, shared so that connections are reused.
+var ssoClient = netguard.InternalClient(10 * time.Second)
 
 // provider returns the discovered provider of issuer, cached for a while.
 func (s *SSO) provider(ctx context.Context, issuer string) (*oidc.Provider, error) {

@@ -119,21 +119,65 @@ func numeric(label string) bool {
 // address that is not Public. It sees the address after name resolution,
 // so a host name resolving to the installation's own network is refused.
 func Control(_, address string, _ syscall.RawConn) error {
-	return control(address, false)
+	return control(address, Public)
 }
 
 // controlLoopback is Control that also lets loopback addresses through.
 func controlLoopback(_, address string, _ syscall.RawConn) error {
-	return control(address, true)
+	return control(address, publicOrLoopback)
 }
 
-func control(address string, loopback bool) error {
+// controlInternal is Control for InternalClient.
+func controlInternal(_, address string, _ syscall.RawConn) error {
+	return control(address, internal)
+}
+
+func publicOrLoopback(a netip.Addr) bool { return Public(a) || a.Unmap().IsLoopback() }
+
+// control refuses address unless allowed says yes to its IP.
+func control(address string, allowed func(netip.Addr) bool) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrNotPublic, address)
 	}
-	if !Public(ap.Addr()) && !(loopback && ap.Addr().Unmap().IsLoopback()) {
+	if !allowed(ap.Addr()) {
 		return fmt.Errorf("%w: %s", ErrNotPublic, ap.Addr())
+	}
+	return nil
+}
+
+// metadata are the addresses of cloud instances' metadata services beyond
+// the link-local range (AWS's IPv6 one, Alibaba's): they hand out the
+// instance's credentials to whoever on it asks.
+var metadata = []netip.Prefix{
+	netip.MustParsePrefix("fd00:ec2::254/128"),
+	netip.MustParsePrefix("100.100.100.200/32"),
+}
+
+// internal reports whether a service that an organisation may run in its
+// own network may be at a: any unicast address, loopback and private ones
+// included, but not a link-local one (169.254/16, fe80::/10, where most
+// clouds' metadata services listen) or another metadata service, nor an
+// unspecified, multicast or broadcast one.
+func internal(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
+	}
+	for _, p := range metadata {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckInternalHost refuses a URL's host name (url.URL.Hostname) that is
+// an IP literal InternalClient would not connect to. Any name passes:
+// where it leads is checked when the client connects.
+func CheckInternalHost(host string) error {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(host, ".")); err == nil && !internal(a) {
+		return fmt.Errorf("%w: %s", ErrNotPublic, host)
 	}
 	return nil
 }
@@ -151,8 +195,9 @@ func Loopback(host string) bool {
 // transport connects only to public addresses (Control). Shared, so that
 // its connections are reused.
 var (
-	transport         = guarded(false)
-	loopbackTransport = guarded(true)
+	transport         = guarded(Public)
+	loopbackTransport = guarded(publicOrLoopback)
+	internalTransport = guarded(internal)
 )
 
 // fromEnvironment is the proxy of a request (HTTPS_PROXY, NO_PROXY), as
@@ -165,11 +210,8 @@ var fromEnvironment = http.ProxyFromEnvironment
 // and may be private: it is dialled as it is, and the destination is
 // checked before, by resolving its name (the proxy resolves it again; a
 // name that changes its answer in between is for the proxy's own rules).
-func guarded(loopback bool) *http.Transport {
-	control := Control
-	if loopback {
-		control = controlLoopback
-	}
+func guarded(allowed func(netip.Addr) bool) *http.Transport {
+	control := func(_, address string, _ syscall.RawConn) error { return control(address, allowed) }
 	checked := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}
 	plain := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	var proxies sync.Map // the addresses of the proxies used, "host:port"
@@ -179,7 +221,7 @@ func guarded(loopback bool) *http.Transport {
 			if err != nil || u == nil {
 				return u, err
 			}
-			if err := resolvesPublic(req.Context(), req.URL.Hostname(), loopback); err != nil {
+			if err := resolvesAllowed(req.Context(), req.URL.Hostname(), allowed); err != nil {
 				return nil, err
 			}
 			proxies.Store(proxyAddr(u), true)
@@ -199,15 +241,14 @@ func guarded(loopback bool) *http.Transport {
 	}
 }
 
-// resolvesPublic refuses a host whose addresses are not all public (with
-// loopback, or this machine's).
-func resolvesPublic(ctx context.Context, host string, loopback bool) error {
+// resolvesAllowed refuses a host whose addresses are not all allowed.
+func resolvesAllowed(ctx context.Context, host string, allowed func(netip.Addr) bool) error {
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", host, err)
 	}
 	for _, a := range addrs {
-		if err := control(netip.AddrPortFrom(a, 443).String(), loopback); err != nil {
+		if err := control(netip.AddrPortFrom(a, 443).String(), allowed); err != nil {
 			return err
 		}
 	}
@@ -239,6 +280,17 @@ func Client(timeout time.Duration) *http.Client {
 // of the developer's own on the same machine.
 func LoopbackClient(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: loopbackTransport, Timeout: timeout, CheckRedirect: noRedirect}
+}
+
+// InternalClient returns a client with timeout for a service that an
+// organisation may run in its own network (its identity provider, on this
+// machine or a private address): it connects anywhere but to a cloud
+// instance's metadata service or a link-local, unspecified or multicast
+// address (see internal), where an admin who sets the service's address
+// could otherwise make the server fetch the instance's credentials. It
+// follows redirects: every connection is checked.
+func InternalClient(timeout time.Duration) *http.Client {
+	return &http.Client{Transport: internalTransport, Timeout: timeout}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -151,7 +151,11 @@ func TestClientThroughAProxy(t *testing.T) {
 	// Transports of their own, so that no other test's connections or
 	// proxies count.
 	client := func(loopback bool) *http.Client {
-		return &http.Client{Transport: guarded(loopback), Timeout: 5 * time.Second, CheckRedirect: noRedirect}
+		allowed := Public
+		if loopback {
+			allowed = publicOrLoopback
+		}
+		return &http.Client{Transport: guarded(allowed), Timeout: 5 * time.Second, CheckRedirect: noRedirect}
 	}
 
 	for _, u := range []string{"https://10.0.0.7/push", "https://169.254.169.254/latest/meta-data/", "https://[fd00::7]/push"} {
@@ -178,5 +182,50 @@ func TestClientThroughAProxy(t *testing.T) {
 	defer mu.Unlock()
 	if len(asked) != 1 || asked[0] != "CONNECT 8.8.8.8:443" {
 		t.Fatalf("the proxy was asked for %v (%v), want CONNECT 8.8.8.8:443", asked, err)
+	}
+}
+
+// TestInternalClient: the client for a service an organisation may run in
+// its own network (its identity provider, on loopback or a private
+// address) reaches those, follows redirects (each connection is checked),
+// and never connects to a cloud instance's metadata service or a
+// link-local, unspecified or multicast address, which no such service
+// uses and which hold the instance's credentials.
+func TestInternalClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oud" {
+			http.Redirect(w, r, "/nieuw", http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	resp, err := InternalClient(5 * time.Second).Get(srv.URL + "/oud")
+	if err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("loopback after a redirect answered %d", resp.StatusCode)
+	}
+	for _, addr := range []string{"127.0.0.1:8080", "[::1]:443", "10.0.0.7:443", "192.168.1.5:8443", "[fd00::7]:443", "8.8.8.8:443"} {
+		if err := controlInternal("tcp", addr, nil); err != nil {
+			t.Errorf("%s refused: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"169.254.169.254:80", "[fe80::1]:443", "[fd00:ec2::254]:80", "100.100.100.200:80", "0.0.0.0:443", "[::]:443", "224.0.0.1:443", "[::ffff:169.254.169.254]:80"} {
+		if err := controlInternal("tcp", addr, nil); !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, h := range []string{"169.254.169.254", "fe80::1", "fd00:ec2::254", "100.100.100.200", "0.0.0.0"} {
+		if err := CheckInternalHost(h); !errors.Is(err, ErrNotPublic) {
+			t.Errorf("host %s: %v", h, err)
+		}
+	}
+	for _, h := range []string{"127.0.0.1", "localhost", "10.0.0.7", "idp.example.nl", "metadata.google.internal"} {
+		if err := CheckInternalHost(h); err != nil {
+			t.Errorf("host %s refused: %v", h, err)
+		}
 	}
 }
