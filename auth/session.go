@@ -273,3 +273,37 @@ const maxUserAgent = 300
 // UTF-8, no control or bidirectional formatting characters), cut to
 // maxUserAgent bytes without splitting a character.
 func cleanUserAgent(s string) string { return usertext.LineWithin(s, maxUserAgent) }
+
+// Lapsed returns the user of the session of token when that session is no
+// longer live only because it sat idle for SessionIdle or reached its
+// absolute end, at most a day ago (endedKept: until the cleanup deletes
+// it), after a complete login (its second factor passed), and its user may
+// still use Dialoog (not disabled, the first visit done). It is how a
+// message typed while the session lapsed is kept for the person (see
+// messaging.Service.KeepText). A session that was ended (logging out,
+// "afmelden overal", a password change, an admin), an unknown token, a
+// live session and anything older answer apperr.Unauthorized. It reads
+// only: the session stays over.
+func (s *Sessions) Lapsed(ctx context.Context, token string) (int64, error) {
+	none := apperr.New(apperr.Unauthorized, "session.expired")
+	if !validToken(token) {
+		return 0, none
+	}
+	now := s.Now().UTC()
+	since := now.Add(-endedKept)
+	var userID int64
+	err := s.DB.NewSelect().TableExpr("sessions AS s").Column("s.user_id").
+		Join("JOIN users AS u ON u.id = s.user_id").
+		Where("s.token_hash = ?", hashToken(token)).
+		Where("s.ended_at IS NULL").Where("s.second_factor_at IS NOT NULL").
+		Where("(s.expires_at <= ? OR s.last_seen_at <= ?)", now, now.Add(-SessionIdle)).
+		Where("s.expires_at > ?", since).Where("s.last_seen_at > ?", since.Add(-SessionIdle)).
+		Where("u.status <> ?", db.StatusDisabled).Where(stageDoneExpr).Scan(ctx, &userID)
+	if db.ErrNoRows(err) {
+		return 0, none
+	}
+	if err != nil {
+		return 0, fmt.Errorf("lapsed session: %w", err)
+	}
+	return userID, nil
+}
