@@ -36,9 +36,10 @@ const endedKept = 24 * time.Hour
 // a removed row counts exactly as a window that passed.
 const throttleKept = 24 * time.Hour
 
-// deleteBatches runs a DELETE of at most CleanupBatch rows (a statement
-// with a LIMIT placeholder last) until it deletes fewer.
-func deleteBatches(ctx context.Context, idb bun.IDB, what, query string, args ...any) (int, error) {
+// DeleteBatches runs a DELETE of at most CleanupBatch rows (a statement
+// with a LIMIT placeholder last) until it deletes fewer; the other
+// packages' parts of the daily cleanup use it too.
+func DeleteBatches(ctx context.Context, idb bun.IDB, what, query string, args ...any) (int, error) {
 	total := 0
 	args = append(args, CleanupBatch)
 	for {
@@ -64,7 +65,7 @@ func deleteBatches(ctx context.Context, idb bun.IDB, what, query string, args ..
 // link" needs (the person takes part in a conversation, else the cleanup
 // deleted them before).
 func PurgeInvitations(ctx context.Context, idb bun.IDB, cutoff time.Time) (int, error) {
-	return deleteBatches(ctx, idb, "old invitations", `DELETE FROM invitations WHERE id IN (
+	return DeleteBatches(ctx, idb, "old invitations", `DELETE FROM invitations WHERE id IN (
   SELECT i.id FROM invitations AS i JOIN users AS u ON u.id = i.user_id
   WHERE i.used_at IS NULL AND i.created_at < ?
     AND (u.status <> ? OR EXISTS (SELECT 1 FROM invitations AS newer WHERE newer.user_id = i.user_id AND newer.id > i.id))
@@ -85,7 +86,7 @@ func PurgeInvitations(ctx context.Context, idb bun.IDB, cutoff time.Time) (int, 
 // ever set later, still goes a day after its absolute expiry.)
 func PurgeSessions(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
 	before := now.UTC().Add(-endedKept)
-	return deleteBatches(ctx, idb, "ended sessions", `DELETE FROM sessions WHERE id IN (
+	return DeleteBatches(ctx, idb, "ended sessions", `DELETE FROM sessions WHERE id IN (
   SELECT id FROM sessions WHERE expires_at < ? AND (ended_at < ? OR expires_at < ? OR last_seen_at < ?) LIMIT ?)`,
 		before.Add(SessionAbsolute), before, before, before.Add(-SessionIdle))
 }
@@ -93,7 +94,7 @@ func PurgeSessions(ctx context.Context, idb bun.IDB, now time.Time) (int, error)
 // PurgeSSOLogins deletes the single sign-on logins (state, nonce, PKCE
 // verifier) that expired more than a day before now, used or not.
 func PurgeSSOLogins(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
-	return deleteBatches(ctx, idb, "expired sso logins", `DELETE FROM sso_logins WHERE id IN (
+	return DeleteBatches(ctx, idb, "expired sso logins", `DELETE FROM sso_logins WHERE id IN (
   SELECT id FROM sso_logins WHERE expires_at < ? LIMIT ?)`, now.UTC().Add(-endedKept))
 }
 
@@ -104,7 +105,7 @@ func PurgeSSOLogins(ctx context.Context, idb bun.IDB, now time.Time) (int, error
 // window_start (on SQLite a write of an index on it, changed or not).
 func PurgeThrottles(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
 	now = now.UTC()
-	return deleteBatches(ctx, idb, "expired throttles", `DELETE FROM throttles WHERE key IN (
+	return DeleteBatches(ctx, idb, "expired throttles", `DELETE FROM throttles WHERE key IN (
   SELECT key FROM throttles WHERE window_start < ? AND (blocked_until IS NULL OR blocked_until < ?) LIMIT ?)`,
 		now.Add(-throttleKept), now)
 }
@@ -113,6 +114,6 @@ func PurgeThrottles(ctx context.Context, idb bun.IDB, now time.Time) (int, error
 // to) that expired more than a day before now, used or not: the caps that
 // count texts look back a day at most.
 func PurgeCodes(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
-	return deleteBatches(ctx, idb, "expired codes", `DELETE FROM one_time_codes WHERE id IN (
+	return DeleteBatches(ctx, idb, "expired codes", `DELETE FROM one_time_codes WHERE id IN (
   SELECT id FROM one_time_codes WHERE expires_at < ? LIMIT ?)`, now.UTC().Add(-endedKept))
 }

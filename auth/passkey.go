@@ -219,7 +219,7 @@ func (p *Passkeys) takeChallenge(ctx context.Context, lookup string) (*webauthn.
 // PurgeChallenges deletes the challenges that expired before now (every
 // new ceremony does; a finish deletes the others).
 func PurgeChallenges(ctx context.Context, idb bun.IDB, now time.Time) (int, error) {
-	return deleteBatches(ctx, idb, "expired passkey challenges", `DELETE FROM webauthn_challenges WHERE id IN (
+	return DeleteBatches(ctx, idb, "expired passkey challenges", `DELETE FROM webauthn_challenges WHERE id IN (
   SELECT id FROM webauthn_challenges WHERE expires_at < ? ORDER BY id LIMIT ?)`, now.UTC())
 }
 

@@ -461,3 +461,19 @@ type TeamMember struct {
 	UserID        int64 `bun:",pk"`
 	AddedAt       time.Time
 }
+
+// KeptText is a reply (ThreadID set) or new message (ThreadID nil) typed
+// while its writer's session lapsed, kept for them to send after logging
+// in again in the same browser (messaging.Service.KeepText): Sealed holds
+// the typed fields, TokenHash the hash of the browser's cookie.
+type KeptText struct {
+	bun.BaseModel `bun:"table:kept_texts"`
+	ID            int64  `bun:",pk,autoincrement"`
+	UserID        int64  `bun:",notnull"`
+	ThreadID      *int64 `bun:"thread_id"`
+	TokenHash     []byte `bun:",notnull"`
+	Sealed        []byte `bun:",notnull"`
+	WithFiles     bool   `bun:",notnull"`
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}

@@ -29,6 +29,7 @@ var cleanupIndexes = map[string]string{
 	"DELETE FROM sessions WHERE id IN (":       "sessions_expires_idx",
 	"DELETE FROM one_time_codes WHERE id IN (": "one_time_codes_expires_idx",
 	"DELETE FROM sso_logins WHERE id IN (":     "sso_logins_expires_idx",
+	"DELETE FROM kept_texts WHERE id IN (":     "kept_texts_expires_idx",
 }
 
 // TestCleanupPlans checks with EXPLAIN, on both engines and with and

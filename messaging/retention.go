@@ -101,6 +101,7 @@ type CleanupResult struct {
 	SSOLogins   int  `json:"sso_logins"`
 	Codes       int  `json:"codes"`
 	LateFiles   int  `json:"late_files"`
+	KeptTexts   int  `json:"kept_texts"`
 	Failed      bool `json:"failed,omitempty"`
 }
 
@@ -717,8 +718,9 @@ const invitedUnused = `u.status = 'invited' AND u.is_admin = FALSE AND u.created
 // cleanup removes what the login rules no longer need: the invited people
 // who take part in nothing (deleted like a stopped account), unused
 // invitations, delivered outbox rows (and failed ones after a month),
-// ended sessions, expired throttle rows and one-time codes; and it removes
-// the files of deleted attachments that their deletion did not remove.
+// ended sessions, expired throttle rows, one-time codes and kept texts;
+// and it removes the files of deleted attachments that their deletion did
+// not remove.
 func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, error) {
 	var out CleanupResult
 	now := s.Now().UTC()
@@ -740,6 +742,7 @@ func (s *Service) cleanup(ctx context.Context, run *dailyRun) (CleanupResult, er
 		{&out.SSOLogins, func() (int, error) { return auth.PurgeSSOLogins(ctx, s.DB, now) }},
 		{&out.Codes, func() (int, error) { return auth.PurgeCodes(ctx, s.DB, now) }},
 		{&out.LateFiles, func() (int, error) { return s.removeLateFiles(ctx) }},
+		{&out.KeptTexts, func() (int, error) { return PurgeKeptTexts(ctx, s.DB, now) }},
 	}
 	for _, st := range steps {
 		if err := run.renew(ctx, s.DB); err != nil {

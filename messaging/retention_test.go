@@ -640,7 +640,7 @@ func TestDailyCleanup(t *testing.T) {
 		if err := d.NewSelect().Table("daily_runs").Column("last_result").Where("job = 'cleanup'").Scan(ctx, &result); err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":3,"throttles":2,"sso_logins":0,"codes":1,"late_files":0}`; result != want {
+		if want := `{"invitations":2,"invited_users":1,"outbox":2,"sessions":3,"throttles":2,"sso_logins":0,"codes":1,"late_files":0,"kept_texts":0}`; result != want {
 			t.Errorf("cleanup result %s, want %s", result, want)
 		}
 		checkCounters(t, d, "cleanup")
