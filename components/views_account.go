@@ -217,8 +217,9 @@ type LoginView struct {
 	Email string
 	// Error is a translated message shown above the form.
 	Error string
-	// Notice is a translated message about why the person is here (their
-	// session ended for being idle), shown above the form.
+	// Notice is a translated message about why the person is here, shown
+	// above the form (role=status): their session ended for being idle,
+	// or the text they wrote when it lapsed was kept.
 	Notice string
 	// SSO is the "Inloggen met je organisatie" block (login_sso.templ).
 	SSO LoginSSOView

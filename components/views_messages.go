@@ -167,6 +167,16 @@ type ComposeView struct {
 	Signing bool
 	// Teams offers "Namens": personally or one of the sender's teams.
 	Teams []TeamTab
+	// Kept: the form holds a text kept when the session lapsed.
+	Kept *KeptNotice
+}
+
+// KeptNotice says that a form holds the text its writer typed when their
+// session lapsed, not yet sent, with "Weggooien", which posts to
+// DiscardURL. WithFiles adds that attachments were not kept.
+type KeptNotice struct {
+	DiscardURL string
+	WithFiles  bool
 }
 
 // ComposeForm holds the typed values of the compose form.
@@ -355,6 +365,8 @@ type ReplyForm struct {
 	Attachments []AttachmentItem
 	// Signing offers "ter ondertekening" (internal users); nil hides it.
 	Signing *SigningChoice
+	// Kept: the form holds a text kept when the session lapsed.
+	Kept *KeptNotice
 }
 
 // AddParticipantForm is "Deelnemer toevoegen" as typed.

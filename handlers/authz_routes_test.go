@@ -108,6 +108,7 @@ var authzCases = map[string]authzCase{
 	"POST /berichten/:id":                       {path: (*authzFixture).threadPath, form: func(*authzFixture) url.Values { return url.Values{"body": {"ingebroken"}} }, as: conversationOutsiders},
 	"GET /berichten/:id/reageer":                {path: func(fx *authzFixture) string { return fx.threadPath() + "/reageer" }, as: conversationOutsiders},
 	"POST /berichten/:id/gelezen":               {path: func(fx *authzFixture) string { return fx.threadPath() + "/gelezen" }, as: conversationOutsiders},
+	"POST /berichten/:id/weggooien":             {path: func(fx *authzFixture) string { return fx.threadPath() + "/weggooien" }, as: conversationOutsiders},
 	"POST /berichten/:id/verwijderen":           {path: func(fx *authzFixture) string { return fx.threadPath() + "/verwijderen" }, as: conversationOutsiders},
 	"POST /berichten/:id/deelnemers": {path: func(fx *authzFixture) string { return fx.threadPath() + "/deelnemers" }, form: func(*authzFixture) url.Values {
 		return url.Values{"email": {"spion@example.nl"}, "history": {messaging.WithHistory}}

@@ -176,6 +176,10 @@ type Sessions interface {
 	// Extend restarts the idle timer of a live session and returns what
 	// it then has left; apperr.Unauthorized when it is over.
 	Extend(ctx context.Context, sessionID int64) (time.Duration, error)
+	// Lapsed returns the user of a session that sat idle or reached its
+	// absolute end (not one that was ended), within a day; an
+	// apperr.Unauthorized error for any other token.
+	Lapsed(ctx context.Context, token string) (int64, error)
 }
 
 var _ Sessions = (*auth.Sessions)(nil)
@@ -319,6 +323,10 @@ type Deps struct {
 	// Teams serves "Teams" in Beheer; when nil, Messages is used if it
 	// implements Teams (as *messaging.Service does).
 	Teams Teams
+	// Kept keeps the message forms posted after their session lapsed
+	// (kept.go); when nil, Messages is used if it implements KeptTexts
+	// (as *messaging.Service does), else nothing is kept.
+	Kept KeptTexts
 	// Admin, when set, serves Beheer's users, helpdesk reset and audit
 	// pages (see admin.go).
 	Admin Admin
@@ -380,6 +388,7 @@ type handler struct {
 	firstAdmin   FirstAdmin
 	retention    Retention
 	teams        Teams
+	kept         KeptTexts
 	admin        Admin
 	branding     Branding
 	signing      Signing
@@ -473,6 +482,7 @@ func New(deps Deps) *fiber.App {
 		firstAdmin:   deps.FirstAdmin,
 		retention:    deps.Retention,
 		teams:        deps.Teams,
+		kept:         deps.Kept,
 		admin:        deps.Admin,
 		branding:     deps.Branding,
 		signing:      deps.Signing,
@@ -485,6 +495,9 @@ func New(deps Deps) *fiber.App {
 	}
 	if t, ok := deps.Messages.(Teams); ok && h.teams == nil {
 		h.teams = t
+	}
+	if k, ok := deps.Messages.(KeptTexts); ok && h.kept == nil {
+		h.kept = k
 	}
 
 	app := fiber.New(fiber.Config{
@@ -604,13 +617,17 @@ func New(deps Deps) *fiber.App {
 	// passed the second factor gets here. The fixed path /berichten/nieuw
 	// comes before /berichten/:id, which would match it. Every route with
 	// an id leaves the participant check to the service, which answers
-	// NotFound for anything the user may not see.
+	// NotFound for anything the user may not see. The two message forms
+	// keep what was typed when the session lapsed (keepUnsent, before the
+	// session check).
 	done := h.onStage(auth.StageDone)
 	app.Get("/berichten", done, h.inbox)
-	app.Get("/berichten/nieuw", done, h.composeShow)
-	app.Post("/berichten/nieuw", done, h.composeSend)
+	app.Get(pathCompose, done, h.composeShow)
+	app.Post(pathCompose, h.keepUnsent, done, h.composeSend)
+	app.Post(pathCompose+keptDiscard, done, h.keptDiscardPost)
 	app.Get("/berichten/:id", done, h.threadShow)
-	app.Post("/berichten/:id", done, h.threadReply)
+	app.Post("/berichten/:id", h.keepUnsent, done, h.threadReply)
+	app.Post("/berichten/:id"+keptDiscard, done, h.keptDiscardPost)
 	app.Get("/berichten/:id/reageer", done, h.threadReplyShow)
 	app.Post("/berichten/:id/gelezen", done, h.threadMarkRead)
 	app.Post("/berichten/:id/verwijderen", done, h.threadRemove)

@@ -106,6 +106,10 @@ func (noSessions) Extend(context.Context, int64) (time.Duration, error) {
 	return 0, apperr.New(apperr.Unauthorized, "session.expired")
 }
 
+func (noSessions) Lapsed(context.Context, string) (int64, error) {
+	return 0, apperr.New(apperr.Unauthorized, "session.expired")
+}
+
 type noTerms struct{ Terms }
 
 // noMessages is the Messages of the tests with fake invitations, which

@@ -16,7 +16,12 @@ func (h *handler) loginShow(c *fiber.Ctx) error {
 		return h.toStage(c, cur)
 	}
 	var v components.LoginView
-	if c.Query("verlopen") == "1" {
+	switch {
+	case c.Query("bewaard") == "1" && h.keptToken(c) != "":
+		// After a message form was kept (keepUnsent, or the page's script
+		// at the idle end), in the browser it was kept for.
+		v.Notice = h.localizer(c).T("kept.login_notice")
+	case c.Query("verlopen") == "1":
 		// The page's script ended a session that sat idle (app.js).
 		v.Notice = h.localizer(c).T("login.idle_ended")
 	}

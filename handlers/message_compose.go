@@ -12,8 +12,17 @@ import (
 )
 
 // composeShow is "Nieuw bericht".
+// A text the person kept when their session lapsed fills it in.
 func (h *handler) composeShow(c *fiber.Ctx) error {
-	return h.composeForm(c, fiber.StatusOK, components.ComposeView{})
+	v := components.ComposeView{}
+	k, notice, err := h.keptText(c, 0)
+	if err != nil {
+		return err
+	}
+	if k != nil {
+		v.Form, v.Kept = components.ComposeForm{To: k.To, Subject: k.Subject, Body: k.Body}, notice
+	}
+	return h.composeForm(c, fiber.StatusOK, v)
 }
 
 // composeSend starts a conversation and goes to it. Files posted with the
@@ -60,9 +69,11 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 			sign.AllRecipients = true
 			in.Within = h.signing.WithinCompose(u, *sign)
 		}
+		in.Within = h.sentKept(c, 0, in.Within)
 		threadID, err := h.messages.Compose(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
+			h.keptSent(c, 0)
 			return seeOther(c, components.ThreadURL(threadID))
 		}
 		if code := apperr.CodeOf(err); code != apperr.Invalid && code != apperr.TooMany {

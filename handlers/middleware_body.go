@@ -71,15 +71,17 @@ func (h *handler) limitBody(c *fiber.Ctx) error {
 // check into memory, as the handlers expect: up to formBodyLimit without
 // a session that finished the first visit and the second factor,
 // signedInFormLimit with one, and bodyLimit for such a user's message form
-// posted with its files. A larger body is a 413, refused from its
-// announced length or, sent in chunks, as soon as it passes the limit.
+// posted with its files; a message form of a session that lapsed gets the
+// limits it had (its text is kept, see keepUnsent). A larger body is a
+// 413, refused from its announced length or, sent in chunks, as soon as it
+// passes the limit.
 func (h *handler) readDeferredBody(c *fiber.Ctx) error {
 	if deferred, _ := c.Locals(keyBodyDeferred).(bool); !deferred {
 		return c.Next()
 	}
 	c.Locals(keyBodyDeferred, false)
 	limit := formBodyLimit
-	if cur := current(c); cur != nil && !cur.NeedsSecondFactor && cur.Stage == auth.StageDone {
+	if cur := current(c); (cur != nil && !cur.NeedsSecondFactor && cur.Stage == auth.StageDone) || h.lapsedUser(c) != 0 {
 		limit = signedInFormLimit
 		if mayCarryFiles(c) {
 			limit = bodyLimit

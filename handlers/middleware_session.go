@@ -238,6 +238,8 @@ func (h *handler) advance(c *fiber.Ctx, token string) error {
 	if err != nil {
 		return err
 	}
+	// A text the person kept when their session lapsed: its form.
+	location = h.keptLocation(c, cur, location)
 	lang := cur.User.Language
 	if cur.NeedsSecondFactor {
 		lang = "" // not the person yet: their language does not apply

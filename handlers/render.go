@@ -31,6 +31,9 @@ const (
 	// keyBodyDeferred is true while a message form's body waits on the
 	// connection for the session check (limitBody).
 	keyBodyDeferred
+	// keyLapsed holds the user id of a message form's lapsed session, once
+	// looked up (lapsedUser; 0 for none).
+	keyLapsed
 )
 
 // isPartial reports whether the request wants only the page content: an HTMX

@@ -22,6 +22,11 @@ func (h *handler) threadReplyShow(c *fiber.Ctx) error {
 	}
 	c.Vary("HX-Request", "HX-Target")
 	form := components.ReplyForm{Signing: h.signingChoice(c, v)}
+	if kept, err := h.keptReply(c, v); err != nil {
+		return err
+	} else if kept != nil {
+		form = *kept
+	}
 	if isPartial(c) && c.Get("HX-Target") == "reply" {
 		return render(c, fiber.StatusOK, components.ReplyFormFragment(h.meta(c), id, form))
 	}
@@ -63,9 +68,11 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 		if sign != nil {
 			in.Within = h.signing.Within(u, id, *sign)
 		}
+		in.Within = h.sentKept(c, id, in.Within)
 		_, err := h.messages.Reply(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("reply sent", "thread", id, "attachments", len(ids))
+			h.keptSent(c, id)
 			return seeOther(c, components.ThreadURL(id))
 		}
 		if apperr.CodeOf(err) == apperr.Conflict {

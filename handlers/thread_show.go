@@ -41,6 +41,9 @@ func (h *handler) threadShow(c *fiber.Ctx) error {
 	if key, ok := notices[c.Query("melding")]; ok {
 		v.Notice = h.localizer(c).T(key)
 	}
+	if v.Reply, err = h.keptReply(c, v); err != nil {
+		return err
+	}
 	return h.threadPage(c, fiber.StatusOK, v)
 }
 

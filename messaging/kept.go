@@ -248,7 +248,14 @@ func (s *Service) KeptForm(ctx context.Context, who *identity.User, token string
 // DiscardKept deletes what the user kept in the browser of token for the
 // form of threadID (0: a new message), if anything, and reports whether
 // the user keeps anything else in that browser (else its cookie may go).
+// A conversation the user cannot read is NotFound, as on every route of
+// one.
 func (s *Service) DiscardKept(ctx context.Context, who *identity.User, token string, threadID int64) (bool, error) {
+	if threadID != 0 {
+		if _, err := s.threadFor(ctx, s.DB, who.ID, threadID); err != nil {
+			return false, err
+		}
+	}
 	if !ValidKeptToken(token) {
 		return false, nil
 	}
