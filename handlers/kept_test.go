@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"dialoog/components"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/messaging"
 )
 
 // keptFixture is Jan, who went through the first visit (so that he can log
@@ -243,5 +245,28 @@ func TestKeepWithoutSending(t *testing.T) {
 		if f.kept(t) != 1 {
 			t.Fatal("kept without a session")
 		}
+	})
+}
+
+// TestKeptLongReplyAfterLapse: a reply as long as a message may be, in
+// multi-byte characters, is larger than any form without a session may
+// be; a session that lapsed keeps the limit it had, so the text is kept,
+// not refused as too large.
+func TestKeptLongReplyAfterLapse(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newKeptFixture(t, d)
+		f.lapse(t)
+		long := strings.Repeat("é", messaging.MaxBody)
+		if len(url.Values{"body": {long}}.Encode()) <= formBodyLimit {
+			t.Fatal("the text fits the limit without a session: the test proves nothing")
+		}
+		resp, _ := f.jan.b.post(f.threadPath(), url.Values{"body": {long}})
+		wantRedirect(t, resp, loginKept)
+		if f.kept(t) != 1 {
+			t.Fatal("the long reply was not kept")
+		}
+		// Without a session the limit stays.
+		resp, _ = f.ra.browser(t).post(f.threadPath(), url.Values{"body": {long}})
+		wantStatus(t, resp, http.StatusRequestEntityTooLarge)
 	})
 }
