@@ -163,6 +163,18 @@ func TestKeptTexts(t *testing.T) {
 			t.Fatalf("purged %d, %v", n, err)
 		}
 
+		// A conversation deleted (for everyone, by retention) takes its
+		// kept replies along.
+		if _, err := f.svc.KeepText(ctx, jan.ID, tok, messaging.KeptInput{ThreadID: threads[6], Body: "Weg"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.NewDelete().Table("threads").Where("id = ?", threads[6]).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.count(t, "kept_texts", "user_id = ?", jan.ID); n != 0 {
+			t.Fatalf("%d kept texts after their conversation went", n)
+		}
+
 		// Stopping removes them with the account.
 		if _, err := f.svc.KeepText(ctx, jan.ID, tok, messaging.KeptInput{ThreadID: threads[5], Body: "Laatste"}); err != nil {
 			t.Fatal(err)
