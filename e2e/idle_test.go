@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"dialoog/db"
+	"dialoog/notify/notifytest"
 )
 
 // TestIdleWarning: a session ends after 30 minutes without activity. A
@@ -94,8 +95,7 @@ func TestIdleWarning(t *testing.T) {
 	}
 	hr.waitPath("/berichten")
 
-	// 31 minutes: the session has ended; the page leaves for the login
-	// page, which says why.
+	// A plain end: the page leaves for the login page, which says why.
 	idleFor(31 * time.Minute)
 	hr.eval(`window.dialoogIdle.check(), true`)
 	hr.waitPath("/inloggen")
@@ -104,6 +104,45 @@ func TestIdleWarning(t *testing.T) {
 		t.Error("the login page of someone signed out has the idle warning")
 	}
 	hr.step("idle-ended", "")
+	hr.login(t, gw, s.AdminMail, "+31611111111")
+	hr.waitPath("/berichten")
+
+	// The end with a new message half written: it goes along, kept, and
+	// the next login comes back to it.
+	hr.click("Nieuw bericht")
+	hr.step("idle-compose", "Onderwerp")
+	hr.fill("Aan", "werknemer@example.nl")
+	hr.fill("Onderwerp", "Bijna klaar")
+	hr.fill("Bericht", "Ik schreef dit voor de lunch.")
+	time.Sleep(time.Second) // the typing's activity frame arrives first
+	idleFor(31 * time.Minute)
+	hr.eval(`window.dialoogIdle.check(), true`)
+	hr.waitPath("/inloggen")
+	hr.waitJS("the kept notice", `document.getElementById('main').innerText.includes('we hebben je tekst bewaard')`)
+	hr.login(t, gw, s.AdminMail, "+31611111111")
+	hr.waitPath("/berichten/nieuw")
+	if got := evalJS[string](hr, `document.querySelector('main [name="subject"]').value + '|' + document.querySelector('main [name="body"]').value`); got != "Bijna klaar|Ik schreef dit voor de lunch." {
+		t.Fatalf("the form after the login holds %q", got)
+	}
+	hr.step("idle-kept", "Onderwerp")
+	hr.click("VERZEND")
+	hr.waitJS("thread page", `/^\/berichten\/\d+$/.test(location.pathname)`)
+	hr.waitJS("the message sent", `document.getElementById('main').innerText.includes('Ik schreef dit voor de lunch.')`)
+}
+
+// login logs in with the password and a code by SMS to phone.
+func (b *browser) login(t *testing.T, gw *notifytest.Gateway, email, phone string) {
+	t.Helper()
+	b.step("login", "Wachtwoord")
+	b.fill("E-mailadres", email)
+	b.fill("Wachtwoord", password)
+	b.submit()
+	b.waitPath("/inloggen/tweede-stap")
+	before := gw.Count(phone)
+	b.click("Stuur mij een SMS-code")
+	text := gw.WaitText(t, phone, before, 20*time.Second)
+	b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
+	b.submit()
 }
 
 // sqlite opens the server's SQLite database beside it.

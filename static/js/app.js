@@ -531,9 +531,40 @@
       });
     }
 
+    // A reply or new message the page holds unsent goes along: posted
+    // with _bewaren=1 after the session ended, the server keeps it for the
+    // person and offers it again after their next login in this browser
+    // (messaging's kept texts). Attachments do not go; the form says so.
+    var MESSAGE_FORM = /^\/berichten\/(nieuw|\d+)$/;
+    function keepUnsent() {
+      var forms = Array.prototype.filter.call(document.querySelectorAll('form[method="post"]'), function (form) {
+        if (!MESSAGE_FORM.test(new URL(form.action, location.href).pathname)) {
+          return false;
+        }
+        return Array.prototype.some.call(form.querySelectorAll('textarea[name="body"], input[name="subject"]'), function (el) {
+          return el.value.trim() !== '';
+        });
+      });
+      return Promise.all(forms.map(function (form) {
+        var data = new FormData(form);
+        data.delete('files');
+        data.set('_bewaren', '1');
+        return fetch(form.action, {method: 'POST', credentials: 'same-origin', body: data, headers: {'X-Csrf-Token': csrfToken()}})
+          .then(function (res) {
+            return res.ok;
+          }, function () {
+            return false;
+          });
+      })).then(function (kept) {
+        return kept.some(Boolean);
+      });
+    }
+
     function end() {
       stop();
-      location.replace('/inloggen?verlopen=1');
+      keepUnsent().then(function (kept) {
+        location.replace(kept ? '/inloggen?bewaard=1' : '/inloggen?verlopen=1');
+      });
     }
 
     document.addEventListener('click', function (event) {
