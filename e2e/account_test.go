@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -55,17 +54,7 @@ func TestAccountLife(t *testing.T) {
 	// 3. A second session on a desktop, ended from the phone.
 	desk := &browser{t: t, ctx: newBrowser(t, 1280, 800), name: "extern-desktop-"}
 	desk.run(chromedp.Navigate(s.BaseURL + "/inloggen"))
-	desk.step("login", "Wachtwoord")
-	desk.fill("E-mailadres", "werknemer@example.nl")
-	desk.fill("Wachtwoord", password)
-	desk.submit()
-	desk.waitPath("/inloggen/tweede-stap")
-	before := gw.Count(phone)
-	desk.click("Stuur mij een SMS-code")
-	text := gw.WaitText(t, phone, before, 20*time.Second)
-	desk.step("login-sms", "Bevestigingscode")
-	desk.fill("Bevestigingscode", sixDigit.FindString(text.Body))
-	desk.submit()
+	desk.login(t, gw, "werknemer@example.nl", phone)
 	desk.waitPath("/berichten")
 	desk.waitLive()
 

@@ -172,6 +172,23 @@ func mailText(t *testing.T, raw []byte) string {
 	}
 }
 
+// login logs in on the login page with the password and a code by SMS
+// to phone.
+func (b *browser) login(t *testing.T, gw *notifytest.Gateway, email, phone string) {
+	t.Helper()
+	b.step("login", "Wachtwoord")
+	b.fill("E-mailadres", email)
+	b.fill("Wachtwoord", password)
+	b.submit()
+	b.waitPath("/inloggen/tweede-stap")
+	before := gw.Count(phone)
+	b.click("Stuur mij een SMS-code")
+	text := gw.WaitText(t, phone, before, 20*time.Second)
+	b.step("login-sms", "Bevestigingscode")
+	b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
+	b.submit()
+}
+
 func (b *browser) termsAndPassword() {
 	b.step("terms", "Ik ga akkoord met de gebruikersvoorwaarden")
 	b.check("Ik ga akkoord met de gebruikersvoorwaarden")

@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"dialoog/db"
-	"dialoog/notify/notifytest"
 )
 
 // TestIdleWarning: a session ends after 30 minutes without activity. A
@@ -128,21 +127,6 @@ func TestIdleWarning(t *testing.T) {
 	hr.click("VERZEND")
 	hr.waitJS("thread page", `/^\/berichten\/\d+$/.test(location.pathname)`)
 	hr.waitJS("the message sent", `document.getElementById('main').innerText.includes('Ik schreef dit voor de lunch.')`)
-}
-
-// login logs in with the password and a code by SMS to phone.
-func (b *browser) login(t *testing.T, gw *notifytest.Gateway, email, phone string) {
-	t.Helper()
-	b.step("login", "Wachtwoord")
-	b.fill("E-mailadres", email)
-	b.fill("Wachtwoord", password)
-	b.submit()
-	b.waitPath("/inloggen/tweede-stap")
-	before := gw.Count(phone)
-	b.click("Stuur mij een SMS-code")
-	text := gw.WaitText(t, phone, before, 20*time.Second)
-	b.fill("Bevestigingscode", sixDigit.FindString(text.Body))
-	b.submit()
 }
 
 // sqlite opens the server's SQLite database beside it.
