@@ -81,7 +81,7 @@ func (s *Sessions) Create(ctx context.Context, idb bun.IDB, userID int64, ip, us
 
 // insert is the statement that stores a new session, and its token.
 func (s *Sessions) insert(idb bun.IDB, userID int64, ip, userAgent string) (string, *bun.InsertQuery) {
-	token, hash := newToken()
+	token, hash := NewToken()
 	now := s.Now().UTC()
 	userAgent = cleanUserAgent(userAgent)
 	sess := &db.Session{TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionAbsolute), IP: ip, UserAgent: userAgent}
@@ -90,11 +90,11 @@ func (s *Sessions) insert(idb bun.IDB, userID int64, ip, userAgent string) (stri
 
 // Lookup returns the live session of token, refreshing its idle timer.
 func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	var sess db.Session
-	err := s.DB.NewSelect().Model(&sess).Where("token_hash = ?", hashToken(token)).Scan(ctx)
+	err := s.DB.NewSelect().Model(&sess).Where("token_hash = ?", HashToken(token)).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
@@ -133,23 +133,24 @@ func (s *Sessions) KeepAlive(ctx context.Context, sessionID int64) error {
 // written, so a page may ask before it warns that its session is about to
 // end.
 func (s *Sessions) Remaining(ctx context.Context, token string) (time.Duration, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return 0, nil
 	}
 	var sess db.Session
 	err := s.DB.NewSelect().Model(&sess).Column("last_seen_at", "expires_at", "ended_at").
-		Where("token_hash = ?", hashToken(token)).Scan(ctx)
+		Where("token_hash = ?", HashToken(token)).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("load session: %w", err)
 	}
-	return s.left(&sess), nil
+	return left(&sess, s.Now()), nil
 }
 
-// left is what remains of a session at Now (see Remaining).
-func (s *Sessions) left(sess *db.Session) time.Duration {
+// left is what remains of a session at now (see Remaining): nothing once
+// it ended, sat idle for SessionIdle or reached its absolute end.
+func left(sess *db.Session, now time.Time) time.Duration {
 	if !sess.EndedAt.IsZero() {
 		return 0
 	}
@@ -157,7 +158,7 @@ func (s *Sessions) left(sess *db.Session) time.Duration {
 	if sess.ExpiresAt.Before(end) {
 		end = sess.ExpiresAt
 	}
-	return max(end.Sub(s.Now()), 0)
+	return max(end.Sub(now), 0)
 }
 
 // Extend restarts the idle timer of the live session with id sessionID now
@@ -187,7 +188,7 @@ func (s *Sessions) Extend(ctx context.Context, sessionID int64) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
-	return s.left(&sess), nil
+	return left(&sess, now), nil
 }
 
 // keepAlive refuses a session that ended, expired or sat idle, and
@@ -200,7 +201,7 @@ func (s *Sessions) Extend(ctx context.Context, sessionID int64) (time.Duration, 
 // one before, on the session's row or SQLite's writer.)
 func (s *Sessions) keepAlive(ctx context.Context, sess *db.Session) error {
 	now := s.Now().UTC()
-	if !sess.EndedAt.IsZero() || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= SessionIdle {
+	if left(sess, now) == 0 {
 		return apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery && s.touches.claim(sess.ID, now) {
@@ -222,11 +223,11 @@ func (s *Sessions) keepAlive(ctx context.Context, sess *db.Session) error {
 
 // End ends the session of token, if any.
 func (s *Sessions) End(ctx context.Context, token string) error {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil
 	}
 	_, err := s.DB.NewUpdate().Model((*db.Session)(nil)).Set("ended_at = ?", s.Now().UTC()).
-		Where("token_hash = ? AND ended_at IS NULL", hashToken(token)).Exec(ctx)
+		Where("token_hash = ? AND ended_at IS NULL", HashToken(token)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
@@ -237,7 +238,7 @@ func (s *Sessions) End(ctx context.Context, token string) error {
 // login, against session fixation), optionally marking the second factor as
 // passed, and returns the new token.
 func (s *Sessions) Rotate(ctx context.Context, idb bun.IDB, sessionID int64, secondFactor bool) (string, error) {
-	token, hash := newToken()
+	token, hash := NewToken()
 	now := s.Now().UTC()
 	q := idb.NewUpdate().Model((*db.Session)(nil)).Set("token_hash = ?", hash).Set("last_seen_at = ?", now).Where("id = ? AND ended_at IS NULL", sessionID)
 	if secondFactor {
@@ -286,7 +287,7 @@ func cleanUserAgent(s string) string { return usertext.LineWithin(s, maxUserAgen
 // only: the session stays over.
 func (s *Sessions) Lapsed(ctx context.Context, token string) (int64, error) {
 	none := apperr.New(apperr.Unauthorized, "session.expired")
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return 0, none
 	}
 	now := s.Now().UTC()
@@ -294,7 +295,7 @@ func (s *Sessions) Lapsed(ctx context.Context, token string) (int64, error) {
 	var userID int64
 	err := s.DB.NewSelect().TableExpr("sessions AS s").Column("s.user_id").
 		Join("JOIN users AS u ON u.id = s.user_id").
-		Where("s.token_hash = ?", hashToken(token)).
+		Where("s.token_hash = ?", HashToken(token)).
 		Where("s.ended_at IS NULL").Where("s.second_factor_at IS NOT NULL").
 		Where("(s.expires_at <= ? OR s.last_seen_at <= ?)", now, now.Add(-SessionIdle)).
 		Where("s.expires_at > ?", since).Where("s.last_seen_at > ?", since.Add(-SessionIdle)).
