@@ -50,7 +50,7 @@ func Bootstrap(ctx context.Context, inv *Invitations, orgName string) (*db.Organ
 		// The setup columns stay out of db.Organisation, so that reading
 		// an organisation never depends on them.
 		var hash []byte
-		token, hash = newToken()
+		token, hash = NewToken()
 		if _, err := tx.NewUpdate().Model((*db.Organisation)(nil)).Set("setup_token_hash = ?", hash).
 			Set("setup_expires_at = ?", now.Add(SetupTTL)).Where("id = ?", org.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("store setup link: %w", err)
@@ -75,11 +75,11 @@ func Bootstrap(ctx context.Context, inv *Invitations, orgName string) (*db.Organ
 // setup link token chooses; NotFound when it is unknown, used or expired.
 // It changes nothing, so opening the link twice is harmless.
 func (s *Invitations) CheckSetup(ctx context.Context, token string) (string, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return "", errInvalidSetup
 	}
 	var org db.Organisation
-	err := s.DB.NewSelect().Model(&org).Where("setup_token_hash = ? AND setup_expires_at > ?", hashToken(token), s.Now().UTC()).Scan(ctx)
+	err := s.DB.NewSelect().Model(&org).Where("setup_token_hash = ? AND setup_expires_at > ?", HashToken(token), s.Now().UTC()).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return "", errInvalidSetup
 	}
@@ -96,7 +96,7 @@ func (s *Invitations) CheckSetup(ctx context.Context, token string) (string, err
 // language is the new account's language. A mistake in the address leaves the
 // link working.
 func (s *Invitations) ChooseFirstAdmin(ctx context.Context, token, email, language, ip string) (string, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return "", errInvalidSetup
 	}
 	addr, err := NormalizeEmail(email)
@@ -107,7 +107,7 @@ func (s *Invitations) ChooseFirstAdmin(ctx context.Context, token, email, langua
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := s.Now().UTC()
 		var org db.Organisation
-		hash := hashToken(token)
+		hash := HashToken(token)
 		err := tx.NewSelect().Model(&org).Where("setup_token_hash = ? AND setup_expires_at > ?", hash, now).Scan(ctx)
 		if db.ErrNoRows(err) {
 			return errInvalidSetup

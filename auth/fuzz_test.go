@@ -62,8 +62,8 @@ func FuzzTokensAndCodes(f *testing.F) {
 		if c := normalizeCode(s); normalizeCode(c) != c || strings.Contains(c, " ") {
 			t.Fatalf("code %q -> %q: not idempotent", s, c)
 		}
-		if validToken(s) && len(hashToken(s)) != 32 {
-			t.Fatalf("token %q: hash of %d bytes", s, len(hashToken(s)))
+		if ValidToken(s) && len(HashToken(s)) != 32 {
+			t.Fatalf("token %q: hash of %d bytes", s, len(HashToken(s)))
 		}
 		if _, ok := VerifyTOTP("JBSWY3DPEHPK3PXP", s, time.Unix(1_700_000_000, 0), 0); ok && len(normalizeCode(s)) != 6 {
 			t.Fatalf("code %q accepted", s)

@@ -78,7 +78,7 @@ func (s *Admin) StartHelpdeskReset(ctx context.Context, cur *Current, userID int
 		if err := revokeHelpdeskResets(ctx, tx, u.ID, now); err != nil {
 			return err
 		}
-		token, hash := newToken()
+		token, hash := NewToken()
 		r := &db.HelpdeskReset{UserID: u.ID, OrgID: org, StartedBy: &cur.User.ID, TokenHash: hash,
 			CodeMAC: s.helpdeskMAC(code), CreatedAt: now, ExpiresAt: now.Add(HelpdeskResetTTL)}
 		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
@@ -131,11 +131,11 @@ func revokeHelpdeskResets(ctx context.Context, tx bun.Tx, userID int64, now time
 // an unknown, used, revoked, expired or used-up one, or a user no longer
 // active.
 func (s *Admin) helpdeskReset(ctx context.Context, idb bun.IDB, token string) (*db.HelpdeskReset, *db.User, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil, nil, errHelpdeskInvalid
 	}
 	var r db.HelpdeskReset
-	err := idb.NewSelect().Model(&r).Where("token_hash = ?", hashToken(token)).Scan(ctx)
+	err := idb.NewSelect().Model(&r).Where("token_hash = ?", HashToken(token)).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, nil, errHelpdeskInvalid
 	}
@@ -264,7 +264,7 @@ func (s *Admin) CompleteHelpdeskReset(ctx context.Context, token, pw, code, ip, 
 		}
 		if _, err := tx.NewUpdate().Model((*db.Session)(nil)).Set("second_factor_at = ?", now).
 			Set("factor_grant_until = ?", now.Add(FactorGrantTTL)).
-			Where("user_id = ? AND token_hash = ?", u.ID, hashToken(session)).Exec(ctx); err != nil {
+			Where("user_id = ? AND token_hash = ?", u.ID, HashToken(session)).Exec(ctx); err != nil {
 			return fmt.Errorf("grant factor setup: %w", err)
 		}
 		if err := Audit(ctx, tx, AuditEntry{UserID: &u.ID, ActorID: r.StartedBy, OrgID: &r.OrgID, Kind: "helpdesk.reset_completed", IP: ip, Now: now}); err != nil {

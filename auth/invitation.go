@@ -181,7 +181,7 @@ func (s *Invitations) issueMany(ctx context.Context, tx bun.Tx, users []*db.User
 	links := make([]string, len(users))
 	invs := make([]db.Invitation, len(users))
 	for i, u := range users {
-		token, hash := newToken()
+		token, hash := NewToken()
 		invs[i] = db.Invitation{UserID: u.ID, OrgID: org.ID, InvitedBy: by, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 		links[i] = s.BaseURL.String() + "/aanmelden/" + token
 	}
@@ -239,7 +239,7 @@ type invitationRow struct {
 }
 
 func (s *Invitations) lookup(ctx context.Context, idb bun.IDB, token string) (*invitationRow, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil, errInvalidLink
 	}
 	var row invitationRow
@@ -249,7 +249,7 @@ func (s *Invitations) lookup(ctx context.Context, idb bun.IDB, token string) (*i
 		ColumnExpr("o.name AS org_name").
 		Join("JOIN users AS u ON u.id = invitation.user_id").
 		Join("JOIN organisations AS o ON o.id = invitation.org_id").
-		Where("invitation.token_hash = ?", hashToken(token)).
+		Where("invitation.token_hash = ?", HashToken(token)).
 		Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, errInvalidLink
@@ -281,10 +281,10 @@ func (s *Invitations) Check(ctx context.Context, token string) (InvitationInfo, 
 // the person is: the link did its work. It consumes and reveals nothing to
 // anyone else.
 func (s *Invitations) IsFor(ctx context.Context, token string, userID int64) (bool, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return false, nil
 	}
-	ok, err := s.DB.NewSelect().Model((*db.Invitation)(nil)).Where("token_hash = ? AND user_id = ?", hashToken(token), userID).Exists(ctx)
+	ok, err := s.DB.NewSelect().Model((*db.Invitation)(nil)).Where("token_hash = ? AND user_id = ?", HashToken(token), userID).Exists(ctx)
 	if err != nil {
 		return false, fmt.Errorf("sign-up link's person: %w", err)
 	}

@@ -604,7 +604,7 @@ func (a *Accounts) passwordResetMail(ctx context.Context, tx bun.Tx, email, ip s
 		Where("user_id = ? AND purpose = ? AND used_at IS NULL", u.ID, PurposePasswordReset).Exec(ctx); err != nil {
 		return false, fmt.Errorf("retire reset links: %w", err)
 	}
-	token, hash := newToken()
+	token, hash := NewToken()
 	if _, err := tx.NewInsert().Model(&db.OneTimeCode{UserID: u.ID, Purpose: PurposePasswordReset, CodeHash: hash, SentAt: now, ExpiresAt: now.Add(PasswordResetTTL)}).Exec(ctx); err != nil {
 		return false, fmt.Errorf("store reset link: %w", err)
 	}
@@ -621,11 +621,11 @@ func (a *Accounts) passwordResetMail(ctx context.Context, tx bun.Tx, email, ip s
 
 func (a *Accounts) resetCode(ctx context.Context, idb bun.IDB, token string) (*db.OneTimeCode, *db.User, error) {
 	invalid := apperr.New(apperr.NotFound, "reset.invalid")
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil, nil, invalid
 	}
 	var c db.OneTimeCode
-	err := idb.NewSelect().Model(&c).Where("purpose = ? AND code_hash = ?", PurposePasswordReset, hashToken(token)).Scan(ctx)
+	err := idb.NewSelect().Model(&c).Where("purpose = ? AND code_hash = ?", PurposePasswordReset, HashToken(token)).Scan(ctx)
 	if db.ErrNoRows(err) {
 		return nil, nil, invalid
 	}

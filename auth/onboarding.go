@@ -151,12 +151,12 @@ func ActingAs(u *db.User) *Current {
 
 // Resolve loads the user and stage behind a session token.
 func (a *Accounts) Resolve(ctx context.Context, token string) (*Current, error) {
-	if !validToken(token) {
+	if !ValidToken(token) {
 		return nil, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	// Every signed-in request: the session, its user and the facts of the
 	// user's stage in one prepared query.
-	rows, err := a.DB.QueryPrepared(ctx, a.DB.Text("auth.resolve", func() string { return resolveQuery(a.DB) }), hashToken(token))
+	rows, err := a.DB.QueryPrepared(ctx, a.DB.Text("auth.resolve", func() string { return resolveQuery(a.DB) }), HashToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("resolve session: %w", err)
 	}

@@ -639,7 +639,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context, ip string) (options []byte, b
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
-	token, hash := newToken()
+	token, hash := NewToken()
 	if err := p.storeChallenge(ctx, challengePasskeyIn+":"+hex.EncodeToString(hash), nil, session); err != nil {
 		return nil, "", err
 	}
@@ -660,10 +660,10 @@ func (p *Passkeys) FinishLogin(ctx context.Context, browserToken string, respons
 	} else if !ok {
 		return "", tooMany("", wait)
 	}
-	if !validToken(browserToken) {
+	if !ValidToken(browserToken) {
 		return "", p.refused(ctx, 0, "login", ip, errPasskeyRefused)
 	}
-	session, err := p.takeChallenge(ctx, challengePasskeyIn+":"+hex.EncodeToString(hashToken(browserToken)))
+	session, err := p.takeChallenge(ctx, challengePasskeyIn+":"+hex.EncodeToString(HashToken(browserToken)))
 	if err != nil {
 		return "", p.refused(ctx, 0, "login", ip, err)
 	}
@@ -724,7 +724,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, browserToken string, respons
 			return err
 		}
 		if _, err := tx.NewUpdate().Model((*db.Session)(nil)).Set("second_factor_at = ?", now).
-			Where("token_hash = ?", hashToken(token)).Exec(ctx); err != nil {
+			Where("token_hash = ?", HashToken(token)).Exec(ctx); err != nil {
 			return fmt.Errorf("pass second step: %w", err)
 		}
 		// One row: a login without password, with the passkey's name.

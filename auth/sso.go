@@ -760,7 +760,7 @@ ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, subject = excluded
 		return "", false, err
 	}
 	var sessionID int64
-	if err := tx.NewUpdate().Model((*db.Session)(nil)).Set("second_factor_at = ?", now).Where("token_hash = ?", hashToken(token)).
+	if err := tx.NewUpdate().Model((*db.Session)(nil)).Set("second_factor_at = ?", now).Where("token_hash = ?", HashToken(token)).
 		Returning("id").Scan(ctx, &sessionID); err != nil {
 		return "", false, fmt.Errorf("mark session: %w", err)
 	}

@@ -13,26 +13,26 @@ import (
 	"dialoog/apperr"
 )
 
-// newToken returns a 256-bit random token, URL-safe, and its hash.
-func newToken() (token string, hash []byte) {
+// NewToken returns a 256-bit random token, URL-safe, and its hash.
+func NewToken() (token string, hash []byte) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic("auth: random: " + err.Error())
 	}
 	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
+	return token, HashToken(token)
 }
 
-// hashToken hashes a high-entropy token; a fast hash suffices because the
+// HashToken hashes a high-entropy token; a fast hash suffices because the
 // token cannot be guessed.
-func hashToken(token string) []byte {
+func HashToken(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]
 }
 
-// validToken reports whether s looks like a token made by newToken, so that
+// ValidToken reports whether s looks like a token made by NewToken, so that
 // junk never reaches the database.
-func validToken(s string) bool {
+func ValidToken(s string) bool {
 	if len(s) != 43 {
 		return false
 	}

@@ -42,6 +42,7 @@ type KeptTexts interface {
 	KeptText(ctx context.Context, who *identity.User, token string, threadID int64) (*messaging.KeptText, error)
 	KeptForm(ctx context.Context, who *identity.User, token string) (int64, bool, error)
 	DiscardKept(ctx context.Context, who *identity.User, token string, threadID int64) (bool, error)
+	KeptAny(ctx context.Context, who *identity.User, token string) (bool, error)
 }
 
 var _ KeptTexts = (*messaging.Service)(nil)
@@ -237,15 +238,15 @@ func (h *handler) keptReply(c *fiber.Ctx, v components.ThreadView) (*components.
 	return &components.ReplyForm{Body: k.Body, Signing: h.signingChoice(c, v), Kept: notice}, nil
 }
 
-// keptSent is the end of a successful send of the form of threadID (0: a
-// new message): the send deleted its kept text (messaging.SentKept), and
-// the browser's cookie goes when it keeps nothing else of the person.
-func (h *handler) keptSent(c *fiber.Ctx, threadID int64) {
+// keptSent is the end of a successful send of a message form: the send
+// deleted its kept text (messaging.SentKept), and the browser's cookie
+// goes when it keeps nothing else of the person.
+func (h *handler) keptSent(c *fiber.Ctx) {
 	token := h.keptToken(c)
 	if h.kept == nil || token == "" {
 		return
 	}
-	more, err := h.kept.DiscardKept(c.UserContext(), current(c).User, token, threadID)
+	more, err := h.kept.KeptAny(c.UserContext(), current(c).User, token)
 	if err != nil {
 		h.logger(c).Error("kept text after sending", "err", err)
 		return

@@ -73,7 +73,7 @@ func (h *handler) composeSend(c *fiber.Ctx) error {
 		threadID, err := h.messages.Compose(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("message sent", "thread", threadID, "attachments", len(ids))
-			h.keptSent(c, 0)
+			h.keptSent(c)
 			return seeOther(c, components.ThreadURL(threadID))
 		}
 		if code := apperr.CodeOf(err); code != apperr.Invalid && code != apperr.TooMany {

@@ -72,7 +72,7 @@ func (h *handler) threadReply(c *fiber.Ctx) error {
 		_, err := h.messages.Reply(c.UserContext(), u, in)
 		if err == nil {
 			h.logger(c).Info("reply sent", "thread", id, "attachments", len(ids))
-			h.keptSent(c, id)
+			h.keptSent(c)
 			return seeOther(c, components.ThreadURL(id))
 		}
 		if apperr.CodeOf(err) == apperr.Conflict {

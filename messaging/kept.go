@@ -2,9 +2,6 @@ package messaging
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -63,25 +60,6 @@ func keptAD(userID, threadID int64) []byte {
 	return fmt.Appendf(nil, "kept:user:%d:thread:%d", userID, threadID)
 }
 
-// keptTokenLen is the length of a browser token: 32 random bytes in
-// unpadded base64url.
-const keptTokenLen = 43
-
-// ValidKeptToken reports whether s looks like a browser token made here,
-// so that junk never reaches the database.
-func ValidKeptToken(s string) bool {
-	if len(s) != keptTokenLen {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil
-}
-
-func hashKeptToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
 // checkKept refuses what is larger than a message may be (or holds what
 // no form sends), and what holds nothing worth keeping. What would fail
 // otherwise (no recipient, an empty subject) is kept: the writer sees why
@@ -121,10 +99,8 @@ func (s *Service) KeepText(ctx context.Context, userID int64, token string, in K
 	if err != nil {
 		return "", fmt.Errorf("keep text: %w", err)
 	}
-	if !ValidKeptToken(token) {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b) // crypto/rand.Read never fails since Go 1.24
-		token = base64.RawURLEncoding.EncodeToString(b)
+	if !auth.ValidToken(token) {
+		token, _ = auth.NewToken()
 	}
 	now := s.Now().UTC()
 	var thread *int64
@@ -141,7 +117,7 @@ func (s *Service) KeepText(ctx context.Context, userID int64, token string, in K
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (user_id, COALESCE(thread_id, 0)) DO UPDATE SET token_hash = excluded.token_hash, sealed = excluded.sealed,
   with_files = excluded.with_files, created_at = excluded.created_at, expires_at = excluded.expires_at`,
-			userID, thread, hashKeptToken(token), s.Vault.Seal(plain, keptAD(userID, in.ThreadID)), in.WithFiles, now, now.Add(KeptFor)).Exec(ctx); err != nil {
+			userID, thread, auth.HashToken(token), s.Vault.Seal(plain, keptAD(userID, in.ThreadID)), in.WithFiles, now, now.Add(KeptFor)).Exec(ctx); err != nil {
 			return fmt.Errorf("store kept text: %w", err)
 		}
 		// The user's expired ones, and the oldest beyond the limit.
@@ -164,7 +140,7 @@ ON CONFLICT (user_id, COALESCE(thread_id, 0)) DO UPDATE SET token_hash = exclude
 // ofForm narrows a query of kept_texts to the user's text for one form
 // (threadID 0: a new message) kept in the browser of token.
 func ofForm[Q interface{ Where(string, ...any) Q }](q Q, userID int64, token string, threadID int64) Q {
-	q = q.Where("user_id = ?", userID).Where("token_hash = ?", hashKeptToken(token))
+	q = q.Where("user_id = ?", userID).Where("token_hash = ?", auth.HashToken(token))
 	if threadID == 0 {
 		return q.Where("thread_id IS NULL")
 	}
@@ -176,7 +152,7 @@ func ofForm[Q interface{ Where(string, ...any) Q }](q Q, userID int64, token str
 // conversation the user can no longer read is deleted, and nothing is
 // returned; so is an expired one.
 func (s *Service) KeptText(ctx context.Context, who *identity.User, token string, threadID int64) (*KeptText, error) {
-	if !ValidKeptToken(token) {
+	if !auth.ValidToken(token) {
 		return nil, nil
 	}
 	var k db.KeptText
@@ -218,12 +194,12 @@ func (s *Service) dropKept(ctx context.Context, id int64) error {
 // kept replies to conversations they can no longer read are deleted on
 // the way.
 func (s *Service) KeptForm(ctx context.Context, who *identity.User, token string) (threadID int64, ok bool, err error) {
-	if !ValidKeptToken(token) {
+	if !auth.ValidToken(token) {
 		return 0, false, nil
 	}
 	var kept []db.KeptText
 	if err := s.DB.NewSelect().Model(&kept).Column("id", "thread_id").
-		Where("user_id = ?", who.ID).Where("token_hash = ?", hashKeptToken(token)).Where("expires_at > ?", s.Now().UTC()).
+		Where("user_id = ?", who.ID).Where("token_hash = ?", auth.HashToken(token)).Where("expires_at > ?", s.Now().UTC()).
 		Order("created_at DESC", "id DESC").Scan(ctx); err != nil {
 		return 0, false, fmt.Errorf("load kept texts: %w", err)
 	}
@@ -256,7 +232,7 @@ func (s *Service) DiscardKept(ctx context.Context, who *identity.User, token str
 			return false, err
 		}
 	}
-	if !ValidKeptToken(token) {
+	if !auth.ValidToken(token) {
 		return false, nil
 	}
 	var more bool
@@ -265,14 +241,32 @@ func (s *Service) DiscardKept(ctx context.Context, who *identity.User, token str
 			return err
 		}
 		var err error
-		more, err = tx.NewSelect().Model((*db.KeptText)(nil)).Where("user_id = ?", who.ID).
-			Where("token_hash = ?", hashKeptToken(token)).Exists(ctx)
+		more, err = keptAny(ctx, tx, who.ID, token)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("discard kept text: %w", err)
 	}
 	return more, nil
+}
+
+// KeptAny reports whether the user keeps anything in the browser of token
+// (else its cookie may go): after a send, whose transaction deleted the
+// text of its form (SentKept).
+func (s *Service) KeptAny(ctx context.Context, who *identity.User, token string) (bool, error) {
+	if !auth.ValidToken(token) {
+		return false, nil
+	}
+	more, err := keptAny(ctx, s.DB, who.ID, token)
+	if err != nil {
+		return false, fmt.Errorf("kept texts: %w", err)
+	}
+	return more, nil
+}
+
+func keptAny(ctx context.Context, idb bun.IDB, userID int64, token string) (bool, error) {
+	return idb.NewSelect().Model((*db.KeptText)(nil)).Where("user_id = ?", userID).
+		Where("token_hash = ?", auth.HashToken(token)).Exists(ctx)
 }
 
 func deleteKept(ctx context.Context, idb bun.IDB, userID int64, token string, threadID int64) error {
@@ -288,7 +282,7 @@ func deleteKept(ctx context.Context, idb bun.IDB, userID int64, token string, th
 // kept text that was sent is gone with the sending, or stays when the
 // sending fails.
 func SentKept(who *identity.User, token string, threadID int64, then WithinFunc) WithinFunc {
-	if !ValidKeptToken(token) {
+	if !auth.ValidToken(token) {
 		return then
 	}
 	return func(ctx context.Context, tx bun.Tx, messageID int64) ([]Event, error) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dialoog/apperr"
+	"dialoog/auth"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 	"dialoog/messaging"
@@ -32,7 +33,7 @@ func TestKeptTexts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !messaging.ValidKeptToken(tok) {
+		if !auth.ValidToken(tok) {
 			t.Fatalf("token %q", tok)
 		}
 		got, err := f.svc.KeptText(ctx, jan.Identity(), tok, tid)
