@@ -163,6 +163,28 @@ func TestKeptNewMessageAfterLapse(t *testing.T) {
 	})
 }
 
+// TestKeptReplyAfterLapseThroughHTMX: the reply form posts through htmx;
+// after a lapse the answer sends the page to the login page (HX-Location),
+// nothing is sent, and the reply is kept.
+func TestKeptReplyAfterLapseThroughHTMX(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newKeptFixture(t, d)
+		before := f.ra.lastMessageID(t, f.thread)
+		f.lapse(t)
+		resp, body := f.jan.b.post(f.threadPath(), url.Values{"body": {keptBody}}, "HX-Request", "true")
+		wantStatus(t, resp, http.StatusOK)
+		if loc := resp.Header.Get("HX-Location"); loc != hxLocation(loginKept) || body != "" {
+			t.Fatalf("HX-Location %q, body %q", loc, body)
+		}
+		if f.ra.lastMessageID(t, f.thread) != before {
+			t.Fatal("the reply was sent after the session lapsed")
+		}
+		if f.kept(t) != 1 || cookieNamed(resp, keptCookie) == nil {
+			t.Fatal("the reply was not kept for this browser")
+		}
+	})
+}
+
 // TestKeptOnlyForItsWriter: someone else logging in with the browser goes
 // to their inbox and sees nothing of it; Weggooien throws it away; a
 // session that was logged out keeps nothing.
