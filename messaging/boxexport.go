@@ -32,6 +32,8 @@ import (
 //	profiel.json                     the profile and the absence reply
 //	tweede-stap.json                 the second factors (kind and dates; a passkey's name)
 //	beveiligingsactiviteit.json      the user's audit events
+//	bewaarde-teksten.json            what was typed when the session lapsed
+//	                                 and is kept for the user (KeepText)
 //	gesprekken/<id>-<onderwerp>/     per conversation:
 //	    gesprek.html                 readable, self-contained, no scripts
 //	    gesprek.json                 every message with its details, and the
@@ -132,6 +134,7 @@ type boxExport struct {
 	factors     []db.SecondFactor
 	passkeys    []db.Passkey
 	codes       struct{ Unused, Used int }
+	kept        []keptJSON
 	// orgNames and teams name senders in every conversation, each loaded
 	// once for the export (senderOrgs).
 	orgNames  map[int64]string
@@ -141,7 +144,7 @@ type boxExport struct {
 
 // exportNames are the file names of the export in the user's language.
 type exportNames struct {
-	conversations, attachments, readme, index, profile, factors, activity, convHTML, convJSON string
+	conversations, attachments, readme, index, profile, factors, activity, kept, convHTML, convJSON string
 	// untitled names a conversation's folder when its subject gives no
 	// name.
 	untitled string
@@ -151,7 +154,7 @@ func namesFor(l i18n.Localizer) exportNames {
 	return exportNames{
 		conversations: l.T("export.dir_conversations"), attachments: l.T("export.dir_attachments"),
 		readme: l.T("export.file_readme"), index: l.T("export.file_index"), profile: l.T("export.file_profile"),
-		factors: l.T("export.file_factors"), activity: l.T("export.file_activity"),
+		factors: l.T("export.file_factors"), activity: l.T("export.file_activity"), kept: l.T("export.file_kept"),
 		convHTML: l.T("export.file_conversation_html"), convJSON: l.T("export.file_conversation_json"),
 		untitled: l.T("export.dir_untitled"),
 	}
@@ -245,6 +248,9 @@ func (e *boxExport) load(ctx context.Context) error {
 		Where("user_id = ?", u.ID).Scan(ctx, &e.codes.Unused, &e.codes.Used); err != nil {
 		return fmt.Errorf("export: load recovery codes: %w", err)
 	}
+	if e.kept, err = s.keptOf(ctx, u.ID); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	if err := s.DB.NewSelect().Model((*db.Message)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &e.lastMessage); err != nil {
 		return fmt.Errorf("export: newest message: %w", err)
 	}
@@ -296,7 +302,7 @@ func (e *boxExport) WriteTo(ctx context.Context, w io.Writer) error {
 	stop := e.renew(ctx)
 	defer stop()
 	zw := zip.NewWriter(w)
-	steps := []func(context.Context, *zip.Writer) error{e.writeReadme, e.writeProfile, e.writeFactors, e.writeActivity, e.writeConversations, e.writeIndex}
+	steps := []func(context.Context, *zip.Writer) error{e.writeReadme, e.writeProfile, e.writeFactors, e.writeActivity, e.writeKept, e.writeConversations, e.writeIndex}
 	for _, step := range steps {
 		if err := step(ctx, zw); err != nil {
 			return err
@@ -369,6 +375,7 @@ func (e *boxExport) writeReadme(_ context.Context, zw *zip.Writer) error {
 	item("", n.profile, l.T("export.readme_profile"))
 	item("", n.factors, l.T("export.readme_factors"))
 	item("", n.activity, l.T("export.readme_activity"))
+	item("", n.kept, l.T("export.readme_kept", "Hours", int(KeptFor.Hours())))
 	b.WriteString("\n" + wrap(l.T("export.readme_checksums")) + "\n\n")
 	b.WriteString(wrap(l.T("export.readme_times")) + "\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -478,6 +485,14 @@ func (e *boxExport) writeFactors(_ context.Context, zw *zip.Writer) error {
 	}
 	out.RecoveryCodes.Unused, out.RecoveryCodes.Used = e.codes.Unused, e.codes.Used
 	return e.writeJSON(zw, e.names.factors, out)
+}
+
+// writeKept lists what was typed when the session lapsed and is kept
+// for the user: a few small texts at most (MaxKeptTexts).
+func (e *boxExport) writeKept(_ context.Context, zw *zip.Writer) error {
+	return e.writeJSON(zw, e.names.kept, struct {
+		Texts []keptJSON `json:"texts"`
+	}{e.kept})
 }
 
 // writeActivity streams the user's audit events, oldest first, a page at

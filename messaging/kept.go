@@ -170,7 +170,16 @@ func (s *Service) KeptText(ctx context.Context, who *identity.User, token string
 			return nil, err
 		}
 	}
-	plain, err := s.Vault.Open(k.Sealed, keptAD(who.ID, threadID))
+	return s.openKept(&k)
+}
+
+// openKept opens a stored kept text.
+func (s *Service) openKept(k *db.KeptText) (*KeptText, error) {
+	var threadID int64
+	if k.ThreadID != nil {
+		threadID = *k.ThreadID
+	}
+	plain, err := s.Vault.Open(k.Sealed, keptAD(k.UserID, threadID))
 	if err != nil {
 		return nil, fmt.Errorf("open kept text %d: %w", k.ID, err)
 	}
@@ -179,6 +188,39 @@ func (s *Service) KeptText(ctx context.Context, who *identity.User, token string
 		return nil, fmt.Errorf("read kept text %d: %w", k.ID, err)
 	}
 	return &KeptText{ThreadID: threadID, To: f.To, Subject: f.Subject, Body: f.Body, WithFiles: k.WithFiles}, nil
+}
+
+// keptOf returns every kept text of the user that has not expired, in
+// whichever browser it was kept, oldest first, with when each was kept and
+// when it expires: for their export, which holds what is theirs.
+func (s *Service) keptOf(ctx context.Context, userID int64) ([]keptJSON, error) {
+	var kept []db.KeptText
+	if err := s.DB.NewSelect().Model(&kept).Where("user_id = ?", userID).Where("expires_at > ?", s.Now().UTC()).
+		Order("created_at", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load kept texts: %w", err)
+	}
+	out := make([]keptJSON, 0, len(kept))
+	for i := range kept {
+		k, err := s.openKept(&kept[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, keptJSON{Conversation: kept[i].ThreadID, To: k.To, Subject: k.Subject, Body: k.Body, WithFiles: k.WithFiles,
+			KeptAt: kept[i].CreatedAt.UTC(), ExpiresAt: kept[i].ExpiresAt.UTC()})
+	}
+	return out, nil
+}
+
+// keptJSON is a kept text in the export (bewaarde-teksten.json): the
+// conversation of a reply (null for a new message) and what the form held.
+type keptJSON struct {
+	Conversation *int64    `json:"conversation"`
+	To           string    `json:"to,omitempty"`
+	Subject      string    `json:"subject,omitempty"`
+	Body         string    `json:"body"`
+	WithFiles    bool      `json:"with_files"`
+	KeptAt       time.Time `json:"kept_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
 }
 
 func (s *Service) dropKept(ctx context.Context, id int64) error {

@@ -3,6 +3,7 @@ package messaging_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,90 @@ func TestKeptTexts(t *testing.T) {
 		}
 		if n := f.count(t, "kept_texts", "1 = 1"); n != 0 {
 			t.Fatalf("%d kept texts after the stop", n)
+		}
+	})
+}
+
+// TestExportHoldsKeptTexts, on both engines: "Berichten downloaden" holds
+// everything of the person's, so also what they typed and Dialoog kept for
+// them after their session lapsed: each kept form that has not expired,
+// opened, in bewaarde-teksten.json, whichever browser it was kept in; not
+// an expired one, nor another person's.
+func TestExportHoldsKeptTexts(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jan := f.active(t, "jan@example.nl", false, "Jan", "", "Berg")
+		tid, err := f.svc.Compose(ctx, f.hr.Identity(), messaging.ComposeInput{To: []string{jan.Email}, Subject: "Verzuim", Body: "Hoe gaat het?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.KeepText(ctx, jan.ID, "", messaging.KeptInput{ThreadID: tid, Body: "Mijn rug doet nog pijn"}); err != nil {
+			t.Fatal(err)
+		}
+		// A new message, in another browser.
+		if _, err := f.svc.KeepText(ctx, jan.ID, "", messaging.KeptInput{To: "hr@osaw.nl", Subject: "Vraag", Body: "Mag ik later beginnen?", WithFiles: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.KeepText(ctx, f.hr.ID, "", messaging.KeptInput{ThreadID: tid, Body: "Van de casemanager"}); err != nil {
+			t.Fatal(err)
+		}
+		// The export of someone who kept nothing has the file, with no texts.
+		data, err := exportWith(ctx, f.svc, f.boss, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := unzip(t, data)["bewaarde-teksten.json"]; !strings.Contains(got, `"texts": []`) {
+			t.Errorf("bewaarde-teksten.json of someone who kept nothing:\n%s", got)
+		}
+		data, err = exportWith(ctx, f.svc, jan, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := unzip(t, data)
+		var out struct {
+			Texts []struct {
+				Conversation *int64 `json:"conversation"`
+				To, Subject  string
+				Body         string
+				WithFiles    bool       `json:"with_files"`
+				KeptAt       *time.Time `json:"kept_at"`
+				ExpiresAt    *time.Time `json:"expires_at"`
+			}
+		}
+		if err := json.Unmarshal([]byte(files["bewaarde-teksten.json"]), &out); err != nil {
+			t.Fatalf("bewaarde-teksten.json: %v (files %v)", err, keys(files))
+		}
+		if len(out.Texts) != 2 {
+			t.Fatalf("kept texts in the export: %+v", out.Texts)
+		}
+		reply, msg := out.Texts[0], out.Texts[1]
+		if reply.Conversation == nil || *reply.Conversation != tid || reply.Body != "Mijn rug doet nog pijn" || reply.WithFiles {
+			t.Errorf("kept reply: %+v", reply)
+		}
+		if msg.Conversation != nil || msg.To != "hr@osaw.nl" || msg.Subject != "Vraag" || msg.Body != "Mag ik later beginnen?" || !msg.WithFiles {
+			t.Errorf("kept new message: %+v", msg)
+		}
+		if reply.KeptAt == nil || reply.ExpiresAt == nil || !reply.ExpiresAt.Equal(reply.KeptAt.Add(messaging.KeptFor)) {
+			t.Errorf("kept reply's times: %v, %v", reply.KeptAt, reply.ExpiresAt)
+		}
+		if strings.Contains(files["bewaarde-teksten.json"], "casemanager") {
+			t.Error("another person's kept text in the export")
+		}
+		if !strings.Contains(files["LEESMIJ.txt"], "bewaarde-teksten.json") {
+			t.Errorf("LEESMIJ.txt does not name the file:\n%s", files["LEESMIJ.txt"])
+		}
+		// An expired one is not there.
+		if _, err := d.NewUpdate().Model((*db.KeptText)(nil)).Set("expires_at = ?", f.svc.Now().UTC().Add(-time.Minute)).
+			Where("user_id = ? AND thread_id IS NULL", jan.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		data, err = exportWith(ctx, f.svc, jan, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := unzip(t, data)["bewaarde-teksten.json"]; strings.Contains(got, "later beginnen") || !strings.Contains(got, "rug") {
+			t.Errorf("after expiry:\n%s", got)
 		}
 	})
 }
