@@ -175,8 +175,104 @@ func internal(a netip.Addr) bool {
 // CheckInternalHost refuses a URL's host name (url.URL.Hostname) that is
 // an IP literal InternalClient would not connect to. Any name passes:
 // where it leads is checked when the client connects.
-func CheckInternalHost(host string) error {
-	if a, err := netip.ParseAddr(strings.TrimSuffix(host, ".")); err == nil && !internal(a) {
+func CheckInternalHost(host string) error { return Networks{}.CheckHost(host) }
+
+// Networks are the non-public networks where an operator lets the
+// services of organisations be (DIALOOG_SSO_NETWORKS): on an installation
+// shared by several organisations, one organisation's admin must not make
+// the server fetch from any host of the operator's network. The zero
+// value limits nothing: InternalClient's addresses, loopback and private
+// ones included. A limited value allows public addresses and those inside
+// its prefixes (none for "public"), and never one that internal refuses
+// (link-local, a metadata service's ...), listed or not.
+type Networks struct {
+	limited  bool
+	prefixes []netip.Prefix
+}
+
+// neverListed are ranges that internal refuses as a whole: a listed
+// prefix inside one of them would allow nothing, and is refused.
+var neverListed = append([]netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/32"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("ff00::/8"),
+	netip.MustParsePrefix("255.255.255.255/32"),
+}, metadata...)
+
+// ParseNetworks reads Networks from a comma-separated list of IP prefixes
+// ("10.20.0.0/16,127.0.0.1/32"), or "public" for no non-public network at
+// all; empty is the zero Networks. A prefix must be written masked (no
+// bits beyond its length) and must allow something: one inside a
+// link-local, metadata, unspecified, multicast or broadcast range is an
+// error, as are an address without a length and an IPv4-mapped prefix.
+func ParseNetworks(s string) (Networks, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Networks{}, nil
+	}
+	if strings.EqualFold(s, "public") {
+		return Networks{limited: true}, nil
+	}
+	n := Networks{limited: true}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		p, err := netip.ParsePrefix(f)
+		switch {
+		case f == "":
+			return Networks{}, errors.New("has an empty entry")
+		case strings.EqualFold(f, "public"):
+			return Networks{}, errors.New("public stands alone: it allows no private network, so it goes with no prefix")
+		case err != nil:
+			if a, aerr := netip.ParseAddr(f); aerr == nil && a.Zone() == "" {
+				return Networks{}, fmt.Errorf("%s is an address, not a prefix: write %s", f, netip.PrefixFrom(a, a.BitLen()))
+			}
+			return Networks{}, fmt.Errorf("%q is not an IP prefix", f)
+		case p.Addr().Is4In6():
+			return Networks{}, fmt.Errorf("%s is an IPv4-mapped prefix: write the IPv4 prefix", f)
+		case p != p.Masked():
+			return Networks{}, fmt.Errorf("%s has address bits beyond its length: write %s", f, p.Masked())
+		}
+		for _, q := range neverListed {
+			if q.Addr().BitLen() == p.Addr().BitLen() && q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+				return Networks{}, fmt.Errorf("%s is link-local, a cloud metadata service's, unspecified, multicast or broadcast: never allowed, even when listed", f)
+			}
+		}
+		n.prefixes = append(n.prefixes, p)
+	}
+	return n, nil
+}
+
+// Limited reports whether n limits the non-public addresses (it is not
+// the zero Networks).
+func (n Networks) Limited() bool { return n.limited }
+
+// allows reports whether a client of n may connect to a: an address
+// internal allows that is, when n is limited, public or inside one of
+// n's prefixes.
+func (n Networks) allows(a netip.Addr) bool {
+	if !internal(a) {
+		return false
+	}
+	if !n.limited || Public(a) {
+		return true
+	}
+	a = a.WithZone("").Unmap()
+	for _, p := range n.prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckHost refuses a URL's host name (url.URL.Hostname) that is an IP
+// literal n's Client would not connect to. Any name passes: where it
+// leads is checked when the client connects.
+func (n Networks) CheckHost(host string) error {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(host, ".")); err == nil && !n.allows(a) {
 		return fmt.Errorf("%w: %s", ErrNotPublic, host)
 	}
 	return nil
@@ -291,6 +387,18 @@ func LoopbackClient(timeout time.Duration) *http.Client {
 // follows redirects: every connection is checked.
 func InternalClient(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: internalTransport, Timeout: timeout}
+}
+
+// Client is InternalClient limited to n: it connects, on every
+// connection (after name resolution, after a redirect, and to a proxy's
+// destination), to public addresses and those inside n's prefixes only.
+// The zero Networks gives InternalClient. A limited client has a
+// transport of its own: keep it, so that its connections are reused.
+func (n Networks) Client(timeout time.Duration) *http.Client {
+	if !n.limited {
+		return InternalClient(timeout)
+	}
+	return &http.Client{Transport: guarded(n.allows), Timeout: timeout}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

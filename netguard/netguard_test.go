@@ -229,3 +229,152 @@ func TestInternalClient(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworks: an operator's list of the non-public networks where an
+// organisation's service may be (DIALOOG_SSO_NETWORKS). Unset, the
+// client connects where InternalClient does; set, to public addresses and
+// to the listed networks only, on every connection (names, redirects, a
+// proxy's destination), and an IP literal outside them is refused
+// beforehand. Link-local and metadata addresses stay refused inside a
+// listed network, and a list that names only them does not parse.
+func TestNetworks(t *testing.T) {
+	parse := func(s string) Networks {
+		t.Helper()
+		n, err := ParseNetworks(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		return n
+	}
+	for _, bad := range []string{"10.0.0.0", "10.20.1.0/16", "10.0.0.0/33", "public,10.0.0.0/8", "10.0.0.0/8,", ",", "publiek",
+		"idp.example.nl/32", "169.254.0.0/16", "169.254.169.254/32", "fe80::/64", "100.100.100.200/32", "[fd00:ec2::254]/128",
+		"fd00:ec2::254/128", "224.0.0.0/8", "0.0.0.0/32", "::/128", "ff02::/16", "::ffff:10.0.0.0/104", "fe80::/10%eth0"} {
+		if _, err := ParseNetworks(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if n := parse(""); n.Limited() {
+		t.Fatal("an empty list limits")
+	}
+	if n := parse(" public "); !n.Limited() {
+		t.Fatal("public does not limit")
+	}
+
+	cases := []struct {
+		list           string
+		allowed, refus []string
+	}{
+		{"", []string{"127.0.0.1:80", "[::1]:443", "10.0.0.7:443", "192.168.1.5:443", "[fd00::7]:443", "100.64.0.1:443", "8.8.8.8:443"},
+			[]string{"169.254.169.254:80", "[fe80::1]:443", "[fd00:ec2::254]:80", "100.100.100.200:80", "0.0.0.0:443"}},
+		{"public", []string{"8.8.8.8:443", "[2001:4860:4860::8888]:443"},
+			[]string{"127.0.0.1:80", "[::1]:443", "10.0.0.7:443", "192.168.1.5:443", "[fd00::7]:443", "100.64.0.1:443", "169.254.169.254:80", "[::ffff:127.0.0.1]:80"}},
+		{"10.20.0.0/16, 127.0.0.1/32,fd12::/16", []string{"8.8.8.8:443", "10.20.3.4:443", "127.0.0.1:8080", "[::ffff:127.0.0.1]:80", "[fd12::1]:443"},
+			[]string{"10.21.0.1:443", "127.0.0.2:80", "[::1]:443", "192.168.1.5:443", "100.64.0.1:443", "[fd00::7]:443", "169.254.169.254:80"}},
+		{"0.0.0.0/0,fd00::/8", []string{"10.0.0.7:443", "127.0.0.1:80", "100.64.0.1:443", "[fd00::7]:443"},
+			[]string{"169.254.169.254:80", "100.100.100.200:80", "[fd00:ec2::254]:80", "0.0.0.0:443", "224.0.0.1:443", "255.255.255.255:443", "[::1]:443"}},
+	}
+	for _, tc := range cases {
+		n := parse(tc.list)
+		for _, addr := range tc.allowed {
+			if err := control(addr, n.allows); err != nil {
+				t.Errorf("%q: %s refused: %v", tc.list, addr, err)
+			}
+		}
+		for _, addr := range tc.refus {
+			if err := control(addr, n.allows); !errors.Is(err, ErrNotPublic) {
+				t.Errorf("%q: %s: %v", tc.list, addr, err)
+			}
+			host, _, _ := net.SplitHostPort(addr)
+			if err := n.CheckHost(host); !errors.Is(err, ErrNotPublic) {
+				t.Errorf("%q: host %s: %v", tc.list, host, err)
+			}
+		}
+	}
+	// Names pass the check of the address as typed: where they lead is
+	// checked when the client connects.
+	for _, h := range []string{"localhost", "idp.example.nl", "10.20.3.4", "8.8.8.8"} {
+		if err := parse("10.20.0.0/16").CheckHost(h); err != nil {
+			t.Errorf("host %s refused: %v", h, err)
+		}
+	}
+
+	// The client: a server on loopback is reached when 127.0.0.1/32 is
+	// listed, also after a redirect, but not when only 10/8 is, whether
+	// the URL names the address or localhost; a redirect out of the list
+	// is not followed.
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oud":
+			http.Redirect(w, r, "/nieuw", http.StatusFound)
+		case "/weg":
+			http.Redirect(w, r, "http://10.0.0.7/", http.StatusFound)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	resp, err := parse("127.0.0.1/32").Client(5 * time.Second).Get(srv.URL + "/oud")
+	if err != nil {
+		t.Fatalf("listed loopback: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("listed loopback after a redirect answered %d", resp.StatusCode)
+	}
+	if resp, err := parse("127.0.0.1/32").Client(5 * time.Second).Get(srv.URL + "/weg"); !errors.Is(err, ErrNotPublic) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("redirect out of the list: %v", err)
+	}
+	before := conns.Load()
+	for _, list := range []string{"10.0.0.0/8", "public"} {
+		for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[len("http://127.0.0.1:"):]} {
+			resp, err := parse(list).Client(5 * time.Second).Get(u)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if !errors.Is(err, ErrNotPublic) {
+				t.Errorf("%q: %s: %v", list, u, err)
+			}
+		}
+	}
+	if n := conns.Load() - before; n != 0 {
+		t.Errorf("the server saw %d connections from clients it is not listed for", n)
+	}
+
+	// Through a proxy, a destination outside the list is refused before
+	// the proxy hears of it.
+	var asked atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer proxy.Close()
+	proxyURL, err := url.Parse(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fromEnvironment
+	fromEnvironment = func(*http.Request) (*url.URL, error) { return proxyURL, nil }
+	defer func() { fromEnvironment = old }()
+	for _, u := range []string{"https://10.0.0.7/", "https://192.168.1.5/", "https://169.254.169.254/latest/meta-data/"} {
+		resp, err := parse("192.168.0.0/16").Client(5 * time.Second).Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if u != "https://192.168.1.5/" && !errors.Is(err, ErrNotPublic) {
+			t.Errorf("%s through the proxy: %v", u, err)
+		}
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the proxy was asked %d times, want once (for the listed 192.168.1.5)", n)
+	}
+}
