@@ -164,7 +164,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		// CLI commands publish nothing.
 		Events: nil,
 	}
-	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback}
+	sso := &auth.SSO{Accounts: accounts, RedirectURL: strings.TrimRight(cfg.BaseURL.String(), "/") + auth.PathSSOCallback,
+		Networks: cfg.SSONetworks}
 	a := &app{cfg: cfg, log: log, db: d, vault: v, worker: worker, requests: requests, invitations: inv, accounts: accounts, sessions: sessions,
 		messages: messages, sso: sso, migrated: migrated, seals: seals}
 	if err := a.openSigning(ctx); err != nil {

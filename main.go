@@ -159,6 +159,10 @@ func cliMessage(e *apperr.Error) string {
 		return "--issuer must be the provider's issuer URL (https://...)"
 	case "sso.issuer.https":
 		return "--issuer must use https (http only for a provider on this machine)"
+	case "sso.issuer.network":
+		return "--issuer is an address of the server's own network that no provider uses (link-local, a cloud metadata service's)"
+	case "sso.issuer.network_limited":
+		return "--issuer is a non-public address outside DIALOOG_SSO_NETWORKS"
 	case "sso.client_id.invalid":
 		return "--client-id is required (at most 255 characters)"
 	case "sso.client_secret.required":

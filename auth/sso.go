@@ -39,13 +39,20 @@ type SSO struct {
 	// (BaseURL + PathSSOCallback).
 	RedirectURL string
 	// Client makes the calls to providers (discovery, keys, tokens); nil
-	// uses netguard.InternalClient with a 10-second timeout: a provider may
-	// be in the organisation's own network, but the address an admin sets
-	// must not lead the server to the cloud instance's metadata service.
+	// uses netguard.InternalClient (limited to Networks) with a 10-second
+	// timeout: a provider may be in the organisation's own network, but
+	// the address an admin sets must not lead the server to the cloud
+	// instance's metadata service.
 	Client *http.Client
+	// Networks are the only non-public networks where a provider may be
+	// (DIALOOG_SSO_NETWORKS): with a limit, a provider's address outside
+	// them is refused when saved and not connected to. The zero value
+	// limits nothing beyond InternalClient's rules.
+	Networks netguard.Networks
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider
+	client    *http.Client // of Networks, when limited; made once
 }
 
 // PathSSOCallback is where the provider sends the browser back to.
@@ -182,8 +189,9 @@ func parseDomains(s string) ([]string, *apperr.Error) {
 
 // checkIssuer accepts an https URL, or http on a loopback host (a provider
 // on the same machine, tests), but not at an address of a cloud instance's
-// metadata service or another link-local one.
-func checkIssuer(s string) (string, *apperr.Error) {
+// metadata service or another link-local one, nor at an address outside
+// the operator's networks.
+func checkIssuer(s string, networks netguard.Networks) (string, *apperr.Error) {
 	s = strings.TrimSpace(s)
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > 500 {
@@ -194,6 +202,11 @@ func checkIssuer(s string) (string, *apperr.Error) {
 	// connects to as well).
 	if netguard.CheckInternalHost(u.Hostname()) != nil {
 		return "", apperr.Field("issuer", "sso.issuer.network")
+	}
+	// Nor, where the operator limits them, from a network of the
+	// operator's that is not listed (a name is checked when connecting).
+	if networks.CheckHost(u.Hostname()) != nil {
+		return "", apperr.Field("issuer", "sso.issuer.network_limited")
 	}
 	switch u.Scheme {
 	case "https":
@@ -258,7 +271,7 @@ func (s *SSO) SaveForOrg(ctx context.Context, orgID int64, in SSOInput) error {
 
 func (s *SSO) save(ctx context.Context, org int64, actor *int64, in SSOInput, ip string) error {
 	var errs apperr.Fields
-	issuer, ferr := checkIssuer(in.Issuer)
+	issuer, ferr := checkIssuer(in.Issuer, s.Networks)
 	if ferr != nil {
 		errs = append(errs, ferr)
 	}
@@ -378,7 +391,15 @@ func (s *SSO) httpClient() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return ssoClient
+	if !s.Networks.Limited() {
+		return ssoClient
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		s.client = s.Networks.Client(10 * time.Second)
+	}
+	return s.client
 }
 
 // ssoClient is the default Client, shared so that connections are reused.

@@ -3,6 +3,8 @@ package auth
 import (
 	"strings"
 	"testing"
+
+	"dialoog/netguard"
 )
 
 // FuzzSSOSettings: the mail domains and issuer an admin types. Accepted
@@ -25,7 +27,7 @@ func FuzzSSOSettings(f *testing.F) {
 				}
 			}
 		}
-		if iss, err := checkIssuer(s); err == nil {
+		if iss, err := checkIssuer(s, netguard.Networks{}); err == nil {
 			if l := strings.ToLower(iss); !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
 				t.Fatalf("%q: issuer %q", s, iss)
 			}

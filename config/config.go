@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"dialoog/blob"
+	"dialoog/netguard"
 )
 
 // Config is the validated configuration of one Dialoog process.
@@ -61,6 +62,10 @@ type Config struct {
 	// may take to finish once the listener closed
 	// (DIALOOG_SHUTDOWN_DRAIN); what is left then is cut.
 	ShutdownDrain time.Duration
+	// SSONetworks are the only non-public networks where organisations'
+	// SSO providers may be (DIALOOG_SSO_NETWORKS); unset, the zero value:
+	// any address but a link-local or metadata one.
+	SSONetworks netguard.Networks
 }
 
 // Secure reports whether the public URL is served over HTTPS.
@@ -92,6 +97,7 @@ var settings = []setting{
 	{"DIALOOG_NOTIFY_DELAY", "notify-delay", "2m", "how long the mail and push of a new message wait; they are not sent if the message was read by then (0s to 1h; 0s sends at once)"},
 	{"DIALOOG_SHUTDOWN_WAIT", "shutdown-wait", "", "how long the instance, told to stop, answers 503 on /readyz but still serves before its listener closes (0s to 5m); empty: 5s with PostgreSQL, 0s with SQLite or while the dev outbox is on"},
 	{"DIALOOG_SHUTDOWN_DRAIN", "shutdown-drain", "1m", "how long requests under way (uploads, downloads) may take to finish once the listener closed (0s to 1h)"},
+	{"DIALOOG_SSO_NETWORKS", "sso-networks", "", "the only non-public networks where organisations' SSO providers may be: comma-separated IP prefixes (10.20.0.0/16,127.0.0.1/32), or public for none; empty: any, loopback and private included (never link-local or metadata addresses)"},
 	{"DIALOOG_BLOB_URL", "blob-url", "", "where attachments are kept: datadir, postgres or s3://ACCESS:SECRET@host:port/bucket?region=...; empty: the data dir with SQLite, the database with PostgreSQL"},
 }
 
@@ -345,6 +351,9 @@ func build(get func(string) string) (*Config, error) {
 			return nil, &Error{"DIALOOG_METRICS_ADDR", "must not be the port of DIALOOG_ADDR: metrics are not for the public address"}
 		}
 		c.MetricsAddr = v
+	}
+	if c.SSONetworks, err = netguard.ParseNetworks(get("DIALOOG_SSO_NETWORKS")); err != nil {
+		return nil, &Error{"DIALOOG_SSO_NETWORKS", err.Error() + " (use comma-separated IP prefixes such as 10.20.0.0/16,127.0.0.1/32, or public)"}
 	}
 	return c, nil
 }

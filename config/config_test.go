@@ -79,6 +79,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"DIALOOG_VAPID_SUBJECT":     {"DIALOOG_VAPID_SUBJECT": "beheer@example.nl"},
 		"DIALOOG_SEAL_KEY":          {"DIALOOG_SEAL_CERT": "/etc/dialoog/seal.pem"},
 		"DIALOOG_SEAL_CERT":         {"DIALOOG_SEAL_KEY": "/etc/dialoog/seal.key"},
+		"DIALOOG_SSO_NETWORKS":      {"DIALOOG_SSO_NETWORKS": "intern"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -325,6 +326,46 @@ func TestNotifyDelay(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != "DIALOOG_NOTIFY_DELAY" {
 			t.Errorf("DIALOOG_NOTIFY_DELAY=%q: %v, want an error naming it", v, err)
+		}
+	}
+}
+
+// TestSSONetworks: DIALOOG_SSO_NETWORKS is unset (no limit), public, or
+// a list of IP prefixes; the flag overrides it. A value that is none of
+// these, or that lists a network never allowed (link-local, a metadata
+// service's), stops the start with a message naming the variable and the
+// entry at fault.
+func TestSSONetworks(t *testing.T) {
+	c, _, err := Load(env(nil), nil, io.Discard)
+	if err != nil || c.SSONetworks.Limited() {
+		t.Fatalf("unset: %v, limited %v", err, c != nil && c.SSONetworks.Limited())
+	}
+	c, _, err = Load(env(map[string]string{"DIALOOG_SSO_NETWORKS": "public"}), nil, io.Discard)
+	if err != nil || !c.SSONetworks.Limited() || c.SSONetworks.CheckHost("10.0.0.7") == nil || c.SSONetworks.CheckHost("8.8.8.8") != nil {
+		t.Fatalf("public: %v", err)
+	}
+	c, _, err = Load(env(map[string]string{"DIALOOG_SSO_NETWORKS": "public"}), []string{"--sso-networks", " 10.20.0.0/16, 127.0.0.1/32 "}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, ok := range map[string]bool{"10.20.3.4": true, "127.0.0.1": true, "8.8.8.8": true, "10.21.0.1": false, "127.0.0.2": false, "::1": false} {
+		if err := c.SSONetworks.CheckHost(host); (err == nil) != ok {
+			t.Errorf("10.20.0.0/16,127.0.0.1/32: %s: %v", host, err)
+		}
+	}
+	for v, want := range map[string]string{
+		"intern":                        `"intern" is not an IP prefix`,
+		"10.20.0.0":                     "write 10.20.0.0/32",
+		"10.20.1.0/16":                  "write 10.20.0.0/16",
+		"10.0.0.0/8,,127.0.0.1/32":      "empty entry",
+		"public,10.0.0.0/8":             "public stands alone",
+		"169.254.169.254/32":            "never allowed, even when listed",
+		"10.0.0.0/8, fd00:ec2::254/128": "fd00:ec2::254/128 is link-local, a cloud metadata service's",
+	} {
+		_, _, err := Load(env(map[string]string{"DIALOOG_SSO_NETWORKS": v}), nil, io.Discard)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "DIALOOG_SSO_NETWORKS" || !strings.Contains(ce.Msg, want) {
+			t.Errorf("DIALOOG_SSO_NETWORKS=%q: %v, want an error naming it and saying %q", v, err, want)
 		}
 	}
 }
