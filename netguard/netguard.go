@@ -63,16 +63,7 @@ var (
 // another special-purpose range, in IPv4, IPv6 or an IPv4-mapped,
 // NAT64 or 6to4 form of one.
 func Public(a netip.Addr) bool {
-	a = a.WithZone("").Unmap()
-	if a.Is6() {
-		b := a.As16()
-		switch {
-		case nat64.Contains(a):
-			return Public(netip.AddrFrom4([4]byte(b[12:16])))
-		case sixToFour.Contains(a):
-			return Public(netip.AddrFrom4([4]byte(b[2:6])))
-		}
-	}
+	a = embedded(a)
 	if !a.IsValid() || !a.IsGlobalUnicast() || a.IsPrivate() {
 		return false
 	}
@@ -82,6 +73,23 @@ func Public(a netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// embedded is a without its zone, and the IPv4 address that an
+// IPv4-mapped, NAT64 or 6to4 address carries (which a gateway on the path
+// turns it into): the address that decides where a connects.
+func embedded(a netip.Addr) netip.Addr {
+	a = a.WithZone("").Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return netip.AddrFrom4([4]byte(b[12:16]))
+		case sixToFour.Contains(a):
+			return netip.AddrFrom4([4]byte(b[2:6]))
+		}
+	}
+	return a
 }
 
 // CheckHost refuses a URL's host name (url.URL.Hostname) that names no
@@ -158,9 +166,10 @@ var metadata = []netip.Prefix{
 // own network may be at a: any unicast address, loopback and private ones
 // included, but not a link-local one (169.254/16, fe80::/10, where most
 // clouds' metadata services listen) or another metadata service, nor an
-// unspecified, multicast or broadcast one.
+// unspecified, multicast or broadcast one, also in an IPv4-mapped, NAT64
+// or 6to4 form.
 func internal(a netip.Addr) bool {
-	a = a.WithZone("").Unmap()
+	a = embedded(a)
 	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return false
 	}

@@ -213,12 +213,15 @@ func TestInternalClient(t *testing.T) {
 			t.Errorf("%s refused: %v", addr, err)
 		}
 	}
-	for _, addr := range []string{"169.254.169.254:80", "[fe80::1]:443", "[fd00:ec2::254]:80", "100.100.100.200:80", "0.0.0.0:443", "[::]:443", "224.0.0.1:443", "[::ffff:169.254.169.254]:80"} {
+	for _, addr := range []string{"169.254.169.254:80", "[fe80::1]:443", "[fd00:ec2::254]:80", "100.100.100.200:80", "0.0.0.0:443", "[::]:443", "224.0.0.1:443", "[::ffff:169.254.169.254]:80",
+		// The metadata address in its NAT64 and 6to4 forms, which a
+		// gateway on the path turns back into the IPv4 address.
+		"[64:ff9b::a9fe:a9fe]:80", "[2002:a9fe:a9fe::1]:80", "[64:ff9b::6464:64c8]:80"} {
 		if err := controlInternal("tcp", addr, nil); !errors.Is(err, ErrNotPublic) {
 			t.Errorf("%s: %v", addr, err)
 		}
 	}
-	for _, h := range []string{"169.254.169.254", "fe80::1", "fd00:ec2::254", "100.100.100.200", "0.0.0.0"} {
+	for _, h := range []string{"169.254.169.254", "fe80::1", "fd00:ec2::254", "100.100.100.200", "0.0.0.0", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::"} {
 		if err := CheckInternalHost(h); !errors.Is(err, ErrNotPublic) {
 			t.Errorf("host %s: %v", h, err)
 		}
