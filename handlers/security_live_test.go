@@ -143,3 +143,58 @@ func testPasswordChangeClosesCopiedSocket(t *testing.T, la *liveApp) {
 	la.compose(t, hr.u, "Na de wijziging", "x", u.Email)
 	readLiveUntil(t, fresh, "Na de wijziging")
 }
+
+// TestLapsedSessionGetsNoPush: a page whose session sat idle for
+// auth.SessionIdle, or reached its absolute end, gets no new message on its
+// socket, and the socket is closed (1008) at the push: not only when the
+// session sweep (which does not run here) finds it up to 30 s later. The
+// person walked away from the screen; what is written to them now must not
+// appear there.
+func TestLapsedSessionGetsNoPush(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testLapsedSessionGetsNoPush(t, newLiveAppOn(t, d)) })
+}
+
+func testLapsedSessionGetsNoPush(t *testing.T, la *liveApp) {
+	ctx := context.Background()
+	hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	idle := la.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	late := la.person(t, "kim@example.nl", false, "Kim", "", "Jansen", "nl")
+	// Kim's session reaches its absolute end in 10 minutes.
+	if _, err := la.d.NewUpdate().Model((*db.Session)(nil)).Set("expires_at = ?", la.clk.Now().UTC().Add(10*time.Minute)).
+		Where("id = ?", la.latestSession(t, late.u)).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	threadID := la.compose(t, hr.u, "Verzuim", "Hoe gaat het?", idle.u.Email, late.u.Email)
+	idleConn := la.connect(t, idle.u, idle.b.session())
+	lateConn := la.connect(t, late.u, late.b.session())
+
+	la.clk.Add(auth.SessionIdle + time.Minute)
+	la.reply(t, hr.u, threadID, "Geheime uitslag van de keuring")
+	wantClosedWithoutContent(t, idleConn, "Geheime uitslag")
+	wantClosedWithoutContent(t, lateConn, "Geheime uitslag")
+}
+
+// TestSessionExtendedElsewhereGetsPush: a socket past the end its session
+// had when it connected still gets the push when the session was kept
+// alive meanwhile by another tab of the browser (a request with the same
+// cookie): the session is read again, once, before the push.
+func TestSessionExtendedElsewhereGetsPush(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) { testSessionExtendedElsewhereGetsPush(t, newLiveAppOn(t, d)) })
+}
+
+func testSessionExtendedElsewhereGetsPush(t *testing.T, la *liveApp) {
+	hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+	emp := la.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+	threadID := la.compose(t, hr.u, "Verzuim", "Hoe gaat het?", emp.u.Email)
+	conn := la.connect(t, emp.u, emp.b.session())
+
+	la.clk.Add(20 * time.Minute)
+	resp, _ := emp.b.get(pathInbox) // the other tab
+	wantStatus(t, resp, http.StatusOK)
+	la.clk.Add(15 * time.Minute) // past the socket's first known end, not the session's
+	la.reply(t, hr.u, threadID, "Nieuwe afspraak bij de bedrijfsarts")
+	readLiveUntil(t, conn, "Nieuwe afspraak bij de bedrijfsarts")
+	if n := la.hub.UserCount(emp.u.ID); n != 1 {
+		t.Fatalf("%d sockets after the push, want the one", n)
+	}
+}
