@@ -55,10 +55,12 @@ func (a *app) requestMetrics() handlers.RequestMetrics {
 // the metrics, when they are on.
 func (a *app) relayOptions() realtime.RelayOptions {
 	// Every push first checks that its users may still receive content
-	// (a stage that went back, a disabled user): their sockets close.
+	// (a stage that went back, a disabled user), and that the sessions of
+	// their sockets have not lapsed (idle, the absolute end): those
+	// sockets close.
 	opt := realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) {
 		return auth.LiveAdmitted(ctx, a.db, ids)
-	}}
+	}, SessionEnds: a.sessions.LiveEnds, Now: a.sessions.Now}
 	if a.metrics != nil {
 		opt.Observe, opt.ObservePush = a.metrics.ObserveRender, a.metrics.ObservePush
 	}

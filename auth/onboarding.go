@@ -137,7 +137,11 @@ type Current struct {
 
 // newCurrent is a Current of the user's row and the session's.
 func newCurrent(s *db.Session, u *db.User) *Current {
-	return &Current{Session: s.Identity(), User: u.Identity(), awaySealed: u.AwaySealed, awayLegacy: u.AwayMessage}
+	cur := &Current{Session: s.Identity(), User: u.Identity(), awaySealed: u.AwaySealed, awayLegacy: u.AwayMessage}
+	if cur.Session != nil {
+		cur.Session.LiveUntil = SessionEnd(s)
+	}
+	return cur
 }
 
 // row is the user as auth's rules and mails work with them.

@@ -113,18 +113,48 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*db.Session, error
 // write: a session that ended, is past its absolute end or already sat idle
 // for SessionIdle is not revived (apperr.Unauthorized, nothing written),
 // and the timer moves at most once a touchEvery. The absolute end stays
-// where it is.
-func (s *Sessions) KeepAlive(ctx context.Context, sessionID int64) error {
+// where it is. It returns the session's end after it (SessionEnd), which
+// the live connection keeps (see LiveEnds).
+func (s *Sessions) KeepAlive(ctx context.Context, sessionID int64) (time.Time, error) {
 	var sess db.Session
 	err := s.DB.NewSelect().Model(&sess).Column("id", "user_id", "last_seen_at", "expires_at", "ended_at").
 		Where("id = ?", sessionID).Scan(ctx)
 	if db.ErrNoRows(err) {
-		return apperr.New(apperr.Unauthorized, "session.expired")
+		return time.Time{}, apperr.New(apperr.Unauthorized, "session.expired")
 	}
 	if err != nil {
-		return fmt.Errorf("load session %d: %w", sessionID, err)
+		return time.Time{}, fmt.Errorf("load session %d: %w", sessionID, err)
 	}
-	return s.keepAlive(ctx, &sess)
+	if err := s.keepAlive(ctx, &sess); err != nil {
+		return time.Time{}, err
+	}
+	return SessionEnd(&sess), nil
+}
+
+// LiveEnds returns, for those of sessionIDs that are live now, when each
+// ends unless it is used again (SessionEnd); sessions that ended, lapsed
+// or are gone are left out. It is how a live connection that is past the
+// end its session had when it last knew learns whether another tab kept
+// the session alive meanwhile, before a push (realtime.RelayOptions
+// .SessionEnds). One query; reading is no activity.
+func (s *Sessions) LiveEnds(ctx context.Context, sessionIDs []int64) (map[int64]time.Time, error) {
+	if len(sessionIDs) == 0 {
+		return nil, nil
+	}
+	var rows []db.Session
+	err := s.DB.NewSelect().Model(&rows).Column("id", "last_seen_at", "expires_at", "ended_at").
+		Where("id IN (?)", bun.In(sessionIDs)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load sessions of live connections: %w", err)
+	}
+	now := s.Now()
+	ends := make(map[int64]time.Time, len(rows))
+	for i := range rows {
+		if left(&rows[i], now) > 0 {
+			ends[rows[i].ID] = SessionEnd(&rows[i])
+		}
+	}
+	return ends, nil
 }
 
 // Remaining is how long the session of token has left before it ends: its
@@ -151,14 +181,25 @@ func (s *Sessions) Remaining(ctx context.Context, token string) (time.Duration, 
 // left is what remains of a session at now (see Remaining): nothing once
 // it ended, sat idle for SessionIdle or reached its absolute end.
 func left(sess *db.Session, now time.Time) time.Duration {
-	if !sess.EndedAt.IsZero() {
+	end := SessionEnd(sess)
+	if end.IsZero() {
 		return 0
+	}
+	return max(end.Sub(now), 0)
+}
+
+// SessionEnd is when sess ends unless it is used again: its idle end
+// (SessionIdle after it was last seen) or its absolute end, whichever
+// comes first; the zero time for a session that was ended.
+func SessionEnd(sess *db.Session) time.Time {
+	if !sess.EndedAt.IsZero() {
+		return time.Time{}
 	}
 	end := sess.LastSeenAt.Add(SessionIdle)
 	if sess.ExpiresAt.Before(end) {
 		end = sess.ExpiresAt
 	}
-	return max(end.Sub(now), 0)
+	return end
 }
 
 // Extend restarts the idle timer of the live session with id sessionID now

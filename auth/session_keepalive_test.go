@@ -43,22 +43,26 @@ func TestSessionKeepAlive(t *testing.T) {
 		// and a request 20 minutes later still finds it.
 		tok, id := session("typing@example.nl")
 		f.clk.Add(29 * time.Minute)
-		if err := s.KeepAlive(ctx, id); err != nil {
+		end, err := s.KeepAlive(ctx, id)
+		if err != nil {
 			t.Fatalf("keep alive after 29 minutes: %v", err)
+		}
+		if want := f.clk.Now().Add(auth.SessionIdle); !end.Equal(want) {
+			t.Fatalf("keep alive: the session ends at %v, want %v", end, want)
 		}
 		if got, want := lastSeen(id), f.clk.Now(); !got.Equal(want) {
 			t.Fatalf("last seen %v, want %v", got, want)
 		}
 		// Not more than once a minute.
 		f.clk.Add(40 * time.Second)
-		if err := s.KeepAlive(ctx, id); err != nil {
+		if _, err := s.KeepAlive(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := lastSeen(id), start.Add(29*time.Minute); !got.Equal(want) {
 			t.Fatalf("within a minute: last seen %v, want %v (unchanged)", got, want)
 		}
 		f.clk.Add(20 * time.Second)
-		if err := s.KeepAlive(ctx, id); err != nil {
+		if _, err := s.KeepAlive(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := lastSeen(id), f.clk.Now(); !got.Equal(want) {
@@ -73,11 +77,12 @@ func TestSessionKeepAlive(t *testing.T) {
 		tok, id = session("idle@example.nl")
 		before := lastSeen(id)
 		f.clk.Add(auth.SessionIdle)
-		wantCode(t, s.KeepAlive(ctx, id), apperr.Unauthorized)
+		_, err = s.KeepAlive(ctx, id)
+		wantCode(t, err, apperr.Unauthorized)
 		if got := lastSeen(id); !got.Equal(before) {
 			t.Fatalf("idle session: last seen moved from %v to %v", before, got)
 		}
-		_, err := s.Lookup(ctx, tok)
+		_, err = s.Lookup(ctx, tok)
 		wantCode(t, err, apperr.Unauthorized)
 
 		// Ended (logged out).
@@ -87,7 +92,8 @@ func TestSessionKeepAlive(t *testing.T) {
 		}
 		f.clk.Add(2 * time.Minute)
 		before = lastSeen(id)
-		wantCode(t, s.KeepAlive(ctx, id), apperr.Unauthorized)
+		_, err = s.KeepAlive(ctx, id)
+		wantCode(t, err, apperr.Unauthorized)
 		if got := lastSeen(id); !got.Equal(before) {
 			t.Fatalf("ended session: last seen moved from %v to %v", before, got)
 		}
@@ -99,7 +105,7 @@ func TestSessionKeepAlive(t *testing.T) {
 		for {
 			f.clk.Add(29 * time.Minute)
 			before = lastSeen(id)
-			err := s.KeepAlive(ctx, id)
+			_, err := s.KeepAlive(ctx, id)
 			if f.clk.Now().Before(created.Add(auth.SessionAbsolute)) {
 				if err != nil {
 					t.Fatalf("at %v, before the absolute end: %v", f.clk.Now().Sub(created), err)
@@ -116,6 +122,59 @@ func TestSessionKeepAlive(t *testing.T) {
 		wantCode(t, err, apperr.Unauthorized)
 
 		// A session that does not exist.
-		wantCode(t, s.KeepAlive(ctx, id+1000), apperr.Unauthorized)
+		_, err = s.KeepAlive(ctx, id+1000)
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+// TestSessionLiveEnds: the live connections' view of their sessions: for
+// each live session the end that keepAlive's rule gives it now (idle or
+// absolute, whichever first); sessions that ended, sat idle, reached their
+// absolute end or are gone are left out.
+func TestSessionLiveEnds(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		s := f.inv.Sessions
+		session := func(email string) (string, int64) {
+			t.Helper()
+			tok := signedUpSession(t, f, email)
+			sess, err := s.Lookup(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok, sess.ID
+		}
+		_, idle := session("idle@example.nl")
+		f.clk.Add(10 * time.Minute)
+		_, live := session("live@example.nl")
+		_, late := session("late@example.nl")
+		lateEnd := f.clk.Now().Add(5 * time.Minute)
+		if _, err := d.NewUpdate().Model((*db.Session)(nil)).Set("expires_at = ?", lateEnd).Where("id = ?", late).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tok, ended := session("ended@example.nl")
+		if err := s.End(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		liveEnd := f.clk.Now().Add(auth.SessionIdle)
+
+		f.clk.Add(4 * time.Minute)
+		ends, err := s.LiveEnds(ctx, []int64{late})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ends[late].Equal(lateEnd) {
+			t.Fatalf("a session before its absolute end: %v, want until %v", ends, lateEnd)
+		}
+
+		f.clk.Add(auth.SessionIdle - 14*time.Minute) // the first session's idle end
+		ends, err = s.LiveEnds(ctx, []int64{idle, live, late, ended, ended + 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ends) != 1 || !ends[live].Equal(liveEnd) {
+			t.Fatalf("live ends %v, want only %d until %v", ends, live, liveEnd)
+		}
 	})
 }

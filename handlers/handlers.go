@@ -167,9 +167,10 @@ type Sessions interface {
 	// End ends the session of token, if any.
 	End(ctx context.Context, token string) error
 	// KeepAlive extends the idle timer of a session that is still valid,
-	// for activity without a request (typing in an open page); an
+	// for activity without a request (typing in an open page), and returns
+	// when the session then ends unless used again; an
 	// apperr.Unauthorized error says the session is over.
-	KeepAlive(ctx context.Context, sessionID int64) error
+	KeepAlive(ctx context.Context, sessionID int64) (time.Time, error)
 	// Remaining is how long the session of token has left, without
 	// moving its idle timer; 0 when it is over or unknown.
 	Remaining(ctx context.Context, token string) (time.Duration, error)

@@ -96,8 +96,8 @@ type noSessions struct{}
 
 func (noSessions) End(context.Context, string) error { return nil }
 
-func (noSessions) KeepAlive(context.Context, int64) error {
-	return apperr.New(apperr.Unauthorized, "session.expired")
+func (noSessions) KeepAlive(context.Context, int64) (time.Time, error) {
+	return time.Time{}, apperr.New(apperr.Unauthorized, "session.expired")
 }
 
 func (noSessions) Remaining(context.Context, string) (time.Duration, error) { return 0, nil }

@@ -89,8 +89,8 @@ func (h *handler) wsHandler() fiber.Handler {
 		if cur == nil || cur.Session == nil { // cannot happen behind wsGuard
 			return apperr.New(apperr.Unauthorized, "error.unauthorized")
 		}
-		user, sessionID := cur.User, cur.Session.ID
-		return up.Upgrade(c, func(conn *fws.Conn) { h.wsServe(conn, user, sessionID, hello) })
+		user, sessionID, liveUntil := cur.User, cur.Session.ID, cur.Session.LiveUntil
+		return up.Upgrade(c, func(conn *fws.Conn) { h.wsServe(conn, user, sessionID, liveUntil, hello) })
 	}
 }
 
@@ -100,13 +100,18 @@ func (h *handler) wsHandler() fiber.Handler {
 // a person writing a long message makes no request for a long time, and
 // must not find themselves logged out when they send it. At most every
 // aliveEvery per connection; auth never revives a session that is over.
-func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, hello []byte) {
+// The connection knows its session to be live until liveUntil (as the
+// upgrade request found it), and later until the end each keep-alive
+// gives it; a push after that end looks at the session first (see
+// realtime.RelayOptions.SessionEnds).
+func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, liveUntil time.Time, hello []byte) {
 	client, err := h.hub.Register(user.ID, sessionID, conn)
 	if err != nil {
 		h.log.Info("live connection refused", "user", user.ID, "err", err)
 		realtime.Refuse(conn, err)
 		return
 	}
+	h.hub.KeepSession(sessionID, liveUntil)
 	h.log.Info("live connection opened", "user", user.ID, "session", sessionID)
 	// Run has not started its writer yet, so this goroutine may write.
 	if err := conn.SetWriteDeadline(time.Now().Add(helloTimeout)); err == nil {
@@ -131,16 +136,18 @@ func (h *handler) wsServe(conn *fws.Conn, user *identity.User, sessionID int64, 
 	h.log.Debug("live connection closed", "user", user.ID, "session", sessionID)
 }
 
-// wsKeepAlive extends the idle timer of the connection's session; false
-// means it could not tell (a database error), so the next frame tries
-// again. A session that is over stays over: the session sweep closes its
+// wsKeepAlive extends the idle timer of the connection's session, and
+// the end its connections here know it to have; false means it could not
+// tell (a database error), so the next frame tries again. A session that
+// is over stays over: the next push or the session sweep closes its
 // connection.
 func (h *handler) wsKeepAlive(user *identity.User, sessionID int64) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
 	defer cancel()
-	err := h.sessions.KeepAlive(ctx, sessionID)
+	end, err := h.sessions.KeepAlive(ctx, sessionID)
 	switch {
 	case err == nil:
+		h.hub.KeepSession(sessionID, end)
 		return true
 	case apperr.CodeOf(err) == apperr.Unauthorized:
 		h.log.Debug("live activity: session over", "user", user.ID, "session", sessionID)

@@ -31,7 +31,9 @@ type liveApp struct {
 func newLiveApp(t testing.TB) *liveApp { return newLiveAppOn(t, dbtest.MustOpenSQLite(t)) }
 
 // newLiveAppOn is newLiveApp over d. Like serve, the relay admits only
-// users whose stage is done (auth.LiveAdmitted).
+// users whose stage is done (auth.LiveAdmitted), and pushes only to
+// sockets whose session is live (auth.Sessions.LiveEnds, on the test
+// clock).
 func newLiveAppOn(t testing.TB, d *db.DB) *liveApp {
 	t.Helper()
 	hub := realtime.NewHub(realtime.HubOptions{}, nil)
@@ -42,7 +44,8 @@ func newLiveAppOn(t testing.TB, d *db.DB) *liveApp {
 	ra.msg.SessionsEnded = ra.acc.SessionsEnded
 	ra.acc.SessionRenewed = LiveEvents{Broker: broker}.SessionRenewed
 	stopRelay := realtime.RelayWith(context.Background(), broker, hub, LiveRenderer(ra.msg, ra.clk.Now), nil,
-		realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) { return auth.LiveAdmitted(ctx, ra.d, ids) }})
+		realtime.RelayOptions{Admit: func(ctx context.Context, ids []int64) ([]int64, error) { return auth.LiveAdmitted(ctx, ra.d, ids) },
+			SessionEnds: ra.acc.Sessions.LiveEnds, Now: ra.clk.Now})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -71,4 +71,7 @@ type Session struct {
 	ConfirmedAt          time.Time
 	CreatedAt, ExpiresAt time.Time
 	IP, UserAgent        string
+	// LiveUntil is when the session ends unless it is used again (its idle
+	// or absolute end, auth.SessionEnd), as the request found it.
+	LiveUntil time.Time
 }

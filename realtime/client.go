@@ -26,6 +26,9 @@ type Client struct {
 	send      chan []byte
 	started   atomic.Bool
 	closing   atomic.Bool // set before the connection's deadlines are cut
+	// liveUntil is the time (Unix nanoseconds) up to which the session is
+	// known to be live; 0 when not known (see RelayOptions.SessionEnds).
+	liveUntil atomic.Int64
 
 	quit      chan struct{} // closed by stop; never the send queue
 	stopOnce  sync.Once
@@ -47,6 +50,26 @@ type Client struct {
 	finished bool        // Run is returning: conn belongs to the handler again
 	cutoff   *time.Timer // closes conn if the writer does not finish in time
 }
+
+// keepUntil records that the connection's session is live until t, unless
+// it was known to live longer: a session's end only moves later (an ended
+// session is closed by its event or the session sweep).
+func (c *Client) keepUntil(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	n := t.UnixNano()
+	for {
+		old := c.liveUntil.Load()
+		if old >= n || c.liveUntil.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// liveAt reports whether the connection's session is known to be live at
+// now (Unix nanoseconds).
+func (c *Client) liveAt(now int64) bool { return c.liveUntil.Load() > now }
 
 // UserID returns the user the connection belongs to.
 func (c *Client) UserID() int64 { return c.userID }

@@ -177,10 +177,18 @@ func Refuse(conn Conn, err error) {
 // without waiting. A connection whose queue is full is disconnected (1013
 // "too slow"). msg is shared between the connections and must not be
 // modified afterwards.
-func (h *Hub) SendToUser(userID int64, msg []byte) {
+func (h *Hub) SendToUser(userID int64, msg []byte) { h.sendToUser(userID, msg, 0) }
+
+// sendToUser is SendToUser; with liveAt set (Unix nanoseconds), only to the
+// connections whose session is known to be live then (see
+// RelayOptions.SessionEnds).
+func (h *Hub) sendToUser(userID int64, msg []byte, liveAt int64) {
 	var slow []*Client
 	h.mu.RLock()
 	for _, c := range h.users[userID] {
+		if liveAt != 0 && !c.liveAt(liveAt) {
+			continue
+		}
 		if !c.enqueue(msg) {
 			slow = append(slow, c)
 		}
@@ -192,6 +200,36 @@ func (h *Hub) SendToUser(userID int64, msg []byte) {
 		}
 		c.stop(CloseTooSlow, "too slow")
 	}
+}
+
+// KeepSession records that sessionID is live until until (when it ends
+// unless it is used again, as auth computes it), for its connections on
+// this instance: pushes before then need no look at the session (see
+// RelayOptions.SessionEnds). An earlier time than one known changes
+// nothing.
+func (h *Hub) KeepSession(sessionID int64, until time.Time) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range h.sessions[sessionID] {
+		c.keepUntil(until)
+	}
+}
+
+// overdue returns the sessions of the connections of userIDs on this
+// instance that are not known to be live at now.
+func (h *Hub) overdue(userIDs []int64, now time.Time) []int64 {
+	n := now.UnixNano()
+	var ids []int64
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, id := range userIDs {
+		for _, c := range h.users[id] {
+			if !c.liveAt(n) && !slices.Contains(ids, c.sessionID) {
+				ids = append(ids, c.sessionID)
+			}
+		}
+	}
+	return ids
 }
 
 // CloseSession closes every connection of sessionID on this instance (1008

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -41,6 +42,28 @@ type RelayOptions struct {
 	// (new terms, factors removed, disabled) can change meanwhile. An
 	// error pushes nothing.
 	Admit func(ctx context.Context, userIDs []int64) ([]int64, error)
+	// SessionEnds, when set, returns when each of the given sessions that
+	// is live ends unless it is used again, leaving out those that are
+	// over (auth.Sessions.LiveEnds). A socket outlives its session too:
+	// one that sat idle or reached its absolute end gets nothing more.
+	// Every connection keeps the end its session is known to have
+	// (Hub.KeepSession); before a push but a resync, the sessions of the
+	// connections past it are read again, once for all of them: those kept
+	// alive meanwhile (another tab) keep their new end, the others are
+	// closed (1008, as the session sweep closes them) and get nothing. An
+	// error pushes nothing. A push to connections within their known ends
+	// costs no look.
+	SessionEnds func(ctx context.Context, sessionIDs []int64) (map[int64]time.Time, error)
+	// Now is the clock SessionEnds' times are compared with; default
+	// time.Now.
+	Now func() time.Time
+}
+
+func (o RelayOptions) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
 }
 
 // relayed is an event waiting for a relay worker, with the time the broker
@@ -149,8 +172,21 @@ func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, 
 			return
 		}
 	}
+	send := h.SendToUser
+	if opt.SessionEnds != nil && ev.Kind != KindResync {
+		live, err := liveSessions(ctx, h, opt, users)
+		if err != nil {
+			log.Warn("realtime: check sessions", "kind", ev.Kind, "thread", ev.ThreadID, "users", len(users), "err", err)
+			return
+		}
+		if users = live; len(users) == 0 {
+			return
+		}
+		// A session that ends while the event renders gets nothing either.
+		send = func(userID int64, msg []byte) { h.sendToUser(userID, msg, opt.now().UnixNano()) }
+	}
 	start := time.Now()
-	err := render(ctx, ev, users, h.SendToUser)
+	err := render(ctx, ev, users, send)
 	end := time.Now()
 	if opt.Observe != nil {
 		opt.Observe(ev, len(users), end.Sub(start).Seconds())
@@ -162,4 +198,29 @@ func relayOne(ctx context.Context, h *Hub, render RenderFunc, log *slog.Logger, 
 		log.Warn("realtime: render event", "kind", ev.Kind, "thread", ev.ThreadID,
 			"message", ev.MessageID, "users", len(users), "err", err)
 	}
+}
+
+// liveSessions reads again the sessions of the connections of users here
+// that are past the end they were known to have (see
+// RelayOptions.SessionEnds): the connections of those still live keep
+// their new end, the others are closed. It returns the users who still
+// have a connection here.
+func liveSessions(ctx context.Context, h *Hub, opt RelayOptions, users []int64) ([]int64, error) {
+	now := opt.now()
+	due := h.overdue(users, now)
+	if len(due) == 0 {
+		return users, nil
+	}
+	ends, err := opt.SessionEnds(ctx, due)
+	if err != nil {
+		return nil, fmt.Errorf("read %d sessions: %w", len(due), err)
+	}
+	for _, id := range due {
+		if end, ok := ends[id]; ok && end.After(now) {
+			h.KeepSession(id, end)
+		} else {
+			h.CloseSession(id)
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(users), func(id int64) bool { return h.UserCount(id) == 0 }), nil
 }

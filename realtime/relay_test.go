@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	fws "github.com/fasthttp/websocket"
 )
 
 // directBroker calls its subscribers synchronously, so that a test can also
@@ -239,4 +242,92 @@ func TestRelayResyncWithoutAdmit(t *testing.T) {
 	if got := u1.next(t); got != `<div id="resync" hx-swap-oob="true">1</div>` {
 		t.Fatalf("user 1 got %q, want only the resync", got)
 	}
+}
+
+// TestRelaySessionEnds: a push to connections within the end their session
+// is known to have looks at no session; past it (or not known yet), the
+// sessions are read again, once for all of them: one kept alive meanwhile
+// gets the push and keeps its new end, a lapsed one is closed (1008) and
+// gets nothing.
+func TestRelaySessionEnds(t *testing.T) {
+	ts := newTestServer(t, HubOptions{})
+	u1, u2 := ts.dial(1, 10), ts.dial(2, 20)
+	ts.waitUsers(1, 1)
+	ts.waitUsers(2, 1)
+	start := time.Date(2026, 2, 23, 9, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := start
+	ends := map[int64]time.Time{10: start.Add(30 * time.Minute), 20: start.Add(30 * time.Minute)}
+	var reads [][]int64
+	opt := RelayOptions{Workers: 1,
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		},
+		SessionEnds: func(_ context.Context, ids []int64) (map[int64]time.Time, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reads = append(reads, slices.Clone(ids))
+			live := map[int64]time.Time{}
+			for _, id := range ids {
+				if end, ok := ends[id]; ok && end.After(now) {
+					live[id] = end
+				}
+			}
+			return live, nil
+		}}
+	render := func(_ context.Context, ev Event, user int64) ([]byte, error) {
+		return fmt.Appendf(nil, "%d/%d", ev.MessageID, user), nil
+	}
+	b := &directBroker{}
+	stop := RelayWith(context.Background(), b, ts.hub, perUser(render), testLog(t), opt)
+	defer stop()
+	ctx := context.Background()
+	wantReads := func(want ...[]int64) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(reads) != fmt.Sprint(want) {
+			t.Fatalf("sessions read %v, want %v", reads, want)
+		}
+	}
+	push := func(id int64) { b.Publish(ctx, Event{Kind: KindMessage, UserIDs: []int64{1, 2}, MessageID: id}) }
+
+	// Registered without an end: read at the first push, then known.
+	for _, id := range []int64{1, 2} {
+		push(id)
+		if got, want := u1.next(t), fmt.Sprintf("%d/1", id); got != want {
+			t.Fatalf("user 1 got %q, want %q", got, want)
+		}
+		if got, want := u2.next(t), fmt.Sprintf("%d/2", id); got != want {
+			t.Fatalf("user 2 got %q, want %q", got, want)
+		}
+	}
+	wantReads([]int64{10, 20})
+
+	// Past the known ends: session 10 was kept alive elsewhere, 20 lapsed.
+	mu.Lock()
+	now, ends[10] = start.Add(31*time.Minute), start.Add(50*time.Minute)
+	mu.Unlock()
+	push(3)
+	if got := u1.next(t); got != "3/1" {
+		t.Fatalf("user 1 got %q", got)
+	}
+	select {
+	case msg := <-u2.msgs:
+		t.Fatalf("the lapsed session's connection got %q", msg)
+	case err := <-u2.done:
+		var ce *fws.CloseError
+		if !errors.As(err, &ce) || ce.Code != CloseSessionEnded {
+			t.Fatalf("the lapsed session's connection ended with %v, want 1008", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lapsed session's connection stays open")
+	}
+	push(4)
+	if got := u1.next(t); got != "4/1" {
+		t.Fatalf("user 1 got %q", got)
+	}
+	wantReads([]int64{10, 20}, []int64{10, 20})
 }
