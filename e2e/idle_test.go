@@ -13,10 +13,12 @@ import (
 	"dialoog/db"
 )
 
-// TestIdleWarning: a session ends after 30 minutes without activity. A
-// few minutes before, the page warns in a dialog that takes the focus,
-// counts down and offers "Ingelogd blijven" (WCAG 2.2.1); that, and
-// Escape, give the session its full time again. A page whose session has
+// TestIdleWarning: a session ends after 30 minutes without activity, and
+// 12 hours after the login whatever happens. A few minutes before the
+// idle end, the page warns in a dialog that takes the focus, counts down
+// and offers "Ingelogd blijven" (WCAG 2.2.1); that, and Escape, give the
+// session its full time again. Before the absolute end it warns that the
+// session ends, without that offer. A page whose session has
 // ended goes to the login page, which says why, and shows no message any
 // more. The test moves the session's last activity back in the database
 // and asks the page to look at once (window.dialoogIdle.check), instead of
@@ -127,6 +129,47 @@ func TestIdleWarning(t *testing.T) {
 	hr.click("VERZEND")
 	hr.waitJS("thread page", `/^\/berichten\/\d+$/.test(location.pathname)`)
 	hr.waitJS("the message sent", `document.getElementById('main').innerText.includes('Ik schreef dit voor de lunch.')`)
+
+	// The absolute end (12 hours after the login) comes whatever the
+	// person does: a page loaded 150 seconds before it warns by itself,
+	// without being asked to look, and says why; staying is no choice
+	// it offers, since nothing moves that end. "Oké" closes the warning,
+	// and at the end the login page says why it came.
+	if _, err := d.NewUpdate().Model((*db.Session)(nil)).Set("expires_at = ?", time.Now().UTC().Add(150*time.Second)).
+		Where("ended_at IS NULL").Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hr.run(chromedp.Reload())
+	hr.waitJS("the warning before the absolute end", `document.getElementById('idle-warning').open`)
+	text = evalJS[string](hr, `document.getElementById('idle-warning').innerText`)
+	for _, want := range []string{"Je sessie loopt af", "12 uur", "Resterende tijd: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the warning before the absolute end does not say %q:\n%s", want, text)
+		}
+	}
+	for _, wrong := range []string{"Ingelogd blijven", "Ben je er nog?", "niets gedaan"} {
+		if strings.Contains(text, wrong) {
+			t.Errorf("the warning before the absolute end says %q:\n%s", wrong, text)
+		}
+	}
+	if got := evalJS[string](hr, `document.activeElement.textContent.trim()`); got != "Oké" {
+		t.Fatalf("the focus is on %q, want the button Oké", got)
+	}
+	hr.step("idle-absolute", "")
+	hr.click("Oké")
+	hr.waitJS("the warning closed by Oké", `!document.getElementById('idle-warning').open`)
+	hr.eval(`document.querySelector('main a').focus(), true`)
+	time.Sleep(1500 * time.Millisecond) // an activity's look at the session
+	if hr.eval(`document.getElementById('idle-warning').open`) {
+		t.Error("the warning opened again after Oké")
+	}
+	if _, err := d.NewUpdate().Model((*db.Session)(nil)).Set("expires_at = ?", time.Now().UTC().Add(-time.Second)).
+		Where("ended_at IS NULL").Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hr.eval(`window.dialoogIdle.check(), true`)
+	hr.waitPath("/inloggen")
+	hr.waitJS("the reason of the absolute end", `document.getElementById('main').innerText.includes('Je bent automatisch uitgelogd omdat je 12 uur ingelogd was.')`)
 }
 
 // sqlite opens the server's SQLite database beside it.

@@ -24,6 +24,9 @@ func (h *handler) loginShow(c *fiber.Ctx) error {
 	case c.Query("verlopen") == "1":
 		// The page's script ended a session that sat idle (app.js).
 		v.Notice = h.localizer(c).T("login.idle_ended")
+	case c.Query("verlopen") == "12":
+		// ... or one that reached its absolute end (auth.SessionAbsolute).
+		v.Notice = h.localizer(c).T("login.max_ended")
 	}
 	return h.loginForm(c, fiber.StatusOK, v)
 }

@@ -383,6 +383,11 @@
     var timer = null;
     var ticker = null;
     var endAt = 0;
+    // maxMode: the end that comes is the absolute one, which nothing
+    // moves: the warning says so and offers "Oké" instead of staying;
+    // dismissed: the person closed that warning, which stays closed.
+    var maxMode = false;
+    var dismissed = false;
     var state = window.dialoogIdle = {checks: 0, warned: 0, check: check};
 
     function seconds() {
@@ -411,6 +416,23 @@
       return document.getElementById('idle-warning');
     }
 
+    // nearAbsolute reports whether the session's absolute end comes
+    // within left seconds (and a few more): the end the server counts
+    // down to is that one, not the idle end.
+    function nearAbsolute(left) {
+      var end = absoluteEnd();
+      return !!end && (end - Date.now()) / 1000 <= left + 5;
+    }
+
+    // mode shows the warning's parts for the end that comes
+    // (data-idle="idle" or "max").
+    function mode(d, max) {
+      maxMode = max;
+      Array.prototype.forEach.call(d.querySelectorAll('[data-idle]'), function (el) {
+        el.hidden = (el.getAttribute('data-idle') === 'max') !== max;
+      });
+    }
+
     function schedule(s) {
       clearTimeout(timer);
       timer = setTimeout(check, Math.max(s, 1) * 1000);
@@ -430,7 +452,9 @@
         stop();
         return;
       }
-      hide();
+      if (!maxMode) {
+        hide(); // a request moves the idle end, never the absolute one
+      }
       var s = n - MARGIN_S - WARN_S;
       var end = absoluteEnd();
       if (end) {
@@ -475,10 +499,11 @@
         return;
       }
       endAt = Date.now() + left * 1000;
+      mode(d, nearAbsolute(left));
       tick();
       clearInterval(ticker);
       ticker = setInterval(tick, 1000);
-      if (!d.open) {
+      if (!d.open && !(maxMode && dismissed)) {
         state.warned += 1;
         d.showModal();
       }
@@ -561,23 +586,41 @@
     }
 
     function end() {
+      var max = maxMode || nearAbsolute(0);
       stop();
       keepUnsent().then(function (kept) {
-        location.replace(kept ? '/inloggen?bewaard=1' : '/inloggen?verlopen=1');
+        location.replace(kept ? '/inloggen?bewaard=1' : max ? '/inloggen?verlopen=12' : '/inloggen?verlopen=1');
       });
+    }
+
+    // "Oké" (or Escape) on the warning of the absolute end: the person
+    // saw it; the countdown goes on, and the end comes as announced.
+    function dismiss() {
+      dismissed = true;
+      var d = dialog();
+      if (d && d.open) {
+        d.close();
+      }
     }
 
     document.addEventListener('click', function (event) {
       if (event.target.closest && event.target.closest('[data-idle-stay]')) {
         stay();
+      } else if (event.target.closest && event.target.closest('[data-idle-dismiss]')) {
+        dismiss();
       }
     });
     // Escape closes a modal dialog: the person is there, so it counts as
-    // "Ingelogd blijven". (cancel does not bubble: caught on the way down.)
+    // "Ingelogd blijven", or before the absolute end as "Oké". (cancel
+    // does not bubble: caught on the way down.)
     document.addEventListener('cancel', function (event) {
       if (event.target === dialog()) {
         event.preventDefault();
-        stay();
+        if (maxMode) {
+          dismiss();
+        } else {
+          stay();
+        }
       }
     }, true);
     // Every answered request moved the server's idle timer; a swap may
