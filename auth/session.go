@@ -159,23 +159,27 @@ func (s *Sessions) LiveEnds(ctx context.Context, sessionIDs []int64) (map[int64]
 
 // Remaining is how long the session of token has left before it ends: its
 // idle end or its absolute end, whichever comes first; zero for a session
-// that ended, lapsed or does not exist. Asking is no activity: nothing is
-// written, so a page may ask before it warns that its session is about to
-// end.
-func (s *Sessions) Remaining(ctx context.Context, token string) (time.Duration, error) {
+// that ended, lapsed or does not exist. ended tells which of these a
+// session with nothing left is: true when it was ended (logout,
+// "afmelden", a password change or reset, a blocked account) or is not
+// known at all, false when it lapsed (idle, or at its absolute end), so
+// that a page can say why it was logged out. Asking is no activity:
+// nothing is written, so a page may ask before it warns that its session
+// is about to end.
+func (s *Sessions) Remaining(ctx context.Context, token string) (remaining time.Duration, ended bool, err error) {
 	if !ValidToken(token) {
-		return 0, nil
+		return 0, true, nil
 	}
 	var sess db.Session
-	err := s.DB.NewSelect().Model(&sess).Column("last_seen_at", "expires_at", "ended_at").
+	err = s.DB.NewSelect().Model(&sess).Column("last_seen_at", "expires_at", "ended_at").
 		Where("token_hash = ?", HashToken(token)).Scan(ctx)
 	if db.ErrNoRows(err) {
-		return 0, nil
+		return 0, true, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load session: %w", err)
+		return 0, false, fmt.Errorf("load session: %w", err)
 	}
-	return left(&sess, s.Now()), nil
+	return left(&sess, s.Now()), !sess.EndedAt.IsZero(), nil
 }
 
 // left is what remains of a session at now (see Remaining): nothing once

@@ -26,8 +26,8 @@ func TestSessionRemaining(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.clk.Add(10 * time.Minute)
-		left, err := s.Remaining(ctx, tok)
-		if err != nil {
+		left, ended, err := s.Remaining(ctx, tok)
+		if err != nil || ended {
 			t.Fatal(err)
 		}
 		if want := auth.SessionIdle - 10*time.Minute; left != want {
@@ -36,12 +36,13 @@ func TestSessionRemaining(t *testing.T) {
 		// Asked again 19 minutes later: still counted from the last
 		// activity, not from the question.
 		f.clk.Add(19 * time.Minute)
-		if left, err = s.Remaining(ctx, tok); err != nil || left != time.Minute {
+		if left, _, err = s.Remaining(ctx, tok); err != nil || left != time.Minute {
 			t.Fatalf("29 minutes idle: %v left (%v), want 1m0s", left, err)
 		}
 		f.clk.Add(time.Minute)
-		if left, err = s.Remaining(ctx, tok); err != nil || left != 0 {
-			t.Fatalf("30 minutes idle: %v left (%v), want 0", left, err)
+		// Lapsed, not ended: the page says why it goes (30 minutes idle).
+		if left, ended, err = s.Remaining(ctx, tok); err != nil || left != 0 || ended {
+			t.Fatalf("30 minutes idle: %v left, ended %v (%v), want 0, not ended", left, ended, err)
 		}
 		_, err = s.Lookup(ctx, tok)
 		wantCode(t, err, apperr.Unauthorized)
@@ -55,18 +56,20 @@ func TestSessionRemaining(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if left, err = s.Remaining(ctx, tok); err != nil || left != created.Add(auth.SessionAbsolute).Sub(f.clk.Now()) {
+		if left, _, err = s.Remaining(ctx, tok); err != nil || left != created.Add(auth.SessionAbsolute).Sub(f.clk.Now()) {
 			t.Fatalf("near the absolute end: %v left (%v), want %v", left, err, created.Add(auth.SessionAbsolute).Sub(f.clk.Now()))
 		}
 
-		// Ended, unknown or malformed: nothing left, no error.
+		// Ended (logout, "afmelden", a password change), unknown or
+		// malformed: nothing left, no error, and ended, so the page does not
+		// blame the person's absence.
 		tok = signedUpSession(t, f, "ended@example.nl")
 		if err := s.End(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
 		for _, token := range []string{tok, tok[:len(tok)-1] + "x", "", "kort"} {
-			if left, err := s.Remaining(ctx, token); err != nil || left != 0 {
-				t.Fatalf("token %q: %v left (%v), want 0", token, left, err)
+			if left, ended, err := s.Remaining(ctx, token); err != nil || left != 0 || !ended {
+				t.Fatalf("token %q: %v left, ended %v (%v), want 0, ended", token, left, ended, err)
 			}
 		}
 	})
@@ -101,7 +104,7 @@ func TestSessionExtend(t *testing.T) {
 		if left != auth.SessionIdle {
 			t.Fatalf("after extending: %v left, want %v", left, auth.SessionIdle)
 		}
-		if left, err = s.Remaining(ctx, tok); err != nil || left != auth.SessionIdle {
+		if left, _, err = s.Remaining(ctx, tok); err != nil || left != auth.SessionIdle {
 			t.Fatalf("asked after extending: %v left (%v), want %v", left, err, auth.SessionIdle)
 		}
 

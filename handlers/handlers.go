@@ -172,8 +172,9 @@ type Sessions interface {
 	// apperr.Unauthorized error says the session is over.
 	KeepAlive(ctx context.Context, sessionID int64) (time.Time, error)
 	// Remaining is how long the session of token has left, without
-	// moving its idle timer; 0 when it is over or unknown.
-	Remaining(ctx context.Context, token string) (time.Duration, error)
+	// moving its idle timer; 0 when it is over or unknown, and then ended
+	// says whether it was ended (or is unknown) rather than lapsed.
+	Remaining(ctx context.Context, token string) (time.Duration, bool, error)
 	// Extend restarts the idle timer of a live session and returns what
 	// it then has left; apperr.Unauthorized when it is over.
 	Extend(ctx context.Context, sessionID int64) (time.Duration, error)

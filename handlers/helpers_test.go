@@ -100,7 +100,9 @@ func (noSessions) KeepAlive(context.Context, int64) (time.Time, error) {
 	return time.Time{}, apperr.New(apperr.Unauthorized, "session.expired")
 }
 
-func (noSessions) Remaining(context.Context, string) (time.Duration, error) { return 0, nil }
+func (noSessions) Remaining(context.Context, string) (time.Duration, bool, error) {
+	return 0, true, nil
+}
 
 func (noSessions) Extend(context.Context, int64) (time.Duration, error) {
 	return 0, apperr.New(apperr.Unauthorized, "session.expired")

@@ -27,6 +27,10 @@ func (h *handler) loginShow(c *fiber.Ctx) error {
 	case c.Query("verlopen") == "12":
 		// ... or one that reached its absolute end (auth.SessionAbsolute).
 		v.Notice = h.localizer(c).T("login.max_ended")
+	case c.Query("afgemeld") == "1":
+		// ... or found its session ended elsewhere (a logout in another
+		// tab, "afmelden" on another device, a password change).
+		v.Notice = h.localizer(c).T("login.session_ended")
 	}
 	return h.loginForm(c, fiber.StatusOK, v)
 }

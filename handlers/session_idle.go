@@ -20,19 +20,22 @@ const (
 )
 
 // sessionLeft is the JSON of both: the whole seconds the session has left
-// before it ends, 0 when it is over.
+// before it ends, 0 when it is over; ended when it is over because it was
+// ended (a logout, "afmelden" elsewhere) rather than lapsed, so that the
+// page says why it leaves.
 type sessionLeft struct {
-	Remaining int `json:"remaining"`
+	Remaining int  `json:"remaining"`
+	Ended     bool `json:"ended,omitempty"`
 }
 
 // sessionState tells the page's script how long its session has left,
 // without moving the idle timer.
 func (h *handler) sessionState(c *fiber.Ctx) error {
-	left, err := h.sessions.Remaining(c.UserContext(), c.Cookies(SessionCookieName(h.cfg)))
+	left, ended, err := h.sessions.Remaining(c.UserContext(), c.Cookies(SessionCookieName(h.cfg)))
 	if err != nil {
 		return fmt.Errorf("session state: %w", err)
 	}
-	return c.JSON(sessionLeft{Remaining: int(left / time.Second)})
+	return c.JSON(sessionLeft{Remaining: int(left / time.Second), Ended: ended && left <= 0})
 }
 
 // sessionExtend restarts the idle timer of the request's session: the

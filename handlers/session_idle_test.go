@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -23,6 +24,7 @@ func TestSessionIdleWarning(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		la := newRealAppOn(t, d)
 		emp := la.person(t, "jan@example.nl", false, "Jan", "", "Berg", "nl")
+		var ended bool // of the last answer
 		remaining := func(b *browser) int {
 			t.Helper()
 			resp, body := b.get(pathSessionState)
@@ -35,10 +37,12 @@ func TestSessionIdleWarning(t *testing.T) {
 			}
 			var state struct {
 				Remaining *int `json:"remaining"`
+				Ended     bool `json:"ended"`
 			}
 			if err := json.Unmarshal([]byte(body), &state); err != nil || state.Remaining == nil {
 				t.Fatalf("GET %s: %q (%v)", pathSessionState, body, err)
 			}
+			ended = state.Ended
 			return *state.Remaining
 		}
 
@@ -82,8 +86,8 @@ func TestSessionIdleWarning(t *testing.T) {
 		// Past the idle end nothing is left, and extending is too late:
 		// the page is sent to the login page.
 		la.clk.Add(auth.SessionIdle)
-		if got := remaining(emp.b); got != 0 {
-			t.Fatalf("idle for 30 minutes: %d s left, want 0", got)
+		if got := remaining(emp.b); got != 0 || ended {
+			t.Fatalf("idle for 30 minutes: %d s left, ended %v; want 0, lapsed (not ended)", got, ended)
 		}
 		resp, _ = emp.b.post(pathSessionExtend, nil, "Accept", "application/json")
 		wantStatus(t, resp, http.StatusUnauthorized)
@@ -92,8 +96,19 @@ func TestSessionIdleWarning(t *testing.T) {
 
 		// Signed out: nothing left, and the login page names no idle time.
 		anon := la.browser(t)
-		if got := remaining(anon); got != 0 {
-			t.Fatalf("without a session: %d s left, want 0", got)
+		if got := remaining(anon); got != 0 || !ended {
+			t.Fatalf("without a session: %d s left, ended %v; want 0, ended", got, ended)
+		}
+		// Ended by a logout (here, or "afmelden" elsewhere): ended.
+		boss := la.person(t, "baas@example.nl", true, "Bea", "", "Baas", "nl")
+		if got := remaining(boss.b); got == 0 || ended {
+			t.Fatalf("a live session: %d s left, ended %v", got, ended)
+		}
+		if err := la.acc.Sessions.End(context.Background(), boss.b.session()); err != nil {
+			t.Fatal(err)
+		}
+		if got := remaining(boss.b); got != 0 || !ended {
+			t.Fatalf("after its end: %d s left, ended %v; want 0, ended", got, ended)
 		}
 		resp, body = anon.get(pathLogin)
 		wantStatus(t, resp, http.StatusOK)
@@ -105,24 +120,29 @@ func TestSessionIdleWarning(t *testing.T) {
 	})
 }
 
-// TestLoginAfterIdleEnd: the page that ended its session for being idle
-// goes to the login page, which says why.
+// TestLoginAfterIdleEnd: the page that left because its session ended
+// goes to the login page, which says why: 30 minutes idle, 12 hours
+// logged in, or a session ended elsewhere.
 func TestLoginAfterIdleEnd(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		la := newRealAppOn(t, d)
-		for lang, want := range map[string]string{
-			"nl": "Je bent automatisch uitgelogd",
-			"en": "You were logged out automatically",
+		for _, c := range []struct{ query, lang, want string }{
+			{"?verlopen=1", "nl", "omdat je 30 minuten niets hebt gedaan"},
+			{"?verlopen=1", "en", "because you did nothing for 30 minutes"},
+			{"?verlopen=12", "nl", "omdat je 12 uur ingelogd was"},
+			{"?verlopen=12", "en", "because you had been logged in for 12 hours"},
+			{"?afgemeld=1", "nl", "omdat deze sessie is beëindigd"},
+			{"?afgemeld=1", "en", "because this session was ended"},
 		} {
 			b := la.browser(t)
-			resp, body := b.get(pathLogin+"?verlopen=1", "Accept-Language", lang)
+			resp, body := b.get(pathLogin+c.query, "Accept-Language", c.lang)
 			wantStatus(t, resp, http.StatusOK)
-			if !strings.Contains(body, want) {
-				t.Fatalf("%s: the login page after an idle end does not say %q", lang, want)
+			if !strings.Contains(body, c.want) {
+				t.Fatalf("%s %s: the login page does not say %q", c.query, c.lang, c.want)
 			}
-			_, body = b.get(pathLogin, "Accept-Language", lang)
-			if strings.Contains(body, want) {
-				t.Fatalf("%s: the plain login page says %q", lang, want)
+			_, body = b.get(pathLogin, "Accept-Language", c.lang)
+			if strings.Contains(body, c.want) {
+				t.Fatalf("%s: the plain login page says %q", c.lang, c.want)
 			}
 		}
 	})

@@ -479,7 +479,7 @@
         .then(function (s) {
           var left = s.remaining;
           if (left <= 0) {
-            end();
+            end(s.ended);
           } else if (left > WARN_S + 5) {
             hide();
             schedule(left - WARN_S);
@@ -534,7 +534,7 @@
         headers: {'Accept': 'application/json', 'X-Csrf-Token': csrfToken()}
       }).then(function (res) {
         if (res.status === 401) {
-          end();
+          check(); // over: the answer says why
           return null;
         }
         if (!res.ok) {
@@ -585,9 +585,17 @@
       });
     }
 
-    function end() {
+    // end leaves the page of a session that is over for the login page,
+    // which says why: ended elsewhere (a logout in another tab, "Afmelden"
+    // on another device: nothing is kept, as the server keeps nothing for
+    // such a session), or lapsed, idle or at the absolute end.
+    function end(ended) {
       var max = maxMode || nearAbsolute(0);
       stop();
+      if (ended) {
+        location.replace('/inloggen?afgemeld=1');
+        return;
+      }
       keepUnsent().then(function (kept) {
         location.replace(kept ? '/inloggen?bewaard=1' : max ? '/inloggen?verlopen=12' : '/inloggen?verlopen=1');
       });
@@ -644,7 +652,7 @@
       }
     });
     activity();
-    return {activity: activity};
+    return {activity: activity, check: check};
   })();
 
   if (window.htmx) {
@@ -863,6 +871,9 @@
         socket = null;
         document.body.removeAttribute('ws-connect');
         document.body.dialoogLiveOpened = false;
+        // If it was the session that ended (not one socket too many),
+        // the page leaves rather than keep showing the box.
+        idle.check();
       }
     });
 
