@@ -58,8 +58,16 @@ func TestFirstVisit(t *testing.T) {
 			b.recoveryAndProfile()
 
 			// Next time: mail address, password and the app.
+			b.waitLive()
 			b.click("Uitloggen")
 			b.waitPath("/inloggen")
+			// The logout closes the page's live connection (1008); the
+			// page that asks why must not take its own logout for a
+			// session ended elsewhere.
+			time.Sleep(2 * time.Second)
+			if b.eval(`location.search !== '' || document.getElementById('main').innerText.includes('beëindigd')`) {
+				t.Fatalf("after Uitloggen the login page is %s and says: %s", evalJS[string](b, `location.href`), evalJS[string](b, `document.getElementById('main').innerText`))
+			}
 			b.step("login", "Wachtwoord")
 			b.fill("E-mailadres", email)
 			b.fill("Wachtwoord", password)

@@ -593,7 +593,11 @@
       var max = maxMode || nearAbsolute(0);
       stop();
       if (ended) {
-        location.replace('/inloggen?afgemeld=1');
+        // Unless the page is on its way already (the person's own logout
+        // or stop, which ended the session and goes where it goes).
+        if (Date.now() - leavingAt > LEAVING_MS) {
+          location.replace('/inloggen?afgemeld=1');
+        }
         return;
       }
       keepUnsent().then(function (kept) {
@@ -652,7 +656,38 @@
       }
     });
     activity();
-    return {activity: activity, check: check};
+    // sessionClosed: the server closed the page's live connection for its
+    // session (1008). If the session was ended elsewhere, the page leaves
+    // (end); but the page's own request may be what ended it (a logout, a
+    // stop with Dialoog), and its answer decides what comes next: then
+    // the page looks once that request is done, and check finds no
+    // session in the header after a logout's swap.
+    var inFlight = 0;
+    var recheck = false;
+    var leavingAt = 0;
+    var LEAVING_MS = 5000;
+    function sessionClosed() {
+      if (inFlight > 0) {
+        recheck = true;
+      } else {
+        check();
+      }
+    }
+    document.addEventListener('htmx:beforeRequest', function () {
+      inFlight += 1;
+    });
+    document.addEventListener('htmx:afterRequest', function () {
+      inFlight = Math.max(0, inFlight - 1);
+      if (recheck && inFlight === 0) {
+        recheck = false;
+        setTimeout(check, 200); // after the answer's swap settled
+      }
+    });
+    window.addEventListener('beforeunload', function () {
+      leavingAt = Date.now();
+    });
+
+    return {activity: activity, sessionClosed: sessionClosed};
   })();
 
   if (window.htmx) {
@@ -873,7 +908,7 @@
         document.body.dialoogLiveOpened = false;
         // If it was the session that ended (not one socket too many),
         // the page leaves rather than keep showing the box.
-        idle.check();
+        idle.sessionClosed();
       }
     });
 
