@@ -292,3 +292,24 @@ func TestKeptLongReplyAfterLapse(t *testing.T) {
 		wantStatus(t, resp, http.StatusRequestEntityTooLarge)
 	})
 }
+
+// TestKeptNotAfterLoggingOutALapsedSession: Afmelden after the session
+// lapsed ends it, as it ends a live one: a copy of its cookie keeps
+// nothing afterwards.
+func TestKeptNotAfterLoggingOutALapsedSession(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newKeptFixture(t, d)
+		b := f.jan.b
+		old := b.session()
+		f.lapse(t)
+		resp, _ := b.post("/uitloggen", nil)
+		wantRedirect(t, resp, pathLogin)
+
+		b.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: old}
+		resp, _ = b.post(f.threadPath(), url.Values{"body": {keptBody}})
+		wantRedirect(t, resp, pathLogin)
+		if f.kept(t) != 0 || cookieNamed(resp, keptCookie) != nil {
+			t.Fatal("a session logged out after it lapsed kept the text")
+		}
+	})
+}

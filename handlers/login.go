@@ -56,15 +56,22 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 }
 
 // endBrowserSession ends the session the request came with, before the
-// browser gets another one.
+// browser gets another one or logs out: also one that is no longer live
+// (lapsed), whose cookie could otherwise still keep a text for a day
+// (auth.Sessions.Lapsed).
 func (h *handler) endBrowserSession(c *fiber.Ctx) {
-	if old, _ := c.Locals(keySessionToken).(string); old != "" {
-		if err := h.sessions.End(c.UserContext(), old); err != nil {
-			h.logger(c).Error("end previous session", "err", err)
-			return
-		}
-		h.sessionEnded(c)
+	old, _ := c.Locals(keySessionToken).(string)
+	if old == "" {
+		old = strings.Clone(c.Cookies(SessionCookieName(h.cfg)))
 	}
+	if old == "" {
+		return
+	}
+	if err := h.sessions.End(c.UserContext(), old); err != nil {
+		h.logger(c).Error("end previous session", "err", err)
+		return
+	}
+	h.sessionEnded(c)
 }
 
 func (h *handler) loginForm(c *fiber.Ctx, status int, v components.LoginView) error {
