@@ -113,7 +113,9 @@ func (h *handler) lapsedUser(c *fiber.Ctx) int64 {
 // and the browser goes to the login page, which says so; posted with
 // keepField by a live session that may send messages, it is kept and
 // nothing is sent (204). Everything else goes on as before: without a
-// session (none, unknown, ended) to the login page, with nothing kept.
+// session (none, unknown, ended) to the login page, with nothing kept. A
+// lapsed session's answer is the same for a conversation the person is
+// not in as for one of theirs (nothing is kept): it tells nothing.
 func (h *handler) keepUnsent(c *fiber.Ctx) error {
 	if h.kept == nil {
 		return c.Next()
@@ -132,7 +134,16 @@ func (h *handler) keepUnsent(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if err := h.keepForm(c, uid); err != nil {
-		if code := apperr.CodeOf(err); code == apperr.Invalid || code == apperr.NotFound {
+		switch apperr.CodeOf(err) {
+		case apperr.NotFound:
+			// A conversation the person is not in (or none): answered as
+			// if kept, so that a copy of a lapsed session's cookie cannot
+			// tell which conversations are theirs. Nothing is kept; the
+			// login then goes to the inbox.
+			h.logger(c).Info("lapsed form not kept", "user", uid, "status", statusOf(err))
+			h.setKeptCookie(c, messaging.KeptToken(h.keptToken(c)), messaging.KeptFor)
+			return redirect(c, loginKept)
+		case apperr.Invalid:
 			h.logger(c).Info("lapsed form not kept", "user", uid, "status", statusOf(err))
 			return redirect(c, pathLogin)
 		}

@@ -313,3 +313,48 @@ func TestKeptNotAfterLoggingOutALapsedSession(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptLapsedLearnsNothing: a lapsed session's cookie (a copy of it)
+// gets the same answer for a conversation of the person, one they are
+// not in and one that does not exist: it cannot tell which conversations
+// the person is in. Only the first is kept.
+func TestKeptLapsedLearnsNothing(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newKeptFixture(t, d)
+		b := f.jan.b
+		other := f.ra.compose(t, f.hr.u, "Intern", "Alleen voor Bram", "bram@osaw.nl")
+		old := b.session()
+		f.lapse(t)
+		type answer struct {
+			status           int
+			location, hx     string
+			cookie, httpOnly bool
+			maxAge           int
+		}
+		post := func(path string, headers ...string) answer {
+			t.Helper()
+			b.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: old}
+			delete(b.cookies, keptCookie)
+			resp, _ := b.post(path, url.Values{"body": {keptBody}}, headers...)
+			a := answer{status: resp.StatusCode, location: resp.Header.Get("Location"), hx: resp.Header.Get("HX-Location")}
+			if ck := cookieNamed(resp, keptCookie); ck != nil {
+				a.cookie, a.httpOnly, a.maxAge = true, ck.HttpOnly, ck.MaxAge
+			}
+			return a
+		}
+		for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+			own := post(f.threadPath(), hx...)
+			if own.status != http.StatusSeeOther && own.hx == "" || !own.cookie {
+				t.Fatalf("own conversation: %+v", own)
+			}
+			for _, path := range []string{components.ThreadURL(other), components.ThreadURL(other + 1000)} {
+				if got := post(path, hx...); got != own {
+					t.Errorf("%s %v: %+v, want %+v as for Jan's own conversation", path, hx, got, own)
+				}
+			}
+		}
+		if f.kept(t) != 1 {
+			t.Fatalf("%d kept, want Jan's reply only", f.kept(t))
+		}
+	})
+}

@@ -99,9 +99,7 @@ func (s *Service) KeepText(ctx context.Context, userID int64, token string, in K
 	if err != nil {
 		return "", fmt.Errorf("keep text: %w", err)
 	}
-	if !auth.ValidToken(token) {
-		token, _ = auth.NewToken()
-	}
+	token = KeptToken(token)
 	now := s.Now().UTC()
 	var thread *int64
 	if in.ThreadID != 0 {
@@ -135,6 +133,15 @@ ON CONFLICT (user_id, COALESCE(thread_id, 0)) DO UPDATE SET token_hash = exclude
 		return "", err
 	}
 	return token, nil
+}
+
+// KeptToken is the browser's token of its kept texts: token when it is
+// one made here, else a new one.
+func KeptToken(token string) string {
+	if !auth.ValidToken(token) {
+		token, _ = auth.NewToken()
+	}
+	return token
 }
 
 // ofForm narrows a query of kept_texts to the user's text for one form
