@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,6 +174,8 @@ func (h *handler) keepForm(c *fiber.Ctx, userID int64) error {
 	in := messaging.KeptInput{ThreadID: id, Body: clip(formValue(c, "body"), maxBodyFormLen), WithFiles: postsFiles(c)}
 	if id == 0 {
 		in.To, in.Subject = clip(formValue(c, "to"), maxToFormLen), clip(formValue(c, "subject"), maxSubjectFormLen)
+		in.Medical = formValue(c, "medical") == "yes"
+		in.TeamID, _ = strconv.ParseInt(clip(formValue(c, "team"), 20), 10, 64)
 	}
 	token, err := h.kept.KeepText(c.UserContext(), userID, h.keptToken(c), in)
 	if err != nil {

@@ -358,3 +358,37 @@ func TestKeptLapsedLearnsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptNewMessageKeepsItsChoices: a new message kept after the lapse
+// comes back with "Bevat medische informatie" still ticked and "Namens"
+// still its team: sent as it comes back, it is not sent unmarked, to be
+// read by whoever may read a conversation without medical information.
+func TestKeptNewMessageKeepsItsChoices(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		arts := ra.onboard(t, auth.InviteInput{Email: "anna@osaw.nl", Internal: true}, false)
+		team, err := ra.msg.CreateTeam(ctx, ra.org.ID, "Bedrijfsarts", true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ra.msg.AddTeamMember(ctx, team.ID, "anna@osaw.nl"); err != nil {
+			t.Fatal(err)
+		}
+		teamID := itoa(team.ID)
+		b := arts.b
+		resp, _ := b.get(pathCompose)
+		wantStatus(t, resp, http.StatusOK)
+		ra.clk.Add(auth.SessionIdle + time.Minute)
+
+		resp, _ = b.post(pathCompose, url.Values{"to": {"jan@example.nl"}, "subject": {"Uitslag keuring"}, "body": {keptBody},
+			"medical": {"yes"}, "team": {teamID}})
+		wantRedirect(t, resp, loginKept)
+		resp = ra.logInAgain(t, b, "anna@osaw.nl")
+		wantRedirect(t, resp, pathCompose)
+		_, page := b.follow(resp)
+		wantContains(t, page, "Dit bericht was nog niet verzonden", `name="medical" value="yes" checked`,
+			`<option value="`+teamID+`" selected>Bedrijfsarts</option>`)
+	})
+}

@@ -20,7 +20,7 @@ func (h *handler) composeShow(c *fiber.Ctx) error {
 		return err
 	}
 	if k != nil {
-		v.Form, v.Kept = components.ComposeForm{To: k.To, Subject: k.Subject, Body: k.Body}, notice
+		v.Form, v.Kept = components.ComposeForm{To: k.To, Subject: k.Subject, Body: k.Body, Medical: k.Medical, Team: k.TeamID}, notice
 	}
 	return h.composeForm(c, fiber.StatusOK, v)
 }

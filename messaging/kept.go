@@ -37,6 +37,11 @@ const (
 type KeptInput struct {
 	ThreadID          int64 // 0: a new message
 	To, Subject, Body string
+	// Medical ("Bevat medische informatie") and TeamID ("Namens", 0:
+	// personally) are a new message's choices of who may read it: kept
+	// with it, so that it is not sent without them (checked when sent).
+	Medical bool
+	TeamID  int64
 	// WithFiles says that the form had attachments, which are not kept.
 	WithFiles bool
 }
@@ -45,6 +50,8 @@ type KeptInput struct {
 type KeptText struct {
 	ThreadID          int64 // 0: a new message
 	To, Subject, Body string
+	Medical           bool
+	TeamID            int64
 	WithFiles         bool
 }
 
@@ -53,6 +60,8 @@ type keptFields struct {
 	To      string `json:"to,omitempty"`
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body"`
+	Medical bool   `json:"medical,omitempty"`
+	Team    int64  `json:"team,omitempty"`
 }
 
 // keptAD binds a kept text to its writer and its form.
@@ -67,7 +76,7 @@ func keptAD(userID, threadID int64) []byte {
 func checkKept(in KeptInput) (keptFields, error) {
 	f := keptFields{Body: in.Body}
 	if in.ThreadID == 0 {
-		f.To, f.Subject = in.To, in.Subject
+		f.To, f.Subject, f.Medical, f.Team = in.To, in.Subject, in.Medical, max(in.TeamID, 0)
 	}
 	tooLong := utf8.RuneCountInString(f.Body) > MaxBody || utf8.RuneCountInString(f.Subject) > MaxSubject || len(f.To) > maxKeptTo
 	invalid := false
@@ -194,7 +203,7 @@ func (s *Service) openKept(k *db.KeptText) (*KeptText, error) {
 	if err := json.Unmarshal(plain, &f); err != nil {
 		return nil, fmt.Errorf("read kept text %d: %w", k.ID, err)
 	}
-	return &KeptText{ThreadID: threadID, To: f.To, Subject: f.Subject, Body: f.Body, WithFiles: k.WithFiles}, nil
+	return &KeptText{ThreadID: threadID, To: f.To, Subject: f.Subject, Body: f.Body, Medical: f.Medical, TeamID: f.Team, WithFiles: k.WithFiles}, nil
 }
 
 // keptOf returns every kept text of the user that has not expired, in
@@ -212,8 +221,8 @@ func (s *Service) keptOf(ctx context.Context, userID int64) ([]keptJSON, error) 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, keptJSON{Conversation: kept[i].ThreadID, To: k.To, Subject: k.Subject, Body: k.Body, WithFiles: k.WithFiles,
-			KeptAt: kept[i].CreatedAt.UTC(), ExpiresAt: kept[i].ExpiresAt.UTC()})
+		out = append(out, keptJSON{Conversation: kept[i].ThreadID, To: k.To, Subject: k.Subject, Body: k.Body, Medical: k.Medical,
+			Team: k.TeamID, WithFiles: k.WithFiles, KeptAt: kept[i].CreatedAt.UTC(), ExpiresAt: kept[i].ExpiresAt.UTC()})
 	}
 	return out, nil
 }
@@ -225,6 +234,8 @@ type keptJSON struct {
 	To           string    `json:"to,omitempty"`
 	Subject      string    `json:"subject,omitempty"`
 	Body         string    `json:"body"`
+	Medical      bool      `json:"medical,omitempty"`
+	Team         int64     `json:"team,omitempty"`
 	WithFiles    bool      `json:"with_files"`
 	KeptAt       time.Time `json:"kept_at"`
 	ExpiresAt    time.Time `json:"expires_at"`

@@ -74,6 +74,24 @@ func TestKeptTexts(t *testing.T) {
 		if got, _ := f.svc.KeptText(ctx, jan.Identity(), tok, 0); got == nil || got.To != "hr@osaw.nl" || got.Subject != "Vraag" || !got.WithFiles {
 			t.Fatalf("new message: %+v", got)
 		}
+		// A new message's choices of who may read it come back with it
+		// (TestKeptNewMessageKeepsItsChoices); a reply has none.
+		hrTok, err := f.svc.KeepText(ctx, f.hr.ID, "", messaging.KeptInput{To: "jan@example.nl", Body: "Uitslag", Medical: true, TeamID: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.KeepText(ctx, f.hr.ID, hrTok, messaging.KeptInput{ThreadID: tid, Body: "Antwoord", Medical: true, TeamID: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.svc.KeptText(ctx, f.hr.Identity(), hrTok, 0); got == nil || !got.Medical || got.TeamID != 7 {
+			t.Fatalf("new message's choices: %+v", got)
+		}
+		if got, _ := f.svc.KeptText(ctx, f.hr.Identity(), hrTok, tid); got == nil || got.Medical || got.TeamID != 0 {
+			t.Fatalf("reply with a new message's choices: %+v", got)
+		}
+		if _, err := d.NewDelete().Model((*db.KeptText)(nil)).Where("user_id = ?", f.hr.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 		// The newest is where the login goes.
 		if id, ok, err := f.svc.KeptForm(ctx, jan.Identity(), tok); err != nil || !ok || id != 0 {
 			t.Fatalf("kept form: %d %v %v", id, ok, err)
