@@ -320,6 +320,12 @@ func (s *SSO) save(ctx context.Context, org int64, actor *int64, in SSOInput, ip
 		if exists {
 			return taken
 		}
+		if exists, err = colleaguesElsewhere(ctx, tx, org, domains); err != nil {
+			return err
+		}
+		if exists {
+			return taken
+		}
 		if _, err := tx.NewDelete().Table("sso_domains").Where("org_id = ?", org).Exec(ctx); err != nil {
 			return fmt.Errorf("drop domains: %w", err)
 		}
@@ -348,6 +354,30 @@ ON CONFLICT (org_id) DO UPDATE SET issuer = excluded.issuer, client_id = exclude
 		return fmt.Errorf("save sso provider: %w", err)
 	}
 	return nil
+}
+
+// colleaguesElsewhere reports whether another organisation than org has
+// internal users with an address in one of domains: such a domain belongs
+// to that organisation, and a provider of org, which says who anyone of a
+// domain is, may not claim it (first come would be first served, and could
+// create accounts for its addresses not invited yet). Outsiders' addresses
+// do not count: an organisation's own people may take part elsewhere as
+// external users. Domains are checked by parseDomains ([a-z0-9.-], no LIKE
+// wildcards); a save is rare, so the scan of users' addresses is no cost
+// to a page.
+func colleaguesElsewhere(ctx context.Context, tx bun.Tx, org int64, domains []string) (bool, error) {
+	q := tx.NewSelect().Model((*db.User)(nil)).Where("kind = ? AND org_id IS NOT NULL AND org_id <> ?", db.KindInternal, org)
+	q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		for _, d := range domains {
+			q = q.WhereOr("email LIKE ?", "%@"+d)
+		}
+		return q
+	})
+	exists, err := q.Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check colleagues of domains: %w", err)
+	}
+	return exists, nil
 }
 
 // Remove switches single sign-on off for the admin's organisation. Its

@@ -83,3 +83,54 @@ func TestSSOSaveTwiceAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSSODomainOfAnotherOrganisationsColleagues: an admin cannot claim for
+// their organisation's provider a mail domain in which another
+// organisation has colleagues (internal users). Before, the first to save
+// it had it: another organisation's admin could take osaw.nl before OSAW
+// did, so that OSAW could never log in through its own provider, and their
+// provider, which says who anyone at osaw.nl is, could create accounts for
+// the addresses OSAW had not invited yet. The domain's own organisation
+// keeps it, and a domain where only external people have an address may
+// still be claimed (an organisation's own people may take part elsewhere
+// as outsiders). Both engines, in Beheer and on the command line.
+func TestSSODomainOfAnotherOrganisationsColleagues(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newAccFixture(t, d)
+		other := &db.Organisation{Name: "Ander", CreatedAt: f.clk.Now()}
+		if _, err := d.NewInsert().Model(other).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s := &auth.SSO{Accounts: f.acc, RedirectURL: "http://dialoog.test" + auth.PathSSOCallback}
+		anna, eve := adminOf(t, d, f.org.ID, "anna@osaw.nl"), adminOf(t, d, other.ID, "eve@ander.nl")
+		in := func(domains string) auth.SSOInput {
+			return auth.SSOInput{Issuer: "https://login.example", ClientID: "dialoog", ClientSecret: "geheim", Domains: domains, CreateUsers: true}
+		}
+		if _, _, err := f.inv.Invite(ctx, auth.InviteInput{Email: "jan@gmail.example", OrgID: f.org.ID}); err != nil {
+			t.Fatal(err)
+		}
+		for _, domains := range []string{"osaw.nl", "ander.nl OSAW.nl"} {
+			err := s.Save(ctx, eve, in(domains), "127.0.0.1")
+			if fs := apperr.FieldsOf(err); len(fs) != 1 || fs[0].Key != "sso.domains.taken" {
+				t.Fatalf("%q claimed by another organisation: %v, want the field error sso.domains.taken", domains, err)
+			}
+			if err := s.SaveForOrg(ctx, other.ID, in(domains)); apperr.FieldsOf(err) == nil {
+				t.Fatalf("%q claimed on the command line for another organisation: %v", domains, err)
+			}
+		}
+		if n, err := d.NewSelect().Table("sso_domains").Count(ctx); err != nil || n != 0 {
+			t.Fatalf("%d domains stored after the refusals, %v", n, err)
+		}
+		if _, ok, err := s.Settings(ctx, eve); err != nil || ok {
+			t.Fatalf("a provider stored for the other organisation (%v, %v)", ok, err)
+		}
+		// Its own people and outsiders' addresses do not stand in the way.
+		if err := s.Save(ctx, eve, in("ander.nl gmail.example"), "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(ctx, anna, in("osaw.nl"), "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
