@@ -117,11 +117,15 @@ func (s termsStore) Version(ctx context.Context, version int) (handlers.TermsVer
 }
 
 func (s termsStore) Publish(ctx context.Context, nl, en string, by int64) (handlers.TermsVersion, error) {
-	t, err := auth.PublishTerms(ctx, s.db, nl, en, &by, s.now)
+	t, err := auth.PublishTermsInBeheer(ctx, s.db, nl, en, by, s.now)
 	if err != nil {
 		return handlers.TermsVersion{}, err
 	}
 	return termsVersion(t), nil
+}
+
+func (s termsStore) Shared(ctx context.Context) (bool, error) {
+	return auth.TermsShared(ctx, s.db)
 }
 
 func termsVersion(t *db.TermsVersion) handlers.TermsVersion {

@@ -77,9 +77,35 @@ func EnsureTerms(ctx context.Context, d *db.DB, now func() time.Time) error {
 	return err
 }
 
+// TermsShared reports whether the installation serves several
+// organisations. Its terms bind everyone of every organisation and every
+// outsider, so they are then the operator's (`dialoog terms publish`), not
+// one organisation's admins' (PublishTermsInBeheer).
+func TermsShared(ctx context.Context, idb bun.IDB) (bool, error) {
+	n, err := idb.NewSelect().Model((*db.Organisation)(nil)).Limit(2).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("count organisations: %w", err)
+	}
+	return n > 1, nil
+}
+
+// PublishTermsInBeheer is PublishTerms by the admin by, in Beheer: only on
+// an installation of one organisation (TermsShared); on one shared by
+// several it is apperr Forbidden and stores nothing, as one
+// organisation's admin would make everyone of the others accept their
+// text.
+func PublishTermsInBeheer(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by int64, now func() time.Time) (*db.TermsVersion, error) {
+	return publishTerms(ctx, d, bodyNL, bodyEN, &by, true, now)
+}
+
 // PublishTerms stores a new version of the terms; everyone accepts it at
-// their next login.
+// their next login. It is the operator's (the command line); Beheer
+// publishes with PublishTermsInBeheer.
 func PublishTerms(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by *int64, now func() time.Time) (*db.TermsVersion, error) {
+	return publishTerms(ctx, d, bodyNL, bodyEN, by, false, now)
+}
+
+func publishTerms(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by *int64, beheer bool, now func() time.Time) (*db.TermsVersion, error) {
 	bodyNL, bodyEN = strings.TrimSpace(bodyNL), strings.TrimSpace(bodyEN)
 	if bodyNL == "" {
 		return nil, apperr.Field("body", "terms.empty")
@@ -89,6 +115,15 @@ func PublishTerms(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by *int6
 	}
 	var t db.TermsVersion
 	err := d.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if beheer {
+			shared, err := TermsShared(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if shared {
+				return apperr.New(apperr.Forbidden, "admin_terms.shared")
+			}
+		}
 		var last int
 		if err := tx.NewSelect().Model((*db.TermsVersion)(nil)).ColumnExpr("COALESCE(MAX(version), 0)").Scan(ctx, &last); err != nil {
 			return fmt.Errorf("last terms version: %w", err)

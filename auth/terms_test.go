@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
 )
@@ -62,6 +63,54 @@ func TestTermsSigningSentence(t *testing.T) {
 		}
 		if cur, _ = CurrentTerms(ctx, d); cur.Version != 3 {
 			t.Fatalf("an admin's terms were replaced: version %d", cur.Version)
+		}
+	})
+}
+
+// TestTermsInBeheerOnlyForOneOrganisation: publishing the terms from
+// Beheer (PublishTermsInBeheer) is for an installation of one
+// organisation; on one shared by several it is refused (apperr Forbidden)
+// and stores nothing, as the terms bind everyone of every organisation.
+// The command line (PublishTerms) stays the operator's. Both engines.
+func TestTermsInBeheerOnlyForOneOrganisation(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := func() time.Time { return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) }
+		if err := EnsureTerms(ctx, d, now); err != nil {
+			t.Fatal(err)
+		}
+		org := func(name string) int64 {
+			o := &db.Organisation{Name: name, CreatedAt: now()}
+			if _, err := d.NewInsert().Model(o).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return o.ID
+		}
+		osaw := org("OSAW")
+		admin := &db.User{Email: "admin@osaw.nl", Kind: db.KindInternal, OrgID: &osaw, IsAdmin: true, Status: db.StatusActive,
+			Language: "nl", Gender: "unknown", CreatedAt: now(), UpdatedAt: now()}
+		if _, err := d.NewInsert().Model(admin).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if shared, err := TermsShared(ctx, d); err != nil || shared {
+			t.Fatalf("one organisation: shared %v, %v", shared, err)
+		}
+		if _, err := PublishTermsInBeheer(ctx, d, "Versie twee", "Version two", admin.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		org("Ander")
+		if shared, err := TermsShared(ctx, d); err != nil || !shared {
+			t.Fatalf("two organisations: shared %v, %v", shared, err)
+		}
+		_, err := PublishTermsInBeheer(ctx, d, "Versie drie", "Version three", admin.ID, now)
+		if apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("published in Beheer of a shared installation: %v, want Forbidden", err)
+		}
+		if cur, _ := CurrentTerms(ctx, d); cur.Version != 2 {
+			t.Fatalf("version %d after the refusal, want 2", cur.Version)
+		}
+		if _, err := PublishTerms(ctx, d, "Versie drie", "Version three", nil, now); err != nil {
+			t.Fatalf("the command line: %v", err)
 		}
 	})
 }

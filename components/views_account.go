@@ -272,6 +272,9 @@ type AdminTermsView struct {
 	NL, EN string
 	// BodyError is the translated message for the Dutch text.
 	BodyError string
+	// Shared: the installation serves several organisations, so its
+	// operator publishes the terms; the page has no form.
+	Shared bool
 }
 
 // waitSeconds renders "(nog N seconden)" for a countdown.

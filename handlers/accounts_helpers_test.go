@@ -180,12 +180,14 @@ func (s testTerms) Version(ctx context.Context, version int) (TermsVersion, erro
 }
 
 func (s testTerms) Publish(ctx context.Context, nl, en string, by int64) (TermsVersion, error) {
-	t, err := auth.PublishTerms(ctx, s.d, nl, en, &by, s.now)
+	t, err := auth.PublishTermsInBeheer(ctx, s.d, nl, en, by, s.now)
 	if err != nil {
 		return TermsVersion{}, err
 	}
 	return TermsVersion{ID: t.ID, Version: t.Version, NL: t.Body, EN: t.BodyEN, PublishedAt: t.PublishedAt}, nil
 }
+
+func (s testTerms) Shared(ctx context.Context) (bool, error) { return auth.TermsShared(ctx, s.d) }
 
 type testMail struct{}
 

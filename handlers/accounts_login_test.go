@@ -442,3 +442,36 @@ func TestPasswordResetLiveCheckKnowsTheName(t *testing.T) {
 		wantContains(t, body, "Dit wachtwoord voldoet aan de eisen.")
 	})
 }
+
+// TestAdminTermsOfASharedInstallation: the terms of use are the
+// installation's, accepted by everyone of every organisation and by every
+// outsider. On an installation shared by several organisations an admin of
+// one of them no longer publishes them for all the others: the page shows
+// the current version without the form and says who publishes them, and a
+// post is refused and changes nothing. Before, any organisation's admin
+// made everyone accept a text of theirs.
+func TestAdminTermsOfASharedInstallation(t *testing.T) {
+	ra := newRealApp(t)
+	admin := ra.onboard(t, auth.InviteInput{Email: "hr@example.nl", Admin: true}, false)
+	_, other, _ := ra.otherOrg(t)
+	for _, b := range []*browser{admin.b, other.b} {
+		resp, page := b.get("/beheer/voorwaarden")
+		wantStatus(t, resp, http.StatusOK)
+		wantContains(t, page, "<h1>Gebruikersvoorwaarden beheren</h1>", "Huidige versie: 1",
+			"Deze installatie is van meerdere organisaties", "dialoog terms publish")
+		wantNotContains(t, page, `name="body_nl"`, ">PUBLICEREN</button>")
+		resp, page = b.post("/beheer/voorwaarden", url.Values{"body_nl": {"Voorwaarden van één organisatie."}, "body_en": {"One organisation's terms."}})
+		wantStatus(t, resp, http.StatusForbidden)
+		wantContains(t, page, "alleen de beheerder van de server publiceert de gebruikersvoorwaarden")
+	}
+	cur, err := auth.CurrentTerms(context.Background(), ra.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Version != 1 {
+		t.Fatalf("terms version %d after the refused posts, want 1", cur.Version)
+	}
+	// Nobody has a new version to accept.
+	resp, _ := admin.b.get(pathInbox)
+	wantStatus(t, resp, http.StatusOK)
+}

@@ -201,8 +201,12 @@ type Terms interface {
 	// Version returns one version; apperr NotFound when there is none.
 	Version(ctx context.Context, version int) (TermsVersion, error)
 	// Publish stores a new version by the admin byUserID; apperr Invalid
-	// with Field "body" for an empty or too long text.
+	// with Field "body" for an empty or too long text, apperr Forbidden
+	// when Shared.
 	Publish(ctx context.Context, nl, en string, byUserID int64) (TermsVersion, error)
+	// Shared reports an installation of several organisations, whose
+	// terms its operator publishes (auth.TermsShared), not an admin.
+	Shared(ctx context.Context) (bool, error)
 }
 
 // Messages is the messaging of a signed-in user: conversations, messages,

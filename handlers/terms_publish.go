@@ -14,13 +14,18 @@ import (
 const maxTermsFormLen = 256 << 10
 
 // adminTermsShow shows the current terms version and the form to publish a
-// new one, prefilled with the current texts.
+// new one, prefilled with the current texts; on an installation of
+// several organisations only who publishes them.
 func (h *handler) adminTermsShow(c *fiber.Ctx) error {
 	t, err := h.terms.Current(c.UserContext())
 	if err != nil {
 		return fmt.Errorf("current terms: %w", err)
 	}
-	v := components.AdminTermsView{Version: t.Version, PublishedAt: t.PublishedAt, NL: t.NL, EN: t.EN}
+	shared, err := h.terms.Shared(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("terms shared: %w", err)
+	}
+	v := components.AdminTermsView{Version: t.Version, PublishedAt: t.PublishedAt, NL: t.NL, EN: t.EN, Shared: shared}
 	return h.adminTermsForm(c, fiber.StatusOK, v)
 }
 

@@ -369,6 +369,8 @@ func (unusedTerms) Publish(context.Context, string, string, int64) (handlers.Ter
 	return handlers.TermsVersion{}, errUnused
 }
 
+func (unusedTerms) Shared(context.Context) (bool, error) { return false, errUnused }
+
 // ids are the ids of users.
 func ids(users []*db.User) []int64 {
 	out := make([]int64, len(users))
