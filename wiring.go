@@ -116,8 +116,8 @@ func (s termsStore) Version(ctx context.Context, version int) (handlers.TermsVer
 	return termsVersion(t), nil
 }
 
-func (s termsStore) Publish(ctx context.Context, nl, en string, by int64) (handlers.TermsVersion, error) {
-	t, err := auth.PublishTermsInBeheer(ctx, s.db, nl, en, by, s.now)
+func (s termsStore) Publish(ctx context.Context, cur *auth.Current, nl, en string) (handlers.TermsVersion, error) {
+	t, err := auth.PublishTermsInBeheer(ctx, s.db, cur, nl, en, s.now)
 	if err != nil {
 		return handlers.TermsVersion{}, err
 	}

@@ -115,19 +115,24 @@ func TestTermsStore(t *testing.T) {
 	if err := auth.EnsureTerms(ctx, d, now); err != nil {
 		t.Fatal(err)
 	}
-	admin := &db.User{Email: "hr@example.nl", Kind: db.KindInternal, IsAdmin: true, Status: db.StatusActive, Language: "nl", Gender: "unknown", CreatedAt: now(), UpdatedAt: now()}
+	org := &db.Organisation{Name: "OSAW", CreatedAt: now()}
+	if _, err := d.NewInsert().Model(org).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := &db.User{Email: "hr@example.nl", Kind: db.KindInternal, OrgID: &org.ID, IsAdmin: true, Status: db.StatusActive, Language: "nl", Gender: "unknown", CreatedAt: now(), UpdatedAt: now()}
 	if _, err := d.NewInsert().Model(admin).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
+	by := &auth.Current{User: admin.Identity()}
 	s := termsStore{d, now}
 	cur, err := s.Current(ctx)
 	if err != nil || cur.Version != 1 || cur.NL == "" || cur.ID == 0 {
 		t.Fatalf("current: %+v %v", cur, err)
 	}
-	if _, err := s.Publish(ctx, " ", "", admin.ID); apperr.CodeOf(err) != apperr.Invalid {
+	if _, err := s.Publish(ctx, by, " ", ""); apperr.CodeOf(err) != apperr.Invalid {
 		t.Fatalf("empty text: %v", err)
 	}
-	v2, err := s.Publish(ctx, "Tweede versie", "Second version", admin.ID)
+	v2, err := s.Publish(ctx, by, "Tweede versie", "Second version")
 	if err != nil || v2.Version != 2 || v2.EN != "Second version" {
 		t.Fatalf("publish: %+v %v", v2, err)
 	}

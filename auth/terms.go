@@ -89,13 +89,17 @@ func TermsShared(ctx context.Context, idb bun.IDB) (bool, error) {
 	return n > 1, nil
 }
 
-// PublishTermsInBeheer is PublishTerms by the admin by, in Beheer: only on
-// an installation of one organisation (TermsShared); on one shared by
+// PublishTermsInBeheer is PublishTerms by the admin cur, in Beheer:
+// apperr NotFound for anyone who is no admin (AdminOrg), and only on an
+// installation of one organisation (TermsShared); on one shared by
 // several it is apperr Forbidden and stores nothing, as one
 // organisation's admin would make everyone of the others accept their
 // text.
-func PublishTermsInBeheer(ctx context.Context, d *db.DB, bodyNL, bodyEN string, by int64, now func() time.Time) (*db.TermsVersion, error) {
-	return publishTerms(ctx, d, bodyNL, bodyEN, &by, true, now)
+func PublishTermsInBeheer(ctx context.Context, d *db.DB, cur *Current, bodyNL, bodyEN string, now func() time.Time) (*db.TermsVersion, error) {
+	if _, err := AdminOrg(cur); err != nil {
+		return nil, err
+	}
+	return publishTerms(ctx, d, bodyNL, bodyEN, &cur.User.ID, true, now)
 }
 
 // PublishTerms stores a new version of the terms; everyone accepts it at

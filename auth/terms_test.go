@@ -9,6 +9,7 @@ import (
 	"dialoog/apperr"
 	"dialoog/db"
 	"dialoog/db/dbtest"
+	"dialoog/identity"
 )
 
 // TestTermsSigningSentence: the built-in terms say that a signer's
@@ -68,8 +69,9 @@ func TestTermsSigningSentence(t *testing.T) {
 }
 
 // TestTermsInBeheerOnlyForOneOrganisation: publishing the terms from
-// Beheer (PublishTermsInBeheer) is for an installation of one
-// organisation; on one shared by several it is refused (apperr Forbidden)
+// Beheer (PublishTermsInBeheer) is for an admin (apperr NotFound for a
+// colleague), on an installation of one organisation; on one shared by
+// several it is refused (apperr Forbidden)
 // and stores nothing, as the terms bind everyone of every organisation.
 // The command line (PublishTerms) stays the operator's. Both engines.
 func TestTermsInBeheerOnlyForOneOrganisation(t *testing.T) {
@@ -95,14 +97,19 @@ func TestTermsInBeheerOnlyForOneOrganisation(t *testing.T) {
 		if shared, err := TermsShared(ctx, d); err != nil || shared {
 			t.Fatalf("one organisation: shared %v, %v", shared, err)
 		}
-		if _, err := PublishTermsInBeheer(ctx, d, "Versie twee", "Version two", admin.ID, now); err != nil {
+		cur := &Current{User: &identity.User{ID: admin.ID, OrgID: &osaw, Email: admin.Email, Kind: db.KindInternal, IsAdmin: true, Status: db.StatusActive}}
+		colleague := &Current{User: &identity.User{ID: admin.ID + 100, OrgID: &osaw, Email: "collega@osaw.nl", Kind: db.KindInternal, Status: db.StatusActive}}
+		if _, err := PublishTermsInBeheer(ctx, d, colleague, "Versie twee", "Version two", now); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("published by a colleague who is no admin: %v, want NotFound", err)
+		}
+		if _, err := PublishTermsInBeheer(ctx, d, cur, "Versie twee", "Version two", now); err != nil {
 			t.Fatal(err)
 		}
 		org("Ander")
 		if shared, err := TermsShared(ctx, d); err != nil || !shared {
 			t.Fatalf("two organisations: shared %v, %v", shared, err)
 		}
-		_, err := PublishTermsInBeheer(ctx, d, "Versie drie", "Version three", admin.ID, now)
+		_, err := PublishTermsInBeheer(ctx, d, cur, "Versie drie", "Version three", now)
 		if apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("published in Beheer of a shared installation: %v, want Forbidden", err)
 		}

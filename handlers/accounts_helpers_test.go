@@ -179,8 +179,8 @@ func (s testTerms) Version(ctx context.Context, version int) (TermsVersion, erro
 	return TermsVersion{ID: t.ID, Version: t.Version, NL: t.Body, EN: t.BodyEN, PublishedAt: t.PublishedAt}, nil
 }
 
-func (s testTerms) Publish(ctx context.Context, nl, en string, by int64) (TermsVersion, error) {
-	t, err := auth.PublishTermsInBeheer(ctx, s.d, nl, en, by, s.now)
+func (s testTerms) Publish(ctx context.Context, cur *auth.Current, nl, en string) (TermsVersion, error) {
+	t, err := auth.PublishTermsInBeheer(ctx, s.d, cur, nl, en, s.now)
 	if err != nil {
 		return TermsVersion{}, err
 	}

@@ -200,10 +200,10 @@ type Terms interface {
 	Current(ctx context.Context) (TermsVersion, error)
 	// Version returns one version; apperr NotFound when there is none.
 	Version(ctx context.Context, version int) (TermsVersion, error)
-	// Publish stores a new version by the admin byUserID; apperr Invalid
-	// with Field "body" for an empty or too long text, apperr Forbidden
-	// when Shared.
-	Publish(ctx context.Context, nl, en string, byUserID int64) (TermsVersion, error)
+	// Publish stores a new version by the admin cur; apperr Invalid with
+	// Field "body" for an empty or too long text, apperr Forbidden when
+	// Shared, NotFound for anyone who is no admin.
+	Publish(ctx context.Context, cur *auth.Current, nl, en string) (TermsVersion, error)
 	// Shared reports an installation of several organisations, whose
 	// terms its operator publishes (auth.TermsShared), not an admin.
 	Shared(ctx context.Context) (bool, error)

@@ -33,7 +33,7 @@ func (h *handler) adminTermsShow(c *fiber.Ctx) error {
 // accepts it on their next request.
 func (h *handler) adminTermsPublish(c *fiber.Ctx) error {
 	nl, en := clip(formValue(c, "body_nl"), maxTermsFormLen), clip(formValue(c, "body_en"), maxTermsFormLen)
-	if _, err := h.terms.Publish(c.UserContext(), nl, en, current(c).User.ID); err != nil {
+	if _, err := h.terms.Publish(c.UserContext(), current(c), nl, en); err != nil {
 		if apperr.CodeOf(err) != apperr.Invalid {
 			return err
 		}

@@ -365,7 +365,7 @@ func (unusedTerms) Version(context.Context, int) (handlers.TermsVersion, error) 
 	return handlers.TermsVersion{}, errUnused
 }
 
-func (unusedTerms) Publish(context.Context, string, string, int64) (handlers.TermsVersion, error) {
+func (unusedTerms) Publish(context.Context, *auth.Current, string, string) (handlers.TermsVersion, error) {
 	return handlers.TermsVersion{}, errUnused
 }
 
