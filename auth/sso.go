@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -320,7 +321,17 @@ func (s *SSO) save(ctx context.Context, org int64, actor *int64, in SSOInput, ip
 		if exists {
 			return taken
 		}
-		if exists, err = colleaguesElsewhere(ctx, tx, org, domains); err != nil {
+		var held []string
+		if err := tx.NewSelect().Table("sso_domains").Column("domain").Where("org_id = ?", org).Scan(ctx, &held); err != nil {
+			return fmt.Errorf("load domains: %w", err)
+		}
+		var claimed []string
+		for _, d := range domains {
+			if !slices.Contains(held, d) {
+				claimed = append(claimed, d)
+			}
+		}
+		if exists, err = colleaguesElsewhere(ctx, tx, org, claimed); err != nil {
 			return err
 		}
 		if exists {
@@ -360,12 +371,17 @@ ON CONFLICT (org_id) DO UPDATE SET issuer = excluded.issuer, client_id = exclude
 // internal users with an address in one of domains: such a domain belongs
 // to that organisation, and a provider of org, which says who anyone of a
 // domain is, may not claim it (first come would be first served, and could
-// create accounts for its addresses not invited yet). Outsiders' addresses
+// create accounts for its addresses not invited yet). Pass only the domains
+// org does not hold yet: one it holds stays its own, whoever has a
+// colleague there since. Outsiders' addresses
 // do not count: an organisation's own people may take part elsewhere as
 // external users. Domains are checked by parseDomains ([a-z0-9.-], no LIKE
 // wildcards); a save is rare, so the scan of users' addresses is no cost
 // to a page.
 func colleaguesElsewhere(ctx context.Context, tx bun.Tx, org int64, domains []string) (bool, error) {
+	if len(domains) == 0 {
+		return false, nil
+	}
 	q := tx.NewSelect().Model((*db.User)(nil)).Where("kind = ? AND org_id IS NOT NULL AND org_id <> ?", db.KindInternal, org)
 	q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 		for _, d := range domains {

@@ -91,9 +91,10 @@ func TestSSOSaveTwiceAtOnce(t *testing.T) {
 // did, so that OSAW could never log in through its own provider, and their
 // provider, which says who anyone at osaw.nl is, could create accounts for
 // the addresses OSAW had not invited yet. The domain's own organisation
-// keeps it, and a domain where only external people have an address may
-// still be claimed (an organisation's own people may take part elsewhere
-// as outsiders). Both engines, in Beheer and on the command line.
+// keeps it (also when another organisation has a colleague there later), and
+// a domain where only external people have an address may still be claimed
+// (an organisation's own people may take part elsewhere as outsiders). Both
+// engines, in Beheer and on the command line.
 func TestSSODomainOfAnotherOrganisationsColleagues(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -131,6 +132,13 @@ func TestSSODomainOfAnotherOrganisationsColleagues(t *testing.T) {
 		}
 		if err := s.Save(ctx, anna, in("osaw.nl"), "127.0.0.1"); err != nil {
 			t.Fatal(err)
+		}
+		// A domain the organisation holds stays its own: a colleague
+		// another organisation gives an address in it later does not stop
+		// it from saving its provider again.
+		adminOf(t, d, other.ID, "piet@osaw.nl")
+		if err := s.Save(ctx, anna, in("osaw.nl zorg.nl"), "127.0.0.1"); err != nil {
+			t.Fatalf("saved again with a domain the organisation holds: %v", err)
 		}
 	})
 }
