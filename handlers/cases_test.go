@@ -207,3 +207,45 @@ func TestCaseStatusUnknownValue(t *testing.T) {
 		}
 	})
 }
+
+// TestCaseChoiceGoneMeanwhile, on both engines: "Aan dossier toevoegen"
+// sent from a page that offered an open case which a colleague closed
+// since says why it was refused, in the page's language, also when no
+// open case is left to offer (the form with the choice is then gone), as
+// a plain post and as the partial htmx swaps; the conversation stays out
+// of every case.
+func TestCaseChoiceGoneMeanwhile(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ra := newRealAppOn(t, d)
+		hr := ra.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		kees := ra.person(t, "kees@osaw.nl", true, "Kees", "", "Smit", "en")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		first := "/berichten/" + itoa(ra.compose(t, hr.u, "Verzuim", "Hallo", jan.u.Email, kees.u.Email))
+		second := "/berichten/" + itoa(ra.compose(t, hr.u, "Re-integratie", "Hallo", jan.u.Email, kees.u.Email))
+		resp, _ := hr.b.post(first+"/dossier", url.Values{"subject": {itoa(jan.u.ID)}, "reference": {"P-1"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		var caseID int64
+		if err := d.NewSelect().Model((*db.Case)(nil)).Column("id").Where("reference = ?", "P-1").Scan(ctx, &caseID); err != nil {
+			t.Fatal(err)
+		}
+		_, page := hr.b.get(second)
+		wantContains(t, page, `name="case"`, "P-1 — Jan Jansen")
+		resp, _ = hr.b.post("/dossiers/"+itoa(caseID)+"/status", url.Values{"status": {"closed"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+
+		for _, p := range []struct {
+			who  *person
+			want string
+		}{{hr, "Dit dossier is gesloten; kies een open dossier."}, {kees, "This case is closed; choose an open case."}} {
+			for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+				resp, page = p.who.b.post(second+"/dossier", url.Values{"case": {itoa(caseID)}}, hx...)
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				wantContains(t, page, p.want)
+			}
+		}
+		if n := ra.count(t, (*db.Thread)(nil), "case_id IS NOT NULL"); n != 1 {
+			t.Fatalf("%d conversations in a case, want the first only", n)
+		}
+	})
+}
