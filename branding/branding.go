@@ -49,6 +49,7 @@ const (
 	ErrSenderAddress  = "branding.sender_address"
 	ErrSupportLong    = "branding.support_long"
 	ErrControl        = "branding.control"
+	ErrSenderChars    = "branding.sender_chars"
 	ErrColourFormat   = "branding.colour_format"
 	ErrColourContrast = "branding.colour_contrast"
 	ErrLogoMissing    = "branding.logo_missing"
@@ -79,8 +80,10 @@ func CheckSenderName(s string) string {
 	switch {
 	case utf8.RuneCountInString(s) > MaxSenderName:
 		return ErrSenderLong
-	case hasControl(s, false) || strings.ContainsAny(s, `"<>\`):
+	case hasControl(s, false):
 		return ErrControl
+	case strings.ContainsAny(s, `"<>\`):
+		return ErrSenderChars
 	case HasAtSign(s):
 		return ErrSenderAddress
 	}

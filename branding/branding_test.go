@@ -53,6 +53,20 @@ func TestSenderNameIsNoAddress(t *testing.T) {
 	}
 }
 
+// TestSenderNameQuotes: quotes, angle brackets and a backslash, which
+// would break the mail's From header, are refused in the sender name with
+// a message of their own, not the one about invisible characters.
+func TestSenderNameQuotes(t *testing.T) {
+	for _, s := range []string{`"OSAW"`, "OSAW <x>", `OSAW\x`} {
+		if k := CheckSenderName(s); k != ErrSenderChars {
+			t.Errorf("CheckSenderName(%q) = %q, want %q", s, k, ErrSenderChars)
+		}
+	}
+	if k := CheckName(`"OSAW" <Zuid>`); k != "" {
+		t.Errorf("an organisation's name may hold quotes: %q", k)
+	}
+}
+
 // TestColourReadableAsLinkOnThePage: the organisation's colour is the
 // background of white text (header, buttons) and the colour of links and
 // subjects on the page's light grey background (app.css's --c-bg). A

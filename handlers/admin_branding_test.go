@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
@@ -75,7 +76,7 @@ func TestAdminBranding(t *testing.T) {
 			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {""}, "sender": {`Bad "name" <x>`},
 				"support": {"Bel ons"}, "colour": {"red"}})
 			wantStatus(t, resp, http.StatusUnprocessableEntity)
-			wantContains(t, page, "Vul de naam van de organisatie in.", "Gebruik alleen gewone tekens",
+			wantContains(t, page, "Vul de naam van de organisatie in.", "Gebruik geen aanhalingstekens",
 				"Vul een kleur in als #", `value="Bad &#34;name&#34; &lt;x&gt;"`, `value="red"`, ">Bel ons</textarea>")
 			resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "colour": {"#ffff00"}})
 			wantStatus(t, resp, http.StatusUnprocessableEntity)
@@ -259,4 +260,51 @@ VALUES (?, '', '', ?, 'nl', ?)`, ra.org.ID, stored, ra.clk.Now()).Exec(ctx); err
 		wantContains(t, page, `value="`+shade+`"`)
 		wantNotContains(t, page, "The stored colour")
 	})
+}
+
+// TestBrandingMessageNamesTheProblem, on both engines: an invisible
+// direction mark in the organisation's name or support text is refused
+// with a message that says so, not one about quotes "in the sender", and
+// quotes in the sender name get a message about those; each beside its
+// field, in the admin's language, with the rest of the form as typed.
+func TestBrandingMessageNamesTheProblem(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		for _, lang := range []struct{ code, hidden, quotes, sender string }{
+			{"nl", "onzichtbaar teken of stuurteken", "Gebruik geen aanhalingstekens", "afzender"},
+			{"en", "invisible or control character", "Do not use quotes", "sender"},
+		} {
+			if _, err := ra.d.NewUpdate().Table("users").Set("language = ?", lang.code).Where("id = ?", admin.u.ID).Exec(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+				resp, page := admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW\u202eknab"}, "sender": {"OSAW via Dialoog"},
+					"support": {"Bel ons\n030\u200f"}, "colour": {"#1f4e79"}}, hx...)
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				name, support := fieldErrorText(page, "branding-name"), fieldErrorText(page, "branding-support")
+				for _, msg := range []string{name, support} {
+					if !strings.Contains(msg, lang.hidden) || strings.Contains(msg, lang.sender) {
+						t.Errorf("%s: message %q, want one about an invisible character", lang.code, msg)
+					}
+				}
+				wantContains(t, page, `value="OSAW via Dialoog"`, `value="#1f4e79"`)
+				resp, page = admin.b.post(pathAdminBranding, url.Values{"name": {"OSAW"}, "sender": {`"OSAW" <x>`}, "colour": {"#1f4e79"}}, hx...)
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				if msg := fieldErrorText(page, "branding-sender"); !strings.Contains(msg, lang.quotes) {
+					t.Errorf("%s: sender message %q", lang.code, msg)
+				}
+			}
+		}
+	})
+}
+
+// fieldErrorText is the text of the message beside field id, "" without.
+func fieldErrorText(page, id string) string {
+	_, rest, ok := strings.Cut(page, `<p id="`+id+`-error" class="field-error">`)
+	if !ok {
+		return ""
+	}
+	msg, _, _ := strings.Cut(rest, "</p>")
+	return html.UnescapeString(msg)
 }
