@@ -204,7 +204,7 @@ func (h *handler) adminHelpdeskStart(c *fiber.Ctx) error {
 }
 
 func auditQuery(c *fiber.Ctx) auth.AuditQuery {
-	return auth.AuditQuery{Person: clip(strings.TrimSpace(c.Query("persoon")), 100), From: clip(c.Query("van"), 10), To: clip(c.Query("tot"), 10),
+	return auth.AuditQuery{Person: clip(strings.TrimSpace(c.Query("persoon")), 100), From: clip(c.Query("van"), maxDateFormLen), To: clip(c.Query("tot"), maxDateFormLen),
 		After: clip(c.Query("na"), 48), Before: clip(c.Query("voor"), 48)}
 }
 

@@ -22,7 +22,8 @@ func TestAdminFormErrorAtItsField(t *testing.T) {
 			t.Errorf("the address's message is shown %d times, want once", n)
 		}
 	}
-	for q, want := range map[string]string{"van=2026-02-30&tot=2026-03-01": "audit-from", "van=2026-02-01&tot=morgen": "audit-to"} {
+	for q, want := range map[string]string{"van=2026-02-30&tot=2026-03-01": "audit-from", "van=2026-02-01&tot=morgen": "audit-to",
+		"van=2026-02-011&tot=2026-03-01": "audit-from", "van=2026-02-01&tot=01-03-20267": "audit-to"} {
 		resp, page := admin.b.get("/beheer/audit?" + q)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
 		other := "audit-to"

@@ -24,6 +24,12 @@ func formValue(c *fiber.Ctx, name string) string { return strings.Clone(c.FormVa
 // refuses it with its message instead of storing it shortened.
 func clipChars(s string, max int) string { return clip(s, 4*(max+1)) }
 
+// maxDateFormLen bounds a typed day (2026-12-31, 31-12-2026). It is well
+// above the longest valid one, so that a day typed with a character too
+// many stays invalid and is refused with its message, instead of being cut
+// to another valid day.
+const maxDateFormLen = 64
+
 // checked reports whether a checkbox was ticked.
 func checked(c *fiber.Ctx, name string) bool { return c.FormValue(name) != "" }
 

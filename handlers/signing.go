@@ -92,7 +92,7 @@ func (h *handler) signingForm(c *fiber.Ctx, choice *components.SigningChoice) (*
 		}
 		choice.Chosen[id] = true
 	}
-	choice.Deadline = clip(strings.TrimSpace(formValue(c, "deadline")), 10)
+	choice.Deadline = clip(strings.TrimSpace(formValue(c, "deadline")), maxDateFormLen)
 	if choice.Deadline != "" {
 		deadline, err := signing.ParseDeadline(choice.Deadline)
 		if err != nil {

@@ -70,3 +70,36 @@ func TestSigningReplyErrorsAtTheirFields(t *testing.T) {
 			`aria-invalid="true" aria-describedby="reply-deadline-error"`, `value="2026-01-01"`)
 	}
 }
+
+// TestSigningDeadlineTypoIsRefused, on both engines: a deadline with a
+// character too many ("31-12-20267", "2026-12-301") is refused beside the
+// field with the text as typed, in the user's language, and no request is
+// stored: the form's bound cut it to a valid other day and stored that
+// without a word.
+func TestSigningDeadlineTypoIsRefused(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		la, _ := newSigningApp(t, d)
+		hr := la.person(t, "hr@osaw.nl", true, "Hanna", "de", "Vries", "nl")
+		kees := la.person(t, "kees@osaw.nl", true, "Kees", "", "Smit", "en")
+		jan := la.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		threadID := la.compose(t, hr.u, "Plan van aanpak", "Hallo", jan.u.Email, kees.u.Email)
+		tp := "/berichten/" + itoa(threadID)
+		for _, p := range []struct {
+			who  *person
+			want string
+		}{{hr, "Vul een datum in als dd-mm-jjjj."}, {kees, "Enter a date such as 31-12-2026."}} {
+			for _, typed := range []string{"31-12-20267", "2026-12-301"} {
+				for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+					pdf := la.upload(t, p.who.u, "plan.pdf", pdfFile)
+					resp, page := p.who.b.postMultipart(tp, url.Values{"body": {"Graag akkoord"}, "attachment": {itoa(pdf)},
+						"sign": {"1"}, "signers": {itoa(jan.u.ID)}, "deadline": {typed}}, nil, false, hx...)
+					wantStatus(t, resp, http.StatusUnprocessableEntity)
+					wantContains(t, page, p.want, `value="`+typed+`"`, "Graag akkoord")
+				}
+			}
+		}
+		if n, err := d.NewSelect().Table("signing_requests").Count(t.Context()); err != nil || n != 0 {
+			t.Fatalf("%d signing requests stored (%v)", n, err)
+		}
+	})
+}
