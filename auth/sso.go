@@ -163,9 +163,18 @@ func verifierAD(stateHash []byte) []byte { return append([]byte("sso-verifier|")
 
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
+// MaxSSODomainsLen is the longest list of mail domains a save takes, in
+// bytes: room for the 50 domains of the longest length with their
+// separators. A longer list is refused; a form bounds what it reads to
+// just past it, so that it never cuts a valid list to another one.
+const MaxSSODomainsLen = 16 << 10
+
 // parseDomains splits a list of mail domains on spaces and commas,
 // lower-cased, without "@" or duplicates, sorted.
 func parseDomains(s string) ([]string, *apperr.Error) {
+	if len(s) > MaxSSODomainsLen {
+		return nil, apperr.Field("domains", "sso.domains.invalid")
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {

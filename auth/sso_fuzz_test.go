@@ -34,3 +34,28 @@ func FuzzSSOSettings(f *testing.F) {
 		}
 	})
 }
+
+// TestSSODomainsLongestList: 50 domains of the longest length, with
+// their separators, fit in MaxSSODomainsLen and are taken whole; a list
+// longer than it is refused, also when it holds a valid list.
+func TestSSODomainsLongestList(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	var typed []string
+	for i := range 50 {
+		d := strings.Join([]string{label, label, label, label[:59] + string(rune('a'+i/26)) + string(rune('a'+i%26))}, ".")
+		if len(d) != 253 {
+			t.Fatalf("domain of %d bytes", len(d))
+		}
+		typed = append(typed, "@"+d)
+	}
+	list := strings.Join(typed, ", ")
+	if len(list) > MaxSSODomainsLen {
+		t.Fatalf("the longest valid list is %d bytes, more than %d", len(list), MaxSSODomainsLen)
+	}
+	if ds, err := parseDomains(list); err != nil || len(ds) != 50 {
+		t.Fatalf("the longest valid list: %d domains, %v", len(ds), err)
+	}
+	if _, err := parseDomains("osaw.nl" + strings.Repeat(" ", MaxSSODomainsLen)); err == nil {
+		t.Fatal("a list longer than MaxSSODomainsLen is taken")
+	}
+}

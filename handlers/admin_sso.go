@@ -46,7 +46,7 @@ func (h *handler) adminSSOShow(c *fiber.Ctx) error {
 // with the messages and what was typed (never the secret).
 func (h *handler) adminSSOSave(c *fiber.Ctx) error {
 	in := auth.SSOInput{Issuer: clip(strings.TrimSpace(formValue(c, "issuer")), 1000), ClientID: clip(formValue(c, "client_id"), 1000),
-		ClientSecret: clip(formValue(c, "client_secret"), 2000), Domains: clip(formValue(c, "domains"), 4000),
+		ClientSecret: clip(formValue(c, "client_secret"), 2000), Domains: clip(formValue(c, "domains"), auth.MaxSSODomainsLen+1),
 		CreateUsers: formValue(c, "create_users") != ""}
 	err := h.sso.Save(c.UserContext(), current(c), in, clientIP(c))
 	if apperr.CodeOf(err) == apperr.Invalid {

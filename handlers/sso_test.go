@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -369,4 +370,45 @@ func TestSSOUserPasswordLogin(t *testing.T) {
 	resp, body := ra.browser(t).post(pathLogin, url.Values{"email": {"anna@osaw.example"}, "password": {testPassword}})
 	wantStatus(t, resp, http.StatusConflict)
 	wantContains(t, body, "Je account logt in via je organisatie.", `value="anna@osaw.example"`, "Inloggen met je organisatie")
+}
+
+// TestAdminSSOLongDomainList, on both engines: a list of 50 long mail
+// domains, which the rules allow, is stored whole: the form's bound cut
+// it at 4,000 bytes, stored the first 40 or so and a cut-off one, and
+// said nothing. A list past what any valid one can be is refused beside
+// its field with the other fields as typed, and nothing is stored.
+func TestAdminSSOLongDomainList(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d, func(deps *Deps) {
+			deps.SSO = &auth.SSO{Accounts: deps.Accounts.(*auth.Accounts), RedirectURL: testBase + auth.PathSSOCallback}
+		})
+		admin := ra.adminOf(t, "beheer@osaw.nl")
+		var domains []string
+		for i := range 50 {
+			domains = append(domains, fmt.Sprintf("%s.afdeling-%02d.example.nl", strings.Repeat("a", 60), i))
+		}
+		form := url.Values{"issuer": {"https://idp.example.com"}, "client_id": {"dialoog"}, "client_secret": {"geheim"},
+			"domains": {strings.Join(domains, ", ")}}
+		resp, _ := admin.b.post(pathAdminSSO, form)
+		wantRedirect(t, resp, pathAdminSSO+"?melding=opgeslagen")
+		var stored []string
+		if err := d.NewSelect().Table("sso_domains").Column("domain").Order("domain").Scan(t.Context(), &stored); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(stored, " ") != strings.Join(domains, " ") {
+			t.Fatalf("stored %d domains, want the 50 typed:\n%v", len(stored), stored)
+		}
+
+		form.Set("domains", strings.Repeat("osaw.nl ", 4<<10))
+		form.Set("client_id", "ander")
+		for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+			resp, page := admin.b.post(pathAdminSSO, form, hx...)
+			wantStatus(t, resp, http.StatusUnprocessableEntity)
+			wantContains(t, page, `id="sso-domains-error"`, `value="ander"`, `value="https://idp.example.com"`)
+			wantNotContains(t, page, "geheim")
+		}
+		if n, err := d.NewSelect().Table("sso_domains").Count(t.Context()); err != nil || n != 50 {
+			t.Fatalf("%d domains after the refused list, want the 50 stored before", n)
+		}
+	})
 }
