@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pquerna/otp"
+
+	"dialoog/apperr"
 )
 
 // Fuzz targets for the parsers of outside input in auth. Each checks an
@@ -33,7 +35,7 @@ func FuzzNormalizeMobile(f *testing.F) {
 }
 
 func FuzzNormalizeEmail(f *testing.F) {
-	for _, s := range []string{"Jan@Example.nl", " a@b.nl ", "Jan <jan@example.nl>", "a@localhost", "\"a b\"@c.nl", "a@b", "@", "a@b.nl\x00"} {
+	for _, s := range []string{"Jan@Example.nl", " a@b.nl ", "Jan <jan@example.nl>", "a@localhost", "\"a b\"@c.nl", "a@b", "@", "a@b.nl\x00", "kees\u200b@example.nl", "\u202ekees@example.nl", "jösé@bücher.example"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -41,7 +43,7 @@ func FuzzNormalizeEmail(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if n != strings.ToLower(n) || strings.TrimSpace(n) != n || len(n) > 254 || !strings.Contains(n, "@") || !utf8.ValidString(n) {
+		if n != strings.ToLower(n) || strings.TrimSpace(n) != n || len(n) > 254 || !strings.Contains(n, "@") || !utf8.ValidString(n) || HiddenInEmail(n) {
 			t.Fatalf("%q -> %q", s, n)
 		}
 		again, err := NormalizeEmail(n)
@@ -49,6 +51,31 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("%q -> %q -> %q, %v: not idempotent", s, n, again, err)
 		}
 	})
+}
+
+// TestNormalizeEmailRefusesInvisible: an address with a zero-width
+// space, a soft hyphen, a direction override or a control character in
+// it is refused with its own message; one with letters beyond ASCII is
+// an address.
+func TestNormalizeEmailRefusesInvisible(t *testing.T) {
+	for _, s := range []string{"kees\u200b@example.nl", "kees@example.nl\u200b", "\u202ekees@example.nl", "kees@exam\u200dple.nl",
+		"kees\u00ad@example.nl", "kees\ufeff@example.nl", "kees\x1b@example.nl", "kees\u00a0a@example.nl"} {
+		if _, err := NormalizeEmail(s); errKey(err) != "email.hidden_chars" {
+			t.Errorf("NormalizeEmail(%q): %v, want email.hidden_chars", s, err)
+		}
+	}
+	for _, s := range []string{" Kees@Example.nl\u00a0", "jösé@bücher.example"} {
+		if _, err := NormalizeEmail(s); err != nil {
+			t.Errorf("NormalizeEmail(%q): %v", s, err)
+		}
+	}
+}
+
+func errKey(err error) string {
+	if e, ok := apperr.As(err); ok {
+		return e.Key
+	}
+	return ""
 }
 
 func FuzzTokensAndCodes(f *testing.F) {

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"dialoog/apperr"
 )
@@ -47,9 +49,28 @@ func NormalizeEmail(s string) (string, error) {
 	if s == "" {
 		return "", apperr.Field("email", "email.required")
 	}
+	if HiddenInEmail(s) {
+		return "", apperr.Field("email", "email.hidden_chars")
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") && !strings.HasSuffix(s, "@localhost") {
 		return "", apperr.Field("email", "email.invalid")
 	}
 	return s, nil
+}
+
+// HiddenInEmail reports whether a typed address holds, inside it, a
+// character nobody sees or that is no part of an address: a control or
+// format character (a zero-width space pasted along, a soft hyphen, a
+// direction override that shows "\u202ekees@example.nl" reversed) or a
+// space other than the plain one (which is no part of an address either,
+// but is seen). Such an address reaches nobody and looks like another one, so
+// NormalizeEmail refuses it with a message that says why.
+func HiddenInEmail(s string) bool {
+	for _, r := range strings.TrimSpace(s) {
+		if unicode.In(r, unicode.Cc, unicode.Cf) || r != ' ' && unicode.IsSpace(r) || r == utf8.RuneError {
+			return true
+		}
+	}
+	return false
 }

@@ -112,3 +112,49 @@ func TestOwnNameStoredBeforeTheRuleShowsClean(t *testing.T) {
 		wantContains(t, page, `<span class="account__name">J.B. Berg</span>`, "Ingelogd als J.B. Berg")
 	})
 }
+
+// TestAddressWithInvisibleCharacterIsRefused, on both engines: a mail
+// address holding an invisible character (a zero-width space pasted along,
+// a direction override that shows "\u202ekees@example.nl" reversed) is no
+// address anyone can be reached at: writing to it, adding it to a
+// conversation, inviting it or adding it to a team is refused beside the
+// field, in the writer's language, with the rest of the form as typed, and
+// no account is made for it. Such an address made an account of its own
+// beside the visible one, with an invitation mail to it.
+func TestAddressWithInvisibleCharacterIsRefused(t *testing.T) {
+	dbtest.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ra := newRealAppOn(t, d)
+		admin := ra.adminOf(t, "hr@osaw.nl")
+		kees := ra.person(t, "kees@osaw.nl", true, "Kees", "", "Smit", "en")
+		jan := ra.person(t, "jan@example.nl", false, "Jan", "", "Jansen", "nl")
+		thread := "/berichten/" + itoa(ra.compose(t, admin.u, "Verzuim", "Hallo", jan.u.Email, kees.u.Email))
+		resp, _ := admin.b.post(pathAdminTeams, url.Values{"name": {"Verzuim"}})
+		wantStatus(t, resp, http.StatusSeeOther)
+		team := strings.TrimSuffix(resp.Header.Get("Location"), "?melding=aangemaakt")
+		users := ra.count(t, (*db.User)(nil), "1 = 1")
+		for _, address := range []string{"piet\u200b@example.nl", "\u202epiet@example.nl", "piet@exam\u200dple.nl", "piet\u00ad@example.nl"} {
+			for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+				for _, p := range []struct {
+					who  *person
+					want string
+				}{{admin, "onzichtbaar teken"}, {kees, "invisible"}} {
+					resp, page := p.who.b.post("/berichten/nieuw", url.Values{"to": {address}, "subject": {"Onderwerp X"}, "body": {"Tekst Y"}}, hx...)
+					wantStatus(t, resp, http.StatusUnprocessableEntity)
+					wantContains(t, page, `id="compose-to-error"`, p.want, `value="Onderwerp X"`, "Tekst Y")
+					resp, page = p.who.b.post(thread+"/deelnemers", url.Values{"email": {address}, "history": {"new"}}, hx...)
+					wantStatus(t, resp, http.StatusUnprocessableEntity)
+					wantContains(t, page, `id="participant-email-error"`, p.want, `value="new" checked`)
+				}
+				resp, page := admin.b.post("/beheer/gebruikers/uitnodigen", url.Values{"email": {address}, "role": {"admin"}}, hx...)
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				wantContains(t, page, `id="invite-email-error"`, "onzichtbaar teken")
+				resp, page = admin.b.post(team+"/leden", url.Values{"email": {address}}, hx...)
+				wantStatus(t, resp, http.StatusUnprocessableEntity)
+				wantContains(t, page, `id="team-add-email-error"`, "onzichtbaar teken")
+			}
+		}
+		if n := ra.count(t, (*db.User)(nil), "1 = 1"); n != users {
+			t.Fatalf("%d users, want the %d before", n, users)
+		}
+	})
+}

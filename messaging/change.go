@@ -904,6 +904,9 @@ func participantAddress(email string) *apperr.Error {
 	if strings.TrimSpace(email) == "" {
 		return apperr.Field("to", "participant.email_required")
 	}
+	if auth.HiddenInEmail(email) {
+		return apperr.Field("to", "email.hidden_chars")
+	}
 	if _, err := auth.NormalizeEmail(email); err != nil {
 		return apperr.Field("to", "participant.email_invalid")
 	}

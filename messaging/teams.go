@@ -532,6 +532,9 @@ func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, sc teamScope, team
 	if err != nil {
 		return nil, nil, err
 	}
+	if auth.HiddenInEmail(email) {
+		return nil, nil, apperr.Field("email", "email.hidden_chars")
+	}
 	e, err := auth.NormalizeEmail(email)
 	if err != nil {
 		return nil, nil, apperr.Field("email", "email.invalid")
