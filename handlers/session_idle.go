@@ -35,7 +35,7 @@ func (h *handler) sessionState(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("session state: %w", err)
 	}
-	return c.JSON(sessionLeft{Remaining: int(left / time.Second), Ended: ended && left <= 0})
+	return c.JSON(sessionLeft{Remaining: int(left / time.Second), Ended: ended})
 }
 
 // sessionExtend restarts the idle timer of the request's session: the
