@@ -50,13 +50,25 @@ func NormalizeEmail(s string) (string, error) {
 		return "", apperr.Field("email", "email.required")
 	}
 	if HiddenInEmail(s) {
-		return "", apperr.Field("email", "email.hidden_chars")
+		return "", apperr.Field("email", emailHidden)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") && !strings.HasSuffix(s, "@localhost") {
 		return "", apperr.Field("email", "email.invalid")
 	}
 	return s, nil
+}
+
+// emailHidden is NormalizeEmail's message for an address that holds a
+// hidden character (HiddenInEmail).
+const emailHidden = "email.hidden_chars"
+
+// HiddenEmail reports whether err is NormalizeEmail's refusal of an
+// address that holds a hidden character, which a caller may name in a
+// message of its own.
+func HiddenEmail(err error) bool {
+	e, ok := apperr.As(err)
+	return ok && e.Key == emailHidden
 }
 
 // HiddenInEmail reports whether a typed address holds, inside it, a

@@ -904,10 +904,9 @@ func participantAddress(email string) *apperr.Error {
 	if strings.TrimSpace(email) == "" {
 		return apperr.Field("to", "participant.email_required")
 	}
-	if auth.HiddenInEmail(email) {
+	if _, err := auth.NormalizeEmail(email); auth.HiddenEmail(err) {
 		return apperr.Field("to", "email.hidden_chars")
-	}
-	if _, err := auth.NormalizeEmail(email); err != nil {
+	} else if err != nil {
 		return apperr.Field("to", "participant.email_invalid")
 	}
 	return nil

@@ -463,10 +463,10 @@ func normalizeRecipients(to []string, self string) ([]string, error) {
 		// Commas, semicolons and any white space (a tab from a spreadsheet
 		// row, a non-breaking space from a document) separate addresses.
 		for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
-			if auth.HiddenInEmail(part) {
+			e, err := auth.NormalizeEmail(part)
+			if auth.HiddenEmail(err) {
 				return nil, recipientError("message.recipient_hidden_named", part)
 			}
-			e, err := auth.NormalizeEmail(part)
 			if err != nil {
 				return nil, recipientError("message.recipient_invalid_named", part)
 			}

@@ -532,10 +532,10 @@ func (s *Service) teamAndUser(ctx context.Context, tx bun.Tx, sc teamScope, team
 	if err != nil {
 		return nil, nil, err
 	}
-	if auth.HiddenInEmail(email) {
+	e, err := auth.NormalizeEmail(email)
+	if auth.HiddenEmail(err) {
 		return nil, nil, apperr.Field("email", "email.hidden_chars")
 	}
-	e, err := auth.NormalizeEmail(email)
 	if err != nil {
 		return nil, nil, apperr.Field("email", "email.invalid")
 	}
